@@ -1,0 +1,254 @@
+// The wire contract (PROTOCOL.md, version 1) as types and runtime schemas.
+// Imported by the server and the browser client alike: one definition of every frame.
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = "rt.v1";
+export const MAX_FRAME_BYTES = 64 * 1024;
+export const MAX_BODY_BYTES = 64 * 1024;
+/** A `join` that missed more than this many events is told to reload instead. */
+export const MAX_REPLAY = 1000;
+export const TYPING_TTL_MS = 5_000;
+export const TYPING_RENEW_MS = 3_000;
+export const CURSOR_TICK_MS = 50;
+export const PRESENCE_GRACE_MS = 3_000;
+export const POLL_PRESENCE_TTL_MS = 35_000;
+export const POLL_MAX_WAIT_S = 25;
+export const SSE_RETRY_MS = 2_000;
+
+// ---------------------------------------------------------------------------
+// Error codes: one table, shared by HTTP answers and WebSocket `error` frames.
+
+export const ErrorCode = {
+  invalid_name: 400,
+  invalid_text: 400,
+  invalid_body: 400,
+  bad_json: 400,
+  bad_frame: 400,
+  bad_cursor: 400,
+  bad_stream: 400,
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  unknown_room: 404,
+  method_not_allowed: 405,
+  room_exists: 409,
+  payload_too_large: 413,
+  not_joined: 409,
+  rate_limited: 429,
+  overloaded: 503,
+  unavailable: 503,
+  internal: 500,
+} as const;
+export type ErrorCode = keyof typeof ErrorCode;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+// ---------------------------------------------------------------------------
+// Identity and streams
+
+export interface User {
+  id: string;
+  name: string;
+  color: string;
+}
+export type Actor = Pick<User, "id" | "name">;
+
+export const userNameSchema = z
+  .string()
+  .transform((s) => s.trim())
+  .pipe(z.string().min(1, "Name must not be empty").max(32, "Name must be at most 32 characters"));
+
+export const roomNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,40}$/, "Room names are 1–40 letters, digits, '-' or '_'");
+
+export const messageTextSchema = z
+  .string()
+  .refine((s) => s.trim().length >= 1, "Message must not be empty")
+  .refine((s) => s.trim().length <= 4000, "Message must be at most 4000 characters")
+  .transform((s) => s.trim());
+
+export const clientIdSchema = z.string().min(1).max(64);
+
+export type StreamName = `room:${string}` | "feed" | `user:${string}`;
+
+export const roomStream = (roomId: string): StreamName => `room:${roomId}`;
+export const userStream = (userId: string): StreamName => `user:${userId}`;
+
+/** Parses a stream name as it appears on the wire; `user:me` stays as written. */
+export function parseStreamName(s: string): StreamName | null {
+  if (s === "feed") return "feed";
+  const m = /^(room|user):([A-Za-z0-9_-]{1,64})$/.exec(s);
+  if (!m) return null;
+  return s as StreamName;
+}
+
+export function roomOfStream(stream: string): string | null {
+  return stream.startsWith("room:") ? stream.slice(5) : null;
+}
+
+// ---------------------------------------------------------------------------
+// Events
+
+export interface MessageData {
+  text: string;
+  clientId: string;
+}
+export interface RoomCreatedData {
+  roomId: string;
+  name: string;
+}
+export interface MemberJoinedData {
+  roomId: string;
+}
+export interface MessagePostedData {
+  roomId: string;
+  seq: number;
+  preview: string;
+}
+export interface MentionData {
+  roomId: string;
+  seq: number;
+  preview: string;
+}
+
+export interface EventDataByType {
+  message: MessageData;
+  "room.created": RoomCreatedData;
+  "member.joined": MemberJoinedData;
+  "message.posted": MessagePostedData;
+  mention: MentionData;
+}
+export type EventType = keyof EventDataByType;
+
+export type RealtimeEvent = {
+  [T in EventType]: {
+    stream: StreamName;
+    seq: number;
+    type: T;
+    actor: Actor;
+    at: string;
+    data: EventDataByType[T];
+  };
+}[EventType];
+
+export const PREVIEW_CHARS = 140;
+export function previewOf(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length <= PREVIEW_CHARS ? flat : `${flat.slice(0, PREVIEW_CHARS - 1)}…`;
+}
+
+/** `@name` tokens in a message, lower-cased, without duplicates. */
+export function mentionedNames(text: string): string[] {
+  const names = new Set<string>();
+  for (const m of text.matchAll(/(^|[^\p{L}\p{N}_])@([\p{L}\p{N}_.-]{1,32})/gu)) {
+    const name = m[2]!.replace(/[.-]+$/, "");
+    if (name) names.add(name.toLowerCase());
+  }
+  return [...names];
+}
+
+// ---------------------------------------------------------------------------
+// Cursors: `stream=seq` pairs joined by `,` — the SSE id, Last-Event-ID and long-poll cursor.
+
+export type Cursor = Map<string, number>;
+
+export function formatCursor(cursor: Cursor): string {
+  return [...cursor].map(([stream, seq]) => `${stream}=${seq}`).join(",");
+}
+
+/** Parses a cursor; `null` when malformed. An empty string is the empty cursor. */
+export function parseCursor(text: string): Cursor | null {
+  const cursor: Cursor = new Map();
+  if (text.trim() === "") return cursor;
+  for (const part of text.split(",")) {
+    const eq = part.lastIndexOf("=");
+    if (eq <= 0) return null;
+    const stream = part.slice(0, eq).trim();
+    const seqText = part.slice(eq + 1).trim();
+    if (!parseStreamName(stream) || !/^\d{1,15}$/.test(seqText)) return null;
+    cursor.set(stream, Number(seqText));
+  }
+  return cursor;
+}
+
+// ---------------------------------------------------------------------------
+// WebSocket frames, client → server
+
+const roomId = z.string().min(1).max(64);
+const unit = z.number().finite().min(0).max(1);
+
+export const clientFrameSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("join"), room: roomId, since: z.number().int().min(0).optional() }),
+  z.object({ type: z.literal("leave"), room: roomId }),
+  z.object({ type: z.literal("send"), room: roomId, text: z.string().max(MAX_FRAME_BYTES), clientId: clientIdSchema }),
+  z.object({ type: z.literal("typing"), room: roomId, stop: z.boolean().optional() }),
+  z.object({ type: z.literal("cursor"), room: roomId, x: unit, y: unit }),
+]);
+export type ClientFrame = z.infer<typeof clientFrameSchema>;
+
+// ---------------------------------------------------------------------------
+// WebSocket frames, server → client
+
+export interface CursorState {
+  x: number;
+  y: number;
+  name: string;
+  color: string;
+}
+export type CursorMap = Record<string, CursorState | null>;
+
+export type ServerFrame =
+  | { type: "joined"; room: string; head: number; members: User[] }
+  | { type: "reset"; room: string; head: number }
+  | { type: "event"; event: RealtimeEvent }
+  | { type: "ack"; clientId: string; seq: number }
+  | { type: "presence"; room: string; members: User[] }
+  | { type: "typing"; room: string; users: Actor[] }
+  | { type: "cursors"; room: string; cursors: CursorMap }
+  | { type: "error"; code: ErrorCode; message: string; clientId?: string }
+  /** Sent just before a 1012 close: how long to wait before reconnecting. */
+  | { type: "draining"; reconnectAfterMs: number };
+
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  policy: 1008,
+  tooBig: 1009,
+  restarting: 1012,
+  tooSlow: 1013,
+  sessionInvalid: 4401,
+} as const;
+
+// ---------------------------------------------------------------------------
+// HTTP bodies
+
+export const sessionBodySchema = z.object({ name: userNameSchema });
+export const createRoomBodySchema = z.object({ name: roomNameSchema });
+export const postMessageBodySchema = z.object({ text: z.string(), clientId: clientIdSchema });
+export const cursorBodySchema = z.object({ x: unit, y: unit });
+export const readBodySchema = z.object({ seq: z.number().int().min(0) });
+
+export interface RoomInfo {
+  id: string;
+  name: string;
+  createdAt: string;
+  head: number;
+}
+
+export interface RoomState {
+  members: User[];
+  typing: Actor[];
+  cursors: CursorMap;
+}
+
+export interface PollAnswer {
+  events: RealtimeEvent[];
+  cursor: string;
+  rooms: Record<string, RoomState>;
+  /** Streams whose position is too old to replay: reload their history. */
+  resets?: Record<string, number>;
+}

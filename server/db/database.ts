@@ -1,0 +1,243 @@
+// Opens the database: a real Postgres when DATABASE_URL is set, embedded PGlite otherwise.
+// Exposes one small raw-SQL interface (the event log's hot path) and the Prisma client (the rest).
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "./generated/client";
+
+export interface Sql {
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+  /** Runs a script of several statements, without parameters (migrations). */
+  exec(script: string): Promise<void>;
+}
+
+/** A notification from LISTEN: the channel's payload. */
+export type NotifyHandler = (payload: string) => void;
+
+export interface Database {
+  readonly kind: "postgres" | "pglite";
+  readonly sql: Sql;
+  readonly prisma: PrismaClient;
+  /** Runs `fn` in one transaction on one connection; commits when it resolves. */
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Subscribes to a NOTIFY channel on a dedicated connection. `onReconnect` is called after the
+   * connection was lost and re-established (notifications may have been missed meanwhile).
+   */
+  listen(channel: string, onNotify: NotifyHandler, onReconnect?: () => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** postgres:// URL; absent means embedded PGlite in `dataDir`. */
+  url?: string | undefined;
+  /** For PGlite: a directory, or "memory://" for a throwaway database. */
+  dataDir?: string;
+  poolSize?: number;
+  onError?: (err: Error, context: string) => void;
+}
+
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  if (opts.url) return openPostgres(opts.url, opts.poolSize ?? 10, opts.onError);
+  return openPGlite(opts.dataDir ?? "memory://");
+}
+
+// ---------------------------------------------------------------------------
+
+function openPostgres(url: string, poolSize: number, onError?: OpenOptions["onError"]): Database {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: "realtime-workspace" });
+  // An idle client's error (server restart, network) must not crash the process.
+  pool.on("error", (err) => onError?.(err, "pg pool idle client"));
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const sql: Sql = {
+    async query(text, params) {
+      return (await pool.query(text, params)).rows;
+    },
+    async exec(script) {
+      await pool.query(script);
+    },
+  };
+  const listeners = new Set<() => Promise<void>>();
+
+  return {
+    kind: "postgres",
+    sql,
+    prisma,
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        const result = await fn({
+          query: async (text, params) => (await client.query(text, params)).rows,
+          exec: async (script) => void (await client.query(script)),
+        });
+        await client.query("COMMIT");
+        return result;
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async listen(channel, onNotify, onReconnect) {
+      const stop = await listenWithReconnect(url, channel, onNotify, onReconnect, onError);
+      listeners.add(stop);
+      return async () => {
+        listeners.delete(stop);
+        await stop();
+      };
+    },
+    async close() {
+      await Promise.all([...listeners].map((stop) => stop()));
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * LISTEN on a dedicated connection that comes back by itself (capped, jittered backoff).
+ * Whoever listens must treat `onReconnect` as "you may have missed notifications".
+ */
+async function listenWithReconnect(
+  url: string,
+  channel: string,
+  onNotify: NotifyHandler,
+  onReconnect: (() => void) | undefined,
+  onError: OpenOptions["onError"],
+): Promise<() => Promise<void>> {
+  let client: pg.Client | null = null;
+  let stopped = false;
+  let attempt = 0;
+  let timer: NodeJS.Timeout | null = null;
+
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url, application_name: "realtime-workspace-listen" });
+    c.on("notification", (msg) => {
+      if (msg.channel === channel) onNotify(msg.payload ?? "");
+    });
+    c.on("error", (err) => {
+      onError?.(err, "pg listen connection");
+      scheduleReconnect();
+    });
+    c.on("end", () => scheduleReconnect());
+    await c.connect();
+    await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    client = c;
+  };
+
+  const scheduleReconnect = () => {
+    if (stopped || timer) return;
+    const dead = client;
+    client = null;
+    dead?.removeAllListeners("end");
+    dead?.end().catch(() => {});
+    const delay = Math.random() * Math.min(30_000, 250 * 2 ** attempt++);
+    timer = setTimeout(() => {
+      timer = null;
+      connect().then(
+        () => {
+          attempt = 0;
+          onReconnect?.();
+        },
+        (err: Error) => {
+          onError?.(err, "pg listen reconnect");
+          scheduleReconnect();
+        },
+      );
+    }, delay);
+    timer.unref();
+  };
+
+  await connect();
+  return async () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    const c = client;
+    client = null;
+    c?.removeAllListeners("end");
+    await c?.end().catch(() => {});
+  };
+}
+
+// ---------------------------------------------------------------------------
+
+async function openPGlite(dataDir: string): Promise<Database> {
+  const inMemory = dataDir.startsWith("memory://");
+  const releaseLock = inMemory ? () => {} : lockDataDir(dataDir);
+  let db: PGlite;
+  try {
+    db = await PGlite.create(inMemory ? dataDir : path.resolve(dataDir));
+  } catch (err) {
+    releaseLock();
+    throw err;
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
+  const sql: Sql = {
+    async query(text, params) {
+      return (await db.query(text, params)).rows as never[];
+    },
+    async exec(script) {
+      await db.exec(script);
+    },
+  };
+  return {
+    kind: "pglite",
+    sql,
+    prisma,
+    transaction(fn) {
+      return db.transaction((tx) =>
+        fn({
+          query: async (text, params) => (await tx.query(text, params)).rows as never[],
+          exec: async (script) => void (await tx.exec(script)),
+        }),
+      );
+    },
+    async listen(channel, onNotify) {
+      // One process owns a PGlite database, so nothing is ever missed: no reconnect to report.
+      const unlisten = await db.listen(channel, onNotify);
+      return async () => unlisten();
+    },
+    async close() {
+      await prisma.$disconnect();
+      await db.close();
+      releaseLock();
+    },
+  };
+}
+
+/**
+ * PGlite is single-process: two processes on one data directory corrupt it.
+ * A pid file refuses the second one with a clear message (a stale one from a dead process is taken over).
+ */
+function lockDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true });
+  const lockFile = path.join(path.dirname(path.resolve(dataDir)), `${path.basename(dataDir)}.lock`);
+  try {
+    writeFileSync(lockFile, String(process.pid), { flag: "wx" });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    const owner = Number(readFileSync(lockFile, "utf8"));
+    if (owner && owner !== process.pid && isAlive(owner)) {
+      throw new Error(
+        `The embedded database in ${dataDir} is in use by process ${owner}. ` +
+          "Stop it, or set DATABASE_URL to a Postgres server to run several instances.",
+      );
+    }
+    writeFileSync(lockFile, String(process.pid));
+  }
+  return () => rmSync(lockFile, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

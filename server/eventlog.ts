@@ -1,0 +1,397 @@
+// The event log: durable, gapless, commit-ordered sequences per stream, with group commit.
+//
+// Appends arriving within one tick are written together in one transaction:
+//   1. lock the batch's stream rows in name order (no deadlock between instances),
+//   2. look up repeated clientIds (after the lock, so no other writer can race us),
+//   3. number the new events from the locked heads,
+//   4. one INSERT … SELECT FROM unnest(…) for every event of the batch,
+//   5. one UPDATE of the heads, and one NOTIFY carrying only the new heads.
+// Holding the stream row until commit is what makes seq order equal commit order: a reader
+// that has seen seq n can never later see an event with seq ≤ n appear.
+import type { Database, Sql } from "./db/database";
+import type { Metrics } from "./metrics";
+import type { Actor, EventDataByType, EventType, RealtimeEvent, StreamName } from "../lib/protocol";
+
+export interface DerivedAppend {
+  stream: StreamName;
+  type: EventType;
+  /** Built from the primary event once its seq is known. */
+  data: (primary: RealtimeEvent) => EventDataByType[EventType];
+}
+
+export interface AppendInput<T extends EventType = EventType> {
+  stream: StreamName;
+  type: T;
+  actor: Actor;
+  data: EventDataByType[T];
+  /** Idempotency key per (stream, actor): a repeat returns the first event and appends nothing. */
+  clientId?: string;
+  /** Events written in the same transaction, only when this append is new (feed, mentions). */
+  derived?: DerivedAppend[];
+}
+
+export interface AppendResult {
+  event: RealtimeEvent;
+  /** True when the clientId had been seen: `event` is the first one, nothing was appended. */
+  duplicate: boolean;
+}
+
+/** Called after each commit with the batch's new events, in seq order per stream. */
+export type CommitListener = (events: RealtimeEvent[], heads: Map<string, number>) => void;
+
+export class EventLogFullError extends Error {
+  override name = "EventLogFullError";
+  readonly code = "overloaded" as const;
+  constructor(limit: number) {
+    super(`The event log is busy (${limit} appends waiting); try again shortly`);
+  }
+}
+
+export class EventLogClosedError extends Error {
+  override name = "EventLogClosedError";
+  readonly code = "unavailable" as const;
+  constructor() {
+    super("The server is shutting down; try again shortly");
+  }
+}
+
+export interface EventLogOptions {
+  /** Most appends written in one transaction. */
+  maxBatch?: number;
+  /** Most appends waiting (queued + in flight) before `append` refuses. */
+  maxQueue?: number;
+  /** NOTIFY channel for other instances; none on a single process. */
+  notifyChannel?: string;
+  instanceId?: string;
+  metrics?: Metrics;
+}
+
+interface Pending {
+  input: AppendInput;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+interface EventRow {
+  stream: string;
+  seq: number | string;
+  type: string;
+  actor_id: string;
+  actor_name: string;
+  at: Date | string;
+  data: unknown;
+}
+
+/** Postgres error codes worth retrying the whole batch for: nothing was committed. */
+const RETRYABLE = new Set(["40001", "40P01", "55P03"]);
+/** Keep NOTIFY payloads well under Postgres' 8000-byte limit. */
+const MAX_NOTIFY_BYTES = 7000;
+
+export class EventLog {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private flushing = false;
+  private scheduled = false;
+  private closed = false;
+  private idleWaiters: Array<() => void> = [];
+  private readonly listeners = new Set<CommitListener>();
+  private readonly knownStreams = new Set<string>();
+  private readonly maxBatch: number;
+  private readonly maxQueue: number;
+
+  constructor(
+    private readonly db: Database,
+    private readonly opts: EventLogOptions = {},
+  ) {
+    this.maxBatch = opts.maxBatch ?? 500;
+    this.maxQueue = opts.maxQueue ?? 10_000;
+  }
+
+  /** Resolves once the event is committed (or found to be a repeat). */
+  append<T extends EventType>(input: AppendInput<T>): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new EventLogClosedError());
+    if (this.queue.length + this.inFlight >= this.maxQueue) {
+      this.opts.metrics?.appendRejected.inc();
+      return Promise.reject(new EventLogFullError(this.maxQueue));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ input: input as AppendInput, resolve, reject });
+      this.opts.metrics?.appendQueueDepth.set(this.queue.length);
+      this.schedule();
+    });
+  }
+
+  onCommit(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Events with seq > `after`, ascending, at most `limit`. */
+  async readAfter(stream: string, after: number, limit: number): Promise<RealtimeEvent[]> {
+    const rows = await this.db.sql.query<EventRow>(
+      `SELECT stream, seq, type, actor_id, actor_name, at, data FROM events
+        WHERE stream = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [stream, after, limit],
+    );
+    return rows.map(toEvent);
+  }
+
+  /** The newest `limit` events before `before` (or the newest of all), ascending. */
+  async readBefore(
+    stream: string,
+    before: number | null,
+    limit: number,
+  ): Promise<{ events: RealtimeEvent[]; hasMore: boolean }> {
+    const rows = await this.db.sql.query<EventRow>(
+      `SELECT stream, seq, type, actor_id, actor_name, at, data FROM events
+        WHERE stream = $1 AND ($2::int8 IS NULL OR seq < $2::int8) ORDER BY seq DESC LIMIT $3`,
+      [stream, before, limit + 1],
+    );
+    const hasMore = rows.length > limit;
+    return { events: rows.slice(0, limit).reverse().map(toEvent), hasMore };
+  }
+
+  /** The last committed seq of each stream (0 for a stream with no events). */
+  async heads(streams: string[]): Promise<Map<string, number>> {
+    const heads = new Map<string, number>(streams.map((s) => [s, 0]));
+    if (streams.length === 0) return heads;
+    const rows = await this.db.sql.query<{ name: string; head: number | string }>(
+      "SELECT name, head FROM streams WHERE name = ANY($1::text[])",
+      [streams],
+    );
+    for (const r of rows) heads.set(r.name, Number(r.head));
+    return heads;
+  }
+
+  async head(stream: string): Promise<number> {
+    return (await this.heads([stream])).get(stream) ?? 0;
+  }
+
+  /** Stops accepting appends and resolves once everything accepted is committed. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.idle();
+  }
+
+  /** Resolves when nothing is queued or in flight. */
+  idle(): Promise<void> {
+    if (this.queue.length === 0 && !this.flushing) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  get pending(): number {
+    return this.queue.length + this.inFlight;
+  }
+
+  // -------------------------------------------------------------------------
+
+  private schedule(): void {
+    if (this.flushing || this.scheduled) return;
+    this.scheduled = true;
+    // One tick: everything appended in this turn of the event loop joins the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        this.inFlight = batch.length;
+        this.opts.metrics?.appendQueueDepth.set(this.queue.length);
+        await this.commitBatch(batch);
+        this.inFlight = 0;
+      }
+    } finally {
+      this.flushing = false;
+      this.inFlight = 0;
+      if (this.queue.length > 0) this.schedule();
+      else for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    const started = performance.now();
+    let outcome: BatchOutcome;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        outcome = await this.db.transaction((tx) => this.writeBatch(tx, batch));
+        break;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (attempt < 3 && code && RETRYABLE.has(code)) continue;
+        this.opts.metrics?.appendErrors.inc();
+        for (const p of batch) p.reject(err);
+        return;
+      }
+    }
+    for (const s of outcome.streams) this.knownStreams.add(s);
+
+    const m = this.opts.metrics;
+    if (m) {
+      m.commitSeconds.observe((performance.now() - started) / 1000);
+      m.appendBatchSize.observe(outcome.appended.length);
+      for (const e of outcome.appended) m.appends.inc({ stream_kind: e.stream.split(":")[0] });
+      const dups = outcome.results.filter((r) => r.duplicate).length;
+      if (dups) m.appendDuplicates.inc(dups);
+    }
+    // Listeners first, so a subscriber sees the event no later than its sender sees the ack.
+    if (outcome.appended.length > 0) {
+      for (const l of this.listeners) l(outcome.appended, outcome.heads);
+    }
+    batch.forEach((p, i) => p.resolve(outcome.results[i]!));
+  }
+
+  private async writeBatch(tx: Sql, batch: Pending[]): Promise<BatchOutcome> {
+    const streams = new Set<string>();
+    for (const { input } of batch) {
+      streams.add(input.stream);
+      for (const d of input.derived ?? []) streams.add(d.stream);
+    }
+    const names = [...streams].sort();
+
+    const unknown = names.filter((s) => !this.knownStreams.has(s));
+    if (unknown.length > 0) {
+      await tx.query(
+        "INSERT INTO streams (name) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT (name) DO NOTHING",
+        [unknown],
+      );
+    }
+    const locked = await tx.query<{ name: string; head: number | string }>(
+      "SELECT name, head FROM streams WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE",
+      [names],
+    );
+    const heads = new Map(locked.map((r) => [r.name, Number(r.head)]));
+
+    const existing = await this.findRepeats(tx, batch);
+    const at = new Date().toISOString();
+    const appended: RealtimeEvent[] = [];
+    const results: AppendResult[] = [];
+    const seenInBatch = new Map<string, RealtimeEvent>();
+
+    const next = (stream: string): number => {
+      const seq = (heads.get(stream) ?? 0) + 1;
+      heads.set(stream, seq);
+      return seq;
+    };
+
+    for (const { input } of batch) {
+      const key = input.clientId === undefined ? null : repeatKey(input.stream, input.actor.id, input.clientId);
+      const earlier = key && (existing.get(key) ?? seenInBatch.get(key));
+      if (earlier) {
+        results.push({ event: earlier, duplicate: true });
+        continue;
+      }
+      const event = {
+        stream: input.stream,
+        seq: next(input.stream),
+        type: input.type,
+        actor: { id: input.actor.id, name: input.actor.name },
+        at,
+        data: input.data,
+      } as RealtimeEvent;
+      appended.push(event);
+      results.push({ event, duplicate: false });
+      if (key) seenInBatch.set(key, event);
+      for (const d of input.derived ?? []) {
+        appended.push({
+          stream: d.stream,
+          seq: next(d.stream),
+          type: d.type,
+          actor: event.actor,
+          at,
+          data: d.data(event),
+        } as RealtimeEvent);
+      }
+    }
+
+    if (appended.length > 0) {
+      const clientIds = new Map<RealtimeEvent, string>();
+      batch.forEach(({ input }, i) => {
+        const r = results[i]!;
+        if (!r.duplicate && input.clientId !== undefined) clientIds.set(r.event, input.clientId);
+      });
+      await tx.query(
+        `INSERT INTO events (stream, seq, type, actor_id, actor_name, at, data, client_id)
+         SELECT s, q, t, a, n, $6::timestamptz, d::jsonb, c
+           FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $7::text[], $8::text[])
+             AS v(s, q, t, a, n, d, c)`,
+        [
+          appended.map((e) => e.stream),
+          appended.map((e) => e.seq),
+          appended.map((e) => e.type),
+          appended.map((e) => e.actor.id),
+          appended.map((e) => e.actor.name),
+          at,
+          appended.map((e) => JSON.stringify(e.data)),
+          appended.map((e) => clientIds.get(e) ?? null),
+        ],
+      );
+      const changed = names.filter((s) => appended.some((e) => e.stream === s));
+      await tx.query(
+        `UPDATE streams SET head = v.head FROM unnest($1::text[], $2::int8[]) AS v(name, head)
+          WHERE streams.name = v.name`,
+        [changed, changed.map((s) => heads.get(s)!)],
+      );
+      if (this.opts.notifyChannel) {
+        await tx.query("SELECT pg_notify($1, $2)", [
+          this.opts.notifyChannel,
+          notifyPayload(this.opts.instanceId ?? "", changed, heads),
+        ]);
+      }
+    }
+    return { appended, results, heads, streams: names };
+  }
+
+  private async findRepeats(tx: Sql, batch: Pending[]): Promise<Map<string, RealtimeEvent>> {
+    const keyed = batch.filter((p) => p.input.clientId !== undefined);
+    const found = new Map<string, RealtimeEvent>();
+    if (keyed.length === 0) return found;
+    const rows = await tx.query<EventRow & { client_id: string }>(
+      `SELECT e.stream, e.seq, e.type, e.actor_id, e.actor_name, e.at, e.data, e.client_id
+         FROM events e
+         JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(stream, actor_id, client_id)
+           ON e.stream = k.stream AND e.actor_id = k.actor_id AND e.client_id = k.client_id`,
+      [keyed.map((p) => p.input.stream), keyed.map((p) => p.input.actor.id), keyed.map((p) => p.input.clientId)],
+    );
+    for (const r of rows) found.set(repeatKey(r.stream, r.actor_id, r.client_id), toEvent(r));
+    return found;
+  }
+}
+
+interface BatchOutcome {
+  appended: RealtimeEvent[];
+  results: AppendResult[];
+  heads: Map<string, number>;
+  streams: string[];
+}
+
+function repeatKey(stream: string, actorId: string, clientId: string): string {
+  return `${stream}\u0000${actorId}\u0000${clientId}`;
+}
+
+/**
+ * `{"i":instance,"h":{stream:head}}`; when too many streams changed to fit, `"h"` is omitted
+ * and listeners re-check every stream they follow.
+ */
+export function notifyPayload(instanceId: string, streams: string[], heads: Map<string, number>): string {
+  const h: Record<string, number> = {};
+  for (const s of streams) h[s] = heads.get(s)!;
+  const full = JSON.stringify({ i: instanceId, h });
+  return Buffer.byteLength(full) <= MAX_NOTIFY_BYTES ? full : JSON.stringify({ i: instanceId });
+}
+
+function toEvent(r: EventRow): RealtimeEvent {
+  return {
+    stream: r.stream as StreamName,
+    seq: Number(r.seq),
+    type: r.type as EventType,
+    actor: { id: r.actor_id, name: r.actor_name },
+    at: (r.at instanceof Date ? r.at : new Date(r.at)).toISOString(),
+    data: (typeof r.data === "string" ? JSON.parse(r.data) : r.data) as never,
+  } as RealtimeEvent;
+}

@@ -1,0 +1,71 @@
+// Every Prometheus metric the server exports, defined in one place (prom-client).
+// Each server instance owns its registry, so several can run in one test process.
+import client from "prom-client";
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {
+  const registry = new client.Registry();
+  if (opts.labels) registry.setDefaultLabels(opts.labels);
+  if (opts.defaultMetrics !== false) client.collectDefaultMetrics({ register: registry });
+
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new client.Counter<L>({ name, help, labelNames, registers: [registry] });
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new client.Gauge<L>({ name, help, labelNames, registers: [registry] });
+  const histogram = <L extends string>(name: string, help: string, buckets: number[], labelNames: readonly L[] = []) =>
+    new client.Histogram<L>({ name, help, buckets, labelNames, registers: [registry] });
+
+  const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+  return {
+    registry,
+
+    // The event log
+    appends: counter("rt_appends_total", "Events appended to the log", ["stream_kind"]),
+    appendDuplicates: counter("rt_append_duplicates_total", "Appends answered with an earlier event (repeated clientId)"),
+    appendBatchSize: histogram("rt_append_batch_size", "Appends committed per group-commit batch", [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000]),
+    commitSeconds: histogram("rt_append_commit_seconds", "Time from a batch's start to its commit", latencyBuckets),
+    appendQueueDepth: gauge("rt_append_queue_depth", "Appends waiting for the next batch"),
+    appendRejected: counter("rt_append_rejected_total", "Appends refused because the queue was full"),
+    appendErrors: counter("rt_append_batch_errors_total", "Batches whose transaction failed"),
+
+    // HTTP
+    httpRequests: counter("rt_http_requests_total", "HTTP requests answered", ["route", "method", "status"]),
+    httpSeconds: histogram("rt_http_request_seconds", "HTTP request duration", latencyBuckets, ["route"]),
+
+    // Hub and transports
+    connections: gauge("rt_connections", "Open realtime connections", ["transport"]),
+    framesIn: counter("rt_ws_frames_in_total", "WebSocket frames received", ["type"]),
+    framesOut: counter("rt_ws_frames_out_total", "WebSocket frames sent", ["type"]),
+    acks: counter("rt_acks_total", "Sends acknowledged after commit", ["transport"]),
+    fanoutSeconds: histogram("rt_fanout_seconds", "Time from commit to handing the event to every local subscriber", latencyBuckets),
+    deliveries: counter("rt_deliveries_total", "Durable events handed to subscribers", ["transport"]),
+    slowConsumerCloses: counter("rt_slow_consumer_closes_total", "Connections closed for falling behind on durable events", ["transport"]),
+    rateLimited: counter("rt_rate_limited_total", "Frames refused or dropped by a rate limit", ["type"]),
+    protocolErrors: counter("rt_protocol_errors_total", "Bad frames answered with an error", ["code"]),
+    resumes: counter("rt_resumes_total", "Subscriptions resumed from a position in the log", ["transport"]),
+    resets: counter("rt_resets_total", "Resumes refused as too old (client told to reload)", ["transport"]),
+
+    // Cursors
+    cursorInputs: counter("rt_cursor_inputs_total", "Cursor positions received"),
+    cursorCoalesced: counter("rt_cursor_inputs_coalesced_total", "Cursor positions replaced by a later one before being sent"),
+    cursorFrames: counter("rt_cursor_frames_flushed_total", "Cursor frames flushed to rooms"),
+    cursorFramesSkipped: counter("rt_cursor_frames_skipped_total", "Cursor frames skipped for slow sockets"),
+
+    // SSE
+    sseEvents: counter("rt_sse_events_total", "Events written to SSE streams"),
+    sseBytes: counter("rt_sse_bytes_total", "Bytes written to SSE streams"),
+
+    // Long polling
+    pollAnswers: counter("rt_poll_answers_total", "Long polls answered", ["reason"]),
+    pollsHeld: gauge("rt_polls_held", "Long polls currently held"),
+
+    // Scale-out
+    backplaneReads: counter("rt_backplane_catchup_reads_total", "Log reads triggered by another instance's commit"),
+    backplaneErrors: counter("rt_backplane_errors_total", "Backplane connection errors", ["backplane"]),
+
+    // Lifecycle
+    draining: gauge("rt_draining", "1 while the server drains for shutdown"),
+  };
+}

@@ -1,0 +1,68 @@
+// Databases for tests: a throwaway PGlite always, and a fresh database on the real Postgres
+// server when DATABASE_URL is set (as `.ci/run` does). Each call gets an empty, migrated database.
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import pg from "pg";
+import { openDatabase, type Database } from "../../server/db/database";
+import { migrate } from "../../server/db/migrate";
+
+export const MIGRATIONS_DIR = path.resolve(__dirname, "../../prisma/migrations");
+
+export type DbKind = "pglite" | "postgres";
+
+/** The kinds this run can test: PGlite always, Postgres when DATABASE_URL names a server. */
+export const dbKinds: DbKind[] = process.env.DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
+
+export interface TestDatabase {
+  db: Database;
+  /** The postgres:// URL of the fresh database (Postgres only), for other processes. */
+  url?: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(kind: DbKind): Promise<TestDatabase> {
+  if (kind === "pglite") {
+    const db = await openDatabase({ dataDir: "memory://" });
+    await migrate(db, MIGRATIONS_DIR);
+    return { db, drop: () => db.close() };
+  }
+  const url = await createPostgresDatabase();
+  const db = await openDatabase({ url, poolSize: 8 });
+  await migrate(db, MIGRATIONS_DIR);
+  return {
+    db,
+    url,
+    async drop() {
+      await db.close();
+      await dropPostgresDatabase(url);
+    },
+  };
+}
+
+/** A new empty database on the DATABASE_URL server; returns its URL. */
+export async function createPostgresDatabase(): Promise<string> {
+  const base = process.env.DATABASE_URL;
+  if (!base) throw new Error("DATABASE_URL is not set");
+  const name = `rt_test_${randomBytes(5).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function dropPostgresDatabase(url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
