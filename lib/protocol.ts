@@ -209,9 +209,12 @@ export type ServerFrame =
   | { type: "presence"; room: string; members: User[] }
   | { type: "typing"; room: string; users: Actor[] }
   | { type: "cursors"; room: string; cursors: CursorMap }
-  | { type: "error"; code: ErrorCode; message: string; clientId?: string }
-  /** Sent just before a 1012 close: how long to wait before reconnecting. */
-  | { type: "draining"; reconnectAfterMs: number };
+  | { type: "error"; code: ErrorCode; message: string; clientId?: string };
+
+/** The reason of a 1012 close: a server-suggested, jittered delay before reconnecting. */
+export interface RestartingReason {
+  reconnectAfterMs: number;
+}
 
 export const CloseCode = {
   normal: 1000,

@@ -1,0 +1,247 @@
+// Assembles the realtime server: database, event log, hub, transports and the HTTP API on one
+// http.Server. Next's page handler is optional, so tests run the whole realtime stack on
+// port 0 without building the UI.
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import path from "node:path";
+import { Sessions } from "./auth";
+import type { Config } from "./config";
+import { openDatabase, type Database } from "./db/database";
+import { migrate } from "./db/migrate";
+import { EventLog } from "./eventlog";
+import { createApi, toHttpError } from "./http/api";
+import { sendError, HttpError } from "./http/respond";
+import { Hub } from "./hub";
+import type { Logger } from "./log";
+import { createMetrics, type Metrics } from "./metrics";
+import { systemClock, type Clock } from "./state/clock";
+import { LongPollTransport } from "./transports/longpoll";
+import { SseTransport } from "./transports/sse";
+import { WsTransport } from "./transports/ws";
+import { Workspace } from "./workspace";
+
+export const MIGRATIONS_DIR = path.resolve(import.meta.dirname ?? __dirname, "../prisma/migrations");
+/** Commits on real Postgres announce new heads here; every instance listens. */
+export const NOTIFY_CHANNEL = "rt_events";
+
+export type PageHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
+
+export interface AppOptions {
+  config: Config;
+  logger: Logger;
+  /** An already open database (tests); otherwise opened from the config. */
+  db?: Database;
+  /** Serves everything that is not the realtime API (Next's handler). */
+  pages?: PageHandler;
+  /** Next's own upgrade listener takes `/_next/*` in development; leave those sockets alone. */
+  passUpgrade?: (req: IncomingMessage) => boolean;
+  clock?: Clock;
+  metrics?: Metrics;
+  /** Overrides for tests: heartbeat, grace periods, limits. */
+  tuning?: {
+    pingIntervalMs?: number;
+    pongTimeoutMs?: number;
+    presenceGraceMs?: number;
+    typingTtlMs?: number;
+    pollStateIntervalMs?: number;
+    pollPresenceTtlMs?: number;
+    ssePingMs?: number;
+    wsMaxBufferedBytes?: number;
+    coalesceCursors?: boolean;
+    drainSpreadMs?: number;
+  };
+}
+
+export interface App {
+  server: http.Server;
+  db: Database;
+  log: EventLog;
+  hub: Hub;
+  ws: WsTransport;
+  sse: SseTransport;
+  poll: LongPollTransport;
+  workspace: Workspace;
+  sessions: Sessions;
+  metrics: Metrics;
+  listen(port: number, host?: string): Promise<number>;
+  /** Drains (readyz 503, sockets 1012, streams ended, polls answered, appends committed) and closes. */
+  shutdown(): Promise<void>;
+}
+
+export async function createApp(opts: AppOptions): Promise<App> {
+  const { config, logger } = opts;
+  const tuning = opts.tuning ?? {};
+  const metrics = opts.metrics ?? createMetrics({ labels: { instance: config.instanceId } });
+  const ownsDb = !opts.db;
+  const db =
+    opts.db ??
+    (await openDatabase({
+      url: config.databaseUrl,
+      dataDir: path.join(config.dataDir, "pglite"),
+      onError: (err, context) => logger.warn({ err, context }, "database connection error"),
+    }));
+  if (ownsDb) {
+    const applied = await migrate(db, MIGRATIONS_DIR);
+    if (applied.length > 0) logger.info({ applied }, "migrations applied");
+  }
+
+  const log = new EventLog(db, {
+    metrics,
+    instanceId: config.instanceId,
+    notifyChannel: db.kind === "postgres" ? NOTIFY_CHANNEL : undefined,
+  });
+  const hub = new Hub({
+    log,
+    clock: opts.clock ?? systemClock,
+    logger: logger.child({ module: "hub" }),
+    metrics,
+    presenceGraceMs: tuning.presenceGraceMs,
+    typingTtlMs: tuning.typingTtlMs,
+    coalesceCursors: tuning.coalesceCursors,
+  });
+  const sessions = new Sessions(db.prisma, config.sessionSecret);
+  const workspace = new Workspace(db.prisma, log);
+  const ws = new WsTransport({
+    hub,
+    workspace,
+    sessions,
+    logger: logger.child({ module: "ws" }),
+    metrics,
+    allowedOrigins: config.allowedOrigins,
+    pingIntervalMs: tuning.pingIntervalMs,
+    pongTimeoutMs: tuning.pongTimeoutMs,
+    maxBufferedBytes: tuning.wsMaxBufferedBytes,
+  });
+  const sse = new SseTransport({ hub, log, workspace, logger: logger.child({ module: "sse" }), metrics, pingIntervalMs: tuning.ssePingMs });
+  const poll = new LongPollTransport({
+    hub,
+    log,
+    workspace,
+    logger: logger.child({ module: "poll" }),
+    metrics,
+    stateIntervalMs: tuning.pollStateIntervalMs,
+    presenceTtlMs: tuning.pollPresenceTtlMs,
+  });
+
+  // Other instances' commits: read their events from the log (the log is the backplane).
+  let stopListening: (() => Promise<void>) | null = null;
+  if (db.kind === "postgres") {
+    stopListening = await db.listen(
+      NOTIFY_CHANNEL,
+      (payload) => {
+        const heads = parseNotify(payload, config.instanceId);
+        if (heads === undefined) return;
+        hub.catchUpHeads(heads).catch((err: unknown) => logger.warn({ err }, "backplane catch-up failed"));
+      },
+      () => {
+        metrics.backplaneErrors.inc({ backplane: "postgres" });
+        logger.warn("LISTEN connection re-established; catching up from the log");
+        hub.catchUpHeads(null).catch((err: unknown) => logger.warn({ err }, "backplane catch-up failed"));
+      },
+    );
+  }
+
+  let ready = true;
+  const router = createApi({ sessions, workspace, hub, sse, poll, metrics, isReady: () => ready });
+  const httpLog = logger.child({ module: "http" });
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const match = router.match(req.method ?? "GET", url.pathname);
+    if (!match) {
+      if (opts.pages && !url.pathname.startsWith("/api/")) return void opts.pages(req, res);
+      return sendError(res, new HttpError("not_found", `No such endpoint: ${url.pathname}`));
+    }
+    const started = performance.now();
+    res.on("finish", () => {
+      metrics.httpRequests.inc({ route: match.pattern, method: req.method ?? "GET", status: res.statusCode });
+      metrics.httpSeconds.observe({ route: match.pattern }, (performance.now() - started) / 1000);
+    });
+    if (!match.handler) {
+      return sendError(res, new HttpError("method_not_allowed", `Use ${match.allowed.join(" or ")}`), {
+        Allow: match.allowed.join(", "),
+      });
+    }
+    Promise.resolve(match.handler({ req, res, url, params: match.params })).catch((err: unknown) => {
+      const known = toHttpError(err);
+      if (!known) httpLog.error({ err, route: match.pattern }, "request failed");
+      if (res.headersSent) return void res.end();
+      sendError(res, known ?? new HttpError("internal", "Something went wrong"));
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  // Long polls and SSE outlive Node's default request timeout.
+  server.requestTimeout = 0;
+  server.headersTimeout = 30_000;
+
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (pathname === "/ws") {
+      ws.handleUpgrade(req, socket, head).catch((err: unknown) => {
+        logger.error({ err }, "upgrade failed");
+        socket.destroy();
+      });
+      return;
+    }
+    if (opts.passUpgrade?.(req)) return;
+    socket.destroy();
+  });
+
+  hub.start();
+  ws.start();
+
+  let shuttingDown: Promise<void> | null = null;
+  const shutdown = () =>
+    (shuttingDown ??= (async () => {
+      ready = false;
+      metrics.draining.set(1);
+      logger.info("draining");
+      // Stop accepting connections; close idle keep-alive sockets so the process can exit.
+      server.close();
+      sse.drain();
+      poll.drain();
+      // Commit what was accepted first, so its senders still hear their acks.
+      await log.close();
+      await ws.drain(tuning.drainSpreadMs ?? 5_000);
+      hub.stop();
+      server.closeIdleConnections();
+      await stopListening?.();
+      if (ownsDb) await db.close();
+      logger.info("drained");
+    })());
+
+  return {
+    server,
+    db,
+    log,
+    hub,
+    ws,
+    sse,
+    poll,
+    workspace,
+    sessions,
+    metrics,
+    listen(port, host = "127.0.0.1") {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          const addr = server.address();
+          resolve(typeof addr === "object" && addr ? addr.port : port);
+        });
+      });
+    },
+    shutdown,
+  };
+}
+
+/** A NOTIFY payload's heads; undefined when it is this instance's own (already fanned out). */
+export function parseNotify(payload: string, self: string): Map<string, number> | null | undefined {
+  try {
+    const msg = JSON.parse(payload) as { i?: string; h?: Record<string, number> };
+    if (msg.i === self) return undefined;
+    return msg.h ? new Map(Object.entries(msg.h)) : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,91 @@
+// Small helpers for answering HTTP requests: JSON bodies in, JSON and errors out.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { z } from "zod";
+import { ErrorCode, MAX_BODY_BYTES } from "../../lib/protocol";
+
+/** An error with a PROTOCOL.md code; its status comes from the one table in lib/protocol. */
+export class HttpError extends Error {
+  override name = "HttpError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+  get status(): number {
+    return ErrorCode[this.code];
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": Buffer.byteLength(text),
+    "Cache-Control": "no-store",
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: HttpError, headers: Record<string, string> = {}): void {
+  sendJson(res, err.status, { error: { code: err.code, message: err.message } }, headers);
+}
+
+export function sendEmpty(res: ServerResponse, status = 204, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "Cache-Control": "no-store", ...headers });
+  res.end();
+}
+
+/** Reads a JSON body of at most 64 KiB and validates it; throws HttpError with the right code. */
+export async function readJson<S extends z.ZodType>(
+  req: IncomingMessage,
+  schema: S,
+  invalid: ErrorCode = "invalid_body",
+): Promise<z.infer<S>> {
+  const raw = await readBody(req, MAX_BODY_BYTES);
+  let value: unknown;
+  try {
+    value = raw.length === 0 ? {} : JSON.parse(raw.toString("utf8"));
+  } catch {
+    throw new HttpError("bad_json", "The request body is not valid JSON");
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+    throw new HttpError(invalid, `${where}${issue?.message ?? "invalid body"}`);
+  }
+  return parsed.data;
+}
+
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.reject(new HttpError("payload_too_large", `The request body is larger than ${limit} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(new HttpError("payload_too_large", `The request body is larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+/** True when the original request (perhaps behind a proxy) was HTTPS: cookies get `Secure`. */
+export function isSecure(req: IncomingMessage): boolean {
+  const proto = req.headers["x-forwarded-proto"];
+  if (typeof proto === "string") return proto.split(",")[0]!.trim() === "https";
+  return Boolean((req.socket as { encrypted?: boolean }).encrypted);
+}

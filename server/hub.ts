@@ -1,0 +1,438 @@
+// The hub: fans durable events out to every subscriber of a stream, whatever its transport,
+// and keeps each room's ephemeral state (presence, typing, cursors).
+//
+// Delivery is exactly once and in seq order per subscription. A subscription is registered
+// first, then replays the log after its position while live events wait in its buffer, then
+// switches to live — so replay and live meet with no gap and no duplicate. Events reaching the
+// hub out of order (another instance committed in between) are filled in from the log.
+import type { EventLog } from "./eventlog";
+import type { Logger } from "./log";
+import type { Metrics } from "./metrics";
+import type { Clock } from "./state/clock";
+import { CursorCoalescer } from "./state/cursors";
+import { Presence } from "./state/presence";
+import { Typing } from "./state/typing";
+import {
+  CURSOR_TICK_MS,
+  PRESENCE_GRACE_MS,
+  TYPING_TTL_MS,
+  type Actor,
+  type CursorMap,
+  type RealtimeEvent,
+  type RoomState,
+  type User,
+} from "../lib/protocol";
+
+export type Transport = "ws" | "sse" | "longpoll";
+
+/** A durable event with its wire forms, each serialized at most once for all subscribers. */
+export class Outgoing {
+  private jsonText: string | undefined;
+  private wsText: string | undefined;
+  constructor(readonly event: RealtimeEvent) {}
+  get seq(): number {
+    return this.event.seq;
+  }
+  get json(): string {
+    return (this.jsonText ??= JSON.stringify(this.event));
+  }
+  get wsFrame(): string {
+    return (this.wsText ??= `{"type":"event","event":${this.json}}`);
+  }
+}
+
+/** An ephemeral room frame (presence, typing or cursors), serialized once. */
+export interface RoomFrame {
+  type: "presence" | "typing" | "cursors";
+  room: string;
+  json: string;
+}
+
+/** What every transport's connection looks like to the hub. */
+export interface Subscriber {
+  readonly id: string;
+  readonly user: User;
+  readonly sessionId: string;
+  readonly transport: Transport;
+  /** A durable event, in seq order, exactly once per subscription. */
+  onEvent(stream: string, event: Outgoing): void;
+  /** Presence, typing or cursors changed in a room this subscriber watches. */
+  onRoomFrame?(frame: RoomFrame): void;
+  /** The hub cannot keep this subscriber in order any more (it fell too far behind). */
+  onLagged?(): void;
+  /** Ends the connection (session revoked, server draining). */
+  disconnect?(code: number, reason: string): void;
+}
+
+export interface SubscribeOptions {
+  /** Replay everything after this seq; null/undefined: live events only. */
+  since?: number | null;
+  /** More missed than this (or `since` beyond the head): start live from the head instead. */
+  maxReplay?: number;
+  /** Called once the head is known, before any replayed event. */
+  onStart?: (head: number, reset: boolean) => void;
+}
+
+export interface SubscribeResult {
+  head: number;
+  reset: boolean;
+}
+
+interface Subscription {
+  sub: Subscriber;
+  lastSeq: number;
+  /** Non-null while replaying: live events wait here. */
+  pending: Outgoing[] | null;
+}
+
+interface StreamState {
+  subs: Map<string, Subscription>;
+  /** The last seq fanned out here; null until known. */
+  lastPublished: number | null;
+  inbox: Outgoing[];
+  pumping: boolean;
+  /** The latest events, contiguous, to replay short gaps without asking the database. */
+  recent: Outgoing[];
+}
+
+const RECENT_PER_STREAM = 256;
+const REPLAY_PAGE = 500;
+/** Live events a replaying subscription may hold before it is told it lagged. */
+const MAX_PENDING = 5_000;
+
+export interface HubOptions {
+  log: EventLog;
+  clock: Clock;
+  logger: Logger;
+  metrics?: Metrics;
+  presenceGraceMs?: number;
+  typingTtlMs?: number;
+  cursorIdleMs?: number;
+  cursorTickMs?: number;
+  /** Turn cursor coalescing off (benchmarks compare both). */
+  coalesceCursors?: boolean;
+}
+
+export class Hub {
+  private readonly streams = new Map<string, StreamState>();
+  private readonly watchers = new Map<string, Set<Subscriber>>();
+  private readonly subscribers = new Set<Subscriber>();
+  private readonly log: EventLog;
+  private readonly logger: Logger;
+  private readonly metrics: Metrics | undefined;
+  private cursorTimer: NodeJS.Timeout | null = null;
+  readonly presence: Presence;
+  readonly typing: Typing;
+  readonly cursors: CursorCoalescer;
+
+  constructor(private readonly opts: HubOptions) {
+    this.log = opts.log;
+    this.logger = opts.logger;
+    this.metrics = opts.metrics;
+    this.presence = new Presence(opts.clock, opts.presenceGraceMs ?? PRESENCE_GRACE_MS, (room, members) =>
+      this.broadcastRoom({ type: "presence", room, json: JSON.stringify({ type: "presence", room, members }) }),
+    );
+    this.typing = new Typing(opts.clock, opts.typingTtlMs ?? TYPING_TTL_MS, (room, users) =>
+      this.broadcastRoom({ type: "typing", room, json: JSON.stringify({ type: "typing", room, users }) }),
+    );
+    this.cursors = new CursorCoalescer(opts.clock, (room, cursors) => this.onCursorFlush(room, cursors), {
+      idleMs: opts.cursorIdleMs ?? 30_000,
+      coalesce: opts.coalesceCursors,
+    });
+    this.log.onCommit((events) => this.publish(events));
+  }
+
+  /** Starts the cursor tick. Tests with a manual clock call `cursors.flush()` themselves. */
+  start(): void {
+    if (this.cursorTimer) return;
+    this.cursorTimer = setInterval(() => this.cursors.flush(), this.opts.cursorTickMs ?? CURSOR_TICK_MS);
+    this.cursorTimer.unref();
+  }
+
+  stop(): void {
+    if (this.cursorTimer) clearInterval(this.cursorTimer);
+    this.cursorTimer = null;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Connections
+
+  register(sub: Subscriber): void {
+    this.subscribers.add(sub);
+    this.metrics?.connections.inc({ transport: sub.transport });
+  }
+
+  /** Forgets a connection everywhere: streams, rooms (after the presence grace), typing. */
+  unregister(sub: Subscriber): void {
+    if (!this.subscribers.delete(sub)) return;
+    this.metrics?.connections.dec({ transport: sub.transport });
+    for (const [stream, st] of this.streams) if (st.subs.has(sub.id)) this.unsubscribe(stream, sub);
+    for (const [room, set] of this.watchers) if (set.has(sub)) this.leaveRoom(room, sub);
+  }
+
+  connections(): Subscriber[] {
+    return [...this.subscribers];
+  }
+
+  /** Ends every connection of a signed-out session. */
+  disconnectSession(sessionId: string, code: number, reason: string): void {
+    for (const sub of [...this.subscribers]) if (sub.sessionId === sessionId) sub.disconnect?.(code, reason);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Durable streams
+
+  async subscribe(stream: string, sub: Subscriber, opts: SubscribeOptions = {}): Promise<SubscribeResult> {
+    const st = this.streamState(stream);
+    const s: Subscription = { sub, lastSeq: 0, pending: [] };
+    st.subs.set(sub.id, s);
+    let head: number;
+    try {
+      head = await this.log.head(stream);
+    } catch (err) {
+      if (st.subs.get(sub.id) === s) this.unsubscribe(stream, sub);
+      throw err;
+    }
+    if (st.lastPublished === null) st.lastPublished = head;
+    const since = opts.since ?? null;
+    const reset =
+      since !== null && (since > head || (opts.maxReplay !== undefined && head - since > opts.maxReplay));
+    s.lastSeq = since === null || reset ? head : since;
+    if (since !== null) this.metrics?.[reset ? "resets" : "resumes"].inc({ transport: sub.transport });
+    if (st.subs.get(sub.id) !== s) return { head, reset };
+    opts.onStart?.(head, reset);
+    await this.replay(stream, st, s);
+    return { head, reset };
+  }
+
+  unsubscribe(stream: string, sub: Subscriber): void {
+    const st = this.streams.get(stream);
+    if (!st) return;
+    st.subs.delete(sub.id);
+    if (st.subs.size === 0 && !st.pumping) this.streams.delete(stream);
+  }
+
+  isSubscribed(stream: string, sub: Subscriber): boolean {
+    return this.streams.get(stream)?.subs.has(sub.id) ?? false;
+  }
+
+  /** New committed events (local commits, or read after another instance's NOTIFY). */
+  publish(events: RealtimeEvent[]): void {
+    const started = performance.now();
+    let touched = false;
+    for (const e of events) {
+      const st = this.streams.get(e.stream);
+      if (!st) continue;
+      st.inbox.push(new Outgoing(e));
+      touched = true;
+    }
+    if (!touched) return;
+    for (const [stream, st] of this.streams) if (st.inbox.length > 0 && !st.pumping) void this.pump(stream, st);
+    this.metrics?.fanoutSeconds.observe((performance.now() - started) / 1000);
+  }
+
+  /**
+   * Another instance moved these heads: read what this hub has not published yet.
+   * `null` means "some streams changed" (the notification was too big to list them).
+   */
+  async catchUpHeads(heads: Map<string, number> | null): Promise<void> {
+    const targets = heads ? [...heads].filter(([s]) => this.streams.has(s)) : [...this.streams.keys()].map((s) => [s, Infinity] as const);
+    await Promise.all(
+      targets.map(async ([stream, head]) => {
+        const st = this.streams.get(stream);
+        if (!st || st.lastPublished === null || head <= st.lastPublished) return;
+        this.metrics?.backplaneReads.inc();
+        const events = await this.log.readAfter(stream, st.lastPublished, REPLAY_PAGE);
+        if (events.length > 0) this.publish(events);
+        if (events.length === REPLAY_PAGE) await this.catchUpHeads(new Map([[stream, head]]));
+      }),
+    );
+  }
+
+  /** Streams that have subscribers here, with the last seq published (for backplane catch-up). */
+  followedStreams(): Map<string, number | null> {
+    return new Map([...this.streams].map(([s, st]) => [s, st.lastPublished]));
+  }
+
+  private streamState(stream: string): StreamState {
+    let st = this.streams.get(stream);
+    if (!st) {
+      st = { subs: new Map(), lastPublished: null, inbox: [], pumping: false, recent: [] };
+      this.streams.set(stream, st);
+    }
+    return st;
+  }
+
+  /** Publishes a stream's inbox in seq order, reading any gap from the log first. */
+  private async pump(stream: string, st: StreamState): Promise<void> {
+    st.pumping = true;
+    try {
+      while (st.inbox.length > 0) {
+        st.inbox.sort((a, b) => a.seq - b.seq);
+        const next = st.inbox[0]!;
+        if (st.lastPublished !== null && next.seq <= st.lastPublished) {
+          st.inbox.shift();
+          continue;
+        }
+        if (st.lastPublished !== null && next.seq > st.lastPublished + 1) {
+          const missing = await this.log.readAfter(stream, st.lastPublished, next.seq - st.lastPublished - 1);
+          if (missing.length === 0) {
+            this.logger.warn({ stream, from: st.lastPublished, to: next.seq }, "gap not found in the log");
+            st.lastPublished = next.seq - 1;
+          }
+          for (const e of missing) this.fanOut(st, new Outgoing(e));
+          continue;
+        }
+        st.inbox.shift();
+        this.fanOut(st, next);
+      }
+    } catch (err) {
+      this.logger.error({ err, stream }, "fan-out gap fill failed; subscribers will resume from the log");
+      st.inbox = [];
+      for (const s of st.subs.values()) s.sub.onLagged?.();
+    } finally {
+      st.pumping = false;
+      if (st.subs.size === 0) this.streams.delete(stream);
+    }
+  }
+
+  private fanOut(st: StreamState, out: Outgoing): void {
+    st.lastPublished = out.seq;
+    const recent = st.recent;
+    if (recent.length > 0 && recent[recent.length - 1]!.seq !== out.seq - 1) recent.length = 0;
+    recent.push(out);
+    if (recent.length > RECENT_PER_STREAM) recent.shift();
+    for (const s of st.subs.values()) this.offer(out.event.stream, st, s, out);
+  }
+
+  private offer(stream: string, st: StreamState, s: Subscription, out: Outgoing): void {
+    if (s.pending) {
+      if (s.pending.length >= MAX_PENDING) {
+        st.subs.delete(s.sub.id);
+        s.sub.onLagged?.();
+        return;
+      }
+      s.pending.push(out);
+      return;
+    }
+    if (out.seq <= s.lastSeq) return;
+    if (out.seq === s.lastSeq + 1) {
+      s.lastSeq = out.seq;
+      this.metrics?.deliveries.inc({ transport: s.sub.transport });
+      s.sub.onEvent(stream, out);
+      return;
+    }
+    // A hole between what this subscriber has and this event: replay it from the log.
+    s.pending = [out];
+    void this.replay(stream, st, s).catch((err: unknown) => {
+      this.logger.error({ err, stream }, "replay failed");
+      s.sub.onLagged?.();
+    });
+  }
+
+  /** Delivers the log after `s.lastSeq`, then what waited in `s.pending`, then goes live. */
+  private async replay(stream: string, st: StreamState, s: Subscription): Promise<void> {
+    let caughtUp = false;
+    for (;;) {
+      if (st.subs.get(s.sub.id) !== s) return;
+      const pending = s.pending ?? [];
+      pending.sort((a, b) => a.seq - b.seq);
+      while (pending.length > 0 && pending[0]!.seq <= s.lastSeq + 1) {
+        const e = pending.shift()!;
+        if (e.seq === s.lastSeq + 1) this.deliver(stream, s, e);
+      }
+      if (caughtUp && pending.length === 0) {
+        s.pending = null;
+        return;
+      }
+      const page = this.fromRecent(st, s.lastSeq) ?? (await this.log.readAfter(stream, s.lastSeq, REPLAY_PAGE)).map((e) => new Outgoing(e));
+      if (st.subs.get(s.sub.id) !== s) return;
+      for (const e of page) if (e.seq === s.lastSeq + 1) this.deliver(stream, s, e);
+      caughtUp = page.length < REPLAY_PAGE;
+      if (caughtUp && pending.length > 0 && pending[0]!.seq > s.lastSeq + 1 && page.length === 0) {
+        this.logger.warn({ stream, at: s.lastSeq, next: pending[0]!.seq }, "replay found a hole the log cannot fill");
+        s.lastSeq = pending[0]!.seq - 1;
+      }
+    }
+  }
+
+  private deliver(stream: string, s: Subscription, e: Outgoing): void {
+    s.lastSeq = e.seq;
+    this.metrics?.deliveries.inc({ transport: s.sub.transport });
+    s.sub.onEvent(stream, e);
+  }
+
+  /** The recent events after `seq` when the in-memory window covers them all. */
+  private fromRecent(st: StreamState, seq: number): Outgoing[] | null {
+    const r = st.recent;
+    if (r.length === 0 || st.lastPublished === null) return null;
+    if (r[0]!.seq > seq + 1 || r[r.length - 1]!.seq !== st.lastPublished) return null;
+    if (seq >= st.lastPublished) return [];
+    return r.slice(seq + 1 - r[0]!.seq);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Rooms: ephemeral state
+
+  /** The subscriber's connection is in the room: it counts as present and gets room frames. */
+  enterRoom(room: string, sub: Subscriber, presenceId = sub.id): void {
+    this.watch(room, sub);
+    this.presence.add(room, sub.user, presenceId);
+  }
+
+  /** The subscriber left the room (or disconnected): presence after the grace, typing and cursor now. */
+  leaveRoom(room: string, sub: Subscriber, opts: { immediate?: boolean; presenceId?: string } = {}): void {
+    this.unwatch(room, sub);
+    this.presence.remove(room, sub.user.id, opts.presenceId ?? sub.id, opts);
+    this.typing.stop(room, sub.user.id);
+    if (!this.hasOtherWatcher(room, sub)) this.cursors.remove(room, sub.user.id);
+  }
+
+  /** Receive a room's ephemeral frames without counting as present (a held long poll). */
+  watch(room: string, sub: Subscriber): void {
+    let set = this.watchers.get(room);
+    if (!set) this.watchers.set(room, (set = new Set()));
+    set.add(sub);
+  }
+
+  unwatch(room: string, sub: Subscriber): void {
+    const set = this.watchers.get(room);
+    if (!set) return;
+    set.delete(sub);
+    if (set.size === 0) this.watchers.delete(room);
+  }
+
+  setTyping(room: string, actor: Actor, typing: boolean): void {
+    if (typing) this.typing.start(room, actor);
+    else this.typing.stop(room, actor.id);
+  }
+
+  moveCursor(room: string, user: User, x: number, y: number): void {
+    this.metrics?.cursorInputs.inc();
+    const before = this.cursors.stats.coalesced;
+    this.cursors.update(room, user, x, y);
+    if (this.cursors.stats.coalesced > before) this.metrics?.cursorCoalesced.inc();
+  }
+
+  roomState(room: string): RoomState {
+    return {
+      members: this.presence.members(room),
+      typing: this.typing.users(room),
+      cursors: this.cursors.snapshot(room),
+    };
+  }
+
+  private hasOtherWatcher(room: string, sub: Subscriber): boolean {
+    for (const w of this.watchers.get(room) ?? []) if (w !== sub && w.user.id === sub.user.id) return true;
+    return false;
+  }
+
+  private onCursorFlush(room: string, cursors: CursorMap): void {
+    this.metrics?.cursorFrames.inc();
+    this.broadcastRoom({ type: "cursors", room, json: JSON.stringify({ type: "cursors", room, cursors }) });
+  }
+
+  private broadcastRoom(frame: RoomFrame): void {
+    for (const sub of this.watchers.get(frame.room) ?? []) sub.onRoomFrame?.(frame);
+  }
+}

@@ -1,0 +1,104 @@
+// Live cursors: latest wins per (room, person), flushed once per tick per room as one frame
+// holding only what changed since the last flush. `null` means that cursor left.
+import type { Clock } from "./clock";
+import type { CursorMap, CursorState, User } from "../../lib/protocol";
+
+export type CursorFlush = (room: string, cursors: CursorMap) => void;
+
+export interface CursorStats {
+  inputs: number;
+  coalesced: number;
+  frames: number;
+}
+
+interface RoomCursors {
+  current: Map<string, { state: CursorState; lastInput: number }>;
+  /** What subscribers were last told. */
+  sent: Map<string, CursorState>;
+  dirty: Set<string>;
+}
+
+export class CursorCoalescer {
+  private readonly rooms = new Map<string, RoomCursors>();
+  private readonly dirtyRooms = new Set<string>();
+  private lastIdleSweep = 0;
+  readonly stats: CursorStats = { inputs: 0, coalesced: 0, frames: 0 };
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly onFlush: CursorFlush,
+    private readonly opts: { idleMs: number; coalesce?: boolean },
+  ) {}
+
+  update(room: string, user: Pick<User, "id" | "name" | "color">, x: number, y: number): void {
+    this.stats.inputs++;
+    const r = this.room(room);
+    if (r.dirty.has(user.id) && r.current.has(user.id)) this.stats.coalesced++;
+    r.current.set(user.id, { state: { x, y, name: user.name, color: user.color }, lastInput: this.clock.now() });
+    r.dirty.add(user.id);
+    this.dirtyRooms.add(room);
+    if (this.opts.coalesce === false) this.flushRoom(room);
+  }
+
+  /** The person's cursor left the room (leave, disconnect, pointer out). */
+  remove(room: string, userId: string): void {
+    const r = this.rooms.get(room);
+    if (!r || (!r.current.has(userId) && !r.sent.has(userId))) return;
+    r.current.delete(userId);
+    r.dirty.add(userId);
+    this.dirtyRooms.add(room);
+    if (this.opts.coalesce === false) this.flushRoom(room);
+  }
+
+  /** One tick: a frame per room that changed. Also retires cursors idle past the limit. */
+  flush(): void {
+    const now = this.clock.now();
+    if (now - this.lastIdleSweep >= 1000) {
+      this.lastIdleSweep = now;
+      for (const [room, r] of this.rooms) {
+        for (const [userId, c] of r.current) if (now - c.lastInput >= this.opts.idleMs) this.remove(room, userId);
+      }
+    }
+    for (const room of [...this.dirtyRooms]) this.flushRoom(room);
+  }
+
+  /** Everyone's current cursor in a room, for a newcomer or a poll answer. */
+  snapshot(room: string): CursorMap {
+    const out: CursorMap = {};
+    for (const [id, c] of this.rooms.get(room)?.current ?? []) out[id] = c.state;
+    return out;
+  }
+
+  private flushRoom(room: string): void {
+    this.dirtyRooms.delete(room);
+    const r = this.rooms.get(room);
+    if (!r) return;
+    const changed: CursorMap = {};
+    let any = false;
+    for (const userId of r.dirty) {
+      const cur = r.current.get(userId)?.state;
+      const last = r.sent.get(userId);
+      if (cur) {
+        if (last && last.x === cur.x && last.y === cur.y) continue;
+        r.sent.set(userId, cur);
+        changed[userId] = cur;
+        any = true;
+      } else if (last) {
+        r.sent.delete(userId);
+        changed[userId] = null;
+        any = true;
+      }
+    }
+    r.dirty.clear();
+    if (r.current.size === 0 && r.sent.size === 0) this.rooms.delete(room);
+    if (!any) return;
+    this.stats.frames++;
+    this.onFlush(room, changed);
+  }
+
+  private room(room: string): RoomCursors {
+    let r = this.rooms.get(room);
+    if (!r) this.rooms.set(room, (r = { current: new Map(), sent: new Map(), dirty: new Set() }));
+    return r;
+  }
+}

@@ -1,0 +1,88 @@
+// Who is in each room. A person counts once however many tabs or transports they use;
+// their last connection leaving starts a grace period, so a quick reconnect never flickers.
+import type { Clock, Timer } from "./clock";
+import type { User } from "../../lib/protocol";
+
+interface Member {
+  user: User;
+  connections: Set<string>;
+  leaving: Timer | null;
+}
+
+export type PresenceListener = (room: string, members: User[]) => void;
+
+export class Presence {
+  private readonly rooms = new Map<string, Map<string, Member>>();
+  private readonly lapses = new Map<string, Timer>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly graceMs: number,
+    private readonly onChange: PresenceListener,
+  ) {}
+
+  /** A connection of `user` is in `room`. */
+  add(room: string, user: User, connectionId: string): void {
+    let members = this.rooms.get(room);
+    if (!members) this.rooms.set(room, (members = new Map()));
+    const m = members.get(user.id);
+    if (m) {
+      m.connections.add(connectionId);
+      if (m.leaving) {
+        m.leaving.cancel();
+        m.leaving = null;
+      }
+      return;
+    }
+    members.set(user.id, { user, connections: new Set([connectionId]), leaving: null });
+    this.onChange(room, this.members(room));
+  }
+
+  /**
+   * A connection that only says "still here" now and then (a long poll): present until `ttlMs`
+   * passes without another touch, then gone at once (the lapse is its grace).
+   */
+  touch(room: string, user: User, connectionId: string, ttlMs: number): void {
+    this.add(room, user, connectionId);
+    const key = `${room}\u0000${connectionId}`;
+    this.lapses.get(key)?.cancel();
+    this.lapses.set(
+      key,
+      this.clock.setTimeout(() => {
+        this.lapses.delete(key);
+        this.remove(room, user.id, connectionId, { immediate: true });
+      }, ttlMs),
+    );
+  }
+
+  /** A connection left; the person leaves after the grace unless another connection is there. */
+  remove(room: string, userId: string, connectionId: string, opts: { immediate?: boolean } = {}): void {
+    const m = this.rooms.get(room)?.get(userId);
+    if (!m || !m.connections.delete(connectionId) || m.connections.size > 0) return;
+    if (opts.immediate || this.graceMs === 0) return this.drop(room, userId);
+    m.leaving?.cancel();
+    m.leaving = this.clock.setTimeout(() => this.drop(room, userId), this.graceMs);
+  }
+
+  has(room: string, userId: string): boolean {
+    return this.rooms.get(room)?.has(userId) ?? false;
+  }
+
+  members(room: string): User[] {
+    return [...(this.rooms.get(room)?.values() ?? [])].map((m) => m.user);
+  }
+
+  /** Rooms with anyone in them. */
+  roomIds(): string[] {
+    return [...this.rooms.keys()];
+  }
+
+  private drop(room: string, userId: string): void {
+    const members = this.rooms.get(room);
+    const m = members?.get(userId);
+    if (!members || !m || m.connections.size > 0) return;
+    members.delete(userId);
+    if (members.size === 0) this.rooms.delete(room);
+    this.onChange(room, this.members(room));
+  }
+}

@@ -1,0 +1,39 @@
+// Who is typing in each room: start and renew set a deadline, stop clears at once.
+import type { Clock, Timer } from "./clock";
+import type { Actor } from "../../lib/protocol";
+
+export type TypingListener = (room: string, users: Actor[]) => void;
+
+export class Typing {
+  private readonly rooms = new Map<string, Map<string, { actor: Actor; expiry: Timer }>>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ttlMs: number,
+    private readonly onChange: TypingListener,
+  ) {}
+
+  /** Starts or renews `actor` typing in `room` for the TTL. */
+  start(room: string, actor: Actor): void {
+    let users = this.rooms.get(room);
+    if (!users) this.rooms.set(room, (users = new Map()));
+    const existing = users.get(actor.id);
+    existing?.expiry.cancel();
+    users.set(actor.id, { actor, expiry: this.clock.setTimeout(() => this.stop(room, actor.id), this.ttlMs) });
+    if (!existing) this.onChange(room, this.users(room));
+  }
+
+  stop(room: string, userId: string): void {
+    const users = this.rooms.get(room);
+    const entry = users?.get(userId);
+    if (!users || !entry) return;
+    entry.expiry.cancel();
+    users.delete(userId);
+    if (users.size === 0) this.rooms.delete(room);
+    this.onChange(room, this.users(room));
+  }
+
+  users(room: string): Actor[] {
+    return [...(this.rooms.get(room)?.values() ?? [])].map((e) => e.actor);
+  }
+}

@@ -1,0 +1,215 @@
+// Long polling (`/api/poll`): the fallback for every stream where a proxy blocks upgrades or
+// buffers streams. Answers at once when events wait after the cursor; otherwise holds the
+// request until an event, a change of room state (at most every 250 ms), or `wait` passes.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { randomBytes } from "node:crypto";
+import type { Session } from "../auth";
+import type { EventLog } from "../eventlog";
+import type { Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
+import { HttpError, sendJson } from "../http/respond";
+import type { Logger } from "../log";
+import type { Metrics } from "../metrics";
+import type { Workspace } from "../workspace";
+import { readCursor, resolveStreams } from "./streams";
+import {
+  formatCursor,
+  POLL_MAX_WAIT_S,
+  POLL_PRESENCE_TTL_MS,
+  roomOfStream,
+  type Cursor,
+  type PollAnswer,
+  type RealtimeEvent,
+  type RoomState,
+  type StreamName,
+  type User,
+} from "../../lib/protocol";
+
+export interface LongPollOptions {
+  hub: Hub;
+  log: EventLog;
+  workspace: Workspace;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Minimum spacing of answers caused only by room-state changes, per client. */
+  stateIntervalMs?: number;
+  presenceTtlMs?: number;
+  /** Most events in one answer; the rest come with the next poll. */
+  maxEvents?: number;
+  /** Most polls held at once; past it, new polls are answered at once. */
+  maxHeld?: number;
+}
+
+type AnswerReason = "events" | "state" | "timeout" | "superseded" | "drain" | "immediate";
+
+export class LongPollTransport {
+  private readonly held = new Map<string, HeldPoll>();
+  /** When each client last got an answer caused by room state (bounded, oldest evicted). */
+  private readonly lastStateAnswer = new Map<string, number>();
+  private draining = false;
+
+  constructor(private readonly opts: LongPollOptions) {}
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL, session: Session): Promise<void> {
+    const streams = await resolveStreams(url.searchParams.get("streams"), session.user, this.opts.workspace);
+    const cursor = readCursor(req, url, session.user);
+    const waitS = parseWait(url.searchParams.get("wait"));
+    const client = (url.searchParams.get("client") ?? "").slice(0, 64);
+    const key = `${session.id}|${client}|${[...streams].sort().join(",")}`;
+
+    const missing = streams.filter((s) => !cursor.has(s));
+    const heads = await this.opts.log.heads(missing);
+    const position: Cursor = new Map(streams.map((s) => [s, cursor.get(s) ?? heads.get(s) ?? 0]));
+
+    // Polling a room marks the caller present in it until the lapse.
+    const rooms = streams.map(roomOfStream).filter((r): r is string => r !== null);
+    const presenceId = `poll:${session.id}:${client}`;
+    for (const room of rooms) this.opts.hub.presence.touch(room, session.user, presenceId, this.opts.presenceTtlMs ?? POLL_PRESENCE_TTL_MS);
+
+    this.held.get(key)?.answer("superseded");
+    if (req.destroyed) return;
+
+    const poll = new HeldPoll(key, session, streams, rooms, position, res, this, this.opts);
+    this.held.set(key, poll);
+    this.opts.metrics?.pollsHeld.set(this.held.size);
+    req.on("close", () => poll.abort());
+    await poll.start(this.draining || waitS === 0 || this.held.size > (this.opts.maxHeld ?? 10_000) ? 0 : waitS * 1000);
+  }
+
+  /** Answers every held poll now (shutdown). */
+  drain(): void {
+    this.draining = true;
+    for (const p of [...this.held.values()]) p.answer("drain");
+  }
+
+  /** @internal */
+  release(poll: HeldPoll): void {
+    if (this.held.get(poll.key) === poll) this.held.delete(poll.key);
+    this.opts.metrics?.pollsHeld.set(this.held.size);
+  }
+
+  /** @internal The earliest time a state-only answer may go to this client. */
+  nextStateAnswerAt(key: string): number {
+    return (this.lastStateAnswer.get(key) ?? 0) + (this.opts.stateIntervalMs ?? 250);
+  }
+
+  /** @internal */
+  noteStateAnswer(key: string): void {
+    this.lastStateAnswer.delete(key);
+    this.lastStateAnswer.set(key, Date.now());
+    if (this.lastStateAnswer.size > 10_000) this.lastStateAnswer.delete(this.lastStateAnswer.keys().next().value!);
+  }
+}
+
+function parseWait(text: string | null): number {
+  if (text === null || text === "") return POLL_MAX_WAIT_S;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new HttpError("bad_request", "wait must be a number of seconds ≥ 0");
+  return Math.min(n, POLL_MAX_WAIT_S);
+}
+
+/** One held request: a hub subscriber for its streams and a watcher of its rooms. */
+class HeldPoll implements Subscriber {
+  readonly id = `lp-${randomBytes(6).toString("base64url")}`;
+  readonly transport = "longpoll" as const;
+  readonly user: User;
+  readonly sessionId: string;
+  private readonly events: RealtimeEvent[] = [];
+  private done = false;
+  private replaying = true;
+  private timer: NodeJS.Timeout | null = null;
+  private stateTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly key: string,
+    session: Session,
+    private readonly streams: StreamName[],
+    private readonly rooms: string[],
+    private readonly position: Cursor,
+    private readonly res: ServerResponse,
+    private readonly owner: LongPollTransport,
+    private readonly opts: LongPollOptions,
+  ) {
+    this.user = session.user;
+    this.sessionId = session.id;
+  }
+
+  async start(waitMs: number): Promise<void> {
+    const hub = this.opts.hub;
+    hub.register(this);
+    for (const room of this.rooms) hub.watch(room, this);
+    try {
+      await Promise.all(this.streams.map((s) => hub.subscribe(s, this, { since: this.position.get(s)! })));
+    } catch (err) {
+      this.opts.logger.error({ err }, "poll subscribe failed");
+      this.cleanup();
+      if (!this.res.headersSent) sendJson(this.res, 503, { error: { code: "unavailable", message: "Try again shortly" } });
+      return;
+    }
+    this.replaying = false;
+    if (this.done) return;
+    if (this.events.length > 0 || waitMs === 0) return this.answer(this.events.length > 0 ? "events" : "immediate");
+    this.timer = setTimeout(() => this.answer("timeout"), waitMs);
+    this.timer.unref();
+  }
+
+  onEvent(stream: string, out: Outgoing): void {
+    if (this.done) return;
+    this.events.push(out.event);
+    this.position.set(stream, out.seq);
+    if (this.events.length >= (this.opts.maxEvents ?? 1000)) {
+      // Stop here: the cursor says exactly what this answer carries.
+      for (const s of this.streams) this.opts.hub.unsubscribe(s, this);
+      if (!this.replaying) this.answer("events");
+      return;
+    }
+    // Everything of the same commit batch arrives in this tick: answer with all of it.
+    if (!this.replaying && this.events.length === 1) setImmediate(() => this.answer("events"));
+  }
+
+  onRoomFrame(_frame: RoomFrame): void {
+    if (this.done || this.replaying || this.stateTimer) return;
+    const delay = Math.max(0, this.owner.nextStateAnswerAt(this.key) - Date.now());
+    this.stateTimer = setTimeout(() => {
+      this.owner.noteStateAnswer(this.key);
+      this.answer("state");
+    }, delay);
+    this.stateTimer.unref();
+  }
+
+  onLagged(): void {
+    this.answer("events");
+  }
+
+  disconnect(): void {
+    this.answer("drain");
+  }
+
+  answer(reason: AnswerReason): void {
+    if (this.done) return;
+    this.cleanup();
+    const rooms: Record<string, RoomState> = {};
+    for (const room of this.rooms) rooms[room] = this.opts.hub.roomState(room);
+    const body: PollAnswer = { events: this.events, cursor: formatCursor(this.position), rooms };
+    this.opts.metrics?.pollAnswers.inc({ reason });
+    if (!this.res.destroyed) sendJson(this.res, 200, body);
+  }
+
+  /** The client went away: let go of everything, answer nothing. */
+  abort(): void {
+    if (this.done) return;
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.stateTimer) clearTimeout(this.stateTimer);
+    for (const room of this.rooms) this.opts.hub.unwatch(room, this);
+    this.opts.hub.unregister(this);
+    this.owner.release(this);
+  }
+}

@@ -1,0 +1,146 @@
+// Server-Sent Events (`/api/stream`): the activity feed and notifications.
+// One connection carries several streams; each event's `id` is the cursor after it, so a
+// reconnect with Last-Event-ID resumes every stream exactly where it stopped.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { randomBytes } from "node:crypto";
+import type { Session } from "../auth";
+import type { EventLog } from "../eventlog";
+import type { Hub, Outgoing, Subscriber } from "../hub";
+import type { Logger } from "../log";
+import type { Metrics } from "../metrics";
+import type { Workspace } from "../workspace";
+import { readCursor, resolveStreams } from "./streams";
+import { formatCursor, SSE_RETRY_MS, type Cursor, type User } from "../../lib/protocol";
+
+export interface SseOptions {
+  hub: Hub;
+  log: EventLog;
+  workspace: Workspace;
+  logger: Logger;
+  metrics?: Metrics;
+  pingIntervalMs?: number;
+  /** Bytes a stream may have unsent before it is ended (the client resumes by Last-Event-ID). */
+  maxBufferedBytes?: number;
+}
+
+export interface SseMessage {
+  id?: string;
+  event?: string;
+  data?: string;
+  retry?: number;
+}
+
+/** One SSE message, framed per the spec: multi-line data split, CR/LF refused in id and event. */
+export function formatSse(msg: SseMessage): string {
+  let out = "";
+  if (msg.retry !== undefined) out += `retry: ${Math.floor(msg.retry)}\n`;
+  if (msg.id !== undefined) {
+    if (/[\r\n\0]/.test(msg.id)) throw new Error("SSE id must not contain CR, LF or NUL");
+    out += `id: ${msg.id}\n`;
+  }
+  if (msg.event !== undefined) {
+    if (/[\r\n]/.test(msg.event)) throw new Error("SSE event name must not contain CR or LF");
+    out += `event: ${msg.event}\n`;
+  }
+  if (msg.data !== undefined) for (const line of msg.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
+  return `${out}\n`;
+}
+
+export class SseTransport {
+  private readonly streams = new Set<SseConnection>();
+
+  constructor(private readonly opts: SseOptions) {}
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL, session: Session): Promise<void> {
+    const streams = await resolveStreams(url.searchParams.get("streams"), session.user, this.opts.workspace);
+    const cursor = readCursor(req, url, session.user);
+    // Streams without a position start at their current head: live from now, stated in the first id.
+    const missing = streams.filter((s) => !cursor.has(s));
+    const heads = await this.opts.log.heads(missing);
+    const position: Cursor = new Map(streams.map((s) => [s, cursor.get(s) ?? heads.get(s) ?? 0]));
+    if (req.destroyed) return;
+
+    res.writeHead(200, {
+      "Content-Type": "text/event-stream; charset=utf-8",
+      "Cache-Control": "no-cache, no-transform",
+      "X-Accel-Buffering": "no",
+      Connection: "keep-alive",
+    });
+    const conn = new SseConnection(res, session, position, this.opts, () => this.streams.delete(conn));
+    this.streams.add(conn);
+    req.on("close", () => conn.end());
+    // retry, then an id-only message: the client knows its position before any event arrives.
+    conn.write(formatSse({ retry: SSE_RETRY_MS }) + formatSse({ id: formatCursor(position) }));
+    if (cursor.size > 0) this.opts.metrics?.resumes.inc({ transport: "sse" });
+    try {
+      await Promise.all(streams.map((s) => this.opts.hub.subscribe(s, conn, { since: position.get(s)! })));
+    } catch (err) {
+      this.opts.logger.error({ err }, "SSE subscribe failed");
+      conn.end();
+    }
+  }
+
+  /** Ends every stream (shutdown); browsers reconnect with Last-Event-ID elsewhere. */
+  drain(): void {
+    for (const c of [...this.streams]) c.end();
+  }
+}
+
+class SseConnection implements Subscriber {
+  readonly id = `sse-${randomBytes(6).toString("base64url")}`;
+  readonly transport = "sse" as const;
+  readonly user: User;
+  readonly sessionId: string;
+  private ended = false;
+  private readonly ping: NodeJS.Timeout;
+
+  constructor(
+    private readonly res: ServerResponse,
+    session: Session,
+    private readonly position: Cursor,
+    private readonly opts: SseOptions,
+    private readonly onGone: () => void,
+  ) {
+    this.user = session.user;
+    this.sessionId = session.id;
+    opts.hub.register(this);
+    this.ping = setInterval(() => this.write(": ping\n\n"), opts.pingIntervalMs ?? 15_000);
+    this.ping.unref();
+  }
+
+  onEvent(stream: string, out: Outgoing): void {
+    this.position.set(stream, out.seq);
+    this.opts.metrics?.sseEvents.inc();
+    this.write(formatSse({ id: formatCursor(this.position), event: out.event.type, data: out.json }));
+  }
+
+  onLagged(): void {
+    this.opts.metrics?.slowConsumerCloses.inc({ transport: "sse" });
+    this.end();
+  }
+
+  disconnect(): void {
+    this.end();
+  }
+
+  write(text: string): void {
+    if (this.ended) return;
+    this.opts.metrics?.sseBytes.inc(Buffer.byteLength(text));
+    this.res.write(text);
+    // A reader that stopped reading: end the stream rather than buffer without bound.
+    if (this.res.writableLength > (this.opts.maxBufferedBytes ?? 1024 * 1024)) this.onLagged();
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearInterval(this.ping);
+    this.opts.hub.unregister(this);
+    this.res.end();
+    this.onGone();
+  }
+}

@@ -1,0 +1,37 @@
+// Reading `?streams=` and a cursor from a request, shared by SSE and long polling.
+import type { IncomingMessage } from "node:http";
+import { HttpError } from "../http/respond";
+import type { Workspace } from "../workspace";
+import { parseCursor, parseStreamName, roomOfStream, userStream, type Cursor, type StreamName, type User } from "../../lib/protocol";
+
+const MAX_STREAMS = 20;
+
+/** The streams a request asks for, with `user:me` resolved; another person's stream is refused. */
+export async function resolveStreams(param: string | null, user: User, workspace: Workspace): Promise<StreamName[]> {
+  if (!param || param.trim() === "") throw new HttpError("bad_stream", "Name at least one stream, e.g. ?streams=feed,user:me");
+  const names = [...new Set(param.split(",").map((s) => s.trim()).filter(Boolean))];
+  if (names.length > MAX_STREAMS) throw new HttpError("bad_stream", `At most ${MAX_STREAMS} streams per request`);
+  const out: StreamName[] = [];
+  for (const name of names) {
+    const stream = name === "user:me" ? userStream(user.id) : parseStreamName(name);
+    if (!stream) throw new HttpError("bad_stream", `Unknown stream "${name}"; streams are room:<id>, feed and user:me`);
+    if (stream.startsWith("user:") && stream !== userStream(user.id)) {
+      throw new HttpError("bad_stream", "You can only read your own notifications (user:me)");
+    }
+    const room = roomOfStream(stream);
+    if (room !== null && !(await workspace.roomExists(room))) throw new HttpError("unknown_room", `There is no room "${room}"`);
+    out.push(stream);
+  }
+  return out;
+}
+
+/** The resume position: `Last-Event-ID` first, then `?cursor=`; `user:me` keys resolved. */
+export function readCursor(req: IncomingMessage, url: URL, user: User): Cursor {
+  const header = req.headers["last-event-id"];
+  const text = (typeof header === "string" && header !== "" ? header : null) ?? url.searchParams.get("cursor") ?? "";
+  const parsed = parseCursor(text);
+  if (!parsed) throw new HttpError("bad_cursor", "Malformed cursor; expected stream=seq pairs joined by commas");
+  const cursor: Cursor = new Map();
+  for (const [stream, seq] of parsed) cursor.set(stream === "user:me" ? userStream(user.id) : stream, seq);
+  return cursor;
+}

@@ -1,0 +1,389 @@
+// The WebSocket transport (`/ws`): chat, typing, presence and cursors.
+// Authenticates in the upgrade, validates every frame with the protocol's schemas, and speaks
+// to the hub through the Subscriber interface. Knows nothing of rooms' rules.
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { randomBytes } from "node:crypto";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { Session, Sessions } from "../auth";
+import type { Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
+import type { Logger } from "../log";
+import type { Metrics } from "../metrics";
+import { TokenBucket, WindowCounter } from "../ratelimit";
+import { WorkspaceError, type Workspace } from "../workspace";
+import { EventLogClosedError, EventLogFullError } from "../eventlog";
+import {
+  clientFrameSchema,
+  CloseCode,
+  MAX_FRAME_BYTES,
+  MAX_REPLAY,
+  PROTOCOL_VERSION,
+  roomStream,
+  type ClientFrame,
+  type ErrorCode,
+  type ServerFrame,
+  type User,
+} from "../../lib/protocol";
+
+export interface WsTransportOptions {
+  hub: Hub;
+  workspace: Workspace;
+  sessions: Sessions;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Origins allowed besides the request's own host. */
+  allowedOrigins: string[];
+  pingIntervalMs?: number;
+  pongTimeoutMs?: number;
+  /** Above this many buffered bytes a socket is too slow for durable events: close 1013. */
+  maxBufferedBytes?: number;
+  /** Above this many buffered bytes cursor frames are skipped for the socket. */
+  cursorSkipBytes?: number;
+}
+
+/** Bad frames tolerated per window before the connection is closed for abuse (1008). */
+const ABUSE_LIMIT = 50;
+const ABUSE_WINDOW_MS = 10_000;
+
+export class WsTransport {
+  readonly wss: WebSocketServer;
+  private readonly connections = new Set<WsConnection>();
+  private heartbeat: NodeJS.Timeout | null = null;
+  private draining = false;
+
+  constructor(private readonly opts: WsTransportOptions) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+      clientTracking: false,
+      handleProtocols: (protocols) => (protocols.has(PROTOCOL_VERSION) ? PROTOCOL_VERSION : false),
+    });
+  }
+
+  start(): void {
+    const interval = this.opts.pingIntervalMs ?? 30_000;
+    const timeout = this.opts.pongTimeoutMs ?? 10_000;
+    this.heartbeat = setInterval(() => {
+      for (const c of this.connections) c.ping(timeout);
+    }, interval);
+    this.heartbeat.unref();
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  /** Takes an upgrade for `/ws`: session (401), origin (403) and subprotocol (400) checked first. */
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on("error", () => socket.destroy());
+    if (this.draining) return rejectUpgrade(socket, 503, "Service Unavailable", "The server is restarting");
+    const offered = parseProtocols(req.headers["sec-websocket-protocol"]);
+    if (offered.length > 0 && !offered.includes(PROTOCOL_VERSION)) {
+      return rejectUpgrade(socket, 400, "Bad Request", `Unsupported protocol version; this server speaks ${PROTOCOL_VERSION}`);
+    }
+    if (!originAllowed(req, this.opts.allowedOrigins)) {
+      return rejectUpgrade(socket, 403, "Forbidden", "Origin not allowed");
+    }
+    let session: Session | null;
+    try {
+      session = await this.opts.sessions.fromRequest(req);
+    } catch (err) {
+      this.opts.logger.error({ err }, "session lookup failed during upgrade");
+      return rejectUpgrade(socket, 503, "Service Unavailable", "Try again shortly");
+    }
+    if (!session) return rejectUpgrade(socket, 401, "Unauthorized", "Sign in first");
+    if (socket.destroyed) return;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, session));
+  }
+
+  /** Closes every socket with 1012 in small batches, each told when to come back. */
+  async drain(spreadMs: number): Promise<void> {
+    this.draining = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    const all = [...this.connections];
+    const batches = Math.max(1, Math.min(10, all.length));
+    for (let i = 0; i < batches; i++) {
+      for (const c of all.filter((_, j) => j % batches === i)) {
+        const reconnectAfterMs = Math.round(Math.random() * spreadMs);
+        c.close(CloseCode.restarting, JSON.stringify({ reconnectAfterMs }));
+      }
+      if (i < batches - 1) await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private accept(ws: WebSocket, session: Session): void {
+    const conn = new WsConnection(ws, session, this.opts, () => this.connections.delete(conn));
+    this.connections.add(conn);
+  }
+}
+
+/** One browser tab's socket: a hub subscriber for every room it joined. */
+class WsConnection implements Subscriber {
+  readonly id = `ws-${randomBytes(6).toString("base64url")}`;
+  readonly transport = "ws" as const;
+  readonly user: User;
+  readonly sessionId: string;
+  private readonly rooms = new Set<string>();
+  private readonly sendBucket = new TokenBucket(10, 20);
+  private readonly typingBucket = new TokenBucket(2, 2);
+  private readonly cursorBucket = new TokenBucket(60, 60);
+  private readonly abuse = new WindowCounter(ABUSE_LIMIT, ABUSE_WINDOW_MS);
+  private alive = true;
+  private pongTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly log: Logger;
+  private readonly maxBuffered: number;
+  private readonly cursorSkip: number;
+
+  constructor(
+    private readonly ws: WebSocket,
+    session: Session,
+    private readonly opts: WsTransportOptions,
+    private readonly onGone: () => void,
+  ) {
+    this.user = session.user;
+    this.sessionId = session.id;
+    this.log = opts.logger.child({ conn: this.id, user: this.user.id });
+    this.maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
+    this.cursorSkip = opts.cursorSkipBytes ?? 64 * 1024;
+    opts.hub.register(this);
+    ws.on("message", (data, isBinary) => this.handleMessage(data as Buffer, isBinary));
+    ws.on("pong", () => {
+      this.alive = true;
+      if (this.pongTimer) clearTimeout(this.pongTimer);
+      this.pongTimer = null;
+    });
+    ws.on("close", () => this.cleanup());
+    ws.on("error", (err) => {
+      // Oversized frames surface here (ws closes with 1009 itself); the rest is worth a log line.
+      if ((err as { code?: string }).code !== "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") this.log.warn({ err }, "socket error");
+    });
+  }
+
+  // --- Subscriber ----------------------------------------------------------
+
+  onEvent(_stream: string, event: Outgoing): void {
+    this.sendDurable(event.wsFrame, "event");
+  }
+
+  onRoomFrame(frame: RoomFrame): void {
+    if (frame.type === "cursors" && this.ws.bufferedAmount > this.cursorSkip) {
+      this.opts.metrics?.cursorFramesSkipped.inc();
+      return;
+    }
+    this.sendDurable(frame.json, frame.type);
+  }
+
+  onLagged(): void {
+    this.opts.metrics?.slowConsumerCloses.inc({ transport: "ws" });
+    this.close(CloseCode.tooSlow, "Too far behind; resume from the log");
+  }
+
+  disconnect(code: number, reason: string): void {
+    this.close(code, reason);
+  }
+
+  // --- Lifecycle -----------------------------------------------------------
+
+  ping(timeoutMs: number): void {
+    if (this.closed) return;
+    if (!this.alive && this.pongTimer) return;
+    this.alive = false;
+    this.ws.ping();
+    this.pongTimer = setTimeout(() => {
+      if (!this.alive) {
+        this.log.info("no pong; terminating");
+        this.ws.terminate();
+      }
+    }, timeoutMs);
+    this.pongTimer.unref();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.ws.close(code, reason);
+    // A peer that never answers the close handshake must not hold the socket open.
+    setTimeout(() => this.ws.terminate(), 2_000).unref();
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pongTimer) clearTimeout(this.pongTimer);
+    this.opts.hub.unregister(this);
+    this.rooms.clear();
+    this.onGone();
+  }
+
+  // --- Frames in -----------------------------------------------------------
+
+  private handleMessage(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return;
+    let value: unknown;
+    try {
+      if (isBinary) throw new Error("binary");
+      value = JSON.parse(data.toString("utf8"));
+    } catch {
+      return this.fail("bad_json", "Frames are JSON text");
+    }
+    const parsed = clientFrameSchema.safeParse(value);
+    if (!parsed.success) {
+      const type = (value as { type?: unknown } | null)?.type;
+      const issue = parsed.error.issues[0];
+      return this.fail("bad_frame", `Invalid ${typeof type === "string" ? `"${type}" ` : ""}frame${issue ? `: ${issue.path.join(".") || "type"} ${issue.message}` : ""}`);
+    }
+    const frame = parsed.data;
+    this.opts.metrics?.framesIn.inc({ type: frame.type });
+    void this.dispatch(frame).catch((err: unknown) => this.handleFailure(frame, err));
+  }
+
+  private async dispatch(frame: ClientFrame): Promise<void> {
+    switch (frame.type) {
+      case "join":
+        return this.handleJoin(frame.room, frame.since);
+      case "leave":
+        return this.handleLeave(frame.room);
+      case "send":
+        return this.handleSend(frame.room, frame.text, frame.clientId);
+      case "typing":
+        return this.handleTyping(frame.room, frame.stop === true);
+      case "cursor":
+        return this.handleCursor(frame.room, frame.x, frame.y);
+      default: {
+        const never: never = frame;
+        throw new Error(`unhandled frame ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private async handleJoin(room: string, since: number | undefined): Promise<void> {
+    if (!(await this.opts.workspace.roomExists(room))) return this.fail("unknown_room", `There is no room "${room}"`);
+    if (this.closed) return;
+    const stream = roomStream(room);
+    if (this.rooms.has(room)) this.opts.hub.unsubscribe(stream, this);
+    this.rooms.add(room);
+    const hub = this.opts.hub;
+    await hub.subscribe(stream, this, {
+      since: since ?? null,
+      maxReplay: MAX_REPLAY,
+      onStart: (head, reset) => {
+        hub.enterRoom(room, this);
+        const members = hub.presence.members(room);
+        if (reset) {
+          this.send({ type: "reset", room, head });
+          this.send({ type: "presence", room, members });
+        } else {
+          this.send({ type: "joined", room, head, members });
+        }
+        const cursors = hub.cursors.snapshot(room);
+        delete cursors[this.user.id];
+        if (Object.keys(cursors).length > 0) this.send({ type: "cursors", room, cursors });
+        const typing = hub.typing.users(room);
+        if (typing.length > 0) this.send({ type: "typing", room, users: typing });
+      },
+    });
+    // First join ever is a feed event; it need not hold up the replay.
+    void this.opts.workspace.recordJoin(room, this.user).catch((err: unknown) => this.log.error({ err, room }, "recording the join failed"));
+  }
+
+  private handleLeave(room: string): void {
+    if (!this.rooms.delete(room)) return this.fail("not_joined", `You have not joined "${room}"`);
+    this.opts.hub.unsubscribe(roomStream(room), this);
+    this.opts.hub.leaveRoom(room, this, { immediate: true });
+  }
+
+  private async handleSend(room: string, text: string, clientId: string): Promise<void> {
+    if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" before sending to it`, clientId);
+    if (!this.sendBucket.take()) {
+      this.opts.metrics?.rateLimited.inc({ type: "send" });
+      return this.fail("rate_limited", "Too many messages; slow down", clientId);
+    }
+    this.opts.hub.setTyping(room, this.user, false);
+    const { event } = await this.opts.workspace.postMessage(room, this.user, text, clientId);
+    this.opts.metrics?.acks.inc({ transport: "ws" });
+    this.send({ type: "ack", clientId, seq: event.seq });
+  }
+
+  private handleTyping(room: string, stop: boolean): void {
+    if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" first`);
+    if (!stop && !this.typingBucket.take()) {
+      this.opts.metrics?.rateLimited.inc({ type: "typing" });
+      return;
+    }
+    this.opts.hub.setTyping(room, this.user, !stop);
+  }
+
+  private handleCursor(room: string, x: number, y: number): void {
+    if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" first`);
+    if (!this.cursorBucket.take()) {
+      this.opts.metrics?.rateLimited.inc({ type: "cursor" });
+      return; // dropped silently, as the protocol says
+    }
+    this.opts.hub.moveCursor(room, this.user, x, y);
+  }
+
+  private handleFailure(frame: ClientFrame, err: unknown): void {
+    const clientId = frame.type === "send" ? frame.clientId : undefined;
+    if (err instanceof WorkspaceError) return this.fail(err.code, err.message, clientId);
+    if (err instanceof EventLogFullError || err instanceof EventLogClosedError) {
+      return this.fail(err.code, err.message, clientId);
+    }
+    this.log.error({ err, frame: frame.type }, "frame failed");
+    this.fail("internal", "Something went wrong; try again", clientId);
+  }
+
+  // --- Frames out ----------------------------------------------------------
+
+  private fail(code: ErrorCode, message: string, clientId?: string): void {
+    this.opts.metrics?.protocolErrors.inc({ code });
+    this.send(clientId === undefined ? { type: "error", code, message } : { type: "error", code, message, clientId });
+    if (code !== "internal" && code !== "overloaded" && code !== "unavailable" && this.abuse.hit()) {
+      this.close(CloseCode.policy, "Too many bad frames");
+    }
+  }
+
+  private send(frame: ServerFrame): void {
+    this.sendDurable(JSON.stringify(frame), frame.type);
+  }
+
+  /** Sends, unless the socket is so far behind that it must resume from the log instead. */
+  private sendDurable(text: string, type: string): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.maxBuffered) return this.onLagged();
+    this.opts.metrics?.framesOut.inc({ type });
+    this.ws.send(text);
+  }
+}
+
+function parseProtocols(header: string | undefined): string[] {
+  return (header ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+}
+
+/** The page's own origin (by Host) or one configured in ALLOWED_ORIGINS. No Origin: not a browser. */
+export function originAllowed(req: IncomingMessage, allowed: string[]): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return true;
+  if (allowed.includes(origin)) return true;
+  try {
+    const o = new URL(origin);
+    const host = (req.headers["x-forwarded-host"] as string | undefined)?.split(",")[0]?.trim() ?? req.headers.host;
+    return o.host === host;
+  } catch {
+    return false;
+  }
+}
+
+function rejectUpgrade(socket: Duplex, status: number, reason: string, message: string): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ error: { code: codeFor(status), message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+function codeFor(status: number): ErrorCode {
+  return status === 401 ? "unauthorized" : status === 403 ? "forbidden" : status === 503 ? "unavailable" : "bad_request";
+}

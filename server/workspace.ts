@@ -1,0 +1,161 @@
+// The workspace's rules: rooms, messages, memberships and notifications.
+// Every transport calls these; none of them knows about sockets or HTTP.
+import type { PrismaClient } from "./db/generated/client";
+import type { AppendResult, DerivedAppend, EventLog } from "./eventlog";
+import {
+  mentionedNames,
+  messageTextSchema,
+  previewOf,
+  roomStream,
+  userStream,
+  type Actor,
+  type RealtimeEvent,
+  type RoomInfo,
+} from "../lib/protocol";
+
+export class WorkspaceError extends Error {
+  override name = "WorkspaceError";
+  constructor(
+    readonly code: "unknown_room" | "room_exists" | "invalid_text" | "invalid_name",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Rooms are never deleted, so a positive answer can be cached for good. */
+const KNOWN_ROOMS_MAX = 100_000;
+
+export class Workspace {
+  private readonly knownRooms = new Set<string>(["general"]);
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly log: EventLog,
+  ) {}
+
+  async listRooms(): Promise<RoomInfo[]> {
+    const rooms = await this.prisma.room.findMany({ orderBy: { createdAt: "asc" } });
+    const heads = await this.log.heads(rooms.map((r) => roomStream(r.id)));
+    return rooms.map((r) => ({
+      id: r.id,
+      name: r.name,
+      createdAt: r.createdAt.toISOString(),
+      head: heads.get(roomStream(r.id)) ?? 0,
+    }));
+  }
+
+  async roomExists(roomId: string): Promise<boolean> {
+    if (this.knownRooms.has(roomId)) return true;
+    const found = (await this.prisma.room.count({ where: { id: roomId } })) > 0;
+    if (found && this.knownRooms.size < KNOWN_ROOMS_MAX) this.knownRooms.add(roomId);
+    return found;
+  }
+
+  async requireRoom(roomId: string): Promise<void> {
+    if (!(await this.roomExists(roomId))) throw new WorkspaceError("unknown_room", `There is no room "${roomId}"`);
+  }
+
+  /** Creates a room (ids are case-insensitive) and tells the feed. */
+  async createRoom(name: string, creator: Actor): Promise<RoomInfo> {
+    const id = name.toLowerCase();
+    const created = await this.prisma.room.createMany({
+      data: [{ id, name, createdBy: creator.id }],
+      skipDuplicates: true,
+    });
+    if (created.count === 0) throw new WorkspaceError("room_exists", `A room named "${name}" already exists`);
+    this.knownRooms.add(id);
+    // Keyed, so a retried request never announces the room twice.
+    await this.log.append({
+      stream: "feed",
+      type: "room.created",
+      actor: creator,
+      data: { roomId: id, name },
+      clientId: `room.created:${id}`,
+    });
+    const room = await this.prisma.room.findUniqueOrThrow({ where: { id } });
+    return { id, name: room.name, createdAt: room.createdAt.toISOString(), head: 0 };
+  }
+
+  /** Records that a person joined a room; the first time is a `member.joined` feed event. */
+  async recordJoin(roomId: string, actor: Actor): Promise<void> {
+    const inserted = await this.prisma.roomMember.createMany({
+      data: [{ roomId, userId: actor.id }],
+      skipDuplicates: true,
+    });
+    if (inserted.count === 0) return;
+    await this.log.append({
+      stream: "feed",
+      type: "member.joined",
+      actor,
+      data: { roomId },
+      clientId: `member.joined:${roomId}`,
+    });
+  }
+
+  /**
+   * Appends a message once per (room, author, clientId); resolves after commit.
+   * The feed's `message.posted` and every mentioned person's `mention` are written in the
+   * same transaction, and only the first time.
+   */
+  async postMessage(roomId: string, actor: Actor, rawText: string, clientId: string): Promise<AppendResult> {
+    const parsed = messageTextSchema.safeParse(rawText);
+    if (!parsed.success) {
+      throw new WorkspaceError("invalid_text", parsed.error.issues[0]?.message ?? "Invalid message text");
+    }
+    const text = parsed.data;
+    await this.requireRoom(roomId);
+    const preview = previewOf(text);
+    const pointer = (e: RealtimeEvent) => ({ roomId, seq: e.seq, preview });
+    const derived: DerivedAppend[] = [{ stream: "feed", type: "message.posted", data: pointer }];
+    for (const userId of await this.mentionedUsers(text, actor.id)) {
+      derived.push({ stream: userStream(userId), type: "mention", data: pointer });
+    }
+    return this.log.append({
+      stream: roomStream(roomId),
+      type: "message",
+      actor,
+      data: { text, clientId },
+      clientId,
+      derived,
+    });
+  }
+
+  async history(roomId: string, before: number | null, limit: number) {
+    await this.requireRoom(roomId);
+    return this.log.readBefore(roomStream(roomId), before, limit);
+  }
+
+  /** The workspace activity feed, newest page or the page before `before`. */
+  feed(before: number | null, limit: number) {
+    return this.log.readBefore("feed", before, limit);
+  }
+
+  async notifications(userId: string, limit: number) {
+    const [{ events }, marker] = await Promise.all([
+      this.log.readBefore(userStream(userId), null, limit),
+      this.prisma.notificationRead.findUnique({ where: { userId } }),
+    ]);
+    return { events, readSeq: Number(marker?.readSeq ?? 0) };
+  }
+
+  /** Moves the read marker forward (never back: two devices may race). Returns the marker. */
+  async markRead(userId: string, seq: number): Promise<number> {
+    const head = await this.log.head(userStream(userId));
+    const target = BigInt(Math.min(seq, head));
+    await this.prisma.$executeRaw`
+      INSERT INTO notification_reads (user_id, read_seq) VALUES (${userId}, ${target})
+      ON CONFLICT (user_id) DO UPDATE SET read_seq = GREATEST(notification_reads.read_seq, EXCLUDED.read_seq)`;
+    const row = await this.prisma.notificationRead.findUnique({ where: { userId } });
+    return Number(row?.readSeq ?? 0);
+  }
+
+  /** People named by `@name` in the text (case-insensitive), except the author. */
+  private async mentionedUsers(text: string, authorId: string): Promise<string[]> {
+    const names = mentionedNames(text);
+    if (names.length === 0) return [];
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT id FROM users WHERE lower(name) = ANY(${names}::text[]) AND id <> ${authorId} LIMIT 50`;
+    return rows.map((r) => r.id);
+  }
+}

@@ -1,0 +1,162 @@
+// A real server on 127.0.0.1, port 0, without Next: the whole realtime stack for tests.
+import WebSocket from "ws";
+import { createApp, type App, type AppOptions } from "../../server/app";
+import { loadConfig } from "../../server/config";
+import { silentLogger } from "../../server/log";
+import { createMetrics } from "../../server/metrics";
+import type { ServerFrame, User } from "../../lib/protocol";
+import { createTestDatabase, type DbKind, type TestDatabase } from "./db";
+
+export interface TestServer {
+  app: App;
+  url: string;
+  wsUrl: string;
+  testDb: TestDatabase;
+  signIn(name: string): Promise<{ user: User; cookie: string }>;
+  connect(cookie: string, opts?: { protocols?: string[]; headers?: Record<string, string> }): Promise<WsClient>;
+  api(path: string, init?: RequestInit & { cookie?: string }): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export async function startServer(
+  opts: { kind?: DbKind; tuning?: AppOptions["tuning"]; testDb?: TestDatabase; instanceId?: string } = {},
+): Promise<TestServer> {
+  const testDb = opts.testDb ?? (await createTestDatabase(opts.kind ?? "pglite"));
+  const config = loadConfig({
+    NODE_ENV: "test",
+    SESSION_SECRET: "test-secret-test-secret-test-secret-0123",
+    DATA_DIR: "/tmp/rt-test-unused",
+    INSTANCE_ID: opts.instanceId,
+  });
+  const app = await createApp({
+    config,
+    logger: silentLogger,
+    db: testDb.db,
+    metrics: createMetrics({ defaultMetrics: false }),
+    tuning: { drainSpreadMs: 50, ...opts.tuning },
+  });
+  const port = await app.listen(0);
+  const url = `http://127.0.0.1:${port}`;
+  const api = (path: string, init: RequestInit & { cookie?: string } = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.cookie) headers.set("cookie", init.cookie);
+    if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
+    return fetch(url + path, { ...init, headers });
+  };
+  return {
+    app,
+    url,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    testDb,
+    api,
+    async signIn(name) {
+      const res = await api("/api/session", { method: "POST", body: JSON.stringify({ name }) });
+      if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
+      const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+      const { user } = (await res.json()) as { user: User };
+      return { user, cookie };
+    },
+    connect: (cookie, o) => WsClient.open(`ws://127.0.0.1:${port}/ws`, cookie, o),
+    async stop() {
+      await app.shutdown();
+      await new Promise<void>((r) => app.server.close(() => r()));
+      if (!opts.testDb) await testDb.drop();
+    },
+  };
+}
+
+/** A WebSocket client that records every frame and waits for the ones a test expects. */
+export class WsClient {
+  readonly frames: ServerFrame[] = [];
+  private waiters: Array<() => void> = [];
+  closeCode: number | null = null;
+  closeReason = "";
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on("message", (data) => {
+      this.frames.push(JSON.parse(data.toString()) as ServerFrame);
+      this.wake();
+    });
+    ws.on("close", (code, reason) => {
+      this.closeCode = code;
+      this.closeReason = reason.toString();
+      this.wake();
+    });
+  }
+
+  static open(url: string, cookie: string, opts: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<WsClient> {
+    const ws = new WebSocket(url, opts.protocols ?? ["rt.v1"], { headers: { cookie, ...opts.headers } });
+    const client = new WsClient(ws);
+    return new Promise((resolve, reject) => {
+      ws.once("open", () => resolve(client));
+      ws.once("unexpected-response", (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+      ws.once("error", reject);
+    });
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  /** Waits for the first frame (from `from` on) matching `pred`; returns it. */
+  async next<T extends ServerFrame>(pred: (f: ServerFrame) => f is T, opts?: { from?: number; timeoutMs?: number }): Promise<T>;
+  async next(pred: (f: ServerFrame) => boolean, opts?: { from?: number; timeoutMs?: number }): Promise<ServerFrame>;
+  async next(pred: (f: ServerFrame) => boolean, opts: { from?: number; timeoutMs?: number } = {}): Promise<ServerFrame> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 5000);
+    for (;;) {
+      const found = this.frames.slice(opts.from ?? 0).find(pred);
+      if (found) return found;
+      if (this.closeCode !== null) throw new Error(`socket closed (${this.closeCode}) while waiting`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for a frame; got ${JSON.stringify(this.frames.slice(-5))}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Waits until the socket closes; returns the close code. */
+  async closed(timeoutMs = 5000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.closeCode === null) {
+      if (Date.now() > deadline) throw new Error("socket did not close");
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 50);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return this.closeCode;
+  }
+
+  of<T extends ServerFrame["type"]>(type: T): Extract<ServerFrame, { type: T }>[] {
+    return this.frames.filter((f) => f.type === type) as Extract<ServerFrame, { type: T }>[];
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+export const isType =
+  <T extends ServerFrame["type"]>(type: T, extra: (f: Extract<ServerFrame, { type: T }>) => boolean = () => true) =>
+  (f: ServerFrame): f is Extract<ServerFrame, { type: T }> =>
+    f.type === type && extra(f as Extract<ServerFrame, { type: T }>);
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000, what = "condition"): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

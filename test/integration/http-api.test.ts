@@ -1,0 +1,241 @@
+// The HTTP API of PROTOCOL.md against a real server: identity, rooms, history, messages,
+// notifications, operations — and every kind of bad input, which must write nothing.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type TestServer } from "../helpers/server";
+import type { RealtimeEvent, RoomInfo, User } from "../../lib/protocol";
+
+let s: TestServer;
+let ada: { user: User; cookie: string };
+let lin: { user: User; cookie: string };
+
+beforeAll(async () => {
+  s = await startServer();
+  ada = await s.signIn("Ada");
+  lin = await s.signIn("Lin");
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+const post = (path: string, body: unknown, cookie?: string) =>
+  s.api(path, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), cookie });
+
+async function countEvents(): Promise<number> {
+  const rows = await s.app.db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM events");
+  return rows[0]!.n;
+}
+
+describe("identity", () => {
+  it("signs in with a trimmed name, sets a signed HttpOnly cookie, and knows who you are", async () => {
+    const res = await post("/api/session", { name: "  Grace Hopper  " });
+    expect(res.status).toBe(200);
+    const { user } = (await res.json()) as { user: User };
+    expect(user).toMatchObject({ name: "Grace Hopper" });
+    expect(user.id).toMatch(/^u_/);
+    expect(user.color).toMatch(/^#[0-9a-f]{6}$/);
+    const setCookie = res.headers.get("set-cookie")!;
+    expect(setCookie).toMatch(/^rt_session=[^;]+;/);
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Lax/);
+    expect(setCookie).toMatch(/Path=\//);
+    const cookie = setCookie.split(";")[0]!;
+    const me = await s.api("/api/session", { cookie });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toEqual({ user });
+  });
+
+  it("refuses empty and over-long names with invalid_name", async () => {
+    for (const body of [{ name: "   " }, { name: "x".repeat(33) }, { name: 42 }, {}]) {
+      const res = await post("/api/session", body);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_name");
+    }
+    const ok = await post("/api/session", { name: "x".repeat(32) });
+    expect(ok.status).toBe(200);
+  });
+
+  it("answers 401 without a cookie, with a forged one, a tampered one, or after sign-out", async () => {
+    expect((await s.api("/api/session")).status).toBe(401);
+    expect((await s.api("/api/rooms")).status).toBe(401);
+    const body = (await (await s.api("/api/rooms")).json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("unauthorized");
+    expect(body.error.message.length).toBeGreaterThan(0);
+
+    const [name, value] = ada.cookie.split("=") as [string, string];
+    const [sid, exp, sig] = value.split(".") as [string, string, string];
+    const forgedSig = `${name}=${sid}.${exp}.${sig.slice(0, -2)}AA`;
+    const longerLife = `${name}=${sid}.${Number(exp) + 1000}.${sig}`;
+    const otherSession = `${name}=AAAAAAAAAAAAAAAAAAAAAAAA.${exp}.${sig}`;
+    for (const cookie of [forgedSig, longerLife, otherSession, `${name}=garbage`, `${name}=`]) {
+      expect((await s.api("/api/rooms", { cookie })).status).toBe(401);
+    }
+
+    const temp = await s.signIn("Temp");
+    expect((await s.api("/api/rooms", { cookie: temp.cookie })).status).toBe(200);
+    const out = await s.api("/api/session", { method: "DELETE", cookie: temp.cookie });
+    expect(out.status).toBe(204);
+    expect(out.headers.get("set-cookie")).toMatch(/rt_session=;.*Max-Age=0/);
+    expect((await s.api("/api/rooms", { cookie: temp.cookie })).status).toBe(401);
+  });
+
+  it("rejects an expired cookie", async () => {
+    const { Sessions } = await import("../../server/auth");
+    const past = new Sessions(s.app.db.prisma, "test-secret-test-secret-test-secret-0123", () => Date.now() - 31 * 24 * 3600 * 1000);
+    const { cookie } = await past.create("Old", false);
+    expect((await s.api("/api/rooms", { cookie: cookie.split(";")[0]! })).status).toBe(401);
+  });
+});
+
+describe("rooms", () => {
+  it("lists general, which always exists, with its head", async () => {
+    const res = await s.api("/api/rooms", { cookie: ada.cookie });
+    expect(res.status).toBe(200);
+    const { rooms } = (await res.json()) as { rooms: RoomInfo[] };
+    expect(rooms[0]).toMatchObject({ id: "general", name: "general", head: expect.any(Number) });
+    expect(new Date(rooms[0]!.createdAt).toISOString()).toBe(rooms[0]!.createdAt);
+  });
+
+  it("creates a room once, announces it on the feed, and refuses the same name again", async () => {
+    const feedHead = await s.app.log.head("feed");
+    const res = await post("/api/rooms", { name: "design-review" }, ada.cookie);
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { room: RoomInfo }).room).toMatchObject({ id: "design-review", name: "design-review", head: 0 });
+    const again = await post("/api/rooms", { name: "Design-Review" }, lin.cookie);
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe("room_exists");
+    const feed = await s.app.log.readAfter("feed", feedHead, 10);
+    expect(feed).toHaveLength(1);
+    expect(feed[0]).toMatchObject({ type: "room.created", actor: { id: ada.user.id, name: "Ada" }, data: { roomId: "design-review", name: "design-review" } });
+    const { rooms } = (await (await s.api("/api/rooms", { cookie: lin.cookie })).json()) as { rooms: RoomInfo[] };
+    expect(rooms.map((r) => r.id)).toContain("design-review");
+  });
+
+  it("refuses bad room names with invalid_name and creates nothing", async () => {
+    const before = await countEvents();
+    for (const name of ["", "has space", "x".repeat(41), "émoji🎉", "../etc"]) {
+      const res = await post("/api/rooms", { name }, ada.cookie);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_name");
+    }
+    expect(await countEvents()).toBe(before);
+  });
+});
+
+describe("messages and history", () => {
+  it("posts once per clientId: 201 then 200 with the first event, nothing appended twice", async () => {
+    await post("/api/rooms", { name: "msgs" }, ada.cookie);
+    const first = await post("/api/rooms/msgs/messages", { text: "  hello  ", clientId: "c-1" }, ada.cookie);
+    expect(first.status).toBe(201);
+    const { event } = (await first.json()) as { event: RealtimeEvent };
+    expect(event).toMatchObject({ stream: "room:msgs", seq: 1, type: "message", actor: { id: ada.user.id, name: "Ada" }, data: { text: "hello", clientId: "c-1" } });
+    const repeat = await post("/api/rooms/msgs/messages", { text: "hello (retry)", clientId: "c-1" }, ada.cookie);
+    expect(repeat.status).toBe(200);
+    expect(((await repeat.json()) as { event: RealtimeEvent }).event).toEqual(event);
+    expect(await s.app.log.head("room:msgs")).toBe(1);
+  });
+
+  it("pages history backwards with before= and limit=", async () => {
+    await post("/api/rooms", { name: "paged" }, ada.cookie);
+    for (let i = 1; i <= 7; i++) {
+      expect((await post("/api/rooms/paged/messages", { text: `m${i}`, clientId: `p${i}` }, ada.cookie)).status).toBe(201);
+    }
+    const newest = (await (await s.api("/api/rooms/paged/events?limit=3", { cookie: lin.cookie })).json()) as { events: RealtimeEvent[]; hasMore: boolean };
+    expect(newest.events.map((e) => e.seq)).toEqual([5, 6, 7]);
+    expect(newest.hasMore).toBe(true);
+    const older = (await (await s.api("/api/rooms/paged/events?before=5&limit=10", { cookie: lin.cookie })).json()) as { events: RealtimeEvent[]; hasMore: boolean };
+    expect(older.events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    expect(older.hasMore).toBe(false);
+    for (const q of ["limit=0", "limit=201", "limit=abc", "before=-1", "before=1.5"]) {
+      const res = await s.api(`/api/rooms/paged/events?${q}`, { cookie: lin.cookie });
+      expect(res.status, q).toBe(400);
+    }
+  });
+
+  it("writes message.posted to the feed and a mention to each @named person, once", async () => {
+    const feedHead = await s.app.log.head("feed");
+    const res = await post("/api/rooms/general/messages", { text: "ping @lin and @nobody", clientId: "m-1" }, ada.cookie);
+    expect(res.status).toBe(201);
+    const { event } = (await res.json()) as { event: RealtimeEvent };
+    await post("/api/rooms/general/messages", { text: "ping @lin and @nobody", clientId: "m-1" }, ada.cookie);
+    const feed = await s.app.log.readAfter("feed", feedHead, 10);
+    expect(feed).toHaveLength(1);
+    expect(feed[0]).toMatchObject({ type: "message.posted", data: { roomId: "general", seq: event.seq, preview: "ping @lin and @nobody" } });
+
+    const notes = (await (await s.api("/api/notifications", { cookie: lin.cookie })).json()) as { events: RealtimeEvent[]; readSeq: number };
+    expect(notes.readSeq).toBe(0);
+    expect(notes.events).toHaveLength(1);
+    expect(notes.events[0]).toMatchObject({ stream: `user:${lin.user.id}`, type: "mention", actor: { name: "Ada" }, data: { roomId: "general", seq: event.seq } });
+    // The author is not notified of their own mention.
+    await post("/api/rooms/general/messages", { text: "note to self @Ada", clientId: "m-2" }, ada.cookie);
+    const mine = (await (await s.api("/api/notifications", { cookie: ada.cookie })).json()) as { events: RealtimeEvent[] };
+    expect(mine.events).toHaveLength(0);
+  });
+
+  it("keeps one read marker per person that only moves forward", async () => {
+    const read = (seq: number) => post("/api/notifications/read", { seq }, lin.cookie);
+    expect((await read(1)).status).toBe(204);
+    expect(((await (await s.api("/api/notifications", { cookie: lin.cookie })).json()) as { readSeq: number }).readSeq).toBe(1);
+    await read(0);
+    expect(((await (await s.api("/api/notifications", { cookie: lin.cookie })).json()) as { readSeq: number }).readSeq).toBe(1);
+    expect((await post("/api/notifications/read", { seq: -1 }, lin.cookie)).status).toBe(400);
+  });
+
+  it("answers bad input with its code and status, and writes nothing", async () => {
+    const before = await countEvents();
+    const cases: Array<[string, unknown, number, string]> = [
+      ["/api/rooms/general/messages", "{not json", 400, "bad_json"],
+      ["/api/rooms/general/messages", { text: "   ", clientId: "e1" }, 400, "invalid_text"],
+      ["/api/rooms/general/messages", { text: "x".repeat(4001), clientId: "e2" }, 400, "invalid_text"],
+      ["/api/rooms/general/messages", { text: 12, clientId: "e3" }, 400, "invalid_text"],
+      ["/api/rooms/general/messages", { text: "hi" }, 400, "invalid_text"],
+      ["/api/rooms/general/messages", { text: "x".repeat(70_000), clientId: "e4" }, 413, "payload_too_large"],
+      ["/api/rooms/nope/messages", { text: "hi", clientId: "e5" }, 404, "unknown_room"],
+      ["/api/rooms/general/cursor", { x: 2, y: 0 }, 400, "invalid_body"],
+      ["/api/rooms/general/cursor", { x: "a", y: 0 }, 400, "invalid_body"],
+      ["/api/rooms/nope/typing", {}, 404, "unknown_room"],
+    ];
+    for (const [path, body, status, code] of cases) {
+      const res = await post(path, body, ada.cookie);
+      expect(res.status, `${path} ${JSON.stringify(body).slice(0, 40)}`).toBe(status);
+      const json = (await res.json()) as { error: { code: string; message: string } };
+      expect(json.error.code).toBe(code);
+      expect(json.error.message).toMatch(/\w/);
+    }
+    expect((await s.api("/api/rooms/nope/events", { cookie: ada.cookie })).status).toBe(404);
+    expect((await post("/api/rooms/general/messages", { text: "hi", clientId: "e6" })).status).toBe(401);
+    expect(await countEvents()).toBe(before);
+  });
+
+  it("answers unknown endpoints 404 and wrong methods 405 with codes", async () => {
+    const missing = await s.api("/api/nothing-here", { cookie: ada.cookie });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    const wrong = await s.api("/api/rooms", { method: "PUT", cookie: ada.cookie });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("allow")).toMatch(/GET/);
+  });
+
+  it("accepts typing and cursor over HTTP for fallback clients", async () => {
+    expect((await post("/api/rooms/general/typing", {}, ada.cookie)).status).toBe(204);
+    expect(s.app.hub.typing.users("general").map((u) => u.id)).toContain(ada.user.id);
+    expect((await post("/api/rooms/general/typing", { stop: true }, ada.cookie)).status).toBe(204);
+    expect(s.app.hub.typing.users("general")).toEqual([]);
+    expect((await post("/api/rooms/general/cursor", { x: 0.25, y: 0.75 }, ada.cookie)).status).toBe(204);
+    expect(s.app.hub.cursors.snapshot("general")[ada.user.id]).toMatchObject({ x: 0.25, y: 0.75, name: "Ada" });
+  });
+});
+
+describe("operations", () => {
+  it("serves /healthz, /readyz and Prometheus /metrics", async () => {
+    expect((await s.api("/healthz")).status).toBe(200);
+    expect((await s.api("/readyz")).status).toBe(200);
+    const metrics = await s.api("/metrics");
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get("content-type")).toMatch(/text\/plain/);
+    const text = await metrics.text();
+    expect(text).toMatch(/rt_appends_total\{stream_kind="room"\} \d+/);
+    expect(text).toMatch(/rt_append_batch_size_bucket/);
+    expect(text).toMatch(/rt_append_commit_seconds_bucket/);
+    expect(text).toMatch(/rt_http_requests_total\{route="\/api\/rooms\/:id\/messages",method="POST",status="201"\}/);
+  });
+});
