@@ -1,0 +1,17 @@
+import type { Metadata, Viewport } from "next";
+import "./globals.css";
+
+export const metadata: Metadata = {
+  title: "Realtime Workspace",
+  description: "Chat, presence, live cursors, an activity feed and notifications — realtime on the web, done right.",
+};
+
+export const viewport: Viewport = { width: "device-width", initialScale: 1 };
+
+export default function RootLayout({ children }: { children: React.ReactNode }) {
+  return (
+    <html lang="en">
+      <body className="h-full bg-slate-50 text-slate-900 antialiased">{children}</body>
+    </html>
+  );
+}
