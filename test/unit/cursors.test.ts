@@ -1,0 +1,138 @@
+// The cursor pipeline's server half with a manual clock: latest wins within a tick, only what
+// changed is sent, a cursor that leaves or idles becomes null, and coalescing can be turned off.
+import { beforeEach, describe, expect, it } from "vitest";
+import { ManualClock } from "../../server/state/clock";
+import { CursorCoalescer } from "../../server/state/cursors";
+import type { CursorMap, User } from "../../lib/protocol";
+
+const ada: User = { id: "u_ada", name: "Ada", color: "#e11d48" };
+const lin: User = { id: "u_lin", name: "Lin", color: "#2563eb" };
+const IDLE = 30_000;
+
+let clock: ManualClock;
+let frames: Array<{ room: string; cursors: CursorMap }>;
+let cursors: CursorCoalescer;
+
+function make(coalesce?: boolean): CursorCoalescer {
+  return new CursorCoalescer(clock, (room, c) => frames.push({ room, cursors: c }), { idleMs: IDLE, coalesce });
+}
+
+beforeEach(() => {
+  clock = new ManualClock();
+  frames = [];
+  cursors = make();
+});
+
+/** One 50 ms tick of the hub. */
+function tick(): void {
+  clock.advance(50);
+  cursors.flush();
+}
+
+describe("cursor coalescing", () => {
+  it("turns N inputs in one tick into one frame holding the latest position", () => {
+    for (let i = 1; i <= 20; i++) cursors.update("general", ada, i / 100, 1 - i / 100);
+    expect(frames).toEqual([]);
+    tick();
+    expect(frames).toEqual([{ room: "general", cursors: { u_ada: { x: 0.2, y: 0.8, name: "Ada", color: "#e11d48" } } }]);
+    expect(cursors.stats).toMatchObject({ inputs: 20, coalesced: 19, frames: 1 });
+  });
+
+  it("sends only the cursors that changed since the last frame", () => {
+    cursors.update("general", ada, 0.1, 0.1);
+    cursors.update("general", lin, 0.5, 0.5);
+    tick();
+    expect(Object.keys(frames[0]!.cursors).sort()).toEqual(["u_ada", "u_lin"]);
+    cursors.update("general", lin, 0.6, 0.5);
+    tick();
+    expect(frames[1]).toEqual({ room: "general", cursors: { u_lin: { x: 0.6, y: 0.5, name: "Lin", color: "#2563eb" } } });
+  });
+
+  it("does not resend a cursor that moved back to where it was last sent", () => {
+    cursors.update("general", ada, 0.3, 0.3);
+    tick();
+    cursors.update("general", ada, 0.9, 0.9);
+    cursors.update("general", ada, 0.3, 0.3);
+    tick();
+    cursors.update("general", ada, 0.3, 0.3);
+    tick();
+    expect(frames).toHaveLength(1);
+  });
+
+  it("sends nothing on a tick with no input", () => {
+    cursors.update("general", ada, 0.3, 0.3);
+    tick();
+    tick();
+    tick();
+    expect(frames).toHaveLength(1);
+  });
+
+  it("keeps rooms apart: one frame per room that changed", () => {
+    cursors.update("general", ada, 0.1, 0.2);
+    cursors.update("design", ada, 0.3, 0.4);
+    cursors.update("design", lin, 0.5, 0.6);
+    tick();
+    expect(frames.map((f) => [f.room, Object.keys(f.cursors).sort()])).toEqual([
+      ["general", ["u_ada"]],
+      ["design", ["u_ada", "u_lin"]],
+    ]);
+  });
+
+  it("sends null for a cursor that left, once, and nothing for one never sent", () => {
+    cursors.update("general", ada, 0.1, 0.1);
+    cursors.update("general", lin, 0.2, 0.2);
+    tick();
+    cursors.remove("general", ada.id);
+    tick();
+    expect(frames[1]).toEqual({ room: "general", cursors: { u_ada: null } });
+    cursors.remove("general", ada.id);
+    tick();
+    expect(frames).toHaveLength(2);
+    expect(cursors.snapshot("general")).toEqual({ u_lin: { x: 0.2, y: 0.2, name: "Lin", color: "#2563eb" } });
+
+    // Moved and left within one tick: the others never saw it, so they are told nothing.
+    cursors.update("design", ada, 0.4, 0.4);
+    cursors.remove("design", ada.id);
+    tick();
+    expect(frames).toHaveLength(2);
+  });
+
+  it("retires a cursor idle for 30 s with null, and keeps a moving one", () => {
+    cursors.update("general", ada, 0.1, 0.1);
+    cursors.update("general", lin, 0.2, 0.2);
+    tick();
+    for (let t = 0; t < IDLE - 1_000; t += 1_000) {
+      clock.advance(1_000);
+      cursors.update("general", lin, (t % 7_000) / 10_000, 0.2);
+      cursors.flush();
+    }
+    expect(frames.some((f) => f.cursors.u_ada === null)).toBe(false);
+    for (let i = 0; i < 40; i++) tick(); // 2 s more: Ada is past 30 s idle
+    const gone = frames.filter((f) => f.cursors.u_ada === null);
+    expect(gone).toHaveLength(1);
+    expect(gone[0]!.cursors).not.toHaveProperty("u_lin", null);
+    expect(cursors.snapshot("general")).not.toHaveProperty("u_ada");
+    expect(cursors.snapshot("general")).toHaveProperty("u_lin");
+  });
+
+  it("sends every input at once when coalescing is off", () => {
+    cursors = make(false);
+    for (let i = 1; i <= 5; i++) cursors.update("general", ada, i / 10, 0.5);
+    expect(frames.map((f) => f.cursors.u_ada?.x)).toEqual([0.1, 0.2, 0.3, 0.4, 0.5]);
+    cursors.remove("general", ada.id);
+    expect(frames.at(-1)).toEqual({ room: "general", cursors: { u_ada: null } });
+    cursors.flush();
+    expect(frames).toHaveLength(6);
+  });
+
+  it("gives a newcomer everyone's current cursor", () => {
+    cursors.update("general", ada, 0.1, 0.1);
+    cursors.update("general", lin, 0.2, 0.2);
+    cursors.update("general", lin, 0.25, 0.2);
+    expect(cursors.snapshot("general")).toEqual({
+      u_ada: { x: 0.1, y: 0.1, name: "Ada", color: "#e11d48" },
+      u_lin: { x: 0.25, y: 0.2, name: "Lin", color: "#2563eb" },
+    });
+    expect(cursors.snapshot("empty")).toEqual({});
+  });
+});
