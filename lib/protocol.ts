@@ -186,7 +186,10 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("leave"), room: roomId }),
   z.object({ type: z.literal("send"), room: roomId, text: z.string().max(MAX_FRAME_BYTES), clientId: clientIdSchema }),
   z.object({ type: z.literal("typing"), room: roomId, stop: z.boolean().optional() }),
-  z.object({ type: z.literal("cursor"), room: roomId, x: unit, y: unit }),
+  // x and y both null: the pointer left the canvas (hide my cursor now).
+  z
+    .object({ type: z.literal("cursor"), room: roomId, x: unit.nullable(), y: unit.nullable() })
+    .refine((f) => (f.x === null) === (f.y === null), "x and y are both numbers or both null"),
 ]);
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 

@@ -75,7 +75,7 @@ export class LongPollTransport {
     const poll = new HeldPoll(key, session, streams, rooms, position, res, this, this.opts);
     this.held.set(key, poll);
     this.opts.metrics?.pollsHeld.set(this.held.size);
-    req.on("close", () => poll.abort());
+    res.on("close", () => poll.abort());
     await poll.start(this.draining || waitS === 0 || this.held.size > (this.opts.maxHeld ?? 10_000) ? 0 : waitS * 1000);
   }
 

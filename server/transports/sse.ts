@@ -72,7 +72,7 @@ export class SseTransport {
     });
     const conn = new SseConnection(res, session, position, this.opts, () => this.streams.delete(conn));
     this.streams.add(conn);
-    req.on("close", () => conn.end());
+    res.on("close", () => conn.end());
     // retry, then an id-only message: the client knows its position before any event arrives.
     conn.write(formatSse({ retry: SSE_RETRY_MS }) + formatSse({ id: formatCursor(position) }));
     if (cursor.size > 0) this.opts.metrics?.resumes.inc({ transport: "sse" });

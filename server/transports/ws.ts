@@ -315,8 +315,9 @@ class WsConnection implements Subscriber {
     this.opts.hub.setTyping(room, this.user, !stop);
   }
 
-  private handleCursor(room: string, x: number, y: number): void {
+  private handleCursor(room: string, x: number | null, y: number | null): void {
     if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" first`);
+    if (x === null || y === null) return this.opts.hub.cursors.remove(room, this.user.id);
     if (!this.cursorBucket.take()) {
       this.opts.metrics?.rateLimited.inc({ type: "cursor" });
       return; // dropped silently, as the protocol says

@@ -1,0 +1,706 @@
+// The realtime client: one per tab. It keeps one resume position per stream, shared by every
+// transport, so switching between WebSocket, SSE and long polling loses and repeats nothing.
+//
+// - Rooms ride the WebSocket; when it cannot open (a proxy strips Upgrade) they ride long
+//   polling, and the WebSocket is tried again in the background every minute.
+// - The feed and notifications ride SSE; when no byte arrives (a buffering proxy) they ride
+//   long polling, with the same background retry.
+// - Messages go through an outbox: pending while offline, sent with their clientId when a
+//   transport is up (again after every reconnect — the server appends each clientId once),
+//   removed on ack.
+import {
+  CURSOR_TICK_MS,
+  formatCursor,
+  parseCursor,
+  POLL_MAX_WAIT_S,
+  TYPING_RENEW_MS,
+  type PollAnswer,
+  type RealtimeEvent,
+  type RestartingReason,
+  type ServerFrame,
+} from "../protocol";
+import { Backoff } from "./backoff";
+import { Emitter } from "./emitter";
+import { PollChannel } from "./poll-channel";
+import { SseChannel } from "./sse-channel";
+import type { SseMessage } from "./sse-reader";
+import {
+  OUTBOX_LIMIT,
+  type ClientEvents,
+  type ClientOptions,
+  type ConnectionStatus,
+  type FeedTransport,
+  type OutboxEntry,
+  type RoomsTransport,
+  type TransportMode,
+} from "./types";
+import { WsChannel } from "./ws-channel";
+
+/** Cursor sends: at most every animation frame and 30 Hz over WebSocket; coarser over HTTP. */
+const CURSOR_WS_INTERVAL_MS = 33;
+const CURSOR_HTTP_INTERVAL_MS = 200;
+
+export class RealtimeClient extends Emitter<ClientEvents> {
+  private readonly positions = new Map<string, number>();
+  private readonly rooms = new Set<string>();
+  private outbox: OutboxEntry[] = [];
+  private readonly sentAt = new Map<string, number>();
+  private readonly feedStreams: string[];
+  private readonly baseUrl: string;
+  private readonly fetchImpl: typeof fetch;
+  private mode: TransportMode;
+  private roomsTransport: RoomsTransport;
+  private feedTransport: FeedTransport;
+  private status: ConnectionStatus;
+  private readonly ws: WsChannel;
+  private readonly sse: SseChannel;
+  private readonly poll: PollChannel;
+  private readonly wsBackoff: Backoff;
+  private readonly sseBackoff: Backoff;
+  private readonly pollBackoff: Backoff;
+  private wsFailures = 0;
+  private sseFailures = 0;
+  private wsEverOpened = false;
+  private sseEverOpened = false;
+  private wsTimer: ReturnType<typeof setTimeout> | null = null;
+  private sseTimer: ReturnType<typeof setTimeout> | null = null;
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private started = false;
+  private offline = false;
+  private signedOut = false;
+  private readonly typingSentAt = new Map<string, number>();
+  private readonly cursorPending = new Map<string, { x: number; y: number } | null>();
+  private readonly cursorTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly lastCursorSent = new Map<string, number>();
+  private readonly cursorSnapshot = new Map<string, Set<string>>();
+  private readonly opts: Required<
+    Pick<ClientOptions, "wsOpenTimeoutMs" | "upgradeRetryMs" | "pollWaitS" | "sseFirstByteTimeoutMs" | "failuresBeforeFallback">
+  > &
+    ClientOptions;
+
+  constructor(options: ClientOptions = {}) {
+    super();
+    this.opts = {
+      wsOpenTimeoutMs: 4_000,
+      upgradeRetryMs: 60_000,
+      pollWaitS: POLL_MAX_WAIT_S,
+      sseFirstByteTimeoutMs: 5_000,
+      failuresBeforeFallback: 2,
+      ...options,
+    };
+    this.baseUrl = options.baseUrl ?? "";
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.feedStreams = options.feedStreams ?? [];
+    this.mode = options.transport ?? "auto";
+    this.roomsTransport = this.mode === "longpoll" ? "longpoll" : "websocket";
+    this.feedTransport = this.mode === "longpoll" ? "longpoll" : "sse";
+    this.status = {
+      rooms: { transport: this.roomsTransport, state: "idle" },
+      feed: { transport: this.feedTransport, state: "idle" },
+      reconnects: 0,
+      rttMs: null,
+    };
+    const backoff = { baseMs: options.backoffBaseMs ?? 1_000, capMs: options.backoffCapMs ?? 30_000, random: options.random };
+    this.wsBackoff = new Backoff(backoff);
+    this.sseBackoff = new Backoff(backoff);
+    this.pollBackoff = new Backoff(backoff);
+    this.outbox = (options.storage?.load() ?? []).map((e) => ({ ...e, status: e.status === "failed" ? "failed" : "pending" }));
+
+    const wsUrl = this.baseUrl ? `${this.baseUrl.replace(/^http/, "ws")}/ws` : defaultWsUrl();
+    const create = options.createWebSocket ?? ((url, protocols) => new WebSocket(url, protocols) as unknown as import("./types").WebSocketLike);
+    this.ws = new WsChannel(wsUrl, create, this.opts.wsOpenTimeoutMs, {
+      onOpen: () => this.handleWsOpen(),
+      onFrame: (frame, bytes) => this.handleFrame(frame, bytes),
+      onClose: (code, reason, opened) => this.handleWsClose(code, reason, opened),
+      onSend: (type, bytes) => this.emit("frame", { direction: "out", transport: "websocket", type, bytes, at: Date.now() }),
+    });
+    const streamsQuery = encodeURIComponent(this.feedStreams.join(","));
+    this.sse = new SseChannel(`${this.baseUrl}/api/stream?streams=${streamsQuery}`, this.fetchImpl, this.opts.sseFirstByteTimeoutMs, {
+      cursor: () => this.cursorFor(this.feedStreams),
+      onFirstByte: () => this.handleSseOpen(),
+      onMessage: (msg, bytes) => this.handleSseMessage(msg, bytes),
+      onId: (id) => this.advance(id),
+      onEnd: (error, gotBytes, retryMs) => this.handleSseEnd(error, gotBytes, retryMs),
+    });
+    this.poll = new PollChannel(this.baseUrl, this.fetchImpl, this.opts.pollWaitS, options.tabId ?? randomId("t"), {
+      streams: () => this.pollStreams(),
+      cursor: (streams) => this.cursorFor(streams),
+      onAnswer: (answer, bytes, rtt) => this.handlePollAnswer(answer, bytes, rtt),
+      onError: (err) => this.handlePollError(err),
+      nextDelay: () => this.pollBackoff.next(),
+      onSuccess: () => {
+        this.pollBackoff.reset();
+        this.setState("poll", "connected");
+      },
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Public API
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.connectAll();
+  }
+
+  stop(): void {
+    this.started = false;
+    this.disconnectAll();
+  }
+
+  getStatus(): ConnectionStatus {
+    return structuredClone(this.status);
+  }
+
+  getOutbox(): OutboxEntry[] {
+    return this.outbox.map((e) => ({ ...e }));
+  }
+
+  /** The last seq seen of a stream (`room:<id>`, `feed`, `user:me`). */
+  position(stream: string): number | undefined {
+    return this.positions.get(stream);
+  }
+
+  /** Follows a room from `since` (the newest seq the page already shows), or live when absent. */
+  join(room: string, since?: number): void {
+    const stream = `room:${room}`;
+    if (since !== undefined) this.positions.set(stream, since);
+    this.rooms.add(room);
+    if (this.roomsTransport === "websocket") this.ws.send(this.joinFrame(room));
+    else this.poll.restart();
+  }
+
+  leave(room: string): void {
+    if (!this.rooms.delete(room)) return;
+    this.positions.delete(`room:${room}`);
+    this.cursorSnapshot.delete(room);
+    if (this.roomsTransport === "websocket") this.ws.send({ type: "leave", room });
+    else this.poll.restart();
+  }
+
+  /** Queues a message; it goes out now or when a transport is up. Null when the outbox is full. */
+  send(room: string, text: string): OutboxEntry | null {
+    if (this.outbox.filter((e) => e.status !== "failed").length >= OUTBOX_LIMIT) {
+      this.emit("error", { code: "outbox_full", message: `At most ${OUTBOX_LIMIT} messages can wait to be sent` });
+      return null;
+    }
+    const entry: OutboxEntry = { clientId: randomId("c"), room, text, status: "pending", createdAt: new Date().toISOString() };
+    this.outbox.push(entry);
+    this.typingSentAt.delete(room);
+    this.outboxChanged();
+    this.flushOutbox();
+    return { ...entry };
+  }
+
+  /** Sends a failed message again (same clientId, so it can never appear twice). */
+  retry(clientId: string): void {
+    const e = this.outbox.find((x) => x.clientId === clientId);
+    if (!e) return;
+    e.status = "pending";
+    delete e.error;
+    this.outboxChanged();
+    this.flushOutbox();
+  }
+
+  discard(clientId: string): void {
+    this.outbox = this.outbox.filter((e) => e.clientId !== clientId);
+    this.outboxChanged();
+  }
+
+  /** Typing: call on each keystroke (renewals are throttled); `stop` clears at once. */
+  typing(room: string, stop = false): void {
+    const now = Date.now();
+    if (!stop) {
+      const last = this.typingSentAt.get(room) ?? 0;
+      if (now - last < TYPING_RENEW_MS) return;
+      this.typingSentAt.set(room, now);
+    } else {
+      if (!this.typingSentAt.has(room)) return;
+      this.typingSentAt.delete(room);
+    }
+    if (this.roomsTransport === "websocket") {
+      this.ws.send(stop ? { type: "typing", room, stop: true } : { type: "typing", room });
+    } else {
+      void this.http(`/api/rooms/${encodeURIComponent(room)}/typing`, stop ? { stop: true } : {}, "typing");
+    }
+  }
+
+  /** The pointer moved (normalized to [0,1]) or left the canvas (null). Latest wins. */
+  moveCursor(room: string, pos: { x: number; y: number } | null): void {
+    this.cursorPending.set(room, pos);
+    if (this.cursorTimers.has(room)) return;
+    const interval = this.roomsTransport === "websocket" ? CURSOR_WS_INTERVAL_MS : CURSOR_HTTP_INTERVAL_MS;
+    const wait = Math.max(0, (this.lastCursorSent.get(room) ?? 0) + interval - Date.now());
+    this.cursorTimers.set(
+      room,
+      setTimeout(() => {
+        this.cursorTimers.delete(room);
+        if (!this.cursorPending.has(room)) return;
+        const p = this.cursorPending.get(room)!;
+        this.cursorPending.delete(room);
+        this.lastCursorSent.set(room, Date.now());
+        if (this.roomsTransport === "websocket") this.ws.send({ type: "cursor", room, x: p?.x ?? null, y: p?.y ?? null });
+        else if (p) void this.http(`/api/rooms/${encodeURIComponent(room)}/cursor`, p, "cursor");
+      }, wait),
+    );
+  }
+
+  /** Forces a transport (the inspector's toggle, `?transport=`); "auto" negotiates again. */
+  setTransport(mode: TransportMode): void {
+    this.mode = mode;
+    this.wsFailures = this.sseFailures = 0;
+    this.roomsTransport = mode === "longpoll" ? "longpoll" : "websocket";
+    this.feedTransport = mode === "longpoll" ? "longpoll" : "sse";
+    this.status.rooms.transport = this.roomsTransport;
+    this.status.feed.transport = this.feedTransport;
+    if (this.started && !this.offline) {
+      this.disconnectAll();
+      this.connectAll();
+    }
+    this.emitStatus();
+  }
+
+  get transportMode(): TransportMode {
+    return this.mode;
+  }
+
+  /** Drops the live connections; they come back as after a network blip. */
+  dropConnection(): void {
+    if (!this.started || this.offline) return;
+    this.disconnectAll();
+    this.setState("rooms", "reconnecting");
+    this.setState("feed", "reconnecting");
+    this.wsTimer = setTimeout(() => this.connectAll(), 500);
+  }
+
+  /** Simulates (or reports) being offline: no traffic until back online. */
+  setOffline(offline: boolean): void {
+    if (this.offline === offline) return;
+    this.offline = offline;
+    if (offline) {
+      this.disconnectAll();
+      this.setState("rooms", "offline");
+      this.setState("feed", "offline");
+    } else if (this.started) {
+      this.wsBackoff.reset();
+      this.sseBackoff.reset();
+      this.connectAll();
+    }
+  }
+
+  get isOffline(): boolean {
+    return this.offline;
+  }
+
+  /** Reconnect now if the connection is down (the page became visible, the network came back). */
+  wake(): void {
+    if (!this.started || this.offline || this.signedOut) return;
+    if (this.roomsTransport === "websocket" && !this.ws.isOpen && this.wsTimer) {
+      clearTimeout(this.wsTimer);
+      this.wsTimer = null;
+      this.connectRooms();
+    }
+    if (this.feedTransport === "sse" && this.feedStreams.length > 0 && !this.sse.active && this.sseTimer) {
+      clearTimeout(this.sseTimer);
+      this.sseTimer = null;
+      this.sse.connect();
+    }
+  }
+
+  /** Wires the browser's online/offline and visibility events; returns the unwiring. */
+  attachToBrowser(win: Window = window, doc: Document = document): () => void {
+    const online = () => this.setOffline(false);
+    const offline = () => this.setOffline(true);
+    const visible = () => {
+      if (doc.visibilityState === "visible") this.wake();
+    };
+    win.addEventListener("online", online);
+    win.addEventListener("offline", offline);
+    doc.addEventListener("visibilitychange", visible);
+    return () => {
+      win.removeEventListener("online", online);
+      win.removeEventListener("offline", offline);
+      doc.removeEventListener("visibilitychange", visible);
+    };
+  }
+
+  // ---------------------------------------------------------------------------
+  // Connecting
+
+  private connectAll(): void {
+    if (this.offline || this.signedOut) return;
+    if (this.roomsTransport === "websocket") this.connectRooms();
+    if (this.feedStreams.length > 0 && this.feedTransport === "sse") {
+      this.setState("feed", "connecting");
+      this.sse.connect();
+    }
+    if (this.roomsTransport === "longpoll") this.setState("rooms", "connecting");
+    if (this.feedTransport === "longpoll" && this.feedStreams.length > 0) this.setState("feed", "connecting");
+    this.poll.restart();
+    this.flushOutbox();
+  }
+
+  private disconnectAll(): void {
+    for (const t of [this.wsTimer, this.sseTimer, this.flushTimer]) if (t) clearTimeout(t);
+    this.wsTimer = this.sseTimer = this.flushTimer = null;
+    this.ws.close();
+    this.sse.close();
+    this.poll.stop();
+    for (const e of this.outbox) if (e.status === "sending") e.status = "pending";
+  }
+
+  private connectRooms(): void {
+    this.setState("rooms", this.wsEverOpened ? "reconnecting" : "connecting");
+    this.ws.connect();
+  }
+
+  private pollStreams(): string[] {
+    const streams: string[] = [];
+    if (this.roomsTransport === "longpoll") for (const r of this.rooms) streams.push(`room:${r}`);
+    if (this.feedTransport === "longpoll") streams.push(...this.feedStreams);
+    return streams;
+  }
+
+  private joinFrame(room: string) {
+    const since = this.positions.get(`room:${room}`);
+    return since === undefined ? { type: "join", room } : { type: "join", room, since };
+  }
+
+  // --- WebSocket -------------------------------------------------------------
+
+  private handleWsOpen(): void {
+    if (this.wsEverOpened) this.status.reconnects++;
+    this.wsEverOpened = true;
+    this.wsFailures = 0;
+    this.wsBackoff.reset();
+    if (this.roomsTransport === "longpoll") {
+      // The background upgrade worked: rooms move to the WebSocket, from the same positions.
+      this.roomsTransport = "websocket";
+      this.status.rooms.transport = "websocket";
+      this.poll.restart();
+    }
+    for (const room of this.rooms) this.ws.send(this.joinFrame(room));
+    this.setState("rooms", "connected");
+    for (const e of this.outbox) if (e.status === "sending") e.status = "pending";
+    this.flushOutbox();
+  }
+
+  private handleWsClose(code: number, reason: string, opened: boolean): void {
+    for (const e of this.outbox) if (e.status === "sending") e.status = "pending";
+    if (code === 4401) return this.handleSignedOut();
+    if (!this.started || this.offline) return;
+    if (this.roomsTransport === "longpoll") {
+      // A background upgrade attempt failed: stay on long polling, try again later.
+      this.wsTimer = setTimeout(() => this.ws.connect(), this.opts.upgradeRetryMs);
+      return;
+    }
+    if (!opened) {
+      this.wsFailures++;
+      if (this.mode === "auto" && this.wsFailures >= this.opts.failuresBeforeFallback) return this.fallBackRooms();
+    }
+    let delay = this.wsBackoff.next();
+    if (code === 1012) delay = parseRestartDelay(reason) ?? delay;
+    if (code === 1013) delay = Math.min(delay, 250);
+    this.setState("rooms", "reconnecting");
+    this.wsTimer = setTimeout(() => {
+      this.wsTimer = null;
+      this.connectRooms();
+    }, delay);
+  }
+
+  private fallBackRooms(): void {
+    this.roomsTransport = "longpoll";
+    this.status.rooms.transport = "longpoll";
+    this.setState("rooms", "connecting");
+    this.poll.restart();
+    this.flushOutbox();
+    this.wsTimer = setTimeout(() => this.ws.connect(), this.opts.upgradeRetryMs);
+  }
+
+  private handleFrame(frame: ServerFrame, bytes: number): void {
+    this.emit("frame", { direction: "in", transport: "websocket", type: frame.type, bytes, at: Date.now() });
+    switch (frame.type) {
+      case "joined":
+        this.emit("joined", { room: frame.room, head: frame.head, members: frame.members });
+        return;
+      case "event":
+        return this.accept(frame.event);
+      case "ack":
+        return this.handleAck(frame.clientId, frame.seq);
+      case "presence":
+        this.emit("presence", { room: frame.room, members: frame.members });
+        return;
+      case "typing":
+        this.emit("typing", { room: frame.room, users: frame.users });
+        return;
+      case "cursors":
+        this.emit("cursors", { room: frame.room, cursors: frame.cursors, snapshot: false });
+        return;
+      case "reset":
+        this.positions.set(`room:${frame.room}`, frame.head);
+        this.emit("reset", { stream: `room:${frame.room}`, head: frame.head });
+        return;
+      case "error":
+        return this.handleError(frame.code, frame.message, frame.clientId);
+      default: {
+        const unknown: never = frame;
+        void unknown;
+      }
+    }
+  }
+
+  // --- SSE -------------------------------------------------------------------
+
+  private handleSseOpen(): void {
+    if (this.sseEverOpened) this.status.reconnects++;
+    this.sseEverOpened = true;
+    this.sseFailures = 0;
+    this.sseBackoff.reset();
+    if (this.feedTransport === "longpoll") {
+      this.feedTransport = "sse";
+      this.status.feed.transport = "sse";
+      this.poll.restart();
+    }
+    this.setState("feed", "connected");
+  }
+
+  private handleSseMessage(msg: SseMessage, bytes: number): void {
+    this.emit("frame", { direction: "in", transport: "sse", type: msg.event, bytes, at: Date.now() });
+    try {
+      this.accept(JSON.parse(msg.data) as RealtimeEvent);
+    } catch {
+      return;
+    }
+    this.advance(msg.id);
+  }
+
+  private handleSseEnd(error: { status?: number; message: string } | null, gotBytes: boolean, retryMs: number | null): void {
+    if (error?.status === 401) return this.handleSignedOut();
+    if (!this.started || this.offline) return;
+    if (this.feedTransport === "longpoll") {
+      this.sseTimer = setTimeout(() => this.sse.connect(), this.opts.upgradeRetryMs);
+      return;
+    }
+    if (!gotBytes) {
+      this.sseFailures++;
+      if (this.mode === "auto" && this.sseFailures >= this.opts.failuresBeforeFallback) return this.fallBackFeed();
+    }
+    this.setState("feed", "reconnecting");
+    const delay = Math.max(retryMs ?? 0, this.sseBackoff.next());
+    this.sseTimer = setTimeout(() => {
+      this.sseTimer = null;
+      this.sse.connect();
+    }, delay);
+  }
+
+  private fallBackFeed(): void {
+    this.feedTransport = "longpoll";
+    this.status.feed.transport = "longpoll";
+    this.setState("feed", "connecting");
+    this.poll.restart();
+    this.sseTimer = setTimeout(() => this.sse.connect(), this.opts.upgradeRetryMs);
+  }
+
+  // --- Long polling ----------------------------------------------------------
+
+  private handlePollAnswer(answer: PollAnswer, bytes: number, rtt: number): void {
+    this.emit("frame", { direction: "in", transport: "longpoll", type: `poll(${answer.events.length})`, bytes, at: Date.now() });
+    if (answer.events.length === 0 && rtt < 1000) this.status.rttMs = rtt;
+    for (const e of answer.events) this.accept(e);
+    this.advance(answer.cursor);
+    for (const [room, state] of Object.entries(answer.rooms ?? {})) {
+      if (this.roomsTransport !== "longpoll" || !this.rooms.has(room)) continue;
+      this.emit("presence", { room, members: state.members });
+      this.emit("typing", { room, users: state.typing });
+      this.emit("cursors", { room, cursors: state.cursors, snapshot: true });
+    }
+    for (const [stream, head] of Object.entries(answer.resets ?? {})) this.emit("reset", { stream, head });
+    if (this.roomsTransport === "longpoll") this.setState("rooms", "connected");
+    if (this.feedTransport === "longpoll" && this.feedStreams.length > 0) this.setState("feed", "connected");
+    this.emitStatus();
+  }
+
+  private handlePollError(err: { status?: number; code?: string; message: string }): void {
+    if (err.status === 401) return this.handleSignedOut();
+    this.emit("error", { code: err.code ?? "network", message: err.message });
+    if (this.roomsTransport === "longpoll") this.setState("rooms", "reconnecting");
+    if (this.feedTransport === "longpoll" && this.feedStreams.length > 0) this.setState("feed", "reconnecting");
+  }
+
+  // ---------------------------------------------------------------------------
+  // Events, positions and the outbox
+
+  /** Takes a durable event once: anything at or below the stream's position is a repeat. */
+  private accept(event: RealtimeEvent): void {
+    const key = event.stream.startsWith("user:") ? "user:me" : event.stream;
+    const at = this.positions.get(key);
+    if (at !== undefined && event.seq <= at) return;
+    this.positions.set(key, event.seq);
+    if (event.type === "message" && this.outbox.some((e) => e.clientId === event.data.clientId)) {
+      // Our own message came back before (or instead of) its ack: it is sent.
+      this.handleAck(event.data.clientId, event.seq);
+    }
+    this.emit("event", event);
+  }
+
+  /** Moves positions forward to a cursor the server sent (SSE id, poll cursor). */
+  private advance(cursorText: string): void {
+    const cursor = parseCursor(cursorText);
+    if (!cursor) return;
+    for (const [stream, seq] of cursor) {
+      const key = stream.startsWith("user:") ? "user:me" : stream;
+      if (key.startsWith("room:") && !this.rooms.has(key.slice(5))) continue;
+      if ((this.positions.get(key) ?? -1) < seq) this.positions.set(key, seq);
+    }
+  }
+
+  private cursorFor(streams: string[]): string {
+    const c = new Map<string, number>();
+    for (const s of streams) {
+      const seq = this.positions.get(s);
+      if (seq !== undefined) c.set(s, seq);
+    }
+    return formatCursor(c);
+  }
+
+  private handleAck(clientId: string, seq: number): void {
+    const entry = this.outbox.find((e) => e.clientId === clientId);
+    if (!entry) return;
+    const sent = this.sentAt.get(clientId);
+    if (sent !== undefined) this.status.rttMs = Date.now() - sent;
+    this.sentAt.delete(clientId);
+    this.outbox = this.outbox.filter((e) => e !== entry);
+    this.emit("ack", { clientId, room: entry.room, seq });
+    this.outboxChanged();
+    this.emitStatus();
+  }
+
+  private handleError(code: string, message: string, clientId?: string): void {
+    this.emit("error", { code, message });
+    if (!clientId) return;
+    const entry = this.outbox.find((e) => e.clientId === clientId);
+    if (!entry) return;
+    if (code === "rate_limited" || code === "overloaded" || code === "unavailable" || code === "internal") {
+      entry.status = "pending";
+      this.scheduleFlush(1_000);
+    } else {
+      entry.status = "failed";
+      entry.error = { code: code as never, message };
+    }
+    this.outboxChanged();
+  }
+
+  private flushOutbox(): void {
+    if (this.offline || this.signedOut || !this.started) return;
+    const ready = this.outbox.filter((e) => e.status === "pending" && this.rooms.has(e.room));
+    if (ready.length === 0) return;
+    if (this.roomsTransport === "websocket") {
+      if (!this.ws.isOpen) return;
+      for (const e of ready) {
+        if (!this.ws.send({ type: "send", room: e.room, text: e.text, clientId: e.clientId })) break;
+        e.status = "sending";
+        this.sentAt.set(e.clientId, Date.now());
+      }
+      this.outboxChanged();
+      return;
+    }
+    for (const e of ready) void this.postMessage(e);
+  }
+
+  private async postMessage(entry: OutboxEntry): Promise<void> {
+    entry.status = "sending";
+    this.sentAt.set(entry.clientId, Date.now());
+    this.outboxChanged();
+    const res = await this.http(`/api/rooms/${encodeURIComponent(entry.room)}/messages`, { text: entry.text, clientId: entry.clientId }, "send");
+    if (!this.outbox.includes(entry)) return;
+    if (res && (res.status === 200 || res.status === 201)) {
+      const { event } = (await res.json()) as { event: RealtimeEvent };
+      this.handleAck(entry.clientId, event.seq);
+      return;
+    }
+    if (res && res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 401) {
+      const body = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
+      return this.handleError(body?.error?.code ?? "bad_request", body?.error?.message ?? `HTTP ${res.status}`, entry.clientId);
+    }
+    if (res?.status === 401) return this.handleSignedOut();
+    entry.status = "pending";
+    this.outboxChanged();
+    this.scheduleFlush(Math.max(1_000, this.pollBackoff.next()));
+  }
+
+  private scheduleFlush(ms: number): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      this.flushOutbox();
+    }, ms);
+  }
+
+  private async http(path: string, body: unknown, type: string): Promise<Response | null> {
+    const text = JSON.stringify(body);
+    this.emit("frame", { direction: "out", transport: "http", type, bytes: text.length, at: Date.now() });
+    try {
+      return await this.fetchImpl(`${this.baseUrl}${path}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: text,
+        credentials: "same-origin",
+      });
+    } catch {
+      return null;
+    }
+  }
+
+  private outboxChanged(): void {
+    this.opts.storage?.save(this.outbox);
+    this.emit("outbox", this.getOutbox());
+  }
+
+  private handleSignedOut(): void {
+    this.signedOut = true;
+    this.disconnectAll();
+    this.setState("rooms", "signed-out");
+    this.setState("feed", "signed-out");
+    this.emit("signedOut", undefined);
+  }
+
+  private setState(which: "rooms" | "feed" | "poll", state: ConnectionStatus["rooms"]["state"]): void {
+    if (which === "poll") {
+      if (this.roomsTransport === "longpoll") this.status.rooms.state = state;
+      if (this.feedTransport === "longpoll" && this.feedStreams.length > 0) this.status.feed.state = state;
+    } else {
+      this.status[which].state = state;
+    }
+    this.emitStatus();
+  }
+
+  private emitStatus(): void {
+    this.emit("status", this.getStatus());
+  }
+}
+
+/** The cursor tick the server coalesces on; exported for components that animate to it. */
+export const SERVER_CURSOR_TICK_MS = CURSOR_TICK_MS;
+
+function parseRestartDelay(reason: string): number | null {
+  try {
+    const r = JSON.parse(reason) as RestartingReason;
+    return typeof r.reconnectAfterMs === "number" && r.reconnectAfterMs >= 0 ? Math.min(r.reconnectAfterMs, 60_000) : null;
+  } catch {
+    return null;
+  }
+}
+
+function defaultWsUrl(): string {
+  if (typeof location === "undefined") return "ws://localhost:3000/ws";
+  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws`;
+}
+
+export function randomId(prefix: string): string {
+  const bytes = new Uint8Array(9);
+  crypto.getRandomValues(bytes);
+  let s = "";
+  for (const b of bytes) s += b.toString(36).padStart(2, "0");
+  return `${prefix}-${s.slice(0, 14)}`;
+}

@@ -1,0 +1,110 @@
+// The long-poll channel: one request at a time over `/api/poll` for whatever streams the
+// client gives it (rooms when WebSocket is blocked, the feed when SSE is buffered, or both).
+import type { PollAnswer } from "../protocol";
+
+export interface PollChannelHooks {
+  /** The streams to poll now; none: the channel idles. */
+  streams(): string[];
+  cursor(streams: string[]): string;
+  onAnswer(answer: PollAnswer, bytes: number, rttMs: number): void;
+  /** A request failed; the channel retries after `delayMs` (its own backoff). */
+  onError(error: { status?: number; code?: string; message: string }): void;
+  nextDelay(): number;
+  onSuccess(): void;
+}
+
+export class PollChannel {
+  private abort: AbortController | null = null;
+  private running = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private generation = 0;
+
+  constructor(
+    private readonly baseUrl: string,
+    private readonly fetchImpl: typeof fetch,
+    private readonly waitS: number,
+    private readonly tabId: string,
+    private readonly hooks: PollChannelHooks,
+  ) {}
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.generation++;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.abort?.abort();
+    this.abort = null;
+  }
+
+  /** The set of streams changed: drop the held request and poll again at once. */
+  restart(): void {
+    if (!this.running) return this.start();
+    this.stop();
+    this.start();
+  }
+
+  private loop(): void {
+    const gen = this.generation;
+    const streams = this.hooks.streams();
+    if (streams.length === 0) {
+      this.running = false;
+      return;
+    }
+    const params = new URLSearchParams({
+      streams: streams.join(","),
+      cursor: this.hooks.cursor(streams),
+      wait: String(this.waitS),
+      client: this.tabId,
+    });
+    const abort = new AbortController();
+    this.abort = abort;
+    // A proxy that never answers must not hold us forever: wait plus a margin.
+    const timeout = setTimeout(() => abort.abort(), (this.waitS + 10) * 1000);
+    const started = Date.now();
+    this.fetchImpl(`${this.baseUrl}/api/poll?${params}`, { signal: abort.signal, cache: "no-store", credentials: "same-origin" })
+      .then(async (res) => {
+        const text = await res.text();
+        if (!res.ok) {
+          let code: string | undefined;
+          try {
+            code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+          } catch {
+            // not JSON
+          }
+          throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status, code });
+        }
+        return { answer: JSON.parse(text) as PollAnswer, bytes: text.length };
+      })
+      .then(
+        ({ answer, bytes }) => {
+          clearTimeout(timeout);
+          if (gen !== this.generation) return;
+          this.hooks.onSuccess();
+          this.hooks.onAnswer(answer, bytes, Date.now() - started);
+          if (this.running && gen === this.generation) this.loop();
+        },
+        (err: Error & { status?: number; code?: string }) => {
+          clearTimeout(timeout);
+          if (gen !== this.generation) return;
+          this.hooks.onError({ status: err.status, code: err.code, message: err.message });
+          if (!this.running || err.status === 401) {
+            this.running = false;
+            return;
+          }
+          this.timer = setTimeout(() => {
+            if (gen === this.generation) this.loop();
+          }, this.hooks.nextDelay());
+        },
+      );
+  }
+}

@@ -1,0 +1,82 @@
+// The SSE channel: the feed and notifications over `/api/stream`, read with fetch so the
+// client sees the first byte (a buffering proxy shows as silence) and sends Last-Event-ID itself.
+import { SseParser, type SseMessage } from "./sse-reader";
+
+export interface SseChannelHooks {
+  /** The current resume cursor (Last-Event-ID) for the streams. */
+  cursor(): string;
+  onFirstByte(): void;
+  onMessage(msg: SseMessage, bytes: number): void;
+  onId(id: string): void;
+  /** The stream ended or failed; `gotBytes` says whether anything arrived first. */
+  onEnd(error: { status?: number; message: string } | null, gotBytes: boolean, retryMs: number | null): void;
+}
+
+export class SseChannel {
+  private abort: AbortController | null = null;
+  private firstByteTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly url: string,
+    private readonly fetchImpl: typeof fetch,
+    private readonly firstByteTimeoutMs: number,
+    private readonly hooks: SseChannelHooks,
+  ) {}
+
+  get active(): boolean {
+    return this.abort !== null;
+  }
+
+  connect(): void {
+    this.close();
+    const abort = new AbortController();
+    this.abort = abort;
+    void this.run(abort);
+  }
+
+  close(): void {
+    if (this.firstByteTimer) clearTimeout(this.firstByteTimer);
+    this.firstByteTimer = null;
+    this.abort?.abort();
+    this.abort = null;
+  }
+
+  private async run(abort: AbortController): Promise<void> {
+    let gotBytes = false;
+    const parser = new SseParser(
+      (msg) => this.hooks.onMessage(msg, msg.data.length),
+      (id) => this.hooks.onId(id),
+    );
+    const finish = (error: { status?: number; message: string } | null) => {
+      if (this.abort !== abort) return;
+      this.close();
+      this.hooks.onEnd(error, gotBytes, parser.retryMs);
+    };
+    this.firstByteTimer = setTimeout(() => {
+      if (!gotBytes) finish({ message: "no data from the event stream (a buffering proxy?)" });
+    }, this.firstByteTimeoutMs);
+    try {
+      const headers: Record<string, string> = { Accept: "text/event-stream" };
+      const cursor = this.hooks.cursor();
+      if (cursor) headers["Last-Event-ID"] = cursor;
+      const res = await this.fetchImpl(this.url, { headers, signal: abort.signal, cache: "no-store", credentials: "same-origin" });
+      if (!res.ok || !res.body) return finish({ status: res.status, message: `HTTP ${res.status}` });
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (this.abort !== abort) return;
+        if (!gotBytes && value.length > 0) {
+          gotBytes = true;
+          if (this.firstByteTimer) clearTimeout(this.firstByteTimer);
+          this.hooks.onFirstByte();
+        }
+        parser.push(value);
+      }
+      finish(null);
+    } catch (err) {
+      if (abort.signal.aborted) return;
+      finish({ message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}

@@ -1,0 +1,96 @@
+// The realtime client's public shapes: what it emits and how it is configured.
+import type { Actor, CursorMap, ErrorCode, RealtimeEvent, User } from "../protocol";
+
+export type TransportMode = "auto" | "websocket" | "longpoll";
+export type RoomsTransport = "websocket" | "longpoll";
+export type FeedTransport = "sse" | "longpoll";
+export type ChannelState = "idle" | "connecting" | "connected" | "reconnecting" | "offline" | "signed-out";
+
+export interface ConnectionStatus {
+  rooms: { transport: RoomsTransport; state: ChannelState };
+  feed: { transport: FeedTransport; state: ChannelState };
+  /** Times a live connection was lost and re-established. */
+  reconnects: number;
+  /** Round-trip time of the last WebSocket ping/pong or poll, in ms. */
+  rttMs: number | null;
+}
+
+export type OutboxStatus = "pending" | "sending" | "failed";
+
+export interface OutboxEntry {
+  clientId: string;
+  room: string;
+  text: string;
+  status: OutboxStatus;
+  createdAt: string;
+  error?: { code: ErrorCode | "network"; message: string };
+}
+
+export interface FrameLog {
+  direction: "in" | "out";
+  transport: "websocket" | "sse" | "longpoll" | "http";
+  type: string;
+  bytes: number;
+  at: number;
+}
+
+export interface ClientEvents {
+  /** A durable event, at most once per stream and seq, in order per stream. */
+  event: RealtimeEvent;
+  joined: { room: string; head: number; members: User[] };
+  /** The position in `stream` is too old to resume: reload its history. */
+  reset: { stream: string; head: number };
+  presence: { room: string; members: User[] };
+  typing: { room: string; users: Actor[] };
+  /** `snapshot`: the full set (long polling) — cursors missing from it are gone. */
+  cursors: { room: string; cursors: CursorMap; snapshot: boolean };
+  ack: { clientId: string; room: string; seq: number };
+  outbox: OutboxEntry[];
+  status: ConnectionStatus;
+  error: { code: string; message: string };
+  frame: FrameLog;
+  signedOut: undefined;
+}
+
+/** The subset of the browser WebSocket the client uses (the `ws` package fits too). */
+export interface WebSocketLike {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  onopen: ((ev: unknown) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export interface OutboxStorage {
+  load(): OutboxEntry[];
+  save(entries: OutboxEntry[]): void;
+}
+
+export interface ClientOptions {
+  /** Origin of the server; "" (same origin) in the browser. */
+  baseUrl?: string;
+  transport?: TransportMode;
+  /** Streams carried by SSE (or long polling when SSE cannot stream). */
+  feedStreams?: string[];
+  createWebSocket?: (url: string, protocols: string[]) => WebSocketLike;
+  fetch?: typeof fetch;
+  storage?: OutboxStorage;
+  /** A per-tab id, so two tabs' long polls never supersede each other. */
+  tabId?: string;
+  wsOpenTimeoutMs?: number;
+  /** How often to try WebSocket (and SSE) again while on long polling. */
+  upgradeRetryMs?: number;
+  pollWaitS?: number;
+  /** No byte of the event stream within this long: a buffering proxy; use long polling. */
+  sseFirstByteTimeoutMs?: number;
+  /** Consecutive failed opens before falling back. */
+  failuresBeforeFallback?: number;
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+  random?: () => number;
+}
+
+export const OUTBOX_LIMIT = 100;

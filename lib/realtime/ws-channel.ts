@@ -1,0 +1,118 @@
+// The WebSocket channel: carries rooms (chat, typing, presence, cursors) over `/ws`.
+// It only speaks the wire; positions, the outbox and fallbacks belong to the client.
+import { PROTOCOL_VERSION, type ServerFrame } from "../protocol";
+import type { WebSocketLike } from "./types";
+
+const OPEN = 1;
+
+export interface WsChannelHooks {
+  onOpen(): void;
+  onFrame(frame: ServerFrame, bytes: number): void;
+  /** `opened`: whether the socket had opened before it closed. */
+  onClose(code: number, reason: string, opened: boolean): void;
+  onSend(type: string, bytes: number): void;
+}
+
+export class WsChannel {
+  private socket: WebSocketLike | null = null;
+  private opened = false;
+  private openTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly url: string,
+    private readonly create: (url: string, protocols: string[]) => WebSocketLike,
+    private readonly openTimeoutMs: number,
+    private readonly hooks: WsChannelHooks,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.socket?.readyState === OPEN;
+  }
+
+  get bufferedAmount(): number {
+    return this.socket?.bufferedAmount ?? 0;
+  }
+
+  connect(): void {
+    this.close();
+    this.opened = false;
+    let socket: WebSocketLike;
+    try {
+      socket = this.create(this.url, [PROTOCOL_VERSION]);
+    } catch {
+      queueMicrotask(() => this.hooks.onClose(1006, "could not create socket", false));
+      return;
+    }
+    this.socket = socket;
+    // A proxy that swallows the upgrade may leave the socket hanging: give up after a while.
+    this.openTimer = setTimeout(() => {
+      if (this.socket === socket && !this.opened) this.fail(socket, 4000, "open timed out");
+    }, this.openTimeoutMs);
+    socket.onopen = () => {
+      if (this.socket !== socket) return;
+      this.clearOpenTimer();
+      this.opened = true;
+      this.hooks.onOpen();
+    };
+    socket.onmessage = (ev) => {
+      if (this.socket !== socket || typeof ev.data !== "string") return;
+      let frame: ServerFrame;
+      try {
+        frame = JSON.parse(ev.data) as ServerFrame;
+      } catch {
+        return;
+      }
+      this.hooks.onFrame(frame, ev.data.length);
+    };
+    socket.onclose = (ev) => {
+      if (this.socket !== socket) return;
+      this.fail(socket, ev.code, ev.reason);
+    };
+    socket.onerror = () => {
+      // A close event always follows; nothing to do here.
+    };
+  }
+
+  /** Sends a frame; false when the socket is not open (the caller keeps it for later). */
+  send(frame: object): boolean {
+    if (!this.socket || this.socket.readyState !== OPEN) return false;
+    const text = JSON.stringify(frame);
+    this.socket.send(text);
+    this.hooks.onSend((frame as { type?: string }).type ?? "?", text.length);
+    return true;
+  }
+
+  /** Closes without reporting (a deliberate switch or stop). */
+  close(): void {
+    this.clearOpenTimer();
+    const s = this.socket;
+    this.socket = null;
+    if (!s) return;
+    s.onopen = s.onmessage = s.onerror = null;
+    s.onclose = null;
+    try {
+      s.close(1000, "client closing");
+    } catch {
+      // already closed
+    }
+  }
+
+  private fail(socket: WebSocketLike, code: number, reason: string): void {
+    this.clearOpenTimer();
+    const opened = this.opened;
+    this.socket = null;
+    socket.onopen = socket.onmessage = socket.onerror = null;
+    socket.onclose = null;
+    try {
+      socket.close();
+    } catch {
+      // already closed
+    }
+    this.hooks.onClose(code, reason, opened);
+  }
+
+  private clearOpenTimer(): void {
+    if (this.openTimer) clearTimeout(this.openTimer);
+    this.openTimer = null;
+  }
+}
