@@ -117,6 +117,7 @@ export class Hub {
   private readonly streams = new Map<string, StreamState>();
   private readonly watchers = new Map<string, Set<Subscriber>>();
   private readonly subscribers = new Set<Subscriber>();
+  private readonly roomVersions = new Map<string, number>();
   private readonly log: EventLog;
   private readonly logger: Logger;
   private readonly metrics: Metrics | undefined;
@@ -432,7 +433,13 @@ export class Hub {
     this.broadcastRoom({ type: "cursors", room, json: JSON.stringify({ type: "cursors", room, cursors }) });
   }
 
+  /** Counts changes to a room's ephemeral state, so a poller can tell what it has not seen. */
+  roomVersion(room: string): number {
+    return this.roomVersions.get(room) ?? 0;
+  }
+
   private broadcastRoom(frame: RoomFrame): void {
+    this.roomVersions.set(frame.room, (this.roomVersions.get(frame.room) ?? 0) + 1);
     for (const sub of this.watchers.get(frame.room) ?? []) sub.onRoomFrame?.(frame);
   }
 }

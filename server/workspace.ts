@@ -99,6 +99,20 @@ export class Workspace {
    * same transaction, and only the first time.
    */
   async postMessage(roomId: string, actor: Actor, rawText: string, clientId: string): Promise<AppendResult> {
+    return (await this.prepareMessage(roomId, actor, rawText, clientId))();
+  }
+
+  /**
+   * Everything before the append that may wait on the database (room check, mentions), so a
+   * connection can keep its messages in order: prepare in order, then append in order, and let
+   * the commits (and acks) overlap.
+   */
+  async prepareMessage(
+    roomId: string,
+    actor: Actor,
+    rawText: string,
+    clientId: string,
+  ): Promise<() => Promise<AppendResult>> {
     const parsed = messageTextSchema.safeParse(rawText);
     if (!parsed.success) {
       throw new WorkspaceError("invalid_text", parsed.error.issues[0]?.message ?? "Invalid message text");
@@ -111,7 +125,8 @@ export class Workspace {
     for (const userId of await this.mentionedUsers(text, actor.id)) {
       derived.push({ stream: userStream(userId), type: "mention", data: pointer });
     }
-    return this.log.append({
+    return () =>
+      this.log.append({
       stream: roomStream(roomId),
       type: "message",
       actor,

@@ -43,8 +43,11 @@ type AnswerReason = "events" | "state" | "timeout" | "superseded" | "drain" | "i
 
 export class LongPollTransport {
   private readonly held = new Map<string, HeldPoll>();
-  /** When each client last got an answer caused by room state (bounded, oldest evicted). */
-  private readonly lastStateAnswer = new Map<string, number>();
+  /**
+   * Per client: when it last got an answer caused by room state, and which version of each
+   * room's state its last answer carried (bounded, oldest evicted).
+   */
+  private readonly seen = new Map<string, { stateAnswerAt: number; versions: Map<string, number> }>();
   private draining = false;
 
   constructor(private readonly opts: LongPollOptions) {}
@@ -93,14 +96,24 @@ export class LongPollTransport {
 
   /** @internal The earliest time a state-only answer may go to this client. */
   nextStateAnswerAt(key: string): number {
-    return (this.lastStateAnswer.get(key) ?? 0) + (this.opts.stateIntervalMs ?? 250);
+    return (this.seen.get(key)?.stateAnswerAt ?? 0) + (this.opts.stateIntervalMs ?? 250);
   }
 
-  /** @internal */
-  noteStateAnswer(key: string): void {
-    this.lastStateAnswer.delete(key);
-    this.lastStateAnswer.set(key, Date.now());
-    if (this.lastStateAnswer.size > 10_000) this.lastStateAnswer.delete(this.lastStateAnswer.keys().next().value!);
+  /** @internal Whether room state changed since this client's last answer. */
+  stateChangedSince(key: string, rooms: string[]): boolean {
+    const versions = this.seen.get(key)?.versions;
+    return rooms.some((r) => versions?.get(r) !== this.opts.hub.roomVersion(r));
+  }
+
+  /** @internal Records what an answer carried. */
+  noteAnswer(key: string, rooms: string[], stateCaused: boolean): void {
+    const prev = this.seen.get(key);
+    this.seen.delete(key);
+    this.seen.set(key, {
+      stateAnswerAt: stateCaused ? Date.now() : (prev?.stateAnswerAt ?? 0),
+      versions: new Map(rooms.map((r) => [r, this.opts.hub.roomVersion(r)])),
+    });
+    if (this.seen.size > 10_000) this.seen.delete(this.seen.keys().next().value!);
   }
 }
 
@@ -154,6 +167,8 @@ class HeldPoll implements Subscriber {
     if (this.events.length > 0 || waitMs === 0) return this.answer(this.events.length > 0 ? "events" : "immediate");
     this.timer = setTimeout(() => this.answer("timeout"), waitMs);
     this.timer.unref();
+    // Room state that changed between this client's polls is news too.
+    if (this.owner.stateChangedSince(this.key, this.rooms)) this.scheduleStateAnswer();
   }
 
   onEvent(stream: string, out: Outgoing): void {
@@ -171,12 +186,15 @@ class HeldPoll implements Subscriber {
   }
 
   onRoomFrame(_frame: RoomFrame): void {
-    if (this.done || this.replaying || this.stateTimer) return;
+    if (this.done || this.replaying) return;
+    this.scheduleStateAnswer();
+  }
+
+  /** Answers for a change of room state, but no sooner than the client's spacing allows. */
+  private scheduleStateAnswer(): void {
+    if (this.stateTimer) return;
     const delay = Math.max(0, this.owner.nextStateAnswerAt(this.key) - Date.now());
-    this.stateTimer = setTimeout(() => {
-      this.owner.noteStateAnswer(this.key);
-      this.answer("state");
-    }, delay);
+    this.stateTimer = setTimeout(() => this.answer("state"), delay);
     this.stateTimer.unref();
   }
 
@@ -193,6 +211,7 @@ class HeldPoll implements Subscriber {
     this.cleanup();
     const rooms: Record<string, RoomState> = {};
     for (const room of this.rooms) rooms[room] = this.opts.hub.roomState(room);
+    this.owner.noteAnswer(this.key, this.rooms, reason === "state");
     const body: PollAnswer = { events: this.events, cursor: formatCursor(this.position), rooms };
     this.opts.metrics?.pollAnswers.inc({ reason });
     if (!this.res.destroyed) sendJson(this.res, 200, body);

@@ -129,6 +129,7 @@ class WsConnection implements Subscriber {
   private readonly typingBucket = new TokenBucket(2, 2);
   private readonly cursorBucket = new TokenBucket(60, 60);
   private readonly abuse = new WindowCounter(ABUSE_LIMIT, ABUSE_WINDOW_MS);
+  private inbox: Promise<void> = Promise.resolve();
   private alive = true;
   private pongTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -236,7 +237,9 @@ class WsConnection implements Subscriber {
     }
     const frame = parsed.data;
     this.opts.metrics?.framesIn.inc({ type: frame.type });
-    void this.dispatch(frame).catch((err: unknown) => this.handleFailure(frame, err));
+    // Frames take effect in the order they came: a send right after a join finds the room
+    // joined. A send holds the line only until its append is queued, not until it commits.
+    this.inbox = this.inbox.then(() => this.dispatch(frame).catch((err: unknown) => this.handleFailure(frame, err)));
   }
 
   private async dispatch(frame: ClientFrame): Promise<void> {
@@ -301,9 +304,14 @@ class WsConnection implements Subscriber {
       return this.fail("rate_limited", "Too many messages; slow down", clientId);
     }
     this.opts.hub.setTyping(room, this.user, false);
-    const { event } = await this.opts.workspace.postMessage(room, this.user, text, clientId);
-    this.opts.metrics?.acks.inc({ transport: "ws" });
-    this.send({ type: "ack", clientId, seq: event.seq });
+    const append = await this.opts.workspace.prepareMessage(room, this.user, text, clientId);
+    append().then(
+      ({ event }) => {
+        this.opts.metrics?.acks.inc({ transport: "ws" });
+        this.send({ type: "ack", clientId, seq: event.seq });
+      },
+      (err: unknown) => this.handleFailure({ type: "send", room, text, clientId }, err),
+    );
   }
 
   private handleTyping(room: string, stop: boolean): void {

@@ -1,0 +1,191 @@
+// The realtime client (lib/realtime) against a real server: chat both ways, the outbox across
+// offline spells, long polling, and switching transports without loss or duplicates.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { makeClient, type TestClient } from "../helpers/client";
+import { startServer, waitFor, type TestServer } from "../helpers/server";
+import type { User } from "../../lib/protocol";
+
+let s: TestServer;
+let ada: { user: User; cookie: string };
+let lin: { user: User; cookie: string };
+const clients: TestClient[] = [];
+
+beforeAll(async () => {
+  s = await startServer({ tuning: { presenceGraceMs: 200 } });
+  ada = await s.signIn("Ada");
+  lin = await s.signIn("Lin");
+});
+afterEach(() => {
+  for (const c of clients.splice(0)) c.client.stop();
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+function client(who: { cookie: string }, opts: Parameters<typeof makeClient>[2] = {}): TestClient {
+  const c = makeClient(s.url, who.cookie, opts);
+  clients.push(c);
+  return c;
+}
+
+async function room(name: string): Promise<string> {
+  const res = await s.api("/api/rooms", { method: "POST", body: JSON.stringify({ name }), cookie: ada.cookie });
+  expect(res.status).toBe(201);
+  return name;
+}
+
+const texts = (c: TestClient, r: string) =>
+  c.events.filter((e) => e.stream === `room:${r}` && e.type === "message").map((e) => (e.data as { text: string }).text);
+
+describe("realtime client over WebSocket", () => {
+  it("chats both ways; the sender's message turns sent on ack; presence shows both", async () => {
+    const r = await room("client-ws");
+    const a = client(ada);
+    const b = client(lin);
+    const members: string[][] = [];
+    b.client.on("presence", (p) => p.room === r && members.push(p.members.map((m) => m.name).sort()));
+    a.client.start();
+    b.client.start();
+    a.client.join(r, 0);
+    b.client.join(r, 0);
+    await waitFor(() => members.some((m) => m.join() === "Ada,Lin"), 5000, "presence of both");
+    const acks: number[] = [];
+    a.client.on("ack", (x) => acks.push(x.seq));
+    const entry = a.client.send(r, "hello Lin")!;
+    expect(["pending", "sending"]).toContain(entry.status);
+    await waitFor(() => texts(b, r).includes("hello Lin"), 5000, "Lin receives");
+    await waitFor(() => acks.length === 1 && a.client.getOutbox().length === 0, 5000, "ack");
+    b.client.send(r, "hi Ada");
+    await waitFor(() => texts(a, r).includes("hi Ada"), 5000, "Ada receives");
+    expect(a.client.getStatus().rooms).toEqual({ transport: "websocket", state: "connected" });
+  });
+
+  it("keeps messages typed offline as pending and sends each exactly once when back", async () => {
+    const r = await room("client-offline");
+    const a = client(ada);
+    const b = client(lin);
+    a.client.start();
+    b.client.start();
+    a.client.join(r, 0);
+    b.client.join(r, 0);
+    await waitFor(() => a.client.getStatus().rooms.state === "connected");
+    a.client.setOffline(true);
+    a.client.send(r, "one");
+    a.client.send(r, "two");
+    expect(a.client.getOutbox().map((e) => e.status)).toEqual(["pending", "pending"]);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(texts(b, r)).toEqual([]);
+    a.client.setOffline(false);
+    await waitFor(() => texts(b, r).length === 2 && a.client.getOutbox().length === 0, 5000, "delivery after reconnect");
+    expect(texts(b, r)).toEqual(["one", "two"]);
+    expect(b.seqs(`room:${r}`)).toEqual([1, 2]);
+    expect(await s.app.log.head(`room:${r}`)).toBe(2);
+  });
+
+  it("resumes after a dropped connection with nothing lost or repeated", async () => {
+    const r = await room("client-drop");
+    const a = client(ada);
+    const b = client(lin);
+    a.client.start();
+    b.client.start();
+    a.client.join(r, 0);
+    b.client.join(r, 0);
+    await waitFor(() => b.client.getStatus().rooms.state === "connected");
+    a.client.send(r, "before");
+    await waitFor(() => texts(b, r).length === 1);
+    b.client.dropConnection();
+    // Written while Lin is away.
+    for (const t of ["during-1", "during-2", "during-3"]) a.client.send(r, t);
+    await waitFor(() => a.client.getOutbox().length === 0);
+    await waitFor(() => texts(b, r).length === 4, 5000, "resume");
+    expect(b.seqs(`room:${r}`)).toEqual([1, 2, 3, 4]);
+    expect(b.client.getStatus().reconnects).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("realtime client over long polling", () => {
+  it("chats, sees presence and typing, all over long polling", async () => {
+    const r = await room("client-lp");
+    const a = client(ada, { transport: "longpoll", pollWaitS: 5 });
+    const b = client(lin, { transport: "longpoll", pollWaitS: 5 });
+    const typing: string[][] = [];
+    const members: string[][] = [];
+    b.client.on("typing", (t) => t.room === r && typing.push(t.users.map((u) => u.name)));
+    b.client.on("presence", (p) => p.room === r && members.push(p.members.map((m) => m.name).sort()));
+    a.client.start();
+    b.client.start();
+    a.client.join(r, 0);
+    b.client.join(r, 0);
+    await waitFor(() => members.some((m) => m.join() === "Ada,Lin"), 5000, "presence over polling");
+    a.client.typing(r);
+    await waitFor(() => typing.some((t) => t.includes("Ada")), 5000, "typing over polling");
+    a.client.send(r, "polled hello");
+    await waitFor(() => texts(b, r).includes("polled hello"), 5000, "message over polling");
+    await waitFor(() => a.client.getOutbox().length === 0);
+    expect(a.client.getStatus().rooms).toEqual({ transport: "longpoll", state: "connected" });
+  });
+
+  it("falls back to long polling when the WebSocket cannot open, then upgrades back with no loss or duplicate", async () => {
+    const r = await room("client-switch");
+    let wsOk = false;
+    const a = client(ada);
+    const b = client(lin, { wsAllowed: () => wsOk, wsOpenTimeoutMs: 500, upgradeRetryMs: 700, pollWaitS: 2 });
+    a.client.start();
+    b.client.start();
+    a.client.join(r, 0);
+    b.client.join(r, 0);
+    await waitFor(() => b.client.getStatus().rooms.transport === "longpoll", 5000, "fallback");
+    for (let i = 1; i <= 5; i++) a.client.send(r, `lp-${i}`);
+    await waitFor(() => texts(b, r).length === 5, 5000, "messages over polling");
+    b.client.send(r, "from lin while polling");
+    await waitFor(() => texts(a, r).includes("from lin while polling"));
+    wsOk = true;
+    // Keep talking through the switch.
+    for (let i = 1; i <= 5; i++) {
+      a.client.send(r, `switch-${i}`);
+      await new Promise((res) => setTimeout(res, 150));
+    }
+    await waitFor(() => b.client.getStatus().rooms.transport === "websocket", 5000, "upgrade");
+    for (let i = 1; i <= 3; i++) a.client.send(r, `ws-${i}`);
+    await waitFor(() => texts(b, r).length === 14, 5000, "all messages");
+    expect(b.seqs(`room:${r}`)).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
+  });
+});
+
+describe("feed and notifications over SSE", () => {
+  it("streams feed events and mentions to the client, resuming after a drop", async () => {
+    const b = client(lin, { feedStreams: ["feed", "user:me"] });
+    b.client.start();
+    await waitFor(() => b.client.getStatus().feed.state === "connected", 5000, "SSE open");
+    await room("feed-a");
+    await waitFor(() => b.events.some((e) => e.type === "room.created" && e.data.roomId === "feed-a"), 5000, "room.created");
+    b.client.dropConnection();
+    await room("feed-b");
+    await s.api("/api/rooms/feed-b/messages", { method: "POST", cookie: ada.cookie, body: JSON.stringify({ text: "hey @Lin", clientId: "f1" }) });
+    await waitFor(() => b.events.some((e) => e.type === "mention"), 5000, "mention after resume");
+    const feed = b.seqs("feed");
+    expect(new Set(feed).size).toBe(feed.length);
+    expect(feed).toEqual([...feed].sort((x, y) => x - y));
+    expect(b.client.getStatus().feed.transport).toBe("sse");
+  });
+
+  it("moves the feed to long polling when the event stream stays silent", async () => {
+    const b = client(lin, {
+      feedStreams: ["feed", "user:me"],
+      sseFirstByteTimeoutMs: 300,
+      failuresBeforeFallback: 1,
+      pollWaitS: 2,
+      // A buffering proxy: the stream's bytes never arrive.
+      fetch: (input, init = {}) => {
+        const headers = new Headers(init.headers);
+        headers.set("cookie", lin.cookie);
+        if (String(input).includes("/api/stream")) return new Promise<Response>(() => {});
+        return fetch(input, { ...init, headers });
+      },
+    });
+    b.client.start();
+    await waitFor(() => b.client.getStatus().feed.transport === "longpoll" && b.client.getStatus().feed.state === "connected", 5000, "feed on polling");
+    await room("feed-c");
+    await waitFor(() => b.events.some((e) => e.type === "room.created" && e.data.roomId === "feed-c"), 5000, "feed over polling");
+  });
+});
