@@ -351,11 +351,17 @@ export class EventLog {
     const keyed = batch.filter((p) => p.input.clientId !== undefined);
     const found = new Map<string, RealtimeEvent>();
     if (keyed.length === 0) return found;
+    // One probe of the unique index per key. A plain join lets the planner hash the whole
+    // events table instead (a scan per batch that grows with the log); LIMIT 1 in a LATERAL
+    // subquery keeps it from being flattened into such a join.
     const rows = await tx.query<EventRow & { client_id: string }>(
       `SELECT e.stream, e.seq, e.type, e.actor_id, e.actor_name, e.at, e.data, e.client_id
-         FROM events e
-         JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(stream, actor_id, client_id)
-           ON e.stream = k.stream AND e.actor_id = k.actor_id AND e.client_id = k.client_id`,
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS k(stream, actor_id, client_id)
+         CROSS JOIN LATERAL (
+           SELECT * FROM events
+            WHERE events.stream = k.stream AND events.actor_id = k.actor_id AND events.client_id = k.client_id
+            LIMIT 1
+         ) e`,
       [keyed.map((p) => p.input.stream), keyed.map((p) => p.input.actor.id), keyed.map((p) => p.input.clientId)],
     );
     for (const r of rows) found.set(repeatKey(r.stream, r.actor_id, r.client_id), toEvent(r));
