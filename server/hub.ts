@@ -377,8 +377,10 @@ export class Hub {
 
   /** The subscriber's connection is in the room: it counts as present and gets room frames. */
   enterRoom(room: string, sub: Subscriber, presenceId = sub.id): void {
-    this.watch(room, sub);
+    // Present first, then watching: the others hear of the arrival, the newcomer learns the
+    // members from its own answer (joined) rather than from a frame that would precede it.
     this.presence.add(room, sub.user, presenceId);
+    this.watch(room, sub);
   }
 
   /** The subscriber left the room (or disconnected): presence after the grace, typing and cursor now. */

@@ -19,7 +19,9 @@ export class Typing {
     if (!users) this.rooms.set(room, (users = new Map()));
     const existing = users.get(actor.id);
     existing?.expiry.cancel();
-    users.set(actor.id, { actor, expiry: this.clock.setTimeout(() => this.stop(room, actor.id), this.ttlMs) });
+    // Only {id, name} goes on the wire, whatever else the caller's user object holds.
+    const who: Actor = { id: actor.id, name: actor.name };
+    users.set(actor.id, { actor: who, expiry: this.clock.setTimeout(() => this.stop(room, actor.id), this.ttlMs) });
     if (!existing) this.onChange(room, this.users(room));
   }
 

@@ -44,6 +44,11 @@ export interface WsTransportOptions {
 /** Bad frames tolerated per window before the connection is closed for abuse (1008). */
 const ABUSE_LIMIT = 50;
 const ABUSE_WINDOW_MS = 10_000;
+/**
+ * Rate-limited frames tolerated per window: a client flushing its offline queue overshoots the
+ * limit once and must hear every answer; only one that keeps flooding is closed (1008).
+ */
+const FLOOD_LIMIT = 500;
 
 export class WsTransport {
   readonly wss: WebSocketServer;
@@ -129,6 +134,7 @@ class WsConnection implements Subscriber {
   private readonly typingBucket = new TokenBucket(2, 2);
   private readonly cursorBucket = new TokenBucket(60, 60);
   private readonly abuse = new WindowCounter(ABUSE_LIMIT, ABUSE_WINDOW_MS);
+  private readonly flood = new WindowCounter(FLOOD_LIMIT, ABUSE_WINDOW_MS);
   private inbox: Promise<void> = Promise.resolve();
   private alive = true;
   private pongTimer: NodeJS.Timeout | null = null;
@@ -348,9 +354,8 @@ class WsConnection implements Subscriber {
   private fail(code: ErrorCode, message: string, clientId?: string): void {
     this.opts.metrics?.protocolErrors.inc({ code });
     this.send(clientId === undefined ? { type: "error", code, message } : { type: "error", code, message, clientId });
-    if (code !== "internal" && code !== "overloaded" && code !== "unavailable" && this.abuse.hit()) {
-      this.close(CloseCode.policy, "Too many bad frames");
-    }
+    if (code === "internal" || code === "overloaded" || code === "unavailable") return;
+    if ((code === "rate_limited" ? this.flood : this.abuse).hit()) this.close(CloseCode.policy, "Too many bad frames");
   }
 
   private send(frame: ServerFrame): void {

@@ -76,6 +76,11 @@ describe("typing", () => {
     expect(frames.map((f) => f.users)).toEqual([["u_ada"], [], ["u_ada"], [], ["u_ada"]]);
   });
 
+  it("puts only id and name on the wire, even when given a whole user", () => {
+    typing.start("general", { id: "u_kai", name: "Kai", color: "#000000" } as Actor);
+    expect(typing.users("general")).toEqual([{ id: "u_kai", name: "Kai" }]);
+  });
+
   it("keeps rooms apart", () => {
     typing.start("general", ada);
     typing.start("design", ada);
