@@ -19,7 +19,14 @@ export interface TestServer {
 }
 
 export async function startServer(
-  opts: { kind?: DbKind; tuning?: AppOptions["tuning"]; testDb?: TestDatabase; instanceId?: string } = {},
+  opts: {
+    kind?: DbKind;
+    tuning?: AppOptions["tuning"];
+    testDb?: TestDatabase;
+    instanceId?: string;
+    /** Extra environment for the config, e.g. ALLOWED_ORIGINS. */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<TestServer> {
   const testDb = opts.testDb ?? (await createTestDatabase(opts.kind ?? "pglite"));
   const config = loadConfig({
@@ -27,6 +34,7 @@ export async function startServer(
     SESSION_SECRET: "test-secret-test-secret-test-secret-0123",
     DATA_DIR: "/tmp/rt-test-unused",
     INSTANCE_ID: opts.instanceId,
+    ...opts.env,
   });
   const app = await createApp({
     config,
