@@ -1,10 +1,12 @@
 // Assembles the realtime server: database, event log, hub, transports and the HTTP API on one
 // http.Server. Next's page handler is optional, so tests run the whole realtime stack on
 // port 0 without building the UI.
+import { createHash } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import path from "node:path";
 import { Sessions } from "./auth";
+import { RedisBus } from "./backplane/redis";
 import type { Config } from "./config";
 import { openDatabase, type Database } from "./db/database";
 import { migrate } from "./db/migrate";
@@ -49,6 +51,7 @@ export interface AppOptions {
     wsMaxBufferedBytes?: number;
     coalesceCursors?: boolean;
     drainSpreadMs?: number;
+    presenceHeartbeatMs?: number;
   };
 }
 
@@ -98,9 +101,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
     presenceGraceMs: tuning.presenceGraceMs,
     typingTtlMs: tuning.typingTtlMs,
     coalesceCursors: tuning.coalesceCursors,
+    instanceId: config.instanceId,
+    presenceHeartbeatMs: tuning.presenceHeartbeatMs,
   });
   const sessions = new Sessions(db.prisma, config.sessionSecret);
   const workspace = new Workspace(db.prisma, log);
+  hub.onSignOut = (sessionId) => sessions.forget(sessionId);
+
+  // Presence, typing and cursors of other instances: Redis pub/sub, when configured.
+  const bus = config.redisUrl
+    ? new RedisBus(config.redisUrl, deploymentKey(config), config.instanceId, logger.child({ module: "redis" }), metrics)
+    : null;
+  if (bus) await hub.attachBus(bus);
   const ws = new WsTransport({
     hub,
     workspace,
@@ -206,6 +218,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       hub.stop();
       server.closeIdleConnections();
       await stopListening?.();
+      await bus?.stop();
       if (ownsDb) await db.close();
       logger.info("drained");
     })());
@@ -244,4 +257,11 @@ export function parseNotify(payload: string, self: string): Map<string, number> 
   } catch {
     return null;
   }
+}
+
+/** Instances sharing a database are one deployment: they share ephemeral state too. */
+function deploymentKey(config: Config): string {
+  const url = config.databaseUrl ? new URL(config.databaseUrl) : null;
+  const identity = url ? `${url.hostname}:${url.port}${url.pathname}` : config.dataDir;
+  return createHash("sha256").update(identity).digest("hex").slice(0, 12);
 }

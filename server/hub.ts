@@ -5,6 +5,7 @@
 // first, then replays the log after its position while live events wait in its buffer, then
 // switches to live — so replay and live meet with no gap and no duplicate. Events reaching the
 // hub out of order (another instance committed in between) are filled in from the log.
+import type { EphemeralBus, EphemeralMessage, RoomPresence } from "./backplane/ephemeral";
 import type { EventLog } from "./eventlog";
 import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
@@ -18,6 +19,7 @@ import {
   TYPING_TTL_MS,
   type Actor,
   type CursorMap,
+  type CursorState,
   type RealtimeEvent,
   type RoomState,
   type User,
@@ -111,6 +113,17 @@ export interface HubOptions {
   cursorTickMs?: number;
   /** Turn cursor coalescing off (benchmarks compare both). */
   coalesceCursors?: boolean;
+  /** This instance's name on the ephemeral bus. */
+  instanceId?: string;
+  /** How often this instance re-announces its presence to the others; they forget it after 3×. */
+  presenceHeartbeatMs?: number;
+}
+
+/** What another instance last told us about its rooms. */
+interface RemoteInstance {
+  rooms: Map<string, RoomPresence>;
+  cursors: Map<string, Map<string, CursorState>>;
+  expiresAt: number;
 }
 
 export class Hub {
@@ -122,6 +135,12 @@ export class Hub {
   private readonly logger: Logger;
   private readonly metrics: Metrics | undefined;
   private cursorTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private bus: EphemeralBus | null = null;
+  private readonly remote = new Map<string, RemoteInstance>();
+  /** The member and typing lists last broadcast per room, to announce only real changes. */
+  private readonly announced = new Map<string, { members: string; typing: string }>();
+  private readonly instanceId: string;
   readonly presence: Presence;
   readonly typing: Typing;
   readonly cursors: CursorCoalescer;
@@ -130,12 +149,9 @@ export class Hub {
     this.log = opts.log;
     this.logger = opts.logger;
     this.metrics = opts.metrics;
-    this.presence = new Presence(opts.clock, opts.presenceGraceMs ?? PRESENCE_GRACE_MS, (room, members) =>
-      this.broadcastRoom({ type: "presence", room, json: JSON.stringify({ type: "presence", room, members }) }),
-    );
-    this.typing = new Typing(opts.clock, opts.typingTtlMs ?? TYPING_TTL_MS, (room, users) =>
-      this.broadcastRoom({ type: "typing", room, json: JSON.stringify({ type: "typing", room, users }) }),
-    );
+    this.instanceId = opts.instanceId ?? "local";
+    this.presence = new Presence(opts.clock, opts.presenceGraceMs ?? PRESENCE_GRACE_MS, (room) => this.localRoomChanged(room));
+    this.typing = new Typing(opts.clock, opts.typingTtlMs ?? TYPING_TTL_MS, (room) => this.localRoomChanged(room));
     this.cursors = new CursorCoalescer(opts.clock, (room, cursors) => this.onCursorFlush(room, cursors), {
       idleMs: opts.cursorIdleMs ?? 30_000,
       coalesce: opts.coalesceCursors,
@@ -152,7 +168,104 @@ export class Hub {
 
   stop(): void {
     if (this.cursorTimer) clearInterval(this.cursorTimer);
-    this.cursorTimer = null;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.cursorTimer = this.heartbeatTimer = null;
+    this.bus?.publish({ t: "bye", i: this.instanceId });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Other instances (ephemeral state over the bus)
+
+  /** Shares presence, typing and cursors with other instances through `bus`. */
+  async attachBus(bus: EphemeralBus): Promise<void> {
+    this.bus = bus;
+    const beat = this.opts.presenceHeartbeatMs ?? 5_000;
+    await bus.start(
+      (msg) => this.handleBusMessage(msg),
+      () => {
+        bus.publish({ t: "sync", i: this.instanceId });
+        this.announceState();
+      },
+    );
+    this.heartbeatTimer = setInterval(() => {
+      this.announceState();
+      this.expireRemotes();
+    }, beat);
+    this.heartbeatTimer.unref();
+  }
+
+  private announceState(): void {
+    const rooms: Record<string, RoomPresence> = {};
+    for (const room of new Set([...this.presence.roomIds(), ...this.typing.roomIds()])) rooms[room] = this.localRoom(room);
+    this.bus?.publish({ t: "state", i: this.instanceId, rooms });
+  }
+
+  private localRoom(room: string): RoomPresence {
+    return { members: this.presence.members(room), typing: this.typing.users(room) };
+  }
+
+  private remoteInstance(id: string): RemoteInstance {
+    let r = this.remote.get(id);
+    if (!r) this.remote.set(id, (r = { rooms: new Map(), cursors: new Map(), expiresAt: 0 }));
+    r.expiresAt = this.opts.clock.now() + 3 * (this.opts.presenceHeartbeatMs ?? 5_000);
+    return r;
+  }
+
+  private handleBusMessage(msg: EphemeralMessage): void {
+    switch (msg.t) {
+      case "state": {
+        const r = this.remoteInstance(msg.i);
+        const touched = new Set([...r.rooms.keys(), ...Object.keys(msg.rooms)]);
+        r.rooms = new Map(Object.entries(msg.rooms));
+        for (const room of touched) this.announceRoom(room);
+        return;
+      }
+      case "room": {
+        const r = this.remoteInstance(msg.i);
+        r.rooms.set(msg.room, msg.state);
+        this.announceRoom(msg.room);
+        return;
+      }
+      case "cursors": {
+        const r = this.remoteInstance(msg.i);
+        let cursors = r.cursors.get(msg.room);
+        if (!cursors) r.cursors.set(msg.room, (cursors = new Map()));
+        for (const [id, c] of Object.entries(msg.cursors)) {
+          if (c) cursors.set(id, c);
+          else cursors.delete(id);
+        }
+        this.sendCursorFrame(msg.room, msg.cursors);
+        return;
+      }
+      case "sync":
+        return this.announceState();
+      case "bye":
+        return this.forgetInstance(msg.i);
+      case "signout":
+        return this.disconnectSession(msg.sessionId, 4401, "Signed out", false);
+      default: {
+        const unknown: never = msg;
+        void unknown;
+      }
+    }
+  }
+
+  /** Drops instances that stopped announcing themselves (crashed, or cut off from the bus). */
+  private expireRemotes(): void {
+    const now = this.opts.clock.now();
+    for (const [id, r] of this.remote) if (r.expiresAt <= now) this.forgetInstance(id);
+  }
+
+  private forgetInstance(id: string): void {
+    const r = this.remote.get(id);
+    if (!r) return;
+    this.remote.delete(id);
+    for (const room of r.rooms.keys()) this.announceRoom(room);
+    for (const [room, cursors] of r.cursors) {
+      const gone: CursorMap = {};
+      for (const userId of cursors.keys()) gone[userId] = null;
+      if (cursors.size > 0) this.sendCursorFrame(room, gone);
+    }
   }
 
   // ---------------------------------------------------------------------------
@@ -175,10 +288,15 @@ export class Hub {
     return [...this.subscribers];
   }
 
-  /** Ends every connection of a signed-out session. */
-  disconnectSession(sessionId: string, code: number, reason: string): void {
+  /** Ends every connection of a signed-out session, on every instance. */
+  disconnectSession(sessionId: string, code: number, reason: string, tellOthers = true): void {
+    if (tellOthers) this.bus?.publish({ t: "signout", i: this.instanceId, sessionId });
+    this.onSignOut?.(sessionId);
     for (const sub of [...this.subscribers]) if (sub.sessionId === sessionId) sub.disconnect?.(code, reason);
   }
+
+  /** Called when a session signs out anywhere (the session cache forgets it). */
+  onSignOut: ((sessionId: string) => void) | null = null;
 
   // ---------------------------------------------------------------------------
   // Durable streams
@@ -417,12 +535,25 @@ export class Hub {
     if (this.cursors.stats.coalesced > before) this.metrics?.cursorCoalesced.inc();
   }
 
+  /** Everyone present in a room, on any instance, once each. */
+  members(room: string): User[] {
+    return unionById(this.presence.members(room), [...this.remote.values()].map((r) => r.rooms.get(room)?.members ?? []));
+  }
+
+  /** Everyone typing in a room, on any instance. */
+  typingUsers(room: string): Actor[] {
+    return unionById(this.typing.users(room), [...this.remote.values()].map((r) => r.rooms.get(room)?.typing ?? []));
+  }
+
+  /** Every current cursor in a room, on any instance. */
+  cursorSnapshot(room: string): CursorMap {
+    const out: CursorMap = {};
+    for (const r of this.remote.values()) for (const [id, c] of r.cursors.get(room) ?? []) out[id] = c;
+    return Object.assign(out, this.cursors.snapshot(room));
+  }
+
   roomState(room: string): RoomState {
-    return {
-      members: this.presence.members(room),
-      typing: this.typing.users(room),
-      cursors: this.cursors.snapshot(room),
-    };
+    return { members: this.members(room), typing: this.typingUsers(room), cursors: this.cursorSnapshot(room) };
   }
 
   private hasOtherWatcher(room: string, sub: Subscriber): boolean {
@@ -430,8 +561,35 @@ export class Hub {
     return false;
   }
 
+  /** Presence or typing changed here: tell the other instances, and our watchers if the union moved. */
+  private localRoomChanged(room: string): void {
+    this.bus?.publish({ t: "room", i: this.instanceId, room, state: this.localRoom(room) });
+    this.announceRoom(room);
+  }
+
+  /** Broadcasts a room's members and typing (across all instances) where they changed. */
+  private announceRoom(room: string): void {
+    const members = this.members(room);
+    const typing = this.typingUsers(room);
+    const before = this.announced.get(room) ?? { members: "[]", typing: "[]" };
+    const now = { members: JSON.stringify(members), typing: JSON.stringify(typing) };
+    if (members.length === 0 && typing.length === 0) this.announced.delete(room);
+    else this.announced.set(room, now);
+    if (now.members !== before.members) {
+      this.broadcastRoom({ type: "presence", room, json: `{"type":"presence","room":${JSON.stringify(room)},"members":${now.members}}` });
+    }
+    if (now.typing !== before.typing) {
+      this.broadcastRoom({ type: "typing", room, json: `{"type":"typing","room":${JSON.stringify(room)},"users":${now.typing}}` });
+    }
+  }
+
   private onCursorFlush(room: string, cursors: CursorMap): void {
     this.metrics?.cursorFrames.inc();
+    this.bus?.publish({ t: "cursors", i: this.instanceId, room, cursors });
+    this.sendCursorFrame(room, cursors);
+  }
+
+  private sendCursorFrame(room: string, cursors: CursorMap): void {
     this.broadcastRoom({ type: "cursors", room, json: JSON.stringify({ type: "cursors", room, cursors }) });
   }
 
@@ -444,4 +602,10 @@ export class Hub {
     this.roomVersions.set(frame.room, (this.roomVersions.get(frame.room) ?? 0) + 1);
     for (const sub of this.watchers.get(frame.room) ?? []) sub.onRoomFrame?.(frame);
   }
+}
+
+function unionById<T extends { id: string }>(local: T[], others: T[][]): T[] {
+  const seen = new Map(local.map((u) => [u.id, u]));
+  for (const list of others) for (const u of list) if (!seen.has(u.id)) seen.set(u.id, u);
+  return [...seen.values()];
 }

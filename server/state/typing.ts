@@ -35,6 +35,11 @@ export class Typing {
     this.onChange(room, this.users(room));
   }
 
+  /** Rooms where anyone is typing. */
+  roomIds(): string[] {
+    return [...this.rooms.keys()];
+  }
+
   users(room: string): Actor[] {
     return [...(this.rooms.get(room)?.values() ?? [])].map((e) => e.actor);
   }

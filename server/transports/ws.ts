@@ -279,17 +279,17 @@ class WsConnection implements Subscriber {
       maxReplay: MAX_REPLAY,
       onStart: (head, reset) => {
         hub.enterRoom(room, this);
-        const members = hub.presence.members(room);
+        const members = hub.members(room);
         if (reset) {
           this.send({ type: "reset", room, head });
           this.send({ type: "presence", room, members });
         } else {
           this.send({ type: "joined", room, head, members });
         }
-        const cursors = hub.cursors.snapshot(room);
+        const cursors = hub.cursorSnapshot(room);
         delete cursors[this.user.id];
         if (Object.keys(cursors).length > 0) this.send({ type: "cursors", room, cursors });
-        const typing = hub.typing.users(room);
+        const typing = hub.typingUsers(room);
         if (typing.length > 0) this.send({ type: "typing", room, users: typing });
       },
     });

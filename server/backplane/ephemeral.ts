@@ -1,0 +1,35 @@
+// Ephemeral state across instances: who is present and typing in each room, and each
+// instance's coalesced cursor batch per tick. Losing a message here is harmless by design —
+// every instance re-announces its full state on a heartbeat, and what is not renewed expires —
+// so it rides plain pub/sub (Redis). Nothing durable ever goes this way.
+import type { Actor, CursorMap, User } from "../../lib/protocol";
+
+export interface RoomPresence {
+  members: User[];
+  typing: Actor[];
+}
+
+export type EphemeralMessage =
+  /** An instance's whole state: sent on a heartbeat and when asked. */
+  | { t: "state"; i: string; rooms: Record<string, RoomPresence> }
+  /** One room changed on an instance. */
+  | { t: "room"; i: string; room: string; state: RoomPresence }
+  /** One cursor tick of an instance, for one room: only what changed. */
+  | { t: "cursors"; i: string; room: string; cursors: CursorMap }
+  /** A newcomer asks everyone for their state. */
+  | { t: "sync"; i: string }
+  /** An instance is going away: forget its members now rather than at the TTL. */
+  | { t: "bye"; i: string }
+  /** A session signed out: every instance closes its connections. */
+  | { t: "signout"; i: string; sessionId: string };
+
+export interface EphemeralBus {
+  /** Sends to every other instance; never throws, never queues while disconnected. */
+  publish(msg: EphemeralMessage): void;
+  /**
+   * Starts receiving. `onConnected` runs on each (re)connection: a moment to ask for state
+   * and re-announce our own, since anything may have been missed while apart.
+   */
+  start(onMessage: (msg: EphemeralMessage) => void, onConnected: () => void): Promise<void>;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,120 @@
+// Two instances in one process, sharing a real Postgres (the durable backplane: NOTIFY + the
+// log) and a real Redis (presence, typing, cursors). Needs DATABASE_URL and REDIS_URL.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../../server/db/database";
+import { createTestDatabase, type TestDatabase } from "../helpers/db";
+import { isType, startServer, waitFor, type TestServer, type WsClient } from "../helpers/server";
+import type { RealtimeEvent, User } from "../../lib/protocol";
+
+const enabled = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
+
+describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
+  let shared: TestDatabase;
+  let a: TestServer;
+  let b: TestServer;
+  let ada: { user: User; cookie: string };
+  let lin: { user: User; cookie: string };
+  const sockets: WsClient[] = [];
+
+  const start = async (name: string, heartbeat = 200) => {
+    const db = await openDatabase({ url: shared.url, poolSize: 4 });
+    return startServer({
+      testDb: { db, url: shared.url, drop: () => db.close() },
+      instanceId: name,
+      env: { REDIS_URL: process.env.REDIS_URL!, DATABASE_URL: shared.url! },
+      tuning: { presenceHeartbeatMs: heartbeat, presenceGraceMs: 100 },
+    });
+  };
+
+  beforeAll(async () => {
+    shared = await createTestDatabase("postgres");
+    a = await start("A");
+    b = await start("B");
+    ada = await a.signIn("Ada");
+    lin = await b.signIn("Lin");
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.close();
+    await a?.stop();
+    await b?.stop();
+    await b?.testDb.drop();
+    await shared?.drop();
+  });
+
+  const open = async (server: TestServer, cookie: string) => {
+    const c = await server.connect(cookie);
+    sockets.push(c);
+    return c;
+  };
+
+  it("fans out every message to the other instance's clients exactly once, in seq order, while both write", async () => {
+    const onA = await open(a, ada.cookie);
+    const onB = await open(b, lin.cookie);
+    onA.send({ type: "join", room: "general", since: 0 });
+    onB.send({ type: "join", room: "general", since: 0 });
+    await onA.next(isType("joined"));
+    await onB.next(isType("joined"));
+    for (let i = 0; i < 15; i++) {
+      onA.send({ type: "send", room: "general", text: `a${i}`, clientId: `a${i}` });
+      onB.send({ type: "send", room: "general", text: `b${i}`, clientId: `b${i}` });
+    }
+    const seqsOf = (c: WsClient) =>
+      c.of("event").map((f) => f.event).filter((e: RealtimeEvent) => e.stream === "room:general" && e.type === "message").map((e) => e.seq);
+    await waitFor(() => seqsOf(onA).length >= 30 && seqsOf(onB).length >= 30, 10_000, "30 events on both");
+    const expected = Array.from({ length: 30 }, (_, i) => i + 1);
+    expect(seqsOf(onA)).toEqual(expected);
+    expect(seqsOf(onB)).toEqual(expected);
+    expect(onA.of("ack").length + onB.of("ack").length).toBe(30);
+  });
+
+  it("shows presence, typing and cursors across instances", async () => {
+    await a.api("/api/rooms", { method: "POST", cookie: ada.cookie, body: JSON.stringify({ name: "across" }) });
+    const onA = await open(a, ada.cookie);
+    const onB = await open(b, lin.cookie);
+    onA.send({ type: "join", room: "across" });
+    await onA.next(isType("joined"));
+    onB.send({ type: "join", room: "across" });
+    await onB.next(isType("joined"));
+    await onA.next(isType("presence", (f) => f.room === "across" && f.members.some((m) => m.name === "Lin")));
+    await waitFor(() => b.app.hub.members("across").some((m) => m.name === "Ada"), 5000, "Ada present on B");
+
+    onB.send({ type: "typing", room: "across" });
+    await onA.next(isType("typing", (f) => f.room === "across" && f.users.some((u) => u.name === "Lin")));
+    onB.send({ type: "cursor", room: "across", x: 0.3, y: 0.6 });
+    const frame = await onA.next(isType("cursors", (f) => f.room === "across" && f.cursors[lin.user.id] != null));
+    expect(frame.cursors[lin.user.id]).toMatchObject({ x: 0.3, y: 0.6, name: "Lin" });
+    // Long polling on A sees B's cursor in its room state too.
+    expect(a.app.hub.roomState("across").cursors[lin.user.id]).toMatchObject({ x: 0.3, y: 0.6 });
+
+    onB.close();
+    await onA.next(isType("presence", (f) => f.room === "across" && !f.members.some((m) => m.name === "Lin")), { timeoutMs: 5000 });
+  });
+
+  it("drops the members of an instance that stops announcing itself, within the TTL", async () => {
+    const c = await start("C", 150);
+    try {
+      const grace = await c.signIn("Grace");
+      const onC = await open(c, grace.cookie);
+      onC.send({ type: "join", room: "general" });
+      await onC.next(isType("joined"));
+      await waitFor(() => a.app.hub.members("general").some((m) => m.name === "Grace"), 5000, "Grace present on A");
+      // A crash: C neither says goodbye nor renews (stop its heartbeat without the bye).
+      (c.app.hub as unknown as { heartbeatTimer: NodeJS.Timeout }).heartbeatTimer.close();
+      (c.app.hub as unknown as { bus: { publish(): void } }).bus.publish = () => {};
+      await waitFor(() => !a.app.hub.members("general").some((m) => m.name === "Grace"), 5000, "Grace gone from A");
+    } finally {
+      await c.stop();
+      await c.testDb.drop();
+    }
+  });
+
+  it("signing out on one instance closes that session's sockets on the other (4401)", async () => {
+    const temp = await a.signIn("Temp");
+    const onB = await open(b, temp.cookie);
+    onB.send({ type: "join", room: "general" });
+    await onB.next(isType("joined"));
+    expect((await a.api("/api/session", { method: "DELETE", cookie: temp.cookie })).status).toBe(204);
+    expect(await onB.closed()).toBe(4401);
+    expect((await b.api("/api/rooms", { cookie: temp.cookie })).status).toBe(401);
+  });
+});
