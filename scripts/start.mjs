@@ -9,7 +9,7 @@ process.chdir(root);
 process.env.NODE_ENV ??= "production";
 process.env.NEXT_TELEMETRY_DISABLED = "1";
 
-if (process.env.NODE_ENV === "production" && !existsSync(".next/BUILD_ID")) {
+if (process.env.NODE_ENV === "production" && process.env.SERVE_PAGES !== "false" && !existsSync(".next/BUILD_ID")) {
   console.log("No production build yet: building the pages once (next build)…");
   const build = spawnSync(process.execPath, ["node_modules/next/dist/bin/next", "build"], { stdio: "inherit", env: process.env });
   if (build.status !== 0) process.exit(build.status ?? 1);

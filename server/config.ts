@@ -28,6 +28,8 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   /** An instance id for logs, metrics and cross-instance messages. */
   INSTANCE_ID: z.string().min(1).optional(),
+  /** "false": serve only the API and realtime endpoints, no pages (a realtime-only tier, tests). */
+  SERVE_PAGES: z.enum(["true", "false"]).default("true"),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -44,6 +46,7 @@ export interface Config {
   logLevel: Env["LOG_LEVEL"];
   shutdownTimeoutMs: number;
   instanceId: string;
+  servePages: boolean;
 }
 
 export class ConfigError extends Error {
@@ -71,6 +74,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     instanceId: e.INSTANCE_ID ?? `i-${randomBytes(3).toString("hex")}`,
+    servePages: e.SERVE_PAGES === "true",
   };
 }
 

@@ -20,28 +20,32 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, { instance: config.instanceId });
   const dev = config.env === "development";
 
-  let handle: PageHandler = (_req, res) => {
+  let handle: PageHandler | undefined = (_req, res) => {
     res.writeHead(503, { "Retry-After": "1" });
     res.end("Starting");
   };
   const app = await createApp({
     config,
     logger,
-    pages: (req, res) => handle(req, res),
+    pages: config.servePages ? (req, res) => handle!(req, res) : undefined,
     // In development Next serves its HMR socket from its own upgrade listener.
     passUpgrade: (req) => dev && (req.url ?? "").startsWith("/_next/"),
   });
 
-  const nextApp = next({
-    dev,
-    dir: path.resolve(import.meta.dirname, ".."),
-    hostname: config.host === "0.0.0.0" ? "localhost" : config.host,
-    port: config.port,
-    httpServer: app.server,
-  });
-  await nextApp.prepare();
-  const nextHandler = nextApp.getRequestHandler();
-  handle = (req, res) => nextHandler(req, res);
+  const nextApp = config.servePages
+    ? next({
+        dev,
+        dir: path.resolve(import.meta.dirname, ".."),
+        hostname: config.host === "0.0.0.0" ? "localhost" : config.host,
+        port: config.port,
+        httpServer: app.server,
+      })
+    : null;
+  if (nextApp) {
+    await nextApp.prepare();
+    const nextHandler = nextApp.getRequestHandler();
+    handle = (req, res) => nextHandler(req, res);
+  }
 
   const port = await app.listen(config.port, config.host);
   logger.info(
@@ -61,7 +65,7 @@ async function main(): Promise<void> {
     deadline.unref();
     app
       .shutdown()
-      .then(() => nextApp.close?.())
+      .then(() => nextApp?.close?.())
       .then(
         () => process.exit(0),
         (err: unknown) => {
