@@ -16,6 +16,7 @@ import { sendError, HttpError } from "./http/respond";
 import { Hub } from "./hub";
 import type { Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
+import { OpsSampler } from "./ops";
 import { systemClock, type Clock } from "./state/clock";
 import { LongPollTransport } from "./transports/longpoll";
 import { SseTransport } from "./transports/sse";
@@ -153,8 +154,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     );
   }
 
+  const ops = new OpsSampler(metrics, config.instanceId);
   let ready = true;
-  const router = createApi({ sessions, workspace, hub, sse, poll, metrics, isReady: () => ready });
+  const router = createApi({ sessions, workspace, hub, sse, poll, metrics, ops, isReady: () => ready });
   const httpLog = logger.child({ module: "http" });
 
   const server = http.createServer((req, res) => {
@@ -201,6 +203,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   hub.start();
   ws.start();
+  ops.start();
 
   let shuttingDown: Promise<void> | null = null;
   const shutdown = () =>
@@ -216,6 +219,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await log.close();
       await ws.drain(tuning.drainSpreadMs ?? 5_000);
       hub.stop();
+      ops.stop();
       server.closeIdleConnections();
       await stopListening?.();
       await bus?.stop();

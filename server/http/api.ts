@@ -4,6 +4,7 @@ import { Sessions, type Session } from "../auth";
 import { EventLogClosedError, EventLogFullError } from "../eventlog";
 import type { Hub } from "../hub";
 import type { Metrics } from "../metrics";
+import type { OpsSampler } from "../ops";
 import { TokenBucket } from "../ratelimit";
 import type { LongPollTransport } from "../transports/longpoll";
 import type { SseTransport } from "../transports/sse";
@@ -27,6 +28,7 @@ export interface ApiDeps {
   sse: SseTransport;
   poll: LongPollTransport;
   metrics: Metrics;
+  ops: OpsSampler;
   isReady: () => boolean;
 }
 
@@ -73,6 +75,9 @@ export function createApi(deps: ApiDeps): Router {
     res.writeHead(200, { "Content-Type": deps.metrics.registry.contentType, "Cache-Control": "no-store" });
     res.end(text);
   });
+
+  // The ops page's live summary (the last minute of this instance).
+  router.on("GET", "/api/ops", authed(({ res }) => sendJson(res, 200, deps.ops.snapshot())));
 
   // --- Identity ------------------------------------------------------------
 

@@ -239,3 +239,25 @@ describe("operations", () => {
     expect(text).toMatch(/rt_http_requests_total\{route="\/api\/rooms\/:id\/messages",method="POST",status="201"\}/);
   });
 });
+
+describe("ops summary", () => {
+  it("reports connections by transport and message rates for the ops page", async () => {
+    const ws = await s.connect(ada.cookie);
+    ws.send({ type: "join", room: "general" });
+    await ws.next((f) => f.type === "joined");
+    const { OpsSampler } = await import("../../server/ops");
+    const sampler = new OpsSampler(s.app.metrics, "t");
+    await sampler.sample();
+    await s.app.workspace.postMessage("general", ada.user, "counted", "ops-1");
+    const res = await s.api("/api/ops", { cookie: ada.cookie });
+    expect(res.status).toBe(200);
+    const snap = (await res.json()) as { instance: string; samples: unknown[] };
+    expect(snap.instance).toBeTruthy();
+    expect((await s.api("/api/ops")).status).toBe(401);
+    // The next sample sees the open socket and the message.
+    const sample = await sampler.sample();
+    expect(sample.connections.ws).toBe(1);
+    expect(sample.messagesPerSec).toBeGreaterThan(0);
+    ws.close();
+  });
+});
