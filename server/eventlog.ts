@@ -315,11 +315,21 @@ export class EventLog {
         const r = results[i]!;
         if (!r.duplicate && input.clientId !== undefined) clientIds.set(r.event, input.clientId);
       });
+      const changed = names.filter((s) => appended.some((e) => e.stream === s));
+      // The rows, the new heads and the NOTIFY in one statement: one round trip while the
+      // stream rows are locked, instead of three.
+      const notify = Boolean(this.opts.notifyChannel);
       await tx.query(
-        `INSERT INTO events (stream, seq, type, actor_id, actor_name, at, data, client_id)
-         SELECT s, q, t, a, n, $6::timestamptz, d::jsonb, c
-           FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $7::text[], $8::text[])
-             AS v(s, q, t, a, n, d, c)`,
+        `WITH inserted AS (
+           INSERT INTO events (stream, seq, type, actor_id, actor_name, at, data, client_id)
+           SELECT s, q, t, a, n, $6::timestamptz, d::jsonb, c
+             FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $7::text[], $8::text[])
+               AS v(s, q, t, a, n, d, c)
+         ), moved AS (
+           UPDATE streams SET head = h.head FROM unnest($9::text[], $10::int8[]) AS h(name, head)
+            WHERE streams.name = h.name
+         )
+         SELECT ${notify ? "pg_notify($11, $12)" : "1"}`,
         [
           appended.map((e) => e.stream),
           appended.map((e) => e.seq),
@@ -329,20 +339,11 @@ export class EventLog {
           at,
           appended.map((e) => JSON.stringify(e.data)),
           appended.map((e) => clientIds.get(e) ?? null),
+          changed,
+          changed.map((s) => heads.get(s)!),
+          ...(notify ? [this.opts.notifyChannel, notifyPayload(this.opts.instanceId ?? "", changed, heads)] : []),
         ],
       );
-      const changed = names.filter((s) => appended.some((e) => e.stream === s));
-      await tx.query(
-        `UPDATE streams SET head = v.head FROM unnest($1::text[], $2::int8[]) AS v(name, head)
-          WHERE streams.name = v.name`,
-        [changed, changed.map((s) => heads.get(s)!)],
-      );
-      if (this.opts.notifyChannel) {
-        await tx.query("SELECT pg_notify($1, $2)", [
-          this.opts.notifyChannel,
-          notifyPayload(this.opts.instanceId ?? "", changed, heads),
-        ]);
-      }
     }
     return { appended, results, heads, streams: names };
   }
