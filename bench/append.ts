@@ -1,0 +1,366 @@
+// bench:append — durable appends per second, each acknowledged only after its commit.
+//
+// Three ways to append the same events, side by side on each database:
+//   group   EventLog.append from many concurrent appenders (group commit, the app's hot path)
+//   single  one INSERT per event in its own transaction, seq allocated under the same row lock
+//           (`UPDATE streams SET head = head + 1 … RETURNING head`): the naive baseline
+//   prisma  Prisma `createMany` in batches of 100, seq allocated under the same row lock in an
+//           interactive transaction
+// Databases: the local Postgres server (a fresh database, dropped after), PGlite in memory,
+// PGlite on disk in a temporary directory. Each measurement starts from an empty log.
+import { EventLog } from "../server/eventlog";
+import { createMetrics } from "../server/metrics";
+import type { Database } from "../server/db/database";
+import { Prisma } from "../server/db/generated/client";
+import { NOTIFY_CHANNEL } from "../server/app";
+import {
+  commandLine,
+  fmt,
+  isMain,
+  Latency,
+  machineInfo,
+  median,
+  parseArgs,
+  pinSelf,
+  Progress,
+  ratio,
+  rotation,
+  round,
+  table,
+  waitForQuiet,
+  writeReport,
+  type BenchReport,
+} from "./lib/common";
+import { openBenchDatabase, postgresAvailable, postgresSettings, type BenchDatabase, type DbTarget } from "./lib/db";
+
+export type AppendMethod = "group" | "single" | "prisma";
+export const APPEND_METHODS: AppendMethod[] = ["group", "single", "prisma"];
+export const APPEND_TARGETS: DbTarget[] = ["postgres", "pglite-memory", "pglite-disk"];
+
+export interface AppendOptions {
+  targets?: DbTarget[];
+  methods?: AppendMethod[];
+  /** Measured time per (database, method, run), after the warm-up. */
+  durationMs?: number;
+  warmupMs?: number;
+  runs?: number;
+  /** Events in flight at once, for every method (prisma: this many / 100 batches). */
+  inFlight?: number;
+  /** Streams the events are spread over (rooms). */
+  streams?: number;
+  /** Longest wait for a quiet machine before each sample (0: don't wait). */
+  quietWaitMs?: number;
+  progress?: Progress;
+}
+
+export interface AppendSample {
+  target: DbTarget;
+  method: AppendMethod;
+  run: number;
+  events: number;
+  seconds: number;
+  eventsPerSec: number;
+  ackP50Ms: number;
+  ackP99Ms: number;
+  /** Group commit only: mean events per committed batch. */
+  meanBatch?: number;
+  /** How busy the whole machine was just before the sample (other work), 0–1. */
+  background: number;
+}
+
+export interface AppendSummary {
+  target: DbTarget;
+  method: AppendMethod;
+  runs: number;
+  eventsPerSec: number;
+  ackP50Ms: number;
+  ackP99Ms: number;
+  meanBatch?: number;
+  /** This method's median over the naive single-row baseline's on the same database. */
+  vsSingle: number;
+}
+
+export interface AppendResults {
+  samples: AppendSample[];
+  summary: AppendSummary[];
+  skipped: Array<{ target: DbTarget; reason: string }>;
+  postgres?: Record<string, string>;
+}
+
+const TEXT = "The quick brown fox jumps over the lazy dog while the realtime log keeps every message in order.";
+
+export async function runAppend(opts: AppendOptions = {}): Promise<AppendResults> {
+  const methods = opts.methods ?? APPEND_METHODS;
+  const runs = opts.runs ?? 3;
+  const durationMs = opts.durationMs ?? 3000;
+  const warmupMs = opts.warmupMs ?? 500;
+  const inFlight = opts.inFlight ?? 1000;
+  const streams = opts.streams ?? 10;
+  const progress = opts.progress ?? new Progress("append", false);
+  const samples: AppendSample[] = [];
+  const skipped: AppendResults["skipped"] = [];
+  let postgres: Record<string, string> | undefined;
+
+  for (const target of opts.targets ?? APPEND_TARGETS) {
+    if (target === "postgres") {
+      if (!(await postgresAvailable())) {
+        skipped.push({ target, reason: "no Postgres server answers at DATABASE_URL" });
+        progress.note("postgres: no server answers; skipped");
+        continue;
+      }
+      postgres = await postgresSettings();
+    }
+    progress.update(`${target}: creating a fresh database`, true);
+    const bdb = await openBenchDatabase(target);
+    try {
+      await createStreams(bdb.db, streams);
+      for (let run = 0; run < runs; run++) {
+        for (const method of rotation(methods, run)) {
+          await resetLog(bdb.db);
+          const background = await waitForQuiet({ maxWaitMs: opts.quietWaitMs ?? 10_000, progress });
+          const label = `${target} ${method} run ${run + 1}/${runs}`;
+          const sample = { ...(await measure(bdb, method, { durationMs, warmupMs, inFlight, streams, run, label, progress })), background };
+          samples.push(sample);
+          progress.note(`${label}: ${fmt(sample.eventsPerSec)} events/s (ack p99 ${fmt(sample.ackP99Ms)} ms)`);
+        }
+      }
+    } finally {
+      await bdb.drop();
+    }
+  }
+  progress.done();
+  return { samples, summary: summarize(samples), skipped, postgres };
+}
+
+function summarize(samples: AppendSample[]): AppendSummary[] {
+  const out: AppendSummary[] = [];
+  const targets = [...new Set(samples.map((s) => s.target))];
+  for (const target of targets) {
+    const of = (m: AppendMethod) => samples.filter((s) => s.target === target && s.method === m);
+    const single = median(of("single").map((s) => s.eventsPerSec));
+    for (const method of APPEND_METHODS) {
+      const ss = of(method);
+      if (ss.length === 0) continue;
+      const eps = median(ss.map((s) => s.eventsPerSec));
+      const batches = ss.map((s) => s.meanBatch).filter((b): b is number => b !== undefined);
+      out.push({
+        target,
+        method,
+        runs: ss.length,
+        eventsPerSec: round(eps, 0),
+        ackP50Ms: round(median(ss.map((s) => s.ackP50Ms))),
+        ackP99Ms: round(median(ss.map((s) => s.ackP99Ms))),
+        ...(batches.length ? { meanBatch: round(median(batches), 1) } : {}),
+        vsSingle: round(eps / single, 2),
+      });
+    }
+  }
+  return out;
+}
+
+async function createStreams(db: Database, n: number): Promise<void> {
+  await db.sql.query("INSERT INTO streams (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING", [streamNames(n)]);
+}
+
+function streamNames(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `room:bench${i}`);
+}
+
+async function resetLog(db: Database): Promise<void> {
+  await db.sql.exec("TRUNCATE events; UPDATE streams SET head = 0");
+}
+
+interface MeasureOptions {
+  durationMs: number;
+  warmupMs: number;
+  inFlight: number;
+  streams: number;
+  run: number;
+  label: string;
+  progress: Progress;
+}
+
+/**
+ * Closed loop: `workers` loops each append (or write a batch), wait for the ack, and go again.
+ * Counts acks inside the measured window only (after the warm-up, before the deadline).
+ */
+async function measure(bdb: BenchDatabase, method: AppendMethod, o: MeasureOptions): Promise<Omit<AppendSample, "background">> {
+  const names = streamNames(o.streams);
+  const latency = new Latency();
+  const start = performance.now();
+  const measureFrom = start + o.warmupMs;
+  const deadline = measureFrom + o.durationMs;
+  let counted = 0;
+  let batches = 0;
+  let batchedEvents = 0;
+  const acked = (n: number, t0: number) => {
+    const now = performance.now();
+    if (now < measureFrom || now > deadline) return;
+    counted += n;
+    latency.record(now - t0);
+  };
+
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    const phase = now < measureFrom ? "warm-up" : `${fmt(counted / ((now - measureFrom) / 1000))} events/s`;
+    o.progress.update(`${o.label}: ${phase}`);
+  }, 250);
+
+  const db = bdb.db;
+  const actor = { id: "u_bench", name: "Bench" };
+  let op: (worker: number, n: number) => Promise<number>;
+  let workers: number;
+  let log: EventLog | null = null;
+
+  if (method === "group") {
+    log = new EventLog(db, {
+      metrics: createMetrics({ defaultMetrics: false }),
+      notifyChannel: db.kind === "postgres" ? NOTIFY_CHANNEL : undefined,
+      instanceId: "bench",
+    });
+    log.onCommit((events) => {
+      batches++;
+      batchedEvents += events.length;
+    });
+    const l = log;
+    workers = o.inFlight;
+    op = async (w, n) => {
+      const clientId = `c${o.run}-${w}-${n}`;
+      await l.append({ stream: names[w % names.length] as `room:${string}`, type: "message", actor, data: { text: TEXT, clientId }, clientId });
+      return 1;
+    };
+  } else if (method === "single") {
+    workers = o.inFlight;
+    op = async (w, n) => {
+      const clientId = `c${o.run}-${w}-${n}`;
+      const stream = names[w % names.length]!;
+      await db.transaction(async (tx) => {
+        const [row] = await tx.query<{ head: string | number }>("UPDATE streams SET head = head + 1 WHERE name = $1 RETURNING head", [stream]);
+        await tx.query(
+          `INSERT INTO events (stream, seq, type, actor_id, actor_name, at, data, client_id)
+           VALUES ($1, $2, 'message', $3, $4, now(), $5::jsonb, $6)`,
+          [stream, row!.head, actor.id, actor.name, JSON.stringify({ text: TEXT, clientId }), clientId],
+        );
+      });
+      return 1;
+    };
+  } else {
+    const BATCH = 100;
+    workers = Math.max(1, Math.round(o.inFlight / BATCH));
+    op = async (w, n) => {
+      const stream = names[w % names.length]!;
+      await db.prisma.$transaction(async (tx) => {
+        const [row] = await tx.$queryRaw<{ head: bigint }[]>(
+          Prisma.sql`UPDATE streams SET head = head + ${BATCH} WHERE name = ${stream} RETURNING head`,
+        );
+        const first = BigInt(row!.head) - BigInt(BATCH) + 1n;
+        const at = new Date();
+        await tx.event.createMany({
+          data: Array.from({ length: BATCH }, (_, i) => {
+            const clientId = `c${o.run}-${w}-${n}-${i}`;
+            return {
+              stream,
+              seq: first + BigInt(i),
+              type: "message",
+              actorId: actor.id,
+              actorName: actor.name,
+              at,
+              data: { text: TEXT, clientId },
+              clientId,
+            };
+          }),
+        });
+      });
+      return BATCH;
+    };
+  }
+
+  let failure: unknown = null;
+  const loops = Array.from({ length: workers }, async (_, w) => {
+    for (let n = 0; performance.now() < deadline && failure === null; n++) {
+      const t0 = performance.now();
+      try {
+        acked(await op(w, n), t0);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  });
+  await Promise.all(loops);
+  clearInterval(ticker);
+  await log?.close();
+  if (failure) throw failure;
+  const seconds = o.durationMs / 1000;
+  return {
+    target: bdb.target,
+    method,
+    run: o.run,
+    events: counted,
+    seconds,
+    eventsPerSec: round(counted / seconds, 0),
+    ackP50Ms: round(latency.p(50)),
+    ackP99Ms: round(latency.p(99)),
+    ...(method === "group" ? { meanBatch: round(batchedEvents / Math.max(1, batches), 1) } : {}),
+  };
+}
+
+export function appendMarkdown(r: AppendResults): string {
+  const names: Record<AppendMethod, string> = {
+    group: "group commit (EventLog.append)",
+    single: "single-row INSERT per transaction",
+    prisma: "Prisma createMany ×100",
+  };
+  const rows = r.summary.map((s) => [
+    s.target,
+    names[s.method],
+    fmt(s.eventsPerSec),
+    ratio(s.eventsPerSec, s.eventsPerSec / s.vsSingle),
+    fmt(s.ackP50Ms),
+    fmt(s.ackP99Ms),
+    s.meanBatch === undefined ? "" : fmt(s.meanBatch, 0),
+  ]);
+  return table(["database", "method", "events/s (median)", "vs single-row", "ack p50 ms", "ack p99 ms", "mean batch"], rows);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs();
+  const quick = args.quick;
+  const pinned = pinSelf(1);
+  const progress = new Progress("append");
+  const targets = (args.get("targets")?.split(",") as DbTarget[] | undefined) ?? APPEND_TARGETS;
+  const methods = (args.get("methods")?.split(",") as AppendMethod[] | undefined) ?? APPEND_METHODS;
+  const settings = {
+    targets,
+    methods,
+    runs: args.runs ?? (quick ? 1 : 3),
+    durationMs: args.num("duration", quick ? 500 : 3000),
+    warmupMs: args.num("warmup", quick ? 200 : 500),
+    inFlight: args.num("in-flight", quick ? 200 : 1000),
+    streams: args.num("streams", 10),
+    quietWaitMs: args.num("quiet-wait", quick ? 0 : 10_000),
+  };
+  const startedAt = new Date().toISOString();
+  const results = await runAppend({ ...settings, progress });
+  const report: BenchReport<AppendResults> = {
+    bench: "append",
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    quick,
+    command: commandLine(),
+    machine: machineInfo(),
+    pinned,
+    settings: { ...settings, pinning: pinned ? "load generator (this process) on CPU 1; Postgres unpinned" : "none" },
+    results,
+  };
+  const file = writeReport(report);
+  console.log(appendMarkdown(results));
+  for (const s of results.skipped) console.log(`\n(${s.target} skipped: ${s.reason})`);
+  console.log(`\nJSON: ${file}`);
+}
+
+if (isMain(import.meta.url)) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
