@@ -1,4 +1,5 @@
 import type { Metadata, Viewport } from "next";
+import { AppShell } from "@/components/shell/app-shell";
 import "./globals.css";
 
 export const metadata: Metadata = {
@@ -11,7 +12,9 @@ export const viewport: Viewport = { width: "device-width", initialScale: 1 };
 export default function RootLayout({ children }: { children: React.ReactNode }) {
   return (
     <html lang="en">
-      <body className="h-full bg-slate-50 text-slate-900 antialiased">{children}</body>
+      <body className="h-full bg-slate-50 text-slate-900 antialiased">
+        <AppShell>{children}</AppShell>
+      </body>
     </html>
   );
 }

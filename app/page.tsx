@@ -1,3 +1,5 @@
+import { RoomList } from "@/components/rooms/room-list";
+
 export default function Home() {
-  return <main className="p-8">Realtime Workspace</main>;
+  return <RoomList />;
 }

@@ -1,0 +1,116 @@
+"use client";
+import { useEffect, useLayoutEffect, useRef, useState, type PointerEvent } from "react";
+import { cursorStore, useCursorIds, useCursorLabel } from "@/lib/store/cursors";
+import { getRealtimeClient } from "@/lib/store/realtime";
+import { CursorAnimator } from "./cursor-animator";
+
+/**
+ * The room's shared canvas: my pointer goes out (normalized to [0,1], at most once per
+ * animation frame; the client further caps it at 30 Hz) and everyone else's cursor is drawn.
+ */
+export function SharedCanvas({ roomId }: { roomId: string }) {
+  const surface = useRef<HTMLDivElement>(null);
+  const [animator] = useState(() => new CursorAnimator(cursorStore));
+  const ids = useCursorIds();
+
+  useEffect(() => animator.start(), [animator]);
+
+  useLayoutEffect(() => {
+    const el = surface.current;
+    if (!el) return;
+    animator.resize(el.clientWidth, el.clientHeight);
+    const observer = new ResizeObserver(() => animator.resize(el.clientWidth, el.clientHeight));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [animator]);
+
+  const { onPointerMove, onPointerLeave } = usePointerBroadcast(roomId);
+
+  return (
+    <section aria-label="Shared canvas" className="relative h-full min-h-0 bg-white">
+      <div
+        ref={surface}
+        onPointerMove={onPointerMove}
+        onPointerLeave={onPointerLeave}
+        onPointerCancel={onPointerLeave}
+        className="relative h-full w-full touch-none overflow-hidden bg-[radial-gradient(circle,var(--color-slate-300)_1px,transparent_1px)] bg-size-[20px_20px] select-none"
+      >
+        <p className="pointer-events-none absolute inset-x-0 bottom-3 px-4 text-center text-xs text-slate-400">
+          Move your pointer here — everyone in #{roomId} sees it live.
+        </p>
+        {ids.map((id) => (
+          <RemoteCursor key={id} id={id} animator={animator} />
+        ))}
+      </div>
+    </section>
+  );
+}
+
+/** Pointer moves → `client.moveCursor`, coalesced to one call per animation frame. */
+function usePointerBroadcast(roomId: string) {
+  const latest = useRef<{ x: number; y: number } | null>(null);
+  const frame = useRef(0);
+
+  useEffect(
+    () => () => {
+      cancelAnimationFrame(frame.current);
+      frame.current = 0;
+    },
+    [],
+  );
+
+  const onPointerMove = (e: PointerEvent<HTMLDivElement>) => {
+    const rect = e.currentTarget.getBoundingClientRect();
+    if (rect.width === 0 || rect.height === 0) return;
+    latest.current = { x: unit((e.clientX - rect.left) / rect.width), y: unit((e.clientY - rect.top) / rect.height) };
+    if (frame.current !== 0) return;
+    frame.current = requestAnimationFrame(() => {
+      frame.current = 0;
+      if (latest.current) getRealtimeClient().moveCursor(roomId, latest.current);
+    });
+  };
+
+  const onPointerLeave = () => {
+    cancelAnimationFrame(frame.current);
+    frame.current = 0;
+    latest.current = null;
+    getRealtimeClient().moveCursor(roomId, null);
+  };
+
+  return { onPointerMove, onPointerLeave };
+}
+
+function RemoteCursor({ id, animator }: { id: string; animator: CursorAnimator }) {
+  const person = useCursorLabel(id);
+  const root = useRef<HTMLDivElement>(null);
+  const label = useRef<HTMLSpanElement>(null);
+
+  const shown = person !== null;
+  useLayoutEffect(() => {
+    if (!shown || !root.current || !label.current) return;
+    animator.attach(id, root.current, label.current);
+    return () => animator.detach(id);
+  }, [animator, id, shown]);
+
+  useLayoutEffect(() => animator.measure(id), [animator, id, person?.name]);
+
+  if (!person) return null;
+  return (
+    <div ref={root} role="img" aria-label={`${person.name}'s cursor`} className="pointer-events-none absolute top-0 left-0 will-change-transform">
+      <svg viewBox="0 0 16 20" className="absolute top-0 left-0 h-5 w-4 drop-shadow-sm" aria-hidden>
+        <path d="M1 1v16l4.5-4.2 3 6.2 2.6-1.2-3-6.1H14Z" fill={person.color} stroke="white" strokeWidth="1.5" strokeLinejoin="round" />
+      </svg>
+      <span
+        ref={label}
+        className="absolute top-0 left-0 rounded-md px-1.5 py-0.5 text-xs font-medium whitespace-nowrap text-white shadow-sm will-change-transform"
+        style={{ backgroundColor: person.color }}
+      >
+        {person.name}
+      </span>
+    </div>
+  );
+}
+
+function unit(n: number): number {
+  return Math.min(1, Math.max(0, n));
+}

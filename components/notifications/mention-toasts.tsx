@@ -1,0 +1,35 @@
+"use client";
+import Link from "next/link";
+import { useNotifications } from "@/lib/store/notifications";
+import { CloseIcon } from "../ui/icons";
+
+/** "Ada mentioned you in #general", for a few seconds, bottom right. */
+export function MentionToasts() {
+  const toasts = useNotifications((s) => s.toasts);
+  const dismiss = useNotifications((s) => s.dismissToast);
+  return (
+    <div aria-live="polite" className="pointer-events-none fixed right-3 bottom-3 left-3 z-40 flex flex-col items-end gap-2 sm:left-auto">
+      {toasts.map(({ id, mention }) => (
+        <div
+          key={id}
+          className="pointer-events-auto flex w-full max-w-sm items-start gap-3 rounded-xl border border-slate-200 bg-white p-3 shadow-lg"
+        >
+          <Link href={`/rooms/${mention.data.roomId}`} onClick={() => dismiss(id)} className="min-w-0 flex-1">
+            <p className="text-sm font-medium">
+              {mention.actor.name} mentioned you in #{mention.data.roomId}
+            </p>
+            <p className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600">{mention.data.preview}</p>
+          </Link>
+          <button
+            type="button"
+            onClick={() => dismiss(id)}
+            aria-label="Dismiss"
+            className="rounded p-1 text-slate-400 hover:bg-slate-100 hover:text-slate-600"
+          >
+            <CloseIcon />
+          </button>
+        </div>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,82 @@
+"use client";
+import Link from "next/link";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { unreadCount, useNotifications } from "@/lib/store/notifications";
+import { BellIcon } from "../ui/icons";
+import { useDismiss } from "../ui/use-dismiss";
+import { RelativeTime } from "../ui/relative-time";
+
+/** The bell with its unread badge; opening it lists the mentions and marks them read. */
+export function NotificationBell() {
+  const unread = useNotifications(unreadCount);
+  const mentions = useNotifications((s) => s.mentions);
+  const [open, setOpen] = useState(false);
+  // What was unread when the list opened stays highlighted while it is open.
+  const [readSeqAtOpen, setReadSeqAtOpen] = useState(0);
+  const root = useRef<HTMLDivElement>(null);
+  const close = useCallback(() => setOpen(false), []);
+
+  useDismiss(root, open, close);
+
+  // New mentions that arrive while the list is open are read as they are seen.
+  useEffect(() => {
+    if (open && unread > 0) void useNotifications.getState().markAllRead().catch(() => undefined);
+  }, [open, unread]);
+
+  const toggle = () => {
+    if (!open) setReadSeqAtOpen(useNotifications.getState().readSeq);
+    setOpen(!open);
+  };
+
+  return (
+    <div ref={root} className="relative">
+      <button
+        type="button"
+        onClick={toggle}
+        aria-label={unread > 0 ? `Notifications, ${unread} unread` : "Notifications"}
+        aria-expanded={open}
+        aria-controls="notifications-panel"
+        className="relative inline-flex size-9 items-center justify-center rounded-full text-slate-600 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-500"
+      >
+        <BellIcon />
+        {unread > 0 && (
+          <span
+            aria-hidden
+            className="absolute top-0.5 right-0.5 inline-flex h-4 min-w-4 items-center justify-center rounded-full bg-rose-600 px-1 text-[10px] leading-none font-semibold text-white"
+          >
+            {unread > 99 ? "99+" : unread}
+          </span>
+        )}
+      </button>
+      {open && (
+        <div
+          id="notifications-panel"
+          role="region"
+          aria-label="Mentions"
+          className="fixed inset-x-2 top-14 z-30 max-h-[70dvh] overflow-y-auto rounded-xl border border-slate-200 bg-white shadow-lg sm:absolute sm:inset-x-auto sm:top-full sm:right-0 sm:mt-2 sm:w-80"
+        >
+          <h2 className="border-b border-slate-100 px-4 py-2.5 text-sm font-semibold">Mentions</h2>
+          {mentions.length === 0 ? (
+            <p className="px-4 py-6 text-center text-sm text-slate-500">Nobody has mentioned you yet. When someone writes @yourname, it shows up here.</p>
+          ) : (
+            <ul className="divide-y divide-slate-100">
+              {[...mentions].reverse().map((m) => (
+                <li key={m.seq} className={m.seq > readSeqAtOpen ? "bg-indigo-50/60" : undefined}>
+                  <Link href={`/rooms/${m.data.roomId}`} onClick={() => setOpen(false)} className="block px-4 py-2.5 hover:bg-slate-50">
+                    <span className="flex items-baseline justify-between gap-2">
+                      <span className="truncate text-sm">
+                        <strong className="font-semibold">{m.actor.name}</strong> mentioned you in <strong className="font-semibold">#{m.data.roomId}</strong>
+                      </span>
+                      <RelativeTime at={m.at} />
+                    </span>
+                    <span className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600">{m.data.preview}</span>
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,35 @@
+"use client";
+// Keeps the unread count true across tabs and devices: the read marker is the server's, so
+// re-ask it when the tab comes back and every 30 s; this browser's tabs also tell each other.
+import { useEffect } from "react";
+import { listenForReadsInOtherTabs, unreadCount, useNotifications } from "@/lib/store/notifications";
+
+const REFRESH_MS = 30_000;
+const TITLE = "Realtime Workspace";
+
+export function useNotificationSync(): void {
+  useEffect(() => {
+    const refresh = () => void useNotifications.getState().refresh().catch(() => undefined);
+    const onVisible = () => {
+      if (document.visibilityState === "visible") refresh();
+    };
+    window.addEventListener("focus", refresh);
+    document.addEventListener("visibilitychange", onVisible);
+    const timer = setInterval(refresh, REFRESH_MS);
+    const stopListening = listenForReadsInOtherTabs();
+    return () => {
+      window.removeEventListener("focus", refresh);
+      document.removeEventListener("visibilitychange", onVisible);
+      clearInterval(timer);
+      stopListening();
+    };
+  }, []);
+}
+
+/** "(2) Realtime Workspace" while there are unread mentions. */
+export function useUnreadTitle(): void {
+  const unread = useNotifications(unreadCount);
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) ${TITLE}` : TITLE;
+  });
+}

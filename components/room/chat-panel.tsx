@@ -1,0 +1,26 @@
+"use client";
+import { useRoom } from "@/lib/store/room";
+import type { User } from "@/lib/protocol";
+import { typingLine } from "../format";
+import { Composer } from "./composer";
+import { MessageList } from "./message-list";
+
+export function ChatPanel({ roomId, me }: { roomId: string; me: User }) {
+  return (
+    <section aria-label="Chat" className="flex h-full min-h-0 flex-col bg-white">
+      <MessageList roomId={roomId} me={me} />
+      <TypingLine />
+      <Composer roomId={roomId} />
+    </section>
+  );
+}
+
+/** "Ada is typing…" — one line tall even when empty, so nothing jumps. */
+function TypingLine() {
+  const typing = useRoom((s) => s.typing);
+  return (
+    <p aria-live="polite" className="h-5 truncate px-4 text-xs text-slate-500 italic">
+      {typingLine(typing)}
+    </p>
+  );
+}

@@ -1,0 +1,92 @@
+"use client";
+import { memo } from "react";
+import { mentionedNames, type User } from "@/lib/protocol";
+import type { OutboxEntry } from "@/lib/realtime/types";
+import { getRealtimeClient } from "@/lib/store/realtime";
+import type { MessageEvent } from "@/lib/store/room";
+import { useColorOf } from "@/lib/store/people";
+import { exactTime } from "../format";
+import { Avatar } from "../ui/avatar";
+import { RelativeTime } from "../ui/relative-time";
+
+const clock = new Intl.DateTimeFormat("en", { hour: "numeric", minute: "2-digit" });
+
+/** One message. `continues`: the same person's previous message is just above, so no header. */
+export const MessageItem = memo(function MessageItem({ message, me, continues }: { message: MessageEvent; me: User; continues: boolean }) {
+  const color = useColorOf(message.actor.id);
+  const mentionsMe = message.actor.id !== me.id && mentionedNames(message.data.text).includes(me.name.toLowerCase());
+  return (
+    <li className={`group flex gap-3 px-4 ${continues ? "py-0.5" : "pt-3 pb-0.5"} ${mentionsMe ? "bg-amber-50" : "hover:bg-slate-50"}`}>
+      <div className="flex w-8 shrink-0 justify-center">
+        {continues ? (
+          <time dateTime={message.at} title={exactTime(message.at)} className="invisible pt-0.5 text-[10px] text-slate-400 group-hover:visible">
+            {clock.format(new Date(message.at))}
+          </time>
+        ) : (
+          <Avatar name={message.actor.name} color={color} />
+        )}
+      </div>
+      <div className="min-w-0 flex-1">
+        {!continues && (
+          <p className="flex items-baseline gap-2">
+            <span className="truncate text-sm font-semibold">{message.actor.name}</span>
+            <RelativeTime at={message.at} />
+          </p>
+        )}
+        <MessageText text={message.data.text} />
+      </div>
+    </li>
+  );
+});
+
+/** One of my messages not yet acknowledged: pending (offline), sending, or failed. */
+export function PendingMessage({ entry, me }: { entry: OutboxEntry; me: User }) {
+  const client = () => getRealtimeClient();
+  return (
+    <li className="flex gap-3 px-4 pt-3 pb-0.5">
+      <div className="flex w-8 shrink-0 justify-center">
+        <Avatar name={me.name} color={me.color} />
+      </div>
+      <div className="min-w-0 flex-1">
+        <p className="flex items-baseline gap-2">
+          <span className="truncate text-sm font-semibold">{me.name}</span>
+          {entry.status !== "failed" && (
+            <span className="text-xs text-slate-500">{entry.status === "pending" ? "Pending" : "Sending…"}</span>
+          )}
+        </p>
+        <div className={entry.status === "failed" ? "text-slate-500 line-through decoration-rose-300" : "text-slate-500"}>
+          <MessageText text={entry.text} />
+        </div>
+        {entry.status === "failed" && (
+          <div role="alert" className="mt-1 flex flex-wrap items-center gap-x-3 gap-y-1 text-xs">
+            <span className="text-rose-700">Not sent: {entry.error?.message ?? "the server refused it"}</span>
+            <button type="button" onClick={() => client().retry(entry.clientId)} className="font-medium text-indigo-700 hover:underline">
+              Retry
+            </button>
+            <button type="button" onClick={() => client().discard(entry.clientId)} className="font-medium text-slate-600 hover:underline">
+              Discard
+            </button>
+          </div>
+        )}
+      </div>
+    </li>
+  );
+}
+
+/** Text only — React escapes it, so nothing in a message is ever markup. @mentions stand out. */
+function MessageText({ text }: { text: string }) {
+  const parts = text.split(/((?<![\p{L}\p{N}_])@[\p{L}\p{N}_.-]{1,32})/u);
+  return (
+    <p className="text-sm whitespace-pre-wrap wrap-anywhere">
+      {parts.map((part, i) =>
+        i % 2 === 1 ? (
+          <span key={i} className="rounded bg-indigo-50 px-0.5 font-medium text-indigo-700">
+            {part}
+          </span>
+        ) : (
+          part
+        ),
+      )}
+    </p>
+  );
+}

@@ -1,0 +1,149 @@
+"use client";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { useRoom, type MessageEvent } from "@/lib/store/room";
+import type { User } from "@/lib/protocol";
+import { ArrowDownIcon } from "../ui/icons";
+import { MessageItem, PendingMessage } from "./message-item";
+
+/** Within this distance of the bottom the reader counts as following the conversation. */
+const PINNED_SLACK_PX = 48;
+/** Within this distance of the top the next older page is fetched. */
+const LOAD_OLDER_MARGIN_PX = 400;
+/** Consecutive messages by one person within this window share one header. */
+const GROUP_MS = 5 * 60_000;
+
+/**
+ * The conversation. It stays pinned to the bottom as messages arrive unless the reader has
+ * scrolled up; then it counts them in an "N new messages" pill. Scrolling near the top loads
+ * older pages, keeping the messages in view where they are.
+ */
+export function MessageList({ roomId, me }: { roomId: string; me: User }) {
+  const messages = useRoom((s) => s.messages);
+  const outbox = useRoom((s) => s.outbox);
+  const status = useRoom((s) => s.status);
+  const hasMore = useRoom((s) => s.hasMore);
+  const loadingOlder = useRoom((s) => s.loadingOlder);
+  const olderFailed = useRoom((s) => s.olderFailed);
+
+  const scroller = useRef<HTMLDivElement>(null);
+  const pinned = useRef(true);
+  const rendered = useRef({ oldest: 0, newest: 0, outbox: 0, height: 0 });
+  const [unseen, setUnseen] = useState(0);
+
+  const oldest = messages[0]?.seq ?? 0;
+  const newest = messages[messages.length - 1]?.seq ?? 0;
+
+  const scrollToBottom = useCallback(() => {
+    const el = scroller.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, []);
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const before = rendered.current;
+    // I just sent something: follow it down.
+    if (outbox.length > before.outbox) pinned.current = true;
+    if (pinned.current) {
+      scrollToBottom();
+    } else {
+      // An older page went in above: keep what the reader is looking at in place.
+      if (before.oldest > 0 && oldest < before.oldest) el.scrollTop += el.scrollHeight - before.height;
+      if (before.newest > 0 && newest > before.newest) {
+        const arrived = messages.filter((m) => m.seq > before.newest && m.actor.id !== me.id).length;
+        if (arrived > 0) setUnseen((n) => n + arrived);
+      }
+    }
+    rendered.current = { oldest, newest, outbox: outbox.length, height: el.scrollHeight };
+  }, [messages, outbox, oldest, newest, me.id, scrollToBottom]);
+
+  // Near the top with more to show (or a page too short to scroll): fetch the next older page.
+  useEffect(() => {
+    const el = scroller.current;
+    if (el && status === "ready" && hasMore && !loadingOlder && !olderFailed && el.scrollTop < LOAD_OLDER_MARGIN_PX) {
+      void useRoom.getState().loadOlder();
+    }
+  }, [status, hasMore, loadingOlder, olderFailed, messages]);
+
+  // The box changed size (window, keyboard, composer growing): a pinned reader stays at the bottom.
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const observer = new ResizeObserver(() => {
+      if (pinned.current) scrollToBottom();
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [scrollToBottom]);
+
+  const onScroll = () => {
+    const el = scroller.current;
+    if (!el) return;
+    pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight <= PINNED_SLACK_PX;
+    rendered.current.height = el.scrollHeight;
+    if (pinned.current) setUnseen(0);
+    const { hasMore, loadingOlder, olderFailed } = useRoom.getState();
+    if (hasMore && !loadingOlder && !olderFailed && el.scrollTop < LOAD_OLDER_MARGIN_PX) void useRoom.getState().loadOlder();
+  };
+
+  const jumpToNewest = () => {
+    pinned.current = true;
+    scrollToBottom();
+    setUnseen(0);
+  };
+
+  return (
+    <div className="relative min-h-0 flex-1">
+      <div
+        ref={scroller}
+        onScroll={onScroll}
+        role="log"
+        aria-label="Conversation"
+        aria-busy={status === "loading"}
+        tabIndex={0}
+        className="flex h-full flex-col overflow-y-auto pb-2 [overflow-anchor:none] focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500"
+      >
+        <div className="mt-auto" />
+        {status === "loading" && <p className="p-4 text-center text-sm text-slate-500">Loading messages…</p>}
+        {status === "error" && <p className="p-4 text-center text-sm text-rose-700">Could not load this room’s messages.</p>}
+        {status === "ready" && (
+          <p className="px-4 py-3 text-center text-xs text-slate-500">
+            {loadingOlder ? (
+              "Loading older messages…"
+            ) : olderFailed ? (
+              <button type="button" onClick={() => void useRoom.getState().loadOlder()} className="font-medium text-indigo-700 hover:underline">
+                Could not load older messages — try again
+              </button>
+            ) : hasMore ? (
+              "\u00a0"
+            ) : (
+              <>This is the beginning of #{roomId}.</>
+            )}
+          </p>
+        )}
+        <ol>
+          {messages.map((m, i) => (
+            <MessageItem key={m.seq} message={m} me={me} continues={continuesGroup(messages[i - 1], m)} />
+          ))}
+          {outbox.map((entry) => (
+            <PendingMessage key={entry.clientId} entry={entry} me={me} />
+          ))}
+        </ol>
+      </div>
+      {unseen > 0 && (
+        <button
+          type="button"
+          onClick={jumpToNewest}
+          className="absolute bottom-3 left-1/2 inline-flex -translate-x-1/2 items-center gap-1 rounded-full bg-indigo-600 px-3 py-1.5 text-xs font-medium whitespace-nowrap text-white shadow-md hover:bg-indigo-700"
+        >
+          <ArrowDownIcon className="size-3.5" />
+          {unseen === 1 ? "1 new message" : `${unseen} new messages`}
+        </button>
+      )}
+    </div>
+  );
+}
+
+function continuesGroup(prev: MessageEvent | undefined, m: MessageEvent): boolean {
+  return !!prev && prev.actor.id === m.actor.id && Date.parse(m.at) - Date.parse(prev.at) < GROUP_MS;
+}

@@ -1,0 +1,55 @@
+"use client";
+import Link from "next/link";
+import { useRoom } from "@/lib/store/room";
+import { useSession } from "@/lib/store/session";
+import type { User } from "@/lib/protocol";
+import { SharedCanvas } from "../canvas/shared-canvas";
+import { ChevronLeftIcon } from "../ui/icons";
+import { ChatPanel } from "./chat-panel";
+import { PresenceAvatars } from "./presence-avatars";
+import { useRoomConnection } from "./use-room-connection";
+
+/** A room: its shared canvas and its chat, side by side (stacked on small screens). */
+export function RoomView({ roomId }: { roomId: string }) {
+  const me = useSession((s) => s.user);
+  // The shell renders pages only once someone is signed in.
+  return me && <Room roomId={roomId} me={me} />;
+}
+
+function Room({ roomId, me }: { roomId: string; me: User }) {
+  useRoomConnection(roomId, me);
+  const missing = useRoom((s) => s.roomId === roomId && s.status === "missing");
+
+  if (missing) {
+    return (
+      <div className="flex h-full flex-col items-center justify-center gap-3 p-6 text-center">
+        <h1 className="text-lg font-semibold">There is no room #{roomId}</h1>
+        <Link href="/" className="text-sm font-medium text-indigo-700 hover:underline">
+          See all rooms
+        </Link>
+      </div>
+    );
+  }
+
+  return (
+    <div className="flex h-full flex-col">
+      <div className="flex h-12 shrink-0 items-center gap-2 border-b border-slate-200 bg-white px-3 sm:px-4">
+        <Link href="/" aria-label="All rooms" className="-ml-1 rounded p-1 text-slate-500 hover:bg-slate-100 hover:text-slate-700">
+          <ChevronLeftIcon className="size-5" />
+        </Link>
+        <h1 className="min-w-0 truncate font-semibold">#{roomId}</h1>
+        <div className="ml-auto">
+          <PresenceAvatars />
+        </div>
+      </div>
+      <div className="flex min-h-0 flex-1 flex-col lg:flex-row">
+        <div className="h-44 shrink-0 border-b border-slate-200 sm:h-64 lg:h-auto lg:flex-1 lg:border-b-0">
+          <SharedCanvas roomId={roomId} />
+        </div>
+        <div className="min-h-0 flex-1 lg:w-96 lg:flex-none lg:border-l lg:border-slate-200">
+          <ChatPanel roomId={roomId} me={me} />
+        </div>
+      </div>
+    </div>
+  );
+}

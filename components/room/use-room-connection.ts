@@ -1,0 +1,57 @@
+"use client";
+// Follows one room while its page is open: the newest page of history first, then
+// `client.join(room, newestSeq)` so the live stream continues exactly after it; messages,
+// presence, typing, cursors and my outbox flow into the stores.
+import { useEffect } from "react";
+import { roomStream, type User } from "@/lib/protocol";
+import { cursorStore } from "@/lib/store/cursors";
+import { usePeople } from "@/lib/store/people";
+import { getRealtimeClient } from "@/lib/store/realtime";
+import { useRoom } from "@/lib/store/room";
+
+export function useRoomConnection(roomId: string, me: User): void {
+  useEffect(() => {
+    const client = getRealtimeClient();
+    const stream = roomStream(roomId);
+    const room = () => useRoom.getState();
+    let cancelled = false;
+
+    room().open(roomId);
+    room().setOutbox(client.getOutbox());
+
+    const showMembers = (members: User[]) => {
+      usePeople.getState().remember(members);
+      room().setMembers(members);
+    };
+    const offs = [
+      client.on("event", (event) => {
+        if (event.stream === stream && event.type === "message") room().receive(event);
+      }),
+      client.on("joined", (j) => j.room === roomId && showMembers(j.members)),
+      client.on("presence", (p) => p.room === roomId && showMembers(p.members)),
+      client.on("typing", (t) => t.room === roomId && room().setTyping(t.users.filter((u) => u.id !== me.id))),
+      client.on("cursors", (c) => {
+        if (c.room === roomId) cursorStore.getState().apply(c.cursors, c.snapshot, me.id);
+      }),
+      client.on("reset", (r) => r.stream === stream && void room().reload()),
+      client.on("outbox", (entries) => room().setOutbox(entries)),
+      client.on("ack", (ack) => ack.room === roomId && room().confirm(ack, me)),
+    ];
+
+    void room()
+      .loadNewest()
+      .then((newest) => {
+        if (!cancelled && newest !== null) client.join(roomId, newest);
+      });
+
+    return () => {
+      cancelled = true;
+      for (const off of offs) off();
+      client.typing(roomId, true);
+      client.moveCursor(roomId, null);
+      client.leave(roomId);
+      cursorStore.getState().clear();
+      room().close(roomId);
+    };
+  }, [roomId, me]);
+}

@@ -1,0 +1,60 @@
+"use client";
+import { useCallback, useRef, useState } from "react";
+import { useSession } from "@/lib/store/session";
+import type { User } from "@/lib/protocol";
+import { Avatar } from "../ui/avatar";
+import { useDismiss } from "../ui/use-dismiss";
+import { TransportSelect } from "./transport-select";
+import { endSession } from "./use-realtime";
+
+/** Who I am, the transport setting, and signing out. */
+export function AccountMenu({ user }: { user: User }) {
+  const [open, setOpen] = useState(false);
+  const root = useRef<HTMLDivElement>(null);
+  const close = useCallback(() => setOpen(false), []);
+  useDismiss(root, open, close);
+
+  const signOut = async () => {
+    await useSession.getState().signOut();
+    endSession();
+  };
+
+  return (
+    <div ref={root} className="relative">
+      <button
+        type="button"
+        onClick={() => setOpen(!open)}
+        aria-expanded={open}
+        aria-controls="account-panel"
+        aria-label="Account and settings"
+        className="inline-flex items-center gap-2 rounded-full p-0.5 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-500 sm:pr-3"
+      >
+        <Avatar name={user.name} color={user.color} />
+        <span className="hidden max-w-32 truncate text-sm font-medium sm:inline">{user.name}</span>
+      </button>
+      {open && (
+        <div
+          id="account-panel"
+          role="region"
+          aria-label="Account and settings"
+          className="absolute top-full right-0 z-30 mt-2 w-64 rounded-xl border border-slate-200 bg-white p-4 shadow-lg"
+        >
+          <p className="text-sm text-slate-600">
+            Signed in as <strong className="font-semibold text-slate-900">{user.name}</strong>
+          </p>
+          <div className="mt-3 border-t border-slate-100 pt-3">
+            <TransportSelect />
+            <p className="mt-1.5 text-xs text-slate-500">Auto uses WebSocket and SSE, and falls back to long polling where a proxy blocks them.</p>
+          </div>
+          <button
+            type="button"
+            onClick={() => void signOut()}
+            className="mt-3 w-full rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-50"
+          >
+            Sign out
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,41 @@
+"use client";
+import { useEffect, type ReactNode } from "react";
+import { useSession } from "@/lib/store/session";
+import { SignIn } from "./sign-in";
+import { Workspace } from "./workspace";
+
+/** Every page: asks who is here, then shows the sign-in or the workspace around the page. */
+export function AppShell({ children }: { children: ReactNode }) {
+  const status = useSession((s) => s.status);
+  const user = useSession((s) => s.user);
+
+  useEffect(() => {
+    void useSession.getState().load();
+  }, []);
+
+  switch (status) {
+    case "loading":
+      return <p className="flex min-h-dvh items-center justify-center text-sm text-slate-500">Loading…</p>;
+    case "unreachable":
+      return (
+        <div className="flex min-h-dvh flex-col items-center justify-center gap-3 p-4 text-center">
+          <p className="text-sm text-slate-700">The server cannot be reached right now.</p>
+          <button
+            type="button"
+            onClick={() => void useSession.getState().load()}
+            className="rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium hover:bg-slate-50"
+          >
+            Try again
+          </button>
+        </div>
+      );
+    case "signed-out":
+      return <SignIn />;
+    case "signed-in":
+      return user && <Workspace user={user}>{children}</Workspace>;
+    default: {
+      const unknown: never = status;
+      return unknown;
+    }
+  }
+}

@@ -1,0 +1,27 @@
+"use client";
+import { useConnection } from "@/lib/store/connection";
+import { connectionLabel } from "../format";
+
+const DOT = {
+  connected: "bg-emerald-500",
+  connecting: "bg-amber-400 animate-pulse",
+  reconnecting: "bg-amber-400 animate-pulse",
+  idle: "bg-slate-300",
+  offline: "bg-slate-400",
+  "signed-out": "bg-slate-400",
+} as const;
+
+/** Which transport carries the rooms, and whether it is up: "WebSocket · connected". */
+export function ConnectionBadge() {
+  const rooms = useConnection((s) => s.status?.rooms);
+  const state = rooms?.state ?? "connecting";
+  return (
+    <span
+      role="status"
+      className="inline-flex h-7 min-w-0 items-center gap-1.5 rounded-full border border-slate-200 bg-white px-2.5 text-xs font-medium whitespace-nowrap text-slate-700"
+    >
+      <span aria-hidden className={`size-2 shrink-0 rounded-full ${DOT[state]}`} />
+      <span className="truncate">{rooms ? connectionLabel(rooms) : "Connecting…"}</span>
+    </span>
+  );
+}

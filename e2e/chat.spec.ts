@@ -1,0 +1,59 @@
+// Two people in one room: messages both ways, typing, presence — and the offline outbox.
+import { expect, test } from "@playwright/test";
+import { connectionBadge, createRoom, expectConnected, messageLog, openRoom, peopleHere, sendMessage, signedInPerson, unique } from "./helpers";
+
+test("two people chat both ways, see each other typing and present", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const lin = await signedInPerson(browser, "Lin");
+  const room = unique("chat");
+  await createRoom(ada.page, room);
+  await openRoom(lin.page, room);
+
+  await expect(peopleHere(ada.page)).toHaveCount(2);
+  await expect(peopleHere(lin.page)).toHaveCount(2);
+
+  await ada.page.getByLabel("Message").pressSequentially("Hi Li");
+  await expect(lin.page.getByText("Ada is typing…")).toBeVisible();
+  await ada.page.getByLabel("Message").press("Enter");
+  await expect(messageLog(lin.page).getByText("Hi Li")).toBeVisible();
+  await expect(lin.page.getByText("Ada is typing…")).toBeHidden();
+
+  await sendMessage(lin.page, "Hello Ada, line one\nline two");
+  await expect(messageLog(ada.page)).toContainText("Hello Ada, line one\nline two");
+  // Shift+Enter is a new line, not a send.
+  await ada.page.getByLabel("Message").press("Shift+Enter");
+  await expect(ada.page.getByLabel("Message")).toHaveValue("\n");
+
+  await lin.context.close();
+  // Lin's departure shows after the server's grace period (≤ 3 s).
+  await expect(peopleHere(ada.page)).toHaveCount(1, { timeout: 8_000 });
+  await ada.context.close();
+});
+
+test("a message written offline waits as pending and arrives exactly once", async ({ browser }) => {
+  const olga = await signedInPerson(browser, "Olga");
+  const piet = await signedInPerson(browser, "Piet");
+  const room = unique("offline");
+  await createRoom(olga.page, room);
+  await openRoom(piet.page, room);
+  await expectConnected(olga.page);
+
+  await olga.context.setOffline(true);
+  await expect(connectionBadge(olga.page)).toHaveText("Offline");
+  await sendMessage(olga.page, "written on the train");
+  const mine = messageLog(olga.page).getByRole("listitem").filter({ hasText: "written on the train" });
+  await expect(mine).toContainText("Pending");
+  await piet.page.waitForTimeout(500);
+  await expect(messageLog(piet.page).getByText("written on the train")).toHaveCount(0);
+
+  await olga.context.setOffline(false);
+  await expect(messageLog(piet.page).getByText("written on the train")).toHaveCount(1);
+  await expect(mine).not.toContainText("Pending");
+  await expect(mine).toHaveCount(1);
+  // Still one copy each after things settle (the resend on reconnect is deduplicated).
+  await piet.page.waitForTimeout(1_000);
+  await expect(messageLog(piet.page).getByText("written on the train")).toHaveCount(1);
+  await expect(messageLog(olga.page).getByText("written on the train")).toHaveCount(1);
+  await olga.context.close();
+  await piet.context.close();
+});

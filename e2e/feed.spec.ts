@@ -1,0 +1,40 @@
+// The activity feed and mentions (over SSE): a new room appears, @name raises the bell's count,
+// and reading it in one tab clears the count in the person's other tab.
+import { expect, test } from "@playwright/test";
+import { activityFeed, createRoom, notificationsButton, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
+
+test("the feed shows a new room; a mention is counted, listed, and read in every tab", async ({ browser }) => {
+  const fay = await signedInPerson(browser, "Fay");
+  const gus = await signedInPerson(browser, "Gus");
+  const gusOtherTab = await gus.context.newPage();
+  await gusOtherTab.goto("/");
+  await expect(activityFeed(gus.page)).toBeAttached();
+  await expect(activityFeed(gusOtherTab)).toBeAttached();
+
+  const room = unique("launch");
+  await createRoom(fay.page, room);
+  await expect(activityFeed(gus.page)).toContainText(`Fay created #${room}`);
+
+  await openRoom(fay.page, room);
+  await sendMessage(fay.page, "@Gus could you review the launch plan?");
+  await expect(activityFeed(gus.page)).toContainText(`Fay in #${room}: @Gus could you review`);
+
+  for (const page of [gus.page, gusOtherTab]) {
+    await expect(notificationsButton(page)).toHaveAccessibleName("Notifications, 1 unread");
+    await expect(notificationsButton(page)).toHaveText("1");
+    await expect(page).toHaveTitle("(1) Realtime Workspace");
+  }
+  await expect(gus.page.getByText(`Fay mentioned you in #${room}`)).toBeVisible();
+
+  await notificationsButton(gus.page).click();
+  const panel = gus.page.getByRole("region", { name: "Mentions" });
+  await expect(panel).toContainText(`Fay mentioned you in #${room}`);
+  await expect(panel).toContainText("could you review the launch plan?");
+  await expect(notificationsButton(gus.page)).toHaveAccessibleName("Notifications");
+  await expect(gus.page).toHaveTitle("Realtime Workspace");
+
+  await expect(notificationsButton(gusOtherTab)).toHaveAccessibleName("Notifications");
+  await expect(gusOtherTab).toHaveTitle("Realtime Workspace");
+  await fay.context.close();
+  await gus.context.close();
+});

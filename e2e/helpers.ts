@@ -1,0 +1,61 @@
+// Shared steps for the e2e tests: people (each in their own browser context), rooms, and the
+// parts of the page the tests look at, found by role and label as a person would.
+import { expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
+
+export interface Person {
+  name: string;
+  context: BrowserContext;
+  page: Page;
+}
+
+/** A new person in a fresh browser context, signed in with `name`, on `path` (default "/"). */
+export async function signedInPerson(browser: Browser, name: string, path = "/"): Promise<Person> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(path);
+  await signIn(page, name);
+  return { name, context, page };
+}
+
+export async function signIn(page: Page, name: string): Promise<void> {
+  await page.getByLabel("Display name").fill(name);
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page.getByRole("button", { name: "Account and settings" })).toBeVisible();
+}
+
+/** Creates a room from the landing page; the app then opens it. */
+export async function createRoom(page: Page, name: string): Promise<void> {
+  await page.getByLabel("Room name").fill(name);
+  await page.getByRole("button", { name: "Create room" }).click();
+  await expect(page).toHaveURL(new RegExp(`/rooms/${name.toLowerCase()}$`));
+}
+
+/** Opens a room and waits until its history has loaded. */
+export async function openRoom(page: Page, roomId: string): Promise<void> {
+  await page.goto(`/rooms/${roomId}`);
+  await expect(page.getByRole("heading", { name: `#${roomId}` })).toBeVisible();
+  await expect(messageLog(page)).toHaveAttribute("aria-busy", "false");
+}
+
+export async function sendMessage(page: Page, text: string): Promise<void> {
+  const box = page.getByLabel("Message");
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+export const messageLog = (page: Page) => page.getByRole("log", { name: "Conversation" });
+export const connectionBadge = (page: Page) => page.getByRole("status");
+export const peopleHere = (page: Page) => page.getByRole("list", { name: "People here" }).getByRole("listitem");
+export const activityFeed = (page: Page) => page.getByRole("list", { name: "Activity" });
+export const notificationsButton = (page: Page) => page.getByRole("button", { name: /^Notifications/ });
+export const sharedCanvas = (page: Page) => page.getByRole("region", { name: "Shared canvas" });
+
+/** Waits for the rooms transport to be up, e.g. "WebSocket · connected". */
+export async function expectConnected(page: Page, transport = "WebSocket"): Promise<void> {
+  await expect(connectionBadge(page)).toHaveText(`${transport} · connected`);
+}
+
+/** A name no earlier run of the suite used (the server keeps rooms). */
+export function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+}

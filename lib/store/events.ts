@@ -1,0 +1,18 @@
+// Merging pages of history with live events: one copy per seq, in seq order.
+import type { RealtimeEvent } from "../protocol";
+
+export type EventOf<T extends RealtimeEvent["type"]> = Extract<RealtimeEvent, { type: T }>;
+
+/** `current` and `incoming` merged, deduplicated by seq (the incoming copy wins), ascending. */
+export function mergeBySeq<E extends { seq: number }>(current: readonly E[], incoming: readonly E[]): E[] {
+  if (incoming.length === 0) return current as E[];
+  const last = current[current.length - 1];
+  // The common case: live events that simply follow what we have.
+  if (last && incoming.every((e, i) => e.seq > (i === 0 ? last.seq : incoming[i - 1]!.seq))) {
+    return [...current, ...incoming];
+  }
+  const bySeq = new Map<number, E>();
+  for (const e of current) bySeq.set(e.seq, e);
+  for (const e of incoming) bySeq.set(e.seq, e);
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}

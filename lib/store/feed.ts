@@ -1,0 +1,64 @@
+// The workspace activity feed: the newest page over HTTP, then live events from SSE.
+import { create } from "zustand";
+import { api } from "./http";
+import { mergeBySeq, type EventOf } from "./events";
+
+export type FeedEvent = EventOf<"room.created" | "member.joined" | "message.posted">;
+
+const PAGE = 50;
+
+interface FeedState {
+  /** Ascending by seq; the panel shows them newest first. */
+  events: FeedEvent[];
+  hasMore: boolean;
+  status: "idle" | "loading" | "ready" | "error";
+  loadingOlder: boolean;
+  /** The newest page, merged with what is here (also fills a gap after a reconnect). */
+  loadLatest(): Promise<void>;
+  loadOlder(): Promise<void>;
+  receive(event: FeedEvent): void;
+  reset(): void;
+}
+
+export const useFeed = create<FeedState>()((set, get) => ({
+  events: [],
+  hasMore: false,
+  status: "idle",
+  loadingOlder: false,
+
+  async loadLatest() {
+    if (get().status === "idle") set({ status: "loading" });
+    try {
+      const page = await api<{ events: FeedEvent[]; hasMore: boolean }>(`/api/feed?limit=${PAGE}`);
+      set((s) => ({
+        events: mergeBySeq(s.events, page.events),
+        // Only the first page decides whether older ones exist.
+        hasMore: s.status === "ready" ? s.hasMore : page.hasMore,
+        status: "ready",
+      }));
+    } catch {
+      set((s) => ({ status: s.status === "ready" ? "ready" : "error" }));
+    }
+  },
+
+  async loadOlder() {
+    const { events, loadingOlder, hasMore } = get();
+    const oldest = events[0];
+    if (loadingOlder || !hasMore || !oldest) return;
+    set({ loadingOlder: true });
+    try {
+      const page = await api<{ events: FeedEvent[]; hasMore: boolean }>(`/api/feed?before=${oldest.seq}&limit=${PAGE}`);
+      set((s) => ({ events: mergeBySeq(s.events, page.events), hasMore: page.hasMore }));
+    } finally {
+      set({ loadingOlder: false });
+    }
+  },
+
+  receive(event) {
+    set((s) => ({ events: mergeBySeq(s.events, [event]) }));
+  },
+
+  reset() {
+    set({ events: [], hasMore: false, status: "idle", loadingOlder: false });
+  },
+}));

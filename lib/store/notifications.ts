@@ -1,0 +1,103 @@
+// Mentions of me: the unread count, the dropdown's list and the toasts.
+// The read marker lives on the server (the same on every device); tabs of this browser also
+// tell each other at once over a BroadcastChannel.
+import { create } from "zustand";
+import { api } from "./http";
+import { mergeBySeq, type EventOf } from "./events";
+
+export type MentionEvent = EventOf<"mention">;
+
+const LIMIT = 50;
+const CHANNEL = "rt-notifications";
+const TOAST_MS = 6_000;
+
+interface Toast {
+  id: number;
+  mention: MentionEvent;
+}
+
+interface NotificationsState {
+  /** Ascending by seq. */
+  mentions: MentionEvent[];
+  readSeq: number;
+  toasts: Toast[];
+  refresh(): Promise<void>;
+  /** A live mention: counted, and announced by a toast. */
+  receive(mention: MentionEvent): void;
+  /** Marks everything up to the newest mention read, here, on the server and in other tabs. */
+  markAllRead(): Promise<void>;
+  /** Another tab (or a refresh) says these are read. */
+  readUpTo(seq: number): void;
+  dismissToast(id: number): void;
+  reset(): void;
+}
+
+/** Seqs in a user stream are gapless and every event is a mention, so this is exact. */
+export function unreadCount(s: Pick<NotificationsState, "mentions" | "readSeq">): number {
+  const newest = s.mentions[s.mentions.length - 1]?.seq ?? 0;
+  return Math.max(0, newest - s.readSeq);
+}
+
+let nextToastId = 1;
+let channel: BroadcastChannel | null = null;
+
+function readChannel(): BroadcastChannel | null {
+  if (!channel && typeof BroadcastChannel !== "undefined") channel = new BroadcastChannel(CHANNEL);
+  return channel;
+}
+
+export const useNotifications = create<NotificationsState>()((set, get) => ({
+  mentions: [],
+  readSeq: 0,
+  toasts: [],
+
+  async refresh() {
+    const page = await api<{ events: MentionEvent[]; readSeq: number }>(`/api/notifications?limit=${LIMIT}`);
+    set((s) => ({
+      mentions: mergeBySeq(s.mentions, page.events),
+      // A tab may have read more than a refresh that started earlier knows about.
+      readSeq: Math.max(s.readSeq, page.readSeq),
+    }));
+  },
+
+  receive(mention) {
+    const known = get().mentions.some((m) => m.seq === mention.seq);
+    set((s) => ({ mentions: mergeBySeq(s.mentions, [mention]) }));
+    if (known || mention.seq <= get().readSeq) return;
+    const id = nextToastId++;
+    set((s) => ({ toasts: [...s.toasts, { id, mention }].slice(-3) }));
+    setTimeout(() => get().dismissToast(id), TOAST_MS);
+  },
+
+  async markAllRead() {
+    const newest = get().mentions[get().mentions.length - 1]?.seq ?? 0;
+    if (newest <= get().readSeq) return;
+    get().readUpTo(newest);
+    readChannel()?.postMessage({ readSeq: newest });
+    await api("/api/notifications/read", { method: "POST", body: { seq: newest } });
+  },
+
+  readUpTo(seq) {
+    set((s) => (seq > s.readSeq ? { readSeq: seq, toasts: s.toasts.filter((t) => t.mention.seq > seq) } : s));
+  },
+
+  dismissToast(id) {
+    set((s) => ({ toasts: s.toasts.filter((t) => t.id !== id) }));
+  },
+
+  reset() {
+    set({ mentions: [], readSeq: 0, toasts: [] });
+  },
+}));
+
+/** Applies reads announced by this browser's other tabs; returns the unsubscribe. */
+export function listenForReadsInOtherTabs(): () => void {
+  const ch = readChannel();
+  if (!ch) return () => {};
+  const onMessage = (ev: MessageEvent<unknown>) => {
+    const seq = (ev.data as { readSeq?: unknown } | null)?.readSeq;
+    if (typeof seq === "number") useNotifications.getState().readUpTo(seq);
+  };
+  ch.addEventListener("message", onMessage);
+  return () => ch.removeEventListener("message", onMessage);
+}

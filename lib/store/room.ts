@@ -1,0 +1,146 @@
+// The open room's chat: history pages and live messages merged by seq, my unsent messages
+// (the client's outbox), who is here and who is typing.
+import { create } from "zustand";
+import { roomStream, type Actor, type User } from "../protocol";
+import type { OutboxEntry } from "../realtime/types";
+import { api, ApiError } from "./http";
+import { mergeBySeq, type EventOf } from "./events";
+
+export type MessageEvent = EventOf<"message">;
+
+const PAGE = 50;
+
+interface RoomState {
+  roomId: string | null;
+  status: "loading" | "ready" | "missing" | "error";
+  /** Ascending by seq, one per seq. */
+  messages: MessageEvent[];
+  hasMore: boolean;
+  loadingOlder: boolean;
+  /** The last attempt at an older page failed; the reader can ask again. */
+  olderFailed: boolean;
+  members: User[];
+  typing: Actor[];
+  /** This room's messages still in the client's outbox (pending, sending or failed). */
+  outbox: OutboxEntry[];
+
+  open(roomId: string): void;
+  close(roomId: string): void;
+  /** Loads the newest page (replacing what is shown); resolves with its newest seq, or null. */
+  loadNewest(): Promise<number | null>;
+  loadOlder(): Promise<void>;
+  /** The position was too old to resume (`reset`): start again from the newest page. */
+  reload(): Promise<void>;
+  receive(event: MessageEvent): void;
+  /** The server acknowledged one of my messages: show it as sent until its event arrives. */
+  confirm(ack: { clientId: string; seq: number }, me: Actor): void;
+  setOutbox(entries: OutboxEntry[]): void;
+  setMembers(members: User[]): void;
+  setTyping(users: Actor[]): void;
+}
+
+const empty = {
+  status: "loading",
+  messages: [],
+  hasMore: false,
+  loadingOlder: false,
+  olderFailed: false,
+  members: [],
+  typing: [],
+  outbox: [],
+} satisfies Partial<RoomState>;
+
+export const useRoom = create<RoomState>()((set, get) => ({
+  roomId: null,
+  ...empty,
+
+  open(roomId) {
+    set({ roomId, ...empty });
+  },
+
+  close(roomId) {
+    if (get().roomId === roomId) set({ roomId: null, ...empty });
+  },
+
+  async loadNewest() {
+    const roomId = get().roomId;
+    if (!roomId) return null;
+    try {
+      const page = await fetchPage(roomId);
+      if (get().roomId !== roomId) return null;
+      const newest = page.events[page.events.length - 1]?.seq ?? 0;
+      // Keep live events that arrived while the page was on its way (after a reset).
+      set((s) => ({
+        messages: mergeBySeq(page.events, s.messages.filter((m) => m.seq > newest)),
+        hasMore: page.hasMore,
+        status: "ready",
+      }));
+      return newest;
+    } catch (err) {
+      if (get().roomId === roomId) set({ status: err instanceof ApiError && err.status === 404 ? "missing" : "error" });
+      return null;
+    }
+  },
+
+  async loadOlder() {
+    const { roomId, messages, hasMore, loadingOlder } = get();
+    const oldest = messages[0];
+    if (!roomId || !oldest || !hasMore || loadingOlder) return;
+    set({ loadingOlder: true, olderFailed: false });
+    try {
+      const page = await fetchPage(roomId, oldest.seq);
+      if (get().roomId !== roomId) return;
+      set((s) => ({ messages: mergeBySeq(s.messages, page.events), hasMore: page.hasMore, loadingOlder: false }));
+    } catch {
+      if (get().roomId === roomId) set({ loadingOlder: false, olderFailed: true });
+    }
+  },
+
+  async reload() {
+    set({ messages: [] });
+    await get().loadNewest();
+  },
+
+  receive(event) {
+    if (event.stream !== stream(get().roomId)) return;
+    set((s) => ({ messages: mergeBySeq(s.messages, [event]) }));
+  },
+
+  confirm({ clientId, seq }, me) {
+    const { roomId, outbox, messages } = get();
+    const entry = outbox.find((e) => e.clientId === clientId);
+    if (!roomId || !entry || messages.some((m) => m.seq === seq)) return;
+    const sent: MessageEvent = {
+      stream: roomStream(roomId),
+      seq,
+      type: "message",
+      actor: { id: me.id, name: me.name },
+      at: new Date().toISOString(),
+      data: { text: entry.text.trim(), clientId },
+    };
+    set({ messages: mergeBySeq(messages, [sent]) });
+  },
+
+  setOutbox(entries) {
+    const roomId = get().roomId;
+    set({ outbox: entries.filter((e) => e.room === roomId) });
+  },
+
+  setMembers(members) {
+    set({ members });
+  },
+
+  setTyping(users) {
+    set({ typing: users });
+  },
+}));
+
+function stream(roomId: string | null): string | null {
+  return roomId === null ? null : roomStream(roomId);
+}
+
+function fetchPage(roomId: string, before?: number) {
+  const query = new URLSearchParams({ limit: String(PAGE) });
+  if (before !== undefined) query.set("before", String(before));
+  return api<{ events: MessageEvent[]; hasMore: boolean }>(`/api/rooms/${encodeURIComponent(roomId)}/events?${query}`);
+}

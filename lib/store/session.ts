@@ -1,0 +1,54 @@
+// Who is using this tab: asked of the server once (GET /api/session), set by the sign-in form.
+import { create } from "zustand";
+import type { User } from "../protocol";
+import { api, ApiError } from "./http";
+
+/** `unreachable`: the server could not be asked (offline, restarting); try again. */
+type SessionStatus = "loading" | "unreachable" | "signed-out" | "signed-in";
+
+interface SessionState {
+  status: SessionStatus;
+  user: User | null;
+  /** Asks the server who we are; a 401 means nobody yet. */
+  load(): Promise<void>;
+  /** Resolves with an error message for the form, or null once signed in. */
+  signIn(name: string): Promise<string | null>;
+  signOut(): Promise<void>;
+  /** The server no longer knows the session (expired, signed out elsewhere). */
+  forget(): void;
+}
+
+export const useSession = create<SessionState>()((set) => ({
+  status: "loading",
+  user: null,
+
+  async load() {
+    set((s) => (s.status === "unreachable" ? { status: "loading" } : s));
+    try {
+      const { user } = await api<{ user: User }>("/api/session");
+      set({ status: "signed-in", user });
+    } catch (err) {
+      const signedOut = err instanceof ApiError && err.status === 401;
+      set({ status: signedOut ? "signed-out" : "unreachable", user: null });
+    }
+  },
+
+  async signIn(name) {
+    try {
+      const { user } = await api<{ user: User }>("/api/session", { method: "POST", body: { name } });
+      set({ status: "signed-in", user });
+      return null;
+    } catch (err) {
+      return err instanceof ApiError ? err.message : "Could not sign in";
+    }
+  },
+
+  async signOut() {
+    await api("/api/session", { method: "DELETE" }).catch(() => undefined);
+    set({ status: "signed-out", user: null });
+  },
+
+  forget() {
+    set({ status: "signed-out", user: null });
+  },
+}));
