@@ -30,6 +30,8 @@ const envSchema = z.object({
   INSTANCE_ID: z.string().min(1).optional(),
   /** "false": serve only the API and realtime endpoints, no pages (a realtime-only tier, tests). */
   SERVE_PAGES: z.enum(["true", "false"]).default("true"),
+  /** How often an instance re-announces its presence over Redis; others forget it after 3×. */
+  PRESENCE_HEARTBEAT_MS: z.coerce.number().int().min(50).default(5_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -47,6 +49,7 @@ export interface Config {
   shutdownTimeoutMs: number;
   instanceId: string;
   servePages: boolean;
+  presenceHeartbeatMs: number;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +78,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     instanceId: e.INSTANCE_ID ?? `i-${randomBytes(3).toString("hex")}`,
     servePages: e.SERVE_PAGES === "true",
+    presenceHeartbeatMs: e.PRESENCE_HEARTBEAT_MS,
   };
 }
 

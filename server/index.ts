@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     pages: config.servePages ? (req, res) => handle!(req, res) : undefined,
     // In development Next serves its HMR socket from its own upgrade listener.
     passUpgrade: (req) => dev && (req.url ?? "").startsWith("/_next/"),
+    tuning: { presenceHeartbeatMs: config.presenceHeartbeatMs },
   });
 
   const nextApp = config.servePages
