@@ -1,0 +1,169 @@
+// A real nginx in front of test instances, configured by the project's own deploy/*.conf files:
+// each is rendered with the test's upstream ports and a listen port, its pid, logs and temp
+// files in a fresh directory, and run in the foreground (never the system's nginx service).
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export type NginxConf = "normal" | "hostile";
+
+export interface Nginx {
+  port: number;
+  /** http://127.0.0.1:<port> */
+  url: string;
+  stop(): Promise<void>;
+}
+
+const DEPLOY_DIR = fileURLToPath(new URL("../../deploy/", import.meta.url));
+const CONF_FILES: Record<NginxConf, string> = { normal: "nginx.conf", hostile: "nginx-hostile.conf" };
+
+export function nginxBinary(): string {
+  for (const candidate of ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]) if (existsSync(candidate)) return candidate;
+  throw new Error("nginx is not installed (apt-get install -y nginx)");
+}
+
+/** Starts nginx with deploy/nginx.conf (or the hostile one) in front of 127.0.0.1:<upstreams>. */
+export async function startNginx(opts: { conf: NginxConf; upstreams: number[]; port?: number }): Promise<Nginx> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "rt-nginx-"));
+  // nginx started as root runs its workers as `nobody`: they must reach the temp directories.
+  await chmod(dir, 0o755);
+  for (const sub of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) {
+    await mkdir(path.join(dir, sub));
+    await chmod(path.join(dir, sub), 0o777);
+  }
+  const template = await readFile(path.join(DEPLOY_DIR, CONF_FILES[opts.conf]), "utf8");
+  for (let attempt = 0; ; attempt++) {
+    const port = opts.port ?? (await freePort());
+    await writeFile(path.join(dir, "nginx.conf"), renderNginxConf(template, { dir, port, upstreams: opts.upstreams }));
+    try {
+      const child = await launch(dir, port);
+      return {
+        port,
+        url: `http://127.0.0.1:${port}`,
+        async stop() {
+          await stopProcess(child, "SIGQUIT", 5_000);
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    } catch (err) {
+      // Another process took the port between our probe and nginx's bind: pick another.
+      if (opts.port === undefined && attempt < 3 && /Address already in use/.test(String(err))) continue;
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+}
+
+/**
+ * The deploy config with test values: the upstream's `server` lines become one per port (with
+ * the first line's parameters), `listen` becomes 127.0.0.1:<port>, and pid, logs and temp files
+ * move into `dir`. Throws if the template no longer has what it rewrites.
+ */
+export function renderNginxConf(template: string, o: { dir: string; port: number; upstreams: number[] }): string {
+  if (o.upstreams.length === 0) throw new Error("at least one upstream");
+  let conf = template;
+  const replaceOnce = (re: RegExp, replacement: string | ((...m: string[]) => string), what: string) => {
+    let n = 0;
+    conf = conf.replace(re, (...m: string[]) => {
+      n++;
+      return typeof replacement === "string" ? replacement : replacement(...m);
+    });
+    if (n === 0) throw new Error(`nginx template: no ${what} to rewrite`);
+  };
+
+  replaceOnce(/^([ \t]*)upstream\s+(\w+)\s*\{([^}]*)\}/m, (_all, indent, name, body) => {
+    const lines = body!.split("\n");
+    const servers = lines.filter((l) => /^\s*server\s+\S+/.test(l));
+    if (servers.length === 0) throw new Error("nginx template: upstream without servers");
+    const params = /^\s*server\s+\S+?(\s[^;]*)?;/.exec(servers[0]!)?.[1] ?? "";
+    const generated = o.upstreams.map((p) => `${indent}    server 127.0.0.1:${p}${params};`).join("\n");
+    let placed = false;
+    const rewritten = lines.flatMap((l) => {
+      if (!/^\s*server\s+\S+/.test(l)) return [l];
+      if (placed) return [];
+      placed = true;
+      return [generated];
+    });
+    return `${indent}upstream ${name} {${rewritten.join("\n")}}`;
+  }, "upstream block");
+
+  let listens = 0;
+  conf = conf.replace(/^([ \t]*)listen\s+[^;]+;[^\n]*\n/gm, (_all, indent: string) =>
+    listens++ === 0 ? `${indent}listen 127.0.0.1:${o.port};\n` : "",
+  );
+  if (listens === 0) throw new Error("nginx template: no listen line");
+
+  replaceOnce(/^pid\s+[^;]+;/m, `pid ${o.dir}/nginx.pid;`, "pid");
+  replaceOnce(/^error_log\s+[^;]+;/m, `error_log ${o.dir}/error.log warn;`, "error_log");
+  replaceOnce(/^(\s*)access_log\s+[^;]+;/m, (_all, indent) => `${indent}access_log ${o.dir}/access.log;`, "access_log");
+  replaceOnce(
+    /^http\s*\{\n/m,
+    "http {\n" +
+      ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `    ${t}_temp_path ${o.dir}/${t};\n`).join(""),
+    "http block",
+  );
+  return `daemon off;\n${conf}`;
+}
+
+async function launch(dir: string, port: number): Promise<ChildProcess> {
+  const child = spawn(nginxBinary(), ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-e", path.join(dir, "error.log")], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const early = await Promise.race([exited, new Promise<"running">((r) => setTimeout(() => r("running"), 50))]);
+    if (early !== "running") {
+      const log = await readFile(path.join(dir, "error.log"), "utf8").catch(() => "");
+      throw new Error(`nginx exited (${early}): ${stderr}${log}`);
+    }
+    if (await canConnect(port)) return child;
+    if (Date.now() > deadline) {
+      await stopProcess(child, "SIGKILL", 2_000);
+      throw new Error(`nginx did not listen on ${port}: ${stderr}`);
+    }
+  }
+}
+
+/** Signals a child process and waits for it to exit, killing it if it takes longer than `ms`. */
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals, ms: number): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill("SIGKILL"), ms);
+  try {
+    return await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function canConnect(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+/** A port nothing listens on right now (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
