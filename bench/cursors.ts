@@ -1,0 +1,331 @@
+// bench:cursors — 50 people moving their cursors at 60 Hz in one room, against the real server
+// (createApp in a child process pinned to its own core), with cursor coalescing on and off in
+// the same run. Reports, per receiving client: cursor frames/s and bytes/s; the server's CPU;
+// and the delay from a cursor move to its arrival at a few sampled receivers.
+import { cpuDeltaUs, startServerChild } from "./lib/child";
+import { openMany, Pacer, signInMany } from "./lib/clients";
+import { FastWs } from "./lib/fastws";
+import {
+  commandLine,
+  fmt,
+  isMain,
+  Latency,
+  machineInfo,
+  median,
+  parseArgs,
+  pinSelf,
+  Progress,
+  ratio,
+  rotation,
+  round,
+  sleep,
+  table,
+  waitForQuiet,
+  writeReport,
+  type BenchReport,
+} from "./lib/common";
+
+export type CursorMode = "coalesced" | "uncoalesced";
+export const CURSOR_MODES: CursorMode[] = ["coalesced", "uncoalesced"];
+
+export interface CursorsOptions {
+  users?: number;
+  hz?: number;
+  durationMs?: number;
+  warmupMs?: number;
+  runs?: number;
+  modes?: CursorMode[];
+  /** Receivers that parse frames to time each cursor's delivery. */
+  latencyReceivers?: number;
+  serverCore?: number;
+  quietWaitMs?: number;
+  progress?: Progress;
+}
+
+export interface CursorsSample {
+  mode: CursorMode;
+  run: number;
+  seconds: number;
+  inputsPerSec: number;
+  framesPerClientPerSec: number;
+  payloadBytesPerClientPerSec: number;
+  wireBytesPerClientPerSec: number;
+  serverCpuPercent: number;
+  serverCpuUsPerInput: number;
+  loadGenCpuPercent: number;
+  delayP50Ms: number;
+  delayP99Ms: number;
+  background: number;
+}
+
+export interface CursorsSummary {
+  mode: CursorMode;
+  runs: number;
+  framesPerClientPerSec: number;
+  payloadBytesPerClientPerSec: number;
+  wireBytesPerClientPerSec: number;
+  serverCpuPercent: number;
+  serverCpuUsPerInput: number;
+  delayP50Ms: number;
+  delayP99Ms: number;
+  inputsPerSec: number;
+}
+
+export interface CursorsResults {
+  samples: CursorsSample[];
+  summary: CursorsSummary[];
+  /** coalesced ÷ uncoalesced, medians. */
+  ratios: { frames: number; payloadBytes: number; wireBytes: number; serverCpu: number } | null;
+  targets: { framesPerClientMax: number; bytesRatioMax: number; framesMet: boolean | null; bytesMet: boolean | null };
+}
+
+const CURSORS_PREFIX = Buffer.from('{"type":"cursors"');
+const JOINED_PREFIX = Buffer.from('{"type":"joined"');
+/** Cursor x carries the send time modulo this many ms, so a receiver can time its delivery. */
+const CLOCK_WRAP_MS = 10_000;
+
+export async function runCursors(opts: CursorsOptions = {}): Promise<CursorsResults> {
+  const users = opts.users ?? 50;
+  const hz = opts.hz ?? 60;
+  const durationMs = opts.durationMs ?? 5000;
+  const warmupMs = opts.warmupMs ?? 1000;
+  const runs = opts.runs ?? 3;
+  const modes = opts.modes ?? CURSOR_MODES;
+  const progress = opts.progress ?? new Progress("cursors", false);
+  const samples: CursorsSample[] = [];
+
+  for (let run = 0; run < runs; run++) {
+    for (const mode of rotation(modes, run)) {
+      const background = await waitForQuiet({ maxWaitMs: opts.quietWaitMs ?? 10_000, progress });
+      const label = `${mode} run ${run + 1}/${runs}`;
+      const s = await measure(mode, { users, hz, durationMs, warmupMs, run, label, progress, latencyReceivers: opts.latencyReceivers ?? 5, serverCore: opts.serverCore ?? 0 });
+      samples.push({ ...s, background });
+      progress.note(
+        `${label}: ${fmt(s.framesPerClientPerSec)} frames/s and ${fmt(s.payloadBytesPerClientPerSec / 1024)} KiB/s per client, server CPU ${fmt(s.serverCpuPercent)}%`,
+      );
+    }
+  }
+  progress.done();
+  const summary = summarize(samples);
+  const c = summary.find((s) => s.mode === "coalesced");
+  const u = summary.find((s) => s.mode === "uncoalesced");
+  const ratios = c && u
+    ? {
+        frames: round(c.framesPerClientPerSec / u.framesPerClientPerSec, 3),
+        payloadBytes: round(c.payloadBytesPerClientPerSec / u.payloadBytesPerClientPerSec, 3),
+        wireBytes: round(c.wireBytesPerClientPerSec / u.wireBytesPerClientPerSec, 3),
+        serverCpu: round(c.serverCpuPercent / u.serverCpuPercent, 3),
+      }
+    : null;
+  return {
+    samples,
+    summary,
+    ratios,
+    targets: {
+      framesPerClientMax: 20,
+      bytesRatioMax: 1 / 3,
+      framesMet: c ? c.framesPerClientPerSec <= 20 : null,
+      bytesMet: ratios ? ratios.payloadBytes <= 1 / 3 : null,
+    },
+  };
+}
+
+function summarize(samples: CursorsSample[]): CursorsSummary[] {
+  return CURSOR_MODES.flatMap((mode) => {
+    const ss = samples.filter((s) => s.mode === mode);
+    if (ss.length === 0) return [];
+    const m = (f: (s: CursorsSample) => number, d = 1) => round(median(ss.map(f)), d);
+    return [
+      {
+        mode,
+        runs: ss.length,
+        framesPerClientPerSec: m((s) => s.framesPerClientPerSec),
+        payloadBytesPerClientPerSec: m((s) => s.payloadBytesPerClientPerSec, 0),
+        wireBytesPerClientPerSec: m((s) => s.wireBytesPerClientPerSec, 0),
+        serverCpuPercent: m((s) => s.serverCpuPercent),
+        serverCpuUsPerInput: m((s) => s.serverCpuUsPerInput, 2),
+        delayP50Ms: m((s) => s.delayP50Ms),
+        delayP99Ms: m((s) => s.delayP99Ms),
+        inputsPerSec: m((s) => s.inputsPerSec, 0),
+      },
+    ];
+  });
+}
+
+interface MeasureOptions {
+  users: number;
+  hz: number;
+  durationMs: number;
+  warmupMs: number;
+  run: number;
+  label: string;
+  progress: Progress;
+  latencyReceivers: number;
+  serverCore: number;
+}
+
+async function measure(mode: CursorMode, o: MeasureOptions): Promise<Omit<CursorsSample, "background">> {
+  o.progress.update(`${o.label}: starting the server`, true);
+  const server = await startServerChild("app", { tuning: { coalesceCursors: mode === "coalesced" } }, { core: o.serverCore });
+  const base = `http://127.0.0.1:${server.port}`;
+  let sockets: FastWs[] = [];
+  try {
+    const cookies = await signInMany(base, o.users, "cursor");
+    const frames = new Float64Array(o.users);
+    const payload = new Float64Array(o.users);
+    const joined = new Uint8Array(o.users);
+    const delay = new Latency();
+    let measuring = false;
+
+    sockets = await openMany(o.users, (i) =>
+      FastWs.connect({
+        port: server.port,
+        path: "/ws",
+        headers: { Cookie: cookies[i]! },
+        protocols: ["rt.v1"],
+        onFrame: (data) => {
+          if (startsWith(data, CURSORS_PREFIX)) {
+            if (!measuring) return;
+            frames[i]!++;
+            payload[i]! += data.length;
+            if (i < o.latencyReceivers) recordDelays(data, delay);
+          } else if (startsWith(data, JOINED_PREFIX)) joined[i] = 1;
+        },
+      }),
+    );
+    for (const ws of sockets) ws.send(JSON.stringify({ type: "join", room: "general" }));
+    const joinDeadline = performance.now() + 10_000;
+    while (joined.some((j) => j === 0)) {
+      if (performance.now() > joinDeadline) throw new Error("not every client joined within 10 s");
+      await sleep(20);
+    }
+    await sleep(300); // presence frames settle
+
+    const pacer = new Pacer(o.users, o.hz, (i, now) => {
+      const t = now % CLOCK_WRAP_MS;
+      const x = t / CLOCK_WRAP_MS;
+      const y = 0.5 + 0.4 * Math.sin(now / 300 + i);
+      sockets[i]!.send(`{"type":"cursor","room":"general","x":${x},"y":${y}}`);
+    });
+    pacer.start();
+    o.progress.update(`${o.label}: warm-up`, true);
+    await sleep(o.warmupMs);
+
+    measuring = true;
+    const wire0 = sockets.map((ws) => ws.bytesRead);
+    const sent0 = pacer.sent;
+    const stats0 = await server.stats();
+    const self0 = process.cpuUsage();
+    const t0 = performance.now();
+    while (performance.now() - t0 < o.durationMs) {
+      await sleep(250);
+      const sec = (performance.now() - t0) / 1000;
+      o.progress.update(`${o.label}: ${fmt(sum(frames) / o.users / sec)} frames/s per client`);
+    }
+    const stats1 = await server.stats();
+    const self1 = process.cpuUsage(self0);
+    const seconds = (performance.now() - t0) / 1000;
+    measuring = false;
+    const sent = pacer.sent - sent0;
+    pacer.stop();
+    const wire = sum(sockets.map((ws, i) => ws.bytesRead - wire0[i]!));
+    const cpuUs = cpuDeltaUs(stats0, stats1);
+    return {
+      mode,
+      run: o.run,
+      seconds: round(seconds, 2),
+      inputsPerSec: round(sent / seconds, 0),
+      framesPerClientPerSec: round(sum(frames) / o.users / seconds, 1),
+      payloadBytesPerClientPerSec: round(sum(payload) / o.users / seconds, 0),
+      wireBytesPerClientPerSec: round(wire / o.users / seconds, 0),
+      serverCpuPercent: round(cpuUs / 1e4 / seconds, 1),
+      serverCpuUsPerInput: round(cpuUs / Math.max(1, sent), 2),
+      loadGenCpuPercent: round((self1.user + self1.system) / 1e4 / seconds, 1),
+      delayP50Ms: round(delay.p(50), 1),
+      delayP99Ms: round(delay.p(99), 1),
+    };
+  } finally {
+    for (const ws of sockets) ws.close();
+    await server.stop();
+  }
+}
+
+function startsWith(data: Buffer, prefix: Buffer): boolean {
+  return data.length >= prefix.length && data.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
+}
+
+function recordDelays(data: Buffer, delay: Latency): void {
+  const now = performance.now() % CLOCK_WRAP_MS;
+  const frame = JSON.parse(data.toString("utf8")) as { cursors: Record<string, { x: number } | null> };
+  for (const c of Object.values(frame.cursors)) {
+    if (!c) continue;
+    delay.record((now - c.x * CLOCK_WRAP_MS + CLOCK_WRAP_MS) % CLOCK_WRAP_MS);
+  }
+}
+
+function sum(xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i]!;
+  return s;
+}
+
+export function cursorsMarkdown(r: CursorsResults): string {
+  const rows = r.summary.map((s) => [
+    s.mode === "coalesced" ? "coalesced (50 ms tick, latest wins)" : "uncoalesced (a frame per input)",
+    fmt(s.inputsPerSec),
+    fmt(s.framesPerClientPerSec),
+    fmt(s.payloadBytesPerClientPerSec / 1024, 1),
+    fmt(s.wireBytesPerClientPerSec / 1024, 1),
+    fmt(s.serverCpuPercent),
+    fmt(s.serverCpuUsPerInput),
+    `${fmt(s.delayP50Ms)} / ${fmt(s.delayP99Ms)}`,
+  ]);
+  let out = table(
+    ["server", "inputs/s", "frames/s per client", "payload KiB/s per client", "wire KiB/s per client", "server CPU %", "server CPU µs per input", "move→arrival p50 / p99 ms"],
+    rows,
+  );
+  if (r.ratios) {
+    out += `\n\ncoalesced ÷ uncoalesced: frames ${ratio(r.ratios.frames, 1)}, payload bytes ${ratio(r.ratios.payloadBytes, 1)}, wire bytes ${ratio(r.ratios.wireBytes, 1)}, server CPU ${ratio(r.ratios.serverCpu, 1)}`;
+    out += `\ntargets: ≤ ${r.targets.framesPerClientMax} frames/s per client: ${r.targets.framesMet ? "met" : "missed"}; ≤ ⅓ of uncoalesced bytes: ${r.targets.bytesMet ? "met" : "missed"}`;
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs();
+  const quick = args.quick;
+  const pinned = pinSelf(1);
+  const progress = new Progress("cursors");
+  const settings = {
+    users: args.num("users", 50),
+    hz: args.num("hz", 60),
+    runs: args.runs ?? (quick ? 1 : 3),
+    durationMs: args.num("duration", quick ? 1000 : 5000),
+    warmupMs: args.num("warmup", quick ? 300 : 1000),
+    latencyReceivers: args.num("latency-receivers", 5),
+    quietWaitMs: args.num("quiet-wait", quick ? 0 : 10_000),
+  };
+  const startedAt = new Date().toISOString();
+  const results = await runCursors({ ...settings, progress });
+  const report: BenchReport<CursorsResults> = {
+    bench: "cursors",
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    quick,
+    command: commandLine(),
+    machine: machineInfo(),
+    pinned,
+    settings: { ...settings, pinning: pinned ? "server child on CPU 0, load generator on CPU 1" : "none", database: "PGlite in memory (cursors never touch it)" },
+    results,
+  };
+  const file = writeReport(report);
+  console.log(cursorsMarkdown(results));
+  console.log(`\nJSON: ${file}`);
+}
+
+if (isMain(import.meta.url)) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

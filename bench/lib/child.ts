@@ -1,0 +1,196 @@
+// Servers under test run in a child process pinned to their own core, so the load generator
+// (this process) never shares a core with them. The child reports its port once listening
+// and answers stats requests (its own CPU time and memory) over the IPC channel.
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { BENCH_DIR, hasTaskset, REPO_DIR } from "./common";
+
+export interface ChildStats {
+  /** process.cpuUsage() of the server process, µs. */
+  cpuUserUs: number;
+  cpuSystemUs: number;
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+type ToChild = { id: number; type: "stats" | "gc" | "call"; name?: string; arg?: unknown };
+type FromChild =
+  | { type: "ready"; port: number; info?: Record<string, unknown> }
+  | { type: "reply"; id: number; value?: unknown; error?: string }
+  | { type: "fatal"; error: string };
+
+export interface ServerChild {
+  port: number;
+  pid: number;
+  info: Record<string, unknown>;
+  pinned: boolean;
+  stats(): Promise<ChildStats>;
+  /** Full garbage collection in the child (started with --expose-gc). */
+  gc(): Promise<void>;
+  /** A named function the child registered (e.g. "seed"). */
+  call<T = unknown>(name: string, arg?: unknown): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export interface StartChildOptions {
+  /** Core to pin the child to (`taskset -c`); none when pinning is unavailable. */
+  core?: number;
+  /** Open-file limit for the child (`prlimit`), for many connections. */
+  nofile?: number;
+  env?: Record<string, string | undefined>;
+  timeoutMs?: number;
+}
+
+/** Starts `bench/servers/<name>.ts` with `options` (JSON) and waits for its port. */
+export async function startServerChild(name: string, options: unknown, o: StartChildOptions = {}): Promise<ServerChild> {
+  const script = path.join(BENCH_DIR, "servers", `${name}.ts`);
+  const nodeArgs = ["--expose-gc", "--import", "tsx", script, JSON.stringify(options)];
+  let cmd = process.execPath;
+  let args = nodeArgs;
+  const pinned = o.core !== undefined && hasTaskset();
+  if (pinned) {
+    args = ["-c", String(o.core), cmd, ...args];
+    cmd = "taskset";
+  }
+  if (o.nofile) {
+    args = [`--nofile=${o.nofile}:${o.nofile}`, cmd, ...args];
+    cmd = "prlimit";
+  }
+  const child = spawn(cmd, args, {
+    cwd: REPO_DIR,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: { ...process.env, NODE_ENV: "production", ...o.env },
+  });
+  return attach(child, pinned, o.timeoutMs ?? 60_000);
+}
+
+function attach(child: ChildProcess, pinned: boolean, timeoutMs: number): Promise<ServerChild> {
+  let nextId = 1;
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let exited = false;
+  const exitedPromise = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+
+  const request = (msg: Omit<ToChild, "id">): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      if (exited) return reject(new Error("server process has exited"));
+      const id = nextId++;
+      waiting.set(id, { resolve, reject });
+      child.send({ ...msg, id });
+    });
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`server process did not start within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on("message", (m: FromChild) => {
+      if (m.type === "ready") {
+        clearTimeout(timer);
+        resolve({
+          port: m.port,
+          pid: child.pid!,
+          info: m.info ?? {},
+          pinned,
+          stats: () => request({ type: "stats" }) as Promise<ChildStats>,
+          gc: async () => void (await request({ type: "gc" })),
+          call: <T>(name: string, arg?: unknown) => request({ type: "call", name, arg }) as Promise<T>,
+          async stop() {
+            if (exited) return;
+            child.kill("SIGTERM");
+            const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+            await exitedPromise;
+            clearTimeout(t);
+          },
+        });
+      } else if (m.type === "reply") {
+        const w = waiting.get(m.id);
+        waiting.delete(m.id);
+        if (m.error) w?.reject(new Error(m.error));
+        else w?.resolve(m.value);
+      } else if (m.type === "fatal") {
+        clearTimeout(timer);
+        reject(new Error(`server process failed: ${m.error}`));
+      }
+    });
+    child.once("exit", (code, signal) => {
+      exited = true;
+      clearTimeout(timer);
+      for (const w of waiting.values()) w.reject(new Error(`server process exited (${code ?? signal})`));
+      waiting.clear();
+      reject(new Error(`server process exited before it was ready (${code ?? signal})`));
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The child's side
+
+export interface ChildHandlers {
+  /** Resolves when the server is stopped (on SIGTERM). */
+  stop?: () => Promise<void>;
+  calls?: Record<string, (arg: unknown) => unknown>;
+}
+
+/** Call from a server script once it listens: answers the parent until SIGTERM. */
+export function serveParent(port: number, handlers: ChildHandlers = {}, info?: Record<string, unknown>): void {
+  const send = (m: FromChild) => process.send?.(m);
+  process.on("message", async (m: ToChild) => {
+    try {
+      let value: unknown;
+      if (m.type === "stats") {
+        const cpu = process.cpuUsage();
+        const mem = process.memoryUsage();
+        value = {
+          cpuUserUs: cpu.user,
+          cpuSystemUs: cpu.system,
+          rss: mem.rss,
+          heapUsed: mem.heapUsed,
+          external: mem.external,
+          arrayBuffers: mem.arrayBuffers,
+        } satisfies ChildStats;
+      } else if (m.type === "gc") {
+        const gc = (globalThis as { gc?: () => void }).gc;
+        gc?.();
+        await new Promise((r) => setTimeout(r, 50));
+        gc?.();
+      } else {
+        const fn = handlers.calls?.[m.name ?? ""];
+        if (!fn) throw new Error(`no such call: ${m.name}`);
+        value = await fn(m.arg);
+      }
+      send({ type: "reply", id: m.id, value });
+    } catch (err) {
+      send({ type: "reply", id: m.id, error: String((err as Error)?.stack ?? err) });
+    }
+  });
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    const done = () => process.exit(0);
+    setTimeout(done, 8_000).unref();
+    Promise.resolve(handlers.stop?.()).then(done, done);
+  };
+  process.on("SIGTERM", stop);
+  // The parent died: don't linger holding a port and a core.
+  process.on("disconnect", stop);
+  send({ type: "ready", port, info });
+}
+
+/** Reports a startup failure to the parent and exits. */
+export function failToParent(err: unknown): never {
+  process.send?.({ type: "fatal", error: String((err as Error)?.stack ?? err) } satisfies FromChild);
+  console.error(err);
+  process.exit(1);
+}
+
+export function childOptions<T>(): T {
+  return JSON.parse(process.argv[2] ?? "{}") as T;
+}
+
+/** CPU µs spent between two stats snapshots. */
+export function cpuDeltaUs(a: ChildStats, b: ChildStats): number {
+  return b.cpuUserUs - a.cpuUserUs + (b.cpuSystemUs - a.cpuSystemUs);
+}

@@ -1,0 +1,56 @@
+// The app's realtime server (createApp, no Next) on 127.0.0.1, port 0, for benchmarks.
+// Options (JSON argv): the database (PGlite in memory, or a Postgres URL) and tuning overrides.
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createApp, MIGRATIONS_DIR, type AppOptions } from "../../server/app";
+import { loadConfig } from "../../server/config";
+import { openDatabase } from "../../server/db/database";
+import { migrate } from "../../server/db/migrate";
+import { silentLogger } from "../../server/log";
+import { createMetrics } from "../../server/metrics";
+import { childOptions, failToParent, serveParent } from "../lib/child";
+
+export interface AppServerOptions {
+  /** A fresh Postgres database's URL; PGlite in memory when absent. */
+  databaseUrl?: string;
+  tuning?: AppOptions["tuning"];
+}
+
+async function main(): Promise<void> {
+  const opts = childOptions<AppServerOptions>();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "rt-bench-app-"));
+  const db = await openDatabase(opts.databaseUrl ? { url: opts.databaseUrl, poolSize: 10 } : { dataDir: "memory://" });
+  await migrate(db, MIGRATIONS_DIR);
+  const config = loadConfig({
+    NODE_ENV: "production",
+    SESSION_SECRET: "bench-secret-bench-secret-bench-secret-0123",
+    DATA_DIR: dataDir,
+    INSTANCE_ID: "bench",
+    LOG_LEVEL: "silent",
+  });
+  const app = await createApp({
+    config,
+    logger: silentLogger,
+    db,
+    metrics: createMetrics({ defaultMetrics: false }),
+    tuning: { drainSpreadMs: 0, ...opts.tuning },
+  });
+  const port = await app.listen(0, "127.0.0.1");
+  serveParent(
+    port,
+    {
+      async stop() {
+        await app.shutdown();
+        await db.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+      calls: {
+        connections: () => ({ ws: app.ws.size, sse: app.sse.size, poll: app.poll.size }),
+      },
+    },
+    { database: db.kind },
+  );
+}
+
+main().catch(failToParent);
