@@ -28,6 +28,8 @@ export interface Database {
    * connection was lost and re-established (notifications may have been missed meanwhile).
    */
   listen(channel: string, onNotify: NotifyHandler, onReconnect?: () => void): Promise<() => Promise<void>>;
+  /** PGlite only: the whole data directory as a tarball (a template for fast test databases). */
+  dumpDataDir?(): Promise<Blob>;
   close(): Promise<void>;
 }
 
@@ -38,11 +40,13 @@ export interface OpenOptions {
   dataDir?: string;
   poolSize?: number;
   onError?: (err: Error, context: string) => void;
+  /** PGlite only: start from this data directory tarball instead of an empty one. */
+  loadDataDir?: Blob;
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.url) return openPostgres(opts.url, opts.poolSize ?? 10, opts.onError);
-  return openPGlite(opts.dataDir ?? "memory://");
+  return openPGlite(opts.dataDir ?? "memory://", opts.loadDataDir);
 }
 
 // ---------------------------------------------------------------------------
@@ -166,12 +170,12 @@ async function listenWithReconnect(
 
 // ---------------------------------------------------------------------------
 
-async function openPGlite(dataDir: string): Promise<Database> {
+async function openPGlite(dataDir: string, loadDataDir?: Blob): Promise<Database> {
   const inMemory = dataDir.startsWith("memory://");
   const releaseLock = inMemory ? () => {} : lockDataDir(dataDir);
   let db: PGlite;
   try {
-    db = await PGlite.create(inMemory ? dataDir : path.resolve(dataDir));
+    db = await PGlite.create({ dataDir: inMemory ? dataDir : path.resolve(dataDir), loadDataDir });
   } catch (err) {
     releaseLock();
     throw err;
@@ -201,6 +205,9 @@ async function openPGlite(dataDir: string): Promise<Database> {
       // One process owns a PGlite database, so nothing is ever missed: no reconnect to report.
       const unlisten = await db.listen(channel, onNotify);
       return async () => unlisten();
+    },
+    async dumpDataDir() {
+      return db.dumpDataDir("none");
     },
     async close() {
       await prisma.$disconnect();

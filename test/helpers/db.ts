@@ -1,10 +1,12 @@
 // Databases for tests: a throwaway PGlite always, and a fresh database on the real Postgres
 // server when DATABASE_URL is set (as `.ci/run` does). Each call gets an empty, migrated database.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { openDatabase, type Database } from "../../server/db/database";
-import { migrate } from "../../server/db/migrate";
+import { migrate, readMigrations } from "../../server/db/migrate";
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, "../../prisma/migrations");
 
@@ -22,7 +24,7 @@ export interface TestDatabase {
 
 export async function createTestDatabase(kind: DbKind): Promise<TestDatabase> {
   if (kind === "pglite") {
-    const db = await openDatabase({ dataDir: "memory://" });
+    const db = await openDatabase({ dataDir: "memory://", loadDataDir: await pgliteTemplate() });
     await migrate(db, MIGRATIONS_DIR);
     return { db, drop: () => db.close() };
   }
@@ -65,4 +67,26 @@ export async function dropPostgresDatabase(url: string): Promise<void> {
   } finally {
     await admin.end();
   }
+}
+
+/**
+ * A migrated, empty PGlite data directory, made once and shared by every test file (on disk,
+ * keyed by the migrations): loading it takes about a second where initdb takes several.
+ */
+let template: Promise<Blob> | null = null;
+function pgliteTemplate(): Promise<Blob> {
+  return (template ??= (async () => {
+    const key = createHash("sha256").update(readMigrations(MIGRATIONS_DIR).map((m) => m.checksum).join()).digest("hex").slice(0, 16);
+    const file = path.join(tmpdir(), `rt-pglite-template-${key}.tar`);
+    if (existsSync(file)) return new Blob([readFileSync(file)]);
+    const db = await openDatabase({ dataDir: "memory://" });
+    await migrate(db, MIGRATIONS_DIR);
+    const dump = await db.dumpDataDir!();
+    await db.close();
+    const bytes = Buffer.from(await dump.arrayBuffer());
+    const partial = `${file}.${process.pid}`;
+    writeFileSync(partial, bytes);
+    renameSync(partial, file);
+    return new Blob([bytes]);
+  })());
 }
