@@ -338,15 +338,15 @@ export class Hub {
   /** New committed events (local commits, or read after another instance's NOTIFY). */
   publish(events: RealtimeEvent[]): void {
     const started = performance.now();
-    let touched = false;
+    const touched = new Map<string, StreamState>();
     for (const e of events) {
       const st = this.streams.get(e.stream);
       if (!st) continue;
       st.inbox.push(new Outgoing(e));
-      touched = true;
+      touched.set(e.stream, st);
     }
-    if (!touched) return;
-    for (const [stream, st] of this.streams) if (st.inbox.length > 0 && !st.pumping) void this.pump(stream, st);
+    if (touched.size === 0) return;
+    for (const [stream, st] of touched) if (!st.pumping) void this.pump(stream, st);
     this.metrics?.fanoutSeconds.observe((performance.now() - started) / 1000);
   }
 
@@ -495,10 +495,8 @@ export class Hub {
 
   /** The subscriber's connection is in the room: it counts as present and gets room frames. */
   enterRoom(room: string, sub: Subscriber, presenceId = sub.id): void {
-    // Present first, then watching: the others hear of the arrival, the newcomer learns the
-    // members from its own answer (joined) rather than from a frame that would precede it.
-    this.presence.add(room, sub.user, presenceId);
     this.watch(room, sub);
+    this.presence.add(room, sub.user, presenceId);
   }
 
   /** The subscriber left the room (or disconnected): presence after the grace, typing and cursor now. */
