@@ -278,14 +278,14 @@ class WsConnection implements Subscriber {
       since: since ?? null,
       maxReplay: MAX_REPLAY,
       onStart: (head, reset) => {
+        // The answer comes first and already counts this person; entering the room then
+        // announces the arrival to everyone in it, this connection included.
+        const before = hub.members(room);
+        const present = before.some((m) => m.id === this.user.id);
+        const members = present ? before : [...before, this.user];
+        this.send(reset ? { type: "reset", room, head } : { type: "joined", room, head, members });
         hub.enterRoom(room, this);
-        const members = hub.members(room);
-        if (reset) {
-          this.send({ type: "reset", room, head });
-          this.send({ type: "presence", room, members });
-        } else {
-          this.send({ type: "joined", room, head, members });
-        }
+        if (reset && present) this.send({ type: "presence", room, members });
         const cursors = hub.cursorSnapshot(room);
         delete cursors[this.user.id];
         if (Object.keys(cursors).length > 0) this.send({ type: "cursors", room, cursors });

@@ -195,7 +195,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
       expect(linJoined).toMatchObject({ type: "joined", room, head: 1 });
       expect(linJoined.type === "joined" && linJoined.members.map((m) => m.id).sort()).toEqual([ada.user.id, lin.user.id].sort());
       // Ada hears Lin arrive.
-      const p = await a.next(isType("presence", (f) => f.room === room));
+      const p = await a.next(isType("presence", (f) => f.room === room && f.members.length === 2));
       expect(p.members.map((m) => m.id).sort()).toEqual([ada.user.id, lin.user.id].sort());
       // No history without since: the message before the join is not sent.
       await postHttp(ada, room, "after", "j-2");
