@@ -5,7 +5,7 @@ import { createRoom, messageLog, sendMessage, signIn, unique } from "./helpers";
 test("a person sets a name, creates a room, posts, reloads, and sees the message", async ({ page }) => {
   await page.goto("/");
   await signIn(page, "Sam");
-  await expect(page.getByRole("link", { name: "#general" })).toBeVisible();
+  await expect(page.getByRole("list", { name: "Rooms" }).getByRole("link", { name: /^#general/ })).toBeVisible();
 
   const room = unique("smoke");
   await createRoom(page, room);
@@ -25,7 +25,7 @@ test("a person sets a name, creates a room, posts, reloads, and sees the message
   await expect(page.getByLabel("Display name")).toHaveCount(0);
   await page.getByLabel("Room name").fill(room);
   await page.getByRole("button", { name: "Create room" }).click();
-  await expect(page.getByRole("alert")).toHaveText(/already exists/);
+  await expect(page.getByLabel("Room name")).toHaveAccessibleDescription(/already exists/);
 
   await page.getByRole("button", { name: "Account and settings" }).click();
   await page.getByRole("button", { name: "Sign out" }).click();

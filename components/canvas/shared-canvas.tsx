@@ -35,8 +35,8 @@ export function SharedCanvas({ roomId }: { roomId: string }) {
         onPointerCancel={onPointerLeave}
         className="relative h-full w-full touch-none overflow-hidden bg-[radial-gradient(circle,var(--color-slate-300)_1px,transparent_1px)] bg-size-[20px_20px] select-none"
       >
-        <p className="pointer-events-none absolute inset-x-0 bottom-3 px-4 text-center text-xs text-slate-400">
-          Move your pointer here — everyone in #{roomId} sees it live.
+        <p className="pointer-events-none absolute inset-x-0 bottom-2 truncate px-4 text-center text-xs text-slate-400">
+          Point here — everyone in #{roomId} sees your cursor live.
         </p>
         {ids.map((id) => (
           <RemoteCursor key={id} id={id} animator={animator} />
@@ -96,8 +96,8 @@ function RemoteCursor({ id, animator }: { id: string; animator: CursorAnimator }
 
   if (!person) return null;
   return (
-    <div ref={root} role="img" aria-label={`${person.name}'s cursor`} className="pointer-events-none absolute top-0 left-0 will-change-transform">
-      <svg viewBox="0 0 16 20" className="absolute top-0 left-0 h-5 w-4 drop-shadow-sm" aria-hidden>
+    <div ref={root} role="img" aria-label={`${person.name}'s cursor`} className="pointer-events-none absolute top-0 left-0 h-5 w-4 will-change-transform">
+      <svg viewBox="0 0 16 20" className="block h-5 w-4 drop-shadow-sm" aria-hidden>
         <path d="M1 1v16l4.5-4.2 3 6.2 2.6-1.2-3-6.1H14Z" fill={person.color} stroke="white" strokeWidth="1.5" strokeLinejoin="round" />
       </svg>
       <span

@@ -2,7 +2,6 @@
 import Link from "next/link";
 import { useEffect } from "react";
 import { useRooms } from "@/lib/store/rooms";
-import { RelativeTime } from "../ui/relative-time";
 import { CreateRoomForm } from "./create-room-form";
 
 /** The landing once signed in: every room, and a form for a new one. */
@@ -28,14 +27,13 @@ export function RoomList() {
           </h2>
           {status === "loading" && <p className="text-sm text-slate-500">Loading rooms…</p>}
           {status === "error" && <p className="text-sm text-rose-700">Could not load the rooms.</p>}
-          <ul className="divide-y divide-slate-100 overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm">
+          <ul aria-label="Rooms" className="divide-y divide-slate-100 overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm">
             {rooms.map((room) => (
               <li key={room.id}>
                 <Link href={`/rooms/${room.id}`} className="flex items-center justify-between gap-3 px-4 py-3 hover:bg-slate-50">
                   <span className="min-w-0 truncate font-medium">#{room.name}</span>
-                  <span className="flex shrink-0 items-baseline gap-3 text-xs text-slate-500">
-                    {room.head > 0 && <span>{room.head === 1 ? "1 message" : `${room.head} messages`}</span>}
-                    <RelativeTime at={room.createdAt} className="hidden sm:inline" />
+                  <span className="shrink-0 text-xs text-slate-500">
+                    {room.head === 0 ? "No messages yet" : room.head === 1 ? "1 message" : `${room.head} messages`}
                   </span>
                 </Link>
               </li>
