@@ -161,6 +161,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
+    // Draining: the port stays open so /readyz can say so; anything new is refused with 503,
+    // which a proxy retries on another instance.
+    if (!ready && !OPS_PATHS.has(url.pathname)) {
+      return sendError(res, new HttpError("unavailable", "The server is restarting; try again shortly"), {
+        "Retry-After": "1",
+        Connection: "close",
+      });
+    }
     const match = router.match(req.method ?? "GET", url.pathname);
     if (!match) {
       if (opts.pages && !url.pathname.startsWith("/api/")) return void opts.pages(req, res);
@@ -190,6 +198,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (pathname === "/ws" && !ready) {
+      socket.end("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
     if (pathname === "/ws") {
       ws.handleUpgrade(req, socket, head).catch((err: unknown) => {
         logger.error({ err }, "upgrade failed");
@@ -211,8 +223,6 @@ export async function createApp(opts: AppOptions): Promise<App> {
       ready = false;
       metrics.draining.set(1);
       logger.info("draining");
-      // Stop accepting connections; close idle keep-alive sockets so the process can exit.
-      server.close();
       sse.drain();
       poll.drain();
       // Commit what was accepted first, so its senders still hear their acks.
@@ -220,6 +230,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await ws.drain(tuning.drainSpreadMs ?? 5_000);
       hub.stop();
       ops.stop();
+      // Only now stop listening: until here /readyz answered 503 to whoever asked.
+      server.close();
       server.closeIdleConnections();
       await stopListening?.();
       await bus?.stop();
@@ -251,6 +263,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     shutdown,
   };
 }
+
+/** Answered while draining too: the operator's view of the instance. */
+const OPS_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 
 /** A NOTIFY payload's heads; undefined when it is this instance's own (already fanned out). */
 export function parseNotify(payload: string, self: string): Map<string, number> | null | undefined {
