@@ -34,11 +34,13 @@ export interface PeerOptions extends ClientOptions {
   base?: string;
   /** Rooms to follow from seq 0. */
   rooms?: string[];
+  /** An existing session (another tab of the same person); a new one by default. */
+  session?: { user: User; cookie: string };
 }
 
 export async function makePeer(cluster: Cluster, name: string, opts: PeerOptions = {}): Promise<Peer> {
   const base = opts.base ?? cluster.url;
-  const { user, cookie } = await cluster.signIn(name, base);
+  const { user, cookie } = opts.session ?? (await cluster.signIn(name, base));
   const rawWs: Map<string, number[]>[] = [];
   const createWebSocket = (url: string, protocols: string[]): WebSocketLike => {
     const ws = new WebSocket(url, protocols, { headers: { cookie } });
@@ -54,7 +56,7 @@ export async function makePeer(cluster: Cluster, name: string, opts: PeerOptions
     ws.on("error", () => {});
     return ws as unknown as WebSocketLike;
   };
-  const { rooms, base: _base, ...clientOpts } = opts;
+  const { rooms, base: _base, session: _session, ...clientOpts } = opts;
   const tc = makeClient(base, cookie, { createWebSocket, wsOpenTimeoutMs: 2_000, ...clientOpts });
   const peer: Peer = {
     name,
