@@ -10,7 +10,7 @@ import { parseCursor, POLL_MAX_WAIT_S, type PollAnswer, type User } from "../../
 
 type Person = { user: User; cookie: string };
 
-const PRESENCE_TTL_MS = 600;
+const PRESENCE_TTL_MS = 1_500;
 const STATE_INTERVAL_MS = 300;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -249,7 +249,7 @@ describe.each(dbKinds)("long polling /api/poll on %s", (kind) => {
     await append(room, 1, "ev");
     answers.push(await quick(bea, { streams, cursor: answers[0]!.cursor, client: "state" }));
     // Held until its wait passes (shorter than this server's presence lapse).
-    answers.push(await poll(bea, { streams, cursor: answers[1]!.cursor, wait: 0.3, client: "state" }).then((r) => r.body));
+    answers.push(await poll(bea, { streams, cursor: answers[1]!.cursor, wait: 0.5, client: "state" }).then((r) => r.body));
     expect(answers[2]!.events).toEqual([]);
     for (const body of answers) {
       expect(Object.keys(body.rooms).sort()).toEqual(["general", room].sort());

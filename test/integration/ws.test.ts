@@ -13,7 +13,7 @@ type Person = { user: User; cookie: string };
 
 /** Long enough that a cleared typing indicator can only have been cleared on purpose. */
 const TYPING_TTL_MS = 60_000;
-const PRESENCE_GRACE_MS = 800;
+const PRESENCE_GRACE_MS = 2_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -511,7 +511,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
 
       const from = l.frames.length;
       tab2.close();
-      const gone = await l.next(isType("presence", (f) => f.room === room), { from, timeoutMs: 5000 });
+      const gone = await l.next(isType("presence", (f) => f.room === room), { from, timeoutMs: PRESENCE_GRACE_MS + 8_000 });
       expect(gone.members).toEqual([lin.user]);
       l.close();
     });
@@ -748,7 +748,7 @@ describe("WebSocket close codes", () => {
   it("keeps answering clients alive across many pings and terminates one that does not pong", async () => {
     // Its own server: a fast heartbeat would also end the paused socket of the slow-consumer test.
     const outer = s;
-    s = await startServer({ testDb: await pglite(), tuning: { pingIntervalMs: 100, pongTimeoutMs: 100 } });
+    s = await startServer({ testDb: await pglite(), tuning: { pingIntervalMs: 200, pongTimeoutMs: 400 } });
     try {
       await heartbeat();
     } finally {
@@ -772,7 +772,7 @@ describe("WebSocket close codes", () => {
     const code = await silentClosed;
     expect(code).toBe(1006); // terminated, no close handshake
     expect(pings).toBeGreaterThanOrEqual(1);
-    await sleep(500); // several more ping rounds
+    await sleep(1_000); // several more ping rounds
     expect(healthy.closeCode).toBeNull();
     healthy.send({ type: "join", room: "general" });
     await healthy.next(isType("joined"));
