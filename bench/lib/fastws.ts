@@ -19,7 +19,7 @@ export interface FastWsOptions {
   headers?: Record<string, string>;
   protocols?: string[];
   /** Each frame's payload: a view valid only during the call. */
-  onFrame?: (payload: Buffer, opcode: number) => void;
+  onFrame?: (payload: Buffer, opcode: number, ws: FastWs) => void;
   onClose?: () => void;
   localAddress?: string;
   timeoutMs?: number;
@@ -149,7 +149,7 @@ export class FastWs {
         return;
       }
       this.frames++;
-      this.opts.onFrame?.(payload, opcode);
+      this.opts.onFrame?.(payload, opcode, this);
     }
     if (off < n) this.pending = off === 0 && buf === chunk ? Buffer.from(buf) : buf.subarray(off);
   }
