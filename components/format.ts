@@ -1,6 +1,6 @@
 // Small pure formatting helpers for the UI.
 import type { Actor } from "@/lib/protocol";
-import type { ChannelState, ConnectionStatus } from "@/lib/realtime/types";
+import type { ConnectionStatus } from "@/lib/realtime/types";
 
 /** "Ada Lovelace" → "AL", "lin" → "L". */
 export function initials(name: string): string {
@@ -46,8 +46,9 @@ export function connectionLabel(channel: ConnectionStatus["rooms"] | ConnectionS
       return "Offline";
     case "signed-out":
       return "Signed out";
-    case "idle":
+    case "idle": // not started yet: it is about to connect
     case "connecting":
+      return `${TRANSPORT_LABEL[channel.transport]} · connecting`;
     case "connected":
     case "reconnecting":
       return `${TRANSPORT_LABEL[channel.transport]} · ${channel.state}`;
@@ -56,8 +57,4 @@ export function connectionLabel(channel: ConnectionStatus["rooms"] | ConnectionS
       return unknown;
     }
   }
-}
-
-export function isHealthy(state: ChannelState): boolean {
-  return state === "connected";
 }

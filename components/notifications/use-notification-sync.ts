@@ -1,6 +1,7 @@
 "use client";
 // Keeps the unread count true across tabs and devices: the read marker is the server's, so
 // re-ask it when the tab comes back and every 30 s; this browser's tabs also tell each other.
+import { usePathname } from "next/navigation";
 import { useEffect } from "react";
 import { listenForReadsInOtherTabs, unreadCount, useNotifications } from "@/lib/store/notifications";
 
@@ -29,7 +30,9 @@ export function useNotificationSync(): void {
 /** "(2) Realtime Workspace" while there are unread mentions. */
 export function useUnreadTitle(): void {
   const unread = useNotifications(unreadCount);
+  // Again after each navigation, in case the page's metadata set the title back.
+  const pathname = usePathname();
   useEffect(() => {
     document.title = unread > 0 ? `(${unread}) ${TITLE}` : TITLE;
-  });
+  }, [unread, pathname]);
 }

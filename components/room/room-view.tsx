@@ -13,7 +13,8 @@ import { useRoomConnection } from "./use-room-connection";
 export function RoomView({ roomId }: { roomId: string }) {
   const me = useSession((s) => s.user);
   // The shell renders pages only once someone is signed in.
-  return me && <Room roomId={roomId} me={me} />;
+  // Keyed: another room is a fresh mount (scroll position, counters, canvas), not an update.
+  return me && <Room key={roomId} roomId={roomId} me={me} />;
 }
 
 function Room({ roomId, me }: { roomId: string; me: User }) {
