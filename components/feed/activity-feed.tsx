@@ -44,7 +44,6 @@ export function ActivityFeed() {
     if (!el) return;
     atTop.current = el.scrollTop <= TOP_SLACK_PX;
     if (atTop.current) setUnseen(0);
-    seen.current.height = el.scrollHeight;
   };
 
   const jumpToTop = () => {

@@ -80,7 +80,6 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
     const el = scroller.current;
     if (!el) return;
     pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight <= PINNED_SLACK_PX;
-    rendered.current.height = el.scrollHeight;
     if (pinned.current) setUnseen(0);
     const { hasMore, loadingOlder, olderFailed } = useRoom.getState();
     if (hasMore && !loadingOlder && !olderFailed && el.scrollTop < LOAD_OLDER_MARGIN_PX) void useRoom.getState().loadOlder();
