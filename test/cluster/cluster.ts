@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { createPostgresDatabase, dropPostgresDatabase } from "../helpers/db";
-import { canConnect, freePort, startNginx, stopProcess, type Nginx, type NginxConf } from "./nginx";
+import { canConnect, freePort, killOnExit, startNginx, stopProcess, type Nginx, type NginxConf } from "./nginx";
 import type { User } from "../../lib/protocol";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -179,6 +179,7 @@ class InstanceProcess implements Instance {
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.proc = proc;
+    killOnExit(proc);
     this.out.write(`=== ${new Date().toISOString()} start ${this.id} (pid ${proc.pid})\n`);
     proc.stdout!.pipe(this.out, { end: false });
     proc.stderr!.pipe(this.out, { end: false });
@@ -230,6 +231,7 @@ async function startRedis(port: number): Promise<RedisServer> {
       const p = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"], {
         stdio: "ignore",
       });
+      killOnExit(p);
       proc = p;
       const deadline = Date.now() + 10_000;
       while (!(await canConnect(port))) {

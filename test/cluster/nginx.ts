@@ -113,6 +113,7 @@ async function launch(dir: string, port: number): Promise<ChildProcess> {
   const child = spawn(nginxBinary(), ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-e", path.join(dir, "error.log")], {
     stdio: ["ignore", "ignore", "pipe"],
   });
+  killOnExit(child);
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -129,6 +130,20 @@ async function launch(dir: string, port: number): Promise<ChildProcess> {
       throw new Error(`nginx did not listen on ${port}: ${stderr}`);
     }
   }
+}
+
+const children = new Set<ChildProcess>();
+let exitHook = false;
+
+/** Kills `child` if this process exits first (a test run that crashed or was interrupted). */
+export function killOnExit(child: ChildProcess): void {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  if (exitHook) return;
+  exitHook = true;
+  process.once("exit", () => {
+    for (const c of children) c.kill("SIGKILL");
+  });
 }
 
 /** Signals a child process and waits for it to exit, killing it if it takes longer than `ms`. */
