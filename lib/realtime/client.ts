@@ -169,6 +169,8 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.rooms.add(room);
     if (this.roomsTransport === "websocket") this.ws.send(this.joinFrame(room));
     else this.poll.restart();
+    // Messages for this room kept from before (a reload while offline) can go out now.
+    this.flushOutbox();
   }
 
   leave(room: string): void {
@@ -423,6 +425,8 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     switch (frame.type) {
       case "joined":
         this.emit("joined", { room: frame.room, head: frame.head, members: frame.members });
+        // The members in the answer are the room's presence as of joining.
+        this.emit("presence", { room: frame.room, members: frame.members });
         return;
       case "event":
         return this.accept(frame.event);

@@ -60,10 +60,14 @@ export class PollChannel {
       this.running = false;
       return;
     }
+    const cursor = this.hooks.cursor(streams);
+    // A stream without a position yet: ask for an immediate answer, whose cursor gives us the
+    // head to hold on from (and tells us the channel is up) instead of waiting out a whole poll.
+    const known = new Set(cursor.split(",").map((pair) => pair.slice(0, pair.lastIndexOf("="))));
     const params = new URLSearchParams({
       streams: streams.join(","),
-      cursor: this.hooks.cursor(streams),
-      wait: String(this.waitS),
+      cursor,
+      wait: String(streams.every((s) => known.has(s)) ? this.waitS : 0),
       client: this.tabId,
     });
     const abort = new AbortController();

@@ -211,7 +211,9 @@ class HeldPoll implements Subscriber {
     this.cleanup();
     const rooms: Record<string, RoomState> = {};
     for (const room of this.rooms) rooms[room] = this.opts.hub.roomState(room);
-    this.owner.noteAnswer(this.key, this.rooms, reason === "state");
+    // A superseded poll's client has already moved on to its next request and never reads
+    // this answer: recording its room state as seen would hold that next request back.
+    if (reason !== "superseded") this.owner.noteAnswer(this.key, this.rooms, reason === "state");
     const body: PollAnswer = { events: this.events, cursor: formatCursor(this.position), rooms };
     this.opts.metrics?.pollAnswers.inc({ reason });
     if (!this.res.destroyed) sendJson(this.res, 200, body);
