@@ -106,9 +106,14 @@ export class FastWs {
     this.socket.write(frame(OP_TEXT, Buffer.from(text)));
   }
 
+  /** Closes at once with a reset: no close handshake, and no TIME_WAIT holding the local port. */
   close(): void {
     this.closed = true;
-    this.socket.destroy();
+    try {
+      this.socket.resetAndDestroy();
+    } catch {
+      this.socket.destroy();
+    }
   }
 
   /** Stops reading: the server's sends pile up in TCP buffers (a slow consumer). */

@@ -1,0 +1,312 @@
+// bench:idle — what an idle connection costs the server: 10k idle WebSockets (each joined to
+// a room) and 10k idle SSE streams (feed + notifications), server RSS and heap per connection
+// after a full GC, beside bare `ws` and bare-http SSE servers holding the same connections.
+// Each phase gets a fresh server in a child process pinned to CPU 0 with a raised open-file
+// limit; the load generator raises its own. If the target count cannot be reached, the phase
+// measures what was reached and says so.
+import http from "node:http";
+import type { Socket } from "node:net";
+import { startServerChild, type ChildStats, type ServerChild } from "./lib/child";
+import { openMany, signInMany } from "./lib/clients";
+import {
+  commandLine,
+  fmt,
+  isMain,
+  machineInfo,
+  median,
+  parseArgs,
+  pinSelf,
+  Progress,
+  raiseFileLimit,
+  ratio,
+  rotation,
+  round,
+  sleep,
+  table,
+  waitForQuiet,
+  writeReport,
+  type BenchReport,
+} from "./lib/common";
+import { FastWs } from "./lib/fastws";
+
+export type IdleServer = "ours-ws" | "raw-ws" | "ours-sse" | "raw-sse";
+export const IDLE_SERVERS: IdleServer[] = ["ours-ws", "raw-ws", "ours-sse", "raw-sse"];
+
+export interface IdleOptions {
+  connections?: number;
+  runs?: number;
+  servers?: IdleServer[];
+  people?: number;
+  settleMs?: number;
+  quietWaitMs?: number;
+  serverCore?: number;
+  progress?: Progress;
+}
+
+export interface IdleSample {
+  server: IdleServer;
+  run: number;
+  target: number;
+  reached: number;
+  /** Why fewer than the target were opened, if so. */
+  stoppedBy?: string;
+  rssBefore: number;
+  rssAfter: number;
+  rssPerConnection: number;
+  heapPerConnection: number;
+  externalPerConnection: number;
+  openSeconds: number;
+  background: number;
+}
+
+export interface IdleSummary {
+  server: IdleServer;
+  runs: number;
+  reached: number;
+  rssPerConnection: number;
+  heapPerConnection: number;
+  /** Ours ÷ the bare server of the same transport. */
+  vsBare: number;
+}
+
+export interface IdleResults {
+  samples: IdleSample[];
+  summary: IdleSummary[];
+  fileLimit: number;
+}
+
+export async function runIdle(opts: IdleOptions = {}): Promise<IdleResults> {
+  const target = opts.connections ?? 10_000;
+  const runs = opts.runs ?? 3;
+  const servers = opts.servers ?? IDLE_SERVERS;
+  const progress = opts.progress ?? new Progress("idle", false);
+  // Every connection is a file on both ends: this process, and the server (prlimit on spawn).
+  const fileLimit = raiseFileLimit(Math.max(65_536, target * 2 + 1000));
+  const samples: IdleSample[] = [];
+  let phase = 0;
+  for (let run = 0; run < runs; run++) {
+    for (const server of rotation(servers, run)) {
+      const background = await waitForQuiet({ maxWaitMs: opts.quietWaitMs ?? 10_000, progress });
+      const label = `${server} run ${run + 1}/${runs}`;
+      // A different loopback source address per phase: closed connections' ports stay apart.
+      const localAddress = `127.0.0.${2 + (phase++ % 250)}`;
+      const s = await measure(server, { ...opts, target, label, progress, run, localAddress, fileLimit });
+      samples.push({ ...s, background });
+      progress.note(`${label}: ${s.reached} connections, ${fmt(s.rssPerConnection / 1024, 1)} KiB RSS and ${fmt(s.heapPerConnection / 1024, 1)} KiB heap each`);
+    }
+  }
+  progress.done();
+  return { samples, summary: summarize(samples), fileLimit };
+}
+
+function summarize(samples: IdleSample[]): IdleSummary[] {
+  const med = (server: IdleServer, f: (s: IdleSample) => number) => median(samples.filter((s) => s.server === server).map(f));
+  return IDLE_SERVERS.flatMap((server) => {
+    const ss = samples.filter((s) => s.server === server);
+    if (ss.length === 0) return [];
+    const rss = med(server, (s) => s.rssPerConnection);
+    const bare = server.startsWith("ours") ? med(server.replace("ours", "raw") as IdleServer, (s) => s.rssPerConnection) : rss;
+    return [
+      {
+        server,
+        runs: ss.length,
+        reached: Math.min(...ss.map((s) => s.reached)),
+        rssPerConnection: round(rss, 0),
+        heapPerConnection: round(med(server, (s) => s.heapPerConnection), 0),
+        vsBare: round(rss / bare, 2),
+      },
+    ];
+  });
+}
+
+interface MeasureOptions extends IdleOptions {
+  target: number;
+  label: string;
+  progress: Progress;
+  run: number;
+  localAddress: string;
+  fileLimit: number;
+}
+
+async function measure(server: IdleServer, o: MeasureOptions): Promise<Omit<IdleSample, "background">> {
+  const progress = o.progress;
+  progress.update(`${o.label}: starting the server`, true);
+  // Children inherit this process's raised limit; ask for it explicitly all the same.
+  const nofile = o.fileLimit > 0 ? o.fileLimit : undefined;
+  const core = o.serverCore ?? 0;
+  const child: ServerChild =
+    server === "ours-ws" || server === "ours-sse"
+      ? await startServerChild("app", {}, { core, nofile })
+      : server === "raw-ws"
+        ? await startServerChild("ws-broadcast", { mode: "raw" }, { core, nofile })
+        : await startServerChild("sse-raw", {}, { core, nofile });
+  const port = child.port;
+  const ours = server.startsWith("ours");
+  const cookies = ours ? await signInMany(`http://127.0.0.1:${port}`, o.people ?? 100, "idle") : [];
+  const cookie = (i: number): Record<string, string> => (ours ? { Cookie: cookies[i % cookies.length]! } : {});
+  const closers: Array<() => void> = [];
+  let stoppedBy: string | undefined;
+  try {
+    await child.gc();
+    const before = await child.stats();
+    const started = performance.now();
+    let reached = 0;
+    const report = (d: number) => progress.update(`${o.label}: ${d}/${o.target} open`);
+
+    if (server.endsWith("ws")) {
+      const path = ours ? "/ws" : "/";
+      const protocols = ours ? ["rt.v1"] : [];
+      const joined = new Uint8Array(o.target);
+      await openMany(
+        o.target,
+        async (i) => {
+          if (stoppedBy) return;
+          try {
+            const ws = await FastWs.connect({
+              port,
+              path,
+              protocols,
+              headers: cookie(i),
+              localAddress: o.localAddress,
+              onFrame: (p) => {
+                if (p.toString("latin1", 0, 16) === '{"type":"joined"') joined[i] = 1;
+              },
+            });
+            closers.push(() => ws.close());
+            ws.send(`{"type":"join","room":"general"}`);
+            reached++;
+          } catch (err) {
+            stoppedBy ??= String((err as Error).message ?? err);
+          }
+        },
+        { concurrency: 200, onProgress: report },
+      );
+      const until = performance.now() + 60_000;
+      while (joined.filter((j) => j === 1).length < reached && performance.now() < until) {
+        progress.update(`${o.label}: ${joined.filter((j) => j === 1).length}/${reached} joined`);
+        await sleep(100);
+      }
+    } else {
+      await openMany(
+        o.target,
+        (i) =>
+          new Promise<void>((resolve) => {
+            if (stoppedBy) return resolve();
+            const req = http.request({
+              host: "127.0.0.1",
+              port,
+              path: "/api/stream?streams=feed,user:me",
+              agent: false,
+              localAddress: o.localAddress,
+              headers: { ...cookie(i), Accept: "text/event-stream" },
+            });
+            let socket: Socket | null = null;
+            req.on("socket", (s) => (socket = s));
+            req.on("error", (err) => {
+              stoppedBy ??= err.message;
+              resolve();
+            });
+            req.on("response", (res) => {
+              if (res.statusCode !== 200) {
+                stoppedBy ??= `HTTP ${res.statusCode}`;
+                return resolve();
+              }
+              res.once("data", () => {
+                reached++;
+                resolve();
+              });
+              res.on("data", () => {});
+              res.on("error", () => {});
+              closers.push(() => {
+                try {
+                  (socket as Socket | null)?.resetAndDestroy();
+                } catch {
+                  req.destroy();
+                }
+              });
+            });
+            req.end();
+          }),
+        { concurrency: 200, onProgress: report },
+      );
+    }
+    const openSeconds = (performance.now() - started) / 1000;
+    progress.update(`${o.label}: ${reached} open; settling`, true);
+    await sleep(o.settleMs ?? 2000);
+    await child.gc();
+    const after: ChildStats = await child.stats();
+    const n = Math.max(1, reached);
+    return {
+      server,
+      run: o.run,
+      target: o.target,
+      reached,
+      ...(stoppedBy ? { stoppedBy } : {}),
+      rssBefore: before.rss,
+      rssAfter: after.rss,
+      rssPerConnection: round((after.rss - before.rss) / n, 0),
+      heapPerConnection: round((after.heapUsed - before.heapUsed) / n, 0),
+      externalPerConnection: round((after.external - before.external) / n, 0),
+      openSeconds: round(openSeconds, 2),
+    };
+  } finally {
+    for (const close of closers) close();
+    await child.stop();
+  }
+}
+
+export function idleMarkdown(r: IdleResults): string {
+  const names: Record<IdleServer, string> = {
+    "ours-ws": "ours, WebSocket (joined to a room)",
+    "raw-ws": "bare ws server (joined to a room)",
+    "ours-sse": "ours, SSE (feed + notifications)",
+    "raw-sse": "bare http SSE server",
+  };
+  const rows = r.summary.map((s) => [
+    names[s.server],
+    fmt(s.reached),
+    fmt(s.rssPerConnection / 1024, 1),
+    fmt(s.heapPerConnection / 1024, 1),
+    s.server.startsWith("ours") ? ratio(s.vsBare, 1) : "",
+  ]);
+  return table(["server", "connections", "RSS KiB per connection", "heap KiB per connection", "vs bare server"], rows);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs();
+  const quick = args.quick;
+  const pinned = pinSelf(1);
+  const progress = new Progress("idle");
+  const settings = {
+    connections: args.num("connections", quick ? 500 : 10_000),
+    runs: args.runs ?? (quick ? 1 : 3),
+    servers: (args.get("servers")?.split(",") as IdleServer[] | undefined) ?? IDLE_SERVERS,
+    people: args.num("people", 100),
+    settleMs: args.num("settle", quick ? 500 : 2000),
+    quietWaitMs: args.num("quiet-wait", quick ? 0 : 10_000),
+  };
+  const startedAt = new Date().toISOString();
+  const results = await runIdle({ ...settings, progress });
+  const report: BenchReport<IdleResults> = {
+    bench: "idle",
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    quick,
+    command: commandLine(),
+    machine: machineInfo(),
+    pinned,
+    settings: { ...settings, fileLimit: results.fileLimit, database: "PGlite in memory", pinning: pinned ? "server child on CPU 0, load generator on CPU 1" : "none" },
+    results,
+  };
+  const file = writeReport(report);
+  console.log(idleMarkdown(results));
+  for (const s of results.samples) if (s.reached < s.target) console.log(`\n${s.server} run ${s.run + 1}: reached ${s.reached} of ${s.target} (${s.stoppedBy ?? "unknown"})`);
+  console.log(`\nJSON: ${file}`);
+}
+
+if (isMain(import.meta.url)) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
