@@ -397,11 +397,24 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       this.wsTimer = setTimeout(() => this.ws.connect(), this.opts.upgradeRetryMs);
       return;
     }
+    let delay = this.wsBackoff.next();
     if (!opened) {
       this.wsFailures++;
-      if (this.mode === "auto" && this.wsFailures >= this.opts.failuresBeforeFallback) return this.fallBackRooms();
+      if (this.mode === "auto" && this.wsFailures >= this.opts.failuresBeforeFallback) {
+        // Blocked, or just down? Only a server that answers HTTP but not the upgrade is behind
+        // a proxy that strips it; a server that is down gets the same backoff as always.
+        this.setState("rooms", "reconnecting");
+        void this.serverAnswersHttp().then((answers) => {
+          if (!this.started || this.offline || this.roomsTransport !== "websocket" || this.ws.isOpen) return;
+          if (answers) return this.fallBackRooms();
+          this.wsTimer = setTimeout(() => {
+            this.wsTimer = null;
+            this.connectRooms();
+          }, delay);
+        });
+        return;
+      }
     }
-    let delay = this.wsBackoff.next();
     if (code === 1012) delay = parseRestartDelay(reason) ?? delay;
     if (code === 1013) delay = Math.min(delay, 250);
     this.setState("rooms", "reconnecting");
@@ -409,6 +422,16 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       this.wsTimer = null;
       this.connectRooms();
     }, delay);
+  }
+
+  /** Whether the server answers a plain request (and is not draining). */
+  private async serverAnswersHttp(): Promise<boolean> {
+    try {
+      const res = await this.fetchImpl(`${this.baseUrl}/readyz`, { cache: "no-store" });
+      return res.ok;
+    } catch {
+      return false;
+    }
   }
 
   private fallBackRooms(): void {
@@ -479,14 +502,16 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.advance(msg.id);
   }
 
-  private handleSseEnd(error: { status?: number; message: string } | null, gotBytes: boolean, retryMs: number | null): void {
+  private handleSseEnd(error: { status?: number; message: string; silent?: boolean } | null, gotBytes: boolean, retryMs: number | null): void {
     if (error?.status === 401) return this.handleSignedOut();
     if (!this.started || this.offline) return;
     if (this.feedTransport === "longpoll") {
       this.sseTimer = setTimeout(() => this.sse.connect(), this.opts.upgradeRetryMs);
       return;
     }
-    if (!gotBytes) {
+    // Only silence counts towards the fallback: a refused or failed request is a server that is
+    // down or restarting, not a proxy buffering the stream.
+    if (!gotBytes && error?.silent) {
       this.sseFailures++;
       if (this.mode === "auto" && this.sseFailures >= this.opts.failuresBeforeFallback) return this.fallBackFeed();
     }

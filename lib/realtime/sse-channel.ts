@@ -9,7 +9,8 @@ export interface SseChannelHooks {
   onMessage(msg: SseMessage, bytes: number): void;
   onId(id: string): void;
   /** The stream ended or failed; `gotBytes` says whether anything arrived first. */
-  onEnd(error: { status?: number; message: string } | null, gotBytes: boolean, retryMs: number | null): void;
+  /** `silent`: the request was answered, or hung, but no byte of the stream came in time. */
+  onEnd(error: { status?: number; message: string; silent?: boolean } | null, gotBytes: boolean, retryMs: number | null): void;
 }
 
 export class SseChannel {
@@ -47,13 +48,13 @@ export class SseChannel {
       (msg) => this.hooks.onMessage(msg, msg.data.length),
       (id) => this.hooks.onId(id),
     );
-    const finish = (error: { status?: number; message: string } | null) => {
+    const finish = (error: { status?: number; message: string; silent?: boolean } | null) => {
       if (this.abort !== abort) return;
       this.close();
       this.hooks.onEnd(error, gotBytes, parser.retryMs);
     };
     this.firstByteTimer = setTimeout(() => {
-      if (!gotBytes) finish({ message: "no data from the event stream (a buffering proxy?)" });
+      if (!gotBytes) finish({ message: "no data from the event stream (a buffering proxy?)", silent: true });
     }, this.firstByteTimeoutMs);
     try {
       const headers: Record<string, string> = { Accept: "text/event-stream" };
