@@ -465,9 +465,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
         this.emit("cursors", { room: frame.room, cursors: frame.cursors, snapshot: false });
         return;
       case "reset":
-        this.positions.set(`room:${frame.room}`, frame.head);
-        this.emit("reset", { stream: `room:${frame.room}`, head: frame.head });
-        return;
+        return this.resetPosition(`room:${frame.room}`, frame.head);
       case "error":
         return this.handleError(frame.code, frame.message, frame.clientId);
       default: {
@@ -495,7 +493,12 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private handleSseMessage(msg: SseMessage, bytes: number): void {
     this.emit("frame", { direction: "in", transport: "sse", type: msg.event, bytes, at: Date.now() });
     try {
-      this.accept(JSON.parse(msg.data) as RealtimeEvent);
+      if (msg.event === "reset") {
+        const { stream, head } = JSON.parse(msg.data) as { stream: string; head: number };
+        this.resetPosition(stream, head);
+      } else {
+        this.accept(JSON.parse(msg.data) as RealtimeEvent);
+      }
     } catch {
       return;
     }
@@ -536,6 +539,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private handlePollAnswer(answer: PollAnswer, bytes: number, rtt: number): void {
     this.emit("frame", { direction: "in", transport: "longpoll", type: `poll(${answer.events.length})`, bytes, at: Date.now() });
     if (answer.events.length === 0 && rtt < 1000) this.status.rttMs = rtt;
+    for (const [stream, head] of Object.entries(answer.resets ?? {})) this.resetPosition(stream, head);
     for (const e of answer.events) this.accept(e);
     this.advance(answer.cursor);
     for (const [room, state] of Object.entries(answer.rooms ?? {})) {
@@ -544,7 +548,6 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       this.emit("typing", { room, users: state.typing });
       this.emit("cursors", { room, cursors: state.cursors, snapshot: true });
     }
-    for (const [stream, head] of Object.entries(answer.resets ?? {})) this.emit("reset", { stream, head });
     if (this.roomsTransport === "longpoll") this.setState("rooms", "connected");
     if (this.feedTransport === "longpoll" && this.feedStreams.length > 0) this.setState("feed", "connected");
     this.emitStatus();
@@ -571,6 +574,13 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       this.handleAck(event.data.clientId, event.seq);
     }
     this.emit("event", event);
+  }
+
+  /** The server says our position in a stream cannot be resumed: start over from its head. */
+  private resetPosition(stream: string, head: number): void {
+    const key = stream.startsWith("user:") ? "user:me" : stream;
+    this.positions.set(key, head);
+    this.emit("reset", { stream: key, head });
   }
 
   /** Moves positions forward to a cursor the server sent (SSE id, poll cursor). */

@@ -131,6 +131,7 @@ class HeldPoll implements Subscriber {
   readonly user: User;
   readonly sessionId: string;
   private readonly events: RealtimeEvent[] = [];
+  private readonly resets: Record<string, number> = {};
   private done = false;
   private replaying = true;
   private timer: NodeJS.Timeout | null = null;
@@ -155,7 +156,19 @@ class HeldPoll implements Subscriber {
     hub.register(this);
     for (const room of this.rooms) hub.watch(room, this);
     try {
-      await Promise.all(this.streams.map((s) => hub.subscribe(s, this, { since: this.position.get(s)! })));
+      await Promise.all(
+        this.streams.map((s) =>
+          hub.subscribe(s, this, {
+            since: this.position.get(s)!,
+            // A position beyond the head: the log was reset. Say so, and go on from the head.
+            onStart: (head, reset) => {
+              if (!reset) return;
+              this.resets[s] = head;
+              this.position.set(s, head);
+            },
+          }),
+        ),
+      );
     } catch (err) {
       this.opts.logger.error({ err }, "poll subscribe failed");
       this.cleanup();
@@ -164,7 +177,8 @@ class HeldPoll implements Subscriber {
     }
     this.replaying = false;
     if (this.done) return;
-    if (this.events.length > 0 || waitMs === 0) return this.answer(this.events.length > 0 ? "events" : "immediate");
+    const news = this.events.length > 0 || Object.keys(this.resets).length > 0;
+    if (news || waitMs === 0) return this.answer(news ? "events" : "immediate");
     this.timer = setTimeout(() => this.answer("timeout"), waitMs);
     this.timer.unref();
     // Room state that changed between this client's polls is news too.
@@ -215,6 +229,7 @@ class HeldPoll implements Subscriber {
     // this answer: recording its room state as seen would hold that next request back.
     if (reason !== "superseded") this.owner.noteAnswer(this.key, this.rooms, reason === "state");
     const body: PollAnswer = { events: this.events, cursor: formatCursor(this.position), rooms };
+    if (Object.keys(this.resets).length > 0) body.resets = this.resets;
     this.opts.metrics?.pollAnswers.inc({ reason });
     if (!this.res.destroyed) sendJson(this.res, 200, body);
   }

@@ -77,7 +77,15 @@ export class SseTransport {
     conn.write(formatSse({ retry: SSE_RETRY_MS }) + formatSse({ id: formatCursor(position) }));
     if (cursor.size > 0) this.opts.metrics?.resumes.inc({ transport: "sse" });
     try {
-      await Promise.all(streams.map((s) => this.opts.hub.subscribe(s, conn, { since: position.get(s)! })));
+      await Promise.all(
+        streams.map((s) =>
+          this.opts.hub.subscribe(s, conn, {
+            since: position.get(s)!,
+            // A position beyond the head: the log was reset. Say so, and go on from the head.
+            onStart: (head, reset) => reset && conn.reset(s, head),
+          }),
+        ),
+      );
     } catch (err) {
       this.opts.logger.error({ err }, "SSE subscribe failed");
       conn.end();
@@ -116,6 +124,11 @@ class SseConnection implements Subscriber {
     this.position.set(stream, out.seq);
     this.opts.metrics?.sseEvents.inc();
     this.write(formatSse({ id: formatCursor(this.position), event: out.event.type, data: out.json }));
+  }
+
+  reset(stream: string, head: number): void {
+    this.position.set(stream, head);
+    this.write(formatSse({ id: formatCursor(this.position), event: "reset", data: JSON.stringify({ stream, head }) }));
   }
 
   onLagged(): void {
