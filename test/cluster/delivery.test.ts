@@ -33,8 +33,6 @@ describe("several instances behind nginx", () => {
 
   it("delivers every acknowledged message to readers on every instance and transport exactly once, in seq order", async () => {
     const room = "fanout";
-    const t0 = Date.now();
-    const step = (what: string) => console.info(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
     await createRoom(room);
     const bases = [...cluster.instances.map((i) => i.url), cluster.url];
     const label = (b: string) => (b === cluster.url ? "nginx" : cluster.instances.find((i) => i.url === b)!.id);
@@ -49,18 +47,14 @@ describe("several instances behind nginx", () => {
       writers.push(await peer(`ws-writer-${at}`, { base, transport: "websocket", rooms: [room] }));
       writers.push(await peer(`lp-writer-${at}`, { base, transport: "longpoll", rooms: [room] }));
     }
-    step("peers made");
     await connected([...readers, ...writers]);
     await connected(feedReaders, "feed");
-    step("connected");
 
     // Everyone writes at once, through every instance and nginx.
     const traffic = startTraffic(writers, room, 60);
     await waitFor(() => traffic.queued() >= 20 * writers.length, 30_000, "messages queued");
     traffic.stop();
-    step("queued");
     await allAcked(writers);
-    step("acked");
 
     const result = await verifyRoom(cluster, room, { writers, readers, feedReaders });
     expect(result.messages).toBeGreaterThanOrEqual(20 * writers.length);
@@ -118,8 +112,10 @@ describe("several instances behind nginx", () => {
     await connected([...writers, ...readers]);
     await connected(feedReaders, "feed");
 
+    // What happened when, printed once at the end: the deploy's timeline in acks.
     const t0 = Date.now();
-    const step = (what: string) => console.info(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what} acked=${ackedNow()}`);
+    const timeline: string[] = [];
+    const step = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what} (${ackedNow()} acked)`);
     const traffic = startTraffic(writers, room, 120);
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
     const ackedNow = () => writers.reduce((s, w) => s + w.acked.size, 0);
@@ -131,34 +127,33 @@ describe("several instances behind nginx", () => {
     await flowing();
 
     for (const inst of cluster.instances) {
-      step(`stop ${inst.id}`);
+      step(`SIGTERM ${inst.id}`);
       expect(await inst.stop("SIGTERM"), `${inst.id} exit code`).toBe(0);
-      step(`stopped ${inst.id}`);
+      step(`${inst.id} drained and exited`);
       await flowing();
-      step(`flowing`);
       await inst.start();
-      step(`started ${inst.id}`);
+      step(`${inst.id} ready again`);
       await flowing();
-      step(`flowing`);
     }
     const victim = cluster.instances[1]!;
+    step(`SIGKILL ${victim.id}`);
     expect(await victim.stop("SIGKILL")).toBeNull();
     await flowing();
     await pause(1_000);
     await victim.start();
+    step(`${victim.id} ready again`);
     await flowing();
 
     step("stop traffic");
     traffic.stop();
     await allAcked(writers);
-    step("all acked");
+    step("every message acknowledged");
     const result = await verifyRoom(cluster, room, { writers, readers, feedReaders });
-    step("verified");
     const reconnects = [...writers, ...readers, ...feedReaders].reduce((s, p) => s + p.client.getStatus().reconnects, 0);
     expect(reconnects, "connections were moved by the restarts").toBeGreaterThan(0);
     console.info(
       `rolling restart + crash: ${result.messages} messages, ${result.acked} acks, ${result.readers} readers, ` +
-        `${reconnects} reconnects; lost 0, duplicated 0`,
+        `${reconnects} reconnects; lost 0, duplicated 0\n  ${timeline.join("\n  ")}`,
     );
   });
 });
