@@ -88,8 +88,9 @@ export class WsChannel {
     const s = this.socket;
     this.socket = null;
     if (!s) return;
-    s.onopen = s.onmessage = s.onerror = null;
-    s.onclose = null;
+    s.onopen = s.onmessage = s.onclose = null;
+    // Closing a socket that is still connecting reports an error afterwards; nobody wants it.
+    s.onerror = () => {};
     try {
       s.close(1000, "client closing");
     } catch {
@@ -101,8 +102,8 @@ export class WsChannel {
     this.clearOpenTimer();
     const opened = this.opened;
     this.socket = null;
-    socket.onopen = socket.onmessage = socket.onerror = null;
-    socket.onclose = null;
+    socket.onopen = socket.onmessage = socket.onclose = null;
+    socket.onerror = () => {};
     try {
       socket.close();
     } catch {

@@ -70,23 +70,35 @@ export async function dropPostgresDatabase(url: string): Promise<void> {
 }
 
 /**
- * A migrated, empty PGlite data directory, made once and shared by every test file (on disk,
- * keyed by the migrations): loading it takes about a second where initdb takes several.
+ * PGlite data directories made once and shared by every test file (on disk, keyed by the
+ * migrations): loading one takes about a second where initdb takes several. `migrated: false`
+ * is a freshly initialised database, for tests of the migrations themselves.
  */
-let template: Promise<Blob> | null = null;
-function pgliteTemplate(): Promise<Blob> {
-  return (template ??= (async () => {
-    const key = createHash("sha256").update(readMigrations(MIGRATIONS_DIR).map((m) => m.checksum).join()).digest("hex").slice(0, 16);
-    const file = path.join(tmpdir(), `rt-pglite-template-${key}.tar`);
-    if (existsSync(file)) return new Blob([readFileSync(file)]);
-    const db = await openDatabase({ dataDir: "memory://" });
-    await migrate(db, MIGRATIONS_DIR);
-    const dump = await db.dumpDataDir!();
-    await db.close();
-    const bytes = Buffer.from(await dump.arrayBuffer());
-    const partial = `${file}.${process.pid}`;
-    writeFileSync(partial, bytes);
-    renameSync(partial, file);
-    return new Blob([bytes]);
-  })());
+const templates = new Map<boolean, Promise<Blob>>();
+function pgliteTemplate(migrated = true): Promise<Blob> {
+  let t = templates.get(migrated);
+  if (!t) {
+    t = (async () => {
+      const checksums = readMigrations(MIGRATIONS_DIR).map((m) => m.checksum).join();
+      const key = createHash("sha256").update(migrated ? checksums : "empty").digest("hex").slice(0, 16);
+      const file = path.join(tmpdir(), `rt-pglite-template-${key}.tar`);
+      if (existsSync(file)) return new Blob([readFileSync(file)]);
+      const db = await openDatabase({ dataDir: "memory://" });
+      if (migrated) await migrate(db, MIGRATIONS_DIR);
+      const dump = await db.dumpDataDir!();
+      await db.close();
+      const bytes = Buffer.from(await dump.arrayBuffer());
+      const partial = `${file}.${process.pid}`;
+      writeFileSync(partial, bytes);
+      renameSync(partial, file);
+      return new Blob([bytes]);
+    })();
+    templates.set(migrated, t);
+  }
+  return t;
+}
+
+/** An empty PGlite database with no migrations applied. */
+export async function emptyPGlite(): Promise<Database> {
+  return openDatabase({ dataDir: "memory://", loadDataDir: await pgliteTemplate(false) });
 }

@@ -7,11 +7,11 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../server/db/database";
 import { migrate, MigrationError, readMigrations } from "../../server/db/migrate";
-import { createPostgresDatabase, dbKinds, dropPostgresDatabase, MIGRATIONS_DIR } from "../helpers/db";
+import { createPostgresDatabase, dbKinds, dropPostgresDatabase, emptyPGlite, MIGRATIONS_DIR } from "../helpers/db";
 
 async function freshDb(kind: "pglite" | "postgres") {
   if (kind === "pglite") {
-    const db = await openDatabase({ dataDir: "memory://" });
+    const db = await emptyPGlite();
     return { db, drop: () => db.close() };
   }
   const url = await createPostgresDatabase();
