@@ -279,7 +279,7 @@ async function main(): Promise<void> {
   const progress = new Progress("idle");
   const settings = {
     connections: args.num("connections", quick ? 500 : 10_000),
-    runs: args.runs ?? (quick ? 1 : 3),
+    runs: args.runs ?? 1,
     servers: (args.get("servers")?.split(",") as IdleServer[] | undefined) ?? IDLE_SERVERS,
     people: args.num("people", 100),
     settleMs: args.num("settle", quick ? 500 : 2000),
