@@ -4,6 +4,7 @@ import { useRoom } from "@/lib/store/room";
 import { useSession } from "@/lib/store/session";
 import type { User } from "@/lib/protocol";
 import { SharedCanvas } from "../canvas/shared-canvas";
+import { Inspector } from "../inspector/inspector";
 import { ChevronLeftIcon } from "../ui/icons";
 import { ChatPanel } from "./chat-panel";
 import { PresenceAvatars } from "./presence-avatars";
@@ -33,14 +34,15 @@ function Room({ roomId, me }: { roomId: string; me: User }) {
   }
 
   return (
-    <div className="flex h-full flex-col">
+    <div className="relative flex h-full flex-col">
       <div className="flex h-12 shrink-0 items-center gap-2 border-b border-slate-200 bg-white px-3 sm:px-4">
         <Link href="/" aria-label="All rooms" className="-ml-1 rounded p-1 text-slate-500 hover:bg-slate-100 hover:text-slate-700">
           <ChevronLeftIcon className="size-5" />
         </Link>
         <h1 className="min-w-0 truncate font-semibold">#{roomId}</h1>
-        <div className="ml-auto">
+        <div className="ml-auto flex items-center gap-2 sm:gap-3">
           <PresenceAvatars />
+          <Inspector roomId={roomId} />
         </div>
       </div>
       <div className="flex min-h-0 flex-1 flex-col lg:flex-row">

@@ -1,4 +1,5 @@
 "use client";
+import Link from "next/link";
 import { useCallback, useRef, useState } from "react";
 import { useSession } from "@/lib/store/session";
 import type { User } from "@/lib/protocol";
@@ -46,6 +47,13 @@ export function AccountMenu({ user }: { user: User }) {
             <TransportSelect />
             <p className="mt-1.5 text-xs text-slate-500">Auto uses WebSocket and SSE, and falls back to long polling where a proxy blocks them.</p>
           </div>
+          <Link
+            href="/ops"
+            onClick={close}
+            className="mt-3 block border-t border-slate-100 pt-3 text-sm font-medium text-indigo-700 hover:underline"
+          >
+            Ops dashboard
+          </Link>
           <button
             type="button"
             onClick={() => void signOut()}

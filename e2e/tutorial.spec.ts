@@ -1,0 +1,132 @@
+// The tutorial's "Try it" steps, done in the browser as a reader would: force long polling and
+// switch back in the inspector (chapter 6), go offline and back, and drop the connection
+// (chapter 2), and watch the ops page count the connections (chapter 8).
+import { expect, test, type Page } from "@playwright/test";
+import { connectionBadge, createRoom, expectConnected, messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
+
+const inspector = (page: Page) => page.getByRole("complementary", { name: "Inspector" });
+
+async function openInspector(page: Page) {
+  await page.getByRole("button", { name: "Inspector", exact: true }).click();
+  await expect(inspector(page)).toBeVisible();
+  return inspector(page);
+}
+
+/** A labelled value in the inspector or on the ops page, e.g. "Reconnects" → "2". */
+const fact = (scope: Page | ReturnType<Page["locator"]>, name: string) => scope.getByRole("group", { name, exact: true }).getByRole("definition");
+
+test("chapter 6: force long polling in the inspector, chat on, switch back to WebSocket", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const lin = await signedInPerson(browser, "Lin");
+  const room = unique("inspect");
+  await createRoom(ada.page, room);
+  await openRoom(lin.page, room);
+  await expectConnected(ada.page);
+
+  const panel = await openInspector(ada.page);
+  await expect(fact(panel, "Rooms")).toHaveText("WebSocket · connected");
+  await panel.getByRole("radio", { name: "Long polling" }).check();
+  await expect(connectionBadge(ada.page)).toHaveText("Long polling · connected");
+  await expect(fact(panel, "Rooms")).toHaveText("Long polling · connected");
+  await expect(fact(panel, "Feed")).toHaveText("Long polling · connected");
+
+  await sendMessage(ada.page, "sent by a long poller");
+  await expect(messageLog(lin.page).getByText("sent by a long poller")).toHaveCount(1);
+  await sendMessage(lin.page, "answered over WebSocket");
+  await expect(messageLog(ada.page).getByText("answered over WebSocket")).toHaveCount(1);
+  // The frames list shows the traffic that carried them: a POST out, poll answers in.
+  const frames = panel.getByRole("table", { name: "Frames" });
+  await expect(frames.getByRole("row").filter({ hasText: "http" }).filter({ hasText: "send" }).first()).toBeVisible();
+  await expect(frames.getByRole("row").filter({ hasText: /poll\([1-9]/ }).first()).toBeVisible();
+  await expect(fact(panel, `room:${room}`)).toHaveText("2");
+
+  // Back to WebSocket mid-conversation: the positions carry over, nothing repeats.
+  await panel.getByRole("radio", { name: "WebSocket" }).check();
+  await expectConnected(ada.page);
+  await sendMessage(lin.page, "and now a WebSocket again");
+  await expect(messageLog(ada.page).getByText("and now a WebSocket again")).toHaveCount(1);
+  await expect(fact(panel, `room:${room}`)).toHaveText("3");
+  for (const text of ["sent by a long poller", "answered over WebSocket"]) {
+    await expect(messageLog(ada.page).getByText(text)).toHaveCount(1);
+  }
+  await ada.context.close();
+  await lin.context.close();
+});
+
+test("chapter 2: simulate offline in the inspector; the message waits and arrives exactly once", async ({ browser }) => {
+  const olga = await signedInPerson(browser, "Olga");
+  const piet = await signedInPerson(browser, "Piet");
+  const room = unique("resume");
+  await createRoom(olga.page, room);
+  await openRoom(piet.page, room);
+  await expectConnected(olga.page);
+  const panel = await openInspector(olga.page);
+  await expect(fact(panel, "Reconnects")).toHaveText("0");
+
+  const offline = panel.getByRole("switch", { name: "Simulate offline" });
+  await offline.check();
+  await expect(connectionBadge(olga.page)).toHaveText("Offline");
+  await sendMessage(olga.page, "written while offline");
+  const mine = messageLog(olga.page).getByRole("listitem").filter({ hasText: "written while offline" });
+  await expect(mine).toContainText("Pending");
+  // Meanwhile Piet writes: Olga gets it on resume, from her position in the log.
+  await sendMessage(piet.page, "written while Olga was away");
+  await piet.page.waitForTimeout(500);
+  await expect(messageLog(piet.page).getByText("written while offline")).toHaveCount(0);
+  await expect(messageLog(olga.page).getByText("written while Olga was away")).toHaveCount(0);
+
+  await offline.uncheck();
+  await expectConnected(olga.page);
+  await expect(messageLog(piet.page).getByText("written while offline")).toHaveCount(1);
+  await expect(messageLog(olga.page).getByText("written while Olga was away")).toHaveCount(1);
+  await expect(mine).not.toContainText("Pending");
+  await expect(fact(panel, "Reconnects")).not.toHaveText("0");
+  await expect(fact(panel, `room:${room}`)).toHaveText("2");
+
+  // A dropped connection comes back by itself and resumes the same way.
+  await panel.getByRole("button", { name: "Drop connection" }).click();
+  await expectConnected(olga.page);
+  await sendMessage(piet.page, "after the drop");
+  await expect(messageLog(olga.page).getByText("after the drop")).toHaveCount(1);
+
+  // Still one copy of each after things settle (the resend on reconnect is deduplicated).
+  await piet.page.waitForTimeout(1_000);
+  for (const page of [olga.page, piet.page]) {
+    for (const text of ["written while offline", "written while Olga was away", "after the drop"]) {
+      await expect(messageLog(page).getByText(text)).toHaveCount(1);
+    }
+  }
+  await olga.context.close();
+  await piet.context.close();
+});
+
+test("chapter 8: the ops page counts the WebSockets two open rooms hold", async ({ browser }) => {
+  const viewer = await signedInPerson(browser, "Vera");
+  await viewer.page.getByRole("button", { name: "Account and settings" }).click();
+  await viewer.page.getByRole("link", { name: "Ops dashboard" }).click();
+  await expect(viewer.page).toHaveURL(/\/ops$/);
+  await expect(viewer.page.getByRole("heading", { name: "Ops", exact: true })).toBeVisible();
+  await expect(viewer.page.getByRole("img", { name: /^Live connections by transport/ })).toBeVisible();
+
+  const websockets = async () => Number(await fact(viewer.page, "WebSocket connections").textContent());
+  // Vera's own tab holds one: the count before the others arrive (earlier tests' are closed).
+  await expect.poll(websockets).toBeGreaterThanOrEqual(1);
+  const before = await websockets();
+
+  const ada = await signedInPerson(browser, "Ada");
+  const lin = await signedInPerson(browser, "Lin");
+  const room = unique("ops");
+  await createRoom(ada.page, room);
+  await openRoom(lin.page, room);
+  for (const p of [ada, lin]) await expectConnected(p.page);
+  await expect.poll(websockets, { timeout: 10_000 }).toBeGreaterThanOrEqual(before + 2);
+
+  await sendMessage(ada.page, "counted");
+  await expect(messageLog(lin.page).getByText("counted")).toBeVisible();
+  await expect.poll(async () => fact(viewer.page, "Fan-out p50").textContent(), { timeout: 10_000 }).toMatch(/^\d+(\.\d+)? ms$/);
+
+  await ada.context.close();
+  await lin.context.close();
+  await expect.poll(websockets, { timeout: 10_000 }).toBeLessThanOrEqual(before);
+  await viewer.context.close();
+});
