@@ -82,7 +82,7 @@ export function OpsDashboard() {
               <Stats
                 items={[
                   { name: "Fan-out p50", short: "p50", value: now?.fanoutP50Ms, unit: " ms", color: COLORS.emerald },
-                  { name: "Fan-out p99", short: "p99", value: now?.fanoutP99Ms, unit: " ms", color: COLORS.rose },
+                  { name: "Fan-out p99", short: "p99", value: now?.fanoutP99Ms, unit: " ms", color: COLORS.rose, dashed: true },
                 ]}
               />
               <Sparkline
@@ -90,8 +90,8 @@ export function OpsDashboard() {
                 unit=" ms"
                 slots={SLOTS}
                 series={[
-                  series("p99", COLORS.rose, samples, (s) => s.fanoutP99Ms),
                   series("p50", COLORS.emerald, samples, (s) => s.fanoutP50Ms),
+                  { ...series("p99", COLORS.rose, samples, (s) => s.fanoutP99Ms), dashed: true },
                 ]}
               />
             </Card>
@@ -144,6 +144,7 @@ interface Stat {
   value: number | null | undefined;
   unit?: string;
   color: Color;
+  dashed?: boolean;
 }
 
 /** The current numbers; each is a group named in full, so it reads "WebSocket connections 2". */
@@ -153,7 +154,7 @@ function Stats({ items }: { items: Stat[] }) {
       {items.map((s) => (
         <div key={s.name} role="group" aria-label={s.name} className="min-w-0">
           <dt className="flex items-center gap-1.5 text-xs text-slate-500">
-            <span aria-hidden className={`h-0.5 w-3 shrink-0 rounded-full ${s.color.swatch}`} />
+            <span aria-hidden className={`h-0.5 w-3 shrink-0 rounded-full ${s.color.swatch} ${s.dashed ? "[mask:repeating-linear-gradient(90deg,#000_0_4px,transparent_4px_6px)]" : ""}`} />
             {s.short}
           </dt>
           <dd className="text-xl font-semibold text-slate-900 tabular-nums">

@@ -5,6 +5,8 @@ export interface Series {
   label: string;
   color: Color;
   values: (number | null)[];
+  /** Drawn dashed, so a line on top of another with the same values leaves it visible. */
+  dashed?: boolean;
 }
 
 /** One colour as the classes a chart needs (spelled out, so Tailwind sees them). */
@@ -68,7 +70,8 @@ export function Sparkline({
             const lower = (shown[k - 1]?.values ?? s.values.map(() => 0)).map((v, i) => point(v ?? 0, i, n)).reverse();
             return <polygon key={`${s.label}-area`} points={[...upper, ...lower].join(" ")} className={s.color.area} />;
           })}
-        {shown.map((s) =>
+        {/* Stacked: the lower bands' lines last, so a band of zero does not draw over the one below. */}
+        {(stacked ? shown.toReversed() : shown).map((s) =>
           runs(s.values).map((run) =>
             run.points.length === 1 ? (
               <circle
@@ -85,6 +88,7 @@ export function Sparkline({
                 fill="none"
                 className={s.color.stroke}
                 strokeWidth={1.75}
+                strokeDasharray={s.dashed ? "4 3" : undefined}
                 strokeLinejoin="round"
                 strokeLinecap="round"
                 vectorEffect="non-scaling-stroke"
