@@ -2,7 +2,8 @@
 // (createApp in a child process pinned to its own core), with cursor coalescing on and off in
 // the same run. Reports, per receiving client: cursor frames/s and bytes/s; the server's CPU;
 // and the delay from a cursor move to its arrival at a few sampled receivers.
-import { cpuDeltaUs, startServerChild } from "./lib/child";
+import { startAppServer } from "./lib/app-server";
+import { cpuDeltaUs } from "./lib/child";
 import { openMany, Pacer, signInMany } from "./lib/clients";
 import { FastWs } from "./lib/fastws";
 import {
@@ -24,6 +25,7 @@ import {
   writeReport,
   type BenchReport,
 } from "./lib/common";
+import { postgresAvailable } from "./lib/db";
 
 export type CursorMode = "coalesced" | "uncoalesced";
 export const CURSOR_MODES: CursorMode[] = ["coalesced", "uncoalesced"];
@@ -37,7 +39,10 @@ export interface CursorsOptions {
   modes?: CursorMode[];
   /** Receivers that parse frames to time each cursor's delivery. */
   latencyReceivers?: number;
-  serverCore?: number;
+  /** CPU for the server process; null: no pinning. */
+  serverCore?: number | null;
+  /** Use a fresh Postgres database when the server answers (faster to start than PGlite). */
+  postgres?: boolean;
   quietWaitMs?: number;
   progress?: Progress;
 }
@@ -93,12 +98,13 @@ export async function runCursors(opts: CursorsOptions = {}): Promise<CursorsResu
   const modes = opts.modes ?? CURSOR_MODES;
   const progress = opts.progress ?? new Progress("cursors", false);
   const samples: CursorsSample[] = [];
+  const postgres = (opts.postgres ?? true) && (await postgresAvailable());
 
   for (let run = 0; run < runs; run++) {
     for (const mode of rotation(modes, run)) {
       const background = await waitForQuiet({ maxWaitMs: opts.quietWaitMs ?? 10_000, progress });
       const label = `${mode} run ${run + 1}/${runs}`;
-      const s = await measure(mode, { users, hz, durationMs, warmupMs, run, label, progress, latencyReceivers: opts.latencyReceivers ?? 5, serverCore: opts.serverCore ?? 0 });
+      const s = await measure(mode, { users, hz, durationMs, warmupMs, run, label, progress, latencyReceivers: opts.latencyReceivers ?? 5, postgres, serverCore: opts.serverCore === null ? undefined : (opts.serverCore ?? 0) });
       samples.push({ ...s, background });
       progress.note(
         `${label}: ${fmt(s.framesPerClientPerSec)} frames/s and ${fmt(s.payloadBytesPerClientPerSec / 1024)} KiB/s per client, server CPU ${fmt(s.serverCpuPercent)}%`,
@@ -161,12 +167,13 @@ interface MeasureOptions {
   label: string;
   progress: Progress;
   latencyReceivers: number;
-  serverCore: number;
+  serverCore: number | undefined;
+  postgres: boolean;
 }
 
 async function measure(mode: CursorMode, o: MeasureOptions): Promise<Omit<CursorsSample, "background">> {
   o.progress.update(`${o.label}: starting the server`, true);
-  const server = await startServerChild("app", { tuning: { coalesceCursors: mode === "coalesced" } }, { core: o.serverCore });
+  const server = await startAppServer({ postgres: o.postgres, tuning: { coalesceCursors: mode === "coalesced" } }, { core: o.serverCore });
   const base = `http://127.0.0.1:${server.port}`;
   let sockets: FastWs[] = [];
   try {
@@ -315,7 +322,7 @@ async function main(): Promise<void> {
     command: commandLine(),
     machine: machineInfo(),
     pinned,
-    settings: { ...settings, pinning: pinned ? "server child on CPU 0, load generator on CPU 1" : "none", database: "PGlite in memory (cursors never touch it)" },
+    settings: { ...settings, pinning: pinned ? "server child on CPU 0, load generator on CPU 1" : "none", database: "a fresh Postgres database when one answers, else PGlite in memory (cursors never touch it)" },
     results,
   };
   const file = writeReport(report);

@@ -8,6 +8,7 @@
 //   naive     a bare `ws` server that JSON.stringifies per client
 //   socketio  Socket.IO 4.8, io.to(room).emit
 // The load generator (this process, CPU 1) speaks each wire protocol with a lean client.
+import { startAppServer } from "./lib/app-server";
 import { cpuDeltaUs, startServerChild, type ServerChild } from "./lib/child";
 import { createRoom, openMany, signInMany } from "./lib/clients";
 import {
@@ -29,7 +30,7 @@ import {
   writeReport,
   type BenchReport,
 } from "./lib/common";
-import { createPostgresDatabase, dropPostgresDatabase, postgresAvailable } from "./lib/db";
+import { postgresAvailable } from "./lib/db";
 import { FastWs } from "./lib/fastws";
 
 export type FanoutServer = "ours" | "raw" | "naive" | "socketio";
@@ -64,7 +65,8 @@ export interface FanoutOptions {
   /** Use the local Postgres for our server's log when it answers (else PGlite in memory). */
   postgres?: boolean;
   quietWaitMs?: number;
-  serverCore?: number;
+  /** CPU for the server process; null: no pinning. */
+  serverCore?: number | null;
   progress?: Progress;
 }
 
@@ -195,15 +197,13 @@ interface Wire {
 async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions): Promise<Omit<FanoutSample, "background">> {
   const progress = o.progress;
   progress.update(`${o.label}: starting the server`, true);
-  let dbUrl: string | undefined;
-  if (server === "ours" && o.usePostgres) dbUrl = await createPostgresDatabase();
   let child: ServerChild | null = null;
   const sockets: FastWs[] = [];
   try {
-    const core = o.serverCore ?? 0;
+    const core = o.serverCore === null ? undefined : (o.serverCore ?? 0);
     child =
       server === "ours"
-        ? await startServerChild("app", { databaseUrl: dbUrl }, { core })
+        ? await startAppServer({ postgres: o.usePostgres }, { core })
         : server === "socketio"
           ? await startServerChild("socketio", {}, { core })
           : await startServerChild("ws-broadcast", { mode: server }, { core });
@@ -353,7 +353,6 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
   } finally {
     for (const ws of sockets) ws.close();
     await child?.stop();
-    if (dbUrl) await dropPostgresDatabase(dbUrl).catch(() => {});
   }
 }
 

@@ -6,6 +6,7 @@
 // measures what was reached and says so.
 import http from "node:http";
 import type { Socket } from "node:net";
+import { startAppServer } from "./lib/app-server";
 import { startServerChild, type ChildStats, type ServerChild } from "./lib/child";
 import { openMany, signInMany } from "./lib/clients";
 import {
@@ -27,6 +28,7 @@ import {
   writeReport,
   type BenchReport,
 } from "./lib/common";
+import { postgresAvailable } from "./lib/db";
 import { FastWs } from "./lib/fastws";
 
 export type IdleServer = "ours-ws" | "raw-ws" | "ours-sse" | "raw-sse";
@@ -39,7 +41,10 @@ export interface IdleOptions {
   people?: number;
   settleMs?: number;
   quietWaitMs?: number;
-  serverCore?: number;
+  /** CPU for the server process; null: no pinning. */
+  serverCore?: number | null;
+  /** Our server on a fresh Postgres database when one answers, else PGlite in memory. */
+  postgres?: boolean;
   progress?: Progress;
 }
 
@@ -83,6 +88,7 @@ export async function runIdle(opts: IdleOptions = {}): Promise<IdleResults> {
   // Every connection is a file on both ends: this process, and the server (prlimit on spawn).
   const fileLimit = raiseFileLimit(Math.max(65_536, target * 2 + 1000));
   const samples: IdleSample[] = [];
+  const postgres = (opts.postgres ?? true) && (await postgresAvailable());
   let phase = 0;
   for (let run = 0; run < runs; run++) {
     for (const server of rotation(servers, run)) {
@@ -90,7 +96,7 @@ export async function runIdle(opts: IdleOptions = {}): Promise<IdleResults> {
       const label = `${server} run ${run + 1}/${runs}`;
       // A different loopback source address per phase: closed connections' ports stay apart.
       const localAddress = `127.0.0.${2 + (phase++ % 250)}`;
-      const s = await measure(server, { ...opts, target, label, progress, run, localAddress, fileLimit });
+      const s = await measure(server, { ...opts, postgres, target, label, progress, run, localAddress, fileLimit });
       samples.push({ ...s, background });
       progress.note(`${label}: ${s.reached} connections, ${fmt(s.rssPerConnection / 1024, 1)} KiB RSS and ${fmt(s.heapPerConnection / 1024, 1)} KiB heap each`);
     }
@@ -133,10 +139,10 @@ async function measure(server: IdleServer, o: MeasureOptions): Promise<Omit<Idle
   progress.update(`${o.label}: starting the server`, true);
   // Children inherit this process's raised limit; ask for it explicitly all the same.
   const nofile = o.fileLimit > 0 ? o.fileLimit : undefined;
-  const core = o.serverCore ?? 0;
+  const core = o.serverCore === null ? undefined : (o.serverCore ?? 0);
   const child: ServerChild =
     server === "ours-ws" || server === "ours-sse"
-      ? await startServerChild("app", {}, { core, nofile })
+      ? await startAppServer({ postgres: o.postgres ?? false }, { core, nofile })
       : server === "raw-ws"
         ? await startServerChild("ws-broadcast", { mode: "raw" }, { core, nofile })
         : await startServerChild("sse-raw", {}, { core, nofile });
@@ -295,7 +301,7 @@ async function main(): Promise<void> {
     command: commandLine(),
     machine: machineInfo(),
     pinned,
-    settings: { ...settings, fileLimit: results.fileLimit, database: "PGlite in memory", pinning: pinned ? "server child on CPU 0, load generator on CPU 1" : "none" },
+    settings: { ...settings, fileLimit: results.fileLimit, database: "ours: a fresh Postgres database when one answers, else PGlite in memory", pinning: pinned ? "server child on CPU 0, load generator on CPU 1" : "none" },
     results,
   };
   const file = writeReport(report);

@@ -6,7 +6,8 @@
 // requests per delivered event.
 import http from "node:http";
 import type { Socket } from "node:net";
-import { cpuDeltaUs, startServerChild, type ServerChild } from "./lib/child";
+import { startAppServer } from "./lib/app-server";
+import { cpuDeltaUs, type ServerChild } from "./lib/child";
 import { openMany, signInMany } from "./lib/clients";
 import {
   commandLine,
@@ -27,7 +28,7 @@ import {
   writeReport,
   type BenchReport,
 } from "./lib/common";
-import { createPostgresDatabase, dropPostgresDatabase, postgresAvailable } from "./lib/db";
+import { postgresAvailable } from "./lib/db";
 import { FastWs } from "./lib/fastws";
 
 export type TransportKind = "ws" | "sse" | "longpoll";
@@ -44,7 +45,10 @@ export interface TransportsOptions {
   people?: number;
   postgres?: boolean;
   quietWaitMs?: number;
-  serverCore?: number;
+  /** CPU for the server process; null: no pinning. */
+  serverCore?: number | null;
+  /** One server for every transport of a run (smoke tests), instead of a fresh one each. */
+  sharedServer?: boolean;
   progress?: Progress;
 }
 
@@ -86,14 +90,19 @@ export async function runTransports(opts: TransportsOptions = {}): Promise<Trans
   const usePostgres = (opts.postgres ?? true) && (await postgresAvailable());
   const samples: TransportSample[] = [];
   for (let run = 0; run < runs; run++) {
-    for (const transport of rotation(transports, run)) {
-      const background = await waitForQuiet({ maxWaitMs: opts.quietWaitMs ?? 10_000, progress });
-      const label = `${transport} run ${run + 1}/${runs}`;
-      const s = await measure(transport, { ...opts, usePostgres, label, progress, run });
-      samples.push({ ...s, background });
-      progress.note(
-        `${label}: ${fmt(s.deliveriesPerSec)} deliveries/s, p50/p99 ${fmt(s.p50Ms)}/${fmt(s.p99Ms)} ms, ${fmt(s.bytesDownPerDelivery)} B down and ${fmt(s.requestsPerDelivery, 3)} requests per delivery`,
-      );
+    const shared = opts.sharedServer ? await startServer(opts, usePostgres) : undefined;
+    try {
+      for (const transport of rotation(transports, run)) {
+        const background = await waitForQuiet({ maxWaitMs: opts.quietWaitMs ?? 10_000, progress });
+        const label = `${transport} run ${run + 1}/${runs}`;
+        const s = await measure(transport, { ...opts, usePostgres, label, progress, run, shared });
+        samples.push({ ...s, background });
+        progress.note(
+          `${label}: ${fmt(s.deliveriesPerSec)} deliveries/s, p50/p99 ${fmt(s.p50Ms)}/${fmt(s.p99Ms)} ms, ${fmt(s.bytesDownPerDelivery)} B down and ${fmt(s.requestsPerDelivery, 3)} requests per delivery`,
+        );
+      }
+    } finally {
+      await shared?.stop();
     }
   }
   progress.done();
@@ -125,7 +134,12 @@ function summarize(samples: TransportSample[]): TransportSummary[] {
 
 // ---------------------------------------------------------------------------
 
+function startServer(o: TransportsOptions, postgres: boolean): Promise<ServerChild> {
+  return startAppServer({ postgres, tuning: { ssePingMs: 60_000 } }, { core: o.serverCore === null ? undefined : (o.serverCore ?? 0) });
+}
+
 interface MeasureOptions extends TransportsOptions {
+  shared: ServerChild | undefined;
   usePostgres: boolean;
   label: string;
   progress: Progress;
@@ -168,12 +182,11 @@ async function measure(transport: TransportKind, o: MeasureOptions): Promise<Omi
   const n = o.subscribers ?? 500;
   const rate = o.rate ?? 20;
   progress.update(`${o.label}: starting the server`, true);
-  const dbUrl = o.usePostgres ? await createPostgresDatabase() : undefined;
   let child: ServerChild | null = null;
   let subs: Subscribers | null = null;
   const producers: FastWs[] = [];
   try {
-    child = await startServerChild("app", { databaseUrl: dbUrl, tuning: { ssePingMs: 60_000 } }, { core: o.serverCore ?? 0 });
+    child = o.shared ?? (await startServer(o, o.usePostgres));
     const port = child.port;
     const base = `http://127.0.0.1:${port}`;
     const cookies = await signInMany(base, o.people ?? 50, "sub");
@@ -282,8 +295,7 @@ async function measure(transport: TransportKind, o: MeasureOptions): Promise<Omi
   } finally {
     subs?.close();
     for (const p of producers) p.close();
-    await child?.stop();
-    if (dbUrl) await dropPostgresDatabase(dbUrl).catch(() => {});
+    if (!o.shared) await child?.stop();
   }
 }
 

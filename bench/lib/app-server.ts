@@ -1,0 +1,26 @@
+// The app's server for a benchmark: a child process on a fresh Postgres database (dropped when
+// the server stops) when Postgres is wanted and answers, else on PGlite in memory.
+import type { AppServerOptions } from "../servers/app";
+import { startServerChild, type ServerChild, type StartChildOptions } from "./child";
+import { createPostgresDatabase, dropPostgresDatabase } from "./db";
+
+export async function startAppServer(
+  opts: { postgres: boolean; tuning?: AppServerOptions["tuning"] },
+  child: StartChildOptions = {},
+): Promise<ServerChild & { database: "postgres" | "pglite-memory" }> {
+  const url = opts.postgres ? await createPostgresDatabase() : undefined;
+  try {
+    const server = await startServerChild("app", { databaseUrl: url, tuning: opts.tuning } satisfies AppServerOptions, child);
+    return {
+      ...server,
+      database: url ? "postgres" : "pglite-memory",
+      async stop() {
+        await server.stop();
+        if (url) await dropPostgresDatabase(url).catch(() => {});
+      },
+    };
+  } catch (err) {
+    if (url) await dropPostgresDatabase(url).catch(() => {});
+    throw err;
+  }
+}

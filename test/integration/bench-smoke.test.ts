@@ -1,0 +1,95 @@
+// The benchmarks still run: each bench's core function in a tiny configuration, asserting only
+// that its results are well formed. Never a duration or a rate: those belong in bench/RESULTS.md.
+import { describe, expect, it } from "vitest";
+import { runAppend } from "../../bench/append";
+import { runCursors } from "../../bench/cursors";
+import { runFanout } from "../../bench/fanout";
+import { runIdle } from "../../bench/idle";
+import { runTransports } from "../../bench/transports";
+
+const withPostgres = Boolean(process.env.DATABASE_URL);
+const finiteNonNegative = (n: number) => Number.isFinite(n) && n >= 0;
+
+// Each starts server processes; on a busy machine that takes a while, so allow a minute.
+describe.concurrent("benchmarks (smoke)", { timeout: 60_000 }, () => {
+  it("append: every method on every database yields a sample and a ratio to single-row", async () => {
+    const r = await runAppend({
+      targets: withPostgres ? ["pglite-memory", "postgres"] : ["pglite-memory"],
+      durationMs: 600,
+      warmupMs: 100,
+      runs: 1,
+      inFlight: 100,
+      streams: 3,
+      quietWaitMs: 0,
+    });
+    expect(r.skipped).toEqual([]);
+    expect(r.summary.map((s) => `${s.target}/${s.method}`).sort()).toEqual(
+      (withPostgres ? ["pglite-memory", "postgres"] : ["pglite-memory"]).flatMap((t) => [`${t}/group`, `${t}/prisma`, `${t}/single`]).sort(),
+    );
+    for (const s of r.samples) {
+      expect(finiteNonNegative(s.eventsPerSec)).toBe(true);
+      if (s.events > 0) expect(finiteNonNegative(s.ackP99Ms)).toBe(true);
+    }
+    for (const s of r.samples.filter((x) => x.method !== "prisma")) expect(s.events).toBeGreaterThan(0);
+    expect(r.summary.find((s) => s.method === "group")?.meanBatch).toBeGreaterThan(0);
+  });
+
+  it("cursors: both modes deliver cursor frames and report server CPU", async () => {
+    const r = await runCursors({ users: 3, hz: 30, durationMs: 500, warmupMs: 200, runs: 1, latencyReceivers: 1, postgres: withPostgres, quietWaitMs: 0, serverCore: null });
+    expect(r.samples.map((s) => s.mode).sort()).toEqual(["coalesced", "uncoalesced"]);
+    for (const s of r.samples) {
+      expect(s.framesPerClientPerSec).toBeGreaterThan(0);
+      expect(s.payloadBytesPerClientPerSec).toBeGreaterThan(0);
+      expect(s.wireBytesPerClientPerSec).toBeGreaterThanOrEqual(s.payloadBytesPerClientPerSec);
+      expect(finiteNonNegative(s.serverCpuPercent)).toBe(true);
+    }
+    expect(r.ratios).not.toBeNull();
+    expect(typeof r.targets.framesMet).toBe("boolean");
+  });
+
+  it("fanout: ours and every baseline deliver every message at the first rate", async () => {
+    const r = await runFanout({
+      shapes: [{ name: "2 rooms × 3 clients", rooms: 2, perRoom: 3, startRate: 10 }],
+      stepMs: 300,
+      graceMs: 2000,
+      maxSteps: 1,
+      p99LimitMs: 60_000,
+      people: 3,
+      postgres: withPostgres,
+      quietWaitMs: 0,
+      serverCore: null,
+    });
+    expect(r.samples.map((s) => s.server).sort()).toEqual(["naive", "ours", "raw", "socketio"]);
+    for (const s of r.samples) {
+      const step = s.steps[0]!;
+      expect(step.sent).toBeGreaterThan(0);
+      expect(step.delivered).toBe(step.expected);
+      expect(finiteNonNegative(step.p99Ms)).toBe(true);
+      expect(finiteNonNegative(step.serverCpuUsPerDelivery)).toBe(true);
+    }
+    expect(r.summary.find((s) => s.server === "raw")?.vsRaw).toBe(1);
+  });
+
+  it("transports: WebSocket, SSE and long polling all deliver the stream", async () => {
+    const r = await runTransports({ subscribers: 4, rate: 10, durationMs: 600, warmupMs: 200, runs: 1, people: 2, postgres: withPostgres, sharedServer: true, quietWaitMs: 0, serverCore: null });
+    expect(r.samples.map((s) => s.transport).sort()).toEqual(["longpoll", "sse", "ws"]);
+    for (const s of r.samples) {
+      expect(s.deliveries).toBeGreaterThan(0);
+      expect(s.completeness).toBeGreaterThan(0);
+      expect(s.bytesDownPerDelivery).toBeGreaterThan(0);
+      expect(finiteNonNegative(s.p99Ms)).toBe(true);
+    }
+    expect(r.samples.find((s) => s.transport === "longpoll")!.requestsPerDelivery).toBeGreaterThan(0);
+    expect(r.samples.find((s) => s.transport === "ws")!.requestsPerDelivery).toBe(0);
+  });
+
+  it("idle: connections open and memory per connection is reported", async () => {
+    const r = await runIdle({ connections: 20, runs: 1, servers: ["ours-ws", "raw-sse"], people: 2, settleMs: 100, postgres: withPostgres, quietWaitMs: 0, serverCore: null });
+    expect(r.samples.map((s) => s.server).sort()).toEqual(["ours-ws", "raw-sse"]);
+    for (const s of r.samples) {
+      expect(s.reached).toBe(20);
+      expect(Number.isFinite(s.rssPerConnection)).toBe(true);
+      expect(s.rssAfter).toBeGreaterThan(0);
+    }
+  });
+});
