@@ -55,6 +55,14 @@ export interface CursorsSample {
   framesPerClientPerSec: number;
   payloadBytesPerClientPerSec: number;
   wireBytesPerClientPerSec: number;
+  /** Mean payload of one cursor frame. */
+  avgFrameBytes: number;
+  /**
+   * What every client would have to receive if each input became a frame to everyone: inputs/s
+   * × the mean uncoalesced frame. Uncoalesced, a server that falls behind skips frames for slow
+   * sockets, so what arrives can be less than this.
+   */
+  demandBytesPerClientPerSec: number;
   serverCpuPercent: number;
   serverCpuUsPerInput: number;
   loadGenCpuPercent: number;
@@ -69,6 +77,7 @@ export interface CursorsSummary {
   framesPerClientPerSec: number;
   payloadBytesPerClientPerSec: number;
   wireBytesPerClientPerSec: number;
+  demandBytesPerClientPerSec: number;
   serverCpuPercent: number;
   serverCpuUsPerInput: number;
   delayP50Ms: number;
@@ -80,7 +89,7 @@ export interface CursorsResults {
   samples: CursorsSample[];
   summary: CursorsSummary[];
   /** coalesced ÷ uncoalesced, medians. */
-  ratios: { frames: number; payloadBytes: number; wireBytes: number; serverCpu: number } | null;
+  ratios: { frames: number; payloadBytes: number; wireBytes: number; payloadBytesVsDemand: number; serverCpu: number } | null;
   targets: { framesPerClientMax: number; bytesRatioMax: number; framesMet: boolean | null; bytesMet: boolean | null };
 }
 
@@ -120,6 +129,7 @@ export async function runCursors(opts: CursorsOptions = {}): Promise<CursorsResu
         frames: round(c.framesPerClientPerSec / u.framesPerClientPerSec, 3),
         payloadBytes: round(c.payloadBytesPerClientPerSec / u.payloadBytesPerClientPerSec, 3),
         wireBytes: round(c.wireBytesPerClientPerSec / u.wireBytesPerClientPerSec, 3),
+        payloadBytesVsDemand: round(c.payloadBytesPerClientPerSec / u.demandBytesPerClientPerSec, 3),
         serverCpu: round(c.serverCpuPercent / u.serverCpuPercent, 3),
       }
     : null;
@@ -148,6 +158,7 @@ function summarize(samples: CursorsSample[]): CursorsSummary[] {
         framesPerClientPerSec: m((s) => s.framesPerClientPerSec),
         payloadBytesPerClientPerSec: m((s) => s.payloadBytesPerClientPerSec, 0),
         wireBytesPerClientPerSec: m((s) => s.wireBytesPerClientPerSec, 0),
+        demandBytesPerClientPerSec: m((s) => s.demandBytesPerClientPerSec, 0),
         serverCpuPercent: m((s) => s.serverCpuPercent),
         serverCpuUsPerInput: m((s) => s.serverCpuUsPerInput, 2),
         delayP50Ms: m((s) => s.delayP50Ms),
@@ -237,6 +248,7 @@ async function measure(mode: CursorMode, o: MeasureOptions): Promise<Omit<Cursor
     pacer.stop();
     const wire = sum(sockets.map((ws, i) => ws.bytesRead - wire0[i]!));
     const cpuUs = cpuDeltaUs(stats0, stats1);
+    const avgFrameBytes = sum(payload) / Math.max(1, sum(frames));
     return {
       mode,
       run: o.run,
@@ -245,6 +257,8 @@ async function measure(mode: CursorMode, o: MeasureOptions): Promise<Omit<Cursor
       framesPerClientPerSec: round(sum(frames) / o.users / seconds, 1),
       payloadBytesPerClientPerSec: round(sum(payload) / o.users / seconds, 0),
       wireBytesPerClientPerSec: round(wire / o.users / seconds, 0),
+      avgFrameBytes: round(avgFrameBytes, 1),
+      demandBytesPerClientPerSec: round(mode === "uncoalesced" ? (sent / seconds) * avgFrameBytes : sum(payload) / o.users / seconds, 0),
       serverCpuPercent: round(cpuUs / 1e4 / seconds, 1),
       serverCpuUsPerInput: round(cpuUs / Math.max(1, sent), 2),
       loadGenCpuPercent: round((self1.user + self1.system) / 1e4 / seconds, 1),
@@ -283,16 +297,17 @@ export function cursorsMarkdown(r: CursorsResults): string {
     fmt(s.framesPerClientPerSec),
     fmt(s.payloadBytesPerClientPerSec / 1024, 1),
     fmt(s.wireBytesPerClientPerSec / 1024, 1),
+    fmt(s.demandBytesPerClientPerSec / 1024, 1),
     fmt(s.serverCpuPercent),
     fmt(s.serverCpuUsPerInput),
     `${fmt(s.delayP50Ms)} / ${fmt(s.delayP99Ms)}`,
   ]);
   let out = table(
-    ["server", "inputs/s", "frames/s per client", "payload KiB/s per client", "wire KiB/s per client", "server CPU %", "server CPU µs per input", "move→arrival p50 / p99 ms"],
+    ["server", "inputs/s", "frames/s per client", "payload KiB/s per client", "wire KiB/s per client", "needed KiB/s per client", "server CPU %", "server CPU µs per input", "move→arrival p50 / p99 ms"],
     rows,
   );
   if (r.ratios) {
-    out += `\n\ncoalesced ÷ uncoalesced: frames ${ratio(r.ratios.frames, 1)}, payload bytes ${ratio(r.ratios.payloadBytes, 1)}, wire bytes ${ratio(r.ratios.wireBytes, 1)}, server CPU ${ratio(r.ratios.serverCpu, 1)}`;
+    out += `\n\ncoalesced ÷ uncoalesced: frames ${ratio(r.ratios.frames, 1)}, payload bytes ${ratio(r.ratios.payloadBytes, 1)} (${ratio(r.ratios.payloadBytesVsDemand, 1)} of what uncoalesced needs), wire bytes ${ratio(r.ratios.wireBytes, 1)}, server CPU ${ratio(r.ratios.serverCpu, 1)}`;
     out += `\ntargets: ≤ ${r.targets.framesPerClientMax} frames/s per client: ${r.targets.framesMet ? "met" : "missed"}; ≤ ⅓ of uncoalesced bytes: ${r.targets.bytesMet ? "met" : "missed"}`;
   }
   return out;
