@@ -258,3 +258,27 @@ export interface PollAnswer {
   /** Streams whose position is too old to replay: reload their history. */
   resets?: Record<string, number>;
 }
+
+// ---------------------------------------------------------------------------
+// The ops page's summary of one instance (`GET /api/ops`)
+
+export interface OpsSample {
+  at: number;
+  connections: { ws: number; sse: number; longpoll: number };
+  /** Messages appended per second over the last interval. */
+  messagesPerSec: number;
+  /** Durable events handed to subscribers per second. */
+  deliveriesPerSec: number;
+  fanoutP50Ms: number | null;
+  fanoutP99Ms: number | null;
+  /** Mean appends per group-commit batch over the last interval. */
+  batchSizeMean: number | null;
+  commitP99Ms: number | null;
+  slowConsumerCloses: number;
+}
+
+export interface OpsSnapshot {
+  instance: string;
+  uptimeS: number;
+  samples: OpsSample[];
+}

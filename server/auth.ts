@@ -3,6 +3,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { PrismaClient } from "./db/generated/client";
+import { colorFor } from "../lib/colors";
 import type { User } from "../lib/protocol";
 
 export const SESSION_COOKIE = "rt_session";
@@ -11,11 +12,6 @@ const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 const CACHE_MS = 10_000;
 const CACHE_MAX = 10_000;
 
-/** Distinct, readable on white and dark backgrounds. */
-const PALETTE = [
-  "#e11d48", "#db2777", "#c026d3", "#9333ea", "#4f46e5", "#2563eb",
-  "#0284c7", "#0891b2", "#0d9488", "#059669", "#16a34a", "#ca8a04", "#ea580c", "#dc2626",
-];
 
 export interface Session {
   id: string;
@@ -104,12 +100,6 @@ export class Sessions {
     if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(session.id, { session, checkedAt: this.now() });
   }
-}
-
-export function colorFor(id: string): string {
-  let h = 0;
-  for (const ch of id) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return PALETTE[h % PALETTE.length]!;
 }
 
 function serializeCookie(name: string, value: string, maxAge: number, secure: boolean): string {

@@ -1,27 +1,7 @@
 // A live summary of the server for the ops page: samples its own Prometheus metrics once a
 // second and keeps the last minute, so the page can draw small charts without a Prometheus.
 import type { Metrics } from "./metrics";
-
-export interface OpsSample {
-  at: number;
-  connections: { ws: number; sse: number; longpoll: number };
-  /** Messages appended per second over the last interval. */
-  messagesPerSec: number;
-  /** Durable events handed to subscribers per second. */
-  deliveriesPerSec: number;
-  fanoutP50Ms: number | null;
-  fanoutP99Ms: number | null;
-  /** Mean appends per group-commit batch over the last interval. */
-  batchSizeMean: number | null;
-  commitP99Ms: number | null;
-  slowConsumerCloses: number;
-}
-
-export interface OpsSnapshot {
-  instance: string;
-  uptimeS: number;
-  samples: OpsSample[];
-}
+import type { OpsSample, OpsSnapshot } from "../lib/protocol";
 
 interface Totals {
   messages: number;

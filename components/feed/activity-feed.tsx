@@ -3,7 +3,7 @@ import Link from "next/link";
 import { useLayoutEffect, useRef, useState } from "react";
 import { useConnection } from "@/lib/store/connection";
 import { useFeed, type FeedEvent } from "@/lib/store/feed";
-import { useColorOf } from "@/lib/store/people";
+import { colorFor } from "@/lib/colors";
 import { connectionLabel } from "../format";
 import { Avatar } from "../ui/avatar";
 import { ArrowUpIcon } from "../ui/icons";
@@ -100,7 +100,7 @@ export function ActivityFeed() {
 }
 
 function FeedItem({ event }: { event: FeedEvent }) {
-  const color = useColorOf(event.actor.id);
+  const color = colorFor(event.actor.id);
   return (
     <li className="flex gap-3 px-4 py-3">
       <Avatar name={event.actor.name} color={color} size="sm" />

@@ -3,10 +3,10 @@
 // server's last minute of one-second samples, so a missed poll loses nothing on the charts.
 import { useEffect, useState } from "react";
 import { api, ApiError } from "@/lib/store/http";
-import type { OpsSnapshot } from "@/server/ops";
+import type { OpsSnapshot } from "@/lib/protocol";
 import { endSession } from "../shell/use-realtime";
 
-export type { OpsSample, OpsSnapshot } from "@/server/ops";
+export type { OpsSample, OpsSnapshot } from "@/lib/protocol";
 
 export const OPS_POLL_MS = 1_000;
 

@@ -4,7 +4,7 @@ import { mentionedNames, type User } from "@/lib/protocol";
 import type { OutboxEntry } from "@/lib/realtime/types";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import type { MessageEvent } from "@/lib/store/room";
-import { useColorOf } from "@/lib/store/people";
+import { colorFor } from "@/lib/colors";
 import { exactTime } from "../format";
 import { Avatar } from "../ui/avatar";
 import { RelativeTime } from "../ui/relative-time";
@@ -13,7 +13,7 @@ const clock = new Intl.DateTimeFormat("en", { hour: "numeric", minute: "2-digit"
 
 /** One message. `continues`: the same person's previous message is just above, so no header. */
 export const MessageItem = memo(function MessageItem({ message, me, continues }: { message: MessageEvent; me: User; continues: boolean }) {
-  const color = useColorOf(message.actor.id);
+  const color = colorFor(message.actor.id);
   const mentionsMe = message.actor.id !== me.id && mentionedNames(message.data.text).includes(me.name.toLowerCase());
   return (
     <li className={`group flex gap-3 px-4 ${continues ? "py-0.5" : "pt-3 pb-0.5"} ${mentionsMe ? "bg-amber-50" : "hover:bg-slate-50"}`}>

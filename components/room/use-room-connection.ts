@@ -5,7 +5,6 @@
 import { useEffect } from "react";
 import { roomStream, type User } from "@/lib/protocol";
 import { cursorStore } from "@/lib/store/cursors";
-import { usePeople } from "@/lib/store/people";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import { useRoom } from "@/lib/store/room";
 
@@ -19,10 +18,7 @@ export function useRoomConnection(roomId: string, me: User): void {
     room().open(roomId);
     room().setOutbox(client.getOutbox());
 
-    const showMembers = (members: User[]) => {
-      usePeople.getState().remember(members);
-      room().setMembers(members);
-    };
+    const showMembers = (members: User[]) => room().setMembers(members);
     const offs = [
       client.on("event", (event) => {
         if (event.stream === stream && event.type === "message") room().receive(event);

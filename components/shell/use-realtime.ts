@@ -5,7 +5,6 @@ import { useEffect } from "react";
 import { useConnection } from "@/lib/store/connection";
 import { useFeed } from "@/lib/store/feed";
 import { useNotifications } from "@/lib/store/notifications";
-import { usePeople } from "@/lib/store/people";
 import { disposeRealtimeClient, getRealtimeClient } from "@/lib/store/realtime";
 import { useRooms } from "@/lib/store/rooms";
 import { useSession } from "@/lib/store/session";
@@ -14,7 +13,6 @@ import type { User } from "@/lib/protocol";
 export function useRealtime(user: User): void {
   useEffect(() => {
     const client = getRealtimeClient();
-    usePeople.getState().remember([user]);
     useConnection.setState({ status: client.getStatus(), mode: client.transportMode });
 
     let cancelled = false;
