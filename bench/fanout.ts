@@ -335,19 +335,26 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
       };
       steps.push(r);
       stepFrom = Infinity;
-      if (pass) best = r;
-      else failedAt = rate;
       // Let queues drain before the next step.
       await sleep(300);
-      if (failedAt !== null) {
-        // One more try halfway (geometrically) between the last pass and the failure.
-        const lastPass = best?.rate ?? 0;
-        const mid = Math.sqrt(Math.max(lastPass, shape.startRate / 2) * failedAt);
-        if (!best || steps.filter((s) => !s.pass).length >= 2 || mid / lastPass < 1.1) break;
-        rate = mid;
+      if (pass) {
+        best = r;
+        if (failedAt !== null) break; // the try between a pass and a failure passed
+        rate *= o.factor ?? 1.5;
         continue;
       }
-      rate *= o.factor ?? 1.5;
+      if (!best) {
+        // Not even this rate: step down (at most to 1/8 of the first rate).
+        if (rate <= shape.startRate / 8) break;
+        rate /= 2;
+        continue;
+      }
+      if (failedAt !== null) break;
+      failedAt = rate;
+      // One more try halfway (geometrically) between the last pass and the failure.
+      const mid = Math.sqrt(best.rate * failedAt);
+      if (mid / best.rate < 1.1) break;
+      rate = mid;
     }
     return { server, shape: shape.name, run: o.run, steps, best };
   } finally {

@@ -57,9 +57,12 @@ export interface IdleSample {
   stoppedBy?: string;
   rssBefore: number;
   rssAfter: number;
+  /** Growth from half the connections to all of them, per connection added. */
   rssPerConnection: number;
   heapPerConnection: number;
   externalPerConnection: number;
+  /** Growth from none to all, per connection (includes a fresh process's slack being reused). */
+  rssPerConnectionFromStart: number;
   openSeconds: number;
   background: number;
 }
@@ -70,6 +73,7 @@ export interface IdleSummary {
   reached: number;
   rssPerConnection: number;
   heapPerConnection: number;
+  rssPerConnectionFromStart: number;
   /** Ours ÷ the bare server of the same transport. */
   vsBare: number;
 }
@@ -119,6 +123,7 @@ function summarize(samples: IdleSample[]): IdleSummary[] {
         reached: Math.min(...ss.map((s) => s.reached)),
         rssPerConnection: round(rss, 0),
         heapPerConnection: round(med(server, (s) => s.heapPerConnection), 0),
+        rssPerConnectionFromStart: round(med(server, (s) => s.rssPerConnectionFromStart), 0),
         vsBare: round(rss / bare, 2),
       },
     ];
@@ -158,90 +163,107 @@ async function measure(server: IdleServer, o: MeasureOptions): Promise<Omit<Idle
     const started = performance.now();
     let reached = 0;
     const report = (d: number) => progress.update(`${o.label}: ${d}/${o.target} open`);
+    const joined = new Uint8Array(o.target);
+    const joinedCount = () => joined.reduce((a, j) => a + j, 0);
 
-    if (server.endsWith("ws")) {
-      const path = ours ? "/ws" : "/";
-      const protocols = ours ? ["rt.v1"] : [];
-      const joined = new Uint8Array(o.target);
-      await openMany(
-        o.target,
-        async (i) => {
-          if (stoppedBy) return;
-          try {
-            const ws = await FastWs.connect({
-              port,
-              path,
-              protocols,
-              headers: cookie(i),
-              localAddress: o.localAddress,
-              onFrame: (p) => {
-                if (p.toString("latin1", 0, 16) === '{"type":"joined"') joined[i] = 1;
-              },
-            });
-            closers.push(() => ws.close());
-            ws.send(`{"type":"join","room":"general"}`);
-            reached++;
-          } catch (err) {
-            stoppedBy ??= String((err as Error).message ?? err);
-          }
-        },
-        { concurrency: 200, onProgress: report },
-      );
-      const until = performance.now() + 60_000;
-      while (joined.filter((j) => j === 1).length < reached && performance.now() < until) {
-        progress.update(`${o.label}: ${joined.filter((j) => j === 1).length}/${reached} joined`);
-        await sleep(100);
-      }
-    } else {
-      await openMany(
-        o.target,
-        (i) =>
-          new Promise<void>((resolve) => {
-            if (stoppedBy) return resolve();
-            const req = http.request({
-              host: "127.0.0.1",
-              port,
-              path: "/api/stream?streams=feed,user:me",
-              agent: false,
-              localAddress: o.localAddress,
-              headers: { ...cookie(i), Accept: "text/event-stream" },
-            });
-            let socket: Socket | null = null;
-            req.on("socket", (s) => (socket = s));
-            req.on("error", (err) => {
-              stoppedBy ??= err.message;
-              resolve();
-            });
-            req.on("response", (res) => {
-              if (res.statusCode !== 200) {
-                stoppedBy ??= `HTTP ${res.statusCode}`;
-                return resolve();
-              }
-              res.once("data", () => {
-                reached++;
+    const openRange = async (from: number, to: number): Promise<void> => {
+      if (server.endsWith("ws")) {
+        const path = ours ? "/ws" : "/";
+        const protocols = ours ? ["rt.v1"] : [];
+        await openMany(
+          to - from,
+          async (k) => {
+            const i = from + k;
+            if (stoppedBy) return;
+            try {
+              const ws = await FastWs.connect({
+                port,
+                path,
+                protocols,
+                headers: cookie(i),
+                localAddress: o.localAddress,
+                onFrame: (p) => {
+                  if (p.toString("latin1", 0, 16) === '{"type":"joined"') joined[i] = 1;
+                },
+              });
+              closers.push(() => ws.close());
+              ws.send(`{"type":"join","room":"general"}`);
+              reached++;
+            } catch (err) {
+              stoppedBy ??= String((err as Error).message ?? err);
+            }
+          },
+          { concurrency: 200, onProgress: (d) => report(from + d) },
+        );
+        const until = performance.now() + 60_000;
+        while (joinedCount() < reached && performance.now() < until) {
+          progress.update(`${o.label}: ${joinedCount()}/${reached} joined`);
+          await sleep(100);
+        }
+      } else {
+        await openMany(
+          to - from,
+          (k) =>
+            new Promise<void>((resolve) => {
+              const i = from + k;
+              if (stoppedBy) return resolve();
+              const req = http.request({
+                host: "127.0.0.1",
+                port,
+                path: "/api/stream?streams=feed,user:me",
+                agent: false,
+                localAddress: o.localAddress,
+                headers: { ...cookie(i), Accept: "text/event-stream" },
+              });
+              let socket: Socket | null = null;
+              req.on("socket", (s) => (socket = s));
+              req.on("error", (err) => {
+                stoppedBy ??= err.message;
                 resolve();
               });
-              res.on("data", () => {});
-              res.on("error", () => {});
-              closers.push(() => {
-                try {
-                  (socket as Socket | null)?.resetAndDestroy();
-                } catch {
-                  req.destroy();
+              req.on("response", (res) => {
+                if (res.statusCode !== 200) {
+                  stoppedBy ??= `HTTP ${res.statusCode}`;
+                  return resolve();
                 }
+                res.once("data", () => {
+                  reached++;
+                  resolve();
+                });
+                res.on("data", () => {});
+                res.on("error", () => {});
+                closers.push(() => {
+                  try {
+                    (socket as Socket | null)?.resetAndDestroy();
+                  } catch {
+                    req.destroy();
+                  }
+                });
               });
-            });
-            req.end();
-          }),
-        { concurrency: 200, onProgress: report },
-      );
-    }
+              req.end();
+            }),
+          { concurrency: 200, onProgress: (d) => report(from + d) },
+        );
+      }
+    };
+    const snapshot = async (): Promise<ChildStats> => {
+      progress.update(`${o.label}: ${reached} open; settling`, true);
+      await sleep(o.settleMs ?? 2000);
+      await child.gc();
+      return child.stats();
+    };
+
+    // Half, then all: the second half's growth is the cost per connection, free of the slack
+    // (freed but resident pages) that a fresh process starts with.
+    const half = Math.floor(o.target / 2);
+    await openRange(0, half);
+    const reachedHalf = reached;
+    const mid = await snapshot();
+    if (!stoppedBy) await openRange(half, o.target);
     const openSeconds = (performance.now() - started) / 1000;
-    progress.update(`${o.label}: ${reached} open; settling`, true);
-    await sleep(o.settleMs ?? 2000);
-    await child.gc();
-    const after: ChildStats = await child.stats();
+    const after = await snapshot();
     const n = Math.max(1, reached);
+    const n2 = Math.max(1, reached - reachedHalf);
     return {
       server,
       run: o.run,
@@ -250,9 +272,10 @@ async function measure(server: IdleServer, o: MeasureOptions): Promise<Omit<Idle
       ...(stoppedBy ? { stoppedBy } : {}),
       rssBefore: before.rss,
       rssAfter: after.rss,
-      rssPerConnection: round((after.rss - before.rss) / n, 0),
-      heapPerConnection: round((after.heapUsed - before.heapUsed) / n, 0),
-      externalPerConnection: round((after.external - before.external) / n, 0),
+      rssPerConnection: round((after.rss - mid.rss) / n2, 0),
+      heapPerConnection: round((after.heapUsed - mid.heapUsed) / n2, 0),
+      externalPerConnection: round((after.external - mid.external) / n2, 0),
+      rssPerConnectionFromStart: round((after.rss - before.rss) / n, 0),
       openSeconds: round(openSeconds, 2),
     };
   } finally {
@@ -273,9 +296,10 @@ export function idleMarkdown(r: IdleResults): string {
     fmt(s.reached),
     fmt(s.rssPerConnection / 1024, 1),
     fmt(s.heapPerConnection / 1024, 1),
+    fmt(s.rssPerConnectionFromStart / 1024, 1),
     s.server.startsWith("ours") ? ratio(s.vsBare, 1) : "",
   ]);
-  return table(["server", "connections", "RSS KiB per connection", "heap KiB per connection", "vs bare server"], rows);
+  return table(["server", "connections", "RSS KiB per connection (second half)", "heap KiB per connection (second half)", "RSS KiB per connection (from none)", "RSS vs bare server"], rows);
 }
 
 async function main(): Promise<void> {
