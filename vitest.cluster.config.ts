@@ -1,4 +1,5 @@
-// `npm run test:cluster`: real instances as OS processes behind a real nginx, one file at a time
+// `npm run test:cluster`: real server processes (several instances behind a real nginx, the dev
+// server with its HMR socket), one file at a time
 // (each file runs its own cluster; two cores do not fit two). Kept apart from `vitest.config.ts`:
 // slow, and it needs Postgres, redis-server and nginx on the machine.
 import { defineConfig } from "vitest/config";
