@@ -129,7 +129,8 @@ interface RemoteInstance {
 export class Hub {
   private readonly streams = new Map<string, StreamState>();
   private readonly watchers = new Map<string, Set<Subscriber>>();
-  private readonly subscribers = new Set<Subscriber>();
+  /** Every registered connection, with the streams and rooms it follows (for a cheap goodbye). */
+  private readonly subscribers = new Map<Subscriber, { streams: Set<string>; rooms: Set<string> }>();
   private readonly roomVersions = new Map<string, number>();
   private readonly log: EventLog;
   private readonly logger: Logger;
@@ -272,27 +273,30 @@ export class Hub {
   // Connections
 
   register(sub: Subscriber): void {
-    this.subscribers.add(sub);
+    if (this.subscribers.has(sub)) return;
+    this.subscribers.set(sub, { streams: new Set(), rooms: new Set() });
     this.metrics?.connections.inc({ transport: sub.transport });
   }
 
   /** Forgets a connection everywhere: streams, rooms (after the presence grace), typing. */
   unregister(sub: Subscriber): void {
-    if (!this.subscribers.delete(sub)) return;
+    const follows = this.subscribers.get(sub);
+    if (!follows) return;
+    for (const stream of [...follows.streams]) this.unsubscribe(stream, sub);
+    for (const room of [...follows.rooms]) this.leaveRoom(room, sub);
+    this.subscribers.delete(sub);
     this.metrics?.connections.dec({ transport: sub.transport });
-    for (const [stream, st] of this.streams) if (st.subs.has(sub.id)) this.unsubscribe(stream, sub);
-    for (const [room, set] of this.watchers) if (set.has(sub)) this.leaveRoom(room, sub);
   }
 
   connections(): Subscriber[] {
-    return [...this.subscribers];
+    return [...this.subscribers.keys()];
   }
 
   /** Ends every connection of a signed-out session, on every instance. */
   disconnectSession(sessionId: string, code: number, reason: string, tellOthers = true): void {
     if (tellOthers) this.bus?.publish({ t: "signout", i: this.instanceId, sessionId });
     this.onSignOut?.(sessionId);
-    for (const sub of [...this.subscribers]) if (sub.sessionId === sessionId) sub.disconnect?.(code, reason);
+    for (const sub of [...this.subscribers.keys()]) if (sub.sessionId === sessionId) sub.disconnect?.(code, reason);
   }
 
   /** Called when a session signs out anywhere (the session cache forgets it). */
@@ -305,6 +309,7 @@ export class Hub {
     const st = this.streamState(stream);
     const s: Subscription = { sub, lastSeq: 0, pending: [] };
     st.subs.set(sub.id, s);
+    this.subscribers.get(sub)?.streams.add(stream);
     let head: number;
     try {
       head = await this.log.head(stream);
@@ -328,6 +333,7 @@ export class Hub {
     const st = this.streams.get(stream);
     if (!st) return;
     st.subs.delete(sub.id);
+    this.subscribers.get(sub)?.streams.delete(stream);
     if (st.subs.size === 0 && !st.pumping) this.streams.delete(stream);
   }
 
@@ -512,9 +518,11 @@ export class Hub {
     let set = this.watchers.get(room);
     if (!set) this.watchers.set(room, (set = new Set()));
     set.add(sub);
+    this.subscribers.get(sub)?.rooms.add(room);
   }
 
   unwatch(room: string, sub: Subscriber): void {
+    this.subscribers.get(sub)?.rooms.delete(room);
     const set = this.watchers.get(room);
     if (!set) return;
     set.delete(sub);
