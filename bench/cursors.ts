@@ -258,7 +258,11 @@ async function measure(mode: CursorMode, o: MeasureOptions): Promise<Omit<Cursor
       payloadBytesPerClientPerSec: round(sum(payload) / o.users / seconds, 0),
       wireBytesPerClientPerSec: round(wire / o.users / seconds, 0),
       avgFrameBytes: round(avgFrameBytes, 1),
-      demandBytesPerClientPerSec: round(mode === "uncoalesced" ? (sent / seconds) * avgFrameBytes : sum(payload) / o.users / seconds, 0),
+      // Inputs past 60/s per person are dropped by the server's rate limit: count at most that.
+      demandBytesPerClientPerSec: round(
+        mode === "uncoalesced" ? Math.min(sent / seconds, o.users * o.hz) * avgFrameBytes : sum(payload) / o.users / seconds,
+        0,
+      ),
       serverCpuPercent: round(cpuUs / 1e4 / seconds, 1),
       serverCpuUsPerInput: round(cpuUs / Math.max(1, sent), 2),
       loadGenCpuPercent: round((self1.user + self1.system) / 1e4 / seconds, 1),

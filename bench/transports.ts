@@ -5,7 +5,7 @@
 // wire per delivered event (down and up, measured at the subscribers' sockets) and HTTP
 // requests per delivered event.
 import http from "node:http";
-import type { Socket } from "node:net";
+import net, { type Socket } from "node:net";
 import { startAppServer } from "./lib/app-server";
 import { cpuDeltaUs, type ServerChild } from "./lib/child";
 import { openMany, signInMany } from "./lib/clients";
@@ -68,10 +68,12 @@ export interface TransportSample {
   requestsPerDelivery: number;
   serverCpuPercent: number;
   serverCpuUsPerDelivery: number;
+  /** This process (all subscribers and producers), % of one core. */
+  loadGenCpuPercent: number;
   background: number;
 }
 
-export type TransportSummary = Omit<TransportSample, "run" | "seconds" | "events" | "deliveries" | "background"> & { runs: number };
+export type TransportSummary = Omit<TransportSample, "run" | "seconds" | "events" | "deliveries" | "background" | "loadGenCpuPercent"> & { runs: number };
 
 export interface TransportsResults {
   samples: TransportSample[];
@@ -242,6 +244,7 @@ async function measure(transport: TransportKind, o: MeasureOptions): Promise<Omi
     let inWindow = 0;
     let stats0: Awaited<ReturnType<ServerChild["stats"]>> | null = null;
     let requests0 = 0;
+    let self0 = process.cpuUsage();
     await new Promise<void>((resolve) => {
       const timer = setInterval(() => {
         const now = performance.now();
@@ -252,6 +255,7 @@ async function measure(transport: TransportKind, o: MeasureOptions): Promise<Omi
           latency.reset();
           subs!.start();
           requests0 = subs!.requests();
+          self0 = process.cpuUsage();
           void child!.stats().then((s) => (stats0 = s));
         }
         while (sent < due) {
@@ -267,6 +271,7 @@ async function measure(transport: TransportKind, o: MeasureOptions): Promise<Omi
       }, 2);
     });
     windowTo = performance.now();
+    const self1 = process.cpuUsage(self0);
     const seconds = (windowTo - windowFrom) / 1000;
     // Late deliveries of events sent in the window still count (and show in the latency).
     const expected = inWindow * n;
@@ -291,6 +296,7 @@ async function measure(transport: TransportKind, o: MeasureOptions): Promise<Omi
       requestsPerDelivery: round(requests / Math.max(1, deliveries), 4),
       serverCpuPercent: round(cpuUs / 1e4 / ((performance.now() - windowFrom) / 1000), 1),
       serverCpuUsPerDelivery: round(cpuUs / Math.max(1, deliveries), 2),
+      loadGenCpuPercent: round((self1.user + self1.system) / 1e4 / seconds, 1),
     };
   } finally {
     subs?.close();
@@ -355,39 +361,43 @@ async function openSubscribers(
   const requestsOpen = new Set<http.ClientRequest>();
 
   if (transport === "sse") {
-    const ready = new Uint8Array(n);
+    // A raw TCP client, as lean as the WebSocket one: one GET, then the chunked body scanned
+    // as it arrives (each event is one chunk ending in a blank line).
+    const sockets: net.Socket[] = [];
     await openMany(
       n,
       (i) =>
         new Promise<void>((resolve, reject) => {
-          const req = http.request({
-            host: "127.0.0.1",
-            port,
-            path: "/api/stream?streams=room:general",
-            agent: false,
-            headers: { Cookie: cookie(i), Accept: "text/event-stream" },
-          });
+          const sock = net.connect({ host: "127.0.0.1", port });
+          sock.setNoDelay(true);
+          sockets.push(sock);
+          meter.add(sock);
           requests++;
-          requestsOpen.add(req);
-          req.on("socket", (s) => meter.add(s));
-          req.on("error", (err) => (closed ? undefined : reject(err)));
-          req.on("response", (res) => {
-            if (res.statusCode !== 200) return reject(new Error(`SSE answered ${res.statusCode}`));
-            res.setEncoding("utf8");
-            let pending = "";
-            res.on("data", (chunk: string) => {
-              if (!ready[i]) {
-                ready[i] = 1;
-                resolve();
-              }
-              pending += chunk;
-              const end = pending.lastIndexOf("\n\n");
-              if (end < 0) return;
-              onText(pending.slice(0, end), 0);
-              pending = pending.slice(end + 2);
-            });
+          let head = "";
+          let pending = "";
+          sock.on("error", (err) => (closed ? undefined : reject(err)));
+          sock.on("connect", () =>
+            sock.write(
+              `GET /api/stream?streams=room:general HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nCookie: ${cookie(i)}\r\nAccept: text/event-stream\r\n\r\n`,
+            ),
+          );
+          sock.on("data", (chunk: Buffer) => {
+            let text = chunk.toString("latin1");
+            if (!head.endsWith("\r\n\r\n")) {
+              const all = head + text;
+              const end = all.indexOf("\r\n\r\n");
+              if (end < 0) return void (head = all);
+              if (!/^HTTP\/1\.1 200/.test(all)) return reject(new Error(`SSE answered ${all.slice(0, all.indexOf("\r\n"))}`));
+              head = all.slice(0, end + 4);
+              text = all.slice(end + 4);
+              resolve();
+            }
+            pending += text;
+            const end = pending.lastIndexOf("\n\n");
+            if (end < 0) return;
+            onText(pending.slice(0, end), 0);
+            pending = pending.slice(end + 2);
           });
-          req.end();
         }),
       { concurrency: 50, onProgress: report },
     );
@@ -397,7 +407,7 @@ async function openSubscribers(
       requests: () => requests,
       close() {
         closed = true;
-        for (const r of requestsOpen) r.destroy();
+        for (const sock of sockets) sock.destroy();
       },
     };
   }

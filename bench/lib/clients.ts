@@ -130,11 +130,13 @@ export class Pacer {
     this.timer = setInterval(() => {
       const now = performance.now();
       for (let i = 0; i < this.n; i++) {
-        // Open loop: a late tick sends what was due, never a burst of catch-up frames beyond one.
+        // Open loop on a fixed schedule; after a stall the missed sends are skipped, not
+        // burst out (a browser coalesces pointer moves the same way).
         if (this.due[i]! <= now) {
           this.send(i, now);
           this.sent++;
-          this.due[i] = Math.max(this.due[i]! + period, now - period);
+          this.due[i] = this.due[i]! + period;
+          if (this.due[i]! <= now) this.due[i] = now + period;
         }
       }
     }, tickMs);
