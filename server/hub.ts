@@ -27,10 +27,13 @@ import {
 
 export type Transport = "ws" | "sse" | "longpoll";
 
-/** A durable event with its wire forms, each serialized at most once for all subscribers. */
+/**
+ * A durable event with its wire forms, each made at most once for all subscribers: the JSON
+ * text, and the WebSocket frame's UTF-8 bytes (so no socket encodes it again).
+ */
 export class Outgoing {
   private jsonText: string | undefined;
-  private wsText: string | undefined;
+  private wsBytes: Buffer | undefined;
   constructor(readonly event: RealtimeEvent) {}
   get seq(): number {
     return this.event.seq;
@@ -38,16 +41,23 @@ export class Outgoing {
   get json(): string {
     return (this.jsonText ??= JSON.stringify(this.event));
   }
-  get wsFrame(): string {
-    return (this.wsText ??= `{"type":"event","event":${this.json}}`);
+  get wsFrame(): Buffer {
+    return (this.wsBytes ??= Buffer.from(`{"type":"event","event":${this.json}}`));
   }
 }
 
 /** An ephemeral room frame (presence, typing or cursors), serialized once. */
-export interface RoomFrame {
-  type: "presence" | "typing" | "cursors";
-  room: string;
-  json: string;
+export class RoomFrame {
+  private bytes: Buffer | undefined;
+  constructor(
+    readonly type: "presence" | "typing" | "cursors",
+    readonly room: string,
+    readonly json: string,
+  ) {}
+  /** The frame's UTF-8 bytes, encoded once for every socket. */
+  get wsFrame(): Buffer {
+    return (this.bytes ??= Buffer.from(this.json));
+  }
 }
 
 /** What every transport's connection looks like to the hub. */
@@ -98,6 +108,8 @@ interface StreamState {
 }
 
 const RECENT_PER_STREAM = 256;
+/** Presence and typing changes within this window go out as one frame per room. */
+const ANNOUNCE_WINDOW_MS = 20;
 const REPLAY_PAGE = 500;
 /** Live events a replaying subscription may hold before it is told it lagged. */
 const MAX_PENDING = 5_000;
@@ -137,11 +149,16 @@ export class Hub {
   private readonly metrics: Metrics | undefined;
   private cursorTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  private announceTimer: NodeJS.Timeout | null = null;
+  private readonly dirtyRooms = new Set<string>();
+  private readonly localDirty = new Set<string>();
   private bus: EphemeralBus | null = null;
   private readonly remote = new Map<string, RemoteInstance>();
   /** The member and typing lists last broadcast per room, to announce only real changes. */
   private readonly announced = new Map<string, { members: string; typing: string }>();
   private readonly instanceId: string;
+  /** Bound once: a labelled counter looked up per delivery costs more than the delivery's bookkeeping. */
+  private readonly deliveryCounters: Record<Transport, { inc(): void }> | undefined;
   readonly presence: Presence;
   readonly typing: Typing;
   readonly cursors: CursorCoalescer;
@@ -151,8 +168,14 @@ export class Hub {
     this.logger = opts.logger;
     this.metrics = opts.metrics;
     this.instanceId = opts.instanceId ?? "local";
+    const d = opts.metrics?.deliveries;
+    this.deliveryCounters = d && { ws: d.labels("ws"), sse: d.labels("sse"), longpoll: d.labels("longpoll") };
     this.presence = new Presence(opts.clock, opts.presenceGraceMs ?? PRESENCE_GRACE_MS, (room) => this.localRoomChanged(room));
-    this.typing = new Typing(opts.clock, opts.typingTtlMs ?? TYPING_TTL_MS, (room) => this.localRoomChanged(room));
+    // Typing lists are short and their changes must keep pace with the messages: no window.
+    this.typing = new Typing(opts.clock, opts.typingTtlMs ?? TYPING_TTL_MS, (room) => {
+      this.localRoomChanged(room);
+      this.settleRoom(room);
+    });
     this.cursors = new CursorCoalescer(opts.clock, (room, cursors) => this.onCursorFlush(room, cursors), {
       idleMs: opts.cursorIdleMs ?? 30_000,
       coalesce: opts.coalesceCursors,
@@ -170,7 +193,8 @@ export class Hub {
   stop(): void {
     if (this.cursorTimer) clearInterval(this.cursorTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.cursorTimer = this.heartbeatTimer = null;
+    if (this.announceTimer) clearTimeout(this.announceTimer);
+    this.cursorTimer = this.heartbeatTimer = this.announceTimer = null;
     this.bus?.publish({ t: "bye", i: this.instanceId });
   }
 
@@ -218,13 +242,13 @@ export class Hub {
         const r = this.remoteInstance(msg.i);
         const touched = new Set([...r.rooms.keys(), ...Object.keys(msg.rooms)]);
         r.rooms = new Map(Object.entries(msg.rooms));
-        for (const room of touched) this.announceRoom(room);
+        for (const room of touched) this.roomChanged(room);
         return;
       }
       case "room": {
         const r = this.remoteInstance(msg.i);
         r.rooms.set(msg.room, msg.state);
-        this.announceRoom(msg.room);
+        this.roomChanged(msg.room);
         return;
       }
       case "cursors": {
@@ -261,7 +285,7 @@ export class Hub {
     const r = this.remote.get(id);
     if (!r) return;
     this.remote.delete(id);
-    for (const room of r.rooms.keys()) this.announceRoom(room);
+    for (const room of r.rooms.keys()) this.roomChanged(room);
     for (const [room, cursors] of r.cursors) {
       const gone: CursorMap = {};
       for (const userId of cursors.keys()) gone[userId] = null;
@@ -441,12 +465,7 @@ export class Hub {
       return;
     }
     if (out.seq <= s.lastSeq) return;
-    if (out.seq === s.lastSeq + 1) {
-      s.lastSeq = out.seq;
-      this.metrics?.deliveries.inc({ transport: s.sub.transport });
-      s.sub.onEvent(stream, out);
-      return;
-    }
+    if (out.seq === s.lastSeq + 1) return this.deliver(stream, s, out);
     // A hole between what this subscriber has and this event: replay it from the log.
     s.pending = [out];
     void this.replay(stream, st, s).catch((err: unknown) => {
@@ -483,7 +502,7 @@ export class Hub {
 
   private deliver(stream: string, s: Subscription, e: Outgoing): void {
     s.lastSeq = e.seq;
-    this.metrics?.deliveries.inc({ transport: s.sub.transport });
+    this.deliveryCounters?.[s.sub.transport].inc();
     s.sub.onEvent(stream, e);
   }
 
@@ -567,10 +586,37 @@ export class Hub {
     return false;
   }
 
-  /** Presence or typing changed here: tell the other instances, and our watchers if the union moved. */
+  /** Presence or typing changed here: the other instances and our watchers will hear of it. */
   private localRoomChanged(room: string): void {
-    this.bus?.publish({ t: "room", i: this.instanceId, room, state: this.localRoom(room) });
+    this.localDirty.add(room);
+    this.roomChanged(room);
+  }
+
+  /**
+   * Announcements are coalesced per room over a short window: a thousand people joining at once
+   * is a handful of presence frames, not a thousand frames of a growing member list each.
+   */
+  private roomChanged(room: string): void {
+    this.dirtyRooms.add(room);
+    if (this.announceTimer) return;
+    this.announceTimer = setTimeout(() => this.flushAnnouncements(), ANNOUNCE_WINDOW_MS);
+    this.announceTimer.unref();
+  }
+
+  /** Announces a room's pending change now (a poll about to answer wants the latest state). */
+  settleRoom(room: string): void {
+    if (!this.dirtyRooms.delete(room)) return;
+    if (this.localDirty.delete(room)) this.bus?.publish({ t: "room", i: this.instanceId, room, state: this.localRoom(room) });
     this.announceRoom(room);
+  }
+
+  private flushAnnouncements(): void {
+    this.announceTimer = null;
+    for (const room of this.localDirty) this.bus?.publish({ t: "room", i: this.instanceId, room, state: this.localRoom(room) });
+    this.localDirty.clear();
+    const rooms = [...this.dirtyRooms];
+    this.dirtyRooms.clear();
+    for (const room of rooms) this.announceRoom(room);
   }
 
   /** Broadcasts a room's members and typing (across all instances) where they changed. */
@@ -582,10 +628,10 @@ export class Hub {
     if (members.length === 0 && typing.length === 0) this.announced.delete(room);
     else this.announced.set(room, now);
     if (now.members !== before.members) {
-      this.broadcastRoom({ type: "presence", room, json: `{"type":"presence","room":${JSON.stringify(room)},"members":${now.members}}` });
+      this.broadcastRoom(new RoomFrame("presence", room, `{"type":"presence","room":${JSON.stringify(room)},"members":${now.members}}`));
     }
     if (now.typing !== before.typing) {
-      this.broadcastRoom({ type: "typing", room, json: `{"type":"typing","room":${JSON.stringify(room)},"users":${now.typing}}` });
+      this.broadcastRoom(new RoomFrame("typing", room, `{"type":"typing","room":${JSON.stringify(room)},"users":${now.typing}}`));
     }
   }
 
@@ -596,7 +642,7 @@ export class Hub {
   }
 
   private sendCursorFrame(room: string, cursors: CursorMap): void {
-    this.broadcastRoom({ type: "cursors", room, json: JSON.stringify({ type: "cursors", room, cursors }) });
+    this.broadcastRoom(new RoomFrame("cursors", room, JSON.stringify({ type: "cursors", room, cursors })));
   }
 
   /** Counts changes to a room's ephemeral state, so a poller can tell what it has not seen. */

@@ -69,3 +69,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     draining: gauge("rt_draining", "1 while the server drains for shutdown"),
   };
 }
+
+const boundChildren = new WeakMap<object, Map<string, { inc(n?: number): void }>>();
+
+/**
+ * The child of a counter with one label, bound once per label value: hot paths (a frame per
+ * socket) count through this instead of hashing the label set on every increment.
+ */
+export function counterFor(counter: client.Counter<string> | undefined, value: string): { inc(n?: number): void } | undefined {
+  if (!counter) return undefined;
+  let children = boundChildren.get(counter);
+  if (!children) boundChildren.set(counter, (children = new Map()));
+  let child = children.get(value);
+  if (!child) children.set(value, (child = counter.labels(value)));
+  return child;
+}

@@ -223,6 +223,7 @@ class HeldPoll implements Subscriber {
   answer(reason: AnswerReason): void {
     if (this.done) return;
     this.cleanup();
+    for (const room of this.rooms) this.opts.hub.settleRoom(room);
     const rooms: Record<string, RoomState> = {};
     for (const room of this.rooms) rooms[room] = this.opts.hub.roomState(room);
     // A superseded poll's client has already moved on to its next request and never reads

@@ -8,7 +8,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { Session, Sessions } from "../auth";
 import type { Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import type { Logger } from "../log";
-import type { Metrics } from "../metrics";
+import { counterFor, type Metrics } from "../metrics";
 import { TokenBucket, WindowCounter } from "../ratelimit";
 import { WorkspaceError, type Workspace } from "../workspace";
 import { EventLogClosedError, EventLogFullError } from "../eventlog";
@@ -179,7 +179,7 @@ class WsConnection implements Subscriber {
       this.opts.metrics?.cursorFramesSkipped.inc();
       return;
     }
-    this.sendDurable(frame.json, frame.type);
+    this.sendDurable(frame.wsFrame, frame.type);
   }
 
   onLagged(): void {
@@ -363,11 +363,12 @@ class WsConnection implements Subscriber {
   }
 
   /** Sends, unless the socket is so far behind that it must resume from the log instead. */
-  private sendDurable(text: string, type: string): void {
+  private sendDurable(data: string | Buffer, type: string): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.maxBuffered) return this.onLagged();
-    this.opts.metrics?.framesOut.inc({ type });
-    this.ws.send(text);
+    counterFor(this.opts.metrics?.framesOut, type)?.inc();
+    // Buffers are the frame's UTF-8 text, encoded once for every socket: send them as text.
+    this.ws.send(data, { binary: false });
   }
 }
 
