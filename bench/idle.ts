@@ -144,13 +144,16 @@ async function measure(server: IdleServer, o: MeasureOptions): Promise<Omit<Idle
   progress.update(`${o.label}: starting the server`, true);
   // Children inherit this process's raised limit; ask for it explicitly all the same.
   const nofile = o.fileLimit > 0 ? o.fileLimit : undefined;
+  // A fixed, small young generation: otherwise V8 grows it while connections open and shrinks
+  // it later, and RSS swings by tens of MB for reasons that have nothing to do with connections.
+  const nodeArgs = ["--min-semi-space-size=1", "--max-semi-space-size=1"];
   const core = o.serverCore === null ? undefined : (o.serverCore ?? 0);
   const child: ServerChild =
     server === "ours-ws" || server === "ours-sse"
-      ? await startAppServer({ postgres: o.postgres ?? false }, { core, nofile })
+      ? await startAppServer({ postgres: o.postgres ?? false }, { core, nofile, nodeArgs })
       : server === "raw-ws"
-        ? await startServerChild("ws-broadcast", { mode: "raw" }, { core, nofile })
-        : await startServerChild("sse-raw", {}, { core, nofile });
+        ? await startServerChild("ws-broadcast", { mode: "raw" }, { core, nofile, nodeArgs })
+        : await startServerChild("sse-raw", {}, { core, nofile, nodeArgs });
   const port = child.port;
   const ours = server.startsWith("ours");
   const cookies = ours ? await signInMany(`http://127.0.0.1:${port}`, o.people ?? 100, "idle") : [];

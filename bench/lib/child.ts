@@ -40,13 +40,15 @@ export interface StartChildOptions {
   /** Open-file limit for the child (`prlimit`), for many connections. */
   nofile?: number;
   env?: Record<string, string | undefined>;
+  /** Extra flags for node (V8 heap sizing, for example). */
+  nodeArgs?: string[];
   timeoutMs?: number;
 }
 
 /** Starts `bench/servers/<name>.ts` with `options` (JSON) and waits for its port. */
 export async function startServerChild(name: string, options: unknown, o: StartChildOptions = {}): Promise<ServerChild> {
   const script = path.join(BENCH_DIR, "servers", `${name}.ts`);
-  const nodeArgs = ["--expose-gc", "--import", "tsx", script, JSON.stringify(options)];
+  const nodeArgs = ["--expose-gc", ...(o.nodeArgs ?? []), "--import", "tsx", script, JSON.stringify(options)];
   let cmd = process.execPath;
   let args = nodeArgs;
   const pinned = o.core !== undefined && hasTaskset();

@@ -277,12 +277,24 @@ export interface BenchReport<R = unknown> {
 /** Writes bench/out/<name>.json (latest) and a timestamped copy; returns the latest's path. */
 export function writeReport(report: BenchReport): string {
   mkdirSync(OUT_DIR, { recursive: true });
+  report = { ...report, ...gitState() };
   const stamp = report.startedAt.replace(/[:.]/g, "-");
   const text = `${JSON.stringify(report, null, 2)}\n`;
   writeFileSync(path.join(OUT_DIR, `${report.bench}-${stamp}.json`), text);
   const latest = path.join(OUT_DIR, `${report.bench}${report.quick ? "-quick" : ""}.json`);
   writeFileSync(latest, text);
   return latest;
+}
+
+/** The commit the code under test was at, and whether server/lib had uncommitted edits. */
+function gitState(): { git?: { commit: string; dirty: boolean } } {
+  try {
+    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_DIR, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "server", "lib"], { cwd: REPO_DIR, encoding: "utf8" }).trim() !== "";
+    return { git: { commit, dirty } };
+  } catch {
+    return {};
+  }
 }
 
 export function commandLine(): string {
