@@ -229,10 +229,11 @@ async function measure(mode: CursorMode, o: MeasureOptions): Promise<Omit<Cursor
     o.progress.update(`${o.label}: warm-up`, true);
     await sleep(o.warmupMs);
 
+    // The server's CPU first (an IPC round trip), then the counting window opens, all at once.
+    const stats0 = await server.stats();
     measuring = true;
     const wire0 = sockets.map((ws) => ws.bytesRead);
     const sent0 = pacer.sent;
-    const stats0 = await server.stats();
     const self0 = process.cpuUsage();
     const t0 = performance.now();
     while (performance.now() - t0 < o.durationMs) {
