@@ -141,7 +141,8 @@ export async function runCursors(opts: CursorsOptions = {}): Promise<CursorsResu
       framesPerClientMax: 20,
       bytesRatioMax: 1 / 3,
       framesMet: c ? c.framesPerClientPerSec <= 20 : null,
-      bytesMet: ratios ? ratios.payloadBytes <= 1 / 3 : null,
+      // Against what uncoalesced delivery needs: what arrives uncoalesced is capped by skipping.
+      bytesMet: ratios ? ratios.payloadBytesVsDemand <= 1 / 3 : null,
     },
   };
 }
@@ -313,7 +314,9 @@ export function cursorsMarkdown(r: CursorsResults): string {
   );
   if (r.ratios) {
     out += `\n\ncoalesced ÷ uncoalesced: frames ${ratio(r.ratios.frames, 1)}, payload bytes ${ratio(r.ratios.payloadBytes, 1)} (${ratio(r.ratios.payloadBytesVsDemand, 1)} of what uncoalesced needs), wire bytes ${ratio(r.ratios.wireBytes, 1)}, server CPU ${ratio(r.ratios.serverCpu, 1)}`;
-    out += `\ntargets: ≤ ${r.targets.framesPerClientMax} frames/s per client: ${r.targets.framesMet ? "met" : "missed"}; ≤ ⅓ of uncoalesced bytes: ${r.targets.bytesMet ? "met" : "missed"}`;
+    const vsNeed = r.ratios.payloadBytesVsDemand <= 1 / 3;
+    const vsArrived = r.ratios.payloadBytes <= 1 / 3;
+    out += `\ntargets: ≤ ${r.targets.framesPerClientMax} frames/s per client: ${r.targets.framesMet ? "met" : "missed"}; ≤ ⅓ of uncoalesced bytes: ${vsNeed ? "met" : "missed"} against what uncoalesced needs, ${vsArrived ? "met" : "missed"} against what arrived`;
   }
   return out;
 }
