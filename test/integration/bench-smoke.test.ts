@@ -14,8 +14,8 @@ const finiteNonNegative = (n: number) => Number.isFinite(n) && n >= 0;
 describe.concurrent("benchmarks (smoke)", { timeout: 60_000 }, () => {
   it("append: every method on every database yields a sample and a ratio to single-row", async () => {
     const r = await runAppend({
-      targets: withPostgres ? ["pglite-memory", "postgres"] : ["pglite-memory"],
-      durationMs: 600,
+      targets: withPostgres ? ["postgres"] : ["pglite-memory"],
+      durationMs: 400,
       warmupMs: 100,
       runs: 1,
       inFlight: 100,
@@ -24,7 +24,7 @@ describe.concurrent("benchmarks (smoke)", { timeout: 60_000 }, () => {
     });
     expect(r.skipped).toEqual([]);
     expect(r.summary.map((s) => `${s.target}/${s.method}`).sort()).toEqual(
-      (withPostgres ? ["pglite-memory", "postgres"] : ["pglite-memory"]).flatMap((t) => [`${t}/group`, `${t}/prisma`, `${t}/single`]).sort(),
+      (withPostgres ? ["postgres"] : ["pglite-memory"]).flatMap((t) => [`${t}/group`, `${t}/prisma`, `${t}/single`]).sort(),
     );
     for (const s of r.samples) {
       expect(finiteNonNegative(s.eventsPerSec)).toBe(true);
@@ -35,7 +35,7 @@ describe.concurrent("benchmarks (smoke)", { timeout: 60_000 }, () => {
   });
 
   it("cursors: both modes deliver cursor frames and report server CPU", async () => {
-    const r = await runCursors({ users: 3, hz: 30, durationMs: 500, warmupMs: 200, runs: 1, latencyReceivers: 1, postgres: withPostgres, quietWaitMs: 0, serverCore: null });
+    const r = await runCursors({ users: 3, hz: 30, durationMs: 400, warmupMs: 150, runs: 1, latencyReceivers: 1, postgres: withPostgres, quietWaitMs: 0, serverCore: null });
     expect(r.samples.map((s) => s.mode).sort()).toEqual(["coalesced", "uncoalesced"]);
     for (const s of r.samples) {
       expect(s.framesPerClientPerSec).toBeGreaterThan(0);
@@ -50,7 +50,7 @@ describe.concurrent("benchmarks (smoke)", { timeout: 60_000 }, () => {
   it("fanout: ours and every baseline deliver every message at the first rate", async () => {
     const r = await runFanout({
       shapes: [{ name: "2 rooms × 3 clients", rooms: 2, perRoom: 3, startRate: 10 }],
-      stepMs: 300,
+      stepMs: 200,
       graceMs: 2000,
       maxSteps: 1,
       p99LimitMs: 60_000,
@@ -71,7 +71,7 @@ describe.concurrent("benchmarks (smoke)", { timeout: 60_000 }, () => {
   });
 
   it("transports: WebSocket, SSE and long polling all deliver the stream", async () => {
-    const r = await runTransports({ subscribers: 4, rate: 10, durationMs: 600, warmupMs: 200, runs: 1, people: 2, postgres: withPostgres, sharedServer: true, quietWaitMs: 0, serverCore: null });
+    const r = await runTransports({ subscribers: 4, rate: 10, durationMs: 400, warmupMs: 150, runs: 1, people: 2, postgres: withPostgres, sharedServer: true, quietWaitMs: 0, serverCore: null });
     expect(r.samples.map((s) => s.transport).sort()).toEqual(["longpoll", "sse", "ws"]);
     for (const s of r.samples) {
       expect(s.deliveries).toBeGreaterThan(0);
