@@ -108,6 +108,8 @@ interface StreamState {
 }
 
 const RECENT_PER_STREAM = 256;
+const MAX_IDLE_STREAMS = 10_000;
+const IDLE_STREAM_MS = 60_000;
 /** Presence and typing changes within this window go out as one frame per room. */
 const ANNOUNCE_WINDOW_MS = 20;
 const REPLAY_PAGE = 500;
@@ -144,6 +146,8 @@ export class Hub {
   /** Every registered connection, with the streams and rooms it follows (for a cheap goodbye). */
   private readonly subscribers = new Map<Subscriber, { streams: Set<string>; rooms: Set<string> }>();
   private readonly roomVersions = new Map<string, number>();
+  /** Streams with no subscriber, oldest first, with when they became idle. */
+  private readonly idleStreams = new Map<string, number>();
   private readonly log: EventLog;
   private readonly logger: Logger;
   private readonly metrics: Metrics | undefined;
@@ -334,15 +338,18 @@ export class Hub {
     const s: Subscription = { sub, lastSeq: 0, pending: [] };
     st.subs.set(sub.id, s);
     this.subscribers.get(sub)?.streams.add(stream);
+    const since = opts.since ?? null;
     let head: number;
     try {
-      head = await this.log.head(stream);
+      // A stream this hub follows knows its head (every commit reaches it); only a position
+      // beyond it (seen through another instance, or a reset log) needs the database's word.
+      const known = st.lastPublished;
+      head = known !== null && since !== null && since <= known ? known : await this.log.head(stream);
     } catch (err) {
       if (st.subs.get(sub.id) === s) this.unsubscribe(stream, sub);
       throw err;
     }
     if (st.lastPublished === null) st.lastPublished = head;
-    const since = opts.since ?? null;
     const reset =
       since !== null && (since > head || (opts.maxReplay !== undefined && head - since > opts.maxReplay));
     s.lastSeq = since === null || reset ? head : since;
@@ -358,7 +365,7 @@ export class Hub {
     if (!st) return;
     st.subs.delete(sub.id);
     this.subscribers.get(sub)?.streams.delete(stream);
-    if (st.subs.size === 0 && !st.pumping) this.streams.delete(stream);
+    if (st.subs.size === 0 && !st.pumping) this.idle(stream);
   }
 
   isSubscribed(stream: string, sub: Subscriber): boolean {
@@ -390,6 +397,12 @@ export class Hub {
       targets.map(async ([stream, head]) => {
         const st = this.streams.get(stream);
         if (!st || st.lastPublished === null || head <= st.lastPublished) return;
+        if (st.subs.size === 0 && !st.pumping) {
+          // Nobody follows it here: forget it rather than read events no one will get.
+          this.streams.delete(stream);
+          this.idleStreams.delete(stream);
+          return;
+        }
         this.metrics?.backplaneReads.inc();
         const events = await this.log.readAfter(stream, st.lastPublished, REPLAY_PAGE);
         if (events.length > 0) this.publish(events);
@@ -400,10 +413,28 @@ export class Hub {
 
   /** Streams that have subscribers here, with the last seq published (for backplane catch-up). */
   followedStreams(): Map<string, number | null> {
-    return new Map([...this.streams].map(([s, st]) => [s, st.lastPublished]));
+    return new Map([...this.streams].filter(([, st]) => st.subs.size > 0).map(([s, st]) => [s, st.lastPublished]));
+  }
+
+  /**
+   * A stream nobody follows stays known for a while — its head and recent events current — so
+   * the next subscriber (a long poll coming back, a reconnect) need not ask the database.
+   * Bounded in count and time.
+   */
+  private idle(stream: string): void {
+    this.idleStreams.delete(stream);
+    this.idleStreams.set(stream, this.opts.clock.now());
+    const now = this.opts.clock.now();
+    for (const [name, since] of this.idleStreams) {
+      if (this.idleStreams.size <= MAX_IDLE_STREAMS && now - since < IDLE_STREAM_MS) break;
+      this.idleStreams.delete(name);
+      const st = this.streams.get(name);
+      if (st && st.subs.size === 0 && !st.pumping) this.streams.delete(name);
+    }
   }
 
   private streamState(stream: string): StreamState {
+    this.idleStreams.delete(stream);
     let st = this.streams.get(stream);
     if (!st) {
       st = { subs: new Map(), lastPublished: null, inbox: [], pumping: false, recent: [] };
@@ -441,7 +472,7 @@ export class Hub {
       for (const s of st.subs.values()) s.sub.onLagged?.();
     } finally {
       st.pumping = false;
-      if (st.subs.size === 0) this.streams.delete(stream);
+      if (st.subs.size === 0) this.idle(stream);
     }
   }
 

@@ -268,6 +268,8 @@ describe.each(dbKinds)("long polling /api/poll on %s", (kind) => {
   it("makes the poller present in the rooms it polls until the lapse, seen by WebSocket clients", async () => {
     const room = await newRoom();
     const a = await connectWs(ada, room);
+    // Ada's own arrival is announced first (presence changes go out on a short window).
+    await a.next(isType("presence", (f) => f.room === room && f.members.length === 1));
     const poller = await s.signIn("Poller");
     const from = a.frames.length;
     const body = await quick(poller, { streams: `room:${room}`, wait: 0, client: "presence" });

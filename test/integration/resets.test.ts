@@ -61,3 +61,24 @@ it("the client takes events after a reset instead of dropping them as repeats", 
   await waitFor(() => c.events.some((e) => (e.data as { text?: string }).text === "four"), 5000, "event after reset");
   c.client.stop();
 });
+
+it("a stream the hub already follows resumes without asking the database for its head", async () => {
+  const poll = () => s.api(`/api/poll?streams=room:general&cursor=room:general=${1}&wait=0&client=head`, { cookie: ada.cookie });
+  await poll();
+  const log = s.app.log;
+  const original = log.head.bind(log);
+  let asked = 0;
+  log.head = async (stream: string) => {
+    asked++;
+    return original(stream);
+  };
+  try {
+    for (let i = 0; i < 5; i++) expect((await poll()).status).toBe(200);
+    expect(asked).toBe(0);
+    // A position beyond what this hub knows still asks (the log may have been reset).
+    await s.api(`/api/poll?streams=room:general&cursor=room:general=999&wait=0&client=head`, { cookie: ada.cookie });
+    expect(asked).toBe(1);
+  } finally {
+    log.head = original;
+  }
+});
