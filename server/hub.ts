@@ -8,7 +8,7 @@
 import type { EphemeralBus, EphemeralMessage, RoomPresence } from "./backplane/ephemeral";
 import type { EventLog } from "./eventlog";
 import type { Logger } from "./log";
-import type { Metrics } from "./metrics";
+import { counterFor, type Metrics } from "./metrics";
 import type { Clock } from "./state/clock";
 import { CursorCoalescer } from "./state/cursors";
 import { Presence } from "./state/presence";
@@ -173,7 +173,7 @@ export class Hub {
     this.metrics = opts.metrics;
     this.instanceId = opts.instanceId ?? "local";
     const d = opts.metrics?.deliveries;
-    this.deliveryCounters = d && { ws: d.labels("ws"), sse: d.labels("sse"), longpoll: d.labels("longpoll") };
+    this.deliveryCounters = d && { ws: counterFor(d, "ws")!, sse: counterFor(d, "sse")!, longpoll: counterFor(d, "longpoll")! };
     this.presence = new Presence(opts.clock, opts.presenceGraceMs ?? PRESENCE_GRACE_MS, (room) => this.localRoomChanged(room));
     // Typing lists are short and their changes must keep pace with the messages: no window.
     this.typing = new Typing(opts.clock, opts.typingTtlMs ?? TYPING_TTL_MS, (room) => {

@@ -11,6 +11,25 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
 
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
     new client.Counter<L>({ name, help, labelNames, registers: [registry] });
+  /** A counter bumped once per frame per socket: counted in plain numbers, handed over at scrape. */
+  const hotCounter = <L extends string>(name: string, help: string, label: L) => {
+    const tallies = new Map<string, Tally>();
+    const c: client.Counter<L> = new client.Counter<L>({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      collect() {
+        for (const [value, t] of tallies) {
+          if (t.n === 0) continue;
+          c.inc({ [label]: value } as Partial<Record<L, string>>, t.n);
+          t.n = 0;
+        }
+      },
+    });
+    hotTallies.set(c, tallies);
+    return c;
+  };
   const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
     new client.Gauge<L>({ name, help, labelNames, registers: [registry] });
   const histogram = <L extends string>(name: string, help: string, buckets: number[], labelNames: readonly L[] = []) =>
@@ -37,10 +56,10 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     // Hub and transports
     connections: gauge("rt_connections", "Open realtime connections", ["transport"]),
     framesIn: counter("rt_ws_frames_in_total", "WebSocket frames received", ["type"]),
-    framesOut: counter("rt_ws_frames_out_total", "WebSocket frames sent", ["type"]),
+    framesOut: hotCounter("rt_ws_frames_out_total", "WebSocket frames sent", "type"),
     acks: counter("rt_acks_total", "Sends acknowledged after commit", ["transport"]),
     fanoutSeconds: histogram("rt_fanout_seconds", "Time from commit to handing the event to every local subscriber", latencyBuckets),
-    deliveries: counter("rt_deliveries_total", "Durable events handed to subscribers", ["transport"]),
+    deliveries: hotCounter("rt_deliveries_total", "Durable events handed to subscribers", "transport"),
     slowConsumerCloses: counter("rt_slow_consumer_closes_total", "Connections closed for falling behind on durable events", ["transport"]),
     rateLimited: counter("rt_rate_limited_total", "Frames refused or dropped by a rate limit", ["type"]),
     protocolErrors: counter("rt_protocol_errors_total", "Bad frames answered with an error", ["code"]),
@@ -70,17 +89,24 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
   };
 }
 
-const boundChildren = new WeakMap<object, Map<string, { inc(n?: number): void }>>();
+interface Tally {
+  n: number;
+  inc(by?: number): void;
+}
+
+const hotTallies = new WeakMap<object, Map<string, Tally>>();
 
 /**
- * The child of a counter with one label, bound once per label value: hot paths (a frame per
- * socket) count through this instead of hashing the label set on every increment.
+ * The tally of one label value of a hot counter (frames and deliveries, counted per socket):
+ * a plain number added up in place, handed to the Prometheus counter when it is read.
  */
-export function counterFor(counter: client.Counter<string> | undefined, value: string): { inc(n?: number): void } | undefined {
-  if (!counter) return undefined;
-  let children = boundChildren.get(counter);
-  if (!children) boundChildren.set(counter, (children = new Map()));
-  let child = children.get(value);
-  if (!child) children.set(value, (child = counter.labels(value)));
-  return child;
+export function counterFor(counter: client.Counter<string> | undefined, value: string): Tally | undefined {
+  const tallies = counter && hotTallies.get(counter);
+  if (!tallies) return undefined;
+  let t = tallies.get(value);
+  if (!t) {
+    const tally: Tally = { n: 0, inc: (by = 1) => void (tally.n += by) };
+    tallies.set(value, (t = tally));
+  }
+  return t;
 }

@@ -41,6 +41,8 @@ export interface WsTransportOptions {
   cursorSkipBytes?: number;
 }
 
+const AS_TEXT = { binary: false } as const;
+
 /** Bad frames tolerated per window before the connection is closed for abuse (1008). */
 const ABUSE_LIMIT = 50;
 const ABUSE_WINDOW_MS = 10_000;
@@ -368,7 +370,7 @@ class WsConnection implements Subscriber {
     if (this.ws.bufferedAmount > this.maxBuffered) return this.onLagged();
     counterFor(this.opts.metrics?.framesOut, type)?.inc();
     // Buffers are the frame's UTF-8 text, encoded once for every socket: send them as text.
-    this.ws.send(data, { binary: false });
+    this.ws.send(data, AS_TEXT);
   }
 }
 

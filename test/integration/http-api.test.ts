@@ -261,3 +261,21 @@ describe("ops summary", () => {
     ws.close();
   });
 });
+
+describe("hot counters", () => {
+  it("count every frame and delivery, read at scrape time", async () => {
+    const a = await s.connect(ada.cookie);
+    a.send({ type: "join", room: "general" });
+    await a.next((f) => f.type === "joined");
+    const before = await s.api("/metrics").then((r) => r.text());
+    const count = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+    const deliveries = /rt_deliveries_total\{transport="ws"[^}]*\} (\d+)/;
+    const events = /rt_ws_frames_out_total\{type="event"[^}]*\} (\d+)/;
+    for (let i = 0; i < 3; i++) await s.app.workspace.postMessage("general", ada.user, `hot ${i}`, `hot-${i}`);
+    await a.next((f) => f.type === "event" && f.event.seq > 0 && (f.event.data as { text?: string }).text === "hot 2");
+    const after = await s.api("/metrics").then((r) => r.text());
+    expect(count(after, deliveries) - count(before, deliveries)).toBe(3);
+    expect(count(after, events) - count(before, events)).toBe(3);
+    a.close();
+  });
+});
