@@ -13,25 +13,9 @@ import { createMetrics } from "../server/metrics";
 import type { Database } from "../server/db/database";
 import { Prisma } from "../server/db/generated/client";
 import { NOTIFY_CHANNEL } from "../server/app";
-import {
-  commandLine,
-  fmt,
-  isMain,
-  Latency,
-  machineInfo,
-  median,
-  parseArgs,
-  pinSelf,
-  Progress,
-  ratio,
-  rotation,
-  round,
-  table,
-  waitForQuiet,
-  writeReport,
-  type BenchReport,
-} from "./lib/common";
+import { fmt, Latency, median, Progress, ratio, rotation, round, table, waitForQuiet } from "./lib/common";
 import { openBenchDatabase, postgresAvailable, postgresSettings, type BenchDatabase, type DbTarget } from "./lib/db";
+import { benchScript } from "./lib/script";
 
 export type AppendMethod = "group" | "single" | "prisma";
 export const APPEND_METHODS: AppendMethod[] = ["group", "single", "prisma"];
@@ -322,45 +306,20 @@ export function appendMarkdown(r: AppendResults): string {
   return table(["database", "method", "events/s (median)", "vs single-row", "ack p50 ms", "ack p99 ms", "mean batch"], rows);
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs();
-  const quick = args.quick;
-  const pinned = pinSelf(1);
-  const progress = new Progress("append");
-  const targets = (args.get("targets")?.split(",") as DbTarget[] | undefined) ?? APPEND_TARGETS;
-  const methods = (args.get("methods")?.split(",") as AppendMethod[] | undefined) ?? APPEND_METHODS;
-  const settings = {
-    targets,
-    methods,
-    runs: args.runs ?? (quick ? 1 : 3),
-    durationMs: args.num("duration", quick ? 500 : 3000),
-    warmupMs: args.num("warmup", quick ? 200 : 500),
-    inFlight: args.num("in-flight", quick ? 200 : 1000),
-    streams: args.num("streams", 10),
-    quietWaitMs: args.num("quiet-wait", quick ? 0 : 10_000),
-  };
-  const startedAt = new Date().toISOString();
-  const results = await runAppend({ ...settings, progress });
-  const report: BenchReport<AppendResults> = {
-    bench: "append",
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    quick,
-    command: commandLine(),
-    machine: machineInfo(),
-    pinned,
-    settings: { ...settings, pinning: pinned ? "load generator (this process) on CPU 1; Postgres unpinned" : "none" },
-    results,
-  };
-  const file = writeReport(report);
-  console.log(appendMarkdown(results));
-  for (const s of results.skipped) console.log(`\n(${s.target} skipped: ${s.reason})`);
-  console.log(`\nJSON: ${file}`);
-}
-
-if (isMain(import.meta.url)) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+benchScript(import.meta.url, {
+  name: "append",
+  settings: ({ quick, runs, num, get }) => ({
+    targets: (get("targets")?.split(",") as DbTarget[] | undefined) ?? APPEND_TARGETS,
+    methods: (get("methods")?.split(",") as AppendMethod[] | undefined) ?? APPEND_METHODS,
+    runs: runs ?? (quick ? 1 : 3),
+    durationMs: num("duration", quick ? 500 : 3000),
+    warmupMs: num("warmup", quick ? 200 : 500),
+    inFlight: num("in-flight", quick ? 200 : 1000),
+    streams: num("streams", 10),
+    quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),
+  }),
+  run: (settings, progress) => runAppend({ ...settings, progress }),
+  pinning: "load generator (this process) on CPU 1; Postgres unpinned",
+  markdown: appendMarkdown,
+  notes: (results) => results.skipped.map((s) => `(${s.target} skipped: ${s.reason})`),
+});

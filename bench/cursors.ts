@@ -2,30 +2,12 @@
 // (createApp in a child process pinned to its own core), with cursor coalescing on and off in
 // the same run. Reports, per receiving client: cursor frames/s and bytes/s; the server's CPU;
 // and the delay from a cursor move to its arrival at a few sampled receivers.
-import { startAppServer } from "./lib/app-server";
-import { cpuDeltaUs } from "./lib/child";
+import { startAppServer, usePostgres } from "./lib/app-server";
+import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore } from "./lib/child";
 import { openMany, Pacer, signInMany } from "./lib/clients";
 import { FastWs } from "./lib/fastws";
-import {
-  commandLine,
-  fmt,
-  isMain,
-  Latency,
-  machineInfo,
-  median,
-  parseArgs,
-  pinSelf,
-  Progress,
-  ratio,
-  rotation,
-  round,
-  sleep,
-  table,
-  waitForQuiet,
-  writeReport,
-  type BenchReport,
-} from "./lib/common";
-import { postgresAvailable } from "./lib/db";
+import { fmt, Latency, median, Progress, ratio, rotation, round, sleep, table, waitForQuiet } from "./lib/common";
+import { benchScript } from "./lib/script";
 
 export type CursorMode = "coalesced" | "uncoalesced";
 export const CURSOR_MODES: CursorMode[] = ["coalesced", "uncoalesced"];
@@ -107,13 +89,13 @@ export async function runCursors(opts: CursorsOptions = {}): Promise<CursorsResu
   const modes = opts.modes ?? CURSOR_MODES;
   const progress = opts.progress ?? new Progress("cursors", false);
   const samples: CursorsSample[] = [];
-  const postgres = (opts.postgres ?? true) && (await postgresAvailable());
+  const postgres = await usePostgres(opts.postgres);
 
   for (let run = 0; run < runs; run++) {
     for (const mode of rotation(modes, run)) {
       const background = await waitForQuiet({ maxWaitMs: opts.quietWaitMs ?? 10_000, progress });
       const label = `${mode} run ${run + 1}/${runs}`;
-      const s = await measure(mode, { users, hz, durationMs, warmupMs, run, label, progress, latencyReceivers: opts.latencyReceivers ?? 5, postgres, serverCore: opts.serverCore === null ? undefined : (opts.serverCore ?? 0) });
+      const s = await measure(mode, { users, hz, durationMs, warmupMs, run, label, progress, latencyReceivers: opts.latencyReceivers ?? 5, postgres, serverCore: serverCore(opts.serverCore) });
       samples.push({ ...s, background });
       progress.note(
         `${label}: ${fmt(s.framesPerClientPerSec)} frames/s and ${fmt(s.payloadBytesPerClientPerSec / 1024)} KiB/s per client, server CPU ${fmt(s.serverCpuPercent)}%`,
@@ -321,41 +303,23 @@ export function cursorsMarkdown(r: CursorsResults): string {
   return out;
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs();
-  const quick = args.quick;
-  const pinned = pinSelf(1);
-  const progress = new Progress("cursors");
-  const settings = {
-    users: args.num("users", 50),
-    hz: args.num("hz", 60),
-    runs: args.runs ?? (quick ? 1 : 3),
-    durationMs: args.num("duration", quick ? 1000 : 5000),
-    warmupMs: args.num("warmup", quick ? 300 : 1000),
-    latencyReceivers: args.num("latency-receivers", 5),
-    quietWaitMs: args.num("quiet-wait", quick ? 0 : 10_000),
-  };
-  const startedAt = new Date().toISOString();
-  const results = await runCursors({ ...settings, progress });
-  const report: BenchReport<CursorsResults> = {
-    bench: "cursors",
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    quick,
-    command: commandLine(),
-    machine: machineInfo(),
-    pinned,
-    settings: { ...settings, pinning: pinned ? "server child on CPU 0, load generator on CPU 1" : "none", database: "a fresh Postgres database when one answers, else PGlite in memory (cursors never touch it)" },
-    results,
-  };
-  const file = writeReport(report);
-  console.log(cursorsMarkdown(results));
-  console.log(`\nJSON: ${file}`);
-}
-
-if (isMain(import.meta.url)) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+benchScript(import.meta.url, {
+  name: "cursors",
+  settings: ({ quick, runs, num }) => ({
+    users: num("users", 50),
+    hz: num("hz", 60),
+    runs: runs ?? (quick ? 1 : 3),
+    durationMs: num("duration", quick ? 1000 : 5000),
+    warmupMs: num("warmup", quick ? 300 : 1000),
+    latencyReceivers: num("latency-receivers", 5),
+    quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),
+  }),
+  run: (settings, progress) => runCursors({ ...settings, progress }),
+  pinning: SERVER_CHILD_PINNING,
+  recorded: (settings, _results, pinning) => ({
+    ...settings,
+    pinning,
+    database: "a fresh Postgres database when one answers, else PGlite in memory (cursors never touch it)",
+  }),
+  markdown: cursorsMarkdown,
+});

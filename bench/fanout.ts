@@ -8,30 +8,12 @@
 //   naive     a bare `ws` server that JSON.stringifies per client
 //   socketio  Socket.IO 4.8, io.to(room).emit
 // The load generator (this process, CPU 1) speaks each wire protocol with a lean client.
-import { startAppServer } from "./lib/app-server";
-import { cpuDeltaUs, startServerChild, type ServerChild } from "./lib/child";
+import { startAppServer, usePostgres } from "./lib/app-server";
+import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, startServerChild, type ServerChild } from "./lib/child";
 import { createRoom, openMany, signInMany } from "./lib/clients";
-import {
-  commandLine,
-  fmt,
-  isMain,
-  Latency,
-  machineInfo,
-  median,
-  parseArgs,
-  pinSelf,
-  Progress,
-  ratio,
-  rotation,
-  round,
-  sleep,
-  table,
-  waitForQuiet,
-  writeReport,
-  type BenchReport,
-} from "./lib/common";
-import { postgresAvailable } from "./lib/db";
+import { fmt, Latency, median, Progress, ratio, rotation, round, sleep, table, waitForQuiet } from "./lib/common";
 import { FastWs } from "./lib/fastws";
+import { benchScript } from "./lib/script";
 
 export type FanoutServer = "ours" | "raw" | "naive" | "socketio";
 export const FANOUT_SERVERS: FanoutServer[] = ["ours", "raw", "naive", "socketio"];
@@ -123,14 +105,14 @@ export async function runFanout(opts: FanoutOptions = {}): Promise<FanoutResults
   const shapes = opts.shapes ?? SHAPES;
   const runs = opts.runs ?? 1;
   const progress = opts.progress ?? new Progress("fanout", false);
-  const usePostgres = (opts.postgres ?? true) && servers.includes("ours") && (await postgresAvailable());
+  const postgres = await usePostgres((opts.postgres ?? true) && servers.includes("ours"));
   const samples: FanoutSample[] = [];
   for (const shape of shapes) {
     for (let run = 0; run < runs; run++) {
       for (const server of rotation(servers, run)) {
         const background = await waitForQuiet({ maxWaitMs: opts.quietWaitMs ?? 10_000, progress });
         const label = `${shape.name} ${server} run ${run + 1}/${runs}`;
-        const sample = await searchRate(server, shape, { ...opts, usePostgres, label, progress, run });
+        const sample = await searchRate(server, shape, { ...opts, usePostgres: postgres, label, progress, run });
         samples.push({ ...sample, background });
         const b = sample.best;
         progress.note(
@@ -142,7 +124,7 @@ export async function runFanout(opts: FanoutOptions = {}): Promise<FanoutResults
     }
   }
   progress.done();
-  return { samples, summary: summarize(samples), database: usePostgres ? "postgres" : "pglite-memory" };
+  return { samples, summary: summarize(samples), database: postgres ? "postgres" : "pglite-memory" };
 }
 
 function summarize(samples: FanoutSample[]): FanoutSummary[] {
@@ -200,7 +182,7 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
   let child: ServerChild | null = null;
   const sockets: FastWs[] = [];
   try {
-    const core = o.serverCore === null ? undefined : (o.serverCore ?? 0);
+    const core = serverCore(o.serverCore);
     child =
       server === "ours"
         ? await startAppServer({ postgres: o.usePostgres }, { core })
@@ -448,46 +430,22 @@ export function fanoutMarkdown(r: FanoutResults): string {
   return parts.join("\n\n");
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs();
-  const quick = args.quick;
-  const pinned = pinSelf(1);
-  const progress = new Progress("fanout");
-  const servers = (args.get("servers")?.split(",") as FanoutServer[] | undefined) ?? FANOUT_SERVERS;
-  const shapes = args.has("shape") ? SHAPES.filter((s) => s.name.startsWith(args.get("shape")!)) : SHAPES;
-  const settings = {
-    servers,
-    shapes: shapes.map((s) => s.name),
-    runs: args.runs ?? 1,
-    stepMs: args.num("step", quick ? 500 : 1500),
-    graceMs: args.num("grace", quick ? 500 : 1000),
-    factor: args.num("factor", 1.5),
-    maxSteps: args.num("max-steps", quick ? 2 : 12),
-    p99LimitMs: args.num("p99", 100),
-    people: args.num("people", 50),
-    quietWaitMs: args.num("quiet-wait", quick ? 0 : 10_000),
-  };
-  const startedAt = new Date().toISOString();
-  const results = await runFanout({ ...settings, shapes, progress });
-  const report: BenchReport<FanoutResults> = {
-    bench: "fanout",
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    quick,
-    command: commandLine(),
-    machine: machineInfo(),
-    pinned,
-    settings: { ...settings, database: results.database, pinning: pinned ? "server child on CPU 0, load generator on CPU 1" : "none" },
-    results,
-  };
-  const file = writeReport(report);
-  console.log(fanoutMarkdown(results));
-  console.log(`\nJSON: ${file}`);
-}
-
-if (isMain(import.meta.url)) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+benchScript(import.meta.url, {
+  name: "fanout",
+  settings: ({ quick, runs, num, get, has }) => ({
+    servers: (get("servers")?.split(",") as FanoutServer[] | undefined) ?? FANOUT_SERVERS,
+    shapes: has("shape") ? SHAPES.filter((s) => s.name.startsWith(get("shape")!)) : SHAPES,
+    runs: runs ?? 1,
+    stepMs: num("step", quick ? 500 : 1500),
+    graceMs: num("grace", quick ? 500 : 1000),
+    factor: num("factor", 1.5),
+    maxSteps: num("max-steps", quick ? 2 : 12),
+    p99LimitMs: num("p99", 100),
+    people: num("people", 50),
+    quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),
+  }),
+  run: (settings, progress) => runFanout({ ...settings, progress }),
+  pinning: SERVER_CHILD_PINNING,
+  recorded: (settings, results, pinning) => ({ ...settings, shapes: settings.shapes.map((s) => s.name), database: results.database, pinning }),
+  markdown: fanoutMarkdown,
+});

@@ -6,30 +6,12 @@
 // measures what was reached and says so.
 import http from "node:http";
 import type { Socket } from "node:net";
-import { startAppServer } from "./lib/app-server";
-import { startServerChild, type ChildStats, type ServerChild } from "./lib/child";
+import { startAppServer, usePostgres } from "./lib/app-server";
+import { SERVER_CHILD_PINNING, serverCore, startServerChild, type ChildStats, type ServerChild } from "./lib/child";
 import { openMany, signInMany } from "./lib/clients";
-import {
-  commandLine,
-  fmt,
-  isMain,
-  machineInfo,
-  median,
-  parseArgs,
-  pinSelf,
-  Progress,
-  raiseFileLimit,
-  ratio,
-  rotation,
-  round,
-  sleep,
-  table,
-  waitForQuiet,
-  writeReport,
-  type BenchReport,
-} from "./lib/common";
-import { postgresAvailable } from "./lib/db";
+import { fmt, median, Progress, raiseFileLimit, ratio, rotation, round, sleep, table, waitForQuiet } from "./lib/common";
 import { FastWs } from "./lib/fastws";
+import { benchScript } from "./lib/script";
 
 export type IdleServer = "ours-ws" | "raw-ws" | "ours-sse" | "raw-sse";
 export const IDLE_SERVERS: IdleServer[] = ["ours-ws", "raw-ws", "ours-sse", "raw-sse"];
@@ -92,7 +74,7 @@ export async function runIdle(opts: IdleOptions = {}): Promise<IdleResults> {
   // Every connection is a file on both ends: this process, and the server (prlimit on spawn).
   const fileLimit = raiseFileLimit(Math.max(65_536, target * 2 + 1000));
   const samples: IdleSample[] = [];
-  const postgres = (opts.postgres ?? true) && (await postgresAvailable());
+  const postgres = await usePostgres(opts.postgres);
   let phase = 0;
   for (let run = 0; run < runs; run++) {
     for (const server of rotation(servers, run)) {
@@ -147,7 +129,7 @@ async function measure(server: IdleServer, o: MeasureOptions): Promise<Omit<Idle
   // A fixed, small young generation: otherwise V8 grows it while connections open and shrinks
   // it later, and RSS swings by tens of MB for reasons that have nothing to do with connections.
   const nodeArgs = ["--min-semi-space-size=1", "--max-semi-space-size=1"];
-  const core = o.serverCore === null ? undefined : (o.serverCore ?? 0);
+  const core = serverCore(o.serverCore);
   const child: ServerChild =
     server === "ours-ws" || server === "ours-sse"
       ? await startAppServer({ postgres: o.postgres ?? false }, { core, nofile, nodeArgs })
@@ -305,41 +287,25 @@ export function idleMarkdown(r: IdleResults): string {
   return table(["server", "connections", "RSS KiB per connection (second half)", "heap KiB per connection (second half)", "RSS KiB per connection (from none)", "RSS vs bare server"], rows);
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs();
-  const quick = args.quick;
-  const pinned = pinSelf(1);
-  const progress = new Progress("idle");
-  const settings = {
-    connections: args.num("connections", quick ? 500 : 10_000),
-    runs: args.runs ?? 1,
-    servers: (args.get("servers")?.split(",") as IdleServer[] | undefined) ?? IDLE_SERVERS,
-    people: args.num("people", 100),
-    settleMs: args.num("settle", quick ? 500 : 2000),
-    quietWaitMs: args.num("quiet-wait", quick ? 0 : 10_000),
-  };
-  const startedAt = new Date().toISOString();
-  const results = await runIdle({ ...settings, progress });
-  const report: BenchReport<IdleResults> = {
-    bench: "idle",
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    quick,
-    command: commandLine(),
-    machine: machineInfo(),
-    pinned,
-    settings: { ...settings, fileLimit: results.fileLimit, database: "ours: a fresh Postgres database when one answers, else PGlite in memory", pinning: pinned ? "server child on CPU 0, load generator on CPU 1" : "none" },
-    results,
-  };
-  const file = writeReport(report);
-  console.log(idleMarkdown(results));
-  for (const s of results.samples) if (s.reached < s.target) console.log(`\n${s.server} run ${s.run + 1}: reached ${s.reached} of ${s.target} (${s.stoppedBy ?? "unknown"})`);
-  console.log(`\nJSON: ${file}`);
-}
-
-if (isMain(import.meta.url)) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+benchScript(import.meta.url, {
+  name: "idle",
+  settings: ({ quick, runs, num, get }) => ({
+    connections: num("connections", quick ? 500 : 10_000),
+    runs: runs ?? 1,
+    servers: (get("servers")?.split(",") as IdleServer[] | undefined) ?? IDLE_SERVERS,
+    people: num("people", 100),
+    settleMs: num("settle", quick ? 500 : 2000),
+    quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),
+  }),
+  run: (settings, progress) => runIdle({ ...settings, progress }),
+  pinning: SERVER_CHILD_PINNING,
+  recorded: (settings, results, pinning) => ({
+    ...settings,
+    fileLimit: results.fileLimit,
+    database: "ours: a fresh Postgres database when one answers, else PGlite in memory",
+    pinning,
+  }),
+  markdown: idleMarkdown,
+  notes: (results) =>
+    results.samples.filter((s) => s.reached < s.target).map((s) => `${s.server} run ${s.run + 1}: reached ${s.reached} of ${s.target} (${s.stoppedBy ?? "unknown"})`),
+});

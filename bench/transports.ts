@@ -6,30 +6,12 @@
 // requests per delivered event.
 import http from "node:http";
 import net, { type Socket } from "node:net";
-import { startAppServer } from "./lib/app-server";
-import { cpuDeltaUs, type ServerChild } from "./lib/child";
+import { startAppServer, usePostgres } from "./lib/app-server";
+import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, type ServerChild } from "./lib/child";
 import { openMany, signInMany } from "./lib/clients";
-import {
-  commandLine,
-  fmt,
-  isMain,
-  Latency,
-  machineInfo,
-  median,
-  parseArgs,
-  pinSelf,
-  Progress,
-  ratio,
-  rotation,
-  round,
-  sleep,
-  table,
-  waitForQuiet,
-  writeReport,
-  type BenchReport,
-} from "./lib/common";
-import { postgresAvailable } from "./lib/db";
+import { fmt, Latency, median, Progress, ratio, rotation, round, sleep, table, waitForQuiet } from "./lib/common";
 import { FastWs } from "./lib/fastws";
+import { benchScript } from "./lib/script";
 
 export type TransportKind = "ws" | "sse" | "longpoll";
 export const TRANSPORTS: TransportKind[] = ["ws", "sse", "longpoll"];
@@ -89,15 +71,15 @@ export async function runTransports(opts: TransportsOptions = {}): Promise<Trans
   const runs = opts.runs ?? 3;
   const transports = opts.transports ?? TRANSPORTS;
   const progress = opts.progress ?? new Progress("transports", false);
-  const usePostgres = (opts.postgres ?? true) && (await postgresAvailable());
+  const postgres = await usePostgres(opts.postgres);
   const samples: TransportSample[] = [];
   for (let run = 0; run < runs; run++) {
-    const shared = opts.sharedServer ? await startServer(opts, usePostgres) : undefined;
+    const shared = opts.sharedServer ? await startServer(opts, postgres) : undefined;
     try {
       for (const transport of rotation(transports, run)) {
         const background = await waitForQuiet({ maxWaitMs: opts.quietWaitMs ?? 10_000, progress });
         const label = `${transport} run ${run + 1}/${runs}`;
-        const s = await measure(transport, { ...opts, usePostgres, label, progress, run, shared });
+        const s = await measure(transport, { ...opts, usePostgres: postgres, label, progress, run, shared });
         samples.push({ ...s, background });
         progress.note(
           `${label}: ${fmt(s.deliveriesPerSec)} deliveries/s, p50/p99 ${fmt(s.p50Ms)}/${fmt(s.p99Ms)} ms, ${fmt(s.bytesDownPerDelivery)} B down and ${fmt(s.requestsPerDelivery, 3)} requests per delivery`,
@@ -108,7 +90,7 @@ export async function runTransports(opts: TransportsOptions = {}): Promise<Trans
     }
   }
   progress.done();
-  return { samples, summary: summarize(samples), database: usePostgres ? "postgres" : "pglite-memory" };
+  return { samples, summary: summarize(samples), database: postgres ? "postgres" : "pglite-memory" };
 }
 
 function summarize(samples: TransportSample[]): TransportSummary[] {
@@ -137,7 +119,7 @@ function summarize(samples: TransportSample[]): TransportSummary[] {
 // ---------------------------------------------------------------------------
 
 function startServer(o: TransportsOptions, postgres: boolean): Promise<ServerChild> {
-  return startAppServer({ postgres, tuning: { ssePingMs: 60_000 } }, { core: o.serverCore === null ? undefined : (o.serverCore ?? 0) });
+  return startAppServer({ postgres, tuning: { ssePingMs: 60_000 } }, { core: serverCore(o.serverCore) });
 }
 
 interface MeasureOptions extends TransportsOptions {
@@ -359,6 +341,16 @@ async function openSubscribers(
   let requests = 0;
   let closed = false;
   const requestsOpen = new Set<http.ClientRequest>();
+  // SSE and long polling: bytes through the meter's sockets, requests as counted here.
+  const metered = (destroy: () => void): Subscribers => ({
+    start: () => meter.start(),
+    bytes: () => meter.totals(),
+    requests: () => requests,
+    close() {
+      closed = true;
+      destroy();
+    },
+  });
 
   if (transport === "sse") {
     // A raw TCP client, as lean as the WebSocket one: one GET, then the chunked body scanned
@@ -401,79 +393,69 @@ async function openSubscribers(
         }),
       { concurrency: 50, onProgress: report },
     );
-    return {
-      start: () => meter.start(),
-      bytes: () => meter.totals(),
-      requests: () => requests,
-      close() {
-        closed = true;
-        for (const sock of sockets) sock.destroy();
-      },
-    };
+    return metered(() => {
+      for (const sock of sockets) sock.destroy();
+    });
   }
 
   // Long polling: each subscriber polls again as soon as an answer arrives, from its cursor.
   const agent = new http.Agent({ keepAlive: true, maxSockets: n + 10, maxFreeSockets: n + 10 });
+  const get = (i: number, path: string, onEnd: (status: number | undefined, text: string) => void, onError: (err: Error) => void) => {
+    const req = http.request({ host: "127.0.0.1", port, path, agent, headers: { Cookie: cookie(i) } });
+    requests++;
+    req.on("socket", (s) => meter.add(s));
+    req.on("error", onError);
+    req.on("response", (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => onEnd(res.statusCode, Buffer.concat(chunks).toString("utf8")));
+    });
+    req.end();
+    return req;
+  };
   let cursorsReady = 0;
   const poll = (i: number, cursor: string | null) => {
     if (closed) return;
     const path = `/api/poll?streams=room:general&wait=25&client=b${i}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-    const req = http.request({ host: "127.0.0.1", port, path, agent, headers: { Cookie: cookie(i) } });
-    requests++;
-    requestsOpen.add(req);
-    req.on("socket", (s) => meter.add(s));
-    req.on("error", () => {
-      requestsOpen.delete(req);
-      if (!closed) setTimeout(() => poll(i, cursor), 100);
-    });
-    req.on("response", (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
+    const req = get(
+      i,
+      path,
+      (status, text) => {
         requestsOpen.delete(req);
-        if (res.statusCode !== 200) return void setTimeout(() => poll(i, cursor), 100);
-        const text = Buffer.concat(chunks).toString("utf8");
+        if (status !== 200) return void setTimeout(() => poll(i, cursor), 100);
         const body = JSON.parse(text) as { cursor: string; events: unknown[] };
         if (body.events.length > 0) onText(text, 0);
         if (cursor === null) cursorsReady++;
         poll(i, body.cursor);
-      });
-    });
-    req.end();
+      },
+      () => {
+        requestsOpen.delete(req);
+        if (!closed) setTimeout(() => poll(i, cursor), 100);
+      },
+    );
+    requestsOpen.add(req);
   };
   // The first poll answers at once with the cursor (wait=0); the rest hold.
   for (let i = 0; i < n; i++) {
-    const path = `/api/poll?streams=room:general&wait=0&client=b${i}`;
     await new Promise<void>((resolve, reject) => {
-      const req = http.request({ host: "127.0.0.1", port, path, agent, headers: { Cookie: cookie(i) } });
-      requests++;
-      req.on("socket", (s) => meter.add(s));
-      req.on("error", reject);
-      req.on("response", (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { cursor: string };
-          poll(i, body.cursor);
+      get(
+        i,
+        `/api/poll?streams=room:general&wait=0&client=b${i}`,
+        (_status, text) => {
+          poll(i, (JSON.parse(text) as { cursor: string }).cursor);
           resolve();
-        });
-      });
-      req.end();
+        },
+        reject,
+      );
     });
     report(i + 1);
   }
   void cursorsReady;
   await sleep(500);
-  return {
-    start: () => meter.start(),
-    bytes: () => meter.totals(),
-    requests: () => requests,
-    close() {
-      closed = true;
-      for (const r of requestsOpen) r.destroy();
-      agent.destroy();
-    },
-  };
+  return metered(() => {
+    for (const r of requestsOpen) r.destroy();
+    agent.destroy();
+  });
 }
 
 export function transportsMarkdown(r: TransportsResults): string {
@@ -495,42 +477,20 @@ export function transportsMarkdown(r: TransportsResults): string {
   );
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs();
-  const quick = args.quick;
-  const pinned = pinSelf(1);
-  const progress = new Progress("transports");
-  const settings = {
-    subscribers: args.num("subscribers", quick ? 50 : 500),
-    rate: args.num("rate", 20),
-    runs: args.runs ?? (quick ? 1 : 3),
-    durationMs: args.num("duration", quick ? 1000 : 5000),
-    warmupMs: args.num("warmup", quick ? 300 : 1000),
-    people: args.num("people", 50),
-    transports: (args.get("transports")?.split(",") as TransportKind[] | undefined) ?? TRANSPORTS,
-    quietWaitMs: args.num("quiet-wait", quick ? 0 : 10_000),
-  };
-  const startedAt = new Date().toISOString();
-  const results = await runTransports({ ...settings, progress });
-  const report: BenchReport<TransportsResults> = {
-    bench: "transports",
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    quick,
-    command: commandLine(),
-    machine: machineInfo(),
-    pinned,
-    settings: { ...settings, database: results.database, pinning: pinned ? "server child on CPU 0, load generator on CPU 1" : "none" },
-    results,
-  };
-  const file = writeReport(report);
-  console.log(transportsMarkdown(results));
-  console.log(`\nJSON: ${file}`);
-}
-
-if (isMain(import.meta.url)) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+benchScript(import.meta.url, {
+  name: "transports",
+  settings: ({ quick, runs, num, get }) => ({
+    subscribers: num("subscribers", quick ? 50 : 500),
+    rate: num("rate", 20),
+    runs: runs ?? (quick ? 1 : 3),
+    durationMs: num("duration", quick ? 1000 : 5000),
+    warmupMs: num("warmup", quick ? 300 : 1000),
+    people: num("people", 50),
+    transports: (get("transports")?.split(",") as TransportKind[] | undefined) ?? TRANSPORTS,
+    quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),
+  }),
+  run: (settings, progress) => runTransports({ ...settings, progress }),
+  pinning: SERVER_CHILD_PINNING,
+  recorded: (settings, results, pinning) => ({ ...settings, database: results.database, pinning }),
+  markdown: transportsMarkdown,
+});

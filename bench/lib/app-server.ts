@@ -2,7 +2,12 @@
 // the server stops) when Postgres is wanted and answers, else on PGlite in memory.
 import type { AppServerOptions } from "../servers/app";
 import { startServerChild, type ServerChild, type StartChildOptions } from "./child";
-import { createPostgresDatabase, dropPostgresDatabase } from "./db";
+import { createPostgresDatabase, dropPostgresDatabase, postgresAvailable } from "./db";
+
+/** Postgres for the app's server when wanted (the default) and a server answers. */
+export async function usePostgres(wanted = true): Promise<boolean> {
+  return wanted && (await postgresAvailable());
+}
 
 export async function startAppServer(
   opts: { postgres: boolean; tuning?: AppServerOptions["tuning"] },

@@ -34,6 +34,14 @@ export interface ServerChild {
   stop(): Promise<void>;
 }
 
+/** The report's words for a benchmark whose server child is pinned (see `serverCore`). */
+export const SERVER_CHILD_PINNING = "server child on CPU 0, load generator on CPU 1";
+
+/** The core for a server child: CPU 0 unless the options name one; none for `null`. */
+export function serverCore(core: number | null | undefined): number | undefined {
+  return core === null ? undefined : (core ?? 0);
+}
+
 export interface StartChildOptions {
   /** Core to pin the child to (`taskset -c`); none when pinning is unavailable. */
   core?: number;

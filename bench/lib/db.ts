@@ -1,12 +1,12 @@
 // Throwaway databases for benchmarks: a fresh database on the local Postgres server (dropped
 // after), PGlite in memory, or PGlite on disk in a temporary directory (removed after).
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { openDatabase, type Database } from "../../server/db/database";
 import { migrate } from "../../server/db/migrate";
+import { createDatabaseOn, dropDatabaseOn } from "../../test/helpers/postgres";
 import { REPO_DIR } from "./common";
 
 export const MIGRATIONS_DIR = path.join(REPO_DIR, "prisma/migrations");
@@ -58,29 +58,13 @@ export async function postgresSettings(base = baseDatabaseUrl()): Promise<Record
   }
 }
 
-export async function createPostgresDatabase(base = baseDatabaseUrl()): Promise<string> {
-  const name = `rt_bench_${randomBytes(5).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return url.toString();
+/** A new empty `rt_bench_*` database on the Postgres server; returns its URL. */
+export function createPostgresDatabase(base = baseDatabaseUrl()): Promise<string> {
+  return createDatabaseOn(base, "rt_bench");
 }
 
-export async function dropPostgresDatabase(url: string, base = baseDatabaseUrl()): Promise<void> {
-  const name = new URL(url).pathname.slice(1);
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
+export function dropPostgresDatabase(url: string, base = baseDatabaseUrl()): Promise<void> {
+  return dropDatabaseOn(base, url);
 }
 
 /** A new, empty, migrated database of the given kind. */

@@ -1,12 +1,12 @@
 // Databases for tests: a throwaway PGlite always, and a fresh database on the real Postgres
 // server when DATABASE_URL is set (as `.ci/run` does). Each call gets an empty, migrated database.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { openDatabase, type Database } from "../../server/db/database";
 import { migrate, readMigrations } from "../../server/db/migrate";
+import { createDatabaseOn, dropDatabaseOn } from "./postgres";
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, "../../prisma/migrations");
 
@@ -45,28 +45,11 @@ export async function createTestDatabase(kind: DbKind): Promise<TestDatabase> {
 export async function createPostgresDatabase(): Promise<string> {
   const base = process.env.DATABASE_URL;
   if (!base) throw new Error("DATABASE_URL is not set");
-  const name = `rt_test_${randomBytes(5).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return createDatabaseOn(base, "rt_test");
 }
 
-export async function dropPostgresDatabase(url: string): Promise<void> {
-  const name = new URL(url).pathname.slice(1);
-  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
+export function dropPostgresDatabase(url: string): Promise<void> {
+  return dropDatabaseOn(process.env.DATABASE_URL, url);
 }
 
 /**
