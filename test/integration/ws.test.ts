@@ -47,6 +47,16 @@ function rawUpgrade(
   });
 }
 
+/** Sends join and waits for its answer (joined or reset). */
+async function join(c: WsClient, room: string, since?: number) {
+  const from = c.frames.length;
+  c.send(since === undefined ? { type: "join", room } : { type: "join", room, since });
+  return c.next(
+    (f): f is Extract<ServerFrame, { type: "joined" | "reset" }> => (f.type === "joined" || f.type === "reset") && f.room === room,
+    { from },
+  );
+}
+
 let roomCounter = 0;
 
 // One embedded database for every server of this file: starting PGlite is the slow part.
@@ -76,14 +86,21 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
     return name;
   };
 
-  /** Sends join and waits for its answer (joined or reset). */
-  const join = async (c: WsClient, room: string, since?: number) => {
-    const from = c.frames.length;
-    c.send(since === undefined ? { type: "join", room } : { type: "join", room, since });
-    return c.next(
-      (f): f is Extract<ServerFrame, { type: "joined" | "reset" }> => (f.type === "joined" || f.type === "reset") && f.room === room,
-      { from },
-    );
+  /** Connects `p` and joins `room`. */
+  const connectAndJoin = async (p: Person, room: string) => {
+    const c = await connect(p);
+    await join(c, room);
+    return c;
+  };
+
+  /** A new room, Ada and Lin connected to it and joined (Ada first). */
+  const adaAndLinInNewRoom = async () => {
+    const room = await newRoom();
+    const a = await connect(ada);
+    const l = await connect(lin);
+    await join(a, room);
+    await join(l, room);
+    return { room, a, l };
   };
 
   const postHttp = (p: Person, room: string, text: string, clientId: string) =>
@@ -296,11 +313,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
     });
 
     it("stops delivering a room after leave, and the others see the leaver go at once", async () => {
-      const room = await newRoom();
-      const a = await connect(ada);
-      const l = await connect(lin);
-      await join(a, room);
-      await join(l, room);
+      const { room, a, l } = await adaAndLinInNewRoom();
       await a.next(isType("presence", (f) => f.room === room && f.members.length === 2));
       const from = a.frames.length;
       l.send({ type: "leave", room });
@@ -322,8 +335,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
   describe("send", () => {
     it("acks with the seq only once the event is committed and readable", async () => {
       const room = await newRoom();
-      const a = await connect(ada);
-      await join(a, room);
+      const a = await connectAndJoin(ada, room);
       // Slow every commit down, so an ack sent before the commit would be caught.
       const committed = new Set<number>();
       const stop = s.app.log.onCommit((events) => events.forEach((e) => e.stream === `room:${room}` && committed.add(e.seq)));
@@ -356,11 +368,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
     });
 
     it("answers a repeated clientId with the first ack and appends nothing", async () => {
-      const room = await newRoom();
-      const a = await connect(ada);
-      const l = await connect(lin);
-      await join(a, room);
-      await join(l, room);
+      const { room, a, l } = await adaAndLinInNewRoom();
       a.send({ type: "send", room, text: "once", clientId: "dup-1" });
       const first = await a.next(isType("ack", (f) => f.clientId === "dup-1"));
       // Again later, and twice in one go.
@@ -383,11 +391,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
     });
 
     it("delivers each new event to every joined connection exactly once, the sender's own included", async () => {
-      const room = await newRoom();
-      const a = await connect(ada);
-      const l = await connect(lin);
-      await join(a, room);
-      await join(l, room);
+      const { room, a, l } = await adaAndLinInNewRoom();
       for (let i = 0; i < 5; i++) a.send({ type: "send", room, text: `m${i}`, clientId: `e-${i}` });
       await waitFor(() => a.of("ack").length >= 5, 5000, "acks");
       await l.next(isType("event", (f) => f.event.stream === `room:${room}` && f.event.seq === 5));
@@ -401,11 +405,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
 
   describe("typing", () => {
     it("marks the sender typing, clears it on stop, and tells everyone in the room", async () => {
-      const room = await newRoom();
-      const a = await connect(ada);
-      const l = await connect(lin);
-      await join(a, room);
-      await join(l, room);
+      const { room, a, l } = await adaAndLinInNewRoom();
       a.send({ type: "typing", room });
       const on = await l.next(isType("typing", (f) => f.room === room));
       expect(on.users).toEqual([{ id: ada.user.id, name: "Ada" }]);
@@ -423,10 +423,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
         const [p, q] = [await short.signIn("Ada"), await short.signIn("Lin")];
         const a = await short.connect(p.cookie);
         const l = await short.connect(q.cookie);
-        for (const c of [a, l]) {
-          c.send({ type: "join", room: "general" });
-          await c.next(isType("joined"));
-        }
+        for (const c of [a, l]) await join(c, "general");
         a.send({ type: "typing", room: "general" });
         await l.next(isType("typing", (f) => f.users.length === 1));
         const from = l.frames.length;
@@ -447,11 +444,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
     });
 
     it("is cleared by sending a message, before the message arrives", async () => {
-      const room = await newRoom();
-      const a = await connect(ada);
-      const l = await connect(lin);
-      await join(a, room);
-      await join(l, room);
+      const { room, a, l } = await adaAndLinInNewRoom();
       a.send({ type: "typing", room });
       await l.next(isType("typing", (f) => f.room === room && f.users.length === 1));
       const from = l.frames.length;
@@ -464,11 +457,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
     });
 
     it("is cleared when the typist disconnects", async () => {
-      const room = await newRoom();
-      const a = await connect(ada);
-      const l = await connect(lin);
-      await join(a, room);
-      await join(l, room);
+      const { room, a, l } = await adaAndLinInNewRoom();
       a.send({ type: "typing", room });
       await l.next(isType("typing", (f) => f.room === room && f.users.length === 1));
       const from = l.frames.length;
@@ -479,12 +468,10 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
 
     it("tells a newcomer who is typing already", async () => {
       const room = await newRoom();
-      const a = await connect(ada);
-      await join(a, room);
+      const a = await connectAndJoin(ada, room);
       a.send({ type: "typing", room });
       await a.next(isType("typing", (f) => f.room === room && f.users.length === 1));
-      const l = await connect(lin);
-      await join(l, room);
+      const l = await connectAndJoin(lin, room);
       expect((await l.next(isType("typing", (f) => f.room === room))).users).toEqual([{ id: ada.user.id, name: "Ada" }]);
       a.close();
       l.close();
@@ -494,8 +481,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
   describe("presence", () => {
     it("counts a person with two tabs once, and drops them only after the grace once both are gone", async () => {
       const room = await newRoom();
-      const l = await connect(lin);
-      await join(l, room);
+      const l = await connectAndJoin(lin, room);
       const tab1 = await connect(ada);
       const tab2 = await connect(ada);
       await join(tab1, room);
@@ -518,16 +504,13 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
 
     it("sends no presence frame at all for a quick reconnect within the grace", async () => {
       const room = await newRoom();
-      const l = await connect(lin);
-      await join(l, room);
-      const a = await connect(ada);
-      await join(a, room);
+      const l = await connectAndJoin(lin, room);
+      const a = await connectAndJoin(ada, room);
       await l.next(isType("presence", (f) => f.room === room && f.members.length === 2));
       const before = l.of("presence").length;
       a.ws.terminate();
       await a.closed();
-      const again = await connect(ada);
-      await join(again, room);
+      const again = await connectAndJoin(ada, room);
       await sleep(PRESENCE_GRACE_MS + 400);
       expect(l.of("presence").length).toBe(before);
       expect(s.app.hub.presence.members(room).map((m) => m.id).sort()).toEqual([ada.user.id, lin.user.id].sort());
@@ -538,11 +521,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
 
   describe("cursors", () => {
     it("coalesces a burst into few frames holding the latest position, own cursor shown to others", async () => {
-      const room = await newRoom();
-      const a = await connect(ada);
-      const l = await connect(lin);
-      await join(a, room);
-      await join(l, room);
+      const { room, a, l } = await adaAndLinInNewRoom();
       const from = l.frames.length;
       for (let i = 1; i <= 30; i++) a.send({ type: "cursor", room, x: i / 100, y: 0.5 });
       const last = await l.next(isType("cursors", (f) => f.room === room && f.cursors[ada.user.id]?.x === 0.3), { from });
@@ -559,8 +538,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
       expect(Object.keys(linMoved.cursors)).toEqual([lin.user.id]);
 
       // A newcomer gets the current cursors.
-      const k = await connect(kai);
-      await join(k, room);
+      const k = await connectAndJoin(kai, room);
       const snapshot = await k.next(isType("cursors", (f) => f.room === room));
       expect(snapshot.cursors).toMatchObject({ [ada.user.id]: { x: 0.3, y: 0.5 }, [lin.user.id]: { x: 0.9, y: 0.9 } });
 
@@ -575,11 +553,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
     });
 
     it("sends at most one cursors frame per 50 ms tick while a cursor moves steadily", async () => {
-      const room = await newRoom();
-      const a = await connect(ada);
-      const l = await connect(lin);
-      await join(a, room);
-      await join(l, room);
+      const { room, a, l } = await adaAndLinInNewRoom();
       const from = l.frames.length;
       const started = Date.now();
       for (let i = 1; i <= 50; i++) {
@@ -598,8 +572,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
 
     it("drops cursor input beyond 60/s silently", async () => {
       const room = await newRoom();
-      const a = await connect(ada);
-      await join(a, room);
+      const a = await connectAndJoin(ada, room);
       for (let i = 0; i < 150; i++) a.send({ type: "cursor", room, x: (i % 100) / 100, y: 0 });
       a.send({ type: "typing", room });
       await a.next(isType("typing", (f) => f.room === room));
@@ -659,11 +632,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
     });
 
     it("answers every send of a 200-frame burst with an ack or rate_limited, and the acked ones arrive gapless and in order", async () => {
-      const room = await newRoom();
-      const a = await connect(ada);
-      const l = await connect(lin);
-      await join(a, room);
-      await join(l, room);
+      const { room, a, l } = await adaAndLinInNewRoom();
       const ids = Array.from({ length: 200 }, (_, i) => `burst-${i}`);
       for (const [i, clientId] of ids.entries()) a.send({ type: "send", room, text: `burst ${i}`, clientId });
       const answered = () =>
@@ -726,8 +695,7 @@ describe("WebSocket close codes", () => {
   it("closes with 1008 a client that keeps flooding sends far past the limit", async () => {
     const flooder = await s.signIn("Flooder");
     const a = await connect(flooder.cookie);
-    a.send({ type: "join", room: "general" });
-    await a.next(isType("joined"));
+    await join(a, "general");
     for (let i = 0; i < 1000; i++) a.send({ type: "send", room: "general", text: `flood ${i}`, clientId: `f-${i}` });
     expect(await a.closed(10_000)).toBe(1008);
     expect(a.of("error").filter((e) => e.code === "rate_limited").length).toBeGreaterThanOrEqual(500);
@@ -735,8 +703,7 @@ describe("WebSocket close codes", () => {
 
   it("closes with 1009 on a frame over 64 KiB, and accepts one just under", async () => {
     const a = await connect(ada.cookie);
-    a.send({ type: "join", room: "general" });
-    await a.next(isType("joined"));
+    await join(a, "general");
     const padding = "x".repeat(64 * 1024 - 200);
     a.send(JSON.stringify({ type: "typing", room: "general", pad: padding }));
     a.send({ type: "typing", room: "general" });
@@ -774,8 +741,7 @@ describe("WebSocket close codes", () => {
     expect(pings).toBeGreaterThanOrEqual(1);
     await sleep(1_000); // several more ping rounds
     expect(healthy.closeCode).toBeNull();
-    healthy.send({ type: "join", room: "general" });
-    await healthy.next(isType("joined"));
+    await join(healthy, "general");
     expect(ownConnections().some((c) => c.user.id === silentUser.user.id)).toBe(false);
     expect(ownConnections().some((c) => c.user.id === ada.user.id)).toBe(true);
     healthy.close();
@@ -789,10 +755,7 @@ describe("WebSocket close codes", () => {
     const slow = await connect(slowUser.cookie);
     const fast = await connect(ada.cookie);
     const slowIsConnected = () => ownConnections().some((c) => c.user.id === slowUser.user.id);
-    for (const c of [slow, fast]) {
-      c.send({ type: "join", room });
-      await c.next(isType("joined"));
-    }
+    for (const c of [slow, fast]) await join(c, room);
     (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
 
     const big = "y".repeat(32 * 1024);
@@ -830,8 +793,7 @@ describe("WebSocket close codes", () => {
     expect(res.status).toBe(204);
     for (const t of tabs) expect(await t.closed()).toBe(4401);
     expect(bystander.closeCode).toBeNull();
-    bystander.send({ type: "join", room: "general" });
-    await bystander.next(isType("joined"));
+    await join(bystander, "general");
     await expect(WsClient.open(s.wsUrl, me.cookie)).rejects.toMatchObject({ status: 401 });
     bystander.close();
   });
@@ -842,10 +804,7 @@ describe("WebSocket on shutdown", () => {
     const s = await startServer({ testDb: await pglite(), tuning: { drainSpreadMs: 200 } });
     const ada = await s.signIn("Ada");
     const clients = await Promise.all(Array.from({ length: 3 }, () => s.connect(ada.cookie)));
-    for (const c of clients) {
-      c.send({ type: "join", room: "general" });
-      await c.next(isType("joined"));
-    }
+    for (const c of clients) await join(c, "general");
     const stopped = s.stop();
     for (const c of clients) {
       expect(await c.closed()).toBe(1012);
