@@ -7,6 +7,9 @@ import { createMetrics } from "../../server/metrics";
 import type { ServerFrame, User } from "../../lib/protocol";
 import { createTestDatabase, type DbKind, type TestDatabase } from "./db";
 
+/** Someone signed in: who they are and their session cookie. */
+export type Person = { user: User; cookie: string };
+
 export interface TestServer {
   app: App;
   url: string;
@@ -71,6 +74,17 @@ export async function startServer(
       if (!opts.testDb) await testDb.drop();
     },
   };
+}
+
+/** A server with these people signed in, one after another: `[server, ...people]`. */
+export async function startServerWith<const N extends readonly string[]>(
+  names: N,
+  opts?: Parameters<typeof startServer>[0],
+): Promise<[TestServer, ...{ -readonly [K in keyof N]: Person }]> {
+  const s = await startServer(opts);
+  const people: Person[] = [];
+  for (const name of names) people.push(await s.signIn(name));
+  return [s, ...people] as [TestServer, ...{ -readonly [K in keyof N]: Person }];
 }
 
 /** A WebSocket client that records every frame and waits for the ones a test expects. */

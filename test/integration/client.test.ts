@@ -2,18 +2,15 @@
 // offline spells, long polling, and switching transports without loss or duplicates.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { makeClient, type TestClient } from "../helpers/client";
-import { startServer, waitFor, type TestServer } from "../helpers/server";
-import type { User } from "../../lib/protocol";
+import { startServerWith, waitFor, type Person, type TestServer } from "../helpers/server";
 
 let s: TestServer;
-let ada: { user: User; cookie: string };
-let lin: { user: User; cookie: string };
+let ada: Person;
+let lin: Person;
 const clients: TestClient[] = [];
 
 beforeAll(async () => {
-  s = await startServer({ tuning: { presenceGraceMs: 200 } });
-  ada = await s.signIn("Ada");
-  lin = await s.signIn("Lin");
+  [s, ada, lin] = await startServerWith(["Ada", "Lin"], { tuning: { presenceGraceMs: 200 } });
 });
 afterEach(() => {
   for (const c of clients.splice(0)) c.client.stop();
@@ -28,10 +25,25 @@ function client(who: { cookie: string }, opts: Parameters<typeof makeClient>[2] 
   return c;
 }
 
+/** Starts each client, then joins each to room `r` from its first event. */
+function startAndJoin(r: string, ...cs: TestClient[]): void {
+  for (const c of cs) c.client.start();
+  for (const c of cs) c.client.join(r, 0);
+}
+
 async function room(name: string): Promise<string> {
   const res = await s.api("/api/rooms", { method: "POST", body: JSON.stringify({ name }), cookie: ada.cookie });
   expect(res.status).toBe(201);
   return name;
+}
+
+/** A new room `name` with Ada's client (a) and Lin's (b) started and joined to it. */
+async function adaAndLinIn(name: string): Promise<{ r: string; a: TestClient; b: TestClient }> {
+  const r = await room(name);
+  const a = client(ada);
+  const b = client(lin);
+  startAndJoin(r, a, b);
+  return { r, a, b };
 }
 
 const texts = (c: TestClient, r: string) =>
@@ -44,10 +56,7 @@ describe("realtime client over WebSocket", () => {
     const b = client(lin);
     const members: string[][] = [];
     b.client.on("presence", (p) => p.room === r && members.push(p.members.map((m) => m.name).sort()));
-    a.client.start();
-    b.client.start();
-    a.client.join(r, 0);
-    b.client.join(r, 0);
+    startAndJoin(r, a, b);
     await waitFor(() => members.some((m) => m.join() === "Ada,Lin"), 5000, "presence of both");
     const acks: number[] = [];
     a.client.on("ack", (x) => acks.push(x.seq));
@@ -61,13 +70,7 @@ describe("realtime client over WebSocket", () => {
   });
 
   it("keeps messages typed offline as pending and sends each exactly once when back", async () => {
-    const r = await room("client-offline");
-    const a = client(ada);
-    const b = client(lin);
-    a.client.start();
-    b.client.start();
-    a.client.join(r, 0);
-    b.client.join(r, 0);
+    const { r, a, b } = await adaAndLinIn("client-offline");
     await waitFor(() => a.client.getStatus().rooms.state === "connected");
     a.client.setOffline(true);
     a.client.send(r, "one");
@@ -83,13 +86,7 @@ describe("realtime client over WebSocket", () => {
   });
 
   it("resumes after a dropped connection with nothing lost or repeated", async () => {
-    const r = await room("client-drop");
-    const a = client(ada);
-    const b = client(lin);
-    a.client.start();
-    b.client.start();
-    a.client.join(r, 0);
-    b.client.join(r, 0);
+    const { r, a, b } = await adaAndLinIn("client-drop");
     await waitFor(() => b.client.getStatus().rooms.state === "connected");
     a.client.send(r, "before");
     await waitFor(() => texts(b, r).length === 1);
@@ -112,10 +109,7 @@ describe("realtime client over long polling", () => {
     const members: string[][] = [];
     b.client.on("typing", (t) => t.room === r && typing.push(t.users.map((u) => u.name)));
     b.client.on("presence", (p) => p.room === r && members.push(p.members.map((m) => m.name).sort()));
-    a.client.start();
-    b.client.start();
-    a.client.join(r, 0);
-    b.client.join(r, 0);
+    startAndJoin(r, a, b);
     await waitFor(() => members.some((m) => m.join() === "Ada,Lin"), 5000, "presence over polling");
     a.client.typing(r);
     await waitFor(() => typing.some((t) => t.includes("Ada")), 5000, "typing over polling");
@@ -130,10 +124,7 @@ describe("realtime client over long polling", () => {
     let wsOk = false;
     const a = client(ada);
     const b = client(lin, { wsAllowed: () => wsOk, wsOpenTimeoutMs: 500, upgradeRetryMs: 700, pollWaitS: 2 });
-    a.client.start();
-    b.client.start();
-    a.client.join(r, 0);
-    b.client.join(r, 0);
+    startAndJoin(r, a, b);
     await waitFor(() => b.client.getStatus().rooms.transport === "longpoll", 5000, "fallback");
     for (let i = 1; i <= 5; i++) a.client.send(r, `lp-${i}`);
     await waitFor(() => texts(b, r).length === 5, 5000, "messages over polling");

@@ -1,17 +1,14 @@
 // The cursor pipeline end to end over real sockets: 60 positions in about a second from one
 // person reach another as at most one frame per 50 ms tick, ending exactly where they stopped.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { isType, startServer, type TestServer } from "../helpers/server";
-import type { User } from "../../lib/protocol";
+import { isType, startServerWith, type Person, type TestServer } from "../helpers/server";
 
 let s: TestServer;
-let ada: { user: User; cookie: string };
-let lin: { user: User; cookie: string };
+let ada: Person;
+let lin: Person;
 
 beforeAll(async () => {
-  s = await startServer();
-  ada = await s.signIn("Ada");
-  lin = await s.signIn("Lin");
+  [s, ada, lin] = await startServerWith(["Ada", "Lin"]);
 });
 afterAll(async () => {
   await s?.stop();

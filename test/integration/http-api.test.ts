@@ -1,17 +1,15 @@
 // The HTTP API of PROTOCOL.md against a real server: identity, rooms, history, messages,
 // notifications, operations — and every kind of bad input, which must write nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type TestServer } from "../helpers/server";
+import { startServerWith, type Person, type TestServer } from "../helpers/server";
 import type { RealtimeEvent, RoomInfo, User } from "../../lib/protocol";
 
 let s: TestServer;
-let ada: { user: User; cookie: string };
-let lin: { user: User; cookie: string };
+let ada: Person;
+let lin: Person;
 
 beforeAll(async () => {
-  s = await startServer();
-  ada = await s.signIn("Ada");
-  lin = await s.signIn("Lin");
+  [s, ada, lin] = await startServerWith(["Ada", "Lin"]);
 });
 afterAll(async () => {
   await s?.stop();

@@ -5,11 +5,9 @@ import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { isType, startServer, waitFor, WsClient, type TestServer } from "../helpers/server";
+import { isType, startServer, waitFor, WsClient, type Person, type TestServer } from "../helpers/server";
 import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
-import type { RealtimeEvent, ServerFrame, User } from "../../lib/protocol";
-
-type Person = { user: User; cookie: string };
+import type { RealtimeEvent, ServerFrame } from "../../lib/protocol";
 
 /** Long enough that a cleared typing indicator can only have been cleared on purpose. */
 const TYPING_TTL_MS = 60_000;
