@@ -7,15 +7,20 @@
 //   raw       a bare `ws` server that serializes once and sends the same bytes to all (the limit)
 //   naive     a bare `ws` server that JSON.stringifies per client
 //   socketio  Socket.IO 4.8, io.to(room).emit
+//   before    ours from another checkout (--before DIR): an earlier server side by side
 // The load generator (this process, CPU 1) speaks each wire protocol with a lean client.
-import { startAppServer, usePostgres } from "./lib/app-server";
-import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, startServerChild, type ServerChild } from "./lib/child";
-import { createRoom, openMany, signInMany } from "./lib/clients";
-import { fmt, Latency, median, Progress, ratio, rotation, round, sleep, table, waitForQuiet } from "./lib/common";
-import { FastWs } from "./lib/fastws";
+// Before the rate steps, in the 1-room shape, each server gets a fixed-rate window (10 msg/s
+// for 8 s by default): end-to-end latency, send → commit → fan-out → arrival, at a load every
+// server carries. `--profile DIR` writes a CPU profile of each server over that window.
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { usePostgres } from "./lib/app-server";
+import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, type ServerChild } from "./lib/child";
+import { fmt, Latency, median, Progress, ratio, rotation, round, runQueueWaitNs, sleep, table, waitForQuiet } from "./lib/common";
+import { openRoomClients, startRoomServer, timedText, type RoomClients, type RoomServer } from "./lib/rooms";
 import { benchScript } from "./lib/script";
 
-export type FanoutServer = "ours" | "raw" | "naive" | "socketio";
+export type FanoutServer = RoomServer | "before";
 export const FANOUT_SERVERS: FanoutServer[] = ["ours", "raw", "naive", "socketio"];
 
 export interface Shape {
@@ -46,6 +51,13 @@ export interface FanoutOptions {
   people?: number;
   /** Use the local Postgres for our server's log when it answers (else PGlite in memory). */
   postgres?: boolean;
+  /** The fixed-rate window before the steps (1-room shapes only): messages/s, and its length (0: none). */
+  e2eRate?: number;
+  e2eMs?: number;
+  /** Writes a CPU profile of each server over the fixed-rate window to this directory. */
+  profileDir?: string;
+  /** Another checkout of this repository: its server runs as `before`. */
+  before?: string;
   quietWaitMs?: number;
   /** CPU for the server process; null: no pinning. */
   serverCore?: number | null;
@@ -61,7 +73,11 @@ export interface StepResult {
   p50Ms: number;
   p99Ms: number;
   serverCpuPercent: number;
+  /** The server runnable but waiting for its core (other work on CPU 0), % of the window. */
+  serverWaitPercent: number;
   serverCpuUsPerDelivery: number;
+  /** Of which in the kernel (system time): mostly the sockets' sends. */
+  serverSysUsPerDelivery: number;
   loadGenCpuPercent: number;
   pass: boolean;
 }
@@ -70,6 +86,10 @@ export interface FanoutSample {
   server: FanoutServer;
   shape: string;
   run: number;
+  /** The fixed-rate window (end-to-end latency at a load every server carries), if run. */
+  fixed: StepResult | null;
+  /** Where its CPU profile went. */
+  profile?: string;
   steps: StepResult[];
   /** The highest passing step (null: not even the first rate passed). */
   best: StepResult | null;
@@ -89,6 +109,8 @@ export interface FanoutSummary {
   cpuUsPerDeliveryAtStartRate: number;
   vsRaw: number;
   vsSocketIo: number;
+  /** The fixed-rate window's medians (null: not run). */
+  fixed: { rate: number; deliveriesPerSec: number; p50Ms: number; p99Ms: number; deliveredPct: number; serverCpuPercent: number; serverWaitPercent: number; serverCpuUsPerDelivery: number; serverSysUsPerDelivery: number } | null;
 }
 
 export interface FanoutResults {
@@ -97,16 +119,14 @@ export interface FanoutResults {
   database: string;
 }
 
-const MARKER = Buffer.from("~t=");
-const PAD = " The quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs, and so on.";
-
 export async function runFanout(opts: FanoutOptions = {}): Promise<FanoutResults> {
   const servers = opts.servers ?? FANOUT_SERVERS;
   const shapes = opts.shapes ?? SHAPES;
   const runs = opts.runs ?? 1;
   const progress = opts.progress ?? new Progress("fanout", false);
-  const postgres = await usePostgres((opts.postgres ?? true) && servers.includes("ours"));
+  const postgres = await usePostgres((opts.postgres ?? true) && (servers.includes("ours") || servers.includes("before")));
   const samples: FanoutSample[] = [];
+  if (opts.profileDir) mkdirSync(opts.profileDir, { recursive: true });
   for (const shape of shapes) {
     for (let run = 0; run < runs; run++) {
       for (const server of rotation(servers, run)) {
@@ -132,12 +152,14 @@ function summarize(samples: FanoutSample[]): FanoutSummary[] {
   for (const shape of [...new Set(samples.map((s) => s.shape))]) {
     const of = (server: FanoutServer) => samples.filter((s) => s.shape === shape && s.server === server);
     const dps = (server: FanoutServer) => median(of(server).map((s) => s.best?.deliveriesPerSec ?? 0));
-    for (const server of FANOUT_SERVERS) {
+    for (const server of ["ours", "before", "raw", "naive", "socketio"] as const) {
       const ss = of(server);
       if (ss.length === 0) continue;
       const bests = ss.map((s) => s.best).filter((b): b is StepResult => b !== null);
       const m = (f: (b: StepResult) => number, d = 1) => (bests.length ? round(median(bests.map(f)), d) : NaN);
       const d = dps(server);
+      const fixed = ss.map((s) => s.fixed).filter((f): f is StepResult => f !== null);
+      const fm = (f: (x: StepResult) => number, digits = 1) => round(median(fixed.map(f)), digits);
       out.push({
         server,
         shape,
@@ -150,6 +172,19 @@ function summarize(samples: FanoutSample[]): FanoutSummary[] {
         cpuUsPerDeliveryAtStartRate: round(median(ss.map((s) => s.steps[0]?.serverCpuUsPerDelivery ?? NaN)), 2),
         vsRaw: round(d / dps("raw"), 3),
         vsSocketIo: round(d / dps("socketio"), 3),
+        fixed: fixed.length
+          ? {
+              rate: fm((x) => x.rate),
+              deliveriesPerSec: fm((x) => x.deliveriesPerSec, 0),
+              p50Ms: fm((x) => x.p50Ms, 2),
+              p99Ms: fm((x) => x.p99Ms, 2),
+              deliveredPct: fm((x) => (100 * x.delivered) / Math.max(1, x.expected), 2),
+              serverCpuPercent: fm((x) => x.serverCpuPercent),
+              serverWaitPercent: fm((x) => x.serverWaitPercent ?? NaN),
+              serverCpuUsPerDelivery: fm((x) => x.serverCpuUsPerDelivery, 2),
+              serverSysUsPerDelivery: fm((x) => x.serverSysUsPerDelivery, 2),
+            }
+          : null,
       });
     }
   }
@@ -166,160 +201,148 @@ interface SearchOptions extends FanoutOptions {
   run: number;
 }
 
-interface Wire {
-  path: string;
-  headers(i: number): Record<string, string>;
-  protocols: string[];
-  /** Handles protocol chatter; true when the frame means "joined". */
-  control(ws: FastWs, payload: Buffer): boolean;
-  join(ws: FastWs, room: string): void;
-  send(ws: FastWs, room: string, text: string, n: number): void;
-}
-
 async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions): Promise<Omit<FanoutSample, "background">> {
   const progress = o.progress;
   progress.update(`${o.label}: starting the server`, true);
   let child: ServerChild | null = null;
-  const sockets: FastWs[] = [];
+  let clients: RoomClients | null = null;
   try {
-    const core = serverCore(o.serverCore);
-    child =
-      server === "ours"
-        ? await startAppServer({ postgres: o.usePostgres }, { core })
-        : server === "socketio"
-          ? await startServerChild("socketio", {}, { core })
-          : await startServerChild("ws-broadcast", { mode: server }, { core });
-    const port = child.port;
-    const roomNames = Array.from({ length: shape.rooms }, (_, r) => (server === "ours" && shape.rooms === 1 ? "general" : `fan${r}`));
-    const wire = await wireFor(server, port, shape, roomNames, o.people ?? 50);
-    const total = shape.rooms * shape.perRoom;
-
-    // Per-step accounting: deliveries whose send time falls in the step's sending window.
-    let stepFrom = Infinity;
-    let stepTo = -Infinity;
+    if (server === "before" && !o.before) throw new Error("the `before` server needs --before DIR (a checkout of this repository)");
+    child = await startRoomServer(server === "before" ? "ours" : server, {
+      postgres: o.usePostgres,
+      core: serverCore(o.serverCore),
+      root: server === "before" ? o.before : undefined,
+    });
+    // Per-window accounting: deliveries whose send time falls in the window's sending time.
+    let windowFrom = Infinity;
+    let windowTo = -Infinity;
     let delivered = 0;
     const latency = new Latency();
-    const joined = new Uint8Array(total);
-    const onPayload = (i: number, ws: FastWs, payload: Buffer) => {
-      const at = payload.indexOf(MARKER);
-      if (at >= 0) {
-        const end = payload.indexOf(0x3b /* ; */, at);
-        const t = Number(payload.toString("latin1", at + MARKER.length, end));
-        if (t >= stepFrom && t <= stepTo) {
+    clients = await openRoomClients({
+      server: server === "before" ? "ours" : server,
+      port: child.port,
+      rooms: shape.rooms,
+      perRoom: shape.perRoom,
+      people: o.people ?? 50,
+      label: o.label,
+      progress,
+      onTimed: (_i, t) => {
+        if (t >= windowFrom && t <= windowTo) {
           delivered++;
           latency.record(performance.now() - t);
         }
-        return;
-      }
-      if (wire.control(ws, payload)) joined[i] = 1;
-    };
-    progress.update(`${o.label}: connecting ${total} clients`, true);
-    const opened = await openMany(
-      total,
-      (i) =>
-        FastWs.connect({
-          port,
-          path: wire.path,
-          headers: wire.headers(i),
-          protocols: wire.protocols,
-          onFrame: (payload, _op, ws) => onPayload(i, ws, payload),
-        }),
-      { concurrency: 100, onProgress: (d) => progress.update(`${o.label}: connected ${d}/${total}`) },
-    );
-    sockets.push(...opened);
-    // Client i is member i % perRoom of room floor(i / perRoom).
-    sockets.forEach((ws, i) => wire.join(ws, roomNames[Math.floor(i / shape.perRoom)]!));
-    const deadline = performance.now() + 30_000;
-    while (joined.some((j) => j === 0)) {
-      if (performance.now() > deadline) throw new Error(`${joined.filter((j) => j === 0).length} clients did not join within 30 s`);
-      progress.update(`${o.label}: joined ${joined.filter((j) => j === 1).length}/${total}`);
-      await sleep(50);
-    }
-    // Warm-up: one message per room must reach everyone before any step starts (the server
-    // may still be busy with the joins: sessions, presence, first-join feed events).
+      },
+    });
+    const c = clients;
+    const srv = child;
     let msgNo = 0;
-    {
-      stepFrom = performance.now();
-      stepTo = Infinity;
-      delivered = 0;
-      for (let room = 0; room < shape.rooms; room++) {
-        wire.send(sockets[room * shape.perRoom]!, roomNames[room]!, `~t=${performance.now().toFixed(3)};${PAD}`.slice(0, 100), msgNo++);
-      }
-      const until = performance.now() + 30_000;
-      while (delivered < total && performance.now() < until) {
-        progress.update(`${o.label}: warm-up, ${delivered}/${total} delivered`);
-        await sleep(20);
-      }
-      if (delivered < total) throw new Error(`warm-up: only ${delivered} of ${total} deliveries within 30 s`);
-      stepFrom = Infinity;
-      await sleep(300);
-    }
-
-    const steps: StepResult[] = [];
-    let best: StepResult | null = null;
-    let rate = shape.startRate;
-    let failedAt: number | null = null;
     const stepMs = o.stepMs ?? 2000;
     const graceMs = o.graceMs ?? 1500;
     const limit = o.p99LimitMs ?? 100;
-    for (let step = 0; step < (o.maxSteps ?? 12); step++) {
+
+    /**
+     * Sends open-loop at `rate` for `skipMs + ms`, counting what was sent after `skipMs` (a
+     * fresh server's first second is JIT compilation); waits up to the grace for the last
+     * deliveries. Server CPU is over the counted part and the grace.
+     */
+    const window = async (rate: number, ms: number, skipMs = 0, onCounting?: () => void): Promise<StepResult> => {
       latency.reset();
       delivered = 0;
-      const stats0 = await child.stats();
-      const self0 = process.cpuUsage();
-      const from = performance.now();
-      stepFrom = from;
-      stepTo = Infinity;
+      windowFrom = Infinity;
+      windowTo = Infinity;
+      const start = performance.now();
+      let sentAll = 0;
       let sent = 0;
+      let stats0 = skipMs > 0 ? null : await srv.stats();
+      let wait0 = runQueueWaitNs(srv.pid);
+      let self0 = process.cpuUsage();
+      let from = performance.now();
+      if (skipMs === 0) windowFrom = from;
       // Open loop: messages are due at fixed times whatever the server's answers.
       await new Promise<void>((resolve) => {
         const timer = setInterval(() => {
           const now = performance.now();
-          const due = Math.min(Math.floor(((now - from) * rate) / 1000), Math.floor((stepMs * rate) / 1000));
-          while (sent < due) {
+          if (stats0 === null && now - start >= skipMs) {
+            // The counted part starts now (stats are read without waiting: CPU since here).
+            stats0 = { cpuUserUs: NaN, cpuSystemUs: NaN, rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+            void srv.stats().then((s) => (stats0 = s));
+            wait0 = runQueueWaitNs(srv.pid);
+            onCounting?.();
+            self0 = process.cpuUsage();
+            from = now;
+            windowFrom = now;
+          }
+          const due = Math.min(Math.floor(((now - start) * rate) / 1000), Math.floor(((skipMs + ms) * rate) / 1000));
+          while (sentAll < due) {
             const n = msgNo++;
             const room = n % shape.rooms;
             const member = Math.floor(n / shape.rooms) % shape.perRoom;
             const t = performance.now();
-            const text = `~t=${t.toFixed(3)};${PAD}`.slice(0, 100);
-            wire.send(sockets[room * shape.perRoom + member]!, roomNames[room]!, text, n);
-            sent++;
+            c.send(room * shape.perRoom + member, timedText(t));
+            sentAll++;
+            if (t >= windowFrom) sent++;
           }
-          if (now - from >= stepMs) {
+          if (now - start >= skipMs + ms) {
             clearInterval(timer);
             resolve();
           }
           progress.update(`${o.label}: ${fmt(rate)} msg/s, ${fmt((delivered / Math.max(1, now - from)) * 1000)} deliveries/s`);
         }, 1);
       });
-      stepTo = performance.now();
+      windowTo = performance.now();
       const expected = sent * shape.perRoom;
       const waitUntil = performance.now() + graceMs;
       while (delivered < expected && performance.now() < waitUntil) await sleep(10);
-      const stats1 = await child.stats();
+      const stats1 = await srv.stats();
       const self1 = process.cpuUsage(self0);
       const seconds = (performance.now() - from) / 1000;
-      const cpuUs = cpuDeltaUs(stats0, stats1);
+      const cpuUs = cpuDeltaUs(stats0!, stats1);
       const p99 = latency.p(99);
-      const pass = delivered >= expected * 0.99 && p99 <= limit;
-      const r: StepResult = {
+      windowFrom = Infinity;
+      // Let queues drain before the next window.
+      await sleep(300);
+      return {
         rate: round(rate, 1),
         sent,
         expected,
         delivered,
-        deliveriesPerSec: round(delivered / (stepMs / 1000), 0),
+        deliveriesPerSec: round(delivered / (ms / 1000), 0),
         p50Ms: round(latency.p(50), 2),
         p99Ms: round(p99, 2),
         serverCpuPercent: round(cpuUs / 1e4 / seconds, 1),
+        serverWaitPercent: round((runQueueWaitNs(srv.pid) - wait0) / 1e7 / seconds, 1),
         serverCpuUsPerDelivery: round(cpuUs / Math.max(1, delivered), 3),
+        serverSysUsPerDelivery: round((stats1.cpuSystemUs - stats0!.cpuSystemUs) / Math.max(1, delivered), 3),
         loadGenCpuPercent: round((self1.user + self1.system) / 1e4 / seconds, 1),
-        pass,
+        pass: delivered >= expected * 0.99 && p99 <= limit,
       };
+    };
+
+    let fixed: StepResult | null = null;
+    let profile: string | undefined;
+    const e2eMs = o.e2eMs ?? 0;
+    if (shape.rooms === 1 && e2eMs > 0) {
+      const profiled = o.profileDir !== undefined;
+      let profiling: Promise<void> | null = null;
+      fixed = await window(o.e2eRate ?? 10, e2eMs, Math.min(1000, e2eMs), () => {
+        if (profiled) profiling = srv.profileStart();
+      });
+      if (profiling) {
+        await profiling;
+        profile = path.resolve(o.profileDir!, `fanout-${server}-run${o.run + 1}-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
+        await srv.profileStop(profile);
+      }
+      progress.note(`${o.label}: ${fmt(fixed.rate)} msg/s for ${fmt(e2eMs / 1000)} s: p50 ${fmt(fixed.p50Ms)} ms, p99 ${fmt(fixed.p99Ms)} ms, ${fmt(fixed.serverCpuUsPerDelivery)} CPU-µs/delivery (${fmt(fixed.serverSysUsPerDelivery)} kernel)${profile ? `, profile ${profile}` : ""}`);
+    }
+
+    const steps: StepResult[] = [];
+    let best: StepResult | null = null;
+    let rate = shape.startRate;
+    let failedAt: number | null = null;
+    for (let step = 0; step < (o.maxSteps ?? 12); step++) {
+      const r = await window(rate, stepMs);
       steps.push(r);
-      stepFrom = Infinity;
-      // Let queues drain before the next step.
-      await sleep(300);
-      if (pass) {
+      if (r.pass) {
         best = r;
         if (failedAt !== null) break; // the try between a pass and a failure passed
         rate *= o.factor ?? 1.5;
@@ -338,87 +361,53 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
       if (mid / best.rate < 1.1) break;
       rate = mid;
     }
-    return { server, shape: shape.name, run: o.run, steps, best };
+    return { server, shape: shape.name, run: o.run, fixed, ...(profile ? { profile } : {}), steps, best };
   } finally {
-    for (const ws of sockets) ws.close();
+    clients?.close();
     await child?.stop();
   }
-}
-
-const startsWith = (b: Buffer, s: string) => b.length >= s.length && b.toString("latin1", 0, s.length) === s;
-
-async function wireFor(server: FanoutServer, port: number, shape: Shape, rooms: string[], people: number): Promise<Wire> {
-  if (server === "ours") {
-    const base = `http://127.0.0.1:${port}`;
-    const cookies = await signInMany(base, Math.min(people, Math.max(shape.perRoom, 1)), "fan");
-    for (const room of rooms) if (room !== "general") await createRoom(base, cookies[0]!, room);
-    return {
-      path: "/ws",
-      protocols: ["rt.v1"],
-      // Distinct people within a room (presence counts people), sessions shared across rooms.
-      headers: (i) => ({ Cookie: cookies[(i % shape.perRoom) % cookies.length]! }),
-      control: (_ws, p) => startsWith(p, '{"type":"joined"'),
-      join: (ws, room) => ws.send(`{"type":"join","room":"${room}"}`),
-      send: (ws, room, text, n) => ws.send(`{"type":"send","room":"${room}","text":"${text}","clientId":"m${n}"}`),
-    };
-  }
-  if (server === "socketio") {
-    // Join once the namespace connect ("40{…}") is answered: earlier events would be dropped.
-    const pendingRoom = new WeakMap<FastWs, string>();
-    const connected = new WeakSet<FastWs>();
-    const join = (ws: FastWs, room: string) => ws.send(`42["join","${room}"]`);
-    return {
-      path: "/socket.io/?EIO=4&transport=websocket",
-      protocols: [],
-      headers: () => ({}),
-      control: (ws, p) => {
-        if (p.length === 1 && p[0] === 0x32) ws.send("3"); // engine.io ping → pong
-        else if (startsWith(p, "0{")) ws.send("40"); // engine.io open → connect to "/"
-        else if (startsWith(p, "40{")) {
-          connected.add(ws);
-          const room = pendingRoom.get(ws);
-          if (room) join(ws, room);
-        }
-        return startsWith(p, '42["joined"');
-      },
-      join: (ws, room) => {
-        if (connected.has(ws)) join(ws, room);
-        else pendingRoom.set(ws, room);
-      },
-      send: (ws, room, text) => ws.send(`42["send","${room}","${text}"]`),
-    };
-  }
-  return {
-    path: "/",
-    protocols: [],
-    headers: () => ({}),
-    control: (_ws, p) => startsWith(p, '{"type":"joined"'),
-    join: (ws, room) => ws.send(`{"type":"join","room":"${room}"}`),
-    send: (ws, room, text) => ws.send(`{"type":"send","room":"${room}","text":"${text}"}`),
-  };
 }
 
 export function fanoutMarkdown(r: FanoutResults): string {
   const names: Record<FanoutServer, string> = {
     ours: "ours (app, durable log)",
+    before: "ours, earlier version (--before)",
     raw: "raw ws, serialize once",
     naive: "naive ws, stringify per client",
     socketio: "Socket.IO 4.8",
   };
   const parts: string[] = [];
   for (const shape of [...new Set(r.summary.map((s) => s.shape))]) {
-    const rows = r.summary
-      .filter((s) => s.shape === shape)
-      .map((s) => [
-        names[s.server],
-        fmt(s.maxMessagesPerSec),
-        fmt(s.deliveriesPerSec),
-        `${fmt(s.p50Ms)} / ${fmt(s.p99Ms)}`,
-        fmt(s.serverCpuUsPerDelivery),
-        fmt(s.cpuUsPerDeliveryAtStartRate),
-        ratio(s.vsRaw, 1),
-        ratio(s.vsSocketIo, 1),
-      ]);
+    const of = r.summary.filter((s) => s.shape === shape);
+    const fixed = of.filter((s) => s.fixed);
+    if (fixed.length > 0) {
+      const rate = fixed[0]!.fixed!.rate;
+      parts.push(
+        `**${shape}: end to end at a fixed ${fmt(rate)} messages/s** (send → ${of.some((s) => s.server === "ours") ? "commit → fan-out → " : ""}arrival at every receiver; ${fmt(fixed[0]!.fixed!.deliveriesPerSec)} deliveries/s)\n\n` +
+          table(
+            ["server", "p50 ms", "p99 ms", "delivered", "server CPU % (waiting for its core)", "CPU-µs per delivery", "of which kernel"],
+            fixed.map((s) => [
+              names[s.server],
+              fmt(s.fixed!.p50Ms),
+              fmt(s.fixed!.p99Ms),
+              `${fmt(s.fixed!.deliveredPct, 1)}%`,
+              `${fmt(s.fixed!.serverCpuPercent)} (${fmt(s.fixed!.serverWaitPercent)})`,
+              fmt(s.fixed!.serverCpuUsPerDelivery),
+              fmt(s.fixed!.serverSysUsPerDelivery),
+            ]),
+          ),
+      );
+    }
+    const rows = of.map((s) => [
+      names[s.server],
+      fmt(s.maxMessagesPerSec),
+      fmt(s.deliveriesPerSec),
+      `${fmt(s.p50Ms)} / ${fmt(s.p99Ms)}`,
+      fmt(s.serverCpuUsPerDelivery),
+      fmt(s.cpuUsPerDeliveryAtStartRate),
+      ratio(s.vsRaw, 1),
+      ratio(s.vsSocketIo, 1),
+    ]);
     parts.push(
       `**${shape}**\n\n` +
         table(
@@ -426,6 +415,15 @@ export function fanoutMarkdown(r: FanoutResults): string {
           rows,
         ),
     );
+    const ours = of.find((s) => s.server === "ours");
+    const before = of.find((s) => s.server === "before");
+    if (ours && before) {
+      parts.push(
+        `ours ÷ before: deliveries/s ${ratio(ours.deliveriesPerSec, before.deliveriesPerSec)}` +
+          (ours.fixed && before.fixed ? `, CPU-µs per delivery at ${fmt(ours.fixed.rate)} msg/s ${ratio(ours.fixed.serverCpuUsPerDelivery, before.fixed.serverCpuUsPerDelivery)}` : "") +
+          `, CPU-µs per delivery at the first rate ${ratio(ours.cpuUsPerDeliveryAtStartRate, before.cpuUsPerDeliveryAtStartRate)}`,
+      );
+    }
   }
   return parts.join("\n\n");
 }
@@ -442,6 +440,10 @@ benchScript(import.meta.url, {
     maxSteps: num("max-steps", quick ? 2 : 12),
     p99LimitMs: num("p99", 100),
     people: num("people", 50),
+    e2eRate: num("e2e-rate", 10),
+    e2eMs: num("e2e-ms", quick ? 500 : 8000),
+    profileDir: get("profile"),
+    before: get("before"),
     quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),
   }),
   run: (settings, progress) => runFanout({ ...settings, progress }),

@@ -2,6 +2,8 @@
 // (this process) never shares a core with them. The child reports its port once listening
 // and answers stats requests (its own CPU time and memory) over the IPC channel.
 import { spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
 import path from "node:path";
 import { BENCH_DIR, hasTaskset, REPO_DIR } from "./common";
 
@@ -15,7 +17,7 @@ export interface ChildStats {
   arrayBuffers: number;
 }
 
-type ToChild = { id: number; type: "stats" | "gc" | "call"; name?: string; arg?: unknown };
+type ToChild = { id: number; type: "stats" | "gc" | "call" | "profile-start" | "profile-stop"; name?: string; arg?: unknown };
 type FromChild =
   | { type: "ready"; port: number; info?: Record<string, unknown> }
   | { type: "reply"; id: number; value?: unknown; error?: string }
@@ -31,6 +33,10 @@ export interface ServerChild {
   gc(): Promise<void>;
   /** A named function the child registered (e.g. "seed"). */
   call<T = unknown>(name: string, arg?: unknown): Promise<T>;
+  /** Starts V8's CPU profiler in the child (sampling every `intervalUs`, default 1000). */
+  profileStart(intervalUs?: number): Promise<void>;
+  /** Stops it and writes the profile (a .cpuprofile JSON, as `node --cpu-prof` writes) to `file`. */
+  profileStop(file: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -51,11 +57,17 @@ export interface StartChildOptions {
   /** Extra flags for node (V8 heap sizing, for example). */
   nodeArgs?: string[];
   timeoutMs?: number;
+  /**
+   * Another checkout of this repository to run the server from (its `bench/servers/<name>.ts`,
+   * its server code): an earlier version of the server side by side with this one.
+   */
+  root?: string;
 }
 
 /** Starts `bench/servers/<name>.ts` with `options` (JSON) and waits for its port. */
 export async function startServerChild(name: string, options: unknown, o: StartChildOptions = {}): Promise<ServerChild> {
-  const script = path.join(BENCH_DIR, "servers", `${name}.ts`);
+  const root = o.root ? path.resolve(o.root) : REPO_DIR;
+  const script = o.root ? path.join(root, "bench", "servers", `${name}.ts`) : path.join(BENCH_DIR, "servers", `${name}.ts`);
   const nodeArgs = ["--expose-gc", ...(o.nodeArgs ?? []), "--import", "tsx", script, JSON.stringify(options)];
   let cmd = process.execPath;
   let args = nodeArgs;
@@ -69,7 +81,7 @@ export async function startServerChild(name: string, options: unknown, o: StartC
     cmd = "prlimit";
   }
   const child = spawn(cmd, args, {
-    cwd: REPO_DIR,
+    cwd: root,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     env: { ...process.env, NODE_ENV: "production", ...o.env },
   });
@@ -106,6 +118,8 @@ function attach(child: ChildProcess, pinned: boolean, timeoutMs: number): Promis
           stats: () => request({ type: "stats" }) as Promise<ChildStats>,
           gc: async () => void (await request({ type: "gc" })),
           call: <T>(name: string, arg?: unknown) => request({ type: "call", name, arg }) as Promise<T>,
+          profileStart: async (intervalUs) => void (await request({ type: "profile-start", arg: intervalUs })),
+          profileStop: async (file) => void (await request({ type: "profile-stop", arg: file })),
           async stop() {
             if (exited) return;
             child.kill("SIGTERM");
@@ -146,6 +160,11 @@ export interface ChildHandlers {
 /** Call from a server script once it listens: answers the parent until SIGTERM. */
 export function serveParent(port: number, handlers: ChildHandlers = {}, info?: Record<string, unknown>): void {
   const send = (m: FromChild) => process.send?.(m);
+  let inspector: Session | null = null;
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      inspector!.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
+    );
   process.on("message", async (m: ToChild) => {
     try {
       let value: unknown;
@@ -160,6 +179,18 @@ export function serveParent(port: number, handlers: ChildHandlers = {}, info?: R
           external: mem.external,
           arrayBuffers: mem.arrayBuffers,
         } satisfies ChildStats;
+      } else if (m.type === "profile-start") {
+        // The in-process inspector: the profile covers only the window the parent asks for.
+        inspector = new Session();
+        inspector.connect();
+        await post("Profiler.enable");
+        await post("Profiler.setSamplingInterval", { interval: (m.arg as number | undefined) ?? 1000 });
+        await post("Profiler.start");
+      } else if (m.type === "profile-stop") {
+        const { profile } = (await post("Profiler.stop")) as { profile: unknown };
+        inspector?.disconnect();
+        inspector = null;
+        writeFileSync(String(m.arg), JSON.stringify(profile));
       } else if (m.type === "gc") {
         const gc = (globalThis as { gc?: () => void }).gc;
         gc?.();

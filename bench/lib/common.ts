@@ -210,6 +210,19 @@ export async function waitForQuiet(opts: { maxBusy?: number; maxWaitMs?: number;
   }
 }
 
+/**
+ * Nanoseconds the process's main thread has spent runnable but waiting for a CPU
+ * (/proc/<pid>/schedstat); NaN where the kernel does not say. Its growth over a window is
+ * how much other work on the same core held the process back.
+ */
+export function runQueueWaitNs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[1]);
+  } catch {
+    return NaN;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // CPU pinning: the server on one core, the load generator on another.
 
