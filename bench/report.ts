@@ -8,6 +8,7 @@ import { cursorsMarkdown, type CursorsResults } from "./cursors";
 import { fanoutMarkdown, type FanoutResults } from "./fanout";
 import { idleMarkdown, type IdleResults } from "./idle";
 import { median, OUT_DIR, type BenchReport } from "./lib/common";
+import { slowMarkdown, type SlowResults } from "./slow";
 import { transportsMarkdown, type TransportsResults } from "./transports";
 
 const render: Record<string, (r: never) => string> = {
@@ -16,6 +17,7 @@ const render: Record<string, (r: never) => string> = {
   fanout: fanoutMarkdown as (r: never) => string,
   transports: transportsMarkdown as (r: never) => string,
   idle: idleMarkdown as (r: never) => string,
+  slow: slowMarkdown as (r: never) => string,
 };
 
 const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(render);
@@ -26,7 +28,7 @@ for (const name of names) {
     console.log(`## ${name}\n\n(no results in bench/out/${name}.json)\n`);
     continue;
   }
-  const report = JSON.parse(readFileSync(file, "utf8")) as BenchReport<AppendResults | CursorsResults | FanoutResults | TransportsResults | IdleResults>;
+  const report = JSON.parse(readFileSync(file, "utf8")) as BenchReport<AppendResults | CursorsResults | FanoutResults | TransportsResults | IdleResults | SlowResults>;
   if (!machineShown) {
     const m = report.machine;
     console.log(`Machine: ${m.nproc} cores (${m.cpuModel}), ${m.memGiB} GiB, Node ${m.node}, ${m.platform}, Linux ${m.kernel}\n`);

@@ -47,6 +47,14 @@ async function main(): Promise<void> {
       },
       calls: {
         connections: () => ({ ws: app.ws.size, sse: app.sse.size, poll: app.poll.size }),
+        /** rt_slow_consumer_closes_total, all transports. */
+        slowConsumerCloses: async () => (await app.metrics.slowConsumerCloses.get()).values.reduce((n, v) => n + v.value, 0),
+        /** rt_append_commit_seconds: batches committed and their total time (start to commit). */
+        commits: async () => {
+          const values = (await app.metrics.commitSeconds.get()).values;
+          const of = (name: string) => values.find((v) => v.metricName === `rt_append_commit_seconds_${name}`)?.value ?? 0;
+          return { count: of("count"), seconds: of("sum") };
+        },
       },
     },
     { database: db.kind },

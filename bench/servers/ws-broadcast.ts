@@ -18,11 +18,11 @@ async function main(): Promise<void> {
   const server = http.createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ server, perMessageDeflate: false, clientTracking: false, maxPayload: 64 * 1024 });
   let nextId = 0;
-  let connections = 0;
+  const sockets = new Set<WebSocket>();
   wss.on("connection", (ws) => {
     const id = `c${nextId++}`;
     const joined = new Set<string>();
-    connections++;
+    sockets.add(ws);
     ws.on("message", (data) => {
       let msg: { type?: string; room?: string; text?: string };
       try {
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     });
     ws.on("error", () => {});
     ws.on("close", () => {
-      connections--;
+      sockets.delete(ws);
       for (const room of joined) rooms.get(room)?.delete(ws);
     });
   });
@@ -59,7 +59,19 @@ async function main(): Promise<void> {
   const addr = server.address();
   serveParent(typeof addr === "object" && addr ? addr.port : 0, {
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-    calls: { connections: () => ({ ws: connections }) },
+    calls: {
+      connections: () => ({ ws: sockets.size }),
+      /** Bytes queued in this process for the sockets (no slow-consumer policy: unbounded). */
+      buffered: () => {
+        let total = 0;
+        let max = 0;
+        for (const ws of sockets) {
+          total += ws.bufferedAmount;
+          max = Math.max(max, ws.bufferedAmount);
+        }
+        return { total, max };
+      },
+    },
   }, { mode });
 }
 

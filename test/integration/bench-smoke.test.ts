@@ -5,6 +5,7 @@ import { runAppend } from "../../bench/append";
 import { runCursors } from "../../bench/cursors";
 import { runFanout } from "../../bench/fanout";
 import { runIdle } from "../../bench/idle";
+import { runSlow } from "../../bench/slow";
 import { runTransports } from "../../bench/transports";
 
 const withPostgres = Boolean(process.env.DATABASE_URL);
@@ -54,6 +55,7 @@ describe.concurrent("benchmarks (smoke)", { timeout: 60_000 }, () => {
       graceMs: 2000,
       maxSteps: 1,
       p99LimitMs: 60_000,
+      e2eMs: 0,
       people: 3,
       postgres: withPostgres,
       quietWaitMs: 0,
@@ -81,6 +83,37 @@ describe.concurrent("benchmarks (smoke)", { timeout: 60_000 }, () => {
     }
     expect(r.samples.find((s) => s.transport === "longpoll")!.requestsPerDelivery).toBeGreaterThan(0);
     expect(r.samples.find((s) => s.transport === "ws")!.requestsPerDelivery).toBe(0);
+  });
+
+  it("slow: a stalled client's server keeps serving the rest; memory and closes are reported", async () => {
+    const r = await runSlow({
+      variants: [
+        { server: "ours", stalled: true },
+        { server: "raw", stalled: true },
+      ],
+      clients: 20,
+      stalledPercent: 10,
+      rate: 10,
+      textChars: 200,
+      warmupMs: 200,
+      durationMs: 1000,
+      sampleMs: 500,
+      postgres: withPostgres,
+      quietWaitMs: 0,
+      serverCore: null,
+    });
+    expect(r.samples.map((s) => s.server).sort()).toEqual(["ours", "raw"]);
+    for (const s of r.samples) {
+      expect(s.stalledClients).toBe(2);
+      expect(s.sent).toBeGreaterThan(0);
+      expect(s.deliveredPct).toBeGreaterThan(0);
+      expect(finiteNonNegative(s.p99Ms)).toBe(true);
+      expect(s.timeline.length).toBeGreaterThanOrEqual(2);
+      expect(s.rssMax).toBeGreaterThan(0);
+      expect(finiteNonNegative(s.kernelQueuedMax)).toBe(true);
+      expect(finiteNonNegative(s.slowCloses)).toBe(true);
+    }
+    expect(r.summary).toHaveLength(2);
   });
 
   it("idle: connections open and memory per connection is reported", async () => {
