@@ -89,7 +89,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
   };
 }
 
-interface Tally {
+export interface Tally {
   n: number;
   inc(by?: number): void;
 }

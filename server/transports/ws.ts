@@ -8,7 +8,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { Session, Sessions } from "../auth";
 import type { Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import type { Logger } from "../log";
-import { counterFor, type Metrics } from "../metrics";
+import { counterFor, type Metrics, type Tally } from "../metrics";
 import { TokenBucket, WindowCounter } from "../ratelimit";
 import { WorkspaceError, type Workspace } from "../workspace";
 import { EventLogClosedError, EventLogFullError } from "../eventlog";
@@ -144,6 +144,8 @@ class WsConnection implements Subscriber {
   private readonly log: Logger;
   private readonly maxBuffered: number;
   private readonly cursorSkip: number;
+  /** The frames-out tally for durable events, looked up once: it is bumped per delivery. */
+  private readonly eventsOut: Tally | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -156,6 +158,7 @@ class WsConnection implements Subscriber {
     this.log = opts.logger.child({ conn: this.id, user: this.user.id });
     this.maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.cursorSkip = opts.cursorSkipBytes ?? 64 * 1024;
+    this.eventsOut = counterFor(opts.metrics?.framesOut, "event");
     opts.hub.register(this);
     ws.on("message", (data, isBinary) => this.handleMessage(data as Buffer, isBinary));
     ws.on("pong", () => {
@@ -173,7 +176,7 @@ class WsConnection implements Subscriber {
   // --- Subscriber ----------------------------------------------------------
 
   onEvent(_stream: string, event: Outgoing): void {
-    this.sendDurable(event.wsFrame, "event");
+    this.sendDurable(event.wsFrame, this.eventsOut);
   }
 
   onRoomFrame(frame: RoomFrame): void {
@@ -181,7 +184,7 @@ class WsConnection implements Subscriber {
       this.opts.metrics?.cursorFramesSkipped.inc();
       return;
     }
-    this.sendDurable(frame.wsFrame, frame.type);
+    this.sendDurable(frame.wsFrame, counterFor(this.opts.metrics?.framesOut, frame.type));
   }
 
   onLagged(): void {
@@ -361,14 +364,14 @@ class WsConnection implements Subscriber {
   }
 
   private send(frame: ServerFrame): void {
-    this.sendDurable(JSON.stringify(frame), frame.type);
+    this.sendDurable(JSON.stringify(frame), counterFor(this.opts.metrics?.framesOut, frame.type));
   }
 
-  /** Sends, unless the socket is so far behind that it must resume from the log instead. */
-  private sendDurable(data: string | Buffer, type: string): void {
+  /** Sends (counted in `out`), unless the socket is so far behind that it must resume from the log instead. */
+  private sendDurable(data: string | Buffer, out: Tally | undefined): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.maxBuffered) return this.onLagged();
-    counterFor(this.opts.metrics?.framesOut, type)?.inc();
+    out?.inc();
     // Buffers are the frame's UTF-8 text, encoded once for every socket: send them as text.
     this.ws.send(data, AS_TEXT);
   }
