@@ -28,8 +28,30 @@ import {
 export type Transport = "ws" | "sse" | "longpoll";
 
 /**
+ * A server's WebSocket text frame, whole: FIN and the text opcode, the payload length (no mask:
+ * server frames are never masked, RFC 6455 §5.1), then the text's UTF-8 bytes. Made once, the
+ * same bytes go to every socket as they are.
+ */
+export function wsTextFrame(text: string): Buffer {
+  const len = Buffer.byteLength(text);
+  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + len);
+  frame[0] = 0x81;
+  if (len < 126) frame[1] = len;
+  else if (len < 65536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(len, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(len), 2);
+  }
+  frame.write(text, head, "utf8");
+  return frame;
+}
+
+/**
  * A durable event with its wire forms, each made at most once for all subscribers: the JSON
- * text, and the WebSocket frame's UTF-8 bytes (so no socket encodes it again).
+ * text, and the whole WebSocket frame (so no socket encodes or frames it again).
  */
 export class Outgoing {
   private jsonText: string | undefined;
@@ -41,8 +63,9 @@ export class Outgoing {
   get json(): string {
     return (this.jsonText ??= JSON.stringify(this.event));
   }
+  /** The `{"type":"event",…}` text frame, whole (see `wsTextFrame`). */
   get wsFrame(): Buffer {
-    return (this.wsBytes ??= Buffer.from(`{"type":"event","event":${this.json}}`));
+    return (this.wsBytes ??= wsTextFrame(`{"type":"event","event":${this.json}}`));
   }
 }
 
@@ -54,9 +77,9 @@ export class RoomFrame {
     readonly room: string,
     readonly json: string,
   ) {}
-  /** The frame's UTF-8 bytes, encoded once for every socket. */
+  /** The WebSocket text frame, whole, made once for every socket (see `wsTextFrame`). */
   get wsFrame(): Buffer {
-    return (this.bytes ??= Buffer.from(this.json));
+    return (this.bytes ??= wsTextFrame(this.json));
   }
 }
 

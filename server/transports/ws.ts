@@ -146,6 +146,8 @@ class WsConnection implements Subscriber {
   private readonly cursorSkip: number;
   /** The frames-out tally for durable events, looked up once: it is bumped per delivery. */
   private readonly eventsOut: Tally | undefined;
+  /** The TCP socket under `ws`, for frames made once for everyone (`sendFrame`). */
+  private readonly socket: Duplex | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -159,6 +161,7 @@ class WsConnection implements Subscriber {
     this.maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.cursorSkip = opts.cursorSkipBytes ?? 64 * 1024;
     this.eventsOut = counterFor(opts.metrics?.framesOut, "event");
+    this.socket = (ws as unknown as { _socket?: Duplex })._socket;
     opts.hub.register(this);
     ws.on("message", (data, isBinary) => this.handleMessage(data as Buffer, isBinary));
     ws.on("pong", () => {
@@ -176,7 +179,7 @@ class WsConnection implements Subscriber {
   // --- Subscriber ----------------------------------------------------------
 
   onEvent(_stream: string, event: Outgoing): void {
-    this.sendDurable(event.wsFrame, this.eventsOut);
+    this.sendFrame(event.wsFrame, this.eventsOut);
   }
 
   onRoomFrame(frame: RoomFrame): void {
@@ -184,7 +187,7 @@ class WsConnection implements Subscriber {
       this.opts.metrics?.cursorFramesSkipped.inc();
       return;
     }
-    this.sendDurable(frame.wsFrame, counterFor(this.opts.metrics?.framesOut, frame.type));
+    this.sendFrame(frame.wsFrame, counterFor(this.opts.metrics?.framesOut, frame.type));
   }
 
   onLagged(): void {
@@ -368,13 +371,41 @@ class WsConnection implements Subscriber {
   }
 
   /** Sends (counted in `out`), unless the socket is so far behind that it must resume from the log instead. */
-  private sendDurable(data: string | Buffer, out: Tally | undefined): void {
-    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    if (this.ws.bufferedAmount > this.maxBuffered) return this.onLagged();
+  private sendDurable(data: string, out: Tally | undefined): void {
+    if (!this.sendable()) return;
     out?.inc();
-    // Buffers are the frame's UTF-8 text, encoded once for every socket: send them as text.
     this.ws.send(data, AS_TEXT);
   }
+
+  /**
+   * Sends a whole frame made once for every socket (`wsTextFrame`) as it is: one write to the
+   * TCP socket, no per-socket header, options or cork/writev. Safe beside ws's own sends
+   * (pings, close): with compression off and no Blob ever sent, ws writes each frame to the
+   * socket at once and never queues, so frames cannot interleave; `bufferedAmount` counts these
+   * bytes too.
+   */
+  private sendFrame(frame: Buffer, out: Tally | undefined): void {
+    if (!this.sendable()) return;
+    out?.inc();
+    if (this.socket) this.socket.write(frame);
+    else this.ws.send(frame.subarray(frameHeaderLength(frame)), AS_TEXT);
+  }
+
+  /** Open, and not so far behind that it must resume from the log instead (then closed 1013). */
+  private sendable(): boolean {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.ws.bufferedAmount > this.maxBuffered) {
+      this.onLagged();
+      return false;
+    }
+    return true;
+  }
+}
+
+/** The length of a server frame's header (no mask): 2, 4 or 10 bytes. */
+function frameHeaderLength(frame: Buffer): number {
+  const len = frame[1]! & 0x7f;
+  return len < 126 ? 2 : len === 126 ? 4 : 10;
 }
 
 function parseProtocols(header: string | undefined): string[] {
