@@ -161,7 +161,8 @@ export function machineInfo(): MachineInfo {
     // not Linux: os.cpus() it is
   }
   return {
-    nproc: os.availableParallelism(),
+    // The machine's cores: availableParallelism() is this process's affinity, 1 once pinned.
+    nproc: os.cpus().length,
     cpuModel,
     memGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
@@ -226,13 +227,24 @@ export function runQueueWaitNs(pid: number): number {
 // ---------------------------------------------------------------------------
 // CPU pinning: the server on one core, the load generator on another.
 
+let tasksetUsable: boolean | undefined;
+
+/**
+ * True when `taskset` runs and the machine has two cores or more. Counts the machine's cores,
+ * not this process's affinity: once the load generator has pinned itself to CPU 1,
+ * `os.availableParallelism()` says 1, and a server child asked for CPU 0 would silently stay
+ * unpinned, inheriting CPU 1 and sharing the load generator's core.
+ */
 export function hasTaskset(): boolean {
-  try {
-    execFileSync("taskset", ["-V"], { stdio: "ignore" });
-    return os.availableParallelism() >= 2;
-  } catch {
-    return false;
+  if (tasksetUsable === undefined) {
+    try {
+      execFileSync("taskset", ["-V"], { stdio: "ignore" });
+      tasksetUsable = os.cpus().length >= 2;
+    } catch {
+      tasksetUsable = false;
+    }
   }
+  return tasksetUsable;
 }
 
 /** Pins this process (all its threads) to one core; false when pinning is not available. */
