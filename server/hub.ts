@@ -9,6 +9,7 @@ import type { EphemeralBus, EphemeralMessage, RoomPresence } from "./backplane/e
 import type { EventLog } from "./eventlog";
 import type { Logger } from "./log";
 import { counterFor, type Metrics } from "./metrics";
+import { wsTextFrame } from "./transports/ws-frame";
 import type { Clock } from "./state/clock";
 import { CursorCoalescer } from "./state/cursors";
 import { Presence } from "./state/presence";
@@ -26,28 +27,6 @@ import {
 } from "../lib/protocol";
 
 export type Transport = "ws" | "sse" | "longpoll";
-
-/**
- * A server's WebSocket text frame, whole: FIN and the text opcode, the payload length (no mask:
- * server frames are never masked, RFC 6455 §5.1), then the text's UTF-8 bytes. Made once, the
- * same bytes go to every socket as they are.
- */
-export function wsTextFrame(text: string): Buffer {
-  const len = Buffer.byteLength(text);
-  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(head + len);
-  frame[0] = 0x81;
-  if (len < 126) frame[1] = len;
-  else if (len < 65536) {
-    frame[1] = 126;
-    frame.writeUInt16BE(len, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeBigUInt64BE(BigInt(len), 2);
-  }
-  frame.write(text, head, "utf8");
-  return frame;
-}
 
 /**
  * A durable event with its wire forms, each made at most once for all subscribers: the JSON

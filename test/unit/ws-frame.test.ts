@@ -2,7 +2,7 @@
 // back from them, at every payload-length encoding (7-bit, 16-bit, 64-bit).
 import { describe, expect, it } from "vitest";
 import * as ws from "ws";
-import { wsTextFrame } from "../../server/hub";
+import { wsTextFrame } from "../../server/transports/ws-frame";
 
 // ws's frame parser (exported at runtime, not in its type definitions).
 type Receiver = import("node:stream").Writable;
