@@ -10,6 +10,7 @@ import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
 import type { Workspace } from "../workspace";
 import { readCursor, resolveStreams } from "./streams";
+import { TickCork } from "./tick-cork";
 import { formatCursor, SSE_RETRY_MS, type Cursor, type User } from "../../lib/protocol";
 
 export interface SseOptions {
@@ -105,6 +106,8 @@ class SseConnection implements Subscriber {
   readonly sessionId: string;
   private ended = false;
   private readonly ping: NodeJS.Timeout;
+  /** The events of one tick (a commit batch) leave in one write. */
+  private readonly cork: TickCork;
 
   constructor(
     private readonly res: ServerResponse,
@@ -115,6 +118,7 @@ class SseConnection implements Subscriber {
   ) {
     this.user = session.user;
     this.sessionId = session.id;
+    this.cork = new TickCork(res);
     opts.hub.register(this);
     this.ping = setInterval(() => this.write(": ping\n\n"), opts.pingIntervalMs ?? 15_000);
     this.ping.unref();
@@ -143,9 +147,14 @@ class SseConnection implements Subscriber {
   write(text: string): void {
     if (this.ended) return;
     this.opts.metrics?.sseBytes.inc(Buffer.byteLength(text));
+    this.cork.hold();
     this.res.write(text);
     // A reader that stopped reading: end the stream rather than buffer without bound.
-    if (this.res.writableLength > (this.opts.maxBufferedBytes ?? 1024 * 1024)) this.onLagged();
+    const bound = this.opts.maxBufferedBytes ?? 1024 * 1024;
+    if (this.res.writableLength > bound) {
+      this.cork.flush();
+      if (this.res.writableLength > bound) this.onLagged();
+    }
   }
 
   end(): void {

@@ -10,6 +10,8 @@ import type { Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import type { Logger } from "../log";
 import { counterFor, type Metrics, type Tally } from "../metrics";
 import { TokenBucket, WindowCounter } from "../ratelimit";
+import { TickCork } from "./tick-cork";
+import { frameHeaderLength } from "./ws-frame";
 import { WorkspaceError, type Workspace } from "../workspace";
 import { EventLogClosedError, EventLogFullError } from "../eventlog";
 import {
@@ -146,8 +148,11 @@ class WsConnection implements Subscriber {
   private readonly cursorSkip: number;
   /** The frames-out tally for durable events, looked up once: it is bumped per delivery. */
   private readonly eventsOut: Tally | undefined;
-  /** The TCP socket under `ws`, for frames made once for everyone (`sendFrame`). */
-  private readonly socket: Duplex | undefined;
+  /**
+   * The TCP socket under `ws`, for frames made once for everyone (`sendFrame`), and its cork:
+   * the frames of one tick (a commit batch's events) leave in one write.
+   */
+  private readonly tcp: { socket: Duplex; cork: TickCork } | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -161,7 +166,8 @@ class WsConnection implements Subscriber {
     this.maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.cursorSkip = opts.cursorSkipBytes ?? 64 * 1024;
     this.eventsOut = counterFor(opts.metrics?.framesOut, "event");
-    this.socket = (ws as unknown as { _socket?: Duplex })._socket;
+    const socket = (ws as unknown as { _socket?: Duplex })._socket;
+    this.tcp = socket && { socket, cork: new TickCork(socket) };
     opts.hub.register(this);
     ws.on("message", (data, isBinary) => this.handleMessage(data as Buffer, isBinary));
     ws.on("pong", () => {
@@ -183,7 +189,7 @@ class WsConnection implements Subscriber {
   }
 
   onRoomFrame(frame: RoomFrame): void {
-    if (frame.type === "cursors" && this.ws.bufferedAmount > this.cursorSkip) {
+    if (frame.type === "cursors" && this.behindBy(this.cursorSkip)) {
       this.opts.metrics?.cursorFramesSkipped.inc();
       return;
     }
@@ -378,8 +384,8 @@ class WsConnection implements Subscriber {
   }
 
   /**
-   * Sends a whole frame made once for every socket (`wsTextFrame`) as it is: one write to the
-   * TCP socket, no per-socket header, options or cork/writev. Safe beside ws's own sends
+   * Sends a whole frame made once for every socket (`wsTextFrame`) as it is, written to the TCP
+   * socket with no per-socket header or options; the frames of one tick go out in one write. Safe beside ws's own sends
    * (pings, close): with compression off and no Blob ever sent, ws writes each frame to the
    * socket at once and never queues, so frames cannot interleave; `bufferedAmount` counts these
    * bytes too.
@@ -387,25 +393,28 @@ class WsConnection implements Subscriber {
   private sendFrame(frame: Buffer, out: Tally | undefined): void {
     if (!this.sendable()) return;
     out?.inc();
-    if (this.socket) this.socket.write(frame);
-    else this.ws.send(frame.subarray(frameHeaderLength(frame)), AS_TEXT);
+    if (this.tcp) {
+      this.tcp.cork.hold();
+      this.tcp.socket.write(frame);
+    } else this.ws.send(frame.subarray(frameHeaderLength(frame)), AS_TEXT);
   }
 
   /** Open, and not so far behind that it must resume from the log instead (then closed 1013). */
   private sendable(): boolean {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;
-    if (this.ws.bufferedAmount > this.maxBuffered) {
+    if (this.behindBy(this.maxBuffered)) {
       this.onLagged();
       return false;
     }
     return true;
   }
-}
 
-/** The length of a server frame's header (no mask): 2, 4 or 10 bytes. */
-function frameHeaderLength(frame: Buffer): number {
-  const len = frame[1]! & 0x7f;
-  return len < 126 ? 2 : len === 126 ? 4 : 10;
+  /** More than `bytes` wait for the kernel (frames held for this tick's write are sent first). */
+  private behindBy(bytes: number): boolean {
+    if (this.ws.bufferedAmount <= bytes) return false;
+    this.tcp?.cork.flush();
+    return this.ws.bufferedAmount > bytes;
+  }
 }
 
 function parseProtocols(header: string | undefined): string[] {

@@ -1,0 +1,72 @@
+// Write coalescing: a connection's writes of one tick reach the kernel in one call, the next
+// tick's in another, and a backlog check can hand held bytes over at once.
+import { Writable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { FLUSH_BYTES, TickCork } from "../../server/transports/tick-cork";
+
+/** A stream that records each call its writes reach the "kernel" with: the chunks of each. */
+function recorder(): { stream: Writable; calls: string[][] } {
+  const calls: string[][] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      calls.push([chunk.toString()]);
+      cb();
+    },
+    writev(chunks, cb) {
+      calls.push(chunks.map((c) => (c.chunk as Buffer).toString()));
+      cb();
+    },
+  });
+  return { stream, calls };
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe("TickCork", () => {
+  it("sends the writes of one tick together, before the event loop turns", async () => {
+    const { stream, calls } = recorder();
+    const cork = new TickCork(stream);
+    for (const text of ["a", "b", "c"]) {
+      cork.hold();
+      stream.write(text);
+    }
+    expect(calls).toEqual([]);
+    await Promise.resolve().then(() => new Promise<void>((r) => process.nextTick(r)));
+    expect(calls).toEqual([["a", "b", "c"]]);
+    cork.hold();
+    stream.write("d");
+    await nextTurn();
+    expect(calls).toEqual([["a", "b", "c"], ["d"]]);
+  });
+
+  it("lets a big tick through in slices instead of holding it whole", async () => {
+    const { stream, calls } = recorder();
+    const cork = new TickCork(stream);
+    const piece = "x".repeat(FLUSH_BYTES / 2);
+    for (let i = 0; i < 5; i++) {
+      cork.hold();
+      stream.write(piece);
+    }
+    // The third write found two pieces (FLUSH_BYTES) held and sent them; so did the fifth.
+    expect(calls.map((c) => c.length)).toEqual([2, 2]);
+    await nextTurn();
+    expect(calls.map((c) => c.length)).toEqual([2, 2, 1]);
+    expect(calls.flat().join("").length).toBe(5 * piece.length);
+  });
+
+  it("flush hands what is held over at once, so the backlog left is the reader's own", async () => {
+    const { stream, calls } = recorder();
+    const cork = new TickCork(stream);
+    cork.hold();
+    stream.write("held");
+    expect(stream.writableLength).toBe(4);
+    cork.flush();
+    expect(stream.writableLength).toBe(0);
+    expect(calls).toEqual([["held"]]);
+    cork.hold();
+    stream.write("more");
+    await nextTurn();
+    expect(calls).toEqual([["held"], ["more"]]);
+    expect(stream.writableCorked).toBe(0);
+  });
+});
