@@ -4,14 +4,18 @@
 // latency bound or completeness breaks. Side by side, each in a child process pinned to CPU 0:
 //   ours      the app (createApp): authenticated WebSockets, every message appended to the
 //             durable log (ack after commit) and fanned out by the hub
-//   raw       a bare `ws` server that serializes once and sends the same bytes to all (the limit)
+//   raw       a bare `ws` server that serializes and frames once and writes the same frame to
+//             every TCP socket (the limit of the stack)
+//   send      a bare `ws` server that serializes once and `ws.send`s the bytes to all (ws frames
+//             them per socket)
 //   naive     a bare `ws` server that JSON.stringifies per client
 //   socketio  Socket.IO 4.8, io.to(room).emit
 //   before    ours from another checkout (--before DIR): an earlier server side by side
 // The load generator (this process, CPU 1) speaks each wire protocol with a lean client.
 // Before the rate steps, in the 1-room shape, each server gets a fixed-rate window (10 msg/s
 // for 8 s by default): end-to-end latency, send → commit → fan-out → arrival, at a load every
-// server carries. `--profile DIR` writes a CPU profile of each server over that window.
+// server carries. `--profile DIR` writes a CPU profile of each server over that window, and
+// gives the 50-room shape the window too (at `--e2e-rate`, to profile it under load).
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { usePostgres } from "./lib/app-server";
@@ -21,7 +25,7 @@ import { openRoomClients, startRoomServer, timedText, type RoomClients, type Roo
 import { benchScript } from "./lib/script";
 
 export type FanoutServer = RoomServer | "before";
-export const FANOUT_SERVERS: FanoutServer[] = ["ours", "raw", "naive", "socketio"];
+export const FANOUT_SERVERS: FanoutServer[] = ["ours", "raw", "send", "naive", "socketio"];
 
 export interface Shape {
   name: string;
@@ -152,7 +156,7 @@ function summarize(samples: FanoutSample[]): FanoutSummary[] {
   for (const shape of [...new Set(samples.map((s) => s.shape))]) {
     const of = (server: FanoutServer) => samples.filter((s) => s.shape === shape && s.server === server);
     const dps = (server: FanoutServer) => median(of(server).map((s) => s.best?.deliveriesPerSec ?? 0));
-    for (const server of ["ours", "before", "raw", "naive", "socketio"] as const) {
+    for (const server of ["ours", "before", "raw", "send", "naive", "socketio"] as const) {
       const ss = of(server);
       if (ss.length === 0) continue;
       const bests = ss.map((s) => s.best).filter((b): b is StepResult => b !== null);
@@ -321,8 +325,8 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
     let fixed: StepResult | null = null;
     let profile: string | undefined;
     const e2eMs = o.e2eMs ?? 0;
-    if (shape.rooms === 1 && e2eMs > 0) {
-      const profiled = o.profileDir !== undefined;
+    const profiled = o.profileDir !== undefined;
+    if ((shape.rooms === 1 || profiled) && e2eMs > 0) {
       let profiling: Promise<void> | null = null;
       fixed = await window(o.e2eRate ?? 10, e2eMs, Math.min(1000, e2eMs), () => {
         if (profiled) profiling = srv.profileStart();
@@ -372,7 +376,8 @@ export function fanoutMarkdown(r: FanoutResults): string {
   const names: Record<FanoutServer, string> = {
     ours: "ours (app, durable log)",
     before: "ours, earlier version (--before)",
-    raw: "raw ws, serialize once",
+    raw: "raw ws, frame once",
+    send: "ws.send, serialize once",
     naive: "naive ws, stringify per client",
     socketio: "Socket.IO 4.8",
   };

@@ -5,7 +5,7 @@
 // stalled 5%:
 //   ours     the app: a socket more than `maxBufferedBytes` (4 MiB) behind on durable events
 //            is closed with 1013 (rt_slow_consumer_closes_total) and would resume from the log
-//   raw      a bare `ws` server, serialize once, no slow-consumer policy: it buffers for ever
+//   raw      a bare `ws` server, serialize and frame once, no slow-consumer policy: it buffers for ever
 //   naive    the same, JSON.stringify per socket (each socket's backlog is its own copy)
 // Every second: the server's RSS, heap and external memory, the bytes the kernel holds for its
 // connections (send queues plus the stalled clients' unread receive queues, /proc/net/tcp),

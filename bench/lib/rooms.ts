@@ -8,7 +8,7 @@ import { createRoom, openMany, signInMany } from "./clients";
 import { sleep, type Progress } from "./common";
 import { FastWs } from "./fastws";
 
-export type RoomServer = "ours" | "raw" | "naive" | "socketio";
+export type RoomServer = "ours" | "raw" | "send" | "naive" | "socketio";
 
 export interface Wire {
   path: string;

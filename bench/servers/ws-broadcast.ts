@@ -1,15 +1,24 @@
 // Baselines for chat fan-out: a bare `ws` server with rooms and nothing else (no auth, no log,
-// no validation beyond JSON.parse). Two ways to broadcast:
-//   raw    serialize once into a Buffer and send the same bytes to every socket (the practical limit)
+// no validation beyond JSON.parse). Three ways to broadcast:
+//   raw    serialize and frame once: one whole WebSocket frame (header + UTF-8 text) written as it
+//          is to every TCP socket, no per-socket work in ws (the practical limit of the stack)
+//   send   serialize once into a Buffer and `ws.send` it to every socket (ws frames it per socket)
 //   naive  JSON.stringify the message again for every socket
 // Clients send {"type":"join","room"} and {"type":"send","room","text"}; everyone in the room,
 // sender included, gets {"type":"message","room","from","text"}.
 import http from "node:http";
+import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
+import { wsTextFrame } from "../../server/transports/ws-frame";
 import { childOptions, failToParent, serveParent } from "../lib/child";
 
 interface Options {
-  mode: "raw" | "naive";
+  mode: "raw" | "send" | "naive";
+}
+
+/** ws's TCP socket (internal, as the app's fan-out uses it): frames written to it go out as they are. */
+function tcpOf(ws: WebSocket): Duplex {
+  return (ws as unknown as { _socket: Duplex })._socket;
 }
 
 async function main(): Promise<void> {
@@ -42,6 +51,9 @@ async function main(): Promise<void> {
         if (!set) return;
         const out = { type: "message", room: msg.room, from: id, text: msg.text };
         if (mode === "raw") {
+          const frame = wsTextFrame(JSON.stringify(out));
+          for (const peer of set) if (peer.readyState === peer.OPEN) tcpOf(peer).write(frame);
+        } else if (mode === "send") {
           const bytes = Buffer.from(JSON.stringify(out));
           for (const peer of set) peer.send(bytes, { binary: false });
         } else {
