@@ -61,7 +61,7 @@ describe.concurrent("benchmarks (smoke)", { timeout: 60_000 }, () => {
       quietWaitMs: 0,
       serverCore: null,
     });
-    expect(r.samples.map((s) => s.server).sort()).toEqual(["naive", "ours", "raw", "socketio"]);
+    expect(r.samples.map((s) => s.server).sort()).toEqual(["naive", "ours", "raw", "send", "socketio"]);
     for (const s of r.samples) {
       const step = s.steps[0]!;
       expect(step.sent).toBeGreaterThan(0);
