@@ -561,7 +561,7 @@ export class Hub {
   leaveRoom(room: string, sub: Subscriber, opts: { immediate?: boolean; presenceId?: string } = {}): void {
     this.unwatch(room, sub);
     this.presence.remove(room, sub.user.id, opts.presenceId ?? sub.id, opts);
-    this.typing.stop(room, sub.user.id);
+    this.typing.stop(room, sub.user.id, sub.id);
     if (!this.hasOtherWatcher(room, sub)) this.cursors.remove(room, sub.user.id);
   }
 
@@ -581,8 +581,13 @@ export class Hub {
     if (set.size === 0) this.watchers.delete(room);
   }
 
-  setTyping(room: string, actor: Actor, typing: boolean): void {
-    if (typing) this.typing.start(room, actor);
+  /**
+   * Starts, renews or stops `actor` typing. `source` is the connection it came from: leaving
+   * the room there clears it, the person's other connections leaving do not. A stop (or a send)
+   * clears it from any connection.
+   */
+  setTyping(room: string, actor: Actor, typing: boolean, source?: string): void {
+    if (typing) this.typing.start(room, actor, source);
     else this.typing.stop(room, actor.id);
   }
 

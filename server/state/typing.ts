@@ -1,11 +1,12 @@
-// Who is typing in each room: start and renew set a deadline, stop clears at once.
+// Who is typing in each room: start and renew set a deadline, stop clears at once. Each entry
+// remembers the connection it came from, so a person's other tab closing does not clear it.
 import type { Clock, Timer } from "./clock";
 import type { Actor } from "../../lib/protocol";
 
 export type TypingListener = (room: string, users: Actor[]) => void;
 
 export class Typing {
-  private readonly rooms = new Map<string, Map<string, { actor: Actor; expiry: Timer }>>();
+  private readonly rooms = new Map<string, Map<string, { actor: Actor; source: string | undefined; expiry: Timer }>>();
 
   constructor(
     private readonly clock: Clock,
@@ -13,22 +14,24 @@ export class Typing {
     private readonly onChange: TypingListener,
   ) {}
 
-  /** Starts or renews `actor` typing in `room` for the TTL. */
-  start(room: string, actor: Actor): void {
+  /** Starts or renews `actor` typing in `room` for the TTL, from connection `source`. */
+  start(room: string, actor: Actor, source?: string): void {
     let users = this.rooms.get(room);
     if (!users) this.rooms.set(room, (users = new Map()));
     const existing = users.get(actor.id);
     existing?.expiry.cancel();
     // Only {id, name} goes on the wire, whatever else the caller's user object holds.
     const who: Actor = { id: actor.id, name: actor.name };
-    users.set(actor.id, { actor: who, expiry: this.clock.setTimeout(() => this.stop(room, actor.id), this.ttlMs) });
+    users.set(actor.id, { actor: who, source, expiry: this.clock.setTimeout(() => this.stop(room, actor.id), this.ttlMs) });
     if (!existing) this.onChange(room, this.users(room));
   }
 
-  stop(room: string, userId: string): void {
+  /** Stops `userId` typing; with `source`, only if that connection is where the typing came from. */
+  stop(room: string, userId: string, source?: string): void {
     const users = this.rooms.get(room);
     const entry = users?.get(userId);
     if (!users || !entry) return;
+    if (source !== undefined && entry.source !== source) return;
     entry.expiry.cancel();
     users.delete(userId);
     if (users.size === 0) this.rooms.delete(room);

@@ -340,7 +340,7 @@ class WsConnection implements Subscriber {
       this.opts.metrics?.rateLimited.inc({ type: "typing" });
       return;
     }
-    this.opts.hub.setTyping(room, this.user, !stop);
+    this.opts.hub.setTyping(room, this.user, !stop, this.id);
   }
 
   private handleCursor(room: string, x: number | null, y: number | null): void {

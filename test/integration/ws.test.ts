@@ -464,6 +464,24 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
       l.close();
     });
 
+    it("stays when the typist's other tab closes, and goes when the typing tab does", async () => {
+      const { room, a, l } = await adaAndLinInNewRoom();
+      const otherTab = await connectAndJoin(ada, room);
+      a.send({ type: "typing", room });
+      await l.next(isType("typing", (f) => f.room === room && f.users.length === 1));
+      const from = l.frames.length;
+      otherTab.ws.terminate();
+      await waitFor(() => s.app.hub.connections().filter((c) => c.user.id === ada.user.id).length === 1, 5000, "the other tab gone");
+      expect(s.app.hub.typing.users(room)).toEqual([{ id: ada.user.id, name: "Ada" }]);
+      // A round trip for Lin: anything the close sent Lin arrived before this answer.
+      l.send({ type: "send", room, text: "round trip", clientId: "t-tabs" });
+      await l.next(isType("ack", (f) => f.clientId === "t-tabs"), { from });
+      expect(l.frames.slice(from).filter((f) => f.type === "typing")).toEqual([]);
+      a.ws.terminate();
+      expect((await l.next(isType("typing", (f) => f.room === room), { from })).users).toEqual([]);
+      l.close();
+    });
+
     it("tells a newcomer who is typing already", async () => {
       const room = await newRoom();
       const a = await connectAndJoin(ada, room);

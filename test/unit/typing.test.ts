@@ -88,4 +88,19 @@ describe("typing", () => {
     expect(typing.users("general")).toEqual([ada]);
     expect(typing.users("design")).toEqual([]);
   });
+
+  it("is cleared by the connection it came from leaving, not by the person's other tabs", () => {
+    typing.start("general", ada, "tab-1");
+    typing.stop("general", ada.id, "tab-2");
+    expect(typing.users("general")).toEqual([ada]);
+    typing.start("general", ada, "tab-2"); // now typing in the second tab
+    typing.stop("general", ada.id, "tab-1");
+    expect(typing.users("general")).toEqual([ada]);
+    typing.stop("general", ada.id, "tab-2");
+    expect(typing.users("general")).toEqual([]);
+    typing.start("general", ada, "tab-1");
+    typing.stop("general", ada.id); // a stop frame or a send, from any tab
+    expect(typing.users("general")).toEqual([]);
+    expect(frames.map((f) => f.users)).toEqual([["u_ada"], [], ["u_ada"], []]);
+  });
 });
