@@ -141,14 +141,30 @@ export function previewOf(text: string): string {
   return flat.length <= PREVIEW_CHARS ? flat : `${flat.slice(0, PREVIEW_CHARS - 1)}…`;
 }
 
-/** `@name` tokens in a message, lower-cased, without duplicates. */
-export function mentionedNames(text: string): string[] {
-  const names = new Set<string>();
-  for (const m of text.matchAll(/(^|[^\p{L}\p{N}_])@([\p{L}\p{N}_.-]{1,32})/gu)) {
-    const name = m[2]!.replace(/[.-]+$/, "");
-    if (name) names.add(name.toLowerCase());
+/** Display names are up to 32 characters and may hold spaces, so a mention may run to four words. */
+const MENTION = /(^|[^\p{L}\p{N}_])@([\p{L}\p{N}_.-]+(?: [\p{L}\p{N}_.-]+){0,3})/gu;
+
+/**
+ * The names each `@` in a message may stand for, lower-cased, longest first: "@Ada Lovelace,
+ * hi" → [["ada lovelace", "ada"]]. The server mentions the longest that is someone's name.
+ */
+export function mentionCandidates(text: string): string[][] {
+  const groups: string[][] = [];
+  for (const m of text.matchAll(MENTION)) {
+    const words = m[2]!.split(" ");
+    const names: string[] = [];
+    for (let n = words.length; n >= 1; n--) {
+      const name = words.slice(0, n).join(" ").replace(/[.-]+$/, "").toLowerCase();
+      if (name && name.length <= 32 && !names.includes(name)) names.push(name);
+    }
+    if (names.length > 0) groups.push(names);
   }
-  return [...names];
+  return groups;
+}
+
+/** Every name the message's mentions may stand for, lower-cased, without duplicates. */
+export function mentionedNames(text: string): string[] {
+  return [...new Set(mentionCandidates(text).flat())];
 }
 
 // ---------------------------------------------------------------------------

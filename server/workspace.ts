@@ -3,7 +3,7 @@
 import type { PrismaClient } from "./db/generated/client";
 import type { AppendResult, DerivedAppend, EventLog } from "./eventlog";
 import {
-  mentionedNames,
+  mentionCandidates,
   messageTextSchema,
   previewOf,
   roomStream,
@@ -165,12 +165,18 @@ export class Workspace {
     return Number(row?.readSeq ?? 0);
   }
 
-  /** People named by `@name` in the text (case-insensitive), except the author. */
+  /**
+   * People named by `@name` in the text (case-insensitive), except the author. Each mention
+   * stands for the longest of its candidate names that someone has ("@Ada Lovelace" is Ada
+   * Lovelace, not Ada, when both exist); everyone with that name is mentioned.
+   */
   private async mentionedUsers(text: string, authorId: string): Promise<string[]> {
-    const names = mentionedNames(text);
-    if (names.length === 0) return [];
-    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
-      SELECT id FROM users WHERE lower(name) = ANY(${names}::text[]) AND id <> ${authorId} LIMIT 50`;
-    return rows.map((r) => r.id);
+    const groups = mentionCandidates(text);
+    if (groups.length === 0) return [];
+    const rows = await this.prisma.$queryRaw<{ id: string; name: string }[]>`
+      SELECT id, lower(name) AS name FROM users WHERE lower(name) = ANY(${[...new Set(groups.flat())]}::text[]) LIMIT 500`;
+    const taken = new Set(rows.map((r) => r.name));
+    const names = new Set(groups.map((candidates) => candidates.find((n) => taken.has(n))).filter((n) => n !== undefined));
+    return rows.filter((r) => names.has(r.name) && r.id !== authorId).slice(0, 50).map((r) => r.id);
   }
 }

@@ -169,6 +169,24 @@ describe("messages and history", () => {
     expect(mine.events).toHaveLength(0);
   });
 
+  it("mentions a name with spaces by its longest match, not the shorter name inside it", async () => {
+    const grace = await s.signIn("Grace Hopper");
+    const plainGrace = await s.signIn("Grace");
+    const notes = async (cookie: string) =>
+      ((await (await s.api("/api/notifications", { cookie })).json()) as { events: RealtimeEvent[] }).events;
+    expect((await post("/api/rooms/general/messages", { text: "thanks @Grace Hopper, and @grace too", clientId: "m-gh" }, ada.cookie)).status).toBe(201);
+    // "@Grace Hopper" is Grace Hopper; "@grace too" is Grace ("grace too" is nobody's name).
+    expect(await notes(grace.cookie)).toHaveLength(1);
+    expect(await notes(plainGrace.cookie)).toHaveLength(1);
+    expect((await post("/api/rooms/general/messages", { text: "@Grace Hopper: the compiler works", clientId: "m-gh2" }, ada.cookie)).status).toBe(201);
+    expect(await notes(grace.cookie)).toHaveLength(2);
+    expect(await notes(plainGrace.cookie)).toHaveLength(1);
+    // Her own mention notifies nobody, not even the Grace whose name is shorter.
+    await post("/api/rooms/general/messages", { text: "signed, @Grace Hopper", clientId: "m-gh3" }, grace.cookie);
+    expect(await notes(grace.cookie)).toHaveLength(2);
+    expect(await notes(plainGrace.cookie)).toHaveLength(1);
+  });
+
   it("keeps one read marker per person that only moves forward", async () => {
     const read = (seq: number) => post("/api/notifications/read", { seq }, lin.cookie);
     expect((await read(1)).status).toBe(204);
