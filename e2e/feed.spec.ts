@@ -1,7 +1,7 @@
 // The activity feed and mentions (over SSE): a new room appears, @name raises the bell's count,
 // and reading it in one tab clears the count in the person's other tab.
 import { expect, test } from "@playwright/test";
-import { activityFeed, createRoom, notificationsButton, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
+import { activityFeed, createRoom, messageLog, notificationsButton, openRoom, peopleHere, sendMessage, signedInPerson, unique } from "./helpers";
 
 test("the feed shows a new room; a mention is counted, listed, and read in every tab", async ({ browser }) => {
   const fay = await signedInPerson(browser, "Fay");
@@ -37,4 +37,22 @@ test("the feed shows a new room; a mention is counted, listed, and read in every
   await expect(gusOtherTab).toHaveTitle("Realtime Workspace");
   await fay.context.close();
   await gus.context.close();
+});
+
+test("a name with spaces is mentioned whole: counted for that person and shown as one mention", async ({ browser }) => {
+  const room = unique("docs");
+  const ivy = await signedInPerson(browser, "Ivy");
+  await createRoom(ivy.page, room);
+  const hal = await signedInPerson(browser, "Hal Jordan", `/rooms/${room}`);
+  await openRoom(hal.page, room);
+  await expect(peopleHere(ivy.page)).toHaveCount(2);
+
+  await sendMessage(ivy.page, "@Hal Jordan the docs are live");
+  await expect(notificationsButton(hal.page)).toHaveAccessibleName("Notifications, 1 unread");
+  for (const page of [ivy.page, hal.page]) {
+    await expect(messageLog(page).getByText("@Hal Jordan", { exact: true })).toBeVisible();
+  }
+  await expect(notificationsButton(ivy.page)).toHaveAccessibleName("Notifications");
+  await ivy.context.close();
+  await hal.context.close();
 });

@@ -162,9 +162,28 @@ export function mentionCandidates(text: string): string[][] {
   return groups;
 }
 
-/** Every name the message's mentions may stand for, lower-cased, without duplicates. */
-export function mentionedNames(text: string): string[] {
-  return [...new Set(mentionCandidates(text).flat())];
+/**
+ * The text in pieces, mentions marked, for display: a mention runs to the longest of its
+ * candidate names found in `known` (lower-cased names), else to its first word.
+ */
+export function mentionSpans(text: string, known: ReadonlySet<string>): Array<{ text: string; mention: boolean }> {
+  const spans: Array<{ text: string; mention: boolean }> = [];
+  let at = 0;
+  for (const m of text.matchAll(MENTION)) {
+    const start = m.index + m[1]!.length;
+    const words = m[2]!.split(" ");
+    let name = "";
+    for (let n = words.length; n >= 1 && !name; n--) {
+      const candidate = words.slice(0, n).join(" ").replace(/[.-]+$/, "");
+      if (n === 1 || known.has(candidate.toLowerCase())) name = candidate;
+    }
+    if (!name) continue;
+    if (start > at) spans.push({ text: text.slice(at, start), mention: false });
+    spans.push({ text: `@${name}`, mention: true });
+    at = start + 1 + name.length;
+  }
+  if (at < text.length) spans.push({ text: text.slice(at), mention: false });
+  return spans;
 }
 
 // ---------------------------------------------------------------------------

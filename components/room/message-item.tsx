@@ -1,6 +1,6 @@
 "use client";
 import { memo } from "react";
-import { mentionedNames, type User } from "@/lib/protocol";
+import { mentionSpans, type User } from "@/lib/protocol";
 import type { OutboxEntry } from "@/lib/realtime/types";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import type { MessageEvent } from "@/lib/store/room";
@@ -11,10 +11,25 @@ import { RelativeTime } from "../ui/relative-time";
 
 const clock = new Intl.DateTimeFormat("en", { hour: "numeric", minute: "2-digit" });
 
-/** One message. `continues`: the same person's previous message is just above, so no header. */
-export const MessageItem = memo(function MessageItem({ message, me, continues }: { message: MessageEvent; me: User; continues: boolean }) {
+/**
+ * One message. `continues`: the same person's previous message is just above, so no header.
+ * `knownNames`: lower-cased names of people this page knows, so "@Grace Hopper" is one mention.
+ */
+export const MessageItem = memo(function MessageItem({
+  message,
+  me,
+  continues,
+  knownNames,
+}: {
+  message: MessageEvent;
+  me: User;
+  continues: boolean;
+  knownNames: ReadonlySet<string>;
+}) {
   const color = colorFor(message.actor.id);
-  const mentionsMe = message.actor.id !== me.id && mentionedNames(message.data.text).includes(me.name.toLowerCase());
+  const spans = mentionSpans(message.data.text, knownNames);
+  const myMention = `@${me.name.toLowerCase()}`;
+  const mentionsMe = message.actor.id !== me.id && spans.some((s) => s.mention && s.text.toLowerCase() === myMention);
   return (
     <li className={`group flex gap-3 px-4 ${continues ? "py-0.5" : "pt-3 pb-0.5"} ${mentionsMe ? "bg-amber-50" : "hover:bg-slate-50"}`}>
       <div className="flex w-8 shrink-0 justify-center">
@@ -33,14 +48,14 @@ export const MessageItem = memo(function MessageItem({ message, me, continues }:
             <RelativeTime at={message.at} />
           </p>
         )}
-        <MessageText text={message.data.text} />
+        <MessageText spans={spans} />
       </div>
     </li>
   );
 });
 
 /** One of my messages not yet acknowledged: pending (offline), sending, or failed. */
-export function PendingMessage({ entry, me }: { entry: OutboxEntry; me: User }) {
+export function PendingMessage({ entry, me, knownNames }: { entry: OutboxEntry; me: User; knownNames: ReadonlySet<string> }) {
   const client = () => getRealtimeClient();
   return (
     <li className="flex gap-3 px-4 pt-3 pb-0.5">
@@ -55,7 +70,7 @@ export function PendingMessage({ entry, me }: { entry: OutboxEntry; me: User }) 
           )}
         </p>
         <div className={entry.status === "failed" ? "text-slate-500 line-through decoration-rose-300" : "text-slate-500"}>
-          <MessageText text={entry.text} />
+          <MessageText spans={mentionSpans(entry.text, knownNames)} />
         </div>
         {entry.status === "failed" && (
           <div role="alert" className="mt-1 flex flex-wrap items-center gap-x-3 gap-y-1 text-xs">
@@ -74,17 +89,16 @@ export function PendingMessage({ entry, me }: { entry: OutboxEntry; me: User }) 
 }
 
 /** Text only — React escapes it, so nothing in a message is ever markup. @mentions stand out. */
-function MessageText({ text }: { text: string }) {
-  const parts = text.split(/((?<![\p{L}\p{N}_])@[\p{L}\p{N}_.-]{1,32})/u);
+function MessageText({ spans }: { spans: Array<{ text: string; mention: boolean }> }) {
   return (
     <p className="text-sm whitespace-pre-wrap wrap-anywhere">
-      {parts.map((part, i) =>
-        i % 2 === 1 ? (
+      {spans.map((span, i) =>
+        span.mention ? (
           <span key={i} className="rounded bg-indigo-50 px-0.5 font-medium text-indigo-700">
-            {part}
+            {span.text}
           </span>
         ) : (
-          part
+          span.text
         ),
       )}
     </p>

@@ -1,5 +1,5 @@
 "use client";
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useRoom, type MessageEvent } from "@/lib/store/room";
 import type { User } from "@/lib/protocol";
 import { ArrowDownIcon } from "../ui/icons";
@@ -24,6 +24,15 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
   const hasMore = useRoom((s) => s.hasMore);
   const loadingOlder = useRoom((s) => s.loadingOlder);
   const olderFailed = useRoom((s) => s.olderFailed);
+  const members = useRoom((s) => s.members);
+
+  // Names this page knows (yours, the people here, the authors above), so a mention of a name
+  // with spaces shows whole. The set changes only when a new name appears, not per message.
+  const namesKey = useMemo(
+    () => [...new Set([me, ...members, ...messages.map((m) => m.actor)].map((u) => u.name.toLowerCase()))].sort().join("\n"),
+    [me, members, messages],
+  );
+  const knownNames = useMemo(() => new Set(namesKey.split("\n")), [namesKey]);
 
   const scroller = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
@@ -122,10 +131,10 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
         )}
         <ol>
           {messages.map((m, i) => (
-            <MessageItem key={m.seq} message={m} me={me} continues={continuesGroup(messages[i - 1], m)} />
+            <MessageItem key={m.seq} message={m} me={me} continues={continuesGroup(messages[i - 1], m)} knownNames={knownNames} />
           ))}
           {outbox.map((entry) => (
-            <PendingMessage key={entry.clientId} entry={entry} me={me} />
+            <PendingMessage key={entry.clientId} entry={entry} me={me} knownNames={knownNames} />
           ))}
         </ol>
       </div>

@@ -1,6 +1,6 @@
 // Which names a message's @mentions may stand for: one to four words after each `@`, longest first.
 import { describe, expect, it } from "vitest";
-import { mentionCandidates, mentionedNames } from "../../lib/protocol";
+import { mentionCandidates, mentionSpans } from "../../lib/protocol";
 
 describe("mentions", () => {
   it("offers each mention's words, longest first, lower-cased", () => {
@@ -24,7 +24,20 @@ describe("mentions", () => {
     expect(mentionCandidates(`@${long} yz`)).toEqual([[long]]);
   });
 
-  it("lists every candidate once for the client's own check", () => {
-    expect(mentionedNames("@Lin and @lin again")).toEqual(["lin and", "lin", "lin again"]);
+  it("marks a mention in the text as far as a known name reaches, else its first word", () => {
+    const known = new Set(["grace hopper", "lin"]);
+    expect(mentionSpans("thanks @Grace Hopper, and @Lin Wu!", known)).toEqual([
+      { text: "thanks ", mention: false },
+      { text: "@Grace Hopper", mention: true },
+      { text: ", and ", mention: false },
+      { text: "@Lin", mention: true },
+      { text: " Wu!", mention: false },
+    ]);
+    expect(mentionSpans("@Grace Hopper", new Set())).toEqual([
+      { text: "@Grace", mention: true },
+      { text: " Hopper", mention: false },
+    ]);
+    expect(mentionSpans("no mentions at all", known)).toEqual([{ text: "no mentions at all", mention: false }]);
+    expect(mentionSpans("end with @kai.", known).map((s) => s.text).join("")).toBe("end with @kai.");
   });
 });
