@@ -14,6 +14,8 @@ export const PRESENCE_GRACE_MS = 3_000;
 export const POLL_PRESENCE_TTL_MS = 35_000;
 export const POLL_MAX_WAIT_S = 25;
 export const SSE_RETRY_MS = 2_000;
+/** The server writes a `: ping` comment this often on an idle event stream. */
+export const SSE_PING_MS = 15_000;
 
 // ---------------------------------------------------------------------------
 // Error codes: one table, shared by HTTP answers and WebSocket `error` frames.

@@ -13,6 +13,7 @@ import {
   formatCursor,
   parseCursor,
   POLL_MAX_WAIT_S,
+  SSE_PING_MS,
   TYPING_RENEW_MS,
   type PollAnswer,
   type RealtimeEvent,
@@ -39,6 +40,13 @@ import { WsChannel } from "./ws-channel";
 /** Cursor sends: at most every animation frame and 30 Hz over WebSocket; coarser over HTTP. */
 const CURSOR_WS_INTERVAL_MS = 33;
 const CURSOR_HTTP_INTERVAL_MS = 200;
+/** The local close code for a socket that left a join unanswered (it looked open but was dead). */
+const CLOSE_UNANSWERED = 4000;
+/**
+ * An event stream quiet for longer than this has died: the server writes `: ping` every 15 s,
+ * so a laptop waking from sleep on an old stream finds it silent for minutes.
+ */
+const SSE_QUIET_MS = 2 * SSE_PING_MS;
 
 export class RealtimeClient extends Emitter<ClientEvents> {
   private readonly positions = new Map<string, number>();
@@ -65,6 +73,8 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private wsTimer: ReturnType<typeof setTimeout> | null = null;
   private sseTimer: ReturnType<typeof setTimeout> | null = null;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Armed while a join waits for its answer on a socket that was already open. */
+  private answerTimer: ReturnType<typeof setTimeout> | null = null;
   private started = false;
   private offline = false;
   private signedOut = false;
@@ -74,7 +84,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private readonly lastCursorSent = new Map<string, number>();
   private readonly cursorSnapshot = new Map<string, Set<string>>();
   private readonly opts: Required<
-    Pick<ClientOptions, "wsOpenTimeoutMs" | "upgradeRetryMs" | "pollWaitS" | "sseFirstByteTimeoutMs" | "failuresBeforeFallback">
+    Pick<ClientOptions, "wsOpenTimeoutMs" | "upgradeRetryMs" | "pollWaitS" | "sseFirstByteTimeoutMs" | "failuresBeforeFallback" | "answerTimeoutMs">
   > &
     ClientOptions;
 
@@ -86,6 +96,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       pollWaitS: POLL_MAX_WAIT_S,
       sseFirstByteTimeoutMs: 5_000,
       failuresBeforeFallback: 2,
+      answerTimeoutMs: 5_000,
       ...options,
     };
     this.baseUrl = options.baseUrl ?? "";
@@ -167,7 +178,8 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     const stream = `room:${room}`;
     if (since !== undefined) this.positions.set(stream, since);
     this.rooms.add(room);
-    if (this.roomsTransport === "websocket") this.ws.send(this.joinFrame(room));
+    // A socket that has been open a while may be dead without knowing it: watch for the answer.
+    if (this.roomsTransport === "websocket") this.sendJoin(room, { watch: true });
     else this.poll.restart();
     // Messages for this room kept from before (a reload while offline) can go out now.
     this.flushOutbox();
@@ -295,24 +307,40 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     return this.offline;
   }
 
-  /** Reconnect now if the connection is down (the page became visible, the network came back). */
+  /**
+   * The page became visible or the network came back: reconnect now what is down, and check
+   * what looks up. After a laptop slept, or the network changed under it, a socket can still
+   * look open while nothing reaches it any more (half-open TCP): only an answer proves it alive.
+   */
   wake(): void {
     if (!this.started || this.offline || this.signedOut) return;
-    if (this.roomsTransport === "websocket" && !this.ws.isOpen && this.wsTimer) {
-      clearTimeout(this.wsTimer);
-      this.wsTimer = null;
-      this.connectRooms();
+    if (this.roomsTransport === "websocket") {
+      if (this.ws.isOpen) this.probeRooms();
+      else if (this.wsTimer) {
+        clearTimeout(this.wsTimer);
+        this.wsTimer = null;
+        this.connectRooms();
+      }
     }
-    if (this.feedTransport === "sse" && this.feedStreams.length > 0 && !this.sse.active && this.sseTimer) {
-      clearTimeout(this.sseTimer);
-      this.sseTimer = null;
-      this.sse.connect();
+    if (this.feedTransport === "sse" && this.feedStreams.length > 0) {
+      if (this.sse.active && this.sse.quietForMs > SSE_QUIET_MS) {
+        this.setState("feed", "reconnecting");
+        this.sse.connect();
+      } else if (!this.sse.active && this.sseTimer) {
+        clearTimeout(this.sseTimer);
+        this.sseTimer = null;
+        this.sse.connect();
+      }
     }
+    // A held poll on a dead connection would wait out its whole timeout; one waiting to retry
+    // after an error would wait out its backoff. Either way: ask again now.
+    if (this.poll.isRunning) this.poll.restart();
   }
 
   /** Wires the browser's online/offline and visibility events; returns the unwiring. */
   attachToBrowser(win: Window = window, doc: Document = document): () => void {
-    const online = () => this.setOffline(false);
+    // `online` also comes without an `offline` before it (a new network, a laptop waking up).
+    const online = () => (this.offline ? this.setOffline(false) : this.wake());
     const offline = () => this.setOffline(true);
     const visible = () => {
       if (doc.visibilityState === "visible") this.wake();
@@ -344,8 +372,8 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   }
 
   private disconnectAll(): void {
-    for (const t of [this.wsTimer, this.sseTimer, this.flushTimer]) if (t) clearTimeout(t);
-    this.wsTimer = this.sseTimer = this.flushTimer = null;
+    for (const t of [this.wsTimer, this.sseTimer, this.flushTimer, this.answerTimer]) if (t) clearTimeout(t);
+    this.wsTimer = this.sseTimer = this.flushTimer = this.answerTimer = null;
     this.ws.close();
     this.sse.close();
     this.poll.stop();
@@ -369,6 +397,37 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     return since === undefined ? { type: "join", room } : { type: "join", room, since };
   }
 
+  /**
+   * Sends a join. `watch`: the socket was open before, so it may be dead without knowing it;
+   * the server answers every join (`joined`, `reset` or `error`), so no frame at all within
+   * `answerTimeoutMs` means nothing gets through: drop the socket and reconnect.
+   */
+  private sendJoin(room: string, { watch }: { watch: boolean }): void {
+    if (!this.ws.send(this.joinFrame(room)) || !watch || this.answerTimer) return;
+    const timer = setTimeout(() => {
+      if (this.answerTimer !== timer) return;
+      this.answerTimer = null;
+      this.ws.close();
+      this.handleWsClose(CLOSE_UNANSWERED, "no answer from the server", true);
+    }, this.opts.answerTimeoutMs);
+    this.answerTimer = timer;
+  }
+
+  /**
+   * Checks an open socket by joining a followed room again from its position: the server
+   * answers with `joined` (and any events we missed, which dedup by seq handles). With no
+   * room followed nothing rides the socket, and the next join is watched the same way.
+   */
+  private probeRooms(): void {
+    const room = this.rooms.values().next().value;
+    if (room !== undefined) this.sendJoin(room, { watch: true });
+  }
+
+  private clearAnswerTimer(): void {
+    if (this.answerTimer) clearTimeout(this.answerTimer);
+    this.answerTimer = null;
+  }
+
   // --- WebSocket -------------------------------------------------------------
 
   private handleWsOpen(): void {
@@ -382,13 +441,15 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       this.status.rooms.transport = "websocket";
       this.poll.restart();
     }
-    for (const room of this.rooms) this.ws.send(this.joinFrame(room));
+    // A socket that just opened is alive: its joins need no watching.
+    for (const room of this.rooms) this.sendJoin(room, { watch: false });
     this.setState("rooms", "connected");
     for (const e of this.outbox) if (e.status === "sending") e.status = "pending";
     this.flushOutbox();
   }
 
   private handleWsClose(code: number, reason: string, opened: boolean): void {
+    this.clearAnswerTimer();
     for (const e of this.outbox) if (e.status === "sending") e.status = "pending";
     if (code === 4401) return this.handleSignedOut();
     if (!this.started || this.offline) return;
@@ -445,6 +506,8 @@ export class RealtimeClient extends Emitter<ClientEvents> {
 
   private handleFrame(frame: ServerFrame, bytes: number): void {
     this.emit("frame", { direction: "in", transport: "websocket", type: frame.type, bytes, at: Date.now() });
+    // Any frame at all shows the socket carries traffic again.
+    this.clearAnswerTimer();
     switch (frame.type) {
       case "joined":
         this.emit("joined", { room: frame.room, head: frame.head, members: frame.members });

@@ -16,6 +16,8 @@ export interface SseChannelHooks {
 export class SseChannel {
   private abort: AbortController | null = null;
   private firstByteTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the current stream last gave a byte (or was opened). */
+  private lastByteAt = 0;
 
   constructor(
     private readonly url: string,
@@ -28,10 +30,16 @@ export class SseChannel {
     return this.abort !== null;
   }
 
+  /** How long the current stream has been silent: the server pings an idle one every 15 s. */
+  get quietForMs(): number {
+    return Date.now() - this.lastByteAt;
+  }
+
   connect(): void {
     this.close();
     const abort = new AbortController();
     this.abort = abort;
+    this.lastByteAt = Date.now();
     void this.run(abort);
   }
 
@@ -67,6 +75,7 @@ export class SseChannel {
         const { value, done } = await reader.read();
         if (done) break;
         if (this.abort !== abort) return;
+        this.lastByteAt = Date.now();
         if (!gotBytes && value.length > 0) {
           gotBytes = true;
           if (this.firstByteTimer) clearTimeout(this.firstByteTimer);

@@ -86,6 +86,11 @@ export interface ClientOptions {
   pollWaitS?: number;
   /** No byte of the event stream within this long: a buffering proxy; use long polling. */
   sseFirstByteTimeoutMs?: number;
+  /**
+   * How long a join on a socket that was already open may go unanswered before the socket
+   * counts as dead and is replaced (a sleeping laptop's half-open connection).
+   */
+  answerTimeoutMs?: number;
   /** Consecutive failed opens before falling back. */
   failuresBeforeFallback?: number;
   backoffBaseMs?: number;

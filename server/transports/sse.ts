@@ -11,7 +11,7 @@ import type { Metrics } from "../metrics";
 import type { Workspace } from "../workspace";
 import { readCursor, resolveStreams } from "./streams";
 import { TickCork } from "./tick-cork";
-import { formatCursor, SSE_RETRY_MS, type Cursor, type User } from "../../lib/protocol";
+import { formatCursor, SSE_PING_MS, SSE_RETRY_MS, type Cursor, type User } from "../../lib/protocol";
 
 export interface SseOptions {
   hub: Hub;
@@ -120,7 +120,7 @@ class SseConnection implements Subscriber {
     this.sessionId = session.id;
     this.cork = new TickCork(res);
     opts.hub.register(this);
-    this.ping = setInterval(() => this.write(": ping\n\n"), opts.pingIntervalMs ?? 15_000);
+    this.ping = setInterval(() => this.write(": ping\n\n"), opts.pingIntervalMs ?? SSE_PING_MS);
     this.ping.unref();
   }
 

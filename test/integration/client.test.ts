@@ -1,19 +1,25 @@
 // The realtime client (lib/realtime) against a real server: chat both ways, the outbox across
 // offline spells, long polling, and switching transports without loss or duplicates.
+import WebSocket from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { WebSocketLike } from "../../lib/realtime/types";
 import { makeClient, type TestClient } from "../helpers/client";
+import { fakeBrowser } from "../helpers/fake-socket";
 import { startServerWith, waitFor, type Person, type TestServer } from "../helpers/server";
+import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
 
 let s: TestServer;
 let ada: Person;
 let lin: Person;
 const clients: TestClient[] = [];
+const proxies: TcpProxy[] = [];
 
 beforeAll(async () => {
   [s, ada, lin] = await startServerWith(["Ada", "Lin"], { tuning: { presenceGraceMs: 200 } });
 });
-afterEach(() => {
+afterEach(async () => {
   for (const c of clients.splice(0)) c.client.stop();
+  for (const p of proxies.splice(0)) await p.close();
 });
 afterAll(async () => {
   await s?.stop();
@@ -44,6 +50,19 @@ async function adaAndLinIn(name: string): Promise<{ r: string; a: TestClient; b:
   const b = client(lin);
   startAndJoin(r, a, b);
   return { r, a, b };
+}
+
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+/** A proxy in front of the test server, and a WebSocket factory for `who` that goes through it. */
+async function proxiedSockets(who: { cookie: string }): Promise<{ proxy: TcpProxy; createWebSocket: (url: string, protocols: string[]) => WebSocketLike }> {
+  const proxy = await startTcpProxy(Number(new URL(s.url).port));
+  proxies.push(proxy);
+  const proxied = `ws://127.0.0.1:${proxy.port}/ws`;
+  return {
+    proxy,
+    createWebSocket: (_url, protocols) => new WebSocket(proxied, protocols, { headers: { cookie: who.cookie } }) as unknown as WebSocketLike,
+  };
 }
 
 const texts = (c: TestClient, r: string) =>
@@ -97,6 +116,48 @@ describe("realtime client over WebSocket", () => {
     await waitFor(() => texts(b, r).length === 4, 5000, "resume");
     expect(b.seqs(`room:${r}`)).toEqual([1, 2, 3, 4]);
     expect(b.client.getStatus().reconnects).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("a connection that went dead without closing (a laptop that slept)", () => {
+  it("is checked when the page becomes visible or the network comes back, then replaced and resumed without loss", async () => {
+    const r = await room("client-asleep");
+    const { proxy, createWebSocket } = await proxiedSockets(lin);
+    const a = client(ada);
+    const b = client(lin, { createWebSocket, answerTimeoutMs: 500 });
+    const browser = fakeBrowser();
+    b.client.attachToBrowser(browser.win, browser.doc);
+    startAndJoin(r, a, b);
+    await waitFor(() => b.client.getStatus().rooms.state === "connected", 5000, "Lin connected");
+    a.client.send(r, "before");
+    await waitFor(() => texts(b, r).length === 1, 5000, "first message");
+
+    for (const signal of ["visible", "online"] as const) {
+      proxy.blackHole();
+      a.client.send(r, `to Lin asleep (${signal})`);
+      b.client.send(r, `from Lin asleep (${signal})`);
+      await waitFor(() => a.client.getOutbox().length === 0, 5000, "Ada's message stored");
+      await sleep(300);
+      // Nothing arrives, yet the socket still looks open: nothing would ever notice by itself.
+      expect(texts(b, r)).not.toContain(`to Lin asleep (${signal})`);
+      expect(b.client.getStatus().rooms.state).toBe("connected");
+      // The person comes back to the tab, or the network comes back (no `offline` before it).
+      if (signal === "visible") {
+        browser.fire("hidden");
+        browser.fire("visible");
+      } else {
+        browser.fire("online");
+      }
+      await waitFor(
+        () => texts(b, r).includes(`to Lin asleep (${signal})`) && texts(b, r).includes(`from Lin asleep (${signal})`) && b.client.getOutbox().length === 0,
+        5000,
+        `resumed after "${signal}"`,
+      );
+    }
+    expect(await s.app.log.head(`room:${r}`)).toBe(5);
+    expect(b.seqs(`room:${r}`)).toEqual([1, 2, 3, 4, 5]);
+    expect(texts(b, r).filter((t) => t.startsWith("from Lin"))).toHaveLength(2);
+    expect(b.client.getStatus().reconnects).toBeGreaterThanOrEqual(2);
   });
 });
 

@@ -145,6 +145,91 @@ describe("the browser's signals", () => {
   });
 });
 
+describe("waking up (a laptop that slept: the socket may look open and be dead)", () => {
+  it("checks an open socket when the page becomes visible: a join from the room's position, answered, keeps it", async () => {
+    const { client } = connectedClient("general");
+    const browser = fakeBrowser();
+    client.attachToBrowser(browser.win, browser.doc);
+    sockets.last.receive({ type: "event", event: message("general", 1) });
+    browser.fire("hidden");
+    browser.fire("visible");
+    expect(sockets.last.sentOf("join")).toEqual([
+      { type: "join", room: "general", since: 0 },
+      { type: "join", room: "general", since: 1 },
+    ]);
+    sockets.last.receive({ type: "joined", room: "general", head: 1, members: [] });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets.count).toBe(1);
+    expect(sockets.last.closedByClient).toBe(false);
+  });
+
+  it("replaces a socket that leaves the check unanswered, and resumes the room from its position", async () => {
+    const { client } = connectedClient("general");
+    const browser = fakeBrowser();
+    client.attachToBrowser(browser.win, browser.doc);
+    sockets.last.receive({ type: "event", event: message("general", 3) });
+    browser.fire("visible");
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(sockets.count).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sockets.all[0]!.closedByClient).toBe(true);
+    expect(client.getStatus().rooms.state).toBe("reconnecting");
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sockets.count).toBe(2);
+    sockets.last.open();
+    expect(sockets.last.sentOf("join")).toEqual([{ type: "join", room: "general", since: 3 }]);
+  });
+
+  it("checks the socket on `online` even without an `offline` before it", async () => {
+    const { client } = connectedClient("general");
+    const browser = fakeBrowser();
+    client.attachToBrowser(browser.win, browser.doc);
+    browser.fire("online");
+    expect(sockets.last.sentOf("join")).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(sockets.all[0]!.closedByClient).toBe(true);
+  });
+
+  it("watches a room opened on a socket that has been open a while", async () => {
+    const { client } = connectedClient("general");
+    await vi.advanceTimersByTimeAsync(600_000);
+    client.join("random");
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(sockets.all[0]!.closedByClient).toBe(true);
+  });
+
+  it("reconnects an event stream silent for longer than two server pings, and keeps one that pinged", async () => {
+    const streams: Array<ReadableStreamDefaultController<Uint8Array>> = [];
+    const fetchStream: typeof fetch = (input) => {
+      if (!String(input).includes("/api/stream")) return unreachable(input);
+      const body = new ReadableStream<Uint8Array>({ start: (c) => void streams.push(c) });
+      return Promise.resolve(new Response(body, { headers: { "Content-Type": "text/event-stream" } }));
+    };
+    const client = makeClient({ feedStreams: ["feed"], fetch: fetchStream });
+    const browser = fakeBrowser();
+    client.attachToBrowser(browser.win, browser.doc);
+    client.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const enc = new TextEncoder();
+    streams[0]!.enqueue(enc.encode("retry: 2000\n\nid: feed=1\n\n"));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(client.getStatus().feed.state).toBe("connected");
+
+    await vi.advanceTimersByTimeAsync(20_000);
+    streams[0]!.enqueue(enc.encode(": ping\n\n"));
+    await vi.advanceTimersByTimeAsync(10_000);
+    browser.fire("visible");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(streams).toHaveLength(1);
+
+    // Asleep for an hour: no ping came through.
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    browser.fire("visible");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(streams).toHaveLength(2);
+  });
+});
+
 describe("the outbox", () => {
   it("marks a refused message failed, and Retry sends it again with the same clientId until acked", async () => {
     const { client } = connectedClient("general");
