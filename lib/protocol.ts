@@ -9,6 +9,9 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_REPLAY = 1000;
 export const TYPING_TTL_MS = 5_000;
 export const TYPING_RENEW_MS = 3_000;
+/** Sends the server takes per connection (per session over HTTP): 10 a second, bursts of 20. */
+export const SEND_RATE_PER_S = 10;
+export const SEND_BURST = 20;
 export const CURSOR_TICK_MS = 50;
 export const PRESENCE_GRACE_MS = 3_000;
 export const POLL_PRESENCE_TTL_MS = 35_000;

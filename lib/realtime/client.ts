@@ -13,6 +13,8 @@ import {
   formatCursor,
   parseCursor,
   POLL_MAX_WAIT_S,
+  SEND_BURST,
+  SEND_RATE_PER_S,
   SSE_PING_MS,
   TYPING_RENEW_MS,
   type PollAnswer,
@@ -23,6 +25,7 @@ import {
 import { Backoff } from "./backoff";
 import { Emitter } from "./emitter";
 import { PollChannel } from "./poll-channel";
+import { SendPacer } from "./send-pacer";
 import { SseChannel } from "./sse-channel";
 import type { SseMessage } from "./sse-reader";
 import {
@@ -47,6 +50,13 @@ const CLOSE_UNANSWERED = 4000;
  * so a laptop waking from sleep on an old stream finds it silent for minutes.
  */
 const SSE_QUIET_MS = 2 * SSE_PING_MS;
+/**
+ * Messages unacknowledged at once over the WebSocket, and the burst of our own pace: half the
+ * server's burst, so up to a second of network bunching still stays within its limit.
+ */
+const SEND_WINDOW = SEND_BURST / 2;
+/** The least a `rate_limited` (or overloaded) reply holds the outbox: the server refills in that time. */
+const SEND_HOLD_MS = 1_000;
 
 export class RealtimeClient extends Emitter<ClientEvents> {
   private readonly positions = new Map<string, number>();
@@ -66,6 +76,10 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private readonly wsBackoff: Backoff;
   private readonly sseBackoff: Backoff;
   private readonly pollBackoff: Backoff;
+  private readonly sendBackoff: Backoff;
+  private readonly sendPacer = new SendPacer(SEND_RATE_PER_S, SEND_WINDOW);
+  /** No message goes out before this time (a rate_limited or overloaded reply asked us to wait). */
+  private sendHoldUntil = 0;
   private wsFailures = 0;
   private sseFailures = 0;
   private wsEverOpened = false;
@@ -115,6 +129,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.wsBackoff = new Backoff(backoff);
     this.sseBackoff = new Backoff(backoff);
     this.pollBackoff = new Backoff(backoff);
+    this.sendBackoff = new Backoff({ ...backoff, baseMs: SEND_HOLD_MS });
     this.outbox = (options.storage?.load() ?? []).map((e) => ({ ...e, status: e.status === "failed" ? "failed" : "pending" }));
 
     const wsUrl = this.baseUrl ? `${this.baseUrl.replace(/^http/, "ws")}/ws` : defaultWsUrl();
@@ -435,6 +450,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.wsEverOpened = true;
     this.wsFailures = 0;
     this.wsBackoff.reset();
+    this.sendPacer.reset();
     if (this.roomsTransport === "longpoll") {
       // The background upgrade worked: rooms move to the WebSocket, from the same positions.
       this.roomsTransport = "websocket";
@@ -673,9 +689,12 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     if (sent !== undefined) this.status.rttMs = Date.now() - sent;
     this.sentAt.delete(clientId);
     this.outbox = this.outbox.filter((e) => e !== entry);
+    this.sendBackoff.reset();
     this.emit("ack", { clientId, room: entry.room, seq });
     this.outboxChanged();
     this.emitStatus();
+    // Room in the window for the next one.
+    this.flushOutbox();
   }
 
   private handleError(code: string, message: string, clientId?: string): void {
@@ -685,29 +704,59 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     if (!entry) return;
     if (code === "rate_limited" || code === "overloaded" || code === "unavailable" || code === "internal") {
       entry.status = "pending";
-      this.scheduleFlush(1_000);
+      this.holdSends();
     } else {
       entry.status = "failed";
       entry.error = { code: code as never, message };
     }
     this.outboxChanged();
+    // A failed message leaves the window: the next one may go.
+    this.flushOutbox();
   }
 
+  /**
+   * Sends waiting messages in the order they were written, a window at a time: at most
+   * SEND_WINDOW unacknowledged over the WebSocket (one at a time over HTTP, where separate
+   * requests could overtake each other), paced under the server's rate. Each ack makes room
+   * for the next. A `rate_limited` reply holds everything for a backoff and the message goes
+   * again first, so even a long offline backlog arrives whole and in order.
+   */
   private flushOutbox(): void {
     if (this.offline || this.signedOut || !this.started) return;
-    const ready = this.outbox.filter((e) => e.status === "pending" && this.rooms.has(e.room));
-    if (ready.length === 0) return;
-    if (this.roomsTransport === "websocket") {
-      if (!this.ws.isOpen) return;
-      for (const e of ready) {
+    const hold = this.sendHoldUntil - Date.now();
+    if (hold > 0) return this.scheduleFlush(hold);
+    const overWs = this.roomsTransport === "websocket";
+    if (overWs && !this.ws.isOpen) return;
+    const window = overWs ? SEND_WINDOW : 1;
+    let inFlight = this.outbox.filter((e) => e.status === "sending").length;
+    let changed = false;
+    for (const e of this.outbox) {
+      if (inFlight >= window) break;
+      if (e.status !== "pending" || !this.rooms.has(e.room)) continue;
+      if (!this.sendPacer.take()) {
+        this.scheduleFlush(this.sendPacer.waitMs);
+        break;
+      }
+      if (overWs) {
         if (!this.ws.send({ type: "send", room: e.room, text: e.text, clientId: e.clientId })) break;
         e.status = "sending";
         this.sentAt.set(e.clientId, Date.now());
+        changed = true;
+      } else {
+        void this.postMessage(e);
       }
-      this.outboxChanged();
-      return;
+      inFlight++;
     }
-    for (const e of ready) void this.postMessage(e);
+    if (changed) this.outboxChanged();
+  }
+
+  /** The server asked us to slow down (or could not take a message now): wait, longer each time. */
+  private holdSends(): void {
+    const wait = Math.max(SEND_HOLD_MS, this.sendBackoff.next());
+    this.sendHoldUntil = Date.now() + wait;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.scheduleFlush(wait);
   }
 
   private async postMessage(entry: OutboxEntry): Promise<void> {
@@ -715,7 +764,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.sentAt.set(entry.clientId, Date.now());
     this.outboxChanged();
     const res = await this.http(`/api/rooms/${encodeURIComponent(entry.room)}/messages`, { text: entry.text, clientId: entry.clientId }, "send");
-    if (!this.outbox.includes(entry)) return;
+    if (!this.outbox.includes(entry)) return this.flushOutbox(); // discarded meanwhile
     if (res && (res.status === 200 || res.status === 201)) {
       const { event } = (await res.json()) as { event: RealtimeEvent };
       this.handleAck(entry.clientId, event.seq);
@@ -726,9 +775,10 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       return this.handleError(body?.error?.code ?? "bad_request", body?.error?.message ?? `HTTP ${res.status}`, entry.clientId);
     }
     if (res?.status === 401) return this.handleSignedOut();
+    // Rate limited, overloaded or unreachable: it goes again, still first in line.
     entry.status = "pending";
     this.outboxChanged();
-    this.scheduleFlush(Math.max(1_000, this.pollBackoff.next()));
+    this.holdSends();
   }
 
   private scheduleFlush(ms: number): void {

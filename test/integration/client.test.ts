@@ -104,6 +104,21 @@ describe("realtime client over WebSocket", () => {
     expect(await s.app.log.head(`room:${r}`)).toBe(2);
   });
 
+  it("drains 60 messages written offline in order, none bounced by the server's rate limit", async () => {
+    const { r, a, b } = await adaAndLinIn("client-backlog");
+    await waitFor(() => a.client.getStatus().rooms.state === "connected", 5000, "connected");
+    const errors: string[] = [];
+    a.client.on("error", (e) => errors.push(e.code));
+    a.client.setOffline(true);
+    const written = Array.from({ length: 60 }, (_, i) => `backlog ${i + 1}`);
+    for (const t of written) a.client.send(r, t);
+    a.client.setOffline(false);
+    await waitFor(() => texts(b, r).length >= 60 && a.client.getOutbox().length === 0, 20_000, "all 60 delivered");
+    expect(texts(b, r)).toEqual(written);
+    expect(errors).toEqual([]);
+    expect(await s.app.log.head(`room:${r}`)).toBe(60);
+  });
+
   it("resumes after a dropped connection with nothing lost or repeated", async () => {
     const { r, a, b } = await adaAndLinIn("client-drop");
     await waitFor(() => b.client.getStatus().rooms.state === "connected");
@@ -178,6 +193,29 @@ describe("realtime client over long polling", () => {
     await waitFor(() => texts(b, r).includes("polled hello"), 5000, "message over polling");
     await waitFor(() => a.client.getOutbox().length === 0);
     expect(a.client.getStatus().rooms).toEqual({ transport: "longpoll", state: "connected" });
+  });
+
+  it("posts a backlog one message at a time, in order, under the server's rate limit", async () => {
+    const r = await room("client-lp-backlog");
+    const statuses: number[] = [];
+    const countingFetch: typeof fetch = async (input, init = {}) => {
+      const headers = new Headers(init.headers);
+      headers.set("cookie", ada.cookie);
+      const res = await fetch(input, { ...init, headers });
+      if (String(input).endsWith("/messages")) statuses.push(res.status);
+      return res;
+    };
+    const a = client(ada, { transport: "longpoll", pollWaitS: 5, fetch: countingFetch });
+    const b = client(lin);
+    a.client.setOffline(true);
+    const written = Array.from({ length: 30 }, (_, i) => `polled backlog ${i + 1}`);
+    for (const t of written) a.client.send(r, t);
+    startAndJoin(r, a, b);
+    a.client.setOffline(false);
+    await waitFor(() => texts(b, r).length >= 30 && a.client.getOutbox().length === 0, 20_000, "all 30 delivered");
+    expect(texts(b, r)).toEqual(written);
+    // Every request was taken at the first try: none answered 429.
+    expect(statuses).toEqual(written.map(() => 201));
   });
 
   it("falls back to long polling when the WebSocket cannot open, then upgrades back with no loss or duplicate", async () => {

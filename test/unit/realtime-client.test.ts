@@ -253,6 +253,42 @@ describe("the outbox", () => {
     expect(acks).toEqual([7]);
   });
 
+  it("sends a backlog in order, ten unacknowledged at most, paced at the server's 10 a second", async () => {
+    const { client } = connectedClient("general");
+    client.setOffline(true);
+    const ids = Array.from({ length: 30 }, (_, i) => client.send("general", `m${i}`)!.clientId);
+    client.setOffline(false);
+    sockets.last.open();
+    const socket = sockets.last;
+    const sent = () => socket.sentOf("send").map((f) => f.clientId);
+    expect(sent()).toEqual(ids.slice(0, 10));
+    // An ack makes room, but the pace allows the next one only 100 ms later.
+    socket.receive({ type: "ack", clientId: ids[0]!, seq: 1 });
+    expect(sent()).toHaveLength(10);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(sent()).toEqual(ids.slice(0, 11));
+    // Unacknowledged ones hold the window shut however long it takes.
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(sent()).toHaveLength(11);
+    for (let i = 1; i < 11; i++) socket.receive({ type: "ack", clientId: ids[i]!, seq: i + 1 });
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(sent()).toEqual(ids.slice(0, 21));
+  });
+
+  it("holds the outbox for a second after rate_limited, then sends that message again first", async () => {
+    const { client } = connectedClient("general");
+    const a = client.send("general", "a")!.clientId;
+    const b = client.send("general", "b")!.clientId;
+    const socket = sockets.last;
+    socket.receive({ type: "error", code: "rate_limited", message: "Too many messages; slow down", clientId: a });
+    socket.receive({ type: "error", code: "rate_limited", message: "Too many messages; slow down", clientId: b });
+    expect(client.getOutbox().map((e) => e.status)).toEqual(["pending", "pending"]);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(socket.sentOf("send")).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(socket.sentOf("send").map((f) => f.clientId)).toEqual([a, b, a, b]);
+  });
+
   it("keeps a message that was in flight when the connection dropped, and sends it once more after reconnecting", async () => {
     const { client } = connectedClient("general");
     const entry = client.send("general", "in flight")!;
