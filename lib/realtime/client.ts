@@ -27,6 +27,7 @@ import { Emitter } from "./emitter";
 import { PollChannel } from "./poll-channel";
 import { SendPacer } from "./send-pacer";
 import { SseChannel } from "./sse-channel";
+import type { SseFailure } from "./sse-channel";
 import type { SseMessage } from "./sse-reader";
 import {
   OUTBOX_LIMIT,
@@ -584,21 +585,37 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.advance(msg.id);
   }
 
-  private handleSseEnd(error: { status?: number; message: string; silent?: boolean } | null, gotBytes: boolean, retryMs: number | null): void {
+  private handleSseEnd(error: SseFailure | null, gotBytes: boolean, retryMs: number | null): void {
     if (error?.status === 401) return this.handleSignedOut();
     if (!this.started || this.offline) return;
     if (this.feedTransport === "longpoll") {
       this.sseTimer = setTimeout(() => this.sse.connect(), this.opts.upgradeRetryMs);
       return;
     }
-    // Only silence counts towards the fallback: a refused or failed request is a server that is
-    // down or restarting, not a proxy buffering the stream.
-    if (!gotBytes && error?.silent) {
-      this.sseFailures++;
-      if (this.mode === "auto" && this.sseFailures >= this.opts.failuresBeforeFallback) return this.fallBackFeed();
-    }
-    this.setState("feed", "reconnecting");
     const delay = Math.max(retryMs ?? 0, this.sseBackoff.next());
+    this.setState("feed", "reconnecting");
+    // A request with no answer at all is a server that is down, or no network: keep trying.
+    // Silence, or an answer that is no event stream, may be a proxy in the way.
+    if (!gotBytes && error && error.kind !== "network") {
+      this.sseFailures++;
+      if (this.mode === "auto" && this.sseFailures >= this.opts.failuresBeforeFallback) {
+        // Silence is a buffering proxy. A refusal (403, 502, a proxy's HTML page) is a proxy
+        // that blocks the stream only if the server answers plain requests; a server that is
+        // restarting answers neither, and gets the usual backoff.
+        if (error.kind === "silent") return this.fallBackFeed();
+        void this.serverAnswersHttp().then((answers) => {
+          if (!this.started || this.offline || this.signedOut || this.feedTransport !== "sse" || this.sse.active) return;
+          if (answers) return this.fallBackFeed();
+          this.scheduleSseConnect(delay);
+        });
+        return;
+      }
+    }
+    this.scheduleSseConnect(delay);
+  }
+
+  private scheduleSseConnect(delay: number): void {
+    if (this.sseTimer) clearTimeout(this.sseTimer);
     this.sseTimer = setTimeout(() => {
       this.sseTimer = null;
       this.sse.connect();

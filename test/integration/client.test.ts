@@ -6,13 +6,14 @@ import type { WebSocketLike } from "../../lib/realtime/types";
 import { makeClient, type TestClient } from "../helpers/client";
 import { fakeBrowser } from "../helpers/fake-socket";
 import { startServerWith, waitFor, type Person, type TestServer } from "../helpers/server";
+import { startHttpProxy, type HttpProxy } from "../helpers/http-proxy";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
 
 let s: TestServer;
 let ada: Person;
 let lin: Person;
 const clients: TestClient[] = [];
-const proxies: TcpProxy[] = [];
+const proxies: Array<TcpProxy | HttpProxy> = [];
 
 beforeAll(async () => {
   [s, ada, lin] = await startServerWith(["Ada", "Lin"], { tuning: { presenceGraceMs: 200 } });
@@ -256,6 +257,47 @@ describe("feed and notifications over SSE", () => {
     const feed = b.seqs("feed");
     expect(new Set(feed).size).toBe(feed.length);
     expect(feed).toEqual([...feed].sort((x, y) => x - y));
+    expect(b.client.getStatus().feed.transport).toBe("sse");
+  });
+
+  for (const [i, [what, answer]] of ([
+    ["answers 502", (res: import("node:http").ServerResponse) => res.writeHead(502, { "Content-Type": "text/plain" }).end("Bad Gateway")],
+    ["answers 403", (res: import("node:http").ServerResponse) => res.writeHead(403, { "Content-Type": "text/html" }).end("<h1>Blocked</h1>")],
+    ["answers a page of HTML with 200", (res: import("node:http").ServerResponse) => res.writeHead(200, { "Content-Type": "text/html" }).end("<html>Sign in to the proxy</html>")],
+  ] as const).entries()) {
+    it(`moves the feed to long polling when a proxy ${what} for the event stream`, async () => {
+      const proxy = await startHttpProxy(Number(new URL(s.url).port), (req, res) => {
+        if (!req.url?.startsWith("/api/stream")) return false;
+        answer(res);
+        return true;
+      });
+      proxies.push(proxy);
+      const b = client(lin, {
+        baseUrl: proxy.url,
+        feedStreams: ["feed", "user:me"],
+        pollWaitS: 2,
+        createWebSocket: (_url, protocols) => new WebSocket(s.wsUrl, protocols, { headers: { cookie: lin.cookie } }) as unknown as WebSocketLike,
+      });
+      b.client.start();
+      await waitFor(() => b.client.getStatus().feed.transport === "longpoll" && b.client.getStatus().feed.state === "connected", 5000, "feed on polling");
+      // It gave the stream a fair chance first: the default two tries.
+      expect(proxy.intercepted.filter((p) => p === "/api/stream").length).toBeGreaterThanOrEqual(2);
+      const name = `feed-blocked-${i}`;
+      await room(name);
+      await waitFor(() => b.events.some((e) => e.type === "room.created" && e.data.roomId === name), 5000, "feed over polling");
+    });
+  }
+
+  it("keeps trying the event stream, not long polling, while the server itself is down", async () => {
+    // 503 for everything, /readyz too: a restart, not a proxy.
+    const proxy = await startHttpProxy(Number(new URL(s.url).port), (_req, res) => {
+      res.writeHead(503, { "Content-Type": "text/plain" }).end("Service Unavailable");
+      return true;
+    });
+    proxies.push(proxy);
+    const b = client(lin, { baseUrl: proxy.url, feedStreams: ["feed", "user:me"], transport: "auto", createWebSocket: () => { throw new Error("no socket"); } });
+    b.client.start();
+    await waitFor(() => proxy.intercepted.filter((p) => p === "/api/stream").length >= 4, 5000, "several tries");
     expect(b.client.getStatus().feed.transport).toBe("sse");
   });
 
