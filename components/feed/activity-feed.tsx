@@ -2,7 +2,7 @@
 import Link from "next/link";
 import { useLayoutEffect, useRef, useState } from "react";
 import { useConnection } from "@/lib/store/connection";
-import { useFeed, type FeedEvent } from "@/lib/store/feed";
+import { MAX_FEED_EVENTS, useFeed, type FeedEvent } from "@/lib/store/feed";
 import { colorFor } from "@/lib/colors";
 import { connectionLabel } from "../format";
 import { Avatar } from "../ui/avatar";
@@ -71,7 +71,7 @@ export function ActivityFeed() {
               <FeedItem key={event.seq} event={event} />
             ))}
           </ol>
-          {hasMore && (
+          {hasMore && events.length < MAX_FEED_EVENTS && (
             <div className="p-3 text-center">
               <button
                 type="button"

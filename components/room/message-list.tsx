@@ -1,6 +1,6 @@
 "use client";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
-import { useRoom, type MessageEvent } from "@/lib/store/room";
+import { MAX_MESSAGES, useRoom, type MessageEvent } from "@/lib/store/room";
 import type { User } from "@/lib/protocol";
 import { ArrowDownIcon } from "../ui/icons";
 import { MessageItem, PendingMessage } from "./message-item";
@@ -24,6 +24,7 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
   const hasMore = useRoom((s) => s.hasMore);
   const loadingOlder = useRoom((s) => s.loadingOlder);
   const olderFailed = useRoom((s) => s.olderFailed);
+  const atLimit = useRoom((s) => s.atLimit);
   const members = useRoom((s) => s.members);
 
   // Names this page knows (yours, the people here, the authors above), so a mention of a name
@@ -123,7 +124,7 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
                 Could not load older messages — try again
               </button>
             ) : hasMore ? (
-              "\u00a0"
+              atLimit ? `Only the latest ${MAX_MESSAGES.toLocaleString("en")} messages are shown here.` : "\u00a0"
             ) : (
               <>This is the beginning of #{roomId}.</>
             )}

@@ -235,6 +235,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
 
   discard(clientId: string): void {
     this.outbox = this.outbox.filter((e) => e.clientId !== clientId);
+    this.sentAt.delete(clientId);
     this.outboxChanged();
   }
 

@@ -4,11 +4,17 @@ import { create } from "zustand";
 import { roomStream, type Actor, type User } from "../protocol";
 import type { OutboxEntry } from "../realtime/types";
 import { api, ApiError } from "./http";
-import { mergeBySeq, type EventOf } from "./events";
+import { keepNewest, mergeBySeq, type EventOf } from "./events";
 
 export type MessageEvent = EventOf<"message">;
 
 const PAGE = 50;
+/**
+ * The most messages one open room keeps. Live messages past it push the oldest out (scrolling
+ * up fetches them again); scrolling up stops at it, with a note, so a tab left open for
+ * days, or a reader paging back for an hour, never grows without bound.
+ */
+export const MAX_MESSAGES = 1_000;
 
 interface RoomState {
   roomId: string | null;
@@ -19,6 +25,8 @@ interface RoomState {
   loadingOlder: boolean;
   /** The last attempt at an older page failed; the reader can ask again. */
   olderFailed: boolean;
+  /** Older messages exist but the list is at MAX_MESSAGES: no more are fetched. */
+  atLimit: boolean;
   members: User[];
   typing: Actor[];
   /** This room's messages still in the client's outbox (pending, sending or failed). */
@@ -45,6 +53,7 @@ const empty = {
   hasMore: false,
   loadingOlder: false,
   olderFailed: false,
+  atLimit: false,
   members: [],
   typing: [],
   outbox: [],
@@ -86,11 +95,12 @@ export const useRoom = create<RoomState>()((set, get) => ({
     const { roomId, messages, hasMore, loadingOlder } = get();
     const oldest = messages[0];
     if (!roomId || !oldest || !hasMore || loadingOlder) return;
+    if (messages.length >= MAX_MESSAGES) return set({ atLimit: true });
     set({ loadingOlder: true, olderFailed: false });
     try {
       const page = await fetchPage(roomId, oldest.seq);
       if (get().roomId !== roomId) return;
-      set((s) => ({ messages: mergeBySeq(s.messages, page.events), hasMore: page.hasMore, loadingOlder: false }));
+      set((s) => ({ messages: mergeBySeq(s.messages, page.events), hasMore: page.hasMore, loadingOlder: false, atLimit: false }));
     } catch {
       if (get().roomId === roomId) set({ loadingOlder: false, olderFailed: true });
     }
@@ -103,7 +113,7 @@ export const useRoom = create<RoomState>()((set, get) => ({
 
   receive(event) {
     if (event.stream !== stream(get().roomId)) return;
-    set((s) => ({ messages: mergeBySeq(s.messages, [event]) }));
+    set((s) => withNewest(s, mergeBySeq(s.messages, [event])));
   },
 
   confirm({ clientId, seq }, me) {
@@ -118,7 +128,7 @@ export const useRoom = create<RoomState>()((set, get) => ({
       at: new Date().toISOString(),
       data: { text: entry.text.trim(), clientId },
     };
-    set({ messages: mergeBySeq(messages, [sent]) });
+    set((s) => withNewest(s, mergeBySeq(messages, [sent])));
   },
 
   setOutbox(entries) {
@@ -134,6 +144,12 @@ export const useRoom = create<RoomState>()((set, get) => ({
     set({ typing: users });
   },
 }));
+
+/** The list after a live message, kept to the newest MAX_MESSAGES; dropped ones can be paged in again. */
+function withNewest(s: RoomState, merged: MessageEvent[]): Pick<RoomState, "messages" | "hasMore" | "atLimit"> {
+  const { list, trimmed } = keepNewest(merged, MAX_MESSAGES);
+  return { messages: list, hasMore: s.hasMore || trimmed, atLimit: trimmed ? false : s.atLimit };
+}
 
 function stream(roomId: string | null): string | null {
   return roomId === null ? null : roomStream(roomId);
