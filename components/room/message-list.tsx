@@ -114,7 +114,14 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
       >
         <div className="mt-auto" />
         {status === "loading" && <p className="p-4 text-center text-sm text-slate-500">Loading messages…</p>}
-        {status === "error" && <p className="p-4 text-center text-sm text-rose-700">Could not load this room’s messages.</p>}
+        {status === "error" && (
+          <p role="alert" className="p-4 text-center text-sm text-rose-700">
+            Could not load this room’s earlier messages.{" "}
+            <button type="button" onClick={() => useRoom.getState().retryHistory()} className="font-medium text-indigo-700 hover:underline">
+              Try again
+            </button>
+          </p>
+        )}
         {status === "ready" && (
           <p className="px-4 py-3 text-center text-xs text-slate-500">
             {loadingOlder ? (

@@ -528,6 +528,9 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.clearAnswerTimer();
     switch (frame.type) {
       case "joined":
+        // Joined live (no history loaded): resume from the head the server stated, so a
+        // reconnect before the first event still misses nothing.
+        if (this.rooms.has(frame.room) && !this.positions.has(`room:${frame.room}`)) this.positions.set(`room:${frame.room}`, frame.head);
         this.emit("joined", { room: frame.room, head: frame.head, members: frame.members });
         // The members in the answer are the room's presence as of joining.
         this.emit("presence", { room: frame.room, members: frame.members });

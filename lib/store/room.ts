@@ -2,6 +2,7 @@
 // (the client's outbox), who is here and who is typing.
 import { create } from "zustand";
 import { roomStream, type Actor, type User } from "../protocol";
+import { backoffDelay } from "../realtime/backoff";
 import type { OutboxEntry } from "../realtime/types";
 import { api, ApiError } from "./http";
 import { keepNewest, mergeBySeq, type EventOf } from "./events";
@@ -34,8 +35,13 @@ interface RoomState {
 
   open(roomId: string): void;
   close(roomId: string): void;
-  /** Loads the newest page (replacing what is shown); resolves with its newest seq, or null. */
+  /**
+   * Loads the newest page (replacing what is shown); resolves with its newest seq, or null.
+   * A failure leaves the room usable (live messages, sending) and tries again with backoff.
+   */
   loadNewest(): Promise<number | null>;
+  /** "Try again": load the newest page now instead of at the next retry. */
+  retryHistory(): void;
   loadOlder(): Promise<void>;
   /** The position was too old to resume (`reset`): start again from the newest page. */
   reload(): Promise<void>;
@@ -59,24 +65,39 @@ const empty = {
   outbox: [],
 } satisfies Partial<RoomState>;
 
+/** The next automatic try at a room's history that failed to load, and how many failed so far. */
+let historyRetry: ReturnType<typeof setTimeout> | null = null;
+let historyFailures = 0;
+
+function cancelHistoryRetry(): void {
+  if (historyRetry) clearTimeout(historyRetry);
+  historyRetry = null;
+}
+
 export const useRoom = create<RoomState>()((set, get) => ({
   roomId: null,
   ...empty,
 
   open(roomId) {
+    cancelHistoryRetry();
+    historyFailures = 0;
     set({ roomId, ...empty });
   },
 
   close(roomId) {
-    if (get().roomId === roomId) set({ roomId: null, ...empty });
+    if (get().roomId !== roomId) return;
+    cancelHistoryRetry();
+    set({ roomId: null, ...empty });
   },
 
   async loadNewest() {
     const roomId = get().roomId;
     if (!roomId) return null;
+    cancelHistoryRetry();
     try {
       const page = await fetchPage(roomId);
       if (get().roomId !== roomId) return null;
+      historyFailures = 0;
       const newest = page.events[page.events.length - 1]?.seq ?? 0;
       // Keep live events that arrived while the page was on its way (after a reset).
       set((s) => ({
@@ -86,9 +107,24 @@ export const useRoom = create<RoomState>()((set, get) => ({
       }));
       return newest;
     } catch (err) {
-      if (get().roomId === roomId) set({ status: err instanceof ApiError && err.status === 404 ? "missing" : "error" });
+      if (get().roomId !== roomId) return null;
+      if (err instanceof ApiError && err.status === 404) {
+        set({ status: "missing" });
+        return null;
+      }
+      set({ status: "error" });
+      // Capped, jittered backoff (1 s … 30 s), as the connection itself retries.
+      cancelHistoryRetry();
+      historyRetry = setTimeout(() => {
+        historyRetry = null;
+        if (get().roomId === roomId && get().status === "error") void get().loadNewest();
+      }, backoffDelay(historyFailures++));
       return null;
     }
+  },
+
+  retryHistory() {
+    if (get().status === "error") void get().loadNewest();
   },
 
   async loadOlder() {

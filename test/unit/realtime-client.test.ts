@@ -300,6 +300,22 @@ describe("the outbox", () => {
   });
 });
 
+describe("joining live, without history", () => {
+  it("resumes from the head the join answer stated, so a reconnect before any event misses nothing", async () => {
+    const client = makeClient();
+    client.start();
+    client.join("general");
+    sockets.last.open();
+    expect(sockets.last.sentOf("join")).toEqual([{ type: "join", room: "general" }]);
+    sockets.last.receive({ type: "joined", room: "general", head: 42, members: [] });
+    expect(client.position("room:general")).toBe(42);
+    sockets.last.drop();
+    await vi.runOnlyPendingTimersAsync();
+    sockets.last.open();
+    expect(sockets.last.sentOf("join")).toEqual([{ type: "join", room: "general", since: 42 }]);
+  });
+});
+
 describe("a reset position", () => {
   it("jumps to the head, ignores what it already covers and resumes from the head next time", async () => {
     const { client, events } = connectedClient("general");
