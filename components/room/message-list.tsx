@@ -19,6 +19,7 @@ const GROUP_MS = 5 * 60_000;
  */
 export function MessageList({ roomId, me }: { roomId: string; me: User }) {
   const messages = useRoom((s) => s.messages);
+  const epoch = useRoom((s) => s.epoch);
   const outbox = useRoom((s) => s.outbox);
   const status = useRoom((s) => s.status);
   const hasMore = useRoom((s) => s.hasMore);
@@ -37,7 +38,7 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
 
   const scroller = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
-  const rendered = useRef({ oldest: 0, newest: 0, outbox: 0, height: 0 });
+  const rendered = useRef({ epoch: 0, oldest: 0, newest: 0, outbox: 0, height: 0 });
   const [unseen, setUnseen] = useState(0);
 
   const oldest = messages[0]?.seq ?? 0;
@@ -54,7 +55,12 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
     const before = rendered.current;
     // I just sent something: follow it down.
     if (outbox.length > before.outbox) pinned.current = true;
-    if (pinned.current) {
+    if (epoch !== before.epoch) {
+      // A fresh load replaced the list (after a reset, say): it is the room as it is now, and
+      // whatever was counted before refers to a list that is gone. Nothing on it is news.
+      setUnseen(0);
+      if (pinned.current) scrollToBottom();
+    } else if (pinned.current) {
       scrollToBottom();
     } else {
       // An older page went in above: keep what the reader is looking at in place.
@@ -64,8 +70,8 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
         if (arrived > 0) setUnseen((n) => n + arrived);
       }
     }
-    rendered.current = { oldest, newest, outbox: outbox.length, height: el.scrollHeight };
-  }, [messages, outbox, oldest, newest, me.id, scrollToBottom]);
+    rendered.current = { epoch, oldest, newest, outbox: outbox.length, height: el.scrollHeight };
+  }, [messages, epoch, outbox, oldest, newest, me.id, scrollToBottom]);
 
   // Near the top with more to show (or a page too short to scroll): fetch the next older page.
   useEffect(() => {

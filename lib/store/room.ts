@@ -22,6 +22,11 @@ interface RoomState {
   status: "loading" | "ready" | "missing" | "error";
   /** Ascending by seq, one per seq. */
   messages: MessageEvent[];
+  /**
+   * Bumped whenever the list is replaced by a fresh load (the first, a retry, a reload after
+   * `reset`) rather than extended: what such a load brings is the room as it is, not news.
+   */
+  epoch: number;
   hasMore: boolean;
   loadingOlder: boolean;
   /** The last attempt at an older page failed; the reader can ask again. */
@@ -56,6 +61,7 @@ interface RoomState {
 const empty = {
   status: "loading",
   messages: [],
+  epoch: 0,
   hasMore: false,
   loadingOlder: false,
   olderFailed: false,
@@ -102,6 +108,7 @@ export const useRoom = create<RoomState>()((set, get) => ({
       // Keep live events that arrived while the page was on its way (after a reset).
       set((s) => ({
         messages: mergeBySeq(page.events, s.messages.filter((m) => m.seq > newest)),
+        epoch: s.epoch + 1,
         hasMore: page.hasMore,
         status: "ready",
       }));
@@ -143,7 +150,7 @@ export const useRoom = create<RoomState>()((set, get) => ({
   },
 
   async reload() {
-    set({ messages: [] });
+    set((s) => ({ messages: [], epoch: s.epoch + 1 }));
     await get().loadNewest();
   },
 
