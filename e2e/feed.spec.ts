@@ -1,7 +1,18 @@
 // The activity feed and mentions (over SSE): a new room appears, @name raises the bell's count,
 // and reading it in one tab clears the count in the person's other tab.
 import { expect, test } from "@playwright/test";
-import { activityFeed, createRoom, messageLog, notificationsButton, openRoom, peopleHere, sendMessage, signedInPerson, unique } from "./helpers";
+import {
+  activityFeed,
+  createRoom,
+  messageLog,
+  notificationsButton,
+  openRoom,
+  peopleHere,
+  postMessages,
+  sendMessage,
+  signedInPerson,
+  unique,
+} from "./helpers";
 
 test("the feed shows a new room; a mention is counted, listed, and read in every tab", async ({ browser }) => {
   const fay = await signedInPerson(browser, "Fay");
@@ -55,4 +66,32 @@ test("a name with spaces is mentioned whole: counted for that person and shown a
   await expect(notificationsButton(ivy.page)).toHaveAccessibleName("Notifications");
   await ivy.context.close();
   await hal.context.close();
+});
+
+test("a feed item links to its message: the room loads back to it, shows it and highlights it", async ({ browser, baseURL }) => {
+  const kim = await signedInPerson(browser, "Kim");
+  const room = unique("linked");
+  await createRoom(kim.page, room);
+  await sendMessage(kim.page, "the decision is in the doc");
+  await expect(messageLog(kim.page).getByText("the decision is in the doc")).toBeVisible();
+  // Enough after it that it is neither in the room's newest page nor the feed's.
+  await postMessages(baseURL!, room, Array.from({ length: 80 }, (_, i) => `chatter ${i + 1}`));
+
+  const lou = await signedInPerson(browser, "Lou");
+  const feed = activityFeed(lou.page);
+  await expect(feed).toContainText(`in #${room}: chatter 80`);
+  await lou.page.getByRole("button", { name: "Show older activity" }).click();
+  const item = feed.getByRole("link", { name: "the decision is in the doc" });
+  await expect(item).toHaveAttribute("href", new RegExp(`/rooms/${room}\\?seq=\\d+$`));
+  await item.click();
+
+  await expect(lou.page).toHaveURL(new RegExp(`/rooms/${room}\\?seq=`));
+  const log = messageLog(lou.page);
+  const linked = log.getByRole("listitem").filter({ hasText: "the decision is in the doc" });
+  await expect(linked).toBeInViewport();
+  await expect(linked).toHaveAttribute("aria-current", "true");
+  // The newest is further down, not where the view is.
+  await expect(log.getByText("chatter 80", { exact: true })).not.toBeInViewport();
+  await kim.context.close();
+  await lou.context.close();
 });

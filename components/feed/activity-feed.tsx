@@ -7,6 +7,7 @@ import { colorFor } from "@/lib/colors";
 import { connectionLabel } from "../format";
 import { Avatar } from "../ui/avatar";
 import { ArrowUpIcon } from "../ui/icons";
+import { messageHref } from "../room/message-link";
 import { RelativeTime } from "../ui/relative-time";
 
 /** Scrolled further than this from the top, the reader is looking at older items. */
@@ -133,7 +134,10 @@ function FeedSentence({ event }: { event: FeedEvent }) {
     case "message.posted":
       return (
         <>
-          {who} in {room}: <span className="text-slate-600">{event.data.preview}</span>
+          {who} in {room}:{" "}
+          <Link href={messageHref(event.data.roomId, event.data.seq)} className="text-slate-600 hover:text-indigo-700 hover:underline">
+            {event.data.preview}
+          </Link>
         </>
       );
     default: {

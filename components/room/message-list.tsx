@@ -3,7 +3,7 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import { MAX_MESSAGES, useRoom, type MessageEvent } from "@/lib/store/room";
 import type { User } from "@/lib/protocol";
 import { ArrowDownIcon } from "../ui/icons";
-import { MessageItem, PendingMessage } from "./message-item";
+import { MessageItem, messageElementId, PendingMessage } from "./message-item";
 
 /** Within this distance of the bottom the reader counts as following the conversation. */
 const PINNED_SLACK_PX = 48;
@@ -26,6 +26,7 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
   const loadingOlder = useRoom((s) => s.loadingOlder);
   const olderFailed = useRoom((s) => s.olderFailed);
   const atLimit = useRoom((s) => s.atLimit);
+  const focusSeq = useRoom((s) => s.focusSeq);
   const members = useRoom((s) => s.members);
 
   // Names this page knows (yours, the people here, the authors above), so a mention of a name
@@ -80,6 +81,27 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
       void useRoom.getState().loadOlder();
     }
   }, [status, hasMore, loadingOlder, olderFailed, messages]);
+
+  // A link pointed at one message: load back to it if it is older than what is shown, then
+  // bring it into view (once per link; the reader scrolls freely after that).
+  const shownFocus = useRef<number | null>(null);
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el || focusSeq === null || status !== "ready" || shownFocus.current === focusSeq) return;
+    const target = el.querySelector(`#${messageElementId(focusSeq)}`);
+    if (target) {
+      pinned.current = false;
+      target.scrollIntoView({ block: "center" });
+      shownFocus.current = focusSeq;
+      return;
+    }
+    const oldestShown = messages[0]?.seq;
+    if (oldestShown !== undefined && oldestShown > focusSeq && hasMore && !loadingOlder && !olderFailed) {
+      // Keep the view still while pages go in above; the jump comes once it is there.
+      pinned.current = false;
+      void useRoom.getState().loadOlder(focusSeq);
+    }
+  }, [focusSeq, status, messages, hasMore, loadingOlder, olderFailed]);
 
   // The box changed size (window, keyboard, composer growing): a pinned reader stays at the bottom.
   useEffect(() => {
@@ -145,7 +167,14 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
         )}
         <ol>
           {messages.map((m, i) => (
-            <MessageItem key={m.seq} message={m} me={me} continues={continuesGroup(messages[i - 1], m)} knownNames={knownNames} />
+            <MessageItem
+              key={m.seq}
+              message={m}
+              me={me}
+              continues={continuesGroup(messages[i - 1], m)}
+              knownNames={knownNames}
+              focused={m.seq === focusSeq}
+            />
           ))}
           {outbox.map((entry) => (
             <PendingMessage key={entry.clientId} entry={entry} me={me} knownNames={knownNames} />

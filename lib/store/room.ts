@@ -10,6 +10,10 @@ import { keepNewest, mergeBySeq, type EventOf } from "./events";
 export type MessageEvent = EventOf<"message">;
 
 const PAGE = 50;
+/** The most one history request may ask for (PROTOCOL.md). */
+const MAX_PAGE = 200;
+/** Messages shown above a linked one, so it does not sit at the very top. */
+const CONTEXT = 10;
 /**
  * The most messages one open room keeps. Live messages past it push the oldest out (scrolling
  * up fetches them again); scrolling up stops at it, with a note, so a tab left open for
@@ -33,6 +37,8 @@ interface RoomState {
   olderFailed: boolean;
   /** Older messages exist but the list is at MAX_MESSAGES: no more are fetched. */
   atLimit: boolean;
+  /** The message a link pointed at (`?seq=`): brought into view and highlighted. */
+  focusSeq: number | null;
   members: User[];
   typing: Actor[];
   /** This room's messages still in the client's outbox (pending, sending or failed). */
@@ -47,7 +53,10 @@ interface RoomState {
   loadNewest(): Promise<number | null>;
   /** "Try again": load the newest page now instead of at the next retry. */
   retryHistory(): void;
-  loadOlder(): Promise<void>;
+  /** The page before the oldest shown; `through`: reach back to that seq in one request when it can. */
+  loadOlder(through?: number): Promise<void>;
+  /** Points at one message (or none): the list loads back to it and shows it. */
+  focus(seq: number | null): void;
   /** The position was too old to resume (`reset`): start again from the newest page. */
   reload(): Promise<void>;
   receive(event: MessageEvent): void;
@@ -66,6 +75,7 @@ const empty = {
   loadingOlder: false,
   olderFailed: false,
   atLimit: false,
+  focusSeq: null,
   members: [],
   typing: [],
   outbox: [],
@@ -134,19 +144,27 @@ export const useRoom = create<RoomState>()((set, get) => ({
     if (get().status === "error") void get().loadNewest();
   },
 
-  async loadOlder() {
+  async loadOlder(through) {
     const { roomId, messages, hasMore, loadingOlder } = get();
     const oldest = messages[0];
     if (!roomId || !oldest || !hasMore || loadingOlder) return;
     if (messages.length >= MAX_MESSAGES) return set({ atLimit: true });
     set({ loadingOlder: true, olderFailed: false });
+    // Reaching for a linked message: the whole way in one request (with some lines of context
+    // above it), as far as a request and the bound allow.
+    const limit =
+      through === undefined ? PAGE : Math.min(MAX_PAGE, MAX_MESSAGES - messages.length, Math.max(PAGE, oldest.seq - through + CONTEXT));
     try {
-      const page = await fetchPage(roomId, oldest.seq);
+      const page = await fetchPage(roomId, oldest.seq, limit);
       if (get().roomId !== roomId) return;
       set((s) => ({ messages: mergeBySeq(s.messages, page.events), hasMore: page.hasMore, loadingOlder: false, atLimit: false }));
     } catch {
       if (get().roomId === roomId) set({ loadingOlder: false, olderFailed: true });
     }
+  },
+
+  focus(seq) {
+    set({ focusSeq: seq });
   },
 
   async reload() {
@@ -198,8 +216,8 @@ function stream(roomId: string | null): string | null {
   return roomId === null ? null : roomStream(roomId);
 }
 
-function fetchPage(roomId: string, before?: number) {
-  const query = new URLSearchParams({ limit: String(PAGE) });
+function fetchPage(roomId: string, before?: number, limit = PAGE) {
+  const query = new URLSearchParams({ limit: String(limit) });
   if (before !== undefined) query.set("before", String(before));
   return api<{ events: MessageEvent[]; hasMore: boolean }>(`/api/rooms/${encodeURIComponent(roomId)}/events?${query}`);
 }
