@@ -1,5 +1,5 @@
 // The activity feed and mentions (over SSE): a new room appears, @name raises the bell's count,
-// and reading it in one tab clears the count in the person's other tab.
+// and reading it in one tab clears the count in the person's other tab and on their other device.
 import { expect, test } from "@playwright/test";
 import {
   activityFeed,
@@ -19,8 +19,13 @@ test("the feed shows a new room; a mention is counted, listed, and read in every
   const gus = await signedInPerson(browser, "Gus");
   const gusOtherTab = await gus.context.newPage();
   await gusOtherTab.goto("/");
-  await expect(activityFeed(gus.page)).toBeAttached();
-  await expect(activityFeed(gusOtherTab)).toBeAttached();
+  // Another device: its own browser context (no shared storage, no messages between tabs), the
+  // same person signed in. Only the server's read marker can reach it.
+  const gusPhone = await browser.newContext();
+  await gusPhone.addCookies(await gus.context.cookies());
+  const phone = await gusPhone.newPage();
+  await phone.goto("/");
+  for (const page of [gus.page, gusOtherTab, phone]) await expect(activityFeed(page)).toBeAttached();
 
   const room = unique("launch");
   await createRoom(fay.page, room);
@@ -30,7 +35,7 @@ test("the feed shows a new room; a mention is counted, listed, and read in every
   await sendMessage(fay.page, "@Gus could you review the launch plan?");
   await expect(activityFeed(gus.page)).toContainText(`Fay in #${room}: @Gus could you review`);
 
-  for (const page of [gus.page, gusOtherTab]) {
+  for (const page of [gus.page, gusOtherTab, phone]) {
     await expect(notificationsButton(page)).toHaveAccessibleName("Notifications, 1 unread");
     await expect(notificationsButton(page)).toHaveText("1");
     await expect(page).toHaveTitle("(1) Realtime Workspace");
@@ -46,6 +51,10 @@ test("the feed shows a new room; a mention is counted, listed, and read in every
 
   await expect(notificationsButton(gusOtherTab)).toHaveAccessibleName("Notifications");
   await expect(gusOtherTab).toHaveTitle("Realtime Workspace");
+  // The other device hears it from the server at once, not at its next refresh (30 s).
+  await expect(notificationsButton(phone)).toHaveAccessibleName("Notifications", { timeout: 5_000 });
+  await expect(phone).toHaveTitle("Realtime Workspace");
+  await gusPhone.close();
   await fay.context.close();
   await gus.context.close();
 });

@@ -76,6 +76,8 @@ export interface Subscriber {
   onLagged?(): void;
   /** Ends the connection (session revoked, server draining). */
   disconnect?(code: number, reason: string): void;
+  /** This person read their mentions up to `readSeq`, on some device: the count is shared. */
+  onRead?(readSeq: number): void;
 }
 
 export interface SubscribeOptions {
@@ -274,6 +276,8 @@ export class Hub {
         return this.forgetInstance(msg.i);
       case "signout":
         return this.disconnectSession(msg.sessionId, 4401, "Signed out", false);
+      case "read":
+        return this.announceRead(msg.userId, msg.readSeq, false);
       default: {
         const unknown: never = msg;
         void unknown;
@@ -327,6 +331,16 @@ export class Hub {
     if (tellOthers) this.bus?.publish({ t: "signout", i: this.instanceId, sessionId });
     this.onSignOut?.(sessionId);
     for (const sub of [...this.subscribers.keys()]) if (sub.sessionId === sessionId) sub.disconnect?.(code, reason);
+  }
+
+  /**
+   * A person's read marker moved: their open connections, on every instance, hear it at once,
+   * so the unread count clears on their other devices too. Nothing is appended to the log; a
+   * connection that misses this (another instance's bus down) catches up on its next refresh.
+   */
+  announceRead(userId: string, readSeq: number, tellOthers = true): void {
+    if (tellOthers) this.bus?.publish({ t: "read", i: this.instanceId, userId, readSeq });
+    for (const sub of this.subscribers.keys()) if (sub.user.id === userId) sub.onRead?.(readSeq);
   }
 
   /** Called when a session signs out anywhere (the session cache forgets it). */

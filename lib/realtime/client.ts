@@ -577,6 +577,12 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private handleSseMessage(msg: SseMessage, bytes: number): void {
     this.emit("frame", { direction: "in", transport: "sse", type: msg.event, bytes, at: Date.now() });
     try {
+      if (msg.event === "read") {
+        // Not an event of the log: the stream position stays where it is.
+        const { readSeq } = JSON.parse(msg.data) as { readSeq: unknown };
+        if (typeof readSeq === "number") this.emit("read", { readSeq });
+        return;
+      }
       if (msg.event === "reset") {
         const { stream, head } = JSON.parse(msg.data) as { stream: string; head: number };
         this.resetPosition(stream, head);

@@ -45,6 +45,8 @@ export interface ClientEvents {
   /** `snapshot`: the full set (long polling) — cursors missing from it are gone. */
   cursors: { room: string; cursors: CursorMap; snapshot: boolean };
   ack: { clientId: string; room: string; seq: number };
+  /** My mentions were read up to `readSeq` (on this device or another). */
+  read: { readSeq: number };
   outbox: OutboxEntry[];
   status: ConnectionStatus;
   error: { code: string; message: string };

@@ -21,7 +21,9 @@ export type EphemeralMessage =
   /** An instance is going away: forget its members now rather than at the TTL. */
   | { t: "bye"; i: string }
   /** A session signed out: every instance closes its connections. */
-  | { t: "signout"; i: string; sessionId: string };
+  | { t: "signout"; i: string; sessionId: string }
+  /** A person's read marker moved: every instance tells that person's open streams. */
+  | { t: "read"; i: string; userId: string; readSeq: number };
 
 export interface EphemeralBus {
   /** Sends to every other instance; never throws, never queues while disconnected. */

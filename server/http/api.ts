@@ -174,7 +174,8 @@ export function createApi(deps: ApiDeps): Router {
     "/api/notifications/read",
     authed(async ({ req, res }, session) => {
       const { seq } = await readJson(req, readBodySchema);
-      await workspace.markRead(session.user.id, seq);
+      const readSeq = await workspace.markRead(session.user.id, seq);
+      hub.announceRead(session.user.id, readSeq);
       sendEmpty(res);
     }),
   );

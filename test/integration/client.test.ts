@@ -301,6 +301,29 @@ describe("feed and notifications over SSE", () => {
     expect(b.client.getStatus().feed.transport).toBe("sse");
   });
 
+  it("hears at once when mentions are read on another device, without moving its position", async () => {
+    const b = client(lin, { feedStreams: ["feed", "user:me"] });
+    const reads: number[] = [];
+    b.client.on("read", (r) => reads.push(r.readSeq));
+    b.client.start();
+    await waitFor(() => b.client.getStatus().feed.state === "connected", 5000, "SSE open");
+    await room("read-elsewhere");
+    await s.api("/api/rooms/read-elsewhere/messages", { method: "POST", cookie: ada.cookie, body: JSON.stringify({ text: "@Lin look", clientId: "r1" }) });
+    await waitFor(() => b.events.some((e) => e.type === "mention" && e.data.roomId === "read-elsewhere"), 5000, "mention");
+    const position = b.client.position("user:me");
+    const head = b.events.filter((e) => e.type === "mention").at(-1)!.seq;
+
+    // Lin's phone reads it.
+    const res = await s.api("/api/notifications/read", { method: "POST", cookie: lin.cookie, body: JSON.stringify({ seq: head }) });
+    expect(res.status).toBe(204);
+    await waitFor(() => reads.includes(head), 5000, "read marker over SSE");
+    expect(b.client.position("user:me")).toBe(position);
+    // Someone else's read is not Lin's business.
+    await s.api("/api/notifications/read", { method: "POST", cookie: ada.cookie, body: JSON.stringify({ seq: 0 }) });
+    await sleep(200);
+    expect(reads).toEqual([head]);
+  });
+
   it("moves the feed to long polling when the event stream stays silent", async () => {
     const b = client(lin, {
       feedStreams: ["feed", "user:me"],
