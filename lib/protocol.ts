@@ -56,8 +56,20 @@ export interface User {
 }
 export type Actor = Pick<User, "id" | "name">;
 
+/**
+ * NUL and unpaired UTF-16 surrogates: valid in a JavaScript string (JSON's `\u0000`, `\ud800`),
+ * but Postgres refuses them in jsonb and text. Refused at the boundary with the field's code,
+ * so one bad append never reaches the log.
+ */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+export function isStorableText(s: string): boolean {
+  return !UNSTORABLE.test(s);
+}
+const storable = (what: string) => [isStorableText, `${what} must not contain NUL characters or unpaired surrogates`] as const;
+
 export const userNameSchema = z
   .string()
+  .refine(...storable("Name"))
   .transform((s) => s.trim())
   .pipe(z.string().min(1, "Name must not be empty").max(32, "Name must be at most 32 characters"));
 
@@ -67,11 +79,12 @@ export const roomNameSchema = z
 
 export const messageTextSchema = z
   .string()
+  .refine(...storable("Message"))
   .refine((s) => s.trim().length >= 1, "Message must not be empty")
   .refine((s) => s.trim().length <= 4000, "Message must be at most 4000 characters")
   .transform((s) => s.trim());
 
-export const clientIdSchema = z.string().min(1).max(64);
+export const clientIdSchema = z.string().min(1).max(64).refine(...storable("clientId"));
 
 export type StreamName = `room:${string}` | "feed" | `user:${string}`;
 

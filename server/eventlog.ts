@@ -87,6 +87,12 @@ interface EventRow {
 
 /** Postgres error codes worth retrying the whole batch for: nothing was committed. */
 const RETRYABLE = new Set(["40001", "40P01", "55P03"]);
+/**
+ * SQLSTATE classes that blame the data of some row (22 data exception, 23 integrity
+ * constraint, 54 program limit such as an oversized row), not the database: retrying the same
+ * batch fails again, but its other appends are fine on their own.
+ */
+const DATA_ERROR_CLASSES = new Set(["22", "23", "54"]);
 /** Keep NOTIFY payloads well under Postgres' 8000-byte limit. */
 const MAX_NOTIFY_BYTES = 7000;
 
@@ -225,8 +231,18 @@ export class EventLog {
         outcome = await this.db.transaction((tx) => this.writeBatch(tx, batch));
         break;
       } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (attempt < 3 && code && RETRYABLE.has(code)) continue;
+        const code = (err as { code?: unknown }).code;
+        if (attempt < 3 && typeof code === "string" && RETRYABLE.has(code)) continue;
+        if (batch.length > 1 && isDataError(err)) {
+          // One append the database refuses (a value it cannot store) must not fail the
+          // others that happened to share its tick: split the batch and commit the halves in
+          // order, until the refused append is alone. A batch with one bad append costs
+          // about 2·log2(size) extra transactions, and seq order still follows queue order.
+          const half = Math.ceil(batch.length / 2);
+          await this.commitBatch(batch.slice(0, half));
+          await this.commitBatch(batch.slice(half));
+          return;
+        }
         this.opts.metrics?.appendErrors.inc();
         for (const p of batch) p.reject(err);
         return;
@@ -378,6 +394,11 @@ interface BatchOutcome {
   results: AppendResult[];
   heads: Map<string, number>;
   streams: string[];
+}
+
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && DATA_ERROR_CLASSES.has(code.slice(0, 2));
 }
 
 function repeatKey(stream: string, actorId: string, clientId: string): string {

@@ -170,6 +170,29 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     expect(stored.map((e) => (e.data as { text: string }).text)).toEqual(texts);
   });
 
+  it("11. an append the database refuses fails alone: the rest of its batch commits, in order, gapless", async () => {
+    const log = new EventLog(t.db);
+    // Validation refuses NUL before the log; called directly, the database refuses it.
+    const texts = ["a", "b", "c", "poison\u0000", "d", "e", "f"];
+    const outcomes = await Promise.all(
+      texts.map((text, i) =>
+        log.append(message("room:c11", text, `k${i}`)).then(
+          (r) => r.event.seq,
+          (e: unknown) => e as Error & { code?: string },
+        ),
+      ),
+    );
+    const failed = outcomes.filter((o) => typeof o !== "number");
+    expect(failed).toHaveLength(1);
+    expect(outcomes[3]).toBe(failed[0]);
+    expect(failed[0]!.code).toMatch(/^22/);
+    expect(outcomes.filter((o) => typeof o === "number")).toEqual([1, 2, 3, 4, 5, 6]);
+    const stored = await log.readAfter("room:c11", 0, 10);
+    expect(stored.map((e) => (e.data as { text: string }).text)).toEqual(["a", "b", "c", "d", "e", "f"]);
+    // The log goes on from there.
+    expect((await log.append(message("room:c11", "g"))).event.seq).toBe(7);
+  });
+
   it.runIf(kind === "postgres")("10. issues one NOTIFY per batch carrying only the new heads", async () => {
     const log = new EventLog(t.db, { notifyChannel: "rt_test_events", instanceId: "i-test" });
     const payloads: string[] = [];

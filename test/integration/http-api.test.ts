@@ -222,6 +222,30 @@ describe("messages and history", () => {
     expect(await countEvents()).toBe(before);
   });
 
+  it("refuses NUL characters and unpaired surrogates, which Postgres cannot store, with 400 and writes nothing", async () => {
+    const before = await countEvents();
+    // Raw JSON, so the escapes reach the server exactly as a client could send them.
+    const cases: Array<[string, string, string]> = [
+      ["/api/rooms/general/messages", '{"text":"a\\u0000b","clientId":"nul-1"}', "invalid_text"],
+      ["/api/rooms/general/messages", '{"text":"lone \\ud800 high","clientId":"nul-2"}', "invalid_text"],
+      ["/api/rooms/general/messages", '{"text":"lone \\udc00 low","clientId":"nul-3"}', "invalid_text"],
+      ["/api/rooms/general/messages", '{"text":"fine","clientId":"nul\\u0000"}', "invalid_text"],
+      ["/api/rooms/general/messages", '{"text":"fine","clientId":"nul\\udfff"}', "invalid_text"],
+      ["/api/session", '{"name":"Ada\\u0000"}', "invalid_name"],
+      ["/api/session", '{"name":"Ada\\ud83d"}', "invalid_name"],
+    ];
+    for (const [path, body, code] of cases) {
+      const res = await post(path, body, ada.cookie);
+      expect(res.status, body).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code, body).toBe(code);
+    }
+    expect(await countEvents()).toBe(before);
+    // A surrogate pair (an emoji) is one whole character and stays welcome.
+    const emoji = await post("/api/rooms/general/messages", '{"text":"party \\ud83c\\udf89","clientId":"nul-ok"}', ada.cookie);
+    expect(emoji.status).toBe(201);
+    expect(((await emoji.json()) as { event: RealtimeEvent }).event.data).toMatchObject({ text: "party 🎉" });
+  });
+
   it("answers unknown endpoints 404 and wrong methods 405 with codes", async () => {
     const missing = await s.api("/api/nothing-here", { cookie: ada.cookie });
     expect(missing.status).toBe(404);
