@@ -1,6 +1,7 @@
 // The HTTP API of PROTOCOL.md against a real server: identity, rooms, history, messages,
 // notifications, operations — and every kind of bad input, which must write nothing.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { EventLogFullError } from "../../server/eventlog";
 import { startServerWith, type Person, type TestServer } from "../helpers/server";
 import type { RealtimeEvent, RoomInfo, User } from "../../lib/protocol";
 
@@ -13,6 +14,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await s?.stop();
+});
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 const post = (path: string, body: unknown, cookie?: string) =>
@@ -106,6 +110,44 @@ describe("rooms", () => {
     expect(feed[0]).toMatchObject({ type: "room.created", actor: { id: ada.user.id, name: "Ada" }, data: { roomId: "design-review", name: "design-review" } });
     const { rooms } = (await (await s.api("/api/rooms", { cookie: lin.cookie })).json()) as { rooms: RoomInfo[] };
     expect(rooms.map((r) => r.id)).toContain("design-review");
+  });
+
+  it("a room whose announcement failed is announced by the next attempt: the creator's retry succeeds, anyone else hears 409", async () => {
+    const announcements = async (roomId: string) =>
+      (await s.app.log.readAfter("feed", 0, 10_000)).filter((e) => e.type === "room.created" && e.data.roomId === roomId);
+    // The room row commits, then the log refuses the announcement (its queue is full).
+    const failOnce = () => vi.spyOn(s.app.log, "append").mockRejectedValueOnce(new EventLogFullError(1));
+
+    failOnce();
+    const first = await post("/api/rooms", { name: "flaky-a" }, ada.cookie);
+    expect(first.status).toBe(503);
+    expect(await announcements("flaky-a")).toHaveLength(0);
+    const retry = await post("/api/rooms", { name: "flaky-a" }, ada.cookie);
+    expect(retry.status).toBe(201);
+    expect(((await retry.json()) as { room: RoomInfo }).room).toMatchObject({ id: "flaky-a", head: 0 });
+    expect(await announcements("flaky-a")).toMatchObject([{ actor: { id: ada.user.id, name: "Ada" }, data: { name: "flaky-a" } }]);
+    expect((await post("/api/rooms", { name: "flaky-a" }, ada.cookie)).status).toBe(409);
+
+    failOnce();
+    expect((await post("/api/rooms", { name: "flaky-b" }, ada.cookie)).status).toBe(503);
+    // Someone else's attempt repairs the feed — in the creator's name — and is refused.
+    expect((await post("/api/rooms", { name: "Flaky-B" }, lin.cookie)).status).toBe(409);
+    expect(await announcements("flaky-b")).toMatchObject([{ actor: { id: ada.user.id } }]);
+    expect((await post("/api/rooms", { name: "flaky-b" }, ada.cookie)).status).toBe(409);
+    expect(await announcements("flaky-b")).toHaveLength(1);
+  });
+
+  it("a join whose member.joined failed is announced by the person's next join, once", async () => {
+    const joins = async () =>
+      (await s.app.log.readAfter("feed", 0, 10_000)).filter(
+        (e) => e.type === "member.joined" && e.data.roomId === "general" && e.actor.id === lin.user.id,
+      );
+    vi.spyOn(s.app.log, "append").mockRejectedValueOnce(new EventLogFullError(1));
+    await expect(s.app.workspace.recordJoin("general", lin.user)).rejects.toBeInstanceOf(EventLogFullError);
+    expect(await joins()).toHaveLength(0);
+    await s.app.workspace.recordJoin("general", lin.user);
+    await Promise.all([s.app.workspace.recordJoin("general", lin.user), s.app.workspace.recordJoin("general", lin.user)]);
+    expect(await joins()).toHaveLength(1);
   });
 
   it("refuses bad room names with invalid_name and creates nothing", async () => {
