@@ -25,9 +25,16 @@ export class WorkspaceError extends Error {
 
 /** Rooms are never deleted, so a positive answer can be cached for good. */
 const KNOWN_ROOMS_MAX = 100_000;
+/**
+ * Memberships known to be recorded, so the joins that repeat all day (every reconnect, every
+ * long poll) cost no query. The oldest are forgotten past the bound; forgetting one costs a
+ * single lookup on that person's next join.
+ */
+const KNOWN_MEMBERS_MAX = 100_000;
 
 export class Workspace {
   private readonly knownRooms = new Set<string>(["general"]);
+  private readonly knownMembers = new Set<string>();
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -114,19 +121,24 @@ export class Workspace {
    * which marks it as written: if the append fails, the next join tries again.
    */
   async recordJoin(roomId: string, actor: Actor): Promise<void> {
+    const key = `${roomId}\u0000${actor.id}`;
+    if (this.knownMembers.has(key)) return;
     const member = await this.prisma.roomMember.findUnique({
       where: { roomId_userId: { roomId, userId: actor.id } },
       select: { roomId: true },
     });
-    if (member) return;
-    await this.log.append({
-      stream: "feed",
-      type: "member.joined",
-      actor,
-      data: { roomId },
-      clientId: `member.joined:${roomId}`,
-    });
-    await this.prisma.roomMember.createMany({ data: [{ roomId, userId: actor.id }], skipDuplicates: true });
+    if (!member) {
+      await this.log.append({
+        stream: "feed",
+        type: "member.joined",
+        actor,
+        data: { roomId },
+        clientId: `member.joined:${roomId}`,
+      });
+      await this.prisma.roomMember.createMany({ data: [{ roomId, userId: actor.id }], skipDuplicates: true });
+    }
+    if (this.knownMembers.size >= KNOWN_MEMBERS_MAX) this.knownMembers.delete(this.knownMembers.values().next().value!);
+    this.knownMembers.add(key);
   }
 
   /**

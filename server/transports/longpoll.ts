@@ -63,12 +63,23 @@ export class LongPollTransport {
     const client = (url.searchParams.get("client") ?? "").slice(0, 64);
     const key = `${session.id}|${client}|${[...streams].sort().join(",")}`;
 
+    const rooms = streams.map(roomOfStream).filter((r): r is string => r !== null);
+    // Polling a room is joining it, as a WebSocket `join` is: the first time is in the feed.
+    // Recorded before the positions are taken, so a first poll of the feed starts after its
+    // own member.joined (after the first, it costs nothing: the membership is remembered).
+    await Promise.all(
+      rooms.map((room) =>
+        this.opts.workspace
+          .recordJoin(room, session.user)
+          .catch((err: unknown) => this.opts.logger.error({ err, room }, "recording the join failed")),
+      ),
+    );
+
     const missing = streams.filter((s) => !cursor.has(s));
     const heads = await this.opts.log.heads(missing);
     const position: Cursor = new Map(streams.map((s) => [s, cursor.get(s) ?? heads.get(s) ?? 0]));
 
     // Polling a room marks the caller present in it until the lapse.
-    const rooms = streams.map(roomOfStream).filter((r): r is string => r !== null);
     const presenceId = `poll:${session.id}:${client}`;
     for (const room of rooms) this.opts.hub.presence.touch(room, session.user, presenceId, this.opts.presenceTtlMs ?? POLL_PRESENCE_TTL_MS);
 

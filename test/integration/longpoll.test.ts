@@ -338,6 +338,28 @@ describe.each(dbKinds)("long polling /api/poll on %s", (kind) => {
     a.close();
   });
 
+  it("writes member.joined once per person per room, whether they join by WebSocket, long polling or both", async () => {
+    const room = await newRoom();
+    const joined = async (who: Person) =>
+      (await s.app.log.readAfter("feed", 0, 100_000)).filter(
+        (e) => e.type === "member.joined" && e.data.roomId === room && e.actor.id === who.user.id,
+      ).length;
+    // Ada only polls, from two tabs, again and again.
+    await quick(ada, { streams: `room:${room}`, wait: 0, client: "mj-1" });
+    await waitFor(async () => (await joined(ada)) === 1, 5000, "Ada's member.joined");
+    await quick(ada, { streams: `room:${room}`, wait: 0, client: "mj-1" });
+    await quick(ada, { streams: `room:${room},feed`, wait: 0, client: "mj-2" });
+    // Bea joins over WebSocket twice, then falls back to polling.
+    (await connectWs(bea, room)).close();
+    await waitFor(async () => (await joined(bea)) === 1, 5000, "Bea's member.joined");
+    (await connectWs(bea, room)).close();
+    await quick(bea, { streams: `room:${room}`, wait: 0, client: "mj-3" });
+    await s.app.log.idle();
+    await sleep(100);
+    expect(await joined(ada)).toBe(1);
+    expect(await joined(bea)).toBe(1);
+  });
+
   it("answers bad input with 400 and a code, unknown rooms 404, and no session 401", async () => {
     const cases: Array<[string, number, string]> = [
       ["/api/poll", 400, "bad_stream"],
