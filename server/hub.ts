@@ -81,6 +81,11 @@ export interface Subscriber {
 export interface SubscribeOptions {
   /** Replay everything after this seq; null/undefined: live events only. */
   since?: number | null;
+  /**
+   * Whether `since` is a position the client brought (a resume, counted in the metrics) rather
+   * than one the server chose for it, such as the head it was shown on connecting. Default: true.
+   */
+  resumed?: boolean;
   /** More missed than this (or `since` beyond the head): start live from the head instead. */
   maxReplay?: number;
   /** Called once the head is known, before any replayed event. */
@@ -355,7 +360,7 @@ export class Hub {
     const reset =
       since !== null && (since > head || (opts.maxReplay !== undefined && head - since > opts.maxReplay));
     s.lastSeq = since === null || reset ? head : since;
-    if (since !== null) this.metrics?.[reset ? "resets" : "resumes"].inc({ transport: sub.transport });
+    if (since !== null && opts.resumed !== false) this.metrics?.[reset ? "resets" : "resumes"].inc({ transport: sub.transport });
     if (st.subs.get(sub.id) !== s) return { head, reset };
     opts.onStart?.(head, reset);
     await this.replay(stream, st, s);

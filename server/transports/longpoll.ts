@@ -86,7 +86,7 @@ export class LongPollTransport {
     this.held.get(key)?.answer("superseded");
     if (req.destroyed) return;
 
-    const poll = new HeldPoll(key, session, streams, rooms, position, res, this, this.opts);
+    const poll = new HeldPoll(key, session, streams, rooms, position, new Set(cursor.keys()), res, this, this.opts);
     this.held.set(key, poll);
     this.opts.metrics?.pollsHeld.set(this.held.size);
     res.on("close", () => poll.abort());
@@ -154,6 +154,8 @@ class HeldPoll implements Subscriber {
     private readonly streams: StreamName[],
     private readonly rooms: string[],
     private readonly position: Cursor,
+    /** The streams whose position the client brought (the others start at the head). */
+    private readonly resumed: ReadonlySet<string>,
     private readonly res: ServerResponse,
     private readonly owner: LongPollTransport,
     private readonly opts: LongPollOptions,
@@ -171,6 +173,7 @@ class HeldPoll implements Subscriber {
         this.streams.map((s) =>
           hub.subscribe(s, this, {
             since: this.position.get(s)!,
+            resumed: this.resumed.has(s),
             // A position beyond the head: the log was reset. Say so, and go on from the head.
             onStart: (head, reset) => {
               if (!reset) return;

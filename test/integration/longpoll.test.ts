@@ -338,6 +338,21 @@ describe.each(dbKinds)("long polling /api/poll on %s", (kind) => {
     a.close();
   });
 
+  it("counts a resume only for a stream whose cursor the client brought", async () => {
+    const room = await newRoom();
+    const resumes = async () =>
+      Number(/rt_resumes_total\{transport="longpoll"[^}]*\} (\d+)/.exec(await (await s.api("/metrics")).text())?.[1] ?? 0);
+    const start = await resumes();
+    const streams = `room:${room},feed`;
+    const first = await quick(bea, { streams, wait: 0, client: "resume-count" });
+    expect(await resumes()).toBe(start);
+    const cursor = parseCursor(first.cursor)!;
+    await quick(bea, { streams, wait: 0, client: "resume-count", cursor: `room:${room}=${cursor.get(`room:${room}`)}` });
+    expect(await resumes()).toBe(start + 1);
+    await quick(bea, { streams, wait: 0, client: "resume-count", cursor: first.cursor });
+    expect(await resumes()).toBe(start + 3);
+  });
+
   it("writes member.joined once per person per room, whether they join by WebSocket, long polling or both", async () => {
     const room = await newRoom();
     const joined = async (who: Person) =>
