@@ -48,6 +48,9 @@ export interface AppOptions {
     typingTtlMs?: number;
     pollStateIntervalMs?: number;
     pollPresenceTtlMs?: number;
+    pollMaxHeld?: number;
+    pollMaxHeldPerSession?: number;
+    pollMaxEvents?: number;
     ssePingMs?: number;
     wsMaxBufferedBytes?: number;
     coalesceCursors?: boolean;
@@ -134,6 +137,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     metrics,
     stateIntervalMs: tuning.pollStateIntervalMs,
     presenceTtlMs: tuning.pollPresenceTtlMs,
+    maxHeld: tuning.pollMaxHeld,
+    maxHeldPerSession: tuning.pollMaxHeldPerSession,
+    maxEvents: tuning.pollMaxEvents,
   });
 
   // Other instances' commits: read their events from the log (the log is the backplane).
