@@ -1,7 +1,8 @@
 // The event log: durable, gapless, commit-ordered sequences per stream, with group commit.
 //
 // Appends arriving within one tick are written together in one transaction:
-//   1. lock the batch's stream rows in name order (no deadlock between instances),
+//   1. lock the batch's stream rows in name order (no deadlock between instances), creating
+//      the rows of streams new to the log,
 //   2. look up repeated clientIds (after the lock, so no other writer can race us),
 //   3. number the new events from the locked heads,
 //   4. one INSERT … SELECT FROM unnest(…) for every event of the batch,
@@ -104,7 +105,6 @@ export class EventLog {
   private closed = false;
   private idleWaiters: Array<() => void> = [];
   private readonly listeners = new Set<CommitListener>();
-  private readonly knownStreams = new Set<string>();
   private readonly maxBatch: number;
   private readonly maxQueue: number;
 
@@ -248,7 +248,6 @@ export class EventLog {
         return;
       }
     }
-    for (const s of outcome.streams) this.knownStreams.add(s);
 
     const m = this.opts.metrics;
     if (m) {
@@ -272,19 +271,7 @@ export class EventLog {
       for (const d of input.derived ?? []) streams.add(d.stream);
     }
     const names = [...streams].sort();
-
-    const unknown = names.filter((s) => !this.knownStreams.has(s));
-    if (unknown.length > 0) {
-      await tx.query(
-        "INSERT INTO streams (name) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT (name) DO NOTHING",
-        [unknown],
-      );
-    }
-    const locked = await tx.query<{ name: string; head: number | string }>(
-      "SELECT name, head FROM streams WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE",
-      [names],
-    );
-    const heads = new Map(locked.map((r) => [r.name, Number(r.head)]));
+    const heads = await this.lockStreams(tx, names);
 
     const existing = await this.findRepeats(tx, batch);
     const at = new Date().toISOString();
@@ -364,7 +351,37 @@ export class EventLog {
         ],
       );
     }
-    return { appended, results, heads, streams: names };
+    return { appended, results, heads };
+  }
+
+  /**
+   * Locks the streams' rows (in name order) and returns their heads. A stream without a row —
+   * new to the log, or its row lost — gets one, its head taken from the events it already
+   * has, so numbering continues instead of colliding. Nothing about streams is remembered
+   * between batches: the lock is the one source of truth, and memory stays flat however many
+   * streams the log holds.
+   */
+  private async lockStreams(tx: Sql, names: string[]): Promise<Map<string, number>> {
+    const lock = (which: string[]) =>
+      tx.query<{ name: string; head: number | string }>(
+        "SELECT name, head FROM streams WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE",
+        [which],
+      );
+    const heads = new Map((await lock(names)).map((r) => [r.name, Number(r.head)]));
+    const missing = names.filter((n) => !heads.has(n));
+    if (missing.length > 0) {
+      // In name order too, so two writers creating the same streams wait for each other
+      // instead of deadlocking. A row another writer created meanwhile is left as it is.
+      await tx.query(
+        `INSERT INTO streams (name, head)
+         SELECT n, COALESCE((SELECT max(seq) FROM events WHERE events.stream = n), 0)
+           FROM unnest($1::text[]) AS n ORDER BY 1
+         ON CONFLICT (name) DO NOTHING`,
+        [missing],
+      );
+      for (const r of await lock(missing)) heads.set(r.name, Number(r.head));
+    }
+    return heads;
   }
 
   private async findRepeats(tx: Sql, batch: Pending[]): Promise<Map<string, RealtimeEvent>> {
@@ -393,7 +410,6 @@ interface BatchOutcome {
   appended: RealtimeEvent[];
   results: AppendResult[];
   heads: Map<string, number>;
-  streams: string[];
 }
 
 function isDataError(err: unknown): boolean {

@@ -193,6 +193,17 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     expect((await log.append(message("room:c11", "g"))).event.seq).toBe(7);
   });
 
+  it("12. a stream whose row went missing is numbered on from its events, not from 1", async () => {
+    const log = new EventLog(t.db);
+    for (const text of ["a", "b", "c"]) await log.append(message("room:c12", text));
+    await t.db.sql.query("DELETE FROM streams WHERE name = 'room:c12'");
+    const [d, other] = await Promise.all([log.append(message("room:c12", "d")), log.append(message("room:c12-new", "first"))]);
+    expect(d.event.seq).toBe(4);
+    expect(other.event.seq).toBe(1);
+    expect(await log.head("room:c12")).toBe(4);
+    expect((await log.readAfter("room:c12", 0, 10)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+  });
+
   it.runIf(kind === "postgres")("10. issues one NOTIFY per batch carrying only the new heads", async () => {
     const log = new EventLog(t.db, { notifyChannel: "rt_test_events", instanceId: "i-test" });
     const payloads: string[] = [];
