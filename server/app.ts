@@ -94,6 +94,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   const log = new EventLog(db, {
     metrics,
+    logger: logger.child({ module: "eventlog" }),
     instanceId: config.instanceId,
     notifyChannel: db.kind === "postgres" ? NOTIFY_CHANNEL : undefined,
   });

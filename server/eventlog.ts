@@ -10,6 +10,7 @@
 // Holding the stream row until commit is what makes seq order equal commit order: a reader
 // that has seen seq n can never later see an event with seq ≤ n appear.
 import type { Database, Sql } from "./db/database";
+import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
 import type { Actor, EventDataByType, EventType, RealtimeEvent, StreamName } from "../lib/protocol";
 
@@ -68,6 +69,8 @@ export interface EventLogOptions {
   notifyChannel?: string;
   instanceId?: string;
   metrics?: Metrics;
+  /** Where a failing commit listener is reported. */
+  logger?: Logger;
 }
 
 interface Pending {
@@ -259,7 +262,15 @@ export class EventLog {
     }
     // Listeners first, so a subscriber sees the event no later than its sender sees the ack.
     if (outcome.appended.length > 0) {
-      for (const l of this.listeners) l(outcome.appended, outcome.heads);
+      for (const l of this.listeners) {
+        // The batch is committed whatever a listener does: one that throws must neither keep
+        // the others from hearing of it nor leave the appenders without their answer.
+        try {
+          l(outcome.appended, outcome.heads);
+        } catch (err) {
+          this.opts.logger?.error({ err, events: outcome.appended.length }, "a commit listener failed");
+        }
+      }
     }
     batch.forEach((p, i) => p.resolve(outcome.results[i]!));
   }

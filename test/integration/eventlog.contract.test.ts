@@ -2,6 +2,7 @@
 // embedded PGlite always, the real Postgres server when DATABASE_URL is set.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventLog, EventLogClosedError, EventLogFullError } from "../../server/eventlog";
+import type { Logger } from "../../server/log";
 import { createMetrics } from "../../server/metrics";
 import type { RealtimeEvent } from "../../lib/protocol";
 import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
@@ -202,6 +203,24 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     expect(other.event.seq).toBe(1);
     expect(await log.head("room:c12")).toBe(4);
     expect((await log.readAfter("room:c12", 0, 10)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("13. a commit listener that throws is reported; the other listeners and every appender still hear", async () => {
+    const logged: unknown[] = [];
+    const logger = { error: (obj: unknown) => logged.push(obj) } as unknown as Logger;
+    const log = new EventLog(t.db, { logger });
+    const heard: number[] = [];
+    log.onCommit(() => {
+      throw new Error("listener bug");
+    });
+    log.onCommit((events) => heard.push(...events.map((e) => e.seq)));
+    const results = await Promise.all([1, 2, 3].map((i) => log.append(message("room:c8b", `m${i}`))));
+    expect(results.map((r) => r.event.seq)).toEqual([1, 2, 3]);
+    expect(heard).toEqual([1, 2, 3]);
+    expect(logged).toHaveLength(1);
+    expect((logged[0] as { err: Error }).err.message).toBe("listener bug");
+    // And the log goes on.
+    expect((await log.append(message("room:c8b", "m4"))).event.seq).toBe(4);
   });
 
   it.runIf(kind === "postgres")("10. issues one NOTIFY per batch carrying only the new heads", async () => {
