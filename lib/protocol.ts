@@ -32,6 +32,7 @@ export const ErrorCode = {
   not_found: 404,
   unknown_room: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   room_exists: 409,
   payload_too_large: 413,
   not_joined: 409,

@@ -56,6 +56,12 @@ export interface AppOptions {
     coalesceCursors?: boolean;
     drainSpreadMs?: number;
     presenceHeartbeatMs?: number;
+    /** A request body that goes this long without a byte is refused with 408. */
+    bodyIdleTimeoutMs?: number;
+    /** The whole request (headers and body) must arrive within this; 0 turns it off. */
+    requestTimeoutMs?: number;
+    /** How often Node checks requests against their timeouts. */
+    timeoutCheckIntervalMs?: number;
   };
 }
 
@@ -163,10 +169,20 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   const ops = new OpsSampler(metrics, config.instanceId);
   let ready = true;
-  const router = createApi({ sessions, workspace, hub, sse, poll, metrics, ops, isReady: () => ready });
+  const router = createApi({
+    sessions,
+    workspace,
+    hub,
+    sse,
+    poll,
+    metrics,
+    ops,
+    isReady: () => ready,
+    bodyIdleTimeoutMs: tuning.bodyIdleTimeoutMs,
+  });
   const httpLog = logger.child({ module: "http" });
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer({ connectionsCheckingInterval: tuning.timeoutCheckIntervalMs ?? 5_000 }, (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     // Draining: the port stays open so /readyz can say so; anything new is refused with 503,
     // which a proxy retries on another instance.
@@ -195,13 +211,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
       const known = toHttpError(err);
       if (!known) httpLog.error({ err, route: match.pattern }, "request failed");
       if (res.headersSent) return void res.end();
-      sendError(res, known ?? new HttpError("internal", "Something went wrong"));
+      // A body that stopped arriving never finishes: this connection cannot carry another request.
+      const close = known?.code === "request_timeout" ? { Connection: "close" } : undefined;
+      sendError(res, known ?? new HttpError("internal", "Something went wrong"), close);
     });
   });
   server.keepAliveTimeout = 65_000;
-  // Long polls and SSE outlive Node's default request timeout.
-  server.requestTimeout = 0;
-  server.headersTimeout = 30_000;
+  // Node's timeouts cover receiving a request, not answering it: a held poll or an SSE stream
+  // (requests complete once their headers are in) and an upgraded WebSocket are not cut by
+  // them. They bound a client that sends its headers or body slowly; readBody's idle timer
+  // answers a stalled body sooner, with a JSON error.
+  server.requestTimeout = tuning.requestTimeoutMs ?? 30_000;
+  server.headersTimeout = Math.min(20_000, server.requestTimeout || 20_000);
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const pathname = new URL(req.url ?? "/", "http://localhost").pathname;

@@ -1,5 +1,6 @@
 // The HTTP API of PROTOCOL.md: identity, rooms, history, messages, typing, cursors and
 // notifications, plus the SSE and long-poll endpoints and the operator's endpoints.
+import type { IncomingMessage } from "node:http";
 import { Sessions, type Session } from "../auth";
 import { EventLogClosedError, EventLogFullError } from "../eventlog";
 import type { Hub } from "../hub";
@@ -9,7 +10,7 @@ import { TokenBucket } from "../ratelimit";
 import type { LongPollTransport } from "../transports/longpoll";
 import type { SseTransport } from "../transports/sse";
 import { WorkspaceError, type Workspace } from "../workspace";
-import { HttpError, isSecure, readJson, sendEmpty, sendJson } from "./respond";
+import { HttpError, isSecure, readJson as readJsonBody, sendEmpty, sendJson } from "./respond";
 import { Router, type RouteContext } from "./router";
 import {
   createRoomBodySchema,
@@ -17,6 +18,7 @@ import {
   postMessageBodySchema,
   readBodySchema,
   sessionBodySchema,
+  type ErrorCode,
   type User,
 } from "../../lib/protocol";
 import { z } from "zod";
@@ -30,6 +32,8 @@ export interface ApiDeps {
   metrics: Metrics;
   ops: OpsSampler;
   isReady: () => boolean;
+  /** How long a request body may stall before it is refused (408). */
+  bodyIdleTimeoutMs?: number;
 }
 
 const typingBodySchema = z.object({ stop: z.boolean().optional() });
@@ -57,6 +61,8 @@ export function createApi(deps: ApiDeps): Router {
   const sendLimits = new SessionLimits(10, 20);
   const typingLimits = new SessionLimits(2, 2);
   const cursorLimits = new SessionLimits(60, 60);
+  const readJson = <S extends z.ZodType>(req: IncomingMessage, schema: S, invalid?: ErrorCode) =>
+    readJsonBody(req, schema, invalid, deps.bodyIdleTimeoutMs);
 
   const authed = (handler: (ctx: RouteContext, session: Session) => Promise<void> | void) => async (ctx: RouteContext) => {
     const session = await sessions.fromRequest(ctx.req);

@@ -1,5 +1,6 @@
 // The HTTP API of PROTOCOL.md against a real server: identity, rooms, history, messages,
 // notifications, operations — and every kind of bad input, which must write nothing.
+import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { EventLogFullError } from "../../server/eventlog";
 import { startServerWith, type Person, type TestServer } from "../helpers/server";
@@ -359,5 +360,88 @@ describe("hot counters", () => {
     expect(count(after, deliveries) - count(before, deliveries)).toBe(3);
     expect(count(after, events) - count(before, events)).toBe(3);
     a.close();
+  });
+});
+
+describe("slow clients", () => {
+  let slow: TestServer;
+  let grace: Person;
+
+  beforeAll(async () => {
+    [slow, grace] = await startServerWith(["Grace"], {
+      testDb: s.testDb,
+      tuning: { bodyIdleTimeoutMs: 300, requestTimeoutMs: 1000, timeoutCheckIntervalMs: 100 },
+    });
+  });
+  afterAll(async () => {
+    await slow?.stop();
+  });
+
+  /** Sends a POST's headers and the start of its body by hand; resolves with all it hears back. */
+  const rawPost = (path: string, body: string, sent: number, trickleMs?: number) =>
+    new Promise<{ text: string; closed: boolean }>((resolve, reject) => {
+      const { port } = new URL(slow.url);
+      const socket = net.connect(Number(port), "127.0.0.1");
+      let text = "";
+      let timer: NodeJS.Timeout | null = null;
+      socket.setEncoding("utf8");
+      socket.on("data", (d: string) => (text += d));
+      socket.on("error", reject);
+      socket.on("close", () => {
+        if (timer) clearInterval(timer);
+        resolve({ text, closed: true });
+      });
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ${grace.cookie}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: keep-alive\r\n\r\n${body.slice(0, sent)}`,
+      );
+      // A byte now and then: never idle long, but never done either.
+      let at = sent;
+      if (trickleMs) timer = setInterval(() => at < body.length - 1 && socket.write(body[at++]!), trickleMs);
+      setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`no answer; got ${JSON.stringify(text)}`));
+      }, 8000).unref();
+    });
+
+  it("answers a body that stops halfway with 408 request_timeout, closes the connection and writes nothing", async () => {
+    const before = await countEvents();
+    const body = JSON.stringify({ text: "never finished", clientId: "slow-1" });
+    const { text, closed } = await rawPost("/api/rooms/general/messages", body, 20);
+    expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(text.toLowerCase()).toContain("connection: close");
+    expect(text).toContain('"code":"request_timeout"');
+    expect(closed).toBe(true);
+    expect(await countEvents()).toBe(before);
+  });
+
+  it("answers a body that trickles past the request timeout with 408", async () => {
+    const body = JSON.stringify({ text: "x".repeat(500), clientId: "slow-2" });
+    const { text, closed } = await rawPost("/api/rooms/general/messages", body, 20, 50);
+    expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(closed).toBe(true);
+  });
+
+  it("leaves SSE streams, held polls and WebSockets open past the request timeout", async () => {
+    const stream = await fetch(`${slow.url}/api/stream?streams=feed`, { headers: { cookie: grace.cookie } });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    const poll = slow.api("/api/poll?streams=feed&wait=2", { cookie: grace.cookie });
+    const ws = await slow.connect(grace.cookie);
+    await new Promise((r) => setTimeout(r, 1500));
+
+    expect((await slow.api("/api/rooms/general/messages", { method: "POST", body: JSON.stringify({ text: "still here", clientId: "slow-3" }), cookie: grace.cookie })).status).toBe(201);
+    let seen = "";
+    while (!seen.includes("still here")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`stream ended; got ${seen}`);
+      seen += new TextDecoder().decode(value);
+    }
+    const answer = await poll;
+    expect(answer.status).toBe(200);
+    ws.send({ type: "join", room: "general" });
+    await ws.next((f) => f.type === "joined");
+    ws.close();
+    await reader.cancel();
   });
 });
