@@ -184,6 +184,16 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   const server = http.createServer({ connectionsCheckingInterval: tuning.timeoutCheckIntervalMs ?? 5_000 }, (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
+    const match = router.match(req.method ?? "GET", url.pathname);
+    const toPages = !match && opts.pages !== undefined && !url.pathname.startsWith("/api/");
+    // The label is a route pattern, "pages" or "unmatched", never the path itself: a scanner
+    // trying a million paths must not make a million time series.
+    const route = match?.pattern ?? (toPages ? "pages" : "unmatched");
+    const started = performance.now();
+    res.on("finish", () => {
+      metrics.httpRequests.inc({ route, method: req.method ?? "GET", status: res.statusCode });
+      metrics.httpSeconds.observe({ route }, (performance.now() - started) / 1000);
+    });
     // Draining: the port stays open so /readyz can say so; anything new is refused with 503,
     // which a proxy retries on another instance.
     if (!ready && !OPS_PATHS.has(url.pathname)) {
@@ -192,16 +202,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
         Connection: "close",
       });
     }
-    const match = router.match(req.method ?? "GET", url.pathname);
     if (!match) {
-      if (opts.pages && !url.pathname.startsWith("/api/")) return void opts.pages(req, res);
+      if (toPages) return void opts.pages!(req, res);
       return sendError(res, new HttpError("not_found", `No such endpoint: ${url.pathname}`));
     }
-    const started = performance.now();
-    res.on("finish", () => {
-      metrics.httpRequests.inc({ route: match.pattern, method: req.method ?? "GET", status: res.statusCode });
-      metrics.httpSeconds.observe({ route: match.pattern }, (performance.now() - started) / 1000);
-    });
     if (!match.handler) {
       return sendError(res, new HttpError("method_not_allowed", `Use ${match.allowed.join(" or ")}`), {
         Allow: match.allowed.join(", "),

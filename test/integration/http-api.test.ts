@@ -3,7 +3,7 @@
 import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { EventLogFullError } from "../../server/eventlog";
-import { startServerWith, type Person, type TestServer } from "../helpers/server";
+import { startServer, startServerWith, type Person, type TestServer } from "../helpers/server";
 import type { RealtimeEvent, RoomInfo, User } from "../../lib/protocol";
 
 let s: TestServer;
@@ -320,6 +320,31 @@ describe("operations", () => {
     expect(text).toMatch(/rt_append_batch_size_bucket/);
     expect(text).toMatch(/rt_append_commit_seconds_bucket/);
     expect(text).toMatch(/rt_http_requests_total\{route="\/api\/rooms\/:id\/messages",method="POST",status="201"\}/);
+  });
+
+  it("counts requests that match no route under one label, whatever their path", async () => {
+    const unmatched = async () =>
+      Number(/rt_http_requests_total\{route="unmatched",method="GET",status="404"\} (\d+)/.exec(await (await s.api("/metrics")).text())?.[1] ?? 0);
+    const before = await unmatched();
+    for (const p of ["/api/nothing-1", "/api/nothing-2", "/wp-login.php", "/api/rooms/a/b/c"]) {
+      expect((await s.api(p, { cookie: ada.cookie })).status).toBe(404);
+    }
+    const text = await (await s.api("/metrics")).text();
+    expect(await unmatched()).toBe(before + 4);
+    expect(text).not.toMatch(/nothing-1|wp-login/);
+  });
+
+  it("serves the process's own metrics (CPU, memory, event loop, handles) beside the app's", async () => {
+    const withDefaults = await startServer({ testDb: s.testDb, defaultMetrics: true });
+    try {
+      const text = await (await withDefaults.api("/metrics")).text();
+      for (const name of ["process_cpu_seconds_total", "process_resident_memory_bytes", "nodejs_eventloop_lag_seconds", "nodejs_heap_size_used_bytes", "nodejs_active_handles_total"]) {
+        expect(text, name).toMatch(new RegExp(`^${name}(\\{[^}]*\\})? `, "m"));
+      }
+      expect(text).toMatch(/^# TYPE rt_appends_total counter$/m);
+    } finally {
+      await withDefaults.stop();
+    }
   });
 });
 
