@@ -94,9 +94,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     instanceId: config.instanceId,
     notifyChannel: db.kind === "postgres" ? NOTIFY_CHANNEL : undefined,
   });
+  const clock = opts.clock ?? systemClock;
   const hub = new Hub({
     log,
-    clock: opts.clock ?? systemClock,
+    clock,
     logger: logger.child({ module: "hub" }),
     metrics,
     presenceGraceMs: tuning.presenceGraceMs,
@@ -120,6 +121,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     sessions,
     logger: logger.child({ module: "ws" }),
     metrics,
+    clock,
     allowedOrigins: config.allowedOrigins,
     pingIntervalMs: tuning.pingIntervalMs,
     pongTimeoutMs: tuning.pongTimeoutMs,

@@ -10,8 +10,8 @@ import type { Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import type { Logger } from "../log";
 import { counterFor, type Metrics, type Tally } from "../metrics";
 import { TokenBucket, WindowCounter } from "../ratelimit";
-import { TickCork } from "./tick-cork";
-import { frameHeaderLength } from "./ws-frame";
+import { systemClock, type Clock, type Timer } from "../state/clock";
+import { WsSocket, type ConnectionSocket } from "./ws-socket";
 import { WorkspaceError, type Workspace } from "../workspace";
 import { EventLogClosedError, EventLogFullError } from "../eventlog";
 import {
@@ -27,23 +27,27 @@ import {
   type User,
 } from "../../lib/protocol";
 
-export interface WsTransportOptions {
+/** What one connection needs: the hub and workspace it acts on, and its limits. */
+export interface WsConnectionOptions {
   hub: Hub;
   workspace: Workspace;
-  sessions: Sessions;
   logger: Logger;
   metrics?: Metrics;
-  /** Origins allowed besides the request's own host. */
-  allowedOrigins: string[];
-  pingIntervalMs?: number;
-  pongTimeoutMs?: number;
+  /** Time for the rate limits and the pong deadline (tests move it by hand). */
+  clock?: Clock;
   /** Above this many buffered bytes a socket is too slow for durable events: close 1013. */
   maxBufferedBytes?: number;
   /** Above this many buffered bytes cursor frames are skipped for the socket. */
   cursorSkipBytes?: number;
 }
 
-const AS_TEXT = { binary: false } as const;
+export interface WsTransportOptions extends WsConnectionOptions {
+  sessions: Sessions;
+  /** Origins allowed besides the request's own host. */
+  allowedOrigins: string[];
+  pingIntervalMs?: number;
+  pongTimeoutMs?: number;
+}
 
 /** Bad frames tolerated per window before the connection is closed for abuse (1008). */
 const ABUSE_LIMIT = 50;
@@ -53,6 +57,11 @@ const ABUSE_WINDOW_MS = 10_000;
  * limit once and must hear every answer; only one that keeps flooding is closed (1008).
  */
 const FLOOD_LIMIT = 500;
+
+/** Per-connection rate limits (PROTOCOL.md, "Limits per connection"). */
+const SEND_RATE = { perSecond: 10, burst: 20 };
+const TYPING_RATE = { perSecond: 2, burst: 2 };
+const CURSOR_RATE = { perSecond: 60, burst: 60 };
 
 export class WsTransport {
   readonly wss: WebSocketServer;
@@ -122,64 +131,62 @@ export class WsTransport {
   }
 
   private accept(ws: WebSocket, session: Session): void {
-    const conn = new WsConnection(ws, session, this.opts, () => this.connections.delete(conn));
+    const conn = new WsConnection(new WsSocket(ws), session, this.opts, () => this.connections.delete(conn));
     this.connections.add(conn);
+    ws.on("message", (data, isBinary) => conn.handleMessage(data as Buffer, isBinary));
+    ws.on("pong", () => conn.handlePong());
+    ws.on("close", () => conn.handleClose());
+    ws.on("error", (err) => conn.handleSocketError(err));
   }
 }
 
-/** One browser tab's socket: a hub subscriber for every room it joined. */
-class WsConnection implements Subscriber {
+/**
+ * One browser tab's connection: a hub subscriber for every room it joined. The protocol logic,
+ * speaking through a `ConnectionSocket` (`ws` in production, an in-memory pair in tests); the
+ * socket's owner hands it the peer's frames (`handleMessage`), pongs and the close.
+ */
+export class WsConnection implements Subscriber {
   readonly id = `ws-${randomBytes(6).toString("base64url")}`;
   readonly transport = "ws" as const;
   readonly user: User;
   readonly sessionId: string;
   private readonly rooms = new Set<string>();
-  private readonly sendBucket = new TokenBucket(10, 20);
-  private readonly typingBucket = new TokenBucket(2, 2);
-  private readonly cursorBucket = new TokenBucket(60, 60);
-  private readonly abuse = new WindowCounter(ABUSE_LIMIT, ABUSE_WINDOW_MS);
-  private readonly flood = new WindowCounter(FLOOD_LIMIT, ABUSE_WINDOW_MS);
+  private readonly clock: Clock;
+  private readonly sendBucket: TokenBucket;
+  private readonly typingBucket: TokenBucket;
+  private readonly cursorBucket: TokenBucket;
+  private readonly abuse: WindowCounter;
+  private readonly flood: WindowCounter;
   private inbox: Promise<void> = Promise.resolve();
   private alive = true;
-  private pongTimer: NodeJS.Timeout | null = null;
+  private pongTimer: Timer | null = null;
   private closed = false;
   private readonly log: Logger;
   private readonly maxBuffered: number;
   private readonly cursorSkip: number;
   /** The frames-out tally for durable events, looked up once: it is bumped per delivery. */
   private readonly eventsOut: Tally | undefined;
-  /**
-   * The TCP socket under `ws`, for frames made once for everyone (`sendFrame`), and its cork:
-   * the frames of one tick (a commit batch's events) leave in one write.
-   */
-  private readonly tcp: { socket: Duplex; cork: TickCork } | undefined;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly socket: ConnectionSocket,
     session: Session,
-    private readonly opts: WsTransportOptions,
+    private readonly opts: WsConnectionOptions,
     private readonly onGone: () => void,
   ) {
     this.user = session.user;
     this.sessionId = session.id;
+    this.clock = opts.clock ?? systemClock;
+    const now = () => this.clock.now();
+    this.sendBucket = new TokenBucket(SEND_RATE.perSecond, SEND_RATE.burst, now);
+    this.typingBucket = new TokenBucket(TYPING_RATE.perSecond, TYPING_RATE.burst, now);
+    this.cursorBucket = new TokenBucket(CURSOR_RATE.perSecond, CURSOR_RATE.burst, now);
+    this.abuse = new WindowCounter(ABUSE_LIMIT, ABUSE_WINDOW_MS, now);
+    this.flood = new WindowCounter(FLOOD_LIMIT, ABUSE_WINDOW_MS, now);
     this.log = opts.logger.child({ conn: this.id, user: this.user.id });
     this.maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.cursorSkip = opts.cursorSkipBytes ?? 64 * 1024;
     this.eventsOut = counterFor(opts.metrics?.framesOut, "event");
-    const socket = (ws as unknown as { _socket?: Duplex })._socket;
-    this.tcp = socket && { socket, cork: new TickCork(socket) };
     opts.hub.register(this);
-    ws.on("message", (data, isBinary) => this.handleMessage(data as Buffer, isBinary));
-    ws.on("pong", () => {
-      this.alive = true;
-      if (this.pongTimer) clearTimeout(this.pongTimer);
-      this.pongTimer = null;
-    });
-    ws.on("close", () => this.cleanup());
-    ws.on("error", (err) => {
-      // Oversized frames surface here (ws closes with 1009 itself); the rest is worth a log line.
-      if ((err as { code?: string }).code !== "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") this.log.warn({ err }, "socket error");
-    });
   }
 
   // --- Subscriber ----------------------------------------------------------
@@ -211,28 +218,42 @@ class WsConnection implements Subscriber {
     if (this.closed) return;
     if (!this.alive && this.pongTimer) return;
     this.alive = false;
-    this.ws.ping();
-    this.pongTimer = setTimeout(() => {
+    this.socket.ping();
+    this.pongTimer = this.clock.setTimeout(() => {
       if (!this.alive) {
         this.log.info("no pong; terminating");
-        this.ws.terminate();
+        this.socket.terminate();
+        this.cleanup();
       }
     }, timeoutMs);
-    this.pongTimer.unref();
+  }
+
+  handlePong(): void {
+    this.alive = true;
+    this.pongTimer?.cancel();
+    this.pongTimer = null;
+  }
+
+  /** The socket closed (either side, or dropped). */
+  handleClose(): void {
+    this.cleanup();
+  }
+
+  handleSocketError(err: Error): void {
+    // Oversized frames surface here (ws closes with 1009 itself); the rest is worth a log line.
+    if ((err as { code?: string }).code !== "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") this.log.warn({ err }, "socket error");
   }
 
   close(code: number, reason: string): void {
     if (this.closed) return;
-    this.ws.close(code, reason);
-    // A peer that never answers the close handshake must not hold the socket open.
-    setTimeout(() => this.ws.terminate(), 2_000).unref();
+    this.socket.close(code, reason);
     this.cleanup();
   }
 
   private cleanup(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.pongTimer) clearTimeout(this.pongTimer);
+    this.pongTimer?.cancel();
     this.opts.hub.unregister(this);
     this.rooms.clear();
     this.onGone();
@@ -240,12 +261,13 @@ class WsConnection implements Subscriber {
 
   // --- Frames in -----------------------------------------------------------
 
-  private handleMessage(data: Buffer, isBinary: boolean): void {
+  /** One frame from the peer: validated, then queued to take effect in order. */
+  handleMessage(data: Buffer | string, isBinary: boolean): void {
     if (this.closed) return;
     let value: unknown;
     try {
       if (isBinary) throw new Error("binary");
-      value = JSON.parse(data.toString("utf8"));
+      value = JSON.parse(typeof data === "string" ? data : data.toString("utf8"));
     } catch {
       return this.fail("bad_json", "Frames are JSON text");
     }
@@ -380,28 +402,19 @@ class WsConnection implements Subscriber {
   private sendDurable(data: string, out: Tally | undefined): void {
     if (!this.sendable()) return;
     out?.inc();
-    this.ws.send(data, AS_TEXT);
+    this.socket.sendText(data);
   }
 
-  /**
-   * Sends a whole frame made once for every socket (`wsTextFrame`) as it is, written to the TCP
-   * socket with no per-socket header or options; the frames of one tick go out in one write. Safe beside ws's own sends
-   * (pings, close): with compression off and no Blob ever sent, ws writes each frame to the
-   * socket at once and never queues, so frames cannot interleave; `bufferedAmount` counts these
-   * bytes too.
-   */
+  /** Sends a whole frame made once for every socket (`wsTextFrame`) as it is. */
   private sendFrame(frame: Buffer, out: Tally | undefined): void {
     if (!this.sendable()) return;
     out?.inc();
-    if (this.tcp) {
-      this.tcp.cork.hold();
-      this.tcp.socket.write(frame);
-    } else this.ws.send(frame.subarray(frameHeaderLength(frame)), AS_TEXT);
+    this.socket.sendFrame(frame);
   }
 
   /** Open, and not so far behind that it must resume from the log instead (then closed 1013). */
   private sendable(): boolean {
-    if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.closed || !this.socket.isOpen) return false;
     if (this.behindBy(this.maxBuffered)) {
       this.onLagged();
       return false;
@@ -411,9 +424,9 @@ class WsConnection implements Subscriber {
 
   /** More than `bytes` wait for the kernel (frames held for this tick's write are sent first). */
   private behindBy(bytes: number): boolean {
-    if (this.ws.bufferedAmount <= bytes) return false;
-    this.tcp?.cork.flush();
-    return this.ws.bufferedAmount > bytes;
+    if (this.socket.bufferedAmount <= bytes) return false;
+    this.socket.flush();
+    return this.socket.bufferedAmount > bytes;
   }
 }
 
