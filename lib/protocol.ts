@@ -36,6 +36,7 @@ export const ErrorCode = {
   payload_too_large: 413,
   not_joined: 409,
   rate_limited: 429,
+  too_many_rooms: 429,
   overloaded: 503,
   unavailable: 503,
   internal: 500,

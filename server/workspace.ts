@@ -25,9 +25,13 @@ export class WorkspaceError extends Error {
 
 /** Rooms are never deleted, so a positive answer can be cached for good. */
 const KNOWN_ROOMS_MAX = 100_000;
+/** Memberships this process has recorded: a rejoin (every reconnect) then writes nothing. */
+const KNOWN_MEMBERS_MAX = 100_000;
 
 export class Workspace {
   private readonly knownRooms = new Set<string>(["general"]);
+  /** `room\0user` pairs known to be recorded, least recently joined first. */
+  private readonly knownMembers = new Set<string>();
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -79,18 +83,27 @@ export class Workspace {
 
   /** Records that a person joined a room; the first time is a `member.joined` feed event. */
   async recordJoin(roomId: string, actor: Actor): Promise<void> {
+    const key = `${roomId}\u0000${actor.id}`;
+    if (this.knownMembers.delete(key)) {
+      this.knownMembers.add(key);
+      return;
+    }
     const inserted = await this.prisma.roomMember.createMany({
       data: [{ roomId, userId: actor.id }],
       skipDuplicates: true,
     });
-    if (inserted.count === 0) return;
-    await this.log.append({
-      stream: "feed",
-      type: "member.joined",
-      actor,
-      data: { roomId },
-      clientId: `member.joined:${roomId}`,
-    });
+    if (inserted.count > 0) {
+      await this.log.append({
+        stream: "feed",
+        type: "member.joined",
+        actor,
+        data: { roomId },
+        clientId: `member.joined:${roomId}`,
+      });
+    }
+    // Past the bound the least recently joined is forgotten: its next join costs one write again.
+    if (this.knownMembers.size >= KNOWN_MEMBERS_MAX) this.knownMembers.delete(this.knownMembers.values().next().value!);
+    this.knownMembers.add(key);
   }
 
   /**

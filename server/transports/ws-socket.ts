@@ -25,6 +25,9 @@ export interface ConnectionSocket {
   /** Drops the connection at once, with no closing handshake. */
   terminate(): void;
   ping(): void;
+  /** Stops reading the peer's frames (they wait in TCP buffers) until `resumeReading`. */
+  pauseReading(): void;
+  resumeReading(): void;
 }
 
 const AS_TEXT = { binary: false } as const;
@@ -84,5 +87,13 @@ export class WsSocket implements ConnectionSocket {
 
   ping(): void {
     this.ws.ping();
+  }
+
+  pauseReading(): void {
+    this.ws.pause();
+  }
+
+  resumeReading(): void {
+    this.ws.resume();
   }
 }

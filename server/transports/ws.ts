@@ -62,6 +62,30 @@ const FLOOD_LIMIT = 500;
 const SEND_RATE = { perSecond: 10, burst: 20 };
 const TYPING_RATE = { perSecond: 2, burst: 2 };
 const CURSOR_RATE = { perSecond: 60, burst: 60 };
+/**
+ * Rooms one connection may have joined at once. Each is a subscription, a presence entry and a
+ * replay of up to MAX_REPLAY events; a tab shows a room or two.
+ */
+export const MAX_ROOMS_PER_CONNECTION = 50;
+/**
+ * Every join may read the database (room check, head, replay). The burst lets a reconnecting
+ * tab rejoin every room it may hold at once; past it, joins are answered `rate_limited`.
+ */
+const JOIN_RATE = { perSecond: 5, burst: MAX_ROOMS_PER_CONNECTION };
+
+/**
+ * Frames read but not yet handled. They wait while an earlier frame waits on the database (a
+ * join's replay, a send's checks). As a Go server's read loop or a Node stream's highWaterMark
+ * does, the connection then stops reading the socket: the peer's further frames stay in TCP
+ * buffers and flow control slows it down, instead of piling up here. It reads again once the
+ * queue is half drained. Closing (1008) is only the backstop: frames ws had already read from
+ * the kernel still arrive after the pause (at most one read of 64 KiB, about 2,000 of the
+ * smallest frames), so only a socket that ignores the pause can pass the hard limits.
+ */
+const INBOX_PAUSE_FRAMES = 32;
+const INBOX_PAUSE_BYTES = 256 * 1024;
+export const INBOX_MAX_FRAMES = 4_096;
+const INBOX_MAX_BYTES = 1024 * 1024;
 
 export class WsTransport {
   readonly wss: WebSocketServer;
@@ -155,9 +179,14 @@ export class WsConnection implements Subscriber {
   private readonly sendBucket: TokenBucket;
   private readonly typingBucket: TokenBucket;
   private readonly cursorBucket: TokenBucket;
+  private readonly joinBucket: TokenBucket;
   private readonly abuse: WindowCounter;
   private readonly flood: WindowCounter;
-  private inbox: Promise<void> = Promise.resolve();
+  /** Frames waiting for their turn, and their size on the wire (see INBOX_PAUSE_FRAMES). */
+  private readonly inbox: Array<{ frame: ClientFrame; bytes: number }> = [];
+  private inboxBytes = 0;
+  private dispatching = false;
+  private readingPaused = false;
   private alive = true;
   private pongTimer: Timer | null = null;
   private closed = false;
@@ -180,6 +209,7 @@ export class WsConnection implements Subscriber {
     this.sendBucket = new TokenBucket(SEND_RATE.perSecond, SEND_RATE.burst, now);
     this.typingBucket = new TokenBucket(TYPING_RATE.perSecond, TYPING_RATE.burst, now);
     this.cursorBucket = new TokenBucket(CURSOR_RATE.perSecond, CURSOR_RATE.burst, now);
+    this.joinBucket = new TokenBucket(JOIN_RATE.perSecond, JOIN_RATE.burst, now);
     this.abuse = new WindowCounter(ABUSE_LIMIT, ABUSE_WINDOW_MS, now);
     this.flood = new WindowCounter(FLOOD_LIMIT, ABUSE_WINDOW_MS, now);
     this.log = opts.logger.child({ conn: this.id, user: this.user.id });
@@ -220,11 +250,12 @@ export class WsConnection implements Subscriber {
     this.alive = false;
     this.socket.ping();
     this.pongTimer = this.clock.setTimeout(() => {
-      if (!this.alive) {
-        this.log.info("no pong; terminating");
-        this.socket.terminate();
-        this.cleanup();
-      }
+      this.pongTimer = null;
+      // While this side is not reading, the peer's pong waits unread behind its frames.
+      if (this.alive || this.readingPaused) return;
+      this.log.info("no pong; terminating");
+      this.socket.terminate();
+      this.cleanup();
     }, timeoutMs);
   }
 
@@ -254,6 +285,9 @@ export class WsConnection implements Subscriber {
     if (this.closed) return;
     this.closed = true;
     this.pongTimer?.cancel();
+    // Frames still waiting would act for a connection that is gone.
+    this.inbox.length = 0;
+    this.inboxBytes = 0;
     this.opts.hub.unregister(this);
     this.rooms.clear();
     this.onGone();
@@ -279,9 +313,41 @@ export class WsConnection implements Subscriber {
     }
     const frame = parsed.data;
     this.opts.metrics?.framesIn.inc({ type: frame.type });
-    // Frames take effect in the order they came: a send right after a join finds the room
-    // joined. A send holds the line only until its append is queued, not until it commits.
-    this.inbox = this.inbox.then(() => this.dispatch(frame).catch((err: unknown) => this.handleFailure(frame, err)));
+    const bytes = typeof data === "string" ? Buffer.byteLength(data) : data.length;
+    if (this.inbox.length >= INBOX_MAX_FRAMES || this.inboxBytes + bytes > INBOX_MAX_BYTES) {
+      return this.close(CloseCode.policy, "Too many pending frames");
+    }
+    this.inbox.push({ frame, bytes });
+    this.inboxBytes += bytes;
+    if (!this.readingPaused && (this.inbox.length >= INBOX_PAUSE_FRAMES || this.inboxBytes >= INBOX_PAUSE_BYTES)) {
+      this.readingPaused = true;
+      this.socket.pauseReading();
+    }
+    if (!this.dispatching) void this.drainInbox();
+  }
+
+  /**
+   * Frames take effect in the order they came: a send right after a join finds the room
+   * joined. A send holds the line only until its append is queued, not until it commits.
+   */
+  private async drainInbox(): Promise<void> {
+    this.dispatching = true;
+    try {
+      for (let next = this.inbox.shift(); next && !this.closed; next = this.inbox.shift()) {
+        this.inboxBytes -= next.bytes;
+        try {
+          await this.dispatch(next.frame);
+        } catch (err) {
+          this.handleFailure(next.frame, err);
+        }
+        if (this.readingPaused && this.inbox.length <= INBOX_PAUSE_FRAMES / 2 && this.inboxBytes <= INBOX_PAUSE_BYTES / 2) {
+          this.readingPaused = false;
+          if (!this.closed) this.socket.resumeReading();
+        }
+      }
+    } finally {
+      this.dispatching = false;
+    }
   }
 
   private async dispatch(frame: ClientFrame): Promise<void> {
@@ -304,6 +370,13 @@ export class WsConnection implements Subscriber {
   }
 
   private async handleJoin(room: string, since: number | undefined): Promise<void> {
+    if (!this.rooms.has(room) && this.rooms.size >= MAX_ROOMS_PER_CONNECTION) {
+      return this.fail("too_many_rooms", `A connection can be in at most ${MAX_ROOMS_PER_CONNECTION} rooms; leave one first`);
+    }
+    if (!this.joinBucket.take()) {
+      this.opts.metrics?.rateLimited.inc({ type: "join" });
+      return this.fail("rate_limited", `Too many joins; slow down ("${room}" was not joined)`);
+    }
     if (!(await this.opts.workspace.roomExists(room))) return this.fail("unknown_room", `There is no room "${room}"`);
     if (this.closed) return;
     const stream = roomStream(room);

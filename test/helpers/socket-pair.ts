@@ -66,6 +66,10 @@ export class TestSocketPair {
   autoPong = true;
   /** False: the client stopped reading; what the server sends piles up (`bufferedAmount`). */
   reading = true;
+  /** The server end stopped reading (`pauseReading`): the client's frames wait. */
+  paused = false;
+  /** False: a socket that delivers the client's frames even while paused. */
+  honorsPause = true;
   closeCode: number | null = null;
   closeReason = "";
 
@@ -93,6 +97,8 @@ export class TestSocketPair {
       ping: () => {
         if (this.state === "open") this.toClient.push({ kind: "ping" });
       },
+      pauseReading: () => void (this.paused = true),
+      resumeReading: () => void (this.paused = false),
     };
   }
 
@@ -133,16 +139,23 @@ export class TestSocketPair {
     return this.flushToServer() + this.flushToClient();
   }
 
-  /** Delivers the client's queued frames to the server end. */
+  /** Delivers the client's queued frames to the server end, one by one, until it pauses. */
   flushToServer(): number {
-    const batch = this.toServer.splice(0);
-    for (const f of batch) {
+    let moved = 0;
+    while (this.toServer.length > 0 && !(this.paused && this.honorsPause)) {
+      const f = this.toServer.shift()!;
+      moved++;
       if (this.state === "closed" || !this.handler) continue;
       if (f.kind === "message") this.handler.handleMessage(f.data, f.isBinary);
       else if (f.kind === "pong") this.handler.handlePong();
       else this.closeNow(1005, "");
     }
-    return batch.length;
+    return moved;
+  }
+
+  /** Client frames not yet delivered (held back while the server end is paused). */
+  get waiting(): number {
+    return this.toServer.length;
   }
 
   /** Delivers the server's queued frames to the client end. */

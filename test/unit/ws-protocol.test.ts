@@ -10,7 +10,7 @@ import { Hub } from "../../server/hub";
 import { silentLogger } from "../../server/log";
 import { createMetrics, type Metrics } from "../../server/metrics";
 import { ManualClock } from "../../server/state/clock";
-import { WsConnection, type WsConnectionOptions } from "../../server/transports/ws";
+import { INBOX_MAX_FRAMES, MAX_ROOMS_PER_CONNECTION, WsConnection, type WsConnectionOptions } from "../../server/transports/ws";
 import { Workspace } from "../../server/workspace";
 import type { ErrorCode, RealtimeEvent, ServerFrame } from "../../lib/protocol";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
@@ -411,7 +411,7 @@ describe("close codes", () => {
     const a = connect(ada);
     await join(a, room);
     for (let i = 0; i < 520; i++) a.send({ type: "send", room, text: `f${i}`, clientId: `f-${i}` });
-    await a.flushUntil(() => a.of("ack").length === 20, "the acks of the burst");
+    await a.flushUntil(() => a.of("ack").length === 20 && a.of("error").length === 500, "an answer to every send");
     expect(a.closeCode).toBeNull();
     expect(a.of("error").filter((e) => e.code === "rate_limited")).toHaveLength(500);
     a.send({ type: "send", room, text: "one more", clientId: "f-520" });
@@ -467,5 +467,90 @@ describe("close codes", () => {
     hub.disconnectSession(ada.id, 4401, "Signed out");
     for (const p of [a1, a2, l]) p.flush();
     expect([a1.closeCode, a2.closeCode, l.closeCode]).toEqual([4401, 4401, null]);
+  });
+});
+
+describe("bounded memory per connection", () => {
+  it("stops reading while frames wait on the database, reads again once they are handled, and handles every one", async () => {
+    const room = await newRoom();
+    const a = connect(ada);
+    a.send({ type: "join", room }); // waits on the database for the room's head
+    for (let i = 0; i < 100; i++) a.send({ type: "typing", room });
+    a.flush();
+    expect(a.paused).toBe(true);
+    expect(a.waiting).toBeGreaterThan(0);
+    await a.flushUntil(() => a.waiting === 0 && !a.paused, "the queue to drain");
+    await barrier(a);
+    expect(a.of("joined")).toHaveLength(1);
+    expect(await counted(metrics.framesIn, { type: "typing" })).toBe(100);
+    // Two typing frames pass the 2/s limit; the rest were handled too, and dropped by it.
+    expect(await counted(metrics.rateLimited, { type: "typing" })).toBe(98);
+    expect(a.closeCode).toBeNull();
+  });
+
+  it("closes with 1008 a socket that keeps delivering frames past the hard limit while paused", async () => {
+    const room = await newRoom();
+    const a = connect(ada);
+    a.honorsPause = false;
+    a.send({ type: "join", room });
+    for (let i = 0; i < INBOX_MAX_FRAMES + 10; i++) a.send({ type: "typing", room });
+    a.flush();
+    expect(a.closeCode).toBe(1008);
+    expect(a.closeReason).toBe("Too many pending frames");
+    expect(hub.connections()).toEqual([]);
+  });
+
+  it("handles no frame that was still waiting when the connection closed", async () => {
+    const room = await newRoom();
+    const a = connect(ada);
+    a.send({ type: "join", room });
+    for (let i = 0; i < 5; i++) a.send({ type: "typing", room });
+    a.close();
+    a.flush();
+    await log.idle();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await counted(metrics.framesIn)).toBe(6);
+    expect(await counted(metrics.protocolErrors)).toBe(0);
+    expect(await counted(metrics.rateLimited)).toBe(0);
+    expect(hub.typingUsers(room)).toEqual([]);
+  });
+
+  it(`joins at most ${MAX_ROOMS_PER_CONNECTION} rooms at once (too_many_rooms), and joins at 5/s past a burst of as many (rate_limited)`, async () => {
+    const rooms = await Promise.all(Array.from({ length: MAX_ROOMS_PER_CONNECTION + 1 }, () => newRoom()));
+    const extra = rooms.pop()!;
+    const a = connect(ada);
+    for (const room of rooms) a.send({ type: "join", room });
+    await a.flushUntil(() => a.of("joined").length === MAX_ROOMS_PER_CONNECTION, "every join answered");
+    expect(a.of("error")).toEqual([]);
+
+    expect(await errorFor(a, { type: "join", room: extra })).toMatchObject({ code: "too_many_rooms", message: expect.stringMatching(/50 rooms/) });
+    // The burst is spent: a rejoin right away is refused, one 200 ms later goes through.
+    expect(await errorFor(a, { type: "join", room: rooms[0] })).toMatchObject({ code: "rate_limited", message: expect.stringContaining(rooms[0]!) });
+    clock.advance(200);
+    expect(await join(a, rooms[0]!)).toMatchObject({ type: "joined", room: rooms[0] });
+    expect(await errorFor(a, { type: "join", room: rooms[1] })).toMatchObject({ code: "rate_limited" });
+    // Leaving makes room for another.
+    a.send({ type: "leave", room: rooms[1] });
+    clock.advance(200);
+    expect(await join(a, extra)).toMatchObject({ type: "joined", room: extra });
+    expect(await counted(metrics.rateLimited, { type: "join" })).toBe(2);
+    expect(a.closeCode).toBeNull();
+  });
+
+  it("records a person's first join of a room, and writes nothing when this process has already recorded it", async () => {
+    const room = await newRoom();
+    const prisma = testDb.db.prisma;
+    const memberJoined = async () => (await log.readAfter("feed", 0, 10_000)).filter((e) => e.type === "member.joined" && e.data.roomId === room);
+    await workspace.recordJoin(room, ada.user);
+    expect(await prisma.roomMember.count({ where: { roomId: room } })).toBe(1);
+    expect(await memberJoined()).toHaveLength(1);
+    // Were the row written again, it would reappear.
+    await prisma.roomMember.deleteMany({ where: { roomId: room } });
+    await workspace.recordJoin(room, ada.user);
+    expect(await prisma.roomMember.count({ where: { roomId: room } })).toBe(0);
+    // Another process has not recorded it: it writes (and the feed still says it once).
+    await new Workspace(prisma, log).recordJoin(room, ada.user);
+    expect(await prisma.roomMember.count({ where: { roomId: room } })).toBe(1);
+    expect(await memberJoined()).toHaveLength(1);
   });
 });
