@@ -413,12 +413,13 @@ export class WsConnection implements Subscriber {
   }
 
   private async handleSend(room: string, text: string, clientId: string): Promise<void> {
+    // Whatever becomes of the message, its author has stopped typing it.
+    this.opts.hub.setTyping(room, this.user, false);
     if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" before sending to it`, clientId);
     if (!this.sendBucket.take()) {
       this.opts.metrics?.rateLimited.inc({ type: "send" });
       return this.fail("rate_limited", "Too many messages; slow down", clientId);
     }
-    this.opts.hub.setTyping(room, this.user, false);
     const append = await this.opts.workspace.prepareMessage(room, this.user, text, clientId);
     append().then(
       ({ event }) => {

@@ -263,6 +263,32 @@ describe("typing", () => {
     expect(cleared).toBeLessThan(l.frames.findIndex(isType("event")));
   });
 
+  it("is cleared by a send that is refused: rate_limited, not_joined (from another tab) or invalid_text", async () => {
+    const room = await newRoom();
+    const a = connect(ada);
+    const otherTab = connect(ada);
+    const l = connect(lin);
+    await join(a, room);
+    await join(l, room);
+    for (let i = 0; i < 20; i++) a.send({ type: "send", room, text: `m${i}`, clientId: `b-${i}` });
+    await a.flushUntil(() => a.of("ack").length === 20, "the burst's acks");
+    const refusals: Array<[TestSocketPair, unknown, ErrorCode]> = [
+      [a, { type: "send", room, text: "one too many", clientId: "rl" }, "rate_limited"],
+      [otherTab, { type: "send", room, text: "from a tab not in the room", clientId: "nj" }, "not_joined"],
+      [a, { type: "send", room, text: "   ", clientId: "it" }, "invalid_text"],
+    ];
+    for (const [tab, frame, code] of refusals) {
+      // Tokens for the typing limit (2/s); the send bucket is left empty for the first refusal.
+      if (code !== "rate_limited") clock.advance(1_000);
+      a.send({ type: "typing", room });
+      await l.next(isType("typing", (f) => f.users.length === 1), l.frames.length);
+      const from = l.frames.length;
+      expect(await errorFor(tab, frame), code).toMatchObject({ code });
+      await l.next(isType("typing", (f) => f.users.length === 0), from);
+    }
+    expect(await log.head(`room:${room}`)).toBe(20);
+  });
+
   it("is cleared when the typist disconnects", async () => {
     const room = await newRoom();
     const a = connect(ada);
