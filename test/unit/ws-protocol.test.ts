@@ -580,3 +580,81 @@ describe("bounded memory per connection", () => {
     expect(await memberJoined()).toHaveLength(1);
   });
 });
+
+describe("rate limits per connection (PROTOCOL.md: send 10/s burst 20, typing 2/s, cursor 60/s)", () => {
+  /** Sends `n` sends at this instant; resolves with how many were acked and how many refused. */
+  async function sendBurst(a: TestSocketPair, room: string, n: number, tag: string) {
+    const ids = Array.from({ length: n }, (_, i) => `${tag}-${i}`);
+    for (const clientId of ids) a.send({ type: "send", room, text: clientId, clientId });
+    const answered = () => ids.filter((id) => a.frames.some((f) => (f.type === "ack" || f.type === "error") && f.clientId === id));
+    await a.flushUntil(() => answered().length === n, `answers to ${tag}`);
+    const acked = ids.filter((id) => a.of("ack").some((f) => f.clientId === id));
+    const refused = a.of("error").filter((f) => f.clientId?.startsWith(`${tag}-`));
+    expect(new Set(refused.map((f) => f.code))).toEqual(new Set(refused.length ? ["rate_limited"] : []));
+    // The accepted ones are always the first ones: a refusal never lets a later send through early.
+    expect(acked).toEqual(ids.slice(0, acked.length));
+    return { acked: acked.length, refused: refused.length };
+  }
+
+  it("send: a burst of 20, then 10 per second, never more than 20 saved up", async () => {
+    const room = await newRoom();
+    const a = connect(ada);
+    await join(a, room);
+    expect(await sendBurst(a, room, 25, "t0")).toEqual({ acked: 20, refused: 5 });
+    clock.advance(100);
+    expect(await sendBurst(a, room, 3, "t100")).toEqual({ acked: 1, refused: 2 });
+    clock.advance(1_000);
+    expect(await sendBurst(a, room, 12, "t1100")).toEqual({ acked: 10, refused: 2 });
+    clock.advance(250);
+    expect(await sendBurst(a, room, 3, "t1350")).toEqual({ acked: 2, refused: 1 });
+    clock.advance(60_000);
+    expect(await sendBurst(a, room, 25, "t61350")).toEqual({ acked: 20, refused: 5 });
+    expect(await log.head(`room:${room}`)).toBe(53);
+    expect(await counted(metrics.rateLimited, { type: "send" })).toBe(15);
+    expect(await counted(metrics.acks, { transport: "ws" })).toBe(53);
+  });
+
+  it("typing: 2 per second, the excess dropped silently; a stop is never limited", async () => {
+    const room = await newRoom();
+    const a = connect(ada);
+    await join(a, room);
+    const typingFrames = async (n: number, stop = false) => {
+      for (let i = 0; i < n; i++) a.send(stop ? { type: "typing", room, stop: true } : { type: "typing", room });
+      await barrier(a);
+    };
+    await typingFrames(5);
+    expect(await counted(metrics.rateLimited, { type: "typing" })).toBe(3);
+    clock.advance(500);
+    await typingFrames(3);
+    expect(await counted(metrics.rateLimited, { type: "typing" })).toBe(5);
+    await typingFrames(4, true);
+    expect(await counted(metrics.rateLimited, { type: "typing" })).toBe(5);
+    clock.advance(10_000);
+    await typingFrames(3);
+    expect(await counted(metrics.rateLimited, { type: "typing" })).toBe(6);
+    expect(a.of("error")).toEqual([]);
+    expect(hub.typingUsers(room)).toEqual([{ id: ada.user.id, name: "Ada" }]);
+  });
+
+  it("cursor: 60 per second reach the hub, the excess dropped silently", async () => {
+    const room = await newRoom();
+    const a = connect(ada);
+    await join(a, room);
+    const moves = async (n: number) => {
+      for (let i = 0; i < n; i++) a.send({ type: "cursor", room, x: (i % 100) / 100, y: 0.5 });
+      await barrier(a);
+    };
+    await moves(150);
+    expect(await counted(metrics.cursorInputs)).toBe(60);
+    expect(await counted(metrics.rateLimited, { type: "cursor" })).toBe(90);
+    clock.advance(500);
+    await moves(40);
+    expect(await counted(metrics.cursorInputs)).toBe(90);
+    clock.advance(5_000);
+    await moves(100);
+    expect(await counted(metrics.cursorInputs)).toBe(150);
+    expect(hub.cursors.stats.inputs).toBe(150);
+    expect(a.of("error")).toEqual([]);
+    expect(a.closeCode).toBeNull();
+  });
+});
