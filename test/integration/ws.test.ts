@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { isType, startServer, waitFor, WsClient, type Person, type TestServer } from "../helpers/server";
 import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
+import { metricValue, scrapeMetrics, type Sample } from "../helpers/metrics";
 import type { RealtimeEvent, ServerFrame } from "../../lib/protocol";
 
 /** Long enough that a cleared typing indicator can only have been cleared on purpose. */
@@ -776,6 +777,7 @@ describe("WebSocket close codes", () => {
     const fast = await connect(ada.cookie);
     const slowIsConnected = () => ownConnections().some((c) => c.user.id === slowUser.user.id);
     for (const c of [slow, fast]) await join(c, room);
+    const metricsBefore = await scrapeMetrics(s.url);
     (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
 
     const big = "y".repeat(32 * 1024);
@@ -801,6 +803,11 @@ describe("WebSocket close codes", () => {
     // A reader that was keeping up has every event, in order.
     await fast.next(isType("event", (f) => f.event.seq === appended), { timeoutMs: 20_000 });
     expect(fast.of("event").map((f) => f.event.seq)).toEqual(Array.from({ length: appended }, (_, i) => i + 1));
+    // Operators see it: one slow-consumer close, one connection fewer.
+    const metricsAfter = await scrapeMetrics(s.url);
+    const delta = (name: string, labels: Record<string, string>) => metricValue(metricsAfter, name, labels) - metricValue(metricsBefore, name, labels);
+    expect(delta("rt_slow_consumer_closes_total", { transport: "ws" })).toBe(1);
+    expect(delta("rt_connections", { transport: "ws" })).toBe(-1);
     fast.close();
   });
 
@@ -816,6 +823,59 @@ describe("WebSocket close codes", () => {
     await join(bystander, "general");
     await expect(WsClient.open(s.wsUrl, me.cookie)).rejects.toMatchObject({ status: 401 });
     bystander.close();
+  });
+});
+
+describe("WebSocket metrics", () => {
+  it("counts connections, frames in and out by type, acks, rate-limited frames and errors as they happen", async () => {
+    // A long grace: the one who leaves is still present, so no presence frame lands mid-count.
+    const s = await startServer({ testDb: await pglite(), tuning: { presenceGraceMs: 60_000 } });
+    const clients: WsClient[] = [];
+    try {
+      const ada = await s.signIn("Ada");
+      const lin = await s.signIn("Lin");
+      const room = `metrics-${randomBytes(3).toString("hex")}`;
+      expect((await s.api("/api/rooms", { method: "POST", body: JSON.stringify({ name: room }), cookie: ada.cookie })).status).toBe(201);
+      const before = await scrapeMetrics(s.url);
+      const delta = (after: Sample[], name: string, labels: Record<string, string> = {}) =>
+        metricValue(after, name, labels) - metricValue(before, name, labels);
+
+      const a = await s.connect(ada.cookie);
+      const l = await s.connect(lin.cookie);
+      clients.push(a, l);
+      await join(a, room);
+      await a.next(isType("presence", (f) => f.members.length === 1));
+      await join(l, room);
+      for (const c of [a, l]) await c.next(isType("presence", (f) => f.members.length === 2));
+      const joined = await scrapeMetrics(s.url);
+      expect(delta(joined, "rt_connections", { transport: "ws" })).toBe(2);
+      expect(delta(joined, "rt_ws_frames_in_total", { type: "join" })).toBe(2);
+      expect(delta(joined, "rt_ws_frames_out_total", { type: "joined" })).toBe(2);
+      expect(delta(joined, "rt_ws_frames_out_total", { type: "presence" })).toBe(3);
+
+      // 22 sends at once: 20 acked (the burst), 2 refused; every accepted one reaches both.
+      for (let i = 0; i < 22; i++) a.send({ type: "send", room, text: `m${i}`, clientId: `m-${i}` });
+      await waitFor(() => a.of("ack").length + a.of("error").length === 22, 10_000, "an answer to every send");
+      for (const c of [a, l]) await waitFor(() => c.of("event").length === 20, 10_000, "every event");
+      l.close();
+      await waitFor(async () => delta(await scrapeMetrics(s.url), "rt_connections", { transport: "ws" }) === 1, 5_000, "the close to count");
+
+      const after = await scrapeMetrics(s.url);
+      expect(delta(after, "rt_ws_frames_in_total", { type: "send" })).toBe(22);
+      expect(delta(after, "rt_ws_frames_in_total")).toBe(24);
+      expect(delta(after, "rt_acks_total", { transport: "ws" })).toBe(20);
+      expect(delta(after, "rt_rate_limited_total", { type: "send" })).toBe(2);
+      expect(delta(after, "rt_protocol_errors_total", { code: "rate_limited" })).toBe(2);
+      expect(delta(after, "rt_ws_frames_out_total", { type: "ack" })).toBe(20);
+      expect(delta(after, "rt_ws_frames_out_total", { type: "error" })).toBe(2);
+      expect(delta(after, "rt_ws_frames_out_total", { type: "event" })).toBe(40);
+      expect(delta(after, "rt_deliveries_total", { transport: "ws" })).toBe(40);
+      expect(delta(after, "rt_ws_frames_out_total")).toBe(2 + 3 + 20 + 2 + 40);
+      expect(delta(after, "rt_slow_consumer_closes_total")).toBe(0);
+    } finally {
+      for (const c of clients) c.ws.terminate();
+      await s.stop();
+    }
   });
 });
 
