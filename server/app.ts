@@ -53,6 +53,8 @@ export interface AppOptions {
     coalesceCursors?: boolean;
     drainSpreadMs?: number;
     presenceHeartbeatMs?: number;
+    /** Appends the event log holds (queued and in flight) before answering `overloaded`. */
+    appendMaxQueue?: number;
   };
 }
 
@@ -91,6 +93,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   const log = new EventLog(db, {
     metrics,
+    maxQueue: tuning.appendMaxQueue,
     instanceId: config.instanceId,
     notifyChannel: db.kind === "postgres" ? NOTIFY_CHANNEL : undefined,
   });

@@ -407,9 +407,15 @@ export class WsConnection implements Subscriber {
   }
 
   private handleLeave(room: string): void {
-    if (!this.rooms.delete(room)) return this.fail("not_joined", `You have not joined "${room}"`);
+    if (!this.leaveRoom(room)) return this.fail("not_joined", `You have not joined "${room}"`);
+  }
+
+  /** Stops following the room and leaves it at once; false when it was not joined. */
+  private leaveRoom(room: string): boolean {
+    if (!this.rooms.delete(room)) return false;
     this.opts.hub.unsubscribe(roomStream(room), this);
     this.opts.hub.leaveRoom(room, this, { immediate: true });
+    return true;
   }
 
   private async handleSend(room: string, text: string, clientId: string): Promise<void> {
@@ -451,6 +457,9 @@ export class WsConnection implements Subscriber {
 
   private handleFailure(frame: ClientFrame, err: unknown): void {
     const clientId = frame.type === "send" ? frame.clientId : undefined;
+    // A join that failed half-way (the log could not be read) is no join: sends to the room are
+    // then refused as not_joined rather than accepted by a connection that hears no events.
+    if (frame.type === "join") this.leaveRoom(frame.room);
     if (err instanceof WorkspaceError) return this.fail(err.code, err.message, clientId);
     if (err instanceof EventLogFullError || err instanceof EventLogClosedError) {
       return this.fail(err.code, err.message, clientId);

@@ -879,6 +879,42 @@ describe("WebSocket metrics", () => {
   });
 });
 
+describe("WebSocket when the event log is overloaded", () => {
+  it("answers a send with overloaded and its clientId while the log's queue is full, keeps the socket, and takes the same clientId later", async () => {
+    const s = await startServer({ testDb: await pglite(), tuning: { appendMaxQueue: 2 } });
+    let a: WsClient | undefined;
+    try {
+      const ada = await s.signIn("Ada");
+      a = await s.connect(ada.cookie);
+      await join(a, "general");
+      // The first join's feed event is written before the log is made to wait.
+      await waitFor(async () => (await s.app.log.readBefore("feed", null, 20)).events.some((e) => e.type === "member.joined" && e.actor.id === ada.user.id));
+      // The database is busy with another transaction, and two appends wait behind it: full.
+      let release!: () => void;
+      const busy = s.app.db.transaction(() => new Promise<void>((r) => (release = r)));
+      const waiting = [1, 2].map((i) =>
+        s.app.log.append({ stream: "room:general", type: "message", actor: ada.user, data: { text: `waiting ${i}`, clientId: `w-${i}` }, clientId: `w-${i}` }),
+      );
+      a.send({ type: "send", room: "general", text: "hello", clientId: "ov-1" });
+      const err = await a.next(isType("error", (f) => f.clientId === "ov-1"));
+      expect(err.code).toBe("overloaded");
+      expect(err.message).toMatch(/busy/);
+      release();
+      await busy;
+      await Promise.all(waiting);
+      a.send({ type: "send", room: "general", text: "hello", clientId: "ov-1" });
+      const ack = await a.next(isType("ack", (f) => f.clientId === "ov-1"));
+      const mine = (await s.app.log.readBefore("room:general", null, 10)).events.filter((e) => e.actor.id === ada.user.id);
+      expect(mine.map((e) => (e.data as { text: string }).text)).toEqual(["waiting 1", "waiting 2", "hello"]);
+      expect(ack.seq).toBe(await s.app.log.head("room:general"));
+      expect(a.closeCode).toBeNull();
+    } finally {
+      a?.ws.terminate();
+      await s.stop();
+    }
+  });
+});
+
 describe("WebSocket on shutdown", () => {
   it("closes every socket with 1012 and a JSON reason telling when to reconnect", async () => {
     const s = await startServer({ testDb: await pglite(), tuning: { drainSpreadMs: 200 } });

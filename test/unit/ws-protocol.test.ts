@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Sessions, type Session } from "../../server/auth";
+import type { Database } from "../../server/db/database";
 import { EventLog } from "../../server/eventlog";
 import { Hub } from "../../server/hub";
 import { silentLogger } from "../../server/log";
@@ -39,12 +40,13 @@ let connections: WsConnection[];
 let network: TestNetwork;
 
 /** A fresh hub, log and clock for each test, over the file's database. */
-function world(opts: { maxQueue?: number } = {}) {
+function world(opts: { maxQueue?: number; db?: Database } = {}) {
+  const db = opts.db ?? testDb.db;
   clock = new ManualClock();
   metrics = createMetrics({ defaultMetrics: false });
-  log = new EventLog(testDb.db, { metrics, maxQueue: opts.maxQueue });
+  log = new EventLog(db, { metrics, maxQueue: opts.maxQueue });
   hub = new Hub({ log, clock, logger: silentLogger, metrics });
-  workspace = new Workspace(testDb.db.prisma, log);
+  workspace = new Workspace(db.prisma, log);
   connections = [];
   network = new TestNetwork();
 }
@@ -655,6 +657,78 @@ describe("rate limits per connection (PROTOCOL.md: send 10/s burst 20, typing 2/
     expect(await counted(metrics.cursorInputs)).toBe(150);
     expect(hub.cursors.stats.inputs).toBe(150);
     expect(a.of("error")).toEqual([]);
+    expect(a.closeCode).toBeNull();
+  });
+});
+
+describe("the server's own trouble: overloaded, unavailable, internal (the connection stays open)", () => {
+  const filler = (i: number) =>
+    log.append({ stream: "room:general", type: "message", actor: { id: lin.user.id, name: "Lin" }, data: { text: `fill ${i}`, clientId: `fill-${i}-${randomBytes(3).toString("hex")}` } });
+
+  it("overloaded: a send while the event log's queue is full, with its clientId; the same clientId later is appended once", async () => {
+    world({ maxQueue: 3 });
+    const room = await newRoom();
+    await workspace.recordJoin(room, ada.user); // so the join itself appends nothing
+    const a = connect(ada);
+    await join(a, room);
+    // The queue fills within this tick; the send is handled before the batch is written.
+    const fills = [0, 1, 2].map(filler);
+    a.send({ type: "send", room, text: "hello", clientId: "ov-1" });
+    a.flush();
+    const err = await a.next(isType("error"));
+    expect(err).toEqual({ type: "error", code: "overloaded", message: expect.stringMatching(/busy/), clientId: "ov-1" });
+    await Promise.all(fills);
+    expect(await log.head(`room:${room}`)).toBe(0);
+    expect(await counted(metrics.appendRejected)).toBe(1);
+
+    a.send({ type: "send", room, text: "hello", clientId: "ov-1" });
+    expect(await a.next(isType("ack"))).toEqual({ type: "ack", clientId: "ov-1", seq: 1 });
+    expect(a.closeCode).toBeNull();
+  });
+
+  it("overloaded and its kin never count toward the abuse limit", async () => {
+    world({ maxQueue: 1 });
+    const room = await newRoom();
+    await workspace.recordJoin(room, ada.user);
+    const a = connect(ada);
+    await join(a, room);
+    // More refusals than the 50 bad frames that would close the connection, 20 sends at a time
+    // (the send burst) while the log's one place is taken.
+    for (let round = 0; round < 3; round++) {
+      const fill = filler(round);
+      for (let i = 0; i < 20; i++) a.send({ type: "send", room, text: "hi", clientId: `o-${round}-${i}` });
+      a.flush();
+      await a.flushUntil(() => a.of("error").length === 20 * (round + 1), "the refusals");
+      await fill;
+      clock.advance(2_000);
+    }
+    expect(new Set(a.of("error").map((e) => e.code))).toEqual(new Set(["overloaded"]));
+    expect(a.closeCode).toBeNull();
+  });
+
+  it("unavailable: a send once the event log is closing (the server is shutting down)", async () => {
+    const room = await newRoom();
+    const a = connect(ada);
+    await join(a, room);
+    await log.close();
+    expect(await errorFor(a, { type: "send", room, text: "late", clientId: "un-1" })).toEqual({
+      type: "error",
+      code: "unavailable",
+      message: expect.stringMatching(/shutting down/),
+      clientId: "un-1",
+    });
+    expect(a.closeCode).toBeNull();
+  });
+
+  it("internal: a join the database cannot answer, which then counts as not joined", async () => {
+    const broken = await createTestDatabase("pglite");
+    world({ db: broken.db });
+    const a = connect(ada);
+    await broken.drop(); // the database goes away
+    expect(await errorFor(a, { type: "join", room: "general" })).toEqual({ type: "error", code: "internal", message: expect.stringMatching(/try again/) });
+    expect(a.of("joined")).toEqual([]);
+    expect(await errorFor(a, { type: "send", room: "general", text: "hi", clientId: "in-1" })).toMatchObject({ code: "not_joined", clientId: "in-1" });
+    expect(hub.members("general")).toEqual([]);
     expect(a.closeCode).toBeNull();
   });
 });
