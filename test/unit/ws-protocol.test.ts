@@ -516,6 +516,27 @@ describe("bounded memory per connection", () => {
     expect(a.closeCode).toBeNull();
   });
 
+  it("does not hold a missing pong against a peer it stopped reading (the pong waits behind its frames)", async () => {
+    const room = await newRoom();
+    const a = connect(ada);
+    a.send({ type: "join", room });
+    for (let i = 0; i < 100; i++) a.send({ type: "typing", room });
+    a.flush();
+    expect(a.paused).toBe(true);
+    connections[0]!.ping(10_000);
+    a.flush(); // the client answers; its pong waits behind the frames not yet read
+    expect(a.pings).toBe(1);
+    clock.advance(10_000);
+    expect(a.closeCode).toBeNull();
+    await a.flushUntil(() => a.waiting === 0 && !a.paused, "the queue to drain");
+    // The pong was read in the end: the next round finds the peer alive.
+    connections[0]!.ping(10_000);
+    a.flush();
+    clock.advance(10_000);
+    expect(a.closeCode).toBeNull();
+    expect(hub.connections()).toHaveLength(1);
+  });
+
   it("closes with 1008 a socket that keeps delivering frames past the hard limit while paused", async () => {
     const room = await newRoom();
     const a = connect(ada);
