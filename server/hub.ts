@@ -109,6 +109,11 @@ interface StreamState {
   recent: Outgoing[];
 }
 
+/** A cursor that has not moved for this long is removed, as if its owner had left. */
+export const CURSOR_IDLE_MS = 30_000;
+/** Another instance's presence is forgotten after this many of its heartbeats without one. */
+export const PEER_EXPIRY_HEARTBEATS = 3;
+
 const RECENT_PER_STREAM = 256;
 const MAX_IDLE_STREAMS = 10_000;
 const IDLE_STREAM_MS = 60_000;
@@ -183,7 +188,7 @@ export class Hub {
       this.settleRoom(room);
     });
     this.cursors = new CursorCoalescer(opts.clock, (room, cursors) => this.onCursorFlush(room, cursors), {
-      idleMs: opts.cursorIdleMs ?? 30_000,
+      idleMs: opts.cursorIdleMs ?? CURSOR_IDLE_MS,
       coalesce: opts.coalesceCursors,
     });
     this.log.onCommit((events) => this.publish(events));
@@ -238,7 +243,7 @@ export class Hub {
   private remoteInstance(id: string): RemoteInstance {
     let r = this.remote.get(id);
     if (!r) this.remote.set(id, (r = { rooms: new Map(), cursors: new Map(), expiresAt: 0 }));
-    r.expiresAt = this.opts.clock.now() + 3 * (this.opts.presenceHeartbeatMs ?? 5_000);
+    r.expiresAt = this.opts.clock.now() + PEER_EXPIRY_HEARTBEATS * (this.opts.presenceHeartbeatMs ?? 5_000);
     return r;
   }
 

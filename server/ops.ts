@@ -17,7 +17,9 @@ interface Bucket {
   count: number;
 }
 
-const KEEP = 60;
+/** One sample a second, the last minute kept. */
+export const OPS_SAMPLE_MS = 1_000;
+export const OPS_KEPT_SAMPLES = 60;
 
 export class OpsSampler {
   private readonly samples: OpsSample[] = [];
@@ -29,7 +31,7 @@ export class OpsSampler {
   constructor(
     private readonly metrics: Metrics,
     private readonly instance: string,
-    private readonly intervalMs = 1_000,
+    private readonly intervalMs = OPS_SAMPLE_MS,
   ) {}
 
   start(): void {
@@ -88,7 +90,7 @@ export class OpsSampler {
     this.last = totals;
     this.lastAt = now;
     this.samples.push(sample);
-    if (this.samples.length > KEEP) this.samples.shift();
+    if (this.samples.length > OPS_KEPT_SAMPLES) this.samples.shift();
     return sample;
   }
 }

@@ -19,7 +19,7 @@ import {
   type RestartingReason,
   type ServerFrame,
 } from "../protocol";
-import { Backoff } from "./backoff";
+import { Backoff, BACKOFF_BASE_MS, BACKOFF_CAP_MS } from "./backoff";
 import { Emitter } from "./emitter";
 import { PollChannel } from "./poll-channel";
 import { SseChannel } from "./sse-channel";
@@ -37,8 +37,17 @@ import {
 import { WsChannel } from "./ws-channel";
 
 /** Cursor sends: at most every animation frame and 30 Hz over WebSocket; coarser over HTTP. */
-const CURSOR_WS_INTERVAL_MS = 33;
+export const CURSOR_WS_INTERVAL_MS = 33;
 const CURSOR_HTTP_INTERVAL_MS = 200;
+
+/** A WebSocket that has not opened by then counts as a failure to open. */
+export const WS_OPEN_TIMEOUT_MS = 4_000;
+/** Failures to open in a row before falling back to long polling. */
+export const FAILURES_BEFORE_FALLBACK = 2;
+/** A stream with no first byte by then is held by a buffering proxy: fall back to long polling. */
+export const SSE_FIRST_BYTE_TIMEOUT_MS = 5_000;
+/** While on long polling, how often to try the better transport again in the background. */
+export const UPGRADE_RETRY_MS = 60_000;
 
 export class RealtimeClient extends Emitter<ClientEvents> {
   private readonly positions = new Map<string, number>();
@@ -81,11 +90,11 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   constructor(options: ClientOptions = {}) {
     super();
     this.opts = {
-      wsOpenTimeoutMs: 4_000,
-      upgradeRetryMs: 60_000,
+      wsOpenTimeoutMs: WS_OPEN_TIMEOUT_MS,
+      upgradeRetryMs: UPGRADE_RETRY_MS,
       pollWaitS: POLL_MAX_WAIT_S,
-      sseFirstByteTimeoutMs: 5_000,
-      failuresBeforeFallback: 2,
+      sseFirstByteTimeoutMs: SSE_FIRST_BYTE_TIMEOUT_MS,
+      failuresBeforeFallback: FAILURES_BEFORE_FALLBACK,
       ...options,
     };
     this.baseUrl = options.baseUrl ?? "";
@@ -100,7 +109,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       reconnects: 0,
       rttMs: null,
     };
-    const backoff = { baseMs: options.backoffBaseMs ?? 1_000, capMs: options.backoffCapMs ?? 30_000, random: options.random };
+    const backoff = { baseMs: options.backoffBaseMs ?? BACKOFF_BASE_MS, capMs: options.backoffCapMs ?? BACKOFF_CAP_MS, random: options.random };
     this.wsBackoff = new Backoff(backoff);
     this.sseBackoff = new Backoff(backoff);
     this.pollBackoff = new Backoff(backoff);

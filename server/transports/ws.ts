@@ -9,7 +9,7 @@ import type { Session, Sessions } from "../auth";
 import type { Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import type { Logger } from "../log";
 import { counterFor, type Metrics, type Tally } from "../metrics";
-import { TokenBucket, WindowCounter } from "../ratelimit";
+import { SEND_LIMITS, TokenBucket, WindowCounter } from "../ratelimit";
 import { TickCork } from "./tick-cork";
 import { frameHeaderLength } from "./ws-frame";
 import { WorkspaceError, type Workspace } from "../workspace";
@@ -45,6 +45,10 @@ export interface WsTransportOptions {
 
 const AS_TEXT = { binary: false } as const;
 
+/** Every socket is pinged this often; one that has not answered within the timeout is dropped. */
+export const WS_PING_INTERVAL_MS = 30_000;
+export const WS_PONG_TIMEOUT_MS = 10_000;
+
 /** Bad frames tolerated per window before the connection is closed for abuse (1008). */
 const ABUSE_LIMIT = 50;
 const ABUSE_WINDOW_MS = 10_000;
@@ -71,8 +75,8 @@ export class WsTransport {
   }
 
   start(): void {
-    const interval = this.opts.pingIntervalMs ?? 30_000;
-    const timeout = this.opts.pongTimeoutMs ?? 10_000;
+    const interval = this.opts.pingIntervalMs ?? WS_PING_INTERVAL_MS;
+    const timeout = this.opts.pongTimeoutMs ?? WS_PONG_TIMEOUT_MS;
     this.heartbeat = setInterval(() => {
       for (const c of this.connections) c.ping(timeout);
     }, interval);
@@ -134,9 +138,9 @@ class WsConnection implements Subscriber {
   readonly user: User;
   readonly sessionId: string;
   private readonly rooms = new Set<string>();
-  private readonly sendBucket = new TokenBucket(10, 20);
-  private readonly typingBucket = new TokenBucket(2, 2);
-  private readonly cursorBucket = new TokenBucket(60, 60);
+  private readonly sendBucket = new TokenBucket(SEND_LIMITS.send.rate, SEND_LIMITS.send.burst);
+  private readonly typingBucket = new TokenBucket(SEND_LIMITS.typing.rate, SEND_LIMITS.typing.burst);
+  private readonly cursorBucket = new TokenBucket(SEND_LIMITS.cursor.rate, SEND_LIMITS.cursor.burst);
   private readonly abuse = new WindowCounter(ABUSE_LIMIT, ABUSE_WINDOW_MS);
   private readonly flood = new WindowCounter(FLOOD_LIMIT, ABUSE_WINDOW_MS);
   private inbox: Promise<void> = Promise.resolve();

@@ -1,12 +1,40 @@
 // The tutorial cannot rot: every file, symbol, method and name a chapter quotes must exist in
 // the code as named, every HTTP call it shows must be served by the app's router, and every
-// npm script and test path it runs must exist. (test/integration/tutorial.test.ts runs the
-// chapters' curl commands against a real server; the numbers the prose states are tied to the
-// code's constants further down.)
+// npm script and test path it runs must exist, and every number the prose states (timeouts,
+// intervals, limits) must be the code's. test/integration/tutorial.test.ts runs the chapters'
+// curl commands against a real server.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createApi, type ApiDeps } from "../../server/http/api";
+import { MAX_NOTIFY_BYTES } from "../../server/eventlog";
+import { CURSOR_IDLE_MS, PEER_EXPIRY_HEARTBEATS } from "../../server/hub";
+import { OPS_KEPT_SAMPLES, OPS_SAMPLE_MS } from "../../server/ops";
+import { SEND_LIMITS } from "../../server/ratelimit";
+import { POLL_STATE_INTERVAL_MS } from "../../server/transports/longpoll";
+import { SSE_PING_INTERVAL_MS } from "../../server/transports/sse";
+import { WS_PING_INTERVAL_MS, WS_PONG_TIMEOUT_MS } from "../../server/transports/ws";
+import {
+  CloseCode,
+  CURSOR_TICK_MS,
+  MAX_FRAME_BYTES,
+  MAX_REPLAY,
+  mentionCandidates,
+  POLL_MAX_WAIT_S,
+  POLL_PRESENCE_TTL_MS,
+  PRESENCE_GRACE_MS,
+  SSE_RETRY_MS,
+  TYPING_RENEW_MS,
+  TYPING_TTL_MS,
+} from "../../lib/protocol";
+import { BACKOFF_BASE_MS, BACKOFF_CAP_MS } from "../../lib/realtime/backoff";
+import {
+  CURSOR_WS_INTERVAL_MS,
+  FAILURES_BEFORE_FALLBACK,
+  SSE_FIRST_BYTE_TIMEOUT_MS,
+  UPGRADE_RETRY_MS,
+  WS_OPEN_TIMEOUT_MS,
+} from "../../lib/realtime/client";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIR = path.join(ROOT, "docs/tutorial");
@@ -241,6 +269,114 @@ describe.each(chapters)("docs/tutorial/%s", (chapter) => {
     for (const m of text.matchAll(/\]\(([\w.-]+\.md)\)/g)) {
       expect(existsSync(path.join(DIR, m[1]!)) && statSync(path.join(DIR, m[1]!)).isFile(), m[1]).toBe(true);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Numbers in the prose. Each row finds a phrase in a chapter and checks the number in it (the
+// first capture) against the code. A rewritten phrase fails here until its row is updated.
+
+const s = (ms: number) => ms / 1000;
+const WORDS: Record<string, number> = { once: 1, twice: 2, three: 3, four: 4 };
+
+type NumberRow = [chapter: string, phrase: RegExp, expected: number | ((n: number) => boolean)];
+
+const NUMBERS: NumberRow[] = [
+  ["02", /at most (\d+) KiB \(`maxPayload`/, MAX_FRAME_BYTES / 1024],
+  ["02", /larger closes with `(\d+)`/, CloseCode.tooBig],
+  ["02", /is closed with `(\d+)`/, CloseCode.policy],
+  ["02", /limit `send` to (\d+)\/s/, SEND_LIMITS.send.rate],
+  ["02", /\(burst (\d+)\)/, SEND_LIMITS.send.burst],
+  ["02", /`typing` to (\d+)\/s/, SEND_LIMITS.typing.rate],
+  ["02", /`cursor` to (\d+)\/s/, SEND_LIMITS.cursor.rate],
+  ["02", /more than (\d+) events were missed/, MAX_REPLAY],
+  ["02", /`min\((\d+) s, \d+ s × 2\^attempt\)`/, s(BACKOFF_CAP_MS)],
+  ["02", /`min\(\d+ s, (\d+) s × 2\^attempt\)`/, s(BACKOFF_BASE_MS)],
+
+  ["03", /\*\*grace\*\* period \((\d+) s/, s(PRESENCE_GRACE_MS)],
+  ["03", /a ping every (\d+) s/, s(WS_PING_INTERVAL_MS)],
+  ["03", /not answered within (\d+) s/, s(WS_PONG_TIMEOUT_MS)],
+  ["03", /a lapse of (\d+) s after its last poll/, s(POLL_PRESENCE_TTL_MS)],
+  ["03", /at most every (\d+) s while they keep typing/, s(TYPING_RENEW_MS)],
+  ["03", /marks them typing for (\d+) s from each renewal/, s(TYPING_TTL_MS)],
+  ["03", /erase the text, or wait (\d+) s/, s(TYPING_TTL_MS)],
+  ["03", /leaves the other after about (\d+) s/, s(PRESENCE_GRACE_MS)],
+
+  ["04", /≤ 1 per frame, ≤ (\d+) Hz/, Math.round(1000 / CURSOR_WS_INTERVAL_MS)],
+  ["04", /one frame per room every (\d+) ms, only what changed/, CURSOR_TICK_MS],
+  ["04", /sends at most one every (\d+) ms/, CURSOR_WS_INTERVAL_MS],
+  ["04", /Every (\d+) ms \(`lib\/protocol.ts#CURSOR_TICK_MS`\)/, CURSOR_TICK_MS],
+  ["04", /or (\d+) s without movement/, s(CURSOR_IDLE_MS)],
+  ["04", /closed with `(\d+)`/, CloseCode.tooSlow],
+  ["04", /With a new position every (\d+) ms/, CURSOR_TICK_MS],
+
+  ["05", /`retry: (\d+)`/, SSE_RETRY_MS],
+  ["05", /`: ping` every (\d+) s/, s(SSE_PING_INTERVAL_MS)],
+  ["05", /each `@` offers up to (\w+) words/, (n) => mentionCandidates("@a b c d e f g h")[0]!.length === n],
+
+  ["06", /&wait=(\d+)&/, POLL_MAX_WAIT_S],
+  ["06", /at most every (\d+) ms per client/, POLL_STATE_INTERVAL_MS],
+  ["06", /capped at (\d+) s/, POLL_MAX_WAIT_S],
+  ["06", /below the (\d+)–60 s idle timeouts/, (n) => n > POLL_MAX_WAIT_S],
+  ["06", /presence lapses (\d+) s after your last poll/, s(POLL_PRESENCE_TTL_MS)],
+  ["06", /cannot open \((\d+) s timeout\), \w+/, s(WS_OPEN_TIMEOUT_MS)],
+  ["06", /cannot open \(\d+ s timeout\), (\w+)/, FAILURES_BEFORE_FALLBACK],
+  ["06", /LongPolling --> WebSocket: background retry every (\d+) s/, s(UPGRADE_RETRY_MS)],
+  ["06", /LongPolling --> SSE: background retry every (\d+) s/, s(UPGRADE_RETRY_MS)],
+  ["06", /no first byte within (\d+) s/, s(SSE_FIRST_BYTE_TIMEOUT_MS)],
+
+  ["07", /NOTIFY is limited to (\d+) bytes/, (n) => MAX_NOTIFY_BYTES < n],
+  ["07", /not renewed within (\w+) heartbeats/, PEER_EXPIRY_HEARTBEATS],
+  ["07", /WebSockets close with `(\d+)`/, CloseCode.restarting],
+
+  ["08", /draws the last (minute) of one instance/, (n) => n === 1 && (OPS_KEPT_SAMPLES * OPS_SAMPLE_MS) / 60_000 === 1],
+  ["08", /sampling the same metrics (once) a second/, (n) => n === 1 && OPS_SAMPLE_MS === 1000],
+];
+
+/**
+ * Numbers with a unit the rows above do not cover, and why: they describe the world or a
+ * benchmark's workload, not a setting of this app.
+ */
+const UNTIED: [chapter: string, phrase: RegExp][] = [
+  ["04", /reports positions at 60–120 Hz/], // what a mouse does
+  ["04", /50 people at 60 Hz/], // bench:cursors' workload (bench/cursors.ts)
+  ["08", /50 people × 60 Hz/], // the same workload, in the benchmarks' table
+];
+
+const UNIT = /\d[\d,.]*(?:–\d+)?\s?(?:ms|s|Hz|KiB|bytes|\/s)\b/g;
+
+/** A chapter's text with every run of white space one space, so phrases may wrap. */
+const flat = (chapter: string) => readFileSync(path.join(DIR, chapter), "utf8").replace(/\s+/g, " ");
+
+function numberIn(match: RegExpExecArray): number {
+  const raw = match[1]!;
+  if (raw in WORDS) return WORDS[raw]!;
+  if (raw === "minute") return 1;
+  return Number(raw.replace(/,/g, ""));
+}
+
+describe("numbers in the prose are the code's", () => {
+  it.each(NUMBERS.map((row, i) => [`${row[0]}: ${row[1].source}`, i] as const))("%s", (_, i) => {
+    const [prefix, phrase, expected] = NUMBERS[i]!;
+    const chapter = chapters.find((c) => c.startsWith(`${prefix}-`))!;
+    const match = phrase.exec(flat(chapter));
+    expect(match, `${chapter} still says ${phrase}`).not.toBeNull();
+    if (match!.length < 2) return;
+    const n = numberIn(match!);
+    if (typeof expected === "number") expect(n).toBe(expected);
+    else expect(expected(n), `${n} in ${phrase}`).toBe(true);
+  });
+
+  it.each(chapters)("every number with a unit in %s is tied to the code or said not to be", (chapter) => {
+    const text = flat(chapter);
+    const covered: Array<[number, number]> = [];
+    for (const [prefix, phrase] of [...NUMBERS, ...UNTIED]) {
+      if (!chapter.startsWith(`${prefix}-`)) continue;
+      const m = phrase.exec(text);
+      if (m) covered.push([m.index, m.index + m[0].length]);
+    }
+    const loose = [...text.matchAll(UNIT)].filter((m) => !covered.some(([a, b]) => m.index >= a && m.index < b));
+    expect(loose.map((m) => `${m[0]} in "${text.slice(Math.max(0, m.index - 30), m.index + 20)}"`)).toEqual([]);
   });
 });
 
