@@ -297,6 +297,16 @@ export interface PollAnswer {
 // ---------------------------------------------------------------------------
 // The ops page's summary of one instance (`GET /api/ops`)
 
+/**
+ * A latency quantile read from histogram buckets: `ms` is the upper bound of the bucket it falls
+ * in. `over` means it lies past the highest bound — then `ms` is that bound and the latency is
+ * more (the page shows "> 2500 ms"), which is when it matters most.
+ */
+export interface LatencyQuantile {
+  ms: number;
+  over: boolean;
+}
+
 export interface OpsSample {
   at: number;
   connections: { ws: number; sse: number; longpoll: number };
@@ -304,11 +314,12 @@ export interface OpsSample {
   messagesPerSec: number;
   /** Durable events handed to subscribers per second. */
   deliveriesPerSec: number;
-  fanoutP50Ms: number | null;
-  fanoutP99Ms: number | null;
+  /** Null when nothing was fanned out in the interval. */
+  fanoutP50: LatencyQuantile | null;
+  fanoutP99: LatencyQuantile | null;
   /** Mean appends per group-commit batch over the last interval. */
   batchSizeMean: number | null;
-  commitP99Ms: number | null;
+  commitP99: LatencyQuantile | null;
   slowConsumerCloses: number;
 }
 
