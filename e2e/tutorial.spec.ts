@@ -15,6 +15,21 @@ async function openInspector(page: Page) {
 /** A labelled value in the inspector or on the ops page, e.g. "Reconnects" → "2". */
 const fact = (scope: Page | ReturnType<Page["locator"]>, name: string) => scope.getByRole("group", { name, exact: true }).getByRole("definition");
 
+/** Sends a message every few hundred ms until the returned stop() — for rates measured per second. */
+function keepSending(page: Page, prefix: string) {
+  let sending = true;
+  const loop = (async () => {
+    for (let i = 0; sending; i++) {
+      await sendMessage(page, `${prefix} ${i}`);
+      await page.waitForTimeout(300);
+    }
+  })();
+  return async () => {
+    sending = false;
+    await loop;
+  };
+}
+
 test("chapter 6: force long polling in the inspector, chat on, switch back to WebSocket", async ({ browser }) => {
   const ada = await signedInPerson(browser, "Ada");
   const lin = await signedInPerson(browser, "Lin");
@@ -100,7 +115,7 @@ test("chapter 2: simulate offline in the inspector; the message waits and arrive
   await piet.context.close();
 });
 
-test("chapter 8: the ops page counts the WebSockets two open rooms hold", async ({ browser }) => {
+test("chapter 8: the ops page counts the connections the test opens, by transport, and the messages it sends", async ({ browser }) => {
   // Signed out, /ops asks for a name like every page; then it is the ops page.
   const viewer = await signedInPerson(browser, "Vera", "/ops");
   await expect(viewer.page.getByRole("heading", { name: "Ops", exact: true })).toBeVisible();
@@ -113,10 +128,13 @@ test("chapter 8: the ops page counts the WebSockets two open rooms hold", async 
   await expect(viewer.page.getByRole("heading", { name: "Ops", exact: true })).toBeVisible();
   await expect(viewer.page.getByRole("img", { name: /^Live connections by transport/ })).toBeVisible();
 
-  const websockets = async () => Number(await fact(viewer.page, "WebSocket connections").textContent());
+  const count = (name: string) => async () => Number(await fact(viewer.page, name).textContent());
+  const websockets = count("WebSocket connections");
+  const longPolls = count("Long-polling connections");
   // Vera's own tab holds one: the count before the others arrive (earlier tests' are closed).
   await expect.poll(websockets).toBeGreaterThanOrEqual(1);
   const before = await websockets();
+  const pollsBefore = await longPolls();
 
   const ada = await signedInPerson(browser, "Ada");
   const lin = await signedInPerson(browser, "Lin");
@@ -126,12 +144,29 @@ test("chapter 8: the ops page counts the WebSockets two open rooms hold", async 
   for (const p of [ada, lin]) await expectConnected(p.page);
   await expect.poll(websockets, { timeout: 10_000 }).toBeGreaterThanOrEqual(before + 2);
 
+  // A third person on long polling: the page counts their held poll.
+  const pat = await signedInPerson(browser, "Pat", `/rooms/${room}?transport=longpoll`);
+  await expectConnected(pat.page, "Long polling");
+  await expect.poll(longPolls, { timeout: 10_000 }).toBeGreaterThanOrEqual(pollsBefore + 1);
+
   await sendMessage(ada.page, "counted");
   await expect(messageLog(lin.page).getByText("counted")).toBeVisible();
-  await expect.poll(async () => fact(viewer.page, "Fan-out p50").textContent(), { timeout: 10_000, intervals: [100] }).toMatch(/^\d+(\.\d+)? ms$/);
+  await expect(messageLog(pat.page).getByText("counted")).toBeVisible();
+  // Rates are per second: keep chatting until the page's latest sample has caught some.
+  const stop = keepSending(ada.page, "counted again");
+  try {
+    const positive = /^(> )?[1-9][\d,]*(\.\d+)?( ms)?$|^0\.\d*[1-9]\d*( ms)?$/;
+    await expect.poll(async () => fact(viewer.page, "Messages per second").textContent(), { timeout: 15_000, intervals: [100] }).toMatch(positive);
+    await expect.poll(async () => fact(viewer.page, "Mean batch size").textContent(), { timeout: 15_000, intervals: [100] }).toMatch(positive);
+    await expect.poll(async () => fact(viewer.page, "Fan-out p50").textContent(), { timeout: 15_000, intervals: [100] }).toMatch(/^\d+(\.\d+)? ms$/);
+  } finally {
+    await stop();
+  }
 
   await ada.context.close();
   await lin.context.close();
+  await pat.context.close();
   await expect.poll(websockets, { timeout: 10_000 }).toBeLessThanOrEqual(before);
+  await expect.poll(longPolls, { timeout: 10_000 }).toBeLessThanOrEqual(pollsBefore);
   await viewer.context.close();
 });
