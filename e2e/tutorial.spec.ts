@@ -15,6 +15,15 @@ async function openInspector(page: Page) {
 /** A labelled value in the inspector or on the ops page, e.g. "Reconnects" → "2". */
 const fact = (scope: Page | ReturnType<Page["locator"]>, name: string) => scope.getByRole("group", { name, exact: true }).getByRole("definition");
 
+/** The newest row of the inspector's frames table (direction, via, type, bytes, time) for a frame type. */
+const newestFrame = (panel: ReturnType<Page["locator"]>, direction: "in" | "out", type: string) =>
+  panel
+    .getByRole("table", { name: "Frames" })
+    .getByRole("row")
+    .filter({ hasText: direction === "in" ? "↓" : "↑" })
+    .filter({ has: panel.page().getByRole("cell", { name: type, exact: true }) })
+    .first();
+
 /** Sends a message every few hundred ms until the returned stop() — for rates measured per second. */
 function keepSending(page: Page, prefix: string) {
   let sending = true;
@@ -77,6 +86,19 @@ test("chapter 2: simulate offline in the inspector; the message waits and arrive
   await expectConnected(olga.page);
   const panel = await openInspector(olga.page);
   await expect(fact(panel, "Reconnects")).toHaveText("0");
+  await expect(fact(panel, "Round trip (send → ack)")).toHaveText("—");
+
+  // A send goes out as a frame with its size and time, and its ack gives the round trip.
+  await sendMessage(olga.page, "before going offline");
+  await expect(messageLog(piet.page).getByText("before going offline")).toHaveCount(1);
+  await expect(fact(panel, "Round trip (send → ack)")).toHaveText(/^\d+ ms$/);
+  const sent = newestFrame(panel, "out", "send");
+  await expect(sent.getByRole("cell").nth(1)).toHaveText("ws");
+  await expect(sent.getByRole("cell").nth(3)).toHaveText(/^[1-9]\d*$/);
+  await expect(sent.getByRole("cell").nth(4)).toHaveText(/^\d\d:\d\d:\d\d\.\d{3}$/);
+  const ack = newestFrame(panel, "in", "ack");
+  await expect(ack.getByRole("cell").nth(3)).toHaveText(/^[1-9]\d*$/);
+  await expect(fact(panel, `room:${room}`)).toHaveText("1");
 
   const offline = panel.getByRole("switch", { name: "Simulate offline" });
   await offline.check();
@@ -96,18 +118,23 @@ test("chapter 2: simulate offline in the inspector; the message waits and arrive
   await expect(messageLog(olga.page).getByText("written while Olga was away")).toHaveCount(1);
   await expect(mine).not.toContainText("Pending");
   await expect(fact(panel, "Reconnects")).not.toHaveText("0");
-  await expect(fact(panel, `room:${room}`)).toHaveText("2");
+  // The resume position is the room's newest seq: three messages, so 3.
+  await expect(fact(panel, `room:${room}`)).toHaveText("3");
+  await expect(fact(panel, "feed")).toHaveText(/^[1-9]\d*$/);
 
-  // A dropped connection comes back by itself and resumes the same way.
+  // A dropped connection comes back by itself, counts as a reconnect, and resumes the same way.
+  const reconnects = Number(await fact(panel, "Reconnects").textContent());
   await panel.getByRole("button", { name: "Drop connection" }).click();
   await expectConnected(olga.page);
+  await expect.poll(async () => Number(await fact(panel, "Reconnects").textContent())).toBeGreaterThan(reconnects);
   await sendMessage(piet.page, "after the drop");
   await expect(messageLog(olga.page).getByText("after the drop")).toHaveCount(1);
+  await expect(fact(panel, `room:${room}`)).toHaveText("4");
 
   // Still one copy of each after things settle (the resend on reconnect is deduplicated).
   await piet.page.waitForTimeout(1_000);
   for (const page of [olga.page, piet.page]) {
-    for (const text of ["written while offline", "written while Olga was away", "after the drop"]) {
+    for (const text of ["before going offline", "written while offline", "written while Olga was away", "after the drop"]) {
       await expect(messageLog(page).getByText(text)).toHaveCount(1);
     }
   }
