@@ -246,7 +246,11 @@ export type ServerFrame =
   | { type: "ack"; clientId: string; seq: number }
   | { type: "presence"; room: string; members: User[] }
   | { type: "typing"; room: string; users: Actor[] }
-  | { type: "cursors"; room: string; cursors: CursorMap }
+  /**
+   * Only what changed since the last frame; with `full`, every cursor in the room — any the
+   * client shows that is not in it is gone (the answer to a join, or a resync after skipped frames).
+   */
+  | { type: "cursors"; room: string; cursors: CursorMap; full?: true }
   | { type: "error"; code: ErrorCode; message: string; clientId?: string };
 
 /** The reason of a 1012 close: a server-suggested, jittered delay before reconnecting. */

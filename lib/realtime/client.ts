@@ -81,7 +81,6 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private readonly cursorPending = new Map<string, { x: number; y: number } | null>();
   private readonly cursorTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly lastCursorSent = new Map<string, number>();
-  private readonly cursorSnapshot = new Map<string, Set<string>>();
   private readonly opts: Required<
     Pick<ClientOptions, "wsOpenTimeoutMs" | "upgradeRetryMs" | "pollWaitS" | "sseFirstByteTimeoutMs" | "failuresBeforeFallback">
   > &
@@ -185,7 +184,6 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   leave(room: string): void {
     if (!this.rooms.delete(room)) return;
     this.positions.delete(`room:${room}`);
-    this.cursorSnapshot.delete(room);
     if (this.roomsTransport === "websocket") this.ws.send({ type: "leave", room });
     else this.poll.restart();
   }
@@ -471,7 +469,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
         this.emit("typing", { room: frame.room, users: frame.users });
         return;
       case "cursors":
-        this.emit("cursors", { room: frame.room, cursors: frame.cursors, snapshot: false });
+        this.emit("cursors", { room: frame.room, cursors: frame.cursors, snapshot: frame.full === true });
         return;
       case "reset":
         return this.resetPosition(`room:${frame.room}`, frame.head);

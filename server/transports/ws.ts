@@ -17,6 +17,7 @@ import { EventLogClosedError, EventLogFullError } from "../eventlog";
 import {
   clientFrameSchema,
   CloseCode,
+  CURSOR_TICK_MS,
   MAX_FRAME_BYTES,
   MAX_REPLAY,
   PROTOCOL_VERSION,
@@ -146,6 +147,13 @@ class WsConnection implements Subscriber {
   private inbox: Promise<void> = Promise.resolve();
   private alive = true;
   private pongTimer: NodeJS.Timeout | null = null;
+  /**
+   * Rooms whose cursor frames this socket skipped while slow. A skipped frame may have held a
+   * `null` no later frame repeats, so each gets the room's full cursor set once the socket has
+   * caught up; the timer checks for that while any is owed.
+   */
+  private readonly cursorsOwed = new Set<string>();
+  private cursorsOwedTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly log: Logger;
   private readonly maxBuffered: number;
@@ -193,11 +201,42 @@ class WsConnection implements Subscriber {
   }
 
   onRoomFrame(frame: RoomFrame): void {
-    if (frame.type === "cursors" && this.behindBy(this.cursorSkip)) {
+    if (frame.type === "cursors") return this.sendCursors(frame);
+    this.sendFrame(frame.wsFrame, counterFor(this.opts.metrics?.framesOut, frame.type));
+  }
+
+  /** Cursors are lossy: a slow socket skips them, and is owed the full set once it catches up. */
+  private sendCursors(frame: RoomFrame): void {
+    if (this.behindBy(this.cursorSkip)) {
       this.opts.metrics?.cursorFramesSkipped.inc();
+      this.cursorsOwed.add(frame.room);
+      this.cursorsOwedTimer ??= setInterval(() => this.payCursorsOwed(), CURSOR_TICK_MS).unref();
       return;
     }
+    // The full set is the room's current state, so it holds this frame's changes too.
+    if (this.cursorsOwed.delete(frame.room)) return this.sendCursorSnapshot(frame.room);
     this.sendFrame(frame.wsFrame, counterFor(this.opts.metrics?.framesOut, frame.type));
+  }
+
+  private payCursorsOwed(): void {
+    if (this.closed || this.cursorsOwed.size === 0) return this.stopCursorsOwed();
+    if (this.behindBy(this.cursorSkip)) return;
+    this.stopCursorsOwed();
+    for (const room of this.cursorsOwed) this.sendCursorSnapshot(room);
+    this.cursorsOwed.clear();
+  }
+
+  private stopCursorsOwed(): void {
+    if (this.cursorsOwedTimer) clearInterval(this.cursorsOwedTimer);
+    this.cursorsOwedTimer = null;
+  }
+
+  /** Every cursor in the room but this person's own, marked `full`: the client replaces what it shows. */
+  private sendCursorSnapshot(room: string): void {
+    if (!this.rooms.has(room)) return;
+    const cursors = this.opts.hub.cursorSnapshot(room);
+    delete cursors[this.user.id];
+    this.send({ type: "cursors", room, cursors, full: true });
   }
 
   onLagged(): void {
@@ -237,6 +276,7 @@ class WsConnection implements Subscriber {
     if (this.closed) return;
     this.closed = true;
     if (this.pongTimer) clearTimeout(this.pongTimer);
+    this.stopCursorsOwed();
     this.opts.hub.unregister(this);
     this.rooms.clear();
     this.onGone();
@@ -304,9 +344,10 @@ class WsConnection implements Subscriber {
         this.send(reset ? { type: "reset", room, head } : { type: "joined", room, head, members });
         hub.enterRoom(room, this);
         if (reset && present) this.send({ type: "presence", room, members });
-        const cursors = hub.cursorSnapshot(room);
-        delete cursors[this.user.id];
-        if (Object.keys(cursors).length > 0) this.send({ type: "cursors", room, cursors });
+        // Always, even empty: a client back from a disconnect still shows cursors that left
+        // meanwhile, and only a full set tells it so.
+        this.cursorsOwed.delete(room);
+        this.sendCursorSnapshot(room);
         const typing = hub.typingUsers(room);
         if (typing.length > 0) this.send({ type: "typing", room, users: typing });
       },
@@ -317,6 +358,7 @@ class WsConnection implements Subscriber {
 
   private handleLeave(room: string): void {
     if (!this.rooms.delete(room)) return this.fail("not_joined", `You have not joined "${room}"`);
+    this.cursorsOwed.delete(room);
     this.opts.hub.unsubscribe(roomStream(room), this);
     this.opts.hub.leaveRoom(room, this, { immediate: true });
   }

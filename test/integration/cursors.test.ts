@@ -1,33 +1,84 @@
 // The cursor pipeline end to end over real sockets: 60 positions in about a second from one
-// person reach another as at most one frame per 50 ms tick, ending exactly where they stopped.
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { isType, startServerWith, type Person, type TestServer } from "../helpers/server";
+// person reach another as at most one frame per 50 ms tick, ending exactly where they stopped;
+// and what a page shows is right in the end however many frames it missed — back from a
+// disconnect, or too slow to be sent them.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { makeClient, type TestClient } from "../helpers/client";
+import { isType, startServerWith, waitFor, type Person, type TestServer, type WsClient } from "../helpers/server";
+import { createCursorStore } from "../../lib/store/cursors";
+import type { CursorState, ServerFrame } from "../../lib/protocol";
 
 let s: TestServer;
 let ada: Person;
 let lin: Person;
+let kai: Person;
+const sockets: WsClient[] = [];
+const clients: TestClient[] = [];
 
 beforeAll(async () => {
-  [s, ada, lin] = await startServerWith(["Ada", "Lin"]);
+  // A paused reader may fall megabytes behind here without being closed for it (1013).
+  [s, ada, lin, kai] = await startServerWith(["Ada", "Lin", "Kai"], { tuning: { wsMaxBufferedBytes: 64 * 1024 * 1024 } });
+});
+afterEach(() => {
+  for (const c of sockets.splice(0)) c.ws.terminate();
+  for (const c of clients.splice(0)) c.client.stop();
 });
 afterAll(async () => {
   await s?.stop();
 });
 
-it("60 positions in ~1 s arrive as ≤ 21 frames (one per tick) with the final position exact", async () => {
-  const a = await s.connect(ada.cookie);
-  const l = await s.connect(lin.cookie);
-  for (const c of [a, l]) {
-    c.send({ type: "join", room: "general" });
-    await c.next(isType("joined"));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let rooms = 0;
+async function newRoom(): Promise<string> {
+  const name = `canvas-${++rooms}`;
+  const res = await s.api("/api/rooms", { method: "POST", body: JSON.stringify({ name }), cookie: ada.cookie });
+  expect(res.status).toBe(201);
+  return name;
+}
+
+async function connect(who: Person): Promise<WsClient> {
+  const c = await s.connect(who.cookie);
+  sockets.push(c);
+  return c;
+}
+
+async function joined(who: Person, room: string): Promise<WsClient> {
+  const c = await connect(who);
+  c.send({ type: "join", room });
+  await c.next(isType("joined", (f) => f.room === room));
+  return c;
+}
+
+/** The cursors a page would show after these frames: merged, `null` removes, `full` replaces. */
+function shownBy(frames: ServerFrame[], room: string): Record<string, CursorState> {
+  let shown: Record<string, CursorState> = {};
+  for (const f of frames) {
+    if (f.type !== "cursors" || f.room !== room) continue;
+    if (f.full) shown = {};
+    for (const [id, c] of Object.entries(f.cursors)) {
+      if (c) shown[id] = c;
+      else delete shown[id];
+    }
   }
+  return shown;
+}
+
+async function skippedSoFar(): Promise<number> {
+  return (await s.app.metrics.cursorFramesSkipped.get()).values.reduce((n, v) => n + v.value, 0);
+}
+
+it("60 positions in ~1 s arrive as ≤ 21 frames (one per tick) with the final position exact", async () => {
+  const room = await newRoom();
+  const a = await joined(ada, room);
+  const l = await joined(lin, room);
   const from = l.frames.length;
   const started = Date.now();
   for (let i = 1; i <= 60; i++) {
-    a.send({ type: "cursor", room: "general", x: i / 60, y: 1 - i / 120 });
+    a.send({ type: "cursor", room, x: i / 60, y: 1 - i / 120 });
     // 60 Hz: the next position is due 1000/60 ms after the start, wherever this one landed.
     const due = started + (i * 1000) / 60;
-    await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
+    await sleep(Math.max(0, due - Date.now()));
   }
   const sendingMs = Date.now() - started;
   const last = await l.next(isType("cursors", (f) => f.cursors[ada.user.id]?.x === 1), { from });
@@ -38,8 +89,92 @@ it("60 positions in ~1 s arrive as ≤ 21 frames (one per tick) with the final p
   expect(frames.length).toBeLessThanOrEqual(Math.max(21, Math.ceil(sendingMs / 50) + 1));
   expect(frames.length).toBeGreaterThan(1);
   // Nothing after the final position: latest wins, and an unchanged cursor is not resent.
-  await new Promise((r) => setTimeout(r, 200));
+  await sleep(200);
   expect(l.frames.slice(from).filter((f) => f.type === "cursors").at(-1)).toEqual(last);
-  a.close();
-  l.close();
+});
+
+describe("what a page shows is right in the end", () => {
+  it("answers every join with the room's full cursor set, even an empty one", async () => {
+    const room = await newRoom();
+    const l = await joined(lin, room);
+    expect(l.of("cursors")).toEqual([{ type: "cursors", room, cursors: {}, full: true }]);
+
+    const a = await joined(ada, room);
+    a.send({ type: "cursor", room, x: 0.25, y: 0.75 });
+    await l.next(isType("cursors", (f) => f.cursors[ada.user.id]?.x === 0.25));
+    const k = await joined(kai, room);
+    expect(k.of("cursors")).toEqual([
+      { type: "cursors", room, cursors: { [ada.user.id]: { x: 0.25, y: 0.75, name: "Ada", color: ada.user.color } }, full: true },
+    ]);
+  });
+
+  it("drops a cursor that left while the page was disconnected, once it is back", async () => {
+    const room = await newRoom();
+    const a = await joined(ada, room);
+    const linPage = makeClient(s.url, lin.cookie);
+    clients.push(linPage);
+    const store = createCursorStore();
+    linPage.client.on("cursors", (c) => c.room === room && store.getState().apply(c.cursors, c.snapshot, lin.user.id));
+    linPage.client.start();
+    linPage.client.join(room);
+    const linConnected = () => s.app.hub.connections().some((c) => c.transport === "ws" && c.user.id === lin.user.id);
+    await waitFor(linConnected, 5000, "Lin's socket");
+    // The join is answered before Ada moves, so Lin sees her through a live frame.
+    await waitFor(() => s.app.hub.members(room).some((m) => m.id === lin.user.id), 5000, "Lin in the room");
+    a.send({ type: "cursor", room, x: 0.4, y: 0.6 });
+    await waitFor(() => store.getState().cursors[ada.user.id]?.x === 0.4, 5000, "Ada's cursor on Lin's page");
+
+    linPage.client.setOffline(true);
+    await waitFor(() => !linConnected(), 5000, "Lin's socket gone");
+    a.send({ type: "leave", room });
+    await waitFor(() => !(ada.user.id in s.app.hub.cursorSnapshot(room)), 5000, "Ada's cursor gone on the server");
+    await sleep(120); // its null went out to the room, without Lin
+
+    linPage.client.setOffline(false);
+    await waitFor(() => linPage.client.getStatus().rooms.state === "connected", 5000, "Lin back");
+    await waitFor(() => !(ada.user.id in store.getState().cursors), 5000, "Ada's cursor gone from Lin's page");
+  });
+
+  it("skips cursor frames for a socket that fell behind, counts them, and sends it the right final set once it catches up", async () => {
+    const room = await newRoom();
+    const slow = await joined(lin, room);
+    const a = await joined(ada, room);
+    const k = await joined(kai, room);
+    a.send({ type: "cursor", room, x: 0.1, y: 0.1 });
+    k.send({ type: "cursor", room, x: 0.2, y: 0.2 });
+    await waitFor(() => Object.keys(shownBy(slow.frames, room)).length === 2, 5000, "both cursors on the slow page");
+
+    // The slow page stops reading; chat fills its socket's buffers until cursor frames skip it.
+    const tcp = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    tcp.pause();
+    const skippedBefore = await skippedSoFar();
+    const big = "z".repeat(32 * 1024);
+    let appended = 0;
+    for (let step = 0; step < 200 && (await skippedSoFar()) === skippedBefore; step++) {
+      await Promise.all(
+        Array.from({ length: 16 }, () => {
+          const clientId = `fill-${room}-${appended++}`;
+          return s.app.log.append({ stream: `room:${room}`, type: "message", actor: { id: kai.user.id, name: "Kai" }, data: { text: big, clientId }, clientId });
+        }),
+      );
+      a.send({ type: "cursor", room, x: 0.3 + (step % 50) / 100, y: 0.1 });
+      await sleep(60);
+    }
+    const skipped = await skippedSoFar();
+    expect(skipped).toBeGreaterThan(skippedBefore);
+
+    // While it is behind, Kai's pointer leaves the canvas and Ada stops somewhere new.
+    k.send({ type: "cursor", room, x: null, y: null });
+    a.send({ type: "cursor", room, x: 0.77, y: 0.33 });
+    await waitFor(async () => (await skippedSoFar()) > skipped, 5000, "the last changes skipped too");
+
+    tcp.resume();
+    await slow.next(isType("event", (f) => f.event.seq === appended), { timeoutMs: 20_000 });
+    await waitFor(
+      () => JSON.stringify(shownBy(slow.frames, room)) === JSON.stringify({ [ada.user.id]: { x: 0.77, y: 0.33, name: "Ada", color: ada.user.color } }),
+      5000,
+      "Ada alone at her last position on the slow page",
+    );
+    expect(slow.closeCode).toBeNull();
+  });
 });
