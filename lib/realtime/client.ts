@@ -81,6 +81,8 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private readonly cursorPending = new Map<string, { x: number; y: number } | null>();
   private readonly cursorTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly lastCursorSent = new Map<string, number>();
+  /** Rooms where the last cursor sent was a position, not `null`: others see it. */
+  private readonly cursorShown = new Set<string>();
   private readonly opts: Required<
     Pick<ClientOptions, "wsOpenTimeoutMs" | "upgradeRetryMs" | "pollWaitS" | "sseFirstByteTimeoutMs" | "failuresBeforeFallback">
   > &
@@ -182,7 +184,9 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   }
 
   leave(room: string): void {
-    if (!this.rooms.delete(room)) return;
+    if (!this.rooms.has(room)) return;
+    this.forgetCursor(room);
+    this.rooms.delete(room);
     this.positions.delete(`room:${room}`);
     if (this.roomsTransport === "websocket") this.ws.send({ type: "leave", room });
     else this.poll.restart();
@@ -235,8 +239,12 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     }
   }
 
-  /** The pointer moved (normalized to [0,1]) or left the canvas (null). Latest wins. */
+  /**
+   * The pointer moved (normalized to [0,1]) or left the canvas (null). Latest wins. Ignored for
+   * a room not joined (yet, or any more): the page may draw its canvas before its join goes out.
+   */
   moveCursor(room: string, pos: { x: number; y: number } | null): void {
+    if (!this.rooms.has(room)) return;
     this.cursorPending.set(room, pos);
     if (this.cursorTimers.has(room)) return;
     const interval = this.roomsTransport === "websocket" ? CURSOR_WS_INTERVAL_MS : CURSOR_HTTP_INTERVAL_MS;
@@ -246,13 +254,29 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       setTimeout(() => {
         this.cursorTimers.delete(room);
         if (!this.cursorPending.has(room)) return;
-        const p = this.cursorPending.get(room)!;
+        const pos = this.cursorPending.get(room)!;
         this.cursorPending.delete(room);
         this.lastCursorSent.set(room, Date.now());
-        if (this.roomsTransport === "websocket") this.ws.send({ type: "cursor", room, x: p?.x ?? null, y: p?.y ?? null });
-        else if (p) void this.http(`/api/rooms/${encodeURIComponent(room)}/cursor`, p, "cursor");
+        this.sendCursor(room, pos);
       }, wait),
     );
+  }
+
+  private sendCursor(room: string, pos: { x: number; y: number } | null): void {
+    if (this.roomsTransport === "websocket") this.ws.send({ type: "cursor", room, x: pos?.x ?? null, y: pos?.y ?? null });
+    else if (pos) void this.http(`/api/rooms/${encodeURIComponent(room)}/cursor`, pos, "cursor");
+    if (pos) this.cursorShown.add(room);
+    else this.cursorShown.delete(room);
+  }
+
+  /** Leaving a room: nothing pending goes out after the leave, and a cursor others see is hidden before it. */
+  private forgetCursor(room: string): void {
+    const timer = this.cursorTimers.get(room);
+    if (timer) clearTimeout(timer);
+    this.cursorTimers.delete(room);
+    this.cursorPending.delete(room);
+    this.lastCursorSent.delete(room);
+    if (this.cursorShown.has(room)) this.sendCursor(room, null);
   }
 
   /** Forces a transport (the inspector's toggle, `?transport=`); "auto" negotiates again. */

@@ -390,7 +390,10 @@ class WsConnection implements Subscriber {
   }
 
   private handleCursor(room: string, x: number | null, y: number | null): void {
-    if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" first`);
+    // Cursor input is lossy by contract: one for a room not joined (a page pointing before its
+    // join was answered, or just after it left) is dropped like excess input — no error, and
+    // never counted as abuse.
+    if (!this.rooms.has(room)) return;
     if (x === null || y === null) return this.opts.hub.cursors.remove(room, this.user.id);
     if (!this.cursorBucket.take()) {
       this.opts.metrics?.rateLimited.inc({ type: "cursor" });

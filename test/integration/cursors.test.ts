@@ -93,6 +93,25 @@ it("60 positions in ~1 s arrive as ≤ 21 frames (one per tick) with the final p
   expect(l.frames.slice(from).filter((f) => f.type === "cursors").at(-1)).toEqual(last);
 });
 
+it("drops cursor frames for a room not joined without an error, however many, and keeps the connection", async () => {
+  const room = await newRoom();
+  const a = await connect(ada);
+  // A canvas pointed at while its history loads, before the join goes out.
+  for (let i = 0; i < 100; i++) a.send({ type: "cursor", room, x: i / 100, y: 0.5 });
+  // And a pointer still moving just after the page left.
+  a.send({ type: "join", room });
+  await a.next(isType("joined", (f) => f.room === room));
+  a.send({ type: "leave", room });
+  for (let i = 0; i < 20; i++) a.send({ type: "cursor", room, x: i / 100, y: 0.25 });
+  a.send({ type: "cursor", room, x: null, y: null });
+  // Frames take effect in order: a frame that does deserve an error comes back after them all.
+  a.send({ type: "typing", room });
+  expect((await a.next(isType("error"))).code).toBe("not_joined");
+  expect(a.of("error")).toHaveLength(1);
+  expect(a.closeCode).toBeNull();
+  expect(s.app.hub.cursorSnapshot(room)).toEqual({});
+});
+
 describe("what a page shows is right in the end", () => {
   it("answers every join with the room's full cursor set, even an empty one", async () => {
     const room = await newRoom();

@@ -617,7 +617,6 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
         [{ type: "join", room: "no-such-room" }, "unknown_room"],
         [{ type: "send", room, text: "hi", clientId: "nj-1" }, "not_joined", "nj-1"],
         [{ type: "typing", room }, "not_joined"],
-        [{ type: "cursor", room, x: 0.5, y: 0.5 }, "not_joined"],
         [{ type: "leave", room }, "not_joined"],
       ];
       for (const [frame, code, clientId] of cases) {
