@@ -187,7 +187,7 @@ export class Hub {
       this.localRoomChanged(room);
       this.settleRoom(room);
     });
-    this.cursors = new CursorCoalescer(opts.clock, (room, cursors) => this.onCursorFlush(room, cursors), {
+    this.cursors = new CursorCoalescer(opts.clock, (room, cursors, own) => this.onCursorFlush(room, cursors, own), {
       idleMs: opts.cursorIdleMs ?? CURSOR_IDLE_MS,
       coalesce: opts.coalesceCursors,
     });
@@ -270,7 +270,9 @@ export class Hub {
           if (c) cursors.set(id, c);
           else cursors.delete(id);
         }
-        this.sendCursorFrame(msg.room, msg.cursors);
+        // Out with this instance's next tick, not as a frame of its own: with K instances a
+        // room still gets one cursor frame per tick.
+        this.cursors.relay(msg.room, msg.cursors);
         return;
       }
       case "sync":
@@ -300,7 +302,7 @@ export class Hub {
     for (const [room, cursors] of r.cursors) {
       const gone: CursorMap = {};
       for (const userId of cursors.keys()) gone[userId] = null;
-      if (cursors.size > 0) this.sendCursorFrame(room, gone);
+      if (cursors.size > 0) this.cursors.relay(room, gone);
     }
   }
 
@@ -678,13 +680,10 @@ export class Hub {
     }
   }
 
-  private onCursorFlush(room: string, cursors: CursorMap): void {
+  /** A room's cursor frame for this tick: to our watchers, and our own changes to the other instances. */
+  private onCursorFlush(room: string, cursors: CursorMap, own: CursorMap | null): void {
     this.metrics?.cursorFrames.inc();
-    this.bus?.publish({ t: "cursors", i: this.instanceId, room, cursors });
-    this.sendCursorFrame(room, cursors);
-  }
-
-  private sendCursorFrame(room: string, cursors: CursorMap): void {
+    if (own) this.bus?.publish({ t: "cursors", i: this.instanceId, room, cursors: own });
     this.broadcastRoom(new RoomFrame("cursors", room, JSON.stringify({ type: "cursors", room, cursors })));
   }
 

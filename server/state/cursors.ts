@@ -1,9 +1,16 @@
 // Live cursors: latest wins per (room, person), flushed once per tick per room as one frame
-// holding only what changed since the last flush. `null` means that cursor left.
+// holding only what changed since the last flush. `null` means that cursor left. Batches other
+// instances relayed ride the same tick's frame, so a room gets one frame per tick however many
+// instances its people are spread over.
 import type { Clock } from "./clock";
 import type { CursorMap, CursorState, User } from "../../lib/protocol";
 
-export type CursorFlush = (room: string, cursors: CursorMap) => void;
+/**
+ * One room's frame for a tick. `cursors`: everything that changed, here or relayed from other
+ * instances — for this instance's subscribers. `own`: only the changes made here — for the
+ * other instances; null when there were none.
+ */
+export type CursorFlush = (room: string, cursors: CursorMap, own: CursorMap | null) => void;
 
 export interface CursorStats {
   inputs: number;
@@ -16,6 +23,8 @@ interface RoomCursors {
   /** What subscribers were last told. */
   sent: Map<string, CursorState>;
   dirty: Set<string>;
+  /** Changes other instances relayed since the last flush, latest wins. */
+  relayed: Map<string, CursorState | null>;
 }
 
 export class CursorCoalescer {
@@ -50,6 +59,17 @@ export class CursorCoalescer {
     if (this.opts.coalesce === false) this.flushRoom(room);
   }
 
+  /**
+   * Another instance's batch for a room: sent with this tick's frame rather than as a frame of
+   * its own. Only what that instance sends is relayed, so nothing here tracks its cursors.
+   */
+  relay(room: string, cursors: CursorMap): void {
+    const r = this.room(room);
+    for (const [userId, c] of Object.entries(cursors)) r.relayed.set(userId, c);
+    this.dirtyRooms.add(room);
+    if (this.opts.coalesce === false) this.flushRoom(room);
+  }
+
   /** One tick: a frame per room that changed. Also retires cursors idle past the limit. */
   flush(): void {
     const now = this.clock.now();
@@ -73,32 +93,39 @@ export class CursorCoalescer {
     this.dirtyRooms.delete(room);
     const r = this.rooms.get(room);
     if (!r) return;
-    const changed: CursorMap = {};
-    let any = false;
+    const own: CursorMap = {};
+    let anyOwn = false;
     for (const userId of r.dirty) {
       const cur = r.current.get(userId)?.state;
       const last = r.sent.get(userId);
       if (cur) {
         if (last && last.x === cur.x && last.y === cur.y) continue;
         r.sent.set(userId, cur);
-        changed[userId] = cur;
-        any = true;
+        own[userId] = cur;
+        anyOwn = true;
       } else if (last) {
         r.sent.delete(userId);
-        changed[userId] = null;
-        any = true;
+        own[userId] = null;
+        anyOwn = true;
       }
     }
     r.dirty.clear();
-    if (r.current.size === 0 && r.sent.size === 0) this.rooms.delete(room);
-    if (!any) return;
+    if (!anyOwn && r.relayed.size === 0) return this.forgetIfEmpty(room, r);
+    // The same person's cursor from here and from elsewhere (tabs on two instances): ours wins.
+    const cursors: CursorMap = Object.assign(Object.fromEntries(r.relayed), own);
+    r.relayed.clear();
+    this.forgetIfEmpty(room, r);
     this.stats.frames++;
-    this.onFlush(room, changed);
+    this.onFlush(room, cursors, anyOwn ? own : null);
+  }
+
+  private forgetIfEmpty(room: string, r: RoomCursors): void {
+    if (r.current.size === 0 && r.sent.size === 0 && r.relayed.size === 0) this.rooms.delete(room);
   }
 
   private room(room: string): RoomCursors {
     let r = this.rooms.get(room);
-    if (!r) this.rooms.set(room, (r = { current: new Map(), sent: new Map(), dirty: new Set() }));
+    if (!r) this.rooms.set(room, (r = { current: new Map(), sent: new Map(), dirty: new Set(), relayed: new Map() }));
     return r;
   }
 }

@@ -6,7 +6,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { makeClient, type TestClient } from "../helpers/client";
 import { isType, startServerWith, waitFor, type Person, type TestServer, type WsClient } from "../helpers/server";
 import { createCursorStore } from "../../lib/store/cursors";
-import type { CursorState, ServerFrame } from "../../lib/protocol";
+import type { EphemeralBus, EphemeralMessage } from "../../server/backplane/ephemeral";
+import { EventLog } from "../../server/eventlog";
+import { Hub, type RoomFrame, type Subscriber } from "../../server/hub";
+import { silentLogger } from "../../server/log";
+import { ManualClock } from "../../server/state/clock";
+import type { CursorMap, CursorState, ServerFrame, User } from "../../lib/protocol";
 
 let s: TestServer;
 let ada: Person;
@@ -195,5 +200,96 @@ describe("what a page shows is right in the end", () => {
       "Ada alone at her last position on the slow page",
     );
     expect(slow.closeCode).toBeNull();
+  });
+});
+
+describe("across instances", () => {
+  /** Pub/sub between hubs in this process, delivering at once: what Redis does between processes. */
+  function busNetwork() {
+    const members = new Set<(msg: EphemeralMessage) => void>();
+    const published: EphemeralMessage[] = [];
+    const join = (): EphemeralBus => {
+      let self: ((msg: EphemeralMessage) => void) | null = null;
+      return {
+        publish(msg) {
+          published.push(msg);
+          for (const m of members) if (m !== self) m(msg);
+        },
+        async start(onMessage, onConnected) {
+          self = onMessage;
+          members.add(onMessage);
+          onConnected();
+        },
+        async stop() {
+          if (self) members.delete(self);
+        },
+      };
+    };
+    return { join, published };
+  }
+
+  /** A room watcher that keeps the cursor frames it is sent. */
+  function watcher(user: User): Subscriber & { cursorFrames: CursorMap[] } {
+    const cursorFrames: CursorMap[] = [];
+    return {
+      id: `w-${user.id}`,
+      user,
+      sessionId: `s-${user.id}`,
+      transport: "ws",
+      cursorFrames,
+      onEvent() {},
+      onRoomFrame(frame: RoomFrame) {
+        if (frame.type === "cursors") cursorFrames.push((JSON.parse(frame.json) as { cursors: CursorMap }).cursors);
+      },
+    };
+  }
+
+  it("sends a client one cursor frame per tick however many instances its room spans", async () => {
+    const clock = new ManualClock();
+    const net = busNetwork();
+    const hubs = ["A", "B", "C"].map(
+      (instanceId) => new Hub({ log: new EventLog(s.testDb.db), clock, logger: silentLogger, instanceId, presenceHeartbeatMs: 60_000 }),
+    );
+    const [a, b, c] = hubs as [Hub, Hub, Hub];
+    try {
+      for (const hub of hubs) await hub.attachBus(net.join());
+      const onA = watcher(lin.user);
+      a.register(onA);
+      a.watch("across", onA);
+
+      const tick = () => {
+        clock.advance(50);
+        for (const hub of [b, c, a]) hub.cursors.flush();
+      };
+      for (let i = 1; i <= 3; i++) {
+        a.moveCursor("across", ada.user, i / 10, 0.1);
+        b.moveCursor("across", kai.user, i / 10, 0.2);
+        c.moveCursor("across", lin.user, i / 10, 0.3);
+        tick();
+        expect(onA.cursorFrames).toHaveLength(i);
+        expect(onA.cursorFrames[i - 1]).toEqual({
+          [ada.user.id]: { x: i / 10, y: 0.1, name: "Ada", color: ada.user.color },
+          [kai.user.id]: { x: i / 10, y: 0.2, name: "Kai", color: kai.user.color },
+          [lin.user.id]: { x: i / 10, y: 0.3, name: "Lin", color: lin.user.color },
+        });
+      }
+      // Each instance tells the others its own cursors only: nothing is relayed twice.
+      const batches = net.published.filter((m): m is Extract<EphemeralMessage, { t: "cursors" }> => m.t === "cursors");
+      expect(batches.map((m) => [m.i, Object.keys(m.cursors)])).toEqual(
+        [1, 2, 3].flatMap(() => [
+          ["B", [kai.user.id]],
+          ["C", [lin.user.id]],
+          ["A", [ada.user.id]],
+        ]),
+      );
+
+      // An instance that goes away takes its cursors with it, in the next tick's one frame.
+      c.stop();
+      b.moveCursor("across", kai.user, 0.9, 0.2);
+      tick();
+      expect(onA.cursorFrames.slice(3)).toEqual([{ [lin.user.id]: null, [kai.user.id]: { x: 0.9, y: 0.2, name: "Kai", color: kai.user.color } }]);
+    } finally {
+      for (const hub of hubs) hub.stop();
+    }
   });
 });

@@ -11,15 +11,25 @@ const IDLE = 30_000;
 
 let clock: ManualClock;
 let frames: Array<{ room: string; cursors: CursorMap }>;
+/** What each flush offered the other instances (this instance's own changes), null when nothing. */
+let own: Array<CursorMap | null>;
 let cursors: CursorCoalescer;
 
 function make(coalesce?: boolean): CursorCoalescer {
-  return new CursorCoalescer(clock, (room, c) => frames.push({ room, cursors: c }), { idleMs: IDLE, coalesce });
+  return new CursorCoalescer(
+    clock,
+    (room, c, mine) => {
+      frames.push({ room, cursors: c });
+      own.push(mine);
+    },
+    { idleMs: IDLE, coalesce },
+  );
 }
 
 beforeEach(() => {
   clock = new ManualClock();
   frames = [];
+  own = [];
   cursors = make();
 });
 
@@ -134,5 +144,39 @@ describe("cursor coalescing", () => {
       u_lin: { x: 0.25, y: 0.2, name: "Lin", color: "#2563eb" },
     });
     expect(cursors.snapshot("empty")).toEqual({});
+  });
+});
+
+describe("batches relayed from other instances", () => {
+  const kai: User = { id: "u_kai", name: "Kai", color: "#16a34a" };
+  const at = (u: User, x: number, y: number) => ({ x, y, name: u.name, color: u.color });
+
+  it("ride this instance's tick: one frame per room per tick for every source, latest wins", () => {
+    cursors.update("general", ada, 0.1, 0.1);
+    cursors.relay("general", { u_lin: at(lin, 0.2, 0.2) });
+    cursors.relay("general", { u_kai: at(kai, 0.3, 0.3) });
+    cursors.relay("general", { u_lin: at(lin, 0.25, 0.2) });
+    expect(frames).toEqual([]);
+    tick();
+    expect(frames).toEqual([
+      { room: "general", cursors: { u_ada: at(ada, 0.1, 0.1), u_lin: at(lin, 0.25, 0.2), u_kai: at(kai, 0.3, 0.3) } },
+    ]);
+    // Only our own change goes back out to the other instances.
+    expect(own).toEqual([{ u_ada: at(ada, 0.1, 0.1) }]);
+  });
+
+  it("send a relayed-only tick with nothing for the other instances, and never resend it", () => {
+    cursors.relay("design", { u_lin: at(lin, 0.5, 0.5), u_kai: null });
+    tick();
+    tick();
+    expect(frames).toEqual([{ room: "design", cursors: { u_lin: at(lin, 0.5, 0.5), u_kai: null } }]);
+    expect(own).toEqual([null]);
+  });
+
+  it("go out at once when coalescing is off", () => {
+    cursors = make(false);
+    cursors.relay("general", { u_lin: at(lin, 0.5, 0.5) });
+    expect(frames).toEqual([{ room: "general", cursors: { u_lin: at(lin, 0.5, 0.5) } }]);
+    expect(own).toEqual([null]);
   });
 });
