@@ -564,12 +564,15 @@ export class Hub {
     this.presence.add(room, sub.user, presenceId);
   }
 
-  /** The subscriber left the room (or disconnected): presence after the grace, typing and cursor now. */
+  /**
+   * The subscriber left the room (or disconnected): presence after the grace; typing and the
+   * cursor now, if they came from this connection.
+   */
   leaveRoom(room: string, sub: Subscriber, opts: { immediate?: boolean; presenceId?: string } = {}): void {
     this.unwatch(room, sub);
     this.presence.remove(room, sub.user.id, opts.presenceId ?? sub.id, opts);
     this.typing.stop(room, sub.user.id, sub.id);
-    if (!this.hasOtherWatcher(room, sub)) this.cursors.remove(room, sub.user.id);
+    this.cursors.remove(room, sub.user.id, sub.id);
   }
 
   /** Receive a room's ephemeral frames without counting as present (a held long poll). */
@@ -598,11 +601,20 @@ export class Hub {
     else this.typing.stop(room, actor.id);
   }
 
-  moveCursor(room: string, user: User, x: number, y: number): void {
+  /**
+   * `user` pointed at (x, y). `source` is the connection it came from (none: over HTTP): leaving
+   * the room there takes the cursor away, the person's other connections leaving do not.
+   */
+  moveCursor(room: string, user: User, x: number, y: number, source?: string): void {
     this.metrics?.cursorInputs.inc();
     const before = this.cursors.stats.coalesced;
-    this.cursors.update(room, user, x, y);
+    this.cursors.update(room, user, x, y, source);
     if (this.cursors.stats.coalesced > before) this.metrics?.cursorCoalesced.inc();
+  }
+
+  /** The pointer left the canvas: from `source`, only if the cursor came from there. */
+  hideCursor(room: string, userId: string, source?: string): void {
+    this.cursors.remove(room, userId, source);
   }
 
   /** Everyone present in a room, on any instance, once each. */
@@ -624,11 +636,6 @@ export class Hub {
 
   roomState(room: string): RoomState {
     return { members: this.members(room), typing: this.typingUsers(room), cursors: this.cursorSnapshot(room) };
-  }
-
-  private hasOtherWatcher(room: string, sub: Subscriber): boolean {
-    for (const w of this.watchers.get(room) ?? []) if (w !== sub && w.user.id === sub.user.id) return true;
-    return false;
   }
 
   /** Presence or typing changed here: the other instances and our watchers will hear of it. */

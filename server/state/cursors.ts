@@ -19,7 +19,8 @@ export interface CursorStats {
 }
 
 interface RoomCursors {
-  current: Map<string, { state: CursorState; lastInput: number }>;
+  /** `source`: the connection the position came from; only it leaving takes the cursor away. */
+  current: Map<string, { state: CursorState; lastInput: number; source: string | undefined }>;
   /** What subscribers were last told. */
   sent: Map<string, CursorState>;
   dirty: Set<string>;
@@ -39,20 +40,25 @@ export class CursorCoalescer {
     private readonly opts: { idleMs: number; coalesce?: boolean },
   ) {}
 
-  update(room: string, user: Pick<User, "id" | "name" | "color">, x: number, y: number): void {
+  /** `user` pointed at (x, y) from connection `source` (none: over HTTP). */
+  update(room: string, user: Pick<User, "id" | "name" | "color">, x: number, y: number, source?: string): void {
     this.stats.inputs++;
     const r = this.room(room);
     if (r.dirty.has(user.id) && r.current.has(user.id)) this.stats.coalesced++;
-    r.current.set(user.id, { state: { x, y, name: user.name, color: user.color }, lastInput: this.clock.now() });
+    r.current.set(user.id, { state: { x, y, name: user.name, color: user.color }, lastInput: this.clock.now(), source });
     r.dirty.add(user.id);
     this.dirtyRooms.add(room);
     if (this.opts.coalesce === false) this.flushRoom(room);
   }
 
-  /** The person's cursor left the room (leave, disconnect, pointer out). */
-  remove(room: string, userId: string): void {
+  /**
+   * The person's cursor left the room (leave, disconnect, pointer out). With `source`, only if
+   * that connection is where it came from: a person's other tab closing leaves it be.
+   */
+  remove(room: string, userId: string, source?: string): void {
     const r = this.rooms.get(room);
     if (!r || (!r.current.has(userId) && !r.sent.has(userId))) return;
+    if (source !== undefined && r.current.get(userId)?.source !== source) return;
     r.current.delete(userId);
     r.dirty.add(userId);
     this.dirtyRooms.add(room);

@@ -394,12 +394,12 @@ class WsConnection implements Subscriber {
     // join was answered, or just after it left) is dropped like excess input — no error, and
     // never counted as abuse.
     if (!this.rooms.has(room)) return;
-    if (x === null || y === null) return this.opts.hub.cursors.remove(room, this.user.id);
+    if (x === null || y === null) return this.opts.hub.hideCursor(room, this.user.id, this.id);
     if (!this.cursorBucket.take()) {
       this.opts.metrics?.rateLimited.inc({ type: "cursor" });
       return; // dropped silently, as the protocol says
     }
-    this.opts.hub.moveCursor(room, this.user, x, y);
+    this.opts.hub.moveCursor(room, this.user, x, y, this.id);
   }
 
   private handleFailure(frame: ClientFrame, err: unknown): void {

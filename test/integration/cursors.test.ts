@@ -117,6 +117,44 @@ it("drops cursor frames for a room not joined without an error, however many, an
   expect(s.app.hub.cursorSnapshot(room)).toEqual({});
 });
 
+describe("a cursor goes when its connection goes", () => {
+  it("sends null to the others when the pointing tab disconnects, not only when it leaves", async () => {
+    const room = await newRoom();
+    const a = await joined(ada, room);
+    const l = await joined(lin, room);
+    a.send({ type: "cursor", room, x: 0.5, y: 0.5 });
+    await l.next(isType("cursors", (f) => f.cursors[ada.user.id]?.x === 0.5));
+    const from = l.frames.length;
+    a.ws.terminate(); // no leave, no close handshake: the tab crashed or the network went
+    const gone = await l.next(isType("cursors", (f) => ada.user.id in f.cursors), { from });
+    expect(gone.cursors[ada.user.id]).toBeNull();
+  });
+
+  it("takes a person's cursor away when the tab it came from closes, though their other tab stays", async () => {
+    const room = await newRoom();
+    const pointing = await joined(ada, room);
+    const other = await joined(ada, room);
+    const l = await joined(lin, room);
+    pointing.send({ type: "cursor", room, x: 0.3, y: 0.3 });
+    await l.next(isType("cursors", (f) => f.cursors[ada.user.id]?.x === 0.3));
+
+    // Her other tab closing leaves the cursor be.
+    let from = l.frames.length;
+    other.close();
+    await other.closed();
+    await sleep(200);
+    expect(l.frames.slice(from).filter((f) => f.type === "cursors" && ada.user.id in f.cursors)).toEqual([]);
+    expect(s.app.hub.cursorSnapshot(room)).toHaveProperty(ada.user.id);
+
+    // A third tab stays open while the pointing one closes: the cursor goes at once, not after 30 s idle.
+    await joined(ada, room);
+    from = l.frames.length;
+    pointing.close();
+    const gone = await l.next(isType("cursors", (f) => ada.user.id in f.cursors), { from });
+    expect(gone.cursors[ada.user.id]).toBeNull();
+  });
+});
+
 describe("what a page shows is right in the end", () => {
   it("answers every join with the room's full cursor set, even an empty one", async () => {
     const room = await newRoom();

@@ -107,6 +107,27 @@ describe("cursor coalescing", () => {
     expect(frames).toHaveLength(2);
   });
 
+  it("takes a cursor away only when the connection it came from leaves", () => {
+    cursors.update("general", ada, 0.1, 0.1, "tab-1");
+    tick();
+    cursors.remove("general", ada.id, "tab-2"); // Ada's other tab closed
+    tick();
+    expect(frames).toHaveLength(1);
+    cursors.update("general", ada, 0.2, 0.2, "tab-2"); // now she points from the other tab
+    cursors.remove("general", ada.id, "tab-1");
+    tick();
+    expect(frames[1]).toEqual({ room: "general", cursors: { u_ada: { x: 0.2, y: 0.2, name: "Ada", color: "#e11d48" } } });
+    cursors.remove("general", ada.id, "tab-2");
+    tick();
+    expect(frames[2]).toEqual({ room: "general", cursors: { u_ada: null } });
+    // Without a source (over HTTP, the idle sweep) it goes whatever its connection.
+    cursors.update("general", lin, 0.5, 0.5, "tab-3");
+    tick();
+    cursors.remove("general", lin.id);
+    tick();
+    expect(frames[4]).toEqual({ room: "general", cursors: { u_lin: null } });
+  });
+
   it("retires a cursor idle for 30 s with null, and keeps a moving one", () => {
     cursors.update("general", ada, 0.1, 0.1);
     cursors.update("general", lin, 0.2, 0.2);
