@@ -274,7 +274,10 @@ export const CloseCode = {
 export const sessionBodySchema = z.object({ name: userNameSchema });
 export const createRoomBodySchema = z.object({ name: roomNameSchema });
 export const postMessageBodySchema = z.object({ text: z.string(), clientId: clientIdSchema });
-export const cursorBodySchema = z.object({ x: unit, y: unit });
+// Both null: the pointer left the canvas (the long-poll client's `x: null, y: null` frame).
+export const cursorBodySchema = z
+  .object({ x: unit.nullable(), y: unit.nullable() })
+  .refine((b) => (b.x === null) === (b.y === null), "x and y are both numbers or both null");
 export const readBodySchema = z.object({ seq: z.number().int().min(0) });
 
 export interface RoomInfo {

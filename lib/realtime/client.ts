@@ -264,7 +264,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
 
   private sendCursor(room: string, pos: { x: number; y: number } | null): void {
     if (this.roomsTransport === "websocket") this.ws.send({ type: "cursor", room, x: pos?.x ?? null, y: pos?.y ?? null });
-    else if (pos) void this.http(`/api/rooms/${encodeURIComponent(room)}/cursor`, pos, "cursor");
+    else void this.http(`/api/rooms/${encodeURIComponent(room)}/cursor`, pos ?? { x: null, y: null }, "cursor");
     if (pos) this.cursorShown.add(room);
     else this.cursorShown.delete(room);
   }

@@ -145,7 +145,9 @@ export function createApi(deps: ApiDeps): Router {
     authed(async ({ req, res, params }, session) => {
       const { x, y } = await readJson(req, cursorBodySchema);
       await workspace.requireRoom(params.id!);
-      if (cursorLimits.take(session.id)) hub.moveCursor(params.id!, session.user as User, x, y);
+      // Hiding is never rate limited: it only ever takes a cursor away, as the WebSocket's null does.
+      if (x === null || y === null) hub.hideCursor(params.id!, session.user.id);
+      else if (cursorLimits.take(session.id)) hub.moveCursor(params.id!, session.user as User, x, y);
       sendEmpty(res);
     }),
   );

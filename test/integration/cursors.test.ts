@@ -155,6 +155,47 @@ describe("a cursor goes when its connection goes", () => {
   });
 });
 
+describe("over HTTP, for long-polling pages", () => {
+  const post = (room: string, who: Person, body: unknown) =>
+    s.api(`/api/rooms/${room}/cursor`, { method: "POST", body: JSON.stringify(body), cookie: who.cookie });
+
+  it("hides a cursor with {x: null, y: null}, at once for the others and in poll answers", async () => {
+    const room = await newRoom();
+    const l = await joined(lin, room);
+    expect((await post(room, ada, { x: 0.4, y: 0.6 })).status).toBe(204);
+    await l.next(isType("cursors", (f) => f.cursors[ada.user.id]?.x === 0.4));
+    const from = l.frames.length;
+    expect((await post(room, ada, { x: null, y: null })).status).toBe(204);
+    const gone = await l.next(isType("cursors", (f) => ada.user.id in f.cursors), { from });
+    expect(gone.cursors[ada.user.id]).toBeNull();
+    const poll = await s.api(`/api/poll?streams=room:${room}&wait=0`, { cookie: kai.cookie });
+    expect(((await poll.json()) as { rooms: Record<string, { cursors: unknown }> }).rooms[room]!.cursors).toEqual({});
+  });
+
+  it("refuses a body with one coordinate null and not the other, and changes nothing", async () => {
+    const room = await newRoom();
+    expect((await post(room, ada, { x: 0.1, y: 0.2 })).status).toBe(204);
+    for (const body of [{ x: null, y: 0.5 }, { x: 0.5, y: null }, { x: null }]) {
+      const res = await post(room, ada, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_body");
+    }
+    expect(s.app.hub.cursorSnapshot(room)[ada.user.id]).toMatchObject({ x: 0.1, y: 0.2 });
+  });
+
+  it("the client on long polling hides its cursor when the pointer leaves the canvas", async () => {
+    const room = await newRoom();
+    const page = makeClient(s.url, ada.cookie, { transport: "longpoll" });
+    clients.push(page);
+    page.client.start();
+    page.client.join(room);
+    page.client.moveCursor(room, { x: 0.7, y: 0.2 });
+    await waitFor(() => s.app.hub.cursorSnapshot(room)[ada.user.id]?.x === 0.7, 5000, "Ada's cursor on the server");
+    page.client.moveCursor(room, null);
+    await waitFor(() => !(ada.user.id in s.app.hub.cursorSnapshot(room)), 5000, "Ada's cursor hidden");
+  });
+});
+
 describe("what a page shows is right in the end", () => {
   it("answers every join with the room's full cursor set, even an empty one", async () => {
     const room = await newRoom();
