@@ -36,9 +36,12 @@ import {
 } from "./types";
 import { WsChannel } from "./ws-channel";
 
-/** Cursor sends: at most every animation frame and 30 Hz over WebSocket; coarser over HTTP. */
-export const CURSOR_WS_INTERVAL_MS = 33;
-const CURSOR_HTTP_INTERVAL_MS = 200;
+/**
+ * Cursor sends: at most every animation frame (the canvas sees to that) and 30 Hz over
+ * WebSocket — ⌈1000/30⌉ ms apart, since 33 would fit 31 sends in a second; coarser over HTTP.
+ */
+export const CURSOR_WS_INTERVAL_MS = Math.ceil(1000 / 30);
+export const CURSOR_HTTP_INTERVAL_MS = 200;
 
 /** A WebSocket that has not opened by then counts as a failure to open. */
 export const WS_OPEN_TIMEOUT_MS = 4_000;

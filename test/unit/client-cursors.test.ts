@@ -1,7 +1,7 @@
 // The client's cursor send path with fake timers: what goes out, when, and for which rooms.
 // The socket is a stand-in that records frames, so time can be moved by hand.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { RealtimeClient } from "../../lib/realtime/client";
+import { CURSOR_HTTP_INTERVAL_MS, RealtimeClient } from "../../lib/realtime/client";
 import type { WebSocketLike } from "../../lib/realtime/types";
 
 /** A WebSocket that opens when told and keeps every frame sent on it. */
@@ -90,5 +90,62 @@ describe("cursor sends", () => {
       { type: "leave", room: "a" },
       { type: "leave", room: "b" },
     ]);
+  });
+});
+
+describe("cursor throttle", () => {
+  /** The most sends that fall within any one second: [t, t + 1000). */
+  function busiestSecond(times: number[]): number {
+    return Math.max(0, ...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length));
+  }
+
+  it("sends at most 30 a second however fast the pointer moves, the latest each time, and the last one always", () => {
+    client.join("general");
+    const sentAt: number[] = [];
+    const start = Date.now();
+    socket.send = (data: string) => {
+      const f = JSON.parse(data) as Record<string, unknown>;
+      socket.sent.push(f);
+      if (f.type === "cursor") sentAt.push(Date.now() - start);
+    };
+    // A 1 kHz pointer for three seconds (far more than any screen's frame rate).
+    for (let ms = 0; ms < 3000; ms++) {
+      client.moveCursor("general", { x: ms / 3000, y: 0.5 });
+      vi.advanceTimersByTime(1);
+    }
+    vi.advanceTimersByTime(1000);
+    expect(busiestSecond(sentAt)).toBeLessThanOrEqual(30);
+    expect(busiestSecond(sentAt)).toBeGreaterThanOrEqual(25); // and not needlessly fewer
+    // Each send carries the newest position at its moment, and the final one is not lost.
+    const cursors = socket.sent.filter((f) => f.type === "cursor");
+    expect(cursors.at(-1)).toMatchObject({ x: 2999 / 3000 });
+    for (const [i, f] of cursors.entries()) expect(f.x).toBeCloseTo(Math.min(2999, Math.max(0, sentAt[i]! - 1)) / 3000, 6);
+  });
+
+  it("sends nothing while the pointer is still", () => {
+    client.join("general");
+    client.moveCursor("general", { x: 0.5, y: 0.5 });
+    vi.advanceTimersByTime(5_000);
+    expect(socket.sent.filter((f) => f.type === "cursor")).toHaveLength(1);
+  });
+
+  it("spaces HTTP sends further apart on long polling", () => {
+    const postedAt: number[] = [];
+    const start = Date.now();
+    const polling = new RealtimeClient({
+      baseUrl: "http://app.test",
+      transport: "longpoll",
+      fetch: async (input) => {
+        if (String(input).endsWith("/cursor")) postedAt.push(Date.now() - start);
+        return new Response(null, { status: 204 });
+      },
+    });
+    polling.join("general");
+    for (let ms = 0; ms < 3000; ms++) {
+      polling.moveCursor("general", { x: ms / 3000, y: 0.5 });
+      vi.advanceTimersByTime(1);
+    }
+    polling.stop();
+    expect(busiestSecond(postedAt)).toBe(1000 / CURSOR_HTTP_INTERVAL_MS);
   });
 });
