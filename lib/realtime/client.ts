@@ -40,7 +40,8 @@ import { WsChannel } from "./ws-channel";
  * Cursor sends: at most every animation frame (the canvas sees to that) and 30 Hz over
  * WebSocket — ⌈1000/30⌉ ms apart, since 33 would fit 31 sends in a second; coarser over HTTP.
  */
-export const CURSOR_WS_INTERVAL_MS = Math.ceil(1000 / 30);
+export const CURSOR_WS_MAX_HZ = 30;
+export const CURSOR_WS_INTERVAL_MS = Math.ceil(1000 / CURSOR_WS_MAX_HZ);
 export const CURSOR_HTTP_INTERVAL_MS = 200;
 
 /** A WebSocket that has not opened by then counts as a failure to open. */

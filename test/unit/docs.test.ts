@@ -30,6 +30,7 @@ import {
 import { BACKOFF_BASE_MS, BACKOFF_CAP_MS } from "../../lib/realtime/backoff";
 import {
   CURSOR_WS_INTERVAL_MS,
+  CURSOR_WS_MAX_HZ,
   FAILURES_BEFORE_FALLBACK,
   SSE_FIRST_BYTE_TIMEOUT_MS,
   UPGRADE_RETRY_MS,
@@ -302,7 +303,8 @@ const NUMBERS: NumberRow[] = [
   ["03", /erase the text, or wait (\d+) s/, s(TYPING_TTL_MS)],
   ["03", /leaves the other after about (\d+) s/, s(PRESENCE_GRACE_MS)],
 
-  ["04", /≤ 1 per frame, ≤ (\d+) Hz/, Math.round(1000 / CURSOR_WS_INTERVAL_MS)],
+  ["04", /≤ 1 per frame, ≤ (\d+) Hz/, CURSOR_WS_MAX_HZ],
+  ["04", /\((\d+) Hz at most\)/, CURSOR_WS_MAX_HZ],
   ["04", /one frame per room every (\d+) ms, only what changed/, CURSOR_TICK_MS],
   ["04", /sends at most one every (\d+) ms/, CURSOR_WS_INTERVAL_MS],
   ["04", /Every (\d+) ms \(`lib\/protocol.ts#CURSOR_TICK_MS`\)/, CURSOR_TICK_MS],
@@ -328,6 +330,7 @@ const NUMBERS: NumberRow[] = [
   ["07", /NOTIFY is limited to (\d+) bytes/, (n) => MAX_NOTIFY_BYTES < n],
   ["07", /not renewed within (\w+) heartbeats/, PEER_EXPIRY_HEARTBEATS],
   ["07", /WebSockets close with `(\d+)`/, CloseCode.restarting],
+  ["07", /one cursor frame per (\d+) ms/, CURSOR_TICK_MS],
 
   ["08", /draws the last (minute) of one instance/, (n) => n === 1 && (OPS_KEPT_SAMPLES * OPS_SAMPLE_MS) / 60_000 === 1],
   ["08", /sampling the same metrics (once) a second/, (n) => n === 1 && OPS_SAMPLE_MS === 1000],
