@@ -134,7 +134,7 @@ export interface HubOptions {
   cursorTickMs?: number;
   /** Turn cursor coalescing off (benchmarks compare both). */
   coalesceCursors?: boolean;
-  /** This instance's name on the ephemeral bus. */
+  /** This process's name on the ephemeral bus, unique to it: messages are told apart by it. */
   instanceId?: string;
   /** How often this instance re-announces its presence to the others; they forget it after 3×. */
   presenceHeartbeatMs?: number;

@@ -108,6 +108,32 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     }
   });
 
+  it("two processes started with the same INSTANCE_ID still hear each other's messages and presence", async () => {
+    const twin1 = await start("twin");
+    const twin2 = await start("twin");
+    try {
+      const kay = await twin1.signIn("Kay");
+      const joe = await twin2.signIn("Joe");
+      const on1 = await open(twin1, kay.cookie);
+      const on2 = await open(twin2, joe.cookie);
+      on1.send({ type: "join", room: "general" });
+      on2.send({ type: "join", room: "general" });
+      await on1.next(isType("joined"));
+      await on2.next(isType("joined"));
+      on1.send({ type: "send", room: "general", text: "from one twin", clientId: "twin-1" });
+      const ack = await on1.next(isType("ack", (f) => f.clientId === "twin-1"));
+      const seen = await on2.next(isType("event", (f) => f.event.seq === ack.seq && f.event.stream === "room:general"));
+      expect(seen.event.data).toMatchObject({ text: "from one twin" });
+      await waitFor(() => twin2.app.hub.members("general").some((m) => m.name === "Kay"), 5000, "Kay present on the other twin");
+      await waitFor(() => twin1.app.hub.members("general").some((m) => m.name === "Joe"), 5000, "Joe present on the other twin");
+    } finally {
+      await twin1.stop();
+      await twin2.stop();
+      await twin1.testDb.drop();
+      await twin2.testDb.drop();
+    }
+  });
+
   it("signing out on one instance closes that session's sockets on the other (4401)", async () => {
     const temp = await a.signIn("Temp");
     const onB = await open(b, temp.cookie);
