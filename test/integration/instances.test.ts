@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../server/db/database";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
 import { isType, startServer, waitFor, type TestServer, type WsClient } from "../helpers/server";
+import { redisServer } from "../cluster/cluster";
+import { freePort } from "../cluster/nginx";
 import type { RealtimeEvent, User } from "../../lib/protocol";
 
 const enabled = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
@@ -16,12 +18,12 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
   let lin: { user: User; cookie: string };
   const sockets: WsClient[] = [];
 
-  const start = async (name: string, heartbeat = 200) => {
+  const start = async (name: string, heartbeat = 200, redisUrl = process.env.REDIS_URL!) => {
     const db = await openDatabase({ url: shared.url, poolSize: 4 });
     return startServer({
       testDb: { db, url: shared.url, drop: () => db.close() },
       instanceId: name,
-      env: { REDIS_URL: process.env.REDIS_URL!, DATABASE_URL: shared.url! },
+      env: { REDIS_URL: redisUrl, DATABASE_URL: shared.url! },
       tuning: { presenceHeartbeatMs: heartbeat, presenceGraceMs: 100 },
     });
   };
@@ -131,6 +133,31 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
       await twin2.stop();
       await twin1.testDb.drop();
       await twin2.testDb.drop();
+    }
+  });
+
+  it("instances that boot while Redis is down share presence once it comes up", async () => {
+    const redis = redisServer(await freePort());
+    const c = await start("C", 200, redis.url);
+    const d = await start("D", 200, redis.url);
+    try {
+      const cy = await c.signIn("Cy");
+      const di = await d.signIn("Di");
+      const onC = await open(c, cy.cookie);
+      const onD = await open(d, di.cookie);
+      onC.send({ type: "join", room: "general" });
+      onD.send({ type: "join", room: "general" });
+      await onC.next(isType("joined"));
+      await onD.next(isType("joined"));
+      await redis.start();
+      await onC.next(isType("presence", (f) => f.members.some((m) => m.name === "Di")), { timeoutMs: 15_000 });
+      await onD.next(isType("presence", (f) => f.members.some((m) => m.name === "Cy")), { timeoutMs: 15_000 });
+    } finally {
+      await c.stop();
+      await d.stop();
+      await redis.stop();
+      await c.testDb.drop();
+      await d.testDb.drop();
     }
   });
 
