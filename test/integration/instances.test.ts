@@ -1,5 +1,6 @@
 // Two instances in one process, sharing a real Postgres (the durable backplane: NOTIFY + the
 // log) and a real Redis (presence, typing, cursors). Needs DATABASE_URL and REDIS_URL.
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../server/db/database";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
@@ -19,7 +20,7 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
   const sockets: WsClient[] = [];
 
   const start = async (name: string, heartbeat = 200, redisUrl = process.env.REDIS_URL!) => {
-    const db = await openDatabase({ url: shared.url, poolSize: 4 });
+    const db = await openDatabase({ url: shared.url, poolSize: 4, applicationName: `rt-test-${name}` });
     return startServer({
       testDb: { db, url: shared.url, drop: () => db.close() },
       instanceId: name,
@@ -67,6 +68,31 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     expect(seqsOf(onA)).toEqual(expected);
     expect(seqsOf(onB)).toEqual(expected);
     expect(onA.of("ack").length + onB.of("ack").length).toBe(30);
+  });
+
+  it("delivers what another instance committed while this one's LISTEN connection was being replaced", async () => {
+    const onA = await open(a, ada.cookie);
+    const onB = await open(b, lin.cookie);
+    onA.send({ type: "join", room: "general" });
+    onB.send({ type: "join", room: "general" });
+    await onA.next(isType("joined"));
+    await onB.next(isType("joined"));
+
+    const admin = new pg.Client({ connectionString: shared.url });
+    await admin.connect();
+    try {
+      const killed = await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1",
+        ["rt-test-A-listen"],
+      );
+      expect(killed.rowCount).toBe(1);
+    } finally {
+      await admin.end();
+    }
+    onB.send({ type: "send", room: "general", text: "during the gap", clientId: "gap-1" });
+    const ack = await onB.next(isType("ack", (f) => f.clientId === "gap-1"));
+    const seen = await onA.next(isType("event", (f) => f.event.stream === "room:general" && f.event.seq === ack.seq), { timeoutMs: 10_000 });
+    expect(seen.event.data).toMatchObject({ text: "during the gap" });
   });
 
   it("shows presence, typing and cursors across instances", async () => {
