@@ -233,8 +233,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
       poll.drain();
       // Commit what was accepted first, so its senders still hear their acks.
       await log.close();
-      await ws.drain(tuning.drainSpreadMs ?? 5_000);
-      hub.stop();
+      const reconnectSpreadMs = tuning.drainSpreadMs ?? 5_000;
+      await ws.drain(reconnectSpreadMs);
+      hub.stop({ reconnectSpreadMs });
       ops.stop();
       // Only now stop listening: until here /readyz answered 503 to whoever asked.
       server.close();

@@ -10,7 +10,7 @@ import type { EventLog } from "./eventlog";
 import type { Logger } from "./log";
 import { counterFor, type Metrics } from "./metrics";
 import { wsTextFrame } from "./transports/ws-frame";
-import type { Clock } from "./state/clock";
+import type { Clock, Timer } from "./state/clock";
 import { CursorCoalescer } from "./state/cursors";
 import { Presence } from "./state/presence";
 import { Typing } from "./state/typing";
@@ -145,7 +145,16 @@ interface RemoteInstance {
   rooms: Map<string, RoomPresence>;
   cursors: Map<string, Map<string, CursorState>>;
   expiresAt: number;
+  /** Set once it said goodbye: when its members are let go. */
+  departing?: Timer;
 }
+
+/** A drained instance's clients reconnect within this (ws drain spread) when it does not say. */
+const DEFAULT_RECONNECT_SPREAD_MS = 5_000;
+/** However long a departing instance asks its members be kept, no longer than this. */
+const MAX_DEPARTURE_KEEP_MS = 60_000;
+/** Instances that said goodbye, remembered so a late message cannot bring them back as ghosts. */
+const MAX_DEPARTED = 1_000;
 
 export class Hub {
   private readonly streams = new Map<string, StreamState>();
@@ -165,6 +174,7 @@ export class Hub {
   private readonly localDirty = new Set<string>();
   private bus: EphemeralBus | null = null;
   private readonly remote = new Map<string, RemoteInstance>();
+  private readonly departed = new Set<string>();
   /** The member and typing lists last broadcast per room, to announce only real changes. */
   private readonly announced = new Map<string, { members: string; typing: string }>();
   private readonly instanceId: string;
@@ -201,12 +211,21 @@ export class Hub {
     this.cursorTimer.unref();
   }
 
-  stop(): void {
+  /**
+   * Stops the timers and says goodbye to the other instances. `reconnectSpreadMs`: how long this
+   * instance's clients were told they may wait before reconnecting elsewhere (the drain spread);
+   * the others keep showing them present that long, plus the presence grace.
+   */
+  stop(opts: { reconnectSpreadMs?: number } = {}): void {
     if (this.cursorTimer) clearInterval(this.cursorTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.announceTimer) clearTimeout(this.announceTimer);
     this.cursorTimer = this.heartbeatTimer = this.announceTimer = null;
-    this.bus?.publish({ t: "bye", i: this.instanceId });
+    for (const r of this.remote.values()) r.departing?.cancel();
+    const keepMs = (opts.reconnectSpreadMs ?? DEFAULT_RECONNECT_SPREAD_MS) + (this.opts.presenceGraceMs ?? PRESENCE_GRACE_MS);
+    this.bus?.publish({ t: "bye", i: this.instanceId, keepMs });
+    // Presence graces still running here would announce changes after the goodbye.
+    this.bus = null;
   }
 
   // ---------------------------------------------------------------------------
@@ -248,6 +267,7 @@ export class Hub {
   }
 
   private handleBusMessage(msg: EphemeralMessage): void {
+    if (this.departed.has(msg.i)) return;
     switch (msg.t) {
       case "state": {
         const r = this.remoteInstance(msg.i);
@@ -278,7 +298,7 @@ export class Hub {
       case "sync":
         return this.announceState();
       case "bye":
-        return this.forgetInstance(msg.i);
+        return this.departInstance(msg.i, msg.keepMs);
       case "signout":
         return this.disconnectSession(msg.sessionId, 4401, "Signed out", false);
       default: {
@@ -286,6 +306,28 @@ export class Hub {
         void unknown;
       }
     }
+  }
+
+  /**
+   * An instance is draining for a deploy: its clients are reconnecting to the others, each after
+   * its own jittered delay. Dropping its members at once would show everyone leaving and coming
+   * back; keeping them until their reconnect window closes shows nothing, since each person is
+   * present through the union with wherever they reconnect (and gone after it if they don't).
+   */
+  private departInstance(id: string, keepMs: number | undefined): void {
+    this.departed.add(id);
+    if (this.departed.size > MAX_DEPARTED) this.departed.delete(this.departed.values().next().value!);
+    const r = this.remote.get(id);
+    if (!r) return;
+    for (const [room, state] of r.rooms) {
+      r.rooms.set(room, { members: state.members, typing: [] });
+      if (state.typing.length > 0) this.roomChanged(room);
+    }
+    this.forgetCursors(r);
+    const keep = Math.min(MAX_DEPARTURE_KEEP_MS, Math.max(0, keepMs ?? DEFAULT_RECONNECT_SPREAD_MS + (this.opts.presenceGraceMs ?? PRESENCE_GRACE_MS)));
+    r.expiresAt = Infinity;
+    r.departing?.cancel();
+    r.departing = this.opts.clock.setTimeout(() => this.forgetInstance(id), keep);
   }
 
   /** Drops instances that stopped announcing themselves (crashed, or cut off from the bus). */
@@ -298,12 +340,18 @@ export class Hub {
     const r = this.remote.get(id);
     if (!r) return;
     this.remote.delete(id);
+    r.departing?.cancel();
     for (const room of r.rooms.keys()) this.roomChanged(room);
+    this.forgetCursors(r);
+  }
+
+  private forgetCursors(r: RemoteInstance): void {
     for (const [room, cursors] of r.cursors) {
       const gone: CursorMap = {};
       for (const userId of cursors.keys()) gone[userId] = null;
       if (cursors.size > 0) this.cursors.relay(room, gone);
     }
+    r.cursors.clear();
   }
 
   // ---------------------------------------------------------------------------
