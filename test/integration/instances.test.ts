@@ -95,6 +95,48 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     expect(seen.event.data).toMatchObject({ text: "during the gap" });
   });
 
+  it("delivers another instance's commit that lands while this instance is still reading a new stream's head", async () => {
+    await b.api("/api/rooms", { method: "POST", cookie: lin.cookie, body: JSON.stringify({ name: "window" }) });
+    const onB = await open(b, lin.cookie);
+    onB.send({ type: "join", room: "window" });
+    await onB.next(isType("joined"));
+    const onA = await open(a, ada.cookie);
+
+    // Hold A's first read of the stream's head until B has committed and A has heard the NOTIFY:
+    // the commit lands after the head was read but before A knows the stream's position, so the
+    // NOTIFY cannot be acted on. The replay that follows the head must still find the event.
+    const stream = "room:window";
+    const heard = new Promise<void>((resolve) => {
+      const catchUp = a.app.hub.catchUpHeads.bind(a.app.hub);
+      a.app.hub.catchUpHeads = (heads) => {
+        const done = catchUp(heads);
+        if (heads?.has(stream)) resolve();
+        return done;
+      };
+    });
+    const head = a.app.log.head.bind(a.app.log);
+    let held = false;
+    a.app.log.head = async (s) => {
+      const before = await head(s);
+      if (s === stream && !held) {
+        held = true;
+        onB.send({ type: "send", room: "window", text: "in the window", clientId: "w1" });
+        await onB.next(isType("ack", (f) => f.clientId === "w1"));
+        await heard;
+      }
+      return before;
+    };
+    try {
+      onA.send({ type: "join", room: "window" });
+      const joined = await onA.next(isType("joined", (f) => f.room === "window"));
+      const event = await onA.next(isType("event", (f) => f.event.stream === stream && f.event.seq === joined.head + 1));
+      expect(event.event.data).toMatchObject({ text: "in the window" });
+    } finally {
+      delete (a.app.log as { head?: unknown }).head;
+      delete (a.app.hub as { catchUpHeads?: unknown }).catchUpHeads;
+    }
+  });
+
   it("shows presence, typing and cursors across instances", async () => {
     await a.api("/api/rooms", { method: "POST", cookie: ada.cookie, body: JSON.stringify({ name: "across" }) });
     const onA = await open(a, ada.cookie);
