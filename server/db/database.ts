@@ -8,6 +8,9 @@ import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "./generated/client";
 
+/** How often the LISTEN connection proves it is alive with a cheap query. */
+export const LISTEN_CHECK_MS = 30_000;
+
 export interface Sql {
   query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
   /** Runs a script of several statements, without parameters (migrations). */
@@ -97,7 +100,7 @@ function openPostgres(url: string, opts: OpenOptions): Database {
       const stop = await listenWithReconnect(url, channel, onNotify, onReconnect, {
         onError,
         applicationName: `${applicationName}-listen`,
-        checkMs: opts.listenCheckMs ?? 30_000,
+        checkMs: opts.listenCheckMs ?? LISTEN_CHECK_MS,
       });
       listeners.add(stop);
       return async () => {

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createApi, type ApiDeps } from "../../server/http/api";
+import { LISTEN_CHECK_MS } from "../../server/db/database";
 import { MAX_NOTIFY_BYTES } from "../../server/eventlog";
 import { CURSOR_IDLE_MS, PEER_EXPIRY_HEARTBEATS } from "../../server/hub";
 import { OPS_KEPT_SAMPLES, OPS_SAMPLE_MS } from "../../server/ops";
@@ -331,6 +332,7 @@ const NUMBERS: NumberRow[] = [
   ["07", /not renewed within (\w+) heartbeats/, PEER_EXPIRY_HEARTBEATS],
   ["07", /WebSockets close with `(\d+)`/, CloseCode.restarting],
   ["07", /one cursor frame per (\d+) ms/, CURSOR_TICK_MS],
+  ["07", /runs a cheap query every (\d+) s/, s(LISTEN_CHECK_MS)],
 
   ["08", /draws the last (minute) of one instance/, (n) => n === 1 && (OPS_KEPT_SAMPLES * OPS_SAMPLE_MS) / 60_000 === 1],
   ["08", /sampling the same metrics (once) a second/, (n) => n === 1 && OPS_SAMPLE_MS === 1000],
