@@ -88,7 +88,7 @@ interface EventRow {
 /** Postgres error codes worth retrying the whole batch for: nothing was committed. */
 const RETRYABLE = new Set(["40001", "40P01", "55P03"]);
 /** Keep NOTIFY payloads well under Postgres' 8000-byte limit. */
-const MAX_NOTIFY_BYTES = 7000;
+export const MAX_NOTIFY_BYTES = 7000;
 
 export class EventLog {
   private queue: Pending[] = [];

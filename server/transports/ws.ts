@@ -9,7 +9,7 @@ import type { Session, Sessions } from "../auth";
 import type { Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import type { Logger } from "../log";
 import { counterFor, type Metrics, type Tally } from "../metrics";
-import { TokenBucket, WindowCounter } from "../ratelimit";
+import { SEND_LIMITS, TokenBucket, WindowCounter } from "../ratelimit";
 import { systemClock, type Clock, type Timer } from "../state/clock";
 import { WsSocket, type ConnectionSocket } from "./ws-socket";
 import { WorkspaceError, type Workspace } from "../workspace";
@@ -17,6 +17,7 @@ import { EventLogClosedError, EventLogFullError } from "../eventlog";
 import {
   clientFrameSchema,
   CloseCode,
+  CURSOR_TICK_MS,
   MAX_FRAME_BYTES,
   MAX_REPLAY,
   PROTOCOL_VERSION,
@@ -49,6 +50,10 @@ export interface WsTransportOptions extends WsConnectionOptions {
   pongTimeoutMs?: number;
 }
 
+/** Every socket is pinged this often; one that has not answered within the timeout is dropped. */
+export const WS_PING_INTERVAL_MS = 30_000;
+export const WS_PONG_TIMEOUT_MS = 10_000;
+
 /** Bad frames tolerated per window before the connection is closed for abuse (1008). */
 const ABUSE_LIMIT = 50;
 const ABUSE_WINDOW_MS = 10_000;
@@ -71,7 +76,7 @@ export const MAX_ROOMS_PER_CONNECTION = 50;
  * Every join may read the database (room check, head, replay). The burst lets a reconnecting
  * tab rejoin every room it may hold at once; past it, joins are answered `rate_limited`.
  */
-const JOIN_RATE = { perSecond: 5, burst: MAX_ROOMS_PER_CONNECTION };
+export const JOIN_RATE = { perSecond: 5, burst: MAX_ROOMS_PER_CONNECTION };
 
 /**
  * Frames read but not yet handled. They wait while an earlier frame waits on the database (a
@@ -104,8 +109,8 @@ export class WsTransport {
   }
 
   start(): void {
-    const interval = this.opts.pingIntervalMs ?? 30_000;
-    const timeout = this.opts.pongTimeoutMs ?? 10_000;
+    const interval = this.opts.pingIntervalMs ?? WS_PING_INTERVAL_MS;
+    const timeout = this.opts.pongTimeoutMs ?? WS_PONG_TIMEOUT_MS;
     this.heartbeat = setInterval(() => {
       for (const c of this.connections) c.ping(timeout);
     }, interval);
@@ -189,6 +194,13 @@ export class WsConnection implements Subscriber {
   private readingPaused = false;
   private alive = true;
   private pongTimer: Timer | null = null;
+  /**
+   * Rooms whose cursor frames this socket skipped while slow. A skipped frame may have held a
+   * `null` no later frame repeats, so each gets the room's full cursor set once the socket has
+   * caught up; the timer checks for that while any is owed.
+   */
+  private readonly cursorsOwed = new Set<string>();
+  private cursorsOwedTimer: Timer | null = null;
   private closed = false;
   private readonly log: Logger;
   private readonly maxBuffered: number;
@@ -226,11 +238,50 @@ export class WsConnection implements Subscriber {
   }
 
   onRoomFrame(frame: RoomFrame): void {
-    if (frame.type === "cursors" && this.behindBy(this.cursorSkip)) {
+    if (frame.type === "cursors") return this.sendCursors(frame);
+    this.sendFrame(frame.wsFrame, counterFor(this.opts.metrics?.framesOut, frame.type));
+  }
+
+  /** Cursors are lossy: a slow socket skips them, and is owed the full set once it catches up. */
+  private sendCursors(frame: RoomFrame): void {
+    if (this.behindBy(this.cursorSkip)) {
       this.opts.metrics?.cursorFramesSkipped.inc();
+      this.cursorsOwed.add(frame.room);
+      this.checkCursorsOwedSoon();
       return;
     }
+    // The full set is the room's current state, so it holds this frame's changes too.
+    if (this.cursorsOwed.delete(frame.room)) return this.sendCursorSnapshot(frame.room);
     this.sendFrame(frame.wsFrame, counterFor(this.opts.metrics?.framesOut, frame.type));
+  }
+
+  private payCursorsOwed(): void {
+    if (this.closed || this.cursorsOwed.size === 0) return this.stopCursorsOwed();
+    if (this.behindBy(this.cursorSkip)) return this.checkCursorsOwedSoon();
+    this.stopCursorsOwed();
+    for (const room of this.cursorsOwed) this.sendCursorSnapshot(room);
+    this.cursorsOwed.clear();
+  }
+
+  /** Looks again one cursor tick from now whether the socket has caught up. */
+  private checkCursorsOwedSoon(): void {
+    this.cursorsOwedTimer ??= this.clock.setTimeout(() => {
+      this.cursorsOwedTimer = null;
+      this.payCursorsOwed();
+    }, CURSOR_TICK_MS);
+  }
+
+  private stopCursorsOwed(): void {
+    this.cursorsOwedTimer?.cancel();
+    this.cursorsOwedTimer = null;
+  }
+
+  /** Every cursor in the room but this person's own, marked `full`: the client replaces what it shows. */
+  private sendCursorSnapshot(room: string): void {
+    if (!this.rooms.has(room)) return;
+    const cursors = this.opts.hub.cursorSnapshot(room);
+    delete cursors[this.user.id];
+    this.send({ type: "cursors", room, cursors, full: true });
   }
 
   onLagged(): void {
@@ -288,6 +339,7 @@ export class WsConnection implements Subscriber {
     // Frames still waiting would act for a connection that is gone.
     this.inbox.length = 0;
     this.inboxBytes = 0;
+    this.stopCursorsOwed();
     this.opts.hub.unregister(this);
     this.rooms.clear();
     this.onGone();
@@ -395,9 +447,10 @@ export class WsConnection implements Subscriber {
         this.send(reset ? { type: "reset", room, head } : { type: "joined", room, head, members });
         hub.enterRoom(room, this);
         if (reset && present) this.send({ type: "presence", room, members });
-        const cursors = hub.cursorSnapshot(room);
-        delete cursors[this.user.id];
-        if (Object.keys(cursors).length > 0) this.send({ type: "cursors", room, cursors });
+        // Always, even empty: a client back from a disconnect still shows cursors that left
+        // meanwhile, and only a full set tells it so.
+        this.cursorsOwed.delete(room);
+        this.sendCursorSnapshot(room);
         const typing = hub.typingUsers(room);
         if (typing.length > 0) this.send({ type: "typing", room, users: typing });
       },
@@ -413,6 +466,7 @@ export class WsConnection implements Subscriber {
   /** Stops following the room and leaves it at once; false when it was not joined. */
   private leaveRoom(room: string): boolean {
     if (!this.rooms.delete(room)) return false;
+    this.cursorsOwed.delete(room);
     this.opts.hub.unsubscribe(roomStream(room), this);
     this.opts.hub.leaveRoom(room, this, { immediate: true });
     return true;
@@ -446,13 +500,16 @@ export class WsConnection implements Subscriber {
   }
 
   private handleCursor(room: string, x: number | null, y: number | null): void {
-    if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" first`);
-    if (x === null || y === null) return this.opts.hub.cursors.remove(room, this.user.id);
+    // Cursor input is lossy by contract: one for a room not joined (a page pointing before its
+    // join was answered, or just after it left) is dropped like excess input — no error, and
+    // never counted as abuse.
+    if (!this.rooms.has(room)) return;
+    if (x === null || y === null) return this.opts.hub.hideCursor(room, this.user.id, this.id);
     if (!this.cursorBucket.take()) {
       this.opts.metrics?.rateLimited.inc({ type: "cursor" });
       return; // dropped silently, as the protocol says
     }
-    this.opts.hub.moveCursor(room, this.user, x, y);
+    this.opts.hub.moveCursor(room, this.user, x, y, this.id);
   }
 
   private handleFailure(frame: ClientFrame, err: unknown): void {

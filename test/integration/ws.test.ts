@@ -618,7 +618,6 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
         [{ type: "join", room: "no-such-room" }, "unknown_room"],
         [{ type: "send", room, text: "hi", clientId: "nj-1" }, "not_joined", "nj-1"],
         [{ type: "typing", room }, "not_joined"],
-        [{ type: "cursor", room, x: 0.5, y: 0.5 }, "not_joined"],
         [{ type: "leave", room }, "not_joined"],
       ];
       for (const [frame, code, clientId] of cases) {
@@ -870,7 +869,9 @@ describe("WebSocket metrics", () => {
       expect(delta(after, "rt_ws_frames_out_total", { type: "error" })).toBe(2);
       expect(delta(after, "rt_ws_frames_out_total", { type: "event" })).toBe(40);
       expect(delta(after, "rt_deliveries_total", { transport: "ws" })).toBe(40);
-      expect(delta(after, "rt_ws_frames_out_total")).toBe(2 + 3 + 20 + 2 + 40);
+      // joined, presence, ack, error, event, and each join's full cursor set.
+      expect(delta(after, "rt_ws_frames_out_total", { type: "cursors" })).toBe(2);
+      expect(delta(after, "rt_ws_frames_out_total")).toBe(2 + 3 + 20 + 2 + 40 + 2);
       expect(delta(after, "rt_slow_consumer_closes_total")).toBe(0);
     } finally {
       for (const c of clients) c.ws.terminate();
