@@ -37,6 +37,7 @@ export const ErrorCode = {
   payload_too_large: 413,
   not_joined: 409,
   rate_limited: 429,
+  too_many_rooms: 429,
   overloaded: 503,
   unavailable: 503,
   internal: 500,
@@ -260,7 +261,11 @@ export type ServerFrame =
   | { type: "ack"; clientId: string; seq: number }
   | { type: "presence"; room: string; members: User[] }
   | { type: "typing"; room: string; users: Actor[] }
-  | { type: "cursors"; room: string; cursors: CursorMap }
+  /**
+   * Only what changed since the last frame; with `full`, every cursor in the room — any the
+   * client shows that is not in it is gone (the answer to a join, or a resync after skipped frames).
+   */
+  | { type: "cursors"; room: string; cursors: CursorMap; full?: true }
   | { type: "error"; code: ErrorCode; message: string; clientId?: string };
 
 /** The reason of a 1012 close: a server-suggested, jittered delay before reconnecting. */
@@ -284,7 +289,10 @@ export const CloseCode = {
 export const sessionBodySchema = z.object({ name: userNameSchema });
 export const createRoomBodySchema = z.object({ name: roomNameSchema });
 export const postMessageBodySchema = z.object({ text: z.string(), clientId: clientIdSchema });
-export const cursorBodySchema = z.object({ x: unit, y: unit });
+// Both null: the pointer left the canvas (the long-poll client's `x: null, y: null` frame).
+export const cursorBodySchema = z
+  .object({ x: unit.nullable(), y: unit.nullable() })
+  .refine((b) => (b.x === null) === (b.y === null), "x and y are both numbers or both null");
 export const readBodySchema = z.object({ seq: z.number().int().min(0) });
 
 export interface RoomInfo {
@@ -311,6 +319,16 @@ export interface PollAnswer {
 // ---------------------------------------------------------------------------
 // The ops page's summary of one instance (`GET /api/ops`)
 
+/**
+ * A latency quantile read from histogram buckets: `ms` is the upper bound of the bucket it falls
+ * in. `over` means it lies past the highest bound — then `ms` is that bound and the latency is
+ * more (the page shows "> 2500 ms"), which is when it matters most.
+ */
+export interface LatencyQuantile {
+  ms: number;
+  over: boolean;
+}
+
 export interface OpsSample {
   at: number;
   connections: { ws: number; sse: number; longpoll: number };
@@ -318,11 +336,12 @@ export interface OpsSample {
   messagesPerSec: number;
   /** Durable events handed to subscribers per second. */
   deliveriesPerSec: number;
-  fanoutP50Ms: number | null;
-  fanoutP99Ms: number | null;
+  /** Null when nothing was fanned out in the interval. */
+  fanoutP50: LatencyQuantile | null;
+  fanoutP99: LatencyQuantile | null;
   /** Mean appends per group-commit batch over the last interval. */
   batchSizeMean: number | null;
-  commitP99Ms: number | null;
+  commitP99: LatencyQuantile | null;
   slowConsumerCloses: number;
 }
 

@@ -1,7 +1,7 @@
 // Assembles the realtime server: database, event log, hub, transports and the HTTP API on one
 // http.Server. Next's page handler is optional, so tests run the whole realtime stack on
 // port 0 without building the UI.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import path from "node:path";
@@ -62,6 +62,8 @@ export interface AppOptions {
     requestTimeoutMs?: number;
     /** How often Node checks requests against their timeouts. */
     timeoutCheckIntervalMs?: number;
+    /** Appends the event log holds (queued and in flight) before answering `overloaded`. */
+    appendMaxQueue?: number;
   };
 }
 
@@ -91,6 +93,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     (await openDatabase({
       url: config.databaseUrl,
       dataDir: path.join(config.dataDir, "pglite"),
+      // Which instance a connection belongs to, in pg_stat_activity.
+      applicationName: `realtime-workspace-${config.instanceId}`,
       onError: (err, context) => logger.warn({ err, context }, "database connection error"),
     }));
   if (ownsDb) {
@@ -98,21 +102,27 @@ export async function createApp(opts: AppOptions): Promise<App> {
     if (applied.length > 0) logger.info({ applied }, "migrations applied");
   }
 
+  // INSTANCE_ID names this instance in logs and metrics. Instances tell their own NOTIFYs and
+  // bus messages from the others' by a name unique to this process, so two processes started
+  // with the same INSTANCE_ID by mistake (a copied env file) still hear each other.
+  const processId = `${config.instanceId}.${randomBytes(4).toString("hex")}`;
   const log = new EventLog(db, {
     metrics,
     logger: logger.child({ module: "eventlog" }),
-    instanceId: config.instanceId,
+    maxQueue: tuning.appendMaxQueue,
+    instanceId: processId,
     notifyChannel: db.kind === "postgres" ? NOTIFY_CHANNEL : undefined,
   });
+  const clock = opts.clock ?? systemClock;
   const hub = new Hub({
     log,
-    clock: opts.clock ?? systemClock,
+    clock,
     logger: logger.child({ module: "hub" }),
     metrics,
     presenceGraceMs: tuning.presenceGraceMs,
     typingTtlMs: tuning.typingTtlMs,
     coalesceCursors: tuning.coalesceCursors,
-    instanceId: config.instanceId,
+    instanceId: processId,
     presenceHeartbeatMs: tuning.presenceHeartbeatMs,
   });
   const sessions = new Sessions(db.prisma, config.sessionSecret);
@@ -121,7 +131,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   // Presence, typing and cursors of other instances: Redis pub/sub, when configured.
   const bus = config.redisUrl
-    ? new RedisBus(config.redisUrl, deploymentKey(config), config.instanceId, logger.child({ module: "redis" }), metrics)
+    ? new RedisBus(config.redisUrl, deploymentKey(config), processId, logger.child({ module: "redis" }), metrics)
     : null;
   if (bus) await hub.attachBus(bus);
   const ws = new WsTransport({
@@ -130,6 +140,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     sessions,
     logger: logger.child({ module: "ws" }),
     metrics,
+    clock,
     allowedOrigins: config.allowedOrigins,
     pingIntervalMs: tuning.pingIntervalMs,
     pongTimeoutMs: tuning.pongTimeoutMs,
@@ -155,7 +166,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     stopListening = await db.listen(
       NOTIFY_CHANNEL,
       (payload) => {
-        const heads = parseNotify(payload, config.instanceId);
+        const heads = parseNotify(payload, processId);
         if (heads === undefined) return;
         hub.catchUpHeads(heads).catch((err: unknown) => logger.warn({ err }, "backplane catch-up failed"));
       },
@@ -259,8 +270,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
       poll.drain();
       // Commit what was accepted first, so its senders still hear their acks.
       await log.close();
-      await ws.drain(tuning.drainSpreadMs ?? 5_000);
-      hub.stop();
+      const reconnectSpreadMs = tuning.drainSpreadMs ?? 5_000;
+      await ws.drain(reconnectSpreadMs);
+      hub.stop({ reconnectSpreadMs });
       ops.stop();
       // Only now stop listening: until here /readyz answered 503 to whoever asked.
       server.close();

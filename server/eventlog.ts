@@ -98,7 +98,7 @@ const RETRYABLE = new Set(["40001", "40P01", "55P03"]);
  */
 const DATA_ERROR_CLASSES = new Set(["22", "23", "54"]);
 /** Keep NOTIFY payloads well under Postgres' 8000-byte limit. */
-const MAX_NOTIFY_BYTES = 7000;
+export const MAX_NOTIFY_BYTES = 7000;
 
 export class EventLog {
   private queue: Pending[] = [];

@@ -1,5 +1,15 @@
 // Token buckets: a rate with a burst. One per (connection, frame kind).
 
+/**
+ * What one person may send, per second with a burst, over a WebSocket or the HTTP upstream of
+ * the fallback transports alike.
+ */
+export const SEND_LIMITS = {
+  send: { rate: 10, burst: 20 },
+  typing: { rate: 2, burst: 2 },
+  cursor: { rate: 60, burst: 60 },
+} as const;
+
 export class TokenBucket {
   private tokens: number;
   private last: number;

@@ -34,6 +34,7 @@ const KNOWN_MEMBERS_MAX = 100_000;
 
 export class Workspace {
   private readonly knownRooms = new Set<string>(["general"]);
+  /** `room\0user` pairs known to be recorded, least recently joined first. */
   private readonly knownMembers = new Set<string>();
 
   constructor(
@@ -122,7 +123,10 @@ export class Workspace {
    */
   async recordJoin(roomId: string, actor: Actor): Promise<void> {
     const key = `${roomId}\u0000${actor.id}`;
-    if (this.knownMembers.has(key)) return;
+    if (this.knownMembers.delete(key)) {
+      this.knownMembers.add(key); // now the most recently joined
+      return;
+    }
     const member = await this.prisma.roomMember.findUnique({
       where: { roomId_userId: { roomId, userId: actor.id } },
       select: { roomId: true },
@@ -137,6 +141,7 @@ export class Workspace {
       });
       await this.prisma.roomMember.createMany({ data: [{ roomId, userId: actor.id }], skipDuplicates: true });
     }
+    // Past the bound the least recently joined is forgotten: its next join costs one lookup again.
     if (this.knownMembers.size >= KNOWN_MEMBERS_MAX) this.knownMembers.delete(this.knownMembers.values().next().value!);
     this.knownMembers.add(key);
   }

@@ -6,7 +6,7 @@ import { EventLogClosedError, EventLogFullError } from "../eventlog";
 import type { Hub } from "../hub";
 import type { Metrics } from "../metrics";
 import type { OpsSampler } from "../ops";
-import { TokenBucket } from "../ratelimit";
+import { SEND_LIMITS, TokenBucket } from "../ratelimit";
 import type { LongPollTransport } from "../transports/longpoll";
 import type { SseTransport } from "../transports/sse";
 import { WorkspaceError, type Workspace } from "../workspace";
@@ -58,9 +58,9 @@ class SessionLimits {
 export function createApi(deps: ApiDeps): Router {
   const { sessions, workspace, hub } = deps;
   const router = new Router();
-  const sendLimits = new SessionLimits(10, 20);
-  const typingLimits = new SessionLimits(2, 2);
-  const cursorLimits = new SessionLimits(60, 60);
+  const sendLimits = new SessionLimits(SEND_LIMITS.send.rate, SEND_LIMITS.send.burst);
+  const typingLimits = new SessionLimits(SEND_LIMITS.typing.rate, SEND_LIMITS.typing.burst);
+  const cursorLimits = new SessionLimits(SEND_LIMITS.cursor.rate, SEND_LIMITS.cursor.burst);
   const readJson = <S extends z.ZodType>(req: IncomingMessage, schema: S, invalid?: ErrorCode) =>
     readJsonBody(req, schema, invalid, deps.bodyIdleTimeoutMs);
 
@@ -151,7 +151,9 @@ export function createApi(deps: ApiDeps): Router {
     authed(async ({ req, res, params }, session) => {
       const { x, y } = await readJson(req, cursorBodySchema);
       await workspace.requireRoom(params.id!);
-      if (cursorLimits.take(session.id)) hub.moveCursor(params.id!, session.user as User, x, y);
+      // Hiding is never rate limited: it only ever takes a cursor away, as the WebSocket's null does.
+      if (x === null || y === null) hub.hideCursor(params.id!, session.user.id);
+      else if (cursorLimits.take(session.id)) hub.moveCursor(params.id!, session.user as User, x, y);
       sendEmpty(res);
     }),
   );

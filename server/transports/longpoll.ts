@@ -25,6 +25,9 @@ import {
   type User,
 } from "../../lib/protocol";
 
+/** A held poll is answered for a change of room state at most this often (events go at once). */
+export const POLL_STATE_INTERVAL_MS = 250;
+
 export interface LongPollOptions {
   hub: Hub;
   log: EventLog;
@@ -163,7 +166,7 @@ export class LongPollTransport {
 
   /** @internal The earliest time a state-only answer may go to this client. */
   nextStateAnswerAt(key: string): number {
-    return (this.seen.get(key)?.stateAnswerAt ?? 0) + (this.opts.stateIntervalMs ?? 250);
+    return (this.seen.get(key)?.stateAnswerAt ?? 0) + (this.opts.stateIntervalMs ?? POLL_STATE_INTERVAL_MS);
   }
 
   /** @internal Whether room state changed since this client's last answer. */

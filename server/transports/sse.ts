@@ -13,6 +13,9 @@ import { readCursor, resolveStreams } from "./streams";
 import { TickCork } from "./tick-cork";
 import { formatCursor, SSE_RETRY_MS, type Cursor, type User } from "../../lib/protocol";
 
+/** A comment line this often keeps proxies from closing an idle stream. */
+export const SSE_PING_INTERVAL_MS = 15_000;
+
 export interface SseOptions {
   hub: Hub;
   log: EventLog;
@@ -120,7 +123,7 @@ class SseConnection implements Subscriber {
     this.sessionId = session.id;
     this.cork = new TickCork(res);
     opts.hub.register(this);
-    this.ping = setInterval(() => this.write(": ping\n\n"), opts.pingIntervalMs ?? 15_000);
+    this.ping = setInterval(() => this.write(": ping\n\n"), opts.pingIntervalMs ?? SSE_PING_INTERVAL_MS);
     this.ping.unref();
   }
 
