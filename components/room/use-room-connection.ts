@@ -48,7 +48,7 @@ export function useRoomConnection(roomId: string, me: User): void {
       cancelled = true;
       for (const off of offs) off();
       client.typing(roomId, true);
-      client.moveCursor(roomId, null);
+      // Leaving hides my cursor from the others first, and drops any cursor send still pending.
       client.leave(roomId);
       cursorStore.getState().clear();
       room().close(roomId);

@@ -22,7 +22,7 @@ import {
   type RestartingReason,
   type ServerFrame,
 } from "../protocol";
-import { Backoff } from "./backoff";
+import { Backoff, BACKOFF_BASE_MS, BACKOFF_CAP_MS } from "./backoff";
 import { Emitter } from "./emitter";
 import { PollChannel } from "./poll-channel";
 import { SendPacer } from "./send-pacer";
@@ -41,9 +41,24 @@ import {
 } from "./types";
 import { WsChannel } from "./ws-channel";
 
-/** Cursor sends: at most every animation frame and 30 Hz over WebSocket; coarser over HTTP. */
-const CURSOR_WS_INTERVAL_MS = 33;
-const CURSOR_HTTP_INTERVAL_MS = 200;
+/**
+ * Cursor sends: at most every animation frame (the canvas sees to that) and 30 Hz over
+ * WebSocket — ⌈1000/30⌉ ms apart, since 33 would fit 31 sends in a second; coarser over HTTP.
+ */
+export const CURSOR_WS_MAX_HZ = 30;
+export const CURSOR_WS_INTERVAL_MS = Math.ceil(1000 / CURSOR_WS_MAX_HZ);
+export const CURSOR_HTTP_INTERVAL_MS = 200;
+
+/** A WebSocket that has not opened by then counts as a failure to open. */
+export const WS_OPEN_TIMEOUT_MS = 4_000;
+/** Failures to open in a row before falling back to long polling. */
+export const FAILURES_BEFORE_FALLBACK = 2;
+/** A stream with no first byte by then is held by a buffering proxy: fall back to long polling. */
+export const SSE_FIRST_BYTE_TIMEOUT_MS = 5_000;
+/** While on long polling, how often to try the better transport again in the background. */
+export const UPGRADE_RETRY_MS = 60_000;
+/** A join on a socket that looks open gets its answer within this, or the socket is replaced. */
+export const ANSWER_TIMEOUT_MS = 5_000;
 /** The local close code for a socket that left a join unanswered (it looked open but was dead). */
 const CLOSE_UNANSWERED = 4000;
 /**
@@ -97,7 +112,8 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private readonly cursorPending = new Map<string, { x: number; y: number } | null>();
   private readonly cursorTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly lastCursorSent = new Map<string, number>();
-  private readonly cursorSnapshot = new Map<string, Set<string>>();
+  /** Rooms where the last cursor sent was a position, not `null`: others see it. */
+  private readonly cursorShown = new Set<string>();
   private readonly opts: Required<
     Pick<ClientOptions, "wsOpenTimeoutMs" | "upgradeRetryMs" | "pollWaitS" | "sseFirstByteTimeoutMs" | "failuresBeforeFallback" | "answerTimeoutMs">
   > &
@@ -106,12 +122,12 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   constructor(options: ClientOptions = {}) {
     super();
     this.opts = {
-      wsOpenTimeoutMs: 4_000,
-      upgradeRetryMs: 60_000,
+      wsOpenTimeoutMs: WS_OPEN_TIMEOUT_MS,
+      upgradeRetryMs: UPGRADE_RETRY_MS,
       pollWaitS: POLL_MAX_WAIT_S,
-      sseFirstByteTimeoutMs: 5_000,
-      failuresBeforeFallback: 2,
-      answerTimeoutMs: 5_000,
+      sseFirstByteTimeoutMs: SSE_FIRST_BYTE_TIMEOUT_MS,
+      failuresBeforeFallback: FAILURES_BEFORE_FALLBACK,
+      answerTimeoutMs: ANSWER_TIMEOUT_MS,
       ...options,
     };
     this.baseUrl = options.baseUrl ?? "";
@@ -126,7 +142,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       reconnects: 0,
       rttMs: null,
     };
-    const backoff = { baseMs: options.backoffBaseMs ?? 1_000, capMs: options.backoffCapMs ?? 30_000, random: options.random };
+    const backoff = { baseMs: options.backoffBaseMs ?? BACKOFF_BASE_MS, capMs: options.backoffCapMs ?? BACKOFF_CAP_MS, random: options.random };
     this.wsBackoff = new Backoff(backoff);
     this.sseBackoff = new Backoff(backoff);
     this.pollBackoff = new Backoff(backoff);
@@ -202,9 +218,10 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   }
 
   leave(room: string): void {
-    if (!this.rooms.delete(room)) return;
+    if (!this.rooms.has(room)) return;
+    this.forgetCursor(room);
+    this.rooms.delete(room);
     this.positions.delete(`room:${room}`);
-    this.cursorSnapshot.delete(room);
     if (this.roomsTransport === "websocket") this.ws.send({ type: "leave", room });
     else this.poll.restart();
   }
@@ -257,8 +274,12 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     }
   }
 
-  /** The pointer moved (normalized to [0,1]) or left the canvas (null). Latest wins. */
+  /**
+   * The pointer moved (normalized to [0,1]) or left the canvas (null). Latest wins. Ignored for
+   * a room not joined (yet, or any more): the page may draw its canvas before its join goes out.
+   */
   moveCursor(room: string, pos: { x: number; y: number } | null): void {
+    if (!this.rooms.has(room)) return;
     this.cursorPending.set(room, pos);
     if (this.cursorTimers.has(room)) return;
     const interval = this.roomsTransport === "websocket" ? CURSOR_WS_INTERVAL_MS : CURSOR_HTTP_INTERVAL_MS;
@@ -268,13 +289,29 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       setTimeout(() => {
         this.cursorTimers.delete(room);
         if (!this.cursorPending.has(room)) return;
-        const p = this.cursorPending.get(room)!;
+        const pos = this.cursorPending.get(room)!;
         this.cursorPending.delete(room);
         this.lastCursorSent.set(room, Date.now());
-        if (this.roomsTransport === "websocket") this.ws.send({ type: "cursor", room, x: p?.x ?? null, y: p?.y ?? null });
-        else if (p) void this.http(`/api/rooms/${encodeURIComponent(room)}/cursor`, p, "cursor");
+        this.sendCursor(room, pos);
       }, wait),
     );
+  }
+
+  private sendCursor(room: string, pos: { x: number; y: number } | null): void {
+    if (this.roomsTransport === "websocket") this.ws.send({ type: "cursor", room, x: pos?.x ?? null, y: pos?.y ?? null });
+    else void this.http(`/api/rooms/${encodeURIComponent(room)}/cursor`, pos ?? { x: null, y: null }, "cursor");
+    if (pos) this.cursorShown.add(room);
+    else this.cursorShown.delete(room);
+  }
+
+  /** Leaving a room: nothing pending goes out after the leave, and a cursor others see is hidden before it. */
+  private forgetCursor(room: string): void {
+    const timer = this.cursorTimers.get(room);
+    if (timer) clearTimeout(timer);
+    this.cursorTimers.delete(room);
+    this.cursorPending.delete(room);
+    this.lastCursorSent.delete(room);
+    if (this.cursorShown.has(room)) this.sendCursor(room, null);
   }
 
   /** Forces a transport (the inspector's toggle, `?transport=`); "auto" negotiates again. */
@@ -546,7 +583,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
         this.emit("typing", { room: frame.room, users: frame.users });
         return;
       case "cursors":
-        this.emit("cursors", { room: frame.room, cursors: frame.cursors, snapshot: false });
+        this.emit("cursors", { room: frame.room, cursors: frame.cursors, snapshot: frame.full === true });
         return;
       case "reset":
         return this.resetPosition(`room:${frame.room}`, frame.head);

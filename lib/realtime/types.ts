@@ -42,7 +42,10 @@ export interface ClientEvents {
   reset: { stream: string; head: number };
   presence: { room: string; members: User[] };
   typing: { room: string; users: Actor[] };
-  /** `snapshot`: the full set (long polling) — cursors missing from it are gone. */
+  /**
+   * `snapshot`: the room's full set (a poll answer, a join's answer, a resync after skipped
+   * frames) — cursors missing from it are gone.
+   */
   cursors: { room: string; cursors: CursorMap; snapshot: boolean };
   ack: { clientId: string; room: string; seq: number };
   /** My mentions were read up to `readSeq` (on this device or another). */

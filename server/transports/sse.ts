@@ -76,12 +76,12 @@ export class SseTransport {
     res.on("close", () => conn.end());
     // retry, then an id-only message: the client knows its position before any event arrives.
     conn.write(formatSse({ retry: SSE_RETRY_MS }) + formatSse({ id: formatCursor(position) }));
-    if (cursor.size > 0) this.opts.metrics?.resumes.inc({ transport: "sse" });
     try {
       await Promise.all(
         streams.map((s) =>
           this.opts.hub.subscribe(s, conn, {
             since: position.get(s)!,
+            resumed: cursor.has(s),
             // A position beyond the head: the log was reset. Say so, and go on from the head.
             onStart: (head, reset) => reset && conn.reset(s, head),
           }),

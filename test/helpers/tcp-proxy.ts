@@ -1,54 +1,54 @@
-// A TCP proxy on 127.0.0.1 that can turn into a black hole: the connections it carries stay
-// open at both ends but nothing passes any more — what a laptop waking from sleep, or a NAT
-// that forgot the mapping, looks like to both sides. New connections pass again.
+// A TCP proxy on 127.0.0.1 that can go silent: the connections it carries stay open but nothing
+// passes any more, as when a NAT entry or a middlebox drops a flow without a word. New
+// connections still go through.
 import net from "node:net";
 
 export interface TcpProxy {
-  port: number;
-  /** Stops forwarding on every connection open now, without closing any of them. */
-  blackHole(): void;
-  /** Connections opened through the proxy so far. */
-  readonly connections: number;
+  readonly port: number;
+  /** `url` with its host and port pointing at the proxy. */
+  via(url: string): string;
+  /** Every connection open now stops carrying bytes, both ways, and is never closed. */
+  silence(): void;
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
-  const pairs = new Set<{ client: net.Socket; upstream: net.Socket; dead: boolean }>();
-  let connections = 0;
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const flows = new Set<{ client: net.Socket; upstream: net.Socket; silent: boolean }>();
   const server = net.createServer((client) => {
-    connections++;
-    const upstream = net.connect(targetPort, "127.0.0.1");
-    const pair = { client, upstream, dead: false };
-    pairs.add(pair);
-    client.on("data", (d) => void (pair.dead || upstream.write(d)));
-    upstream.on("data", (d) => void (pair.dead || client.write(d)));
-    // A live pair closes together; a dead one closes nothing (the far side never hears).
+    const upstream = net.connect(target.port, target.host);
+    const flow = { client, upstream, silent: false };
+    flows.add(flow);
+    client.on("data", (d) => void (flow.silent || upstream.write(d)));
+    upstream.on("data", (d) => void (flow.silent || client.write(d)));
     const end = () => {
-      if (pair.dead) return;
-      pairs.delete(pair);
+      flows.delete(flow);
       client.destroy();
       upstream.destroy();
     };
     for (const s of [client, upstream]) {
-      s.on("error", () => undefined);
-      s.on("close", end);
+      s.on("error", end);
+      s.on("close", () => void (flow.silent || end()));
     }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
   return {
-    port: (server.address() as net.AddressInfo).port,
-    blackHole() {
-      for (const p of pairs) p.dead = true;
+    port,
+    via(url) {
+      const u = new URL(url);
+      u.hostname = "127.0.0.1";
+      u.port = String(port);
+      return u.toString();
     },
-    get connections() {
-      return connections;
+    silence() {
+      for (const flow of flows) flow.silent = true;
     },
     async close() {
-      for (const p of pairs) {
-        p.client.destroy();
-        p.upstream.destroy();
+      for (const { client, upstream } of flows) {
+        client.destroy();
+        upstream.destroy();
       }
-      pairs.clear();
+      flows.clear();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

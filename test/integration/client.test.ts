@@ -57,7 +57,7 @@ const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
 /** A proxy in front of the test server, and a WebSocket factory for `who` that goes through it. */
 async function proxiedSockets(who: { cookie: string }): Promise<{ proxy: TcpProxy; createWebSocket: (url: string, protocols: string[]) => WebSocketLike }> {
-  const proxy = await startTcpProxy(Number(new URL(s.url).port));
+  const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(s.url).port) });
   proxies.push(proxy);
   const proxied = `ws://127.0.0.1:${proxy.port}/ws`;
   return {
@@ -149,7 +149,7 @@ describe("a connection that went dead without closing (a laptop that slept)", ()
     await waitFor(() => texts(b, r).length === 1, 5000, "first message");
 
     for (const signal of ["visible", "online"] as const) {
-      proxy.blackHole();
+      proxy.silence();
       a.client.send(r, `to Lin asleep (${signal})`);
       b.client.send(r, `from Lin asleep (${signal})`);
       await waitFor(() => a.client.getOutbox().length === 0, 5000, "Ada's message stored");
