@@ -271,7 +271,7 @@ export type ServerFrame =
    * client shows that is not in it is gone (the answer to a join, or a resync after skipped frames).
    */
   | { type: "cursors"; room: string; cursors: CursorMap; full?: true }
-  | { type: "error"; code: ErrorCode; message: string; clientId?: string };
+  | { type: "error"; code: ErrorCode; message: string; clientId?: string; room?: string };
 
 /** The reason of a 1012 close: a server-suggested, jittered delay before reconnecting. */
 export interface RestartingReason {

@@ -74,6 +74,9 @@ const SEND_WINDOW = SEND_BURST / 2;
 /** The least a `rate_limited` (or overloaded) reply holds the outbox: the server refills in that time. */
 const SEND_HOLD_MS = 1_000;
 
+/** Error codes that say "not now" rather than "never": the frame may be sent again as it is. */
+const RETRYABLE: ReadonlySet<string> = new Set(["rate_limited", "overloaded", "unavailable", "internal"]);
+
 export class RealtimeClient extends Emitter<ClientEvents> {
   private readonly positions = new Map<string, number>();
   private readonly rooms = new Set<string>();
@@ -105,6 +108,9 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   /** Armed while a join waits for its answer on a socket that was already open. */
   private answerTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Joins the server could not take just then (rate_limited, overloaded, internal), asked again later. */
+  private readonly rejoinTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly rejoinBackoff: Backoff;
   private started = false;
   private offline = false;
   private signedOut = false;
@@ -147,6 +153,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.sseBackoff = new Backoff(backoff);
     this.pollBackoff = new Backoff(backoff);
     this.sendBackoff = new Backoff({ ...backoff, baseMs: SEND_HOLD_MS });
+    this.rejoinBackoff = new Backoff({ ...backoff, baseMs: SEND_HOLD_MS });
     this.outbox = (options.storage?.load() ?? []).map((e) => ({ ...e, status: e.status === "failed" ? "failed" : "pending" }));
 
     const wsUrl = this.baseUrl ? `${this.baseUrl.replace(/^http/, "ws")}/ws` : defaultWsUrl();
@@ -219,6 +226,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
 
   leave(room: string): void {
     if (!this.rooms.has(room)) return;
+    this.cancelRejoin(room);
     this.forgetCursor(room);
     this.rooms.delete(room);
     this.positions.delete(`room:${room}`);
@@ -428,6 +436,8 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private disconnectAll(): void {
     for (const t of [this.wsTimer, this.sseTimer, this.flushTimer, this.answerTimer]) if (t) clearTimeout(t);
     this.wsTimer = this.sseTimer = this.flushTimer = this.answerTimer = null;
+    // A new connection joins every room anyway.
+    for (const room of [...this.rejoinTimers.keys()]) this.cancelRejoin(room);
     this.ws.close();
     this.sse.close();
     this.poll.stop();
@@ -496,7 +506,9 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       this.status.rooms.transport = "websocket";
       this.poll.restart();
     }
-    // A socket that just opened is alive: its joins need no watching.
+    // A socket that just opened is alive: its joins need no watching. They are every join a
+    // refusal had put off, too.
+    for (const room of [...this.rejoinTimers.keys()]) this.cancelRejoin(room);
     for (const room of this.rooms) this.sendJoin(room, { watch: false });
     this.setState("rooms", "connected");
     for (const e of this.outbox) if (e.status === "sending") e.status = "pending";
@@ -565,6 +577,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.clearAnswerTimer();
     switch (frame.type) {
       case "joined":
+        this.rejoinBackoff.reset();
         // Joined live (no history loaded): resume from the head the server stated, so a
         // reconnect before the first event still misses nothing.
         if (this.rooms.has(frame.room) && !this.positions.has(`room:${frame.room}`)) this.positions.set(`room:${frame.room}`, frame.head);
@@ -588,6 +601,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       case "reset":
         return this.resetPosition(`room:${frame.room}`, frame.head);
       case "error":
+        if (frame.room !== undefined && frame.clientId === undefined) this.handleJoinRefused(frame.room, frame.code);
         return this.handleError(frame.code, frame.message, frame.clientId);
       default: {
         const unknown: never = frame;
@@ -761,12 +775,31 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.flushOutbox();
   }
 
+  /**
+   * A join the server refused for now (too many at once, its log busy or failing) is asked
+   * again after a backoff, or the room would sit silent on a socket that works.
+   */
+  private handleJoinRefused(room: string, code: string): void {
+    if (!RETRYABLE.has(code) || !this.rooms.has(room) || this.rejoinTimers.has(room)) return;
+    const timer = setTimeout(() => {
+      this.rejoinTimers.delete(room);
+      if (this.rooms.has(room) && this.roomsTransport === "websocket" && this.ws.isOpen) this.sendJoin(room, { watch: false });
+    }, Math.max(SEND_HOLD_MS, this.rejoinBackoff.next()));
+    this.rejoinTimers.set(room, timer);
+  }
+
+  private cancelRejoin(room: string): void {
+    const timer = this.rejoinTimers.get(room);
+    if (timer) clearTimeout(timer);
+    this.rejoinTimers.delete(room);
+  }
+
   private handleError(code: string, message: string, clientId?: string): void {
     this.emit("error", { code, message });
     if (!clientId) return;
     const entry = this.outbox.find((e) => e.clientId === clientId);
     if (!entry) return;
-    if (code === "rate_limited" || code === "overloaded" || code === "unavailable" || code === "internal") {
+    if (RETRYABLE.has(code)) {
       entry.status = "pending";
       this.holdSends();
     } else {

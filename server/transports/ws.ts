@@ -423,13 +423,13 @@ export class WsConnection implements Subscriber {
 
   private async handleJoin(room: string, since: number | undefined): Promise<void> {
     if (!this.rooms.has(room) && this.rooms.size >= MAX_ROOMS_PER_CONNECTION) {
-      return this.fail("too_many_rooms", `A connection can be in at most ${MAX_ROOMS_PER_CONNECTION} rooms; leave one first`);
+      return this.fail("too_many_rooms", `A connection can be in at most ${MAX_ROOMS_PER_CONNECTION} rooms; leave one first`, { room });
     }
     if (!this.joinBucket.take()) {
       this.opts.metrics?.rateLimited.inc({ type: "join" });
-      return this.fail("rate_limited", `Too many joins; slow down ("${room}" was not joined)`);
+      return this.fail("rate_limited", `Too many joins; slow down ("${room}" was not joined)`, { room });
     }
-    if (!(await this.opts.workspace.roomExists(room))) return this.fail("unknown_room", `There is no room "${room}"`);
+    if (!(await this.opts.workspace.roomExists(room))) return this.fail("unknown_room", `There is no room "${room}"`, { room });
     if (this.closed) return;
     const stream = roomStream(room);
     if (this.rooms.has(room)) this.opts.hub.unsubscribe(stream, this);
@@ -460,7 +460,7 @@ export class WsConnection implements Subscriber {
   }
 
   private handleLeave(room: string): void {
-    if (!this.leaveRoom(room)) return this.fail("not_joined", `You have not joined "${room}"`);
+    if (!this.leaveRoom(room)) return this.fail("not_joined", `You have not joined "${room}"`, { room });
   }
 
   /** Stops following the room and leaves it at once; false when it was not joined. */
@@ -475,10 +475,10 @@ export class WsConnection implements Subscriber {
   private async handleSend(room: string, text: string, clientId: string): Promise<void> {
     // Whatever becomes of the message, its author has stopped typing it.
     this.opts.hub.setTyping(room, this.user, false);
-    if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" before sending to it`, clientId);
+    if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" before sending to it`, { clientId, room });
     if (!this.sendBucket.take()) {
       this.opts.metrics?.rateLimited.inc({ type: "send" });
-      return this.fail("rate_limited", "Too many messages; slow down", clientId);
+      return this.fail("rate_limited", "Too many messages; slow down", { clientId, room });
     }
     const append = await this.opts.workspace.prepareMessage(room, this.user, text, clientId);
     append().then(
@@ -491,7 +491,7 @@ export class WsConnection implements Subscriber {
   }
 
   private handleTyping(room: string, stop: boolean): void {
-    if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" first`);
+    if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" first`, { room });
     if (!stop && !this.typingBucket.take()) {
       this.opts.metrics?.rateLimited.inc({ type: "typing" });
       return;
@@ -513,23 +513,30 @@ export class WsConnection implements Subscriber {
   }
 
   private handleFailure(frame: ClientFrame, err: unknown): void {
-    const clientId = frame.type === "send" ? frame.clientId : undefined;
+    const about = { clientId: frame.type === "send" ? frame.clientId : undefined, room: frame.room };
     // A join that failed half-way (the log could not be read) is no join: sends to the room are
     // then refused as not_joined rather than accepted by a connection that hears no events.
     if (frame.type === "join") this.leaveRoom(frame.room);
-    if (err instanceof WorkspaceError) return this.fail(err.code, err.message, clientId);
+    if (err instanceof WorkspaceError) return this.fail(err.code, err.message, about);
     if (err instanceof EventLogFullError || err instanceof EventLogClosedError) {
-      return this.fail(err.code, err.message, clientId);
+      return this.fail(err.code, err.message, about);
     }
     this.log.error({ err, frame: frame.type }, "frame failed");
-    this.fail("internal", "Something went wrong; try again", clientId);
+    this.fail("internal", "Something went wrong; try again", about);
   }
 
   // --- Frames out ----------------------------------------------------------
 
-  private fail(code: ErrorCode, message: string, clientId?: string): void {
+  /**
+   * Answers a frame with an error. `about` names the message (`clientId`) and the room the
+   * frame was for, so a client can tell which join or send to try again.
+   */
+  private fail(code: ErrorCode, message: string, about: { clientId?: string | undefined; room?: string | undefined } = {}): void {
     this.opts.metrics?.protocolErrors.inc({ code });
-    this.send(clientId === undefined ? { type: "error", code, message } : { type: "error", code, message, clientId });
+    const frame: ServerFrame = { type: "error", code, message };
+    if (about.clientId !== undefined) frame.clientId = about.clientId;
+    if (about.room !== undefined) frame.room = about.room;
+    this.send(frame);
     if (code === "internal" || code === "overloaded" || code === "unavailable") return;
     if ((code === "rate_limited" ? this.flood : this.abuse).hit()) this.close(CloseCode.policy, "Too many bad frames");
   }

@@ -316,6 +316,46 @@ describe("joining live, without history", () => {
   });
 });
 
+describe("a join the server refused for now", () => {
+  it("is asked again after a backoff for rate_limited, overloaded and internal, and not for unknown_room", async () => {
+    const client = makeClient();
+    client.start();
+    client.join("general", 3);
+    client.join("gone", 0);
+    sockets.last.open();
+    const socket = sockets.last;
+    expect(socket.sentOf("join").map((f) => f.room)).toEqual(["general", "gone"]);
+
+    socket.receive({ type: "error", code: "internal", message: "Something went wrong; try again", room: "general" });
+    socket.receive({ type: "error", code: "unknown_room", message: 'There is no room "gone"', room: "gone" });
+    // Held for at least a second (the backoff's floor), then asked again from the same position.
+    await vi.advanceTimersByTimeAsync(999);
+    expect(socket.sentOf("join")).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(socket.sentOf("join").slice(2)).toEqual([{ type: "join", room: "general", since: 3 }]);
+
+    // Refused again: waits again, longer is allowed but never forever; an answer ends it.
+    socket.receive({ type: "error", code: "rate_limited", message: "Too many joins", room: "general" });
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(socket.sentOf("join").slice(2)).toHaveLength(2);
+    socket.receive({ type: "joined", room: "general", head: 3, members: [] });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(socket.sentOf("join").filter((f) => f.room === "gone")).toHaveLength(1);
+    expect(socket.sentOf("join").filter((f) => f.room === "general")).toHaveLength(3);
+  });
+
+  it("is not asked again once the page left the room", async () => {
+    const client = makeClient();
+    client.start();
+    client.join("general", 0);
+    sockets.last.open();
+    sockets.last.receive({ type: "error", code: "overloaded", message: "busy", room: "general" });
+    client.leave("general");
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets.last.sentOf("join")).toHaveLength(1);
+  });
+});
+
 describe("a reset position", () => {
   it("jumps to the head, ignores what it already covers and resumes from the head next time", async () => {
     const { client, events } = connectedClient("general");

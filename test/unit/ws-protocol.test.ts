@@ -367,16 +367,16 @@ describe("errors (the connection stays open)", () => {
 
   it("unknown_room: a join of a room that does not exist", async () => {
     const a = connect(ada);
-    expect(await errorFor(a, { type: "join", room: "no-such-room" })).toMatchObject({ code: "unknown_room", message: expect.stringContaining("no-such-room") });
+    expect(await errorFor(a, { type: "join", room: "no-such-room" })).toMatchObject({ code: "unknown_room", room: "no-such-room", message: expect.stringContaining("no-such-room") });
     expect(a.of("joined")).toEqual([]);
   });
 
   it("not_joined: send (with its clientId), typing and leave of a room not joined", async () => {
     const room = await newRoom();
     const a = connect(ada);
-    expect(await errorFor(a, { type: "send", room, text: "hi", clientId: "nj-1" })).toMatchObject({ code: "not_joined", clientId: "nj-1" });
-    expect(await errorFor(a, { type: "typing", room })).toMatchObject({ code: "not_joined" });
-    expect(await errorFor(a, { type: "leave", room })).toMatchObject({ code: "not_joined" });
+    expect(await errorFor(a, { type: "send", room, text: "hi", clientId: "nj-1" })).toMatchObject({ code: "not_joined", clientId: "nj-1", room });
+    expect(await errorFor(a, { type: "typing", room })).toMatchObject({ code: "not_joined", room });
+    expect(await errorFor(a, { type: "leave", room })).toMatchObject({ code: "not_joined", room });
     expect(await log.head(`room:${room}`)).toBe(0);
     expect(hub.typingUsers(room)).toEqual([]);
   });
@@ -400,7 +400,7 @@ describe("errors (the connection stays open)", () => {
     await join(a, room);
     for (let i = 0; i < 21; i++) a.send({ type: "send", room, text: `m${i}`, clientId: `s-${i}` });
     await a.flushUntil(() => a.of("ack").length + a.of("error").length === 21, "21 answers");
-    expect(a.of("error")).toEqual([{ type: "error", code: "rate_limited", message: expect.stringMatching(/\w/), clientId: "s-20" }]);
+    expect(a.of("error")).toEqual([{ type: "error", code: "rate_limited", message: expect.stringMatching(/\w/), clientId: "s-20", room }]);
     expect(a.of("ack").map((f) => f.clientId)).toEqual(Array.from({ length: 20 }, (_, i) => `s-${i}`));
     expect(a.closeCode).toBeNull();
   });
@@ -698,7 +698,7 @@ describe("the server's own trouble: overloaded, unavailable, internal (the conne
     a.send({ type: "send", room, text: "hello", clientId: "ov-1" });
     a.flush();
     const err = await a.next(isType("error"));
-    expect(err).toEqual({ type: "error", code: "overloaded", message: expect.stringMatching(/busy/), clientId: "ov-1" });
+    expect(err).toEqual({ type: "error", code: "overloaded", message: expect.stringMatching(/busy/), clientId: "ov-1", room });
     await Promise.all(fills);
     expect(await log.head(`room:${room}`)).toBe(0);
     expect(await counted(metrics.appendRejected)).toBe(1);
@@ -738,6 +738,7 @@ describe("the server's own trouble: overloaded, unavailable, internal (the conne
       code: "unavailable",
       message: expect.stringMatching(/shutting down/),
       clientId: "un-1",
+      room,
     });
     expect(a.closeCode).toBeNull();
   });
@@ -747,7 +748,7 @@ describe("the server's own trouble: overloaded, unavailable, internal (the conne
     world({ db: broken.db });
     const a = connect(ada);
     await broken.drop(); // the database goes away
-    expect(await errorFor(a, { type: "join", room: "general" })).toEqual({ type: "error", code: "internal", message: expect.stringMatching(/try again/) });
+    expect(await errorFor(a, { type: "join", room: "general" })).toEqual({ type: "error", code: "internal", room: "general", message: expect.stringMatching(/try again/) });
     expect(a.of("joined")).toEqual([]);
     expect(await errorFor(a, { type: "send", room: "general", text: "hi", clientId: "in-1" })).toMatchObject({ code: "not_joined", clientId: "in-1" });
     expect(hub.members("general")).toEqual([]);
