@@ -49,19 +49,19 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = keyof typeof ErrorCode;
 
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string };
-}
+// Object.keys loses the key type; the object literal above is the one list of codes.
+export const errorCodeSchema = z.enum(Object.keys(ErrorCode) as [ErrorCode, ...ErrorCode[]]);
+
+export const errorBodySchema = z.object({ error: z.object({ code: errorCodeSchema, message: z.string() }) });
+export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 // ---------------------------------------------------------------------------
 // Identity and streams
 
-export interface User {
-  id: string;
-  name: string;
-  color: string;
-}
-export type Actor = Pick<User, "id" | "name">;
+export const userSchema = z.object({ id: z.string(), name: z.string(), color: z.string() });
+export type User = z.infer<typeof userSchema>;
+export const actorSchema = userSchema.pick({ id: true, name: true });
+export type Actor = z.infer<typeof actorSchema>;
 
 /**
  * NUL and unpaired UTF-16 surrogates: valid in a JavaScript string (JSON's `\u0000`, `\ud800`),
@@ -106,6 +106,8 @@ export function parseStreamName(s: string): StreamName | null {
   return s as StreamName;
 }
 
+export const streamNameSchema = z.custom<StreamName>((s) => typeof s === "string" && parseStreamName(s) !== null, "Not a stream name");
+
 export function roomOfStream(stream: string): string | null {
   return stream.startsWith("room:") ? stream.slice(5) : null;
 }
@@ -113,47 +115,42 @@ export function roomOfStream(stream: string): string | null {
 // ---------------------------------------------------------------------------
 // Events
 
-export interface MessageData {
-  text: string;
-  clientId: string;
-}
-export interface RoomCreatedData {
-  roomId: string;
-  name: string;
-}
-export interface MemberJoinedData {
-  roomId: string;
-}
-export interface MessagePostedData {
-  roomId: string;
-  seq: number;
-  preview: string;
-}
-export interface MentionData {
-  roomId: string;
-  seq: number;
-  preview: string;
+const roomId = z.string().min(1).max(64);
+/** A position in a stream: seq 0 is "before the first event". */
+const seqSchema = z.number().int().min(0);
+/** An event's own seq: they start at 1. */
+const eventSeqSchema = z.number().int().min(1);
+
+/** The `data` of each event type (PROTOCOL.md, "The event log"). */
+export const eventDataSchemas = {
+  message: z.object({ text: z.string(), clientId: z.string() }),
+  "room.created": z.object({ roomId, name: z.string() }),
+  "member.joined": z.object({ roomId }),
+  "message.posted": z.object({ roomId, seq: eventSeqSchema, preview: z.string() }),
+  mention: z.object({ roomId, seq: eventSeqSchema, preview: z.string() }),
+};
+export type EventType = keyof typeof eventDataSchemas;
+export type EventDataByType = { [T in EventType]: z.infer<(typeof eventDataSchemas)[T]> };
+
+function eventSchema<T extends EventType>(type: T) {
+  return z.object({
+    stream: streamNameSchema,
+    seq: eventSeqSchema,
+    type: z.literal(type),
+    actor: actorSchema,
+    at: z.iso.datetime(),
+    data: eventDataSchemas[type],
+  });
 }
 
-export interface EventDataByType {
-  message: MessageData;
-  "room.created": RoomCreatedData;
-  "member.joined": MemberJoinedData;
-  "message.posted": MessagePostedData;
-  mention: MentionData;
-}
-export type EventType = keyof EventDataByType;
-
-export type RealtimeEvent = {
-  [T in EventType]: {
-    stream: StreamName;
-    seq: number;
-    type: T;
-    actor: Actor;
-    at: string;
-    data: EventDataByType[T];
-  };
-}[EventType];
+export const realtimeEventSchema = z.discriminatedUnion("type", [
+  eventSchema("message"),
+  eventSchema("room.created"),
+  eventSchema("member.joined"),
+  eventSchema("message.posted"),
+  eventSchema("mention"),
+]);
+export type RealtimeEvent = z.infer<typeof realtimeEventSchema>;
 
 export const PREVIEW_CHARS = 140;
 export function previewOf(text: string): string {
@@ -233,7 +230,6 @@ export function parseCursor(text: string): Cursor | null {
 // ---------------------------------------------------------------------------
 // WebSocket frames, client → server
 
-const roomId = z.string().min(1).max(64);
 const unit = z.number().finite().min(0).max(1);
 
 export const clientFrameSchema = z.discriminatedUnion("type", [
@@ -251,32 +247,40 @@ export type ClientFrame = z.infer<typeof clientFrameSchema>;
 // ---------------------------------------------------------------------------
 // WebSocket frames, server → client
 
-export interface CursorState {
-  x: number;
-  y: number;
-  name: string;
-  color: string;
-}
-export type CursorMap = Record<string, CursorState | null>;
+// Validated by the client before anything acts on them (lib/realtime/decode.ts); the server
+// builds its frames as these types, so it cannot send one the client would drop.
 
-export type ServerFrame =
-  | { type: "joined"; room: string; head: number; members: User[] }
-  | { type: "reset"; room: string; head: number }
-  | { type: "event"; event: RealtimeEvent }
-  | { type: "ack"; clientId: string; seq: number }
-  | { type: "presence"; room: string; members: User[] }
-  | { type: "typing"; room: string; users: Actor[] }
+export const cursorStateSchema = z.object({ x: unit, y: unit, name: z.string(), color: z.string() });
+export type CursorState = z.infer<typeof cursorStateSchema>;
+/** `null`: that cursor left. */
+export const cursorMapSchema = z.record(z.string(), cursorStateSchema.nullable());
+export type CursorMap = z.infer<typeof cursorMapSchema>;
+
+export const serverFrameSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("joined"), room: roomId, head: seqSchema, members: z.array(userSchema) }),
+  z.object({ type: z.literal("reset"), room: roomId, head: seqSchema }),
+  z.object({ type: z.literal("event"), event: realtimeEventSchema }),
+  z.object({ type: z.literal("ack"), clientId: z.string(), seq: eventSeqSchema }),
+  z.object({ type: z.literal("presence"), room: roomId, members: z.array(userSchema) }),
+  z.object({ type: z.literal("typing"), room: roomId, users: z.array(actorSchema) }),
   /**
    * Only what changed since the last frame; with `full`, every cursor in the room — any the
    * client shows that is not in it is gone (the answer to a join, or a resync after skipped frames).
    */
-  | { type: "cursors"; room: string; cursors: CursorMap; full?: true }
-  | { type: "error"; code: ErrorCode; message: string; clientId?: string; room?: string };
+  z.object({ type: z.literal("cursors"), room: roomId, cursors: cursorMapSchema, full: z.literal(true).optional() }),
+  z.object({
+    type: z.literal("error"),
+    code: errorCodeSchema,
+    message: z.string(),
+    clientId: z.string().optional(),
+    room: roomId.optional(),
+  }),
+]);
+export type ServerFrame = z.infer<typeof serverFrameSchema>;
 
 /** The reason of a 1012 close: a server-suggested, jittered delay before reconnecting. */
-export interface RestartingReason {
-  reconnectAfterMs: number;
-}
+export const restartingReasonSchema = z.object({ reconnectAfterMs: z.number().finite().min(0) });
+export type RestartingReason = z.infer<typeof restartingReasonSchema>;
 
 export const CloseCode = {
   normal: 1000,
@@ -307,19 +311,27 @@ export interface RoomInfo {
   head: number;
 }
 
-export interface RoomState {
-  members: User[];
-  typing: Actor[];
-  cursors: CursorMap;
-}
+export const roomStateSchema = z.object({ members: z.array(userSchema), typing: z.array(actorSchema), cursors: cursorMapSchema });
+export type RoomState = z.infer<typeof roomStateSchema>;
 
-export interface PollAnswer {
-  events: RealtimeEvent[];
-  cursor: string;
-  rooms: Record<string, RoomState>;
+export const pollAnswerSchema = z.object({
+  events: z.array(realtimeEventSchema),
+  cursor: z.string().refine((c) => parseCursor(c) !== null, "Not a cursor"),
+  rooms: z.record(z.string(), roomStateSchema),
   /** Streams whose position is too old to replay: reload their history. */
-  resets?: Record<string, number>;
-}
+  resets: z.record(z.string(), seqSchema).optional(),
+});
+export type PollAnswer = z.infer<typeof pollAnswerSchema>;
+
+/** The answer to `POST /api/rooms/:id/messages`: the message's event, once durable. */
+export const postedMessageSchema = z.object({ event: realtimeEventSchema });
+export type PostedMessage = z.infer<typeof postedMessageSchema>;
+
+// SSE messages besides events (extensions): `event: reset` and `event: read`.
+export const sseResetSchema = z.object({ stream: streamNameSchema, head: seqSchema });
+export type SseReset = z.infer<typeof sseResetSchema>;
+export const sseReadSchema = z.object({ readSeq: seqSchema });
+export type SseRead = z.infer<typeof sseReadSchema>;
 
 // ---------------------------------------------------------------------------
 // The ops page's summary of one instance (`GET /api/ops`)

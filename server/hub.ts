@@ -23,6 +23,7 @@ import {
   type CursorState,
   type RealtimeEvent,
   type RoomState,
+  type ServerFrame,
   type User,
 } from "../lib/protocol";
 
@@ -42,20 +43,29 @@ export class Outgoing {
   get json(): string {
     return (this.jsonText ??= JSON.stringify(this.event));
   }
-  /** The `{"type":"event",…}` text frame, whole (see `wsTextFrame`). */
+  /**
+   * The `{"type":"event",…}` text frame, whole (see `wsTextFrame`): the ServerFrame
+   * `{ type: "event", event }`, spliced around the JSON text made once for every transport.
+   */
   get wsFrame(): Buffer {
     return (this.wsBytes ??= wsTextFrame(`{"type":"event","event":${this.json}}`));
   }
 }
 
+/** The frames of a room's ephemeral state. */
+export type RoomStateFrame = Extract<ServerFrame, { type: "presence" | "typing" | "cursors" }>;
+
 /** An ephemeral room frame (presence, typing or cursors), serialized once. */
 export class RoomFrame {
   private bytes: Buffer | undefined;
-  constructor(
-    readonly type: "presence" | "typing" | "cursors",
-    readonly room: string,
-    readonly json: string,
-  ) {}
+  readonly type: RoomStateFrame["type"];
+  readonly room: string;
+  readonly json: string;
+  constructor(frame: RoomStateFrame) {
+    this.type = frame.type;
+    this.room = frame.room;
+    this.json = JSON.stringify(frame);
+  }
   /** The WebSocket text frame, whole, made once for every socket (see `wsTextFrame`). */
   get wsFrame(): Buffer {
     return (this.bytes ??= wsTextFrame(this.json));
@@ -747,10 +757,10 @@ export class Hub {
     if (members.length === 0 && typing.length === 0) this.announced.delete(room);
     else this.announced.set(room, now);
     if (now.members !== before.members) {
-      this.broadcastRoom(new RoomFrame("presence", room, `{"type":"presence","room":${JSON.stringify(room)},"members":${now.members}}`));
+      this.broadcastRoom(new RoomFrame({ type: "presence", room, members }));
     }
     if (now.typing !== before.typing) {
-      this.broadcastRoom(new RoomFrame("typing", room, `{"type":"typing","room":${JSON.stringify(room)},"users":${now.typing}}`));
+      this.broadcastRoom(new RoomFrame({ type: "typing", room, users: typing }));
     }
   }
 
@@ -758,7 +768,7 @@ export class Hub {
   private onCursorFlush(room: string, cursors: CursorMap, own: CursorMap | null): void {
     this.metrics?.cursorFrames.inc();
     if (own) this.bus?.publish({ t: "cursors", i: this.instanceId, room, cursors: own });
-    this.broadcastRoom(new RoomFrame("cursors", room, JSON.stringify({ type: "cursors", room, cursors })));
+    this.broadcastRoom(new RoomFrame({ type: "cursors", room, cursors }));
   }
 
   /** Counts changes to a room's ephemeral state, so a poller can tell what it has not seen. */

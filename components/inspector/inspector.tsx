@@ -95,6 +95,8 @@ function ConnectionSection({ snapshot }: { snapshot: InspectorSnapshot }) {
     ["Feed", connectionLabel(status.feed)],
     ["Round trip (send → ack)", status.rttMs === null ? "—" : `${Math.round(status.rttMs)} ms`],
     ["Reconnects", String(status.reconnects)],
+    // Payloads that failed the protocol's schemas; each shows in Frames, marked invalid.
+    ["Invalid frames dropped", String(status.invalidFrames)],
   ];
   return (
     <Section title="Connection" hint="Rooms carry chat, typing, presence and cursors; the feed carries activity and mentions.">
@@ -261,9 +263,15 @@ function FrameRow({ frame }: { frame: FrameLog }) {
       <td className="truncate py-0.5 text-slate-600" title={TRANSPORT_NAME[frame.transport]}>
         {VIA[frame.transport]}
       </td>
-      <td className="truncate py-0.5 text-slate-900" title={frame.type}>
-        {frame.type}
-      </td>
+      {frame.invalid === undefined ? (
+        <td className="truncate py-0.5 text-slate-900" title={frame.type}>
+          {frame.type}
+        </td>
+      ) : (
+        <td className="truncate py-0.5 text-red-700" title={`Dropped: ${frame.invalid}`}>
+          {frame.type} <span className="font-sans font-medium">invalid</span>
+        </td>
+      )}
       <td className="py-0.5 pr-2 text-right text-slate-600 tabular-nums">{frame.bytes}</td>
       <td className="py-0.5 pr-2 text-right text-slate-500 tabular-nums">{clockTime(frame.at)}</td>
     </tr>

@@ -35,7 +35,8 @@ export function useInspector(roomId: string, open: boolean) {
   useEffect(() => {
     const r = (ring.current ??= new FrameRing());
     return getRealtimeClient().on("frame", (frame) => {
-      if (skipCursors.current && (frame.type === "cursor" || frame.type === "cursors")) return;
+      // An invalid frame is always kept: it is what a reader opens the inspector to find.
+      if (skipCursors.current && !frame.invalid && (frame.type === "cursor" || frame.type === "cursors")) return;
       r.push(frame);
     });
   }, []);

@@ -10,21 +10,28 @@
 //   removed on ack.
 import {
   CURSOR_TICK_MS,
+  errorBodySchema,
   formatCursor,
   parseCursor,
   POLL_MAX_WAIT_S,
+  postedMessageSchema,
+  realtimeEventSchema,
+  restartingReasonSchema,
   SEND_BURST,
   SEND_RATE_PER_S,
   SSE_PING_MS,
+  sseReadSchema,
+  sseResetSchema,
   TYPING_RENEW_MS,
+  type ErrorCode,
   type PollAnswer,
   type RealtimeEvent,
-  type RestartingReason,
   type ServerFrame,
 } from "../protocol";
 import { Backoff, BACKOFF_BASE_MS, BACKOFF_CAP_MS } from "./backoff";
+import { decode, InvalidPayload } from "./decode";
 import { Emitter } from "./emitter";
-import { PollChannel } from "./poll-channel";
+import { PollChannel, type PollFailure } from "./poll-channel";
 import { SendPacer } from "./send-pacer";
 import { SseChannel } from "./sse-channel";
 import type { SseFailure } from "./sse-channel";
@@ -35,6 +42,7 @@ import {
   type ClientOptions,
   type ConnectionStatus,
   type FeedTransport,
+  type FrameLog,
   type OutboxEntry,
   type RoomsTransport,
   type TransportMode,
@@ -147,6 +155,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       feed: { transport: this.feedTransport, state: "idle" },
       reconnects: 0,
       rttMs: null,
+      invalidFrames: 0,
     };
     const backoff = { baseMs: options.backoffBaseMs ?? BACKOFF_BASE_MS, capMs: options.backoffCapMs ?? BACKOFF_CAP_MS, random: options.random };
     this.wsBackoff = new Backoff(backoff);
@@ -161,6 +170,11 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.ws = new WsChannel(wsUrl, create, this.opts.wsOpenTimeoutMs, {
       onOpen: () => this.handleWsOpen(),
       onFrame: (frame, bytes) => this.handleFrame(frame, bytes),
+      onInvalidFrame: (invalid, bytes) => {
+        // Garbled or not, it came through: the socket is alive.
+        this.clearAnswerTimer();
+        this.reportInvalid("websocket", invalid, bytes);
+      },
       onClose: (code, reason, opened) => this.handleWsClose(code, reason, opened),
       onSend: (type, bytes) => this.emit("frame", { direction: "out", transport: "websocket", type, bytes, at: Date.now() }),
     });
@@ -543,7 +557,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
         return;
       }
     }
-    if (code === 1012) delay = parseRestartDelay(reason) ?? delay;
+    if (code === 1012) delay = this.restartDelay(reason) ?? delay;
     if (code === 1013) delay = Math.min(delay, 250);
     this.setState("rooms", "reconnecting");
     this.wsTimer = setTimeout(() => {
@@ -569,6 +583,30 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.poll.restart();
     this.flushOutbox();
     this.wsTimer = setTimeout(() => this.ws.connect(), this.opts.upgradeRetryMs);
+  }
+
+  /** The delay a restarting server (1012) asked for, at most a minute; null: our own backoff. */
+  private restartDelay(reason: string): number | null {
+    if (reason === "") return null;
+    const r = decode(restartingReasonSchema, reason);
+    if (r instanceof InvalidPayload) {
+      this.reportInvalid("websocket", r, reason.length, "close 1012");
+      return null;
+    }
+    return Math.min(r.reconnectAfterMs, 60_000);
+  }
+
+  /**
+   * A payload from the server that failed validation: dropped before the stores see it, shown
+   * in the inspector's frames (marked invalid) and counted in the status, and reported as an
+   * `invalid_frame` error. The connection carries on.
+   */
+  private reportInvalid(transport: FrameLog["transport"], invalid: InvalidPayload, bytes: number, type?: string): void {
+    const what = type ?? invalid.claimedType ?? "frame";
+    this.status.invalidFrames++;
+    this.emit("frame", { direction: "in", transport, type: what, bytes, at: Date.now(), invalid: invalid.reason });
+    this.emit("error", { code: "invalid_frame", message: `Invalid ${what} from the server, dropped: ${invalid.reason}` });
+    this.emitStatus();
   }
 
   private handleFrame(frame: ServerFrame, bytes: number): void {
@@ -626,24 +664,31 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   }
 
   private handleSseMessage(msg: SseMessage, bytes: number): void {
-    this.emit("frame", { direction: "in", transport: "sse", type: msg.event, bytes, at: Date.now() });
-    try {
-      if (msg.event === "read") {
-        // Not an event of the log: the stream position stays where it is.
-        const { readSeq } = JSON.parse(msg.data) as { readSeq: unknown };
-        if (typeof readSeq === "number") this.emit("read", { readSeq });
-        return;
-      }
-      if (msg.event === "reset") {
-        const { stream, head } = JSON.parse(msg.data) as { stream: string; head: number };
-        this.resetPosition(stream, head);
-      } else {
-        this.accept(JSON.parse(msg.data) as RealtimeEvent);
-      }
-    } catch {
+    if (msg.event === "read") {
+      // Not an event of the log: the stream position stays where it is.
+      const read = decode(sseReadSchema, msg.data);
+      if (read instanceof InvalidPayload) return this.reportInvalid("sse", read, bytes, msg.event);
+      this.sseFrameIn(msg, bytes);
+      this.emit("read", read);
       return;
     }
+    if (msg.event === "reset") {
+      const reset = decode(sseResetSchema, msg.data);
+      if (reset instanceof InvalidPayload) return this.reportInvalid("sse", reset, bytes, msg.event);
+      this.sseFrameIn(msg, bytes);
+      this.resetPosition(reset.stream, reset.head);
+    } else {
+      // The position does not move on an event we could not read: a reconnect before the next one asks for it again.
+      const event = decode(realtimeEventSchema, msg.data);
+      if (event instanceof InvalidPayload) return this.reportInvalid("sse", event, bytes, msg.event);
+      this.sseFrameIn(msg, bytes);
+      this.accept(event);
+    }
     this.advance(msg.id);
+  }
+
+  private sseFrameIn(msg: SseMessage, bytes: number): void {
+    this.emit("frame", { direction: "in", transport: "sse", type: msg.event, bytes, at: Date.now() });
   }
 
   private handleSseEnd(error: SseFailure | null, gotBytes: boolean, retryMs: number | null): void {
@@ -710,9 +755,10 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.emitStatus();
   }
 
-  private handlePollError(err: { status?: number; code?: string; message: string }): void {
+  private handlePollError(err: PollFailure): void {
     if (err.status === 401) return this.handleSignedOut();
-    this.emit("error", { code: err.code ?? "network", message: err.message });
+    if (err.invalid) this.reportInvalid("longpoll", err.invalid.payload, err.invalid.bytes, "poll");
+    else this.emit("error", { code: err.code ?? "network", message: err.message });
     if (this.roomsTransport === "longpoll") this.setState("rooms", "reconnecting");
     if (this.feedTransport === "longpoll" && this.feedStreams.length > 0) this.setState("feed", "reconnecting");
   }
@@ -794,7 +840,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.rejoinTimers.delete(room);
   }
 
-  private handleError(code: string, message: string, clientId?: string): void {
+  private handleError(code: ErrorCode, message: string, clientId?: string): void {
     this.emit("error", { code, message });
     if (!clientId) return;
     const entry = this.outbox.find((e) => e.clientId === clientId);
@@ -804,7 +850,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       this.holdSends();
     } else {
       entry.status = "failed";
-      entry.error = { code: code as never, message };
+      entry.error = { code, message };
     }
     this.outboxChanged();
     // A failed message leaves the window: the next one may go.
@@ -862,17 +908,19 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.outboxChanged();
     const res = await this.http(`/api/rooms/${encodeURIComponent(entry.room)}/messages`, { text: entry.text, clientId: entry.clientId }, "send");
     if (!this.outbox.includes(entry)) return this.flushOutbox(); // discarded meanwhile
-    if (res && (res.status === 200 || res.status === 201)) {
-      const { event } = (await res.json()) as { event: RealtimeEvent };
-      this.handleAck(entry.clientId, event.seq);
-      return;
-    }
-    if (res && res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 401) {
-      const body = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
-      return this.handleError(body?.error?.code ?? "bad_request", body?.error?.message ?? `HTTP ${res.status}`, entry.clientId);
+    const text = res ? await res.text().catch(() => null) : null;
+    if (res && text !== null && (res.status === 200 || res.status === 201)) {
+      const answer = decode(postedMessageSchema, text);
+      if (!(answer instanceof InvalidPayload)) return this.handleAck(entry.clientId, answer.event.seq);
+      // Stored or not, we cannot tell: it goes again below, and its clientId keeps it from doubling.
+      this.reportInvalid("http", answer, text.length, "send");
+    } else if (res && res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 401) {
+      const body = text === null ? null : decode(errorBodySchema, text);
+      const error = body instanceof InvalidPayload ? null : body?.error;
+      return this.handleError(error?.code ?? "bad_request", error?.message ?? `HTTP ${res.status}`, entry.clientId);
     }
     if (res?.status === 401) return this.handleSignedOut();
-    // Rate limited, overloaded or unreachable: it goes again, still first in line.
+    // Rate limited, overloaded, unreachable or unreadable: it goes again, still first in line.
     entry.status = "pending";
     this.outboxChanged();
     this.holdSends();
@@ -931,15 +979,6 @@ export class RealtimeClient extends Emitter<ClientEvents> {
 
 /** The cursor tick the server coalesces on; exported for components that animate to it. */
 export const SERVER_CURSOR_TICK_MS = CURSOR_TICK_MS;
-
-function parseRestartDelay(reason: string): number | null {
-  try {
-    const r = JSON.parse(reason) as RestartingReason;
-    return typeof r.reconnectAfterMs === "number" && r.reconnectAfterMs >= 0 ? Math.min(r.reconnectAfterMs, 60_000) : null;
-  } catch {
-    return null;
-  }
-}
 
 function defaultWsUrl(): string {
   if (typeof location === "undefined") return "ws://localhost:3000/ws";

@@ -1,14 +1,23 @@
 // The long-poll channel: one request at a time over `/api/poll` for whatever streams the
 // client gives it (rooms when WebSocket is blocked, the feed when SSE is buffered, or both).
-import type { PollAnswer } from "../protocol";
+import { errorBodySchema, pollAnswerSchema, type PollAnswer } from "../protocol";
+import { decode, InvalidPayload } from "./decode";
+
+/** Why a poll failed. `invalid`: the server answered 200 with a body that is no poll answer. */
+export interface PollFailure {
+  status?: number;
+  code?: string;
+  message: string;
+  invalid?: { payload: InvalidPayload; bytes: number };
+}
 
 export interface PollChannelHooks {
   /** The streams to poll now; none: the channel idles. */
   streams(): string[];
   cursor(streams: string[]): string;
   onAnswer(answer: PollAnswer, bytes: number, rttMs: number): void;
-  /** A request failed; the channel retries after `delayMs` (its own backoff). */
-  onError(error: { status?: number; code?: string; message: string }): void;
+  /** A request failed; the channel retries after `nextDelay()` (its own backoff). */
+  onError(error: PollFailure): void;
   nextDelay(): number;
   onSuccess(): void;
 }
@@ -79,15 +88,18 @@ export class PollChannel {
       .then(async (res) => {
         const text = await res.text();
         if (!res.ok) {
-          let code: string | undefined;
-          try {
-            code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
-          } catch {
-            // not JSON
-          }
+          // A proxy's error page is no error body: then the status alone says what happened.
+          const body = decode(errorBodySchema, text);
+          const code = body instanceof InvalidPayload ? undefined : body.error.code;
           throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status, code, retryAfterMs: retryAfterMs(res) });
         }
-        return { answer: JSON.parse(text) as PollAnswer, bytes: text.length };
+        const answer = decode(pollAnswerSchema, text);
+        if (answer instanceof InvalidPayload) {
+          // Nothing of it is taken: the same position is asked again, after a backoff.
+          const invalid = { payload: answer, bytes: text.length };
+          throw Object.assign(new Error(`Invalid poll answer (${answer.reason})`), { status: res.status, code: "invalid_frame", invalid });
+        }
+        return { answer, bytes: text.length };
       })
       .then(
         ({ answer, bytes }) => {
@@ -97,10 +109,10 @@ export class PollChannel {
           this.hooks.onAnswer(answer, bytes, Date.now() - started);
           if (this.running && gen === this.generation) this.loop();
         },
-        (err: Error & { status?: number; code?: string; retryAfterMs?: number }) => {
+        (err: Error & PollFailure & { retryAfterMs?: number }) => {
           clearTimeout(timeout);
           if (gen !== this.generation) return;
-          this.hooks.onError({ status: err.status, code: err.code, message: err.message });
+          this.hooks.onError({ status: err.status, code: err.code, message: err.message, invalid: err.invalid });
           if (!this.running || err.status === 401) {
             this.running = false;
             return;

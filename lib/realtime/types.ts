@@ -13,6 +13,8 @@ export interface ConnectionStatus {
   reconnects: number;
   /** Round-trip time of the last WebSocket ping/pong or poll, in ms. */
   rttMs: number | null;
+  /** Payloads from the server dropped because they failed validation (see `FrameLog.invalid`). */
+  invalidFrames: number;
 }
 
 export type OutboxStatus = "pending" | "sending" | "failed";
@@ -32,6 +34,8 @@ export interface FrameLog {
   type: string;
   bytes: number;
   at: number;
+  /** Why an incoming payload was dropped unread: not JSON, or not what the protocol allows. */
+  invalid?: string;
 }
 
 export interface ClientEvents {

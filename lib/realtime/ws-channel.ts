@@ -1,6 +1,7 @@
 // The WebSocket channel: carries rooms (chat, typing, presence, cursors) over `/ws`.
 // It only speaks the wire; positions, the outbox and fallbacks belong to the client.
-import { PROTOCOL_VERSION, type ServerFrame } from "../protocol";
+import { PROTOCOL_VERSION, serverFrameSchema, type ServerFrame } from "../protocol";
+import { decode, InvalidPayload } from "./decode";
 import type { WebSocketLike } from "./types";
 
 const OPEN = 1;
@@ -8,6 +9,8 @@ const OPEN = 1;
 export interface WsChannelHooks {
   onOpen(): void;
   onFrame(frame: ServerFrame, bytes: number): void;
+  /** A frame that is not JSON or not a frame of the protocol: dropped here. */
+  onInvalidFrame(invalid: InvalidPayload, bytes: number): void;
   /** `opened`: whether the socket had opened before it closed. */
   onClose(code: number, reason: string, opened: boolean): void;
   onSend(type: string, bytes: number): void;
@@ -55,14 +58,11 @@ export class WsChannel {
       this.hooks.onOpen();
     };
     socket.onmessage = (ev) => {
-      if (this.socket !== socket || typeof ev.data !== "string") return;
-      let frame: ServerFrame;
-      try {
-        frame = JSON.parse(ev.data) as ServerFrame;
-      } catch {
-        return;
-      }
-      this.hooks.onFrame(frame, ev.data.length);
+      if (this.socket !== socket) return;
+      if (typeof ev.data !== "string") return this.hooks.onInvalidFrame(new InvalidPayload("not a text frame", undefined), 0);
+      const frame = decode(serverFrameSchema, ev.data);
+      if (frame instanceof InvalidPayload) this.hooks.onInvalidFrame(frame, ev.data.length);
+      else this.hooks.onFrame(frame, ev.data.length);
     };
     socket.onclose = (ev) => {
       if (this.socket !== socket) return;

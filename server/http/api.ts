@@ -19,6 +19,7 @@ import {
   readBodySchema,
   sessionBodySchema,
   type ErrorCode,
+  type PostedMessage,
   type User,
 } from "../../lib/protocol";
 import { z } from "zod";
@@ -132,7 +133,8 @@ export function createApi(deps: ApiDeps): Router {
       const { event, duplicate } = await workspace.postMessage(params.id!, session.user, body.text, body.clientId);
       hub.setTyping(params.id!, session.user, false);
       deps.metrics.acks.inc({ transport: "http" });
-      sendJson(res, duplicate ? 200 : 201, { event });
+      const answer: PostedMessage = { event };
+      sendJson(res, duplicate ? 200 : 201, answer);
     }),
   );
   router.on(

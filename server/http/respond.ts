@@ -1,7 +1,7 @@
 // Small helpers for answering HTTP requests: JSON bodies in, JSON and errors out.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "zod";
-import { ErrorCode, MAX_BODY_BYTES } from "../../lib/protocol";
+import { ErrorCode, MAX_BODY_BYTES, type ErrorBody } from "../../lib/protocol";
 
 /** An error with a PROTOCOL.md code; its status comes from the one table in lib/protocol. */
 export class HttpError extends Error {
@@ -29,7 +29,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 export function sendError(res: ServerResponse, err: HttpError, headers: Record<string, string> = {}): void {
-  sendJson(res, err.status, { error: { code: err.code, message: err.message } }, headers);
+  const body: ErrorBody = { error: { code: err.code, message: err.message } };
+  sendJson(res, err.status, body, headers);
 }
 
 export function sendEmpty(res: ServerResponse, status = 204, headers: Record<string, string> = {}): void {

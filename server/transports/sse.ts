@@ -11,7 +11,17 @@ import type { Metrics } from "../metrics";
 import type { Workspace } from "../workspace";
 import { readCursor, resolveStreams } from "./streams";
 import { TickCork } from "./tick-cork";
-import { formatCursor, SSE_PING_MS, SSE_RETRY_MS, userStream, type Cursor, type User } from "../../lib/protocol";
+import {
+  formatCursor,
+  SSE_PING_MS,
+  SSE_RETRY_MS,
+  userStream,
+  type Cursor,
+  type SseRead,
+  type SseReset,
+  type StreamName,
+  type User,
+} from "../../lib/protocol";
 
 export interface SseOptions {
   hub: Hub;
@@ -130,15 +140,17 @@ class SseConnection implements Subscriber {
     this.write(formatSse({ id: formatCursor(this.position), event: out.event.type, data: out.json }));
   }
 
-  reset(stream: string, head: number): void {
+  reset(stream: StreamName, head: number): void {
     this.position.set(stream, head);
-    this.write(formatSse({ id: formatCursor(this.position), event: "reset", data: JSON.stringify({ stream, head }) }));
+    const reset: SseReset = { stream, head };
+    this.write(formatSse({ id: formatCursor(this.position), event: "reset", data: JSON.stringify(reset) }));
   }
 
   /** `event: read` without an id: the position in the streams does not move. */
   onRead(readSeq: number): void {
     if (!this.position.has(userStream(this.user.id))) return;
-    this.write(formatSse({ event: "read", data: JSON.stringify({ readSeq }) }));
+    const read: SseRead = { readSeq };
+    this.write(formatSse({ event: "read", data: JSON.stringify(read) }));
   }
 
   onLagged(): void {

@@ -24,6 +24,7 @@ import {
   roomStream,
   type ClientFrame,
   type ErrorCode,
+  type RestartingReason,
   type ServerFrame,
   type User,
 } from "../../lib/protocol";
@@ -152,8 +153,8 @@ export class WsTransport {
     const batches = Math.max(1, Math.min(10, all.length));
     for (let i = 0; i < batches; i++) {
       for (const c of all.filter((_, j) => j % batches === i)) {
-        const reconnectAfterMs = Math.round(Math.random() * spreadMs);
-        c.close(CloseCode.restarting, JSON.stringify({ reconnectAfterMs }));
+        const reason: RestartingReason = { reconnectAfterMs: Math.round(Math.random() * spreadMs) };
+        c.close(CloseCode.restarting, JSON.stringify(reason));
       }
       if (i < batches - 1) await new Promise((r) => setTimeout(r, 20));
     }

@@ -2,12 +2,14 @@
 // fetch with the session cookie for HTTP, SSE and long polling.
 import WebSocket from "ws";
 import { RealtimeClient } from "../../lib/realtime/client";
-import type { ClientOptions, WebSocketLike } from "../../lib/realtime/types";
+import type { ClientOptions, FrameLog, WebSocketLike } from "../../lib/realtime/types";
 import type { RealtimeEvent } from "../../lib/protocol";
 
 export interface TestClient {
   client: RealtimeClient;
   events: RealtimeEvent[];
+  /** Payloads from the server the client dropped as invalid: against a real server, none. */
+  invalid: FrameLog[];
   /** Seqs received per stream, in arrival order. */
   seqs(stream: string): number[];
 }
@@ -40,9 +42,12 @@ export function makeClient(
   });
   const events: RealtimeEvent[] = [];
   client.on("event", (e) => events.push(e));
+  const invalid: FrameLog[] = [];
+  client.on("frame", (f) => f.invalid !== undefined && invalid.push(f));
   return {
     client,
     events,
+    invalid,
     seqs: (stream) => events.filter((e) => e.stream === stream).map((e) => e.seq),
   };
 }

@@ -38,6 +38,11 @@ export class FakeSocket implements WebSocketLike {
     this.onmessage?.({ data: JSON.stringify(frame) });
   }
 
+  /** Delivers `data` as it is: what a buggy or foreign server might send. */
+  receiveRaw(data: unknown): void {
+    this.onmessage?.({ data });
+  }
+
   /** The connection is lost (or refused, when it never opened). */
   drop(code = 1006, reason = ""): void {
     this.readyState = 3;

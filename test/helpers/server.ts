@@ -4,7 +4,8 @@ import { createApp, type App, type AppOptions } from "../../server/app";
 import { loadConfig } from "../../server/config";
 import { silentLogger } from "../../server/log";
 import { createMetrics } from "../../server/metrics";
-import type { ServerFrame, User } from "../../lib/protocol";
+import { z } from "zod";
+import { CloseCode, restartingReasonSchema, serverFrameSchema, type ServerFrame, type User } from "../../lib/protocol";
 import { createTestDatabase, type DbKind, type TestDatabase } from "./db";
 
 /** Someone signed in: who they are and their session cookie. */
@@ -89,21 +90,41 @@ export async function startServerWith<const N extends readonly string[]>(
   return [s, ...people] as [TestServer, ...{ -readonly [K in keyof N]: Person }];
 }
 
-/** A WebSocket client that records every frame and waits for the ones a test expects. */
+/**
+ * A WebSocket client that records every frame and waits for the ones a test expects. It checks
+ * each frame (and a 1012 close's reason) against the protocol's schemas as the browser client
+ * does, and keeps any that fail in `invalid`: the server must never send what a client drops.
+ */
 export class WsClient {
+  /** Every frame as the server sent it, in order (one that failed its schema too, to show what came). */
   readonly frames: ServerFrame[] = [];
+  readonly invalid: Array<{ text: string; problem: string }> = [];
   private waiters: Array<() => void> = [];
   closeCode: number | null = null;
   closeReason = "";
 
   private constructor(readonly ws: WebSocket) {
     ws.on("message", (data) => {
-      this.frames.push(JSON.parse(data.toString()) as ServerFrame);
+      const text = data.toString();
+      const raw: unknown = JSON.parse(text);
+      const checked = serverFrameSchema.safeParse(raw);
+      if (!checked.success) this.invalid.push({ text, problem: z.prettifyError(checked.error) });
+      this.frames.push(raw as ServerFrame);
       this.wake();
     });
     ws.on("close", (code, reason) => {
       this.closeCode = code;
       this.closeReason = reason.toString();
+      if (code === CloseCode.restarting) {
+        let raw: unknown;
+        try {
+          raw = JSON.parse(this.closeReason);
+        } catch {
+          raw = undefined;
+        }
+        const checked = restartingReasonSchema.safeParse(raw);
+        if (!checked.success) this.invalid.push({ text: this.closeReason, problem: z.prettifyError(checked.error) });
+      }
       this.wake();
     });
   }

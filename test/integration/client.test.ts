@@ -19,8 +19,12 @@ beforeAll(async () => {
   [s, ada, lin] = await startServerWith(["Ada", "Lin"], { tuning: { presenceGraceMs: 200 } });
 });
 afterEach(async () => {
-  for (const c of clients.splice(0)) c.client.stop();
+  const done = clients.splice(0);
+  for (const c of done) c.client.stop();
   for (const p of proxies.splice(0)) await p.close();
+  // The client checks every payload over WebSocket, SSE, long polling and HTTP against the
+  // protocol's schemas: everything this real server sent in the scenario passed.
+  expect(done.flatMap((c) => c.invalid)).toEqual([]);
 });
 afterAll(async () => {
   await s?.stop();

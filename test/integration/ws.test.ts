@@ -3,12 +3,12 @@
 // (replay then live with no gap or duplicate, ack after commit, idempotent sends).
 import http from "node:http";
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { isType, startServer, waitFor, WsClient, type Person, type TestServer } from "../helpers/server";
 import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
 import { metricValue, scrapeMetrics, type Sample } from "../helpers/metrics";
-import type { RealtimeEvent, ServerFrame } from "../../lib/protocol";
+import { restartingReasonSchema, type RealtimeEvent, type ServerFrame } from "../../lib/protocol";
 
 /** Long enough that a cleared typing indicator can only have been cleared on purpose. */
 const TYPING_TTL_MS = 60_000;
@@ -137,6 +137,10 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
     ada = await s.signIn("Ada");
     lin = await s.signIn("Lin");
     kai = await s.signIn("Kai");
+  });
+  afterEach(() => {
+    // Every frame this file's scenarios drew from the server passes the schemas the browser checks.
+    expect(open.flatMap((c) => c.invalid)).toEqual([]);
   });
   afterAll(async () => {
     for (const c of open) c.ws.terminate();
@@ -697,6 +701,10 @@ describe("WebSocket close codes", () => {
     });
     ada = await s.signIn("Ada");
   });
+  afterEach(() => {
+    // Every frame this file's scenarios drew from the server passes the schemas the browser checks.
+    expect(open.flatMap((c) => c.invalid)).toEqual([]);
+  });
   afterAll(async () => {
     for (const c of open) c.ws.terminate();
     await s?.stop();
@@ -925,9 +933,7 @@ describe("WebSocket on shutdown", () => {
     const stopped = s.stop();
     for (const c of clients) {
       expect(await c.closed()).toBe(1012);
-      const reason = JSON.parse(c.closeReason) as { reconnectAfterMs: unknown };
-      expect(typeof reason.reconnectAfterMs).toBe("number");
-      expect(reason.reconnectAfterMs).toBeGreaterThanOrEqual(0);
+      const reason = restartingReasonSchema.parse(JSON.parse(c.closeReason));
       expect(reason.reconnectAfterMs).toBeLessThanOrEqual(200);
     }
     await stopped;

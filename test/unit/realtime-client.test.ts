@@ -1,9 +1,9 @@
 // The realtime client on a fake socket and fake timers: reconnect backoff, the browser's
-// online/visibility signals, a refused message and its retry, and a reset position — each
-// step decided by the test, none by the network's timing.
+// online/visibility signals, a refused message and its retry, a reset position, and payloads
+// that fail the protocol's schemas — each step decided by the test, none by the network's timing.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RealtimeClient } from "../../lib/realtime/client";
-import type { ClientOptions } from "../../lib/realtime/types";
+import type { ClientOptions, FrameLog } from "../../lib/realtime/types";
 import type { RealtimeEvent } from "../../lib/protocol";
 import { fakeBrowser, FakeSockets } from "../helpers/fake-socket";
 
@@ -375,5 +375,159 @@ describe("a reset position", () => {
     await vi.runOnlyPendingTimersAsync();
     sockets.last.open();
     expect(sockets.last.sentOf("join")).toEqual([{ type: "join", room: "general", since: 1501 }]);
+  });
+});
+
+describe("payloads that fail the protocol's schemas", () => {
+  /** What the client reported about payloads it dropped: `invalid_frame` errors and the inspector's frames. */
+  function reportsOf(client: RealtimeClient) {
+    const errors: string[] = [];
+    const frames: FrameLog[] = [];
+    client.on("error", (e) => e.code === "invalid_frame" && errors.push(e.message));
+    client.on("frame", (f) => f.invalid !== undefined && frames.push(f));
+    return { errors, frames };
+  }
+
+  it("drops malformed JSON, an unknown type, wrong field types and a non-integer seq; reports each; the socket carries on", async () => {
+    const { client, events } = connectedClient("general");
+    const reached: string[] = [];
+    for (const what of ["presence", "typing", "cursors", "ack", "reset"] as const) client.on(what, () => reached.push(what));
+    const reports = reportsOf(client);
+    const socket = sockets.last;
+    socket.receive({ type: "event", event: message("general", 1) });
+
+    socket.receiveRaw('{"type":"event","event":');
+    socket.receiveRaw(JSON.stringify({ type: "shrug", room: "general" }));
+    socket.receiveRaw(JSON.stringify({ type: "presence", room: "general", members: "everyone" }));
+    socket.receiveRaw(JSON.stringify({ type: "cursors", room: "general", cursors: { u_lin: { x: "0.5", y: 0.5, name: "Lin", color: "#0ea5e9" } } }));
+    socket.receiveRaw(JSON.stringify({ type: "ack", clientId: "c-1", seq: null }));
+    socket.receiveRaw(JSON.stringify({ type: "event", event: { ...message("general", 2), seq: 2.5 } }));
+
+    // None reached a listener (the stores), nor moved the room's position.
+    expect(reached).toEqual([]);
+    expect(events.map((e) => e.seq)).toEqual([1]);
+    expect(client.position("room:general")).toBe(1);
+    // Each shows in the inspector: marked invalid with the reason, under the type it claimed.
+    expect(reports.frames.map((f) => [f.transport, f.type])).toEqual([
+      ["websocket", "frame"],
+      ["websocket", "shrug"],
+      ["websocket", "presence"],
+      ["websocket", "cursors"],
+      ["websocket", "ack"],
+      ["websocket", "event"],
+    ]);
+    expect(reports.frames[0]!.invalid).toBe("not JSON");
+    expect(reports.frames[5]!.invalid).toMatch(/^event\.seq: /);
+    expect(reports.errors).toHaveLength(6);
+    expect(client.getStatus().invalidFrames).toBe(6);
+
+    // The same socket, still open and still followed: the next good event arrives, a message goes out.
+    socket.receive({ type: "event", event: message("general", 2) });
+    expect(events.map((e) => e.seq)).toEqual([1, 2]);
+    client.send("general", "still here");
+    expect(socket.sentOf("send").map((f) => f.text)).toEqual(["still here"]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets.count).toBe(1);
+    expect(socket.closedByClient).toBe(false);
+    expect(client.getStatus().rooms.state).toBe("connected");
+  });
+
+  it("reports a 1012 close whose reason is no restarting reason, and reconnects on its own backoff", async () => {
+    const { client } = connectedClient("general", { random: () => 0.5 });
+    const reports = reportsOf(client);
+    sockets.last.drop(1012, "see you soon");
+    expect(reports.frames.map((f) => f.type)).toEqual(["close 1012"]);
+    // 0.5 × the first 1 s ceiling.
+    await vi.advanceTimersByTimeAsync(499);
+    expect(sockets.count).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sockets.count).toBe(2);
+  });
+
+  it("drops an SSE event, reset or read that is not what the protocol says, and takes the next good one", async () => {
+    const streams: Array<ReadableStreamDefaultController<Uint8Array>> = [];
+    const fetchStream: typeof fetch = (input) => {
+      if (!String(input).includes("/api/stream")) return unreachable(input);
+      const body = new ReadableStream<Uint8Array>({ start: (c) => void streams.push(c) });
+      return Promise.resolve(new Response(body, { headers: { "Content-Type": "text/event-stream" } }));
+    };
+    const client = makeClient({ feedStreams: ["feed"], fetch: fetchStream });
+    const events: RealtimeEvent[] = [];
+    const reached: string[] = [];
+    client.on("event", (e) => events.push(e));
+    client.on("reset", () => reached.push("reset"));
+    client.on("read", () => reached.push("read"));
+    const reports = reportsOf(client);
+    client.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const joined = (seq: number) => ({ stream: "feed", seq, type: "member.joined", actor: { id: "u_lin", name: "Lin" }, at: new Date(0).toISOString(), data: { roomId: "general" } });
+    const sse = (id: string, event: string, data: string) => new TextEncoder().encode(`id: ${id}\nevent: ${event}\ndata: ${data}\n\n`);
+    streams[0]!.enqueue(new TextEncoder().encode("retry: 2000\n\nid: feed=0\n\n"));
+    streams[0]!.enqueue(sse("feed=1", "member.joined", JSON.stringify({ ...joined(1), data: {} })));
+    streams[0]!.enqueue(sse("feed=2", "member.joined", "<!doctype html>"));
+    streams[0]!.enqueue(sse("feed=9", "reset", JSON.stringify({ stream: "feed", head: "9" })));
+    streams[0]!.enqueue(new TextEncoder().encode(`event: read\ndata: ${JSON.stringify({ readSeq: -1 })}\n\n`));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(events).toEqual([]);
+    expect(reached).toEqual([]);
+    expect(reports.frames.map((f) => [f.transport, f.type])).toEqual([
+      ["sse", "member.joined"],
+      ["sse", "member.joined"],
+      ["sse", "reset"],
+      ["sse", "read"],
+    ]);
+    // The position did not move past what could not be read: a reconnect asks for it again.
+    expect(client.position("feed")).toBe(0);
+
+    streams[0]!.enqueue(sse("feed=1", "member.joined", JSON.stringify(joined(1))));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(events.map((e) => e.seq)).toEqual([1]);
+    expect(client.position("feed")).toBe(1);
+    expect(client.getStatus().feed.state).toBe("connected");
+  });
+
+  it("treats a poll answer that is not JSON, or not a poll answer, as a failed poll: reported, asked again after a backoff", async () => {
+    const answers = [
+      "<html><body>502 Bad Gateway</body></html>",
+      JSON.stringify({ events: "none", cursor: "room:general=0", rooms: {} }),
+      JSON.stringify({ events: [message("general", 1)], cursor: "room:general=1", rooms: {} }),
+    ];
+    const polledAt: number[] = [];
+    const fetchPoll: typeof fetch = (input, init) => {
+      if (!String(input).includes("/api/poll")) return unreachable(input);
+      polledAt.push(Date.now());
+      const body = answers.shift();
+      if (body !== undefined) return Promise.resolve(new Response(body, { status: 200, headers: { "Content-Type": "application/json" } }));
+      // Held, as the server holds a poll with nothing to say, until the client lets go.
+      return new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
+    };
+    const client = makeClient({ transport: "longpoll", fetch: fetchPoll, random: () => 0.5 });
+    const events: RealtimeEvent[] = [];
+    client.on("event", (e) => events.push(e));
+    const reports = reportsOf(client);
+    const start = Date.now();
+    client.start();
+    client.join("general", 0);
+    await vi.advanceTimersByTimeAsync(0);
+
+    expect(reports.frames.map((f) => [f.transport, f.type, f.invalid])).toEqual([["longpoll", "poll", "not JSON"]]);
+    expect(client.getStatus().rooms.state).toBe("reconnecting");
+    // Backoff: 0.5 × 1 s, then 0.5 × 2 s — not straight back.
+    await vi.advanceTimersByTimeAsync(499);
+    expect(polledAt).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(polledAt).toHaveLength(2);
+    expect(reports.frames).toHaveLength(2);
+    expect(reports.frames[1]!.invalid).toMatch(/^events: /);
+    expect(events).toEqual([]);
+    expect(client.position("room:general")).toBe(0);
+
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(polledAt.map((t) => t - start)).toEqual([0, 500, 1500, 1500]);
+    expect(events.map((e) => e.seq)).toEqual([1]);
+    expect(client.position("room:general")).toBe(1);
+    expect(client.getStatus().rooms).toEqual({ transport: "longpoll", state: "connected" });
+    expect(reports.errors).toHaveLength(2);
+    expect(client.getStatus().invalidFrames).toBe(2);
   });
 });
