@@ -50,13 +50,17 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     return c;
   };
 
+  /** A socket on `server` that has joined `room` (from `since`, when given). */
+  const openAndJoin = async (server: TestServer, cookie: string, room: string, since?: number) => {
+    const c = await open(server, cookie);
+    c.send(since === undefined ? { type: "join", room } : { type: "join", room, since });
+    await c.next(isType("joined", (f) => f.room === room));
+    return c;
+  };
+
   it("fans out every message to the other instance's clients exactly once, in seq order, while both write", async () => {
-    const onA = await open(a, ada.cookie);
-    const onB = await open(b, lin.cookie);
-    onA.send({ type: "join", room: "general", since: 0 });
-    onB.send({ type: "join", room: "general", since: 0 });
-    await onA.next(isType("joined"));
-    await onB.next(isType("joined"));
+    const onA = await openAndJoin(a, ada.cookie, "general", 0);
+    const onB = await openAndJoin(b, lin.cookie, "general", 0);
     for (let i = 0; i < 15; i++) {
       onA.send({ type: "send", room: "general", text: `a${i}`, clientId: `a${i}` });
       onB.send({ type: "send", room: "general", text: `b${i}`, clientId: `b${i}` });
@@ -71,12 +75,8 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
   });
 
   it("delivers what another instance committed while this one's LISTEN connection was being replaced", async () => {
-    const onA = await open(a, ada.cookie);
-    const onB = await open(b, lin.cookie);
-    onA.send({ type: "join", room: "general" });
-    onB.send({ type: "join", room: "general" });
-    await onA.next(isType("joined"));
-    await onB.next(isType("joined"));
+    const onA = await openAndJoin(a, ada.cookie, "general");
+    const onB = await openAndJoin(b, lin.cookie, "general");
 
     const admin = new pg.Client({ connectionString: shared.url });
     await admin.connect();
@@ -97,9 +97,7 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
 
   it("delivers another instance's commit that lands while this instance is still reading a new stream's head", async () => {
     await b.api("/api/rooms", { method: "POST", cookie: lin.cookie, body: JSON.stringify({ name: "window" }) });
-    const onB = await open(b, lin.cookie);
-    onB.send({ type: "join", room: "window" });
-    await onB.next(isType("joined"));
+    const onB = await openAndJoin(b, lin.cookie, "window");
     const onA = await open(a, ada.cookie);
 
     // Hold A's first read of the stream's head until B has committed and A has heard the NOTIFY:
@@ -139,12 +137,8 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
 
   it("shows presence, typing and cursors across instances", async () => {
     await a.api("/api/rooms", { method: "POST", cookie: ada.cookie, body: JSON.stringify({ name: "across" }) });
-    const onA = await open(a, ada.cookie);
-    const onB = await open(b, lin.cookie);
-    onA.send({ type: "join", room: "across" });
-    await onA.next(isType("joined"));
-    onB.send({ type: "join", room: "across" });
-    await onB.next(isType("joined"));
+    const onA = await openAndJoin(a, ada.cookie, "across");
+    const onB = await openAndJoin(b, lin.cookie, "across");
     await onA.next(isType("presence", (f) => f.room === "across" && f.members.some((m) => m.name === "Lin")));
     await waitFor(() => b.app.hub.members("across").some((m) => m.name === "Ada"), 5000, "Ada present on B");
 
@@ -164,9 +158,7 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     const c = await start("C", 150);
     try {
       const grace = await c.signIn("Grace");
-      const onC = await open(c, grace.cookie);
-      onC.send({ type: "join", room: "general" });
-      await onC.next(isType("joined"));
+      await openAndJoin(c, grace.cookie, "general");
       await waitFor(() => a.app.hub.members("general").some((m) => m.name === "Grace"), 5000, "Grace present on A");
       // A crash: C neither says goodbye nor renews (stop its heartbeat without the bye).
       (c.app.hub as unknown as { heartbeatTimer: NodeJS.Timeout }).heartbeatTimer.close();
@@ -184,12 +176,8 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     try {
       const kay = await twin1.signIn("Kay");
       const joe = await twin2.signIn("Joe");
-      const on1 = await open(twin1, kay.cookie);
-      const on2 = await open(twin2, joe.cookie);
-      on1.send({ type: "join", room: "general" });
-      on2.send({ type: "join", room: "general" });
-      await on1.next(isType("joined"));
-      await on2.next(isType("joined"));
+      const on1 = await openAndJoin(twin1, kay.cookie, "general");
+      const on2 = await openAndJoin(twin2, joe.cookie, "general");
       on1.send({ type: "send", room: "general", text: "from one twin", clientId: "twin-1" });
       const ack = await on1.next(isType("ack", (f) => f.clientId === "twin-1"));
       const seen = await on2.next(isType("event", (f) => f.event.seq === ack.seq && f.event.stream === "room:general"));
@@ -211,12 +199,8 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     try {
       const cy = await c.signIn("Cy");
       const di = await d.signIn("Di");
-      const onC = await open(c, cy.cookie);
-      const onD = await open(d, di.cookie);
-      onC.send({ type: "join", room: "general" });
-      onD.send({ type: "join", room: "general" });
-      await onC.next(isType("joined"));
-      await onD.next(isType("joined"));
+      const onC = await openAndJoin(c, cy.cookie, "general");
+      const onD = await openAndJoin(d, di.cookie, "general");
       await redis.start();
       await onC.next(isType("presence", (f) => f.members.some((m) => m.name === "Di")), { timeoutMs: 15_000 });
       await onD.next(isType("presence", (f) => f.members.some((m) => m.name === "Cy")), { timeoutMs: 15_000 });
@@ -231,9 +215,7 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
 
   it("signing out on one instance closes that session's sockets on the other (4401)", async () => {
     const temp = await a.signIn("Temp");
-    const onB = await open(b, temp.cookie);
-    onB.send({ type: "join", room: "general" });
-    await onB.next(isType("joined"));
+    const onB = await openAndJoin(b, temp.cookie, "general");
     expect((await a.api("/api/session", { method: "DELETE", cookie: temp.cookie })).status).toBe(204);
     expect(await onB.closed()).toBe(4401);
     expect((await b.api("/api/rooms", { cookie: temp.cookie })).status).toBe(401);

@@ -48,6 +48,27 @@ function connectedClient(room = "general", opts: ClientOptions = {}) {
   return { client, events };
 }
 
+/**
+ * A server whose `/api/stream` answers each request with an event stream the test writes into
+ * (`write(i, text)` to the i-th); every other request fails as an unreachable server's does.
+ */
+function eventStreams() {
+  const streams: Array<ReadableStreamDefaultController<Uint8Array>> = [];
+  const encoder = new TextEncoder();
+  const fetchStreams: typeof fetch = (input) => {
+    if (!String(input).includes("/api/stream")) return unreachable(input);
+    const body = new ReadableStream<Uint8Array>({ start: (c) => void streams.push(c) });
+    return Promise.resolve(new Response(body, { headers: { "Content-Type": "text/event-stream" } }));
+  };
+  return {
+    fetch: fetchStreams,
+    get count() {
+      return streams.length;
+    },
+    write: (i: number, text: string) => streams[i]!.enqueue(encoder.encode(text)),
+  };
+}
+
 const message = (room: string, seq: number, text = `m${seq}`, clientId = `x${seq}`): RealtimeEvent => ({
   stream: `room:${room}`,
   seq,
@@ -199,34 +220,28 @@ describe("waking up (a laptop that slept: the socket may look open and be dead)"
   });
 
   it("reconnects an event stream silent for longer than two server pings, and keeps one that pinged", async () => {
-    const streams: Array<ReadableStreamDefaultController<Uint8Array>> = [];
-    const fetchStream: typeof fetch = (input) => {
-      if (!String(input).includes("/api/stream")) return unreachable(input);
-      const body = new ReadableStream<Uint8Array>({ start: (c) => void streams.push(c) });
-      return Promise.resolve(new Response(body, { headers: { "Content-Type": "text/event-stream" } }));
-    };
-    const client = makeClient({ feedStreams: ["feed"], fetch: fetchStream });
+    const streams = eventStreams();
+    const client = makeClient({ feedStreams: ["feed"], fetch: streams.fetch });
     const browser = fakeBrowser();
     client.attachToBrowser(browser.win, browser.doc);
     client.start();
     await vi.advanceTimersByTimeAsync(0);
-    const enc = new TextEncoder();
-    streams[0]!.enqueue(enc.encode("retry: 2000\n\nid: feed=1\n\n"));
+    streams.write(0, "retry: 2000\n\nid: feed=1\n\n");
     await vi.advanceTimersByTimeAsync(0);
     expect(client.getStatus().feed.state).toBe("connected");
 
     await vi.advanceTimersByTimeAsync(20_000);
-    streams[0]!.enqueue(enc.encode(": ping\n\n"));
+    streams.write(0, ": ping\n\n");
     await vi.advanceTimersByTimeAsync(10_000);
     browser.fire("visible");
     await vi.advanceTimersByTimeAsync(0);
-    expect(streams).toHaveLength(1);
+    expect(streams.count).toBe(1);
 
     // Asleep for an hour: no ping came through.
     await vi.advanceTimersByTimeAsync(3_600_000);
     browser.fire("visible");
     await vi.advanceTimersByTimeAsync(0);
-    expect(streams).toHaveLength(2);
+    expect(streams.count).toBe(2);
   });
 });
 
@@ -445,13 +460,8 @@ describe("payloads that fail the protocol's schemas", () => {
   });
 
   it("drops an SSE event, reset or read that is not what the protocol says, and takes the next good one", async () => {
-    const streams: Array<ReadableStreamDefaultController<Uint8Array>> = [];
-    const fetchStream: typeof fetch = (input) => {
-      if (!String(input).includes("/api/stream")) return unreachable(input);
-      const body = new ReadableStream<Uint8Array>({ start: (c) => void streams.push(c) });
-      return Promise.resolve(new Response(body, { headers: { "Content-Type": "text/event-stream" } }));
-    };
-    const client = makeClient({ feedStreams: ["feed"], fetch: fetchStream });
+    const streams = eventStreams();
+    const client = makeClient({ feedStreams: ["feed"], fetch: streams.fetch });
     const events: RealtimeEvent[] = [];
     const reached: string[] = [];
     client.on("event", (e) => events.push(e));
@@ -461,12 +471,12 @@ describe("payloads that fail the protocol's schemas", () => {
     client.start();
     await vi.advanceTimersByTimeAsync(0);
     const joined = (seq: number) => ({ stream: "feed", seq, type: "member.joined", actor: { id: "u_lin", name: "Lin" }, at: new Date(0).toISOString(), data: { roomId: "general" } });
-    const sse = (id: string, event: string, data: string) => new TextEncoder().encode(`id: ${id}\nevent: ${event}\ndata: ${data}\n\n`);
-    streams[0]!.enqueue(new TextEncoder().encode("retry: 2000\n\nid: feed=0\n\n"));
-    streams[0]!.enqueue(sse("feed=1", "member.joined", JSON.stringify({ ...joined(1), data: {} })));
-    streams[0]!.enqueue(sse("feed=2", "member.joined", "<!doctype html>"));
-    streams[0]!.enqueue(sse("feed=9", "reset", JSON.stringify({ stream: "feed", head: "9" })));
-    streams[0]!.enqueue(new TextEncoder().encode(`event: read\ndata: ${JSON.stringify({ readSeq: -1 })}\n\n`));
+    const sse = (id: string, event: string, data: string) => `id: ${id}\nevent: ${event}\ndata: ${data}\n\n`;
+    streams.write(0, "retry: 2000\n\nid: feed=0\n\n");
+    streams.write(0, sse("feed=1", "member.joined", JSON.stringify({ ...joined(1), data: {} })));
+    streams.write(0, sse("feed=2", "member.joined", "<!doctype html>"));
+    streams.write(0, sse("feed=9", "reset", JSON.stringify({ stream: "feed", head: "9" })));
+    streams.write(0, `event: read\ndata: ${JSON.stringify({ readSeq: -1 })}\n\n`);
     await vi.advanceTimersByTimeAsync(0);
     expect(events).toEqual([]);
     expect(reached).toEqual([]);
@@ -479,7 +489,7 @@ describe("payloads that fail the protocol's schemas", () => {
     // The position did not move past what could not be read: a reconnect asks for it again.
     expect(client.position("feed")).toBe(0);
 
-    streams[0]!.enqueue(sse("feed=1", "member.joined", JSON.stringify(joined(1))));
+    streams.write(0, sse("feed=1", "member.joined", JSON.stringify(joined(1))));
     await vi.advanceTimersByTimeAsync(0);
     expect(events.map((e) => e.seq)).toEqual([1]);
     expect(client.position("feed")).toBe(1);

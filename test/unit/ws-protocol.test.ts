@@ -88,6 +88,24 @@ async function join(pair: TestSocketPair, room: string, since?: number) {
   );
 }
 
+/** A new room with Ada connected and joined. */
+async function adaInNewRoom(): Promise<{ room: string; a: TestSocketPair }> {
+  const room = await newRoom();
+  const a = connect(ada);
+  await join(a, room);
+  return { room, a };
+}
+
+/** A new room, Ada and Lin connected to it and joined (Ada first). */
+async function adaAndLinInNewRoom(): Promise<{ room: string; a: TestSocketPair; l: TestSocketPair }> {
+  const room = await newRoom();
+  const a = connect(ada);
+  const l = connect(lin);
+  await join(a, room);
+  await join(l, room);
+  return { room, a, l };
+}
+
 /** Sends a frame and flushes until the error it provokes arrives. */
 async function errorFor(pair: TestSocketPair, frame: unknown): Promise<Extract<ServerFrame, { type: "error" }>> {
   const from = pair.frames.length;
@@ -183,11 +201,7 @@ describe("join", () => {
 
 describe("leave", () => {
   it("stops delivering the room, and the others see the leaver go at once", async () => {
-    const room = await newRoom();
-    const a = connect(ada);
-    const l = connect(lin);
-    await join(a, room);
-    await join(l, room);
+    const { room, a, l } = await adaAndLinInNewRoom();
     a.send({ type: "leave", room });
     await l.next(isType("presence", (f) => f.members.length === 1 && f.members[0]!.id === lin.user.id));
     await preload(room, 1);
@@ -199,11 +213,7 @@ describe("leave", () => {
 
 describe("send", () => {
   it("is acked with its seq once committed, reaches everyone in the room, and a repeat appends nothing", async () => {
-    const room = await newRoom();
-    const a = connect(ada);
-    const l = connect(lin);
-    await join(a, room);
-    await join(l, room);
+    const { room, a, l } = await adaAndLinInNewRoom();
     a.send({ type: "send", room, text: "  hello  ", clientId: "c-1" });
     const ack = await a.next(isType("ack"));
     expect(ack).toEqual({ type: "ack", clientId: "c-1", seq: 1 });
@@ -222,11 +232,7 @@ describe("send", () => {
 
 describe("typing", () => {
   it("start tells everyone in the room, stop clears it at once", async () => {
-    const room = await newRoom();
-    const a = connect(ada);
-    const l = connect(lin);
-    await join(a, room);
-    await join(l, room);
+    const { room, a, l } = await adaAndLinInNewRoom();
     a.send({ type: "typing", room });
     await l.next(isType("typing", (f) => f.users.length === 1));
     expect(l.of("typing").at(-1)!.users).toEqual([{ id: ada.user.id, name: "Ada" }]);
@@ -235,11 +241,7 @@ describe("typing", () => {
   });
 
   it("expires 5 s after the last start", async () => {
-    const room = await newRoom();
-    const a = connect(ada);
-    const l = connect(lin);
-    await join(a, room);
-    await join(l, room);
+    const { room, a, l } = await adaAndLinInNewRoom();
     a.send({ type: "typing", room });
     await l.next(isType("typing", (f) => f.users.length === 1));
     clock.advance(4_999);
@@ -251,11 +253,7 @@ describe("typing", () => {
   });
 
   it("is cleared by sending a message, before the message arrives", async () => {
-    const room = await newRoom();
-    const a = connect(ada);
-    const l = connect(lin);
-    await join(a, room);
-    await join(l, room);
+    const { room, a, l } = await adaAndLinInNewRoom();
     a.send({ type: "typing", room });
     await l.next(isType("typing", (f) => f.users.length === 1));
     a.send({ type: "send", room, text: "done", clientId: "c-t" });
@@ -266,12 +264,8 @@ describe("typing", () => {
   });
 
   it("is cleared by a send that is refused: rate_limited, not_joined (from another tab) or invalid_text", async () => {
-    const room = await newRoom();
-    const a = connect(ada);
-    const otherTab = connect(ada);
-    const l = connect(lin);
-    await join(a, room);
-    await join(l, room);
+    const { room, a, l } = await adaAndLinInNewRoom();
+    const otherTab = connect(ada); // Ada's other tab, not in the room
     for (let i = 0; i < 20; i++) a.send({ type: "send", room, text: `m${i}`, clientId: `b-${i}` });
     await a.flushUntil(() => a.of("ack").length === 20, "the burst's acks");
     const refusals: Array<[TestSocketPair, unknown, ErrorCode]> = [
@@ -292,11 +286,7 @@ describe("typing", () => {
   });
 
   it("is cleared when the typist disconnects", async () => {
-    const room = await newRoom();
-    const a = connect(ada);
-    const l = connect(lin);
-    await join(a, room);
-    await join(l, room);
+    const { room, a, l } = await adaAndLinInNewRoom();
     a.send({ type: "typing", room });
     await l.next(isType("typing", (f) => f.users.length === 1));
     a.close();
@@ -307,11 +297,7 @@ describe("typing", () => {
 
 describe("cursor", () => {
   it("moves the sender's cursor for the others on the next tick, and null removes it", async () => {
-    const room = await newRoom();
-    const a = connect(ada);
-    const l = connect(lin);
-    await join(a, room);
-    await join(l, room);
+    const { room, a, l } = await adaAndLinInNewRoom();
     a.send({ type: "cursor", room, x: 0.25, y: 0.75 });
     await barrier(a);
     hub.cursors.flush();
@@ -382,9 +368,7 @@ describe("errors (the connection stays open)", () => {
   });
 
   it("invalid_text: blank or over 4000 characters after trim, nothing appended", async () => {
-    const room = await newRoom();
-    const a = connect(ada);
-    await join(a, room);
+    const { room, a } = await adaInNewRoom();
     for (const [text, clientId] of [["   ", "it-1"], ["x".repeat(4001), "it-2"], [`  ${"y".repeat(4000)}  `, "ok"]] as const) {
       const from = a.frames.length;
       a.send({ type: "send", room, text, clientId });
@@ -395,9 +379,7 @@ describe("errors (the connection stays open)", () => {
   });
 
   it("rate_limited: a send past the burst, answered with its clientId", async () => {
-    const room = await newRoom();
-    const a = connect(ada);
-    await join(a, room);
+    const { room, a } = await adaInNewRoom();
     for (let i = 0; i < 21; i++) a.send({ type: "send", room, text: `m${i}`, clientId: `s-${i}` });
     await a.flushUntil(() => a.of("ack").length + a.of("error").length === 21, "21 answers");
     expect(a.of("error")).toEqual([{ type: "error", code: "rate_limited", message: expect.stringMatching(/\w/), clientId: "s-20", room }]);
@@ -436,9 +418,7 @@ describe("close codes", () => {
   });
 
   it("1008 for a client that keeps sending past the rate limit (500 refusals within 10 s)", async () => {
-    const room = await newRoom();
-    const a = connect(ada);
-    await join(a, room);
+    const { room, a } = await adaInNewRoom();
     for (let i = 0; i < 520; i++) a.send({ type: "send", room, text: `f${i}`, clientId: `f-${i}` });
     await a.flushUntil(() => a.of("ack").length === 20 && a.of("error").length === 500, "an answer to every send");
     expect(a.closeCode).toBeNull();
@@ -621,9 +601,7 @@ describe("rate limits per connection (PROTOCOL.md: send 10/s burst 20, typing 2/
   }
 
   it("send: a burst of 20, then 10 per second, never more than 20 saved up", async () => {
-    const room = await newRoom();
-    const a = connect(ada);
-    await join(a, room);
+    const { room, a } = await adaInNewRoom();
     expect(await sendBurst(a, room, 25, "t0")).toEqual({ acked: 20, refused: 5 });
     clock.advance(100);
     expect(await sendBurst(a, room, 3, "t100")).toEqual({ acked: 1, refused: 2 });
@@ -639,9 +617,7 @@ describe("rate limits per connection (PROTOCOL.md: send 10/s burst 20, typing 2/
   });
 
   it("typing: 2 per second, the excess dropped silently; a stop is never limited", async () => {
-    const room = await newRoom();
-    const a = connect(ada);
-    await join(a, room);
+    const { room, a } = await adaInNewRoom();
     const typingFrames = async (n: number, stop = false) => {
       for (let i = 0; i < n; i++) a.send(stop ? { type: "typing", room, stop: true } : { type: "typing", room });
       await barrier(a);
@@ -661,9 +637,7 @@ describe("rate limits per connection (PROTOCOL.md: send 10/s burst 20, typing 2/
   });
 
   it("cursor: 60 per second reach the hub, the excess dropped silently", async () => {
-    const room = await newRoom();
-    const a = connect(ada);
-    await join(a, room);
+    const { room, a } = await adaInNewRoom();
     const moves = async (n: number) => {
       for (let i = 0; i < n; i++) a.send({ type: "cursor", room, x: (i % 100) / 100, y: 0.5 });
       await barrier(a);
@@ -729,9 +703,7 @@ describe("the server's own trouble: overloaded, unavailable, internal (the conne
   });
 
   it("unavailable: a send once the event log is closing (the server is shutting down)", async () => {
-    const room = await newRoom();
-    const a = connect(ada);
-    await join(a, room);
+    const { room, a } = await adaInNewRoom();
     await log.close();
     expect(await errorFor(a, { type: "send", room, text: "late", clientId: "un-1" })).toEqual({
       type: "error",
