@@ -1,7 +1,9 @@
 // bench:fanout — chat fan-out: how many deliveries per second each server sustains with p99
 // delivery latency ≤ 100 ms, and its CPU per delivery. Two shapes: 1 room × 1000 clients and
-// 50 rooms × 20 clients, ~100-byte messages at open-loop arrival rates that step up until the
-// latency bound or completeness breaks. Side by side, each in a child process pinned to CPU 0:
+// 50 rooms × 20 clients, ~100-byte messages at open-loop arrival rates that step up ×1.5 until
+// the latency bound or completeness breaks, then bisect between the last pass and that failure
+// (3 steps: the best rate within ~5%; bench/lib/search.ts). Later runs of a server resume the
+// ascent near its earlier runs' best. Side by side, each in a child process pinned to CPU 0:
 //   ours      the app (createApp): authenticated WebSockets, every message appended to the
 //             durable log (ack after commit) and fanned out by the hub
 //   raw       a bare `ws` server that serializes and frames once and writes the same frame to
@@ -23,6 +25,7 @@ import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, type ServerChild } from "
 import { fmt, Latency, median, Progress, ratio, rotation, round, runQueueWaitNs, sleep, table, waitForQuiet } from "./lib/common";
 import { openRoomClients, startRoomServer, timedText, type RoomClients, type RoomServer } from "./lib/rooms";
 import { benchScript } from "./lib/script";
+import { findMaxRate } from "./lib/search";
 
 export type FanoutServer = RoomServer | "before";
 export const FANOUT_SERVERS: FanoutServer[] = ["ours", "raw", "send", "naive", "socketio"];
@@ -49,7 +52,14 @@ export interface FanoutOptions {
   graceMs?: number;
   /** Each step's rate is the last one's times this. */
   factor?: number;
+  /** Bisection steps between the highest pass and the first failure (3: within ~5% at factor 1.5). */
+  bisect?: number;
   maxSteps?: number;
+  /**
+   * Later runs of a server resume their ascent near the best of its earlier runs (after the
+   * first rate, which every run measures) instead of climbing from the first rate again.
+   */
+  resume?: boolean;
   p99LimitMs?: number;
   /** Distinct people signed in to our server (clients share their sessions). */
   people?: number;
@@ -136,7 +146,9 @@ export async function runFanout(opts: FanoutOptions = {}): Promise<FanoutResults
       for (const server of rotation(servers, run)) {
         const background = await waitForQuiet({ maxWaitMs: opts.quietWaitMs ?? 10_000, progress });
         const label = `${shape.name} ${server} run ${run + 1}/${runs}`;
-        const sample = await searchRate(server, shape, { ...opts, usePostgres: postgres, label, progress, run });
+        const earlier = samples.filter((s) => s.shape === shape.name && s.server === server && s.best).map((s) => s.best!.rate);
+        const near = (opts.resume ?? true) && earlier.length ? median(earlier) : undefined;
+        const sample = await searchRate(server, shape, { ...opts, near, usePostgres: postgres, label, progress, run });
         samples.push({ ...sample, background });
         const b = sample.best;
         progress.note(
@@ -199,6 +211,8 @@ function summarize(samples: FanoutSample[]): FanoutSummary[] {
 // One server, one shape: connect everyone, then step the rate up.
 
 interface SearchOptions extends FanoutOptions {
+  /** The median best rate of this server's earlier runs in this shape, if any. */
+  near?: number;
   usePostgres: boolean;
   label: string;
   progress: Progress;
@@ -221,6 +235,8 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
     let windowFrom = Infinity;
     let windowTo = -Infinity;
     let delivered = 0;
+    // Every arrival since the warm-up, to know when the queues are empty again.
+    let arrived = 0;
     const latency = new Latency();
     clients = await openRoomClients({
       server: server === "before" ? "ours" : server,
@@ -231,6 +247,7 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
       label: o.label,
       progress,
       onTimed: (_i, t) => {
+        arrived++;
         if (t >= windowFrom && t <= windowTo) {
           delivered++;
           latency.record(performance.now() - t);
@@ -303,8 +320,12 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
       const cpuUs = cpuDeltaUs(stats0!, stats1);
       const p99 = latency.p(99);
       windowFrom = Infinity;
-      // Let queues drain before the next window.
-      await sleep(300);
+      // The next window starts with empty queues: everything sent so far delivered everywhere
+      // (a failed window leaves a backlog that would otherwise count against the next one), or
+      // a few seconds at most (a server that dropped some never catches up).
+      const drainUntil = performance.now() + 5000;
+      while (arrived < msgNo * shape.perRoom && performance.now() < drainUntil) await sleep(20);
+      await sleep(200);
       return {
         rate: round(rate, 1),
         sent,
@@ -339,32 +360,10 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
       progress.note(`${o.label}: ${fmt(fixed.rate)} msg/s for ${fmt(e2eMs / 1000)} s: p50 ${fmt(fixed.p50Ms)} ms, p99 ${fmt(fixed.p99Ms)} ms, ${fmt(fixed.serverCpuUsPerDelivery)} CPU-µs/delivery (${fmt(fixed.serverSysUsPerDelivery)} kernel)${profile ? `, profile ${profile}` : ""}`);
     }
 
-    const steps: StepResult[] = [];
-    let best: StepResult | null = null;
-    let rate = shape.startRate;
-    let failedAt: number | null = null;
-    for (let step = 0; step < (o.maxSteps ?? 12); step++) {
-      const r = await window(rate, stepMs);
-      steps.push(r);
-      if (r.pass) {
-        best = r;
-        if (failedAt !== null) break; // the try between a pass and a failure passed
-        rate *= o.factor ?? 1.5;
-        continue;
-      }
-      if (!best) {
-        // Not even this rate: step down (at most to 1/8 of the first rate).
-        if (rate <= shape.startRate / 8) break;
-        rate /= 2;
-        continue;
-      }
-      if (failedAt !== null) break;
-      failedAt = rate;
-      // One more try halfway (geometrically) between the last pass and the failure.
-      const mid = Math.sqrt(best.rate * failedAt);
-      if (mid / best.rate < 1.1) break;
-      rate = mid;
-    }
+    const { steps, best } = await findMaxRate(
+      { start: shape.startRate, factor: o.factor ?? 1.5, bisect: o.bisect ?? 3, maxSteps: o.maxSteps ?? 20, near: o.near },
+      (rate) => window(rate, stepMs),
+    );
     return { server, shape: shape.name, run: o.run, fixed, ...(profile ? { profile } : {}), steps, best };
   } finally {
     clients?.close();
@@ -442,7 +441,9 @@ benchScript(import.meta.url, {
     stepMs: num("step", quick ? 500 : 1500),
     graceMs: num("grace", quick ? 500 : 1000),
     factor: num("factor", 1.5),
-    maxSteps: num("max-steps", quick ? 2 : 12),
+    bisect: num("bisect", 3),
+    maxSteps: num("max-steps", quick ? 2 : 20),
+    resume: !has("no-resume"),
     p99LimitMs: num("p99", 100),
     people: num("people", 50),
     e2eRate: num("e2e-rate", 10),

@@ -7,12 +7,49 @@ import { runFanout } from "../../bench/fanout";
 import { runIdle } from "../../bench/idle";
 import { runSlow } from "../../bench/slow";
 import { runTransports } from "../../bench/transports";
+import { findMaxRate } from "../../bench/lib/search";
 
 const withPostgres = Boolean(process.env.DATABASE_URL);
 const finiteNonNegative = (n: number) => Number.isFinite(n) && n >= 0;
 
-// Each starts server processes; on a busy machine that takes a while, so allow a minute.
-describe.concurrent("benchmarks (smoke)", { timeout: 60_000 }, () => {
+describe("rate search", () => {
+  // A server that carries anything up to `limit` and nothing above it.
+  const search = (limit: number, o: { bisect?: number; near?: number } = {}) =>
+    findMaxRate({ start: 10, factor: 1.5, bisect: o.bisect ?? 3, maxSteps: 30, near: o.near }, async (rate) => ({ rate, pass: rate <= limit }));
+
+  it("bisects after the first failure: the best rate passes and lies within 5% of the limit", async () => {
+    for (const limit of [155, 865, 7421]) {
+      const r = await search(limit);
+      expect(r.best!.rate).toBeLessThanOrEqual(limit);
+      expect(r.best!.rate).toBeGreaterThan(limit * 0.95);
+      expect(r.failedAt! / r.best!.rate).toBeLessThan(1.06);
+    }
+    // One midpoint only (the search before bisection) leaves a gap of ~22%.
+    const coarse = await search(1000, { bisect: 1 });
+    expect(coarse.failedAt! / coarse.best!.rate).toBeGreaterThan(1.2);
+  });
+
+  it("a resumed search starts near an earlier best and finds as close an answer in fewer windows", async () => {
+    const fresh = await search(865);
+    for (const near of [700, 865, 1500]) {
+      const resumed = await search(865, { near });
+      expect(resumed.steps[0]!.rate).toBe(10);
+      expect(resumed.steps.length).toBeLessThan(fresh.steps.length);
+      expect(resumed.best!.rate).toBeGreaterThan(865 * 0.95);
+      expect(resumed.best!.rate).toBeLessThanOrEqual(865);
+    }
+  });
+
+  it("steps down from a first rate that fails, then bisects", async () => {
+    const r = await search(3);
+    expect(r.steps.map((s) => s.rate).slice(0, 3)).toEqual([10, 5, 2.5]);
+    expect(r.best!.rate).toBeGreaterThan(3 * 0.9);
+    expect((await search(0.5)).best).toBeNull();
+  });
+});
+
+// Each starts server processes; on a busy machine that takes a while, so allow two minutes.
+describe.concurrent("benchmarks (smoke)", { timeout: 120_000 }, () => {
   it("append: every method on every database yields a sample and a ratio to single-row", async () => {
     const r = await runAppend({
       targets: withPostgres ? ["postgres"] : ["pglite-memory"],
