@@ -14,10 +14,12 @@
 //   socketio  Socket.IO 4.8, io.to(room).emit
 //   before    ours from another checkout (--before DIR): an earlier server side by side
 // The load generator (this process, CPU 1) speaks each wire protocol with a lean client.
-// Before the rate steps, in the 1-room shape, each server gets a fixed-rate window (10 msg/s
-// for 8 s by default): end-to-end latency, send → commit → fan-out → arrival, at a load every
-// server carries. `--profile DIR` writes a CPU profile of each server over that window, and
-// gives the 50-room shape the window too (at `--e2e-rate`, to profile it under load).
+// End to end (send → commit → fan-out → arrival) in the 1-room shape, fixed-rate windows:
+// before the rate steps, each server at 10 msg/s (10,000 deliveries/s, nothing to batch) and
+// at 100 msg/s (100,000 deliveries/s, where the baselines near their limits); after them, ours
+// at half its own highest passing rate (the latency of a server under real load, not at its
+// edge). `--profile DIR` writes a CPU profile of each server over each fixed-rate window, and
+// gives the 50-room shape those windows too (`--e2e-rate`, to profile it under load).
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { usePostgres } from "./lib/app-server";
@@ -65,10 +67,15 @@ export interface FanoutOptions {
   people?: number;
   /** Use the local Postgres for our server's log when it answers (else PGlite in memory). */
   postgres?: boolean;
-  /** The fixed-rate window before the steps (1-room shapes only): messages/s, and its length (0: none). */
-  e2eRate?: number;
+  /** Fixed-rate windows before the steps (1-room shapes only): messages/s each, and their length (0: none). */
+  e2eRates?: number[];
   e2eMs?: number;
-  /** Writes a CPU profile of each server over the fixed-rate window to this directory. */
+  /**
+   * After the steps, a window at this fraction of the server's own highest passing rate (ours
+   * and before only, 1-room shapes; 0: none).
+   */
+  e2eOfBest?: number;
+  /** Writes a CPU profile of each server over each fixed-rate window to this directory. */
   profileDir?: string;
   /** Another checkout of this repository: its server runs as `before`. */
   before?: string;
@@ -100,14 +107,37 @@ export interface FanoutSample {
   server: FanoutServer;
   shape: string;
   run: number;
-  /** The fixed-rate window (end-to-end latency at a load every server carries), if run. */
-  fixed: StepResult | null;
-  /** Where its CPU profile went. */
-  profile?: string;
+  /** The fixed-rate windows (end-to-end latency at set loads), in the order run. */
+  fixed: FixedWindow[];
+  /** Where the CPU profiles went. */
+  profiles?: string[];
   steps: StepResult[];
   /** The highest passing step (null: not even the first rate passed). */
   best: StepResult | null;
   background: number;
+}
+
+/** A fixed-rate window: at a set rate (every server), or at a fraction of the server's own best. */
+export interface FixedWindow extends StepResult {
+  /** "rate": at `rate` for every server; "of-best": at `ofBest` × this run's best rate. */
+  kind: "rate" | "of-best";
+  ofBest?: number;
+}
+
+/** A fixed-rate window's medians over the runs. */
+export interface FixedSummary {
+  kind: FixedWindow["kind"];
+  ofBest?: number;
+  runs: number;
+  rate: number;
+  deliveriesPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  deliveredPct: number;
+  serverCpuPercent: number;
+  serverWaitPercent: number;
+  serverCpuUsPerDelivery: number;
+  serverSysUsPerDelivery: number;
 }
 
 export interface FanoutSummary {
@@ -123,8 +153,8 @@ export interface FanoutSummary {
   cpuUsPerDeliveryAtStartRate: number;
   vsRaw: number;
   vsSocketIo: number;
-  /** The fixed-rate window's medians (null: not run). */
-  fixed: { rate: number; deliveriesPerSec: number; p50Ms: number; p99Ms: number; deliveredPct: number; serverCpuPercent: number; serverWaitPercent: number; serverCpuUsPerDelivery: number; serverSysUsPerDelivery: number } | null;
+  /** The fixed-rate windows' medians, set rates first (ascending), then of-best. */
+  fixed: FixedSummary[];
 }
 
 export interface FanoutResults {
@@ -174,8 +204,6 @@ function summarize(samples: FanoutSample[]): FanoutSummary[] {
       const bests = ss.map((s) => s.best).filter((b): b is StepResult => b !== null);
       const m = (f: (b: StepResult) => number, d = 1) => (bests.length ? round(median(bests.map(f)), d) : NaN);
       const d = dps(server);
-      const fixed = ss.map((s) => s.fixed).filter((f): f is StepResult => f !== null);
-      const fm = (f: (x: StepResult) => number, digits = 1) => round(median(fixed.map(f)), digits);
       out.push({
         server,
         shape,
@@ -188,23 +216,36 @@ function summarize(samples: FanoutSample[]): FanoutSummary[] {
         cpuUsPerDeliveryAtStartRate: round(median(ss.map((s) => s.steps[0]?.serverCpuUsPerDelivery ?? NaN)), 2),
         vsRaw: round(d / dps("raw"), 3),
         vsSocketIo: round(d / dps("socketio"), 3),
-        fixed: fixed.length
-          ? {
-              rate: fm((x) => x.rate),
-              deliveriesPerSec: fm((x) => x.deliveriesPerSec, 0),
-              p50Ms: fm((x) => x.p50Ms, 2),
-              p99Ms: fm((x) => x.p99Ms, 2),
-              deliveredPct: fm((x) => (100 * x.delivered) / Math.max(1, x.expected), 2),
-              serverCpuPercent: fm((x) => x.serverCpuPercent),
-              serverWaitPercent: fm((x) => x.serverWaitPercent ?? NaN),
-              serverCpuUsPerDelivery: fm((x) => x.serverCpuUsPerDelivery, 2),
-              serverSysUsPerDelivery: fm((x) => x.serverSysUsPerDelivery, 2),
-            }
-          : null,
+        fixed: summarizeFixed(ss.flatMap((s) => s.fixed)),
       });
     }
   }
   return out;
+}
+
+function summarizeFixed(windows: FixedWindow[]): FixedSummary[] {
+  const key = (w: FixedWindow) => (w.kind === "rate" ? `rate:${w.rate}` : `of-best:${w.ofBest}`);
+  const keys = [...new Set(windows.map(key))];
+  return keys
+    .map((k) => {
+      const ws = windows.filter((w) => key(w) === k);
+      const m = (f: (x: FixedWindow) => number, digits = 1) => round(median(ws.map(f)), digits);
+      return {
+        kind: ws[0]!.kind,
+        ...(ws[0]!.ofBest !== undefined ? { ofBest: ws[0]!.ofBest } : {}),
+        runs: ws.length,
+        rate: m((x) => x.rate),
+        deliveriesPerSec: m((x) => x.deliveriesPerSec, 0),
+        p50Ms: m((x) => x.p50Ms, 2),
+        p99Ms: m((x) => x.p99Ms, 2),
+        deliveredPct: m((x) => (100 * x.delivered) / Math.max(1, x.expected), 2),
+        serverCpuPercent: m((x) => x.serverCpuPercent),
+        serverWaitPercent: m((x) => x.serverWaitPercent ?? NaN),
+        serverCpuUsPerDelivery: m((x) => x.serverCpuUsPerDelivery, 2),
+        serverSysUsPerDelivery: m((x) => x.serverSysUsPerDelivery, 2),
+      };
+    })
+    .sort((a, b) => (a.kind === b.kind ? a.rate - b.rate : a.kind === "rate" ? -1 : 1));
 }
 
 // ---------------------------------------------------------------------------
@@ -343,28 +384,36 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
       };
     };
 
-    let fixed: StepResult | null = null;
-    let profile: string | undefined;
+    const fixed: FixedWindow[] = [];
+    const profiles: string[] = [];
     const e2eMs = o.e2eMs ?? 0;
     const profiled = o.profileDir !== undefined;
-    if ((shape.rooms === 1 || profiled) && e2eMs > 0) {
+    /** A fixed-rate window (its first second uncounted: JIT), profiled when asked. */
+    const fixedWindow = async (rate: number, kind: FixedWindow["kind"], ofBest?: number): Promise<void> => {
       let profiling: Promise<void> | null = null;
-      fixed = await window(o.e2eRate ?? 10, e2eMs, Math.min(1000, e2eMs), () => {
+      const r = await window(rate, e2eMs, Math.min(1000, e2eMs), () => {
         if (profiled) profiling = srv.profileStart();
       });
+      let profile: string | undefined;
       if (profiling) {
         await profiling;
-        profile = path.resolve(o.profileDir!, `fanout-${server}-run${o.run + 1}-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
+        profile = path.resolve(o.profileDir!, `fanout-${server}-run${o.run + 1}-${Math.round(rate)}msgs-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
         await srv.profileStop(profile);
+        profiles.push(profile);
       }
-      progress.note(`${o.label}: ${fmt(fixed.rate)} msg/s for ${fmt(e2eMs / 1000)} s: p50 ${fmt(fixed.p50Ms)} ms, p99 ${fmt(fixed.p99Ms)} ms, ${fmt(fixed.serverCpuUsPerDelivery)} CPU-µs/delivery (${fmt(fixed.serverSysUsPerDelivery)} kernel)${profile ? `, profile ${profile}` : ""}`);
-    }
+      fixed.push({ ...r, kind, ...(ofBest !== undefined ? { ofBest } : {}) });
+      progress.note(`${o.label}: ${fmt(r.rate)} msg/s for ${fmt(e2eMs / 1000)} s: p50 ${fmt(r.p50Ms)} ms, p99 ${fmt(r.p99Ms)} ms, delivered ${fmt((100 * r.delivered) / Math.max(1, r.expected), 1)}%, ${fmt(r.serverCpuUsPerDelivery)} CPU-µs/delivery (${fmt(r.serverSysUsPerDelivery)} kernel)${profile ? `, profile ${profile}` : ""}`);
+    };
+    const endToEnd = (shape.rooms === 1 || profiled) && e2eMs > 0;
+    if (endToEnd) for (const rate of o.e2eRates ?? [10]) await fixedWindow(rate, "rate");
 
     const { steps, best } = await findMaxRate(
       { start: shape.startRate, factor: o.factor ?? 1.5, bisect: o.bisect ?? 3, maxSteps: o.maxSteps ?? 20, near: o.near },
       (rate) => window(rate, stepMs),
     );
-    return { server, shape: shape.name, run: o.run, fixed, ...(profile ? { profile } : {}), steps, best };
+    const ofBest = o.e2eOfBest ?? 0;
+    if (endToEnd && ofBest > 0 && best && (server === "ours" || server === "before")) await fixedWindow(best.rate * ofBest, "of-best", ofBest);
+    return { server, shape: shape.name, run: o.run, fixed, ...(profiles.length ? { profiles } : {}), steps, best };
   } finally {
     clients?.close();
     await child?.stop();
@@ -383,23 +432,26 @@ export function fanoutMarkdown(r: FanoutResults): string {
   const parts: string[] = [];
   for (const shape of [...new Set(r.summary.map((s) => s.shape))]) {
     const of = r.summary.filter((s) => s.shape === shape);
-    const fixed = of.filter((s) => s.fixed);
-    if (fixed.length > 0) {
-      const rate = fixed[0]!.fixed!.rate;
+    // End to end, grouped by rate: every server at 10 msg/s, then at 100, then ours under its own load.
+    const fixedRows = of
+      .flatMap((s) => s.fixed.map((f) => ({ s, f })))
+      .map((x, i) => ({ ...x, i }))
+      .sort((a, b) => (a.f.kind === "rate" ? a.f.rate : Infinity) - (b.f.kind === "rate" ? b.f.rate : Infinity) || a.i - b.i)
+      .map(({ s, f }) => [
+        names[s.server],
+        f.kind === "rate" ? fmt(f.rate) : `${fmt(f.rate)} (${fmt(f.ofBest! * 100, 0)}% of its best)`,
+        fmt(f.deliveriesPerSec),
+        fmt(f.p50Ms),
+        fmt(f.p99Ms),
+        `${fmt(f.deliveredPct, 1)}%`,
+        `${fmt(f.serverCpuPercent)} (${fmt(f.serverWaitPercent)})`,
+        fmt(f.serverCpuUsPerDelivery),
+        fmt(f.serverSysUsPerDelivery),
+      ]);
+    if (fixedRows.length > 0) {
       parts.push(
-        `**${shape}: end to end at a fixed ${fmt(rate)} messages/s** (send → ${of.some((s) => s.server === "ours") ? "commit → fan-out → " : ""}arrival at every receiver; ${fmt(fixed[0]!.fixed!.deliveriesPerSec)} deliveries/s)\n\n` +
-          table(
-            ["server", "p50 ms", "p99 ms", "delivered", "server CPU % (waiting for its core)", "CPU-µs per delivery", "of which kernel"],
-            fixed.map((s) => [
-              names[s.server],
-              fmt(s.fixed!.p50Ms),
-              fmt(s.fixed!.p99Ms),
-              `${fmt(s.fixed!.deliveredPct, 1)}%`,
-              `${fmt(s.fixed!.serverCpuPercent)} (${fmt(s.fixed!.serverWaitPercent)})`,
-              fmt(s.fixed!.serverCpuUsPerDelivery),
-              fmt(s.fixed!.serverSysUsPerDelivery),
-            ]),
-          ),
+        `**${shape}: end to end at fixed rates** (send → ${of.some((s) => s.server === "ours") ? "commit → fan-out → " : ""}arrival at every receiver; medians over the runs)\n\n` +
+          table(["server", "msgs/s", "deliveries/s", "p50 ms", "p99 ms", "delivered", "server CPU % (waiting for its core)", "CPU-µs per delivery", "of which kernel"], fixedRows),
       );
     }
     const rows = of.map((s) => [
@@ -424,7 +476,13 @@ export function fanoutMarkdown(r: FanoutResults): string {
     if (ours && before) {
       parts.push(
         `ours ÷ before: deliveries/s ${ratio(ours.deliveriesPerSec, before.deliveriesPerSec)}` +
-          (ours.fixed && before.fixed ? `, CPU-µs per delivery at ${fmt(ours.fixed.rate)} msg/s ${ratio(ours.fixed.serverCpuUsPerDelivery, before.fixed.serverCpuUsPerDelivery)}` : "") +
+          ours.fixed
+            .filter((f) => f.kind === "rate")
+            .map((f) => {
+              const b = before.fixed.find((x) => x.kind === "rate" && x.rate === f.rate);
+              return b ? `, CPU-µs per delivery at ${fmt(f.rate)} msg/s ${ratio(f.serverCpuUsPerDelivery, b.serverCpuUsPerDelivery)}` : "";
+            })
+            .join("") +
           `, CPU-µs per delivery at the first rate ${ratio(ours.cpuUsPerDeliveryAtStartRate, before.cpuUsPerDeliveryAtStartRate)}`,
       );
     }
@@ -446,8 +504,13 @@ benchScript(import.meta.url, {
     resume: !has("no-resume"),
     p99LimitMs: num("p99", 100),
     people: num("people", 50),
-    e2eRate: num("e2e-rate", 10),
+    e2eRates: (get("e2e-rate") ?? "10,100").split(",").map((x) => {
+      const rate = Number(x);
+      if (!(rate > 0)) throw new Error(`--e2e-rate takes messages/s, comma-separated, got "${x}"`);
+      return rate;
+    }),
     e2eMs: num("e2e-ms", quick ? 500 : 8000),
+    e2eOfBest: num("e2e-of-best", 0.5),
     profileDir: get("profile"),
     before: get("before"),
     quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),

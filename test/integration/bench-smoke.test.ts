@@ -49,7 +49,9 @@ describe("rate search", () => {
 });
 
 // Each starts server processes; on a busy machine that takes a while, so allow two minutes.
-describe.concurrent("benchmarks (smoke)", { timeout: 120_000 }, () => {
+// One at a time: on two shared cores, several benches starting servers at once starve each
+// other until a server child misses its start-up deadline.
+describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
   it("append: every method on every database yields a sample and a ratio to single-row", async () => {
     const r = await runAppend({
       targets: withPostgres ? ["postgres"] : ["pglite-memory"],
@@ -107,6 +109,38 @@ describe.concurrent("benchmarks (smoke)", { timeout: 120_000 }, () => {
       expect(finiteNonNegative(step.serverCpuUsPerDelivery)).toBe(true);
     }
     expect(r.summary.find((s) => s.server === "raw")?.vsRaw).toBe(1);
+  });
+
+  it("fanout: end to end at each fixed rate for every server, and ours at half its own best", async () => {
+    const r = await runFanout({
+      servers: ["ours", "raw"],
+      shapes: [{ name: "1 room × 4 clients", rooms: 1, perRoom: 4, startRate: 10 }],
+      stepMs: 200,
+      graceMs: 2000,
+      maxSteps: 2,
+      p99LimitMs: 60_000,
+      e2eRates: [5, 20],
+      e2eMs: 600,
+      e2eOfBest: 0.5,
+      people: 2,
+      postgres: withPostgres,
+      quietWaitMs: 0,
+      serverCore: null,
+    });
+    const ours = r.samples.find((s) => s.server === "ours")!;
+    const raw = r.samples.find((s) => s.server === "raw")!;
+    expect(ours.fixed.map((f) => f.kind)).toEqual(["rate", "rate", "of-best"]);
+    expect(ours.fixed[2]!.rate).toBeCloseTo(ours.best!.rate / 2, 0);
+    expect(raw.fixed.map((f) => [f.kind, f.rate])).toEqual([
+      ["rate", 5],
+      ["rate", 20],
+    ]);
+    for (const f of [...ours.fixed, ...raw.fixed]) {
+      expect(f.sent).toBeGreaterThan(0);
+      expect(f.delivered).toBe(f.expected);
+      expect(finiteNonNegative(f.p99Ms)).toBe(true);
+    }
+    expect(r.summary.find((s) => s.server === "ours")!.fixed.map((f) => f.kind)).toEqual(["rate", "rate", "of-best"]);
   });
 
   it("transports: WebSocket, SSE and long polling all deliver the stream", async () => {
