@@ -143,17 +143,37 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
     expect(r.summary.find((s) => s.server === "ours")!.fixed.map((f) => f.kind)).toEqual(["rate", "rate", "of-best"]);
   });
 
-  it("transports: WebSocket, SSE and long polling all deliver the stream", async () => {
-    const r = await runTransports({ subscribers: 4, rate: 10, durationMs: 400, warmupMs: 150, runs: 1, people: 2, postgres: withPostgres, sharedServer: true, quietWaitMs: 0, serverCore: null });
-    expect(r.samples.map((s) => s.transport).sort()).toEqual(["longpoll", "sse", "ws"]);
+  it("transports: WebSocket, SSE, long polling and the bare SSE server deliver the stream, and each steps up to a highest rate", async () => {
+    const r = await runTransports({
+      subscribers: 4,
+      rate: 10,
+      durationMs: 400,
+      warmupMs: 150,
+      runs: 1,
+      people: 2,
+      postgres: withPostgres,
+      sharedServer: true,
+      stepMs: 300,
+      graceMs: 1000,
+      maxSteps: 3,
+      p99LimitMs: 60_000,
+      quietWaitMs: 0,
+      serverCore: null,
+    });
+    expect(r.samples.map((s) => s.transport).sort()).toEqual(["longpoll", "sse", "sse-raw", "ws"]);
     for (const s of r.samples) {
       expect(s.deliveries).toBeGreaterThan(0);
       expect(s.completeness).toBeGreaterThan(0);
       expect(s.bytesDownPerDelivery).toBeGreaterThan(0);
       expect(finiteNonNegative(s.p99Ms)).toBe(true);
+      // The step-up: the first rate, then higher ones while they pass (the bound is loose here).
+      expect(s.steps.map((w) => w.rate)).toEqual([10, 15, 22.5]);
+      expect(s.best?.rate).toBe(22.5);
+      for (const w of s.steps) expect(w.deliveries).toBe(w.events * 4);
     }
     expect(r.samples.find((s) => s.transport === "longpoll")!.requestsPerDelivery).toBeGreaterThan(0);
     expect(r.samples.find((s) => s.transport === "ws")!.requestsPerDelivery).toBe(0);
+    expect(r.summary.find((s) => s.transport === "sse-raw")!.max!.deliveriesPerSec).toBeGreaterThan(0);
   });
 
   it("slow: a stalled client's server keeps serving the rest; memory and closes are reported", async () => {
