@@ -64,8 +64,15 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
     });
     expect(r.skipped).toEqual([]);
     expect(r.summary.map((s) => `${s.target}/${s.method}`).sort()).toEqual(
-      (withPostgres ? ["postgres"] : ["pglite-memory"]).flatMap((t) => [`${t}/group`, `${t}/prisma`, `${t}/single`]).sort(),
+      (withPostgres ? ["postgres"] : ["pglite-memory"]).flatMap((t) => [`${t}/group`, `${t}/group-open`, `${t}/prisma`, `${t}/single`]).sort(),
     );
+    // Open loop: offered at 80% of the same run's closed-loop group rate; acks timed from when due.
+    const closed = r.samples.find((s) => s.method === "group")!;
+    const open = r.samples.find((s) => s.method === "group-open")!;
+    expect(open.offeredPerSec).toBeCloseTo(closed.eventsPerSec * 0.8, -1);
+    expect(open.events).toBeGreaterThan(0);
+    expect(finiteNonNegative(open.ackP99Ms)).toBe(true);
+    expect(open.ackP99Ms).toBeGreaterThanOrEqual(open.ackP50Ms);
     for (const s of r.samples) {
       expect(finiteNonNegative(s.eventsPerSec)).toBe(true);
       if (s.events > 0) expect(finiteNonNegative(s.ackP99Ms)).toBe(true);
