@@ -21,7 +21,7 @@ import { createMetrics } from "../server/metrics";
 import type { Database } from "../server/db/database";
 import { Prisma } from "../server/db/generated/client";
 import { NOTIFY_CHANNEL } from "../server/app";
-import { fmt, Latency, median, Progress, ratio, rotation, round, table, waitForQuiet } from "./lib/common";
+import { fmt, fmtSpan, Latency, median, Progress, ratio, rotation, round, span, table, waitForQuiet, type Span } from "./lib/common";
 import { openBenchDatabase, postgresAvailable, postgresSettings, type BenchDatabase, type DbTarget } from "./lib/db";
 import { benchScript } from "./lib/script";
 
@@ -76,6 +76,9 @@ export interface AppendSummary {
   eventsPerSec: number;
   ackP50Ms: number;
   ackP99Ms: number;
+  /** The lowest and highest run. */
+  eventsPerSecSpan: Span;
+  ackP99Span: Span;
   meanBatch?: number;
   /** Open loop: the median offered rate, and appends refused over all runs. */
   offeredPerSec?: number;
@@ -167,6 +170,8 @@ function summarize(samples: AppendSample[]): AppendSummary[] {
         eventsPerSec: round(eps, 0),
         ackP50Ms: round(median(ss.map((s) => s.ackP50Ms))),
         ackP99Ms: round(median(ss.map((s) => s.ackP99Ms))),
+        eventsPerSecSpan: span(ss.map((s) => s.eventsPerSec), 0),
+        ackP99Span: span(ss.map((s) => s.ackP99Ms)),
         ...(batches.length ? { meanBatch: round(median(batches), 1) } : {}),
         ...(method === "group-open" ? { offeredPerSec: round(median(ss.map((s) => s.offeredPerSec ?? NaN)), 0), refused: ss.reduce((n, s) => n + (s.refused ?? 0), 0) } : {}),
         vsSingle: round(eps / single, 2),
@@ -421,13 +426,13 @@ export function appendMarkdown(r: AppendResults): string {
     s.method === "group-open"
       ? `${names[s.method]} at ${fmt(s.offeredPerSec ?? NaN)}/s offered${s.refused ? ` (${fmt(s.refused, 0)} refused: queue full)` : ""}`
       : names[s.method],
-    fmt(s.eventsPerSec),
+    fmtSpan(s.eventsPerSec, s.eventsPerSecSpan),
     ratio(s.eventsPerSec, s.eventsPerSec / s.vsSingle),
     fmt(s.ackP50Ms),
-    fmt(s.ackP99Ms),
+    fmtSpan(s.ackP99Ms, s.ackP99Span),
     s.meanBatch === undefined ? "" : fmt(s.meanBatch, 0),
   ]);
-  const text = table(["database", "method", "events/s (median)", "vs single-row", "ack p50 ms", "ack p99 ms", "mean batch"], rows);
+  const text = table(["database", "method", "events/s, median (min–max)", "vs single-row", "ack p50 ms", "ack p99 ms (min–max)", "mean batch"], rows);
   if (!r.summary.some((s) => s.method === "group-open")) return text;
   const share = r.openLoop ? `${fmt(r.openLoop * 100, 0)}% of` : "a fraction of";
   return `${text}\n\nClosed loop (every appender waiting for its ack before the next): the highest rate, and the ack latency of a queue kept full. Open loop: appends due on a fixed schedule at ${share} the same run's closed-loop group-commit rate, each ack timed from when its append was due — no coordinated omission.`;

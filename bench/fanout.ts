@@ -24,7 +24,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { usePostgres } from "./lib/app-server";
 import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, type ServerChild } from "./lib/child";
-import { fmt, Latency, median, Progress, ratio, rotation, round, runQueueWaitNs, sleep, table, waitForQuiet } from "./lib/common";
+import { fmt, fmtSpan, Latency, median, Progress, ratio, rotation, round, runQueueWaitNs, sleep, span, table, waitForQuiet, type Span } from "./lib/common";
 import { openRoomClients, startRoomServer, timedText, type RoomClients, type RoomServer } from "./lib/rooms";
 import { benchScript } from "./lib/script";
 import { findMaxRate } from "./lib/search";
@@ -138,6 +138,9 @@ export interface FixedSummary {
   serverWaitPercent: number;
   serverCpuUsPerDelivery: number;
   serverSysUsPerDelivery: number;
+  /** The lowest and highest p50 and p99 over the runs. */
+  p50Span: Span;
+  p99Span: Span;
 }
 
 export interface FanoutSummary {
@@ -146,6 +149,8 @@ export interface FanoutSummary {
   runs: number;
   maxMessagesPerSec: number;
   deliveriesPerSec: number;
+  /** The lowest and highest run (a run where nothing passed counts 0). */
+  deliveriesPerSecSpan: Span;
   p50Ms: number;
   p99Ms: number;
   serverCpuUsPerDelivery: number;
@@ -166,7 +171,7 @@ export interface FanoutResults {
 export async function runFanout(opts: FanoutOptions = {}): Promise<FanoutResults> {
   const servers = opts.servers ?? FANOUT_SERVERS;
   const shapes = opts.shapes ?? SHAPES;
-  const runs = opts.runs ?? 1;
+  const runs = opts.runs ?? 3;
   const progress = opts.progress ?? new Progress("fanout", false);
   const postgres = await usePostgres((opts.postgres ?? true) && (servers.includes("ours") || servers.includes("before")));
   const samples: FanoutSample[] = [];
@@ -210,6 +215,7 @@ function summarize(samples: FanoutSample[]): FanoutSummary[] {
         runs: ss.length,
         maxMessagesPerSec: m((b) => b.rate, 0),
         deliveriesPerSec: round(d, 0),
+        deliveriesPerSecSpan: span(ss.map((s) => s.best?.deliveriesPerSec ?? 0), 0),
         p50Ms: m((b) => b.p50Ms),
         p99Ms: m((b) => b.p99Ms),
         serverCpuUsPerDelivery: m((b) => b.serverCpuUsPerDelivery, 2),
@@ -243,6 +249,8 @@ function summarizeFixed(windows: FixedWindow[]): FixedSummary[] {
         serverWaitPercent: m((x) => x.serverWaitPercent ?? NaN),
         serverCpuUsPerDelivery: m((x) => x.serverCpuUsPerDelivery, 2),
         serverSysUsPerDelivery: m((x) => x.serverSysUsPerDelivery, 2),
+        p50Span: span(ws.map((x) => x.p50Ms)),
+        p99Span: span(ws.map((x) => x.p99Ms)),
       };
     })
     .sort((a, b) => (a.kind === b.kind ? a.rate - b.rate : a.kind === "rate" ? -1 : 1));
@@ -441,8 +449,8 @@ export function fanoutMarkdown(r: FanoutResults): string {
         names[s.server],
         f.kind === "rate" ? fmt(f.rate) : `${fmt(f.rate)} (${fmt(f.ofBest! * 100, 0)}% of its best)`,
         fmt(f.deliveriesPerSec),
-        fmt(f.p50Ms),
-        fmt(f.p99Ms),
+        fmtSpan(f.p50Ms, f.p50Span),
+        fmtSpan(f.p99Ms, f.p99Span),
         `${fmt(f.deliveredPct, 1)}%`,
         `${fmt(f.serverCpuPercent)} (${fmt(f.serverWaitPercent)})`,
         fmt(f.serverCpuUsPerDelivery),
@@ -451,13 +459,13 @@ export function fanoutMarkdown(r: FanoutResults): string {
     if (fixedRows.length > 0) {
       parts.push(
         `**${shape}: end to end at fixed rates** (send → ${of.some((s) => s.server === "ours") ? "commit → fan-out → " : ""}arrival at every receiver; medians over the runs)\n\n` +
-          table(["server", "msgs/s", "deliveries/s", "p50 ms", "p99 ms", "delivered", "server CPU % (waiting for its core)", "CPU-µs per delivery", "of which kernel"], fixedRows),
+          table(["server", "msgs/s", "deliveries/s", "p50 ms (min–max)", "p99 ms (min–max)", "delivered", "server CPU % (waiting for its core)", "CPU-µs per delivery", "of which kernel"], fixedRows),
       );
     }
     const rows = of.map((s) => [
       names[s.server],
       fmt(s.maxMessagesPerSec),
-      fmt(s.deliveriesPerSec),
+      fmtSpan(s.deliveriesPerSec, s.deliveriesPerSecSpan),
       `${fmt(s.p50Ms)} / ${fmt(s.p99Ms)}`,
       fmt(s.serverCpuUsPerDelivery),
       fmt(s.cpuUsPerDeliveryAtStartRate),
@@ -467,7 +475,7 @@ export function fanoutMarkdown(r: FanoutResults): string {
     parts.push(
       `**${shape}**\n\n` +
         table(
-          ["server", "msgs/s", "deliveries/s at p99 ≤ 100 ms", "p50 / p99 ms", "CPU-µs per delivery", "CPU-µs per delivery at the first rate", "vs raw", "vs Socket.IO"],
+          ["server", "msgs/s", "deliveries/s at p99 ≤ 100 ms (min–max over the runs)", "p50 / p99 ms", "CPU-µs per delivery", "CPU-µs per delivery at the first rate", "vs raw", "vs Socket.IO"],
           rows,
         ),
     );
@@ -495,8 +503,8 @@ benchScript(import.meta.url, {
   settings: ({ quick, runs, num, get, has }) => ({
     servers: (get("servers")?.split(",") as FanoutServer[] | undefined) ?? FANOUT_SERVERS,
     shapes: has("shape") ? SHAPES.filter((s) => s.name.startsWith(get("shape")!)) : SHAPES,
-    runs: runs ?? 1,
-    stepMs: num("step", quick ? 500 : 1500),
+    runs: runs ?? (quick ? 1 : 3),
+    stepMs: num("step", quick ? 500 : 1000),
     graceMs: num("grace", quick ? 500 : 1000),
     factor: num("factor", 1.5),
     bisect: num("bisect", 3),
@@ -509,7 +517,7 @@ benchScript(import.meta.url, {
       if (!(rate > 0)) throw new Error(`--e2e-rate takes messages/s, comma-separated, got "${x}"`);
       return rate;
     }),
-    e2eMs: num("e2e-ms", quick ? 500 : 8000),
+    e2eMs: num("e2e-ms", quick ? 500 : 5000),
     e2eOfBest: num("e2e-of-best", 0.5),
     profileDir: get("profile"),
     before: get("before"),

@@ -22,7 +22,7 @@
 import { readFileSync } from "node:fs";
 import { usePostgres } from "./lib/app-server";
 import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, type ChildStats, type ServerChild } from "./lib/child";
-import { fmt, Latency, median, Progress, ratio, rotation, round, runQueueWaitNs, sleep, table, waitForQuiet } from "./lib/common";
+import { fmt, fmtSpan, Latency, median, Progress, ratio, rotation, round, runQueueWaitNs, sleep, span, table, waitForQuiet, type Span } from "./lib/common";
 import { openRoomClients, startRoomServer, type RoomClients } from "./lib/rooms";
 import { benchScript } from "./lib/script";
 
@@ -144,6 +144,9 @@ export interface SlowSummary {
   rssEndMiB: number;
   /** RSS growth over the last third of the run, MiB per minute: ~0 once memory has plateaued. */
   rssSlopeMiBPerMin: number;
+  /** The lowest and highest run. */
+  p99Span: Span;
+  rssSlopeSpan: Span;
   kernelQueuedMaxMiB: number;
   slowCloses: number;
   lastCloseS: number | null;
@@ -166,7 +169,7 @@ const MiB = 1024 * 1024;
 
 export async function runSlow(opts: SlowOptions = {}): Promise<SlowResults> {
   const variants = opts.variants ?? SLOW_VARIANTS;
-  const runs = opts.runs ?? 1;
+  const runs = opts.runs ?? 3;
   const progress = opts.progress ?? new Progress("slow", false);
   const postgres = await usePostgres((opts.postgres ?? true) && variants.some((v) => v.server === "ours"));
   const samples: SlowSample[] = [];
@@ -203,6 +206,8 @@ function summarize(samples: SlowSample[]): SlowSummary[] {
       rssMaxMiB: m((s) => s.rssMax / MiB),
       rssEndMiB: m((s) => s.rssEnd / MiB),
       rssSlopeMiBPerMin: m((s) => slope(s.timeline) * 60, 2),
+      p99Span: span(ss.map((s) => s.p99Ms)),
+      rssSlopeSpan: span(ss.map((s) => slope(s.timeline) * 60)),
       kernelQueuedMaxMiB: m((s) => s.kernelQueuedMax / MiB),
       slowCloses: m((s) => s.slowCloses, 0),
       lastCloseS: ss.some((s) => s.lastCloseS !== null) ? m((s) => s.lastCloseS ?? NaN) : null,
@@ -474,11 +479,11 @@ export function slowMarkdown(r: SlowResults): string {
     : "";
   const rows = r.summary.map((s) => [
     `${NAMES[s.server]}, ${s.stalled ? "5% stalled" : "all reading"}`,
-    `${fmt(s.p50Ms)} / ${fmt(s.p99Ms)}`,
+    `${fmt(s.p50Ms)} / ${fmtSpan(s.p99Ms, s.p99Span)}`,
     s.p50VsUnstalled === null || !s.stalled ? "" : `${ratio(s.p50VsUnstalled, 1)} / ${ratio(s.p99VsUnstalled!, 1)}`,
     `${fmt(s.deliveredPct, 1)}%`,
     `${fmt(s.rssStartMiB)} → ${fmt(s.rssMaxMiB)} → ${fmt(s.rssEndMiB)}${stopped(s)}`,
-    fmt(s.rssSlopeMiBPerMin),
+    fmtSpan(s.rssSlopeMiBPerMin, s.rssSlopeSpan),
     fmt(s.kernelQueuedMaxMiB),
     s.server === "ours" ? `${fmt(s.slowCloses, 0)}${s.lastCloseS !== null ? ` (last at ${fmt(s.lastCloseS)} s)` : ""}` : "none (no policy)",
     `${fmt(s.serverCpuPercent)} (${fmt(s.serverWaitPercent)})`,
@@ -489,11 +494,11 @@ export function slowMarkdown(r: SlowResults): string {
     table(
       [
         "server, clients",
-        "p50 / p99 ms (clients reading)",
+        "p50 / p99 ms (clients reading; p99 min–max)",
         "vs all reading",
         "delivered",
         "RSS MiB start → max → end",
-        "RSS MiB/min (last third)",
+        "RSS MiB/min (last third; min–max)",
         "kernel-held MiB (max)",
         "slow-consumer closes",
         "server CPU % (waiting for its core)",
@@ -540,7 +545,7 @@ benchScript(import.meta.url, {
     pingIntervalMs: num("ping-ms", 600_000),
     sampleMs: num("sample", 1000),
     rssLimitBytes: num("rss-limit", 1536) * MiB,
-    runs: runs ?? 1,
+    runs: runs ?? (quick ? 1 : 3),
     people: num("people", 50),
     quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),
   }),

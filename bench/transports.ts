@@ -20,7 +20,7 @@ import type { Socket } from "node:net";
 import { startAppServer, usePostgres } from "./lib/app-server";
 import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, startServerChild, type ChildStats, type ServerChild } from "./lib/child";
 import { openMany, signInMany } from "./lib/clients";
-import { fmt, Latency, median, Progress, ratio, rotation, round, sleep, table, waitForQuiet } from "./lib/common";
+import { fmt, fmtSpan, Latency, median, Progress, ratio, rotation, round, sleep, span, table, waitForQuiet, type Span } from "./lib/common";
 import { FastWs } from "./lib/fastws";
 import { forEachSendTime, sendTimeIn, timedText } from "./lib/rooms";
 import { benchScript } from "./lib/script";
@@ -96,8 +96,10 @@ export interface TransportSample extends Omit<TransportWindow, "pass"> {
 export type TransportSummary = Omit<TransportWindow, "rate" | "seconds" | "events" | "deliveries" | "loadGenCpuPercent" | "pass"> & {
   transport: TransportKind;
   runs: number;
-  /** The step-up's medians (null: not run, or nothing passed). */
-  max: { eventsPerSec: number; deliveriesPerSec: number; p50Ms: number; p99Ms: number; serverCpuUsPerDelivery: number; loadGenCpuPercent: number } | null;
+  /** The lowest and highest p99 of the fixed-rate window over the runs. */
+  p99Span: Span;
+  /** The step-up's medians (null: not run, or nothing passed), with the spread of its runs. */
+  max: { eventsPerSec: number; deliveriesPerSec: number; deliveriesPerSecSpan: Span; p50Ms: number; p99Ms: number; serverCpuUsPerDelivery: number; loadGenCpuPercent: number } | null;
 };
 
 export interface TransportsResults {
@@ -155,11 +157,13 @@ function summarize(samples: TransportSample[]): TransportSummary[] {
         requestsPerDelivery: m((s) => s.requestsPerDelivery, 4),
         serverCpuPercent: m((s) => s.serverCpuPercent),
         serverCpuUsPerDelivery: m((s) => s.serverCpuUsPerDelivery, 2),
+        p99Span: span(ss.map((s) => s.p99Ms)),
         max: bests.length
           ? {
               // A run where nothing passed counts as 0, as in fan-out.
               eventsPerSec: round(median(ss.map((s) => s.best?.rate ?? 0)), 1),
               deliveriesPerSec: round(median(ss.map((s) => s.best?.deliveriesPerSec ?? 0)), 0),
+              deliveriesPerSecSpan: span(ss.map((s) => s.best?.deliveriesPerSec ?? 0), 0),
               p50Ms: mb((b) => b.p50Ms, 2),
               p99Ms: mb((b) => b.p99Ms, 2),
               serverCpuUsPerDelivery: mb((b) => b.serverCpuUsPerDelivery, 2),
@@ -559,12 +563,12 @@ export function transportsMarkdown(r: TransportsResults): string {
   const bare = r.summary.find((s) => s.transport === "sse-raw");
   const rate = r.samples[0]?.rate ?? NaN;
   const fixed = table(
-    ["transport", "deliveries/s", "delivered", "latency p50 / p99 ms", "bytes down per delivery", "bytes up per delivery", "requests per delivery", "server CPU-µs per delivery", "CPU vs WebSocket"],
+    ["transport", "deliveries/s", "delivered", "latency p50 / p99 ms (min–max)", "bytes down per delivery", "bytes up per delivery", "requests per delivery", "server CPU-µs per delivery", "CPU vs WebSocket"],
     r.summary.map((s) => [
       NAMES[s.transport],
       fmt(s.deliveriesPerSec),
       `${(s.completeness * 100).toFixed(1)}%`,
-      `${fmt(s.p50Ms)} / ${fmt(s.p99Ms)}`,
+      `${fmt(s.p50Ms)} / ${fmtSpan(s.p99Ms, s.p99Span)}`,
       fmt(s.bytesDownPerDelivery),
       fmt(s.bytesUpPerDelivery),
       fmt(s.requestsPerDelivery, 3),
@@ -578,11 +582,11 @@ export function transportsMarkdown(r: TransportsResults): string {
     parts.push(
       "**Highest rate with p99 ≤ 100 ms and ≥ 99% delivered** (rates step up ×1.5, then bisection)",
       table(
-        ["transport", "events/s", "deliveries/s", "p50 / p99 ms", "server CPU-µs per delivery", "load generator CPU %", "vs WebSocket"],
+        ["transport", "events/s", "deliveries/s (min–max over the runs)", "p50 / p99 ms", "server CPU-µs per delivery", "load generator CPU %", "vs WebSocket"],
         searched.map((s) => [
           NAMES[s.transport],
           fmt(s.max!.eventsPerSec),
-          fmt(s.max!.deliveriesPerSec),
+          fmtSpan(s.max!.deliveriesPerSec, s.max!.deliveriesPerSecSpan),
           `${fmt(s.max!.p50Ms)} / ${fmt(s.max!.p99Ms)}`,
           fmt(s.max!.serverCpuUsPerDelivery),
           fmt(s.max!.loadGenCpuPercent),

@@ -96,6 +96,20 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** The lowest and highest of a set of runs' values (NaNs left out): the spread beside a median. */
+export type Span = [min: number, max: number];
+
+export function span(xs: number[], digits = 2): Span {
+  const ok = xs.filter((x) => !Number.isNaN(x));
+  return ok.length ? [round(Math.min(...ok), digits), round(Math.max(...ok), digits)] : [NaN, NaN];
+}
+
+/** "median (min–max)" — just the median when the runs agree or there was one. */
+export function fmtSpan(med: number, s: Span | undefined, digits?: number): string {
+  if (!s || !Number.isFinite(s[0]) || fmt(s[0], digits) === fmt(s[1], digits)) return fmt(med, digits);
+  return `${fmt(med, digits)} (${fmt(s[0], digits)}–${fmt(s[1], digits)})`;
+}
+
 /** A latency histogram in microseconds (1 µs to 10 min, 3 significant digits). */
 export class Latency {
   private readonly h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });

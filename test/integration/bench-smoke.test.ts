@@ -102,6 +102,7 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
       maxSteps: 1,
       p99LimitMs: 60_000,
       e2eMs: 0,
+      runs: 1,
       people: 3,
       postgres: withPostgres,
       quietWaitMs: 0,
@@ -129,6 +130,7 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
       e2eRates: [5, 20],
       e2eMs: 600,
       e2eOfBest: 0.5,
+      runs: 1,
       people: 2,
       postgres: withPostgres,
       quietWaitMs: 0,
@@ -187,6 +189,7 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
     // The default variants: ours with and without stalled clients, raw and naive with them.
     const r = await runSlow({
       clients: 20,
+      runs: 1,
       stalledPercent: 10,
       rate: 10,
       textChars: 200,
