@@ -1,5 +1,11 @@
 // The benchmarks still run: each bench's core function in a tiny configuration, asserting only
-// that its results are well formed. Never a duration or a rate: those belong in bench/RESULTS.md.
+// that its results are well formed and that RESULTS.md's table renders from them (as
+// bench/report.ts renders the kept JSON). Never a duration or a rate: those belong in
+// bench/RESULTS.md. Also: a server child really runs on its own core once the load generator
+// has pinned itself to the other.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import os from "node:os";
 import { describe, expect, it } from "vitest";
 import { runAppend } from "../../bench/append";
 import { runCursors } from "../../bench/cursors";
@@ -7,10 +13,60 @@ import { runFanout } from "../../bench/fanout";
 import { runIdle } from "../../bench/idle";
 import { runSlow } from "../../bench/slow";
 import { runTransports } from "../../bench/transports";
+import { serverCore, startServerChild } from "../../bench/lib/child";
+import { hasTaskset, machineInfo, pinSelf } from "../../bench/lib/common";
 import { findMaxRate } from "../../bench/lib/search";
+import { renderReport, type AnyResults } from "../../bench/report";
 
 const withPostgres = Boolean(process.env.DATABASE_URL);
 const finiteNonNegative = (n: number) => Number.isFinite(n) && n >= 0;
+
+/** RESULTS.md's section for these results, rendered as bench/report.ts renders a kept JSON file. */
+function expectRendered(bench: string, results: AnyResults, rowLabels: string[]): void {
+  const md = renderReport({
+    bench,
+    startedAt: new Date().toISOString(),
+    finishedAt: new Date().toISOString(),
+    quick: true,
+    command: `node_modules/.bin/tsx bench/${bench}.ts --quick`,
+    machine: machineInfo(),
+    pinned: false,
+    settings: {},
+    results,
+  });
+  expect(md).toContain(`## ${bench}`);
+  expect(md).toMatch(/^\| (--- \| )+---? ?\|?$/m);
+  for (const label of rowLabels) expect(md).toContain(`| ${label} |`);
+  expect(md).not.toMatch(/undefined|NaN|\[object/);
+}
+
+/** The CPUs a process may run on, as the kernel has it ("0", "1", "0-1"). */
+function cpusAllowed(pid: number): string {
+  return /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]!;
+}
+
+describe("pinning", () => {
+  const canPin = process.platform === "linux" && os.cpus().length >= 2 && hasTaskset();
+  // The bench's order: the load generator pins itself to CPU 1 first, then starts a server
+  // child for CPU 0. Asking this process how many cores it may use, once pinned, says 1, and a
+  // child left unpinned would share the load generator's core: every server figure skewed.
+  it.skipIf(!canPin)("a server child started for CPU 0 runs on CPU 0 after the load generator pinned itself to CPU 1", { timeout: 120_000 }, async () => {
+    const before = cpusAllowed(process.pid);
+    try {
+      expect(pinSelf(1)).toBe(true);
+      expect(cpusAllowed(process.pid)).toBe("1");
+      const child = await startServerChild("ws-broadcast", { mode: "raw" }, { core: serverCore(undefined) });
+      try {
+        expect(child.pinned).toBe(true);
+        expect(cpusAllowed(child.pid)).toBe("0");
+      } finally {
+        await child.stop();
+      }
+    } finally {
+      execFileSync("taskset", ["-a", "-p", "-c", before, String(process.pid)], { stdio: "ignore" });
+    }
+  });
+});
 
 describe("rate search", () => {
   // A server that carries anything up to `limit` and nothing above it.
@@ -79,6 +135,8 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
     }
     for (const s of r.samples.filter((x) => x.method !== "prisma")) expect(s.events).toBeGreaterThan(0);
     expect(r.summary.find((s) => s.method === "group")?.meanBatch).toBeGreaterThan(0);
+    const t = withPostgres ? "postgres" : "pglite-memory";
+    expectRendered("append", r, [`${t} | group commit (EventLog.append)`, `${t} | single-row INSERT per transaction`, `${t} | Prisma createMany ×100`]);
   });
 
   it("cursors: both modes deliver cursor frames and report server CPU", async () => {
@@ -92,6 +150,7 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
     }
     expect(r.ratios).not.toBeNull();
     expect(typeof r.targets.framesMet).toBe("boolean");
+    expectRendered("cursors", r, ["coalesced (50 ms tick, latest wins)", "uncoalesced (a frame per input)"]);
   });
 
   it("fanout: ours and every baseline deliver every message at the first rate", async () => {
@@ -117,6 +176,7 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
       expect(finiteNonNegative(step.serverCpuUsPerDelivery)).toBe(true);
     }
     expect(r.summary.find((s) => s.server === "raw")?.vsRaw).toBe(1);
+    expectRendered("fanout", r, ["ours (app, durable log)", "raw ws, frame once", "ws.send, serialize once", "naive ws, stringify per client", "Socket.IO 4.8"]);
   });
 
   it("fanout: end to end at each fixed rate for every server, and ours at half its own best", async () => {
@@ -150,6 +210,7 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
       expect(finiteNonNegative(f.p99Ms)).toBe(true);
     }
     expect(r.summary.find((s) => s.server === "ours")!.fixed.map((f) => f.kind)).toEqual(["rate", "rate", "of-best"]);
+    expectRendered("fanout", r, ["ours (app, durable log) | 5.00", "ours (app, durable log) | 20.0", "raw ws, frame once | 5.00", "raw ws, frame once | 20.0"]);
   });
 
   it("transports: WebSocket, SSE, long polling and the bare SSE server deliver the stream, and each steps up to a highest rate", async () => {
@@ -183,6 +244,7 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
     expect(r.samples.find((s) => s.transport === "longpoll")!.requestsPerDelivery).toBeGreaterThan(0);
     expect(r.samples.find((s) => s.transport === "ws")!.requestsPerDelivery).toBe(0);
     expect(r.summary.find((s) => s.transport === "sse-raw")!.max!.deliveriesPerSec).toBeGreaterThan(0);
+    expectRendered("transports", r, ["WebSocket", "SSE", "bare http SSE server (baseline)", "long polling"]);
   });
 
   it("slow: a stalled client's server keeps serving the rest; memory and closes are reported", async () => {
@@ -213,6 +275,12 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
     }
     expect(r.summary).toHaveLength(4);
     for (const s of r.summary) expect(Number.isFinite(s.rssSlopeMiBPerMin)).toBe(true);
+    expectRendered("slow", r, [
+      "ours (1013 above 4 MiB behind), all reading",
+      "ours (1013 above 4 MiB behind), 5% stalled",
+      "raw ws, no policy, 5% stalled",
+      "naive ws, no policy, 5% stalled",
+    ]);
   });
 
   it("idle: connections open and memory per connection is reported", async () => {
@@ -223,5 +291,6 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
       expect(Number.isFinite(s.rssPerConnection)).toBe(true);
       expect(s.rssAfter).toBeGreaterThan(0);
     }
+    expectRendered("idle", r, ["ours, WebSocket (joined to a room)", "bare http SSE server"]);
   });
 });
