@@ -6,16 +6,23 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import { describe, expect, it } from "vitest";
+import { EventSource } from "eventsource";
+import { io as socketIo, type Socket as SocketIoClient } from "socket.io-client";
+import { afterEach, describe, expect, it } from "vitest";
+import type WebSocket from "ws";
 import { runAppend } from "../../bench/append";
 import { runCursors } from "../../bench/cursors";
 import { runFanout } from "../../bench/fanout";
 import { runIdle } from "../../bench/idle";
 import { runSlow } from "../../bench/slow";
 import { runTransports } from "../../bench/transports";
-import { serverCore, startServerChild } from "../../bench/lib/child";
-import { hasTaskset, machineInfo, pinSelf } from "../../bench/lib/common";
+import { startAppServer } from "../../bench/lib/app-server";
+import { serverCore, startServerChild, type ServerChild } from "../../bench/lib/child";
+import { openWs, signIn } from "../../bench/lib/clients";
+import { hasTaskset, machineInfo, pinSelf, Progress } from "../../bench/lib/common";
+import { forEachSendTime, openRoomClients, sendTimeIn, startRoomServer, timedText, type RoomClients } from "../../bench/lib/rooms";
 import { findMaxRate } from "../../bench/lib/search";
+import { openRawSse } from "../../bench/lib/sse";
 import { renderReport, type AnyResults } from "../../bench/report";
 
 const withPostgres = Boolean(process.env.DATABASE_URL);
@@ -101,6 +108,129 @@ describe("rate search", () => {
     expect(r.steps.map((s) => s.rate).slice(0, 3)).toEqual([10, 5, 2.5]);
     expect(r.best!.rate).toBeGreaterThan(3 * 0.9);
     expect((await search(0.5)).best).toBeNull();
+  });
+});
+
+// The load generator's lean clients count deliveries by scanning bytes for send-time markers
+// and speak Socket.IO's wire by hand. Against the same server and the same messages, each must
+// count exactly what the real client library delivers to an application.
+describe("lean load-generator clients count what the real client libraries deliver", { timeout: 120_000 }, () => {
+  const K = 8; // messages
+  const N = 3; // clients of each kind
+  const cleanup: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+  /** Waits (bounded) until every count reaches `want`; returns the counts. */
+  const settle = async (counts: () => number[], want: number) => {
+    const until = performance.now() + 20_000;
+    while (counts().some((c) => c < want) && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300)); // anything extra would show up now
+    return counts();
+  };
+  const hasMarker = (text: unknown) => typeof text === "string" && text.startsWith("~t=");
+
+  it("FastWs (frames scanned for markers) and the ws client (JSON parsed), in one of our rooms", async () => {
+    const child: ServerChild = await startRoomServer("ours", { postgres: withPostgres });
+    cleanup.push(() => child.stop());
+    let lean = 0;
+    const clients: RoomClients = await openRoomClients({ server: "ours", port: child.port, rooms: 1, perRoom: N, people: N, onTimed: () => lean++, label: "lean ws", progress: new Progress("smoke", false) });
+    cleanup.push(() => clients.close());
+    let real = 0;
+    const joined: Promise<void>[] = [];
+    for (let i = 0; i < N; i++) {
+      const cookie = await signIn(`http://127.0.0.1:${child.port}`, `real${i}`);
+      const ws: WebSocket = await openWs(`ws://127.0.0.1:${child.port}/ws`, { cookie, protocols: ["rt.v1"] });
+      cleanup.push(() => ws.terminate());
+      joined.push(
+        new Promise((resolve) =>
+          ws.on("message", (data) => {
+            const msg = JSON.parse(String(data)) as { type: string; event?: { type: string; data: { text?: unknown } } };
+            if (msg.type === "joined") resolve();
+            if (msg.type === "event" && msg.event?.type === "message" && hasMarker(msg.event.data.text)) real++;
+          }),
+        ),
+      );
+      ws.send(JSON.stringify({ type: "join", room: "general" }));
+    }
+    await Promise.all(joined);
+    for (let k = 0; k < K; k++) {
+      clients.send(k % N, timedText());
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    expect(await settle(() => [lean, real], K * N)).toEqual([K * N, K * N]);
+  });
+
+  it("the hand-coded Socket.IO wire and socket.io-client, against Socket.IO 4.8", async () => {
+    const child = await startRoomServer("socketio", { postgres: false });
+    cleanup.push(() => child.stop());
+    let lean = 0;
+    const clients = await openRoomClients({ server: "socketio", port: child.port, rooms: 1, perRoom: N, people: N, onTimed: () => lean++, label: "lean socket.io", progress: new Progress("smoke", false) });
+    cleanup.push(() => clients.close());
+    let real = 0;
+    const sockets: SocketIoClient[] = [];
+    await Promise.all(
+      Array.from({ length: N }, () => {
+        const socket = socketIo(`http://127.0.0.1:${child.port}`, { transports: ["websocket"], reconnection: false });
+        sockets.push(socket);
+        socket.on("message", (m: { text?: unknown }) => {
+          if (hasMarker(m.text)) real++;
+        });
+        return new Promise<void>((resolve) => {
+          socket.once("joined", () => resolve());
+          socket.emit("join", clients.roomNames[0]);
+        });
+      }),
+    );
+    cleanup.push(() => sockets.forEach((s) => s.disconnect()));
+    for (let k = 0; k < K; k++) {
+      clients.send(k % N, timedText());
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    expect(await settle(() => [lean, real], K * N)).toEqual([K * N, K * N]);
+  });
+
+  it("the raw-TCP SSE client (chunks scanned for markers) and the eventsource client, on our SSE stream", async () => {
+    const child = await startAppServer({ postgres: withPostgres });
+    cleanup.push(() => child.stop());
+    const base = `http://127.0.0.1:${child.port}`;
+    const path = "/api/stream?streams=room:general";
+    let lean = 0;
+    let real = 0;
+    for (let i = 0; i < N; i++) {
+      const cookie = await signIn(base, `sse${i}`);
+      const sock = await openRawSse({ port: child.port, path, headers: { Cookie: cookie }, onEvents: (buf, end) => forEachSendTime(buf, end, () => lean++) });
+      cleanup.push(() => sock.destroy());
+      const es = new EventSource(`${base}${path}`, { fetch: (url, init) => fetch(url, { ...init, headers: { ...init?.headers, Cookie: cookie } }) });
+      cleanup.push(() => es.close());
+      es.addEventListener("message", (e) => {
+        const event = JSON.parse(e.data) as { data: { text?: unknown } };
+        if (hasMarker(event.data.text)) real++;
+      });
+      await new Promise<void>((resolve, reject) => {
+        es.onopen = () => resolve();
+        es.onerror = (e) => reject(new Error(`EventSource: ${e.message ?? "error"}`));
+      });
+    }
+    const poster = await signIn(base, "poster");
+    for (let k = 0; k < K; k++) {
+      const res = await fetch(`${base}/api/rooms/general/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", cookie: poster },
+        body: JSON.stringify({ text: timedText(), clientId: `c${k}` }),
+      });
+      expect(res.status).toBe(201);
+    }
+    expect(await settle(() => [lean, real], K * N)).toEqual([K * N, K * N]);
+  });
+
+  it("the markers the lean clients scan for are where timedText puts them", () => {
+    const text = timedText(1234.5);
+    expect(sendTimeIn(Buffer.from(`{"text":"${text}"}`))).toBe(1234.5);
+    const seen: number[] = [];
+    const two = Buffer.from(`data: {"text":"${timedText(1)}"}\n\ndata: {"text":"${timedText(2)}"}\n\n`);
+    forEachSendTime(two, two.length, (t) => seen.push(t));
+    expect(seen).toEqual([1, 2]);
   });
 });
 
