@@ -413,7 +413,7 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
       progress.note(`${o.label}: ${fmt(r.rate)} msg/s for ${fmt(e2eMs / 1000)} s: p50 ${fmt(r.p50Ms)} ms, p99 ${fmt(r.p99Ms)} ms, delivered ${fmt((100 * r.delivered) / Math.max(1, r.expected), 1)}%, ${fmt(r.serverCpuUsPerDelivery)} CPU-µs/delivery (${fmt(r.serverSysUsPerDelivery)} kernel)${profile ? `, profile ${profile}` : ""}`);
     };
     const endToEnd = (shape.rooms === 1 || profiled) && e2eMs > 0;
-    if (endToEnd) for (const rate of o.e2eRates ?? [10]) await fixedWindow(rate, "rate");
+    if (endToEnd) for (const rate of o.e2eRates ?? [10, 100]) await fixedWindow(rate, "rate");
 
     const { steps, best } = await findMaxRate(
       { start: shape.startRate, factor: o.factor ?? 1.5, bisect: o.bisect ?? 3, maxSteps: o.maxSteps ?? 20, near: o.near },
