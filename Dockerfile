@@ -29,8 +29,8 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
     DATA_DIR=/app/.data
-# node_modules stays whole: the server is TypeScript run through tsx (scripts/start.mjs
-# registers it), which lives among the dev dependencies.
+# node_modules comes whole from the build: the server is TypeScript run through tsx (a runtime
+# dependency), and Next serves the pages built above.
 COPY --from=build /app /app
 # The code stays root's; the app may write only its data directory and Next's cache.
 RUN mkdir -p /app/.data /app/.next/cache && chown -R node:node /app/.data /app/.next/cache
@@ -43,4 +43,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
 # streams ended, held polls answered, accepted messages committed, then exit 0 (within
 # SHUTDOWN_TIMEOUT_MS, 10 s by default: give `docker stop` more than that).
 STOPSIGNAL SIGTERM
-CMD ["node", "scripts/start.mjs"]
+# The server itself, not `npm start`: that script builds the pages first when they look stale,
+# which here would run as `node` against the root-owned .next — the image already holds the
+# build. Node runs as PID 1 with its own SIGTERM handler, so `docker stop` starts the drain.
+CMD ["node", "--import", "tsx", "server/index.ts"]

@@ -5,6 +5,8 @@ import "./globals.css";
 export const metadata: Metadata = {
   title: "Realtime Workspace",
   description: "Chat, presence, live cursors, an activity feed and notifications — realtime on the web, done right.",
+  // A file in public/, not app/icon.svg: one static file, served as is, with no route generated for it.
+  icons: { icon: [{ url: "/favicon.svg", type: "image/svg+xml" }] },
 };
 
 export const viewport: Viewport = { width: "device-width", initialScale: 1 };

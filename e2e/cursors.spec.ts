@@ -1,6 +1,6 @@
 // Live cursors on the shared canvas: where one person points, the other sees their label.
 import { expect, test } from "@playwright/test";
-import { createRoom, openRoom, sharedCanvas, signedInPerson, unique } from "./helpers";
+import { connectionBadge, createRoom, expectConnected, openRoom, sharedCanvas, signedInPerson, unique } from "./helpers";
 
 test("another person's cursor follows the mouse to the same place on the canvas", async ({ browser }) => {
   const cleo = await signedInPerson(browser, "Cleo");
@@ -36,6 +36,42 @@ test("another person's cursor follows the mouse to the same place on the canvas"
   await expect(cursor).toHaveCount(0);
   await cleo.context.close();
   await dev.context.close();
+});
+
+test("a cursor whose person left while I was offline is gone once I am back", async ({ browser }) => {
+  const cleo = await signedInPerson(browser, "Cleo");
+  const dev = await signedInPerson(browser, "Dev");
+  const eve = await signedInPerson(browser, "Eve");
+  const room = unique("ghost");
+  await createRoom(cleo.page, room);
+  await openRoom(dev.page, room);
+  await expectConnected(dev.page);
+
+  const area = await sharedCanvas(cleo.page).boundingBox();
+  if (!area) throw new Error("no canvas");
+  await cleo.page.mouse.move(area.x + area.width * 0.3, area.y + area.height * 0.3);
+  await cleo.page.mouse.move(area.x + area.width * 0.5, area.y + area.height * 0.5, { steps: 5 });
+  const cursor = dev.page.getByRole("img", { name: "Cleo's cursor" });
+  await expect(cursor).toBeVisible();
+
+  await dev.context.setOffline(true);
+  await expect(connectionBadge(dev.page)).toHaveText("Offline");
+  await cleo.context.close();
+  // The server has seen Cleo go (its answer to anyone else shows no cursor) before Dev is back.
+  await expect
+    .poll(async () => {
+      const res = await eve.page.request.get(`/api/poll?streams=room:${room}&wait=0`);
+      const body = (await res.json()) as { rooms: Record<string, { cursors: Record<string, unknown> }> };
+      return Object.keys(body.rooms[room]?.cursors ?? { pending: true }).length;
+    })
+    .toBe(0);
+  await expect(cursor).toBeVisible(); // what Dev's page last knew
+
+  await dev.context.setOffline(false);
+  await expectConnected(dev.page);
+  await expect(cursor).toHaveCount(0);
+  await dev.context.close();
+  await eve.context.close();
 });
 
 /** To the nearest 0.05 — the tip is a pixel or two off the exact point. */

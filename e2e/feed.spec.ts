@@ -1,15 +1,31 @@
 // The activity feed and mentions (over SSE): a new room appears, @name raises the bell's count,
-// and reading it in one tab clears the count in the person's other tab.
+// and reading it in one tab clears the count in the person's other tab and on their other device.
 import { expect, test } from "@playwright/test";
-import { activityFeed, createRoom, messageLog, notificationsButton, openRoom, peopleHere, sendMessage, signedInPerson, unique } from "./helpers";
+import {
+  activityFeed,
+  createRoom,
+  messageLog,
+  notificationsButton,
+  openRoom,
+  peopleHere,
+  postMessages,
+  sendMessage,
+  signedInPerson,
+  unique,
+} from "./helpers";
 
 test("the feed shows a new room; a mention is counted, listed, and read in every tab", async ({ browser }) => {
   const fay = await signedInPerson(browser, "Fay");
   const gus = await signedInPerson(browser, "Gus");
   const gusOtherTab = await gus.context.newPage();
   await gusOtherTab.goto("/");
-  await expect(activityFeed(gus.page)).toBeAttached();
-  await expect(activityFeed(gusOtherTab)).toBeAttached();
+  // Another device: its own browser context (no shared storage, no messages between tabs), the
+  // same person signed in. Only the server's read marker can reach it.
+  const gusPhone = await browser.newContext();
+  await gusPhone.addCookies(await gus.context.cookies());
+  const phone = await gusPhone.newPage();
+  await phone.goto("/");
+  for (const page of [gus.page, gusOtherTab, phone]) await expect(activityFeed(page)).toBeAttached();
 
   const room = unique("launch");
   await createRoom(fay.page, room);
@@ -19,7 +35,7 @@ test("the feed shows a new room; a mention is counted, listed, and read in every
   await sendMessage(fay.page, "@Gus could you review the launch plan?");
   await expect(activityFeed(gus.page)).toContainText(`Fay in #${room}: @Gus could you review`);
 
-  for (const page of [gus.page, gusOtherTab]) {
+  for (const page of [gus.page, gusOtherTab, phone]) {
     await expect(notificationsButton(page)).toHaveAccessibleName("Notifications, 1 unread");
     await expect(notificationsButton(page)).toHaveText("1");
     await expect(page).toHaveTitle("(1) Realtime Workspace");
@@ -35,6 +51,10 @@ test("the feed shows a new room; a mention is counted, listed, and read in every
 
   await expect(notificationsButton(gusOtherTab)).toHaveAccessibleName("Notifications");
   await expect(gusOtherTab).toHaveTitle("Realtime Workspace");
+  // The other device hears it from the server at once, not at its next refresh (30 s).
+  await expect(notificationsButton(phone)).toHaveAccessibleName("Notifications", { timeout: 5_000 });
+  await expect(phone).toHaveTitle("Realtime Workspace");
+  await gusPhone.close();
   await fay.context.close();
   await gus.context.close();
 });
@@ -55,4 +75,32 @@ test("a name with spaces is mentioned whole: counted for that person and shown a
   await expect(notificationsButton(ivy.page)).toHaveAccessibleName("Notifications");
   await ivy.context.close();
   await hal.context.close();
+});
+
+test("a feed item links to its message: the room loads back to it, shows it and highlights it", async ({ browser, baseURL }) => {
+  const kim = await signedInPerson(browser, "Kim");
+  const room = unique("linked");
+  await createRoom(kim.page, room);
+  await sendMessage(kim.page, "the decision is in the doc");
+  await expect(messageLog(kim.page).getByText("the decision is in the doc")).toBeVisible();
+  // Enough after it that it is neither in the room's newest page nor the feed's.
+  await postMessages(baseURL!, room, Array.from({ length: 80 }, (_, i) => `chatter ${i + 1}`));
+
+  const lou = await signedInPerson(browser, "Lou");
+  const feed = activityFeed(lou.page);
+  await expect(feed).toContainText(`in #${room}: chatter 80`);
+  await lou.page.getByRole("button", { name: "Show older activity" }).click();
+  const item = feed.getByRole("link", { name: "the decision is in the doc" });
+  await expect(item).toHaveAttribute("href", new RegExp(`/rooms/${room}\\?seq=\\d+$`));
+  await item.click();
+
+  await expect(lou.page).toHaveURL(new RegExp(`/rooms/${room}\\?seq=`));
+  const log = messageLog(lou.page);
+  const linked = log.getByRole("listitem").filter({ hasText: "the decision is in the doc" });
+  await expect(linked).toBeInViewport();
+  await expect(linked).toHaveAttribute("aria-current", "true");
+  // The newest is further down, not where the view is.
+  await expect(log.getByText("chatter 80", { exact: true })).not.toBeInViewport();
+  await kim.context.close();
+  await lou.context.close();
 });

@@ -1,6 +1,6 @@
 // Shared steps for the e2e tests: people (each in their own browser context), rooms, and the
 // parts of the page the tests look at, found by role and label as a person would.
-import { expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import { expect, request, type Browser, type BrowserContext, type Page } from "@playwright/test";
 
 export interface Person {
   name: string;
@@ -59,3 +59,47 @@ export async function expectConnected(page: Page, transport = "WebSocket"): Prom
 export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
 }
+
+/** The server takes 20 messages at once from one person (then 10 a second). */
+const BURST = 20;
+
+/**
+ * Posts `texts` to `room` over HTTP as a few writers ("Writer 1", …), 20 each so no one is
+ * rate limited. `ordered`: one after another (seq order = `texts` order); otherwise all at once.
+ */
+export async function postMessages(baseURL: string, room: string, texts: string[], { ordered = true } = {}): Promise<void> {
+  const chunks: string[][] = [];
+  for (let i = 0; i < texts.length; i += BURST) chunks.push(texts.slice(i, i + BURST));
+  const writers = await Promise.all(
+    chunks.map(async (_, i) => {
+      const ctx = await request.newContext({ baseURL });
+      const res = await ctx.post("/api/session", { data: { name: `Writer ${i + 1}` } });
+      expect(res.status()).toBe(200);
+      return ctx;
+    }),
+  );
+  const write = async (i: number) => {
+    for (const [j, text] of chunks[i]!.entries()) {
+      const res = await writers[i]!.post(`/api/rooms/${room}/messages`, { data: { text, clientId: `seed-${i}-${j}` } });
+      expect(res.status()).toBe(201);
+    }
+  };
+  if (ordered) for (let i = 0; i < chunks.length; i++) await write(i);
+  else await Promise.all(chunks.map((_, i) => write(i)));
+  await Promise.all(writers.map((w) => w.dispose()));
+}
+
+/** Creates a room over HTTP (as its own writer), for tests that fill it before anyone opens it. */
+export async function createRoomOverHttp(baseURL: string, room: string): Promise<void> {
+  const ctx = await request.newContext({ baseURL });
+  await ctx.post("/api/session", { data: { name: "Writer 0" } });
+  expect((await ctx.post("/api/rooms", { data: { name: room } })).status()).toBe(201);
+  await ctx.dispose();
+}
+
+/** Whether the conversation is scrolled to its end (within a few pixels). */
+export async function atBottom(page: Page): Promise<boolean> {
+  return messageLog(page).evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 4);
+}
+
+export const newMessagesPill = (page: Page) => page.getByRole("button", { name: /new messages?$/ });

@@ -15,6 +15,30 @@ async function openInspector(page: Page) {
 /** A labelled value in the inspector or on the ops page, e.g. "Reconnects" → "2". */
 const fact = (scope: Page | ReturnType<Page["locator"]>, name: string) => scope.getByRole("group", { name, exact: true }).getByRole("definition");
 
+/** The newest row of the inspector's frames table (direction, via, type, bytes, time) for a frame type. */
+const newestFrame = (panel: ReturnType<Page["locator"]>, direction: "in" | "out", type: string) =>
+  panel
+    .getByRole("table", { name: "Frames" })
+    .getByRole("row")
+    .filter({ hasText: direction === "in" ? "↓" : "↑" })
+    .filter({ has: panel.page().getByRole("cell", { name: type, exact: true }) })
+    .first();
+
+/** Sends a message every few hundred ms until the returned stop() — for rates measured per second. */
+function keepSending(page: Page, prefix: string) {
+  let sending = true;
+  const loop = (async () => {
+    for (let i = 0; sending; i++) {
+      await sendMessage(page, `${prefix} ${i}`);
+      await page.waitForTimeout(300);
+    }
+  })();
+  return async () => {
+    sending = false;
+    await loop;
+  };
+}
+
 test("chapter 6: force long polling in the inspector, chat on, switch back to WebSocket", async ({ browser }) => {
   const ada = await signedInPerson(browser, "Ada");
   const lin = await signedInPerson(browser, "Lin");
@@ -62,6 +86,19 @@ test("chapter 2: simulate offline in the inspector; the message waits and arrive
   await expectConnected(olga.page);
   const panel = await openInspector(olga.page);
   await expect(fact(panel, "Reconnects")).toHaveText("0");
+  await expect(fact(panel, "Round trip (send → ack)")).toHaveText("—");
+
+  // A send goes out as a frame with its size and time, and its ack gives the round trip.
+  await sendMessage(olga.page, "before going offline");
+  await expect(messageLog(piet.page).getByText("before going offline")).toHaveCount(1);
+  await expect(fact(panel, "Round trip (send → ack)")).toHaveText(/^\d+ ms$/);
+  const sent = newestFrame(panel, "out", "send");
+  await expect(sent.getByRole("cell").nth(1)).toHaveText("ws");
+  await expect(sent.getByRole("cell").nth(3)).toHaveText(/^[1-9]\d*$/);
+  await expect(sent.getByRole("cell").nth(4)).toHaveText(/^\d\d:\d\d:\d\d\.\d{3}$/);
+  const ack = newestFrame(panel, "in", "ack");
+  await expect(ack.getByRole("cell").nth(3)).toHaveText(/^[1-9]\d*$/);
+  await expect(fact(panel, `room:${room}`)).toHaveText("1");
 
   const offline = panel.getByRole("switch", { name: "Simulate offline" });
   await offline.check();
@@ -81,18 +118,23 @@ test("chapter 2: simulate offline in the inspector; the message waits and arrive
   await expect(messageLog(olga.page).getByText("written while Olga was away")).toHaveCount(1);
   await expect(mine).not.toContainText("Pending");
   await expect(fact(panel, "Reconnects")).not.toHaveText("0");
-  await expect(fact(panel, `room:${room}`)).toHaveText("2");
+  // The resume position is the room's newest seq: three messages, so 3.
+  await expect(fact(panel, `room:${room}`)).toHaveText("3");
+  await expect(fact(panel, "feed")).toHaveText(/^[1-9]\d*$/);
 
-  // A dropped connection comes back by itself and resumes the same way.
+  // A dropped connection comes back by itself, counts as a reconnect, and resumes the same way.
+  const reconnects = Number(await fact(panel, "Reconnects").textContent());
   await panel.getByRole("button", { name: "Drop connection" }).click();
   await expectConnected(olga.page);
+  await expect.poll(async () => Number(await fact(panel, "Reconnects").textContent())).toBeGreaterThan(reconnects);
   await sendMessage(piet.page, "after the drop");
   await expect(messageLog(olga.page).getByText("after the drop")).toHaveCount(1);
+  await expect(fact(panel, `room:${room}`)).toHaveText("4");
 
   // Still one copy of each after things settle (the resend on reconnect is deduplicated).
   await piet.page.waitForTimeout(1_000);
   for (const page of [olga.page, piet.page]) {
-    for (const text of ["written while offline", "written while Olga was away", "after the drop"]) {
+    for (const text of ["before going offline", "written while offline", "written while Olga was away", "after the drop"]) {
       await expect(messageLog(page).getByText(text)).toHaveCount(1);
     }
   }
@@ -100,7 +142,7 @@ test("chapter 2: simulate offline in the inspector; the message waits and arrive
   await piet.context.close();
 });
 
-test("chapter 8: the ops page counts the WebSockets two open rooms hold", async ({ browser }) => {
+test("chapter 8: the ops page counts the connections the test opens, by transport, and the messages it sends", async ({ browser }) => {
   // Signed out, /ops asks for a name like every page; then it is the ops page.
   const viewer = await signedInPerson(browser, "Vera", "/ops");
   await expect(viewer.page.getByRole("heading", { name: "Ops", exact: true })).toBeVisible();
@@ -113,10 +155,13 @@ test("chapter 8: the ops page counts the WebSockets two open rooms hold", async 
   await expect(viewer.page.getByRole("heading", { name: "Ops", exact: true })).toBeVisible();
   await expect(viewer.page.getByRole("img", { name: /^Live connections by transport/ })).toBeVisible();
 
-  const websockets = async () => Number(await fact(viewer.page, "WebSocket connections").textContent());
+  const count = (name: string) => async () => Number(await fact(viewer.page, name).textContent());
+  const websockets = count("WebSocket connections");
+  const longPolls = count("Long-polling connections");
   // Vera's own tab holds one: the count before the others arrive (earlier tests' are closed).
   await expect.poll(websockets).toBeGreaterThanOrEqual(1);
   const before = await websockets();
+  const pollsBefore = await longPolls();
 
   const ada = await signedInPerson(browser, "Ada");
   const lin = await signedInPerson(browser, "Lin");
@@ -126,12 +171,29 @@ test("chapter 8: the ops page counts the WebSockets two open rooms hold", async 
   for (const p of [ada, lin]) await expectConnected(p.page);
   await expect.poll(websockets, { timeout: 10_000 }).toBeGreaterThanOrEqual(before + 2);
 
+  // A third person on long polling: the page counts their held poll.
+  const pat = await signedInPerson(browser, "Pat", `/rooms/${room}?transport=longpoll`);
+  await expectConnected(pat.page, "Long polling");
+  await expect.poll(longPolls, { timeout: 10_000 }).toBeGreaterThanOrEqual(pollsBefore + 1);
+
   await sendMessage(ada.page, "counted");
   await expect(messageLog(lin.page).getByText("counted")).toBeVisible();
-  await expect.poll(async () => fact(viewer.page, "Fan-out p50").textContent(), { timeout: 10_000, intervals: [100] }).toMatch(/^\d+(\.\d+)? ms$/);
+  await expect(messageLog(pat.page).getByText("counted")).toBeVisible();
+  // Rates are per second: keep chatting until the page's latest sample has caught some.
+  const stop = keepSending(ada.page, "counted again");
+  try {
+    const positive = /^(> )?[1-9][\d,]*(\.\d+)?( ms)?$|^0\.\d*[1-9]\d*( ms)?$/;
+    await expect.poll(async () => fact(viewer.page, "Messages per second").textContent(), { timeout: 15_000, intervals: [100] }).toMatch(positive);
+    await expect.poll(async () => fact(viewer.page, "Mean batch size").textContent(), { timeout: 15_000, intervals: [100] }).toMatch(positive);
+    await expect.poll(async () => fact(viewer.page, "Fan-out p50").textContent(), { timeout: 15_000, intervals: [100] }).toMatch(/^\d+(\.\d+)? ms$/);
+  } finally {
+    await stop();
+  }
 
   await ada.context.close();
   await lin.context.close();
+  await pat.context.close();
   await expect.poll(websockets, { timeout: 10_000 }).toBeLessThanOrEqual(before);
+  await expect.poll(longPolls, { timeout: 10_000 }).toBeLessThanOrEqual(pollsBefore);
   await viewer.context.close();
 });

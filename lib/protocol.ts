@@ -9,11 +9,16 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_REPLAY = 1000;
 export const TYPING_TTL_MS = 5_000;
 export const TYPING_RENEW_MS = 3_000;
+/** Sends the server takes per connection (per session over HTTP): 10 a second, bursts of 20. */
+export const SEND_RATE_PER_S = 10;
+export const SEND_BURST = 20;
 export const CURSOR_TICK_MS = 50;
 export const PRESENCE_GRACE_MS = 3_000;
 export const POLL_PRESENCE_TTL_MS = 35_000;
 export const POLL_MAX_WAIT_S = 25;
 export const SSE_RETRY_MS = 2_000;
+/** The server writes a `: ping` comment this often on an idle event stream. */
+export const SSE_PING_MS = 15_000;
 
 // ---------------------------------------------------------------------------
 // Error codes: one table, shared by HTTP answers and WebSocket `error` frames.
@@ -32,10 +37,12 @@ export const ErrorCode = {
   not_found: 404,
   unknown_room: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   room_exists: 409,
   payload_too_large: 413,
   not_joined: 409,
   rate_limited: 429,
+  too_many_rooms: 429,
   overloaded: 503,
   unavailable: 503,
   internal: 500,
@@ -56,8 +63,20 @@ export interface User {
 }
 export type Actor = Pick<User, "id" | "name">;
 
+/**
+ * NUL and unpaired UTF-16 surrogates: valid in a JavaScript string (JSON's `\u0000`, `\ud800`),
+ * but Postgres refuses them in jsonb and text. Refused at the boundary with the field's code,
+ * so one bad append never reaches the log.
+ */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+export function isStorableText(s: string): boolean {
+  return !UNSTORABLE.test(s);
+}
+const storable = (what: string) => [isStorableText, `${what} must not contain NUL characters or unpaired surrogates`] as const;
+
 export const userNameSchema = z
   .string()
+  .refine(...storable("Name"))
   .transform((s) => s.trim())
   .pipe(z.string().min(1, "Name must not be empty").max(32, "Name must be at most 32 characters"));
 
@@ -67,11 +86,12 @@ export const roomNameSchema = z
 
 export const messageTextSchema = z
   .string()
+  .refine(...storable("Message"))
   .refine((s) => s.trim().length >= 1, "Message must not be empty")
   .refine((s) => s.trim().length <= 4000, "Message must be at most 4000 characters")
   .transform((s) => s.trim());
 
-export const clientIdSchema = z.string().min(1).max(64);
+export const clientIdSchema = z.string().min(1).max(64).refine(...storable("clientId"));
 
 export type StreamName = `room:${string}` | "feed" | `user:${string}`;
 
@@ -246,8 +266,12 @@ export type ServerFrame =
   | { type: "ack"; clientId: string; seq: number }
   | { type: "presence"; room: string; members: User[] }
   | { type: "typing"; room: string; users: Actor[] }
-  | { type: "cursors"; room: string; cursors: CursorMap }
-  | { type: "error"; code: ErrorCode; message: string; clientId?: string };
+  /**
+   * Only what changed since the last frame; with `full`, every cursor in the room — any the
+   * client shows that is not in it is gone (the answer to a join, or a resync after skipped frames).
+   */
+  | { type: "cursors"; room: string; cursors: CursorMap; full?: true }
+  | { type: "error"; code: ErrorCode; message: string; clientId?: string; room?: string };
 
 /** The reason of a 1012 close: a server-suggested, jittered delay before reconnecting. */
 export interface RestartingReason {
@@ -270,7 +294,10 @@ export const CloseCode = {
 export const sessionBodySchema = z.object({ name: userNameSchema });
 export const createRoomBodySchema = z.object({ name: roomNameSchema });
 export const postMessageBodySchema = z.object({ text: z.string(), clientId: clientIdSchema });
-export const cursorBodySchema = z.object({ x: unit, y: unit });
+// Both null: the pointer left the canvas (the long-poll client's `x: null, y: null` frame).
+export const cursorBodySchema = z
+  .object({ x: unit.nullable(), y: unit.nullable() })
+  .refine((b) => (b.x === null) === (b.y === null), "x and y are both numbers or both null");
 export const readBodySchema = z.object({ seq: z.number().int().min(0) });
 
 export interface RoomInfo {
@@ -297,6 +324,16 @@ export interface PollAnswer {
 // ---------------------------------------------------------------------------
 // The ops page's summary of one instance (`GET /api/ops`)
 
+/**
+ * A latency quantile read from histogram buckets: `ms` is the upper bound of the bucket it falls
+ * in. `over` means it lies past the highest bound — then `ms` is that bound and the latency is
+ * more (the page shows "> 2500 ms"), which is when it matters most.
+ */
+export interface LatencyQuantile {
+  ms: number;
+  over: boolean;
+}
+
 export interface OpsSample {
   at: number;
   connections: { ws: number; sse: number; longpoll: number };
@@ -304,11 +341,12 @@ export interface OpsSample {
   messagesPerSec: number;
   /** Durable events handed to subscribers per second. */
   deliveriesPerSec: number;
-  fanoutP50Ms: number | null;
-  fanoutP99Ms: number | null;
+  /** Null when nothing was fanned out in the interval. */
+  fanoutP50: LatencyQuantile | null;
+  fanoutP99: LatencyQuantile | null;
   /** Mean appends per group-commit batch over the last interval. */
   batchSizeMean: number | null;
-  commitP99Ms: number | null;
+  commitP99: LatencyQuantile | null;
   slowConsumerCloses: number;
 }
 

@@ -1,7 +1,7 @@
 // Assembles the realtime server: database, event log, hub, transports and the HTTP API on one
 // http.Server. Next's page handler is optional, so tests run the whole realtime stack on
 // port 0 without building the UI.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import path from "node:path";
@@ -48,11 +48,22 @@ export interface AppOptions {
     typingTtlMs?: number;
     pollStateIntervalMs?: number;
     pollPresenceTtlMs?: number;
+    pollMaxHeld?: number;
+    pollMaxHeldPerSession?: number;
+    pollMaxEvents?: number;
     ssePingMs?: number;
     wsMaxBufferedBytes?: number;
     coalesceCursors?: boolean;
     drainSpreadMs?: number;
     presenceHeartbeatMs?: number;
+    /** A request body that goes this long without a byte is refused with 408. */
+    bodyIdleTimeoutMs?: number;
+    /** The whole request (headers and body) must arrive within this; 0 turns it off. */
+    requestTimeoutMs?: number;
+    /** How often Node checks requests against their timeouts. */
+    timeoutCheckIntervalMs?: number;
+    /** Appends the event log holds (queued and in flight) before answering `overloaded`. */
+    appendMaxQueue?: number;
   };
 }
 
@@ -82,6 +93,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     (await openDatabase({
       url: config.databaseUrl,
       dataDir: path.join(config.dataDir, "pglite"),
+      // Which instance a connection belongs to, in pg_stat_activity.
+      applicationName: `realtime-workspace-${config.instanceId}`,
       onError: (err, context) => logger.warn({ err, context }, "database connection error"),
     }));
   if (ownsDb) {
@@ -89,20 +102,27 @@ export async function createApp(opts: AppOptions): Promise<App> {
     if (applied.length > 0) logger.info({ applied }, "migrations applied");
   }
 
+  // INSTANCE_ID names this instance in logs and metrics. Instances tell their own NOTIFYs and
+  // bus messages from the others' by a name unique to this process, so two processes started
+  // with the same INSTANCE_ID by mistake (a copied env file) still hear each other.
+  const processId = `${config.instanceId}.${randomBytes(4).toString("hex")}`;
   const log = new EventLog(db, {
     metrics,
-    instanceId: config.instanceId,
+    logger: logger.child({ module: "eventlog" }),
+    maxQueue: tuning.appendMaxQueue,
+    instanceId: processId,
     notifyChannel: db.kind === "postgres" ? NOTIFY_CHANNEL : undefined,
   });
+  const clock = opts.clock ?? systemClock;
   const hub = new Hub({
     log,
-    clock: opts.clock ?? systemClock,
+    clock,
     logger: logger.child({ module: "hub" }),
     metrics,
     presenceGraceMs: tuning.presenceGraceMs,
     typingTtlMs: tuning.typingTtlMs,
     coalesceCursors: tuning.coalesceCursors,
-    instanceId: config.instanceId,
+    instanceId: processId,
     presenceHeartbeatMs: tuning.presenceHeartbeatMs,
   });
   const sessions = new Sessions(db.prisma, config.sessionSecret);
@@ -111,7 +131,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   // Presence, typing and cursors of other instances: Redis pub/sub, when configured.
   const bus = config.redisUrl
-    ? new RedisBus(config.redisUrl, deploymentKey(config), config.instanceId, logger.child({ module: "redis" }), metrics)
+    ? new RedisBus(config.redisUrl, deploymentKey(config), processId, logger.child({ module: "redis" }), metrics)
     : null;
   if (bus) await hub.attachBus(bus);
   const ws = new WsTransport({
@@ -120,6 +140,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     sessions,
     logger: logger.child({ module: "ws" }),
     metrics,
+    clock,
     allowedOrigins: config.allowedOrigins,
     pingIntervalMs: tuning.pingIntervalMs,
     pongTimeoutMs: tuning.pongTimeoutMs,
@@ -134,6 +155,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     metrics,
     stateIntervalMs: tuning.pollStateIntervalMs,
     presenceTtlMs: tuning.pollPresenceTtlMs,
+    maxHeld: tuning.pollMaxHeld,
+    maxHeldPerSession: tuning.pollMaxHeldPerSession,
+    maxEvents: tuning.pollMaxEvents,
   });
 
   // Other instances' commits: read their events from the log (the log is the backplane).
@@ -142,7 +166,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     stopListening = await db.listen(
       NOTIFY_CHANNEL,
       (payload) => {
-        const heads = parseNotify(payload, config.instanceId);
+        const heads = parseNotify(payload, processId);
         if (heads === undefined) return;
         hub.catchUpHeads(heads).catch((err: unknown) => logger.warn({ err }, "backplane catch-up failed"));
       },
@@ -156,11 +180,31 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   const ops = new OpsSampler(metrics, config.instanceId);
   let ready = true;
-  const router = createApi({ sessions, workspace, hub, sse, poll, metrics, ops, isReady: () => ready });
+  const router = createApi({
+    sessions,
+    workspace,
+    hub,
+    sse,
+    poll,
+    metrics,
+    ops,
+    isReady: () => ready,
+    bodyIdleTimeoutMs: tuning.bodyIdleTimeoutMs,
+  });
   const httpLog = logger.child({ module: "http" });
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer({ connectionsCheckingInterval: tuning.timeoutCheckIntervalMs ?? 5_000 }, (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
+    const match = router.match(req.method ?? "GET", url.pathname);
+    const toPages = !match && opts.pages !== undefined && !url.pathname.startsWith("/api/");
+    // The label is a route pattern, "pages" or "unmatched", never the path itself: a scanner
+    // trying a million paths must not make a million time series.
+    const route = match?.pattern ?? (toPages ? "pages" : "unmatched");
+    const started = performance.now();
+    res.on("finish", () => {
+      metrics.httpRequests.inc({ route, method: req.method ?? "GET", status: res.statusCode });
+      metrics.httpSeconds.observe({ route }, (performance.now() - started) / 1000);
+    });
     // Draining: the port stays open so /readyz can say so; anything new is refused with 503,
     // which a proxy retries on another instance.
     if (!ready && !OPS_PATHS.has(url.pathname)) {
@@ -169,16 +213,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
         Connection: "close",
       });
     }
-    const match = router.match(req.method ?? "GET", url.pathname);
     if (!match) {
-      if (opts.pages && !url.pathname.startsWith("/api/")) return void opts.pages(req, res);
+      if (toPages) return void opts.pages!(req, res);
       return sendError(res, new HttpError("not_found", `No such endpoint: ${url.pathname}`));
     }
-    const started = performance.now();
-    res.on("finish", () => {
-      metrics.httpRequests.inc({ route: match.pattern, method: req.method ?? "GET", status: res.statusCode });
-      metrics.httpSeconds.observe({ route: match.pattern }, (performance.now() - started) / 1000);
-    });
     if (!match.handler) {
       return sendError(res, new HttpError("method_not_allowed", `Use ${match.allowed.join(" or ")}`), {
         Allow: match.allowed.join(", "),
@@ -188,13 +226,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
       const known = toHttpError(err);
       if (!known) httpLog.error({ err, route: match.pattern }, "request failed");
       if (res.headersSent) return void res.end();
-      sendError(res, known ?? new HttpError("internal", "Something went wrong"));
+      // A body that stopped arriving never finishes: this connection cannot carry another request.
+      const close = known?.code === "request_timeout" ? { Connection: "close" } : undefined;
+      sendError(res, known ?? new HttpError("internal", "Something went wrong"), close);
     });
   });
   server.keepAliveTimeout = 65_000;
-  // Long polls and SSE outlive Node's default request timeout.
-  server.requestTimeout = 0;
-  server.headersTimeout = 30_000;
+  // Node's timeouts cover receiving a request, not answering it: a held poll or an SSE stream
+  // (requests complete once their headers are in) and an upgraded WebSocket are not cut by
+  // them. They bound a client that sends its headers or body slowly; readBody's idle timer
+  // answers a stalled body sooner, with a JSON error.
+  server.requestTimeout = tuning.requestTimeoutMs ?? 30_000;
+  server.headersTimeout = Math.min(20_000, server.requestTimeout || 20_000);
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
@@ -227,8 +270,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
       poll.drain();
       // Commit what was accepted first, so its senders still hear their acks.
       await log.close();
-      await ws.drain(tuning.drainSpreadMs ?? 5_000);
-      hub.stop();
+      const reconnectSpreadMs = tuning.drainSpreadMs ?? 5_000;
+      await ws.drain(reconnectSpreadMs);
+      hub.stop({ reconnectSpreadMs });
       ops.stop();
       // Only now stop listening: until here /readyz answered 503 to whoever asked.
       server.close();

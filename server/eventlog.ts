@@ -1,7 +1,8 @@
 // The event log: durable, gapless, commit-ordered sequences per stream, with group commit.
 //
 // Appends arriving within one tick are written together in one transaction:
-//   1. lock the batch's stream rows in name order (no deadlock between instances),
+//   1. lock the batch's stream rows in name order (no deadlock between instances), creating
+//      the rows of streams new to the log,
 //   2. look up repeated clientIds (after the lock, so no other writer can race us),
 //   3. number the new events from the locked heads,
 //   4. one INSERT … SELECT FROM unnest(…) for every event of the batch,
@@ -9,6 +10,7 @@
 // Holding the stream row until commit is what makes seq order equal commit order: a reader
 // that has seen seq n can never later see an event with seq ≤ n appear.
 import type { Database, Sql } from "./db/database";
+import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
 import type { Actor, EventDataByType, EventType, RealtimeEvent, StreamName } from "../lib/protocol";
 
@@ -67,6 +69,8 @@ export interface EventLogOptions {
   notifyChannel?: string;
   instanceId?: string;
   metrics?: Metrics;
+  /** Where a failing commit listener is reported. */
+  logger?: Logger;
 }
 
 interface Pending {
@@ -87,8 +91,14 @@ interface EventRow {
 
 /** Postgres error codes worth retrying the whole batch for: nothing was committed. */
 const RETRYABLE = new Set(["40001", "40P01", "55P03"]);
+/**
+ * SQLSTATE classes that blame the data of some row (22 data exception, 23 integrity
+ * constraint, 54 program limit such as an oversized row), not the database: retrying the same
+ * batch fails again, but its other appends are fine on their own.
+ */
+const DATA_ERROR_CLASSES = new Set(["22", "23", "54"]);
 /** Keep NOTIFY payloads well under Postgres' 8000-byte limit. */
-const MAX_NOTIFY_BYTES = 7000;
+export const MAX_NOTIFY_BYTES = 7000;
 
 export class EventLog {
   private queue: Pending[] = [];
@@ -98,7 +108,6 @@ export class EventLog {
   private closed = false;
   private idleWaiters: Array<() => void> = [];
   private readonly listeners = new Set<CommitListener>();
-  private readonly knownStreams = new Set<string>();
   private readonly maxBatch: number;
   private readonly maxQueue: number;
 
@@ -225,14 +234,23 @@ export class EventLog {
         outcome = await this.db.transaction((tx) => this.writeBatch(tx, batch));
         break;
       } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (attempt < 3 && code && RETRYABLE.has(code)) continue;
+        const code = (err as { code?: unknown }).code;
+        if (attempt < 3 && typeof code === "string" && RETRYABLE.has(code)) continue;
+        if (batch.length > 1 && isDataError(err)) {
+          // One append the database refuses (a value it cannot store) must not fail the
+          // others that happened to share its tick: split the batch and commit the halves in
+          // order, until the refused append is alone. A batch with one bad append costs
+          // about 2·log2(size) extra transactions, and seq order still follows queue order.
+          const half = Math.ceil(batch.length / 2);
+          await this.commitBatch(batch.slice(0, half));
+          await this.commitBatch(batch.slice(half));
+          return;
+        }
         this.opts.metrics?.appendErrors.inc();
         for (const p of batch) p.reject(err);
         return;
       }
     }
-    for (const s of outcome.streams) this.knownStreams.add(s);
 
     const m = this.opts.metrics;
     if (m) {
@@ -244,7 +262,15 @@ export class EventLog {
     }
     // Listeners first, so a subscriber sees the event no later than its sender sees the ack.
     if (outcome.appended.length > 0) {
-      for (const l of this.listeners) l(outcome.appended, outcome.heads);
+      for (const l of this.listeners) {
+        // The batch is committed whatever a listener does: one that throws must neither keep
+        // the others from hearing of it nor leave the appenders without their answer.
+        try {
+          l(outcome.appended, outcome.heads);
+        } catch (err) {
+          this.opts.logger?.error({ err, events: outcome.appended.length }, "a commit listener failed");
+        }
+      }
     }
     batch.forEach((p, i) => p.resolve(outcome.results[i]!));
   }
@@ -256,19 +282,7 @@ export class EventLog {
       for (const d of input.derived ?? []) streams.add(d.stream);
     }
     const names = [...streams].sort();
-
-    const unknown = names.filter((s) => !this.knownStreams.has(s));
-    if (unknown.length > 0) {
-      await tx.query(
-        "INSERT INTO streams (name) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT (name) DO NOTHING",
-        [unknown],
-      );
-    }
-    const locked = await tx.query<{ name: string; head: number | string }>(
-      "SELECT name, head FROM streams WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE",
-      [names],
-    );
-    const heads = new Map(locked.map((r) => [r.name, Number(r.head)]));
+    const heads = await this.lockStreams(tx, names);
 
     const existing = await this.findRepeats(tx, batch);
     const at = new Date().toISOString();
@@ -348,7 +362,37 @@ export class EventLog {
         ],
       );
     }
-    return { appended, results, heads, streams: names };
+    return { appended, results, heads };
+  }
+
+  /**
+   * Locks the streams' rows (in name order) and returns their heads. A stream without a row —
+   * new to the log, or its row lost — gets one, its head taken from the events it already
+   * has, so numbering continues instead of colliding. Nothing about streams is remembered
+   * between batches: the lock is the one source of truth, and memory stays flat however many
+   * streams the log holds.
+   */
+  private async lockStreams(tx: Sql, names: string[]): Promise<Map<string, number>> {
+    const lock = (which: string[]) =>
+      tx.query<{ name: string; head: number | string }>(
+        "SELECT name, head FROM streams WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE",
+        [which],
+      );
+    const heads = new Map((await lock(names)).map((r) => [r.name, Number(r.head)]));
+    const missing = names.filter((n) => !heads.has(n));
+    if (missing.length > 0) {
+      // In name order too, so two writers creating the same streams wait for each other
+      // instead of deadlocking. A row another writer created meanwhile is left as it is.
+      await tx.query(
+        `INSERT INTO streams (name, head)
+         SELECT n, COALESCE((SELECT max(seq) FROM events WHERE events.stream = n), 0)
+           FROM unnest($1::text[]) AS n ORDER BY 1
+         ON CONFLICT (name) DO NOTHING`,
+        [missing],
+      );
+      for (const r of await lock(missing)) heads.set(r.name, Number(r.head));
+    }
+    return heads;
   }
 
   private async findRepeats(tx: Sql, batch: Pending[]): Promise<Map<string, RealtimeEvent>> {
@@ -377,7 +421,11 @@ interface BatchOutcome {
   appended: RealtimeEvent[];
   results: AppendResult[];
   heads: Map<string, number>;
-  streams: string[];
+}
+
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && DATA_ERROR_CLASSES.has(code.slice(0, 2));
 }
 
 function repeatKey(stream: string, actorId: string, clientId: string): string {

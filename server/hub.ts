@@ -10,7 +10,7 @@ import type { EventLog } from "./eventlog";
 import type { Logger } from "./log";
 import { counterFor, type Metrics } from "./metrics";
 import { wsTextFrame } from "./transports/ws-frame";
-import type { Clock } from "./state/clock";
+import type { Clock, Timer } from "./state/clock";
 import { CursorCoalescer } from "./state/cursors";
 import { Presence } from "./state/presence";
 import { Typing } from "./state/typing";
@@ -76,11 +76,18 @@ export interface Subscriber {
   onLagged?(): void;
   /** Ends the connection (session revoked, server draining). */
   disconnect?(code: number, reason: string): void;
+  /** This person read their mentions up to `readSeq`, on some device: the count is shared. */
+  onRead?(readSeq: number): void;
 }
 
 export interface SubscribeOptions {
   /** Replay everything after this seq; null/undefined: live events only. */
   since?: number | null;
+  /**
+   * Whether `since` is a position the client brought (a resume, counted in the metrics) rather
+   * than one the server chose for it, such as the head it was shown on connecting. Default: true.
+   */
+  resumed?: boolean;
   /** More missed than this (or `since` beyond the head): start live from the head instead. */
   maxReplay?: number;
   /** Called once the head is known, before any replayed event. */
@@ -109,6 +116,11 @@ interface StreamState {
   recent: Outgoing[];
 }
 
+/** A cursor that has not moved for this long is removed, as if its owner had left. */
+export const CURSOR_IDLE_MS = 30_000;
+/** Another instance's presence is forgotten after this many of its heartbeats without one. */
+export const PEER_EXPIRY_HEARTBEATS = 3;
+
 const RECENT_PER_STREAM = 256;
 const MAX_IDLE_STREAMS = 10_000;
 const IDLE_STREAM_MS = 60_000;
@@ -129,7 +141,7 @@ export interface HubOptions {
   cursorTickMs?: number;
   /** Turn cursor coalescing off (benchmarks compare both). */
   coalesceCursors?: boolean;
-  /** This instance's name on the ephemeral bus. */
+  /** This process's name on the ephemeral bus, unique to it: messages are told apart by it. */
   instanceId?: string;
   /** How often this instance re-announces its presence to the others; they forget it after 3×. */
   presenceHeartbeatMs?: number;
@@ -140,7 +152,16 @@ interface RemoteInstance {
   rooms: Map<string, RoomPresence>;
   cursors: Map<string, Map<string, CursorState>>;
   expiresAt: number;
+  /** Set once it said goodbye: when its members are let go. */
+  departing?: Timer;
 }
+
+/** A drained instance's clients reconnect within this (ws drain spread) when it does not say. */
+const DEFAULT_RECONNECT_SPREAD_MS = 5_000;
+/** However long a departing instance asks its members be kept, no longer than this. */
+const MAX_DEPARTURE_KEEP_MS = 60_000;
+/** Instances that said goodbye, remembered so a late message cannot bring them back as ghosts. */
+const MAX_DEPARTED = 1_000;
 
 export class Hub {
   private readonly streams = new Map<string, StreamState>();
@@ -160,6 +181,7 @@ export class Hub {
   private readonly localDirty = new Set<string>();
   private bus: EphemeralBus | null = null;
   private readonly remote = new Map<string, RemoteInstance>();
+  private readonly departed = new Set<string>();
   /** The member and typing lists last broadcast per room, to announce only real changes. */
   private readonly announced = new Map<string, { members: string; typing: string }>();
   private readonly instanceId: string;
@@ -182,8 +204,8 @@ export class Hub {
       this.localRoomChanged(room);
       this.settleRoom(room);
     });
-    this.cursors = new CursorCoalescer(opts.clock, (room, cursors) => this.onCursorFlush(room, cursors), {
-      idleMs: opts.cursorIdleMs ?? 30_000,
+    this.cursors = new CursorCoalescer(opts.clock, (room, cursors, own) => this.onCursorFlush(room, cursors, own), {
+      idleMs: opts.cursorIdleMs ?? CURSOR_IDLE_MS,
       coalesce: opts.coalesceCursors,
     });
     this.log.onCommit((events) => this.publish(events));
@@ -196,12 +218,21 @@ export class Hub {
     this.cursorTimer.unref();
   }
 
-  stop(): void {
+  /**
+   * Stops the timers and says goodbye to the other instances. `reconnectSpreadMs`: how long this
+   * instance's clients were told they may wait before reconnecting elsewhere (the drain spread);
+   * the others keep showing them present that long, plus the presence grace.
+   */
+  stop(opts: { reconnectSpreadMs?: number } = {}): void {
     if (this.cursorTimer) clearInterval(this.cursorTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.announceTimer) clearTimeout(this.announceTimer);
     this.cursorTimer = this.heartbeatTimer = this.announceTimer = null;
-    this.bus?.publish({ t: "bye", i: this.instanceId });
+    for (const r of this.remote.values()) r.departing?.cancel();
+    const keepMs = (opts.reconnectSpreadMs ?? DEFAULT_RECONNECT_SPREAD_MS) + (this.opts.presenceGraceMs ?? PRESENCE_GRACE_MS);
+    this.bus?.publish({ t: "bye", i: this.instanceId, keepMs });
+    // Presence graces still running here would announce changes after the goodbye.
+    this.bus = null;
   }
 
   // ---------------------------------------------------------------------------
@@ -238,11 +269,12 @@ export class Hub {
   private remoteInstance(id: string): RemoteInstance {
     let r = this.remote.get(id);
     if (!r) this.remote.set(id, (r = { rooms: new Map(), cursors: new Map(), expiresAt: 0 }));
-    r.expiresAt = this.opts.clock.now() + 3 * (this.opts.presenceHeartbeatMs ?? 5_000);
+    r.expiresAt = this.opts.clock.now() + PEER_EXPIRY_HEARTBEATS * (this.opts.presenceHeartbeatMs ?? 5_000);
     return r;
   }
 
   private handleBusMessage(msg: EphemeralMessage): void {
+    if (this.departed.has(msg.i)) return;
     switch (msg.t) {
       case "state": {
         const r = this.remoteInstance(msg.i);
@@ -265,20 +297,46 @@ export class Hub {
           if (c) cursors.set(id, c);
           else cursors.delete(id);
         }
-        this.sendCursorFrame(msg.room, msg.cursors);
+        // Out with this instance's next tick, not as a frame of its own: with K instances a
+        // room still gets one cursor frame per tick.
+        this.cursors.relay(msg.room, msg.cursors);
         return;
       }
       case "sync":
         return this.announceState();
       case "bye":
-        return this.forgetInstance(msg.i);
+        return this.departInstance(msg.i, msg.keepMs);
       case "signout":
         return this.disconnectSession(msg.sessionId, 4401, "Signed out", false);
+      case "read":
+        return this.announceRead(msg.userId, msg.readSeq, false);
       default: {
         const unknown: never = msg;
         void unknown;
       }
     }
+  }
+
+  /**
+   * An instance is draining for a deploy: its clients are reconnecting to the others, each after
+   * its own jittered delay. Dropping its members at once would show everyone leaving and coming
+   * back; keeping them until their reconnect window closes shows nothing, since each person is
+   * present through the union with wherever they reconnect (and gone after it if they don't).
+   */
+  private departInstance(id: string, keepMs: number | undefined): void {
+    this.departed.add(id);
+    if (this.departed.size > MAX_DEPARTED) this.departed.delete(this.departed.values().next().value!);
+    const r = this.remote.get(id);
+    if (!r) return;
+    for (const [room, state] of r.rooms) {
+      r.rooms.set(room, { members: state.members, typing: [] });
+      if (state.typing.length > 0) this.roomChanged(room);
+    }
+    this.forgetCursors(r);
+    const keep = Math.min(MAX_DEPARTURE_KEEP_MS, Math.max(0, keepMs ?? DEFAULT_RECONNECT_SPREAD_MS + (this.opts.presenceGraceMs ?? PRESENCE_GRACE_MS)));
+    r.expiresAt = Infinity;
+    r.departing?.cancel();
+    r.departing = this.opts.clock.setTimeout(() => this.forgetInstance(id), keep);
   }
 
   /** Drops instances that stopped announcing themselves (crashed, or cut off from the bus). */
@@ -291,12 +349,18 @@ export class Hub {
     const r = this.remote.get(id);
     if (!r) return;
     this.remote.delete(id);
+    r.departing?.cancel();
     for (const room of r.rooms.keys()) this.roomChanged(room);
+    this.forgetCursors(r);
+  }
+
+  private forgetCursors(r: RemoteInstance): void {
     for (const [room, cursors] of r.cursors) {
       const gone: CursorMap = {};
       for (const userId of cursors.keys()) gone[userId] = null;
-      if (cursors.size > 0) this.sendCursorFrame(room, gone);
+      if (cursors.size > 0) this.cursors.relay(room, gone);
     }
+    r.cursors.clear();
   }
 
   // ---------------------------------------------------------------------------
@@ -329,6 +393,16 @@ export class Hub {
     for (const sub of [...this.subscribers.keys()]) if (sub.sessionId === sessionId) sub.disconnect?.(code, reason);
   }
 
+  /**
+   * A person's read marker moved: their open connections, on every instance, hear it at once,
+   * so the unread count clears on their other devices too. Nothing is appended to the log; a
+   * connection that misses this (another instance's bus down) catches up on its next refresh.
+   */
+  announceRead(userId: string, readSeq: number, tellOthers = true): void {
+    if (tellOthers) this.bus?.publish({ t: "read", i: this.instanceId, userId, readSeq });
+    for (const sub of this.subscribers.keys()) if (sub.user.id === userId) sub.onRead?.(readSeq);
+  }
+
   /** Called when a session signs out anywhere (the session cache forgets it). */
   onSignOut: ((sessionId: string) => void) | null = null;
 
@@ -355,7 +429,7 @@ export class Hub {
     const reset =
       since !== null && (since > head || (opts.maxReplay !== undefined && head - since > opts.maxReplay));
     s.lastSeq = since === null || reset ? head : since;
-    if (since !== null) this.metrics?.[reset ? "resets" : "resumes"].inc({ transport: sub.transport });
+    if (since !== null && opts.resumed !== false) this.metrics?.[reset ? "resets" : "resumes"].inc({ transport: sub.transport });
     if (st.subs.get(sub.id) !== s) return { head, reset };
     opts.onStart?.(head, reset);
     await this.replay(stream, st, s);
@@ -557,12 +631,15 @@ export class Hub {
     this.presence.add(room, sub.user, presenceId);
   }
 
-  /** The subscriber left the room (or disconnected): presence after the grace, typing and cursor now. */
+  /**
+   * The subscriber left the room (or disconnected): presence after the grace; typing and the
+   * cursor now, if they came from this connection.
+   */
   leaveRoom(room: string, sub: Subscriber, opts: { immediate?: boolean; presenceId?: string } = {}): void {
     this.unwatch(room, sub);
     this.presence.remove(room, sub.user.id, opts.presenceId ?? sub.id, opts);
     this.typing.stop(room, sub.user.id, sub.id);
-    if (!this.hasOtherWatcher(room, sub)) this.cursors.remove(room, sub.user.id);
+    this.cursors.remove(room, sub.user.id, sub.id);
   }
 
   /** Receive a room's ephemeral frames without counting as present (a held long poll). */
@@ -591,11 +668,20 @@ export class Hub {
     else this.typing.stop(room, actor.id);
   }
 
-  moveCursor(room: string, user: User, x: number, y: number): void {
+  /**
+   * `user` pointed at (x, y). `source` is the connection it came from (none: over HTTP): leaving
+   * the room there takes the cursor away, the person's other connections leaving do not.
+   */
+  moveCursor(room: string, user: User, x: number, y: number, source?: string): void {
     this.metrics?.cursorInputs.inc();
     const before = this.cursors.stats.coalesced;
-    this.cursors.update(room, user, x, y);
+    this.cursors.update(room, user, x, y, source);
     if (this.cursors.stats.coalesced > before) this.metrics?.cursorCoalesced.inc();
+  }
+
+  /** The pointer left the canvas: from `source`, only if the cursor came from there. */
+  hideCursor(room: string, userId: string, source?: string): void {
+    this.cursors.remove(room, userId, source);
   }
 
   /** Everyone present in a room, on any instance, once each. */
@@ -617,11 +703,6 @@ export class Hub {
 
   roomState(room: string): RoomState {
     return { members: this.members(room), typing: this.typingUsers(room), cursors: this.cursorSnapshot(room) };
-  }
-
-  private hasOtherWatcher(room: string, sub: Subscriber): boolean {
-    for (const w of this.watchers.get(room) ?? []) if (w !== sub && w.user.id === sub.user.id) return true;
-    return false;
   }
 
   /** Presence or typing changed here: the other instances and our watchers will hear of it. */
@@ -673,13 +754,10 @@ export class Hub {
     }
   }
 
-  private onCursorFlush(room: string, cursors: CursorMap): void {
+  /** A room's cursor frame for this tick: to our watchers, and our own changes to the other instances. */
+  private onCursorFlush(room: string, cursors: CursorMap, own: CursorMap | null): void {
     this.metrics?.cursorFrames.inc();
-    this.bus?.publish({ t: "cursors", i: this.instanceId, room, cursors });
-    this.sendCursorFrame(room, cursors);
-  }
-
-  private sendCursorFrame(room: string, cursors: CursorMap): void {
+    if (own) this.bus?.publish({ t: "cursors", i: this.instanceId, room, cursors: own });
     this.broadcastRoom(new RoomFrame("cursors", room, JSON.stringify({ type: "cursors", room, cursors })));
   }
 

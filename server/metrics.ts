@@ -63,7 +63,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     slowConsumerCloses: counter("rt_slow_consumer_closes_total", "Connections closed for falling behind on durable events", ["transport"]),
     rateLimited: counter("rt_rate_limited_total", "Frames refused or dropped by a rate limit", ["type"]),
     protocolErrors: counter("rt_protocol_errors_total", "Bad frames answered with an error", ["code"]),
-    resumes: counter("rt_resumes_total", "Subscriptions resumed from a position in the log", ["transport"]),
+    resumes: counter("rt_resumes_total", "Subscriptions resumed from a position the client brought (join since, Last-Event-ID or cursor, a poll's cursor)", ["transport"]),
     resets: counter("rt_resets_total", "Resumes refused as too old (client told to reload)", ["transport"]),
 
     // Cursors

@@ -1,7 +1,7 @@
 // A live summary of the server for the ops page: samples its own Prometheus metrics once a
 // second and keeps the last minute, so the page can draw small charts without a Prometheus.
 import type { Metrics } from "./metrics";
-import type { OpsSample, OpsSnapshot } from "../lib/protocol";
+import type { LatencyQuantile, OpsSample, OpsSnapshot } from "../lib/protocol";
 
 interface Totals {
   messages: number;
@@ -17,7 +17,9 @@ interface Bucket {
   count: number;
 }
 
-const KEEP = 60;
+/** One sample a second, the last minute kept. */
+export const OPS_SAMPLE_MS = 1_000;
+export const OPS_KEPT_SAMPLES = 60;
 
 export class OpsSampler {
   private readonly samples: OpsSample[] = [];
@@ -29,7 +31,7 @@ export class OpsSampler {
   constructor(
     private readonly metrics: Metrics,
     private readonly instance: string,
-    private readonly intervalMs = 1_000,
+    private readonly intervalMs = OPS_SAMPLE_MS,
   ) {}
 
   start(): void {
@@ -79,16 +81,16 @@ export class OpsSampler {
       connections: { ws: byTransport("ws"), sse: byTransport("sse"), longpoll: byTransport("longpoll") },
       messagesPerSec: round(delta(totals.messages, prev?.messages) / seconds),
       deliveriesPerSec: round(delta(totals.deliveries, prev?.deliveries) / seconds),
-      fanoutP50Ms: quantileMs(totals.fanoutBuckets, prev?.fanoutBuckets, 0.5),
-      fanoutP99Ms: quantileMs(totals.fanoutBuckets, prev?.fanoutBuckets, 0.99),
+      fanoutP50: quantileMs(totals.fanoutBuckets, prev?.fanoutBuckets, 0.5),
+      fanoutP99: quantileMs(totals.fanoutBuckets, prev?.fanoutBuckets, 0.99),
       batchSizeMean: batches > 0 ? round(delta(totals.batchSum, prev?.batchSum) / batches) : null,
-      commitP99Ms: quantileMs(totals.commitBuckets, prev?.commitBuckets, 0.99),
+      commitP99: quantileMs(totals.commitBuckets, prev?.commitBuckets, 0.99),
       slowConsumerCloses: slow.values.reduce((a, v) => a + v.value, 0),
     };
     this.last = totals;
     this.lastAt = now;
     this.samples.push(sample);
-    if (this.samples.length > KEEP) this.samples.shift();
+    if (this.samples.length > OPS_KEPT_SAMPLES) this.samples.shift();
     return sample;
   }
 }
@@ -109,16 +111,23 @@ function buckets(values: Value[]): Bucket[] {
   return [...byLe].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
 }
 
-/** A quantile of the observations made since `prev`, from cumulative buckets (upper bound), in ms. */
-export function quantileMs(now: Bucket[], prev: Bucket[] | undefined, q: number): number | null {
+/**
+ * A quantile of the observations made since `prev`, from cumulative buckets: the upper bound of
+ * the bucket it falls in, in ms. Past the highest finite bound there is no upper bound to give,
+ * only a lower one: that bound, marked `over`. Null when nothing was observed.
+ */
+export function quantileMs(now: Bucket[], prev: Bucket[] | undefined, q: number): LatencyQuantile | null {
   const counts = now.map((b, i) => ({ le: b.le, count: b.count - (prev?.[i]?.count ?? 0) }));
   const total = counts.at(-1)?.count ?? 0;
   if (total <= 0) return null;
   const rank = q * total;
+  const top = counts.findLast((b) => Number.isFinite(b.le));
   for (const b of counts) {
-    if (b.count >= rank) return Number.isFinite(b.le) ? round(b.le * 1000) : null;
+    if (b.count < rank) continue;
+    if (Number.isFinite(b.le)) return { ms: round(b.le * 1000), over: false };
+    break;
   }
-  return null;
+  return top ? { ms: round(top.le * 1000), over: true } : null;
 }
 
 function round(n: number): number {

@@ -1,4 +1,15 @@
 // Token buckets: a rate with a burst. One per (connection, frame kind).
+import { SEND_BURST, SEND_RATE_PER_S } from "../lib/protocol";
+
+/**
+ * What one person may send, per second with a burst, over a WebSocket or the HTTP upstream of
+ * the fallback transports alike.
+ */
+export const SEND_LIMITS = {
+  send: { rate: SEND_RATE_PER_S, burst: SEND_BURST },
+  typing: { rate: 2, burst: 2 },
+  cursor: { rate: 60, burst: 60 },
+} as const;
 
 export class TokenBucket {
   private tokens: number;

@@ -25,9 +25,17 @@ export class WorkspaceError extends Error {
 
 /** Rooms are never deleted, so a positive answer can be cached for good. */
 const KNOWN_ROOMS_MAX = 100_000;
+/**
+ * Memberships known to be recorded, so the joins that repeat all day (every reconnect, every
+ * long poll) cost no query. The oldest are forgotten past the bound; forgetting one costs a
+ * single lookup on that person's next join.
+ */
+const KNOWN_MEMBERS_MAX = 100_000;
 
 export class Workspace {
   private readonly knownRooms = new Set<string>(["general"]);
+  /** `room\0user` pairs known to be recorded, least recently joined first. */
+  private readonly knownMembers = new Set<string>();
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -56,41 +64,86 @@ export class Workspace {
     if (!(await this.roomExists(roomId))) throw new WorkspaceError("unknown_room", `There is no room "${roomId}"`);
   }
 
-  /** Creates a room (ids are case-insensitive) and tells the feed. */
+  /**
+   * Creates a room (ids are case-insensitive) and tells the feed.
+   *
+   * The room row and its `room.created` event live in different transactions (the event goes
+   * through the log's group commit), so the announcement can fail after the row committed.
+   * The announcement is keyed, so whoever next tries the name re-announces it for the
+   * creator: the creator's retry then completes the creation (201); anyone else hears 409.
+   */
   async createRoom(name: string, creator: Actor): Promise<RoomInfo> {
     const id = name.toLowerCase();
     const created = await this.prisma.room.createMany({
       data: [{ id, name, createdBy: creator.id }],
       skipDuplicates: true,
     });
-    if (created.count === 0) throw new WorkspaceError("room_exists", `A room named "${name}" already exists`);
+    if (created.count === 0) {
+      const repaired = await this.announceRoom(id);
+      if (!(repaired && repaired.createdBy === creator.id)) {
+        throw new WorkspaceError("room_exists", `A room named "${name}" already exists`);
+      }
+    } else {
+      await this.announceRoom(id, creator);
+    }
     this.knownRooms.add(id);
-    // Keyed, so a retried request never announces the room twice.
-    await this.log.append({
-      stream: "feed",
-      type: "room.created",
-      actor: creator,
-      data: { roomId: id, name },
-      clientId: `room.created:${id}`,
-    });
     const room = await this.prisma.room.findUniqueOrThrow({ where: { id } });
-    return { id, name: room.name, createdAt: room.createdAt.toISOString(), head: 0 };
+    return {
+      id,
+      name: room.name,
+      createdAt: room.createdAt.toISOString(),
+      head: await this.log.head(roomStream(id)),
+    };
   }
 
-  /** Records that a person joined a room; the first time is a `member.joined` feed event. */
-  async recordJoin(roomId: string, actor: Actor): Promise<void> {
-    const inserted = await this.prisma.roomMember.createMany({
-      data: [{ roomId, userId: actor.id }],
-      skipDuplicates: true,
-    });
-    if (inserted.count === 0) return;
-    await this.log.append({
+  /**
+   * Appends the room's `room.created` unless it is already in the feed (the key makes a repeat
+   * a no-op). Returns the room when this call wrote the announcement, null when it was there.
+   */
+  private async announceRoom(id: string, creator?: Actor): Promise<{ createdBy: string | null } | null> {
+    const room = await this.prisma.room.findUnique({ where: { id } });
+    if (!room?.createdBy) return null;
+    const actor =
+      creator ?? (await this.prisma.user.findUnique({ where: { id: room.createdBy }, select: { id: true, name: true } }));
+    if (!actor) return null;
+    const { duplicate } = await this.log.append({
       stream: "feed",
-      type: "member.joined",
+      type: "room.created",
       actor,
-      data: { roomId },
-      clientId: `member.joined:${roomId}`,
+      data: { roomId: id, name: room.name },
+      clientId: `room.created:${id}`,
     });
+    return duplicate ? null : room;
+  }
+
+  /**
+   * Records that a person joined a room; the first time is a `member.joined` feed event.
+   * The event is appended (keyed, so racing joins write it once) before the membership row,
+   * which marks it as written: if the append fails, the next join tries again.
+   */
+  async recordJoin(roomId: string, actor: Actor): Promise<void> {
+    const key = `${roomId}\u0000${actor.id}`;
+    if (this.knownMembers.delete(key)) {
+      this.knownMembers.add(key); // now the most recently joined
+      return;
+    }
+    const member = await this.prisma.roomMember.findUnique({
+      where: { roomId_userId: { roomId, userId: actor.id } },
+      select: { roomId: true },
+    });
+    if (!member) {
+      await this.log.append({
+        stream: "feed",
+        type: "member.joined",
+        actor,
+        data: { roomId },
+        clientId: `member.joined:${roomId}`,
+      });
+      await this.prisma.roomMember.createMany({ data: [{ roomId, userId: actor.id }], skipDuplicates: true });
+    }
+    // Past the bound the least recently joined is forgotten: its next join costs one lookup again.
+    if (this.knownMembers.size >= KNOWN_MEMBERS_MAX) this.knownMembers.delete(this.knownMembers.values().next().value!);
+    this.knownMembers.add(key);
   }
 
   /**

@@ -7,19 +7,7 @@
 // segments instead of a spline. With `prefers-reduced-motion` cursors jump instead.
 import type { StoreApi } from "zustand/vanilla";
 import type { CursorTarget } from "@/lib/store/cursors";
-
-const MIN_GLIDE_MS = 50;
-const MAX_GLIDE_MS = 80;
-/** Where the label sits relative to the pointer's tip, and its gap when flipped. */
-const LABEL_OFFSET = { x: 14, y: 18 };
-const LABEL_GAP = 4;
-
-interface Glide {
-  target: CursorTarget;
-  from: { x: number; y: number };
-  start: number;
-  duration: number;
-}
+import { glideTo, labelPosition, positionAt, type Glide, type Point } from "./cursor-motion";
 
 interface CursorNode {
   root: HTMLElement;
@@ -95,13 +83,7 @@ export class CursorAnimator {
       if (!target) continue;
       let glide = this.glides.get(id);
       if (!glide || glide.target !== target) {
-        const gap = glide ? target.receivedAt - glide.target.receivedAt : 0;
-        glide = {
-          target,
-          from: glide ? positionAt(glide, now) : target,
-          start: now,
-          duration: !glide || this.reducedMotion?.matches ? 0 : clamp(gap, MIN_GLIDE_MS, MAX_GLIDE_MS),
-        };
+        glide = glideTo(glide, target, now, this.reducedMotion?.matches ?? false);
         this.glides.set(id, glide);
       }
       if (now < glide.start + glide.duration) moving = true;
@@ -110,30 +92,11 @@ export class CursorAnimator {
     if (moving) this.schedule();
   }
 
-  private draw(node: CursorNode, p: { x: number; y: number }): void {
-    const x = p.x * this.width;
-    const y = p.y * this.height;
-    node.root.style.transform = `translate3d(${x}px, ${y}px, 0)`;
-    // The label stays inside the canvas: flip it to the other side near an edge, then clamp.
-    const { labelWidth: w, labelHeight: h } = node;
-    let left = x + LABEL_OFFSET.x;
-    if (left + w > this.width) left = x - w - LABEL_GAP;
-    left = clamp(left, 0, Math.max(0, this.width - w));
-    let top = y + LABEL_OFFSET.y;
-    if (top + h > this.height) top = y - h - LABEL_GAP;
-    top = clamp(top, 0, Math.max(0, this.height - h));
-    node.label.style.transform = `translate3d(${left - x}px, ${top - y}px, 0)`;
+  private draw(node: CursorNode, p: Point): void {
+    const tip = { x: p.x * this.width, y: p.y * this.height };
+    node.root.style.transform = `translate3d(${tip.x}px, ${tip.y}px, 0)`;
+    // The label is a child of the cursor, so it moves by its offset from the tip.
+    const label = labelPosition(tip, { width: node.labelWidth, height: node.labelHeight }, { width: this.width, height: this.height });
+    node.label.style.transform = `translate3d(${label.x - tip.x}px, ${label.y - tip.y}px, 0)`;
   }
-}
-
-function positionAt(glide: Glide, now: number): { x: number; y: number } {
-  const t = glide.duration === 0 ? 1 : clamp((now - glide.start) / glide.duration, 0, 1);
-  return {
-    x: glide.from.x + (glide.target.x - glide.from.x) * t,
-    y: glide.from.y + (glide.target.y - glide.from.y) * t,
-  };
-}
-
-function clamp(n: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, n));
 }

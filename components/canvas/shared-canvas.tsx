@@ -1,8 +1,9 @@
 "use client";
-import { useEffect, useLayoutEffect, useRef, useState, type PointerEvent } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type PointerEvent } from "react";
 import { cursorStore, useCursorIds, useCursorLabel } from "@/lib/store/cursors";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import { CursorAnimator } from "./cursor-animator";
+import { PointerBroadcast } from "./pointer-broadcast";
 
 /**
  * The room's shared canvas: my pointer goes out (normalized to [0,1], at most once per
@@ -48,34 +49,11 @@ export function SharedCanvas({ roomId }: { roomId: string }) {
 
 /** Pointer moves → `client.moveCursor`, coalesced to one call per animation frame. */
 function usePointerBroadcast(roomId: string) {
-  const latest = useRef<{ x: number; y: number } | null>(null);
-  const frame = useRef(0);
+  const broadcast = useMemo(() => new PointerBroadcast((pos) => getRealtimeClient().moveCursor(roomId, pos)), [roomId]);
+  useEffect(() => () => broadcast.cancel(), [broadcast]);
 
-  useEffect(
-    () => () => {
-      cancelAnimationFrame(frame.current);
-      frame.current = 0;
-    },
-    [],
-  );
-
-  const onPointerMove = (e: PointerEvent<HTMLDivElement>) => {
-    const rect = e.currentTarget.getBoundingClientRect();
-    if (rect.width === 0 || rect.height === 0) return;
-    latest.current = { x: unit((e.clientX - rect.left) / rect.width), y: unit((e.clientY - rect.top) / rect.height) };
-    if (frame.current !== 0) return;
-    frame.current = requestAnimationFrame(() => {
-      frame.current = 0;
-      if (latest.current) getRealtimeClient().moveCursor(roomId, latest.current);
-    });
-  };
-
-  const onPointerLeave = () => {
-    cancelAnimationFrame(frame.current);
-    frame.current = 0;
-    latest.current = null;
-    getRealtimeClient().moveCursor(roomId, null);
-  };
+  const onPointerMove = (e: PointerEvent<HTMLDivElement>) => broadcast.move(e.clientX, e.clientY, e.currentTarget.getBoundingClientRect());
+  const onPointerLeave = () => broadcast.leave();
 
   return { onPointerMove, onPointerLeave };
 }
@@ -109,8 +87,4 @@ function RemoteCursor({ id, animator }: { id: string; animator: CursorAnimator }
       </span>
     </div>
   );
-}
-
-function unit(n: number): number {
-  return Math.min(1, Math.max(0, n));
 }

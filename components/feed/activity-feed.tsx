@@ -2,11 +2,12 @@
 import Link from "next/link";
 import { useLayoutEffect, useRef, useState } from "react";
 import { useConnection } from "@/lib/store/connection";
-import { useFeed, type FeedEvent } from "@/lib/store/feed";
+import { MAX_FEED_EVENTS, useFeed, type FeedEvent } from "@/lib/store/feed";
 import { colorFor } from "@/lib/colors";
 import { connectionLabel } from "../format";
 import { Avatar } from "../ui/avatar";
 import { ArrowUpIcon } from "../ui/icons";
+import { messageHref } from "../room/message-link";
 import { RelativeTime } from "../ui/relative-time";
 
 /** Scrolled further than this from the top, the reader is looking at older items. */
@@ -71,7 +72,7 @@ export function ActivityFeed() {
               <FeedItem key={event.seq} event={event} />
             ))}
           </ol>
-          {hasMore && (
+          {hasMore && events.length < MAX_FEED_EVENTS && (
             <div className="p-3 text-center">
               <button
                 type="button"
@@ -133,7 +134,10 @@ function FeedSentence({ event }: { event: FeedEvent }) {
     case "message.posted":
       return (
         <>
-          {who} in {room}: <span className="text-slate-600">{event.data.preview}</span>
+          {who} in {room}:{" "}
+          <Link href={messageHref(event.data.roomId, event.data.seq)} className="text-slate-600 hover:text-indigo-700 hover:underline">
+            {event.data.preview}
+          </Link>
         </>
       );
     default: {

@@ -1,6 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useNotifications } from "@/lib/store/notifications";
+import { messageHref } from "../room/message-link";
 import { CloseIcon } from "../ui/icons";
 
 /** "Ada mentioned you in #general", for a few seconds, bottom right. */
@@ -14,7 +15,7 @@ export function MentionToasts() {
           key={id}
           className="pointer-events-auto flex w-full max-w-sm items-start gap-3 rounded-xl border border-slate-200 bg-white p-3 shadow-lg"
         >
-          <Link href={`/rooms/${mention.data.roomId}`} onClick={() => dismiss(id)} className="min-w-0 flex-1">
+          <Link href={messageHref(mention.data.roomId, mention.data.seq)} onClick={() => dismiss(id)} className="min-w-0 flex-1">
             <p className="text-sm font-medium">
               {mention.actor.name} mentioned you in #{mention.data.roomId}
             </p>

@@ -2,6 +2,7 @@
 import Link from "next/link";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { unreadCount, useNotifications } from "@/lib/store/notifications";
+import { messageHref } from "../room/message-link";
 import { BellIcon } from "../ui/icons";
 import { useDismiss } from "../ui/use-dismiss";
 import { RelativeTime } from "../ui/relative-time";
@@ -62,7 +63,7 @@ export function NotificationBell() {
             <ul className="divide-y divide-slate-100">
               {[...mentions].reverse().map((m) => (
                 <li key={m.seq} className={m.seq > readSeqAtOpen ? "bg-indigo-50/60" : undefined}>
-                  <Link href={`/rooms/${m.data.roomId}`} onClick={() => setOpen(false)} className="block px-4 py-2.5 hover:bg-slate-50">
+                  <Link href={messageHref(m.data.roomId, m.data.seq)} onClick={() => setOpen(false)} className="block px-4 py-2.5 hover:bg-slate-50">
                     <span className="flex items-baseline justify-between gap-2">
                       <span className="truncate text-sm">
                         <strong className="font-semibold">{m.actor.name}</strong> mentioned you in <strong className="font-semibold">#{m.data.roomId}</strong>

@@ -1,6 +1,8 @@
 "use client";
-// Keeps the unread count true across tabs and devices: the read marker is the server's, so
-// re-ask it when the tab comes back and every 30 s; this browser's tabs also tell each other.
+// Keeps the unread count true across tabs and devices: the read marker is the server's. Reads
+// arrive live over the event stream (`read`, see use-realtime); this browser's tabs also tell
+// each other; and the marker is asked again when the tab comes back and every 30 s, for a
+// long-polling tab or a missed announcement.
 import { usePathname } from "next/navigation";
 import { useEffect } from "react";
 import { listenForReadsInOtherTabs, unreadCount, useNotifications } from "@/lib/store/notifications";

@@ -3,8 +3,9 @@
 // beside them. Everything comes from GET /api/ops, which samples the server's own Prometheus
 // metrics once a second (server/ops.ts).
 import { useId, type ReactNode } from "react";
-import { COLORS, formatNumber, Sparkline, type Color, type Series } from "./sparkline";
+import { COLORS, formatStat, Sparkline, type Color, type Series } from "./sparkline";
 import { useOps, type OpsSample } from "./use-ops";
+import type { LatencyQuantile } from "@/lib/protocol";
 
 /** The server keeps a minute of one-second samples. */
 const SLOTS = 60;
@@ -81,8 +82,8 @@ export function OpsDashboard() {
             <Card title="Fan-out latency" hint="From commit to every subscriber's socket, per second.">
               <Stats
                 items={[
-                  { name: "Fan-out p50", short: "p50", value: now?.fanoutP50Ms, unit: " ms", color: COLORS.emerald },
-                  { name: "Fan-out p99", short: "p99", value: now?.fanoutP99Ms, unit: " ms", color: COLORS.rose, dashed: true },
+                  { name: "Fan-out p50", short: "p50", ...latency(now?.fanoutP50), color: COLORS.emerald },
+                  { name: "Fan-out p99", short: "p99", ...latency(now?.fanoutP99), color: COLORS.rose, dashed: true },
                 ]}
               />
               <Sparkline
@@ -90,8 +91,8 @@ export function OpsDashboard() {
                 unit=" ms"
                 slots={SLOTS}
                 series={[
-                  series("p50", COLORS.emerald, samples, (s) => s.fanoutP50Ms),
-                  { ...series("p99", COLORS.rose, samples, (s) => s.fanoutP99Ms), dashed: true },
+                  series("p50", COLORS.emerald, samples, (s) => s.fanoutP50?.ms ?? null),
+                  { ...series("p99", COLORS.rose, samples, (s) => s.fanoutP99?.ms ?? null), dashed: true },
                 ]}
               />
             </Card>
@@ -100,7 +101,7 @@ export function OpsDashboard() {
               <Stats
                 items={[
                   { name: "Mean batch size", short: "Mean batch", value: now?.batchSizeMean, color: COLORS.indigo },
-                  { name: "Commit p99", short: "Commit p99", value: now?.commitP99Ms, unit: " ms", color: COLORS.slate },
+                  { name: "Commit p99", short: "Commit p99", ...latency(now?.commitP99), color: COLORS.slate },
                 ]}
               />
               <Sparkline label="Mean append batch size" slots={SLOTS} series={[series("Mean batch", COLORS.indigo, samples, (s) => s.batchSizeMean)]} />
@@ -143,8 +144,15 @@ interface Stat {
   short: string;
   value: number | null | undefined;
   unit?: string;
+  /** The value is a lower bound: the latency was past the highest bucket ("> 2500 ms"). */
+  over?: boolean;
   color: Color;
   dashed?: boolean;
+}
+
+/** A latency quantile as a stat's value, unit and whether it is only a lower bound. */
+function latency(q: LatencyQuantile | null | undefined): Pick<Stat, "value" | "unit" | "over"> {
+  return { value: q === undefined ? undefined : (q?.ms ?? null), unit: " ms", over: q?.over };
 }
 
 /** The current numbers; each is a group named in full, so it reads "WebSocket connections 2". */
@@ -158,7 +166,7 @@ function Stats({ items }: { items: Stat[] }) {
             {s.short}
           </dt>
           <dd className="text-xl font-semibold text-slate-900 tabular-nums">
-            {s.value === null || s.value === undefined ? "—" : `${formatNumber(s.value)}${s.unit ?? ""}`}
+            {formatStat(s.value, s.unit, s.over)}
           </dd>
         </div>
       ))}

@@ -137,6 +137,12 @@ function niceCeiling(max: number): number {
   return 10 * magnitude;
 }
 
+/** A current value: "—" when nothing was measured, "> 2,500 ms" when only a lower bound is known. */
+export function formatStat(value: number | null | undefined, unit = "", over = false): string {
+  if (value === null || value === undefined) return "—";
+  return `${over ? "> " : ""}${formatNumber(value)}${unit}`;
+}
+
 export function formatNumber(n: number): string {
   if (Number.isInteger(n)) return n.toLocaleString("en");
   return n.toLocaleString("en", { maximumFractionDigits: n < 10 ? 2 : 1 });

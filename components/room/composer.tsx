@@ -8,8 +8,9 @@ const MAX_HEIGHT_PX = 160;
 
 /** The message box: Enter sends, Shift+Enter starts a new line; typing is announced to others. */
 export function Composer({ roomId }: { roomId: string }) {
-  // Messages go out once the room is joined, which follows loading its history.
-  const ready = useRoom((s) => s.roomId === roomId && s.status === "ready");
+  // Messages wait in the outbox until the room is joined, which follows the first try at its
+  // history, whether or not that worked.
+  const ready = useRoom((s) => s.roomId === roomId && (s.status === "ready" || s.status === "error"));
   const [text, setText] = useState("");
   const [notice, setNotice] = useState<string | null>(null);
   const box = useRef<HTMLTextAreaElement>(null);

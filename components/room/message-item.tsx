@@ -11,27 +11,41 @@ import { RelativeTime } from "../ui/relative-time";
 
 const clock = new Intl.DateTimeFormat("en", { hour: "numeric", minute: "2-digit" });
 
+/** The element id of a message, the target of links to it. */
+export function messageElementId(seq: number): string {
+  return `m-${seq}`;
+}
+
 /**
  * One message. `continues`: the same person's previous message is just above, so no header.
  * `knownNames`: lower-cased names of people this page knows, so "@Grace Hopper" is one mention.
+ * `focused`: the message a link pointed at, highlighted.
  */
 export const MessageItem = memo(function MessageItem({
   message,
   me,
   continues,
   knownNames,
+  focused = false,
 }: {
   message: MessageEvent;
   me: User;
   continues: boolean;
   knownNames: ReadonlySet<string>;
+  focused?: boolean;
 }) {
   const color = colorFor(message.actor.id);
   const spans = mentionSpans(message.data.text, knownNames);
   const myMention = `@${me.name.toLowerCase()}`;
   const mentionsMe = message.actor.id !== me.id && spans.some((s) => s.mention && s.text.toLowerCase() === myMention);
   return (
-    <li className={`group flex gap-3 px-4 ${continues ? "py-0.5" : "pt-3 pb-0.5"} ${mentionsMe ? "bg-amber-50" : "hover:bg-slate-50"}`}>
+    <li
+      id={messageElementId(message.seq)}
+      aria-current={focused ? "true" : undefined}
+      className={`group flex scroll-my-4 gap-3 px-4 ${continues ? "py-0.5" : "pt-3 pb-0.5"} ${
+        focused ? "bg-indigo-50 ring-2 ring-indigo-300 ring-inset" : mentionsMe ? "bg-amber-50" : "hover:bg-slate-50"
+      }`}
+    >
       <div className="flex w-8 shrink-0 justify-center">
         {continues ? (
           <time dateTime={message.at} title={exactTime(message.at)} className="invisible pt-0.5 text-[10px] text-slate-400 group-hover:visible">

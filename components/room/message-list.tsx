@@ -1,9 +1,9 @@
 "use client";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
-import { useRoom, type MessageEvent } from "@/lib/store/room";
+import { MAX_MESSAGES, useRoom, type MessageEvent } from "@/lib/store/room";
 import type { User } from "@/lib/protocol";
 import { ArrowDownIcon } from "../ui/icons";
-import { MessageItem, PendingMessage } from "./message-item";
+import { MessageItem, messageElementId, PendingMessage } from "./message-item";
 
 /** Within this distance of the bottom the reader counts as following the conversation. */
 const PINNED_SLACK_PX = 48;
@@ -19,11 +19,14 @@ const GROUP_MS = 5 * 60_000;
  */
 export function MessageList({ roomId, me }: { roomId: string; me: User }) {
   const messages = useRoom((s) => s.messages);
+  const epoch = useRoom((s) => s.epoch);
   const outbox = useRoom((s) => s.outbox);
   const status = useRoom((s) => s.status);
   const hasMore = useRoom((s) => s.hasMore);
   const loadingOlder = useRoom((s) => s.loadingOlder);
   const olderFailed = useRoom((s) => s.olderFailed);
+  const atLimit = useRoom((s) => s.atLimit);
+  const focusSeq = useRoom((s) => s.focusSeq);
   const members = useRoom((s) => s.members);
 
   // Names this page knows (yours, the people here, the authors above), so a mention of a name
@@ -36,7 +39,7 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
 
   const scroller = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
-  const rendered = useRef({ oldest: 0, newest: 0, outbox: 0, height: 0 });
+  const rendered = useRef({ epoch: 0, oldest: 0, newest: 0, outbox: 0, height: 0 });
   const [unseen, setUnseen] = useState(0);
 
   const oldest = messages[0]?.seq ?? 0;
@@ -53,7 +56,12 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
     const before = rendered.current;
     // I just sent something: follow it down.
     if (outbox.length > before.outbox) pinned.current = true;
-    if (pinned.current) {
+    if (epoch !== before.epoch) {
+      // A fresh load replaced the list (after a reset, say): it is the room as it is now, and
+      // whatever was counted before refers to a list that is gone. Nothing on it is news.
+      setUnseen(0);
+      if (pinned.current) scrollToBottom();
+    } else if (pinned.current) {
       scrollToBottom();
     } else {
       // An older page went in above: keep what the reader is looking at in place.
@@ -63,8 +71,8 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
         if (arrived > 0) setUnseen((n) => n + arrived);
       }
     }
-    rendered.current = { oldest, newest, outbox: outbox.length, height: el.scrollHeight };
-  }, [messages, outbox, oldest, newest, me.id, scrollToBottom]);
+    rendered.current = { epoch, oldest, newest, outbox: outbox.length, height: el.scrollHeight };
+  }, [messages, epoch, outbox, oldest, newest, me.id, scrollToBottom]);
 
   // Near the top with more to show (or a page too short to scroll): fetch the next older page.
   useEffect(() => {
@@ -73,6 +81,27 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
       void useRoom.getState().loadOlder();
     }
   }, [status, hasMore, loadingOlder, olderFailed, messages]);
+
+  // A link pointed at one message: load back to it if it is older than what is shown, then
+  // bring it into view (once per link; the reader scrolls freely after that).
+  const shownFocus = useRef<number | null>(null);
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el || focusSeq === null || status !== "ready" || shownFocus.current === focusSeq) return;
+    const target = el.querySelector(`#${messageElementId(focusSeq)}`);
+    if (target) {
+      pinned.current = false;
+      target.scrollIntoView({ block: "center" });
+      shownFocus.current = focusSeq;
+      return;
+    }
+    const oldestShown = messages[0]?.seq;
+    if (oldestShown !== undefined && oldestShown > focusSeq && hasMore && !loadingOlder && !olderFailed) {
+      // Keep the view still while pages go in above; the jump comes once it is there.
+      pinned.current = false;
+      void useRoom.getState().loadOlder(focusSeq);
+    }
+  }, [focusSeq, status, messages, hasMore, loadingOlder, olderFailed]);
 
   // The box changed size (window, keyboard, composer growing): a pinned reader stays at the bottom.
   useEffect(() => {
@@ -113,7 +142,14 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
       >
         <div className="mt-auto" />
         {status === "loading" && <p className="p-4 text-center text-sm text-slate-500">Loading messages…</p>}
-        {status === "error" && <p className="p-4 text-center text-sm text-rose-700">Could not load this room’s messages.</p>}
+        {status === "error" && (
+          <p role="alert" className="p-4 text-center text-sm text-rose-700">
+            Could not load this room’s earlier messages.{" "}
+            <button type="button" onClick={() => useRoom.getState().retryHistory()} className="font-medium text-indigo-700 hover:underline">
+              Try again
+            </button>
+          </p>
+        )}
         {status === "ready" && (
           <p className="px-4 py-3 text-center text-xs text-slate-500">
             {loadingOlder ? (
@@ -123,7 +159,7 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
                 Could not load older messages — try again
               </button>
             ) : hasMore ? (
-              "\u00a0"
+              atLimit ? `Only the latest ${MAX_MESSAGES.toLocaleString("en")} messages are shown here.` : "\u00a0"
             ) : (
               <>This is the beginning of #{roomId}.</>
             )}
@@ -131,7 +167,14 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
         )}
         <ol>
           {messages.map((m, i) => (
-            <MessageItem key={m.seq} message={m} me={me} continues={continuesGroup(messages[i - 1], m)} knownNames={knownNames} />
+            <MessageItem
+              key={m.seq}
+              message={m}
+              me={me}
+              continues={continuesGroup(messages[i - 1], m)}
+              knownNames={knownNames}
+              focused={m.seq === focusSeq}
+            />
           ))}
           {outbox.map((entry) => (
             <PendingMessage key={entry.clientId} entry={entry} me={me} knownNames={knownNames} />

@@ -1,5 +1,6 @@
 "use client";
 import Link from "next/link";
+import { useEffect } from "react";
 import { useRoom } from "@/lib/store/room";
 import { useSession } from "@/lib/store/session";
 import type { User } from "@/lib/protocol";
@@ -11,15 +12,19 @@ import { PresenceAvatars } from "./presence-avatars";
 import { useRoomConnection } from "./use-room-connection";
 
 /** A room: its shared canvas and its chat, side by side (stacked on small screens). */
-export function RoomView({ roomId }: { roomId: string }) {
+export function RoomView({ roomId, focusSeq = null }: { roomId: string; focusSeq?: number | null }) {
   const me = useSession((s) => s.user);
   // The shell renders pages only once someone is signed in.
   // Keyed: another room is a fresh mount (scroll position, counters, canvas), not an update.
-  return me && <Room key={roomId} roomId={roomId} me={me} />;
+  return me && <Room key={roomId} roomId={roomId} me={me} focusSeq={focusSeq} />;
 }
 
-function Room({ roomId, me }: { roomId: string; me: User }) {
+function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: number | null }) {
   useRoomConnection(roomId, me);
+  // A link to one message: the list brings it into view (see MessageList).
+  useEffect(() => {
+    useRoom.getState().focus(focusSeq);
+  }, [roomId, focusSeq]);
   const missing = useRoom((s) => s.roomId === roomId && s.status === "missing");
 
   if (missing) {

@@ -1,7 +1,9 @@
 "use client";
 // Follows one room while its page is open: the newest page of history first, then
 // `client.join(room, newestSeq)` so the live stream continues exactly after it; messages,
-// presence, typing, cursors and my outbox flow into the stores.
+// presence, typing, cursors and my outbox flow into the stores. When the history cannot load,
+// the room is joined all the same — live messages and sending need no history — and the store
+// keeps trying to load it.
 import { useEffect } from "react";
 import { roomStream, type User } from "@/lib/protocol";
 import { cursorStore } from "@/lib/store/cursors";
@@ -37,14 +39,16 @@ export function useRoomConnection(roomId: string, me: User): void {
     void room()
       .loadNewest()
       .then((newest) => {
-        if (!cancelled && newest !== null) client.join(roomId, newest);
+        if (cancelled || room().status === "missing") return;
+        // Without a page, join live: the client takes the room's head from the answer.
+        client.join(roomId, newest ?? undefined);
       });
 
     return () => {
       cancelled = true;
       for (const off of offs) off();
       client.typing(roomId, true);
-      client.moveCursor(roomId, null);
+      // Leaving hides my cursor from the others first, and drops any cursor send still pending.
       client.leave(roomId);
       cursorStore.getState().clear();
       room().close(roomId);

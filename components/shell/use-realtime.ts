@@ -49,6 +49,8 @@ export function useRealtime(user: User): void {
           }
         }
       }),
+      // Read on another device (or tab): the unread count is the server's, the same everywhere.
+      client.on("read", ({ readSeq }) => useNotifications.getState().readUpTo(readSeq)),
       client.on("signedOut", () => endSession()),
     ];
 

@@ -1,5 +1,9 @@
 // Capped exponential backoff with full jitter: spreads reconnects so a restart is not a stampede.
 
+/** The first reconnect waits up to 1 s; each next one up to twice as long, never over 30 s. */
+export const BACKOFF_BASE_MS = 1_000;
+export const BACKOFF_CAP_MS = 30_000;
+
 export interface BackoffOptions {
   baseMs?: number;
   capMs?: number;
@@ -8,8 +12,8 @@ export interface BackoffOptions {
 
 /** Delay before reconnect attempt `attempt` (0-based): uniform in [0, min(cap, base·2^attempt)]. */
 export function backoffDelay(attempt: number, opts: BackoffOptions = {}): number {
-  const base = opts.baseMs ?? 1_000;
-  const cap = opts.capMs ?? 30_000;
+  const base = opts.baseMs ?? BACKOFF_BASE_MS;
+  const cap = opts.capMs ?? BACKOFF_CAP_MS;
   const ceiling = Math.min(cap, base * 2 ** Math.min(attempt, 30));
   return Math.floor((opts.random ?? Math.random)() * ceiling);
 }

@@ -13,16 +13,21 @@ import {
   formatCursor,
   parseCursor,
   POLL_MAX_WAIT_S,
+  SEND_BURST,
+  SEND_RATE_PER_S,
+  SSE_PING_MS,
   TYPING_RENEW_MS,
   type PollAnswer,
   type RealtimeEvent,
   type RestartingReason,
   type ServerFrame,
 } from "../protocol";
-import { Backoff } from "./backoff";
+import { Backoff, BACKOFF_BASE_MS, BACKOFF_CAP_MS } from "./backoff";
 import { Emitter } from "./emitter";
 import { PollChannel } from "./poll-channel";
+import { SendPacer } from "./send-pacer";
 import { SseChannel } from "./sse-channel";
+import type { SseFailure } from "./sse-channel";
 import type { SseMessage } from "./sse-reader";
 import {
   OUTBOX_LIMIT,
@@ -36,9 +41,41 @@ import {
 } from "./types";
 import { WsChannel } from "./ws-channel";
 
-/** Cursor sends: at most every animation frame and 30 Hz over WebSocket; coarser over HTTP. */
-const CURSOR_WS_INTERVAL_MS = 33;
-const CURSOR_HTTP_INTERVAL_MS = 200;
+/**
+ * Cursor sends: at most every animation frame (the canvas sees to that) and 30 Hz over
+ * WebSocket — ⌈1000/30⌉ ms apart, since 33 would fit 31 sends in a second; coarser over HTTP.
+ */
+export const CURSOR_WS_MAX_HZ = 30;
+export const CURSOR_WS_INTERVAL_MS = Math.ceil(1000 / CURSOR_WS_MAX_HZ);
+export const CURSOR_HTTP_INTERVAL_MS = 200;
+
+/** A WebSocket that has not opened by then counts as a failure to open. */
+export const WS_OPEN_TIMEOUT_MS = 4_000;
+/** Failures to open in a row before falling back to long polling. */
+export const FAILURES_BEFORE_FALLBACK = 2;
+/** A stream with no first byte by then is held by a buffering proxy: fall back to long polling. */
+export const SSE_FIRST_BYTE_TIMEOUT_MS = 5_000;
+/** While on long polling, how often to try the better transport again in the background. */
+export const UPGRADE_RETRY_MS = 60_000;
+/** A join on a socket that looks open gets its answer within this, or the socket is replaced. */
+export const ANSWER_TIMEOUT_MS = 5_000;
+/** The local close code for a socket that left a join unanswered (it looked open but was dead). */
+const CLOSE_UNANSWERED = 4000;
+/**
+ * An event stream quiet for longer than this has died: the server writes `: ping` every 15 s,
+ * so a laptop waking from sleep on an old stream finds it silent for minutes.
+ */
+const SSE_QUIET_MS = 2 * SSE_PING_MS;
+/**
+ * Messages unacknowledged at once over the WebSocket, and the burst of our own pace: half the
+ * server's burst, so up to a second of network bunching still stays within its limit.
+ */
+const SEND_WINDOW = SEND_BURST / 2;
+/** The least a `rate_limited` (or overloaded) reply holds the outbox: the server refills in that time. */
+const SEND_HOLD_MS = 1_000;
+
+/** Error codes that say "not now" rather than "never": the frame may be sent again as it is. */
+const RETRYABLE: ReadonlySet<string> = new Set(["rate_limited", "overloaded", "unavailable", "internal"]);
 
 export class RealtimeClient extends Emitter<ClientEvents> {
   private readonly positions = new Map<string, number>();
@@ -58,6 +95,10 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private readonly wsBackoff: Backoff;
   private readonly sseBackoff: Backoff;
   private readonly pollBackoff: Backoff;
+  private readonly sendBackoff: Backoff;
+  private readonly sendPacer = new SendPacer(SEND_RATE_PER_S, SEND_WINDOW);
+  /** No message goes out before this time (a rate_limited or overloaded reply asked us to wait). */
+  private sendHoldUntil = 0;
   private wsFailures = 0;
   private sseFailures = 0;
   private wsEverOpened = false;
@@ -65,6 +106,11 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private wsTimer: ReturnType<typeof setTimeout> | null = null;
   private sseTimer: ReturnType<typeof setTimeout> | null = null;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Armed while a join waits for its answer on a socket that was already open. */
+  private answerTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Joins the server could not take just then (rate_limited, overloaded, internal), asked again later. */
+  private readonly rejoinTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly rejoinBackoff: Backoff;
   private started = false;
   private offline = false;
   private signedOut = false;
@@ -72,20 +118,22 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private readonly cursorPending = new Map<string, { x: number; y: number } | null>();
   private readonly cursorTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly lastCursorSent = new Map<string, number>();
-  private readonly cursorSnapshot = new Map<string, Set<string>>();
+  /** Rooms where the last cursor sent was a position, not `null`: others see it. */
+  private readonly cursorShown = new Set<string>();
   private readonly opts: Required<
-    Pick<ClientOptions, "wsOpenTimeoutMs" | "upgradeRetryMs" | "pollWaitS" | "sseFirstByteTimeoutMs" | "failuresBeforeFallback">
+    Pick<ClientOptions, "wsOpenTimeoutMs" | "upgradeRetryMs" | "pollWaitS" | "sseFirstByteTimeoutMs" | "failuresBeforeFallback" | "answerTimeoutMs">
   > &
     ClientOptions;
 
   constructor(options: ClientOptions = {}) {
     super();
     this.opts = {
-      wsOpenTimeoutMs: 4_000,
-      upgradeRetryMs: 60_000,
+      wsOpenTimeoutMs: WS_OPEN_TIMEOUT_MS,
+      upgradeRetryMs: UPGRADE_RETRY_MS,
       pollWaitS: POLL_MAX_WAIT_S,
-      sseFirstByteTimeoutMs: 5_000,
-      failuresBeforeFallback: 2,
+      sseFirstByteTimeoutMs: SSE_FIRST_BYTE_TIMEOUT_MS,
+      failuresBeforeFallback: FAILURES_BEFORE_FALLBACK,
+      answerTimeoutMs: ANSWER_TIMEOUT_MS,
       ...options,
     };
     this.baseUrl = options.baseUrl ?? "";
@@ -100,10 +148,12 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       reconnects: 0,
       rttMs: null,
     };
-    const backoff = { baseMs: options.backoffBaseMs ?? 1_000, capMs: options.backoffCapMs ?? 30_000, random: options.random };
+    const backoff = { baseMs: options.backoffBaseMs ?? BACKOFF_BASE_MS, capMs: options.backoffCapMs ?? BACKOFF_CAP_MS, random: options.random };
     this.wsBackoff = new Backoff(backoff);
     this.sseBackoff = new Backoff(backoff);
     this.pollBackoff = new Backoff(backoff);
+    this.sendBackoff = new Backoff({ ...backoff, baseMs: SEND_HOLD_MS });
+    this.rejoinBackoff = new Backoff({ ...backoff, baseMs: SEND_HOLD_MS });
     this.outbox = (options.storage?.load() ?? []).map((e) => ({ ...e, status: e.status === "failed" ? "failed" : "pending" }));
 
     const wsUrl = this.baseUrl ? `${this.baseUrl.replace(/^http/, "ws")}/ws` : defaultWsUrl();
@@ -167,16 +217,19 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     const stream = `room:${room}`;
     if (since !== undefined) this.positions.set(stream, since);
     this.rooms.add(room);
-    if (this.roomsTransport === "websocket") this.ws.send(this.joinFrame(room));
+    // A socket that has been open a while may be dead without knowing it: watch for the answer.
+    if (this.roomsTransport === "websocket") this.sendJoin(room, { watch: true });
     else this.poll.restart();
     // Messages for this room kept from before (a reload while offline) can go out now.
     this.flushOutbox();
   }
 
   leave(room: string): void {
-    if (!this.rooms.delete(room)) return;
+    if (!this.rooms.has(room)) return;
+    this.cancelRejoin(room);
+    this.forgetCursor(room);
+    this.rooms.delete(room);
     this.positions.delete(`room:${room}`);
-    this.cursorSnapshot.delete(room);
     if (this.roomsTransport === "websocket") this.ws.send({ type: "leave", room });
     else this.poll.restart();
   }
@@ -207,6 +260,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
 
   discard(clientId: string): void {
     this.outbox = this.outbox.filter((e) => e.clientId !== clientId);
+    this.sentAt.delete(clientId);
     this.outboxChanged();
   }
 
@@ -228,8 +282,12 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     }
   }
 
-  /** The pointer moved (normalized to [0,1]) or left the canvas (null). Latest wins. */
+  /**
+   * The pointer moved (normalized to [0,1]) or left the canvas (null). Latest wins. Ignored for
+   * a room not joined (yet, or any more): the page may draw its canvas before its join goes out.
+   */
   moveCursor(room: string, pos: { x: number; y: number } | null): void {
+    if (!this.rooms.has(room)) return;
     this.cursorPending.set(room, pos);
     if (this.cursorTimers.has(room)) return;
     const interval = this.roomsTransport === "websocket" ? CURSOR_WS_INTERVAL_MS : CURSOR_HTTP_INTERVAL_MS;
@@ -239,13 +297,29 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       setTimeout(() => {
         this.cursorTimers.delete(room);
         if (!this.cursorPending.has(room)) return;
-        const p = this.cursorPending.get(room)!;
+        const pos = this.cursorPending.get(room)!;
         this.cursorPending.delete(room);
         this.lastCursorSent.set(room, Date.now());
-        if (this.roomsTransport === "websocket") this.ws.send({ type: "cursor", room, x: p?.x ?? null, y: p?.y ?? null });
-        else if (p) void this.http(`/api/rooms/${encodeURIComponent(room)}/cursor`, p, "cursor");
+        this.sendCursor(room, pos);
       }, wait),
     );
+  }
+
+  private sendCursor(room: string, pos: { x: number; y: number } | null): void {
+    if (this.roomsTransport === "websocket") this.ws.send({ type: "cursor", room, x: pos?.x ?? null, y: pos?.y ?? null });
+    else void this.http(`/api/rooms/${encodeURIComponent(room)}/cursor`, pos ?? { x: null, y: null }, "cursor");
+    if (pos) this.cursorShown.add(room);
+    else this.cursorShown.delete(room);
+  }
+
+  /** Leaving a room: nothing pending goes out after the leave, and a cursor others see is hidden before it. */
+  private forgetCursor(room: string): void {
+    const timer = this.cursorTimers.get(room);
+    if (timer) clearTimeout(timer);
+    this.cursorTimers.delete(room);
+    this.cursorPending.delete(room);
+    this.lastCursorSent.delete(room);
+    if (this.cursorShown.has(room)) this.sendCursor(room, null);
   }
 
   /** Forces a transport (the inspector's toggle, `?transport=`); "auto" negotiates again. */
@@ -295,24 +369,40 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     return this.offline;
   }
 
-  /** Reconnect now if the connection is down (the page became visible, the network came back). */
+  /**
+   * The page became visible or the network came back: reconnect now what is down, and check
+   * what looks up. After a laptop slept, or the network changed under it, a socket can still
+   * look open while nothing reaches it any more (half-open TCP): only an answer proves it alive.
+   */
   wake(): void {
     if (!this.started || this.offline || this.signedOut) return;
-    if (this.roomsTransport === "websocket" && !this.ws.isOpen && this.wsTimer) {
-      clearTimeout(this.wsTimer);
-      this.wsTimer = null;
-      this.connectRooms();
+    if (this.roomsTransport === "websocket") {
+      if (this.ws.isOpen) this.probeRooms();
+      else if (this.wsTimer) {
+        clearTimeout(this.wsTimer);
+        this.wsTimer = null;
+        this.connectRooms();
+      }
     }
-    if (this.feedTransport === "sse" && this.feedStreams.length > 0 && !this.sse.active && this.sseTimer) {
-      clearTimeout(this.sseTimer);
-      this.sseTimer = null;
-      this.sse.connect();
+    if (this.feedTransport === "sse" && this.feedStreams.length > 0) {
+      if (this.sse.active && this.sse.quietForMs > SSE_QUIET_MS) {
+        this.setState("feed", "reconnecting");
+        this.sse.connect();
+      } else if (!this.sse.active && this.sseTimer) {
+        clearTimeout(this.sseTimer);
+        this.sseTimer = null;
+        this.sse.connect();
+      }
     }
+    // A held poll on a dead connection would wait out its whole timeout; one waiting to retry
+    // after an error would wait out its backoff. Either way: ask again now.
+    if (this.poll.isRunning) this.poll.restart();
   }
 
   /** Wires the browser's online/offline and visibility events; returns the unwiring. */
   attachToBrowser(win: Window = window, doc: Document = document): () => void {
-    const online = () => this.setOffline(false);
+    // `online` also comes without an `offline` before it (a new network, a laptop waking up).
+    const online = () => (this.offline ? this.setOffline(false) : this.wake());
     const offline = () => this.setOffline(true);
     const visible = () => {
       if (doc.visibilityState === "visible") this.wake();
@@ -344,8 +434,10 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   }
 
   private disconnectAll(): void {
-    for (const t of [this.wsTimer, this.sseTimer, this.flushTimer]) if (t) clearTimeout(t);
-    this.wsTimer = this.sseTimer = this.flushTimer = null;
+    for (const t of [this.wsTimer, this.sseTimer, this.flushTimer, this.answerTimer]) if (t) clearTimeout(t);
+    this.wsTimer = this.sseTimer = this.flushTimer = this.answerTimer = null;
+    // A new connection joins every room anyway.
+    for (const room of [...this.rejoinTimers.keys()]) this.cancelRejoin(room);
     this.ws.close();
     this.sse.close();
     this.poll.stop();
@@ -369,6 +461,37 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     return since === undefined ? { type: "join", room } : { type: "join", room, since };
   }
 
+  /**
+   * Sends a join. `watch`: the socket was open before, so it may be dead without knowing it;
+   * the server answers every join (`joined`, `reset` or `error`), so no frame at all within
+   * `answerTimeoutMs` means nothing gets through: drop the socket and reconnect.
+   */
+  private sendJoin(room: string, { watch }: { watch: boolean }): void {
+    if (!this.ws.send(this.joinFrame(room)) || !watch || this.answerTimer) return;
+    const timer = setTimeout(() => {
+      if (this.answerTimer !== timer) return;
+      this.answerTimer = null;
+      this.ws.close();
+      this.handleWsClose(CLOSE_UNANSWERED, "no answer from the server", true);
+    }, this.opts.answerTimeoutMs);
+    this.answerTimer = timer;
+  }
+
+  /**
+   * Checks an open socket by joining a followed room again from its position: the server
+   * answers with `joined` (and any events we missed, which dedup by seq handles). With no
+   * room followed nothing rides the socket, and the next join is watched the same way.
+   */
+  private probeRooms(): void {
+    const room = this.rooms.values().next().value;
+    if (room !== undefined) this.sendJoin(room, { watch: true });
+  }
+
+  private clearAnswerTimer(): void {
+    if (this.answerTimer) clearTimeout(this.answerTimer);
+    this.answerTimer = null;
+  }
+
   // --- WebSocket -------------------------------------------------------------
 
   private handleWsOpen(): void {
@@ -376,19 +499,24 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.wsEverOpened = true;
     this.wsFailures = 0;
     this.wsBackoff.reset();
+    this.sendPacer.reset();
     if (this.roomsTransport === "longpoll") {
       // The background upgrade worked: rooms move to the WebSocket, from the same positions.
       this.roomsTransport = "websocket";
       this.status.rooms.transport = "websocket";
       this.poll.restart();
     }
-    for (const room of this.rooms) this.ws.send(this.joinFrame(room));
+    // A socket that just opened is alive: its joins need no watching. They are every join a
+    // refusal had put off, too.
+    for (const room of [...this.rejoinTimers.keys()]) this.cancelRejoin(room);
+    for (const room of this.rooms) this.sendJoin(room, { watch: false });
     this.setState("rooms", "connected");
     for (const e of this.outbox) if (e.status === "sending") e.status = "pending";
     this.flushOutbox();
   }
 
   private handleWsClose(code: number, reason: string, opened: boolean): void {
+    this.clearAnswerTimer();
     for (const e of this.outbox) if (e.status === "sending") e.status = "pending";
     if (code === 4401) return this.handleSignedOut();
     if (!this.started || this.offline) return;
@@ -445,8 +573,14 @@ export class RealtimeClient extends Emitter<ClientEvents> {
 
   private handleFrame(frame: ServerFrame, bytes: number): void {
     this.emit("frame", { direction: "in", transport: "websocket", type: frame.type, bytes, at: Date.now() });
+    // Any frame at all shows the socket carries traffic again.
+    this.clearAnswerTimer();
     switch (frame.type) {
       case "joined":
+        this.rejoinBackoff.reset();
+        // Joined live (no history loaded): resume from the head the server stated, so a
+        // reconnect before the first event still misses nothing.
+        if (this.rooms.has(frame.room) && !this.positions.has(`room:${frame.room}`)) this.positions.set(`room:${frame.room}`, frame.head);
         this.emit("joined", { room: frame.room, head: frame.head, members: frame.members });
         // The members in the answer are the room's presence as of joining.
         this.emit("presence", { room: frame.room, members: frame.members });
@@ -462,11 +596,12 @@ export class RealtimeClient extends Emitter<ClientEvents> {
         this.emit("typing", { room: frame.room, users: frame.users });
         return;
       case "cursors":
-        this.emit("cursors", { room: frame.room, cursors: frame.cursors, snapshot: false });
+        this.emit("cursors", { room: frame.room, cursors: frame.cursors, snapshot: frame.full === true });
         return;
       case "reset":
         return this.resetPosition(`room:${frame.room}`, frame.head);
       case "error":
+        if (frame.room !== undefined && frame.clientId === undefined) this.handleJoinRefused(frame.room, frame.code);
         return this.handleError(frame.code, frame.message, frame.clientId);
       default: {
         const unknown: never = frame;
@@ -493,6 +628,12 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private handleSseMessage(msg: SseMessage, bytes: number): void {
     this.emit("frame", { direction: "in", transport: "sse", type: msg.event, bytes, at: Date.now() });
     try {
+      if (msg.event === "read") {
+        // Not an event of the log: the stream position stays where it is.
+        const { readSeq } = JSON.parse(msg.data) as { readSeq: unknown };
+        if (typeof readSeq === "number") this.emit("read", { readSeq });
+        return;
+      }
       if (msg.event === "reset") {
         const { stream, head } = JSON.parse(msg.data) as { stream: string; head: number };
         this.resetPosition(stream, head);
@@ -505,21 +646,37 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.advance(msg.id);
   }
 
-  private handleSseEnd(error: { status?: number; message: string; silent?: boolean } | null, gotBytes: boolean, retryMs: number | null): void {
+  private handleSseEnd(error: SseFailure | null, gotBytes: boolean, retryMs: number | null): void {
     if (error?.status === 401) return this.handleSignedOut();
     if (!this.started || this.offline) return;
     if (this.feedTransport === "longpoll") {
       this.sseTimer = setTimeout(() => this.sse.connect(), this.opts.upgradeRetryMs);
       return;
     }
-    // Only silence counts towards the fallback: a refused or failed request is a server that is
-    // down or restarting, not a proxy buffering the stream.
-    if (!gotBytes && error?.silent) {
-      this.sseFailures++;
-      if (this.mode === "auto" && this.sseFailures >= this.opts.failuresBeforeFallback) return this.fallBackFeed();
-    }
-    this.setState("feed", "reconnecting");
     const delay = Math.max(retryMs ?? 0, this.sseBackoff.next());
+    this.setState("feed", "reconnecting");
+    // A request with no answer at all is a server that is down, or no network: keep trying.
+    // Silence, or an answer that is no event stream, may be a proxy in the way.
+    if (!gotBytes && error && error.kind !== "network") {
+      this.sseFailures++;
+      if (this.mode === "auto" && this.sseFailures >= this.opts.failuresBeforeFallback) {
+        // Silence is a buffering proxy. A refusal (403, 502, a proxy's HTML page) is a proxy
+        // that blocks the stream only if the server answers plain requests; a server that is
+        // restarting answers neither, and gets the usual backoff.
+        if (error.kind === "silent") return this.fallBackFeed();
+        void this.serverAnswersHttp().then((answers) => {
+          if (!this.started || this.offline || this.signedOut || this.feedTransport !== "sse" || this.sse.active) return;
+          if (answers) return this.fallBackFeed();
+          this.scheduleSseConnect(delay);
+        });
+        return;
+      }
+    }
+    this.scheduleSseConnect(delay);
+  }
+
+  private scheduleSseConnect(delay: number): void {
+    if (this.sseTimer) clearTimeout(this.sseTimer);
     this.sseTimer = setTimeout(() => {
       this.sseTimer = null;
       this.sse.connect();
@@ -610,9 +767,31 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     if (sent !== undefined) this.status.rttMs = Date.now() - sent;
     this.sentAt.delete(clientId);
     this.outbox = this.outbox.filter((e) => e !== entry);
+    this.sendBackoff.reset();
     this.emit("ack", { clientId, room: entry.room, seq });
     this.outboxChanged();
     this.emitStatus();
+    // Room in the window for the next one.
+    this.flushOutbox();
+  }
+
+  /**
+   * A join the server refused for now (too many at once, its log busy or failing) is asked
+   * again after a backoff, or the room would sit silent on a socket that works.
+   */
+  private handleJoinRefused(room: string, code: string): void {
+    if (!RETRYABLE.has(code) || !this.rooms.has(room) || this.rejoinTimers.has(room)) return;
+    const timer = setTimeout(() => {
+      this.rejoinTimers.delete(room);
+      if (this.rooms.has(room) && this.roomsTransport === "websocket" && this.ws.isOpen) this.sendJoin(room, { watch: false });
+    }, Math.max(SEND_HOLD_MS, this.rejoinBackoff.next()));
+    this.rejoinTimers.set(room, timer);
+  }
+
+  private cancelRejoin(room: string): void {
+    const timer = this.rejoinTimers.get(room);
+    if (timer) clearTimeout(timer);
+    this.rejoinTimers.delete(room);
   }
 
   private handleError(code: string, message: string, clientId?: string): void {
@@ -620,31 +799,61 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     if (!clientId) return;
     const entry = this.outbox.find((e) => e.clientId === clientId);
     if (!entry) return;
-    if (code === "rate_limited" || code === "overloaded" || code === "unavailable" || code === "internal") {
+    if (RETRYABLE.has(code)) {
       entry.status = "pending";
-      this.scheduleFlush(1_000);
+      this.holdSends();
     } else {
       entry.status = "failed";
       entry.error = { code: code as never, message };
     }
     this.outboxChanged();
+    // A failed message leaves the window: the next one may go.
+    this.flushOutbox();
   }
 
+  /**
+   * Sends waiting messages in the order they were written, a window at a time: at most
+   * SEND_WINDOW unacknowledged over the WebSocket (one at a time over HTTP, where separate
+   * requests could overtake each other), paced under the server's rate. Each ack makes room
+   * for the next. A `rate_limited` reply holds everything for a backoff and the message goes
+   * again first, so even a long offline backlog arrives whole and in order.
+   */
   private flushOutbox(): void {
     if (this.offline || this.signedOut || !this.started) return;
-    const ready = this.outbox.filter((e) => e.status === "pending" && this.rooms.has(e.room));
-    if (ready.length === 0) return;
-    if (this.roomsTransport === "websocket") {
-      if (!this.ws.isOpen) return;
-      for (const e of ready) {
+    const hold = this.sendHoldUntil - Date.now();
+    if (hold > 0) return this.scheduleFlush(hold);
+    const overWs = this.roomsTransport === "websocket";
+    if (overWs && !this.ws.isOpen) return;
+    const window = overWs ? SEND_WINDOW : 1;
+    let inFlight = this.outbox.filter((e) => e.status === "sending").length;
+    let changed = false;
+    for (const e of this.outbox) {
+      if (inFlight >= window) break;
+      if (e.status !== "pending" || !this.rooms.has(e.room)) continue;
+      if (!this.sendPacer.take()) {
+        this.scheduleFlush(this.sendPacer.waitMs);
+        break;
+      }
+      if (overWs) {
         if (!this.ws.send({ type: "send", room: e.room, text: e.text, clientId: e.clientId })) break;
         e.status = "sending";
         this.sentAt.set(e.clientId, Date.now());
+        changed = true;
+      } else {
+        void this.postMessage(e);
       }
-      this.outboxChanged();
-      return;
+      inFlight++;
     }
-    for (const e of ready) void this.postMessage(e);
+    if (changed) this.outboxChanged();
+  }
+
+  /** The server asked us to slow down (or could not take a message now): wait, longer each time. */
+  private holdSends(): void {
+    const wait = Math.max(SEND_HOLD_MS, this.sendBackoff.next());
+    this.sendHoldUntil = Date.now() + wait;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.scheduleFlush(wait);
   }
 
   private async postMessage(entry: OutboxEntry): Promise<void> {
@@ -652,7 +861,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.sentAt.set(entry.clientId, Date.now());
     this.outboxChanged();
     const res = await this.http(`/api/rooms/${encodeURIComponent(entry.room)}/messages`, { text: entry.text, clientId: entry.clientId }, "send");
-    if (!this.outbox.includes(entry)) return;
+    if (!this.outbox.includes(entry)) return this.flushOutbox(); // discarded meanwhile
     if (res && (res.status === 200 || res.status === 201)) {
       const { event } = (await res.json()) as { event: RealtimeEvent };
       this.handleAck(entry.clientId, event.seq);
@@ -663,9 +872,10 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       return this.handleError(body?.error?.code ?? "bad_request", body?.error?.message ?? `HTTP ${res.status}`, entry.clientId);
     }
     if (res?.status === 401) return this.handleSignedOut();
+    // Rate limited, overloaded or unreachable: it goes again, still first in line.
     entry.status = "pending";
     this.outboxChanged();
-    this.scheduleFlush(Math.max(1_000, this.pollBackoff.next()));
+    this.holdSends();
   }
 
   private scheduleFlush(ms: number): void {

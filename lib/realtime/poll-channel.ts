@@ -85,7 +85,7 @@ export class PollChannel {
           } catch {
             // not JSON
           }
-          throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status, code });
+          throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status, code, retryAfterMs: retryAfterMs(res) });
         }
         return { answer: JSON.parse(text) as PollAnswer, bytes: text.length };
       })
@@ -97,7 +97,7 @@ export class PollChannel {
           this.hooks.onAnswer(answer, bytes, Date.now() - started);
           if (this.running && gen === this.generation) this.loop();
         },
-        (err: Error & { status?: number; code?: string }) => {
+        (err: Error & { status?: number; code?: string; retryAfterMs?: number }) => {
           clearTimeout(timeout);
           if (gen !== this.generation) return;
           this.hooks.onError({ status: err.status, code: err.code, message: err.message });
@@ -105,10 +105,19 @@ export class PollChannel {
             this.running = false;
             return;
           }
+          // A busy server's Retry-After is a floor under our own backoff, spread by up to half
+          // again so that everyone it turned away does not return in the same instant.
+          const floor = err.retryAfterMs ? err.retryAfterMs * (1 + Math.random() / 2) : 0;
           this.timer = setTimeout(() => {
             if (gen === this.generation) this.loop();
-          }, this.hooks.nextDelay());
+          }, Math.max(this.hooks.nextDelay(), floor));
         },
       );
   }
+}
+
+/** Retry-After in seconds (the only form this server sends), capped at a minute; 0 when absent. */
+function retryAfterMs(res: Response): number {
+  const seconds = Number(res.headers.get("retry-after"));
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 60) * 1000 : 0;
 }

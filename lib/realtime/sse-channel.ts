@@ -2,20 +2,32 @@
 // client sees the first byte (a buffering proxy shows as silence) and sends Last-Event-ID itself.
 import { SseParser, type SseMessage } from "./sse-reader";
 
+/**
+ * Why a stream ended badly. `silent`: answered or not, no byte came in time (a buffering
+ * proxy). `refused`: an HTTP answer that is not an event stream — an error status, or a proxy's
+ * page in its place. `network`: no answer at all (the server is down, or we are offline).
+ */
+export interface SseFailure {
+  kind: "silent" | "refused" | "network";
+  status?: number;
+  message: string;
+}
+
 export interface SseChannelHooks {
   /** The current resume cursor (Last-Event-ID) for the streams. */
   cursor(): string;
   onFirstByte(): void;
   onMessage(msg: SseMessage, bytes: number): void;
   onId(id: string): void;
-  /** The stream ended or failed; `gotBytes` says whether anything arrived first. */
-  /** `silent`: the request was answered, or hung, but no byte of the stream came in time. */
-  onEnd(error: { status?: number; message: string; silent?: boolean } | null, gotBytes: boolean, retryMs: number | null): void;
+  /** The stream ended (`error` null) or failed; `gotBytes` says whether anything arrived first. */
+  onEnd(error: SseFailure | null, gotBytes: boolean, retryMs: number | null): void;
 }
 
 export class SseChannel {
   private abort: AbortController | null = null;
   private firstByteTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the current stream last gave a byte (or was opened). */
+  private lastByteAt = 0;
 
   constructor(
     private readonly url: string,
@@ -28,10 +40,16 @@ export class SseChannel {
     return this.abort !== null;
   }
 
+  /** How long the current stream has been silent: the server pings an idle one every 15 s. */
+  get quietForMs(): number {
+    return Date.now() - this.lastByteAt;
+  }
+
   connect(): void {
     this.close();
     const abort = new AbortController();
     this.abort = abort;
+    this.lastByteAt = Date.now();
     void this.run(abort);
   }
 
@@ -48,25 +66,32 @@ export class SseChannel {
       (msg) => this.hooks.onMessage(msg, msg.data.length),
       (id) => this.hooks.onId(id),
     );
-    const finish = (error: { status?: number; message: string; silent?: boolean } | null) => {
+    const finish = (error: SseFailure | null) => {
       if (this.abort !== abort) return;
       this.close();
       this.hooks.onEnd(error, gotBytes, parser.retryMs);
     };
     this.firstByteTimer = setTimeout(() => {
-      if (!gotBytes) finish({ message: "no data from the event stream (a buffering proxy?)", silent: true });
+      if (!gotBytes) finish({ kind: "silent", message: "no data from the event stream (a buffering proxy?)" });
     }, this.firstByteTimeoutMs);
     try {
       const headers: Record<string, string> = { Accept: "text/event-stream" };
       const cursor = this.hooks.cursor();
       if (cursor) headers["Last-Event-ID"] = cursor;
       const res = await this.fetchImpl(this.url, { headers, signal: abort.signal, cache: "no-store", credentials: "same-origin" });
-      if (!res.ok || !res.body) return finish({ status: res.status, message: `HTTP ${res.status}` });
+      if (!res.ok || !res.body) return finish({ kind: "refused", status: res.status, message: `HTTP ${res.status}` });
+      // A proxy may answer 200 with a page of its own (a login or block page): that is no stream.
+      const type = res.headers.get("content-type") ?? "";
+      if (!/^text\/event-stream\b/i.test(type)) {
+        void res.body.cancel().catch(() => undefined);
+        return finish({ kind: "refused", status: res.status, message: `not an event stream (${type || "no content type"})` });
+      }
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
         if (this.abort !== abort) return;
+        this.lastByteAt = Date.now();
         if (!gotBytes && value.length > 0) {
           gotBytes = true;
           if (this.firstByteTimer) clearTimeout(this.firstByteTimer);
@@ -77,7 +102,7 @@ export class SseChannel {
       finish(null);
     } catch (err) {
       if (abort.signal.aborted) return;
-      finish({ message: err instanceof Error ? err.message : String(err) });
+      finish({ kind: "network", message: err instanceof Error ? err.message : String(err) });
     }
   }
 }

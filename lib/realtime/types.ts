@@ -42,9 +42,14 @@ export interface ClientEvents {
   reset: { stream: string; head: number };
   presence: { room: string; members: User[] };
   typing: { room: string; users: Actor[] };
-  /** `snapshot`: the full set (long polling) — cursors missing from it are gone. */
+  /**
+   * `snapshot`: the room's full set (a poll answer, a join's answer, a resync after skipped
+   * frames) — cursors missing from it are gone.
+   */
   cursors: { room: string; cursors: CursorMap; snapshot: boolean };
   ack: { clientId: string; room: string; seq: number };
+  /** My mentions were read up to `readSeq` (on this device or another). */
+  read: { readSeq: number };
   outbox: OutboxEntry[];
   status: ConnectionStatus;
   error: { code: string; message: string };
@@ -86,6 +91,11 @@ export interface ClientOptions {
   pollWaitS?: number;
   /** No byte of the event stream within this long: a buffering proxy; use long polling. */
   sseFirstByteTimeoutMs?: number;
+  /**
+   * How long a join on a socket that was already open may go unanswered before the socket
+   * counts as dead and is replaced (a sleeping laptop's half-open connection).
+   */
+  answerTimeoutMs?: number;
   /** Consecutive failed opens before falling back. */
   failuresBeforeFallback?: number;
   backoffBaseMs?: number;

@@ -15,37 +15,43 @@ export interface CursorTarget extends CursorState {
 interface CursorsState {
   cursors: Record<string, CursorTarget>;
   /**
-   * Applies a `cursors` frame. `snapshot`: the frame holds every cursor (long polling), so
-   * those missing from it are gone. `null`: that cursor left. `selfId` is never drawn.
+   * Applies a `cursors` frame. `snapshot`: the frame holds every cursor in the room (a poll
+   * answer, or a WebSocket frame marked `full`), so those missing from it are gone — however
+   * many `null`s this page never heard. `null`: that cursor left. `selfId` is never drawn.
    */
   apply(frame: CursorMap, snapshot: boolean, selfId: string | undefined): void;
   clear(): void;
 }
 
-export const cursorStore = createStore<CursorsState>()((set) => ({
-  cursors: {},
+/** A store of its own (tests, a second canvas); the page uses `cursorStore`. */
+export function createCursorStore() {
+  return createStore<CursorsState>()((set) => ({
+    cursors: {},
 
-  apply(frame, snapshot, selfId) {
-    const now = performance.now();
-    set((s) => {
-      const next: Record<string, CursorTarget> = snapshot ? {} : { ...s.cursors };
-      for (const [id, cursor] of Object.entries(frame)) {
-        if (id === selfId || !cursor) {
-          delete next[id];
-          continue;
+    apply(frame, snapshot, selfId) {
+      const now = performance.now();
+      set((s) => {
+        const next: Record<string, CursorTarget> = snapshot ? {} : { ...s.cursors };
+        for (const [id, cursor] of Object.entries(frame)) {
+          if (id === selfId || !cursor) {
+            delete next[id];
+            continue;
+          }
+          const prev = s.cursors[id];
+          // Unchanged (a snapshot repeats still cursors): keep the object, so no glide restarts.
+          next[id] = prev && prev.x === cursor.x && prev.y === cursor.y && prev.name === cursor.name && prev.color === cursor.color ? prev : { ...cursor, receivedAt: now };
         }
-        const prev = s.cursors[id];
-        // Unchanged (a snapshot repeats still cursors): keep the object, so no glide restarts.
-        next[id] = prev && prev.x === cursor.x && prev.y === cursor.y && prev.name === cursor.name && prev.color === cursor.color ? prev : { ...cursor, receivedAt: now };
-      }
-      return { cursors: next };
-    });
-  },
+        return { cursors: next };
+      });
+    },
 
-  clear() {
-    set({ cursors: {} });
-  },
-}));
+    clear() {
+      set({ cursors: {} });
+    },
+  }));
+}
+
+export const cursorStore = createCursorStore();
 
 /** The ids of the cursors to draw; changes only when one appears or disappears. */
 export function useCursorIds(): string[] {

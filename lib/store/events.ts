@@ -16,3 +16,11 @@ export function mergeBySeq<E extends { seq: number }>(current: readonly E[], inc
   for (const e of incoming) bySeq.set(e.seq, e);
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
+
+/**
+ * The newest `limit` of an ascending list: how long-lived tabs keep their lists bounded.
+ * `trimmed` says whether older ones were dropped (they can be fetched again over HTTP).
+ */
+export function keepNewest<E>(list: E[], limit: number): { list: E[]; trimmed: boolean } {
+  return list.length > limit ? { list: list.slice(list.length - limit), trimmed: true } : { list, trimmed: false };
+}

@@ -1,11 +1,16 @@
 // The workspace activity feed: the newest page over HTTP, then live events from SSE.
 import { create } from "zustand";
 import { api } from "./http";
-import { mergeBySeq, type EventOf } from "./events";
+import { keepNewest, mergeBySeq, type EventOf } from "./events";
 
 export type FeedEvent = EventOf<"room.created" | "member.joined" | "message.posted">;
 
 const PAGE = 50;
+/**
+ * The most feed items a tab keeps: new ones push the oldest out (they stay a page away over
+ * HTTP), and "Show older" stops here, so a tab open for a week stays small.
+ */
+export const MAX_FEED_EVENTS = 500;
 
 interface FeedState {
   /** Ascending by seq; the panel shows them newest first. */
@@ -44,7 +49,7 @@ export const useFeed = create<FeedState>()((set, get) => ({
   async loadOlder() {
     const { events, loadingOlder, hasMore } = get();
     const oldest = events[0];
-    if (loadingOlder || !hasMore || !oldest) return;
+    if (loadingOlder || !hasMore || !oldest || events.length >= MAX_FEED_EVENTS) return;
     set({ loadingOlder: true });
     try {
       const page = await api<{ events: FeedEvent[]; hasMore: boolean }>(`/api/feed?before=${oldest.seq}&limit=${PAGE}`);
@@ -55,7 +60,10 @@ export const useFeed = create<FeedState>()((set, get) => ({
   },
 
   receive(event) {
-    set((s) => ({ events: mergeBySeq(s.events, [event]) }));
+    set((s) => {
+      const { list, trimmed } = keepNewest(mergeBySeq(s.events, [event]), MAX_FEED_EVENTS);
+      return { events: list, hasMore: s.hasMore || trimmed };
+    });
   },
 
   reset() {

@@ -3,11 +3,16 @@
 // tell each other at once over a BroadcastChannel.
 import { create } from "zustand";
 import { api } from "./http";
-import { mergeBySeq, type EventOf } from "./events";
+import { keepNewest, mergeBySeq, type EventOf } from "./events";
 
 export type MentionEvent = EventOf<"mention">;
 
 const LIMIT = 50;
+/**
+ * The most mentions a tab keeps (the newest). The unread count needs only the newest seq and
+ * the read marker, so it stays exact however many were dropped.
+ */
+export const MAX_MENTIONS = 100;
 const CHANNEL = "rt-notifications";
 const TOAST_MS = 6_000;
 
@@ -54,7 +59,7 @@ export const useNotifications = create<NotificationsState>()((set, get) => ({
   async refresh() {
     const page = await api<{ events: MentionEvent[]; readSeq: number }>(`/api/notifications?limit=${LIMIT}`);
     set((s) => ({
-      mentions: mergeBySeq(s.mentions, page.events),
+      mentions: keepNewest(mergeBySeq(s.mentions, page.events), MAX_MENTIONS).list,
       // A tab may have read more than a refresh that started earlier knows about.
       readSeq: Math.max(s.readSeq, page.readSeq),
     }));
@@ -62,7 +67,7 @@ export const useNotifications = create<NotificationsState>()((set, get) => ({
 
   receive(mention) {
     const known = get().mentions.some((m) => m.seq === mention.seq);
-    set((s) => ({ mentions: mergeBySeq(s.mentions, [mention]) }));
+    set((s) => ({ mentions: keepNewest(mergeBySeq(s.mentions, [mention]), MAX_MENTIONS).list }));
     if (known || mention.seq <= get().readSeq) return;
     const id = nextToastId++;
     set((s) => ({ toasts: [...s.toasts, { id, mention }].slice(-3) }));

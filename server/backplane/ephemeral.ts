@@ -18,10 +18,16 @@ export type EphemeralMessage =
   | { t: "cursors"; i: string; room: string; cursors: CursorMap }
   /** A newcomer asks everyone for their state. */
   | { t: "sync"; i: string }
-  /** An instance is going away: forget its members now rather than at the TTL. */
-  | { t: "bye"; i: string }
+  /**
+   * An instance is going away. Its typing and cursors go now; its members stay up to `keepMs`
+   * (its clients' reconnect spread plus the presence grace), so people reconnecting to another
+   * instance never blink out of the room. Nothing more from it counts after this.
+   */
+  | { t: "bye"; i: string; keepMs?: number }
   /** A session signed out: every instance closes its connections. */
-  | { t: "signout"; i: string; sessionId: string };
+  | { t: "signout"; i: string; sessionId: string }
+  /** A person's read marker moved: every instance tells that person's open streams. */
+  | { t: "read"; i: string; userId: string; readSeq: number };
 
 export interface EphemeralBus {
   /** Sends to every other instance; never throws, never queues while disconnected. */

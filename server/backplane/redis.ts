@@ -28,13 +28,17 @@ export class RedisBus implements EphemeralBus {
       // Ephemeral state is worthless late: never buffer commands while disconnected.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
+      // We subscribe on every `ready` ourselves (below): ioredis would re-subscribe only the
+      // channels it had already subscribed, so an instance that booted while Redis was down
+      // would never listen at all.
+      autoResubscribe: false,
       retryStrategy: (times: number) => Math.min(2_000, 100 * 2 ** Math.min(times, 5)) * (0.5 + Math.random() / 2),
       lazyConnect: true,
     };
-    this.pub = new Redis(this.url, { ...options, connectionName: `rt-pub-${this.instanceId}` });
-    this.sub = new Redis(this.url, { ...options, connectionName: `rt-sub-${this.instanceId}`, enableOfflineQueue: true });
+    const pub = (this.pub = new Redis(this.url, { ...options, connectionName: `rt-pub-${this.instanceId}` }));
+    const sub = (this.sub = new Redis(this.url, { ...options, connectionName: `rt-sub-${this.instanceId}` }));
     let reported = false;
-    for (const [name, conn] of [["pub", this.pub], ["sub", this.sub]] as const) {
+    for (const [name, conn] of [["pub", pub], ["sub", sub]] as const) {
       conn.on("error", (err: Error) => {
         // ioredis retries on its own; say so once per outage, not once per attempt.
         if (!reported) this.logger.warn({ err: err.message, conn: name }, "redis unavailable; presence across instances degraded");
@@ -42,7 +46,7 @@ export class RedisBus implements EphemeralBus {
         this.metrics?.backplaneErrors.inc({ backplane: "redis" });
       });
     }
-    this.sub.on("message", (_channel: string, text: string) => {
+    sub.on("message", (_channel: string, text: string) => {
       let msg: EphemeralMessage;
       try {
         msg = JSON.parse(text) as EphemeralMessage;
@@ -51,16 +55,39 @@ export class RedisBus implements EphemeralBus {
       }
       if (msg.i !== this.instanceId) onMessage(msg);
     });
-    // `ready` after every (re)connect: ioredis re-subscribes for us; we re-announce.
-    this.sub.on("ready", () => {
+
+    // Once both connections are up and the channel is subscribed — at boot, or after any
+    // outage — ask the others for their state and announce ours: anything may have been missed.
+    let subscribed = false;
+    const connected = () => {
+      if (!subscribed || pub.status !== "ready") return;
       if (reported) this.logger.info("redis back; presence across instances restored");
       reported = false;
       onConnected();
+    };
+    const subscribe = () =>
+      sub.subscribe(this.channel).then(
+        () => {
+          subscribed = true;
+          connected();
+        },
+        // The connection dropped again before the answer: the next `ready` subscribes again.
+        (err: Error) => this.logger.debug({ err: err.message }, "redis subscribe interrupted"),
+      );
+    let firstSubscribe: Promise<void> | undefined;
+    sub.on("ready", () => {
+      const done = subscribe();
+      firstSubscribe ??= done;
     });
+    sub.on("close", () => void (subscribed = false));
+    pub.on("ready", connected);
+
+    // Redis down at boot is not fatal: both connections keep retrying and the `ready`
+    // handlers above take over whenever it comes.
     await Promise.all([
-      this.pub.connect().catch((err: Error) => this.logger.warn({ err: err.message }, "redis publish connection failed; retrying")),
-      this.sub.connect().then(
-        () => this.sub!.subscribe(this.channel),
+      pub.connect().catch((err: Error) => this.logger.warn({ err: err.message }, "redis publish connection failed; retrying")),
+      sub.connect().then(
+        () => firstSubscribe,
         (err: Error) => this.logger.warn({ err: err.message }, "redis subscribe connection failed; retrying"),
       ),
     ]);

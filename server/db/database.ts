@@ -8,6 +8,9 @@ import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "./generated/client";
 
+/** How often the LISTEN connection proves it is alive with a cheap query. */
+export const LISTEN_CHECK_MS = 30_000;
+
 export interface Sql {
   query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
   /** Runs a script of several statements, without parameters (migrations). */
@@ -42,17 +45,23 @@ export interface OpenOptions {
   onError?: (err: Error, context: string) => void;
   /** PGlite only: start from this data directory tarball instead of an empty one. */
   loadDataDir?: Blob;
+  /** Postgres: how this process's connections show in `pg_stat_activity` (the LISTEN one adds `-listen`). */
+  applicationName?: string;
+  /** Postgres: how often the LISTEN connection proves it is alive with a cheap query (30 s). */
+  listenCheckMs?: number;
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
-  if (opts.url) return openPostgres(opts.url, opts.poolSize ?? 10, opts.onError);
+  if (opts.url) return openPostgres(opts.url, opts);
   return openPGlite(opts.dataDir ?? "memory://", opts.loadDataDir);
 }
 
 // ---------------------------------------------------------------------------
 
-function openPostgres(url: string, poolSize: number, onError?: OpenOptions["onError"]): Database {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: "realtime-workspace" });
+function openPostgres(url: string, opts: OpenOptions): Database {
+  const { onError } = opts;
+  const applicationName = opts.applicationName ?? "realtime-workspace";
+  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, application_name: applicationName });
   // An idle client's error (server restart, network) must not crash the process.
   pool.on("error", (err) => onError?.(err, "pg pool idle client"));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
@@ -88,7 +97,11 @@ function openPostgres(url: string, poolSize: number, onError?: OpenOptions["onEr
       }
     },
     async listen(channel, onNotify, onReconnect) {
-      const stop = await listenWithReconnect(url, channel, onNotify, onReconnect, onError);
+      const stop = await listenWithReconnect(url, channel, onNotify, onReconnect, {
+        onError,
+        applicationName: `${applicationName}-listen`,
+        checkMs: opts.listenCheckMs ?? LISTEN_CHECK_MS,
+      });
       listeners.add(stop);
       return async () => {
         listeners.delete(stop);
@@ -106,65 +119,128 @@ function openPostgres(url: string, poolSize: number, onError?: OpenOptions["onEr
 /**
  * LISTEN on a dedicated connection that comes back by itself (capped, jittered backoff).
  * Whoever listens must treat `onReconnect` as "you may have missed notifications".
+ *
+ * A connection can die without a word — a host gone, a NAT or proxy dropping an idle flow — and
+ * a LISTEN connection only ever reads, so nothing would notice: notifications would just stop.
+ * So it sends a cheap query every `checkMs`, and one that fails or does not answer in time
+ * counts as lost. TCP keepalive also lets the OS reap such a socket.
  */
 async function listenWithReconnect(
   url: string,
   channel: string,
   onNotify: NotifyHandler,
   onReconnect: (() => void) | undefined,
-  onError: OpenOptions["onError"],
+  opts: { onError: OpenOptions["onError"]; applicationName: string; checkMs: number },
 ): Promise<() => Promise<void>> {
+  const timeoutMs = Math.min(10_000, opts.checkMs);
   let client: pg.Client | null = null;
   let stopped = false;
   let attempt = 0;
-  let timer: NodeJS.Timeout | null = null;
+  let retryTimer: NodeJS.Timeout | null = null;
 
-  const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString: url, application_name: "realtime-workspace-listen" });
+  /**
+   * Ends a connection, politely if it answers: a polite end waits for the server's goodbye,
+   * which a dead connection never sends, so past the timeout its socket is destroyed.
+   */
+  const discard = async (c: pg.Client): Promise<void> => {
+    c.removeAllListeners("end");
+    c.removeAllListeners("error");
+    c.on("error", () => {});
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    });
+    await Promise.race([c.end().catch(() => {}), gaveUp]);
+    clearTimeout(timer);
+    c.connection.stream.destroy();
+  };
+
+  const connect = async (): Promise<pg.Client> => {
+    const c = new pg.Client({
+      connectionString: url,
+      application_name: opts.applicationName,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      connectionTimeoutMillis: timeoutMs,
+      query_timeout: timeoutMs,
+    });
     c.on("notification", (msg) => {
       if (msg.channel === channel) onNotify(msg.payload ?? "");
     });
+    // Until it is `client`, a failure belongs to this attempt (the catch below), not to a live connection.
     c.on("error", (err) => {
-      onError?.(err, "pg listen connection");
-      scheduleReconnect();
+      if (client !== c) return;
+      opts.onError?.(err, "pg listen connection");
+      reconnect();
     });
-    c.on("end", () => scheduleReconnect());
-    await c.connect();
-    await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-    client = c;
+    c.on("end", () => {
+      if (client === c) reconnect();
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    } catch (err) {
+      void discard(c);
+      throw err;
+    }
+    return c;
   };
 
-  const scheduleReconnect = () => {
-    if (stopped || timer) return;
+  const reconnect = () => {
+    if (stopped || retryTimer) return;
     const dead = client;
     client = null;
-    dead?.removeAllListeners("end");
-    dead?.end().catch(() => {});
+    if (dead) void discard(dead);
     const delay = Math.random() * Math.min(30_000, 250 * 2 ** attempt++);
-    timer = setTimeout(() => {
-      timer = null;
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
       connect().then(
-        () => {
+        (c) => {
+          if (stopped) return void discard(c);
+          client = c;
           attempt = 0;
           onReconnect?.();
         },
         (err: Error) => {
-          onError?.(err, "pg listen reconnect");
-          scheduleReconnect();
+          opts.onError?.(err, "pg listen reconnect");
+          reconnect();
         },
       );
     }, delay);
-    timer.unref();
+    retryTimer.unref();
   };
 
-  await connect();
+  let checking = false;
+  const check = setInterval(() => {
+    const c = client;
+    if (!c || checking) return;
+    checking = true;
+    c.query("SELECT 1").then(
+      () => void (checking = false),
+      (err: Error) => {
+        checking = false;
+        if (client !== c) return;
+        opts.onError?.(err, "pg listen connection check");
+        reconnect();
+      },
+    );
+  }, opts.checkMs);
+  check.unref();
+
+  try {
+    client = await connect();
+  } catch (err) {
+    clearInterval(check);
+    throw err;
+  }
   return async () => {
     stopped = true;
-    if (timer) clearTimeout(timer);
+    clearInterval(check);
+    if (retryTimer) clearTimeout(retryTimer);
     const c = client;
     client = null;
-    c?.removeAllListeners("end");
-    await c?.end().catch(() => {});
+    if (c) await discard(c);
   };
 }
 

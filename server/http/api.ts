@@ -1,15 +1,16 @@
 // The HTTP API of PROTOCOL.md: identity, rooms, history, messages, typing, cursors and
 // notifications, plus the SSE and long-poll endpoints and the operator's endpoints.
+import type { IncomingMessage } from "node:http";
 import { Sessions, type Session } from "../auth";
 import { EventLogClosedError, EventLogFullError } from "../eventlog";
 import type { Hub } from "../hub";
 import type { Metrics } from "../metrics";
 import type { OpsSampler } from "../ops";
-import { TokenBucket } from "../ratelimit";
+import { SEND_LIMITS, TokenBucket } from "../ratelimit";
 import type { LongPollTransport } from "../transports/longpoll";
 import type { SseTransport } from "../transports/sse";
 import { WorkspaceError, type Workspace } from "../workspace";
-import { HttpError, isSecure, readJson, sendEmpty, sendJson } from "./respond";
+import { HttpError, isSecure, readJson as readJsonBody, sendEmpty, sendJson } from "./respond";
 import { Router, type RouteContext } from "./router";
 import {
   createRoomBodySchema,
@@ -17,6 +18,7 @@ import {
   postMessageBodySchema,
   readBodySchema,
   sessionBodySchema,
+  type ErrorCode,
   type User,
 } from "../../lib/protocol";
 import { z } from "zod";
@@ -30,6 +32,8 @@ export interface ApiDeps {
   metrics: Metrics;
   ops: OpsSampler;
   isReady: () => boolean;
+  /** How long a request body may stall before it is refused (408). */
+  bodyIdleTimeoutMs?: number;
 }
 
 const typingBodySchema = z.object({ stop: z.boolean().optional() });
@@ -54,9 +58,11 @@ class SessionLimits {
 export function createApi(deps: ApiDeps): Router {
   const { sessions, workspace, hub } = deps;
   const router = new Router();
-  const sendLimits = new SessionLimits(10, 20);
-  const typingLimits = new SessionLimits(2, 2);
-  const cursorLimits = new SessionLimits(60, 60);
+  const sendLimits = new SessionLimits(SEND_LIMITS.send.rate, SEND_LIMITS.send.burst);
+  const typingLimits = new SessionLimits(SEND_LIMITS.typing.rate, SEND_LIMITS.typing.burst);
+  const cursorLimits = new SessionLimits(SEND_LIMITS.cursor.rate, SEND_LIMITS.cursor.burst);
+  const readJson = <S extends z.ZodType>(req: IncomingMessage, schema: S, invalid?: ErrorCode) =>
+    readJsonBody(req, schema, invalid, deps.bodyIdleTimeoutMs);
 
   const authed = (handler: (ctx: RouteContext, session: Session) => Promise<void> | void) => async (ctx: RouteContext) => {
     const session = await sessions.fromRequest(ctx.req);
@@ -145,7 +151,9 @@ export function createApi(deps: ApiDeps): Router {
     authed(async ({ req, res, params }, session) => {
       const { x, y } = await readJson(req, cursorBodySchema);
       await workspace.requireRoom(params.id!);
-      if (cursorLimits.take(session.id)) hub.moveCursor(params.id!, session.user as User, x, y);
+      // Hiding is never rate limited: it only ever takes a cursor away, as the WebSocket's null does.
+      if (x === null || y === null) hub.hideCursor(params.id!, session.user.id);
+      else if (cursorLimits.take(session.id)) hub.moveCursor(params.id!, session.user as User, x, y);
       sendEmpty(res);
     }),
   );
@@ -174,7 +182,8 @@ export function createApi(deps: ApiDeps): Router {
     "/api/notifications/read",
     authed(async ({ req, res }, session) => {
       const { seq } = await readJson(req, readBodySchema);
-      await workspace.markRead(session.user.id, seq);
+      const readSeq = await workspace.markRead(session.user.id, seq);
+      hub.announceRead(session.user.id, readSeq);
       sendEmpty(res);
     }),
   );

@@ -37,13 +37,20 @@ export function sendEmpty(res: ServerResponse, status = 204, headers: Record<str
   res.end();
 }
 
+/**
+ * How long a request body may go without a byte before it is refused (408). A client that
+ * stops sending halfway would otherwise hold its connection, and a handler, for good.
+ */
+export const BODY_IDLE_TIMEOUT_MS = 10_000;
+
 /** Reads a JSON body of at most 64 KiB and validates it; throws HttpError with the right code. */
 export async function readJson<S extends z.ZodType>(
   req: IncomingMessage,
   schema: S,
   invalid: ErrorCode = "invalid_body",
+  idleTimeoutMs = BODY_IDLE_TIMEOUT_MS,
 ): Promise<z.infer<S>> {
-  const raw = await readBody(req, MAX_BODY_BYTES);
+  const raw = await readBody(req, MAX_BODY_BYTES, idleTimeoutMs);
   let value: unknown;
   try {
     value = raw.length === 0 ? {} : JSON.parse(raw.toString("utf8"));
@@ -59,7 +66,8 @@ export async function readJson<S extends z.ZodType>(
   return parsed.data;
 }
 
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** Reads a body of at most `limit` bytes, refusing one that goes `idleTimeoutMs` without a byte. */
+export function readBody(req: IncomingMessage, limit: number, idleTimeoutMs = BODY_IDLE_TIMEOUT_MS): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();
@@ -68,18 +76,41 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (chunk: Buffer) => {
+    let timer: NodeJS.Timeout | null = null;
+    const stop = () => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      req.removeListener("data", onData);
+    };
+    const fail = (err: unknown) => {
+      stop();
+      reject(err);
+    };
+    const arm = () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        // The answer goes out with `Connection: close` (the rest of the body never comes).
+        fail(new HttpError("request_timeout", `The request body stopped arriving for ${idleTimeoutMs} ms`));
+      }, idleTimeoutMs);
+      timer.unref();
+    };
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        req.removeAllListeners("data");
+        fail(new HttpError("payload_too_large", `The request body is larger than ${limit} bytes`));
         req.resume();
-        reject(new HttpError("payload_too_large", `The request body is larger than ${limit} bytes`));
         return;
       }
       chunks.push(chunk);
+      arm();
+    };
+    req.on("data", onData);
+    req.once("end", () => {
+      stop();
+      resolve(Buffer.concat(chunks));
     });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
+    req.once("error", fail);
+    if (!req.complete) arm();
   });
 }
 

@@ -1,9 +1,16 @@
 // Live cursors: latest wins per (room, person), flushed once per tick per room as one frame
-// holding only what changed since the last flush. `null` means that cursor left.
+// holding only what changed since the last flush. `null` means that cursor left. Batches other
+// instances relayed ride the same tick's frame, so a room gets one frame per tick however many
+// instances its people are spread over.
 import type { Clock } from "./clock";
 import type { CursorMap, CursorState, User } from "../../lib/protocol";
 
-export type CursorFlush = (room: string, cursors: CursorMap) => void;
+/**
+ * One room's frame for a tick. `cursors`: everything that changed, here or relayed from other
+ * instances — for this instance's subscribers. `own`: only the changes made here — for the
+ * other instances; null when there were none.
+ */
+export type CursorFlush = (room: string, cursors: CursorMap, own: CursorMap | null) => void;
 
 export interface CursorStats {
   inputs: number;
@@ -12,10 +19,13 @@ export interface CursorStats {
 }
 
 interface RoomCursors {
-  current: Map<string, { state: CursorState; lastInput: number }>;
+  /** `source`: the connection the position came from; only it leaving takes the cursor away. */
+  current: Map<string, { state: CursorState; lastInput: number; source: string | undefined }>;
   /** What subscribers were last told. */
   sent: Map<string, CursorState>;
   dirty: Set<string>;
+  /** Changes other instances relayed since the last flush, latest wins. */
+  relayed: Map<string, CursorState | null>;
 }
 
 export class CursorCoalescer {
@@ -30,22 +40,38 @@ export class CursorCoalescer {
     private readonly opts: { idleMs: number; coalesce?: boolean },
   ) {}
 
-  update(room: string, user: Pick<User, "id" | "name" | "color">, x: number, y: number): void {
+  /** `user` pointed at (x, y) from connection `source` (none: over HTTP). */
+  update(room: string, user: Pick<User, "id" | "name" | "color">, x: number, y: number, source?: string): void {
     this.stats.inputs++;
     const r = this.room(room);
     if (r.dirty.has(user.id) && r.current.has(user.id)) this.stats.coalesced++;
-    r.current.set(user.id, { state: { x, y, name: user.name, color: user.color }, lastInput: this.clock.now() });
+    r.current.set(user.id, { state: { x, y, name: user.name, color: user.color }, lastInput: this.clock.now(), source });
     r.dirty.add(user.id);
     this.dirtyRooms.add(room);
     if (this.opts.coalesce === false) this.flushRoom(room);
   }
 
-  /** The person's cursor left the room (leave, disconnect, pointer out). */
-  remove(room: string, userId: string): void {
+  /**
+   * The person's cursor left the room (leave, disconnect, pointer out). With `source`, only if
+   * that connection is where it came from: a person's other tab closing leaves it be.
+   */
+  remove(room: string, userId: string, source?: string): void {
     const r = this.rooms.get(room);
     if (!r || (!r.current.has(userId) && !r.sent.has(userId))) return;
+    if (source !== undefined && r.current.get(userId)?.source !== source) return;
     r.current.delete(userId);
     r.dirty.add(userId);
+    this.dirtyRooms.add(room);
+    if (this.opts.coalesce === false) this.flushRoom(room);
+  }
+
+  /**
+   * Another instance's batch for a room: sent with this tick's frame rather than as a frame of
+   * its own. Only what that instance sends is relayed, so nothing here tracks its cursors.
+   */
+  relay(room: string, cursors: CursorMap): void {
+    const r = this.room(room);
+    for (const [userId, c] of Object.entries(cursors)) r.relayed.set(userId, c);
     this.dirtyRooms.add(room);
     if (this.opts.coalesce === false) this.flushRoom(room);
   }
@@ -73,32 +99,39 @@ export class CursorCoalescer {
     this.dirtyRooms.delete(room);
     const r = this.rooms.get(room);
     if (!r) return;
-    const changed: CursorMap = {};
-    let any = false;
+    const own: CursorMap = {};
+    let anyOwn = false;
     for (const userId of r.dirty) {
       const cur = r.current.get(userId)?.state;
       const last = r.sent.get(userId);
       if (cur) {
         if (last && last.x === cur.x && last.y === cur.y) continue;
         r.sent.set(userId, cur);
-        changed[userId] = cur;
-        any = true;
+        own[userId] = cur;
+        anyOwn = true;
       } else if (last) {
         r.sent.delete(userId);
-        changed[userId] = null;
-        any = true;
+        own[userId] = null;
+        anyOwn = true;
       }
     }
     r.dirty.clear();
-    if (r.current.size === 0 && r.sent.size === 0) this.rooms.delete(room);
-    if (!any) return;
+    if (!anyOwn && r.relayed.size === 0) return this.forgetIfEmpty(room, r);
+    // The same person's cursor from here and from elsewhere (tabs on two instances): ours wins.
+    const cursors: CursorMap = Object.assign(Object.fromEntries(r.relayed), own);
+    r.relayed.clear();
+    this.forgetIfEmpty(room, r);
     this.stats.frames++;
-    this.onFlush(room, changed);
+    this.onFlush(room, cursors, anyOwn ? own : null);
+  }
+
+  private forgetIfEmpty(room: string, r: RoomCursors): void {
+    if (r.current.size === 0 && r.sent.size === 0 && r.relayed.size === 0) this.rooms.delete(room);
   }
 
   private room(room: string): RoomCursors {
     let r = this.rooms.get(room);
-    if (!r) this.rooms.set(room, (r = { current: new Map(), sent: new Map(), dirty: new Set() }));
+    if (!r) this.rooms.set(room, (r = { current: new Map(), sent: new Map(), dirty: new Set(), relayed: new Map() }));
     return r;
   }
 }

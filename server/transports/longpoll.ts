@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { Session } from "../auth";
 import type { EventLog } from "../eventlog";
 import type { Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
-import { HttpError, sendJson } from "../http/respond";
+import { HttpError, sendError, sendJson } from "../http/respond";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
 import type { Workspace } from "../workspace";
@@ -17,12 +17,16 @@ import {
   POLL_PRESENCE_TTL_MS,
   roomOfStream,
   type Cursor,
+  type ErrorCode,
   type PollAnswer,
   type RealtimeEvent,
   type RoomState,
   type StreamName,
   type User,
 } from "../../lib/protocol";
+
+/** A held poll is answered for a change of room state at most this often (events go at once). */
+export const POLL_STATE_INTERVAL_MS = 250;
 
 export interface LongPollOptions {
   hub: Hub;
@@ -35,14 +39,30 @@ export interface LongPollOptions {
   presenceTtlMs?: number;
   /** Most events in one answer; the rest come with the next poll. */
   maxEvents?: number;
-  /** Most polls held at once; past it, new polls are answered at once. */
+  /** Most polls held at once; past it, new polls are refused with 503 `overloaded` and Retry-After. */
   maxHeld?: number;
+  /**
+   * Most polls one session holds at once (its tabs, each with its own `client=`): past it, the
+   * session's oldest poll is let go, so one session cannot take every slot.
+   */
+  maxHeldPerSession?: number;
 }
+
+const DEFAULT_MAX_EVENTS = 1000;
+const DEFAULT_MAX_HELD = 10_000;
+/** A browser holds at most 6 HTTP/1.1 connections per host for all its tabs; HTTP/2 allows more. */
+const DEFAULT_MAX_HELD_PER_SESSION = 16;
+/** Seconds a refused poller waits before polling again (the client adds jitter). */
+const RETRY_AFTER_S = 2;
 
 type AnswerReason = "events" | "state" | "timeout" | "superseded" | "drain" | "immediate";
 
 export class LongPollTransport {
   private readonly held = new Map<string, HeldPoll>();
+  /** The held polls of each session, oldest first. */
+  private readonly bySession = new Map<string, Set<HeldPoll>>();
+  private readonly maxHeld: number;
+  private readonly maxHeldPerSession: number;
   /**
    * Per client: when it last got an answer caused by room state, and which version of each
    * room's state its last answer carried (bounded, oldest evicted).
@@ -50,7 +70,10 @@ export class LongPollTransport {
   private readonly seen = new Map<string, { stateAnswerAt: number; versions: Map<string, number> }>();
   private draining = false;
 
-  constructor(private readonly opts: LongPollOptions) {}
+  constructor(private readonly opts: LongPollOptions) {
+    this.maxHeld = opts.maxHeld ?? DEFAULT_MAX_HELD;
+    this.maxHeldPerSession = opts.maxHeldPerSession ?? DEFAULT_MAX_HELD_PER_SESSION;
+  }
 
   get size(): number {
     return this.held.size;
@@ -62,24 +85,69 @@ export class LongPollTransport {
     const waitS = parseWait(url.searchParams.get("wait"));
     const client = (url.searchParams.get("client") ?? "").slice(0, 64);
     const key = `${session.id}|${client}|${[...streams].sort().join(",")}`;
+    // Refused before any database work: shedding load must be cheap.
+    if (this.isFull(key)) return this.refuseOverloaded(res);
+
+    const rooms = streams.map(roomOfStream).filter((r): r is string => r !== null);
+    // Polling a room is joining it, as a WebSocket `join` is: the first time is in the feed.
+    // Recorded before the positions are taken, so a first poll of the feed starts after its
+    // own member.joined (after the first, it costs nothing: the membership is remembered).
+    await Promise.all(
+      rooms.map((room) =>
+        this.opts.workspace
+          .recordJoin(room, session.user)
+          .catch((err: unknown) => this.opts.logger.error({ err, room }, "recording the join failed")),
+      ),
+    );
 
     const missing = streams.filter((s) => !cursor.has(s));
     const heads = await this.opts.log.heads(missing);
     const position: Cursor = new Map(streams.map((s) => [s, cursor.get(s) ?? heads.get(s) ?? 0]));
 
-    // Polling a room marks the caller present in it until the lapse.
-    const rooms = streams.map(roomOfStream).filter((r): r is string => r !== null);
-    const presenceId = `poll:${session.id}:${client}`;
+    if (req.destroyed) return;
+    // Checked again: other polls may have taken the last slots while this one read the log.
+    if (this.isFull(key)) return this.refuseOverloaded(res);
+
+    // Polling a room marks the caller present in it until the lapse. One presence entry per
+    // session (not per `client=`), so a session naming new clients adds no entries.
+    const presenceId = `poll:${session.id}`;
     for (const room of rooms) this.opts.hub.presence.touch(room, session.user, presenceId, this.opts.presenceTtlMs ?? POLL_PRESENCE_TTL_MS);
 
     this.held.get(key)?.answer("superseded");
-    if (req.destroyed) return;
+    const mine = this.bySession.get(session.id);
+    if (mine && mine.size >= this.maxHeldPerSession) {
+      // The session's oldest poll makes room. It hears 429 with Retry-After rather than an
+      // empty 200: a session with more pollers than the cap would otherwise have them evict
+      // each other in a loop, each re-polling at once.
+      mine.values().next().value!.refuse("rate_limited", "Too many polls held for this session; try again shortly", RETRY_AFTER_S);
+    }
 
-    const poll = new HeldPoll(key, session, streams, rooms, position, res, this, this.opts);
-    this.held.set(key, poll);
-    this.opts.metrics?.pollsHeld.set(this.held.size);
+    const poll = new HeldPoll(key, session, streams, rooms, position, new Set(cursor.keys()), res, this, this.opts);
+    this.hold(poll);
     res.on("close", () => poll.abort());
-    await poll.start(this.draining || waitS === 0 || this.held.size > (this.opts.maxHeld ?? 10_000) ? 0 : waitS * 1000);
+    await poll.start(this.draining || waitS === 0 ? 0 : waitS * 1000);
+  }
+
+  /** Whether a poll under `key` would pass the bound (a poll it supersedes frees its slot). */
+  private isFull(key: string): boolean {
+    return this.held.size - (this.held.has(key) ? 1 : 0) >= this.maxHeld;
+  }
+
+  /**
+   * Every slot is taken. Answering at once with an empty 200 would bring the client straight
+   * back (a hot loop at the worst moment); 503 with Retry-After spaces it out.
+   */
+  private refuseOverloaded(res: ServerResponse): void {
+    this.opts.metrics?.pollAnswers.inc({ reason: "overloaded" });
+    sendError(res, new HttpError("overloaded", "Too many polls held; try again shortly"), { "Retry-After": String(RETRY_AFTER_S) });
+  }
+
+  private hold(poll: HeldPoll): void {
+    this.held.set(poll.key, poll);
+    let mine = this.bySession.get(poll.sessionId);
+    if (!mine) this.bySession.set(poll.sessionId, (mine = new Set()));
+    mine.add(poll);
+    this.opts.metrics?.pollsHeld.set(this.held.size);
   }
 
   /** Answers every held poll now (shutdown). */
@@ -91,12 +159,14 @@ export class LongPollTransport {
   /** @internal */
   release(poll: HeldPoll): void {
     if (this.held.get(poll.key) === poll) this.held.delete(poll.key);
+    const mine = this.bySession.get(poll.sessionId);
+    if (mine?.delete(poll) && mine.size === 0) this.bySession.delete(poll.sessionId);
     this.opts.metrics?.pollsHeld.set(this.held.size);
   }
 
   /** @internal The earliest time a state-only answer may go to this client. */
   nextStateAnswerAt(key: string): number {
-    return (this.seen.get(key)?.stateAnswerAt ?? 0) + (this.opts.stateIntervalMs ?? 250);
+    return (this.seen.get(key)?.stateAnswerAt ?? 0) + (this.opts.stateIntervalMs ?? POLL_STATE_INTERVAL_MS);
   }
 
   /** @internal Whether room state changed since this client's last answer. */
@@ -143,6 +213,8 @@ class HeldPoll implements Subscriber {
     private readonly streams: StreamName[],
     private readonly rooms: string[],
     private readonly position: Cursor,
+    /** The streams whose position the client brought (the others start at the head). */
+    private readonly resumed: ReadonlySet<string>,
     private readonly res: ServerResponse,
     private readonly owner: LongPollTransport,
     private readonly opts: LongPollOptions,
@@ -160,6 +232,7 @@ class HeldPoll implements Subscriber {
         this.streams.map((s) =>
           hub.subscribe(s, this, {
             since: this.position.get(s)!,
+            resumed: this.resumed.has(s),
             // A position beyond the head: the log was reset. Say so, and go on from the head.
             onStart: (head, reset) => {
               if (!reset) return;
@@ -189,7 +262,7 @@ class HeldPoll implements Subscriber {
     if (this.done) return;
     this.events.push(out.event);
     this.position.set(stream, out.seq);
-    if (this.events.length >= (this.opts.maxEvents ?? 1000)) {
+    if (this.events.length >= (this.opts.maxEvents ?? DEFAULT_MAX_EVENTS)) {
       // Stop here: the cursor says exactly what this answer carries.
       for (const s of this.streams) this.opts.hub.unsubscribe(s, this);
       if (!this.replaying) this.answer("events");
@@ -233,6 +306,14 @@ class HeldPoll implements Subscriber {
     if (Object.keys(this.resets).length > 0) body.resets = this.resets;
     this.opts.metrics?.pollAnswers.inc({ reason });
     if (!this.res.destroyed) sendJson(this.res, 200, body);
+  }
+
+  /** Lets go of the poll with an error answer (the client retries after `retryAfterS`). */
+  refuse(code: ErrorCode, message: string, retryAfterS: number): void {
+    if (this.done) return;
+    this.cleanup();
+    this.opts.metrics?.pollAnswers.inc({ reason: "evicted" });
+    if (!this.res.destroyed) sendError(this.res, new HttpError(code, message), { "Retry-After": String(retryAfterS) });
   }
 
   /** The client went away: let go of everything, answer nothing. */

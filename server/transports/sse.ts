@@ -11,7 +11,7 @@ import type { Metrics } from "../metrics";
 import type { Workspace } from "../workspace";
 import { readCursor, resolveStreams } from "./streams";
 import { TickCork } from "./tick-cork";
-import { formatCursor, SSE_RETRY_MS, type Cursor, type User } from "../../lib/protocol";
+import { formatCursor, SSE_PING_MS, SSE_RETRY_MS, userStream, type Cursor, type User } from "../../lib/protocol";
 
 export interface SseOptions {
   hub: Hub;
@@ -76,12 +76,12 @@ export class SseTransport {
     res.on("close", () => conn.end());
     // retry, then an id-only message: the client knows its position before any event arrives.
     conn.write(formatSse({ retry: SSE_RETRY_MS }) + formatSse({ id: formatCursor(position) }));
-    if (cursor.size > 0) this.opts.metrics?.resumes.inc({ transport: "sse" });
     try {
       await Promise.all(
         streams.map((s) =>
           this.opts.hub.subscribe(s, conn, {
             since: position.get(s)!,
+            resumed: cursor.has(s),
             // A position beyond the head: the log was reset. Say so, and go on from the head.
             onStart: (head, reset) => reset && conn.reset(s, head),
           }),
@@ -120,7 +120,7 @@ class SseConnection implements Subscriber {
     this.sessionId = session.id;
     this.cork = new TickCork(res);
     opts.hub.register(this);
-    this.ping = setInterval(() => this.write(": ping\n\n"), opts.pingIntervalMs ?? 15_000);
+    this.ping = setInterval(() => this.write(": ping\n\n"), opts.pingIntervalMs ?? SSE_PING_MS);
     this.ping.unref();
   }
 
@@ -133,6 +133,12 @@ class SseConnection implements Subscriber {
   reset(stream: string, head: number): void {
     this.position.set(stream, head);
     this.write(formatSse({ id: formatCursor(this.position), event: "reset", data: JSON.stringify({ stream, head }) }));
+  }
+
+  /** `event: read` without an id: the position in the streams does not move. */
+  onRead(readSeq: number): void {
+    if (!this.position.has(userStream(this.user.id))) return;
+    this.write(formatSse({ event: "read", data: JSON.stringify({ readSeq }) }));
   }
 
   onLagged(): void {

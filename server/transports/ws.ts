@@ -9,14 +9,15 @@ import type { Session, Sessions } from "../auth";
 import type { Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import type { Logger } from "../log";
 import { counterFor, type Metrics, type Tally } from "../metrics";
-import { TokenBucket, WindowCounter } from "../ratelimit";
-import { TickCork } from "./tick-cork";
-import { frameHeaderLength } from "./ws-frame";
+import { SEND_LIMITS, TokenBucket, WindowCounter } from "../ratelimit";
+import { systemClock, type Clock, type Timer } from "../state/clock";
+import { WsSocket, type ConnectionSocket } from "./ws-socket";
 import { WorkspaceError, type Workspace } from "../workspace";
 import { EventLogClosedError, EventLogFullError } from "../eventlog";
 import {
   clientFrameSchema,
   CloseCode,
+  CURSOR_TICK_MS,
   MAX_FRAME_BYTES,
   MAX_REPLAY,
   PROTOCOL_VERSION,
@@ -27,23 +28,31 @@ import {
   type User,
 } from "../../lib/protocol";
 
-export interface WsTransportOptions {
+/** What one connection needs: the hub and workspace it acts on, and its limits. */
+export interface WsConnectionOptions {
   hub: Hub;
   workspace: Workspace;
-  sessions: Sessions;
   logger: Logger;
   metrics?: Metrics;
-  /** Origins allowed besides the request's own host. */
-  allowedOrigins: string[];
-  pingIntervalMs?: number;
-  pongTimeoutMs?: number;
+  /** Time for the rate limits and the pong deadline (tests move it by hand). */
+  clock?: Clock;
   /** Above this many buffered bytes a socket is too slow for durable events: close 1013. */
   maxBufferedBytes?: number;
   /** Above this many buffered bytes cursor frames are skipped for the socket. */
   cursorSkipBytes?: number;
 }
 
-const AS_TEXT = { binary: false } as const;
+export interface WsTransportOptions extends WsConnectionOptions {
+  sessions: Sessions;
+  /** Origins allowed besides the request's own host. */
+  allowedOrigins: string[];
+  pingIntervalMs?: number;
+  pongTimeoutMs?: number;
+}
+
+/** Every socket is pinged this often; one that has not answered within the timeout is dropped. */
+export const WS_PING_INTERVAL_MS = 30_000;
+export const WS_PONG_TIMEOUT_MS = 10_000;
 
 /** Bad frames tolerated per window before the connection is closed for abuse (1008). */
 const ABUSE_LIMIT = 50;
@@ -53,6 +62,35 @@ const ABUSE_WINDOW_MS = 10_000;
  * limit once and must hear every answer; only one that keeps flooding is closed (1008).
  */
 const FLOOD_LIMIT = 500;
+
+/** Per-connection rate limits (PROTOCOL.md, "Limits per connection"). */
+const SEND_RATE = { perSecond: 10, burst: 20 };
+const TYPING_RATE = { perSecond: 2, burst: 2 };
+const CURSOR_RATE = { perSecond: 60, burst: 60 };
+/**
+ * Rooms one connection may have joined at once. Each is a subscription, a presence entry and a
+ * replay of up to MAX_REPLAY events; a tab shows a room or two.
+ */
+export const MAX_ROOMS_PER_CONNECTION = 50;
+/**
+ * Every join may read the database (room check, head, replay). The burst lets a reconnecting
+ * tab rejoin every room it may hold at once; past it, joins are answered `rate_limited`.
+ */
+export const JOIN_RATE = { perSecond: 5, burst: MAX_ROOMS_PER_CONNECTION };
+
+/**
+ * Frames read but not yet handled. They wait while an earlier frame waits on the database (a
+ * join's replay, a send's checks). As a Go server's read loop or a Node stream's highWaterMark
+ * does, the connection then stops reading the socket: the peer's further frames stay in TCP
+ * buffers and flow control slows it down, instead of piling up here. It reads again once the
+ * queue is half drained. Closing (1008) is only the backstop: frames ws had already read from
+ * the kernel still arrive after the pause (at most one read of 64 KiB, about 2,000 of the
+ * smallest frames), so only a socket that ignores the pause can pass the hard limits.
+ */
+const INBOX_PAUSE_FRAMES = 32;
+const INBOX_PAUSE_BYTES = 256 * 1024;
+export const INBOX_MAX_FRAMES = 4_096;
+const INBOX_MAX_BYTES = 1024 * 1024;
 
 export class WsTransport {
   readonly wss: WebSocketServer;
@@ -71,8 +109,8 @@ export class WsTransport {
   }
 
   start(): void {
-    const interval = this.opts.pingIntervalMs ?? 30_000;
-    const timeout = this.opts.pongTimeoutMs ?? 10_000;
+    const interval = this.opts.pingIntervalMs ?? WS_PING_INTERVAL_MS;
+    const timeout = this.opts.pongTimeoutMs ?? WS_PONG_TIMEOUT_MS;
     this.heartbeat = setInterval(() => {
       for (const c of this.connections) c.ping(timeout);
     }, interval);
@@ -122,64 +160,75 @@ export class WsTransport {
   }
 
   private accept(ws: WebSocket, session: Session): void {
-    const conn = new WsConnection(ws, session, this.opts, () => this.connections.delete(conn));
+    const conn = new WsConnection(new WsSocket(ws), session, this.opts, () => this.connections.delete(conn));
     this.connections.add(conn);
+    ws.on("message", (data, isBinary) => conn.handleMessage(data as Buffer, isBinary));
+    ws.on("pong", () => conn.handlePong());
+    ws.on("close", () => conn.handleClose());
+    ws.on("error", (err) => conn.handleSocketError(err));
   }
 }
 
-/** One browser tab's socket: a hub subscriber for every room it joined. */
-class WsConnection implements Subscriber {
+/**
+ * One browser tab's connection: a hub subscriber for every room it joined. The protocol logic,
+ * speaking through a `ConnectionSocket` (`ws` in production, an in-memory pair in tests); the
+ * socket's owner hands it the peer's frames (`handleMessage`), pongs and the close.
+ */
+export class WsConnection implements Subscriber {
   readonly id = `ws-${randomBytes(6).toString("base64url")}`;
   readonly transport = "ws" as const;
   readonly user: User;
   readonly sessionId: string;
   private readonly rooms = new Set<string>();
-  private readonly sendBucket = new TokenBucket(10, 20);
-  private readonly typingBucket = new TokenBucket(2, 2);
-  private readonly cursorBucket = new TokenBucket(60, 60);
-  private readonly abuse = new WindowCounter(ABUSE_LIMIT, ABUSE_WINDOW_MS);
-  private readonly flood = new WindowCounter(FLOOD_LIMIT, ABUSE_WINDOW_MS);
-  private inbox: Promise<void> = Promise.resolve();
+  private readonly clock: Clock;
+  private readonly sendBucket: TokenBucket;
+  private readonly typingBucket: TokenBucket;
+  private readonly cursorBucket: TokenBucket;
+  private readonly joinBucket: TokenBucket;
+  private readonly abuse: WindowCounter;
+  private readonly flood: WindowCounter;
+  /** Frames waiting for their turn, and their size on the wire (see INBOX_PAUSE_FRAMES). */
+  private readonly inbox: Array<{ frame: ClientFrame; bytes: number }> = [];
+  private inboxBytes = 0;
+  private dispatching = false;
+  private readingPaused = false;
   private alive = true;
-  private pongTimer: NodeJS.Timeout | null = null;
+  private pongTimer: Timer | null = null;
+  /**
+   * Rooms whose cursor frames this socket skipped while slow. A skipped frame may have held a
+   * `null` no later frame repeats, so each gets the room's full cursor set once the socket has
+   * caught up; the timer checks for that while any is owed.
+   */
+  private readonly cursorsOwed = new Set<string>();
+  private cursorsOwedTimer: Timer | null = null;
   private closed = false;
   private readonly log: Logger;
   private readonly maxBuffered: number;
   private readonly cursorSkip: number;
   /** The frames-out tally for durable events, looked up once: it is bumped per delivery. */
   private readonly eventsOut: Tally | undefined;
-  /**
-   * The TCP socket under `ws`, for frames made once for everyone (`sendFrame`), and its cork:
-   * the frames of one tick (a commit batch's events) leave in one write.
-   */
-  private readonly tcp: { socket: Duplex; cork: TickCork } | undefined;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly socket: ConnectionSocket,
     session: Session,
-    private readonly opts: WsTransportOptions,
+    private readonly opts: WsConnectionOptions,
     private readonly onGone: () => void,
   ) {
     this.user = session.user;
     this.sessionId = session.id;
+    this.clock = opts.clock ?? systemClock;
+    const now = () => this.clock.now();
+    this.sendBucket = new TokenBucket(SEND_RATE.perSecond, SEND_RATE.burst, now);
+    this.typingBucket = new TokenBucket(TYPING_RATE.perSecond, TYPING_RATE.burst, now);
+    this.cursorBucket = new TokenBucket(CURSOR_RATE.perSecond, CURSOR_RATE.burst, now);
+    this.joinBucket = new TokenBucket(JOIN_RATE.perSecond, JOIN_RATE.burst, now);
+    this.abuse = new WindowCounter(ABUSE_LIMIT, ABUSE_WINDOW_MS, now);
+    this.flood = new WindowCounter(FLOOD_LIMIT, ABUSE_WINDOW_MS, now);
     this.log = opts.logger.child({ conn: this.id, user: this.user.id });
     this.maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.cursorSkip = opts.cursorSkipBytes ?? 64 * 1024;
     this.eventsOut = counterFor(opts.metrics?.framesOut, "event");
-    const socket = (ws as unknown as { _socket?: Duplex })._socket;
-    this.tcp = socket && { socket, cork: new TickCork(socket) };
     opts.hub.register(this);
-    ws.on("message", (data, isBinary) => this.handleMessage(data as Buffer, isBinary));
-    ws.on("pong", () => {
-      this.alive = true;
-      if (this.pongTimer) clearTimeout(this.pongTimer);
-      this.pongTimer = null;
-    });
-    ws.on("close", () => this.cleanup());
-    ws.on("error", (err) => {
-      // Oversized frames surface here (ws closes with 1009 itself); the rest is worth a log line.
-      if ((err as { code?: string }).code !== "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") this.log.warn({ err }, "socket error");
-    });
   }
 
   // --- Subscriber ----------------------------------------------------------
@@ -189,11 +238,50 @@ class WsConnection implements Subscriber {
   }
 
   onRoomFrame(frame: RoomFrame): void {
-    if (frame.type === "cursors" && this.behindBy(this.cursorSkip)) {
+    if (frame.type === "cursors") return this.sendCursors(frame);
+    this.sendFrame(frame.wsFrame, counterFor(this.opts.metrics?.framesOut, frame.type));
+  }
+
+  /** Cursors are lossy: a slow socket skips them, and is owed the full set once it catches up. */
+  private sendCursors(frame: RoomFrame): void {
+    if (this.behindBy(this.cursorSkip)) {
       this.opts.metrics?.cursorFramesSkipped.inc();
+      this.cursorsOwed.add(frame.room);
+      this.checkCursorsOwedSoon();
       return;
     }
+    // The full set is the room's current state, so it holds this frame's changes too.
+    if (this.cursorsOwed.delete(frame.room)) return this.sendCursorSnapshot(frame.room);
     this.sendFrame(frame.wsFrame, counterFor(this.opts.metrics?.framesOut, frame.type));
+  }
+
+  private payCursorsOwed(): void {
+    if (this.closed || this.cursorsOwed.size === 0) return this.stopCursorsOwed();
+    if (this.behindBy(this.cursorSkip)) return this.checkCursorsOwedSoon();
+    this.stopCursorsOwed();
+    for (const room of this.cursorsOwed) this.sendCursorSnapshot(room);
+    this.cursorsOwed.clear();
+  }
+
+  /** Looks again one cursor tick from now whether the socket has caught up. */
+  private checkCursorsOwedSoon(): void {
+    this.cursorsOwedTimer ??= this.clock.setTimeout(() => {
+      this.cursorsOwedTimer = null;
+      this.payCursorsOwed();
+    }, CURSOR_TICK_MS);
+  }
+
+  private stopCursorsOwed(): void {
+    this.cursorsOwedTimer?.cancel();
+    this.cursorsOwedTimer = null;
+  }
+
+  /** Every cursor in the room but this person's own, marked `full`: the client replaces what it shows. */
+  private sendCursorSnapshot(room: string): void {
+    if (!this.rooms.has(room)) return;
+    const cursors = this.opts.hub.cursorSnapshot(room);
+    delete cursors[this.user.id];
+    this.send({ type: "cursors", room, cursors, full: true });
   }
 
   onLagged(): void {
@@ -211,28 +299,47 @@ class WsConnection implements Subscriber {
     if (this.closed) return;
     if (!this.alive && this.pongTimer) return;
     this.alive = false;
-    this.ws.ping();
-    this.pongTimer = setTimeout(() => {
-      if (!this.alive) {
-        this.log.info("no pong; terminating");
-        this.ws.terminate();
-      }
+    this.socket.ping();
+    this.pongTimer = this.clock.setTimeout(() => {
+      this.pongTimer = null;
+      // While this side is not reading, the peer's pong waits unread behind its frames.
+      if (this.alive || this.readingPaused) return;
+      this.log.info("no pong; terminating");
+      this.socket.terminate();
+      this.cleanup();
     }, timeoutMs);
-    this.pongTimer.unref();
+  }
+
+  handlePong(): void {
+    this.alive = true;
+    this.pongTimer?.cancel();
+    this.pongTimer = null;
+  }
+
+  /** The socket closed (either side, or dropped). */
+  handleClose(): void {
+    this.cleanup();
+  }
+
+  handleSocketError(err: Error): void {
+    // Oversized frames surface here (ws closes with 1009 itself); the rest is worth a log line.
+    if ((err as { code?: string }).code !== "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") this.log.warn({ err }, "socket error");
   }
 
   close(code: number, reason: string): void {
     if (this.closed) return;
-    this.ws.close(code, reason);
-    // A peer that never answers the close handshake must not hold the socket open.
-    setTimeout(() => this.ws.terminate(), 2_000).unref();
+    this.socket.close(code, reason);
     this.cleanup();
   }
 
   private cleanup(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.pongTimer) clearTimeout(this.pongTimer);
+    this.pongTimer?.cancel();
+    // Frames still waiting would act for a connection that is gone.
+    this.inbox.length = 0;
+    this.inboxBytes = 0;
+    this.stopCursorsOwed();
     this.opts.hub.unregister(this);
     this.rooms.clear();
     this.onGone();
@@ -240,12 +347,13 @@ class WsConnection implements Subscriber {
 
   // --- Frames in -----------------------------------------------------------
 
-  private handleMessage(data: Buffer, isBinary: boolean): void {
+  /** One frame from the peer: validated, then queued to take effect in order. */
+  handleMessage(data: Buffer | string, isBinary: boolean): void {
     if (this.closed) return;
     let value: unknown;
     try {
       if (isBinary) throw new Error("binary");
-      value = JSON.parse(data.toString("utf8"));
+      value = JSON.parse(typeof data === "string" ? data : data.toString("utf8"));
     } catch {
       return this.fail("bad_json", "Frames are JSON text");
     }
@@ -257,9 +365,41 @@ class WsConnection implements Subscriber {
     }
     const frame = parsed.data;
     this.opts.metrics?.framesIn.inc({ type: frame.type });
-    // Frames take effect in the order they came: a send right after a join finds the room
-    // joined. A send holds the line only until its append is queued, not until it commits.
-    this.inbox = this.inbox.then(() => this.dispatch(frame).catch((err: unknown) => this.handleFailure(frame, err)));
+    const bytes = typeof data === "string" ? Buffer.byteLength(data) : data.length;
+    if (this.inbox.length >= INBOX_MAX_FRAMES || this.inboxBytes + bytes > INBOX_MAX_BYTES) {
+      return this.close(CloseCode.policy, "Too many pending frames");
+    }
+    this.inbox.push({ frame, bytes });
+    this.inboxBytes += bytes;
+    if (!this.readingPaused && (this.inbox.length >= INBOX_PAUSE_FRAMES || this.inboxBytes >= INBOX_PAUSE_BYTES)) {
+      this.readingPaused = true;
+      this.socket.pauseReading();
+    }
+    if (!this.dispatching) void this.drainInbox();
+  }
+
+  /**
+   * Frames take effect in the order they came: a send right after a join finds the room
+   * joined. A send holds the line only until its append is queued, not until it commits.
+   */
+  private async drainInbox(): Promise<void> {
+    this.dispatching = true;
+    try {
+      for (let next = this.inbox.shift(); next && !this.closed; next = this.inbox.shift()) {
+        this.inboxBytes -= next.bytes;
+        try {
+          await this.dispatch(next.frame);
+        } catch (err) {
+          this.handleFailure(next.frame, err);
+        }
+        if (this.readingPaused && this.inbox.length <= INBOX_PAUSE_FRAMES / 2 && this.inboxBytes <= INBOX_PAUSE_BYTES / 2) {
+          this.readingPaused = false;
+          if (!this.closed) this.socket.resumeReading();
+        }
+      }
+    } finally {
+      this.dispatching = false;
+    }
   }
 
   private async dispatch(frame: ClientFrame): Promise<void> {
@@ -282,7 +422,14 @@ class WsConnection implements Subscriber {
   }
 
   private async handleJoin(room: string, since: number | undefined): Promise<void> {
-    if (!(await this.opts.workspace.roomExists(room))) return this.fail("unknown_room", `There is no room "${room}"`);
+    if (!this.rooms.has(room) && this.rooms.size >= MAX_ROOMS_PER_CONNECTION) {
+      return this.fail("too_many_rooms", `A connection can be in at most ${MAX_ROOMS_PER_CONNECTION} rooms; leave one first`, { room });
+    }
+    if (!this.joinBucket.take()) {
+      this.opts.metrics?.rateLimited.inc({ type: "join" });
+      return this.fail("rate_limited", `Too many joins; slow down ("${room}" was not joined)`, { room });
+    }
+    if (!(await this.opts.workspace.roomExists(room))) return this.fail("unknown_room", `There is no room "${room}"`, { room });
     if (this.closed) return;
     const stream = roomStream(room);
     if (this.rooms.has(room)) this.opts.hub.unsubscribe(stream, this);
@@ -300,9 +447,10 @@ class WsConnection implements Subscriber {
         this.send(reset ? { type: "reset", room, head } : { type: "joined", room, head, members });
         hub.enterRoom(room, this);
         if (reset && present) this.send({ type: "presence", room, members });
-        const cursors = hub.cursorSnapshot(room);
-        delete cursors[this.user.id];
-        if (Object.keys(cursors).length > 0) this.send({ type: "cursors", room, cursors });
+        // Always, even empty: a client back from a disconnect still shows cursors that left
+        // meanwhile, and only a full set tells it so.
+        this.cursorsOwed.delete(room);
+        this.sendCursorSnapshot(room);
         const typing = hub.typingUsers(room);
         if (typing.length > 0) this.send({ type: "typing", room, users: typing });
       },
@@ -312,18 +460,26 @@ class WsConnection implements Subscriber {
   }
 
   private handleLeave(room: string): void {
-    if (!this.rooms.delete(room)) return this.fail("not_joined", `You have not joined "${room}"`);
+    if (!this.leaveRoom(room)) return this.fail("not_joined", `You have not joined "${room}"`, { room });
+  }
+
+  /** Stops following the room and leaves it at once; false when it was not joined. */
+  private leaveRoom(room: string): boolean {
+    if (!this.rooms.delete(room)) return false;
+    this.cursorsOwed.delete(room);
     this.opts.hub.unsubscribe(roomStream(room), this);
     this.opts.hub.leaveRoom(room, this, { immediate: true });
+    return true;
   }
 
   private async handleSend(room: string, text: string, clientId: string): Promise<void> {
-    if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" before sending to it`, clientId);
+    // Whatever becomes of the message, its author has stopped typing it.
+    this.opts.hub.setTyping(room, this.user, false);
+    if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" before sending to it`, { clientId, room });
     if (!this.sendBucket.take()) {
       this.opts.metrics?.rateLimited.inc({ type: "send" });
-      return this.fail("rate_limited", "Too many messages; slow down", clientId);
+      return this.fail("rate_limited", "Too many messages; slow down", { clientId, room });
     }
-    this.opts.hub.setTyping(room, this.user, false);
     const append = await this.opts.workspace.prepareMessage(room, this.user, text, clientId);
     append().then(
       ({ event }) => {
@@ -335,7 +491,7 @@ class WsConnection implements Subscriber {
   }
 
   private handleTyping(room: string, stop: boolean): void {
-    if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" first`);
+    if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" first`, { room });
     if (!stop && !this.typingBucket.take()) {
       this.opts.metrics?.rateLimited.inc({ type: "typing" });
       return;
@@ -344,30 +500,43 @@ class WsConnection implements Subscriber {
   }
 
   private handleCursor(room: string, x: number | null, y: number | null): void {
-    if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" first`);
-    if (x === null || y === null) return this.opts.hub.cursors.remove(room, this.user.id);
+    // Cursor input is lossy by contract: one for a room not joined (a page pointing before its
+    // join was answered, or just after it left) is dropped like excess input — no error, and
+    // never counted as abuse.
+    if (!this.rooms.has(room)) return;
+    if (x === null || y === null) return this.opts.hub.hideCursor(room, this.user.id, this.id);
     if (!this.cursorBucket.take()) {
       this.opts.metrics?.rateLimited.inc({ type: "cursor" });
       return; // dropped silently, as the protocol says
     }
-    this.opts.hub.moveCursor(room, this.user, x, y);
+    this.opts.hub.moveCursor(room, this.user, x, y, this.id);
   }
 
   private handleFailure(frame: ClientFrame, err: unknown): void {
-    const clientId = frame.type === "send" ? frame.clientId : undefined;
-    if (err instanceof WorkspaceError) return this.fail(err.code, err.message, clientId);
+    const about = { clientId: frame.type === "send" ? frame.clientId : undefined, room: frame.room };
+    // A join that failed half-way (the log could not be read) is no join: sends to the room are
+    // then refused as not_joined rather than accepted by a connection that hears no events.
+    if (frame.type === "join") this.leaveRoom(frame.room);
+    if (err instanceof WorkspaceError) return this.fail(err.code, err.message, about);
     if (err instanceof EventLogFullError || err instanceof EventLogClosedError) {
-      return this.fail(err.code, err.message, clientId);
+      return this.fail(err.code, err.message, about);
     }
     this.log.error({ err, frame: frame.type }, "frame failed");
-    this.fail("internal", "Something went wrong; try again", clientId);
+    this.fail("internal", "Something went wrong; try again", about);
   }
 
   // --- Frames out ----------------------------------------------------------
 
-  private fail(code: ErrorCode, message: string, clientId?: string): void {
+  /**
+   * Answers a frame with an error. `about` names the message (`clientId`) and the room the
+   * frame was for, so a client can tell which join or send to try again.
+   */
+  private fail(code: ErrorCode, message: string, about: { clientId?: string | undefined; room?: string | undefined } = {}): void {
     this.opts.metrics?.protocolErrors.inc({ code });
-    this.send(clientId === undefined ? { type: "error", code, message } : { type: "error", code, message, clientId });
+    const frame: ServerFrame = { type: "error", code, message };
+    if (about.clientId !== undefined) frame.clientId = about.clientId;
+    if (about.room !== undefined) frame.room = about.room;
+    this.send(frame);
     if (code === "internal" || code === "overloaded" || code === "unavailable") return;
     if ((code === "rate_limited" ? this.flood : this.abuse).hit()) this.close(CloseCode.policy, "Too many bad frames");
   }
@@ -380,28 +549,19 @@ class WsConnection implements Subscriber {
   private sendDurable(data: string, out: Tally | undefined): void {
     if (!this.sendable()) return;
     out?.inc();
-    this.ws.send(data, AS_TEXT);
+    this.socket.sendText(data);
   }
 
-  /**
-   * Sends a whole frame made once for every socket (`wsTextFrame`) as it is, written to the TCP
-   * socket with no per-socket header or options; the frames of one tick go out in one write. Safe beside ws's own sends
-   * (pings, close): with compression off and no Blob ever sent, ws writes each frame to the
-   * socket at once and never queues, so frames cannot interleave; `bufferedAmount` counts these
-   * bytes too.
-   */
+  /** Sends a whole frame made once for every socket (`wsTextFrame`) as it is. */
   private sendFrame(frame: Buffer, out: Tally | undefined): void {
     if (!this.sendable()) return;
     out?.inc();
-    if (this.tcp) {
-      this.tcp.cork.hold();
-      this.tcp.socket.write(frame);
-    } else this.ws.send(frame.subarray(frameHeaderLength(frame)), AS_TEXT);
+    this.socket.sendFrame(frame);
   }
 
   /** Open, and not so far behind that it must resume from the log instead (then closed 1013). */
   private sendable(): boolean {
-    if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.closed || !this.socket.isOpen) return false;
     if (this.behindBy(this.maxBuffered)) {
       this.onLagged();
       return false;
@@ -411,9 +571,9 @@ class WsConnection implements Subscriber {
 
   /** More than `bytes` wait for the kernel (frames held for this tick's write are sent first). */
   private behindBy(bytes: number): boolean {
-    if (this.ws.bufferedAmount <= bytes) return false;
-    this.tcp?.cork.flush();
-    return this.ws.bufferedAmount > bytes;
+    if (this.socket.bufferedAmount <= bytes) return false;
+    this.socket.flush();
+    return this.socket.bufferedAmount > bytes;
   }
 }
 

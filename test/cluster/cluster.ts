@@ -223,6 +223,13 @@ class InstanceProcess implements Instance {
 
 /** A redis-server of the test's own, so stopping it disturbs nothing else on the machine. */
 async function startRedis(port: number): Promise<RedisServer> {
+  const server = redisServer(port);
+  await server.start();
+  return server;
+}
+
+/** A redis-server on `port`, not started yet (for an instance that boots before Redis). */
+export function redisServer(port: number): RedisServer {
   let proc: ChildProcess | null = null;
   const server: RedisServer = {
     port,
@@ -245,6 +252,5 @@ async function startRedis(port: number): Promise<RedisServer> {
       proc = null;
     },
   };
-  await server.start();
   return server;
 }

@@ -82,6 +82,9 @@ describe("several instances behind nginx", () => {
     })();
     await waitFor(() => statuses.length > 0, 5_000, "readyz answering");
 
+    // A message from every socket, and SIGTERM at once: each sender hears either its ack (and
+    // the message is in the log) or a refusal it can retry elsewhere — never silence.
+    sockets.forEach((s, i) => s.send({ type: "send", room: "general", text: `last words ${i}`, clientId: `drain-${i}` }));
     const code = await target.stop("SIGTERM");
     polling = false;
     await poller;
@@ -89,11 +92,16 @@ describe("several instances behind nginx", () => {
     expect(statuses[0]).toBe(200);
     expect(statuses, "readyz during the drain").toContain(503);
 
-    for (const s of sockets) {
+    const inLog = new Set((await cluster.logEvents("room:general")).map((e) => e.clientId));
+    for (const [i, s] of sockets.entries()) {
       expect(await s.closed()).toBe(1012);
       const reason = JSON.parse(s.closeReason) as { reconnectAfterMs?: unknown };
       expect(typeof reason.reconnectAfterMs).toBe("number");
       expect(reason.reconnectAfterMs as number).toBeGreaterThanOrEqual(0);
+      const acked = s.of("ack").some((f) => f.clientId === `drain-${i}`);
+      const refused = s.of("error").some((f) => f.clientId === `drain-${i}` && f.code === "unavailable");
+      expect(acked !== refused, `drain-${i}: exactly one of ack or refusal before the close`).toBe(true);
+      expect(inLog.has(`drain-${i}`), `drain-${i} in the log as acknowledged`).toBe(acked);
     }
     await target.start();
   });

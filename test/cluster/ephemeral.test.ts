@@ -1,6 +1,6 @@
-// Presence, typing and cursors across three server processes (Redis pub/sub between them, a
+// Presence, typing, cursors and read markers across three server processes (Redis pub/sub between them, a
 // short PRESENCE_HEARTBEAT_MS), and what happens when an instance crashes or Redis goes away.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { startCluster, type Cluster } from "./cluster";
 import { allAcked, connected, makePeer, startTraffic, type Peer } from "./peers";
 import { verifyRoom } from "./verify";
@@ -90,5 +90,24 @@ describe("ephemeral state across instances", () => {
     lin.client.typing(ROOM);
     await waitFor(() => (ada.typing.get(ROOM) ?? []).some((u) => u.name === "Lin"), 10_000, "typing across instances again");
     console.info(`redis outage: ${result.messages} messages delivered to ${result.readers} readers; presence recovered`);
+  });
+
+  it("tells a person's streams on every instance when they read their mentions on another", async () => {
+    const [n1, n2] = cluster.instances.map((i) => i.url);
+    // Lin's laptop follows her mentions on n1; her phone reads them through n2.
+    const laptop = await makePeer(cluster, "Lin", { base: n1, transport: "websocket", session: { user: lin.user, cookie: lin.cookie }, feedStreams: ["feed", "user:me"] });
+    onTestFinished(() => laptop.stop());
+    const reads: number[] = [];
+    laptop.client.on("read", (r) => reads.push(r.readSeq));
+    laptop.client.start();
+    await waitFor(() => laptop.client.getStatus().feed.state === "connected", 10_000, "laptop's event stream");
+    const { cookie } = await cluster.signIn("Admin");
+    expect((await cluster.api("/api/rooms", { method: "POST", cookie, body: JSON.stringify({ name: "reads" }) })).status).toBe(201);
+    const res = await cluster.api(`/api/rooms/reads/messages`, { method: "POST", cookie: ada.cookie, base: n1, body: JSON.stringify({ text: "@Lin over here", clientId: "read-x" }) });
+    expect(res.status).toBe(201);
+    await waitFor(() => laptop.tc.events.some((e) => e.type === "mention"), 10_000, "the mention on the laptop");
+    const seq = laptop.tc.events.filter((e) => e.type === "mention").at(-1)!.seq;
+    expect((await cluster.api("/api/notifications/read", { method: "POST", cookie: lin.cookie, base: n2, body: JSON.stringify({ seq }) })).status).toBe(204);
+    await waitFor(() => reads.includes(seq), 10_000, "the read marker from n2 on n1");
   });
 });

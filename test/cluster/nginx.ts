@@ -60,7 +60,7 @@ export async function startNginx(opts: { conf: NginxConf; upstreams: number[]; p
 
 /**
  * The deploy config with test values: the upstream's `server` lines become one per port (with
- * the first line's parameters), `listen` becomes 127.0.0.1:<port>, and pid, logs and temp files
+ * the first line's parameters but `resolve`), `listen` becomes 127.0.0.1:<port>, and pid, logs and temp files
  * move into `dir`. Throws if the template no longer has what it rewrites.
  */
 export function renderNginxConf(template: string, o: { dir: string; port: number; upstreams: number[] }): string {
@@ -79,7 +79,8 @@ export function renderNginxConf(template: string, o: { dir: string; port: number
     const lines = body!.split("\n");
     const servers = lines.filter((l) => /^\s*server\s+\S+/.test(l));
     if (servers.length === 0) throw new Error("nginx template: upstream without servers");
-    const params = /^\s*server\s+\S+?(\s[^;]*)?;/.exec(servers[0]!)?.[1] ?? "";
+    // The instances here are fixed addresses: no name to look up again (and `resolve` needs nginx 1.27.3).
+    const params = (/^\s*server\s+\S+?(\s[^;]*)?;/.exec(servers[0]!)?.[1] ?? "").replace(/\s+resolve\b/, "");
     const generated = o.upstreams.map((p) => `${indent}    server 127.0.0.1:${p}${params};`).join("\n");
     let placed = false;
     const rewritten = lines.flatMap((l) => {

@@ -29,6 +29,8 @@ export async function startServer(
     instanceId?: string;
     /** Extra environment for the config, e.g. ALLOWED_ORIGINS. */
     env?: Record<string, string>;
+    /** prom-client's process metrics (CPU, memory, event loop) in /metrics, as in production. */
+    defaultMetrics?: boolean;
   } = {},
 ): Promise<TestServer> {
   const testDb = opts.testDb ?? (await createTestDatabase(opts.kind ?? "pglite"));
@@ -43,7 +45,7 @@ export async function startServer(
     config,
     logger: silentLogger,
     db: testDb.db,
-    metrics: createMetrics({ defaultMetrics: false }),
+    metrics: createMetrics({ defaultMetrics: opts.defaultMetrics ?? false }),
     tuning: { drainSpreadMs: 50, ...opts.tuning },
   });
   const port = await app.listen(0);

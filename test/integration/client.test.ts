@@ -1,19 +1,26 @@
 // The realtime client (lib/realtime) against a real server: chat both ways, the outbox across
 // offline spells, long polling, and switching transports without loss or duplicates.
+import WebSocket from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { WebSocketLike } from "../../lib/realtime/types";
 import { makeClient, type TestClient } from "../helpers/client";
+import { fakeBrowser } from "../helpers/fake-socket";
 import { startServerWith, waitFor, type Person, type TestServer } from "../helpers/server";
+import { startHttpProxy, type HttpProxy } from "../helpers/http-proxy";
+import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
 
 let s: TestServer;
 let ada: Person;
 let lin: Person;
 const clients: TestClient[] = [];
+const proxies: Array<TcpProxy | HttpProxy> = [];
 
 beforeAll(async () => {
   [s, ada, lin] = await startServerWith(["Ada", "Lin"], { tuning: { presenceGraceMs: 200 } });
 });
-afterEach(() => {
+afterEach(async () => {
   for (const c of clients.splice(0)) c.client.stop();
+  for (const p of proxies.splice(0)) await p.close();
 });
 afterAll(async () => {
   await s?.stop();
@@ -44,6 +51,19 @@ async function adaAndLinIn(name: string): Promise<{ r: string; a: TestClient; b:
   const b = client(lin);
   startAndJoin(r, a, b);
   return { r, a, b };
+}
+
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+/** A proxy in front of the test server, and a WebSocket factory for `who` that goes through it. */
+async function proxiedSockets(who: { cookie: string }): Promise<{ proxy: TcpProxy; createWebSocket: (url: string, protocols: string[]) => WebSocketLike }> {
+  const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(s.url).port) });
+  proxies.push(proxy);
+  const proxied = `ws://127.0.0.1:${proxy.port}/ws`;
+  return {
+    proxy,
+    createWebSocket: (_url, protocols) => new WebSocket(proxied, protocols, { headers: { cookie: who.cookie } }) as unknown as WebSocketLike,
+  };
 }
 
 const texts = (c: TestClient, r: string) =>
@@ -85,6 +105,21 @@ describe("realtime client over WebSocket", () => {
     expect(await s.app.log.head(`room:${r}`)).toBe(2);
   });
 
+  it("drains 60 messages written offline in order, none bounced by the server's rate limit", async () => {
+    const { r, a, b } = await adaAndLinIn("client-backlog");
+    await waitFor(() => a.client.getStatus().rooms.state === "connected", 5000, "connected");
+    const errors: string[] = [];
+    a.client.on("error", (e) => errors.push(e.code));
+    a.client.setOffline(true);
+    const written = Array.from({ length: 60 }, (_, i) => `backlog ${i + 1}`);
+    for (const t of written) a.client.send(r, t);
+    a.client.setOffline(false);
+    await waitFor(() => texts(b, r).length >= 60 && a.client.getOutbox().length === 0, 20_000, "all 60 delivered");
+    expect(texts(b, r)).toEqual(written);
+    expect(errors).toEqual([]);
+    expect(await s.app.log.head(`room:${r}`)).toBe(60);
+  });
+
   it("resumes after a dropped connection with nothing lost or repeated", async () => {
     const { r, a, b } = await adaAndLinIn("client-drop");
     await waitFor(() => b.client.getStatus().rooms.state === "connected");
@@ -97,6 +132,48 @@ describe("realtime client over WebSocket", () => {
     await waitFor(() => texts(b, r).length === 4, 5000, "resume");
     expect(b.seqs(`room:${r}`)).toEqual([1, 2, 3, 4]);
     expect(b.client.getStatus().reconnects).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("a connection that went dead without closing (a laptop that slept)", () => {
+  it("is checked when the page becomes visible or the network comes back, then replaced and resumed without loss", async () => {
+    const r = await room("client-asleep");
+    const { proxy, createWebSocket } = await proxiedSockets(lin);
+    const a = client(ada);
+    const b = client(lin, { createWebSocket, answerTimeoutMs: 500 });
+    const browser = fakeBrowser();
+    b.client.attachToBrowser(browser.win, browser.doc);
+    startAndJoin(r, a, b);
+    await waitFor(() => b.client.getStatus().rooms.state === "connected", 5000, "Lin connected");
+    a.client.send(r, "before");
+    await waitFor(() => texts(b, r).length === 1, 5000, "first message");
+
+    for (const signal of ["visible", "online"] as const) {
+      proxy.silence();
+      a.client.send(r, `to Lin asleep (${signal})`);
+      b.client.send(r, `from Lin asleep (${signal})`);
+      await waitFor(() => a.client.getOutbox().length === 0, 5000, "Ada's message stored");
+      await sleep(300);
+      // Nothing arrives, yet the socket still looks open: nothing would ever notice by itself.
+      expect(texts(b, r)).not.toContain(`to Lin asleep (${signal})`);
+      expect(b.client.getStatus().rooms.state).toBe("connected");
+      // The person comes back to the tab, or the network comes back (no `offline` before it).
+      if (signal === "visible") {
+        browser.fire("hidden");
+        browser.fire("visible");
+      } else {
+        browser.fire("online");
+      }
+      await waitFor(
+        () => texts(b, r).includes(`to Lin asleep (${signal})`) && texts(b, r).includes(`from Lin asleep (${signal})`) && b.client.getOutbox().length === 0,
+        5000,
+        `resumed after "${signal}"`,
+      );
+    }
+    expect(await s.app.log.head(`room:${r}`)).toBe(5);
+    expect(b.seqs(`room:${r}`)).toEqual([1, 2, 3, 4, 5]);
+    expect(texts(b, r).filter((t) => t.startsWith("from Lin"))).toHaveLength(2);
+    expect(b.client.getStatus().reconnects).toBeGreaterThanOrEqual(2);
   });
 });
 
@@ -117,6 +194,29 @@ describe("realtime client over long polling", () => {
     await waitFor(() => texts(b, r).includes("polled hello"), 5000, "message over polling");
     await waitFor(() => a.client.getOutbox().length === 0);
     expect(a.client.getStatus().rooms).toEqual({ transport: "longpoll", state: "connected" });
+  });
+
+  it("posts a backlog one message at a time, in order, under the server's rate limit", async () => {
+    const r = await room("client-lp-backlog");
+    const statuses: number[] = [];
+    const countingFetch: typeof fetch = async (input, init = {}) => {
+      const headers = new Headers(init.headers);
+      headers.set("cookie", ada.cookie);
+      const res = await fetch(input, { ...init, headers });
+      if (String(input).endsWith("/messages")) statuses.push(res.status);
+      return res;
+    };
+    const a = client(ada, { transport: "longpoll", pollWaitS: 5, fetch: countingFetch });
+    const b = client(lin);
+    a.client.setOffline(true);
+    const written = Array.from({ length: 30 }, (_, i) => `polled backlog ${i + 1}`);
+    for (const t of written) a.client.send(r, t);
+    startAndJoin(r, a, b);
+    a.client.setOffline(false);
+    await waitFor(() => texts(b, r).length >= 30 && a.client.getOutbox().length === 0, 20_000, "all 30 delivered");
+    expect(texts(b, r)).toEqual(written);
+    // Every request was taken at the first try: none answered 429.
+    expect(statuses).toEqual(written.map(() => 201));
   });
 
   it("falls back to long polling when the WebSocket cannot open, then upgrades back with no loss or duplicate", async () => {
@@ -158,6 +258,70 @@ describe("feed and notifications over SSE", () => {
     expect(new Set(feed).size).toBe(feed.length);
     expect(feed).toEqual([...feed].sort((x, y) => x - y));
     expect(b.client.getStatus().feed.transport).toBe("sse");
+  });
+
+  for (const [i, [what, answer]] of ([
+    ["answers 502", (res: import("node:http").ServerResponse) => res.writeHead(502, { "Content-Type": "text/plain" }).end("Bad Gateway")],
+    ["answers 403", (res: import("node:http").ServerResponse) => res.writeHead(403, { "Content-Type": "text/html" }).end("<h1>Blocked</h1>")],
+    ["answers a page of HTML with 200", (res: import("node:http").ServerResponse) => res.writeHead(200, { "Content-Type": "text/html" }).end("<html>Sign in to the proxy</html>")],
+  ] as const).entries()) {
+    it(`moves the feed to long polling when a proxy ${what} for the event stream`, async () => {
+      const proxy = await startHttpProxy(Number(new URL(s.url).port), (req, res) => {
+        if (!req.url?.startsWith("/api/stream")) return false;
+        answer(res);
+        return true;
+      });
+      proxies.push(proxy);
+      const b = client(lin, {
+        baseUrl: proxy.url,
+        feedStreams: ["feed", "user:me"],
+        pollWaitS: 2,
+        createWebSocket: (_url, protocols) => new WebSocket(s.wsUrl, protocols, { headers: { cookie: lin.cookie } }) as unknown as WebSocketLike,
+      });
+      b.client.start();
+      await waitFor(() => b.client.getStatus().feed.transport === "longpoll" && b.client.getStatus().feed.state === "connected", 5000, "feed on polling");
+      // It gave the stream a fair chance first: the default two tries.
+      expect(proxy.intercepted.filter((p) => p === "/api/stream").length).toBeGreaterThanOrEqual(2);
+      const name = `feed-blocked-${i}`;
+      await room(name);
+      await waitFor(() => b.events.some((e) => e.type === "room.created" && e.data.roomId === name), 5000, "feed over polling");
+    });
+  }
+
+  it("keeps trying the event stream, not long polling, while the server itself is down", async () => {
+    // 503 for everything, /readyz too: a restart, not a proxy.
+    const proxy = await startHttpProxy(Number(new URL(s.url).port), (_req, res) => {
+      res.writeHead(503, { "Content-Type": "text/plain" }).end("Service Unavailable");
+      return true;
+    });
+    proxies.push(proxy);
+    const b = client(lin, { baseUrl: proxy.url, feedStreams: ["feed", "user:me"], transport: "auto", createWebSocket: () => { throw new Error("no socket"); } });
+    b.client.start();
+    await waitFor(() => proxy.intercepted.filter((p) => p === "/api/stream").length >= 4, 5000, "several tries");
+    expect(b.client.getStatus().feed.transport).toBe("sse");
+  });
+
+  it("hears at once when mentions are read on another device, without moving its position", async () => {
+    const b = client(lin, { feedStreams: ["feed", "user:me"] });
+    const reads: number[] = [];
+    b.client.on("read", (r) => reads.push(r.readSeq));
+    b.client.start();
+    await waitFor(() => b.client.getStatus().feed.state === "connected", 5000, "SSE open");
+    await room("read-elsewhere");
+    await s.api("/api/rooms/read-elsewhere/messages", { method: "POST", cookie: ada.cookie, body: JSON.stringify({ text: "@Lin look", clientId: "r1" }) });
+    await waitFor(() => b.events.some((e) => e.type === "mention" && e.data.roomId === "read-elsewhere"), 5000, "mention");
+    const position = b.client.position("user:me");
+    const head = b.events.filter((e) => e.type === "mention").at(-1)!.seq;
+
+    // Lin's phone reads it.
+    const res = await s.api("/api/notifications/read", { method: "POST", cookie: lin.cookie, body: JSON.stringify({ seq: head }) });
+    expect(res.status).toBe(204);
+    await waitFor(() => reads.includes(head), 5000, "read marker over SSE");
+    expect(b.client.position("user:me")).toBe(position);
+    // Someone else's read is not Lin's business.
+    await s.api("/api/notifications/read", { method: "POST", cookie: ada.cookie, body: JSON.stringify({ seq: 0 }) });
+    await sleep(200);
+    expect(reads).toEqual([head]);
   });
 
   it("moves the feed to long polling when the event stream stays silent", async () => {

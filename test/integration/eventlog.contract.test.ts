@@ -2,6 +2,7 @@
 // embedded PGlite always, the real Postgres server when DATABASE_URL is set.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventLog, EventLogClosedError, EventLogFullError } from "../../server/eventlog";
+import type { Logger } from "../../server/log";
 import { createMetrics } from "../../server/metrics";
 import type { RealtimeEvent } from "../../lib/protocol";
 import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
@@ -168,6 +169,58 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     for (const text of texts) await log.append(message("room:c9", text));
     const stored = await log.readAfter("room:c9", 0, 10);
     expect(stored.map((e) => (e.data as { text: string }).text)).toEqual(texts);
+  });
+
+  it("11. an append the database refuses fails alone: the rest of its batch commits, in order, gapless", async () => {
+    const log = new EventLog(t.db);
+    // Validation refuses NUL before the log; called directly, the database refuses it.
+    const texts = ["a", "b", "c", "poison\u0000", "d", "e", "f"];
+    const outcomes = await Promise.all(
+      texts.map((text, i) =>
+        log.append(message("room:c11", text, `k${i}`)).then(
+          (r) => r.event.seq,
+          (e: unknown) => e as Error & { code?: string },
+        ),
+      ),
+    );
+    const failed = outcomes.filter((o) => typeof o !== "number");
+    expect(failed).toHaveLength(1);
+    expect(outcomes[3]).toBe(failed[0]);
+    expect(failed[0]!.code).toMatch(/^22/);
+    expect(outcomes.filter((o) => typeof o === "number")).toEqual([1, 2, 3, 4, 5, 6]);
+    const stored = await log.readAfter("room:c11", 0, 10);
+    expect(stored.map((e) => (e.data as { text: string }).text)).toEqual(["a", "b", "c", "d", "e", "f"]);
+    // The log goes on from there.
+    expect((await log.append(message("room:c11", "g"))).event.seq).toBe(7);
+  });
+
+  it("12. a stream whose row went missing is numbered on from its events, not from 1", async () => {
+    const log = new EventLog(t.db);
+    for (const text of ["a", "b", "c"]) await log.append(message("room:c12", text));
+    await t.db.sql.query("DELETE FROM streams WHERE name = 'room:c12'");
+    const [d, other] = await Promise.all([log.append(message("room:c12", "d")), log.append(message("room:c12-new", "first"))]);
+    expect(d.event.seq).toBe(4);
+    expect(other.event.seq).toBe(1);
+    expect(await log.head("room:c12")).toBe(4);
+    expect((await log.readAfter("room:c12", 0, 10)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("13. a commit listener that throws is reported; the other listeners and every appender still hear", async () => {
+    const logged: unknown[] = [];
+    const logger = { error: (obj: unknown) => logged.push(obj) } as unknown as Logger;
+    const log = new EventLog(t.db, { logger });
+    const heard: number[] = [];
+    log.onCommit(() => {
+      throw new Error("listener bug");
+    });
+    log.onCommit((events) => heard.push(...events.map((e) => e.seq)));
+    const results = await Promise.all([1, 2, 3].map((i) => log.append(message("room:c8b", `m${i}`))));
+    expect(results.map((r) => r.event.seq)).toEqual([1, 2, 3]);
+    expect(heard).toEqual([1, 2, 3]);
+    expect(logged).toHaveLength(1);
+    expect((logged[0] as { err: Error }).err.message).toBe("listener bug");
+    // And the log goes on.
+    expect((await log.append(message("room:c8b", "m4"))).event.seq).toBe(4);
   });
 
   it.runIf(kind === "postgres")("10. issues one NOTIFY per batch carrying only the new heads", async () => {

@@ -1,5 +1,6 @@
 // The event log across real OS processes: concurrent writers on one stream stay gapless and
-// commit-ordered, and an acknowledged append survives SIGKILL.
+// commit-ordered, and an acknowledged append survives SIGKILL — of a bare writer, and of the
+// real server answering 201s.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +10,8 @@ import { openDatabase } from "../../server/db/database";
 import { migrate } from "../../server/db/migrate";
 import { EventLog } from "../../server/eventlog";
 import { createPostgresDatabase, dropPostgresDatabase, MIGRATIONS_DIR } from "../helpers/db";
+import { spawnServer } from "../helpers/process";
+import type { RealtimeEvent } from "../../lib/protocol";
 
 const WORKER = path.resolve(__dirname, "../helpers/append-worker.ts");
 const hasPostgres = Boolean(process.env.DATABASE_URL);
@@ -120,4 +123,70 @@ describe.each(killTargets)("SIGKILL on %s", (kind) => {
     expect(next.event.seq).toBe(events.length + 1);
     // Starting a writer process and an on-disk database is slow on a busy two-core machine.
   }, 120_000);
+});
+
+describe.each(killTargets)("the real server, SIGKILLed on %s", (kind) => {
+  it("loses no acknowledged message (201), and restarted on the same data serves the same history", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "rt-server-kill-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    let url: string | undefined;
+    if (kind === "postgres") {
+      url = await createPostgresDatabase();
+      cleanups.push(() => dropPostgresDatabase(url!));
+    }
+    const env = { DATA_DIR: dir, DATABASE_URL: url, SESSION_SECRET: "kill-test-secret-kill-test-secret-0123" };
+
+    const first = await spawnServer(env);
+    cleanups.push(() => first.kill("SIGKILL"));
+    const api = (base: string, p: string, cookie: string, body?: unknown) =>
+      fetch(base + p, {
+        method: body === undefined ? "GET" : "POST",
+        headers: { cookie, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const signIn = await fetch(`${first.url}/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "Kim" }) });
+    const cookie = signIn.headers.get("set-cookie")!.split(";")[0]!;
+
+    // Four lanes post as fast as they are answered; only 201s count as acknowledged.
+    const acked: Array<{ seq: number; text: string }> = [];
+    let killed = false;
+    let n = 0;
+    const lane = async () => {
+      while (!killed) {
+        const text = `kill-${n++}`;
+        const res = await api(first.url, "/api/rooms/general/messages", cookie, { text, clientId: text }).catch(() => null);
+        if (res?.status === 201) acked.push({ seq: ((await res.json()) as { event: RealtimeEvent }).event.seq, text });
+      }
+    };
+    const lanes = Promise.all([lane(), lane(), lane(), lane()]);
+    const deadline = Date.now() + 60_000;
+    while (acked.length < 100 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await first.kill("SIGKILL");
+    killed = true;
+    await lanes;
+    const acknowledged = [...acked];
+    expect(acknowledged.length).toBeGreaterThanOrEqual(100);
+
+    const second = await spawnServer(env);
+    cleanups.push(() => second.kill("SIGKILL"));
+    // The whole history, page by page, newest first.
+    const history: RealtimeEvent[] = [];
+    let before: number | null = null;
+    for (;;) {
+      const res = await api(second.url, `/api/rooms/general/events?limit=200${before ? `&before=${before}` : ""}`, cookie);
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as { events: RealtimeEvent[]; hasMore: boolean };
+      history.unshift(...page.events);
+      if (!page.hasMore) break;
+      before = page.events[0]!.seq;
+    }
+    const bySeq = new Map(history.map((e) => [e.seq, (e.data as { text: string }).text]));
+    for (const a of acknowledged) expect(bySeq.get(a.seq), `seq ${a.seq}`).toBe(a.text);
+    expect(history.map((e) => e.seq)).toEqual(Array.from({ length: history.length }, (_, i) => i + 1));
+    // The session survived too, and the room goes on from its head.
+    const next = await api(second.url, "/api/rooms/general/messages", cookie, { text: "after", clientId: "after" });
+    expect(next.status).toBe(201);
+    expect(((await next.json()) as { event: RealtimeEvent }).event.seq).toBe(history.length + 1);
+    await second.kill("SIGTERM");
+  }, 180_000);
 });

@@ -1,7 +1,9 @@
 // The HTTP API of PROTOCOL.md against a real server: identity, rooms, history, messages,
 // notifications, operations — and every kind of bad input, which must write nothing.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServerWith, type Person, type TestServer } from "../helpers/server";
+import net from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { EventLogFullError } from "../../server/eventlog";
+import { startServer, startServerWith, type Person, type TestServer } from "../helpers/server";
 import type { RealtimeEvent, RoomInfo, User } from "../../lib/protocol";
 
 let s: TestServer;
@@ -13,6 +15,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await s?.stop();
+});
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 const post = (path: string, body: unknown, cookie?: string) =>
@@ -106,6 +111,44 @@ describe("rooms", () => {
     expect(feed[0]).toMatchObject({ type: "room.created", actor: { id: ada.user.id, name: "Ada" }, data: { roomId: "design-review", name: "design-review" } });
     const { rooms } = (await (await s.api("/api/rooms", { cookie: lin.cookie })).json()) as { rooms: RoomInfo[] };
     expect(rooms.map((r) => r.id)).toContain("design-review");
+  });
+
+  it("a room whose announcement failed is announced by the next attempt: the creator's retry succeeds, anyone else hears 409", async () => {
+    const announcements = async (roomId: string) =>
+      (await s.app.log.readAfter("feed", 0, 10_000)).filter((e) => e.type === "room.created" && e.data.roomId === roomId);
+    // The room row commits, then the log refuses the announcement (its queue is full).
+    const failOnce = () => vi.spyOn(s.app.log, "append").mockRejectedValueOnce(new EventLogFullError(1));
+
+    failOnce();
+    const first = await post("/api/rooms", { name: "flaky-a" }, ada.cookie);
+    expect(first.status).toBe(503);
+    expect(await announcements("flaky-a")).toHaveLength(0);
+    const retry = await post("/api/rooms", { name: "flaky-a" }, ada.cookie);
+    expect(retry.status).toBe(201);
+    expect(((await retry.json()) as { room: RoomInfo }).room).toMatchObject({ id: "flaky-a", head: 0 });
+    expect(await announcements("flaky-a")).toMatchObject([{ actor: { id: ada.user.id, name: "Ada" }, data: { name: "flaky-a" } }]);
+    expect((await post("/api/rooms", { name: "flaky-a" }, ada.cookie)).status).toBe(409);
+
+    failOnce();
+    expect((await post("/api/rooms", { name: "flaky-b" }, ada.cookie)).status).toBe(503);
+    // Someone else's attempt repairs the feed — in the creator's name — and is refused.
+    expect((await post("/api/rooms", { name: "Flaky-B" }, lin.cookie)).status).toBe(409);
+    expect(await announcements("flaky-b")).toMatchObject([{ actor: { id: ada.user.id } }]);
+    expect((await post("/api/rooms", { name: "flaky-b" }, ada.cookie)).status).toBe(409);
+    expect(await announcements("flaky-b")).toHaveLength(1);
+  });
+
+  it("a join whose member.joined failed is announced by the person's next join, once", async () => {
+    const joins = async () =>
+      (await s.app.log.readAfter("feed", 0, 10_000)).filter(
+        (e) => e.type === "member.joined" && e.data.roomId === "general" && e.actor.id === lin.user.id,
+      );
+    vi.spyOn(s.app.log, "append").mockRejectedValueOnce(new EventLogFullError(1));
+    await expect(s.app.workspace.recordJoin("general", lin.user)).rejects.toBeInstanceOf(EventLogFullError);
+    expect(await joins()).toHaveLength(0);
+    await s.app.workspace.recordJoin("general", lin.user);
+    await Promise.all([s.app.workspace.recordJoin("general", lin.user), s.app.workspace.recordJoin("general", lin.user)]);
+    expect(await joins()).toHaveLength(1);
   });
 
   it("refuses bad room names with invalid_name and creates nothing", async () => {
@@ -222,6 +265,30 @@ describe("messages and history", () => {
     expect(await countEvents()).toBe(before);
   });
 
+  it("refuses NUL characters and unpaired surrogates, which Postgres cannot store, with 400 and writes nothing", async () => {
+    const before = await countEvents();
+    // Raw JSON, so the escapes reach the server exactly as a client could send them.
+    const cases: Array<[string, string, string]> = [
+      ["/api/rooms/general/messages", '{"text":"a\\u0000b","clientId":"nul-1"}', "invalid_text"],
+      ["/api/rooms/general/messages", '{"text":"lone \\ud800 high","clientId":"nul-2"}', "invalid_text"],
+      ["/api/rooms/general/messages", '{"text":"lone \\udc00 low","clientId":"nul-3"}', "invalid_text"],
+      ["/api/rooms/general/messages", '{"text":"fine","clientId":"nul\\u0000"}', "invalid_text"],
+      ["/api/rooms/general/messages", '{"text":"fine","clientId":"nul\\udfff"}', "invalid_text"],
+      ["/api/session", '{"name":"Ada\\u0000"}', "invalid_name"],
+      ["/api/session", '{"name":"Ada\\ud83d"}', "invalid_name"],
+    ];
+    for (const [path, body, code] of cases) {
+      const res = await post(path, body, ada.cookie);
+      expect(res.status, body).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code, body).toBe(code);
+    }
+    expect(await countEvents()).toBe(before);
+    // A surrogate pair (an emoji) is one whole character and stays welcome.
+    const emoji = await post("/api/rooms/general/messages", '{"text":"party \\ud83c\\udf89","clientId":"nul-ok"}', ada.cookie);
+    expect(emoji.status).toBe(201);
+    expect(((await emoji.json()) as { event: RealtimeEvent }).event.data).toMatchObject({ text: "party 🎉" });
+  });
+
   it("answers unknown endpoints 404 and wrong methods 405 with codes", async () => {
     const missing = await s.api("/api/nothing-here", { cookie: ada.cookie });
     expect(missing.status).toBe(404);
@@ -253,6 +320,31 @@ describe("operations", () => {
     expect(text).toMatch(/rt_append_batch_size_bucket/);
     expect(text).toMatch(/rt_append_commit_seconds_bucket/);
     expect(text).toMatch(/rt_http_requests_total\{route="\/api\/rooms\/:id\/messages",method="POST",status="201"\}/);
+  });
+
+  it("counts requests that match no route under one label, whatever their path", async () => {
+    const unmatched = async () =>
+      Number(/rt_http_requests_total\{route="unmatched",method="GET",status="404"\} (\d+)/.exec(await (await s.api("/metrics")).text())?.[1] ?? 0);
+    const before = await unmatched();
+    for (const p of ["/api/nothing-1", "/api/nothing-2", "/wp-login.php", "/api/rooms/a/b/c"]) {
+      expect((await s.api(p, { cookie: ada.cookie })).status).toBe(404);
+    }
+    const text = await (await s.api("/metrics")).text();
+    expect(await unmatched()).toBe(before + 4);
+    expect(text).not.toMatch(/nothing-1|wp-login/);
+  });
+
+  it("serves the process's own metrics (CPU, memory, event loop, handles) beside the app's", async () => {
+    const withDefaults = await startServer({ testDb: s.testDb, defaultMetrics: true });
+    try {
+      const text = await (await withDefaults.api("/metrics")).text();
+      for (const name of ["process_cpu_seconds_total", "process_resident_memory_bytes", "nodejs_eventloop_lag_seconds", "nodejs_heap_size_used_bytes", "nodejs_active_handles_total"]) {
+        expect(text, name).toMatch(new RegExp(`^${name}(\\{[^}]*\\})? `, "m"));
+      }
+      expect(text).toMatch(/^# TYPE rt_appends_total counter$/m);
+    } finally {
+      await withDefaults.stop();
+    }
   });
 });
 
@@ -293,5 +385,88 @@ describe("hot counters", () => {
     expect(count(after, deliveries) - count(before, deliveries)).toBe(3);
     expect(count(after, events) - count(before, events)).toBe(3);
     a.close();
+  });
+});
+
+describe("slow clients", () => {
+  let slow: TestServer;
+  let grace: Person;
+
+  beforeAll(async () => {
+    [slow, grace] = await startServerWith(["Grace"], {
+      testDb: s.testDb,
+      tuning: { bodyIdleTimeoutMs: 300, requestTimeoutMs: 1000, timeoutCheckIntervalMs: 100 },
+    });
+  });
+  afterAll(async () => {
+    await slow?.stop();
+  });
+
+  /** Sends a POST's headers and the start of its body by hand; resolves with all it hears back. */
+  const rawPost = (path: string, body: string, sent: number, trickleMs?: number) =>
+    new Promise<{ text: string; closed: boolean }>((resolve, reject) => {
+      const { port } = new URL(slow.url);
+      const socket = net.connect(Number(port), "127.0.0.1");
+      let text = "";
+      let timer: NodeJS.Timeout | null = null;
+      socket.setEncoding("utf8");
+      socket.on("data", (d: string) => (text += d));
+      socket.on("error", reject);
+      socket.on("close", () => {
+        if (timer) clearInterval(timer);
+        resolve({ text, closed: true });
+      });
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ${grace.cookie}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: keep-alive\r\n\r\n${body.slice(0, sent)}`,
+      );
+      // A byte now and then: never idle long, but never done either.
+      let at = sent;
+      if (trickleMs) timer = setInterval(() => at < body.length - 1 && socket.write(body[at++]!), trickleMs);
+      setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`no answer; got ${JSON.stringify(text)}`));
+      }, 8000).unref();
+    });
+
+  it("answers a body that stops halfway with 408 request_timeout, closes the connection and writes nothing", async () => {
+    const before = await countEvents();
+    const body = JSON.stringify({ text: "never finished", clientId: "slow-1" });
+    const { text, closed } = await rawPost("/api/rooms/general/messages", body, 20);
+    expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(text.toLowerCase()).toContain("connection: close");
+    expect(text).toContain('"code":"request_timeout"');
+    expect(closed).toBe(true);
+    expect(await countEvents()).toBe(before);
+  });
+
+  it("answers a body that trickles past the request timeout with 408", async () => {
+    const body = JSON.stringify({ text: "x".repeat(500), clientId: "slow-2" });
+    const { text, closed } = await rawPost("/api/rooms/general/messages", body, 20, 50);
+    expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(closed).toBe(true);
+  });
+
+  it("leaves SSE streams, held polls and WebSockets open past the request timeout", async () => {
+    const stream = await fetch(`${slow.url}/api/stream?streams=feed`, { headers: { cookie: grace.cookie } });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    const poll = slow.api("/api/poll?streams=feed&wait=2", { cookie: grace.cookie });
+    const ws = await slow.connect(grace.cookie);
+    await new Promise((r) => setTimeout(r, 1500));
+
+    expect((await slow.api("/api/rooms/general/messages", { method: "POST", body: JSON.stringify({ text: "still here", clientId: "slow-3" }), cookie: grace.cookie })).status).toBe(201);
+    let seen = "";
+    while (!seen.includes("still here")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`stream ended; got ${seen}`);
+      seen += new TextDecoder().decode(value);
+    }
+    const answer = await poll;
+    expect(answer.status).toBe(200);
+    ws.send({ type: "join", room: "general" });
+    await ws.next((f) => f.type === "joined");
+    ws.close();
+    await reader.cancel();
   });
 });

@@ -1,9 +1,12 @@
 // Two instances in one process, sharing a real Postgres (the durable backplane: NOTIFY + the
 // log) and a real Redis (presence, typing, cursors). Needs DATABASE_URL and REDIS_URL.
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../server/db/database";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
 import { isType, startServer, waitFor, type TestServer, type WsClient } from "../helpers/server";
+import { redisServer } from "../cluster/cluster";
+import { freePort } from "../cluster/nginx";
 import type { RealtimeEvent, User } from "../../lib/protocol";
 
 const enabled = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
@@ -16,12 +19,12 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
   let lin: { user: User; cookie: string };
   const sockets: WsClient[] = [];
 
-  const start = async (name: string, heartbeat = 200) => {
-    const db = await openDatabase({ url: shared.url, poolSize: 4 });
+  const start = async (name: string, heartbeat = 200, redisUrl = process.env.REDIS_URL!) => {
+    const db = await openDatabase({ url: shared.url, poolSize: 4, applicationName: `rt-test-${name}` });
     return startServer({
       testDb: { db, url: shared.url, drop: () => db.close() },
       instanceId: name,
-      env: { REDIS_URL: process.env.REDIS_URL!, DATABASE_URL: shared.url! },
+      env: { REDIS_URL: redisUrl, DATABASE_URL: shared.url! },
       tuning: { presenceHeartbeatMs: heartbeat, presenceGraceMs: 100 },
     });
   };
@@ -67,6 +70,73 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     expect(onA.of("ack").length + onB.of("ack").length).toBe(30);
   });
 
+  it("delivers what another instance committed while this one's LISTEN connection was being replaced", async () => {
+    const onA = await open(a, ada.cookie);
+    const onB = await open(b, lin.cookie);
+    onA.send({ type: "join", room: "general" });
+    onB.send({ type: "join", room: "general" });
+    await onA.next(isType("joined"));
+    await onB.next(isType("joined"));
+
+    const admin = new pg.Client({ connectionString: shared.url });
+    await admin.connect();
+    try {
+      const killed = await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1",
+        ["rt-test-A-listen"],
+      );
+      expect(killed.rowCount).toBe(1);
+    } finally {
+      await admin.end();
+    }
+    onB.send({ type: "send", room: "general", text: "during the gap", clientId: "gap-1" });
+    const ack = await onB.next(isType("ack", (f) => f.clientId === "gap-1"));
+    const seen = await onA.next(isType("event", (f) => f.event.stream === "room:general" && f.event.seq === ack.seq), { timeoutMs: 10_000 });
+    expect(seen.event.data).toMatchObject({ text: "during the gap" });
+  });
+
+  it("delivers another instance's commit that lands while this instance is still reading a new stream's head", async () => {
+    await b.api("/api/rooms", { method: "POST", cookie: lin.cookie, body: JSON.stringify({ name: "window" }) });
+    const onB = await open(b, lin.cookie);
+    onB.send({ type: "join", room: "window" });
+    await onB.next(isType("joined"));
+    const onA = await open(a, ada.cookie);
+
+    // Hold A's first read of the stream's head until B has committed and A has heard the NOTIFY:
+    // the commit lands after the head was read but before A knows the stream's position, so the
+    // NOTIFY cannot be acted on. The replay that follows the head must still find the event.
+    const stream = "room:window";
+    const heard = new Promise<void>((resolve) => {
+      const catchUp = a.app.hub.catchUpHeads.bind(a.app.hub);
+      a.app.hub.catchUpHeads = (heads) => {
+        const done = catchUp(heads);
+        if (heads?.has(stream)) resolve();
+        return done;
+      };
+    });
+    const head = a.app.log.head.bind(a.app.log);
+    let held = false;
+    a.app.log.head = async (s) => {
+      const before = await head(s);
+      if (s === stream && !held) {
+        held = true;
+        onB.send({ type: "send", room: "window", text: "in the window", clientId: "w1" });
+        await onB.next(isType("ack", (f) => f.clientId === "w1"));
+        await heard;
+      }
+      return before;
+    };
+    try {
+      onA.send({ type: "join", room: "window" });
+      const joined = await onA.next(isType("joined", (f) => f.room === "window"));
+      const event = await onA.next(isType("event", (f) => f.event.stream === stream && f.event.seq === joined.head + 1));
+      expect(event.event.data).toMatchObject({ text: "in the window" });
+    } finally {
+      delete (a.app.log as { head?: unknown }).head;
+      delete (a.app.hub as { catchUpHeads?: unknown }).catchUpHeads;
+    }
+  });
+
   it("shows presence, typing and cursors across instances", async () => {
     await a.api("/api/rooms", { method: "POST", cookie: ada.cookie, body: JSON.stringify({ name: "across" }) });
     const onA = await open(a, ada.cookie);
@@ -105,6 +175,57 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     } finally {
       await c.stop();
       await c.testDb.drop();
+    }
+  });
+
+  it("two processes started with the same INSTANCE_ID still hear each other's messages and presence", async () => {
+    const twin1 = await start("twin");
+    const twin2 = await start("twin");
+    try {
+      const kay = await twin1.signIn("Kay");
+      const joe = await twin2.signIn("Joe");
+      const on1 = await open(twin1, kay.cookie);
+      const on2 = await open(twin2, joe.cookie);
+      on1.send({ type: "join", room: "general" });
+      on2.send({ type: "join", room: "general" });
+      await on1.next(isType("joined"));
+      await on2.next(isType("joined"));
+      on1.send({ type: "send", room: "general", text: "from one twin", clientId: "twin-1" });
+      const ack = await on1.next(isType("ack", (f) => f.clientId === "twin-1"));
+      const seen = await on2.next(isType("event", (f) => f.event.seq === ack.seq && f.event.stream === "room:general"));
+      expect(seen.event.data).toMatchObject({ text: "from one twin" });
+      await waitFor(() => twin2.app.hub.members("general").some((m) => m.name === "Kay"), 5000, "Kay present on the other twin");
+      await waitFor(() => twin1.app.hub.members("general").some((m) => m.name === "Joe"), 5000, "Joe present on the other twin");
+    } finally {
+      await twin1.stop();
+      await twin2.stop();
+      await twin1.testDb.drop();
+      await twin2.testDb.drop();
+    }
+  });
+
+  it("instances that boot while Redis is down share presence once it comes up", async () => {
+    const redis = redisServer(await freePort());
+    const c = await start("C", 200, redis.url);
+    const d = await start("D", 200, redis.url);
+    try {
+      const cy = await c.signIn("Cy");
+      const di = await d.signIn("Di");
+      const onC = await open(c, cy.cookie);
+      const onD = await open(d, di.cookie);
+      onC.send({ type: "join", room: "general" });
+      onD.send({ type: "join", room: "general" });
+      await onC.next(isType("joined"));
+      await onD.next(isType("joined"));
+      await redis.start();
+      await onC.next(isType("presence", (f) => f.members.some((m) => m.name === "Di")), { timeoutMs: 15_000 });
+      await onD.next(isType("presence", (f) => f.members.some((m) => m.name === "Cy")), { timeoutMs: 15_000 });
+    } finally {
+      await c.stop();
+      await d.stop();
+      await redis.stop();
+      await c.testDb.drop();
+      await d.testDb.drop();
     }
   });
 

@@ -338,6 +338,43 @@ describe.each(dbKinds)("long polling /api/poll on %s", (kind) => {
     a.close();
   });
 
+  it("counts a resume only for a stream whose cursor the client brought", async () => {
+    const room = await newRoom();
+    const resumes = async () =>
+      Number(/rt_resumes_total\{transport="longpoll"[^}]*\} (\d+)/.exec(await (await s.api("/metrics")).text())?.[1] ?? 0);
+    const start = await resumes();
+    const streams = `room:${room},feed`;
+    const first = await quick(bea, { streams, wait: 0, client: "resume-count" });
+    expect(await resumes()).toBe(start);
+    const cursor = parseCursor(first.cursor)!;
+    await quick(bea, { streams, wait: 0, client: "resume-count", cursor: `room:${room}=${cursor.get(`room:${room}`)}` });
+    expect(await resumes()).toBe(start + 1);
+    await quick(bea, { streams, wait: 0, client: "resume-count", cursor: first.cursor });
+    expect(await resumes()).toBe(start + 3);
+  });
+
+  it("writes member.joined once per person per room, whether they join by WebSocket, long polling or both", async () => {
+    const room = await newRoom();
+    const joined = async (who: Person) =>
+      (await s.app.log.readAfter("feed", 0, 100_000)).filter(
+        (e) => e.type === "member.joined" && e.data.roomId === room && e.actor.id === who.user.id,
+      ).length;
+    // Ada only polls, from two tabs, again and again.
+    await quick(ada, { streams: `room:${room}`, wait: 0, client: "mj-1" });
+    await waitFor(async () => (await joined(ada)) === 1, 5000, "Ada's member.joined");
+    await quick(ada, { streams: `room:${room}`, wait: 0, client: "mj-1" });
+    await quick(ada, { streams: `room:${room},feed`, wait: 0, client: "mj-2" });
+    // Bea joins over WebSocket twice, then falls back to polling.
+    (await connectWs(bea, room)).close();
+    await waitFor(async () => (await joined(bea)) === 1, 5000, "Bea's member.joined");
+    (await connectWs(bea, room)).close();
+    await quick(bea, { streams: `room:${room}`, wait: 0, client: "mj-3" });
+    await s.app.log.idle();
+    await sleep(100);
+    expect(await joined(ada)).toBe(1);
+    expect(await joined(bea)).toBe(1);
+  });
+
   it("answers bad input with 400 and a code, unknown rooms 404, and no session 401", async () => {
     const cases: Array<[string, number, string]> = [
       ["/api/poll", 400, "bad_stream"],
@@ -377,5 +414,127 @@ describe.each(dbKinds)("long polling /api/poll on %s", (kind) => {
     expect(answer.status).toBe(200);
     expect(((await answer.json()) as PollAnswer).events).toEqual([]);
     await stopped;
+  });
+});
+
+describe("long polling under load", () => {
+  let s: TestServer;
+  let ada: Person;
+  let bea: Person;
+  const aborts: AbortController[] = [];
+
+  beforeAll(async () => {
+    s = await startServer({ testDb: (sharedDb ??= await createTestDatabase("pglite")), tuning: { pollMaxHeld: 3, pollMaxHeldPerSession: 2 } });
+    ada = await s.signIn("Ada");
+    bea = await s.signIn("Bea");
+  });
+  afterAll(async () => {
+    for (const a of aborts) a.abort();
+    await s?.stop();
+  });
+
+  /** A poll of the feed, held (up to `wait`); resolves to its status, Retry-After and body. */
+  const poll = (who: Person, client: string, wait = 20) => {
+    const ac = new AbortController();
+    aborts.push(ac);
+    const answer = s.api(`/api/poll?streams=feed&wait=${wait}&client=${client}`, { cookie: who.cookie, signal: ac.signal }).then(async (res) => ({
+      status: res.status,
+      retryAfter: res.headers.get("retry-after"),
+      body: (await res.json()) as PollAnswer & { error?: { code: string } },
+    }));
+    answer.catch(() => {});
+    return Object.assign(answer, { abort: () => ac.abort() });
+  };
+
+  it("holds at most maxHeldPerSession polls per session: a newer one lets the session's oldest go with 429 and Retry-After", async () => {
+    const first = poll(bea, "tab-1");
+    await waitFor(() => s.app.poll.size === 1, 5000, "one poll held");
+    const second = poll(bea, "tab-2");
+    await waitFor(() => s.app.poll.size === 2, 5000, "two polls held");
+    const third = poll(bea, "tab-3");
+    const evicted = await first;
+    expect(evicted.status).toBe(429);
+    expect(evicted.body.error?.code).toBe("rate_limited");
+    expect(evicted.retryAfter).toBe("2");
+    await waitFor(() => s.app.poll.size === 2, 5000, "the newer two held");
+    // Another person is not held back by Bea's tabs.
+    const other = poll(ada, "tab-1");
+    await waitFor(() => s.app.poll.size === 3, 5000, "Ada's poll held");
+    for (const p of [second, third, other]) p.abort();
+    await waitFor(() => s.app.poll.size === 0, 5000, "every poll released");
+  });
+
+  it("refuses polls past maxHeld with 503 overloaded and Retry-After; a poll superseding its own still gets in", async () => {
+    const held = [poll(ada, "a-1"), poll(ada, "a-2"), poll(bea, "b-1")];
+    await waitFor(() => s.app.poll.size === 3, 5000, "every slot taken");
+    const refused = await poll(bea, "b-2");
+    expect(refused.status).toBe(503);
+    expect(refused.body.error?.code).toBe("overloaded");
+    expect(refused.retryAfter).toBe("2");
+    expect(s.app.poll.size).toBe(3);
+    // The same tab polling again takes its own slot over.
+    const again = poll(bea, "b-1");
+    expect((await held[2]!).status).toBe(200);
+    await waitFor(() => s.app.poll.size === 3, 5000, "the newer poll held");
+    // A freed slot is taken again.
+    held[0]!.abort();
+    await waitFor(() => s.app.poll.size === 2, 5000, "a slot freed");
+    const later = poll(bea, "b-2");
+    await waitFor(() => s.app.poll.size === 3, 5000, "the freed slot taken");
+    for (const p of [held[1]!, again, later]) p.abort();
+    await waitFor(() => s.app.poll.size === 0, 5000, "every poll released");
+  });
+
+  it("keeps one presence entry per session however many clients it names", async () => {
+    const presence = s.app.hub.presence as unknown as { lapses: Map<string, unknown> };
+    const before = presence.lapses.size;
+    for (let i = 0; i < 5; i++) {
+      const res = await s.api(`/api/poll?streams=room:general&wait=0&client=many-${i}`, { cookie: ada.cookie });
+      expect(res.status).toBe(200);
+    }
+    expect(presence.lapses.size - before).toBe(1);
+    expect(s.app.hub.presence.has("general", ada.user.id)).toBe(true);
+  });
+
+  it("the client's poll channel waits out a 503's Retry-After instead of polling again at once", async () => {
+    const { PollChannel } = await import("../../lib/realtime/poll-channel");
+    const http = await import("node:http");
+    const times: number[] = [];
+    const server = http.createServer((req, res) => {
+      times.push(Date.now());
+      if (times.length === 1) {
+        res.writeHead(503, { "Content-Type": "application/json", "Retry-After": "1" });
+        return res.end(JSON.stringify({ error: { code: "overloaded", message: "busy" } }));
+      }
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ events: [], cursor: "feed=0", rooms: {} }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as { port: number };
+    const errors: Array<number | undefined> = [];
+    let answers = 0;
+    const channel = new PollChannel(`http://127.0.0.1:${port}`, fetch, 20, "tab", {
+      streams: () => ["feed"],
+      cursor: () => "",
+      onAnswer: () => {
+        answers++;
+        channel.stop();
+      },
+      onError: (e) => errors.push(e.status),
+      // Our own backoff says "at once": only the server's Retry-After holds the retry back.
+      nextDelay: () => 0,
+      onSuccess: () => {},
+    });
+    try {
+      channel.start();
+      await waitFor(() => errors.length === 1, 5000, "the 503");
+      expect(errors).toEqual([503]);
+      await sleep(700);
+      expect(times).toHaveLength(1);
+      await waitFor(() => answers === 1, 5000, "the retry after Retry-After");
+    } finally {
+      channel.stop();
+      server.close();
+    }
   });
 });

@@ -40,6 +40,21 @@ describe.each(dbKinds)("migrations on %s", (kind) => {
     }
   });
 
+  it("indexes the case-insensitive name lookup that mentions use", async () => {
+    const { db, drop } = await freshDb(kind);
+    try {
+      await migrate(db, MIGRATIONS_DIR);
+      const plan = await db.transaction(async (tx) => {
+        // A new table is tiny, so the planner would scan it whatever the indexes: ask it not to.
+        await tx.query("SET LOCAL enable_seqscan = off");
+        return tx.query<{ "QUERY PLAN": string }>("EXPLAIN SELECT id FROM users WHERE lower(name) = ANY($1::text[])", [["ada", "grace hopper"]]);
+      });
+      expect(plan.map((r) => r["QUERY PLAN"]).join("\n")).toMatch(/users_name_lower_idx/);
+    } finally {
+      await drop();
+    }
+  });
+
   it("applies new migrations later, and refuses an applied one that was edited", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "rt-migrations-"));
     const { db, drop } = await freshDb(kind);

@@ -277,6 +277,32 @@ describe.each(dbKinds)("SSE /api/stream on %s", (kind) => {
     again.close();
   });
 
+  it("counts a resume only for a stream whose position the client brought", async () => {
+    const resumes = async () => Number(/rt_resumes_total\{transport="sse"[^}]*\} (\d+)/.exec(await (await s.api("/metrics")).text())?.[1] ?? 0);
+    const start = await resumes();
+    const fresh = await raw("/api/stream?streams=feed,user:me");
+    await fresh.next((m) => m.id !== undefined);
+    // Subscribed for sure once a new event arrives.
+    await mentionBea(20);
+    await fresh.eventCount(2);
+    const id = fresh.events().at(-1)!.id;
+    fresh.close();
+    expect(await resumes()).toBe(start);
+
+    await waitFor(() => sseSubscribers().length === 0, 5000, "the first stream to be released");
+    // Last-Event-ID names both streams; a ?cursor= naming only the feed resumes only the feed.
+    const resumed = await raw("/api/stream?streams=feed,user:me", { "last-event-id": id });
+    await resumed.next((m) => m.id !== undefined);
+    await waitFor(async () => (await resumes()) === start + 2, 5000, "two resumes");
+    resumed.close();
+    const partial = await raw(`/api/stream?streams=feed,user:me&cursor=${encodeURIComponent(`feed=${parseCursor(id)!.get("feed")}`)}`);
+    await partial.next((m) => m.id !== undefined);
+    await waitFor(async () => (await resumes()) === start + 3, 5000, "one more resume");
+    await sleep(100);
+    expect(await resumes()).toBe(start + 3);
+    partial.close();
+  });
+
   it("resumes exactly once each while events keep committing during the resume", async () => {
     const poster = await s.signIn("Poster");
     const first = await raw("/api/stream?streams=feed,user:me");

@@ -11,15 +11,25 @@ const IDLE = 30_000;
 
 let clock: ManualClock;
 let frames: Array<{ room: string; cursors: CursorMap }>;
+/** What each flush offered the other instances (this instance's own changes), null when nothing. */
+let own: Array<CursorMap | null>;
 let cursors: CursorCoalescer;
 
 function make(coalesce?: boolean): CursorCoalescer {
-  return new CursorCoalescer(clock, (room, c) => frames.push({ room, cursors: c }), { idleMs: IDLE, coalesce });
+  return new CursorCoalescer(
+    clock,
+    (room, c, mine) => {
+      frames.push({ room, cursors: c });
+      own.push(mine);
+    },
+    { idleMs: IDLE, coalesce },
+  );
 }
 
 beforeEach(() => {
   clock = new ManualClock();
   frames = [];
+  own = [];
   cursors = make();
 });
 
@@ -97,6 +107,27 @@ describe("cursor coalescing", () => {
     expect(frames).toHaveLength(2);
   });
 
+  it("takes a cursor away only when the connection it came from leaves", () => {
+    cursors.update("general", ada, 0.1, 0.1, "tab-1");
+    tick();
+    cursors.remove("general", ada.id, "tab-2"); // Ada's other tab closed
+    tick();
+    expect(frames).toHaveLength(1);
+    cursors.update("general", ada, 0.2, 0.2, "tab-2"); // now she points from the other tab
+    cursors.remove("general", ada.id, "tab-1");
+    tick();
+    expect(frames[1]).toEqual({ room: "general", cursors: { u_ada: { x: 0.2, y: 0.2, name: "Ada", color: "#e11d48" } } });
+    cursors.remove("general", ada.id, "tab-2");
+    tick();
+    expect(frames[2]).toEqual({ room: "general", cursors: { u_ada: null } });
+    // Without a source (over HTTP, the idle sweep) it goes whatever its connection.
+    cursors.update("general", lin, 0.5, 0.5, "tab-3");
+    tick();
+    cursors.remove("general", lin.id);
+    tick();
+    expect(frames[4]).toEqual({ room: "general", cursors: { u_lin: null } });
+  });
+
   it("retires a cursor idle for 30 s with null, and keeps a moving one", () => {
     cursors.update("general", ada, 0.1, 0.1);
     cursors.update("general", lin, 0.2, 0.2);
@@ -134,5 +165,39 @@ describe("cursor coalescing", () => {
       u_lin: { x: 0.25, y: 0.2, name: "Lin", color: "#2563eb" },
     });
     expect(cursors.snapshot("empty")).toEqual({});
+  });
+});
+
+describe("batches relayed from other instances", () => {
+  const kai: User = { id: "u_kai", name: "Kai", color: "#16a34a" };
+  const at = (u: User, x: number, y: number) => ({ x, y, name: u.name, color: u.color });
+
+  it("ride this instance's tick: one frame per room per tick for every source, latest wins", () => {
+    cursors.update("general", ada, 0.1, 0.1);
+    cursors.relay("general", { u_lin: at(lin, 0.2, 0.2) });
+    cursors.relay("general", { u_kai: at(kai, 0.3, 0.3) });
+    cursors.relay("general", { u_lin: at(lin, 0.25, 0.2) });
+    expect(frames).toEqual([]);
+    tick();
+    expect(frames).toEqual([
+      { room: "general", cursors: { u_ada: at(ada, 0.1, 0.1), u_lin: at(lin, 0.25, 0.2), u_kai: at(kai, 0.3, 0.3) } },
+    ]);
+    // Only our own change goes back out to the other instances.
+    expect(own).toEqual([{ u_ada: at(ada, 0.1, 0.1) }]);
+  });
+
+  it("send a relayed-only tick with nothing for the other instances, and never resend it", () => {
+    cursors.relay("design", { u_lin: at(lin, 0.5, 0.5), u_kai: null });
+    tick();
+    tick();
+    expect(frames).toEqual([{ room: "design", cursors: { u_lin: at(lin, 0.5, 0.5), u_kai: null } }]);
+    expect(own).toEqual([null]);
+  });
+
+  it("go out at once when coalescing is off", () => {
+    cursors = make(false);
+    cursors.relay("general", { u_lin: at(lin, 0.5, 0.5) });
+    expect(frames).toEqual([{ room: "general", cursors: { u_lin: at(lin, 0.5, 0.5) } }]);
+    expect(own).toEqual([null]);
   });
 });

@@ -1,0 +1,157 @@
+// The chat panel as a reader meets it: older pages on scrolling up (the view stays put), pinned
+// to the newest unless scrolled up (then an "N new messages" pill), typing lines, the Send
+// button, long words wrapping, times relative with the exact one on hover — and a reset that
+// reloads the page is not news.
+import { expect, test } from "@playwright/test";
+import {
+  atBottom,
+  createRoom,
+  createRoomOverHttp,
+  expectConnected,
+  messageLog,
+  newMessagesPill,
+  openRoom,
+  postMessages,
+  sendMessage,
+  signedInPerson,
+  unique,
+} from "./helpers";
+
+const numbered = (from: number, to: number, prefix = "msg") => Array.from({ length: to - from + 1 }, (_, i) => `${prefix} ${from + i}`);
+
+test("scrolling up loads older pages over HTTP and keeps the view where it was", async ({ browser, baseURL }) => {
+  const room = unique("scroll");
+  await createRoomOverHttp(baseURL!, room);
+  await postMessages(baseURL!, room, numbered(1, 120));
+  const lin = await signedInPerson(browser, "Lin");
+  await openRoom(lin.page, room);
+  const log = messageLog(lin.page);
+  await expect(log.getByText("msg 120", { exact: true })).toBeVisible();
+  expect(await atBottom(lin.page)).toBe(true);
+  await expect(log.getByRole("listitem")).toHaveCount(50);
+
+  // Up to the top: the page before the oldest shown comes over HTTP with before=.
+  const top = log.getByText("msg 71", { exact: true });
+  const older = lin.page.waitForRequest((r) => /\/api\/rooms\/[^/]+\/events\?.*before=71/.test(r.url()));
+  await log.evaluate((el) => el.scrollTo({ top: 0 }));
+  await older;
+  await expect(log.getByText("msg 21", { exact: true })).toBeAttached();
+  // What was at the top is still in view, where it was: the new page went in above it.
+  await expect(top).toBeInViewport();
+  expect(await log.evaluate((el) => el.scrollTop)).toBeGreaterThan(200);
+
+  // And on to the beginning.
+  await log.evaluate((el) => el.scrollTo({ top: 0 }));
+  await expect(log.getByText("msg 1", { exact: true })).toBeAttached();
+  await log.evaluate((el) => el.scrollTo({ top: 0 }));
+  await expect(log.getByText(`This is the beginning of #${room}.`)).toBeVisible();
+  await expect(log.getByRole("listitem")).toHaveCount(120);
+  await lin.context.close();
+});
+
+test("pinned to the newest message, unless the reader scrolled up: then a pill counts new ones and jumps down", async ({ browser, baseURL }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const room = unique("pill");
+  await createRoom(ada.page, room);
+  await postMessages(baseURL!, room, numbered(1, 60));
+  const lin = await signedInPerson(browser, "Lin");
+  await openRoom(lin.page, room);
+  await expectConnected(lin.page);
+  const log = messageLog(lin.page);
+
+  await sendMessage(ada.page, "followed at the bottom");
+  await expect(log.getByText("followed at the bottom")).toBeInViewport();
+  expect(await atBottom(lin.page)).toBe(true);
+  await expect(newMessagesPill(lin.page)).toHaveCount(0);
+
+  await log.evaluate((el) => el.scrollBy({ top: -400 }));
+  await sendMessage(ada.page, "while Lin reads back 1");
+  await sendMessage(ada.page, "while Lin reads back 2");
+  await expect(log.getByText("while Lin reads back 2")).toBeAttached();
+  await expect(newMessagesPill(lin.page)).toHaveText("2 new messages");
+  expect(await atBottom(lin.page)).toBe(false);
+
+  await newMessagesPill(lin.page).click();
+  await expect(log.getByText("while Lin reads back 2")).toBeInViewport();
+  await expect(newMessagesPill(lin.page)).toHaveCount(0);
+  expect(await atBottom(lin.page)).toBe(true);
+  await ada.context.close();
+  await lin.context.close();
+});
+
+test("a reset reloads the newest page, and the pill counts none of it as new", async ({ browser, baseURL }) => {
+  test.setTimeout(90_000);
+  const room = unique("reset");
+  await createRoomOverHttp(baseURL!, room);
+  await postMessages(baseURL!, room, numbered(1, 80));
+  const lin = await signedInPerson(browser, "Lin");
+  await openRoom(lin.page, room);
+  await expectConnected(lin.page);
+  const log = messageLog(lin.page);
+  // Lin reads from the very beginning, and new messages come in meanwhile.
+  await log.evaluate((el) => el.scrollTo({ top: 0 }));
+  await expect(log.getByText(`This is the beginning of #${room}.`)).toBeVisible();
+  await log.evaluate((el) => el.scrollTo({ top: 0 }));
+  await postMessages(baseURL!, room, ["new 1", "new 2"]);
+  await expect(newMessagesPill(lin.page)).toHaveText("2 new messages");
+
+  // Away while more than the server replays (1000) is written: coming back is a reset.
+  await lin.context.setOffline(true);
+  await expect(lin.page.getByRole("status")).toHaveText("Offline");
+  await postMessages(baseURL!, room, numbered(1, 1010, "while away"), { ordered: false });
+  await lin.context.setOffline(false);
+  await expect(lin.page.getByRole("status")).toHaveText("WebSocket · connected");
+  await expect(log.getByText("msg 80", { exact: true })).toHaveCount(0);
+  await expect(log.getByText(/^while away/).first()).toBeVisible();
+  // The reloaded page is the room as it is now: nothing in it is counted as new.
+  await lin.page.waitForTimeout(500);
+  await expect(newMessagesPill(lin.page)).toHaveCount(0);
+
+  // Messages after it count again for a reader scrolled up.
+  await log.evaluate((el) => el.scrollTo({ top: 0 }));
+  await postMessages(baseURL!, room, ["after the reset"]);
+  await expect(log.getByText("after the reset")).toBeAttached();
+  await expect(newMessagesPill(lin.page)).toHaveText("1 new message");
+  await lin.context.close();
+});
+
+test("typing lines, the Send button, long words wrapping, and times relative with the exact one on hover", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const room = unique("panel");
+  await createRoom(ada.page, room);
+  const lin = await signedInPerson(browser, "Lin");
+  const mo = await signedInPerson(browser, "Mo");
+  await openRoom(lin.page, room);
+  await openRoom(mo.page, room);
+  await expectConnected(mo.page);
+
+  await ada.page.getByLabel("Message").pressSequentially("Hel");
+  await expect(mo.page.getByText("Ada is typing…")).toBeVisible();
+  await lin.page.getByLabel("Message").pressSequentially("Hi");
+  await expect(mo.page.getByText(/^(Ada and Lin|Lin and Ada) are typing…$/)).toBeVisible();
+
+  // The button sends as Enter does.
+  await ada.page.getByLabel("Message").fill("sent with the button");
+  await ada.page.getByRole("button", { name: "Send" }).click();
+  await expect(messageLog(mo.page).getByText("sent with the button")).toBeVisible();
+  await expect(ada.page.getByLabel("Message")).toHaveValue("");
+  await expect(mo.page.getByText("Lin is typing…")).toBeVisible();
+
+  // One very long word wraps inside the panel instead of widening it.
+  const word = "Pneumonoultramicroscopicsilicovolcanoconiosis".repeat(8);
+  await sendMessage(lin.page, word);
+  const log = messageLog(mo.page);
+  await expect(log.getByText(word)).toBeVisible();
+  expect(await log.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+  const box = (await log.getByText(word).boundingBox())!;
+  const logBox = (await log.boundingBox())!;
+  expect(box.x + box.width).toBeLessThanOrEqual(logBox.x + logBox.width);
+
+  // Relative time, exact on hover.
+  const time = log.getByRole("listitem").filter({ hasText: "sent with the button" }).locator("time");
+  await expect(time).toHaveText("just now");
+  await expect(time).toHaveAttribute("title", new RegExp(`\\b${new Date().getFullYear()}\\b.*\\d:\\d\\d:\\d\\d`));
+  await ada.context.close();
+  await lin.context.close();
+  await mo.context.close();
+});

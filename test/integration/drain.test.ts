@@ -1,0 +1,51 @@
+// Draining with a message in flight, on a real Postgres: the append waits on a row lock held by
+// the test, so the drain starts while it is accepted but not yet committed. Its sender must hear
+// the ack before the socket closes, and the message must be in the log — no retry hides a loss.
+import pg from "pg";
+import { describe, expect, it } from "vitest";
+import { isType, startServerWith, waitFor } from "../helpers/server";
+
+describe.runIf(process.env.DATABASE_URL)("drain with an append in flight", () => {
+  it("commits the message and acknowledges it before closing the sender's socket with 1012", async () => {
+    const [server, ada] = await startServerWith(["Ada"], { kind: "postgres" });
+    const admin = new pg.Client({ connectionString: server.testDb.url });
+    await admin.connect();
+    try {
+      const c = await server.connect(ada.cookie);
+      c.send({ type: "join", room: "general" });
+      await c.next(isType("joined"));
+      c.send({ type: "send", room: "general", text: "first", clientId: "m1" });
+      await c.next(isType("ack", (f) => f.clientId === "m1"));
+
+      // Hold the room's stream row: the next append is accepted and then waits, uncommitted.
+      await admin.query("BEGIN");
+      await admin.query("SELECT 1 FROM streams WHERE name = 'room:general' FOR UPDATE");
+      c.send({ type: "send", room: "general", text: "in flight", clientId: "m2" });
+      const waiting = async () =>
+        (
+          await admin.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+          )
+        ).rows[0]!.n > 0;
+      await waitFor(waiting, 5000, "the append waiting on the stream's lock");
+
+      const drained = server.app.shutdown();
+      await waitFor(async () => (await fetch(`${server.url}/readyz`)).status === 503, 5000, "readyz 503 while draining");
+      expect(c.closeCode, "the socket stays open while its message is uncommitted").toBeNull();
+      await admin.query("COMMIT");
+      await drained;
+
+      expect(await c.closed()).toBe(1012);
+      const ack = c.of("ack").find((f) => f.clientId === "m2");
+      expect(ack, "the ack arrived before the close").toBeDefined();
+      expect(c.of("error")).toEqual([]);
+      const { rows } = await admin.query<{ seq: string; text: string }>(
+        "SELECT seq, data->>'text' AS text FROM events WHERE stream = 'room:general' AND client_id = 'm2'",
+      );
+      expect(rows).toEqual([{ seq: String(ack!.seq), text: "in flight" }]);
+    } finally {
+      await admin.end();
+      await server.stop();
+    }
+  });
+});

@@ -1,0 +1,379 @@
+// The realtime client on a fake socket and fake timers: reconnect backoff, the browser's
+// online/visibility signals, a refused message and its retry, and a reset position — each
+// step decided by the test, none by the network's timing.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { RealtimeClient } from "../../lib/realtime/client";
+import type { ClientOptions } from "../../lib/realtime/types";
+import type { RealtimeEvent } from "../../lib/protocol";
+import { fakeBrowser, FakeSockets } from "../helpers/fake-socket";
+
+let sockets: FakeSockets;
+let clients: RealtimeClient[];
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  sockets = new FakeSockets();
+  clients = [];
+});
+afterEach(() => {
+  for (const c of clients) c.stop();
+  vi.useRealTimers();
+});
+
+/** A server that is down: every HTTP request fails as a refused connection does. */
+const unreachable: typeof fetch = () => Promise.reject(new TypeError("fetch failed"));
+
+function makeClient(opts: ClientOptions = {}): RealtimeClient {
+  const client = new RealtimeClient({
+    baseUrl: "http://app.test",
+    transport: "websocket",
+    createWebSocket: sockets.create,
+    fetch: unreachable,
+    random: () => 0.5,
+    ...opts,
+  });
+  clients.push(client);
+  return client;
+}
+
+/** A started client whose first socket opened and joined `room` (answered `joined`). */
+function connectedClient(room = "general", opts: ClientOptions = {}) {
+  const client = makeClient(opts);
+  const events: RealtimeEvent[] = [];
+  client.on("event", (e) => events.push(e));
+  client.start();
+  client.join(room, 0);
+  sockets.last.open();
+  sockets.last.receive({ type: "joined", room, head: 0, members: [] });
+  return { client, events };
+}
+
+const message = (room: string, seq: number, text = `m${seq}`, clientId = `x${seq}`): RealtimeEvent => ({
+  stream: `room:${room}`,
+  seq,
+  type: "message",
+  actor: { id: "u_lin", name: "Lin" },
+  at: new Date(0).toISOString(),
+  data: { text, clientId },
+});
+
+describe("reconnect backoff", () => {
+  it("waits full-jitter delays from 1 s doubling up to 30 s, and starts over after a good connection", async () => {
+    // Near the top of each range: 1 s, 2 s, 4 s, … capped at 30 s.
+    const client = makeClient({ random: () => 0.9999 });
+    client.start();
+    for (const ceiling of [1000, 2000, 4000, 8000, 16000, 30000, 30000]) {
+      const delay = Math.floor(0.9999 * ceiling);
+      const before = sockets.count;
+      sockets.last.drop();
+      await vi.advanceTimersByTimeAsync(delay - 1);
+      expect(sockets.count, `no attempt before ${delay} ms`).toBe(before);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(sockets.count, `an attempt at ${delay} ms`).toBe(before + 1);
+    }
+    // Connected again: the next loss waits at most a second.
+    sockets.last.open();
+    sockets.last.drop();
+    await vi.advanceTimersByTimeAsync(999);
+    expect(sockets.last.readyState).toBe(0);
+  });
+
+  it("draws each delay uniformly below the ceiling (full jitter), not at the ceiling", async () => {
+    const draws = [0, 0.25, 0.5];
+    const client = makeClient({ random: () => draws.shift() ?? 0 });
+    client.start();
+    // 0 × 1 s: at once; 0.25 × 2 s = 500 ms; 0.5 × 4 s = 2 s.
+    for (const delay of [0, 500, 2000]) {
+      const before = sockets.count;
+      sockets.last.drop();
+      if (delay > 0) {
+        await vi.advanceTimersByTimeAsync(delay - 1);
+        expect(sockets.count).toBe(before);
+      }
+      await vi.advanceTimersByTimeAsync(1);
+      expect(sockets.count).toBe(before + 1);
+    }
+  });
+
+  it("follows a restarting server's reconnectAfterMs (1012), and retries a slow socket's close (1013) soon", async () => {
+    connectedClient("general", { random: () => 0.9999 });
+    sockets.last.drop(1012, JSON.stringify({ reconnectAfterMs: 5000 }));
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(sockets.count).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sockets.count).toBe(2);
+    sockets.last.open();
+    sockets.last.drop(1013);
+    await vi.advanceTimersByTimeAsync(250);
+    expect(sockets.count).toBe(3);
+  });
+});
+
+describe("the browser's signals", () => {
+  it("reconnects at once when the page becomes visible while a retry is waiting", async () => {
+    const client = makeClient({ random: () => 0.9999 });
+    const browser = fakeBrowser();
+    client.attachToBrowser(browser.win, browser.doc);
+    client.start();
+    for (let i = 0; i < 6; i++) {
+      sockets.last.drop();
+      await vi.runOnlyPendingTimersAsync();
+    }
+    sockets.last.drop();
+    // Now waiting ~30 s; the person comes back to the tab.
+    const before = sockets.count;
+    browser.fire("hidden");
+    expect(sockets.count).toBe(before);
+    browser.fire("visible");
+    expect(sockets.count).toBe(before + 1);
+  });
+
+  it("goes quiet when offline and reconnects when back online, resuming each room from its position", async () => {
+    const { client } = connectedClient("general");
+    const browser = fakeBrowser();
+    client.attachToBrowser(browser.win, browser.doc);
+    sockets.last.receive({ type: "event", event: message("general", 1) });
+    browser.fire("offline");
+    expect(client.getStatus().rooms.state).toBe("offline");
+    expect(sockets.last.closedByClient).toBe(true);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets.count).toBe(1);
+    browser.fire("online");
+    expect(sockets.count).toBe(2);
+    sockets.last.open();
+    expect(sockets.last.sentOf("join")).toEqual([{ type: "join", room: "general", since: 1 }]);
+  });
+});
+
+describe("waking up (a laptop that slept: the socket may look open and be dead)", () => {
+  it("checks an open socket when the page becomes visible: a join from the room's position, answered, keeps it", async () => {
+    const { client } = connectedClient("general");
+    const browser = fakeBrowser();
+    client.attachToBrowser(browser.win, browser.doc);
+    sockets.last.receive({ type: "event", event: message("general", 1) });
+    browser.fire("hidden");
+    browser.fire("visible");
+    expect(sockets.last.sentOf("join")).toEqual([
+      { type: "join", room: "general", since: 0 },
+      { type: "join", room: "general", since: 1 },
+    ]);
+    sockets.last.receive({ type: "joined", room: "general", head: 1, members: [] });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets.count).toBe(1);
+    expect(sockets.last.closedByClient).toBe(false);
+  });
+
+  it("replaces a socket that leaves the check unanswered, and resumes the room from its position", async () => {
+    const { client } = connectedClient("general");
+    const browser = fakeBrowser();
+    client.attachToBrowser(browser.win, browser.doc);
+    sockets.last.receive({ type: "event", event: message("general", 3) });
+    browser.fire("visible");
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(sockets.count).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sockets.all[0]!.closedByClient).toBe(true);
+    expect(client.getStatus().rooms.state).toBe("reconnecting");
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sockets.count).toBe(2);
+    sockets.last.open();
+    expect(sockets.last.sentOf("join")).toEqual([{ type: "join", room: "general", since: 3 }]);
+  });
+
+  it("checks the socket on `online` even without an `offline` before it", async () => {
+    const { client } = connectedClient("general");
+    const browser = fakeBrowser();
+    client.attachToBrowser(browser.win, browser.doc);
+    browser.fire("online");
+    expect(sockets.last.sentOf("join")).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(sockets.all[0]!.closedByClient).toBe(true);
+  });
+
+  it("watches a room opened on a socket that has been open a while", async () => {
+    const { client } = connectedClient("general");
+    await vi.advanceTimersByTimeAsync(600_000);
+    client.join("random");
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(sockets.all[0]!.closedByClient).toBe(true);
+  });
+
+  it("reconnects an event stream silent for longer than two server pings, and keeps one that pinged", async () => {
+    const streams: Array<ReadableStreamDefaultController<Uint8Array>> = [];
+    const fetchStream: typeof fetch = (input) => {
+      if (!String(input).includes("/api/stream")) return unreachable(input);
+      const body = new ReadableStream<Uint8Array>({ start: (c) => void streams.push(c) });
+      return Promise.resolve(new Response(body, { headers: { "Content-Type": "text/event-stream" } }));
+    };
+    const client = makeClient({ feedStreams: ["feed"], fetch: fetchStream });
+    const browser = fakeBrowser();
+    client.attachToBrowser(browser.win, browser.doc);
+    client.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const enc = new TextEncoder();
+    streams[0]!.enqueue(enc.encode("retry: 2000\n\nid: feed=1\n\n"));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(client.getStatus().feed.state).toBe("connected");
+
+    await vi.advanceTimersByTimeAsync(20_000);
+    streams[0]!.enqueue(enc.encode(": ping\n\n"));
+    await vi.advanceTimersByTimeAsync(10_000);
+    browser.fire("visible");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(streams).toHaveLength(1);
+
+    // Asleep for an hour: no ping came through.
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    browser.fire("visible");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(streams).toHaveLength(2);
+  });
+});
+
+describe("the outbox", () => {
+  it("marks a refused message failed, and Retry sends it again with the same clientId until acked", async () => {
+    const { client } = connectedClient("general");
+    const acks: number[] = [];
+    client.on("ack", (a) => acks.push(a.seq));
+    const entry = client.send("general", "hello")!;
+    const [frame] = sockets.last.sentOf("send");
+    expect(frame).toEqual({ type: "send", room: "general", text: "hello", clientId: entry.clientId });
+
+    sockets.last.receive({ type: "error", code: "invalid_text", message: "Too long", clientId: entry.clientId });
+    expect(client.getOutbox()).toMatchObject([{ clientId: entry.clientId, status: "failed", error: { code: "invalid_text", message: "Too long" } }]);
+    // A failed message is not sent again by itself.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets.last.sentOf("send")).toHaveLength(1);
+
+    client.retry(entry.clientId);
+    expect(sockets.last.sentOf("send").map((f) => f.clientId)).toEqual([entry.clientId, entry.clientId]);
+    expect(client.getOutbox()[0]?.status).toBe("sending");
+    sockets.last.receive({ type: "ack", clientId: entry.clientId, seq: 7 });
+    expect(client.getOutbox()).toEqual([]);
+    expect(acks).toEqual([7]);
+  });
+
+  it("sends a backlog in order, ten unacknowledged at most, paced at the server's 10 a second", async () => {
+    const { client } = connectedClient("general");
+    client.setOffline(true);
+    const ids = Array.from({ length: 30 }, (_, i) => client.send("general", `m${i}`)!.clientId);
+    client.setOffline(false);
+    sockets.last.open();
+    const socket = sockets.last;
+    const sent = () => socket.sentOf("send").map((f) => f.clientId);
+    expect(sent()).toEqual(ids.slice(0, 10));
+    // An ack makes room, but the pace allows the next one only 100 ms later.
+    socket.receive({ type: "ack", clientId: ids[0]!, seq: 1 });
+    expect(sent()).toHaveLength(10);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(sent()).toEqual(ids.slice(0, 11));
+    // Unacknowledged ones hold the window shut however long it takes.
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(sent()).toHaveLength(11);
+    for (let i = 1; i < 11; i++) socket.receive({ type: "ack", clientId: ids[i]!, seq: i + 1 });
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(sent()).toEqual(ids.slice(0, 21));
+  });
+
+  it("holds the outbox for a second after rate_limited, then sends that message again first", async () => {
+    const { client } = connectedClient("general");
+    const a = client.send("general", "a")!.clientId;
+    const b = client.send("general", "b")!.clientId;
+    const socket = sockets.last;
+    socket.receive({ type: "error", code: "rate_limited", message: "Too many messages; slow down", clientId: a });
+    socket.receive({ type: "error", code: "rate_limited", message: "Too many messages; slow down", clientId: b });
+    expect(client.getOutbox().map((e) => e.status)).toEqual(["pending", "pending"]);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(socket.sentOf("send")).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(socket.sentOf("send").map((f) => f.clientId)).toEqual([a, b, a, b]);
+  });
+
+  it("keeps a message that was in flight when the connection dropped, and sends it once more after reconnecting", async () => {
+    const { client } = connectedClient("general");
+    const entry = client.send("general", "in flight")!;
+    sockets.last.drop();
+    expect(client.getOutbox()[0]?.status).toBe("pending");
+    await vi.runOnlyPendingTimersAsync();
+    sockets.last.open();
+    expect(sockets.last.sentOf("send").map((f) => f.clientId)).toEqual([entry.clientId]);
+  });
+});
+
+describe("joining live, without history", () => {
+  it("resumes from the head the join answer stated, so a reconnect before any event misses nothing", async () => {
+    const client = makeClient();
+    client.start();
+    client.join("general");
+    sockets.last.open();
+    expect(sockets.last.sentOf("join")).toEqual([{ type: "join", room: "general" }]);
+    sockets.last.receive({ type: "joined", room: "general", head: 42, members: [] });
+    expect(client.position("room:general")).toBe(42);
+    sockets.last.drop();
+    await vi.runOnlyPendingTimersAsync();
+    sockets.last.open();
+    expect(sockets.last.sentOf("join")).toEqual([{ type: "join", room: "general", since: 42 }]);
+  });
+});
+
+describe("a join the server refused for now", () => {
+  it("is asked again after a backoff for rate_limited, overloaded and internal, and not for unknown_room", async () => {
+    const client = makeClient();
+    client.start();
+    client.join("general", 3);
+    client.join("gone", 0);
+    sockets.last.open();
+    const socket = sockets.last;
+    expect(socket.sentOf("join").map((f) => f.room)).toEqual(["general", "gone"]);
+
+    socket.receive({ type: "error", code: "internal", message: "Something went wrong; try again", room: "general" });
+    socket.receive({ type: "error", code: "unknown_room", message: 'There is no room "gone"', room: "gone" });
+    // Held for at least a second (the backoff's floor), then asked again from the same position.
+    await vi.advanceTimersByTimeAsync(999);
+    expect(socket.sentOf("join")).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(socket.sentOf("join").slice(2)).toEqual([{ type: "join", room: "general", since: 3 }]);
+
+    // Refused again: waits again, longer is allowed but never forever; an answer ends it.
+    socket.receive({ type: "error", code: "rate_limited", message: "Too many joins", room: "general" });
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(socket.sentOf("join").slice(2)).toHaveLength(2);
+    socket.receive({ type: "joined", room: "general", head: 3, members: [] });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(socket.sentOf("join").filter((f) => f.room === "gone")).toHaveLength(1);
+    expect(socket.sentOf("join").filter((f) => f.room === "general")).toHaveLength(3);
+  });
+
+  it("is not asked again once the page left the room", async () => {
+    const client = makeClient();
+    client.start();
+    client.join("general", 0);
+    sockets.last.open();
+    sockets.last.receive({ type: "error", code: "overloaded", message: "busy", room: "general" });
+    client.leave("general");
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sockets.last.sentOf("join")).toHaveLength(1);
+  });
+});
+
+describe("a reset position", () => {
+  it("jumps to the head, ignores what it already covers and resumes from the head next time", async () => {
+    const { client, events } = connectedClient("general");
+    const resets: Array<{ stream: string; head: number }> = [];
+    client.on("reset", (r) => resets.push(r));
+    sockets.last.receive({ type: "event", event: message("general", 1) });
+    sockets.last.receive({ type: "reset", room: "general", head: 1500 });
+    expect(resets).toEqual([{ stream: "room:general", head: 1500 }]);
+    expect(client.position("room:general")).toBe(1500);
+
+    // Events the reloaded history already holds are not delivered again; newer ones are.
+    sockets.last.receive({ type: "event", event: message("general", 1500) });
+    sockets.last.receive({ type: "event", event: message("general", 1501) });
+    expect(events.map((e) => e.seq)).toEqual([1, 1501]);
+
+    sockets.last.drop();
+    await vi.runOnlyPendingTimersAsync();
+    sockets.last.open();
+    expect(sockets.last.sentOf("join")).toEqual([{ type: "join", room: "general", since: 1501 }]);
+  });
+});

@@ -1,0 +1,105 @@
+// Long-lived tabs stay small: the open room, the feed and the mentions keep their newest items
+// up to a bound (older ones are a page away over HTTP), and the unread count stays exact.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { useFeed, MAX_FEED_EVENTS, type FeedEvent } from "../../lib/store/feed";
+import { MAX_MENTIONS, unreadCount, useNotifications, type MentionEvent } from "../../lib/store/notifications";
+import { MAX_MESSAGES, useRoom, type MessageEvent } from "../../lib/store/room";
+import { RealtimeClient } from "../../lib/realtime/client";
+import { FakeSockets } from "../helpers/fake-socket";
+
+const actor = { id: "u_ada", name: "Ada" };
+const at = new Date(0).toISOString();
+const message = (seq: number): MessageEvent => ({ stream: "room:general", seq, type: "message", actor, at, data: { text: `m${seq}`, clientId: `c${seq}` } });
+const posted = (seq: number): FeedEvent => ({ stream: "feed", seq, type: "message.posted", actor, at, data: { roomId: "general", seq, preview: "hi" } });
+const mention = (seq: number): MentionEvent => ({ stream: "user:u_lin", seq, type: "mention", actor, at, data: { roomId: "general", seq, preview: "@Lin" } });
+
+let requests: string[];
+beforeEach(() => {
+  vi.useFakeTimers();
+  requests = [];
+  vi.stubGlobal("fetch", (url: string) => {
+    requests.push(url);
+    return Promise.resolve(new Response(JSON.stringify({ events: [], hasMore: false }), { headers: { "Content-Type": "application/json" } }));
+  });
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.useRealTimers();
+});
+
+describe("the open room", () => {
+  it("keeps the newest messages as live ones arrive, and says older ones can be fetched again", () => {
+    useRoom.getState().open("general");
+    for (let seq = 1; seq <= MAX_MESSAGES + 250; seq++) useRoom.getState().receive(message(seq));
+    const { messages, hasMore } = useRoom.getState();
+    expect(messages).toHaveLength(MAX_MESSAGES);
+    expect(messages[0]!.seq).toBe(251);
+    expect(messages.at(-1)!.seq).toBe(MAX_MESSAGES + 250);
+    expect(hasMore).toBe(true);
+  });
+
+  it("stops paging older messages at the bound, and says so", async () => {
+    useRoom.getState().open("general");
+    for (let seq = 1; seq <= MAX_MESSAGES + 1; seq++) useRoom.getState().receive(message(seq));
+    await useRoom.getState().loadOlder();
+    expect(requests).toEqual([]);
+    expect(useRoom.getState().atLimit).toBe(true);
+  });
+
+  it("still pages older messages below the bound", async () => {
+    useRoom.getState().open("general");
+    useRoom.setState({ hasMore: true, status: "ready" });
+    for (let seq = 100; seq <= 120; seq++) useRoom.getState().receive(message(seq));
+    await useRoom.getState().loadOlder();
+    expect(requests).toEqual(["/api/rooms/general/events?limit=50&before=100"]);
+  });
+});
+
+describe("the activity feed", () => {
+  it("keeps the newest items as live ones arrive", () => {
+    useFeed.getState().reset();
+    for (let seq = 1; seq <= MAX_FEED_EVENTS + 100; seq++) useFeed.getState().receive(posted(seq));
+    const { events, hasMore } = useFeed.getState();
+    expect(events).toHaveLength(MAX_FEED_EVENTS);
+    expect(events[0]!.seq).toBe(101);
+    expect(hasMore).toBe(true);
+  });
+
+  it("shows no older items past the bound", async () => {
+    useFeed.getState().reset();
+    for (let seq = 1; seq <= MAX_FEED_EVENTS + 1; seq++) useFeed.getState().receive(posted(seq));
+    await useFeed.getState().loadOlder();
+    expect(requests).toEqual([]);
+  });
+});
+
+describe("mentions", () => {
+  it("keep the newest, and the unread count stays exact past the bound", () => {
+    useNotifications.getState().reset();
+    useNotifications.getState().readUpTo(10);
+    for (let seq = 1; seq <= MAX_MENTIONS + 50; seq++) useNotifications.getState().receive(mention(seq));
+    const state = useNotifications.getState();
+    expect(state.mentions).toHaveLength(MAX_MENTIONS);
+    expect(state.mentions[0]!.seq).toBe(51);
+    expect(unreadCount(state)).toBe(MAX_MENTIONS + 50 - 10);
+    expect(state.toasts.length).toBeLessThanOrEqual(3);
+  });
+});
+
+describe("the client's send times", () => {
+  it("forgets a discarded message's send time", () => {
+    const sockets = new FakeSockets();
+    const client = new RealtimeClient({ baseUrl: "http://app.test", transport: "websocket", createWebSocket: sockets.create, fetch: () => Promise.reject(new Error("down")) });
+    client.start();
+    client.join("general", 0);
+    sockets.last.open();
+    const entry = client.send("general", "x".repeat(10))!;
+    sockets.last.receive({ type: "error", code: "invalid_text", message: "no", clientId: entry.clientId });
+    // Inside look: the map of send times is private; it must not keep entries that are gone.
+    const sentAt = (client as unknown as { sentAt: Map<string, number> }).sentAt;
+    expect(sentAt.has(entry.clientId)).toBe(true);
+    client.discard(entry.clientId);
+    expect(sentAt.size).toBe(0);
+    client.stop();
+  });
+});
