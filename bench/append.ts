@@ -8,16 +8,25 @@
 //           interactive transaction
 // Databases: the local Postgres server (a fresh database, dropped after), PGlite in memory,
 // PGlite on disk in a temporary directory. Each measurement starts from an empty log.
-import { EventLog } from "../server/eventlog";
+//
+// Those three run closed-loop (each of 1000 appenders waits for its ack before the next): the
+// rate is the most the method sustains, but the ack latency is that of a queue the appenders
+// keep full, and a slow ack delays the next append instead of showing up in the percentiles
+// (coordinated omission). So each run then measures group commit open-loop too: appends
+// issued on a fixed schedule at 80% of that run's closed-loop rate, whatever the acks do, each
+// ack's latency taken from the time the append was *due* — what a user sending at that rate
+// would see.
+import { EventLog, EventLogFullError } from "../server/eventlog";
 import { createMetrics } from "../server/metrics";
 import type { Database } from "../server/db/database";
 import { Prisma } from "../server/db/generated/client";
 import { NOTIFY_CHANNEL } from "../server/app";
-import { fmt, Latency, median, Progress, ratio, rotation, round, table, waitForQuiet } from "./lib/common";
+import { fmt, fmtSpan, Latency, median, Progress, ratio, rotation, round, span, table, waitForQuiet, type Span } from "./lib/common";
 import { openBenchDatabase, postgresAvailable, postgresSettings, type BenchDatabase, type DbTarget } from "./lib/db";
 import { benchScript } from "./lib/script";
 
-export type AppendMethod = "group" | "single" | "prisma";
+/** The closed-loop methods; "group-open" is group commit open-loop (see `openLoop`). */
+export type AppendMethod = "group" | "single" | "prisma" | "group-open";
 export const APPEND_METHODS: AppendMethod[] = ["group", "single", "prisma"];
 export const APPEND_TARGETS: DbTarget[] = ["postgres", "pglite-memory", "pglite-disk"];
 
@@ -32,6 +41,11 @@ export interface AppendOptions {
   inFlight?: number;
   /** Streams the events are spread over (rooms). */
   streams?: number;
+  /**
+   * After each run's closed-loop methods, group commit open-loop at this fraction of that run's
+   * closed-loop group rate (0: not measured; needs "group" among the methods).
+   */
+  openLoop?: number;
   /** Longest wait for a quiet machine before each sample (0: don't wait). */
   quietWaitMs?: number;
   progress?: Progress;
@@ -48,6 +62,9 @@ export interface AppendSample {
   ackP99Ms: number;
   /** Group commit only: mean events per committed batch. */
   meanBatch?: number;
+  /** Open loop only: the appends/s offered (issued on schedule), and appends refused (queue full). */
+  offeredPerSec?: number;
+  refused?: number;
   /** How busy the whole machine was just before the sample (other work), 0–1. */
   background: number;
 }
@@ -59,7 +76,13 @@ export interface AppendSummary {
   eventsPerSec: number;
   ackP50Ms: number;
   ackP99Ms: number;
+  /** The lowest and highest run. */
+  eventsPerSecSpan: Span;
+  ackP99Span: Span;
   meanBatch?: number;
+  /** Open loop: the median offered rate, and appends refused over all runs. */
+  offeredPerSec?: number;
+  refused?: number;
   /** This method's median over the naive single-row baseline's on the same database. */
   vsSingle: number;
 }
@@ -69,6 +92,8 @@ export interface AppendResults {
   summary: AppendSummary[];
   skipped: Array<{ target: DbTarget; reason: string }>;
   postgres?: Record<string, string>;
+  /** The open loop's rate as a fraction of the same run's closed-loop group rate (0: none). */
+  openLoop?: number;
 }
 
 const TEXT = "The quick brown fox jumps over the lazy dog while the realtime log keeps every message in order.";
@@ -80,6 +105,7 @@ export async function runAppend(opts: AppendOptions = {}): Promise<AppendResults
   const warmupMs = opts.warmupMs ?? 500;
   const inFlight = opts.inFlight ?? 1000;
   const streams = opts.streams ?? 10;
+  const openLoop = opts.openLoop ?? 0.8;
   const progress = opts.progress ?? new Progress("append", false);
   const samples: AppendSample[] = [];
   const skipped: AppendResults["skipped"] = [];
@@ -107,13 +133,23 @@ export async function runAppend(opts: AppendOptions = {}): Promise<AppendResults
           samples.push(sample);
           progress.note(`${label}: ${fmt(sample.eventsPerSec)} events/s (ack p99 ${fmt(sample.ackP99Ms)} ms)`);
         }
+        const closed = samples.find((s) => s.target === target && s.run === run && s.method === "group");
+        if (openLoop > 0 && closed && closed.eventsPerSec > 0) {
+          await resetLog(bdb.db);
+          const background = await waitForQuiet({ maxWaitMs: opts.quietWaitMs ?? 10_000, progress });
+          const label = `${target} group open loop run ${run + 1}/${runs}`;
+          const rate = closed.eventsPerSec * openLoop;
+          const sample = { ...(await measureOpen(bdb, rate, { durationMs, warmupMs, inFlight, streams, run, label, progress })), background };
+          samples.push(sample);
+          progress.note(`${label}: ${fmt(sample.eventsPerSec)} of ${fmt(rate)} events/s offered, ack p50 ${fmt(sample.ackP50Ms)} / p99 ${fmt(sample.ackP99Ms)} ms${sample.refused ? `, ${sample.refused} refused` : ""}`);
+        }
       }
     } finally {
       await bdb.drop();
     }
   }
   progress.done();
-  return { samples, summary: summarize(samples), skipped, postgres };
+  return { samples, summary: summarize(samples), skipped, postgres, openLoop };
 }
 
 function summarize(samples: AppendSample[]): AppendSummary[] {
@@ -122,7 +158,7 @@ function summarize(samples: AppendSample[]): AppendSummary[] {
   for (const target of targets) {
     const of = (m: AppendMethod) => samples.filter((s) => s.target === target && s.method === m);
     const single = median(of("single").map((s) => s.eventsPerSec));
-    for (const method of APPEND_METHODS) {
+    for (const method of [...APPEND_METHODS, "group-open" as const]) {
       const ss = of(method);
       if (ss.length === 0) continue;
       const eps = median(ss.map((s) => s.eventsPerSec));
@@ -134,7 +170,10 @@ function summarize(samples: AppendSample[]): AppendSummary[] {
         eventsPerSec: round(eps, 0),
         ackP50Ms: round(median(ss.map((s) => s.ackP50Ms))),
         ackP99Ms: round(median(ss.map((s) => s.ackP99Ms))),
+        eventsPerSecSpan: span(ss.map((s) => s.eventsPerSec), 0),
+        ackP99Span: span(ss.map((s) => s.ackP99Ms)),
         ...(batches.length ? { meanBatch: round(median(batches), 1) } : {}),
+        ...(method === "group-open" ? { offeredPerSec: round(median(ss.map((s) => s.offeredPerSec ?? NaN)), 0), refused: ss.reduce((n, s) => n + (s.refused ?? 0), 0) } : {}),
         vsSingle: round(eps / single, 2),
       });
     }
@@ -288,22 +327,115 @@ async function measure(bdb: BenchDatabase, method: AppendMethod, o: MeasureOptio
   };
 }
 
+/**
+ * Open loop: appends are due every 1/rate seconds from the start, issued on time whatever the
+ * earlier ones' acks do (the log's bounded queue refuses what it cannot hold). Each ack's
+ * latency runs from the moment its append was due, not when the timer got round to it, so a
+ * stall shows in full. Counts appends due inside the measured window and waits (bounded) for
+ * their acks.
+ */
+async function measureOpen(bdb: BenchDatabase, rate: number, o: MeasureOptions): Promise<Omit<AppendSample, "background">> {
+  const names = streamNames(o.streams);
+  const latency = new Latency();
+  const db = bdb.db;
+  const actor = { id: "u_bench", name: "Bench" };
+  const log = new EventLog(db, {
+    metrics: createMetrics({ defaultMetrics: false }),
+    notifyChannel: db.kind === "postgres" ? NOTIFY_CHANNEL : undefined,
+    instanceId: "bench",
+  });
+  let batches = 0;
+  let batchedEvents = 0;
+  log.onCommit((events) => {
+    batches++;
+    batchedEvents += events.length;
+  });
+  const start = performance.now();
+  const measureFrom = start + o.warmupMs;
+  const deadline = measureFrom + o.durationMs;
+  const period = 1000 / rate;
+  let issued = 0;
+  let due = 0;
+  let counted = 0;
+  let acked = 0;
+  let refused = 0;
+  let failure: unknown = null;
+  try {
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const now = performance.now();
+        const until = Math.min(now, deadline);
+        for (let at = start + issued * period; at <= until; at = start + issued * period) {
+          const n = issued++;
+          const inWindow = at >= measureFrom;
+          if (inWindow) due++;
+          const clientId = `o${o.run}-${n}`;
+          log.append({ stream: names[n % names.length] as `room:${string}`, type: "message", actor, data: { text: TEXT, clientId }, clientId }).then(
+            () => {
+              if (!inWindow) return;
+              counted++;
+              acked++;
+              latency.record(performance.now() - at);
+            },
+            (err: unknown) => {
+              if (err instanceof EventLogFullError) refused++;
+              else failure ??= err;
+              if (inWindow) acked++;
+            },
+          );
+        }
+        o.progress.update(`${o.label}: ${now < measureFrom ? "warm-up" : `${fmt(counted / ((now - measureFrom) / 1000))} of ${fmt(rate)} events/s`}`);
+        if (now >= deadline || failure !== null) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 1);
+    });
+    // The window's last acks (bounded: a log that fell far behind is reported as it is).
+    const waitUntil = performance.now() + 10_000;
+    while (acked < due && performance.now() < waitUntil && failure === null) await new Promise((r) => setTimeout(r, 10));
+  } finally {
+    await log.close();
+  }
+  if (failure) throw failure;
+  const seconds = o.durationMs / 1000;
+  return {
+    target: bdb.target,
+    method: "group-open",
+    run: o.run,
+    events: counted,
+    seconds,
+    eventsPerSec: round(counted / seconds, 0),
+    ackP50Ms: round(latency.p(50)),
+    ackP99Ms: round(latency.p(99)),
+    meanBatch: round(batchedEvents / Math.max(1, batches), 1),
+    offeredPerSec: round(rate, 0),
+    refused,
+  };
+}
+
 export function appendMarkdown(r: AppendResults): string {
   const names: Record<AppendMethod, string> = {
     group: "group commit (EventLog.append)",
     single: "single-row INSERT per transaction",
     prisma: "Prisma createMany ×100",
+    "group-open": "group commit, open loop",
   };
   const rows = r.summary.map((s) => [
     s.target,
-    names[s.method],
-    fmt(s.eventsPerSec),
+    s.method === "group-open"
+      ? `${names[s.method]} at ${fmt(s.offeredPerSec ?? NaN)}/s offered${s.refused ? ` (${fmt(s.refused, 0)} refused: queue full)` : ""}`
+      : names[s.method],
+    fmtSpan(s.eventsPerSec, s.eventsPerSecSpan),
     ratio(s.eventsPerSec, s.eventsPerSec / s.vsSingle),
     fmt(s.ackP50Ms),
-    fmt(s.ackP99Ms),
+    fmtSpan(s.ackP99Ms, s.ackP99Span),
     s.meanBatch === undefined ? "" : fmt(s.meanBatch, 0),
   ]);
-  return table(["database", "method", "events/s (median)", "vs single-row", "ack p50 ms", "ack p99 ms", "mean batch"], rows);
+  const text = table(["database", "method", "events/s, median (min–max)", "vs single-row", "ack p50 ms", "ack p99 ms (min–max)", "mean batch"], rows);
+  if (!r.summary.some((s) => s.method === "group-open")) return text;
+  const share = r.openLoop ? `${fmt(r.openLoop * 100, 0)}% of` : "a fraction of";
+  return `${text}\n\nClosed loop (every appender waiting for its ack before the next): the highest rate, and the ack latency of a queue kept full. Open loop: appends due on a fixed schedule at ${share} the same run's closed-loop group-commit rate, each ack timed from when its append was due — no coordinated omission.`;
 }
 
 benchScript(import.meta.url, {
@@ -316,6 +448,7 @@ benchScript(import.meta.url, {
     warmupMs: num("warmup", quick ? 200 : 500),
     inFlight: num("in-flight", quick ? 200 : 1000),
     streams: num("streams", 10),
+    openLoop: num("open-loop", 0.8),
     quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),
   }),
   run: (settings, progress) => runAppend({ ...settings, progress }),

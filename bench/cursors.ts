@@ -6,7 +6,7 @@ import { startAppServer, usePostgres } from "./lib/app-server";
 import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore } from "./lib/child";
 import { openMany, Pacer, signInMany } from "./lib/clients";
 import { FastWs } from "./lib/fastws";
-import { fmt, Latency, median, Progress, ratio, rotation, round, sleep, table, waitForQuiet } from "./lib/common";
+import { fmt, fmtSpan, Latency, median, Progress, ratio, rotation, round, sleep, span, table, waitForQuiet, type Span } from "./lib/common";
 import { benchScript } from "./lib/script";
 
 export type CursorMode = "coalesced" | "uncoalesced";
@@ -65,6 +65,10 @@ export interface CursorsSummary {
   delayP50Ms: number;
   delayP99Ms: number;
   inputsPerSec: number;
+  /** The lowest and highest run. */
+  framesSpan: Span;
+  payloadBytesSpan: Span;
+  serverCpuSpan: Span;
 }
 
 export interface CursorsResults {
@@ -147,6 +151,9 @@ function summarize(samples: CursorsSample[]): CursorsSummary[] {
         delayP50Ms: m((s) => s.delayP50Ms),
         delayP99Ms: m((s) => s.delayP99Ms),
         inputsPerSec: m((s) => s.inputsPerSec, 0),
+        framesSpan: span(ss.map((s) => s.framesPerClientPerSec), 1),
+        payloadBytesSpan: span(ss.map((s) => s.payloadBytesPerClientPerSec), 0),
+        serverCpuSpan: span(ss.map((s) => s.serverCpuPercent), 1),
       },
     ];
   });
@@ -282,16 +289,16 @@ export function cursorsMarkdown(r: CursorsResults): string {
   const rows = r.summary.map((s) => [
     s.mode === "coalesced" ? "coalesced (50 ms tick, latest wins)" : "uncoalesced (a frame per input)",
     fmt(s.inputsPerSec),
-    fmt(s.framesPerClientPerSec),
-    fmt(s.payloadBytesPerClientPerSec / 1024, 1),
+    fmtSpan(s.framesPerClientPerSec, s.framesSpan),
+    fmtSpan(s.payloadBytesPerClientPerSec / 1024, [s.payloadBytesSpan[0] / 1024, s.payloadBytesSpan[1] / 1024], 1),
     fmt(s.wireBytesPerClientPerSec / 1024, 1),
     fmt(s.demandBytesPerClientPerSec / 1024, 1),
-    fmt(s.serverCpuPercent),
+    fmtSpan(s.serverCpuPercent, s.serverCpuSpan),
     fmt(s.serverCpuUsPerInput),
     `${fmt(s.delayP50Ms)} / ${fmt(s.delayP99Ms)}`,
   ]);
   let out = table(
-    ["server", "inputs/s", "frames/s per client", "payload KiB/s per client", "wire KiB/s per client", "needed KiB/s per client", "server CPU %", "server CPU µs per input", "move→arrival p50 / p99 ms"],
+    ["server", "inputs/s", "frames/s per client (min–max)", "payload KiB/s per client (min–max)", "wire KiB/s per client", "needed KiB/s per client", "server CPU % (min–max)", "server CPU µs per input", "move→arrival p50 / p99 ms"],
     rows,
   );
   if (r.ratios) {

@@ -1,7 +1,9 @@
 // bench:fanout — chat fan-out: how many deliveries per second each server sustains with p99
 // delivery latency ≤ 100 ms, and its CPU per delivery. Two shapes: 1 room × 1000 clients and
-// 50 rooms × 20 clients, ~100-byte messages at open-loop arrival rates that step up until the
-// latency bound or completeness breaks. Side by side, each in a child process pinned to CPU 0:
+// 50 rooms × 20 clients, ~100-byte messages at open-loop arrival rates that step up ×1.5 until
+// the latency bound or completeness breaks, then bisect between the last pass and that failure
+// (3 steps: the best rate within ~5%; bench/lib/search.ts). Later runs of a server resume the
+// ascent near its earlier runs' best. Side by side, each in a child process pinned to CPU 0:
 //   ours      the app (createApp): authenticated WebSockets, every message appended to the
 //             durable log (ack after commit) and fanned out by the hub
 //   raw       a bare `ws` server that serializes and frames once and writes the same frame to
@@ -12,17 +14,20 @@
 //   socketio  Socket.IO 4.8, io.to(room).emit
 //   before    ours from another checkout (--before DIR): an earlier server side by side
 // The load generator (this process, CPU 1) speaks each wire protocol with a lean client.
-// Before the rate steps, in the 1-room shape, each server gets a fixed-rate window (10 msg/s
-// for 8 s by default): end-to-end latency, send → commit → fan-out → arrival, at a load every
-// server carries. `--profile DIR` writes a CPU profile of each server over that window, and
-// gives the 50-room shape the window too (at `--e2e-rate`, to profile it under load).
+// End to end (send → commit → fan-out → arrival) in the 1-room shape, fixed-rate windows:
+// before the rate steps, each server at 10 msg/s (10,000 deliveries/s, nothing to batch) and
+// at 100 msg/s (100,000 deliveries/s, where the baselines near their limits); after them, ours
+// at half its own highest passing rate (the latency of a server under real load, not at its
+// edge). `--profile DIR` writes a CPU profile of each server over each fixed-rate window, and
+// gives the 50-room shape those windows too (`--e2e-rate`, to profile it under load).
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { usePostgres } from "./lib/app-server";
 import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, type ServerChild } from "./lib/child";
-import { fmt, Latency, median, Progress, ratio, rotation, round, runQueueWaitNs, sleep, table, waitForQuiet } from "./lib/common";
+import { fmt, fmtSpan, Latency, median, Progress, ratio, rotation, round, runQueueWaitNs, sleep, span, table, waitForQuiet, type Span } from "./lib/common";
 import { openRoomClients, startRoomServer, timedText, type RoomClients, type RoomServer } from "./lib/rooms";
 import { benchScript } from "./lib/script";
+import { findMaxRate } from "./lib/search";
 
 export type FanoutServer = RoomServer | "before";
 export const FANOUT_SERVERS: FanoutServer[] = ["ours", "raw", "send", "naive", "socketio"];
@@ -49,16 +54,28 @@ export interface FanoutOptions {
   graceMs?: number;
   /** Each step's rate is the last one's times this. */
   factor?: number;
+  /** Bisection steps between the highest pass and the first failure (3: within ~5% at factor 1.5). */
+  bisect?: number;
   maxSteps?: number;
+  /**
+   * Later runs of a server resume their ascent near the best of its earlier runs (after the
+   * first rate, which every run measures) instead of climbing from the first rate again.
+   */
+  resume?: boolean;
   p99LimitMs?: number;
   /** Distinct people signed in to our server (clients share their sessions). */
   people?: number;
   /** Use the local Postgres for our server's log when it answers (else PGlite in memory). */
   postgres?: boolean;
-  /** The fixed-rate window before the steps (1-room shapes only): messages/s, and its length (0: none). */
-  e2eRate?: number;
+  /** Fixed-rate windows before the steps (1-room shapes only): messages/s each, and their length (0: none). */
+  e2eRates?: number[];
   e2eMs?: number;
-  /** Writes a CPU profile of each server over the fixed-rate window to this directory. */
+  /**
+   * After the steps, a window at this fraction of the server's own highest passing rate (ours
+   * and before only, 1-room shapes; 0: none).
+   */
+  e2eOfBest?: number;
+  /** Writes a CPU profile of each server over each fixed-rate window to this directory. */
   profileDir?: string;
   /** Another checkout of this repository: its server runs as `before`. */
   before?: string;
@@ -90,14 +107,40 @@ export interface FanoutSample {
   server: FanoutServer;
   shape: string;
   run: number;
-  /** The fixed-rate window (end-to-end latency at a load every server carries), if run. */
-  fixed: StepResult | null;
-  /** Where its CPU profile went. */
-  profile?: string;
+  /** The fixed-rate windows (end-to-end latency at set loads), in the order run. */
+  fixed: FixedWindow[];
+  /** Where the CPU profiles went. */
+  profiles?: string[];
   steps: StepResult[];
   /** The highest passing step (null: not even the first rate passed). */
   best: StepResult | null;
   background: number;
+}
+
+/** A fixed-rate window: at a set rate (every server), or at a fraction of the server's own best. */
+export interface FixedWindow extends StepResult {
+  /** "rate": at `rate` for every server; "of-best": at `ofBest` × this run's best rate. */
+  kind: "rate" | "of-best";
+  ofBest?: number;
+}
+
+/** A fixed-rate window's medians over the runs. */
+export interface FixedSummary {
+  kind: FixedWindow["kind"];
+  ofBest?: number;
+  runs: number;
+  rate: number;
+  deliveriesPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  deliveredPct: number;
+  serverCpuPercent: number;
+  serverWaitPercent: number;
+  serverCpuUsPerDelivery: number;
+  serverSysUsPerDelivery: number;
+  /** The lowest and highest p50 and p99 over the runs. */
+  p50Span: Span;
+  p99Span: Span;
 }
 
 export interface FanoutSummary {
@@ -106,6 +149,8 @@ export interface FanoutSummary {
   runs: number;
   maxMessagesPerSec: number;
   deliveriesPerSec: number;
+  /** The lowest and highest run (a run where nothing passed counts 0). */
+  deliveriesPerSecSpan: Span;
   p50Ms: number;
   p99Ms: number;
   serverCpuUsPerDelivery: number;
@@ -113,8 +158,8 @@ export interface FanoutSummary {
   cpuUsPerDeliveryAtStartRate: number;
   vsRaw: number;
   vsSocketIo: number;
-  /** The fixed-rate window's medians (null: not run). */
-  fixed: { rate: number; deliveriesPerSec: number; p50Ms: number; p99Ms: number; deliveredPct: number; serverCpuPercent: number; serverWaitPercent: number; serverCpuUsPerDelivery: number; serverSysUsPerDelivery: number } | null;
+  /** The fixed-rate windows' medians, set rates first (ascending), then of-best. */
+  fixed: FixedSummary[];
 }
 
 export interface FanoutResults {
@@ -126,7 +171,7 @@ export interface FanoutResults {
 export async function runFanout(opts: FanoutOptions = {}): Promise<FanoutResults> {
   const servers = opts.servers ?? FANOUT_SERVERS;
   const shapes = opts.shapes ?? SHAPES;
-  const runs = opts.runs ?? 1;
+  const runs = opts.runs ?? 3;
   const progress = opts.progress ?? new Progress("fanout", false);
   const postgres = await usePostgres((opts.postgres ?? true) && (servers.includes("ours") || servers.includes("before")));
   const samples: FanoutSample[] = [];
@@ -136,7 +181,9 @@ export async function runFanout(opts: FanoutOptions = {}): Promise<FanoutResults
       for (const server of rotation(servers, run)) {
         const background = await waitForQuiet({ maxWaitMs: opts.quietWaitMs ?? 10_000, progress });
         const label = `${shape.name} ${server} run ${run + 1}/${runs}`;
-        const sample = await searchRate(server, shape, { ...opts, usePostgres: postgres, label, progress, run });
+        const earlier = samples.filter((s) => s.shape === shape.name && s.server === server && s.best).map((s) => s.best!.rate);
+        const near = (opts.resume ?? true) && earlier.length ? median(earlier) : undefined;
+        const sample = await searchRate(server, shape, { ...opts, near, usePostgres: postgres, label, progress, run });
         samples.push({ ...sample, background });
         const b = sample.best;
         progress.note(
@@ -162,43 +209,59 @@ function summarize(samples: FanoutSample[]): FanoutSummary[] {
       const bests = ss.map((s) => s.best).filter((b): b is StepResult => b !== null);
       const m = (f: (b: StepResult) => number, d = 1) => (bests.length ? round(median(bests.map(f)), d) : NaN);
       const d = dps(server);
-      const fixed = ss.map((s) => s.fixed).filter((f): f is StepResult => f !== null);
-      const fm = (f: (x: StepResult) => number, digits = 1) => round(median(fixed.map(f)), digits);
       out.push({
         server,
         shape,
         runs: ss.length,
         maxMessagesPerSec: m((b) => b.rate, 0),
         deliveriesPerSec: round(d, 0),
+        deliveriesPerSecSpan: span(ss.map((s) => s.best?.deliveriesPerSec ?? 0), 0),
         p50Ms: m((b) => b.p50Ms),
         p99Ms: m((b) => b.p99Ms),
         serverCpuUsPerDelivery: m((b) => b.serverCpuUsPerDelivery, 2),
         cpuUsPerDeliveryAtStartRate: round(median(ss.map((s) => s.steps[0]?.serverCpuUsPerDelivery ?? NaN)), 2),
         vsRaw: round(d / dps("raw"), 3),
         vsSocketIo: round(d / dps("socketio"), 3),
-        fixed: fixed.length
-          ? {
-              rate: fm((x) => x.rate),
-              deliveriesPerSec: fm((x) => x.deliveriesPerSec, 0),
-              p50Ms: fm((x) => x.p50Ms, 2),
-              p99Ms: fm((x) => x.p99Ms, 2),
-              deliveredPct: fm((x) => (100 * x.delivered) / Math.max(1, x.expected), 2),
-              serverCpuPercent: fm((x) => x.serverCpuPercent),
-              serverWaitPercent: fm((x) => x.serverWaitPercent ?? NaN),
-              serverCpuUsPerDelivery: fm((x) => x.serverCpuUsPerDelivery, 2),
-              serverSysUsPerDelivery: fm((x) => x.serverSysUsPerDelivery, 2),
-            }
-          : null,
+        fixed: summarizeFixed(ss.flatMap((s) => s.fixed)),
       });
     }
   }
   return out;
 }
 
+function summarizeFixed(windows: FixedWindow[]): FixedSummary[] {
+  const key = (w: FixedWindow) => (w.kind === "rate" ? `rate:${w.rate}` : `of-best:${w.ofBest}`);
+  const keys = [...new Set(windows.map(key))];
+  return keys
+    .map((k) => {
+      const ws = windows.filter((w) => key(w) === k);
+      const m = (f: (x: FixedWindow) => number, digits = 1) => round(median(ws.map(f)), digits);
+      return {
+        kind: ws[0]!.kind,
+        ...(ws[0]!.ofBest !== undefined ? { ofBest: ws[0]!.ofBest } : {}),
+        runs: ws.length,
+        rate: m((x) => x.rate),
+        deliveriesPerSec: m((x) => x.deliveriesPerSec, 0),
+        p50Ms: m((x) => x.p50Ms, 2),
+        p99Ms: m((x) => x.p99Ms, 2),
+        deliveredPct: m((x) => (100 * x.delivered) / Math.max(1, x.expected), 2),
+        serverCpuPercent: m((x) => x.serverCpuPercent),
+        serverWaitPercent: m((x) => x.serverWaitPercent ?? NaN),
+        serverCpuUsPerDelivery: m((x) => x.serverCpuUsPerDelivery, 2),
+        serverSysUsPerDelivery: m((x) => x.serverSysUsPerDelivery, 2),
+        p50Span: span(ws.map((x) => x.p50Ms)),
+        p99Span: span(ws.map((x) => x.p99Ms)),
+      };
+    })
+    .sort((a, b) => (a.kind === b.kind ? a.rate - b.rate : a.kind === "rate" ? -1 : 1));
+}
+
 // ---------------------------------------------------------------------------
 // One server, one shape: connect everyone, then step the rate up.
 
 interface SearchOptions extends FanoutOptions {
+  /** The median best rate of this server's earlier runs in this shape, if any. */
+  near?: number;
   usePostgres: boolean;
   label: string;
   progress: Progress;
@@ -221,6 +284,8 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
     let windowFrom = Infinity;
     let windowTo = -Infinity;
     let delivered = 0;
+    // Every arrival since the warm-up, to know when the queues are empty again.
+    let arrived = 0;
     const latency = new Latency();
     clients = await openRoomClients({
       server: server === "before" ? "ours" : server,
@@ -231,6 +296,7 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
       label: o.label,
       progress,
       onTimed: (_i, t) => {
+        arrived++;
         if (t >= windowFrom && t <= windowTo) {
           delivered++;
           latency.record(performance.now() - t);
@@ -303,8 +369,12 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
       const cpuUs = cpuDeltaUs(stats0!, stats1);
       const p99 = latency.p(99);
       windowFrom = Infinity;
-      // Let queues drain before the next window.
-      await sleep(300);
+      // The next window starts with empty queues: everything sent so far delivered everywhere
+      // (a failed window leaves a backlog that would otherwise count against the next one), or
+      // a few seconds at most (a server that dropped some never catches up).
+      const drainUntil = performance.now() + 5000;
+      while (arrived < msgNo * shape.perRoom && performance.now() < drainUntil) await sleep(20);
+      await sleep(200);
       return {
         rate: round(rate, 1),
         sent,
@@ -322,50 +392,36 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
       };
     };
 
-    let fixed: StepResult | null = null;
-    let profile: string | undefined;
+    const fixed: FixedWindow[] = [];
+    const profiles: string[] = [];
     const e2eMs = o.e2eMs ?? 0;
     const profiled = o.profileDir !== undefined;
-    if ((shape.rooms === 1 || profiled) && e2eMs > 0) {
+    /** A fixed-rate window (its first second uncounted: JIT), profiled when asked. */
+    const fixedWindow = async (rate: number, kind: FixedWindow["kind"], ofBest?: number): Promise<void> => {
       let profiling: Promise<void> | null = null;
-      fixed = await window(o.e2eRate ?? 10, e2eMs, Math.min(1000, e2eMs), () => {
+      const r = await window(rate, e2eMs, Math.min(1000, e2eMs), () => {
         if (profiled) profiling = srv.profileStart();
       });
+      let profile: string | undefined;
       if (profiling) {
         await profiling;
-        profile = path.resolve(o.profileDir!, `fanout-${server}-run${o.run + 1}-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
+        profile = path.resolve(o.profileDir!, `fanout-${server}-run${o.run + 1}-${Math.round(rate)}msgs-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
         await srv.profileStop(profile);
+        profiles.push(profile);
       }
-      progress.note(`${o.label}: ${fmt(fixed.rate)} msg/s for ${fmt(e2eMs / 1000)} s: p50 ${fmt(fixed.p50Ms)} ms, p99 ${fmt(fixed.p99Ms)} ms, ${fmt(fixed.serverCpuUsPerDelivery)} CPU-µs/delivery (${fmt(fixed.serverSysUsPerDelivery)} kernel)${profile ? `, profile ${profile}` : ""}`);
-    }
+      fixed.push({ ...r, kind, ...(ofBest !== undefined ? { ofBest } : {}) });
+      progress.note(`${o.label}: ${fmt(r.rate)} msg/s for ${fmt(e2eMs / 1000)} s: p50 ${fmt(r.p50Ms)} ms, p99 ${fmt(r.p99Ms)} ms, delivered ${fmt((100 * r.delivered) / Math.max(1, r.expected), 1)}%, ${fmt(r.serverCpuUsPerDelivery)} CPU-µs/delivery (${fmt(r.serverSysUsPerDelivery)} kernel)${profile ? `, profile ${profile}` : ""}`);
+    };
+    const endToEnd = (shape.rooms === 1 || profiled) && e2eMs > 0;
+    if (endToEnd) for (const rate of o.e2eRates ?? [10, 100]) await fixedWindow(rate, "rate");
 
-    const steps: StepResult[] = [];
-    let best: StepResult | null = null;
-    let rate = shape.startRate;
-    let failedAt: number | null = null;
-    for (let step = 0; step < (o.maxSteps ?? 12); step++) {
-      const r = await window(rate, stepMs);
-      steps.push(r);
-      if (r.pass) {
-        best = r;
-        if (failedAt !== null) break; // the try between a pass and a failure passed
-        rate *= o.factor ?? 1.5;
-        continue;
-      }
-      if (!best) {
-        // Not even this rate: step down (at most to 1/8 of the first rate).
-        if (rate <= shape.startRate / 8) break;
-        rate /= 2;
-        continue;
-      }
-      if (failedAt !== null) break;
-      failedAt = rate;
-      // One more try halfway (geometrically) between the last pass and the failure.
-      const mid = Math.sqrt(best.rate * failedAt);
-      if (mid / best.rate < 1.1) break;
-      rate = mid;
-    }
-    return { server, shape: shape.name, run: o.run, fixed, ...(profile ? { profile } : {}), steps, best };
+    const { steps, best } = await findMaxRate(
+      { start: shape.startRate, factor: o.factor ?? 1.5, bisect: o.bisect ?? 3, maxSteps: o.maxSteps ?? 20, near: o.near },
+      (rate) => window(rate, stepMs),
+    );
+    const ofBest = o.e2eOfBest ?? 0;
+    if (endToEnd && ofBest > 0 && best && (server === "ours" || server === "before")) await fixedWindow(best.rate * ofBest, "of-best", ofBest);
+    return { server, shape: shape.name, run: o.run, fixed, ...(profiles.length ? { profiles } : {}), steps, best };
   } finally {
     clients?.close();
     await child?.stop();
@@ -384,29 +440,32 @@ export function fanoutMarkdown(r: FanoutResults): string {
   const parts: string[] = [];
   for (const shape of [...new Set(r.summary.map((s) => s.shape))]) {
     const of = r.summary.filter((s) => s.shape === shape);
-    const fixed = of.filter((s) => s.fixed);
-    if (fixed.length > 0) {
-      const rate = fixed[0]!.fixed!.rate;
+    // End to end, grouped by rate: every server at 10 msg/s, then at 100, then ours under its own load.
+    const fixedRows = of
+      .flatMap((s) => s.fixed.map((f) => ({ s, f })))
+      .map((x, i) => ({ ...x, i }))
+      .sort((a, b) => (a.f.kind === "rate" ? a.f.rate : Infinity) - (b.f.kind === "rate" ? b.f.rate : Infinity) || a.i - b.i)
+      .map(({ s, f }) => [
+        names[s.server],
+        f.kind === "rate" ? fmt(f.rate) : `${fmt(f.rate)} (${fmt(f.ofBest! * 100, 0)}% of its best)`,
+        fmt(f.deliveriesPerSec),
+        fmtSpan(f.p50Ms, f.p50Span),
+        fmtSpan(f.p99Ms, f.p99Span),
+        `${fmt(f.deliveredPct, 1)}%`,
+        `${fmt(f.serverCpuPercent)} (${fmt(f.serverWaitPercent)})`,
+        fmt(f.serverCpuUsPerDelivery),
+        fmt(f.serverSysUsPerDelivery),
+      ]);
+    if (fixedRows.length > 0) {
       parts.push(
-        `**${shape}: end to end at a fixed ${fmt(rate)} messages/s** (send → ${of.some((s) => s.server === "ours") ? "commit → fan-out → " : ""}arrival at every receiver; ${fmt(fixed[0]!.fixed!.deliveriesPerSec)} deliveries/s)\n\n` +
-          table(
-            ["server", "p50 ms", "p99 ms", "delivered", "server CPU % (waiting for its core)", "CPU-µs per delivery", "of which kernel"],
-            fixed.map((s) => [
-              names[s.server],
-              fmt(s.fixed!.p50Ms),
-              fmt(s.fixed!.p99Ms),
-              `${fmt(s.fixed!.deliveredPct, 1)}%`,
-              `${fmt(s.fixed!.serverCpuPercent)} (${fmt(s.fixed!.serverWaitPercent)})`,
-              fmt(s.fixed!.serverCpuUsPerDelivery),
-              fmt(s.fixed!.serverSysUsPerDelivery),
-            ]),
-          ),
+        `**${shape}: end to end at fixed rates** (send → ${of.some((s) => s.server === "ours") ? "commit → fan-out → " : ""}arrival at every receiver; medians over the runs)\n\n` +
+          table(["server", "msgs/s", "deliveries/s", "p50 ms (min–max)", "p99 ms (min–max)", "delivered", "server CPU % (waiting for its core)", "CPU-µs per delivery", "of which kernel"], fixedRows),
       );
     }
     const rows = of.map((s) => [
       names[s.server],
       fmt(s.maxMessagesPerSec),
-      fmt(s.deliveriesPerSec),
+      fmtSpan(s.deliveriesPerSec, s.deliveriesPerSecSpan),
       `${fmt(s.p50Ms)} / ${fmt(s.p99Ms)}`,
       fmt(s.serverCpuUsPerDelivery),
       fmt(s.cpuUsPerDeliveryAtStartRate),
@@ -416,7 +475,7 @@ export function fanoutMarkdown(r: FanoutResults): string {
     parts.push(
       `**${shape}**\n\n` +
         table(
-          ["server", "msgs/s", "deliveries/s at p99 ≤ 100 ms", "p50 / p99 ms", "CPU-µs per delivery", "CPU-µs per delivery at the first rate", "vs raw", "vs Socket.IO"],
+          ["server", "msgs/s", "deliveries/s at p99 ≤ 100 ms (min–max over the runs)", "p50 / p99 ms", "CPU-µs per delivery", "CPU-µs per delivery at the first rate", "vs raw", "vs Socket.IO"],
           rows,
         ),
     );
@@ -425,7 +484,13 @@ export function fanoutMarkdown(r: FanoutResults): string {
     if (ours && before) {
       parts.push(
         `ours ÷ before: deliveries/s ${ratio(ours.deliveriesPerSec, before.deliveriesPerSec)}` +
-          (ours.fixed && before.fixed ? `, CPU-µs per delivery at ${fmt(ours.fixed.rate)} msg/s ${ratio(ours.fixed.serverCpuUsPerDelivery, before.fixed.serverCpuUsPerDelivery)}` : "") +
+          ours.fixed
+            .filter((f) => f.kind === "rate")
+            .map((f) => {
+              const b = before.fixed.find((x) => x.kind === "rate" && x.rate === f.rate);
+              return b ? `, CPU-µs per delivery at ${fmt(f.rate)} msg/s ${ratio(f.serverCpuUsPerDelivery, b.serverCpuUsPerDelivery)}` : "";
+            })
+            .join("") +
           `, CPU-µs per delivery at the first rate ${ratio(ours.cpuUsPerDeliveryAtStartRate, before.cpuUsPerDeliveryAtStartRate)}`,
       );
     }
@@ -438,15 +503,22 @@ benchScript(import.meta.url, {
   settings: ({ quick, runs, num, get, has }) => ({
     servers: (get("servers")?.split(",") as FanoutServer[] | undefined) ?? FANOUT_SERVERS,
     shapes: has("shape") ? SHAPES.filter((s) => s.name.startsWith(get("shape")!)) : SHAPES,
-    runs: runs ?? 1,
-    stepMs: num("step", quick ? 500 : 1500),
+    runs: runs ?? (quick ? 1 : 3),
+    stepMs: num("step", quick ? 500 : 1000),
     graceMs: num("grace", quick ? 500 : 1000),
     factor: num("factor", 1.5),
-    maxSteps: num("max-steps", quick ? 2 : 12),
+    bisect: num("bisect", 3),
+    maxSteps: num("max-steps", quick ? 2 : 20),
+    resume: !has("no-resume"),
     p99LimitMs: num("p99", 100),
     people: num("people", 50),
-    e2eRate: num("e2e-rate", 10),
-    e2eMs: num("e2e-ms", quick ? 500 : 8000),
+    e2eRates: (get("e2e-rate") ?? "10,100").split(",").map((x) => {
+      const rate = Number(x);
+      if (!(rate > 0)) throw new Error(`--e2e-rate takes messages/s, comma-separated, got "${x}"`);
+      return rate;
+    }),
+    e2eMs: num("e2e-ms", quick ? 500 : 5000),
+    e2eOfBest: num("e2e-of-best", 0.5),
     profileDir: get("profile"),
     before: get("before"),
     quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),

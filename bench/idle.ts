@@ -9,7 +9,7 @@ import type { Socket } from "node:net";
 import { startAppServer, usePostgres } from "./lib/app-server";
 import { SERVER_CHILD_PINNING, serverCore, startServerChild, type ChildStats, type ServerChild } from "./lib/child";
 import { openMany, signInMany } from "./lib/clients";
-import { fmt, median, Progress, raiseFileLimit, ratio, rotation, round, sleep, table, waitForQuiet } from "./lib/common";
+import { fmt, fmtSpan, median, Progress, raiseFileLimit, ratio, rotation, round, sleep, span, table, waitForQuiet, type Span } from "./lib/common";
 import { FastWs } from "./lib/fastws";
 import { benchScript } from "./lib/script";
 
@@ -56,6 +56,9 @@ export interface IdleSummary {
   rssPerConnection: number;
   heapPerConnection: number;
   rssPerConnectionFromStart: number;
+  /** The lowest and highest run. */
+  rssPerConnectionSpan: Span;
+  heapPerConnectionSpan: Span;
   /** Ours ÷ the bare server of the same transport. */
   vsBare: number;
 }
@@ -68,7 +71,7 @@ export interface IdleResults {
 
 export async function runIdle(opts: IdleOptions = {}): Promise<IdleResults> {
   const target = opts.connections ?? 10_000;
-  const runs = opts.runs ?? 3;
+  const runs = opts.runs ?? 2;
   const servers = opts.servers ?? IDLE_SERVERS;
   const progress = opts.progress ?? new Progress("idle", false);
   // Every connection is a file on both ends: this process, and the server (prlimit on spawn).
@@ -106,6 +109,8 @@ function summarize(samples: IdleSample[]): IdleSummary[] {
         rssPerConnection: round(rss, 0),
         heapPerConnection: round(med(server, (s) => s.heapPerConnection), 0),
         rssPerConnectionFromStart: round(med(server, (s) => s.rssPerConnectionFromStart), 0),
+        rssPerConnectionSpan: span(ss.map((s) => s.rssPerConnection), 0),
+        heapPerConnectionSpan: span(ss.map((s) => s.heapPerConnection), 0),
         vsBare: round(rss / bare, 2),
       },
     ];
@@ -233,7 +238,7 @@ async function measure(server: IdleServer, o: MeasureOptions): Promise<Omit<Idle
     };
     const snapshot = async (): Promise<ChildStats> => {
       progress.update(`${o.label}: ${reached} open; settling`, true);
-      await sleep(o.settleMs ?? 2000);
+      await sleep(o.settleMs ?? 1000);
       await child.gc();
       return child.stats();
     };
@@ -269,6 +274,8 @@ async function measure(server: IdleServer, o: MeasureOptions): Promise<Omit<Idle
   }
 }
 
+const kib = (s: Span): Span => [s[0] / 1024, s[1] / 1024];
+
 export function idleMarkdown(r: IdleResults): string {
   const names: Record<IdleServer, string> = {
     "ours-ws": "ours, WebSocket (joined to a room)",
@@ -279,22 +286,22 @@ export function idleMarkdown(r: IdleResults): string {
   const rows = r.summary.map((s) => [
     names[s.server],
     fmt(s.reached),
-    fmt(s.rssPerConnection / 1024, 1),
-    fmt(s.heapPerConnection / 1024, 1),
+    fmtSpan(s.rssPerConnection / 1024, kib(s.rssPerConnectionSpan), 1),
+    fmtSpan(s.heapPerConnection / 1024, kib(s.heapPerConnectionSpan), 1),
     fmt(s.rssPerConnectionFromStart / 1024, 1),
     s.server.startsWith("ours") ? ratio(s.vsBare, 1) : "",
   ]);
-  return table(["server", "connections", "RSS KiB per connection (second half)", "heap KiB per connection (second half)", "RSS KiB per connection (from none)", "RSS vs bare server"], rows);
+  return table(["server", "connections", "RSS KiB per connection (second half; min–max)", "heap KiB per connection (second half; min–max)", "RSS KiB per connection (from none)", "RSS vs bare server"], rows);
 }
 
 benchScript(import.meta.url, {
   name: "idle",
   settings: ({ quick, runs, num, get }) => ({
     connections: num("connections", quick ? 500 : 10_000),
-    runs: runs ?? 1,
+    runs: runs ?? (quick ? 1 : 2),
     servers: (get("servers")?.split(",") as IdleServer[] | undefined) ?? IDLE_SERVERS,
     people: num("people", 100),
-    settleMs: num("settle", quick ? 500 : 2000),
+    settleMs: num("settle", quick ? 500 : 1000),
     quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),
   }),
   run: (settings, progress) => runIdle({ ...settings, progress }),

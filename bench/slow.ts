@@ -5,17 +5,24 @@
 // stalled 5%:
 //   ours     the app: a socket more than `maxBufferedBytes` (4 MiB) behind on durable events
 //            is closed with 1013 (rt_slow_consumer_closes_total) and would resume from the log
-//   raw      a bare `ws` server, serialize and frame once, no slow-consumer policy: it buffers for ever
-//   naive    the same, JSON.stringify per socket (each socket's backlog is its own copy)
+//   raw      a bare `ws` server, serialize and frame once, no slow-consumer policy: it buffers for
+//            ever, but every stalled socket's backlog holds the same frame buffers
+//   naive    the same, JSON.stringify per socket: each socket's backlog is its own copy, so
+//            memory grows for as long as the run lasts (a run past `--rss-limit` stops early)
 // Every second: the server's RSS, heap and external memory, the bytes the kernel holds for its
 // connections (send queues plus the stalled clients' unread receive queues, /proc/net/tcp),
 // its CPU, slow-consumer closes, and the delivery latency of the clients still reading.
 // Messages are large (4000 characters, 3 UTF-8 bytes each: ~12 KB frames) so that a stalled
-// socket falls megabytes behind within a minute; a run with a server past `--rss-limit` stops.
+// socket falls megabytes behind within a minute. Each run lasts 60 s after the stall: the
+// kernel buffers fill in ~30 s and ours closes the stalled sockets at ~45 s, so the last third
+// (whose RSS slope the table gives) shows whether memory has stopped growing.
+// Our server's WebSocket heartbeat is raised to 10 minutes for this bench (`pingIntervalMs`):
+// a client that reads nothing answers no ping, and the default heartbeat would terminate it
+// within 40 s whatever it had buffered, before the backlog bound is ever tested.
 import { readFileSync } from "node:fs";
 import { usePostgres } from "./lib/app-server";
 import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, type ChildStats, type ServerChild } from "./lib/child";
-import { fmt, Latency, median, Progress, ratio, rotation, round, runQueueWaitNs, sleep, table, waitForQuiet } from "./lib/common";
+import { fmt, fmtSpan, Latency, median, Progress, ratio, rotation, round, runQueueWaitNs, sleep, span, table, waitForQuiet, type Span } from "./lib/common";
 import { openRoomClients, startRoomServer, type RoomClients } from "./lib/rooms";
 import { benchScript } from "./lib/script";
 
@@ -24,11 +31,16 @@ export interface SlowVariant {
   server: SlowServer;
   stalled: boolean;
 }
-/** By default: ours with and without the stalled clients, and the bare `ws` server with them. */
+/**
+ * By default: ours with and without the stalled clients, and both bare `ws` servers with them
+ * (no policy). The naive one keeps a copy of every frame per stalled socket, so its memory
+ * grows for as long as the run lasts; `--rss-limit` stops it early if it passes the limit.
+ */
 export const SLOW_VARIANTS: SlowVariant[] = [
   { server: "ours", stalled: false },
   { server: "ours", stalled: true },
   { server: "raw", stalled: true },
+  { server: "naive", stalled: true },
 ];
 
 export interface SlowOptions {
@@ -130,8 +142,11 @@ export interface SlowSummary {
   rssStartMiB: number;
   rssMaxMiB: number;
   rssEndMiB: number;
-  /** RSS growth over the last half of the run, MiB per minute. */
+  /** RSS growth over the last third of the run, MiB per minute: ~0 once memory has plateaued. */
   rssSlopeMiBPerMin: number;
+  /** The lowest and highest run. */
+  p99Span: Span;
+  rssSlopeSpan: Span;
   kernelQueuedMaxMiB: number;
   slowCloses: number;
   lastCloseS: number | null;
@@ -154,7 +169,7 @@ const MiB = 1024 * 1024;
 
 export async function runSlow(opts: SlowOptions = {}): Promise<SlowResults> {
   const variants = opts.variants ?? SLOW_VARIANTS;
-  const runs = opts.runs ?? 1;
+  const runs = opts.runs ?? 3;
   const progress = opts.progress ?? new Progress("slow", false);
   const postgres = await usePostgres((opts.postgres ?? true) && variants.some((v) => v.server === "ours"));
   const samples: SlowSample[] = [];
@@ -191,6 +206,8 @@ function summarize(samples: SlowSample[]): SlowSummary[] {
       rssMaxMiB: m((s) => s.rssMax / MiB),
       rssEndMiB: m((s) => s.rssEnd / MiB),
       rssSlopeMiBPerMin: m((s) => slope(s.timeline) * 60, 2),
+      p99Span: span(ss.map((s) => s.p99Ms)),
+      rssSlopeSpan: span(ss.map((s) => slope(s.timeline) * 60)),
       kernelQueuedMaxMiB: m((s) => s.kernelQueuedMax / MiB),
       slowCloses: m((s) => s.slowCloses, 0),
       lastCloseS: ss.some((s) => s.lastCloseS !== null) ? m((s) => s.lastCloseS ?? NaN) : null,
@@ -211,11 +228,15 @@ function summarize(samples: SlowSample[]): SlowSummary[] {
   return out;
 }
 
-/** RSS growth over the second half of a timeline, MiB per second (least squares). */
+/**
+ * RSS growth over the last third of a timeline, MiB per second (least squares): whether memory
+ * has stopped growing by the end, after the stalled sockets' kernel buffers have filled (and,
+ * for ours, the slow-consumer closes).
+ */
 function slope(points: SlowPoint[]): number {
   const last = points[points.length - 1];
   if (!last) return NaN;
-  const half = points.filter((p) => p.t >= last.t / 2);
+  const half = points.filter((p) => p.t >= (last.t * 2) / 3);
   if (half.length < 2) return NaN;
   const n = half.length;
   const mx = half.reduce((a, p) => a + p.t, 0) / n;
@@ -265,7 +286,7 @@ async function runOne(v: SlowVariant, o: RunOptions): Promise<Omit<SlowSample, "
   const isStalled = (i: number) => v.stalled && i % every === every - 1;
   const healthy = Array.from({ length: n }, (_, i) => i).filter((i) => i % every !== every - 1);
   const stalledCount = v.stalled ? n - healthy.length : 0;
-  const durationMs = o.durationMs ?? 50_000;
+  const durationMs = o.durationMs ?? 60_000;
   const sampleMs = o.sampleMs ?? 1000;
   const rate = o.rate ?? 15;
   const fill = (o.fill ?? "€").repeat(o.textChars ?? 4000);
@@ -447,17 +468,22 @@ const NAMES: Record<SlowServer, string> = {
 
 export function slowMarkdown(r: SlowResults): string {
   const s0 = r.samples[0];
+  /** Runs of a variant that stopped before their duration (RSS past the limit). */
+  const stopped = (s: SlowSummary): string => {
+    const early = r.samples.filter((x) => x.server === s.server && x.stalled === s.stalled && x.stoppedBy);
+    return early.length ? ` (${early.length} of ${s.runs} runs stopped early, ${early[0]!.stoppedBy} at ${fmt(early[0]!.seconds)} s)` : "";
+  };
   const head = s0
     ? `${s0.clients} clients in one room, ${s0.stalledClients || r.samples.find((s) => s.stalled)?.stalledClients || 0} of them stalled where stated; ` +
       `${fmt(s0.sent / Math.max(1, s0.seconds))} messages/s of ${fmt(s0.frameBytes / 1024)} KiB of text each.`
     : "";
   const rows = r.summary.map((s) => [
     `${NAMES[s.server]}, ${s.stalled ? "5% stalled" : "all reading"}`,
-    `${fmt(s.p50Ms)} / ${fmt(s.p99Ms)}`,
+    `${fmt(s.p50Ms)} / ${fmtSpan(s.p99Ms, s.p99Span)}`,
     s.p50VsUnstalled === null || !s.stalled ? "" : `${ratio(s.p50VsUnstalled, 1)} / ${ratio(s.p99VsUnstalled!, 1)}`,
     `${fmt(s.deliveredPct, 1)}%`,
-    `${fmt(s.rssStartMiB)} → ${fmt(s.rssMaxMiB)} → ${fmt(s.rssEndMiB)}`,
-    fmt(s.rssSlopeMiBPerMin),
+    `${fmt(s.rssStartMiB)} → ${fmt(s.rssMaxMiB)} → ${fmt(s.rssEndMiB)}${stopped(s)}`,
+    fmtSpan(s.rssSlopeMiBPerMin, s.rssSlopeSpan),
     fmt(s.kernelQueuedMaxMiB),
     s.server === "ours" ? `${fmt(s.slowCloses, 0)}${s.lastCloseS !== null ? ` (last at ${fmt(s.lastCloseS)} s)` : ""}` : "none (no policy)",
     `${fmt(s.serverCpuPercent)} (${fmt(s.serverWaitPercent)})`,
@@ -468,11 +494,11 @@ export function slowMarkdown(r: SlowResults): string {
     table(
       [
         "server, clients",
-        "p50 / p99 ms (clients reading)",
+        "p50 / p99 ms (clients reading; p99 min–max)",
         "vs all reading",
         "delivered",
         "RSS MiB start → max → end",
-        "RSS MiB/min (second half)",
+        "RSS MiB/min (last third; min–max)",
         "kernel-held MiB (max)",
         "slow-consumer closes",
         "server CPU % (waiting for its core)",
@@ -514,12 +540,12 @@ benchScript(import.meta.url, {
     stalledPercent: num("stalled", 5),
     rate: num("rate", 15),
     textChars: num("chars", 4000),
-    durationMs: num("duration", quick ? 3000 : 50_000),
+    durationMs: num("duration", quick ? 3000 : 60_000),
     warmupMs: num("warmup", quick ? 500 : 3000),
     pingIntervalMs: num("ping-ms", 600_000),
     sampleMs: num("sample", 1000),
     rssLimitBytes: num("rss-limit", 1536) * MiB,
-    runs: runs ?? 1,
+    runs: runs ?? (quick ? 1 : 3),
     people: num("people", 50),
     quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),
   }),

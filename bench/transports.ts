@@ -1,24 +1,38 @@
-// bench:transports — the same event stream (chat messages in one room, at a fixed rate) to
-// 500 subscribers over WebSocket, Server-Sent Events and long polling, one transport at a time
-// against a fresh server (createApp in a child process pinned to CPU 0), alternating the order
-// across runs. Reports deliveries/s, p50/p99 delivery latency (send → subscriber), bytes on the
-// wire per delivered event (down and up, measured at the subscribers' sockets) and HTTP
-// requests per delivered event.
+// bench:transports — the same event stream (chat messages in one room) to 500 subscribers over
+// WebSocket, Server-Sent Events and long polling, and over a bare http SSE server (the
+// baseline: what SSE costs with nothing else in the way), one transport at a time against a
+// fresh server in a child process pinned to CPU 0, alternating the order across runs.
+//
+// The stream is a room's (`room:general`) because it is the one stream all three transports
+// carry: WebSockets carry room streams only (PROTOCOL.md), the activity feed goes over SSE or
+// long polling. Producers post over HTTP (`POST /api/rooms/general/messages`, a session per
+// 5 events/s, under the 10/s limit), so no producer is itself a subscriber of the stream.
+//
+// Two measurements per transport and run, on the same server and subscribers:
+//   fixed rate  20 events/s (10,000 deliveries/s) for 5 s: deliveries/s, p50/p99 delivery
+//               latency (send → subscriber), bytes on the wire per delivered event (down and
+//               up, at the subscribers' sockets), HTTP requests per delivered event, server CPU
+//   max rate    open-loop rates stepping up ×1.5 from 20 events/s until the p99 passes 100 ms
+//               or fewer than 99% of deliveries arrive, then bisection (bench/lib/search.ts):
+//               the highest deliveries/s each transport sustains
 import http from "node:http";
-import net, { type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { startAppServer, usePostgres } from "./lib/app-server";
-import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, type ServerChild } from "./lib/child";
+import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, startServerChild, type ChildStats, type ServerChild } from "./lib/child";
 import { openMany, signInMany } from "./lib/clients";
-import { fmt, Latency, median, Progress, ratio, rotation, round, sleep, table, waitForQuiet } from "./lib/common";
+import { fmt, fmtSpan, Latency, median, Progress, ratio, rotation, round, sleep, span, table, waitForQuiet, type Span } from "./lib/common";
 import { FastWs } from "./lib/fastws";
+import { forEachSendTime, sendTimeIn, timedText } from "./lib/rooms";
 import { benchScript } from "./lib/script";
+import { findMaxRate } from "./lib/search";
+import { openRawSse } from "./lib/sse";
 
-export type TransportKind = "ws" | "sse" | "longpoll";
-export const TRANSPORTS: TransportKind[] = ["ws", "sse", "longpoll"];
+export type TransportKind = "ws" | "sse" | "sse-raw" | "longpoll";
+export const TRANSPORTS: TransportKind[] = ["ws", "sse", "sse-raw", "longpoll"];
 
 export interface TransportsOptions {
   subscribers?: number;
-  /** Events per second into the room. */
+  /** Events per second into the room in the fixed-rate window; also the step-up's first rate. */
   rate?: number;
   durationMs?: number;
   warmupMs?: number;
@@ -26,21 +40,34 @@ export interface TransportsOptions {
   transports?: TransportKind[];
   people?: number;
   postgres?: boolean;
+  /** The step-up to each transport's highest rate (false: the fixed-rate window only). */
+  search?: boolean;
+  /** Sending time of each step. */
+  stepMs?: number;
+  /** Longest wait for a step's last deliveries. */
+  graceMs?: number;
+  factor?: number;
+  bisect?: number;
+  maxSteps?: number;
+  p99LimitMs?: number;
+  /** Later runs of a transport resume their ascent near its earlier runs' best. */
+  resume?: boolean;
   quietWaitMs?: number;
   /** CPU for the server process; null: no pinning. */
   serverCore?: number | null;
-  /** One server for every transport of a run (smoke tests), instead of a fresh one each. */
+  /** One app server for every transport of a run (smoke tests), instead of a fresh one each. */
   sharedServer?: boolean;
   progress?: Progress;
 }
 
-export interface TransportSample {
-  transport: TransportKind;
-  run: number;
+/** One open-loop window at one rate. */
+export interface TransportWindow {
+  /** Events per second sent. */
+  rate: number;
   seconds: number;
   events: number;
   deliveries: number;
-  /** Deliveries ÷ (events × subscribers) inside the window (late ones arrive after it). */
+  /** Deliveries ÷ (events × subscribers), late ones (within the grace) included. */
   completeness: number;
   deliveriesPerSec: number;
   p50Ms: number;
@@ -50,12 +77,30 @@ export interface TransportSample {
   requestsPerDelivery: number;
   serverCpuPercent: number;
   serverCpuUsPerDelivery: number;
-  /** This process (all subscribers and producers), % of one core. */
+  /** This process (subscribers and producers), % of one core. */
   loadGenCpuPercent: number;
+  /** p99 within the bound and ≥ 99% delivered. */
+  pass: boolean;
+}
+
+export interface TransportSample extends Omit<TransportWindow, "pass"> {
+  transport: TransportKind;
+  run: number;
+  /** The step-up's windows (empty without it). */
+  steps: TransportWindow[];
+  /** Its highest passing window (null: none passed, or no step-up). */
+  best: TransportWindow | null;
   background: number;
 }
 
-export type TransportSummary = Omit<TransportSample, "run" | "seconds" | "events" | "deliveries" | "background" | "loadGenCpuPercent"> & { runs: number };
+export type TransportSummary = Omit<TransportWindow, "rate" | "seconds" | "events" | "deliveries" | "loadGenCpuPercent" | "pass"> & {
+  transport: TransportKind;
+  runs: number;
+  /** The lowest and highest p99 of the fixed-rate window over the runs. */
+  p99Span: Span;
+  /** The step-up's medians (null: not run, or nothing passed), with the spread of its runs. */
+  max: { eventsPerSec: number; deliveriesPerSec: number; deliveriesPerSecSpan: Span; p50Ms: number; p99Ms: number; serverCpuUsPerDelivery: number; loadGenCpuPercent: number } | null;
+};
 
 export interface TransportsResults {
   samples: TransportSample[];
@@ -63,26 +108,25 @@ export interface TransportsResults {
   database: string;
 }
 
-const MARKER = "~t=";
-
-const PAD = " The quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs, and so on.";
-
 export async function runTransports(opts: TransportsOptions = {}): Promise<TransportsResults> {
   const runs = opts.runs ?? 3;
   const transports = opts.transports ?? TRANSPORTS;
   const progress = opts.progress ?? new Progress("transports", false);
-  const postgres = await usePostgres(opts.postgres);
+  const postgres = await usePostgres((opts.postgres ?? true) && transports.some((t) => t !== "sse-raw"));
   const samples: TransportSample[] = [];
   for (let run = 0; run < runs; run++) {
-    const shared = opts.sharedServer ? await startServer(opts, postgres) : undefined;
+    const shared = opts.sharedServer && transports.some((t) => t !== "sse-raw") ? await startServer("ours", opts, postgres) : undefined;
     try {
       for (const transport of rotation(transports, run)) {
         const background = await waitForQuiet({ maxWaitMs: opts.quietWaitMs ?? 10_000, progress });
         const label = `${transport} run ${run + 1}/${runs}`;
-        const s = await measure(transport, { ...opts, usePostgres: postgres, label, progress, run, shared });
+        const earlier = samples.filter((s) => s.transport === transport && s.best).map((s) => s.best!.rate);
+        const near = (opts.resume ?? true) && earlier.length ? median(earlier) : undefined;
+        const s = await measure(transport, { ...opts, usePostgres: postgres, label, progress, run, near, shared: transport === "sse-raw" ? undefined : shared });
         samples.push({ ...s, background });
         progress.note(
-          `${label}: ${fmt(s.deliveriesPerSec)} deliveries/s, p50/p99 ${fmt(s.p50Ms)}/${fmt(s.p99Ms)} ms, ${fmt(s.bytesDownPerDelivery)} B down and ${fmt(s.requestsPerDelivery, 3)} requests per delivery`,
+          `${label}: ${fmt(s.deliveriesPerSec)} deliveries/s, p50/p99 ${fmt(s.p50Ms)}/${fmt(s.p99Ms)} ms, ${fmt(s.bytesDownPerDelivery)} B down and ${fmt(s.requestsPerDelivery, 3)} requests per delivery` +
+            (s.best ? `; at most ${fmt(s.best.deliveriesPerSec)} deliveries/s (${fmt(s.best.rate)} events/s, p99 ${fmt(s.best.p99Ms)} ms)` : opts.search === false ? "" : "; no rate passed"),
         );
       }
     } finally {
@@ -98,6 +142,8 @@ function summarize(samples: TransportSample[]): TransportSummary[] {
     const ss = samples.filter((s) => s.transport === transport);
     if (ss.length === 0) return [];
     const m = (f: (s: TransportSample) => number, d = 1) => round(median(ss.map(f)), d);
+    const bests = ss.map((s) => s.best).filter((b): b is TransportWindow => b !== null);
+    const mb = (f: (s: TransportWindow) => number, d = 1) => round(median(bests.map(f)), d);
     return [
       {
         transport,
@@ -111,6 +157,19 @@ function summarize(samples: TransportSample[]): TransportSummary[] {
         requestsPerDelivery: m((s) => s.requestsPerDelivery, 4),
         serverCpuPercent: m((s) => s.serverCpuPercent),
         serverCpuUsPerDelivery: m((s) => s.serverCpuUsPerDelivery, 2),
+        p99Span: span(ss.map((s) => s.p99Ms)),
+        max: bests.length
+          ? {
+              // A run where nothing passed counts as 0, as in fan-out.
+              eventsPerSec: round(median(ss.map((s) => s.best?.rate ?? 0)), 1),
+              deliveriesPerSec: round(median(ss.map((s) => s.best?.deliveriesPerSec ?? 0)), 0),
+              deliveriesPerSecSpan: span(ss.map((s) => s.best?.deliveriesPerSec ?? 0), 0),
+              p50Ms: mb((b) => b.p50Ms, 2),
+              p99Ms: mb((b) => b.p99Ms, 2),
+              serverCpuUsPerDelivery: mb((b) => b.serverCpuUsPerDelivery, 2),
+              loadGenCpuPercent: mb((b) => b.loadGenCpuPercent),
+            }
+          : null,
       },
     ];
   });
@@ -118,7 +177,9 @@ function summarize(samples: TransportSample[]): TransportSummary[] {
 
 // ---------------------------------------------------------------------------
 
-function startServer(o: TransportsOptions, postgres: boolean): Promise<ServerChild> {
+function startServer(kind: "ours" | "sse-raw", o: TransportsOptions, postgres: boolean): Promise<ServerChild> {
+  // Pings once a minute: none inside a window, on both servers.
+  if (kind === "sse-raw") return startServerChild("sse-raw", { pingMs: 60_000 }, { core: serverCore(o.serverCore) });
   return startAppServer({ postgres, tuning: { ssePingMs: 60_000 } }, { core: serverCore(o.serverCore) });
 }
 
@@ -128,13 +189,14 @@ interface MeasureOptions extends TransportsOptions {
   label: string;
   progress: Progress;
   run: number;
+  near?: number;
 }
 
 /** Bytes through a set of sockets since a mark (HTTP keep-alive sockets come and go). */
 class SocketMeter {
-  private readonly sockets = new Set<Socket>();
-  private mark = new Map<Socket, { r: number; w: number }>();
-  add(s: Socket): void {
+  private readonly sockets = new Set<{ bytesRead: number; bytesWritten: number }>();
+  private mark = new Map<{ bytesRead: number; bytesWritten: number }, { r: number; w: number }>();
+  add(s: { bytesRead: number; bytesWritten: number }): void {
     this.sockets.add(s);
   }
   start(): void {
@@ -156,133 +218,198 @@ interface Subscribers {
   /** Wire bytes since `start()`. */
   bytes(): { read: number; written: number };
   start(): void;
-  /** HTTP requests made since `start()`. */
+  /** HTTP requests made since the subscribers opened. */
   requests(): number;
   close(): void;
+}
+
+/**
+ * The stream's source: messages posted over HTTP with keep-alive, each stamped with its send
+ * time, from enough sessions to stay under the per-session limit (10/s) at any rate.
+ */
+class Producers {
+  private readonly cookies: string[] = [];
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  private n = 0;
+  failures = 0;
+  constructor(
+    private readonly port: number,
+    /** Ours needs sessions; the bare SSE server takes anyone. */
+    private readonly signIn: boolean,
+  ) {}
+
+  /** Signs in the sessions `eventsPerSec` needs (5/s each), before the sending starts. */
+  async ready(eventsPerSec: number): Promise<void> {
+    if (!this.signIn) return;
+    const want = Math.ceil(eventsPerSec / 5);
+    if (want > this.cookies.length) this.cookies.push(...(await signInMany(`http://127.0.0.1:${this.port}`, want - this.cookies.length, `pub${this.cookies.length}-`)));
+  }
+
+  send(): void {
+    const i = this.n++;
+    const body = JSON.stringify({ text: timedText(), clientId: `p${i}` });
+    const req = http.request({
+      host: "127.0.0.1",
+      port: this.port,
+      method: "POST",
+      path: "/api/rooms/general/messages",
+      agent: this.agent,
+      headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), ...(this.signIn ? { Cookie: this.cookies[i % this.cookies.length]! } : {}) },
+    });
+    req.on("response", (res) => {
+      if (res.statusCode !== 201) this.failures++;
+      res.resume();
+    });
+    req.on("error", () => this.failures++);
+    req.end(body);
+  }
+
+  get sent(): number {
+    return this.n;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
 }
 
 async function measure(transport: TransportKind, o: MeasureOptions): Promise<Omit<TransportSample, "background">> {
   const progress = o.progress;
   const n = o.subscribers ?? 500;
   const rate = o.rate ?? 20;
+  const limit = o.p99LimitMs ?? 100;
   progress.update(`${o.label}: starting the server`, true);
   let child: ServerChild | null = null;
   let subs: Subscribers | null = null;
-  const producers: FastWs[] = [];
+  let producers: Producers | null = null;
   try {
-    child = o.shared ?? (await startServer(o, o.usePostgres));
+    child = o.shared ?? (await startServer(transport === "sse-raw" ? "sse-raw" : "ours", o, o.usePostgres));
+    const srv = child;
     const port = child.port;
-    const base = `http://127.0.0.1:${port}`;
-    const cookies = await signInMany(base, o.people ?? 50, "sub");
+    const ours = transport !== "sse-raw";
+    const cookies = ours ? await signInMany(`http://127.0.0.1:${port}`, o.people ?? 50, "sub") : [""];
 
+    // Per-window accounting: deliveries of events sent inside the window.
     let windowFrom = Infinity;
     let windowTo = Infinity;
     let deliveries = 0;
+    // Every arrival, to know when the queues are empty again.
+    let arrived = 0;
     const latency = new Latency();
-    const onText = (text: string, from: number) => {
-      for (let at = text.indexOf(MARKER, from); at >= 0; at = text.indexOf(MARKER, at + 1)) {
-        const t = Number(text.slice(at + MARKER.length, text.indexOf(";", at)));
-        if (t >= windowFrom && t <= windowTo) {
-          deliveries++;
-          latency.record(performance.now() - t);
-        }
+    const onSent = (t: number) => {
+      arrived++;
+      if (t >= windowFrom && t <= windowTo) {
+        deliveries++;
+        latency.record(performance.now() - t);
       }
     };
 
     progress.update(`${o.label}: opening ${n} subscribers`, true);
-    subs = await openSubscribers(transport, port, n, cookies, onText, progress, o.label);
-
-    // Producers: enough WebSockets to stay under the per-connection send limit (10/s).
-    const producerCount = Math.max(1, Math.ceil(rate / 5));
-    for (let i = 0; i < producerCount; i++) {
-      const ws = await FastWs.connect({ port, path: "/ws", protocols: ["rt.v1"], headers: { Cookie: cookies[i % cookies.length]! } });
-      ws.send(`{"type":"join","room":"general"}`);
-      producers.push(ws);
-    }
-    await sleep(300);
-    let msgNo = 0;
-    const sendOne = () => {
-      const text = `${MARKER}${performance.now().toFixed(3)};${PAD}`.slice(0, 100);
-      producers[msgNo % producers.length]!.send(`{"type":"send","room":"general","text":"${text}","clientId":"p${msgNo}"}`);
-      msgNo++;
-    };
+    subs = await openSubscribers(transport, port, n, cookies, onSent, progress, o.label);
+    producers = new Producers(port, ours);
+    const prod = producers;
 
     // Warm-up: one event must reach every subscriber.
-    windowFrom = performance.now();
-    sendOne();
+    await prod.ready(rate);
+    windowFrom = -Infinity;
+    prod.send();
     const until = performance.now() + 30_000;
     while (deliveries < n && performance.now() < until) {
       progress.update(`${o.label}: warm-up, ${deliveries}/${n} delivered`);
       await sleep(20);
     }
     if (deliveries < n) throw new Error(`warm-up: ${deliveries} of ${n} subscribers got the first event within 30 s`);
-
-    // The stream: events at a fixed rate; the window counts events sent inside it.
-    const warmupMs = o.warmupMs ?? 1000;
-    const durationMs = o.durationMs ?? 5000;
     windowFrom = Infinity;
-    const started = performance.now();
-    let sent = 0;
-    let inWindow = 0;
-    let stats0: Awaited<ReturnType<ServerChild["stats"]>> | null = null;
-    let requests0 = 0;
-    let self0 = process.cpuUsage();
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        const now = performance.now();
-        const due = Math.floor(((now - started) * rate) / 1000);
-        if (windowFrom === Infinity && now - started >= warmupMs) {
-          windowFrom = now;
-          deliveries = 0;
-          latency.reset();
-          subs!.start();
-          requests0 = subs!.requests();
-          self0 = process.cpuUsage();
-          void child!.stats().then((s) => (stats0 = s));
-        }
-        while (sent < due) {
-          sendOne();
-          sent++;
-          if (windowFrom !== Infinity) inWindow++;
-        }
-        if (now - started >= warmupMs + durationMs) {
-          clearInterval(timer);
-          resolve();
-        }
-        if (windowFrom !== Infinity) progress.update(`${o.label}: ${fmt((deliveries / Math.max(1, now - windowFrom)) * 1000)} deliveries/s`);
-      }, 2);
-    });
-    windowTo = performance.now();
-    const self1 = process.cpuUsage(self0);
-    const seconds = (windowTo - windowFrom) / 1000;
-    // Late deliveries of events sent in the window still count (and show in the latency).
-    const expected = inWindow * n;
-    const waitUntil = performance.now() + 3000;
-    while (deliveries < expected && performance.now() < waitUntil) await sleep(20);
-    const stats1 = await child.stats();
-    const bytes = subs.bytes();
-    const requests = subs.requests() - requests0;
-    const cpuUs = stats0 ? cpuDeltaUs(stats0, stats1) : NaN;
-    return {
-      transport,
-      run: o.run,
-      seconds: round(seconds, 2),
-      events: inWindow,
-      deliveries,
-      completeness: round(deliveries / Math.max(1, expected), 4),
-      deliveriesPerSec: round(deliveries / seconds, 0),
-      p50Ms: round(latency.p(50), 2),
-      p99Ms: round(latency.p(99), 2),
-      bytesDownPerDelivery: round(bytes.read / Math.max(1, deliveries), 1),
-      bytesUpPerDelivery: round(bytes.written / Math.max(1, deliveries), 2),
-      requestsPerDelivery: round(requests / Math.max(1, deliveries), 4),
-      serverCpuPercent: round(cpuUs / 1e4 / ((performance.now() - windowFrom) / 1000), 1),
-      serverCpuUsPerDelivery: round(cpuUs / Math.max(1, deliveries), 2),
-      loadGenCpuPercent: round((self1.user + self1.system) / 1e4 / seconds, 1),
+
+    /**
+     * Sends open-loop at `eventsPerSec` for `warmupMs + ms`, counting the events sent after
+     * `warmupMs`; waits up to `graceMs` for their last deliveries (late ones count, and show
+     * in the latency), then for the queues to drain before the next window.
+     */
+    const window = async (eventsPerSec: number, ms: number, warmupMs: number, graceMs: number): Promise<TransportWindow> => {
+      await prod.ready(eventsPerSec);
+      latency.reset();
+      deliveries = 0;
+      windowFrom = Infinity;
+      windowTo = Infinity;
+      const started = performance.now();
+      let sent = 0;
+      let inWindow = 0;
+      let stats0: ChildStats | null = null;
+      let requests0 = 0;
+      let self0 = process.cpuUsage();
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          const now = performance.now();
+          const due = Math.floor(((now - started) * eventsPerSec) / 1000);
+          if (windowFrom === Infinity && now - started >= warmupMs) {
+            windowFrom = now;
+            deliveries = 0;
+            latency.reset();
+            subs!.start();
+            requests0 = subs!.requests();
+            self0 = process.cpuUsage();
+            void srv.stats().then((s) => (stats0 = s));
+          }
+          while (sent < due) {
+            prod.send();
+            sent++;
+            if (windowFrom !== Infinity) inWindow++;
+          }
+          if (now - started >= warmupMs + ms) {
+            clearInterval(timer);
+            resolve();
+          }
+          if (windowFrom !== Infinity) progress.update(`${o.label}: ${fmt(eventsPerSec)} events/s, ${fmt((deliveries / Math.max(1, now - windowFrom)) * 1000)} deliveries/s`);
+        }, 1);
+      });
+      windowTo = performance.now();
+      const self1 = process.cpuUsage(self0);
+      const seconds = (windowTo - windowFrom) / 1000;
+      const expected = inWindow * n;
+      const waitUntil = performance.now() + graceMs;
+      while (deliveries < expected && performance.now() < waitUntil) await sleep(20);
+      const stats1 = await srv.stats();
+      const bytes = subs!.bytes();
+      const requests = subs!.requests() - requests0;
+      const cpuUs = stats0 ? cpuDeltaUs(stats0, stats1) : NaN;
+      const p99 = latency.p(99);
+      const counted = deliveries;
+      windowFrom = Infinity;
+      // The next window starts with empty queues (at most a few seconds' wait).
+      const drainUntil = performance.now() + 5000;
+      while (arrived < (prod.sent - prod.failures) * n && performance.now() < drainUntil) await sleep(20);
+      await sleep(200);
+      return {
+        rate: round(eventsPerSec, 1),
+        seconds: round(seconds, 2),
+        events: inWindow,
+        deliveries: counted,
+        completeness: round(counted / Math.max(1, expected), 4),
+        deliveriesPerSec: round(counted / seconds, 0),
+        p50Ms: round(latency.p(50), 2),
+        p99Ms: round(p99, 2),
+        bytesDownPerDelivery: round(bytes.read / Math.max(1, counted), 1),
+        bytesUpPerDelivery: round(bytes.written / Math.max(1, counted), 2),
+        requestsPerDelivery: round(requests / Math.max(1, counted), 4),
+        serverCpuPercent: round(cpuUs / 1e4 / seconds, 1),
+        serverCpuUsPerDelivery: round(cpuUs / Math.max(1, counted), 2),
+        loadGenCpuPercent: round((self1.user + self1.system) / 1e4 / seconds, 1),
+        pass: counted >= expected * 0.99 && p99 <= limit,
+      };
     };
+
+    const { pass: _pass, ...fixed } = await window(rate, o.durationMs ?? 5000, o.warmupMs ?? 1000, 3000);
+    const search =
+      o.search === false
+        ? { steps: [], best: null }
+        : await findMaxRate({ start: rate, factor: o.factor ?? 1.5, bisect: o.bisect ?? 3, maxSteps: o.maxSteps ?? 16, near: o.near }, (r) =>
+            window(r, o.stepMs ?? 1000, 0, o.graceMs ?? 1000),
+          );
+    return { transport, run: o.run, ...fixed, steps: search.steps, best: search.best };
   } finally {
     subs?.close();
-    for (const p of producers) p.close();
+    producers?.close();
     if (!o.shared) await child?.stop();
   }
 }
@@ -292,7 +419,7 @@ async function openSubscribers(
   port: number,
   n: number,
   cookies: string[],
-  onText: (text: string, from: number) => void,
+  onSent: (sentAt: number) => void,
   progress: Progress,
   label: string,
 ): Promise<Subscribers> {
@@ -310,7 +437,9 @@ async function openSubscribers(
           protocols: ["rt.v1"],
           headers: { Cookie: cookie(i) },
           onFrame: (p) => {
-            if (p.indexOf(MARKER) >= 0) onText(p.toString("utf8"), 0);
+            // One event per frame: its marker, without decoding the frame.
+            const t = sendTimeIn(p);
+            if (!Number.isNaN(t)) onSent(t);
             else if (p.toString("latin1", 0, 16) === '{"type":"joined"') joined[i] = 1;
           },
         }),
@@ -318,20 +447,11 @@ async function openSubscribers(
     );
     for (const ws of sockets) ws.send(`{"type":"join","room":"general"}`);
     while (joined.some((j) => j === 0)) await sleep(20);
-    let mark = sockets.map(() => ({ r: 0, w: 0 }));
+    const meter = new SocketMeter();
+    for (const ws of sockets) meter.add(ws);
     return {
-      start() {
-        mark = sockets.map((s) => ({ r: s.bytesRead, w: s.bytesWritten }));
-      },
-      bytes() {
-        let read = 0;
-        let written = 0;
-        sockets.forEach((s, i) => {
-          read += s.bytesRead - mark[i]!.r;
-          written += s.bytesWritten - mark[i]!.w;
-        });
-        return { read, written };
-      },
+      start: () => meter.start(),
+      bytes: () => meter.totals(),
       requests: () => 0,
       close: () => sockets.forEach((s) => s.close()),
     };
@@ -340,7 +460,6 @@ async function openSubscribers(
   const meter = new SocketMeter();
   let requests = 0;
   let closed = false;
-  const requestsOpen = new Set<http.ClientRequest>();
   // SSE and long polling: bytes through the meter's sockets, requests as counted here.
   const metered = (destroy: () => void): Subscribers => ({
     start: () => meter.start(),
@@ -352,45 +471,21 @@ async function openSubscribers(
     },
   });
 
-  if (transport === "sse") {
-    // A raw TCP client, as lean as the WebSocket one: one GET, then the chunked body scanned
-    // as it arrives (each event is one chunk ending in a blank line).
-    const sockets: net.Socket[] = [];
-    await openMany(
+  if (transport === "sse" || transport === "sse-raw") {
+    // The lean SSE client (bench/lib/sse.ts): one GET, the chunked body scanned for markers.
+    const sockets = await openMany(
       n,
-      (i) =>
-        new Promise<void>((resolve, reject) => {
-          const sock = net.connect({ host: "127.0.0.1", port });
-          sock.setNoDelay(true);
-          sockets.push(sock);
-          meter.add(sock);
-          requests++;
-          let head = "";
-          let pending = "";
-          sock.on("error", (err) => (closed ? undefined : reject(err)));
-          sock.on("connect", () =>
-            sock.write(
-              `GET /api/stream?streams=room:general HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nCookie: ${cookie(i)}\r\nAccept: text/event-stream\r\n\r\n`,
-            ),
-          );
-          sock.on("data", (chunk: Buffer) => {
-            let text = chunk.toString("latin1");
-            if (!head.endsWith("\r\n\r\n")) {
-              const all = head + text;
-              const end = all.indexOf("\r\n\r\n");
-              if (end < 0) return void (head = all);
-              if (!/^HTTP\/1\.1 200/.test(all)) return reject(new Error(`SSE answered ${all.slice(0, all.indexOf("\r\n"))}`));
-              head = all.slice(0, end + 4);
-              text = all.slice(end + 4);
-              resolve();
-            }
-            pending += text;
-            const end = pending.lastIndexOf("\n\n");
-            if (end < 0) return;
-            onText(pending.slice(0, end), 0);
-            pending = pending.slice(end + 2);
-          });
-        }),
+      async (i) => {
+        const sock = await openRawSse({
+          port,
+          path: "/api/stream?streams=room:general",
+          headers: transport === "sse" ? { Cookie: cookie(i) } : {},
+          onEvents: (buf, end) => forEachSendTime(buf, end, onSent),
+        });
+        requests++;
+        meter.add(sock);
+        return sock;
+      },
       { concurrency: 50, onProgress: report },
     );
     return metered(() => {
@@ -399,34 +494,32 @@ async function openSubscribers(
   }
 
   // Long polling: each subscriber polls again as soon as an answer arrives, from its cursor.
+  const requestsOpen = new Set<http.ClientRequest>();
   const agent = new http.Agent({ keepAlive: true, maxSockets: n + 10, maxFreeSockets: n + 10 });
-  const get = (i: number, path: string, onEnd: (status: number | undefined, text: string) => void, onError: (err: Error) => void) => {
+  const get = (i: number, path: string, onEnd: (status: number | undefined, body: Buffer) => void, onError: (err: Error) => void) => {
     const req = http.request({ host: "127.0.0.1", port, path, agent, headers: { Cookie: cookie(i) } });
     requests++;
-    req.on("socket", (s) => meter.add(s));
+    req.on("socket", (s: Socket) => meter.add(s));
     req.on("error", onError);
     req.on("response", (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => onEnd(res.statusCode, Buffer.concat(chunks).toString("utf8")));
+      res.on("end", () => onEnd(res.statusCode, Buffer.concat(chunks)));
     });
     req.end();
     return req;
   };
-  let cursorsReady = 0;
   const poll = (i: number, cursor: string | null) => {
     if (closed) return;
     const path = `/api/poll?streams=room:general&wait=25&client=b${i}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
     const req = get(
       i,
       path,
-      (status, text) => {
+      (status, body) => {
         requestsOpen.delete(req);
         if (status !== 200) return void setTimeout(() => poll(i, cursor), 100);
-        const body = JSON.parse(text) as { cursor: string; events: unknown[] };
-        if (body.events.length > 0) onText(text, 0);
-        if (cursor === null) cursorsReady++;
-        poll(i, body.cursor);
+        forEachSendTime(body, body.length, onSent);
+        poll(i, (JSON.parse(body.toString("utf8")) as { cursor: string }).cursor);
       },
       () => {
         requestsOpen.delete(req);
@@ -441,8 +534,8 @@ async function openSubscribers(
       get(
         i,
         `/api/poll?streams=room:general&wait=0&client=b${i}`,
-        (_status, text) => {
-          poll(i, (JSON.parse(text) as { cursor: string }).cursor);
+        (_status, body) => {
+          poll(i, (JSON.parse(body.toString("utf8")) as { cursor: string }).cursor);
           resolve();
         },
         reject,
@@ -450,7 +543,6 @@ async function openSubscribers(
     });
     report(i + 1);
   }
-  void cursorsReady;
   await sleep(500);
   return metered(() => {
     for (const r of requestsOpen) r.destroy();
@@ -458,28 +550,64 @@ async function openSubscribers(
   });
 }
 
+const NAMES: Record<TransportKind, string> = {
+  ws: "WebSocket",
+  sse: "SSE",
+  "sse-raw": "bare http SSE server (baseline)",
+  longpoll: "long polling",
+};
+
 export function transportsMarkdown(r: TransportsResults): string {
   const ws = r.summary.find((s) => s.transport === "ws");
-  const rows = r.summary.map((s) => [
-    s.transport === "ws" ? "WebSocket" : s.transport === "sse" ? "SSE" : "long polling",
-    fmt(s.deliveriesPerSec),
-    `${(s.completeness * 100).toFixed(1)}%`,
-    `${fmt(s.p50Ms)} / ${fmt(s.p99Ms)}`,
-    fmt(s.bytesDownPerDelivery),
-    fmt(s.bytesUpPerDelivery),
-    fmt(s.requestsPerDelivery, 3),
-    fmt(s.serverCpuUsPerDelivery),
-    ws ? ratio(s.serverCpuUsPerDelivery, ws.serverCpuUsPerDelivery) : "–",
-  ]);
-  return table(
-    ["transport", "deliveries/s", "delivered", "latency p50 / p99 ms", "bytes down per delivery", "bytes up per delivery", "requests per delivery", "server CPU-µs per delivery", "CPU vs WebSocket"],
-    rows,
+  const sse = r.summary.find((s) => s.transport === "sse");
+  const bare = r.summary.find((s) => s.transport === "sse-raw");
+  const rate = r.samples[0]?.rate ?? NaN;
+  const fixed = table(
+    ["transport", "deliveries/s", "delivered", "latency p50 / p99 ms (min–max)", "bytes down per delivery", "bytes up per delivery", "requests per delivery", "server CPU-µs per delivery", "CPU vs WebSocket"],
+    r.summary.map((s) => [
+      NAMES[s.transport],
+      fmt(s.deliveriesPerSec),
+      `${(s.completeness * 100).toFixed(1)}%`,
+      `${fmt(s.p50Ms)} / ${fmtSpan(s.p99Ms, s.p99Span)}`,
+      fmt(s.bytesDownPerDelivery),
+      fmt(s.bytesUpPerDelivery),
+      fmt(s.requestsPerDelivery, 3),
+      fmt(s.serverCpuUsPerDelivery),
+      ws ? ratio(s.serverCpuUsPerDelivery, ws.serverCpuUsPerDelivery) : "–",
+    ]),
   );
+  const parts = [`**At a fixed ${fmt(rate)} events/s** (to every subscriber; medians over the runs)`, fixed];
+  const searched = r.summary.filter((s) => s.max);
+  if (searched.length > 0) {
+    parts.push(
+      "**Highest rate with p99 ≤ 100 ms and ≥ 99% delivered** (rates step up ×1.5, then bisection)",
+      table(
+        ["transport", "events/s", "deliveries/s (min–max over the runs)", "p50 / p99 ms", "server CPU-µs per delivery", "load generator CPU %", "vs WebSocket"],
+        searched.map((s) => [
+          NAMES[s.transport],
+          fmt(s.max!.eventsPerSec),
+          fmtSpan(s.max!.deliveriesPerSec, s.max!.deliveriesPerSecSpan),
+          `${fmt(s.max!.p50Ms)} / ${fmt(s.max!.p99Ms)}`,
+          fmt(s.max!.serverCpuUsPerDelivery),
+          fmt(s.max!.loadGenCpuPercent),
+          ws?.max ? ratio(s.max!.deliveriesPerSec, ws.max.deliveriesPerSec) : "–",
+        ]),
+      ),
+    );
+  }
+  if (sse && bare) {
+    parts.push(
+      `ours' SSE ÷ the bare SSE server: server CPU-µs per delivery at ${fmt(rate)} events/s ${ratio(sse.serverCpuUsPerDelivery, bare.serverCpuUsPerDelivery)}, ` +
+        `bytes down per delivery ${ratio(sse.bytesDownPerDelivery, bare.bytesDownPerDelivery)}` +
+        (sse.max && bare.max ? `, highest deliveries/s ${ratio(sse.max.deliveriesPerSec, bare.max.deliveriesPerSec)}` : ""),
+    );
+  }
+  return parts.join("\n\n");
 }
 
 benchScript(import.meta.url, {
   name: "transports",
-  settings: ({ quick, runs, num, get }) => ({
+  settings: ({ quick, runs, num, get, has }) => ({
     subscribers: num("subscribers", quick ? 50 : 500),
     rate: num("rate", 20),
     runs: runs ?? (quick ? 1 : 3),
@@ -487,6 +615,14 @@ benchScript(import.meta.url, {
     warmupMs: num("warmup", quick ? 300 : 1000),
     people: num("people", 50),
     transports: (get("transports")?.split(",") as TransportKind[] | undefined) ?? TRANSPORTS,
+    search: !has("no-search"),
+    stepMs: num("step", quick ? 500 : 1000),
+    graceMs: num("grace", quick ? 500 : 1000),
+    factor: num("factor", 1.5),
+    bisect: num("bisect", 3),
+    maxSteps: num("max-steps", quick ? 2 : 16),
+    p99LimitMs: num("p99", 100),
+    resume: !has("no-resume"),
     quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),
   }),
   run: (settings, progress) => runTransports({ ...settings, progress }),

@@ -637,6 +637,9 @@ export class Hub {
 
   /** The subscriber's connection is in the room: it counts as present and gets room frames. */
   enterRoom(room: string, sub: Subscriber, presenceId = sub.id): void {
+    // A connection that closed on its way in (its answer found it too slow) stays out: it would
+    // count as present with nothing left to ever take it away.
+    if (!this.subscribers.has(sub)) return;
     this.watch(room, sub);
     this.presence.add(room, sub.user, presenceId);
   }
@@ -654,6 +657,7 @@ export class Hub {
 
   /** Receive a room's ephemeral frames without counting as present (a held long poll). */
   watch(room: string, sub: Subscriber): void {
+    if (!this.subscribers.has(sub)) return;
     let set = this.watchers.get(room);
     if (!set) this.watchers.set(room, (set = new Set()));
     set.add(sub);

@@ -1,5 +1,5 @@
 // Shared by every benchmark: arguments, a progress line on stderr, statistics, the machine's
-// description, CPU pinning and the JSON written to bench/out/.
+// description, CPU pinning and the JSON written to bench/results/ and bench/out/.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -8,7 +8,10 @@ import * as hdr from "hdr-histogram-js";
 
 export const BENCH_DIR = path.resolve(import.meta.dirname, "..");
 export const REPO_DIR = path.resolve(BENCH_DIR, "..");
+/** Every run's JSON, timestamped, and the latest quick run's (gitignored: scratch). */
 export const OUT_DIR = path.join(BENCH_DIR, "out");
+/** The latest full run of each benchmark (committed): what RESULTS.md's tables are made from. */
+export const RESULTS_DIR = path.join(BENCH_DIR, "results");
 
 // ---------------------------------------------------------------------------
 // Arguments: `--quick`, `--runs N`, `--name value` and `--flag`.
@@ -91,6 +94,20 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The lowest and highest of a set of runs' values (NaNs left out): the spread beside a median. */
+export type Span = [min: number, max: number];
+
+export function span(xs: number[], digits = 2): Span {
+  const ok = xs.filter((x) => !Number.isNaN(x));
+  return ok.length ? [round(Math.min(...ok), digits), round(Math.max(...ok), digits)] : [NaN, NaN];
+}
+
+/** "median (min–max)" — just the median when the runs agree or there was one. */
+export function fmtSpan(med: number, s: Span | undefined, digits?: number): string {
+  if (!s || !Number.isFinite(s[0]) || fmt(s[0], digits) === fmt(s[1], digits)) return fmt(med, digits);
+  return `${fmt(med, digits)} (${fmt(s[0], digits)}–${fmt(s[1], digits)})`;
 }
 
 /** A latency histogram in microseconds (1 µs to 10 min, 3 significant digits). */
@@ -297,22 +314,36 @@ export interface BenchReport<R = unknown> {
   pinned: boolean;
   settings: Record<string, unknown>;
   results: R;
+  /** The commit the code under test was at, and whether server/ or lib/ had uncommitted edits. */
+  git?: { commit: string; dirty: boolean };
 }
 
-/** Writes bench/out/<name>.json (latest) and a timestamped copy; returns the latest's path. */
-export function writeReport(report: BenchReport): string {
+/**
+ * Writes the report twice: a timestamped copy in bench/out/ (scratch, gitignored), and the
+ * latest where it is kept — bench/results/<name>.json for a full run (committed beside
+ * RESULTS.md, whose tables are made from it), bench/out/<name>-quick.json for a `--quick` one,
+ * so a smoke run never replaces published numbers. `resultsName` keeps a second full run of
+ * the same bench beside the first (`--results fanout-50rooms`). Returns the latest's path.
+ */
+export function writeReport(report: BenchReport, resultsName?: string): string {
+  if (resultsName !== undefined && !/^[\w.-]+$/.test(resultsName)) throw new Error(`--results takes a file name (letters, digits, . _ -), got "${resultsName}"`);
   mkdirSync(OUT_DIR, { recursive: true });
   report = { ...report, ...gitState() };
   const stamp = report.startedAt.replace(/[:.]/g, "-");
   const text = `${JSON.stringify(report, null, 2)}\n`;
   writeFileSync(path.join(OUT_DIR, `${report.bench}-${stamp}.json`), text);
-  const latest = path.join(OUT_DIR, `${report.bench}${report.quick ? "-quick" : ""}.json`);
+  let latest: string;
+  if (report.quick) latest = path.join(OUT_DIR, `${resultsName ?? report.bench}-quick.json`);
+  else {
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    latest = path.join(RESULTS_DIR, `${resultsName ?? report.bench}.json`);
+  }
   writeFileSync(latest, text);
   return latest;
 }
 
 /** The commit the code under test was at, and whether server/lib had uncommitted edits. */
-function gitState(): { git?: { commit: string; dirty: boolean } } {
+function gitState(): Pick<BenchReport, "git"> {
   try {
     const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_DIR, encoding: "utf8" }).trim();
     const dirty = execFileSync("git", ["status", "--porcelain", "--", "server", "lib"], { cwd: REPO_DIR, encoding: "utf8" }).trim() !== "";

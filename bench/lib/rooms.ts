@@ -36,6 +36,14 @@ export function sendTimeIn(payload: Buffer): number {
   return Number(payload.toString("latin1", at + MARKER.length, end));
 }
 
+/** Every send time in the first `end` bytes of `buf` (several messages in one SSE chunk or poll answer). */
+export function forEachSendTime(buf: Buffer, end: number, each: (sentAt: number) => void): void {
+  for (let at = buf.indexOf(MARKER); at >= 0 && at < end; at = buf.indexOf(MARKER, at + MARKER.length)) {
+    const stop = buf.indexOf(0x3b /* ; */, at);
+    each(Number(buf.toString("latin1", at + MARKER.length, stop)));
+  }
+}
+
 /**
  * Starts the server for `server` pinned to `core`: ours on a fresh database (`root`: another
  * checkout of the repository, to compare an earlier version of the server side by side).

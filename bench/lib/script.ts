@@ -1,9 +1,10 @@
 // The command-line side every benchmark shares: arguments, this process (the load generator)
-// pinned to CPU 1, a progress line, the report written to bench/out/ and the table printed.
+// pinned to CPU 1, a progress line, the report written (bench/results/<name>.json, kept, and a
+// timestamped copy in bench/out/) and the table printed.
 import { commandLine, isMain, machineInfo, parseArgs, pinSelf, Progress, writeReport, type Args, type BenchReport } from "./common";
 
 export interface BenchScript<S extends object, R> {
-  /** The report's `bench` and its file name in bench/out/. */
+  /** The report's `bench` and its file name in bench/results/ and bench/out/. */
   name: string;
   /** The run's settings from the command line (`args.quick`: the short defaults). */
   settings(args: Args): S;
@@ -45,7 +46,8 @@ async function runScript<S extends object, R>(script: BenchScript<S, R>): Promis
     settings: script.recorded ? script.recorded(settings, results, pinning) : { ...settings, pinning },
     results,
   };
-  const file = writeReport(report);
+  // `--results NAME`: a second full run kept beside the first (bench/results/NAME.json).
+  const file = writeReport(report, args.get("results"));
   console.log(script.markdown(results));
   for (const note of script.notes?.(results) ?? []) console.log(`\n${note}`);
   console.log(`\nJSON: ${file}`);

@@ -1,11 +1,52 @@
-// Baseline for idle connections: a bare http server holding Server-Sent Events streams open
-// (headers, a retry line, a ping now and then) and nothing else.
+// Baseline for Server-Sent Events: a bare http server holding SSE streams open (headers, a
+// retry line, a ping now and then) — all idle connections need — and, for the transports
+// bench, a broadcast: `POST /api/rooms/:id/messages` {text, clientId} becomes one event, its
+// bytes made once and written to every open stream. No sessions, no log, no per-subscriber
+// cursor: what SSE costs with nothing else in the way.
 import http from "node:http";
-import { failToParent, serveParent } from "../lib/child";
+import { childOptions, failToParent, serveParent } from "../lib/child";
+
+const MAX_BODY = 64 * 1024;
+
+interface Options {
+  /** Interval of the `: ping` comment (the app's default: 15 s). */
+  pingMs?: number;
+}
 
 async function main(): Promise<void> {
+  const { pingMs = 15_000 } = childOptions<Options>();
   const streams = new Set<http.ServerResponse>();
+  let seq = 0;
+  const broadcast = (room: string, text: string, clientId: string): object => {
+    const event = { stream: `room:${room}`, seq: ++seq, type: "message", actor: { id: "u_raw", name: "raw" }, at: new Date().toISOString(), data: { text, clientId } };
+    // The shape of the app's SSE messages: the cursor as the id, the type as the event name.
+    const bytes = Buffer.from(`id: room:${room}=${seq}\nevent: message\ndata: ${JSON.stringify(event)}\n\n`);
+    for (const res of streams) res.write(bytes);
+    return event;
+  };
   const server = http.createServer((req, res) => {
+    const post = req.method === "POST" ? /^\/api\/rooms\/([\w-]+)\/messages$/.exec(req.url ?? "") : null;
+    if (post) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on("data", (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_BODY) req.destroy();
+        else chunks.push(c);
+      });
+      req.on("end", () => {
+        let body: { text?: unknown; clientId?: unknown };
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as typeof body;
+        } catch {
+          return void res.writeHead(400).end();
+        }
+        if (typeof body.text !== "string" || typeof body.clientId !== "string") return void res.writeHead(400).end();
+        const event = broadcast(post[1]!, body.text, body.clientId);
+        res.writeHead(201, { "Content-Type": "application/json" }).end(JSON.stringify({ event }));
+      });
+      return;
+    }
     if (!req.url?.startsWith("/api/stream")) return void res.writeHead(404).end();
     res.writeHead(200, { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive" });
     res.write("retry: 2000\n\n");
@@ -16,7 +57,7 @@ async function main(): Promise<void> {
   server.keepAliveTimeout = 65_000;
   const ping = setInterval(() => {
     for (const res of streams) res.write(": ping\n\n");
-  }, 15_000);
+  }, pingMs);
   ping.unref();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const addr = server.address();

@@ -446,6 +446,8 @@ export class WsConnection implements Subscriber {
         const present = before.some((m) => m.id === this.user.id);
         const members = present ? before : [...before, this.user];
         this.send(reset ? { type: "reset", room, head } : { type: "joined", room, head, members });
+        // The answer may have found the socket too far behind and closed it (1013).
+        if (this.closed) return;
         hub.enterRoom(room, this);
         if (reset && present) this.send({ type: "presence", room, members });
         // Always, even empty: a client back from a disconnect still shows cursors that left

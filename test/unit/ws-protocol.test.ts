@@ -13,7 +13,7 @@ import { createMetrics, type Metrics } from "../../server/metrics";
 import { ManualClock } from "../../server/state/clock";
 import { INBOX_MAX_FRAMES, MAX_ROOMS_PER_CONNECTION, WsConnection, type WsConnectionOptions } from "../../server/transports/ws";
 import { Workspace } from "../../server/workspace";
-import type { ErrorCode, RealtimeEvent, ServerFrame } from "../../lib/protocol";
+import { PRESENCE_GRACE_MS, type ErrorCode, type RealtimeEvent, type ServerFrame } from "../../lib/protocol";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
 import { TestNetwork, type TestSocketPair } from "../helpers/socket-pair";
 
@@ -448,6 +448,24 @@ describe("close codes", () => {
     const got = messages(slow, room).map((e) => e.seq);
     expect(got).toEqual(Array.from({ length: got.length }, (_, i) => i + 1));
     expect(got.length).toBeLessThan(20);
+  });
+
+  it("a join answered on a socket already too far behind closes it 1013 and leaves nobody present", async () => {
+    const room = await newRoom();
+    const slow = connect(lin, { maxBufferedBytes: 2_000 });
+    const a = connect(ada);
+    await join(slow, room);
+    await join(a, room);
+    slow.reading = false;
+    // One event larger than the bound goes out whole; the next durable frame finds the socket behind.
+    a.send({ type: "send", room, text: "z".repeat(3_000), clientId: "big" });
+    await a.flushUntil(() => messages(a, room).length === 1, "the event at the reader that keeps up");
+    expect(slow.closeCode).toBeNull();
+    // A re-join (a waking tab checking its socket): its answer is the frame that closes it.
+    slow.send({ type: "join", room, since: 0 });
+    await a.flushUntil(() => !hub.connections().some((c) => c.user.id === lin.user.id), "the slow connection gone");
+    clock.advance(PRESENCE_GRACE_MS);
+    expect(hub.members(room).map((m) => m.id)).toEqual([ada.user.id]);
   });
 
   it("terminates a connection that does not answer a ping within the timeout, and keeps one that does", async () => {
