@@ -40,6 +40,12 @@ function person(user: User, id: string): Subscriber {
   return { id, user, sessionId: `s-${id}`, transport: "ws", onEvent() {} };
 }
 
+/** A connection of that person opens on `hub` and enters the room. */
+function enter(hub: Hub, sub: Subscriber): void {
+  hub.register(sub);
+  hub.enterRoom(ROOM, sub);
+}
+
 let testDb: TestDatabase;
 let clock: ManualClock;
 let network: MemoryBusNetwork;
@@ -87,21 +93,23 @@ describe("presence across a rolling deploy", () => {
     const viewer = await hub("B");
     const next = await hub("C");
     const frames: string[][] = [];
-    viewer.watch(ROOM, {
+    const watcher: Subscriber = {
       ...person(kay, "kay-1"),
       onRoomFrame: (f: RoomFrame) => {
         if (f.type === "presence") frames.push((JSON.parse(f.json) as { members: User[] }).members.map((m) => m.name).sort());
       },
-    });
-    draining.enterRoom(ROOM, person(ada, "ada-1"));
-    draining.enterRoom(ROOM, person(lin, "lin-1"));
+    };
+    viewer.register(watcher);
+    viewer.watch(ROOM, watcher);
+    enter(draining, person(ada, "ada-1"));
+    enter(draining, person(lin, "lin-1"));
     expect(seenBy(viewer, draining)).toEqual(["Ada", "Lin"]);
 
     draining.stop({ reconnectSpreadMs: SPREAD });
     expect(seenBy(viewer)).toEqual(["Ada", "Lin"]);
     // Ada comes back through another instance after her suggested delay; Lin closed the tab.
     clock.advance(SPREAD - 1);
-    next.enterRoom(ROOM, person(ada, "ada-2"));
+    enter(next, person(ada, "ada-2"));
     expect(seenBy(viewer, next)).toEqual(["Ada", "Lin"]);
 
     clock.advance(GRACE + 1);
@@ -113,7 +121,7 @@ describe("presence across a rolling deploy", () => {
   it("clears a drained instance's typing at once", async () => {
     const draining = await hub("A");
     const viewer = await hub("B");
-    draining.enterRoom(ROOM, person(ada, "ada-1"));
+    enter(draining, person(ada, "ada-1"));
     draining.setTyping(ROOM, ada, true, "ada-1");
     draining.settleRoom(ROOM);
     expect(viewer.typingUsers(ROOM).map((u) => u.name)).toEqual(["Ada"]);
@@ -125,7 +133,7 @@ describe("presence across a rolling deploy", () => {
   it("ignores whatever an instance sends after its goodbye (no ghost for three heartbeats)", async () => {
     const draining = await hub("A");
     const viewer = await hub("B");
-    draining.enterRoom(ROOM, person(ada, "ada-1"));
+    enter(draining, person(ada, "ada-1"));
     expect(seenBy(viewer, draining)).toEqual(["Ada"]);
     draining.stop({ reconnectSpreadMs: SPREAD });
     clock.advance(SPREAD + GRACE + 1);
