@@ -268,7 +268,7 @@ describe("the outbox", () => {
     expect(acks).toEqual([7]);
   });
 
-  it("sends a backlog in order, ten unacknowledged at most, paced at the server's 10 a second", async () => {
+  it("sends a room's backlog in order, one unacknowledged at a time, paced at the server's 10 a second", async () => {
     const { client } = connectedClient("general");
     client.setOffline(true);
     const ids = Array.from({ length: 30 }, (_, i) => client.send("general", `m${i}`)!.clientId);
@@ -276,32 +276,46 @@ describe("the outbox", () => {
     sockets.last.open();
     const socket = sockets.last;
     const sent = () => socket.sentOf("send").map((f) => f.clientId);
-    expect(sent()).toEqual(ids.slice(0, 10));
-    // An ack makes room, but the pace allows the next one only 100 ms later.
-    socket.receive({ type: "ack", clientId: ids[0]!, seq: 1 });
-    expect(sent()).toHaveLength(10);
-    await vi.advanceTimersByTimeAsync(100);
+    expect(sent()).toEqual(ids.slice(0, 1));
+    // Unacknowledged, it holds the room's next one back however long it takes.
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(sent()).toHaveLength(1);
+    // Each ack lets the next go at once, while the pace's burst lasts (ten, refilled meanwhile)…
+    for (let i = 0; i < 10; i++) socket.receive({ type: "ack", clientId: ids[i]!, seq: i + 1 });
     expect(sent()).toEqual(ids.slice(0, 11));
-    // Unacknowledged ones hold the window shut however long it takes.
-    await vi.advanceTimersByTimeAsync(5_000);
+    // …then one every 100 ms.
+    socket.receive({ type: "ack", clientId: ids[10]!, seq: 11 });
     expect(sent()).toHaveLength(11);
-    for (let i = 1; i < 11; i++) socket.receive({ type: "ack", clientId: ids[i]!, seq: i + 1 });
-    await vi.advanceTimersByTimeAsync(5_000);
-    expect(sent()).toEqual(ids.slice(0, 21));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(sent()).toEqual(ids.slice(0, 12));
   });
 
-  it("holds the outbox for a second after rate_limited, then sends that message again first", async () => {
+  it("has one message of each room on its way at once", () => {
+    const { client } = connectedClient("general");
+    client.join("random", 0);
+    sockets.last.receive({ type: "joined", room: "random", head: 0, members: [] });
+    const g = [client.send("general", "g1")!.clientId, client.send("general", "g2")!.clientId];
+    const r = [client.send("random", "r1")!.clientId, client.send("random", "r2")!.clientId];
+    expect(sockets.last.sentOf("send").map((f) => f.clientId)).toEqual([g[0], r[0]]);
+    sockets.last.receive({ type: "ack", clientId: r[0]!, seq: 1 });
+    expect(sockets.last.sentOf("send").map((f) => f.clientId)).toEqual([g[0], r[0], r[1]]);
+  });
+
+  it("keeps a room's order when the server refuses one for now: the next waits until it is acknowledged", async () => {
     const { client } = connectedClient("general");
     const a = client.send("general", "a")!.clientId;
     const b = client.send("general", "b")!.clientId;
     const socket = sockets.last;
-    socket.receive({ type: "error", code: "rate_limited", message: "Too many messages; slow down", clientId: a });
-    socket.receive({ type: "error", code: "rate_limited", message: "Too many messages; slow down", clientId: b });
+    expect(socket.sentOf("send").map((f) => f.clientId)).toEqual([a]);
+    socket.receive({ type: "error", code: "overloaded", message: "The server is busy", clientId: a });
     expect(client.getOutbox().map((e) => e.status)).toEqual(["pending", "pending"]);
+    // Held for a second (the server refills or drains meanwhile); then `a` again, `b` still waiting.
     await vi.advanceTimersByTimeAsync(999);
-    expect(socket.sentOf("send")).toHaveLength(2);
+    expect(socket.sentOf("send")).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
-    expect(socket.sentOf("send").map((f) => f.clientId)).toEqual([a, b, a, b]);
+    expect(socket.sentOf("send").map((f) => f.clientId)).toEqual([a, a]);
+    socket.receive({ type: "ack", clientId: a, seq: 1 });
+    expect(socket.sentOf("send").map((f) => f.clientId)).toEqual([a, a, b]);
   });
 
   it("keeps a message that was in flight when the connection dropped, and sends it once more after reconnecting", async () => {
