@@ -79,6 +79,8 @@ const SSE_QUIET_MS = 2 * SSE_PING_MS;
  * pace: half the server's burst, so up to a second of network bunching stays within its limit.
  */
 const SEND_WINDOW = SEND_BURST / 2;
+/** An upstream HTTP request (message, typing, cursor) with no answer by then is given up and tried again. */
+export const HTTP_TIMEOUT_MS = 10_000;
 /** The least a `rate_limited` (or overloaded) reply holds the outbox: the server refills in that time. */
 const SEND_HOLD_MS = 1_000;
 
@@ -114,6 +116,8 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private wsTimer: ReturnType<typeof setTimeout> | null = null;
   private sseTimer: ReturnType<typeof setTimeout> | null = null;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Upstream requests on their way, so that waking up can cut those a dead connection holds. */
+  private readonly httpInFlight = new Set<AbortController>();
   /** Armed while a join waits for its answer on a socket that was already open. */
   private answerTimer: ReturnType<typeof setTimeout> | null = null;
   /** Joins the server could not take just then (rate_limited, overloaded, internal), asked again later. */
@@ -411,6 +415,8 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     // A held poll on a dead connection would wait out its whole timeout; one waiting to retry
     // after an error would wait out its backoff. Either way: ask again now.
     if (this.poll.isRunning) this.poll.restart();
+    // So would a message posted just before the laptop slept: cut it; it goes again (same clientId).
+    for (const request of this.httpInFlight) request.abort();
   }
 
   /** Wires the browser's online/offline and visibility events; returns the unwiring. */
@@ -916,7 +922,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.outboxChanged();
     const res = await this.http(`/api/rooms/${encodeURIComponent(entry.room)}/messages`, { text: entry.text, clientId: entry.clientId }, "send");
     if (!this.outbox.includes(entry)) return this.flushOutbox(); // discarded meanwhile
-    const text = res ? await res.text().catch(() => null) : null;
+    const text = res?.text ?? null;
     if (res && text !== null && (res.status === 200 || res.status === 201)) {
       const answer = decode(postedMessageSchema, text);
       if (!(answer instanceof InvalidPayload)) return this.handleAck(entry.clientId, answer.event.seq);
@@ -942,18 +948,31 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     }, ms);
   }
 
-  private async http(path: string, body: unknown, type: string): Promise<Response | null> {
+  /**
+   * POSTs upstream (a message, typing, a cursor) and reads the answer whole. Null when no
+   * answer came: unreachable, or nothing within HTTP_TIMEOUT_MS (a request on a connection that
+   * died under a sleeping laptop would otherwise hold the outbox forever), or cut off by `wake`.
+   */
+  private async http(path: string, body: unknown, type: string): Promise<{ status: number; text: string } | null> {
     const text = JSON.stringify(body);
     this.emit("frame", { direction: "out", transport: "http", type, bytes: text.length, at: Date.now() });
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), HTTP_TIMEOUT_MS);
+    this.httpInFlight.add(controller);
     try {
-      return await this.fetchImpl(`${this.baseUrl}${path}`, {
+      const res = await this.fetchImpl(`${this.baseUrl}${path}`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: text,
         credentials: "same-origin",
+        signal: controller.signal,
       });
+      return { status: res.status, text: await res.text() };
     } catch {
       return null;
+    } finally {
+      clearTimeout(timer);
+      this.httpInFlight.delete(controller);
     }
   }
 

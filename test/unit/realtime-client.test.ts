@@ -2,7 +2,7 @@
 // online/visibility signals, a refused message and its retry, a reset position, and payloads
 // that fail the protocol's schemas — each step decided by the test, none by the network's timing.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { RealtimeClient } from "../../lib/realtime/client";
+import { HTTP_TIMEOUT_MS, RealtimeClient } from "../../lib/realtime/client";
 import type { ClientOptions, FrameLog } from "../../lib/realtime/types";
 import type { RealtimeEvent } from "../../lib/protocol";
 import { fakeBrowser, FakeSockets } from "../helpers/fake-socket";
@@ -326,6 +326,54 @@ describe("the outbox", () => {
     await vi.runOnlyPendingTimersAsync();
     sockets.last.open();
     expect(sockets.last.sentOf("send").map((f) => f.clientId)).toEqual([entry.clientId]);
+  });
+});
+
+describe("messages over HTTP (long polling)", () => {
+  /** A server that holds every poll, and holds the first `hang` message posts with no answer. */
+  function hangingServer(hang: number) {
+    const posts: Array<{ clientId: string; at: number }> = [];
+    const held = (signal?: AbortSignal | null) =>
+      new Promise<Response>((_, reject) => signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
+    const fetchImpl: typeof fetch = (input, init) => {
+      const url = String(input);
+      if (url.includes("/api/poll")) return held(init?.signal);
+      if (!url.endsWith("/messages")) return Promise.resolve(new Response(null, { status: 204 }));
+      const { text, clientId } = JSON.parse(String(init?.body)) as { text: string; clientId: string };
+      posts.push({ clientId, at: Date.now() });
+      if (posts.length <= hang) return held(init?.signal);
+      const event = { ...message("general", posts.length, text, clientId) };
+      return Promise.resolve(new Response(JSON.stringify({ event }), { status: 201, headers: { "Content-Type": "application/json" } }));
+    };
+    return { posts, fetchImpl };
+  }
+
+  it("gives up on a post with no answer after the timeout and sends it again, same clientId, before the next", async () => {
+    const server = hangingServer(1);
+    const client = makeClient({ transport: "longpoll", fetch: server.fetchImpl });
+    client.start();
+    client.join("general", 0);
+    const a = client.send("general", "a")!.clientId;
+    const b = client.send("general", "b")!.clientId;
+    await vi.advanceTimersByTimeAsync(HTTP_TIMEOUT_MS - 1);
+    expect(server.posts.map((p) => p.clientId)).toEqual([a]);
+    await vi.advanceTimersByTimeAsync(1 + 1_000);
+    expect(server.posts.map((p) => p.clientId)).toEqual([a, a, b]);
+    expect(client.getOutbox()).toEqual([]);
+  });
+
+  it("cuts a post left hanging when the page wakes up, instead of waiting out the timeout", async () => {
+    const server = hangingServer(1);
+    const client = makeClient({ transport: "longpoll", fetch: server.fetchImpl });
+    client.start();
+    client.join("general", 0);
+    const a = client.send("general", "a")!.clientId;
+    await vi.advanceTimersByTimeAsync(2_000);
+    client.wake();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(server.posts.map((p) => p.clientId)).toEqual([a, a]);
+    expect(server.posts[1]!.at - server.posts[0]!.at).toBeLessThan(HTTP_TIMEOUT_MS);
+    expect(client.getOutbox()).toEqual([]);
   });
 });
 
