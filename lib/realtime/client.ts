@@ -645,8 +645,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       case "reset":
         return this.resetPosition(`room:${frame.room}`, frame.head);
       case "error":
-        if (frame.room !== undefined && frame.clientId === undefined) this.handleJoinRefused(frame.room, frame.code);
-        return this.handleError(frame.code, frame.message, frame.clientId);
+        return this.handleError(frame.code, frame.message, frame.clientId, frame.room);
       default: {
         const unknown: never = frame;
         void unknown;
@@ -828,14 +827,17 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   }
 
   /**
-   * A join the server refused for now (too many at once, its log busy or failing) is asked
-   * again after a backoff, or the room would sit silent on a socket that works.
+   * Joins the room again after a backoff: the server refused its join for now (too many at
+   * once, its log busy or failing), or says this connection is not in a room we follow (a
+   * re-join that failed on its side). Otherwise the room would sit silent on a working socket.
    */
-  private handleJoinRefused(room: string, code: string): void {
-    if (!RETRYABLE.has(code) || !this.rooms.has(room) || this.rejoinTimers.has(room)) return;
+  private rejoinLater(room: string): void {
+    if (!this.rooms.has(room) || this.rejoinTimers.has(room)) return;
     const timer = setTimeout(() => {
       this.rejoinTimers.delete(room);
       if (this.rooms.has(room) && this.roomsTransport === "websocket" && this.ws.isOpen) this.sendJoin(room, { watch: false });
+      // The room's messages held back for the join go after it (the server takes frames in order).
+      this.flushOutbox();
     }, Math.max(SEND_HOLD_MS, this.rejoinBackoff.next()));
     this.rejoinTimers.set(room, timer);
   }
@@ -846,12 +848,15 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.rejoinTimers.delete(room);
   }
 
-  private handleError(code: ErrorCode, message: string, clientId?: string): void {
+  private handleError(code: ErrorCode, message: string, clientId?: string, room?: string): void {
     this.emit("error", { code, message });
+    // The server lost a room we follow: join again, and what was refused for it goes again after.
+    const lostRoom = code === "not_joined" && room !== undefined && this.rooms.has(room);
+    if (room !== undefined && (lostRoom || (clientId === undefined && RETRYABLE.has(code)))) this.rejoinLater(room);
     if (!clientId) return;
     const entry = this.outbox.find((e) => e.clientId === clientId);
     if (!entry) return;
-    if (RETRYABLE.has(code)) {
+    if (RETRYABLE.has(code) || lostRoom) {
       entry.status = "pending";
       this.holdSends();
     } else {
@@ -885,7 +890,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       if (inFlight >= window) break;
       // A room's first waiting message holds back the rest of that room.
       if (busy.has(e.room) || e.status === "failed") continue;
-      if (e.status !== "pending" || !this.rooms.has(e.room)) {
+      if (e.status !== "pending" || !this.rooms.has(e.room) || this.rejoinTimers.has(e.room)) {
         busy.add(e.room);
         continue;
       }

@@ -421,6 +421,20 @@ describe("a join the server refused for now", () => {
     expect(socket.sentOf("join").filter((f) => f.room === "general")).toHaveLength(3);
   });
 
+  it("joins again when the server says a followed room is not joined, and then sends what it refused", async () => {
+    const { client } = connectedClient("general");
+    const socket = sockets.last;
+    const entry = client.send("general", "hello")!;
+    socket.receive({ type: "error", code: "not_joined", message: 'Join "general" before sending to it', clientId: entry.clientId, room: "general" });
+    expect(client.getOutbox()[0]?.status).toBe("pending");
+    await vi.advanceTimersByTimeAsync(1_000);
+    // The join first, the message after it: the server takes a connection's frames in order.
+    expect(socket.sent.map((f) => f.type)).toEqual(["join", "send", "join", "send"]);
+    socket.receive({ type: "joined", room: "general", head: 0, members: [] });
+    socket.receive({ type: "ack", clientId: entry.clientId, seq: 1 });
+    expect(client.getOutbox()).toEqual([]);
+  });
+
   it("is not asked again once the page left the room", async () => {
     const client = makeClient();
     client.start();
