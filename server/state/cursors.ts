@@ -71,7 +71,15 @@ export class CursorCoalescer {
    */
   relay(room: string, cursors: CursorMap): void {
     const r = this.room(room);
-    for (const [userId, c] of Object.entries(cursors)) r.relayed.set(userId, c);
+    for (const [userId, c] of Object.entries(cursors)) {
+      if (c === null && r.current.has(userId)) {
+        // That person's tab elsewhere let go, but their tab here still points: it wins, and is
+        // announced again on this tick so the other instance's viewers see it back too.
+        r.sent.delete(userId);
+        r.dirty.add(userId);
+        r.relayed.delete(userId);
+      } else r.relayed.set(userId, c);
+    }
     this.dirtyRooms.add(room);
     if (this.opts.coalesce === false) this.flushRoom(room);
   }

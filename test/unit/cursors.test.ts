@@ -194,6 +194,21 @@ describe("batches relayed from other instances", () => {
     expect(own).toEqual([null]);
   });
 
+  it("keep a person's cursor shown when their tab elsewhere lets go while their tab here still points", () => {
+    cursors.update("general", ada, 0.4, 0.4);
+    tick();
+    // Ada's other tab, on another instance, hides its cursor: the one here is still live.
+    cursors.relay("general", { u_ada: null, u_lin: at(lin, 0.2, 0.2) });
+    tick();
+    expect(frames[1]).toEqual({ room: "general", cursors: { u_lin: at(lin, 0.2, 0.2), u_ada: at(ada, 0.4, 0.4) } });
+    // Announced to the other instances again, so their viewers see it back.
+    expect(own[1]).toEqual({ u_ada: at(ada, 0.4, 0.4) });
+    // A null for someone with no cursor here passes through as it is.
+    cursors.relay("general", { u_lin: null });
+    tick();
+    expect(frames[2]).toEqual({ room: "general", cursors: { u_lin: null } });
+  });
+
   it("go out at once when coalescing is off", () => {
     cursors = make(false);
     cursors.relay("general", { u_lin: at(lin, 0.5, 0.5) });
