@@ -32,6 +32,9 @@ const KNOWN_ROOMS_MAX = 100_000;
  */
 const KNOWN_MEMBERS_MAX = 100_000;
 
+/** The feed key of a room's announcement: one `room.created` per room however often it is tried. */
+const roomCreatedKey = (roomId: string) => `room.created:${roomId}`;
+
 export class Workspace {
   private readonly knownRooms = new Set<string>(["general"]);
   /** `room\0user` pairs known to be recorded, least recently joined first. */
@@ -79,10 +82,12 @@ export class Workspace {
       skipDuplicates: true,
     });
     if (created.count === 0) {
-      const repaired = await this.announceRoom(id);
-      if (!(repaired && repaired.createdBy === creator.id)) {
-        throw new WorkspaceError("room_exists", `A room named "${name}" already exists`);
-      }
+      // The room row commits before its announcement. If that append failed, the next attempt
+      // announces it in its creator's name: the creator's retry then completes the room (201);
+      // anyone else still hears 409. Checked by reading first, so a 409 costs no write.
+      const unannounced = await this.unannouncedCreator(id);
+      if (unannounced) await this.announceRoom(id, unannounced);
+      if (unannounced?.id !== creator.id) throw new WorkspaceError("room_exists", `A room named "${name}" already exists`);
     } else {
       await this.announceRoom(id, creator);
     }
@@ -96,24 +101,28 @@ export class Workspace {
     };
   }
 
-  /**
-   * Appends the room's `room.created` unless it is already in the feed (the key makes a repeat
-   * a no-op). Returns the room when this call wrote the announcement, null when it was there.
-   */
-  private async announceRoom(id: string, creator?: Actor): Promise<{ createdBy: string | null } | null> {
-    const room = await this.prisma.room.findUnique({ where: { id } });
-    if (!room?.createdBy) return null;
-    const actor =
-      creator ?? (await this.prisma.user.findUnique({ where: { id: room.createdBy }, select: { id: true, name: true } }));
-    if (!actor) return null;
-    const { duplicate } = await this.log.append({
+  /** Appends the room's `room.created`; keyed, so racing attempts announce it once. */
+  private async announceRoom(id: string, creator: Actor): Promise<void> {
+    const room = await this.prisma.room.findUniqueOrThrow({ where: { id }, select: { name: true } });
+    await this.log.append({
       stream: "feed",
       type: "room.created",
-      actor,
+      actor: creator,
       data: { roomId: id, name: room.name },
-      clientId: `room.created:${id}`,
+      clientId: roomCreatedKey(id),
     });
-    return duplicate ? null : room;
+  }
+
+  /** The room's creator when its `room.created` never reached the feed; null when it did. */
+  private async unannouncedCreator(id: string): Promise<Actor | null> {
+    const room = await this.prisma.room.findUnique({ where: { id }, select: { createdBy: true } });
+    if (!room?.createdBy) return null;
+    const announced = await this.prisma.event.findUnique({
+      where: { stream_actorId_clientId: { stream: "feed", actorId: room.createdBy, clientId: roomCreatedKey(id) } },
+      select: { seq: true },
+    });
+    if (announced) return null;
+    return this.prisma.user.findUnique({ where: { id: room.createdBy }, select: { id: true, name: true } });
   }
 
   /**

@@ -136,6 +136,10 @@ describe("rooms", () => {
     expect(await announcements("flaky-b")).toMatchObject([{ actor: { id: ada.user.id } }]);
     expect((await post("/api/rooms", { name: "flaky-b" }, ada.cookie)).status).toBe(409);
     expect(await announcements("flaky-b")).toHaveLength(1);
+    // Once announced, a taken name costs reads only: nothing is appended for a 409.
+    const appends = vi.spyOn(s.app.log, "append");
+    for (let i = 0; i < 3; i++) expect((await post("/api/rooms", { name: "flaky-b" }, lin.cookie)).status).toBe(409);
+    expect(appends).not.toHaveBeenCalled();
   });
 
   it("a join whose member.joined failed is announced by the person's next join, once", async () => {
