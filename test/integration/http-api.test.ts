@@ -138,6 +138,7 @@ describe("rooms", () => {
     expect(await announcements("flaky-b")).toHaveLength(1);
     // Once announced, a taken name costs reads only: nothing is appended for a 409.
     const appends = vi.spyOn(s.app.log, "append");
+    appends.mockClear();
     for (let i = 0; i < 3; i++) expect((await post("/api/rooms", { name: "flaky-b" }, lin.cookie)).status).toBe(409);
     expect(appends).not.toHaveBeenCalled();
   });
