@@ -412,6 +412,8 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
       fixed.push({ ...r, kind, ...(ofBest !== undefined ? { ofBest } : {}) });
       progress.note(`${o.label}: ${fmt(r.rate)} msg/s for ${fmt(e2eMs / 1000)} s: p50 ${fmt(r.p50Ms)} ms, p99 ${fmt(r.p99Ms)} ms, delivered ${fmt((100 * r.delivered) / Math.max(1, r.expected), 1)}%, ${fmt(r.serverCpuUsPerDelivery)} CPU-µs/delivery (${fmt(r.serverSysUsPerDelivery)} kernel)${profile ? `, profile ${profile}` : ""}`);
     };
+    // Every server starts measuring from rest: what connecting set going has finished.
+    await srv.settled();
     const endToEnd = (shape.rooms === 1 || profiled) && e2eMs > 0;
     if (endToEnd) for (const rate of o.e2eRates ?? [10, 100]) await fixedWindow(rate, "rate");
 

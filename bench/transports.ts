@@ -399,6 +399,7 @@ async function measure(transport: TransportKind, o: MeasureOptions): Promise<Omi
       };
     };
 
+    await srv.settled();
     const { pass: _pass, ...fixed } = await window(rate, o.durationMs ?? 5000, o.warmupMs ?? 1000, 3000);
     const search =
       o.search === false

@@ -31,6 +31,12 @@ export interface ServerChild {
   stats(): Promise<ChildStats>;
   /** Full garbage collection in the child (started with --expose-gc). */
   gc(): Promise<void>;
+  /**
+   * Resolves once the child's CPU has stayed under `busy` (a fraction of one core) for a
+   * quarter second, or after `maxMs`: what connecting set going (first-join feed events,
+   * presence) is done before a window is measured.
+   */
+  settled(busy?: number, maxMs?: number): Promise<void>;
   /** A named function the child registered (e.g. "seed"). */
   call<T = unknown>(name: string, arg?: unknown): Promise<T>;
   /** Starts V8's CPU profiler in the child (sampling every `intervalUs`, default 1000). */
@@ -117,6 +123,17 @@ function attach(child: ChildProcess, pinned: boolean, timeoutMs: number): Promis
           pinned,
           stats: () => request({ type: "stats" }) as Promise<ChildStats>,
           gc: async () => void (await request({ type: "gc" })),
+          async settled(busy = 0.1, maxMs = 10_000) {
+            const cpuUs = (st: ChildStats) => st.cpuUserUs + st.cpuSystemUs;
+            const until = performance.now() + maxMs;
+            while (performance.now() < until) {
+              const a = await (request({ type: "stats" }) as Promise<ChildStats>);
+              const t0 = performance.now();
+              await new Promise((r) => setTimeout(r, 250));
+              const b = await (request({ type: "stats" }) as Promise<ChildStats>);
+              if ((cpuUs(b) - cpuUs(a)) / 1000 / (performance.now() - t0) < busy) return;
+            }
+          },
           call: <T>(name: string, arg?: unknown) => request({ type: "call", name, arg }) as Promise<T>,
           profileStart: async (intervalUs) => void (await request({ type: "profile-start", arg: intervalUs })),
           profileStop: async (file) => void (await request({ type: "profile-stop", arg: file })),

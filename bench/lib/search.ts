@@ -53,7 +53,11 @@ export async function findMaxRate<R extends RateWindow>(o: RateSearchOptions, me
   /** The gap still to close: highest pass and lowest failure above it, when both exist. */
   const gap = (): [number, number] | null => (found.best && found.failedAt !== null ? [found.best.rate, found.failedAt] : null);
 
-  const first = await run(o.start);
+  let first = await run(o.start);
+  // A first window that fails may be the server's start-up (JIT, work left from connecting),
+  // not its limit: measure it once more before believing it, or the whole search is capped by
+  // a transient.
+  if (!first.pass && left()) first = await run(o.start);
   if (first.pass) {
     // Up by `factor` until a window fails; a resumed ascent may start higher.
     let rate = o.start * o.factor;

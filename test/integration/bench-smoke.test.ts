@@ -103,11 +103,19 @@ describe("rate search", () => {
     }
   });
 
-  it("steps down from a first rate that fails, then bisects", async () => {
+  it("steps down from a first rate that fails twice, then bisects", async () => {
     const r = await search(3);
-    expect(r.steps.map((s) => s.rate).slice(0, 3)).toEqual([10, 5, 2.5]);
+    expect(r.steps.map((s) => s.rate).slice(0, 4)).toEqual([10, 10, 5, 2.5]);
     expect(r.best!.rate).toBeGreaterThan(3 * 0.9);
     expect((await search(0.5)).best).toBeNull();
+  });
+
+  it("measures a failing first rate again before believing it: a start-up transient does not cap the search", async () => {
+    let windows = 0;
+    // The first window fails whatever its rate (a server still busy from connecting); the limit is 865.
+    const r = await findMaxRate({ start: 10, factor: 1.5, bisect: 3, maxSteps: 30 }, async (rate) => ({ rate, pass: windows++ > 0 && rate <= 865 }));
+    expect(r.steps.map((s) => s.rate).slice(0, 3)).toEqual([10, 10, 15]);
+    expect(r.best!.rate).toBeGreaterThan(865 * 0.95);
   });
 });
 
