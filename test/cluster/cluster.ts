@@ -6,13 +6,12 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { createPostgresDatabase, dropPostgresDatabase } from "../helpers/db";
+import { spawnServerProcess } from "../helpers/process";
 import { canConnect, freePort, killOnExit, startNginx, stopProcess, type Nginx, type NginxConf } from "./nginx";
 import type { User } from "../../lib/protocol";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const SESSION_SECRET = "cluster-secret-cluster-secret-0123456789";
 
 export interface Instance {
@@ -161,22 +160,12 @@ class InstanceProcess implements Instance {
 
   async start(): Promise<void> {
     if (this.running) throw new Error(`${this.id} is already running`);
-    // `node` itself (not a wrapper), so the signals the tests send reach the server.
-    const proc = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        NODE_ENV: "production",
-        NEXT_TELEMETRY_DISABLED: "1",
-        SERVE_PAGES: "false",
-        HOST: "127.0.0.1",
-        PORT: String(this.port),
-        INSTANCE_ID: this.id,
-        SESSION_SECRET,
-        LOG_LEVEL: "warn",
-        ...this.env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+    const proc = spawnServerProcess({
+      PORT: String(this.port),
+      INSTANCE_ID: this.id,
+      SESSION_SECRET,
+      LOG_LEVEL: "warn",
+      ...this.env,
     });
     this.proc = proc;
     killOnExit(proc);

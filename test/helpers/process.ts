@@ -17,10 +17,13 @@ export interface ServerProcess {
 const running = new Set<ChildProcess>();
 let exitHook = false;
 
-/** Starts the server with `env` on top of a quiet production setup; resolves when it is ready. */
-export async function spawnServer(env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<ServerProcess> {
-  // `node` itself, not a wrapper, so a SIGKILL reaches the process that serves and writes.
-  const child = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
+/**
+ * `server/index.ts` as a child process: production mode, API only (no pages), on 127.0.0.1,
+ * with `env` on top. `node` itself, not a wrapper, so the signals a test sends (SIGTERM to drain,
+ * SIGKILL to crash) reach the process that serves and writes.
+ */
+export function spawnServerProcess(env: Record<string, string | undefined>): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -34,6 +37,11 @@ export async function spawnServer(env: Record<string, string | undefined>, timeo
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
+}
+
+/** Starts the server with `env` on top of a quiet production setup; resolves when it is ready. */
+export async function spawnServer(env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<ServerProcess> {
+  const child = spawnServerProcess(env);
   running.add(child);
   child.once("exit", () => running.delete(child));
   if (!exitHook) {

@@ -1,32 +1,10 @@
 // The client's cursor send path with fake timers: what goes out, when, and for which rooms.
-// The socket is a stand-in that records frames, so time can be moved by hand.
+// The socket is the fake one (test/helpers/fake-socket.ts), so time can be moved by hand.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CURSOR_HTTP_INTERVAL_MS, RealtimeClient } from "../../lib/realtime/client";
-import type { WebSocketLike } from "../../lib/realtime/types";
+import { FakeSocket } from "../helpers/fake-socket";
 
-/** A WebSocket that opens when told and keeps every frame sent on it. */
-class RecordingSocket implements WebSocketLike {
-  readyState = 0;
-  bufferedAmount = 0;
-  onopen: ((ev: unknown) => void) | null = null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  readonly sent: Array<Record<string, unknown>> = [];
-
-  send(data: string): void {
-    this.sent.push(JSON.parse(data) as Record<string, unknown>);
-  }
-  close(): void {
-    this.readyState = 3;
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-}
-
-let socket: RecordingSocket;
+let socket: FakeSocket;
 let client: RealtimeClient;
 const http: Array<{ url: string; body: unknown }> = [];
 
@@ -35,7 +13,7 @@ beforeEach(() => {
   http.length = 0;
   client = new RealtimeClient({
     baseUrl: "http://app.test",
-    createWebSocket: () => (socket = new RecordingSocket()),
+    createWebSocket: (url) => (socket = new FakeSocket(url)),
     fetch: async (input, init) => {
       http.push({ url: String(input), body: init?.body ? JSON.parse(String(init.body)) : undefined });
       return new Response(null, { status: 204 });
@@ -103,10 +81,10 @@ describe("cursor throttle", () => {
     client.join("general");
     const sentAt: number[] = [];
     const start = Date.now();
+    const send = socket.send.bind(socket);
     socket.send = (data: string) => {
-      const f = JSON.parse(data) as Record<string, unknown>;
-      socket.sent.push(f);
-      if (f.type === "cursor") sentAt.push(Date.now() - start);
+      send(data);
+      if (socket.sent.at(-1)?.type === "cursor") sentAt.push(Date.now() - start);
     };
     // A 1 kHz pointer for three seconds (far more than any screen's frame rate).
     for (let ms = 0; ms < 3000; ms++) {
