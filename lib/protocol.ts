@@ -304,12 +304,21 @@ export const cursorBodySchema = z
   .refine((b) => (b.x === null) === (b.y === null), "x and y are both numbers or both null");
 export const readBodySchema = z.object({ seq: z.number().int().min(0) });
 
-export interface RoomInfo {
-  id: string;
-  name: string;
-  createdAt: string;
-  head: number;
-}
+// ---------------------------------------------------------------------------
+// Answers over HTTP (the stores check them as the realtime client checks frames)
+
+export const roomInfoSchema = z.object({ id: roomId, name: z.string(), createdAt: z.iso.datetime(), head: seqSchema });
+export type RoomInfo = z.infer<typeof roomInfoSchema>;
+/** `GET`/`POST /api/session`. */
+export const sessionAnswerSchema = z.object({ user: userSchema });
+/** `GET /api/rooms`. */
+export const roomsAnswerSchema = z.object({ rooms: z.array(roomInfoSchema) });
+/** `POST /api/rooms`. */
+export const roomAnswerSchema = z.object({ room: roomInfoSchema });
+/** A page of a stream's history, ascending (`/api/rooms/:id/events`, `/api/feed`). */
+export const eventsPageSchema = z.object({ events: z.array(realtimeEventSchema), hasMore: z.boolean() });
+/** `GET /api/notifications`: the newest mentions, ascending, and the read marker. */
+export const notificationsAnswerSchema = z.object({ events: z.array(realtimeEventSchema), readSeq: seqSchema });
 
 export const roomStateSchema = z.object({ members: z.array(userSchema), typing: z.array(actorSchema), cursors: cursorMapSchema });
 export type RoomState = z.infer<typeof roomStateSchema>;
@@ -341,29 +350,25 @@ export type SseRead = z.infer<typeof sseReadSchema>;
  * in. `over` means it lies past the highest bound — then `ms` is that bound and the latency is
  * more (the page shows "> 2500 ms"), which is when it matters most.
  */
-export interface LatencyQuantile {
-  ms: number;
-  over: boolean;
-}
+export const latencyQuantileSchema = z.object({ ms: z.number(), over: z.boolean() });
+export type LatencyQuantile = z.infer<typeof latencyQuantileSchema>;
 
-export interface OpsSample {
-  at: number;
-  connections: { ws: number; sse: number; longpoll: number };
+export const opsSampleSchema = z.object({
+  at: z.number(),
+  connections: z.object({ ws: z.number(), sse: z.number(), longpoll: z.number() }),
   /** Messages appended per second over the last interval. */
-  messagesPerSec: number;
+  messagesPerSec: z.number(),
   /** Durable events handed to subscribers per second. */
-  deliveriesPerSec: number;
+  deliveriesPerSec: z.number(),
   /** Null when nothing was fanned out in the interval. */
-  fanoutP50: LatencyQuantile | null;
-  fanoutP99: LatencyQuantile | null;
+  fanoutP50: latencyQuantileSchema.nullable(),
+  fanoutP99: latencyQuantileSchema.nullable(),
   /** Mean appends per group-commit batch over the last interval. */
-  batchSizeMean: number | null;
-  commitP99: LatencyQuantile | null;
-  slowConsumerCloses: number;
-}
+  batchSizeMean: z.number().nullable(),
+  commitP99: latencyQuantileSchema.nullable(),
+  slowConsumerCloses: z.number(),
+});
+export type OpsSample = z.infer<typeof opsSampleSchema>;
 
-export interface OpsSnapshot {
-  instance: string;
-  uptimeS: number;
-  samples: OpsSample[];
-}
+export const opsSnapshotSchema = z.object({ instance: z.string(), uptimeS: z.number(), samples: z.array(opsSampleSchema) });
+export type OpsSnapshot = z.infer<typeof opsSnapshotSchema>;

@@ -3,7 +3,7 @@
 // server's last minute of one-second samples, so a missed poll loses nothing on the charts.
 import { useEffect, useState } from "react";
 import { api, ApiError } from "@/lib/store/http";
-import type { OpsSnapshot } from "@/lib/protocol";
+import { opsSnapshotSchema, type OpsSnapshot } from "@/lib/protocol";
 import { endSession } from "../shell/use-realtime";
 
 export type { OpsSample, OpsSnapshot } from "@/lib/protocol";
@@ -24,7 +24,7 @@ export function useOps(): { snapshot: OpsSnapshot | null; error: string | null }
       if (document.visibilityState === "hidden") return; // resumed by visibilitychange
       inflight = new AbortController();
       try {
-        setSnapshot(await api<OpsSnapshot>("/api/ops", { signal: inflight.signal }));
+        setSnapshot(await api("/api/ops", opsSnapshotSchema, { signal: inflight.signal }));
         setError(null);
       } catch (err) {
         if (stopped) return;

@@ -1,11 +1,17 @@
 // The workspace activity feed: the newest page over HTTP, then live events from SSE.
 import { create } from "zustand";
+import { eventsPageSchema, type RealtimeEvent } from "../protocol";
 import { api } from "./http";
 import { keepNewest, mergeBySeq, type EventOf } from "./events";
 
 export type FeedEvent = EventOf<"room.created" | "member.joined" | "message.posted">;
 
 const PAGE = 50;
+
+const isFeedEvent = (e: RealtimeEvent): e is FeedEvent =>
+  e.type === "room.created" || e.type === "member.joined" || e.type === "message.posted";
+/** A page of the feed stream keeps only what the feed shows. */
+const feedPage = (page: { events: RealtimeEvent[]; hasMore: boolean }) => ({ events: page.events.filter(isFeedEvent), hasMore: page.hasMore });
 /**
  * The most feed items a tab keeps: new ones push the oldest out (they stay a page away over
  * HTTP), and "Show older" stops here, so a tab open for a week stays small.
@@ -34,7 +40,7 @@ export const useFeed = create<FeedState>()((set, get) => ({
   async loadLatest() {
     if (get().status === "idle") set({ status: "loading" });
     try {
-      const page = await api<{ events: FeedEvent[]; hasMore: boolean }>(`/api/feed?limit=${PAGE}`);
+      const page = feedPage(await api(`/api/feed?limit=${PAGE}`, eventsPageSchema));
       set((s) => ({
         events: mergeBySeq(s.events, page.events),
         // Only the first page decides whether older ones exist.
@@ -52,7 +58,7 @@ export const useFeed = create<FeedState>()((set, get) => ({
     if (loadingOlder || !hasMore || !oldest || events.length >= MAX_FEED_EVENTS) return;
     set({ loadingOlder: true });
     try {
-      const page = await api<{ events: FeedEvent[]; hasMore: boolean }>(`/api/feed?before=${oldest.seq}&limit=${PAGE}`);
+      const page = feedPage(await api(`/api/feed?before=${oldest.seq}&limit=${PAGE}`, eventsPageSchema));
       set((s) => ({ events: mergeBySeq(s.events, page.events), hasMore: page.hasMore }));
     } finally {
       set({ loadingOlder: false });

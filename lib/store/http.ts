@@ -1,5 +1,7 @@
-// JSON over HTTP for the stores: one place that turns PROTOCOL.md's error bodies into errors.
-import type { ErrorBody } from "../protocol";
+// JSON over HTTP for the stores: one place that turns PROTOCOL.md's error bodies into errors,
+// and checks every answer against the protocol's schema before a store keeps it.
+import type { z } from "zod";
+import { errorBodySchema } from "../protocol";
 
 export class ApiError extends Error {
   override name = "ApiError";
@@ -12,8 +14,29 @@ export class ApiError extends Error {
   }
 }
 
-/** Fetches `path` on this origin; resolves with the parsed body (undefined for 204). */
-export async function api<T>(path: string, init: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+interface RequestInit {
+  method?: string;
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+/** Fetches `path` on this origin and resolves with its body, checked against `schema`. */
+export async function api<S extends z.ZodType>(path: string, schema: S, init: RequestInit = {}): Promise<z.infer<S>> {
+  const body = await request(path, init);
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ApiError(0, "invalid_answer", `The server's answer to ${path} is not what the protocol says (${issue ? `${issue.path.join(".") || "body"}: ${issue.message}` : "invalid"})`);
+  }
+  return parsed.data;
+}
+
+/** A call answered `204 No Content` (or whose answer the caller does not need). */
+export async function apiNoContent(path: string, init: RequestInit = {}): Promise<void> {
+  await request(path, init);
+}
+
+async function request(path: string, init: RequestInit): Promise<unknown> {
   let res: Response;
   try {
     res = await fetch(path, {
@@ -28,11 +51,12 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     if (err instanceof DOMException && err.name === "AbortError") throw err;
     throw new ApiError(0, "network", "Cannot reach the server; check your connection");
   }
-  if (res.status === 204) return undefined as T;
+  if (res.status === 204) return undefined;
   const body: unknown = await res.json().catch(() => null);
   if (!res.ok) {
-    const error = (body as Partial<ErrorBody> | null)?.error;
+    const parsed = errorBodySchema.safeParse(body);
+    const error = parsed.success ? parsed.data.error : null;
     throw new ApiError(res.status, error?.code ?? "http_error", error?.message ?? `The server answered ${res.status}`);
   }
-  return body as T;
+  return body;
 }

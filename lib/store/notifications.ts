@@ -2,7 +2,8 @@
 // The read marker lives on the server (the same on every device); tabs of this browser also
 // tell each other at once over a BroadcastChannel.
 import { create } from "zustand";
-import { api } from "./http";
+import { notificationsAnswerSchema } from "../protocol";
+import { api, apiNoContent } from "./http";
 import { keepNewest, mergeBySeq, type EventOf } from "./events";
 
 export type MentionEvent = EventOf<"mention">;
@@ -57,7 +58,8 @@ export const useNotifications = create<NotificationsState>()((set, get) => ({
   toasts: [],
 
   async refresh() {
-    const page = await api<{ events: MentionEvent[]; readSeq: number }>(`/api/notifications?limit=${LIMIT}`);
+    const answer = await api(`/api/notifications?limit=${LIMIT}`, notificationsAnswerSchema);
+    const page = { events: answer.events.filter((e): e is MentionEvent => e.type === "mention"), readSeq: answer.readSeq };
     set((s) => ({
       mentions: keepNewest(mergeBySeq(s.mentions, page.events), MAX_MENTIONS).list,
       // A tab may have read more than a refresh that started earlier knows about.
@@ -79,7 +81,7 @@ export const useNotifications = create<NotificationsState>()((set, get) => ({
     if (newest <= get().readSeq) return;
     get().readUpTo(newest);
     readChannel()?.postMessage({ readSeq: newest });
-    await api("/api/notifications/read", { method: "POST", body: { seq: newest } });
+    await apiNoContent("/api/notifications/read", { method: "POST", body: { seq: newest } });
   },
 
   readUpTo(seq) {

@@ -1,7 +1,7 @@
 // The open room's chat: history pages and live messages merged by seq, my unsent messages
 // (the client's outbox), who is here and who is typing.
 import { create } from "zustand";
-import { roomStream, type Actor, type User } from "../protocol";
+import { eventsPageSchema, roomStream, type Actor, type User } from "../protocol";
 import { backoffDelay } from "../realtime/backoff";
 import type { OutboxEntry } from "../realtime/types";
 import { api, ApiError } from "./http";
@@ -216,8 +216,9 @@ function stream(roomId: string | null): string | null {
   return roomId === null ? null : roomStream(roomId);
 }
 
-function fetchPage(roomId: string, before?: number, limit = PAGE) {
+async function fetchPage(roomId: string, before?: number, limit = PAGE) {
   const query = new URLSearchParams({ limit: String(limit) });
   if (before !== undefined) query.set("before", String(before));
-  return api<{ events: MessageEvent[]; hasMore: boolean }>(`/api/rooms/${encodeURIComponent(roomId)}/events?${query}`);
+  const page = await api(`/api/rooms/${encodeURIComponent(roomId)}/events?${query}`, eventsPageSchema);
+  return { events: page.events.filter((e): e is MessageEvent => e.type === "message"), hasMore: page.hasMore };
 }

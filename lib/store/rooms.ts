@@ -1,6 +1,6 @@
 // The workspace's rooms: listed over HTTP, created by anyone, announced to others by the feed.
 import { create } from "zustand";
-import type { RoomInfo } from "../protocol";
+import { roomAnswerSchema, roomsAnswerSchema, type RoomInfo } from "../protocol";
 import { api, ApiError } from "./http";
 
 interface RoomsState {
@@ -22,7 +22,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
   async load() {
     if (get().status === "idle") set({ status: "loading" });
     try {
-      const { rooms } = await api<{ rooms: RoomInfo[] }>("/api/rooms");
+      const { rooms } = await api("/api/rooms", roomsAnswerSchema);
       set({ rooms, status: "ready" });
     } catch {
       set((s) => ({ status: s.status === "ready" ? "ready" : "error" }));
@@ -31,7 +31,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
 
   async create(name) {
     try {
-      const { room } = await api<{ room: RoomInfo }>("/api/rooms", { method: "POST", body: { name } });
+      const { room } = await api("/api/rooms", roomAnswerSchema, { method: "POST", body: { name } });
       get().announce(room);
       return { room };
     } catch (err) {

@@ -1,7 +1,7 @@
 // Who is using this tab: asked of the server once (GET /api/session), set by the sign-in form.
 import { create } from "zustand";
-import type { User } from "../protocol";
-import { api, ApiError } from "./http";
+import { sessionAnswerSchema, type User } from "../protocol";
+import { api, ApiError, apiNoContent } from "./http";
 
 /** `unreachable`: the server could not be asked (offline, restarting); try again. */
 type SessionStatus = "loading" | "unreachable" | "signed-out" | "signed-in";
@@ -25,7 +25,7 @@ export const useSession = create<SessionState>()((set) => ({
   async load() {
     set((s) => (s.status === "unreachable" ? { status: "loading" } : s));
     try {
-      const { user } = await api<{ user: User }>("/api/session");
+      const { user } = await api("/api/session", sessionAnswerSchema);
       set({ status: "signed-in", user });
     } catch (err) {
       const signedOut = err instanceof ApiError && err.status === 401;
@@ -35,7 +35,7 @@ export const useSession = create<SessionState>()((set) => ({
 
   async signIn(name) {
     try {
-      const { user } = await api<{ user: User }>("/api/session", { method: "POST", body: { name } });
+      const { user } = await api("/api/session", sessionAnswerSchema, { method: "POST", body: { name } });
       set({ status: "signed-in", user });
       return null;
     } catch (err) {
@@ -44,7 +44,7 @@ export const useSession = create<SessionState>()((set) => ({
   },
 
   async signOut() {
-    await api("/api/session", { method: "DELETE" }).catch(() => undefined);
+    await apiNoContent("/api/session", { method: "DELETE" }).catch(() => undefined);
     set({ status: "signed-out", user: null });
   },
 

@@ -4,7 +4,18 @@ import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { EventLogFullError } from "../../server/eventlog";
 import { startServer, startServerWith, type Person, type TestServer } from "../helpers/server";
-import type { RealtimeEvent, RoomInfo, User } from "../../lib/protocol";
+import type { z } from "zod";
+import {
+  eventsPageSchema,
+  notificationsAnswerSchema,
+  opsSnapshotSchema,
+  roomAnswerSchema,
+  roomsAnswerSchema,
+  sessionAnswerSchema,
+  type RealtimeEvent,
+  type RoomInfo,
+  type User,
+} from "../../lib/protocol";
 
 let s: TestServer;
 let ada: Person;
@@ -473,5 +484,31 @@ describe("slow clients", () => {
     await ws.next((f) => f.type === "joined");
     ws.close();
     await reader.cancel();
+  });
+});
+
+describe("answers the pages read", () => {
+  // The stores check every answer against these schemas (lib/store/http.ts) and refuse what
+  // does not match: the server's real answers must all pass.
+  it("match the protocol's schemas: session, rooms, a room's history, the feed, notifications, ops", async () => {
+    const room = `schemas-${Date.now()}`;
+    const created = await post("/api/rooms", { name: room }, ada.cookie);
+    expect(created.status).toBe(201);
+    expect(roomAnswerSchema.safeParse(await created.json()).error).toBeUndefined();
+    expect((await post(`/api/rooms/${room}/messages`, { text: "hello @Lin", clientId: "schema-1" }, ada.cookie)).status).toBe(201);
+    const answers: Array<[string, z.ZodType]> = [
+      ["/api/session", sessionAnswerSchema],
+      ["/api/rooms", roomsAnswerSchema],
+      [`/api/rooms/${room}/events?limit=10`, eventsPageSchema],
+      ["/api/feed?limit=10", eventsPageSchema],
+      ["/api/notifications?limit=10", notificationsAnswerSchema],
+      ["/api/ops", opsSnapshotSchema],
+    ];
+    for (const [path, schema] of answers) {
+      const res = await s.api(path, { cookie: lin.cookie });
+      expect(res.status, path).toBe(200);
+      const parsed = schema.safeParse(await res.json());
+      expect(parsed.error?.issues, path).toBeUndefined();
+    }
   });
 });
