@@ -1,4 +1,5 @@
-// Token buckets: a rate with a burst. One per (connection, frame kind).
+// What one person may send, and the window counter behind the abuse limit. The token bucket
+// itself is shared with the browser client (lib/token-bucket.ts).
 import { SEND_BURST, SEND_RATE_PER_S } from "../lib/protocol";
 
 /**
@@ -10,30 +11,6 @@ export const SEND_LIMITS = {
   typing: { rate: 2, burst: 2 },
   cursor: { rate: 60, burst: 60 },
 } as const;
-
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-
-  constructor(
-    private readonly ratePerSecond: number,
-    private readonly burst: number,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.tokens = burst;
-    this.last = now();
-  }
-
-  /** Takes one token; false when the bucket is empty. */
-  take(): boolean {
-    const t = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.ratePerSecond);
-    this.last = t;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-}
 
 /** Counts events in a sliding window of fixed buckets; answers whether a limit was passed. */
 export class WindowCounter {

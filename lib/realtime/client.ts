@@ -28,11 +28,11 @@ import {
   type RealtimeEvent,
   type ServerFrame,
 } from "../protocol";
+import { TokenBucket } from "../token-bucket";
 import { Backoff, BACKOFF_BASE_MS, BACKOFF_CAP_MS } from "./backoff";
 import { decode, InvalidPayload } from "./decode";
 import { Emitter } from "./emitter";
 import { PollChannel, type PollFailure } from "./poll-channel";
-import { SendPacer } from "./send-pacer";
 import { SseChannel } from "./sse-channel";
 import type { SseFailure } from "./sse-channel";
 import type { SseMessage } from "./sse-reader";
@@ -106,7 +106,8 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private readonly sseBackoff: Backoff;
   private readonly pollBackoff: Backoff;
   private readonly sendBackoff: Backoff;
-  private readonly sendPacer = new SendPacer(SEND_RATE_PER_S, SEND_WINDOW);
+  /** Paces the outbox under the server's send limit (PROTOCOL.md), so a backlog drains without `rate_limited`. */
+  private readonly sendPacer = new TokenBucket(SEND_RATE_PER_S, SEND_WINDOW);
   /** No message goes out before this time (a rate_limited or overloaded reply asked us to wait). */
   private sendHoldUntil = 0;
   private wsFailures = 0;

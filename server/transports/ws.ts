@@ -9,7 +9,8 @@ import type { Session, Sessions } from "../auth";
 import type { Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import type { Logger } from "../log";
 import { counterFor, type Metrics, type Tally } from "../metrics";
-import { SEND_LIMITS, TokenBucket, WindowCounter } from "../ratelimit";
+import { TokenBucket } from "../../lib/token-bucket";
+import { SEND_LIMITS, WindowCounter } from "../ratelimit";
 import { systemClock, type Clock, type Timer } from "../state/clock";
 import { WsSocket, type ConnectionSocket } from "./ws-socket";
 import { WorkspaceError, type Workspace } from "../workspace";
@@ -64,10 +65,6 @@ const ABUSE_WINDOW_MS = 10_000;
  */
 const FLOOD_LIMIT = 500;
 
-/** Per-connection rate limits (PROTOCOL.md, "Limits per connection"). */
-const SEND_RATE = { perSecond: 10, burst: 20 };
-const TYPING_RATE = { perSecond: 2, burst: 2 };
-const CURSOR_RATE = { perSecond: 60, burst: 60 };
 /**
  * Rooms one connection may have joined at once. Each is a subscription, a presence entry and a
  * replay of up to MAX_REPLAY events; a tab shows a room or two.
@@ -219,9 +216,9 @@ export class WsConnection implements Subscriber {
     this.sessionId = session.id;
     this.clock = opts.clock ?? systemClock;
     const now = () => this.clock.now();
-    this.sendBucket = new TokenBucket(SEND_RATE.perSecond, SEND_RATE.burst, now);
-    this.typingBucket = new TokenBucket(TYPING_RATE.perSecond, TYPING_RATE.burst, now);
-    this.cursorBucket = new TokenBucket(CURSOR_RATE.perSecond, CURSOR_RATE.burst, now);
+    this.sendBucket = new TokenBucket(SEND_LIMITS.send.rate, SEND_LIMITS.send.burst, now);
+    this.typingBucket = new TokenBucket(SEND_LIMITS.typing.rate, SEND_LIMITS.typing.burst, now);
+    this.cursorBucket = new TokenBucket(SEND_LIMITS.cursor.rate, SEND_LIMITS.cursor.burst, now);
     this.joinBucket = new TokenBucket(JOIN_RATE.perSecond, JOIN_RATE.burst, now);
     this.abuse = new WindowCounter(ABUSE_LIMIT, ABUSE_WINDOW_MS, now);
     this.flood = new WindowCounter(FLOOD_LIMIT, ABUSE_WINDOW_MS, now);

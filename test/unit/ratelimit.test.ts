@@ -1,7 +1,8 @@
 // The rate limiters with a clock the test moves: a token bucket's burst and refill, and the
 // window counter that decides when bad frames become abuse.
 import { describe, expect, it } from "vitest";
-import { TokenBucket, WindowCounter } from "../../server/ratelimit";
+import { TokenBucket } from "../../lib/token-bucket";
+import { WindowCounter } from "../../server/ratelimit";
 
 const takes = (bucket: TokenBucket, n: number) => Array.from({ length: n }, () => bucket.take()).filter(Boolean).length;
 

@@ -1,7 +1,8 @@
-// Paces the outbox under the server's send limit (a token bucket per connection, PROTOCOL.md),
-// so a backlog of messages drains in order instead of provoking `rate_limited` replies.
+// A token bucket: a rate with a burst. The server keeps one per connection and frame kind to
+// enforce PROTOCOL.md's limits; the browser client keeps one to pace its outbox under the same
+// limit, so a backlog drains in order instead of provoking `rate_limited` replies.
 
-export class SendPacer {
+export class TokenBucket {
   private tokens: number;
   private last: number;
 
@@ -14,7 +15,7 @@ export class SendPacer {
     this.last = now();
   }
 
-  /** Takes one send's worth; false when the pace says wait (see `waitMs`). */
+  /** Takes one token; false when the bucket is empty. */
   take(): boolean {
     this.refill();
     if (this.tokens < 1) return false;
@@ -28,7 +29,7 @@ export class SendPacer {
     return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
   }
 
-  /** A new connection: the server's bucket for it starts full, so ours does too. */
+  /** Full again (a new connection: the server's bucket for it starts full). */
   reset(): void {
     this.tokens = this.burst;
     this.last = this.now();
