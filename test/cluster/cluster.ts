@@ -139,6 +139,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
 class InstanceProcess implements Instance {
   private proc: ChildProcess | null = null;
   private exit: Promise<number | null> = Promise.resolve(null);
+  /** A test asked it to stop (so its exit is expected). */
+  private stopping = false;
   private readonly out: WriteStream;
 
   constructor(
@@ -160,6 +162,7 @@ class InstanceProcess implements Instance {
 
   async start(): Promise<void> {
     if (this.running) throw new Error(`${this.id} is already running`);
+    this.stopping = false;
     const proc = spawnServerProcess({
       PORT: String(this.port),
       INSTANCE_ID: this.id,
@@ -175,6 +178,8 @@ class InstanceProcess implements Instance {
     this.exit = new Promise((resolve) =>
       proc.once("exit", (code, signal) => {
         this.out.write(`=== ${new Date().toISOString()} exit ${this.id} code=${code} signal=${signal}\n`);
+        // An instance that dies when no test stopped it: say so, with its last words.
+        if (!this.stopping) void this.tail().then((t) => console.error(`${this.id} exited on its own (code ${code}, signal ${signal}):\n${t}`));
         resolve(code);
       }),
     );
@@ -192,6 +197,7 @@ class InstanceProcess implements Instance {
 
   async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
     if (!this.proc) return null;
+    this.stopping = true;
     // A drain is bounded by SHUTDOWN_TIMEOUT_MS (10 s); past 20 s something is wrong.
     return stopProcess(this.proc, signal, 20_000);
   }

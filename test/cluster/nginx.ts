@@ -171,15 +171,27 @@ export function canConnect(port: number, host = "127.0.0.1"): Promise<boolean> {
   });
 }
 
-/** A port nothing listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A port nothing listens on now, and that no outgoing connection will take later: chosen below
+ * the kernel's range for local ports of outgoing connections. Instances and Redis keep their
+ * port across restarts, and a port from that range could be taken meanwhile by one of the many
+ * connections the test makes (the restart then fails with EADDRINUSE).
+ */
+export async function freePort(): Promise<number> {
+  const range = await readFile("/proc/sys/net/ipv4/ip_local_port_range", "utf8").catch(() => "32768 60999");
+  const first = Number(range.trim().split(/\s+/)[0]) || 32768;
+  const low = Math.max(1024, first - 12_000);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = low + Math.floor(Math.random() * (first - low));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port between ${low} and ${first}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
   });
 }
