@@ -4,12 +4,15 @@ import { useNotifications } from "@/lib/store/notifications";
 import { messageHref } from "../room/message-link";
 import { CloseIcon } from "../ui/icons";
 
-/** "Ada mentioned you in #general", for a few seconds, bottom right. */
+/**
+ * "Ada mentioned you in #general", for a few seconds, top right under the header: at the bottom
+ * it would cover the composer's Send button just when the reader may want to answer.
+ */
 export function MentionToasts() {
   const toasts = useNotifications((s) => s.toasts);
   const dismiss = useNotifications((s) => s.dismissToast);
   return (
-    <div aria-live="polite" className="pointer-events-none fixed right-3 bottom-3 left-3 z-40 flex flex-col items-end gap-2 sm:left-auto">
+    <div aria-live="polite" className="pointer-events-none fixed top-16 right-3 left-3 z-40 flex flex-col items-end gap-2 sm:left-auto">
       {toasts.map(({ id, mention }) => (
         <div
           key={id}
