@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+    include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts", "test/abuse/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Integration files start servers and databases; two cores, so two at a time.

@@ -1,6 +1,7 @@
 // Configuration: read from the environment once, validated, with errors a person can act on.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
 import path from "node:path";
 import { z } from "zod";
 
@@ -32,6 +33,24 @@ const envSchema = z.object({
   SERVE_PAGES: z.enum(["true", "false"]).default("true"),
   /** How often an instance re-announces its presence over Redis; others forget it after 3×. */
   PRESENCE_HEARTBEAT_MS: z.coerce.number().int().min(50).default(5_000),
+  /** Proxies whose `X-Forwarded-For`/`-Proto`/`-Host` are believed: IPs or CIDR ranges. */
+  TRUSTED_PROXIES: z
+    .string()
+    .default("")
+    .transform((s) => s.split(",").map((p) => p.trim()).filter(Boolean))
+    .pipe(
+      z.array(
+        z.string().refine(isAddressOrRange, "TRUSTED_PROXIES must be a comma-separated list of IP addresses or CIDR ranges like 10.0.0.0/8"),
+      ),
+    ),
+  /** Open WebSockets, event streams and held polls one person may have at once. */
+  MAX_CONNECTIONS_PER_PERSON: z.coerce.number().int().min(1).default(20),
+  /** The same, per client address (several people behind one NAT share it). */
+  MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).default(200),
+  /** Sign-ups (new sessions) one address may make: a burst of this many, then one a second. */
+  SESSIONS_PER_ADDRESS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  /** A separate port for `/metrics` (then not served on PORT); unset: served on PORT. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -50,6 +69,11 @@ export interface Config {
   instanceId: string;
   servePages: boolean;
   presenceHeartbeatMs: number;
+  trustedProxies: string[];
+  maxConnectionsPerPerson: number;
+  maxConnectionsPerAddress: number;
+  sessionsPerAddressPerMinute: number;
+  metricsPort: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -79,7 +103,21 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     instanceId: e.INSTANCE_ID ?? `i-${randomBytes(3).toString("hex")}`,
     servePages: e.SERVE_PAGES === "true",
     presenceHeartbeatMs: e.PRESENCE_HEARTBEAT_MS,
+    trustedProxies: e.TRUSTED_PROXIES,
+    maxConnectionsPerPerson: e.MAX_CONNECTIONS_PER_PERSON,
+    maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
+    sessionsPerAddressPerMinute: e.SESSIONS_PER_ADDRESS_PER_MINUTE,
+    metricsPort: e.METRICS_PORT,
   };
+}
+
+function isAddressOrRange(entry: string): boolean {
+  const [address, bits, ...rest] = entry.split("/");
+  const family = isIP(address ?? "");
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n <= (family === 4 ? 32 : 128);
 }
 
 function emptyToUndefined(source: Record<string, string | undefined>): Record<string, string | undefined> {
