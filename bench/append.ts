@@ -20,7 +20,7 @@ import { EventLog, EventLogFullError } from "../server/eventlog";
 import { createMetrics } from "../server/metrics";
 import type { Database } from "../server/db/database";
 import { Prisma } from "../server/db/generated/client";
-import { NOTIFY_CHANNEL } from "../server/app";
+import { NOTIFY_CHANNEL } from "../server/backplane/postgres";
 import { fmt, fmtSpan, Latency, median, Progress, ratio, rotation, round, span, table, waitForQuiet, type Span } from "./lib/common";
 import { openBenchDatabase, postgresAvailable, postgresSettings, type BenchDatabase, type DbTarget } from "./lib/db";
 import { benchScript } from "./lib/script";

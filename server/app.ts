@@ -6,6 +6,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import path from "node:path";
 import { Sessions } from "./auth";
+import { listenForCommits, NOTIFY_CHANNEL } from "./backplane/postgres";
 import { RedisBus } from "./backplane/redis";
 import type { Config } from "./config";
 import { openDatabase, type Database } from "./db/database";
@@ -24,8 +25,6 @@ import { WsTransport } from "./transports/ws";
 import { Workspace } from "./workspace";
 
 export const MIGRATIONS_DIR = path.resolve(import.meta.dirname ?? __dirname, "../prisma/migrations");
-/** Commits on real Postgres announce new heads here; every instance listens. */
-export const NOTIFY_CHANNEL = "rt_events";
 
 export type PageHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
@@ -161,22 +160,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
   });
 
   // Other instances' commits: read their events from the log (the log is the backplane).
-  let stopListening: (() => Promise<void>) | null = null;
-  if (db.kind === "postgres") {
-    stopListening = await db.listen(
-      NOTIFY_CHANNEL,
-      (payload) => {
-        const heads = parseNotify(payload, processId);
-        if (heads === undefined) return;
-        hub.catchUpHeads(heads).catch((err: unknown) => logger.warn({ err }, "backplane catch-up failed"));
-      },
-      () => {
-        metrics.backplaneErrors.inc({ backplane: "postgres" });
-        logger.warn("LISTEN connection re-established; catching up from the log");
-        hub.catchUpHeads(null).catch((err: unknown) => logger.warn({ err }, "backplane catch-up failed"));
-      },
-    );
-  }
+  const stopListening =
+    db.kind === "postgres"
+      ? await listenForCommits({ db, self: processId, catchUp: (heads) => hub.catchUpHeads(heads), logger, metrics })
+      : null;
 
   const ops = new OpsSampler(metrics, config.instanceId);
   let ready = true;
@@ -310,17 +297,6 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
 /** Answered while draining too: the operator's view of the instance. */
 const OPS_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
-
-/** A NOTIFY payload's heads; undefined when it is this instance's own (already fanned out). */
-export function parseNotify(payload: string, self: string): Map<string, number> | null | undefined {
-  try {
-    const msg = JSON.parse(payload) as { i?: string; h?: Record<string, number> };
-    if (msg.i === self) return undefined;
-    return msg.h ? new Map(Object.entries(msg.h)) : null;
-  } catch {
-    return null;
-  }
-}
 
 /** Instances sharing a database are one deployment: they share ephemeral state too. */
 function deploymentKey(config: Config): string {
