@@ -163,6 +163,16 @@ export class EventLog {
     return { events: rows.slice(0, limit).reverse().map(toEvent), hasMore };
   }
 
+  /** The event a (stream, actor, clientId) key appended, or null: whether a keyed append happened. */
+  async findByKey(stream: string, actorId: string, clientId: string): Promise<RealtimeEvent | null> {
+    const rows = await this.db.sql.query<EventRow>(
+      `SELECT stream, seq, type, actor_id, actor_name, at, data FROM events
+        WHERE stream = $1 AND actor_id = $2 AND client_id = $3`,
+      [stream, actorId, clientId],
+    );
+    return rows[0] ? toEvent(rows[0]) : null;
+  }
+
   /** The last committed seq of each stream (0 for a stream with no events). */
   async heads(streams: string[]): Promise<Map<string, number>> {
     const heads = new Map<string, number>(streams.map((s) => [s, 0]));

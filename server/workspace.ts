@@ -117,11 +117,7 @@ export class Workspace {
   private async unannouncedCreator(id: string): Promise<Actor | null> {
     const room = await this.prisma.room.findUnique({ where: { id }, select: { createdBy: true } });
     if (!room?.createdBy) return null;
-    const announced = await this.prisma.event.findUnique({
-      where: { stream_actorId_clientId: { stream: "feed", actorId: room.createdBy, clientId: roomCreatedKey(id) } },
-      select: { seq: true },
-    });
-    if (announced) return null;
+    if (await this.log.findByKey("feed", room.createdBy, roomCreatedKey(id))) return null;
     return this.prisma.user.findUnique({ where: { id: room.createdBy }, select: { id: true, name: true } });
   }
 

@@ -73,6 +73,10 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     expect(other.duplicate).toBe(false);
     expect(other.event.seq).toBe(2);
     expect((await log.readAfter("room:c3", 0, 10)).length).toBe(2);
+    // The key finds what it appended, per actor; a key never used finds nothing.
+    expect(await log.findByKey("room:c3", ada.id, "k1")).toEqual(first.event);
+    expect((await log.findByKey("room:c3", lin.id, "k1"))?.seq).toBe(2);
+    expect(await log.findByKey("room:c3", ada.id, "k2")).toBeNull();
   });
 
   it("4. derived events are written with the primary, once, knowing its seq", async () => {
