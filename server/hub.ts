@@ -15,6 +15,7 @@ import { CursorCoalescer } from "./state/cursors";
 import { Presence } from "./state/presence";
 import { Typing } from "./state/typing";
 import {
+  CloseCode,
   CURSOR_TICK_MS,
   PRESENCE_GRACE_MS,
   TYPING_TTL_MS,
@@ -317,7 +318,7 @@ export class Hub {
       case "bye":
         return this.departInstance(msg.i, msg.keepMs);
       case "signout":
-        return this.disconnectSession(msg.sessionId, 4401, "Signed out", false);
+        return this.disconnectSession(msg.sessionId, CloseCode.sessionInvalid, "Signed out", false);
       case "read":
         return this.announceRead(msg.userId, msg.readSeq, false);
       default: {

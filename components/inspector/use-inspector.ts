@@ -4,6 +4,7 @@
 // happened); the drawer re-renders from it at most every UPDATE_MS while open, however many
 // frames arrive — a cursor storm is 30+ frames a second and must not become 30 renders.
 import { useCallback, useEffect, useRef, useState } from "react";
+import { roomStream } from "@/lib/protocol";
 import type { ConnectionStatus, FrameLog, TransportMode } from "@/lib/realtime/types";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import { FrameRing } from "./frame-ring";
@@ -50,7 +51,7 @@ export function useInspector(roomId: string, open: boolean) {
       offline: client.isOffline,
       frames: r.newestFirst(),
       totals: { ...r.totals },
-      positions: [`room:${roomId}`, "feed", "user:me"].map((stream) => ({ stream, seq: client.position(stream) })),
+      positions: [roomStream(roomId), "feed", "user:me"].map((stream) => ({ stream, seq: client.position(stream) })),
     });
   }, [roomId]);
 

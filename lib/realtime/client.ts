@@ -9,6 +9,9 @@
 //   transport is up (again after every reconnect — the server appends each clientId once),
 //   removed on ack.
 import {
+  CloseCode,
+  roomOfStream,
+  roomStream,
   CURSOR_TICK_MS,
   errorBodySchema,
   formatCursor,
@@ -233,7 +236,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
 
   /** Follows a room from `since` (the newest seq the page already shows), or live when absent. */
   join(room: string, since?: number): void {
-    const stream = `room:${room}`;
+    const stream = roomStream(room);
     if (since !== undefined) this.positions.set(stream, since);
     this.rooms.add(room);
     // A socket that has been open a while may be dead without knowing it: watch for the answer.
@@ -248,7 +251,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.cancelRejoin(room);
     this.forgetCursor(room);
     this.rooms.delete(room);
-    this.positions.delete(`room:${room}`);
+    this.positions.delete(roomStream(room));
     if (this.roomsTransport === "websocket") this.ws.send({ type: "leave", room });
     else this.poll.restart();
   }
@@ -472,13 +475,13 @@ export class RealtimeClient extends Emitter<ClientEvents> {
 
   private pollStreams(): string[] {
     const streams: string[] = [];
-    if (this.roomsTransport === "longpoll") for (const r of this.rooms) streams.push(`room:${r}`);
+    if (this.roomsTransport === "longpoll") for (const r of this.rooms) streams.push(roomStream(r));
     if (this.feedTransport === "longpoll") streams.push(...this.feedStreams);
     return streams;
   }
 
   private joinFrame(room: string) {
-    const since = this.positions.get(`room:${room}`);
+    const since = this.positions.get(roomStream(room));
     return since === undefined ? { type: "join", room } : { type: "join", room, since };
   }
 
@@ -539,7 +542,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   private handleWsClose(code: number, reason: string, opened: boolean): void {
     this.clearAnswerTimer();
     for (const e of this.outbox) if (e.status === "sending") e.status = "pending";
-    if (code === 4401) return this.handleSignedOut();
+    if (code === CloseCode.sessionInvalid) return this.handleSignedOut();
     if (!this.started || this.offline) return;
     if (this.roomsTransport === "longpoll") {
       // A background upgrade attempt failed: stay on long polling, try again later.
@@ -564,8 +567,8 @@ export class RealtimeClient extends Emitter<ClientEvents> {
         return;
       }
     }
-    if (code === 1012) delay = this.restartDelay(reason) ?? delay;
-    if (code === 1013) delay = Math.min(delay, 250);
+    if (code === CloseCode.restarting) delay = this.restartDelay(reason) ?? delay;
+    if (code === CloseCode.tooSlow) delay = Math.min(delay, 250);
     this.setState("rooms", "reconnecting");
     this.wsTimer = setTimeout(() => {
       this.wsTimer = null;
@@ -625,7 +628,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
         this.rejoinBackoff.reset();
         // Joined live (no history loaded): resume from the head the server stated, so a
         // reconnect before the first event still misses nothing.
-        if (this.rooms.has(frame.room) && !this.positions.has(`room:${frame.room}`)) this.positions.set(`room:${frame.room}`, frame.head);
+        if (this.rooms.has(frame.room) && !this.positions.has(roomStream(frame.room))) this.positions.set(roomStream(frame.room), frame.head);
         this.emit("joined", { room: frame.room, head: frame.head, members: frame.members });
         // The members in the answer are the room's presence as of joining.
         this.emit("presence", { room: frame.room, members: frame.members });
@@ -644,7 +647,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
         this.emit("cursors", { room: frame.room, cursors: frame.cursors, snapshot: frame.full === true });
         return;
       case "reset":
-        return this.resetPosition(`room:${frame.room}`, frame.head);
+        return this.resetPosition(roomStream(frame.room), frame.head);
       case "error":
         return this.handleError(frame.code, frame.message, frame.clientId, frame.room);
       default: {
@@ -798,7 +801,8 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     if (!cursor) return;
     for (const [stream, seq] of cursor) {
       const key = stream.startsWith("user:") ? "user:me" : stream;
-      if (key.startsWith("room:") && !this.rooms.has(key.slice(5))) continue;
+      const room = roomOfStream(key);
+      if (room !== null && !this.rooms.has(room)) continue;
       if ((this.positions.get(key) ?? -1) < seq) this.positions.set(key, seq);
     }
   }

@@ -1,6 +1,6 @@
 // The WebSocket channel: carries rooms (chat, typing, presence, cursors) over `/ws`.
 // It only speaks the wire; positions, the outbox and fallbacks belong to the client.
-import { PROTOCOL_VERSION, serverFrameSchema, type ServerFrame } from "../protocol";
+import { CloseCode, PROTOCOL_VERSION, serverFrameSchema, type ServerFrame } from "../protocol";
 import { decode, InvalidPayload } from "./decode";
 import type { WebSocketLike } from "./types";
 
@@ -92,7 +92,7 @@ export class WsChannel {
     // Closing a socket that is still connecting reports an error afterwards; nobody wants it.
     s.onerror = () => {};
     try {
-      s.close(1000, "client closing");
+      s.close(CloseCode.normal, "client closing");
     } catch {
       // already closed
     }

@@ -14,6 +14,7 @@ import { WorkspaceError, type Workspace } from "../workspace";
 import { HttpError, isSecure, readJson as readJsonBody, sendEmpty, sendJson } from "./respond";
 import { Router, type RouteContext } from "./router";
 import {
+  CloseCode,
   createRoomBodySchema,
   cursorBodySchema,
   postMessageBodySchema,
@@ -99,7 +100,7 @@ export function createApi(deps: ApiDeps): Router {
     const session = await sessions.fromRequest(req);
     if (session) {
       await sessions.destroy(session.id);
-      hub.disconnectSession(session.id, 4401, "Signed out");
+      hub.disconnectSession(session.id, CloseCode.sessionInvalid, "Signed out");
     }
     sendEmpty(res, 204, { "Set-Cookie": Sessions.clearedCookie(isSecure(req)) });
   });
