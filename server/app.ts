@@ -198,6 +198,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       roomsPerPersonBurst: config.roomsPerPersonBurst,
       roomsPerPersonPerHour: config.roomsPerPersonPerHour,
     },
+    now: () => clock.now(),
     bodyIdleTimeoutMs: tuning.bodyIdleTimeoutMs,
   });
   const httpLog = logger.child({ module: "http" });

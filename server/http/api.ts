@@ -47,6 +47,8 @@ export interface ApiDeps {
     roomsPerPersonBurst: number;
     roomsPerPersonPerHour: number;
   };
+  /** The limits' time (tests move it by hand). */
+  now?: () => number;
   /** How long a request body may stall before it is refused (408). */
   bodyIdleTimeoutMs?: number;
 }
@@ -81,10 +83,12 @@ export function createApi(deps: ApiDeps): Router {
   const signups = new KeyedBuckets({
     ratePerSecond: deps.limits.sessionsPerAddressPerMinute / 60,
     burst: deps.limits.sessionsPerAddressPerMinute,
+    now: deps.now,
   });
   const roomCreations = new KeyedBuckets({
     ratePerSecond: deps.limits.roomsPerPersonPerHour / 3600,
     burst: deps.limits.roomsPerPersonBurst,
+    now: deps.now,
   });
   const readJson = <S extends z.ZodType>(req: IncomingMessage, schema: S, invalid?: ErrorCode) =>
     readJsonBody(req, schema, invalid, deps.bodyIdleTimeoutMs);
