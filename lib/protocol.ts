@@ -13,6 +13,9 @@ export const TYPING_RENEW_MS = 3_000;
 export const SEND_RATE_PER_S = 10;
 export const SEND_BURST = 20;
 export const CURSOR_TICK_MS = 50;
+/** Rooms in a page of `GET /api/rooms` when the client names no `limit`, and the most it may. */
+export const ROOM_PAGE_DEFAULT = 50;
+export const ROOM_PAGE_MAX = 200;
 export const PRESENCE_GRACE_MS = 3_000;
 export const POLL_PRESENCE_TTL_MS = 35_000;
 export const POLL_MAX_WAIT_S = 25;
@@ -311,8 +314,12 @@ export const roomInfoSchema = z.object({ id: roomId, name: z.string(), createdAt
 export type RoomInfo = z.infer<typeof roomInfoSchema>;
 /** `GET`/`POST /api/session`. */
 export const sessionAnswerSchema = z.object({ user: userSchema });
-/** `GET /api/rooms`. */
-export const roomsAnswerSchema = z.object({ rooms: z.array(roomInfoSchema) });
+/**
+ * `GET /api/rooms?limit=&after=&q=`: a page of rooms; `next` is the `after` of the following
+ * page, null on the last (absent from a version 1 server, which answers every room at once).
+ */
+export const roomsAnswerSchema = z.object({ rooms: z.array(roomInfoSchema), next: z.string().nullable().optional() });
+export type RoomsAnswer = z.infer<typeof roomsAnswerSchema>;
 /** `POST /api/rooms`. */
 export const roomAnswerSchema = z.object({ room: roomInfoSchema });
 /** A page of a stream's history, ascending (`/api/rooms/:id/events`, `/api/feed`). */

@@ -29,6 +29,12 @@ export class TokenBucket {
     return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
   }
 
+  /** True when the bucket has refilled to its burst: it is then no different from a new one. */
+  get full(): boolean {
+    this.refill();
+    return this.tokens >= this.burst;
+  }
+
   /** Full again (a new connection: the server's bucket for it starts full). */
   reset(): void {
     this.tokens = this.burst;

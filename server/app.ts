@@ -12,7 +12,9 @@ import type { Config } from "./config";
 import { openDatabase, type Database } from "./db/database";
 import { migrate } from "./db/migrate";
 import { EventLog } from "./eventlog";
+import { GuestRetention } from "./guests";
 import { createApi, toHttpError } from "./http/api";
+import { ProxyTrust } from "./http/proxy-trust";
 import { sendError, HttpError } from "./http/respond";
 import { Hub } from "./hub";
 import type { Logger } from "./log";
@@ -76,6 +78,7 @@ export interface App {
   poll: LongPollTransport;
   workspace: Workspace;
   sessions: Sessions;
+  guests: GuestRetention;
   metrics: Metrics;
   listen(port: number, host?: string): Promise<number>;
   /** Drains (readyz 503, sockets 1012, streams ended, polls answered, appends committed) and closes. */
@@ -176,6 +179,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
     metrics,
     ops,
     isReady: () => ready,
+    proxyTrust: new ProxyTrust(config.trustedProxies),
+    limits: {
+      sessionsPerAddressPerMinute: config.sessionsPerAddressPerMinute,
+      roomsPerPersonBurst: config.roomsPerPersonBurst,
+      roomsPerPersonPerHour: config.roomsPerPersonPerHour,
+    },
+    now: () => clock.now(),
     bodyIdleTimeoutMs: tuning.bodyIdleTimeoutMs,
   });
   const httpLog = logger.child({ module: "http" });
@@ -243,9 +253,17 @@ export async function createApp(opts: AppOptions): Promise<App> {
     socket.destroy();
   });
 
+  // People who can no longer sign in, gone after the retention period (several instances
+  // sweeping at once is harmless: each statement deletes what is there to delete).
+  const guests = new GuestRetention(db.prisma, {
+    retentionMs: config.guestRetentionDays * 24 * 3600_000,
+    logger: logger.child({ module: "guests" }),
+  });
+
   hub.start();
   ws.start();
   ops.start();
+  guests.start();
 
   let shuttingDown: Promise<void> | null = null;
   const shutdown = () =>
@@ -261,6 +279,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await ws.drain(reconnectSpreadMs);
       hub.stop({ reconnectSpreadMs });
       ops.stop();
+      await guests.stop();
       // Only now stop listening: until here /readyz answered 503 to whoever asked.
       server.close();
       server.closeIdleConnections();
@@ -280,6 +299,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     poll,
     workspace,
     sessions,
+    guests,
     metrics,
     listen(port, host = "127.0.0.1") {
       return new Promise((resolve, reject) => {

@@ -72,9 +72,13 @@ export class Sessions {
     return session;
   }
 
+  /**
+   * Signs a session out: it expires now rather than disappearing, so the row still says when
+   * its person was last able to act (guest retention counts from there; server/guests.ts).
+   */
   async destroy(sessionId: string): Promise<void> {
     this.cache.delete(sessionId);
-    await this.prisma.session.deleteMany({ where: { id: sessionId } });
+    await this.prisma.session.updateMany({ where: { id: sessionId }, data: { expiresAt: new Date(this.now()) } });
   }
 
   /** Forgets a session this instance trusted (another instance signed it out). */

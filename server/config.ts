@@ -49,6 +49,12 @@ const envSchema = z.object({
   MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).default(200),
   /** Sign-ups (new sessions) one address may make: a burst of this many, then one a second. */
   SESSIONS_PER_ADDRESS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  /** Rooms one person may create at once before the hourly rate applies. */
+  ROOMS_PER_PERSON_BURST: z.coerce.number().int().min(1).default(10),
+  /** Rooms one person may create per hour past the burst (60: one a minute). */
+  ROOMS_PER_PERSON_PER_HOUR: z.coerce.number().int().min(1).default(60),
+  /** Days a guest who can no longer sign in (every session expired or signed out) is kept. */
+  GUEST_RETENTION_DAYS: z.coerce.number().positive().default(30),
   /** A separate port for `/metrics` (then not served on PORT); unset: served on PORT. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
@@ -73,6 +79,9 @@ export interface Config {
   maxConnectionsPerPerson: number;
   maxConnectionsPerAddress: number;
   sessionsPerAddressPerMinute: number;
+  roomsPerPersonBurst: number;
+  roomsPerPersonPerHour: number;
+  guestRetentionDays: number;
   metricsPort: number | undefined;
 }
 
@@ -107,6 +116,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxConnectionsPerPerson: e.MAX_CONNECTIONS_PER_PERSON,
     maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
     sessionsPerAddressPerMinute: e.SESSIONS_PER_ADDRESS_PER_MINUTE,
+    roomsPerPersonBurst: e.ROOMS_PER_PERSON_BURST,
+    roomsPerPersonPerHour: e.ROOMS_PER_PERSON_PER_HOUR,
+    guestRetentionDays: e.GUEST_RETENTION_DAYS,
     metricsPort: e.METRICS_PORT,
   };
 }

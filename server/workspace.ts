@@ -13,6 +13,32 @@ import {
   type RoomInfo,
 } from "../lib/protocol";
 
+export interface RoomListQuery {
+  /** Whose rooms lead the first page. */
+  userId: string;
+  limit: number;
+  /** The `next` of the page before; null for the first page. */
+  after: string | null;
+  /** Keeps rooms whose name contains this; null or empty for every room. */
+  query: string | null;
+}
+
+export interface RoomPage {
+  rooms: RoomInfo[];
+  next: string | null;
+}
+
+interface RoomRow {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+
+/** `%`, `_` and `\` match literally in a LIKE pattern ending `ESCAPE '\'`. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
 export class WorkspaceError extends Error {
   override name = "WorkspaceError";
   constructor(
@@ -45,15 +71,51 @@ export class Workspace {
     private readonly log: EventLog,
   ) {}
 
-  async listRooms(): Promise<RoomInfo[]> {
-    const rooms = await this.prisma.room.findMany({ orderBy: { createdAt: "asc" } });
+  /**
+   * One page of the room list, alphabetical by id (a room's lower-cased name), after `after`.
+   * `query` keeps the rooms whose name contains it (case-insensitive). The first page of the
+   * plain list (no `after`, no `query`) starts with `general` and the rooms `userId` most
+   * recently joined (at most `limit` of them), so the rooms a person uses are there without
+   * paging; those may appear again on their alphabetical page, and clients merge by id.
+   * `next` is the `after` of the following page, null on the last.
+   */
+  async listRooms(opts: RoomListQuery): Promise<RoomPage> {
+    const { limit, after, query, userId } = opts;
+    const pattern = query ? `%${escapeLike(query.toLowerCase())}%` : "%";
+    // One more than asked for says whether another page follows.
+    const rows = await this.prisma.$queryRaw<RoomRow[]>`
+      SELECT id, name, created_at AS "createdAt" FROM rooms
+      WHERE id > ${after ?? ""} AND id LIKE ${pattern} ESCAPE '\\'
+      ORDER BY id LIMIT ${limit + 1}`;
+    const more = rows.length > limit;
+    const page = rows.slice(0, limit);
+    const pinned = after === null && !query ? await this.roomsOf(userId, limit) : [];
+    const pinnedIds = new Set(pinned.map((r) => r.id));
+    const rooms = [...pinned, ...page.filter((r) => !pinnedIds.has(r.id))];
     const heads = await this.log.heads(rooms.map((r) => roomStream(r.id)));
-    return rooms.map((r) => ({
-      id: r.id,
-      name: r.name,
-      createdAt: r.createdAt.toISOString(),
-      head: heads.get(roomStream(r.id)) ?? 0,
-    }));
+    return {
+      rooms: rooms.map((r) => ({
+        id: r.id,
+        name: r.name,
+        createdAt: r.createdAt.toISOString(),
+        head: heads.get(roomStream(r.id)) ?? 0,
+      })),
+      next: more ? page[page.length - 1]!.id : null,
+    };
+  }
+
+  /** `general`, then the rooms a person joined, most recent first (at most `limit`). */
+  private async roomsOf(userId: string, limit: number): Promise<RoomRow[]> {
+    const [general, joined] = await Promise.all([
+      this.prisma.room.findUnique({ where: { id: "general" }, select: { id: true, name: true, createdAt: true } }),
+      this.prisma.roomMember.findMany({
+        where: { userId, roomId: { not: "general" } },
+        orderBy: { joinedAt: "desc" },
+        take: limit,
+        select: { room: { select: { id: true, name: true, createdAt: true } } },
+      }),
+    ]);
+    return [...(general ? [general] : []), ...joined.map((m) => m.room)];
   }
 
   async roomExists(roomId: string): Promise<boolean> {

@@ -28,6 +28,9 @@ async function main(): Promise<void> {
     DATA_DIR: dataDir,
     INSTANCE_ID: "bench",
     LOG_LEVEL: "silent",
+    // Load generators sign in thousands of people (and make rooms) from one address.
+    SESSIONS_PER_ADDRESS_PER_MINUTE: "1000000",
+    ROOMS_PER_PERSON_BURST: "100000",
   });
   const app = await createApp({
     config,

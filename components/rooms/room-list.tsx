@@ -1,17 +1,35 @@
 "use client";
 import Link from "next/link";
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
 import { useRooms } from "@/lib/store/rooms";
 import { CreateRoomForm } from "./create-room-form";
 
-/** The landing once signed in: every room, and a form for a new one. */
+/** How long typing in the search box pauses before the server is asked. */
+const SEARCH_DEBOUNCE_MS = 250;
+
+/**
+ * The landing once signed in: the rooms a page at a time (`general` and the person's own
+ * first, then A–Z), a search by name answered by the server, and a form for a new room.
+ */
 export function RoomList() {
   const rooms = useRooms((s) => s.rooms);
   const status = useRooms((s) => s.status);
+  const next = useRooms((s) => s.next);
+  const loadingMore = useRooms((s) => s.loadingMore);
+  const query = useRooms((s) => s.query);
+  const [typed, setTyped] = useState(query);
 
   useEffect(() => {
     void useRooms.getState().load();
   }, []);
+
+  // Ask the server once typing pauses; the store drops answers to queries typed over.
+  useEffect(() => {
+    const wanted = typed.trim().replace(/^#/, "");
+    if (wanted === useRooms.getState().query) return;
+    const t = setTimeout(() => void useRooms.getState().load(wanted), SEARCH_DEBOUNCE_MS);
+    return () => clearTimeout(t);
+  }, [typed]);
 
   return (
     <div className="h-full overflow-y-auto">
@@ -21,24 +39,54 @@ export function RoomList() {
           <p className="mt-1 text-sm text-slate-600">Each room has a chat and a shared canvas. Open one, or start your own.</p>
         </div>
         <CreateRoomForm />
-        <section aria-labelledby="rooms-heading">
+        <section aria-labelledby="rooms-heading" className="space-y-3">
           <h2 id="rooms-heading" className="sr-only">
             All rooms
           </h2>
-          {status === "loading" && <p className="text-sm text-slate-500">Loading rooms…</p>}
+          <div role="search">
+            <label htmlFor="room-search" className="sr-only">
+              Search rooms
+            </label>
+            <input
+              id="room-search"
+              type="search"
+              value={typed}
+              onChange={(e) => setTyped(e.target.value)}
+              maxLength={40}
+              placeholder="Search rooms by name"
+              autoComplete="off"
+              className="block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30"
+            />
+          </div>
+          {status === "loading" && <p className="text-sm text-slate-500">{query ? "Searching…" : "Loading rooms…"}</p>}
           {status === "error" && <p className="text-sm text-rose-700">Could not load the rooms.</p>}
-          <ul aria-label="Rooms" className="divide-y divide-slate-100 overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm">
-            {rooms.map((room) => (
-              <li key={room.id}>
-                <Link href={`/rooms/${room.id}`} className="flex items-center justify-between gap-3 px-4 py-3 hover:bg-slate-50">
-                  <span className="min-w-0 truncate font-medium">#{room.name}</span>
-                  <span className="shrink-0 text-xs text-slate-500">
-                    {room.head === 0 ? "No messages yet" : room.head === 1 ? "1 message" : `${room.head} messages`}
-                  </span>
-                </Link>
-              </li>
-            ))}
-          </ul>
+          {status === "ready" && rooms.length === 0 && (
+            <p className="text-sm text-slate-500">{query ? `No room names contain “${query}”.` : "No rooms yet."}</p>
+          )}
+          {rooms.length > 0 && (
+            <ul aria-label="Rooms" aria-busy={status === "loading"} className="divide-y divide-slate-100 overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm">
+              {rooms.map((room) => (
+                <li key={room.id}>
+                  <Link href={`/rooms/${room.id}`} className="flex items-center justify-between gap-3 px-4 py-3 hover:bg-slate-50">
+                    <span className="min-w-0 truncate font-medium">#{room.name}</span>
+                    <span className="shrink-0 text-xs text-slate-500">
+                      {room.head === 0 ? "No messages yet" : room.head === 1 ? "1 message" : `${room.head} messages`}
+                    </span>
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          )}
+          {next !== null && status === "ready" && (
+            <button
+              type="button"
+              onClick={() => void useRooms.getState().loadMore()}
+              disabled={loadingMore}
+              className="w-full rounded-lg border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-700 hover:bg-slate-50 disabled:text-slate-400"
+            >
+              {loadingMore ? "Loading…" : "Load more rooms"}
+            </button>
+          )}
         </section>
       </div>
     </div>

@@ -7,6 +7,8 @@ import type { Hub } from "../hub";
 import type { Metrics } from "../metrics";
 import type { OpsSampler } from "../ops";
 import { TokenBucket } from "../../lib/token-bucket";
+import { KeyedBuckets } from "../keyed-buckets";
+import type { ProxyTrust } from "./proxy-trust";
 import { SEND_LIMITS } from "../ratelimit";
 import type { LongPollTransport } from "../transports/longpoll";
 import type { SseTransport } from "../transports/sse";
@@ -16,6 +18,8 @@ import { Router, type RouteContext } from "./router";
 import {
   CloseCode,
   createRoomBodySchema,
+  ROOM_PAGE_DEFAULT,
+  ROOM_PAGE_MAX,
   cursorBodySchema,
   postMessageBodySchema,
   readBodySchema,
@@ -35,6 +39,17 @@ export interface ApiDeps {
   metrics: Metrics;
   ops: OpsSampler;
   isReady: () => boolean;
+  /** Tells a client's address behind the configured proxies. */
+  proxyTrust: ProxyTrust;
+  limits: {
+    /** New sessions per client address: a burst of this many, then this many a minute. */
+    sessionsPerAddressPerMinute: number;
+    /** Rooms one person may create at once, then `roomsPerPersonPerHour`. */
+    roomsPerPersonBurst: number;
+    roomsPerPersonPerHour: number;
+  };
+  /** The limits' time (tests move it by hand). */
+  now?: () => number;
   /** How long a request body may stall before it is refused (408). */
   bodyIdleTimeoutMs?: number;
 }
@@ -64,6 +79,18 @@ export function createApi(deps: ApiDeps): Router {
   const sendLimits = new SessionLimits(SEND_LIMITS.send.rate, SEND_LIMITS.send.burst);
   const typingLimits = new SessionLimits(SEND_LIMITS.typing.rate, SEND_LIMITS.typing.burst);
   const cursorLimits = new SessionLimits(SEND_LIMITS.cursor.rate, SEND_LIMITS.cursor.burst);
+  // Sign-ups and rooms are rows that stay: limited per address and per person, not per
+  // connection, so neither new sessions nor new sockets reset them.
+  const signups = new KeyedBuckets({
+    ratePerSecond: deps.limits.sessionsPerAddressPerMinute / 60,
+    burst: deps.limits.sessionsPerAddressPerMinute,
+    now: deps.now,
+  });
+  const roomCreations = new KeyedBuckets({
+    ratePerSecond: deps.limits.roomsPerPersonPerHour / 3600,
+    burst: deps.limits.roomsPerPersonBurst,
+    now: deps.now,
+  });
   const readJson = <S extends z.ZodType>(req: IncomingMessage, schema: S, invalid?: ErrorCode) =>
     readJsonBody(req, schema, invalid, deps.bodyIdleTimeoutMs);
 
@@ -91,6 +118,12 @@ export function createApi(deps: ApiDeps): Router {
   // --- Identity ------------------------------------------------------------
 
   router.on("POST", "/api/session", async ({ req, res }) => {
+    // Checked before the body is read: a refused sign-up costs no work at all.
+    const waitS = signups.take(deps.proxyTrust.clientAddress(req));
+    if (waitS > 0) {
+      deps.metrics.rateLimited.inc({ type: "session" });
+      throw new HttpError("rate_limited", `Too many sign-ins from your address; try again in ${waitS} s`, { "Retry-After": String(waitS) });
+    }
     const { name } = await readJson(req, sessionBodySchema, "invalid_name");
     const { session, cookie } = await sessions.create(name, isSecure(req));
     sendJson(res, 200, { user: session.user }, { "Set-Cookie": cookie });
@@ -107,12 +140,30 @@ export function createApi(deps: ApiDeps): Router {
 
   // --- Rooms ---------------------------------------------------------------
 
-  router.on("GET", "/api/rooms", authed(async ({ res }) => sendJson(res, 200, { rooms: await workspace.listRooms() })));
+  router.on(
+    "GET",
+    "/api/rooms",
+    authed(async ({ res, url }, session) => {
+      const limit = optionalInt(url, "limit", 1, ROOM_PAGE_MAX) ?? ROOM_PAGE_DEFAULT;
+      const after = url.searchParams.get("after") || null;
+      if (after !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(after)) throw new HttpError("bad_request", "after must be the next of an earlier page");
+      // A leading "#" is how rooms are shown; a query with characters no room name has matches nothing.
+      const query = (url.searchParams.get("q") ?? "").trim().replace(/^#/, "");
+      if (query.length > 40) throw new HttpError("bad_request", "q must be at most 40 characters");
+      if (!/^[A-Za-z0-9_-]*$/.test(query)) return sendJson(res, 200, { rooms: [], next: null });
+      sendJson(res, 200, await workspace.listRooms({ userId: session.user.id, limit, after, query: query || null }));
+    }),
+  );
   router.on(
     "POST",
     "/api/rooms",
     authed(async ({ req, res }, session) => {
       const { name } = await readJson(req, createRoomBodySchema, "invalid_name");
+      const waitS = roomCreations.take(session.user.id);
+      if (waitS > 0) {
+        deps.metrics.rateLimited.inc({ type: "room" });
+        throw new HttpError("rate_limited", `You have created many rooms lately; try again in ${waitS} s`, { "Retry-After": String(waitS) });
+      }
       const room = await workspace.createRoom(name, session.user);
       sendJson(res, 201, { room });
     }),

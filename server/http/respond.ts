@@ -9,6 +9,8 @@ export class HttpError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** Extra response headers, e.g. `Retry-After` on a `429`. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -30,7 +32,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 export function sendError(res: ServerResponse, err: HttpError, headers: Record<string, string> = {}): void {
   const body: ErrorBody = { error: { code: err.code, message: err.message } };
-  sendJson(res, err.status, body, headers);
+  sendJson(res, err.status, body, { ...err.headers, ...headers });
 }
 
 export function sendEmpty(res: ServerResponse, status = 204, headers: Record<string, string> = {}): void {

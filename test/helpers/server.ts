@@ -32,6 +32,8 @@ export async function startServer(
     env?: Record<string, string>;
     /** prom-client's process metrics (CPU, memory, event loop) in /metrics, as in production. */
     defaultMetrics?: boolean;
+    /** Time for the hub's rules and the HTTP limits (a ManualClock holds it still). */
+    clock?: AppOptions["clock"];
   } = {},
 ): Promise<TestServer> {
   const testDb = opts.testDb ?? (await createTestDatabase(opts.kind ?? "pglite"));
@@ -46,6 +48,7 @@ export async function startServer(
     config,
     logger: silentLogger,
     db: testDb.db,
+    clock: opts.clock,
     metrics: createMetrics({ defaultMetrics: opts.defaultMetrics ?? false }),
     tuning: { drainSpreadMs: 50, ...opts.tuning },
   });

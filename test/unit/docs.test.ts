@@ -122,9 +122,10 @@ function pathExists(ref: string): boolean {
 }
 
 // ---------------------------------------------------------------------------
-// What the router serves. Building the routes runs no handler, so no dependency is touched.
+// What the router serves. Building the routes runs no handler, so no dependency is touched (the
+// limits only size their buckets).
 
-const router = createApi({} as ApiDeps);
+const router = createApi({ limits: { sessionsPerAddressPerMinute: 60, roomsPerPersonBurst: 10, roomsPerPersonPerHour: 60 } } as ApiDeps);
 const PAGES = (p: string) => existsSync(path.join(ROOT, "app", p, "page.tsx"));
 const WS_PATH = "/ws";
 

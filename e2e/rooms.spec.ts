@@ -1,0 +1,42 @@
+// The room list a page at a time: search by name on the server, then "Load more rooms".
+import { expect, request, test } from "@playwright/test";
+import { signIn, unique } from "./helpers";
+
+/** Creates `names` over HTTP, 10 per writer (a person may create 10 rooms at once). */
+async function createRooms(baseURL: string, names: string[]): Promise<void> {
+  for (let i = 0; i < names.length; i += 10) {
+    const ctx = await request.newContext({ baseURL });
+    expect((await ctx.post("/api/session", { data: { name: `Builder ${i / 10}` } })).status()).toBe(200);
+    for (const name of names.slice(i, i + 10)) expect((await ctx.post("/api/rooms", { data: { name } })).status()).toBe(201);
+    await ctx.dispose();
+  }
+}
+
+test("a person searches the rooms by name and loads more of them", async ({ page, baseURL }) => {
+  const prefix = unique("lot");
+  const names = Array.from({ length: 55 }, (_, i) => `${prefix}-${String(i).padStart(2, "0")}`);
+  await createRooms(baseURL!, names);
+
+  await page.goto("/");
+  await signIn(page, "Rhea");
+  const list = page.getByRole("list", { name: "Rooms" });
+  await expect(list.getByRole("link", { name: /^#general/ })).toBeVisible();
+
+  await page.getByLabel("Search rooms").fill(prefix.toUpperCase());
+  // The first page of matches (50), A–Z, and a way to the rest.
+  await expect(list.getByRole("link")).toHaveCount(50);
+  await expect(list.getByRole("link").first()).toHaveText(new RegExp(`^#${names[0]}`));
+  await expect(list.getByRole("link", { name: /^#general/ })).toHaveCount(0);
+  await page.getByRole("button", { name: "Load more rooms" }).click();
+  await expect(list.getByRole("link")).toHaveCount(55);
+  await expect(page.getByRole("button", { name: "Load more rooms" })).toHaveCount(0);
+
+  await page.getByLabel("Search rooms").fill(`${prefix}-54`);
+  await expect(list.getByRole("link")).toHaveCount(1);
+  await list.getByRole("link").click();
+  await expect(page).toHaveURL(new RegExp(`/rooms/${prefix}-54$`));
+
+  await page.goto("/");
+  await page.getByLabel("Search rooms").fill("no-such-room-anywhere");
+  await expect(page.getByText("No room names contain “no-such-room-anywhere”.")).toBeVisible();
+});
