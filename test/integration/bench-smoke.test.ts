@@ -434,7 +434,7 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
   });
 
   // Seven windows, each on a fresh server: longer than the others on a busy machine.
-  it("abuse: the quiet window and every attack report the bystander, the server's memory and what the attacker got", { timeout: 600_000 }, async () => {
+  it("abuse: the quiet window and every attack report the bystander, the server's memory and what the attacker got", { timeout: 900_000 }, async () => {
     const r = await runAbuse({
       seconds: 1,
       runs: 1,
