@@ -4,6 +4,7 @@
 //   node_modules/.bin/tsx bench/report.ts [append cursors … fanout-50rooms …]
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { abuseMarkdown, type AbuseResults } from "./abuse";
 import { appendMarkdown, type AppendResults } from "./append";
 import { cursorsMarkdown, type CursorsResults } from "./cursors";
 import { fanoutMarkdown, type FanoutResults } from "./fanout";
@@ -12,7 +13,7 @@ import { isMain, median, RESULTS_DIR, type BenchReport, type MachineInfo } from 
 import { slowMarkdown, type SlowResults } from "./slow";
 import { transportsMarkdown, type TransportsResults } from "./transports";
 
-export type AnyResults = AppendResults | CursorsResults | FanoutResults | TransportsResults | IdleResults | SlowResults;
+export type AnyResults = AppendResults | CursorsResults | FanoutResults | TransportsResults | IdleResults | SlowResults | AbuseResults;
 
 const RENDER: Record<string, (r: never) => string> = {
   append: appendMarkdown as (r: never) => string,
@@ -21,6 +22,7 @@ const RENDER: Record<string, (r: never) => string> = {
   transports: transportsMarkdown as (r: never) => string,
   idle: idleMarkdown as (r: never) => string,
   slow: slowMarkdown as (r: never) => string,
+  abuse: abuseMarkdown as (r: never) => string,
 };
 export const BENCH_NAMES = Object.keys(RENDER);
 
@@ -42,7 +44,7 @@ export function renderReport(report: BenchReport<AnyResults>, title: string = re
 
 function main(argv: string[]): void {
   const kept = existsSync(RESULTS_DIR) ? readdirSync(RESULTS_DIR).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -".json".length)) : [];
-  // The six benches in their order, then any second runs kept under their own names.
+  // The benches in their order, then any second runs kept under their own names.
   const names = argv.length ? argv : [...BENCH_NAMES, ...kept.filter((k) => !BENCH_NAMES.includes(k)).sort()];
   let machineShown = false;
   for (const name of names) {

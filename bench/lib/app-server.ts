@@ -1,5 +1,6 @@
 // The app's server for a benchmark: a child process on a fresh Postgres database (dropped when
-// the server stops) when Postgres is wanted and answers, else on PGlite in memory.
+// the server stops) when Postgres is wanted and answers, else on PGlite in memory (or on disk,
+// in the server's temporary data directory, removed when it stops).
 import type { AppServerOptions } from "../servers/app";
 import { startServerChild, type ServerChild, type StartChildOptions } from "./child";
 import { createPostgresDatabase, dropPostgresDatabase, postgresAvailable } from "./db";
@@ -10,15 +11,15 @@ export async function usePostgres(wanted = true): Promise<boolean> {
 }
 
 export async function startAppServer(
-  opts: { postgres: boolean; tuning?: AppServerOptions["tuning"] },
+  opts: { postgres: boolean; pgliteOnDisk?: boolean; tuning?: AppServerOptions["tuning"] },
   child: StartChildOptions = {},
-): Promise<ServerChild & { database: "postgres" | "pglite-memory" }> {
+): Promise<ServerChild & { database: "postgres" | "pglite-memory" | "pglite-disk" }> {
   const url = opts.postgres ? await createPostgresDatabase() : undefined;
   try {
-    const server = await startServerChild("app", { databaseUrl: url, tuning: opts.tuning } satisfies AppServerOptions, child);
+    const server = await startServerChild("app", { databaseUrl: url, pgliteOnDisk: opts.pgliteOnDisk, tuning: opts.tuning } satisfies AppServerOptions, child);
     return {
       ...server,
-      database: url ? "postgres" : "pglite-memory",
+      database: url ? "postgres" : opts.pgliteOnDisk ? "pglite-disk" : "pglite-memory",
       async stop() {
         await server.stop();
         if (url) await dropPostgresDatabase(url).catch(() => {});

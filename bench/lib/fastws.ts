@@ -106,6 +106,12 @@ export class FastWs {
     this.socket.write(frame(OP_TEXT, Buffer.from(text)));
   }
 
+  /** Writes frames built beforehand (a flood's batch: one write, many frames). */
+  sendRaw(frames: Buffer): void {
+    if (this.closed) return;
+    this.socket.write(frames);
+  }
+
   /** Closes at once with a reset: no close handshake, and no TIME_WAIT holding the local port. */
   close(): void {
     this.closed = true;

@@ -14,13 +14,15 @@ import { childOptions, failToParent, serveParent } from "../lib/child";
 export interface AppServerOptions {
   /** A fresh Postgres database's URL; PGlite in memory when absent. */
   databaseUrl?: string;
+  /** PGlite in a directory on disk (as `npm start` keeps it) instead of in memory. */
+  pgliteOnDisk?: boolean;
   tuning?: AppOptions["tuning"];
 }
 
 async function main(): Promise<void> {
   const opts = childOptions<AppServerOptions>();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "rt-bench-app-"));
-  const db = await openDatabase(opts.databaseUrl ? { url: opts.databaseUrl, poolSize: 10 } : { dataDir: "memory://" });
+  const db = await openDatabase(opts.databaseUrl ? { url: opts.databaseUrl, poolSize: 10 } : { dataDir: opts.pgliteOnDisk ? path.join(dataDir, "pglite") : "memory://" });
   await migrate(db, MIGRATIONS_DIR);
   const config = loadConfig({
     NODE_ENV: "production",

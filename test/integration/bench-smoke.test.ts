@@ -10,6 +10,7 @@ import { EventSource } from "eventsource";
 import { io as socketIo, type Socket as SocketIoClient } from "socket.io-client";
 import { afterEach, describe, expect, it } from "vitest";
 import type WebSocket from "ws";
+import { runAbuse, SCENARIOS } from "../../bench/abuse";
 import { runAppend } from "../../bench/append";
 import { runCursors } from "../../bench/cursors";
 import { runFanout } from "../../bench/fanout";
@@ -430,5 +431,49 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
       expect(s.rssAfter).toBeGreaterThan(0);
     }
     expectRendered("idle", r, ["ours, WebSocket (joined to a room)", "bare http SSE server"]);
+  });
+
+  // Seven windows, each on a fresh server: longer than the others on a busy machine.
+  it("abuse: the quiet window and every attack report the bystander, the server's memory and what the attacker got", { timeout: 900_000 }, async () => {
+    const r = await runAbuse({
+      seconds: 1,
+      runs: 1,
+      db: withPostgres ? "postgres" : "pglite-memory",
+      settleMs: 100,
+      quietWaitMs: 0,
+      serverCore: null,
+      attack: { floodConnections: 5, stalledReaders: 3, posters: 1, pollPeople: 2, pollsPerPerson: 2, churnSockets: 3, churnPeople: 3, floodSockets: 2, floodCursorRate: 100, signUps: 10, signUpConcurrency: 2 },
+    });
+    expect(r.samples.map((s) => s.scenario).sort()).toEqual([...SCENARIOS].sort());
+    for (const s of r.samples) {
+      expect(s.bystander.sent).toBeGreaterThan(0);
+      expect(s.bystander.acked + s.bystander.refused + s.bystander.timeouts).toBe(s.bystander.sent);
+      expect(s.rssStart).toBeGreaterThan(0);
+      expect(s.rssPeak).toBeGreaterThanOrEqual(s.rssStart);
+      expect(s.fdsPeak).toBeGreaterThan(0);
+    }
+    const attacker = (scenario: string) => r.samples.find((s) => s.scenario === scenario)!.attacker;
+    // Every attempt is accounted for: accepted, refused with a status, or failed.
+    const c = attacker("connections");
+    expect(c.wsOpened! + c.wsRefused! + c.wsFailed!).toBe(5);
+    expect(c.sseOpened! + c.sseRefused! + c.sseFailed!).toBe(5);
+    const st = attacker("stalled-sse");
+    expect(st.stalledOpened! + st.stalledRefused! + st.stalledFailed!).toBe(3);
+    expect(attacker("long-polls").polls).toBeGreaterThan(0);
+    expect(attacker("join-churn").joins).toBeGreaterThan(0);
+    expect(attacker("flood").sent).toBeGreaterThan(0);
+    const su = attacker("sign-ups");
+    expect(su.tried).toBeGreaterThan(0);
+    expect(su.signedUp! + su.refused! + su.failed!).toBe(su.tried);
+    expect(r.summary.find((s) => s.scenario === "quiet")!.p99VsQuiet).toBeNull();
+    expectRendered("abuse", r, [
+      "no attack",
+      "(1) one session opens WebSockets and event streams",
+      "(2) stalled event-stream readers, 4 KB posts",
+      "(3) held long polls from one address",
+      "(4) join/leave churn in the bystander's room",
+      "(5) one person's sockets: chat and cursor flood",
+      "(6) sign-up flood from one address",
+    ]);
   });
 });
