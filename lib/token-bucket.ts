@@ -1,4 +1,4 @@
-// A token bucket: a rate with a burst. The server keeps one per connection and frame kind to
+// A token bucket: a rate with a burst. The server keeps one per person and frame kind to
 // enforce PROTOCOL.md's limits; the browser client keeps one to pace its outbox under the same
 // limit, so a backlog drains in order instead of provoking `rate_limited` replies.
 
@@ -27,6 +27,12 @@ export class TokenBucket {
   get waitMs(): number {
     this.refill();
     return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
+  }
+
+  /** Holds its whole burst: it is no different from a new one, so it may be dropped. */
+  get full(): boolean {
+    this.refill();
+    return this.tokens >= this.burst;
   }
 
   /** Full again (a new connection: the server's bucket for it starts full). */

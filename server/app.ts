@@ -11,12 +11,15 @@ import type { Config } from "./config";
 import { openDatabase, type Database } from "./db/database";
 import { migrate } from "./db/migrate";
 import { EventLog } from "./eventlog";
+import { ConnectionBudget } from "./connection-budget";
 import { createApi, toHttpError } from "./http/api";
+import { ProxyTrust } from "./http/proxy-trust";
 import { sendError, HttpError } from "./http/respond";
 import { Hub } from "./hub";
 import type { Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
 import { OpsSampler } from "./ops";
+import { PersonRates, type RateLimits } from "./ratelimit";
 import { systemClock, type Clock } from "./state/clock";
 import { LongPollTransport } from "./transports/longpoll";
 import { SseTransport } from "./transports/sse";
@@ -64,6 +67,8 @@ export interface AppOptions {
     timeoutCheckIntervalMs?: number;
     /** Appends the event log holds (queued and in flight) before answering `overloaded`. */
     appendMaxQueue?: number;
+    /** Per-person rate limits instead of SEND_LIMITS (benchmarks whose senders share people). */
+    rateLimits?: RateLimits;
   };
 }
 
@@ -134,6 +139,22 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ? new RedisBus(config.redisUrl, deploymentKey(config), processId, logger.child({ module: "redis" }), metrics)
     : null;
   if (bus) await hub.attachBus(bus);
+  // Connection caps per person and per client address over all three transports, and the
+  // per-person rate limits shared by all of a person's connections. A person's buckets may go
+  // once their last connection has closed.
+  const proxyTrust = new ProxyTrust(config.trustedProxies);
+  const rates: PersonRates = new PersonRates({
+    limits: tuning.rateLimits,
+    isConnected: (personId) => budget.heldBy(personId) > 0,
+  });
+  const budget: ConnectionBudget = new ConnectionBudget({
+    perPerson: config.maxConnectionsPerPerson,
+    perAddress: config.maxConnectionsPerAddress,
+    addressOf: (req) => proxyTrust.clientAddress(req),
+    metrics,
+    onPersonIdle: (personId) => rates.forget(personId),
+  });
+
   const ws = new WsTransport({
     hub,
     workspace,
@@ -145,8 +166,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
     pingIntervalMs: tuning.pingIntervalMs,
     pongTimeoutMs: tuning.pongTimeoutMs,
     maxBufferedBytes: tuning.wsMaxBufferedBytes,
+    budget,
+    rates,
   });
-  const sse = new SseTransport({ hub, log, workspace, logger: logger.child({ module: "sse" }), metrics, pingIntervalMs: tuning.ssePingMs });
+  const sse = new SseTransport({
+    hub,
+    log,
+    workspace,
+    logger: logger.child({ module: "sse" }),
+    metrics,
+    pingIntervalMs: tuning.ssePingMs,
+    budget,
+  });
   const poll = new LongPollTransport({
     hub,
     log,
@@ -158,6 +189,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     maxHeld: tuning.pollMaxHeld,
     maxHeldPerSession: tuning.pollMaxHeldPerSession,
     maxEvents: tuning.pollMaxEvents,
+    budget,
   });
 
   // Other instances' commits: read their events from the log (the log is the backplane).
@@ -190,6 +222,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ops,
     isReady: () => ready,
     bodyIdleTimeoutMs: tuning.bodyIdleTimeoutMs,
+    rates,
   });
   const httpLog = logger.child({ module: "http" });
 
