@@ -80,6 +80,8 @@ export interface App {
   ws: WsTransport;
   sse: SseTransport;
   poll: LongPollTransport;
+  /** The connection caps per person and per address, and what each holds now. */
+  budget: ConnectionBudget;
   workspace: Workspace;
   sessions: Sessions;
   metrics: Metrics;
@@ -324,6 +326,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ws,
     sse,
     poll,
+    budget,
     workspace,
     sessions,
     metrics,

@@ -58,11 +58,8 @@ export class ConnectionBudget {
   }
 
   acquire(kind: ConnectionKind, personId: string, address: string): Admission {
-    const refusal = this.check(personId, address);
-    if (refusal) {
-      this.opts.metrics?.connectionsRefused.inc({ transport: kind, scope: refusal.scope });
-      return { ok: false, ...refusal };
-    }
+    const refusal = this.check(personId, address, kind);
+    if (refusal) return { ok: false, ...refusal };
     bump(this.byPerson, personId, 1);
     bump(this.byAddress, address, 1);
     let held = true;
@@ -79,16 +76,20 @@ export class ConnectionBudget {
     };
   }
 
-  /** What `acquire` would refuse now, without taking anything (a cheap early answer). */
-  check(personId: string, address: string): ConnectionRefusal | null {
+  /**
+   * What `acquire` would refuse now, without taking anything (a cheap early answer). With
+   * `kind`, a refusal is an answer given to a `kind` connection and is counted in the metrics.
+   */
+  check(personId: string, address: string, kind?: ConnectionKind): ConnectionRefusal | null {
     const { perPerson, perAddress } = this.opts;
+    let refused: ConnectionRefusal | null = null;
     if ((this.byPerson.get(personId) ?? 0) >= perPerson) {
-      return refusal("person", perPerson, `You have ${perPerson} connections open; close one (a tab) first`);
+      refused = refusal("person", perPerson, `You have ${perPerson} connections open; close one (a tab) first`);
+    } else if ((this.byAddress.get(address) ?? 0) >= perAddress) {
+      refused = refusal("address", perAddress, `Your address has ${perAddress} connections open; try again later`);
     }
-    if ((this.byAddress.get(address) ?? 0) >= perAddress) {
-      return refusal("address", perAddress, `Your address has ${perAddress} connections open; try again later`);
-    }
-    return null;
+    if (refused && kind) this.opts.metrics?.connectionsRefused.inc({ transport: kind, scope: refused.scope });
+    return refused;
   }
 
   /** Connections the person holds now. */

@@ -100,7 +100,7 @@ export class LongPollTransport {
     // Over a connection cap: refused at once too — unless this session holds polls, since a
     // new one then pushes out its oldest (below) rather than being turned away.
     if (budget && !this.bySession.has(session.id)) {
-      const refusal = budget.check(session.user.id, address);
+      const refusal = budget.check(session.user.id, address, "longpoll");
       if (refusal) return this.refuseTooMany(res, refusal);
     }
 
