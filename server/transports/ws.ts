@@ -48,6 +48,8 @@ export interface WsConnectionOptions {
    * connection has buckets of its own.
    */
   rates?: PersonRates;
+  /** Frames read per second (and burst) before the rest are dropped unread; FRAME_RATE unless set. */
+  frameRate?: { perSecond: number; burst: number };
 }
 
 export interface WsTransportOptions extends WsConnectionOptions {
@@ -250,7 +252,8 @@ export class WsConnection implements Subscriber {
     this.clock = opts.clock ?? systemClock;
     const now = () => this.clock.now();
     this.rates = opts.rates ?? new PersonRates({ now });
-    this.frameBucket = new TokenBucket(FRAME_RATE.perSecond, FRAME_RATE.burst, now);
+    const frameRate = opts.frameRate ?? FRAME_RATE;
+    this.frameBucket = new TokenBucket(frameRate.perSecond, frameRate.burst, now);
     this.abuse = new WindowCounter(ABUSE_LIMIT, ABUSE_WINDOW_MS, now);
     this.flood = new WindowCounter(FLOOD_LIMIT, ABUSE_WINDOW_MS, now);
     this.excess = new WindowCounter(EXCESS_LIMIT, ABUSE_WINDOW_MS, now);
