@@ -2,10 +2,14 @@
 // out of file handles and refused everyone. WebSockets, streams and held polls now count
 // together against a cap per person and per client address, answered 429
 // `too_many_connections` with Retry-After, and every way a connection ends frees its slot.
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { metricValue, scrapeMetrics } from "../helpers/metrics";
 import { startServer, waitFor, type TestServer, type WsClient } from "../helpers/server";
+
+// Each test starts its own server and opens dozens of connections: slow on a busy machine.
+// Every wait inside is bounded on its own.
+vi.setConfig({ testTimeout: 120_000 });
 
 let s: TestServer | undefined;
 const open: Array<{ close(): void }> = [];

@@ -2,10 +2,14 @@
 // acked, and 3,040,000 cursor frames in 15 s from 20 sockets were parsed and dropped without a
 // socket ever being closed. The limits are now per person, shared by all their connections,
 // and a connection that keeps sending over any limit is closed 1008.
-import { afterEach, expect, it } from "vitest";
+import { afterEach, expect, it, vi } from "vitest";
 import { CloseCode, SEND_BURST, SEND_RATE_PER_S } from "../../lib/protocol";
 import { metricValue, scrapeMetrics } from "../helpers/metrics";
 import { isType, startServer, waitFor, type TestServer, type WsClient } from "../helpers/server";
+
+// Each test starts its own server and opens dozens of connections: slow on a busy machine.
+// Every wait inside is bounded on its own.
+vi.setConfig({ testTimeout: 120_000 });
 
 let s: TestServer | undefined;
 const open: WsClient[] = [];
