@@ -9,7 +9,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_REPLAY = 1000;
 export const TYPING_TTL_MS = 5_000;
 export const TYPING_RENEW_MS = 3_000;
-/** Sends the server takes per connection (per session over HTTP): 10 a second, bursts of 20. */
+/** Sends the server takes per person (all their connections and HTTP together): 10 a second, bursts of 20. */
 export const SEND_RATE_PER_S = 10;
 export const SEND_BURST = 20;
 export const CURSOR_TICK_MS = 50;
@@ -46,6 +46,7 @@ export const ErrorCode = {
   not_joined: 409,
   rate_limited: 429,
   too_many_rooms: 429,
+  too_many_connections: 429,
   overloaded: 503,
   unavailable: 503,
   internal: 500,

@@ -1,4 +1,4 @@
-// A token bucket: a rate with a burst. The server keeps one per connection and frame kind to
+// A token bucket: a rate with a burst. The server keeps one per person and frame kind to
 // enforce PROTOCOL.md's limits; the browser client keeps one to pace its outbox under the same
 // limit, so a backlog drains in order instead of provoking `rate_limited` replies.
 

@@ -13,6 +13,7 @@ import { openDatabase, type Database } from "./db/database";
 import { migrate } from "./db/migrate";
 import { EventLog } from "./eventlog";
 import { GuestRetention } from "./guests";
+import { ConnectionBudget } from "./connection-budget";
 import { createApi, toHttpError } from "./http/api";
 import { ProxyTrust } from "./http/proxy-trust";
 import { sendError, HttpError } from "./http/respond";
@@ -20,6 +21,7 @@ import { Hub } from "./hub";
 import type { Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
 import { OpsSampler } from "./ops";
+import { PersonRates, type RateLimits } from "./ratelimit";
 import { systemClock, type Clock } from "./state/clock";
 import { LongPollTransport } from "./transports/longpoll";
 import { SseTransport } from "./transports/sse";
@@ -65,6 +67,8 @@ export interface AppOptions {
     timeoutCheckIntervalMs?: number;
     /** Appends the event log holds (queued and in flight) before answering `overloaded`. */
     appendMaxQueue?: number;
+    /** Per-person rate limits instead of SEND_LIMITS (benchmarks whose senders share people). */
+    rateLimits?: RateLimits;
   };
 }
 
@@ -76,6 +80,8 @@ export interface App {
   ws: WsTransport;
   sse: SseTransport;
   poll: LongPollTransport;
+  /** The connection caps per person and per address, and what each holds now. */
+  budget: ConnectionBudget;
   workspace: Workspace;
   sessions: Sessions;
   guests: GuestRetention;
@@ -136,6 +142,22 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ? new RedisBus(config.redisUrl, deploymentKey(config), processId, logger.child({ module: "redis" }), metrics)
     : null;
   if (bus) await hub.attachBus(bus);
+  // Connection caps per person and per client address over all three transports, and the
+  // per-person rate limits shared by all of a person's connections. A person's buckets may go
+  // once their last connection has closed.
+  const proxyTrust = new ProxyTrust(config.trustedProxies);
+  const rates: PersonRates = new PersonRates({
+    limits: tuning.rateLimits,
+    isConnected: (personId) => budget.heldBy(personId) > 0,
+  });
+  const budget: ConnectionBudget = new ConnectionBudget({
+    perPerson: config.maxConnectionsPerPerson,
+    perAddress: config.maxConnectionsPerAddress,
+    addressOf: (req) => proxyTrust.clientAddress(req),
+    metrics,
+    onPersonIdle: (personId) => rates.forget(personId),
+  });
+
   const ws = new WsTransport({
     hub,
     workspace,
@@ -147,8 +169,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
     pingIntervalMs: tuning.pingIntervalMs,
     pongTimeoutMs: tuning.pongTimeoutMs,
     maxBufferedBytes: tuning.wsMaxBufferedBytes,
+    budget,
+    rates,
   });
-  const sse = new SseTransport({ hub, log, workspace, logger: logger.child({ module: "sse" }), metrics, pingIntervalMs: tuning.ssePingMs });
+  const sse = new SseTransport({
+    hub,
+    log,
+    workspace,
+    logger: logger.child({ module: "sse" }),
+    metrics,
+    pingIntervalMs: tuning.ssePingMs,
+    budget,
+  });
   const poll = new LongPollTransport({
     hub,
     log,
@@ -160,6 +192,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     maxHeld: tuning.pollMaxHeld,
     maxHeldPerSession: tuning.pollMaxHeldPerSession,
     maxEvents: tuning.pollMaxEvents,
+    budget,
   });
 
   // Other instances' commits: read their events from the log (the log is the backplane).
@@ -187,6 +220,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     },
     now: () => clock.now(),
     bodyIdleTimeoutMs: tuning.bodyIdleTimeoutMs,
+    rates,
   });
   const httpLog = logger.child({ module: "http" });
 
@@ -297,6 +331,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ws,
     sse,
     poll,
+    budget,
     workspace,
     sessions,
     guests,

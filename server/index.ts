@@ -4,6 +4,7 @@ import next from "next";
 import path from "node:path";
 import { createApp, type PageHandler } from "./app";
 import { ConfigError, loadConfig } from "./config";
+import { fileHandleWarning, readOpenFileLimit } from "./fd-budget";
 import { createLogger } from "./log";
 
 async function main(): Promise<void> {
@@ -19,6 +20,14 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel, { instance: config.instanceId });
   const dev = config.env === "development";
+  const fdWarning = fileHandleWarning(readOpenFileLimit(), {
+    perPerson: config.maxConnectionsPerPerson,
+    perAddress: config.maxConnectionsPerAddress,
+  });
+  if (fdWarning) {
+    const { message, ...numbers } = fdWarning;
+    logger.warn(numbers, message);
+  }
 
   let handle: PageHandler | undefined = (_req, res) => {
     res.writeHead(503, { "Retry-After": "1" });

@@ -61,6 +61,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     fanoutSeconds: histogram("rt_fanout_seconds", "Time from commit to handing the event to every local subscriber", latencyBuckets),
     deliveries: hotCounter("rt_deliveries_total", "Durable events handed to subscribers", "transport"),
     slowConsumerCloses: counter("rt_slow_consumer_closes_total", "Connections closed for falling behind on durable events", ["transport"]),
+    connectionsRefused: counter("rt_connections_refused_total", "Connections refused for passing a person's or an address's cap", ["transport", "scope"]),
     rateLimited: counter("rt_rate_limited_total", "Frames refused or dropped by a rate limit", ["type"]),
     protocolErrors: counter("rt_protocol_errors_total", "Bad frames answered with an error", ["code"]),
     resumes: counter("rt_resumes_total", "Subscriptions resumed from a position the client brought (join since, Last-Event-ID or cursor, a poll's cursor)", ["transport"]),

@@ -1,16 +1,82 @@
-// What one person may send, and the window counter behind the abuse limit. The token bucket
-// itself is shared with the browser client (lib/token-bucket.ts).
+// What one person may send, the buckets that hold them to it, and the window counter behind
+// the abuse limit. The token bucket itself is shared with the browser client
+// (lib/token-bucket.ts).
 import { SEND_BURST, SEND_RATE_PER_S } from "../lib/protocol";
+import { TokenBucket } from "../lib/token-bucket";
 
 /**
- * What one person may send, per second with a burst, over a WebSocket or the HTTP upstream of
- * the fallback transports alike.
+ * What one person may do, per second with a burst, over all their WebSockets and the HTTP
+ * upstream of the fallback transports together: opening more connections buys no more.
  */
 export const SEND_LIMITS = {
   send: { rate: SEND_RATE_PER_S, burst: SEND_BURST },
   typing: { rate: 2, burst: 2 },
   cursor: { rate: 60, burst: 60 },
+  /** Every join may read the log; the burst lets a reconnecting tab rejoin all its rooms at once. */
+  join: { rate: 5, burst: 50 },
 } as const;
+
+export type RateKind = keyof typeof SEND_LIMITS;
+export type RateLimits = Record<RateKind, { rate: number; burst: number }>;
+
+/** How often idle people's buckets are looked for and dropped. */
+const SWEEP_MS = 10_000;
+
+/**
+ * One set of token buckets per person, shared by every connection of theirs in this process.
+ * A person's buckets are dropped once they have no connection left and the buckets have
+ * refilled: a full bucket is no different from a new one, so dropping it forgets nothing, and
+ * closing every connection to come back with fresh buckets gains nothing. Memory is bounded by
+ * the people connected plus those who left within the last few seconds.
+ */
+export class PersonRates {
+  private readonly people = new Map<string, Map<RateKind, TokenBucket>>();
+  private lastSweep: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly opts: {
+      limits?: RateLimits;
+      now?: () => number;
+      /** Whether the person holds a connection now (their buckets are kept while so). */
+      isConnected?: (personId: string) => boolean;
+    } = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.lastSweep = this.now();
+  }
+
+  /** Takes one token of `kind` for the person; false when their bucket is empty. */
+  take(personId: string, kind: RateKind): boolean {
+    if (this.now() - this.lastSweep >= SWEEP_MS) this.sweep();
+    let buckets = this.people.get(personId);
+    if (!buckets) this.people.set(personId, (buckets = new Map()));
+    let bucket = buckets.get(kind);
+    if (!bucket) {
+      const { rate, burst } = (this.opts.limits ?? SEND_LIMITS)[kind];
+      buckets.set(kind, (bucket = new TokenBucket(rate, burst, this.now)));
+    }
+    return bucket.take();
+  }
+
+  /** The person's last connection closed: their buckets go now if full, else at a later sweep. */
+  forget(personId: string): void {
+    const buckets = this.people.get(personId);
+    if (buckets && [...buckets.values()].every((b) => b.full)) this.people.delete(personId);
+  }
+
+  /** People with buckets kept (for tests and metrics). */
+  get size(): number {
+    return this.people.size;
+  }
+
+  private sweep(): void {
+    this.lastSweep = this.now();
+    for (const personId of this.people.keys()) {
+      if (!this.opts.isConnected?.(personId)) this.forget(personId);
+    }
+  }
+}
 
 /** Counts events in a sliding window of fixed buckets; answers whether a limit was passed. */
 export class WindowCounter {
@@ -25,14 +91,14 @@ export class WindowCounter {
     this.windowStart = now();
   }
 
-  /** Records one; true when this one passes the limit within the window. */
-  hit(): boolean {
+  /** Records `n`; true when this passes the limit within the window. */
+  hit(n = 1): boolean {
     const t = this.now();
     if (t - this.windowStart >= this.windowMs) {
       this.windowStart = t;
       this.count = 0;
     }
-    this.count += 1;
+    this.count += n;
     return this.count > this.limit;
   }
 }

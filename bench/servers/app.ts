@@ -10,6 +10,12 @@ import { migrate } from "../../server/db/migrate";
 import { silentLogger } from "../../server/log";
 import { createMetrics } from "../../server/metrics";
 import { childOptions, failToParent, serveParent } from "../lib/child";
+import { SEND_LIMITS, type RateLimits } from "../../server/ratelimit";
+
+/** Every per-person limit × 1,000: what a thousand connections had when the limits were per connection. */
+const BENCH_RATE_LIMITS = Object.fromEntries(
+  Object.entries(SEND_LIMITS).map(([kind, l]) => [kind, { rate: l.rate * 1000, burst: l.burst * 1000 }]),
+) as RateLimits;
 
 export interface AppServerOptions {
   /** A fresh Postgres database's URL; PGlite in memory when absent. */
@@ -33,13 +39,19 @@ async function main(): Promise<void> {
     // Load generators sign in thousands of people (and make rooms) from one address.
     SESSIONS_PER_ADDRESS_PER_MINUTE: "1000000",
     ROOMS_PER_PERSON_BURST: "100000",
+    // Benchmarks open thousands of connections from 127.0.0.1, many people each holding a lot:
+    // the caps a deployment keeps would measure the caps, not the server. Raised for these runs.
+    MAX_CONNECTIONS_PER_PERSON: process.env.MAX_CONNECTIONS_PER_PERSON ?? "1000000",
+    MAX_CONNECTIONS_PER_ADDRESS: process.env.MAX_CONNECTIONS_PER_ADDRESS ?? "1000000",
   });
   const app = await createApp({
     config,
     logger: silentLogger,
     db,
     metrics: createMetrics({ defaultMetrics: false }),
-    tuning: { drainSpreadMs: 0, ...opts.tuning },
+    // Senders share people (50 people over 1,000 sockets in bench:fanout): per-person rate
+    // limits raised as the caps are, so the bench measures fan-out, not the limits.
+    tuning: { drainSpreadMs: 0, rateLimits: BENCH_RATE_LIMITS, ...opts.tuning },
   });
   const port = await app.listen(0, "127.0.0.1");
   serveParent(

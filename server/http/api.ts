@@ -6,10 +6,9 @@ import { EventLogClosedError, EventLogFullError } from "../eventlog";
 import type { Hub } from "../hub";
 import type { Metrics } from "../metrics";
 import type { OpsSampler } from "../ops";
-import { TokenBucket } from "../../lib/token-bucket";
 import { KeyedBuckets } from "../keyed-buckets";
 import type { ProxyTrust } from "./proxy-trust";
-import { SEND_LIMITS } from "../ratelimit";
+import { PersonRates } from "../ratelimit";
 import type { LongPollTransport } from "../transports/longpoll";
 import type { SseTransport } from "../transports/sse";
 import { WorkspaceError, type Workspace } from "../workspace";
@@ -52,33 +51,15 @@ export interface ApiDeps {
   now?: () => number;
   /** How long a request body may stall before it is refused (408). */
   bodyIdleTimeoutMs?: number;
+  /** The person's rate limits, shared with their WebSockets. */
+  rates?: PersonRates;
 }
 
 const typingBodySchema = z.object({ stop: z.boolean().optional() });
 
-/** Per-session limits for the HTTP upstream of fallback clients (the same as a WebSocket's). */
-class SessionLimits {
-  private readonly buckets = new Map<string, TokenBucket>();
-  constructor(
-    private readonly rate: number,
-    private readonly burst: number,
-  ) {}
-  take(sessionId: string): boolean {
-    let b = this.buckets.get(sessionId);
-    if (!b) {
-      if (this.buckets.size >= 50_000) this.buckets.delete(this.buckets.keys().next().value!);
-      this.buckets.set(sessionId, (b = new TokenBucket(this.rate, this.burst)));
-    }
-    return b.take();
-  }
-}
-
 export function createApi(deps: ApiDeps): Router {
   const { sessions, workspace, hub } = deps;
   const router = new Router();
-  const sendLimits = new SessionLimits(SEND_LIMITS.send.rate, SEND_LIMITS.send.burst);
-  const typingLimits = new SessionLimits(SEND_LIMITS.typing.rate, SEND_LIMITS.typing.burst);
-  const cursorLimits = new SessionLimits(SEND_LIMITS.cursor.rate, SEND_LIMITS.cursor.burst);
   // Sign-ups and rooms are rows that stay: limited per address and per person, not per
   // connection, so neither new sessions nor new sockets reset them.
   const signups = new KeyedBuckets({
@@ -91,6 +72,8 @@ export function createApi(deps: ApiDeps): Router {
     burst: deps.limits.roomsPerPersonBurst,
     now: deps.now,
   });
+  // The HTTP upstream of fallback clients draws on the same per-person buckets as WebSockets.
+  const rates = deps.rates ?? new PersonRates();
   const readJson = <S extends z.ZodType>(req: IncomingMessage, schema: S, invalid?: ErrorCode) =>
     readJsonBody(req, schema, invalid, deps.bodyIdleTimeoutMs);
 
@@ -182,7 +165,7 @@ export function createApi(deps: ApiDeps): Router {
     "/api/rooms/:id/messages",
     authed(async ({ req, res, params }, session) => {
       const body = await readJson(req, postMessageBodySchema, "invalid_text");
-      if (!sendLimits.take(session.id)) throw new HttpError("rate_limited", "Too many messages; slow down");
+      if (!rates.take(session.user.id, "send")) throw new HttpError("rate_limited", "Too many messages; slow down");
       const { event, duplicate } = await workspace.postMessage(params.id!, session.user, body.text, body.clientId);
       hub.setTyping(params.id!, session.user, false);
       deps.metrics.acks.inc({ transport: "http" });
@@ -196,7 +179,7 @@ export function createApi(deps: ApiDeps): Router {
     authed(async ({ req, res, params }, session) => {
       const { stop } = await readJson(req, typingBodySchema);
       await workspace.requireRoom(params.id!);
-      if (stop || typingLimits.take(session.id)) hub.setTyping(params.id!, session.user, !stop);
+      if (stop || rates.take(session.user.id, "typing")) hub.setTyping(params.id!, session.user, !stop);
       sendEmpty(res);
     }),
   );
@@ -208,7 +191,7 @@ export function createApi(deps: ApiDeps): Router {
       await workspace.requireRoom(params.id!);
       // Hiding is never rate limited: it only ever takes a cursor away, as the WebSocket's null does.
       if (x === null || y === null) hub.hideCursor(params.id!, session.user.id);
-      else if (cursorLimits.take(session.id)) hub.moveCursor(params.id!, session.user as User, x, y);
+      else if (rates.take(session.user.id, "cursor")) hub.moveCursor(params.id!, session.user as User, x, y);
       sendEmpty(res);
     }),
   );

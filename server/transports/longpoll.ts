@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomBytes } from "node:crypto";
 import type { Session } from "../auth";
+import type { ConnectionBudget, ConnectionLease, ConnectionRefusal } from "../connection-budget";
 import type { EventLog } from "../eventlog";
 import type { Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import { HttpError, sendError, sendJson } from "../http/respond";
@@ -46,6 +47,11 @@ export interface LongPollOptions {
    * session's oldest poll is let go, so one session cannot take every slot.
    */
   maxHeldPerSession?: number;
+  /**
+   * Caps on the connections (WebSockets, streams and held polls together) a person and an
+   * address hold; none when absent. A held poll takes a slot until it is answered.
+   */
+  budget?: ConnectionBudget;
 }
 
 const DEFAULT_MAX_EVENTS = 1000;
@@ -61,6 +67,8 @@ export class LongPollTransport {
   private readonly held = new Map<string, HeldPoll>();
   /** The held polls of each session, oldest first. */
   private readonly bySession = new Map<string, Set<HeldPoll>>();
+  /** The connection slot each held poll takes (ConnectionBudget). */
+  private readonly leases = new Map<HeldPoll, ConnectionLease>();
   private readonly maxHeld: number;
   private readonly maxHeldPerSession: number;
   /**
@@ -87,6 +95,14 @@ export class LongPollTransport {
     const key = `${session.id}|${client}|${[...streams].sort().join(",")}`;
     // Refused before any database work: shedding load must be cheap.
     if (this.isFull(key)) return this.refuseOverloaded(res);
+    const budget = this.opts.budget;
+    const address = budget ? budget.addressOf(req) : "";
+    // Over a connection cap: refused at once too — unless this session holds polls, since a
+    // new one then pushes out its oldest (below) rather than being turned away.
+    if (budget && !this.bySession.has(session.id)) {
+      const refusal = budget.check(session.user.id, address, "longpoll");
+      if (refusal) return this.refuseTooMany(res, refusal);
+    }
 
     const rooms = streams.map(roomOfStream).filter((r): r is string => r !== null);
     // Polling a room is joining it, as a WebSocket `join` is: the first time is in the feed.
@@ -115,15 +131,19 @@ export class LongPollTransport {
 
     this.held.get(key)?.answer("superseded");
     const mine = this.bySession.get(session.id);
-    if (mine && mine.size >= this.maxHeldPerSession) {
+    const overCap = budget?.check(session.user.id, address) ?? null;
+    if (mine && mine.size > 0 && (mine.size >= this.maxHeldPerSession || overCap)) {
       // The session's oldest poll makes room. It hears 429 with Retry-After rather than an
       // empty 200: a session with more pollers than the cap would otherwise have them evict
       // each other in a loop, each re-polling at once.
       mine.values().next().value!.refuse("rate_limited", "Too many polls held for this session; try again shortly", RETRY_AFTER_S);
     }
 
+    const admitted = budget?.acquire("longpoll", session.user.id, address);
+    if (admitted && !admitted.ok) return this.refuseTooMany(res, admitted);
     const poll = new HeldPoll(key, session, streams, rooms, position, new Set(cursor.keys()), res, this, this.opts);
     this.hold(poll);
+    if (admitted) this.leases.set(poll, admitted.lease);
     res.on("close", () => poll.abort());
     await poll.start(this.draining || waitS === 0 ? 0 : waitS * 1000);
   }
@@ -142,6 +162,12 @@ export class LongPollTransport {
     sendError(res, new HttpError("overloaded", "Too many polls held; try again shortly"), { "Retry-After": String(RETRY_AFTER_S) });
   }
 
+  /** Over a person's or an address's connection cap (WebSockets and streams count too). */
+  private refuseTooMany(res: ServerResponse, refusal: ConnectionRefusal): void {
+    this.opts.metrics?.pollAnswers.inc({ reason: "too_many_connections" });
+    sendError(res, new HttpError("too_many_connections", refusal.message), { "Retry-After": String(refusal.retryAfterS) });
+  }
+
   private hold(poll: HeldPoll): void {
     this.held.set(poll.key, poll);
     let mine = this.bySession.get(poll.sessionId);
@@ -158,6 +184,8 @@ export class LongPollTransport {
 
   /** @internal */
   release(poll: HeldPoll): void {
+    this.leases.get(poll)?.release();
+    this.leases.delete(poll);
     if (this.held.get(poll.key) === poll) this.held.delete(poll.key);
     const mine = this.bySession.get(poll.sessionId);
     if (mine?.delete(poll) && mine.size === 0) this.bySession.delete(poll.sessionId);

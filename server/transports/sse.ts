@@ -4,8 +4,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomBytes } from "node:crypto";
 import type { Session } from "../auth";
+import type { ConnectionBudget } from "../connection-budget";
 import type { EventLog } from "../eventlog";
 import type { Hub, Outgoing, Subscriber } from "../hub";
+import { HttpError, sendError } from "../http/respond";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
 import type { Workspace } from "../workspace";
@@ -32,6 +34,8 @@ export interface SseOptions {
   pingIntervalMs?: number;
   /** Bytes a stream may have unsent before it is ended (the client resumes by Last-Event-ID). */
   maxBufferedBytes?: number;
+  /** Caps on the connections a person and an address hold; none when absent. */
+  budget?: ConnectionBudget;
 }
 
 export interface SseMessage {
@@ -67,6 +71,13 @@ export class SseTransport {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL, session: Session): Promise<void> {
+    // Counted from the start, before any database work; the slot is free again when the
+    // response closes, whichever way (ended, refused below, or the reader gone).
+    const admitted = this.opts.budget?.admit("sse", req, session.user.id);
+    if (admitted && !admitted.ok) {
+      return sendError(res, new HttpError("too_many_connections", admitted.message), { "Retry-After": String(admitted.retryAfterS) });
+    }
+    if (admitted) res.once("close", () => admitted.lease.release());
     const streams = await resolveStreams(url.searchParams.get("streams"), session.user, this.opts.workspace);
     const cursor = readCursor(req, url, session.user);
     // Streams without a position start at their current head: live from now, stated in the first id.

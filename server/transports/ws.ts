@@ -10,7 +10,8 @@ import type { Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import type { Logger } from "../log";
 import { counterFor, type Metrics, type Tally } from "../metrics";
 import { TokenBucket } from "../../lib/token-bucket";
-import { SEND_LIMITS, WindowCounter } from "../ratelimit";
+import type { ConnectionBudget } from "../connection-budget";
+import { PersonRates, SEND_LIMITS, WindowCounter } from "../ratelimit";
 import { systemClock, type Clock, type Timer } from "../state/clock";
 import { WsSocket, type ConnectionSocket } from "./ws-socket";
 import { WorkspaceError, type Workspace } from "../workspace";
@@ -42,12 +43,21 @@ export interface WsConnectionOptions {
   maxBufferedBytes?: number;
   /** Above this many buffered bytes cursor frames are skipped for the socket. */
   cursorSkipBytes?: number;
+  /**
+   * The person's rate limits, shared by all their connections. Absent (protocol tests): each
+   * connection has buckets of its own.
+   */
+  rates?: PersonRates;
+  /** Frames read per second (and burst) before the rest are dropped unread; FRAME_RATE unless set. */
+  frameRate?: { perSecond: number; burst: number };
 }
 
 export interface WsTransportOptions extends WsConnectionOptions {
   sessions: Sessions;
   /** Origins allowed besides the request's own host. */
   allowedOrigins: string[];
+  /** Caps on the connections a person and an address hold; none when absent. */
+  budget?: ConnectionBudget;
   pingIntervalMs?: number;
   pongTimeoutMs?: number;
 }
@@ -72,9 +82,24 @@ const FLOOD_LIMIT = 500;
 export const MAX_ROOMS_PER_CONNECTION = 50;
 /**
  * Every join may read the database (room check, head, replay). The burst lets a reconnecting
- * tab rejoin every room it may hold at once; past it, joins are answered `rate_limited`.
+ * tab rejoin every room it may hold at once; past it, joins are answered `rate_limited`. Per
+ * person, like every limit in SEND_LIMITS.
  */
-export const JOIN_RATE = { perSecond: 5, burst: MAX_ROOMS_PER_CONNECTION };
+export const JOIN_RATE = { perSecond: SEND_LIMITS.join.rate, burst: SEND_LIMITS.join.burst };
+
+/**
+ * Frames one connection may deliver, per second with a burst, before the rest are dropped
+ * unread (no JSON.parse, no schema): four times the cursor limit, far above what the client
+ * sends (cursors at 30 Hz, everything else a few a second), so only a flood reaches it.
+ */
+export const FRAME_RATE = { perSecond: 4 * SEND_LIMITS.cursor.rate, burst: 8 * SEND_LIMITS.cursor.rate };
+/**
+ * Frames over a limit that are dropped without an answer (over FRAME_RATE, or cursor and typing
+ * input over the person's limit) tolerated per ABUSE_WINDOW_MS: past it the connection is
+ * closed 1008. A connection sending cursors at four times their limit passes it within seconds;
+ * several tabs of one person sharing the limit at the client's own pace stay far below it.
+ */
+export const EXCESS_LIMIT = 1_000;
 
 /**
  * Frames read but not yet handled. They wait while an earlier frame waits on the database (a
@@ -139,6 +164,15 @@ export class WsTransport {
     }
     if (!session) return rejectUpgrade(socket, 401, "Unauthorized", "Sign in first");
     if (socket.destroyed) return;
+    const admitted = this.opts.budget?.admit("ws", req, session.user.id);
+    if (admitted && !admitted.ok) {
+      return rejectUpgrade(socket, 429, "Too Many Requests", admitted.message, "too_many_connections", {
+        "Retry-After": String(admitted.retryAfterS),
+      });
+    }
+    // The TCP socket closes on every path (refused handshake, either side's close, terminate,
+    // a dropped peer): its slot is free again only then, when its file handle is.
+    if (admitted) socket.once("close", () => admitted.lease.release());
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, session));
   }
 
@@ -179,12 +213,13 @@ export class WsConnection implements Subscriber {
   readonly sessionId: string;
   private readonly rooms = new Set<string>();
   private readonly clock: Clock;
-  private readonly sendBucket: TokenBucket;
-  private readonly typingBucket: TokenBucket;
-  private readonly cursorBucket: TokenBucket;
-  private readonly joinBucket: TokenBucket;
+  private readonly rates: PersonRates;
+  /** Frames read off the socket, before any parsing (FRAME_RATE). */
+  private readonly frameBucket: TokenBucket;
   private readonly abuse: WindowCounter;
   private readonly flood: WindowCounter;
+  /** Frames dropped without an answer for being over a limit (EXCESS_LIMIT). */
+  private readonly excess: WindowCounter;
   /** Frames waiting for their turn, and their size on the wire (see INBOX_PAUSE_FRAMES). */
   private readonly inbox: Array<{ frame: ClientFrame; bytes: number }> = [];
   private inboxBytes = 0;
@@ -216,12 +251,12 @@ export class WsConnection implements Subscriber {
     this.sessionId = session.id;
     this.clock = opts.clock ?? systemClock;
     const now = () => this.clock.now();
-    this.sendBucket = new TokenBucket(SEND_LIMITS.send.rate, SEND_LIMITS.send.burst, now);
-    this.typingBucket = new TokenBucket(SEND_LIMITS.typing.rate, SEND_LIMITS.typing.burst, now);
-    this.cursorBucket = new TokenBucket(SEND_LIMITS.cursor.rate, SEND_LIMITS.cursor.burst, now);
-    this.joinBucket = new TokenBucket(JOIN_RATE.perSecond, JOIN_RATE.burst, now);
+    this.rates = opts.rates ?? new PersonRates({ now });
+    const frameRate = opts.frameRate ?? FRAME_RATE;
+    this.frameBucket = new TokenBucket(frameRate.perSecond, frameRate.burst, now);
     this.abuse = new WindowCounter(ABUSE_LIMIT, ABUSE_WINDOW_MS, now);
     this.flood = new WindowCounter(FLOOD_LIMIT, ABUSE_WINDOW_MS, now);
+    this.excess = new WindowCounter(EXCESS_LIMIT, ABUSE_WINDOW_MS, now);
     this.log = opts.logger.child({ conn: this.id, user: this.user.id });
     this.maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.cursorSkip = opts.cursorSkipBytes ?? 64 * 1024;
@@ -348,6 +383,12 @@ export class WsConnection implements Subscriber {
   /** One frame from the peer: validated, then queued to take effect in order. */
   handleMessage(data: Buffer | string, isBinary: boolean): void {
     if (this.closed) return;
+    // A flood is turned away before it costs a JSON.parse: nothing a real client sends comes
+    // this fast, so what is over the rate is dropped unread.
+    if (!this.frameBucket.take()) {
+      this.opts.metrics?.rateLimited.inc({ type: "frame" });
+      return this.noteExcess();
+    }
     let value: unknown;
     try {
       if (isBinary) throw new Error("binary");
@@ -423,7 +464,7 @@ export class WsConnection implements Subscriber {
     if (!this.rooms.has(room) && this.rooms.size >= MAX_ROOMS_PER_CONNECTION) {
       return this.fail("too_many_rooms", `A connection can be in at most ${MAX_ROOMS_PER_CONNECTION} rooms; leave one first`, { room });
     }
-    if (!this.joinBucket.take()) {
+    if (!this.rates.take(this.user.id, "join")) {
       this.opts.metrics?.rateLimited.inc({ type: "join" });
       return this.fail("rate_limited", `Too many joins; slow down ("${room}" was not joined)`, { room });
     }
@@ -476,7 +517,7 @@ export class WsConnection implements Subscriber {
     // Whatever becomes of the message, its author has stopped typing it.
     this.opts.hub.setTyping(room, this.user, false);
     if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" before sending to it`, { clientId, room });
-    if (!this.sendBucket.take()) {
+    if (!this.rates.take(this.user.id, "send")) {
       this.opts.metrics?.rateLimited.inc({ type: "send" });
       return this.fail("rate_limited", "Too many messages; slow down", { clientId, room });
     }
@@ -492,9 +533,9 @@ export class WsConnection implements Subscriber {
 
   private handleTyping(room: string, stop: boolean): void {
     if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" first`, { room });
-    if (!stop && !this.typingBucket.take()) {
+    if (!stop && !this.rates.take(this.user.id, "typing")) {
       this.opts.metrics?.rateLimited.inc({ type: "typing" });
-      return;
+      return this.noteExcess();
     }
     this.opts.hub.setTyping(room, this.user, !stop, this.id);
   }
@@ -505,9 +546,9 @@ export class WsConnection implements Subscriber {
     // never counted as abuse.
     if (!this.rooms.has(room)) return;
     if (x === null || y === null) return this.opts.hub.hideCursor(room, this.user.id, this.id);
-    if (!this.cursorBucket.take()) {
+    if (!this.rates.take(this.user.id, "cursor")) {
       this.opts.metrics?.rateLimited.inc({ type: "cursor" });
-      return; // dropped silently, as the protocol says
+      return this.noteExcess(); // dropped silently, as the protocol says, but counted
     }
     this.opts.hub.moveCursor(room, this.user, x, y, this.id);
   }
@@ -539,6 +580,11 @@ export class WsConnection implements Subscriber {
     this.send(frame);
     if (code === "internal" || code === "overloaded" || code === "unavailable") return;
     if ((code === "rate_limited" ? this.flood : this.abuse).hit()) this.close(CloseCode.policy, "Too many bad frames");
+  }
+
+  /** One more frame dropped silently for being over a limit; a connection that keeps at it is closed. */
+  private noteExcess(): void {
+    if (this.excess.hit()) this.close(CloseCode.policy, "Too many frames; slow down");
   }
 
   private send(frame: ServerFrame): void {
@@ -595,11 +641,19 @@ export function originAllowed(req: IncomingMessage, allowed: string[]): boolean 
   }
 }
 
-function rejectUpgrade(socket: Duplex, status: number, reason: string, message: string): void {
+function rejectUpgrade(
+  socket: Duplex,
+  status: number,
+  reason: string,
+  message: string,
+  code: ErrorCode = codeFor(status),
+  headers: Record<string, string> = {},
+): void {
   if (socket.destroyed) return;
-  const body = JSON.stringify({ error: { code: codeFor(status), message } });
+  const body = JSON.stringify({ error: { code, message } });
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\n${extra}` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }

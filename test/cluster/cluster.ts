@@ -77,6 +77,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         REDIS_URL: redis.url,
         PRESENCE_HEARTBEAT_MS: String(opts.presenceHeartbeatMs ?? 300),
         DATA_DIR: path.join(dir, `data-n${i + 1}`),
+        // Every client reaches the instances through nginx on 127.0.0.1, one address to them.
+        MAX_CONNECTIONS_PER_ADDRESS: "100000",
         ...opts.env,
       });
       instances.push(inst);

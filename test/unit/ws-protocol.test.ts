@@ -11,7 +11,7 @@ import { Hub } from "../../server/hub";
 import { silentLogger } from "../../server/log";
 import { createMetrics, type Metrics } from "../../server/metrics";
 import { ManualClock } from "../../server/state/clock";
-import { INBOX_MAX_FRAMES, MAX_ROOMS_PER_CONNECTION, WsConnection, type WsConnectionOptions } from "../../server/transports/ws";
+import { FRAME_RATE, INBOX_MAX_FRAMES, MAX_ROOMS_PER_CONNECTION, WsConnection, type WsConnectionOptions } from "../../server/transports/ws";
 import { Workspace } from "../../server/workspace";
 import { PRESENCE_GRACE_MS, type ErrorCode, type RealtimeEvent, type ServerFrame } from "../../lib/protocol";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
@@ -89,9 +89,9 @@ async function join(pair: TestSocketPair, room: string, since?: number) {
 }
 
 /** A new room with Ada connected and joined. */
-async function adaInNewRoom(): Promise<{ room: string; a: TestSocketPair }> {
+async function adaInNewRoom(opts: Partial<WsConnectionOptions> = {}): Promise<{ room: string; a: TestSocketPair }> {
   const room = await newRoom();
-  const a = connect(ada);
+  const a = connect(ada, opts);
   await join(a, room);
   return { room, a };
 }
@@ -145,6 +145,14 @@ const messages = (pair: TestSocketPair, room: string) =>
     .filter((e): e is Extract<RealtimeEvent, { type: "message" }> => e.stream === `room:${room}` && e.type === "message");
 
 /** The sum of a counter's values whose labels include `labels`. */
+/** Delivers every queued frame, and lets the connections handle them (no database work). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    network.flush();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+}
+
 async function counted(counter: { get(): Promise<{ values: Array<{ labels: object; value: number }> }> }, labels: Record<string, string> = {}) {
   const { values } = await counter.get();
   return values
@@ -418,7 +426,9 @@ describe("close codes", () => {
   });
 
   it("1008 for a client that keeps sending past the rate limit (500 refusals within 10 s)", async () => {
-    const { room, a } = await adaInNewRoom();
+    // 521 frames at one instant: past the unread-drop rate (FRAME_RATE), raised here so that
+    // every send is read and answered.
+    const { room, a } = await adaInNewRoom({ frameRate: { perSecond: 1_000, burst: 1_000 } });
     for (let i = 0; i < 520; i++) a.send({ type: "send", room, text: `f${i}`, clientId: `f-${i}` });
     await a.flushUntil(() => a.of("ack").length === 20 && a.of("error").length === 500, "an answer to every send");
     expect(a.closeCode).toBeNull();
@@ -536,9 +546,37 @@ describe("bounded memory per connection", () => {
     expect(hub.connections()).toHaveLength(1);
   });
 
+  it("closes 1008 a connection that keeps sending cursors at four times the limit, and never one at the client's pace", async () => {
+    const { room, a } = await adaInNewRoom();
+    const calm = connect(lin);
+    await join(calm, room);
+    // Ten seconds at 30 Hz (the client's own pace) on one socket, 240 Hz on the other, in
+    // steps of 50 ms of the test's clock.
+    for (let step = 0; step < 200 && a.closeCode === null; step++) {
+      for (let i = 0; i < 12; i++) a.send({ type: "cursor", room, x: i / 12, y: 0.5 });
+      if (step % 2 === 0) for (let i = 0; i < 3; i++) calm.send({ type: "cursor", room, x: i / 3, y: 0.5 });
+      await settle();
+      clock.advance(50);
+    }
+    expect(a.closeCode).toBe(1008);
+    expect(a.closeReason).toBe("Too many frames; slow down");
+    expect(calm.closeCode).toBeNull();
+  });
+
+  it("drops a flood unread past the frame rate, and closes it 1008", async () => {
+    const { room, a } = await adaInNewRoom();
+    for (let i = 0; i < 5_000; i++) a.send({ type: "cursor", room, x: 0.5, y: 0.5 });
+    await a.flushUntil(() => a.closeCode !== null || a.waiting === 0, "the flood read");
+    expect(a.closeCode).toBe(1008);
+    expect(a.closeReason).toBe("Too many frames; slow down");
+    // Only the frame rate's burst was parsed; the rest never reached JSON.parse.
+    expect(await counted(metrics.framesIn, { type: "cursor" })).toBeLessThanOrEqual(FRAME_RATE.burst);
+  });
+
   it("closes with 1008 a socket that keeps delivering frames past the hard limit while paused", async () => {
     const room = await newRoom();
-    const a = connect(ada);
+    // Past FRAME_RATE too: raised here, so the frames reach the pending-frame bound.
+    const a = connect(ada, { frameRate: { perSecond: 10_000, burst: 10_000 } });
     a.honorsPause = false;
     a.send({ type: "join", room });
     for (let i = 0; i < INBOX_MAX_FRAMES + 10; i++) a.send({ type: "typing", room });
