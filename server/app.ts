@@ -212,7 +212,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     metrics,
     ops,
     isReady: () => ready,
-    proxyTrust: new ProxyTrust(config.trustedProxies),
+    proxyTrust,
     limits: {
       sessionsPerAddressPerMinute: config.sessionsPerAddressPerMinute,
       roomsPerPersonBurst: config.roomsPerPersonBurst,
