@@ -49,6 +49,8 @@ type SetAttr = (target: unknown, attr: { mode?: number }) => void;
 interface EmscriptenFs {
   FS: { isDir(mode: number): boolean };
   NODEFS: {
+    /** Runs a Node `fs` call, turning its error into the errno Postgres sees. */
+    tryFSOperation<T>(f: () => T): T;
     node_ops: { mknod(parent: unknown, name: string, mode: number, dev: number): unknown; setattr: SetAttr };
     stream_ops: { setattr: SetAttr; fsync?: (stream: { nfd: number }) => number };
   };
@@ -80,8 +82,10 @@ export class PrivateNodeFS extends NodeFS {
       NODEFS.stream_ops.setattr = privateSetAttr(NODEFS.stream_ops.setattr);
       if (this.durability === "durable") {
         // Synchronous like the rest of NODEFS: Postgres waits for it, as it would for fsync(2).
+        // A failure reaches Postgres as its errno, and Postgres stops rather than carry on
+        // with writes that may not be on the disk (its answer to a failed fsync).
         NODEFS.stream_ops.fsync = (stream) => {
-          fsyncSync(stream.nfd);
+          NODEFS.tryFSOperation(() => fsyncSync(stream.nfd));
           fsyncs++;
           return 0;
         };
