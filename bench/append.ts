@@ -7,7 +7,9 @@
 //   prisma  Prisma `createMany` in batches of 100, seq allocated under the same row lock in an
 //           interactive transaction
 // Databases: the local Postgres server (a fresh database, dropped after), PGlite in memory,
-// PGlite on disk in a temporary directory. Each measurement starts from an empty log.
+// PGlite on disk in a temporary directory, durable as the app runs it (`pglite-disk`: each
+// commit fsynced) and relaxed (`pglite-disk-relaxed`: fsync off, EMBEDDED_DB_DURABILITY=relaxed),
+// so the price of durability shows side by side. Each measurement starts from an empty log.
 //
 // Those three run closed-loop (each of 1000 appenders waits for its ack before the next): the
 // rate is the most the method sustains, but the ack latency is that of a queue the appenders
@@ -28,7 +30,7 @@ import { benchScript } from "./lib/script";
 /** The closed-loop methods; "group-open" is group commit open-loop (see `openLoop`). */
 export type AppendMethod = "group" | "single" | "prisma" | "group-open";
 export const APPEND_METHODS: AppendMethod[] = ["group", "single", "prisma"];
-export const APPEND_TARGETS: DbTarget[] = ["postgres", "pglite-memory", "pglite-disk"];
+export const APPEND_TARGETS: DbTarget[] = ["postgres", "pglite-memory", "pglite-disk-relaxed", "pglite-disk"];
 
 export interface AppendOptions {
   targets?: DbTarget[];
@@ -432,10 +434,24 @@ export function appendMarkdown(r: AppendResults): string {
     fmtSpan(s.ackP99Ms, s.ackP99Span),
     s.meanBatch === undefined ? "" : fmt(s.meanBatch, 0),
   ]);
-  const text = table(["database", "method", "events/s, median (min–max)", "vs single-row", "ack p50 ms", "ack p99 ms (min–max)", "mean batch"], rows);
+  const text = table(["database", "method", "events/s, median (min–max)", "vs single-row", "ack p50 ms", "ack p99 ms (min–max)", "mean batch"], rows) + durabilityCost(r.summary, names);
   if (!r.summary.some((s) => s.method === "group-open")) return text;
   const share = r.openLoop ? `${fmt(r.openLoop * 100, 0)}% of` : "a fraction of";
   return `${text}\n\nClosed loop (every appender waiting for its ack before the next): the highest rate, and the ack latency of a queue kept full. Open loop: appends due on a fixed schedule at ${share} the same run's closed-loop group-commit rate, each ack timed from when its append was due — no coordinated omission.`;
+}
+
+/** What fsync costs the embedded database: durable (as the app runs it) over relaxed, per method. */
+function durabilityCost(summary: AppendSummary[], names: Record<AppendMethod, string>): string {
+  const find = (target: DbTarget, method: AppendMethod) => summary.find((s) => s.target === target && s.method === method);
+  const rows = APPEND_METHODS.concat("group-open").flatMap((method) => {
+    const durable = find("pglite-disk", method);
+    const relaxed = find("pglite-disk-relaxed", method);
+    if (!durable || !relaxed) return [];
+    return [[names[method], ratio(durable.eventsPerSec, relaxed.eventsPerSec), ratio(durable.ackP50Ms, relaxed.ackP50Ms), ratio(durable.ackP99Ms, relaxed.ackP99Ms)]];
+  });
+  if (rows.length === 0) return "";
+  const head = ["method", "events/s durable ÷ relaxed", "ack p50 durable ÷ relaxed", "ack p99 durable ÷ relaxed"];
+  return `\n\nThe price of durability on PGlite on disk (pglite-disk: each commit fsynced, the default; pglite-disk-relaxed: fsync off):\n\n${table(head, rows)}`;
 }
 
 benchScript(import.meta.url, {

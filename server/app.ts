@@ -101,6 +101,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     (await openDatabase({
       url: config.databaseUrl,
       dataDir: path.join(config.dataDir, "pglite"),
+      durability: config.embeddedDbDurability,
       // Which instance a connection belongs to, in pg_stat_activity.
       applicationName: `realtime-workspace-${config.instanceId}`,
       onError: (err, context) => logger.warn({ err, context }, "database connection error"),

@@ -14,6 +14,8 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// or postgresql:// URL")
     .optional(),
   DATA_DIR: z.string().min(1).default("./.data"),
+  /** The embedded database: "durable" acks a commit once fsynced; "relaxed" (tests, benches) does not wait. */
+  EMBEDDED_DB_DURABILITY: z.enum(["durable", "relaxed"]).default("durable"),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, "REDIS_URL must be a redis:// or rediss:// URL")
@@ -67,6 +69,7 @@ export interface Config {
   host: string;
   databaseUrl: string | undefined;
   dataDir: string;
+  embeddedDbDurability: Env["EMBEDDED_DB_DURABILITY"];
   redisUrl: string | undefined;
   sessionSecret: string;
   allowedOrigins: string[];
@@ -104,6 +107,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     dataDir,
+    embeddedDbDurability: e.EMBEDDED_DB_DURABILITY,
     redisUrl: e.REDIS_URL,
     sessionSecret: e.SESSION_SECRET ?? persistentSecret(dataDir),
     allowedOrigins: e.ALLOWED_ORIGINS,
@@ -147,7 +151,8 @@ function persistentSecret(dataDir: string): string {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
-  mkdirSync(dataDir, { recursive: true });
+  // Owner-only: it holds this secret and the embedded database.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(32).toString("base64url");
   // `wx`: if another process won the race, keep its secret.
   try {

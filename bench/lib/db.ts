@@ -1,5 +1,6 @@
 // Throwaway databases for benchmarks: a fresh database on the local Postgres server (dropped
-// after), PGlite in memory, or PGlite on disk in a temporary directory (removed after).
+// after), PGlite in memory, or PGlite on disk in a temporary directory (removed after) — durable
+// as the app runs it (each commit fsynced), or relaxed (fsync off, PGlite's own default).
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,14 +13,14 @@ import { REPO_DIR } from "./common";
 export const MIGRATIONS_DIR = path.join(REPO_DIR, "prisma/migrations");
 export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 
-export type DbTarget = "postgres" | "pglite-memory" | "pglite-disk";
+export type DbTarget = "postgres" | "pglite-memory" | "pglite-disk" | "pglite-disk-relaxed";
 
 export interface BenchDatabase {
   target: DbTarget;
   db: Database;
   /** postgres:// URL of the fresh database (Postgres only), for a server in another process. */
   url?: string;
-  /** PGlite's directory on disk (pglite-disk only). */
+  /** PGlite's directory on disk (pglite-disk and pglite-disk-relaxed only). */
   dataDir?: string;
   drop(): Promise<void>;
 }
@@ -95,7 +96,7 @@ export async function openBenchDatabase(target: DbTarget, opts: { poolSize?: num
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), "rt-bench-pglite-"));
   const dataDir = path.join(dir, "pglite");
-  const db = await openDatabase({ dataDir });
+  const db = await openDatabase({ dataDir, durability: target === "pglite-disk-relaxed" ? "relaxed" : "durable" });
   await migrate(db, MIGRATIONS_DIR);
   return {
     target,

@@ -1,12 +1,14 @@
 // Opens the database: a real Postgres when DATABASE_URL is set, embedded PGlite otherwise.
 // Exposes one small raw-SQL interface (the event log's hot path) and the Prisma client (the rest).
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import { lockDataDir } from "./datadir-lock";
 import { PrismaClient } from "./generated/client";
+import { type Durability, PrivateNodeFS, makeTreePrivate, startParams, syncTree } from "./pglite-disk";
 
 /** How often the LISTEN connection proves it is alive with a cheap query. */
 export const LISTEN_CHECK_MS = 30_000;
@@ -45,6 +47,11 @@ export interface OpenOptions {
   onError?: (err: Error, context: string) => void;
   /** PGlite only: start from this data directory tarball instead of an empty one. */
   loadDataDir?: Blob;
+  /**
+   * PGlite on disk only: `durable` (the default) acknowledges a commit once it is fsynced;
+   * `relaxed` leaves writing to the OS (a power cut can lose the last commits). See pglite-disk.ts.
+   */
+  durability?: Durability;
   /** Postgres: how this process's connections show in `pg_stat_activity` (the LISTEN one adds `-listen`). */
   applicationName?: string;
   /** Postgres: how often the LISTEN connection proves it is alive with a cheap query (30 s). */
@@ -53,7 +60,7 @@ export interface OpenOptions {
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.url) return openPostgres(opts.url, opts);
-  return openPGlite(opts.dataDir ?? "memory://", opts.loadDataDir);
+  return openPGlite(opts.dataDir ?? "memory://", opts.loadDataDir, opts.durability ?? "durable");
 }
 
 // ---------------------------------------------------------------------------
@@ -246,16 +253,25 @@ async function listenWithReconnect(
 
 // ---------------------------------------------------------------------------
 
-async function openPGlite(dataDir: string, loadDataDir?: Blob): Promise<Database> {
-  const inMemory = dataDir.startsWith("memory://");
-  const releaseLock = inMemory ? () => {} : lockDataDir(dataDir);
+async function openPGlite(dataDir: string, loadDataDir: Blob | undefined, durability: Durability): Promise<Database> {
+  if (dataDir.startsWith("memory://")) return wrapPGlite(await PGlite.create({ dataDir, loadDataDir }), () => {});
+  const dir = path.resolve(dataDir);
+  const releaseLock = lockDataDir(dir);
   let db: PGlite;
   try {
-    db = await PGlite.create({ dataDir: inMemory ? dataDir : path.resolve(dataDir), loadDataDir });
+    const fresh = readdirSync(dir).length === 0;
+    // Owner-only, files included: it holds every message and session.
+    makeTreePrivate(dir);
+    db = await PGlite.create({ fs: new PrivateNodeFS(dir, durability), startParams: startParams(durability), loadDataDir });
+    if (fresh && durability === "durable") await syncTree(dir);
   } catch (err) {
     releaseLock();
     throw err;
   }
+  return wrapPGlite(db, releaseLock);
+}
+
+function wrapPGlite(db: PGlite, releaseLock: () => void): Database {
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
   const sql: Sql = {
     async query(text, params) {
@@ -291,36 +307,4 @@ async function openPGlite(dataDir: string, loadDataDir?: Blob): Promise<Database
       releaseLock();
     },
   };
-}
-
-/**
- * PGlite is single-process: two processes on one data directory corrupt it.
- * A pid file refuses the second one with a clear message (a stale one from a dead process is taken over).
- */
-function lockDataDir(dataDir: string): () => void {
-  mkdirSync(dataDir, { recursive: true });
-  const lockFile = path.join(path.dirname(path.resolve(dataDir)), `${path.basename(dataDir)}.lock`);
-  try {
-    writeFileSync(lockFile, String(process.pid), { flag: "wx" });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    const owner = Number(readFileSync(lockFile, "utf8"));
-    if (owner && owner !== process.pid && isAlive(owner)) {
-      throw new Error(
-        `The embedded database in ${dataDir} is in use by process ${owner}. ` +
-          "Stop it, or set DATABASE_URL to a Postgres server to run several instances.",
-      );
-    }
-    writeFileSync(lockFile, String(process.pid));
-  }
-  return () => rmSync(lockFile, { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
