@@ -52,6 +52,12 @@ export interface AppOptions {
     pollMaxHeldPerSession?: number;
     pollMaxEvents?: number;
     ssePingMs?: number;
+    /** Unsent bytes an SSE stream may hold before it is destroyed. */
+    sseMaxBufferedBytes?: number;
+    /** An SSE stream or poll answer whose socket has not drained for this long is destroyed. */
+    writeStallMs?: number;
+    /** Bytes of events in one poll answer (the rest come with the next poll). */
+    pollMaxAnswerBytes?: number;
     wsMaxBufferedBytes?: number;
     coalesceCursors?: boolean;
     drainSpreadMs?: number;
@@ -146,7 +152,16 @@ export async function createApp(opts: AppOptions): Promise<App> {
     pongTimeoutMs: tuning.pongTimeoutMs,
     maxBufferedBytes: tuning.wsMaxBufferedBytes,
   });
-  const sse = new SseTransport({ hub, log, workspace, logger: logger.child({ module: "sse" }), metrics, pingIntervalMs: tuning.ssePingMs });
+  const sse = new SseTransport({
+    hub,
+    log,
+    workspace,
+    logger: logger.child({ module: "sse" }),
+    metrics,
+    pingIntervalMs: tuning.ssePingMs,
+    maxBufferedBytes: tuning.sseMaxBufferedBytes,
+    writeStallMs: tuning.writeStallMs,
+  });
   const poll = new LongPollTransport({
     hub,
     log,
@@ -158,6 +173,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     maxHeld: tuning.pollMaxHeld,
     maxHeldPerSession: tuning.pollMaxHeldPerSession,
     maxEvents: tuning.pollMaxEvents,
+    maxAnswerBytes: tuning.pollMaxAnswerBytes,
+    writeStallMs: tuning.writeStallMs,
   });
 
   // Other instances' commits: read their events from the log (the log is the backplane).
