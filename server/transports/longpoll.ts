@@ -99,12 +99,12 @@ export class LongPollTransport {
 
   /**
    * @internal An answer was written to `socket`: a poller that does not take it is destroyed
-   * once its connection holds more than two answers' worth unsent (an earlier one still
-   * there), or its socket has not drained within the write-stall timeout. Ended, the answer
-   * would stay in memory for as long as the poller keeps the connection open.
+   * once its connection holds more than two answers' worth unsent, or its socket has not
+   * drained within the write-stall timeout. Merely ended, the answer would stay in memory for
+   * as long as the poller keeps the connection open.
    */
-  sent(socket: Socket | null): void {
-    if (!socket || socket.destroyed) return;
+  sent(socket: Socket): void {
+    if (socket.destroyed) return;
     let guard = this.guards.get(socket);
     if (!guard) {
       guard = new WriteGuard(socket, {
@@ -242,6 +242,8 @@ class HeldPoll implements Subscriber {
   private readonly events: RealtimeEvent[] = [];
   /** The events' JSON bytes, against `maxAnswerBytes`. */
   private eventBytes = 0;
+  /** The answer holds all it may (`maxEvents` or `maxAnswerBytes`). */
+  private full = false;
   private readonly resets: Record<string, number> = {};
   private done = false;
   private replaying = true;
@@ -300,12 +302,13 @@ class HeldPoll implements Subscriber {
   }
 
   onEvent(stream: string, out: Outgoing): void {
-    if (this.done) return;
+    // Full: a replay page may still be delivering after the unsubscribe; the rest comes next poll.
+    if (this.done || this.full) return;
     this.events.push(out.event);
     this.eventBytes += Buffer.byteLength(out.json);
     this.position.set(stream, out.seq);
-    const full = this.events.length >= (this.opts.maxEvents ?? DEFAULT_MAX_EVENTS) || this.eventBytes >= (this.opts.maxAnswerBytes ?? MAX_BACKLOG_BYTES);
-    if (full) {
+    this.full = this.events.length >= (this.opts.maxEvents ?? DEFAULT_MAX_EVENTS) || this.eventBytes >= (this.opts.maxAnswerBytes ?? MAX_BACKLOG_BYTES);
+    if (this.full) {
       // Stop here: the cursor says exactly what this answer carries.
       for (const s of this.streams) this.opts.hub.unsubscribe(s, this);
       if (!this.replaying) this.answer("events");
@@ -349,9 +352,13 @@ class HeldPoll implements Subscriber {
     if (Object.keys(this.resets).length > 0) body.resets = this.resets;
     this.opts.metrics?.pollAnswers.inc({ reason });
     if (this.res.destroyed) return;
-    const socket = this.res.socket;
+    const socket = this.res.req.socket as Socket;
+    const queued = !this.res.socket;
     sendJson(this.res, 200, body);
     this.owner.sent(socket);
+    // A client pipelining polls: this answer waits behind earlier ones on the same connection
+    // and reaches the socket once they have gone. Checked again then.
+    if (queued) this.res.once("socket", () => process.nextTick(() => this.owner.sent(socket)));
   }
 
   /** Lets go of the poll with an error answer (the client retries after `retryAfterS`). */
