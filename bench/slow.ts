@@ -9,6 +9,10 @@
 //            ever, but every stalled socket's backlog holds the same frame buffers
 //   naive    the same, JSON.stringify per socket: each socket's backlog is its own copy, so
 //            memory grows for as long as the run lasts (a run past `--rss-limit` stops early)
+// Beside the stalled WebSockets, ours also gets as many stalled SSE readers and stalled long
+// pollers (`--sse-stalled`, `--poll-stalled`): raw sockets that send their requests (an SSE
+// stream of the room; 10 pipelined polls) and never read. The app destroys them past their
+// backlog or once their socket has not drained for 30 s (rt_slow_consumer_closes_total).
 // Every second: the server's RSS, heap and external memory, the bytes the kernel holds for its
 // connections (send queues plus the stalled clients' unread receive queues, /proc/net/tcp),
 // its CPU, slow-consumer closes, and the delivery latency of the clients still reading.
@@ -24,6 +28,7 @@ import { usePostgres } from "./lib/app-server";
 import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, type ChildStats, type ServerChild } from "./lib/child";
 import { fmt, fmtSpan, Latency, median, Progress, ratio, rotation, round, runQueueWaitNs, sleep, span, table, waitForQuiet, type Span } from "./lib/common";
 import { openRoomClients, startRoomServer, type RoomClients } from "./lib/rooms";
+import { openStalledHttp, type StalledHttp } from "./lib/stalled";
 import { benchScript } from "./lib/script";
 
 export type SlowServer = "ours" | "raw" | "naive";
@@ -48,6 +53,10 @@ export interface SlowOptions {
   clients?: number;
   /** Percent of the clients that stop reading. */
   stalledPercent?: number;
+  /** Ours, with stalled clients: SSE readers of the room that never read (default: as many as stalled WebSockets). */
+  sseStalled?: number;
+  /** Ours, with stalled clients: connections pipelining polls of the room and reading no answer (default: as many). */
+  pollStalled?: number;
   /** Messages per second into the room. */
   rate?: number;
   /** Characters per message (the app allows 4000). */
@@ -92,6 +101,9 @@ export interface SlowPoint {
   commitMs?: number;
   slowCloses: number;
   connections: number;
+  /** Our server: its SSE streams and held polls. */
+  sse?: number;
+  polls?: number;
   /** Bytes queued in the server process for its sockets (bare `ws` servers only). */
   buffered?: number;
   /** Delivery latency to the clients still reading, over the last interval. */
@@ -105,6 +117,9 @@ export interface SlowSample {
   run: number;
   clients: number;
   stalledClients: number;
+  /** Stalled SSE readers and polling connections beside them (ours only). */
+  stalledSse: number;
+  stalledPollers: number;
   seconds: number;
   /** Why the run stopped before its duration, if it did. */
   stoppedBy?: string;
@@ -296,6 +311,7 @@ async function runOne(v: SlowVariant, o: RunOptions): Promise<Omit<SlowSample, "
   let child: ServerChild | null = null;
   let clients: RoomClients | null = null;
   let sender: NodeJS.Timeout | undefined;
+  let stalledHttp: StalledHttp | null = null;
   try {
     child = await startRoomServer(v.server, {
       postgres: o.postgres,
@@ -347,18 +363,22 @@ async function runOne(v: SlowVariant, o: RunOptions): Promise<Omit<SlowSample, "
       await sleep(100);
     }
     for (let i = 0; i < n; i++) if (isStalled(i)) c.sockets[i]!.pause();
+    if (v.server === "ours" && v.stalled) {
+      progress.update(`${label}: opening stalled SSE readers and pollers`, true);
+      stalledHttp = await openStalledHttp({ port: srv.port, room: c.roomNames[0]!, sse: o.sseStalled ?? stalledCount, polls: o.pollStalled ?? stalledCount });
+    }
     type Commits = { count: number; seconds: number };
     const extra = async () => {
       if (v.server === "ours") {
         const [closes, conns, commits] = await Promise.all([
           srv.call<number>("slowConsumerCloses"),
-          srv.call<{ ws: number }>("connections"),
+          srv.call<{ ws: number; sse: number; poll: number }>("connections"),
           srv.call<Commits>("commits"),
         ]);
-        return { slowCloses: closes, connections: conns.ws, buffered: undefined, commits };
+        return { slowCloses: closes, connections: conns.ws, sse: conns.sse, polls: conns.poll, buffered: undefined, commits };
       }
       const [conns, buf] = await Promise.all([srv.call<{ ws: number }>("connections"), srv.call<{ total: number }>("buffered")]);
-      return { slowCloses: 0, connections: conns.ws, buffered: buf.total, commits: undefined };
+      return { slowCloses: 0, connections: conns.ws, sse: undefined, polls: undefined, buffered: buf.total, commits: undefined };
     };
 
     const timeline: SlowPoint[] = [];
@@ -387,6 +407,7 @@ async function runOne(v: SlowVariant, o: RunOptions): Promise<Omit<SlowSample, "
         ...(commitMs !== undefined ? { commitMs } : {}),
         slowCloses: x.slowCloses,
         connections: x.connections,
+        ...(x.sse !== undefined ? { sse: x.sse, polls: x.polls } : {}),
         ...(x.buffered !== undefined ? { buffered: x.buffered } : {}),
         p50Ms: round(interval.p(50), 2),
         p99Ms: round(interval.p(99), 2),
@@ -405,7 +426,8 @@ async function runOne(v: SlowVariant, o: RunOptions): Promise<Omit<SlowSample, "
         await sleep(Math.max(0, sampleMs - ((performance.now() - start) % sampleMs)));
         const p = await point();
         timeline.push(p);
-        const closes = v.stalled && v.server === "ours" ? `, ${p.slowCloses}/${stalledCount} stalled closed` : "";
+        const stalledAll = stalledCount + (stalledHttp ? stalledHttp.sse + stalledHttp.polls : 0);
+        const closes = v.stalled && v.server === "ours" ? `, ${p.slowCloses}/${stalledAll} stalled closed (SSE streams ${p.sse}, polls held ${p.polls})` : "";
         progress.update(
           `${label}: ${fmt(p.t)} s, RSS ${fmt(p.rss / MiB)} MiB, kernel ${fmt(p.kernelQueued / MiB)} MiB, CPU ${fmt(p.cpuPercent)}% (waiting ${fmt(p.waitPercent)}%), ` +
             `p99 ${fmt(p.p99Ms)} ms${p.commitMs !== undefined ? `, commit ${fmt(p.commitMs)} ms` : ""}${closes}`,
@@ -434,6 +456,8 @@ async function runOne(v: SlowVariant, o: RunOptions): Promise<Omit<SlowSample, "
       run: o.run,
       clients: n,
       stalledClients: stalledCount,
+      stalledSse: stalledHttp?.sse ?? 0,
+      stalledPollers: stalledHttp?.polls ?? 0,
       seconds: round((sendEnd - start) / 1000, 1),
       ...(stoppedBy ? { stoppedBy } : {}),
       sent: sentCounted,
@@ -455,16 +479,23 @@ async function runOne(v: SlowVariant, o: RunOptions): Promise<Omit<SlowSample, "
     };
   } finally {
     clearInterval(sender);
+    stalledHttp?.close();
     clients?.close();
     await child?.stop();
   }
 }
 
 const NAMES: Record<SlowServer, string> = {
-  ours: "ours (1013 above 4 MiB behind)",
+  ours: "ours (1013 above 4 MiB behind; SSE and polls destroyed)",
   raw: "raw ws, no policy",
   naive: "naive ws, no policy",
 };
+
+/** Ours with stalled clients also had stalled SSE readers and pollers: say how many. */
+function stalledHttpNote(r: SlowResults): string {
+  const s = r.samples.find((x) => x.stalledSse + x.stalledPollers > 0);
+  return s ? ` (ours also with ${s.stalledSse} stalled SSE readers and ${s.stalledPollers} stalled polling connections)` : "";
+}
 
 export function slowMarkdown(r: SlowResults): string {
   const s0 = r.samples[0];
@@ -474,7 +505,9 @@ export function slowMarkdown(r: SlowResults): string {
     return early.length ? ` (${early.length} of ${s.runs} runs stopped early, ${early[0]!.stoppedBy} at ${fmt(early[0]!.seconds)} s)` : "";
   };
   const head = s0
-    ? `${s0.clients} clients in one room, ${s0.stalledClients || r.samples.find((s) => s.stalled)?.stalledClients || 0} of them stalled where stated; ` +
+    ? `${s0.clients} clients in one room, ${s0.stalledClients || r.samples.find((s) => s.stalled)?.stalledClients || 0} of them stalled where stated` +
+      stalledHttpNote(r) +
+      "; " +
       `${fmt(s0.sent / Math.max(1, s0.seconds))} messages/s of ${fmt(s0.frameBytes / 1024)} KiB of text each.`
     : "";
   const rows = r.summary.map((s) => [
@@ -538,6 +571,8 @@ benchScript(import.meta.url, {
         }) ?? SLOW_VARIANTS,
     clients: num("clients", quick ? 100 : 1000),
     stalledPercent: num("stalled", 5),
+    sseStalled: get("sse-stalled") === undefined ? undefined : num("sse-stalled", 0),
+    pollStalled: get("poll-stalled") === undefined ? undefined : num("poll-stalled", 0),
     rate: num("rate", 15),
     textChars: num("chars", 4000),
     durationMs: num("duration", quick ? 3000 : 60_000),

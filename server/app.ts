@@ -55,6 +55,12 @@ export interface AppOptions {
     pollMaxHeldPerSession?: number;
     pollMaxEvents?: number;
     ssePingMs?: number;
+    /** Unsent bytes an SSE stream may hold before it is destroyed. */
+    sseMaxBufferedBytes?: number;
+    /** An SSE stream or poll answer whose socket has not drained for this long is destroyed. */
+    writeStallMs?: number;
+    /** Bytes of events in one poll answer (the rest come with the next poll). */
+    pollMaxAnswerBytes?: number;
     wsMaxBufferedBytes?: number;
     coalesceCursors?: boolean;
     drainSpreadMs?: number;
@@ -180,6 +186,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     logger: logger.child({ module: "sse" }),
     metrics,
     pingIntervalMs: tuning.ssePingMs,
+    maxBufferedBytes: tuning.sseMaxBufferedBytes,
+    writeStallMs: tuning.writeStallMs,
     budget,
   });
   const poll = new LongPollTransport({
@@ -194,6 +202,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     maxHeldPerSession: tuning.pollMaxHeldPerSession,
     maxEvents: tuning.pollMaxEvents,
     budget,
+    maxAnswerBytes: tuning.pollMaxAnswerBytes,
+    writeStallMs: tuning.writeStallMs,
   });
 
   // Other instances' commits: read their events from the log (the log is the backplane).

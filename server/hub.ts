@@ -9,6 +9,7 @@ import type { EphemeralBus, EphemeralMessage, RoomPresence } from "./backplane/e
 import type { EventLog } from "./eventlog";
 import type { Logger } from "./log";
 import { counterFor, type Metrics } from "./metrics";
+import { sseEventBody } from "./transports/sse-frame";
 import { wsTextFrame } from "./transports/ws-frame";
 import type { Clock, Timer } from "./state/clock";
 import { CursorCoalescer } from "./state/cursors";
@@ -32,11 +33,13 @@ export type Transport = "ws" | "sse" | "longpoll";
 
 /**
  * A durable event with its wire forms, each made at most once for all subscribers: the JSON
- * text, and the whole WebSocket frame (so no socket encodes or frames it again).
+ * text, the whole WebSocket frame and the SSE event's bytes after its `id:` line (so no socket
+ * or stream encodes or frames it again, and stalled ones share one copy of what they hold).
  */
 export class Outgoing {
   private jsonText: string | undefined;
   private wsBytes: Buffer | undefined;
+  private sseBytes: Buffer | undefined;
   constructor(readonly event: RealtimeEvent) {}
   get seq(): number {
     return this.event.seq;
@@ -50,6 +53,10 @@ export class Outgoing {
    */
   get wsFrame(): Buffer {
     return (this.wsBytes ??= wsTextFrame(`{"type":"event","event":${this.json}}`));
+  }
+  /** `event: <type>` and `data: <json>` and the blank line (see `sseEventBody`): each stream writes its own `id:` line first. */
+  get sseBody(): Buffer {
+    return (this.sseBytes ??= sseEventBody(this.event.type, this.json));
   }
 }
 

@@ -60,7 +60,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     acks: counter("rt_acks_total", "Sends acknowledged after commit", ["transport"]),
     fanoutSeconds: histogram("rt_fanout_seconds", "Time from commit to handing the event to every local subscriber", latencyBuckets),
     deliveries: hotCounter("rt_deliveries_total", "Durable events handed to subscribers", "transport"),
-    slowConsumerCloses: counter("rt_slow_consumer_closes_total", "Connections closed for falling behind on durable events", ["transport"]),
+    slowConsumerCloses: counter(
+      "rt_slow_consumer_closes_total",
+      "Connections closed for falling behind on durable events; reason (SSE and long polls): backlog (too many bytes unsent), stalled (nothing taken for too long), lagged (the hub could not keep it in order)",
+      ["transport", "reason"],
+    ),
     connectionsRefused: counter("rt_connections_refused_total", "Connections refused for passing a person's or an address's cap", ["transport", "scope"]),
     rateLimited: counter("rt_rate_limited_total", "Frames refused or dropped by a rate limit", ["type"]),
     protocolErrors: counter("rt_protocol_errors_total", "Bad frames answered with an error", ["code"]),

@@ -2,6 +2,7 @@
 // buffers streams. Answers at once when events wait after the cursor; otherwise holds the
 // request until an event, a change of room state (at most every 250 ms), or `wait` passes.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import type { Session } from "../auth";
 import type { ConnectionBudget, ConnectionLease, ConnectionRefusal } from "../connection-budget";
@@ -11,6 +12,7 @@ import { HttpError, sendError, sendJson } from "../http/respond";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
 import type { Workspace } from "../workspace";
+import { MAX_BACKLOG_BYTES, WriteGuard } from "./slow-consumer";
 import { readCursor, resolveStreams } from "./streams";
 import {
   formatCursor,
@@ -40,6 +42,13 @@ export interface LongPollOptions {
   presenceTtlMs?: number;
   /** Most events in one answer; the rest come with the next poll. */
   maxEvents?: number;
+  /**
+   * Bytes of events in one answer (its events' JSON; at least one event goes whatever its
+   * size): what one answer may hold in memory. Default `MAX_BACKLOG_BYTES`.
+   */
+  maxAnswerBytes?: number;
+  /** An answer whose socket has not drained for this long is destroyed; default `WRITE_STALL_MS`. */
+  writeStallMs?: number;
   /** Most polls held at once; past it, new polls are refused with 503 `overloaded` and Retry-After. */
   maxHeld?: number;
   /**
@@ -77,6 +86,8 @@ export class LongPollTransport {
    */
   private readonly seen = new Map<string, { stateAnswerAt: number; versions: Map<string, number> }>();
   private draining = false;
+  /** One per connection that carried an answer: watches its unsent bytes (see `sent`). */
+  private readonly guards = new Map<Socket, WriteGuard>();
 
   constructor(private readonly opts: LongPollOptions) {
     this.maxHeld = opts.maxHeld ?? DEFAULT_MAX_HELD;
@@ -85,6 +96,34 @@ export class LongPollTransport {
 
   get size(): number {
     return this.held.size;
+  }
+
+  /** Bytes of answers their pollers have not taken yet (held in this process). */
+  get unsentBytes(): number {
+    let n = 0;
+    for (const g of this.guards.values()) n += g.backlog;
+    return n;
+  }
+
+  /**
+   * @internal An answer was written to `socket`: a poller that does not take it is destroyed
+   * once its connection holds more than two answers' worth unsent, or its socket has not
+   * drained within the write-stall timeout. Merely ended, the answer would stay in memory for
+   * as long as the poller keeps the connection open.
+   */
+  sent(socket: Socket): void {
+    if (socket.destroyed) return;
+    let guard = this.guards.get(socket);
+    if (!guard) {
+      guard = new WriteGuard(socket, {
+        maxBytes: 2 * (this.opts.maxAnswerBytes ?? MAX_BACKLOG_BYTES),
+        stallMs: this.opts.writeStallMs,
+        onTooSlow: (reason) => this.opts.metrics?.slowConsumerCloses.inc({ transport: "longpoll", reason }),
+        onDone: () => this.guards.delete(socket),
+      });
+      this.guards.set(socket, guard);
+    }
+    guard.check();
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL, session: Session): Promise<void> {
@@ -229,6 +268,10 @@ class HeldPoll implements Subscriber {
   readonly user: User;
   readonly sessionId: string;
   private readonly events: RealtimeEvent[] = [];
+  /** The events' JSON bytes, against `maxAnswerBytes`. */
+  private eventBytes = 0;
+  /** The answer holds all it may (`maxEvents` or `maxAnswerBytes`). */
+  private full = false;
   private readonly resets: Record<string, number> = {};
   private done = false;
   private replaying = true;
@@ -287,10 +330,13 @@ class HeldPoll implements Subscriber {
   }
 
   onEvent(stream: string, out: Outgoing): void {
-    if (this.done) return;
+    // Full: a replay page may still be delivering after the unsubscribe; the rest comes next poll.
+    if (this.done || this.full) return;
     this.events.push(out.event);
+    this.eventBytes += Buffer.byteLength(out.json);
     this.position.set(stream, out.seq);
-    if (this.events.length >= (this.opts.maxEvents ?? DEFAULT_MAX_EVENTS)) {
+    this.full = this.events.length >= (this.opts.maxEvents ?? DEFAULT_MAX_EVENTS) || this.eventBytes >= (this.opts.maxAnswerBytes ?? MAX_BACKLOG_BYTES);
+    if (this.full) {
       // Stop here: the cursor says exactly what this answer carries.
       for (const s of this.streams) this.opts.hub.unsubscribe(s, this);
       if (!this.replaying) this.answer("events");
@@ -333,7 +379,14 @@ class HeldPoll implements Subscriber {
     const body: PollAnswer = { events: this.events, cursor: formatCursor(this.position), rooms };
     if (Object.keys(this.resets).length > 0) body.resets = this.resets;
     this.opts.metrics?.pollAnswers.inc({ reason });
-    if (!this.res.destroyed) sendJson(this.res, 200, body);
+    if (this.res.destroyed) return;
+    const socket = this.res.req.socket as Socket;
+    const queued = !this.res.socket;
+    sendJson(this.res, 200, body);
+    this.owner.sent(socket);
+    // A client pipelining polls: this answer waits behind earlier ones on the same connection
+    // and reaches the socket once they have gone. Checked again then.
+    if (queued) this.res.once("socket", () => process.nextTick(() => this.owner.sent(socket)));
   }
 
   /** Lets go of the poll with an error answer (the client retries after `retryAfterS`). */

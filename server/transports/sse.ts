@@ -11,6 +11,8 @@ import { HttpError, sendError } from "../http/respond";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
 import type { Workspace } from "../workspace";
+import { formatSse, sseIdLine } from "./sse-frame";
+import { WriteGuard, type TooSlowReason } from "./slow-consumer";
 import { readCursor, resolveStreams } from "./streams";
 import { TickCork } from "./tick-cork";
 import {
@@ -32,33 +34,15 @@ export interface SseOptions {
   logger: Logger;
   metrics?: Metrics;
   pingIntervalMs?: number;
-  /** Bytes a stream may have unsent before it is ended (the client resumes by Last-Event-ID). */
+  /**
+   * Bytes a stream may have unsent before it is destroyed (the client resumes by Last-Event-ID);
+   * default `MAX_BACKLOG_BYTES`. Events' bytes are shared by every stream that holds them.
+   */
   maxBufferedBytes?: number;
   /** Caps on the connections a person and an address hold; none when absent. */
   budget?: ConnectionBudget;
-}
-
-export interface SseMessage {
-  id?: string;
-  event?: string;
-  data?: string;
-  retry?: number;
-}
-
-/** One SSE message, framed per the spec: multi-line data split, CR/LF refused in id and event. */
-export function formatSse(msg: SseMessage): string {
-  let out = "";
-  if (msg.retry !== undefined) out += `retry: ${Math.floor(msg.retry)}\n`;
-  if (msg.id !== undefined) {
-    if (/[\r\n\0]/.test(msg.id)) throw new Error("SSE id must not contain CR, LF or NUL");
-    out += `id: ${msg.id}\n`;
-  }
-  if (msg.event !== undefined) {
-    if (/[\r\n]/.test(msg.event)) throw new Error("SSE event name must not contain CR or LF");
-    out += `event: ${msg.event}\n`;
-  }
-  if (msg.data !== undefined) for (const line of msg.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
-  return `${out}\n`;
+  /** A stream whose socket has not drained for this long while bytes wait is destroyed; default `WRITE_STALL_MS`. */
+  writeStallMs?: number;
 }
 
 export class SseTransport {
@@ -68,6 +52,13 @@ export class SseTransport {
 
   get size(): number {
     return this.streams.size;
+  }
+
+  /** Bytes written to the open streams that their readers have not taken yet (held in this process). */
+  get unsentBytes(): number {
+    let n = 0;
+    for (const c of this.streams) n += c.unsent;
+    return n;
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL, session: Session): Promise<void> {
@@ -129,6 +120,8 @@ class SseConnection implements Subscriber {
   private readonly ping: NodeJS.Timeout;
   /** The events of one tick (a commit batch) leave in one write. */
   private readonly cork: TickCork;
+  /** Destroys the stream when its reader falls too far behind or stops taking bytes. */
+  private readonly guard: WriteGuard;
 
   constructor(
     private readonly res: ServerResponse,
@@ -140,15 +133,32 @@ class SseConnection implements Subscriber {
     this.user = session.user;
     this.sessionId = session.id;
     this.cork = new TickCork(res);
+    this.guard = new WriteGuard(res.socket!, {
+      // The response's count includes the bytes held for this tick (corked), not yet the socket's.
+      backlog: () => res.writableLength,
+      flush: () => this.cork.flush(),
+      maxBytes: opts.maxBufferedBytes,
+      stallMs: opts.writeStallMs,
+      onTooSlow: (reason) => this.tooSlow(reason),
+    });
     opts.hub.register(this);
     this.ping = setInterval(() => this.write(": ping\n\n"), opts.pingIntervalMs ?? SSE_PING_MS);
     this.ping.unref();
   }
 
+  /** Unsent bytes this stream holds. */
+  get unsent(): number {
+    return this.guard.backlog;
+  }
+
+  /**
+   * The stream's own `id:` line (its cursor), then the event's bytes made once for every stream
+   * (`Outgoing.sseBody`): a backlog of stalled streams holds one copy of each event between them.
+   */
   onEvent(stream: string, out: Outgoing): void {
     this.position.set(stream, out.seq);
     this.opts.metrics?.sseEvents.inc();
-    this.write(formatSse({ id: formatCursor(this.position), event: out.event.type, data: out.json }));
+    this.write(sseIdLine(formatCursor(this.position)), out.sseBody);
   }
 
   reset(stream: StreamName, head: number): void {
@@ -164,8 +174,9 @@ class SseConnection implements Subscriber {
     this.write(formatSse({ event: "read", data: JSON.stringify(read) }));
   }
 
+  /** The hub cannot keep this stream in order: it ends, and the client resumes from the log. */
   onLagged(): void {
-    this.opts.metrics?.slowConsumerCloses.inc({ transport: "sse" });
+    this.opts.metrics?.slowConsumerCloses.inc({ transport: "sse", reason: "lagged" });
     this.end();
   }
 
@@ -173,25 +184,36 @@ class SseConnection implements Subscriber {
     this.end();
   }
 
-  write(text: string): void {
+  /** Writes the parts of one message, then checks the stream is keeping up. */
+  write(...parts: (string | Buffer)[]): void {
     if (this.ended) return;
-    this.opts.metrics?.sseBytes.inc(Buffer.byteLength(text));
     this.cork.hold();
-    this.res.write(text);
-    // A reader that stopped reading: end the stream rather than buffer without bound.
-    const bound = this.opts.maxBufferedBytes ?? 1024 * 1024;
-    if (this.res.writableLength > bound) {
-      this.cork.flush();
-      if (this.res.writableLength > bound) this.onLagged();
+    for (const part of parts) {
+      this.opts.metrics?.sseBytes.inc(typeof part === "string" ? Buffer.byteLength(part) : part.length);
+      this.res.write(part);
     }
+    this.guard.check();
   }
 
-  end(): void {
+  private tooSlow(reason: TooSlowReason): void {
+    this.opts.metrics?.slowConsumerCloses.inc({ transport: "sse", reason });
+    this.end(true);
+  }
+
+  /**
+   * Ends the stream. An ended stream's last bytes may still wait for its reader: the guard keeps
+   * watching, and destroys it if they stall. `destroying`: the socket is being destroyed, so
+   * nothing more is written to it.
+   */
+  end(destroying = false): void {
     if (this.ended) return;
     this.ended = true;
     clearInterval(this.ping);
     this.opts.hub.unregister(this);
-    this.res.end();
+    if (!destroying && !this.res.destroyed) {
+      this.res.end();
+      this.guard.check();
+    }
     this.onGone();
   }
 }

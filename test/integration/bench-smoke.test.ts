@@ -15,7 +15,7 @@ import { runAppend } from "../../bench/append";
 import { runCursors } from "../../bench/cursors";
 import { runFanout } from "../../bench/fanout";
 import { runIdle } from "../../bench/idle";
-import { runSlow } from "../../bench/slow";
+import { runSlow, slowMarkdown } from "../../bench/slow";
 import { runTransports } from "../../bench/transports";
 import { startAppServer } from "../../bench/lib/app-server";
 import { serverCore, startServerChild, type ServerChild } from "../../bench/lib/child";
@@ -404,6 +404,8 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
     expect(r.samples.map((s) => `${s.server}${s.stalled ? " stalled" : ""}`).sort()).toEqual(["naive stalled", "ours", "ours stalled", "raw stalled"]);
     for (const s of r.samples) {
       expect(s.stalledClients).toBe(s.stalled ? 2 : 0);
+      // Ours with stalled WebSockets has as many stalled SSE readers and pollers beside them.
+      expect([s.stalledSse, s.stalledPollers]).toEqual(s.server === "ours" && s.stalled ? [2, 2] : [0, 0]);
       expect(s.sent).toBeGreaterThan(0);
       expect(s.deliveredPct).toBeGreaterThan(0);
       expect(finiteNonNegative(s.p99Ms)).toBe(true);
@@ -415,11 +417,12 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
     expect(r.summary).toHaveLength(4);
     for (const s of r.summary) expect(Number.isFinite(s.rssSlopeMiBPerMin)).toBe(true);
     expectRendered("slow", r, [
-      "ours (1013 above 4 MiB behind), all reading",
-      "ours (1013 above 4 MiB behind), 5% stalled",
+      "ours (1013 above 4 MiB behind; SSE and polls destroyed), all reading",
+      "ours (1013 above 4 MiB behind; SSE and polls destroyed), 5% stalled",
       "raw ws, no policy, 5% stalled",
       "naive ws, no policy, 5% stalled",
     ]);
+    expect(slowMarkdown(r)).toContain("ours also with 2 stalled SSE readers and 2 stalled polling connections");
   });
 
   it("idle: connections open and memory per connection is reported", async () => {

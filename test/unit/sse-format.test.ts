@@ -1,7 +1,7 @@
 // SSE framing per the spec: fields in order, multi-line data split, CR/LF refused where a
 // line break would let a value forge another field.
 import { describe, expect, it } from "vitest";
-import { formatSse } from "../../server/transports/sse";
+import { formatSse } from "../../server/transports/sse-frame";
 
 describe("formatSse", () => {
   it("writes id, event and data, ending with a blank line", () => {
