@@ -134,7 +134,8 @@ export class WsTransport {
     // A page on another origin must not open a socket with the visitor's cookie (cross-site
     // WebSocket hijacking): browsers always send Origin with a WebSocket.
     if (isForeignOrigin(req, this.opts.trust, this.opts.allowedOrigins)) {
-      return rejectUpgrade(socket, 403, "Forbidden", "Origin not allowed", "forbidden_origin");
+      // Code `forbidden`, as in version 1 (HTTP calls answer the newer `forbidden_origin`).
+      return rejectUpgrade(socket, 403, "Forbidden", "Origin not allowed");
     }
     let session: Session | null;
     try {
