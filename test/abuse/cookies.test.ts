@@ -62,36 +62,32 @@ describe("the session cookie under HTTPS", () => {
 
   it("is __Host-rt_session (Secure, Path=/, no Domain) behind a trusted TLS proxy, and only that name is read there", async () => {
     const s = behindProxy;
-    {
-      const https = { "x-forwarded-proto": "https", "x-forwarded-host": "chat.example", "content-type": "application/json" };
-      const res = await rawRequest(s.url, { method: "POST", path: "/api/session", headers: https, body: JSON.stringify({ name: "Tls" }) });
-      expect(res.status).toBe(200);
-      const setCookie = String(res.headers["set-cookie"]);
-      expect(setCookie).toMatch(/^__Host-rt_session=[^;]+;/);
-      expect(setCookie).toMatch(/; Secure/);
-      expect(setCookie).toMatch(/; Path=\//);
-      expect(setCookie).not.toMatch(/Domain=/i);
-      const token = setCookie.split(";")[0]!.split("=").slice(1).join("=");
-      const asHost = await rawRequest(s.url, { path: "/api/session", headers: { ...https, cookie: `__Host-rt_session=${token}` } });
-      expect(asHost.status).toBe(200);
-      // A plain `rt_session` (which a plain-HTTP page of the site could plant) is not read under HTTPS.
-      const plain = await rawRequest(s.url, { path: "/api/session", headers: { ...https, cookie: `rt_session=${token}` } });
-      expect(plain.status).toBe(401);
-    }
+    const https = { "x-forwarded-proto": "https", "x-forwarded-host": "chat.example", "content-type": "application/json" };
+    const res = await rawRequest(s.url, { method: "POST", path: "/api/session", headers: https, body: JSON.stringify({ name: "Tls" }) });
+    expect(res.status).toBe(200);
+    const setCookie = String(res.headers["set-cookie"]);
+    expect(setCookie).toMatch(/^__Host-rt_session=[^;]+;/);
+    expect(setCookie).toMatch(/; Secure/);
+    expect(setCookie).toMatch(/; Path=\//);
+    expect(setCookie).not.toMatch(/Domain=/i);
+    const token = setCookie.split(";")[0]!.split("=").slice(1).join("=");
+    const asHost = await rawRequest(s.url, { path: "/api/session", headers: { ...https, cookie: `__Host-rt_session=${token}` } });
+    expect(asHost.status).toBe(200);
+    // A plain `rt_session` (which a plain-HTTP page of the site could plant) is not read under HTTPS.
+    const plain = await rawRequest(s.url, { path: "/api/session", headers: { ...https, cookie: `rt_session=${token}` } });
+    expect(plain.status).toBe(401);
   });
 
   it("stays rt_session without Secure when X-Forwarded-Proto comes from a peer that is not a trusted proxy", async () => {
     const s = direct;
-    {
-      const res = await rawRequest(s.url, {
-        method: "POST",
-        path: "/api/session",
-        headers: { "x-forwarded-proto": "https", "content-type": "application/json" },
-        body: JSON.stringify({ name: "Plain" }),
-      });
-      const setCookie = String(res.headers["set-cookie"]);
-      expect(setCookie).toMatch(/^rt_session=/);
-      expect(setCookie).not.toMatch(/Secure/);
-    }
+    const res = await rawRequest(s.url, {
+      method: "POST",
+      path: "/api/session",
+      headers: { "x-forwarded-proto": "https", "content-type": "application/json" },
+      body: JSON.stringify({ name: "Plain" }),
+    });
+    const setCookie = String(res.headers["set-cookie"]);
+    expect(setCookie).toMatch(/^rt_session=/);
+    expect(setCookie).not.toMatch(/Secure/);
   });
 });

@@ -24,22 +24,20 @@ afterAll(() => Promise.all([s.stop(), apart.stop()]));
 
 describe("security headers", () => {
   it("are on every API answer: success, refusal, unknown path, operations", async () => {
-    {
-      const { cookie } = await s.signIn("Ada");
-      for (const [path, headers] of [
-        ["/api/session", { cookie }],
-        ["/api/session", {}],
-        ["/api/nope", {}],
-        ["/healthz", {}],
-        ["/metrics", {}],
-      ] as const) {
-        const res = await rawRequest(s.url, { path, headers });
-        expectCommon(res.headers, path);
-        expect(String(res.headers["content-security-policy"])).toContain("default-src 'none'");
-      }
-      const refused = await rawRequest(s.url, { method: "POST", path: "/api/rooms", headers: { cookie, "content-type": "text/plain" }, body: "x" });
-      expectCommon(refused.headers, "415");
+    const { cookie } = await s.signIn("Ada");
+    for (const [path, headers] of [
+      ["/api/session", { cookie }],
+      ["/api/session", {}],
+      ["/api/nope", {}],
+      ["/healthz", {}],
+      ["/metrics", {}],
+    ] as const) {
+      const res = await rawRequest(s.url, { path, headers });
+      expectCommon(res.headers, path);
+      expect(String(res.headers["content-security-policy"])).toContain("default-src 'none'");
     }
+    const refused = await rawRequest(s.url, { method: "POST", path: "/api/rooms", headers: { cookie, "content-type": "text/plain" }, body: "x" });
+    expectCommon(refused.headers, "415");
   });
 
   it("pages get a CSP with a per-request nonce and no 'unsafe-inline' for scripts", () => {
@@ -59,19 +57,17 @@ describe("security headers", () => {
 
 describe("METRICS_PORT", () => {
   it("serves /metrics on its own listener only, on the same host", async () => {
-    {
-      const s = apart;
-      const publicAnswer = await rawRequest(s.url, { path: "/metrics" });
-      expect(publicAnswer.status).toBe(404);
-      expect(publicAnswer.body).not.toContain("rt_");
-      const addr = s.app.metricsServer!.address();
-      expect(typeof addr === "object" && addr?.address).toBe("127.0.0.1");
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      const own = await rawRequest(`http://127.0.0.1:${port}`, { path: "/metrics" });
-      expect(own.status).toBe(200);
-      expect(own.body).toContain("rt_http_requests_total");
-      expect((await rawRequest(`http://127.0.0.1:${port}`, { path: "/api/session" })).status).toBe(404);
-    }
+    const s = apart;
+    const publicAnswer = await rawRequest(s.url, { path: "/metrics" });
+    expect(publicAnswer.status).toBe(404);
+    expect(publicAnswer.body).not.toContain("rt_");
+    const addr = s.app.metricsServer!.address();
+    expect(typeof addr === "object" && addr?.address).toBe("127.0.0.1");
+    const port = typeof addr === "object" && addr ? addr.port : 0;
+    const own = await rawRequest(`http://127.0.0.1:${port}`, { path: "/metrics" });
+    expect(own.status).toBe(200);
+    expect(own.body).toContain("rt_http_requests_total");
+    expect((await rawRequest(`http://127.0.0.1:${port}`, { path: "/api/session" })).status).toBe(404);
   });
 
   it("without it, /metrics stays on the main port", async () => {
