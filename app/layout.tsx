@@ -1,4 +1,5 @@
 import type { Metadata, Viewport } from "next";
+import { connection } from "next/server";
 import { AppShell } from "@/components/shell/app-shell";
 import "./globals.css";
 
@@ -11,7 +12,10 @@ export const metadata: Metadata = {
 
 export const viewport: Viewport = { width: "device-width", initialScale: 1 };
 
-export default function RootLayout({ children }: { children: React.ReactNode }) {
+export default async function RootLayout({ children }: { children: React.ReactNode }) {
+  // Rendered per request, never prerendered at build time: Next can put this request's CSP
+  // nonce (proxy.ts) on its scripts only while rendering with the request in hand.
+  await connection();
   return (
     <html lang="en">
       <body className="h-full bg-slate-50 text-slate-900 antialiased">

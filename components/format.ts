@@ -28,13 +28,23 @@ export function exactTime(iso: string): string {
   return exact.format(new Date(iso));
 }
 
+/**
+ * "Ada is typing…" in pieces: plain text, and names (`{ name }`) the UI isolates in `<bdi>`, so
+ * a right-to-left name cannot turn the rest of the line around.
+ */
+export function typingPieces(users: Actor[]): Array<string | { name: string }> {
+  const [a, b] = users;
+  if (!a) return [];
+  if (!b) return [{ name: a.name }, " is typing…"];
+  if (users.length === 2) return [{ name: a.name }, " and ", { name: b.name }, " are typing…"];
+  return ["Several people are typing…"];
+}
+
 /** "Ada is typing…", "Ada and Lin are typing…", "Several people are typing…". */
 export function typingLine(users: Actor[]): string {
-  const [a, b] = users;
-  if (!a) return "";
-  if (!b) return `${a.name} is typing…`;
-  if (users.length === 2) return `${a.name} and ${b.name} are typing…`;
-  return "Several people are typing…";
+  return typingPieces(users)
+    .map((p) => (typeof p === "string" ? p : p.name))
+    .join("");
 }
 
 const TRANSPORT_LABEL = { websocket: "WebSocket", longpoll: "Long polling", sse: "SSE" } as const;

@@ -2,6 +2,11 @@
 // Imported by the server and the browser client alike: one definition of every frame.
 import { z } from "zod";
 
+// In the browser the pages run under a CSP without 'unsafe-eval' (proxy.ts): zod's compiled
+// parsers (`new Function`) are not allowed there, and merely probing for them reports a CSP
+// violation. The plain parsers give the same answers.
+if (typeof window !== "undefined") z.config({ jitless: true });
+
 export const PROTOCOL_VERSION = "rt.v1";
 export const MAX_FRAME_BYTES = 64 * 1024;
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -35,14 +40,17 @@ export const ErrorCode = {
   bad_cursor: 400,
   bad_stream: 400,
   bad_request: 400,
+  duplicate_cookie: 400,
   unauthorized: 401,
   forbidden: 403,
+  forbidden_origin: 403,
   not_found: 404,
   unknown_room: 404,
   method_not_allowed: 405,
   request_timeout: 408,
   room_exists: 409,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   not_joined: 409,
   rate_limited: 429,
   too_many_rooms: 429,
@@ -78,9 +86,17 @@ export function isStorableText(s: string): boolean {
 }
 const storable = (what: string) => [isStorableText, `${what} must not contain NUL characters or unpaired surrogates`] as const;
 
+/**
+ * Bidirectional formatting controls (embeddings, overrides, isolates, marks). In a name they
+ * would reorder the text shown after it ("Eve\u202E" turns the rest of a feed line around), so
+ * names refuse them; the UI also isolates every name in `<bdi>`.
+ */
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/;
+
 export const userNameSchema = z
   .string()
   .refine(...storable("Name"))
+  .refine((s) => !BIDI_CONTROLS.test(s), "Name must not contain bidirectional control characters")
   .transform((s) => s.trim())
   .pipe(z.string().min(1, "Name must not be empty").max(32, "Name must be at most 32 characters"));
 
@@ -119,7 +135,13 @@ export function roomOfStream(stream: string): string | null {
 // ---------------------------------------------------------------------------
 // Events
 
-const roomId = z.string().min(1).max(64);
+/**
+ * A room id as the server makes them (a room name, lower-cased) and as a stream name holds it.
+ * Checked at the edge, so a NUL or a path can never reach a database query.
+ */
+export const ROOM_ID = /^[A-Za-z0-9_-]{1,64}$/;
+export const isRoomId = (s: string): boolean => ROOM_ID.test(s);
+const roomId = z.string().regex(ROOM_ID, "Not a room id");
 /** A position in a stream: seq 0 is "before the first event". */
 const seqSchema = z.number().int().min(0);
 /** An event's own seq: they start at 1. */

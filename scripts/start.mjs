@@ -20,7 +20,7 @@ function newestSource() {
     if (st.isDirectory()) for (const name of readdirSync(p)) walk(path.join(p, name));
     else newest = Math.max(newest, st.mtimeMs);
   };
-  for (const p of ["app", "components", "lib", "public", "next.config.mjs", "postcss.config.mjs", "tsconfig.json", "package.json"]) walk(p);
+  for (const p of ["app", "components", "lib", "public", "proxy.ts", "next.config.mjs", "postcss.config.mjs", "tsconfig.json", "package.json"]) walk(p);
   return newest;
 }
 

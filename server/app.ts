@@ -15,8 +15,10 @@ import { EventLog } from "./eventlog";
 import { GuestRetention } from "./guests";
 import { ConnectionBudget } from "./connection-budget";
 import { createApi, toHttpError } from "./http/api";
+import { csrfRefusal } from "./http/origin";
 import { ProxyTrust } from "./http/proxy-trust";
 import { sendError, HttpError } from "./http/respond";
+import { API_CONTENT_SECURITY_POLICY, COMMON_SECURITY_HEADERS } from "../lib/security-headers";
 import { Hub } from "./hub";
 import type { Logger } from "./log";
 import { createMetrics, type Metrics } from "./metrics";
@@ -80,6 +82,8 @@ export interface AppOptions {
 
 export interface App {
   server: http.Server;
+  /** The listener for `/metrics` alone when METRICS_PORT is set (on the same HOST); else null. */
+  metricsServer: http.Server | null;
   db: Database;
   log: EventLog;
   hub: Hub;
@@ -92,6 +96,7 @@ export interface App {
   sessions: Sessions;
   guests: GuestRetention;
   metrics: Metrics;
+  /** Listens on `port` (and the metrics listener on METRICS_PORT); resolves with the port. */
   listen(port: number, host?: string): Promise<number>;
   /** Drains (readyz 503, sockets 1012, streams ended, polls answered, appends committed) and closes. */
   shutdown(): Promise<void>;
@@ -140,7 +145,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     instanceId: processId,
     presenceHeartbeatMs: tuning.presenceHeartbeatMs,
   });
-  const sessions = new Sessions(db.prisma, config.sessionSecret);
+  const trust = new ProxyTrust(config.trustedProxies);
+  const sessions = new Sessions(db.prisma, config.sessionSecret, Date.now, (req) => trust.isSecure(req));
   const workspace = new Workspace(db.prisma, log);
   hub.onSignOut = (sessionId) => sessions.forget(sessionId);
 
@@ -152,7 +158,6 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // Connection caps per person and per client address over all three transports, and the
   // per-person rate limits shared by all of a person's connections. A person's buckets may go
   // once their last connection has closed.
-  const proxyTrust = new ProxyTrust(config.trustedProxies);
   const rates: PersonRates = new PersonRates({
     limits: tuning.rateLimits,
     isConnected: (personId) => budget.heldBy(personId) > 0,
@@ -160,7 +165,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const budget: ConnectionBudget = new ConnectionBudget({
     perPerson: config.maxConnectionsPerPerson,
     perAddress: config.maxConnectionsPerAddress,
-    addressOf: (req) => proxyTrust.clientAddress(req),
+    addressOf: (req) => trust.clientAddress(req),
     metrics,
     onPersonIdle: (personId) => rates.forget(personId),
   });
@@ -173,6 +178,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     metrics,
     clock,
     allowedOrigins: config.allowedOrigins,
+    trust,
     pingIntervalMs: tuning.pingIntervalMs,
     pongTimeoutMs: tuning.pongTimeoutMs,
     maxBufferedBytes: tuning.wsMaxBufferedBytes,
@@ -223,22 +229,29 @@ export async function createApp(opts: AppOptions): Promise<App> {
     metrics,
     ops,
     isReady: () => ready,
-    proxyTrust,
     limits: {
       sessionsPerAddressPerMinute: config.sessionsPerAddressPerMinute,
       roomsPerPersonBurst: config.roomsPerPersonBurst,
       roomsPerPersonPerHour: config.roomsPerPersonPerHour,
     },
     now: () => clock.now(),
+    trust,
     bodyIdleTimeoutMs: tuning.bodyIdleTimeoutMs,
     rates,
   });
   const httpLog = logger.child({ module: "http" });
 
+  // With METRICS_PORT, /metrics is served on that listener only, so the public port (and
+  // whatever proxies it) never shows it.
+  const metricsApart = config.metricsPort !== undefined;
+
   const server = http.createServer({ connectionsCheckingInterval: tuning.timeoutCheckIntervalMs ?? 5_000 }, (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
-    const match = router.match(req.method ?? "GET", url.pathname);
-    const toPages = !match && opts.pages !== undefined && !url.pathname.startsWith("/api/");
+    const match = metricsApart && url.pathname === "/metrics" ? null : router.match(req.method ?? "GET", url.pathname);
+    const toPages = !match && opts.pages !== undefined && !url.pathname.startsWith("/api/") && url.pathname !== "/metrics";
+    for (const [name, value] of Object.entries(COMMON_SECURITY_HEADERS)) res.setHeader(name, value);
+    // Pages get their policy, with a fresh script nonce, from proxy.ts.
+    if (!toPages) res.setHeader("Content-Security-Policy", API_CONTENT_SECURITY_POLICY);
     // The label is a route pattern, "pages" or "unmatched", never the path itself: a scanner
     // trying a million paths must not make a million time series.
     const route = match?.pattern ?? (toPages ? "pages" : "unmatched");
@@ -264,6 +277,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
         Allow: match.allowed.join(", "),
       });
     }
+    const forged = csrfRefusal(req, trust, config.allowedOrigins);
+    if (forged) {
+      metrics.csrfRefused.inc({ code: forged.code });
+      req.resume();
+      return sendError(res, forged);
+    }
     Promise.resolve(match.handler({ req, res, url, params: match.params })).catch((err: unknown) => {
       const known = toHttpError(err);
       if (!known) httpLog.error({ err, route: match.pattern }, "request failed");
@@ -280,6 +299,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // answers a stalled body sooner, with a JSON error.
   server.requestTimeout = tuning.requestTimeoutMs ?? 30_000;
   server.headersTimeout = Math.min(20_000, server.requestTimeout || 20_000);
+
+  const metricsServer = metricsApart
+    ? http.createServer((req, res) => {
+        const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+        const match = pathname === "/metrics" ? router.match(req.method ?? "GET", pathname) : null;
+        if (!match?.handler) return sendError(res, new HttpError("not_found", "This port serves only /metrics"));
+        Promise.resolve(match.handler({ req, res, url: new URL(req.url ?? "/", "http://localhost"), params: {} })).catch((err: unknown) => {
+          httpLog.error({ err }, "metrics failed");
+          if (!res.headersSent) sendError(res, new HttpError("internal", "Something went wrong"));
+        });
+      })
+    : null;
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
@@ -327,6 +358,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await guests.stop();
       // Only now stop listening: until here /readyz answered 503 to whoever asked.
       server.close();
+      metricsServer?.close();
       server.closeIdleConnections();
       await stopListening?.();
       await bus?.stop();
@@ -336,6 +368,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
   return {
     server,
+    metricsServer,
     db,
     log,
     hub,
@@ -347,18 +380,23 @@ export async function createApp(opts: AppOptions): Promise<App> {
     sessions,
     guests,
     metrics,
-    listen(port, host = "127.0.0.1") {
-      return new Promise((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => {
-          server.off("error", reject);
-          const addr = server.address();
-          resolve(typeof addr === "object" && addr ? addr.port : port);
-        });
-      });
+    async listen(port, host = "127.0.0.1") {
+      if (metricsServer) await listenOn(metricsServer, config.metricsPort!, host);
+      return listenOn(server, port, host);
     },
     shutdown,
   };
+}
+
+function listenOn(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      const addr = server.address();
+      resolve(typeof addr === "object" && addr ? addr.port : port);
+    });
+  });
 }
 
 /** Answered while draining too: the operator's view of the instance. */

@@ -7,6 +7,29 @@ import { colorFor } from "../lib/colors";
 import type { User } from "../lib/protocol";
 
 export const SESSION_COOKIE = "rt_session";
+/**
+ * The name under HTTPS. A `__Host-` cookie is accepted by browsers only when set `Secure`,
+ * with `Path=/` and no `Domain`, by this very host: a sibling subdomain or a plain-HTTP page
+ * cannot plant one beside it (cookie tossing), as it can an `rt_session`.
+ */
+export const SECURE_SESSION_COOKIE = "__Host-rt_session";
+
+export function sessionCookieName(secure: boolean): string {
+  return secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
+}
+
+/**
+ * A request carrying the session cookie twice: one of them was planted by another page of the
+ * site (with a narrower Path, it even comes first). Which is the person's own cannot be told,
+ * so neither is used.
+ */
+export class DuplicateCookieError extends Error {
+  override name = "DuplicateCookieError";
+  readonly code = "duplicate_cookie" as const;
+  constructor(cookie: string) {
+    super(`The request carries the ${cookie} cookie more than once; sign in again`);
+  }
+}
 const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 /** How long a verified session is trusted without asking the database again. */
 const CACHE_MS = 10_000;
@@ -26,6 +49,8 @@ export class Sessions {
     private readonly prisma: PrismaClient,
     private readonly secret: string,
     private readonly now: () => number = Date.now,
+    /** Whether a request came over HTTPS (the proxy's word believed only from a trusted proxy). */
+    private readonly isSecure: (req: IncomingMessage) => boolean = () => false,
   ) {}
 
   /** Creates a person and a session for them; returns the Set-Cookie value. */
@@ -42,10 +67,15 @@ export class Sessions {
     return { session, cookie: this.cookieFor(session, secure) };
   }
 
-  /** The session a request's cookie names, or null when absent, forged, expired or revoked. */
+  /**
+   * The session a request's cookie names, or null when absent, forged, expired or revoked.
+   * Throws DuplicateCookieError when the cookie comes twice.
+   */
   async fromRequest(req: IncomingMessage): Promise<Session | null> {
-    const token = readCookie(req.headers.cookie, SESSION_COOKIE);
-    return token ? this.verify(token) : null;
+    const name = sessionCookieName(this.isSecure(req));
+    const tokens = readCookies(req.headers.cookie, name);
+    if (tokens.length > 1) throw new DuplicateCookieError(name);
+    return tokens[0] ? this.verify(tokens[0]) : null;
   }
 
   async verify(token: string): Promise<Session | null> {
@@ -89,11 +119,11 @@ export class Sessions {
   cookieFor(session: Session, secure: boolean): string {
     const payload = `${session.id}.${session.expiresAt}`;
     const maxAge = Math.max(0, Math.floor((session.expiresAt - this.now()) / 1000));
-    return serializeCookie(SESSION_COOKIE, `${payload}.${this.sign(payload)}`, maxAge, secure);
+    return serializeCookie(sessionCookieName(secure), `${payload}.${this.sign(payload)}`, maxAge, secure);
   }
 
   static clearedCookie(secure: boolean): string {
-    return serializeCookie(SESSION_COOKIE, "", 0, secure);
+    return serializeCookie(sessionCookieName(secure), "", 0, secure);
   }
 
   private sign(payload: string): string {
@@ -110,13 +140,15 @@ function serializeCookie(name: string, value: string, maxAge: number, secure: bo
   return `${name}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? "; Secure" : ""}`;
 }
 
-export function readCookie(header: string | undefined, name: string): string | null {
-  if (!header) return null;
+/** Every value the Cookie header holds under `name`, in the order sent. */
+export function readCookies(header: string | undefined, name: string): string[] {
+  if (!header) return [];
+  const values: string[] = [];
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+    if (eq > 0 && part.slice(0, eq).trim() === name) values.push(part.slice(eq + 1).trim());
   }
-  return null;
+  return values;
 }
 
 function safeEqual(a: string, b: string): boolean {

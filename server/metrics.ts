@@ -52,6 +52,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     // HTTP
     httpRequests: counter("rt_http_requests_total", "HTTP requests answered", ["route", "method", "status"]),
     httpSeconds: histogram("rt_http_request_seconds", "HTTP request duration", latencyBuckets, ["route"]),
+    csrfRefused: counter("rt_http_csrf_refused_total", "State-changing requests refused as cross-origin or not JSON", ["code"]),
 
     // Hub and transports
     connections: gauge("rt_connections", "Open realtime connections", ["transport"]),

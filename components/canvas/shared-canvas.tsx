@@ -83,7 +83,7 @@ function RemoteCursor({ id, animator }: { id: string; animator: CursorAnimator }
         className="absolute top-0 left-0 rounded-md px-1.5 py-0.5 text-xs font-medium whitespace-nowrap text-white shadow-sm will-change-transform"
         style={{ backgroundColor: person.color }}
       >
-        {person.name}
+        <bdi>{person.name}</bdi>
       </span>
     </div>
   );

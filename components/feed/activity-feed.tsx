@@ -116,7 +116,13 @@ function FeedItem({ event }: { event: FeedEvent }) {
 }
 
 function FeedSentence({ event }: { event: FeedEvent }) {
-  const who = <strong className="font-semibold text-slate-900">{event.actor.name}</strong>;
+  // <bdi>: a name in a right-to-left script (or with stray direction marks) cannot reorder the
+  // rest of the sentence around it.
+  const who = (
+    <strong className="font-semibold text-slate-900">
+      <bdi>{event.actor.name}</bdi>
+    </strong>
+  );
   const room = <RoomLink roomId={event.data.roomId} />;
   switch (event.type) {
     case "room.created":

@@ -66,7 +66,9 @@ export function NotificationBell() {
                   <Link href={messageHref(m.data.roomId, m.data.seq)} onClick={() => setOpen(false)} className="block px-4 py-2.5 hover:bg-slate-50">
                     <span className="flex items-baseline justify-between gap-2">
                       <span className="truncate text-sm">
-                        <strong className="font-semibold">{m.actor.name}</strong> mentioned you in <strong className="font-semibold">#{m.data.roomId}</strong>
+                        <strong className="font-semibold">
+                          <bdi>{m.actor.name}</bdi>
+                        </strong> mentioned you in <strong className="font-semibold">#{m.data.roomId}</strong>
                       </span>
                       <RelativeTime at={m.at} />
                     </span>

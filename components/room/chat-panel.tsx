@@ -1,7 +1,7 @@
 "use client";
 import { useRoom } from "@/lib/store/room";
 import type { User } from "@/lib/protocol";
-import { typingLine } from "../format";
+import { typingPieces } from "../format";
 import { Composer } from "./composer";
 import { MessageList } from "./message-list";
 
@@ -20,7 +20,7 @@ function TypingLine() {
   const typing = useRoom((s) => s.typing);
   return (
     <p aria-live="polite" className="h-5 truncate px-4 text-xs text-slate-500 italic">
-      {typingLine(typing)}
+      {typingPieces(typing).map((p, i) => (typeof p === "string" ? p : <bdi key={i}>{p.name}</bdi>))}
     </p>
   );
 }

@@ -58,7 +58,7 @@ export const MessageItem = memo(function MessageItem({
       <div className="min-w-0 flex-1">
         {!continues && (
           <p className="flex items-baseline gap-2">
-            <span className="truncate text-sm font-semibold">{message.actor.name}</span>
+            <bdi className="truncate text-sm font-semibold">{message.actor.name}</bdi>
             <RelativeTime at={message.at} />
           </p>
         )}
@@ -78,7 +78,7 @@ export function PendingMessage({ entry, me, knownNames }: { entry: OutboxEntry; 
       </div>
       <div className="min-w-0 flex-1">
         <p className="flex items-baseline gap-2">
-          <span className="truncate text-sm font-semibold">{me.name}</span>
+          <bdi className="truncate text-sm font-semibold">{me.name}</bdi>
           {entry.status !== "failed" && (
             <span className="text-xs text-slate-500">{entry.status === "pending" ? "Pending" : "Sending…"}</span>
           )}

@@ -14,7 +14,7 @@ export function PresenceAvatars() {
       <ul aria-label="People here" className="flex items-center -space-x-2">
         {members.map((m, i) => (
           <li key={m.id} className={i < SHOWN ? undefined : "sr-only"}>
-            {i < SHOWN ? <Avatar name={m.name} color={m.color} label /> : m.name}
+            {i < SHOWN ? <Avatar name={m.name} color={m.color} label /> : <bdi>{m.name}</bdi>}
           </li>
         ))}
       </ul>

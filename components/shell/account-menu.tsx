@@ -31,7 +31,7 @@ export function AccountMenu({ user }: { user: User }) {
         className="inline-flex items-center gap-2 rounded-full p-0.5 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-500 sm:pr-3"
       >
         <Avatar name={user.name} color={user.color} />
-        <span className="hidden max-w-32 truncate text-sm font-medium sm:inline">{user.name}</span>
+        <bdi className="hidden max-w-32 truncate text-sm font-medium sm:inline">{user.name}</bdi>
       </button>
       {open && (
         <div
@@ -41,7 +41,9 @@ export function AccountMenu({ user }: { user: User }) {
           className="absolute top-full right-0 z-30 mt-2 w-64 rounded-xl border border-slate-200 bg-white p-4 shadow-lg"
         >
           <p className="text-sm text-slate-600">
-            Signed in as <strong className="font-semibold text-slate-900">{user.name}</strong>
+            Signed in as <strong className="font-semibold text-slate-900">
+              <bdi>{user.name}</bdi>
+            </strong>
           </p>
           <div className="mt-3 border-t border-slate-100 pt-3">
             <TransportSelect />

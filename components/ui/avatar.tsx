@@ -16,7 +16,7 @@ export function Avatar({ name, color, size = "md", label }: { name: string; colo
       aria-label={label ? name : undefined}
       aria-hidden={label ? undefined : true}
     >
-      {initials(name)}
+      <bdi>{initials(name)}</bdi>
     </span>
   );
 }

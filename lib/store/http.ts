@@ -41,7 +41,9 @@ async function request(path: string, init: RequestInit): Promise<unknown> {
   try {
     res = await fetch(path, {
       method: init.method ?? "GET",
-      headers: init.body === undefined ? undefined : { "Content-Type": "application/json" },
+      // Every state-changing call is JSON, a bodiless DELETE too: the server refuses others
+      // (a cross-site form can post text/plain, never application/json).
+      headers: (init.method ?? "GET") === "GET" ? undefined : { "Content-Type": "application/json" },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       credentials: "same-origin",
       cache: "no-store",

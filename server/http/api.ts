@@ -1,7 +1,7 @@
 // The HTTP API of PROTOCOL.md: identity, rooms, history, messages, typing, cursors and
 // notifications, plus the SSE and long-poll endpoints and the operator's endpoints.
 import type { IncomingMessage } from "node:http";
-import { Sessions, type Session } from "../auth";
+import { DuplicateCookieError, Sessions, type Session } from "../auth";
 import { EventLogClosedError, EventLogFullError } from "../eventlog";
 import type { Hub } from "../hub";
 import type { Metrics } from "../metrics";
@@ -12,7 +12,7 @@ import { PersonRates } from "../ratelimit";
 import type { LongPollTransport } from "../transports/longpoll";
 import type { SseTransport } from "../transports/sse";
 import { WorkspaceError, type Workspace } from "../workspace";
-import { HttpError, isSecure, readJson as readJsonBody, sendEmpty, sendJson } from "./respond";
+import { HttpError, readJson as readJsonBody, sendEmpty, sendJson } from "./respond";
 import { Router, type RouteContext } from "./router";
 import {
   CloseCode,
@@ -20,6 +20,7 @@ import {
   ROOM_PAGE_DEFAULT,
   ROOM_PAGE_MAX,
   cursorBodySchema,
+  isRoomId,
   postMessageBodySchema,
   readBodySchema,
   sessionBodySchema,
@@ -38,8 +39,8 @@ export interface ApiDeps {
   metrics: Metrics;
   ops: OpsSampler;
   isReady: () => boolean;
-  /** Tells a client's address behind the configured proxies. */
-  proxyTrust: ProxyTrust;
+  /** Whose word on the client's address and scheme is believed (TRUSTED_PROXIES). */
+  trust: ProxyTrust;
   limits: {
     /** New sessions per client address: a burst of this many, then this many a minute. */
     sessionsPerAddressPerMinute: number;
@@ -77,6 +78,8 @@ export function createApi(deps: ApiDeps): Router {
   const readJson = <S extends z.ZodType>(req: IncomingMessage, schema: S, invalid?: ErrorCode) =>
     readJsonBody(req, schema, invalid, deps.bodyIdleTimeoutMs);
 
+  const isSecure = (req: IncomingMessage) => deps.trust.isSecure(req);
+
   const authed = (handler: (ctx: RouteContext, session: Session) => Promise<void> | void) => async (ctx: RouteContext) => {
     const session = await sessions.fromRequest(ctx.req);
     if (!session) throw new HttpError("unauthorized", "Sign in first (POST /api/session)");
@@ -102,7 +105,7 @@ export function createApi(deps: ApiDeps): Router {
 
   router.on("POST", "/api/session", async ({ req, res }) => {
     // Checked before the body is read: a refused sign-up costs no work at all.
-    const waitS = signups.take(deps.proxyTrust.clientAddress(req));
+    const waitS = signups.take(deps.trust.clientAddress(req));
     if (waitS > 0) {
       deps.metrics.rateLimited.inc({ type: "session" });
       throw new HttpError("rate_limited", `Too many sign-ins from your address; try again in ${waitS} s`, { "Retry-After": String(waitS) });
@@ -155,19 +158,21 @@ export function createApi(deps: ApiDeps): Router {
     "GET",
     "/api/rooms/:id/events",
     authed(async ({ res, url, params }) => {
+      const room = roomParam(params);
       const before = optionalInt(url, "before", 1, Number.MAX_SAFE_INTEGER);
       const limit = optionalInt(url, "limit", 1, 200) ?? 50;
-      sendJson(res, 200, await workspace.history(params.id!, before, limit));
+      sendJson(res, 200, await workspace.history(room, before, limit));
     }),
   );
   router.on(
     "POST",
     "/api/rooms/:id/messages",
     authed(async ({ req, res, params }, session) => {
+      const room = roomParam(params);
       const body = await readJson(req, postMessageBodySchema, "invalid_text");
       if (!rates.take(session.user.id, "send")) throw new HttpError("rate_limited", "Too many messages; slow down");
-      const { event, duplicate } = await workspace.postMessage(params.id!, session.user, body.text, body.clientId);
-      hub.setTyping(params.id!, session.user, false);
+      const { event, duplicate } = await workspace.postMessage(room, session.user, body.text, body.clientId);
+      hub.setTyping(room, session.user, false);
       deps.metrics.acks.inc({ transport: "http" });
       const answer: PostedMessage = { event };
       sendJson(res, duplicate ? 200 : 201, answer);
@@ -177,9 +182,10 @@ export function createApi(deps: ApiDeps): Router {
     "POST",
     "/api/rooms/:id/typing",
     authed(async ({ req, res, params }, session) => {
+      const room = roomParam(params);
       const { stop } = await readJson(req, typingBodySchema);
-      await workspace.requireRoom(params.id!);
-      if (stop || rates.take(session.user.id, "typing")) hub.setTyping(params.id!, session.user, !stop);
+      await workspace.requireRoom(room);
+      if (stop || rates.take(session.user.id, "typing")) hub.setTyping(room, session.user, !stop);
       sendEmpty(res);
     }),
   );
@@ -187,11 +193,12 @@ export function createApi(deps: ApiDeps): Router {
     "POST",
     "/api/rooms/:id/cursor",
     authed(async ({ req, res, params }, session) => {
+      const room = roomParam(params);
       const { x, y } = await readJson(req, cursorBodySchema);
-      await workspace.requireRoom(params.id!);
+      await workspace.requireRoom(room);
       // Hiding is never rate limited: it only ever takes a cursor away, as the WebSocket's null does.
-      if (x === null || y === null) hub.hideCursor(params.id!, session.user.id);
-      else if (rates.take(session.user.id, "cursor")) hub.moveCursor(params.id!, session.user as User, x, y);
+      if (x === null || y === null) hub.hideCursor(room, session.user.id);
+      else if (rates.take(session.user.id, "cursor")) hub.moveCursor(room, session.user as User, x, y);
       sendEmpty(res);
     }),
   );
@@ -234,9 +241,20 @@ export function createApi(deps: ApiDeps): Router {
   return router;
 }
 
+/**
+ * The `:id` of a room path, checked before anything looks it up: an id no room can have (a NUL,
+ * a dot, 65 characters) is simply no room.
+ */
+function roomParam(params: Record<string, string>): string {
+  const id = params.id ?? "";
+  if (!isRoomId(id)) throw new HttpError("unknown_room", "There is no such room");
+  return id;
+}
+
 /** Maps domain errors to PROTOCOL.md's codes. */
 export function toHttpError(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err;
+  if (err instanceof DuplicateCookieError) return new HttpError(err.code, err.message);
   if (err instanceof WorkspaceError) return new HttpError(err.code, err.message);
   if (err instanceof EventLogFullError || err instanceof EventLogClosedError) return new HttpError(err.code, err.message);
   return null;

@@ -116,10 +116,3 @@ export function readBody(req: IncomingMessage, limit: number, idleTimeoutMs = BO
     if (!req.complete) arm();
   });
 }
-
-/** True when the original request (perhaps behind a proxy) was HTTPS: cookies get `Secure`. */
-export function isSecure(req: IncomingMessage): boolean {
-  const proto = req.headers["x-forwarded-proto"];
-  if (typeof proto === "string") return proto.split(",")[0]!.trim() === "https";
-  return Boolean((req.socket as { encrypted?: boolean }).encrypted);
-}

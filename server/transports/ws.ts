@@ -5,7 +5,9 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { randomBytes } from "node:crypto";
 import { WebSocketServer, type WebSocket } from "ws";
-import type { Session, Sessions } from "../auth";
+import { DuplicateCookieError, type Session, type Sessions } from "../auth";
+import { isForeignOrigin } from "../http/origin";
+import type { ProxyTrust } from "../http/proxy-trust";
 import type { Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import type { Logger } from "../log";
 import { counterFor, type Metrics, type Tally } from "../metrics";
@@ -54,10 +56,12 @@ export interface WsConnectionOptions {
 
 export interface WsTransportOptions extends WsConnectionOptions {
   sessions: Sessions;
-  /** Origins allowed besides the request's own host. */
+  /** Origins allowed besides the app's own. */
   allowedOrigins: string[];
   /** Caps on the connections a person and an address hold; none when absent. */
   budget?: ConnectionBudget;
+  /** Whose word on the app's own origin (X-Forwarded-Host/-Proto) is believed. */
+  trust: ProxyTrust;
   pingIntervalMs?: number;
   pongTimeoutMs?: number;
 }
@@ -152,13 +156,17 @@ export class WsTransport {
     if (offered.length > 0 && !offered.includes(PROTOCOL_VERSION)) {
       return rejectUpgrade(socket, 400, "Bad Request", `Unsupported protocol version; this server speaks ${PROTOCOL_VERSION}`);
     }
-    if (!originAllowed(req, this.opts.allowedOrigins)) {
+    // A page on another origin must not open a socket with the visitor's cookie (cross-site
+    // WebSocket hijacking): browsers always send Origin with a WebSocket.
+    if (isForeignOrigin(req, this.opts.trust, this.opts.allowedOrigins)) {
+      // Code `forbidden`, as in version 1 (HTTP calls answer the newer `forbidden_origin`).
       return rejectUpgrade(socket, 403, "Forbidden", "Origin not allowed");
     }
     let session: Session | null;
     try {
       session = await this.opts.sessions.fromRequest(req);
     } catch (err) {
+      if (err instanceof DuplicateCookieError) return rejectUpgrade(socket, 400, "Bad Request", err.message, err.code);
       this.opts.logger.error({ err }, "session lookup failed during upgrade");
       return rejectUpgrade(socket, 503, "Service Unavailable", "Try again shortly");
     }
@@ -625,20 +633,6 @@ export class WsConnection implements Subscriber {
 
 function parseProtocols(header: string | undefined): string[] {
   return (header ?? "").split(",").map((p) => p.trim()).filter(Boolean);
-}
-
-/** The page's own origin (by Host) or one configured in ALLOWED_ORIGINS. No Origin: not a browser. */
-export function originAllowed(req: IncomingMessage, allowed: string[]): boolean {
-  const origin = req.headers.origin;
-  if (!origin) return true;
-  if (allowed.includes(origin)) return true;
-  try {
-    const o = new URL(origin);
-    const host = (req.headers["x-forwarded-host"] as string | undefined)?.split(",")[0]?.trim() ?? req.headers.host;
-    return o.host === host;
-  } catch {
-    return false;
-  }
 }
 
 function rejectUpgrade(

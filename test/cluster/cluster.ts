@@ -94,7 +94,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const api = (p: string, init: RequestInit & { cookie?: string; base?: string } = {}) => {
       const headers = new Headers(init.headers);
       if (init.cookie) headers.set("cookie", init.cookie);
-      if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
+      if ((init.body || (init.method ?? "GET") !== "GET") && !headers.has("content-type")) headers.set("content-type", "application/json");
       return fetch((init.base ?? nginx.url) + p, { ...init, headers });
     };
     return {

@@ -57,7 +57,8 @@ export async function startServer(
   const api = (path: string, init: RequestInit & { cookie?: string } = {}) => {
     const headers = new Headers(init.headers);
     if (init.cookie) headers.set("cookie", init.cookie);
-    if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
+    // JSON, as the API asks of every state-changing call (a bodiless DELETE included).
+    if ((init.body || (init.method ?? "GET") !== "GET") && !headers.has("content-type")) headers.set("content-type", "application/json");
     return fetch(url + path, { ...init, headers });
   };
   return {
