@@ -8,6 +8,12 @@ import { z } from "zod";
 import { CloseCode, restartingReasonSchema, serverFrameSchema, type ServerFrame, type User } from "../../lib/protocol";
 import { createTestDatabase, type DbKind, type TestDatabase } from "./db";
 
+/**
+ * For suites in which one person makes more rooms than anyone may at once (10): they test
+ * rooms, not the limit, so they lift it by name (test/abuse/rooms.test.ts tests the limit).
+ */
+export const MANY_ROOMS = { ROOMS_PER_PERSON_BURST: "1000" } as const;
+
 /** Someone signed in: who they are and their session cookie. */
 export type Person = { user: User; cookie: string };
 

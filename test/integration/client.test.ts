@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { WebSocketLike } from "../../lib/realtime/types";
 import { makeClient, type TestClient } from "../helpers/client";
 import { fakeBrowser } from "../helpers/fake-socket";
-import { startServerWith, waitFor, type Person, type TestServer } from "../helpers/server";
+import { MANY_ROOMS, startServerWith, waitFor, type Person, type TestServer } from "../helpers/server";
 import { startHttpProxy, type HttpProxy } from "../helpers/http-proxy";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
 
@@ -16,7 +16,7 @@ const clients: TestClient[] = [];
 const proxies: Array<TcpProxy | HttpProxy> = [];
 
 beforeAll(async () => {
-  [s, ada, lin] = await startServerWith(["Ada", "Lin"], { tuning: { presenceGraceMs: 200 } });
+  [s, ada, lin] = await startServerWith(["Ada", "Lin"], { tuning: { presenceGraceMs: 200 }, env: MANY_ROOMS });
 });
 afterEach(async () => {
   const done = clients.splice(0);

@@ -4,7 +4,7 @@
 // disconnect, or too slow to be sent them.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { makeClient, type TestClient } from "../helpers/client";
-import { isType, startServerWith, waitFor, type Person, type TestServer, type WsClient } from "../helpers/server";
+import { isType, MANY_ROOMS, startServerWith, waitFor, type Person, type TestServer, type WsClient } from "../helpers/server";
 import { createCursorStore } from "../../lib/store/cursors";
 import type { EphemeralBus, EphemeralMessage } from "../../server/backplane/ephemeral";
 import { EventLog } from "../../server/eventlog";
@@ -22,7 +22,7 @@ const clients: TestClient[] = [];
 
 beforeAll(async () => {
   // A paused reader may fall megabytes behind here without being closed for it (1013).
-  [s, ada, lin, kai] = await startServerWith(["Ada", "Lin", "Kai"], { tuning: { wsMaxBufferedBytes: 64 * 1024 * 1024 } });
+  [s, ada, lin, kai] = await startServerWith(["Ada", "Lin", "Kai"], { tuning: { wsMaxBufferedBytes: 64 * 1024 * 1024 }, env: MANY_ROOMS });
 });
 afterEach(() => {
   for (const c of sockets.splice(0)) c.ws.terminate();

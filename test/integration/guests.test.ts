@@ -23,6 +23,8 @@ describe("guest retention", () => {
     await s.app.workspace.recordJoin("general", ada.user);
     const posted = await s.api("/api/rooms/general/messages", { method: "POST", body: JSON.stringify({ text: "I was here", clientId: "g-1" }), cookie: ada.cookie });
     expect(posted.status).toBe(201);
+    // Ada has been around for 20 days when she signs out: retention counts from the sign-out.
+    await s.app.db.prisma.user.update({ where: { id: ada.user.id }, data: { createdAt: new Date(Date.now() - 20 * DAY) } });
     expect((await s.api("/api/session", { method: "DELETE", cookie: ada.cookie })).status).toBe(204);
     // Signed out: the session is no longer valid, but still says when it ended.
     expect((await s.api("/api/session", { cookie: ada.cookie })).status).toBe(401);

@@ -3,7 +3,7 @@
 import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { EventLogFullError } from "../../server/eventlog";
-import { startServer, startServerWith, type Person, type TestServer } from "../helpers/server";
+import { MANY_ROOMS, startServer, startServerWith, type Person, type TestServer } from "../helpers/server";
 import type { z } from "zod";
 import {
   eventsPageSchema,
@@ -22,7 +22,7 @@ let ada: Person;
 let lin: Person;
 
 beforeAll(async () => {
-  [s, ada, lin] = await startServerWith(["Ada", "Lin"]);
+  [s, ada, lin] = await startServerWith(["Ada", "Lin"], { env: MANY_ROOMS });
 });
 afterAll(async () => {
   await s?.stop();

@@ -4,7 +4,7 @@
 // poller present in the rooms it polls.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { isType, startServer, waitFor, type TestServer, type WsClient } from "../helpers/server";
+import { isType, MANY_ROOMS, startServer, waitFor, type TestServer, type WsClient } from "../helpers/server";
 import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
 import { parseCursor, POLL_MAX_WAIT_S, type PollAnswer, type User } from "../../lib/protocol";
 
@@ -104,6 +104,7 @@ describe.each(dbKinds)("long polling /api/poll on %s", (kind) => {
       kind,
       testDb,
       tuning: { pollPresenceTtlMs: PRESENCE_TTL_MS, pollStateIntervalMs: STATE_INTERVAL_MS, presenceGraceMs: 200 },
+      env: MANY_ROOMS,
     });
     ada = await s.signIn("Ada");
     bea = await s.signIn("Bea");

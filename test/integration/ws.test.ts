@@ -5,7 +5,7 @@ import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { isType, startServer, waitFor, WsClient, type Person, type TestServer } from "../helpers/server";
+import { isType, MANY_ROOMS, startServer, waitFor, WsClient, type Person, type TestServer } from "../helpers/server";
 import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
 import { metricValue, scrapeMetrics, type Sample } from "../helpers/metrics";
 import { restartingReasonSchema, type RealtimeEvent, type ServerFrame } from "../../lib/protocol";
@@ -132,7 +132,7 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
       kind,
       testDb: kind === "pglite" ? await pglite() : undefined,
       tuning: { typingTtlMs: TYPING_TTL_MS, presenceGraceMs: PRESENCE_GRACE_MS },
-      env: { ALLOWED_ORIGINS: "https://partner.example.com" },
+      env: { ALLOWED_ORIGINS: "https://partner.example.com", ...MANY_ROOMS },
     });
     ada = await s.signIn("Ada");
     lin = await s.signIn("Lin");
@@ -698,6 +698,7 @@ describe("WebSocket close codes", () => {
     s = await startServer({
       testDb: await pglite(),
       tuning: { wsMaxBufferedBytes: 64 * 1024 },
+      env: MANY_ROOMS,
     });
     ada = await s.signIn("Ada");
   });
