@@ -178,7 +178,8 @@ async function runWindow(scenario: Scenario, o: WindowOptions): Promise<{ sample
   let attack: Attack | null = null;
   let sampler: NodeJS.Timeout | undefined;
   try {
-    child = await startAppServer({ postgres: o.postgres, pgliteOnDisk: o.onDisk }, { core: serverCore(o.serverCore) });
+    // A generous start-up bound: the windows before may leave a busy machine behind them.
+    child = await startAppServer({ postgres: o.postgres, pgliteOnDisk: o.onDisk }, { core: serverCore(o.serverCore), timeoutMs: 180_000 });
     const srv = child;
     let exited = false;
     const exitWatch = setInterval(() => {
