@@ -13,6 +13,7 @@ import { wsTextFrame } from "./transports/ws-frame";
 import type { Clock, Timer } from "./state/clock";
 import { CursorCoalescer } from "./state/cursors";
 import { Presence } from "./state/presence";
+import { diffPresence, isEmptyDiff } from "../lib/presence-diff";
 import { Typing } from "./state/typing";
 import {
   CURSOR_TICK_MS,
@@ -53,18 +54,29 @@ export class Outgoing {
 }
 
 /** The frames of a room's ephemeral state. */
-export type RoomStateFrame = Extract<ServerFrame, { type: "presence" | "typing" | "cursors" }>;
+export type RoomStateFrame = Extract<ServerFrame, { type: "presence" | "presence_diff" | "typing" | "cursors" }>;
 
-/** An ephemeral room frame (presence, typing or cursors), serialized once. */
+/**
+ * An ephemeral room frame (presence, typing or cursors), serialized at most once, when the
+ * first subscriber asks for it. A presence frame also carries its `diff` (protocol 1.1): each
+ * subscriber takes the one its version speaks, and a form nobody takes is never serialized —
+ * with only 1.1 clients in a big room, the full member list is not written out per change.
+ */
 export class RoomFrame {
   private bytes: Buffer | undefined;
+  private text: string | undefined;
   readonly type: RoomStateFrame["type"];
   readonly room: string;
-  readonly json: string;
-  constructor(frame: RoomStateFrame) {
+  constructor(
+    private readonly frame: RoomStateFrame,
+    /** For a presence frame: the same change as a `presence_diff` frame. */
+    readonly diff?: RoomFrame,
+  ) {
     this.type = frame.type;
     this.room = frame.room;
-    this.json = JSON.stringify(frame);
+  }
+  get json(): string {
+    return (this.text ??= JSON.stringify(this.frame));
   }
   /** The WebSocket text frame, whole, made once for every socket (see `wsTextFrame`). */
   get wsFrame(): Buffer {
@@ -192,8 +204,11 @@ export class Hub {
   private bus: EphemeralBus | null = null;
   private readonly remote = new Map<string, RemoteInstance>();
   private readonly departed = new Set<string>();
-  /** The member and typing lists last broadcast per room, to announce only real changes. */
-  private readonly announced = new Map<string, { members: string; typing: string }>();
+  /**
+   * The members (by id) and typing list last broadcast per room: the next presence frame is the
+   * change from these, and a 1.1 client joining is shown these members (see `announcedMembers`).
+   */
+  private readonly announced = new Map<string, { members: Map<string, User>; typing: string }>();
   private readonly instanceId: string;
   /** Bound once: a labelled counter looked up per delivery costs more than the delivery's bookkeeping. */
   private readonly deliveryCounters: Record<Transport, { inc(): void }> | undefined;
@@ -427,10 +442,13 @@ export class Hub {
     const since = opts.since ?? null;
     let head: number;
     try {
-      // A stream this hub follows knows its head (every commit reaches it); only a position
-      // beyond it (seen through another instance, or a reset log) needs the database's word.
+      // A stream this hub follows knows its head (every commit reaches it, and another
+      // instance's commits follow through the backplane's catch-up): a live-only join, or a
+      // position within it, costs no query — join churn never reaches the database. Only a
+      // stream new here, or a position beyond its head (seen through another instance, or a
+      // reset log), needs the database's word.
       const known = st.lastPublished;
-      head = known !== null && since !== null && since <= known ? known : await this.log.head(stream);
+      head = known !== null && (since === null || since <= known) ? known : await this.log.head(stream);
     } catch (err) {
       if (st.subs.get(sub.id) === s) this.unsubscribe(stream, sub);
       throw err;
@@ -623,12 +641,16 @@ export class Hub {
     s.sub.onEvent(stream, e);
   }
 
-  /** The recent events after `seq` when the in-memory window covers them all. */
+  /**
+   * The recent events after `seq` when the in-memory window covers them all. At or past the
+   * head this hub knows there is nothing to read, recent events or not (a live-only join).
+   */
   private fromRecent(st: StreamState, seq: number): Outgoing[] | null {
-    const r = st.recent;
-    if (r.length === 0 || st.lastPublished === null) return null;
-    if (r[0]!.seq > seq + 1 || r[r.length - 1]!.seq !== st.lastPublished) return null;
+    if (st.lastPublished === null) return null;
     if (seq >= st.lastPublished) return [];
+    const r = st.recent;
+    if (r.length === 0) return null;
+    if (r[0]!.seq > seq + 1 || r[r.length - 1]!.seq !== st.lastPublished) return null;
     return r.slice(seq + 1 - r[0]!.seq);
   }
 
@@ -752,18 +774,34 @@ export class Hub {
     for (const room of rooms) this.announceRoom(room);
   }
 
-  /** Broadcasts a room's members and typing (across all instances) where they changed. */
+  /**
+   * The room's members as last announced to everyone in it. A 1.1 connection joining is shown
+   * these (and itself), not the members this instant: the `presence_diff` frames that follow
+   * are changes from this very list, so applying them leaves nobody shown who has gone — even
+   * someone who came and went between two announcements, whom no diff mentions.
+   */
+  announcedMembers(room: string): User[] {
+    return [...(this.announced.get(room)?.members.values() ?? [])];
+  }
+
+  /**
+   * Broadcasts a room's members and typing (across all instances) where they changed: members
+   * as one frame holding both the full list (protocol 1) and the change (1.1). People who left
+   * and came back within the window are no change, so churn nets out here.
+   */
   private announceRoom(room: string): void {
     const members = this.members(room);
     const typing = this.typingUsers(room);
-    const before = this.announced.get(room) ?? { members: "[]", typing: "[]" };
-    const now = { members: JSON.stringify(members), typing: JSON.stringify(typing) };
+    const before = this.announced.get(room);
+    const typingNow = JSON.stringify(typing);
+    const diff = diffPresence(before?.members ?? new Map(), members);
     if (members.length === 0 && typing.length === 0) this.announced.delete(room);
-    else this.announced.set(room, now);
-    if (now.members !== before.members) {
-      this.broadcastRoom(new RoomFrame({ type: "presence", room, members }));
+    else this.announced.set(room, { members: isEmptyDiff(diff) && before ? before.members : new Map(members.map((u) => [u.id, u])), typing: typingNow });
+    if (!isEmptyDiff(diff)) {
+      const change = new RoomFrame({ type: "presence_diff", room, joins: diff.joins, leaves: diff.leaves });
+      this.broadcastRoom(new RoomFrame({ type: "presence", room, members }, change));
     }
-    if (now.typing !== before.typing) {
+    if (typingNow !== (before?.typing ?? "[]")) {
       this.broadcastRoom(new RoomFrame({ type: "typing", room, users: typing }));
     }
   }

@@ -22,7 +22,9 @@ import {
   MAX_FRAME_BYTES,
   MAX_REPLAY,
   PROTOCOL_VERSION,
+  PROTOCOL_VERSION_1_1,
   roomStream,
+  type ProtocolVersion,
   type ClientFrame,
   type ErrorCode,
   type RestartingReason,
@@ -42,6 +44,8 @@ export interface WsConnectionOptions {
   maxBufferedBytes?: number;
   /** Above this many buffered bytes cursor frames are skipped for the socket. */
   cursorSkipBytes?: number;
+  /** The subprotocol the socket speaks (default `rt.v1`): 1.1 hears presence as diffs. */
+  version?: ProtocolVersion;
 }
 
 export interface WsTransportOptions extends WsConnectionOptions {
@@ -102,7 +106,7 @@ export class WsTransport {
       maxPayload: MAX_FRAME_BYTES,
       perMessageDeflate: false,
       clientTracking: false,
-      handleProtocols: (protocols) => (protocols.has(PROTOCOL_VERSION) ? PROTOCOL_VERSION : false),
+      handleProtocols: (protocols) => selectProtocol(protocols),
     });
   }
 
@@ -124,8 +128,8 @@ export class WsTransport {
     socket.on("error", () => socket.destroy());
     if (this.draining) return rejectUpgrade(socket, 503, "Service Unavailable", "The server is restarting");
     const offered = parseProtocols(req.headers["sec-websocket-protocol"]);
-    if (offered.length > 0 && !offered.includes(PROTOCOL_VERSION)) {
-      return rejectUpgrade(socket, 400, "Bad Request", `Unsupported protocol version; this server speaks ${PROTOCOL_VERSION}`);
+    if (offered.length > 0 && !selectProtocol(new Set(offered))) {
+      return rejectUpgrade(socket, 400, "Bad Request", `Unsupported protocol version; this server speaks ${PROTOCOL_VERSION_1_1} and ${PROTOCOL_VERSION}`);
     }
     if (!originAllowed(req, this.opts.allowedOrigins)) {
       return rejectUpgrade(socket, 403, "Forbidden", "Origin not allowed");
@@ -158,7 +162,8 @@ export class WsTransport {
   }
 
   private accept(ws: WebSocket, session: Session): void {
-    const conn = new WsConnection(new WsSocket(ws), session, this.opts, () => this.connections.delete(conn));
+    const version = ws.protocol === PROTOCOL_VERSION_1_1 ? PROTOCOL_VERSION_1_1 : PROTOCOL_VERSION;
+    const conn = new WsConnection(new WsSocket(ws), session, { ...this.opts, version }, () => this.connections.delete(conn));
     this.connections.add(conn);
     ws.on("message", (data, isBinary) => conn.handleMessage(data as Buffer, isBinary));
     ws.on("pong", () => conn.handlePong());
@@ -178,6 +183,8 @@ export class WsConnection implements Subscriber {
   readonly user: User;
   readonly sessionId: string;
   private readonly rooms = new Set<string>();
+  /** Protocol 1.1: presence after `joined` comes as `presence_diff` frames, not full lists. */
+  private readonly presenceDiffs: boolean;
   private readonly clock: Clock;
   private readonly sendBucket: TokenBucket;
   private readonly typingBucket: TokenBucket;
@@ -214,6 +221,7 @@ export class WsConnection implements Subscriber {
   ) {
     this.user = session.user;
     this.sessionId = session.id;
+    this.presenceDiffs = opts.version === PROTOCOL_VERSION_1_1;
     this.clock = opts.clock ?? systemClock;
     const now = () => this.clock.now();
     this.sendBucket = new TokenBucket(SEND_LIMITS.send.rate, SEND_LIMITS.send.burst, now);
@@ -237,7 +245,8 @@ export class WsConnection implements Subscriber {
 
   onRoomFrame(frame: RoomFrame): void {
     if (frame.type === "cursors") return this.sendCursors(frame);
-    this.sendFrame(frame.wsFrame, counterFor(this.opts.metrics?.framesOut, frame.type));
+    const out = this.presenceDiffs && frame.diff ? frame.diff : frame;
+    this.sendFrame(out.wsFrame, counterFor(this.opts.metrics?.framesOut, out.type));
   }
 
   /** Cursors are lossy: a slow socket skips them, and is owed the full set once it catches up. */
@@ -438,8 +447,9 @@ export class WsConnection implements Subscriber {
       maxReplay: MAX_REPLAY,
       onStart: (head, reset) => {
         // The answer comes first and already counts this person; entering the room then
-        // announces the arrival to everyone in it, this connection included.
-        const before = hub.members(room);
+        // announces the arrival to everyone in it, this connection included. A 1.1 connection
+        // is shown the members as last announced, the list the diffs that follow change.
+        const before = this.presenceDiffs ? hub.announcedMembers(room) : hub.members(room);
         const present = before.some((m) => m.id === this.user.id);
         const members = present ? before : [...before, this.user];
         this.send(reset ? { type: "reset", room, head } : { type: "joined", room, head, members });
@@ -575,6 +585,16 @@ export class WsConnection implements Subscriber {
     this.socket.flush();
     return this.socket.bufferedAmount > bytes;
   }
+}
+
+/**
+ * The subprotocol to speak: 1.1 when offered (a 1.1 client offers `rt.v1` after it, for older
+ * servers), else 1; false when the client offers neither.
+ */
+function selectProtocol(offered: ReadonlySet<string>): ProtocolVersion | false {
+  if (offered.has(PROTOCOL_VERSION_1_1)) return PROTOCOL_VERSION_1_1;
+  if (offered.has(PROTOCOL_VERSION)) return PROTOCOL_VERSION;
+  return false;
 }
 
 function parseProtocols(header: string | undefined): string[] {
