@@ -178,6 +178,13 @@ interface RemoteInstance {
   departing?: Timer;
 }
 
+/** What a room's watchers were last told: its members by id (and their JSON, made on demand) and who was typing. */
+interface AnnouncedRoom {
+  members: Map<string, User>;
+  json?: string;
+  typing: string;
+}
+
 /** A drained instance's clients reconnect within this (ws drain spread) when it does not say. */
 const DEFAULT_RECONNECT_SPREAD_MS = 5_000;
 /** However long a departing instance asks its members be kept, no longer than this. */
@@ -208,7 +215,7 @@ export class Hub {
    * The members (by id) and typing list last broadcast per room: the next presence frame is the
    * change from these, and a 1.1 client joining is shown these members (see `announcedMembers`).
    */
-  private readonly announced = new Map<string, { members: Map<string, User>; typing: string }>();
+  private readonly announced = new Map<string, AnnouncedRoom>();
   private readonly instanceId: string;
   /** Bound once: a labelled counter looked up per delivery costs more than the delivery's bookkeeping. */
   private readonly deliveryCounters: Record<Transport, { inc(): void }> | undefined;
@@ -785,6 +792,19 @@ export class Hub {
   }
 
   /**
+   * `announcedMembers` and `user` (once) as JSON array text. The list's text is made once per
+   * announcement and reused by every join until the next: churning joins cost no serializing
+   * of the whole room each.
+   */
+  announcedMembersJson(room: string, user: User): string {
+    const entry = this.announced.get(room);
+    if (!entry) return `[${JSON.stringify(user)}]`;
+    const list = (entry.json ??= JSON.stringify([...entry.members.values()]));
+    if (entry.members.has(user.id)) return list;
+    return list === "[]" ? `[${JSON.stringify(user)}]` : `${list.slice(0, -1)},${JSON.stringify(user)}]`;
+  }
+
+  /**
    * Broadcasts a room's members and typing (across all instances) where they changed: members
    * as one frame holding both the full list (protocol 1) and the change (1.1). People who left
    * and came back within the window are no change, so churn nets out here.
@@ -794,14 +814,16 @@ export class Hub {
     const typing = this.typingUsers(room);
     const before = this.announced.get(room);
     const typingNow = JSON.stringify(typing);
+    const typingBefore = before?.typing ?? "[]";
     const diff = diffPresence(before?.members ?? new Map(), members);
     if (members.length === 0 && typing.length === 0) this.announced.delete(room);
-    else this.announced.set(room, { members: isEmptyDiff(diff) && before ? before.members : new Map(members.map((u) => [u.id, u])), typing: typingNow });
+    else if (isEmptyDiff(diff) && before) before.typing = typingNow;
+    else this.announced.set(room, { members: new Map(members.map((u) => [u.id, u])), typing: typingNow });
     if (!isEmptyDiff(diff)) {
       const change = new RoomFrame({ type: "presence_diff", room, joins: diff.joins, leaves: diff.leaves });
       this.broadcastRoom(new RoomFrame({ type: "presence", room, members }, change));
     }
-    if (typingNow !== (before?.typing ?? "[]")) {
+    if (typingNow !== typingBefore) {
       this.broadcastRoom(new RoomFrame({ type: "typing", room, users: typing }));
     }
   }

@@ -447,16 +447,19 @@ export class WsConnection implements Subscriber {
       maxReplay: MAX_REPLAY,
       onStart: (head, reset) => {
         // The answer comes first and already counts this person; entering the room then
-        // announces the arrival to everyone in it, this connection included. A 1.1 connection
-        // is shown the members as last announced, the list the diffs that follow change.
-        const before = this.presenceDiffs ? hub.announcedMembers(room) : hub.members(room);
-        const present = before.some((m) => m.id === this.user.id);
-        const members = present ? before : [...before, this.user];
-        this.send(reset ? { type: "reset", room, head } : { type: "joined", room, head, members });
-        // The answer may have found the socket too far behind and closed it (1013).
-        if (this.closed) return;
-        hub.enterRoom(room, this);
-        if (reset && present) this.send({ type: "presence", room, members });
+        // announces the arrival to everyone in it, this connection included.
+        if (this.presenceDiffs) {
+          if (!this.answerJoinWithDiffs(room, head, reset)) return;
+        } else {
+          const before = hub.members(room);
+          const present = before.some((m) => m.id === this.user.id);
+          const members = present ? before : [...before, this.user];
+          this.send(reset ? { type: "reset", room, head } : { type: "joined", room, head, members });
+          // The answer may have found the socket too far behind and closed it (1013).
+          if (this.closed) return;
+          hub.enterRoom(room, this);
+          if (reset && present) this.send({ type: "presence", room, members });
+        }
         // Always, even empty: a client back from a disconnect still shows cursors that left
         // meanwhile, and only a full set tells it so.
         this.cursorsOwed.delete(room);
@@ -467,6 +470,27 @@ export class WsConnection implements Subscriber {
     });
     // First join ever is a feed event; it need not hold up the replay.
     void this.opts.workspace.recordJoin(room, this.user).catch((err: unknown) => this.log.error({ err, room }, "recording the join failed"));
+  }
+
+  /**
+   * Protocol 1.1's answer to a join: the members as last announced to the room (and this
+   * person), the very list the `presence_diff` frames that follow change — a reset is followed
+   * by that list as a `presence` frame, as the client's list may be from before. The list's
+   * JSON is made once per announcement however many join (join churn would otherwise
+   * serialize the whole room per join). False when the answer closed the socket.
+   */
+  private answerJoinWithDiffs(room: string, head: number, reset: boolean): boolean {
+    const hub = this.opts.hub;
+    const members = hub.announcedMembersJson(room, this.user);
+    const roomJson = JSON.stringify(room);
+    const framesOut = this.opts.metrics?.framesOut;
+    if (reset) this.send({ type: "reset", room, head });
+    else this.sendDurable(`{"type":"joined","room":${roomJson},"head":${head},"members":${members}}`, counterFor(framesOut, "joined"));
+    // The answer may have found the socket too far behind and closed it (1013).
+    if (this.closed) return false;
+    hub.enterRoom(room, this);
+    if (reset) this.sendDurable(`{"type":"presence","room":${roomJson},"members":${members}}`, counterFor(framesOut, "presence"));
+    return true;
   }
 
   private handleLeave(room: string): void {
