@@ -458,6 +458,7 @@ export class Hub {
     this.subscribers.get(sub)?.streams.add(stream);
     const since = opts.since ?? null;
     let head: number;
+    let headKnown = false;
     try {
       // A stream this hub follows knows its head (every commit reaches it, and another
       // instance's commits follow through the backplane's catch-up): a live-only join, or a
@@ -465,7 +466,8 @@ export class Hub {
       // stream new here, or a position beyond its head (seen through another instance, or a
       // reset log), needs the database's word.
       const known = st.lastPublished;
-      head = known !== null && (since === null || since <= known) ? known : await this.log.head(stream);
+      headKnown = known !== null && (since === null || since <= known);
+      head = headKnown ? known! : await this.log.head(stream);
     } catch (err) {
       if (st.subs.get(sub.id) === s) this.unsubscribe(stream, sub);
       throw err;
@@ -477,7 +479,9 @@ export class Hub {
     if (since !== null && opts.resumed !== false) this.metrics?.[reset ? "resets" : "resumes"].inc({ transport: sub.transport });
     if (st.subs.get(sub.id) !== s) return { head, reset };
     opts.onStart?.(head, reset);
-    await this.replay(stream, st, s);
+    // Starting at the head this hub knows, nothing is missed: later events reach it live. A head
+    // just read from the database is read after too (a commit may land between the two).
+    await this.replay(stream, st, s, headKnown && s.lastSeq >= head);
     return { head, reset };
   }
 
@@ -627,8 +631,8 @@ export class Hub {
   }
 
   /** Delivers the log after `s.lastSeq`, then what waited in `s.pending`, then goes live. */
-  private async replay(stream: string, st: StreamState, s: Subscription): Promise<void> {
-    let caughtUp = false;
+  private async replay(stream: string, st: StreamState, s: Subscription, upToDate = false): Promise<void> {
+    let caughtUp = upToDate;
     for (;;) {
       if (st.subs.get(s.sub.id) !== s) return;
       const pending = s.pending ?? [];
@@ -658,16 +662,12 @@ export class Hub {
     s.sub.onEvent(stream, e);
   }
 
-  /**
-   * The recent events after `seq` when the in-memory window covers them all. At or past the
-   * head this hub knows there is nothing to read, recent events or not (a live-only join).
-   */
+  /** The recent events after `seq` when the in-memory window covers them all. */
   private fromRecent(st: StreamState, seq: number): Outgoing[] | null {
-    if (st.lastPublished === null) return null;
-    if (seq >= st.lastPublished) return [];
     const r = st.recent;
-    if (r.length === 0) return null;
+    if (r.length === 0 || st.lastPublished === null) return null;
     if (r[0]!.seq > seq + 1 || r[r.length - 1]!.seq !== st.lastPublished) return null;
+    if (seq >= st.lastPublished) return [];
     return r.slice(seq + 1 - r[0]!.seq);
   }
 
