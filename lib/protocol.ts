@@ -1,4 +1,4 @@
-// The wire contract (PROTOCOL.md, version 1) as types and runtime schemas.
+// The wire contract (PROTOCOL.md, versions 1 and 1.1) as types and runtime schemas.
 // Imported by the server and the browser client alike: one definition of every frame.
 import { z } from "zod";
 
@@ -7,7 +7,13 @@ import { z } from "zod";
 // violation. The plain parsers give the same answers.
 if (typeof window !== "undefined") z.config({ jitless: true });
 
+/** Version 1 of the WebSocket subprotocol: presence as full member lists. */
 export const PROTOCOL_VERSION = "rt.v1";
+/** Version 1.1: presence as a full list on `joined`, then `presence_diff` frames. */
+export const PROTOCOL_VERSION_1_1 = "rt.v1.1";
+/** The subprotocols a client offers, preferred first; a v1 server selects the `rt.v1` after it. */
+export const OFFERED_PROTOCOLS = [PROTOCOL_VERSION_1_1, PROTOCOL_VERSION] as const;
+export type ProtocolVersion = typeof PROTOCOL_VERSION | typeof PROTOCOL_VERSION_1_1;
 export const MAX_FRAME_BYTES = 64 * 1024;
 export const MAX_BODY_BYTES = 64 * 1024;
 /** A `join` that missed more than this many events is told to reload instead. */
@@ -288,6 +294,11 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("event"), event: realtimeEventSchema }),
   z.object({ type: z.literal("ack"), clientId: z.string(), seq: eventSeqSchema }),
   z.object({ type: z.literal("presence"), room: roomId, members: z.array(userSchema) }),
+  /**
+   * Version 1.1: who arrived (or changed) and who left since the last presence frame. `joins`
+   * are added or replaced by id, `leaves` removed by id; applied to the `joined` list.
+   */
+  z.object({ type: z.literal("presence_diff"), room: roomId, joins: z.array(userSchema), leaves: z.array(userSchema) }),
   z.object({ type: z.literal("typing"), room: roomId, users: z.array(actorSchema) }),
   /**
    * Only what changed since the last frame; with `full`, every cursor in the room — any the

@@ -14,6 +14,7 @@ import { wsTextFrame } from "./transports/ws-frame";
 import type { Clock, Timer } from "./state/clock";
 import { CursorCoalescer } from "./state/cursors";
 import { Presence } from "./state/presence";
+import { diffPresence, isEmptyDiff } from "../lib/presence-diff";
 import { Typing } from "./state/typing";
 import {
   CloseCode,
@@ -61,18 +62,29 @@ export class Outgoing {
 }
 
 /** The frames of a room's ephemeral state. */
-export type RoomStateFrame = Extract<ServerFrame, { type: "presence" | "typing" | "cursors" }>;
+export type RoomStateFrame = Extract<ServerFrame, { type: "presence" | "presence_diff" | "typing" | "cursors" }>;
 
-/** An ephemeral room frame (presence, typing or cursors), serialized once. */
+/**
+ * An ephemeral room frame (presence, typing or cursors), serialized at most once, when the
+ * first subscriber asks for it. A presence frame also carries its `diff` (protocol 1.1): each
+ * subscriber takes the one its version speaks, and a form nobody takes is never serialized —
+ * with only 1.1 clients in a big room, the full member list is not written out per change.
+ */
 export class RoomFrame {
   private bytes: Buffer | undefined;
+  private text: string | undefined;
   readonly type: RoomStateFrame["type"];
   readonly room: string;
-  readonly json: string;
-  constructor(frame: RoomStateFrame) {
+  constructor(
+    private readonly frame: RoomStateFrame,
+    /** For a presence frame: the same change as a `presence_diff` frame. */
+    readonly diff?: RoomFrame,
+  ) {
     this.type = frame.type;
     this.room = frame.room;
-    this.json = JSON.stringify(frame);
+  }
+  get json(): string {
+    return (this.text ??= JSON.stringify(this.frame));
   }
   /** The WebSocket text frame, whole, made once for every socket (see `wsTextFrame`). */
   get wsFrame(): Buffer {
@@ -144,6 +156,14 @@ const MAX_IDLE_STREAMS = 10_000;
 const IDLE_STREAM_MS = 60_000;
 /** Presence and typing changes within this window go out as one frame per room. */
 const ANNOUNCE_WINDOW_MS = 20;
+/**
+ * A room's changes go out at most once per this many ms per watcher (and at most every 250 ms
+ * however big): each announcement is a frame to every watcher, so a room of 1,000 people
+ * churning costs its watchers ~5,000 frames a second in all rather than 50,000. Rooms of up to
+ * 100 watchers keep the plain 20 ms window.
+ */
+const ANNOUNCE_MS_PER_WATCHER = 0.2;
+const MAX_ANNOUNCE_WINDOW_MS = 250;
 const REPLAY_PAGE = 500;
 /** Live events a replaying subscription may hold before it is told it lagged. */
 const MAX_PENDING = 5_000;
@@ -174,6 +194,15 @@ interface RemoteInstance {
   departing?: Timer;
 }
 
+/** What a room's watchers were last told: its members by id (and their JSON, made on demand) and who was typing. */
+interface AnnouncedRoom {
+  members: Map<string, User>;
+  json?: string;
+  typing: string;
+  /** When these members were announced (performance.now()): the room's window runs from here. */
+  at: number;
+}
+
 /** A drained instance's clients reconnect within this (ws drain spread) when it does not say. */
 const DEFAULT_RECONNECT_SPREAD_MS = 5_000;
 /** However long a departing instance asks its members be kept, no longer than this. */
@@ -200,8 +229,11 @@ export class Hub {
   private bus: EphemeralBus | null = null;
   private readonly remote = new Map<string, RemoteInstance>();
   private readonly departed = new Set<string>();
-  /** The member and typing lists last broadcast per room, to announce only real changes. */
-  private readonly announced = new Map<string, { members: string; typing: string }>();
+  /**
+   * The members (by id) and typing list last broadcast per room: the next presence frame is the
+   * change from these, and a 1.1 client joining is shown these members (see `announcedMembers`).
+   */
+  private readonly announced = new Map<string, AnnouncedRoom>();
   private readonly instanceId: string;
   /** Bound once: a labelled counter looked up per delivery costs more than the delivery's bookkeeping. */
   private readonly deliveryCounters: Record<Transport, { inc(): void }> | undefined;
@@ -434,11 +466,16 @@ export class Hub {
     this.subscribers.get(sub)?.streams.add(stream);
     const since = opts.since ?? null;
     let head: number;
+    let headKnown = false;
     try {
-      // A stream this hub follows knows its head (every commit reaches it); only a position
-      // beyond it (seen through another instance, or a reset log) needs the database's word.
+      // A stream this hub follows knows its head (every commit reaches it, and another
+      // instance's commits follow through the backplane's catch-up): a live-only join, or a
+      // position within it, costs no query — join churn never reaches the database. Only a
+      // stream new here, or a position beyond its head (seen through another instance, or a
+      // reset log), needs the database's word.
       const known = st.lastPublished;
-      head = known !== null && since !== null && since <= known ? known : await this.log.head(stream);
+      headKnown = known !== null && (since === null || since <= known);
+      head = headKnown ? known! : await this.log.head(stream);
     } catch (err) {
       if (st.subs.get(sub.id) === s) this.unsubscribe(stream, sub);
       throw err;
@@ -450,7 +487,9 @@ export class Hub {
     if (since !== null && opts.resumed !== false) this.metrics?.[reset ? "resets" : "resumes"].inc({ transport: sub.transport });
     if (st.subs.get(sub.id) !== s) return { head, reset };
     opts.onStart?.(head, reset);
-    await this.replay(stream, st, s);
+    // Starting at the head this hub knows, nothing is missed: later events reach it live. A head
+    // just read from the database is read after too (a commit may land between the two).
+    await this.replay(stream, st, s, headKnown && s.lastSeq >= head);
     return { head, reset };
   }
 
@@ -600,8 +639,8 @@ export class Hub {
   }
 
   /** Delivers the log after `s.lastSeq`, then what waited in `s.pending`, then goes live. */
-  private async replay(stream: string, st: StreamState, s: Subscription): Promise<void> {
-    let caughtUp = false;
+  private async replay(stream: string, st: StreamState, s: Subscription, upToDate = false): Promise<void> {
+    let caughtUp = upToDate;
     for (;;) {
       if (st.subs.get(s.sub.id) !== s) return;
       const pending = s.pending ?? [];
@@ -739,9 +778,21 @@ export class Hub {
    */
   private roomChanged(room: string): void {
     this.dirtyRooms.add(room);
+    this.armAnnouncements();
+  }
+
+  private armAnnouncements(): void {
     if (this.announceTimer) return;
     this.announceTimer = setTimeout(() => this.flushAnnouncements(), ANNOUNCE_WINDOW_MS);
     this.announceTimer.unref();
+  }
+
+  /** When a room may be announced again: its window, longer the more watchers it has, after the last. */
+  private announceDue(room: string): number {
+    const last = this.announced.get(room)?.at;
+    if (last === undefined) return 0;
+    const watchers = this.watchers.get(room)?.size ?? 0;
+    return last + Math.min(MAX_ANNOUNCE_WINDOW_MS, Math.max(ANNOUNCE_WINDOW_MS, watchers * ANNOUNCE_MS_PER_WATCHER));
   }
 
   /** Announces a room's pending change now (a poll about to answer wants the latest state). */
@@ -755,23 +806,58 @@ export class Hub {
     this.announceTimer = null;
     for (const room of this.localDirty) this.bus?.publish({ t: "room", i: this.instanceId, room, state: this.localRoom(room) });
     this.localDirty.clear();
-    const rooms = [...this.dirtyRooms];
-    this.dirtyRooms.clear();
-    for (const room of rooms) this.announceRoom(room);
+    const now = performance.now();
+    for (const room of [...this.dirtyRooms]) {
+      if (this.announceDue(room) > now) continue; // a big room: its window is not over yet
+      this.dirtyRooms.delete(room);
+      this.announceRoom(room);
+    }
+    if (this.dirtyRooms.size > 0) this.armAnnouncements();
   }
 
-  /** Broadcasts a room's members and typing (across all instances) where they changed. */
+  /**
+   * The room's members as last announced to everyone in it. A 1.1 connection joining is shown
+   * these (and itself), not the members this instant: the `presence_diff` frames that follow
+   * are changes from this very list, so applying them leaves nobody shown who has gone — even
+   * someone who came and went between two announcements, whom no diff mentions.
+   */
+  announcedMembers(room: string): User[] {
+    return [...(this.announced.get(room)?.members.values() ?? [])];
+  }
+
+  /**
+   * `announcedMembers` and `user` (once) as JSON array text. The list's text is made once per
+   * announcement and reused by every join until the next: churning joins cost no serializing
+   * of the whole room each.
+   */
+  announcedMembersJson(room: string, user: User): string {
+    const entry = this.announced.get(room);
+    if (!entry) return `[${JSON.stringify(user)}]`;
+    const list = (entry.json ??= JSON.stringify([...entry.members.values()]));
+    if (entry.members.has(user.id)) return list;
+    return list === "[]" ? `[${JSON.stringify(user)}]` : `${list.slice(0, -1)},${JSON.stringify(user)}]`;
+  }
+
+  /**
+   * Broadcasts a room's members and typing (across all instances) where they changed: members
+   * as one frame holding both the full list (protocol 1) and the change (1.1). People who left
+   * and came back within the window are no change, so churn nets out here.
+   */
   private announceRoom(room: string): void {
     const members = this.members(room);
     const typing = this.typingUsers(room);
-    const before = this.announced.get(room) ?? { members: "[]", typing: "[]" };
-    const now = { members: JSON.stringify(members), typing: JSON.stringify(typing) };
+    const before = this.announced.get(room);
+    const typingNow = JSON.stringify(typing);
+    const typingBefore = before?.typing ?? "[]";
+    const diff = diffPresence(before?.members ?? new Map(), members);
     if (members.length === 0 && typing.length === 0) this.announced.delete(room);
-    else this.announced.set(room, now);
-    if (now.members !== before.members) {
-      this.broadcastRoom(new RoomFrame({ type: "presence", room, members }));
+    else if (isEmptyDiff(diff) && before) before.typing = typingNow;
+    else this.announced.set(room, { members: new Map(members.map((u) => [u.id, u])), typing: typingNow, at: performance.now() });
+    if (!isEmptyDiff(diff)) {
+      const change = new RoomFrame({ type: "presence_diff", room, joins: diff.joins, leaves: diff.leaves });
+      this.broadcastRoom(new RoomFrame({ type: "presence", room, members }, change));
     }
-    if (now.typing !== before.typing) {
+    if (typingNow !== typingBefore) {
       this.broadcastRoom(new RoomFrame({ type: "typing", room, users: typing }));
     }
   }

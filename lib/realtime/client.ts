@@ -30,7 +30,9 @@ import {
   type PollAnswer,
   type RealtimeEvent,
   type ServerFrame,
+  type User,
 } from "../protocol";
+import { applyPresenceDiff } from "../presence-diff";
 import { TokenBucket } from "../token-bucket";
 import { Backoff, BACKOFF_BASE_MS, BACKOFF_CAP_MS } from "./backoff";
 import { decode, InvalidPayload } from "./decode";
@@ -93,6 +95,11 @@ const RETRYABLE: ReadonlySet<string> = new Set(["rate_limited", "overloaded", "u
 export class RealtimeClient extends Emitter<ClientEvents> {
   private readonly positions = new Map<string, number>();
   private readonly rooms = new Set<string>();
+  /**
+   * Each joined room's members as the WebSocket last told them: a `presence_diff` (protocol
+   * 1.1) changes this list, and the page is handed the result as a whole.
+   */
+  private readonly members = new Map<string, User[]>();
   private outbox: OutboxEntry[] = [];
   private readonly sentAt = new Map<string, number>();
   private readonly feedStreams: string[];
@@ -251,6 +258,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.cancelRejoin(room);
     this.forgetCursor(room);
     this.rooms.delete(room);
+    this.members.delete(room);
     this.positions.delete(roomStream(room));
     if (this.roomsTransport === "websocket") this.ws.send({ type: "leave", room });
     else this.poll.restart();
@@ -631,15 +639,15 @@ export class RealtimeClient extends Emitter<ClientEvents> {
         if (this.rooms.has(frame.room) && !this.positions.has(roomStream(frame.room))) this.positions.set(roomStream(frame.room), frame.head);
         this.emit("joined", { room: frame.room, head: frame.head, members: frame.members });
         // The members in the answer are the room's presence as of joining.
-        this.emit("presence", { room: frame.room, members: frame.members });
-        return;
+        return this.showMembers(frame.room, frame.members);
       case "event":
         return this.accept(frame.event);
       case "ack":
         return this.handleAck(frame.clientId, frame.seq);
       case "presence":
-        this.emit("presence", { room: frame.room, members: frame.members });
-        return;
+        return this.showMembers(frame.room, frame.members);
+      case "presence_diff":
+        return this.showMembers(frame.room, applyPresenceDiff(this.members.get(frame.room) ?? [], frame));
       case "typing":
         this.emit("typing", { room: frame.room, users: frame.users });
         return;
@@ -655,6 +663,12 @@ export class RealtimeClient extends Emitter<ClientEvents> {
         void unknown;
       }
     }
+  }
+
+  private showMembers(room: string, members: User[]): void {
+    // A late frame for a room left meanwhile must not bring its list back.
+    if (this.rooms.has(room)) this.members.set(room, members);
+    this.emit("presence", { room, members });
   }
 
   // --- SSE -------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // The WebSocket channel: carries rooms (chat, typing, presence, cursors) over `/ws`.
 // It only speaks the wire; positions, the outbox and fallbacks belong to the client.
-import { CloseCode, PROTOCOL_VERSION, serverFrameSchema, type ServerFrame } from "../protocol";
+import { CloseCode, OFFERED_PROTOCOLS, serverFrameSchema, type ServerFrame } from "../protocol";
 import { decode, InvalidPayload } from "./decode";
 import type { WebSocketLike } from "./types";
 
@@ -41,7 +41,9 @@ export class WsChannel {
     this.opened = false;
     let socket: WebSocketLike;
     try {
-      socket = this.create(this.url, [PROTOCOL_VERSION]);
+      // 1.1 first (presence as diffs); a server that speaks only version 1 selects `rt.v1`,
+      // whose full presence lists this client reads as well.
+      socket = this.create(this.url, [...OFFERED_PROTOCOLS]);
     } catch {
       queueMicrotask(() => this.hooks.onClose(1006, "could not create socket", false));
       return;

@@ -9,7 +9,8 @@ interface Member {
   leaving: Timer | null;
 }
 
-export type PresenceListener = (room: string, members: User[]) => void;
+/** Who is in `room` changed (read them with `members`: not listed here, as that costs O(members) per change). */
+export type PresenceListener = (room: string) => void;
 
 export class Presence {
   private readonly rooms = new Map<string, Map<string, Member>>();
@@ -35,7 +36,7 @@ export class Presence {
       return;
     }
     members.set(user.id, { user, connections: new Set([connectionId]), leaving: null });
-    this.onChange(room, this.members(room));
+    this.onChange(room);
   }
 
   /**
@@ -83,6 +84,6 @@ export class Presence {
     if (!members || !m || m.connections.size > 0) return;
     members.delete(userId);
     if (members.size === 0) this.rooms.delete(room);
-    this.onChange(room, this.members(room));
+    this.onChange(room);
   }
 }

@@ -25,7 +25,9 @@ import {
   MAX_FRAME_BYTES,
   MAX_REPLAY,
   PROTOCOL_VERSION,
+  PROTOCOL_VERSION_1_1,
   roomStream,
+  type ProtocolVersion,
   type ClientFrame,
   type ErrorCode,
   type RestartingReason,
@@ -52,6 +54,8 @@ export interface WsConnectionOptions {
   rates?: PersonRates;
   /** Frames read per second (and burst) before the rest are dropped unread; FRAME_RATE unless set. */
   frameRate?: { perSecond: number; burst: number };
+  /** The subprotocol the socket speaks (default `rt.v1`): 1.1 hears presence as diffs. */
+  version?: ProtocolVersion;
 }
 
 export interface WsTransportOptions extends WsConnectionOptions {
@@ -131,7 +135,7 @@ export class WsTransport {
       maxPayload: MAX_FRAME_BYTES,
       perMessageDeflate: false,
       clientTracking: false,
-      handleProtocols: (protocols) => (protocols.has(PROTOCOL_VERSION) ? PROTOCOL_VERSION : false),
+      handleProtocols: (protocols) => selectProtocol(protocols),
     });
   }
 
@@ -153,8 +157,8 @@ export class WsTransport {
     socket.on("error", () => socket.destroy());
     if (this.draining) return rejectUpgrade(socket, 503, "Service Unavailable", "The server is restarting");
     const offered = parseProtocols(req.headers["sec-websocket-protocol"]);
-    if (offered.length > 0 && !offered.includes(PROTOCOL_VERSION)) {
-      return rejectUpgrade(socket, 400, "Bad Request", `Unsupported protocol version; this server speaks ${PROTOCOL_VERSION}`);
+    if (offered.length > 0 && !selectProtocol(new Set(offered))) {
+      return rejectUpgrade(socket, 400, "Bad Request", `Unsupported protocol version; this server speaks ${PROTOCOL_VERSION_1_1} and ${PROTOCOL_VERSION}`);
     }
     // A page on another origin must not open a socket with the visitor's cookie (cross-site
     // WebSocket hijacking): browsers always send Origin with a WebSocket.
@@ -200,7 +204,8 @@ export class WsTransport {
   }
 
   private accept(ws: WebSocket, session: Session): void {
-    const conn = new WsConnection(new WsSocket(ws), session, this.opts, () => this.connections.delete(conn));
+    const version = ws.protocol === PROTOCOL_VERSION_1_1 ? PROTOCOL_VERSION_1_1 : PROTOCOL_VERSION;
+    const conn = new WsConnection(new WsSocket(ws), session, { ...this.opts, version }, () => this.connections.delete(conn));
     this.connections.add(conn);
     ws.on("message", (data, isBinary) => conn.handleMessage(data as Buffer, isBinary));
     ws.on("pong", () => conn.handlePong());
@@ -220,6 +225,8 @@ export class WsConnection implements Subscriber {
   readonly user: User;
   readonly sessionId: string;
   private readonly rooms = new Set<string>();
+  /** Protocol 1.1: presence after `joined` comes as `presence_diff` frames, not full lists. */
+  private readonly presenceDiffs: boolean;
   private readonly clock: Clock;
   private readonly rates: PersonRates;
   /** Frames read off the socket, before any parsing (FRAME_RATE). */
@@ -257,6 +264,7 @@ export class WsConnection implements Subscriber {
   ) {
     this.user = session.user;
     this.sessionId = session.id;
+    this.presenceDiffs = opts.version === PROTOCOL_VERSION_1_1;
     this.clock = opts.clock ?? systemClock;
     const now = () => this.clock.now();
     this.rates = opts.rates ?? new PersonRates({ now });
@@ -280,7 +288,8 @@ export class WsConnection implements Subscriber {
 
   onRoomFrame(frame: RoomFrame): void {
     if (frame.type === "cursors") return this.sendCursors(frame);
-    this.sendFrame(frame.wsFrame, counterFor(this.opts.metrics?.framesOut, frame.type));
+    const out = this.presenceDiffs && frame.diff ? frame.diff : frame;
+    this.sendFrame(out.wsFrame, counterFor(this.opts.metrics?.framesOut, out.type));
   }
 
   /** Cursors are lossy: a slow socket skips them, and is owed the full set once it catches up. */
@@ -488,14 +497,18 @@ export class WsConnection implements Subscriber {
       onStart: (head, reset) => {
         // The answer comes first and already counts this person; entering the room then
         // announces the arrival to everyone in it, this connection included.
-        const before = hub.members(room);
-        const present = before.some((m) => m.id === this.user.id);
-        const members = present ? before : [...before, this.user];
-        this.send(reset ? { type: "reset", room, head } : { type: "joined", room, head, members });
-        // The answer may have found the socket too far behind and closed it (1013).
-        if (this.closed) return;
-        hub.enterRoom(room, this);
-        if (reset && present) this.send({ type: "presence", room, members });
+        if (this.presenceDiffs) {
+          if (!this.answerJoinWithDiffs(room, head, reset)) return;
+        } else {
+          const before = hub.members(room);
+          const present = before.some((m) => m.id === this.user.id);
+          const members = present ? before : [...before, this.user];
+          this.send(reset ? { type: "reset", room, head } : { type: "joined", room, head, members });
+          // The answer may have found the socket too far behind and closed it (1013).
+          if (this.closed) return;
+          hub.enterRoom(room, this);
+          if (reset && present) this.send({ type: "presence", room, members });
+        }
         // Always, even empty: a client back from a disconnect still shows cursors that left
         // meanwhile, and only a full set tells it so.
         this.cursorsOwed.delete(room);
@@ -506,6 +519,27 @@ export class WsConnection implements Subscriber {
     });
     // First join ever is a feed event; it need not hold up the replay.
     void this.opts.workspace.recordJoin(room, this.user).catch((err: unknown) => this.log.error({ err, room }, "recording the join failed"));
+  }
+
+  /**
+   * Protocol 1.1's answer to a join: the members as last announced to the room (and this
+   * person), the very list the `presence_diff` frames that follow change — a reset is followed
+   * by that list as a `presence` frame, as the client's list may be from before. The list's
+   * JSON is made once per announcement however many join (join churn would otherwise
+   * serialize the whole room per join). False when the answer closed the socket.
+   */
+  private answerJoinWithDiffs(room: string, head: number, reset: boolean): boolean {
+    const hub = this.opts.hub;
+    const members = hub.announcedMembersJson(room, this.user);
+    const roomJson = JSON.stringify(room);
+    const framesOut = this.opts.metrics?.framesOut;
+    if (reset) this.send({ type: "reset", room, head });
+    else this.sendDurable(`{"type":"joined","room":${roomJson},"head":${head},"members":${members}}`, counterFor(framesOut, "joined"));
+    // The answer may have found the socket too far behind and closed it (1013).
+    if (this.closed) return false;
+    hub.enterRoom(room, this);
+    if (reset) this.sendDurable(`{"type":"presence","room":${roomJson},"members":${members}}`, counterFor(framesOut, "presence"));
+    return true;
   }
 
   private handleLeave(room: string): void {
@@ -629,6 +663,16 @@ export class WsConnection implements Subscriber {
     this.socket.flush();
     return this.socket.bufferedAmount > bytes;
   }
+}
+
+/**
+ * The subprotocol to speak: 1.1 when offered (a 1.1 client offers `rt.v1` after it, for older
+ * servers), else 1; false when the client offers neither.
+ */
+function selectProtocol(offered: ReadonlySet<string>): ProtocolVersion | false {
+  if (offered.has(PROTOCOL_VERSION_1_1)) return PROTOCOL_VERSION_1_1;
+  if (offered.has(PROTOCOL_VERSION)) return PROTOCOL_VERSION;
+  return false;
 }
 
 function parseProtocols(header: string | undefined): string[] {

@@ -16,7 +16,7 @@ let presence: Presence;
 beforeEach(() => {
   clock = new ManualClock();
   frames = [];
-  presence = new Presence(clock, GRACE, (room, members) => frames.push({ room, members: members.map((m) => m.id) }));
+  presence = new Presence(clock, GRACE, (room) => frames.push({ room, members: presence.members(room).map((m) => m.id) }));
 });
 
 describe("presence", () => {

@@ -447,6 +447,31 @@ describe("a join the server refused for now", () => {
   });
 });
 
+describe("presence as diffs (protocol 1.1)", () => {
+  const ada = { id: "u_ada", name: "Ada", color: "#e11d48" };
+  const lin = { id: "u_lin", name: "Lin", color: "#2563eb" };
+  const kay = { id: "u_kay", name: "Kay", color: "#0d9488" };
+
+  it("offers rt.v1.1 before rt.v1, and hands the page the whole list after each diff", () => {
+    const offered: string[][] = [];
+    const client = makeClient({ createWebSocket: (url, protocols) => (offered.push(protocols), sockets.create(url)) });
+    const shown: string[][] = [];
+    client.on("presence", (p) => shown.push(p.members.map((m) => m.id)));
+    client.start();
+    client.join("general");
+    sockets.last.open();
+    expect(offered).toEqual([["rt.v1.1", "rt.v1"]]);
+    sockets.last.receive({ type: "joined", room: "general", head: 0, members: [ada, lin] });
+    sockets.last.receive({ type: "presence_diff", room: "general", joins: [kay], leaves: [ada] });
+    sockets.last.receive({ type: "presence_diff", room: "general", joins: [{ ...lin, name: "Lin B" }], leaves: [] });
+    expect(shown).toEqual([["u_ada", "u_lin"], ["u_lin", "u_kay"], ["u_lin", "u_kay"]]);
+    // A full list (version 1, or after a reset) replaces it; diffs then apply to that.
+    sockets.last.receive({ type: "presence", room: "general", members: [ada] });
+    sockets.last.receive({ type: "presence_diff", room: "general", joins: [lin], leaves: [] });
+    expect(shown.at(-1)).toEqual(["u_ada", "u_lin"]);
+  });
+});
+
 describe("a reset position", () => {
   it("jumps to the head, ignores what it already covers and resumes from the head next time", async () => {
     const { client, events } = connectedClient("general");
