@@ -404,6 +404,9 @@ export class WsConnection implements Subscriber {
     // this fast, so what is over the rate is dropped unread.
     if (!this.frameBucket.take()) {
       this.opts.metrics?.rateLimited.inc({ type: "frame" });
+      // Over the limit like a rate_limited send, only cheaper: it counts toward the same flood
+      // close, so a burst too fast to be read is cut off as one that was read and refused.
+      if (this.flood.hit()) return this.close(CloseCode.policy, "Too many frames; slow down");
       return this.noteExcess();
     }
     let value: unknown;
