@@ -470,6 +470,9 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
     });
 
     it("stays when the typist's other tab closes, and goes when the typing tab does", async () => {
+      // Rate limits are per person and shared by all their sockets: a fresh Ada starts with a
+      // full allowance, whatever earlier tests spent.
+      ada = await s.signIn("Ada");
       const { room, a, l } = await adaAndLinInNewRoom();
       const otherTab = await connectAndJoin(ada, room);
       a.send({ type: "typing", room });
@@ -488,6 +491,9 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
     });
 
     it("tells a newcomer who is typing already", async () => {
+      // Rate limits are per person and shared by all their sockets: a fresh Ada starts with a
+      // full allowance, whatever earlier tests spent.
+      ada = await s.signIn("Ada");
       const room = await newRoom();
       const a = await connectAndJoin(ada, room);
       a.send({ type: "typing", room });
@@ -652,6 +658,9 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
     });
 
     it("answers every send of a 200-frame burst with an ack or rate_limited, as many acks as 10/s after a burst of 20 allows, and the acked ones arrive gapless and in order", async () => {
+      // Rate limits are per person and shared by all their sockets: a fresh Ada starts with a
+      // full allowance, whatever earlier tests spent.
+      ada = await s.signIn("Ada");
       const { room, a, l } = await adaAndLinInNewRoom();
       const ids = Array.from({ length: 200 }, (_, i) => `burst-${i}`);
       // The server takes every token between these two instants (one clock: the server runs in
