@@ -255,6 +255,21 @@ describe("messages and history", () => {
     expect((await post("/api/notifications/read", { seq: -1 }, lin.cookie)).status).toBe(400);
   });
 
+  it("clamps a read marker beyond the head to the head, so a later mention still counts as unread", async () => {
+    const kim = await s.signIn("Kim");
+    const notes = async () =>
+      (await (await s.api("/api/notifications", { cookie: kim.cookie })).json()) as { events: RealtimeEvent[]; readSeq: number };
+    for (const clientId of ["k-1", "k-2"]) {
+      expect((await post("/api/rooms/general/messages", { text: "hello @Kim", clientId }, ada.cookie)).status).toBe(201);
+    }
+    expect((await notes()).events.map((e) => e.seq)).toEqual([1, 2]);
+    expect((await post("/api/notifications/read", { seq: 1_000 }, kim.cookie)).status).toBe(204);
+    expect((await notes()).readSeq).toBe(2);
+    await post("/api/rooms/general/messages", { text: "and again @Kim", clientId: "k-3" }, ada.cookie);
+    const after = await notes();
+    expect(after.events.filter((e) => e.seq > after.readSeq).map((e) => e.seq)).toEqual([3]);
+  });
+
   it("answers bad input with its code and status, and writes nothing", async () => {
     const before = await countEvents();
     const cases: Array<[string, unknown, number, string]> = [
