@@ -141,6 +141,14 @@ describe("presence bookkeeping (what a mutation run found unpinned)", () => {
     expect(frames).toEqual([{ room: "general", members: [] }]);
   });
 
+  it("with no grace at all, announces a leave at once, with no timer", () => {
+    const now = new Presence(clock, 0, (room, members) => frames.push({ room, members: members.map((m) => m.id) }));
+    now.add("general", ada, "tab-1");
+    frames.length = 0;
+    now.remove("general", ada.id, "tab-1");
+    expect(frames).toEqual([{ room: "general", members: [] }]);
+  });
+
   it("ignores removing a connection it does not know", () => {
     expect(() => presence.remove("nowhere", ada.id, "tab-1")).not.toThrow();
     presence.add("general", ada, "tab-1");
