@@ -5,6 +5,7 @@
 // first, then replays the log after its position while live events wait in its buffer, then
 // switches to live — so replay and live meet with no gap and no duplicate. Events reaching the
 // hub out of order (another instance committed in between) are filled in from the log.
+import { setImmediate as yieldToLoop } from "node:timers/promises";
 import type { EphemeralBus, EphemeralMessage, RoomPresence } from "./backplane/ephemeral";
 import type { EventLog } from "./eventlog";
 import type { Logger } from "./log";
@@ -641,6 +642,7 @@ export class Hub {
   /** Delivers the log after `s.lastSeq`, then what waited in `s.pending`, then goes live. */
   private async replay(stream: string, st: StreamState, s: Subscription, upToDate = false): Promise<void> {
     let caughtUp = upToDate;
+    let pages = 0;
     for (;;) {
       if (st.subs.get(s.sub.id) !== s) return;
       const pending = s.pending ?? [];
@@ -653,6 +655,9 @@ export class Hub {
         s.pending = null;
         return;
       }
+      // Between pages, let the event loop turn: pages from memory never wait, and a replay
+      // thousands of pages long must not hold every other connection (or a timer) back.
+      if (pages++ > 0) await yieldToLoop();
       const page = this.fromRecent(st, s.lastSeq) ?? (await this.log.readAfter(stream, s.lastSeq, REPLAY_PAGE)).map((e) => new Outgoing(e));
       if (st.subs.get(s.sub.id) !== s) return;
       for (const e of page) if (e.seq === s.lastSeq + 1) this.deliver(stream, s, e);

@@ -96,6 +96,11 @@ export class CursorCoalescer {
     for (const room of [...this.dirtyRooms]) this.flushRoom(room);
   }
 
+  /** Rooms with anything tracked: bounded by the rooms with cursors in them, not every room ever pointed at. */
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
   /** Everyone's current cursor in a room, for a newcomer or a poll answer. */
   snapshot(room: string): CursorMap {
     const out: CursorMap = {};

@@ -1,4 +1,6 @@
 // A real server on 127.0.0.1, port 0, without Next: the whole realtime stack for tests.
+import type { Server } from "node:http";
+import type { Socket } from "node:net";
 import WebSocket from "ws";
 import { createApp, type App, type AppOptions } from "../../server/app";
 import { loadConfig } from "../../server/config";
@@ -23,7 +25,7 @@ export interface TestServer {
   wsUrl: string;
   testDb: TestDatabase;
   signIn(name: string): Promise<{ user: User; cookie: string }>;
-  connect(cookie: string, opts?: { protocols?: string[]; headers?: Record<string, string> }): Promise<WsClient>;
+  connect(cookie: string, opts?: { protocols?: string[]; headers?: Record<string, string>; maxFrames?: number }): Promise<WsClient>;
   api(path: string, init?: RequestInit & { cookie?: string }): Promise<Response>;
   stop(): Promise<void>;
 }
@@ -58,6 +60,13 @@ export async function startServer(
     metrics: createMetrics({ defaultMetrics: opts.defaultMetrics ?? false }),
     tuning: { drainSpreadMs: 50, ...opts.tuning },
   });
+  // Every connection the server accepted, upgraded ones too (the HTTP server stops tracking
+  // those): whatever a test left open is destroyed on stop, so teardown never waits on it.
+  const sockets = new Set<Socket>();
+  app.server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
   const port = await app.listen(0);
   const url = `http://127.0.0.1:${port}`;
   const api = (path: string, init: RequestInit & { cookie?: string } = {}) => {
@@ -82,11 +91,32 @@ export async function startServer(
     },
     connect: (cookie, o) => WsClient.open(`ws://127.0.0.1:${port}/ws`, cookie, o),
     async stop() {
+      // The graceful drain first (tests check what it says to clients), then nothing is waited
+      // for: a socket whose peer never answers the close would hold `server.close` for minutes.
       await app.shutdown();
-      await new Promise<void>((r) => app.server.close(() => r()));
+      app.server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
+      await closeWithin(app.server, STOP_LIMIT_MS);
       if (!opts.testDb) await testDb.drop();
     },
   };
+}
+
+/** More frames than any test here expects on one socket: beyond it, the server is looping. */
+const MAX_FRAMES_PER_CLIENT = 100_000;
+
+/** Once every connection is destroyed the server closes at once; longer is a leak to report. */
+const STOP_LIMIT_MS = 1_000;
+
+/** Closes `server`, failing (not hanging) when something still holds it after `ms`. */
+export function closeWithin(server: Server, ms: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not close within ${ms} ms of destroying its connections`)), ms);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** A server with these people signed in, one after another: `[server, ...people]`. */
@@ -113,8 +143,20 @@ export class WsClient {
   closeCode: number | null = null;
   closeReason = "";
 
-  private constructor(readonly ws: WebSocket) {
+  /** Set once more frames came than any test expects (a runaway replay): the socket is cut. */
+  overflowed = false;
+
+  private constructor(
+    readonly ws: WebSocket,
+    private readonly maxFrames = MAX_FRAMES_PER_CLIENT,
+  ) {
     ws.on("message", (data) => {
+      if (this.frames.length >= this.maxFrames) {
+        // Keep the test's memory and time bounded: fail the wait instead of recording forever.
+        this.overflowed = true;
+        ws.terminate();
+        return this.wake();
+      }
       const text = data.toString();
       const raw: unknown = JSON.parse(text);
       const checked = serverFrameSchema.safeParse(raw);
@@ -139,9 +181,13 @@ export class WsClient {
     });
   }
 
-  static open(url: string, cookie: string, opts: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<WsClient> {
+  static open(
+    url: string,
+    cookie: string,
+    opts: { protocols?: string[]; headers?: Record<string, string>; maxFrames?: number } = {},
+  ): Promise<WsClient> {
     const ws = new WebSocket(url, opts.protocols ?? ["rt.v1"], { headers: { cookie, ...opts.headers } });
-    const client = new WsClient(ws);
+    const client = new WsClient(ws, opts.maxFrames);
     return new Promise((resolve, reject) => {
       ws.once("open", () => resolve(client));
       ws.once("unexpected-response", (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
@@ -161,6 +207,7 @@ export class WsClient {
     for (;;) {
       const found = this.frames.slice(opts.from ?? 0).find(pred);
       if (found) return found;
+      if (this.overflowed) throw new Error(`more than ${this.maxFrames} frames arrived: the server is looping`);
       if (this.closeCode !== null) throw new Error(`socket closed (${this.closeCode}) while waiting`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for a frame; got ${JSON.stringify(this.frames.slice(-5))}`);

@@ -15,6 +15,9 @@ export interface FrameHandler {
 type ToServer = { kind: "message"; data: string | Buffer; isBinary: boolean } | { kind: "pong" } | { kind: "close" };
 type ToClient = { kind: "text"; text: string } | { kind: "ping" } | { kind: "close"; code: number; reason: string };
 
+/** More frames than any test moves in one flush. */
+const MAX_FRAMES_PER_FLUSH = 100_000;
+
 /** Several clients of one server: flushing moves the frames of every pair. */
 export class TestNetwork {
   readonly pairs: TestSocketPair[] = [];
@@ -25,7 +28,11 @@ export class TestNetwork {
     return p;
   }
 
-  /** Delivers everything queued on every pair until nothing moves; returns how many frames moved. */
+  /**
+   * Delivers everything queued on every pair until nothing moves; returns how many frames moved.
+   * A flush is synchronous, so no test timeout can stop it: more frames than any test sends
+   * means the two ends feed each other forever, and it throws.
+   */
   flush(): number {
     let moved = 0;
     for (;;) {
@@ -33,6 +40,7 @@ export class TestNetwork {
       for (const p of this.pairs) n += p.flushOnce();
       if (n === 0) return moved;
       moved += n;
+      if (moved > MAX_FRAMES_PER_FLUSH) throw new Error(`more than ${MAX_FRAMES_PER_FLUSH} frames in one flush: a loop between the ends`);
     }
   }
 

@@ -38,6 +38,37 @@ function startWorker(opts: object): { child: ChildProcess; acks: Array<{ seq: nu
   return { child, acks, done };
 }
 
+/**
+ * Reads `stream` while `workers` write it, each page checked to continue exactly where the last
+ * stopped (a reader never sees n+1 before n), until `total` events were seen. Fails as soon as a
+ * writer exits unsuccessfully (killed, crashed), and when the writers are done but the log stops
+ * short — never by waiting for the test's timeout. Returns how many reads it took.
+ */
+async function tailWhileWriting(log: EventLog, stream: string, total: number, workers: Array<{ done: Promise<number | null> }>): Promise<number> {
+  let failure: string | null = null;
+  let exited = 0;
+  for (const [i, w] of workers.entries()) {
+    void w.done.then((code) => {
+      exited++;
+      if (code !== 0) failure ??= `writer ${i + 1} exited with ${code ?? "a signal"}`;
+    });
+  }
+  let seen = 0;
+  let reads = 0;
+  let idleAfterExit = 0;
+  while (seen < total) {
+    if (failure) throw new Error(`${failure}, at ${seen} of ${total} events`);
+    const page = await log.readAfter(stream, seen, 300);
+    reads++;
+    page.forEach((e, i) => expect(e.seq).toBe(seen + i + 1));
+    if (page.length) seen = page.at(-1)!.seq;
+    else if (exited === workers.length && ++idleAfterExit > 20) throw new Error(`the writers are done but the log stops at ${seen} of ${total}`);
+    else await new Promise((r) => setTimeout(r, 5));
+  }
+  expect(await Promise.all(workers.map((w) => w.done))).toEqual(workers.map(() => 0));
+  return reads;
+}
+
 describe.runIf(hasPostgres)("event log across processes on Postgres", () => {
   it("4 writer processes × 500 appends to one stream: seq 1..2000, no gap, no duplicate; a tailing reader never sees n+1 before n", async () => {
     const url = await createPostgresDatabase();
@@ -48,25 +79,9 @@ describe.runIf(hasPostgres)("event log across processes on Postgres", () => {
     const log = new EventLog(db);
 
     const workers = ["w1", "w2", "w3", "w4"].map((tag) => startWorker({ url, stream: "room:race", count: 500, concurrency: 25, tag }));
-    // Tail the log while they write: every read must continue exactly where the last one stopped.
-    let seen = 0;
-    let reads = 0;
-    let finished = false;
-    const allDone = Promise.all(workers.map((w) => w.done)).then((codes) => {
-      finished = true;
-      return codes;
-    });
-    while (!finished || seen < 2000) {
-      const page = await log.readAfter("room:race", seen, 300);
-      reads++;
-      page.forEach((e, i) => expect(e.seq).toBe(seen + i + 1));
-      if (page.length) seen = page.at(-1)!.seq;
-      else await new Promise((r) => setTimeout(r, 5));
-      if (finished && page.length === 0 && seen >= 2000) break;
-    }
-    expect(await allDone).toEqual([0, 0, 0, 0]);
+    cleanups.push(() => workers.forEach((w) => w.child.kill("SIGKILL")));
+    const reads = await tailWhileWriting(log, "room:race", 2000, workers);
     expect(reads).toBeGreaterThan(1);
-
     const rows = await db.sql.query<{ seq: number | string; text: string }>(
       "SELECT seq, data->>'text' AS text FROM events WHERE stream = 'room:race' ORDER BY seq",
     );

@@ -3,6 +3,7 @@
 import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { EventLogFullError } from "../../server/eventlog";
+import { metricValue, parseMetrics, scrapeMetrics } from "../helpers/metrics";
 import { MANY_ROOMS, startServer, startServerWith, type Person, type TestServer } from "../helpers/server";
 import type { z } from "zod";
 import {
@@ -102,10 +103,13 @@ describe("identity", () => {
 
 describe("rooms", () => {
   it("lists general, which always exists, with its head", async () => {
+    const posted = await post("/api/rooms/general/messages", { text: "the head", clientId: "head-1" }, ada.cookie);
+    const { event } = (await posted.json()) as { event: RealtimeEvent };
+    expect(event.seq).toBeGreaterThan(0);
     const res = await s.api("/api/rooms", { cookie: ada.cookie });
     expect(res.status).toBe(200);
     const { rooms } = (await res.json()) as { rooms: RoomInfo[] };
-    expect(rooms[0]).toMatchObject({ id: "general", name: "general", head: expect.any(Number) });
+    expect(rooms[0]).toMatchObject({ id: "general", name: "general", head: event.seq });
     expect(new Date(rooms[0]!.createdAt).toISOString()).toBe(rooms[0]!.createdAt);
   });
 
@@ -255,6 +259,21 @@ describe("messages and history", () => {
     expect((await post("/api/notifications/read", { seq: -1 }, lin.cookie)).status).toBe(400);
   });
 
+  it("clamps a read marker beyond the head to the head, so a later mention still counts as unread", async () => {
+    const kim = await s.signIn("Kim");
+    const notes = async () =>
+      (await (await s.api("/api/notifications", { cookie: kim.cookie })).json()) as { events: RealtimeEvent[]; readSeq: number };
+    for (const clientId of ["k-1", "k-2"]) {
+      expect((await post("/api/rooms/general/messages", { text: "hello @Kim", clientId }, ada.cookie)).status).toBe(201);
+    }
+    expect((await notes()).events.map((e) => e.seq)).toEqual([1, 2]);
+    expect((await post("/api/notifications/read", { seq: 1_000 }, kim.cookie)).status).toBe(204);
+    expect((await notes()).readSeq).toBe(2);
+    await post("/api/rooms/general/messages", { text: "and again @Kim", clientId: "k-3" }, ada.cookie);
+    const after = await notes();
+    expect(after.events.filter((e) => e.seq > after.readSeq).map((e) => e.seq)).toEqual([3]);
+  });
+
   it("answers bad input with its code and status, and writes nothing", async () => {
     const before = await countEvents();
     const cases: Array<[string, unknown, number, string]> = [
@@ -326,21 +345,33 @@ describe("messages and history", () => {
 
 describe("operations", () => {
   it("serves /healthz, /readyz and Prometheus /metrics", async () => {
+    // Send limits are per person: a writer of its own, whatever Ada spent in earlier tests.
+    const writer = await s.signIn("Ada");
     expect((await s.api("/healthz")).status).toBe(200);
     expect((await s.api("/readyz")).status).toBe(200);
     const metrics = await s.api("/metrics");
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get("content-type")).toMatch(/text\/plain/);
-    const text = await metrics.text();
-    expect(text).toMatch(/rt_appends_total\{stream_kind="room"\} \d+/);
-    expect(text).toMatch(/rt_append_batch_size_bucket/);
-    expect(text).toMatch(/rt_append_commit_seconds_bucket/);
-    expect(text).toMatch(/rt_http_requests_total\{route="\/api\/rooms\/:id\/messages",method="POST",status="201"\}/);
+    const before = parseMetrics(await metrics.text());
+    // One message with a mention: a room event, a feed event and a mention, nothing else.
+    expect((await post("/api/rooms/general/messages", { text: "metrics @Lin", clientId: "metrics-1" }, writer.cookie)).status).toBe(201);
+    const after = await scrapeMetrics(s.url);
+    const delta = (name: string, labels: Record<string, string> = {}) => metricValue(after, name, labels) - metricValue(before, name, labels);
+    expect(delta("rt_appends_total", { stream_kind: "room" })).toBe(1);
+    expect(delta("rt_appends_total", { stream_kind: "feed" })).toBe(1);
+    expect(delta("rt_appends_total", { stream_kind: "user" })).toBe(1);
+    // Every appended event is in exactly one committed batch, and each batch is one commit.
+    expect(delta("rt_append_batch_size_sum")).toBe(3);
+    const batches = delta("rt_append_batch_size_count");
+    expect(batches).toBeGreaterThanOrEqual(1);
+    expect(batches).toBeLessThanOrEqual(3);
+    expect(delta("rt_append_commit_seconds_count")).toBe(batches);
+    expect(delta("rt_http_requests_total", { route: "/api/rooms/:id/messages", method: "POST", status: "201" })).toBe(1);
   });
 
   it("counts requests that match no route under one label, whatever their path", async () => {
     const unmatched = async () =>
-      Number(/rt_http_requests_total\{route="unmatched",method="GET",status="404"\} (\d+)/.exec(await (await s.api("/metrics")).text())?.[1] ?? 0);
+      metricValue(await scrapeMetrics(s.url), "rt_http_requests_total", { route: "unmatched", method: "GET", status: "404" });
     const before = await unmatched();
     for (const p of ["/api/nothing-1", "/api/nothing-2", "/wp-login.php", "/api/rooms/a/b/c"]) {
       expect((await s.api(p, { cookie: ada.cookie })).status).toBe(404);

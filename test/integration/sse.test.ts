@@ -6,6 +6,7 @@ import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { metricValue, scrapeMetrics } from "../helpers/metrics";
 import { startServer, waitFor, type TestServer } from "../helpers/server";
 import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
 import { parseCursor, type RealtimeEvent, type User } from "../../lib/protocol";
@@ -278,7 +279,7 @@ describe.each(dbKinds)("SSE /api/stream on %s", (kind) => {
   });
 
   it("counts a resume only for a stream whose position the client brought", async () => {
-    const resumes = async () => Number(/rt_resumes_total\{transport="sse"[^}]*\} (\d+)/.exec(await (await s.api("/metrics")).text())?.[1] ?? 0);
+    const resumes = async () => metricValue(await scrapeMetrics(s.url), "rt_resumes_total", { transport: "sse" });
     const start = await resumes();
     const fresh = await raw("/api/stream?streams=feed,user:me");
     await fresh.next((m) => m.id !== undefined);

@@ -31,7 +31,8 @@ describe("loadConfig", () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     // The same secret on the next start, so sessions survive restarts.
     expect(loadConfig({ DATA_DIR: dir }).sessionSecret).toBe(c.sessionSecret);
-    expect(loadConfig({}).dataDir).toBe(path.resolve(".data"));
+    // The default directory, without writing a secret into the working tree: one is given.
+    expect(loadConfig({ SESSION_SECRET: "s".repeat(40) }).dataDir).toBe(path.resolve(".data"));
   });
 
   it("takes every variable from the environment", () => {

@@ -216,3 +216,94 @@ describe("batches relayed from other instances", () => {
     expect(own).toEqual([null]);
   });
 });
+
+describe("cursor bookkeeping (what a mutation run found unpinned)", () => {
+  it("counts an input as coalesced only when it replaces one not yet flushed", () => {
+    cursors.update("r", ada, 0.1, 0.1);
+    expect(cursors.stats.coalesced).toBe(0);
+    cursors.update("r", ada, 0.2, 0.2);
+    expect(cursors.stats.coalesced).toBe(1);
+    tick();
+    cursors.update("r", ada, 0.3, 0.3);
+    expect(cursors.stats.coalesced).toBe(1);
+  });
+
+  it("sends a move along one axis only", () => {
+    cursors.update("r", ada, 0.1, 0.1);
+    tick();
+    cursors.update("r", ada, 0.1, 0.2);
+    tick();
+    expect(frames.at(-1)).toEqual({ room: "r", cursors: { [ada.id]: { x: 0.1, y: 0.2, name: "Ada", color: ada.color } } });
+    cursors.update("r", ada, 0.3, 0.2);
+    tick();
+    expect(frames.at(-1)?.cursors[ada.id]).toMatchObject({ x: 0.3, y: 0.2 });
+    expect(frames).toHaveLength(3);
+  });
+
+  it("holds a removal for the next tick, and ignores removing a cursor nobody has", () => {
+    expect(() => cursors.remove("nowhere", ada.id)).not.toThrow();
+    cursors.update("r", ada, 0.1, 0.1, "tab-1");
+    tick();
+    cursors.remove("r", ada.id);
+    expect(frames).toHaveLength(1);
+    // Removed but not yet flushed: another removal from a named source is a no-op, not a crash.
+    expect(() => cursors.remove("r", ada.id, "tab-1")).not.toThrow();
+    tick();
+    expect(frames.at(-1)).toEqual({ room: "r", cursors: { [ada.id]: null } });
+  });
+
+  it("relays another instance's cursor for someone also pointing here as theirs, not as ours", () => {
+    cursors.update("r", ada, 0.1, 0.1);
+    tick();
+    own.length = 0;
+    const elsewhere = { x: 0.9, y: 0.9, name: "Ada", color: ada.color };
+    cursors.relay("r", { [ada.id]: elsewhere });
+    tick();
+    expect(frames.at(-1)).toEqual({ room: "r", cursors: { [ada.id]: elsewhere } });
+    expect(own).toEqual([null]);
+  });
+
+  it("looks for idle cursors once a second, not on every tick", () => {
+    cursors = new CursorCoalescer(clock, (room, c) => frames.push({ room, cursors: c }), { idleMs: 1_500 });
+    cursors.update("r", ada, 0.1, 0.1);
+    clock.advance(1_000);
+    cursors.flush();
+    expect(cursors.snapshot("r")).toHaveProperty(ada.id);
+    // Idle for 1.6 s, but the last look was 0.6 s ago.
+    clock.advance(600);
+    cursors.flush();
+    expect(cursors.snapshot("r")).toHaveProperty(ada.id);
+    // A second after the last look: gone.
+    clock.advance(400);
+    cursors.flush();
+    expect(cursors.snapshot("r")).toStrictEqual({});
+  });
+
+  it("retires a cursor idle for exactly the limit", () => {
+    cursors = new CursorCoalescer(clock, (room, c) => frames.push({ room, cursors: c }), { idleMs: 2_000 });
+    cursors.update("r", ada, 0.1, 0.1);
+    clock.advance(1_000);
+    cursors.flush();
+    clock.advance(1_000);
+    cursors.flush();
+    expect(cursors.snapshot("r")).toStrictEqual({});
+  });
+
+  it("keeps a flushed cursor in the snapshot, and forgets a room once nothing is left in it", () => {
+    expect(cursors.snapshot("nowhere")).toStrictEqual({});
+    cursors.update("r", ada, 0.1, 0.1);
+    tick();
+    expect(cursors.snapshot("r")).toStrictEqual({ [ada.id]: { x: 0.1, y: 0.1, name: "Ada", color: ada.color } });
+    expect(cursors.roomCount).toBe(1);
+    cursors.remove("r", ada.id);
+    // Removed but not yet sent as null: still tracked.
+    expect(cursors.roomCount).toBe(1);
+    tick();
+    expect(cursors.roomCount).toBe(0);
+    // A relayed batch keeps the room until it went out with a tick.
+    cursors.relay("q", { [lin.id]: { x: 0.5, y: 0.5, name: "Lin", color: lin.color } });
+    expect(cursors.roomCount).toBe(1);
+    tick();
+    expect(cursors.roomCount).toBe(0);
+  });
+});

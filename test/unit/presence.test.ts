@@ -124,3 +124,46 @@ describe("presence", () => {
     });
   });
 });
+
+describe("presence bookkeeping (what a mutation run found unpinned)", () => {
+  it("lists the rooms with anyone in them, and no others", () => {
+    presence.add("general", ada, "tab-1");
+    presence.add("random", lin, "tab-2");
+    expect(presence.roomIds().sort()).toEqual(["general", "random"]);
+    presence.remove("random", lin.id, "tab-2", { immediate: true });
+    expect(presence.roomIds()).toEqual(["general"]);
+  });
+
+  it("drops at once, with no grace, on an immediate removal", () => {
+    presence.add("general", ada, "tab-1");
+    frames.length = 0;
+    presence.remove("general", ada.id, "tab-1", { immediate: true });
+    expect(frames).toEqual([{ room: "general", members: [] }]);
+  });
+
+  it("with no grace at all, announces a leave at once, with no timer", () => {
+    const now: Presence = new Presence(clock, 0, (room) => {
+      frames.push({ room, members: now.members(room).map((m) => m.id) });
+    });
+    now.add("general", ada, "tab-1");
+    frames.length = 0;
+    now.remove("general", ada.id, "tab-1");
+    expect(frames).toEqual([{ room: "general", members: [] }]);
+  });
+
+  it("ignores removing a connection it does not know", () => {
+    expect(() => presence.remove("nowhere", ada.id, "tab-1")).not.toThrow();
+    presence.add("general", ada, "tab-1");
+    presence.remove("general", ada.id, "tab-9");
+    clock.advance(GRACE * 2);
+    expect(presence.has("general", ada.id)).toBe(true);
+  });
+
+  it("lapses each polling connection on its own timer, in different rooms", () => {
+    presence.touch("general", ada, "poll-1", 1_000);
+    presence.touch("random", lin, "poll-2", 1_000);
+    clock.advance(1_000);
+    expect(presence.has("general", ada.id)).toBe(false);
+    expect(presence.has("random", lin.id)).toBe(false);
+  });
+});

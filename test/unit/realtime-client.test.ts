@@ -2,7 +2,7 @@
 // online/visibility signals, a refused message and its retry, a reset position, and payloads
 // that fail the protocol's schemas — each step decided by the test, none by the network's timing.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { HTTP_TIMEOUT_MS, RealtimeClient } from "../../lib/realtime/client";
+import { FAILURES_BEFORE_FALLBACK, HTTP_TIMEOUT_MS, RealtimeClient } from "../../lib/realtime/client";
 import type { ClientOptions, FrameLog } from "../../lib/realtime/types";
 import type { RealtimeEvent } from "../../lib/protocol";
 import { fakeBrowser, FakeSockets } from "../helpers/fake-socket";
@@ -127,6 +127,40 @@ describe("reconnect backoff", () => {
     sockets.last.drop(1013);
     await vi.advanceTimersByTimeAsync(250);
     expect(sockets.count).toBe(3);
+  });
+});
+
+describe("falling back to long polling", () => {
+  /** A server that answers HTTP (so the WebSocket is blocked, not down) and holds every poll. */
+  function httpOnlyServer() {
+    const polls: string[] = [];
+    const fetchImpl: typeof fetch = (input, init) => {
+      const url = String(input);
+      if (url.endsWith("/readyz")) return Promise.resolve(new Response("ok", { status: 200 }));
+      if (url.includes("/api/poll")) polls.push(url);
+      return new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
+    };
+    return { polls, fetchImpl };
+  }
+
+  it("falls back after exactly 2 WebSocket failures to open, not before and not after", async () => {
+    expect(FAILURES_BEFORE_FALLBACK).toBe(2);
+    const server = httpOnlyServer();
+    const client = makeClient({ transport: "auto", fetch: server.fetchImpl, random: () => 0.5 });
+    client.start();
+    client.join("general", 0);
+    // The first failure: the WebSocket is tried again after the backoff, no poll yet.
+    sockets.last.drop();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sockets.count).toBe(2);
+    expect(server.polls).toEqual([]);
+    expect(client.getStatus().rooms.transport).toBe("websocket");
+    // The second: long polling, and no third socket until the background upgrade is due.
+    sockets.last.drop();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(client.getStatus().rooms.transport).toBe("longpoll");
+    expect(server.polls).toHaveLength(1);
+    expect(sockets.count).toBe(2);
   });
 });
 
@@ -332,20 +366,26 @@ describe("the outbox", () => {
 describe("messages over HTTP (long polling)", () => {
   /** A server that holds every poll, and holds the first `hang` message posts with no answer. */
   function hangingServer(hang: number) {
-    const posts: Array<{ clientId: string; at: number }> = [];
-    const held = (signal?: AbortSignal | null) =>
-      new Promise<Response>((_, reject) => signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
+    const posts: Array<{ clientId: string }> = [];
+    const aborted: string[] = [];
+    const held = (signal?: AbortSignal | null, clientId?: string) =>
+      new Promise<Response>((_, reject) =>
+        signal?.addEventListener("abort", () => {
+          if (clientId !== undefined) aborted.push(clientId);
+          reject(new DOMException("aborted", "AbortError"));
+        }),
+      );
     const fetchImpl: typeof fetch = (input, init) => {
       const url = String(input);
       if (url.includes("/api/poll")) return held(init?.signal);
       if (!url.endsWith("/messages")) return Promise.resolve(new Response(null, { status: 204 }));
       const { text, clientId } = JSON.parse(String(init?.body)) as { text: string; clientId: string };
-      posts.push({ clientId, at: Date.now() });
-      if (posts.length <= hang) return held(init?.signal);
+      posts.push({ clientId });
+      if (posts.length <= hang) return held(init?.signal, clientId);
       const event = { ...message("general", posts.length, text, clientId) };
       return Promise.resolve(new Response(JSON.stringify({ event }), { status: 201, headers: { "Content-Type": "application/json" } }));
     };
-    return { posts, fetchImpl };
+    return { posts, aborted, fetchImpl };
   }
 
   it("gives up on a post with no answer after the timeout and sends it again, same clientId, before the next", async () => {
@@ -372,7 +412,8 @@ describe("messages over HTTP (long polling)", () => {
     client.wake();
     await vi.advanceTimersByTimeAsync(1_000);
     expect(server.posts.map((p) => p.clientId)).toEqual([a, a]);
-    expect(server.posts[1]!.at - server.posts[0]!.at).toBeLessThan(HTTP_TIMEOUT_MS);
+    // The hanging post was let go (aborted) by the wake, not left to its timeout.
+    expect(server.aborted).toEqual([a]);
     expect(client.getOutbox()).toEqual([]);
   });
 });

@@ -104,3 +104,13 @@ describe("typing", () => {
     expect(frames.map((f) => f.users)).toEqual([["u_ada"], [], ["u_ada"], []]);
   });
 });
+
+describe("typing bookkeeping (what a mutation run found unpinned)", () => {
+  it("lists the rooms where anyone is typing, and forgets a room when the last one stops", () => {
+    typing.start("general", ada);
+    typing.start("random", lin);
+    expect(typing.roomIds().sort()).toEqual(["general", "random"]);
+    typing.stop("random", lin.id);
+    expect(typing.roomIds()).toEqual(["general"]);
+  });
+});

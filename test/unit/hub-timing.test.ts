@@ -1,0 +1,112 @@
+// The hub's own timers, on fake time: the cursor tick (a frame at every 50 ms tick while a
+// cursor moves — not fewer, not more) and the presence grace when a connection goes away (the
+// leave only after the grace; a reconnect after the join's announcement but within the grace
+// shows nothing). The event log is not involved: a stub that never commits stands in for it.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { EventLog } from "../../server/eventlog";
+import { Hub, type RoomFrame, type Subscriber } from "../../server/hub";
+import { silentLogger } from "../../server/log";
+import { systemClock } from "../../server/state/clock";
+import { CURSOR_TICK_MS, PRESENCE_GRACE_MS, type User } from "../../lib/protocol";
+
+const ada: User = { id: "u_ada", name: "Ada", color: "#e11d48" };
+const lin: User = { id: "u_lin", name: "Lin", color: "#2563eb" };
+/** Presence changes are announced in batches this long (the hub's announce window). */
+const ANNOUNCE_WINDOW_MS = 20;
+
+const noLog = { onCommit: () => {} } as unknown as EventLog;
+
+let hub: Hub;
+let next = 0;
+
+/** A connection that keeps every room frame it was sent. */
+function subscriber(user: User): Subscriber & { frames: RoomFrame[] } {
+  const frames: RoomFrame[] = [];
+  return { id: `c${++next}`, user, sessionId: `s-${user.id}`, transport: "ws", frames, onEvent: () => {}, onRoomFrame: (f) => void frames.push(f) };
+}
+
+/** A registered connection of `user`, present in `room`. */
+function joined(user: User, room: string) {
+  const sub = subscriber(user);
+  hub.register(sub);
+  hub.enterRoom(room, sub);
+  return sub;
+}
+
+const presenceOf = (sub: { frames: RoomFrame[] }) =>
+  sub.frames.filter((f) => f.type === "presence").map((f) => (JSON.parse(f.json) as { members: User[] }).members.map((m) => m.id));
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  // The system clock reads the (fake) global timers, as the server's hub does.
+  hub = new Hub({ log: noLog, clock: systemClock, logger: silentLogger });
+});
+afterEach(() => {
+  hub.stop();
+  vi.useRealTimers();
+});
+
+describe("the cursor tick", () => {
+  it("is 50 ms", () => {
+    expect(CURSOR_TICK_MS).toBe(50);
+  });
+
+  it("sends a cursors frame at every 50 ms tick while a cursor keeps moving, and none between ticks", async () => {
+    const l = joined(lin, "r");
+    joined(ada, "r");
+    hub.start();
+    const cursorFrames = () => l.frames.filter((f) => f.type === "cursors").length;
+    for (let tick = 1; tick <= 10; tick++) {
+      hub.moveCursor("r", ada, tick / 100, 0.5);
+      await vi.advanceTimersByTimeAsync(49);
+      expect(cursorFrames(), `nothing before tick ${tick}`).toBe(tick - 1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(cursorFrames(), `a frame at tick ${tick}`).toBe(tick);
+    }
+    const last = JSON.parse(l.frames.at(-1)!.json) as { cursors: Record<string, { x: number }> };
+    expect(last.cursors[ada.id]?.x).toBe(0.1);
+  });
+
+  it("follows cursorTickMs when one is given", async () => {
+    hub = new Hub({ log: noLog, clock: systemClock, logger: silentLogger, cursorTickMs: 20 });
+    const l = joined(lin, "r");
+    joined(ada, "r");
+    hub.start();
+    hub.moveCursor("r", ada, 0.1, 0.1);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(l.frames.filter((f) => f.type === "cursors")).toHaveLength(1);
+  });
+});
+
+describe("presence when a connection goes away", () => {
+  it("announces the leave of a dropped connection only once the grace has passed", async () => {
+    const l = joined(lin, "r");
+    const a = joined(ada, "r");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS);
+    expect(presenceOf(l).at(-1)).toEqual([lin.id, ada.id]);
+    const before = presenceOf(l).length;
+
+    hub.unregister(a);
+    await vi.advanceTimersByTimeAsync(PRESENCE_GRACE_MS - 1);
+    expect(presenceOf(l)).toHaveLength(before);
+    expect(hub.members("r").map((m) => m.id)).toEqual([lin.id, ada.id]);
+    await vi.advanceTimersByTimeAsync(1 + ANNOUNCE_WINDOW_MS);
+    expect(presenceOf(l).slice(before)).toEqual([[lin.id]]);
+    expect(hub.members("r").map((m) => m.id)).toEqual([lin.id]);
+  });
+
+  it("shows nothing for a reconnect that comes after the announce batch but within the grace", async () => {
+    const l = joined(lin, "r");
+    const a = joined(ada, "r");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS);
+    const before = presenceOf(l).length;
+
+    hub.unregister(a);
+    // Well past the announce window: a leave made at once would have gone out by now.
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS * 10);
+    joined(ada, "r");
+    await vi.advanceTimersByTimeAsync(PRESENCE_GRACE_MS * 2);
+    expect(presenceOf(l)).toHaveLength(before);
+    expect(hub.members("r").map((m) => m.id)).toEqual([lin.id, ada.id]);
+  });
+});

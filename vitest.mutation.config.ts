@@ -1,0 +1,17 @@
+// The tests a mutation run uses: the fast deterministic unit tests (fake clocks, fake sockets) and
+// the event log's contract suite. Each mutant reruns the files that cover it, so files that start
+// a server or a database per run are left out — a run over server/state/* took ~55 minutes with
+// test/unit/ws-protocol.test.ts in, for the same few kills. docs/MUTATION.md lists what each
+// surviving mutant would need.
+import { defineConfig } from "vitest/config";
+import base from "./vitest.config";
+
+export default defineConfig({
+  ...base,
+  test: {
+    ...base.test,
+    include: ["test/unit/**/*.test.ts", "test/integration/eventlog.contract.test.ts"],
+    exclude: ["node_modules/**", "test/unit/ws-protocol.test.ts"],
+    maxWorkers: 1,
+  },
+});
