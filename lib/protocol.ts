@@ -341,6 +341,24 @@ export const cursorBodySchema = z
   .refine((b) => (b.x === null) === (b.y === null), "x and y are both numbers or both null");
 export const readBodySchema = z.object({ seq: z.number().int().min(0) });
 
+/**
+ * A long-polling page's id (`conn`): any value the client picks, the same on its polls and its
+ * batches. Limits and presence are per page, as they are per WebSocket.
+ */
+export const connIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "conn is 1–64 letters, digits, '-' or '_'");
+/** Frames in one `POST /api/poll/frames`; each is held to MAX_FRAME_BYTES, as on a WebSocket. */
+export const MAX_POLL_BATCH_FRAMES = 50;
+/** The body of one batch: what one WebSocket may have waiting to be handled (1 MiB). */
+export const MAX_POLL_BATCH_BYTES = 1024 * 1024;
+/**
+ * `POST /api/poll/frames[?conn=<page>]`: client frames, each checked on its own (a bad one is
+ * answered with its error, the others go on). `conn` in the query or here.
+ */
+export const pollFramesBodySchema = z.object({
+  frames: z.array(z.unknown()).max(MAX_POLL_BATCH_FRAMES, `At most ${MAX_POLL_BATCH_FRAMES} frames in a batch`),
+  conn: connIdSchema.optional(),
+});
+
 // ---------------------------------------------------------------------------
 // Answers over HTTP (the stores check them as the realtime client checks frames)
 
@@ -372,6 +390,10 @@ export const pollAnswerSchema = z.object({
   resets: z.record(z.string(), seqSchema).optional(),
 });
 export type PollAnswer = z.infer<typeof pollAnswerSchema>;
+
+/** The answer to `POST /api/poll/frames`: each frame's `ack`, `joined` or `error`, in order. */
+export const pollFramesAnswerSchema = z.object({ frames: z.array(serverFrameSchema) });
+export type PollFramesAnswer = z.infer<typeof pollFramesAnswerSchema>;
 
 /** The answer to `POST /api/rooms/:id/messages`: the message's event, once durable. */
 export const postedMessageSchema = z.object({ event: realtimeEventSchema });

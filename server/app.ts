@@ -14,6 +14,7 @@ import { migrate } from "./db/migrate";
 import { EventLog } from "./eventlog";
 import { GuestRetention } from "./guests";
 import { ConnectionBudget } from "./connection-budget";
+import { CommandExecutor } from "./commands/executor";
 import { createApi, toHttpError } from "./http/api";
 import { csrfRefusal } from "./http/origin";
 import { ProxyTrust } from "./http/proxy-trust";
@@ -170,6 +171,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     onPersonIdle: (personId) => rates.forget(personId),
   });
 
+  // Every client command, from any transport, goes through this one executor.
+  const executor = new CommandExecutor({ hub, workspace, logger: logger.child({ module: "commands" }), metrics });
+
   const ws = new WsTransport({
     hub,
     workspace,
@@ -184,6 +188,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     maxBufferedBytes: tuning.wsMaxBufferedBytes,
     budget,
     rates,
+    executor,
   });
   const sse = new SseTransport({
     hub,
@@ -210,6 +215,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     budget,
     maxAnswerBytes: tuning.pollMaxAnswerBytes,
     writeStallMs: tuning.writeStallMs,
+    rates,
+    executor,
   });
 
   // Other instances' commits: read their events from the log (the log is the backplane).
@@ -238,6 +245,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     trust,
     bodyIdleTimeoutMs: tuning.bodyIdleTimeoutMs,
     rates,
+    executor,
   });
   const httpLog = logger.child({ module: "http" });
 

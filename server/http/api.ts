@@ -1,9 +1,12 @@
 // The HTTP API of PROTOCOL.md: identity, rooms, history, messages, typing, cursors and
 // notifications, plus the SSE and long-poll endpoints and the operator's endpoints.
 import type { IncomingMessage } from "node:http";
-import { DuplicateCookieError, Sessions, type Session } from "../auth";
-import { EventLogClosedError, EventLogFullError } from "../eventlog";
+import { Sessions, type Session } from "../auth";
+import type { CommandContext, Reply } from "../commands/context";
+import { knownError } from "../commands/errors";
+import { CommandExecutor } from "../commands/executor";
 import type { Hub } from "../hub";
+import { silentLogger } from "../log";
 import type { Metrics } from "../metrics";
 import type { OpsSampler } from "../ops";
 import { KeyedBuckets } from "../keyed-buckets";
@@ -11,7 +14,7 @@ import type { ProxyTrust } from "./proxy-trust";
 import { PersonRates } from "../ratelimit";
 import type { LongPollTransport } from "../transports/longpoll";
 import type { SseTransport } from "../transports/sse";
-import { WorkspaceError, type Workspace } from "../workspace";
+import type { Workspace } from "../workspace";
 import { HttpError, readJson as readJsonBody, sendEmpty, sendJson } from "./respond";
 import { Router, type RouteContext } from "./router";
 import {
@@ -19,14 +22,19 @@ import {
   createRoomBodySchema,
   ROOM_PAGE_DEFAULT,
   ROOM_PAGE_MAX,
+  connIdSchema,
   cursorBodySchema,
   isRoomId,
+  MAX_POLL_BATCH_BYTES,
+  pollFramesBodySchema,
   postMessageBodySchema,
   readBodySchema,
   sessionBodySchema,
+  type ClientFrame,
   type ErrorCode,
+  type PollFramesAnswer,
   type PostedMessage,
-  type User,
+  type ServerFrame,
 } from "../../lib/protocol";
 import { z } from "zod";
 
@@ -54,6 +62,8 @@ export interface ApiDeps {
   bodyIdleTimeoutMs?: number;
   /** The person's rate limits, shared with their WebSockets. */
   rates?: PersonRates;
+  /** Carries out messages, typing and cursors, as it does every WebSocket frame. */
+  executor?: CommandExecutor;
 }
 
 const typingBodySchema = z.object({ stop: z.boolean().optional() });
@@ -75,8 +85,26 @@ export function createApi(deps: ApiDeps): Router {
   });
   // The HTTP upstream of fallback clients draws on the same per-person buckets as WebSockets.
   const rates = deps.rates ?? new PersonRates();
-  const readJson = <S extends z.ZodType>(req: IncomingMessage, schema: S, invalid?: ErrorCode) =>
-    readJsonBody(req, schema, invalid, deps.bodyIdleTimeoutMs);
+  const executor = deps.executor ?? new CommandExecutor({ hub, workspace, logger: silentLogger, metrics: deps.metrics });
+  /**
+   * A command over plain HTTP: a one-off call that joins nothing and may act in any room that
+   * exists. Its error frame is answered as the HTTP error of the same code.
+   */
+  const command = async (frame: ClientFrame, session: Session): Promise<Reply> => {
+    const ctx: CommandContext = {
+      user: session.user,
+      transport: "http",
+      rates,
+      rooms: null,
+      subscribe: () => Promise.reject(new HttpError("bad_request", "Join a room over a connection")),
+      unsubscribe: () => false,
+    };
+    const reply = await executor.execute(frame, ctx);
+    throwIfRefused(reply.frames);
+    return reply;
+  };
+  const readJson = <S extends z.ZodType>(req: IncomingMessage, schema: S, invalid?: ErrorCode, limit?: number) =>
+    readJsonBody(req, schema, invalid, deps.bodyIdleTimeoutMs, limit);
 
   const isSecure = (req: IncomingMessage) => deps.trust.isSecure(req);
 
@@ -170,12 +198,12 @@ export function createApi(deps: ApiDeps): Router {
     authed(async ({ req, res, params }, session) => {
       const room = roomParam(params);
       const body = await readJson(req, postMessageBodySchema, "invalid_text");
-      if (!rates.take(session.user.id, "send")) throw new HttpError("rate_limited", "Too many messages; slow down");
-      const { event, duplicate } = await workspace.postMessage(room, session.user, body.text, body.clientId);
-      hub.setTyping(room, session.user, false);
-      deps.metrics.acks.inc({ transport: "http" });
-      const answer: PostedMessage = { event };
-      sendJson(res, duplicate ? 200 : 201, answer);
+      const reply = await command({ type: "send", room, text: body.text, clientId: body.clientId }, session);
+      const later = await reply.later;
+      throwIfRefused(later?.frames ?? []);
+      if (!later?.appended) throw new Error("a send answered without its message");
+      const answer: PostedMessage = { event: later.appended.event };
+      sendJson(res, later.appended.duplicate ? 200 : 201, answer);
     }),
   );
   router.on(
@@ -184,8 +212,8 @@ export function createApi(deps: ApiDeps): Router {
     authed(async ({ req, res, params }, session) => {
       const room = roomParam(params);
       const { stop } = await readJson(req, typingBodySchema);
-      await workspace.requireRoom(room);
-      if (stop || rates.take(session.user.id, "typing")) hub.setTyping(room, session.user, !stop);
+      // Over the limit: dropped, still 204, as the WebSocket drops it without an answer.
+      await command({ type: "typing", room, stop }, session);
       sendEmpty(res);
     }),
   );
@@ -195,10 +223,7 @@ export function createApi(deps: ApiDeps): Router {
     authed(async ({ req, res, params }, session) => {
       const room = roomParam(params);
       const { x, y } = await readJson(req, cursorBodySchema);
-      await workspace.requireRoom(room);
-      // Hiding is never rate limited: it only ever takes a cursor away, as the WebSocket's null does.
-      if (x === null || y === null) hub.hideCursor(room, session.user.id);
-      else if (rates.take(session.user.id, "cursor")) hub.moveCursor(room, session.user as User, x, y);
+      await command({ type: "cursor", room, x, y }, session);
       sendEmpty(res);
     }),
   );
@@ -237,6 +262,17 @@ export function createApi(deps: ApiDeps): Router {
 
   router.on("GET", "/api/stream", authed(({ req, res, url }, session) => deps.sse.handle(req, res, url, session)));
   router.on("GET", "/api/poll", authed(({ req, res, url }, session) => deps.poll.handle(req, res, url, session)));
+  // A long-polling page's upstream: the WebSocket's frames, in a batch (PROTOCOL.md, 1.1).
+  router.on(
+    "POST",
+    "/api/poll/frames",
+    authed(async ({ req, res, url }, session) => {
+      const body = await readJson(req, pollFramesBodySchema, "bad_request", MAX_POLL_BATCH_BYTES);
+      const conn = pageOf(url, body.conn);
+      const answer: PollFramesAnswer = { frames: await deps.poll.runFrames(session, conn, body.frames) };
+      sendJson(res, 200, answer);
+    }),
+  );
 
   return router;
 }
@@ -251,13 +287,26 @@ function roomParam(params: Record<string, string>): string {
   return id;
 }
 
-/** Maps domain errors to PROTOCOL.md's codes. */
+/** The page a batch is for: `?conn=` or the body's `conn`, the same when both are given. */
+function pageOf(url: URL, inBody: string | undefined): string {
+  const inQuery = url.searchParams.get("conn");
+  if (inQuery !== null && !connIdSchema.safeParse(inQuery).success) throw new HttpError("bad_request", "conn is 1–64 letters, digits, '-' or '_'");
+  if (inQuery !== null && inBody !== undefined && inQuery !== inBody) throw new HttpError("bad_request", "conn differs between the query and the body");
+  const conn = inQuery ?? inBody;
+  if (conn === undefined) throw new HttpError("bad_request", "Name the page: ?conn=<id> or \"conn\" in the body");
+  return conn;
+}
+
+/** Maps domain errors to PROTOCOL.md's codes (the commands' one mapping, server/commands/errors.ts). */
 export function toHttpError(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err;
-  if (err instanceof DuplicateCookieError) return new HttpError(err.code, err.message);
-  if (err instanceof WorkspaceError) return new HttpError(err.code, err.message);
-  if (err instanceof EventLogFullError || err instanceof EventLogClosedError) return new HttpError(err.code, err.message);
-  return null;
+  const known = knownError(err);
+  return known ? new HttpError(known.code, known.message) : null;
+}
+
+/** A command's error frame, thrown as the HTTP error of the same code. */
+function throwIfRefused(frames: readonly ServerFrame[]): void {
+  for (const f of frames) if (f.type === "error") throw new HttpError(f.code, f.message);
 }
 
 function optionalInt(url: URL, name: string, min: number, max: number): number | null {

@@ -46,14 +46,15 @@ export function sendEmpty(res: ServerResponse, status = 204, headers: Record<str
  */
 export const BODY_IDLE_TIMEOUT_MS = 10_000;
 
-/** Reads a JSON body of at most 64 KiB and validates it; throws HttpError with the right code. */
+/** Reads a JSON body of at most `limit` (64 KiB) and validates it; throws HttpError with the right code. */
 export async function readJson<S extends z.ZodType>(
   req: IncomingMessage,
   schema: S,
   invalid: ErrorCode = "invalid_body",
   idleTimeoutMs = BODY_IDLE_TIMEOUT_MS,
+  limit = MAX_BODY_BYTES,
 ): Promise<z.infer<S>> {
-  const raw = await readBody(req, MAX_BODY_BYTES, idleTimeoutMs);
+  const raw = await readBody(req, limit, idleTimeoutMs);
   let value: unknown;
   try {
     value = raw.length === 0 ? {} : JSON.parse(raw.toString("utf8"));

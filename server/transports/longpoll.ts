@@ -1,6 +1,8 @@
 // Long polling (`/api/poll`): the fallback for every stream where a proxy blocks upgrades or
 // buffers streams. Answers at once when events wait after the cursor; otherwise holds the
 // request until an event, a change of room state (at most every 250 ms), or `wait` passes.
+// Upstream, a page's frames (`POST /api/poll/frames`) go to the same command executor as a
+// WebSocket's (`runFrames`).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { randomBytes } from "node:crypto";
@@ -12,10 +14,15 @@ import { HttpError, sendError, sendJson } from "../http/respond";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
 import type { Workspace } from "../workspace";
+import { decodeFrame, errorFrame } from "../commands/errors";
+import { CommandExecutor } from "../commands/executor";
+import { PersonRates } from "../ratelimit";
+import { PollPages } from "./poll-pages";
 import { MAX_BACKLOG_BYTES, WriteGuard } from "./slow-consumer";
 import { readCursor, resolveStreams } from "./streams";
 import {
   formatCursor,
+  MAX_FRAME_BYTES,
   POLL_MAX_WAIT_S,
   POLL_PRESENCE_TTL_MS,
   roomOfStream,
@@ -24,6 +31,7 @@ import {
   type PollAnswer,
   type RealtimeEvent,
   type RoomState,
+  type ServerFrame,
   type StreamName,
   type User,
 } from "../../lib/protocol";
@@ -61,6 +69,10 @@ export interface LongPollOptions {
    * address hold; none when absent. A held poll takes a slot until it is answered.
    */
   budget?: ConnectionBudget;
+  /** The person's rate limits, shared with their WebSockets; buckets of its own when absent. */
+  rates?: PersonRates;
+  /** Carries out the pages' frames; one over `hub` and `workspace` unless given. */
+  executor?: CommandExecutor;
 }
 
 const DEFAULT_MAX_EVENTS = 1000;
@@ -88,10 +100,56 @@ export class LongPollTransport {
   private draining = false;
   /** One per connection that carried an answer: watches its unsent bytes (see `sent`). */
   private readonly guards = new Map<Socket, WriteGuard>();
+  /** The pages that sent frames: their rooms, presence and frame limit. */
+  readonly pages: PollPages;
+  private readonly executor: CommandExecutor;
 
   constructor(private readonly opts: LongPollOptions) {
     this.maxHeld = opts.maxHeld ?? DEFAULT_MAX_HELD;
     this.maxHeldPerSession = opts.maxHeldPerSession ?? DEFAULT_MAX_HELD_PER_SESSION;
+    this.pages = new PollPages({
+      hub: opts.hub,
+      log: opts.log,
+      rates: opts.rates ?? new PersonRates(),
+      presenceTtlMs: opts.presenceTtlMs,
+    });
+    this.executor = opts.executor ?? new CommandExecutor({ hub: opts.hub, workspace: opts.workspace, logger: opts.logger, metrics: opts.metrics });
+  }
+
+  /**
+   * A page's batch of frames (`POST /api/poll/frames`), carried out in order as a WebSocket's
+   * are, each checked on its own: a bad frame is answered with its error and the rest go on.
+   * Resolves with every answer (`ack`, `joined`, `error`), in the frames' order, once the
+   * batch's messages are durable; frames that have no answer (typing, cursor, a leave) add none.
+   */
+  async runFrames(session: Session, conn: string, frames: readonly unknown[]): Promise<ServerFrame[]> {
+    const page = this.pages.open(session, conn);
+    const metrics = this.opts.metrics;
+    const answers: Array<ServerFrame[] | Promise<ServerFrame[]>> = [];
+    for (const value of frames) {
+      if (Buffer.byteLength(JSON.stringify(value) ?? "") > MAX_FRAME_BYTES) {
+        answers.push([errorFrame("payload_too_large", `A frame is at most ${MAX_FRAME_BYTES} bytes`)]);
+        continue;
+      }
+      // The page's own frame rate, as a WebSocket's; over it the frame is refused, not lost unanswered.
+      if (!page.frames.take()) {
+        metrics?.rateLimited.inc({ type: "frame" });
+        answers.push([errorFrame("rate_limited", "Too many frames; slow down")]);
+        continue;
+      }
+      const decoded = decodeFrame(value);
+      if ("error" in decoded) {
+        answers.push([decoded.error]);
+        continue;
+      }
+      metrics?.framesIn.inc({ type: decoded.frame.type });
+      const reply = await this.executor.execute(decoded.frame, page.commands);
+      answers.push(reply.frames);
+      if (reply.later) answers.push(reply.later.then((later) => later.frames));
+    }
+    const out = (await Promise.all(answers)).flat();
+    for (const f of out) if (f.type === "error") metrics?.protocolErrors.inc({ code: f.code });
+    return out;
   }
 
   get size(): number {
@@ -130,7 +188,8 @@ export class LongPollTransport {
     const streams = await resolveStreams(url.searchParams.get("streams"), session.user, this.opts.workspace);
     const cursor = readCursor(req, url, session.user);
     const waitS = parseWait(url.searchParams.get("wait"));
-    const client = (url.searchParams.get("client") ?? "").slice(0, 64);
+    // `conn` (the id a page sends its frames under) or, from version 1 clients, `client`.
+    const client = (url.searchParams.get("conn") ?? url.searchParams.get("client") ?? "").slice(0, 64);
     const key = `${session.id}|${client}|${[...streams].sort().join(",")}`;
     // Refused before any database work: shedding load must be cheap.
     if (this.isFull(key)) return this.refuseOverloaded(res);
@@ -163,10 +222,15 @@ export class LongPollTransport {
     // Checked again: other polls may have taken the last slots while this one read the log.
     if (this.isFull(key)) return this.refuseOverloaded(res);
 
-    // Polling a room marks the caller present in it until the lapse. One presence entry per
-    // session (not per `client=`), so a session naming new clients adds no entries.
-    const presenceId = `poll:${session.id}`;
-    for (const room of rooms) this.opts.hub.presence.touch(room, session.user, presenceId, this.opts.presenceTtlMs ?? POLL_PRESENCE_TTL_MS);
+    // A page that sends frames is present in the rooms it joined, renewed by each poll; `leave`
+    // ends it. Otherwise (a version 1 client) polling a room marks the caller present in it
+    // until the lapse: one presence entry per session (not per `client=`), so a session naming
+    // new clients adds no entries.
+    const page = client ? this.pages.seen(session, client) : null;
+    if (!page) {
+      const presenceId = `poll:${session.id}`;
+      for (const room of rooms) this.opts.hub.presence.touch(room, session.user, presenceId, this.opts.presenceTtlMs ?? POLL_PRESENCE_TTL_MS);
+    }
 
     this.held.get(key)?.answer("superseded");
     const mine = this.bySession.get(session.id);

@@ -1,6 +1,7 @@
 // The WebSocket transport (`/ws`): chat, typing, presence and cursors.
-// Authenticates in the upgrade, validates every frame with the protocol's schemas, and speaks
-// to the hub through the Subscriber interface. Knows nothing of rooms' rules.
+// Authenticates in the upgrade, validates every frame with the protocol's schemas, hands each
+// to the command executor in order, and speaks to the hub through the Subscriber interface.
+// Knows nothing of rooms' rules: it only follows the rooms the executor has it join.
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { randomBytes } from "node:crypto";
@@ -13,13 +14,15 @@ import type { Logger } from "../log";
 import { counterFor, type Metrics, type Tally } from "../metrics";
 import { TokenBucket } from "../../lib/token-bucket";
 import type { ConnectionBudget } from "../connection-budget";
-import { PersonRates, SEND_LIMITS, WindowCounter } from "../ratelimit";
+import { PersonRates, WindowCounter } from "../ratelimit";
 import { systemClock, type Clock, type Timer } from "../state/clock";
 import { WsSocket, type ConnectionSocket } from "./ws-socket";
-import { WorkspaceError, type Workspace } from "../workspace";
-import { EventLogClosedError, EventLogFullError } from "../eventlog";
+import type { Workspace } from "../workspace";
+import type { CommandContext, Reply } from "../commands/context";
+import { decodeFrame, errorFrame, isServerTrouble } from "../commands/errors";
+import { CommandExecutor } from "../commands/executor";
+import { FRAME_RATE } from "../commands/limits";
 import {
-  clientFrameSchema,
   CloseCode,
   CURSOR_TICK_MS,
   MAX_FRAME_BYTES,
@@ -56,6 +59,8 @@ export interface WsConnectionOptions {
   frameRate?: { perSecond: number; burst: number };
   /** The subprotocol the socket speaks (default `rt.v1`): 1.1 hears presence as diffs. */
   version?: ProtocolVersion;
+  /** Carries out the frames; one over `hub` and `workspace` unless given. */
+  executor?: CommandExecutor;
 }
 
 export interface WsTransportOptions extends WsConnectionOptions {
@@ -83,24 +88,9 @@ const ABUSE_WINDOW_MS = 10_000;
  */
 const FLOOD_LIMIT = 500;
 
-/**
- * Rooms one connection may have joined at once. Each is a subscription, a presence entry and a
- * replay of up to MAX_REPLAY events; a tab shows a room or two.
- */
-export const MAX_ROOMS_PER_CONNECTION = 50;
-/**
- * Every join may read the database (room check, head, replay). The burst lets a reconnecting
- * tab rejoin every room it may hold at once; past it, joins are answered `rate_limited`. Per
- * person, like every limit in SEND_LIMITS.
- */
-export const JOIN_RATE = { perSecond: SEND_LIMITS.join.rate, burst: SEND_LIMITS.join.burst };
-
-/**
- * Frames one connection may deliver, per second with a burst, before the rest are dropped
- * unread (no JSON.parse, no schema): four times the cursor limit, far above what the client
- * sends (cursors at 30 Hz, everything else a few a second), so only a flood reaches it.
- */
-export const FRAME_RATE = { perSecond: 4 * SEND_LIMITS.cursor.rate, burst: 8 * SEND_LIMITS.cursor.rate };
+// The limits of one connection live with the commands (a long-poll page has the same).
+// FRAME_RATE: frames past it are dropped unread here (no JSON.parse, no schema).
+export { FRAME_RATE, JOIN_RATE, MAX_ROOMS_PER_CONNECTION } from "../commands/limits";
 /**
  * Frames over a limit that are dropped without an answer (over FRAME_RATE, or cursor and typing
  * input over the person's limit) tolerated per ABUSE_WINDOW_MS: past it the connection is
@@ -255,6 +245,9 @@ export class WsConnection implements Subscriber {
   private readonly cursorSkip: number;
   /** The frames-out tally for durable events, looked up once: it is bumped per delivery. */
   private readonly eventsOut: Tally | undefined;
+  private readonly executor: CommandExecutor;
+  /** What the executor knows of this connection: who, its rooms, and how to follow one. */
+  private readonly commands: CommandContext;
 
   constructor(
     private readonly socket: ConnectionSocket,
@@ -277,6 +270,16 @@ export class WsConnection implements Subscriber {
     this.maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.cursorSkip = opts.cursorSkipBytes ?? 64 * 1024;
     this.eventsOut = counterFor(opts.metrics?.framesOut, "event");
+    this.executor = opts.executor ?? new CommandExecutor({ hub: opts.hub, workspace: opts.workspace, logger: opts.logger, metrics: opts.metrics });
+    this.commands = {
+      user: this.user,
+      transport: "ws",
+      source: this.id,
+      rates: this.rates,
+      rooms: this.rooms,
+      subscribe: (room, since) => this.followRoom(room, since),
+      unsubscribe: (room) => this.leaveRoom(room),
+    };
     opts.hub.register(this);
   }
 
@@ -414,15 +417,11 @@ export class WsConnection implements Subscriber {
       if (isBinary) throw new Error("binary");
       value = JSON.parse(typeof data === "string" ? data : data.toString("utf8"));
     } catch {
-      return this.fail("bad_json", "Frames are JSON text");
+      return this.refuse(errorFrame("bad_json", "Frames are JSON text"));
     }
-    const parsed = clientFrameSchema.safeParse(value);
-    if (!parsed.success) {
-      const type = (value as { type?: unknown } | null)?.type;
-      const issue = parsed.error.issues[0];
-      return this.fail("bad_frame", `Invalid ${typeof type === "string" ? `"${type}" ` : ""}frame${issue ? `: ${issue.path.join(".") || "type"} ${issue.message}` : ""}`);
-    }
-    const frame = parsed.data;
+    const decoded = decodeFrame(value);
+    if ("error" in decoded) return this.refuse(decoded.error);
+    const frame = decoded.frame;
     this.opts.metrics?.framesIn.inc({ type: frame.type });
     const bytes = typeof data === "string" ? Buffer.byteLength(data) : data.length;
     if (this.inbox.length >= INBOX_MAX_FRAMES || this.inboxBytes + bytes > INBOX_MAX_BYTES) {
@@ -446,11 +445,7 @@ export class WsConnection implements Subscriber {
     try {
       for (let next = this.inbox.shift(); next && !this.closed; next = this.inbox.shift()) {
         this.inboxBytes -= next.bytes;
-        try {
-          await this.dispatch(next.frame);
-        } catch (err) {
-          this.handleFailure(next.frame, err);
-        }
+        this.answer(await this.executor.execute(next.frame, this.commands));
         if (this.readingPaused && this.inbox.length <= INBOX_PAUSE_FRAMES / 2 && this.inboxBytes <= INBOX_PAUSE_BYTES / 2) {
           this.readingPaused = false;
           if (!this.closed) this.socket.resumeReading();
@@ -461,35 +456,27 @@ export class WsConnection implements Subscriber {
     }
   }
 
-  private async dispatch(frame: ClientFrame): Promise<void> {
-    switch (frame.type) {
-      case "join":
-        return this.handleJoin(frame.room, frame.since);
-      case "leave":
-        return this.handleLeave(frame.room);
-      case "send":
-        return this.handleSend(frame.room, frame.text, frame.clientId);
-      case "typing":
-        return this.handleTyping(frame.room, frame.stop === true);
-      case "cursor":
-        return this.handleCursor(frame.room, frame.x, frame.y);
-      default: {
-        const never: never = frame;
-        throw new Error(`unhandled frame ${JSON.stringify(never)}`);
-      }
-    }
+  /** Sends a command's answer, and its ack once the message is durable. */
+  private answer(reply: Reply): void {
+    for (const frame of reply.frames) this.deliverAnswer(frame);
+    if (reply.excess) this.noteExcess();
+    void reply.later?.then((later) => {
+      for (const frame of later.frames) this.deliverAnswer(frame);
+    });
   }
 
-  private async handleJoin(room: string, since: number | undefined): Promise<void> {
-    if (!this.rooms.has(room) && this.rooms.size >= MAX_ROOMS_PER_CONNECTION) {
-      return this.fail("too_many_rooms", `A connection can be in at most ${MAX_ROOMS_PER_CONNECTION} rooms; leave one first`, { room });
-    }
-    if (!this.rates.take(this.user.id, "join")) {
-      this.opts.metrics?.rateLimited.inc({ type: "join" });
-      return this.fail("rate_limited", `Too many joins; slow down ("${room}" was not joined)`, { room });
-    }
-    if (!(await this.opts.workspace.roomExists(room))) return this.fail("unknown_room", `There is no room "${room}"`, { room });
-    if (this.closed) return;
+  private deliverAnswer(frame: ServerFrame): void {
+    if (frame.type === "error") this.refuse(frame);
+    else this.send(frame);
+  }
+
+  /**
+   * Follows a room the executor has checked: replay after `since`, then live. The answer
+   * (`joined` or `reset`, the cursors, who is typing) is written at the subscription's start,
+   * ahead of the replayed events, so the executor gets no frames back.
+   */
+  private async followRoom(room: string, since: number | undefined): Promise<ServerFrame[]> {
+    if (this.closed) return [];
     const stream = roomStream(room);
     if (this.rooms.has(room)) this.opts.hub.unsubscribe(stream, this);
     this.rooms.add(room);
@@ -520,8 +507,7 @@ export class WsConnection implements Subscriber {
         if (typing.length > 0) this.send({ type: "typing", room, users: typing });
       },
     });
-    // First join ever is a feed event; it need not hold up the replay.
-    void this.opts.workspace.recordJoin(room, this.user).catch((err: unknown) => this.log.error({ err, room }, "recording the join failed"));
+    return [];
   }
 
   /**
@@ -545,10 +531,6 @@ export class WsConnection implements Subscriber {
     return true;
   }
 
-  private handleLeave(room: string): void {
-    if (!this.leaveRoom(room)) return this.fail("not_joined", `You have not joined "${room}"`, { room });
-  }
-
   /** Stops following the room and leaves it at once; false when it was not joined. */
   private leaveRoom(room: string): boolean {
     if (!this.rooms.delete(room)) return false;
@@ -558,72 +540,17 @@ export class WsConnection implements Subscriber {
     return true;
   }
 
-  private async handleSend(room: string, text: string, clientId: string): Promise<void> {
-    // Whatever becomes of the message, its author has stopped typing it.
-    this.opts.hub.setTyping(room, this.user, false);
-    if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" before sending to it`, { clientId, room });
-    if (!this.rates.take(this.user.id, "send")) {
-      this.opts.metrics?.rateLimited.inc({ type: "send" });
-      return this.fail("rate_limited", "Too many messages; slow down", { clientId, room });
-    }
-    const append = await this.opts.workspace.prepareMessage(room, this.user, text, clientId);
-    append().then(
-      ({ event }) => {
-        this.opts.metrics?.acks.inc({ transport: "ws" });
-        this.send({ type: "ack", clientId, seq: event.seq });
-      },
-      (err: unknown) => this.handleFailure({ type: "send", room, text, clientId }, err),
-    );
-  }
-
-  private handleTyping(room: string, stop: boolean): void {
-    if (!this.rooms.has(room)) return this.fail("not_joined", `Join "${room}" first`, { room });
-    if (!stop && !this.rates.take(this.user.id, "typing")) {
-      this.opts.metrics?.rateLimited.inc({ type: "typing" });
-      return this.noteExcess();
-    }
-    this.opts.hub.setTyping(room, this.user, !stop, this.id);
-  }
-
-  private handleCursor(room: string, x: number | null, y: number | null): void {
-    // Cursor input is lossy by contract: one for a room not joined (a page pointing before its
-    // join was answered, or just after it left) is dropped like excess input — no error, and
-    // never counted as abuse.
-    if (!this.rooms.has(room)) return;
-    if (x === null || y === null) return this.opts.hub.hideCursor(room, this.user.id, this.id);
-    if (!this.rates.take(this.user.id, "cursor")) {
-      this.opts.metrics?.rateLimited.inc({ type: "cursor" });
-      return this.noteExcess(); // dropped silently, as the protocol says, but counted
-    }
-    this.opts.hub.moveCursor(room, this.user, x, y, this.id);
-  }
-
-  private handleFailure(frame: ClientFrame, err: unknown): void {
-    const about = { clientId: frame.type === "send" ? frame.clientId : undefined, room: frame.room };
-    // A join that failed half-way (the log could not be read) is no join: sends to the room are
-    // then refused as not_joined rather than accepted by a connection that hears no events.
-    if (frame.type === "join") this.leaveRoom(frame.room);
-    if (err instanceof WorkspaceError) return this.fail(err.code, err.message, about);
-    if (err instanceof EventLogFullError || err instanceof EventLogClosedError) {
-      return this.fail(err.code, err.message, about);
-    }
-    this.log.error({ err, frame: frame.type }, "frame failed");
-    this.fail("internal", "Something went wrong; try again", about);
-  }
-
   // --- Frames out ----------------------------------------------------------
 
   /**
-   * Answers a frame with an error. `about` names the message (`clientId`) and the room the
-   * frame was for, so a client can tell which join or send to try again.
+   * Answers a frame with an error. A connection that keeps sending bad frames (or keeps going
+   * over a rate) is closed; the server's own trouble is never held against it.
    */
-  private fail(code: ErrorCode, message: string, about: { clientId?: string | undefined; room?: string | undefined } = {}): void {
+  private refuse(frame: Extract<ServerFrame, { type: "error" }>): void {
+    const { code } = frame;
     this.opts.metrics?.protocolErrors.inc({ code });
-    const frame: ServerFrame = { type: "error", code, message };
-    if (about.clientId !== undefined) frame.clientId = about.clientId;
-    if (about.room !== undefined) frame.room = about.room;
     this.send(frame);
-    if (code === "internal" || code === "overloaded" || code === "unavailable") return;
+    if (isServerTrouble(code)) return;
     if ((code === "rate_limited" ? this.flood : this.abuse).hit()) this.close(CloseCode.policy, "Too many bad frames");
   }
 

@@ -1,0 +1,163 @@
+// The pages of long-polling clients. A page (one browser tab, named by the `conn` it picks)
+// is to `POST /api/poll/frames` what a socket is to a WebSocket: it joins rooms, is present in
+// them, and has its own frame limit. A page has no socket to close, so it lasts as long as it
+// keeps polling or sending: a page silent for the presence lapse is gone, and its rooms with it.
+import type { Session } from "../auth";
+import type { CommandContext } from "../commands/context";
+import { FRAME_RATE } from "../commands/limits";
+import type { EventLog } from "../eventlog";
+import type { Hub, Subscriber } from "../hub";
+import type { PersonRates } from "../ratelimit";
+import { TokenBucket } from "../../lib/token-bucket";
+import { POLL_PRESENCE_TTL_MS, roomStream, type ServerFrame, type User } from "../../lib/protocol";
+
+export interface PollPagesOptions {
+  hub: Hub;
+  log: EventLog;
+  /** The person's rate limits, shared with their WebSockets. */
+  rates: PersonRates;
+  /** A page is present (and kept) this long after its last poll or batch. */
+  presenceTtlMs?: number;
+  /** Pages one session keeps (its tabs): past it, its least recently seen page is dropped. */
+  maxPerSession?: number;
+  /** Pages kept in all: past it, the least recently seen page is dropped. */
+  maxPages?: number;
+  now?: () => number;
+}
+
+const DEFAULT_MAX_PER_SESSION = 16;
+const DEFAULT_MAX_PAGES = 10_000;
+
+/**
+ * One page. To the hub it is the connection its presence, typing and cursor come from (it
+ * leaves rooms as a Subscriber does); events reach it through its held polls, never here.
+ */
+export class PollPage implements Subscriber {
+  readonly transport = "longpoll" as const;
+  readonly id: string;
+  readonly user: User;
+  readonly sessionId: string;
+  readonly rooms = new Set<string>();
+  /** Frames the page may send (FRAME_RATE, as one WebSocket). */
+  readonly frames: TokenBucket;
+  /** What the command executor knows of the page. */
+  readonly commands: CommandContext;
+  seenAt: number;
+
+  constructor(
+    readonly key: string,
+    session: Session,
+    private readonly owner: PollPages,
+    now: () => number,
+  ) {
+    this.user = session.user;
+    this.sessionId = session.id;
+    this.id = `poll:${key}`;
+    this.seenAt = now();
+    this.frames = new TokenBucket(FRAME_RATE.perSecond, FRAME_RATE.burst, now);
+    this.commands = {
+      user: this.user,
+      transport: "longpoll",
+      source: this.id,
+      rates: owner.rates,
+      rooms: this.rooms,
+      subscribe: (room) => owner.join(this, room),
+      unsubscribe: (room) => owner.leave(this, room),
+    };
+  }
+
+  onEvent(): void {}
+}
+
+export class PollPages {
+  /** Every page, least recently seen first. */
+  private readonly pages = new Map<string, PollPage>();
+  private readonly bySession = new Map<string, Set<PollPage>>();
+  private readonly now: () => number;
+  private readonly ttlMs: number;
+  readonly rates: PersonRates;
+
+  constructor(private readonly opts: PollPagesOptions) {
+    this.now = opts.now ?? Date.now;
+    this.ttlMs = opts.presenceTtlMs ?? POLL_PRESENCE_TTL_MS;
+    this.rates = opts.rates;
+  }
+
+  get size(): number {
+    return this.pages.size;
+  }
+
+  /** The session's page `conn`, made if new; seen now, and present again in its rooms. */
+  open(session: Session, conn: string): PollPage {
+    const page = this.find(session, conn) ?? this.create(session, conn);
+    this.renew(page);
+    return page;
+  }
+
+  /** The session's page `conn` if it exists; seen now, and present again in its rooms. */
+  seen(session: Session, conn: string): PollPage | null {
+    const page = this.find(session, conn);
+    if (page) this.renew(page);
+    return page;
+  }
+
+  private find(session: Session, conn: string): PollPage | null {
+    this.sweep();
+    const key = `${session.id}:${conn}`;
+    const page = this.pages.get(key);
+    if (!page) return null;
+    // Most recently seen last: the sweep and the bounds take from the front.
+    this.pages.delete(key);
+    this.pages.set(key, page);
+    page.seenAt = this.now();
+    return page;
+  }
+
+  private create(session: Session, conn: string): PollPage {
+    const mine = this.bySession.get(session.id);
+    if (mine && mine.size >= (this.opts.maxPerSession ?? DEFAULT_MAX_PER_SESSION)) this.drop(mine.values().next().value!);
+    if (this.pages.size >= (this.opts.maxPages ?? DEFAULT_MAX_PAGES)) this.drop(this.pages.values().next().value!);
+    const page = new PollPage(`${session.id}:${conn}`, session, this, this.now);
+    this.pages.set(page.key, page);
+    let set = this.bySession.get(session.id);
+    if (!set) this.bySession.set(session.id, (set = new Set()));
+    set.add(page);
+    return page;
+  }
+
+  /** Present in every room the page joined until the lapse, renewed by each poll and batch. */
+  private renew(page: PollPage): void {
+    for (const room of page.rooms) this.opts.hub.presence.touch(room, page.user, page.id, this.ttlMs);
+  }
+
+  /** @internal The executor's join, checked and limited: the page is present now; events come by polls. */
+  async join(page: PollPage, room: string): Promise<ServerFrame[]> {
+    page.rooms.add(room);
+    this.opts.hub.presence.touch(room, page.user, page.id, this.ttlMs);
+    const head = await this.opts.log.head(roomStream(room));
+    return [{ type: "joined", room, head, members: this.opts.hub.members(room) }];
+  }
+
+  /** @internal The executor's leave: out of the room at once, with its typing and cursor. */
+  leave(page: PollPage, room: string): boolean {
+    if (!page.rooms.delete(room)) return false;
+    this.opts.hub.leaveRoom(room, page, { immediate: true });
+    return true;
+  }
+
+  /** Lets go of pages silent for longer than the lapse (their presence has lapsed already). */
+  private sweep(): void {
+    const before = this.now() - this.ttlMs;
+    for (const page of this.pages.values()) {
+      if (page.seenAt > before) break;
+      this.drop(page);
+    }
+  }
+
+  private drop(page: PollPage): void {
+    for (const room of [...page.rooms]) this.leave(page, room);
+    this.pages.delete(page.key);
+    const mine = this.bySession.get(page.sessionId);
+    if (mine?.delete(page) && mine.size === 0) this.bySession.delete(page.sessionId);
+  }
+}
