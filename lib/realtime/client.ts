@@ -355,8 +355,9 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   }
 
   private connect(): void {
-    if (this.offline || this.link.state === "signed-out") return;
+    // Started while offline, the link waits in `offline` and connects when back online.
     this.link.start();
+    if (this.offline || this.link.state === "signed-out") return;
     this.startFeed();
     this.poll.restart();
     this.outbox.flush();
