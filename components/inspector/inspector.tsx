@@ -92,6 +92,9 @@ function ConnectionSection({ snapshot }: { snapshot: InspectorSnapshot }) {
   const { status } = snapshot;
   const rows: [string, string][] = [
     ["Rooms", connectionLabel(status.rooms)],
+    // The rooms link's own state (lib/realtime/link-state.ts) and each room's subscription.
+    ["Link state", status.link],
+    ["Subscriptions", Object.entries(status.subscriptions).map(([room, state]) => `${room}: ${state}`).join(", ") || "—"],
     ["Feed", connectionLabel(status.feed)],
     ["Round trip (send → ack)", status.rttMs === null ? "—" : `${Math.round(status.rttMs)} ms`],
     ["Reconnects", String(status.reconnects)],

@@ -5,7 +5,8 @@
 // the room is joined all the same — live messages and sending need no history — and the store
 // keeps trying to load it.
 import { useEffect } from "react";
-import { roomStream, type User } from "@/lib/protocol";
+import type { User } from "@/lib/protocol";
+import { bindRoom } from "@/lib/store/bindings";
 import { cursorStore } from "@/lib/store/cursors";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import { useRoom } from "@/lib/store/room";
@@ -13,28 +14,12 @@ import { useRoom } from "@/lib/store/room";
 export function useRoomConnection(roomId: string, me: User): void {
   useEffect(() => {
     const client = getRealtimeClient();
-    const stream = roomStream(roomId);
     const room = () => useRoom.getState();
     let cancelled = false;
 
     room().open(roomId);
-    room().setOutbox(client.getOutbox());
-
-    const showMembers = (members: User[]) => room().setMembers(members);
-    const offs = [
-      client.on("event", (event) => {
-        if (event.stream === stream && event.type === "message") room().receive(event);
-      }),
-      client.on("joined", (j) => j.room === roomId && showMembers(j.members)),
-      client.on("presence", (p) => p.room === roomId && showMembers(p.members)),
-      client.on("typing", (t) => t.room === roomId && room().setTyping(t.users.filter((u) => u.id !== me.id))),
-      client.on("cursors", (c) => {
-        if (c.room === roomId) cursorStore.getState().apply(c.cursors, c.snapshot, me.id);
-      }),
-      client.on("reset", (r) => r.stream === stream && void room().reload()),
-      client.on("outbox", (entries) => room().setOutbox(entries)),
-      client.on("ack", (ack) => ack.room === roomId && room().confirm(ack, me)),
-    ];
+    // Every event of the room reaches the stores through the one bindings module.
+    const unbind = bindRoom(client, roomId, me);
 
     void room()
       .loadNewest()
@@ -46,7 +31,7 @@ export function useRoomConnection(roomId: string, me: User): void {
 
     return () => {
       cancelled = true;
-      for (const off of offs) off();
+      unbind();
       client.typing(roomId, true);
       // Leaving hides my cursor from the others first, and drops any cursor send still pending.
       client.leave(roomId);

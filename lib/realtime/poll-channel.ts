@@ -78,6 +78,8 @@ export class PollChannel {
       cursor,
       wait: String(streams.every((s) => known.has(s)) ? this.waitS : 0),
       client: this.tabId,
+      // The page id the frames it sends carry too: the server ties them to this poll (per-page limits, presence).
+      conn: this.tabId,
     });
     const abort = new AbortController();
     this.abort = abort;

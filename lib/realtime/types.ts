@@ -1,5 +1,6 @@
 // The realtime client's public shapes: what it emits and how it is configured.
-import type { Actor, CursorMap, ErrorCode, RealtimeEvent, User } from "../protocol";
+import type { Actor, ClientFrame, CursorMap, ErrorCode, RealtimeEvent, User } from "../protocol";
+import type { LinkState } from "./link-state";
 
 export type TransportMode = "auto" | "websocket" | "longpoll";
 export type RoomsTransport = "websocket" | "longpoll";
@@ -15,14 +16,24 @@ export interface ConnectionStatus {
   rttMs: number | null;
   /** Payloads from the server dropped because they failed validation (see `FrameLog.invalid`). */
   invalidFrames: number;
+  /** The rooms link's own state (lib/realtime/link-state.ts), shown by the inspector. */
+  link: LinkState;
+  /** Each followed room's subscription state (joining, joined, errored). */
+  subscriptions: Record<string, string>;
 }
 
 export type OutboxStatus = "pending" | "sending" | "failed";
 
+/** A frame the server must take once: it carries a clientId the server appends once. */
+export type OutboxFrame = Extract<ClientFrame, { clientId: string }>;
+
 export interface OutboxEntry {
   clientId: string;
   room: string;
+  /** What the page shows for it (a message's text). */
   text: string;
+  /** The frame sent; absent in entries stored before frames were kept (they are messages). */
+  frame?: OutboxFrame;
   status: OutboxStatus;
   createdAt: string;
   error?: { code: ErrorCode | "network"; message: string };

@@ -107,21 +107,25 @@ describe("cursor throttle", () => {
     expect(socket.sent.filter((f) => f.type === "cursor")).toHaveLength(1);
   });
 
-  it("spaces HTTP sends further apart on long polling", () => {
+  it("spaces HTTP sends further apart on long polling", async () => {
     const postedAt: number[] = [];
     const start = Date.now();
     const polling = new RealtimeClient({
       baseUrl: "http://app.test",
       transport: "longpoll",
-      fetch: async (input) => {
-        if (String(input).endsWith("/cursor")) postedAt.push(Date.now() - start);
-        return new Response(null, { status: 204 });
+      // Every frame goes up through the long-polling link's `POST /api/poll/frames`.
+      fetch: async (input, init) => {
+        if (!String(input).includes("/api/poll/frames")) return new Response(null, { status: 204 });
+        const { frames } = JSON.parse(String(init?.body)) as { frames: Array<{ type: string }> };
+        if (frames.some((f) => f.type === "cursor")) postedAt.push(Date.now() - start);
+        return new Response(JSON.stringify({ frames: [] }), { status: 200 });
       },
     });
     polling.join("general");
     for (let ms = 0; ms < 3000; ms++) {
       polling.moveCursor("general", { x: ms / 3000, y: 0.5 });
-      vi.advanceTimersByTime(1);
+      // Async: each answer comes back before the next request (one at a time, in order).
+      await vi.advanceTimersByTimeAsync(1);
     }
     polling.stop();
     expect(busiestSecond(postedAt)).toBe(1000 / CURSOR_HTTP_INTERVAL_MS);

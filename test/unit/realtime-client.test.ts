@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FAILURES_BEFORE_FALLBACK, HTTP_TIMEOUT_MS, RealtimeClient } from "../../lib/realtime/client";
 import type { ClientOptions, FrameLog } from "../../lib/realtime/types";
-import type { RealtimeEvent } from "../../lib/protocol";
+import type { ClientFrame, RealtimeEvent } from "../../lib/protocol";
 import { fakeBrowser, FakeSockets } from "../helpers/fake-socket";
 
 let sockets: FakeSockets;
@@ -137,7 +137,8 @@ describe("falling back to long polling", () => {
     const fetchImpl: typeof fetch = (input, init) => {
       const url = String(input);
       if (url.endsWith("/readyz")) return Promise.resolve(new Response("ok", { status: 200 }));
-      if (url.includes("/api/poll")) polls.push(url);
+      // Polls for events (GET /api/poll), not the upstream batches (POST /api/poll/frames).
+      if (url.includes("/api/poll?")) polls.push(url);
       return new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
     };
     return { polls, fetchImpl };
@@ -375,15 +376,17 @@ describe("messages over HTTP (long polling)", () => {
           reject(new DOMException("aborted", "AbortError"));
         }),
       );
+    // Messages go up as `send` frames through `POST /api/poll/frames`, answered with an `ack`.
     const fetchImpl: typeof fetch = (input, init) => {
       const url = String(input);
-      if (url.includes("/api/poll")) return held(init?.signal);
-      if (!url.endsWith("/messages")) return Promise.resolve(new Response(null, { status: 204 }));
-      const { text, clientId } = JSON.parse(String(init?.body)) as { text: string; clientId: string };
-      posts.push({ clientId });
-      if (posts.length <= hang) return held(init?.signal, clientId);
-      const event = { ...message("general", posts.length, text, clientId) };
-      return Promise.resolve(new Response(JSON.stringify({ event }), { status: 201, headers: { "Content-Type": "application/json" } }));
+      if (!url.includes("/api/poll/frames")) return held(init?.signal);
+      const { frames } = JSON.parse(String(init?.body)) as { frames: ClientFrame[] };
+      const send = frames.find((f) => f.type === "send");
+      if (!send) return Promise.resolve(new Response(JSON.stringify({ frames: [] }), { status: 200 }));
+      posts.push({ clientId: send.clientId });
+      if (posts.length <= hang) return held(init?.signal, send.clientId);
+      const answer = { frames: [{ type: "ack", clientId: send.clientId, seq: posts.length }] };
+      return Promise.resolve(new Response(JSON.stringify(answer), { status: 200, headers: { "Content-Type": "application/json" } }));
     };
     return { posts, aborted, fetchImpl };
   }
@@ -646,7 +649,7 @@ describe("payloads that fail the protocol's schemas", () => {
     ];
     const polledAt: number[] = [];
     const fetchPoll: typeof fetch = (input, init) => {
-      if (!String(input).includes("/api/poll")) return unreachable(input);
+      if (!String(input).includes("/api/poll?")) return unreachable(input);
       polledAt.push(Date.now());
       const body = answers.shift();
       if (body !== undefined) return Promise.resolve(new Response(body, { status: 200, headers: { "Content-Type": "application/json" } }));

@@ -1,0 +1,161 @@
+// Long polling's upstream: every client frame (join, leave, send, typing, cursor, and any frame
+// added later) goes as it would on the WebSocket, batched into one
+// `POST /api/poll/frames?conn=<pageId>` with `{"frames":[…],"conn":"<pageId>"}`; the answer
+// `{"frames":[…]}` holds, in order, each frame's `ack`/`joined`/`error` (docs/PROTOCOL.md).
+// So rooms, the outbox and the throttles never know which transport carries them.
+import { z } from "zod";
+import { errorBodySchema, postedMessageSchema, serverFrameSchema, type ClientFrame, type ErrorCode, type ServerFrame } from "../protocol";
+import { decode, InvalidPayload } from "./decode";
+
+/** An upstream request with no answer by then is given up and tried again. */
+export const HTTP_TIMEOUT_MS = 10_000;
+/** Frames in one request at most (the server's limit). */
+export const POLL_FRAMES_MAX = 50;
+
+const framesAnswerSchema = z.object({ frames: z.array(serverFrameSchema) });
+
+export interface PollUpstreamHooks {
+  /** The answers, in the order of the frames sent. */
+  onFrames(frames: ServerFrame[]): void;
+  /** No answer came for these (unreachable, timed out, 429/5xx): whatever must arrive goes again. */
+  onUnanswered(frames: ClientFrame[]): void;
+  onSignedOut(): void;
+  onInvalid(invalid: InvalidPayload, bytes: number, type: string): void;
+  onSend(type: string, bytes: number): void;
+}
+
+type Answer = { status: number; text: string } | null;
+
+export class PollUpstream {
+  private queue: ClientFrame[] = [];
+  private busy = false;
+  /** Upstream requests on their way, so that waking up can cut those a dead connection holds. */
+  private readonly inFlight = new Set<AbortController>();
+  /** False once the server answered 404: it predates `/api/poll/frames` (see `restFallback`). */
+  private framesEndpoint = true;
+
+  constructor(
+    private readonly baseUrl: string,
+    private readonly fetchImpl: typeof fetch,
+    private readonly conn: string,
+    private readonly hooks: PollUpstreamHooks,
+  ) {}
+
+  /**
+   * Sends a frame now, or with the next batch when a request is on its way: one request at a
+   * time keeps the frames in the order they were sent (a join before the messages that need
+   * it), as one WebSocket does. Always taken (a frame with no answer is reported).
+   */
+  send(frame: ClientFrame): true {
+    this.queue.push(frame);
+    if (!this.busy) void this.pump();
+    return true;
+  }
+
+  private async pump(): Promise<void> {
+    this.busy = true;
+    while (this.queue.length > 0) await this.post(this.queue.splice(0, POLL_FRAMES_MAX));
+    this.busy = false;
+  }
+
+  /** Cuts every request on its way (a laptop woke up; they go again, same clientIds). */
+  abortAll(): void {
+    for (const request of this.inFlight) request.abort();
+  }
+
+  /** Forgets frames not sent yet (the link stopped). */
+  clear(): void {
+    this.queue = [];
+  }
+
+  private async post(frames: ClientFrame[]): Promise<void> {
+    if (!this.framesEndpoint) return this.restFallback(frames);
+    const conn = encodeURIComponent(this.conn);
+    const res = await this.request(`/api/poll/frames?conn=${conn}`, { frames, conn: this.conn }, frames);
+    if (res?.status === 404) {
+      this.framesEndpoint = false;
+      return this.restFallback(frames);
+    }
+    if (res?.status === 401) return this.hooks.onSignedOut();
+    if (res && res.status === 200) {
+      const answer = decode(framesAnswerSchema, res.text);
+      if (!(answer instanceof InvalidPayload)) return this.hooks.onFrames(answer.frames);
+      this.hooks.onInvalid(answer, res.text.length, "frames");
+    } else if (res && res.status >= 400 && res.status < 500 && res.status !== 429) {
+      // The whole batch was refused (too many frames, too big): each frame gets that answer.
+      const error = errorOf(res);
+      return this.hooks.onFrames(frames.map((f) => ({ type: "error", ...error, ...target(f) })));
+    }
+    this.hooks.onUnanswered(frames);
+  }
+
+  /**
+   * POSTs upstream and reads the answer whole. Null when no answer came: unreachable, or
+   * nothing within HTTP_TIMEOUT_MS (a request on a connection that died under a sleeping laptop
+   * would otherwise hold the outbox forever), or cut off by `abortAll`.
+   */
+  private async request(path: string, body: unknown, frames: ClientFrame[]): Promise<Answer> {
+    const text = JSON.stringify(body);
+    for (const f of frames) this.hooks.onSend(f.type, JSON.stringify(f).length);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), HTTP_TIMEOUT_MS);
+    this.inFlight.add(controller);
+    try {
+      const res = await this.fetchImpl(`${this.baseUrl}${path}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: text,
+        credentials: "same-origin",
+        signal: controller.signal,
+      });
+      return { status: res.status, text: await res.text() };
+    } catch {
+      return null;
+    } finally {
+      clearTimeout(timer);
+      this.inFlight.delete(controller);
+    }
+  }
+
+  // --- REST fallback: TEMPORARY, until the server's `/api/poll/frames` is merged --------------
+  // A server without the frames endpoint answers 404: each frame goes to its REST route instead,
+  // and the answer is turned into the frame the endpoint would have answered. Joins and leaves
+  // need no request there (the poll's stream list carries the rooms). Remove with the merge.
+  private async restFallback(frames: ClientFrame[]): Promise<void> {
+    for (const f of frames) {
+      if (f.type === "join" || f.type === "leave") continue;
+      const room = `/api/rooms/${encodeURIComponent(f.room)}`;
+      if (f.type === "typing") void this.request(`${room}/typing`, f.stop ? { stop: true } : {}, [f]);
+      if (f.type === "cursor") void this.request(`${room}/cursor`, { x: f.x, y: f.y }, [f]);
+      if (f.type !== "send") continue;
+      const res = await this.request(`${room}/messages`, { text: f.text, clientId: f.clientId }, [f]);
+      if (res?.status === 401) return this.hooks.onSignedOut();
+      if (res && (res.status === 200 || res.status === 201)) {
+        const answer = decode(postedMessageSchema, res.text);
+        if (!(answer instanceof InvalidPayload)) {
+          this.hooks.onFrames([{ type: "ack", clientId: f.clientId, seq: answer.event.seq }]);
+          continue;
+        }
+        // Stored or not, we cannot tell: it goes again, and its clientId keeps it from doubling.
+        this.hooks.onInvalid(answer, res.text.length, "send");
+      } else if (res && res.status >= 400 && res.status < 500 && res.status !== 429) {
+        this.hooks.onFrames([{ type: "error", ...errorOf(res), clientId: f.clientId }]);
+        continue;
+      }
+      this.hooks.onUnanswered([f]);
+    }
+  }
+  // --- end of the REST fallback ----------------------------------------------------------------
+}
+
+/** The error an HTTP refusal carries; a proxy's page is no error body, then the status says it. */
+function errorOf(res: { status: number; text: string }): { code: ErrorCode; message: string } {
+  const body = decode(errorBodySchema, res.text);
+  if (body instanceof InvalidPayload) return { code: "bad_request", message: `HTTP ${res.status}` };
+  return { code: body.error.code, message: body.error.message };
+}
+
+/** Which frame an error answers: its clientId (the outbox) and its room (a subscription). */
+function target(f: ClientFrame): { clientId?: string; room: string } {
+  return "clientId" in f ? { clientId: f.clientId, room: f.room } : { room: f.room };
+}

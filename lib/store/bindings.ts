@@ -1,0 +1,75 @@
+// The one place the realtime client's events reach the stores. Components call `bindWorkspace`
+// (while someone is signed in) and `bindRoom` (while a room is open) and unbind on unmount;
+// none wires `client.on(...)` to a store by hand.
+import { roomStream, type User } from "../protocol";
+import type { RealtimeClient } from "../realtime/client";
+import { useConnection } from "./connection";
+import { cursorStore } from "./cursors";
+import { useFeed } from "./feed";
+import { useNotifications } from "./notifications";
+import { useRoom } from "./room";
+import { useRooms } from "./rooms";
+
+/** Connection status, the activity feed, rooms announced by the feed, mentions and sign-out. */
+export function bindWorkspace(client: RealtimeClient, onSignedOut: () => void): () => void {
+  useConnection.setState({ status: client.getStatus(), mode: client.transportMode });
+  let feedConnected = false;
+  const offs = [
+    client.on("status", (status) => {
+      useConnection.getState().setStatus(status);
+      // The first SSE connect is live-only from the head, and a reconnect without a position
+      // is too: fill whatever happened in between from history (merged by seq).
+      const connected = status.feed.state === "connected";
+      if (connected && !feedConnected) {
+        void useFeed.getState().loadLatest();
+        void useNotifications.getState().refresh().catch(() => undefined);
+      }
+      feedConnected = connected;
+    }),
+    client.on("event", (event) => {
+      switch (event.type) {
+        case "room.created":
+          useRooms.getState().announce({ id: event.data.roomId, name: event.data.name, createdAt: event.at });
+          return useFeed.getState().receive(event);
+        case "message.posted":
+          useRooms.getState().advance(event.data.roomId, event.data.seq);
+          return useFeed.getState().receive(event);
+        case "member.joined":
+          return useFeed.getState().receive(event);
+        case "mention":
+          return useNotifications.getState().receive(event);
+        case "message":
+          return; // the open room's binding takes these
+        default: {
+          const unknown: never = event;
+          return unknown;
+        }
+      }
+    }),
+    // Read on another device (or tab): the unread count is the server's, the same everywhere.
+    client.on("read", ({ readSeq }) => useNotifications.getState().readUpTo(readSeq)),
+    client.on("signedOut", () => onSignedOut()),
+  ];
+  return () => offs.forEach((off) => off());
+}
+
+/** One open room: its messages, presence, typing, cursors, resets, my outbox and acks. */
+export function bindRoom(client: RealtimeClient, roomId: string, me: User): () => void {
+  const stream = roomStream(roomId);
+  const room = () => useRoom.getState();
+  room().setOutbox(client.getOutbox());
+  const offs = [
+    client.on("event", (event) => {
+      if (event.stream === stream && event.type === "message") room().receive(event);
+    }),
+    client.on("presence", (p) => p.room === roomId && room().setMembers(p.members)),
+    client.on("typing", (t) => t.room === roomId && room().setTyping(t.users.filter((u) => u.id !== me.id))),
+    client.on("cursors", (c) => {
+      if (c.room === roomId) cursorStore.getState().apply(c.cursors, c.snapshot, me.id);
+    }),
+    client.on("reset", (r) => r.stream === stream && void room().reload()),
+    client.on("outbox", (entries) => room().setOutbox(entries)),
+    client.on("ack", (ack) => ack.room === roomId && room().confirm(ack, me)),
+  ];
+  return () => offs.forEach((off) => off());
+}
