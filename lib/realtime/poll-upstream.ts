@@ -4,7 +4,7 @@
 // `{"frames":[…]}` holds, in order, each frame's `ack`/`joined`/`error` (docs/PROTOCOL.md).
 // So rooms, the outbox and the throttles never know which transport carries them.
 import { z } from "zod";
-import { errorBodySchema, postedMessageSchema, serverFrameSchema, type ClientFrame, type ErrorCode, type ServerFrame } from "../protocol";
+import { errorBodySchema, serverFrameSchema, type ClientFrame, type ErrorCode, type ServerFrame } from "../protocol";
 import { decode, InvalidPayload } from "./decode";
 
 /** An upstream request with no answer by then is given up and tried again. */
@@ -31,8 +31,6 @@ export class PollUpstream {
   private busy = false;
   /** Upstream requests on their way, so that waking up can cut those a dead connection holds. */
   private readonly inFlight = new Set<AbortController>();
-  /** False once the server answered 404: it predates `/api/poll/frames` (see `restFallback`). */
-  private framesEndpoint = true;
 
   constructor(
     private readonly baseUrl: string,
@@ -69,13 +67,8 @@ export class PollUpstream {
   }
 
   private async post(frames: ClientFrame[]): Promise<void> {
-    if (!this.framesEndpoint) return this.restFallback(frames);
     const conn = encodeURIComponent(this.conn);
     const res = await this.request(`/api/poll/frames?conn=${conn}`, { frames, conn: this.conn }, frames);
-    if (res?.status === 404) {
-      this.framesEndpoint = false;
-      return this.restFallback(frames);
-    }
     if (res?.status === 401) return this.hooks.onSignedOut();
     if (res && res.status === 200) {
       const answer = decode(framesAnswerSchema, res.text);
@@ -116,36 +109,6 @@ export class PollUpstream {
       this.inFlight.delete(controller);
     }
   }
-
-  // --- REST fallback: TEMPORARY, until the server's `/api/poll/frames` is merged --------------
-  // A server without the frames endpoint answers 404: each frame goes to its REST route instead,
-  // and the answer is turned into the frame the endpoint would have answered. Joins and leaves
-  // need no request there (the poll's stream list carries the rooms). Remove with the merge.
-  private async restFallback(frames: ClientFrame[]): Promise<void> {
-    for (const f of frames) {
-      if (f.type === "join" || f.type === "leave") continue;
-      const room = `/api/rooms/${encodeURIComponent(f.room)}`;
-      if (f.type === "typing") void this.request(`${room}/typing`, f.stop ? { stop: true } : {}, [f]);
-      if (f.type === "cursor") void this.request(`${room}/cursor`, { x: f.x, y: f.y }, [f]);
-      if (f.type !== "send") continue;
-      const res = await this.request(`${room}/messages`, { text: f.text, clientId: f.clientId }, [f]);
-      if (res?.status === 401) return this.hooks.onSignedOut();
-      if (res && (res.status === 200 || res.status === 201)) {
-        const answer = decode(postedMessageSchema, res.text);
-        if (!(answer instanceof InvalidPayload)) {
-          this.hooks.onFrames([{ type: "ack", clientId: f.clientId, seq: answer.event.seq }]);
-          continue;
-        }
-        // Stored or not, we cannot tell: it goes again, and its clientId keeps it from doubling.
-        this.hooks.onInvalid(answer, res.text.length, "send");
-      } else if (res && res.status >= 400 && res.status < 500 && res.status !== 429) {
-        this.hooks.onFrames([{ type: "error", ...errorOf(res), clientId: f.clientId }]);
-        continue;
-      }
-      this.hooks.onUnanswered([f]);
-    }
-  }
-  // --- end of the REST fallback ----------------------------------------------------------------
 }
 
 /** The error an HTTP refusal carries; a proxy's page is no error body, then the status says it. */

@@ -109,16 +109,14 @@ it("sends its page id as `conn` with every batch and every poll", async () => {
   link.client.stop();
 });
 
-it("falls back to the REST routes on a server without /api/poll/frames (404), and says so once", async () => {
+it("sends nothing through the REST routes: a batch the server refuses is that answer for each of its frames", async () => {
   const paths: string[] = [];
   const fetchImpl: typeof fetch = (input, init) => {
     const url = new URL(String(input));
     paths.push(`${init?.method ?? "GET"} ${url.pathname}`);
-    if (url.pathname === "/api/poll/frames") return Promise.resolve(new Response("{}", { status: 404 }));
-    if (url.pathname.endsWith("/messages")) {
-      const { text, clientId } = JSON.parse(String(init?.body)) as { text: string; clientId: string };
-      const event = { stream: "room:general", seq: 1, type: "message", actor: { id: "u_ada", name: "Ada" }, at: new Date(0).toISOString(), data: { text, clientId } };
-      return Promise.resolve(new Response(JSON.stringify({ event }), { status: 201 }));
+    if (url.pathname === "/api/poll/frames") {
+      const body = { error: { code: "invalid_text", message: "Text must be 1-4000 characters" } };
+      return Promise.resolve(new Response(JSON.stringify(body), { status: 400 }));
     }
     return new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
   };
@@ -128,7 +126,8 @@ it("falls back to the REST routes on a server without /api/poll/frames (404), an
   await vi.advanceTimersByTimeAsync(0);
   client.send("general", "hi");
   await vi.advanceTimersByTimeAsync(0);
-  expect(client.getOutbox()).toEqual([]);
-  expect(paths.filter((p) => p.startsWith("POST"))).toEqual(["POST /api/poll/frames", "POST /api/rooms/general/messages"]);
+  // Refused for good (not a "try later" code): the message is marked failed, not sent elsewhere.
+  expect(client.getOutbox().map((e) => e.status)).toEqual(["failed"]);
+  expect(paths.filter((p) => p.startsWith("POST"))).toEqual(["POST /api/poll/frames", "POST /api/poll/frames"]);
   client.stop();
 });
