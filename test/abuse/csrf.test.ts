@@ -2,9 +2,8 @@
 // the victim's cookie. Found: a text/plain form replaced the victim's identity, and a page on
 // another port of the same host posted messages and created rooms as the victim.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { startServerWith, type Person, type TestServer } from "../helpers/server";
-import { rawRequest } from "../helpers/raw-http";
+import { rawRequest, upgradeStatus } from "../helpers/raw-http";
 
 let s: TestServer;
 let victim: Person;
@@ -101,19 +100,7 @@ describe("state-changing calls from another origin", () => {
 });
 
 describe("the WebSocket's Origin check", () => {
-  const upgrade = (headers: Record<string, string>) =>
-    new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(s.wsUrl, ["rt.v1"], { headers: { cookie: victim.cookie, ...headers } });
-      ws.once("open", () => {
-        ws.close();
-        resolve(101);
-      });
-      ws.once("unexpected-response", (_req, res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      ws.once("error", reject);
-    });
+  const upgrade = (headers: Record<string, string>) => upgradeStatus(s.wsUrl, { cookie: victim.cookie, ...headers });
 
   it("compares scheme, host and port, and ignores X-Forwarded-Host from a peer that is not a trusted proxy", async () => {
     expect(await upgrade({ origin: own })).toBe(101);

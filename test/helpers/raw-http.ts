@@ -1,6 +1,7 @@
 // One HTTP request with exactly the headers given (fetch adds and forbids some: Origin,
 // Sec-Fetch-Site, a second Cookie), as a browser or an attacker's page would send it.
 import http from "node:http";
+import WebSocket from "ws";
 
 export interface RawAnswer {
   status: number;
@@ -37,5 +38,21 @@ export function rawRequest(
     req.setTimeout(10_000, () => req.destroy(new Error("request timed out")));
     req.on("error", reject);
     req.end(opts.body);
+  });
+}
+
+/** The status a WebSocket upgrade with these headers is answered with: 101 when it opened. */
+export function upgradeStatus(wsUrl: string, headers: Record<string, string>): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const ws = new WebSocket(wsUrl, ["rt.v1"], { headers });
+    ws.once("open", () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    ws.once("error", reject);
   });
 }
