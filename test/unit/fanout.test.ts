@@ -6,9 +6,9 @@ import { StreamFanout, type StreamLog, type StreamSubscriber } from "../../serve
 import type { Outgoing } from "../../server/hub/outgoing";
 import { silentLogger } from "../../server/log";
 import { ManualClock } from "../../server/state/clock";
-import { MAX_REPLAY, type RealtimeEvent } from "../../lib/protocol";
+import { MAX_REPLAY, roomStream, type RealtimeEvent, type StreamName } from "../../lib/protocol";
 
-const S = "room:general";
+const S = roomStream("general");
 const actor = { id: "u_1", name: "Ada" };
 
 /** An event log in memory. Reads can be held (`pause`) to land commits in the middle of a replay. */
@@ -23,7 +23,7 @@ class FakeLog implements StreamLog {
   private open: (() => void) | null = null;
 
   /** Appends `n` events to `stream` and returns them (what the log hands the fan-out on commit). */
-  commit(stream: string, n: number): RealtimeEvent[] {
+  commit(stream: StreamName, n: number): RealtimeEvent[] {
     const events = this.streams.get(stream) ?? [];
     this.streams.set(stream, events);
     const added: RealtimeEvent[] = [];
