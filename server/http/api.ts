@@ -18,7 +18,6 @@ import type { Workspace } from "../workspace";
 import { HttpError, readJson as readJsonBody, sendEmpty, sendJson } from "./respond";
 import { Router, type RouteContext } from "./router";
 import {
-  CloseCode,
   createRoomBodySchema,
   ROOM_PAGE_DEFAULT,
   ROOM_PAGE_MAX,
@@ -147,7 +146,7 @@ export function createApi(deps: ApiDeps): Router {
     const session = await sessions.fromRequest(req);
     if (session) {
       await sessions.destroy(session.id);
-      hub.disconnectSession(session.id, CloseCode.sessionInvalid, "Signed out");
+      hub.disconnectSession(session.id, "signed-out");
     }
     sendEmpty(res, 204, { "Set-Cookie": Sessions.clearedCookie(isSecure(req)) });
   });

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { Session } from "../auth";
 import type { ConnectionBudget, ConnectionLease, ConnectionRefusal } from "../connection-budget";
 import type { EventLog } from "../eventlog";
-import type { Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
+import type { DisconnectReason, Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import { HttpError, sendError, sendJson } from "../http/respond";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
@@ -282,7 +282,7 @@ export class LongPollTransport {
   /** Answers every held poll now (shutdown). */
   drain(): void {
     this.draining = true;
-    for (const p of [...this.held.values()]) p.answer("drain");
+    for (const p of [...this.held.values()]) p.disconnect("draining");
   }
 
   /** @internal */
@@ -427,8 +427,12 @@ class HeldPoll implements Subscriber {
     this.answer("events");
   }
 
-  disconnect(): void {
-    this.answer("drain");
+  /**
+   * A poll ends by being answered: too slow, with what it holds (the client polls on from its
+   * cursor); signed out or draining, at once (the next poll is refused 401, or goes elsewhere).
+   */
+  disconnect(reason: DisconnectReason): void {
+    this.answer(reason === "too-slow" ? "events" : "drain");
   }
 
   answer(reason: AnswerReason): void {

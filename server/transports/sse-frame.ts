@@ -7,6 +7,7 @@
 // writes its own short `id:` line, then the shared bytes (`sseEventBody`): the wire is exactly
 // what `formatSse` makes, and a thousand stalled streams hold one copy of a large event
 // between them instead of a thousand.
+import type { Encoder, Outgoing } from "../hub";
 
 export interface SseMessage {
   id?: string;
@@ -47,3 +48,9 @@ function sseFields(msg: SseMessage): string {
   if (msg.data !== undefined) for (const line of msg.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
   return `${out}\n`;
 }
+
+/**
+ * A durable event's SSE bytes after its `id:` line (`event: <type>`, `data: <json>`, the blank
+ * line), made once per event for every stream (`Outgoing.encoded`).
+ */
+export const sseEventBytes: Encoder<Outgoing> = (out) => sseEventBody(out.event.type, out.json);

@@ -6,12 +6,12 @@ import { randomBytes } from "node:crypto";
 import type { Session } from "../auth";
 import type { ConnectionBudget } from "../connection-budget";
 import type { EventLog } from "../eventlog";
-import type { Hub, Outgoing, Subscriber } from "../hub";
+import type { DisconnectReason, Hub, Outgoing, Subscriber } from "../hub";
 import { HttpError, sendError } from "../http/respond";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
 import type { Workspace } from "../workspace";
-import { formatSse, sseIdLine } from "./sse-frame";
+import { formatSse, sseEventBytes, sseIdLine } from "./sse-frame";
 import { WriteGuard, type TooSlowReason } from "./slow-consumer";
 import { readCursor, resolveStreams } from "./streams";
 import { TickCork } from "./tick-cork";
@@ -107,7 +107,7 @@ export class SseTransport {
 
   /** Ends every stream (shutdown); browsers reconnect with Last-Event-ID elsewhere. */
   drain(): void {
-    for (const c of [...this.streams]) c.end();
+    for (const c of [...this.streams]) c.disconnect("draining");
   }
 }
 
@@ -153,12 +153,12 @@ class SseConnection implements Subscriber {
 
   /**
    * The stream's own `id:` line (its cursor), then the event's bytes made once for every stream
-   * (`Outgoing.sseBody`): a backlog of stalled streams holds one copy of each event between them.
+   * (`sseEventBytes`): a backlog of stalled streams holds one copy of each event between them.
    */
   onEvent(stream: string, out: Outgoing): void {
     this.position.set(stream, out.seq);
     this.opts.metrics?.sseEvents.inc();
-    this.write(sseIdLine(formatCursor(this.position)), out.sseBody);
+    this.write(sseIdLine(formatCursor(this.position)), out.encoded(sseEventBytes));
   }
 
   reset(stream: StreamName, head: number): void {
@@ -180,7 +180,11 @@ class SseConnection implements Subscriber {
     this.end();
   }
 
-  disconnect(): void {
+  /**
+   * SSE has no close codes: every reason ends the stream, and the browser reconnects with its
+   * Last-Event-ID (signed out, it is refused 401 then; too slow, the guard destroys what stalls).
+   */
+  disconnect(_reason: DisconnectReason): void {
     this.end();
   }
 

@@ -1,5 +1,7 @@
 // Server WebSocket frames made by hand, once for every socket: a fan-out writes the same bytes
-// to each TCP socket instead of asking ws to frame the payload again per socket.
+// to each TCP socket instead of asking ws to frame the payload again per socket. The encoders
+// below are this transport's wire form of what the hub hands out (`Outgoing.encoded`).
+import type { Encoder, Outgoing, RoomFrame } from "../hub";
 
 /**
  * A server's WebSocket text frame, whole: FIN and the text opcode, the payload length (no mask:
@@ -28,3 +30,12 @@ export function frameHeaderLength(frame: Buffer): number {
   const len = frame[1]! & 0x7f;
   return len < 126 ? 2 : len === 126 ? 4 : 10;
 }
+
+/**
+ * A durable event's `{"type":"event",…}` text frame, whole: the ServerFrame
+ * `{ type: "event", event }`, spliced around the event's JSON text made once for every transport.
+ */
+export const wsEventFrame: Encoder<Outgoing> = (out) => wsTextFrame(`{"type":"event","event":${out.json}}`);
+
+/** A room's presence, typing or cursors frame, whole. */
+export const wsRoomFrame: Encoder<RoomFrame> = (frame) => wsTextFrame(frame.json);

@@ -9,13 +9,14 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { DuplicateCookieError, type Session, type Sessions } from "../auth";
 import { isForeignOrigin } from "../http/origin";
 import type { ProxyTrust } from "../http/proxy-trust";
-import type { Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
+import type { DisconnectOptions, DisconnectReason, Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import type { Logger } from "../log";
 import { counterFor, type Metrics, type Tally } from "../metrics";
 import { TokenBucket } from "../../lib/token-bucket";
 import type { ConnectionBudget } from "../connection-budget";
 import { PersonRates, WindowCounter } from "../ratelimit";
 import { systemClock, type Clock, type Timer } from "../state/clock";
+import { wsEventFrame, wsRoomFrame } from "./ws-frame";
 import { WsSocket, type ConnectionSocket } from "./ws-socket";
 import type { Workspace } from "../workspace";
 import type { CommandContext, Reply } from "../commands/context";
@@ -186,8 +187,7 @@ export class WsTransport {
     const batches = Math.max(1, Math.min(10, all.length));
     for (let i = 0; i < batches; i++) {
       for (const c of all.filter((_, j) => j % batches === i)) {
-        const reason: RestartingReason = { reconnectAfterMs: Math.round(Math.random() * spreadMs) };
-        c.close(CloseCode.restarting, JSON.stringify(reason));
+        c.disconnect("draining", { reconnectAfterMs: Math.round(Math.random() * spreadMs) });
       }
       if (i < batches - 1) await new Promise((r) => setTimeout(r, 20));
     }
@@ -286,13 +286,13 @@ export class WsConnection implements Subscriber {
   // --- Subscriber ----------------------------------------------------------
 
   onEvent(_stream: string, event: Outgoing): void {
-    this.sendFrame(event.wsFrame, this.eventsOut);
+    this.sendFrame(event.encoded(wsEventFrame), this.eventsOut);
   }
 
   onRoomFrame(frame: RoomFrame): void {
     if (frame.type === "cursors") return this.sendCursors(frame);
     const out = this.presenceDiffs && frame.diff ? frame.diff : frame;
-    this.sendFrame(out.wsFrame, counterFor(this.opts.metrics?.framesOut, out.type));
+    this.sendFrame(out.encoded(wsRoomFrame), counterFor(this.opts.metrics?.framesOut, out.type));
   }
 
   /** Cursors are lossy: a slow socket skips them, and is owed the full set once it catches up. */
@@ -305,7 +305,7 @@ export class WsConnection implements Subscriber {
     }
     // The full set is the room's current state, so it holds this frame's changes too.
     if (this.cursorsOwed.delete(frame.room)) return this.sendCursorSnapshot(frame.room);
-    this.sendFrame(frame.wsFrame, counterFor(this.opts.metrics?.framesOut, frame.type));
+    this.sendFrame(frame.encoded(wsRoomFrame), counterFor(this.opts.metrics?.framesOut, frame.type));
   }
 
   private payCursorsOwed(): void {
@@ -339,11 +339,11 @@ export class WsConnection implements Subscriber {
 
   onLagged(): void {
     this.opts.metrics?.slowConsumerCloses.inc({ transport: "ws" });
-    this.close(CloseCode.tooSlow, "Too far behind; resume from the log");
+    this.disconnect("too-slow");
   }
 
-  disconnect(code: number, reason: string): void {
-    this.close(code, reason);
+  disconnect(reason: DisconnectReason, opts?: DisconnectOptions): void {
+    this.close(...closeFor(reason, opts));
   }
 
   // --- Lifecycle -----------------------------------------------------------
@@ -592,6 +592,25 @@ export class WsConnection implements Subscriber {
     if (this.socket.bufferedAmount <= bytes) return false;
     this.socket.flush();
     return this.socket.bufferedAmount > bytes;
+  }
+}
+
+/** The close code and reason text this transport sends for each reason the server ends a connection. */
+function closeFor(reason: DisconnectReason, opts: DisconnectOptions = {}): [code: number, text: string] {
+  switch (reason) {
+    case "signed-out":
+      return [CloseCode.sessionInvalid, "Signed out"];
+    case "draining": {
+      // The reason text tells the client when to come back (drains spread their reconnects).
+      const restarting: RestartingReason = { reconnectAfterMs: opts.reconnectAfterMs ?? 0 };
+      return [CloseCode.restarting, JSON.stringify(restarting)];
+    }
+    case "too-slow":
+      return [CloseCode.tooSlow, "Too far behind; resume from the log"];
+    default: {
+      const unknown: never = reason;
+      return unknown;
+    }
   }
 }
 

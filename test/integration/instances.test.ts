@@ -161,8 +161,9 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
       await openAndJoin(c, grace.cookie, "general");
       await waitFor(() => a.app.hub.members("general").some((m) => m.name === "Grace"), 5000, "Grace present on A");
       // A crash: C neither says goodbye nor renews (stop its heartbeat without the bye).
-      (c.app.hub as unknown as { heartbeatTimer: NodeJS.Timeout }).heartbeatTimer.close();
-      (c.app.hub as unknown as { bus: { publish(): void } }).bus.publish = () => {};
+      const peers = (c.app.hub as unknown as { peers: { heartbeatTimer: NodeJS.Timeout; bus: { publish(): void } } }).peers;
+      peers.heartbeatTimer.close();
+      peers.bus.publish = () => {};
       await waitFor(() => !a.app.hub.members("general").some((m) => m.name === "Grace"), 5000, "Grace gone from A");
     } finally {
       await c.stop();

@@ -8,6 +8,7 @@ import WebSocket from "ws";
 import { isType, MANY_ROOMS, startServer, waitFor, WsClient, type Person, type TestServer } from "../helpers/server";
 import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
 import { metricValue, scrapeMetrics, type Sample } from "../helpers/metrics";
+import { SEND_LIMITS } from "../../server/ratelimit";
 import { restartingReasonSchema, type RealtimeEvent, type ServerFrame } from "../../lib/protocol";
 
 /** Long enough that a cleared typing indicator can only have been cleared on purpose. */
@@ -131,7 +132,9 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
     s = await startServer({
       kind,
       testDb: kind === "pglite" ? await pglite() : undefined,
-      tuning: { typingTtlMs: TYPING_TTL_MS, presenceGraceMs: PRESENCE_GRACE_MS },
+      // Ada types in one test after another: at the default 2/s a fast run would find her
+      // typing rate-limited (dropped without an answer) by the time of the later ones.
+      tuning: { typingTtlMs: TYPING_TTL_MS, presenceGraceMs: PRESENCE_GRACE_MS, rateLimits: { ...SEND_LIMITS, typing: { rate: 100, burst: 100 } } },
       env: { ALLOWED_ORIGINS: "https://partner.example.com", ...MANY_ROOMS },
     });
     ada = await s.signIn("Ada");

@@ -95,8 +95,8 @@ describe("the client's send times", () => {
     sockets.last.open();
     const entry = client.send("general", "x".repeat(10))!;
     sockets.last.receive({ type: "error", code: "invalid_text", message: "no", clientId: entry.clientId });
-    // Inside look: the map of send times is private; it must not keep entries that are gone.
-    const sentAt = (client as unknown as { sentAt: Map<string, number> }).sentAt;
+    // Inside look: the outbox's map of send times is private; it must not keep entries that are gone.
+    const sentAt = (client as unknown as { outbox: { sentAt: Map<string, number> } }).outbox.sentAt;
     expect(sentAt.has(entry.clientId)).toBe(true);
     client.discard(entry.clientId);
     expect(sentAt.size).toBe(0);

@@ -501,7 +501,7 @@ describe("close codes", () => {
     const a1 = connect(ada);
     const a2 = connect(ada);
     const l = connect(lin);
-    hub.disconnectSession(ada.id, 4401, "Signed out");
+    hub.disconnectSession(ada.id, "signed-out");
     for (const p of [a1, a2, l]) p.flush();
     expect([a1.closeCode, a2.closeCode, l.closeCode]).toEqual([4401, 4401, null]);
   });

@@ -1,0 +1,40 @@
+// What every transport's connection looks like to the hub: one small interface the WebSocket,
+// SSE and long-poll connections all implement, so no part of the hub knows which it talks to.
+import type { User } from "../../lib/protocol";
+import type { Outgoing, RoomFrame } from "./outgoing";
+
+export type Transport = "ws" | "sse" | "longpoll";
+
+/**
+ * Why the server ends a connection. Each transport maps it to its own way of closing (a
+ * WebSocket close code, an SSE stream ended, a poll answered), so the hub never names one.
+ */
+export type DisconnectReason =
+  /** The session signed out (on any instance): the client must sign in again. */
+  | "signed-out"
+  /** This instance is shutting down: the client reconnects, to another instance if need be. */
+  | "draining"
+  /** The connection fell too far behind: the client resumes from the log. */
+  | "too-slow";
+
+export interface DisconnectOptions {
+  /** Draining: how long the client should wait before reconnecting (spreads the reconnects). */
+  reconnectAfterMs?: number;
+}
+
+export interface Subscriber {
+  readonly id: string;
+  readonly user: User;
+  readonly sessionId: string;
+  readonly transport: Transport;
+  /** A durable event, in seq order, exactly once per subscription. */
+  onEvent(stream: string, event: Outgoing): void;
+  /** Presence, typing or cursors changed in a room this subscriber watches. */
+  onRoomFrame?(frame: RoomFrame): void;
+  /** The hub cannot keep this subscriber in order any more (it fell too far behind). */
+  onLagged?(): void;
+  /** Ends the connection, for `reason`. */
+  disconnect?(reason: DisconnectReason, opts?: DisconnectOptions): void;
+  /** This person read their mentions up to `readSeq`, on some device: the count is shared. */
+  onRead?(readSeq: number): void;
+}
