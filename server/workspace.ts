@@ -2,10 +2,9 @@
 // Every transport calls these; none of them knows about sockets or HTTP.
 import type { PrismaClient } from "./db/generated/client";
 import type { AppendResult, DerivedAppend, EventLog } from "./eventlog";
+import { mentionCandidates, previewOf } from "../lib/mentions";
 import {
-  mentionCandidates,
   messageTextSchema,
-  previewOf,
   roomStream,
   userStream,
   type Actor,

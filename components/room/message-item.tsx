@@ -1,6 +1,7 @@
 "use client";
 import { memo } from "react";
-import { mentionSpans, type User } from "@/lib/protocol";
+import { mentionSpans } from "@/lib/mentions";
+import type { User } from "@/lib/protocol";
 import type { OutboxEntry } from "@/lib/realtime/types";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import type { MessageEvent } from "@/lib/store/room";

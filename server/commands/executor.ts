@@ -21,7 +21,7 @@ export interface CommandDeps {
 
 type Handler<F extends ClientFrame> = (frame: F, ctx: CommandContext, deps: CommandDeps) => Promise<Reply> | Reply;
 
-/** One handler per frame type: a new command is a schema in lib/protocol.ts and a row here. */
+/** One handler per frame type: a new command is a schema in lib/protocol/client-frames.ts and a row here. */
 const HANDLERS: { [T in ClientFrame["type"]]: Handler<Extract<ClientFrame, { type: T }>> } = {
   join: handleJoin,
   leave: handleLeave,

@@ -19,7 +19,6 @@ import {
   CURSOR_TICK_MS,
   MAX_FRAME_BYTES,
   MAX_REPLAY,
-  mentionCandidates,
   POLL_MAX_WAIT_S,
   POLL_PRESENCE_TTL_MS,
   PRESENCE_GRACE_MS,
@@ -28,6 +27,7 @@ import {
   TYPING_RENEW_MS,
   TYPING_TTL_MS,
 } from "../../lib/protocol";
+import { mentionCandidates } from "../../lib/mentions";
 import { BACKOFF_BASE_MS, BACKOFF_CAP_MS } from "../../lib/realtime/backoff";
 import {
   ANSWER_TIMEOUT_MS,
@@ -313,7 +313,7 @@ const NUMBERS: NumberRow[] = [
   ["04", /\((\d+) Hz at most\)/, CURSOR_WS_MAX_HZ],
   ["04", /one frame per room every (\d+) ms, only what changed/, CURSOR_TICK_MS],
   ["04", /sends at most one every (\d+) ms/, CURSOR_WS_INTERVAL_MS],
-  ["04", /Every (\d+) ms \(`lib\/protocol.ts#CURSOR_TICK_MS`\)/, CURSOR_TICK_MS],
+  ["04", /Every (\d+) ms \(`lib\/protocol\/limits.ts#CURSOR_TICK_MS`\)/, CURSOR_TICK_MS],
   ["04", /or (\d+) s without movement/, s(CURSOR_IDLE_MS)],
   ["04", /closed with `(\d+)`/, CloseCode.tooSlow],
   ["04", /With a new position every (\d+) ms/, CURSOR_TICK_MS],

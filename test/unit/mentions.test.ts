@@ -1,6 +1,6 @@
 // Which names a message's @mentions may stand for: one to four words after each `@`, longest first.
 import { describe, expect, it } from "vitest";
-import { mentionCandidates, mentionSpans } from "../../lib/protocol";
+import { mentionCandidates, mentionSpans } from "../../lib/mentions";
 
 describe("mentions", () => {
   it("offers each mention's words, longest first, lower-cased", () => {

@@ -1,0 +1,52 @@
+// Message text for display and notification: previews and `@name` mentions. Not part of the
+// wire contract; shared by the server (which mentions people) and the pages (which mark them).
+export const PREVIEW_CHARS = 140;
+export function previewOf(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length <= PREVIEW_CHARS ? flat : `${flat.slice(0, PREVIEW_CHARS - 1)}…`;
+}
+
+/** Display names are up to 32 characters and may hold spaces, so a mention may run to four words. */
+const MENTION = /(^|[^\p{L}\p{N}_])@([\p{L}\p{N}_.-]+(?: [\p{L}\p{N}_.-]+){0,3})/gu;
+
+/**
+ * The names each `@` in a message may stand for, lower-cased, longest first: "@Ada Lovelace,
+ * hi" → [["ada lovelace", "ada"]]. The server mentions the longest that is someone's name.
+ */
+export function mentionCandidates(text: string): string[][] {
+  const groups: string[][] = [];
+  for (const m of text.matchAll(MENTION)) {
+    const words = m[2]!.split(" ");
+    const names: string[] = [];
+    for (let n = words.length; n >= 1; n--) {
+      const name = words.slice(0, n).join(" ").replace(/[.-]+$/, "").toLowerCase();
+      if (name && name.length <= 32 && !names.includes(name)) names.push(name);
+    }
+    if (names.length > 0) groups.push(names);
+  }
+  return groups;
+}
+
+/**
+ * The text in pieces, mentions marked, for display: a mention runs to the longest of its
+ * candidate names found in `known` (lower-cased names), else to its first word.
+ */
+export function mentionSpans(text: string, known: ReadonlySet<string>): Array<{ text: string; mention: boolean }> {
+  const spans: Array<{ text: string; mention: boolean }> = [];
+  let at = 0;
+  for (const m of text.matchAll(MENTION)) {
+    const start = m.index + m[1]!.length;
+    const words = m[2]!.split(" ");
+    let name = "";
+    for (let n = words.length; n >= 1 && !name; n--) {
+      const candidate = words.slice(0, n).join(" ").replace(/[.-]+$/, "");
+      if (n === 1 || known.has(candidate.toLowerCase())) name = candidate;
+    }
+    if (!name) continue;
+    if (start > at) spans.push({ text: text.slice(at, start), mention: false });
+    spans.push({ text: `@${name}`, mention: true });
+    at = start + 1 + name.length;
+  }
+  if (at < text.length) spans.push({ text: text.slice(at), mention: false });
+  return spans;
+}

@@ -1,0 +1,80 @@
+// HTTP: request bodies, and the answers the pages check as the realtime client checks frames.
+import { z } from "./zod";
+import { MAX_FRAME_BYTES } from "./limits";
+import { actorSchema, clientIdSchema, parseCursor, roomId, roomNameSchema, seqSchema, streamNameSchema, userNameSchema, userSchema } from "./streams";
+import { realtimeEventSchema } from "./events";
+import { unit } from "./client-frames";
+import { cursorMapSchema, serverFrameSchema } from "./server-frames";
+
+export const sessionBodySchema = z.object({ name: userNameSchema });
+export const createRoomBodySchema = z.object({ name: roomNameSchema });
+export const postMessageBodySchema = z.object({ text: z.string(), clientId: clientIdSchema });
+// Both null: the pointer left the canvas (the long-poll client's `x: null, y: null` frame).
+export const cursorBodySchema = z
+  .object({ x: unit.nullable(), y: unit.nullable() })
+  .refine((b) => (b.x === null) === (b.y === null), "x and y are both numbers or both null");
+export const readBodySchema = z.object({ seq: z.number().int().min(0) });
+
+/**
+ * A long-polling page's id (`conn`): any value the client picks, the same on its polls and its
+ * batches. Limits and presence are per page, as they are per WebSocket.
+ */
+export const connIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "conn is 1–64 letters, digits, '-' or '_'");
+/** Frames in one `POST /api/poll/frames`; each is held to MAX_FRAME_BYTES, as on a WebSocket. */
+export const MAX_POLL_BATCH_FRAMES = 50;
+/** The body of one batch: what one WebSocket may have waiting to be handled (1 MiB). */
+export const MAX_POLL_BATCH_BYTES = 1024 * 1024;
+/**
+ * `POST /api/poll/frames[?conn=<page>]`: client frames, each checked on its own (a bad one is
+ * answered with its error, the others go on). `conn` in the query or here.
+ */
+export const pollFramesBodySchema = z.object({
+  frames: z.array(z.unknown()).max(MAX_POLL_BATCH_FRAMES, `At most ${MAX_POLL_BATCH_FRAMES} frames in a batch`),
+  conn: connIdSchema.optional(),
+});
+
+// ---------------------------------------------------------------------------
+// Answers over HTTP (the stores check them as the realtime client checks frames)
+
+export const roomInfoSchema = z.object({ id: roomId, name: z.string(), createdAt: z.iso.datetime(), head: seqSchema });
+export type RoomInfo = z.infer<typeof roomInfoSchema>;
+/** `GET`/`POST /api/session`. */
+export const sessionAnswerSchema = z.object({ user: userSchema });
+/**
+ * `GET /api/rooms?limit=&after=&q=`: a page of rooms; `next` is the `after` of the following
+ * page, null on the last (absent from a version 1 server, which answers every room at once).
+ */
+export const roomsAnswerSchema = z.object({ rooms: z.array(roomInfoSchema), next: z.string().nullable().optional() });
+export type RoomsAnswer = z.infer<typeof roomsAnswerSchema>;
+/** `POST /api/rooms`. */
+export const roomAnswerSchema = z.object({ room: roomInfoSchema });
+/** A page of a stream's history, ascending (`/api/rooms/:id/events`, `/api/feed`). */
+export const eventsPageSchema = z.object({ events: z.array(realtimeEventSchema), hasMore: z.boolean() });
+/** `GET /api/notifications`: the newest mentions, ascending, and the read marker. */
+export const notificationsAnswerSchema = z.object({ events: z.array(realtimeEventSchema), readSeq: seqSchema });
+
+export const roomStateSchema = z.object({ members: z.array(userSchema), typing: z.array(actorSchema), cursors: cursorMapSchema });
+export type RoomState = z.infer<typeof roomStateSchema>;
+
+export const pollAnswerSchema = z.object({
+  events: z.array(realtimeEventSchema),
+  cursor: z.string().refine((c) => parseCursor(c) !== null, "Not a cursor"),
+  rooms: z.record(z.string(), roomStateSchema),
+  /** Streams whose position is too old to replay: reload their history. */
+  resets: z.record(z.string(), seqSchema).optional(),
+});
+export type PollAnswer = z.infer<typeof pollAnswerSchema>;
+
+/** The answer to `POST /api/poll/frames`: each frame's `ack`, `joined` or `error`, in order. */
+export const pollFramesAnswerSchema = z.object({ frames: z.array(serverFrameSchema) });
+export type PollFramesAnswer = z.infer<typeof pollFramesAnswerSchema>;
+
+/** The answer to `POST /api/rooms/:id/messages`: the message's event, once durable. */
+export const postedMessageSchema = z.object({ event: realtimeEventSchema });
+export type PostedMessage = z.infer<typeof postedMessageSchema>;
+
+// SSE messages besides events (extensions): `event: reset` and `event: read`.
+export const sseResetSchema = z.object({ stream: streamNameSchema, head: seqSchema });
+export type SseReset = z.infer<typeof sseResetSchema>;
+export const sseReadSchema = z.object({ readSeq: seqSchema });
+export type SseRead = z.infer<typeof sseReadSchema>;

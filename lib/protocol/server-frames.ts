@@ -1,0 +1,46 @@
+// WebSocket frames, server → client.
+import { z } from "./zod";
+import { errorCodeSchema } from "./errors";
+import { actorSchema, eventSeqSchema, roomId, seqSchema, userSchema } from "./streams";
+import { realtimeEventSchema } from "./events";
+import { unit } from "./client-frames";
+
+// Validated by the client before anything acts on them (lib/realtime/decode.ts); the server
+// builds its frames as these types, so it cannot send one the client would drop.
+
+export const cursorStateSchema = z.object({ x: unit, y: unit, name: z.string(), color: z.string() });
+export type CursorState = z.infer<typeof cursorStateSchema>;
+/** `null`: that cursor left. */
+export const cursorMapSchema = z.record(z.string(), cursorStateSchema.nullable());
+export type CursorMap = z.infer<typeof cursorMapSchema>;
+
+export const serverFrameSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("joined"), room: roomId, head: seqSchema, members: z.array(userSchema) }),
+  z.object({ type: z.literal("reset"), room: roomId, head: seqSchema }),
+  z.object({ type: z.literal("event"), event: realtimeEventSchema }),
+  z.object({ type: z.literal("ack"), clientId: z.string(), seq: eventSeqSchema }),
+  z.object({ type: z.literal("presence"), room: roomId, members: z.array(userSchema) }),
+  /**
+   * Version 1.1: who arrived (or changed) and who left since the last presence frame. `joins`
+   * are added or replaced by id, `leaves` removed by id; applied to the `joined` list.
+   */
+  z.object({ type: z.literal("presence_diff"), room: roomId, joins: z.array(userSchema), leaves: z.array(userSchema) }),
+  z.object({ type: z.literal("typing"), room: roomId, users: z.array(actorSchema) }),
+  /**
+   * Only what changed since the last frame; with `full`, every cursor in the room — any the
+   * client shows that is not in it is gone (the answer to a join, or a resync after skipped frames).
+   */
+  z.object({ type: z.literal("cursors"), room: roomId, cursors: cursorMapSchema, full: z.literal(true).optional() }),
+  z.object({
+    type: z.literal("error"),
+    code: errorCodeSchema,
+    message: z.string(),
+    clientId: z.string().optional(),
+    room: roomId.optional(),
+  }),
+]);
+export type ServerFrame = z.infer<typeof serverFrameSchema>;
+
+/** The reason of a 1012 close: a server-suggested, jittered delay before reconnecting. */
+export const restartingReasonSchema = z.object({ reconnectAfterMs: z.number().finite().min(0) });
+export type RestartingReason = z.infer<typeof restartingReasonSchema>;
