@@ -27,6 +27,8 @@ export class PollChannel {
   private running = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private generation = 0;
+  /** The first poll after a start is answered at once: it tells us the channel is up. */
+  private answerAtOnce = false;
 
   constructor(
     private readonly baseUrl: string,
@@ -43,6 +45,7 @@ export class PollChannel {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.answerAtOnce = true;
     this.loop();
   }
 
@@ -70,13 +73,16 @@ export class PollChannel {
       return;
     }
     const cursor = this.hooks.cursor(streams);
-    // A stream without a position yet: ask for an immediate answer, whose cursor gives us the
-    // head to hold on from (and tells us the channel is up) instead of waiting out a whole poll.
+    // A stream without a position yet, or the first poll since (re)starting: ask for an
+    // immediate answer, whose cursor gives us the head to hold on from (and tells us the channel
+    // is up, with the rooms' state) instead of waiting out a whole held poll first.
     const known = new Set(cursor.split(",").map((pair) => pair.slice(0, pair.lastIndexOf("="))));
+    const atOnce = this.answerAtOnce || !streams.every((s) => known.has(s));
+    this.answerAtOnce = false;
     const params = new URLSearchParams({
       streams: streams.join(","),
       cursor,
-      wait: String(streams.every((s) => known.has(s)) ? this.waitS : 0),
+      wait: String(atOnce ? 0 : this.waitS),
       client: this.tabId,
       // The page id the frames it sends carry too: the server ties them to this poll (per-page limits, presence).
       conn: this.tabId,

@@ -227,6 +227,29 @@ describe("realtime client over long polling", () => {
     expect(answers).toEqual(written.map(() => "ack"));
   });
 
+  it("switched to long polling by hand (the inspector's toggle), is connected at once and chats on", async () => {
+    const r = await room("client-switch-by-hand");
+    const waits: string[] = [];
+    const recordingFetch: typeof fetch = (input, init = {}) => {
+      const url = new URL(String(input));
+      if (url.pathname === "/api/poll") waits.push(url.searchParams.get("wait") ?? "");
+      const headers = new Headers(init.headers);
+      headers.set("cookie", ada.cookie);
+      return fetch(input, { ...init, headers });
+    };
+    const a = client(ada, { feedStreams: ["feed", "user:me"], fetch: recordingFetch });
+    const b = client(lin);
+    startAndJoin(r, a, b);
+    await waitFor(() => a.client.getStatus().rooms.state === "connected" && a.client.getStatus().feed.state === "connected", 5000, "connected");
+    a.client.setTransport("longpoll");
+    // Connected as soon as the first poll answers: it asks for an answer at once (wait=0), even
+    // though every position is known, instead of being held a whole poll (25 s) first.
+    await waitFor(() => a.client.getStatus().rooms.transport === "longpoll" && a.client.getStatus().rooms.state === "connected", 5000, "connected over long polling");
+    expect(waits[0]).toBe("0");
+    a.client.send(r, "sent by hand-picked long polling");
+    await waitFor(() => texts(b, r).includes("sent by hand-picked long polling"), 5000, "delivered");
+  });
+
   it("falls back to long polling when the WebSocket cannot open, then upgrades back with no loss or duplicate", async () => {
     const r = await room("client-switch");
     let wsOk = false;
