@@ -179,7 +179,7 @@ async function runWindow(scenario: Scenario, o: WindowOptions): Promise<{ sample
   let sampler: NodeJS.Timeout | undefined;
   try {
     // A generous start-up bound: the windows before may leave a busy machine behind them.
-    child = await startAppServer({ postgres: o.postgres, pgliteOnDisk: o.onDisk }, { core: serverCore(o.serverCore), timeoutMs: 180_000 });
+    child = await startAppServer({ postgres: o.postgres, pgliteOnDisk: o.onDisk, deployedLimits: true }, { core: serverCore(o.serverCore), timeoutMs: 180_000 });
     const srv = child;
     let exited = false;
     const exitWatch = setInterval(() => {

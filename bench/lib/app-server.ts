@@ -11,12 +11,12 @@ export async function usePostgres(wanted = true): Promise<boolean> {
 }
 
 export async function startAppServer(
-  opts: { postgres: boolean; pgliteOnDisk?: boolean; tuning?: AppServerOptions["tuning"] },
+  opts: { postgres: boolean; pgliteOnDisk?: boolean; tuning?: AppServerOptions["tuning"]; deployedLimits?: boolean },
   child: StartChildOptions = {},
 ): Promise<ServerChild & { database: "postgres" | "pglite-memory" | "pglite-disk" }> {
   const url = opts.postgres ? await createPostgresDatabase() : undefined;
   try {
-    const server = await startServerChild("app", { databaseUrl: url, pgliteOnDisk: opts.pgliteOnDisk, tuning: opts.tuning } satisfies AppServerOptions, child);
+    const server = await startServerChild("app", { databaseUrl: url, pgliteOnDisk: opts.pgliteOnDisk, tuning: opts.tuning, deployedLimits: opts.deployedLimits } satisfies AppServerOptions, child);
     return {
       ...server,
       database: url ? "postgres" : opts.pgliteOnDisk ? "pglite-disk" : "pglite-memory",

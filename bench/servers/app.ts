@@ -23,6 +23,11 @@ export interface AppServerOptions {
   /** PGlite in a directory on disk (as `npm start` keeps it) instead of in memory. */
   pgliteOnDisk?: boolean;
   tuning?: AppOptions["tuning"];
+  /**
+   * Keep every limit a deployment keeps (connection caps, sign-ups, rooms, per-person rates) at
+   * its default: bench:abuse measures them. Other benchmarks raise them, to measure the server.
+   */
+  deployedLimits?: boolean;
 }
 
 async function main(): Promise<void> {
@@ -36,13 +41,17 @@ async function main(): Promise<void> {
     DATA_DIR: dataDir,
     INSTANCE_ID: "bench",
     LOG_LEVEL: "silent",
-    // Load generators sign in thousands of people (and make rooms) from one address.
-    SESSIONS_PER_ADDRESS_PER_MINUTE: "1000000",
-    ROOMS_PER_PERSON_BURST: "100000",
-    // Benchmarks open thousands of connections from 127.0.0.1, many people each holding a lot:
-    // the caps a deployment keeps would measure the caps, not the server. Raised for these runs.
-    MAX_CONNECTIONS_PER_PERSON: process.env.MAX_CONNECTIONS_PER_PERSON ?? "1000000",
-    MAX_CONNECTIONS_PER_ADDRESS: process.env.MAX_CONNECTIONS_PER_ADDRESS ?? "1000000",
+    ...(opts.deployedLimits
+      ? {}
+      : {
+          // Load generators sign in thousands of people (and make rooms) from one address.
+          SESSIONS_PER_ADDRESS_PER_MINUTE: "1000000",
+          ROOMS_PER_PERSON_BURST: "100000",
+          // Benchmarks open thousands of connections from 127.0.0.1, many people each holding a
+          // lot: the caps a deployment keeps would measure the caps, not the server.
+          MAX_CONNECTIONS_PER_PERSON: process.env.MAX_CONNECTIONS_PER_PERSON ?? "1000000",
+          MAX_CONNECTIONS_PER_ADDRESS: process.env.MAX_CONNECTIONS_PER_ADDRESS ?? "1000000",
+        }),
   });
   const app = await createApp({
     config,
@@ -51,7 +60,7 @@ async function main(): Promise<void> {
     metrics: createMetrics({ defaultMetrics: false }),
     // Senders share people (50 people over 1,000 sockets in bench:fanout): per-person rate
     // limits raised as the caps are, so the bench measures fan-out, not the limits.
-    tuning: { drainSpreadMs: 0, rateLimits: BENCH_RATE_LIMITS, ...opts.tuning },
+    tuning: { drainSpreadMs: 0, ...(opts.deployedLimits ? {} : { rateLimits: BENCH_RATE_LIMITS }), ...opts.tuning },
   });
   const port = await app.listen(0, "127.0.0.1");
   serveParent(
