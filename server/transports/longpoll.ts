@@ -16,6 +16,7 @@ import type { Metrics } from "../metrics";
 import type { Workspace } from "../workspace";
 import { decodeFrame, errorFrame } from "../commands/errors";
 import { CommandExecutor } from "../commands/executor";
+import { KeyedBuckets } from "../keyed-buckets";
 import { PersonRates } from "../ratelimit";
 import { PollPages } from "./poll-pages";
 import { MAX_BACKLOG_BYTES, WriteGuard } from "./slow-consumer";
@@ -81,6 +82,12 @@ const DEFAULT_MAX_HELD = 10_000;
 const DEFAULT_MAX_HELD_PER_SESSION = 16;
 /** Seconds a refused poller waits before polling again (the client adds jitter). */
 const RETRY_AFTER_S = 2;
+/**
+ * How often one session may push out its own oldest held poll: a page opening or changing its
+ * streams does it now and then; a client that polls past its bound in a loop would otherwise
+ * have every request evict another and redo the database work of a poll, for nothing.
+ */
+const EVICTIONS_PER_SESSION = { ratePerSecond: 1, burst: 4 } as const;
 
 type AnswerReason = "events" | "state" | "timeout" | "superseded" | "drain" | "immediate";
 
@@ -92,6 +99,7 @@ export class LongPollTransport {
   private readonly leases = new Map<HeldPoll, ConnectionLease>();
   private readonly maxHeld: number;
   private readonly maxHeldPerSession: number;
+  private readonly evictions: KeyedBuckets;
   /**
    * Per client: when it last got an answer caused by room state, and which version of each
    * room's state its last answer carried (bounded, oldest evicted).
@@ -107,6 +115,7 @@ export class LongPollTransport {
   constructor(private readonly opts: LongPollOptions) {
     this.maxHeld = opts.maxHeld ?? DEFAULT_MAX_HELD;
     this.maxHeldPerSession = opts.maxHeldPerSession ?? DEFAULT_MAX_HELD_PER_SESSION;
+    this.evictions = new KeyedBuckets({ ...EVICTIONS_PER_SESSION, maxKeys: 10_000 });
     this.pages = new PollPages({
       hub: opts.hub,
       log: opts.log,
@@ -201,6 +210,16 @@ export class LongPollTransport {
       const refusal = budget.check(session.user.id, address, "longpoll");
       if (refusal) return this.refuseTooMany(res, refusal);
     }
+    // A session at its bound makes room by pushing out its oldest poll (below), a few times a
+    // second at most: past that the new poll is the one refused, before any database work.
+    const mine = this.bySession.get(session.id);
+    if (mine && mine.size > 0 && !this.held.has(key) && (mine.size >= this.maxHeldPerSession || budget?.check(session.user.id, address))) {
+      const waitS = this.evictions.take(session.id);
+      if (waitS > 0) {
+        this.opts.metrics?.pollAnswers.inc({ reason: "rate_limited" });
+        return sendError(res, new HttpError("rate_limited", "Too many polls for this session; try again shortly"), { "Retry-After": String(waitS) });
+      }
+    }
 
     const rooms = streams.map(roomOfStream).filter((r): r is string => r !== null);
     // Polling a room is joining it, as a WebSocket `join` is: the first time is in the feed.
@@ -233,13 +252,13 @@ export class LongPollTransport {
     }
 
     this.held.get(key)?.answer("superseded");
-    const mine = this.bySession.get(session.id);
     const overCap = budget?.check(session.user.id, address) ?? null;
-    if (mine && mine.size > 0 && (mine.size >= this.maxHeldPerSession || overCap)) {
+    const holding = this.bySession.get(session.id);
+    if (holding && holding.size > 0 && (holding.size >= this.maxHeldPerSession || overCap)) {
       // The session's oldest poll makes room. It hears 429 with Retry-After rather than an
       // empty 200: a session with more pollers than the cap would otherwise have them evict
       // each other in a loop, each re-polling at once.
-      mine.values().next().value!.refuse("rate_limited", "Too many polls held for this session; try again shortly", RETRY_AFTER_S);
+      holding.values().next().value!.refuse("rate_limited", "Too many polls held for this session; try again shortly", RETRY_AFTER_S);
     }
 
     const admitted = budget?.acquire("longpoll", session.user.id, address);

@@ -160,3 +160,35 @@ describe("connections per address", () => {
     expect((await refusedUpgrade(s.wsUrl, ada.cookie, { "x-forwarded-for": "198.51.100.99" })).status).toBe(429);
   });
 });
+
+describe("a session polling past its bound in a loop", () => {
+  it("pushes out its oldest poll a few times, then has each new poll refused at once while the held ones stay", async () => {
+    s = await startServer({ tuning: { pollMaxHeldPerSession: 2 } });
+    const ada = await s.signIn("Ada");
+    const aborts: AbortController[] = [];
+    const poll = (client: string) => {
+      const abort = new AbortController();
+      aborts.push(abort);
+      return fetch(`${s!.url}/api/poll?streams=feed&cursor=feed=0&wait=25&client=${client}`, { headers: { cookie: ada.cookie }, signal: abort.signal })
+        .then(async (res) => ({ status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code }))
+        .catch(() => ({ status: 0, code: "aborted" }));
+    };
+    open.push({ close: () => aborts.forEach((a) => a.abort()) });
+    // Two held polls: the session's bound.
+    const held = [poll("t-1"), poll("t-2")];
+    await waitFor(() => s!.app.poll.size === 2, 5000, "two polls held");
+    // Twelve more from new pages in a tight loop: the first few each push out the oldest held
+    // poll (answered 429); the rest are refused themselves, with Retry-After, holding nothing.
+    const answers: Array<{ status: number; code: string | undefined }> = [];
+    for (let i = 0; i < 12; i++) {
+      const p = poll(`t-new-${i}`);
+      const quick = await Promise.race([p, new Promise<null>((r) => setTimeout(() => r(null), 300))]);
+      if (quick) answers.push(quick);
+    }
+    const refusedAtOnce = answers.filter((a) => a.status === 429 && a.code === "rate_limited").length;
+    expect(refusedAtOnce).toBeGreaterThanOrEqual(6);
+    // Still two held: the bound holds, and the refused ones took no slot.
+    expect(s!.app.poll.size).toBe(2);
+    void held;
+  });
+});
