@@ -25,6 +25,12 @@ export interface CommandContext {
    */
   readonly rooms: ReadonlySet<string> | null;
   /**
+   * A long-poll page: each of its requests may reach any instance behind a load balancer with
+   * no sticky sessions, so a frame for a room it joined through another instance joins it here
+   * first instead of being refused `not_joined`.
+   */
+  readonly joinOnDemand?: boolean;
+  /**
    * Starts following `room` (live delivery, replay after `since`, presence): transport
    * business. Resolves with the answer frames the transport did not deliver itself — a
    * WebSocket writes `joined` at the subscription's start, ahead of the replayed events, and

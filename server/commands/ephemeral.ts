@@ -24,8 +24,9 @@ export async function handleCursor(frame: Cursor, ctx: CommandContext, deps: Com
   const { room, x, y } = frame;
   // A connection's cursor for a room not joined (a page pointing before its join was answered,
   // or just after it left) is dropped like excess input — no error, never counted as abuse.
-  if (ctx.rooms !== null && !ctx.rooms.has(room)) return answer();
+  if (ctx.rooms !== null && !ctx.rooms.has(room) && !ctx.joinOnDemand) return answer();
   if (ctx.rooms === null) await deps.workspace.requireRoom(room);
+  else if (!ctx.rooms.has(room)) await requireJoined(room, ctx, deps, `Join "${room}" first`);
   // Hiding is never rate limited: it only ever takes a cursor away.
   if (x === null || y === null) {
     deps.hub.hideCursor(room, ctx.user.id, ctx.source);

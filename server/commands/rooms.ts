@@ -44,5 +44,8 @@ export function handleLeave(frame: Leave, ctx: CommandContext): Reply {
  */
 export async function requireJoined(room: string, ctx: CommandContext, deps: CommandDeps, message: string): Promise<void> {
   if (ctx.rooms === null) return deps.workspace.requireRoom(room);
-  if (!ctx.rooms.has(room)) throw new CommandError("not_joined", message);
+  if (ctx.rooms.has(room)) return;
+  if (!ctx.joinOnDemand) throw new CommandError("not_joined", message);
+  await deps.workspace.requireRoom(room);
+  await ctx.subscribe(room, undefined);
 }

@@ -61,6 +61,7 @@ export class PollPage implements Subscriber {
       source: this.id,
       rates: owner.rates,
       rooms: this.rooms,
+      joinOnDemand: true,
       subscribe: (room) => owner.join(this, room),
       unsubscribe: (room) => owner.leave(this, room),
     };

@@ -81,7 +81,7 @@ describe("POST /api/poll/frames", () => {
     const ada = await someone("Ada");
     const room = await newRoom(ada);
     const { status, body } = await batch(ada, "tab-2", [
-      { type: "send", room, text: "too early", clientId: "x-1" },
+      { type: "send", room: "no-such-room", text: "nowhere", clientId: "x-1" },
       { type: "join", room },
       { type: "send", room, text: "no clientId" },
       { type: "shout", room },
@@ -91,7 +91,7 @@ describe("POST /api/poll/frames", () => {
     ]);
     expect(status).toBe(200);
     expect(body.frames.map((f) => (f.type === "error" ? `${f.code}` : f.type))).toEqual([
-      "not_joined",
+      "unknown_room",
       "joined",
       "bad_frame",
       "bad_frame",
@@ -99,8 +99,18 @@ describe("POST /api/poll/frames", () => {
       "invalid_text",
       "ack",
     ]);
-    expect(body.frames[0]).toMatchObject({ clientId: "x-1", room });
+    expect(body.frames[0]).toMatchObject({ clientId: "x-1", room: "no-such-room" });
     expect(body.frames.at(-1)).toEqual({ type: "ack", clientId: "x-4", seq: 1 });
+  });
+
+  it("joins a room on demand for a page that joined it through another instance (no sticky sessions)", async () => {
+    const ada = await someone("Ada");
+    const room = await newRoom(ada);
+    // This page never joined here (its join went to another instance): its message is taken,
+    // and the page now follows the room on this instance too.
+    const { body } = await batch(ada, "tab-elsewhere", [{ type: "send", room, text: "via another instance", clientId: "o-1" }]);
+    expect(body.frames).toEqual([{ type: "ack", clientId: "o-1", seq: 1 }]);
+    expect((await batch(ada, "tab-elsewhere", [{ type: "leave", room }])).body.frames).toEqual([]);
   });
 
   it(`refuses a batch of ${MAX_POLL_BATCH_FRAMES + 1} frames whole (400 bad_request), and other bad batches`, async () => {
