@@ -11,10 +11,11 @@
 //                  at work show as refusals here, and the target is the bystander's p99 within
 //                  2× of the quiet window's with memory bounded
 // Connection caps are left at the server's defaults: this bench is the one place they must bite.
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { ATTACKS, DEFAULT_ATTACK_SETTINGS, prepareAttack, type Attack, type AttackCounts, type AttackSettings, type Scenario } from "./lib/attacks";
 import { startAppServer, usePostgres } from "./lib/app-server";
-import { startBystander, type Bystander, type BystanderFigures } from "./lib/bystander";
+import { startBystanderProcess, type Bystander, type BystanderFigures } from "./lib/bystander";
 import { SERVER_CHILD_PINNING, serverCore, type ServerChild } from "./lib/child";
 import { fmt, fmtSpan, median, Progress, raiseFileLimit, ratio, rotation, round, sleep, span, table, waitForQuiet, type Span } from "./lib/common";
 import { benchScript } from "./lib/script";
@@ -40,6 +41,8 @@ export interface AbuseOptions {
   /** CPU for the server process; null: no pinning. */
   serverCore?: number | null;
   progress?: Progress;
+  /** Writes a CPU profile of the server over each window to this directory. */
+  profileDir?: string;
 }
 
 export interface ServerConnections {
@@ -191,7 +194,7 @@ async function runWindow(scenario: Scenario, o: WindowOptions): Promise<{ sample
     }, 250);
     try {
       await within(srv.settled(0.1, 5_000), 6_000, undefined);
-      bystander = await startBystander({ port: srv.port, localAddress: BYSTANDER_ADDRESS, ackTimeoutMs: o.ackTimeoutMs });
+      bystander = await startBystanderProcess({ port: srv.port, localAddress: BYSTANDER_ADDRESS, ackTimeoutMs: o.ackTimeoutMs });
       if (scenario !== "quiet") {
         progress.update(`${label}: preparing the attack`, true);
         attack = await prepareAttack(scenario, { port: srv.port, settings: o.settings, prepareDeadline: performance.now() + (o.prepareMs ?? 60_000), note: (t) => progress.note(`${label}: ${t}`) });
@@ -223,12 +226,20 @@ async function runWindow(scenario: Scenario, o: WindowOptions): Promise<{ sample
       }, 250);
 
       progress.update(`${label}: the ${seconds} s window`, true);
+      const profiling = o.profileDir ? srv.profileStart() : null;
       bystander.startWindow();
       const deadline = performance.now() + seconds * 1000;
       const attacking = attack ? attack.run(deadline) : Promise.resolve();
       while (performance.now() < deadline) await sleep(20);
       // The attacker holds what it has until the bystander's last acks are in (or timed out).
       const figures = await bystander.endWindow();
+      if (profiling) {
+        await profiling;
+        mkdirSync(o.profileDir!, { recursive: true });
+        const file = path.resolve(o.profileDir!, `abuse-${scenario}-run${o.run + 1}.cpuprofile`);
+        await srv.profileStop(file);
+        progress.note(`${label}: CPU profile ${file}`);
+      }
       attack?.stop();
       // Its loops end at the deadline or on stop; an attempt still under way ends within its timeout.
       await within(attacking, 15_000, undefined);
@@ -397,6 +408,7 @@ benchScript(import.meta.url, {
       settleMs: num("settle", q(2000, 500)),
       ackTimeoutMs: num("ack-timeout", 5000),
       quietWaitMs: num("quiet-wait", q(10_000, 0)),
+      ...(get("profile") ? { profileDir: get("profile") } : {}),
       attack: {
         floodConnections: num("connections", q(d.floodConnections, 50)),
         stalledReaders: num("stalled", q(d.stalledReaders, 20)),

@@ -64,6 +64,8 @@ export class Workspace {
   private readonly knownRooms = new Set<string>(["general"]);
   /** `room\0user` pairs known to be recorded, least recently joined first. */
   private readonly knownMembers = new Set<string>();
+  /** First joins being recorded, by `room\0person`: later joins of the same pair wait on these. */
+  private readonly recordingJoins = new Map<string, Promise<void>>();
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -187,12 +189,25 @@ export class Workspace {
    * The event is appended (keyed, so racing joins write it once) before the membership row,
    * which marks it as written: if the append fails, the next join tries again.
    */
-  async recordJoin(roomId: string, actor: Actor): Promise<void> {
+  recordJoin(roomId: string, actor: Actor): Promise<void> {
     const key = `${roomId}\u0000${actor.id}`;
     if (this.knownMembers.delete(key)) {
       this.knownMembers.add(key); // now the most recently joined
-      return;
+      return Promise.resolve();
     }
+    // One lookup per person and room at a time: a person joining again (another tab, a socket
+    // leaving and joining in a loop) while the first lookup waits shares it. Without this, every
+    // join in that window was a lookup and an append of its own, and under churn the window
+    // grew with the queue they made, ahead of everyone's messages in the log's commit queue.
+    let pending = this.recordingJoins.get(key);
+    if (!pending) {
+      pending = this.recordFirstJoin(roomId, actor, key).finally(() => this.recordingJoins.delete(key));
+      this.recordingJoins.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async recordFirstJoin(roomId: string, actor: Actor, key: string): Promise<void> {
     const member = await this.prisma.roomMember.findUnique({
       where: { roomId_userId: { roomId, userId: actor.id } },
       select: { roomId: true },

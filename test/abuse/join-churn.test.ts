@@ -91,6 +91,29 @@ describe("join churn", () => {
     watcher.close();
   });
 
+  it("a newcomer's many sockets joining at once cost one feed event, recorded once", async () => {
+    const room = await newRoom();
+    const newcomer = await s.signIn("Newcomer");
+    const sockets = await Promise.all(Array.from({ length: 8 }, () => s.connect(newcomer.cookie)));
+    await s.app.log.idle();
+    const appends = vi.spyOn(s.app.log, "append");
+    try {
+      // Each socket leaves and joins again while the first join is still being recorded:
+      // before, every join in that window was a lookup and an append of its own.
+      await Promise.all(sockets.map((c) => join(c, room)));
+      for (const c of sockets) c.send({ type: "leave", room });
+      await Promise.all(sockets.map((c) => join(c, room)));
+      await waitFor(async () => (await s.testDb.db.prisma.roomMember.count({ where: { roomId: room, userId: newcomer.user.id } })) === 1, 5_000, "the membership recorded");
+      await s.app.log.idle();
+      expect(appends.mock.calls.map(([a]) => `${a.type} ${JSON.stringify(a.data)}`)).toEqual([`member.joined {"roomId":"${room}"}`]);
+    } finally {
+      appends.mockRestore();
+    }
+    const feed = await s.app.log.readBefore("feed", null, 50);
+    expect(feed.events.filter((e) => e.type === "member.joined" && e.actor.id === newcomer.user.id)).toHaveLength(1);
+    for (const c of sockets) c.close();
+  });
+
   it("a 1.1 client hears presence as diffs after its joined list; a version 1 client keeps full lists", async () => {
     const room = await newRoom();
     const v11 = await s.connect(ada.cookie, { protocols: V1_1 });
