@@ -233,9 +233,9 @@ export class LongPollTransport {
       ),
     );
 
-    const missing = streams.filter((s) => !cursor.has(s));
-    const heads = await this.opts.log.heads(missing);
-    const position: Cursor = new Map(streams.map((s) => [s, cursor.get(s) ?? heads.get(s) ?? 0]));
+    // A stream the client brought no position for starts at its head, which subscribing
+    // finds (from the fan-out's memory when it follows the stream: no query per poll).
+    const position: Cursor = new Map([...cursor].filter(([s]) => (streams as string[]).includes(s)));
 
     if (req.destroyed) return;
     // Checked again: other polls may have taken the last slots while this one read the log.
@@ -385,10 +385,11 @@ class HeldPoll implements Subscriber {
       await Promise.all(
         this.streams.map((s) =>
           hub.subscribe(s, this, {
-            since: this.position.get(s)!,
+            since: this.position.get(s),
             resumed: this.resumed.has(s),
             // A position beyond the head: the log was reset. Say so, and go on from the head.
             onStart: (head, reset) => {
+              if (!this.position.has(s)) this.position.set(s, head);
               if (!reset) return;
               this.resets[s] = head;
               this.position.set(s, head);

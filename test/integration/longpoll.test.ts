@@ -362,6 +362,22 @@ describe.each(dbKinds)("long polling /api/poll on %s", (kind) => {
     expect(await resumes()).toBe(start + 3);
   });
 
+  it("starts a poll without a cursor at the head the server already knows, reading nothing from the log", async () => {
+    const room = await newRoom();
+    const streams = `room:${room},feed`;
+    const first = await quick(bea, { streams, wait: 0, client: "no-cursor" }); // the room is known from here on
+    const query = vi.spyOn(s.testDb.db.sql, "query");
+    try {
+      for (let i = 0; i < 5; i++) {
+        const again = await quick(bea, { streams, wait: 0, client: "no-cursor" });
+        expect(again.cursor).toBe(first.cursor);
+      }
+      expect(query.mock.calls.map((call) => call[0])).toEqual([]);
+    } finally {
+      query.mockRestore();
+    }
+  });
+
   it("writes member.joined once per person per room, whether they join by WebSocket, long polling or both", async () => {
     const room = await newRoom();
     const joined = async (who: Person) =>
