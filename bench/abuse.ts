@@ -133,7 +133,7 @@ export async function runAbuse(opts: AbuseOptions = {}): Promise<AbuseResults> {
       samples.push({ ...sample, background });
       const b = sample.bystander;
       progress.note(
-        `${label}: bystander p50 ${fmt(b.ack.p50)} / p99 ${fmt(b.ack.p99)} ms, ${b.acked}/${b.sent} acked, ${b.timeouts} timed out, ` +
+        `${label}: bystander p50 ${fmt(b.ack.p50)} / p99 ${fmt(b.ack.p99)} ms, ${b.acked}/${b.sent} acked, ${b.timeouts} timed out${b.refused ? `, refused ${JSON.stringify(b.refusedCodes)}` : ""}, ` +
           `${b.probesFailed} fresh requests failed; RSS ${fmt(sample.rssStart / MiB)} → ${fmt(sample.rssPeak / MiB)} → ${fmt(sample.rssEnd / MiB)} MiB; ` +
           `attacker ${JSON.stringify(sample.attacker)}${sample.serverExited ? " — the server died" : ""}`,
       );

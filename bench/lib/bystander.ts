@@ -76,6 +76,8 @@ export interface BystanderFigures {
   acked: number;
   /** Sends refused with an `error` frame (any code). */
   refused: number;
+  /** The refusals' codes, and how many of each. */
+  refusedCodes: Record<string, number>;
   /** Sent, and neither acked nor refused within the ack timeout after the window. */
   timeouts: number;
   /** The bystander's WebSocket closed under it (it reconnects). */
@@ -115,13 +117,14 @@ export async function startBystander(o: { port: number; localAddress: string; ac
   const ack = new Latency();
   const probe = new Latency();
   const f = { sent: 0, acked: 0, refused: 0, disconnects: 0, probesOk: 0, probesFailed: 0 };
+  const refusedCodes: Record<string, number> = {};
 
   const onFrame = (payload: Buffer) => {
     // Only acks and errors are read; presence and events (a churning room's many) are skipped
     // unparsed, as a browser would not, but the bystander's clock must stay the server's.
     const head = payload.toString("latin1", 0, Math.min(16, payload.length));
     if (!head.startsWith('{"type":"ack"') && !head.startsWith('{"type":"error"')) return;
-    const frame = JSON.parse(payload.toString("utf8")) as { type: string; clientId?: string };
+    const frame = JSON.parse(payload.toString("utf8")) as { type: string; clientId?: string; code?: string };
     const sent = frame.clientId === undefined ? undefined : pending.get(frame.clientId);
     if (sent === undefined) return;
     pending.delete(frame.clientId!);
@@ -129,7 +132,11 @@ export async function startBystander(o: { port: number; localAddress: string; ac
     if (frame.type === "ack") {
       f.acked++;
       ack.record(performance.now() - sent.at);
-    } else f.refused++;
+    } else {
+      f.refused++;
+      const code = frame.code ?? "?";
+      refusedCodes[code] = (refusedCodes[code] ?? 0) + 1;
+    }
   };
 
   let ws: FastWs | null = null;
@@ -215,7 +222,7 @@ export async function startBystander(o: { port: number; localAddress: string; ac
       const until = performance.now() + ackTimeoutMs;
       while (waiting() && performance.now() < until) await sleep(20);
       // Sends that found no socket count as sent and were never pending: all are timeouts.
-      return { ...f, timeouts: f.sent - f.acked - f.refused, probesFailed: f.probesFailed + probesInFlight, ack: ack.summary(), probe: probe.summary() };
+      return { ...f, refusedCodes, timeouts: f.sent - f.acked - f.refused, probesFailed: f.probesFailed + probesInFlight, ack: ack.summary(), probe: probe.summary() };
     },
     close() {
       closed = true;

@@ -4,7 +4,7 @@
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import { TickCork } from "./tick-cork";
-import { frameHeaderLength } from "./ws-frame";
+import { frameHeaderLength, wsTextFrame } from "./ws-frame";
 
 export interface ConnectionSocket {
   /** Frames sent now can still reach the peer (not closing or closed). */
@@ -55,8 +55,10 @@ export class WsSocket implements ConnectionSocket {
     return this.ws.bufferedAmount;
   }
 
+  /** A frame of this socket's own (an answer, a member list), held with the tick's others. */
   sendText(text: string): void {
-    this.ws.send(text, AS_TEXT);
+    if (this.tcp) this.sendFrame(wsTextFrame(text));
+    else this.ws.send(text, AS_TEXT);
   }
 
   /**

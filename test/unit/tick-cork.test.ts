@@ -2,7 +2,10 @@
 // tick's in another, and a backlog check can hand held bytes over at once.
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import type { WebSocket } from "ws";
 import { FLUSH_BYTES, TickCork } from "../../server/transports/tick-cork";
+import { WsSocket } from "../../server/transports/ws-socket";
+import { wsTextFrame } from "../../server/transports/ws-frame";
 
 /** A stream that records each call its writes reach the "kernel" with: the chunks of each. */
 function recorder(): { stream: Writable; calls: string[][] } {
@@ -68,5 +71,21 @@ describe("TickCork", () => {
     await nextTurn();
     expect(calls).toEqual([["held"], ["more"]]);
     expect(stream.writableCorked).toBe(0);
+  });
+});
+
+describe("WsSocket", () => {
+  it("sends a connection's own answers with the tick's fanned-out frames, in order, in one write", async () => {
+    const { stream, calls } = recorder();
+    const viaWs: string[] = [];
+    const ws = { _socket: stream, send: (text: string) => viaWs.push(text) } as unknown as WebSocket;
+    const socket = new WsSocket(ws);
+    // A join's answer, a frame made once for everyone, then the cursor snapshot.
+    socket.sendText('{"type":"joined"}');
+    socket.sendFrame(wsTextFrame('{"type":"event"}'));
+    socket.sendText('{"type":"cursors"}');
+    await nextTurn();
+    expect(viaWs).toEqual([]);
+    expect(calls).toEqual([['{"type":"joined"}', '{"type":"event"}', '{"type":"cursors"}'].map((t) => wsTextFrame(t).toString())]);
   });
 });
