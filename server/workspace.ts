@@ -1,6 +1,7 @@
 // The workspace's rules: rooms, messages, memberships and notifications.
 // Every transport calls these; none of them knows about sockets or HTTP.
 import type { PrismaClient } from "./db/generated/client";
+import { Concurrency } from "./concurrency";
 import type { AppendResult, DerivedAppend, EventLog } from "./eventlog";
 import { mentionCandidates, previewOf } from "../lib/mentions";
 import {
@@ -56,6 +57,8 @@ const KNOWN_ROOMS_MAX = 100_000;
  * single lookup on that person's next join.
  */
 const KNOWN_MEMBERS_MAX = 100_000;
+/** First joins recorded at once (each a lookup, an append and an insert). */
+const JOIN_RECORDERS = 4;
 
 /** The feed key of a room's announcement: one `room.created` per room however often it is tried. */
 const roomCreatedKey = (roomId: string) => `room.created:${roomId}`;
@@ -66,6 +69,7 @@ export class Workspace {
   private readonly knownMembers = new Set<string>();
   /** First joins being recorded, by `room\0person`: later joins of the same pair wait on these. */
   private readonly recordingJoins = new Map<string, Promise<void>>();
+  private readonly joinRecorders = new Concurrency(JOIN_RECORDERS);
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -201,7 +205,9 @@ export class Workspace {
     // grew with the queue they made, ahead of everyone's messages in the log's commit queue.
     let pending = this.recordingJoins.get(key);
     if (!pending) {
-      pending = this.recordFirstJoin(roomId, actor, key).finally(() => this.recordingJoins.delete(key));
+      // A few at a time: a crowd's first joins (everyone opening the room of an all-hands) wait
+      // here rather than in the database's queue, where everyone's messages wait behind them.
+      pending = this.joinRecorders.run(() => this.recordFirstJoin(roomId, actor, key)).finally(() => this.recordingJoins.delete(key));
       this.recordingJoins.set(key, pending);
     }
     return pending;

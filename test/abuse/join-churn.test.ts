@@ -114,6 +114,34 @@ describe("join churn", () => {
     for (const c of sockets) c.close();
   });
 
+  it("a crowd's first joins are recorded a few at a time, each once, while the room answers at once", async () => {
+    const room = await newRoom();
+    const crowdOf = await Promise.all(Array.from({ length: 12 }, (_, i) => s.signIn(`Newcomer ${i + 2}`)));
+    const sockets = await Promise.all(crowdOf.map((p) => s.connect(p.cookie)));
+    await s.app.log.idle();
+    const append = s.app.log.append.bind(s.app.log);
+    let inFlight = 0;
+    let most = 0;
+    const appends = vi.spyOn(s.app.log, "append").mockImplementation(async (input) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        return await append(input);
+      } finally {
+        inFlight--;
+      }
+    });
+    try {
+      const joined = await Promise.all(sockets.map((c) => join(c, room)));
+      expect(joined.map((j) => j.room)).toEqual(sockets.map(() => room));
+      await waitFor(async () => (await s.testDb.db.prisma.roomMember.count({ where: { roomId: room } })) === crowdOf.length, 10_000, "every membership recorded");
+      expect(appends).toHaveBeenCalledTimes(crowdOf.length);
+      expect(most).toBeLessThanOrEqual(4);
+    } finally {
+      appends.mockRestore();
+    }
+    for (const c of sockets) c.close();
+  });
+
   it("a 1.1 client hears presence as diffs after its joined list; a version 1 client keeps full lists", async () => {
     const room = await newRoom();
     const v11 = await s.connect(ada.cookie, { protocols: V1_1 });
