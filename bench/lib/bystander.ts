@@ -240,7 +240,7 @@ export async function startBystander(o: { port: number; localAddress: string; ac
 export async function startBystanderProcess(o: Parameters<typeof startBystander>[0]): Promise<Bystander> {
   const child = fork(new URL("./bystander-process.ts", import.meta.url), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   // Ahead of the attacker for the CPU the two share here, as a machine of its own would be
-  // (lowering a priority needs privileges; without them it runs at the bench's).
+  // (raising a priority needs the privilege; without it, it runs at the bench's).
   try {
     os.setPriority(child.pid!, -10);
   } catch {
