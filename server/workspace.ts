@@ -226,7 +226,13 @@ export class Workspace {
         data: { roomId },
         clientId: `member.joined:${roomId}`,
       });
-      await this.prisma.roomMember.createMany({ data: [{ roomId, userId: actor.id }], skipDuplicates: true });
+      // Committed without waiting for the disk: lost in a crash, the next join finds no row and
+      // appends again under the same key, which the log answers as a repeat. A crowd's first
+      // joins then cost the disk nothing beyond their feed events' group commits.
+      await this.prisma.$transaction([
+        this.prisma.$executeRaw`SET LOCAL synchronous_commit = off`,
+        this.prisma.roomMember.createMany({ data: [{ roomId, userId: actor.id }], skipDuplicates: true }),
+      ]);
     }
     // Past the bound the least recently joined is forgotten: its next join costs one lookup again.
     if (this.knownMembers.size >= KNOWN_MEMBERS_MAX) this.knownMembers.delete(this.knownMembers.values().next().value!);

@@ -54,6 +54,18 @@ describe("the embedded database on disk", () => {
     expect(fsyncCount() - before).toBeGreaterThanOrEqual(3);
   });
 
+  it("commits a write that need not survive a crash without an fsync (SET LOCAL synchronous_commit = off)", async () => {
+    const before = fsyncCount();
+    for (let i = 0; i < 3; i++) {
+      await db.transaction(async (tx) => {
+        await tx.exec("SET LOCAL synchronous_commit = off");
+        await tx.query("INSERT INTO t VALUES ($1)", [i]);
+      });
+    }
+    expect(fsyncCount() - before).toBe(0);
+    expect(await db.sql.query("SELECT count(*)::int AS n FROM t")).toEqual([{ n: 6 }]);
+  });
+
   it("keeps its files 0600 in 0700 directories, those from before this version included", async () => {
     for (const entry of modes(dataDir)) expect(entry, entry.path).toMatchObject({ mode: entry.dir ? 0o700 : 0o600 });
 
