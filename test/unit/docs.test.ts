@@ -1,8 +1,9 @@
 // The tutorial cannot rot: every file, symbol, method and name a chapter quotes must exist in
 // the code as named, every HTTP call it shows must be served by the app's router, and every
 // npm script and test path it runs must exist, and every number the prose states (timeouts,
-// intervals, limits) must be the code's. test/integration/tutorial.test.ts runs the chapters'
-// curl commands against a real server.
+// intervals, limits) must be the code's — and where the prose says which constant holds a
+// number, that constant, and where it cites a section of bench/RESULTS.md, that section.
+// test/integration/tutorial.test.ts runs the chapters' quick commands against a real server.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -10,10 +11,13 @@ import { createApi, type ApiDeps } from "../../server/http/api";
 import { LISTEN_CHECK_MS } from "../../server/db/database";
 import { MAX_NOTIFY_BYTES } from "../../server/eventlog";
 import { CURSOR_IDLE_MS, PEER_EXPIRY_HEARTBEATS } from "../../server/hub";
+import { JOIN_RATE, MAX_ROOMS_PER_CONNECTION } from "../../server/commands/limits";
+import { FD_PLANNED_FULL_ADDRESSES, FD_RESERVE, plannedFileHandles } from "../../server/fd-budget";
 import { OPS_KEPT_SAMPLES, OPS_SAMPLE_MS } from "../../server/ops";
 import { SEND_LIMITS } from "../../server/ratelimit";
 import { POLL_STATE_INTERVAL_MS } from "../../server/transports/longpoll";
-import { JOIN_RATE, WS_PING_INTERVAL_MS, WS_PONG_TIMEOUT_MS } from "../../server/transports/ws";
+import { WS_PING_INTERVAL_MS, WS_PONG_TIMEOUT_MS } from "../../server/transports/ws";
+import { loadConfig } from "../../server/config";
 import {
   CloseCode,
   CURSOR_TICK_MS,
@@ -70,9 +74,9 @@ const codeWords = new Set([...sources.values()].flatMap((s) => s.match(/[\w$]+/g
 
 /**
  * Names the chapters explain that belong to the platform, not to this app: they are used by
- * the code but declared by the browser, HTTP or Postgres.
+ * the code or its deployment but declared by the browser, HTTP, Postgres, nginx or Linux.
  */
-const PLATFORM = new Set(["EventSource", "Upgrade", "Origin", "BIGSERIAL", "curl"]);
+const PLATFORM = new Set(["EventSource", "Upgrade", "Origin", "BIGSERIAL", "curl", "HttpOnly", "Authorization", "worker_rlimit_nofile", "ip_local_port_range"]);
 const MEDIA_TYPE = /^(text|application)\/[\w.+-]+$/;
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -281,6 +285,8 @@ describe.each(chapters)("docs/tutorial/%s", (chapter) => {
 // first capture) against the code. A rewritten phrase fails here until its row is updated.
 
 const s = (ms: number) => ms / 1000;
+/** MAX_CONNECTIONS_PER_ADDRESS when the environment does not set it (a secret given, so none is generated). */
+const DEFAULT_PER_ADDRESS = loadConfig({ SESSION_SECRET: "x".repeat(32) }).maxConnectionsPerAddress;
 const WORDS: Record<string, number> = { once: 1, twice: 2, three: 3, four: 4 };
 
 type NumberRow = [chapter: string, phrase: RegExp, expected: number | ((n: number) => boolean)];
@@ -293,9 +299,12 @@ const NUMBERS: NumberRow[] = [
   ["02", /\(burst (\d+)\)/, SEND_LIMITS.send.burst],
   ["02", /`typing` to (\d+)\/s/, SEND_LIMITS.typing.rate],
   ["02", /`cursor` to (\d+)\/s/, SEND_LIMITS.cursor.rate],
-  ["02", /`join` to (\d+)\/s/, JOIN_RATE.perSecond],
+  ["02", /`join` (\d+)\/s \(burst \d+, so a reconnecting/, JOIN_RATE.perSecond],
+  ["02", /`join` \d+\/s \(burst (\d+), so a reconnecting/, JOIN_RATE.burst],
+  ["02", /at most (\d+) rooms \(`server\/commands\/limits.ts#MAX_ROOMS_PER_CONNECTION`/, MAX_ROOMS_PER_CONNECTION],
+  ["02", /its WebSockets close with `(\d+)`/, CloseCode.sessionInvalid],
+  ["02", /curl then gives up after (\d+) s/, (n) => n * 1000 < WS_PING_INTERVAL_MS],
   ["02", /no answer within (\d+) s, and the socket/, s(ANSWER_TIMEOUT_MS)],
-  ["02", /`join` to \d+\/s \(burst (\d+)\)/, JOIN_RATE.burst],
   ["02", /more than (\d+) events were missed/, MAX_REPLAY],
   ["02", /`min\((\d+) s, \d+ s × 2\^attempt\)`/, s(BACKOFF_CAP_MS)],
   ["02", /`min\(\d+ s, (\d+) s × 2\^attempt\)`/, s(BACKOFF_BASE_MS)],
@@ -308,6 +317,11 @@ const NUMBERS: NumberRow[] = [
   ["03", /marks them typing for (\d+) s from each renewal/, s(TYPING_TTL_MS)],
   ["03", /erase the text, or wait (\d+) s/, s(TYPING_TTL_MS)],
   ["03", /leaves the other after about (\d+) s/, s(PRESENCE_GRACE_MS)],
+  ["03", /Why a ping every (\d+) s/, s(WS_PING_INTERVAL_MS)],
+  ["03", /at 10,000 sockets a (\d+) s interval/, s(WS_PING_INTERVAL_MS)],
+  ["03", /sockets a \d+ s interval is (\d+) pings a second/, (n) => n === Math.floor(10_000 / s(WS_PING_INTERVAL_MS))],
+  ["03", /stays shown for up to (\d+) s plus the grace/, s(WS_PING_INTERVAL_MS + WS_PONG_TIMEOUT_MS)],
+  ["03", /this chapter's "(\d+) s" is `PRESENCE_GRACE_MS`/, s(PRESENCE_GRACE_MS)],
 
   ["04", /≤ 1 per frame, ≤ (\d+) Hz/, CURSOR_WS_MAX_HZ],
   ["04", /\((\d+) Hz at most\)/, CURSOR_WS_MAX_HZ],
@@ -317,10 +331,12 @@ const NUMBERS: NumberRow[] = [
   ["04", /or (\d+) s without movement/, s(CURSOR_IDLE_MS)],
   ["04", /closed with `(\d+)`/, CloseCode.tooSlow],
   ["04", /With a new position every (\d+) ms/, CURSOR_TICK_MS],
+  ["04", /make (\d+) updates a second look/, 1000 / CURSOR_TICK_MS],
 
   ["05", /`retry: (\d+)`/, SSE_RETRY_MS],
   ["05", /`: ping` every (\d+) s/, s(SSE_PING_MS)],
   ["05", /each `@` offers up to (\w+) words/, (n) => mentionCandidates("@a b c d e f g h")[0]!.length === n],
+  ["05", /this chapter says (\d+)\./, SSE_RETRY_MS],
 
   ["06", /&wait=(\d+)&/, POLL_MAX_WAIT_S],
   ["06", /at most every (\d+) ms per client/, POLL_STATE_INTERVAL_MS],
@@ -338,9 +354,28 @@ const NUMBERS: NumberRow[] = [
   ["07", /WebSockets close with `(\d+)`/, CloseCode.restarting],
   ["07", /one cursor frame per (\d+) ms/, CURSOR_TICK_MS],
   ["07", /runs a cheap query every (\d+) s/, s(LISTEN_CHECK_MS)],
+  ["07", /WebSockets close (\d+), each with its own reconnectAfterMs/, CloseCode.restarting],
 
   ["08", /draws the last (minute) of one instance/, (n) => n === 1 && (OPS_KEPT_SAMPLES * OPS_SAMPLE_MS) / 60_000 === 1],
   ["08", /sampling the same metrics (once) a second/, (n) => n === 1 && OPS_SAMPLE_MS === 1000],
+
+  ["09", /typing expires (\d+) s after the last renewal/, s(TYPING_TTL_MS)],
+  ["09", /\*expires (\d+) s after the last start or renew\*/, s(TYPING_TTL_MS)],
+
+  ["10", /then closed with `(\d+)`/, CloseCode.tooSlow],
+  ["10", /(\d+) addresses at `MAX_CONNECTIONS_PER_ADDRESS`/, FD_PLANNED_FULL_ADDRESSES],
+  ["10", /`MAX_CONNECTIONS_PER_ADDRESS` plus (\d+) for itself/, FD_RESERVE],
+  ["10", /at most (\d+) client addresses hold their whole cap/, FD_PLANNED_FULL_ADDRESSES],
+  ["10", /raise `FD_PLANNED_FULL_ADDRESSES` from `(\d+)`/, FD_PLANNED_FULL_ADDRESSES],
+  ["10", /`MAX_CONNECTIONS_PER_ADDRESS` of (\d+) it now plans/, DEFAULT_PER_ADDRESS],
+  ["10", /from `\d+` to `(\d+)`, and start the server/, 100],
+  // The exercise raises the planned addresses to 100: the plan is the code's formula with that.
+  ["10", /it now plans ([\d,]+) handles/, (n) => n === plannedFileHandles({ perPerson: 1, perAddress: DEFAULT_PER_ADDRESS }) + (100 - FD_PLANNED_FULL_ADDRESSES) * DEFAULT_PER_ADDRESS],
+  ["10", /sets `worker_connections` to (\d+)/, (n) => sources.get("deploy/nginx.conf")!.includes(`worker_connections ${n};`)],
+  ["10", /`deploy\/nginx.conf` sets (\d+) s\)/, (n) => sources.get("deploy/nginx.conf")!.includes(`proxy_read_timeout ${n}s;`)],
+  ["10", /The WebSocket ping every (\d+) s/, s(WS_PING_INTERVAL_MS)],
+  ["10", /`: ping` every (\d+) s/, s(SSE_PING_MS)],
+  ["10", /hold of at most (\d+) s/, POLL_MAX_WAIT_S],
 ];
 
 /**
@@ -351,6 +386,26 @@ const UNTIED: [chapter: string, phrase: RegExp][] = [
   ["04", /reports positions at 60–120 Hz/], // what a mouse does
   ["04", /50 people at 60 Hz/], // bench:cursors' workload (bench/cursors.ts)
   ["08", /50 people × 60 Hz/], // the same workload, in the benchmarks' table
+  ["01", /PGlite \(about 20 s\)/], // how long the contract suite takes here
+  ["03", /`proxy_read_timeout` defaults to 60 s/], // nginx's default, not ours
+  ["03", /every 5 or every 120\?/], // intervals we did not choose
+  ["03", /a 5 s one 2,000/], // the same, for comparison
+  ["04", /50 people at 60 Hz into one room/], // bench:cursors' workload
+  ["04", /\(about 30 s; it writes only/], // how long the quick bench takes here
+  ["10", /50 people at 60 Hz/], // bench:cursors' workload, in the capacity table
+  ["10", /\(its default 60 s;/], // nginx's default, not ours
+];
+
+/**
+ * Figures quoted from the benchmarks: each row of a chapter's table whose last cell names a
+ * section of bench/RESULTS.md (`*idle*`), and each phrase below, must find its numbers in that
+ * section, so a new run that changes them fails here until the chapter says so.
+ */
+const RESULTS_PHRASES: [chapter: string, phrase: RegExp, section: string][] = [
+  ["04", /about 150 times the frames/, "cursors"],
+  ["10", /machine allows ([\d,]+), which is why/, "idle"],
+  ["10", /\*idle\* stops at ([\d,]+) connections/, "idle"],
+  ["10", /allows [\d,]+, which is why \*idle\* stops/, "idle"],
 ];
 
 const UNIT = /\d[\d,.]*(?:–\d+)?\s?(?:ms|s|Hz|KiB|bytes|\/s)\b/g;
@@ -363,6 +418,33 @@ function numberIn(match: RegExpExecArray): number {
   if (raw in WORDS) return WORDS[raw]!;
   if (raw === "minute") return 1;
   return Number(raw.replace(/,/g, ""));
+}
+
+/** `## name` sections of bench/RESULTS.md by name (and the bold table titles' rows with them). */
+const RESULTS = (() => {
+  const text = readFileSync(path.join(ROOT, "bench/RESULTS.md"), "utf8");
+  const sections = new Map<string, string>();
+  const heads = [...text.matchAll(/^#{2,3} (.+)$/gm)];
+  heads.forEach((h, i) => sections.set(h[1]!.trim(), text.slice(h.index, heads[i + 1]?.index ?? text.length)));
+  return sections;
+})();
+
+/** The figures of a text: digits not glued to a letter before them (p99's 99 is not a figure). */
+const figures = (text: string) => [...text.matchAll(/(?<![\w.])\d[\d,]*(?:\.\d+)?/g)].map((m) => m[0].replace(/,$/, ""));
+
+/** The figures of `quoted` that `section` does not hold. */
+function figuresMissing(quoted: string, section: string): string[] {
+  const have = new Set(figures(section));
+  return figures(quoted).filter((f) => !have.has(f));
+}
+
+/** Rows of a chapter's tables that cite a RESULTS.md section in their last cell: the cells before it, and the section. */
+function citedRows(chapter: string): Array<{ row: string; measured: string; section: string }> {
+  const text = readFileSync(path.join(DIR, chapter), "utf8");
+  return [...text.matchAll(/^\|(.*)\|\s*\*([\w ]+)\*(?:, [\w ]+)?\s*\|$/gm)].map((m) => {
+    const cells = m[1]!.split("|");
+    return { row: m[0], measured: cells.slice(1).join("|"), section: m[2]!.trim() };
+  });
 }
 
 describe("numbers in the prose are the code's", () => {
@@ -380,18 +462,81 @@ describe("numbers in the prose are the code's", () => {
   it.each(chapters)("every number with a unit in %s is tied to the code or said not to be", (chapter) => {
     const text = flat(chapter);
     const covered: Array<[number, number]> = [];
-    for (const [prefix, phrase] of [...NUMBERS, ...UNTIED]) {
+    for (const [prefix, phrase] of [...NUMBERS, ...UNTIED, ...RESULTS_PHRASES]) {
       if (!chapter.startsWith(`${prefix}-`)) continue;
       const m = phrase.exec(text);
       if (m) covered.push([m.index, m.index + m[0].length]);
+    }
+    // Table rows citing a benchmark section are checked against it below.
+    for (const { row } of citedRows(chapter)) {
+      const at = text.indexOf(row.replace(/\s+/g, " "));
+      if (at >= 0) covered.push([at, at + row.length]);
     }
     const loose = [...text.matchAll(UNIT)].filter((m) => !covered.some(([a, b]) => m.index >= a && m.index < b));
     expect(loose.map((m) => `${m[0]} in "${text.slice(Math.max(0, m.index - 30), m.index + 20)}"`)).toEqual([]);
   });
 });
 
-it("the tutorial has its eight chapters, in order", () => {
-  expect(chapters.filter((c) => /^\d\d-/.test(c))).toHaveLength(8);
+// "a grace period (3 s, `lib/protocol/limits.ts#PRESENCE_GRACE_MS`)": the number is that
+// constant's value, read from the module itself, in the unit the prose gives.
+const POINTED = /(\d[\d,_]*(?:\.\d+)?)\s?(ms|s|Hz|KiB)?\b[^`\d]{0,24}?`([\w./-]+\.ts)#([A-Z][A-Z0-9_]+)`/g;
+
+type Pointed = { quote: string; n: number; unit: string | undefined; file: string; name: string };
+
+const pointedIn = (text: string): Pointed[] =>
+  [...text.matchAll(POINTED)].map((m) => ({ quote: m[0], n: Number(m[1]!.replace(/[,_]/g, "")), unit: m[2], file: m[3]!, name: m[4]! }));
+
+/** The values the constant holds, in the prose's unit: one number, or each number of an object (`JOIN_RATE`). */
+async function pointedValues(p: Pointed): Promise<number[]> {
+  const mod = (await import(path.join(ROOT, p.file))) as Record<string, unknown>;
+  const value = mod[p.name];
+  const values = typeof value === "number" ? [value] : Object.values((value ?? {}) as Record<string, unknown>).filter((v): v is number => typeof v === "number");
+  return values.map((v) => (p.unit === "s" && p.name.endsWith("_MS") ? v / 1000 : v));
+}
+
+describe("numbers next to the constant that holds them", () => {
+  const pointed = chapters.flatMap((chapter) => pointedIn(flat(chapter)).map((p) => ({ chapter, ...p })));
+
+  it("are found (the check is not vacuous)", () => {
+    expect(pointed.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it.each(pointed.map((p) => [`${p.chapter}: ${p.quote}`, p] as const))("%s", async (_, p) => {
+    const values = await pointedValues(p);
+    expect(values.length, `${p.file} exports ${p.name} as a number or an object of numbers`).toBeGreaterThan(0);
+    expect(values, p.quote).toContain(p.n);
+  });
+});
+
+describe("figures quoted from bench/RESULTS.md are in the section cited", () => {
+  const rows = chapters.flatMap((chapter) => citedRows(chapter).map((r) => ({ chapter, ...r })));
+
+  it("are found (the check is not vacuous)", () => {
+    expect(rows.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it.each(rows.map((r) => [`${r.chapter}: ${r.row.slice(0, 80)}`, r] as const))("%s", (_, r) => {
+    const section = RESULTS.get(r.section);
+    expect(section, `bench/RESULTS.md has a section "${r.section}"`).toBeDefined();
+    expect(figuresMissing(r.measured, section!)).toEqual([]);
+  });
+
+  it.each(RESULTS_PHRASES.map((row, i) => [`${row[0]}: ${row[1].source}`, i] as const))("%s", (_, i) => {
+    const [prefix, phrase, name] = RESULTS_PHRASES[i]!;
+    const chapter = chapters.find((c) => c.startsWith(`${prefix}-`))!;
+    const match = phrase.exec(flat(chapter));
+    expect(match, `${chapter} still says ${phrase}`).not.toBeNull();
+    const section = RESULTS.get(name);
+    expect(section, `bench/RESULTS.md has a section "${name}"`).toBeDefined();
+    if (match!.length > 1) expect(figures(section!)).toContain(match![1]);
+  });
+});
+
+it("the tutorial has its chapters, in order, and the index lists each", () => {
+  const numbered = chapters.filter((c) => /^\d\d-/.test(c));
+  expect(numbered.map((c) => Number(c.slice(0, 2)))).toEqual(numbered.map((_, i) => i));
+  const index = readFileSync(path.join(DIR, "README.md"), "utf8");
+  for (const c of numbered) expect(index, c).toContain(`](${c})`);
 });
 
 describe("the checks themselves", () => {
@@ -413,6 +558,18 @@ describe("the checks themselves", () => {
     expect(failing("`prisma/migrations/<timestamp>_<name>/migration.sql` `prisma/migrations/<t>/nope.sql`")).toEqual([
       "prisma/migrations/<t>/nope.sql exists",
     ]);
+  });
+
+  it("catch a number that is not the constant it names, and a figure not in the section cited", async () => {
+    const [right, wrong, seconds] = pointedIn(
+      "grace (3 s, `lib/protocol/limits.ts#PRESENCE_GRACE_MS`); grace (4 s, `lib/protocol/limits.ts#PRESENCE_GRACE_MS`); every 3000 ms (`lib/protocol/limits.ts#PRESENCE_GRACE_MS`)",
+    );
+    expect(await pointedValues(right!)).toContain(right!.n);
+    expect(await pointedValues(wrong!)).not.toContain(wrong!.n);
+    expect(await pointedValues(seconds!)).toContain(seconds!.n);
+    expect(figuresMissing("**4.3 KiB** RSS, p99 12.0 ms", "| 4.3 (2.9–5.8) | p50 12.0 |")).toEqual([]);
+    expect(figuresMissing("**4.4 KiB** RSS", "| 4.3 (2.9–5.8) |")).toEqual(["4.4"]);
+    expect(citedRows("10-capacity.md").length).toBeGreaterThan(0);
   });
 
   it("catch a request the router does not serve", () => {
