@@ -372,6 +372,7 @@ const NUMBERS: NumberRow[] = [
   // The exercise raises the planned addresses to 100: the plan is the code's formula with that.
   ["10", /it now plans ([\d,]+) handles/, (n) => n === plannedFileHandles({ perPerson: 1, perAddress: DEFAULT_PER_ADDRESS }) + (100 - FD_PLANNED_FULL_ADDRESSES) * DEFAULT_PER_ADDRESS],
   ["10", /sets `worker_connections` to (\d+)/, (n) => sources.get("deploy/nginx.conf")!.includes(`worker_connections ${n};`)],
+  ["10", /to \d+: ([\d,]+) concurrent clients per nginx worker/, (n) => sources.get("deploy/nginx.conf")!.includes(`worker_connections ${n * 2};`)],
   ["10", /`deploy\/nginx.conf` sets (\d+) s\)/, (n) => sources.get("deploy/nginx.conf")!.includes(`proxy_read_timeout ${n}s;`)],
   ["10", /The WebSocket ping every (\d+) s/, s(WS_PING_INTERVAL_MS)],
   ["10", /`: ping` every (\d+) s/, s(SSE_PING_MS)],
@@ -402,7 +403,9 @@ const UNTIED: [chapter: string, phrase: RegExp][] = [
  * section, so a new run that changes them fails here until the chapter says so.
  */
 const RESULTS_PHRASES: [chapter: string, phrase: RegExp, section: string][] = [
-  ["04", /about 150 times the frames/, "cursors"],
+  ["04", /coalescing sends ([\d.]+)× its frames/, "cursors"],
+  ["04", /([\d.]+)× its payload bytes/, "cursors"],
+  ["04", /at ([\d.]+)× its server CPU/, "cursors"],
   ["10", /machine allows ([\d,]+), which is why/, "idle"],
   ["10", /\*idle\* stops at ([\d,]+) connections/, "idle"],
   ["10", /allows [\d,]+, which is why \*idle\* stops/, "idle"],
