@@ -273,6 +273,20 @@ describe.each(chapters)("docs/tutorial/%s", (chapter) => {
     for (const m of text.matchAll(/`npm (start|test)\b/g)) expect(pkg.scripts[m[1]!], `npm ${m[1]}`).toBeDefined();
   });
 
+  it.runIf(chapter !== "README.md")("opens with what the reader will be able to do, and has an exercise that changes code, with the way back", () => {
+    expect(text).toMatch(/^# .+\n\n\*\*What you will be able to do:\*\* /);
+    const exercise = /^## Exercise: .+$([\s\S]*?)(?=^## |$(?![\s\S]))/m.exec(text);
+    expect(exercise, "an ## Exercise: section").not.toBeNull();
+    expect(exercise![1]).toMatch(/Way back:\s/);
+  });
+
+  it("asks for a second person as a second browser or a private window, never as a second window", () => {
+    // Two windows of one browser share the session cookie: they are one person.
+    const prose = text.replace(/\s+/g, " ");
+    expect(prose).not.toMatch(/\b(in|open|keep) two (browser )?windows\b/i);
+    if (/\b(two people|another person|the other person)\b/.test(prose)) expect(prose).toContain("second browser or a private window");
+  });
+
   it("links only to chapters that exist", () => {
     for (const m of text.matchAll(/\]\(([\w.-]+\.md)\)/g)) {
       expect(existsSync(path.join(DIR, m[1]!)) && statSync(path.join(DIR, m[1]!)).isFile(), m[1]).toBe(true);
