@@ -421,6 +421,7 @@ const RESULTS_PHRASES: [chapter: string, phrase: RegExp, section: string][] = [
   ["04", /([\d.]+)× its payload bytes/, "cursors"],
   ["04", /at ([\d.]+)× its server CPU/, "cursors"],
   ["10", /machine allows ([\d,]+), which is why/, "idle"],
+  ["10", /Long polling costs ([\d.]+)× WebSocket's CPU per delivery/, "transports"],
   ["10", /\*idle\* stops at ([\d,]+) connections/, "idle"],
   ["10", /allows [\d,]+, which is why \*idle\* stops/, "idle"],
 ];
