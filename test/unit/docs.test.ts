@@ -238,6 +238,27 @@ function nameChecks(text: string): Check[] {
   return checks;
 }
 
+/**
+ * The code an exercise tells the reader to find — "right after `x`", "move `x` below `y`",
+ * "raise it from `x` to", "remove `x`", "change the line `x`", "change the default `x`", "delete the
+ * line `x`", and what
+ * a ```ts block's `// was:` comment says the line was — with those not found, as written, in
+ * the files the exercise names or in the chapter's own code blocks (chapter 0's snippets).
+ */
+function exerciseAnchors(text: string): { anchors: string[]; missing: string[] } {
+  const section = /^## Exercise: .+$([\s\S]*?)(?=^## |$(?![\s\S]))/m.exec(text)?.[1] ?? "";
+  // The chapter's code outside the exercise: what chapter 0's exercise changes.
+  const blocks = [...text.replace(section, "").matchAll(FENCE)].map((m) => m[2]!);
+  const files = [...section.matchAll(/`([\w./-]+\.(?:ts|tsx))(?:#\w+)?`/g)].map((m) => sources.get(m[1]!) ?? "");
+  const prose = section.replace(FENCE, " ").replace(/\s+/g, " ");
+  const anchors = [
+    ...[...prose.matchAll(/\b(?:after|below|[Rr]emove|move|delete the line|change the default|change the line)\s+`([^`]+)`|\bfrom\s+`([^`]+)`\s+to\b/g)].map((m) => (m[1] ?? m[2])!),
+    ...[...section.matchAll(/\/\/ was: (.+)$/gm)].map((m) => m[1]!.trim()),
+  ];
+  const missing = anchors.filter((a) => ![...files, ...blocks].some((source) => source.includes(a)));
+  return { anchors, missing };
+}
+
 /** Every shell command line of the chapter's ```sh blocks. */
 function shellLines(text: string): string[] {
   return [...text.matchAll(FENCE)].filter((m) => m[1] === "sh").flatMap((m) => m[2]!.split("\n").filter((l) => l.trim()));
@@ -278,6 +299,12 @@ describe.each(chapters)("docs/tutorial/%s", (chapter) => {
     const exercise = /^## Exercise: .+$([\s\S]*?)(?=^## |$(?![\s\S]))/m.exec(text);
     expect(exercise, "an ## Exercise: section").not.toBeNull();
     expect(exercise![1]).toMatch(/Way back:\s/);
+  });
+
+  it.runIf(chapter !== "README.md")("points its exercise at code that is there: what to find, move or change, as written", () => {
+    const { anchors, missing } = exerciseAnchors(text);
+    expect(anchors.length, "an exercise names the code it changes").toBeGreaterThan(0);
+    expect(missing).toEqual([]);
   });
 
   it("asks for a second person as a second browser or a private window, never as a second window", () => {
@@ -588,6 +615,15 @@ describe("the checks themselves", () => {
     expect(figuresMissing("**4.3 KiB** RSS, p99 12.0 ms", "| 4.3 (2.9–5.8) | p50 12.0 |")).toEqual([]);
     expect(figuresMissing("**4.4 KiB** RSS", "| 4.3 (2.9–5.8) |")).toEqual(["4.4"]);
     expect(citedRows("10-capacity.md").length).toBeGreaterThan(0);
+  });
+
+  it("catch an exercise that points at code that is not there", () => {
+    const exercise = (body: string) => exerciseAnchors(`# x\n\n## Exercise: y\n\n${body}\n`);
+    expect(exercise("In `server/state/typing.ts`, right after `const existing = users.get(actor.id);` add…").missing).toEqual([]);
+    expect(exercise("In `server/state/typing.ts`, right after `const existing = users.get(actor.idd);` add…").missing).toEqual([
+      "const existing = users.get(actor.idd);",
+    ]);
+    expect(exercise("In `server/eventlog.ts`:\n\n```ts\nconst earlier = null; // was: key && nothing\n```\n").missing).toEqual(["key && nothing"]);
   });
 
   it("catch a request the router does not serve", () => {
