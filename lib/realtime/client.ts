@@ -20,6 +20,7 @@ import {
   type RealtimeEvent,
   type ServerFrame,
 } from "../protocol";
+import { attachToBrowser } from "./browser-events";
 import { Backoff, BACKOFF_BASE_MS, BACKOFF_CAP_MS } from "./backoff";
 import { decode, InvalidPayload } from "./decode";
 import { Emitter } from "./emitter";
@@ -27,11 +28,11 @@ import { FeedLink } from "./feed-link";
 import { Link } from "./link";
 import { Outbox, RETRYABLE, SEND_WINDOW } from "./outbox";
 import { PollChannel, type PollFailure } from "./poll-channel";
-import { Positions } from "./positions";
+import { positionKey, Positions } from "./positions";
 import { REJOIN_FLOOR_MS, Subscription } from "./subscription";
 import type { SseMessage } from "./sse-reader";
 import { CursorThrottle, TypingThrottle } from "./throttles";
-import { OUTBOX_LIMIT, type ChannelState, type ClientEvents, ClientOptions, type ConnectionStatus, type FrameLog, type OutboxEntry, type TransportMode, type WebSocketLike } from "./types";
+import { OUTBOX_LIMIT, type ChannelState, type ClientEvents, ClientOptions, type ConnectionStatus, type FrameLog, type OutboxEntry, type RealtimeApi, type TransportMode, type WebSocketLike } from "./types";
 
 export { HTTP_TIMEOUT_MS } from "./poll-upstream";
 
@@ -53,7 +54,7 @@ export const UPGRADE_RETRY_MS = 60_000;
 /** A join on a socket that looks open gets its answer within this, or the socket is replaced. */
 export const ANSWER_TIMEOUT_MS = 5_000;
 
-export class RealtimeClient extends Emitter<ClientEvents> {
+export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi {
   private readonly positions = new Positions();
   private readonly rooms = new Map<string, Subscription>();
   private readonly feedStreams: string[];
@@ -196,6 +197,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       invalidFrames: this.status.invalidFrames,
       link: this.link.state,
       subscriptions,
+      sharing: { role: "alone", tabs: 1 },
     };
   }
 
@@ -206,6 +208,23 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   /** The last seq seen of a stream (`room:<id>`, `feed`, `user:me`). */
   position(stream: string): number | undefined {
     return this.positions.get(stream);
+  }
+
+  /**
+   * Moves the resume position of a feed stream (`feed`, `user:me`) back to `seq`, or gives it
+   * one: a tab sharing this connection holds less than it (tab-leader.ts). What came after is
+   * asked for again, and each tab drops what it already has. Rooms do this through `join`.
+   */
+  rewind(stream: string, seq: number): void {
+    const at = this.positions.get(stream);
+    if (at !== undefined && at <= seq) return;
+    this.positions.set(stream, seq);
+    if (!this.started || this.offline || this.link.state === "signed-out") return;
+    if (this.feedStreams.includes(positionKey(stream)) && this.feed.transport === "sse") {
+      this.feed.stop();
+      this.startFeed();
+    }
+    if (this.poll.isRunning) this.poll.restart();
   }
 
   /** Follows a room from `since` (the newest seq the page already shows), or live when absent. */
@@ -331,20 +350,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
 
   /** Wires the browser's online/offline and visibility events; returns the unwiring. */
   attachToBrowser(win: Window = window, doc: Document = document): () => void {
-    // `online` also comes without an `offline` before it (a new network, a laptop waking up).
-    const online = () => (this.offline ? this.setOffline(false) : this.wake());
-    const offline = () => this.setOffline(true);
-    const visible = () => {
-      if (doc.visibilityState === "visible") this.wake();
-    };
-    win.addEventListener("online", online);
-    win.addEventListener("offline", offline);
-    doc.addEventListener("visibilitychange", visible);
-    return () => {
-      win.removeEventListener("online", online);
-      win.removeEventListener("offline", offline);
-      doc.removeEventListener("visibilitychange", visible);
-    };
+    return attachToBrowser(this, win, doc);
   }
 
   // ---------------------------------------------------------------------------
