@@ -5,13 +5,17 @@
 // leader tab closes mid-conversation and nothing is lost or repeated; signing out in one tab
 // signs out all of them.
 import { expect, test, type Page } from "@playwright/test";
+import { metricValue, parseMetrics } from "../test/helpers/metrics";
 import { createRoom, messageLog, openRoom, peopleHere, sendMessage, sharedCanvas, signedInPerson, unique } from "./helpers";
+
+// A trace snapshots every page at each step: with eleven pages that is most of the machine.
+test.use({ trace: "off" });
 
 /** The server's open realtime connections by transport (`ws`, `sse`, `longpoll`). */
 async function openConnections(page: Page): Promise<Record<string, number>> {
-  const text = await (await page.request.get("/metrics")).text();
+  const samples = parseMetrics(await (await page.request.get("/metrics")).text());
   const counts: Record<string, number> = {};
-  for (const m of text.matchAll(/^rt_connections\{transport="(\w+)"\} (\d+)$/gm)) counts[m[1]!] = Number(m[2]);
+  for (const transport of ["ws", "sse", "longpoll"]) counts[transport] = metricValue(samples, "rt_connections", { transport });
   return counts;
 }
 
@@ -34,7 +38,7 @@ async function expectEachOnce(pages: Page[], texts: string[]): Promise<void> {
 }
 
 test("ten tabs of one person load, chat and see the other person, over one connection", async ({ browser }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(240_000);
   const ada = await signedInPerson(browser, "Ada");
   const bo = await signedInPerson(browser, "Bo");
   const room = unique("tabs");
