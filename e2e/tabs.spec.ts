@@ -5,19 +5,10 @@
 // leader tab closes mid-conversation and nothing is lost or repeated; signing out in one tab
 // signs out all of them.
 import { expect, test, type Page } from "@playwright/test";
-import { metricValue, parseMetrics } from "../test/helpers/metrics";
-import { createRoom, messageLog, openRoom, peopleHere, sendMessage, sharedCanvas, signedInPerson, unique } from "./helpers";
+import { createRoom, messageLog, openConnections, openRoom, peopleHere, sendMessage, sharedCanvas, signedInPerson, unique } from "./helpers";
 
 // A trace snapshots every page at each step: with eleven pages that is most of the machine.
 test.use({ trace: "off" });
-
-/** The server's open realtime connections by transport (`ws`, `sse`, `longpoll`). */
-async function openConnections(page: Page): Promise<Record<string, number>> {
-  const samples = parseMetrics(await (await page.request.get("/metrics")).text());
-  const counts: Record<string, number> = {};
-  for (const transport of ["ws", "sse", "longpoll"]) counts[transport] = metricValue(samples, "rt_connections", { transport });
-  return counts;
-}
 
 /** What the inspector of `page` says of the shared connection, e.g. "Leader · this tab connects for 3 tabs". */
 async function sharing(page: Page): Promise<string> {
@@ -37,7 +28,7 @@ async function expectEachOnce(pages: Page[], texts: string[]): Promise<void> {
   for (const page of pages) for (const text of texts) await expect(messageLog(page).getByText(text, { exact: true })).toHaveCount(1);
 }
 
-test("ten tabs of one person load, chat and see the other person, over one connection", async ({ browser }) => {
+test("ten tabs of one person load, chat and see the other person, over one connection", async ({ browser, baseURL }) => {
   test.setTimeout(240_000);
   const ada = await signedInPerson(browser, "Ada");
   const bo = await signedInPerson(browser, "Bo");
@@ -53,7 +44,7 @@ test("ten tabs of one person load, chat and see the other person, over one conne
   // Two people, however many tabs one of them has.
   for (const tab of [...tabs, bo.page]) await expect(peopleHere(tab)).toHaveCount(2);
   // One WebSocket and one event stream per browser: Ada's and Bo's.
-  await expect.poll(() => openConnections(bo.page)).toMatchObject({ ws: 2, sse: 2 });
+  await expect.poll(() => openConnections(baseURL!)).toMatchObject({ ws: 2, sse: 2 });
 
   await expectSharing(tabs[0]!, /^Leader · this tab connects for 10 tabs$/);
   await expectSharing(tabs[9]!, /^Follower · another tab connects for 10 tabs$/);
@@ -72,12 +63,12 @@ test("ten tabs of one person load, chat and see the other person, over one conne
   await bo.page.mouse.move(area.x + area.width * 0.6, area.y + area.height * 0.5, { steps: 10 });
   for (const tab of tabs) await expect(tab.getByRole("img", { name: "Bo's cursor" })).toBeVisible();
 
-  await expect.poll(() => openConnections(bo.page)).toMatchObject({ ws: 2, sse: 2 });
+  await expect.poll(() => openConnections(baseURL!)).toMatchObject({ ws: 2, sse: 2 });
   await ada.context.close();
   await bo.context.close();
 });
 
-test("the leader tab closes mid-conversation: the other tabs lose and repeat nothing", async ({ browser }) => {
+test("the leader tab closes mid-conversation: the other tabs lose and repeat nothing", async ({ browser, baseURL }) => {
   test.setTimeout(90_000);
   const ada = await signedInPerson(browser, "Ada");
   const bo = await signedInPerson(browser, "Bo");
@@ -105,12 +96,12 @@ test("the leader tab closes mid-conversation: the other tabs lose and repeat not
   await sendMessage(bo.page, "Bo, after");
   const all = ["before the handover", "me too, before", "written during the handover", "Bo, during the handover", "third tab, during", "after the handover", "Bo, after"];
   await expectEachOnce([second, third, bo.page], all);
-  await expect.poll(() => openConnections(bo.page)).toMatchObject({ ws: 2, sse: 2 });
+  await expect.poll(() => openConnections(baseURL!)).toMatchObject({ ws: 2, sse: 2 });
   await ada.context.close();
   await bo.context.close();
 });
 
-test("two people count as two whatever their tabs; signing out in one tab signs out every tab", async ({ browser }) => {
+test("two people count as two whatever their tabs; signing out in one tab signs out every tab", async ({ browser, baseURL }) => {
   test.setTimeout(90_000);
   const ada = await signedInPerson(browser, "Ada");
   const bo = await signedInPerson(browser, "Bo");
@@ -121,7 +112,7 @@ test("two people count as two whatever their tabs; signing out in one tab signs 
   const boTabs = [bo.page, await bo.context.newPage()];
   for (const tab of [...adaTabs.slice(1), ...boTabs.slice(1)]) await openRoom(tab, room);
   for (const tab of [...adaTabs, ...boTabs]) await expect(peopleHere(tab)).toHaveCount(2);
-  await expect.poll(() => openConnections(bo.page)).toMatchObject({ ws: 2, sse: 2 });
+  await expect.poll(() => openConnections(baseURL!)).toMatchObject({ ws: 2, sse: 2 });
 
   // Signing out in a tab that does not hold the connection.
   const follower = adaTabs[2]!;
@@ -129,7 +120,7 @@ test("two people count as two whatever their tabs; signing out in one tab signs 
   await follower.getByRole("button", { name: "Sign out" }).click();
   for (const tab of adaTabs) await expect(tab.getByLabel("Display name")).toBeVisible();
   for (const tab of boTabs) await expect(peopleHere(tab)).toHaveCount(1);
-  await expect.poll(() => openConnections(bo.page)).toMatchObject({ ws: 1, sse: 1 });
+  await expect.poll(() => openConnections(baseURL!)).toMatchObject({ ws: 1, sse: 1 });
   await ada.context.close();
   await bo.context.close();
 });
