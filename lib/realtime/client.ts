@@ -1,4 +1,4 @@
-// The realtime client: one per tab, a thin facade over small parts.
+// The realtime client: one per browser (or per tab, see tab-hub.ts), a thin facade over small parts.
 //
 // - link.ts: the rooms link (WebSocket, else long polling) with its named states; any client
 //   frame goes through `link.send(frame)` and comes back answered on either transport.
@@ -7,7 +7,8 @@
 // - throttles.ts: typing and cursor sends. positions.ts: the resume position per stream,
 //   shared by every transport, so switching loses and repeats nothing.
 // - feed-link.ts: the feed and notifications over SSE (else long polling).
-// Stores listen through one module, lib/store/bindings.ts.
+// Stores listen through one module, lib/store/bindings.ts. Where the browser allows, one
+// RealtimeClient serves all of a browser's tabs, in the leader tab (tab-hub.ts).
 import {
   CURSOR_TICK_MS,
   POLL_MAX_WAIT_S,
