@@ -287,6 +287,15 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
     if (this.rooms.has(room)) this.cursors.move(room, pos);
   }
 
+  /**
+   * Sends a cursor now, unthrottled: the tabs sharing this connection throttle in their own
+   * pages (tab-client.ts), whose timers keep time, while this client may run in a hidden tab
+   * whose timers the browser slows to once a second.
+   */
+  cursorNow(room: string, pos: { x: number; y: number } | null): void {
+    if (this.rooms.has(room)) this.link.send({ type: "cursor", room, x: pos?.x ?? null, y: pos?.y ?? null });
+  }
+
   /** Forces a transport (the inspector's toggle, `?transport=`); "auto" negotiates again. */
   setTransport(mode: TransportMode): void {
     this.feed.setMode(mode);

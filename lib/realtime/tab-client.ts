@@ -7,10 +7,12 @@
 // decide what is new to it.
 import { roomOfStream, roomStream, type RealtimeEvent } from "../protocol";
 import { attachToBrowser } from "./browser-events";
+import { CURSOR_HTTP_INTERVAL_MS, CURSOR_WS_INTERVAL_MS } from "./client";
 import { Emitter } from "./emitter";
 import { frameOf } from "./outbox";
 import { positionKey, Positions } from "./positions";
 import type { DownBody, UpBody } from "./tab-protocol";
+import { CursorThrottle } from "./throttles";
 import {
   OUTBOX_LIMIT,
   type ClientEvents,
@@ -61,9 +63,18 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
   private shared: { status: ConnectionStatus; mode: TransportMode; offline: boolean } | null = null;
   /** This tab's own transport choice, told to each new leader until it takes it. */
   private preferredMode: TransportMode;
+  /**
+   * Cursors are throttled here, in the page the pointer moves in, whose timers keep time; the
+   * leader may be a hidden tab, whose timers the browser slows to once a second.
+   */
+  private readonly cursors: CursorThrottle;
 
   constructor(private readonly opts: TabClientOptions) {
     super();
+    this.cursors = new CursorThrottle(
+      (room, pos) => this.opts.up({ type: "cursor", room, pos }),
+      () => (this.shared?.status.rooms.transport === "longpoll" ? CURSOR_HTTP_INTERVAL_MS : CURSOR_WS_INTERVAL_MS),
+    );
     this.preferredMode = opts.mode;
     this.entries = (opts.storage?.load() ?? []).map((e) => ({ ...e, status: e.status === "failed" ? "failed" : "pending" }));
   }
@@ -75,7 +86,9 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
   leaderChanged(self: boolean): void {
     this.leading = self;
     // What was on its way through the old leader goes again through the new one (same clientIds).
-    for (const e of this.entries) if (e.status === "sending") e.status = "pending";
+    const inFlight = this.entries.filter((e) => e.status === "sending");
+    for (const e of inFlight) e.status = "pending";
+    if (inFlight.length > 0) this.outboxChanged();
     this.opts.up(this.hello());
   }
 
@@ -201,7 +214,10 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
   }
 
   leave(room: string): void {
-    if (!this.rooms.delete(room)) return;
+    if (!this.rooms.has(room)) return;
+    // A cursor the others see is hidden before the leave, and none pending goes after it.
+    this.cursors.forget(room);
+    this.rooms.delete(room);
     this.positions.delete(roomStream(room));
     this.opts.up({ type: "leave", room });
   }
@@ -243,7 +259,7 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
   }
 
   moveCursor(room: string, pos: { x: number; y: number } | null): void {
-    if (this.rooms.has(room)) this.opts.up({ type: "cursor", room, pos });
+    if (this.rooms.has(room)) this.cursors.move(room, pos);
   }
 
   setTransport(mode: TransportMode): void {

@@ -12,6 +12,8 @@ import type { FrameLog, OutboxFrame, RealtimeApi } from "./types";
 export type SharedClient = RealtimeApi & {
   /** Moves a feed stream's resume position back (see RealtimeClient.rewind). */
   rewind(stream: string, seq: number): void;
+  /** Sends a cursor at once: each tab throttles its own (see RealtimeClient.cursorNow). */
+  cursorNow(room: string, pos: { x: number; y: number } | null): void;
 };
 
 /**
@@ -117,7 +119,7 @@ export class TabLeader {
       case "cursor":
         if (body.pos) page.pointed.add(body.room);
         else page.pointed.delete(body.room);
-        return this.client.moveCursor(body.room, body.pos);
+        return this.client.cursorNow(body.room, body.pos);
       case "transport":
         return this.client.setTransport(body.mode);
       case "drop":
@@ -189,12 +191,9 @@ export class TabLeader {
   /** Leaves for one tab; the connection leaves the room when no tab follows it any more. */
   private leave(page: Page, room: string): void {
     if (!page.rooms.delete(room)) return;
-    const pointed = page.pointed.delete(room);
-    if (this.followed(room)) {
-      // The person's cursor is this page's pointer no longer.
-      if (pointed) this.client.moveCursor(room, null);
-      return;
-    }
+    // A tab that went without leaving (closed, crashed) may have left its cursor shown.
+    if (page.pointed.delete(room)) this.client.cursorNow(room, null);
+    if (this.followed(room)) return;
     this.typing.delete(room);
     this.client.leave(room);
   }

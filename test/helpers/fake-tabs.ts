@@ -147,6 +147,9 @@ export class FakeSharedClient extends Emitter<ClientEvents> implements SharedCli
   moveCursor(room: string, pos: { x: number; y: number } | null): void {
     this.calls.push(`cursor ${room} ${pos ? `${pos.x},${pos.y}` : "null"}`);
   }
+  cursorNow(room: string, pos: { x: number; y: number } | null): void {
+    this.calls.push(`cursor ${room} ${pos ? `${pos.x},${pos.y}` : "null"}`);
+  }
   setTransport(mode: TransportMode): void {
     this.transportMode = mode;
     this.calls.push(`transport ${mode}`);
