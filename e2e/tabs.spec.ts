@@ -3,24 +3,28 @@
 // for good: the seventh tab would never load. Here ten tabs of one person load, chat and see the
 // other person's typing, presence and cursor, through one WebSocket and one event stream; the
 // leader tab closes mid-conversation and nothing is lost or repeated; signing out in one tab
-// signs out all of them.
+// signs out all of them. A frozen leader lets go as a closed one does.
 import { expect, test, type Page } from "@playwright/test";
 import { createRoom, messageLog, openConnections, openRoom, peopleHere, sendMessage, sharedCanvas, signedInPerson, unique } from "./helpers";
 
 // A trace snapshots every page at each step: with eleven pages that is most of the machine.
 test.use({ trace: "off" });
 
-/** What the inspector of `page` says of the shared connection, e.g. "Leader · this tab connects for 3 tabs". */
-async function sharing(page: Page): Promise<string> {
+/**
+ * What the inspector of `page` says of the shared connection once it matches `expected`, e.g.
+ * "Leader · this tab connects for 3 tabs".
+ */
+async function sharing(page: Page, expected: RegExp): Promise<string> {
   await page.getByRole("button", { name: "Inspector" }).click();
   const row = page.getByRole("group", { name: "Shared connection" }).getByRole("definition");
+  await expect(row).toHaveText(expected);
   const text = (await row.textContent()) ?? "";
   await page.getByRole("button", { name: "Close inspector" }).click();
   return text;
 }
 
 async function expectSharing(page: Page, expected: RegExp): Promise<void> {
-  await expect.poll(() => sharing(page)).toMatch(expected);
+  await sharing(page, expected);
 }
 
 /** Each text shows exactly once in the conversation on every page. */
@@ -90,13 +94,42 @@ test("the leader tab closes mid-conversation: the other tabs lose and repeat not
   await sendMessage(third, "third tab, during");
   await expectEachOnce([second, third], ["before the handover", "me too, before", "written during the handover", "Bo, during the handover", "third tab, during"]);
 
-  const roles = [await sharing(second), await sharing(third)].sort();
+  const roles = [await sharing(second, /for 2 tabs$/), await sharing(third, /for 2 tabs$/)].sort();
   expect(roles).toEqual(["Follower · another tab connects for 2 tabs", "Leader · this tab connects for 2 tabs"]);
   await sendMessage(third, "after the handover");
   await sendMessage(bo.page, "Bo, after");
   const all = ["before the handover", "me too, before", "written during the handover", "Bo, during the handover", "third tab, during", "after the handover", "Bo, after"];
   await expectEachOnce([second, third, bo.page], all);
   await expect.poll(() => openConnections(baseURL!)).toMatchObject({ ws: 2, sse: 2 });
+  await ada.context.close();
+  await bo.context.close();
+});
+
+test("a leader tab being frozen lets go: another tab leads, and the first catches up when it resumes", async ({ browser, baseURL }) => {
+  test.setTimeout(90_000);
+  const ada = await signedInPerson(browser, "Ada");
+  const bo = await signedInPerson(browser, "Bo");
+  const room = unique("frozen");
+  await createRoom(ada.page, room);
+  await openRoom(bo.page, room);
+  const second = await ada.context.newPage();
+  await openRoom(second, room);
+  await expectSharing(ada.page, /^Leader · this tab connects for 2 tabs$/);
+
+  // The browser freezes a background tab to save power, telling it first with `freeze` (and
+  // `resume` when it thaws). Headless Chromium freezes no page on request (CDP's
+  // Page.setWebLifecycleState fires no `freeze` there), so the page is sent the events itself.
+  await ada.page.evaluate(() => document.dispatchEvent(new Event("freeze")));
+  await expectSharing(second, /^Leader · this tab connects for 1 tab$/);
+  await sendMessage(bo.page, "while the first tab sleeps");
+  await sendMessage(second, "from the tab awake");
+  await expectEachOnce([second, bo.page], ["while the first tab sleeps", "from the tab awake"]);
+  await expect.poll(() => openConnections(baseURL!)).toMatchObject({ ws: 2, sse: 2 });
+
+  await ada.page.evaluate(() => document.dispatchEvent(new Event("resume")));
+  await expectSharing(ada.page, /^Follower · another tab connects for 2 tabs$/);
+  await sendMessage(ada.page, "awake again");
+  await expectEachOnce([ada.page, second, bo.page], ["while the first tab sleeps", "from the tab awake", "awake again"]);
   await ada.context.close();
   await bo.context.close();
 });

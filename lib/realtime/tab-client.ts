@@ -84,7 +84,7 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
 
   /** A leader took the lock (this tab, or another): it hears this tab's whole state. */
   leaderChanged(self: boolean): void {
-    this.leading = self;
+    this.setLeading(self);
     // What was on its way through the old leader goes again through the new one (same clientIds).
     const inFlight = this.entries.filter((e) => e.status === "sending");
     for (const e of inFlight) e.status = "pending";
@@ -94,12 +94,19 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
 
   /** A leader answered this tab's hello. */
   welcomed(self: boolean): void {
-    this.leading = self;
+    this.setLeading(self);
   }
 
   /** This tab stepped down or the leader is gone: no leader until the next one says so. */
   leaderLost(): void {
-    this.leading = null;
+    this.setLeading(null);
+  }
+
+  private setLeading(leading: boolean | null): void {
+    if (this.leading === leading) return;
+    this.leading = leading;
+    // The inspector shows the role.
+    if (this.shared) this.emit("status", this.getStatus());
   }
 
   hello(): UpBody {

@@ -25,6 +25,8 @@ import {
   type UpBody,
 } from "./tab-protocol";
 
+type LifecycleTarget = Pick<EventTarget, "addEventListener" | "removeEventListener">;
+
 export interface TabHubEnv {
   locks: LocksLike;
   channel: ChannelLike;
@@ -32,8 +34,8 @@ export interface TabHubEnv {
   pageId: string;
   /** The real client, made when this tab becomes the leader. */
   createClient(): SharedClient;
-  /** Page lifecycle events (`freeze`, `resume`, `pagehide`, `pageshow`); absent in tests. */
-  lifecycle?: Pick<Window, "addEventListener" | "removeEventListener">;
+  /** Where the page's lifecycle events come: `freeze` and `resume` at the document, `pagehide` and `pageshow` at the window; absent in tests. */
+  lifecycle?: { win: LifecycleTarget; doc: LifecycleTarget };
   gatherMs?: number;
   pruneMs?: number;
 }
@@ -53,6 +55,8 @@ export class TabHub {
   private campaign: AbortController | null = null;
   private releasePageLock: (() => void) | null = null;
   private disposed = false;
+  /** Between `freeze` (or a `pagehide` into the back/forward cache) and waking: out of the hub. */
+  private asleep = false;
   private readonly unlisten: () => void;
   private readonly onMessage = (ev: MessageEvent) => this.receive(ev.data);
 
@@ -149,24 +153,26 @@ export class TabHub {
     const target = this.env.lifecycle;
     if (!target) return () => undefined;
     const sleep = () => {
-      if (this.disposed) return;
+      if (this.disposed || this.asleep) return;
       this.stepDown();
       this.post({ dir: "up", from: this.env.pageId, body: { type: "bye" } });
+      this.asleep = true;
     };
     const wake = (ev: Event) => {
-      if (this.disposed || (ev.type === "pageshow" && !(ev as PageTransitionEvent).persisted)) return;
+      if (this.disposed || !this.asleep || (ev.type === "pageshow" && !(ev as PageTransitionEvent).persisted)) return;
+      this.asleep = false;
       this.runForLeader();
       this.up(this.client.hello());
     };
-    const events: [string, (ev: Event) => void][] = [
-      ["freeze", sleep],
-      ["pagehide", sleep],
-      ["resume", wake],
-      ["pageshow", wake],
+    const events: [LifecycleTarget, string, (ev: Event) => void][] = [
+      [target.doc, "freeze", sleep],
+      [target.doc, "resume", wake],
+      [target.win, "pagehide", sleep],
+      [target.win, "pageshow", wake],
     ];
-    for (const [type, fn] of events) target.addEventListener(type, fn);
+    for (const [on, type, fn] of events) on.addEventListener(type, fn);
     return () => {
-      for (const [type, fn] of events) target.removeEventListener(type, fn);
+      for (const [on, type, fn] of events) on.removeEventListener(type, fn);
     };
   }
 
@@ -183,7 +189,7 @@ export class TabHub {
 
   /** From this tab's client to the leader: this tab's own, or over the channel. */
   private up(body: UpBody): void {
-    if (this.disposed) return;
+    if (this.disposed || this.asleep) return;
     if (this.leader) {
       const leader = this.leader;
       // As over the channel, never within the caller's own call.
@@ -211,7 +217,7 @@ export class TabHub {
   private receive(data: unknown): void {
     const parsed = tabMessageSchema.safeParse(data);
     // Not ours (another version of the page): ignored.
-    if (!parsed.success || this.disposed) return;
+    if (!parsed.success || this.disposed || this.asleep) return;
     const message = parsed.data;
     if (message.dir === "up") {
       this.leader?.handle(message.from, message.body);

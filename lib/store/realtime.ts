@@ -52,7 +52,7 @@ function sharedClient(): RealtimeApi {
       pageId: randomId("p"),
       // The tabs' outboxes are their own: the leader's holds only what they hand it.
       createClient: () => new RealtimeClient(connectionOptions(mode)),
-      lifecycle: window,
+      lifecycle: { win: window, doc: document },
     },
     { feedStreams: FEED_STREAMS, mode, storage: sessionOutbox, newClientId: () => randomId("c") },
   );
