@@ -5,9 +5,12 @@
 // with the same clientIds. Real BroadcastChannels (node's), fake Web Locks, a fake client.
 import { afterEach, describe, expect, it } from "vitest";
 import type { RealtimeEvent } from "../../lib/protocol";
+import { RealtimeClient } from "../../lib/realtime/client";
 import { TabHub } from "../../lib/realtime/tab-hub";
+import type { SharedClient } from "../../lib/realtime/tab-leader";
 import { TAB_CHANNEL, TAB_LEADER_LOCK } from "../../lib/realtime/tab-protocol";
 import type { ClientEvents, OutboxEntry, OutboxStorage } from "../../lib/realtime/types";
+import { FakeSockets } from "../helpers/fake-socket";
 import { FakeLocks, FakeSharedClient } from "../helpers/fake-tabs";
 
 const FEED = ["feed", "user:me"];
@@ -26,12 +29,12 @@ const settle = (ms = 30) => new Promise((resolve) => setTimeout(resolve, ms));
 let ids = 0;
 
 /** One browser: its locks, the clients its leaders made, and its tabs. */
-function browser() {
+function browser(makeClient: () => SharedClient = () => new FakeSharedClient()) {
   const locks = new FakeLocks();
-  const clients: FakeSharedClient[] = [];
+  const clients: SharedClient[] = [];
   const tabs = new Map<string, ReturnType<typeof tab>>();
 
-  function tab(pageId: string, storage?: OutboxStorage) {
+  function tab(pageId: string, storage?: OutboxStorage, lifecycle?: { win: EventTarget; doc: EventTarget }) {
     const channel = new BroadcastChannel(TAB_CHANNEL);
     const hub = new TabHub(
       {
@@ -39,10 +42,11 @@ function browser() {
         channel,
         pageId,
         createClient: () => {
-          const c = new FakeSharedClient();
+          const c = makeClient();
           clients.push(c);
           return c;
         },
+        lifecycle,
         gatherMs: 5,
         pruneMs: 50,
       },
@@ -58,10 +62,10 @@ function browser() {
     clients,
     /** The client of the tab that leads now. */
     get leaderClient() {
-      return clients.at(-1)!;
+      return clients.at(-1) as FakeSharedClient;
     },
-    open(pageId: string, storage?: OutboxStorage) {
-      const t = tab(pageId, storage);
+    open(pageId: string, storage?: OutboxStorage, lifecycle?: { win: EventTarget; doc: EventTarget }) {
+      const t = tab(pageId, storage, lifecycle);
       tabs.set(pageId, t);
       return t;
     },
@@ -269,5 +273,60 @@ describe("tabs sharing one connection", () => {
     expect(a.heard.signedOut).toBe(1);
     expect(t2.heard.signedOut).toBe(1);
     expect(b.leaderClient.stopped).toBe(false);
+  });
+
+  it("a tab being frozen lets go of the connection, and comes back as a follower when it resumes", async () => {
+    const b = browser();
+    const doc = new EventTarget();
+    const a = b.open("pa", undefined, { win: new EventTarget(), doc });
+    await settle();
+    const t2 = b.open("pb");
+    await settle();
+    a.client.join("design", 3);
+    t2.client.join("design", 5);
+    for (const t of [a, t2]) t.client.start();
+    await settle();
+    const first = b.leaderClient;
+
+    doc.dispatchEvent(new Event("freeze"));
+    await settle(60);
+    expect(first.stopped).toBe(true);
+    expect(b.locks.holder(TAB_LEADER_LOCK)).toBe("pb");
+    expect(t2.client.getStatus().sharing).toEqual({ role: "leader", tabs: 1 });
+
+    doc.dispatchEvent(new Event("resume"));
+    await settle(60);
+    expect(b.clients).toHaveLength(2);
+    // The tab that slept holds less: the room is joined again from its position.
+    expect(b.leaderClient.calls).toContain("join design 3");
+    expect(a.client.getStatus().sharing).toEqual({ role: "follower", tabs: 2 });
+  });
+
+  it("with the real client, three tabs make one socket, and its frames carry every tab's rooms", async () => {
+    const sockets = new FakeSockets();
+    const unreachable: typeof fetch = () => Promise.reject(new TypeError("fetch failed"));
+    const b = browser(() => new RealtimeClient({ baseUrl: "http://app.test", transport: "websocket", createWebSocket: sockets.create, fetch: unreachable, random: () => 0.5 }));
+    const tabs = [b.open("pa")];
+    await settle();
+    tabs.push(b.open("pb"), b.open("pc"));
+    tabs[1]!.client.join("design", 2);
+    tabs[2]!.client.join("ops", 4);
+    for (const t of tabs) t.client.start();
+    await settle();
+    expect(sockets.count).toBe(1);
+    sockets.last.open();
+    await settle();
+    expect(sockets.last.sentOf("join")).toEqual(expect.arrayContaining([{ type: "join", room: "design", since: 2 }, { type: "join", room: "ops", since: 4 }]));
+
+    // A cursor from a tab goes out as it is: that tab throttled it.
+    tabs[1]!.client.moveCursor("design", { x: 0.25, y: 0.75 });
+    await settle(60);
+    expect(sockets.last.sentOf("cursor")).toEqual([{ type: "cursor", room: "design", x: 0.25, y: 0.75 }]);
+
+    sockets.last.receive({ type: "event", event: message("design", 3) });
+    await settle();
+    expect(tabs[1]!.heard.events).toEqual(["room:design#3"]);
+    expect(tabs[2]!.heard.events).toEqual([]);
+    expect(sockets.count).toBe(1);
   });
 });
