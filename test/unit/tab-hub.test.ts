@@ -329,4 +329,32 @@ describe("tabs sharing one connection", () => {
     expect(tabs[2]!.heard.events).toEqual([]);
     expect(sockets.count).toBe(1);
   });
+
+  it("the real client's feed rewinds to a position a tab holds, and only back", async () => {
+    const asked: (string | undefined)[] = [];
+    const streams: typeof fetch = (input, init) => {
+      if (!String(input).includes("/api/stream")) return Promise.reject(new TypeError("fetch failed"));
+      asked.push((init?.headers as Record<string, string> | undefined)?.["Last-Event-ID"]);
+      const body = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new TextEncoder().encode("id: feed=20\n\n")) });
+      return Promise.resolve(new Response(body, { headers: { "Content-Type": "text/event-stream" } }));
+    };
+    const sockets = new FakeSockets();
+    const client = new RealtimeClient({ baseUrl: "http://app.test", transport: "websocket", createWebSocket: sockets.create, fetch: streams, feedStreams: ["feed"] });
+    try {
+      // Before starting, a tab's position is where the first stream starts.
+      client.rewind("feed", 12);
+      client.start();
+      await settle();
+      expect(asked).toEqual(["feed=12"]);
+      expect(client.position("feed")).toBe(20);
+      client.rewind("feed", 25);
+      await settle();
+      expect(asked).toHaveLength(1);
+      client.rewind("feed", 15);
+      await settle();
+      expect(asked).toEqual(["feed=12", "feed=15"]);
+    } finally {
+      client.stop();
+    }
+  });
 });
