@@ -34,7 +34,10 @@ export interface TabHubEnv {
   pageId: string;
   /** The real client, made when this tab becomes the leader. */
   createClient(): SharedClient;
-  /** Where the page's lifecycle events come: `freeze` and `resume` at the document, `pagehide` and `pageshow` at the window; absent in tests. */
+  /**
+   * Where the page's lifecycle events come: `freeze` and `resume` at the document, `pagehide`
+   * and `pageshow` at the window. Absent: the hub does not follow them.
+   */
   lifecycle?: { win: LifecycleTarget; doc: LifecycleTarget };
   gatherMs?: number;
   pruneMs?: number;
@@ -55,7 +58,7 @@ export class TabHub {
   private campaign: AbortController | null = null;
   private releasePageLock: (() => void) | null = null;
   private disposed = false;
-  /** Between `freeze` (or a `pagehide` into the back/forward cache) and waking: out of the hub. */
+  /** From `freeze` or `pagehide` until `resume` or `pageshow`: out of the hub, as if closed. */
   private asleep = false;
   private readonly unlisten: () => void;
   private readonly onMessage = (ev: MessageEvent) => this.receive(ev.data);
@@ -73,10 +76,6 @@ export class TabHub {
     // A leader already there answers with `welcome`; none yet: the first to get the lock says `leader`.
     this.up(this.client.hello());
     this.runForLeader();
-  }
-
-  get isLeader(): boolean {
-    return this.leader !== null;
   }
 
   /**

@@ -90,11 +90,6 @@ export class TabLeader {
     this.pruneTimer = setInterval(() => void this.prune(), deps.pruneMs ?? PRUNE_MS);
   }
 
-  /** How many tabs share the connection (this one included). */
-  get tabCount(): number {
-    return this.pages.size;
-  }
-
   /** An up message from page `from` (this tab's own, or another's over the channel). */
   handle(from: string, body: UpBody): void {
     if (this.stopped) return;

@@ -3,22 +3,26 @@
 //
 // One tab, the leader (it holds the Web Lock `TAB_LEADER_LOCK`), runs the real RealtimeClient
 // for the union of what every tab follows. Every tab, the leader's own included, is a
-// TabClient that keeps its own rooms, resume positions and outbox, and speaks to the leader:
+// TabClient that keeps its own rooms, resume positions and outbox, and speaks to the leader.
 //
-//   tab ──up──▶ leader                         leader ──down──▶ tabs (all, or `to` one)
-//   hello   the tab's whole state: rooms with    leader   "I lead now": every tab says hello
-//           positions, feed positions, pending    welcome  answers a hello (`to`): the tab
-//           outbox, started; sent on start, on             knows its leader
-//           every new leader, after `welcome`-   event, joined, presence, typing, cursors,
-//           less silence                         reset, ack, read, error   what the shared
-//   join, leave, enqueue, retry, discard,                 client emitted; each tab keeps its
-//   typing, cursor   what the page did                    rooms' and drops what it has seen
-//   transport, drop, offline, wake   the        outbox   the shared outbox (each tab reads its
-//           fault switches and the page's                own entries' status)
-//           own life, acting on the shared       status   the shared connection's status and
-//           connection                                    how many tabs share it
-//   bye     the tab is going away                frames   the frames log, in batches
-//                                                signedOut  the session ended: every tab ends
+// Up, from a tab to the leader (`from`: the page):
+//   hello      the tab's whole state: rooms with their positions, the feed's positions, the
+//              frames waiting in its outbox, whether it started. Sent when the page opens,
+//              starts, wakes, and to every new leader; the leader applies what differs.
+//   join, leave, enqueue, retry, discard, typing, cursor   what the page did.
+//   transport, drop, offline, wake   the inspector's switches and the page's own life: they
+//              act on the shared connection.
+//   bye        the page is going away (closed, frozen, signed out).
+//
+// Down, from the leader to every tab (or `to` one page):
+//   leader     "I lead now": every tab answers with its hello.
+//   welcome    the answer to a hello: the tab knows its leader.
+//   event, joined, presence, typing, cursors, reset, ack, read, error   what the shared client
+//              emitted; each tab keeps its own rooms' and drops the events it has already.
+//   outbox     the shared outbox: each tab takes its own entries' status from it.
+//   status     the shared connection's status, mode, and how many tabs share it.
+//   frames     the inspector's frames log, in batches.
+//   signedOut  the session ended: every tab ends it (any tab may say this one).
 //
 // Down messages count only from the tab that last said `leader` or `welcome`, so a leader
 // that lost its lock (a frozen tab that wakes up) is not heard. Nothing in an up message is
