@@ -23,8 +23,15 @@ afterEach(() => {
   }
 });
 
-/** Lets the channel and the microtasks deliver (node's BroadcastChannel delivers on a later turn). */
-const settle = (ms = 30) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Lets the tabs talk it out. Node's BroadcastChannel delivers on a later turn of the event loop,
+ * each answer one turn after what it answers: after the wait, a few turns run to the end (a
+ * timer on a busy machine can fire before the messages that were due first).
+ */
+async function settle(ms = 30): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+}
 
 let ids = 0;
 
