@@ -269,8 +269,11 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
     if (this.rooms.has(room)) this.cursors.move(room, pos);
   }
 
+  // The switches show the choice at once (the inspector's are controlled inputs); the leader's
+  // next status confirms it.
   setTransport(mode: TransportMode): void {
     this.preferredMode = mode;
+    if (this.shared) this.shared.mode = mode;
     this.opts.up({ type: "transport", mode });
   }
 
@@ -283,6 +286,7 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
   }
 
   setOffline(offline: boolean): void {
+    if (this.shared) this.shared.offline = offline;
     this.opts.up({ type: "offline", offline });
   }
 
