@@ -60,6 +60,8 @@ export class TabHub {
   private disposed = false;
   /** From `freeze` or `pagehide` until `resume` or `pageshow`: out of the hub, as if closed. */
   private asleep = false;
+  /** Another tab has led while this page lived. */
+  private otherLeaderSeen = false;
   private readonly unlisten: () => void;
   private readonly onMessage = (ev: MessageEvent) => this.receive(ev.data);
 
@@ -119,12 +121,15 @@ export class TabHub {
   }
 
   private becomeLeader(): void {
+    // Taking over from another leader, wait for the tabs' positions before connecting; the
+    // browser's first leader connects at once (a tab that opens meanwhile still gets its due).
+    const takingOver = this.leaderPage !== null || this.otherLeaderSeen;
     this.leaderPage = this.env.pageId;
     this.leader = new TabLeader({
       client: this.env.createClient(),
       broadcast: (body, to) => this.broadcast(body, to),
       alivePages: () => this.alivePages(),
-      gatherMs: this.env.gatherMs,
+      gatherMs: takingOver ? this.env.gatherMs : 0,
       pruneMs: this.env.pruneMs,
     });
   }
@@ -235,10 +240,12 @@ export class TabHub {
         // Only the lock's holder says it; a tab that leads itself hears only its own.
         if (this.leader && !self) return;
         this.leaderPage = from;
+        this.otherLeaderSeen ||= !self;
         return this.client.leaderChanged(self);
       case "welcome":
         if (this.leader && !self) return;
         this.leaderPage = from;
+        this.otherLeaderSeen ||= !self;
         return this.client.welcomed(self);
       case "signedOut":
         // Any tab may say it: the cookie is the whole browser's.
