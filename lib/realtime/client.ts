@@ -1,4 +1,4 @@
-// The realtime client: one per browser (or per tab, see tab-hub.ts), a thin facade over small parts.
+// The realtime client, a thin facade over small parts: one per browser where its tabs can share it.
 //
 // - link.ts: the rooms link (WebSocket, else long polling) with its named states; any client
 //   frame goes through `link.send(frame)` and comes back answered on either transport.
