@@ -1,6 +1,7 @@
 // Shared steps for the e2e tests: people (each in their own browser context), rooms, and the
 // parts of the page the tests look at, found by role and label as a person would.
 import { expect, request, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import { metricValue, parseMetrics } from "../test/helpers/metrics";
 
 export interface Person {
   name: string;
@@ -103,3 +104,15 @@ export async function atBottom(page: Page): Promise<boolean> {
 }
 
 export const newMessagesPill = (page: Page) => page.getByRole("button", { name: /new messages?$/ });
+
+/**
+ * The server's open realtime connections by transport, from its `/metrics` (`rt_connections`):
+ * WebSockets, event streams and held long polls.
+ */
+export async function openConnections(baseURL: string): Promise<{ ws: number; sse: number; longpoll: number }> {
+  const res = await fetch(`${baseURL}/metrics`);
+  expect(res.status).toBe(200);
+  const samples = parseMetrics(await res.text());
+  const count = (transport: string) => metricValue(samples, "rt_connections", { transport });
+  return { ws: count("ws"), sse: count("sse"), longpoll: count("longpoll") };
+}

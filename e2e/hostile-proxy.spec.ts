@@ -1,6 +1,7 @@
 // A real browser behind a real hostile proxy (deploy/nginx-hostile.conf: the Upgrade header is
 // dropped and every response buffered): two people chat, see each other typing and present,
-// and see the feed — all over long polling, and the app says so. Then the proxy is replaced on
+// and see the feed — all over long polling, and the app says so; Ivo's second tab rides his first
+// tab's polls (one connection per browser, lib/realtime/tab-hub.ts). Then the proxy is replaced on
 // the same address by the reference one (deploy/nginx.conf), and the same page, never
 // reloaded, upgrades to WebSocket and SSE on its own background retry.
 //
@@ -9,7 +10,7 @@
 // retry — as if her laptop had slept through the minute.
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { startNginx, type Nginx } from "../test/cluster/nginx";
-import { activityFeed, connectionBadge, createRoom, messageLog, openRoom, peopleHere, sendMessage, signIn, unique, type Person } from "./helpers";
+import { activityFeed, connectionBadge, createRoom, messageLog, openConnections, openRoom, peopleHere, sendMessage, signIn, unique, type Person } from "./helpers";
 
 const activityPanel = (page: Page) => page.getByRole("complementary", { name: "Activity feed" });
 /** The feed's items about `room` (the feed holds every room's, earlier runs' too). */
@@ -46,12 +47,21 @@ test("behind a hostile proxy everything rides long polling; through the referenc
     }
     for (const { page } of people) await expect(peopleHere(page)).toHaveCount(2);
 
+    // Ivo opens a second tab: it shares his first tab's long polls instead of polling itself.
+    const ivoTab = await ivo.context.newPage();
+    await openRoom(ivoTab, room);
+    await expect(connectionBadge(ivoTab)).toHaveText("Long polling · connected", { timeout: 30_000 });
+    await expect(peopleHere(ivoTab)).toHaveCount(2);
+    // One held poll per browser, not per tab: Hana's and Ivo's.
+    await expect.poll(async () => (await openConnections(baseURL!)).longpoll).toBe(2);
+
     await hana.page.getByLabel("Message").pressSequentially("Hello Iv");
     await expect(ivo.page.getByText("Hana is typing…")).toBeVisible();
     await hana.page.getByLabel("Message").press("Enter");
     await expect(messageLog(ivo.page).getByText("Hello Iv")).toHaveCount(1);
+    await expect(messageLog(ivoTab).getByText("Hello Iv")).toHaveCount(1);
     await expect(ivo.page.getByText("Hana is typing…")).toBeHidden();
-    await sendMessage(ivo.page, "polled answer");
+    await sendMessage(ivoTab, "polled answer");
     await expect(messageLog(hana.page).getByText("polled answer")).toHaveCount(1);
     await expect(feedItems(hana.page, room, "polled answer")).toHaveCount(1);
     await expect(feedItems(ivo.page, room, "Hello Iv")).toHaveCount(1);
@@ -77,7 +87,7 @@ test("behind a hostile proxy everything rides long polling; through the referenc
     await expect(feedItems(hana.page, room, "and back")).toHaveCount(1);
     // Nothing was lost or repeated across the switch.
     for (const text of ["Hello Iv", "polled answer", "through the new proxy", "now over a WebSocket", "and back"]) {
-      for (const { page } of people) await expect(messageLog(page).getByText(text)).toHaveCount(1);
+      for (const page of [hana.page, ivo.page, ivoTab]) await expect(messageLog(page).getByText(text)).toHaveCount(1);
     }
   } finally {
     for (const p of people) await p.context.close();

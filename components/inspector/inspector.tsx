@@ -4,7 +4,7 @@
 // the resume positions — and lets a reader force a transport, drop the connection or go
 // offline, to watch a resume happen with nothing lost or repeated.
 import { useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
-import type { FrameLog, TransportMode } from "@/lib/realtime/types";
+import type { FrameLog, TabSharing, TransportMode } from "@/lib/realtime/types";
 import { useConnection } from "@/lib/store/connection";
 import { chooseTransport, getRealtimeClient } from "@/lib/store/realtime";
 import { connectionLabel } from "../format";
@@ -91,6 +91,8 @@ const TRANSPORT_NAME = { websocket: "WebSocket", sse: "SSE", longpoll: "Long pol
 function ConnectionSection({ snapshot }: { snapshot: InspectorSnapshot }) {
   const { status } = snapshot;
   const rows: [string, string][] = [
+    // One connection per browser (lib/realtime/tab-hub.ts): which tab holds it, and for how many.
+    ["Shared connection", sharingLabel(status.sharing)],
     ["Rooms", connectionLabel(status.rooms)],
     // The rooms link's own state (lib/realtime/link-state.ts) and each room's subscription.
     ["Link state", status.link],
@@ -106,6 +108,18 @@ function ConnectionSection({ snapshot }: { snapshot: InspectorSnapshot }) {
       <Facts label="Connection" rows={rows} />
     </Section>
   );
+}
+
+function sharingLabel({ role, tabs }: TabSharing): string {
+  const count = `${tabs} ${tabs === 1 ? "tab" : "tabs"}`;
+  switch (role) {
+    case "alone":
+      return "This tab only (tabs cannot share here)";
+    case "leader":
+      return `Leader · this tab connects for ${count}`;
+    case "follower":
+      return `Follower · another tab connects for ${count}`;
+  }
 }
 
 const MODES: { value: TransportMode; label: string }[] = [

@@ -1,4 +1,4 @@
-// The realtime client: one per tab, a thin facade over small parts.
+// The realtime client, a thin facade over small parts: one per browser where its tabs can share it.
 //
 // - link.ts: the rooms link (WebSocket, else long polling) with its named states; any client
 //   frame goes through `link.send(frame)` and comes back answered on either transport.
@@ -7,7 +7,8 @@
 // - throttles.ts: typing and cursor sends. positions.ts: the resume position per stream,
 //   shared by every transport, so switching loses and repeats nothing.
 // - feed-link.ts: the feed and notifications over SSE (else long polling).
-// Stores listen through one module, lib/store/bindings.ts.
+// Stores listen through one module, lib/store/bindings.ts. Where the browser allows, one
+// RealtimeClient serves all of a browser's tabs, in the leader tab (tab-hub.ts).
 import {
   CURSOR_TICK_MS,
   POLL_MAX_WAIT_S,
@@ -20,6 +21,7 @@ import {
   type RealtimeEvent,
   type ServerFrame,
 } from "../protocol";
+import { attachToBrowser } from "./browser-events";
 import { Backoff, BACKOFF_BASE_MS, BACKOFF_CAP_MS } from "./backoff";
 import { decode, InvalidPayload } from "./decode";
 import { Emitter } from "./emitter";
@@ -27,11 +29,11 @@ import { FeedLink } from "./feed-link";
 import { Link } from "./link";
 import { Outbox, RETRYABLE, SEND_WINDOW } from "./outbox";
 import { PollChannel, type PollFailure } from "./poll-channel";
-import { Positions } from "./positions";
+import { positionKey, Positions } from "./positions";
 import { REJOIN_FLOOR_MS, Subscription } from "./subscription";
 import type { SseMessage } from "./sse-reader";
 import { CursorThrottle, TypingThrottle } from "./throttles";
-import { OUTBOX_LIMIT, type ChannelState, type ClientEvents, ClientOptions, type ConnectionStatus, type FrameLog, type OutboxEntry, type TransportMode, type WebSocketLike } from "./types";
+import { OUTBOX_LIMIT, type ChannelState, type ClientEvents, ClientOptions, type ConnectionStatus, type FrameLog, type OutboxEntry, type RealtimeApi, type TransportMode, type WebSocketLike } from "./types";
 
 export { HTTP_TIMEOUT_MS } from "./poll-upstream";
 
@@ -53,7 +55,7 @@ export const UPGRADE_RETRY_MS = 60_000;
 /** A join on a socket that looks open gets its answer within this, or the socket is replaced. */
 export const ANSWER_TIMEOUT_MS = 5_000;
 
-export class RealtimeClient extends Emitter<ClientEvents> {
+export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi {
   private readonly positions = new Positions();
   private readonly rooms = new Map<string, Subscription>();
   private readonly feedStreams: string[];
@@ -196,6 +198,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
       invalidFrames: this.status.invalidFrames,
       link: this.link.state,
       subscriptions,
+      sharing: { role: "alone", tabs: 1 },
     };
   }
 
@@ -206,6 +209,23 @@ export class RealtimeClient extends Emitter<ClientEvents> {
   /** The last seq seen of a stream (`room:<id>`, `feed`, `user:me`). */
   position(stream: string): number | undefined {
     return this.positions.get(stream);
+  }
+
+  /**
+   * Moves the resume position of a feed stream (`feed`, `user:me`) back to `seq`, or gives it
+   * one: a tab sharing this connection holds less than it (tab-leader.ts). What came after is
+   * asked for again, and each tab drops what it already has. Rooms do this through `join`.
+   */
+  rewind(stream: string, seq: number): void {
+    const at = this.positions.get(stream);
+    if (at !== undefined && at <= seq) return;
+    this.positions.set(stream, seq);
+    if (!this.started || this.offline || this.link.state === "signed-out") return;
+    if (this.feedStreams.includes(positionKey(stream)) && this.feed.transport === "sse") {
+      this.feed.stop();
+      this.startFeed();
+    }
+    if (this.poll.isRunning) this.poll.restart();
   }
 
   /** Follows a room from `since` (the newest seq the page already shows), or live when absent. */
@@ -265,6 +285,15 @@ export class RealtimeClient extends Emitter<ClientEvents> {
    */
   moveCursor(room: string, pos: { x: number; y: number } | null): void {
     if (this.rooms.has(room)) this.cursors.move(room, pos);
+  }
+
+  /**
+   * Sends a cursor now, unthrottled: the tabs sharing this connection throttle in their own
+   * pages (tab-client.ts), whose timers keep time, while this client may run in a hidden tab
+   * whose timers the browser slows to once a second.
+   */
+  cursorNow(room: string, pos: { x: number; y: number } | null): void {
+    if (this.rooms.has(room)) this.link.send({ type: "cursor", room, x: pos?.x ?? null, y: pos?.y ?? null });
   }
 
   /** Forces a transport (the inspector's toggle, `?transport=`); "auto" negotiates again. */
@@ -331,20 +360,7 @@ export class RealtimeClient extends Emitter<ClientEvents> {
 
   /** Wires the browser's online/offline and visibility events; returns the unwiring. */
   attachToBrowser(win: Window = window, doc: Document = document): () => void {
-    // `online` also comes without an `offline` before it (a new network, a laptop waking up).
-    const online = () => (this.offline ? this.setOffline(false) : this.wake());
-    const offline = () => this.setOffline(true);
-    const visible = () => {
-      if (doc.visibilityState === "visible") this.wake();
-    };
-    win.addEventListener("online", online);
-    win.addEventListener("offline", offline);
-    doc.addEventListener("visibilitychange", visible);
-    return () => {
-      win.removeEventListener("online", online);
-      win.removeEventListener("offline", offline);
-      doc.removeEventListener("visibilitychange", visible);
-    };
+    return attachToBrowser(this, win, doc);
   }
 
   // ---------------------------------------------------------------------------

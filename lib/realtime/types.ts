@@ -20,6 +20,18 @@ export interface ConnectionStatus {
   link: LinkState;
   /** Each followed room's subscription state (joining, joined, errored). */
   subscriptions: Record<string, string>;
+  /** Whether this tab holds the browser's shared connection (tab-hub.ts), and how many tabs use it. */
+  sharing: TabSharing;
+}
+
+/**
+ * `alone`: this tab connects by itself (no Web Locks or BroadcastChannel); `leader`: this tab
+ * holds the connection its browser's tabs share; `follower`: another tab holds it for this one.
+ */
+export interface TabSharing {
+  role: "alone" | "leader" | "follower";
+  /** Tabs sharing the connection, this one included (1 when alone). */
+  tabs: number;
 }
 
 export type OutboxStatus = "pending" | "sending" | "failed";
@@ -119,3 +131,31 @@ export interface ClientOptions {
 }
 
 export const OUTBOX_LIMIT = 100;
+
+/**
+ * What the stores and components use of a realtime client: the tab's own RealtimeClient
+ * (client.ts), or the TabClient (tab-client.ts) that shares one browser-wide connection.
+ */
+export interface RealtimeApi {
+  on<K extends keyof ClientEvents>(type: K, handler: (payload: ClientEvents[K]) => void): () => void;
+  start(): void;
+  stop(): void;
+  getStatus(): ConnectionStatus;
+  getOutbox(): OutboxEntry[];
+  position(stream: string): number | undefined;
+  join(room: string, since?: number): void;
+  leave(room: string): void;
+  send(room: string, text: string): OutboxEntry | null;
+  enqueue(frame: OutboxFrame): OutboxEntry | null;
+  retry(clientId: string): void;
+  discard(clientId: string): void;
+  typing(room: string, stop?: boolean): void;
+  moveCursor(room: string, pos: { x: number; y: number } | null): void;
+  setTransport(mode: TransportMode): void;
+  readonly transportMode: TransportMode;
+  dropConnection(): void;
+  setOffline(offline: boolean): void;
+  readonly isOffline: boolean;
+  wake(): void;
+  attachToBrowser(win?: Window, doc?: Document): () => void;
+}

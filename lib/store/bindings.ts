@@ -2,7 +2,7 @@
 // (while someone is signed in) and `bindRoom` (while a room is open) and unbind on unmount;
 // none wires `client.on(...)` to a store by hand.
 import { roomStream, type User } from "../protocol";
-import type { RealtimeClient } from "../realtime/client";
+import type { RealtimeApi } from "../realtime/types";
 import { useConnection } from "./connection";
 import { cursorStore } from "./cursors";
 import { useFeed } from "./feed";
@@ -11,7 +11,7 @@ import { useRoom } from "./room";
 import { useRooms } from "./rooms";
 
 /** Connection status, the activity feed, rooms announced by the feed, mentions and sign-out. */
-export function bindWorkspace(client: RealtimeClient, onSignedOut: () => void): () => void {
+export function bindWorkspace(client: RealtimeApi, onSignedOut: () => void): () => void {
   useConnection.setState({ status: client.getStatus(), mode: client.transportMode });
   let feedConnected = false;
   const offs = [
@@ -54,7 +54,7 @@ export function bindWorkspace(client: RealtimeClient, onSignedOut: () => void): 
 }
 
 /** One open room: its messages, presence, typing, cursors, resets, my outbox and acks. */
-export function bindRoom(client: RealtimeClient, roomId: string, me: User): () => void {
+export function bindRoom(client: RealtimeApi, roomId: string, me: User): () => void {
   const stream = roomStream(roomId);
   const room = () => useRoom.getState();
   room().setOutbox(client.getOutbox());

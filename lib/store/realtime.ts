@@ -1,8 +1,12 @@
-// The tab's one RealtimeClient: created lazily in the browser, wired to the window once, its
+// The tab's one realtime client: created lazily in the browser, wired to the window once, its
 // outbox kept in sessionStorage (so a reload keeps unsent messages) and its transport chosen by
-// `?transport=` or the settings control (remembered for the tab).
+// `?transport=` or the settings control (remembered for the tab). Where the browser can, the
+// tabs share one connection (lib/realtime/tab-hub.ts): this tab's client is then a TabClient,
+// and the RealtimeClient runs in whichever tab leads.
 import { RealtimeClient, randomId } from "../realtime/client";
-import type { OutboxEntry, OutboxStorage, TransportMode } from "../realtime/types";
+import { sharingSupported, TabHub } from "../realtime/tab-hub";
+import { TAB_CHANNEL } from "../realtime/tab-protocol";
+import type { OutboxEntry, OutboxStorage, RealtimeApi, TransportMode } from "../realtime/types";
 
 const OUTBOX_KEY = "rt-outbox";
 const TRANSPORT_KEY = "rt-transport";
@@ -11,30 +15,48 @@ const TRANSPORT_MODES: readonly TransportMode[] = ["auto", "websocket", "longpol
 /** The feed and this person's notifications ride SSE (or long polling when SSE cannot stream). */
 export const FEED_STREAMS = ["feed", "user:me"];
 
-let client: RealtimeClient | null = null;
+let client: RealtimeApi | null = null;
+let hub: TabHub | null = null;
 let detach: (() => void) | null = null;
 
-export function getRealtimeClient(): RealtimeClient {
+export function getRealtimeClient(): RealtimeApi {
   if (typeof window === "undefined") throw new Error("The realtime client lives in the browser only");
   if (!client) {
-    client = new RealtimeClient({
-      transport: initialTransport(),
-      feedStreams: FEED_STREAMS,
-      storage: sessionOutbox,
-      tabId: tabId(),
-    });
+    client = sharingSupported() ? sharedClient() : new RealtimeClient({ ...connectionOptions(initialTransport()), storage: sessionOutbox });
     detach = client.attachToBrowser();
     if (!navigator.onLine) client.setOffline(true);
   }
   return client;
 }
 
-/** Stops and forgets the client (sign-out): the next person gets a fresh one. */
+/** Stops and forgets the client (sign-out): the next person gets a fresh one, in every tab. */
 export function disposeRealtimeClient(): void {
   detach?.();
-  client?.stop();
-  client = detach = null;
+  if (hub) hub.endSession();
+  else client?.stop();
+  client = detach = hub = null;
   sessionStorage.removeItem(OUTBOX_KEY);
+}
+
+function connectionOptions(transport: TransportMode) {
+  return { transport, feedStreams: FEED_STREAMS, tabId: tabId() };
+}
+
+/** This tab's side of the browser's shared connection; the real client runs in the leader tab. */
+function sharedClient(): RealtimeApi {
+  const mode = initialTransport();
+  hub = new TabHub(
+    {
+      locks: navigator.locks,
+      channel: new BroadcastChannel(TAB_CHANNEL),
+      pageId: randomId("p"),
+      // The tabs' outboxes are their own: the leader's holds only what they hand it.
+      createClient: () => new RealtimeClient(connectionOptions(mode)),
+      lifecycle: { win: window, doc: document },
+    },
+    { feedStreams: FEED_STREAMS, mode, storage: sessionOutbox, newClientId: () => randomId("c") },
+  );
+  return hub.client;
 }
 
 /** Switches transport now and for the rest of this tab's life. */

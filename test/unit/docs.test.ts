@@ -42,6 +42,7 @@ import {
   UPGRADE_RETRY_MS,
   WS_OPEN_TIMEOUT_MS,
 } from "../../lib/realtime/client";
+import { GATHER_MS } from "../../lib/realtime/tab-leader";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIR = path.join(ROOT, "docs/tutorial");
@@ -376,6 +377,7 @@ const NUMBERS: NumberRow[] = [
 
   ["05", /`retry: (\d+)`/, SSE_RETRY_MS],
   ["05", /`: ping` every (\d+) s/, s(SSE_PING_MS)],
+  ["05", /The new leader listens for (\d+) ms/, GATHER_MS],
   ["05", /each `@` offers up to (\w+) words/, (n) => mentionCandidates("@a b c d e f g h")[0]!.length === n],
   ["05", /this chapter says (\d+)\./, SSE_RETRY_MS],
 
