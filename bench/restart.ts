@@ -67,6 +67,12 @@ export interface RestartSample {
   peak100msPerS: number;
   /** WebSocket attempts from the kill until every client was back, per client. */
   attemptsPerClient: number;
+  /**
+   * The backoff's share: when each client started the attempt that got through, after `/readyz`
+   * answered (ms). The rest of its time to resume is the server's (accept, handshake, join).
+   */
+  attemptP50Ms: number;
+  attemptP95Ms: number;
   /** From a client's socket opening again to its room joined, p50 and p95 (ms): the server's share. */
   joinWaitP50Ms: number;
   joinWaitP95Ms: number;
@@ -89,6 +95,8 @@ export interface RestartSummary {
   peakPerS: number;
   peak100msPerS: number;
   attemptsPerClient: number;
+  attemptP95Ms: number;
+  joinWaitP95Ms: number;
   p95Span: Span;
   maxSpan: Span;
   peakSpan: Span;
@@ -169,8 +177,9 @@ async function trial(t: TrialInput): Promise<{ server: ServerChild; sample: Rest
   let killedAt = Infinity;
   const joinedAt: number[] = new Array<number>(t.n).fill(NaN);
   const resumedAt: number[] = new Array<number>(t.n).fill(NaN);
-  /** When each client's first socket after the kill opened. */
+  /** When each client's first socket after the kill opened, and when that attempt began. */
   const reopenedAt: number[] = new Array<number>(t.n).fill(NaN);
+  const reopenAttemptAt: number[] = new Array<number>(t.n).fill(NaN);
   const clients = Array.from({ length: t.n }, (_, i) => {
     const cookie = t.cookies[i % t.cookies.length]!;
     const client = new RealtimeClient({
@@ -185,10 +194,13 @@ async function trial(t: TrialInput): Promise<{ server: ServerChild; sample: Rest
       },
       createWebSocket: (url, protocols) => {
         const ws = new WebSocket(url, protocols, { headers: { cookie }, perMessageDeflate: false });
-        if (performance.now() >= killedAt) {
-          attempts.push(performance.now());
+        const attemptAt = performance.now();
+        if (attemptAt >= killedAt) {
+          attempts.push(attemptAt);
           ws.once("open", () => {
-            if (Number.isNaN(reopenedAt[i])) reopenedAt[i] = performance.now();
+            if (!Number.isNaN(reopenedAt[i])) return;
+            reopenedAt[i] = performance.now();
+            reopenAttemptAt[i] = attemptAt;
           });
         }
         return ws as unknown as WebSocketLike;
@@ -226,6 +238,7 @@ async function trial(t: TrialInput): Promise<{ server: ServerChild; sample: Rest
 
     const back = resumedAt.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
     const after = back.map((x) => x - readyAt);
+    const attemptAfter = reopenAttemptAt.filter((x) => !Number.isNaN(x)).map((x) => x - readyAt).sort((a, b) => a - b);
     const joinWait = resumedAt.map((x, i) => x - reopenedAt[i]!).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
     const timeline: number[] = [];
     for (const ms of after) {
@@ -249,6 +262,8 @@ async function trial(t: TrialInput): Promise<{ server: ServerChild; sample: Rest
         peakPerS: peakWithin(back, 1000),
         peak100msPerS: peakWithin(back, 100) * 10,
         attemptsPerClient: round(attempts.length / t.n, 1),
+        attemptP50Ms: round(percentile(attemptAfter, 50), 0),
+        attemptP95Ms: round(percentile(attemptAfter, 95), 0),
         joinWaitP50Ms: round(percentile(joinWait, 50), 0),
         joinWaitP95Ms: round(percentile(joinWait, 95), 0),
         timeline,
@@ -325,6 +340,8 @@ function summarize(samples: RestartSample[]): RestartSummary[] {
       peakPerS: med((s) => s.peakPerS),
       peak100msPerS: med((s) => s.peak100msPerS),
       attemptsPerClient: med((s) => s.attemptsPerClient),
+      attemptP95Ms: med((s) => s.attemptP95Ms),
+      joinWaitP95Ms: med((s) => s.joinWaitP95Ms),
       p95Span: span(of.map((s) => s.p95Ms), 0),
       maxSpan: span(of.map((s) => s.maxMs), 0),
       peakSpan: span(of.map((s) => s.peakPerS), 0),
@@ -351,6 +368,8 @@ export function restartMarkdown(r: RestartResults): string {
       sec(s.spreadMs),
       fmtSpan(s.peakPerS, s.peakSpan, 0),
       fmt(s.peak100msPerS, 0),
+      sec(s.attemptP95Ms),
+      sec(s.joinWaitP95Ms),
       fmt(s.attemptsPerClient, 1),
       vs,
     ];
@@ -367,6 +386,8 @@ export function restartMarkdown(r: RestartResults): string {
       "spread p5→p95 (s)",
       "peak resumes per 1 s (min–max)",
       "peak per 100 ms, ×10",
+      "p95 attempt that got through (s)",
+      "p95 socket open → joined (s)",
       "attempts per client",
       "after ÷ before",
     ],
@@ -392,6 +413,7 @@ benchScript(import.meta.url, {
     people: num("people", quick ? 20 : 100),
     rooms: num("rooms", 10),
     runs: runs ?? (quick ? 1 : 2),
+    backoffs: (get("backoffs")?.split(",") as RestartBackoff[] | undefined) ?? (["before", "after"] as RestartBackoff[]),
     downMs: get("down")?.split(",").map(Number) ?? (quick ? [0] : [0, 10_000]),
     port: num("port", 3420),
     quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),
