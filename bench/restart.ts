@@ -1,9 +1,11 @@
 // bench:restart — how soon, and how spread out, pages come back after their server dies. A
-// thousand of the app's own realtime clients (lib/realtime/client.ts over `ws`, each in a room)
-// are connected to one server; it is killed (SIGKILL: no drain, no 1012, every socket just
-// drops), kept down `--down` ms more, and started again on the same port and database. Each
-// client resumes by itself, on its reconnect backoff. Per client: when its room was joined
-// again, against the moment `/readyz` first answered 200 (polled every 20 ms from the restart).
+// thousand of the app's own realtime clients (lib/realtime/client.ts over `ws`, each in a room
+// and signed in as a person of its own) are connected to one server; it is killed (SIGKILL: no
+// drain, no 1012, every socket just drops), kept down `--down` ms more, and started again on the
+// same port and database. Each client resumes by itself, on its reconnect backoff. Per client:
+// when its room was joined again, against the moment `/readyz` first answered 200 (polled every
+// 20 ms from the restart), split into the backoff's share (when the attempt that got through
+// began) and the server's (that attempt's handshake, then its join).
 // The same trial with the backoff before (1 s doubling to a 30 s cap) and after (to a 5 s cap),
 // alternating which goes first, each on the same server and database.
 //
@@ -30,7 +32,7 @@ export const RESTART_BACKOFFS: Record<RestartBackoff, { baseMs: number; capMs: n
 
 export interface RestartOptions {
   clients?: number;
-  /** People the clients are signed in as (several tabs each, as a team would have). */
+  /** People the clients are signed in as (default: one each, as browsers sharing one connection across their tabs). */
   people?: number;
   /** Rooms the clients are spread over (one each). */
   rooms?: number;
@@ -73,9 +75,16 @@ export interface RestartSample {
    */
   attemptP50Ms: number;
   attemptP95Ms: number;
-  /** From a client's socket opening again to its room joined, p50 and p95 (ms): the server's share. */
+  /**
+   * The server's share: that attempt's handshake (connect to open: accepting it, looking the
+   * session up) and then its join (open to joined), p50 and p95 (ms).
+   */
+  handshakeP50Ms: number;
+  handshakeP95Ms: number;
   joinWaitP50Ms: number;
   joinWaitP95Ms: number;
+  /** Attempts begun after `/readyz` answered that did not open, by what the socket said. */
+  failedAfterReady: Record<string, number>;
   /** Resumes in each 250 ms from `/readyz` answering (the first bucket takes any before it). */
   timeline: number[];
   background: number;
@@ -96,7 +105,10 @@ export interface RestartSummary {
   peak100msPerS: number;
   attemptsPerClient: number;
   attemptP95Ms: number;
+  handshakeP95Ms: number;
   joinWaitP95Ms: number;
+  /** Attempts begun after `/readyz` that never opened, per client (the runs' median). */
+  failedAfterReadyPerClient: number;
   p95Span: Span;
   maxSpan: Span;
   peakSpan: Span;
@@ -110,7 +122,7 @@ export interface RestartResults {
 
 export async function runRestart(opts: RestartOptions = {}): Promise<RestartResults> {
   const n = opts.clients ?? 1000;
-  const people = Math.min(n, opts.people ?? 100);
+  const people = Math.min(n, opts.people ?? n);
   const roomCount = opts.rooms ?? 10;
   const runs = opts.runs ?? 2;
   const backoffs = opts.backoffs ?? (["before", "after"] as RestartBackoff[]);
@@ -175,6 +187,8 @@ async function trial(t: TrialInput): Promise<{ server: ServerChild; sample: Rest
   const { baseMs, capMs } = RESTART_BACKOFFS[t.backoff];
   const attempts: number[] = [];
   let killedAt = Infinity;
+  let readyAt = Infinity;
+  const failedAfterReady: Record<string, number> = {};
   const joinedAt: number[] = new Array<number>(t.n).fill(NaN);
   const resumedAt: number[] = new Array<number>(t.n).fill(NaN);
   /** When each client's first socket after the kill opened, and when that attempt began. */
@@ -195,6 +209,11 @@ async function trial(t: TrialInput): Promise<{ server: ServerChild; sample: Rest
       createWebSocket: (url, protocols) => {
         const ws = new WebSocket(url, protocols, { headers: { cookie }, perMessageDeflate: false });
         const attemptAt = performance.now();
+        ws.once("error", (err) => {
+          if (attemptAt < readyAt) return;
+          const why = err.message.replace(/\d+\.\d+\.\d+\.\d+:\d+/, "").trim();
+          failedAfterReady[why] = (failedAfterReady[why] ?? 0) + 1;
+        });
         if (attemptAt >= killedAt) {
           attempts.push(attemptAt);
           ws.once("open", () => {
@@ -231,7 +250,7 @@ async function trial(t: TrialInput): Promise<{ server: ServerChild; sample: Rest
     await server.stop();
     await sleep(t.downMs);
     const restarting = t.start();
-    const readyAt = await readyzAnswers(t.base, 60_000);
+    readyAt = await readyzAnswers(t.base, 60_000);
     server = await restarting;
     t.progress.update(`run ${t.run + 1}, down ${t.downMs} ms, backoff ${t.backoff}: waiting for every client`, true);
     await until(() => resumedAt.every((x) => !Number.isNaN(x)), t.resumeTimeoutMs, null);
@@ -239,6 +258,7 @@ async function trial(t: TrialInput): Promise<{ server: ServerChild; sample: Rest
     const back = resumedAt.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
     const after = back.map((x) => x - readyAt);
     const attemptAfter = reopenAttemptAt.filter((x) => !Number.isNaN(x)).map((x) => x - readyAt).sort((a, b) => a - b);
+    const handshake = reopenedAt.map((x, i) => x - reopenAttemptAt[i]!).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
     const joinWait = resumedAt.map((x, i) => x - reopenedAt[i]!).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
     const timeline: number[] = [];
     for (const ms of after) {
@@ -264,8 +284,11 @@ async function trial(t: TrialInput): Promise<{ server: ServerChild; sample: Rest
         attemptsPerClient: round(attempts.length / t.n, 1),
         attemptP50Ms: round(percentile(attemptAfter, 50), 0),
         attemptP95Ms: round(percentile(attemptAfter, 95), 0),
+        handshakeP50Ms: round(percentile(handshake, 50), 0),
+        handshakeP95Ms: round(percentile(handshake, 95), 0),
         joinWaitP50Ms: round(percentile(joinWait, 50), 0),
         joinWaitP95Ms: round(percentile(joinWait, 95), 0),
+        failedAfterReady,
         timeline,
         background,
       },
@@ -341,7 +364,9 @@ function summarize(samples: RestartSample[]): RestartSummary[] {
       peak100msPerS: med((s) => s.peak100msPerS),
       attemptsPerClient: med((s) => s.attemptsPerClient),
       attemptP95Ms: med((s) => s.attemptP95Ms),
+      handshakeP95Ms: med((s) => s.handshakeP95Ms),
       joinWaitP95Ms: med((s) => s.joinWaitP95Ms),
+      failedAfterReadyPerClient: round(median(of.map((s) => Object.values(s.failedAfterReady).reduce((a, b) => a + b, 0) / s.clients)), 2),
       p95Span: span(of.map((s) => s.p95Ms), 0),
       maxSpan: span(of.map((s) => s.maxMs), 0),
       peakSpan: span(of.map((s) => s.peakPerS), 0),
@@ -369,8 +394,10 @@ export function restartMarkdown(r: RestartResults): string {
       fmtSpan(s.peakPerS, s.peakSpan, 0),
       fmt(s.peak100msPerS, 0),
       sec(s.attemptP95Ms),
+      sec(s.handshakeP95Ms),
       sec(s.joinWaitP95Ms),
       fmt(s.attemptsPerClient, 1),
+      fmt(s.failedAfterReadyPerClient, 2),
       vs,
     ];
   });
@@ -386,9 +413,11 @@ export function restartMarkdown(r: RestartResults): string {
       "spread p5→p95 (s)",
       "peak resumes per 1 s (min–max)",
       "peak per 100 ms, ×10",
-      "p95 attempt that got through (s)",
-      "p95 socket open → joined (s)",
+      "p95 start of the attempt that got through (s)",
+      "p95 its handshake (s)",
+      "p95 open → joined (s)",
       "attempts per client",
+      "failed after /readyz, per client",
       "after ÷ before",
     ],
     rows,
@@ -410,7 +439,7 @@ benchScript(import.meta.url, {
   name: "restart",
   settings: ({ quick, runs, num, get }) => ({
     clients: num("clients", quick ? 100 : 1000),
-    people: num("people", quick ? 20 : 100),
+    people: num("people", quick ? 100 : 1000),
     rooms: num("rooms", 10),
     runs: runs ?? (quick ? 1 : 2),
     backoffs: (get("backoffs")?.split(",") as RestartBackoff[] | undefined) ?? (["before", "after"] as RestartBackoff[]),

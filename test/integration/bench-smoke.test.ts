@@ -445,7 +445,7 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
     for (const s of r.samples) {
       expect(s.resumed).toBe(20);
       expect(s.timeline.reduce((a, b) => a + b, 0)).toBe(20);
-      for (const n of [s.outageMs, s.spreadMs, s.peakPerS, s.attemptsPerClient, s.joinWaitP50Ms]) expect(finiteNonNegative(n)).toBe(true);
+      for (const n of [s.outageMs, s.spreadMs, s.peakPerS, s.attemptsPerClient, s.handshakeP50Ms, s.joinWaitP50Ms]) expect(finiteNonNegative(n)).toBe(true);
       expect(Number.isFinite(s.p95Ms)).toBe(true);
     }
     expectRendered("restart", r, ["before (1 s ×2, cap 30 s)", "after (1 s ×2, cap 5 s)"]);
