@@ -2,7 +2,7 @@
 // online/visibility signals, a refused message and its retry, a reset position, and payloads
 // that fail the protocol's schemas — each step decided by the test, none by the network's timing.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { BACKOFF_CAP_MS } from "../../lib/realtime/backoff";
+import { BACKOFF_CAP_MS, backoffDelay } from "../../lib/realtime/backoff";
 import { FAILURES_BEFORE_FALLBACK, HTTP_TIMEOUT_MS, RealtimeClient } from "../../lib/realtime/client";
 import type { ClientOptions, FrameLog } from "../../lib/realtime/types";
 import type { ClientFrame, RealtimeEvent } from "../../lib/protocol";
@@ -101,6 +101,16 @@ describe("reconnect backoff", () => {
     sockets.last.drop();
     await vi.advanceTimersByTimeAsync(999);
     expect(sockets.last.readyState).toBe(0);
+  });
+
+  it("keeps every delay within [0, ceiling), however many attempts and whatever the draw", () => {
+    for (const attempt of [0, 1, 2, 3, 10, 100]) {
+      const ceiling = Math.min(BACKOFF_CAP_MS, 1000 * 2 ** attempt);
+      expect(backoffDelay(attempt, { random: () => 0 })).toBe(0);
+      const top = backoffDelay(attempt, { random: () => 1 - Number.EPSILON });
+      expect(top).toBeLessThan(ceiling);
+      expect(top).toBeGreaterThanOrEqual(ceiling - 1);
+    }
   });
 
   it("draws each delay uniformly below the ceiling (full jitter), not at the ceiling", async () => {
