@@ -15,7 +15,7 @@ import WebSocket from "ws";
 import { BACKOFF_BASE_MS, BACKOFF_CAP_MS } from "../lib/realtime/backoff";
 import { RealtimeClient } from "../lib/realtime/client";
 import type { WebSocketLike } from "../lib/realtime/types";
-import { SERVER_CHILD_PINNING, serverCore, startServerChild, type ServerChild } from "./lib/child";
+import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, startServerChild, type ServerChild } from "./lib/child";
 import { createRoom, signInMany } from "./lib/clients";
 import { fmt, fmtSpan, median, Progress, ratio, raiseFileLimit, rotation, round, sleep, span, table, waitForQuiet, type Span } from "./lib/common";
 import { createPostgresDatabase, dropPostgresDatabase, postgresAvailable } from "./lib/db";
@@ -83,6 +83,11 @@ export interface RestartSample {
   handshakeP95Ms: number;
   joinWaitP50Ms: number;
   joinWaitP95Ms: number;
+  /**
+   * CPU the restarted server spent from `/readyz` answering until every client was back, per
+   * client resumed (ms): how many reconnects a second one free core absorbs.
+   */
+  serverCpuMsPerResume: number;
   /** Attempts begun after `/readyz` answered that did not open, by what the socket said. */
   failedAfterReady: Record<string, number>;
   /** Resumes in each 250 ms from `/readyz` answering (the first bucket takes any before it). */
@@ -109,6 +114,7 @@ export interface RestartSummary {
   joinWaitP95Ms: number;
   /** Attempts begun after `/readyz` that never opened, per client (the runs' median). */
   failedAfterReadyPerClient: number;
+  serverCpuMsPerResume: number;
   p95Span: Span;
   maxSpan: Span;
   peakSpan: Span;
@@ -252,8 +258,10 @@ async function trial(t: TrialInput): Promise<{ server: ServerChild; sample: Rest
     const restarting = t.start();
     readyAt = await readyzAnswers(t.base, 60_000);
     server = await restarting;
+    const cpuAtReady = await server.stats();
     t.progress.update(`run ${t.run + 1}, down ${t.downMs} ms, backoff ${t.backoff}: waiting for every client`, true);
     await until(() => resumedAt.every((x) => !Number.isNaN(x)), t.resumeTimeoutMs, null);
+    const serverCpuMs = cpuDeltaUs(cpuAtReady, await server.stats()) / 1000;
 
     const back = resumedAt.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
     const after = back.map((x) => x - readyAt);
@@ -288,6 +296,7 @@ async function trial(t: TrialInput): Promise<{ server: ServerChild; sample: Rest
         handshakeP95Ms: round(percentile(handshake, 95), 0),
         joinWaitP50Ms: round(percentile(joinWait, 50), 0),
         joinWaitP95Ms: round(percentile(joinWait, 95), 0),
+        serverCpuMsPerResume: round(serverCpuMs / Math.max(1, back.length), 2),
         failedAfterReady,
         timeline,
         background,
@@ -367,6 +376,7 @@ function summarize(samples: RestartSample[]): RestartSummary[] {
       handshakeP95Ms: med((s) => s.handshakeP95Ms),
       joinWaitP95Ms: med((s) => s.joinWaitP95Ms),
       failedAfterReadyPerClient: round(median(of.map((s) => Object.values(s.failedAfterReady).reduce((a, b) => a + b, 0) / s.clients)), 2),
+      serverCpuMsPerResume: round(median(of.map((s) => s.serverCpuMsPerResume)), 2),
       p95Span: span(of.map((s) => s.p95Ms), 0),
       maxSpan: span(of.map((s) => s.maxMs), 0),
       peakSpan: span(of.map((s) => s.peakPerS), 0),
@@ -398,6 +408,7 @@ export function restartMarkdown(r: RestartResults): string {
       sec(s.joinWaitP95Ms),
       fmt(s.attemptsPerClient, 1),
       fmt(s.failedAfterReadyPerClient, 2),
+      fmt(s.serverCpuMsPerResume, 2),
       vs,
     ];
   });
@@ -418,6 +429,7 @@ export function restartMarkdown(r: RestartResults): string {
       "p95 open → joined (s)",
       "attempts per client",
       "failed after /readyz, per client",
+      "server CPU ms per resume",
       "after ÷ before",
     ],
     rows,

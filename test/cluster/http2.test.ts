@@ -4,6 +4,7 @@
 // with the API calls and long polls beside them; the WebSocket still upgrades over HTTP/1.1.
 import http from "node:http";
 import http2 from "node:http2";
+import https from "node:https";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -18,7 +19,9 @@ describe("TLS and HTTP/2 at the edge", () => {
   let edge: Nginx;
 
   beforeAll(async () => {
-    cluster = await startCluster({ instances: 2 });
+    // As deployed (docker-compose.yml): the instances believe nginx's X-Forwarded-Proto and
+    // -Host, so they know the browser spoke HTTPS (its Origin, the Secure cookie).
+    cluster = await startCluster({ instances: 2, env: { TRUSTED_PROXIES: "127.0.0.1" } });
     edge = await startNginx({ conf: "normal", upstreams: cluster.instances.map((i) => i.port), tls: true });
   });
   afterAll(async () => {
@@ -59,8 +62,16 @@ describe("TLS and HTTP/2 at the edge", () => {
       await new Promise<void>((resolve, reject) => session.once("connect", () => resolve()).once("error", reject));
       expect(session.alpnProtocol).toBe("h2");
 
-      const signIn = await request(session, { ":method": "POST", ":path": "/api/session", "content-type": "application/json" }, JSON.stringify({ name: "Ada" }));
+      // As a browser signs in: with its Origin, which the app checks against the https origin
+      // nginx forwards (X-Forwarded-Proto and Host from HTTP/2's :scheme and :authority).
+      const signIn = await request(
+        session,
+        { ":method": "POST", ":path": "/api/session", "content-type": "application/json", origin: edge.url },
+        JSON.stringify({ name: "Ada" }),
+      );
       expect(signIn.status).toBe(200);
+      // Spoken over HTTPS: the session cookie is the Secure `__Host-` one.
+      expect(String(signIn.headers["set-cookie"])).toMatch(/^__Host-.*; Secure/i);
       const cookie = String(signIn.headers["set-cookie"]).split(";")[0]!;
 
       const streams = Array.from({ length: TABS }, () => {
@@ -102,8 +113,15 @@ describe("TLS and HTTP/2 at the edge", () => {
   });
 
   it("upgrades the WebSocket over HTTP/1.1 on the same listener", async () => {
-    const { cookie } = await cluster.signIn("Lin");
-    const ws = new WebSocket(`wss://127.0.0.1:${edge.port}/ws`, ["rt.v1"], { ca: edge.ca, headers: { cookie } });
+    const cookie = await new Promise<string>((resolve, reject) => {
+      const req = https.request(`${edge.url}/api/session`, { method: "POST", ca: edge.ca, headers: { "content-type": "application/json" } }, (res) => {
+        res.resume();
+        resolve(String(res.headers["set-cookie"]?.[0]).split(";")[0]!);
+      });
+      req.once("error", reject);
+      req.end(JSON.stringify({ name: "Lin" }));
+    });
+    const ws = new WebSocket(`wss://127.0.0.1:${edge.port}/ws`, ["rt.v1"], { ca: edge.ca, headers: { cookie, origin: edge.url } });
     try {
       const joined = new Promise<string>((resolve, reject) => {
         ws.on("message", (data) => {
