@@ -165,6 +165,32 @@ describe("reconnect backoff", () => {
   });
 });
 
+describe("a handshake the server answers late", () => {
+  it("gives each next attempt twice as long after one timed out (4, 8, then 16 s), and 4 s again once one opened", async () => {
+    const client = makeClient({ random: () => 0 });
+    client.start();
+    // Each socket is left connecting: the timeout ends it, and the backoff (0 here) tries again.
+    for (const timeout of [4000, 8000, 16000, 16000]) {
+      const before = sockets.count;
+      await vi.advanceTimersByTimeAsync(timeout - 1);
+      expect(sockets.last.closedByClient, `still waiting at ${timeout - 1} ms`).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(sockets.all[before - 1]!.closedByClient, `given up at ${timeout} ms`).toBe(true);
+      // The retry: the next socket, whose wait starts now.
+      await vi.advanceTimersToNextTimerAsync();
+      expect(sockets.count).toBe(before + 1);
+    }
+    sockets.last.open();
+    sockets.last.drop();
+    await vi.advanceTimersToNextTimerAsync();
+    const afterOpen = sockets.last;
+    await vi.advanceTimersByTimeAsync(3999);
+    expect(afterOpen.closedByClient).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(afterOpen.closedByClient, "the first attempt after one opened waits 4 s again").toBe(true);
+  });
+});
+
 describe("falling back to long polling", () => {
   /** A server that answers HTTP (so the WebSocket is blocked, not down) and holds every poll. */
   function httpOnlyServer() {
