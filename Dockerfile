@@ -21,7 +21,14 @@ FROM deps AS build
 COPY . .
 RUN npm run build
 
-# --- runtime
+# --- tls-cert: nginx's certificate at first start (docker-compose.yml's `tls` service). Its own
+# small image with openssl, so the app's image carries no more than it serves with.
+FROM ${NODE_IMAGE} AS tls-cert
+RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*
+COPY deploy/tls-cert.sh /usr/local/bin/tls-cert.sh
+ENTRYPOINT ["sh", "/usr/local/bin/tls-cert.sh", "/tls"]
+
+# --- runtime (the last stage: what `docker build .` makes)
 FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
 ENV NODE_ENV=production \

@@ -10,10 +10,11 @@ import { cursorsMarkdown, type CursorsResults } from "./cursors";
 import { fanoutMarkdown, type FanoutResults } from "./fanout";
 import { idleMarkdown, type IdleResults } from "./idle";
 import { isMain, median, RESULTS_DIR, type BenchReport, type MachineInfo } from "./lib/common";
+import { restartMarkdown, type RestartResults } from "./restart";
 import { slowMarkdown, type SlowResults } from "./slow";
 import { transportsMarkdown, type TransportsResults } from "./transports";
 
-export type AnyResults = AppendResults | CursorsResults | FanoutResults | TransportsResults | IdleResults | SlowResults | AbuseResults;
+export type AnyResults = AppendResults | CursorsResults | FanoutResults | TransportsResults | IdleResults | SlowResults | AbuseResults | RestartResults;
 
 const RENDER: Record<string, (r: never) => string> = {
   append: appendMarkdown as (r: never) => string,
@@ -23,6 +24,7 @@ const RENDER: Record<string, (r: never) => string> = {
   idle: idleMarkdown as (r: never) => string,
   slow: slowMarkdown as (r: never) => string,
   abuse: abuseMarkdown as (r: never) => string,
+  restart: restartMarkdown as (r: never) => string,
 };
 export const BENCH_NAMES = Object.keys(RENDER);
 

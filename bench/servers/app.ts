@@ -28,6 +28,8 @@ export interface AppServerOptions {
    * its default: bench:abuse measures them. Other benchmarks raise them, to measure the server.
    */
   deployedLimits?: boolean;
+  /** Listen on this port instead of any free one: a server restarted where its clients left it. */
+  port?: number;
 }
 
 async function main(): Promise<void> {
@@ -62,7 +64,7 @@ async function main(): Promise<void> {
     // limits raised as the caps are, so the bench measures fan-out, not the limits.
     tuning: { drainSpreadMs: 0, ...(opts.deployedLimits ? {} : { rateLimits: BENCH_RATE_LIMITS }), ...opts.tuning },
   });
-  const port = await app.listen(0, "127.0.0.1");
+  const port = await app.listen(opts.port ?? 0, "127.0.0.1");
   serveParent(
     port,
     {

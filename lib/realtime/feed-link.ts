@@ -76,7 +76,7 @@ export class FeedLink {
     this.backoff.reset();
   }
 
-  /** The page woke up: a silent stream is replaced, a waiting retry goes now. */
+  /** The page woke up: a silent stream is replaced, a waiting retry goes now (its backoff starts over). */
   wake(): void {
     if (this.transport !== "sse") return;
     if (this.sse.active && this.sse.quietForMs > SSE_QUIET_MS) {
@@ -84,6 +84,7 @@ export class FeedLink {
       this.sse.connect();
     } else if (!this.sse.active && this.timer) {
       this.clearTimer();
+      this.backoff.reset();
       this.sse.connect();
     }
   }

@@ -184,12 +184,19 @@ export class Link {
     this.dispatch({ type: "lost" }, DROP_RECONNECT_MS);
   }
 
-  /** The page woke up: a retry that waits goes now; true when an open socket should be checked. */
+  /**
+   * The page woke up: a retry that waits goes now; true when an open socket should be checked.
+   * The backoff starts over: if the network is not quite back yet (Wi-Fi still associating), the
+   * next try comes within a second, not after the ceiling the outage had grown it to.
+   */
   wake(): boolean {
     this.upstream.abortAll();
     if (this.transport !== "websocket") return false;
     if (this.ws.isOpen) return true;
-    if (this.current === "backoff" && this.timer) this.dispatch({ type: "retry" });
+    if (this.current === "backoff" && this.timer) {
+      this.backoff.reset();
+      this.dispatch({ type: "retry" });
+    }
     return false;
   }
 

@@ -5,6 +5,13 @@ import { decode, InvalidPayload } from "./decode";
 import type { WebSocketLike } from "./types";
 
 const OPEN = 1;
+/**
+ * Each handshake that timed out gives the next twice as long, up to 4× the open timeout. A server
+ * that everyone reconnects to at once after a restart answers handshakes late: abandoning one
+ * and asking again puts the client at the back of the queue, leaves the server the work of the
+ * abandoned one, and keeps the queue as long as the timeout — waiting longer is what drains it.
+ */
+const MAX_OPEN_TIMEOUT_DOUBLINGS = 2;
 
 export interface WsChannelHooks {
   onOpen(): void;
@@ -20,6 +27,8 @@ export class WsChannel {
   private socket: WebSocketLike | null = null;
   private opened = false;
   private openTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Handshakes timed out in a row (reset by one that opens). */
+  private openTimeouts = 0;
 
   constructor(
     private readonly url: string,
@@ -51,11 +60,14 @@ export class WsChannel {
     this.socket = socket;
     // A proxy that swallows the upgrade may leave the socket hanging: give up after a while.
     this.openTimer = setTimeout(() => {
-      if (this.socket === socket && !this.opened) this.fail(socket, 4000, "open timed out");
-    }, this.openTimeoutMs);
+      if (this.socket !== socket || this.opened) return;
+      this.openTimeouts++;
+      this.fail(socket, 4000, "open timed out");
+    }, this.openTimeoutMs * 2 ** Math.min(this.openTimeouts, MAX_OPEN_TIMEOUT_DOUBLINGS));
     socket.onopen = () => {
       if (this.socket !== socket) return;
       this.clearOpenTimer();
+      this.openTimeouts = 0;
       this.opened = true;
       this.hooks.onOpen();
     };

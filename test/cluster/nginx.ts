@@ -1,7 +1,7 @@
 // A real nginx in front of test instances, configured by the project's own deploy/*.conf files:
 // each is rendered with the test's upstream ports and a listen port, its pid, logs and temp
 // files in a fresh directory, and run in the foreground (never the system's nginx service).
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
@@ -13,9 +13,19 @@ export type NginxConf = "normal" | "hostile";
 
 export interface Nginx {
   port: number;
-  /** http://127.0.0.1:<port> */
+  /** http://127.0.0.1:<port>, or https:// when started with `tls`. */
   url: string;
+  /** With `tls`: the self-signed certificate nginx presents (PEM), for a client to trust. */
+  ca?: string;
   stop(): Promise<void>;
+}
+
+/** Serving TLS with HTTP/2 as deployed, with a self-signed certificate made by deploy/tls-cert.sh. */
+export interface NginxTls {
+  cert: string;
+  key: string;
+  /** nginx 1.25.1 and later take `http2 on;`; an older one, `listen … http2`. */
+  http2Directive: boolean;
 }
 
 const DEPLOY_DIR = fileURLToPath(new URL("../../deploy/", import.meta.url));
@@ -26,8 +36,19 @@ export function nginxBinary(): string {
   throw new Error("nginx is not installed (apt-get install -y nginx)");
 }
 
-/** Starts nginx with deploy/nginx.conf (or the hostile one) in front of 127.0.0.1:<upstreams>. */
-export async function startNginx(opts: { conf: NginxConf; upstreams: number[]; port?: number }): Promise<Nginx> {
+/** nginx's version as [major, minor, patch] (`nginx -v`). */
+export function nginxVersion(): [number, number, number] {
+  const out = spawnSync(nginxBinary(), ["-v"], { encoding: "utf8" });
+  const m = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(`${out.stderr}${out.stdout}`);
+  if (!m) throw new Error(`cannot read nginx's version from: ${out.stderr}`);
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+/**
+ * Starts nginx with deploy/nginx.conf (or the hostile one) in front of 127.0.0.1:<upstreams>:
+ * over plain HTTP, or with `tls` as deployed (TLS and HTTP/2, a self-signed certificate).
+ */
+export async function startNginx(opts: { conf: NginxConf; upstreams: number[]; port?: number; tls?: boolean }): Promise<Nginx> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "rt-nginx-"));
   // nginx started as root runs its workers as `nobody`: they must reach the temp directories.
   await chmod(dir, 0o755);
@@ -35,15 +56,24 @@ export async function startNginx(opts: { conf: NginxConf; upstreams: number[]; p
     await mkdir(path.join(dir, sub));
     await chmod(path.join(dir, sub), 0o777);
   }
+  let tls: NginxTls | undefined;
+  if (opts.tls) {
+    // The deployment's own script, as Compose runs it at first start (it needs openssl).
+    const made = spawnSync("sh", [path.join(DEPLOY_DIR, "tls-cert.sh"), dir], { encoding: "utf8" });
+    if (made.status !== 0) throw new Error(`deploy/tls-cert.sh failed: ${made.stderr}`);
+    const [major, minor, patch] = nginxVersion();
+    tls = { cert: path.join(dir, "cert.pem"), key: path.join(dir, "key.pem"), http2Directive: major * 1e6 + minor * 1e3 + patch >= 1_025_001 };
+  }
   const template = await readFile(path.join(DEPLOY_DIR, CONF_FILES[opts.conf]), "utf8");
   for (let attempt = 0; ; attempt++) {
     const port = opts.port ?? (await freePort());
-    await writeFile(path.join(dir, "nginx.conf"), renderNginxConf(template, { dir, port, upstreams: opts.upstreams }));
+    await writeFile(path.join(dir, "nginx.conf"), renderNginxConf(template, { dir, port, upstreams: opts.upstreams, tls }));
     try {
       const child = await launch(dir, port);
       return {
         port,
-        url: `http://127.0.0.1:${port}`,
+        url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
+        ca: tls ? await readFile(tls.cert, "utf8") : undefined,
         async stop() {
           await stopProcess(child, "SIGQUIT", 5_000);
           await rm(dir, { recursive: true, force: true });
@@ -61,9 +91,10 @@ export async function startNginx(opts: { conf: NginxConf; upstreams: number[]; p
 /**
  * The deploy config with test values: the upstream's `server` lines become one per port (with
  * the first line's parameters but `resolve`), `listen` becomes 127.0.0.1:<port>, and pid, logs and temp files
- * move into `dir`. Throws if the template no longer has what it rewrites.
+ * move into `dir`. With `tls`, the listener keeps TLS and HTTP/2 with the test's certificate;
+ * without, it is plain HTTP (the TLS lines go). Throws if the template no longer has what it rewrites.
  */
-export function renderNginxConf(template: string, o: { dir: string; port: number; upstreams: number[] }): string {
+export function renderNginxConf(template: string, o: { dir: string; port: number; upstreams: number[]; tls?: NginxTls }): string {
   if (o.upstreams.length === 0) throw new Error("at least one upstream");
   let conf = template;
   const replaceOnce = (re: RegExp, replacement: string | ((...m: string[]) => string), what: string) => {
@@ -92,11 +123,22 @@ export function renderNginxConf(template: string, o: { dir: string; port: number
     return `${indent}upstream ${name} {${rewritten.join("\n")}}`;
   }, "upstream block");
 
+  const tls = o.tls;
+  const listen = !tls ? "" : tls.http2Directive ? " ssl" : " ssl http2";
   let listens = 0;
   conf = conf.replace(/^([ \t]*)listen\s+[^;]+;[^\n]*\n/gm, (_all, indent: string) =>
-    listens++ === 0 ? `${indent}listen 127.0.0.1:${o.port};\n` : "",
+    listens++ === 0 ? `${indent}listen 127.0.0.1:${o.port}${listen};\n` : "",
   );
   if (listens === 0) throw new Error("nginx template: no listen line");
+  if (tls) {
+    if (!tls.http2Directive) conf = conf.replace(/^[ \t]*http2\s+on;[^\n]*\n/m, "");
+    replaceOnce(/^(\s*)ssl_certificate\s+[^;]+;/m, (_all, indent) => `${indent}ssl_certificate ${tls.cert};`, "ssl_certificate");
+    replaceOnce(/^(\s*)ssl_certificate_key\s+[^;]+;/m, (_all, indent) => `${indent}ssl_certificate_key ${tls.key};`, "ssl_certificate_key");
+  } else {
+    // Plain HTTP: no HTTP/2 (browsers speak it only over TLS), no certificate, no redirect of
+    // plain requests (error 497 is TLS's); the hostile config has none of these to begin with.
+    conf = conf.replace(/^[ \t]*(http2\s+on|ssl_\w+\s[^;]*|error_page\s+497\s[^;]*);[^\n]*\n/gm, "");
+  }
 
   replaceOnce(/^pid\s+[^;]+;/m, `pid ${o.dir}/nginx.pid;`, "pid");
   replaceOnce(/^error_log\s+[^;]+;/m, `error_log ${o.dir}/error.log warn;`, "error_log");

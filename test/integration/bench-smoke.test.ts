@@ -15,6 +15,7 @@ import { runAppend } from "../../bench/append";
 import { runCursors } from "../../bench/cursors";
 import { runFanout } from "../../bench/fanout";
 import { runIdle } from "../../bench/idle";
+import { runRestart } from "../../bench/restart";
 import { runSlow, slowMarkdown } from "../../bench/slow";
 import { runTransports } from "../../bench/transports";
 import { startAppServer } from "../../bench/lib/app-server";
@@ -25,6 +26,7 @@ import { forEachSendTime, openRoomClients, sendTimeIn, startRoomServer, timedTex
 import { findMaxRate } from "../../bench/lib/search";
 import { openRawSse } from "../../bench/lib/sse";
 import { renderReport, type AnyResults } from "../../bench/report";
+import { freePort } from "../cluster/nginx";
 
 const withPostgres = Boolean(process.env.DATABASE_URL);
 const finiteNonNegative = (n: number) => Number.isFinite(n) && n >= 0;
@@ -434,6 +436,19 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
       expect(s.rssAfter).toBeGreaterThan(0);
     }
     expectRendered("idle", r, ["ours, WebSocket (joined to a room)", "bare http SSE server"]);
+  });
+
+  // Two restarts of a real server, and the old backoff may wait up to 30 s.
+  it.skipIf(!withPostgres)("restart: every client comes back after the kill, with each backoff, and the figures are reported", { timeout: 300_000 }, async () => {
+    const r = await runRestart({ clients: 20, people: 4, rooms: 2, runs: 1, downMs: [0], port: await freePort(), quietWaitMs: 0, serverCore: null });
+    expect(r.samples.map((s) => s.backoff).sort()).toEqual(["after", "before"]);
+    for (const s of r.samples) {
+      expect(s.resumed).toBe(20);
+      expect(s.timeline.reduce((a, b) => a + b, 0)).toBe(20);
+      for (const n of [s.outageMs, s.spreadMs, s.peakPerS, s.attemptsPerClient, s.handshakeP50Ms, s.joinWaitP50Ms]) expect(finiteNonNegative(n)).toBe(true);
+      expect(Number.isFinite(s.p95Ms)).toBe(true);
+    }
+    expectRendered("restart", r, ["before (1 s ×2, cap 30 s)", "after (1 s ×2, cap 5 s)"]);
   });
 
   // Seven windows, each on a fresh server: longer than the others on a busy machine.

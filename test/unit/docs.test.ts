@@ -350,6 +350,7 @@ const NUMBERS: NumberRow[] = [
   ["02", /more than (\d+) events were missed/, MAX_REPLAY],
   ["02", /`min\((\d+) s, \d+ s × 2\^attempt\)`/, s(BACKOFF_CAP_MS)],
   ["02", /`min\(\d+ s, (\d+) s × 2\^attempt\)`/, s(BACKOFF_BASE_MS)],
+  ["02", /back within about (\d+) s of the server answering/, s(BACKOFF_CAP_MS)],
 
   ["03", /\*\*grace\*\* period \((\d+) s/, s(PRESENCE_GRACE_MS)],
   ["03", /a ping every (\d+) s/, s(WS_PING_INTERVAL_MS)],

@@ -2,6 +2,7 @@
 // online/visibility signals, a refused message and its retry, a reset position, and payloads
 // that fail the protocol's schemas — each step decided by the test, none by the network's timing.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { BACKOFF_CAP_MS, backoffDelay } from "../../lib/realtime/backoff";
 import { FAILURES_BEFORE_FALLBACK, HTTP_TIMEOUT_MS, RealtimeClient } from "../../lib/realtime/client";
 import type { ClientOptions, FrameLog } from "../../lib/realtime/types";
 import type { ClientFrame, RealtimeEvent } from "../../lib/protocol";
@@ -66,6 +67,8 @@ function eventStreams() {
       return streams.length;
     },
     write: (i: number, text: string) => streams[i]!.enqueue(encoder.encode(text)),
+    /** The server ends the i-th stream. */
+    close: (i: number) => streams[i]!.close(),
   };
 }
 
@@ -79,11 +82,12 @@ const message = (room: string, seq: number, text = `m${seq}`, clientId = `x${seq
 });
 
 describe("reconnect backoff", () => {
-  it("waits full-jitter delays from 1 s doubling up to 30 s, and starts over after a good connection", async () => {
-    // Near the top of each range: 1 s, 2 s, 4 s, … capped at 30 s.
+  it("waits full-jitter delays from 1 s doubling up to 5 s, and starts over after a good connection", async () => {
+    // Near the top of each range: 1 s, 2 s, 4 s, then never over 5 s however long the outage.
+    expect(BACKOFF_CAP_MS).toBe(5_000);
     const client = makeClient({ random: () => 0.9999 });
     client.start();
-    for (const ceiling of [1000, 2000, 4000, 8000, 16000, 30000, 30000]) {
+    for (const ceiling of [1000, 2000, 4000, 5000, 5000, 5000, 5000]) {
       const delay = Math.floor(0.9999 * ceiling);
       const before = sockets.count;
       sockets.last.drop();
@@ -99,12 +103,22 @@ describe("reconnect backoff", () => {
     expect(sockets.last.readyState).toBe(0);
   });
 
+  it("keeps every delay within [0, ceiling), however many attempts and whatever the draw", () => {
+    for (const attempt of [0, 1, 2, 3, 10, 100]) {
+      const ceiling = Math.min(BACKOFF_CAP_MS, 1000 * 2 ** attempt);
+      expect(backoffDelay(attempt, { random: () => 0 })).toBe(0);
+      const top = backoffDelay(attempt, { random: () => 1 - Number.EPSILON });
+      expect(top).toBeLessThan(ceiling);
+      expect(top).toBeGreaterThanOrEqual(ceiling - 1);
+    }
+  });
+
   it("draws each delay uniformly below the ceiling (full jitter), not at the ceiling", async () => {
-    const draws = [0, 0.25, 0.5];
+    const draws = [0, 0.25, 0.5, 0.1, 0.5];
     const client = makeClient({ random: () => draws.shift() ?? 0 });
     client.start();
-    // 0 × 1 s: at once; 0.25 × 2 s = 500 ms; 0.5 × 4 s = 2 s.
-    for (const delay of [0, 500, 2000]) {
+    // 0 × 1 s: at once; 0.25 × 2 s = 500 ms; 0.5 × 4 s = 2 s; then 0.1 and 0.5 of the 5 s cap.
+    for (const delay of [0, 500, 2000, 500, 2500]) {
       const before = sockets.count;
       sockets.last.drop();
       if (delay > 0) {
@@ -118,15 +132,62 @@ describe("reconnect backoff", () => {
 
   it("follows a restarting server's reconnectAfterMs (1012), and retries a slow socket's close (1013) soon", async () => {
     connectedClient("general", { random: () => 0.9999 });
-    sockets.last.drop(1012, JSON.stringify({ reconnectAfterMs: 5000 }));
-    await vi.advanceTimersByTimeAsync(4999);
+    // The server spreads a drain's reconnects itself: its delay stands, below or above our own cap.
+    sockets.last.drop(1012, JSON.stringify({ reconnectAfterMs: 7000 }));
+    await vi.advanceTimersByTimeAsync(6999);
     expect(sockets.count).toBe(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(sockets.count).toBe(2);
     sockets.last.open();
+    sockets.last.drop(1012, JSON.stringify({ reconnectAfterMs: 0 }));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sockets.count, "reconnectAfterMs 0: at once, not after our own backoff").toBe(3);
+    sockets.last.open();
     sockets.last.drop(1013);
     await vi.advanceTimersByTimeAsync(250);
-    expect(sockets.count).toBe(3);
+    expect(sockets.count).toBe(4);
+  });
+
+  it("backs off as usual when the restarted server is not back yet at the time it gave", async () => {
+    connectedClient("general", { random: () => 0.9999 });
+    sockets.last.drop(1012, JSON.stringify({ reconnectAfterMs: 3000 }));
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(sockets.count).toBe(2);
+    // Refused: the next tries wait the backoff's second and third ceilings (2 s, 4 s), then at most 5 s.
+    for (const ceiling of [2000, 4000, 5000]) {
+      const before = sockets.count;
+      sockets.last.drop();
+      await vi.advanceTimersByTimeAsync(Math.floor(0.9999 * ceiling) - 1);
+      expect(sockets.count).toBe(before);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(sockets.count).toBe(before + 1);
+    }
+  });
+});
+
+describe("a handshake the server answers late", () => {
+  it("gives each next attempt twice as long after one timed out (4, 8, then 16 s), and 4 s again once one opened", async () => {
+    const client = makeClient({ random: () => 0 });
+    client.start();
+    // Each socket is left connecting: the timeout ends it, and the backoff (0 here) tries again.
+    for (const timeout of [4000, 8000, 16000, 16000]) {
+      const before = sockets.count;
+      await vi.advanceTimersByTimeAsync(timeout - 1);
+      expect(sockets.last.closedByClient, `still waiting at ${timeout - 1} ms`).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(sockets.all[before - 1]!.closedByClient, `given up at ${timeout} ms`).toBe(true);
+      // The retry: the next socket, whose wait starts now.
+      await vi.advanceTimersToNextTimerAsync();
+      expect(sockets.count).toBe(before + 1);
+    }
+    sockets.last.open();
+    sockets.last.drop();
+    await vi.advanceTimersToNextTimerAsync();
+    const afterOpen = sockets.last;
+    await vi.advanceTimersByTimeAsync(3999);
+    expect(afterOpen.closedByClient).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(afterOpen.closedByClient, "the first attempt after one opened waits 4 s again").toBe(true);
   });
 });
 
@@ -176,12 +237,50 @@ describe("the browser's signals", () => {
       await vi.runOnlyPendingTimersAsync();
     }
     sockets.last.drop();
-    // Now waiting ~30 s; the person comes back to the tab.
+    // Now waiting ~5 s; the person comes back to the tab.
     const before = sockets.count;
     browser.fire("hidden");
     expect(sockets.count).toBe(before);
     browser.fire("visible");
     expect(sockets.count).toBe(before + 1);
+  });
+
+  it("reconnects at once when the network comes back while a retry is waiting, and backs off from 1 s again", async () => {
+    const client = makeClient({ random: () => 0.9999 });
+    const browser = fakeBrowser();
+    client.attachToBrowser(browser.win, browser.doc);
+    client.start();
+    for (let i = 0; i < 6; i++) {
+      sockets.last.drop();
+      await vi.runOnlyPendingTimersAsync();
+    }
+    sockets.last.drop();
+    // Waiting ~5 s when the laptop joins a network (`online` with no `offline` before it).
+    const before = sockets.count;
+    browser.fire("online");
+    expect(sockets.count).toBe(before + 1);
+    // Not quite connected yet: the next try comes within the first ceiling, not the cap.
+    sockets.last.drop();
+    await vi.advanceTimersByTimeAsync(999);
+    expect(sockets.count).toBe(before + 2);
+  });
+
+  it("reconnects a waiting event stream at once when the page becomes visible", async () => {
+    const streams = eventStreams();
+    const client = makeClient({ feedStreams: ["feed"], fetch: streams.fetch, random: () => 0.9999 });
+    const browser = fakeBrowser();
+    client.attachToBrowser(browser.win, browser.doc);
+    client.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(streams.count).toBe(1);
+    // The stream ends (the server went away): a retry waits out its backoff.
+    streams.close(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(client.getStatus().feed.state).toBe("reconnecting");
+    expect(streams.count).toBe(1);
+    browser.fire("visible");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(streams.count).toBe(2);
   });
 
   it("goes quiet when offline and reconnects when back online, resuming each room from its position", async () => {
