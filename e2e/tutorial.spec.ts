@@ -78,6 +78,7 @@ test("chapter 6: force long polling in the inspector, chat on, switch back to We
 });
 
 test("chapter 2: simulate offline in the inspector; the message waits and arrives exactly once", async ({ browser }) => {
+  test.slow(); // a whole chapter's walk-through: two people, a drop and a resume
   const olga = await signedInPerson(browser, "Olga");
   const piet = await signedInPerson(browser, "Piet");
   const room = unique("resume");
@@ -143,6 +144,7 @@ test("chapter 2: simulate offline in the inspector; the message waits and arrive
 });
 
 test("chapter 8: the ops page counts the connections the test opens, by transport, and the messages it sends", async ({ browser }) => {
+  test.slow(); // the whole chapter: three transports opened, counted and closed
   // Signed out, /ops asks for a name like every page; then it is the ops page.
   const viewer = await signedInPerson(browser, "Vera", "/ops");
   await expect(viewer.page.getByRole("heading", { name: "Ops", exact: true })).toBeVisible();
