@@ -379,6 +379,8 @@ const NUMBERS: NumberRow[] = [
   ["05", /`retry: (\d+)`/, SSE_RETRY_MS],
   ["05", /`: ping` every (\d+) s/, s(SSE_PING_MS)],
   ["05", /The new leader listens for (\d+) ms/, GATHER_MS],
+  ["11", /a new leader waits (\d+) ms \(`lib\/realtime\/tab-leader.ts#GATHER_MS`\)/, GATHER_MS],
+  ["11", /capped at (\d+) s \(`lib\/realtime\/backoff.ts#BACKOFF_CAP_MS`\)/, s(BACKOFF_CAP_MS)],
   ["05", /each `@` offers up to (\w+) words/, (n) => mentionCandidates("@a b c d e f g h")[0]!.length === n],
   ["05", /this chapter says (\d+)\./, SSE_RETRY_MS],
 
