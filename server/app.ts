@@ -147,7 +147,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     presenceHeartbeatMs: tuning.presenceHeartbeatMs,
   });
   const trust = new ProxyTrust(config.trustedProxies);
-  const sessions = new Sessions(db.prisma, config.sessionSecret, Date.now, (req) => trust.isSecure(req));
+  const sessions = new Sessions(db, config.sessionSecret, Date.now, (req) => trust.isSecure(req));
   const workspace = new Workspace(db.prisma, log);
   hub.onSignOut = (sessionId) => sessions.forget(sessionId);
 

@@ -2,6 +2,7 @@
 // The signature stops forgery; the table lets a sign-out revoke a session everywhere.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import type { Database } from "./db/database";
 import type { PrismaClient } from "./db/generated/client";
 import { colorFor } from "../lib/colors";
 import type { User } from "../lib/protocol";
@@ -46,13 +47,18 @@ export class Sessions {
   /** Sessions verified lately, by id, with the cookie value last verified for each. */
   private readonly cache = new Map<string, { session: Session; checkedAt: number; token?: string }>();
 
+  private readonly prisma: PrismaClient;
+
   constructor(
-    private readonly prisma: PrismaClient,
+    /** The database: Prisma for writes, its driver for the lookup every connection makes. */
+    private readonly db: Pick<Database, "prisma" | "sql">,
     private readonly secret: string,
     private readonly now: () => number = Date.now,
     /** Whether a request came over HTTPS (the proxy's word believed only from a trusted proxy). */
     private readonly isSecure: (req: IncomingMessage) => boolean = () => false,
-  ) {}
+  ) {
+    this.prisma = db.prisma;
+  }
 
   /** Creates a person and a session for them; returns the Set-Cookie value. */
   async create(name: string, secure: boolean): Promise<{ session: Session; cookie: string }> {
@@ -94,16 +100,19 @@ export class Sessions {
       cached.token = token;
       return cached.session;
     }
-    const row = await this.prisma.session.findUnique({ where: { id: sessionId }, include: { user: true } });
-    if (!row || row.expiresAt.getTime() <= this.now()) {
+    // One statement on the database's own driver: every connection a cold cache meets (all of
+    // them, after a restart) pays for this lookup, and it is the one query each must make.
+    const [row] = await this.db.sql.query<{ user_id: string; name: string; color: string; expires_ms: string | number }>(
+      `SELECT s.user_id, u.name, u.color, (extract(epoch FROM s.expires_at) * 1000)::bigint AS expires_ms
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`,
+      [sessionId],
+    );
+    const expiresAt = Number(row?.expires_ms);
+    if (!row || expiresAt <= this.now()) {
       this.cache.delete(sessionId);
       return null;
     }
-    const session = {
-      id: row.id,
-      user: { id: row.user.id, name: row.user.name, color: row.user.color },
-      expiresAt: row.expiresAt.getTime(),
-    };
+    const session = { id: sessionId, user: { id: row.user_id, name: row.name, color: row.color }, expiresAt };
     this.remember(session, token);
     return session;
   }

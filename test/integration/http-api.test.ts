@@ -95,7 +95,7 @@ describe("identity", () => {
 
   it("rejects an expired cookie", async () => {
     const { Sessions } = await import("../../server/auth");
-    const past = new Sessions(s.app.db.prisma, "test-secret-test-secret-test-secret-0123", () => Date.now() - 31 * 24 * 3600 * 1000);
+    const past = new Sessions(s.app.db, "test-secret-test-secret-test-secret-0123", () => Date.now() - 31 * 24 * 3600 * 1000);
     const { cookie } = await past.create("Old", false);
     expect((await s.api("/api/rooms", { cookie: cookie.split(";")[0]! })).status).toBe(401);
   });

@@ -10,7 +10,7 @@ let sessions: Sessions;
 
 beforeAll(async () => {
   testDb = await createTestDatabase("pglite");
-  sessions = new Sessions(testDb.db.prisma, "unit-secret-unit-secret-unit-secret-0123");
+  sessions = new Sessions(testDb.db, "unit-secret-unit-secret-unit-secret-0123");
 });
 afterAll(async () => {
   await testDb?.drop();

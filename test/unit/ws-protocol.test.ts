@@ -23,7 +23,7 @@ let lin: Session;
 
 beforeAll(async () => {
   testDb = await createTestDatabase("pglite");
-  const sessions = new Sessions(testDb.db.prisma, "test-secret-test-secret-test-secret-0123");
+  const sessions = new Sessions(testDb.db, "test-secret-test-secret-test-secret-0123");
   ada = (await sessions.create("Ada", false)).session;
   lin = (await sessions.create("Lin", false)).session;
 });
