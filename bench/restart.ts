@@ -11,6 +11,8 @@
 //
 // The clients force the WebSocket (`transport: "websocket"`): in "auto" a client that fails
 // twice while the server answers HTTP moves to long polling, which would measure the fallback.
+import { mkdirSync } from "node:fs";
+import path from "node:path";
 import WebSocket from "ws";
 import { BACKOFF_BASE_MS, BACKOFF_CAP_MS } from "../lib/realtime/backoff";
 import { RealtimeClient } from "../lib/realtime/client";
@@ -45,6 +47,8 @@ export interface RestartOptions {
   /** A client not back this long after `/readyz` counts as not resumed. */
   resumeTimeoutMs?: number;
   quietWaitMs?: number;
+  /** Writes a CPU profile of each restarted server, from `/readyz` until every client is back. */
+  profileDir?: string;
   /** CPU for the server process; null: no pinning. */
   serverCore?: number | null;
   progress?: Progress;
@@ -156,7 +160,7 @@ export async function runRestart(opts: RestartOptions = {}): Promise<RestartResu
       for (const downMs of downs) {
         for (const backoff of rotation(backoffs, run)) {
           progress.update(`run ${run + 1}/${runs}, down ${downMs} ms, backoff ${backoff}: connecting ${n} clients`, true);
-          const out = await trial({ server, start, base, cookies, rooms, n, backoff, downMs, run, resumeTimeoutMs, quietWaitMs: opts.quietWaitMs ?? 10_000, progress });
+          const out = await trial({ server, start, base, cookies, rooms, n, backoff, downMs, run, resumeTimeoutMs, quietWaitMs: opts.quietWaitMs ?? 10_000, progress, profileDir: opts.profileDir });
           server = out.server;
           samples.push(out.sample);
           const s = out.sample;
@@ -186,6 +190,8 @@ interface TrialInput {
   run: number;
   resumeTimeoutMs: number;
   quietWaitMs: number;
+  /** Writes a CPU profile of the restarted server, from `/readyz` until every client is back. */
+  profileDir?: string;
   progress: Progress;
 }
 
@@ -259,9 +265,17 @@ async function trial(t: TrialInput): Promise<{ server: ServerChild; sample: Rest
     readyAt = await readyzAnswers(t.base, 60_000);
     server = await restarting;
     const cpuAtReady = await server.stats();
+    const profiling = t.profileDir ? server.profileStart() : null;
     t.progress.update(`run ${t.run + 1}, down ${t.downMs} ms, backoff ${t.backoff}: waiting for every client`, true);
     await until(() => resumedAt.every((x) => !Number.isNaN(x)), t.resumeTimeoutMs, null);
     const serverCpuMs = cpuDeltaUs(cpuAtReady, await server.stats()) / 1000;
+    if (profiling) {
+      await profiling;
+      mkdirSync(t.profileDir!, { recursive: true });
+      const file = path.resolve(t.profileDir!, `restart-${t.backoff}-down${t.downMs}-run${t.run + 1}.cpuprofile`);
+      await server.profileStop(file);
+      t.progress.note(`CPU profile ${file}`);
+    }
 
     const back = resumedAt.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
     const after = back.map((x) => x - readyAt);
@@ -458,6 +472,7 @@ benchScript(import.meta.url, {
     downMs: get("down")?.split(",").map(Number) ?? (quick ? [0] : [0, 10_000]),
     port: num("port", 3420),
     quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),
+    ...(get("profile") ? { profileDir: get("profile") } : {}),
   }),
   run: (settings, progress) => runRestart({ ...settings, progress }),
   pinning: SERVER_CHILD_PINNING,

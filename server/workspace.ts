@@ -214,11 +214,9 @@ export class Workspace {
   }
 
   private async recordFirstJoin(roomId: string, actor: Actor, key: string): Promise<void> {
-    const member = await this.prisma.roomMember.findUnique({
-      where: { roomId_userId: { roomId, userId: actor.id } },
-      select: { roomId: true },
-    });
-    if (!member) {
+    // Plain SQL: after a restart every person's first join asks this once, all at once.
+    const member = await this.prisma.$queryRaw<unknown[]>`SELECT 1 FROM room_members WHERE room_id = ${roomId} AND user_id = ${actor.id}`;
+    if (member.length === 0) {
       await this.log.append({
         stream: "feed",
         type: "member.joined",

@@ -413,6 +413,11 @@ class HeldPoll implements Subscriber {
     if (this.owner.stateChangedSince(this.key, this.rooms)) this.scheduleStateAnswer();
   }
 
+  /** The position in the order the client named its streams (subscriptions finish in any order). */
+  private orderedPosition(): Cursor {
+    return new Map(this.streams.filter((s) => this.position.has(s)).map((s) => [s, this.position.get(s)!]));
+  }
+
   onEvent(stream: string, out: Outgoing): void {
     // Full: a replay page may still be delivering after the unsubscribe; the rest comes next poll.
     if (this.done || this.full) return;
@@ -464,7 +469,7 @@ class HeldPoll implements Subscriber {
     // A superseded poll's client has already moved on to its next request and never reads
     // this answer: recording its room state as seen would hold that next request back.
     if (reason !== "superseded") this.owner.noteAnswer(this.key, this.rooms, reason === "state");
-    const body: PollAnswer = { events: this.events, cursor: formatCursor(this.position), rooms };
+    const body: PollAnswer = { events: this.events, cursor: formatCursor(this.orderedPosition()), rooms };
     if (Object.keys(this.resets).length > 0) body.resets = this.resets;
     this.opts.metrics?.pollAnswers.inc({ reason });
     if (this.res.destroyed) return;

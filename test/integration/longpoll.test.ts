@@ -372,7 +372,8 @@ describe.each(dbKinds)("long polling /api/poll on %s", (kind) => {
         const again = await quick(bea, { streams, wait: 0, client: "no-cursor" });
         expect(again.cursor).toBe(first.cursor);
       }
-      expect(query.mock.calls.map((call) => call[0])).toEqual([]);
+      // The log's tables: a session lookup (its cache lapsing) is not a read of the log.
+      expect(query.mock.calls.map((call) => call[0]).filter((sql) => /\b(events|streams)\b/.test(sql))).toEqual([]);
     } finally {
       query.mockRestore();
     }
