@@ -6,7 +6,7 @@
 // when its room was joined again, against the moment `/readyz` first answered 200 (polled every
 // 20 ms from the restart), split into the backoff's share (when the attempt that got through
 // began) and the server's (that attempt's handshake, then its join).
-// The same trial with the backoff before (1 s doubling to a 30 s cap) and after (to a 5 s cap),
+// The same trial with the backoff before (1 s doubling to a 30 s cap) and after (to a 4 s cap),
 // alternating which goes first, each on the same server and database.
 //
 // The clients force the WebSocket (`transport: "websocket"`): in "auto" a client that fails

@@ -448,7 +448,7 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
       for (const n of [s.outageMs, s.spreadMs, s.peakPerS, s.attemptsPerClient, s.handshakeP50Ms, s.joinWaitP50Ms]) expect(finiteNonNegative(n)).toBe(true);
       expect(Number.isFinite(s.p95Ms)).toBe(true);
     }
-    expectRendered("restart", r, ["before (1 s ×2, cap 30 s)", "after (1 s ×2, cap 5 s)"]);
+    expectRendered("restart", r, ["before (1 s ×2, cap 30 s)", "after (1 s ×2, cap 4 s)"]);
   });
 
   // Seven windows, each on a fresh server: longer than the others on a busy machine.

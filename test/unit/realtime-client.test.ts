@@ -82,12 +82,12 @@ const message = (room: string, seq: number, text = `m${seq}`, clientId = `x${seq
 });
 
 describe("reconnect backoff", () => {
-  it("waits full-jitter delays from 1 s doubling up to 5 s, and starts over after a good connection", async () => {
-    // Near the top of each range: 1 s, 2 s, 4 s, then never over 5 s however long the outage.
-    expect(BACKOFF_CAP_MS).toBe(5_000);
+  it("waits full-jitter delays from 1 s doubling up to 4 s, and starts over after a good connection", async () => {
+    // Near the top of each range: 1 s, 2 s, then never over 4 s however long the outage.
+    expect(BACKOFF_CAP_MS).toBe(4_000);
     const client = makeClient({ random: () => 0.9999 });
     client.start();
-    for (const ceiling of [1000, 2000, 4000, 5000, 5000, 5000, 5000]) {
+    for (const ceiling of [1000, 2000, 4000, 4000, 4000, 4000, 4000]) {
       const delay = Math.floor(0.9999 * ceiling);
       const before = sockets.count;
       sockets.last.drop();
@@ -117,8 +117,8 @@ describe("reconnect backoff", () => {
     const draws = [0, 0.25, 0.5, 0.1, 0.5];
     const client = makeClient({ random: () => draws.shift() ?? 0 });
     client.start();
-    // 0 × 1 s: at once; 0.25 × 2 s = 500 ms; 0.5 × 4 s = 2 s; then 0.1 and 0.5 of the 5 s cap.
-    for (const delay of [0, 500, 2000, 500, 2500]) {
+    // 0 × 1 s: at once; 0.25 × 2 s = 500 ms; 0.5 × 4 s = 2 s; then 0.1 and 0.5 of the 4 s cap.
+    for (const delay of [0, 500, 2000, 400, 2000]) {
       const before = sockets.count;
       sockets.last.drop();
       if (delay > 0) {
@@ -153,8 +153,8 @@ describe("reconnect backoff", () => {
     sockets.last.drop(1012, JSON.stringify({ reconnectAfterMs: 3000 }));
     await vi.advanceTimersByTimeAsync(3000);
     expect(sockets.count).toBe(2);
-    // Refused: the next tries wait the backoff's second and third ceilings (2 s, 4 s), then at most 5 s.
-    for (const ceiling of [2000, 4000, 5000]) {
+    // Refused: the next tries wait the backoff's second and third ceilings (2 s, 4 s), then at most 4 s.
+    for (const ceiling of [2000, 4000, 4000]) {
       const before = sockets.count;
       sockets.last.drop();
       await vi.advanceTimersByTimeAsync(Math.floor(0.9999 * ceiling) - 1);
