@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { StreamFanout, type StreamLog, type StreamSubscriber } from "../../server/hub/fanout";
 import type { Outgoing } from "../../server/hub/outgoing";
 import { silentLogger } from "../../server/log";
+import { createMetrics } from "../../server/metrics";
 import { ManualClock } from "../../server/state/clock";
 import { MAX_REPLAY, roomStream, type RealtimeEvent, type StreamName } from "../../lib/protocol";
 
@@ -19,6 +20,7 @@ class FakeLog implements StreamLog {
   /** Reads waiting for `resume`. */
   blocked = 0;
   failReads = false;
+  failHeads = false;
   private gate: Promise<void> | null = null;
   private open: (() => void) | null = null;
 
@@ -38,6 +40,7 @@ class FakeLog implements StreamLog {
 
   async head(stream: string): Promise<number> {
     this.heads++;
+    if (this.failHeads) throw new Error("database unreachable");
     return this.streams.get(stream)?.length ?? 0;
   }
 
@@ -67,10 +70,10 @@ interface TestSubscriber extends StreamSubscriber {
   lagged: number;
 }
 
-function subscriber(id: string): TestSubscriber {
+function subscriber(id: string, transport: StreamSubscriber["transport"] = "ws"): TestSubscriber {
   const sub: TestSubscriber = {
     id,
-    transport: "ws",
+    transport,
     seqs: [],
     lagged: 0,
     onEvent: (_stream: string, out: Outgoing) => void sub.seqs.push(out.seq),
@@ -259,5 +262,214 @@ describe("ordering", () => {
     await f.subscribe(S, back, { since: 12 });
     expect(back.seqs).toEqual(range(13, 25));
     expect(log.reads.length).toBe(reads);
+  });
+});
+
+describe("catching up with another instance's commits", () => {
+  it("reads what the backplane says was committed elsewhere, page by page, and delivers it once", async () => {
+    const log = new FakeLog();
+    log.commit(S, 2);
+    const f = fanout(log, { replayPage: 3 });
+    const sub = subscriber("a");
+    await f.subscribe(S, sub);
+    const before = log.reads.length;
+    log.commit(S, 7); // committed on another instance: never published here
+    await f.catchUpHeads(new Map([[S, 9]]));
+    await until(() => sub.seqs.length >= 7);
+    expect(sub.seqs).toEqual(range(3, 9));
+    expect(log.reads.slice(before).map((r) => r.after)).toEqual([2, 5, 8]);
+    // Told again about a head it has already published: nothing to read.
+    await f.catchUpHeads(new Map([[S, 9]]));
+    expect(log.reads).toHaveLength(before + 3);
+    expect(sub.seqs).toEqual(range(3, 9));
+  });
+
+  it("a notification too big to list its streams catches up every stream followed here", async () => {
+    const log = new FakeLog();
+    const T = roomStream("random");
+    const f = fanout(log);
+    const a = subscriber("a");
+    const b = subscriber("b");
+    await f.subscribe(S, a);
+    await f.subscribe(T, b);
+    log.commit(S, 2);
+    log.commit(T, 1);
+    await f.catchUpHeads(null);
+    await until(() => a.seqs.length >= 2 && b.seqs.length >= 1);
+    expect(a.seqs).toEqual([1, 2]);
+    expect(b.seqs).toEqual([1]);
+  });
+
+  it("ignores streams nobody here has followed, and forgets a stream no one follows any more rather than read it", async () => {
+    const log = new FakeLog();
+    const f = fanout(log);
+    const sub = subscriber("a");
+    await f.subscribe(S, sub);
+    f.unsubscribe(S, sub);
+    const before = log.reads.length;
+    log.commit(S, 3);
+    log.commit(roomStream("elsewhere"), 3);
+    await f.catchUpHeads(new Map([[S, 3], [roomStream("elsewhere"), 3]]));
+    expect(log.reads).toHaveLength(before);
+    // Forgotten: the next subscriber asks the log for the head it could not know.
+    const heads = log.heads;
+    const back = subscriber("b");
+    expect(await f.subscribe(S, back)).toEqual({ head: 3, reset: false });
+    expect(log.heads).toBe(heads + 1);
+  });
+
+  it("lists the streams followed here with the last seq published, for the backplane's catch-up", async () => {
+    const log = new FakeLog();
+    log.commit(S, 4);
+    const T = roomStream("random");
+    const f = fanout(log);
+    const a = subscriber("a");
+    await f.subscribe(S, a);
+    await f.subscribe(T, a);
+    f.publish(log.commit(S, 1));
+    await until(() => a.seqs.length > 0);
+    expect(f.followedStreams()).toEqual(new Map([[S, 5], [T, 0]]));
+    f.unsubscribe(T, a);
+    expect(f.followedStreams()).toEqual(new Map([[S, 5]]));
+  });
+});
+
+describe("letting go", () => {
+  it("a closed connection's subscriptions all end at once: it hears nothing more from any stream", async () => {
+    const log = new FakeLog();
+    const T = roomStream("random");
+    const f = fanout(log);
+    const gone = subscriber("gone");
+    const stays = subscriber("stays");
+    await f.subscribe(S, gone);
+    await f.subscribe(T, gone);
+    await f.subscribe(S, stays);
+    f.unsubscribeAll(gone);
+    expect([f.isSubscribed(S, gone), f.isSubscribed(T, gone), f.isSubscribed(S, stays)]).toEqual([false, false, true]);
+    f.publish([...log.commit(S, 1), ...log.commit(T, 1)]);
+    await until(() => stays.seqs.length > 0);
+    expect(gone.seqs).toEqual([]);
+    // Subscribing again later works as for anyone new.
+    await f.subscribe(T, gone);
+    f.publish(log.commit(T, 1));
+    await until(() => gone.seqs.length > 0);
+    expect(gone.seqs).toEqual([2]);
+  });
+
+  it("keeps a stream nobody follows known for a minute, so a subscriber coming back asks the log nothing", async () => {
+    const log = new FakeLog();
+    log.commit(S, 3);
+    const clock = new ManualClock();
+    const f = new StreamFanout({ log, clock, logger: silentLogger });
+    const sub = subscriber("a");
+    await f.subscribe(S, sub);
+    f.unsubscribe(S, sub);
+    clock.advance(59_999);
+    // Another stream going idle is when old idle streams are swept.
+    const other = subscriber("b");
+    await f.subscribe(roomStream("random"), other);
+    f.unsubscribe(roomStream("random"), other);
+    const heads = log.heads;
+    await f.subscribe(S, subscriber("c"));
+    expect(log.heads).toBe(heads);
+  });
+
+  it("forgets a stream idle for a minute once another goes idle: its next subscriber asks the log", async () => {
+    const log = new FakeLog();
+    log.commit(S, 3);
+    const clock = new ManualClock();
+    const f = new StreamFanout({ log, clock, logger: silentLogger });
+    const sub = subscriber("a");
+    await f.subscribe(S, sub);
+    f.unsubscribe(S, sub);
+    clock.advance(60_000);
+    const other = subscriber("b");
+    await f.subscribe(roomStream("random"), other);
+    f.unsubscribe(roomStream("random"), other);
+    const heads = log.heads;
+    await f.subscribe(S, subscriber("c"));
+    expect(log.heads).toBe(heads + 1);
+  });
+});
+
+describe("failures and holes", () => {
+  it("a subscribe whose head cannot be read fails, and leaves nothing subscribed", async () => {
+    const log = new FakeLog();
+    const f = fanout(log);
+    const sub = subscriber("a");
+    log.failHeads = true;
+    await expect(f.subscribe(S, sub, { since: 0 })).rejects.toThrow("database unreachable");
+    expect(f.isSubscribed(S, sub)).toBe(false);
+    expect(f.followedStreams()).toEqual(new Map());
+  });
+
+  it("a subscription ended while its head was being read starts nothing", async () => {
+    const log = new FakeLog();
+    log.commit(S, 3);
+    const f = fanout(log);
+    const sub = subscriber("a");
+    const starts: number[] = [];
+    const done = f.subscribe(S, sub, { since: 0, onStart: (head) => void starts.push(head) });
+    f.unsubscribe(S, sub);
+    expect(await done).toEqual({ head: 3, reset: false });
+    expect(starts).toEqual([]);
+    expect(sub.seqs).toEqual([]);
+  });
+
+  it("an event whose predecessors the log does not have goes out anyway, after them", async () => {
+    const log = new FakeLog();
+    log.commit(S, 2);
+    const f = fanout(log);
+    const sub = subscriber("a");
+    await f.subscribe(S, sub);
+    // Seq 5 arrives; 3 and 4 are nowhere (a log reset behind this instance's back).
+    const [five] = new FakeLog().commit(S, 5).slice(4);
+    f.publish([five!]);
+    await until(() => sub.seqs.length > 0);
+    expect(sub.seqs).toEqual([5]);
+    f.publish(log.commit(S, 4).slice(3)); // the log's own 3..6 catch up: 6 is new
+    await until(() => sub.seqs.length > 1);
+    expect(sub.seqs).toEqual([5, 6]);
+  });
+
+  it("a subscriber resuming further back than the recent window reads the log", async () => {
+    const log = new FakeLog();
+    const f = fanout(log);
+    await f.subscribe(S, subscriber("a"));
+    f.publish(log.commit(S, 300));
+    await until(() => f.followedStreams().get(S) === 300);
+    const reads = log.reads.length;
+    const back = subscriber("b");
+    await f.subscribe(S, back, { since: 40 });
+    expect(back.seqs).toEqual(range(41, 300));
+    expect(log.reads.length).toBeGreaterThan(reads);
+    // Within the last 256 (seq 45 onwards): from memory.
+    const near = subscriber("c");
+    const before = log.reads.length;
+    await f.subscribe(S, near, { since: 44 });
+    expect(near.seqs).toEqual(range(45, 300));
+    expect(log.reads.length).toBe(before);
+  });
+});
+
+describe("what an operator counts", () => {
+  it("resumes and resets per transport (positions the client brought only), and deliveries per transport", async () => {
+    const log = new FakeLog();
+    log.commit(S, 5);
+    const metrics = createMetrics({ defaultMetrics: false });
+    const f = new StreamFanout({ log, clock: new ManualClock(), logger: silentLogger, metrics });
+    await f.subscribe(S, subscriber("resumed", "sse"), { since: 3 });
+    await f.subscribe(S, subscriber("too-far", "longpoll"), { since: 9 });
+    await f.subscribe(S, subscriber("server-chosen", "ws"), { since: 5, resumed: false });
+    await f.subscribe(S, subscriber("live", "ws"));
+    const byTransport = async (c: { get(): Promise<{ values: Array<{ labels: Record<string, unknown>; value: number }> }> }) =>
+      Object.fromEntries((await c.get()).values.map((v) => [v.labels.transport, v.value]));
+    expect(await byTransport(metrics.resumes)).toEqual({ sse: 1 });
+    expect(await byTransport(metrics.resets)).toEqual({ longpoll: 1 });
+    f.publish(log.commit(S, 1));
+    await until(() => f.followedStreams().get(S) === 6);
+    // sse: 4 and 5 replayed, then 6; each of the others: 6.
+    expect(await byTransport(metrics.deliveries)).toEqual({ sse: 3, longpoll: 1, ws: 2 });
+    expect((await metrics.fanoutSeconds.get()).values.find((v) => v.metricName === "rt_fanout_seconds_count")?.value).toBe(1);
   });
 });

@@ -76,6 +76,20 @@ describe("the cursor tick", () => {
     await vi.advanceTimersByTimeAsync(20);
     expect(l.frames.filter((f) => f.type === "cursors")).toHaveLength(1);
   });
+
+  it("stops at stop(), even when started twice", async () => {
+    const l = joined(lin, "r");
+    joined(ada, "r");
+    hub.start();
+    hub.start();
+    hub.moveCursor("r", ada, 0.1, 0.1);
+    await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS);
+    expect(l.frames.filter((f) => f.type === "cursors")).toHaveLength(1);
+    hub.stop();
+    hub.moveCursor("r", ada, 0.2, 0.2);
+    await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS * 4);
+    expect(l.frames.filter((f) => f.type === "cursors")).toHaveLength(1);
+  });
 });
 
 describe("presence when a connection goes away", () => {
@@ -108,5 +122,56 @@ describe("presence when a connection goes away", () => {
     await vi.advanceTimersByTimeAsync(PRESENCE_GRACE_MS * 2);
     expect(presenceOf(l)).toHaveLength(before);
     expect(hub.members("r").map((m) => m.id)).toEqual([lin.id, ada.id]);
+  });
+});
+
+describe("announcing a big room", () => {
+  /**
+   * Connections watching `room` (a big room's audience), one of them counted, so that with the
+   * two people who join the tests' rooms `n` watch it in all.
+   */
+  function audience(room: string, n: number) {
+    const counted = subscriber(lin);
+    hub.register(counted);
+    hub.watch(room, counted);
+    for (let i = 1; i < n - 2; i++) {
+      const sub = subscriber(lin);
+      hub.register(sub);
+      hub.watch(room, sub);
+    }
+    return counted;
+  }
+
+  it("announces a room of 600 watchers at most every 120 ms (0.2 ms per watcher)", async () => {
+    const w = audience("big", 600);
+    joined(ada, "big");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS);
+    expect(presenceOf(w)).toEqual([[ada.id]]);
+    joined(lin, "big");
+    await vi.advanceTimersByTimeAsync(119);
+    expect(presenceOf(w)).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(presenceOf(w)).toEqual([[ada.id], [ada.id, lin.id]]);
+  });
+
+  it("announces however big a room at least every 250 ms", async () => {
+    const w = audience("huge", 2_000);
+    joined(ada, "huge");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS);
+    joined(lin, "huge");
+    // The window is over at 250 ms; the next 20 ms batch after it announces.
+    await vi.advanceTimersByTimeAsync(259);
+    expect(presenceOf(w)).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(presenceOf(w)).toEqual([[ada.id], [ada.id, lin.id]]);
+  });
+
+  it("a room of a hundred watchers or fewer keeps the plain 20 ms window", async () => {
+    const w = audience("small", 100);
+    joined(ada, "small");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS);
+    joined(lin, "small");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS);
+    expect(presenceOf(w)).toEqual([[ada.id], [ada.id, lin.id]]);
   });
 });
