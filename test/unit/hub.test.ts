@@ -3,11 +3,11 @@
 // leaving, watching and unwatching a room change who hears its frames.
 import { describe, expect, it } from "vitest";
 import type { EventLog } from "../../server/eventlog";
-import { Hub, type Outgoing, type RoomFrame, type Subscriber } from "../../server/hub";
+import { CURSOR_IDLE_MS, Hub, type Outgoing, type RoomFrame, type Subscriber } from "../../server/hub";
 import { silentLogger } from "../../server/log";
 import { createMetrics } from "../../server/metrics";
 import { ManualClock } from "../../server/state/clock";
-import { roomStream, type RealtimeEvent, type User } from "../../lib/protocol";
+import { TYPING_TTL_MS, roomStream, type RealtimeEvent, type User } from "../../lib/protocol";
 
 const ada: User = { id: "u_ada", name: "Ada", color: "#e11d48" };
 const lin: User = { id: "u_lin", name: "Lin", color: "#2563eb" };
@@ -52,11 +52,11 @@ function connection(user: User, id: string, transport: Subscriber["transport"] =
   return { sub, heard };
 }
 
-function world() {
+function world(opts: Partial<ConstructorParameters<typeof Hub>[0]> = {}) {
   const clock = new ManualClock();
   const metrics = createMetrics({ defaultMetrics: false });
   const log = fakeLog();
-  const hub = new Hub({ log: log.log, clock, logger: silentLogger, metrics, presenceGraceMs: 1_000 });
+  const hub = new Hub({ log: log.log, clock, logger: silentLogger, metrics, presenceGraceMs: 1_000, ...opts });
   return { clock, metrics, log, hub };
 }
 
@@ -291,5 +291,100 @@ describe("rooms through the hub", () => {
     const value = async (c: { get(): Promise<{ values: Array<{ value: number }> }> }) => (await c.get()).values[0]?.value;
     expect([await value(metrics.cursorInputs), await value(metrics.cursorCoalesced), await value(metrics.cursorFrames)]).toEqual([3, 1, 2]);
     expect(a.heard.frames.filter((f) => f.type === "cursors")).toHaveLength(2);
+  });
+
+  it("a connection in several rooms that closes leaves each of them", () => {
+    const { hub, clock } = world();
+    const a = connection(ada, "a");
+    hub.register(a.sub);
+    for (const room of ["one", "two", "three"]) hub.enterRoom(room, a.sub);
+    hub.unregister(a.sub);
+    clock.advance(1_000);
+    expect(["one", "two", "three"].map((room) => hub.members(room))).toEqual([[], [], []]);
+  });
+
+  it("a connection that left one of its rooms still leaves the others when it closes", () => {
+    const { hub, clock } = world();
+    const a = connection(ada, "a");
+    hub.register(a.sub);
+    hub.enterRoom("one", a.sub);
+    hub.enterRoom("two", a.sub);
+    hub.leaveRoom("one", a.sub);
+    hub.unwatch("one", a.sub);
+    hub.unregister(a.sub);
+    clock.advance(1_000);
+    expect([hub.members("one"), hub.members("two")]).toEqual([[], []]);
+  });
+
+  it("leaving or unwatching a room never entered changes nothing", () => {
+    const { hub } = world();
+    const a = connection(ada, "a");
+    const l = connection(lin, "l");
+    hub.register(a.sub);
+    hub.register(l.sub);
+    hub.enterRoom(ROOM, l.sub);
+    hub.leaveRoom("elsewhere", a.sub, { immediate: true });
+    hub.unwatch("elsewhere", a.sub);
+    hub.leaveRoom(ROOM, a.sub, { immediate: true });
+    expect(hub.members(ROOM)).toEqual([lin]);
+  });
+
+  it("a watcher that takes no room frames is passed over, and the others still hear", () => {
+    const { hub } = world();
+    const deaf: Subscriber = { id: "deaf", user: ada, sessionId: "s-deaf", transport: "ws", onEvent() {} };
+    const l = connection(lin, "l");
+    hub.register(deaf);
+    hub.register(l.sub);
+    hub.enterRoom(ROOM, deaf);
+    hub.enterRoom(ROOM, l.sub);
+    hub.settleRoom(ROOM);
+    expect(l.heard.frames.map((f) => f.type)).toEqual(["presence"]);
+  });
+
+  it("typing with nobody present: its watchers see it start and stop", () => {
+    const { hub } = world();
+    const w = connection(lin, "w");
+    hub.register(w.sub);
+    hub.watch(ROOM, w.sub);
+    hub.setTyping(ROOM, ada, true);
+    hub.setTyping(ROOM, ada, false);
+    expect(w.heard.frames.map((f) => [f.type, JSON.parse(f.json).users.length])).toEqual([
+      ["typing", 1],
+      ["typing", 0],
+    ]);
+  });
+
+  it("typing lapses after TYPING_TTL_MS without a renewal, or after typingTtlMs when given", () => {
+    for (const [ttl, opts] of [[TYPING_TTL_MS, {}], [2_000, { typingTtlMs: 2_000 }]] as const) {
+      const { hub, clock } = world(opts);
+      hub.setTyping(ROOM, ada, true);
+      clock.advance(ttl - 1);
+      expect(hub.typingUsers(ROOM).map((u) => u.id)).toEqual([ada.id]);
+      clock.advance(1);
+      expect(hub.typingUsers(ROOM)).toEqual([]);
+    }
+  });
+
+  it("a cursor left still is taken away after CURSOR_IDLE_MS, or after cursorIdleMs when given", () => {
+    for (const [idle, opts] of [[CURSOR_IDLE_MS, {}], [5_000, { cursorIdleMs: 5_000 }]] as const) {
+      const { hub, clock } = world(opts);
+      hub.moveCursor(ROOM, ada, 0.5, 0.5);
+      clock.advance(idle - 1_000);
+      hub.cursors.flush();
+      expect(Object.keys(hub.cursorSnapshot(ROOM))).toEqual([ada.id]);
+      clock.advance(1_000);
+      hub.cursors.flush();
+      expect(hub.cursorSnapshot(ROOM)).toEqual({});
+    }
+  });
+
+  it("with coalescing off, every cursor move is a frame at once", () => {
+    const { hub } = world({ coalesceCursors: false });
+    const l = connection(lin, "l");
+    hub.register(l.sub);
+    hub.watch(ROOM, l.sub);
+    hub.moveCursor(ROOM, ada, 0.1, 0.1);
+    hub.moveCursor(ROOM, ada, 0.2, 0.2);
+    expect(l.heard.frames.filter((f) => f.type === "cursors")).toHaveLength(2);
   });
 });
