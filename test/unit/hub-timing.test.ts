@@ -154,6 +154,22 @@ describe("announcement batches", () => {
     expect(presenceOf(w)).toEqual([[ada.id, lin.id], [ada.id, lin.id, kay.id]]);
   });
 
+  it("a room's first change waits its own 20 ms, even just after another room's batch went out", async () => {
+    const w = subscriber(lin);
+    hub.register(w);
+    for (const room of ["r1", "r2", "r3"]) hub.watch(room, w);
+    joined(ada, "r1");
+    await vi.advanceTimersByTimeAsync(5);
+    joined(ada, "r2");
+    await vi.advanceTimersByTimeAsync(16); // r1 and r2 went out together at 20 ms
+    joined(ada, "r3");
+    const r3 = () => w.frames.filter((f) => f.type === "presence" && f.room === "r3");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS - 1);
+    expect(r3()).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(r3()).toHaveLength(1);
+  });
+
   it("announces nothing once stopped", async () => {
     const w = subscriber(lin);
     hub.register(w);

@@ -326,6 +326,13 @@ describe("the peer protocol, more", () => {
     expect(viewer.typingUsers(ROOM)).toEqual([]);
   });
 
+  it("a person present here and on another instance is shown as this instance has them", async () => {
+    const viewer = await hub("B");
+    enter(viewer, person(ada, "ada-1"));
+    network.deliver({ t: "state", i: "Z", rooms: { [ROOM]: { members: [{ ...ada, name: "Ada (old name)" }], typing: [] } } });
+    expect(viewer.members(ROOM).map((m) => m.name)).toEqual(["Ada"]);
+  });
+
   it("keeps each person's cursor from an instance, whichever tick brought it", async () => {
     const viewer = await hub("B");
     const at = (user: User, x: number) => ({ x, y: 0.5, name: user.name, color: user.color });
