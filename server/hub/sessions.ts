@@ -8,19 +8,16 @@ export class SessionRegistry {
 
   constructor(private readonly metrics?: Metrics) {}
 
-  /** Adds a connection; false if it was already here. */
-  add(sub: Subscriber): boolean {
-    if (this.subscribers.has(sub)) return false;
+  /** Adds a connection (again: nothing changes). */
+  add(sub: Subscriber): void {
+    if (this.subscribers.has(sub)) return;
     this.subscribers.add(sub);
     this.metrics?.connections.inc({ transport: sub.transport });
-    return true;
   }
 
-  /** Removes a connection; false if it was not here. */
-  remove(sub: Subscriber): boolean {
-    if (!this.subscribers.delete(sub)) return false;
-    this.metrics?.connections.dec({ transport: sub.transport });
-    return true;
+  /** Removes a connection (not here: nothing changes). */
+  remove(sub: Subscriber): void {
+    if (this.subscribers.delete(sub)) this.metrics?.connections.dec({ transport: sub.transport });
   }
 
   has(sub: Subscriber): boolean {

@@ -6,9 +6,9 @@ import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DuplicateCookieError, Sessions, type Session } from "../../server/auth";
 import type { CommandContext, Reply } from "../../server/commands/context";
-import { CommandError, decodeFrame, knownError } from "../../server/commands/errors";
+import { CommandError, decodeFrame, errorFrame, isServerTrouble, knownError } from "../../server/commands/errors";
 import { CommandExecutor } from "../../server/commands/executor";
-import { MAX_ROOMS_PER_CONNECTION } from "../../server/commands/limits";
+import { FRAME_RATE, MAX_ROOMS_PER_CONNECTION } from "../../server/commands/limits";
 import { EventLog, EventLogClosedError, EventLogFullError } from "../../server/eventlog";
 import { Hub } from "../../server/hub";
 import { silentLogger } from "../../server/log";
@@ -57,7 +57,7 @@ interface FakeConnection extends CommandContext {
 }
 
 /** A connection's context as a transport builds one; `subscribe` may be made to fail. */
-function connection(opts: { rooms?: null; subscribe?: CommandContext["subscribe"]; rates?: PersonRates } = {}): FakeConnection {
+function connection(opts: { rooms?: null; subscribe?: CommandContext["subscribe"]; rates?: PersonRates; joinOnDemand?: boolean } = {}): FakeConnection {
   const rooms = new Set<string>();
   const followed: FakeConnection["followed"] = [];
   const ctx: FakeConnection = {
@@ -75,6 +75,7 @@ function connection(opts: { rooms?: null; subscribe?: CommandContext["subscribe"
         return [{ type: "joined", room, head: await log.head(`room:${room}`), members: [ada.user] }];
       }),
     unsubscribe: (room) => rooms.delete(room),
+    joinOnDemand: opts.joinOnDemand,
   };
   if (opts.rooms === null) return { ...ctx, rooms: null as unknown as Set<string> };
   return ctx;
@@ -135,6 +136,24 @@ describe("join and leave", () => {
     });
     expect(await run({ type: "join", room }, c)).toEqual([{ type: "error", code: "internal", message: "Something went wrong; try again", room }]);
     expect(c.rooms.has(room)).toBe(false);
+  });
+
+  it("join: each refusal says why, naming the limit or the room", async () => {
+    const room = await newRoom();
+    const full = connection();
+    for (let i = 0; i < MAX_ROOMS_PER_CONNECTION; i++) full.rooms.add(`held-${i}`);
+    expect(await run({ type: "join", room }, full)).toEqual([
+      { type: "error", code: "too_many_rooms", message: `A connection can be in at most ${MAX_ROOMS_PER_CONNECTION} rooms; leave one first`, room },
+    ]);
+    const rates = new PersonRates({ now: () => clock.now(), limits: { send: { rate: 1, burst: 1 }, typing: { rate: 1, burst: 1 }, cursor: { rate: 1, burst: 1 }, join: { rate: 1, burst: 1 } } });
+    const limited = connection({ rates });
+    await run({ type: "join", room }, limited);
+    expect(await run({ type: "join", room }, limited)).toEqual([
+      { type: "error", code: "rate_limited", message: `Too many joins; slow down ("${room}" was not joined)`, room },
+    ]);
+    expect(await run({ type: "join", room }, connection({ rooms: null }))).toEqual([
+      { type: "error", code: "bad_request", message: "Only a connection can join a room", room },
+    ]);
   });
 
   it("join: refused bad_request to a one-off HTTP call (it has no connection to follow with)", async () => {
@@ -221,7 +240,7 @@ describe("typing and cursor", () => {
   it("typing: starts and stops from this connection; not_joined; over the limit dropped as excess", async () => {
     const room = await newRoom();
     const c = connection();
-    expect(codeOf(await run({ type: "typing", room }, c))).toBe("not_joined");
+    expect(await run({ type: "typing", room }, c)).toEqual([{ type: "error", code: "not_joined", message: `Join "${room}" first`, room }]);
     await run({ type: "join", room }, c);
     expect(await run({ type: "typing", room }, c)).toEqual([]);
     expect(hub.typingUsers(room).map((u) => u.id)).toEqual([ada.user.id]);
@@ -247,7 +266,7 @@ describe("typing and cursor", () => {
     const replies = [];
     // One token went on the move above: 59 more pass, the 60th is over the burst.
     for (let i = 0; i < 60; i++) replies.push(await executor.execute({ type: "cursor", room, x: 0.1, y: 0.1 }, c));
-    expect(replies.filter((r) => r.excess)).toHaveLength(1);
+    expect(replies.filter((r) => r.excess)).toEqual([{ frames: [], excess: true }]);
   });
 
   it("over one-off HTTP: unknown_room for a room that does not exist", async () => {
@@ -277,5 +296,155 @@ describe("the one mapping from failures to codes", () => {
       error: { type: "error", code: "bad_frame", message: 'Invalid "send" frame: clientId Invalid input: expected string, received undefined' },
     });
     expect(decodeFrame({ type: "join", room: "general" })).toEqual({ frame: { type: "join", room: "general" } });
+  });
+});
+
+describe("a long-poll page's frames on an instance that has not seen its join", () => {
+  it("send, typing and cursor join the room here first (live only), then take effect", async () => {
+    const room = await newRoom();
+    const send = connection({ joinOnDemand: true });
+    expect(await run({ type: "send", room, text: "hi", clientId: "d-1" }, send)).toEqual([{ type: "ack", clientId: "d-1", seq: 1 }]);
+    expect(send.followed).toEqual([{ room, since: undefined }]);
+
+    const typing = connection({ joinOnDemand: true });
+    expect(await run({ type: "typing", room }, typing)).toEqual([]);
+    expect(typing.followed).toEqual([{ room, since: undefined }]);
+    expect(hub.typingUsers(room).map((u) => u.id)).toEqual([ada.user.id]);
+
+    const cursor = connection({ joinOnDemand: true });
+    expect(await run({ type: "cursor", room, x: 0.5, y: 0.5 }, cursor)).toEqual([]);
+    expect(cursor.followed).toEqual([{ room, since: undefined }]);
+    expect(hub.cursorSnapshot(room)[ada.user.id]).toMatchObject({ x: 0.5, y: 0.5 });
+  });
+
+  it("a room joined already is not followed twice", async () => {
+    const room = await newRoom();
+    const c = connection({ joinOnDemand: true });
+    await run({ type: "join", room }, c);
+    await run({ type: "send", room, text: "hi", clientId: "d-2" }, c);
+    await run({ type: "cursor", room, x: 0.1, y: 0.1 }, c);
+    expect(c.followed).toHaveLength(1);
+  });
+
+  it("a room that does not exist is unknown_room, and nothing is followed", async () => {
+    const c = connection({ joinOnDemand: true });
+    expect(codeOf(await run({ type: "send", room: "nope-nope", text: "hi", clientId: "d-3" }, c))).toBe("unknown_room");
+    expect(codeOf(await run({ type: "cursor", room: "nope-nope", x: 0.1, y: 0.1 }, c))).toBe("unknown_room");
+    expect(c.followed).toEqual([]);
+  });
+});
+
+/** A logger that keeps its error lines, for failures the operator must see. */
+function spyLogger() {
+  const errors: Array<{ obj: Record<string, unknown>; msg: string }> = [];
+  const logger = { error: (obj: Record<string, unknown>, msg: string) => void errors.push({ obj, msg }), warn() {}, info() {}, debug() {} };
+  return { logger: logger as unknown as typeof silentLogger, errors };
+}
+
+describe("failures the operator sees", () => {
+  it("an unexpected failure is answered internal and logged with the frame's type; a refusal is not logged", async () => {
+    const room = await newRoom();
+    const { logger, errors } = spyLogger();
+    const logged = new CommandExecutor({ hub, workspace, logger, metrics });
+    const c = connection({ subscribe: async () => Promise.reject(new Error("the log could not be read")) });
+    expect(codeOf(await settle(await logged.execute({ type: "join", room }, c)))).toBe("internal");
+    expect(errors.map((e) => [e.msg, e.obj.frame])).toEqual([["frame failed", "join"]]);
+    expect(codeOf(await settle(await logged.execute({ type: "leave", room }, connection())))).toBe("not_joined");
+    expect(errors).toHaveLength(1);
+  });
+
+  it("a send whose append fails unexpectedly is answered internal, with its clientId, and logged", async () => {
+    const room = await newRoom();
+    const { logger, errors } = spyLogger();
+    const failing = Object.assign(Object.create(workspace) as Workspace, {
+      prepareMessage: async () => () => Promise.reject(new Error("disk full")),
+    });
+    const logged = new CommandExecutor({ hub, workspace: failing, logger, metrics });
+    const c = connection();
+    await run({ type: "join", room }, c);
+    expect(await settle(await logged.execute({ type: "send", room, text: "hi", clientId: "f-1" }, c))).toEqual([
+      { type: "error", code: "internal", message: "Something went wrong; try again", clientId: "f-1", room },
+    ]);
+    expect(errors.map((e) => [e.msg, e.obj.frame])).toEqual([["send failed", "send"]]);
+  });
+
+  it("a send the log refuses for a known reason is answered with its code and not logged", async () => {
+    const room = await newRoom();
+    const { logger, errors } = spyLogger();
+    const logged = new CommandExecutor({ hub, workspace, logger, metrics });
+    const c = connection();
+    await run({ type: "join", room }, c);
+    await log.close();
+    expect(codeOf(await settle(await logged.execute({ type: "send", room, text: "hi", clientId: "k-1" }, c)))).toBe("unavailable");
+    expect(errors).toEqual([]);
+  });
+
+  it("a join whose first-join record fails is still answered joined, and the failure is logged with the room", async () => {
+    const room = await newRoom();
+    const { logger, errors } = spyLogger();
+    const failing = Object.assign(Object.create(workspace) as Workspace, { recordJoin: () => Promise.reject(new Error("disk full")) });
+    const logged = new CommandExecutor({ hub, workspace: failing, logger, metrics });
+    expect((await settle(await logged.execute({ type: "join", room }, connection())))[0]?.type).toBe("joined");
+    await expect.poll(() => errors.map((e) => [e.msg, e.obj.room])).toEqual([["recording the join failed", room]]);
+  });
+
+  it("counts what each limit refused or dropped, by kind", async () => {
+    const room = await newRoom();
+    const rates = new PersonRates({ now: () => clock.now(), limits: { send: { rate: 1, burst: 1 }, typing: { rate: 1, burst: 1 }, cursor: { rate: 1, burst: 1 }, join: { rate: 1, burst: 1 } } });
+    const c = connection({ rates });
+    await run({ type: "join", room }, c);
+    await run({ type: "join", room }, c);
+    for (let i = 0; i < 2; i++) {
+      await run({ type: "send", room, text: `m${i}`, clientId: `r-${i}` }, c);
+      await run({ type: "typing", room }, c);
+      await run({ type: "cursor", room, x: 0.1, y: 0.1 }, c);
+    }
+    const counted = Object.fromEntries((await metrics.rateLimited.get()).values.map((v) => [v.labels.type, v.value]));
+    expect(counted).toEqual({ join: 1, send: 1, typing: 1, cursor: 1 });
+  });
+});
+
+describe("without metrics (they are optional)", () => {
+  it("typing and cursor input over the limit is still dropped as excess, not answered as an error", async () => {
+    const room = await newRoom();
+    const bare = new CommandExecutor({ hub, workspace, logger: silentLogger });
+    const rates = new PersonRates({ now: () => clock.now(), limits: { send: { rate: 1, burst: 1 }, typing: { rate: 1, burst: 1 }, cursor: { rate: 1, burst: 1 }, join: { rate: 1, burst: 1 } } });
+    const c = connection({ rates });
+    await run({ type: "join", room }, c);
+    await bare.execute({ type: "typing", room }, c);
+    await bare.execute({ type: "cursor", room, x: 0.1, y: 0.1 }, c);
+    expect(await bare.execute({ type: "typing", room }, c)).toEqual({ frames: [], excess: true });
+    expect(await bare.execute({ type: "cursor", room, x: 0.2, y: 0.2 }, c)).toEqual({ frames: [], excess: true });
+    // A join over the limit is refused rate_limited as ever.
+    expect(codeOf(await settle(await bare.execute({ type: "join", room }, c)))).toBe("rate_limited");
+    // A send is acknowledged, and one over the limit refused, as ever.
+    expect(await settle(await bare.execute({ type: "send", room, text: "hi", clientId: "nm-1" }, c))).toEqual([{ type: "ack", clientId: "nm-1", seq: 1 }]);
+    expect(codeOf(await settle(await bare.execute({ type: "send", room, text: "again", clientId: "nm-2" }, c)))).toBe("rate_limited");
+  });
+});
+
+describe("a connection's limits", () => {
+  it("frames: 240 a second, burst 480, as docs/PROTOCOL.md states for a page (and one WebSocket)", () => {
+    expect(FRAME_RATE).toEqual({ perSecond: 240, burst: 480 });
+  });
+});
+
+describe("error frames", () => {
+  it("internal, overloaded and unavailable are the server's trouble; the rest are about the frame", () => {
+    expect(["internal", "overloaded", "unavailable"].every((c) => isServerTrouble(c as never))).toBe(true);
+    expect(["bad_frame", "not_joined", "rate_limited", "unknown_room"].some((c) => isServerTrouble(c as never))).toBe(false);
+  });
+
+  it("names the room and clientId only when it has them", () => {
+    expect(errorFrame("internal", "m")).toEqual({ type: "error", code: "internal", message: "m" });
+    expect(Object.keys(errorFrame("internal", "m", { clientId: undefined, room: undefined }))).toEqual(["type", "code", "message"]);
+    expect(errorFrame("not_joined", "m", { room: "r" })).toEqual({ type: "error", code: "not_joined", message: "m", room: "r" });
+  });
+
+  it("a frame that is not an object, or has no known type, is bad_frame with what can be said", () => {
+    expect(decodeFrame(null)).toEqual({ error: { type: "error", code: "bad_frame", message: expect.stringMatching(/^Invalid frame: type /) } });
+    expect(decodeFrame("hello")).toEqual({ error: { type: "error", code: "bad_frame", message: expect.stringMatching(/^Invalid frame: type /) } });
+    expect(decodeFrame({ type: 7 })).toEqual({ error: { type: "error", code: "bad_frame", message: expect.stringMatching(/^Invalid frame: type /) } });
+    expect(decodeFrame({ type: "dance" })).toEqual({ error: { type: "error", code: "bad_frame", message: expect.stringMatching(/^Invalid "dance" frame: type /) } });
   });
 });

@@ -76,6 +76,31 @@ describe("the cursor tick", () => {
     await vi.advanceTimersByTimeAsync(20);
     expect(l.frames.filter((f) => f.type === "cursors")).toHaveLength(1);
   });
+
+  it("sends a cursor moved twice within a tick once, at its latest position", async () => {
+    const l = joined(lin, "r");
+    joined(ada, "r");
+    hub.start();
+    hub.moveCursor("r", ada, 0.1, 0.1);
+    hub.moveCursor("r", ada, 0.2, 0.2);
+    await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS);
+    const frames = l.frames.filter((f) => f.type === "cursors").map((f) => (JSON.parse(f.json) as { cursors: Record<string, { x: number }> }).cursors[ada.id]?.x);
+    expect(frames).toEqual([0.2]);
+  });
+
+  it("stops at stop(), even when started twice", async () => {
+    const l = joined(lin, "r");
+    joined(ada, "r");
+    hub.start();
+    hub.start();
+    hub.moveCursor("r", ada, 0.1, 0.1);
+    await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS);
+    expect(l.frames.filter((f) => f.type === "cursors")).toHaveLength(1);
+    hub.stop();
+    hub.moveCursor("r", ada, 0.2, 0.2);
+    await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS * 4);
+    expect(l.frames.filter((f) => f.type === "cursors")).toHaveLength(1);
+  });
 });
 
 describe("presence when a connection goes away", () => {
@@ -108,5 +133,142 @@ describe("presence when a connection goes away", () => {
     await vi.advanceTimersByTimeAsync(PRESENCE_GRACE_MS * 2);
     expect(presenceOf(l)).toHaveLength(before);
     expect(hub.members("r").map((m) => m.id)).toEqual([lin.id, ada.id]);
+  });
+});
+
+describe("announcement batches", () => {
+  it("changes within 20 ms of the first go out as one frame; a change after it waits its own 20 ms", async () => {
+    const w = subscriber(lin);
+    hub.register(w);
+    hub.watch("r", w);
+    joined(ada, "r");
+    await vi.advanceTimersByTimeAsync(5);
+    joined(lin, "r");
+    await vi.advanceTimersByTimeAsync(16);
+    expect(presenceOf(w)).toEqual([[ada.id, lin.id]]);
+    const kay = { id: "u_kay", name: "Kay", color: "#0d9488" };
+    joined(kay, "r");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS - 1);
+    expect(presenceOf(w)).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(presenceOf(w)).toEqual([[ada.id, lin.id], [ada.id, lin.id, kay.id]]);
+  });
+
+  it("a room's first change waits its own 20 ms, even just after another room's batch went out", async () => {
+    const w = subscriber(lin);
+    hub.register(w);
+    for (const room of ["r1", "r2", "r3"]) hub.watch(room, w);
+    joined(ada, "r1");
+    await vi.advanceTimersByTimeAsync(5);
+    joined(ada, "r2");
+    await vi.advanceTimersByTimeAsync(16); // r1 and r2 went out together at 20 ms
+    joined(ada, "r3");
+    const r3 = () => w.frames.filter((f) => f.type === "presence" && f.room === "r3");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS - 1);
+    expect(r3()).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(r3()).toHaveLength(1);
+  });
+
+  it("announces nothing once stopped", async () => {
+    const w = subscriber(lin);
+    hub.register(w);
+    hub.watch("r", w);
+    joined(ada, "r");
+    hub.stop();
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS * 5);
+    expect(presenceOf(w)).toEqual([]);
+  });
+
+  it("leaves no timer running once a room's changes are announced", async () => {
+    joined(ada, "r");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("a room everyone left, watchers too, is announced empty once the grace is over", async () => {
+    const a = joined(ada, "r");
+    const l = joined(lin, "r");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS);
+    expect(hub.announcedMembers("r").map((m) => m.id)).toEqual([ada.id, lin.id]);
+    hub.unregister(a);
+    hub.unregister(l);
+    await vi.advanceTimersByTimeAsync(PRESENCE_GRACE_MS + ANNOUNCE_WINDOW_MS);
+    expect(hub.members("r")).toEqual([]);
+    expect(hub.announcedMembers("r")).toEqual([]);
+  });
+});
+
+describe("announcing a big room", () => {
+  /**
+   * Connections watching `room` (a big room's audience), one of them counted, so that with the
+   * two people who join the tests' rooms `n` watch it in all.
+   */
+  function audience(room: string, n: number) {
+    const counted = subscriber(lin);
+    hub.register(counted);
+    hub.watch(room, counted);
+    for (let i = 1; i < n - 2; i++) {
+      const sub = subscriber(lin);
+      hub.register(sub);
+      hub.watch(room, sub);
+    }
+    return counted;
+  }
+
+  it("announces a room of 600 watchers at most every 120 ms (0.2 ms per watcher)", async () => {
+    const w = audience("big", 600);
+    joined(ada, "big");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS);
+    expect(presenceOf(w)).toEqual([[ada.id]]);
+    joined(lin, "big");
+    await vi.advanceTimersByTimeAsync(119);
+    expect(presenceOf(w)).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(presenceOf(w)).toEqual([[ada.id], [ada.id, lin.id]]);
+  });
+
+  it("announces however big a room at least every 250 ms", async () => {
+    const w = audience("huge", 2_000);
+    joined(ada, "huge");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS);
+    joined(lin, "huge");
+    // The window is over at 250 ms; the next 20 ms batch after it announces.
+    await vi.advanceTimersByTimeAsync(259);
+    expect(presenceOf(w)).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(presenceOf(w)).toEqual([[ada.id], [ada.id, lin.id]]);
+  });
+
+  it("a room of a hundred watchers or fewer keeps the plain 20 ms window", async () => {
+    const w = audience("small", 100);
+    joined(ada, "small");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS);
+    joined(lin, "small");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS);
+    expect(presenceOf(w)).toEqual([[ada.id], [ada.id, lin.id]]);
+  });
+
+  it("a typing change does not push back the room's next presence announcement", async () => {
+    const w = audience("big", 600);
+    joined(ada, "big");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS);
+    await vi.advanceTimersByTimeAsync(80);
+    hub.setTyping("big", ada, true, "x");
+    joined(lin, "big");
+    await vi.advanceTimersByTimeAsync(40);
+    expect(presenceOf(w)).toEqual([[ada.id], [ada.id, lin.id]]);
+  });
+
+  it("a big room that emptied announces its next arrival without waiting out a window", async () => {
+    const w = audience("big", 600);
+    const a = joined(ada, "big");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS);
+    hub.leaveRoom("big", a, { immediate: true });
+    await vi.advanceTimersByTimeAsync(120);
+    expect(presenceOf(w)).toEqual([[ada.id], []]);
+    joined(lin, "big");
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_WINDOW_MS);
+    expect(presenceOf(w)).toEqual([[ada.id], [], [lin.id]]);
   });
 });
