@@ -42,6 +42,17 @@ export function frameOf(e: OutboxEntry): OutboxFrame {
   return e.frame ?? { type: "send", room: e.room, text: e.text, clientId: e.clientId };
 }
 
+/** Whether `entries` leave room for one more frame (failed ones wait for the person, not the link). */
+export function outboxHasRoom(entries: OutboxEntry[]): boolean {
+  return entries.filter((e) => e.status !== "failed").length < OUTBOX_LIMIT;
+}
+
+/** A new entry for `frame`, waiting to be sent. */
+export function newOutboxEntry(frame: OutboxFrame): OutboxEntry {
+  const text = "text" in frame ? frame.text : "";
+  return { clientId: frame.clientId, room: frame.room, text, frame, status: "pending", createdAt: new Date().toISOString() };
+}
+
 export class Outbox {
   private entries: OutboxEntry[];
   private readonly sentAt = new Map<string, number>();
@@ -66,9 +77,8 @@ export class Outbox {
 
   /** Queues a frame; null when the outbox is full. */
   enqueue(frame: OutboxFrame): OutboxEntry | null {
-    if (this.entries.filter((e) => e.status !== "failed").length >= OUTBOX_LIMIT) return null;
-    const text = "text" in frame ? frame.text : "";
-    const entry: OutboxEntry = { clientId: frame.clientId, room: frame.room, text, frame, status: "pending", createdAt: new Date().toISOString() };
+    if (!outboxHasRoom(this.entries)) return null;
+    const entry = newOutboxEntry(frame);
     this.entries.push(entry);
     this.changed();
     this.flush();

@@ -9,7 +9,7 @@ import { roomOfStream, roomStream, type RealtimeEvent } from "../protocol";
 import { attachToBrowser } from "./browser-events";
 import { CURSOR_HTTP_INTERVAL_MS, CURSOR_WS_INTERVAL_MS } from "./client";
 import { Emitter } from "./emitter";
-import { frameOf } from "./outbox";
+import { frameOf, newOutboxEntry, outboxHasRoom } from "./outbox";
 import { positionKey, Positions } from "./positions";
 import type { DownBody, UpBody } from "./tab-protocol";
 import { CursorThrottle } from "./throttles";
@@ -234,12 +234,11 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
   }
 
   enqueue(frame: OutboxFrame): OutboxEntry | null {
-    if (this.entries.filter((e) => e.status !== "failed").length >= OUTBOX_LIMIT) {
+    if (!outboxHasRoom(this.entries)) {
       this.emit("error", { code: "outbox_full", message: `At most ${OUTBOX_LIMIT} messages can wait to be sent` });
       return null;
     }
-    const text = "text" in frame ? frame.text : "";
-    const entry: OutboxEntry = { clientId: frame.clientId, room: frame.room, text, frame, status: "pending", createdAt: new Date().toISOString() };
+    const entry = newOutboxEntry(frame);
     this.entries.push(entry);
     this.outboxChanged();
     this.opts.up({ type: "enqueue", frame });
