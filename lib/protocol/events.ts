@@ -2,13 +2,54 @@
 import { z } from "./zod";
 import { actorSchema, eventSeqSchema, roomId, streamNameSchema } from "./streams";
 
-/** The `data` of each event type (PROTOCOL.md, "The event log"). */
+/**
+ * A person a message names, as they were named when it was written (version 1.2): `name` is
+ * the text after the `@` in the message, so any display name can be mentioned and a rename
+ * later does not unlink it.
+ */
+export const mentionRefSchema = z.object({ id: z.string(), name: z.string() });
+export type MentionRef = z.infer<typeof mentionRefSchema>;
+
+/** What a reply quotes (version 1.2): a snapshot of the message it answers, blanked if that is deleted. */
+export const replyRefSchema = z.object({
+  seq: eventSeqSchema,
+  actor: actorSchema,
+  preview: z.string(),
+  deleted: z.literal(true).optional(),
+});
+export type ReplyRef = z.infer<typeof replyRefSchema>;
+
+/** Who reacted with each emoji, in the order they did (version 1.2). */
+export const reactionsSchema = z.record(z.string(), z.array(actorSchema));
+export type Reactions = z.infer<typeof reactionsSchema>;
+
+/**
+ * The `data` of each event type (PROTOCOL.md, "The event log"). A `message` as history and
+ * replays return it holds its current state (version 1.2): the edits, the delete and the
+ * reactions that point at it are folded in, and also follow it in the stream as their own events.
+ */
 export const eventDataSchemas = {
-  message: z.object({ text: z.string(), clientId: z.string() }),
+  message: z.object({
+    text: z.string(),
+    clientId: z.string(),
+    replyTo: replyRefSchema.optional(),
+    mentions: z.array(mentionRefSchema).optional(),
+    editedAt: z.iso.datetime().optional(),
+    deleted: z.literal(true).optional(),
+    reactions: reactionsSchema.optional(),
+  }),
+  /** Version 1.2: the author changed the text of the message `seq`; blanked if it is deleted later. */
+  "message.edited": z.object({ seq: eventSeqSchema, text: z.string(), clientId: z.string(), mentions: z.array(mentionRefSchema).optional() }),
+  /** Version 1.2: the author deleted the message `seq`; its text is gone from the database. */
+  "message.deleted": z.object({ seq: eventSeqSchema, clientId: z.string() }),
+  /** Version 1.2: the actor added (`on`) or took back an emoji on the message `seq`. */
+  reaction: z.object({ seq: eventSeqSchema, emoji: z.string(), on: z.boolean(), clientId: z.string() }),
   "room.created": z.object({ roomId, name: z.string() }),
   "member.joined": z.object({ roomId }),
   "message.posted": z.object({ roomId, seq: eventSeqSchema, preview: z.string() }),
   mention: z.object({ roomId, seq: eventSeqSchema, preview: z.string() }),
+  /** Version 1.2, user streams: someone replied to this person's message (`seq` is the reply). */
+  reply: z.object({ roomId, seq: eventSeqSchema, preview: z.string() }),
 };
 export type EventType = keyof typeof eventDataSchemas;
 export type EventDataByType = { [T in EventType]: z.infer<(typeof eventDataSchemas)[T]> };
@@ -26,9 +67,13 @@ function eventSchema<T extends EventType>(type: T) {
 
 export const realtimeEventSchema = z.discriminatedUnion("type", [
   eventSchema("message"),
+  eventSchema("message.edited"),
+  eventSchema("message.deleted"),
+  eventSchema("reaction"),
   eventSchema("room.created"),
   eventSchema("member.joined"),
   eventSchema("message.posted"),
   eventSchema("mention"),
+  eventSchema("reply"),
 ]);
 export type RealtimeEvent = z.infer<typeof realtimeEventSchema>;

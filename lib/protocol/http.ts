@@ -3,12 +3,23 @@ import { z } from "./zod";
 import { MAX_FRAME_BYTES } from "./limits";
 import { actorSchema, clientIdSchema, parseCursor, roomId, roomNameSchema, seqSchema, streamNameSchema, userNameSchema, userSchema } from "./streams";
 import { realtimeEventSchema } from "./events";
-import { unit } from "./client-frames";
+import { emojiSchema, mentionIdsSchema, unit } from "./client-frames";
 import { cursorMapSchema, serverFrameSchema } from "./server-frames";
 
 export const sessionBodySchema = z.object({ name: userNameSchema });
 export const createRoomBodySchema = z.object({ name: roomNameSchema });
-export const postMessageBodySchema = z.object({ text: z.string(), clientId: clientIdSchema });
+export const postMessageBodySchema = z.object({
+  text: z.string(),
+  clientId: clientIdSchema,
+  replyTo: z.number().int().min(1).optional(),
+  mentions: mentionIdsSchema.optional(),
+});
+/** Version 1.2: `PATCH /api/rooms/:id/messages/:seq`. */
+export const editMessageBodySchema = z.object({ text: z.string(), clientId: clientIdSchema, mentions: mentionIdsSchema.optional() });
+/** Version 1.2: `DELETE /api/rooms/:id/messages/:seq`. */
+export const deleteMessageBodySchema = z.object({ clientId: clientIdSchema });
+/** Version 1.2: `POST /api/rooms/:id/messages/:seq/reactions`. */
+export const reactBodySchema = z.object({ emoji: emojiSchema, on: z.boolean(), clientId: clientIdSchema });
 // Both null: the pointer left the canvas (the long-poll client's `x: null, y: null` frame).
 export const cursorBodySchema = z
   .object({ x: unit.nullable(), y: unit.nullable() })
@@ -36,7 +47,16 @@ export const pollFramesBodySchema = z.object({
 // ---------------------------------------------------------------------------
 // Answers over HTTP (the stores check them as the realtime client checks frames)
 
-export const roomInfoSchema = z.object({ id: roomId, name: z.string(), createdAt: z.iso.datetime(), head: seqSchema });
+export const roomInfoSchema = z.object({
+  id: roomId,
+  name: z.string(),
+  createdAt: z.iso.datetime(),
+  head: seqSchema,
+  /** Version 1.2: how far the caller has read the room (0: never). */
+  readSeq: seqSchema.optional(),
+  /** Version 1.2: messages by others after `readSeq`, counted up to UNREAD_COUNT_CAP. */
+  unread: z.number().int().min(0).optional(),
+});
 export type RoomInfo = z.infer<typeof roomInfoSchema>;
 /** `GET`/`POST /api/session`. */
 export const sessionAnswerSchema = z.object({ user: userSchema });
@@ -78,3 +98,10 @@ export const sseResetSchema = z.object({ stream: streamNameSchema, head: seqSche
 export type SseReset = z.infer<typeof sseResetSchema>;
 export const sseReadSchema = z.object({ readSeq: seqSchema });
 export type SseRead = z.infer<typeof sseReadSchema>;
+/** Version 1.2: `event: room.read` — the person's read position in a room moved. */
+export const sseRoomReadSchema = z.object({ room: roomId, readSeq: seqSchema });
+export type SseRoomRead = z.infer<typeof sseRoomReadSchema>;
+
+/** Version 1.2: `GET /api/people?q=&room=`, the mention autocomplete's candidates. */
+export const peopleAnswerSchema = z.object({ people: z.array(userSchema) });
+export type PeopleAnswer = z.infer<typeof peopleAnswerSchema>;

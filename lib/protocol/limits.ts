@@ -4,13 +4,21 @@
 export const PROTOCOL_VERSION = "rt.v1";
 /** Version 1.1: presence as a full list on `joined`, then `presence_diff` frames. */
 export const PROTOCOL_VERSION_1_1 = "rt.v1.1";
-/** The subprotocols a client offers, preferred first; a v1 server selects the `rt.v1` after it. */
-export const OFFERED_PROTOCOLS = [PROTOCOL_VERSION_1_1, PROTOCOL_VERSION] as const;
-export type ProtocolVersion = typeof PROTOCOL_VERSION | typeof PROTOCOL_VERSION_1_1;
+/** Version 1.2: 1.1, and `read` frames (read positions moving on the person's other devices). */
+export const PROTOCOL_VERSION_1_2 = "rt.v1.2";
+/** The subprotocols a client offers, preferred first; an older server selects one it knows. */
+export const OFFERED_PROTOCOLS = [PROTOCOL_VERSION_1_2, PROTOCOL_VERSION_1_1, PROTOCOL_VERSION] as const;
+export type ProtocolVersion = typeof PROTOCOL_VERSION | typeof PROTOCOL_VERSION_1_1 | typeof PROTOCOL_VERSION_1_2;
 export const MAX_FRAME_BYTES = 64 * 1024;
 export const MAX_BODY_BYTES = 64 * 1024;
 /** A `join` that missed more than this many events is told to reload instead. */
 export const MAX_REPLAY = 1000;
+/** People one message may mention (version 1.2). */
+export const MAX_MENTIONS = 50;
+/** Different emoji on one message; one more is refused `too_many_reactions`. */
+export const MAX_REACTION_EMOJI = 20;
+/** The unread count a room list reports stops here (shown as "99+"). */
+export const UNREAD_COUNT_CAP = 100;
 export const TYPING_TTL_MS = 5_000;
 export const TYPING_RENEW_MS = 3_000;
 /** Sends the server takes per person (all their connections and HTTP together): 10 a second, bursts of 20. */

@@ -31,6 +31,11 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
    * client shows that is not in it is gone (the answer to a join, or a resync after skipped frames).
    */
   z.object({ type: z.literal("cursors"), room: roomId, cursors: cursorMapSchema, full: z.literal(true).optional() }),
+  /**
+   * Version 1.2 (`rt.v1.2` only): the person's read position in `room` moved, on this device or
+   * another. Sent to every connection of that person, whether or not it joined the room.
+   */
+  z.object({ type: z.literal("read"), room: roomId, seq: seqSchema }),
   z.object({
     type: z.literal("error"),
     code: errorCodeSchema,

@@ -33,7 +33,7 @@ import { positionKey, Positions } from "./positions";
 import { REJOIN_FLOOR_MS, Subscription } from "./subscription";
 import type { SseMessage } from "./sse-reader";
 import { CursorThrottle, TypingThrottle } from "./throttles";
-import { OUTBOX_LIMIT, type ChannelState, type ClientEvents, ClientOptions, type ConnectionStatus, type FrameLog, type OutboxEntry, type RealtimeApi, type TransportMode, type WebSocketLike } from "./types";
+import { OUTBOX_LIMIT, type ChannelState, type ClientEvents, ClientOptions, type ConnectionStatus, type FrameLog, type OutboxEntry, type OutboxFrame, type RealtimeApi, type TransportMode, type WebSocketLike } from "./types";
 
 export { HTTP_TIMEOUT_MS } from "./poll-upstream";
 
@@ -259,7 +259,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
   }
 
   /** Queues any frame that must arrive once (it carries a clientId). Null when the outbox is full. */
-  enqueue(frame: Extract<ClientFrame, { clientId: string }>): OutboxEntry | null {
+  enqueue(frame: OutboxFrame): OutboxEntry | null {
     const entry = this.outbox.enqueue(frame);
     if (!entry) this.emit("error", { code: "outbox_full", message: `At most ${OUTBOX_LIMIT} messages can wait to be sent` });
     return entry;
@@ -429,6 +429,8 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
         return this.emit("cursors", { room: frame.room, cursors: frame.cursors, snapshot: frame.full === true });
       case "reset":
         return this.resetPosition(roomStream(frame.room), frame.head);
+      case "read":
+        return; // version 1.2 read positions: not offered yet
       case "error": {
         this.emit("error", { code: frame.code, message: frame.message });
         // The server lost a room we follow: join again, and what was refused for it goes again after.

@@ -37,7 +37,7 @@ export interface TabSharing {
 export type OutboxStatus = "pending" | "sending" | "failed";
 
 /** A frame the server must take once: it carries a clientId the server appends once. */
-export type OutboxFrame = Extract<ClientFrame, { clientId: string }>;
+export type OutboxFrame = Extract<ClientFrame, { type: "send" }>;
 
 export interface OutboxEntry {
   clientId: string;

@@ -39,7 +39,12 @@ export function bindWorkspace(client: RealtimeApi, onSignedOut: () => void): () 
         case "mention":
           return useNotifications.getState().receive(event);
         case "message":
+        case "message.edited":
+        case "message.deleted":
+        case "reaction":
           return; // the open room's binding takes these
+        case "reply":
+          return useNotifications.getState().receive(event);
         default: {
           const unknown: never = event;
           return unknown;

@@ -6,7 +6,8 @@ import { notificationsAnswerSchema } from "../protocol";
 import { api, apiNoContent } from "./http";
 import { keepNewest, mergeBySeq, type EventOf } from "./events";
 
-export type MentionEvent = EventOf<"mention">;
+/** What reaches a person's notifications: someone named them, or (version 1.2) answered them. */
+export type MentionEvent = EventOf<"mention"> | EventOf<"reply">;
 
 const LIMIT = 50;
 /**

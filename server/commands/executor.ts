@@ -8,7 +8,7 @@ import type { Workspace } from "../workspace";
 import type { ClientFrame } from "../../lib/protocol";
 import type { CommandContext, Reply } from "./context";
 import { handleCursor, handleTyping } from "./ephemeral";
-import { aboutFrame, errorFrame, knownError } from "./errors";
+import { aboutFrame, CommandError, errorFrame, knownError } from "./errors";
 import { handleSend } from "./messages";
 import { handleJoin, handleLeave } from "./rooms";
 
@@ -28,7 +28,15 @@ const HANDLERS: { [T in ClientFrame["type"]]: Handler<Extract<ClientFrame, { typ
   send: handleSend,
   typing: handleTyping,
   cursor: handleCursor,
+  edit: notYet,
+  delete: notYet,
+  react: notYet,
+  read: notYet,
 };
+
+function notYet(frame: ClientFrame): never {
+  throw new CommandError("bad_frame", `"${frame.type}" frames are not handled by this server yet`);
+}
 
 export class CommandExecutor {
   constructor(private readonly deps: CommandDeps) {}
