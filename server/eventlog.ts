@@ -30,6 +30,12 @@ export interface AppendInput<T extends EventType = EventType> {
   clientId?: string;
   /** Events written in the same transaction, only when this append is new (feed, mentions). */
   derived?: DerivedAppend[];
+  /**
+   * Runs in the append's transaction after its event is written, only when it is new, while
+   * the stream's row is locked (no other append to the stream can interleave): a change to a
+   * message folds itself into the stored message here, so history reads the current state.
+   */
+  effect?: (tx: Sql, event: RealtimeEvent) => Promise<void>;
 }
 
 export interface AppendResult {
@@ -161,6 +167,15 @@ export class EventLog {
     );
     const hasMore = rows.length > limit;
     return { events: rows.slice(0, limit).reverse().map(toEvent), hasMore };
+  }
+
+  /** The event at `seq` in `stream`, or null. */
+  async readOne(stream: string, seq: number): Promise<RealtimeEvent | null> {
+    const rows = await this.db.sql.query<EventRow>(
+      `SELECT stream, seq, type, actor_id, actor_name, at, data FROM events WHERE stream = $1 AND seq = $2`,
+      [stream, seq],
+    );
+    return rows[0] ? toEvent(rows[0]) : null;
   }
 
   /** The event a (stream, actor, clientId) key appended, or null: whether a keyed append happened. */
@@ -371,6 +386,12 @@ export class EventLog {
           ...(notify ? [this.opts.notifyChannel, notifyPayload(this.opts.instanceId ?? "", changed, heads)] : []),
         ],
       );
+      // In append order, after every row of the batch is written: an edit may follow its
+      // message in the same batch.
+      for (const [i, { input }] of batch.entries()) {
+        const r = results[i]!;
+        if (input.effect && !r.duplicate) await input.effect(tx, r.event);
+      }
     }
     return { appended, results, heads };
   }

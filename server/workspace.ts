@@ -2,15 +2,20 @@
 // Every transport calls these; none of them knows about sockets or HTTP.
 import type { PrismaClient } from "./db/generated/client";
 import { Concurrency } from "./concurrency";
+import type { Sql } from "./db/database";
 import type { AppendResult, DerivedAppend, EventLog } from "./eventlog";
+import { applyChange, hasReacted, reactionsFull, type ChangeEvent, type MessageData, type MessageEvent } from "../lib/chat/changes";
 import { mentionCandidates, previewOf } from "../lib/mentions";
 import {
   messageTextSchema,
   roomStream,
   userStream,
   type Actor,
+  type MentionRef,
   type RealtimeEvent,
+  type ReplyRef,
   type RoomInfo,
+  type User,
 } from "../lib/protocol";
 
 export interface RoomListQuery {
@@ -42,7 +47,15 @@ function escapeLike(text: string): string {
 export class WorkspaceError extends Error {
   override name = "WorkspaceError";
   constructor(
-    readonly code: "unknown_room" | "room_exists" | "invalid_text" | "invalid_name",
+    readonly code:
+      | "unknown_room"
+      | "room_exists"
+      | "invalid_text"
+      | "invalid_name"
+      | "unknown_message"
+      | "message_deleted"
+      | "forbidden"
+      | "too_many_reactions",
     message: string,
   ) {
     super(message);
@@ -59,6 +72,26 @@ const KNOWN_ROOMS_MAX = 100_000;
 const KNOWN_MEMBERS_MAX = 100_000;
 /** First joins recorded at once (each a lookup, an append and an insert). */
 const JOIN_RECORDERS = 4;
+
+/** What a send may carry besides its text (protocol 1.2). */
+export interface MessageOptions {
+  /** The seq of the message this one answers. */
+  replyTo?: number | undefined;
+  /** The ids of the people it names, from the autocomplete; absent: found by `@name`. */
+  mentions?: string[] | undefined;
+}
+
+/** A prepared append: queued when called, resolved once committed. */
+export type PreparedAppend = () => Promise<AppendResult>;
+
+/**
+ * A change with nothing to append: its clientId was seen (the first event answers it, as a
+ * repeated send is answered), or it changes nothing (a reaction already there, a message
+ * already deleted: the message itself answers it).
+ */
+export interface Answered {
+  answered: RealtimeEvent;
+}
 
 /** The feed key of a room's announcement: one `room.created` per room however often it is tried. */
 const roomCreatedKey = (roomId: string) => `room.created:${roomId}`;
@@ -256,30 +289,157 @@ export class Workspace {
     actor: Actor,
     rawText: string,
     clientId: string,
-  ): Promise<() => Promise<AppendResult>> {
-    const parsed = messageTextSchema.safeParse(rawText);
-    if (!parsed.success) {
-      throw new WorkspaceError("invalid_text", parsed.error.issues[0]?.message ?? "Invalid message text");
-    }
-    const text = parsed.data;
+    opts: MessageOptions = {},
+  ): Promise<PreparedAppend> {
+    const text = messageText(rawText);
     await this.requireRoom(roomId);
+    const stream = roomStream(roomId);
+    const replyTo = opts.replyTo === undefined ? undefined : replyRef(await this.message(roomId, opts.replyTo));
+    const mentions = await this.mentionsIn(text, opts.mentions);
     const preview = previewOf(text);
     const pointer = (e: RealtimeEvent) => ({ roomId, seq: e.seq, preview });
     const derived: DerivedAppend[] = [{ stream: "feed", type: "message.posted", data: pointer }];
-    for (const userId of await this.mentionedUsers(text, actor.id)) {
-      derived.push({ stream: userStream(userId), type: "mention", data: pointer });
+    const notified = new Set<string>([actor.id]);
+    for (const { id } of mentions) {
+      if (notified.has(id)) continue;
+      notified.add(id);
+      derived.push({ stream: userStream(id), type: "mention", data: pointer });
+    }
+    // Someone mentioned in their own answer hears of it once, as a mention.
+    if (replyTo && !notified.has(replyTo.actor.id)) derived.push({ stream: userStream(replyTo.actor.id), type: "reply", data: pointer });
+    const data: MessageData = { text, clientId, ...(replyTo ? { replyTo } : {}), ...(mentions.length > 0 ? { mentions } : {}) };
+    return () => this.log.append({ stream, type: "message", actor, data, clientId, derived });
+  }
+
+  /**
+   * An edit of the author's message `seq`. People named for the first time are notified (the
+   * mention points at the message); the stored message takes the new text in the same commit.
+   */
+  async prepareEdit(
+    roomId: string,
+    actor: Actor,
+    seq: number,
+    rawText: string,
+    clientId: string,
+    mentionIds?: string[],
+  ): Promise<PreparedAppend | Answered> {
+    const text = messageText(rawText);
+    await this.requireRoom(roomId);
+    const repeat = await this.repeated(roomId, actor, clientId);
+    if (repeat) return repeat;
+    const target = await this.ownMessage(roomId, seq, actor, "edit");
+    if (target.data.deleted) throw new WorkspaceError("message_deleted", "That message was deleted");
+    const mentions = await this.mentionsIn(text, mentionIds);
+    const already = new Set([actor.id, ...(target.data.mentions ?? []).map((m) => m.id)]);
+    const preview = previewOf(text);
+    const derived: DerivedAppend[] = [...new Set(mentions.map((m) => m.id))]
+      .filter((id) => !already.has(id))
+      .map((id) => ({ stream: userStream(id), type: "mention", data: () => ({ roomId, seq, preview }) }));
+    return () =>
+      this.log.append({
+        stream: roomStream(roomId),
+        type: "message.edited",
+        actor,
+        data: { seq, text, clientId, ...(mentions.length > 0 ? { mentions } : {}) },
+        clientId,
+        derived,
+        effect: (tx, event) => foldIntoMessage(tx, event as ChangeEvent),
+      });
+  }
+
+  /**
+   * A delete of the author's message `seq`: the text leaves the database in the same commit —
+   * the message's, its earlier edits', its previews in the feed and in notifications, and the
+   * quotes of the replies to it.
+   */
+  async prepareDelete(roomId: string, actor: Actor, seq: number, clientId: string): Promise<PreparedAppend | Answered> {
+    await this.requireRoom(roomId);
+    const repeat = await this.repeated(roomId, actor, clientId);
+    if (repeat) return repeat;
+    const target = await this.ownMessage(roomId, seq, actor, "delete");
+    if (target.data.deleted) return { answered: target };
+    return () =>
+      this.log.append({
+        stream: roomStream(roomId),
+        type: "message.deleted",
+        actor,
+        data: { seq, clientId },
+        clientId,
+        effect: async (tx, event) => {
+          await foldIntoMessage(tx, event as ChangeEvent);
+          await blankCopies(tx, roomId, seq);
+        },
+      });
+  }
+
+  /** Adds or takes back `emoji` on message `seq`; unchanged when it is already so. */
+  async prepareReaction(
+    roomId: string,
+    actor: Actor,
+    seq: number,
+    emoji: string,
+    on: boolean,
+    clientId: string,
+  ): Promise<PreparedAppend | Answered> {
+    await this.requireRoom(roomId);
+    const repeat = await this.repeated(roomId, actor, clientId);
+    if (repeat) return repeat;
+    const target = await this.message(roomId, seq);
+    if (target.data.deleted) throw new WorkspaceError("message_deleted", "That message was deleted");
+    if (hasReacted(target.data, emoji, actor.id) === on) return { answered: target };
+    if (on && reactionsFull(target.data, emoji)) {
+      throw new WorkspaceError("too_many_reactions", "This message has as many different reactions as it can hold");
     }
     return () =>
       this.log.append({
-      stream: roomStream(roomId),
-      type: "message",
-      actor,
-      data: { text, clientId },
-      clientId,
-      derived,
-    });
+        stream: roomStream(roomId),
+        type: "reaction",
+        actor,
+        data: { seq, emoji, on, clientId },
+        clientId,
+        effect: (tx, event) => foldIntoMessage(tx, event as ChangeEvent),
+      });
   }
 
+  /**
+   * The event a change's clientId already appended, looked up before the checks: a retried
+   * change gets its first answer even when the message has moved on since (deleted, or the
+   * reaction taken back). The log would catch the repeat too, but only after the checks.
+   */
+  private async repeated(roomId: string, actor: Actor, clientId: string): Promise<Answered | null> {
+    const earlier = await this.log.findByKey(roomStream(roomId), actor.id, clientId);
+    return earlier ? { answered: earlier } : null;
+  }
+
+  /** The message `seq` of the room (as it is now), or `unknown_message`. */
+  private async message(roomId: string, seq: number): Promise<MessageEvent> {
+    const event = await this.log.readOne(roomStream(roomId), seq);
+    if (event?.type !== "message") throw new WorkspaceError("unknown_message", `There is no message ${seq} in "${roomId}"`);
+    return event;
+  }
+
+  /** The message `seq`, which only its author may change. */
+  private async ownMessage(roomId: string, seq: number, actor: Actor, what: string): Promise<MessageEvent> {
+    const event = await this.message(roomId, seq);
+    if (event.actor.id !== actor.id) throw new WorkspaceError("forbidden", `Only its author can ${what} a message`);
+    return event;
+  }
+
+  /**
+   * The people a message names. With `ids` (picked from the autocomplete), each person who
+   * exists and whose `@name` is in the text, so any display name works; without, people found by
+   * `@name` as in version 1. Each is recorded with the name the text uses for them.
+   */
+  private async mentionsIn(text: string, ids: string[] | undefined): Promise<MentionRef[]> {
+    if (ids !== undefined) {
+      if (ids.length === 0) return [];
+      const rows = await this.prisma.$queryRaw<{ id: string; name: string }[]>`
+        SELECT id, name FROM users WHERE id = ANY(${[...new Set(ids)]}::text[])`;
+      const lower = text.toLowerCase();
+      return rows.filter((r) => lower.includes(`@${r.name.toLowerCase()}`)).map((r) => ({ id: r.id, name: r.name }));
+    }
+    return this.mentionedByName(text);
+  }
   async history(roomId: string, before: number | null, limit: number) {
     await this.requireRoom(roomId);
     return this.log.readBefore(roomStream(roomId), before, limit);
@@ -310,17 +470,77 @@ export class Workspace {
   }
 
   /**
-   * People named by `@name` in the text (case-insensitive), except the author. Each mention
-   * stands for the longest of its candidate names that someone has ("@Ada Lovelace" is Ada
-   * Lovelace, not Ada, when both exist); everyone with that name is mentioned.
+   * People named by `@name` in the text (case-insensitive). Each mention stands for the longest
+   * of its candidate names that someone has ("@Ada Lovelace" is Ada Lovelace, not Ada, when both
+   * exist); everyone with that name is mentioned.
    */
-  private async mentionedUsers(text: string, authorId: string): Promise<string[]> {
+  private async mentionedByName(text: string): Promise<MentionRef[]> {
     const groups = mentionCandidates(text);
     if (groups.length === 0) return [];
-    const rows = await this.prisma.$queryRaw<{ id: string; name: string }[]>`
-      SELECT id, lower(name) AS name FROM users WHERE lower(name) = ANY(${[...new Set(groups.flat())]}::text[]) LIMIT 500`;
-    const taken = new Set(rows.map((r) => r.name));
+    const rows = await this.prisma.$queryRaw<{ id: string; name: string; lname: string }[]>`
+      SELECT id, name, lower(name) AS lname FROM users WHERE lower(name) = ANY(${[...new Set(groups.flat())]}::text[]) LIMIT 500`;
+    const taken = new Set(rows.map((r) => r.lname));
     const names = new Set(groups.map((candidates) => candidates.find((n) => taken.has(n))).filter((n) => n !== undefined));
-    return rows.filter((r) => names.has(r.name) && r.id !== authorId).slice(0, 50).map((r) => r.id);
+    return rows.filter((r) => names.has(r.lname)).slice(0, 50).map((r) => ({ id: r.id, name: r.name }));
   }
+
+  /**
+   * The mention autocomplete: people whose name contains `query` (case-insensitive), those who
+   * joined `roomId` first, at most `limit`.
+   */
+  async people(query: string, roomId: string | null, limit: number): Promise<User[]> {
+    const pattern = `%${escapeLike(query.toLowerCase())}%`;
+    return this.prisma.$queryRaw<User[]>`
+      SELECT u.id, u.name, u.color FROM users u
+        LEFT JOIN room_members m ON m.user_id = u.id AND m.room_id = ${roomId ?? ""}
+       WHERE lower(u.name) LIKE ${pattern} ESCAPE '\\'
+       ORDER BY (m.user_id IS NULL), (lower(u.name) LIKE ${`${escapeLike(query.toLowerCase())}%`} ESCAPE '\\') DESC, lower(u.name)
+       LIMIT ${limit}`;
+  }
+}
+
+function messageText(raw: string): string {
+  const parsed = messageTextSchema.safeParse(raw);
+  if (!parsed.success) throw new WorkspaceError("invalid_text", parsed.error.issues[0]?.message ?? "Invalid message text");
+  return parsed.data;
+}
+
+/** What a reply quotes of the message it answers. */
+function replyRef(target: MessageEvent): ReplyRef {
+  return target.data.deleted
+    ? { seq: target.seq, actor: target.actor, preview: "", deleted: true }
+    : { seq: target.seq, actor: target.actor, preview: previewOf(target.data.text) };
+}
+
+/** Folds a change into its stored message (inside the change's append: its stream is locked). */
+async function foldIntoMessage(tx: Sql, change: ChangeEvent): Promise<void> {
+  const rows = await tx.query<{ data: unknown }>(
+    `SELECT data FROM events WHERE stream = $1 AND seq = $2 AND type = 'message'`,
+    [change.stream, change.data.seq],
+  );
+  if (!rows[0]) return;
+  const data = (typeof rows[0].data === "string" ? JSON.parse(rows[0].data) : rows[0].data) as MessageData;
+  const next = applyChange(data, change);
+  if (next === data) return;
+  await tx.query(`UPDATE events SET data = $3::jsonb WHERE stream = $1 AND seq = $2`, [change.stream, change.data.seq, JSON.stringify(next)]);
+}
+
+/** Every other copy of a deleted message's text: its edits, its previews, the quotes of its replies. */
+async function blankCopies(tx: Sql, roomId: string, seq: number): Promise<void> {
+  const stream = roomStream(roomId);
+  await tx.query(
+    `UPDATE events SET data = (data - 'mentions') || '{"text":""}'::jsonb
+      WHERE stream = $1 AND type = 'message.edited' AND (data->>'seq')::int8 = $2`,
+    [stream, seq],
+  );
+  await tx.query(
+    `UPDATE events SET data = data || '{"preview":""}'::jsonb
+      WHERE type IN ('message.posted', 'mention', 'reply') AND data->>'roomId' = $1 AND (data->>'seq')::int8 = $2`,
+    [roomId, seq],
+  );
+  await tx.query(
+    `UPDATE events SET data = jsonb_set(data, '{replyTo}', (data->'replyTo') || '{"preview":"","deleted":true}'::jsonb)
+      WHERE stream = $1 AND type = 'message' AND data ? 'replyTo' AND (data->'replyTo'->>'seq')::int8 = $2`,
+    [stream, seq],
+  );
 }

@@ -50,7 +50,7 @@ export function errorFrame(code: ErrorCode, message: string, about: { clientId?:
 
 /** What a frame is about, for its error: its room, and a send's `clientId`. */
 export function aboutFrame(frame: ClientFrame): { clientId?: string; room: string } {
-  return frame.type === "send" ? { clientId: frame.clientId, room: frame.room } : { room: frame.room };
+  return "clientId" in frame ? { clientId: frame.clientId, room: frame.room } : { room: frame.room };
 }
 
 /** A parsed JSON value as a client frame, or the `bad_frame` error answering it. */

@@ -1,4 +1,4 @@
-// The one command path: every client frame (join, leave, send, typing, cursor), from whatever
+// The one command path: every client frame (join, leave, send, edit, delete, react, read, typing, cursor), from whatever
 // transport carried it, is checked, limited and carried out here, and its answer frames come
 // back. Transports only decode frames, deliver answers and follow rooms (CommandContext).
 import type { Hub } from "../hub";
@@ -9,7 +9,7 @@ import type { ClientFrame } from "../../lib/protocol";
 import type { CommandContext, Reply } from "./context";
 import { handleCursor, handleTyping } from "./ephemeral";
 import { aboutFrame, CommandError, errorFrame, knownError } from "./errors";
-import { handleSend } from "./messages";
+import { handleDelete, handleEdit, handleReact, handleSend } from "./messages";
 import { handleJoin, handleLeave } from "./rooms";
 
 export interface CommandDeps {
@@ -28,9 +28,9 @@ const HANDLERS: { [T in ClientFrame["type"]]: Handler<Extract<ClientFrame, { typ
   send: handleSend,
   typing: handleTyping,
   cursor: handleCursor,
-  edit: notYet,
-  delete: notYet,
-  react: notYet,
+  edit: handleEdit,
+  delete: handleDelete,
+  react: handleReact,
   read: notYet,
 };
 

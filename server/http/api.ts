@@ -1,6 +1,6 @@
 // The HTTP API of PROTOCOL.md: identity, rooms, history, messages, typing, cursors and
 // notifications, plus the SSE and long-poll endpoints and the operator's endpoints.
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { Sessions, type Session } from "../auth";
 import type { CommandContext, Reply } from "../commands/context";
 import { knownError } from "../commands/errors";
@@ -23,14 +23,18 @@ import {
   ROOM_PAGE_MAX,
   connIdSchema,
   cursorBodySchema,
+  deleteMessageBodySchema,
+  editMessageBodySchema,
   isRoomId,
   MAX_POLL_BATCH_BYTES,
   pollFramesBodySchema,
   postMessageBodySchema,
+  reactBodySchema,
   readBodySchema,
   sessionBodySchema,
   type ClientFrame,
   type ErrorCode,
+  type PeopleAnswer,
   type PollFramesAnswer,
   type PostedMessage,
   type ServerFrame,
@@ -66,6 +70,8 @@ export interface ApiDeps {
 }
 
 const typingBodySchema = z.object({ stop: z.boolean().optional() });
+/** People the mention autocomplete offers at once. */
+const PEOPLE_PAGE = 10;
 
 export function createApi(deps: ApiDeps): Router {
   const { sessions, workspace, hub } = deps;
@@ -191,18 +197,67 @@ export function createApi(deps: ApiDeps): Router {
       sendJson(res, 200, await workspace.history(room, before, limit));
     }),
   );
+  /**
+   * A durable command over HTTP, answered with its event once committed: 201 for a new message,
+   * 200 for a repeat (the first event), a change, or a change that changed nothing (the message).
+   */
+  const durable = async (res: ServerResponse, frame: Extract<ClientFrame, { clientId: string }>, session: Session, created: number) => {
+    const reply = await command(frame, session);
+    const later = await reply.later;
+    throwIfRefused(later?.frames ?? []);
+    if (!later?.appended) throw new Error(`a ${frame.type} answered without its event`);
+    const answer: PostedMessage = { event: later.appended.event };
+    sendJson(res, later.appended.duplicate ? 200 : created, answer);
+  };
   router.on(
     "POST",
     "/api/rooms/:id/messages",
     authed(async ({ req, res, params }, session) => {
       const room = roomParam(params);
       const body = await readJson(req, postMessageBodySchema, "invalid_text");
-      const reply = await command({ type: "send", room, text: body.text, clientId: body.clientId }, session);
-      const later = await reply.later;
-      throwIfRefused(later?.frames ?? []);
-      if (!later?.appended) throw new Error("a send answered without its message");
-      const answer: PostedMessage = { event: later.appended.event };
-      sendJson(res, later.appended.duplicate ? 200 : 201, answer);
+      await durable(res, { type: "send", room, ...body }, session, 201);
+    }),
+  );
+  router.on(
+    "PATCH",
+    "/api/rooms/:id/messages/:seq",
+    authed(async ({ req, res, params }, session) => {
+      const room = roomParam(params);
+      const seq = seqParam(params);
+      const body = await readJson(req, editMessageBodySchema, "invalid_text");
+      await durable(res, { type: "edit", room, seq, ...body }, session, 200);
+    }),
+  );
+  router.on(
+    "DELETE",
+    "/api/rooms/:id/messages/:seq",
+    authed(async ({ req, res, params }, session) => {
+      const room = roomParam(params);
+      const seq = seqParam(params);
+      const { clientId } = await readJson(req, deleteMessageBodySchema, "invalid_body");
+      await durable(res, { type: "delete", room, seq, clientId }, session, 200);
+    }),
+  );
+  router.on(
+    "POST",
+    "/api/rooms/:id/messages/:seq/reactions",
+    authed(async ({ req, res, params }, session) => {
+      const room = roomParam(params);
+      const seq = seqParam(params);
+      const body = await readJson(req, reactBodySchema, "invalid_body");
+      await durable(res, { type: "react", room, seq, ...body }, session, 200);
+    }),
+  );
+  router.on(
+    "GET",
+    "/api/people",
+    authed(async ({ res, url }) => {
+      const q = (url.searchParams.get("q") ?? "").trim().replace(/^@/, "");
+      if (q.length > 32) throw new HttpError("bad_request", "q must be at most 32 characters");
+      const room = url.searchParams.get("room");
+      if (room !== null && !isRoomId(room)) throw new HttpError("bad_request", "room must be a room id");
+      const answer: PeopleAnswer = { people: await workspace.people(q, room, PEOPLE_PAGE) };
+      sendJson(res, 200, answer);
     }),
   );
   router.on(
@@ -284,6 +339,14 @@ function roomParam(params: Record<string, string>): string {
   const id = params.id ?? "";
   if (!isRoomId(id)) throw new HttpError("unknown_room", "There is no such room");
   return id;
+}
+
+/** The `:seq` of a message path: a message's own seq (1 or more); anything else is no message. */
+function seqParam(params: Record<string, string>): number {
+  const text = params.seq ?? "";
+  const seq = /^\d{1,15}$/.test(text) ? Number(text) : 0;
+  if (seq < 1) throw new HttpError("unknown_message", "There is no such message");
+  return seq;
 }
 
 /** The page a batch is for: `?conn=` or the body's `conn`, the same when both are given. */
