@@ -50,3 +50,40 @@ export function mentionSpans(text: string, known: ReadonlySet<string>): Array<{ 
   if (at < text.length) spans.push({ text: text.slice(at), mention: false });
   return spans;
 }
+
+/**
+ * The text in pieces, marking each `@name` of `names` (version 1.2: the names a message's
+ * `mentions` record, which may hold spaces, brackets or emoji). Case-insensitive; where two
+ * names start at the same `@`, the longer wins.
+ */
+export function namedMentionSpans(text: string, names: readonly string[]): Array<{ text: string; mention: boolean }> {
+  const wanted = [...new Set(names.map((n) => `@${n}`.toLowerCase()))].sort((a, b) => b.length - a.length);
+  const lower = text.toLowerCase();
+  const spans: Array<{ text: string; mention: boolean }> = [];
+  let at = 0;
+  for (let i = lower.indexOf("@"); i !== -1 && wanted.length > 0; i = lower.indexOf("@", i + 1)) {
+    if (i < at) continue;
+    const hit = wanted.find((w) => lower.startsWith(w, i));
+    if (!hit) continue;
+    if (i > at) spans.push({ text: text.slice(at, i), mention: false });
+    spans.push({ text: text.slice(i, i + hit.length), mention: true });
+    at = i + hit.length;
+  }
+  if (at < text.length) spans.push({ text: text.slice(at), mention: false });
+  return spans;
+}
+
+/**
+ * The `@` being typed just before the caret and what follows it ("@Ada Lo|" → "Ada Lo"), or
+ * null when the caret is not in a mention: what the autocomplete completes.
+ */
+export function mentionQueryAt(text: string, caret: number): { start: number; query: string } | null {
+  const before = text.slice(0, caret);
+  const start = before.lastIndexOf("@");
+  if (start === -1) return null;
+  if (start > 0 && /[\p{L}\p{N}_]/u.test(before[start - 1]!)) return null; // an e-mail address
+  const query = before.slice(start + 1);
+  // A name is at most 32 characters and a mention does not run over a line.
+  if (query.length > 32 || query.includes("\n")) return null;
+  return { start, query };
+}

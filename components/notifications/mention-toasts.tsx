@@ -20,9 +20,9 @@ export function MentionToasts() {
         >
           <Link href={messageHref(mention.data.roomId, mention.data.seq)} onClick={() => dismiss(id)} className="min-w-0 flex-1">
             <p className="text-sm font-medium">
-              <bdi>{mention.actor.name}</bdi> mentioned you in #{mention.data.roomId}
+              <bdi>{mention.actor.name}</bdi> {mention.type === "reply" ? "replied to you" : "mentioned you"} in #{mention.data.roomId}
             </p>
-            <p className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600">{mention.data.preview}</p>
+            <p className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600">{mention.data.preview || <em>Message deleted</em>}</p>
           </Link>
           <button
             type="button"

@@ -68,11 +68,11 @@ export function NotificationBell() {
                       <span className="truncate text-sm">
                         <strong className="font-semibold">
                           <bdi>{m.actor.name}</bdi>
-                        </strong> mentioned you in <strong className="font-semibold">#{m.data.roomId}</strong>
+                        </strong> {m.type === "reply" ? "replied to you" : "mentioned you"} in <strong className="font-semibold">#{m.data.roomId}</strong>
                       </span>
                       <RelativeTime at={m.at} />
                     </span>
-                    <span className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600">{m.data.preview}</span>
+                    <span className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600">{m.data.preview || <em>Message deleted</em>}</span>
                   </Link>
                 </li>
               ))}

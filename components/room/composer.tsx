@@ -1,12 +1,19 @@
 "use client";
 import { useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useCompose } from "@/lib/store/compose";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import { useRoom } from "@/lib/store/room";
-import { SendIcon } from "../ui/icons";
+import { useSession } from "@/lib/store/session";
+import { CloseIcon, SendIcon } from "../ui/icons";
+import { useMentionAutocomplete } from "./mention-autocomplete";
 
 const MAX_HEIGHT_PX = 160;
 
-/** The message box: Enter sends, Shift+Enter starts a new line; typing is announced to others. */
+/**
+ * The message box: Enter sends, Shift+Enter starts a new line; typing is announced to others.
+ * `@` offers people to mention; ↑ in an empty box edits my last message; a reply being written
+ * shows what it answers above the box (Escape drops it).
+ */
 export function Composer({ roomId }: { roomId: string }) {
   // Messages wait in the outbox until the room is joined, which follows the first try at its
   // history, whether or not that worked.
@@ -14,6 +21,16 @@ export function Composer({ roomId }: { roomId: string }) {
   const [text, setText] = useState("");
   const [notice, setNotice] = useState<string | null>(null);
   const box = useRef<HTMLTextAreaElement>(null);
+  const replyTo = useCompose((s) => (s.replyTo?.room === roomId ? s.replyTo.message : null));
+  const mentions = useMentionAutocomplete(roomId, text, (next, caret) => {
+    setText(next);
+    requestAnimationFrame(() => box.current?.setSelectionRange(caret, caret));
+  });
+
+  // Answering a message: the box is where the answer goes.
+  useLayoutEffect(() => {
+    if (replyTo) box.current?.focus();
+  }, [replyTo]);
 
   // Grow with the text, up to a limit.
   useLayoutEffect(() => {
@@ -26,13 +43,16 @@ export function Composer({ roomId }: { roomId: string }) {
   const send = () => {
     if (!ready || text.trim() === "") return;
     const client = getRealtimeClient();
-    if (!client.send(roomId, text)) {
+    const opts = { mentions: mentions.mentionIds(text), ...(replyTo ? { replyTo: replyTo.seq } : {}) };
+    if (!client.send(roomId, text, opts)) {
       setNotice("Too many messages are waiting to be sent; try again once you are back online.");
       return;
     }
     client.typing(roomId, true);
     setText("");
     setNotice(null);
+    mentions.reset();
+    useCompose.getState().cancelReply();
   };
 
   const onSubmit = (e: FormEvent) => {
@@ -41,8 +61,19 @@ export function Composer({ roomId }: { roomId: string }) {
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
-    // Not while an input method is composing (Enter confirms the composition there).
-    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
+    if (e.nativeEvent.isComposing) return; // an input method's keys (Enter confirms its composition)
+    if (mentions.onKeyDown(e)) return;
+    if (e.key === "Escape" && replyTo) {
+      e.preventDefault();
+      useCompose.getState().cancelReply();
+    } else if (e.key === "ArrowUp" && text === "") {
+      const me = useSession.getState().user;
+      const mine = useRoom.getState().messages.findLast((m) => m.actor.id === me?.id && !m.data.deleted);
+      if (mine) {
+        e.preventDefault();
+        useCompose.getState().startEdit(roomId, mine.seq);
+      }
+    } else if (e.key === "Enter" && !e.shiftKey) {
       e.preventDefault();
       send();
     }
@@ -55,11 +86,28 @@ export function Composer({ roomId }: { roomId: string }) {
 
   return (
     <form onSubmit={onSubmit} className="border-t border-slate-200 p-3">
+      {replyTo && (
+        <div className="mb-2 flex items-center gap-2 rounded-md bg-slate-50 px-2 py-1 text-xs text-slate-600">
+          <span className="min-w-0 flex-1 truncate">
+            Replying to <bdi className="font-semibold">{replyTo.actor.name}</bdi>: {replyTo.data.text}
+          </span>
+          <button
+            type="button"
+            onClick={() => useCompose.getState().cancelReply()}
+            aria-label="Cancel reply"
+            className="rounded p-0.5 text-slate-400 hover:bg-slate-200 hover:text-slate-700"
+          >
+            <CloseIcon />
+          </button>
+        </div>
+      )}
       <label htmlFor="composer" className="sr-only">
-        Message
+        {replyTo ? `Reply to ${replyTo.actor.name}` : "Message"}
       </label>
-      <div className="flex items-end gap-2">
+      <div className="relative flex items-end gap-2">
+        {mentions.list}
         <textarea
+          {...mentions.inputProps}
           id="composer"
           ref={box}
           rows={1}

@@ -1,14 +1,19 @@
 "use client";
-import { memo } from "react";
-import { mentionSpans } from "@/lib/mentions";
-import type { User } from "@/lib/protocol";
+import { memo, useCallback, useState } from "react";
+import { mentionSpans, namedMentionSpans } from "@/lib/mentions";
+import { roomOfStream, type User } from "@/lib/protocol";
 import type { OutboxEntry } from "@/lib/realtime/types";
+import { useCompose } from "@/lib/store/compose";
+import { deleteMessage, react } from "@/lib/store/message-actions";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import type { MessageEvent } from "@/lib/store/room";
 import { colorFor } from "@/lib/colors";
 import { exactTime } from "../format";
 import { Avatar } from "../ui/avatar";
 import { RelativeTime } from "../ui/relative-time";
+import { MessageEditor } from "./message-editor";
+import { ReactionBar, ReactionPicker } from "./reactions";
+import { ReplyQuote } from "./reply-quote";
 
 const clock = new Intl.DateTimeFormat("en", { hour: "numeric", minute: "2-digit" });
 
@@ -20,7 +25,8 @@ export function messageElementId(seq: number): string {
 /**
  * One message. `continues`: the same person's previous message is just above, so no header.
  * `knownNames`: lower-cased names of people this page knows, so "@Grace Hopper" is one mention.
- * `focused`: the message a link pointed at, highlighted.
+ * `focused`: the message a link pointed at, highlighted. `changes`: my edits, deletes and
+ * reactions of it still in the outbox (saving, or refused).
  */
 export const MessageItem = memo(function MessageItem({
   message,
@@ -28,22 +34,29 @@ export const MessageItem = memo(function MessageItem({
   continues,
   knownNames,
   focused = false,
+  changes = NO_CHANGES,
 }: {
   message: MessageEvent;
   me: User;
   continues: boolean;
   knownNames: ReadonlySet<string>;
   focused?: boolean;
+  changes?: readonly OutboxEntry[];
 }) {
+  const room = roomOfStream(message.stream) ?? "";
+  const { data } = message;
   const color = colorFor(message.actor.id);
-  const spans = mentionSpans(message.data.text, knownNames);
+  const mine = message.actor.id === me.id;
+  const editing = useCompose((s) => s.editing?.room === room && s.editing.seq === message.seq);
+  // Version 1.2 messages say whom they name; older ones are read for `@name` as before.
+  const spans = data.mentions ? namedMentionSpans(data.text, data.mentions.map((m) => m.name)) : mentionSpans(data.text, knownNames);
   const myMention = `@${me.name.toLowerCase()}`;
-  const mentionsMe = message.actor.id !== me.id && spans.some((s) => s.mention && s.text.toLowerCase() === myMention);
+  const mentionsMe = !mine && (data.mentions ? data.mentions.some((m) => m.id === me.id) : spans.some((s) => s.mention && s.text.toLowerCase() === myMention));
   return (
     <li
       id={messageElementId(message.seq)}
       aria-current={focused ? "true" : undefined}
-      className={`group flex scroll-my-4 gap-3 px-4 ${continues ? "py-0.5" : "pt-3 pb-0.5"} ${
+      className={`group relative flex scroll-my-4 gap-3 px-4 ${continues ? "py-0.5" : "pt-3 pb-0.5"} ${
         focused ? "bg-indigo-50 ring-2 ring-indigo-300 ring-inset" : mentionsMe ? "bg-amber-50" : "hover:bg-slate-50"
       }`}
     >
@@ -63,11 +76,122 @@ export const MessageItem = memo(function MessageItem({
             <RelativeTime at={message.at} />
           </p>
         )}
-        <MessageText spans={spans} />
+        {data.replyTo && <ReplyQuote replyTo={data.replyTo} />}
+        {data.deleted ? (
+          <p className="text-sm text-slate-400 italic">This message was deleted</p>
+        ) : editing ? (
+          <MessageEditor room={room} message={message} />
+        ) : (
+          <>
+            <MessageText spans={spans} />
+            {data.editedAt && (
+              <span className="text-[11px] text-slate-400" title={`Edited ${exactTime(data.editedAt)}`}>
+                (edited)
+              </span>
+            )}
+          </>
+        )}
+        {data.reactions && !data.deleted && <ReactionBar room={room} seq={message.seq} reactions={data.reactions} meId={me.id} />}
+        <PendingChanges entries={changes} />
       </div>
+      {!data.deleted && !editing && <MessageActions room={room} message={message} meId={me.id} />}
     </li>
   );
 });
+
+const NO_CHANGES: readonly OutboxEntry[] = [];
+
+/**
+ * React, reply, and (my own) edit and delete: shown on hover and when any of them has focus,
+ * so the keyboard reaches them with Tab.
+ */
+function MessageActions({ room, message, meId }: { room: string; message: MessageEvent; meId: string }) {
+  const mine = message.actor.id === meId;
+  const [picking, setPicking] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const closePicker = useCallback(() => setPicking(false), []);
+  const button = "rounded px-1.5 py-0.5 text-xs font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900";
+  if (confirming) {
+    return (
+      <div role="alertdialog" aria-label="Delete message" className="absolute top-0 right-2 z-10 flex items-center gap-2 rounded-md border border-rose-200 bg-white px-2 py-1 text-xs shadow">
+        <span>Delete this message for everyone?</span>
+        <button
+          type="button"
+          autoFocus
+          onClick={() => {
+            deleteMessage(room, message.seq);
+            setConfirming(false);
+          }}
+          className="rounded bg-rose-600 px-2 py-0.5 font-semibold text-white hover:bg-rose-700"
+        >
+          Delete
+        </button>
+        <button type="button" onClick={() => setConfirming(false)} className={button}>
+          Cancel
+        </button>
+      </div>
+    );
+  }
+  return (
+    <div
+      role="toolbar"
+      aria-label={`Actions for ${message.actor.name}'s message`}
+      className={`absolute -top-3 right-3 z-10 flex items-center gap-0.5 rounded-md border border-slate-200 bg-white p-0.5 shadow-sm ${
+        picking ? "" : "invisible group-focus-within:visible group-hover:visible"
+      }`}
+    >
+      <button type="button" aria-expanded={picking} onClick={() => setPicking((p) => !p)} className={button}>
+        React
+      </button>
+      <button type="button" onClick={() => useCompose.getState().startReply(room, message)} className={button}>
+        Reply
+      </button>
+      {mine && (
+        <>
+          <button type="button" onClick={() => useCompose.getState().startEdit(room, message.seq)} className={button}>
+            Edit
+          </button>
+          <button type="button" onClick={() => setConfirming(true)} className={`${button} text-rose-700 hover:text-rose-800`}>
+            Delete
+          </button>
+        </>
+      )}
+      {picking && (
+        <ReactionPicker
+          onClose={closePicker}
+          onPick={(emoji) => {
+            react(room, message.seq, emoji, !(message.data.reactions?.[emoji]?.some((a) => a.id === meId) ?? false));
+            setPicking(false);
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+/** My changes to this message the server has not taken yet: "Saving…", or why it refused one. */
+function PendingChanges({ entries }: { entries: readonly OutboxEntry[] }) {
+  if (entries.length === 0) return null;
+  const failed = entries.filter((e) => e.status === "failed");
+  if (failed.length === 0) return <p className="text-[11px] text-slate-400">Saving…</p>;
+  return (
+    <>
+      {failed.map((entry) => (
+        <div key={entry.clientId} role="alert" className="mt-1 flex flex-wrap items-center gap-x-3 text-xs">
+          <span className="text-rose-700">
+            Your {entry.frame?.type === "react" ? "reaction" : entry.frame?.type ?? "change"} was not saved: {entry.error?.message ?? "the server refused it"}
+          </span>
+          <button type="button" onClick={() => getRealtimeClient().retry(entry.clientId)} className="font-medium text-indigo-700 hover:underline">
+            Retry
+          </button>
+          <button type="button" onClick={() => getRealtimeClient().discard(entry.clientId)} className="font-medium text-slate-600 hover:underline">
+            Discard
+          </button>
+        </div>
+      ))}
+    </>
+  );
+}
 
 /** One of my messages not yet acknowledged: pending (offline), sending, or failed. */
 export function PendingMessage({ entry, me, knownNames }: { entry: OutboxEntry; me: User; knownNames: ReadonlySet<string> }) {

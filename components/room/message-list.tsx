@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { MAX_MESSAGES, useRoom, type MessageEvent } from "@/lib/store/room";
 import type { User } from "@/lib/protocol";
+import type { OutboxEntry } from "@/lib/realtime/types";
 import { ArrowDownIcon } from "../ui/icons";
 import { MessageItem, messageElementId, PendingMessage } from "./message-item";
 
@@ -28,6 +29,15 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
   const atLimit = useRoom((s) => s.atLimit);
   const focusSeq = useRoom((s) => s.focusSeq);
   const members = useRoom((s) => s.members);
+  const changes = useRoom((s) => s.changes);
+  // My edits, deletes and reactions not yet taken, by the message they change.
+  const changesBySeq = useMemo(() => {
+    const bySeq = new Map<number, OutboxEntry[]>();
+    for (const entry of changes) {
+      if (entry.frame && "seq" in entry.frame) bySeq.set(entry.frame.seq, [...(bySeq.get(entry.frame.seq) ?? []), entry]);
+    }
+    return bySeq;
+  }, [changes]);
 
   // Names this page knows (yours, the people here, the authors above), so a mention of a name
   // with spaces shows whole. The set changes only when a new name appears, not per message.
@@ -174,6 +184,7 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
               continues={continuesGroup(messages[i - 1], m)}
               knownNames={knownNames}
               focused={m.seq === focusSeq}
+              changes={changesBySeq.get(m.seq)}
             />
           ))}
           {outbox.map((entry) => (
@@ -196,5 +207,6 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
 }
 
 function continuesGroup(prev: MessageEvent | undefined, m: MessageEvent): boolean {
-  return !!prev && prev.actor.id === m.actor.id && Date.parse(m.at) - Date.parse(prev.at) < GROUP_MS;
+  // A reply starts a group of its own: its quote reads as a new turn.
+  return !!prev && !m.data.replyTo && prev.actor.id === m.actor.id && Date.parse(m.at) - Date.parse(prev.at) < GROUP_MS;
 }

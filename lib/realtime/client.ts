@@ -33,7 +33,7 @@ import { positionKey, Positions } from "./positions";
 import { REJOIN_FLOOR_MS, Subscription } from "./subscription";
 import type { SseMessage } from "./sse-reader";
 import { CursorThrottle, TypingThrottle } from "./throttles";
-import { OUTBOX_LIMIT, type ChannelState, type ClientEvents, ClientOptions, type ConnectionStatus, type FrameLog, type OutboxEntry, type OutboxFrame, type RealtimeApi, type TransportMode, type WebSocketLike } from "./types";
+import { OUTBOX_LIMIT, type ChannelState, type ClientEvents, ClientOptions, type ConnectionStatus, type FrameLog, type OutboxEntry, type OutboxFrame, type SendOptions, type RealtimeApi, type TransportMode, type WebSocketLike } from "./types";
 
 export { HTTP_TIMEOUT_MS } from "./poll-upstream";
 
@@ -253,9 +253,9 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
   }
 
   /** Queues a message; it goes out now or when a transport is up. Null when the outbox is full. */
-  send(room: string, text: string): OutboxEntry | null {
+  send(room: string, text: string, opts: SendOptions = {}): OutboxEntry | null {
     this.typingThrottle.forget(room);
-    return this.enqueue({ type: "send", room, text, clientId: randomId("c") });
+    return this.enqueue({ type: "send", room, text, clientId: randomId("c"), ...opts });
   }
 
   /** Queues any frame that must arrive once (it carries a clientId). Null when the outbox is full. */

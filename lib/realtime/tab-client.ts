@@ -19,6 +19,7 @@ import {
   type ConnectionStatus,
   type OutboxEntry,
   type OutboxFrame,
+  type SendOptions,
   type OutboxStorage,
   type RealtimeApi,
   type TransportMode,
@@ -229,8 +230,8 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
     this.opts.up({ type: "leave", room });
   }
 
-  send(room: string, text: string): OutboxEntry | null {
-    return this.enqueue({ type: "send", room, text, clientId: this.opts.newClientId() });
+  send(room: string, text: string, opts: SendOptions = {}): OutboxEntry | null {
+    return this.enqueue({ type: "send", room, text, clientId: this.opts.newClientId(), ...opts });
   }
 
   enqueue(frame: OutboxFrame): OutboxEntry | null {

@@ -40,7 +40,10 @@ export const pageLockName = (pageId: string) => `rt-page:${pageId}`;
 
 const pos = z.object({ x: z.number(), y: z.number() }).nullable();
 const transportMode = z.enum(["auto", "websocket", "longpoll"]);
-const outboxFrame = clientFrameSchema.options[2];
+/** The frames an outbox holds: those carrying a clientId (send, edit, delete, react). */
+const outboxFrame = z.union(
+  clientFrameSchema.options.filter((o): o is Extract<(typeof clientFrameSchema.options)[number], { shape: { clientId: unknown } }> => "clientId" in o.shape),
+);
 const outboxEntry = z.object({
   clientId: clientIdSchema,
   room: z.string(),

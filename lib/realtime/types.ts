@@ -36,8 +36,19 @@ export interface TabSharing {
 
 export type OutboxStatus = "pending" | "sending" | "failed";
 
-/** A frame the server must take once: it carries a clientId the server appends once. */
-export type OutboxFrame = Extract<ClientFrame, { type: "send" }>;
+/**
+ * A frame the server must take once: it carries a clientId the server appends once — a
+ * message, or (version 1.2) an edit, a delete or a reaction.
+ */
+export type OutboxFrame = Extract<ClientFrame, { clientId: string }>;
+
+/** What a message may carry besides its text (version 1.2). */
+export interface SendOptions {
+  /** The seq of the message it answers. */
+  replyTo?: number;
+  /** The ids of the people it names, picked from the autocomplete. */
+  mentions?: string[];
+}
 
 export interface OutboxEntry {
   clientId: string;
@@ -145,7 +156,7 @@ export interface RealtimeApi {
   position(stream: string): number | undefined;
   join(room: string, since?: number): void;
   leave(room: string): void;
-  send(room: string, text: string): OutboxEntry | null;
+  send(room: string, text: string, opts?: SendOptions): OutboxEntry | null;
   enqueue(frame: OutboxFrame): OutboxEntry | null;
   retry(clientId: string): void;
   discard(clientId: string): void;

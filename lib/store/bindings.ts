@@ -1,6 +1,7 @@
 // The one place the realtime client's events reach the stores. Components call `bindWorkspace`
 // (while someone is signed in) and `bindRoom` (while a room is open) and unbind on unmount;
 // none wires `client.on(...)` to a store by hand.
+import { isChange } from "../chat/changes";
 import { roomStream, type User } from "../protocol";
 import type { RealtimeApi } from "../realtime/types";
 import { useConnection } from "./connection";
@@ -65,7 +66,9 @@ export function bindRoom(client: RealtimeApi, roomId: string, me: User): () => v
   room().setOutbox(client.getOutbox());
   const offs = [
     client.on("event", (event) => {
-      if (event.stream === stream && event.type === "message") room().receive(event);
+      if (event.stream !== stream) return;
+      if (event.type === "message") room().receive(event);
+      else if (isChange(event)) room().change(event);
     }),
     client.on("presence", (p) => p.room === roomId && room().setMembers(p.members)),
     client.on("typing", (t) => t.room === roomId && room().setTyping(t.users.filter((u) => u.id !== me.id))),

@@ -5,6 +5,7 @@ import { create } from "zustand";
 import { notificationsAnswerSchema } from "../protocol";
 import { api, apiNoContent } from "./http";
 import { keepNewest, mergeBySeq, type EventOf } from "./events";
+import { useRoom } from "./room";
 
 /** What reaches a person's notifications: someone named them, or (version 1.2) answered them. */
 export type MentionEvent = EventOf<"mention"> | EventOf<"reply">;
@@ -60,7 +61,7 @@ export const useNotifications = create<NotificationsState>()((set, get) => ({
 
   async refresh() {
     const answer = await api(`/api/notifications?limit=${LIMIT}`, notificationsAnswerSchema);
-    const page = { events: answer.events.filter((e): e is MentionEvent => e.type === "mention"), readSeq: answer.readSeq };
+    const page = { events: answer.events.filter((e): e is MentionEvent => e.type === "mention" || e.type === "reply"), readSeq: answer.readSeq };
     set((s) => ({
       mentions: keepNewest(mergeBySeq(s.mentions, page.events), MAX_MENTIONS).list,
       // A tab may have read more than a refresh that started earlier knows about.
@@ -72,6 +73,8 @@ export const useNotifications = create<NotificationsState>()((set, get) => ({
     const known = get().mentions.some((m) => m.seq === mention.seq);
     set((s) => ({ mentions: keepNewest(mergeBySeq(s.mentions, [mention]), MAX_MENTIONS).list }));
     if (known || mention.seq <= get().readSeq) return;
+    // No toast for the room being read: the message is in front of the reader already.
+    if (readingRoom(mention.data.roomId)) return;
     const id = nextToastId++;
     set((s) => ({ toasts: [...s.toasts, { id, mention }].slice(-3) }));
     setTimeout(() => get().dismissToast(id), TOAST_MS);
@@ -108,4 +111,9 @@ export function listenForReadsInOtherTabs(): () => void {
   };
   ch.addEventListener("message", onMessage);
   return () => ch.removeEventListener("message", onMessage);
+}
+
+/** Whether `roomId` is open in this tab and the tab is in view. */
+function readingRoom(roomId: string): boolean {
+  return useRoom.getState().roomId === roomId && typeof document !== "undefined" && document.visibilityState === "visible";
 }

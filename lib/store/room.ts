@@ -2,6 +2,7 @@
 // (the client's outbox), who is here and who is typing.
 import { create } from "zustand";
 import { eventsPageSchema, roomStream, type Actor, type User } from "../protocol";
+import { applyChange, withQuoteDeleted, type ChangeEvent } from "../chat/changes";
 import { backoffDelay } from "../realtime/backoff";
 import type { OutboxEntry } from "../realtime/types";
 import { api, ApiError } from "./http";
@@ -43,6 +44,8 @@ interface RoomState {
   typing: Actor[];
   /** This room's messages still in the client's outbox (pending, sending or failed). */
   outbox: OutboxEntry[];
+  /** This room's edits, deletes and reactions still in the outbox, by the seq they change. */
+  changes: OutboxEntry[];
 
   open(roomId: string): void;
   close(roomId: string): void;
@@ -60,6 +63,11 @@ interface RoomState {
   /** The position was too old to resume (`reset`): start again from the newest page. */
   reload(): Promise<void>;
   receive(event: MessageEvent): void;
+  /**
+   * An edit, delete or reaction: folded into the message it points at, if shown (one not shown
+   * comes from history as it is now). A delete also blanks the quotes of the replies to it.
+   */
+  change(event: ChangeEvent): void;
   /** The server acknowledged one of my messages: show it as sent until its event arrives. */
   confirm(ack: { clientId: string; seq: number }, me: Actor): void;
   setOutbox(entries: OutboxEntry[]): void;
@@ -79,6 +87,7 @@ const empty = {
   members: [],
   typing: [],
   outbox: [],
+  changes: [],
 } satisfies Partial<RoomState>;
 
 /** The next automatic try at a room's history that failed to load, and how many failed so far. */
@@ -177,8 +186,25 @@ export const useRoom = create<RoomState>()((set, get) => ({
     set((s) => withNewest(s, mergeBySeq(s.messages, [event])));
   },
 
+  change(event) {
+    if (event.stream !== stream(get().roomId)) return;
+    const target = event.data.seq;
+    set((s) => {
+      let changed = false;
+      const messages = s.messages.map((m) => {
+        let data = m.seq === target ? applyChange(m.data, event) : m.data;
+        if (event.type === "message.deleted") data = withQuoteDeleted(data, target);
+        if (data === m.data) return m;
+        changed = true;
+        return { ...m, data };
+      });
+      return changed ? { messages } : {};
+    });
+  },
+
   confirm({ clientId, seq }, me) {
     const { roomId, outbox, messages } = get();
+    // `outbox` holds messages only: a change's ack stands for nothing shown, its event brings it.
     const entry = outbox.find((e) => e.clientId === clientId);
     if (!roomId || !entry || messages.some((m) => m.seq === seq)) return;
     const sent: MessageEvent = {
@@ -194,7 +220,8 @@ export const useRoom = create<RoomState>()((set, get) => ({
 
   setOutbox(entries) {
     const roomId = get().roomId;
-    set({ outbox: entries.filter((e) => e.room === roomId) });
+    const mine = entries.filter((e) => e.room === roomId);
+    set({ outbox: mine.filter(isMessage), changes: mine.filter((e) => !isMessage(e)) });
   },
 
   setMembers(members) {
@@ -205,6 +232,11 @@ export const useRoom = create<RoomState>()((set, get) => ({
     set({ typing: users });
   },
 }));
+
+/** A message waiting in the outbox (entries stored before frames were kept are messages). */
+export function isMessage(entry: OutboxEntry): boolean {
+  return entry.frame === undefined || entry.frame.type === "send";
+}
 
 /** The list after a live message, kept to the newest MAX_MESSAGES; dropped ones can be paged in again. */
 function withNewest(s: RoomState, merged: MessageEvent[]): Pick<RoomState, "messages" | "hasMore" | "atLimit"> {

@@ -1,0 +1,136 @@
+"use client";
+import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from "react";
+import { mentionQueryAt } from "@/lib/mentions";
+import { peopleAnswerSchema, type User } from "@/lib/protocol";
+import { api } from "@/lib/store/http";
+import { useRoom } from "@/lib/store/room";
+import { Avatar } from "../ui/avatar";
+
+/** Suggestions shown at once. */
+const SHOWN = 8;
+/** The server is asked once typing pauses this long. */
+const ASK_AFTER_MS = 150;
+
+/**
+ * The `@` autocomplete of a message box. People here and the authors above are offered at once;
+ * anyone else whose name matches comes from the server. Picking one writes `@Name ` and
+ * remembers who it is, so the message names them by id: any display name works, and two
+ * people with one name are told apart.
+ */
+export function useMentionAutocomplete(roomId: string, text: string, setText: (text: string, caret: number) => void) {
+  const members = useRoom((s) => s.members);
+  const messages = useRoom((s) => s.messages);
+  const [caret, setCaret] = useState(0);
+  const [remote, setRemote] = useState<User[]>([]);
+  const [active, setActive] = useState(0);
+  const [dismissed, setDismissed] = useState<number | null>(null);
+  /** Who each picked `@Name` stands for, by name. */
+  const picked = useRef(new Map<string, string>());
+  const listId = useId();
+
+  const at = mentionQueryAt(text, caret);
+  const query = at && at.start !== dismissed ? at.query.toLowerCase() : null;
+
+  const local = useMemo(() => {
+    const byId = new Map<string, User>();
+    for (const m of members) byId.set(m.id, m);
+    for (let i = messages.length - 1; i >= 0 && byId.size < 50; i--) {
+      const a = messages[i]!.actor;
+      if (!byId.has(a.id)) byId.set(a.id, { ...a, color: "" });
+    }
+    return [...byId.values()];
+  }, [members, messages]);
+
+  useEffect(() => {
+    if (query === null) return;
+    const timer = setTimeout(() => {
+      const params = new URLSearchParams({ q: query, room: roomId });
+      api(`/api/people?${params}`, peopleAnswerSchema).then(
+        (answer) => setRemote(answer.people),
+        () => setRemote([]),
+      );
+    }, ASK_AFTER_MS);
+    return () => clearTimeout(timer);
+  }, [query, roomId]);
+
+  const options = useMemo(() => {
+    if (query === null) return [];
+    const seen = new Set<string>();
+    const out: User[] = [];
+    for (const u of [...local, ...remote]) {
+      if (seen.has(u.id) || !u.name.toLowerCase().includes(query)) continue;
+      seen.add(u.id);
+      out.push(u);
+    }
+    return out.slice(0, SHOWN);
+  }, [query, local, remote]);
+
+  const open = options.length > 0;
+  const current = Math.min(active, Math.max(0, options.length - 1));
+
+  const choose = (user: User) => {
+    if (!at) return;
+    const inserted = `@${user.name} `;
+    const next = text.slice(0, at.start) + inserted + text.slice(caret);
+    picked.current.set(user.name, user.id);
+    setText(next, at.start + inserted.length);
+    setCaret(at.start + inserted.length);
+    setActive(0);
+  };
+
+  return {
+    /** Props for the textarea: it keeps focus while the list is driven by keys. */
+    inputProps: {
+      "aria-autocomplete": "list" as const,
+      "aria-controls": open ? listId : undefined,
+      "aria-activedescendant": open ? `${listId}-${current}` : undefined,
+      onSelect: (e: { currentTarget: HTMLTextAreaElement }) => setCaret(e.currentTarget.selectionStart),
+    },
+    /** Handles the list's keys; true when the key was the list's (the box must not act on it). */
+    onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>): boolean {
+      if (!open) return false;
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        setActive((current + (e.key === "ArrowDown" ? 1 : options.length - 1)) % options.length);
+      } else if (e.key === "Enter" || e.key === "Tab") {
+        choose(options[current]!);
+      } else if (e.key === "Escape") {
+        setDismissed(at?.start ?? null);
+      } else {
+        return false;
+      }
+      e.preventDefault();
+      return true;
+    },
+    /** The ids of the people picked whose `@Name` is still in `body`. */
+    mentionIds(body: string): string[] {
+      const lower = body.toLowerCase();
+      return [...new Set([...picked.current].filter(([name]) => lower.includes(`@${name.toLowerCase()}`)).map(([, id]) => id))];
+    },
+    /** Forgets the picks (after sending). */
+    reset() {
+      picked.current.clear();
+      setDismissed(null);
+    },
+    list: open ? (
+      <ul id={listId} role="listbox" aria-label="People to mention" className="absolute bottom-full left-0 z-20 mb-1 w-64 overflow-hidden rounded-lg border border-slate-200 bg-white py-1 shadow-lg">
+        {options.map((user, i) => (
+          <li
+            key={user.id}
+            id={`${listId}-${i}`}
+            role="option"
+            aria-selected={i === current}
+            // Chosen on pointer down: a click would first move focus out of the box.
+            onPointerDown={(e) => {
+              e.preventDefault();
+              choose(user);
+            }}
+            className={`flex cursor-pointer items-center gap-2 px-3 py-1.5 text-sm ${i === current ? "bg-indigo-50 text-indigo-900" : "text-slate-700"}`}
+          >
+            <Avatar name={user.name} color={user.color || "#64748b"} size="sm" />
+            <bdi className="truncate">{user.name}</bdi>
+          </li>
+        ))}
+      </ul>
+    ) : null,
+  };
+}

@@ -1,0 +1,76 @@
+"use client";
+import { useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
+import { useCompose } from "@/lib/store/compose";
+import { editMessage } from "@/lib/store/message-actions";
+import type { MessageEvent } from "@/lib/store/room";
+import { useMentionAutocomplete } from "./mention-autocomplete";
+
+/**
+ * A message of mine, edited in place: Enter saves, Escape cancels, Shift+Enter starts a line.
+ * People it already named stay named (by id) when their `@Name` is kept.
+ */
+export function MessageEditor({ room, message }: { room: string; message: MessageEvent }) {
+  const [text, setText] = useState(message.data.text);
+  const box = useRef<HTMLTextAreaElement>(null);
+  const mentions = useMentionAutocomplete(room, text, (next, caret) => {
+    setText(next);
+    requestAnimationFrame(() => box.current?.setSelectionRange(caret, caret));
+  });
+
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    el.focus();
+    el.setSelectionRange(el.value.length, el.value.length);
+  }, []);
+
+  const stop = () => {
+    useCompose.getState().stopEdit();
+    document.getElementById("composer")?.focus();
+  };
+  const save = () => {
+    const body = text.trim();
+    if (body === "" || body === message.data.text) return stop();
+    const kept = (message.data.mentions ?? []).filter((m) => body.toLowerCase().includes(`@${m.name.toLowerCase()}`)).map((m) => m.id);
+    if (editMessage(room, message.seq, body, [...new Set([...kept, ...mentions.mentionIds(body)])])) stop();
+  };
+  const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.nativeEvent.isComposing || mentions.onKeyDown(e)) return;
+    if (e.key === "Escape") {
+      e.preventDefault();
+      stop();
+    } else if (e.key === "Enter" && !e.shiftKey) {
+      e.preventDefault();
+      save();
+    }
+  };
+
+  return (
+    <div className="relative mt-0.5">
+      {mentions.list}
+      <label htmlFor={`edit-${message.seq}`} className="sr-only">
+        Edit message
+      </label>
+      <textarea
+        {...mentions.inputProps}
+        id={`edit-${message.seq}`}
+        ref={box}
+        value={text}
+        rows={Math.min(8, text.split("\n").length)}
+        maxLength={4000}
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={onKeyDown}
+        className="block w-full resize-none rounded-md border border-indigo-300 px-2 py-1 text-sm focus-visible:outline-2 focus-visible:outline-indigo-500/30"
+      />
+      <p className="mt-1 flex gap-3 text-xs text-slate-500">
+        <span>Enter to save · Esc to cancel</span>
+        <button type="button" onClick={save} className="font-medium text-indigo-700 hover:underline">
+          Save
+        </button>
+        <button type="button" onClick={stop} className="font-medium text-slate-600 hover:underline">
+          Cancel
+        </button>
+      </p>
+    </div>
+  );
+}

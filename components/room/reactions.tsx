@@ -1,0 +1,106 @@
+"use client";
+import { useEffect, useRef, useState } from "react";
+import type { Actor, Reactions as ReactionMap } from "@/lib/protocol";
+import { react } from "@/lib/store/message-actions";
+
+/** The emoji offered at a click; any other can be typed in the picker's field. */
+export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "✅"] as const;
+
+/** "Ada, Lin and 2 others reacted with 👍" — the button's label and tooltip. */
+export function reactedLabel(people: Actor[], emoji: string, meId: string): string {
+  const names = people.map((p) => (p.id === meId ? "You" : p.name));
+  const shown = names.length <= 3 ? names : [...names.slice(0, 2), `${names.length - 2} others`];
+  const list = shown.length === 1 ? shown[0] : `${shown.slice(0, -1).join(", ")} and ${shown[shown.length - 1]}`;
+  return `${list} reacted with ${emoji}`;
+}
+
+/** A message's reactions: one toggle per emoji with its count, pressed when it is mine. */
+export function ReactionBar({ room, seq, reactions, meId }: { room: string; seq: number; reactions: ReactionMap; meId: string }) {
+  const entries = Object.entries(reactions);
+  if (entries.length === 0) return null;
+  return (
+    <ul aria-label="Reactions" className="mt-1 flex flex-wrap gap-1">
+      {entries.map(([emoji, people]) => {
+        const mine = people.some((p) => p.id === meId);
+        return (
+          <li key={emoji}>
+            <button
+              type="button"
+              aria-pressed={mine}
+              aria-label={`${reactedLabel(people, emoji, meId)}. ${mine ? "Take back" : "Add"} ${emoji}`}
+              title={reactedLabel(people, emoji, meId)}
+              onClick={() => react(room, seq, emoji, !mine)}
+              className={`inline-flex h-6 items-center gap-1 rounded-full border px-2 text-xs ${
+                mine ? "border-indigo-300 bg-indigo-50 text-indigo-800" : "border-slate-200 bg-white text-slate-700 hover:border-slate-300"
+              }`}
+            >
+              <span aria-hidden>{emoji}</span>
+              <span aria-hidden className="tabular-nums">
+                {people.length}
+              </span>
+            </button>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+/** The reaction picker: the quick ones, or any emoji typed in. Closes on Escape or a click away. */
+export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string) => void; onClose: () => void }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [typed, setTyped] = useState("");
+  useEffect(() => {
+    ref.current?.querySelector("button")?.focus();
+    const away = (e: PointerEvent) => {
+      if (!ref.current?.contains(e.target as Node)) onClose();
+    };
+    document.addEventListener("pointerdown", away);
+    return () => document.removeEventListener("pointerdown", away);
+  }, [onClose]);
+  return (
+    <div
+      ref={ref}
+      role="dialog"
+      aria-label="Add a reaction"
+      onKeyDown={(e) => e.key === "Escape" && onClose()}
+      className="absolute right-2 bottom-full z-20 mb-1 rounded-lg border border-slate-200 bg-white p-2 shadow-lg"
+    >
+      <div className="flex gap-1">
+        {QUICK_REACTIONS.map((emoji) => (
+          <button
+            key={emoji}
+            type="button"
+            aria-label={`React with ${emoji}`}
+            onClick={() => onPick(emoji)}
+            className="rounded p-1 text-lg leading-none hover:bg-slate-100"
+          >
+            {emoji}
+          </button>
+        ))}
+      </div>
+      <form
+        className="mt-2 flex gap-1"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (typed.trim()) onPick(typed.trim());
+        }}
+      >
+        <label className="sr-only" htmlFor="reaction-other">
+          Another emoji
+        </label>
+        <input
+          id="reaction-other"
+          value={typed}
+          onChange={(e) => setTyped(e.target.value)}
+          placeholder="Other emoji"
+          maxLength={16}
+          className="w-28 rounded border border-slate-300 px-2 py-0.5 text-sm"
+        />
+        <button type="submit" className="rounded bg-slate-100 px-2 text-xs font-medium text-slate-700 hover:bg-slate-200">
+          Add
+        </button>
+      </form>
+    </div>
+  );
+}

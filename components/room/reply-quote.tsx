@@ -1,0 +1,27 @@
+"use client";
+import type { ReplyRef } from "@/lib/protocol";
+import { useRoom } from "@/lib/store/room";
+
+/**
+ * What a reply answers: a line quoting it, which brings the original into view. A deleted
+ * original shows as deleted; its text is gone from the server too.
+ */
+export function ReplyQuote({ replyTo }: { replyTo: ReplyRef }) {
+  return (
+    <button
+      type="button"
+      onClick={() => useRoom.getState().focus(replyTo.seq)}
+      aria-label={replyTo.deleted ? "Reply to a deleted message" : `Reply to ${replyTo.actor.name}: ${replyTo.preview}. Show it`}
+      className="mb-0.5 flex max-w-full items-center gap-1.5 border-l-2 border-slate-300 pl-2 text-left text-xs text-slate-500 hover:border-indigo-400 hover:text-slate-700"
+    >
+      {replyTo.deleted ? (
+        <span className="italic">Original message deleted</span>
+      ) : (
+        <>
+          <bdi className="shrink-0 font-semibold">{replyTo.actor.name}</bdi>
+          <span className="truncate">{replyTo.preview}</span>
+        </>
+      )}
+    </button>
+  );
+}
