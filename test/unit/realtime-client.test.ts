@@ -595,7 +595,7 @@ describe("presence as diffs (protocol 1.1)", () => {
   const lin = { id: "u_lin", name: "Lin", color: "#2563eb" };
   const kay = { id: "u_kay", name: "Kay", color: "#0d9488" };
 
-  it("offers rt.v1.1 before rt.v1, and hands the page the whole list after each diff", () => {
+  it("offers rt.v1.2, then rt.v1.1, then rt.v1, and hands the page the whole list after each diff", () => {
     const offered: string[][] = [];
     const client = makeClient({ createWebSocket: (url, protocols) => (offered.push(protocols), sockets.create(url)) });
     const shown: string[][] = [];
@@ -603,7 +603,7 @@ describe("presence as diffs (protocol 1.1)", () => {
     client.start();
     client.join("general");
     sockets.last.open();
-    expect(offered).toEqual([["rt.v1.1", "rt.v1"]]);
+    expect(offered).toEqual([["rt.v1.2", "rt.v1.1", "rt.v1"]]);
     sockets.last.receive({ type: "joined", room: "general", head: 0, members: [ada, lin] });
     sockets.last.receive({ type: "presence_diff", room: "general", joins: [kay], leaves: [ada] });
     sockets.last.receive({ type: "presence_diff", room: "general", joins: [{ ...lin, name: "Lin B" }], leaves: [] });
