@@ -1,0 +1,142 @@
+// Chat that changes after it is sent, between two people in two browsers: edits (one made while
+// the other is offline, seen when they return), deletes, reactions, replies and mentions picked
+// from the autocomplete — over a WebSocket, and over long polling.
+import { expect, test, type Page } from "@playwright/test";
+import { createRoom, expectConnected, messageLog, notificationsButton, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
+
+/** A message in the list, found by its text (not a reply that quotes that text). */
+const messageWith = (page: Page, text: string) =>
+  messageLog(page)
+    .getByRole("listitem")
+    .filter({ hasText: text })
+    .filter({ hasNot: page.getByRole("button", { name: /^Reply to / }) });
+/** A reply in the list, found by its own text. */
+const replyWith = (page: Page, text: string) =>
+  messageLog(page)
+    .getByRole("listitem")
+    .filter({ hasText: text })
+    .filter({ has: page.getByRole("button", { name: /^Reply to / }) });
+
+/** Hovers a message and clicks one of its actions (React, Reply, Edit, Delete). */
+async function act(page: Page, text: string, action: string) {
+  const item = messageWith(page, text);
+  await item.hover();
+  await item.getByRole("toolbar").getByRole("button", { name: action, exact: true }).click();
+}
+
+for (const transport of ["websocket", "longpoll"] as const) {
+  const path = transport === "longpoll" ? "/?transport=longpoll" : "/";
+
+  test(`over ${transport}: an edit and a delete reach the other person, an edit made while they were offline included`, async ({ browser }) => {
+    const ada = await signedInPerson(browser, "Ada", path);
+    const lin = await signedInPerson(browser, "Lin", path);
+    const room = unique("edits");
+    await createRoom(ada.page, room);
+    await openRoom(lin.page, room);
+    await sendMessage(ada.page, "meet at 10");
+    await expect(messageWith(lin.page, "meet at 10")).toBeVisible();
+
+    // Only my own messages can be edited or deleted.
+    await messageWith(lin.page, "meet at 10").hover();
+    await expect(messageWith(lin.page, "meet at 10").getByRole("button", { name: "Edit" })).toHaveCount(0);
+
+    await act(ada.page, "meet at 10", "Edit");
+    const editor = ada.page.getByLabel("Edit message");
+    await editor.fill("meet at 11");
+    await editor.press("Enter");
+    await expect(messageWith(lin.page, "meet at 11")).toContainText("(edited)");
+
+    await expectConnected(lin.page, transport === "longpoll" ? "Long polling" : "WebSocket");
+    await lin.context.setOffline(true);
+    await act(ada.page, "meet at 11", "Edit");
+    await ada.page.getByLabel("Edit message").fill("meet at noon");
+    await ada.page.getByLabel("Edit message").press("Enter");
+    await expect(messageWith(ada.page, "meet at noon")).toBeVisible();
+    await lin.page.waitForTimeout(500);
+    await expect(messageWith(lin.page, "meet at 11")).toBeVisible();
+    await lin.context.setOffline(false);
+    await expect(messageWith(lin.page, "meet at noon")).toBeVisible();
+    await expect(messageLog(lin.page).getByText("meet at 11")).toHaveCount(0);
+
+    await act(ada.page, "meet at noon", "Delete");
+    await ada.page.getByRole("alertdialog", { name: "Delete message" }).getByRole("button", { name: "Delete" }).click();
+    for (const p of [ada.page, lin.page]) {
+      await expect(messageLog(p).getByText("This message was deleted")).toBeVisible();
+      await expect(messageLog(p).getByText("meet at noon")).toHaveCount(0);
+    }
+    // After a reload the history says the same: the text is gone from the server.
+    await lin.page.reload();
+    await expect(messageLog(lin.page).getByText("This message was deleted")).toBeVisible();
+    await expect(messageLog(lin.page).getByText("meet at noon")).toHaveCount(0);
+    await ada.context.close();
+    await lin.context.close();
+  });
+
+  test(`over ${transport}: reactions count each person once, and a reply quotes its message`, async ({ browser }) => {
+    const ada = await signedInPerson(browser, "Ada", path);
+    const lin = await signedInPerson(browser, "Lin", path);
+    const room = unique("reacts");
+    await createRoom(ada.page, room);
+    await openRoom(lin.page, room);
+    await sendMessage(ada.page, "shipping today");
+    await expect(messageWith(lin.page, "shipping today")).toBeVisible();
+
+    await act(lin.page, "shipping today", "React");
+    await lin.page.getByRole("dialog", { name: "Add a reaction" }).getByRole("button", { name: "React with 🎉" }).click();
+    const adasTada = messageWith(ada.page, "shipping today").getByRole("button", { name: /reacted with 🎉/ });
+    await expect(adasTada).toHaveAttribute("aria-pressed", "false");
+    await expect(adasTada).toHaveText("🎉1");
+    await adasTada.click();
+    const linsTada = messageWith(lin.page, "shipping today").getByRole("button", { name: /reacted with 🎉/ });
+    await expect(linsTada).toHaveText("🎉2");
+    await expect(linsTada).toHaveAttribute("title", "You and Ada reacted with 🎉");
+    await linsTada.click(); // taken back
+    await expect(adasTada).toHaveText("🎉1");
+    await expect(adasTada).toHaveAttribute("aria-pressed", "true");
+
+    await act(lin.page, "shipping today", "Reply");
+    await lin.page.getByLabel("Reply to Ada").fill("which branch?");
+    await lin.page.getByLabel("Reply to Ada").press("Enter");
+    const reply = replyWith(ada.page, "which branch?");
+    await expect(reply.getByRole("button", { name: /^Reply to Ada: shipping today/ })).toBeVisible();
+    await expect(notificationsButton(ada.page)).toHaveAccessibleName(/1 unread/);
+    await notificationsButton(ada.page).click();
+    await expect(ada.page.getByRole("region", { name: "Mentions" })).toContainText("Lin replied to you");
+    await notificationsButton(ada.page).click();
+
+    await act(ada.page, "shipping today", "Delete");
+    await ada.page.getByRole("alertdialog", { name: "Delete message" }).getByRole("button", { name: "Delete" }).click();
+    await expect(replyWith(lin.page, "which branch?").getByRole("button", { name: "Reply to a deleted message" })).toBeVisible();
+    await ada.context.close();
+    await lin.context.close();
+  });
+}
+
+test("a mention picked from the autocomplete reaches a person whatever their name holds", async ({ browser }) => {
+  const name = `Bob (proxy) 🎉 ${unique("b").slice(-4)}`;
+  const bob = await signedInPerson(browser, name);
+  const ada = await signedInPerson(browser, "Ada");
+  const room = unique("mentions");
+  await createRoom(bob.page, room);
+  await openRoom(ada.page, room);
+  await expect(ada.page.getByRole("list", { name: "People here" }).getByRole("listitem")).toHaveCount(2);
+  await bob.page.goto("/"); // Bob reads elsewhere, so the mention is news to him
+
+  const box = ada.page.getByLabel("Message");
+  await box.pressSequentially("thanks @bob (pr");
+  const options = ada.page.getByRole("listbox", { name: "People to mention" }).getByRole("option");
+  await expect(options).toHaveCount(1);
+  await expect(options.first()).toHaveAccessibleName(name);
+  await box.press("Enter");
+  await expect(box).toHaveValue(`thanks @${name} `);
+  await box.pressSequentially("for the review");
+  await box.press("Enter");
+
+  const sent = messageWith(ada.page, "for the review");
+  await expect(sent.getByText(`@${name}`)).toBeVisible();
+  await expect(notificationsButton(bob.page)).toHaveAccessibleName(/1 unread/);
+  await notificationsButton(bob.page).click();
+  await expect(bob.page.getByRole("region", { name: "Mentions" })).toContainText("Ada mentioned you");
+  await ada.context.close();
+  await bob.context.close();
+});
