@@ -112,6 +112,26 @@ describe.sequential("the tutorial's commands", () => {
     expect(metrics.stdout).toMatch(/^rt_append_duplicates_total(\{[^}]*\})? 1$/m);
   });
 
+  it("chapter 12: a message edited over HTTP shows its new text in history, and a delete blanks it and its edit", async () => {
+    const [block] = shBlocks("12-messages-that-change.md");
+    expect(block).toHaveLength(4);
+    const { code, stdout, stderr } = await run(block!.join("\n"));
+    expect(code, stderr).toBe(0);
+    const [edit, history, del] = stdout.split(/(?<=\n)/);
+    const edited = statusAndBody(edit!);
+    expect(edited.status).toBe(200);
+    const editEvent = (JSON.parse(edited.body) as { event: RealtimeEvent }).event;
+    expect(editEvent).toMatchObject({ type: "message.edited", data: { text: "see you at 11" } });
+    const seq = (editEvent.data as { seq: number }).seq;
+    const page = JSON.parse(history!) as { events: RealtimeEvent[] };
+    expect(page.events.map((e) => e.type)).toEqual(["message", "message.edited"]);
+    expect(page.events[0]).toMatchObject({ seq, data: { text: "see you at 11", editedAt: editEvent.at } });
+    expect(statusAndBody(del!).status).toBe(200);
+    const after = (await (await s.api("/api/rooms/general/events?limit=3", { cookie: await jarCookie() })).json()) as { events: RealtimeEvent[] };
+    expect(after.events.find((e) => e.seq === seq)).toMatchObject({ data: { text: "", deleted: true } });
+    expect(after.events.find((e) => e.type === "message.edited")).toMatchObject({ data: { seq, text: "" } });
+  });
+
   it("chapter 0: the long poll from a terminal answers at once with the feed's cursor", async () => {
     const [command] = curlCommands("00-browser-apis.md");
     const { code, stdout } = await run(command!);
