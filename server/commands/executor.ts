@@ -1,4 +1,4 @@
-// The one command path: every client frame (join, leave, send, typing, cursor), from whatever
+// The one command path: every client frame (join, leave, send, typing, cursor, read), from whatever
 // transport carried it, is checked, limited and carried out here, and its answer frames come
 // back. Transports only decode frames, deliver answers and follow rooms (CommandContext).
 import type { Hub } from "../hub";
@@ -10,6 +10,7 @@ import type { CommandContext, Reply } from "./context";
 import { handleCursor, handleTyping } from "./ephemeral";
 import { aboutFrame, CommandError, errorFrame, knownError } from "./errors";
 import { handleSend } from "./messages";
+import { handleRead } from "./reads";
 import { handleJoin, handleLeave } from "./rooms";
 
 export interface CommandDeps {
@@ -31,7 +32,7 @@ const HANDLERS: { [T in ClientFrame["type"]]: Handler<Extract<ClientFrame, { typ
   edit: notYet,
   delete: notYet,
   react: notYet,
-  read: notYet,
+  read: handleRead,
 };
 
 function notYet(frame: ClientFrame): never {
