@@ -595,7 +595,7 @@ describe("presence as diffs (protocol 1.1)", () => {
   const lin = { id: "u_lin", name: "Lin", color: "#2563eb" };
   const kay = { id: "u_kay", name: "Kay", color: "#0d9488" };
 
-  it("offers rt.v1.1 before rt.v1, and hands the page the whole list after each diff", () => {
+  it("offers rt.v1.2, then rt.v1.1, then rt.v1, and hands the page the whole list after each diff", () => {
     const offered: string[][] = [];
     const client = makeClient({ createWebSocket: (url, protocols) => (offered.push(protocols), sockets.create(url)) });
     const shown: string[][] = [];
@@ -603,7 +603,7 @@ describe("presence as diffs (protocol 1.1)", () => {
     client.start();
     client.join("general");
     sockets.last.open();
-    expect(offered).toEqual([["rt.v1.1", "rt.v1"]]);
+    expect(offered).toEqual([["rt.v1.2", "rt.v1.1", "rt.v1"]]);
     sockets.last.receive({ type: "joined", room: "general", head: 0, members: [ada, lin] });
     sockets.last.receive({ type: "presence_diff", room: "general", joins: [kay], leaves: [ada] });
     sockets.last.receive({ type: "presence_diff", room: "general", joins: [{ ...lin, name: "Lin B" }], leaves: [] });
@@ -783,5 +783,66 @@ describe("payloads that fail the protocol's schemas", () => {
     expect(client.getStatus().rooms).toEqual({ transport: "longpoll", state: "connected" });
     expect(reports.errors).toHaveLength(2);
     expect(client.getStatus().invalidFrames).toBe(2);
+  });
+});
+
+describe("read positions (protocol 1.2)", () => {
+  it("offers rt.v1.2 first, sends `read` on the socket, and keeps the newest per room while no link is up", async () => {
+    const client = makeClient();
+    const reads: Array<{ room: string; readSeq: number }> = [];
+    client.on("roomRead", (r) => reads.push(r));
+    client.start();
+    expect(sockets.last.protocols[0]).toBe("rt.v1.2");
+    // Not open yet: kept, the newest per room.
+    client.markRead("general", 3);
+    client.markRead("general", 5);
+    client.markRead("design", 2);
+    client.markRead("general", 4);
+    sockets.last.open();
+    expect(sockets.last.sentOf("read")).toEqual([
+      { type: "read", room: "general", seq: 5 },
+      { type: "read", room: "design", seq: 2 },
+    ]);
+    client.markRead("general", 6);
+    expect(sockets.last.sentOf("read").at(-1)).toEqual({ type: "read", room: "general", seq: 6 });
+
+    // The server says a position moved (here or on another device): for any room, joined or not.
+    sockets.last.receive({ type: "read", room: "design", seq: 9 });
+    expect(reads).toEqual([{ room: "design", readSeq: 9 }]);
+  });
+
+  it("sends `read` in a long-poll page's batch", async () => {
+    const posted: unknown[] = [];
+    const fetchFrames: typeof fetch = async (input, init) => {
+      if (String(input).includes("/api/poll/frames")) {
+        posted.push(JSON.parse(String(init?.body)));
+        return new Response(JSON.stringify({ frames: [] }), { status: 200, headers: { "Content-Type": "application/json" } });
+      }
+      return new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
+    };
+    const client = makeClient({ transport: "longpoll", fetch: fetchFrames });
+    client.start();
+    client.markRead("general", 7);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(posted).toEqual([expect.objectContaining({ frames: [{ type: "read", room: "general", seq: 7 }] })]);
+  });
+
+  it("hears `event: room.read` on the event stream, and drops one that is not what the protocol says", async () => {
+    const streams = eventStreams();
+    const client = makeClient({ feedStreams: ["user:me"], fetch: streams.fetch });
+    const reads: Array<{ room: string; readSeq: number }> = [];
+    client.on("roomRead", (r) => reads.push(r));
+    const invalid: string[] = [];
+    client.on("error", (e) => e.code === "invalid_frame" && invalid.push(e.message));
+    client.start();
+    await vi.advanceTimersByTimeAsync(0);
+    streams.write(0, "retry: 2000\n\nid: user:me=0\n\n");
+    streams.write(0, `event: room.read\ndata: ${JSON.stringify({ room: "general", readSeq: "x" })}\n\n`);
+    streams.write(0, `event: room.read\ndata: ${JSON.stringify({ room: "general", readSeq: 4 })}\n\n`);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(reads).toEqual([{ room: "general", readSeq: 4 }]);
+    expect(invalid).toHaveLength(1);
+    // Not an event of the log: the stream's position stays.
+    expect(client.position("user:me")).toBe(0);
   });
 });
