@@ -38,20 +38,23 @@ export class RoomReads {
   /**
    * The person's position and unread count in each of the rooms, in one query for the whole
    * page. Unread counts the messages of others after the position (the person's own are read
-   * by writing them; a deleted message is nothing to read); each count stops at the cap, so a
-   * room thousands of messages behind costs no more than one a hundred behind.
+   * by writing them; a deleted message is nothing to read), in the rooms the person has joined
+   * or read: a room they never went to holds nothing unread for them, so a newcomer is not
+   * greeted by every room of the workspace. Each count stops at the cap, so a room thousands of
+   * messages behind costs no more than one a hundred behind.
    */
   async of(userId: string, roomIds: readonly string[]): Promise<Map<string, RoomReadState>> {
     if (roomIds.length === 0) return new Map();
     const rows = await this.prisma.$queryRaw<{ room_id: string; read_seq: bigint; unread: number }[]>`
       SELECT r.id AS room_id, COALESCE(rr.read_seq, 0) AS read_seq,
-        (SELECT count(*)::int FROM (
+        CASE WHEN rr.user_id IS NULL AND NOT EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = r.id AND m.user_id = ${userId}) THEN 0
+        ELSE (SELECT count(*)::int FROM (
           SELECT 1 FROM events e
           WHERE e.stream = 'room:' || r.id AND e.seq > COALESCE(rr.read_seq, 0)
             AND e.type = 'message' AND e.actor_id <> ${userId}
             AND NOT (e.data @> '{"deleted":true}'::jsonb)
           LIMIT ${UNREAD_COUNT_CAP}
-        ) AS unread_messages) AS unread
+        ) AS unread_messages) END AS unread
       FROM unnest(${[...roomIds]}::text[]) AS r(id)
       LEFT JOIN room_reads rr ON rr.user_id = ${userId} AND rr.room_id = r.id`;
     return new Map(rows.map((r) => [r.room_id, { readSeq: Number(r.read_seq), unread: r.unread }]));

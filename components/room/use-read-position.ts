@@ -44,6 +44,8 @@ export function useReadPosition(roomId: string, me: User): ReadPosition {
         // A room never read is all new: a divider above its first message says nothing.
         setNewAfter(firstNew && readSeq ? readSeq : null);
         setOpened(true);
+        // Joined now: its messages count as unread from here on, as the server counts them.
+        useRooms.getState().readUpTo(roomId, 0);
       });
     return () => {
       cancelled = true;

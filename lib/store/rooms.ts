@@ -14,6 +14,11 @@ export interface RoomRead {
   unread: number;
   /** The newest seq known of the room: a read up to it leaves nothing unread. */
   head: number;
+  /**
+   * Whether new messages count as unread: the person joined or read the room (the server
+   * counts nothing in a room they never went to, and says so only as a count).
+   */
+  counted: boolean;
 }
 
 interface RoomsState {
@@ -53,7 +58,10 @@ interface RoomsState {
   setViewing(roomId: string | null): void;
   /** A message was posted (the feed's `message.posted`): unread unless its author is me or I am looking. */
   posted(roomId: string, seq: number, authorId: string, meId: string): void;
-  /** My position in the room moved to `readSeq` (read here, or on another device). */
+  /**
+   * My position in the room moved to `readSeq` (read here, or on another device); from now on
+   * its new messages count as unread. `readUpTo(room, 0)`: I opened it.
+   */
   readUpTo(roomId: string, readSeq: number): void;
   /** My position in a room, from the server when no answer listed the room yet. */
   readPosition(roomId: string): Promise<number>;
@@ -88,10 +96,11 @@ function absorb(reads: Record<string, RoomRead>, rooms: readonly RoomInfo[]): Re
     if (r.readSeq === undefined || r.unread === undefined) continue;
     const known = next[r.id];
     const head = Math.max(r.head, known?.head ?? 0);
+    const counted = (known?.counted ?? false) || r.readSeq > 0 || r.unread > 0;
     next[r.id] =
       known && known.readSeq > r.readSeq
-        ? { readSeq: known.readSeq, unread: Math.min(r.unread, Math.max(0, head - known.readSeq)), head }
-        : { readSeq: r.readSeq, unread: r.unread, head };
+        ? { readSeq: known.readSeq, unread: Math.min(r.unread, Math.max(0, head - known.readSeq)), head, counted }
+        : { readSeq: r.readSeq, unread: r.unread, head, counted };
   }
   return next;
 }
@@ -179,7 +188,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
       const known = s.reads[roomId];
       // A room no answer listed: its count comes with the list that shows it.
       if (!known || seq <= known.head) return s;
-      const unseen = authorId !== meId && seq > known.readSeq && s.viewing !== roomId;
+      const unseen = known.counted && authorId !== meId && seq > known.readSeq && s.viewing !== roomId;
       const unread = unseen ? Math.min(UNREAD_COUNT_CAP, known.unread + 1) : known.unread;
       return { reads: { ...s.reads, [roomId]: { ...known, unread, head: seq } } };
     });
@@ -187,12 +196,12 @@ export const useRooms = create<RoomsState>()((set, get) => ({
 
   readUpTo(roomId, readSeq) {
     set((s) => {
-      const known = s.reads[roomId] ?? { readSeq: 0, unread: 0, head: readSeq };
-      if (readSeq <= known.readSeq) return s;
+      const known = s.reads[roomId] ?? { readSeq: 0, unread: 0, head: readSeq, counted: false };
+      if (readSeq <= known.readSeq) return known.counted ? s : { reads: { ...s.reads, [roomId]: { ...known, counted: true } } };
       const head = Math.max(known.head, readSeq);
       // What is left after it is at most the seqs after it (some of them my own, or not messages).
       const unread = Math.min(known.unread, head - readSeq);
-      return { reads: { ...s.reads, [roomId]: { readSeq, unread, head } } };
+      return { reads: { ...s.reads, [roomId]: { readSeq, unread, head, counted: true } } };
     });
   },
 

@@ -26,10 +26,12 @@ afterAll(() => s.stop());
 
 const V1_2 = [...OFFERED_PROTOCOLS];
 
+/** A new room both Ada and Lin have joined (a room never joined holds nothing unread). */
 async function newRoom(): Promise<string> {
   const name = `read-${randomBytes(4).toString("hex")}`;
   const res = await s.api("/api/rooms", { method: "POST", cookie: ada.cookie, body: JSON.stringify({ name }) });
   expect(res.status).toBe(201);
+  for (const who of [ada, lin]) await s.app.workspace.recordJoin(name, who.user);
   return name;
 }
 
@@ -186,6 +188,15 @@ describe("unread counts in GET /api/rooms", () => {
     await post(room, ada, 2);
     expect(await listed(ada, room)).toMatchObject({ readSeq: 0, unread: 3 });
     expect(await listed(lin, room)).toMatchObject({ readSeq: 0, unread: 2 });
+  });
+
+  it("hold nothing unread in a room the person never joined nor read, until they read it", async () => {
+    const room = `read-${randomBytes(4).toString("hex")}`;
+    expect((await s.api("/api/rooms", { method: "POST", cookie: lin.cookie, body: JSON.stringify({ name: room }) })).status).toBe(201);
+    const head = await post(room, lin, 3);
+    expect(await listed(ada, room)).toMatchObject({ readSeq: 0, unread: 0 });
+    expect((await s.api(`/api/rooms/${room}/read`, { method: "POST", cookie: ada.cookie, body: JSON.stringify({ seq: head - 1 }) })).status).toBe(204);
+    expect(await listed(ada, room)).toMatchObject({ readSeq: head - 1, unread: 1 });
   });
 
   it("stop at the cap, for every room of the page in one answer", async () => {
