@@ -1,7 +1,7 @@
 // Guest retention: every sign-in creates a person, so people who can no longer sign in would
 // otherwise pile up for good (a script signing in all day makes a row a second). A person
 // whose every session has ended — expired, or signed out, which expires it — at least the
-// retention period ago is deleted, with their sessions, memberships and read marker.
+// retention period ago is deleted, with their sessions, memberships and read markers.
 //
 // What they wrote stays: events carry the actor's id and name themselves (no foreign key to
 // `users`), so history and the feed render as before and every stream stays gapless. Their own
@@ -83,7 +83,8 @@ export class GuestRetention {
         RETURNING id
       ),
       memberships AS (DELETE FROM room_members WHERE user_id IN (SELECT id FROM gone)),
-      reads AS (DELETE FROM notification_reads WHERE user_id IN (SELECT id FROM gone))
+      reads AS (DELETE FROM notification_reads WHERE user_id IN (SELECT id FROM gone)),
+      room_reads AS (DELETE FROM room_reads WHERE user_id IN (SELECT id FROM gone))
       SELECT count(*)::int AS n FROM gone`;
     return row?.n ?? 0;
   }

@@ -68,6 +68,7 @@ export class Hub {
         relayCursors: (room, cursors) => this.rooms.cursors.relay(room, cursors),
         signedOut: (sessionId) => this.disconnectSession(sessionId, "signed-out", false),
         read: (userId, readSeq) => this.announceRead(userId, readSeq, false),
+        roomRead: (userId, room, readSeq) => this.announceRoomRead(userId, room, readSeq, false),
       },
     });
     this.rooms = new Rooms({
@@ -143,6 +144,16 @@ export class Hub {
   announceRead(userId: string, readSeq: number, tellOthers = true): void {
     if (tellOthers) this.peers.read(userId, readSeq);
     this.sessions.announceRead(userId, readSeq);
+  }
+
+  /**
+   * A person's read position in a room moved (protocol 1.2): as `announceRead`, their open
+   * connections on every instance hear it at once, so the room's unread count clears on every
+   * device. A connection that misses it reads the positions again from the room list.
+   */
+  announceRoomRead(userId: string, room: string, readSeq: number, tellOthers = true): void {
+    if (tellOthers) this.peers.roomRead(userId, room, readSeq);
+    this.sessions.announceRoomRead(userId, room, readSeq);
   }
 
   /** Called when a session signs out anywhere (the session cache forgets it). */

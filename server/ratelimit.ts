@@ -12,6 +12,11 @@ export const SEND_LIMITS = {
   send: { rate: SEND_RATE_PER_S, burst: SEND_BURST },
   typing: { rate: 2, burst: 2 },
   cursor: { rate: 60, burst: 60 },
+  /**
+   * Read positions (protocol 1.2): a client sends one per room after the reader has looked for
+   * a moment; the burst covers a few rooms opened one after another, or a few devices at once.
+   */
+  read: { rate: 2, burst: 10 },
   /** Every join may read the log; the burst lets a reconnecting tab rejoin all its rooms at once. */
   join: { rate: 5, burst: 50 },
 } as const;

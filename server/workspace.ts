@@ -5,6 +5,7 @@ import { Concurrency } from "./concurrency";
 import type { Sql } from "./db/database";
 import type { AppendResult, DerivedAppend, EventLog } from "./eventlog";
 import { applyChange, hasReacted, reactionsFull, type ChangeEvent, type MessageData, type MessageEvent } from "../lib/chat/changes";
+import { RoomReads } from "./room-reads";
 import { mentionCandidates, previewOf } from "../lib/mentions";
 import {
   messageTextSchema,
@@ -103,11 +104,15 @@ export class Workspace {
   /** First joins being recorded, by `room\0person`: later joins of the same pair wait on these. */
   private readonly recordingJoins = new Map<string, Promise<void>>();
   private readonly joinRecorders = new Concurrency(JOIN_RECORDERS);
+  /** How far each person has read each room (protocol 1.2). */
+  readonly reads: RoomReads;
 
   constructor(
     private readonly prisma: PrismaClient,
     private readonly log: EventLog,
-  ) {}
+  ) {
+    this.reads = new RoomReads(prisma, log);
+  }
 
   /**
    * One page of the room list, alphabetical by id (a room's lower-cased name), after `after`.
@@ -115,7 +120,8 @@ export class Workspace {
    * plain list (no `after`, no `query`) starts with `general` and the rooms `userId` most
    * recently joined (at most `limit` of them), so the rooms a person uses are there without
    * paging; those may appear again on their alphabetical page, and clients merge by id.
-   * `next` is the `after` of the following page, null on the last.
+   * `next` is the `after` of the following page, null on the last. Each room carries the
+   * person's read position and unread count (protocol 1.2).
    */
   async listRooms(opts: RoomListQuery): Promise<RoomPage> {
     const { limit, after, query, userId } = opts;
@@ -130,13 +136,18 @@ export class Workspace {
     const pinned = after === null && !query ? await this.roomsOf(userId, limit) : [];
     const pinnedIds = new Set(pinned.map((r) => r.id));
     const rooms = [...pinned, ...page.filter((r) => !pinnedIds.has(r.id))];
-    const heads = await this.log.heads(rooms.map((r) => roomStream(r.id)));
+    const [heads, reads] = await Promise.all([
+      this.log.heads(rooms.map((r) => roomStream(r.id))),
+      this.reads.of(userId, rooms.map((r) => r.id)),
+    ]);
     return {
       rooms: rooms.map((r) => ({
         id: r.id,
         name: r.name,
         createdAt: r.createdAt.toISOString(),
         head: heads.get(roomStream(r.id)) ?? 0,
+        readSeq: reads.get(r.id)?.readSeq ?? 0,
+        unread: reads.get(r.id)?.unread ?? 0,
       })),
       next: more ? page[page.length - 1]!.id : null,
     };

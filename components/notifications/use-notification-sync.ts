@@ -6,6 +6,7 @@
 import { usePathname } from "next/navigation";
 import { useEffect } from "react";
 import { listenForReadsInOtherTabs, unreadCount, useNotifications } from "@/lib/store/notifications";
+import { roomsWithUnread, useRooms } from "@/lib/store/rooms";
 
 const REFRESH_MS = 30_000;
 const TITLE = "Realtime Workspace";
@@ -29,9 +30,15 @@ export function useNotificationSync(): void {
   }, []);
 }
 
-/** "(2) Realtime Workspace" while there are unread mentions. */
+/**
+ * "(N) Realtime Workspace" while anything waits for the person, where N counts each unread
+ * mention and each room with unread messages: "(3) …" is, say, one mention and two rooms. Rooms
+ * count once however many messages wait in them, so the number says how many places to look.
+ */
 export function useUnreadTitle(): void {
-  const unread = useNotifications(unreadCount);
+  const mentions = useNotifications(unreadCount);
+  const rooms = useRooms(roomsWithUnread);
+  const unread = mentions + rooms;
   // Again after each navigation, in case the page's metadata set the title back.
   const pathname = usePathname();
   useEffect(() => {

@@ -4,11 +4,13 @@ import type { User } from "@/lib/protocol";
 import { typingPieces } from "../format";
 import { Composer } from "./composer";
 import { MessageList } from "./message-list";
+import { useReadPosition } from "./use-read-position";
 
 export function ChatPanel({ roomId, me }: { roomId: string; me: User }) {
+  const { newAfter, onBottom } = useReadPosition(roomId, me);
   return (
     <section aria-label="Chat" className="flex h-full min-h-0 flex-col bg-white">
-      <MessageList roomId={roomId} me={me} />
+      <MessageList roomId={roomId} me={me} newAfter={newAfter} onBottom={onBottom} />
       <TypingLine />
       <Composer roomId={roomId} />
     </section>

@@ -1,5 +1,5 @@
 "use client";
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { MAX_MESSAGES, useRoom, type MessageEvent } from "@/lib/store/room";
 import type { User } from "@/lib/protocol";
 import type { OutboxEntry } from "@/lib/realtime/types";
@@ -16,9 +16,21 @@ const GROUP_MS = 5 * 60_000;
 /**
  * The conversation. It stays pinned to the bottom as messages arrive unless the reader has
  * scrolled up; then it counts them in an "N new messages" pill. Scrolling near the top loads
- * older pages, keeping the messages in view where they are.
+ * older pages, keeping the messages in view where they are. A "New messages" divider goes above
+ * the first message by others after `newAfter` (the read position the room opened with);
+ * `onBottom` hears the reader reach or leave the bottom (the newest messages are in view).
  */
-export function MessageList({ roomId, me }: { roomId: string; me: User }) {
+export function MessageList({
+  roomId,
+  me,
+  newAfter = null,
+  onBottom,
+}: {
+  roomId: string;
+  me: User;
+  newAfter?: number | null;
+  onBottom?: (atBottom: boolean) => void;
+}) {
   const messages = useRoom((s) => s.messages);
   const epoch = useRoom((s) => s.epoch);
   const outbox = useRoom((s) => s.outbox);
@@ -54,6 +66,10 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
 
   const oldest = messages[0]?.seq ?? 0;
   const newest = messages[messages.length - 1]?.seq ?? 0;
+  const firstNew = useMemo(
+    () => (newAfter === null ? undefined : messages.find((m) => m.seq > newAfter && m.actor.id !== me.id)?.seq),
+    [messages, newAfter, me.id],
+  );
 
   const scrollToBottom = useCallback(() => {
     const el = scroller.current;
@@ -128,6 +144,7 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
     const el = scroller.current;
     if (!el) return;
     pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight <= PINNED_SLACK_PX;
+    onBottom?.(pinned.current);
     if (pinned.current) setUnseen(0);
     const { hasMore, loadingOlder, olderFailed } = useRoom.getState();
     if (hasMore && !loadingOlder && !olderFailed && el.scrollTop < LOAD_OLDER_MARGIN_PX) void useRoom.getState().loadOlder();
@@ -177,15 +194,17 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
         )}
         <ol>
           {messages.map((m, i) => (
-            <MessageItem
-              key={m.seq}
-              message={m}
-              me={me}
-              continues={continuesGroup(messages[i - 1], m)}
-              knownNames={knownNames}
-              focused={m.seq === focusSeq}
-              changes={changesBySeq.get(m.seq)}
-            />
+            <Fragment key={m.seq}>
+              {m.seq === firstNew && <NewMessagesDivider />}
+              <MessageItem
+                message={m}
+                me={me}
+                continues={m.seq !== firstNew && continuesGroup(messages[i - 1], m)}
+                knownNames={knownNames}
+                focused={m.seq === focusSeq}
+                changes={changesBySeq.get(m.seq)}
+              />
+            </Fragment>
           ))}
           {outbox.map((entry) => (
             <PendingMessage key={entry.clientId} entry={entry} me={me} knownNames={knownNames} />
@@ -203,6 +222,16 @@ export function MessageList({ roomId, me }: { roomId: string; me: User }) {
         </button>
       )}
     </div>
+  );
+}
+
+function NewMessagesDivider() {
+  return (
+    <li role="separator" aria-label="New messages" className="flex items-center gap-2 px-4 py-1 text-xs font-semibold text-rose-600">
+      <span aria-hidden className="h-px flex-1 bg-rose-300" />
+      New messages
+      <span aria-hidden className="h-px flex-1 bg-rose-300" />
+    </li>
   );
 }
 

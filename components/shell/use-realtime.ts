@@ -1,10 +1,11 @@
 "use client";
 // Wires the tab's realtime client to the workspace-wide stores while someone is signed in:
-// connection status, the activity feed, rooms announced by the feed, and mentions.
+// connection status, the activity feed, rooms announced by the feed, unread rooms, and mentions.
 import { useEffect } from "react";
 import { useConnection } from "@/lib/store/connection";
 import { useFeed } from "@/lib/store/feed";
 import { useNotifications } from "@/lib/store/notifications";
+import { useRooms } from "@/lib/store/rooms";
 import { disposeRealtimeClient, getRealtimeClient } from "@/lib/store/realtime";
 import { useSession } from "@/lib/store/session";
 import type { User } from "@/lib/protocol";
@@ -15,7 +16,7 @@ export function useRealtime(user: User): void {
     const client = getRealtimeClient();
     let cancelled = false;
     // Every workspace-wide event reaches the stores through the one bindings module.
-    const unbind = bindWorkspace(client, endSession);
+    const unbind = bindWorkspace(client, user, endSession);
 
     // History first, then live: the client's first SSE connect starts at the head.
     void Promise.allSettled([useFeed.getState().loadLatest(), useNotifications.getState().refresh()]).then(() => {
@@ -34,6 +35,7 @@ export function endSession(): void {
   disposeRealtimeClient();
   useFeed.getState().reset();
   useNotifications.getState().reset();
+  useRooms.getState().forgetReads();
   useConnection.setState({ status: null });
   useSession.getState().forget();
 }

@@ -3,29 +3,45 @@ import Link from "next/link";
 import { useState, type MouseEvent, type ReactNode } from "react";
 import type { User } from "@/lib/protocol";
 import { ActivityFeed } from "../feed/activity-feed";
+import { QuickSwitcher } from "../rooms/quick-switcher";
+import { RoomSidebar } from "../rooms/room-sidebar";
 import { MentionToasts } from "../notifications/mention-toasts";
 import { NotificationBell } from "../notifications/notification-bell";
 import { useNotificationSync, useUnreadTitle } from "../notifications/use-notification-sync";
-import { ActivityIcon } from "../ui/icons";
+import { ActivityIcon, MenuIcon } from "../ui/icons";
 import { AccountMenu } from "./account-menu";
 import { ConnectionBadge } from "./connection-badge";
 import { useRealtime } from "./use-realtime";
 
-/** The signed-in frame: header, the page, and the activity feed (a drawer on small screens). */
+/**
+ * The signed-in frame: header, the rooms sidebar, the page, and the activity feed (the sidebar
+ * and the feed are drawers on small screens).
+ */
 export function Workspace({ user, children }: { user: User; children: ReactNode }) {
   useRealtime(user);
   useNotificationSync();
   useUnreadTitle();
   const [feedOpen, setFeedOpen] = useState(false);
+  const [roomsOpen, setRoomsOpen] = useState(false);
 
-  // Following a link in the drawer closes it.
-  const closeOnLink = (e: MouseEvent) => {
-    if ((e.target as Element).closest("a")) setFeedOpen(false);
+  // Following a link in a drawer closes it.
+  const closeOnLink = (close: () => void) => (e: MouseEvent) => {
+    if ((e.target as Element).closest("a")) close();
   };
 
   return (
     <div className="flex h-dvh flex-col">
       <header className="flex h-14 shrink-0 items-center gap-2 border-b border-slate-200 bg-white px-3 sm:gap-3 sm:px-4">
+        <button
+          type="button"
+          onClick={() => setRoomsOpen(!roomsOpen)}
+          aria-expanded={roomsOpen}
+          aria-controls="room-sidebar"
+          aria-label="Rooms"
+          className="inline-flex size-9 shrink-0 items-center justify-center rounded-full text-slate-600 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-500 md:hidden"
+        >
+          <MenuIcon />
+        </button>
         <Link href="/" className="flex shrink-0 items-center gap-2 font-bold tracking-tight">
           <span aria-hidden className="inline-flex size-7 items-center justify-center rounded-lg bg-indigo-600 text-xs text-white">
             RW
@@ -50,17 +66,26 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
         </div>
       </header>
       <div className="relative flex min-h-0 flex-1">
+        <nav
+          id="room-sidebar"
+          aria-label="Your rooms"
+          onClick={closeOnLink(() => setRoomsOpen(false))}
+          className={`${roomsOpen ? "absolute inset-y-0 left-0 z-20 block w-full max-w-xs shadow-xl" : "hidden"} border-r border-slate-200 bg-white md:static md:block md:w-60 md:shrink-0 md:shadow-none`}
+        >
+          <RoomSidebar />
+        </nav>
         <main className="min-w-0 flex-1">{children}</main>
         <aside
           id="activity-panel"
           aria-label="Activity feed"
-          onClick={closeOnLink}
+          onClick={closeOnLink(() => setFeedOpen(false))}
           className={`${feedOpen ? "absolute inset-y-0 right-0 z-20 flex w-full max-w-sm shadow-xl" : "hidden"} flex-col border-l border-slate-200 bg-white xl:static xl:flex xl:w-80 xl:shadow-none`}
         >
           <ActivityFeed />
         </aside>
       </div>
       <MentionToasts />
+      <QuickSwitcher />
     </div>
   );
 }

@@ -60,3 +60,11 @@ export function SendIcon({ className = "size-4" }: IconProps) {
     </svg>
   );
 }
+
+export function MenuIcon({ className = "size-5" }: IconProps) {
+  return (
+    <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>
+      <path d="M4 6h16M4 12h16M4 18h16" />
+    </svg>
+  );
+}

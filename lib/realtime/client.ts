@@ -16,6 +16,7 @@ import {
   roomStream,
   sseReadSchema,
   sseResetSchema,
+  sseRoomReadSchema,
   type ClientFrame,
   type PollAnswer,
   type RealtimeEvent,
@@ -69,6 +70,11 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
   private readonly status = { reconnects: 0, rttMs: null as number | null, invalidFrames: 0, feed: "idle" as ChannelState };
   private started = false;
   private offline = false;
+  /**
+   * Read positions that could not go out (no link up), the newest per room: sent when a link
+   * comes up. One per room the person read while offline, so small.
+   */
+  private readonly unsentReads = new Map<string, number>();
 
   constructor(options: ClientOptions = {}) {
     super();
@@ -115,6 +121,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
           // A fresh link is alive: its joins need no watching. They are every join a refusal had put off, too.
           for (const sub of this.rooms.values()) sub.join();
           this.outbox.linkUp();
+          this.sendUnsentReads();
         },
         onDown: () => {
           for (const sub of this.rooms.values()) sub.linkDown();
@@ -296,6 +303,29 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
     if (this.rooms.has(room)) this.link.send({ type: "cursor", room, x: pos?.x ?? null, y: pos?.y ?? null });
   }
 
+  /**
+   * I have seen `room` up to `seq`: a `read` frame on whichever link is up (a WebSocket frame, or
+   * a long-poll batch). With none up it waits for the next, the newest position per room only:
+   * a later position covers an earlier one. Lossy beyond that by design (the server drops reads
+   * over the person's limit): the next message seen sends the position again.
+   */
+  markRead(room: string, seq: number): void {
+    const waiting = this.unsentReads.get(room);
+    if (waiting !== undefined && waiting >= seq) return;
+    if (this.started && !this.offline && this.link.send({ type: "read", room, seq })) {
+      this.unsentReads.delete(room);
+      return;
+    }
+    this.unsentReads.set(room, seq);
+  }
+
+  private sendUnsentReads(): void {
+    for (const [room, seq] of [...this.unsentReads]) {
+      if (!this.link.send({ type: "read", room, seq })) return;
+      this.unsentReads.delete(room);
+    }
+  }
+
   /** Forces a transport (the inspector's toggle, `?transport=`); "auto" negotiates again. */
   setTransport(mode: TransportMode): void {
     this.feed.setMode(mode);
@@ -430,7 +460,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
       case "reset":
         return this.resetPosition(roomStream(frame.room), frame.head);
       case "read":
-        return; // version 1.2 read positions: not offered yet
+        return this.emit("roomRead", { room: frame.room, readSeq: frame.seq });
       case "error": {
         this.emit("error", { code: frame.code, message: frame.message });
         // The server lost a room we follow: join again, and what was refused for it goes again after.
@@ -467,6 +497,13 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
       if (read instanceof InvalidPayload) return this.reportInvalid("sse", read, bytes, msg.event);
       log();
       return this.emit("read", read);
+    }
+    if (msg.event === "room.read") {
+      // Version 1.2: a read position, not an event of the log either.
+      const read = decode(sseRoomReadSchema, msg.data);
+      if (read instanceof InvalidPayload) return this.reportInvalid("sse", read, bytes, msg.event);
+      log();
+      return this.emit("roomRead", read);
     }
     if (msg.event === "reset") {
       const reset = decode(sseResetSchema, msg.data);

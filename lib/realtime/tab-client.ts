@@ -160,6 +160,9 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
         return this.acked(body.clientId, body.seq);
       case "read":
         return this.emit("read", { readSeq: body.readSeq });
+      case "roomRead":
+        // Every room's: the page's room list shows them all, followed or not.
+        return this.emit("roomRead", { room: body.room, readSeq: body.readSeq });
       case "error":
         return this.emit("error", { code: body.code, message: body.message });
       case "outbox":
@@ -267,6 +270,10 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
 
   moveCursor(room: string, pos: { x: number; y: number } | null): void {
     if (this.rooms.has(room)) this.cursors.move(room, pos);
+  }
+
+  markRead(room: string, seq: number): void {
+    this.opts.up({ type: "read", room, seq });
   }
 
   // The switches show the choice at once (the inspector's are controlled inputs); the leader's

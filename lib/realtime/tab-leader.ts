@@ -75,6 +75,7 @@ export class TabLeader {
       c.on("reset", (r) => send({ type: "reset", ...r })),
       c.on("ack", (a) => send({ type: "ack", ...a })),
       c.on("read", (r) => send({ type: "read", ...r })),
+      c.on("roomRead", (r) => send({ type: "roomRead", ...r })),
       c.on("error", (e) => send({ type: "error", ...e })),
       c.on("outbox", (entries) => send({ type: "outbox", entries })),
       c.on("status", () => this.sendStatus()),
@@ -115,6 +116,8 @@ export class TabLeader {
         if (body.pos) page.pointed.add(body.room);
         else page.pointed.delete(body.room);
         return this.client.cursorNow(body.room, body.pos);
+      case "read":
+        return this.client.markRead(body.room, body.seq);
       case "transport":
         return this.client.setTransport(body.mode);
       case "drop":

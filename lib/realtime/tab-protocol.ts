@@ -9,7 +9,7 @@
 //   hello      the tab's whole state: rooms with their positions, the feed's positions, the
 //              frames waiting in its outbox, whether it started. Sent when the page opens,
 //              starts, wakes, and to every new leader; the leader applies what differs.
-//   join, leave, enqueue, retry, discard, typing, cursor   what the page did.
+//   join, leave, enqueue, retry, discard, typing, cursor, read   what the page did.
 //   transport, drop, offline, wake   the inspector's switches and the page's own life: they
 //              act on the shared connection.
 //   bye        the page is going away (closed, frozen, signed out).
@@ -17,7 +17,7 @@
 // Down, from the leader to every tab (or `to` one page):
 //   leader     "I lead now": every tab answers with its hello.
 //   welcome    the answer to a hello: the tab knows its leader.
-//   event, joined, presence, typing, cursors, reset, ack, read, error   what the shared client
+//   event, joined, presence, typing, cursors, reset, ack, read, roomRead, error   what the shared client
 //              emitted; each tab keeps its own rooms' and drops the events it has already.
 //   outbox     the shared outbox: each tab takes its own entries' status from it.
 //   status     the shared connection's status, mode, and how many tabs share it.
@@ -29,10 +29,10 @@
 // trusted to be new: a hello repeats state, an enqueue of a clientId the leader holds is
 // dropped, and the server takes a clientId once whatever the number of leaders that sent it.
 import { z } from "zod";
-import { actorSchema, clientFrameSchema, errorCodeSchema, clientIdSchema, cursorMapSchema, realtimeEventSchema, roomId, userSchema } from "../protocol";
+import { actorSchema, clientFrameSchema, errorCodeSchema, clientIdSchema, cursorMapSchema, realtimeEventSchema, roomId, seqSchema, userSchema } from "../protocol";
 
 /** Bump when the messages change: tabs of an older page then keep to themselves. */
-export const TAB_PROTOCOL_VERSION = 1;
+export const TAB_PROTOCOL_VERSION = 2;
 export const TAB_CHANNEL = `rt-tabs-v${TAB_PROTOCOL_VERSION}`;
 export const TAB_LEADER_LOCK = `rt-tabs-leader-v${TAB_PROTOCOL_VERSION}`;
 /** Each page holds `rt-page:<pageId>` for its life, so the leader can tell which tabs are gone. */
@@ -90,6 +90,7 @@ export const upBodySchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("discard"), clientId: clientIdSchema }),
   z.object({ type: z.literal("typing"), room: roomId, stop: z.boolean() }),
   z.object({ type: z.literal("cursor"), room: roomId, pos }),
+  z.object({ type: z.literal("read"), room: roomId, seq: seqSchema }),
   z.object({ type: z.literal("transport"), mode: transportMode }),
   z.object({ type: z.literal("drop") }),
   z.object({ type: z.literal("offline"), offline: z.boolean() }),
@@ -109,6 +110,7 @@ export const downBodySchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("reset"), stream: z.string(), head: z.number() }),
   z.object({ type: z.literal("ack"), clientId: z.string(), room: z.string(), seq: z.number() }),
   z.object({ type: z.literal("read"), readSeq: z.number() }),
+  z.object({ type: z.literal("roomRead"), room: roomId, readSeq: seqSchema }),
   z.object({ type: z.literal("error"), code: z.string(), message: z.string() }),
   z.object({ type: z.literal("outbox"), entries: z.array(outboxEntry) }),
   z.object({ type: z.literal("status"), status, mode: transportMode, offline: z.boolean() }),

@@ -88,6 +88,8 @@ export interface ClientEvents {
   ack: { clientId: string; room: string; seq: number };
   /** My mentions were read up to `readSeq` (on this device or another). */
   read: { readSeq: number };
+  /** My read position in `room` moved (protocol 1.2), on this device or another. */
+  roomRead: { room: string; readSeq: number };
   outbox: OutboxEntry[];
   status: ConnectionStatus;
   error: { code: string; message: string };
@@ -162,6 +164,11 @@ export interface RealtimeApi {
   discard(clientId: string): void;
   typing(room: string, stop?: boolean): void;
   moveCursor(room: string, pos: { x: number; y: number } | null): void;
+  /**
+   * I have seen `room` up to `seq` (protocol 1.2): the server moves my read position, and my
+   * other devices hear it (`roomRead`). Needs no join.
+   */
+  markRead(room: string, seq: number): void;
   setTransport(mode: TransportMode): void;
   readonly transportMode: TransportMode;
   dropConnection(): void;

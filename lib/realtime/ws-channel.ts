@@ -50,8 +50,8 @@ export class WsChannel {
     this.opened = false;
     let socket: WebSocketLike;
     try {
-      // 1.1 first (presence as diffs); a server that speaks only version 1 selects `rt.v1`,
-      // whose full presence lists this client reads as well.
+      // Newest first (1.2: read positions; 1.1: presence as diffs); an older server selects
+      // one it knows, whose frames this client reads as well.
       socket = this.create(this.url, [...OFFERED_PROTOCOLS]);
     } catch {
       queueMicrotask(() => this.hooks.onClose(1006, "could not create socket", false));

@@ -11,8 +11,11 @@ import { useNotifications } from "./notifications";
 import { useRoom } from "./room";
 import { useRooms } from "./rooms";
 
-/** Connection status, the activity feed, rooms announced by the feed, mentions and sign-out. */
-export function bindWorkspace(client: RealtimeApi, onSignedOut: () => void): () => void {
+/**
+ * Connection status, the activity feed, rooms announced by the feed, unread rooms, mentions and
+ * sign-out.
+ */
+export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => void): () => void {
   useConnection.setState({ status: client.getStatus(), mode: client.transportMode });
   let feedConnected = false;
   const offs = [
@@ -24,6 +27,8 @@ export function bindWorkspace(client: RealtimeApi, onSignedOut: () => void): () 
       if (connected && !feedConnected) {
         void useFeed.getState().loadLatest();
         void useNotifications.getState().refresh().catch(() => undefined);
+        // Messages and reads of the time apart: the counts are the server's.
+        void useRooms.getState().loadSidebar();
       }
       feedConnected = connected;
     }),
@@ -33,7 +38,7 @@ export function bindWorkspace(client: RealtimeApi, onSignedOut: () => void): () 
           useRooms.getState().announce({ id: event.data.roomId, name: event.data.name, createdAt: event.at });
           return useFeed.getState().receive(event);
         case "message.posted":
-          useRooms.getState().advance(event.data.roomId, event.data.seq);
+          useRooms.getState().posted(event.data.roomId, event.data.seq, event.actor.id, me.id);
           return useFeed.getState().receive(event);
         case "member.joined":
           return useFeed.getState().receive(event);
@@ -54,6 +59,8 @@ export function bindWorkspace(client: RealtimeApi, onSignedOut: () => void): () 
     }),
     // Read on another device (or tab): the unread count is the server's, the same everywhere.
     client.on("read", ({ readSeq }) => useNotifications.getState().readUpTo(readSeq)),
+    // A room read on another device (or tab, or this one): its unread count clears everywhere.
+    client.on("roomRead", ({ room, readSeq }) => useRooms.getState().readUpTo(room, readSeq)),
     client.on("signedOut", () => onSignedOut()),
   ];
   return () => offs.forEach((off) => off());

@@ -1,8 +1,25 @@
 // The workspace's rooms: listed over HTTP a page at a time (searched on the server), created by
-// anyone, announced to others by the feed.
+// anyone, announced to others by the feed. And how far the person has read each (protocol
+// 1.2): positions and unread counts come with every list answer (the server's, the same on
+// every device), move live with the feed's `message.posted` and the person's reads, here or on
+// another device (`roomRead`).
 import { create } from "zustand";
-import { roomAnswerSchema, roomsAnswerSchema, type RoomInfo } from "../protocol";
+import { roomAnswerSchema, roomsAnswerSchema, UNREAD_COUNT_CAP, type RoomInfo } from "../protocol";
 import { api, ApiError } from "./http";
+
+/** How far the person has read one room. */
+export interface RoomRead {
+  readSeq: number;
+  /** Messages of others after `readSeq`, at most UNREAD_COUNT_CAP. */
+  unread: number;
+  /** The newest seq known of the room: a read up to it leaves nothing unread. */
+  head: number;
+  /**
+   * Whether new messages count as unread: the person joined or read the room (the server
+   * counts nothing in a room they never went to, and says so only as a count).
+   */
+  counted: boolean;
+}
 
 interface RoomsState {
   /** The pages loaded so far, merged by id: `general` and the person's rooms first, then A–Z. */
@@ -23,6 +40,33 @@ interface RoomsState {
   announce(room: Pick<RoomInfo, "id" | "name" | "createdAt">): void;
   /** A `message.posted` from the feed: the room's head moved. */
   advance(roomId: string, head: number): void;
+
+  /** Read positions and unread counts by room id, for every room any answer listed. */
+  reads: Record<string, RoomRead>;
+  /**
+   * The room list of the sidebar: the plain first page (`general`, the person's rooms, then
+   * A–Z), whatever the home page's list is searching for.
+   */
+  sidebar: RoomInfo[];
+  sidebarStatus: "idle" | "loading" | "ready" | "error";
+  loadSidebar(): Promise<void>;
+  /**
+   * The room the person is looking at the newest messages of (open, the tab visible, the list
+   * at its bottom), or null: messages posted there are seen as they come, not unread.
+   */
+  viewing: string | null;
+  setViewing(roomId: string | null): void;
+  /** A message was posted (the feed's `message.posted`): unread unless its author is me or I am looking. */
+  posted(roomId: string, seq: number, authorId: string, meId: string): void;
+  /**
+   * My position in the room moved to `readSeq` (read here, or on another device); from now on
+   * its new messages count as unread. `readUpTo(room, 0)`: I opened it.
+   */
+  readUpTo(roomId: string, readSeq: number): void;
+  /** My position in a room, from the server when no answer listed the room yet. */
+  readPosition(roomId: string): Promise<number>;
+  /** Signed out: the positions were that person's. */
+  forgetReads(): void;
 }
 
 /** Each load is numbered: an answer to an older one (a query typed over) is dropped. */
@@ -41,6 +85,26 @@ function merge(rooms: RoomInfo[], more: RoomInfo[]): RoomInfo[] {
   return [...rooms, ...more.filter((r) => !seen.has(r.id))];
 }
 
+/**
+ * The positions a list answer carries, over what is known. The server's count is the truth as
+ * of its answer, unless a read of mine is newer than it (sent, not yet in the answer): then
+ * mine stands, and the count is at most what is left after it.
+ */
+function absorb(reads: Record<string, RoomRead>, rooms: readonly RoomInfo[]): Record<string, RoomRead> {
+  const next = { ...reads };
+  for (const r of rooms) {
+    if (r.readSeq === undefined || r.unread === undefined) continue;
+    const known = next[r.id];
+    const head = Math.max(r.head, known?.head ?? 0);
+    const counted = (known?.counted ?? false) || r.readSeq > 0 || r.unread > 0;
+    next[r.id] =
+      known && known.readSeq > r.readSeq
+        ? { readSeq: known.readSeq, unread: Math.min(r.unread, Math.max(0, head - known.readSeq)), head, counted }
+        : { readSeq: r.readSeq, unread: r.unread, head, counted };
+  }
+  return next;
+}
+
 export const useRooms = create<RoomsState>()((set, get) => ({
   rooms: [],
   query: "",
@@ -55,7 +119,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     try {
       const answer = await api(pageUrl(query, null), roomsAnswerSchema);
       if (ticket !== latest) return;
-      set({ rooms: merge([], answer.rooms), next: answer.next ?? null, status: "ready", loadingMore: false });
+      set((s) => ({ rooms: merge([], answer.rooms), next: answer.next ?? null, status: "ready", loadingMore: false, reads: absorb(s.reads, answer.rooms) }));
     } catch {
       if (ticket !== latest) return;
       set((s) => ({ status: s.status === "ready" && sameQuery ? "ready" : "error" }));
@@ -70,7 +134,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     try {
       const answer = await api(pageUrl(query, next), roomsAnswerSchema);
       if (ticket !== latest) return;
-      set((s) => ({ rooms: merge(s.rooms, answer.rooms), next: answer.next ?? null, loadingMore: false }));
+      set((s) => ({ rooms: merge(s.rooms, answer.rooms), next: answer.next ?? null, loadingMore: false, reads: absorb(s.reads, answer.rooms) }));
     } catch {
       if (ticket === latest) set({ loadingMore: false });
     }
@@ -95,6 +159,72 @@ export const useRooms = create<RoomsState>()((set, get) => ({
   },
 
   advance(roomId, head) {
-    set((s) => ({ rooms: s.rooms.map((r) => (r.id === roomId && r.head < head ? { ...r, head } : r)) }));
+    const moved = (rooms: RoomInfo[]) => rooms.map((r) => (r.id === roomId && r.head < head ? { ...r, head } : r));
+    set((s) => ({ rooms: moved(s.rooms), sidebar: moved(s.sidebar) }));
+  },
+
+  reads: {},
+  sidebar: [],
+  sidebarStatus: "idle",
+  viewing: null,
+
+  async loadSidebar() {
+    set((s) => ({ sidebarStatus: s.sidebarStatus === "ready" ? "ready" : "loading" }));
+    try {
+      const answer = await api("/api/rooms", roomsAnswerSchema);
+      set((s) => ({ sidebar: answer.rooms, sidebarStatus: "ready", reads: absorb(s.reads, answer.rooms) }));
+    } catch {
+      set((s) => ({ sidebarStatus: s.sidebarStatus === "ready" ? "ready" : "error" }));
+    }
+  },
+
+  setViewing(roomId) {
+    if (get().viewing !== roomId) set({ viewing: roomId });
+  },
+
+  posted(roomId, seq, authorId, meId) {
+    get().advance(roomId, seq);
+    set((s) => {
+      const known = s.reads[roomId];
+      // A room no answer listed: its count comes with the list that shows it.
+      if (!known || seq <= known.head) return s;
+      const unseen = known.counted && authorId !== meId && seq > known.readSeq && s.viewing !== roomId;
+      const unread = unseen ? Math.min(UNREAD_COUNT_CAP, known.unread + 1) : known.unread;
+      return { reads: { ...s.reads, [roomId]: { ...known, unread, head: seq } } };
+    });
+  },
+
+  readUpTo(roomId, readSeq) {
+    set((s) => {
+      const known = s.reads[roomId] ?? { readSeq: 0, unread: 0, head: readSeq, counted: false };
+      if (readSeq <= known.readSeq) return known.counted ? s : { reads: { ...s.reads, [roomId]: { ...known, counted: true } } };
+      const head = Math.max(known.head, readSeq);
+      // What is left after it is at most the seqs after it (some of them my own, or not messages).
+      const unread = Math.min(known.unread, head - readSeq);
+      return { reads: { ...s.reads, [roomId]: { readSeq, unread, head, counted: true } } };
+    });
+  },
+
+  forgetReads() {
+    set({ reads: {}, sidebar: [], sidebarStatus: "idle", viewing: null });
+  },
+
+  async readPosition(roomId) {
+    const known = get().reads[roomId];
+    if (known) return known.readSeq;
+    // Its name contains its id (the lower-cased name): the search finds it.
+    const answer = await api(`/api/rooms?q=${encodeURIComponent(roomId)}`, roomsAnswerSchema);
+    set((s) => ({ reads: absorb(s.reads, answer.rooms.filter((r) => r.id === roomId)) }));
+    return get().reads[roomId]?.readSeq ?? 0;
   },
 }));
+
+/**
+ * Rooms with anything unread, for the tab's title. The room being looked at is not waiting: its
+ * messages are seen as they come.
+ */
+export function roomsWithUnread(s: Pick<RoomsState, "reads" | "viewing">): number {
+  let n = 0;
+  for (const [id, r] of Object.entries(s.reads)) if (r.unread > 0 && id !== s.viewing) n++;
+  return n;
+}

@@ -27,7 +27,9 @@ export type EphemeralMessage =
   /** A session signed out: every instance closes its connections. */
   | { t: "signout"; i: string; sessionId: string }
   /** A person's read marker moved: every instance tells that person's open streams. */
-  | { t: "read"; i: string; userId: string; readSeq: number };
+  | { t: "read"; i: string; userId: string; readSeq: number }
+  /** A person's read position in a room moved (protocol 1.2): every instance tells their connections. */
+  | { t: "room.read"; i: string; userId: string; room: string; readSeq: number };
 
 export interface EphemeralBus {
   /** Sends to every other instance; never throws, never queues while disconnected. */

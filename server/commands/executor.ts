@@ -8,8 +8,9 @@ import type { Workspace } from "../workspace";
 import type { ClientFrame } from "../../lib/protocol";
 import type { CommandContext, Reply } from "./context";
 import { handleCursor, handleTyping } from "./ephemeral";
-import { aboutFrame, CommandError, errorFrame, knownError } from "./errors";
+import { aboutFrame, errorFrame, knownError } from "./errors";
 import { handleDelete, handleEdit, handleReact, handleSend } from "./messages";
+import { handleRead } from "./reads";
 import { handleJoin, handleLeave } from "./rooms";
 
 export interface CommandDeps {
@@ -31,12 +32,8 @@ const HANDLERS: { [T in ClientFrame["type"]]: Handler<Extract<ClientFrame, { typ
   edit: handleEdit,
   delete: handleDelete,
   react: handleReact,
-  read: notYet,
+  read: handleRead,
 };
-
-function notYet(frame: ClientFrame): never {
-  throw new CommandError("bad_frame", `"${frame.type}" frames are not handled by this server yet`);
-}
 
 export class CommandExecutor {
   constructor(private readonly deps: CommandDeps) {}

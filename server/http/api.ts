@@ -1,4 +1,4 @@
-// The HTTP API of PROTOCOL.md: identity, rooms, history, messages, typing, cursors and
+// The HTTP API of PROTOCOL.md: identity, rooms, history, messages, typing, cursors, reads and
 // notifications, plus the SSE and long-poll endpoints and the operator's endpoints.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Sessions, type Session } from "../auth";
@@ -65,7 +65,7 @@ export interface ApiDeps {
   bodyIdleTimeoutMs?: number;
   /** The person's rate limits, shared with their WebSockets. */
   rates?: PersonRates;
-  /** Carries out messages, typing and cursors, as it does every WebSocket frame. */
+  /** Carries out messages, typing, cursors and reads, as it does every WebSocket frame. */
   executor?: CommandExecutor;
 }
 
@@ -268,6 +268,17 @@ export function createApi(deps: ApiDeps): Router {
       const { stop } = await readJson(req, typingBodySchema);
       // Over the limit: dropped, still 204, as the WebSocket drops it without an answer.
       await command({ type: "typing", room, stop }, session);
+      sendEmpty(res);
+    }),
+  );
+  router.on(
+    "POST",
+    "/api/rooms/:id/read",
+    authed(async ({ req, res, params }, session) => {
+      const room = roomParam(params);
+      const { seq } = await readJson(req, readBodySchema);
+      // Over the limit: dropped, still 204, as the WebSocket drops it without an answer.
+      await command({ type: "read", room, seq }, session);
       sendEmpty(res);
     }),
   );

@@ -30,6 +30,8 @@ export interface PeerHandlers {
   signedOut(sessionId: string): void;
   /** A person's read marker moved on another instance. */
   read(userId: string, readSeq: number): void;
+  /** A person's read position in a room moved on another instance. */
+  roomRead(userId: string, room: string, readSeq: number): void;
 }
 
 export interface PeerOptions {
@@ -118,6 +120,10 @@ export class Peers {
     this.bus?.publish({ t: "read", i: this.instanceId, userId, readSeq });
   }
 
+  roomRead(userId: string, room: string, readSeq: number): void {
+    this.bus?.publish({ t: "room.read", i: this.instanceId, userId, room, readSeq });
+  }
+
   // --- What the others have ------------------------------------------------
 
   /** The members present in `room` on each other instance. */
@@ -187,6 +193,8 @@ export class Peers {
         return this.handlers.signedOut(msg.sessionId);
       case "read":
         return this.handlers.read(msg.userId, msg.readSeq);
+      case "room.read":
+        return this.handlers.roomRead(msg.userId, msg.room, msg.readSeq);
       default: {
         const unknown: never = msg;
         void unknown;

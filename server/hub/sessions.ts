@@ -1,5 +1,5 @@
 // The session registry: every open connection on this instance, whatever its transport, so a
-// session's or a person's connections can be found at once (sign-out, a read marker moved).
+// session's or a person's connections can be found at once (sign-out, a read position moved).
 import type { Metrics } from "../metrics";
 import type { DisconnectReason, Subscriber } from "./subscriber";
 
@@ -36,5 +36,10 @@ export class SessionRegistry {
   /** Tells a person's connections here that their read marker moved. */
   announceRead(userId: string, readSeq: number): void {
     for (const sub of this.subscribers) if (sub.user.id === userId) sub.onRead?.(readSeq);
+  }
+
+  /** Tells a person's connections here that their read position in `room` moved. */
+  announceRoomRead(userId: string, room: string, readSeq: number): void {
+    for (const sub of this.subscribers) if (sub.user.id === userId) sub.onRoomRead?.(room, readSeq);
   }
 }

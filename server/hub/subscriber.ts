@@ -37,4 +37,9 @@ export interface Subscriber {
   disconnect?(reason: DisconnectReason, opts?: DisconnectOptions): void;
   /** This person read their mentions up to `readSeq`, on some device: the count is shared. */
   onRead?(readSeq: number): void;
+  /**
+   * This person read `room` up to `readSeq`, on some device (protocol 1.2): whether or not this
+   * connection follows the room, since a room list shows every room's unread count.
+   */
+  onRoomRead?(room: string, readSeq: number): void;
 }

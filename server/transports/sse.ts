@@ -23,6 +23,7 @@ import {
   type Cursor,
   type SseRead,
   type SseReset,
+  type SseRoomRead,
   type StreamName,
   type User,
 } from "../../lib/protocol";
@@ -172,6 +173,13 @@ class SseConnection implements Subscriber {
     if (!this.position.has(userStream(this.user.id))) return;
     const read: SseRead = { readSeq };
     this.write(formatSse({ event: "read", data: JSON.stringify(read) }));
+  }
+
+  /** `event: room.read` (protocol 1.2), on streams carrying the person's own, like `read`. */
+  onRoomRead(room: string, readSeq: number): void {
+    if (!this.position.has(userStream(this.user.id))) return;
+    const read: SseRoomRead = { room, readSeq };
+    this.write(formatSse({ event: "room.read", data: JSON.stringify(read) }));
   }
 
   /** The hub cannot keep this stream in order: it ends, and the client resumes from the log. */

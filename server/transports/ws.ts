@@ -30,6 +30,7 @@ import {
   MAX_REPLAY,
   PROTOCOL_VERSION,
   PROTOCOL_VERSION_1_1,
+  PROTOCOL_VERSION_1_2,
   roomStream,
   type ProtocolVersion,
   type ClientFrame,
@@ -149,7 +150,12 @@ export class WsTransport {
     if (this.draining) return rejectUpgrade(socket, 503, "Service Unavailable", "The server is restarting");
     const offered = parseProtocols(req.headers["sec-websocket-protocol"]);
     if (offered.length > 0 && !selectProtocol(new Set(offered))) {
-      return rejectUpgrade(socket, 400, "Bad Request", `Unsupported protocol version; this server speaks ${PROTOCOL_VERSION_1_1} and ${PROTOCOL_VERSION}`);
+      return rejectUpgrade(
+        socket,
+        400,
+        "Bad Request",
+        `Unsupported protocol version; this server speaks ${PROTOCOL_VERSION_1_2}, ${PROTOCOL_VERSION_1_1} and ${PROTOCOL_VERSION}`,
+      );
     }
     // A page on another origin must not open a socket with the visitor's cookie (cross-site
     // WebSocket hijacking): browsers always send Origin with a WebSocket.
@@ -194,7 +200,7 @@ export class WsTransport {
   }
 
   private accept(ws: WebSocket, session: Session): void {
-    const version = ws.protocol === PROTOCOL_VERSION_1_1 ? PROTOCOL_VERSION_1_1 : PROTOCOL_VERSION;
+    const version = ws.protocol === PROTOCOL_VERSION_1_2 || ws.protocol === PROTOCOL_VERSION_1_1 ? ws.protocol : PROTOCOL_VERSION;
     const conn = new WsConnection(new WsSocket(ws), session, { ...this.opts, version }, () => this.connections.delete(conn));
     this.connections.add(conn);
     ws.on("message", (data, isBinary) => conn.handleMessage(data as Buffer, isBinary));
@@ -215,8 +221,10 @@ export class WsConnection implements Subscriber {
   readonly user: User;
   readonly sessionId: string;
   private readonly rooms = new Set<string>();
-  /** Protocol 1.1: presence after `joined` comes as `presence_diff` frames, not full lists. */
+  /** Protocol 1.1 (and 1.2): presence after `joined` comes as `presence_diff` frames, not full lists. */
   private readonly presenceDiffs: boolean;
+  /** Protocol 1.2: told when the person's read position in a room moves. */
+  private readonly hearsReads: boolean;
   private readonly clock: Clock;
   private readonly rates: PersonRates;
   /** Frames read off the socket, before any parsing (FRAME_RATE). */
@@ -257,7 +265,8 @@ export class WsConnection implements Subscriber {
   ) {
     this.user = session.user;
     this.sessionId = session.id;
-    this.presenceDiffs = opts.version === PROTOCOL_VERSION_1_1;
+    this.presenceDiffs = opts.version === PROTOCOL_VERSION_1_1 || opts.version === PROTOCOL_VERSION_1_2;
+    this.hearsReads = opts.version === PROTOCOL_VERSION_1_2;
     this.clock = opts.clock ?? systemClock;
     const now = () => this.clock.now();
     this.rates = opts.rates ?? new PersonRates({ now });
@@ -335,6 +344,11 @@ export class WsConnection implements Subscriber {
     const cursors = this.opts.hub.cursorSnapshot(room);
     delete cursors[this.user.id];
     this.send({ type: "cursors", room, cursors, full: true });
+  }
+
+  /** A `read` frame for any room, followed or not: the page's room list shows them all. */
+  onRoomRead(room: string, readSeq: number): void {
+    if (this.hearsReads) this.send({ type: "read", room, seq: readSeq });
   }
 
   onLagged(): void {
@@ -615,10 +629,11 @@ function closeFor(reason: DisconnectReason, opts: DisconnectOptions = {}): [code
 }
 
 /**
- * The subprotocol to speak: 1.1 when offered (a 1.1 client offers `rt.v1` after it, for older
- * servers), else 1; false when the client offers neither.
+ * The subprotocol to speak: the newest offered (a client offers older versions after its own,
+ * for older servers); false when the client offers none this server knows.
  */
 function selectProtocol(offered: ReadonlySet<string>): ProtocolVersion | false {
+  if (offered.has(PROTOCOL_VERSION_1_2)) return PROTOCOL_VERSION_1_2;
   if (offered.has(PROTOCOL_VERSION_1_1)) return PROTOCOL_VERSION_1_1;
   if (offered.has(PROTOCOL_VERSION)) return PROTOCOL_VERSION;
   return false;

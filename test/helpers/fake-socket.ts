@@ -15,7 +15,11 @@ export class FakeSocket implements WebSocketLike {
   /** Whether the client itself closed this socket. */
   closedByClient = false;
 
-  constructor(readonly url: string) {}
+  constructor(
+    readonly url: string,
+    /** The subprotocols the client offered, preferred first. */
+    readonly protocols: string[] = [],
+  ) {}
 
   send(data: string): void {
     if (this.readyState !== 1) throw new Error("send on a socket that is not open");
@@ -57,8 +61,8 @@ export class FakeSocket implements WebSocketLike {
 /** Every socket the client created, newest last. */
 export class FakeSockets {
   readonly all: FakeSocket[] = [];
-  readonly create = (url: string): WebSocketLike => {
-    const s = new FakeSocket(url);
+  readonly create = (url: string, protocols: string[] = []): WebSocketLike => {
+    const s = new FakeSocket(url, protocols);
     this.all.push(s);
     return s;
   };

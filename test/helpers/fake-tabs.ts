@@ -150,6 +150,9 @@ export class FakeSharedClient extends Emitter<ClientEvents> implements SharedCli
   cursorNow(room: string, pos: { x: number; y: number } | null): void {
     this.calls.push(`cursor ${room} ${pos ? `${pos.x},${pos.y}` : "null"}`);
   }
+  markRead(room: string, seq: number): void {
+    this.calls.push(`read ${room} ${seq}`);
+  }
   setTransport(mode: TransportMode): void {
     this.transportMode = mode;
     this.calls.push(`transport ${mode}`);

@@ -221,4 +221,23 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     expect(await onB.closed()).toBe(4401);
     expect((await b.api("/api/rooms", { cookie: temp.cookie })).status).toBe(401);
   });
+
+  it("a read position moved on one instance reaches the person's rt.v1.2 sockets on the other, and no one else's", async () => {
+    const room = "general";
+    const head = (await a.app.workspace.postMessage(room, lin.user, "read me", "read-across")).event.seq;
+    const adaOnB = await b.connect(ada.cookie, { protocols: ["rt.v1.2", "rt.v1.1", "rt.v1"] });
+    const linOnB = await b.connect(lin.cookie, { protocols: ["rt.v1.2", "rt.v1.1", "rt.v1"] });
+    sockets.push(adaOnB, linOnB);
+    // Both sockets are registered on B once they answer a join.
+    for (const c of [adaOnB, linOnB]) {
+      c.send({ type: "join", room });
+      await c.next(isType("joined"));
+    }
+    expect((await a.api(`/api/rooms/${room}/read`, { method: "POST", cookie: ada.cookie, body: JSON.stringify({ seq: head }) })).status).toBe(204);
+    expect(await adaOnB.next(isType("read"), { timeoutMs: 10_000 })).toEqual({ type: "read", room, seq: head });
+    // Lin's own read, through A, comes to her socket on B; Ada's would have come first.
+    expect((await a.api(`/api/rooms/${room}/read`, { method: "POST", cookie: lin.cookie, body: JSON.stringify({ seq: 1 }) })).status).toBe(204);
+    await linOnB.next(isType("read"), { timeoutMs: 10_000 });
+    expect(linOnB.of("read")).toEqual([{ type: "read", room, seq: 1 }]);
+  });
 });

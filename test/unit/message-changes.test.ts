@@ -9,7 +9,7 @@ const ada = { id: "u_ada", name: "Ada" };
 const lin = { id: "u_lin", name: "Lin" };
 let seq = 10;
 const change = <T extends ChangeEvent["type"]>(type: T, data: Extract<ChangeEvent, { type: T }>["data"], actor = ada, at = "2026-12-04T10:00:00.000Z") =>
-  ({ stream: "room:general", seq: ++seq, type, actor, at, data }) as Extract<ChangeEvent, { type: T }>;
+  ({ stream: "room:general", seq: ++seq, type, actor, at, data }) as unknown as Extract<ChangeEvent, { type: T }>;
 const base: MessageData = { text: "hello", clientId: "c1", mentions: [{ id: "u_lin", name: "Lin" }] };
 
 describe("applyChange", () => {

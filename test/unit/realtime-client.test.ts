@@ -785,3 +785,64 @@ describe("payloads that fail the protocol's schemas", () => {
     expect(client.getStatus().invalidFrames).toBe(2);
   });
 });
+
+describe("read positions (protocol 1.2)", () => {
+  it("offers rt.v1.2 first, sends `read` on the socket, and keeps the newest per room while no link is up", async () => {
+    const client = makeClient();
+    const reads: Array<{ room: string; readSeq: number }> = [];
+    client.on("roomRead", (r) => reads.push(r));
+    client.start();
+    expect(sockets.last.protocols[0]).toBe("rt.v1.2");
+    // Not open yet: kept, the newest per room.
+    client.markRead("general", 3);
+    client.markRead("general", 5);
+    client.markRead("design", 2);
+    client.markRead("general", 4);
+    sockets.last.open();
+    expect(sockets.last.sentOf("read")).toEqual([
+      { type: "read", room: "general", seq: 5 },
+      { type: "read", room: "design", seq: 2 },
+    ]);
+    client.markRead("general", 6);
+    expect(sockets.last.sentOf("read").at(-1)).toEqual({ type: "read", room: "general", seq: 6 });
+
+    // The server says a position moved (here or on another device): for any room, joined or not.
+    sockets.last.receive({ type: "read", room: "design", seq: 9 });
+    expect(reads).toEqual([{ room: "design", readSeq: 9 }]);
+  });
+
+  it("sends `read` in a long-poll page's batch", async () => {
+    const posted: unknown[] = [];
+    const fetchFrames: typeof fetch = async (input, init) => {
+      if (String(input).includes("/api/poll/frames")) {
+        posted.push(JSON.parse(String(init?.body)));
+        return new Response(JSON.stringify({ frames: [] }), { status: 200, headers: { "Content-Type": "application/json" } });
+      }
+      return new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
+    };
+    const client = makeClient({ transport: "longpoll", fetch: fetchFrames });
+    client.start();
+    client.markRead("general", 7);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(posted).toEqual([expect.objectContaining({ frames: [{ type: "read", room: "general", seq: 7 }] })]);
+  });
+
+  it("hears `event: room.read` on the event stream, and drops one that is not what the protocol says", async () => {
+    const streams = eventStreams();
+    const client = makeClient({ feedStreams: ["user:me"], fetch: streams.fetch });
+    const reads: Array<{ room: string; readSeq: number }> = [];
+    client.on("roomRead", (r) => reads.push(r));
+    const invalid: string[] = [];
+    client.on("error", (e) => e.code === "invalid_frame" && invalid.push(e.message));
+    client.start();
+    await vi.advanceTimersByTimeAsync(0);
+    streams.write(0, "retry: 2000\n\nid: user:me=0\n\n");
+    streams.write(0, `event: room.read\ndata: ${JSON.stringify({ room: "general", readSeq: "x" })}\n\n`);
+    streams.write(0, `event: room.read\ndata: ${JSON.stringify({ room: "general", readSeq: 4 })}\n\n`);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(reads).toEqual([{ room: "general", readSeq: 4 }]);
+    expect(invalid).toHaveLength(1);
+    // Not an event of the log: the stream's position stays.
+    expect(client.position("user:me")).toBe(0);
+  });
+});

@@ -112,6 +112,26 @@ function memoryStorage(initial: OutboxEntry[] = []): OutboxStorage & { entries: 
 }
 
 describe("tabs sharing one connection", () => {
+  it("a follower's read goes through the leader's connection, and every tab hears every room's read position", async () => {
+    const b = browser();
+    const a = b.open("pa");
+    await settle();
+    const follower = b.open("pb");
+    await settle();
+    for (const t of [a, follower]) t.client.start();
+    follower.client.markRead("design", 7);
+    await settle();
+    expect(b.leaderClient.calls).toContain("read design 7");
+
+    const heard: Record<string, string[]> = { pa: [], pb: [] };
+    a.client.on("roomRead", (r) => heard.pa!.push(`${r.room}=${r.readSeq}`));
+    follower.client.on("roomRead", (r) => heard.pb!.push(`${r.room}=${r.readSeq}`));
+    // A room no tab follows: its position still counts for the room lists.
+    b.leaderClient.emit("roomRead", { room: "ops", readSeq: 3 });
+    await settle();
+    expect(heard).toEqual({ pa: ["ops=3"], pb: ["ops=3"] });
+  });
+
   it("one tab leads and holds the only client; each tab hears only its own rooms", async () => {
     const b = browser();
     const a = b.open("pa");

@@ -1,0 +1,97 @@
+"use client";
+// The open room's read position (protocol 1.2). The person has read what they have seen: the
+// room open, the tab visible and the conversation scrolled to its bottom. Then, once they have
+// looked for READ_AFTER_MS, the position moves to the newest message — here at once, on the
+// server and on every other device of theirs (`client.markRead`). Also where the "New
+// messages" divider goes: after the position the room had when it opened, if anything by
+// others came after it.
+import { useCallback, useEffect, useRef, useState } from "react";
+import type { User } from "@/lib/protocol";
+import { getRealtimeClient } from "@/lib/store/realtime";
+import { useRoom } from "@/lib/store/room";
+import { useRooms } from "@/lib/store/rooms";
+
+/** How long the newest messages are in view before they count as read: a glance, not a scroll past. */
+export const READ_AFTER_MS = 500;
+
+export interface ReadPosition {
+  /** The divider goes above the first message by others after this seq; null: no divider. */
+  newAfter: number | null;
+  /** The conversation reached (true) or left (false) its bottom. */
+  onBottom(atBottom: boolean): void;
+}
+
+export function useReadPosition(roomId: string, me: User): ReadPosition {
+  const ready = useRoom((s) => s.roomId === roomId && s.status === "ready");
+  const newest = useRoom((s) => (s.roomId === roomId ? (s.messages[s.messages.length - 1]?.seq ?? 0) : 0));
+  const [newAfter, setNewAfter] = useState<number | null>(null);
+  /** The position the room had when it opened is known: reads may move it from now on. */
+  const [opened, setOpened] = useState(false);
+  const atBottom = useRef(true);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+
+  // The position as the room opened, before this visit moves it: where the divider goes.
+  useEffect(() => {
+    if (!ready || opened) return;
+    let cancelled = false;
+    void useRooms
+      .getState()
+      .readPosition(roomId)
+      .catch(() => null)
+      .then((readSeq) => {
+        if (cancelled) return;
+        const firstNew = readSeq === null ? undefined : useRoom.getState().messages.find((m) => m.seq > readSeq && m.actor.id !== me.id);
+        // A room never read is all new: a divider above its first message says nothing.
+        setNewAfter(firstNew && readSeq ? readSeq : null);
+        setOpened(true);
+        // Joined now: its messages count as unread from here on, as the server counts them.
+        useRooms.getState().readUpTo(roomId, 0);
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [ready, opened, roomId, me.id]);
+
+  const seeing = useCallback(() => opened && atBottom.current && document.visibilityState === "visible", [opened]);
+
+  /** Looks again at what the person sees: messages seen for READ_AFTER_MS are read. */
+  const check = useCallback(() => {
+    const rooms = useRooms.getState();
+    rooms.setViewing(seeing() ? roomId : null);
+    if (timer.current) clearTimeout(timer.current);
+    timer.current = null;
+    if (!seeing()) return;
+    timer.current = setTimeout(() => {
+      timer.current = null;
+      if (!seeing()) return;
+      const seq = useRoom.getState().messages.at(-1)?.seq ?? 0;
+      if (seq <= (useRooms.getState().reads[roomId]?.readSeq ?? 0)) return;
+      useRooms.getState().readUpTo(roomId, seq);
+      getRealtimeClient().markRead(roomId, seq);
+    }, READ_AFTER_MS);
+  }, [roomId, seeing]);
+
+  useEffect(() => {
+    check();
+  }, [check, newest]);
+
+  useEffect(() => {
+    document.addEventListener("visibilitychange", check);
+    return () => {
+      document.removeEventListener("visibilitychange", check);
+      if (timer.current) clearTimeout(timer.current);
+      useRooms.getState().setViewing(null);
+    };
+  }, [check]);
+
+  const onBottom = useCallback(
+    (bottom: boolean) => {
+      if (atBottom.current === bottom) return;
+      atBottom.current = bottom;
+      check();
+    },
+    [check],
+  );
+
+  return { newAfter, onBottom };
+}

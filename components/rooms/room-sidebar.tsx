@@ -1,0 +1,83 @@
+"use client";
+import Link from "next/link";
+import { usePathname } from "next/navigation";
+import { useEffect } from "react";
+import { UNREAD_COUNT_CAP } from "@/lib/protocol";
+import { useRooms } from "@/lib/store/rooms";
+
+/**
+ * The counts come with the room list and move live (the feed's messages, the person's reads
+ * on any device); this asks the server again when the tab comes back, and this often, for a
+ * long-polling tab (reads reach it only through the list) or a missed announcement.
+ */
+const REFRESH_MS = 30_000;
+
+/** "99+" at the cap: the server stops counting there. */
+export function unreadLabel(unread: number): string {
+  return unread >= UNREAD_COUNT_CAP ? "99+" : String(unread);
+}
+
+/**
+ * The person's rooms (the room list's first page: `general`, the rooms they joined, then
+ * A–Z), each with its unread count: bold with a badge while something is unread.
+ */
+export function RoomSidebar() {
+  const rooms = useRooms((s) => s.sidebar);
+  const status = useRooms((s) => s.sidebarStatus);
+  const reads = useRooms((s) => s.reads);
+  const pathname = usePathname();
+  const openRoom = /^\/rooms\/([^/]+)/.exec(pathname)?.[1]?.toLowerCase() ?? null;
+
+  useEffect(() => {
+    const refresh = () => void useRooms.getState().loadSidebar();
+    const onVisible = () => {
+      if (document.visibilityState === "visible") refresh();
+    };
+    refresh();
+    window.addEventListener("focus", refresh);
+    document.addEventListener("visibilitychange", onVisible);
+    const timer = setInterval(refresh, REFRESH_MS);
+    return () => {
+      window.removeEventListener("focus", refresh);
+      document.removeEventListener("visibilitychange", onVisible);
+      clearInterval(timer);
+    };
+  }, []);
+
+  return (
+    <div className="flex h-full flex-col">
+      <div className="flex h-10 shrink-0 items-center justify-between px-3">
+        <h2 className="text-xs font-semibold tracking-wide text-slate-500 uppercase">Rooms</h2>
+        <kbd className="hidden rounded border border-slate-200 px-1.5 text-[10px] text-slate-500 md:inline" title="Switch rooms">
+          Ctrl K
+        </kbd>
+      </div>
+      {status === "loading" && <p className="px-3 text-sm text-slate-500">Loading…</p>}
+      {status === "error" && <p className="px-3 text-sm text-rose-700">Could not load your rooms.</p>}
+      <ul className="min-h-0 flex-1 space-y-0.5 overflow-y-auto px-2 pb-3">
+        {rooms.map((room) => {
+          const unread = reads[room.id]?.unread ?? 0;
+          const label = unreadLabel(unread);
+          const current = room.id === openRoom;
+          return (
+            <li key={room.id}>
+              <Link
+                href={`/rooms/${room.id}`}
+                aria-current={current ? "page" : undefined}
+                aria-label={unread > 0 ? `#${room.name}, ${label} unread` : `#${room.name}`}
+                className={`flex items-center gap-2 rounded-md px-2 py-1.5 text-sm ${current ? "bg-indigo-50 text-indigo-900" : "hover:bg-slate-100"} ${unread > 0 ? "font-semibold text-slate-900" : "text-slate-600"}`}
+              >
+                <span className="min-w-0 flex-1 truncate">#{room.name}</span>
+                {unread > 0 && (
+                  <span aria-hidden className="shrink-0 rounded-full bg-indigo-600 px-1.5 text-[11px] leading-5 font-semibold text-white tabular-nums">
+                    {label}
+                  </span>
+                )}
+              </Link>
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}

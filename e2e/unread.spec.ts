@@ -1,0 +1,136 @@
+// Unread rooms (protocol 1.2) as people see them: a message in a room shows as a badge in the
+// sidebar of the person reading another room, on every device of theirs; opening the room
+// clears it everywhere and shows where the new messages start; the tab's title counts rooms
+// with unread; Ctrl+K switches rooms from the keyboard; the sidebar is a drawer on a phone.
+import { expect, test, type Page } from "@playwright/test";
+import { createRoomOverHttp, messageLog, openRoom, postMessages, sendMessage, signedInPerson } from "./helpers";
+
+/** Names that sort first, so the sidebar's first page (A–Z after the person's rooms) holds them. */
+const early = (what: string) => `0${what}-${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+
+const sidebar = (page: Page) => page.getByRole("navigation", { name: "Your rooms" });
+const roomLink = (page: Page, room: string) => sidebar(page).getByRole("link", { name: new RegExp(`^#${room}(,|$)`) });
+
+/** The person's read position in `room`, as the server has it. */
+async function readSeqOf(page: Page, room: string): Promise<number> {
+  const res = await page.request.get(`/api/rooms?q=${room}`);
+  const { rooms } = (await res.json()) as { rooms: { id: string; readSeq?: number }[] };
+  return rooms.find((r) => r.id === room)?.readSeq ?? 0;
+}
+
+test("a message in another room is unread on every device until the room is opened on one", async ({ browser, baseURL }) => {
+  const x = early("news");
+  const y = early("desk");
+  await createRoomOverHttp(baseURL!, x);
+  await createRoomOverHttp(baseURL!, y);
+  await postMessages(baseURL!, x, ["before Ada came"]);
+
+  const lin = await signedInPerson(browser, "Lin");
+  const ada = await signedInPerson(browser, "Ada");
+  // Ada's second device: the same session in another browser context.
+  const phoneContext = await browser.newContext({ storageState: await ada.context.storageState() });
+  const phone = await phoneContext.newPage();
+  try {
+    // Ada reads X, then goes to Y.
+    await openRoom(ada.page, x);
+    await expect(messageLog(ada.page).getByText("before Ada came")).toBeVisible();
+    await expect.poll(() => readSeqOf(ada.page, x)).toBeGreaterThan(0);
+    await openRoom(ada.page, y);
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}`);
+    await expect(ada.page).toHaveTitle("Realtime Workspace");
+    await phone.goto("/");
+    await expect(roomLink(phone, x)).toHaveAccessibleName(`#${x}`);
+
+    // Lin writes in X.
+    await openRoom(lin.page, x);
+    await sendMessage(lin.page, "news from Lin");
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, 1 unread`);
+    await expect(roomLink(ada.page, x)).toHaveText(new RegExp(`#${x}\\s*1$`));
+    await expect(roomLink(phone, x)).toHaveAccessibleName(`#${x}, 1 unread`);
+    // The title counts the rooms with something unread.
+    await expect(ada.page).toHaveTitle("(1) Realtime Workspace");
+
+    // Ada opens X from the sidebar: where the new messages start is marked, and it is read.
+    await roomLink(ada.page, x).click();
+    await expect(ada.page).toHaveURL(new RegExp(`/rooms/${x}$`));
+    const log = messageLog(ada.page);
+    await expect(log.getByRole("separator", { name: "New messages" })).toBeVisible();
+    await expect(log.getByText("news from Lin")).toBeVisible();
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}`);
+    await expect(ada.page).toHaveTitle("Realtime Workspace");
+    // And on her other device, which did nothing.
+    await expect(roomLink(phone, x)).toHaveAccessibleName(`#${x}`);
+    await expect(phone).toHaveTitle("Realtime Workspace");
+  } finally {
+    await phoneContext.close();
+    await lin.context.close();
+    await ada.context.close();
+  }
+});
+
+test("Ctrl+K opens a switcher that finds a room, moves by arrow keys and opens it with Enter", async ({ browser, baseURL }) => {
+  const first = early("alpha");
+  const second = early("alpine");
+  await createRoomOverHttp(baseURL!, first);
+  await createRoomOverHttp(baseURL!, second);
+  const ada = await signedInPerson(browser, "Ada");
+  try {
+    await openRoom(ada.page, first);
+    const composer = ada.page.getByLabel("Message");
+    await composer.focus();
+
+    // Escape closes it, and the focus is back where it was.
+    await ada.page.keyboard.press("Control+k");
+    const dialog = ada.page.getByRole("dialog", { name: "Switch to a room" });
+    await expect(dialog).toBeVisible();
+    await expect(dialog.getByRole("combobox", { name: "Find a room" })).toBeFocused();
+    await ada.page.keyboard.press("Escape");
+    await expect(dialog).toBeHidden();
+    await expect(composer).toBeFocused();
+
+    await ada.page.keyboard.press("Control+k");
+    await ada.page.keyboard.type(second.slice(0, -1));
+    const options = dialog.getByRole("option");
+    await expect(options).toHaveCount(1);
+    await expect(options.first()).toHaveText(`#${second}`);
+    await ada.page.keyboard.press("Control+a");
+    await ada.page.keyboard.type("0alp");
+    // Both rooms (and perhaps others of earlier tests): the arrow moves the selection.
+    await expect(dialog.getByRole("option", { name: `#${second}` })).toBeVisible();
+    const selected = dialog.getByRole("option", { selected: true });
+    await expect(selected).toHaveCount(1);
+    const before = await selected.textContent();
+    await ada.page.keyboard.press("ArrowDown");
+    await expect(selected).not.toHaveText(before!);
+    // Straight to the room asked for: type it whole and press Enter.
+    await ada.page.keyboard.press("Control+a");
+    await ada.page.keyboard.type(`#${second}`);
+    await expect(options).toHaveCount(1);
+    await ada.page.keyboard.press("Enter");
+    await expect(ada.page).toHaveURL(new RegExp(`/rooms/${second}$`));
+    await expect(dialog).toBeHidden();
+    await expect(ada.page.getByRole("heading", { name: `#${second}` })).toBeVisible();
+  } finally {
+    await ada.context.close();
+  }
+});
+
+test("on a phone the rooms sidebar is a drawer behind a button", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  try {
+    await ada.page.setViewportSize({ width: 390, height: 800 });
+    const toggle = ada.page.getByRole("button", { name: "Rooms", exact: true });
+    await expect(toggle).toHaveAttribute("aria-expanded", "false");
+    await expect(sidebar(ada.page)).toBeHidden();
+    await toggle.click();
+    await expect(toggle).toHaveAttribute("aria-expanded", "true");
+    await expect(sidebar(ada.page)).toBeVisible();
+    // Following a room closes the drawer.
+    await roomLink(ada.page, "general").click();
+    await expect(ada.page).toHaveURL(/\/rooms\/general$/);
+    await expect(sidebar(ada.page)).toBeHidden();
+    await expect(toggle).toHaveAttribute("aria-expanded", "false");
+  } finally {
+    await ada.context.close();
+  }
+});
