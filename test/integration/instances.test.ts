@@ -74,6 +74,27 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     expect(onA.of("ack").length + onB.of("ack").length).toBe(30);
   });
 
+  it("an edit, a reaction and a delete made on one instance reach the other's sockets, and its history shows them", async () => {
+    const room = "general";
+    const onA = await openAndJoin(a, ada.cookie, room);
+    const onB = await openAndJoin(b, lin.cookie, room);
+    const ackOf = async (c: WsClient, frame: Record<string, unknown> & { clientId: string }) => {
+      c.send(frame);
+      const ack = await c.next(isType("ack", (f) => f.clientId === frame.clientId), { timeoutMs: 10_000 });
+      return ack.seq;
+    };
+    const seq = await ackOf(onA, { type: "send", room, text: "across", clientId: "x-send" });
+    await ackOf(onA, { type: "edit", room, seq, text: "across, edited", clientId: "x-edit" });
+    await ackOf(onB, { type: "react", room, seq, emoji: "👍", on: true, clientId: "x-react" });
+    const changesOn = (c: WsClient) => c.of("event").map((f) => f.event).filter((e) => e.type !== "message" && (e.data as { seq?: number }).seq === seq);
+    await waitFor(() => changesOn(onB).length >= 1 && changesOn(onA).length >= 2, 10_000, "the changes on both");
+    await ackOf(onA, { type: "delete", room, seq, clientId: "x-delete" });
+    await waitFor(() => changesOn(onB).length >= 3, 10_000, "the delete on B");
+    expect(changesOn(onB).map((e) => e.type)).toEqual(["message.edited", "reaction", "message.deleted"]);
+    const history = (await (await b.api(`/api/rooms/${room}/events?limit=10`, { cookie: lin.cookie })).json()) as { events: RealtimeEvent[] };
+    expect(history.events.find((e) => e.seq === seq)).toMatchObject({ data: { text: "", deleted: true } });
+  });
+
   it("delivers what another instance committed while this one's LISTEN connection was being replaced", async () => {
     const onA = await openAndJoin(a, ada.cookie, "general");
     const onB = await openAndJoin(b, lin.cookie, "general");
