@@ -28,6 +28,47 @@ export function exactTime(iso: string): string {
   return exact.format(new Date(iso));
 }
 
+const weekdayTime = new Intl.DateTimeFormat("en", { weekday: "short", hour: "numeric", minute: "2-digit" });
+const dateTime = new Intl.DateTimeFormat("en", { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+const yearDateTime = new Intl.DateTimeFormat("en", { year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+const dayOfWeek = new Intl.DateTimeFormat("en", { weekday: "long", month: "long", day: "numeric" });
+const dayOfYear = new Intl.DateTimeFormat("en", { year: "numeric", month: "long", day: "numeric" });
+
+/** Local calendar days from the day of `iso` to the day of `now`: 0 today, 1 yesterday. */
+export function daysAgo(iso: string, now: number): number {
+  const day = (t: Date) => Date.UTC(t.getFullYear(), t.getMonth(), t.getDate());
+  return Math.round((day(new Date(now)) - day(new Date(iso))) / 86_400_000);
+}
+
+/**
+ * A message's time: relative today ("5 minutes ago"), then absolute, since "3 days ago" says
+ * little in a conversation: "Mon 2:05 PM" within the week, "Mar 3, 2:05 PM", with the year
+ * when it is not this one.
+ */
+export function messageTime(iso: string, now: number): string {
+  const days = daysAgo(iso, now);
+  if (days <= 0) return relativeTime(iso, now);
+  const at = new Date(iso);
+  if (days < 7) return weekdayTime.format(at);
+  return at.getFullYear() === new Date(now).getFullYear() ? dateTime.format(at) : yearDateTime.format(at);
+}
+
+/** The heading over a day of messages: "Today", "Yesterday", "Monday, March 3", "March 3, 2025". */
+export function dayLabel(iso: string, now: number): string {
+  const days = daysAgo(iso, now);
+  if (days <= 0) return "Today";
+  if (days === 1) return "Yesterday";
+  const at = new Date(iso);
+  return at.getFullYear() === new Date(now).getFullYear() ? dayOfWeek.format(at) : dayOfYear.format(at);
+}
+
+/** Whether two times fall on the same local calendar day. */
+export function sameDay(a: string, b: string): boolean {
+  const x = new Date(a);
+  const y = new Date(b);
+  return x.getFullYear() === y.getFullYear() && x.getMonth() === y.getMonth() && x.getDate() === y.getDate();
+}
+
 /**
  * "Ada is typing…" in pieces: plain text, and names (`{ name }`) the UI isolates in `<bdi>`, so
  * a right-to-left name cannot turn the rest of the line around.
