@@ -69,6 +69,13 @@ export function sameDay(a: string, b: string): boolean {
   return x.getFullYear() === y.getFullYear() && x.getMonth() === y.getMonth() && x.getDate() === y.getDate();
 }
 
+/** "150 characters left", "1 character left", "12 characters over the limit". */
+export function charactersLeft(left: number): string {
+  const n = Math.abs(left);
+  const chars = n === 1 ? "character" : "characters";
+  return left < 0 ? `${n.toLocaleString("en")} ${chars} over the limit` : `${n.toLocaleString("en")} ${chars} left`;
+}
+
 /**
  * "Ada is typing…" in pieces: plain text, and names (`{ name }`) the UI isolates in `<bdi>`, so
  * a right-to-left name cannot turn the rest of the line around.

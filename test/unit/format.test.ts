@@ -1,6 +1,6 @@
 // The chat panel's wording: who is typing, and how long ago.
 import { describe, expect, it } from "vitest";
-import { dayLabel, messageTime, relativeTime, sameDay, typingLine } from "../../components/format";
+import { charactersLeft, dayLabel, messageTime, relativeTime, sameDay, typingLine } from "../../components/format";
 
 const person = (name: string) => ({ id: `u_${name}`, name });
 
@@ -48,5 +48,15 @@ describe("message times and day headings", () => {
   it("tells days apart at local midnight", () => {
     expect(sameDay(local(11, 22, 23, 59), local(11, 23, 0, 0))).toBe(false);
     expect(sameDay(local(11, 23, 0, 0), local(11, 23, 23, 59))).toBe(true);
+  });
+});
+
+describe("charactersLeft", () => {
+  it("counts what is left, and what is over the limit", () => {
+    expect(charactersLeft(150)).toBe("150 characters left");
+    expect(charactersLeft(1)).toBe("1 character left");
+    expect(charactersLeft(0)).toBe("0 characters left");
+    expect(charactersLeft(-12)).toBe("12 characters over the limit");
+    expect(charactersLeft(-1)).toBe("1 character over the limit");
   });
 });
