@@ -88,6 +88,19 @@ export function typingPieces(users: Actor[]): Array<string | { name: string }> {
   return ["Several people are typing…"];
 }
 
+/**
+ * The people of a feed item in pieces, names as `{ name }` for `<bdi>`: "Ada", "Ada and Lin",
+ * "Ada, Lin and Mo", then "Ada, Lin and 3 others".
+ */
+export function peoplePieces(people: Actor[]): Array<string | { name: string }> {
+  const [a, b, c] = people;
+  if (!a) return [];
+  if (!b) return [{ name: a.name }];
+  if (!c) return [{ name: a.name }, " and ", { name: b.name }];
+  if (people.length === 3) return [{ name: a.name }, ", ", { name: b.name }, " and ", { name: c.name }];
+  return [{ name: a.name }, ", ", { name: b.name }, ` and ${people.length - 2} others`];
+}
+
 /** "Ada is typing…", "Ada and Lin are typing…", "Several people are typing…". */
 export function typingLine(users: Actor[]): string {
   return typingPieces(users)

@@ -60,7 +60,7 @@ export const useNotifications = create<NotificationsState>()((set, get) => ({
 
   async refresh() {
     const answer = await api(`/api/notifications?limit=${LIMIT}`, notificationsAnswerSchema);
-    const page = { events: answer.events.filter((e): e is MentionEvent => e.type === "mention"), readSeq: answer.readSeq };
+    const page = { events: answer.events.filter((e): e is MentionEvent => e.type === "mention" || e.type === "reply"), readSeq: answer.readSeq };
     set((s) => ({
       mentions: keepNewest(mergeBySeq(s.mentions, page.events), MAX_MENTIONS).list,
       // A tab may have read more than a refresh that started earlier knows about.
