@@ -33,6 +33,8 @@ export function MessageBody({
     <>
       <div
         id={id}
+        // A link tabbed to in the hidden part would have its focus out of sight: show it all.
+        onFocus={collapsed ? () => setExpanded(true) : undefined}
         className={`space-y-1 text-sm wrap-anywhere ${collapsed ? "max-h-60 overflow-clip [mask-image:linear-gradient(to_bottom,black_75%,transparent)]" : ""}`}
       >
         {blocks.map((block, i) =>
