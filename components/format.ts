@@ -28,6 +28,54 @@ export function exactTime(iso: string): string {
   return exact.format(new Date(iso));
 }
 
+const weekdayTime = new Intl.DateTimeFormat("en", { weekday: "short", hour: "numeric", minute: "2-digit" });
+const dateTime = new Intl.DateTimeFormat("en", { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+const yearDateTime = new Intl.DateTimeFormat("en", { year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+const dayOfWeek = new Intl.DateTimeFormat("en", { weekday: "long", month: "long", day: "numeric" });
+const dayOfYear = new Intl.DateTimeFormat("en", { year: "numeric", month: "long", day: "numeric" });
+
+/** Local calendar days from the day of `iso` to the day of `now`: 0 today, 1 yesterday. */
+export function daysAgo(iso: string, now: number): number {
+  const day = (t: Date) => Date.UTC(t.getFullYear(), t.getMonth(), t.getDate());
+  return Math.round((day(new Date(now)) - day(new Date(iso))) / 86_400_000);
+}
+
+/**
+ * A message's time: relative today ("5 minutes ago"), then absolute, since "3 days ago" says
+ * little in a conversation: "Mon 2:05 PM" within the week, "Mar 3, 2:05 PM", with the year
+ * when it is not this one.
+ */
+export function messageTime(iso: string, now: number): string {
+  const days = daysAgo(iso, now);
+  if (days <= 0) return relativeTime(iso, now);
+  const at = new Date(iso);
+  if (days < 7) return weekdayTime.format(at);
+  return at.getFullYear() === new Date(now).getFullYear() ? dateTime.format(at) : yearDateTime.format(at);
+}
+
+/** The heading over a day of messages: "Today", "Yesterday", "Monday, March 3", "March 3, 2025". */
+export function dayLabel(iso: string, now: number): string {
+  const days = daysAgo(iso, now);
+  if (days <= 0) return "Today";
+  if (days === 1) return "Yesterday";
+  const at = new Date(iso);
+  return at.getFullYear() === new Date(now).getFullYear() ? dayOfWeek.format(at) : dayOfYear.format(at);
+}
+
+/** Whether two times fall on the same local calendar day. */
+export function sameDay(a: string, b: string): boolean {
+  const x = new Date(a);
+  const y = new Date(b);
+  return x.getFullYear() === y.getFullYear() && x.getMonth() === y.getMonth() && x.getDate() === y.getDate();
+}
+
+/** "150 characters left", "1 character left", "12 characters over the limit". */
+export function charactersLeft(left: number): string {
+  const n = Math.abs(left);
+  const chars = n === 1 ? "character" : "characters";
+  return left < 0 ? `${n.toLocaleString("en")} ${chars} over the limit` : `${n.toLocaleString("en")} ${chars} left`;
+}
+
 /**
  * "Ada is typing…" in pieces: plain text, and names (`{ name }`) the UI isolates in `<bdi>`, so
  * a right-to-left name cannot turn the rest of the line around.
@@ -38,6 +86,19 @@ export function typingPieces(users: Actor[]): Array<string | { name: string }> {
   if (!b) return [{ name: a.name }, " is typing…"];
   if (users.length === 2) return [{ name: a.name }, " and ", { name: b.name }, " are typing…"];
   return ["Several people are typing…"];
+}
+
+/**
+ * The people of a feed item in pieces, names as `{ name }` for `<bdi>`: "Ada", "Ada and Lin",
+ * "Ada, Lin and Mo", then "Ada, Lin and 3 others".
+ */
+export function peoplePieces(people: Actor[]): Array<string | { name: string }> {
+  const [a, b, c] = people;
+  if (!a) return [];
+  if (!b) return [{ name: a.name }];
+  if (!c) return [{ name: a.name }, " and ", { name: b.name }];
+  if (people.length === 3) return [{ name: a.name }, ", ", { name: b.name }, " and ", { name: c.name }];
+  return [{ name: a.name }, ", ", { name: b.name }, ` and ${people.length - 2} others`];
 }
 
 /** "Ada is typing…", "Ada and Lin are typing…", "Several people are typing…". */

@@ -52,22 +52,22 @@ export function mentionSpans(text: string, known: ReadonlySet<string>): Array<{ 
 }
 
 /**
- * The text in pieces, marking each `@name` of `names` (version 1.2: the names a message's
- * `mentions` record, which may hold spaces, brackets or emoji). Case-insensitive; where two
- * names start at the same `@`, the longer wins.
+ * The text in pieces with exactly these people's mentions marked (version 1.2 messages carry
+ * them as `mentions: [{id, name}]`, `name` being the text after the `@`): `@name`, any case,
+ * not followed by more of a word. Longer names win, so "@Ada Lovelace" is not "@Ada".
  */
 export function namedMentionSpans(text: string, names: readonly string[]): Array<{ text: string; mention: boolean }> {
-  const wanted = [...new Set(names.map((n) => `@${n}`.toLowerCase()))].sort((a, b) => b.length - a.length);
-  const lower = text.toLowerCase();
+  const wanted = [...new Set(names.filter((n) => n !== ""))].sort((a, b) => b.length - a.length);
+  if (wanted.length === 0) return text ? [{ text, mention: false }] : [];
+  const escaped = wanted.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const pattern = new RegExp(`(^|[^\\p{L}\\p{N}_])(@(?:${escaped.join("|")}))(?![\\p{L}\\p{N}_])`, "giu");
   const spans: Array<{ text: string; mention: boolean }> = [];
   let at = 0;
-  for (let i = lower.indexOf("@"); i !== -1 && wanted.length > 0; i = lower.indexOf("@", i + 1)) {
-    if (i < at) continue;
-    const hit = wanted.find((w) => lower.startsWith(w, i));
-    if (!hit) continue;
-    if (i > at) spans.push({ text: text.slice(at, i), mention: false });
-    spans.push({ text: text.slice(i, i + hit.length), mention: true });
-    at = i + hit.length;
+  for (const m of text.matchAll(pattern)) {
+    const start = m.index + m[1]!.length;
+    if (start > at) spans.push({ text: text.slice(at, start), mention: false });
+    spans.push({ text: m[2]!, mention: true });
+    at = start + m[2]!.length;
   }
   if (at < text.length) spans.push({ text: text.slice(at), mention: false });
   return spans;

@@ -1,14 +1,17 @@
 "use client";
 import Link from "next/link";
-import { useLayoutEffect, useRef, useState } from "react";
+import { useLayoutEffect, useMemo, useRef, useState } from "react";
+import type { Actor } from "@/lib/protocol";
+import { groupFeed, latestOf, type FeedItem as Item } from "@/lib/feed-groups";
 import { useConnection } from "@/lib/store/connection";
-import { MAX_FEED_EVENTS, useFeed, type FeedEvent } from "@/lib/store/feed";
+import { MAX_FEED_EVENTS, useFeed } from "@/lib/store/feed";
 import { colorFor } from "@/lib/colors";
-import { connectionLabel } from "../format";
+import { connectionLabel, peoplePieces } from "../format";
 import { Avatar } from "../ui/avatar";
 import { ArrowUpIcon } from "../ui/icons";
 import { messageHref } from "../room/message-link";
 import { RelativeTime } from "../ui/relative-time";
+import { ForYou } from "./for-you";
 
 /** Scrolled further than this from the top, the reader is looking at older items. */
 const TOP_SLACK_PX = 24;
@@ -25,6 +28,8 @@ export function ActivityFeed() {
   const atTop = useRef(true);
   const seen = useRef({ newest: 0, height: 0 });
   const [unseen, setUnseen] = useState(0);
+
+  const items = useMemo(() => groupFeed(events), [events]);
 
   const newest = events[events.length - 1]?.seq ?? 0;
 
@@ -64,12 +69,13 @@ export function ActivityFeed() {
         <div ref={scroller} onScroll={onScroll} className="h-full overflow-y-auto [overflow-anchor:none]">
           {status === "loading" && <p className="px-4 py-6 text-sm text-slate-500">Loading activity…</p>}
           {status === "error" && <p className="px-4 py-6 text-sm text-rose-700">Could not load the activity feed.</p>}
+          <ForYou />
           {status === "ready" && events.length === 0 && (
             <p className="px-4 py-6 text-sm text-slate-500">Nothing has happened yet. Create a room or say hello in #general.</p>
           )}
           <ol aria-label="Activity" className="divide-y divide-slate-100">
-            {events.toReversed().map((event) => (
-              <FeedItem key={event.seq} event={event} />
+            {items.map((item) => (
+              <FeedItem key={item.key} item={item} />
             ))}
           </ol>
           {hasMore && events.length < MAX_FEED_EVENTS && (
@@ -100,60 +106,91 @@ export function ActivityFeed() {
   );
 }
 
-function FeedItem({ event }: { event: FeedEvent }) {
-  const color = colorFor(event.actor.id);
+function FeedItem({ item }: { item: Item }) {
+  const people = item.kind === "room.created" ? [item.event.actor] : item.people;
+  const at = item.kind === "room.created" ? item.event.at : item.events[item.events.length - 1]!.at;
   return (
     <li className="flex gap-3 px-4 py-3">
-      <Avatar name={event.actor.name} color={color} size="sm" />
+      <span className="flex shrink-0 -space-x-2">
+        {people.slice(0, 3).map((p) => (
+          <Avatar key={p.id} name={p.name} color={colorFor(p.id)} size="sm" />
+        ))}
+      </span>
       <div className="min-w-0 flex-1 text-sm">
-        <p className="wrap-anywhere text-slate-700">
-          <FeedSentence event={event} />
-        </p>
-        <RelativeTime at={event.at} />
+        <FeedSentence item={item} />
+        <RelativeTime at={at} />
       </div>
     </li>
   );
 }
 
-function FeedSentence({ event }: { event: FeedEvent }) {
-  // <bdi>: a name in a right-to-left script (or with stray direction marks) cannot reorder the
-  // rest of the sentence around it.
-  const who = (
+// <bdi>: a name in a right-to-left script (or with stray direction marks) cannot reorder the
+// rest of the sentence around it.
+function Who({ name }: { name: string }) {
+  return (
     <strong className="font-semibold text-slate-900">
-      <bdi>{event.actor.name}</bdi>
+      <bdi>{name}</bdi>
     </strong>
   );
-  const room = <RoomLink roomId={event.data.roomId} />;
-  switch (event.type) {
+}
+
+function People({ people }: { people: Actor[] }) {
+  return (
+    <>
+      {peoplePieces(people).map((piece, i) => (typeof piece === "string" ? piece : <Who key={i} name={piece.name} />))}
+    </>
+  );
+}
+
+function FeedSentence({ item }: { item: Item }) {
+  const sentence = "wrap-anywhere text-slate-700";
+  switch (item.kind) {
     case "room.created":
       return (
-        <>
-          {who} created {room}
-        </>
+        <p className={sentence}>
+          <Who name={item.event.actor.name} /> created <RoomLink roomId={item.event.data.roomId} />
+        </p>
       );
-    case "member.joined":
+    case "joins":
+      return (
+        <p className={sentence}>
+          <People people={item.people} /> joined <RoomLink roomId={item.roomId} />
+        </p>
+      );
+    case "messages": {
+      const latest = latestOf(item);
+      const preview = (
+        <Link href={messageHref(latest.data.roomId, latest.data.seq)} className="text-slate-600 hover:text-indigo-700 hover:underline">
+          {latest.data.preview}
+        </Link>
+      );
+      if (item.events.length === 1) {
+        return (
+          <p className={sentence}>
+            <Who name={latest.actor.name} /> in <RoomLink roomId={item.roomId} />: {preview}
+          </p>
+        );
+      }
       return (
         <>
-          {who} joined {room}
+          <p className={sentence}>
+            <strong className="font-semibold text-slate-900">{item.events.length} new messages</strong> in <RoomLink roomId={item.roomId} /> from{" "}
+            <People people={item.people} />
+          </p>
+          <p className="mt-0.5 line-clamp-2 wrap-anywhere text-slate-600">
+            <bdi>{latest.actor.name}</bdi>: {preview}
+          </p>
         </>
       );
-    case "message.posted":
-      return (
-        <>
-          {who} in {room}:{" "}
-          <Link href={messageHref(event.data.roomId, event.data.seq)} className="text-slate-600 hover:text-indigo-700 hover:underline">
-            {event.data.preview}
-          </Link>
-        </>
-      );
+    }
     default: {
-      const unknown: never = event;
+      const unknown: never = item;
       return unknown;
     }
   }
 }
 
-function RoomLink({ roomId }: { roomId: string }) {
+export function RoomLink({ roomId }: { roomId: string }) {
   return (
     <Link href={`/rooms/${roomId}`} className="font-medium text-indigo-700 hover:underline">
       #{roomId}

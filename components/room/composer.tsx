@@ -1,13 +1,17 @@
 "use client";
 import { useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { MAX_MESSAGE_CHARS } from "@/lib/protocol";
 import { useCompose } from "@/lib/store/compose";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import { useRoom } from "@/lib/store/room";
 import { useSession } from "@/lib/store/session";
+import { charactersLeft } from "../format";
 import { CloseIcon, SendIcon } from "../ui/icons";
 import { useMentionAutocomplete } from "./mention-autocomplete";
 
 const MAX_HEIGHT_PX = 160;
+/** The count of characters left shows from here on, before the limit is reached. */
+const COUNT_FROM = 200;
 
 /**
  * The message box: Enter sends, Shift+Enter starts a new line; typing is announced to others.
@@ -31,6 +35,10 @@ export function Composer({ roomId }: { roomId: string }) {
   useLayoutEffect(() => {
     if (replyTo) box.current?.focus();
   }, [replyTo]);
+  // The server counts the trimmed text (lib/protocol messageTextSchema), so the count does too.
+  const left = MAX_MESSAGE_CHARS - text.trim().length;
+  const tooLong = left < 0;
+  const empty = text.trim() === "";
 
   // Grow with the text, up to a limit.
   useLayoutEffect(() => {
@@ -41,7 +49,7 @@ export function Composer({ roomId }: { roomId: string }) {
   }, [text]);
 
   const send = () => {
-    if (!ready || text.trim() === "") return;
+    if (!ready || empty || tooLong) return;
     const client = getRealtimeClient();
     const opts = { mentions: mentions.mentionIds(text), ...(replyTo ? { replyTo: replyTo.seq } : {}) };
     if (!client.send(roomId, text, opts)) {
@@ -115,19 +123,32 @@ export function Composer({ roomId }: { roomId: string }) {
           onChange={(e) => onChange(e.target.value)}
           onKeyDown={onKeyDown}
           onBlur={() => getRealtimeClient().typing(roomId, true)}
-          maxLength={4000}
+          aria-invalid={tooLong || undefined}
+          aria-describedby="composer-count"
           placeholder={`Message #${roomId}`}
-          className="block max-h-40 min-h-10 flex-1 resize-none rounded-lg border border-slate-300 px-3 py-2 text-sm focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30"
+          className={`block max-h-40 min-h-10 flex-1 resize-none rounded-lg border px-3 py-2 text-sm focus-visible:outline-2 ${
+            tooLong
+              ? "border-rose-500 focus-visible:border-rose-500 focus-visible:outline-rose-500/30"
+              : "border-slate-300 focus-visible:border-indigo-500 focus-visible:outline-indigo-500/30"
+          }`}
         />
         <button
           type="submit"
-          disabled={!ready || text.trim() === ""}
+          disabled={!ready || empty || tooLong}
           className="inline-flex h-10 shrink-0 items-center gap-1.5 rounded-lg bg-indigo-600 px-3 text-sm font-semibold text-white hover:bg-indigo-700 disabled:bg-indigo-300"
         >
           <SendIcon />
           Send
         </button>
       </div>
+      {/* Always in the page, so screen readers announce it as it fills; empty until near the limit. */}
+      <p
+        id="composer-count"
+        aria-live="polite"
+        className={`text-right text-xs tabular-nums [&:not(:empty)]:mt-1 ${tooLong ? "font-medium text-rose-700" : "text-slate-500"}`}
+      >
+        {left <= COUNT_FROM ? charactersLeft(left) : ""}
+      </p>
       {notice && (
         <p role="alert" className="mt-1.5 text-xs text-rose-700">
           {notice}

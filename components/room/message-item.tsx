@@ -10,7 +10,8 @@ import type { MessageEvent } from "@/lib/store/room";
 import { colorFor } from "@/lib/colors";
 import { exactTime } from "../format";
 import { Avatar } from "../ui/avatar";
-import { RelativeTime } from "../ui/relative-time";
+import { MessageTime } from "../ui/relative-time";
+import { MessageBody } from "./message-body";
 import { MessageEditor } from "./message-editor";
 import { ReactionBar, ReactionPicker } from "./reactions";
 import { ReplyQuote } from "./reply-quote";
@@ -73,7 +74,7 @@ export const MessageItem = memo(function MessageItem({
         {!continues && (
           <p className="flex items-baseline gap-2">
             <bdi className="truncate text-sm font-semibold">{message.actor.name}</bdi>
-            <RelativeTime at={message.at} />
+            <MessageTime at={message.at} />
           </p>
         )}
         {data.replyTo && <ReplyQuote replyTo={data.replyTo} />}
@@ -83,7 +84,7 @@ export const MessageItem = memo(function MessageItem({
           <MessageEditor room={room} message={message} />
         ) : (
           <>
-            <MessageText spans={spans} />
+            <MessageBody text={data.text} knownNames={knownNames} mentions={data.mentions} />
             {data.editedAt && (
               <span className="text-[11px] text-slate-400" title={`Edited ${exactTime(data.editedAt)}`}>
                 (edited)
@@ -209,7 +210,7 @@ export function PendingMessage({ entry, me, knownNames }: { entry: OutboxEntry; 
           )}
         </p>
         <div className={entry.status === "failed" ? "text-slate-500 line-through decoration-rose-300" : "text-slate-500"}>
-          <MessageText spans={mentionSpans(entry.text, knownNames)} />
+          <MessageBody text={entry.text} knownNames={knownNames} />
         </div>
         {entry.status === "failed" && (
           <div role="alert" className="mt-1 flex flex-wrap items-center gap-x-3 gap-y-1 text-xs">
@@ -224,22 +225,5 @@ export function PendingMessage({ entry, me, knownNames }: { entry: OutboxEntry; 
         )}
       </div>
     </li>
-  );
-}
-
-/** Text only — React escapes it, so nothing in a message is ever markup. @mentions stand out. */
-function MessageText({ spans }: { spans: Array<{ text: string; mention: boolean }> }) {
-  return (
-    <p className="text-sm whitespace-pre-wrap wrap-anywhere">
-      {spans.map((span, i) =>
-        span.mention ? (
-          <span key={i} className="rounded bg-indigo-50 px-0.5 font-medium text-indigo-700">
-            {span.text}
-          </span>
-        ) : (
-          span.text
-        ),
-      )}
-    </p>
   );
 }

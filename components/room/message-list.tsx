@@ -3,6 +3,8 @@ import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, use
 import { MAX_MESSAGES, useRoom, type MessageEvent } from "@/lib/store/room";
 import type { User } from "@/lib/protocol";
 import type { OutboxEntry } from "@/lib/realtime/types";
+import { useNow } from "@/lib/store/clock";
+import { dayLabel, sameDay } from "../format";
 import { ArrowDownIcon } from "../ui/icons";
 import { MessageItem, messageElementId, PendingMessage } from "./message-item";
 
@@ -63,6 +65,8 @@ export function MessageList({
   const pinned = useRef(true);
   const rendered = useRef({ epoch: 0, oldest: 0, newest: 0, outbox: 0, height: 0 });
   const [unseen, setUnseen] = useState(0);
+
+  const days = useMemo(() => splitByDay(messages), [messages]);
 
   const oldest = messages[0]?.seq ?? 0;
   const newest = messages[messages.length - 1]?.seq ?? 0;
@@ -192,20 +196,27 @@ export function MessageList({
             )}
           </p>
         )}
+        {days.map((day) => (
+          <section key={day.key}>
+            <DayHeading at={messages[day.first]!.at} />
+            <ol>
+              {messages.slice(day.first, day.end).map((m, i) => (
+                <Fragment key={m.seq}>
+                  {m.seq === firstNew && <NewMessagesDivider />}
+                  <MessageItem
+                    message={m}
+                    me={me}
+                    continues={m.seq !== firstNew && continuesGroup(messages[day.first + i - 1], m)}
+                    knownNames={knownNames}
+                    focused={m.seq === focusSeq}
+                    changes={changesBySeq.get(m.seq)}
+                  />
+                </Fragment>
+              ))}
+            </ol>
+          </section>
+        ))}
         <ol>
-          {messages.map((m, i) => (
-            <Fragment key={m.seq}>
-              {m.seq === firstNew && <NewMessagesDivider />}
-              <MessageItem
-                message={m}
-                me={me}
-                continues={m.seq !== firstNew && continuesGroup(messages[i - 1], m)}
-                knownNames={knownNames}
-                focused={m.seq === focusSeq}
-                changes={changesBySeq.get(m.seq)}
-              />
-            </Fragment>
-          ))}
           {outbox.map((entry) => (
             <PendingMessage key={entry.clientId} entry={entry} me={me} knownNames={knownNames} />
           ))}
@@ -237,5 +248,29 @@ function NewMessagesDivider() {
 
 function continuesGroup(prev: MessageEvent | undefined, m: MessageEvent): boolean {
   // A reply starts a group of its own: its quote reads as a new turn.
-  return !!prev && !m.data.replyTo && prev.actor.id === m.actor.id && Date.parse(m.at) - Date.parse(prev.at) < GROUP_MS;
+  return !!prev && !m.data.replyTo && prev.actor.id === m.actor.id && Date.parse(m.at) - Date.parse(prev.at) < GROUP_MS && sameDay(prev.at, m.at);
+}
+
+/**
+ * The messages' local days, as index ranges [first, end) into `messages`, keyed by the date so
+ * a day keeps its elements while older pages go in above it.
+ */
+function splitByDay(messages: MessageEvent[]): Array<{ key: string; first: number; end: number }> {
+  const days: Array<{ key: string; first: number; end: number }> = [];
+  messages.forEach((m, i) => {
+    const prev = messages[i - 1];
+    if (!prev || !sameDay(prev.at, m.at)) days.push({ key: new Date(m.at).toDateString(), first: i, end: i + 1 });
+    else days[days.length - 1]!.end = i + 1;
+  });
+  return days;
+}
+
+/** "Today", "Yesterday" or the date, over each day's messages; it stays in view while that day scrolls by. */
+function DayHeading({ at }: { at: string }) {
+  const now = useNow();
+  return (
+    <h2 className="sticky top-0 z-10 flex items-center gap-3 bg-white/95 px-4 py-1.5 text-xs font-semibold text-slate-600 before:h-px before:flex-1 before:bg-slate-200 after:h-px after:flex-1 after:bg-slate-200">
+      {dayLabel(at, now)}
+    </h2>
+  );
 }

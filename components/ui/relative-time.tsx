@@ -1,6 +1,6 @@
 "use client";
 import { useNow } from "@/lib/store/clock";
-import { exactTime, relativeTime } from "../format";
+import { exactTime, messageTime, relativeTime } from "../format";
 
 /** "5 minutes ago", with the exact time on hover. */
 export function RelativeTime({ at, className = "" }: { at: string; className?: string }) {
@@ -8,6 +8,16 @@ export function RelativeTime({ at, className = "" }: { at: string; className?: s
   return (
     <time dateTime={at} title={exactTime(at)} className={`whitespace-nowrap text-xs text-slate-500 ${className}`}>
       {relativeTime(at, now)}
+    </time>
+  );
+}
+
+/** A message's time: relative today, absolute before ("Mon 2:05 PM"), the exact time on hover. */
+export function MessageTime({ at }: { at: string }) {
+  const now = useNow();
+  return (
+    <time dateTime={at} title={exactTime(at)} className="whitespace-nowrap text-xs text-slate-500">
+      {messageTime(at, now)}
     </time>
   );
 }

@@ -13,6 +13,8 @@ export const MAX_FRAME_BYTES = 64 * 1024;
 export const MAX_BODY_BYTES = 64 * 1024;
 /** A `join` that missed more than this many events is told to reload instead. */
 export const MAX_REPLAY = 1000;
+/** A message's text, after trimming, is at most this many characters (UTF-16 code units). */
+export const MAX_MESSAGE_CHARS = 4000;
 /** People one message may mention (version 1.2). */
 export const MAX_MENTIONS = 50;
 /** Different emoji on one message; one more is refused `too_many_reactions`. */

@@ -1,5 +1,6 @@
 // Identity, names, stream names and positions: who acts, where events live, and how a
 // reader says how far it has read (a cursor).
+import { MAX_MESSAGE_CHARS } from "./limits";
 import { z } from "./zod";
 
 export const userSchema = z.object({ id: z.string(), name: z.string(), color: z.string() });
@@ -40,7 +41,7 @@ export const messageTextSchema = z
   .string()
   .refine(...storable("Message"))
   .refine((s) => s.trim().length >= 1, "Message must not be empty")
-  .refine((s) => s.trim().length <= 4000, "Message must be at most 4000 characters")
+  .refine((s) => s.trim().length <= MAX_MESSAGE_CHARS, `Message must be at most ${MAX_MESSAGE_CHARS} characters`)
   .transform((s) => s.trim());
 
 export const clientIdSchema = z.string().min(1).max(64).refine(...storable("clientId"));

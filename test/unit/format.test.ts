@@ -1,6 +1,6 @@
 // The chat panel's wording: who is typing, and how long ago.
 import { describe, expect, it } from "vitest";
-import { relativeTime, typingLine } from "../../components/format";
+import { charactersLeft, dayLabel, messageTime, relativeTime, sameDay, typingLine } from "../../components/format";
 
 const person = (name: string) => ({ id: `u_${name}`, name });
 
@@ -21,5 +21,42 @@ describe("relativeTime", () => {
     expect(relativeTime("2026-11-23T09:55:00.000Z", now)).toBe("5 minutes ago");
     expect(relativeTime("2026-11-23T07:00:00.000Z", now)).toBe("3 hours ago");
     expect(relativeTime("2026-11-22T10:00:00.000Z", now)).toBe("yesterday");
+  });
+});
+
+describe("message times and day headings", () => {
+  // Local times: "today" is the reader's calendar day, wherever they are.
+  const local = (month: number, day: number, hour: number, minute = 0, year = 2026) => new Date(year, month - 1, day, hour, minute).toISOString();
+  const now = Date.parse(local(11, 23, 10, 0)); // Monday 23 November 2026, 10:00
+
+  it("is relative today and absolute before it", () => {
+    expect(messageTime(local(11, 23, 9, 55), now)).toBe("5 minutes ago");
+    expect(messageTime(local(11, 23, 0, 5), now)).toBe("10 hours ago");
+    expect(messageTime(local(11, 22, 23, 55), now)).toBe("Sun 11:55 PM");
+    expect(messageTime(local(11, 17, 14, 5), now)).toBe("Tue 2:05 PM");
+    expect(messageTime(local(11, 16, 14, 5), now)).toBe("Nov 16, 2:05 PM");
+    expect(messageTime(local(12, 31, 14, 5, 2025), now)).toBe("Dec 31, 2025, 2:05 PM");
+  });
+
+  it("heads each day: Today, Yesterday, then the date", () => {
+    expect(dayLabel(local(11, 23, 0, 1), now)).toBe("Today");
+    expect(dayLabel(local(11, 22, 23, 59), now)).toBe("Yesterday");
+    expect(dayLabel(local(11, 20, 12), now)).toBe("Friday, November 20");
+    expect(dayLabel(local(3, 3, 12, 0, 2025), now)).toBe("March 3, 2025");
+  });
+
+  it("tells days apart at local midnight", () => {
+    expect(sameDay(local(11, 22, 23, 59), local(11, 23, 0, 0))).toBe(false);
+    expect(sameDay(local(11, 23, 0, 0), local(11, 23, 23, 59))).toBe(true);
+  });
+});
+
+describe("charactersLeft", () => {
+  it("counts what is left, and what is over the limit", () => {
+    expect(charactersLeft(150)).toBe("150 characters left");
+    expect(charactersLeft(1)).toBe("1 character left");
+    expect(charactersLeft(0)).toBe("0 characters left");
+    expect(charactersLeft(-12)).toBe("12 characters over the limit");
+    expect(charactersLeft(-1)).toBe("1 character over the limit");
   });
 });

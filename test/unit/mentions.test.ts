@@ -1,6 +1,6 @@
 // Which names a message's @mentions may stand for: one to four words after each `@`, longest first.
 import { describe, expect, it } from "vitest";
-import { mentionCandidates, mentionSpans } from "../../lib/mentions";
+import { mentionCandidates, mentionSpans, namedMentionSpans } from "../../lib/mentions";
 
 describe("mentions", () => {
   it("offers each mention's words, longest first, lower-cased", () => {
@@ -39,5 +39,19 @@ describe("mentions", () => {
     ]);
     expect(mentionSpans("no mentions at all", known)).toEqual([{ text: "no mentions at all", mention: false }]);
     expect(mentionSpans("end with @kai.", known).map((s) => s.text).join("")).toBe("end with @kai.");
+  });
+
+  it("marks exactly the people a message names (version 1.2), longest name first, any case", () => {
+    expect(namedMentionSpans("@ada and @Ada Lovelace, not @adam or mail@ada.org", ["Ada", "Ada Lovelace"])).toEqual([
+      { text: "@ada", mention: true },
+      { text: " and ", mention: false },
+      { text: "@Ada Lovelace", mention: true },
+      { text: ", not @adam or mail@ada.org", mention: false },
+    ]);
+    expect(namedMentionSpans("@x.y (z)", ["x.y", "(z)"])).toEqual([
+      { text: "@x.y", mention: true },
+      { text: " (z)", mention: false },
+    ]);
+    expect(namedMentionSpans("@ada", [])).toEqual([{ text: "@ada", mention: false }]);
   });
 });

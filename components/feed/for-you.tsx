@@ -1,0 +1,58 @@
+"use client";
+import Link from "next/link";
+import { useNotifications, type MentionEvent } from "@/lib/store/notifications";
+import { messageHref } from "../room/message-link";
+import { RelativeTime } from "../ui/relative-time";
+
+/** Enough to see what is waiting; the bell lists the rest. */
+const SHOWN = 5;
+
+/**
+ * What is addressed to me — mentions and replies, newest first — above the workspace's
+ * activity, the unread ones marked (read is the bell's marker, the same on every device).
+ */
+export function ForYou() {
+  const mentions = useNotifications((s) => s.mentions);
+  const readSeq = useNotifications((s) => s.readSeq);
+  if (mentions.length === 0) return null;
+  return (
+    <section aria-labelledby="for-you-heading" className="border-b border-slate-200 bg-slate-50/60">
+      <h3 id="for-you-heading" className="px-4 pt-3 text-xs font-semibold tracking-wide text-slate-500 uppercase">
+        For you
+      </h3>
+      <ol aria-label="For you" className="divide-y divide-slate-100">
+        {mentions
+          .slice(-SHOWN)
+          .toReversed()
+          .map((m) => (
+            <ForYouItem key={m.seq} event={m} unread={m.seq > readSeq} />
+          ))}
+      </ol>
+    </section>
+  );
+}
+
+function ForYouItem({ event, unread }: { event: MentionEvent; unread: boolean }) {
+  const did = event.type === "reply" ? "replied to you" : "mentioned you";
+  return (
+    <li className="flex gap-2 px-4 py-2.5 text-sm">
+      <span aria-hidden className={`mt-1.5 size-2 shrink-0 rounded-full ${unread ? "bg-indigo-600" : "bg-transparent"}`} />
+      <div className="min-w-0 flex-1">
+        <p className={`wrap-anywhere ${unread ? "text-slate-900" : "text-slate-600"}`}>
+          {unread && <span className="sr-only">Unread: </span>}
+          <strong className="font-semibold">
+            <bdi>{event.actor.name}</bdi>
+          </strong>{" "}
+          {did} in #{event.data.roomId}
+        </p>
+        <Link
+          href={messageHref(event.data.roomId, event.data.seq)}
+          className="line-clamp-2 wrap-anywhere text-slate-600 hover:text-indigo-700 hover:underline"
+        >
+          {event.data.preview || "(deleted)"}
+        </Link>
+        <RelativeTime at={event.at} />
+      </div>
+    </li>
+  );
+}

@@ -1,0 +1,112 @@
+"use client";
+import { useId, useMemo, useState, type ReactNode } from "react";
+import { isLongMessage, parseMessage, type Inline } from "@/lib/markdown";
+import { mentionSpans, namedMentionSpans } from "@/lib/mentions";
+
+/**
+ * A message's text as elements: links, light markdown, mentions, and long ones collapsed behind
+ * "Show more". Everything in it is a text node React escapes; nothing is ever markup.
+ * `mentions`: the people the message names (version 1.2), marked exactly; without them a
+ * mention is found by `@name`, running as far as one of `knownNames` (lower-cased) reaches.
+ */
+export function MessageBody({
+  text,
+  knownNames,
+  mentions,
+}: {
+  text: string;
+  knownNames: ReadonlySet<string>;
+  mentions?: ReadonlyArray<{ name: string }>;
+}) {
+  const blocks = useMemo(() => {
+    const split = mentions
+      ? (plain: string) => namedMentionSpans(plain, mentions.map((m) => m.name))
+      : (plain: string) => mentionSpans(plain, knownNames);
+    return parseMessage(text, split);
+  }, [text, knownNames, mentions]);
+  const long = isLongMessage(text);
+  const [expanded, setExpanded] = useState(false);
+  const id = useId();
+  const collapsed = long && !expanded;
+
+  return (
+    <>
+      <div
+        id={id}
+        // A link tabbed to in the hidden part would have its focus out of sight: show it all.
+        onFocus={collapsed ? () => setExpanded(true) : undefined}
+        className={`space-y-1 text-sm wrap-anywhere ${collapsed ? "max-h-60 overflow-clip [mask-image:linear-gradient(to_bottom,black_75%,transparent)]" : ""}`}
+      >
+        {blocks.map((block, i) =>
+          block.kind === "code" ? (
+            <pre key={i} className="overflow-x-auto rounded-md bg-slate-100 px-3 py-2 font-mono text-[13px] whitespace-pre text-slate-800">
+              <code>{block.text}</code>
+            </pre>
+          ) : (
+            <p key={i} className="whitespace-pre-wrap">
+              {renderInlines(block.children)}
+            </p>
+          ),
+        )}
+      </div>
+      {long && (
+        <button
+          type="button"
+          aria-expanded={expanded}
+          aria-controls={id}
+          onClick={() => setExpanded((e) => !e)}
+          className="mt-0.5 text-xs font-medium text-indigo-700 hover:underline"
+        >
+          {expanded ? "Show less" : "Show more"}
+        </button>
+      )}
+    </>
+  );
+}
+
+function renderInlines(inlines: Inline[]): ReactNode[] {
+  return inlines.map((piece, i) => {
+    switch (piece.kind) {
+      case "text":
+        return piece.text;
+      case "mention":
+        return (
+          <span key={i} className="rounded bg-indigo-50 px-0.5 font-medium text-indigo-700">
+            {piece.text}
+          </span>
+        );
+      case "code":
+        return (
+          <code key={i} className="rounded bg-slate-100 px-1 py-px font-mono text-[13px] text-rose-800">
+            {piece.text}
+          </code>
+        );
+      case "link":
+        return (
+          <a
+            key={i}
+            href={piece.href}
+            target="_blank"
+            rel="noopener noreferrer"
+            // A label may say anything; the hover shows where it really goes.
+            title={piece.text === piece.href ? undefined : piece.href}
+            className="text-indigo-700 underline decoration-indigo-300 hover:decoration-indigo-700"
+          >
+            {piece.text}
+          </a>
+        );
+      case "strong":
+        return (
+          <strong key={i} className="font-semibold">
+            {renderInlines(piece.children)}
+          </strong>
+        );
+      case "em":
+        return <em key={i}>{renderInlines(piece.children)}</em>;
+      default: {
+        const unknown: never = piece;
+        return unknown;
+      }
+    }
+  });
+}

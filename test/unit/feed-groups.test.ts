@@ -1,0 +1,86 @@
+// The activity feed grouped: a burst of messages in one room is one item, so are people joining
+// one room together; a new room is its own item; anything else between ends a burst.
+import { describe, expect, it } from "vitest";
+import { BURST_MS, groupFeed } from "../../lib/feed-groups";
+import type { FeedEvent } from "../../lib/store/feed";
+import { peoplePieces } from "../../components/format";
+
+const ada = { id: "u_ada", name: "Ada" };
+const lin = { id: "u_lin", name: "Lin" };
+const mo = { id: "u_mo", name: "Mo" };
+const start = Date.parse("2026-11-23T10:00:00.000Z");
+let seq = 0;
+const at = (minutes: number) => new Date(start + minutes * 60_000).toISOString();
+const base = (actor: { id: string; name: string }, minutes: number) => ({ stream: "feed" as const, seq: ++seq, actor, at: at(minutes) });
+const posted = (actor: typeof ada, roomId: string, minutes: number, preview = `hi ${seq + 1}`): FeedEvent => ({
+  ...base(actor, minutes),
+  type: "message.posted",
+  data: { roomId, seq: seq + 1, preview },
+});
+const joined = (actor: typeof ada, roomId: string, minutes: number): FeedEvent => ({ ...base(actor, minutes), type: "member.joined", data: { roomId } });
+const created = (actor: typeof ada, roomId: string, minutes: number): FeedEvent => ({ ...base(actor, minutes), type: "room.created", data: { roomId, name: roomId } });
+
+/** Each item as a line: what it is, its room, how many events, who (most recent first). */
+function summary(events: FeedEvent[]) {
+  return groupFeed(events).map((item) =>
+    item.kind === "room.created" ? `created #${item.event.data.roomId}` : `${item.kind} #${item.roomId} ×${item.events.length} ${item.people.map((p) => p.name).join(",")}`,
+  );
+}
+
+describe("groupFeed", () => {
+  it("makes one item of a burst of messages in a room, the newest first, with everyone in it", () => {
+    const events = [posted(ada, "launch", 0), posted(lin, "launch", 1), posted(ada, "launch", 2, "the latest")];
+    const [item] = groupFeed(events);
+    expect(summary(events)).toEqual(["messages #launch ×3 Ada,Lin"]);
+    expect(item?.kind === "messages" && item.events.at(-1)?.data.preview).toBe("the latest");
+  });
+
+  it("ends a burst at another item, another room, or a pause longer than the burst", () => {
+    const events = [
+      posted(ada, "launch", 0),
+      posted(ada, "launch", 1),
+      posted(lin, "general", 2),
+      posted(ada, "launch", 3),
+      joined(mo, "launch", 4),
+      posted(ada, "launch", 5),
+      posted(ada, "launch", 5 + BURST_MS / 60_000 + 1),
+    ];
+    expect(summary(events)).toEqual([
+      "messages #launch ×1 Ada",
+      "messages #launch ×1 Ada",
+      "joins #launch ×1 Mo",
+      "messages #launch ×1 Ada",
+      "messages #general ×1 Lin",
+      "messages #launch ×2 Ada",
+    ]);
+  });
+
+  it("keeps a burst going as long as each message follows the last within the burst", () => {
+    const step = BURST_MS / 60_000 - 1;
+    expect(summary([0, 1, 2, 3].map((i) => posted(ada, "launch", i * step)))).toEqual(["messages #launch ×4 Ada"]);
+  });
+
+  it("groups joins of one room, and leaves each new room its own item", () => {
+    const events = [created(ada, "a", 0), created(ada, "b", 0), joined(ada, "b", 1), joined(lin, "b", 1), joined(mo, "b", 2), joined(lin, "a", 3)];
+    expect(summary(events)).toEqual(["joins #a ×1 Lin", "joins #b ×3 Mo,Lin,Ada", "created #b", "created #a"]);
+  });
+
+  it("keys an item by its first event, so it keeps its key as the burst grows", () => {
+    const first = posted(ada, "launch", 0);
+    const key = groupFeed([first])[0]!.key;
+    expect(groupFeed([first, posted(lin, "launch", 1)])[0]!.key).toBe(key);
+    expect(groupFeed([])).toEqual([]);
+  });
+});
+
+describe("peoplePieces", () => {
+  const names = (n: number) => ["Ada", "Lin", "Mo", "Kay", "Sam"].slice(0, n).map((name) => ({ id: name, name }));
+  const line = (n: number) => peoplePieces(names(n)).map((p) => (typeof p === "string" ? p : p.name)).join("");
+  it("names up to three people, then two and the count of the others", () => {
+    expect(line(0)).toBe("");
+    expect(line(1)).toBe("Ada");
+    expect(line(2)).toBe("Ada and Lin");
+    expect(line(3)).toBe("Ada, Lin and Mo");
+    expect(line(5)).toBe("Ada, Lin and 3 others");
+  });
+});
