@@ -122,7 +122,7 @@ test("a mention picked from the autocomplete reaches a person whatever their nam
   await expect(ada.page.getByRole("list", { name: "People here" }).getByRole("listitem")).toHaveCount(2);
   await bob.page.goto("/"); // Bob reads elsewhere, so the mention is news to him
 
-  const box = ada.page.getByLabel("Message");
+  const box = ada.page.getByLabel("Message", { exact: true });
   await box.pressSequentially("thanks @bob (pr");
   const options = ada.page.getByRole("listbox", { name: "People to mention" }).getByRole("option");
   await expect(options).toHaveCount(1);

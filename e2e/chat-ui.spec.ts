@@ -125,16 +125,16 @@ test("typing lines, the Send button, long words wrapping, and times relative wit
   await openRoom(mo.page, room);
   await expectConnected(mo.page);
 
-  await ada.page.getByLabel("Message").pressSequentially("Hel");
+  await ada.page.getByLabel("Message", { exact: true }).pressSequentially("Hel");
   await expect(mo.page.getByText("Ada is typing…")).toBeVisible();
-  await lin.page.getByLabel("Message").pressSequentially("Hi");
+  await lin.page.getByLabel("Message", { exact: true }).pressSequentially("Hi");
   await expect(mo.page.getByText(/^(Ada and Lin|Lin and Ada) are typing…$/)).toBeVisible();
 
   // The button sends as Enter does.
-  await ada.page.getByLabel("Message").fill("sent with the button");
+  await ada.page.getByLabel("Message", { exact: true }).fill("sent with the button");
   await ada.page.getByRole("button", { name: "Send" }).click();
   await expect(messageLog(mo.page).getByText("sent with the button")).toBeVisible();
-  await expect(ada.page.getByLabel("Message")).toHaveValue("");
+  await expect(ada.page.getByLabel("Message", { exact: true })).toHaveValue("");
   await expect(mo.page.getByText("Lin is typing…")).toBeVisible();
 
   // One very long word wraps inside the panel instead of widening it.

@@ -12,17 +12,17 @@ test("two people chat both ways, see each other typing and present", async ({ br
   await expect(peopleHere(ada.page)).toHaveCount(2);
   await expect(peopleHere(lin.page)).toHaveCount(2);
 
-  await ada.page.getByLabel("Message").pressSequentially("Hi Li");
+  await ada.page.getByLabel("Message", { exact: true }).pressSequentially("Hi Li");
   await expect(lin.page.getByText("Ada is typing…")).toBeVisible();
-  await ada.page.getByLabel("Message").press("Enter");
+  await ada.page.getByLabel("Message", { exact: true }).press("Enter");
   await expect(messageLog(lin.page).getByText("Hi Li")).toBeVisible();
   await expect(lin.page.getByText("Ada is typing…")).toBeHidden();
 
   await sendMessage(lin.page, "Hello Ada, line one\nline two");
   await expect(messageLog(ada.page)).toContainText("Hello Ada, line one\nline two");
   // Shift+Enter is a new line, not a send.
-  await ada.page.getByLabel("Message").press("Shift+Enter");
-  await expect(ada.page.getByLabel("Message")).toHaveValue("\n");
+  await ada.page.getByLabel("Message", { exact: true }).press("Shift+Enter");
+  await expect(ada.page.getByLabel("Message", { exact: true })).toHaveValue("\n");
 
   await lin.context.close();
   // Lin's departure shows after the server's grace period (≤ 3 s).

@@ -39,7 +39,7 @@ export async function openRoom(page: Page, roomId: string): Promise<void> {
 }
 
 export async function sendMessage(page: Page, text: string): Promise<void> {
-  const box = page.getByLabel("Message");
+  const box = page.getByLabel("Message", { exact: true });
   await box.fill(text);
   await box.press("Enter");
 }

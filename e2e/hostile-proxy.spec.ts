@@ -55,9 +55,9 @@ test("behind a hostile proxy everything rides long polling; through the referenc
     // One held poll per browser, not per tab: Hana's and Ivo's.
     await expect.poll(async () => (await openConnections(baseURL!)).longpoll).toBe(2);
 
-    await hana.page.getByLabel("Message").pressSequentially("Hello Iv");
+    await hana.page.getByLabel("Message", { exact: true }).pressSequentially("Hello Iv");
     await expect(ivo.page.getByText("Hana is typing…")).toBeVisible();
-    await hana.page.getByLabel("Message").press("Enter");
+    await hana.page.getByLabel("Message", { exact: true }).press("Enter");
     await expect(messageLog(ivo.page).getByText("Hello Iv")).toHaveCount(1);
     await expect(messageLog(ivoTab).getByText("Hello Iv")).toHaveCount(1);
     await expect(ivo.page.getByText("Hana is typing…")).toBeHidden();

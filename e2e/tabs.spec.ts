@@ -58,7 +58,7 @@ test("ten tabs of one person load, chat and see the other person, over one conne
   await sendMessage(bo.page, "hello, all of you");
   await expectEachOnce([...tabs, bo.page], [...texts, "hello, all of you"]);
 
-  await bo.page.getByLabel("Message").pressSequentially("typing to ten tabs");
+  await bo.page.getByLabel("Message", { exact: true }).pressSequentially("typing to ten tabs");
   for (const tab of tabs) await expect(tab.getByText("Bo is typing…")).toBeVisible();
 
   const area = await sharedCanvas(bo.page).boundingBox();

@@ -76,7 +76,7 @@ test("Ctrl+K opens a switcher that finds a room, moves by arrow keys and opens i
   const ada = await signedInPerson(browser, "Ada");
   try {
     await openRoom(ada.page, first);
-    const composer = ada.page.getByLabel("Message");
+    const composer = ada.page.getByLabel("Message", { exact: true });
     await composer.focus();
 
     // Escape closes it, and the focus is back where it was.

@@ -51,7 +51,9 @@ export function Composer({ roomId }: { roomId: string }) {
   const send = () => {
     if (!ready || empty || tooLong) return;
     const client = getRealtimeClient();
-    const opts = { mentions: mentions.mentionIds(text), ...(replyTo ? { replyTo: replyTo.seq } : {}) };
+    // Nobody picked from the list: the server reads `@name`s as it does for version 1 clients.
+    const picked = mentions.mentionIds(text);
+    const opts = { ...(picked.length > 0 ? { mentions: picked } : {}), ...(replyTo ? { replyTo: replyTo.seq } : {}) };
     if (!client.send(roomId, text, opts)) {
       setNotice("Too many messages are waiting to be sent; try again once you are back online.");
       return;

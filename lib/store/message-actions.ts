@@ -4,8 +4,10 @@
 import { randomId } from "../realtime/client";
 import { getRealtimeClient } from "./realtime";
 
+/** `mentions`: the people the text names, by id; empty, the server reads `@name`s itself. */
 export function editMessage(room: string, seq: number, text: string, mentions: string[]): boolean {
-  return getRealtimeClient().enqueue({ type: "edit", room, seq, text, mentions, clientId: randomId("e") }) !== null;
+  const named = mentions.length > 0 ? { mentions } : {};
+  return getRealtimeClient().enqueue({ type: "edit", room, seq, text, ...named, clientId: randomId("e") }) !== null;
 }
 
 export function deleteMessage(room: string, seq: number): boolean {
