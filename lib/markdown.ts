@@ -227,3 +227,17 @@ export const LONG_MESSAGE_LINES = 12;
 export function isLongMessage(text: string): boolean {
   return text.length > LONG_MESSAGE_CHARS || text.split("\n").length > LONG_MESSAGE_LINES;
 }
+
+/**
+ * The message as the words a reader sees, markers gone: what previews show (the feed,
+ * notifications, a reply's quote), where there is no room for formatting.
+ */
+export function plainText(text: string): string {
+  return parseMessage(text)
+    .map((block) => (block.kind === "code" ? block.text : inlineText(block.children)))
+    .join("\n");
+}
+
+function inlineText(pieces: Inline[]): string {
+  return pieces.map((p) => (p.kind === "strong" || p.kind === "em" ? inlineText(p.children) : p.text)).join("");
+}

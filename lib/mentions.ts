@@ -1,8 +1,11 @@
 // Message text for display and notification: previews and `@name` mentions. Not part of the
 // wire contract; shared by the server (which mentions people) and the pages (which mark them).
+import { plainText } from "./markdown";
+
 export const PREVIEW_CHARS = 140;
+/** A message as one short line of what a reader sees (markdown markers gone). */
 export function previewOf(text: string): string {
-  const flat = text.replace(/\s+/g, " ").trim();
+  const flat = plainText(text).replace(/\s+/g, " ").trim();
   return flat.length <= PREVIEW_CHARS ? flat : `${flat.slice(0, PREVIEW_CHARS - 1)}…`;
 }
 

@@ -1,5 +1,6 @@
 "use client";
 import { useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { previewOf } from "@/lib/mentions";
 import { MAX_MESSAGE_CHARS } from "@/lib/protocol";
 import { useCompose } from "@/lib/store/compose";
 import { getRealtimeClient } from "@/lib/store/realtime";
@@ -99,7 +100,7 @@ export function Composer({ roomId }: { roomId: string }) {
       {replyTo && (
         <div className="mb-2 flex items-center gap-2 rounded-md bg-slate-50 px-2 py-1 text-xs text-slate-600">
           <span className="min-w-0 flex-1 truncate">
-            Replying to <bdi className="font-semibold">{replyTo.actor.name}</bdi>: {replyTo.data.text}
+            Replying to <bdi className="font-semibold">{replyTo.actor.name}</bdi>: {previewOf(replyTo.data.text)}
           </span>
           <button
             type="button"

@@ -80,3 +80,12 @@ describe("mentions by name", () => {
     expect(mentionQueryAt("no mention", 10)).toBeNull();
   });
 });
+
+describe("previews", () => {
+  it("show what a reader sees: no markdown markers, a link by its label, code as typed", async () => {
+    const { previewOf } = await import("../../lib/mentions");
+    expect(previewOf("**ship it** _today_, see [the plan](https://example.com/p) and `npm test`")).toBe("ship it today, see the plan and npm test");
+    expect(previewOf("```\nconst a = 1;\n```")).toBe("const a = 1;");
+    expect(previewOf("2 * 3 * 4 <b>")).toBe("2 * 3 * 4 <b>");
+  });
+});
