@@ -5,6 +5,7 @@ import { createHash, randomBytes } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import path from "node:path";
+import { Accounts } from "./accounts";
 import { Sessions } from "./auth";
 import { listenForCommits, NOTIFY_CHANNEL } from "./backplane/postgres";
 import { RedisBus } from "./backplane/redis";
@@ -229,6 +230,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   let ready = true;
   const router = createApi({
     sessions,
+    accounts: new Accounts(db, sessions, metrics),
     workspace,
     hub,
     sse,

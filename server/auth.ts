@@ -60,15 +60,32 @@ export class Sessions {
     this.prisma = db.prisma;
   }
 
-  /** Creates a person and a session for them; returns the Set-Cookie value. */
-  async create(name: string, secure: boolean): Promise<{ session: Session; cookie: string }> {
+  /**
+   * Creates a person and a session for them; returns the Set-Cookie value. A guest by default;
+   * `account` makes them an account (server/accounts.ts), who can sign in again anywhere.
+   */
+  async create(
+    name: string,
+    secure: boolean,
+    account?: { username: string; passwordHash: string; nameKey: string },
+  ): Promise<{ session: Session; cookie: string }> {
     const id = `u_${randomBytes(8).toString("base64url")}`;
-    const user: User = { id, name, color: colorFor(id) };
+    const user: User = { id, name, color: colorFor(id), ...(account ? {} : { guest: true as const }) };
     const sessionId = randomBytes(18).toString("base64url");
     const expiresAt = this.now() + SESSION_TTL_MS;
     await this.prisma.user.create({
-      data: { ...user, sessions: { create: { id: sessionId, expiresAt: new Date(expiresAt) } } },
+      data: { id, name, color: user.color, ...account, sessions: { create: { id: sessionId, expiresAt: new Date(expiresAt) } } },
     });
+    const session = { id: sessionId, user, expiresAt };
+    this.remember(session);
+    return { session, cookie: this.cookieFor(session, secure) };
+  }
+
+  /** A new session for a person who exists (an account signing in on another device). */
+  async open(user: User, secure: boolean): Promise<{ session: Session; cookie: string }> {
+    const sessionId = randomBytes(18).toString("base64url");
+    const expiresAt = this.now() + SESSION_TTL_MS;
+    await this.prisma.session.create({ data: { id: sessionId, userId: user.id, expiresAt: new Date(expiresAt) } });
     const session = { id: sessionId, user, expiresAt };
     this.remember(session);
     return { session, cookie: this.cookieFor(session, secure) };
@@ -102,8 +119,8 @@ export class Sessions {
     }
     // One statement on the database's own driver: every connection a cold cache meets (all of
     // them, after a restart) pays for this lookup, and it is the one query each must make.
-    const [row] = await this.db.sql.query<{ user_id: string; name: string; color: string; expires_ms: string | number }>(
-      `SELECT s.user_id, u.name, u.color, (extract(epoch FROM s.expires_at) * 1000)::bigint AS expires_ms
+    const [row] = await this.db.sql.query<{ user_id: string; name: string; color: string; guest: boolean; expires_ms: string | number }>(
+      `SELECT s.user_id, u.name, u.color, u.username IS NULL AS guest, (extract(epoch FROM s.expires_at) * 1000)::bigint AS expires_ms
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`,
       [sessionId],
     );
@@ -112,7 +129,8 @@ export class Sessions {
       this.cache.delete(sessionId);
       return null;
     }
-    const session = { id: sessionId, user: { id: row.user_id, name: row.name, color: row.color }, expiresAt };
+    const user: User = { id: row.user_id, name: row.name, color: row.color, ...(row.guest ? { guest: true as const } : {}) };
+    const session = { id: sessionId, user, expiresAt };
     this.remember(session, token);
     return session;
   }

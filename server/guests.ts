@@ -1,7 +1,8 @@
 // Guest retention: every sign-in creates a person, so people who can no longer sign in would
 // otherwise pile up for good (a script signing in all day makes a row a second). A person
 // whose every session has ended — expired, or signed out, which expires it — at least the
-// retention period ago is deleted, with their sessions, memberships and read markers.
+// retention period ago is deleted, with their sessions, memberships and read markers. Accounts
+// are kept: their person can always sign in again.
 //
 // What they wrote stays: events carry the actor's id and name themselves (no foreign key to
 // `users`), so history and the feed render as before and every stream stays gapless. Their own
@@ -75,7 +76,7 @@ export class GuestRetention {
       WITH gone AS (
         DELETE FROM users WHERE id IN (
           SELECT u.id FROM users u
-          WHERE u.created_at < ${cutoff}::timestamptz
+          WHERE u.created_at < ${cutoff}::timestamptz AND u.username IS NULL
             AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ${cutoff}::timestamptz)
           ORDER BY u.created_at
           LIMIT ${batch}

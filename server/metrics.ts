@@ -68,6 +68,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     ),
     connectionsRefused: counter("rt_connections_refused_total", "Connections refused for passing a person's or an address's cap", ["transport", "scope"]),
     rateLimited: counter("rt_rate_limited_total", "Frames refused or dropped by a rate limit", ["type"]),
+    passwordChecks: counter("rt_password_checks_total", "Account sign-ins checked against a password hash, by outcome", ["outcome"]),
     protocolErrors: counter("rt_protocol_errors_total", "Bad frames answered with an error", ["code"]),
     resumes: counter("rt_resumes_total", "Subscriptions resumed from a position the client brought (join since, Last-Event-ID or cursor, a poll's cursor)", ["transport"]),
     resets: counter("rt_resets_total", "Resumes refused as too old (client told to reload)", ["transport"]),

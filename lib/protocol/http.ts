@@ -6,7 +6,20 @@ import { realtimeEventSchema } from "./events";
 import { emojiSchema, mentionIdsSchema, unit } from "./client-frames";
 import { cursorMapSchema, serverFrameSchema } from "./server-frames";
 
+/** `POST /api/session`: a guest's name (version 1), or (1.2) an account's username and password. */
 export const sessionBodySchema = z.object({ name: userNameSchema });
+export const accountSignInBodySchema = z.object({ username: z.string().max(64), password: z.string().max(1024) });
+/** Usernames: 3–32 of a–z, 0–9, `_`, `.`, `-`; unique whatever their case. */
+export const usernameSchema = z
+  .string()
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(z.string().regex(/^[a-z0-9_.-]{3,32}$/, "Usernames are 3–32 letters, digits, '_', '.' or '-'"));
+export const passwordSchema = z
+  .string()
+  .min(8, "Passwords are at least 8 characters")
+  .max(1024, "Passwords are at most 1024 characters");
+/** Version 1.2: `POST /api/account`; `name` defaults to the username. */
+export const createAccountBodySchema = z.object({ username: z.string(), password: z.string(), name: z.string().optional() });
 export const createRoomBodySchema = z.object({ name: roomNameSchema });
 export const postMessageBodySchema = z.object({
   text: z.string(),

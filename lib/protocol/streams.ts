@@ -1,9 +1,11 @@
 // Identity, names, stream names and positions: who acts, where events live, and how a
 // reader says how far it has read (a cursor).
+import { INVISIBLE } from "../names";
 import { MAX_MESSAGE_CHARS } from "./limits";
 import { z } from "./zod";
 
-export const userSchema = z.object({ id: z.string(), name: z.string(), color: z.string() });
+/** `guest: true` (version 1.2): a person without an account, shown with a guest mark. */
+export const userSchema = z.object({ id: z.string(), name: z.string(), color: z.string(), guest: z.literal(true).optional() });
 export type User = z.infer<typeof userSchema>;
 export const actorSchema = userSchema.pick({ id: true, name: true });
 export type Actor = z.infer<typeof actorSchema>;
@@ -30,6 +32,7 @@ export const userNameSchema = z
   .string()
   .refine(...storable("Name"))
   .refine((s) => !BIDI_CONTROLS.test(s), "Name must not contain bidirectional control characters")
+  .refine((s) => !INVISIBLE.test(s), "Name must not contain invisible characters")
   .transform((s) => s.trim())
   .pipe(z.string().min(1, "Name must not be empty").max(32, "Name must be at most 32 characters"));
 

@@ -1,6 +1,7 @@
 // The HTTP API of PROTOCOL.md: identity, rooms, history, messages, typing, cursors, reads and
 // notifications, plus the SSE and long-poll endpoints and the operator's endpoints.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Accounts } from "../accounts";
 import { Sessions, type Session } from "../auth";
 import type { CommandContext, Reply } from "../commands/context";
 import { knownError } from "../commands/errors";
@@ -18,6 +19,8 @@ import type { Workspace } from "../workspace";
 import { HttpError, readJson as readJsonBody, sendEmpty, sendJson } from "./respond";
 import { Router, type RouteContext } from "./router";
 import {
+  accountSignInBodySchema,
+  createAccountBodySchema,
   createRoomBodySchema,
   ROOM_PAGE_DEFAULT,
   ROOM_PAGE_MAX,
@@ -43,6 +46,7 @@ import { z } from "zod";
 
 export interface ApiDeps {
   sessions: Sessions;
+  accounts: Accounts;
   workspace: Workspace;
   hub: Hub;
   sse: SseTransport;
@@ -70,11 +74,15 @@ export interface ApiDeps {
 }
 
 const typingBodySchema = z.object({ stop: z.boolean().optional() });
+/** Account sign-in attempts: a burst of this many, then this many a minute, per username. */
+export const SIGN_INS_PER_USERNAME_PER_MINUTE = 5;
+/** The same per client address (people behind one NAT share it). */
+export const SIGN_INS_PER_ADDRESS_PER_MINUTE = 20;
 /** People the mention autocomplete offers at once. */
 const PEOPLE_PAGE = 10;
 
 export function createApi(deps: ApiDeps): Router {
-  const { sessions, workspace, hub } = deps;
+  const { sessions, accounts, workspace, hub } = deps;
   const router = new Router();
   // Sign-ups and rooms are rows that stay: limited per address and per person, not per
   // connection, so neither new sessions nor new sockets reset them.
@@ -83,6 +91,9 @@ export function createApi(deps: ApiDeps): Router {
     burst: deps.limits.sessionsPerAddressPerMinute,
     now: deps.now,
   });
+  // Guessing passwords: a few tries a minute per username (whoever tries) and per address.
+  const signInsByUsername = new KeyedBuckets({ ratePerSecond: SIGN_INS_PER_USERNAME_PER_MINUTE / 60, burst: SIGN_INS_PER_USERNAME_PER_MINUTE, now: deps.now });
+  const signInsByAddress = new KeyedBuckets({ ratePerSecond: SIGN_INS_PER_ADDRESS_PER_MINUTE / 60, burst: SIGN_INS_PER_ADDRESS_PER_MINUTE, now: deps.now });
   const roomCreations = new KeyedBuckets({
     ratePerSecond: deps.limits.roomsPerPersonPerHour / 3600,
     burst: deps.limits.roomsPerPersonBurst,
@@ -136,16 +147,38 @@ export function createApi(deps: ApiDeps): Router {
 
   // --- Identity ------------------------------------------------------------
 
+  /** Refuses the call (429, Retry-After) when `bucket` has nothing left for `key`. */
+  const limit = (bucket: KeyedBuckets, key: string, type: string, what: string) => {
+    const waitS = bucket.take(key);
+    if (waitS <= 0) return;
+    deps.metrics.rateLimited.inc({ type });
+    throw new HttpError("rate_limited", `Too many ${what}; try again in ${waitS} s`, { "Retry-After": String(waitS) });
+  };
+  // Version 1: `{"name"}` signs in a new guest. Version 1.2: `{"username","password"}` signs an
+  // account in, limited per address and per username, whether or not the username exists.
   router.on("POST", "/api/session", async ({ req, res }) => {
-    // Checked before the body is read: a refused sign-up costs no work at all.
-    const waitS = signups.take(deps.trust.clientAddress(req));
-    if (waitS > 0) {
-      deps.metrics.rateLimited.inc({ type: "session" });
-      throw new HttpError("rate_limited", `Too many sign-ins from your address; try again in ${waitS} s`, { "Retry-After": String(waitS) });
+    const address = deps.trust.clientAddress(req);
+    const body = await readJson(req, z.union([accountSignInBodySchema, z.object({ name: z.unknown() })]), "invalid_name");
+    if ("username" in body) {
+      limit(signInsByAddress, address, "sign_in", "sign-in attempts from your address");
+      limit(signInsByUsername, body.username.trim().toLowerCase(), "sign_in", "sign-in attempts for this username");
+      const { session, cookie } = await accounts.signIn(body, isSecure(req));
+      return sendJson(res, 200, { user: session.user }, { "Set-Cookie": cookie });
     }
-    const { name } = await readJson(req, sessionBodySchema, "invalid_name");
+    // A guest is a new person: limited per address.
+    limit(signups, address, "session", "sign-ins from your address");
+    const parsed = sessionBodySchema.safeParse(body);
+    if (!parsed.success) throw new HttpError("invalid_name", parsed.error.issues[0]?.message ?? "Invalid name");
+    const { name } = parsed.data;
+    if (await accounts.nameTaken(name)) throw new HttpError("name_taken", `"${name}" belongs to an account: sign in, or pick another name`);
     const { session, cookie } = await sessions.create(name, isSecure(req));
     sendJson(res, 200, { user: session.user }, { "Set-Cookie": cookie });
+  });
+  router.on("POST", "/api/account", async ({ req, res }) => {
+    limit(signups, deps.trust.clientAddress(req), "session", "sign-ins from your address");
+    const body = await readJson(req, createAccountBodySchema, "invalid_body");
+    const { session, cookie } = await accounts.create(body, isSecure(req));
+    sendJson(res, 201, { user: session.user }, { "Set-Cookie": cookie });
   });
   router.on("GET", "/api/session", authed(({ res }, session) => sendJson(res, 200, { user: session.user })));
   router.on("DELETE", "/api/session", async ({ req, res }) => {

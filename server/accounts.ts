@@ -1,0 +1,113 @@
+// Accounts: a username and a password, so a person signs in on any device as the same person.
+// Passwords are hashed with scrypt (memory-hard, salted per account) and never logged. A wrong
+// username and a wrong password take the same path and the same time: the answer never tells
+// whether a username exists.
+import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import type { Database } from "./db/database";
+import type { Session, Sessions } from "./auth";
+import type { Metrics } from "./metrics";
+import { nameKey } from "../lib/names";
+import { passwordSchema, userNameSchema, usernameSchema, type User } from "../lib/protocol";
+
+/**
+ * scrypt's cost: N = 2^15 with r = 8 takes 32 MiB and tens of milliseconds per hash — cheap for
+ * one sign-in, ruinous for guessing a stolen hash at scale (OWASP's minimum for scrypt).
+ */
+export const SCRYPT = { N: 2 ** 15, r: 8, p: 1, keyLength: 32, saltBytes: 16 } as const;
+/** Above scrypt's own default cap (32 MiB), which N = 2^15, r = 8 just reaches. */
+const MAX_MEM = 64 * 1024 * 1024;
+
+function scrypt(password: string, salt: Buffer, keyLength: number, opts: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => scryptCallback(password, salt, keyLength, opts, (err, key) => (err ? reject(err) : resolve(key))));
+}
+
+/** `scrypt$N$r$p$salt$hash`, the salt and hash in base64url: the parameters travel with the hash. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(SCRYPT.saltBytes);
+  const { N, r, p, keyLength } = SCRYPT;
+  const key = await scrypt(password, salt, keyLength, { N, r, p, maxmem: MAX_MEM });
+  return ["scrypt", N, r, p, salt.toString("base64url"), key.toString("base64url")].join("$");
+}
+
+/** Whether `password` is the one `stored` was made from (with the parameters it was made with). */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [kind, n, r, p, salt, hash] = stored.split("$");
+  if (kind !== "scrypt" || !salt || !hash) return false;
+  const expected = Buffer.from(hash, "base64url");
+  const key = await scrypt(password, Buffer.from(salt, "base64url"), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: MAX_MEM });
+  return timingSafeEqual(key, expected);
+}
+
+export class AccountError extends Error {
+  override name = "AccountError";
+  constructor(
+    readonly code: "invalid_username" | "invalid_password" | "invalid_name" | "username_taken" | "name_taken" | "invalid_credentials",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class Accounts {
+  /** Checked against when the username is unknown, so that path costs one hash like the other. */
+  private decoy: Promise<string> | null = null;
+
+  constructor(
+    private readonly db: Pick<Database, "prisma" | "sql">,
+    private readonly sessions: Sessions,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  /** Creates an account and signs it in. `name` defaults to the username. */
+  async create(input: { username: string; password: string; name?: string | undefined }, secure: boolean): Promise<{ session: Session; cookie: string }> {
+    const username = usernameSchema.safeParse(input.username);
+    if (!username.success) throw new AccountError("invalid_username", username.error.issues[0]!.message);
+    const password = passwordSchema.safeParse(input.password);
+    if (!password.success) throw new AccountError("invalid_password", password.error.issues[0]!.message);
+    const name = userNameSchema.safeParse(input.name ?? username.data);
+    if (!name.success) throw new AccountError("invalid_name", name.error.issues[0]!.message);
+    const key = nameKey(name.data);
+    const passwordHash = await hashPassword(password.data);
+    if (await this.usernameTaken(username.data)) throw new AccountError("username_taken", `The username "${username.data}" is taken`);
+    if (await this.nameTaken(name.data)) throw new AccountError("name_taken", `Someone already goes by "${name.data}"`);
+    try {
+      return await this.sessions.create(name.data, secure, { username: username.data, passwordHash, nameKey: key });
+    } catch (err) {
+      // The unique indexes decide races: two people taking one username (or one name) at once
+      // get one account; the other is told which was taken.
+      if ((err as { code?: unknown }).code !== "P2002") throw err;
+      if (await this.usernameTaken(username.data)) throw new AccountError("username_taken", `The username "${username.data}" is taken`);
+      throw new AccountError("name_taken", `Someone already goes by "${name.data}"`);
+    }
+  }
+
+  /** Signs an account in on this device: a new session for the same person. */
+  async signIn(input: { username: string; password: string }, secure: boolean): Promise<{ session: Session; cookie: string }> {
+    const username = input.username.trim().toLowerCase();
+    const [row] = await this.db.sql.query<{ id: string; name: string; color: string; password_hash: string }>(
+      "SELECT id, name, color, password_hash FROM users WHERE username = $1 AND password_hash IS NOT NULL",
+      [username],
+    );
+    // Unknown usernames hash against a decoy: both failures cost the same and read the same.
+    const ok = await verifyPassword(input.password, row?.password_hash ?? (await this.decoyHash()));
+    // Counted as one: an operator sees guessing, not which usernames it hit.
+    this.metrics?.passwordChecks.inc({ outcome: row && ok ? "ok" : "refused" });
+    if (!row || !ok) throw new AccountError("invalid_credentials", "Wrong username or password");
+    const user: User = { id: row.id, name: row.name, color: row.color };
+    return this.sessions.open(user, secure);
+  }
+
+  private async usernameTaken(username: string): Promise<boolean> {
+    return (await this.db.sql.query("SELECT 1 FROM users WHERE username = $1", [username])).length > 0;
+  }
+
+  /** Whether an account goes by this display name (a guest may not take it). */
+  async nameTaken(name: string): Promise<boolean> {
+    const rows = await this.db.sql.query("SELECT 1 FROM users WHERE name_key = $1 AND username IS NOT NULL LIMIT 1", [nameKey(name)]);
+    return rows.length > 0;
+  }
+
+  private decoyHash(): Promise<string> {
+    return (this.decoy ??= hashPassword(randomBytes(12).toString("base64url")));
+  }
+}

@@ -1,0 +1,124 @@
+// Accounts (protocol 1.2) against a real server on 127.0.0.1: creating one signs in; signing in
+// again on another device is the same person; wrong usernames and wrong passwords are one
+// answer from one path; passwords are stored salted and slow; display names cannot be taken
+// by lookalikes, by guests, or twice; attempts are limited per username.
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type TestServer } from "../helpers/server";
+import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
+import { metricValue, scrapeMetrics } from "../helpers/metrics";
+import { SCRYPT, verifyPassword } from "../../server/accounts";
+import { SIGN_INS_PER_USERNAME_PER_MINUTE } from "../../server/http/api";
+import type { User } from "../../lib/protocol";
+
+let sharedDb: TestDatabase | undefined;
+afterAll(async () => {
+  await sharedDb?.drop();
+});
+
+describe.each(dbKinds)("accounts on %s", (kind) => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startServer({ kind, testDb: kind === "pglite" ? (sharedDb ??= await createTestDatabase("pglite")) : undefined });
+  }, 60_000);
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  const tag = () => randomBytes(3).toString("hex");
+  const post = (path: string, body: unknown, cookie?: string) => s.api(path, { method: "POST", body: JSON.stringify(body), cookie });
+  const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+  const cookieOf = (res: Response) => res.headers.get("set-cookie")!.split(";")[0]!;
+  const whoIs = async (cookie: string) => ((await (await s.api("/api/session", { cookie })).json()) as { user: User }).user;
+
+  it("creating an account signs in; signing in elsewhere is the same person, not a guest", async () => {
+    const username = `ada_${tag()}`;
+    const created = await post("/api/account", { username, password: "correct horse", name: `Ada ${username}` });
+    expect(created.status).toBe(201);
+    const { user } = (await created.json()) as { user: User };
+    expect(user).toMatchObject({ name: `Ada ${username}` });
+    expect(user.guest).toBeUndefined();
+    expect(await whoIs(cookieOf(created))).toEqual(user);
+
+    const again = await post("/api/session", { username: username.toUpperCase(), password: "correct horse" });
+    expect(again.status).toBe(200);
+    expect(cookieOf(again)).not.toBe(cookieOf(created));
+    expect(await whoIs(cookieOf(again))).toEqual(user);
+    // Guests keep working as in version 1, and say so.
+    const guest = await post("/api/session", { name: `Visitor ${tag()}` });
+    expect(((await guest.json()) as { user: User }).user.guest).toBe(true);
+  });
+
+  it("a wrong password and an unknown username get the same answer, and both are checked against a hash", async () => {
+    const username = `lin_${tag()}`;
+    expect((await post("/api/account", { username, password: "open sesame" })).status).toBe(201);
+    const checks = async () => metricValue(await scrapeMetrics(s.url), "rt_password_checks_total", { outcome: "refused" }) ?? 0;
+    const before = await checks();
+    const wrong = await post("/api/session", { username, password: "open sesamE" });
+    const unknown = await post("/api/session", { username: `nobody_${tag()}`, password: "open sesame" });
+    expect([wrong.status, unknown.status]).toEqual([401, 401]);
+    const [a, b] = [await wrong.json(), await unknown.json()];
+    expect(a).toEqual(b);
+    expect(a).toEqual({ error: { code: "invalid_credentials", message: "Wrong username or password" } });
+    expect(await checks()).toBe(before + 2);
+  });
+
+  it("stores passwords salted and slow: scrypt with its cost, a different salt for the same password", async () => {
+    const names = [`kai_${tag()}`, `kim_${tag()}`];
+    for (const username of names) expect((await post("/api/account", { username, password: "same password" })).status).toBe(201);
+    const rows = await s.testDb.db.sql.query<{ password_hash: string }>("SELECT password_hash FROM users WHERE username = ANY($1::text[])", [names]);
+    expect(rows).toHaveLength(2);
+    for (const { password_hash } of rows) {
+      expect(password_hash).toMatch(new RegExp(`^scrypt\\$${SCRYPT.N}\\$${SCRYPT.r}\\$${SCRYPT.p}\\$[\\w-]{22}\\$[\\w-]{43}$`));
+      expect(password_hash).not.toContain("same password");
+      expect(await verifyPassword("same password", password_hash)).toBe(true);
+      expect(await verifyPassword("same passwore", password_hash)).toBe(false);
+    }
+    expect(rows[0]!.password_hash.split("$")[4]).not.toBe(rows[1]!.password_hash.split("$")[4]);
+  });
+
+  it("refuses bad usernames and passwords, and a username taken in any case", async () => {
+    const username = `zoe_${tag()}`;
+    for (const bad of ["ab", "has space", "ünï", "x".repeat(33)]) {
+      const res = await post("/api/account", { username: bad, password: "long enough" });
+      expect([res.status, await errorCode(res)]).toEqual([400, "invalid_username"]);
+    }
+    const short = await post("/api/account", { username, password: "7 chars" });
+    expect([short.status, await errorCode(short)]).toEqual([400, "invalid_password"]);
+    expect((await post("/api/account", { username, password: "long enough" })).status).toBe(201);
+    const taken = await post("/api/account", { username: username.toUpperCase(), password: "long enough" });
+    expect([taken.status, await errorCode(taken)]).toEqual([409, "username_taken"]);
+  });
+
+  it("an account's name cannot be taken by a lookalike, another account, or a guest; invisible characters are refused", async () => {
+    const name = `Ada Lovelace ${tag()}`;
+    expect((await post("/api/account", { username: `al_${tag()}`, password: "long enough", name })).status).toBe(201);
+    const cyrillic = name.replace("A", "\u0410"); // Cyrillic А
+    const fullWidth = name.replace("Ada", "\uFF21\uFF44\uFF41"); // Ａｄａ
+    for (const pose of [cyrillic, fullWidth, name.toUpperCase()]) {
+      const res = await post("/api/account", { username: `p_${tag()}`, password: "long enough", name: pose });
+      expect([res.status, await errorCode(res)]).toEqual([409, "name_taken"]);
+      const guest = await post("/api/session", { name: pose });
+      expect([guest.status, await errorCode(guest)]).toEqual([409, "name_taken"]);
+    }
+    const invisible = await post("/api/session", { name: "Ad\u200Ba" });
+    expect([invisible.status, await errorCode(invisible)]).toEqual([400, "invalid_name"]);
+    // Guests may share names with each other, as in version 1.
+    const guestName = `Sam ${tag()}`;
+    expect((await post("/api/session", { name: guestName })).status).toBe(200);
+    expect((await post("/api/session", { name: guestName })).status).toBe(200);
+  });
+
+  it("limits sign-in attempts per username, whoever makes them", async () => {
+    const username = `target_${tag()}`;
+    expect((await post("/api/account", { username, password: "long enough" })).status).toBe(201);
+    const answers: Response[] = [];
+    for (let i = 0; i <= SIGN_INS_PER_USERNAME_PER_MINUTE; i++) answers.push(await post("/api/session", { username, password: `guess ${i}` }));
+    expect(answers.slice(0, -1).map((r) => r.status)).toEqual(Array(SIGN_INS_PER_USERNAME_PER_MINUTE).fill(401));
+    const last = answers[answers.length - 1]!;
+    expect([last.status, await errorCode(last)]).toEqual([429, "rate_limited"]);
+    expect(Number(last.headers.get("retry-after"))).toBeGreaterThan(0);
+    // Even the right password waits: the limit is on the username, not on the guess.
+    expect((await post("/api/session", { username, password: "long enough" })).status).toBe(429);
+  });
+});
