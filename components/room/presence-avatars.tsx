@@ -13,8 +13,9 @@ export function PresenceAvatars() {
     <div className="flex h-8 shrink-0 items-center">
       <ul aria-label="People here" className="flex items-center -space-x-2">
         {members.map((m, i) => (
-          <li key={m.id} className={i < SHOWN ? undefined : "sr-only"}>
+          <li key={m.id} className={i < SHOWN ? "relative" : "sr-only"}>
             {i < SHOWN ? <Avatar name={m.name} color={m.color} label /> : <bdi>{m.name}</bdi>}
+            {m.guest && <GuestMark overlay={i < SHOWN} />}
           </li>
         ))}
       </ul>
@@ -24,5 +25,17 @@ export function PresenceAvatars() {
         </span>
       )}
     </div>
+  );
+}
+
+/** Guests are marked wherever people are listed: anyone can sign in as a guest with any free name. */
+function GuestMark({ overlay }: { overlay: boolean }) {
+  return overlay ? (
+    <span className="absolute -right-1 -bottom-1 rounded bg-slate-700 px-0.5 text-[9px] leading-tight font-semibold text-white">
+      <span aria-hidden>G</span>
+      <span className="sr-only">, guest</span>
+    </span>
+  ) : (
+    <span>, guest</span>
   );
 }

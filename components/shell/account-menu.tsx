@@ -44,7 +44,9 @@ export function AccountMenu({ user }: { user: User }) {
             Signed in as <strong className="font-semibold text-slate-900">
               <bdi>{user.name}</bdi>
             </strong>
+            {user.guest && <span className="ml-1.5 rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-700">guest</span>}
           </p>
+          {user.guest && <p className="mt-1 text-xs text-slate-500">A guest lives in this browser only. Create an account to sign in anywhere as yourself.</p>}
           <div className="mt-3 border-t border-slate-100 pt-3">
             <TransportSelect />
             <p className="mt-1.5 text-xs text-slate-500">Auto uses WebSocket and SSE, and falls back to long polling where a proxy blocks them.</p>

@@ -1,20 +1,24 @@
 "use client";
-import { useState, type FormEvent } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 import { useSession } from "@/lib/store/session";
 
-/** The landing: pick a display name; the server remembers it in a session cookie. */
+type Way = "guest" | "sign-in" | "create";
+
+const WAYS: Array<{ way: Way; label: string }> = [
+  { way: "guest", label: "Guest" },
+  { way: "sign-in", label: "Sign in" },
+  { way: "create", label: "Create account" },
+];
+
+const input =
+  "mt-1.5 block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm shadow-xs focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30";
+
+/**
+ * The landing: three ways in. A guest picks a display name and is a new person in this browser
+ * (shown with a guest mark); an account signs in on any device as the same person.
+ */
 export function SignIn() {
-  const [name, setName] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(await useSession.getState().signIn(name));
-    setBusy(false);
-  };
-
+  const [way, setWay] = useState<Way>("guest");
   return (
     <main className="flex min-h-dvh items-center justify-center p-4">
       <div className="w-full max-w-sm">
@@ -22,7 +26,38 @@ export function SignIn() {
         <p className="mt-2 text-sm text-slate-600">
           Chat, see who is here, share a canvas with live cursors, and follow the workspace as it happens.
         </p>
-        <form onSubmit={submit} className="mt-6 rounded-xl border border-slate-200 bg-white p-5 shadow-sm" noValidate>
+        <div role="tablist" aria-label="How to sign in" className="mt-6 grid grid-cols-3 gap-1 rounded-lg bg-slate-100 p-1">
+          {WAYS.map((w) => (
+            <button
+              key={w.way}
+              type="button"
+              role="tab"
+              id={`tab-${w.way}`}
+              aria-selected={way === w.way}
+              aria-controls={`panel-${w.way}`}
+              onClick={() => setWay(w.way)}
+              className={`rounded-md px-2 py-1.5 text-sm font-medium ${way === w.way ? "bg-white text-slate-900 shadow-sm" : "text-slate-600 hover:text-slate-900"}`}
+            >
+              {w.label}
+            </button>
+          ))}
+        </div>
+        <div role="tabpanel" id={`panel-${way}`} aria-labelledby={`tab-${way}`}>
+          {way === "guest" && <GuestForm />}
+          {way === "sign-in" && <AccountForm create={false} />}
+          {way === "create" && <AccountForm create />}
+        </div>
+      </div>
+    </main>
+  );
+}
+
+function GuestForm() {
+  const [name, setName] = useState("");
+  return (
+    <Form submit={() => useSession.getState().signIn(name)} ready={name.trim() !== ""} action="Continue" errorId="display-name-error">
+      {(error) => (
+        <>
           <label htmlFor="display-name" className="block text-sm font-medium">
             Display name
           </label>
@@ -36,26 +71,126 @@ export function SignIn() {
             required
             aria-invalid={error ? true : undefined}
             aria-describedby={error ? "display-name-error" : "display-name-hint"}
-            className="mt-1.5 block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm shadow-xs focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30"
+            className={input}
           />
-          {error ? (
-            <p id="display-name-error" role="alert" className="mt-1.5 text-sm text-rose-700">
-              {error}
-            </p>
-          ) : (
+          {!error && (
             <p id="display-name-hint" className="mt-1.5 text-xs text-slate-500">
-              Others see this name beside your messages and cursor. Up to 32 characters.
+              Others see this name, marked as a guest, beside your messages and cursor. Up to 32 characters.
             </p>
           )}
-          <button
-            type="submit"
-            disabled={busy || name.trim() === ""}
-            className="mt-4 w-full rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-700 disabled:bg-indigo-300"
-          >
-            Continue
-          </button>
-        </form>
-      </div>
-    </main>
+        </>
+      )}
+    </Form>
+  );
+}
+
+function AccountForm({ create }: { create: boolean }) {
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [name, setName] = useState("");
+  const session = useSession.getState();
+  const submit = () => (create ? session.createAccount(username, password, name) : session.signInAccount(username, password));
+  return (
+    <Form submit={submit} ready={username.trim() !== "" && password !== ""} action={create ? "Create account" : "Sign in"} errorId="account-error">
+      {(error) => (
+        <>
+          <label htmlFor="username" className="block text-sm font-medium">
+            Username
+          </label>
+          <input
+            id="username"
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+            maxLength={32}
+            autoComplete="username"
+            autoCapitalize="none"
+            autoFocus
+            required
+            aria-invalid={error ? true : undefined}
+            aria-describedby={create ? "username-hint" : undefined}
+            className={input}
+          />
+          {create && (
+            <p id="username-hint" className="mt-1.5 text-xs text-slate-500">
+              3–32 letters, digits, <code>_</code>, <code>.</code> or <code>-</code>.
+            </p>
+          )}
+          <label htmlFor="password" className="mt-3 block text-sm font-medium">
+            Password
+          </label>
+          <input
+            id="password"
+            type="password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            autoComplete={create ? "new-password" : "current-password"}
+            minLength={create ? 8 : undefined}
+            required
+            aria-invalid={error ? true : undefined}
+            aria-describedby={create ? "password-hint" : undefined}
+            className={input}
+          />
+          {create && (
+            <>
+              <p id="password-hint" className="mt-1.5 text-xs text-slate-500">
+                At least 8 characters.
+              </p>
+              <label htmlFor="account-name" className="mt-3 block text-sm font-medium">
+                Display name <span className="font-normal text-slate-500">(optional)</span>
+              </label>
+              <input
+                id="account-name"
+                value={name}
+                onChange={(e) => setName(e.target.value)}
+                maxLength={32}
+                autoComplete="nickname"
+                className={input}
+              />
+            </>
+          )}
+        </>
+      )}
+    </Form>
+  );
+}
+
+/** A sign-in form: its fields, the server's refusal under them, and one button. */
+function Form({
+  submit,
+  ready,
+  action,
+  errorId,
+  children,
+}: {
+  submit: () => Promise<string | null>;
+  ready: boolean;
+  action: string;
+  errorId: string;
+  children: (error: string | null) => ReactNode;
+}) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const onSubmit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(await submit());
+    setBusy(false);
+  };
+  return (
+    <form onSubmit={onSubmit} className="mt-3 rounded-xl border border-slate-200 bg-white p-5 shadow-sm" noValidate>
+      {children(error)}
+      {error && (
+        <p id={errorId} role="alert" className="mt-1.5 text-sm text-rose-700">
+          {error}
+        </p>
+      )}
+      <button
+        type="submit"
+        disabled={busy || !ready}
+        className="mt-4 w-full rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-700 disabled:bg-indigo-300"
+      >
+        {action}
+      </button>
+    </form>
   );
 }

@@ -11,8 +11,11 @@ interface SessionState {
   user: User | null;
   /** Asks the server who we are; a 401 means nobody yet. */
   load(): Promise<void>;
-  /** Resolves with an error message for the form, or null once signed in. */
+  /** A guest: resolves with an error message for the form, or null once signed in. */
   signIn(name: string): Promise<string | null>;
+  /** An account, on this device: the same person as everywhere else. */
+  signInAccount(username: string, password: string): Promise<string | null>;
+  createAccount(username: string, password: string, name: string): Promise<string | null>;
   signOut(): Promise<void>;
   /** The server no longer knows the session (expired, signed out elsewhere). */
   forget(): void;
@@ -33,15 +36,9 @@ export const useSession = create<SessionState>()((set) => ({
     }
   },
 
-  async signIn(name) {
-    try {
-      const { user } = await api("/api/session", sessionAnswerSchema, { method: "POST", body: { name } });
-      set({ status: "signed-in", user });
-      return null;
-    } catch (err) {
-      return err instanceof ApiError ? err.message : "Could not sign in";
-    }
-  },
+  signIn: (name) => signInWith(set, "/api/session", { name }),
+  signInAccount: (username, password) => signInWith(set, "/api/session", { username, password }),
+  createAccount: (username, password, name) => signInWith(set, "/api/account", { username, password, ...(name.trim() ? { name } : {}) }),
 
   async signOut() {
     await apiNoContent("/api/session", { method: "DELETE" }).catch(() => undefined);
@@ -52,3 +49,14 @@ export const useSession = create<SessionState>()((set) => ({
     set({ status: "signed-out", user: null });
   },
 }));
+
+/** Signs in through `path`; the error message for the form, or null once signed in. */
+async function signInWith(set: (s: Partial<SessionState>) => void, path: string, body: Record<string, string>): Promise<string | null> {
+  try {
+    const { user } = await api(path, sessionAnswerSchema, { method: "POST", body });
+    set({ status: "signed-in", user });
+    return null;
+  } catch (err) {
+    return err instanceof ApiError ? err.message : "Could not sign in";
+  }
+}

@@ -1,0 +1,54 @@
+// Accounts in the browser: create one, sign in on a second device as the same person (present
+// once however many devices), a wrong password refused, a guest marked and kept off an
+// account's name.
+import { expect, test } from "@playwright/test";
+import { createRoom, messageLog, openRoom, peopleHere, sendMessage, signIn, unique } from "./helpers";
+
+test("an account signs in on a second device as the same person; guests are marked and cannot take its name", async ({ browser }) => {
+  const username = unique("grace").toLowerCase().replace(/[^a-z0-9_.-]/g, "").slice(0, 32);
+  const name = `Grace ${username.slice(-6)}`;
+  const laptop = await browser.newContext();
+  const page = await laptop.newPage();
+  await page.goto("/");
+  await page.getByRole("tab", { name: "Create account" }).click();
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill("hopper1906");
+  await page.getByLabel(/Display name/).fill(name);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("button", { name: "Account and settings" }).click();
+  await expect(page.getByRole("region", { name: "Account and settings" })).toContainText(`Signed in as ${name}`);
+  await expect(page.getByRole("region", { name: "Account and settings" })).not.toContainText("guest");
+  await page.getByRole("button", { name: "Account and settings" }).click();
+  const room = unique("devices");
+  await createRoom(page, room);
+
+  const phone = await browser.newContext();
+  const second = await phone.newPage();
+  await second.goto("/");
+  await second.getByRole("tab", { name: "Sign in" }).click();
+  await second.getByLabel("Username").fill(username);
+  await second.getByLabel("Password").fill("wrong password");
+  await second.getByRole("button", { name: "Sign in" }).click();
+  await expect(second.getByRole("alert")).toHaveText("Wrong username or password");
+  await second.getByLabel("Password").fill("hopper1906");
+  await second.getByRole("button", { name: "Sign in" }).click();
+  await openRoom(second, room);
+  // Two devices, one person.
+  await expect(peopleHere(page)).toHaveCount(1);
+  await sendMessage(second, "sent from my phone");
+  await expect(messageLog(page).getByText("sent from my phone")).toBeVisible();
+  await expect(messageLog(page).getByRole("listitem").filter({ hasText: "sent from my phone" }).getByRole("toolbar").getByRole("button", { name: "Edit" })).toHaveCount(1);
+
+  // A guest cannot take the account's name, even with a lookalike letter; with another name they are marked.
+  const visitor = await browser.newContext();
+  const guest = await visitor.newPage();
+  await guest.goto(`/rooms/${room}`);
+  await guest.getByLabel("Display name").fill(name.replace("G", "\uFF27"));
+  await guest.getByRole("button", { name: "Continue" }).click();
+  await expect(guest.getByRole("alert")).toContainText("belongs to an account");
+  await guest.getByLabel("Display name").fill("");
+  await signIn(guest, "Walk-in");
+  await expect(peopleHere(page)).toHaveCount(2);
+  await expect(peopleHere(page).filter({ hasText: "guest" })).toHaveCount(1);
+  for (const c of [laptop, phone, visitor]) await c.close();
+});
