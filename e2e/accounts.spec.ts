@@ -5,6 +5,7 @@ import { expect, test } from "@playwright/test";
 import { createRoom, messageLog, openRoom, peopleHere, sendMessage, signIn, unique } from "./helpers";
 
 test("an account signs in on a second device as the same person; guests are marked and cannot take its name", async ({ browser }) => {
+  test.setTimeout(90_000); // three browsers, two sign-ins hashing a password each
   const username = unique("grace").toLowerCase().replace(/[^a-z0-9_.-]/g, "").slice(0, 32);
   const name = `Grace ${username.slice(-6)}`;
   const laptop = await browser.newContext();
@@ -29,15 +30,19 @@ test("an account signs in on a second device as the same person; guests are mark
   await second.getByLabel("Username").fill(username);
   await second.getByLabel("Password").fill("wrong password");
   await second.getByRole("button", { name: "Sign in" }).click();
-  await expect(second.getByRole("alert")).toHaveText("Wrong username or password");
+  await expect(second.getByRole("alert").filter({ hasText: "Wrong username or password" })).toBeVisible();
   await second.getByLabel("Password").fill("hopper1906");
   await second.getByRole("button", { name: "Sign in" }).click();
+  await expect(second.getByRole("button", { name: "Account and settings" })).toBeVisible();
   await openRoom(second, room);
   // Two devices, one person.
   await expect(peopleHere(page)).toHaveCount(1);
   await sendMessage(second, "sent from my phone");
   await expect(messageLog(page).getByText("sent from my phone")).toBeVisible();
-  await expect(messageLog(page).getByRole("listitem").filter({ hasText: "sent from my phone" }).getByRole("toolbar").getByRole("button", { name: "Edit" })).toHaveCount(1);
+  // Written on the phone, it is mine on the laptop too: mine to edit.
+  const mine = messageLog(page).getByRole("listitem").filter({ hasText: "sent from my phone" });
+  await mine.hover();
+  await expect(mine.getByRole("toolbar").getByRole("button", { name: "Edit" })).toHaveCount(1);
 
   // A guest cannot take the account's name, even with a lookalike letter; with another name they are marked.
   const visitor = await browser.newContext();
@@ -45,7 +50,7 @@ test("an account signs in on a second device as the same person; guests are mark
   await guest.goto(`/rooms/${room}`);
   await guest.getByLabel("Display name").fill(name.replace("G", "\uFF27"));
   await guest.getByRole("button", { name: "Continue" }).click();
-  await expect(guest.getByRole("alert")).toContainText("belongs to an account");
+  await expect(guest.getByRole("alert").filter({ hasText: "belongs to an account" })).toBeVisible();
   await guest.getByLabel("Display name").fill("");
   await signIn(guest, "Walk-in");
   await expect(peopleHere(page)).toHaveCount(2);
