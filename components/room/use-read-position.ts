@@ -46,6 +46,7 @@ export function useReadPosition(roomId: string, me: User): ReadPosition {
         setOpened(true);
         // Joined now: its messages count as unread from here on, as the server counts them.
         useRooms.getState().readUpTo(roomId, 0);
+        useRooms.getState().visited(roomId);
       });
     return () => {
       cancelled = true;

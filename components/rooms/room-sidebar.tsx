@@ -54,7 +54,7 @@ export function RoomSidebar() {
       </div>
       {status === "loading" && <p className="px-3 text-sm text-slate-500">Loading…</p>}
       {status === "error" && <p className="px-3 text-sm text-rose-700">Could not load your rooms.</p>}
-      <ul className="min-h-0 flex-1 space-y-0.5 overflow-y-auto px-2 pb-3">
+      <ul aria-label="Your rooms" className="min-h-0 flex-1 space-y-0.5 overflow-y-auto px-2 pb-3">
         {rooms.map((room) => {
           const unread = reads[room.id]?.unread ?? 0;
           const label = unreadLabel(unread);

@@ -51,6 +51,11 @@ interface RoomsState {
   sidebarStatus: "idle" | "loading" | "ready" | "error";
   loadSidebar(): Promise<void>;
   /**
+   * The person opened `roomId`: it is one of their rooms now, so the sidebar lists it (after
+   * `general`) even before the next load brings it among their rooms.
+   */
+  visited(roomId: string): void;
+  /**
    * The room the person is looking at the newest messages of (open, the tab visible, the list
    * at its bottom), or null: messages posted there are seen as they come, not unread.
    */
@@ -176,6 +181,14 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     } catch {
       set((s) => ({ sidebarStatus: s.sidebarStatus === "ready" ? "ready" : "error" }));
     }
+  },
+
+  visited(roomId) {
+    const { sidebar, rooms } = get();
+    if (sidebar.some((r) => r.id === roomId)) return;
+    const known = rooms.find((r) => r.id === roomId) ?? { id: roomId, name: roomId, createdAt: new Date().toISOString(), head: 0 };
+    const at = sidebar[0]?.id === "general" ? 1 : 0;
+    set({ sidebar: [...sidebar.slice(0, at), known, ...sidebar.slice(at)] });
   },
 
   setViewing(roomId) {
