@@ -7,6 +7,7 @@ import { useNow } from "@/lib/store/clock";
 import { dayLabel, sameDay } from "../format";
 import { ArrowDownIcon } from "../ui/icons";
 import { MessageItem, messageElementId, PendingMessage } from "./message-item";
+import { RoomName } from "../rooms/room-name";
 
 /** Within this distance of the bottom the reader counts as following the conversation. */
 const PINNED_SLACK_PX = 48;
@@ -192,7 +193,7 @@ export function MessageList({
             ) : hasMore ? (
               atLimit ? `Only the latest ${MAX_MESSAGES.toLocaleString("en")} messages are shown here.` : "\u00a0"
             ) : (
-              <>This is the beginning of #{roomId}.</>
+              <>This is the beginning of <RoomName id={roomId} />.</>
             )}
           </p>
         )}

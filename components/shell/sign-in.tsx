@@ -1,6 +1,7 @@
 "use client";
 import { useState, type FormEvent } from "react";
 import { useSession } from "@/lib/store/session";
+import { readableError } from "../format";
 
 /** The landing: pick a display name; the server remembers it in a session cookie. */
 export function SignIn() {
@@ -40,7 +41,7 @@ export function SignIn() {
           />
           {error ? (
             <p id="display-name-error" role="alert" className="mt-1.5 text-sm text-rose-700">
-              {error}
+              {readableError(error)}
             </p>
           ) : (
             <p id="display-name-hint" className="mt-1.5 text-xs text-slate-500">
