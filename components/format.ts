@@ -131,6 +131,17 @@ export function typingLine(users: Actor[]): string {
     .join("");
 }
 
+/**
+ * What a screen reader hears when a quiet room gets a typist: "Ada started typing", "Ada and Lin
+ * started typing", "Several people started typing" (worded apart from the visible line).
+ */
+export function typingStarted(users: Actor[]): string {
+  const [a, b] = users;
+  if (!a) return "";
+  if (!b) return `${a.name} started typing`;
+  return users.length === 2 ? `${a.name} and ${b.name} started typing` : "Several people started typing";
+}
+
 const TRANSPORT_LABEL = { websocket: "WebSocket", longpoll: "Long polling", sse: "SSE" } as const;
 
 /** "WebSocket · connected", "Long polling · reconnecting", "Offline". */

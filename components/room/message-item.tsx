@@ -71,7 +71,13 @@ export const MessageItem = memo(function MessageItem({
         )}
       </div>
       <div className="min-w-0 flex-1">
-        {!continues && (
+        {continues ? (
+          // No header under the previous one: a screen reader, reading one message at a time,
+          // still hears whose it is.
+          <span className="sr-only">
+            <bdi>{message.actor.name}</bdi>:{" "}
+          </span>
+        ) : (
           <p className="flex items-baseline gap-2">
             <bdi className="truncate text-sm font-semibold">{message.actor.name}</bdi>
             <MessageTime at={message.at} />

@@ -1,6 +1,6 @@
 // The chat panel's wording: who is typing, and how long ago.
 import { describe, expect, it } from "vitest";
-import { charactersLeft, dayLabel, initials, messageTime, readableError, relativeTime, sameDay, typingLine } from "../../components/format";
+import { charactersLeft, dayLabel, initials, messageTime, readableError, relativeTime, sameDay, typingLine, typingStarted } from "../../components/format";
 
 const person = (name: string) => ({ id: `u_${name}`, name });
 
@@ -11,6 +11,15 @@ describe("typingLine", () => {
     expect(typingLine([person("Ada"), person("Lin")])).toBe("Ada and Lin are typing…");
     expect(typingLine([person("Ada"), person("Lin"), person("Mo")])).toBe("Several people are typing…");
     expect(typingLine(["Ada", "Lin", "Mo", "Kay", "Sam"].map(person))).toBe("Several people are typing…");
+  });
+});
+
+describe("typingStarted", () => {
+  it("says who started, worded apart from the visible line", () => {
+    expect(typingStarted([])).toBe("");
+    expect(typingStarted([person("Ada")])).toBe("Ada started typing");
+    expect(typingStarted([person("Ada"), person("Lin")])).toBe("Ada and Lin started typing");
+    expect(typingStarted([person("Ada"), person("Lin"), person("Mo")])).toBe("Several people started typing");
   });
 });
 
