@@ -232,7 +232,7 @@ export function MessageList({
         </ol>
       </div>
       {/* Always there, so what appears in it is announced. */}
-      <div role="status" className="pointer-events-none absolute inset-x-3 top-2">
+      <div aria-live="polite" className="pointer-events-none absolute inset-x-3 top-2">
         {unreachable && unreachable.seq === focusSeq && (
           <p className="pointer-events-auto flex items-center gap-2 rounded-lg border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900 shadow-sm">
             <span className="min-w-0 flex-1">
