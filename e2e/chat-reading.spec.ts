@@ -148,3 +148,18 @@ test("the composer counts the characters left near the limit and refuses a messa
   await expect(messageLog(ada.page).getByRole("listitem")).toHaveCount(1);
   await ada.context.close();
 });
+
+test("a link to a message that does not exist says so instead of doing nothing", async ({ browser }) => {
+  const room = unique("gone");
+  const ada = await signedInPerson(browser, "Ada");
+  await createRoom(ada.page, room);
+  await sendMessage(ada.page, "the only message");
+  await expect(messageLog(ada.page).getByText("the only message")).toBeVisible();
+
+  await ada.page.goto(`/rooms/${room}?seq=999999`);
+  await expect(messageLog(ada.page).getByText("the only message")).toBeVisible();
+  await expect(ada.page.getByText("That message no longer exists.")).toBeVisible();
+  await ada.page.getByRole("button", { name: "Dismiss" }).click();
+  await expect(ada.page.getByText("That message no longer exists.")).toHaveCount(0);
+  await ada.context.close();
+});
