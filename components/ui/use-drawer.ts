@@ -11,12 +11,11 @@ function focusables(root: HTMLElement): HTMLElement[] {
 /**
  * A modal drawer's keyboard: while `open`, focus moves into `root` (its first control), Tab and
  * Shift+Tab cycle inside it, and Escape closes it. When it closes, focus goes back to whatever
- * had it before (the button that opened it).
+ * had it before (the button that opened it). `close` should be stable (a `useCallback`): a new
+ * one re-runs the opening.
  */
 export function useDrawer(root: RefObject<HTMLElement | null>, open: boolean, close: () => void): void {
   const opener = useRef<HTMLElement | null>(null);
-  const closeRef = useRef(close);
-  closeRef.current = close;
 
   useEffect(() => {
     if (!open) return;
@@ -27,7 +26,7 @@ export function useDrawer(root: RefObject<HTMLElement | null>, open: boolean, cl
     const onKeyDown = (e: KeyboardEvent) => {
       if (e.key === "Escape") {
         e.preventDefault();
-        closeRef.current();
+        close();
         return;
       }
       if (e.key !== "Tab" || !root.current) return;
@@ -57,5 +56,5 @@ export function useDrawer(root: RefObject<HTMLElement | null>, open: boolean, cl
       if (lost && opener.current?.isConnected) opener.current.focus();
       opener.current = null;
     };
-  }, [open, root]);
+  }, [open, root, close]);
 }
