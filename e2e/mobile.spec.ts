@@ -14,7 +14,7 @@ async function tabAround(page: Page, dialogName: string, times: number, key = "T
 }
 
 const drawers = [
-  { opener: "Rooms", dialog: "Your rooms", close: "Close rooms", backdropX: (width: number) => width - 10 },
+  { opener: "Rooms", dialog: "Rooms", close: "Close rooms", backdropX: (width: number) => width - 10 },
   { opener: "Activity", dialog: "Activity feed", close: "Close activity", backdropX: () => 3 },
 ] as const;
 
@@ -64,7 +64,7 @@ test.describe("on a phone (390 × 844)", () => {
     await page.goto("/");
     await signIn(page, unique("Ren"));
     await page.getByRole("button", { name: "Rooms", exact: true }).click();
-    const dialog = page.getByRole("dialog", { name: "Your rooms" });
+    const dialog = page.getByRole("dialog", { name: "Rooms" });
     await dialog.getByRole("link", { name: "#general" }).click();
     await expect(page).toHaveURL(/\/rooms\/general$/);
     await expect(dialog).toHaveCount(0);
@@ -103,7 +103,7 @@ test.describe("on a narrow phone (320 × 640)", () => {
 
     // Both drawers open fit too.
     await page.getByRole("button", { name: "Rooms", exact: true }).click();
-    await expect(page.getByRole("dialog", { name: "Your rooms" })).toBeVisible();
+    await expect(page.getByRole("dialog", { name: "Rooms" })).toBeVisible();
     expect(await noSidewaysScroll()).toBeLessThanOrEqual(320);
     await page.keyboard.press("Escape");
     await page.getByRole("button", { name: "Activity", exact: true }).click();

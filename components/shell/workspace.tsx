@@ -43,7 +43,7 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
   const closeFeed = useCallback(() => setFeedOpen(false), []);
   const closeRooms = useCallback(() => setRoomsOpen(false), []);
   const feedPanel = useRef<HTMLElement>(null);
-  const roomsPanel = useRef<HTMLElement>(null);
+  const roomsPanel = useRef<HTMLDivElement>(null);
   useDrawer(feedPanel, feedOpen, closeFeed);
   useDrawer(roomsPanel, roomsOpen, closeRooms);
   useCloseWhenInline(FEED_INLINE, feedOpen, closeFeed);
@@ -105,17 +105,20 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
             className={`absolute inset-0 z-10 bg-slate-900/30 ${roomsOpen ? "md:hidden" : "xl:hidden"}`}
           />
         )}
-        <nav
+        {/* A dialog around the landmark: open on a phone, the sidebar is still "Your rooms". */}
+        <div
           ref={roomsPanel}
           id="room-sidebar"
-          aria-label="Your rooms"
           role={roomsOpen ? "dialog" : undefined}
           aria-modal={roomsOpen || undefined}
+          aria-label={roomsOpen ? "Rooms" : undefined}
           onClick={closeOnLink(closeRooms)}
           className={`${roomsOpen ? "absolute inset-y-0 left-0 z-20 block w-full max-w-xs shadow-xl" : "hidden"} border-r border-slate-200 bg-white md:static md:block md:w-60 md:shrink-0 md:shadow-none`}
         >
-          <RoomSidebar onClose={roomsOpen ? closeRooms : undefined} />
-        </nav>
+          <nav aria-label="Your rooms" className="h-full">
+            <RoomSidebar onClose={roomsOpen ? closeRooms : undefined} />
+          </nav>
+        </div>
         <main className="min-w-0 flex-1">{children}</main>
         <aside
           ref={feedPanel}
