@@ -14,8 +14,14 @@ async function tabAround(page: Page, dialogName: string, times: number, key = "T
 }
 
 const drawers = [
-  { opener: "Rooms", dialog: "Rooms", close: "Close rooms", backdropX: (width: number) => width - 10 },
-  { opener: "Activity", dialog: "Activity feed", close: "Close activity", backdropX: () => 3 },
+  {
+    opener: "Rooms",
+    dialog: "Rooms",
+    close: "Close rooms",
+    landmark: { role: "navigation", name: "Your rooms" },
+    backdropX: (width: number) => width - 10,
+  },
+  { opener: "Activity", dialog: "Activity feed", close: "Close activity", landmark: { role: "region", name: "Activity" }, backdropX: () => 3 },
 ] as const;
 
 test.describe("on a phone (390 × 844)", () => {
@@ -35,6 +41,7 @@ test.describe("on a phone (390 × 844)", () => {
       await expect(dialog).toHaveAttribute("aria-modal", "true");
       await expect(opener).toHaveAttribute("aria-expanded", "true");
       await expect(dialog.getByRole("button", { name: d.close })).toBeFocused();
+      await expect(dialog.getByRole(d.landmark.role, { name: d.landmark.name })).toBeVisible();
       await tabAround(page, d.dialog, 6);
       await tabAround(page, d.dialog, 6, "Shift+Tab");
 
