@@ -2,12 +2,35 @@
 import type { Actor } from "@/lib/protocol";
 import type { ConnectionStatus } from "@/lib/realtime/types";
 
-/** "Ada Lovelace" → "AL", "lin" → "L". */
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+const LETTER = /^\p{L}/u;
+
+/** A word's first grapheme: a whole "é" or "👩🏽‍💻", never half of one. */
+function firstGrapheme(word: string): string {
+  for (const { segment } of graphemes.segment(word)) return segment;
+  return "";
+}
+
+/**
+ * "Ada Lovelace" → "AL", "lin" → "L", "Chloé 🌸" → "C", "Maya (mobile)" → "M": the first
+ * grapheme of the first and last words that start with a letter. A name with no such word shows
+ * its first grapheme ("🌸🌸" → "🌸").
+ */
 export function initials(name: string): string {
   const words = name.trim().split(/\s+/).filter(Boolean);
-  const first = words[0]?.[0] ?? "?";
-  const last = words.length > 1 ? (words[words.length - 1]?.[0] ?? "") : "";
-  return (first + last).toUpperCase();
+  const lettered = words.filter((w) => LETTER.test(w));
+  const first = lettered[0];
+  if (!first) return firstGrapheme(words[0] ?? "") || "?";
+  const last = lettered.length > 1 ? lettered[lettered.length - 1]! : "";
+  return (firstGrapheme(first) + firstGrapheme(last)).toUpperCase();
+}
+
+/**
+ * A server's message for a person: validation errors name the field first ("name: Room names
+ * are…") for API callers; the form already shows which field it is.
+ */
+export function readableError(message: string): string {
+  return message.replace(/^[a-z_][\w.]*: /, "");
 }
 
 const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
@@ -106,6 +129,17 @@ export function typingLine(users: Actor[]): string {
   return typingPieces(users)
     .map((p) => (typeof p === "string" ? p : p.name))
     .join("");
+}
+
+/**
+ * What a screen reader hears when a quiet room gets a typist: "Ada started typing", "Ada and Lin
+ * started typing", "Several people started typing" (worded apart from the visible line).
+ */
+export function typingStarted(users: Actor[]): string {
+  const [a, b] = users;
+  if (!a) return "";
+  if (!b) return `${a.name} started typing`;
+  return users.length === 2 ? `${a.name} and ${b.name} started typing` : "Several people started typing";
 }
 
 const TRANSPORT_LABEL = { websocket: "WebSocket", longpoll: "Long polling", sse: "SSE" } as const;

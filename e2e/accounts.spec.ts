@@ -23,7 +23,7 @@ test("an account signs in on a second device as the same person; guests are mark
   const room = unique("devices");
   await createRoom(page, room);
   // A room I am in is one of my rooms in the sidebar, however many rooms the workspace has.
-  await expect(page.getByRole("list", { name: "Your rooms" }).getByRole("link", { name: `#${room}` })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: `#${room}` })).toBeVisible();
 
   const phone = await browser.newContext();
   const second = await phone.newPage();

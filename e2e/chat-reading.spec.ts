@@ -148,3 +148,22 @@ test("the composer counts the characters left near the limit and refuses a messa
   await expect(messageLog(ada.page).getByRole("listitem")).toHaveCount(1);
   await ada.context.close();
 });
+
+test("a grouped message names its author to screen readers; a link to a message that does not exist says so", async ({ browser }) => {
+  const room = unique("gone");
+  const ada = await signedInPerson(browser, "Ada");
+  await createRoom(ada.page, room);
+  await sendMessage(ada.page, "the first message");
+  await sendMessage(ada.page, "the second message");
+  // The second sits under the first one's header, yet still says whose it is to a screen reader.
+  const second = messageLog(ada.page).getByRole("listitem").filter({ hasText: "the second message" });
+  await expect(second).toBeVisible();
+  await expect(second).toContainText("Ada: the second message");
+
+  await ada.page.goto(`/rooms/${room}?seq=999999`);
+  await expect(messageLog(ada.page).getByText("the second message")).toBeVisible();
+  await expect(ada.page.getByText("That message no longer exists.")).toBeVisible();
+  await ada.page.getByRole("button", { name: "Dismiss" }).click();
+  await expect(ada.page.getByText("That message no longer exists.")).toHaveCount(0);
+  await ada.context.close();
+});

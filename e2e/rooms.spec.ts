@@ -45,3 +45,26 @@ test("a person searches the rooms by name and loads more of them", async ({ page
   await page.getByLabel("Search rooms").fill("no-such-room-anywhere");
   await expect(page.getByText("No room names contain “no-such-room-anywhere”.")).toBeVisible();
 });
+
+test("a room's header shows its name as written, and a bad name's error reads without the field", async ({ page }) => {
+  await page.goto("/");
+  await signIn(page, unique("Wren"));
+
+  await page.getByLabel("Room name").fill("no spaces allowed");
+  await page.getByRole("button", { name: "Create room" }).click();
+  // The server says "name: Room names are…" to API callers; the form already names the field.
+  const error = page.getByRole("alert").filter({ hasText: "Room names" });
+  await expect(error).toHaveText("Room names are 1–40 letters, digits, '-' or '_'");
+  await expect(page.getByLabel("Room name")).toHaveAccessibleDescription("Room names are 1–40 letters, digits, '-' or '_'");
+
+  const name = unique("Mobile_Team");
+  await page.getByLabel("Room name").fill(name);
+  await page.getByRole("button", { name: "Create room" }).click();
+  await expect(page).toHaveURL(new RegExp(`/rooms/${name.toLowerCase()}$`));
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(`#${name}`);
+  await expect(page.getByLabel("Message", { exact: true })).toHaveAttribute("placeholder", `Message #${name}`);
+
+  // Opened afresh by its lower-cased address, it is still named as written.
+  await page.goto(`/rooms/${name.toLowerCase()}`);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(`#${name}`);
+});

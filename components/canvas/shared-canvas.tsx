@@ -4,6 +4,7 @@ import { cursorStore, useCursorIds, useCursorLabel } from "@/lib/store/cursors";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import { CursorAnimator } from "./cursor-animator";
 import { PointerBroadcast } from "./pointer-broadcast";
+import { RoomName } from "../rooms/room-name";
 
 /**
  * The room's shared canvas: my pointer goes out (normalized to [0,1], at most once per
@@ -37,7 +38,7 @@ export function SharedCanvas({ roomId }: { roomId: string }) {
         className="relative h-full w-full touch-none overflow-hidden bg-[radial-gradient(circle,var(--color-slate-300)_1px,transparent_1px)] bg-size-[20px_20px] select-none"
       >
         <p className="pointer-events-none absolute inset-x-0 bottom-2 truncate px-4 text-center text-xs text-slate-400">
-          Point here — everyone in #{roomId} sees your cursor live.
+          Point here — everyone in <RoomName id={roomId} /> sees your cursor live.
         </p>
         {ids.map((id) => (
           <RemoteCursor key={id} id={id} animator={animator} />

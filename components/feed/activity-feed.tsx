@@ -8,16 +8,21 @@ import { MAX_FEED_EVENTS, useFeed } from "@/lib/store/feed";
 import { colorFor } from "@/lib/colors";
 import { connectionLabel, peoplePieces } from "../format";
 import { Avatar } from "../ui/avatar";
-import { ArrowUpIcon } from "../ui/icons";
+import { ArrowUpIcon, CloseIcon } from "../ui/icons";
+import { scrollBehavior } from "../ui/motion";
 import { messageHref } from "../room/message-link";
 import { RelativeTime } from "../ui/relative-time";
 import { ForYou } from "./for-you";
+import { RoomName } from "../rooms/room-name";
 
 /** Scrolled further than this from the top, the reader is looking at older items. */
 const TOP_SLACK_PX = 24;
 
-/** The workspace's activity, newest first, live over SSE. */
-export function ActivityFeed() {
+/**
+ * The workspace's activity, newest first, live over SSE. `onClose`: it is an open drawer, with a
+ * button that closes it.
+ */
+export function ActivityFeed({ onClose }: { onClose?: () => void }) {
   const events = useFeed((s) => s.events);
   const status = useFeed((s) => s.status);
   const hasMore = useFeed((s) => s.hasMore);
@@ -53,7 +58,7 @@ export function ActivityFeed() {
   };
 
   const jumpToTop = () => {
-    scroller.current?.scrollTo({ top: 0, behavior: "smooth" });
+    scroller.current?.scrollTo({ top: 0, behavior: scrollBehavior() });
     setUnseen(0);
   };
 
@@ -63,7 +68,19 @@ export function ActivityFeed() {
         <h2 id="activity-heading" className="text-sm font-semibold">
           Activity
         </h2>
-        {channel && <span className="text-xs text-slate-500">{connectionLabel(channel)}</span>}
+        <div className="flex items-center gap-2">
+          {channel && <span className="text-xs text-slate-500">{connectionLabel(channel)}</span>}
+          {onClose && (
+            <button
+              type="button"
+              onClick={onClose}
+              aria-label="Close activity"
+              className="-mr-1 inline-flex size-8 items-center justify-center rounded-full text-slate-500 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-500 xl:hidden"
+            >
+              <CloseIcon />
+            </button>
+          )}
+        </div>
       </header>
       <div className="relative min-h-0 flex-1">
         <div ref={scroller} onScroll={onScroll} className="h-full overflow-y-auto [overflow-anchor:none]">
@@ -193,7 +210,7 @@ function FeedSentence({ item }: { item: Item }) {
 export function RoomLink({ roomId }: { roomId: string }) {
   return (
     <Link href={`/rooms/${roomId}`} className="font-medium text-indigo-700 hover:underline">
-      #{roomId}
+      <RoomName id={roomId} />
     </Link>
   );
 }

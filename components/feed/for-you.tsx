@@ -3,6 +3,7 @@ import Link from "next/link";
 import { useNotifications, type MentionEvent } from "@/lib/store/notifications";
 import { messageHref } from "../room/message-link";
 import { RelativeTime } from "../ui/relative-time";
+import { RoomName } from "../rooms/room-name";
 
 /** Enough to see what is waiting; the bell lists the rest. */
 const SHOWN = 5;
@@ -43,7 +44,7 @@ function ForYouItem({ event, unread }: { event: MentionEvent; unread: boolean })
           <strong className="font-semibold">
             <bdi>{event.actor.name}</bdi>
           </strong>{" "}
-          {did} in #{event.data.roomId}
+          {did} in <RoomName id={event.data.roomId} />
         </p>
         <Link
           href={messageHref(event.data.roomId, event.data.seq)}

@@ -3,7 +3,7 @@
 // transport carries each feature, the frames going in and out, the round trip, reconnects and
 // the resume positions — and lets a reader force a transport, drop the connection or go
 // offline, to watch a resume happen with nothing lost or repeated.
-import { useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import type { FrameLog, TabSharing, TransportMode } from "@/lib/realtime/types";
 import { useConnection } from "@/lib/store/connection";
 import { chooseTransport, getRealtimeClient } from "@/lib/store/realtime";
@@ -31,9 +31,19 @@ export function Inspector({ roomId }: { roomId: string }) {
     button.current?.focus();
   };
 
-  const onKeyDown = (e: KeyboardEvent) => {
-    if (e.key === "Escape") close();
-  };
+  // Escape closes it wherever focus is (it is not modal: the chat stays usable beside it), unless
+  // something nearer took the key (a menu, an autocomplete). Focus goes back to the button only
+  // from inside the drawer: a reader typing in the composer stays there.
+  useEffect(() => {
+    if (!open) return;
+    const onKeyDown = (e: globalThis.KeyboardEvent) => {
+      if (e.key !== "Escape" || e.defaultPrevented) return;
+      setOpen(false);
+      if (panel.current?.contains(document.activeElement)) button.current?.focus();
+    };
+    document.addEventListener("keydown", onKeyDown);
+    return () => document.removeEventListener("keydown", onKeyDown);
+  }, [open]);
 
   return (
     <>
@@ -56,7 +66,6 @@ export function Inspector({ roomId }: { roomId: string }) {
           id={PANEL_ID}
           tabIndex={-1}
           aria-labelledby={`${PANEL_ID}-heading`}
-          onKeyDown={onKeyDown}
           className="absolute inset-x-0 top-12 bottom-0 z-20 flex flex-col border-l border-slate-200 bg-white shadow-xl outline-none sm:left-auto sm:w-[26rem] lg:right-96 lg:border-r"
         >
           <header className="flex h-11 shrink-0 items-center justify-between gap-2 border-b border-slate-200 px-4">

@@ -3,6 +3,7 @@ import Link from "next/link";
 import { useNotifications } from "@/lib/store/notifications";
 import { messageHref } from "../room/message-link";
 import { CloseIcon } from "../ui/icons";
+import { RoomName } from "../rooms/room-name";
 
 /**
  * "Ada mentioned you in #general", for a few seconds, top right under the header: at the bottom
@@ -20,7 +21,7 @@ export function MentionToasts() {
         >
           <Link href={messageHref(mention.data.roomId, mention.data.seq)} onClick={() => dismiss(id)} className="min-w-0 flex-1">
             <p className="text-sm font-medium">
-              <bdi>{mention.actor.name}</bdi> {mention.type === "reply" ? "replied to you" : "mentioned you"} in #{mention.data.roomId}
+              <bdi>{mention.actor.name}</bdi> {mention.type === "reply" ? "replied to you" : "mentioned you"} in <RoomName id={mention.data.roomId} />
             </p>
             <p className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600">{mention.data.preview || <em>Message deleted</em>}</p>
           </Link>

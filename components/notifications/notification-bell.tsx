@@ -6,6 +6,7 @@ import { messageHref } from "../room/message-link";
 import { BellIcon } from "../ui/icons";
 import { useDismiss } from "../ui/use-dismiss";
 import { RelativeTime } from "../ui/relative-time";
+import { RoomName } from "../rooms/room-name";
 
 /** The bell with its unread badge; opening it lists the mentions and marks them read. */
 export function NotificationBell() {
@@ -68,7 +69,7 @@ export function NotificationBell() {
                       <span className="truncate text-sm">
                         <strong className="font-semibold">
                           <bdi>{m.actor.name}</bdi>
-                        </strong> {m.type === "reply" ? "replied to you" : "mentioned you"} in <strong className="font-semibold">#{m.data.roomId}</strong>
+                        </strong> {m.type === "reply" ? "replied to you" : "mentioned you"} in <strong className="font-semibold"><RoomName id={m.data.roomId} /></strong>
                       </span>
                       <RelativeTime at={m.at} />
                     </span>

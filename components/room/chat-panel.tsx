@@ -1,7 +1,8 @@
 "use client";
+import { useEffect, useState } from "react";
 import { useRoom } from "@/lib/store/room";
 import type { User } from "@/lib/protocol";
-import { typingPieces } from "../format";
+import { typingPieces, typingStarted } from "../format";
 import { Composer } from "./composer";
 import { MessageList } from "./message-list";
 import { useReadPosition } from "./use-read-position";
@@ -17,12 +18,29 @@ export function ChatPanel({ roomId, me }: { roomId: string; me: User }) {
   );
 }
 
-/** "Ada is typing…" — one line tall even when empty, so nothing jumps. */
+/**
+ * "Ada is typing…" — one line tall even when empty, so nothing jumps. A screen reader hears it
+ * only when the room goes from nobody typing to someone: that is the news (a reply is coming).
+ * Every later change ("Ada and Lin…", "Several people…", someone pausing) would interrupt
+ * whatever the person is reading, many times a minute in a busy room, for nothing they act on.
+ */
 function TypingLine() {
   const typing = useRoom((s) => s.typing);
+  const [announced, setAnnounced] = useState("");
+  const someone = typing.length > 0;
+  useEffect(() => {
+    // Read once per start; emptied when everyone stops, so the next start is news again.
+    setAnnounced(someone ? typingStarted(useRoom.getState().typing) : "");
+  }, [someone]);
   return (
-    <p aria-live="polite" className="h-5 truncate px-4 text-xs text-slate-500 italic">
-      {typingPieces(typing).map((p, i) => (typeof p === "string" ? p : <bdi key={i}>{p.name}</bdi>))}
-    </p>
+    <>
+      {/* Not live: there to be read when the person looks, not spoken at every change. */}
+      <p className="h-5 truncate px-4 text-xs text-slate-500 italic">
+        {typingPieces(typing).map((p, i) => (typeof p === "string" ? p : <bdi key={i}>{p.name}</bdi>))}
+      </p>
+      <p aria-live="polite" className="sr-only">
+        {announced}
+      </p>
+    </>
   );
 }

@@ -8,7 +8,7 @@ import { deleteMessage, react } from "@/lib/store/message-actions";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import type { MessageEvent } from "@/lib/store/room";
 import { colorFor } from "@/lib/colors";
-import { exactTime } from "../format";
+import { exactTime, readableError } from "../format";
 import { Avatar } from "../ui/avatar";
 import { MessageTime } from "../ui/relative-time";
 import { MessageBody } from "./message-body";
@@ -71,7 +71,13 @@ export const MessageItem = memo(function MessageItem({
         )}
       </div>
       <div className="min-w-0 flex-1">
-        {!continues && (
+        {continues ? (
+          // No header under the previous one: a screen reader, reading one message at a time,
+          // still hears whose it is.
+          <span className="sr-only">
+            <bdi>{message.actor.name}</bdi>:{" "}
+          </span>
+        ) : (
           <p className="flex items-baseline gap-2">
             <bdi className="truncate text-sm font-semibold">{message.actor.name}</bdi>
             <MessageTime at={message.at} />
@@ -180,7 +186,7 @@ function PendingChanges({ entries }: { entries: readonly OutboxEntry[] }) {
       {failed.map((entry) => (
         <div key={entry.clientId} role="alert" className="mt-1 flex flex-wrap items-center gap-x-3 text-xs">
           <span className="text-rose-700">
-            Your {entry.frame?.type === "react" ? "reaction" : entry.frame?.type ?? "change"} was not saved: {entry.error?.message ?? "the server refused it"}
+            Your {entry.frame?.type === "react" ? "reaction" : entry.frame?.type ?? "change"} was not saved: {entry.error ? readableError(entry.error.message) : "the server refused it"}
           </span>
           <button type="button" onClick={() => getRealtimeClient().retry(entry.clientId)} className="font-medium text-indigo-700 hover:underline">
             Retry
@@ -214,7 +220,7 @@ export function PendingMessage({ entry, me, knownNames }: { entry: OutboxEntry; 
         </div>
         {entry.status === "failed" && (
           <div role="alert" className="mt-1 flex flex-wrap items-center gap-x-3 gap-y-1 text-xs">
-            <span className="text-rose-700">Not sent: {entry.error?.message ?? "the server refused it"}</span>
+            <span className="text-rose-700">Not sent: {entry.error ? readableError(entry.error.message) : "the server refused it"}</span>
             <button type="button" onClick={() => client().retry(entry.clientId)} className="font-medium text-indigo-700 hover:underline">
               Retry
             </button>

@@ -5,8 +5,9 @@ import type { User } from "@/lib/protocol";
 import type { OutboxEntry } from "@/lib/realtime/types";
 import { useNow } from "@/lib/store/clock";
 import { dayLabel, sameDay } from "../format";
-import { ArrowDownIcon } from "../ui/icons";
+import { ArrowDownIcon, CloseIcon } from "../ui/icons";
 import { MessageItem, messageElementId, PendingMessage } from "./message-item";
+import { RoomName } from "../rooms/room-name";
 
 /** Within this distance of the bottom the reader counts as following the conversation. */
 const PINNED_SLACK_PX = 48;
@@ -113,8 +114,11 @@ export function MessageList({
   }, [status, hasMore, loadingOlder, olderFailed, messages]);
 
   // A link pointed at one message: load back to it if it is older than what is shown, then
-  // bring it into view (once per link; the reader scrolls freely after that).
+  // bring it into view (once per link; the reader scrolls freely after that). Everything from
+  // before it is loaded and it is not there: it was deleted for real (or never was), and the
+  // reader is told rather than left wondering why nothing happened.
   const shownFocus = useRef<number | null>(null);
+  const [unreachable, setUnreachable] = useState<{ seq: number; why: "gone" | "too-old" } | null>(null);
   useEffect(() => {
     const el = scroller.current;
     if (!el || focusSeq === null || status !== "ready" || shownFocus.current === focusSeq) return;
@@ -123,15 +127,20 @@ export function MessageList({
       pinned.current = false;
       target.scrollIntoView({ block: "center" });
       shownFocus.current = focusSeq;
+      setUnreachable(null);
       return;
     }
     const oldestShown = messages[0]?.seq;
-    if (oldestShown !== undefined && oldestShown > focusSeq && hasMore && !loadingOlder && !olderFailed) {
+    if (oldestShown !== undefined && oldestShown > focusSeq && hasMore && !atLimit) {
+      if (loadingOlder || olderFailed) return;
       // Keep the view still while pages go in above; the jump comes once it is there.
       pinned.current = false;
       void useRoom.getState().loadOlder(focusSeq);
+      return;
     }
-  }, [focusSeq, status, messages, hasMore, loadingOlder, olderFailed]);
+    shownFocus.current = focusSeq;
+    setUnreachable({ seq: focusSeq, why: oldestShown !== undefined && oldestShown > focusSeq && atLimit ? "too-old" : "gone" });
+  }, [focusSeq, status, messages, hasMore, loadingOlder, olderFailed, atLimit]);
 
   // The box changed size (window, keyboard, composer growing): a pinned reader stays at the bottom.
   useEffect(() => {
@@ -192,7 +201,7 @@ export function MessageList({
             ) : hasMore ? (
               atLimit ? `Only the latest ${MAX_MESSAGES.toLocaleString("en")} messages are shown here.` : "\u00a0"
             ) : (
-              <>This is the beginning of #{roomId}.</>
+              <>This is the beginning of <RoomName id={roomId} />.</>
             )}
           </p>
         )}
@@ -221,6 +230,24 @@ export function MessageList({
             <PendingMessage key={entry.clientId} entry={entry} me={me} knownNames={knownNames} />
           ))}
         </ol>
+      </div>
+      {/* Always there, so what appears in it is announced. */}
+      <div aria-live="polite" className="pointer-events-none absolute inset-x-3 top-2">
+        {unreachable && unreachable.seq === focusSeq && (
+          <p className="pointer-events-auto flex items-center gap-2 rounded-lg border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900 shadow-sm">
+            <span className="min-w-0 flex-1">
+              {unreachable.why === "gone" ? "That message no longer exists." : "That message is too far back to show here."}
+            </span>
+            <button
+              type="button"
+              onClick={() => setUnreachable(null)}
+              aria-label="Dismiss"
+              className="inline-flex size-6 shrink-0 items-center justify-center rounded-full hover:bg-amber-100 focus-visible:outline-2 focus-visible:outline-indigo-500"
+            >
+              <CloseIcon className="size-3.5" />
+            </button>
+          </p>
+        )}
       </div>
       {unseen > 0 && (
         <button

@@ -63,7 +63,11 @@ export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string) =>
       ref={ref}
       role="dialog"
       aria-label="Add a reaction"
-      onKeyDown={(e) => e.key === "Escape" && onClose()}
+      onKeyDown={(e) => {
+        if (e.key !== "Escape") return;
+        e.preventDefault(); // the picker's Escape: an open inspector stays open
+        onClose();
+      }}
       className="absolute right-2 bottom-full z-20 mb-1 rounded-lg border border-slate-200 bg-white p-2 shadow-lg"
     >
       <div className="flex gap-1">

@@ -10,6 +10,7 @@ import { ChevronLeftIcon } from "../ui/icons";
 import { ChatPanel } from "./chat-panel";
 import { PresenceAvatars } from "./presence-avatars";
 import { useRoomConnection } from "./use-room-connection";
+import { RoomName } from "../rooms/room-name";
 
 /** A room: its shared canvas and its chat, side by side (stacked on small screens). */
 export function RoomView({ roomId, focusSeq = null }: { roomId: string; focusSeq?: number | null }) {
@@ -44,7 +45,9 @@ function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: nu
         <Link href="/" aria-label="All rooms" className="-ml-1 rounded p-1 text-slate-500 hover:bg-slate-100 hover:text-slate-700">
           <ChevronLeftIcon className="size-5" />
         </Link>
-        <h1 className="min-w-0 truncate font-semibold">#{roomId}</h1>
+        <h1 className="min-w-0 truncate font-semibold">
+          <RoomName id={roomId} />
+        </h1>
         <div className="ml-auto flex items-center gap-2 sm:gap-3">
           <PresenceAvatars />
           <Inspector roomId={roomId} />

@@ -2,6 +2,7 @@
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { useRooms } from "@/lib/store/rooms";
+import { readableError } from "../format";
 
 /** A new room: its name is also its address (/rooms/<name>, lower-cased). */
 export function CreateRoomForm() {
@@ -15,7 +16,7 @@ export function CreateRoomForm() {
     setBusy(true);
     const result = await useRooms.getState().create(name.trim());
     setBusy(false);
-    if ("error" in result) return setError(result.error);
+    if ("error" in result) return setError(readableError(result.error));
     setError(null);
     setName("");
     router.push(`/rooms/${result.room.id}`);

@@ -4,6 +4,7 @@ import { usePathname } from "next/navigation";
 import { useEffect } from "react";
 import { UNREAD_COUNT_CAP } from "@/lib/protocol";
 import { useRooms } from "@/lib/store/rooms";
+import { CloseIcon } from "../ui/icons";
 
 /**
  * The counts come with the room list and move live (the feed's messages, the person's reads
@@ -19,9 +20,10 @@ export function unreadLabel(unread: number): string {
 
 /**
  * The person's rooms (the room list's first page: `general`, the rooms they joined, then
- * A–Z), each with its unread count: bold with a badge while something is unread.
+ * A–Z), each with its unread count: bold with a badge while something is unread. `onClose`:
+ * it is an open drawer, with a button that closes it.
  */
-export function RoomSidebar() {
+export function RoomSidebar({ onClose }: { onClose?: () => void }) {
   const rooms = useRooms((s) => s.sidebar);
   const status = useRooms((s) => s.sidebarStatus);
   const reads = useRooms((s) => s.reads);
@@ -51,10 +53,20 @@ export function RoomSidebar() {
         <kbd className="hidden rounded border border-slate-200 px-1.5 text-[10px] text-slate-500 md:inline" title="Switch rooms">
           Ctrl K
         </kbd>
+        {onClose && (
+          <button
+            type="button"
+            onClick={onClose}
+            aria-label="Close rooms"
+            className="-mr-1 inline-flex size-8 items-center justify-center rounded-full text-slate-500 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-500 md:hidden"
+          >
+            <CloseIcon />
+          </button>
+        )}
       </div>
       {status === "loading" && <p className="px-3 text-sm text-slate-500">Loading…</p>}
       {status === "error" && <p className="px-3 text-sm text-rose-700">Could not load your rooms.</p>}
-      <ul aria-label="Your rooms" className="min-h-0 flex-1 space-y-0.5 overflow-y-auto px-2 pb-3">
+      <ul className="min-h-0 flex-1 space-y-0.5 overflow-y-auto px-2 pb-3">
         {rooms.map((room) => {
           const unread = reads[room.id]?.unread ?? 0;
           const label = unreadLabel(unread);

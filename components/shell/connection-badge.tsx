@@ -4,8 +4,8 @@ import { connectionLabel } from "../format";
 
 const DOT = {
   connected: "bg-emerald-500",
-  connecting: "bg-amber-400 animate-pulse",
-  reconnecting: "bg-amber-400 animate-pulse",
+  connecting: "bg-amber-400 motion-safe:animate-pulse",
+  reconnecting: "bg-amber-400 motion-safe:animate-pulse",
   idle: "bg-slate-300",
   offline: "bg-slate-400",
   "signed-out": "bg-slate-400",

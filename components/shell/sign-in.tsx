@@ -1,6 +1,7 @@
 "use client";
 import { useState, type FormEvent, type ReactNode } from "react";
 import { useSession } from "@/lib/store/session";
+import { readableError } from "../format";
 
 type Way = "guest" | "sign-in" | "create";
 
@@ -181,7 +182,7 @@ function Form({
       {children(error)}
       {error && (
         <p id={errorId} role="alert" className="mt-1.5 text-sm text-rose-700">
-          {error}
+          {readableError(error)}
         </p>
       )}
       <button

@@ -1,6 +1,6 @@
 "use client";
 import Link from "next/link";
-import { useState, type MouseEvent, type ReactNode } from "react";
+import { useCallback, useEffect, useRef, useState, type MouseEvent, type ReactNode } from "react";
 import type { User } from "@/lib/protocol";
 import { ActivityFeed } from "../feed/activity-feed";
 import { QuickSwitcher } from "../rooms/quick-switcher";
@@ -9,13 +9,30 @@ import { MentionToasts } from "../notifications/mention-toasts";
 import { NotificationBell } from "../notifications/notification-bell";
 import { useNotificationSync, useUnreadTitle } from "../notifications/use-notification-sync";
 import { ActivityIcon, MenuIcon } from "../ui/icons";
+import { useDrawer } from "../ui/use-drawer";
 import { AccountMenu } from "./account-menu";
 import { ConnectionBadge } from "./connection-badge";
 import { useRealtime } from "./use-realtime";
 
+/** Where the sidebar and the feed stop being drawers (Tailwind's `md` and `xl`). */
+const ROOMS_INLINE = "(min-width: 48rem)";
+const FEED_INLINE = "(min-width: 80rem)";
+
+/** Closes a drawer once the window is wide enough to show its content inline. */
+function useCloseWhenInline(query: string, open: boolean, close: () => void): void {
+  useEffect(() => {
+    if (!open) return;
+    const media = window.matchMedia(query);
+    if (media.matches) return close();
+    const onChange = () => media.matches && close();
+    media.addEventListener("change", onChange);
+    return () => media.removeEventListener("change", onChange);
+  }, [query, open, close]);
+}
+
 /**
  * The signed-in frame: header, the rooms sidebar, the page, and the activity feed (the sidebar
- * and the feed are drawers on small screens).
+ * and the feed are modal drawers on small screens, over a backdrop that closes them).
  */
 export function Workspace({ user, children }: { user: User; children: ReactNode }) {
   useRealtime(user);
@@ -23,6 +40,14 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
   useUnreadTitle();
   const [feedOpen, setFeedOpen] = useState(false);
   const [roomsOpen, setRoomsOpen] = useState(false);
+  const closeFeed = useCallback(() => setFeedOpen(false), []);
+  const closeRooms = useCallback(() => setRoomsOpen(false), []);
+  const feedPanel = useRef<HTMLElement>(null);
+  const roomsPanel = useRef<HTMLDivElement>(null);
+  useDrawer(feedPanel, feedOpen, closeFeed);
+  useDrawer(roomsPanel, roomsOpen, closeRooms);
+  useCloseWhenInline(FEED_INLINE, feedOpen, closeFeed);
+  useCloseWhenInline(ROOMS_INLINE, roomsOpen, closeRooms);
 
   // Following a link in a drawer closes it.
   const closeOnLink = (close: () => void) => (e: MouseEvent) => {
@@ -34,7 +59,10 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
       <header className="flex h-14 shrink-0 items-center gap-2 border-b border-slate-200 bg-white px-3 sm:gap-3 sm:px-4">
         <button
           type="button"
-          onClick={() => setRoomsOpen(!roomsOpen)}
+          onClick={() => {
+            setFeedOpen(false);
+            setRoomsOpen(!roomsOpen);
+          }}
           aria-expanded={roomsOpen}
           aria-controls="room-sidebar"
           aria-label="Rooms"
@@ -54,7 +82,10 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
           <NotificationBell />
           <button
             type="button"
-            onClick={() => setFeedOpen(!feedOpen)}
+            onClick={() => {
+              setRoomsOpen(false);
+              setFeedOpen(!feedOpen);
+            }}
             aria-expanded={feedOpen}
             aria-controls="activity-panel"
             aria-label="Activity"
@@ -66,22 +97,39 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
         </div>
       </header>
       <div className="relative flex min-h-0 flex-1">
-        <nav
+        {(roomsOpen || feedOpen) && (
+          <div
+            aria-hidden
+            data-testid="drawer-backdrop"
+            onClick={roomsOpen ? closeRooms : closeFeed}
+            className={`absolute inset-0 z-10 bg-slate-900/30 ${roomsOpen ? "md:hidden" : "xl:hidden"}`}
+          />
+        )}
+        {/* A dialog around the landmark: open on a phone, the sidebar is still "Your rooms". */}
+        <div
+          ref={roomsPanel}
           id="room-sidebar"
-          aria-label="Your rooms"
-          onClick={closeOnLink(() => setRoomsOpen(false))}
+          role={roomsOpen ? "dialog" : undefined}
+          aria-modal={roomsOpen || undefined}
+          aria-label={roomsOpen ? "Rooms" : undefined}
+          onClick={closeOnLink(closeRooms)}
           className={`${roomsOpen ? "absolute inset-y-0 left-0 z-20 block w-full max-w-xs shadow-xl" : "hidden"} border-r border-slate-200 bg-white md:static md:block md:w-60 md:shrink-0 md:shadow-none`}
         >
-          <RoomSidebar />
-        </nav>
+          <nav aria-label="Your rooms" className="h-full">
+            <RoomSidebar onClose={roomsOpen ? closeRooms : undefined} />
+          </nav>
+        </div>
         <main className="min-w-0 flex-1">{children}</main>
         <aside
+          ref={feedPanel}
           id="activity-panel"
           aria-label="Activity feed"
-          onClick={closeOnLink(() => setFeedOpen(false))}
+          role={feedOpen ? "dialog" : undefined}
+          aria-modal={feedOpen || undefined}
+          onClick={closeOnLink(closeFeed)}
           className={`${feedOpen ? "absolute inset-y-0 right-0 z-20 flex w-full max-w-sm shadow-xl" : "hidden"} flex-col border-l border-slate-200 bg-white xl:static xl:flex xl:w-80 xl:shadow-none`}
         >
-          <ActivityFeed />
+          <ActivityFeed onClose={feedOpen ? closeFeed : undefined} />
         </aside>
       </div>
       <MentionToasts />

@@ -44,6 +44,11 @@ interface RoomsState {
   /** Read positions and unread counts by room id, for every room any answer listed. */
   reads: Record<string, RoomRead>;
   /**
+   * Room names as written ("Mobile_Team") by id ("mobile_team"), for every room any answer or
+   * announcement named: what the room's header shows.
+   */
+  names: Record<string, string>;
+  /**
    * The room list of the sidebar: the plain first page (`general`, the person's rooms, then
    * A–Z), whatever the home page's list is searching for.
    */
@@ -110,6 +115,10 @@ function absorb(reads: Record<string, RoomRead>, rooms: readonly RoomInfo[]): Re
   return next;
 }
 
+function named(names: Record<string, string>, rooms: ReadonlyArray<Pick<RoomInfo, "id" | "name">>): Record<string, string> {
+  return rooms.every((r) => names[r.id] === r.name) ? names : { ...names, ...Object.fromEntries(rooms.map((r) => [r.id, r.name])) };
+}
+
 export const useRooms = create<RoomsState>()((set, get) => ({
   rooms: [],
   query: "",
@@ -124,7 +133,14 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     try {
       const answer = await api(pageUrl(query, null), roomsAnswerSchema);
       if (ticket !== latest) return;
-      set((s) => ({ rooms: merge([], answer.rooms), next: answer.next ?? null, status: "ready", loadingMore: false, reads: absorb(s.reads, answer.rooms) }));
+      set((s) => ({
+        rooms: merge([], answer.rooms),
+        next: answer.next ?? null,
+        status: "ready",
+        loadingMore: false,
+        reads: absorb(s.reads, answer.rooms),
+        names: named(s.names, answer.rooms),
+      }));
     } catch {
       if (ticket !== latest) return;
       set((s) => ({ status: s.status === "ready" && sameQuery ? "ready" : "error" }));
@@ -139,7 +155,13 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     try {
       const answer = await api(pageUrl(query, next), roomsAnswerSchema);
       if (ticket !== latest) return;
-      set((s) => ({ rooms: merge(s.rooms, answer.rooms), next: answer.next ?? null, loadingMore: false, reads: absorb(s.reads, answer.rooms) }));
+      set((s) => ({
+        rooms: merge(s.rooms, answer.rooms),
+        next: answer.next ?? null,
+        loadingMore: false,
+        reads: absorb(s.reads, answer.rooms),
+        names: named(s.names, answer.rooms),
+      }));
     } catch {
       if (ticket === latest) set({ loadingMore: false });
     }
@@ -157,9 +179,10 @@ export const useRooms = create<RoomsState>()((set, get) => ({
 
   announce(room) {
     set((s) => {
+      const names = named(s.names, [room]);
       // Only into a complete list it belongs to: past the loaded pages it turns up in its own.
       const fits = s.next === null && room.id.includes(s.query.toLowerCase());
-      return !fits || s.rooms.some((r) => r.id === room.id) ? s : { rooms: [...s.rooms, { head: 0, ...room }] };
+      return !fits || s.rooms.some((r) => r.id === room.id) ? { names } : { names, rooms: [...s.rooms, { head: 0, ...room }] };
     });
   },
 
@@ -169,6 +192,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
   },
 
   reads: {},
+  names: {},
   sidebar: [],
   sidebarStatus: "idle",
   viewing: null,
@@ -177,7 +201,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     set((s) => ({ sidebarStatus: s.sidebarStatus === "ready" ? "ready" : "loading" }));
     try {
       const answer = await api("/api/rooms", roomsAnswerSchema);
-      set((s) => ({ sidebar: answer.rooms, sidebarStatus: "ready", reads: absorb(s.reads, answer.rooms) }));
+      set((s) => ({ sidebar: answer.rooms, sidebarStatus: "ready", reads: absorb(s.reads, answer.rooms), names: named(s.names, answer.rooms) }));
     } catch {
       set((s) => ({ sidebarStatus: s.sidebarStatus === "ready" ? "ready" : "error" }));
     }
@@ -227,7 +251,8 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     if (known) return known.readSeq;
     // Its name contains its id (the lower-cased name): the search finds it.
     const answer = await api(`/api/rooms?q=${encodeURIComponent(roomId)}`, roomsAnswerSchema);
-    set((s) => ({ reads: absorb(s.reads, answer.rooms.filter((r) => r.id === roomId)) }));
+    const listed = answer.rooms.filter((r) => r.id === roomId);
+    set((s) => ({ reads: absorb(s.reads, listed), names: named(s.names, listed) }));
     return get().reads[roomId]?.readSeq ?? 0;
   },
 }));

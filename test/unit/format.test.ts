@@ -1,6 +1,6 @@
 // The chat panel's wording: who is typing, and how long ago.
 import { describe, expect, it } from "vitest";
-import { charactersLeft, dayLabel, messageTime, relativeTime, sameDay, typingLine } from "../../components/format";
+import { charactersLeft, dayLabel, initials, messageTime, readableError, relativeTime, sameDay, typingLine, typingStarted } from "../../components/format";
 
 const person = (name: string) => ({ id: `u_${name}`, name });
 
@@ -11,6 +11,15 @@ describe("typingLine", () => {
     expect(typingLine([person("Ada"), person("Lin")])).toBe("Ada and Lin are typing…");
     expect(typingLine([person("Ada"), person("Lin"), person("Mo")])).toBe("Several people are typing…");
     expect(typingLine(["Ada", "Lin", "Mo", "Kay", "Sam"].map(person))).toBe("Several people are typing…");
+  });
+});
+
+describe("typingStarted", () => {
+  it("says who started, worded apart from the visible line", () => {
+    expect(typingStarted([])).toBe("");
+    expect(typingStarted([person("Ada")])).toBe("Ada started typing");
+    expect(typingStarted([person("Ada"), person("Lin")])).toBe("Ada and Lin started typing");
+    expect(typingStarted([person("Ada"), person("Lin"), person("Mo")])).toBe("Several people started typing");
   });
 });
 
@@ -58,5 +67,50 @@ describe("charactersLeft", () => {
     expect(charactersLeft(0)).toBe("0 characters left");
     expect(charactersLeft(-12)).toBe("12 characters over the limit");
     expect(charactersLeft(-1)).toBe("1 character over the limit");
+  });
+});
+
+describe("initials", () => {
+  it("takes the first letter of the first and last words", () => {
+    expect(initials("Ada Lovelace")).toBe("AL");
+    expect(initials("lin")).toBe("L");
+    expect(initials("  grace   brewster  hopper ")).toBe("GH");
+  });
+
+  it("takes whole graphemes, never half an emoji or a letter without its accent", () => {
+    expect(initials("Chloé 🌸")).toBe("C");
+    expect(initials("Émile Zola")).toBe("ÉZ");
+    // "e" + a combining acute accent: one grapheme, two code points.
+    expect(initials("e\u0301tienne")).toBe("E\u0301");
+    for (const name of ["Chloé 🌸", "🌸 Chloé", "👩🏽‍💻", "🇫🇷 Marie"]) {
+      expect(initials(name)).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+    }
+  });
+
+  it("skips words that do not start with a letter", () => {
+    expect(initials("Maya (mobile)")).toBe("M");
+    expect(initials("🌸 Chloé")).toBe("C");
+    expect(initials("Lin #2")).toBe("L");
+    expect(initials("Sam 🚀 Okafor")).toBe("SO");
+  });
+
+  it("shows the first emoji of a name with no letters, whole", () => {
+    expect(initials("🌸")).toBe("🌸");
+    expect(initials("👩🏽‍💻 🚀")).toBe("👩🏽‍💻");
+    expect(initials("🇫🇷🇩🇪")).toBe("🇫🇷");
+    expect(initials("   ")).toBe("?");
+  });
+});
+
+describe("readableError", () => {
+  it("drops the field a validation message starts with", () => {
+    expect(readableError("name: Room names are 1–40 letters, digits, '-' or '_'")).toBe("Room names are 1–40 letters, digits, '-' or '_'");
+    expect(readableError("data.text: Too long")).toBe("Too long");
+  });
+
+  it("leaves other messages as they are", () => {
+    expect(readableError('A room named "x" already exists')).toBe('A room named "x" already exists');
+    expect(readableError("Cannot reach the server; check your connection")).toBe("Cannot reach the server; check your connection");
+    expect(readableError("Note: rooms are public")).toBe("Note: rooms are public");
   });
 });

@@ -1,0 +1,153 @@
+// On a phone: the rooms sidebar and the activity feed are modal drawers (a close button, Escape,
+// a backdrop, focus kept inside and handed back), nothing scrolls sideways at 320 px, and the
+// composer waits for a tap instead of raising the keyboard.
+import { expect, test, type Page } from "@playwright/test";
+import { createRoom, messageLog, openRoom, signIn, unique } from "./helpers";
+
+/** Presses Tab (or Shift+Tab) `times` times, checking focus never leaves `dialog`. */
+async function tabAround(page: Page, dialogName: string, times: number, key = "Tab"): Promise<void> {
+  const dialog = page.getByRole("dialog", { name: dialogName });
+  for (let i = 0; i < times; i++) {
+    await page.keyboard.press(key);
+    await expect(dialog.locator(":focus")).toHaveCount(1);
+  }
+}
+
+const drawers = [
+  {
+    opener: "Rooms",
+    dialog: "Rooms",
+    close: "Close rooms",
+    landmark: { role: "navigation", name: "Your rooms" },
+    backdropX: (width: number) => width - 10,
+  },
+  { opener: "Activity", dialog: "Activity feed", close: "Close activity", landmark: { role: "region", name: "Activity" }, backdropX: () => 3 },
+] as const;
+
+test.describe("on a phone (390 × 844)", () => {
+  test.use({ viewport: { width: 390, height: 844 } });
+
+  for (const d of drawers) {
+    test(`the ${d.opener} drawer opens by its button and closes by button, Escape and backdrop, focus moving in and back`, async ({ page }) => {
+      await page.goto("/");
+      await signIn(page, unique("Pia"));
+      const opener = page.getByRole("button", { name: d.opener, exact: true });
+      const dialog = page.getByRole("dialog", { name: d.dialog });
+      await expect(dialog).toHaveCount(0);
+
+      // Open: a modal dialog with focus on its close button; Tab and Shift+Tab stay inside.
+      await opener.click();
+      await expect(dialog).toBeVisible();
+      await expect(dialog).toHaveAttribute("aria-modal", "true");
+      await expect(opener).toHaveAttribute("aria-expanded", "true");
+      await expect(dialog.getByRole("button", { name: d.close })).toBeFocused();
+      await expect(dialog.getByRole(d.landmark.role, { name: d.landmark.name })).toBeVisible();
+      await tabAround(page, d.dialog, 6);
+      await tabAround(page, d.dialog, 6, "Shift+Tab");
+
+      // Escape closes it and gives focus back to the button.
+      await page.keyboard.press("Escape");
+      await expect(dialog).toHaveCount(0);
+      await expect(opener).toBeFocused();
+      await expect(opener).toHaveAttribute("aria-expanded", "false");
+
+      // So does its close button.
+      await opener.click();
+      await expect(dialog.getByRole("button", { name: d.close })).toBeFocused();
+      await dialog.getByRole("button", { name: d.close }).click();
+      await expect(dialog).toHaveCount(0);
+      await expect(opener).toBeFocused();
+
+      // And a click on the backdrop beside it.
+      await opener.click();
+      await expect(dialog).toBeVisible();
+      await page.mouse.click(d.backdropX(390), 600);
+      await expect(dialog).toHaveCount(0);
+      await expect(opener).toBeFocused();
+    });
+  }
+
+  test("following a room from the drawer opens the room and closes the drawer", async ({ page }) => {
+    await page.goto("/");
+    await signIn(page, unique("Ren"));
+    await page.getByRole("button", { name: "Rooms", exact: true }).click();
+    const dialog = page.getByRole("dialog", { name: "Rooms" });
+    await dialog.getByRole("link", { name: "#general" }).click();
+    await expect(page).toHaveURL(/\/rooms\/general$/);
+    await expect(dialog).toHaveCount(0);
+    await expect(page.getByRole("heading", { name: "#general" })).toBeVisible();
+  });
+
+  test("a room does not focus the composer on a touch screen (no keyboard pops up)", async ({ browser }) => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+    const page = await context.newPage();
+    await page.goto("/rooms/general");
+    await signIn(page, unique("Tao"));
+    await expect(messageLog(page)).toHaveAttribute("aria-busy", "false");
+    expect(await page.evaluate(() => matchMedia("(pointer: fine)").matches)).toBe(false);
+    await expect(page.getByLabel("Message", { exact: true })).not.toBeFocused();
+    await context.close();
+  });
+});
+
+test.describe("on a narrow phone (320 × 640)", () => {
+  test.use({ viewport: { width: 320, height: 640 } });
+
+  test("nothing scrolls sideways, on the home page or in a room", async ({ page }) => {
+    const noSidewaysScroll = () => page.evaluate(() => document.documentElement.scrollWidth);
+    await page.goto("/");
+    await signIn(page, unique("Noa"));
+    await expect(page.getByRole("list", { name: "Rooms" }).getByRole("link", { name: /^#general/ })).toBeVisible();
+    expect(await noSidewaysScroll()).toBeLessThanOrEqual(320);
+
+    const room = unique("Narrow_Room");
+    await createRoom(page, room);
+    await openRoom(page, room.toLowerCase());
+    await page.getByLabel("Message", { exact: true }).fill("A message long enough to wrap on a narrow screen, with a-very-long-unbroken-word-that-must-wrap-too");
+    await page.getByLabel("Message", { exact: true }).press("Enter");
+    await expect(messageLog(page).getByText("A message long enough")).toBeVisible();
+    expect(await noSidewaysScroll()).toBeLessThanOrEqual(320);
+
+    // Both drawers open fit too.
+    await page.getByRole("button", { name: "Rooms", exact: true }).click();
+    await expect(page.getByRole("dialog", { name: "Rooms" })).toBeVisible();
+    expect(await noSidewaysScroll()).toBeLessThanOrEqual(320);
+    await page.keyboard.press("Escape");
+    await page.getByRole("button", { name: "Activity", exact: true }).click();
+    await expect(page.getByRole("dialog", { name: "Activity feed" })).toBeVisible();
+    expect(await noSidewaysScroll()).toBeLessThanOrEqual(320);
+  });
+});
+
+test.describe("on a desktop", () => {
+  test("opening a room focuses the composer, and Escape closes the inspector wherever focus is", async ({ page }) => {
+    await page.goto("/");
+    await signIn(page, unique("Dee"));
+    await openRoom(page, "general");
+    const composer = page.getByLabel("Message", { exact: true });
+    await expect(composer).toBeFocused();
+
+    await page.getByRole("button", { name: "Inspector" }).click();
+    const inspector = page.getByRole("complementary", { name: "Inspector" });
+    await expect(inspector).toBeVisible();
+    // Back in the composer (outside the inspector), Escape still closes it, and focus stays put.
+    await composer.click();
+    await page.keyboard.press("Escape");
+    await expect(inspector).toHaveCount(0);
+    await expect(composer).toBeFocused();
+  });
+
+  test("with reduced motion, the connection dot does not pulse", async ({ page }) => {
+    // Every WebSocket refused: the badge stays connecting, the state whose dot pulses.
+    await page.routeWebSocket(/.*/, (ws) => void ws.close());
+    await page.goto("/");
+    await signIn(page, unique("Ivy"));
+    const badge = page.getByRole("status");
+    await expect(badge).toContainText(/connecting/);
+    const animation = () => badge.locator("span").first().evaluate((el) => getComputedStyle(el).animationName);
+    expect(await animation()).toBe("pulse");
+    await page.emulateMedia({ reducedMotion: "reduce" });
+    await expect(badge).toContainText(/connecting/);
+    expect(await animation()).toBe("none");
+  });
+});
