@@ -313,12 +313,12 @@ function Section({ title, hint, action, children }: { title: string; hint?: stri
   );
 }
 
-/** Label–value rows; each row is a named group, so "Reconnects" reads as "Reconnects 0". */
+/** Label–value rows: a term and its value, each pair wrapped in a plain div as <dl> allows. */
 function Facts({ label, rows, mono }: { label: string; rows: [string, string][]; mono?: boolean }) {
   return (
     <dl aria-label={label} className="divide-y divide-slate-100 rounded-lg border border-slate-200 text-sm">
       {rows.map(([name, value]) => (
-        <div key={name} role="group" aria-label={name} className="flex items-baseline justify-between gap-3 px-3 py-1.5">
+        <div key={name} className="flex items-baseline justify-between gap-3 px-3 py-1.5">
           <dt className={`min-w-0 truncate text-slate-600 ${mono ? "font-mono text-xs" : ""}`}>{name}</dt>
           <dd className="shrink-0 font-medium text-slate-900 tabular-nums">{value}</dd>
         </div>

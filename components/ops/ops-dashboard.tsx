@@ -155,15 +155,16 @@ function latency(q: LatencyQuantile | null | undefined): Pick<Stat, "value" | "u
   return { value: q === undefined ? undefined : (q?.ms ?? null), unit: " ms", over: q?.over };
 }
 
-/** The current numbers; each is a group named in full, so it reads "WebSocket connections 2". */
+/** The current numbers: each term is its short name, with the full name for those who want it. */
 function Stats({ items }: { items: Stat[] }) {
   return (
     <dl className="flex flex-wrap gap-x-5 gap-y-2">
       {items.map((s) => (
-        <div key={s.name} role="group" aria-label={s.name} className="min-w-0">
+        <div key={s.name} className="min-w-0">
           <dt className="flex items-center gap-1.5 text-xs text-slate-500">
             <span aria-hidden className={`h-0.5 w-3 shrink-0 rounded-full ${s.color.swatch} ${s.dashed ? "[mask:repeating-linear-gradient(90deg,#000_0_4px,transparent_4px_6px)]" : ""}`} />
-            {s.short}
+            <span aria-hidden>{s.short}</span>
+            <span className="sr-only">{s.name}</span>
           </dt>
           <dd className="text-xl font-semibold text-slate-900 tabular-nums">
             {formatStat(s.value, s.unit, s.over)}
