@@ -28,7 +28,7 @@ export function SharedCanvas({ roomId }: { roomId: string }) {
   const { onPointerMove, onPointerLeave } = usePointerBroadcast(roomId);
 
   return (
-    <section aria-label="Shared canvas" className="relative h-full min-h-0 bg-white">
+    <section aria-label="Shared canvas" className="relative h-full min-h-0 bg-white dark:bg-slate-900">
       <div
         ref={surface}
         onPointerMove={onPointerMove}

@@ -60,8 +60,8 @@ export function Sparkline({
         aria-label={`${label}, the last ${slots} seconds`}
         className="block h-16 w-full overflow-visible"
       >
-        <line x1={0} x2={WIDTH} y1={HEIGHT - 1} y2={HEIGHT - 1} className="stroke-slate-200" strokeWidth={1} vectorEffect="non-scaling-stroke" />
-        <line x1={0} x2={WIDTH} y1={1} y2={1} className="stroke-slate-100" strokeWidth={1} strokeDasharray="2 3" vectorEffect="non-scaling-stroke" />
+        <line x1={0} x2={WIDTH} y1={HEIGHT - 1} y2={HEIGHT - 1} className="stroke-slate-200 dark:stroke-slate-700" strokeWidth={1} vectorEffect="non-scaling-stroke" />
+        <line x1={0} x2={WIDTH} y1={1} y2={1} className="stroke-slate-100 dark:stroke-slate-800" strokeWidth={1} strokeDasharray="2 3" vectorEffect="non-scaling-stroke" />
         {stacked &&
           shown.map((s, k) => {
             const n = s.values.length;

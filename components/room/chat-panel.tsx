@@ -9,7 +9,7 @@ import { useReadPosition } from "./use-read-position";
 export function ChatPanel({ roomId, me }: { roomId: string; me: User }) {
   const { newAfter, onBottom } = useReadPosition(roomId, me);
   return (
-    <section aria-label="Chat" className="flex h-full min-h-0 flex-col bg-white">
+    <section aria-label="Chat" className="flex h-full min-h-0 flex-col bg-white dark:bg-slate-900">
       <MessageList roomId={roomId} me={me} newAfter={newAfter} onBottom={onBottom} />
       <TypingLine />
       <Composer roomId={roomId} />

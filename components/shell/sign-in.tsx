@@ -19,10 +19,10 @@ export function SignIn() {
     <main className="flex min-h-dvh items-center justify-center p-4">
       <div className="w-full max-w-sm">
         <h1 className="text-2xl font-bold tracking-tight">Realtime Workspace</h1>
-        <p className="mt-2 text-sm text-slate-600">
+        <p className="mt-2 text-sm text-slate-600 dark:text-slate-300">
           Chat, see who is here, share a canvas with live cursors, and follow the workspace as it happens.
         </p>
-        <form onSubmit={submit} className="mt-6 rounded-xl border border-slate-200 bg-white p-5 shadow-sm" noValidate>
+        <form onSubmit={submit} className="mt-6 rounded-xl border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 p-5 shadow-sm" noValidate>
           <label htmlFor="display-name" className="block text-sm font-medium">
             Display name
           </label>
@@ -36,10 +36,10 @@ export function SignIn() {
             required
             aria-invalid={error ? true : undefined}
             aria-describedby={error ? "display-name-error" : "display-name-hint"}
-            className="mt-1.5 block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm shadow-xs focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30"
+            className="mt-1.5 block w-full rounded-lg border border-slate-300 dark:border-slate-600 px-3 py-2 text-sm shadow-xs focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30"
           />
           {error ? (
-            <p id="display-name-error" role="alert" className="mt-1.5 text-sm text-rose-700">
+            <p id="display-name-error" role="alert" className="mt-1.5 text-sm text-rose-700 dark:text-rose-300">
               {error}
             </p>
           ) : (

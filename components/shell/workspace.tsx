@@ -31,14 +31,14 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
 
   return (
     <div className="flex h-dvh flex-col">
-      <header className="flex h-14 shrink-0 items-center gap-2 border-b border-slate-200 bg-white px-3 sm:gap-3 sm:px-4">
+      <header className="flex h-14 shrink-0 items-center gap-2 border-b border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 px-3 sm:gap-3 sm:px-4">
         <button
           type="button"
           onClick={() => setRoomsOpen(!roomsOpen)}
           aria-expanded={roomsOpen}
           aria-controls="room-sidebar"
           aria-label="Rooms"
-          className="inline-flex size-9 shrink-0 items-center justify-center rounded-full text-slate-600 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-500 md:hidden"
+          className="inline-flex size-9 shrink-0 items-center justify-center rounded-full text-slate-600 dark:text-slate-300 hover:bg-slate-100 dark:hover:bg-slate-800 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400 md:hidden"
         >
           <MenuIcon />
         </button>
@@ -58,7 +58,7 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
             aria-expanded={feedOpen}
             aria-controls="activity-panel"
             aria-label="Activity"
-            className="inline-flex size-9 items-center justify-center rounded-full text-slate-600 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-500 xl:hidden"
+            className="inline-flex size-9 items-center justify-center rounded-full text-slate-600 dark:text-slate-300 hover:bg-slate-100 dark:hover:bg-slate-800 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400 xl:hidden"
           >
             <ActivityIcon />
           </button>
@@ -70,7 +70,7 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
           id="room-sidebar"
           aria-label="Your rooms"
           onClick={closeOnLink(() => setRoomsOpen(false))}
-          className={`${roomsOpen ? "absolute inset-y-0 left-0 z-20 block w-full max-w-xs shadow-xl" : "hidden"} border-r border-slate-200 bg-white md:static md:block md:w-60 md:shrink-0 md:shadow-none`}
+          className={`${roomsOpen ? "absolute inset-y-0 left-0 z-20 block w-full max-w-xs shadow-xl" : "hidden"} border-r border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 md:static md:block md:w-60 md:shrink-0 md:shadow-none`}
         >
           <RoomSidebar />
         </nav>
@@ -79,7 +79,7 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
           id="activity-panel"
           aria-label="Activity feed"
           onClick={closeOnLink(() => setFeedOpen(false))}
-          className={`${feedOpen ? "absolute inset-y-0 right-0 z-20 flex w-full max-w-sm shadow-xl" : "hidden"} flex-col border-l border-slate-200 bg-white xl:static xl:flex xl:w-80 xl:shadow-none`}
+          className={`${feedOpen ? "absolute inset-y-0 right-0 z-20 flex w-full max-w-sm shadow-xl" : "hidden"} flex-col border-l border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 xl:static xl:flex xl:w-80 xl:shadow-none`}
         >
           <ActivityFeed />
         </aside>

@@ -9,7 +9,7 @@ const SIZES = {
 export function Avatar({ name, color, size = "md", label }: { name: string; color: string; size?: keyof typeof SIZES; label?: boolean }) {
   return (
     <span
-      className={`inline-flex shrink-0 select-none items-center justify-center rounded-full font-semibold text-white ring-2 ring-white ${SIZES[size]}`}
+      className={`inline-flex shrink-0 select-none items-center justify-center rounded-full font-semibold text-white ring-2 ring-white dark:ring-slate-900 ${SIZES[size]}`}
       style={{ backgroundColor: color }}
       title={name}
       role={label ? "img" : undefined}
