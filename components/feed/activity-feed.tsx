@@ -63,15 +63,15 @@ export function ActivityFeed() {
         <h2 id="activity-heading" className="text-sm font-semibold">
           Activity
         </h2>
-        {channel && <span className="text-xs text-slate-500">{connectionLabel(channel)}</span>}
+        {channel && <span className="text-xs text-slate-500 dark:text-slate-400">{connectionLabel(channel)}</span>}
       </header>
       <div className="relative min-h-0 flex-1">
         <div ref={scroller} onScroll={onScroll} className="h-full overflow-y-auto [overflow-anchor:none]">
-          {status === "loading" && <p className="px-4 py-6 text-sm text-slate-500">Loading activity…</p>}
+          {status === "loading" && <p className="px-4 py-6 text-sm text-slate-500 dark:text-slate-400">Loading activity…</p>}
           {status === "error" && <p className="px-4 py-6 text-sm text-rose-700 dark:text-rose-300">Could not load the activity feed.</p>}
           <ForYou />
           {status === "ready" && events.length === 0 && (
-            <p className="px-4 py-6 text-sm text-slate-500">Nothing has happened yet. Create a room or say hello in #general.</p>
+            <p className="px-4 py-6 text-sm text-slate-500 dark:text-slate-400">Nothing has happened yet. Create a room or say hello in #general.</p>
           )}
           <ol aria-label="Activity" className="divide-y divide-slate-100 dark:divide-slate-800">
             {items.map((item) => (

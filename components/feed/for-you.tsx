@@ -17,7 +17,7 @@ export function ForYou() {
   if (mentions.length === 0) return null;
   return (
     <section aria-labelledby="for-you-heading" className="border-b border-slate-200 dark:border-slate-700 bg-slate-50/60 dark:bg-slate-800/60">
-      <h3 id="for-you-heading" className="px-4 pt-3 text-xs font-semibold tracking-wide text-slate-500 uppercase">
+      <h3 id="for-you-heading" className="px-4 pt-3 text-xs font-semibold tracking-wide text-slate-500 dark:text-slate-400 uppercase">
         For you
       </h3>
       <ol aria-label="For you" className="divide-y divide-slate-100 dark:divide-slate-800">

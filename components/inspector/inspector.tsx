@@ -67,7 +67,7 @@ export function Inspector({ roomId }: { roomId: string }) {
               type="button"
               onClick={close}
               aria-label="Close inspector"
-              className="-mr-1.5 inline-flex size-8 items-center justify-center rounded-full text-slate-500 hover:bg-slate-100 dark:hover:bg-slate-800 hover:text-slate-700 dark:hover:text-slate-300 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400"
+              className="-mr-1.5 inline-flex size-8 items-center justify-center rounded-full text-slate-500 dark:text-slate-400 hover:bg-slate-100 dark:hover:bg-slate-800 hover:text-slate-700 dark:hover:text-slate-300 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400"
             >
               <CloseIcon />
             </button>
@@ -166,7 +166,7 @@ function ControlsSection({ snapshot, onChange }: { snapshot: InspectorSnapshot; 
             </label>
           ))}
         </div>
-        <p className="mt-1.5 text-xs text-slate-500">Auto starts on WebSocket and SSE and falls back to long polling where a proxy blocks them.</p>
+        <p className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">Auto starts on WebSocket and SSE and falls back to long polling where a proxy blocks them.</p>
       </fieldset>
       <div className="mt-4 flex flex-wrap items-center justify-between gap-3">
         <label className="flex cursor-pointer items-center gap-2 text-sm font-medium">
@@ -233,11 +233,11 @@ function FramesSection({
         Hide cursor frames
       </label>
       {frames.length === 0 ? (
-        <p className="rounded-lg border border-dashed border-slate-200 dark:border-slate-700 px-3 py-4 text-center text-xs text-slate-500">No frames yet.</p>
+        <p className="rounded-lg border border-dashed border-slate-200 dark:border-slate-700 px-3 py-4 text-center text-xs text-slate-500 dark:text-slate-400">No frames yet.</p>
       ) : (
         <div className="overflow-hidden rounded-lg border border-slate-200 dark:border-slate-700">
           <table aria-label="Frames" className="w-full table-fixed text-left font-mono text-[11px] leading-5">
-            <thead className="bg-slate-50 dark:bg-slate-800 text-slate-500">
+            <thead className="bg-slate-50 dark:bg-slate-800 text-slate-500 dark:text-slate-400">
               <tr>
                 <th scope="col" className="w-14 py-1 pl-2 font-medium">
                   Dir
@@ -290,7 +290,7 @@ function FrameRow({ frame }: { frame: FrameLog }) {
         </td>
       )}
       <td className="py-0.5 pr-2 text-right text-slate-600 dark:text-slate-300 tabular-nums">{frame.bytes}</td>
-      <td className="py-0.5 pr-2 text-right text-slate-500 tabular-nums">{clockTime(frame.at)}</td>
+      <td className="py-0.5 pr-2 text-right text-slate-500 dark:text-slate-400 tabular-nums">{clockTime(frame.at)}</td>
     </tr>
   );
 }
@@ -302,12 +302,12 @@ function Section({ title, hint, action, children }: { title: string; hint?: stri
   return (
     <section aria-labelledby={id}>
       <div className="mb-2 flex items-baseline justify-between gap-2">
-        <h3 id={id} className="text-xs font-semibold tracking-wide text-slate-500 uppercase">
+        <h3 id={id} className="text-xs font-semibold tracking-wide text-slate-500 dark:text-slate-400 uppercase">
           {title}
         </h3>
         {action}
       </div>
-      {hint && <p className="-mt-1 mb-2 text-xs text-slate-500">{hint}</p>}
+      {hint && <p className="-mt-1 mb-2 text-xs text-slate-500 dark:text-slate-400">{hint}</p>}
       {children}
     </section>
   );

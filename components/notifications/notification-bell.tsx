@@ -58,7 +58,7 @@ export function NotificationBell() {
         >
           <h2 className="border-b border-slate-100 dark:border-slate-800 px-4 py-2.5 text-sm font-semibold">Mentions</h2>
           {mentions.length === 0 ? (
-            <p className="px-4 py-6 text-center text-sm text-slate-500">Nobody has mentioned you yet. When someone writes @yourname, it shows up here.</p>
+            <p className="px-4 py-6 text-center text-sm text-slate-500 dark:text-slate-400">Nobody has mentioned you yet. When someone writes @yourname, it shows up here.</p>
           ) : (
             <ul className="divide-y divide-slate-100 dark:divide-slate-800">
               {[...mentions].reverse().map((m) => (

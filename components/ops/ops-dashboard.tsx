@@ -24,7 +24,7 @@ export function OpsDashboard() {
             <p className="mt-1 text-sm text-slate-600 dark:text-slate-300">This server instance over the last minute, sampled every second from its own metrics.</p>
           </div>
           {snapshot && (
-            <p className="flex min-w-0 items-center gap-2 text-xs text-slate-500">
+            <p className="flex min-w-0 items-center gap-2 text-xs text-slate-500 dark:text-slate-400">
               <span aria-hidden className={`size-2 shrink-0 rounded-full ${error ? "bg-amber-400" : "bg-emerald-500"}`} />
               <span className="truncate">
                 Instance <code className="font-mono text-slate-700 dark:text-slate-300">{snapshot.instance}</code> · up {formatUptime(snapshot.uptimeS)}
@@ -38,7 +38,7 @@ export function OpsDashboard() {
             {error}. Trying again every second; the charts keep the last minute they saw.
           </p>
         )}
-        {!snapshot && !error && <p className="text-sm text-slate-500">Waiting for the first sample…</p>}
+        {!snapshot && !error && <p className="text-sm text-slate-500 dark:text-slate-400">Waiting for the first sample…</p>}
 
         {snapshot && (
           <div className="grid gap-4 md:grid-cols-2 xl:grid-cols-3">
@@ -131,7 +131,7 @@ function Card({ title, hint, children }: { title: string; hint: string; children
         <h2 id={id} className="text-sm font-semibold">
           {title}
         </h2>
-        <p className="mt-0.5 text-xs text-slate-500">{hint}</p>
+        <p className="mt-0.5 text-xs text-slate-500 dark:text-slate-400">{hint}</p>
       </div>
       {children}
     </section>
@@ -161,7 +161,7 @@ function Stats({ items }: { items: Stat[] }) {
     <dl className="flex flex-wrap gap-x-5 gap-y-2">
       {items.map((s) => (
         <div key={s.name} className="min-w-0">
-          <dt className="flex items-center gap-1.5 text-xs text-slate-500">
+          <dt className="flex items-center gap-1.5 text-xs text-slate-500 dark:text-slate-400">
             <span aria-hidden className={`h-0.5 w-3 shrink-0 rounded-full ${s.color.swatch} ${s.dashed ? "[mask:repeating-linear-gradient(90deg,#000_0_4px,transparent_4px_6px)]" : ""}`} />
             <span aria-hidden>{s.short}</span>
             <span className="sr-only">{s.name}</span>

@@ -21,7 +21,7 @@ export function ChatPanel({ roomId, me }: { roomId: string; me: User }) {
 function TypingLine() {
   const typing = useRoom((s) => s.typing);
   return (
-    <p aria-live="polite" className="h-5 truncate px-4 text-xs text-slate-500 italic">
+    <p aria-live="polite" className="h-5 truncate px-4 text-xs text-slate-500 dark:text-slate-400 italic">
       {typingPieces(typing).map((p, i) => (typeof p === "string" ? p : <bdi key={i}>{p.name}</bdi>))}
     </p>
   );

@@ -147,7 +147,7 @@ export function Composer({ roomId }: { roomId: string }) {
       <p
         id="composer-count"
         aria-live="polite"
-        className={`text-right text-xs tabular-nums [&:not(:empty)]:mt-1 ${tooLong ? "font-medium text-rose-700 dark:text-rose-300" : "text-slate-500"}`}
+        className={`text-right text-xs tabular-nums [&:not(:empty)]:mt-1 ${tooLong ? "font-medium text-rose-700 dark:text-rose-300" : "text-slate-500 dark:text-slate-400"}`}
       >
         {left <= COUNT_FROM ? charactersLeft(left) : ""}
       </p>

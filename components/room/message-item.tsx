@@ -206,10 +206,10 @@ export function PendingMessage({ entry, me, knownNames }: { entry: OutboxEntry; 
         <p className="flex items-baseline gap-2">
           <bdi className="truncate text-sm font-semibold">{me.name}</bdi>
           {entry.status !== "failed" && (
-            <span className="text-xs text-slate-500">{entry.status === "pending" ? "Pending" : "Sending…"}</span>
+            <span className="text-xs text-slate-500 dark:text-slate-400">{entry.status === "pending" ? "Pending" : "Sending…"}</span>
           )}
         </p>
-        <div className={entry.status === "failed" ? "text-slate-500 line-through decoration-rose-300 dark:decoration-rose-700" : "text-slate-500"}>
+        <div className={entry.status === "failed" ? "text-slate-500 dark:text-slate-400 line-through decoration-rose-300 dark:decoration-rose-700" : "text-slate-500 dark:text-slate-400"}>
           <MessageBody text={entry.text} knownNames={knownNames} />
         </div>
         {entry.status === "failed" && (

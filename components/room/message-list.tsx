@@ -172,7 +172,7 @@ export function MessageList({
         className="flex h-full flex-col overflow-y-auto pb-2 [overflow-anchor:none] focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400"
       >
         <div className="mt-auto" />
-        {status === "loading" && <p className="p-4 text-center text-sm text-slate-500">Loading messages…</p>}
+        {status === "loading" && <p className="p-4 text-center text-sm text-slate-500 dark:text-slate-400">Loading messages…</p>}
         {status === "error" && (
           <p role="alert" className="p-4 text-center text-sm text-rose-700 dark:text-rose-300">
             Could not load this room’s earlier messages.{" "}
@@ -182,7 +182,7 @@ export function MessageList({
           </p>
         )}
         {status === "ready" && (
-          <p className="px-4 py-3 text-center text-xs text-slate-500">
+          <p className="px-4 py-3 text-center text-xs text-slate-500 dark:text-slate-400">
             {loadingOlder ? (
               "Loading older messages…"
             ) : olderFailed ? (

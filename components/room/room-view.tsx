@@ -41,7 +41,7 @@ function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: nu
   return (
     <div className="relative flex h-full flex-col">
       <div className="flex h-12 shrink-0 items-center gap-2 border-b border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 px-3 sm:px-4">
-        <Link href="/" aria-label="All rooms" className="-ml-1 rounded p-1 text-slate-500 hover:bg-slate-100 dark:hover:bg-slate-800 hover:text-slate-700 dark:hover:text-slate-300">
+        <Link href="/" aria-label="All rooms" className="-ml-1 rounded p-1 text-slate-500 dark:text-slate-400 hover:bg-slate-100 dark:hover:bg-slate-800 hover:text-slate-700 dark:hover:text-slate-300">
           <ChevronLeftIcon className="size-5" />
         </Link>
         <h1 className="min-w-0 truncate font-semibold">#{roomId}</h1>

@@ -54,7 +54,7 @@ export function CreateRoomForm() {
           {error}
         </p>
       ) : (
-        <p id="room-name-hint" className="mt-1.5 text-xs text-slate-500">
+        <p id="room-name-hint" className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">
           Letters, digits, “-” and “_”, up to 40.
         </p>
       )}

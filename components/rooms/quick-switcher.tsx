@@ -156,7 +156,7 @@ function SwitcherDialog({ onClose }: { onClose: () => void }) {
             );
           })}
         </ul>
-        {matches.length === 0 && <p className="px-4 pb-3 text-sm text-slate-500">No room names contain “{query}”.</p>}
+        {matches.length === 0 && <p className="px-4 pb-3 text-sm text-slate-500 dark:text-slate-400">No room names contain “{query}”.</p>}
       </div>
     </div>
   );

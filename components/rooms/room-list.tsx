@@ -58,10 +58,10 @@ export function RoomList() {
               className="block w-full rounded-lg border border-slate-300 dark:border-slate-600 bg-white dark:bg-slate-900 px-3 py-2 text-sm focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30"
             />
           </div>
-          {status === "loading" && <p className="text-sm text-slate-500">{query ? "Searching…" : "Loading rooms…"}</p>}
+          {status === "loading" && <p className="text-sm text-slate-500 dark:text-slate-400">{query ? "Searching…" : "Loading rooms…"}</p>}
           {status === "error" && <p className="text-sm text-rose-700 dark:text-rose-300">Could not load the rooms.</p>}
           {status === "ready" && rooms.length === 0 && (
-            <p className="text-sm text-slate-500">{query ? `No room names contain “${query}”.` : "No rooms yet."}</p>
+            <p className="text-sm text-slate-500 dark:text-slate-400">{query ? `No room names contain “${query}”.` : "No rooms yet."}</p>
           )}
           {rooms.length > 0 && (
             <ul aria-label="Rooms" aria-busy={status === "loading"} className="divide-y divide-slate-100 dark:divide-slate-800 overflow-hidden rounded-xl border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 shadow-sm">
@@ -69,7 +69,7 @@ export function RoomList() {
                 <li key={room.id}>
                   <Link href={`/rooms/${room.id}`} className="flex items-center justify-between gap-3 px-4 py-3 hover:bg-slate-50 dark:hover:bg-slate-800">
                     <span className="min-w-0 truncate font-medium">#{room.name}</span>
-                    <span className="shrink-0 text-xs text-slate-500">
+                    <span className="shrink-0 text-xs text-slate-500 dark:text-slate-400">
                       {room.head === 0 ? "No messages yet" : room.head === 1 ? "1 message" : `${room.head} messages`}
                     </span>
                   </Link>

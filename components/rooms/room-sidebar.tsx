@@ -47,12 +47,12 @@ export function RoomSidebar() {
   return (
     <div className="flex h-full flex-col">
       <div className="flex h-10 shrink-0 items-center justify-between px-3">
-        <h2 className="text-xs font-semibold tracking-wide text-slate-500 uppercase">Rooms</h2>
-        <kbd className="hidden rounded border border-slate-200 dark:border-slate-700 px-1.5 text-[10px] text-slate-500 md:inline" title="Switch rooms">
+        <h2 className="text-xs font-semibold tracking-wide text-slate-500 dark:text-slate-400 uppercase">Rooms</h2>
+        <kbd className="hidden rounded border border-slate-200 dark:border-slate-700 px-1.5 text-[10px] text-slate-500 dark:text-slate-400 md:inline" title="Switch rooms">
           Ctrl K
         </kbd>
       </div>
-      {status === "loading" && <p className="px-3 text-sm text-slate-500">Loading…</p>}
+      {status === "loading" && <p className="px-3 text-sm text-slate-500 dark:text-slate-400">Loading…</p>}
       {status === "error" && <p className="px-3 text-sm text-rose-700 dark:text-rose-300">Could not load your rooms.</p>}
       <ul className="min-h-0 flex-1 space-y-0.5 overflow-y-auto px-2 pb-3">
         {rooms.map((room) => {

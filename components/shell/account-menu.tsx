@@ -51,7 +51,7 @@ export function AccountMenu({ user }: { user: User }) {
           </div>
           <div className="mt-3 border-t border-slate-100 dark:border-slate-800 pt-3">
             <TransportSelect />
-            <p className="mt-1.5 text-xs text-slate-500">Auto uses WebSocket and SSE, and falls back to long polling where a proxy blocks them.</p>
+            <p className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">Auto uses WebSocket and SSE, and falls back to long polling where a proxy blocks them.</p>
           </div>
           <Link
             href="/ops"

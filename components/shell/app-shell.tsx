@@ -15,7 +15,7 @@ export function AppShell({ children }: { children: ReactNode }) {
 
   switch (status) {
     case "loading":
-      return <p className="flex min-h-dvh items-center justify-center text-sm text-slate-500">Loading…</p>;
+      return <p className="flex min-h-dvh items-center justify-center text-sm text-slate-500 dark:text-slate-400">Loading…</p>;
     case "unreachable":
       return (
         <div className="flex min-h-dvh flex-col items-center justify-center gap-3 p-4 text-center">

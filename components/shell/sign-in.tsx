@@ -43,7 +43,7 @@ export function SignIn() {
               {error}
             </p>
           ) : (
-            <p id="display-name-hint" className="mt-1.5 text-xs text-slate-500">
+            <p id="display-name-hint" className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">
               Others see this name beside your messages and cursor. Up to 32 characters.
             </p>
           )}
