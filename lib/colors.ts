@@ -5,7 +5,7 @@
  * Distinct hues, each dark enough for white initials and cursor labels on it (WCAG AA, 4.5:1 or
  * more against white), so they read the same on light and dark pages.
  */
-const PALETTE = [
+export const PALETTE = [
   "#e11d48", "#db2777", "#c026d3", "#9333ea", "#4f46e5", "#2563eb",
   "#0369a1", "#0e7490", "#0f766e", "#047857", "#15803d", "#a16207", "#c2410c", "#dc2626",
 ];

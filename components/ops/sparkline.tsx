@@ -97,7 +97,7 @@ export function Sparkline({
           ),
         )}
       </svg>
-      <figcaption aria-hidden className="pointer-events-none absolute top-0 right-0 -translate-y-full pb-0.5 text-[10px] text-slate-400 tabular-nums">
+      <figcaption aria-hidden className="pointer-events-none absolute top-0 right-0 -translate-y-full pb-0.5 text-[10px] text-slate-500 dark:text-slate-400 tabular-nums">
         {formatNumber(top)}
         {unit}
       </figcaption>

@@ -63,7 +63,7 @@ export const MessageItem = memo(function MessageItem({
     >
       <div className="flex w-8 shrink-0 justify-center">
         {continues ? (
-          <time dateTime={message.at} title={exactTime(message.at)} className="invisible pt-0.5 text-[10px] text-slate-400 group-hover:visible">
+          <time dateTime={message.at} title={exactTime(message.at)} className="invisible pt-0.5 text-[10px] text-slate-600 dark:text-slate-400 group-hover:visible">
             {clock.format(new Date(message.at))}
           </time>
         ) : (
@@ -79,14 +79,14 @@ export const MessageItem = memo(function MessageItem({
         )}
         {data.replyTo && <ReplyQuote replyTo={data.replyTo} />}
         {data.deleted ? (
-          <p className="text-sm text-slate-400 italic">This message was deleted</p>
+          <p className="text-sm text-slate-500 dark:text-slate-400 italic">This message was deleted</p>
         ) : editing ? (
           <MessageEditor room={room} message={message} />
         ) : (
           <>
             <MessageBody text={data.text} knownNames={knownNames} mentions={data.mentions} />
             {data.editedAt && (
-              <span className="text-[11px] text-slate-400" title={`Edited ${exactTime(data.editedAt)}`}>
+              <span className="text-[11px] text-slate-600 dark:text-slate-400" title={`Edited ${exactTime(data.editedAt)}`}>
                 (edited)
               </span>
             )}
@@ -174,7 +174,7 @@ function MessageActions({ room, message, meId }: { room: string; message: Messag
 function PendingChanges({ entries }: { entries: readonly OutboxEntry[] }) {
   if (entries.length === 0) return null;
   const failed = entries.filter((e) => e.status === "failed");
-  if (failed.length === 0) return <p className="text-[11px] text-slate-400">Saving…</p>;
+  if (failed.length === 0) return <p className="text-[11px] text-slate-500 dark:text-slate-400">Saving…</p>;
   return (
     <>
       {failed.map((entry) => (

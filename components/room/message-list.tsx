@@ -236,12 +236,15 @@ export function MessageList({
   );
 }
 
+/** An item of the list like the messages around it (a list holds only items), holding the separator. */
 function NewMessagesDivider() {
   return (
-    <li role="separator" aria-label="New messages" className="flex items-center gap-2 px-4 py-1 text-xs font-semibold text-rose-600 dark:text-rose-400">
-      <span aria-hidden className="h-px flex-1 bg-rose-300" />
-      New messages
-      <span aria-hidden className="h-px flex-1 bg-rose-300" />
+    <li>
+      <div role="separator" aria-label="New messages" className="flex items-center gap-2 px-4 py-1 text-xs font-semibold text-rose-700 dark:text-rose-300">
+        <span aria-hidden className="h-px flex-1 bg-rose-300 dark:bg-rose-800" />
+        New messages
+        <span aria-hidden className="h-px flex-1 bg-rose-300 dark:bg-rose-800" />
+      </div>
     </li>
   );
 }

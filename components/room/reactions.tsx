@@ -27,7 +27,8 @@ export function ReactionBar({ room, seq, reactions, meId }: { room: string; seq:
             <button
               type="button"
               aria-pressed={mine}
-              aria-label={`${reactedLabel(people, emoji, meId)}. ${mine ? "Take back" : "Add"} ${emoji}`}
+              // Starts with what the button shows (the emoji and its count), then who and what a press does.
+              aria-label={`${emoji} ${people.length}: ${reactedLabel(people, emoji, meId)}. ${mine ? "Take back" : "Add"} ${emoji}`}
               title={reactedLabel(people, emoji, meId)}
               onClick={() => react(room, seq, emoji, !mine)}
               className={`inline-flex h-6 items-center gap-1 rounded-full border px-2 text-xs ${

@@ -68,6 +68,8 @@ export function RoomSidebar() {
                 className={`flex items-center gap-2 rounded-md px-2 py-1.5 text-sm ${current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "hover:bg-slate-100 dark:hover:bg-slate-800"} ${unread > 0 ? "font-semibold text-slate-900 dark:text-slate-100" : "text-slate-600 dark:text-slate-300"}`}
               >
                 <span className="min-w-0 flex-1 truncate">#{room.name}</span>
+                {/* A space between the name and the count, as the label reads them ("#x, 3 unread"). */}
+                {unread > 0 && " "}
                 {unread > 0 && (
                   <span aria-hidden className="shrink-0 rounded-full bg-indigo-600 px-1.5 text-[11px] leading-5 font-semibold text-white tabular-nums">
                     {label}

@@ -28,7 +28,8 @@ export function AccountMenu({ user }: { user: User }) {
         onClick={() => setOpen(!open)}
         aria-expanded={open}
         aria-controls="account-panel"
-        aria-label="Account and settings"
+        // Starts with the name shown on the button, so speaking what you see finds it.
+        aria-label={`${user.name}: account and settings`}
         className="inline-flex items-center gap-2 rounded-full p-0.5 hover:bg-slate-100 dark:hover:bg-slate-800 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400 sm:pr-3"
       >
         <Avatar name={user.name} color={user.color} />
