@@ -44,7 +44,7 @@ async function act(page: Page, text: string, action: string) {
 
 for (const scheme of ["light", "dark"] as const) {
   test(`in ${scheme} mode, axe finds nothing serious on any screen`, async ({ browser }) => {
-    test.setTimeout(180_000);
+    test.setTimeout(300_000);
     const visitorContext = await browser.newContext();
     const visitor = await visitorContext.newPage();
     await visitor.emulateMedia({ colorScheme: scheme });
