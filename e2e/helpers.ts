@@ -1,6 +1,6 @@
 // Shared steps for the e2e tests: people (each in their own browser context), rooms, and the
 // parts of the page the tests look at, found by role and label as a person would.
-import { expect, request, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import { expect, request, type Browser, type BrowserContext, type Locator, type Page } from "@playwright/test";
 import { metricValue, parseMetrics } from "../test/helpers/metrics";
 
 export interface Person {
@@ -50,6 +50,18 @@ export const peopleHere = (page: Page) => page.getByRole("list", { name: "People
 export const activityFeed = (page: Page) => page.getByRole("list", { name: "Activity" });
 export const notificationsButton = (page: Page) => page.getByRole("button", { name: /^Notifications/ });
 export const sharedCanvas = (page: Page) => page.getByRole("region", { name: "Shared canvas" });
+
+/**
+ * The value of the fact named `name` in a <dl> (the inspector's rows, the ops dashboard's
+ * numbers): the <dd> beside the <dt> that reads exactly `name`.
+ */
+export function fact(scope: Page | Locator, name: string): Locator {
+  const page = "page" in scope ? scope.page() : scope;
+  return scope
+    .locator("dl > div")
+    .filter({ has: page.getByRole("term").getByText(name, { exact: true }) })
+    .getByRole("definition");
+}
 
 /** Waits for the rooms transport to be up, e.g. "WebSocket · connected". */
 export async function expectConnected(page: Page, transport = "WebSocket"): Promise<void> {

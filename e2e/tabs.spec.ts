@@ -5,7 +5,7 @@
 // leader tab closes mid-conversation and nothing is lost or repeated; signing out in one tab
 // signs out all of them. A frozen leader lets go as a closed one does.
 import { expect, test, type Page } from "@playwright/test";
-import { createRoom, messageLog, openConnections, openRoom, peopleHere, sendMessage, sharedCanvas, signedInPerson, unique } from "./helpers";
+import { createRoom, fact, messageLog, openConnections, openRoom, peopleHere, sendMessage, sharedCanvas, signedInPerson, unique } from "./helpers";
 
 // A trace snapshots every page at each step: with eleven pages that is most of the machine.
 test.use({ trace: "off" });
@@ -16,7 +16,7 @@ test.use({ trace: "off" });
  */
 async function sharing(page: Page, expected: RegExp): Promise<string> {
   await page.getByRole("button", { name: "Inspector" }).click();
-  const row = page.getByRole("group", { name: "Shared connection" }).getByRole("definition");
+  const row = fact(page, "Shared connection");
   await expect(row).toHaveText(expected);
   const text = (await row.textContent()) ?? "";
   await page.getByRole("button", { name: "Close inspector" }).click();

@@ -2,7 +2,7 @@
 // switch back in the inspector (chapter 6), go offline and back, and drop the connection
 // (chapter 2), and watch the ops page count the connections (chapter 8).
 import { expect, test, type Page } from "@playwright/test";
-import { connectionBadge, createRoom, expectConnected, messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
+import { connectionBadge, createRoom, fact, expectConnected, messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
 
 const inspector = (page: Page) => page.getByRole("complementary", { name: "Inspector" });
 
@@ -11,9 +11,6 @@ async function openInspector(page: Page) {
   await expect(inspector(page)).toBeVisible();
   return inspector(page);
 }
-
-/** A labelled value in the inspector or on the ops page, e.g. "Reconnects" → "2". */
-const fact = (scope: Page | ReturnType<Page["locator"]>, name: string) => scope.getByRole("group", { name, exact: true }).getByRole("definition");
 
 /** The newest row of the inspector's frames table (direction, via, type, bytes, time) for a frame type. */
 const newestFrame = (panel: ReturnType<Page["locator"]>, direction: "in" | "out", type: string) =>

@@ -29,7 +29,7 @@ export function SharedCanvas({ roomId }: { roomId: string }) {
   const { onPointerMove, onPointerLeave } = usePointerBroadcast(roomId);
 
   return (
-    <section aria-label="Shared canvas" className="relative h-full min-h-0 bg-white">
+    <section aria-label="Shared canvas" className="relative h-full min-h-0 bg-white dark:bg-slate-900">
       <div
         ref={surface}
         onPointerMove={onPointerMove}
@@ -37,7 +37,7 @@ export function SharedCanvas({ roomId }: { roomId: string }) {
         onPointerCancel={onPointerLeave}
         className="relative h-full w-full touch-none overflow-hidden bg-[radial-gradient(circle,var(--color-slate-300)_1px,transparent_1px)] bg-size-[20px_20px] select-none"
       >
-        <p className="pointer-events-none absolute inset-x-0 bottom-2 truncate px-4 text-center text-xs text-slate-400">
+        <p className="pointer-events-none absolute inset-x-0 bottom-2 truncate px-4 text-center text-xs text-slate-500 dark:text-slate-400">
           Point here — everyone in <RoomName id={roomId} /> sees your cursor live.
         </p>
         {ids.map((id) => (

@@ -64,18 +64,18 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
 
   return (
     <section aria-labelledby="activity-heading" className="flex h-full min-h-0 flex-col">
-      <header className="flex items-center justify-between gap-2 border-b border-slate-200 px-4 py-3">
+      <header className="flex items-center justify-between gap-2 border-b border-slate-200 dark:border-slate-700 px-4 py-3">
         <h2 id="activity-heading" className="text-sm font-semibold">
           Activity
         </h2>
         <div className="flex items-center gap-2">
-          {channel && <span className="text-xs text-slate-500">{connectionLabel(channel)}</span>}
+          {channel && <span className="text-xs text-slate-500 dark:text-slate-400">{connectionLabel(channel)}</span>}
           {onClose && (
             <button
               type="button"
               onClick={onClose}
               aria-label="Close activity"
-              className="-mr-1 inline-flex size-8 items-center justify-center rounded-full text-slate-500 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-500 xl:hidden"
+              className="-mr-1 inline-flex size-8 items-center justify-center rounded-full text-slate-500 hover:bg-slate-100 dark:hover:bg-slate-800 focus-visible:outline-2 focus-visible:outline-indigo-500 xl:hidden"
             >
               <CloseIcon />
             </button>
@@ -84,13 +84,13 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
       </header>
       <div className="relative min-h-0 flex-1">
         <div ref={scroller} onScroll={onScroll} className="h-full overflow-y-auto [overflow-anchor:none]">
-          {status === "loading" && <p className="px-4 py-6 text-sm text-slate-500">Loading activity…</p>}
-          {status === "error" && <p className="px-4 py-6 text-sm text-rose-700">Could not load the activity feed.</p>}
+          {status === "loading" && <p className="px-4 py-6 text-sm text-slate-500 dark:text-slate-400">Loading activity…</p>}
+          {status === "error" && <p className="px-4 py-6 text-sm text-rose-700 dark:text-rose-300">Could not load the activity feed.</p>}
           <ForYou />
           {status === "ready" && events.length === 0 && (
-            <p className="px-4 py-6 text-sm text-slate-500">Nothing has happened yet. Create a room or say hello in #general.</p>
+            <p className="px-4 py-6 text-sm text-slate-500 dark:text-slate-400">Nothing has happened yet. Create a room or say hello in #general.</p>
           )}
-          <ol aria-label="Activity" className="divide-y divide-slate-100">
+          <ol aria-label="Activity" className="divide-y divide-slate-100 dark:divide-slate-800">
             {items.map((item) => (
               <FeedItem key={item.key} item={item} />
             ))}
@@ -101,7 +101,7 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
                 type="button"
                 onClick={() => void useFeed.getState().loadOlder()}
                 disabled={loadingOlder}
-                className="text-sm font-medium text-indigo-700 hover:underline disabled:text-slate-400"
+                className="text-sm font-medium text-indigo-700 dark:text-indigo-300 hover:underline disabled:text-slate-400"
               >
                 {loadingOlder ? "Loading…" : "Show older activity"}
               </button>
@@ -145,7 +145,7 @@ function FeedItem({ item }: { item: Item }) {
 // rest of the sentence around it.
 function Who({ name }: { name: string }) {
   return (
-    <strong className="font-semibold text-slate-900">
+    <strong className="font-semibold text-slate-900 dark:text-slate-100">
       <bdi>{name}</bdi>
     </strong>
   );
@@ -160,7 +160,7 @@ function People({ people }: { people: Actor[] }) {
 }
 
 function FeedSentence({ item }: { item: Item }) {
-  const sentence = "wrap-anywhere text-slate-700";
+  const sentence = "wrap-anywhere text-slate-700 dark:text-slate-300";
   switch (item.kind) {
     case "room.created":
       return (
@@ -177,7 +177,7 @@ function FeedSentence({ item }: { item: Item }) {
     case "messages": {
       const latest = latestOf(item);
       const preview = (
-        <Link href={messageHref(latest.data.roomId, latest.data.seq)} className="text-slate-600 hover:text-indigo-700 hover:underline">
+        <Link href={messageHref(latest.data.roomId, latest.data.seq)} className="text-slate-600 dark:text-slate-300 hover:text-indigo-700 dark:hover:text-indigo-300 hover:underline">
           {latest.data.preview}
         </Link>
       );
@@ -191,10 +191,10 @@ function FeedSentence({ item }: { item: Item }) {
       return (
         <>
           <p className={sentence}>
-            <strong className="font-semibold text-slate-900">{item.events.length} new messages</strong> in <RoomLink roomId={item.roomId} /> from{" "}
+            <strong className="font-semibold text-slate-900 dark:text-slate-100">{item.events.length} new messages</strong> in <RoomLink roomId={item.roomId} /> from{" "}
             <People people={item.people} />
           </p>
-          <p className="mt-0.5 line-clamp-2 wrap-anywhere text-slate-600">
+          <p className="mt-0.5 line-clamp-2 wrap-anywhere text-slate-600 dark:text-slate-300">
             <bdi>{latest.actor.name}</bdi>: {preview}
           </p>
         </>
@@ -209,7 +209,7 @@ function FeedSentence({ item }: { item: Item }) {
 
 export function RoomLink({ roomId }: { roomId: string }) {
   return (
-    <Link href={`/rooms/${roomId}`} className="font-medium text-indigo-700 hover:underline">
+    <Link href={`/rooms/${roomId}`} className="font-medium text-indigo-700 dark:text-indigo-300 hover:underline">
       <RoomName id={roomId} />
     </Link>
   );

@@ -17,11 +17,11 @@ export function ForYou() {
   const readSeq = useNotifications((s) => s.readSeq);
   if (mentions.length === 0) return null;
   return (
-    <section aria-labelledby="for-you-heading" className="border-b border-slate-200 bg-slate-50/60">
-      <h3 id="for-you-heading" className="px-4 pt-3 text-xs font-semibold tracking-wide text-slate-500 uppercase">
+    <section aria-labelledby="for-you-heading" className="border-b border-slate-200 dark:border-slate-700 bg-slate-50/60 dark:bg-slate-800/60">
+      <h3 id="for-you-heading" className="px-4 pt-3 text-xs font-semibold tracking-wide text-slate-500 dark:text-slate-400 uppercase">
         For you
       </h3>
-      <ol aria-label="For you" className="divide-y divide-slate-100">
+      <ol aria-label="For you" className="divide-y divide-slate-100 dark:divide-slate-800">
         {mentions
           .slice(-SHOWN)
           .toReversed()
@@ -39,7 +39,7 @@ function ForYouItem({ event, unread }: { event: MentionEvent; unread: boolean })
     <li className="flex gap-2 px-4 py-2.5 text-sm">
       <span aria-hidden className={`mt-1.5 size-2 shrink-0 rounded-full ${unread ? "bg-indigo-600" : "bg-transparent"}`} />
       <div className="min-w-0 flex-1">
-        <p className={`wrap-anywhere ${unread ? "text-slate-900" : "text-slate-600"}`}>
+        <p className={`wrap-anywhere ${unread ? "text-slate-900 dark:text-slate-100" : "text-slate-600 dark:text-slate-300"}`}>
           {unread && <span className="sr-only">Unread: </span>}
           <strong className="font-semibold">
             <bdi>{event.actor.name}</bdi>
@@ -48,7 +48,7 @@ function ForYouItem({ event, unread }: { event: MentionEvent; unread: boolean })
         </p>
         <Link
           href={messageHref(event.data.roomId, event.data.seq)}
-          className="line-clamp-2 wrap-anywhere text-slate-600 hover:text-indigo-700 hover:underline"
+          className="line-clamp-2 wrap-anywhere text-slate-600 dark:text-slate-300 hover:text-indigo-700 dark:hover:text-indigo-300 hover:underline"
         >
           {event.data.preview || "(deleted)"}
         </Link>

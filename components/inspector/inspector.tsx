@@ -53,8 +53,8 @@ export function Inspector({ roomId }: { roomId: string }) {
         onClick={() => setOpen(!open)}
         aria-expanded={open}
         aria-controls={PANEL_ID}
-        className={`inline-flex h-8 shrink-0 items-center gap-1.5 rounded-lg border px-2 text-xs font-medium focus-visible:outline-2 focus-visible:outline-indigo-500 sm:px-2.5 ${
-          open ? "border-indigo-300 bg-indigo-50 text-indigo-800" : "border-slate-300 bg-white text-slate-700 hover:bg-slate-50"
+        className={`inline-flex h-8 shrink-0 items-center gap-1.5 rounded-lg border px-2 text-xs font-medium focus-visible:outline-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400 sm:px-2.5 ${
+          open ? "border-indigo-300 dark:border-indigo-700 bg-indigo-50 dark:bg-indigo-950 text-indigo-800 dark:text-indigo-200" : "border-slate-300 dark:border-slate-600 bg-white dark:bg-slate-900 text-slate-700 dark:text-slate-300 hover:bg-slate-50 dark:hover:bg-slate-800"
         }`}
       >
         <InspectorIcon className="size-4" />
@@ -66,9 +66,9 @@ export function Inspector({ roomId }: { roomId: string }) {
           id={PANEL_ID}
           tabIndex={-1}
           aria-labelledby={`${PANEL_ID}-heading`}
-          className="absolute inset-x-0 top-12 bottom-0 z-20 flex flex-col border-l border-slate-200 bg-white shadow-xl outline-none sm:left-auto sm:w-[26rem] lg:right-96 lg:border-r"
+          className="absolute inset-x-0 top-12 bottom-0 z-20 flex flex-col border-l border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 shadow-xl outline-none sm:left-auto sm:w-[26rem] lg:right-96 lg:border-r"
         >
-          <header className="flex h-11 shrink-0 items-center justify-between gap-2 border-b border-slate-200 px-4">
+          <header className="flex h-11 shrink-0 items-center justify-between gap-2 border-b border-slate-200 dark:border-slate-700 px-4">
             <h2 id={`${PANEL_ID}-heading`} className="text-sm font-semibold">
               Inspector
             </h2>
@@ -76,7 +76,7 @@ export function Inspector({ roomId }: { roomId: string }) {
               type="button"
               onClick={close}
               aria-label="Close inspector"
-              className="-mr-1.5 inline-flex size-8 items-center justify-center rounded-full text-slate-500 hover:bg-slate-100 hover:text-slate-700 focus-visible:outline-2 focus-visible:outline-indigo-500"
+              className="-mr-1.5 inline-flex size-8 items-center justify-center rounded-full text-slate-500 dark:text-slate-400 hover:bg-slate-100 dark:hover:bg-slate-800 hover:text-slate-700 dark:hover:text-slate-300 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400"
             >
               <CloseIcon />
             </button>
@@ -156,12 +156,12 @@ function ControlsSection({ snapshot, onChange }: { snapshot: InspectorSnapshot; 
   return (
     <Section title="Try it">
       <fieldset>
-        <legend className="mb-1.5 text-xs font-medium text-slate-600">Transport</legend>
-        <div className="grid grid-cols-3 gap-1 rounded-lg bg-slate-100 p-1">
+        <legend className="mb-1.5 text-xs font-medium text-slate-600 dark:text-slate-300">Transport</legend>
+        <div className="grid grid-cols-3 gap-1 rounded-lg bg-slate-100 dark:bg-slate-800 p-1">
           {MODES.map((m) => (
             <label
               key={m.value}
-              className="relative flex h-8 items-center justify-center rounded-md px-1 text-center text-xs font-medium text-slate-600 has-checked:bg-white has-checked:text-slate-900 has-checked:shadow-sm"
+              className="relative flex h-8 items-center justify-center rounded-md px-1 text-center text-xs font-medium text-slate-600 dark:text-slate-300 has-checked:bg-white dark:has-checked:bg-slate-900 has-checked:text-slate-900 dark:has-checked:text-slate-100 has-checked:shadow-sm"
             >
               <input
                 type="radio"
@@ -169,13 +169,13 @@ function ControlsSection({ snapshot, onChange }: { snapshot: InspectorSnapshot; 
                 value={m.value}
                 checked={snapshot.mode === m.value}
                 onChange={() => choose(m.value)}
-                className="absolute inset-0 cursor-pointer appearance-none rounded-md focus-visible:outline-2 focus-visible:outline-indigo-500"
+                className="absolute inset-0 cursor-pointer appearance-none rounded-md focus-visible:outline-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400"
               />
               {m.label}
             </label>
           ))}
         </div>
-        <p className="mt-1.5 text-xs text-slate-500">Auto starts on WebSocket and SSE and falls back to long polling where a proxy blocks them.</p>
+        <p className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">Auto starts on WebSocket and SSE and falls back to long polling where a proxy blocks them.</p>
       </fieldset>
       <div className="mt-4 flex flex-wrap items-center justify-between gap-3">
         <label className="flex cursor-pointer items-center gap-2 text-sm font-medium">
@@ -184,7 +184,7 @@ function ControlsSection({ snapshot, onChange }: { snapshot: InspectorSnapshot; 
             role="switch"
             checked={snapshot.offline}
             onChange={(e) => setOffline(e.target.checked)}
-            className="relative h-5 w-9 shrink-0 cursor-pointer appearance-none rounded-full bg-slate-300 transition-colors before:absolute before:top-0.5 before:left-0.5 before:size-4 before:rounded-full before:bg-white before:shadow-sm before:transition-transform checked:bg-amber-500 checked:before:translate-x-4 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500"
+            className="relative h-5 w-9 shrink-0 cursor-pointer appearance-none rounded-full bg-slate-300 dark:bg-slate-600 transition-colors before:absolute before:top-0.5 before:left-0.5 before:size-4 before:rounded-full before:bg-white dark:before:bg-slate-900 before:shadow-sm before:transition-transform checked:bg-amber-500 checked:before:translate-x-4 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400"
           />
           Simulate offline
         </label>
@@ -192,7 +192,7 @@ function ControlsSection({ snapshot, onChange }: { snapshot: InspectorSnapshot; 
           type="button"
           onClick={drop}
           disabled={snapshot.offline}
-          className="rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-indigo-500 disabled:text-slate-400 disabled:hover:bg-transparent"
+          className="rounded-lg border border-slate-300 dark:border-slate-600 px-3 py-1.5 text-sm font-medium hover:bg-slate-50 dark:hover:bg-slate-800 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400 disabled:text-slate-400 disabled:hover:bg-transparent"
         >
           Drop connection
         </button>
@@ -227,12 +227,12 @@ function FramesSection({
       title="Frames"
       hint={`The last ${FRAMES_KEPT}, newest first. ${totals.in} in (${formatBytes(totals.bytesIn)}), ${totals.out} out (${formatBytes(totals.bytesOut)}) since the room opened.`}
       action={
-        <button type="button" onClick={onClear} className="text-xs font-medium text-indigo-700 hover:underline">
+        <button type="button" onClick={onClear} className="text-xs font-medium text-indigo-700 dark:text-indigo-300 hover:underline">
           Clear frames
         </button>
       }
     >
-      <label className="mb-2 flex w-fit cursor-pointer items-center gap-2 text-xs text-slate-600">
+      <label className="mb-2 flex w-fit cursor-pointer items-center gap-2 text-xs text-slate-600 dark:text-slate-300">
         <input
           type="checkbox"
           checked={hideCursors}
@@ -242,11 +242,11 @@ function FramesSection({
         Hide cursor frames
       </label>
       {frames.length === 0 ? (
-        <p className="rounded-lg border border-dashed border-slate-200 px-3 py-4 text-center text-xs text-slate-500">No frames yet.</p>
+        <p className="rounded-lg border border-dashed border-slate-200 dark:border-slate-700 px-3 py-4 text-center text-xs text-slate-500 dark:text-slate-400">No frames yet.</p>
       ) : (
-        <div className="overflow-hidden rounded-lg border border-slate-200">
+        <div className="overflow-hidden rounded-lg border border-slate-200 dark:border-slate-700">
           <table aria-label="Frames" className="w-full table-fixed text-left font-mono text-[11px] leading-5">
-            <thead className="bg-slate-50 text-slate-500">
+            <thead className="bg-slate-50 dark:bg-slate-800 text-slate-500 dark:text-slate-400">
               <tr>
                 <th scope="col" className="w-14 py-1 pl-2 font-medium">
                   Dir
@@ -265,7 +265,7 @@ function FramesSection({
                 </th>
               </tr>
             </thead>
-            <tbody className="divide-y divide-slate-100">
+            <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
               {frames.map((f, i) => (
                 // The ring holds the last frames in order: the newest is number `total`.
                 <FrameRow key={total - i} frame={f} />
@@ -282,24 +282,24 @@ function FrameRow({ frame }: { frame: FrameLog }) {
   const incoming = frame.direction === "in";
   return (
     <tr>
-      <td className={`py-0.5 pl-2 ${incoming ? "text-emerald-700" : "text-indigo-700"}`}>
+      <td className={`py-0.5 pl-2 ${incoming ? "text-emerald-700 dark:text-emerald-300" : "text-indigo-700 dark:text-indigo-300"}`}>
         <span aria-hidden>{incoming ? "↓ " : "↑ "}</span>
         {frame.direction}
       </td>
-      <td className="truncate py-0.5 text-slate-600" title={TRANSPORT_NAME[frame.transport]}>
+      <td className="truncate py-0.5 text-slate-600 dark:text-slate-300" title={TRANSPORT_NAME[frame.transport]}>
         {VIA[frame.transport]}
       </td>
       {frame.invalid === undefined ? (
-        <td className="truncate py-0.5 text-slate-900" title={frame.type}>
+        <td className="truncate py-0.5 text-slate-900 dark:text-slate-100" title={frame.type}>
           {frame.type}
         </td>
       ) : (
-        <td className="truncate py-0.5 text-red-700" title={`Dropped: ${frame.invalid}`}>
+        <td className="truncate py-0.5 text-red-700 dark:text-red-300" title={`Dropped: ${frame.invalid}`}>
           {frame.type} <span className="font-sans font-medium">invalid</span>
         </td>
       )}
-      <td className="py-0.5 pr-2 text-right text-slate-600 tabular-nums">{frame.bytes}</td>
-      <td className="py-0.5 pr-2 text-right text-slate-500 tabular-nums">{clockTime(frame.at)}</td>
+      <td className="py-0.5 pr-2 text-right text-slate-600 dark:text-slate-300 tabular-nums">{frame.bytes}</td>
+      <td className="py-0.5 pr-2 text-right text-slate-500 dark:text-slate-400 tabular-nums">{clockTime(frame.at)}</td>
     </tr>
   );
 }
@@ -311,25 +311,25 @@ function Section({ title, hint, action, children }: { title: string; hint?: stri
   return (
     <section aria-labelledby={id}>
       <div className="mb-2 flex items-baseline justify-between gap-2">
-        <h3 id={id} className="text-xs font-semibold tracking-wide text-slate-500 uppercase">
+        <h3 id={id} className="text-xs font-semibold tracking-wide text-slate-500 dark:text-slate-400 uppercase">
           {title}
         </h3>
         {action}
       </div>
-      {hint && <p className="-mt-1 mb-2 text-xs text-slate-500">{hint}</p>}
+      {hint && <p className="-mt-1 mb-2 text-xs text-slate-500 dark:text-slate-400">{hint}</p>}
       {children}
     </section>
   );
 }
 
-/** Label–value rows; each row is a named group, so "Reconnects" reads as "Reconnects 0". */
+/** Label–value rows: a term and its value, each pair wrapped in a plain div as <dl> allows. */
 function Facts({ label, rows, mono }: { label: string; rows: [string, string][]; mono?: boolean }) {
   return (
-    <dl aria-label={label} className="divide-y divide-slate-100 rounded-lg border border-slate-200 text-sm">
+    <dl aria-label={label} className="divide-y divide-slate-100 dark:divide-slate-800 rounded-lg border border-slate-200 dark:border-slate-700 text-sm">
       {rows.map(([name, value]) => (
-        <div key={name} role="group" aria-label={name} className="flex items-baseline justify-between gap-3 px-3 py-1.5">
-          <dt className={`min-w-0 truncate text-slate-600 ${mono ? "font-mono text-xs" : ""}`}>{name}</dt>
-          <dd className="shrink-0 font-medium text-slate-900 tabular-nums">{value}</dd>
+        <div key={name} className="flex items-baseline justify-between gap-3 px-3 py-1.5">
+          <dt className={`min-w-0 truncate text-slate-600 dark:text-slate-300 ${mono ? "font-mono text-xs" : ""}`}>{name}</dt>
+          <dd className="shrink-0 font-medium text-slate-900 dark:text-slate-100 tabular-nums">{value}</dd>
         </div>
       ))}
     </dl>

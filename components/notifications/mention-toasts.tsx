@@ -17,19 +17,19 @@ export function MentionToasts() {
       {toasts.map(({ id, mention }) => (
         <div
           key={id}
-          className="pointer-events-auto flex w-full max-w-sm items-start gap-3 rounded-xl border border-slate-200 bg-white p-3 shadow-lg"
+          className="pointer-events-auto flex w-full max-w-sm items-start gap-3 rounded-xl border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 p-3 shadow-lg"
         >
           <Link href={messageHref(mention.data.roomId, mention.data.seq)} onClick={() => dismiss(id)} className="min-w-0 flex-1">
             <p className="text-sm font-medium">
               <bdi>{mention.actor.name}</bdi> {mention.type === "reply" ? "replied to you" : "mentioned you"} in <RoomName id={mention.data.roomId} />
             </p>
-            <p className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600">{mention.data.preview || <em>Message deleted</em>}</p>
+            <p className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600 dark:text-slate-300">{mention.data.preview || <em>Message deleted</em>}</p>
           </Link>
           <button
             type="button"
             onClick={() => dismiss(id)}
             aria-label="Dismiss"
-            className="rounded p-1 text-slate-400 hover:bg-slate-100 hover:text-slate-600"
+            className="rounded p-1 text-slate-400 hover:bg-slate-100 dark:hover:bg-slate-800 hover:text-slate-600 dark:hover:text-slate-300"
           >
             <CloseIcon />
           </button>

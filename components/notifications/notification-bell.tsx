@@ -38,7 +38,7 @@ export function NotificationBell() {
         aria-label={unread > 0 ? `Notifications, ${unread} unread` : "Notifications"}
         aria-expanded={open}
         aria-controls="notifications-panel"
-        className="relative inline-flex size-9 items-center justify-center rounded-full text-slate-600 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-500"
+        className="relative inline-flex size-9 items-center justify-center rounded-full text-slate-600 dark:text-slate-300 hover:bg-slate-100 dark:hover:bg-slate-800 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400"
       >
         <BellIcon />
         {unread > 0 && (
@@ -55,16 +55,16 @@ export function NotificationBell() {
           id="notifications-panel"
           role="region"
           aria-label="Mentions"
-          className="fixed inset-x-2 top-14 z-30 max-h-[70dvh] overflow-y-auto rounded-xl border border-slate-200 bg-white shadow-lg sm:absolute sm:inset-x-auto sm:top-full sm:right-0 sm:mt-2 sm:w-80"
+          className="fixed inset-x-2 top-14 z-30 max-h-[70dvh] overflow-y-auto rounded-xl border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 shadow-lg sm:absolute sm:inset-x-auto sm:top-full sm:right-0 sm:mt-2 sm:w-80"
         >
-          <h2 className="border-b border-slate-100 px-4 py-2.5 text-sm font-semibold">Mentions</h2>
+          <h2 className="border-b border-slate-100 dark:border-slate-800 px-4 py-2.5 text-sm font-semibold">Mentions</h2>
           {mentions.length === 0 ? (
-            <p className="px-4 py-6 text-center text-sm text-slate-500">Nobody has mentioned you yet. When someone writes @yourname, it shows up here.</p>
+            <p className="px-4 py-6 text-center text-sm text-slate-500 dark:text-slate-400">Nobody has mentioned you yet. When someone writes @yourname, it shows up here.</p>
           ) : (
-            <ul className="divide-y divide-slate-100">
+            <ul className="divide-y divide-slate-100 dark:divide-slate-800">
               {[...mentions].reverse().map((m) => (
-                <li key={m.seq} className={m.seq > readSeqAtOpen ? "bg-indigo-50/60" : undefined}>
-                  <Link href={messageHref(m.data.roomId, m.data.seq)} onClick={() => setOpen(false)} className="block px-4 py-2.5 hover:bg-slate-50">
+                <li key={m.seq} className={m.seq > readSeqAtOpen ? "bg-indigo-50/60 dark:bg-indigo-950/60" : undefined}>
+                  <Link href={messageHref(m.data.roomId, m.data.seq)} onClick={() => setOpen(false)} className="block px-4 py-2.5 hover:bg-slate-50 dark:hover:bg-slate-800">
                     <span className="flex items-baseline justify-between gap-2">
                       <span className="truncate text-sm">
                         <strong className="font-semibold">
@@ -73,7 +73,7 @@ export function NotificationBell() {
                       </span>
                       <RelativeTime at={m.at} />
                     </span>
-                    <span className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600">{m.data.preview || <em>Message deleted</em>}</span>
+                    <span className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600 dark:text-slate-300">{m.data.preview || <em>Message deleted</em>}</span>
                   </Link>
                 </li>
               ))}

@@ -21,24 +21,24 @@ export function OpsDashboard() {
         <div className="flex flex-wrap items-end justify-between gap-x-4 gap-y-2">
           <div className="min-w-0">
             <h1 className="text-xl font-bold tracking-tight">Ops</h1>
-            <p className="mt-1 text-sm text-slate-600">This server instance over the last minute, sampled every second from its own metrics.</p>
+            <p className="mt-1 text-sm text-slate-600 dark:text-slate-300">This server instance over the last minute, sampled every second from its own metrics.</p>
           </div>
           {snapshot && (
-            <p className="flex min-w-0 items-center gap-2 text-xs text-slate-500">
+            <p className="flex min-w-0 items-center gap-2 text-xs text-slate-500 dark:text-slate-400">
               <span aria-hidden className={`size-2 shrink-0 rounded-full ${error ? "bg-amber-400" : "bg-emerald-500"}`} />
               <span className="truncate">
-                Instance <code className="font-mono text-slate-700">{snapshot.instance}</code> · up {formatUptime(snapshot.uptimeS)}
+                Instance <code className="font-mono text-slate-700 dark:text-slate-300">{snapshot.instance}</code> · up {formatUptime(snapshot.uptimeS)}
               </span>
             </p>
           )}
         </div>
 
         {error && (
-          <p role="alert" className="rounded-lg border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
+          <p role="alert" className="rounded-lg border border-amber-200 dark:border-amber-800 bg-amber-50 dark:bg-amber-950 px-3 py-2 text-sm text-amber-900 dark:text-amber-100">
             {error}. Trying again every second; the charts keep the last minute they saw.
           </p>
         )}
-        {!snapshot && !error && <p className="text-sm text-slate-500">Waiting for the first sample…</p>}
+        {!snapshot && !error && <p className="text-sm text-slate-500 dark:text-slate-400">Waiting for the first sample…</p>}
 
         {snapshot && (
           <div className="grid gap-4 md:grid-cols-2 xl:grid-cols-3">
@@ -126,12 +126,12 @@ export function OpsDashboard() {
 function Card({ title, hint, children }: { title: string; hint: string; children: ReactNode }) {
   const id = useId();
   return (
-    <section aria-labelledby={id} className="flex min-w-0 flex-col gap-3 rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
+    <section aria-labelledby={id} className="flex min-w-0 flex-col gap-3 rounded-xl border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 p-4 shadow-sm">
       <div>
         <h2 id={id} className="text-sm font-semibold">
           {title}
         </h2>
-        <p className="mt-0.5 text-xs text-slate-500">{hint}</p>
+        <p className="mt-0.5 text-xs text-slate-500 dark:text-slate-400">{hint}</p>
       </div>
       {children}
     </section>
@@ -155,17 +155,18 @@ function latency(q: LatencyQuantile | null | undefined): Pick<Stat, "value" | "u
   return { value: q === undefined ? undefined : (q?.ms ?? null), unit: " ms", over: q?.over };
 }
 
-/** The current numbers; each is a group named in full, so it reads "WebSocket connections 2". */
+/** The current numbers: each term is its short name, with the full name for those who want it. */
 function Stats({ items }: { items: Stat[] }) {
   return (
     <dl className="flex flex-wrap gap-x-5 gap-y-2">
       {items.map((s) => (
-        <div key={s.name} role="group" aria-label={s.name} className="min-w-0">
-          <dt className="flex items-center gap-1.5 text-xs text-slate-500">
+        <div key={s.name} className="min-w-0">
+          <dt className="flex items-center gap-1.5 text-xs text-slate-500 dark:text-slate-400">
             <span aria-hidden className={`h-0.5 w-3 shrink-0 rounded-full ${s.color.swatch} ${s.dashed ? "[mask:repeating-linear-gradient(90deg,#000_0_4px,transparent_4px_6px)]" : ""}`} />
-            {s.short}
+            <span aria-hidden>{s.short}</span>
+            <span className="sr-only">{s.name}</span>
           </dt>
-          <dd className="text-xl font-semibold text-slate-900 tabular-nums">
+          <dd className="text-xl font-semibold text-slate-900 dark:text-slate-100 tabular-nums">
             {formatStat(s.value, s.unit, s.over)}
           </dd>
         </div>

@@ -60,8 +60,8 @@ export function Sparkline({
         aria-label={`${label}, the last ${slots} seconds`}
         className="block h-16 w-full overflow-visible"
       >
-        <line x1={0} x2={WIDTH} y1={HEIGHT - 1} y2={HEIGHT - 1} className="stroke-slate-200" strokeWidth={1} vectorEffect="non-scaling-stroke" />
-        <line x1={0} x2={WIDTH} y1={1} y2={1} className="stroke-slate-100" strokeWidth={1} strokeDasharray="2 3" vectorEffect="non-scaling-stroke" />
+        <line x1={0} x2={WIDTH} y1={HEIGHT - 1} y2={HEIGHT - 1} className="stroke-slate-200 dark:stroke-slate-700" strokeWidth={1} vectorEffect="non-scaling-stroke" />
+        <line x1={0} x2={WIDTH} y1={1} y2={1} className="stroke-slate-100 dark:stroke-slate-800" strokeWidth={1} strokeDasharray="2 3" vectorEffect="non-scaling-stroke" />
         {stacked &&
           shown.map((s, k) => {
             const n = s.values.length;
@@ -97,7 +97,7 @@ export function Sparkline({
           ),
         )}
       </svg>
-      <figcaption aria-hidden className="pointer-events-none absolute top-0 right-0 -translate-y-full pb-0.5 text-[10px] text-slate-400 tabular-nums">
+      <figcaption aria-hidden className="pointer-events-none absolute top-0 right-0 -translate-y-full pb-0.5 text-[10px] text-slate-500 dark:text-slate-400 tabular-nums">
         {formatNumber(top)}
         {unit}
       </figcaption>

@@ -10,7 +10,7 @@ import { useReadPosition } from "./use-read-position";
 export function ChatPanel({ roomId, me }: { roomId: string; me: User }) {
   const { newAfter, onBottom } = useReadPosition(roomId, me);
   return (
-    <section aria-label="Chat" className="flex h-full min-h-0 flex-col bg-white">
+    <section aria-label="Chat" className="flex h-full min-h-0 flex-col bg-white dark:bg-slate-900">
       <MessageList roomId={roomId} me={me} newAfter={newAfter} onBottom={onBottom} />
       <TypingLine />
       <Composer roomId={roomId} />
@@ -35,7 +35,7 @@ function TypingLine() {
   return (
     <>
       {/* Not live: there to be read when the person looks, not spoken at every change. */}
-      <p className="h-5 truncate px-4 text-xs text-slate-500 italic">
+      <p className="h-5 truncate px-4 text-xs text-slate-500 dark:text-slate-400 italic">
         {typingPieces(typing).map((p, i) => (typeof p === "string" ? p : <bdi key={i}>{p.name}</bdi>))}
       </p>
       <p aria-live="polite" className="sr-only">

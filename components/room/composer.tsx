@@ -105,9 +105,9 @@ export function Composer({ roomId }: { roomId: string }) {
   };
 
   return (
-    <form onSubmit={onSubmit} className="border-t border-slate-200 p-3">
+    <form onSubmit={onSubmit} className="border-t border-slate-200 dark:border-slate-700 p-3">
       {replyTo && (
-        <div className="mb-2 flex items-center gap-2 rounded-md bg-slate-50 px-2 py-1 text-xs text-slate-600">
+        <div className="mb-2 flex items-center gap-2 rounded-md bg-slate-50 dark:bg-slate-800 px-2 py-1 text-xs text-slate-600 dark:text-slate-300">
           <span className="min-w-0 flex-1 truncate">
             Replying to <bdi className="font-semibold">{replyTo.actor.name}</bdi>: {previewOf(replyTo.data.text)}
           </span>
@@ -115,7 +115,7 @@ export function Composer({ roomId }: { roomId: string }) {
             type="button"
             onClick={() => useCompose.getState().cancelReply()}
             aria-label="Cancel reply"
-            className="rounded p-0.5 text-slate-400 hover:bg-slate-200 hover:text-slate-700"
+            className="rounded p-0.5 text-slate-400 hover:bg-slate-200 dark:hover:bg-slate-700 hover:text-slate-700 dark:hover:text-slate-300"
           >
             <CloseIcon />
           </button>
@@ -141,7 +141,7 @@ export function Composer({ roomId }: { roomId: string }) {
           className={`block max-h-40 min-h-10 flex-1 resize-none rounded-lg border px-3 py-2 text-sm focus-visible:outline-2 ${
             tooLong
               ? "border-rose-500 focus-visible:border-rose-500 focus-visible:outline-rose-500/30"
-              : "border-slate-300 focus-visible:border-indigo-500 focus-visible:outline-indigo-500/30"
+              : "border-slate-300 dark:border-slate-600 focus-visible:border-indigo-500 focus-visible:outline-indigo-500/30"
           }`}
         />
         <button
@@ -157,12 +157,12 @@ export function Composer({ roomId }: { roomId: string }) {
       <p
         id="composer-count"
         aria-live="polite"
-        className={`text-right text-xs tabular-nums [&:not(:empty)]:mt-1 ${tooLong ? "font-medium text-rose-700" : "text-slate-500"}`}
+        className={`text-right text-xs tabular-nums [&:not(:empty)]:mt-1 ${tooLong ? "font-medium text-rose-700 dark:text-rose-300" : "text-slate-500 dark:text-slate-400"}`}
       >
         {left <= COUNT_FROM ? charactersLeft(left) : ""}
       </p>
       {notice && (
-        <p role="alert" className="mt-1.5 text-xs text-rose-700">
+        <p role="alert" className="mt-1.5 text-xs text-rose-700 dark:text-rose-300">
           {notice}
         </p>
       )}

@@ -112,7 +112,7 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
       setDismissed(null);
     },
     list: open ? (
-      <ul id={listId} role="listbox" aria-label="People to mention" className="absolute bottom-full left-0 z-20 mb-1 w-64 overflow-hidden rounded-lg border border-slate-200 bg-white py-1 shadow-lg">
+      <ul id={listId} role="listbox" aria-label="People to mention" className="absolute bottom-full left-0 z-20 mb-1 w-64 overflow-hidden rounded-lg border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 py-1 shadow-lg">
         {options.map((user, i) => (
           <li
             key={user.id}
@@ -124,7 +124,7 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
               e.preventDefault();
               choose(user);
             }}
-            className={`flex cursor-pointer items-center gap-2 px-3 py-1.5 text-sm ${i === current ? "bg-indigo-50 text-indigo-900" : "text-slate-700"}`}
+            className={`flex cursor-pointer items-center gap-2 px-3 py-1.5 text-sm ${i === current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "text-slate-700 dark:text-slate-300"}`}
           >
             <Avatar name={user.name} color={user.color || "#64748b"} size="sm" />
             <bdi className="truncate">{user.name}</bdi>

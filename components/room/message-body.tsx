@@ -39,7 +39,7 @@ export function MessageBody({
       >
         {blocks.map((block, i) =>
           block.kind === "code" ? (
-            <pre key={i} className="overflow-x-auto rounded-md bg-slate-100 px-3 py-2 font-mono text-[13px] whitespace-pre text-slate-800">
+            <pre key={i} className="overflow-x-auto rounded-md bg-slate-100 dark:bg-slate-800 px-3 py-2 font-mono text-[13px] whitespace-pre text-slate-800 dark:text-slate-200">
               <code>{block.text}</code>
             </pre>
           ) : (
@@ -55,7 +55,7 @@ export function MessageBody({
           aria-expanded={expanded}
           aria-controls={id}
           onClick={() => setExpanded((e) => !e)}
-          className="mt-0.5 text-xs font-medium text-indigo-700 hover:underline"
+          className="mt-0.5 text-xs font-medium text-indigo-700 dark:text-indigo-300 hover:underline"
         >
           {expanded ? "Show less" : "Show more"}
         </button>
@@ -71,13 +71,13 @@ function renderInlines(inlines: Inline[]): ReactNode[] {
         return piece.text;
       case "mention":
         return (
-          <span key={i} className="rounded bg-indigo-50 px-0.5 font-medium text-indigo-700">
+          <span key={i} className="rounded bg-indigo-50 dark:bg-indigo-950 px-0.5 font-medium text-indigo-700 dark:text-indigo-300">
             {piece.text}
           </span>
         );
       case "code":
         return (
-          <code key={i} className="rounded bg-slate-100 px-1 py-px font-mono text-[13px] text-rose-800">
+          <code key={i} className="rounded bg-slate-100 dark:bg-slate-800 px-1 py-px font-mono text-[13px] text-rose-800 dark:text-rose-200">
             {piece.text}
           </code>
         );
@@ -90,7 +90,7 @@ function renderInlines(inlines: Inline[]): ReactNode[] {
             rel="noopener noreferrer"
             // A label may say anything; the hover shows where it really goes.
             title={piece.text === piece.href ? undefined : piece.href}
-            className="text-indigo-700 underline decoration-indigo-300 hover:decoration-indigo-700"
+            className="text-indigo-700 dark:text-indigo-300 underline decoration-indigo-300 dark:decoration-indigo-700 hover:decoration-indigo-700 dark:hover:decoration-indigo-300"
           >
             {piece.text}
           </a>

@@ -60,14 +60,14 @@ export function MessageEditor({ room, message }: { room: string; message: Messag
         maxLength={4000}
         onChange={(e) => setText(e.target.value)}
         onKeyDown={onKeyDown}
-        className="block w-full resize-none rounded-md border border-indigo-300 px-2 py-1 text-sm focus-visible:outline-2 focus-visible:outline-indigo-500/30"
+        className="block w-full resize-none rounded-md border border-indigo-300 dark:border-indigo-700 px-2 py-1 text-sm focus-visible:outline-2 focus-visible:outline-indigo-500/30"
       />
-      <p className="mt-1 flex gap-3 text-xs text-slate-500">
+      <p className="mt-1 flex gap-3 text-xs text-slate-500 dark:text-slate-400">
         <span>Enter to save · Esc to cancel</span>
-        <button type="button" onClick={save} className="font-medium text-indigo-700 hover:underline">
+        <button type="button" onClick={save} className="font-medium text-indigo-700 dark:text-indigo-300 hover:underline">
           Save
         </button>
-        <button type="button" onClick={stop} className="font-medium text-slate-600 hover:underline">
+        <button type="button" onClick={stop} className="font-medium text-slate-600 dark:text-slate-300 hover:underline">
           Cancel
         </button>
       </p>

@@ -58,12 +58,12 @@ export const MessageItem = memo(function MessageItem({
       id={messageElementId(message.seq)}
       aria-current={focused ? "true" : undefined}
       className={`group relative flex scroll-my-4 gap-3 px-4 ${continues ? "py-0.5" : "pt-3 pb-0.5"} ${
-        focused ? "bg-indigo-50 ring-2 ring-indigo-300 ring-inset" : mentionsMe ? "bg-amber-50" : "hover:bg-slate-50"
+        focused ? "bg-indigo-50 dark:bg-indigo-950 ring-2 ring-indigo-300 dark:ring-indigo-700 ring-inset" : mentionsMe ? "bg-amber-50 dark:bg-amber-950" : "hover:bg-slate-50 dark:hover:bg-slate-800"
       }`}
     >
       <div className="flex w-8 shrink-0 justify-center">
         {continues ? (
-          <time dateTime={message.at} title={exactTime(message.at)} className="invisible pt-0.5 text-[10px] text-slate-400 group-hover:visible">
+          <time dateTime={message.at} title={exactTime(message.at)} className="invisible pt-0.5 text-[10px] text-slate-600 dark:text-slate-400 group-hover:visible">
             {clock.format(new Date(message.at))}
           </time>
         ) : (
@@ -85,14 +85,14 @@ export const MessageItem = memo(function MessageItem({
         )}
         {data.replyTo && <ReplyQuote replyTo={data.replyTo} />}
         {data.deleted ? (
-          <p className="text-sm text-slate-400 italic">This message was deleted</p>
+          <p className="text-sm text-slate-500 dark:text-slate-400 italic">This message was deleted</p>
         ) : editing ? (
           <MessageEditor room={room} message={message} />
         ) : (
           <>
             <MessageBody text={data.text} knownNames={knownNames} mentions={data.mentions} />
             {data.editedAt && (
-              <span className="text-[11px] text-slate-400" title={`Edited ${exactTime(data.editedAt)}`}>
+              <span className="text-[11px] text-slate-600 dark:text-slate-400" title={`Edited ${exactTime(data.editedAt)}`}>
                 (edited)
               </span>
             )}
@@ -117,10 +117,10 @@ function MessageActions({ room, message, meId }: { room: string; message: Messag
   const [picking, setPicking] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const closePicker = useCallback(() => setPicking(false), []);
-  const button = "rounded px-1.5 py-0.5 text-xs font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900";
+  const button = "rounded px-1.5 py-0.5 text-xs font-medium text-slate-600 dark:text-slate-300 hover:bg-slate-100 dark:hover:bg-slate-800 hover:text-slate-900 dark:hover:text-slate-100";
   if (confirming) {
     return (
-      <div role="alertdialog" aria-label="Delete message" className="absolute top-0 right-2 z-10 flex items-center gap-2 rounded-md border border-rose-200 bg-white px-2 py-1 text-xs shadow">
+      <div role="alertdialog" aria-label="Delete message" className="absolute top-0 right-2 z-10 flex items-center gap-2 rounded-md border border-rose-200 dark:border-rose-800 bg-white dark:bg-slate-900 px-2 py-1 text-xs shadow">
         <span>Delete this message for everyone?</span>
         <button
           type="button"
@@ -143,7 +143,7 @@ function MessageActions({ room, message, meId }: { room: string; message: Messag
     <div
       role="toolbar"
       aria-label={`Actions for ${message.actor.name}'s message`}
-      className={`absolute -top-3 right-3 z-10 flex items-center gap-0.5 rounded-md border border-slate-200 bg-white p-0.5 shadow-sm ${
+      className={`absolute -top-3 right-3 z-10 flex items-center gap-0.5 rounded-md border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 p-0.5 shadow-sm ${
         picking ? "" : "invisible group-focus-within:visible group-hover:visible"
       }`}
     >
@@ -158,7 +158,7 @@ function MessageActions({ room, message, meId }: { room: string; message: Messag
           <button type="button" onClick={() => useCompose.getState().startEdit(room, message.seq)} className={button}>
             Edit
           </button>
-          <button type="button" onClick={() => setConfirming(true)} className={`${button} text-rose-700 hover:text-rose-800`}>
+          <button type="button" onClick={() => setConfirming(true)} className={`${button} text-rose-700 dark:text-rose-300 hover:text-rose-800 dark:hover:text-rose-200`}>
             Delete
           </button>
         </>
@@ -180,18 +180,18 @@ function MessageActions({ room, message, meId }: { room: string; message: Messag
 function PendingChanges({ entries }: { entries: readonly OutboxEntry[] }) {
   if (entries.length === 0) return null;
   const failed = entries.filter((e) => e.status === "failed");
-  if (failed.length === 0) return <p className="text-[11px] text-slate-400">Saving…</p>;
+  if (failed.length === 0) return <p className="text-[11px] text-slate-500 dark:text-slate-400">Saving…</p>;
   return (
     <>
       {failed.map((entry) => (
         <div key={entry.clientId} role="alert" className="mt-1 flex flex-wrap items-center gap-x-3 text-xs">
-          <span className="text-rose-700">
+          <span className="text-rose-700 dark:text-rose-300">
             Your {entry.frame?.type === "react" ? "reaction" : entry.frame?.type ?? "change"} was not saved: {entry.error ? readableError(entry.error.message) : "the server refused it"}
           </span>
-          <button type="button" onClick={() => getRealtimeClient().retry(entry.clientId)} className="font-medium text-indigo-700 hover:underline">
+          <button type="button" onClick={() => getRealtimeClient().retry(entry.clientId)} className="font-medium text-indigo-700 dark:text-indigo-300 hover:underline">
             Retry
           </button>
-          <button type="button" onClick={() => getRealtimeClient().discard(entry.clientId)} className="font-medium text-slate-600 hover:underline">
+          <button type="button" onClick={() => getRealtimeClient().discard(entry.clientId)} className="font-medium text-slate-600 dark:text-slate-300 hover:underline">
             Discard
           </button>
         </div>
@@ -212,19 +212,19 @@ export function PendingMessage({ entry, me, knownNames }: { entry: OutboxEntry; 
         <p className="flex items-baseline gap-2">
           <bdi className="truncate text-sm font-semibold">{me.name}</bdi>
           {entry.status !== "failed" && (
-            <span className="text-xs text-slate-500">{entry.status === "pending" ? "Pending" : "Sending…"}</span>
+            <span className="text-xs text-slate-500 dark:text-slate-400">{entry.status === "pending" ? "Pending" : "Sending…"}</span>
           )}
         </p>
-        <div className={entry.status === "failed" ? "text-slate-500 line-through decoration-rose-300" : "text-slate-500"}>
+        <div className={entry.status === "failed" ? "text-slate-500 dark:text-slate-400 line-through decoration-rose-300 dark:decoration-rose-700" : "text-slate-500 dark:text-slate-400"}>
           <MessageBody text={entry.text} knownNames={knownNames} />
         </div>
         {entry.status === "failed" && (
           <div role="alert" className="mt-1 flex flex-wrap items-center gap-x-3 gap-y-1 text-xs">
-            <span className="text-rose-700">Not sent: {entry.error ? readableError(entry.error.message) : "the server refused it"}</span>
-            <button type="button" onClick={() => client().retry(entry.clientId)} className="font-medium text-indigo-700 hover:underline">
+            <span className="text-rose-700 dark:text-rose-300">Not sent: {entry.error ? readableError(entry.error.message) : "the server refused it"}</span>
+            <button type="button" onClick={() => client().retry(entry.clientId)} className="font-medium text-indigo-700 dark:text-indigo-300 hover:underline">
               Retry
             </button>
-            <button type="button" onClick={() => client().discard(entry.clientId)} className="font-medium text-slate-600 hover:underline">
+            <button type="button" onClick={() => client().discard(entry.clientId)} className="font-medium text-slate-600 dark:text-slate-300 hover:underline">
               Discard
             </button>
           </div>

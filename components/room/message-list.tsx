@@ -178,24 +178,24 @@ export function MessageList({
         aria-label="Conversation"
         aria-busy={status === "loading"}
         tabIndex={0}
-        className="flex h-full flex-col overflow-y-auto pb-2 [overflow-anchor:none] focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500"
+        className="flex h-full flex-col overflow-y-auto pb-2 [overflow-anchor:none] focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400"
       >
         <div className="mt-auto" />
-        {status === "loading" && <p className="p-4 text-center text-sm text-slate-500">Loading messages…</p>}
+        {status === "loading" && <p className="p-4 text-center text-sm text-slate-500 dark:text-slate-400">Loading messages…</p>}
         {status === "error" && (
-          <p role="alert" className="p-4 text-center text-sm text-rose-700">
+          <p role="alert" className="p-4 text-center text-sm text-rose-700 dark:text-rose-300">
             Could not load this room’s earlier messages.{" "}
-            <button type="button" onClick={() => useRoom.getState().retryHistory()} className="font-medium text-indigo-700 hover:underline">
+            <button type="button" onClick={() => useRoom.getState().retryHistory()} className="font-medium text-indigo-700 dark:text-indigo-300 hover:underline">
               Try again
             </button>
           </p>
         )}
         {status === "ready" && (
-          <p className="px-4 py-3 text-center text-xs text-slate-500">
+          <p className="px-4 py-3 text-center text-xs text-slate-500 dark:text-slate-400">
             {loadingOlder ? (
               "Loading older messages…"
             ) : olderFailed ? (
-              <button type="button" onClick={() => void useRoom.getState().loadOlder()} className="font-medium text-indigo-700 hover:underline">
+              <button type="button" onClick={() => void useRoom.getState().loadOlder()} className="font-medium text-indigo-700 dark:text-indigo-300 hover:underline">
                 Could not load older messages — try again
               </button>
             ) : hasMore ? (
@@ -263,12 +263,15 @@ export function MessageList({
   );
 }
 
+/** An item of the list like the messages around it (a list holds only items), holding the separator. */
 function NewMessagesDivider() {
   return (
-    <li role="separator" aria-label="New messages" className="flex items-center gap-2 px-4 py-1 text-xs font-semibold text-rose-600">
-      <span aria-hidden className="h-px flex-1 bg-rose-300" />
-      New messages
-      <span aria-hidden className="h-px flex-1 bg-rose-300" />
+    <li>
+      <div role="separator" aria-label="New messages" className="flex items-center gap-2 px-4 py-1 text-xs font-semibold text-rose-700 dark:text-rose-300">
+        <span aria-hidden className="h-px flex-1 bg-rose-300 dark:bg-rose-800" />
+        New messages
+        <span aria-hidden className="h-px flex-1 bg-rose-300 dark:bg-rose-800" />
+      </div>
     </li>
   );
 }
@@ -296,7 +299,7 @@ function splitByDay(messages: MessageEvent[]): Array<{ key: string; first: numbe
 function DayHeading({ at }: { at: string }) {
   const now = useNow();
   return (
-    <h2 className="sticky top-0 z-10 flex items-center gap-3 bg-white/95 px-4 py-1.5 text-xs font-semibold text-slate-600 before:h-px before:flex-1 before:bg-slate-200 after:h-px after:flex-1 after:bg-slate-200">
+    <h2 className="sticky top-0 z-10 flex items-center gap-3 bg-white/95 dark:bg-slate-900/95 px-4 py-1.5 text-xs font-semibold text-slate-600 dark:text-slate-300 before:h-px before:flex-1 before:bg-slate-200 dark:before:bg-slate-700 after:h-px after:flex-1 after:bg-slate-200 dark:after:bg-slate-700">
       {dayLabel(at, now)}
     </h2>
   );

@@ -20,7 +20,7 @@ export function PresenceAvatars() {
         ))}
       </ul>
       {extra > 0 && (
-        <span aria-hidden className="ml-1 text-xs font-medium text-slate-600">
+        <span aria-hidden className="ml-1 text-xs font-medium text-slate-600 dark:text-slate-300">
           +{extra}
         </span>
       )}

@@ -27,11 +27,12 @@ export function ReactionBar({ room, seq, reactions, meId }: { room: string; seq:
             <button
               type="button"
               aria-pressed={mine}
-              aria-label={`${reactedLabel(people, emoji, meId)}. ${mine ? "Take back" : "Add"} ${emoji}`}
+              // Starts with what the button shows (the emoji and its count), then who and what a press does.
+              aria-label={`${emoji} ${people.length}: ${reactedLabel(people, emoji, meId)}. ${mine ? "Take back" : "Add"} ${emoji}`}
               title={reactedLabel(people, emoji, meId)}
               onClick={() => react(room, seq, emoji, !mine)}
               className={`inline-flex h-6 items-center gap-1 rounded-full border px-2 text-xs ${
-                mine ? "border-indigo-300 bg-indigo-50 text-indigo-800" : "border-slate-200 bg-white text-slate-700 hover:border-slate-300"
+                mine ? "border-indigo-300 dark:border-indigo-700 bg-indigo-50 dark:bg-indigo-950 text-indigo-800 dark:text-indigo-200" : "border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 text-slate-700 dark:text-slate-300 hover:border-slate-300 dark:hover:border-slate-600"
               }`}
             >
               <span aria-hidden>{emoji}</span>
@@ -68,7 +69,7 @@ export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string) =>
         e.preventDefault(); // the picker's Escape: an open inspector stays open
         onClose();
       }}
-      className="absolute right-2 bottom-full z-20 mb-1 rounded-lg border border-slate-200 bg-white p-2 shadow-lg"
+      className="absolute right-2 bottom-full z-20 mb-1 rounded-lg border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 p-2 shadow-lg"
     >
       <div className="flex gap-1">
         {QUICK_REACTIONS.map((emoji) => (
@@ -77,7 +78,7 @@ export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string) =>
             type="button"
             aria-label={`React with ${emoji}`}
             onClick={() => onPick(emoji)}
-            className="rounded p-1 text-lg leading-none hover:bg-slate-100"
+            className="rounded p-1 text-lg leading-none hover:bg-slate-100 dark:hover:bg-slate-800"
           >
             {emoji}
           </button>
@@ -99,9 +100,9 @@ export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string) =>
           onChange={(e) => setTyped(e.target.value)}
           placeholder="Other emoji"
           maxLength={16}
-          className="w-28 rounded border border-slate-300 px-2 py-0.5 text-sm"
+          className="w-28 rounded border border-slate-300 dark:border-slate-600 px-2 py-0.5 text-sm"
         />
-        <button type="submit" className="rounded bg-slate-100 px-2 text-xs font-medium text-slate-700 hover:bg-slate-200">
+        <button type="submit" className="rounded bg-slate-100 dark:bg-slate-800 px-2 text-xs font-medium text-slate-700 dark:text-slate-300 hover:bg-slate-200 dark:hover:bg-slate-700">
           Add
         </button>
       </form>

@@ -12,13 +12,13 @@ export function ReplyQuote({ replyTo }: { replyTo: ReplyRef }) {
       type="button"
       onClick={() => useRoom.getState().focus(replyTo.seq)}
       aria-label={replyTo.deleted ? "Reply to a deleted message" : `Reply to ${replyTo.actor.name}: ${replyTo.preview}. Show it`}
-      className="mb-0.5 flex max-w-full items-center gap-1.5 border-l-2 border-slate-300 pl-2 text-left text-xs text-slate-500 hover:border-indigo-400 hover:text-slate-700"
+      className="mb-0.5 flex max-w-full items-center gap-1.5 border-l-2 border-slate-300 dark:border-slate-600 pl-2 text-left text-xs text-slate-500 dark:text-slate-400 hover:border-indigo-400 hover:text-slate-700 dark:hover:text-slate-300"
     >
       {replyTo.deleted ? (
-        <span className="italic">Original message deleted</span>
+        <span className="italic">Deleted message</span>
       ) : (
         <>
-          <bdi className="shrink-0 font-semibold">{replyTo.actor.name}</bdi>
+          <bdi className="shrink-0 font-semibold">{replyTo.actor.name}</bdi>{" "}
           <span className="truncate">{replyTo.preview}</span>
         </>
       )}

@@ -32,7 +32,7 @@ function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: nu
     return (
       <div className="flex h-full flex-col items-center justify-center gap-3 p-6 text-center">
         <h1 className="text-lg font-semibold">There is no room #{roomId}</h1>
-        <Link href="/" className="text-sm font-medium text-indigo-700 hover:underline">
+        <Link href="/" className="text-sm font-medium text-indigo-700 dark:text-indigo-300 hover:underline">
           See all rooms
         </Link>
       </div>
@@ -41,8 +41,8 @@ function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: nu
 
   return (
     <div className="relative flex h-full flex-col">
-      <div className="flex h-12 shrink-0 items-center gap-2 border-b border-slate-200 bg-white px-3 sm:px-4">
-        <Link href="/" aria-label="All rooms" className="-ml-1 rounded p-1 text-slate-500 hover:bg-slate-100 hover:text-slate-700">
+      <div className="flex h-12 shrink-0 items-center gap-2 border-b border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 px-3 sm:px-4">
+        <Link href="/" aria-label="All rooms" className="-ml-1 rounded p-1 text-slate-500 dark:text-slate-400 hover:bg-slate-100 dark:hover:bg-slate-800 hover:text-slate-700 dark:hover:text-slate-300">
           <ChevronLeftIcon className="size-5" />
         </Link>
         <h1 className="min-w-0 truncate font-semibold">
@@ -54,10 +54,10 @@ function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: nu
         </div>
       </div>
       <div className="flex min-h-0 flex-1 flex-col lg:flex-row">
-        <div className="h-44 shrink-0 border-b border-slate-200 sm:h-64 lg:h-auto lg:flex-1 lg:border-b-0">
+        <div className="h-44 shrink-0 border-b border-slate-200 dark:border-slate-700 sm:h-64 lg:h-auto lg:flex-1 lg:border-b-0">
           <SharedCanvas roomId={roomId} />
         </div>
-        <div className="min-h-0 flex-1 lg:w-96 lg:flex-none lg:border-l lg:border-slate-200">
+        <div className="min-h-0 flex-1 lg:w-96 lg:flex-none lg:border-l lg:border-slate-200 dark:lg:border-slate-700">
           <ChatPanel roomId={roomId} me={me} />
         </div>
       </div>

@@ -23,7 +23,7 @@ export function CreateRoomForm() {
   };
 
   return (
-    <form onSubmit={submit} noValidate className="rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
+    <form onSubmit={submit} noValidate className="rounded-xl border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 p-4 shadow-sm">
       <label htmlFor="room-name" className="block text-sm font-medium">
         Room name
       </label>
@@ -40,7 +40,7 @@ export function CreateRoomForm() {
           autoComplete="off"
           aria-invalid={error ? true : undefined}
           aria-describedby={error ? "room-name-error" : "room-name-hint"}
-          className="block min-w-0 flex-1 rounded-lg border border-slate-300 px-3 py-2 text-sm focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30"
+          className="block min-w-0 flex-1 rounded-lg border border-slate-300 dark:border-slate-600 px-3 py-2 text-sm focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30"
         />
         <button
           type="submit"
@@ -51,11 +51,11 @@ export function CreateRoomForm() {
         </button>
       </div>
       {error ? (
-        <p id="room-name-error" role="alert" className="mt-1.5 text-sm text-rose-700">
+        <p id="room-name-error" role="alert" className="mt-1.5 text-sm text-rose-700 dark:text-rose-300">
           {error}
         </p>
       ) : (
-        <p id="room-name-hint" className="mt-1.5 text-xs text-slate-500">
+        <p id="room-name-hint" className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">
           Letters, digits, “-” and “_”, up to 40.
         </p>
       )}

@@ -114,7 +114,7 @@ function SwitcherDialog({ onClose }: { onClose: () => void }) {
 
   return (
     <div className="fixed inset-0 z-50 flex items-start justify-center bg-slate-900/30 p-4 pt-[15vh]" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
-      <div role="dialog" aria-modal="true" aria-labelledby={`${ids}-title`} className="w-full max-w-md overflow-hidden rounded-xl bg-white shadow-2xl" onKeyDown={onKeyDown}>
+      <div role="dialog" aria-modal="true" aria-labelledby={`${ids}-title`} className="w-full max-w-md overflow-hidden rounded-xl bg-white dark:bg-slate-900 shadow-2xl" onKeyDown={onKeyDown}>
         <h2 id={`${ids}-title`} className="sr-only">
           Switch to a room
         </h2>
@@ -135,7 +135,7 @@ function SwitcherDialog({ onClose }: { onClose: () => void }) {
           maxLength={40}
           placeholder="Jump to a room…"
           autoComplete="off"
-          className="block w-full border-b border-slate-200 px-4 py-3 text-sm outline-none"
+          className="block w-full border-b border-slate-200 dark:border-slate-700 px-4 py-3 text-sm outline-none"
         />
         <ul id={listId} role="listbox" aria-label="Rooms found" className="max-h-80 overflow-y-auto py-1">
           {matches.map((room, i) => {
@@ -148,15 +148,15 @@ function SwitcherDialog({ onClose }: { onClose: () => void }) {
                 aria-selected={i === current}
                 onMouseMove={() => setActive(i)}
                 onClick={() => go(room)}
-                className={`flex cursor-pointer items-center gap-2 px-4 py-2 text-sm ${i === current ? "bg-indigo-50 text-indigo-900" : "text-slate-700"} ${unread > 0 ? "font-semibold" : ""}`}
+                className={`flex cursor-pointer items-center gap-2 px-4 py-2 text-sm ${i === current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "text-slate-700 dark:text-slate-300"} ${unread > 0 ? "font-semibold" : ""}`}
               >
                 <span className="min-w-0 flex-1 truncate">#{room.name}</span>
-                {unread > 0 && <span className="shrink-0 text-xs text-indigo-700">{unreadLabel(unread)} unread</span>}
+                {unread > 0 && <span className="shrink-0 text-xs text-indigo-700 dark:text-indigo-300">{unreadLabel(unread)} unread</span>}
               </li>
             );
           })}
         </ul>
-        {matches.length === 0 && <p className="px-4 pb-3 text-sm text-slate-500">No room names contain “{query}”.</p>}
+        {matches.length === 0 && <p className="px-4 pb-3 text-sm text-slate-500 dark:text-slate-400">No room names contain “{query}”.</p>}
       </div>
     </div>
   );

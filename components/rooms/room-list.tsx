@@ -36,7 +36,7 @@ export function RoomList() {
       <div className="mx-auto max-w-2xl space-y-6 p-4 sm:p-6">
         <div>
           <h1 className="text-xl font-bold tracking-tight">Rooms</h1>
-          <p className="mt-1 text-sm text-slate-600">Each room has a chat and a shared canvas. Open one, or start your own.</p>
+          <p className="mt-1 text-sm text-slate-600 dark:text-slate-300">Each room has a chat and a shared canvas. Open one, or start your own.</p>
         </div>
         <CreateRoomForm />
         <section aria-labelledby="rooms-heading" className="space-y-3">
@@ -55,21 +55,21 @@ export function RoomList() {
               maxLength={40}
               placeholder="Search rooms by name"
               autoComplete="off"
-              className="block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30"
+              className="block w-full rounded-lg border border-slate-300 dark:border-slate-600 bg-white dark:bg-slate-900 px-3 py-2 text-sm focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30"
             />
           </div>
-          {status === "loading" && <p className="text-sm text-slate-500">{query ? "Searching…" : "Loading rooms…"}</p>}
-          {status === "error" && <p className="text-sm text-rose-700">Could not load the rooms.</p>}
+          {status === "loading" && <p className="text-sm text-slate-500 dark:text-slate-400">{query ? "Searching…" : "Loading rooms…"}</p>}
+          {status === "error" && <p className="text-sm text-rose-700 dark:text-rose-300">Could not load the rooms.</p>}
           {status === "ready" && rooms.length === 0 && (
-            <p className="text-sm text-slate-500">{query ? `No room names contain “${query}”.` : "No rooms yet."}</p>
+            <p className="text-sm text-slate-500 dark:text-slate-400">{query ? `No room names contain “${query}”.` : "No rooms yet."}</p>
           )}
           {rooms.length > 0 && (
-            <ul aria-label="Rooms" aria-busy={status === "loading"} className="divide-y divide-slate-100 overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm">
+            <ul aria-label="Rooms" aria-busy={status === "loading"} className="divide-y divide-slate-100 dark:divide-slate-800 overflow-hidden rounded-xl border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 shadow-sm">
               {rooms.map((room) => (
                 <li key={room.id}>
-                  <Link href={`/rooms/${room.id}`} className="flex items-center justify-between gap-3 px-4 py-3 hover:bg-slate-50">
+                  <Link href={`/rooms/${room.id}`} className="flex items-center justify-between gap-3 px-4 py-3 hover:bg-slate-50 dark:hover:bg-slate-800">
                     <span className="min-w-0 truncate font-medium">#{room.name}</span>
-                    <span className="shrink-0 text-xs text-slate-500">
+                    <span className="shrink-0 text-xs text-slate-500 dark:text-slate-400">
                       {room.head === 0 ? "No messages yet" : room.head === 1 ? "1 message" : `${room.head} messages`}
                     </span>
                   </Link>
@@ -82,7 +82,7 @@ export function RoomList() {
               type="button"
               onClick={() => void useRooms.getState().loadMore()}
               disabled={loadingMore}
-              className="w-full rounded-lg border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-700 hover:bg-slate-50 disabled:text-slate-400"
+              className="w-full rounded-lg border border-slate-300 dark:border-slate-600 bg-white dark:bg-slate-900 px-4 py-2 text-sm font-medium text-slate-700 dark:text-slate-300 hover:bg-slate-50 dark:hover:bg-slate-800 disabled:text-slate-400"
             >
               {loadingMore ? "Loading…" : "Load more rooms"}
             </button>

@@ -49,8 +49,8 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
   return (
     <div className="flex h-full flex-col">
       <div className="flex h-10 shrink-0 items-center justify-between px-3">
-        <h2 className="text-xs font-semibold tracking-wide text-slate-500 uppercase">Rooms</h2>
-        <kbd className="hidden rounded border border-slate-200 px-1.5 text-[10px] text-slate-500 md:inline" title="Switch rooms">
+        <h2 className="text-xs font-semibold tracking-wide text-slate-500 dark:text-slate-400 uppercase">Rooms</h2>
+        <kbd className="hidden rounded border border-slate-200 dark:border-slate-700 px-1.5 text-[10px] text-slate-500 dark:text-slate-400 md:inline" title="Switch rooms">
           Ctrl K
         </kbd>
         {onClose && (
@@ -64,8 +64,8 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
           </button>
         )}
       </div>
-      {status === "loading" && <p className="px-3 text-sm text-slate-500">Loading…</p>}
-      {status === "error" && <p className="px-3 text-sm text-rose-700">Could not load your rooms.</p>}
+      {status === "loading" && <p className="px-3 text-sm text-slate-500 dark:text-slate-400">Loading…</p>}
+      {status === "error" && <p className="px-3 text-sm text-rose-700 dark:text-rose-300">Could not load your rooms.</p>}
       <ul className="min-h-0 flex-1 space-y-0.5 overflow-y-auto px-2 pb-3">
         {rooms.map((room) => {
           const unread = reads[room.id]?.unread ?? 0;
@@ -77,9 +77,11 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
                 href={`/rooms/${room.id}`}
                 aria-current={current ? "page" : undefined}
                 aria-label={unread > 0 ? `#${room.name}, ${label} unread` : `#${room.name}`}
-                className={`flex items-center gap-2 rounded-md px-2 py-1.5 text-sm ${current ? "bg-indigo-50 text-indigo-900" : "hover:bg-slate-100"} ${unread > 0 ? "font-semibold text-slate-900" : "text-slate-600"}`}
+                className={`flex items-center gap-2 rounded-md px-2 py-1.5 text-sm ${current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "hover:bg-slate-100 dark:hover:bg-slate-800"} ${unread > 0 ? "font-semibold text-slate-900 dark:text-slate-100" : "text-slate-600 dark:text-slate-300"}`}
               >
                 <span className="min-w-0 flex-1 truncate">#{room.name}</span>
+                {/* A space between the name and the count, as the label reads them ("#x, 3 unread"). */}
+                {unread > 0 && " "}
                 {unread > 0 && (
                   <span aria-hidden className="shrink-0 rounded-full bg-indigo-600 px-1.5 text-[11px] leading-5 font-semibold text-white tabular-nums">
                     {label}

@@ -15,15 +15,15 @@ export function AppShell({ children }: { children: ReactNode }) {
 
   switch (status) {
     case "loading":
-      return <p className="flex min-h-dvh items-center justify-center text-sm text-slate-500">Loading…</p>;
+      return <p className="flex min-h-dvh items-center justify-center text-sm text-slate-500 dark:text-slate-400">Loading…</p>;
     case "unreachable":
       return (
         <div className="flex min-h-dvh flex-col items-center justify-center gap-3 p-4 text-center">
-          <p className="text-sm text-slate-700">The server cannot be reached right now.</p>
+          <p className="text-sm text-slate-700 dark:text-slate-300">The server cannot be reached right now.</p>
           <button
             type="button"
             onClick={() => void useSession.getState().load()}
-            className="rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium hover:bg-slate-50"
+            className="rounded-lg border border-slate-300 dark:border-slate-600 bg-white dark:bg-slate-900 px-3 py-1.5 text-sm font-medium hover:bg-slate-50 dark:hover:bg-slate-800"
           >
             Try again
           </button>

@@ -6,7 +6,7 @@ const DOT = {
   connected: "bg-emerald-500",
   connecting: "bg-amber-400 motion-safe:animate-pulse",
   reconnecting: "bg-amber-400 motion-safe:animate-pulse",
-  idle: "bg-slate-300",
+  idle: "bg-slate-300 dark:bg-slate-600",
   offline: "bg-slate-400",
   "signed-out": "bg-slate-400",
 } as const;
@@ -18,7 +18,7 @@ export function ConnectionBadge() {
   return (
     <span
       role="status"
-      className="inline-flex h-7 min-w-0 items-center gap-1.5 rounded-full border border-slate-200 bg-white px-2.5 text-xs font-medium whitespace-nowrap text-slate-700"
+      className="inline-flex h-7 min-w-0 items-center gap-1.5 rounded-full border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 px-2.5 text-xs font-medium whitespace-nowrap text-slate-700 dark:text-slate-300"
     >
       <span aria-hidden className={`size-2 shrink-0 rounded-full ${DOT[state]}`} />
       <span className="truncate">{rooms ? connectionLabel(rooms) : "Connecting…"}</span>

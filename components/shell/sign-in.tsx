@@ -12,7 +12,7 @@ const WAYS: Array<{ way: Way; label: string }> = [
 ];
 
 const input =
-  "mt-1.5 block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm shadow-xs focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30";
+  "mt-1.5 block w-full rounded-lg border border-slate-300 dark:border-slate-600 px-3 py-2 text-sm shadow-xs focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30";
 
 /**
  * The landing: three ways in. A guest picks a display name and is a new person in this browser
@@ -24,10 +24,10 @@ export function SignIn() {
     <main className="flex min-h-dvh items-center justify-center p-4">
       <div className="w-full max-w-sm">
         <h1 className="text-2xl font-bold tracking-tight">Realtime Workspace</h1>
-        <p className="mt-2 text-sm text-slate-600">
+        <p className="mt-2 text-sm text-slate-600 dark:text-slate-300">
           Chat, see who is here, share a canvas with live cursors, and follow the workspace as it happens.
         </p>
-        <div role="tablist" aria-label="How to sign in" className="mt-6 grid grid-cols-3 gap-1 rounded-lg bg-slate-100 p-1">
+        <div role="tablist" aria-label="How to sign in" className="mt-6 grid grid-cols-3 gap-1 rounded-lg bg-slate-100 dark:bg-slate-800 p-1">
           {WAYS.map((w) => (
             <button
               key={w.way}
@@ -37,7 +37,7 @@ export function SignIn() {
               aria-selected={way === w.way}
               aria-controls={`panel-${w.way}`}
               onClick={() => setWay(w.way)}
-              className={`rounded-md px-2 py-1.5 text-sm font-medium ${way === w.way ? "bg-white text-slate-900 shadow-sm" : "text-slate-600 hover:text-slate-900"}`}
+              className={`rounded-md px-2 py-1.5 text-sm font-medium ${way === w.way ? "bg-white text-slate-900 shadow-sm dark:bg-slate-900 dark:text-slate-100" : "text-slate-600 hover:text-slate-900 dark:text-slate-300 dark:hover:text-slate-100"}`}
             >
               {w.label}
             </button>
@@ -75,7 +75,7 @@ function GuestForm() {
             className={input}
           />
           {!error && (
-            <p id="display-name-hint" className="mt-1.5 text-xs text-slate-500">
+            <p id="display-name-hint" className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">
               Others see this name, marked as a guest, beside your messages and cursor. Up to 32 characters.
             </p>
           )}
@@ -112,7 +112,7 @@ function AccountForm({ create }: { create: boolean }) {
             className={input}
           />
           {create && (
-            <p id="username-hint" className="mt-1.5 text-xs text-slate-500">
+            <p id="username-hint" className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">
               3–32 letters, digits, <code>_</code>, <code>.</code> or <code>-</code>.
             </p>
           )}
@@ -133,11 +133,11 @@ function AccountForm({ create }: { create: boolean }) {
           />
           {create && (
             <>
-              <p id="password-hint" className="mt-1.5 text-xs text-slate-500">
+              <p id="password-hint" className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">
                 At least 8 characters.
               </p>
               <label htmlFor="account-name" className="mt-3 block text-sm font-medium">
-                Display name <span className="font-normal text-slate-500">(optional)</span>
+                Display name <span className="font-normal text-slate-500 dark:text-slate-400">(optional)</span>
               </label>
               <input
                 id="account-name"
@@ -178,10 +178,10 @@ function Form({
     setBusy(false);
   };
   return (
-    <form onSubmit={onSubmit} className="mt-3 rounded-xl border border-slate-200 bg-white p-5 shadow-sm" noValidate>
+    <form onSubmit={onSubmit} className="mt-3 rounded-xl border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 p-5 shadow-sm" noValidate>
       {children(error)}
       {error && (
-        <p id={errorId} role="alert" className="mt-1.5 text-sm text-rose-700">
+        <p id={errorId} role="alert" className="mt-1.5 text-sm text-rose-700 dark:text-rose-300">
           {readableError(error)}
         </p>
       )}

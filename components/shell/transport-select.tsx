@@ -22,7 +22,7 @@ export function TransportSelect() {
           chooseTransport(next);
           useConnection.getState().setMode(next);
         }}
-        className="rounded-md border border-slate-300 bg-white px-2 py-1 text-sm font-normal focus-visible:outline-2 focus-visible:outline-indigo-500"
+        className="rounded-md border border-slate-300 dark:border-slate-600 bg-white dark:bg-slate-900 px-2 py-1 text-sm font-normal focus-visible:outline-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400"
       >
         {OPTIONS.map((o) => (
           <option key={o.value} value={o.value}>

@@ -56,7 +56,7 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
 
   return (
     <div className="flex h-dvh flex-col">
-      <header className="flex h-14 shrink-0 items-center gap-2 border-b border-slate-200 bg-white px-3 sm:gap-3 sm:px-4">
+      <header className="flex h-14 shrink-0 items-center gap-2 border-b border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 px-3 sm:gap-3 sm:px-4">
         <button
           type="button"
           onClick={() => {
@@ -66,7 +66,7 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
           aria-expanded={roomsOpen}
           aria-controls="room-sidebar"
           aria-label="Rooms"
-          className="inline-flex size-9 shrink-0 items-center justify-center rounded-full text-slate-600 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-500 md:hidden"
+          className="inline-flex size-9 shrink-0 items-center justify-center rounded-full text-slate-600 dark:text-slate-300 hover:bg-slate-100 dark:hover:bg-slate-800 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400 md:hidden"
         >
           <MenuIcon />
         </button>
@@ -89,7 +89,7 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
             aria-expanded={feedOpen}
             aria-controls="activity-panel"
             aria-label="Activity"
-            className="inline-flex size-9 items-center justify-center rounded-full text-slate-600 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-500 xl:hidden"
+            className="inline-flex size-9 items-center justify-center rounded-full text-slate-600 dark:text-slate-300 hover:bg-slate-100 dark:hover:bg-slate-800 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400 xl:hidden"
           >
             <ActivityIcon />
           </button>
@@ -113,7 +113,7 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
           aria-modal={roomsOpen || undefined}
           aria-label={roomsOpen ? "Rooms" : undefined}
           onClick={closeOnLink(closeRooms)}
-          className={`${roomsOpen ? "absolute inset-y-0 left-0 z-20 block w-full max-w-xs shadow-xl" : "hidden"} border-r border-slate-200 bg-white md:static md:block md:w-60 md:shrink-0 md:shadow-none`}
+          className={`${roomsOpen ? "absolute inset-y-0 left-0 z-20 block w-full max-w-xs shadow-xl" : "hidden"} border-r border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 md:static md:block md:w-60 md:shrink-0 md:shadow-none`}
         >
           <nav aria-label="Your rooms" className="h-full">
             <RoomSidebar onClose={roomsOpen ? closeRooms : undefined} />
@@ -127,7 +127,7 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
           role={feedOpen ? "dialog" : undefined}
           aria-modal={feedOpen || undefined}
           onClick={closeOnLink(closeFeed)}
-          className={`${feedOpen ? "absolute inset-y-0 right-0 z-20 flex w-full max-w-sm shadow-xl" : "hidden"} flex-col border-l border-slate-200 bg-white xl:static xl:flex xl:w-80 xl:shadow-none`}
+          className={`${feedOpen ? "absolute inset-y-0 right-0 z-20 flex w-full max-w-sm shadow-xl" : "hidden"} flex-col border-l border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 xl:static xl:flex xl:w-80 xl:shadow-none`}
         >
           <ActivityFeed onClose={feedOpen ? closeFeed : undefined} />
         </aside>

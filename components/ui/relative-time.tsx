@@ -6,7 +6,7 @@ import { exactTime, messageTime, relativeTime } from "../format";
 export function RelativeTime({ at, className = "" }: { at: string; className?: string }) {
   const now = useNow();
   return (
-    <time dateTime={at} title={exactTime(at)} className={`whitespace-nowrap text-xs text-slate-500 ${className}`}>
+    <time dateTime={at} title={exactTime(at)} className={`whitespace-nowrap text-xs text-slate-600 dark:text-slate-400 ${className}`}>
       {relativeTime(at, now)}
     </time>
   );
@@ -16,7 +16,7 @@ export function RelativeTime({ at, className = "" }: { at: string; className?: s
 export function MessageTime({ at }: { at: string }) {
   const now = useNow();
   return (
-    <time dateTime={at} title={exactTime(at)} className="whitespace-nowrap text-xs text-slate-500">
+    <time dateTime={at} title={exactTime(at)} className="whitespace-nowrap text-xs text-slate-600 dark:text-slate-400">
       {messageTime(at, now)}
     </time>
   );
