@@ -57,5 +57,14 @@ test("an account signs in on a second device as the same person; guests are mark
   await signIn(guest, "Walk-in");
   await expect(peopleHere(page)).toHaveCount(2);
   await expect(peopleHere(page).filter({ hasText: "guest" })).toHaveCount(1);
+
+  // The laptop signs the phone out: the phone is back at the sign-in page at once.
+  await page.getByRole("button", { name: /account and settings/i }).click();
+  const devices = page.getByRole("region", { name: "Signed-in devices" });
+  await expect(devices.getByRole("listitem")).toHaveCount(2);
+  await expect(devices).toContainText("This device");
+  await devices.getByRole("button", { name: /^Sign out / }).click();
+  await expect(devices.getByRole("listitem")).toHaveCount(1);
+  await expect(second.getByRole("tab", { name: "Sign in" })).toBeVisible();
   for (const c of [laptop, phone, visitor]) await c.close();
 });

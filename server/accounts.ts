@@ -41,7 +41,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
 export class AccountError extends Error {
   override name = "AccountError";
   constructor(
-    readonly code: "invalid_username" | "invalid_password" | "invalid_name" | "username_taken" | "name_taken" | "invalid_credentials",
+    readonly code: "invalid_username" | "invalid_password" | "invalid_name" | "username_taken" | "name_taken" | "invalid_credentials" | "forbidden",
     message: string,
   ) {
     super(message);
@@ -59,7 +59,11 @@ export class Accounts {
   ) {}
 
   /** Creates an account and signs it in. `name` defaults to the username. */
-  async create(input: { username: string; password: string; name?: string | undefined }, secure: boolean): Promise<{ session: Session; cookie: string }> {
+  async create(
+    input: { username: string; password: string; name?: string | undefined },
+    secure: boolean,
+    userAgent?: string,
+  ): Promise<{ session: Session; cookie: string }> {
     const username = usernameSchema.safeParse(input.username);
     if (!username.success) throw new AccountError("invalid_username", username.error.issues[0]!.message);
     const password = passwordSchema.safeParse(input.password);
@@ -71,7 +75,7 @@ export class Accounts {
     if (await this.usernameTaken(username.data)) throw new AccountError("username_taken", `The username "${username.data}" is taken`);
     if (await this.nameTaken(name.data)) throw new AccountError("name_taken", `Someone already goes by "${name.data}"`);
     try {
-      return await this.sessions.create(name.data, secure, { username: username.data, passwordHash, nameKey: key });
+      return await this.sessions.create(name.data, secure, { username: username.data, passwordHash, nameKey: key }, userAgent);
     } catch (err) {
       // The unique indexes decide races: two people taking one username (or one name) at once
       // get one account; the other is told which was taken.
@@ -82,7 +86,7 @@ export class Accounts {
   }
 
   /** Signs an account in on this device: a new session for the same person. */
-  async signIn(input: { username: string; password: string }, secure: boolean): Promise<{ session: Session; cookie: string }> {
+  async signIn(input: { username: string; password: string }, secure: boolean, userAgent?: string): Promise<{ session: Session; cookie: string }> {
     const username = input.username.trim().toLowerCase();
     const [row] = await this.db.sql.query<{ id: string; name: string; color: string; password_hash: string }>(
       "SELECT id, name, color, password_hash FROM users WHERE username = $1 AND password_hash IS NOT NULL",
@@ -94,7 +98,22 @@ export class Accounts {
     this.metrics?.passwordChecks.inc({ outcome: row && ok ? "ok" : "refused" });
     if (!row || !ok) throw new AccountError("invalid_credentials", "Wrong username or password");
     const user: User = { id: row.id, name: row.name, color: row.color };
-    return this.sessions.open(user, secure);
+    return this.sessions.open(user, secure, userAgent);
+  }
+
+  /**
+   * Changes an account's password, given the current one. The caller ends the person's other
+   * sessions: whoever knew the old password is signed out everywhere but here.
+   */
+  async changePassword(userId: string, current: string, next: string): Promise<void> {
+    const [row] = await this.db.sql.query<{ password_hash: string | null }>("SELECT password_hash FROM users WHERE id = $1", [userId]);
+    if (!row?.password_hash) throw new AccountError("forbidden", "Guests have no password; create an account instead");
+    const password = passwordSchema.safeParse(next);
+    if (!password.success) throw new AccountError("invalid_password", password.error.issues[0]!.message);
+    const ok = await verifyPassword(current, row.password_hash);
+    this.metrics?.passwordChecks.inc({ outcome: ok ? "ok" : "refused" });
+    if (!ok) throw new AccountError("invalid_credentials", "The current password is wrong");
+    await this.db.sql.query("UPDATE users SET password_hash = $2 WHERE id = $1", [userId, await hashPassword(password.data)]);
   }
 
   private async usernameTaken(username: string): Promise<boolean> {

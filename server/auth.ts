@@ -1,6 +1,6 @@
 // Identity: signed, tamper-evident session cookies backed by a sessions table.
 // The signature stops forgery; the table lets a sign-out revoke a session everywhere.
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Database } from "./db/database";
 import type { PrismaClient } from "./db/generated/client";
@@ -68,13 +68,14 @@ export class Sessions {
     name: string,
     secure: boolean,
     account?: { username: string; passwordHash: string; nameKey: string },
+    userAgent?: string,
   ): Promise<{ session: Session; cookie: string }> {
     const id = `u_${randomBytes(8).toString("base64url")}`;
     const user: User = { id, name, color: colorFor(id), ...(account ? {} : { guest: true as const }) };
     const sessionId = randomBytes(18).toString("base64url");
     const expiresAt = this.now() + SESSION_TTL_MS;
     await this.prisma.user.create({
-      data: { id, name, color: user.color, ...account, sessions: { create: { id: sessionId, expiresAt: new Date(expiresAt) } } },
+      data: { id, name, color: user.color, ...account, sessions: { create: { id: sessionId, expiresAt: new Date(expiresAt), userAgent: device(userAgent) } } },
     });
     const session = { id: sessionId, user, expiresAt };
     this.remember(session);
@@ -82,10 +83,10 @@ export class Sessions {
   }
 
   /** A new session for a person who exists (an account signing in on another device). */
-  async open(user: User, secure: boolean): Promise<{ session: Session; cookie: string }> {
+  async open(user: User, secure: boolean, userAgent?: string): Promise<{ session: Session; cookie: string }> {
     const sessionId = randomBytes(18).toString("base64url");
     const expiresAt = this.now() + SESSION_TTL_MS;
-    await this.prisma.session.create({ data: { id: sessionId, userId: user.id, expiresAt: new Date(expiresAt) } });
+    await this.prisma.session.create({ data: { id: sessionId, userId: user.id, expiresAt: new Date(expiresAt), userAgent: device(userAgent) } });
     const session = { id: sessionId, user, expiresAt };
     this.remember(session);
     return { session, cookie: this.cookieFor(session, secure) };
@@ -144,6 +145,16 @@ export class Sessions {
     await this.prisma.session.updateMany({ where: { id: sessionId }, data: { expiresAt: new Date(this.now()) } });
   }
 
+  /** A person's sessions still valid (their signed-in devices), newest first. */
+  async list(userId: string): Promise<DeviceSession[]> {
+    const rows = await this.prisma.session.findMany({
+      where: { userId, expiresAt: { gt: new Date(this.now()) } },
+      orderBy: { createdAt: "desc" },
+      select: { id: true, createdAt: true, expiresAt: true, userAgent: true },
+    });
+    return rows.map((r) => ({ sessionId: r.id, handle: sessionHandle(r.id), createdAt: r.createdAt, expiresAt: r.expiresAt, userAgent: r.userAgent }));
+  }
+
   /** Forgets a session this instance trusted (another instance signed it out). */
   forget(sessionId: string): void {
     this.cache.delete(sessionId);
@@ -167,6 +178,27 @@ export class Sessions {
     if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(session.id, { session, checkedAt: this.now(), token });
   }
+}
+
+/** A signed-in device as its person sees it. */
+export interface DeviceSession {
+  /** The session's own id: the secret half of the cookie, never sent to a page. */
+  sessionId: string;
+  /** What pages name the session by: derived from its id, useless as a cookie. */
+  handle: string;
+  createdAt: Date;
+  expiresAt: Date;
+  userAgent: string | null;
+}
+
+/** A session's public name: a hash of its id, so listing devices never hands out a cookie's secret. */
+export function sessionHandle(sessionId: string): string {
+  return createHash("sha256").update(sessionId).digest("base64url").slice(0, 22);
+}
+
+/** The User-Agent as stored: enough to tell devices apart, bounded. */
+function device(userAgent: string | undefined): string | null {
+  return userAgent ? userAgent.slice(0, 200) : null;
 }
 
 function serializeCookie(name: string, value: string, maxAge: number, secure: boolean): string {

@@ -6,6 +6,7 @@ import type { User } from "@/lib/protocol";
 import { Avatar } from "../ui/avatar";
 import { useDismiss } from "../ui/use-dismiss";
 import { ThemeSelect } from "./theme-select";
+import { Devices } from "./devices";
 import { TransportSelect } from "./transport-select";
 import { endSession } from "./use-realtime";
 
@@ -49,6 +50,7 @@ export function AccountMenu({ user }: { user: User }) {
             {user.guest && <span className="ml-1.5 rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-700">guest</span>}
           </p>
           {user.guest && <p className="mt-1 text-xs text-slate-500 dark:text-slate-400">A guest lives in this browser only. Create an account to sign in anywhere as yourself.</p>}
+          {!user.guest && <Devices />}
           <div className="mt-3 border-t border-slate-100 dark:border-slate-800 pt-3">
             <ThemeSelect />
           </div>

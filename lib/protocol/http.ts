@@ -18,6 +18,21 @@ export const passwordSchema = z
   .string()
   .min(8, "Passwords are at least 8 characters")
   .max(1024, "Passwords are at most 1024 characters");
+/** Version 1.2: `POST /api/account/password`. */
+export const changePasswordBodySchema = z.object({ current: z.string().max(1024), password: z.string() });
+/** Version 1.2: `GET /api/sessions`, the caller's signed-in devices, newest first. */
+export const sessionsAnswerSchema = z.object({
+  sessions: z.array(
+    z.object({
+      id: z.string(),
+      createdAt: z.iso.datetime(),
+      expiresAt: z.iso.datetime(),
+      userAgent: z.string().nullable(),
+      current: z.boolean(),
+    }),
+  ),
+});
+export type SessionsAnswer = z.infer<typeof sessionsAnswerSchema>;
 /** Version 1.2: `POST /api/account`; `name` defaults to the username. */
 export const createAccountBodySchema = z.object({ username: z.string(), password: z.string(), name: z.string().optional() });
 export const createRoomBodySchema = z.object({ name: roomNameSchema });

@@ -20,6 +20,7 @@ import { HttpError, readJson as readJsonBody, sendEmpty, sendJson } from "./resp
 import { Router, type RouteContext } from "./router";
 import {
   accountSignInBodySchema,
+  changePasswordBodySchema,
   createAccountBodySchema,
   createRoomBodySchema,
   ROOM_PAGE_DEFAULT,
@@ -38,6 +39,7 @@ import {
   type ClientFrame,
   type ErrorCode,
   type PeopleAnswer,
+  type SessionsAnswer,
   type PollFramesAnswer,
   type PostedMessage,
   type ServerFrame,
@@ -162,7 +164,7 @@ export function createApi(deps: ApiDeps): Router {
     if ("username" in body) {
       limit(signInsByAddress, address, "sign_in", "sign-in attempts from your address");
       limit(signInsByUsername, body.username.trim().toLowerCase(), "sign_in", "sign-in attempts for this username");
-      const { session, cookie } = await accounts.signIn(body, isSecure(req));
+      const { session, cookie } = await accounts.signIn(body, isSecure(req), req.headers["user-agent"]);
       return sendJson(res, 200, { user: session.user }, { "Set-Cookie": cookie });
     }
     // A guest is a new person: limited per address.
@@ -171,15 +173,60 @@ export function createApi(deps: ApiDeps): Router {
     if (!parsed.success) throw new HttpError("invalid_name", parsed.error.issues[0]?.message ?? "Invalid name");
     const { name } = parsed.data;
     if (await accounts.nameTaken(name)) throw new HttpError("name_taken", `"${name}" belongs to an account: sign in, or pick another name`);
-    const { session, cookie } = await sessions.create(name, isSecure(req));
+    const { session, cookie } = await sessions.create(name, isSecure(req), undefined, req.headers["user-agent"]);
     sendJson(res, 200, { user: session.user }, { "Set-Cookie": cookie });
   });
   router.on("POST", "/api/account", async ({ req, res }) => {
     limit(signups, deps.trust.clientAddress(req), "session", "sign-ins from your address");
     const body = await readJson(req, createAccountBodySchema, "invalid_body");
-    const { session, cookie } = await accounts.create(body, isSecure(req));
+    const { session, cookie } = await accounts.create(body, isSecure(req), req.headers["user-agent"]);
     sendJson(res, 201, { user: session.user }, { "Set-Cookie": cookie });
   });
+  // The person's devices: each can be signed out from any other, on every instance at once.
+  router.on(
+    "GET",
+    "/api/sessions",
+    authed(async ({ res }, session) => {
+      const devices = await sessions.list(session.user.id);
+      const answer: SessionsAnswer = {
+        sessions: devices.map((d) => ({
+          id: d.handle,
+          createdAt: d.createdAt.toISOString(),
+          expiresAt: d.expiresAt.toISOString(),
+          userAgent: d.userAgent,
+          current: d.sessionId === session.id,
+        })),
+      };
+      sendJson(res, 200, answer);
+    }),
+  );
+  router.on(
+    "DELETE",
+    "/api/sessions/:id",
+    authed(async ({ res, params }, session) => {
+      const device = (await sessions.list(session.user.id)).find((d) => d.handle === params.id);
+      if (!device) throw new HttpError("not_found", "You have no such session");
+      await sessions.destroy(device.sessionId);
+      hub.disconnectSession(device.sessionId, "signed-out");
+      sendEmpty(res, 204);
+    }),
+  );
+  router.on(
+    "POST",
+    "/api/account/password",
+    authed(async ({ req, res }, session) => {
+      limit(signInsByUsername, `user:${session.user.id}`, "sign_in", "password changes");
+      const { current, password } = await readJson(req, changePasswordBodySchema, "invalid_body");
+      await accounts.changePassword(session.user.id, current, password);
+      // Whoever knew the old password is signed out everywhere but here.
+      for (const device of await sessions.list(session.user.id)) {
+        if (device.sessionId === session.id) continue;
+        await sessions.destroy(device.sessionId);
+        hub.disconnectSession(device.sessionId, "signed-out");
+      }
+      sendEmpty(res, 204);
+    }),
+  );
   router.on("GET", "/api/session", authed(({ res }, session) => sendJson(res, 200, { user: session.user })));
   router.on("DELETE", "/api/session", async ({ req, res }) => {
     const session = await sessions.fromRequest(req);

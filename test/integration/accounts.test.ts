@@ -121,4 +121,54 @@ describe.each(dbKinds)("accounts on %s", (kind) => {
     // Even the right password waits: the limit is on the username, not on the guess.
     expect((await post("/api/session", { username, password: "long enough" })).status).toBe(429);
   });
+
+  it("lists the person's devices and ends one: its WebSocket closes 4401 and its cookie stops working", async () => {
+    const username = `dev_${tag()}`;
+    const laptop = await s.api("/api/account", { method: "POST", body: JSON.stringify({ username, password: "long enough" }), headers: { "user-agent": "Laptop/1.0" } });
+    const phone = await s.api("/api/session", { method: "POST", body: JSON.stringify({ username, password: "long enough" }), headers: { "user-agent": "Phone/2.0" } });
+    const [laptopCookie, phoneCookie] = [cookieOf(laptop), cookieOf(phone)];
+    const list = async (cookie: string) =>
+      ((await (await s.api("/api/sessions", { cookie })).json()) as { sessions: { id: string; userAgent: string | null; current: boolean }[] }).sessions;
+    const devices = await list(laptopCookie);
+    expect(devices.map((d) => [d.userAgent, d.current])).toEqual([
+      ["Phone/2.0", false],
+      ["Laptop/1.0", true],
+    ]);
+    // The handles are not the sessions' ids: a page never holds another device's cookie secret.
+    for (const d of devices) expect(laptopCookie + phoneCookie).not.toContain(d.id);
+
+    const phoneSocket = await s.connect(phoneCookie);
+    const phoneHandle = devices.find((d) => !d.current)!.id;
+    // Someone else cannot end it; nor can an id that is no session.
+    const stranger = cookieOf(await post("/api/session", { name: `Eve ${tag()}` }));
+    expect((await s.api(`/api/sessions/${phoneHandle}`, { method: "DELETE", cookie: stranger })).status).toBe(404);
+    expect((await s.api(`/api/sessions/nope`, { method: "DELETE", cookie: laptopCookie })).status).toBe(404);
+    expect((await s.api(`/api/sessions/${phoneHandle}`, { method: "DELETE", cookie: laptopCookie })).status).toBe(204);
+    expect(await phoneSocket.closed()).toBe(4401);
+    expect((await s.api("/api/session", { cookie: phoneCookie })).status).toBe(401);
+    expect((await s.api("/api/session", { cookie: laptopCookie })).status).toBe(200);
+    expect((await list(laptopCookie)).map((d) => d.userAgent)).toEqual(["Laptop/1.0"]);
+  });
+
+  it("changing the password needs the current one and signs out every other device", async () => {
+    const username = `pw_${tag()}`;
+    const here = cookieOf(await post("/api/account", { username, password: "first password" }));
+    const there = cookieOf(await post("/api/session", { username, password: "first password" }));
+    const thereSocket = await s.connect(there);
+    const change = (body: unknown, cookie = here) => s.api("/api/account/password", { method: "POST", body: JSON.stringify(body), cookie });
+    const wrong = await change({ current: "not it", password: "second password" });
+    expect([wrong.status, await errorCode(wrong)]).toEqual([401, "invalid_credentials"]);
+    const short = await change({ current: "first password", password: "short" });
+    expect([short.status, await errorCode(short)]).toEqual([400, "invalid_password"]);
+    expect((await change({ current: "first password", password: "second password" })).status).toBe(204);
+    expect(await thereSocket.closed()).toBe(4401);
+    expect((await s.api("/api/session", { cookie: there })).status).toBe(401);
+    expect((await s.api("/api/session", { cookie: here })).status).toBe(200);
+    expect((await post("/api/session", { username, password: "first password" })).status).toBe(401);
+    expect((await post("/api/session", { username, password: "second password" })).status).toBe(200);
+    // A guest has no password to change.
+    const guest = cookieOf(await post("/api/session", { name: `Gus ${tag()}` }));
+    const refused = await change({ current: "x", password: "long enough" }, guest);
+    expect([refused.status, await errorCode(refused)]).toEqual([403, "forbidden"]);
+  });
 });

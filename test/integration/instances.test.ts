@@ -243,6 +243,19 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     expect((await b.api("/api/rooms", { cookie: temp.cookie })).status).toBe(401);
   });
 
+  it("a device signed out from another device through instance A loses its socket on instance B (4401)", async () => {
+    const username = `across_${Date.now().toString(36)}`;
+    const created = await a.api("/api/account", { method: "POST", body: JSON.stringify({ username, password: "long enough" }) });
+    const laptop = created.headers.get("set-cookie")!.split(";")[0]!;
+    const signedIn = await b.api("/api/session", { method: "POST", body: JSON.stringify({ username, password: "long enough" }) });
+    const phone = signedIn.headers.get("set-cookie")!.split(";")[0]!;
+    const phoneOnB = await open(b, phone);
+    const { sessions } = (await (await a.api("/api/sessions", { cookie: laptop })).json()) as { sessions: { id: string; current: boolean }[] };
+    const other = sessions.find((d) => !d.current)!;
+    expect((await a.api(`/api/sessions/${other.id}`, { method: "DELETE", cookie: laptop })).status).toBe(204);
+    expect(await phoneOnB.closed(10_000)).toBe(4401);
+  });
+
   it("a read position moved on one instance reaches the person's rt.v1.2 sockets on the other, and no one else's", async () => {
     const room = "general";
     const head = (await a.app.workspace.postMessage(room, lin.user, "read me", "read-across")).event.seq;
