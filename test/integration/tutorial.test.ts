@@ -132,6 +132,23 @@ describe.sequential("the tutorial's commands", () => {
     expect(after.events.find((e) => e.type === "message.edited")).toMatchObject({ data: { seq, text: "" } });
   });
 
+  it("chapter 13: an account is created (201); a wrong password and an unknown username get the same 401", async () => {
+    const commands = curlCommands("13-who-you-are.md");
+    expect(commands).toHaveLength(3);
+    const answers = [];
+    for (const command of commands) {
+      const { code, stdout, stderr } = await run(command);
+      expect(code, `${command}\n${stderr}`).toBe(0);
+      answers.push(statusAndBody(stdout));
+    }
+    expect(answers.map((a) => a.status)).toEqual([201, 401, 401]);
+    expect(JSON.parse(answers[0]!.body)).toMatchObject({ user: { name: "grace" } });
+    expect(JSON.parse(answers[0]!.body).user.guest).toBeUndefined();
+    expect(answers[1]!.body).toBe(answers[2]!.body);
+    const again = statusAndBody((await run(commands[0]!)).stdout);
+    expect([again.status, JSON.parse(again.body).error.code]).toEqual([409, "username_taken"]);
+  });
+
   it("chapter 0: the long poll from a terminal answers at once with the feed's cursor", async () => {
     const [command] = curlCommands("00-browser-apis.md");
     const { code, stdout } = await run(command!);
