@@ -69,6 +69,7 @@ export class Hub {
         signedOut: (sessionId) => this.disconnectSession(sessionId, "signed-out", false),
         read: (userId, readSeq) => this.announceRead(userId, readSeq, false),
         roomRead: (userId, room, readSeq) => this.announceRoomRead(userId, room, readSeq, false),
+        removed: (userId, room) => this.revokeRoom(userId, room, false),
       },
     });
     this.rooms = new Rooms({
@@ -151,6 +152,27 @@ export class Hub {
    * connections on every instance hear it at once, so the room's unread count clears on every
    * device. A connection that misses it reads the positions again from the room list.
    */
+  /**
+   * A person was removed from a private room: every connection of theirs, on every instance,
+   * stops following it now (a WebSocket hears `removed`, an event stream or a held poll naming
+   * it ends). What they would join or read next is refused by the membership check.
+   */
+  revokeRoom(userId: string, room: string, tellOthers = true): void {
+    if (tellOthers) this.peers.removed(userId, room);
+    this.sessions.removeFromRoom(userId, room);
+    for (const listener of this.revocationListeners) listener(userId, room);
+  }
+
+  /**
+   * Called on every removal from a room, here or on another instance: for what follows rooms
+   * without being a connection of its own (a long-polling page's joined rooms).
+   */
+  onRevoke(listener: (userId: string, room: string) => void): void {
+    this.revocationListeners.push(listener);
+  }
+
+  private readonly revocationListeners: Array<(userId: string, room: string) => void> = [];
+
   announceRoomRead(userId: string, room: string, readSeq: number, tellOthers = true): void {
     if (tellOthers) this.peers.roomRead(userId, room, readSeq);
     this.sessions.announceRoomRead(userId, room, readSeq);

@@ -1,5 +1,6 @@
 // The workspace's rules: rooms, messages, memberships and notifications.
 // Every transport calls these; none of them knows about sockets or HTTP.
+import { createHash } from "node:crypto";
 import type { PrismaClient } from "./db/generated/client";
 import { Concurrency } from "./concurrency";
 import type { Sql } from "./db/database";
@@ -38,6 +39,7 @@ interface RoomRow {
   id: string;
   name: string;
   createdAt: Date;
+  visibility?: string;
 }
 
 /** `%`, `_` and `\` match literally in a LIKE pattern ending `ESCAPE '\'`. */
@@ -56,7 +58,9 @@ export class WorkspaceError extends Error {
       | "unknown_message"
       | "message_deleted"
       | "forbidden"
-      | "too_many_reactions",
+      | "too_many_reactions"
+      | "not_found"
+      | "bad_request",
     message: string,
   ) {
     super(message);
@@ -94,11 +98,16 @@ export interface Answered {
   answered: RealtimeEvent;
 }
 
+export type Visibility = "public" | "private";
+/** Members a private room may have: each message tells every one of them (their user stream). */
+export const MAX_PRIVATE_MEMBERS = 100;
+
 /** The feed key of a room's announcement: one `room.created` per room however often it is tried. */
 const roomCreatedKey = (roomId: string) => `room.created:${roomId}`;
 
 export class Workspace {
-  private readonly knownRooms = new Set<string>(["general"]);
+  /** Rooms known to exist, with their visibility (neither ever changes). */
+  private readonly knownRooms = new Map<string, Visibility>([["general", "public"]]);
   /** `room\0user` pairs known to be recorded, least recently joined first. */
   private readonly knownMembers = new Set<string>();
   /** First joins being recorded, by `room\0person`: later joins of the same pair wait on these. */
@@ -128,8 +137,9 @@ export class Workspace {
     const pattern = query ? `%${escapeLike(query.toLowerCase())}%` : "%";
     // One more than asked for says whether another page follows.
     const rows = await this.prisma.$queryRaw<RoomRow[]>`
-      SELECT id, name, created_at AS "createdAt" FROM rooms
+      SELECT id, name, created_at AS "createdAt", visibility FROM rooms
       WHERE id > ${after ?? ""} AND id LIKE ${pattern} ESCAPE '\\'
+        AND (visibility = 'public' OR EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = rooms.id AND m.user_id = ${userId}))
       ORDER BY id LIMIT ${limit + 1}`;
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
@@ -148,6 +158,7 @@ export class Workspace {
         head: heads.get(roomStream(r.id)) ?? 0,
         readSeq: reads.get(r.id)?.readSeq ?? 0,
         unread: reads.get(r.id)?.unread ?? 0,
+        ...(r.visibility === "private" ? { private: true as const } : {}),
       })),
       next: more ? page[page.length - 1]!.id : null,
     };
@@ -161,21 +172,52 @@ export class Workspace {
         where: { userId, roomId: { not: "general" } },
         orderBy: { joinedAt: "desc" },
         take: limit,
-        select: { room: { select: { id: true, name: true, createdAt: true } } },
+        select: { room: { select: { id: true, name: true, createdAt: true, visibility: true } } },
       }),
     ]);
     return [...(general ? [general] : []), ...joined.map((m) => m.room)];
   }
 
-  async roomExists(roomId: string): Promise<boolean> {
-    if (this.knownRooms.has(roomId)) return true;
-    const found = (await this.prisma.room.count({ where: { id: roomId } })) > 0;
-    if (found && this.knownRooms.size < KNOWN_ROOMS_MAX) this.knownRooms.add(roomId);
-    return found;
+  /**
+   * Whether `roomId` exists for `userId`: every public room, and the private rooms they are a
+   * member of. To anyone else a private room does not exist, exactly as a room that never did:
+   * the same `unknown_room`, so not even its name leaks.
+   */
+  async roomExists(roomId: string, userId: string): Promise<boolean> {
+    const visibility = await this.visibility(roomId);
+    if (visibility === null) return false;
+    return visibility === "public" || this.isMember(roomId, userId);
   }
 
-  async requireRoom(roomId: string): Promise<void> {
-    if (!(await this.roomExists(roomId))) throw new WorkspaceError("unknown_room", `There is no room "${roomId}"`);
+  async requireRoom(roomId: string, userId: string): Promise<void> {
+    if (!(await this.roomExists(roomId, userId))) throw new WorkspaceError("unknown_room", `There is no room "${roomId}"`);
+  }
+
+  /** A room's visibility, or null when there is no such room. Known rooms are remembered for good. */
+  async visibility(roomId: string): Promise<Visibility | null> {
+    const known = this.knownRooms.get(roomId);
+    if (known) return known;
+    const [row] = await this.prisma.$queryRaw<{ visibility: string }[]>`SELECT visibility FROM rooms WHERE id = ${roomId}`;
+    if (!row) return null;
+    const visibility: Visibility = row.visibility === "private" ? "private" : "public";
+    if (this.knownRooms.size < KNOWN_ROOMS_MAX) this.knownRooms.set(roomId, visibility);
+    return visibility;
+  }
+
+  /**
+   * Whether `userId` is a member of `roomId`. Asked on every access to a private room, never
+   * remembered: a removal on another instance must hold here at once.
+   */
+  async isMember(roomId: string, userId: string): Promise<boolean> {
+    const rows = await this.prisma.$queryRaw<unknown[]>`SELECT 1 FROM room_members WHERE room_id = ${roomId} AND user_id = ${userId}`;
+    return rows.length > 0;
+  }
+
+  /** The members of a private room (at most `limit`), for its member list and its notifications. */
+  async members(roomId: string, limit = MAX_PRIVATE_MEMBERS): Promise<User[]> {
+    return this.prisma.$queryRaw<User[]>`
+      SELECT u.id, u.name, u.color FROM room_members m JOIN users u ON u.id = m.user_id
+       WHERE m.room_id = ${roomId} ORDER BY m.joined_at LIMIT ${limit}`;
   }
 
   /**
@@ -186,8 +228,9 @@ export class Workspace {
    * The announcement is keyed, so whoever next tries the name re-announces it for the
    * creator: the creator's retry then completes the creation (201); anyone else hears 409.
    */
-  async createRoom(name: string, creator: Actor): Promise<RoomInfo> {
+  async createRoom(name: string, creator: Actor, visibility: Visibility = "public"): Promise<RoomInfo> {
     const id = name.toLowerCase();
+    if (visibility === "private") return this.createPrivateRoom(id, name, creator);
     const created = await this.prisma.room.createMany({
       data: [{ id, name, createdBy: creator.id }],
       skipDuplicates: true,
@@ -202,7 +245,7 @@ export class Workspace {
     } else {
       await this.announceRoom(id, creator);
     }
-    this.knownRooms.add(id);
+    this.knownRooms.set(id, "public");
     const room = await this.prisma.room.findUniqueOrThrow({ where: { id } });
     return {
       id,
@@ -210,6 +253,60 @@ export class Workspace {
       createdAt: room.createdAt.toISOString(),
       head: await this.log.head(roomStream(id)),
     };
+  }
+
+  /**
+   * A private room: its creator is its first member, and nothing is announced (the feed is
+   * public). The membership is added only once the room is known to be new: a name taken by
+   * someone else's room must never make its caller a member of it.
+   */
+  private async createPrivateRoom(id: string, name: string, creator: Actor): Promise<RoomInfo> {
+    const created = await this.prisma.room.createMany({ data: [{ id, name, createdBy: creator.id, visibility: "private" }], skipDuplicates: true });
+    if (created.count === 0) throw new WorkspaceError("room_exists", `A room named "${name}" already exists`);
+    await this.prisma.roomMember.createMany({ data: [{ roomId: id, userId: creator.id }], skipDuplicates: true });
+    this.knownRooms.set(id, "private");
+    const room = await this.prisma.room.findUniqueOrThrow({ where: { id } });
+    return { id, name: room.name, createdAt: room.createdAt.toISOString(), head: 0, private: true };
+  }
+
+  /**
+   * The direct-message room of two people: created the first time either opens it, the same
+   * room every time after.
+   */
+  async directRoom(me: Actor, otherId: string): Promise<RoomInfo> {
+    const [other] = await this.prisma.$queryRaw<Actor[]>`SELECT id, name FROM users WHERE id = ${otherId}`;
+    if (!other || other.id === me.id) throw new WorkspaceError("not_found", "There is no such person to write to");
+    const dmKey = [me.id, other.id].sort().join(":");
+    const id = `dm-${createHash("sha256").update(dmKey).digest("hex").slice(0, 20)}`;
+    await this.prisma.$transaction([
+      this.prisma.room.createMany({ data: [{ id, name: `${me.name}, ${other.name}`, createdBy: me.id, visibility: "private", dmKey }], skipDuplicates: true }),
+      this.prisma.roomMember.createMany({ data: [{ roomId: id, userId: me.id }, { roomId: id, userId: other.id }], skipDuplicates: true }),
+    ]);
+    this.knownRooms.set(id, "private");
+    const room = await this.prisma.room.findUniqueOrThrow({ where: { id } });
+    return { id, name: room.name, createdAt: room.createdAt.toISOString(), head: await this.log.head(roomStream(id)), private: true };
+  }
+
+  /** Adds `userId` to a private room; only a member may, and a public room has no member list. */
+  async addMember(roomId: string, actor: Actor, userId: string): Promise<void> {
+    await this.requireRoom(roomId, actor.id);
+    if ((await this.visibility(roomId)) !== "private") throw new WorkspaceError("bad_request", "Anyone may join a public room; only private rooms have members");
+    const [user] = await this.prisma.$queryRaw<unknown[]>`SELECT 1 FROM users WHERE id = ${userId}`;
+    if (!user) throw new WorkspaceError("not_found", "There is no such person");
+    await this.prisma.roomMember.createMany({ data: [{ roomId, userId }], skipDuplicates: true });
+  }
+
+  /**
+   * Removes `userId` from a private room: its creator may remove anyone, anyone may leave.
+   * The caller then cuts the person's live access (Hub.revokeRoom): from here on every read of
+   * the room answers them `unknown_room`.
+   */
+  async removeMember(roomId: string, actor: Actor, userId: string): Promise<void> {
+    await this.requireRoom(roomId, actor.id);
+    if ((await this.visibility(roomId)) !== "private") throw new WorkspaceError("bad_request", "Anyone may join a public room; only private rooms have members");
+    const [room] = await this.prisma.$queryRaw<{ created_by: string | null }[]>`SELECT created_by FROM rooms WHERE id = ${roomId}`;
+    if (actor.id !== userId && room?.created_by !== actor.id) throw new WorkspaceError("forbidden", "Only the room's creator can remove others");
+    await this.prisma.$executeRaw`DELETE FROM room_members WHERE room_id = ${roomId} AND user_id = ${userId}`;
   }
 
   /** Appends the room's `room.created`; keyed, so racing attempts announce it once. */
@@ -258,6 +355,8 @@ export class Workspace {
   }
 
   private async recordFirstJoin(roomId: string, actor: Actor, key: string): Promise<void> {
+    // A private room's members are its members already, and the feed is public: nothing to record.
+    if ((await this.visibility(roomId)) === "private") return;
     // Plain SQL: after a restart every person's first join asks this once, all at once.
     const member = await this.prisma.$queryRaw<unknown[]>`SELECT 1 FROM room_members WHERE room_id = ${roomId} AND user_id = ${actor.id}`;
     if (member.length === 0) {
@@ -303,21 +402,27 @@ export class Workspace {
     opts: MessageOptions = {},
   ): Promise<PreparedAppend> {
     const text = messageText(rawText);
-    await this.requireRoom(roomId);
+    await this.requireRoom(roomId, actor.id);
     const stream = roomStream(roomId);
     const replyTo = opts.replyTo === undefined ? undefined : replyRef(await this.message(roomId, opts.replyTo));
     const mentions = await this.mentionsIn(text, opts.mentions);
     const preview = previewOf(text);
     const pointer = (e: RealtimeEvent) => ({ roomId, seq: e.seq, preview });
-    const derived: DerivedAppend[] = [{ stream: "feed", type: "message.posted", data: pointer }];
+    // The feed is public: a private room's messages reach its members through their own streams.
+    const members = (await this.visibility(roomId)) === "private" ? new Set((await this.members(roomId)).map((m) => m.id)) : null;
+    const derived: DerivedAppend[] = members
+      ? [...members].filter((id) => id !== actor.id).map((id) => ({ stream: userStream(id), type: "message.posted", data: pointer }))
+      : [{ stream: "feed", type: "message.posted", data: pointer }];
     const notified = new Set<string>([actor.id]);
+    // In a private room only members are told, whoever the text names.
     for (const { id } of mentions) {
+      if (members && !members.has(id)) continue;
       if (notified.has(id)) continue;
       notified.add(id);
       derived.push({ stream: userStream(id), type: "mention", data: pointer });
     }
     // Someone mentioned in their own answer hears of it once, as a mention.
-    if (replyTo && !notified.has(replyTo.actor.id)) derived.push({ stream: userStream(replyTo.actor.id), type: "reply", data: pointer });
+    if (replyTo && !notified.has(replyTo.actor.id) && (!members || members.has(replyTo.actor.id))) derived.push({ stream: userStream(replyTo.actor.id), type: "reply", data: pointer });
     const data: MessageData = { text, clientId, ...(replyTo ? { replyTo } : {}), ...(mentions.length > 0 ? { mentions } : {}) };
     return () => this.log.append({ stream, type: "message", actor, data, clientId, derived });
   }
@@ -335,13 +440,18 @@ export class Workspace {
     mentionIds?: string[],
   ): Promise<PreparedAppend | Answered> {
     const text = messageText(rawText);
-    await this.requireRoom(roomId);
+    await this.requireRoom(roomId, actor.id);
     const repeat = await this.repeated(roomId, actor, clientId);
     if (repeat) return repeat;
     const target = await this.ownMessage(roomId, seq, actor, "edit");
     if (target.data.deleted) throw new WorkspaceError("message_deleted", "That message was deleted");
     const mentions = await this.mentionsIn(text, mentionIds);
     const already = new Set([actor.id, ...(target.data.mentions ?? []).map((m) => m.id)]);
+    // In a private room only members are told, whoever the text names.
+    if ((await this.visibility(roomId)) === "private") {
+      const members = new Set((await this.members(roomId)).map((m) => m.id));
+      for (const m of mentions) if (!members.has(m.id)) already.add(m.id);
+    }
     const preview = previewOf(text);
     const derived: DerivedAppend[] = [...new Set(mentions.map((m) => m.id))]
       .filter((id) => !already.has(id))
@@ -364,7 +474,7 @@ export class Workspace {
    * quotes of the replies to it.
    */
   async prepareDelete(roomId: string, actor: Actor, seq: number, clientId: string): Promise<PreparedAppend | Answered> {
-    await this.requireRoom(roomId);
+    await this.requireRoom(roomId, actor.id);
     const repeat = await this.repeated(roomId, actor, clientId);
     if (repeat) return repeat;
     const target = await this.ownMessage(roomId, seq, actor, "delete");
@@ -392,7 +502,7 @@ export class Workspace {
     on: boolean,
     clientId: string,
   ): Promise<PreparedAppend | Answered> {
-    await this.requireRoom(roomId);
+    await this.requireRoom(roomId, actor.id);
     const repeat = await this.repeated(roomId, actor, clientId);
     if (repeat) return repeat;
     const target = await this.message(roomId, seq);
@@ -451,8 +561,9 @@ export class Workspace {
     }
     return this.mentionedByName(text);
   }
-  async history(roomId: string, before: number | null, limit: number) {
-    await this.requireRoom(roomId);
+  /** A page of the room's history, for someone who may read it. */
+  async history(roomId: string, userId: string, before: number | null, limit: number) {
+    await this.requireRoom(roomId, userId);
     return this.log.readBefore(roomStream(roomId), before, limit);
   }
 

@@ -35,7 +35,9 @@ export const sessionsAnswerSchema = z.object({
 export type SessionsAnswer = z.infer<typeof sessionsAnswerSchema>;
 /** Version 1.2: `POST /api/account`; `name` defaults to the username. */
 export const createAccountBodySchema = z.object({ username: z.string(), password: z.string(), name: z.string().optional() });
-export const createRoomBodySchema = z.object({ name: roomNameSchema });
+export const createRoomBodySchema = z.object({ name: roomNameSchema, visibility: z.enum(["public", "private"]).optional() });
+/** Version 1.2: `POST /api/rooms/:id/members` and `POST /api/dms`. */
+export const userIdBodySchema = z.object({ userId: z.string().min(1).max(64) });
 export const postMessageBodySchema = z.object({
   text: z.string(),
   clientId: clientIdSchema,
@@ -84,6 +86,8 @@ export const roomInfoSchema = z.object({
   readSeq: seqSchema.optional(),
   /** Version 1.2: messages by others after `readSeq`, counted up to UNREAD_COUNT_CAP. */
   unread: z.number().int().min(0).optional(),
+  /** Version 1.2: a private room (or a direct message), which only its members see. */
+  private: z.literal(true).optional(),
 });
 export type RoomInfo = z.infer<typeof roomInfoSchema>;
 /** `GET`/`POST /api/session`. */

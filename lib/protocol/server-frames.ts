@@ -36,6 +36,8 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
    * another. Sent to every connection of that person, whether or not it joined the room.
    */
   z.object({ type: z.literal("read"), room: roomId, seq: seqSchema }),
+  /** Version 1.2 (`rt.v1.2` only): the person was removed from this private room; it is gone for them. */
+  z.object({ type: z.literal("removed"), room: roomId }),
   z.object({
     type: z.literal("error"),
     code: errorCodeSchema,

@@ -469,6 +469,13 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
         if (frame.clientId) this.outbox.refused(frame.clientId, frame.code, frame.message, RETRYABLE.has(frame.code) || lostRoom);
         return;
       }
+      case "removed": {
+        // Gone for this person: stop following it here, without a `leave` the server would refuse.
+        sub?.removed();
+        this.rooms.delete(frame.room);
+        this.cursors.forget(frame.room);
+        return this.emit("removed", { room: frame.room });
+      }
       default: {
         const unknown: never = frame;
         void unknown;

@@ -112,6 +112,13 @@ export class Subscription {
     this.send({ type: "leave", room: this.room });
   }
 
+  /** The server dropped this person from the room: left, with nothing to tell it. */
+  removed(): void {
+    this.cancelRejoin();
+    this.state = "left";
+    this.positions.delete(this.stream);
+  }
+
   private cancelRejoin(): void {
     if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
     this.rejoinTimer = null;

@@ -163,6 +163,10 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
       case "roomRead":
         // Every room's: the page's room list shows them all, followed or not.
         return this.emit("roomRead", { room: body.room, readSeq: body.readSeq });
+      case "removed":
+        if (!this.rooms.delete(body.room)) return;
+        this.positions.delete(roomStream(body.room));
+        return this.emit("removed", { room: body.room });
       case "error":
         return this.emit("error", { code: body.code, message: body.message });
       case "outbox":

@@ -76,6 +76,7 @@ export class TabLeader {
       c.on("ack", (a) => send({ type: "ack", ...a })),
       c.on("read", (r) => send({ type: "read", ...r })),
       c.on("roomRead", (r) => send({ type: "roomRead", ...r })),
+      c.on("removed", (r) => send({ type: "removed", ...r })),
       c.on("error", (e) => send({ type: "error", ...e })),
       c.on("outbox", (entries) => send({ type: "outbox", entries })),
       c.on("status", () => this.sendStatus()),

@@ -111,6 +111,7 @@ export const downBodySchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("ack"), clientId: z.string(), room: z.string(), seq: z.number() }),
   z.object({ type: z.literal("read"), readSeq: z.number() }),
   z.object({ type: z.literal("roomRead"), room: roomId, readSeq: seqSchema }),
+  z.object({ type: z.literal("removed"), room: roomId }),
   z.object({ type: z.literal("error"), code: z.string(), message: z.string() }),
   z.object({ type: z.literal("outbox"), entries: z.array(outboxEntry) }),
   z.object({ type: z.literal("status"), status, mode: transportMode, offline: z.boolean() }),

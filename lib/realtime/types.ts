@@ -90,6 +90,8 @@ export interface ClientEvents {
   read: { readSeq: number };
   /** My read position in `room` moved (protocol 1.2), on this device or another. */
   roomRead: { room: string; readSeq: number };
+  /** Removed from this private room (version 1.2): it is gone for this person; the client stopped following it. */
+  removed: { room: string };
   outbox: OutboxEntry[];
   status: ConnectionStatus;
   error: { code: string; message: string };

@@ -61,6 +61,7 @@ export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => 
     client.on("read", ({ readSeq }) => useNotifications.getState().readUpTo(readSeq)),
     // A room read on another device (or tab, or this one): its unread count clears everywhere.
     client.on("roomRead", ({ room, readSeq }) => useRooms.getState().readUpTo(room, readSeq)),
+    client.on("removed", ({ room }) => useRooms.getState().forget(room)),
     client.on("signedOut", () => onSignedOut()),
   ];
   return () => offs.forEach((off) => off());
@@ -83,6 +84,8 @@ export function bindRoom(client: RealtimeApi, roomId: string, me: User): () => v
       if (c.room === roomId) cursorStore.getState().apply(c.cursors, c.snapshot, me.id);
     }),
     client.on("reset", (r) => r.stream === stream && void room().reload()),
+    // Removed from this private room: it is gone, as for anyone who was never in it.
+    client.on("removed", (r) => r.room === roomId && room().gone()),
     client.on("outbox", (entries) => room().setOutbox(entries)),
     client.on("ack", (ack) => ack.room === roomId && room().confirm(ack, me)),
   ];

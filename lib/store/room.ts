@@ -63,6 +63,8 @@ interface RoomState {
   /** The position was too old to resume (`reset`): start again from the newest page. */
   reload(): Promise<void>;
   receive(event: MessageEvent): void;
+  /** The room is gone for this person (removed from a private room): nothing of it stays shown. */
+  gone(): void;
   /**
    * An edit, delete or reaction: folded into the message it points at, if shown (one not shown
    * comes from history as it is now). A delete also blanks the quotes of the replies to it.
@@ -184,6 +186,11 @@ export const useRoom = create<RoomState>()((set, get) => ({
   receive(event) {
     if (event.stream !== stream(get().roomId)) return;
     set((s) => withNewest(s, mergeBySeq(s.messages, [event])));
+  },
+
+  gone() {
+    cancelHistoryRetry();
+    set({ ...empty, status: "missing" });
   },
 
   change(event) {

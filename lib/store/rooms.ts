@@ -60,6 +60,8 @@ interface RoomsState {
    * `general`) even before the next load brings it among their rooms.
    */
   visited(roomId: string): void;
+  /** A room gone for this person (removed from it, or left): out of every list. */
+  forget(roomId: string): void;
   /**
    * The room the person is looking at the newest messages of (open, the tab visible, the list
    * at its bottom), or null: messages posted there are seen as they come, not unread.
@@ -205,6 +207,10 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     } catch {
       set((s) => ({ sidebarStatus: s.sidebarStatus === "ready" ? "ready" : "error" }));
     }
+  },
+
+  forget(roomId) {
+    set((s) => ({ rooms: s.rooms.filter((r) => r.id !== roomId), sidebar: s.sidebar.filter((r) => r.id !== roomId) }));
   },
 
   visited(roomId) {

@@ -29,7 +29,9 @@ export type EphemeralMessage =
   /** A person's read marker moved: every instance tells that person's open streams. */
   | { t: "read"; i: string; userId: string; readSeq: number }
   /** A person's read position in a room moved (protocol 1.2): every instance tells their connections. */
-  | { t: "room.read"; i: string; userId: string; room: string; readSeq: number };
+  | { t: "room.read"; i: string; userId: string; room: string; readSeq: number }
+  /** A person was removed from a private room: every instance cuts their connections off from it. */
+  | { t: "removed"; i: string; userId: string; room: string };
 
 export interface EphemeralBus {
   /** Sends to every other instance; never throws, never queues while disconnected. */

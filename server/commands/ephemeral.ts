@@ -25,7 +25,7 @@ export async function handleCursor(frame: Cursor, ctx: CommandContext, deps: Com
   // A connection's cursor for a room not joined (a page pointing before its join was answered,
   // or just after it left) is dropped like excess input — no error, never counted as abuse.
   if (ctx.rooms !== null && !ctx.rooms.has(room) && !ctx.joinOnDemand) return answer();
-  if (ctx.rooms === null) await deps.workspace.requireRoom(room);
+  if (ctx.rooms === null) await deps.workspace.requireRoom(room, ctx.user.id);
   else if (!ctx.rooms.has(room)) await requireJoined(room, ctx, deps, `Join "${room}" first`);
   // Hiding is never rate limited: it only ever takes a cursor away.
   if (x === null || y === null) {

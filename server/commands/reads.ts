@@ -10,7 +10,7 @@ type Read = Extract<ClientFrame, { type: "read" }>;
 
 export async function handleRead(frame: Read, ctx: CommandContext, deps: CommandDeps): Promise<Reply> {
   const { room, seq } = frame;
-  await deps.workspace.requireRoom(room);
+  await deps.workspace.requireRoom(room, ctx.user.id);
   // Over the limit it is dropped like typing: the client sends the position again the next
   // time the reader sees something new, and a later position covers an earlier one.
   if (!ctx.rates.take(ctx.user.id, "read")) {

@@ -18,7 +18,7 @@ export async function handleJoin(frame: Join, ctx: CommandContext, deps: Command
     deps.metrics?.rateLimited.inc({ type: "join" });
     throw new CommandError("rate_limited", `Too many joins; slow down ("${room}" was not joined)`);
   }
-  if (!(await deps.workspace.roomExists(room))) throw new CommandError("unknown_room", `There is no room "${room}"`);
+  if (!(await deps.workspace.roomExists(room, ctx.user.id))) throw new CommandError("unknown_room", `There is no room "${room}"`);
   let frames;
   try {
     frames = await ctx.subscribe(room, frame.since);
@@ -43,9 +43,9 @@ export function handleLeave(frame: Leave, ctx: CommandContext): Reply {
  * one-off HTTP call names any room that exists.
  */
 export async function requireJoined(room: string, ctx: CommandContext, deps: CommandDeps, message: string): Promise<void> {
-  if (ctx.rooms === null) return deps.workspace.requireRoom(room);
+  if (ctx.rooms === null) return deps.workspace.requireRoom(room, ctx.user.id);
   if (ctx.rooms.has(room)) return;
   if (!ctx.joinOnDemand) throw new CommandError("not_joined", message);
-  await deps.workspace.requireRoom(room);
+  await deps.workspace.requireRoom(room, ctx.user.id);
   await ctx.subscribe(room, undefined);
 }

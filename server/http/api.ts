@@ -23,6 +23,7 @@ import {
   changePasswordBodySchema,
   createAccountBodySchema,
   createRoomBodySchema,
+  userIdBodySchema,
   ROOM_PAGE_DEFAULT,
   ROOM_PAGE_MAX,
   connIdSchema,
@@ -257,24 +258,64 @@ export function createApi(deps: ApiDeps): Router {
     "POST",
     "/api/rooms",
     authed(async ({ req, res }, session) => {
-      const { name } = await readJson(req, createRoomBodySchema, "invalid_name");
+      const { name, visibility } = await readJson(req, createRoomBodySchema, "invalid_name");
       const waitS = roomCreations.take(session.user.id);
       if (waitS > 0) {
         deps.metrics.rateLimited.inc({ type: "room" });
         throw new HttpError("rate_limited", `You have created many rooms lately; try again in ${waitS} s`, { "Retry-After": String(waitS) });
       }
-      const room = await workspace.createRoom(name, session.user);
+      const room = await workspace.createRoom(name, session.user, visibility);
       sendJson(res, 201, { room });
+    }),
+  );
+  // Private rooms' members (version 1.2): members add people; the creator removes anyone, and
+  // anyone leaves. A removal ends the person's access at once, live, on every instance.
+  router.on(
+    "GET",
+    "/api/rooms/:id/members",
+    authed(async ({ res, params }, session) => {
+      const room = roomParam(params);
+      await workspace.requireRoom(room, session.user.id);
+      sendJson(res, 200, { members: (await workspace.visibility(room)) === "private" ? await workspace.members(room) : [] });
+    }),
+  );
+  router.on(
+    "POST",
+    "/api/rooms/:id/members",
+    authed(async ({ req, res, params }, session) => {
+      const room = roomParam(params);
+      const { userId } = await readJson(req, userIdBodySchema, "invalid_body");
+      await workspace.addMember(room, session.user, userId);
+      sendEmpty(res, 204);
+    }),
+  );
+  router.on(
+    "DELETE",
+    "/api/rooms/:id/members/:userId",
+    authed(async ({ res, params }, session) => {
+      const room = roomParam(params);
+      const userId = params.userId ?? "";
+      await workspace.removeMember(room, session.user, userId);
+      hub.revokeRoom(userId, room);
+      sendEmpty(res, 204);
+    }),
+  );
+  router.on(
+    "POST",
+    "/api/dms",
+    authed(async ({ req, res }, session) => {
+      const { userId } = await readJson(req, userIdBodySchema, "invalid_body");
+      sendJson(res, 200, { room: await workspace.directRoom(session.user, userId) });
     }),
   );
   router.on(
     "GET",
     "/api/rooms/:id/events",
-    authed(async ({ res, url, params }) => {
+    authed(async ({ res, url, params }, session) => {
       const room = roomParam(params);
       const before = optionalInt(url, "before", 1, Number.MAX_SAFE_INTEGER);
       const limit = optionalInt(url, "limit", 1, 200) ?? 50;
-      sendJson(res, 200, await workspace.history(room, before, limit));
+      sendJson(res, 200, await workspace.history(room, session.user.id, before, limit));
     }),
   );
   /**
@@ -331,11 +372,12 @@ export function createApi(deps: ApiDeps): Router {
   router.on(
     "GET",
     "/api/people",
-    authed(async ({ res, url }) => {
+    authed(async ({ res, url }, session) => {
       const q = (url.searchParams.get("q") ?? "").trim().replace(/^@/, "");
       if (q.length > 32) throw new HttpError("bad_request", "q must be at most 32 characters");
       const room = url.searchParams.get("room");
       if (room !== null && !isRoomId(room)) throw new HttpError("bad_request", "room must be a room id");
+      if (room !== null) await workspace.requireRoom(room, session.user.id);
       const answer: PeopleAnswer = { people: await workspace.people(q, room, PEOPLE_PAGE) };
       sendJson(res, 200, answer);
     }),

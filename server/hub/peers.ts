@@ -32,6 +32,8 @@ export interface PeerHandlers {
   read(userId: string, readSeq: number): void;
   /** A person's read position in a room moved on another instance. */
   roomRead(userId: string, room: string, readSeq: number): void;
+  /** A person was removed from a private room on another instance. */
+  removed(userId: string, room: string): void;
 }
 
 export interface PeerOptions {
@@ -124,6 +126,10 @@ export class Peers {
     this.bus?.publish({ t: "room.read", i: this.instanceId, userId, room, readSeq });
   }
 
+  removed(userId: string, room: string): void {
+    this.bus?.publish({ t: "removed", i: this.instanceId, userId, room });
+  }
+
   // --- What the others have ------------------------------------------------
 
   /** The members present in `room` on each other instance. */
@@ -195,6 +201,8 @@ export class Peers {
         return this.handlers.read(msg.userId, msg.readSeq);
       case "room.read":
         return this.handlers.roomRead(msg.userId, msg.room, msg.readSeq);
+      case "removed":
+        return this.handlers.removed(msg.userId, msg.room);
       default: {
         const unknown: never = msg;
         void unknown;

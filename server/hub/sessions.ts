@@ -38,6 +38,11 @@ export class SessionRegistry {
     for (const sub of this.subscribers) if (sub.user.id === userId) sub.onRead?.(readSeq);
   }
 
+  /** Cuts a person's connections here off from `room`. */
+  removeFromRoom(userId: string, room: string): void {
+    for (const sub of [...this.subscribers]) if (sub.user.id === userId) sub.onRemoved?.(room);
+  }
+
   /** Tells a person's connections here that their read position in `room` moved. */
   announceRoomRead(userId: string, room: string, readSeq: number): void {
     for (const sub of this.subscribers) if (sub.user.id === userId) sub.onRoomRead?.(room, readSeq);

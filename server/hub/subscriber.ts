@@ -42,4 +42,9 @@ export interface Subscriber {
    * connection follows the room, since a room list shows every room's unread count.
    */
   onRoomRead?(room: string, readSeq: number): void;
+  /**
+   * This person lost access to `room` (removed from a private room, on some instance): stop
+   * following it at once and say so; from now on every read of it answers `unknown_room`.
+   */
+  onRemoved?(room: string): void;
 }

@@ -27,6 +27,7 @@ import {
   POLL_MAX_WAIT_S,
   POLL_PRESENCE_TTL_MS,
   roomOfStream,
+  roomStream,
   type Cursor,
   type ErrorCode,
   type PollAnswer,
@@ -458,6 +459,11 @@ class HeldPoll implements Subscriber {
    */
   disconnect(reason: DisconnectReason): void {
     this.answer(reason === "too-slow" ? "events" : "drain");
+  }
+
+  /** Removed from a private room this poll names: answered now; the next poll naming it is refused. */
+  onRemoved(room: string): void {
+    if (this.rooms.includes(room) || this.streams.includes(roomStream(room))) this.answer("drain");
   }
 
   answer(reason: AnswerReason): void {

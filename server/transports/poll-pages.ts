@@ -82,6 +82,10 @@ export class PollPages {
     this.now = opts.now ?? Date.now;
     this.ttlMs = opts.presenceTtlMs ?? POLL_PRESENCE_TTL_MS;
     this.rates = opts.rates;
+    // A page is no connection of the hub's: a removal from a private room reaches it here.
+    opts.hub.onRevoke((userId, room) => {
+      for (const page of this.pages.values()) if (page.user.id === userId) this.leave(page, room);
+    });
   }
 
   get size(): number {

@@ -16,6 +16,7 @@ import { WriteGuard, type TooSlowReason } from "./slow-consumer";
 import { readCursor, resolveStreams } from "./streams";
 import { TickCork } from "./tick-cork";
 import {
+  roomStream,
   formatCursor,
   SSE_PING_MS,
   SSE_RETRY_MS,
@@ -180,6 +181,13 @@ class SseConnection implements Subscriber {
     if (!this.position.has(userStream(this.user.id))) return;
     const read: SseRoomRead = { room, readSeq };
     this.write(formatSse({ event: "room.read", data: JSON.stringify(read) }));
+  }
+
+  /** Removed from a private room this stream carries: `event: removed`, then the stream ends. */
+  onRemoved(room: string): void {
+    if (!this.position.has(roomStream(room))) return;
+    this.write(formatSse({ event: "removed", data: JSON.stringify({ room }) }));
+    this.end();
   }
 
   /** The hub cannot keep this stream in order: it ends, and the client resumes from the log. */

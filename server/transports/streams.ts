@@ -2,7 +2,7 @@
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "../http/respond";
 import type { Workspace } from "../workspace";
-import { parseCursor, parseStreamName, roomOfStream, userStream, type Cursor, type StreamName, type User } from "../../lib/protocol";
+import { parseCursor, parseStreamName, roomOfStream, roomStream, userStream, type Cursor, type StreamName, type User } from "../../lib/protocol";
 
 const MAX_STREAMS = 20;
 
@@ -19,7 +19,7 @@ export async function resolveStreams(param: string | null, user: User, workspace
       throw new HttpError("bad_stream", "You can only read your own notifications (user:me)");
     }
     const room = roomOfStream(stream);
-    if (room !== null && !(await workspace.roomExists(room))) throw new HttpError("unknown_room", `There is no room "${room}"`);
+    if (room !== null && !(await workspace.roomExists(room, user.id))) throw new HttpError("unknown_room", `There is no room "${room}"`);
     out.push(stream);
   }
   return out;

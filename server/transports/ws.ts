@@ -346,6 +346,12 @@ export class WsConnection implements Subscriber {
     this.send({ type: "cursors", room, cursors, full: true });
   }
 
+  /** Removed from a private room: out of it now, and (1.2) told so. */
+  onRemoved(room: string): void {
+    if (!this.leaveRoom(room)) return;
+    if (this.hearsReads) this.send({ type: "removed", room });
+  }
+
   /** A `read` frame for any room, followed or not: the page's room list shows them all. */
   onRoomRead(room: string, readSeq: number): void {
     if (this.hearsReads) this.send({ type: "read", room, seq: readSeq });

@@ -1,0 +1,171 @@
+// Private rooms and direct messages (protocol 1.2) over a real server on 127.0.0.1: to a
+// non-member, and to a member once removed, a private room is exactly a room that never existed
+// — on every transport (WebSocket, SSE, long polling, HTTP) and for every kind of access (list,
+// join, replay, history, send, typing, cursor, read, stream, poll, feed, mentions, members,
+// reactions, people). A removal is live: the removed person's connections stop at once.
+import http from "node:http";
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isType, MANY_ROOMS, startServer, type Person, type TestServer, type WsClient } from "../helpers/server";
+import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
+import type { RealtimeEvent, RoomInfo } from "../../lib/protocol";
+
+let sharedDb: TestDatabase | undefined;
+afterAll(async () => {
+  await sharedDb?.drop();
+});
+
+const V12 = ["rt.v1.2", "rt.v1.1", "rt.v1"];
+
+describe.each(dbKinds)("private rooms on %s", (kind) => {
+  let s: TestServer;
+  let ada: Person;
+  let kim: Person;
+  let lin: Person;
+  const sockets: WsClient[] = [];
+
+  beforeAll(async () => {
+    s = await startServer({ kind, testDb: kind === "pglite" ? (sharedDb ??= await createTestDatabase("pglite")) : undefined, env: MANY_ROOMS });
+    ada = await s.signIn("Ada");
+    kim = await s.signIn("Kim");
+    lin = await s.signIn("Lin");
+  }, 60_000);
+  afterAll(async () => {
+    for (const c of sockets) c.close();
+    await s?.stop();
+  });
+
+  const tag = () => randomBytes(3).toString("hex");
+  const call = (p: Person, method: string, path: string, body?: unknown) =>
+    s.api(path, { method, cookie: p.cookie, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const answer = async (res: Response) => ({ status: res.status, code: res.status >= 400 ? ((await res.json()) as { error: { code: string } }).error.code : null });
+  const connect = async (p: Person) => {
+    const c = await s.connect(p.cookie, { protocols: V12 });
+    sockets.push(c);
+    return c;
+  };
+  const joinAnswer = async (c: WsClient, room: string, since?: number) => {
+    const from = c.frames.length;
+    c.send(since === undefined ? { type: "join", room } : { type: "join", room, since });
+    return c.next((f) => (f.type === "joined" || f.type === "error") && f.room === room, { from });
+  };
+  const privateRoom = async (members: Person[] = []) => {
+    const name = `p-${tag()}`;
+    const res = await call(ada, "POST", "/api/rooms", { name, visibility: "private" });
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { room: RoomInfo }).room.private).toBe(true);
+    for (const m of members) expect((await call(ada, "POST", `/api/rooms/${name}/members`, { userId: m.user.id })).status).toBe(204);
+    return name;
+  };
+  /** A stream request's first answer: its status, and the error code if refused. */
+  const streamStatus = (p: Person, path: string) =>
+    new Promise<{ status: number }>((resolve, reject) => {
+      const req = http.get(`${s.url}${path}`, { headers: { cookie: p.cookie } }, (res) => {
+        resolve({ status: res.statusCode ?? 0 });
+        res.destroy();
+      });
+      req.on("error", reject);
+    });
+
+  /**
+   * Everything `p` can try on `room`, answered: each answer is compared with the same tries on a
+   * room that never existed, so "the same as a room that never existed" is checked, not assumed.
+   */
+  const everyAccess = async (p: Person, room: string) => {
+    const c = await connect(p);
+    const out: Record<string, unknown> = {
+      join: (await joinAnswer(c, room)).type === "joined" ? "joined" : "refused",
+      replay: (await joinAnswer(c, room, 0)).type === "joined" ? "joined" : "refused",
+      history: await answer(await call(p, "GET", `/api/rooms/${room}/events`)),
+      send: await answer(await call(p, "POST", `/api/rooms/${room}/messages`, { text: "let me in", clientId: `x-${tag()}` })),
+      typing: await answer(await call(p, "POST", `/api/rooms/${room}/typing`, {})),
+      cursor: await answer(await call(p, "POST", `/api/rooms/${room}/cursor`, { x: 0.5, y: 0.5 })),
+      read: await answer(await call(p, "POST", `/api/rooms/${room}/read`, { seq: 1 })),
+      react: await answer(await call(p, "POST", `/api/rooms/${room}/messages/1/reactions`, { emoji: "👍", on: true, clientId: `r-${tag()}` })),
+      members: await answer(await call(p, "GET", `/api/rooms/${room}/members`)),
+      addMember: await answer(await call(p, "POST", `/api/rooms/${room}/members`, { userId: p.user.id })),
+      people: await answer(await call(p, "GET", `/api/people?q=a&room=${room}`)),
+      stream: await streamStatus(p, `/api/stream?streams=room:${room}`),
+      poll: await streamStatus(p, `/api/poll?streams=room:${room}&wait=0`),
+      batch: ((await (await call(p, "POST", `/api/poll/frames?conn=pg-${tag()}`, { frames: [{ type: "typing", room }] })).json()) as { frames: { code?: string }[] }).frames.map((f) => f.code),
+    };
+    c.close();
+    return out;
+  };
+
+  it("a non-member gets exactly what a room that never existed gets, for every kind of access", async () => {
+    const room = await privateRoom();
+    await call(ada, "POST", `/api/rooms/${room}/messages`, { text: "secret plans", clientId: `s-${tag()}` });
+    const never = await everyAccess(lin, `never-${tag()}`);
+    expect(never.history).toEqual({ status: 404, code: "unknown_room" });
+    expect(await everyAccess(lin, room)).toEqual(never);
+    // Not listed, not even by a search for its name.
+    for (const path of ["/api/rooms", `/api/rooms?q=${room}`]) {
+      const { rooms } = (await (await call(lin, "GET", path)).json()) as { rooms: RoomInfo[] };
+      expect(rooms.map((r) => r.id)).not.toContain(room);
+    }
+    // Ada sees it, marked private.
+    const { rooms } = (await (await call(ada, "GET", `/api/rooms?q=${room}`)).json()) as { rooms: RoomInfo[] };
+    expect(rooms).toEqual([expect.objectContaining({ id: room, private: true })]);
+  });
+
+  it("its activity stays off the public feed; a mention in it reaches members only", async () => {
+    const room = await privateRoom([kim]);
+    const text = `@Lin @Kim meet in private ${tag()}`;
+    const posted = await call(ada, "POST", `/api/rooms/${room}/messages`, { text, clientId: `m-${tag()}` });
+    const { event } = (await posted.json()) as { event: RealtimeEvent };
+    const feed = (await (await call(lin, "GET", "/api/feed?limit=200")).json()) as { events: RealtimeEvent[] };
+    expect(feed.events.filter((e) => JSON.stringify(e.data).includes(room))).toEqual([]);
+    const notes = async (p: Person) => ((await (await call(p, "GET", "/api/notifications?limit=100")).json()) as { events: RealtimeEvent[] }).events;
+    expect((await notes(lin)).filter((e) => JSON.stringify(e.data).includes(room))).toEqual([]);
+    expect((await notes(kim)).flatMap((e) => (e.type === "mention" && e.data.roomId === room ? [e.data.seq] : []))).toEqual([event.seq]);
+  });
+
+  it("a removed member is cut off live — the socket hears `removed` and no more — and then refused like anyone else", async () => {
+    const room = await privateRoom([kim]);
+    const kimSocket = await connect(kim);
+    expect((await joinAnswer(kimSocket, room)).type).toBe("joined");
+    const sse = await new Promise<{ text: () => string; ended: Promise<void> }>((resolve, reject) => {
+      let text = "";
+      const req = http.get(`${s.url}/api/stream?streams=room:${room}`, { headers: { cookie: kim.cookie } }, (res) => {
+        expect(res.statusCode).toBe(200);
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        resolve({ text: () => text, ended: new Promise((done) => res.on("end", () => done())) });
+      });
+      req.on("error", reject);
+    });
+    await call(ada, "POST", `/api/rooms/${room}/messages`, { text: "before", clientId: `b-${tag()}` });
+    await kimSocket.next(isType("event", (f) => f.event.stream === `room:${room}`));
+
+    expect((await call(lin, "DELETE", `/api/rooms/${room}/members/${kim.user.id}`)).status).toBe(404); // not Lin's to say
+    expect((await call(kim, "DELETE", `/api/rooms/${room}/members/${ada.user.id}`)).status).toBe(403); // only the creator removes others
+    expect((await call(ada, "DELETE", `/api/rooms/${room}/members/${kim.user.id}`)).status).toBe(204);
+    expect(await kimSocket.next(isType("removed"))).toEqual({ type: "removed", room });
+    await sse.ended;
+    expect(sse.text()).toContain("event: removed");
+
+    const eventsBefore = kimSocket.of("event").length;
+    await call(ada, "POST", `/api/rooms/${room}/messages`, { text: "after", clientId: `a-${tag()}` });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(kimSocket.of("event").length).toBe(eventsBefore);
+    const never = await everyAccess(kim, `never-${tag()}`);
+    expect(await everyAccess(kim, room)).toEqual(never);
+  });
+
+  it("anyone may leave; a public room has no member list; a direct message is one room for two, however often it is opened", async () => {
+    const room = await privateRoom([kim]);
+    expect((await call(kim, "DELETE", `/api/rooms/${room}/members/${kim.user.id}`)).status).toBe(204);
+    expect((await call(kim, "GET", `/api/rooms/${room}/events`)).status).toBe(404);
+    expect((await answer(await call(ada, "POST", "/api/rooms/general/members", { userId: lin.user.id })))).toEqual({ status: 400, code: "bad_request" });
+
+    const first = (await (await call(ada, "POST", "/api/dms", { userId: lin.user.id })).json()) as { room: RoomInfo };
+    const again = (await (await call(lin, "POST", "/api/dms", { userId: ada.user.id })).json()) as { room: RoomInfo };
+    expect(again.room.id).toBe(first.room.id);
+    expect(first.room.private).toBe(true);
+    expect((await call(lin, "POST", `/api/rooms/${first.room.id}/messages`, { text: "hi Ada", clientId: `dm-${tag()}` })).status).toBe(201);
+    expect((await call(kim, "GET", `/api/rooms/${first.room.id}/events`)).status).toBe(404);
+    expect((await answer(await call(ada, "POST", "/api/dms", { userId: "u_nobody" })))).toEqual({ status: 404, code: "not_found" });
+    expect((await answer(await call(ada, "POST", "/api/dms", { userId: ada.user.id })))).toEqual({ status: 404, code: "not_found" });
+  });
+});
