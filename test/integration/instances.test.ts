@@ -256,6 +256,28 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     expect(await phoneOnB.closed(10_000)).toBe(4401);
   });
 
+  it("a private room: unknown on the other instance to a non-member; a member removed through A loses it on B at once", async () => {
+    const room = `priv-${Date.now().toString(36)}`;
+    expect((await a.api("/api/rooms", { method: "POST", cookie: ada.cookie, body: JSON.stringify({ name: room, visibility: "private" }) })).status).toBe(201);
+    const kim = await b.signIn("Kim");
+    expect((await a.api(`/api/rooms/${room}/members`, { method: "POST", cookie: ada.cookie, body: JSON.stringify({ userId: kim.user.id }) })).status).toBe(204);
+    const linOnB = await b.connect(lin.cookie, { protocols: ["rt.v1.2", "rt.v1.1", "rt.v1"] });
+    const kimOnB = await b.connect(kim.cookie, { protocols: ["rt.v1.2", "rt.v1.1", "rt.v1"] });
+    sockets.push(linOnB, kimOnB);
+    linOnB.send({ type: "join", room });
+    expect(await linOnB.next(isType("error"))).toMatchObject({ code: "unknown_room", room });
+    kimOnB.send({ type: "join", room });
+    await kimOnB.next(isType("joined", (f) => f.room === room));
+    expect((await a.api(`/api/rooms/${room}/members/${kim.user.id}`, { method: "DELETE", cookie: ada.cookie })).status).toBe(204);
+    expect(await kimOnB.next(isType("removed"), { timeoutMs: 10_000 })).toEqual({ type: "removed", room });
+    expect((await b.api(`/api/rooms/${room}/events`, { cookie: kim.cookie })).status).toBe(404);
+    // Nothing posted after the removal reaches B's socket.
+    const before = kimOnB.of("event").length;
+    await a.api(`/api/rooms/${room}/messages`, { method: "POST", cookie: ada.cookie, body: JSON.stringify({ text: "after", clientId: "after-removal" }) });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(kimOnB.of("event").length).toBe(before);
+  });
+
   it("a read position moved on one instance reaches the person's rt.v1.2 sockets on the other, and no one else's", async () => {
     const room = "general";
     const head = (await a.app.workspace.postMessage(room, lin.user, "read me", "read-across")).event.seq;
