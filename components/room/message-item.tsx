@@ -1,9 +1,11 @@
 "use client";
+import { useRouter } from "next/navigation";
 import { memo, useCallback, useState } from "react";
 import { mentionSpans, namedMentionSpans } from "@/lib/mentions";
 import { roomOfStream, type User } from "@/lib/protocol";
 import type { OutboxEntry } from "@/lib/realtime/types";
 import { useCompose } from "@/lib/store/compose";
+import { useRooms } from "@/lib/store/rooms";
 import { deleteMessage, react } from "@/lib/store/message-actions";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import type { MessageEvent } from "@/lib/store/room";
@@ -114,6 +116,12 @@ const NO_CHANGES: readonly OutboxEntry[] = [];
  */
 function MessageActions({ room, message, meId }: { room: string; message: MessageEvent; meId: string }) {
   const mine = message.actor.id === meId;
+  const router = useRouter();
+  /** Opens the direct-message room with the author (made the first time). */
+  const openDirectMessage = async (userId: string) => {
+    const result = await useRooms.getState().directMessage(userId);
+    if ("room" in result) router.push(`/rooms/${encodeURIComponent(result.room.id)}`);
+  };
   const [picking, setPicking] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const closePicker = useCallback(() => setPicking(false), []);
@@ -153,6 +161,11 @@ function MessageActions({ room, message, meId }: { room: string; message: Messag
       <button type="button" onClick={() => useCompose.getState().startReply(room, message)} className={button}>
         Reply
       </button>
+      {!mine && (
+        <button type="button" onClick={() => void openDirectMessage(message.actor.id)} aria-label={`Message ${message.actor.name} directly`} className={button}>
+          Message
+        </button>
+      )}
       {mine && (
         <>
           <button type="button" onClick={() => useCompose.getState().startEdit(room, message.seq)} className={button}>

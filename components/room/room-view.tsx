@@ -2,11 +2,13 @@
 import Link from "next/link";
 import { useEffect } from "react";
 import { useRoom } from "@/lib/store/room";
+import { useRooms } from "@/lib/store/rooms";
 import { useSession } from "@/lib/store/session";
 import type { User } from "@/lib/protocol";
 import { SharedCanvas } from "../canvas/shared-canvas";
 import { Inspector } from "../inspector/inspector";
-import { ChevronLeftIcon } from "../ui/icons";
+import { ChevronLeftIcon, LockIcon } from "../ui/icons";
+import { MembersButton } from "./members-panel";
 import { ChatPanel } from "./chat-panel";
 import { PresenceAvatars } from "./presence-avatars";
 import { useRoomConnection } from "./use-room-connection";
@@ -27,6 +29,8 @@ function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: nu
     useRoom.getState().focus(focusSeq);
   }, [roomId, focusSeq]);
   const missing = useRoom((s) => s.roomId === roomId && s.status === "missing");
+  // Only a member ever has a private room listed: the lists say which rooms are private.
+  const isPrivate = useRooms((s) => [...s.sidebar, ...s.rooms].some((r) => r.id === roomId && r.private === true));
 
   if (missing) {
     return (
@@ -45,11 +49,14 @@ function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: nu
         <Link href="/" aria-label="All rooms" className="-ml-1 rounded p-1 text-slate-500 dark:text-slate-400 hover:bg-slate-100 dark:hover:bg-slate-800 hover:text-slate-700 dark:hover:text-slate-300">
           <ChevronLeftIcon className="size-5" />
         </Link>
-        <h1 className="min-w-0 truncate font-semibold">
+        <h1 className="flex min-w-0 items-center gap-1.5 truncate font-semibold">
+          {isPrivate && <LockIcon className="size-4 shrink-0" />}
+          {isPrivate && <span className="sr-only">Private room</span>}
           <RoomName id={roomId} />
         </h1>
         <div className="ml-auto flex items-center gap-2 sm:gap-3">
           <PresenceAvatars />
+          {isPrivate && <MembersButton roomId={roomId} me={me} />}
           <Inspector roomId={roomId} />
         </div>
       </div>

@@ -10,11 +10,12 @@ export function CreateRoomForm() {
   const [name, setName] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [secret, setSecret] = useState(false);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
-    const result = await useRooms.getState().create(name.trim());
+    const result = await useRooms.getState().create(name.trim(), secret ? "private" : "public");
     setBusy(false);
     if ("error" in result) return setError(readableError(result.error));
     setError(null);
@@ -50,6 +51,10 @@ export function CreateRoomForm() {
           Create room
         </button>
       </div>
+      <label className="mt-2 flex items-center gap-2 text-sm">
+        <input type="checkbox" checked={secret} onChange={(e) => setSecret(e.target.checked)} className="size-4" />
+        Private: only people you add can see it
+      </label>
       {error ? (
         <p id="room-name-error" role="alert" className="mt-1.5 text-sm text-rose-700 dark:text-rose-300">
           {error}

@@ -68,3 +68,12 @@ export function MenuIcon({ className = "size-5" }: IconProps) {
     </svg>
   );
 }
+
+export function LockIcon({ className = "size-3.5" }: IconProps) {
+  return (
+    <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>
+      <rect x="4" y="11" width="16" height="10" rx="2" />
+      <path d="M8 11V7a4 4 0 0 1 8 0v4" />
+    </svg>
+  );
+}

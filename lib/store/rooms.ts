@@ -35,7 +35,9 @@ interface RoomsState {
   /** Appends the next page. */
   loadMore(): Promise<void>;
   /** Resolves with the new room, or an error message for the form (409 taken, 429, 400 bad name). */
-  create(name: string): Promise<{ room: RoomInfo } | { error: string }>;
+  create(name: string, visibility?: "public" | "private"): Promise<{ room: RoomInfo } | { error: string }>;
+  /** Opens (or finds) the direct-message room with this person. */
+  directMessage(userId: string): Promise<{ room: RoomInfo } | { error: string }>;
   /** A `room.created` from the feed: someone else's new room. */
   announce(room: Pick<RoomInfo, "id" | "name" | "createdAt">): void;
   /** A `message.posted` from the feed: the room's head moved. */
@@ -59,7 +61,7 @@ interface RoomsState {
    * The person opened `roomId`: it is one of their rooms now, so the sidebar lists it (after
    * `general`) even before the next load brings it among their rooms.
    */
-  visited(roomId: string): void;
+  visited(roomId: string, info?: RoomInfo): void;
   /** A room gone for this person (removed from it, or left): out of every list. */
   forget(roomId: string): void;
   /**
@@ -169,10 +171,11 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     }
   },
 
-  async create(name) {
+  async create(name, visibility = "public") {
     try {
-      const { room } = await api("/api/rooms", roomAnswerSchema, { method: "POST", body: { name } });
-      get().announce(room);
+      const { room } = await api("/api/rooms", roomAnswerSchema, { method: "POST", body: { name, visibility } });
+      if (room.private) get().visited(room.id, room);
+      else get().announce(room);
       return { room };
     } catch (err) {
       return { error: err instanceof ApiError ? err.message : "Could not create the room" };
@@ -186,6 +189,16 @@ export const useRooms = create<RoomsState>()((set, get) => ({
       const fits = s.next === null && room.id.includes(s.query.toLowerCase());
       return !fits || s.rooms.some((r) => r.id === room.id) ? { names } : { names, rooms: [...s.rooms, { head: 0, ...room }] };
     });
+  },
+
+  async directMessage(userId) {
+    try {
+      const { room } = await api("/api/dms", roomAnswerSchema, { method: "POST", body: { userId } });
+      get().visited(room.id, room);
+      return { room };
+    } catch (err) {
+      return { error: err instanceof ApiError ? err.message : "Could not open the conversation" };
+    }
   },
 
   advance(roomId, head) {
@@ -213,10 +226,10 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     set((s) => ({ rooms: s.rooms.filter((r) => r.id !== roomId), sidebar: s.sidebar.filter((r) => r.id !== roomId) }));
   },
 
-  visited(roomId) {
+  visited(roomId, info) {
     const { sidebar, rooms } = get();
     if (sidebar.some((r) => r.id === roomId)) return;
-    const known = rooms.find((r) => r.id === roomId) ?? { id: roomId, name: roomId, createdAt: new Date().toISOString(), head: 0 };
+    const known = info ?? rooms.find((r) => r.id === roomId) ?? { id: roomId, name: roomId, createdAt: new Date().toISOString(), head: 0 };
     const at = sidebar[0]?.id === "general" ? 1 : 0;
     set({ sidebar: [...sidebar.slice(0, at), known, ...sidebar.slice(at)] });
   },

@@ -1,0 +1,135 @@
+"use client";
+import { useRouter } from "next/navigation";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { z } from "zod";
+import { peopleAnswerSchema, userSchema, type User } from "@/lib/protocol";
+import { api, ApiError, apiNoContent } from "@/lib/store/http";
+import { useRooms } from "@/lib/store/rooms";
+import { readableError } from "../format";
+import { Avatar } from "../ui/avatar";
+import { useDismiss } from "../ui/use-dismiss";
+
+const membersSchema = z.object({ members: z.array(userSchema) });
+
+/**
+ * A private room's members: anyone in it may add people; its creator may remove anyone, and
+ * anyone may leave. Removing someone cuts them off at once, wherever they are connected.
+ */
+export function MembersButton({ roomId, me }: { roomId: string; me: User }) {
+  const [open, setOpen] = useState(false);
+  const root = useRef<HTMLDivElement>(null);
+  const close = useCallback(() => setOpen(false), []);
+  useDismiss(root, open, close);
+  return (
+    <div ref={root} className="relative">
+      <button
+        type="button"
+        aria-expanded={open}
+        onClick={() => setOpen(!open)}
+        className="rounded-md border border-slate-300 px-2.5 py-1 text-sm font-medium hover:bg-slate-50 dark:border-slate-600 dark:hover:bg-slate-800"
+      >
+        Members
+      </button>
+      {open && <MembersPanel roomId={roomId} me={me} />}
+    </div>
+  );
+}
+
+function MembersPanel({ roomId, me }: { roomId: string; me: User }) {
+  const router = useRouter();
+  const [members, setMembers] = useState<User[]>([]);
+  const [query, setQuery] = useState("");
+  const [found, setFound] = useState<User[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const load = useCallback(
+    () => api(`/api/rooms/${encodeURIComponent(roomId)}/members`, membersSchema).then((a) => setMembers(a.members), () => setError("Could not load the members")),
+    [roomId],
+  );
+  useEffect(() => void load(), [load]);
+  useEffect(() => {
+    if (query.trim() === "") return setFound([]);
+    const timer = setTimeout(() => {
+      api(`/api/people?${new URLSearchParams({ q: query.trim() })}`, peopleAnswerSchema).then((a) => setFound(a.people), () => setFound([]));
+    }, 150);
+    return () => clearTimeout(timer);
+  }, [query]);
+
+  const act = async (what: () => Promise<void>) => {
+    try {
+      await what();
+      setError(null);
+      await load();
+    } catch (err) {
+      setError(err instanceof ApiError ? readableError(err.message) : "That did not work");
+    }
+  };
+  const add = (user: User) =>
+    act(async () => {
+      await apiNoContent(`/api/rooms/${encodeURIComponent(roomId)}/members`, { method: "POST", body: { userId: user.id } });
+      setQuery("");
+    });
+  const remove = (user: User) =>
+    act(async () => {
+      await apiNoContent(`/api/rooms/${encodeURIComponent(roomId)}/members/${encodeURIComponent(user.id)}`, { method: "DELETE" });
+      if (user.id === me.id) {
+        useRooms.getState().forget(roomId);
+        router.push("/");
+      }
+    });
+  const memberIds = new Set(members.map((m) => m.id));
+
+  return (
+    <div
+      role="region"
+      aria-label="Members"
+      className="absolute top-full right-0 z-30 mt-2 w-72 rounded-xl border border-slate-200 bg-white p-3 shadow-lg dark:border-slate-700 dark:bg-slate-900"
+    >
+      <ul className="space-y-1.5">
+        {members.map((m) => (
+          <li key={m.id} className="flex items-center gap-2 text-sm">
+            <Avatar name={m.name} color={m.color} size="sm" />
+            <bdi className="min-w-0 flex-1 truncate">{m.name}</bdi>
+            <button
+              type="button"
+              onClick={() => void remove(m)}
+              aria-label={m.id === me.id ? "Leave this room" : `Remove ${m.name}`}
+              className="rounded px-1.5 py-0.5 text-xs font-medium text-rose-700 hover:bg-rose-50 dark:text-rose-300 dark:hover:bg-rose-950"
+            >
+              {m.id === me.id ? "Leave" : "Remove"}
+            </button>
+          </li>
+        ))}
+      </ul>
+      <label htmlFor="add-member" className="mt-3 block text-xs font-medium">
+        Add someone
+      </label>
+      <input
+        id="add-member"
+        value={query}
+        onChange={(e) => setQuery(e.target.value)}
+        placeholder="Name"
+        autoComplete="off"
+        className="mt-1 block w-full rounded border border-slate-300 px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900"
+      />
+      <ul aria-label="People to add" className="mt-1 space-y-1">
+        {found
+          .filter((u) => !memberIds.has(u.id))
+          .map((u) => (
+            <li key={u.id}>
+              <button type="button" onClick={() => void add(u)} className="flex w-full items-center gap-2 rounded px-1.5 py-1 text-left text-sm hover:bg-slate-100 dark:hover:bg-slate-800">
+                <Avatar name={u.name} color={u.color} size="sm" />
+                <span className="min-w-0 flex-1 truncate">
+                  Add <bdi>{u.name}</bdi>
+                </span>
+              </button>
+            </li>
+          ))}
+      </ul>
+      {error && (
+        <p role="alert" className="mt-2 text-xs text-rose-700 dark:text-rose-300">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,52 @@
+// Private rooms and direct messages in the browser, two people: a private room is not there for
+// someone not in it, appears once they are added, and disappears from their open page the
+// moment they are removed; a direct message opens from anyone's message.
+import { expect, test } from "@playwright/test";
+import { messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
+
+test("a private room is there only for its members, live; a direct message opens from a message", async ({ browser }) => {
+  test.setTimeout(90_000);
+  const ada = await signedInPerson(browser, "Ada");
+  const lin = await signedInPerson(browser, `Lin ${unique("l").slice(-5)}`);
+  const room = unique("secret");
+
+  await ada.page.getByLabel("Room name").fill(room);
+  await ada.page.getByLabel(/Private/).check();
+  await ada.page.getByRole("button", { name: "Create room" }).click();
+  await expect(ada.page.getByRole("heading", { name: new RegExp(room) })).toContainText("Private room");
+  await expect(ada.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: `${room}, private` })).toBeVisible();
+  await sendMessage(ada.page, "for members only");
+
+  // Lin: no such room.
+  await lin.page.goto(`/rooms/${room}`);
+  await expect(lin.page.getByRole("heading", { name: `There is no room #${room}` })).toBeVisible();
+
+  // Ada adds Lin; Lin reads and answers.
+  await ada.page.getByRole("button", { name: "Members" }).click();
+  await ada.page.getByLabel("Add someone").fill(lin.name);
+  await ada.page.getByRole("button", { name: `Add ${lin.name}` }).click();
+  await expect(ada.page.getByRole("region", { name: "Members" }).getByRole("button", { name: `Remove ${lin.name}` })).toBeVisible();
+  await openRoom(lin.page, room);
+  await expect(messageLog(lin.page).getByText("for members only")).toBeVisible();
+  await sendMessage(lin.page, "glad to be in");
+  await expect(messageLog(ada.page).getByText("glad to be in")).toBeVisible();
+
+  // Removed: gone from Lin's open page at once, and refused after a reload.
+  await ada.page.getByRole("region", { name: "Members" }).getByRole("button", { name: `Remove ${lin.name}` }).click();
+  await expect(lin.page.getByRole("heading", { name: `There is no room #${room}` })).toBeVisible();
+  await lin.page.reload();
+  await expect(lin.page.getByRole("heading", { name: `There is no room #${room}` })).toBeVisible();
+
+  // A direct message from Ada's message in a public room.
+  await openRoom(ada.page, "general");
+  await sendMessage(ada.page, `ping ${room}`);
+  await openRoom(lin.page, "general");
+  const adas = messageLog(lin.page).getByRole("listitem").filter({ hasText: `ping ${room}` });
+  await adas.hover();
+  await adas.getByRole("button", { name: "Message Ada directly" }).click();
+  await expect(lin.page.getByRole("heading", { name: /Private room/ })).toBeVisible();
+  await sendMessage(lin.page, "just between us");
+  await expect(messageLog(lin.page).getByText("just between us")).toBeVisible();
+  await ada.context.close();
+  await lin.context.close();
+});
