@@ -24,32 +24,55 @@ export type FeedItem =
 
 /**
  * The feed's items, newest first, from its events in seq order. Consecutive messages in the
- * same room (no other item between, each within `burstMs` of the one before) make one item;
- * consecutive joins of the same room likewise.
+ * same room (nothing of another room between, each within `burstMs` of the one before) make
+ * one item; consecutive joins of the same room likewise. A join and a burst of messages in the
+ * same room do not break each other: a person's first join is recorded after they are in, so it
+ * may land between the first of their messages and the rest.
  */
 export function groupFeed(events: readonly FeedEvent[], burstMs = BURST_MS): FeedItem[] {
   const items: FeedItem[] = [];
   for (const event of events) {
-    const last = items[items.length - 1];
     switch (event.type) {
       case "room.created":
         items.push({ kind: "room.created", key: `room.created:${event.seq}`, event });
         break;
-      case "message.posted":
-        if (last?.kind === "messages" && continuesBurst(last, event, burstMs)) extend(last, event);
+      case "message.posted": {
+        const open = openBurst(items, "messages", event.data.roomId);
+        if (open && continuesBurst(open, event, burstMs)) extend(open, event);
         else items.push({ kind: "messages", key: `messages:${event.seq}`, roomId: event.data.roomId, events: [event], people: [event.actor] });
         break;
-      case "member.joined":
-        if (last?.kind === "joins" && continuesBurst(last, event, burstMs)) extend(last, event);
+      }
+      case "member.joined": {
+        const open = openBurst(items, "joins", event.data.roomId);
+        if (open && continuesBurst(open, event, burstMs)) extend(open, event);
         else items.push({ kind: "joins", key: `joins:${event.seq}`, roomId: event.data.roomId, events: [event], people: [event.actor] });
         break;
+      }
       default: {
         const unknown: never = event;
         return unknown;
       }
     }
   }
-  return items.reverse();
+  // Newest first, by each item's newest event: a burst that grew past a join comes above it.
+  return items.sort((a, b) => newestSeq(b) - newestSeq(a));
+}
+
+function newestSeq(item: FeedItem): number {
+  return item.kind === "room.created" ? item.event.seq : latestOf(item).seq;
+}
+
+/**
+ * The newest item of `kind` in `roomId` that nothing of another room has followed: the one a
+ * new event of that kind and room may extend.
+ */
+function openBurst<K extends "messages" | "joins">(items: FeedItem[], kind: K, roomId: string): Extract<FeedItem, { kind: K }> | null {
+  for (let i = items.length - 1; i >= 0; i--) {
+    const item = items[i]!;
+    if (item.kind === "room.created" || item.roomId !== roomId) return null;
+    if (item.kind === kind) return item as Extract<FeedItem, { kind: K }>;
+  }
+  return null;
 }
 
 /** The newest event of a burst. */

@@ -35,24 +35,29 @@ describe("groupFeed", () => {
     expect(item?.kind === "messages" && item.events.at(-1)?.data.preview).toBe("the latest");
   });
 
-  it("ends a burst at another item, another room, or a pause longer than the burst", () => {
+  it("ends a burst at another room's item, a new room, or a pause longer than the burst", () => {
     const events = [
       posted(ada, "launch", 0),
       posted(ada, "launch", 1),
       posted(lin, "general", 2),
       posted(ada, "launch", 3),
-      joined(mo, "launch", 4),
+      created(mo, "design", 4),
       posted(ada, "launch", 5),
       posted(ada, "launch", 5 + BURST_MS / 60_000 + 1),
     ];
     expect(summary(events)).toEqual([
       "messages #launch ×1 Ada",
       "messages #launch ×1 Ada",
-      "joins #launch ×1 Mo",
+      "created #design",
       "messages #launch ×1 Ada",
       "messages #general ×1 Lin",
       "messages #launch ×2 Ada",
     ]);
+  });
+
+  it("a join in the same room does not split a burst of messages (a first join is recorded after it happens)", () => {
+    const events = [posted(ada, "launch", 0), joined(ada, "launch", 0), posted(ada, "launch", 1), joined(mo, "launch", 1), posted(ada, "launch", 2)];
+    expect(summary(events)).toEqual(["messages #launch ×3 Ada", "joins #launch ×2 Mo,Ada"]);
   });
 
   it("keeps a burst going as long as each message follows the last within the burst", () => {
