@@ -59,7 +59,7 @@ export function groupFeed(events: readonly FeedEvent[], burstMs = BURST_MS): Fee
 }
 
 function newestSeq(item: FeedItem): number {
-  return item.kind === "room.created" ? item.event.seq : latestOf(item).seq;
+  return item.kind === "room.created" ? item.event.seq : item.events[item.events.length - 1]!.seq;
 }
 
 /**

@@ -122,6 +122,11 @@ export function createApi(deps: ApiDeps): Router {
     throwIfRefused(reply.frames);
     return reply;
   };
+  /** Ends a session: the cookie stops working, and its connections close on every instance. */
+  const signOut = async (sessionId: string) => {
+    await sessions.destroy(sessionId);
+    hub.disconnectSession(sessionId, "signed-out");
+  };
   const readJson = <S extends z.ZodType>(req: IncomingMessage, schema: S, invalid?: ErrorCode, limit?: number) =>
     readJsonBody(req, schema, invalid, deps.bodyIdleTimeoutMs, limit);
 
@@ -207,8 +212,7 @@ export function createApi(deps: ApiDeps): Router {
     authed(async ({ res, params }, session) => {
       const device = (await sessions.list(session.user.id)).find((d) => d.handle === params.id);
       if (!device) throw new HttpError("not_found", "You have no such session");
-      await sessions.destroy(device.sessionId);
-      hub.disconnectSession(device.sessionId, "signed-out");
+      await signOut(device.sessionId);
       sendEmpty(res, 204);
     }),
   );
@@ -222,8 +226,7 @@ export function createApi(deps: ApiDeps): Router {
       // Whoever knew the old password is signed out everywhere but here.
       for (const device of await sessions.list(session.user.id)) {
         if (device.sessionId === session.id) continue;
-        await sessions.destroy(device.sessionId);
-        hub.disconnectSession(device.sessionId, "signed-out");
+        await signOut(device.sessionId);
       }
       sendEmpty(res, 204);
     }),
@@ -232,8 +235,7 @@ export function createApi(deps: ApiDeps): Router {
   router.on("DELETE", "/api/session", async ({ req, res }) => {
     const session = await sessions.fromRequest(req);
     if (session) {
-      await sessions.destroy(session.id);
-      hub.disconnectSession(session.id, "signed-out");
+      await signOut(session.id);
     }
     sendEmpty(res, 204, { "Set-Cookie": Sessions.clearedCookie(isSecure(req)) });
   });
