@@ -2,12 +2,14 @@
 // non-member, and to a member once removed, a private room is exactly a room that never existed
 // — on every transport (WebSocket, SSE, long polling, HTTP) and for every kind of access (list,
 // join, replay, history, send, typing, cursor, read, stream, poll, feed, mentions, members,
-// reactions, people). A removal is live: the removed person's connections stop at once.
+// reactions, people). A removal is live: the removed person's connections stop at once. Run on
+// one instance, and (with Postgres and Redis) across two: the creator on one, the others on the other.
 import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isType, MANY_ROOMS, startServer, type Person, type TestServer, type WsClient } from "../helpers/server";
-import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
+import { createTestDatabase, dbKinds, type DbKind, type TestDatabase } from "../helpers/db";
+import { openDatabase } from "../../server/db/database";
 import type { RealtimeEvent, RoomInfo } from "../../lib/protocol";
 
 let sharedDb: TestDatabase | undefined;
@@ -17,30 +19,79 @@ afterAll(async () => {
 
 const V12 = ["rt.v1.2", "rt.v1.1", "rt.v1"];
 
-describe.each(dbKinds)("private rooms on %s", (kind) => {
-  let s: TestServer;
+/** Where the people connect: every one to one server, or Ada to one and the others to another. */
+interface Setup {
+  /** The server `p` talks to. */
+  at(p: Person): TestServer;
+  /** Where people sign in, and where those kept home (`keepHome`) talk to. */
+  home: TestServer;
+  keepHome(p: Person): void;
+  stop(): Promise<void>;
+}
+
+const oneInstance = (kind: DbKind) => async (): Promise<Setup> => {
+  const s = await startServer({ kind, testDb: kind === "pglite" ? (sharedDb ??= await createTestDatabase("pglite")) : undefined, env: MANY_ROOMS });
+  return { at: () => s, home: s, keepHome: () => undefined, stop: () => s.stop() };
+};
+
+/** Two instances on one Postgres and one Redis: Ada on A, everyone else on B. Needs both services. */
+const twoInstances = async (): Promise<Setup> => {
+  const shared = await createTestDatabase("postgres");
+  const start = async (name: string) => {
+    const db = await openDatabase({ url: shared.url, poolSize: 4, applicationName: `rt-test-private-${name}` });
+    return startServer({
+      testDb: { db, url: shared.url, drop: () => db.close() },
+      instanceId: `private-${name}`,
+      env: { REDIS_URL: process.env.REDIS_URL!, DATABASE_URL: shared.url!, ...MANY_ROOMS },
+    });
+  };
+  const a = await start("A");
+  const b = await start("B");
+  const onA = new Set<string>();
+  return {
+    at: (p) => (onA.has(p.user.id) ? a : b),
+    home: a,
+    keepHome: (p) => onA.add(p.user.id),
+    async stop() {
+      await a.stop();
+      await b.stop();
+      await a.testDb.drop();
+      await b.testDb.drop();
+      await shared.drop();
+    },
+  };
+};
+
+const setups: Array<[string, () => Promise<Setup>]> = [
+  ...dbKinds.map((kind): [string, () => Promise<Setup>] => [`one instance on ${kind}`, oneInstance(kind)]),
+  ...(process.env.DATABASE_URL && process.env.REDIS_URL ? [["two instances with Redis (the others on B)", twoInstances] as [string, () => Promise<Setup>]] : []),
+];
+
+describe.each(setups)("private rooms, %s", (_name, setUp) => {
+  let setup: Setup;
   let ada: Person;
   let kim: Person;
   let lin: Person;
   const sockets: WsClient[] = [];
 
   beforeAll(async () => {
-    s = await startServer({ kind, testDb: kind === "pglite" ? (sharedDb ??= await createTestDatabase("pglite")) : undefined, env: MANY_ROOMS });
-    ada = await s.signIn("Ada");
-    kim = await s.signIn("Kim");
-    lin = await s.signIn("Lin");
+    setup = await setUp();
+    ada = await setup.home.signIn("Ada");
+    setup.keepHome(ada);
+    kim = await setup.home.signIn("Kim");
+    lin = await setup.home.signIn("Lin");
   }, 60_000);
   afterAll(async () => {
     for (const c of sockets) c.close();
-    await s?.stop();
+    await setup?.stop();
   });
 
   const tag = () => randomBytes(3).toString("hex");
   const call = (p: Person, method: string, path: string, body?: unknown) =>
-    s.api(path, { method, cookie: p.cookie, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    setup.at(p).api(path, { method, cookie: p.cookie, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   const answer = async (res: Response) => ({ status: res.status, code: res.status >= 400 ? ((await res.json()) as { error: { code: string } }).error.code : null });
   const connect = async (p: Person) => {
-    const c = await s.connect(p.cookie, { protocols: V12 });
+    const c = await setup.at(p).connect(p.cookie, { protocols: V12 });
     sockets.push(c);
     return c;
   };
@@ -60,7 +111,7 @@ describe.each(dbKinds)("private rooms on %s", (kind) => {
   /** A stream request's first answer: its status, and the error code if refused. */
   const streamStatus = (p: Person, path: string) =>
     new Promise<{ status: number }>((resolve, reject) => {
-      const req = http.get(`${s.url}${path}`, { headers: { cookie: p.cookie } }, (res) => {
+      const req = http.get(`${setup.at(p).url}${path}`, { headers: { cookie: p.cookie } }, (res) => {
         resolve({ status: res.statusCode ?? 0 });
         res.destroy();
       });
@@ -127,7 +178,7 @@ describe.each(dbKinds)("private rooms on %s", (kind) => {
     expect((await joinAnswer(kimSocket, room)).type).toBe("joined");
     const sse = await new Promise<{ text: () => string; ended: Promise<void> }>((resolve, reject) => {
       let text = "";
-      const req = http.get(`${s.url}/api/stream?streams=room:${room}`, { headers: { cookie: kim.cookie } }, (res) => {
+      const req = http.get(`${setup.at(kim).url}/api/stream?streams=room:${room}`, { headers: { cookie: kim.cookie } }, (res) => {
         expect(res.statusCode).toBe(200);
         res.setEncoding("utf8");
         res.on("data", (c: string) => (text += c));
