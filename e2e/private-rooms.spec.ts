@@ -47,6 +47,11 @@ test("a private room is there only for its members, live; a direct message opens
   await expect(lin.page.getByRole("heading", { name: /Private room/ })).toBeVisible();
   await sendMessage(lin.page, "just between us");
   await expect(messageLog(lin.page).getByText("just between us")).toBeVisible();
+  // From Ada's side, Lin's avatar among the people here opens the same conversation.
+  await openRoom(lin.page, "general");
+  await ada.page.getByRole("list", { name: "People here" }).getByRole("button", { name: `Message ${lin.name} directly` }).click();
+  await expect(ada.page.getByRole("heading", { name: /Private room/ })).toBeVisible();
+  await expect(messageLog(ada.page).getByText("just between us")).toBeVisible();
   await ada.context.close();
   await lin.context.close();
 });

@@ -1,12 +1,24 @@
 "use client";
+import { useRouter } from "next/navigation";
 import { useRoom } from "@/lib/store/room";
+import { useRooms } from "@/lib/store/rooms";
+import { useSession } from "@/lib/store/session";
 import { Avatar } from "../ui/avatar";
 
 const SHOWN = 5;
 
-/** Who is in the room now: initials in each person's colour, overlapping, "+3" beyond five. */
+/**
+ * Who is in the room now: initials in each person's colour, overlapping, "+3" beyond five.
+ * Anyone else's avatar opens a direct message with them.
+ */
 export function PresenceAvatars() {
   const members = useRoom((s) => s.members);
+  const meId = useSession((s) => s.user?.id);
+  const router = useRouter();
+  const message = async (userId: string) => {
+    const result = await useRooms.getState().directMessage(userId);
+    if ("room" in result) router.push(`/rooms/${encodeURIComponent(result.room.id)}`);
+  };
   const extra = members.length - SHOWN;
   return (
     // A fixed height, so people arriving and leaving never shift the header.
@@ -14,7 +26,15 @@ export function PresenceAvatars() {
       <ul aria-label="People here" className="flex items-center -space-x-2">
         {members.map((m, i) => (
           <li key={m.id} className={i < SHOWN ? "relative" : "sr-only"}>
-            {i < SHOWN ? <Avatar name={m.name} color={m.color} label /> : <bdi>{m.name}</bdi>}
+            {i >= SHOWN ? (
+              <bdi>{m.name}</bdi>
+            ) : m.id === meId ? (
+              <Avatar name={m.name} color={m.color} label />
+            ) : (
+              <button type="button" onClick={() => void message(m.id)} aria-label={`Message ${m.name} directly`} title={`Message ${m.name} directly`} className="rounded-full focus-visible:outline-2 focus-visible:outline-indigo-500">
+                <Avatar name={m.name} color={m.color} label />
+              </button>
+            )}
             {m.guest && <GuestMark overlay={i < SHOWN} />}
           </li>
         ))}
