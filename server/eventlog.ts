@@ -154,16 +154,18 @@ export class EventLog {
     return rows.map(toEvent);
   }
 
-  /** The newest `limit` events before `before` (or the newest of all), ascending. */
+  /** The newest `limit` events before `before` (or the newest of all), ascending; only of `types` when given. */
   async readBefore(
     stream: string,
     before: number | null,
     limit: number,
+    types?: readonly EventType[],
   ): Promise<{ events: RealtimeEvent[]; hasMore: boolean }> {
     const rows = await this.db.sql.query<EventRow>(
       `SELECT stream, seq, type, actor_id, actor_name, at, data FROM events
-        WHERE stream = $1 AND ($2::int8 IS NULL OR seq < $2::int8) ORDER BY seq DESC LIMIT $3`,
-      [stream, before, limit + 1],
+        WHERE stream = $1 AND ($2::int8 IS NULL OR seq < $2::int8) AND ($4::text[] IS NULL OR type = ANY($4::text[]))
+        ORDER BY seq DESC LIMIT $3`,
+      [stream, before, limit + 1, types ?? null],
     );
     const hasMore = rows.length > limit;
     return { events: rows.slice(0, limit).reverse().map(toEvent), hasMore };

@@ -574,7 +574,8 @@ export class Workspace {
 
   async notifications(userId: string, limit: number) {
     const [{ events }, marker] = await Promise.all([
-      this.log.readBefore(userStream(userId), null, limit),
+      // A person's stream also carries their private rooms' messages: the list is of what names them.
+      this.log.readBefore(userStream(userId), null, limit, ["mention", "reply"]),
       this.prisma.notificationRead.findUnique({ where: { userId } }),
     ]);
     return { events, readSeq: Number(marker?.readSeq ?? 0) };

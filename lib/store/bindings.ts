@@ -39,7 +39,9 @@ export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => 
           return useFeed.getState().receive(event);
         case "message.posted":
           useRooms.getState().posted(event.data.roomId, event.data.seq, event.actor.id, me.id);
-          return useFeed.getState().receive(event);
+          // A private room's messages come in my own stream: counted as unread, never in the
+          // public feed (whose positions are another stream's).
+          return event.stream === "feed" ? useFeed.getState().receive(event) : undefined;
         case "member.joined":
           return useFeed.getState().receive(event);
         case "mention":

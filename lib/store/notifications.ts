@@ -42,8 +42,8 @@ interface NotificationsState {
 
 /** Seqs in a user stream are gapless and every event is a mention, so this is exact. */
 export function unreadCount(s: Pick<NotificationsState, "mentions" | "readSeq">): number {
-  const newest = s.mentions[s.mentions.length - 1]?.seq ?? 0;
-  return Math.max(0, newest - s.readSeq);
+  // Counted, not subtracted: a person's stream also carries their private rooms' messages.
+  return s.mentions.filter((m) => m.seq > s.readSeq).length;
 }
 
 let nextToastId = 1;

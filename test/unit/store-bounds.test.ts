@@ -74,15 +74,22 @@ describe("the activity feed", () => {
 });
 
 describe("mentions", () => {
-  it("keep the newest, and the unread count stays exact past the bound", () => {
+  it("keep the newest; the unread count is of mentions after the marker, at most the bound (shown 99+)", () => {
     useNotifications.getState().reset();
     useNotifications.getState().readUpTo(10);
     for (let seq = 1; seq <= MAX_MENTIONS + 50; seq++) useNotifications.getState().receive(mention(seq));
     const state = useNotifications.getState();
     expect(state.mentions).toHaveLength(MAX_MENTIONS);
     expect(state.mentions[0]!.seq).toBe(51);
-    expect(unreadCount(state)).toBe(MAX_MENTIONS + 50 - 10);
+    expect(unreadCount(state)).toBe(MAX_MENTIONS);
     expect(state.toasts.length).toBeLessThanOrEqual(3);
+  });
+
+  it("count mentions, not positions: a person's stream also carries their private rooms' messages", () => {
+    useNotifications.getState().reset();
+    useNotifications.getState().readUpTo(2);
+    for (const seq of [1, 5, 9]) useNotifications.getState().receive(mention(seq));
+    expect(unreadCount(useNotifications.getState())).toBe(2);
   });
 });
 
