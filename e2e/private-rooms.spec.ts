@@ -47,6 +47,8 @@ test("a private room is there only for its members, live; a direct message opens
   await expect(lin.page.getByRole("heading", { name: /Private room/ })).toBeVisible();
   await sendMessage(lin.page, "just between us");
   await expect(messageLog(lin.page).getByText("just between us")).toBeVisible();
+  // Ada's sidebar lists the conversation as soon as Lin writes in it, unread.
+  await expect(ada.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: new RegExp(`${lin.name}.*private, 1 unread`) })).toBeVisible();
   // From Ada's side, Lin's avatar among the people here opens the same conversation.
   await openRoom(lin.page, "general");
   await ada.page.getByRole("list", { name: "People here" }).getByRole("button", { name: `Message ${lin.name} directly` }).click();

@@ -38,7 +38,8 @@ export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => 
           useRooms.getState().announce({ id: event.data.roomId, name: event.data.name, createdAt: event.at });
           return useFeed.getState().receive(event);
         case "message.posted":
-          useRooms.getState().posted(event.data.roomId, event.data.seq, event.actor.id, me.id);
+          // In my own stream: a message in one of my private rooms.
+          useRooms.getState().posted(event.data.roomId, event.data.seq, event.actor.id, me.id, event.stream !== "feed");
           // A private room's messages come in my own stream: counted as unread, never in the
           // public feed (whose positions are another stream's).
           return event.stream === "feed" ? useFeed.getState().receive(event) : undefined;

@@ -70,8 +70,11 @@ interface RoomsState {
    */
   viewing: string | null;
   setViewing(roomId: string | null): void;
-  /** A message was posted (the feed's `message.posted`): unread unless its author is me or I am looking. */
-  posted(roomId: string, seq: number, authorId: string, meId: string): void;
+  /**
+   * A message was posted (the feed's `message.posted`, or my own stream's for a private room of
+   * mine: `mine`): unread unless its author is me or I am looking.
+   */
+  posted(roomId: string, seq: number, authorId: string, meId: string, mine?: boolean): void;
   /**
    * My position in the room moved to `readSeq` (read here, or on another device); from now on
    * its new messages count as unread. `readUpTo(room, 0)`: I opened it.
@@ -238,8 +241,11 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     if (get().viewing !== roomId) set({ viewing: roomId });
   },
 
-  posted(roomId, seq, authorId, meId) {
+  posted(roomId, seq, authorId, meId, mine) {
     get().advance(roomId, seq);
+    // A message in a private room of mine the sidebar does not list yet (someone opened a direct
+    // message with me): the next list has it, with its count.
+    if (mine && !get().sidebar.some((r) => r.id === roomId)) void get().loadSidebar();
     set((s) => {
       const known = s.reads[roomId];
       // A room no answer listed: its count comes with the list that shows it.
