@@ -1,12 +1,2 @@
-// Links to one message of a room: `/rooms/<id>?seq=<n>`. The room loads back to it (when it is
-// older than the newest page), scrolls it into view and highlights it.
-
-export function messageHref(roomId: string, seq: number): string {
-  return `/rooms/${encodeURIComponent(roomId)}?seq=${seq}`;
-}
-
-/** The message a `?seq=` points at, or null when absent or not a positive whole number. */
-export function messageSeqFrom(value: string | string[] | undefined): number | null {
-  if (typeof value !== "string" || !/^[1-9]\d{0,15}$/.test(value)) return null;
-  return Number(value);
-}
+// Links to one message: kept with the other pure helpers in lib/ (the stores build them too).
+export { messageHref, messageSeqFrom } from "@/lib/message-links";

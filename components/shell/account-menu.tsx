@@ -6,6 +6,7 @@ import type { User } from "@/lib/protocol";
 import { Avatar } from "../ui/avatar";
 import { useDismiss } from "../ui/use-dismiss";
 import { ThemeSelect } from "./theme-select";
+import { DesktopNotificationsToggle } from "./desktop-notifications-toggle";
 import { Devices } from "./devices";
 import { TransportSelect } from "./transport-select";
 import { endSession } from "./use-realtime";
@@ -51,6 +52,7 @@ export function AccountMenu({ user }: { user: User }) {
           </p>
           {user.guest && <p className="mt-1 text-xs text-slate-500 dark:text-slate-400">A guest lives in this browser only. Create an account to sign in anywhere as yourself.</p>}
           {!user.guest && <Devices />}
+          <DesktopNotificationsToggle />
           <div className="mt-3 border-t border-slate-100 dark:border-slate-800 pt-3">
             <ThemeSelect />
           </div>

@@ -2,6 +2,8 @@
 // (while someone is signed in) and `bindRoom` (while a room is open) and unbind on unmount;
 // none wires `client.on(...)` to a store by hand.
 import { isChange } from "../chat/changes";
+import { notifyDesktop } from "../desktop-notifications";
+import { messageHref } from "../message-links";
 import { roomStream, type User } from "../protocol";
 import type { RealtimeApi } from "../realtime/types";
 import { useConnection } from "./connection";
@@ -40,6 +42,9 @@ export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => 
         case "message.posted":
           // In my own stream: a message in one of my private rooms.
           useRooms.getState().posted(event.data.roomId, event.data.seq, event.actor.id, me.id, event.stream !== "feed");
+          if (isDirectMessage(event.data.roomId) && event.actor.id !== me.id && useRooms.getState().viewing !== event.data.roomId) {
+            notifyDesktop(`${event.actor.name} wrote to you`, event.data.preview, messageHref(event.data.roomId, event.data.seq), `${event.data.roomId}:${event.data.seq}`);
+          }
           // A private room's messages come in my own stream: counted as unread, never in the
           // public feed (whose positions are another stream's).
           return event.stream === "feed" ? useFeed.getState().receive(event) : undefined;
@@ -93,4 +98,9 @@ export function bindRoom(client: RealtimeApi, roomId: string, me: User): () => v
     client.on("ack", (ack) => ack.room === roomId && room().confirm(ack, me)),
   ];
   return () => offs.forEach((off) => off());
+}
+
+/** Direct-message rooms are named `dm-…` by the server (server/workspace.ts `directRoom`). */
+function isDirectMessage(roomId: string): boolean {
+  return roomId.startsWith("dm-");
 }

@@ -4,6 +4,8 @@
 import { create } from "zustand";
 import { notificationsAnswerSchema } from "../protocol";
 import { api, apiNoContent } from "./http";
+import { notifyDesktop } from "../desktop-notifications";
+import { messageHref } from "../message-links";
 import { keepNewest, mergeBySeq, type EventOf } from "./events";
 import { useRoom } from "./room";
 
@@ -75,6 +77,8 @@ export const useNotifications = create<NotificationsState>()((set, get) => ({
     if (known || mention.seq <= get().readSeq) return;
     // No toast for the room being read: the message is in front of the reader already.
     if (readingRoom(mention.data.roomId)) return;
+    const what = mention.type === "reply" ? "replied to you" : "mentioned you";
+    notifyDesktop(`${mention.actor.name} ${what}`, mention.data.preview || "Message deleted", messageHref(mention.data.roomId, mention.data.seq), `${mention.data.roomId}:${mention.data.seq}`);
     const id = nextToastId++;
     set((s) => ({ toasts: [...s.toasts, { id, mention }].slice(-3) }));
     setTimeout(() => get().dismissToast(id), TOAST_MS);
