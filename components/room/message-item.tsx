@@ -1,11 +1,9 @@
 "use client";
-import { useRouter } from "next/navigation";
 import { memo, useCallback, useState } from "react";
 import { mentionSpans, namedMentionSpans } from "@/lib/mentions";
 import { roomOfStream, type User } from "@/lib/protocol";
 import type { OutboxEntry } from "@/lib/realtime/types";
 import { useCompose } from "@/lib/store/compose";
-import { useRooms } from "@/lib/store/rooms";
 import { deleteMessage, react } from "@/lib/store/message-actions";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import type { MessageEvent } from "@/lib/store/room";
@@ -17,6 +15,7 @@ import { MessageBody } from "./message-body";
 import { MessageEditor } from "./message-editor";
 import { ReactionBar, ReactionPicker } from "./reactions";
 import { ReplyQuote } from "./reply-quote";
+import { useDirectMessage } from "./use-direct-message";
 
 const clock = new Intl.DateTimeFormat("en", { hour: "numeric", minute: "2-digit" });
 
@@ -116,12 +115,7 @@ const NO_CHANGES: readonly OutboxEntry[] = [];
  */
 function MessageActions({ room, message, meId }: { room: string; message: MessageEvent; meId: string }) {
   const mine = message.actor.id === meId;
-  const router = useRouter();
-  /** Opens the direct-message room with the author (made the first time). */
-  const openDirectMessage = async (userId: string) => {
-    const result = await useRooms.getState().directMessage(userId);
-    if ("room" in result) router.push(`/rooms/${encodeURIComponent(result.room.id)}`);
-  };
+  const openDirectMessage = useDirectMessage();
   const [picking, setPicking] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const closePicker = useCallback(() => setPicking(false), []);

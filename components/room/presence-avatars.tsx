@@ -1,9 +1,8 @@
 "use client";
-import { useRouter } from "next/navigation";
 import { useRoom } from "@/lib/store/room";
-import { useRooms } from "@/lib/store/rooms";
 import { useSession } from "@/lib/store/session";
 import { Avatar } from "../ui/avatar";
+import { useDirectMessage } from "./use-direct-message";
 
 const SHOWN = 5;
 
@@ -14,11 +13,7 @@ const SHOWN = 5;
 export function PresenceAvatars() {
   const members = useRoom((s) => s.members);
   const meId = useSession((s) => s.user?.id);
-  const router = useRouter();
-  const message = async (userId: string) => {
-    const result = await useRooms.getState().directMessage(userId);
-    if ("room" in result) router.push(`/rooms/${encodeURIComponent(result.room.id)}`);
-  };
+  const message = useDirectMessage();
   const extra = members.length - SHOWN;
   return (
     // A fixed height, so people arriving and leaving never shift the header.
