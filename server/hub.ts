@@ -171,7 +171,6 @@ export class Hub {
     this.revocationListeners.push(listener);
   }
 
-  private readonly revocationListeners: Array<(userId: string, room: string) => void> = [];
 
   announceRoomRead(userId: string, room: string, readSeq: number, tellOthers = true): void {
     if (tellOthers) this.peers.roomRead(userId, room, readSeq);
@@ -180,6 +179,8 @@ export class Hub {
 
   /** Called when a session signs out anywhere (the session cache forgets it). */
   onSignOut: ((sessionId: string) => void) | null = null;
+  /** What `onRevoke` registered: told of every removal from a room. */
+  private readonly revocationListeners: Array<(userId: string, room: string) => void> = [];
 
   // ---------------------------------------------------------------------------
   // Durable streams (hub/fanout.ts)

@@ -287,10 +287,21 @@ export class Workspace {
     return { id, name: room.name, createdAt: room.createdAt.toISOString(), head: await this.log.head(roomStream(id)), private: true };
   }
 
-  /** Adds `userId` to a private room; only a member may, and a public room has no member list. */
-  async addMember(roomId: string, actor: Actor, userId: string): Promise<void> {
+  /** A private room `actor` is in: a public one has no member list to change. */
+  private async requirePrivateRoom(roomId: string, actor: Actor): Promise<void> {
     await this.requireRoom(roomId, actor.id);
     if ((await this.visibility(roomId)) !== "private") throw new WorkspaceError("bad_request", "Anyone may join a public room; only private rooms have members");
+  }
+
+  /** The ids of a private room's members, who alone hear of its messages; null for a public room. */
+  private async privateMembers(roomId: string): Promise<Set<string> | null> {
+    if ((await this.visibility(roomId)) !== "private") return null;
+    return new Set((await this.members(roomId)).map((m) => m.id));
+  }
+
+  /** Adds `userId` to a private room; only a member may, and a public room has no member list. */
+  async addMember(roomId: string, actor: Actor, userId: string): Promise<void> {
+    await this.requirePrivateRoom(roomId, actor);
     const [user] = await this.prisma.$queryRaw<unknown[]>`SELECT 1 FROM users WHERE id = ${userId}`;
     if (!user) throw new WorkspaceError("not_found", "There is no such person");
     await this.prisma.roomMember.createMany({ data: [{ roomId, userId }], skipDuplicates: true });
@@ -302,8 +313,7 @@ export class Workspace {
    * the room answers them `unknown_room`.
    */
   async removeMember(roomId: string, actor: Actor, userId: string): Promise<void> {
-    await this.requireRoom(roomId, actor.id);
-    if ((await this.visibility(roomId)) !== "private") throw new WorkspaceError("bad_request", "Anyone may join a public room; only private rooms have members");
+    await this.requirePrivateRoom(roomId, actor);
     const [room] = await this.prisma.$queryRaw<{ created_by: string | null }[]>`SELECT created_by FROM rooms WHERE id = ${roomId}`;
     if (actor.id !== userId && room?.created_by !== actor.id) throw new WorkspaceError("forbidden", "Only the room's creator can remove others");
     await this.prisma.$executeRaw`DELETE FROM room_members WHERE room_id = ${roomId} AND user_id = ${userId}`;
@@ -409,7 +419,7 @@ export class Workspace {
     const preview = previewOf(text);
     const pointer = (e: RealtimeEvent) => ({ roomId, seq: e.seq, preview });
     // The feed is public: a private room's messages reach its members through their own streams.
-    const members = (await this.visibility(roomId)) === "private" ? new Set((await this.members(roomId)).map((m) => m.id)) : null;
+    const members = await this.privateMembers(roomId);
     const derived: DerivedAppend[] = members
       ? [...members].filter((id) => id !== actor.id).map((id) => ({ stream: userStream(id), type: "message.posted", data: pointer }))
       : [{ stream: "feed", type: "message.posted", data: pointer }];
@@ -448,10 +458,8 @@ export class Workspace {
     const mentions = await this.mentionsIn(text, mentionIds);
     const already = new Set([actor.id, ...(target.data.mentions ?? []).map((m) => m.id)]);
     // In a private room only members are told, whoever the text names.
-    if ((await this.visibility(roomId)) === "private") {
-      const members = new Set((await this.members(roomId)).map((m) => m.id));
-      for (const m of mentions) if (!members.has(m.id)) already.add(m.id);
-    }
+    const members = await this.privateMembers(roomId);
+    if (members) for (const m of mentions) if (!members.has(m.id)) already.add(m.id);
     const preview = previewOf(text);
     const derived: DerivedAppend[] = [...new Set(mentions.map((m) => m.id))]
       .filter((id) => !already.has(id))

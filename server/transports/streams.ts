@@ -2,7 +2,7 @@
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "../http/respond";
 import type { Workspace } from "../workspace";
-import { parseCursor, parseStreamName, roomOfStream, roomStream, userStream, type Cursor, type StreamName, type User } from "../../lib/protocol";
+import { parseCursor, parseStreamName, roomOfStream, userStream, type Cursor, type StreamName, type User } from "../../lib/protocol";
 
 const MAX_STREAMS = 20;
 
