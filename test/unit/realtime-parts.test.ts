@@ -27,10 +27,11 @@ describe("decode", () => {
     expect(r.claimedType).toBe("ack");
   });
 
-  it("gives no path prefix for a problem with the payload as a whole", () => {
+  it("gives the schema's own words, with no path prefix for a problem with the payload as a whole", () => {
     const r = decode(frame, "42") as InvalidPayload;
-    expect(r.reason).not.toMatch(/^: /);
-    expect(r.reason.length).toBeGreaterThan(0);
+    const expected = frame.safeParse(42).error!.issues[0]!.message;
+    expect(expected.length).toBeGreaterThan(0);
+    expect(r.reason).toBe(expected);
     expect(r.claimedType).toBeUndefined();
   });
 
@@ -173,6 +174,22 @@ describe("CursorThrottle", () => {
     expect(sent).toEqual([["a", { x: 0.1, y: 0.1 }], ["a", { x: 0.3, y: 0.3 }]]);
   });
 
+  it("a waiting send keeps its time: later moves replace its position, not its schedule", () => {
+    let interval = 200;
+    const sent: CursorPos[] = [];
+    const t = new CursorThrottle((_room, pos) => sent.push(pos), () => interval);
+    t.move("a", { x: 0, y: 0 });
+    vi.advanceTimersByTime(0);
+    t.move("a", { x: 0.1, y: 0.1 }); // waits until 200 ms after the first send
+    interval = 50;
+    vi.advanceTimersByTime(30);
+    t.move("a", { x: 0.2, y: 0.2 });
+    vi.advanceTimersByTime(100);
+    expect(sent).toHaveLength(1);
+    vi.advanceTimersByTime(70);
+    expect(sent).toEqual([{ x: 0, y: 0 }, { x: 0.2, y: 0.2 }]);
+  });
+
   it("waits only what is left of the interval since the last send", () => {
     const { sent, t } = setup();
     t.move("a", { x: 0, y: 0 });
@@ -230,6 +247,24 @@ describe("CursorThrottle", () => {
     vi.advanceTimersByTime(50);
     t.forget("b");
     expect(sent).toEqual([["b", { x: 0.5, y: 0.5 }], ["b", null]]);
+  });
+
+  it("after leaving and coming back, a send that was waiting before the leave does not go early", () => {
+    const { sent, t } = setup();
+    t.move("a", { x: 0, y: 0 });
+    vi.advanceTimersByTime(0);
+    vi.advanceTimersByTime(10);
+    t.move("a", { x: 0.1, y: 0.1 }); // due 50 ms after the first send
+    vi.advanceTimersByTime(10);
+    t.forget("a");
+    t.move("a", { x: 0.2, y: 0.2 });
+    vi.advanceTimersByTime(0);
+    vi.advanceTimersByTime(10);
+    t.move("a", { x: 0.3, y: 0.3 }); // due 50 ms after the send at 20 ms
+    vi.advanceTimersByTime(39);
+    expect(sent.map(([, pos]) => pos)).toEqual([{ x: 0, y: 0 }, null, { x: 0.2, y: 0.2 }]);
+    vi.advanceTimersByTime(1);
+    expect(sent.map(([, pos]) => pos)).toEqual([{ x: 0, y: 0 }, null, { x: 0.2, y: 0.2 }, { x: 0.3, y: 0.3 }]);
   });
 
   it("after leaving and coming back, the first move goes at once", () => {

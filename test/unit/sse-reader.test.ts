@@ -43,6 +43,21 @@ describe("SseParser", () => {
     expect(parse("data: a\rdata: b\r\n\n").messages.map((m) => m.data)).toEqual(["a\nb"]);
   });
 
+  it("calls the type `message` when no event line names one, from the very first message", () => {
+    expect(parse("data: 1\n\n").messages).toEqual([{ id: "", event: "message", data: "1" }]);
+  });
+
+  it("takes `data:` with nothing after the colon as an empty data line", () => {
+    expect(parse("data:\ndata: b\n\n").messages.map((m) => m.data)).toEqual(["\nb"]);
+  });
+
+  it("works without an id listener: an id-only message just moves the last event ID", () => {
+    const messages: SseMessage[] = [];
+    const parser = new SseParser((m) => messages.push(m));
+    parser.push("id: 4\n\ndata: x\n\n");
+    expect(messages).toEqual([{ id: "4", event: "message", data: "x" }]);
+  });
+
   it("calls the type `message` when no event line names one, and forgets the type after each message", () => {
     const { messages } = parse("event: a\ndata: 1\n\ndata: 2\n\n");
     expect(messages.map((m) => m.event)).toEqual(["a", "message"]);
