@@ -178,7 +178,7 @@ function FeedSentence({ item }: { item: Item }) {
       const latest = latestOf(item);
       const preview = (
         <Link href={messageHref(latest.data.roomId, latest.data.seq)} className="text-slate-600 dark:text-slate-300 hover:text-indigo-700 dark:hover:text-indigo-300 hover:underline">
-          {latest.data.preview}
+          {latest.data.preview || <em>Message deleted</em>}
         </Link>
       );
       if (item.events.length === 1) {
