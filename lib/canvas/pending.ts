@@ -14,6 +14,8 @@ export class PendingBoard {
   private confirmed: Board = emptyBoard();
   private seq = 0;
   private readonly pending: PendingChange[] = [];
+  /** Changes of mine the server acknowledged at a seq this board has not reached yet. */
+  private readonly ackedAt = new Map<string, number>();
   private cached: Board | null = null;
 
   /** The board as the server committed it, up to `position`. */
@@ -49,7 +51,23 @@ export class PendingBoard {
   reset(board: Board, seq: number): void {
     this.confirmed = board;
     this.seq = seq;
+    this.dropReached();
     this.cached = null;
+  }
+
+  /**
+   * The server acknowledged a change of mine at `seq`. Its event normally drops it from the
+   * pending ones; but a snapshot past `seq` already holds it without that event, and applying
+   * it again on top would undo later writes by others.
+   */
+  acked(clientId: string, seq: number): void {
+    if (!this.has(clientId)) return;
+    if (seq <= this.seq) return this.drop(clientId);
+    this.ackedAt.set(clientId, seq);
+  }
+
+  private dropReached(): void {
+    for (const [clientId, seq] of this.ackedAt) if (seq <= this.seq) this.drop(clientId);
   }
 
   /**
@@ -61,11 +79,13 @@ export class PendingBoard {
     this.confirmed = applyOps(this.confirmed, ops);
     this.seq = seq;
     if (mine !== null) this.drop(mine);
+    this.dropReached();
     this.cached = null;
   }
 
   /** The server refused a change of mine (or it was given up): the server's board wins. */
   drop(clientId: string): void {
+    this.ackedAt.delete(clientId);
     const i = this.pending.findIndex((p) => p.clientId === clientId);
     if (i < 0) return;
     this.pending.splice(i, 1);
