@@ -5,8 +5,8 @@
 import type { PrismaClient } from "./db/generated/client";
 import type { AppendResult, EventLog } from "./eventlog";
 import type { Logger } from "./log";
-import { applyOps, boardFrom, boardObjects, refusal, type Board } from "../lib/canvas/board";
-import { canvasObjectSchema, canvasStream, SNAPSHOT_EVERY, type Actor, type CanvasObject, type CanvasOp, type ErrorCode } from "../lib/protocol";
+import { boardFrom, boardObjects, foldBatches, refusal, type Board } from "../lib/canvas/board";
+import { canvasObjectSchema, canvasStream, SNAPSHOT_EVERY, type Actor, type CanvasObject, type CanvasOp, type ErrorCode, type RealtimeEvent } from "../lib/protocol";
 import { z } from "../lib/protocol/zod";
 
 /** A change the board refuses (PROTOCOL.md: `unknown_object`, `object_exists`, `board_full`). */
@@ -60,12 +60,13 @@ export class CanvasBoards {
       f = { board: boardFrom(snap.objects), seq: snap.seq, snapshotSeq: snap.seq };
     }
     for (;;) {
-      const events = await this.log.readAfter(stream, f.seq, FOLD_PAGE);
-      for (const e of events) {
-        if (e.type !== "canvas.ops" || e.seq <= f.seq) continue;
-        f = { ...f, board: applyOps(f.board, e.data.ops), seq: e.seq };
+      const page: RealtimeEvent[] = await this.log.readAfter(stream, f.seq, FOLD_PAGE);
+      const last = page[page.length - 1];
+      if (last) {
+        const batches = page.map((e) => (e.type === "canvas.ops" ? e.data.ops : []));
+        f = { ...f, board: foldBatches(f.board, batches), seq: last.seq };
       }
-      if (events.length < FOLD_PAGE) break;
+      if (page.length < FOLD_PAGE) break;
     }
     this.remember(stream, f);
     this.maybeSnapshot(stream, f);

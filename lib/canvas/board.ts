@@ -16,19 +16,37 @@ export const emptyBoard = (): Board => new Map();
  * an object the board does not have changes nothing — someone deleted it first.
  */
 export function applyOps(board: Board, ops: readonly CanvasOp[]): Board {
-  let next: Map<string, CanvasObject> | null = null;
-  const write = () => (next ??= new Map(board));
+  // Copied only when an op changes something: a batch of no-ops keeps the board as it was.
+  if (!ops.some((op) => op.op === "create" || board.has(op.id))) return board;
+  const next = new Map(board);
+  applyInto(next, ops);
+  return next;
+}
+
+/**
+ * The board after many batches in order, copied once: a server folding thousands of operations
+ * (a snapshot, a late join) must not copy the board per operation.
+ */
+export function foldBatches(board: Board, batches: Iterable<readonly CanvasOp[]>): Board {
+  const next = new Map(board);
+  for (const ops of batches) applyInto(next, ops);
+  return next;
+}
+
+/** The fold's one step, in place. */
+function applyInto(board: Map<string, CanvasObject>, ops: readonly CanvasOp[]): void {
   for (const op of ops) {
-    const current = (next ?? board).get(op.id);
     switch (op.op) {
       case "create":
-        write().set(op.id, { ...op.object, id: op.id });
+        board.set(op.id, { ...op.object, id: op.id });
         break;
-      case "update":
-        if (current) write().set(op.id, withProps(current, op.set));
+      case "update": {
+        const current = board.get(op.id);
+        if (current) board.set(op.id, withProps(current, op.set));
         break;
+      }
       case "delete":
-        if (current) write().delete(op.id);
+        board.delete(op.id);
         break;
       default: {
         const unknown: never = op;
@@ -36,7 +54,6 @@ export function applyOps(board: Board, ops: readonly CanvasOp[]): Board {
       }
     }
   }
-  return next ?? board;
 }
 
 function withProps(obj: CanvasObject, set: Partial<ObjectProps>): CanvasObject {
@@ -85,18 +102,27 @@ function canonical(o: CanvasObject): [string, unknown][] {
  * move of the same object in one change is fine.
  */
 export function refusal(board: Board, ops: readonly CanvasOp[]): { code: ErrorCode; message: string } | null {
-  let b = board;
+  // Which ids exist as the ops go: a set of the changes over the board, not a copy of it.
+  const added = new Set<string>();
+  const removed = new Set<string>();
+  const has = (id: string) => added.has(id) || (board.has(id) && !removed.has(id));
+  let size = board.size;
   for (const op of ops) {
-    const has = b.has(op.id);
-    if (op.op === "create" && has) return { code: "object_exists", message: `The board already has an object "${op.id}"` };
-    if (op.op !== "create" && !has) return { code: "unknown_object", message: `The board has no object "${op.id}"` };
+    const exists = has(op.id);
+    if (op.op === "create" && exists) return { code: "object_exists", message: `The board already has an object "${op.id}"` };
+    if (op.op !== "create" && !exists) return { code: "unknown_object", message: `The board has no object "${op.id}"` };
     const ends = op.op === "create" ? op.object : op.op === "update" ? op.set : {};
     for (const end of [ends.from, ends.to]) {
-      if (end !== undefined && !b.has(end) && end !== op.id) return { code: "unknown_object", message: `The arrow joins "${end}", which the board does not have` };
+      if (end !== undefined && !has(end)) return { code: "unknown_object", message: `The arrow joins "${end}", which the board does not have` };
     }
-    b = applyOps(b, [op]);
-    if (op.op === "create" && b.size > MAX_CANVAS_OBJECTS) {
-      return { code: "board_full", message: `A board holds at most ${MAX_CANVAS_OBJECTS} objects; delete some first` };
+    if (op.op === "create") {
+      added.add(op.id);
+      removed.delete(op.id);
+      if (++size > MAX_CANVAS_OBJECTS) return { code: "board_full", message: `A board holds at most ${MAX_CANVAS_OBJECTS} objects; delete some first` };
+    } else if (op.op === "delete") {
+      added.delete(op.id);
+      removed.add(op.id);
+      size--;
     }
   }
   return null;
