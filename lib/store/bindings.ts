@@ -4,8 +4,8 @@
 import { isChange } from "../chat/changes";
 import { notifyDesktop } from "../desktop-notifications";
 import { messageHref } from "../message-links";
-import { CanvasDoc } from "../canvas/doc";
-import { canvasStream, roomStream, type User } from "../protocol";
+import { followCanvas } from "../canvas/follow";
+import { roomStream, type User } from "../protocol";
 import { randomId } from "../realtime/client";
 import type { RealtimeApi } from "../realtime/types";
 import { useCanvas } from "./canvas";
@@ -112,54 +112,15 @@ export function bindRoom(client: RealtimeApi, roomId: string, me: User): () => v
  * others' drags and selections.
  */
 export function bindCanvas(client: RealtimeApi, roomId: string, me: User): () => void {
-  const stream = canvasStream(roomId);
-  const doc = new CanvasDoc({
-    send: (clientId, ops) => client.enqueue({ type: "canvas.ops", room: roomId, ops, clientId }) !== null,
-    newClientId: () => randomId("c"),
-  });
-  for (const e of client.getOutbox()) {
-    if (e.room === roomId && e.frame?.type === "canvas.ops" && e.status !== "failed") doc.restore(e.clientId, e.frame.ops);
-  }
   const canvas = () => useCanvas.getState();
-  canvas().open(roomId, doc);
-  const offs = [
-    client.on("canvasSnapshot", (snap) => {
-      if (snap.room !== roomId) return;
-      doc.snapshot(snap.seq, snap.objects);
-      canvas().refresh();
-    }),
-    client.on("canvasJoined", (j) => {
-      if (j.room !== roomId) return;
-      doc.loaded = true;
-      canvas().refresh();
-    }),
-    client.on("event", (event) => {
-      if (event.stream !== stream || event.type !== "canvas.ops") return;
-      doc.committed(event);
-      canvas().refresh();
-    }),
-    client.on("ack", (ack) => {
-      if (ack.room !== roomId || !doc.board.has(ack.clientId)) return;
-      doc.acked(ack.clientId, ack.seq);
-      canvas().refresh();
-    }),
-    client.on("outbox", (entries) => {
-      for (const e of entries) {
-        if (e.room !== roomId || e.frame?.type !== "canvas.ops" || e.status !== "failed") continue;
-        // Refused for good (someone deleted the object first, the board is full): the
-        // server's board wins; the change is dropped, and the person told why.
-        doc.refused(e.clientId);
-        client.discard(e.clientId);
-        canvas().setNotice(e.error?.message ?? "A change could not be made");
-        canvas().refresh();
-      }
-    }),
-    client.on("canvasLive", (live) => live.room === roomId && canvas().live(live.drags, live.selections, live.full, me.id)),
-  ];
-  client.openCanvas(roomId);
+  const followed = followCanvas(client, roomId, () => randomId("c"), {
+    changed: () => canvas().refresh(),
+    refused: (message) => canvas().setNotice(message),
+    live: (drags, selections, full) => canvas().live(drags, selections, full, me.id),
+  });
+  canvas().open(roomId, followed.doc);
   return () => {
-    offs.forEach((off) => off());
-    client.closeCanvas(roomId);
+    followed.stop();
     canvas().close(roomId);
   };
 }
