@@ -5,9 +5,9 @@
 import { expect, test, type Page } from "@playwright/test";
 import { createRoom, expectConnected, openRoom, sharedCanvas, signedInPerson, unique } from "./helpers";
 
-const notes = (page: Page) => sharedCanvas(page).getByRole("button", { name: /^Sticky note/ });
-const note = (page: Page, text: string) => sharedCanvas(page).getByRole("button", { name: `Sticky note: ${text}` });
 const board = (page: Page) => sharedCanvas(page).getByRole("group", { name: "Board" });
+const notes = (page: Page) => board(page).getByRole("button", { name: /^Sticky note/ });
+const note = (page: Page, text: string) => board(page).getByRole("button", { name: `Sticky note: ${text}` });
 
 /** Makes a sticky note at (fx, fy) of the board with `text`. */
 async function addNote(page: Page, fx: number, fy: number, text: string): Promise<void> {

@@ -70,6 +70,8 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
   const [editing, setEditing] = useState<string | null>(null);
   const gesture = useRef<Gesture | null>(null);
   const clipboard = useRef<CanvasObject[]>([]);
+  /** The object under the last press: a double click lands on the board, which holds the pointer. */
+  const pressed = useRef<string | null>(null);
   const dragOut = useMemo(() => new DragBroadcast((d) => getRealtimeClient().moveOnCanvas(roomId, d)), [roomId]);
   useEffect(() => () => dragOut.cancel(), [dragOut]);
 
@@ -120,6 +122,7 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
     const p = toBoard(view, screen);
     const target = (e.target as Element).closest("[data-object-id]");
     const id = target?.getAttribute("data-object-id") ?? null;
+    pressed.current = id;
     e.currentTarget.setPointerCapture(e.pointerId);
     if (e.button === 1 || tool === "hand") {
       gesture.current = { kind: "pan", start: screen, from: view };
@@ -382,9 +385,8 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
         onPointerUp={onPointerUp}
         onPointerCancel={onPointerUp}
         onPointerLeave={pointer.onPointerLeave}
-        onDoubleClick={(e) => {
-          const id = (e.target as Element).closest("[data-object-id]")?.getAttribute("data-object-id");
-          const o = id ? board.get(id) : undefined;
+        onDoubleClick={() => {
+          const o = pressed.current ? board.get(pressed.current) : undefined;
           if (o && o.kind !== "arrow" && o.kind !== "stroke") setEditing(o.id);
         }}
         className={`relative h-full w-full touch-none overflow-hidden bg-[radial-gradient(circle,var(--color-slate-300)_1px,transparent_1px)] bg-size-[20px_20px] outline-none select-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-inset dark:bg-[radial-gradient(circle,var(--color-slate-700)_1px,transparent_1px)] ${cursorClass}`}
