@@ -51,7 +51,7 @@ export function CanvasToolbar(p: Props) {
     <div
       role="toolbar"
       aria-label="Canvas tools"
-      className="absolute top-2 left-2 z-20 flex max-w-[calc(100%-1rem)] flex-wrap items-center gap-0.5 rounded-lg border border-slate-200 bg-white/95 p-1 shadow-sm dark:border-slate-700 dark:bg-slate-800/95"
+      className="absolute top-2 left-2 z-10 flex max-w-[calc(100%-1rem)] flex-wrap items-center gap-0.5 rounded-lg border border-slate-200 bg-white/95 p-1 shadow-sm dark:border-slate-700 dark:bg-slate-800/95"
     >
       {TOOLS.map((t) => (
         <button key={t.tool} type="button" className={button} aria-label={t.label} title={`${t.label} (${t.key})`} aria-pressed={p.tool === t.tool} onClick={() => p.onTool(t.tool)}>
@@ -100,7 +100,7 @@ export function CanvasToolbar(p: Props) {
           <path d="M5 12h14" />
         </Glyph>
       </button>
-      <button type="button" className="h-7 min-w-11 rounded px-1 text-xs text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-700" aria-label="Reset zoom" title="Reset zoom (0)" onClick={() => p.onZoom(null)}>
+      <button type="button" className="h-7 min-w-11 rounded px-1 text-xs text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-700" aria-label={`${Math.round(p.zoom * 100)}%, reset zoom`} title="Reset zoom (0)" onClick={() => p.onZoom(null)}>
         {Math.round(p.zoom * 100)}%
       </button>
       <button type="button" className={button} aria-label="Zoom in" title="Zoom in (+)" onClick={() => p.onZoom(1.25)}>

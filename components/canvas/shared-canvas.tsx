@@ -416,7 +416,7 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
           <RemoteCursor key={id} id={id} animator={animator} />
         ))}
       </div>
-      <p aria-live="polite" className="pointer-events-none absolute right-2 bottom-8 z-20 max-w-[60%] truncate text-right text-xs text-amber-800 dark:text-amber-300">
+      <p aria-live="polite" className="pointer-events-none absolute right-2 bottom-8 z-10 max-w-[60%] truncate text-right text-xs text-amber-800 dark:text-amber-300">
         {notice ?? ""}
       </p>
     </section>
