@@ -67,6 +67,7 @@ export class Hub {
         localRooms: () => this.rooms.localRooms(),
         roomChanged: (room) => this.rooms.roomChanged(room),
         relayCursors: (room, cursors) => this.rooms.cursors.relay(room, cursors),
+        relayCanvas: (room, drags, selections) => this.rooms.canvasLive.relay(room, drags, selections),
         signedOut: (sessionId) => this.disconnectSession(sessionId, "signed-out", false),
         read: (userId, readSeq) => this.announceRead(userId, readSeq, false),
         roomRead: (userId, room, readSeq) => this.announceRoomRead(userId, room, readSeq, false),

@@ -15,12 +15,16 @@ interface Held<T> {
 interface RoomLive {
   drags: Map<string, Held<LiveDrag>>;
   selections: Map<string, Held<LiveSelection>>;
-  /** What changed since the last flush; `null`: gone. */
+  /** What changed since the last flush, here or on another instance; `null`: gone. */
   changedDrags: Map<string, LiveDrag | null>;
   changedSelections: Map<string, LiveSelection | null>;
+  /** Of those, the changes made here: what the other instances are told. */
+  ownDrags: Map<string, LiveDrag | null>;
+  ownSelections: Map<string, LiveSelection | null>;
 }
 
-export type LiveFlush = (room: string, drags: LiveDragMap, selections: LiveSelectionMap) => void;
+/** A room's tick: every change, and (when any) the ones made on this instance. */
+export type LiveFlush = (room: string, drags: LiveDragMap, selections: LiveSelectionMap, own: { drags: LiveDragMap; selections: LiveSelectionMap } | null) => void;
 
 export class CanvasLive {
   private readonly rooms = new Map<string, RoomLive>();
@@ -49,6 +53,7 @@ export class CanvasLive {
           if (held && held.value.by.id === user.id) {
             r.drags.delete(id);
             r.changedDrags.set(id, null);
+            r.ownDrags.set(id, null);
           }
           continue;
         }
@@ -59,15 +64,20 @@ export class CanvasLive {
         const value: LiveDrag = { ...box, by: { id: user.id, name: user.name, color: user.color } };
         r.drags.set(id, { value, source });
         r.changedDrags.set(id, value);
+        r.ownDrags.set(id, value);
       }
     }
     if (selection) {
       if (selection.length === 0) {
-        if (r.selections.delete(user.id)) r.changedSelections.set(user.id, null);
+        if (r.selections.delete(user.id)) {
+          r.changedSelections.set(user.id, null);
+          r.ownSelections.set(user.id, null);
+        }
       } else {
         const value: LiveSelection = { ids: selection, name: user.name, color: user.color };
         r.selections.set(user.id, { value, source });
         r.changedSelections.set(user.id, value);
+        r.ownSelections.set(user.id, value);
       }
     }
     if (!this.coalesce) this.flushRoom(room, r);
@@ -81,12 +91,25 @@ export class CanvasLive {
       if (held.value.by.id !== userId || held.source !== source) continue;
       r.drags.delete(id);
       r.changedDrags.set(id, null);
+      r.ownDrags.set(id, null);
     }
     const sel = r.selections.get(userId);
     if (sel && sel.source === source) {
       r.selections.delete(userId);
       r.changedSelections.set(userId, null);
+      r.ownSelections.set(userId, null);
     }
+    if (!this.coalesce) this.flushRoom(room, r);
+  }
+
+  /**
+   * Another instance's changes in the room: they go out with this instance's next tick (one
+   * frame per room per tick however many instances), and are not told back to the others.
+   */
+  relay(room: string, drags: LiveDragMap, selections: LiveSelectionMap): void {
+    const r = this.room(room);
+    for (const [id, d] of Object.entries(drags)) r.changedDrags.set(id, d);
+    for (const [id, s] of Object.entries(selections)) r.changedSelections.set(id, s);
     if (!this.coalesce) this.flushRoom(room, r);
   }
 
@@ -109,10 +132,13 @@ export class CanvasLive {
     if (r.changedDrags.size > 0 || r.changedSelections.size > 0) {
       const drags: LiveDragMap = Object.fromEntries(r.changedDrags);
       const selections: LiveSelectionMap = Object.fromEntries(r.changedSelections);
+      const own = r.ownDrags.size > 0 || r.ownSelections.size > 0 ? { drags: Object.fromEntries(r.ownDrags), selections: Object.fromEntries(r.ownSelections) } : null;
       r.changedDrags.clear();
       r.changedSelections.clear();
+      r.ownDrags.clear();
+      r.ownSelections.clear();
       this.stats.frames++;
-      this.onFlush(room, drags, selections);
+      this.onFlush(room, drags, selections, own);
     }
     // A room with nothing held and nothing to say is forgotten: memory follows activity.
     if (r.drags.size === 0 && r.selections.size === 0) this.rooms.delete(room);
@@ -120,7 +146,7 @@ export class CanvasLive {
 
   private room(room: string): RoomLive {
     let r = this.rooms.get(room);
-    if (!r) this.rooms.set(room, (r = { drags: new Map(), selections: new Map(), changedDrags: new Map(), changedSelections: new Map() }));
+    if (!r) this.rooms.set(room, (r = { drags: new Map(), selections: new Map(), changedDrags: new Map(), changedSelections: new Map(), ownDrags: new Map(), ownSelections: new Map() }));
     return r;
   }
 }

@@ -14,6 +14,8 @@ import {
   TYPING_TTL_MS,
   type Actor,
   type CursorMap,
+  type LiveDragMap,
+  type LiveSelectionMap,
   type RoomState,
   type User,
 } from "../../lib/protocol";
@@ -40,6 +42,7 @@ export interface RemoteRooms {
   cursors(room: string): CursorMap;
   roomChanged(room: string, state: RoomPresence): void;
   cursorsMoved(room: string, cursors: CursorMap): void;
+  canvasMoved(room: string, drags: LiveDragMap, selections: LiveSelectionMap): void;
 }
 
 /** What the rooms use of a subscriber. */
@@ -97,7 +100,10 @@ export class Rooms {
       this.settleRoom(room);
     });
     this.canvasLive = new CanvasLive(
-      (room, drags, selections) => this.broadcast(new RoomFrame({ type: "canvas.live", room, drags, selections })),
+      (room, drags, selections, own) => {
+        if (own) this.remote.canvasMoved(room, own.drags, own.selections);
+        this.broadcast(new RoomFrame({ type: "canvas.live", room, drags, selections }));
+      },
       opts.coalesceCursors ?? true,
     );
     this.cursors = new CursorCoalescer(opts.clock, (room, cursors, own) => this.onCursorFlush(room, cursors, own), {
