@@ -251,7 +251,9 @@ function summarize(samples: SlowSample[]): SlowSummary[] {
 function slope(points: SlowPoint[]): number {
   const last = points[points.length - 1];
   if (!last) return NaN;
-  const half = points.filter((p) => p.t >= (last.t * 2) / 3);
+  // The last third of the run, or at least its last two samples (a busy machine samples late).
+  const lastThird = points.filter((p) => p.t >= (last.t * 2) / 3);
+  const half = lastThird.length >= 2 ? lastThird : points.slice(-2);
   if (half.length < 2) return NaN;
   const n = half.length;
   const mx = half.reduce((a, p) => a + p.t, 0) / n;

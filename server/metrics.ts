@@ -90,6 +90,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     // Scale-out
     backplaneReads: counter("rt_backplane_catchup_reads_total", "Log reads triggered by another instance's commit"),
     backplaneErrors: counter("rt_backplane_errors_total", "Backplane connection errors", ["backplane"]),
+    busConnected: gauge("rt_ephemeral_bus_connected", "1 while presence, typing and cursors are shared with the other instances (the Redis bus is up and subscribed)"),
 
     // Lifecycle
     draining: gauge("rt_draining", "1 while the server drains for shutdown"),

@@ -26,6 +26,8 @@ export function Composer({ roomId }: { roomId: string }) {
   const ready = useRoom((s) => s.roomId === roomId && (s.status === "ready" || s.status === "error"));
   const [text, setText] = useState("");
   const [notice, setNotice] = useState<string | null>(null);
+  // Enter pressed before the room was ready: the message goes as soon as it is.
+  const [waiting, setWaiting] = useState(false);
   const box = useRef<HTMLTextAreaElement>(null);
   const replyTo = useCompose((s) => (s.replyTo?.room === roomId ? s.replyTo.message : null));
   const mentions = useMentionAutocomplete(roomId, text, (next, caret) => {
@@ -59,7 +61,9 @@ export function Composer({ roomId }: { roomId: string }) {
   }, [text]);
 
   const send = () => {
-    if (!ready || empty || tooLong) return;
+    if (empty || tooLong) return;
+    if (!ready) return setWaiting(true);
+    setWaiting(false);
     const client = getRealtimeClient();
     // Nobody picked from the list: the server reads `@name`s as it does for version 1 clients.
     const picked = mentions.mentionIds(text);
@@ -74,6 +78,11 @@ export function Composer({ roomId }: { roomId: string }) {
     mentions.reset();
     useCompose.getState().cancelReply();
   };
+
+  useEffect(() => {
+    if (ready && waiting) send();
+  });
+  useEffect(() => setWaiting(false), [roomId]);
 
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
@@ -146,7 +155,7 @@ export function Composer({ roomId }: { roomId: string }) {
         />
         <button
           type="submit"
-          disabled={!ready || empty || tooLong}
+          disabled={empty || tooLong}
           className="inline-flex h-10 shrink-0 items-center gap-1.5 rounded-lg bg-indigo-600 px-3 text-sm font-semibold text-white hover:bg-indigo-700 disabled:bg-indigo-300"
         >
           <SendIcon />
@@ -161,6 +170,11 @@ export function Composer({ roomId }: { roomId: string }) {
       >
         {left <= COUNT_FROM ? charactersLeft(left) : ""}
       </p>
+      {waiting && !empty && (
+        <p role="status" className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">
+          Sends as soon as the room has loaded.
+        </p>
+      )}
       {notice && (
         <p role="alert" className="mt-1.5 text-xs text-rose-700 dark:text-rose-300">
           {notice}

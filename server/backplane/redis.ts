@@ -63,6 +63,7 @@ export class RedisBus implements EphemeralBus {
       if (!subscribed || pub.status !== "ready") return;
       if (reported) this.logger.info("redis back; presence across instances restored");
       reported = false;
+      this.metrics?.busConnected.set(1);
       onConnected();
     };
     const subscribe = () =>
@@ -79,8 +80,13 @@ export class RedisBus implements EphemeralBus {
       const done = subscribe();
       firstSubscribe ??= done;
     });
-    sub.on("close", () => void (subscribed = false));
+    const disconnected = () => this.metrics?.busConnected.set(0);
+    sub.on("close", () => {
+      subscribed = false;
+      disconnected();
+    });
     pub.on("ready", connected);
+    pub.on("close", disconnected);
 
     // Redis down at boot is not fatal: both connections keep retrying and the `ready`
     // handlers above take over whenever it comes.

@@ -10,6 +10,9 @@ import { loadConfig } from "../../server/config";
 import { lockDataDir, processState } from "../../server/db/datadir-lock";
 import { openDatabase, type Database } from "../../server/db/database";
 import { fsyncCount } from "../../server/db/pglite-disk";
+import { migrate } from "../../server/db/migrate";
+import { MIGRATIONS_DIR } from "../helpers/db";
+import { Sessions } from "../../server/auth";
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
@@ -64,6 +67,26 @@ describe("the embedded database on disk", () => {
     }
     expect(fsyncCount() - before).toBe(0);
     expect(await db.sql.query("SELECT count(*)::int AS n FROM t")).toEqual([{ n: 6 }]);
+  });
+
+  it("signs guests in without waiting for the disk, an account's creation with it; a message after a sign-in puts both on the disk", async () => {
+    await migrate(db, MIGRATIONS_DIR);
+    const sessions = new Sessions(db, "a".repeat(32));
+    let before = fsyncCount();
+    for (let i = 0; i < 5; i++) await sessions.create(`Guest ${i}`, false);
+    expect(fsyncCount() - before).toBe(0);
+
+    before = fsyncCount();
+    const { session } = await sessions.create("Grace", false, { username: "grace", passwordHash: "scrypt$x", nameKey: "grace" });
+    expect(fsyncCount() - before).toBeGreaterThanOrEqual(1);
+
+    before = fsyncCount();
+    await sessions.open(session.user, false);
+    expect(fsyncCount() - before).toBe(0);
+    // Any durable commit after them flushes the log up to it, their rows included.
+    await db.transaction((tx) => tx.query("INSERT INTO t VALUES (0)"));
+    expect(fsyncCount() - before).toBeGreaterThanOrEqual(1);
+    expect(await db.sql.query("SELECT count(*)::int AS n FROM sessions")).toEqual([{ n: 7 }]);
   });
 
   it("keeps its files 0600 in 0700 directories, those from before this version included", async () => {

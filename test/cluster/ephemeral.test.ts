@@ -17,7 +17,9 @@ describe("ephemeral state across instances", () => {
   let everyone: Peer[];
 
   beforeAll(async () => {
-    cluster = await startCluster({ instances: 3, presenceHeartbeatMs: 300 });
+    // A heartbeat of 1 s (TTL 3 s): short enough for the crash test below, long enough that a
+    // loaded machine's pauses do not make the instances forget one another between heartbeats.
+    cluster = await startCluster({ instances: 3, presenceHeartbeatMs: 1_000 });
     const { cookie } = await cluster.signIn("Admin");
     expect((await cluster.api("/api/rooms", { method: "POST", cookie, body: JSON.stringify({ name: ROOM }) })).status).toBe(201);
     const [n1, n2, n3] = cluster.instances.map((i) => i.url);
@@ -65,15 +67,23 @@ describe("ephemeral state across instances", () => {
   it("drops a crashed instance's members within the TTL, and shows them again when it is back", async () => {
     const n3 = cluster.instances[2]!;
     expect(await n3.stop("SIGKILL")).toBeNull();
-    // The TTL is 3 heartbeats (0.9 s here); the default heartbeat (5 s) would not make it in 10 s.
+    // The TTL is 3 heartbeats (3 s here); the default heartbeat (5 s) would not make it in 10 s.
     await sees([ada, lin, kay], ["Ada", "Lin", "Kay"], "Grace gone after n3 crashed", 10_000);
     await n3.start();
     // Grace's client reconnects to n3 by itself and joins again.
     await sees(everyone, ["Ada", "Lin", "Grace", "Kay"], "Grace back with n3");
   });
 
+  /** Whether every instance says its ephemeral bus is up (`rt_ephemeral_bus_connected`). */
+  const busesConnected = async (value: 0 | 1) => {
+    const texts = await Promise.all(cluster.instances.map((i) => fetch(`${i.url}/metrics`).then((r) => r.text())));
+    return texts.every((t) => new RegExp(`^rt_ephemeral_bus_connected(\\{[^}]*\\})? ${value}$`, "m").test(t));
+  };
+
   it("keeps chat whole while Redis is down, and presence recovers by itself when Redis is back", async () => {
+    expect(await busesConnected(1)).toBe(true);
     await cluster.redis.stop();
+    await waitFor(() => busesConnected(0), 10_000, "every instance sees the bus down");
     // Without heartbeats the instances forget one another: each sees only its own people.
     await waitFor(() => !names(ada).includes("Grace") && !names(lin).includes("Grace"), 15_000, "remote members expired");
 
@@ -86,6 +96,8 @@ describe("ephemeral state across instances", () => {
     expect(result.messages).toBeGreaterThanOrEqual(60);
 
     await cluster.redis.start();
+    // Each instance reconnects on its own backoff (at most 2 s); presence is whole one heartbeat after.
+    await waitFor(() => busesConnected(1), 15_000, "every instance back on the bus");
     await sees(everyone, ["Ada", "Lin", "Grace", "Kay"], "presence whole again after Redis came back");
     lin.client.typing(ROOM);
     await waitFor(() => (ada.typing.get(ROOM) ?? []).some((u) => u.name === "Lin"), 10_000, "typing across instances again");

@@ -149,6 +149,19 @@ describe.sequential("the tutorial's commands", () => {
     expect([again.status, JSON.parse(again.body).error.code]).toEqual([409, "username_taken"]);
   });
 
+  it("chapter 14: a private room is created (201); to another person it answers as a room that never existed (404)", async () => {
+    const commands = curlCommands("14-who-may-see-what.md");
+    expect(commands).toHaveLength(5);
+    for (const command of commands.slice(0, 2)) expect((await run(command)).code).toBe(0);
+    const answers = [];
+    for (const command of commands.slice(2)) answers.push(statusAndBody((await run(command)).stdout));
+    expect(answers.map((a) => a.status)).toEqual([201, 404, 404]);
+    expect(JSON.parse(answers[0]!.body)).toMatchObject({ room: { id: "plans", private: true } });
+    const [hidden, never] = [answers[1]!, answers[2]!].map((a) => JSON.parse(a.body) as { error: { code: string; message: string } });
+    expect(hidden!.error.code).toBe("unknown_room");
+    expect(hidden).toEqual(JSON.parse(JSON.stringify(never).replaceAll("nowhere", "plans")));
+  });
+
   it("chapter 0: the long poll from a terminal answers at once with the feed's cursor", async () => {
     const [command] = curlCommands("00-browser-apis.md");
     const { code, stdout } = await run(command!);

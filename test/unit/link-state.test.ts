@@ -18,6 +18,10 @@ describe("the link's transition function", () => {
     for (const type of ["opened", "lost", "blocked", "retry", "online"] as const) expect(transition("idle", { type }, auto)).toBe("idle");
   });
 
+  it("start again changes nothing once the link is under way", () => {
+    for (const state of ["connecting", "open", "backoff", "fallback-poll"] as const) expect(transition(state, { type: "start" }, auto)).toBe(state);
+  });
+
   it("connecting: opened → open, lost → backoff, blocked → fallback-poll", () => {
     expect(go("connecting", "opened")).toBe("open");
     expect(go("connecting", "lost")).toBe("backoff");
@@ -57,6 +61,7 @@ describe("the link's transition function", () => {
   });
 
   it("shows the badge's state: reconnecting once a socket had opened, the poll's health on long polling", () => {
+    for (const state of ["idle", "offline", "signed-out"] as const) expect(channelState(state, { everOpened: true, pollHealthy: true })).toBe(state);
     expect(channelState("connecting", { everOpened: false, pollHealthy: null })).toBe("connecting");
     expect(channelState("connecting", { everOpened: true, pollHealthy: null })).toBe("reconnecting");
     expect(channelState("backoff", { everOpened: false, pollHealthy: null })).toBe("reconnecting");
