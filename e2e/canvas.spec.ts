@@ -11,7 +11,7 @@ const note = (page: Page, text: string) => board(page).getByRole("button", { nam
 
 /** Makes a sticky note at (fx, fy) of the board with `text`. */
 async function addNote(page: Page, fx: number, fy: number, text: string): Promise<void> {
-  await sharedCanvas(page).getByRole("button", { name: "Sticky note", exact: true }).click();
+  await sharedCanvas(page).getByRole("toolbar", { name: "Canvas tools" }).getByRole("button", { name: "Sticky note" }).click();
   const area = (await board(page).boundingBox())!;
   await page.mouse.click(area.x + area.width * fx, area.y + area.height * fy);
   const editor = sharedCanvas(page).getByRole("textbox", { name: "Text" });
@@ -119,7 +119,7 @@ test("undo by one person takes back only their own change, not the other's work"
   await ada.page.keyboard.press("ArrowRight");
   await expect.poll(() => placeOf(lin.page, "ada's")).toEqual({ x: before!.x + 10, y: before!.y });
   await note(lin.page, "ada's").click();
-  await sharedCanvas(lin.page).getByRole("button", { name: "Colour Green" }).click();
+  await sharedCanvas(lin.page).getByRole("toolbar", { name: "Canvas tools" }).getByRole("button", { name: "Colour Green" }).click();
   await expect(note(ada.page, "ada's")).toHaveCSS("background-color", "rgb(187, 247, 208)");
 
   // Ada undoes: her move goes back; Lin's colour and Lin's note stay, on both screens.
