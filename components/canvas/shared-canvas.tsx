@@ -5,7 +5,7 @@ import { frontZ, paintOrder } from "@/lib/canvas/board";
 import type { CanvasObject, CanvasOp, DragBox, User } from "@/lib/protocol";
 import { randomId } from "@/lib/realtime/client";
 import { bindCanvas } from "@/lib/store/bindings";
-import { useCanvas } from "@/lib/store/canvas";
+import { CANVAS_DRAG_STALE_MS, useCanvas } from "@/lib/store/canvas";
 import { cursorStore, useCursorIds, useCursorLabel } from "@/lib/store/cursors";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import { CanvasObjects, type Drawn } from "./canvas-objects";
@@ -81,6 +81,11 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
   useEffect(() => {
     getRealtimeClient().moveOnCanvas(roomId, undefined, selectedKey ? selectedKey.split(",") : []);
   }, [roomId, selectedKey]);
+
+  useEffect(() => {
+    const t = setInterval(() => store().pruneDrags(performance.now() - CANVAS_DRAG_STALE_MS), 1000);
+    return () => clearInterval(t);
+  }, [store]);
 
   useEffect(() => {
     if (!notice) return;

@@ -32,7 +32,15 @@ export interface CanvasState {
   redo(): void;
   live(drags: LiveDragMap, selections: LiveSelectionMap, full: boolean, selfId: string): void;
   setNotice(notice: string | null): void;
+  /**
+   * Forgets drags not moved since `before` (performance.now()): a `null` that never came (its
+   * dragger's instance went down mid-drag) must not leave a note hanging where it was dragged.
+   */
+  pruneDrags(before: number): void;
 }
+
+/** A drag not moved for this long is shown at its committed place again. */
+export const CANVAS_DRAG_STALE_MS = 5_000;
 
 export const useCanvas = create<CanvasState>()((set, get) => ({
   roomId: null,
@@ -97,5 +105,14 @@ export const useCanvas = create<CanvasState>()((set, get) => ({
 
   setNotice(notice) {
     set({ notice });
+  },
+
+  pruneDrags(before) {
+    const drags = get().drags;
+    const stale = Object.keys(drags).filter((id) => drags[id]!.receivedAt < before);
+    if (stale.length === 0) return;
+    const next = { ...drags };
+    for (const id of stale) delete next[id];
+    set({ drags: next });
   },
 }));

@@ -51,6 +51,7 @@ export class CanvasLive {
         const held = r.drags.get(id);
         if (box === null) {
           if (held && held.value.by.id === user.id) {
+            mine--;
             r.drags.delete(id);
             r.changedDrags.set(id, null);
             r.ownDrags.set(id, null);
