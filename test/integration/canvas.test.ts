@@ -5,7 +5,8 @@
 // late joiner reads one row and the operations after it, and gets the board a full replay gives.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isType, MANY_ROOMS, startServer, WsClient, type Person, type TestServer } from "../helpers/server";
+import { isType, MANY_ROOMS, startServer, waitFor, WsClient, type Person, type TestServer } from "../helpers/server";
+import { metricValue, parseMetrics } from "../helpers/metrics";
 import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
 import { SEND_LIMITS } from "../../server/ratelimit";
 import { CanvasBoards } from "../../server/canvas";
@@ -162,6 +163,13 @@ describe.each(dbKinds)("the shared canvas on %s", (kind) => {
       for (let i = 0; i <= burst; i++) c.send({ type: "canvas.ops", room, ops: [{ op: "create", id: `r${i}`, object: note() }], clientId: `flood-${i}` });
       const limited = await c.next((f): f is ErrorFrame => f.type === "error" && f.code === "rate_limited");
       expect(limited).toMatchObject({ clientId: `flood-${burst}`, room });
+      // Drags past their rate are dropped without an answer, and counted.
+      for (let i = 0; i <= SEND_LIMITS.canvasLive.burst; i++) c.send({ type: "canvas.live", room, drags: { r0: { x: i, y: 0, w: 1, h: 1 } } });
+      await waitFor(async () => {
+        const text = await (await strict.api("/metrics")).text();
+        return metricValue(parseMetrics(text), "rt_rate_limited_total", { type: "canvas.live" }) >= 1;
+      }, 5000, "the drag over the rate counted");
+      expect(c.of("error").filter((f) => f.code !== "rate_limited")).toEqual([]);
       c.close();
     } finally {
       await strict.stop();
