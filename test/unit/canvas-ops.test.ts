@@ -134,3 +134,31 @@ describe("undo", () => {
     expect(server().get("a")).toMatchObject({ text: "keep me", x: 3 });
   });
 });
+
+describe("geometry the canvas page uses", () => {
+  it("pastes copies with new ids in front, and points copied arrows at the copies", async () => {
+    const { pasteOps } = await import("../../lib/canvas/geometry");
+    const board = boardFrom([
+      { ...note({ z: 5 }), id: "a" },
+      { ...note({ z: 1 }), id: "b" },
+      { kind: "arrow", x: 0, y: 0, w: 10, h: 10, z: 2, color: "#000000", from: "a", to: "b", id: "ab" },
+    ]);
+    let n = 0;
+    const ops = pasteOps([board.get("a")!, board.get("ab")!], board, () => `new${++n}`);
+    expect(ops.map((op) => op.id)).toEqual(["new1", "new2"]);
+    const [copyA, copyArrow] = ops.map((op) => (op.op === "create" ? op.object : null));
+    expect(copyA).toMatchObject({ x: 24, y: 24, z: 6 });
+    // The arrow follows the copy of a, and still ends at b (not copied, still on the board).
+    expect(copyArrow).toMatchObject({ from: "new1", to: "b", z: 7 });
+    expect(refusal(board, ops)).toBeNull();
+  });
+
+  it("runs an arrow between the centres of the objects it joins, wherever they are dragged", async () => {
+    const { arrowEnds, newArrow } = await import("../../lib/canvas/geometry");
+    const board = boardFrom([{ ...note({ x: 0, y: 0, w: 100, h: 100 }), id: "a" }]);
+    const free = { ...newArrow({ x: 200, y: 50 }, { x: 120, y: 10 }, "a", null, board, "#000000"), id: "ar" };
+    expect(free).toMatchObject({ x: 120, y: 10, w: 80, h: 40, from: "a" });
+    const boxes: Record<string, { x: number; y: number; w: number; h: number }> = { a: { x: 300, y: 300, w: 100, h: 100 } };
+    expect(arrowEnds(free, (id) => boxes[id] ?? null)).toEqual({ from: { x: 350, y: 350 }, to: { x: 120, y: 10 } });
+  });
+});
