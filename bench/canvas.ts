@@ -46,6 +46,14 @@ export interface JoinSample {
   snapshotBytes: number;
 }
 
+export interface CommitSample {
+  case: string;
+  boards: number;
+  clients: number;
+  /** Changes acknowledged (durable) per second, all clients together. */
+  opsPerSec: number;
+}
+
 export interface CanvasResults {
   /** The drag runs, one per mode. */
   samples: DragSample[];
@@ -53,6 +61,8 @@ export interface CanvasResults {
   bytesRatio: number | null;
   joins: JoinSample[];
   board: { objects: number; ops: number } | null;
+  /** Commit throughput of `canvas.ops`: each client with one change in flight, as the outbox sends them. */
+  commits: CommitSample[];
   targets: { bytesRatioMax: number; bytesMet: boolean | null };
 }
 
@@ -71,6 +81,14 @@ export async function runCanvas(opts: CanvasOptions = {}): Promise<CanvasResults
   const u = drags.find((d) => d.mode === "every event");
   const bytesRatio = c && u ? round(c.bytesPerClientPerSec / u.bytesPerClientPerSec, 3) : null;
 
+  const commits: CommitSample[] = [];
+  const clients = opts.users ?? 50;
+  for (const boards of [clients, 1]) {
+    const c = await measureCommits(boards, clients, opts.durationMs ?? 5000, postgres, serverCore(opts.serverCore));
+    commits.push(c);
+    progress.note(`${c.case}: ${fmt(c.opsPerSec)} changes/s`);
+  }
+
   let joins: JoinSample[] = [];
   let board: CanvasResults["board"] = null;
   if (postgres) {
@@ -78,7 +96,7 @@ export async function runCanvas(opts: CanvasOptions = {}): Promise<CanvasResults
     joins = await measureJoins(board.objects, board.ops, opts.joins ?? 5, serverCore(opts.serverCore), progress);
   } else progress.note("late joiner: skipped (needs Postgres)");
   progress.done();
-  return { samples: drags, bytesRatio, joins, board, targets: { bytesRatioMax: 1 / 3, bytesMet: bytesRatio === null ? null : bytesRatio <= 1 / 3 } };
+  return { samples: drags, bytesRatio, joins, board, commits, targets: { bytesRatioMax: 1 / 3, bytesMet: bytesRatio === null ? null : bytesRatio <= 1 / 3 } };
 }
 
 /** Everyone in the room with the canvas open; each drags its own note at `hz` for `durationMs`. */
@@ -140,6 +158,66 @@ async function measureDrags(
       framesPerClientPerSec: round(frames / seconds, 1),
       bytesPerClientPerSec: round(bytes / seconds, 0),
     };
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * `clients` people, spread over `boards` rooms, each changing its own note back to back with one
+ * change in flight (the outbox's window per lane): changes acknowledged per second. Changes to one
+ * board take turns on the server (each is checked against the one before); changes to different
+ * boards share the log's group commit.
+ */
+async function measureCommits(boards: number, clients: number, durationMs: number, postgres: boolean, core: number | undefined): Promise<CommitSample> {
+  const server = await startAppServer({ postgres }, { core });
+  try {
+    const base = `http://127.0.0.1:${server.port}`;
+    const cookies = await signInMany(base, clients, "changer");
+    for (let b = 0; b < boards; b++) await createRoom(base, cookies[0]!, `b${b}`);
+    const waiters = cookies.map(() => new Map<string, () => void>());
+    const sockets = await openMany(clients, (i) =>
+      openWs(`ws://127.0.0.1:${server.port}/ws`, {
+        cookie: cookies[i],
+        onMessage: (data) => {
+          if (!data.subarray(0, 20).toString().startsWith('{"type":"ack"') && !data.subarray(0, 20).toString().startsWith('{"type":"error"')) return;
+          const f = JSON.parse(data.toString()) as { clientId?: string };
+          if (f.clientId) waiters[i]!.get(f.clientId)?.();
+        },
+      }),
+    );
+    const ask = (i: number, frame: Record<string, unknown> & { clientId: string }) =>
+      new Promise<void>((resolve) => {
+        waiters[i]!.set(frame.clientId, () => {
+          waiters[i]!.delete(frame.clientId);
+          resolve();
+        });
+        sockets[i]!.send(JSON.stringify(frame));
+      });
+    await Promise.all(
+      sockets.map(async (ws, i) => {
+        const room = `b${i % boards}`;
+        ws.send(JSON.stringify({ type: "join", room }));
+        await sleep(100);
+        await ask(i, { type: "canvas.ops", room, ops: [{ op: "create", id: `n${i}`, object: { kind: "note", x: 0, y: 0, w: 100, h: 80, z: i, color: "#fde68a", text: "" } }], clientId: `create-${i}` });
+      }),
+    );
+    await server.settled(0.1, 5000);
+    let acked = 0;
+    let stop = false;
+    const started = performance.now();
+    await Promise.all(
+      sockets.map(async (_, i) => {
+        const room = `b${i % boards}`;
+        for (let k = 0; !stop; k++) {
+          await ask(i, { type: "canvas.ops", room, ops: [{ op: "update", id: `n${i}`, set: { x: k % 1000 } }], clientId: `u-${i}-${k}` });
+          if (!stop) acked++;
+        }
+      }).concat([sleep(durationMs).then(() => void (stop = true))]),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    for (const ws of sockets) ws.terminate();
+    return { case: boards === 1 ? `${clients} people on one board` : `${clients} people on ${boards} boards`, boards, clients, opsPerSec: round(acked / seconds, 0) };
   } finally {
     await server.stop();
   }
@@ -289,7 +367,12 @@ export function canvasMarkdown(r: CanvasResults): string {
           ["late joiner", "operations folded", "canvas.join → snapshot parsed (ms, median)", "snapshot frame (KiB)"],
           r.joins.map((j) => [j.case, fmt(j.opsFolded, 0), fmt(j.medianMs), fmt(j.snapshotBytes / 1024, 0)]),
         );
-  return `${drags}${ratio}${joins}`;
+  const commits =
+    r.commits.length === 0
+      ? ""
+      : "\n\nCommit throughput of canvas changes, each person with one change in flight (as the outbox sends them):\n\n" +
+        table(["changes", "acknowledged (durable) per second"], r.commits.map((c) => [c.case, fmt(c.opsPerSec, 0)]));
+  return `${drags}${ratio}${commits}${joins}`;
 }
 
 benchScript(import.meta.url, {

@@ -263,6 +263,8 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
       expect(s.bytesPerClientPerSec).toBeGreaterThan(0);
     }
     expect(r.bytesRatio).not.toBeNull();
+    expect(r.commits.map((c) => c.boards)).toEqual([3, 1]);
+    for (const c of r.commits) expect(c.opsPerSec).toBeGreaterThan(0);
     if (withPostgres) expect(r.joins.map((j) => j.opsFolded)).toEqual([600, 250, 0]);
     expectRendered("canvas", r, ["coalesced", "every event"]);
   });
