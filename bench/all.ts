@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { BENCH_DIR, REPO_DIR } from "./lib/common";
 
-const BENCHES = ["append", "cursors", "fanout", "transports", "idle", "slow", "abuse", "restart"];
+const BENCHES = ["append", "cursors", "fanout", "transports", "idle", "slow", "abuse", "restart", "canvas"];
 const only = process.argv.slice(2).find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--only="));
 

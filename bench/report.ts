@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { abuseMarkdown, type AbuseResults } from "./abuse";
 import { appendMarkdown, type AppendResults } from "./append";
+import { canvasMarkdown, type CanvasResults } from "./canvas";
 import { cursorsMarkdown, type CursorsResults } from "./cursors";
 import { fanoutMarkdown, type FanoutResults } from "./fanout";
 import { idleMarkdown, type IdleResults } from "./idle";
@@ -14,7 +15,7 @@ import { restartMarkdown, type RestartResults } from "./restart";
 import { slowMarkdown, type SlowResults } from "./slow";
 import { transportsMarkdown, type TransportsResults } from "./transports";
 
-export type AnyResults = AppendResults | CursorsResults | FanoutResults | TransportsResults | IdleResults | SlowResults | AbuseResults | RestartResults;
+export type AnyResults = AppendResults | CursorsResults | FanoutResults | TransportsResults | IdleResults | SlowResults | AbuseResults | RestartResults | CanvasResults;
 
 const RENDER: Record<string, (r: never) => string> = {
   append: appendMarkdown as (r: never) => string,
@@ -25,6 +26,7 @@ const RENDER: Record<string, (r: never) => string> = {
   slow: slowMarkdown as (r: never) => string,
   abuse: abuseMarkdown as (r: never) => string,
   restart: restartMarkdown as (r: never) => string,
+  canvas: canvasMarkdown as (r: never) => string,
 };
 export const BENCH_NAMES = Object.keys(RENDER);
 

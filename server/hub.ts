@@ -18,7 +18,8 @@ import type { Clock } from "./state/clock";
 import type { CursorCoalescer } from "./state/cursors";
 import type { Presence } from "./state/presence";
 import type { Typing } from "./state/typing";
-import { CURSOR_TICK_MS, type Actor, type CursorMap, type RealtimeEvent, type RoomState, type User } from "../lib/protocol";
+import type { CanvasLive } from "./hub/canvas-live";
+import { CURSOR_TICK_MS, type Actor, type DragBox, type LiveDragMap, type LiveSelectionMap, type CursorMap, type RealtimeEvent, type RoomState, type User } from "../lib/protocol";
 
 export type { Encoder, RoomStateFrame } from "./hub/outgoing";
 export { Outgoing, RoomFrame } from "./hub/outgoing";
@@ -66,6 +67,7 @@ export class Hub {
         localRooms: () => this.rooms.localRooms(),
         roomChanged: (room) => this.rooms.roomChanged(room),
         relayCursors: (room, cursors) => this.rooms.cursors.relay(room, cursors),
+        relayCanvas: (room, drags, selections) => this.rooms.canvasLive.relay(room, drags, selections),
         signedOut: (sessionId) => this.disconnectSession(sessionId, "signed-out", false),
         read: (userId, readSeq) => this.announceRead(userId, readSeq, false),
         roomRead: (userId, room, readSeq) => this.announceRoomRead(userId, room, readSeq, false),
@@ -90,7 +92,10 @@ export class Hub {
   /** Starts the cursor tick. Tests with a manual clock call `cursors.flush()` themselves. */
   start(): void {
     if (this.cursorTimer) return;
-    this.cursorTimer = setInterval(() => this.cursors.flush(), this.opts.cursorTickMs ?? CURSOR_TICK_MS);
+    this.cursorTimer = setInterval(() => {
+      this.cursors.flush();
+      this.rooms.canvasLive.flush();
+    }, this.opts.cursorTickMs ?? CURSOR_TICK_MS);
     this.cursorTimer.unref();
   }
 
@@ -264,6 +269,24 @@ export class Hub {
   /** The pointer left the canvas: from `source`, only if the cursor came from there. */
   hideCursor(room: string, userId: string, source?: string): void {
     this.rooms.hideCursor(room, userId, source);
+  }
+
+  /**
+   * `user`'s in-between drag boxes and selection on the room's canvas (protocol 1.3), from
+   * connection `source`: latest wins per object and per person, out on the next cursor tick.
+   */
+  moveOnCanvas(room: string, user: User, drags: Record<string, DragBox | null> | undefined, selection: string[] | undefined, source?: string): void {
+    this.rooms.canvasLive.update(room, user, source, drags, selection);
+  }
+
+  /** Every drag and selection on the room's canvas now. */
+  canvasLiveSnapshot(room: string): { drags: LiveDragMap; selections: LiveSelectionMap } {
+    return this.rooms.canvasLive.snapshot(room);
+  }
+
+  /** The canvas' drags and selections coalescer (tests with a manual clock flush it themselves). */
+  get canvasLive(): CanvasLive {
+    return this.rooms.canvasLive;
   }
 
   /** Everyone present in a room, on any instance, once each. */

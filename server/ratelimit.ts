@@ -19,6 +19,13 @@ export const SEND_LIMITS = {
   read: { rate: 2, burst: 10 },
   /** Every join may read the log; the burst lets a reconnecting tab rejoin all its rooms at once. */
   join: { rate: 5, burst: 50 },
+  /**
+   * Canvas changes (protocol 1.3): a drop, a colour, a note's text — each a durable append. A
+   * person works at a few a second; the burst covers undoing a run of changes at once.
+   */
+  canvas: { rate: 20, burst: 40 },
+  /** In-between drag boxes and selections (protocol 1.3): lossy like cursors, at their rate. */
+  canvasLive: { rate: 60, burst: 60 },
 } as const;
 
 export type RateKind = keyof typeof SEND_LIMITS;

@@ -7,6 +7,7 @@ import type { Sql } from "./db/database";
 import type { AppendResult, DerivedAppend, EventLog } from "./eventlog";
 import { applyChange, hasReacted, reactionsFull, type ChangeEvent, type MessageData, type MessageEvent } from "../lib/chat/changes";
 import { RoomReads } from "./room-reads";
+import { CanvasBoards } from "./canvas";
 import { mentionCandidates, previewOf } from "../lib/mentions";
 import {
   messageTextSchema,
@@ -115,12 +116,15 @@ export class Workspace {
   private readonly joinRecorders = new Concurrency(JOIN_RECORDERS);
   /** How far each person has read each room (protocol 1.2). */
   readonly reads: RoomReads;
+  /** The rooms' shared canvases (protocol 1.3). */
+  readonly canvas: CanvasBoards;
 
   constructor(
     private readonly prisma: PrismaClient,
     private readonly log: EventLog,
   ) {
     this.reads = new RoomReads(prisma, log);
+    this.canvas = new CanvasBoards(prisma, log);
   }
 
   /**

@@ -1,21 +1,44 @@
 "use client";
-import { useEffect, useLayoutEffect, useMemo, useRef, useState, type PointerEvent } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from "react";
+import { boxOf, hit, initialView, newArrow, newShape, newStroke, PALETTE, pasteOps, spanning, toBoard, within, zoomAt, type Point, type View } from "@/lib/canvas/geometry";
+import { frontZ, paintOrder } from "@/lib/canvas/board";
+import type { CanvasObject, CanvasOp, DragBox, User } from "@/lib/protocol";
+import { randomId } from "@/lib/realtime/client";
+import { bindCanvas } from "@/lib/store/bindings";
+import { CANVAS_DRAG_STALE_MS, useCanvas } from "@/lib/store/canvas";
 import { cursorStore, useCursorIds, useCursorLabel } from "@/lib/store/cursors";
 import { getRealtimeClient } from "@/lib/store/realtime";
+import { CanvasObjects, type Drawn } from "./canvas-objects";
+import { CanvasToolbar, TOOL_KEYS, type Tool } from "./canvas-toolbar";
 import { CursorAnimator } from "./cursor-animator";
+import { DragBroadcast } from "./drag-broadcast";
 import { PointerBroadcast } from "./pointer-broadcast";
-import { RoomName } from "../rooms/room-name";
+
+/** What a pointer held down on the board is doing. */
+type Gesture =
+  | { kind: "pan"; start: Point; from: View }
+  | { kind: "move"; start: Point; origin: Map<string, DragBox>; moved: boolean }
+  | { kind: "resize"; id: string; start: Point; origin: DragBox }
+  | { kind: "band"; start: Point; keep: Set<string> }
+  | { kind: "pen"; points: Point[] }
+  | { kind: "arrow"; start: Point; fromId: string | null };
+
+/** Smallest a resized object gets, in board units. */
+const MIN_SIZE = 20;
 
 /**
- * The room's shared canvas: my pointer goes out (normalized to [0,1], at most once per
- * animation frame; the client further caps it at 30 Hz) and everyone else's cursor is drawn.
+ * The room's shared canvas: objects people work on together (sticky notes, rectangles,
+ * ellipses, arrows, drawings), everyone's live drags and selections, and live cursors. My
+ * changes show at once and go out as `canvas.ops` through the outbox; in-between drag boxes go
+ * as ephemeral `canvas.live`, only the drop being durable. Pan and zoom are my own.
  */
-export function SharedCanvas({ roomId }: { roomId: string }) {
+export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
   const surface = useRef<HTMLDivElement>(null);
   const [animator] = useState(() => new CursorAnimator(cursorStore));
   const ids = useCursorIds();
 
   useEffect(() => animator.start(), [animator]);
+  useEffect(() => bindCanvas(getRealtimeClient(), roomId, me), [roomId, me]);
 
   useLayoutEffect(() => {
     const el = surface.current;
@@ -26,24 +49,381 @@ export function SharedCanvas({ roomId }: { roomId: string }) {
     return () => observer.disconnect();
   }, [animator]);
 
-  const { onPointerMove, onPointerLeave } = usePointerBroadcast(roomId);
+  const pointer = usePointerBroadcast(roomId);
+  const board = useCanvas((s) => s.board);
+  const loaded = useCanvas((s) => s.loaded);
+  const drags = useCanvas((s) => s.drags);
+  const selections = useCanvas((s) => s.selections);
+  const notice = useCanvas((s) => s.notice);
+  const canUndo = useCanvas((s) => s.canUndo);
+  const canRedo = useCanvas((s) => s.canRedo);
+  const store = useCanvas.getState;
+
+  const [tool, setTool] = useState<Tool>("select");
+  const [color, setColor] = useState<string>(PALETTE[0].value);
+  const [chosen, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [view, setView] = useState<View>(initialView);
+  const [local, setLocal] = useState<Record<string, DragBox>>({});
+  const [band, setBand] = useState<DragBox | null>(null);
+  const [penPoints, setPenPoints] = useState<Point[] | null>(null);
+  const [arrowPreview, setArrowPreview] = useState<{ from: Point; to: Point } | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
+  const gesture = useRef<Gesture | null>(null);
+  const clipboard = useRef<CanvasObject[]>([]);
+  /** The object under the last press: a double click lands on the board, which holds the pointer. */
+  const pressed = useRef<string | null>(null);
+  const dragOut = useMemo(() => new DragBroadcast((d) => getRealtimeClient().moveOnCanvas(roomId, d)), [roomId]);
+  useEffect(() => () => dragOut.cancel(), [dragOut]);
+
+  // What is selected and still on the board (someone may have deleted it).
+  const selected = useMemo(() => new Set([...chosen].filter((id) => board.has(id))), [chosen, board]);
+  const selectedKey = [...selected].sort().join(",");
+  useEffect(() => {
+    getRealtimeClient().moveOnCanvas(roomId, undefined, selectedKey ? selectedKey.split(",") : []);
+  }, [roomId, selectedKey]);
+
+  useEffect(() => {
+    const t = setInterval(() => store().pruneDrags(performance.now() - CANVAS_DRAG_STALE_MS), 1000);
+    return () => clearInterval(t);
+  }, [store]);
+
+  useEffect(() => {
+    if (!notice) return;
+    const t = setTimeout(() => store().setNotice(null), 5000);
+    return () => clearTimeout(t);
+  }, [notice, store]);
+
+  const boxFor = useCallback(
+    (id: string): DragBox | null => {
+      const o = board.get(id);
+      if (!o) return null;
+      return local[id] ?? (drags[id] ? boxOf(drags[id]) : boxOf(o));
+    },
+    [board, local, drags],
+  );
+  const drawn: Drawn[] = useMemo(
+    () =>
+      paintOrder(board).map((o) => {
+        const theirs = local[o.id] ? null : drags[o.id];
+        return { object: o, box: local[o.id] ?? (theirs ? boxOf(theirs) : boxOf(o)), draggedBy: theirs ? { name: theirs.by.name, color: theirs.by.color } : null };
+      }),
+    [board, local, drags],
+  );
+
+  const change = (ops: CanvasOp[]) => ops.length > 0 && store().change(ops);
+  const newId = () => randomId("o");
+
+  const at = (e: { clientX: number; clientY: number }): Point => {
+    const r = surface.current!.getBoundingClientRect();
+    return { x: e.clientX - r.left, y: e.clientY - r.top };
+  };
+
+  // ---------------------------------------------------------------------------
+  // Pointer gestures
+
+  const onPointerDown = (e: PointerEvent<HTMLDivElement>) => {
+    if (editing || (e.target as Element).closest("[role=toolbar]")) return;
+    const screen = at(e);
+    const p = toBoard(view, screen);
+    const target = (e.target as Element).closest("[data-object-id]");
+    const id = target?.getAttribute("data-object-id") ?? null;
+    pressed.current = id;
+    e.currentTarget.setPointerCapture(e.pointerId);
+    if (e.button === 1 || tool === "hand") {
+      gesture.current = { kind: "pan", start: screen, from: view };
+      return;
+    }
+    if (tool === "note" || tool === "rect" || tool === "ellipse") {
+      const objectId = newId();
+      if (change([{ op: "create", id: objectId, object: newShape(tool, p, board, color) }])) {
+        setSelected(new Set([objectId]));
+        // After this press has moved the focus (to the board), or the editor would lose it at once.
+        if (tool === "note") requestAnimationFrame(() => setEditing(objectId));
+      }
+      setTool("select");
+      return;
+    }
+    if (tool === "pen") {
+      gesture.current = { kind: "pen", points: [p] };
+      setPenPoints([p]);
+      return;
+    }
+    if (tool === "arrow") {
+      const from = id && board.get(id)?.kind !== "arrow" ? id : null;
+      const start = from ? (() => { const b = boxFor(from)!; return { x: b.x + b.w / 2, y: b.y + b.h / 2 }; })() : p;
+      gesture.current = { kind: "arrow", start, fromId: from };
+      return;
+    }
+    // Select.
+    if ((e.target as Element).closest("[data-handle=resize]") && id) {
+      gesture.current = { kind: "resize", id, start: p, origin: boxFor(id)! };
+      return;
+    }
+    if (id) {
+      let next = selected;
+      if (e.shiftKey) {
+        next = new Set(selected);
+        if (next.has(id)) next.delete(id);
+        else next.add(id);
+      } else if (!selected.has(id)) next = new Set([id]);
+      setSelected(next);
+      const origin = new Map<string, DragBox>();
+      for (const sid of next) {
+        const b = boxFor(sid);
+        if (b) origin.set(sid, b);
+      }
+      gesture.current = { kind: "move", start: p, origin, moved: false };
+      return;
+    }
+    gesture.current = { kind: "band", start: p, keep: e.shiftKey ? new Set(selected) : new Set() };
+    if (!e.shiftKey) setSelected(new Set());
+  };
+
+  const onPointerMove = (e: PointerEvent<HTMLDivElement>) => {
+    pointer.onPointerMove(e);
+    const g = gesture.current;
+    if (!g) return;
+    const screen = at(e);
+    const p = toBoard(view, screen);
+    switch (g.kind) {
+      case "pan":
+        return setView({ ...g.from, x: g.from.x + screen.x - g.start.x, y: g.from.y + screen.y - g.start.y });
+      case "move": {
+        const dx = Math.round(p.x - g.start.x);
+        const dy = Math.round(p.y - g.start.y);
+        if (!g.moved && Math.abs(dx) + Math.abs(dy) < 2) return;
+        g.moved = true;
+        const boxes: Record<string, DragBox> = {};
+        for (const [id, b] of g.origin) boxes[id] = { ...b, x: b.x + dx, y: b.y + dy };
+        setLocal(boxes);
+        return dragOut.move(boxes);
+      }
+      case "resize": {
+        const box = { ...g.origin, w: Math.max(MIN_SIZE, Math.round(g.origin.w + p.x - g.start.x)), h: Math.max(MIN_SIZE, Math.round(g.origin.h + p.y - g.start.y)) };
+        setLocal({ [g.id]: box });
+        return dragOut.move({ [g.id]: box });
+      }
+      case "band":
+        return setBand(spanning(g.start, p));
+      case "pen":
+        g.points.push(p);
+        return setPenPoints([...g.points]);
+      case "arrow":
+        return setArrowPreview({ from: g.start, to: p });
+    }
+  };
+
+  const onPointerUp = (e: PointerEvent<HTMLDivElement>) => {
+    const g = gesture.current;
+    gesture.current = null;
+    if (!g) return;
+    const p = toBoard(view, at(e));
+    switch (g.kind) {
+      case "move": {
+        if (!g.moved) return;
+        const ops: CanvasOp[] = [];
+        for (const [id, b] of Object.entries(local)) if (board.has(id)) ops.push({ op: "update", id, set: { x: b.x, y: b.y } });
+        change(ops);
+        dragOut.release(g.origin.keys());
+        return setLocal({});
+      }
+      case "resize": {
+        const b = local[g.id];
+        if (b && board.has(g.id)) change([{ op: "update", id: g.id, set: { w: b.w, h: b.h } }]);
+        dragOut.release([g.id]);
+        return setLocal({});
+      }
+      case "band": {
+        const found = band ? within(board, band) : [];
+        setSelected(new Set([...g.keep, ...found]));
+        return setBand(null);
+      }
+      case "pen": {
+        const stroke = newStroke(g.points, board, color === PALETTE[0].value ? "#334155" : color);
+        if (stroke) change([{ op: "create", id: newId(), object: stroke }]);
+        return setPenPoints(null);
+      }
+      case "arrow": {
+        setArrowPreview(null);
+        const target = hit(paintOrder(board), p);
+        const toId = target && target.id !== g.fromId ? target.id : null;
+        const end = toId ? (() => { const b = boxFor(toId)!; return { x: b.x + b.w / 2, y: b.y + b.h / 2 }; })() : p;
+        if (Math.abs(end.x - g.start.x) + Math.abs(end.y - g.start.y) < 8) return;
+        const arrowColor = color === PALETTE[0].value ? "#334155" : color;
+        change([{ op: "create", id: newId(), object: newArrow(g.start, end, g.fromId, toId, board, arrowColor) }]);
+        return setTool("select");
+      }
+      case "pan":
+        return;
+    }
+  };
+
+  // Wheel: pan, or zoom with Ctrl (a trackpad's pinch). Not passive, so the page does not scroll.
+  useEffect(() => {
+    const el = surface.current;
+    if (!el) return;
+    const onWheel = (e: WheelEvent) => {
+      e.preventDefault();
+      const r = el.getBoundingClientRect();
+      if (e.ctrlKey || e.metaKey) setView((v) => zoomAt(v, Math.exp(-e.deltaY / 300), { x: e.clientX - r.left, y: e.clientY - r.top }));
+      else setView((v) => ({ ...v, x: v.x - e.deltaX, y: v.y - e.deltaY }));
+    };
+    el.addEventListener("wheel", onWheel, { passive: false });
+    return () => el.removeEventListener("wheel", onWheel);
+  }, []);
+
+  // ---------------------------------------------------------------------------
+  // Actions (toolbar and keys)
+
+  const deleteSelected = () => {
+    change([...selected].map((id): CanvasOp => ({ op: "delete", id })));
+    setSelected(new Set());
+  };
+  const bringToFront = () => {
+    let z = frontZ(board);
+    const ordered = paintOrder(board).filter((o) => selected.has(o.id));
+    change(ordered.map((o): CanvasOp => ({ op: "update", id: o.id, set: { z: z++ } })));
+  };
+  const recolour = (c: string) => {
+    setColor(c);
+    change([...selected].map((id): CanvasOp => ({ op: "update", id, set: { color: c } })));
+  };
+  const zoom = (factor: number | null) => {
+    const el = surface.current;
+    const mid = el ? { x: el.clientWidth / 2, y: el.clientHeight / 2 } : { x: 0, y: 0 };
+    setView((v) => (factor === null ? initialView() : zoomAt(v, factor, mid)));
+  };
+  const paste = () => {
+    const copies = pasteOps(clipboard.current, board, newId);
+    if (change(copies)) setSelected(new Set(copies.map((op) => op.id)));
+    // The next paste lands a step further.
+    clipboard.current = clipboard.current.map((o) => ({ ...o, x: o.x + 24, y: o.y + 24 }));
+  };
+
+  const onKeyDown = (e: KeyboardEvent<HTMLElement>) => {
+    if (editing || (e.target as HTMLElement).tagName === "TEXTAREA" || (e.target as HTMLElement).tagName === "INPUT") return;
+    const mod = e.ctrlKey || e.metaKey;
+    const key = e.key.toLowerCase();
+    if (mod && key === "z") {
+      e.preventDefault();
+      return e.shiftKey ? store().redo() : store().undo();
+    }
+    if (mod && key === "y") {
+      e.preventDefault();
+      return store().redo();
+    }
+    if (mod && key === "c") {
+      clipboard.current = paintOrder(board).filter((o) => selected.has(o.id));
+      return;
+    }
+    if (mod && key === "v") {
+      if (clipboard.current.length > 0) e.preventDefault();
+      return paste();
+    }
+    if (mod) return;
+    if (e.key === "Delete" || e.key === "Backspace") {
+      if (selected.size === 0) return;
+      e.preventDefault();
+      return deleteSelected();
+    }
+    if (e.key === "Escape") {
+      setSelected(new Set());
+      return setTool("select");
+    }
+    if (e.key === "Enter" && selected.size === 1) {
+      const [id] = selected;
+      const o = board.get(id!);
+      if (o && o.kind !== "arrow" && o.kind !== "stroke") {
+        e.preventDefault();
+        return setEditing(o.id);
+      }
+    }
+    const nudge = e.shiftKey ? 1 : 10;
+    const arrows: Record<string, [number, number]> = { ArrowLeft: [-nudge, 0], ArrowRight: [nudge, 0], ArrowUp: [0, -nudge], ArrowDown: [0, nudge] };
+    const step = arrows[e.key];
+    if (step && selected.size > 0) {
+      e.preventDefault();
+      return change([...selected].map((id): CanvasOp => ({ op: "update", id, set: { x: board.get(id)!.x + step[0], y: board.get(id)!.y + step[1] } })));
+    }
+    if (e.key === "]") return bringToFront();
+    if (e.key === "+" || e.key === "=") return zoom(1.25);
+    if (e.key === "-") return zoom(1 / 1.25);
+    if (e.key === "0") return zoom(null);
+    const t = TOOL_KEYS[key];
+    if (t) setTool(t);
+  };
+
+  const onEdited = (id: string, text: string | null) => {
+    setEditing(null);
+    const o = board.get(id);
+    if (text !== null && o && text !== (o.text ?? "")) change([{ op: "update", id, set: { text } }]);
+    surface.current?.querySelector<HTMLElement>(`[data-object-id="${CSS.escape(id)}"]`)?.focus();
+  };
+
+  const cursorClass = tool === "hand" ? "cursor-grab" : tool === "select" ? "cursor-default" : "cursor-crosshair";
 
   return (
-    <section aria-label="Shared canvas" className="relative h-full min-h-0 bg-white dark:bg-slate-900">
+    <section aria-label="Shared canvas" className="relative h-full min-h-0 bg-white dark:bg-slate-900" onKeyDown={onKeyDown}>
+      <CanvasToolbar
+        tool={tool}
+        onTool={setTool}
+        color={color}
+        onColor={recolour}
+        hasSelection={selected.size > 0}
+        onFront={bringToFront}
+        onDelete={deleteSelected}
+        canUndo={canUndo}
+        canRedo={canRedo}
+        onUndo={() => store().undo()}
+        onRedo={() => store().redo()}
+        zoom={view.zoom}
+        onZoom={zoom}
+      />
       <div
         ref={surface}
+        role="group"
+        aria-label="Board"
+        aria-roledescription="board"
+        tabIndex={0}
+        onPointerDown={onPointerDown}
         onPointerMove={onPointerMove}
-        onPointerLeave={onPointerLeave}
-        onPointerCancel={onPointerLeave}
-        className="relative h-full w-full touch-none overflow-hidden bg-[radial-gradient(circle,var(--color-slate-300)_1px,transparent_1px)] bg-size-[20px_20px] select-none"
+        onPointerUp={onPointerUp}
+        onPointerCancel={onPointerUp}
+        onPointerLeave={pointer.onPointerLeave}
+        onDoubleClick={() => {
+          const o = pressed.current ? board.get(pressed.current) : undefined;
+          if (o && o.kind !== "arrow" && o.kind !== "stroke") setEditing(o.id);
+        }}
+        className={`relative h-full w-full touch-none overflow-hidden bg-[radial-gradient(circle,var(--color-slate-300)_1px,transparent_1px)] bg-size-[20px_20px] outline-none select-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-inset dark:bg-[radial-gradient(circle,var(--color-slate-700)_1px,transparent_1px)] ${cursorClass}`}
       >
-        <p className="pointer-events-none absolute inset-x-0 bottom-2 truncate px-4 text-center text-xs text-slate-500 dark:text-slate-400">
-          Point here — everyone in <RoomName id={roomId} /> sees your cursor live.
+        <div className="absolute top-0 left-0 origin-top-left" style={{ transform: `translate(${view.x}px, ${view.y}px) scale(${view.zoom})` }}>
+          <CanvasObjects
+            drawn={drawn}
+            boxFor={boxFor}
+            selected={selected}
+            selections={selections}
+            editing={editing}
+            penPoints={penPoints}
+            arrowPreview={arrowPreview}
+            band={band}
+            zoom={view.zoom}
+            color={color}
+            onEdited={onEdited}
+            onFocusObject={(id) => {
+              if (!gesture.current && !selected.has(id)) setSelected(new Set([id]));
+            }}
+          />
+        </div>
+        <p className="pointer-events-none absolute inset-x-0 bottom-2 truncate px-4 text-center text-xs text-slate-600 dark:text-slate-400">
+          {!loaded ? "Loading the board…" : board.size === 0 ? "Pick a tool to add notes and shapes; everyone here sees them live." : `${board.size} object${board.size === 1 ? "" : "s"} · double-click to edit text`}
         </p>
         {ids.map((id) => (
           <RemoteCursor key={id} id={id} animator={animator} />
         ))}
       </div>
+      <p aria-live="polite" className="pointer-events-none absolute right-2 bottom-8 z-10 max-w-[60%] truncate text-right text-xs text-amber-800 dark:text-amber-300">
+        {notice ?? ""}
+      </p>
     </section>
   );
 }
@@ -75,7 +455,7 @@ function RemoteCursor({ id, animator }: { id: string; animator: CursorAnimator }
 
   if (!person) return null;
   return (
-    <div ref={root} role="img" aria-label={`${person.name}'s cursor`} className="pointer-events-none absolute top-0 left-0 h-5 w-4 will-change-transform">
+    <div ref={root} role="img" aria-label={`${person.name}'s cursor`} className="pointer-events-none absolute top-0 left-0 z-10 h-5 w-4 will-change-transform">
       <svg viewBox="0 0 16 20" className="block h-5 w-4 drop-shadow-sm" aria-hidden>
         <path d="M1 1v16l4.5-4.2 3 6.2 2.6-1.2-3-6.1H14Z" fill={person.color} stroke="white" strokeWidth="1.5" strokeLinejoin="round" />
       </svg>

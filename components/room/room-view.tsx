@@ -62,7 +62,7 @@ function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: nu
       </div>
       <div className="flex min-h-0 flex-1 flex-col lg:flex-row">
         <div className="h-44 shrink-0 border-b border-slate-200 dark:border-slate-700 sm:h-64 lg:h-auto lg:flex-1 lg:border-b-0">
-          <SharedCanvas roomId={roomId} />
+          <SharedCanvas roomId={roomId} me={me} />
         </div>
         <div className="min-h-0 flex-1 lg:w-96 lg:flex-none lg:border-l lg:border-slate-200 dark:lg:border-slate-700">
           <ChatPanel roomId={roomId} me={me} />

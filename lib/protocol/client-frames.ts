@@ -2,6 +2,7 @@
 import { z } from "./zod";
 import { MAX_FRAME_BYTES, MAX_MENTIONS } from "./limits";
 import { clientIdSchema, eventSeqSchema, roomId, seqSchema } from "./streams";
+import { canvasOpsSchema, liveDragsInSchema, selectionSchema } from "./canvas";
 
 /** The ids of the people a message names, picked from the autocomplete (version 1.2). */
 export const mentionIdsSchema = z.array(z.string().min(1).max(64)).max(MAX_MENTIONS);
@@ -38,6 +39,11 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
   /** Version 1.2: the person has seen the room up to `seq` (read positions only move forward). */
   z.object({ type: z.literal("read"), room: roomId, seq: seqSchema }),
   z.object({ type: z.literal("typing"), room: roomId, stop: z.boolean().optional() }),
+  // Version 1.3: the room's shared canvas (PROTOCOL.md, "Version 1.3: the shared canvas").
+  z.object({ type: z.literal("canvas.join"), room: roomId, since: seqSchema.optional() }),
+  z.object({ type: z.literal("canvas.leave"), room: roomId }),
+  z.object({ type: z.literal("canvas.ops"), room: roomId, ops: canvasOpsSchema, clientId: clientIdSchema }),
+  z.object({ type: z.literal("canvas.live"), room: roomId, drags: liveDragsInSchema.optional(), selection: selectionSchema.optional() }),
   // x and y both null: the pointer left the canvas (hide my cursor now).
   z
     .object({ type: z.literal("cursor"), room: roomId, x: unit.nullable(), y: unit.nullable() })

@@ -1,6 +1,7 @@
 // Events: everything durable, each in a stream with a gapless seq (PROTOCOL.md, "The event log").
 import { z } from "./zod";
 import { actorSchema, eventSeqSchema, roomId, streamNameSchema } from "./streams";
+import { canvasOpsSchema } from "./canvas";
 
 /**
  * A person a message names, as they were named when it was written (version 1.2): `name` is
@@ -44,6 +45,8 @@ export const eventDataSchemas = {
   "message.deleted": z.object({ seq: eventSeqSchema, clientId: z.string() }),
   /** Version 1.2: the actor added (`on`) or took back an emoji on the message `seq`. */
   reaction: z.object({ seq: eventSeqSchema, emoji: z.string(), on: z.boolean(), clientId: z.string() }),
+  /** Version 1.3, canvas streams: one person's change to the board, its ops applied together. */
+  "canvas.ops": z.object({ ops: canvasOpsSchema, clientId: z.string() }),
   "room.created": z.object({ roomId, name: z.string() }),
   "member.joined": z.object({ roomId }),
   "message.posted": z.object({ roomId, seq: eventSeqSchema, preview: z.string() }),
@@ -70,6 +73,7 @@ export const realtimeEventSchema = z.discriminatedUnion("type", [
   eventSchema("message.edited"),
   eventSchema("message.deleted"),
   eventSchema("reaction"),
+  eventSchema("canvas.ops"),
   eventSchema("room.created"),
   eventSchema("member.joined"),
   eventSchema("message.posted"),

@@ -9,3 +9,4 @@ export * from "./client-frames";
 export * from "./server-frames";
 export * from "./http";
 export * from "./ops";
+export * from "./canvas";

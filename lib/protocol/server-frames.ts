@@ -4,6 +4,7 @@ import { errorCodeSchema } from "./errors";
 import { actorSchema, eventSeqSchema, roomId, seqSchema, userSchema } from "./streams";
 import { realtimeEventSchema } from "./events";
 import { unit } from "./client-frames";
+import { canvasObjectSchema, liveDragMapSchema, liveSelectionMapSchema } from "./canvas";
 
 // Validated by the client before anything acts on them (lib/realtime/decode.ts); the server
 // builds its frames as these types, so it cannot send one the client would drop.
@@ -38,6 +39,18 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("read"), room: roomId, seq: seqSchema }),
   /** Version 1.2 (`rt.v1.2` only): the person was removed from this private room; it is gone for them. */
   z.object({ type: z.literal("removed"), room: roomId }),
+  /** Version 1.3: the answer to a `canvas.join` whose `since` can be resumed; events after it follow. */
+  z.object({ type: z.literal("canvas.joined"), room: roomId, head: seqSchema }),
+  /** Version 1.3: the board as of `seq` (the latest stored snapshot); the events after `seq` follow. */
+  z.object({ type: z.literal("canvas.snapshot"), room: roomId, seq: seqSchema, objects: z.array(canvasObjectSchema) }),
+  /** Version 1.3: drags and selections that changed since the last frame, latest wins; `full`: all of them. */
+  z.object({
+    type: z.literal("canvas.live"),
+    room: roomId,
+    drags: liveDragMapSchema,
+    selections: liveSelectionMapSchema,
+    full: z.literal(true).optional(),
+  }),
   z.object({
     type: z.literal("error"),
     code: errorCodeSchema,

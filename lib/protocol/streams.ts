@@ -49,15 +49,17 @@ export const messageTextSchema = z
 
 export const clientIdSchema = z.string().min(1).max(64).refine(...storable("clientId"));
 
-export type StreamName = `room:${string}` | "feed" | `user:${string}`;
+/** Version 1.3: `canvas:<roomId>`, a room's canvas operations, beside its chat. */
+export type StreamName = `room:${string}` | "feed" | `user:${string}` | `canvas:${string}`;
 
 export const roomStream = (roomId: string): StreamName => `room:${roomId}`;
+export const canvasStream = (roomId: string): StreamName => `canvas:${roomId}`;
 export const userStream = (userId: string): StreamName => `user:${userId}`;
 
 /** Parses a stream name as it appears on the wire; `user:me` stays as written. */
 export function parseStreamName(s: string): StreamName | null {
   if (s === "feed") return "feed";
-  const m = /^(room|user):([A-Za-z0-9_-]{1,64})$/.exec(s);
+  const m = /^(room|user|canvas):([A-Za-z0-9_-]{1,64})$/.exec(s);
   if (!m) return null;
   return s as StreamName;
 }
@@ -66,6 +68,11 @@ export const streamNameSchema = z.custom<StreamName>((s) => typeof s === "string
 
 export function roomOfStream(stream: string): string | null {
   return stream.startsWith("room:") ? stream.slice(5) : null;
+}
+
+/** The room whose canvas a `canvas:<roomId>` stream holds (version 1.3); null for other streams. */
+export function roomOfCanvasStream(stream: string): string | null {
+  return stream.startsWith("canvas:") ? stream.slice(7) : null;
 }
 
 /**

@@ -14,6 +14,8 @@ import {
   POLL_MAX_WAIT_S,
   realtimeEventSchema,
   roomStream,
+  canvasStream,
+  type DragBox,
   sseReadSchema,
   sseResetSchema,
   sseRoomReadSchema,
@@ -59,6 +61,8 @@ export const ANSWER_TIMEOUT_MS = 5_000;
 export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi {
   private readonly positions = new Positions();
   private readonly rooms = new Map<string, Subscription>();
+  /** Rooms whose canvas is followed (protocol 1.3); each `joined` of the room opens it again. */
+  private readonly canvases = new Set<string>();
   private readonly feedStreams: string[];
   private readonly link: Link;
   private readonly feed: FeedLink;
@@ -254,9 +258,39 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
     const sub = this.rooms.get(room);
     if (!sub) return;
     this.cursors.forget(room);
+    this.closeCanvas(room);
     sub.leave();
     this.rooms.delete(room);
     if (this.link.transport === "longpoll") this.poll.restart();
+  }
+
+  /**
+   * Follows the room's canvas: a `canvas.join` now if the room is joined, and again after every
+   * join of the room (a reconnect), from the position reached, so nothing is missed or repeated.
+   * Opened anew (a tab that has no board yet), it starts from a snapshot.
+   */
+  openCanvas(room: string, fresh = false): void {
+    if (fresh) this.positions.delete(canvasStream(room));
+    this.canvases.add(room);
+    if (this.rooms.get(room)?.state === "joined") this.joinCanvas(room);
+  }
+
+  closeCanvas(room: string): void {
+    if (!this.canvases.delete(room)) return;
+    this.positions.delete(canvasStream(room));
+    if (this.started && !this.offline) this.link.send({ type: "canvas.leave", room });
+    if (this.link.transport === "longpoll") this.poll.restart();
+  }
+
+  moveOnCanvas(room: string, drags?: Record<string, DragBox | null>, selection?: string[]): void {
+    if (!this.started || this.offline || !this.canvases.has(room) || !this.rooms.has(room)) return;
+    this.link.send({ type: "canvas.live", room, ...(drags ? { drags } : {}), ...(selection ? { selection } : {}) });
+  }
+
+  private joinCanvas(room: string): void {
+    if (!this.started || this.offline) return;
+    const since = this.positions.get(canvasStream(room));
+    this.link.send(since === undefined ? { type: "canvas.join", room } : { type: "canvas.join", room, since });
   }
 
   /** Queues a message; it goes out now or when a transport is up. Null when the outbox is full. */
@@ -421,7 +455,11 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
 
   private pollStreams(): string[] {
     const streams: string[] = [];
-    if (this.link.transport === "longpoll") for (const r of this.rooms.keys()) streams.push(roomStream(r));
+    if (this.link.transport === "longpoll") {
+      for (const r of this.rooms.keys()) streams.push(roomStream(r));
+      // A canvas is polled from the position its snapshot (or join) gave.
+      for (const r of this.canvases) if (this.positions.has(canvasStream(r))) streams.push(canvasStream(r));
+    }
     if (this.feed.transport === "longpoll") streams.push(...this.feedStreams);
     return streams;
   }
@@ -441,6 +479,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
     switch (frame.type) {
       case "joined":
         sub?.joined(frame.head, frame.members);
+        if (this.canvases.has(frame.room)) this.joinCanvas(frame.room);
         this.emit("joined", { room: frame.room, head: frame.head, members: frame.members });
         // The members in the answer are the room's presence as of joining.
         return this.emit("presence", { room: frame.room, members: frame.members });
@@ -469,10 +508,24 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
         if (frame.clientId) this.outbox.refused(frame.clientId, frame.code, frame.message, RETRYABLE.has(frame.code) || lostRoom);
         return;
       }
+      case "canvas.joined":
+        if (!this.canvases.has(frame.room)) return;
+        return this.emit("canvasJoined", { room: frame.room, head: frame.head });
+      case "canvas.snapshot":
+        if (!this.canvases.has(frame.room)) return;
+        this.positions.set(canvasStream(frame.room), frame.seq);
+        this.emit("canvasSnapshot", { room: frame.room, seq: frame.seq, objects: frame.objects });
+        // A long-polling page now reads the canvas' stream from the snapshot on.
+        if (this.link.transport === "longpoll") this.poll.restart();
+        return;
+      case "canvas.live":
+        if (!this.canvases.has(frame.room)) return;
+        return this.emit("canvasLive", { room: frame.room, drags: frame.drags, selections: frame.selections, full: frame.full === true });
       case "removed": {
         // Gone for this person: stop following it here, without a `leave` the server would refuse.
         sub?.removed();
         this.rooms.delete(frame.room);
+        this.canvases.delete(frame.room);
         this.cursors.forget(frame.room);
         return this.emit("removed", { room: frame.room });
       }
@@ -555,8 +608,8 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
   /** Takes a durable event once: anything at or below the stream's position is a repeat. */
   private accept(event: RealtimeEvent): void {
     if (!this.positions.accept(event.stream, event.seq)) return;
-    // Our own message came back before (or instead of) its ack: it is sent.
-    if (event.type === "message" && this.outbox.has(event.data.clientId)) this.outbox.acked(event.data.clientId, event.seq);
+    // Our own message (or canvas change) came back before (or instead of) its ack: it is sent.
+    if ((event.type === "message" || event.type === "canvas.ops") && this.outbox.has(event.data.clientId)) this.outbox.acked(event.data.clientId, event.seq);
     this.emit("event", event);
   }
 

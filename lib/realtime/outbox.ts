@@ -53,6 +53,14 @@ export function newOutboxEntry(frame: OutboxFrame): OutboxEntry {
   return { clientId: frame.clientId, room: frame.room, text, frame, status: "pending", createdAt: new Date().toISOString() };
 }
 
+/**
+ * Frames of one lane go one at a time, in order: a room's chat, and (protocol 1.3) its canvas
+ * beside it, so a run of drawing never holds up a message.
+ */
+function laneOf(e: OutboxEntry): string {
+  return e.frame?.type === "canvas.ops" ? `canvas:${e.room}` : e.room;
+}
+
 export class Outbox {
   private entries: OutboxEntry[];
   private readonly sentAt = new Map<string, number>();
@@ -159,14 +167,14 @@ export class Outbox {
     const hold = this.holdUntil - Date.now();
     if (hold > 0) return this.schedule(hold);
     const window = this.deps.window();
-    const busy = new Set(this.entries.filter((e) => e.status === "sending").map((e) => e.room));
+    const busy = new Set(this.entries.filter((e) => e.status === "sending").map(laneOf));
     let inFlight = this.entries.filter((e) => e.status === "sending").length;
     let changed = false;
     for (const e of this.entries) {
       if (inFlight >= window) break;
       // A room's first waiting frame holds back the rest of that room.
-      if (busy.has(e.room) || e.status === "failed") continue;
-      busy.add(e.room);
+      if (busy.has(laneOf(e)) || e.status === "failed") continue;
+      busy.add(laneOf(e));
       if (e.status !== "pending" || !this.deps.roomReady(e.room)) continue;
       if (!this.pacer.take()) {
         this.schedule(this.pacer.waitMs);

@@ -5,7 +5,7 @@
 // (tab-protocol.ts), and takes from what the leader broadcasts only its own rooms' events,
 // each once: whichever leader resumes the connection, from wherever, this tab's positions
 // decide what is new to it.
-import { roomOfStream, roomStream, type RealtimeEvent } from "../protocol";
+import { canvasStream, roomOfCanvasStream, roomOfStream, roomStream, type DragBox, type RealtimeEvent } from "../protocol";
 import { attachToBrowser } from "./browser-events";
 import { CURSOR_HTTP_INTERVAL_MS, CURSOR_WS_INTERVAL_MS } from "./client";
 import { Emitter } from "./emitter";
@@ -55,6 +55,8 @@ function waitingStatus(): ConnectionStatus {
 export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
   private readonly positions = new Positions();
   private readonly rooms = new Set<string>();
+  /** Rooms whose canvas this tab shows (protocol 1.3). */
+  private readonly canvases = new Set<string>();
   private entries: OutboxEntry[];
   private started = false;
   private stopped = false;
@@ -122,6 +124,7 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
       rooms: [...this.rooms].map((room) => ({ room, since: this.positions.get(roomStream(room)) })),
       feed,
       outbox: this.entries.filter((e) => e.status !== "failed").map(frameOf),
+      canvases: [...this.canvases],
     };
   }
 
@@ -163,7 +166,19 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
       case "roomRead":
         // Every room's: the page's room list shows them all, followed or not.
         return this.emit("roomRead", { room: body.room, readSeq: body.readSeq });
+      case "canvasJoined":
+        if (this.canvases.has(body.room)) this.emit("canvasJoined", { room: body.room, head: body.head });
+        return;
+      case "canvasSnapshot":
+        if (!this.canvases.has(body.room)) return;
+        // The board as of `seq`: the operations after it are new to this tab, whatever it held.
+        this.positions.set(canvasStream(body.room), body.seq);
+        return this.emit("canvasSnapshot", { room: body.room, seq: body.seq, objects: body.objects });
+      case "canvasLive":
+        if (this.canvases.has(body.room)) this.emit("canvasLive", { room: body.room, drags: body.drags, selections: body.selections, full: body.full });
+        return;
       case "removed":
+        this.canvases.delete(body.room);
         if (!this.rooms.delete(body.room)) return;
         this.positions.delete(roomStream(body.room));
         return this.emit("removed", { room: body.room });
@@ -280,6 +295,22 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
     this.opts.up({ type: "read", room, seq });
   }
 
+  openCanvas(room: string): void {
+    this.canvases.add(room);
+    this.opts.up({ type: "canvasOpen", room });
+  }
+
+  closeCanvas(room: string): void {
+    if (!this.canvases.delete(room)) return;
+    this.positions.delete(canvasStream(room));
+    this.opts.up({ type: "canvasClose", room });
+  }
+
+  moveOnCanvas(room: string, drags?: Record<string, DragBox | null>, selection?: string[]): void {
+    if (!this.canvases.has(room)) return;
+    this.opts.up({ type: "canvasLive", room, ...(drags ? { drags } : {}), ...(selection ? { selection } : {}) });
+  }
+
   // The switches show the choice at once (the inspector's are controlled inputs); the leader's
   // next status confirms it.
   setTransport(mode: TransportMode): void {
@@ -319,9 +350,11 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
   private accept(event: RealtimeEvent): void {
     const room = roomOfStream(positionKey(event.stream));
     if (room !== null && !this.rooms.has(room)) return;
+    const canvas = roomOfCanvasStream(event.stream);
+    if (canvas !== null && !this.canvases.has(canvas)) return;
     if (!this.positions.accept(event.stream, event.seq)) return;
-    // This tab's own message came back before (or instead of) its ack: it is sent.
-    if (event.type === "message") this.acked(event.data.clientId, event.seq);
+    // This tab's own message (or canvas change) came back before (or instead of) its ack: it is sent.
+    if (event.type === "message" || event.type === "canvas.ops") this.acked(event.data.clientId, event.seq);
     this.emit("event", event);
   }
 

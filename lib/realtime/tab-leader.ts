@@ -14,6 +14,8 @@ export type SharedClient = RealtimeApi & {
   rewind(stream: string, seq: number): void;
   /** Sends a cursor at once: each tab throttles its own (see RealtimeClient.cursorNow). */
   cursorNow(room: string, pos: { x: number; y: number } | null): void;
+  /** `fresh`: from a snapshot, for a tab that holds no board yet (see RealtimeClient.openCanvas). */
+  openCanvas(room: string, fresh?: boolean): void;
 };
 
 /**
@@ -40,6 +42,8 @@ export interface TabLeaderDeps {
 
 interface Page {
   rooms: Set<string>;
+  /** Rooms whose canvas this page shows. */
+  canvases: Set<string>;
   started: boolean;
   /** Rooms where this page pointed at the canvas: its leaving hides the person's cursor. */
   pointed: Set<string>;
@@ -77,6 +81,9 @@ export class TabLeader {
       c.on("read", (r) => send({ type: "read", ...r })),
       c.on("roomRead", (r) => send({ type: "roomRead", ...r })),
       c.on("removed", (r) => send({ type: "removed", ...r })),
+      c.on("canvasJoined", (j) => send({ type: "canvasJoined", ...j })),
+      c.on("canvasSnapshot", (snap) => send({ type: "canvasSnapshot", ...snap })),
+      c.on("canvasLive", (live) => send({ type: "canvasLive", ...live })),
       c.on("error", (e) => send({ type: "error", ...e })),
       c.on("outbox", (entries) => send({ type: "outbox", entries })),
       c.on("status", () => this.sendStatus()),
@@ -119,6 +126,14 @@ export class TabLeader {
         return this.client.cursorNow(body.room, body.pos);
       case "read":
         return this.client.markRead(body.room, body.seq);
+      case "canvasOpen":
+        page.canvases.add(body.room);
+        // From a snapshot: the tab opening it holds no board; the others reset to it harmlessly.
+        return this.client.openCanvas(body.room, true);
+      case "canvasClose":
+        return this.closeCanvas(page, body.room);
+      case "canvasLive":
+        return this.client.moveOnCanvas(body.room, body.drags, body.selection);
       case "transport":
         return this.client.setTransport(body.mode);
       case "drop":
@@ -150,7 +165,7 @@ export class TabLeader {
   private page(id: string): Page {
     let page = this.pages.get(id);
     if (!page) {
-      page = { rooms: new Set(), started: false, pointed: new Set(), since: Date.now() };
+      page = { rooms: new Set(), canvases: new Set(), started: false, pointed: new Set(), since: Date.now() };
       this.pages.set(id, page);
       this.sendStatus();
     }
@@ -169,6 +184,13 @@ export class TabLeader {
       if (!page.rooms.has(room) || (since !== undefined && (at === undefined || since < at))) this.join(page, room, since);
     }
     for (const [stream, seq] of Object.entries(hello.feed)) this.client.rewind(stream, seq);
+    const canvases = new Set(hello.canvases ?? []);
+    for (const room of [...page.canvases]) if (!canvases.has(room)) this.closeCanvas(page, room);
+    for (const room of canvases) {
+      if (page.canvases.has(room)) continue;
+      page.canvases.add(room);
+      this.client.openCanvas(room, true);
+    }
     for (const frame of hello.outbox) this.submit(frame);
     // What the others already know of the connection, the newcomer hears now.
     this.deps.broadcast({ type: "outbox", entries: this.client.getOutbox() }, from);
@@ -197,6 +219,13 @@ export class TabLeader {
     this.client.leave(room);
   }
 
+  /** One tab closed a canvas; the connection stops following it when no tab shows it. */
+  private closeCanvas(page: Page, room: string): void {
+    if (!page.canvases.delete(room)) return;
+    for (const p of this.pages.values()) if (p.canvases.has(room)) return;
+    this.client.closeCanvas(room);
+  }
+
   private followed(room: string): boolean {
     for (const p of this.pages.values()) if (p.rooms.has(room)) return true;
     return false;
@@ -205,6 +234,7 @@ export class TabLeader {
   private removePage(id: string): void {
     const page = this.pages.get(id);
     if (!page) return;
+    for (const room of [...page.canvases]) this.closeCanvas(page, room);
     for (const room of [...page.rooms]) this.leave(page, room);
     this.pages.delete(id);
     this.sendStatus();

@@ -9,7 +9,8 @@
 //   hello      the tab's whole state: rooms with their positions, the feed's positions, the
 //              frames waiting in its outbox, whether it started. Sent when the page opens,
 //              starts, wakes, and to every new leader; the leader applies what differs.
-//   join, leave, enqueue, retry, discard, typing, cursor, read   what the page did.
+//   join, leave, enqueue, retry, discard, typing, cursor, read,
+//   canvasOpen, canvasClose, canvasLive   what the page did.
 //   transport, drop, offline, wake   the inspector's switches and the page's own life: they
 //              act on the shared connection.
 //   bye        the page is going away (closed, frozen, signed out).
@@ -17,7 +18,8 @@
 // Down, from the leader to every tab (or `to` one page):
 //   leader     "I lead now": every tab answers with its hello.
 //   welcome    the answer to a hello: the tab knows its leader.
-//   event, joined, presence, typing, cursors, reset, ack, read, roomRead, error   what the shared client
+//   event, joined, presence, typing, cursors, reset, ack, read, roomRead, error,
+//   canvasJoined, canvasSnapshot, canvasLive   what the shared client
 //              emitted; each tab keeps its own rooms' and drops the events it has already.
 //   outbox     the shared outbox: each tab takes its own entries' status from it.
 //   status     the shared connection's status, mode, and how many tabs share it.
@@ -29,10 +31,25 @@
 // trusted to be new: a hello repeats state, an enqueue of a clientId the leader holds is
 // dropped, and the server takes a clientId once whatever the number of leaders that sent it.
 import { z } from "zod";
-import { actorSchema, clientFrameSchema, errorCodeSchema, clientIdSchema, cursorMapSchema, realtimeEventSchema, roomId, seqSchema, userSchema } from "../protocol";
+import {
+  actorSchema,
+  canvasObjectSchema,
+  clientFrameSchema,
+  errorCodeSchema,
+  clientIdSchema,
+  cursorMapSchema,
+  dragBoxSchema,
+  liveDragMapSchema,
+  liveSelectionMapSchema,
+  realtimeEventSchema,
+  roomId,
+  selectionSchema,
+  seqSchema,
+  userSchema,
+} from "../protocol";
 
 /** Bump when the messages change: tabs of an older page then keep to themselves. */
-export const TAB_PROTOCOL_VERSION = 2;
+export const TAB_PROTOCOL_VERSION = 3;
 export const TAB_CHANNEL = `rt-tabs-v${TAB_PROTOCOL_VERSION}`;
 export const TAB_LEADER_LOCK = `rt-tabs-leader-v${TAB_PROTOCOL_VERSION}`;
 /** Each page holds `rt-page:<pageId>` for its life, so the leader can tell which tabs are gone. */
@@ -82,7 +99,12 @@ export const upBodySchema = z.discriminatedUnion("type", [
     feed: z.record(z.string(), z.number().int().min(0)),
     /** Frames waiting to be sent, oldest first (failed ones stay with the tab until Retry). */
     outbox: z.array(outboxFrame),
+    /** Rooms whose canvas the tab shows (protocol 1.3). */
+    canvases: z.array(roomId).optional(),
   }),
+  z.object({ type: z.literal("canvasOpen"), room: roomId }),
+  z.object({ type: z.literal("canvasClose"), room: roomId }),
+  z.object({ type: z.literal("canvasLive"), room: roomId, drags: z.record(z.string(), dragBoxSchema.nullable()).optional(), selection: selectionSchema.optional() }),
   z.object({ type: z.literal("join"), room: roomId, since: z.number().int().min(0).optional() }),
   z.object({ type: z.literal("leave"), room: roomId }),
   z.object({ type: z.literal("enqueue"), frame: outboxFrame }),
@@ -112,6 +134,9 @@ export const downBodySchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("read"), readSeq: z.number() }),
   z.object({ type: z.literal("roomRead"), room: roomId, readSeq: seqSchema }),
   z.object({ type: z.literal("removed"), room: roomId }),
+  z.object({ type: z.literal("canvasJoined"), room: roomId, head: seqSchema }),
+  z.object({ type: z.literal("canvasSnapshot"), room: roomId, seq: seqSchema, objects: z.array(canvasObjectSchema) }),
+  z.object({ type: z.literal("canvasLive"), room: roomId, drags: liveDragMapSchema, selections: liveSelectionMapSchema, full: z.boolean() }),
   z.object({ type: z.literal("error"), code: z.string(), message: z.string() }),
   z.object({ type: z.literal("outbox"), entries: z.array(outboxEntry) }),
   z.object({ type: z.literal("status"), status, mode: transportMode, offline: z.boolean() }),

@@ -1,5 +1,5 @@
 // The realtime client's public shapes: what it emits and how it is configured.
-import type { Actor, ClientFrame, CursorMap, ErrorCode, RealtimeEvent, User } from "../protocol";
+import type { Actor, CanvasObject, ClientFrame, CursorMap, DragBox, ErrorCode, LiveDragMap, LiveSelectionMap, RealtimeEvent, User } from "../protocol";
 import type { LinkState } from "./link-state";
 
 export type TransportMode = "auto" | "websocket" | "longpoll";
@@ -92,6 +92,12 @@ export interface ClientEvents {
   roomRead: { room: string; readSeq: number };
   /** Removed from this private room (version 1.2): it is gone for this person; the client stopped following it. */
   removed: { room: string };
+  /** Version 1.3: the canvas of `room` resumes after `head` (its operations follow as events). */
+  canvasJoined: { room: string; head: number };
+  /** Version 1.3: the board of `room` as of `seq`; its operations after `seq` follow as events. */
+  canvasSnapshot: { room: string; seq: number; objects: CanvasObject[] };
+  /** Version 1.3: drags and selections that changed on the canvas; `full`: all of them. */
+  canvasLive: { room: string; drags: LiveDragMap; selections: LiveSelectionMap; full: boolean };
   outbox: OutboxEntry[];
   status: ConnectionStatus;
   error: { code: string; message: string };
@@ -171,6 +177,14 @@ export interface RealtimeApi {
    * other devices hear it (`roomRead`). Needs no join.
    */
   markRead(room: string, seq: number): void;
+  /**
+   * Version 1.3: follows the room's shared canvas (the room must be followed too): a snapshot,
+   * then its operations as `event`s, then live drags. Changes go out with `enqueue` (`canvas.ops`).
+   */
+  openCanvas(room: string): void;
+  closeCanvas(room: string): void;
+  /** In-between drag boxes (`null`: released) and my selection: lossy, latest wins. */
+  moveOnCanvas(room: string, drags?: Record<string, DragBox | null>, selection?: string[]): void;
   setTransport(mode: TransportMode): void;
   readonly transportMode: TransportMode;
   dropConnection(): void;

@@ -4,8 +4,11 @@
 import { isChange } from "../chat/changes";
 import { notifyDesktop } from "../desktop-notifications";
 import { messageHref } from "../message-links";
+import { followCanvas } from "../canvas/follow";
 import { roomStream, type User } from "../protocol";
+import { randomId } from "../realtime/client";
 import type { RealtimeApi } from "../realtime/types";
+import { useCanvas } from "./canvas";
 import { useConnection } from "./connection";
 import { cursorStore } from "./cursors";
 import { useFeed } from "./feed";
@@ -59,6 +62,8 @@ export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => 
           return; // the open room's binding takes these
         case "reply":
           return useNotifications.getState().receive(event);
+        case "canvas.ops":
+          return; // the open canvas's binding takes these
         default: {
           const unknown: never = event;
           return unknown;
@@ -98,6 +103,26 @@ export function bindRoom(client: RealtimeApi, roomId: string, me: User): () => v
     client.on("ack", (ack) => ack.room === roomId && room().confirm(ack, me)),
   ];
   return () => offs.forEach((off) => off());
+}
+
+/**
+ * The open room's shared canvas (protocol 1.3): follows it, folds the snapshot and every
+ * committed change into the board, re-applies my changes not yet committed (kept in the outbox
+ * across reloads and offline spells), drops a change the server refused for good, and shows
+ * others' drags and selections.
+ */
+export function bindCanvas(client: RealtimeApi, roomId: string, me: User): () => void {
+  const canvas = () => useCanvas.getState();
+  const followed = followCanvas(client, roomId, () => randomId("c"), {
+    changed: () => canvas().refresh(),
+    refused: (message) => canvas().setNotice(message),
+    live: (drags, selections, full) => canvas().live(drags, selections, full, me.id),
+  });
+  canvas().open(roomId, followed.doc);
+  return () => {
+    followed.stop();
+    canvas().close(roomId);
+  };
 }
 
 /** Direct-message rooms are named `dm-…` by the server (server/workspace.ts `directRoom`). */

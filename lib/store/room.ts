@@ -227,7 +227,8 @@ export const useRoom = create<RoomState>()((set, get) => ({
 
   setOutbox(entries) {
     const roomId = get().roomId;
-    const mine = entries.filter((e) => e.room === roomId);
+    // The canvas' changes are the canvas store's (lib/store/canvas.ts), not the chat's.
+    const mine = entries.filter((e) => e.room === roomId && e.frame?.type !== "canvas.ops");
     set({ outbox: mine.filter(isMessage), changes: mine.filter((e) => !isMessage(e)) });
   },
 

@@ -2,7 +2,7 @@
 // instance's coalesced cursor batch per tick. Losing a message here is harmless by design —
 // every instance re-announces its full state on a heartbeat, and what is not renewed expires —
 // so it rides plain pub/sub (Redis). Nothing durable ever goes this way.
-import type { Actor, CursorMap, User } from "../../lib/protocol";
+import type { Actor, CursorMap, LiveDragMap, LiveSelectionMap, User } from "../../lib/protocol";
 
 export interface RoomPresence {
   members: User[];
@@ -16,6 +16,8 @@ export type EphemeralMessage =
   | { t: "room"; i: string; room: string; state: RoomPresence }
   /** One cursor tick of an instance, for one room: only what changed. */
   | { t: "cursors"; i: string; room: string; cursors: CursorMap }
+  /** One tick of an instance's canvas drags and selections (protocol 1.3), for one room: only what changed. */
+  | { t: "canvas"; i: string; room: string; drags: LiveDragMap; selections: LiveSelectionMap }
   /** A newcomer asks everyone for their state. */
   | { t: "sync"; i: string }
   /**

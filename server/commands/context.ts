@@ -39,6 +39,14 @@ export interface CommandContext {
   subscribe(room: string, since: number | undefined): Promise<ServerFrame[]>;
   /** Stops following `room` and leaves it at once; false when it was not joined. */
   unsubscribe(room: string): boolean;
+  /**
+   * Version 1.3: follows the room's canvas stream after `since`, with `answer` (`canvas.joined`
+   * or `canvas.snapshot`) ahead of any event. Resolves with the frames the transport did not
+   * deliver itself, as `subscribe`. None over a one-off HTTP call.
+   */
+  followCanvas?(room: string, since: number, answer: ServerFrame): Promise<ServerFrame[]>;
+  /** Stops following the room's canvas; nothing when it was not followed. */
+  unfollowCanvas?(room: string): void;
 }
 
 /** A command's answer. */

@@ -1,6 +1,7 @@
 // The one mapping from what went wrong to the protocol's error codes, for every transport: a
 // WebSocket `error` frame, a long-poll batch's answer and an HTTP error body all use it.
 import { AccountError } from "../accounts";
+import { CanvasError } from "../canvas";
 import { DuplicateCookieError } from "../auth";
 import { EventLogClosedError, EventLogFullError } from "../eventlog";
 import { WorkspaceError } from "../workspace";
@@ -27,7 +28,8 @@ export function knownError(err: unknown): { code: ErrorCode; message: string } |
     err instanceof EventLogFullError ||
     err instanceof EventLogClosedError ||
     err instanceof DuplicateCookieError ||
-    err instanceof AccountError
+    err instanceof AccountError ||
+    err instanceof CanvasError
   ) {
     return { code: err.code, message: err.message };
   }

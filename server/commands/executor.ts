@@ -1,4 +1,5 @@
-// The one command path: every client frame (join, leave, send, edit, delete, react, read, typing, cursor), from whatever
+// The one command path: every client frame (join, leave, send, edit, delete, react, read, typing, cursor,
+// and the canvas' join, leave, ops and live), from whatever
 // transport carried it, is checked, limited and carried out here, and its answer frames come
 // back. Transports only decode frames, deliver answers and follow rooms (CommandContext).
 import type { Hub } from "../hub";
@@ -7,6 +8,7 @@ import type { Metrics } from "../metrics";
 import type { Workspace } from "../workspace";
 import type { ClientFrame } from "../../lib/protocol";
 import type { CommandContext, Reply } from "./context";
+import { handleCanvasJoin, handleCanvasLeave, handleCanvasLive, handleCanvasOps } from "./canvas";
 import { handleCursor, handleTyping } from "./ephemeral";
 import { aboutFrame, errorFrame, knownError } from "./errors";
 import { handleDelete, handleEdit, handleReact, handleSend } from "./messages";
@@ -33,6 +35,10 @@ const HANDLERS: { [T in ClientFrame["type"]]: Handler<Extract<ClientFrame, { typ
   delete: handleDelete,
   react: handleReact,
   read: handleRead,
+  "canvas.join": handleCanvasJoin,
+  "canvas.leave": handleCanvasLeave,
+  "canvas.ops": handleCanvasOps,
+  "canvas.live": handleCanvasLive,
 };
 
 export class CommandExecutor {

@@ -49,7 +49,7 @@ export class Outgoing extends EncodedOnce {
 }
 
 /** The frames of a room's ephemeral state. */
-export type RoomStateFrame = Extract<ServerFrame, { type: "presence" | "presence_diff" | "typing" | "cursors" }>;
+export type RoomStateFrame = Extract<ServerFrame, { type: "presence" | "presence_diff" | "typing" | "cursors" | "canvas.live" }>;
 
 /**
  * An ephemeral room frame (presence, typing or cursors), serialized at most once, when the

@@ -5,7 +5,7 @@
 // heartbeat, and what is not renewed expires.
 import type { EphemeralBus, EphemeralMessage, RoomPresence } from "../backplane/ephemeral";
 import type { Clock, Timer } from "../state/clock";
-import { PRESENCE_GRACE_MS, type Actor, type CursorMap, type CursorState, type User } from "../../lib/protocol";
+import { PRESENCE_GRACE_MS, type Actor, type CursorMap, type CursorState, type LiveDragMap, type LiveSelectionMap, type User } from "../../lib/protocol";
 
 /** Another instance's presence is forgotten after this many of its heartbeats without one. */
 export const PEER_EXPIRY_HEARTBEATS = 3;
@@ -26,6 +26,8 @@ export interface PeerHandlers {
   roomChanged(room: string): void;
   /** Another instance's cursors moved (`null`: gone): out with this instance's next tick. */
   relayCursors(room: string, cursors: CursorMap): void;
+  /** Another instance's canvas drags or selections changed: out with this instance's next tick. */
+  relayCanvas(room: string, drags: LiveDragMap, selections: LiveSelectionMap): void;
   /** A session signed out on another instance. */
   signedOut(sessionId: string): void;
   /** A person's read marker moved on another instance. */
@@ -107,6 +109,11 @@ export class Peers {
   /** This instance's presence or typing in `room` is now `state`. */
   roomChanged(room: string, state: RoomPresence): void {
     this.bus?.publish({ t: "room", i: this.instanceId, room, state });
+  }
+
+  /** This instance's canvas drags and selections in `room` that changed this tick. */
+  canvasMoved(room: string, drags: LiveDragMap, selections: LiveSelectionMap): void {
+    this.bus?.publish({ t: "canvas", i: this.instanceId, room, drags, selections });
   }
 
   /** This instance's cursor changes in `room` for this tick. */
@@ -191,6 +198,10 @@ export class Peers {
         this.handlers.relayCursors(msg.room, msg.cursors);
         return;
       }
+      case "canvas":
+        // Like cursors: with this instance's next tick. Drags are not kept per instance: one
+        // that goes away mid-drag leaves the last box, until its dragger's next change or drop.
+        return this.handlers.relayCanvas(msg.room, msg.drags, msg.selections);
       case "sync":
         return this.announceState();
       case "bye":

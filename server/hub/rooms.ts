@@ -5,6 +5,7 @@ import type { RoomPresence } from "../backplane/ephemeral";
 import type { Metrics } from "../metrics";
 import type { Clock } from "../state/clock";
 import { CursorCoalescer } from "../state/cursors";
+import { CanvasLive } from "./canvas-live";
 import { Presence } from "../state/presence";
 import { Typing } from "../state/typing";
 import { diffPresence, isEmptyDiff } from "../../lib/presence-diff";
@@ -13,6 +14,8 @@ import {
   TYPING_TTL_MS,
   type Actor,
   type CursorMap,
+  type LiveDragMap,
+  type LiveSelectionMap,
   type RoomState,
   type User,
 } from "../../lib/protocol";
@@ -39,6 +42,7 @@ export interface RemoteRooms {
   cursors(room: string): CursorMap;
   roomChanged(room: string, state: RoomPresence): void;
   cursorsMoved(room: string, cursors: CursorMap): void;
+  canvasMoved(room: string, drags: LiveDragMap, selections: LiveSelectionMap): void;
 }
 
 /** What the rooms use of a subscriber. */
@@ -68,6 +72,8 @@ export class Rooms {
   readonly presence: Presence;
   readonly typing: Typing;
   readonly cursors: CursorCoalescer;
+  /** Drags and selections on the room's canvas (protocol 1.3), coalesced on the cursor tick. */
+  readonly canvasLive: CanvasLive;
   private readonly watchers = new Map<string, Set<RoomSubscriber>>();
   /** The rooms each subscriber watches, so it can be let go of everywhere at once. */
   private readonly watching = new Map<RoomSubscriber, Set<string>>();
@@ -93,6 +99,13 @@ export class Rooms {
       this.localRoomChanged(room);
       this.settleRoom(room);
     });
+    this.canvasLive = new CanvasLive(
+      (room, drags, selections, own) => {
+        if (own) this.remote.canvasMoved(room, own.drags, own.selections);
+        this.broadcast(new RoomFrame({ type: "canvas.live", room, drags, selections }));
+      },
+      opts.coalesceCursors ?? true,
+    );
     this.cursors = new CursorCoalescer(opts.clock, (room, cursors, own) => this.onCursorFlush(room, cursors, own), {
       idleMs: opts.cursorIdleMs ?? CURSOR_IDLE_MS,
       coalesce: opts.coalesceCursors,
@@ -122,6 +135,7 @@ export class Rooms {
     this.presence.remove(room, sub.user.id, opts.presenceId ?? sub.id, opts);
     this.typing.stop(room, sub.user.id, sub.id);
     this.cursors.remove(room, sub.user.id, sub.id);
+    this.canvasLive.leave(room, sub.user.id, sub.id);
   }
 
   /** Leaves every room the subscriber watches (its connection closed). */

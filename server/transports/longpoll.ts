@@ -436,8 +436,10 @@ class HeldPoll implements Subscriber {
     if (!this.replaying && this.events.length === 1) setImmediate(() => this.answer("events"));
   }
 
-  onRoomFrame(_frame: RoomFrame): void {
-    if (this.done || this.replaying) return;
+  onRoomFrame(frame: RoomFrame): void {
+    // Canvas drags are for WebSockets only: a poll would answer 20 times a second for them,
+    // and a long-polling page sees each object at its drop instead.
+    if (this.done || this.replaying || frame.type === "canvas.live") return;
     this.scheduleStateAnswer();
   }
 

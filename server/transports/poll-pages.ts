@@ -64,6 +64,10 @@ export class PollPage implements Subscriber {
       joinOnDemand: true,
       subscribe: (room) => owner.join(this, room),
       unsubscribe: (room) => owner.leave(this, room),
+      // The canvas' events come with the page's polls (`canvas:<room>` from the answer's
+      // position), from whichever instance answers them: nothing to follow here.
+      followCanvas: (_room, _since, answer) => Promise.resolve([answer]),
+      unfollowCanvas: () => undefined,
     };
   }
 

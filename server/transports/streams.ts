@@ -2,7 +2,7 @@
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "../http/respond";
 import type { Workspace } from "../workspace";
-import { parseCursor, parseStreamName, roomOfStream, userStream, type Cursor, type StreamName, type User } from "../../lib/protocol";
+import { parseCursor, parseStreamName, roomOfCanvasStream, roomOfStream, userStream, type Cursor, type StreamName, type User } from "../../lib/protocol";
 
 const MAX_STREAMS = 20;
 
@@ -14,11 +14,12 @@ export async function resolveStreams(param: string | null, user: User, workspace
   const out: StreamName[] = [];
   for (const name of names) {
     const stream = name === "user:me" ? userStream(user.id) : parseStreamName(name);
-    if (!stream) throw new HttpError("bad_stream", `Unknown stream "${name}"; streams are room:<id>, feed and user:me`);
+    if (!stream) throw new HttpError("bad_stream", `Unknown stream "${name}"; streams are room:<id>, canvas:<id>, feed and user:me`);
     if (stream.startsWith("user:") && stream !== userStream(user.id)) {
       throw new HttpError("bad_stream", "You can only read your own notifications (user:me)");
     }
-    const room = roomOfStream(stream);
+    // A room's canvas (protocol 1.3) is as private as its chat.
+    const room = roomOfStream(stream) ?? roomOfCanvasStream(stream);
     if (room !== null && !(await workspace.roomExists(room, user.id))) throw new HttpError("unknown_room", `There is no room "${room}"`);
     out.push(stream);
   }

@@ -32,6 +32,7 @@ import {
   PROTOCOL_VERSION_1_1,
   PROTOCOL_VERSION_1_2,
   roomStream,
+  canvasStream,
   type ProtocolVersion,
   type ClientFrame,
   type ErrorCode,
@@ -221,6 +222,8 @@ export class WsConnection implements Subscriber {
   readonly user: User;
   readonly sessionId: string;
   private readonly rooms = new Set<string>();
+  /** Rooms whose canvas this connection follows (protocol 1.3). */
+  private readonly canvases = new Set<string>();
   /** Protocol 1.1 (and 1.2): presence after `joined` comes as `presence_diff` frames, not full lists. */
   private readonly presenceDiffs: boolean;
   /** Protocol 1.2: told when the person's read position in a room moves. */
@@ -288,6 +291,8 @@ export class WsConnection implements Subscriber {
       rooms: this.rooms,
       subscribe: (room, since) => this.followRoom(room, since),
       unsubscribe: (room) => this.leaveRoom(room),
+      followCanvas: (room, since, answer) => this.followCanvas(room, since, answer),
+      unfollowCanvas: (room) => this.unfollowCanvas(room),
     };
     opts.hub.register(this);
   }
@@ -300,6 +305,12 @@ export class WsConnection implements Subscriber {
 
   onRoomFrame(frame: RoomFrame): void {
     if (frame.type === "cursors") return this.sendCursors(frame);
+    if (frame.type === "canvas.live") {
+      // Lossy like cursors: only for a canvas this socket opened, and skipped while it is slow.
+      if (!this.canvases.has(frame.room)) return;
+      if (this.behindBy(this.cursorSkip)) return void this.opts.metrics?.cursorFramesSkipped.inc();
+      return this.sendFrame(frame.encoded(wsRoomFrame), counterFor(this.opts.metrics?.framesOut, frame.type));
+    }
     const out = this.presenceDiffs && frame.diff ? frame.diff : frame;
     this.sendFrame(out.encoded(wsRoomFrame), counterFor(this.opts.metrics?.framesOut, out.type));
   }
@@ -551,9 +562,36 @@ export class WsConnection implements Subscriber {
     return true;
   }
 
+  /**
+   * Follows a room's canvas stream after `since` (protocol 1.3): the answer first, then the
+   * operations after `since`, then live ones, then every drag and selection now.
+   */
+  private async followCanvas(room: string, since: number, answer: ServerFrame): Promise<ServerFrame[]> {
+    if (this.closed) return [];
+    const stream = canvasStream(room);
+    if (this.canvases.has(room)) this.opts.hub.unsubscribe(stream, this);
+    this.canvases.add(room);
+    await this.opts.hub.subscribe(stream, this, {
+      since,
+      onStart: () => {
+        this.send(answer);
+        if (this.closed) return;
+        const live = this.opts.hub.canvasLiveSnapshot(room);
+        this.send({ type: "canvas.live", room, drags: live.drags, selections: live.selections, full: true });
+      },
+    });
+    return [];
+  }
+
+  private unfollowCanvas(room: string): void {
+    if (!this.canvases.delete(room)) return;
+    this.opts.hub.unsubscribe(canvasStream(room), this);
+  }
+
   /** Stops following the room and leaves it at once; false when it was not joined. */
   private leaveRoom(room: string): boolean {
     if (!this.rooms.delete(room)) return false;
+    this.unfollowCanvas(room);
     this.cursorsOwed.delete(room);
     this.opts.hub.unsubscribe(roomStream(room), this);
     this.opts.hub.leaveRoom(room, this, { immediate: true });

@@ -118,6 +118,15 @@ export class FakeSharedClient extends Emitter<ClientEvents> implements SharedCli
     this.positions.delete(`room:${room}`);
     this.calls.push(`leave ${room}`);
   }
+  openCanvas(room: string, fresh?: boolean): void {
+    this.calls.push(fresh ? `openCanvas ${room} fresh` : `openCanvas ${room}`);
+  }
+  closeCanvas(room: string): void {
+    this.calls.push(`closeCanvas ${room}`);
+  }
+  moveOnCanvas(room: string): void {
+    this.calls.push(`moveOnCanvas ${room}`);
+  }
   rewind(stream: string, seq: number): void {
     const at = this.positions.get(stream);
     if (at !== undefined && at <= seq) return;

@@ -12,6 +12,7 @@ import { io as socketIo, type Socket as SocketIoClient } from "socket.io-client"
 import { afterEach, describe, expect, it } from "vitest";
 import type WebSocket from "ws";
 import { runAppend } from "../../bench/append";
+import { runCanvas } from "../../bench/canvas";
 import { runCursors } from "../../bench/cursors";
 import { runFanout } from "../../bench/fanout";
 import { runTransports } from "../../bench/transports";
@@ -252,6 +253,20 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
     expect(r.summary.find((s) => s.method === "group")?.meanBatch).toBeGreaterThan(0);
     const t = withPostgres ? "postgres" : "pglite-memory";
     expectRendered("append", r, [`${t} | group commit (EventLog.append)`, `${t} | single-row INSERT per transaction`, `${t} | Prisma createMany ×100`]);
+  });
+
+  it("canvas: both drag modes deliver canvas.live frames; with Postgres, the late joiner's three cases", async () => {
+    const r = await runCanvas({ users: 3, hz: 30, durationMs: 400, objects: 50, ops: 600, joins: 1, postgres: withPostgres, serverCore: null });
+    expect(r.samples.map((s) => s.mode).sort()).toEqual(["coalesced", "every event"]);
+    for (const s of r.samples) {
+      expect(s.framesPerClientPerSec).toBeGreaterThan(0);
+      expect(s.bytesPerClientPerSec).toBeGreaterThan(0);
+    }
+    expect(r.bytesRatio).not.toBeNull();
+    expect(r.commits.map((c) => c.boards)).toEqual([3, 1]);
+    for (const c of r.commits) expect(c.opsPerSec).toBeGreaterThan(0);
+    if (withPostgres) expect(r.joins.map((j) => j.opsFolded)).toEqual([600, 250, 0]);
+    expectRendered("canvas", r, ["coalesced", "every event"]);
   });
 
   it("cursors: both modes deliver cursor frames and report server CPU", async () => {

@@ -296,4 +296,30 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     await linOnB.next(isType("read"), { timeoutMs: 10_000 });
     expect(linOnB.of("read")).toEqual([{ type: "read", room, seq: 1 }]);
   });
+
+  it("carries a room's canvas across instances: changes through the log, drags and selections through Redis", async () => {
+    const room = `canvas-${Date.now().toString(36)}`;
+    expect((await a.api("/api/rooms", { method: "POST", cookie: ada.cookie, body: JSON.stringify({ name: room }) })).status).toBe(201);
+    const onA = await openAndJoin(a, ada.cookie, room);
+    const onB = await openAndJoin(b, lin.cookie, room);
+    for (const c of [onA, onB]) {
+      c.send({ type: "canvas.join", room });
+      await c.next(isType("canvas.snapshot", (f) => f.room === room));
+    }
+    const object = { kind: "note", x: 1, y: 2, w: 100, h: 80, z: 1, color: "#fde68a", text: "across" };
+    onA.send({ type: "canvas.ops", room, ops: [{ op: "create", id: "n1", object }], clientId: "x-1" });
+    await onA.next(isType("ack", (f) => f.clientId === "x-1"));
+    const seen = await onB.next(isType("event", (f) => f.event.stream === `canvas:${room}`));
+    expect(seen.event).toMatchObject({ type: "canvas.ops", seq: 1, actor: { name: "Ada" } });
+    // A change on B is checked against the board as committed through A.
+    onB.send({ type: "canvas.ops", room, ops: [{ op: "update", id: "n1", set: { x: 50 } }], clientId: "x-2" });
+    expect(await onB.next(isType("ack", (f) => f.clientId === "x-2"))).toMatchObject({ seq: 2 });
+    // Live drags and selections cross through Redis, on the receiving instance's tick.
+    onA.send({ type: "canvas.live", room, drags: { n1: { x: 70, y: 2, w: 100, h: 80 } }, selection: ["n1"] });
+    const live = await onB.next(isType("canvas.live", (f) => f.drags.n1?.x === 70));
+    expect(live.drags.n1?.by.name).toBe("Ada");
+    await waitFor(() => onB.of("canvas.live").some((f) => f.selections[ada.user.id]?.ids[0] === "n1"), 5000, "Ada's selection on B");
+    onA.send({ type: "canvas.live", room, drags: { n1: null } });
+    await onB.next(isType("canvas.live", (f) => f.drags.n1 === null));
+  });
 });

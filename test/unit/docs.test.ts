@@ -43,6 +43,7 @@ import {
   WS_OPEN_TIMEOUT_MS,
 } from "../../lib/realtime/client";
 import { GATHER_MS } from "../../lib/realtime/tab-leader";
+import { CANVAS_LIVE_INTERVAL_MS } from "../../components/canvas/drag-broadcast";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIR = path.join(ROOT, "docs/tutorial");
@@ -423,6 +424,8 @@ const NUMBERS: NumberRow[] = [
   ["10", /The WebSocket ping every (\d+) s/, s(WS_PING_INTERVAL_MS)],
   ["10", /`: ping` every (\d+) s/, s(SSE_PING_MS)],
   ["10", /hold of at most (\d+) s/, POLL_MAX_WAIT_S],
+  ["15", /once per cursor tick — (\d+) ms/, CURSOR_TICK_MS],
+  ["15", /at most one frame every (\d+) ms/, CANVAS_LIVE_INTERVAL_MS],
 ];
 
 /**

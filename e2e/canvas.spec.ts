@@ -1,0 +1,146 @@
+// The shared canvas with two people in their own browsers: notes one makes appear for the other;
+// both dragging the same note at once end with it in the same place on both screens; an edit
+// made offline meets the other's delete and both end with the server's board; and undo takes
+// back only one's own work, never the other's.
+import { expect, test, type Page } from "@playwright/test";
+import { createRoom, expectConnected, openRoom, sharedCanvas, signedInPerson, unique } from "./helpers";
+
+const board = (page: Page) => sharedCanvas(page).getByRole("group", { name: "Board" });
+const notes = (page: Page) => board(page).getByRole("button", { name: /^Sticky note/ });
+const note = (page: Page, text: string) => board(page).getByRole("button", { name: `Sticky note: ${text}` });
+
+/** Makes a sticky note at (fx, fy) of the board with `text`. */
+async function addNote(page: Page, fx: number, fy: number, text: string): Promise<void> {
+  await sharedCanvas(page).getByRole("toolbar", { name: "Canvas tools" }).getByRole("button", { name: "Sticky note" }).click();
+  const area = (await board(page).boundingBox())!;
+  await page.mouse.click(area.x + area.width * fx, area.y + area.height * fy);
+  const editor = sharedCanvas(page).getByRole("textbox", { name: "Text" });
+  await expect(editor).toBeFocused();
+  await editor.fill(text);
+  await editor.press("Control+Enter");
+  await expect(note(page, text)).toBeVisible();
+}
+
+/** Where a note is, relative to the board's corner (both people see the board at 100 %, unpanned). */
+async function placeOf(page: Page, text: string): Promise<{ x: number; y: number } | null> {
+  const box = await note(page, text).boundingBox();
+  const area = await board(page).boundingBox();
+  return box && area ? { x: Math.round(box.x - area.x), y: Math.round(box.y - area.y) } : null;
+}
+
+test("two people drag the same note at once and both end with it in the same place", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const lin = await signedInPerson(browser, "Lin");
+  const room = unique("canvas");
+  await createRoom(ada.page, room);
+  await openRoom(lin.page, room);
+  await expectConnected(ada.page);
+  await expectConnected(lin.page);
+
+  await addNote(ada.page, 0.3, 0.5, "shared");
+  await expect(note(lin.page, "shared")).toBeVisible();
+
+  // Both press on the note, both move it (interleaved), then both let go: two drops, one winner.
+  const grab = async (page: Page) => {
+    const b = (await note(page, "shared").boundingBox())!;
+    await page.mouse.move(b.x + 20, b.y + 20);
+    await page.mouse.down();
+    return b;
+  };
+  const a0 = await grab(ada.page);
+  const l0 = await grab(lin.page);
+  for (let i = 1; i <= 5; i++) {
+    await ada.page.mouse.move(a0.x + 20 + i * 20, a0.y + 20 + i * 4);
+    await lin.page.mouse.move(l0.x + 20 - i * 10, l0.y + 20 + i * 12);
+  }
+  await ada.page.mouse.up();
+  await lin.page.mouse.up();
+
+  // The server's order decides which drop is last; both screens end with that one.
+  const ada100 = { x: Math.round(a0.x - (await board(ada.page).boundingBox())!.x) + 100, y: Math.round(a0.y - (await board(ada.page).boundingBox())!.y) + 20 };
+  const lin50 = { x: Math.round(l0.x - (await board(lin.page).boundingBox())!.x) - 50, y: Math.round(l0.y - (await board(lin.page).boundingBox())!.y) + 60 };
+  await expect
+    .poll(async () => {
+      const [a, l] = [await placeOf(ada.page, "shared"), await placeOf(lin.page, "shared")];
+      return JSON.stringify(a) === JSON.stringify(l) && [JSON.stringify(ada100), JSON.stringify(lin50)].includes(JSON.stringify(a));
+    })
+    .toBe(true);
+  await ada.context.close();
+  await lin.context.close();
+});
+
+test("an edit made offline meets the other's delete: both end with the note gone", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const lin = await signedInPerson(browser, "Lin");
+  const room = unique("canvas");
+  await createRoom(ada.page, room);
+  await openRoom(lin.page, room);
+  await expectConnected(lin.page);
+
+  await addNote(ada.page, 0.4, 0.5, "doomed");
+  await expect(note(lin.page, "doomed")).toBeVisible();
+
+  // Lin edits it offline: the change shows at once on Lin's screen and waits in the outbox.
+  await lin.context.setOffline(true);
+  await note(lin.page, "doomed").dblclick();
+  const editor = sharedCanvas(lin.page).getByRole("textbox", { name: "Text" });
+  await editor.fill("edited offline");
+  await editor.press("Control+Enter");
+  await expect(note(lin.page, "edited offline")).toBeVisible();
+
+  // Meanwhile Ada deletes it.
+  await note(ada.page, "doomed").click();
+  await ada.page.keyboard.press("Delete");
+  await expect(notes(ada.page)).toHaveCount(0);
+
+  // Lin comes back: the server refuses the edit of a deleted note, and its board wins.
+  await lin.context.setOffline(false);
+  await expect(notes(lin.page)).toHaveCount(0);
+  await expect(notes(ada.page)).toHaveCount(0);
+  await ada.context.close();
+  await lin.context.close();
+});
+
+test("undo by one person takes back only their own change, not the other's work", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const lin = await signedInPerson(browser, "Lin");
+  const room = unique("canvas");
+  await createRoom(ada.page, room);
+  await openRoom(lin.page, room);
+  await expectConnected(lin.page);
+
+  await addNote(ada.page, 0.25, 0.5, "ada's");
+  await addNote(lin.page, 0.7, 0.5, "lin's");
+  await expect(note(ada.page, "lin's")).toBeVisible();
+
+  // Ada moves her note; Lin then recolours it.
+  const before = await placeOf(ada.page, "ada's");
+  await note(ada.page, "ada's").click();
+  await ada.page.keyboard.press("ArrowRight");
+  await expect.poll(() => placeOf(lin.page, "ada's")).toEqual({ x: before!.x + 10, y: before!.y });
+  await note(lin.page, "ada's").click();
+  await sharedCanvas(lin.page).getByRole("toolbar", { name: "Canvas tools" }).getByRole("button", { name: "Colour Green" }).click();
+  await expect(note(ada.page, "ada's")).toHaveCSS("background-color", "rgb(187, 247, 208)");
+
+  // Ada undoes: her move goes back; Lin's colour and Lin's note stay, on both screens.
+  await note(ada.page, "ada's").focus();
+  await ada.page.keyboard.press("Control+z");
+  for (const page of [ada.page, lin.page]) {
+    await expect.poll(() => placeOf(page, "ada's")).toEqual(before);
+    await expect(note(page, "ada's")).toHaveCSS("background-color", "rgb(187, 247, 208)");
+    await expect(note(page, "lin's")).toBeVisible();
+  }
+  // Undoing further takes back her text and then her note; Lin's note is never touched.
+  await ada.page.keyboard.press("Control+z");
+  await ada.page.keyboard.press("Control+z");
+  for (const page of [ada.page, lin.page]) {
+    await expect(notes(page)).toHaveCount(1);
+    await expect(note(page, "lin's")).toBeVisible();
+  }
+  // Redo brings her note back.
+  await board(ada.page).focus();
+  await ada.page.keyboard.press("Control+Shift+z");
+  await expect(notes(lin.page)).toHaveCount(2);
+  await ada.context.close();
+  await lin.context.close();
+});

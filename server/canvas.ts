@@ -1,0 +1,148 @@
+// The boards of the rooms' shared canvases on the server (protocol 1.3): what each board holds
+// now, the check of a change against it, its append to the room's `canvas:<roomId>` stream, and
+// the snapshots kept beside the log so a late joiner reads one row and a few operations instead
+// of the whole history. The fold itself is lib/canvas/board.ts, the one the clients use.
+import type { PrismaClient } from "./db/generated/client";
+import type { AppendResult, EventLog } from "./eventlog";
+import type { Logger } from "./log";
+import { boardFrom, boardObjects, foldBatches, refusal, type Board } from "../lib/canvas/board";
+import { canvasObjectSchema, canvasStream, SNAPSHOT_EVERY, type Actor, type CanvasObject, type CanvasOp, type ErrorCode, type RealtimeEvent } from "../lib/protocol";
+import { z } from "../lib/protocol/zod";
+
+/** A change the board refuses (PROTOCOL.md: `unknown_object`, `object_exists`, `board_full`). */
+export class CanvasError extends Error {
+  override name = "CanvasError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A board as this server last folded it. */
+interface Folded {
+  board: Board;
+  /** The canvas stream's seq the board is folded to. */
+  seq: number;
+  /** The seq of the newest stored snapshot (0: none). */
+  snapshotSeq: number;
+}
+
+/** Boards kept folded in memory, least recently used first out; any other is read again. */
+export const MAX_BOARDS_IN_MEMORY = 64;
+/** Operations read from the log per query while folding. */
+const FOLD_PAGE = 1000;
+
+const storedObjects = z.array(canvasObjectSchema);
+
+export class CanvasBoards {
+  private readonly folded = new Map<string, Folded>();
+  /** Per canvas, the change being checked and appended: the next waits, so it checks against it. */
+  private readonly turns = new Map<string, Promise<unknown>>();
+  private readonly snapshotting = new Set<string>();
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly log: EventLog,
+    private readonly opts: { logger?: Logger; snapshotEvery?: number; maxBoards?: number } = {},
+  ) {}
+
+  /**
+   * The board as committed now. Another instance may have committed since this one last looked,
+   * so what is in memory is brought up to the log's head first (one query when nothing is new).
+   */
+  async current(room: string): Promise<{ board: Board; seq: number }> {
+    const stream = canvasStream(room);
+    let f = this.folded.get(stream);
+    if (!f) {
+      const snap = await this.latestSnapshot(room);
+      f = { board: boardFrom(snap.objects), seq: snap.seq, snapshotSeq: snap.seq };
+    }
+    for (;;) {
+      const page: RealtimeEvent[] = await this.log.readAfter(stream, f.seq, FOLD_PAGE);
+      const last = page[page.length - 1];
+      if (last) {
+        const batches = page.map((e) => (e.type === "canvas.ops" ? e.data.ops : []));
+        f = { ...f, board: foldBatches(f.board, batches), seq: last.seq };
+      }
+      if (page.length < FOLD_PAGE) break;
+    }
+    this.remember(stream, f);
+    this.maybeSnapshot(stream, f);
+    return { board: f.board, seq: f.seq };
+  }
+
+  /**
+   * Checks `ops` against the board as it stands and appends them as one `canvas.ops` event;
+   * resolves once durable. Changes to one canvas take turns on this instance, so each is checked
+   * against every one before it; across instances the fold's rules (an op on a missing object
+   * changes nothing) keep every reader's board the same whatever got through. A repeated
+   * `clientId` answers the first event and checks nothing.
+   */
+  change(room: string, actor: Actor, ops: CanvasOp[], clientId: string): Promise<AppendResult> {
+    const stream = canvasStream(room);
+    const before = this.turns.get(stream) ?? Promise.resolve();
+    const turn = before.catch(() => undefined).then(async (): Promise<AppendResult> => {
+      const earlier = await this.log.findByKey(stream, actor.id, clientId);
+      if (earlier) return { event: earlier, duplicate: true };
+      const { board } = await this.current(room);
+      const why = refusal(board, ops);
+      if (why) throw new CanvasError(why.code, why.message);
+      return this.log.append({ stream, type: "canvas.ops", actor, data: { ops, clientId }, clientId });
+    });
+    this.turns.set(stream, turn);
+    void turn.finally(() => {
+      if (this.turns.get(stream) === turn) this.turns.delete(stream);
+    }).catch(() => undefined);
+    return turn;
+  }
+
+  /** The canvas stream's last committed seq. */
+  head(room: string): Promise<number> {
+    return this.log.head(canvasStream(room));
+  }
+
+  /** The newest stored snapshot of the room's board; an empty board at 0 when there is none. */
+  async latestSnapshot(room: string): Promise<{ seq: number; objects: CanvasObject[] }> {
+    const rows = await this.prisma.$queryRaw<{ seq: bigint; objects: unknown }[]>`
+      SELECT seq, objects FROM canvas_snapshots WHERE stream = ${canvasStream(room)}`;
+    const row = rows[0];
+    if (!row) return { seq: 0, objects: [] };
+    const objects = typeof row.objects === "string" ? (JSON.parse(row.objects) as unknown) : row.objects;
+    return { seq: Number(row.seq), objects: storedObjects.parse(objects) };
+  }
+
+  /** Stores the board as of `seq` unless a newer snapshot is already there (another instance's). */
+  async storeSnapshot(room: string, board: Board, seq: number): Promise<void> {
+    const json = JSON.stringify(boardObjects(board));
+    await this.prisma.$executeRaw`
+      INSERT INTO canvas_snapshots (stream, seq, objects) VALUES (${canvasStream(room)}, ${seq}, ${json}::jsonb)
+      ON CONFLICT (stream) DO UPDATE SET seq = EXCLUDED.seq, objects = EXCLUDED.objects, at = now()
+        WHERE canvas_snapshots.seq < EXCLUDED.seq`;
+  }
+
+  private remember(stream: string, f: Folded): void {
+    // Two reads may race: the board folded further wins.
+    const had = this.folded.get(stream);
+    if (had && had.seq > f.seq) f = had;
+    this.folded.delete(stream);
+    this.folded.set(stream, f);
+    const max = this.opts.maxBoards ?? MAX_BOARDS_IN_MEMORY;
+    while (this.folded.size > max) this.folded.delete(this.folded.keys().next().value!);
+  }
+
+  /** After SNAPSHOT_EVERY batches past the last snapshot, store a new one; off the change's path. */
+  private maybeSnapshot(stream: string, f: Folded): void {
+    if (f.seq - f.snapshotSeq < (this.opts.snapshotEvery ?? SNAPSHOT_EVERY) || this.snapshotting.has(stream)) return;
+    this.snapshotting.add(stream);
+    const room = stream.slice("canvas:".length);
+    void this.storeSnapshot(room, f.board, f.seq)
+      .then(() => {
+        const now = this.folded.get(stream);
+        if (now && now.snapshotSeq < f.seq) this.folded.set(stream, { ...now, snapshotSeq: f.seq });
+      })
+      .catch((err: unknown) => this.opts.logger?.error({ err, stream }, "storing a canvas snapshot failed"))
+      .finally(() => this.snapshotting.delete(stream));
+  }
+}
