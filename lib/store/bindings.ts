@@ -1,12 +1,14 @@
 // The one place the realtime client's events reach the stores. Components call `bindWorkspace`
 // (while someone is signed in) and `bindRoom` (while a room is open) and unbind on unmount;
 // none wires `client.on(...)` to a store by hand.
-import { isChange } from "../chat/changes";
+import { isChange, type ChangeEvent } from "../chat/changes";
 import { notifyDesktop } from "../desktop-notifications";
 import { messageHref } from "../message-links";
-import { roomStream, type User } from "../protocol";
+import { roomStream, type CursorMap, type User } from "../protocol";
 import type { RealtimeApi } from "../realtime/types";
 import { useConnection } from "./connection";
+import type { EventOf } from "./events";
+import { createFrameBatch, runsOf } from "./frame-batch";
 import { cursorStore } from "./cursors";
 import { useFeed } from "./feed";
 import { useNotifications } from "./notifications";
@@ -75,30 +77,67 @@ export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => 
   return () => offs.forEach((off) => off());
 }
 
-/** One open room: its messages, presence, typing, cursors, resets, my outbox and acks. */
+/**
+ * One open room: its messages, presence, typing, cursors, resets, my outbox and acks. Messages,
+ * their changes and cursor frames reach the stores once per animation frame, in the order they
+ * came (see frame-batch.ts): a burst renders once a frame, not once an event.
+ */
 export function bindRoom(client: RealtimeApi, roomId: string, me: User): () => void {
   const stream = roomStream(roomId);
   const room = () => useRoom.getState();
   room().setOutbox(client.getOutbox());
+  const batch = createFrameBatch<FrameWork>((items) => {
+    for (const run of runsOf(items, (w) => w.kind)) {
+      switch (run.kind) {
+        case "message":
+          room().receive(run.items.flatMap((w) => (w.kind === "message" ? [w.event] : [])));
+          break;
+        case "change":
+          room().change(run.items.flatMap((w) => (w.kind === "change" ? [w.event] : [])));
+          break;
+        case "cursors":
+          for (const w of run.items) if (w.kind === "cursors") cursorStore.getState().apply(w.frame.cursors, w.frame.snapshot, me.id);
+          break;
+        default: {
+          const unknown: never = run.kind;
+          return unknown;
+        }
+      }
+    }
+  });
   const offs = [
     client.on("event", (event) => {
       if (event.stream !== stream) return;
-      if (event.type === "message") room().receive(event);
-      else if (isChange(event)) room().change(event);
+      if (event.type === "message") batch.push({ kind: "message", event });
+      else if (isChange(event)) batch.push({ kind: "change", event });
     }),
     client.on("presence", (p) => p.room === roomId && room().setMembers(p.members)),
     client.on("typing", (t) => t.room === roomId && room().setTyping(t.users.filter((u) => u.id !== me.id))),
     client.on("cursors", (c) => {
-      if (c.room === roomId) cursorStore.getState().apply(c.cursors, c.snapshot, me.id);
+      if (c.room === roomId) batch.push({ kind: "cursors", frame: c });
     }),
-    client.on("reset", (r) => r.stream === stream && void room().reload()),
+    // A reload replaces the window: what was queued for the old one goes in first.
+    client.on("reset", (r) => {
+      if (r.stream !== stream) return;
+      batch.flushNow();
+      void room().reload();
+    }),
     // Removed from this private room: it is gone, as for anyone who was never in it.
     client.on("removed", (r) => r.room === roomId && room().gone()),
     client.on("outbox", (entries) => room().setOutbox(entries)),
     client.on("ack", (ack) => ack.room === roomId && room().confirm(ack, me)),
   ];
-  return () => offs.forEach((off) => off());
+  return () => {
+    offs.forEach((off) => off());
+    batch.cancel();
+  };
 }
+
+/** What waits for the next frame in an open room, in arrival order. */
+type FrameWork =
+  | { kind: "message"; event: EventOf<"message"> }
+  | { kind: "change"; event: ChangeEvent }
+  | { kind: "cursors"; frame: { cursors: CursorMap; snapshot: boolean } };
 
 /** Direct-message rooms are named `dm-…` by the server (server/workspace.ts `directRoom`). */
 function isDirectMessage(roomId: string): boolean {
