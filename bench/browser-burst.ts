@@ -7,18 +7,18 @@
 // the ratios. Nothing here asserts a duration: it measures and reports.
 //
 //   node_modules/.bin/tsx bench/browser-burst.ts [--before-ref main] [--messages 2000] [--rate 50]
-//                                                [--cursors 5] [--runs 1] [--quick]
+//                                                [--cursors 5] [--runs 1] [--quick] [--profile]
 //
 // The "before" app is `git archive`d from the ref into a temporary folder (with this tree's
-// node_modules linked in) and built there once; this tree must be built (`npm run build`).
+// node_modules hard-linked in) and built there once; this tree must be built (`npm run build`).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type Page } from "@playwright/test";
 import WebSocket from "ws";
 import { createRoom, openWs, signIn } from "./lib/clients";
-import { commandLine, machineInfo, parseArgs, REPO_DIR, round, sleep, writeReport } from "./lib/common";
+import { commandLine, machineInfo, OUT_DIR, parseArgs, REPO_DIR, round, sleep, writeReport } from "./lib/common";
 
 interface Variant {
   name: "before" | "after";
@@ -53,9 +53,11 @@ const CURSOR_HZ = 30;
 async function main() {
   const started = new Date();
   const beforeRef = args.get("before-ref") ?? "main";
+  // `--only after` (or before): one side alone, e.g. with `--profile` to see where its time goes.
+  const only = args.get("only");
   const variants: Variant[] = [
-    { name: "before", dir: buildAt(beforeRef) },
-    { name: "after", dir: REPO_DIR },
+    ...(only === "after" ? [] : [{ name: "before" as const, dir: buildAt(beforeRef) }]),
+    ...(only === "before" ? [] : [{ name: "after" as const, dir: REPO_DIR }]),
   ];
   if (!existsSync(path.join(REPO_DIR, ".next"))) throw new Error("Build this tree first: npm run build");
   const samples: BurstSample[] = [];
@@ -92,7 +94,17 @@ function buildAt(ref: string): string {
   if (existsSync(path.join(dir, ".next", "BUILD_ID"))) return dir;
   mkdirSync(dir, { recursive: true });
   execFileSync("sh", ["-c", `git archive ${sha} | tar -x -C ${dir}`], { cwd: REPO_DIR });
-  if (!existsSync(path.join(dir, "node_modules"))) symlinkSync(path.join(REPO_DIR, "node_modules"), path.join(dir, "node_modules"));
+  // Next's bundler resolves nothing through a symlink out of the tree: hard links instead
+  // (a copy where the two folders are on different disks).
+  if (!existsSync(path.join(dir, "node_modules"))) {
+    try {
+      execFileSync("cp", ["-al", path.join(REPO_DIR, "node_modules"), path.join(dir, "node_modules")]);
+    } catch {
+      execFileSync("cp", ["-a", path.join(REPO_DIR, "node_modules"), path.join(dir, "node_modules")]);
+    }
+  }
+  // The Prisma client is generated into the tree (gitignored), as `npm install` does.
+  execFileSync("node", ["scripts/prisma-generate.mjs"], { cwd: dir, stdio: "inherit" });
   process.stderr.write(`building ${ref} (${sha}) in ${dir}…\n`);
   execFileSync("node_modules/.bin/next", ["build"], { cwd: dir, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
   return dir;
@@ -134,7 +146,8 @@ async function measure(variant: Variant, run: number): Promise<BurstSample> {
     const owner = await signIn(base, "Owner");
     await createRoom(base, owner, room);
     // Some history first: the room is one people have been talking in.
-    await post(base, [owner], room, 100, "earlier");
+    const talkers = await Promise.all(Array.from({ length: 5 }, (_, i) => signIn(base, `Talker ${i + 1}`)));
+    await post(base, talkers, room, 100, "earlier");
 
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     await page.goto(base);
@@ -143,7 +156,7 @@ async function measure(variant: Variant, run: number): Promise<BurstSample> {
     await page.getByRole("button", { name: "Account and settings" }).waitFor();
     await page.goto(`${base}/rooms/${room}`);
     await page.locator('[role="log"][aria-busy="false"]').waitFor();
-    await page.getByText("earlier 100", { exact: true }).waitFor();
+    await page.getByRole("log").getByText("earlier 100", { exact: true }).waitFor();
 
     // Five people moving their cursors over the canvas, 30 times a second each.
     for (let i = 0; i < CURSORS; i++) {
@@ -163,6 +176,12 @@ async function measure(variant: Variant, run: number): Promise<BurstSample> {
 
     const cdp = await page.context().newCDPSession(page);
     await cdp.send("Performance.enable");
+    // `--profile`: the page's CPU profile over the burst, to bench/out/ (where the time goes).
+    const profiling = args.has("profile");
+    if (profiling) {
+      await cdp.send("Profiler.enable");
+      await cdp.send("Profiler.start");
+    }
     await startObserving(page);
     const taskBefore = await taskDuration(cdp);
     const started = performance.now();
@@ -170,11 +189,16 @@ async function measure(variant: Variant, run: number): Promise<BurstSample> {
     const writers = await Promise.all(Array.from({ length: WRITERS }, (_, i) => signIn(base, `Writer ${i + 1}`)));
     await post(base, writers, room, MESSAGES, "burst", RATE);
     // The last one on the page (or 10 s): the burst as the reader sees it, to its end.
-    await page.getByText(`burst ${MESSAGES}`, { exact: true }).waitFor({ timeout: 10_000 }).catch(() => undefined);
+    await page.getByRole("log").getByText(`burst ${MESSAGES}`, { exact: true }).waitFor({ timeout: 10_000 }).catch(() => undefined);
     await sleep(500);
 
     const seconds = (performance.now() - started) / 1000;
     const taskAfter = await taskDuration(cdp);
+    if (profiling) {
+      const { profile } = (await cdp.send("Profiler.stop")) as { profile: unknown };
+      mkdirSync(OUT_DIR, { recursive: true });
+      writeFileSync(path.join(OUT_DIR, `browser-burst-${variant.name}-${run}.cpuprofile`), JSON.stringify(profile));
+    }
     clearInterval(moving);
     const seen = await stopObserving(page);
     return {
@@ -225,30 +249,34 @@ async function post(base: string, cookies: string[], room: string, count: number
   await Promise.all(pending);
 }
 
+/**
+ * Starts recording in the page. Written as a string: the bench runs through tsx, whose compiled
+ * functions carry helpers the page does not have.
+ */
 async function startObserving(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const w = window as unknown as { __burst: { longTasks: number[]; frames: number[]; stop: boolean } };
-    w.__burst = { longTasks: [], frames: [], stop: false };
+  await page.evaluate(`(() => {
+    const burst = { longTasks: [], frames: [], stop: false };
+    window.__burst = burst;
     new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) w.__burst.longTasks.push(entry.duration);
+      for (const entry of list.getEntries()) burst.longTasks.push(entry.duration);
     }).observe({ type: "longtask" });
     let last = performance.now();
-    const frame = (now: number) => {
-      w.__burst.frames.push(now - last);
+    const frame = (now) => {
+      burst.frames.push(now - last);
       last = now;
-      if (!w.__burst.stop) requestAnimationFrame(frame);
+      if (!burst.stop) requestAnimationFrame(frame);
     };
     requestAnimationFrame(frame);
-  });
+  })()`);
 }
 
 async function stopObserving(page: Page): Promise<{ longTasks: number[]; frames: number[]; domNodes: number; rows: number }> {
-  return page.evaluate(() => {
-    const w = window as unknown as { __burst: { longTasks: number[]; frames: number[]; stop: boolean } };
-    w.__burst.stop = true;
+  return page.evaluate(`(() => {
+    const burst = window.__burst;
+    burst.stop = true;
     const log = document.querySelector('[role="log"]');
-    return { longTasks: w.__burst.longTasks, frames: w.__burst.frames, domNodes: document.getElementsByTagName("*").length, rows: log?.querySelectorAll("li").length ?? 0 };
-  });
+    return { longTasks: burst.longTasks, frames: burst.frames, domNodes: document.getElementsByTagName("*").length, rows: log ? log.querySelectorAll("li").length : 0 };
+  })()`);
 }
 
 async function taskDuration(cdp: { send(method: "Performance.getMetrics"): Promise<{ metrics: Array<{ name: string; value: number }> }> }): Promise<number> {

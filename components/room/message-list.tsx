@@ -216,6 +216,10 @@ export function MessageList({
   };
 
   const items = virtualizer.getVirtualItems();
+  // The day of the row at the top of the view, kept over it while that day scrolls by (each day's
+  // own heading is a row, and scrolls away with it).
+  const topRow = rows[virtualizer.range?.startIndex ?? -1];
+  const stickyDay = topRow?.kind === "message" && !topRow.day ? topRow.message.at : null;
   return (
     <div className="relative min-h-0 flex-1">
       <div
@@ -227,6 +231,11 @@ export function MessageList({
         tabIndex={0}
         className="flex h-full flex-col overflow-y-auto [overflow-anchor:none] focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400"
       >
+        {stickyDay && (
+          <div aria-hidden className="sticky top-0 z-20 h-0 overflow-visible">
+            <DayLabel at={stickyDay} className="bg-white/95 dark:bg-slate-900/95" />
+          </div>
+        )}
         <div className="mt-auto" />
         {status === "loading" && <p className="p-4 text-center text-sm text-slate-500 dark:text-slate-400">Loading messages…</p>}
         {status === "error" && (
@@ -376,12 +385,17 @@ function estimateRow(row: Row | undefined): number {
   return (row.continues ? 28 : 56) + (row.day ? 30 : 0) + (row.divider ? 24 : 0) + (row.message.data.replyTo ? 28 : 0);
 }
 
+const DAY_LABEL =
+  "flex items-center gap-3 px-4 py-1.5 text-xs font-semibold text-slate-600 dark:text-slate-300 before:h-px before:flex-1 before:bg-slate-200 dark:before:bg-slate-700 after:h-px after:flex-1 after:bg-slate-200 dark:after:bg-slate-700";
+
 /** "Today", "Yesterday" or the date, above the first message of each day. */
 function DayHeading({ at }: { at: string }) {
   const now = useNow();
-  return (
-    <h2 className="flex items-center gap-3 px-4 py-1.5 text-xs font-semibold text-slate-600 dark:text-slate-300 before:h-px before:flex-1 before:bg-slate-200 dark:before:bg-slate-700 after:h-px after:flex-1 after:bg-slate-200 dark:after:bg-slate-700">
-      {dayLabel(at, now)}
-    </h2>
-  );
+  return <h2 className={DAY_LABEL}>{dayLabel(at, now)}</h2>;
+}
+
+/** The same words over the top of the view (hidden from screen readers: the headings are in the list). */
+function DayLabel({ at, className }: { at: string; className: string }) {
+  const now = useNow();
+  return <div className={`${DAY_LABEL} ${className}`}>{dayLabel(at, now)}</div>;
 }
