@@ -5,7 +5,7 @@ import { useRoom, type MessageEvent } from "@/lib/store/room";
 import type { User } from "@/lib/protocol";
 import type { OutboxEntry } from "@/lib/realtime/types";
 import { useNow } from "@/lib/store/clock";
-import { dayLabel, sameDay } from "../format";
+import { dayLabel } from "../format";
 import { ArrowDownIcon, CloseIcon } from "../ui/icons";
 import { MessageItem, PendingMessage } from "./message-item";
 import { RoomName } from "../rooms/room-name";
@@ -229,7 +229,7 @@ export function MessageList({
         aria-label="Conversation"
         aria-busy={status === "loading"}
         tabIndex={0}
-        className="flex h-full flex-col overflow-y-auto [overflow-anchor:none] focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400"
+        className="flex h-full flex-col overflow-y-auto [overflow-anchor:none] [contain:content] focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400"
       >
         {stickyDay && (
           <div aria-hidden className="sticky top-0 z-20 h-0 overflow-visible">
@@ -355,7 +355,21 @@ function NewMessagesDivider() {
 
 function continuesGroup(prev: MessageEvent | undefined, m: MessageEvent): boolean {
   // A reply starts a group of its own: its quote reads as a new turn.
-  return !!prev && !m.data.replyTo && prev.actor.id === m.actor.id && Date.parse(m.at) - Date.parse(prev.at) < GROUP_MS && sameDay(prev.at, m.at);
+  return !!prev && !m.data.replyTo && prev.actor.id === m.actor.id && Date.parse(m.at) - Date.parse(prev.at) < GROUP_MS && dayOf(prev) === dayOf(m);
+}
+
+/**
+ * A message's local day, worked out once per message: the rows are rebuilt for every batch of
+ * new messages, and dates are not cheap to make hundreds of times a frame.
+ */
+const days = new WeakMap<MessageEvent, string>();
+function dayOf(m: MessageEvent): string {
+  let day = days.get(m);
+  if (day === undefined) {
+    day = new Date(m.at).toDateString();
+    days.set(m, day);
+  }
+  return day;
 }
 
 /**
@@ -370,7 +384,7 @@ function toRows(messages: MessageEvent[], outbox: OutboxEntry[], firstNew: numbe
       kind: "message",
       key: `m${m.seq}`,
       message: m,
-      day: !prev || !sameDay(prev.at, m.at),
+      day: !prev || dayOf(prev) !== dayOf(m),
       divider,
       continues: !divider && continuesGroup(prev, m),
     };

@@ -4,7 +4,7 @@
 import { isChange, type ChangeEvent } from "../chat/changes";
 import { notifyDesktop } from "../desktop-notifications";
 import { messageHref } from "../message-links";
-import { roomStream, type CursorMap, type User } from "../protocol";
+import { roomStream, type CursorMap, type RealtimeEvent, type User } from "../protocol";
 import type { RealtimeApi } from "../realtime/types";
 import { useConnection } from "./connection";
 import type { EventOf } from "./events";
@@ -22,6 +22,9 @@ import { useRooms } from "./rooms";
 export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => void): () => void {
   useConnection.setState({ status: client.getStatus(), mode: client.transportMode });
   let feedConnected = false;
+  const events = createFrameBatch<RealtimeEvent>((batch) => {
+    for (const event of batch) applyWorkspaceEvent(event, me);
+  });
   const offs = [
     client.on("status", (status) => {
       useConnection.getState().setStatus(status);
@@ -36,37 +39,8 @@ export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => 
       }
       feedConnected = connected;
     }),
-    client.on("event", (event) => {
-      switch (event.type) {
-        case "room.created":
-          useRooms.getState().announce({ id: event.data.roomId, name: event.data.name, createdAt: event.at });
-          return useFeed.getState().receive(event);
-        case "message.posted":
-          // In my own stream: a message in one of my private rooms.
-          useRooms.getState().posted(event.data.roomId, event.data.seq, event.actor.id, me.id, event.stream !== "feed");
-          if (isDirectMessage(event.data.roomId) && event.actor.id !== me.id && useRooms.getState().viewing !== event.data.roomId) {
-            notifyDesktop(`${event.actor.name} wrote to you`, event.data.preview, messageHref(event.data.roomId, event.data.seq), `${event.data.roomId}:${event.data.seq}`);
-          }
-          // A private room's messages come in my own stream: counted as unread, never in the
-          // public feed (whose positions are another stream's).
-          return event.stream === "feed" ? useFeed.getState().receive(event) : undefined;
-        case "member.joined":
-          return useFeed.getState().receive(event);
-        case "mention":
-          return useNotifications.getState().receive(event);
-        case "message":
-        case "message.edited":
-        case "message.deleted":
-        case "reaction":
-          return; // the open room's binding takes these
-        case "reply":
-          return useNotifications.getState().receive(event);
-        default: {
-          const unknown: never = event;
-          return unknown;
-        }
-      }
-    }),
+    // Events of the workspace (feed, unread rooms, notifications) go in once a frame, in order.
+    client.on("event", (event) => events.push(event)),
     // Read on another device (or tab): the unread count is the server's, the same everywhere.
     client.on("read", ({ readSeq }) => useNotifications.getState().readUpTo(readSeq)),
     // A room read on another device (or tab, or this one): its unread count clears everywhere.
@@ -74,7 +48,43 @@ export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => 
     client.on("removed", ({ room }) => useRooms.getState().forget(room)),
     client.on("signedOut", () => onSignedOut()),
   ];
-  return () => offs.forEach((off) => off());
+  return () => {
+    offs.forEach((off) => off());
+    events.cancel();
+  };
+}
+
+/** One workspace event into its store: the feed, the sidebar's unread rooms, notifications. */
+function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
+  switch (event.type) {
+    case "room.created":
+      useRooms.getState().announce({ id: event.data.roomId, name: event.data.name, createdAt: event.at });
+      return useFeed.getState().receive(event);
+    case "message.posted":
+      // In my own stream: a message in one of my private rooms.
+      useRooms.getState().posted(event.data.roomId, event.data.seq, event.actor.id, me.id, event.stream !== "feed");
+      if (isDirectMessage(event.data.roomId) && event.actor.id !== me.id && useRooms.getState().viewing !== event.data.roomId) {
+        notifyDesktop(`${event.actor.name} wrote to you`, event.data.preview, messageHref(event.data.roomId, event.data.seq), `${event.data.roomId}:${event.data.seq}`);
+      }
+      // A private room's messages come in my own stream: counted as unread, never in the
+      // public feed (whose positions are another stream's).
+      return event.stream === "feed" ? useFeed.getState().receive(event) : undefined;
+    case "member.joined":
+      return useFeed.getState().receive(event);
+    case "mention":
+      return useNotifications.getState().receive(event);
+    case "message":
+    case "message.edited":
+    case "message.deleted":
+    case "reaction":
+      return; // the open room's binding takes these
+    case "reply":
+      return useNotifications.getState().receive(event);
+    default: {
+      const unknown: never = event;
+      return unknown;
+    }
+  }
 }
 
 /**
