@@ -88,7 +88,7 @@ test("a link to an old message opens the room around it, highlighted, and reads 
   const lin = await signedInPerson(browser, "Lin");
   await lin.page.goto(`/rooms/${room}?seq=${target.seq}`);
   const log = messageLog(lin.page);
-  const linked = log.locator(`#m-${target.seq}`);
+  const linked = log.getByRole("listitem").filter({ has: lin.page.locator(`#m-${target.seq}`) });
   await expect(linked).toBeInViewport();
   await expect(linked).toHaveAttribute("aria-current", "true");
   await expect(linked).toContainText(target.data.text);

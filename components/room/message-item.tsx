@@ -58,7 +58,6 @@ export const MessageItem = memo(function MessageItem({
   return (
     <div
       id={messageElementId(message.seq)}
-      aria-current={focused ? "true" : undefined}
       className={`group relative flex scroll-my-4 gap-3 px-4 ${continues ? "py-0.5" : "pt-3 pb-0.5"} ${
         focused ? "bg-indigo-50 dark:bg-indigo-950 ring-2 ring-indigo-300 dark:ring-indigo-700 ring-inset" : mentionsMe ? "bg-amber-50 dark:bg-amber-950" : "hover:bg-slate-50 dark:hover:bg-slate-800"
       }`}

@@ -267,7 +267,13 @@ export function MessageList({
             {items.map((item) => {
               const row = rows[item.index]!;
               return (
-                <li key={item.key} ref={virtualizer.measureElement} data-index={item.index} className="flow-root">
+                <li
+                  key={item.key}
+                  ref={virtualizer.measureElement}
+                  data-index={item.index}
+                  aria-current={row.kind === "message" && row.message.seq === focusSeq ? "true" : undefined}
+                  className="flow-root"
+                >
                   {row.kind === "message" ? (
                     <MessageRow row={row} me={me} knownNames={knownNames} focused={row.message.seq === focusSeq} changes={changesBySeq.get(row.message.seq)} />
                   ) : (
