@@ -132,9 +132,12 @@ export function MessageList({
     if (epoch !== before.epoch) {
       setUnseen(0);
       if (!focusPending && (pinned.current || before.epoch === -1)) scrollToBottom();
-    } else if (outbox.length > before.outbox && !hasNewer) {
-      // I just sent something: follow it down.
-      scrollToBottom();
+    } else if (outbox.length > before.outbox) {
+      // I just sent something: follow it down (from far back, to the live end first).
+      if (hasNewer) {
+        pinned.current = true;
+        void useRoom.getState().jumpToLatest();
+      } else scrollToBottom();
     } else if (newest > before.seq && !(before.hasNewer && !hasNewer)) {
       const arrived = (hasNewer ? live : messages).filter((m) => m.seq > before.seq && m.actor.id !== me.id).length;
       if (arrived > 0 && !following) setUnseen((n) => n + arrived);
