@@ -1,7 +1,8 @@
 // A long room as a reader meets it: the list holds only the rows near the view however long the
 // history, scrolling up reaches the very first message (pages come from the server and far ones
 // are let go), "Jump to latest" appears once scrolled up and brings the newest back, a message
-// arriving meanwhile leaves the view where it is, and a link to an old message opens around it.
+// arriving meanwhile leaves the view where it is, a link to an old message opens around it, and
+// sending from there goes back to the live end.
 import { expect, request, test, type Page } from "@playwright/test";
 import { createRoomOverHttp, messageLog, openRoom, postMessages, signedInPerson, unique } from "./helpers";
 
@@ -102,5 +103,21 @@ test("a link to an old message opens the room around it, highlighted, and reads 
     await expect(log.getByText("the newest message")).toBeInViewport({ timeout: 500 });
   }).toPass({ timeout: 90_000, intervals: [100] });
   expect(await log.getByRole("listitem").count()).toBeLessThan(80);
+  await lin.context.close();
+});
+
+test("sending from far back in the history brings the view to the live end, with what was sent", async ({ browser }) => {
+  const lin = await signedInPerson(browser, "Lin");
+  await lin.page.goto(`/rooms/${room}?seq=300`);
+  const log = messageLog(lin.page);
+  await expect(log.getByRole("listitem").filter({ has: lin.page.locator("#m-300") })).toBeInViewport();
+  await expect(log.getByText("the newest message")).toHaveCount(0);
+
+  const box = lin.page.getByLabel("Message", { exact: true });
+  await box.fill("written from far back");
+  await box.press("Enter");
+  await expect(log.getByText("written from far back")).toBeInViewport();
+  await expect(log.getByText("the newest message")).toBeAttached();
+  await expect(jumpToLatest(lin.page)).toHaveCount(0);
   await lin.context.close();
 });
