@@ -121,3 +121,21 @@ test("sending from far back in the history brings the view to the live end, with
   await expect(jumpToLatest(lin.page)).toHaveCount(0);
   await lin.context.close();
 });
+
+test("a link whose surroundings fail to load offers another try, and is not called gone", async ({ browser }) => {
+  const lin = await signedInPerson(browser, "Lin");
+  // The network fails for the pages around the linked message, once opened.
+  const around = (url: URL) => url.pathname === `/api/rooms/${room}/events` && url.searchParams.has("after");
+  await lin.page.route(around, (route) => route.fulfill({ status: 503, contentType: "application/json", body: JSON.stringify({ error: { code: "unavailable", message: "Try again soon" } }) }));
+  await lin.page.goto(`/rooms/${room}?seq=700`);
+  await expect(lin.page.getByText("Could not load the linked message.")).toBeVisible();
+  await expect(lin.page.getByText("That message no longer exists.")).toHaveCount(0);
+
+  await lin.page.unroute(around);
+  await lin.page.getByRole("button", { name: "Try again" }).click();
+  const linked = messageLog(lin.page).getByRole("listitem").filter({ has: lin.page.locator("#m-700") });
+  await expect(linked).toBeInViewport();
+  await expect(linked).toHaveAttribute("aria-current", "true");
+  await expect(lin.page.getByText("Could not load the linked message.")).toHaveCount(0);
+  await lin.context.close();
+});

@@ -64,6 +64,7 @@ export function MessageList({
   const newerFailed = useRoom((s) => s.newerFailed);
   const focusSeq = useRoom((s) => s.focusSeq);
   const focusLoaded = useRoom((s) => s.focusLoaded);
+  const focusFailed = useRoom((s) => s.focusFailed);
   const members = useRoom((s) => s.members);
   const changes = useRoom((s) => s.changes);
   // My edits, deletes and reactions not yet taken, by the message they change.
@@ -301,6 +302,18 @@ export function MessageList({
       </div>
       {/* Always there, so what appears in it is announced. */}
       <div aria-live="polite" className="pointer-events-none absolute inset-x-3 top-2">
+        {focusFailed && focusSeq !== null && (
+          <p className="pointer-events-auto flex items-center gap-2 rounded-lg border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900 shadow-sm">
+            <span className="min-w-0 flex-1">Could not load the linked message.</span>
+            <button
+              type="button"
+              onClick={() => useRoom.getState().focus(focusSeq)}
+              className="shrink-0 font-medium text-indigo-700 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500"
+            >
+              Try again
+            </button>
+          </p>
+        )}
         {unreachable !== null && unreachable === focusSeq && (
           <p className="pointer-events-auto flex items-center gap-2 rounded-lg border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900 shadow-sm">
             <span className="min-w-0 flex-1">That message no longer exists.</span>

@@ -57,6 +57,8 @@ interface RoomState {
   focusSeq: number | null;
   /** The linked message whose surroundings are loaded: if it is not in the window, it is gone. */
   focusLoaded: number | null;
+  /** Loading the linked message's surroundings failed (the network): worth another try. */
+  focusFailed: boolean;
   members: User[];
   typing: Actor[];
   /** This room's messages still in the client's outbox (pending, sending or failed). */
@@ -115,6 +117,7 @@ const empty = {
   following: true,
   focusSeq: null,
   focusLoaded: null,
+  focusFailed: false,
   members: [],
   typing: [],
   outbox: [],
@@ -239,7 +242,7 @@ export const useRoom = create<RoomState>()((set, get) => ({
   },
 
   focus(seq) {
-    set({ focusSeq: seq, focusLoaded: null });
+    set({ focusSeq: seq, focusLoaded: null, focusFailed: false });
     // Before the first page, `loadNewest` does this once it is in.
     if (seq !== null && get().status === "ready") void loadAround(seq);
   },
@@ -340,10 +343,12 @@ async function loadAround(seq: number): Promise<void> {
       epoch: s.epoch + 1,
       status: "ready",
       focusLoaded: seq,
+      focusFailed: false,
     });
   } catch {
-    // Not loaded: the link is left unresolved, and the room stays as it was.
-    if (useRoom.getState().focusSeq === seq) useRoom.setState({ focusLoaded: seq });
+    // Not loaded: the room stays as it was, and the reader is offered another try (not told
+    // the message is gone: it may well be there).
+    if (useRoom.getState().focusSeq === seq) useRoom.setState({ focusFailed: true });
   }
 }
 
