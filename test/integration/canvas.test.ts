@@ -172,15 +172,15 @@ describe.each(dbKinds)("the shared canvas on %s", (kind) => {
       // All at once and twice the burst, so the bucket cannot refill enough between them however
       // slowly a busy machine takes them in.
       for (let i = 0; i < 2 * burst; i++) c.send({ type: "canvas.ops", room, ops: [{ op: "create", id: `r${i}`, object: note() }], clientId: `flood-${i}` });
-      const limited = await c.next((f): f is ErrorFrame => f.type === "error" && f.code === "rate_limited");
+      const limited = await c.next((f): f is ErrorFrame => f.type === "error" && f.code === "rate_limited", { timeoutMs: 15_000 });
       expect(limited).toMatchObject({ room });
       expect(Number(limited.clientId?.slice("flood-".length))).toBeGreaterThanOrEqual(burst);
       // Drags past their rate are dropped without an answer, and counted.
-      for (let i = 0; i <= SEND_LIMITS.canvasLive.burst; i++) c.send({ type: "canvas.live", room, drags: { r0: { x: i, y: 0, w: 1, h: 1 } } });
+      for (let i = 0; i < 3 * SEND_LIMITS.canvasLive.burst; i++) c.send({ type: "canvas.live", room, drags: { r0: { x: i, y: 0, w: 1, h: 1 } } });
       await waitFor(async () => {
         const text = await (await strict.api("/metrics")).text();
         return metricValue(parseMetrics(text), "rt_rate_limited_total", { type: "canvas.live" }) >= 1;
-      }, 5000, "the drag over the rate counted");
+      }, 15_000, "the drag over the rate counted");
       expect(c.of("error").filter((f) => f.code !== "rate_limited")).toEqual([]);
       c.close();
     } finally {
