@@ -2,7 +2,7 @@
 // the other is offline, seen when they return), deletes, reactions, replies and mentions picked
 // from the autocomplete — over a WebSocket, and over long polling.
 import { expect, test, type Page } from "@playwright/test";
-import { createRoom, expectConnected, messageLog, notificationsButton, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
+import { activityFeed, createRoom, expectConnected, messageLog, notificationsButton, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
 
 /** A message in the list, found by its text (not a reply that quotes that text). */
 const messageWith = (page: Page, text: string) =>
@@ -68,6 +68,9 @@ for (const transport of ["websocket", "longpoll"] as const) {
     await lin.page.reload();
     await expect(messageLog(lin.page).getByText("This message was deleted")).toBeVisible();
     await expect(messageLog(lin.page).getByText("meet at noon")).toHaveCount(0);
+    // The feed's link to it still says where it leads.
+    await expect(activityFeed(lin.page).getByRole("link", { name: "Message deleted" })).toBeVisible();
+    await expect(activityFeed(lin.page).getByText("meet at noon")).toHaveCount(0);
     await ada.context.close();
     await lin.context.close();
   });

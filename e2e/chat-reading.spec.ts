@@ -72,6 +72,8 @@ test("a long message starts collapsed and opens with Show more", async ({ browse
   await sendMessage(ada.page, `${lines.join("\n")}\n**the end**`);
 
   const message = messageLog(ada.page).getByRole("listitem").filter({ hasText: "line 1 of the release notes" });
+  // Sent (it has its actions): the row of the pending copy, with a toggle of its own, is gone.
+  await expect(message.locator('[role="toolbar"]')).toBeAttached();
   const toggle = message.getByRole("button", { name: "Show more" });
   await expect(toggle).toHaveAttribute("aria-expanded", "false");
   const end = message.locator("strong", { hasText: "the end" });

@@ -1,5 +1,5 @@
 // The chat panel as a reader meets it: older pages on scrolling up (the view stays put), pinned
-// to the newest unless scrolled up (then an "N new messages" pill), typing lines, the Send
+// to the newest unless scrolled up (then "Jump to latest" counts new messages), typing lines, the Send
 // button, long words wrapping, times relative with the exact one on hover — and a reset that
 // reloads the page is not news.
 import { expect, test } from "@playwright/test";
@@ -28,14 +28,15 @@ test("scrolling up loads older pages over HTTP and keeps the view where it was",
   const log = messageLog(lin.page);
   await expect(log.getByText("msg 120", { exact: true })).toBeVisible();
   expect(await atBottom(lin.page)).toBe(true);
-  await expect(log.getByRole("listitem")).toHaveCount(50);
+  // The newest page (100) is loaded; only the rows near the view are in the page.
+  expect(await log.getByRole("listitem").count()).toBeLessThan(60);
 
   // Up to the top: the page before the oldest shown comes over HTTP with before=.
-  const top = log.getByText("msg 71", { exact: true });
-  const older = lin.page.waitForRequest((r) => /\/api\/rooms\/[^/]+\/events\?.*before=71/.test(r.url()));
+  const top = log.getByText("msg 21", { exact: true });
+  const older = lin.page.waitForRequest((r) => /\/api\/rooms\/[^/]+\/events\?.*before=21/.test(r.url()));
   await log.evaluate((el) => el.scrollTo({ top: 0 }));
   await older;
-  await expect(log.getByText("msg 21", { exact: true })).toBeAttached();
+  await expect(log.getByText("msg 20", { exact: true })).toBeAttached();
   // What was at the top is still in view, where it was: the new page went in above it.
   await expect(top).toBeInViewport();
   expect(await log.evaluate((el) => el.scrollTop)).toBeGreaterThan(200);
@@ -45,7 +46,7 @@ test("scrolling up loads older pages over HTTP and keeps the view where it was",
   await expect(log.getByText("msg 1", { exact: true })).toBeAttached();
   await log.evaluate((el) => el.scrollTo({ top: 0 }));
   await expect(log.getByText(`This is the beginning of #${room}.`)).toBeVisible();
-  await expect(log.getByRole("listitem")).toHaveCount(120);
+  expect(await log.getByRole("listitem").count()).toBeLessThan(60);
   await lin.context.close();
 });
 
@@ -67,8 +68,7 @@ test("pinned to the newest message, unless the reader scrolled up: then a pill c
   await log.evaluate((el) => el.scrollBy({ top: -400 }));
   await sendMessage(ada.page, "while Lin reads back 1");
   await sendMessage(ada.page, "while Lin reads back 2");
-  await expect(log.getByText("while Lin reads back 2")).toBeAttached();
-  await expect(newMessagesPill(lin.page)).toHaveText("2 new messages");
+  await expect(newMessagesPill(lin.page)).toHaveText("Jump to latest, 2 new messages");
   expect(await atBottom(lin.page)).toBe(false);
 
   await newMessagesPill(lin.page).click();
@@ -93,7 +93,7 @@ test("a reset reloads the newest page, and the pill counts none of it as new", a
   await expect(log.getByText(`This is the beginning of #${room}.`)).toBeVisible();
   await log.evaluate((el) => el.scrollTo({ top: 0 }));
   await postMessages(baseURL!, room, ["new 1", "new 2"]);
-  await expect(newMessagesPill(lin.page)).toHaveText("2 new messages");
+  await expect(newMessagesPill(lin.page)).toHaveText("Jump to latest, 2 new messages");
 
   // Away while more than the server replays (1000) is written: coming back is a reset.
   await lin.context.setOffline(true);
@@ -110,8 +110,7 @@ test("a reset reloads the newest page, and the pill counts none of it as new", a
   // Messages after it count again for a reader scrolled up.
   await log.evaluate((el) => el.scrollTo({ top: 0 }));
   await postMessages(baseURL!, room, ["after the reset"]);
-  await expect(log.getByText("after the reset")).toBeAttached();
-  await expect(newMessagesPill(lin.page)).toHaveText("1 new message");
+  await expect(newMessagesPill(lin.page)).toHaveText("Jump to latest, 1 new message");
   await lin.context.close();
 });
 

@@ -1,6 +1,6 @@
 // On a phone: the rooms sidebar and the activity feed are modal drawers (a close button, Escape,
-// a backdrop, focus kept inside and handed back), nothing scrolls sideways at 320 px, and the
-// composer waits for a tap instead of raising the keyboard.
+// a backdrop, focus kept inside and handed back), nothing scrolls sideways at 320 px, the
+// composer waits for a tap instead of raising the keyboard, and stays above the keyboard once up.
 import { expect, test, type Page } from "@playwright/test";
 import { createRoom, messageLog, openRoom, signIn, unique } from "./helpers";
 
@@ -86,6 +86,45 @@ test.describe("on a phone (390 × 844)", () => {
     await expect(messageLog(page)).toHaveAttribute("aria-busy", "false");
     expect(await page.evaluate(() => matchMedia("(pointer: fine)").matches)).toBe(false);
     await expect(page.getByLabel("Message", { exact: true })).not.toBeFocused();
+    await context.close();
+  });
+
+  test("with the on-screen keyboard up, the composer stays above it and the newest message in view", async ({ browser }) => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+    const page = await context.newPage();
+    await page.goto("/");
+    await signIn(page, unique("Kai"));
+    const room = unique("keys");
+    await createRoom(page, room);
+    await openRoom(page, room);
+    for (let i = 1; i <= 12; i++) {
+      await page.getByLabel("Message", { exact: true }).fill(`line ${i} before the keyboard`);
+      await page.getByLabel("Message", { exact: true }).press("Enter");
+    }
+    await expect(messageLog(page).getByText("line 12 before the keyboard")).toBeInViewport();
+    const composer = page.getByLabel("Message", { exact: true });
+    await composer.tap();
+    // A keyboard takes the bottom 330 px: the visual viewport shrinks, the window does not (as on
+    // Safari and Chrome for Android), which is what the browser tells the page.
+    const visible = 844 - 330;
+    await page.evaluate((height) => {
+      const viewport = window.visualViewport!;
+      Object.defineProperty(viewport, "height", { configurable: true, get: () => height });
+      viewport.dispatchEvent(new Event("resize"));
+    }, visible);
+    await expect.poll(async () => (await composer.boundingBox())!.y + (await composer.boundingBox())!.height).toBeLessThanOrEqual(visible);
+    await expect(page.getByRole("button", { name: "Send" })).toBeInViewport();
+    // The conversation above it still ends with the newest message.
+    const last = messageLog(page).getByText("line 12 before the keyboard");
+    await expect.poll(async () => (await last.boundingBox())!.y + (await last.boundingBox())!.height).toBeLessThanOrEqual(visible);
+
+    // The keyboard goes down: the page has its full height again.
+    await page.evaluate(() => {
+      const viewport = window.visualViewport!;
+      Object.defineProperty(viewport, "height", { configurable: true, get: () => window.innerHeight });
+      viewport.dispatchEvent(new Event("resize"));
+    });
+    await expect.poll(async () => (await composer.boundingBox())!.y).toBeGreaterThan(visible);
     await context.close();
   });
 });

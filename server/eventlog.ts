@@ -154,6 +154,15 @@ export class EventLog {
     return rows.map(toEvent);
   }
 
+  /**
+   * The oldest `limit` events after `after`, ascending, and whether newer ones exist: a history
+   * page read forwards, towards the live end.
+   */
+  async readAfterPage(stream: string, after: number, limit: number): Promise<{ events: RealtimeEvent[]; hasMore: boolean }> {
+    const events = await this.readAfter(stream, after, limit + 1);
+    return { events: events.slice(0, limit), hasMore: events.length > limit };
+  }
+
   /** The newest `limit` events before `before` (or the newest of all), ascending; only of `types` when given. */
   async readBefore(
     stream: string,

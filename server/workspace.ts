@@ -573,9 +573,13 @@ export class Workspace {
     }
     return this.mentionedByName(text);
   }
-  /** A page of the room's history, for someone who may read it. */
-  async history(roomId: string, userId: string, before: number | null, limit: number) {
+  /**
+   * A page of the room's history, for someone who may read it: the newest `limit` before
+   * `before` (or the newest of all), or with `after` the oldest `limit` after it.
+   */
+  async history(roomId: string, userId: string, before: number | null, limit: number, after: number | null = null) {
     await this.requireRoom(roomId, userId);
+    if (after !== null) return this.log.readAfterPage(roomStream(roomId), after, limit);
     return this.log.readBefore(roomStream(roomId), before, limit);
   }
 

@@ -43,7 +43,13 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
     const el = scroller.current;
     if (!el) return;
     const before = seen.current;
-    if (before.newest > 0 && newest > before.newest && !atTop.current) {
+    // At the top, new items simply show. Nothing is measured then: reading the height here
+    // lays the page out once per event, which in a burst is most of a frame.
+    if (atTop.current) {
+      seen.current = { newest, height: -1 };
+      return;
+    }
+    if (before.newest > 0 && newest > before.newest && before.height >= 0) {
       el.scrollTop += el.scrollHeight - before.height;
       setUnseen((n) => n + events.filter((e) => e.seq > before.newest).length);
     }
@@ -55,6 +61,8 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
     if (!el) return;
     atTop.current = el.scrollTop <= TOP_SLACK_PX;
     if (atTop.current) setUnseen(0);
+    // Leaving the top: the height new items will be measured against.
+    else if (seen.current.height < 0) seen.current = { ...seen.current, height: el.scrollHeight };
   };
 
   const jumpToTop = () => {
@@ -83,7 +91,7 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
         </div>
       </header>
       <div className="relative min-h-0 flex-1">
-        <div ref={scroller} onScroll={onScroll} className="h-full overflow-y-auto [overflow-anchor:none]">
+        <div ref={scroller} onScroll={onScroll} className="h-full overflow-y-auto [overflow-anchor:none] [contain:content]">
           {status === "loading" && <p className="px-4 py-6 text-sm text-slate-500 dark:text-slate-400">Loading activity…</p>}
           {status === "error" && <p className="px-4 py-6 text-sm text-rose-700 dark:text-rose-300">Could not load the activity feed.</p>}
           <ForYou />
@@ -178,7 +186,7 @@ function FeedSentence({ item }: { item: Item }) {
       const latest = latestOf(item);
       const preview = (
         <Link href={messageHref(latest.data.roomId, latest.data.seq)} className="text-slate-600 dark:text-slate-300 hover:text-indigo-700 dark:hover:text-indigo-300 hover:underline">
-          {latest.data.preview}
+          {latest.data.preview || <em>Message deleted</em>}
         </Link>
       );
       if (item.events.length === 1) {

@@ -50,7 +50,7 @@ function ForYouItem({ event, unread }: { event: MentionEvent; unread: boolean })
           href={messageHref(event.data.roomId, event.data.seq)}
           className="line-clamp-2 wrap-anywhere text-slate-600 dark:text-slate-300 hover:text-indigo-700 dark:hover:text-indigo-300 hover:underline"
         >
-          {event.data.preview || "(deleted)"}
+          {event.data.preview || <em>Message deleted</em>}
         </Link>
         <RelativeTime at={event.at} />
       </div>

@@ -54,10 +54,10 @@ export const MessageItem = memo(function MessageItem({
   const spans = data.mentions ? namedMentionSpans(data.text, data.mentions.map((m) => m.name)) : mentionSpans(data.text, knownNames);
   const myMention = `@${me.name.toLowerCase()}`;
   const mentionsMe = !mine && (data.mentions ? data.mentions.some((m) => m.id === me.id) : spans.some((s) => s.mention && s.text.toLowerCase() === myMention));
+  // A <div>: the list's row (an <li>) holds it, with the day heading or divider above it.
   return (
-    <li
+    <div
       id={messageElementId(message.seq)}
-      aria-current={focused ? "true" : undefined}
       className={`group relative flex scroll-my-4 gap-3 px-4 ${continues ? "py-0.5" : "pt-3 pb-0.5"} ${
         focused ? "bg-indigo-50 dark:bg-indigo-950 ring-2 ring-indigo-300 dark:ring-indigo-700 ring-inset" : mentionsMe ? "bg-amber-50 dark:bg-amber-950" : "hover:bg-slate-50 dark:hover:bg-slate-800"
       }`}
@@ -103,7 +103,7 @@ export const MessageItem = memo(function MessageItem({
         <PendingChanges entries={changes} />
       </div>
       {!data.deleted && !editing && <MessageActions room={room} message={message} meId={me.id} />}
-    </li>
+    </div>
   );
 });
 
@@ -211,7 +211,7 @@ function PendingChanges({ entries }: { entries: readonly OutboxEntry[] }) {
 export function PendingMessage({ entry, me, knownNames }: { entry: OutboxEntry; me: User; knownNames: ReadonlySet<string> }) {
   const client = () => getRealtimeClient();
   return (
-    <li className="flex gap-3 px-4 pt-3 pb-0.5">
+    <div className="flex gap-3 px-4 pt-3 pb-0.5">
       <div className="flex w-8 shrink-0 justify-center">
         <Avatar name={me.name} color={me.color} />
       </div>
@@ -237,6 +237,6 @@ export function PendingMessage({ entry, me, knownNames }: { entry: OutboxEntry; 
           </div>
         )}
       </div>
-    </li>
+    </div>
   );
 }

@@ -1,27 +1,44 @@
 "use client";
-import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
-import { MAX_MESSAGES, useRoom, type MessageEvent } from "@/lib/store/room";
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { useRoom, type MessageEvent } from "@/lib/store/room";
 import type { User } from "@/lib/protocol";
 import type { OutboxEntry } from "@/lib/realtime/types";
 import { useNow } from "@/lib/store/clock";
-import { dayLabel, sameDay } from "../format";
+import { dayLabel } from "../format";
 import { ArrowDownIcon, CloseIcon } from "../ui/icons";
-import { MessageItem, messageElementId, PendingMessage } from "./message-item";
+import { MessageItem, PendingMessage } from "./message-item";
 import { RoomName } from "../rooms/room-name";
 
 /** Within this distance of the bottom the reader counts as following the conversation. */
 const PINNED_SLACK_PX = 48;
-/** Within this distance of the top the next older page is fetched. */
-const LOAD_OLDER_MARGIN_PX = 400;
+/** Within this distance of either end of the window the next page that way is fetched. */
+const LOAD_MARGIN_PX = 600;
 /** Consecutive messages by one person within this window share one header. */
 const GROUP_MS = 5 * 60_000;
+/** Room above the first row for the line that says what is further up (loading, the beginning). */
+const TOP_LINE_PX = 40;
+/** Room below the last row for the line that says newer messages are loading. */
+const BOTTOM_LINE_PX = 28;
+/** Rows rendered beyond each edge of the view: enough for a keyboard or a fling to land on. */
+const OVERSCAN = 8;
 
 /**
- * The conversation. It stays pinned to the bottom as messages arrive unless the reader has
- * scrolled up; then it counts them in an "N new messages" pill. Scrolling near the top loads
- * older pages, keeping the messages in view where they are. A "New messages" divider goes above
- * the first message by others after `newAfter` (the read position the room opened with);
- * `onBottom` hears the reader reach or leave the bottom (the newest messages are in view).
+ * One row of the list: a message (with the day heading and the "New messages" divider that go
+ * above it, if any), or one of my messages still in the outbox.
+ */
+type Row =
+  | { kind: "message"; key: string; message: MessageEvent; continues: boolean; day: boolean; divider: boolean }
+  | { kind: "pending"; key: string; entry: OutboxEntry };
+
+/**
+ * The conversation, virtualized: only the rows near the view are in the page, each measured as
+ * it renders (markdown, reactions, replies and edits make them any height). The store holds a
+ * window of the room's history; scrolling near its top or bottom pages more in from the server,
+ * and the rows in view stay where they are as pages go in above or drop out. At the bottom the
+ * list follows new messages; scrolled up, a "Jump to latest" button counts them instead. A
+ * "New messages" divider goes above the first message by others after `newAfter` (the read
+ * position the room opened with); `onBottom` hears the reader reach or leave the newest message.
  */
 export function MessageList({
   roomId,
@@ -35,14 +52,18 @@ export function MessageList({
   onBottom?: (atBottom: boolean) => void;
 }) {
   const messages = useRoom((s) => s.messages);
+  const live = useRoom((s) => s.live);
   const epoch = useRoom((s) => s.epoch);
   const outbox = useRoom((s) => s.outbox);
   const status = useRoom((s) => s.status);
   const hasMore = useRoom((s) => s.hasMore);
+  const hasNewer = useRoom((s) => s.hasNewer);
   const loadingOlder = useRoom((s) => s.loadingOlder);
   const olderFailed = useRoom((s) => s.olderFailed);
-  const atLimit = useRoom((s) => s.atLimit);
+  const loadingNewer = useRoom((s) => s.loadingNewer);
+  const newerFailed = useRoom((s) => s.newerFailed);
   const focusSeq = useRoom((s) => s.focusSeq);
+  const focusLoaded = useRoom((s) => s.focusLoaded);
   const members = useRoom((s) => s.members);
   const changes = useRoom((s) => s.changes);
   // My edits, deletes and reactions not yet taken, by the message they change.
@@ -62,113 +83,146 @@ export function MessageList({
   );
   const knownNames = useMemo(() => new Set(namesKey.split("\n")), [namesKey]);
 
-  const scroller = useRef<HTMLDivElement>(null);
-  const pinned = useRef(true);
-  const rendered = useRef({ epoch: 0, oldest: 0, newest: 0, outbox: 0, height: 0 });
-  const [unseen, setUnseen] = useState(0);
-
-  const days = useMemo(() => splitByDay(messages), [messages]);
-
-  const oldest = messages[0]?.seq ?? 0;
-  const newest = messages[messages.length - 1]?.seq ?? 0;
   const firstNew = useMemo(
     () => (newAfter === null ? undefined : messages.find((m) => m.seq > newAfter && m.actor.id !== me.id)?.seq),
     [messages, newAfter, me.id],
   );
+  // My unsent messages follow the newest; away from the live end they would be out of place.
+  const rows = useMemo(() => toRows(messages, hasNewer ? [] : outbox, firstNew), [messages, outbox, hasNewer, firstNew]);
+
+  const scroller = useRef<HTMLDivElement>(null);
+  /** The reader is at the bottom of the list (not necessarily the live end: see `hasNewer`). */
+  const pinned = useRef(true);
+  const [scrolledUp, setScrolledUp] = useState(false);
+  const [unseen, setUnseen] = useState(0);
+  /** The linked message already brought into view, so the reader scrolls freely after. */
+  const [shownFocus, setShownFocus] = useState<number | null>(null);
+  const focusPending = focusSeq !== null && shownFocus !== focusSeq;
+
+  const getItemKey = useCallback((i: number) => rows[i]?.key ?? i, [rows]);
+  const estimateSize = useCallback((i: number) => estimateRow(rows[i]), [rows]);
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize,
+    getItemKey,
+    overscan: OVERSCAN,
+    paddingStart: TOP_LINE_PX,
+    paddingEnd: BOTTOM_LINE_PX,
+    // Chat: rows going in above (older pages) or dropping out keep the row in view where it
+    // is; new rows at the end are followed only by a reader already at the end, and only live
+    // ones (a page read forward stays below, for the reader to scroll to).
+    anchorTo: "end",
+    followOnAppend: !focusPending && !hasNewer,
+    scrollEndThreshold: PINNED_SLACK_PX,
+  });
 
   const scrollToBottom = useCallback(() => {
+    pinned.current = true;
+    virtualizer.scrollToEnd();
+  }, [virtualizer]);
+
+  // New messages while the reader is scrolled up are counted, not scrolled to. Only live ones
+  // count: pages read forward are history, and a fresh load is the room as it is.
+  const counted = useRef({ epoch: -1, seq: 0, hasNewer: false, outbox: 0 });
+  useLayoutEffect(() => {
+    const before = counted.current;
+    const newest = Math.max(messages.at(-1)?.seq ?? 0, live.at(-1)?.seq ?? 0);
+    const following = pinned.current && !hasNewer;
+    if (epoch !== before.epoch) {
+      setUnseen(0);
+      if (!focusPending && (pinned.current || before.epoch === -1)) scrollToBottom();
+    } else if (outbox.length > before.outbox) {
+      // I just sent something: follow it down (from far back, to the live end first).
+      if (hasNewer) {
+        pinned.current = true;
+        void useRoom.getState().jumpToLatest();
+      } else scrollToBottom();
+    } else if (newest > before.seq && !(before.hasNewer && !hasNewer)) {
+      const arrived = (hasNewer ? live : messages).filter((m) => m.seq > before.seq && m.actor.id !== me.id).length;
+      if (arrived > 0 && !following) setUnseen((n) => n + arrived);
+    }
+    counted.current = { epoch, seq: Math.max(newest, before.epoch === epoch ? before.seq : 0), hasNewer, outbox: outbox.length };
+  }, [messages, live, epoch, outbox, hasNewer, me.id, focusPending, scrollToBottom]);
+
+  /** Pages in whatever the view is near: older at the top, newer at the bottom of a window away from the live end. */
+  const pageNear = useCallback(() => {
     const el = scroller.current;
-    if (el) el.scrollTop = el.scrollHeight;
+    const s = useRoom.getState();
+    if (!el || s.status !== "ready") return;
+    if (s.hasMore && !s.loadingOlder && !s.olderFailed && el.scrollTop < LOAD_MARGIN_PX) void s.loadOlder();
+    const fromEnd = el.scrollHeight - el.scrollTop - el.clientHeight;
+    if (s.hasNewer && !s.loadingNewer && !s.newerFailed && fromEnd < LOAD_MARGIN_PX) void s.loadNewer();
   }, []);
 
-  useLayoutEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    const before = rendered.current;
-    // I just sent something: follow it down.
-    if (outbox.length > before.outbox) pinned.current = true;
-    if (epoch !== before.epoch) {
-      // A fresh load replaced the list (after a reset, say): it is the room as it is now, and
-      // whatever was counted before refers to a list that is gone. Nothing on it is news.
-      setUnseen(0);
-      if (pinned.current) scrollToBottom();
-    } else if (pinned.current) {
-      scrollToBottom();
-    } else {
-      // An older page went in above: keep what the reader is looking at in place.
-      if (before.oldest > 0 && oldest < before.oldest) el.scrollTop += el.scrollHeight - before.height;
-      if (before.newest > 0 && newest > before.newest) {
-        const arrived = messages.filter((m) => m.seq > before.newest && m.actor.id !== me.id).length;
-        if (arrived > 0) setUnseen((n) => n + arrived);
-      }
-    }
-    rendered.current = { epoch, oldest, newest, outbox: outbox.length, height: el.scrollHeight };
-  }, [messages, epoch, outbox, oldest, newest, me.id, scrollToBottom]);
-
-  // Near the top with more to show (or a page too short to scroll): fetch the next older page.
+  // After each change (a page in, a short page that does not fill the view): more if near an end.
   useEffect(() => {
-    const el = scroller.current;
-    if (el && status === "ready" && hasMore && !loadingOlder && !olderFailed && el.scrollTop < LOAD_OLDER_MARGIN_PX) {
-      void useRoom.getState().loadOlder();
-    }
-  }, [status, hasMore, loadingOlder, olderFailed, messages]);
+    if (!focusPending) pageNear();
+  }, [status, messages, hasMore, hasNewer, loadingOlder, loadingNewer, focusPending, pageNear]);
 
-  // A link pointed at one message: load back to it if it is older than what is shown, then
-  // bring it into view (once per link; the reader scrolls freely after that). Everything from
-  // before it is loaded and it is not there: it was deleted for real (or never was), and the
-  // reader is told rather than left wondering why nothing happened.
-  const shownFocus = useRef<number | null>(null);
-  const [unreachable, setUnreachable] = useState<{ seq: number; why: "gone" | "too-old" } | null>(null);
+  // Where the reader is, told to the store (which holds live messages back from a reader
+  // scrolled up) and to the read position (the newest message is in view).
+  const atLiveEnd = !scrolledUp && !hasNewer;
   useEffect(() => {
-    const el = scroller.current;
-    if (!el || focusSeq === null || status !== "ready" || shownFocus.current === focusSeq) return;
-    const target = el.querySelector(`#${messageElementId(focusSeq)}`);
-    if (target) {
-      pinned.current = false;
-      target.scrollIntoView({ block: "center" });
-      shownFocus.current = focusSeq;
-      setUnreachable(null);
+    useRoom.getState().setFollowing(atLiveEnd);
+    onBottom?.(atLiveEnd);
+    if (atLiveEnd) setUnseen(0);
+  }, [atLiveEnd, onBottom]);
+
+  // A link pointed at one message: the store reads the window around it; once loaded it is
+  // scrolled to the middle of the view and highlighted. Loaded and not there: it was deleted
+  // for real (or never was), and the reader is told rather than left wondering.
+  const [unreachable, setUnreachable] = useState<number | null>(null);
+  useEffect(() => {
+    if (focusSeq === null || !focusPending || focusLoaded !== focusSeq || status !== "ready") return;
+    const index = rows.findIndex((r) => r.kind === "message" && r.message.seq === focusSeq);
+    setShownFocus(focusSeq);
+    if (index < 0) {
+      setUnreachable(focusSeq);
       return;
     }
-    const oldestShown = messages[0]?.seq;
-    if (oldestShown !== undefined && oldestShown > focusSeq && hasMore && !atLimit) {
-      if (loadingOlder || olderFailed) return;
-      // Keep the view still while pages go in above; the jump comes once it is there.
-      pinned.current = false;
-      void useRoom.getState().loadOlder(focusSeq);
-      return;
-    }
-    shownFocus.current = focusSeq;
-    setUnreachable({ seq: focusSeq, why: oldestShown !== undefined && oldestShown > focusSeq && atLimit ? "too-old" : "gone" });
-  }, [focusSeq, status, messages, hasMore, loadingOlder, olderFailed, atLimit]);
+    pinned.current = false;
+    setScrolledUp(true);
+    setUnreachable(null);
+    virtualizer.scrollToIndex(index, { align: "center" });
+  }, [focusSeq, focusPending, focusLoaded, status, rows, virtualizer]);
 
   // The box changed size (window, keyboard, composer growing): a pinned reader stays at the bottom.
   useEffect(() => {
     const el = scroller.current;
     if (!el) return;
     const observer = new ResizeObserver(() => {
-      if (pinned.current) scrollToBottom();
+      if (pinned.current) virtualizer.scrollToEnd();
     });
     observer.observe(el);
     return () => observer.disconnect();
-  }, [scrollToBottom]);
+  }, [virtualizer]);
 
   const onScroll = () => {
     const el = scroller.current;
     if (!el) return;
     pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight <= PINNED_SLACK_PX;
-    onBottom?.(pinned.current);
-    if (pinned.current) setUnseen(0);
-    const { hasMore, loadingOlder, olderFailed } = useRoom.getState();
-    if (hasMore && !loadingOlder && !olderFailed && el.scrollTop < LOAD_OLDER_MARGIN_PX) void useRoom.getState().loadOlder();
+    setScrolledUp(!pinned.current);
+    pageNear();
   };
 
-  const jumpToNewest = () => {
-    pinned.current = true;
-    scrollToBottom();
+  const jumpToLatest = () => {
     setUnseen(0);
+    if (useRoom.getState().hasNewer) {
+      // The newest page replaces the window; the epoch change scrolls to its end.
+      pinned.current = true;
+      setScrolledUp(false);
+      void useRoom.getState().jumpToLatest();
+    } else {
+      scrollToBottom();
+    }
   };
 
+  const items = virtualizer.getVirtualItems();
+  // The day of the row at the top of the view, kept over it while that day scrolls by (each day's
+  // own heading is a row, and scrolls away with it).
+  const topRow = rows[virtualizer.range?.startIndex ?? -1];
+  const stickyDay = topRow?.kind === "message" && !topRow.day ? topRow.message.at : null;
   return (
     <div className="relative min-h-0 flex-1">
       <div
@@ -178,8 +232,13 @@ export function MessageList({
         aria-label="Conversation"
         aria-busy={status === "loading"}
         tabIndex={0}
-        className="flex h-full flex-col overflow-y-auto pb-2 [overflow-anchor:none] focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400"
+        className="flex h-full flex-col overflow-y-auto [overflow-anchor:none] [contain:content] focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400"
       >
+        {stickyDay && (
+          <div aria-hidden className="sticky top-0 z-20 h-0 overflow-visible">
+            <DayLabel at={stickyDay} className="bg-white/95 dark:bg-slate-900/95" />
+          </div>
+        )}
         <div className="mt-auto" />
         {status === "loading" && <p className="p-4 text-center text-sm text-slate-500 dark:text-slate-400">Loading messages…</p>}
         {status === "error" && (
@@ -190,54 +249,61 @@ export function MessageList({
             </button>
           </p>
         )}
-        {status === "ready" && (
-          <p className="px-4 py-3 text-center text-xs text-slate-500 dark:text-slate-400">
-            {loadingOlder ? (
-              "Loading older messages…"
-            ) : olderFailed ? (
-              <button type="button" onClick={() => void useRoom.getState().loadOlder()} className="font-medium text-indigo-700 dark:text-indigo-300 hover:underline">
-                Could not load older messages — try again
-              </button>
-            ) : hasMore ? (
-              atLimit ? `Only the latest ${MAX_MESSAGES.toLocaleString("en")} messages are shown here.` : "\u00a0"
-            ) : (
-              <>This is the beginning of <RoomName id={roomId} />.</>
-            )}
-          </p>
-        )}
-        {days.map((day) => (
-          <section key={day.key}>
-            <DayHeading at={messages[day.first]!.at} />
-            <ol>
-              {messages.slice(day.first, day.end).map((m, i) => (
-                <Fragment key={m.seq}>
-                  {m.seq === firstNew && <NewMessagesDivider />}
-                  <MessageItem
-                    message={m}
-                    me={me}
-                    continues={m.seq !== firstNew && continuesGroup(messages[day.first + i - 1], m)}
-                    knownNames={knownNames}
-                    focused={m.seq === focusSeq}
-                    changes={changesBySeq.get(m.seq)}
-                  />
-                </Fragment>
-              ))}
-            </ol>
-          </section>
-        ))}
-        <ol>
-          {outbox.map((entry) => (
-            <PendingMessage key={entry.clientId} entry={entry} me={me} knownNames={knownNames} />
-          ))}
-        </ol>
+        <div className="relative w-full shrink-0" style={{ height: virtualizer.getTotalSize() }}>
+          {status === "ready" && (
+            <p className="absolute inset-x-0 top-0 px-4 py-3 text-center text-xs text-slate-500 dark:text-slate-400" style={{ height: TOP_LINE_PX }}>
+              {loadingOlder ? (
+                "Loading older messages…"
+              ) : olderFailed ? (
+                <button type="button" onClick={() => void useRoom.getState().loadOlder()} className="font-medium text-indigo-700 dark:text-indigo-300 hover:underline">
+                  Could not load older messages — try again
+                </button>
+              ) : hasMore ? (
+                "\u00a0"
+              ) : (
+                <>This is the beginning of <RoomName id={roomId} />.</>
+              )}
+            </p>
+          )}
+          {/* The rows in view, in the flow of one list moved down to where the first of them starts. */}
+          <ol className="absolute inset-x-0 top-0" style={{ transform: `translateY(${items[0]?.start ?? 0}px)` }}>
+            {items.map((item) => {
+              const row = rows[item.index]!;
+              return (
+                <li
+                  key={item.key}
+                  ref={virtualizer.measureElement}
+                  data-index={item.index}
+                  aria-current={row.kind === "message" && row.message.seq === focusSeq ? "true" : undefined}
+                  className="flow-root"
+                >
+                  {row.kind === "message" ? (
+                    <MessageRow row={row} me={me} knownNames={knownNames} focused={row.message.seq === focusSeq} changes={changesBySeq.get(row.message.seq)} />
+                  ) : (
+                    <PendingMessage entry={row.entry} me={me} knownNames={knownNames} />
+                  )}
+                </li>
+              );
+            })}
+          </ol>
+          {hasNewer && (
+            <p className="absolute inset-x-0 bottom-0 px-4 py-1.5 text-center text-xs text-slate-500 dark:text-slate-400" style={{ height: BOTTOM_LINE_PX }}>
+              {newerFailed ? (
+                <button type="button" onClick={() => void useRoom.getState().loadNewer()} className="font-medium text-indigo-700 dark:text-indigo-300 hover:underline">
+                  Could not load newer messages — try again
+                </button>
+              ) : (
+                "Loading newer messages…"
+              )}
+            </p>
+          )}
+        </div>
       </div>
       {/* Always there, so what appears in it is announced. */}
       <div aria-live="polite" className="pointer-events-none absolute inset-x-3 top-2">
-        {unreachable && unreachable.seq === focusSeq && (
+        {unreachable !== null && unreachable === focusSeq && (
           <p className="pointer-events-auto flex items-center gap-2 rounded-lg border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900 shadow-sm">
-            <span className="min-w-0 flex-1">
-              {unreachable.why === "gone" ? "That message no longer exists." : "That message is too far back to show here."}
-            </span>
+            <span className="min-w-0 flex-1">That message no longer exists.</span>
             <button
               type="button"
               onClick={() => setUnreachable(null)}
@@ -249,58 +315,110 @@ export function MessageList({
           </p>
         )}
       </div>
-      {unseen > 0 && (
+      {(scrolledUp || hasNewer) && status === "ready" && (
         <button
           type="button"
-          onClick={jumpToNewest}
+          onClick={jumpToLatest}
           className="absolute bottom-3 left-1/2 inline-flex -translate-x-1/2 items-center gap-1 rounded-full bg-indigo-600 px-3 py-1.5 text-xs font-medium whitespace-nowrap text-white shadow-md hover:bg-indigo-700"
         >
           <ArrowDownIcon className="size-3.5" />
-          {unseen === 1 ? "1 new message" : `${unseen} new messages`}
+          Jump to latest{unseen > 0 && (unseen === 1 ? ", 1 new message" : `, ${unseen} new messages`)}
         </button>
       )}
     </div>
   );
 }
 
-/** An item of the list like the messages around it (a list holds only items), holding the separator. */
+/** A message's row: the day heading if it starts a day, the divider if it is the first new one, then the message. */
+const MessageRow = memo(function MessageRow({
+  row,
+  me,
+  knownNames,
+  focused,
+  changes,
+}: {
+  row: Extract<Row, { kind: "message" }>;
+  me: User;
+  knownNames: ReadonlySet<string>;
+  focused: boolean;
+  changes: OutboxEntry[] | undefined;
+}) {
+  return (
+    <>
+      {row.day && <DayHeading at={row.message.at} />}
+      {row.divider && <NewMessagesDivider />}
+      <MessageItem message={row.message} me={me} continues={row.continues} knownNames={knownNames} focused={focused} changes={changes} />
+    </>
+  );
+});
+
 function NewMessagesDivider() {
   return (
-    <li>
-      <div role="separator" aria-label="New messages" className="flex items-center gap-2 px-4 py-1 text-xs font-semibold text-rose-700 dark:text-rose-300">
-        <span aria-hidden className="h-px flex-1 bg-rose-300 dark:bg-rose-800" />
-        New messages
-        <span aria-hidden className="h-px flex-1 bg-rose-300 dark:bg-rose-800" />
-      </div>
-    </li>
+    <div role="separator" aria-label="New messages" className="flex items-center gap-2 px-4 py-1 text-xs font-semibold text-rose-700 dark:text-rose-300">
+      <span aria-hidden className="h-px flex-1 bg-rose-300 dark:bg-rose-800" />
+      New messages
+      <span aria-hidden className="h-px flex-1 bg-rose-300 dark:bg-rose-800" />
+    </div>
   );
 }
 
 function continuesGroup(prev: MessageEvent | undefined, m: MessageEvent): boolean {
   // A reply starts a group of its own: its quote reads as a new turn.
-  return !!prev && !m.data.replyTo && prev.actor.id === m.actor.id && Date.parse(m.at) - Date.parse(prev.at) < GROUP_MS && sameDay(prev.at, m.at);
+  return !!prev && !m.data.replyTo && prev.actor.id === m.actor.id && Date.parse(m.at) - Date.parse(prev.at) < GROUP_MS && dayOf(prev) === dayOf(m);
 }
 
 /**
- * The messages' local days, as index ranges [first, end) into `messages`, keyed by the date so
- * a day keeps its elements while older pages go in above it.
+ * A message's local day, worked out once per message: the rows are rebuilt for every batch of
+ * new messages, and dates are not cheap to make hundreds of times a frame.
  */
-function splitByDay(messages: MessageEvent[]): Array<{ key: string; first: number; end: number }> {
-  const days: Array<{ key: string; first: number; end: number }> = [];
-  messages.forEach((m, i) => {
-    const prev = messages[i - 1];
-    if (!prev || !sameDay(prev.at, m.at)) days.push({ key: new Date(m.at).toDateString(), first: i, end: i + 1 });
-    else days[days.length - 1]!.end = i + 1;
-  });
-  return days;
+const days = new WeakMap<MessageEvent, string>();
+function dayOf(m: MessageEvent): string {
+  let day = days.get(m);
+  if (day === undefined) {
+    day = new Date(m.at).toDateString();
+    days.set(m, day);
+  }
+  return day;
 }
 
-/** "Today", "Yesterday" or the date, over each day's messages; it stays in view while that day scrolls by. */
+/**
+ * The rows for the window. Keys are the messages' seqs (and my pending messages' clientIds), so
+ * a row keeps its measured height while pages go in above it.
+ */
+function toRows(messages: MessageEvent[], outbox: OutboxEntry[], firstNew: number | undefined): Row[] {
+  const rows: Row[] = messages.map((m, i) => {
+    const prev = messages[i - 1];
+    const divider = m.seq === firstNew;
+    return {
+      kind: "message",
+      key: `m${m.seq}`,
+      message: m,
+      day: !prev || dayOf(prev) !== dayOf(m),
+      divider,
+      continues: !divider && continuesGroup(prev, m),
+    };
+  });
+  for (const entry of outbox) rows.push({ kind: "pending", key: `p${entry.clientId}`, entry });
+  return rows;
+}
+
+/** A first guess at a row's height, before it is measured: a grouped line, or a message with its header. */
+function estimateRow(row: Row | undefined): number {
+  if (!row || row.kind === "pending") return 64;
+  return (row.continues ? 28 : 56) + (row.day ? 30 : 0) + (row.divider ? 24 : 0) + (row.message.data.replyTo ? 28 : 0);
+}
+
+const DAY_LABEL =
+  "flex items-center gap-3 px-4 py-1.5 text-xs font-semibold text-slate-600 dark:text-slate-300 before:h-px before:flex-1 before:bg-slate-200 dark:before:bg-slate-700 after:h-px after:flex-1 after:bg-slate-200 dark:after:bg-slate-700";
+
+/** "Today", "Yesterday" or the date, above the first message of each day. */
 function DayHeading({ at }: { at: string }) {
   const now = useNow();
-  return (
-    <h2 className="sticky top-0 z-10 flex items-center gap-3 bg-white/95 dark:bg-slate-900/95 px-4 py-1.5 text-xs font-semibold text-slate-600 dark:text-slate-300 before:h-px before:flex-1 before:bg-slate-200 dark:before:bg-slate-700 after:h-px after:flex-1 after:bg-slate-200 dark:after:bg-slate-700">
-      {dayLabel(at, now)}
-    </h2>
-  );
+  return <h2 className={DAY_LABEL}>{dayLabel(at, now)}</h2>;
+}
+
+/** The same words over the top of the view (hidden from screen readers: the headings are in the list). */
+function DayLabel({ at, className }: { at: string; className: string }) {
+  const now = useNow();
+  return <div className={`${DAY_LABEL} ${className}`}>{dayLabel(at, now)}</div>;
 }

@@ -13,6 +13,7 @@ import { useDrawer } from "../ui/use-drawer";
 import { AccountMenu } from "./account-menu";
 import { ConnectionBadge } from "./connection-badge";
 import { useRealtime } from "./use-realtime";
+import { useVisualViewportHeight } from "./use-visual-viewport";
 
 /** Where the sidebar and the feed stop being drawers (Tailwind's `md` and `xl`). */
 const ROOMS_INLINE = "(min-width: 48rem)";
@@ -38,6 +39,7 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
   useRealtime(user);
   useNotificationSync();
   useUnreadTitle();
+  useVisualViewportHeight();
   const [feedOpen, setFeedOpen] = useState(false);
   const [roomsOpen, setRoomsOpen] = useState(false);
   const closeFeed = useCallback(() => setFeedOpen(false), []);
@@ -55,7 +57,7 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
   };
 
   return (
-    <div className="flex h-dvh flex-col">
+    <div className="flex h-[var(--visible-height,100dvh)] flex-col">
       <header className="flex h-14 shrink-0 items-center gap-2 border-b border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 px-3 sm:gap-3 sm:px-4">
         <button
           type="button"

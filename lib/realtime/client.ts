@@ -136,7 +136,12 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
         onSignedOut: () => this.signedOut(),
         onInvalid: (transport, invalid, bytes, type) => this.reportInvalid(transport, invalid, bytes, type),
         onLog: (log) => this.emit("frame", log),
-        onStatus: () => this.emitStatus(),
+        onStatus: () => {
+          // WebSockets blocked on the way to a server that answers: the feed follows the rooms
+          // onto long polling (FeedLink.roomsBlocked) instead of negotiating on its own.
+          if (this.link.transport === "longpoll") this.feed.roomsBlocked();
+          this.emitStatus();
+        },
         onReconnect: () => this.status.reconnects++,
       },
     );

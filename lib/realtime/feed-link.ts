@@ -1,6 +1,7 @@
 // The feed's link: the feed and this person's notifications ride SSE; when no byte arrives (a
-// buffering proxy) or a proxy refuses the stream while the server answers plain requests, they
-// ride long polling, and SSE is tried again in the background.
+// buffering proxy), a proxy refuses the stream while the server answers plain requests, or the
+// rooms' link finds WebSockets blocked before the stream has opened, they ride long polling,
+// and SSE is tried again in the background.
 import { SSE_PING_MS } from "../protocol";
 import { Backoff, type BackoffOptions } from "./backoff";
 import { SseChannel, type SseFailure } from "./sse-channel";
@@ -33,6 +34,8 @@ export class FeedLink {
   private everOpened = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private up = false;
+  /** The event stream is open (its first byte came, and it has not ended since). */
+  private streaming = false;
 
   constructor(
     url: string,
@@ -62,6 +65,7 @@ export class FeedLink {
 
   stop(): void {
     this.up = false;
+    this.streaming = false;
     this.clearTimer();
     this.sse.close();
   }
@@ -89,7 +93,21 @@ export class FeedLink {
     }
   }
 
+  /**
+   * The rooms' link found WebSockets blocked while the server answers plain requests: a proxy is
+   * in the way, and an event stream that has not opened yet is most likely held by the same
+   * proxy. One negotiation for both: the feed rides long polling at once rather than sit
+   * "connecting" through its own tries, and SSE is tried again in the background as usual.
+   * A stream already open stays (that proxy lets SSE through).
+   */
+  roomsBlocked(): void {
+    if (!this.up || this.mode !== "auto" || this.transport !== "sse" || this.streaming) return;
+    this.sse.close();
+    this.fallBack();
+  }
+
   private opened(): void {
+    this.streaming = true;
     if (this.everOpened) this.hooks.onReconnect();
     this.everOpened = true;
     this.failures = 0;
@@ -102,6 +120,7 @@ export class FeedLink {
   }
 
   private ended(error: SseFailure | null, gotBytes: boolean, retryMs: number | null): void {
+    this.streaming = false;
     if (error?.status === 401) return this.hooks.onSignedOut();
     if (!this.up) return;
     if (this.transport === "longpoll") return this.schedule(this.opts.upgradeRetryMs);

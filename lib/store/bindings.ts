@@ -1,15 +1,17 @@
 // The one place the realtime client's events reach the stores. Components call `bindWorkspace`
 // (while someone is signed in) and `bindRoom` (while a room is open) and unbind on unmount;
 // none wires `client.on(...)` to a store by hand.
-import { isChange } from "../chat/changes";
+import { isChange, type ChangeEvent } from "../chat/changes";
 import { notifyDesktop } from "../desktop-notifications";
 import { messageHref } from "../message-links";
 import { followCanvas } from "../canvas/follow";
-import { roomStream, type User } from "../protocol";
+import { roomStream, type CursorMap, type RealtimeEvent, type User } from "../protocol";
 import { randomId } from "../realtime/client";
 import type { RealtimeApi } from "../realtime/types";
 import { useCanvas } from "./canvas";
 import { useConnection } from "./connection";
+import type { EventOf } from "./events";
+import { createFrameBatch, runsOf } from "./frame-batch";
 import { cursorStore } from "./cursors";
 import { useFeed } from "./feed";
 import { useNotifications } from "./notifications";
@@ -23,6 +25,9 @@ import { useRooms } from "./rooms";
 export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => void): () => void {
   useConnection.setState({ status: client.getStatus(), mode: client.transportMode });
   let feedConnected = false;
+  const events = createFrameBatch<RealtimeEvent>((batch) => {
+    for (const event of batch) applyWorkspaceEvent(event, me);
+  });
   const offs = [
     client.on("status", (status) => {
       useConnection.getState().setStatus(status);
@@ -37,39 +42,8 @@ export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => 
       }
       feedConnected = connected;
     }),
-    client.on("event", (event) => {
-      switch (event.type) {
-        case "room.created":
-          useRooms.getState().announce({ id: event.data.roomId, name: event.data.name, createdAt: event.at });
-          return useFeed.getState().receive(event);
-        case "message.posted":
-          // In my own stream: a message in one of my private rooms.
-          useRooms.getState().posted(event.data.roomId, event.data.seq, event.actor.id, me.id, event.stream !== "feed");
-          if (isDirectMessage(event.data.roomId) && event.actor.id !== me.id && useRooms.getState().viewing !== event.data.roomId) {
-            notifyDesktop(`${event.actor.name} wrote to you`, event.data.preview, messageHref(event.data.roomId, event.data.seq), `${event.data.roomId}:${event.data.seq}`);
-          }
-          // A private room's messages come in my own stream: counted as unread, never in the
-          // public feed (whose positions are another stream's).
-          return event.stream === "feed" ? useFeed.getState().receive(event) : undefined;
-        case "member.joined":
-          return useFeed.getState().receive(event);
-        case "mention":
-          return useNotifications.getState().receive(event);
-        case "message":
-        case "message.edited":
-        case "message.deleted":
-        case "reaction":
-          return; // the open room's binding takes these
-        case "reply":
-          return useNotifications.getState().receive(event);
-        case "canvas.ops":
-          return; // the open canvas's binding takes these
-        default: {
-          const unknown: never = event;
-          return unknown;
-        }
-      }
-    }),
+    // Events of the workspace (feed, unread rooms, notifications) go in once a frame, in order.
+    client.on("event", (event) => events.push(event)),
     // Read on another device (or tab): the unread count is the server's, the same everywhere.
     client.on("read", ({ readSeq }) => useNotifications.getState().readUpTo(readSeq)),
     // A room read on another device (or tab, or this one): its unread count clears everywhere.
@@ -77,32 +51,101 @@ export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => 
     client.on("removed", ({ room }) => useRooms.getState().forget(room)),
     client.on("signedOut", () => onSignedOut()),
   ];
-  return () => offs.forEach((off) => off());
+  return () => {
+    offs.forEach((off) => off());
+    events.cancel();
+  };
 }
 
-/** One open room: its messages, presence, typing, cursors, resets, my outbox and acks. */
+/** One workspace event into its store: the feed, the sidebar's unread rooms, notifications. */
+function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
+  switch (event.type) {
+    case "room.created":
+      useRooms.getState().announce({ id: event.data.roomId, name: event.data.name, createdAt: event.at });
+      return useFeed.getState().receive(event);
+    case "message.posted":
+      // In my own stream: a message in one of my private rooms.
+      useRooms.getState().posted(event.data.roomId, event.data.seq, event.actor.id, me.id, event.stream !== "feed");
+      if (isDirectMessage(event.data.roomId) && event.actor.id !== me.id && useRooms.getState().viewing !== event.data.roomId) {
+        notifyDesktop(`${event.actor.name} wrote to you`, event.data.preview, messageHref(event.data.roomId, event.data.seq), `${event.data.roomId}:${event.data.seq}`);
+      }
+      // A private room's messages come in my own stream: counted as unread, never in the
+      // public feed (whose positions are another stream's).
+      return event.stream === "feed" ? useFeed.getState().receive(event) : undefined;
+    case "member.joined":
+      return useFeed.getState().receive(event);
+    case "mention":
+      return useNotifications.getState().receive(event);
+    case "message":
+    case "message.edited":
+    case "message.deleted":
+    case "reaction":
+      return; // the open room's binding takes these
+    case "reply":
+      return useNotifications.getState().receive(event);
+    case "canvas.ops":
+      return; // the open canvas's binding takes these
+    default: {
+      const unknown: never = event;
+      return unknown;
+    }
+  }
+}
+
+/**
+ * One open room: its messages, presence, typing, cursors, resets, my outbox and acks. Messages,
+ * their changes and cursor frames reach the stores once per animation frame, in the order they
+ * came (see frame-batch.ts): a burst renders once a frame, not once an event.
+ */
 export function bindRoom(client: RealtimeApi, roomId: string, me: User): () => void {
   const stream = roomStream(roomId);
   const room = () => useRoom.getState();
   room().setOutbox(client.getOutbox());
+  const batch = createFrameBatch<FrameWork>((items) => {
+    for (const run of runsOf(items, (w) => w.kind)) {
+      switch (run.kind) {
+        case "message":
+          room().receive(run.items.flatMap((w) => (w.kind === "message" ? [w.event] : [])));
+          break;
+        case "change":
+          room().change(run.items.flatMap((w) => (w.kind === "change" ? [w.event] : [])));
+          break;
+        case "cursors":
+          for (const w of run.items) if (w.kind === "cursors") cursorStore.getState().apply(w.frame.cursors, w.frame.snapshot, me.id);
+          break;
+        default: {
+          const unknown: never = run.kind;
+          return unknown;
+        }
+      }
+    }
+  });
   const offs = [
     client.on("event", (event) => {
       if (event.stream !== stream) return;
-      if (event.type === "message") room().receive(event);
-      else if (isChange(event)) room().change(event);
+      if (event.type === "message") batch.push({ kind: "message", event });
+      else if (isChange(event)) batch.push({ kind: "change", event });
     }),
     client.on("presence", (p) => p.room === roomId && room().setMembers(p.members)),
     client.on("typing", (t) => t.room === roomId && room().setTyping(t.users.filter((u) => u.id !== me.id))),
     client.on("cursors", (c) => {
-      if (c.room === roomId) cursorStore.getState().apply(c.cursors, c.snapshot, me.id);
+      if (c.room === roomId) batch.push({ kind: "cursors", frame: c });
     }),
-    client.on("reset", (r) => r.stream === stream && void room().reload()),
+    // A reload replaces the window: what was queued for the old one goes in first.
+    client.on("reset", (r) => {
+      if (r.stream !== stream) return;
+      batch.flushNow();
+      void room().reload();
+    }),
     // Removed from this private room: it is gone, as for anyone who was never in it.
     client.on("removed", (r) => r.room === roomId && room().gone()),
     client.on("outbox", (entries) => room().setOutbox(entries)),
     client.on("ack", (ack) => ack.room === roomId && room().confirm(ack, me)),
   ];
-  return () => offs.forEach((off) => off());
+  return () => {
+    offs.forEach((off) => off());
+    batch.cancel();
+  };
 }
 
 /**
@@ -124,6 +167,12 @@ export function bindCanvas(client: RealtimeApi, roomId: string, me: User): () =>
     canvas().close(roomId);
   };
 }
+
+/** What waits for the next frame in an open room, in arrival order. */
+type FrameWork =
+  | { kind: "message"; event: EventOf<"message"> }
+  | { kind: "change"; event: ChangeEvent }
+  | { kind: "cursors"; frame: { cursors: CursorMap; snapshot: boolean } };
 
 /** Direct-message rooms are named `dm-…` by the server (server/workspace.ts `directRoom`). */
 function isDirectMessage(roomId: string): boolean {

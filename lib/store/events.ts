@@ -24,3 +24,8 @@ export function mergeBySeq<E extends { seq: number }>(current: readonly E[], inc
 export function keepNewest<E>(list: E[], limit: number): { list: E[]; trimmed: boolean } {
   return list.length > limit ? { list: list.slice(list.length - limit), trimmed: true } : { list, trimmed: false };
 }
+
+/** The oldest `limit` of an ascending list: a window paged backwards drops its newest end. */
+export function keepOldest<E>(list: E[], limit: number): { list: E[]; trimmed: boolean } {
+  return list.length > limit ? { list: list.slice(0, limit), trimmed: true } : { list, trimmed: false };
+}

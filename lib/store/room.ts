@@ -1,45 +1,62 @@
-// The open room's chat: history pages and live messages merged by seq, my unsent messages
-// (the client's outbox), who is here and who is typing.
+// The open room's chat: a window of its history (pages read backwards and forwards, merged by
+// seq with live messages), my unsent messages (the client's outbox), who is here and who is
+// typing. The window is bounded: a reader paging a long way back or forth keeps only the pages
+// near where they are, and the pages dropped are read again when they scroll back.
 import { create } from "zustand";
 import { eventsPageSchema, roomStream, type Actor, type User } from "../protocol";
 import { applyChange, withQuoteDeleted, type ChangeEvent } from "../chat/changes";
 import { backoffDelay } from "../realtime/backoff";
 import type { OutboxEntry } from "../realtime/types";
 import { api, ApiError } from "./http";
-import { keepNewest, mergeBySeq, type EventOf } from "./events";
+import { keepNewest, keepOldest, mergeBySeq, type EventOf } from "./events";
 
 export type MessageEvent = EventOf<"message">;
 
-const PAGE = 50;
-/** The most one history request may ask for (PROTOCOL.md). */
-const MAX_PAGE = 200;
-/** Messages shown above a linked one, so it does not sit at the very top. */
-const CONTEXT = 10;
+/** Events one history request asks for (PROTOCOL.md allows up to 200). */
+const PAGE = 100;
+/** Events read on each side of a linked message when it is outside the window. */
+const AROUND = 50;
 /**
- * The most messages one open room keeps. Live messages past it push the oldest out (scrolling
- * up fetches them again); scrolling up stops at it, with a note, so a tab left open for
- * days, or a reader paging back for an hour, never grows without bound.
+ * The most messages one open room keeps. Past it, the end away from the reader is dropped:
+ * live messages push the oldest out, paging back drops the newest, paging forward the oldest.
+ * Dropped messages are a request away, so history is unbounded and the tab is not.
  */
-export const MAX_MESSAGES = 1_000;
+export const MAX_MESSAGES = 600;
 
 interface RoomState {
   roomId: string | null;
   status: "loading" | "ready" | "missing" | "error";
-  /** Ascending by seq, one per seq. */
+  /** The window: ascending by seq, one per seq, with no gaps between them. */
   messages: MessageEvent[];
   /**
    * Bumped whenever the list is replaced by a fresh load (the first, a retry, a reload after
-   * `reset`) rather than extended: what such a load brings is the room as it is, not news.
+   * `reset`, a jump to a linked message or to the latest) rather than extended: what such a
+   * load brings is the room as it is, not news.
    */
   epoch: number;
+  /** Older messages than the window's exist. */
   hasMore: boolean;
   loadingOlder: boolean;
   /** The last attempt at an older page failed; the reader can ask again. */
   olderFailed: boolean;
-  /** Older messages exist but the list is at MAX_MESSAGES: no more are fetched. */
-  atLimit: boolean;
+  /**
+   * Newer messages than the window's exist: the window was read around an old message or
+   * dropped its newest end. Live messages wait in `live` until paging forward reaches them.
+   */
+  hasNewer: boolean;
+  loadingNewer: boolean;
+  newerFailed: boolean;
+  /** Live messages that arrived while the window was away from the live end (the newest MAX_MESSAGES). */
+  live: MessageEvent[];
+  /**
+   * The reader is at the newest message (the list says so). A reader scrolled up in a full
+   * window keeps it: live messages then wait in `live` rather than push out what they read.
+   */
+  following: boolean;
   /** The message a link pointed at (`?seq=`): brought into view and highlighted. */
   focusSeq: number | null;
+  /** The linked message whose surroundings are loaded: if it is not in the window, it is gone. */
+  focusLoaded: number | null;
   members: User[];
   typing: Actor[];
   /** This room's messages still in the client's outbox (pending, sending or failed). */
@@ -56,20 +73,27 @@ interface RoomState {
   loadNewest(): Promise<number | null>;
   /** "Try again": load the newest page now instead of at the next retry. */
   retryHistory(): void;
-  /** The page before the oldest shown; `through`: reach back to that seq in one request when it can. */
-  loadOlder(through?: number): Promise<void>;
-  /** Points at one message (or none): the list loads back to it and shows it. */
+  /** The page before the oldest shown. */
+  loadOlder(): Promise<void>;
+  /** The page after the newest shown, while the window is away from the live end. */
+  loadNewer(): Promise<void>;
+  /** Back to the live end: the newest page, with the live messages that came meanwhile. */
+  jumpToLatest(): Promise<void>;
+  /** The list: the reader reached (true) or left (false) the newest message. */
+  setFollowing(following: boolean): void;
+  /** Points at one message (or none): the window is read around it if it is not in it. */
   focus(seq: number | null): void;
   /** The position was too old to resume (`reset`): start again from the newest page. */
   reload(): Promise<void>;
-  receive(event: MessageEvent): void;
+  /** Live messages, in order: one batch per animation frame (lib/store/bindings.ts). */
+  receive(events: MessageEvent | readonly MessageEvent[]): void;
   /** The room is gone for this person (removed from a private room): nothing of it stays shown. */
   gone(): void;
   /**
-   * An edit, delete or reaction: folded into the message it points at, if shown (one not shown
-   * comes from history as it is now). A delete also blanks the quotes of the replies to it.
+   * Edits, deletes and reactions: each folded into the message it points at, if held (one not
+   * held comes from history as it is now). A delete also blanks the quotes of the replies to it.
    */
-  change(event: ChangeEvent): void;
+  change(events: ChangeEvent | readonly ChangeEvent[]): void;
   /** The server acknowledged one of my messages: show it as sent until its event arrives. */
   confirm(ack: { clientId: string; seq: number }, me: Actor): void;
   setOutbox(entries: OutboxEntry[]): void;
@@ -84,8 +108,13 @@ const empty = {
   hasMore: false,
   loadingOlder: false,
   olderFailed: false,
-  atLimit: false,
+  hasNewer: false,
+  loadingNewer: false,
+  newerFailed: false,
+  live: [],
+  following: true,
   focusSeq: null,
+  focusLoaded: null,
   members: [],
   typing: [],
   outbox: [],
@@ -122,17 +151,18 @@ export const useRoom = create<RoomState>()((set, get) => ({
     if (!roomId) return null;
     cancelHistoryRetry();
     try {
-      const page = await fetchPage(roomId);
+      const page = await fetchPage(roomId, { limit: PAGE });
       if (get().roomId !== roomId) return null;
       historyFailures = 0;
       const newest = page.events[page.events.length - 1]?.seq ?? 0;
       // Keep live events that arrived while the page was on its way (after a reset).
-      set((s) => ({
-        messages: mergeBySeq(page.events, s.messages.filter((m) => m.seq > newest)),
-        epoch: s.epoch + 1,
-        hasMore: page.hasMore,
-        status: "ready",
-      }));
+      set((s) => {
+        const end = atLiveEnd(s, page.events);
+        return { ...end, hasMore: page.hasMore || end.hasMore, epoch: s.epoch + 1, olderFailed: false, status: "ready" };
+      });
+      // A link to a message that came before the first page: now its surroundings can be read.
+      const { focusSeq, focusLoaded } = get();
+      if (focusSeq !== null && focusLoaded !== focusSeq) void loadAround(focusSeq);
       return newest;
     } catch (err) {
       if (get().roomId !== roomId) return null;
@@ -155,37 +185,82 @@ export const useRoom = create<RoomState>()((set, get) => ({
     if (get().status === "error") void get().loadNewest();
   },
 
-  async loadOlder(through) {
+  async loadOlder() {
     const { roomId, messages, hasMore, loadingOlder } = get();
     const oldest = messages[0];
     if (!roomId || !oldest || !hasMore || loadingOlder) return;
-    if (messages.length >= MAX_MESSAGES) return set({ atLimit: true });
+    const epoch = get().epoch;
     set({ loadingOlder: true, olderFailed: false });
-    // Reaching for a linked message: the whole way in one request (with some lines of context
-    // above it), as far as a request and the bound allow.
-    const limit =
-      through === undefined ? PAGE : Math.min(MAX_PAGE, MAX_MESSAGES - messages.length, Math.max(PAGE, oldest.seq - through + CONTEXT));
     try {
-      const page = await fetchPage(roomId, oldest.seq, limit);
-      if (get().roomId !== roomId) return;
-      set((s) => ({ messages: mergeBySeq(s.messages, page.events), hasMore: page.hasMore, loadingOlder: false, atLimit: false }));
+      const page = await fetchPage(roomId, { before: oldest.seq, limit: PAGE });
+      if (get().roomId !== roomId || get().epoch !== epoch) return set({ loadingOlder: false });
+      set((s) => {
+        // The reader is at the top: the newest end is the far one, dropped past the bound.
+        const { list, trimmed } = keepOldest(mergeBySeq(s.messages, page.events), MAX_MESSAGES);
+        return { messages: list, hasMore: page.hasMore, loadingOlder: false, hasNewer: s.hasNewer || trimmed };
+      });
     } catch {
       if (get().roomId === roomId) set({ loadingOlder: false, olderFailed: true });
     }
   },
 
-  focus(seq) {
-    set({ focusSeq: seq });
+  async loadNewer() {
+    const { roomId, messages, hasNewer, loadingNewer } = get();
+    const newest = messages[messages.length - 1];
+    if (!roomId || !newest || !hasNewer || loadingNewer) return;
+    const epoch = get().epoch;
+    set({ loadingNewer: true, newerFailed: false });
+    try {
+      const page = await fetchPage(roomId, { after: newest.seq, limit: PAGE });
+      if (get().roomId !== roomId || get().epoch !== epoch) return set({ loadingNewer: false });
+      set((s) => {
+        if (!page.hasMore) {
+          // The page reaches the head: the window is live again, with what came meanwhile.
+          const { messages, hasMore } = atLiveEnd(s, mergeBySeq(s.messages, page.events));
+          return { messages, hasMore: s.hasMore || hasMore, hasNewer: false, live: [], loadingNewer: false };
+        }
+        // The reader is at the bottom: the oldest end is the far one.
+        const { list, trimmed } = keepNewest(mergeBySeq(s.messages, page.events), MAX_MESSAGES);
+        return { messages: list, hasMore: s.hasMore || trimmed, loadingNewer: false };
+      });
+    } catch {
+      if (get().roomId === roomId) set({ loadingNewer: false, newerFailed: true });
+    }
   },
 
-  async reload() {
-    set((s) => ({ messages: [], epoch: s.epoch + 1 }));
+  async jumpToLatest() {
+    if (!get().hasNewer) return;
+    set({ focusSeq: null, focusLoaded: null });
     await get().loadNewest();
   },
 
-  receive(event) {
-    if (event.stream !== stream(get().roomId)) return;
-    set((s) => withNewest(s, mergeBySeq(s.messages, [event])));
+  setFollowing(following) {
+    if (get().following !== following) set({ following });
+  },
+
+  focus(seq) {
+    set({ focusSeq: seq, focusLoaded: null });
+    // Before the first page, `loadNewest` does this once it is in.
+    if (seq !== null && get().status === "ready") void loadAround(seq);
+  },
+
+  async reload() {
+    set((s) => ({ messages: [], live: [], hasNewer: false, epoch: s.epoch + 1 }));
+    await get().loadNewest();
+  },
+
+  receive(events) {
+    const batch = (Array.isArray(events) ? events : [events]) as readonly MessageEvent[];
+    const mine = batch.filter((e) => e.stream === stream(get().roomId));
+    if (mine.length === 0) return;
+    set((s) => {
+      if (s.hasNewer || (!s.following && s.messages.length >= MAX_MESSAGES)) {
+        // Away from the live end, appending would leave a gap; scrolled up in a full window, it
+        // would push out what is being read. Kept until paging forward meets them.
+        return { live: keepNewest(mergeBySeq(s.live, mine), MAX_MESSAGES).list, hasNewer: true };
+      }
+      return withNewest(s, mergeBySeq(s.messages, mine));
+    });
   },
 
   gone() {
@@ -193,27 +268,22 @@ export const useRoom = create<RoomState>()((set, get) => ({
     set({ ...empty, status: "missing" });
   },
 
-  change(event) {
-    if (event.stream !== stream(get().roomId)) return;
-    const target = event.data.seq;
+  change(events) {
+    const batch = (Array.isArray(events) ? events : [events]) as readonly ChangeEvent[];
+    const mine = batch.filter((e) => e.stream === stream(get().roomId));
+    if (mine.length === 0) return;
     set((s) => {
-      let changed = false;
-      const messages = s.messages.map((m) => {
-        let data = m.seq === target ? applyChange(m.data, event) : m.data;
-        if (event.type === "message.deleted") data = withQuoteDeleted(data, target);
-        if (data === m.data) return m;
-        changed = true;
-        return { ...m, data };
-      });
-      return changed ? { messages } : {};
+      const messages = applyChanges(s.messages, mine);
+      const live = applyChanges(s.live, mine);
+      return messages === s.messages && live === s.live ? {} : { messages, live };
     });
   },
 
   confirm({ clientId, seq }, me) {
-    const { roomId, outbox, messages } = get();
+    const { roomId, outbox, messages, hasNewer } = get();
     // `outbox` holds messages only: a change's ack stands for nothing shown, its event brings it.
     const entry = outbox.find((e) => e.clientId === clientId);
-    if (!roomId || !entry || messages.some((m) => m.seq === seq)) return;
+    if (!roomId || !entry || hasNewer || messages.some((m) => m.seq === seq)) return;
     const sent: MessageEvent = {
       stream: roomStream(roomId),
       seq,
@@ -241,24 +311,91 @@ export const useRoom = create<RoomState>()((set, get) => ({
   },
 }));
 
+/**
+ * A linked message outside the window: the window becomes a page on each side of it, away from
+ * the live end unless the page after reaches the head. Within the window, nothing to load.
+ */
+async function loadAround(seq: number): Promise<void> {
+  const { roomId, messages, hasMore, hasNewer, status } = useRoom.getState();
+  if (!roomId) return;
+  const oldest = messages[0]?.seq;
+  const newest = messages[messages.length - 1]?.seq;
+  // Within the window (or, with no older messages, before its first: then it is not there).
+  const covered = status === "ready" && oldest !== undefined && newest !== undefined && (seq >= oldest || !hasMore) && (seq <= newest || !hasNewer);
+  if (covered) return useRoom.setState({ focusLoaded: seq });
+  try {
+    const [before, after] = await Promise.all([
+      fetchPage(roomId, { before: seq + 1, limit: AROUND }),
+      fetchPage(roomId, { after: seq, limit: AROUND }),
+    ]);
+    const s = useRoom.getState();
+    if (s.roomId !== roomId || s.focusSeq !== seq) return;
+    const around = mergeBySeq(before.events, after.events);
+    const end = after.hasMore ? null : atLiveEnd(s, around);
+    useRoom.setState({
+      ...(end ?? { messages: around, hasNewer: true, live: s.hasNewer ? s.live : [] }),
+      hasMore: before.hasMore || (end?.hasMore ?? false),
+      olderFailed: false,
+      newerFailed: false,
+      epoch: s.epoch + 1,
+      status: "ready",
+      focusLoaded: seq,
+    });
+  } catch {
+    // Not loaded: the link is left unresolved, and the room stays as it was.
+    if (useRoom.getState().focusSeq === seq) useRoom.setState({ focusLoaded: seq });
+  }
+}
+
+/**
+ * The window at the live end: `page` (ending at the head as the server knew it) with the live
+ * messages that arrived after it — held in `live`, or already appended — kept to the newest
+ * MAX_MESSAGES.
+ */
+function atLiveEnd(s: RoomState, page: MessageEvent[]): Pick<RoomState, "messages" | "hasMore" | "hasNewer" | "live"> {
+  const newest = page[page.length - 1]?.seq ?? 0;
+  const arrived = s.hasNewer ? s.live : s.messages;
+  const merged = mergeBySeq(page, arrived.filter((m) => m.seq > newest));
+  const { list, trimmed } = keepNewest(merged, MAX_MESSAGES);
+  return { messages: list, hasMore: trimmed, hasNewer: false, live: [] };
+}
+
+function applyChanges(list: MessageEvent[], events: readonly ChangeEvent[]): MessageEvent[] {
+  let result = list;
+  for (const event of events) {
+    const target = event.data.seq;
+    let changed = false;
+    const next = result.map((m) => {
+      let data = m.seq === target ? applyChange(m.data, event) : m.data;
+      if (event.type === "message.deleted") data = withQuoteDeleted(data, target);
+      if (data === m.data) return m;
+      changed = true;
+      return { ...m, data };
+    });
+    if (changed) result = next;
+  }
+  return result;
+}
+
 /** A message waiting in the outbox (entries stored before frames were kept are messages). */
 export function isMessage(entry: OutboxEntry): boolean {
   return entry.frame === undefined || entry.frame.type === "send";
 }
 
-/** The list after a live message, kept to the newest MAX_MESSAGES; dropped ones can be paged in again. */
-function withNewest(s: RoomState, merged: MessageEvent[]): Pick<RoomState, "messages" | "hasMore" | "atLimit"> {
+/** The list after live messages, kept to the newest MAX_MESSAGES; dropped ones can be paged in again. */
+function withNewest(s: RoomState, merged: MessageEvent[]): Pick<RoomState, "messages" | "hasMore"> {
   const { list, trimmed } = keepNewest(merged, MAX_MESSAGES);
-  return { messages: list, hasMore: s.hasMore || trimmed, atLimit: trimmed ? false : s.atLimit };
+  return { messages: list, hasMore: s.hasMore || trimmed };
 }
 
 function stream(roomId: string | null): string | null {
   return roomId === null ? null : roomStream(roomId);
 }
 
-async function fetchPage(roomId: string, before?: number, limit = PAGE) {
-  const query = new URLSearchParams({ limit: String(limit) });
-  if (before !== undefined) query.set("before", String(before));
+async function fetchPage(roomId: string, at: { before?: number; after?: number; limit: number }) {
+  const query = new URLSearchParams({ limit: String(at.limit) });
+  if (at.before !== undefined) query.set("before", String(at.before));
+  if (at.after !== undefined) query.set("after", String(at.after));
   const page = await api(`/api/rooms/${encodeURIComponent(roomId)}/events?${query}`, eventsPageSchema);
   return { events: page.events.filter((e): e is MessageEvent => e.type === "message"), hasMore: page.hasMore };
 }

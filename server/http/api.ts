@@ -316,8 +316,11 @@ export function createApi(deps: ApiDeps): Router {
     authed(async ({ res, url, params }, session) => {
       const room = roomParam(params);
       const before = optionalInt(url, "before", 1, Number.MAX_SAFE_INTEGER);
+      // Version 1.3: pages forwards too, so a link to an old message can read on to the live end.
+      const after = optionalInt(url, "after", 0, Number.MAX_SAFE_INTEGER);
+      if (before !== null && after !== null) throw new HttpError("bad_request", "before and after cannot be used together");
       const limit = optionalInt(url, "limit", 1, 200) ?? 50;
-      sendJson(res, 200, await workspace.history(room, session.user.id, before, limit));
+      sendJson(res, 200, await workspace.history(room, session.user.id, before, limit, after));
     }),
   );
   /**

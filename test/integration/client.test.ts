@@ -319,6 +319,32 @@ describe("feed and notifications over SSE", () => {
     });
   }
 
+  it("follows the rooms onto long polling when WebSockets are blocked, before its own stream has opened", async () => {
+    // A proxy that strips upgrades and holds event streams without a byte: the server answers
+    // plain requests through it. The rooms' link finds it out; the feed asks no more of it.
+    const proxy = await startHttpProxy(Number(new URL(s.url).port), (req) => {
+      if (!req.url?.startsWith("/api/stream")) return false;
+      return true; // held, unanswered
+    });
+    proxies.push(proxy);
+    const b = client(lin, {
+      baseUrl: proxy.url,
+      feedStreams: ["feed", "user:me"],
+      transport: "auto",
+      pollWaitS: 2,
+      createWebSocket: () => {
+        throw new Error("the proxy drops the Upgrade header");
+      },
+    });
+    b.client.start();
+    await waitFor(() => b.client.getStatus().rooms.transport === "longpoll", 5000, "rooms on polling");
+    await waitFor(() => b.client.getStatus().feed.transport === "longpoll" && b.client.getStatus().feed.state === "connected", 5000, "feed on polling");
+    // One try at the stream, not the two silent ones of its own negotiation.
+    expect(proxy.intercepted.filter((p) => p === "/api/stream").length).toBe(1);
+    await room("feed-follows");
+    await waitFor(() => b.events.some((e) => e.type === "room.created" && e.data.roomId === "feed-follows"), 5000, "feed over polling");
+  });
+
   it("keeps trying the event stream, not long polling, while the server itself is down", async () => {
     // 503 for everything, /readyz too: a restart, not a proxy.
     const proxy = await startHttpProxy(Number(new URL(s.url).port), (_req, res) => {

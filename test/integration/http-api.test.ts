@@ -195,7 +195,7 @@ describe("messages and history", () => {
     expect(await s.app.log.head("room:msgs")).toBe(1);
   });
 
-  it("pages history backwards with before= and limit=", async () => {
+  it("pages history backwards with before=, forwards with after=, and limit=", async () => {
     await post("/api/rooms", { name: "paged" }, ada.cookie);
     for (let i = 1; i <= 7; i++) {
       expect((await post("/api/rooms/paged/messages", { text: `m${i}`, clientId: `p${i}` }, ada.cookie)).status).toBe(201);
@@ -206,7 +206,14 @@ describe("messages and history", () => {
     const older = (await (await s.api("/api/rooms/paged/events?before=5&limit=10", { cookie: lin.cookie })).json()) as { events: RealtimeEvent[]; hasMore: boolean };
     expect(older.events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
     expect(older.hasMore).toBe(false);
-    for (const q of ["limit=0", "limit=201", "limit=abc", "before=-1", "before=1.5"]) {
+    // Version 1.3: forwards from a seq, towards the head.
+    const after = (await (await s.api("/api/rooms/paged/events?after=2&limit=3", { cookie: lin.cookie })).json()) as { events: RealtimeEvent[]; hasMore: boolean };
+    expect(after.events.map((e) => e.seq)).toEqual([3, 4, 5]);
+    expect(after.hasMore).toBe(true);
+    const toHead = (await (await s.api("/api/rooms/paged/events?after=5&limit=10", { cookie: lin.cookie })).json()) as { events: RealtimeEvent[]; hasMore: boolean };
+    expect(toHead.events.map((e) => e.seq)).toEqual([6, 7]);
+    expect(toHead.hasMore).toBe(false);
+    for (const q of ["limit=0", "limit=201", "limit=abc", "before=-1", "before=1.5", "after=-1", "after=x", "before=5&after=2"]) {
       const res = await s.api(`/api/rooms/paged/events?${q}`, { cookie: lin.cookie });
       expect(res.status, q).toBe(400);
     }

@@ -38,12 +38,36 @@ describe("the open room", () => {
     expect(hasMore).toBe(true);
   });
 
-  it("stops paging older messages at the bound, and says so", async () => {
+  it("pages back past the bound by dropping the newest end, then pages forward to the live end", async () => {
     useRoom.getState().open("general");
-    for (let seq = 1; seq <= MAX_MESSAGES + 1; seq++) useRoom.getState().receive(message(seq));
+    const pageOf = (from: number, to: number, hasMore: boolean) => ({ events: Array.from({ length: to - from + 1 }, (_, i) => message(from + i)), hasMore });
+    const answers: Array<ReturnType<typeof pageOf>> = [];
+    vi.stubGlobal("fetch", (url: string) => {
+      requests.push(url);
+      return Promise.resolve(new Response(JSON.stringify(answers.shift()), { headers: { "Content-Type": "application/json" } }));
+    });
+    // The newest MAX_MESSAGES of a room of 5,000, then one page further back.
+    answers.push(pageOf(5001 - 100, 5000, true));
+    await useRoom.getState().loadNewest();
+    useRoom.setState({ messages: Array.from({ length: MAX_MESSAGES }, (_, i) => message(5001 - MAX_MESSAGES + i)) });
+    answers.push(pageOf(5001 - MAX_MESSAGES - 100, 5000 - MAX_MESSAGES, true));
     await useRoom.getState().loadOlder();
-    expect(requests).toEqual([]);
-    expect(useRoom.getState().atLimit).toBe(true);
+    let s = useRoom.getState();
+    expect(s.messages).toHaveLength(MAX_MESSAGES);
+    expect(s.messages[0]!.seq).toBe(5001 - MAX_MESSAGES - 100);
+    expect(s.hasNewer).toBe(true);
+    // Live messages meanwhile wait: appending them would leave a gap.
+    useRoom.getState().receive([message(5001), message(5002)]);
+    expect(useRoom.getState().messages.at(-1)!.seq).toBe(4900);
+    // Forward again: the last page reaches the head, and the live ones follow it.
+    answers.push(pageOf(4901, 5000, false));
+    await useRoom.getState().loadNewer();
+    s = useRoom.getState();
+    expect(requests.at(-1)).toBe("/api/rooms/general/events?limit=100&after=4900");
+    expect(s.messages.at(-1)!.seq).toBe(5002);
+    expect(s.messages).toHaveLength(MAX_MESSAGES);
+    expect(s.hasNewer).toBe(false);
+    expect(s.hasMore).toBe(true);
   });
 
   it("still pages older messages below the bound", async () => {
@@ -51,7 +75,7 @@ describe("the open room", () => {
     useRoom.setState({ hasMore: true, status: "ready" });
     for (let seq = 100; seq <= 120; seq++) useRoom.getState().receive(message(seq));
     await useRoom.getState().loadOlder();
-    expect(requests).toEqual(["/api/rooms/general/events?limit=50&before=100"]);
+    expect(requests).toEqual(["/api/rooms/general/events?limit=100&before=100"]);
   });
 });
 
