@@ -144,3 +144,25 @@ test("undo by one person takes back only their own change, not the other's work"
   await ada.context.close();
   await lin.context.close();
 });
+
+test("over long polling: a note one person makes, moves and deletes reaches the other", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada", "/?transport=longpoll");
+  const lin = await signedInPerson(browser, "Lin", "/?transport=longpoll");
+  const room = unique("canvas");
+  await createRoom(ada.page, room);
+  await openRoom(lin.page, room);
+  await expectConnected(ada.page, "Long polling");
+  await expectConnected(lin.page, "Long polling");
+
+  await addNote(ada.page, 0.4, 0.5, "polled");
+  await expect(note(lin.page, "polled")).toBeVisible();
+  const before = await placeOf(lin.page, "polled");
+  await note(ada.page, "polled").click();
+  await ada.page.keyboard.press("ArrowDown");
+  await expect.poll(() => placeOf(lin.page, "polled")).toEqual({ x: before!.x, y: before!.y + 10 });
+  await note(lin.page, "polled").click();
+  await lin.page.keyboard.press("Delete");
+  await expect(notes(ada.page)).toHaveCount(0);
+  await ada.context.close();
+  await lin.context.close();
+});

@@ -5,7 +5,7 @@
 import type { PrismaClient } from "./db/generated/client";
 import type { AppendResult, EventLog } from "./eventlog";
 import type { Logger } from "./log";
-import { boardFrom, boardObjects, foldBatches, refusal, type Board } from "../lib/canvas/board";
+import { applyOps, boardFrom, boardObjects, foldBatches, refusal, type Board } from "../lib/canvas/board";
 import { canvasObjectSchema, canvasStream, SNAPSHOT_EVERY, type Actor, type CanvasObject, type CanvasOp, type ErrorCode, type RealtimeEvent } from "../lib/protocol";
 import { z } from "../lib/protocol/zod";
 
@@ -36,10 +36,17 @@ const FOLD_PAGE = 1000;
 
 const storedObjects = z.array(canvasObjectSchema);
 
+const acceptedKey = (actorId: string, clientId: string) => `${actorId}\u0000${clientId}`;
+
 export class CanvasBoards {
   private readonly folded = new Map<string, Folded>();
   /** Per canvas, the change being checked and appended: the next waits, so it checks against it. */
   private readonly turns = new Map<string, Promise<unknown>>();
+  /**
+   * Per canvas, the changes this instance accepted and queued that the log has not shown
+   * committed yet, in order, by actor and clientId. Bounded by the log's queue.
+   */
+  private readonly accepted = new Map<string, Map<string, { ops: CanvasOp[]; result: Promise<AppendResult> }>>();
   private readonly snapshotting = new Set<string>();
 
   constructor(
@@ -65,6 +72,9 @@ export class CanvasBoards {
       if (last) {
         const batches = page.map((e) => (e.type === "canvas.ops" ? e.data.ops : []));
         f = { ...f, board: foldBatches(f.board, batches), seq: last.seq };
+        // What the log shows committed is no longer pending here, even before its append resolves.
+        const accepted = this.accepted.get(stream);
+        if (accepted) for (const e of page) if (e.type === "canvas.ops") accepted.delete(acceptedKey(e.actor.id, e.data.clientId));
       }
       if (page.length < FOLD_PAGE) break;
     }
@@ -75,27 +85,47 @@ export class CanvasBoards {
 
   /**
    * Checks `ops` against the board as it stands and appends them as one `canvas.ops` event;
-   * resolves once durable. Changes to one canvas take turns on this instance, so each is checked
-   * against every one before it; across instances the fold's rules (an op on a missing object
-   * changes nothing) keep every reader's board the same whatever got through. A repeated
-   * `clientId` answers the first event and checks nothing.
+   * resolves once durable. Changes to one canvas take turns on this instance for their check,
+   * each against the committed board with every change accepted before it applied on top — the
+   * server's own pending changes, as a page keeps its own — so a change need not wait for the one
+   * before it to commit, and one board's changes share a group commit. Across instances the
+   * fold's rules (an op on a missing object changes nothing) keep every reader's board the same
+   * whatever got through. A repeated `clientId` answers the first event and checks nothing.
    */
   change(room: string, actor: Actor, ops: CanvasOp[], clientId: string): Promise<AppendResult> {
     const stream = canvasStream(room);
+    const key = acceptedKey(actor.id, clientId);
     const before = this.turns.get(stream) ?? Promise.resolve();
-    const turn = before.catch(() => undefined).then(async (): Promise<AppendResult> => {
+    const turn = before.catch(() => undefined).then(async (): Promise<{ result: Promise<AppendResult> }> => {
+      const queued = this.accepted.get(stream)?.get(key);
+      if (queued) return { result: queued.result };
       const earlier = await this.log.findByKey(stream, actor.id, clientId);
-      if (earlier) return { event: earlier, duplicate: true };
+      if (earlier) return { result: Promise.resolve({ event: earlier, duplicate: true }) };
       const { board } = await this.current(room);
-      const why = refusal(board, ops);
+      let expected = board;
+      for (const a of this.accepted.get(stream)?.values() ?? []) expected = applyOps(expected, a.ops);
+      const why = refusal(expected, ops);
       if (why) throw new CanvasError(why.code, why.message);
-      return this.log.append({ stream, type: "canvas.ops", actor, data: { ops, clientId }, clientId });
+      const result = this.log.append({ stream, type: "canvas.ops", actor, data: { ops, clientId }, clientId });
+      let mine = this.accepted.get(stream);
+      if (!mine) this.accepted.set(stream, (mine = new Map()));
+      mine.set(key, { ops, result });
+      // Committed or failed, it is no longer the server's pending change (a failed one was never
+      // in the log; a committed one is, and the next fold reads it from there).
+      const settled = () => {
+        const now = this.accepted.get(stream);
+        if (now?.get(key)?.result !== result) return;
+        now.delete(key);
+        if (now.size === 0) this.accepted.delete(stream);
+      };
+      result.then(settled, settled);
+      return { result };
     });
     this.turns.set(stream, turn);
     void turn.finally(() => {
       if (this.turns.get(stream) === turn) this.turns.delete(stream);
     }).catch(() => undefined);
-    return turn;
+    return turn.then((t) => t.result);
   }
 
   /** The canvas stream's last committed seq. */
