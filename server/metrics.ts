@@ -106,6 +106,10 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     // Long polling
     pollAnswers: counter("rt_poll_answers_total", "Long polls answered", ["reason"]),
     pollsHeld: gauge("rt_polls_held", "Long polls currently held"),
+    pollEncodings: hotTotal(
+      "rt_poll_answer_encodings_total",
+      "Long-poll answers encoded: once for every poller at the same position with the same room state, the others share it",
+    ),
 
     // Scale-out
     backplaneReads: counter("rt_backplane_catchup_reads_total", "Log reads triggered by another instance's commit"),
