@@ -19,6 +19,8 @@
 // against that checkout's server (`sse-before`, `longpoll-before`), in the same run: the
 // earlier version side by side with this one.
 import http from "node:http";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
 import type { Socket } from "node:net";
 import { startAppServer, usePostgres } from "./lib/app-server";
 import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, startServerChild, type ChildStats, type ServerChild } from "./lib/child";
@@ -67,6 +69,8 @@ export interface TransportsOptions {
   serverCore?: number | null;
   /** Another checkout of this repository: its server runs the `*-before` kinds. */
   before?: string;
+  /** Writes a CPU profile of the server over each fixed-rate window to this directory. */
+  profileDir?: string;
   /** One app server for every transport of a run (smoke tests), instead of a fresh one each. */
   sharedServer?: boolean;
   progress?: Progress;
@@ -424,7 +428,14 @@ async function measure(transport: TransportKind, o: MeasureOptions): Promise<Omi
     };
 
     await srv.settled();
+    if (o.profileDir) await srv.profileStart();
     const { pass: _pass, ...fixed } = await window(rate, o.durationMs ?? 5000, o.warmupMs ?? 1000, 3000);
+    if (o.profileDir) {
+      mkdirSync(o.profileDir, { recursive: true });
+      const file = path.resolve(o.profileDir, `transports-${transport}-run${o.run + 1}-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
+      await srv.profileStop(file);
+      progress.note(`${o.label}: profile ${file}`);
+    }
     const search =
       o.search === false
         ? { steps: [], best: null }
@@ -518,7 +529,9 @@ async function openSubscribers(
     });
   }
 
-  // Long polling: each subscriber polls again as soon as an answer arrives, from its cursor.
+  // Long polling: each subscriber polls again as soon as an answer arrives, from its cursor,
+  // sending back the answer's `state` as the app's client does (protocol 1.3; an earlier server
+  // ignores it and answers with the rooms' state every time).
   const requestsOpen = new Set<http.ClientRequest>();
   const agent = new http.Agent({ keepAlive: true, maxSockets: n + 10, maxFreeSockets: n + 10 });
   const get = (i: number, path: string, onEnd: (status: number | undefined, body: Buffer) => void, onError: (err: Error) => void) => {
@@ -534,21 +547,24 @@ async function openSubscribers(
     req.end();
     return req;
   };
-  const poll = (i: number, cursor: string | null) => {
+  type Position = { cursor: string; state?: string };
+  const positionOf = (body: Buffer): Position => JSON.parse(body.toString("utf8")) as Position;
+  const poll = (i: number, at: Position) => {
     if (closed) return;
-    const path = `/api/poll?streams=room:general&wait=25&client=b${i}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+    const path =
+      `/api/poll?streams=room:general&wait=25&client=b${i}&cursor=${encodeURIComponent(at.cursor)}` + (at.state ? `&state=${encodeURIComponent(at.state)}` : "");
     const req = get(
       i,
       path,
       (status, body) => {
         requestsOpen.delete(req);
-        if (status !== 200) return void setTimeout(() => poll(i, cursor), 100);
+        if (status !== 200) return void setTimeout(() => poll(i, at), 100);
         forEachSendTime(body, body.length, onSent);
-        poll(i, (JSON.parse(body.toString("utf8")) as { cursor: string }).cursor);
+        poll(i, positionOf(body));
       },
       () => {
         requestsOpen.delete(req);
-        if (!closed) setTimeout(() => poll(i, cursor), 100);
+        if (!closed) setTimeout(() => poll(i, at), 100);
       },
     );
     requestsOpen.add(req);
@@ -560,7 +576,7 @@ async function openSubscribers(
         i,
         `/api/poll?streams=room:general&wait=0&client=b${i}`,
         (_status, body) => {
-          poll(i, (JSON.parse(body.toString("utf8")) as { cursor: string }).cursor);
+          poll(i, positionOf(body));
           resolve();
         },
         reject,
@@ -655,6 +671,7 @@ benchScript(import.meta.url, {
     people: num("people", 50),
     transports: (get("transports")?.split(",") as TransportKind[] | undefined) ?? (get("before") ? [...TRANSPORTS, "sse-before", "longpoll-before"] : TRANSPORTS),
     before: get("before"),
+    profileDir: get("profile"),
     search: !has("no-search"),
     stepMs: num("step", quick ? 500 : 1000),
     graceMs: num("grace", quick ? 500 : 1000),
