@@ -363,13 +363,17 @@ export class LongPollTransport {
     return rooms.some((r) => versions?.get(r) !== this.opts.hub.roomVersion(r));
   }
 
-  /** @internal Records what an answer carried. */
-  noteAnswer(key: string, rooms: string[], stateCaused: boolean): void {
+  /**
+   * @internal Records what an answer carried: the rooms' versions for a version 1 client (`rooms`),
+   * only when a state answer went for a 1.3 client (`null`: its token says the rest).
+   */
+  noteAnswer(key: string, rooms: string[] | null, stateCaused: boolean): void {
     const prev = this.seen.get(key);
+    if (rooms === null && !stateCaused) return;
     this.seen.delete(key);
     this.seen.set(key, {
       stateAnswerAt: stateCaused ? Date.now() : (prev?.stateAnswerAt ?? 0),
-      versions: new Map(rooms.map((r) => [r, this.opts.hub.roomVersion(r)])),
+      versions: rooms ? new Map(rooms.map((r) => [r, this.opts.hub.roomVersion(r)])) : (prev?.versions ?? new Map()),
     });
     if (this.seen.size > 10_000) this.seen.delete(this.seen.keys().next().value!);
   }
@@ -389,9 +393,12 @@ function parseWait(text: string | null): number {
   return Math.min(n, POLL_MAX_WAIT_S);
 }
 
+/** Held polls made by this process: each one's id (a counter: a poll lives for one request). */
+let pollCount = 0;
+
 /** One held request: a hub subscriber for its streams and a watcher of its rooms. */
 class HeldPoll implements Subscriber {
-  readonly id = `lp-${randomBytes(6).toString("base64url")}`;
+  readonly id = `lp-${++pollCount}`;
   readonly transport = "longpoll" as const;
   readonly user: User;
   readonly sessionId: string;
@@ -533,7 +540,7 @@ class HeldPoll implements Subscriber {
     for (const room of this.rooms) this.opts.hub.settleRoom(room);
     // A superseded poll's client has already moved on to its next request and never reads
     // this answer: recording its room state as seen would hold that next request back.
-    if (reason !== "superseded") this.owner.noteAnswer(this.key, this.rooms, reason === "state");
+    if (reason !== "superseded") this.owner.noteAnswer(this.key, this.clientState === null ? this.rooms : null, reason === "state");
     this.opts.metrics?.pollAnswers.inc({ reason });
     if (this.res.destroyed) return;
     const body = this.body();
