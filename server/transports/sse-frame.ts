@@ -97,8 +97,15 @@ export class SseEventWire {
   private heads: Map<string, Buffer> | undefined;
   private forgetting = false;
 
+  /**
+   * The cursor of a stream that carries this event's stream alone, made once for all of them:
+   * they share the whole message without making their cursor's text each.
+   */
+  readonly aloneCursor: string;
+
   constructor(out: Outgoing) {
     this.body = sseEventBody(out.event.type, out.json);
+    this.aloneCursor = `${out.event.stream}=${out.seq}`;
   }
 
   /**

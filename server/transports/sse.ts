@@ -201,7 +201,10 @@ class SseConnection implements Subscriber {
     this.cursorText = null;
     this.tallies.events?.inc();
     this.cork.hold();
-    out.encoded(sseEventWire).writeTo(this.cursor(), this.chunked, this.writePart, this.tallies.encodings);
+    const wire = out.encoded(sseEventWire);
+    // One stream: its cursor is the event's own position, the same for every such stream.
+    const cursor = this.position.size === 1 ? wire.aloneCursor : this.cursor();
+    wire.writeTo(cursor, this.chunked, this.writePart, this.tallies.encodings);
     this.guard.check();
   }
 
