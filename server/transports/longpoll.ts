@@ -14,9 +14,8 @@ import type { ConnectionBudget, ConnectionLease, ConnectionRefusal } from "../co
 import type { EventLog } from "../eventlog";
 import type { DisconnectReason, Encoder, Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import { HttpError, sendError, sendJson } from "../http/respond";
-import { counterFor, type Tally } from "../metrics";
+import { counterFor, type Metrics, type Tally } from "../metrics";
 import type { Logger } from "../log";
-import type { Metrics } from "../metrics";
 import type { Workspace } from "../workspace";
 import { decodeFrame, errorFrame } from "../commands/errors";
 import { CommandExecutor } from "../commands/executor";

@@ -2,6 +2,7 @@
 // One connection carries several streams; each event's `id` is the cursor after it, so a
 // reconnect with Last-Event-ID resumes every stream exactly where it stopped.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import type { Session } from "../auth";
 import type { ConnectionBudget } from "../connection-budget";
@@ -9,10 +10,8 @@ import type { EventLog } from "../eventlog";
 import type { DisconnectReason, Hub, Outgoing, Subscriber } from "../hub";
 import { HttpError, sendError } from "../http/respond";
 import type { Logger } from "../log";
-import type { Metrics } from "../metrics";
+import { counterFor, type Metrics, type Tally } from "../metrics";
 import type { Workspace } from "../workspace";
-import type { Socket } from "node:net";
-import { counterFor, type Tally } from "../metrics";
 import { formatSse, sseChunk, sseEventWire } from "./sse-frame";
 import { WriteGuard, type TooSlowReason } from "./slow-consumer";
 import { readCursor, resolveStreams } from "./streams";
