@@ -16,22 +16,34 @@ export interface BatchedPoll {
  * The batch window: the first poll an event wakes opens it, every poll woken (or arriving with
  * events waiting) while it is open joins it, and all of them answer when it ends. One timer
  * for all of them, however many.
+ *
+ * A window waits only while events come close together (the last one opened less than one and a
+ * half windows ago): then there is a burst to gather. An event after a quiet spell is answered
+ * with its own commit batch at the end of its tick, so waiting costs latency only under load,
+ * where it buys whole bursts per answer.
  */
 export class PollBatches {
   private open: Set<BatchedPoll> | null = null;
+  private lastOpened = -Infinity;
 
-  constructor(private readonly windowMs: number) {}
+  constructor(
+    private readonly windowMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** A held poll woke: it answers when the window ends (one opens now if none is open). */
   wake(poll: BatchedPoll): void {
     if (this.open) return void this.open.add(poll);
     const polls = new Set([poll]);
     this.open = polls;
+    const now = this.now();
+    const burst = now - this.lastOpened < this.windowMs * 1.5;
+    this.lastOpened = now;
     const flush = () => {
       if (this.open === polls) this.open = null;
       for (const p of polls) p.answer("events");
     };
-    if (this.windowMs <= 0) setImmediate(flush);
+    if (this.windowMs <= 0 || !burst) setImmediate(flush);
     else setTimeout(flush, this.windowMs).unref();
   }
 

@@ -1,8 +1,8 @@
-// Long polls that batch (protocol 1.3), over real servers on 127.0.0.1: a woken poll gathers
-// what else commits into one answer (ended by the window or by its size), answers carry the
-// rooms' state only when the poller's `state` token is not the state now, pollers at the same
-// position share one encoded answer, and every event reaches every poller exactly once, in order,
-// whatever the cursors they poll from.
+// Long polls that batch (protocol 1.3), over real servers on 127.0.0.1: a poll woken in a burst
+// gathers what else commits into one answer (ended by the window or by its size), one woken
+// after a quiet spell answers at once, answers carry the rooms' state only when the poller's
+// `state` token is not the state now, pollers at the same position share one encoded answer,
+// and every event reaches every poller exactly once, in order, whatever the cursors they poll from.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metricValue, scrapeMetrics } from "../helpers/metrics";
@@ -53,7 +53,7 @@ describe("a woken poll gathers what commits in its window", () => {
   const BIG = "x".repeat(2400);
 
   beforeAll(async () => {
-    // A window that never ends within the test: only the size limit answers a woken poll.
+    // A window that never ends within the test: only the size limit answers a poll that waits.
     s = await startServer({ tuning: { pollBatchMs: 600_000, pollBatchBytes: 2500 } });
     ada = await s.signIn("Ada");
   });
@@ -62,27 +62,35 @@ describe("a woken poll gathers what commits in its window", () => {
     await s?.stop();
   });
 
-  it("answers once with the events of several commits, when they fill the answer", async () => {
+  it("answers an event after a quiet spell at once, and gathers the commits of a burst into one answer until it is full", async () => {
     const room = `b-${randomBytes(3).toString("hex")}`;
     await s.app.workspace.createRoom(room, ada.user);
     const start = (await poll(ada, { streams: `room:${room}`, wait: 0 })).body.cursor;
-    const held = poll(ada, { streams: `room:${room}`, cursor: start });
-    await waitFor(() => s.app.poll.size === 1, 5000, "the poll to be held");
 
-    // Three commits, one after another: the first wakes the poll, which waits for more.
+    // Nothing committed lately: the first event is answered with its own commit, without waiting.
+    const first = poll(ada, { streams: `room:${room}`, cursor: start });
+    await waitFor(() => s.app.poll.size === 1, 5000, "the poll to be held");
     await s.app.workspace.postMessage(room, ada.user, "first", "c1");
+    const quiet = (await first).body;
+    expect(texts(quiet)).toEqual(["first"]);
+
+    // Right after it, a burst: the next poll woken waits for more (this window never ends on its
+    // own here), through two commits, until the third fills its answer.
+    const held = poll(ada, { streams: `room:${room}`, cursor: quiet.cursor });
+    await waitFor(() => s.app.poll.size === 1, 5000, "the poll to be held");
     await s.app.workspace.postMessage(room, ada.user, "second", "c2");
+    await s.app.workspace.postMessage(room, ada.user, "third", "c3");
     expect(held.state.done).toBe(false);
-    await s.app.workspace.postMessage(room, ada.user, BIG, "c3");
+    await s.app.workspace.postMessage(room, ada.user, BIG, "c4");
     const { status, body } = await held;
     expect(status).toBe(200);
-    expect(texts(body)).toEqual(["first", "second", BIG]);
-    // Answered for its events, not for its wait passing.
+    expect(texts(body)).toEqual(["second", "third", BIG]);
+    expect(body.events.map((e) => e.seq)).toEqual([2, 3, 4]);
+    expect(parseCursor(body.cursor)!.get(`room:${room}`)).toBe(4);
+    // Both answered for their events, neither for its wait passing.
     const answered = await scrapeMetrics(s.url);
-    expect(metricValue(answered, "rt_poll_answers_total", { reason: "events" })).toBe(1);
+    expect(metricValue(answered, "rt_poll_answers_total", { reason: "events" })).toBe(2);
     expect(metricValue(answered, "rt_poll_answers_total", { reason: "timeout" })).toBe(0);
-    expect(body.events.map((e) => e.seq)).toEqual([1, 2, 3]);
-    expect(parseCursor(body.cursor)!.get(`room:${room}`)).toBe(3);
   });
 });
 
