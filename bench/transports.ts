@@ -15,7 +15,12 @@
 //   max rate    open-loop rates stepping up ×1.5 from 20 events/s until the p99 passes 100 ms
 //               or fewer than 99% of deliveries arrive, then bisection (bench/lib/search.ts):
 //               the highest deliveries/s each transport sustains
+// With `--before DIR` (another checkout of this repository), the fallbacks run a second time
+// against that checkout's server (`sse-before`, `longpoll-before`), in the same run: the
+// earlier version side by side with this one.
 import http from "node:http";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
 import type { Socket } from "node:net";
 import { startAppServer, usePostgres } from "./lib/app-server";
 import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, startServerChild, type ChildStats, type ServerChild } from "./lib/child";
@@ -27,8 +32,15 @@ import { benchScript } from "./lib/script";
 import { findMaxRate } from "./lib/search";
 import { openRawSse } from "./lib/sse";
 
-export type TransportKind = "ws" | "sse" | "sse-raw" | "longpoll";
+export type TransportKind = "ws" | "sse" | "sse-raw" | "longpoll" | "sse-before" | "longpoll-before";
 export const TRANSPORTS: TransportKind[] = ["ws", "sse", "sse-raw", "longpoll"];
+/** Every kind, in the order tables list them. */
+const ALL_KINDS: TransportKind[] = ["ws", "sse", "sse-before", "sse-raw", "longpoll", "longpoll-before"];
+
+/** The wire a kind speaks: an earlier server's SSE is still SSE. */
+function wireOf(kind: TransportKind): "ws" | "sse" | "sse-raw" | "longpoll" {
+  return kind === "sse-before" ? "sse" : kind === "longpoll-before" ? "longpoll" : kind;
+}
 
 export interface TransportsOptions {
   subscribers?: number;
@@ -55,6 +67,10 @@ export interface TransportsOptions {
   quietWaitMs?: number;
   /** CPU for the server process; null: no pinning. */
   serverCore?: number | null;
+  /** Another checkout of this repository: its server runs the `*-before` kinds. */
+  before?: string;
+  /** Writes a CPU profile of the server over each fixed-rate window to this directory. */
+  profileDir?: string;
   /** One app server for every transport of a run (smoke tests), instead of a fresh one each. */
   sharedServer?: boolean;
   progress?: Progress;
@@ -99,7 +115,16 @@ export type TransportSummary = Omit<TransportWindow, "rate" | "seconds" | "event
   /** The lowest and highest p99 of the fixed-rate window over the runs. */
   p99Span: Span;
   /** The step-up's medians (null: not run, or nothing passed), with the spread of its runs. */
-  max: { eventsPerSec: number; deliveriesPerSec: number; deliveriesPerSecSpan: Span; p50Ms: number; p99Ms: number; serverCpuUsPerDelivery: number; loadGenCpuPercent: number } | null;
+  max: {
+    eventsPerSec: number;
+    deliveriesPerSec: number;
+    deliveriesPerSecSpan: Span;
+    p50Ms: number;
+    p99Ms: number;
+    requestsPerDelivery: number;
+    serverCpuUsPerDelivery: number;
+    loadGenCpuPercent: number;
+  } | null;
 };
 
 export interface TransportsResults {
@@ -112,6 +137,7 @@ export async function runTransports(opts: TransportsOptions = {}): Promise<Trans
   const runs = opts.runs ?? 3;
   const transports = opts.transports ?? TRANSPORTS;
   const progress = opts.progress ?? new Progress("transports", false);
+  if (transports.some((t) => t.endsWith("-before")) && !opts.before) throw new Error("the `*-before` transports need --before DIR (a checkout of this repository)");
   const postgres = await usePostgres((opts.postgres ?? true) && transports.some((t) => t !== "sse-raw"));
   const samples: TransportSample[] = [];
   for (let run = 0; run < runs; run++) {
@@ -122,7 +148,8 @@ export async function runTransports(opts: TransportsOptions = {}): Promise<Trans
         const label = `${transport} run ${run + 1}/${runs}`;
         const earlier = samples.filter((s) => s.transport === transport && s.best).map((s) => s.best!.rate);
         const near = (opts.resume ?? true) && earlier.length ? median(earlier) : undefined;
-        const s = await measure(transport, { ...opts, usePostgres: postgres, label, progress, run, near, shared: transport === "sse-raw" ? undefined : shared });
+        const own = transport !== "sse-raw" && !transport.endsWith("-before");
+        const s = await measure(transport, { ...opts, usePostgres: postgres, label, progress, run, near, shared: own ? shared : undefined });
         samples.push({ ...s, background });
         progress.note(
           `${label}: ${fmt(s.deliveriesPerSec)} deliveries/s, p50/p99 ${fmt(s.p50Ms)}/${fmt(s.p99Ms)} ms, ${fmt(s.bytesDownPerDelivery)} B down and ${fmt(s.requestsPerDelivery, 3)} requests per delivery` +
@@ -138,7 +165,7 @@ export async function runTransports(opts: TransportsOptions = {}): Promise<Trans
 }
 
 function summarize(samples: TransportSample[]): TransportSummary[] {
-  return TRANSPORTS.flatMap((transport) => {
+  return ALL_KINDS.flatMap((transport) => {
     const ss = samples.filter((s) => s.transport === transport);
     if (ss.length === 0) return [];
     const m = (f: (s: TransportSample) => number, d = 1) => round(median(ss.map(f)), d);
@@ -166,6 +193,7 @@ function summarize(samples: TransportSample[]): TransportSummary[] {
               deliveriesPerSecSpan: span(ss.map((s) => s.best?.deliveriesPerSec ?? 0), 0),
               p50Ms: mb((b) => b.p50Ms, 2),
               p99Ms: mb((b) => b.p99Ms, 2),
+              requestsPerDelivery: mb((b) => b.requestsPerDelivery, 4),
               serverCpuUsPerDelivery: mb((b) => b.serverCpuUsPerDelivery, 2),
               loadGenCpuPercent: mb((b) => b.loadGenCpuPercent),
             }
@@ -177,10 +205,10 @@ function summarize(samples: TransportSample[]): TransportSummary[] {
 
 // ---------------------------------------------------------------------------
 
-function startServer(kind: "ours" | "sse-raw", o: TransportsOptions, postgres: boolean): Promise<ServerChild> {
+function startServer(kind: "ours" | "sse-raw" | "before", o: TransportsOptions, postgres: boolean): Promise<ServerChild> {
   // Pings once a minute: none inside a window, on both servers.
   if (kind === "sse-raw") return startServerChild("sse-raw", { pingMs: 60_000 }, { core: serverCore(o.serverCore) });
-  return startAppServer({ postgres, tuning: { ssePingMs: 60_000 } }, { core: serverCore(o.serverCore) });
+  return startAppServer({ postgres, tuning: { ssePingMs: 60_000 } }, { core: serverCore(o.serverCore), root: kind === "before" ? o.before : undefined });
 }
 
 interface MeasureOptions extends TransportsOptions {
@@ -283,7 +311,7 @@ async function measure(transport: TransportKind, o: MeasureOptions): Promise<Omi
   let subs: Subscribers | null = null;
   let producers: Producers | null = null;
   try {
-    child = o.shared ?? (await startServer(transport === "sse-raw" ? "sse-raw" : "ours", o, o.usePostgres));
+    child = o.shared ?? (await startServer(transport === "sse-raw" ? "sse-raw" : transport.endsWith("-before") ? "before" : "ours", o, o.usePostgres));
     const srv = child;
     const port = child.port;
     const ours = transport !== "sse-raw";
@@ -305,7 +333,7 @@ async function measure(transport: TransportKind, o: MeasureOptions): Promise<Omi
     };
 
     progress.update(`${o.label}: opening ${n} subscribers`, true);
-    subs = await openSubscribers(transport, port, n, cookies, onSent, progress, o.label);
+    subs = await openSubscribers(wireOf(transport), port, n, cookies, onSent, progress, o.label);
     producers = new Producers(port, ours);
     const prod = producers;
 
@@ -400,7 +428,14 @@ async function measure(transport: TransportKind, o: MeasureOptions): Promise<Omi
     };
 
     await srv.settled();
+    if (o.profileDir) await srv.profileStart();
     const { pass: _pass, ...fixed } = await window(rate, o.durationMs ?? 5000, o.warmupMs ?? 1000, 3000);
+    if (o.profileDir) {
+      mkdirSync(o.profileDir, { recursive: true });
+      const file = path.resolve(o.profileDir, `transports-${transport}-run${o.run + 1}-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
+      await srv.profileStop(file);
+      progress.note(`${o.label}: profile ${file}`);
+    }
     const search =
       o.search === false
         ? { steps: [], best: null }
@@ -416,7 +451,7 @@ async function measure(transport: TransportKind, o: MeasureOptions): Promise<Omi
 }
 
 async function openSubscribers(
-  transport: TransportKind,
+  transport: "ws" | "sse" | "sse-raw" | "longpoll",
   port: number,
   n: number,
   cookies: string[],
@@ -494,7 +529,9 @@ async function openSubscribers(
     });
   }
 
-  // Long polling: each subscriber polls again as soon as an answer arrives, from its cursor.
+  // Long polling: each subscriber polls again as soon as an answer arrives, from its cursor,
+  // sending back the answer's `state` as the app's client does (protocol 1.3; an earlier server
+  // ignores it and answers with the rooms' state every time).
   const requestsOpen = new Set<http.ClientRequest>();
   const agent = new http.Agent({ keepAlive: true, maxSockets: n + 10, maxFreeSockets: n + 10 });
   const get = (i: number, path: string, onEnd: (status: number | undefined, body: Buffer) => void, onError: (err: Error) => void) => {
@@ -510,21 +547,24 @@ async function openSubscribers(
     req.end();
     return req;
   };
-  const poll = (i: number, cursor: string | null) => {
+  type Position = { cursor: string; state?: string };
+  const positionOf = (body: Buffer): Position => JSON.parse(body.toString("utf8")) as Position;
+  const poll = (i: number, at: Position) => {
     if (closed) return;
-    const path = `/api/poll?streams=room:general&wait=25&client=b${i}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+    const path =
+      `/api/poll?streams=room:general&wait=25&client=b${i}&cursor=${encodeURIComponent(at.cursor)}` + (at.state ? `&state=${encodeURIComponent(at.state)}` : "");
     const req = get(
       i,
       path,
       (status, body) => {
         requestsOpen.delete(req);
-        if (status !== 200) return void setTimeout(() => poll(i, cursor), 100);
+        if (status !== 200) return void setTimeout(() => poll(i, at), 100);
         forEachSendTime(body, body.length, onSent);
-        poll(i, (JSON.parse(body.toString("utf8")) as { cursor: string }).cursor);
+        poll(i, positionOf(body));
       },
       () => {
         requestsOpen.delete(req);
-        if (!closed) setTimeout(() => poll(i, cursor), 100);
+        if (!closed) setTimeout(() => poll(i, at), 100);
       },
     );
     requestsOpen.add(req);
@@ -536,7 +576,7 @@ async function openSubscribers(
         i,
         `/api/poll?streams=room:general&wait=0&client=b${i}`,
         (_status, body) => {
-          poll(i, (JSON.parse(body.toString("utf8")) as { cursor: string }).cursor);
+          poll(i, positionOf(body));
           resolve();
         },
         reject,
@@ -556,6 +596,8 @@ const NAMES: Record<TransportKind, string> = {
   sse: "SSE",
   "sse-raw": "bare http SSE server (baseline)",
   longpoll: "long polling",
+  "sse-before": "SSE, before (--before)",
+  "longpoll-before": "long polling, before (--before)",
 };
 
 export function transportsMarkdown(r: TransportsResults): string {
@@ -583,12 +625,13 @@ export function transportsMarkdown(r: TransportsResults): string {
     parts.push(
       "**Highest rate with p99 ≤ 100 ms and ≥ 99% delivered** (rates step up ×1.5, then bisection)",
       table(
-        ["transport", "events/s", "deliveries/s (min–max over the runs)", "p50 / p99 ms", "server CPU-µs per delivery", "load generator CPU %", "vs WebSocket"],
+        ["transport", "events/s", "deliveries/s (min–max over the runs)", "p50 / p99 ms", "requests per delivery", "server CPU-µs per delivery", "load generator CPU %", "vs WebSocket"],
         searched.map((s) => [
           NAMES[s.transport],
           fmt(s.max!.eventsPerSec),
           fmtSpan(s.max!.deliveriesPerSec, s.max!.deliveriesPerSecSpan),
           `${fmt(s.max!.p50Ms)} / ${fmt(s.max!.p99Ms)}`,
+          fmt(s.max!.requestsPerDelivery ?? NaN, 3),
           fmt(s.max!.serverCpuUsPerDelivery),
           fmt(s.max!.loadGenCpuPercent),
           ws?.max ? ratio(s.max!.deliveriesPerSec, ws.max.deliveriesPerSec) : "–",
@@ -603,6 +646,17 @@ export function transportsMarkdown(r: TransportsResults): string {
         (sse.max && bare.max ? `, highest deliveries/s ${ratio(sse.max.deliveriesPerSec, bare.max.deliveriesPerSec)}` : ""),
     );
   }
+  for (const [now, before, name] of [
+    [sse, r.summary.find((s) => s.transport === "sse-before"), "SSE"],
+    [r.summary.find((s) => s.transport === "longpoll"), r.summary.find((s) => s.transport === "longpoll-before"), "long polling"],
+  ] as const) {
+    if (!now || !before) continue;
+    parts.push(
+      `${name}, this server ÷ before: server CPU-µs per delivery at ${fmt(rate)} events/s ${ratio(now.serverCpuUsPerDelivery, before.serverCpuUsPerDelivery)}, ` +
+        `p50 ${fmt(now.p50Ms)} vs ${fmt(before.p50Ms)} ms, requests per delivery ${fmt(now.requestsPerDelivery, 3)} vs ${fmt(before.requestsPerDelivery, 3)}` +
+        (now.max && before.max ? `, highest deliveries/s ${ratio(now.max.deliveriesPerSec, before.max.deliveriesPerSec)}` : ""),
+    );
+  }
   return parts.join("\n\n");
 }
 
@@ -615,7 +669,9 @@ benchScript(import.meta.url, {
     durationMs: num("duration", quick ? 1000 : 5000),
     warmupMs: num("warmup", quick ? 300 : 1000),
     people: num("people", 50),
-    transports: (get("transports")?.split(",") as TransportKind[] | undefined) ?? TRANSPORTS,
+    transports: (get("transports")?.split(",") as TransportKind[] | undefined) ?? (get("before") ? [...TRANSPORTS, "sse-before", "longpoll-before"] : TRANSPORTS),
+    before: get("before"),
+    profileDir: get("profile"),
     search: !has("no-search"),
     stepMs: num("step", quick ? 500 : 1000),
     graceMs: num("grace", quick ? 500 : 1000),

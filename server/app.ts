@@ -58,6 +58,10 @@ export interface AppOptions {
     pollMaxHeld?: number;
     pollMaxHeldPerSession?: number;
     pollMaxEvents?: number;
+    /** How long a woken poll waits to gather more events (protocol 1.3 batching). */
+    pollBatchMs?: number;
+    /** Bytes of events that end a poll's batch window early. */
+    pollBatchBytes?: number;
     ssePingMs?: number;
     /** Unsent bytes an SSE stream may hold before it is destroyed. */
     sseMaxBufferedBytes?: number;
@@ -215,6 +219,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     maxEvents: tuning.pollMaxEvents,
     budget,
     maxAnswerBytes: tuning.pollMaxAnswerBytes,
+    batchMs: tuning.pollBatchMs,
+    batchBytes: tuning.pollBatchBytes,
     writeStallMs: tuning.writeStallMs,
     rates,
     executor,

@@ -30,6 +30,22 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     hotTallies.set(c, tallies);
     return c;
   };
+  /** A counter with no labels bumped per delivery: a plain number, handed over at scrape (`counterFor(c, "")`). */
+  const hotTotal = (name: string, help: string) => {
+    const tally: Tally = { n: 0, inc: (by = 1) => void (tally.n += by) };
+    const c: client.Counter = new client.Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        if (tally.n === 0) return;
+        c.inc(tally.n);
+        tally.n = 0;
+      },
+    });
+    hotTallies.set(c, new Map([["", tally]]));
+    return c;
+  };
   const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
     new client.Gauge<L>({ name, help, labelNames, registers: [registry] });
   const histogram = <L extends string>(name: string, help: string, buckets: number[], labelNames: readonly L[] = []) =>
@@ -80,12 +96,20 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     cursorFramesSkipped: counter("rt_cursor_frames_skipped_total", "Cursor frames skipped for slow sockets"),
 
     // SSE
-    sseEvents: counter("rt_sse_events_total", "Events written to SSE streams"),
-    sseBytes: counter("rt_sse_bytes_total", "Bytes written to SSE streams"),
+    sseEvents: hotTotal("rt_sse_events_total", "Events written to SSE streams"),
+    sseBytes: hotTotal("rt_sse_bytes_total", "Bytes written to SSE streams"),
+    sseEncodings: hotTotal(
+      "rt_sse_encodings_total",
+      "SSE messages framed: an event's id line and framing, made once per event for each distinct cursor (stream set) and shared by every stream at that cursor",
+    ),
 
     // Long polling
     pollAnswers: counter("rt_poll_answers_total", "Long polls answered", ["reason"]),
     pollsHeld: gauge("rt_polls_held", "Long polls currently held"),
+    pollEncodings: hotTotal(
+      "rt_poll_answer_encodings_total",
+      "Long-poll answers encoded: once for every poller at the same position with the same room state, the others share it",
+    ),
 
     // Scale-out
     backplaneReads: counter("rt_backplane_catchup_reads_total", "Log reads triggered by another instance's commit"),

@@ -111,9 +111,15 @@ export type RoomState = z.infer<typeof roomStateSchema>;
 export const pollAnswerSchema = z.object({
   events: z.array(realtimeEventSchema),
   cursor: z.string().refine((c) => parseCursor(c) !== null, "Not a cursor"),
-  rooms: z.record(z.string(), roomStateSchema),
+  /**
+   * Each polled room's ephemeral state. Always there for a version 1 poll; a 1.3 poll that sent
+   * the `state` of an answer gets it only when it changed since (PROTOCOL.md, 1.3).
+   */
+  rooms: z.record(z.string(), roomStateSchema).optional(),
   /** Streams whose position is too old to replay: reload their history. */
   resets: z.record(z.string(), seqSchema).optional(),
+  /** Version 1.3: the rooms' state this answer leaves the client with, to send back as `state`. */
+  state: z.string().optional(),
 });
 export type PollAnswer = z.infer<typeof pollAnswerSchema>;
 

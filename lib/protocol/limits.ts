@@ -33,6 +33,13 @@ export const ROOM_PAGE_MAX = 200;
 export const PRESENCE_GRACE_MS = 3_000;
 export const POLL_PRESENCE_TTL_MS = 35_000;
 export const POLL_MAX_WAIT_S = 25;
+/**
+ * Version 1.3: a held poll woken by an event waits at most this long for what else commits, so
+ * one answer carries a burst instead of its first event alone.
+ */
+export const POLL_BATCH_MS = 25;
+/** Version 1.3: a poll's `state` token is at most this long (longer: `400 bad_request`). */
+export const POLL_STATE_TOKEN_MAX = 200;
 export const SSE_RETRY_MS = 2_000;
 /** The server writes a `: ping` comment this often on an idle event stream. */
 export const SSE_PING_MS = 15_000;

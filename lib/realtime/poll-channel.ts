@@ -29,6 +29,12 @@ export class PollChannel {
   private generation = 0;
   /** The first poll after a start is answered at once: it tells us the channel is up. */
   private answerAtOnce = false;
+  /**
+   * The rooms' state the last answer left us with (protocol 1.3 `state`): sent back, it spares
+   * us the rooms' state in answers until it changes. Dropped on every start, so the first answer
+   * for a new set of streams carries it in full.
+   */
+  private roomState: string | null = null;
 
   constructor(
     private readonly baseUrl: string,
@@ -46,6 +52,7 @@ export class PollChannel {
     if (this.running) return;
     this.running = true;
     this.answerAtOnce = true;
+    this.roomState = null;
     this.loop();
   }
 
@@ -87,6 +94,7 @@ export class PollChannel {
       // The page id the frames it sends carry too: the server ties them to this poll (per-page limits, presence).
       conn: this.tabId,
     });
+    if (this.roomState !== null) params.set("state", this.roomState);
     const abort = new AbortController();
     this.abort = abort;
     // A proxy that never answers must not hold us forever: wait plus a margin.
@@ -114,6 +122,7 @@ export class PollChannel {
           clearTimeout(timeout);
           if (gen !== this.generation) return;
           this.hooks.onSuccess();
+          this.roomState = answer.state ?? null;
           this.hooks.onAnswer(answer, bytes, Date.now() - started);
           if (this.running && gen === this.generation) this.loop();
         },

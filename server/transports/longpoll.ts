@@ -1,6 +1,9 @@
 // Long polling (`/api/poll`): the fallback for every stream where a proxy blocks upgrades or
 // buffers streams. Answers at once when events wait after the cursor; otherwise holds the
 // request until an event, a change of room state (at most every 250 ms), or `wait` passes.
+// A poll woken by an event waits a short window (`PollBatches`) for what else commits, so one
+// answer carries a burst; answers are encoded once for every poller at the same position
+// (`PollAnswers`), and carry the rooms' state only when the poller does not have it already.
 // Upstream, a page's frames (`POST /api/poll/frames`) go to the same command executor as a
 // WebSocket's (`runFrames`).
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -9,29 +12,30 @@ import { randomBytes } from "node:crypto";
 import type { Session } from "../auth";
 import type { ConnectionBudget, ConnectionLease, ConnectionRefusal } from "../connection-budget";
 import type { EventLog } from "../eventlog";
-import type { DisconnectReason, Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
+import type { DisconnectReason, Encoder, Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import { HttpError, sendError, sendJson } from "../http/respond";
+import { counterFor, type Metrics, type Tally } from "../metrics";
 import type { Logger } from "../log";
-import type { Metrics } from "../metrics";
 import type { Workspace } from "../workspace";
 import { decodeFrame, errorFrame } from "../commands/errors";
 import { CommandExecutor } from "../commands/executor";
 import { KeyedBuckets } from "../keyed-buckets";
 import { PersonRates } from "../ratelimit";
+import { PollAnswers, PollBatches, roomsToken } from "./poll-answers";
 import { PollPages } from "./poll-pages";
 import { MAX_BACKLOG_BYTES, WriteGuard } from "./slow-consumer";
 import { readCursor, resolveStreams } from "./streams";
 import {
   formatCursor,
   MAX_FRAME_BYTES,
+  POLL_BATCH_MS,
   POLL_MAX_WAIT_S,
+  POLL_STATE_TOKEN_MAX,
   POLL_PRESENCE_TTL_MS,
   roomOfStream,
   roomStream,
   type Cursor,
   type ErrorCode,
-  type PollAnswer,
-  type RealtimeEvent,
   type RoomState,
   type ServerFrame,
   type StreamName,
@@ -75,9 +79,18 @@ export interface LongPollOptions {
   rates?: PersonRates;
   /** Carries out the pages' frames; one over `hub` and `workspace` unless given. */
   executor?: CommandExecutor;
+  /**
+   * How long a held poll woken by an event waits for more before answering (protocol 1.3);
+   * default `POLL_BATCH_MS`. 0: answers with the commit batch that woke it, at the end of its tick.
+   */
+  batchMs?: number;
+  /** Bytes of events that end the wait at once (the answer is big enough); default `BATCH_BYTES`. */
+  batchBytes?: number;
 }
 
 const DEFAULT_MAX_EVENTS = 1000;
+/** A batch this big (events' JSON) is answered without waiting out the window. */
+export const BATCH_BYTES = 64 * 1024;
 const DEFAULT_MAX_HELD = 10_000;
 /** A browser holds at most 6 HTTP/1.1 connections per host for all its tabs; HTTP/2 allows more. */
 const DEFAULT_MAX_HELD_PER_SESSION = 16;
@@ -112,8 +125,22 @@ export class LongPollTransport {
   /** The pages that sent frames: their rooms, presence and frame limit. */
   readonly pages: PollPages;
   private readonly executor: CommandExecutor;
+  /** The window held polls woken together wait out before answering. */
+  readonly batches: PollBatches;
+  /** Answers encoded once for every poller at the same position. */
+  readonly answers: PollAnswers;
+  /**
+   * Names this process's room-state versions in `state` tokens: a token from another instance,
+   * or from before a restart, never matches here, so that poller gets the state in full.
+   */
+  private readonly epoch = randomBytes(4).toString("base64url");
+  /** Counted per delivery: looked up once. */
+  readonly encodings: Tally | undefined;
 
   constructor(private readonly opts: LongPollOptions) {
+    this.batches = new PollBatches(opts.batchMs ?? POLL_BATCH_MS);
+    this.answers = new PollAnswers();
+    this.encodings = counterFor(opts.metrics?.pollEncodings, "");
     this.maxHeld = opts.maxHeld ?? DEFAULT_MAX_HELD;
     this.maxHeldPerSession = opts.maxHeldPerSession ?? DEFAULT_MAX_HELD_PER_SESSION;
     this.evictions = new KeyedBuckets({ ...EVICTIONS_PER_SESSION, maxKeys: 10_000 });
@@ -198,6 +225,7 @@ export class LongPollTransport {
     const streams = await resolveStreams(url.searchParams.get("streams"), session.user, this.opts.workspace);
     const cursor = readCursor(req, url, session.user);
     const waitS = parseWait(url.searchParams.get("wait"));
+    const state = parseState(url.searchParams.get("state"));
     // `conn` (the id a page sends its frames under) or, from version 1 clients, `client`.
     const client = (url.searchParams.get("conn") ?? url.searchParams.get("client") ?? "").slice(0, 64);
     const key = `${session.id}|${client}|${[...streams].sort().join(",")}`;
@@ -264,7 +292,7 @@ export class LongPollTransport {
 
     const admitted = budget?.acquire("longpoll", session.user.id, address);
     if (admitted && !admitted.ok) return this.refuseTooMany(res, admitted);
-    const poll = new HeldPoll(key, session, streams, rooms, position, new Set(cursor.keys()), res, this, this.opts);
+    const poll = new HeldPoll(key, session, streams, rooms, position, new Set(cursor.keys()), state, res, this, this.opts);
     this.hold(poll);
     if (admitted) this.leases.set(poll, admitted.lease);
     res.on("close", () => poll.abort());
@@ -320,22 +348,41 @@ export class LongPollTransport {
     return (this.seen.get(key)?.stateAnswerAt ?? 0) + (this.opts.stateIntervalMs ?? POLL_STATE_INTERVAL_MS);
   }
 
+  /**
+   * @internal The token naming the rooms' state as it is now (protocol 1.3 `state`): this
+   * process, the rooms and each one's version. Equal tokens mean the same state.
+   */
+  stateToken(rooms: string[]): string {
+    return roomsToken(this.epoch, rooms, (r) => this.opts.hub.roomVersion(r));
+  }
+
   /** @internal Whether room state changed since this client's last answer. */
   stateChangedSince(key: string, rooms: string[]): boolean {
     const versions = this.seen.get(key)?.versions;
     return rooms.some((r) => versions?.get(r) !== this.opts.hub.roomVersion(r));
   }
 
-  /** @internal Records what an answer carried. */
-  noteAnswer(key: string, rooms: string[], stateCaused: boolean): void {
+  /**
+   * @internal Records what an answer carried: the rooms' versions for a version 1 client (`rooms`),
+   * only when a state answer went for a 1.3 client (`null`: its token says the rest).
+   */
+  noteAnswer(key: string, rooms: string[] | null, stateCaused: boolean): void {
     const prev = this.seen.get(key);
+    if (rooms === null && !stateCaused) return;
     this.seen.delete(key);
     this.seen.set(key, {
       stateAnswerAt: stateCaused ? Date.now() : (prev?.stateAnswerAt ?? 0),
-      versions: new Map(rooms.map((r) => [r, this.opts.hub.roomVersion(r)])),
+      versions: rooms ? new Map(rooms.map((r) => [r, this.opts.hub.roomVersion(r)])) : (prev?.versions ?? new Map()),
     });
     if (this.seen.size > 10_000) this.seen.delete(this.seen.keys().next().value!);
   }
+}
+
+/** A 1.3 poll's `state`: the token of the client's last answer, opaque; absent for version 1. */
+function parseState(text: string | null): string | null {
+  if (text === null) return null;
+  if (text.length > POLL_STATE_TOKEN_MAX) throw new HttpError("bad_request", "state must be the `state` of an earlier answer");
+  return text;
 }
 
 function parseWait(text: string | null): number {
@@ -345,13 +392,18 @@ function parseWait(text: string | null): number {
   return Math.min(n, POLL_MAX_WAIT_S);
 }
 
+/** Held polls made by this process: each one's id (a counter: a poll lives for one request). */
+let pollCount = 0;
+
 /** One held request: a hub subscriber for its streams and a watcher of its rooms. */
 class HeldPoll implements Subscriber {
-  readonly id = `lp-${randomBytes(6).toString("base64url")}`;
+  readonly id = `lp-${++pollCount}`;
   readonly transport = "longpoll" as const;
   readonly user: User;
   readonly sessionId: string;
-  private readonly events: RealtimeEvent[] = [];
+  private readonly events: Outgoing[] = [];
+  /** Events in the answer per stream (with the cursor, they say which events it holds). */
+  private readonly counts = new Map<string, number>();
   /** The events' JSON bytes, against `maxAnswerBytes`. */
   private eventBytes = 0;
   /** The answer holds all it may (`maxEvents` or `maxAnswerBytes`). */
@@ -370,6 +422,8 @@ class HeldPoll implements Subscriber {
     private readonly position: Cursor,
     /** The streams whose position the client brought (the others start at the head). */
     private readonly resumed: ReadonlySet<string>,
+    /** The `state` of the client's last answer (protocol 1.3); null from a version 1 client. */
+    private readonly clientState: string | null,
     private readonly res: ServerResponse,
     private readonly owner: LongPollTransport,
     private readonly opts: LongPollOptions,
@@ -406,12 +460,21 @@ class HeldPoll implements Subscriber {
     }
     this.replaying = false;
     if (this.done) return;
-    const news = this.events.length > 0 || Object.keys(this.resets).length > 0;
-    if (news || waitMs === 0) return this.answer(news ? "events" : "immediate");
+    const resets = Object.keys(this.resets).length > 0;
+    if (resets || waitMs === 0) return this.answer(resets || this.events.length > 0 ? "events" : "immediate");
+    if (this.events.length > 0) {
+      // Events waited already. While other polls wait out a batch window (the server is busy),
+      // this one answers with them: polls at one position meet in one answer, encoded once,
+      // and the next commits join it. Otherwise nothing is gained by waiting.
+      if (this.eventBytes < (this.opts.batchBytes ?? BATCH_BYTES) && this.owner.batches.join(this)) return;
+      return this.answer("events");
+    }
     this.timer = setTimeout(() => this.answer("timeout"), waitMs);
     this.timer.unref();
     // Room state that changed between this client's polls is news too.
-    if (this.owner.stateChangedSince(this.key, this.rooms)) this.scheduleStateAnswer();
+    const stateNews =
+      this.clientState !== null ? this.rooms.length > 0 && this.clientState !== this.owner.stateToken(this.rooms) : this.owner.stateChangedSince(this.key, this.rooms);
+    if (stateNews) this.scheduleStateAnswer();
   }
 
   /** The position in the order the client named its streams (subscriptions finish in any order). */
@@ -422,8 +485,9 @@ class HeldPoll implements Subscriber {
   onEvent(stream: string, out: Outgoing): void {
     // Full: a replay page may still be delivering after the unsubscribe; the rest comes next poll.
     if (this.done || this.full) return;
-    this.events.push(out.event);
-    this.eventBytes += Buffer.byteLength(out.json);
+    this.events.push(out);
+    this.counts.set(stream, (this.counts.get(stream) ?? 0) + 1);
+    this.eventBytes += out.encoded(jsonBytes);
     this.position.set(stream, out.seq);
     this.full = this.events.length >= (this.opts.maxEvents ?? DEFAULT_MAX_EVENTS) || this.eventBytes >= (this.opts.maxAnswerBytes ?? MAX_BACKLOG_BYTES);
     if (this.full) {
@@ -432,8 +496,11 @@ class HeldPoll implements Subscriber {
       if (!this.replaying) this.answer("events");
       return;
     }
-    // Everything of the same commit batch arrives in this tick: answer with all of it.
-    if (!this.replaying && this.events.length === 1) setImmediate(() => this.answer("events"));
+    if (this.replaying) return;
+    // Enough for one answer: no reason to wait for more.
+    if (this.eventBytes >= (this.opts.batchBytes ?? BATCH_BYTES)) return this.answer("events");
+    // Woken: wait out the batch window with every poll woken in it, gathering what else commits.
+    if (this.events.length === 1) this.owner.batches.wake(this);
   }
 
   onRoomFrame(frame: RoomFrame): void {
@@ -472,22 +539,42 @@ class HeldPoll implements Subscriber {
     if (this.done) return;
     this.cleanup();
     for (const room of this.rooms) this.opts.hub.settleRoom(room);
-    const rooms: Record<string, RoomState> = {};
-    for (const room of this.rooms) rooms[room] = this.opts.hub.roomState(room);
     // A superseded poll's client has already moved on to its next request and never reads
     // this answer: recording its room state as seen would hold that next request back.
-    if (reason !== "superseded") this.owner.noteAnswer(this.key, this.rooms, reason === "state");
-    const body: PollAnswer = { events: this.events, cursor: formatCursor(this.orderedPosition()), rooms };
-    if (Object.keys(this.resets).length > 0) body.resets = this.resets;
+    if (reason !== "superseded") this.owner.noteAnswer(this.key, this.clientState === null ? this.rooms : null, reason === "state");
     this.opts.metrics?.pollAnswers.inc({ reason });
     if (this.res.destroyed) return;
+    const body = this.body();
     const socket = this.res.req.socket as Socket;
     const queued = !this.res.socket;
-    sendJson(this.res, 200, body);
+    this.res.writeHead(200, { "Content-Type": "application/json; charset=utf-8", "Content-Length": body.length, "Cache-Control": "no-store" });
+    this.res.end(body);
     this.owner.sent(socket);
     // A client pipelining polls: this answer waits behind earlier ones on the same connection
     // and reaches the socket once they have gone. Checked again then.
     if (queued) this.res.once("socket", () => process.nextTick(() => this.owner.sent(socket)));
+  }
+
+  /**
+   * The answer's JSON, made once for every poller it is the same for: the same streams, the
+   * same events (each stream's count and the cursor after them say which), and the same room
+   * state or none (the token says which).
+   */
+  private body(): Buffer {
+    const cursor = formatCursor(this.orderedPosition());
+    const token = this.rooms.length > 0 ? this.owner.stateToken(this.rooms) : null;
+    // A version 1 poll always gets the rooms; a 1.3 poll only those it does not have.
+    const withRooms = this.clientState === null || (token !== null && this.clientState !== token);
+    const resets = Object.keys(this.resets).length > 0;
+    const key = resets ? null : `${cursor}|${this.streams.map((s) => this.counts.get(s) ?? 0).join(",")}|${withRooms ? (token ?? "{}") : "-"}`;
+    return this.owner.answers.encode(key, this.owner.encodings, () => {
+      let rooms: Record<string, RoomState> | undefined;
+      if (withRooms) {
+        rooms = {};
+        for (const room of this.rooms) rooms[room] = this.opts.hub.roomState(room);
+      }
+      return answerJson(this.events, cursor, rooms, resets ? this.resets : undefined, token ?? undefined);
+    });
   }
 
   /** Lets go of the poll with an error answer (the client retries after `retryAfterS`). */
@@ -512,4 +599,21 @@ class HeldPoll implements Subscriber {
     this.opts.hub.unregister(this);
     this.owner.release(this);
   }
+}
+
+/** An event's JSON size in bytes, counted once for every poll that holds it. */
+const jsonBytes: Encoder<Outgoing, number> = (out) => Buffer.byteLength(out.json);
+
+/**
+ * A poll answer's JSON text: the events' JSON made once for every transport (`Outgoing.json`)
+ * spliced in as they are, in the `PollAnswer` shape.
+ */
+function answerJson(events: Outgoing[], cursor: string, rooms: Record<string, RoomState> | undefined, resets: Record<string, number> | undefined, state: string | undefined): string {
+  let text = '{"events":[';
+  for (let i = 0; i < events.length; i++) text += (i > 0 ? "," : "") + events[i]!.json;
+  text += `],"cursor":${JSON.stringify(cursor)}`;
+  if (rooms) text += `,"rooms":${JSON.stringify(rooms)}`;
+  if (resets) text += `,"resets":${JSON.stringify(resets)}`;
+  if (state !== undefined) text += `,"state":${JSON.stringify(state)}`;
+  return `${text}}`;
 }

@@ -2,6 +2,7 @@
 // One connection carries several streams; each event's `id` is the cursor after it, so a
 // reconnect with Last-Event-ID resumes every stream exactly where it stopped.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import type { Session } from "../auth";
 import type { ConnectionBudget } from "../connection-budget";
@@ -9,9 +10,9 @@ import type { EventLog } from "../eventlog";
 import type { DisconnectReason, Hub, Outgoing, Subscriber } from "../hub";
 import { HttpError, sendError } from "../http/respond";
 import type { Logger } from "../log";
-import type { Metrics } from "../metrics";
+import { counterFor, type Metrics, type Tally } from "../metrics";
 import type { Workspace } from "../workspace";
-import { formatSse, sseEventBytes, sseIdLine } from "./sse-frame";
+import { formatSse, sseChunk, sseEventWire } from "./sse-frame";
 import { WriteGuard, type TooSlowReason } from "./slow-consumer";
 import { readCursor, resolveStreams } from "./streams";
 import { TickCork } from "./tick-cork";
@@ -49,8 +50,13 @@ export interface SseOptions {
 
 export class SseTransport {
   private readonly streams = new Set<SseConnection>();
+  /** The per-delivery counters, looked up once. */
+  private readonly tallies: SseTallies;
 
-  constructor(private readonly opts: SseOptions) {}
+  constructor(private readonly opts: SseOptions) {
+    const m = opts.metrics;
+    this.tallies = { events: counterFor(m?.sseEvents, ""), bytes: counterFor(m?.sseBytes, ""), encodings: counterFor(m?.sseEncodings, "") };
+  }
 
   get size(): number {
     return this.streams.size;
@@ -85,7 +91,9 @@ export class SseTransport {
       "X-Accel-Buffering": "no",
       Connection: "keep-alive",
     });
-    const conn = new SseConnection(res, session, position, this.opts, () => this.streams.delete(conn));
+    // The headers go now: from here on the body's bytes go straight to the socket (see `SseConnection`).
+    res.flushHeaders();
+    const conn = new SseConnection(res, session, position, this.opts, this.tallies, () => this.streams.delete(conn));
     this.streams.add(conn);
     res.on("close", () => conn.end());
     // retry, then an id-only message: the client knows its position before any event arrives.
@@ -113,6 +121,18 @@ export class SseTransport {
   }
 }
 
+interface SseTallies {
+  events: Tally | undefined;
+  bytes: Tally | undefined;
+  encodings: Tally | undefined;
+}
+
+/**
+ * One event stream. Its body goes straight to the TCP socket, HTTP/1.1 chunks made by hand
+ * (`sse-frame.ts`), so the bytes of an event are made once for every stream at the same cursor
+ * and written as they are. A response that has no socket of its own yet (a request pipelined
+ * behind another on its connection) writes through the response instead, framed by Node.
+ */
 class SseConnection implements Subscriber {
   readonly id = `sse-${randomBytes(6).toString("base64url")}`;
   readonly transport = "sse" as const;
@@ -120,24 +140,40 @@ class SseConnection implements Subscriber {
   readonly sessionId: string;
   private ended = false;
   private readonly ping: NodeJS.Timeout;
+  /** The socket the body is written to, or null: through the response. */
+  private readonly socket: Socket | null;
+  /** The response is chunked (HTTP/1.1): every piece of the body is one chunk. */
+  private readonly chunked: boolean;
   /** The events of one tick (a commit batch) leave in one write. */
   private readonly cork: TickCork;
   /** Destroys the stream when its reader falls too far behind or stops taking bytes. */
   private readonly guard: WriteGuard;
+  /** The cursor as text, made again only when the position moved. */
+  private cursorText: string | null = null;
+  private readonly writePart = (part: Buffer): void => {
+    this.tallies.bytes?.inc(part.length);
+    if (this.socket) this.socket.write(part);
+    else this.res.write(part);
+  };
 
   constructor(
     private readonly res: ServerResponse,
     session: Session,
     private readonly position: Cursor,
     private readonly opts: SseOptions,
+    private readonly tallies: SseTallies,
     private readonly onGone: () => void,
   ) {
     this.user = session.user;
     this.sessionId = session.id;
-    this.cork = new TickCork(res);
-    this.guard = new WriteGuard(res.socket!, {
-      // The response's count includes the bytes held for this tick (corked), not yet the socket's.
-      backlog: () => res.writableLength,
+    const socket = res.socket && res.headersSent ? (res.socket as Socket) : null;
+    this.socket = socket;
+    this.chunked = socket !== null && res.chunkedEncoding;
+    const corked = socket ?? res;
+    this.cork = new TickCork(corked);
+    this.guard = new WriteGuard(socket ?? (res.req.socket as Socket), {
+      // Counted with the bytes held for this tick (corked), not yet the socket's.
+      backlog: () => corked.writableLength,
       flush: () => this.cork.flush(),
       maxBytes: opts.maxBufferedBytes,
       stallMs: opts.writeStallMs,
@@ -154,17 +190,30 @@ class SseConnection implements Subscriber {
   }
 
   /**
-   * The stream's own `id:` line (its cursor), then the event's bytes made once for every stream
-   * (`sseEventBytes`): a backlog of stalled streams holds one copy of each event between them.
+   * The event's message made once for every stream at this cursor (`sseEventWire`): a stream
+   * of the same set writes the same Buffer, one of another set its own `id:` line and then the
+   * shared bulk, and a backlog of stalled streams holds one copy of each event between them.
    */
   onEvent(stream: string, out: Outgoing): void {
+    if (this.ended) return;
     this.position.set(stream, out.seq);
-    this.opts.metrics?.sseEvents.inc();
-    this.write(sseIdLine(formatCursor(this.position)), out.encoded(sseEventBytes));
+    this.cursorText = null;
+    this.tallies.events?.inc();
+    this.cork.hold();
+    const wire = out.encoded(sseEventWire);
+    // One stream: its cursor is the event's own position, the same for every such stream.
+    const cursor = this.position.size === 1 ? wire.aloneCursor : this.cursor();
+    wire.writeTo(cursor, this.chunked, this.writePart, this.tallies.encodings);
+    this.guard.check();
+  }
+
+  private cursor(): string {
+    return (this.cursorText ??= formatCursor(this.position));
   }
 
   reset(stream: StreamName, head: number): void {
     this.position.set(stream, head);
+    this.cursorText = null;
     const reset: SseReset = { stream, head };
     this.write(formatSse({ id: formatCursor(this.position), event: "reset", data: JSON.stringify(reset) }));
   }
@@ -204,14 +253,12 @@ class SseConnection implements Subscriber {
     this.end();
   }
 
-  /** Writes the parts of one message, then checks the stream is keeping up. */
-  write(...parts: (string | Buffer)[]): void {
+  /** Writes one message of this stream's own, then checks the stream is keeping up. */
+  write(text: string): void {
     if (this.ended) return;
     this.cork.hold();
-    for (const part of parts) {
-      this.opts.metrics?.sseBytes.inc(typeof part === "string" ? Buffer.byteLength(part) : part.length);
-      this.res.write(part);
-    }
+    if (this.socket) this.writePart(sseChunk(text, this.chunked));
+    else this.writePart(Buffer.from(text, "utf8"));
     this.guard.check();
   }
 

@@ -4,7 +4,6 @@
 // until the peer reads it), what it holds for them stays bounded, and the closes are counted.
 // A destroyed stream's reader resumes by Last-Event-ID with nothing lost and nothing twice, and
 // every stream carrying an event is written the same bytes, made once.
-import http from "node:http";
 import net from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AppOptions } from "../../server/app";
@@ -185,19 +184,22 @@ describe("stalled SSE readers", { timeout: 180_000 }, () => {
   });
 
   it("are written one Buffer per event, the same for every stream that carries it", async () => {
-    const { srv, alice, port } = await start({});
+    const { srv, alice, port, serverSockets } = await start({});
     const streams = await Promise.all(Array.from({ length: 2 }, () => stalledClient(port, [get("/api/stream?streams=room:general", alice.cookie)])));
     for (const s of streams) s.socket.resume();
-    const written: { res: unknown; chunk: unknown }[] = [];
-    const write = http.ServerResponse.prototype.write;
-    vi.spyOn(http.ServerResponse.prototype, "write").mockImplementation(function (this: http.ServerResponse, ...args: unknown[]) {
-      written.push({ res: this, chunk: args[0] });
+    const ends = serverEnds(serverSockets, streams.map((s) => s.socket));
+    // The body goes straight to each stream's TCP socket, framed once (the HTTP chunk included).
+    const written: { socket: unknown; chunk: unknown }[] = [];
+    const write = net.Socket.prototype.write;
+    vi.spyOn(net.Socket.prototype, "write").mockImplementation(function (this: net.Socket, ...args: unknown[]) {
+      if (ends.includes(this)) written.push({ socket: this, chunk: args[0] });
       return (write as (...a: unknown[]) => boolean).apply(this, args);
     });
     await srv.app.workspace.postMessage("general", alice.user, "shared bytes", "c1");
     await until("both streams to get the event", () => streams.every((s) => Buffer.concat(s.received).includes("shared bytes")));
     const carriers = written.filter((w) => Buffer.isBuffer(w.chunk) && (w.chunk as Buffer).includes("shared bytes"));
-    expect(new Set(carriers.map((w) => w.res)).size).toBe(2);
+    expect(new Set(carriers.map((w) => w.socket)).size).toBe(2);
+    expect(carriers).toHaveLength(2);
     expect(carriers[0]!.chunk).toBe(carriers[1]!.chunk);
   });
 });

@@ -262,12 +262,12 @@ describe.each(dbKinds)("long polling /api/poll on %s", (kind) => {
     answers.push(await poll(bea, { streams, cursor: answers[1]!.cursor, wait: 0.5, client: "state" }).then((r) => r.body));
     expect(answers[2]!.events).toEqual([]);
     for (const body of answers) {
-      expect(Object.keys(body.rooms).sort()).toEqual(["general", room].sort());
-      const r = body.rooms[room]!;
+      expect(Object.keys(body.rooms!).sort()).toEqual(["general", room].sort());
+      const r = body.rooms![room]!;
       expect(r.members.map((m) => m.id).sort()).toEqual([ada.user.id, bea.user.id].sort());
       expect(r.typing).toEqual([{ id: ada.user.id, name: "Ada" }]);
       expect(r.cursors).toEqual({ [ada.user.id]: { x: 0.25, y: 0.75, name: "Ada", color: ada.user.color } });
-      expect(body.rooms.general).toMatchObject({ members: expect.any(Array), typing: expect.any(Array), cursors: expect.any(Object) });
+      expect(body.rooms!.general).toMatchObject({ members: expect.any(Array), typing: expect.any(Array), cursors: expect.any(Object) });
     }
     expect(answers[1]!.events.filter((e) => e.stream === `room:${room}`).map((e) => e.seq)).toEqual([1]);
     // No room polled: no room state.
@@ -283,7 +283,7 @@ describe.each(dbKinds)("long polling /api/poll on %s", (kind) => {
     const poller = await s.signIn("Poller");
     const from = a.frames.length;
     const body = await quick(poller, { streams: `room:${room}`, wait: 0, client: "presence" });
-    expect(body.rooms[room]!.members.map((m) => m.id).sort()).toEqual([ada.user.id, poller.user.id].sort());
+    expect(body.rooms![room]!.members.map((m) => m.id).sort()).toEqual([ada.user.id, poller.user.id].sort());
     const arrived = await a.next(isType("presence", (f) => f.room === room), { from });
     expect(arrived.members.map((m) => m.id).sort()).toEqual([ada.user.id, poller.user.id].sort());
 
@@ -314,7 +314,7 @@ describe.each(dbKinds)("long polling /api/poll on %s", (kind) => {
     const woke = await held;
     expect(woke.body.events).toEqual([]);
     expect(woke.body.cursor).toBe(cursor);
-    expect(woke.body.rooms[room]!.typing).toEqual([{ id: ada.user.id, name: "Ada" }]);
+    expect(woke.body.rooms![room]!.typing).toEqual([{ id: ada.user.id, name: "Ada" }]);
 
     // A cursor that never stops moving: the poller, re-polling at once, is answered at most
     // once per interval, each answer with the latest state.
@@ -335,7 +335,7 @@ describe.each(dbKinds)("long polling /api/poll on %s", (kind) => {
         expect(r.status).toBe(200);
         cursor = r.body.cursor;
         answers++;
-        if (r.body.rooms[room]!.cursors[ada.user.id]) withCursor++;
+        if (r.body.rooms![room]!.cursors[ada.user.id]) withCursor++;
       }
     } finally {
       moving = false;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metricValue, scrapeMetrics } from "../helpers/metrics";
 import { startServer, waitFor, type TestServer } from "../helpers/server";
 import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
-import { parseCursor, type RealtimeEvent, type User } from "../../lib/protocol";
+import { parseCursor, roomStream, type RealtimeEvent, type User } from "../../lib/protocol";
 
 type Person = { user: User; cookie: string };
 
@@ -276,6 +276,63 @@ describe.each(dbKinds)("SSE /api/stream on %s", (kind) => {
     await mentionBea(15);
     await again.eventCount(9);
     again.close();
+  });
+
+  it("frames each event once per stream set: every stream gets every event once, in order, with its own cursor, and resumes exactly", async () => {
+    const room = `sse-${randomBytes(3).toString("hex")}`;
+    expect((await s.api("/api/rooms", { method: "POST", body: JSON.stringify({ name: room }), cookie: ada.cookie })).status).toBe(201);
+    const r = roomStream(room);
+    const me = `user:${bea.user.id}`;
+    // Two streams of one set, two sets naming the same streams in another order, one with Bea's own stream.
+    const sets = [r, r, `${r},feed`, `feed,${r}`, `${r},user:me`];
+    const open = () => Promise.all(sets.map((set) => raw(`/api/stream?streams=${set}`)));
+    const readers = await open();
+    const starts = await Promise.all(readers.map(async (x) => parseCursor((await x.next((m) => m.id !== undefined)).id!)!));
+    const append = (n: number, tag: string) =>
+      Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          s.app.log.append({ stream: r, type: "message", actor: { id: ada.user.id, name: "Ada" }, data: { text: `${tag} ${i}`, clientId: `${tag}-${i}` }, clientId: `${tag}-${i}` }),
+        ),
+      );
+    const roomEvents = (x: RawSse) => x.events().filter((e) => e.event.stream === r);
+    // One event every stream has, so all of them are live before counting.
+    await append(1, "warm");
+    await Promise.all(readers.map((x) => waitFor(() => roomEvents(x).length === 1, 5000, "the first event")));
+    const framed = async () => metricValue(await scrapeMetrics(s.url), "rt_sse_encodings_total");
+    const before = await framed();
+    for (let i = 0; i < 4; i++) await append(1, `one-${i}`);
+    await append(4, "burst");
+    await Promise.all(readers.map((x) => waitFor(() => roomEvents(x).length === 9, 5000, "every event")));
+    // Four distinct cursors (the two streams of one set share theirs): one message framed per event for each.
+    expect((await framed()) - before).toBe(4 * 8);
+
+    const expectedId = (i: number, seq: number) => {
+      const pos = new Map(starts[i]);
+      pos.set(r, seq);
+      return [...sets[i]!.split(",")].map((x) => (x === "user:me" ? me : x)).map((x) => `${x}=${pos.get(x)}`).join(",");
+    };
+    for (const [i, x] of readers.entries()) {
+      const got = roomEvents(x);
+      expect(got.map((e) => e.event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(got.map((e) => e.id)).toEqual(got.map((e) => expectedId(i, e.event.seq)));
+    }
+
+    // Every reader goes; three more commit; each comes back with its Last-Event-ID: exactly the three, then live.
+    const lastIds = readers.map((x) => roomEvents(x).at(-1)!.id);
+    for (const x of readers) x.close();
+    await waitFor(() => sseSubscribers().length === 0, 5000, "the streams to be released");
+    await append(3, "missed");
+    const again = await Promise.all(sets.map((set, i) => raw(`/api/stream?streams=${set}`, { "last-event-id": lastIds[i]! })));
+    await Promise.all(again.map((x) => waitFor(() => roomEvents(x).length === 3, 5000, "the missed events")));
+    await append(1, "live");
+    await Promise.all(again.map((x) => waitFor(() => roomEvents(x).length === 4, 5000, "the live event")));
+    await sleep(100);
+    for (const [i, x] of again.entries()) {
+      const got = roomEvents(x);
+      expect(got.map((e) => e.event.seq)).toEqual([10, 11, 12, 13]);
+      expect(got.map((e) => e.id)).toEqual(got.map((e) => expectedId(i, e.event.seq)));
+      x.close();
+    }
   });
 
   it("counts a resume only for a stream whose position the client brought", async () => {

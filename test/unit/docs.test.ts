@@ -23,6 +23,7 @@ import {
   CURSOR_TICK_MS,
   MAX_FRAME_BYTES,
   MAX_REPLAY,
+  POLL_BATCH_MS,
   POLL_MAX_WAIT_S,
   POLL_PRESENCE_TTL_MS,
   PRESENCE_GRACE_MS,
@@ -387,6 +388,7 @@ const NUMBERS: NumberRow[] = [
 
   ["06", /&wait=(\d+)&/, POLL_MAX_WAIT_S],
   ["06", /at most every (\d+) ms per client/, POLL_STATE_INTERVAL_MS],
+  ["06", /it waits up to (\d+) ms/, POLL_BATCH_MS],
   ["06", /capped at (\d+) s/, POLL_MAX_WAIT_S],
   ["06", /below the (\d+)–60 s idle timeouts/, (n) => n > POLL_MAX_WAIT_S],
   ["06", /presence lapses (\d+) s after your last poll/, s(POLL_PRESENCE_TTL_MS)],

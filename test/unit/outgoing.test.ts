@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { Outgoing, RoomFrame, type Encoder } from "../../server/hub/outgoing";
 import { wsEventFrame, wsRoomFrame, wsTextFrame } from "../../server/transports/ws-frame";
-import { sseEventBytes, formatSse } from "../../server/transports/sse-frame";
+import { sseEventBytes, sseEventWire, formatSse } from "../../server/transports/sse-frame";
 import type { RealtimeEvent } from "../../lib/protocol";
 
 const event: RealtimeEvent = {
@@ -38,5 +38,53 @@ describe("Outgoing.encoded", () => {
     expect(`id: x\n${out.encoded(sseEventBytes).toString("utf8")}`).toBe(sse);
     const frame = new RoomFrame({ type: "typing", room: "general", users: [] });
     expect(frame.encoded(wsRoomFrame).equals(wsTextFrame('{"type":"typing","room":"general","users":[]}'))).toBe(true);
+  });
+});
+
+describe("an SSE event's wire form (sseEventWire)", () => {
+  /** The parts one stream writes for the event at `cursor`. */
+  const parts = (out: Outgoing, cursor: string, chunked: boolean, made: { n: number }) => {
+    const written: Buffer[] = [];
+    out.encoded(sseEventWire).writeTo(cursor, chunked, (p) => written.push(p), { inc: () => made.n++ });
+    return written;
+  };
+  /** An HTTP/1.1 chunked body's bytes, unframed. */
+  const unchunk = (body: Buffer) => {
+    let at = 0;
+    let text = "";
+    while (at < body.length) {
+      const eol = body.indexOf("\r\n", at);
+      const len = parseInt(body.toString("latin1", at, eol), 16);
+      text += body.toString("utf8", eol + 2, eol + 2 + len);
+      expect(body.toString("latin1", eol + 2 + len, eol + 4 + len)).toBe("\r\n");
+      at = eol + 4 + len;
+    }
+    return text;
+  };
+
+  it("is what formatSse makes, as one HTTP chunk or bare; streams at one cursor write the same Buffer, others their own id and the shared rest", () => {
+    const out = new Outgoing({ ...event, data: { text: "two\nlines €", clientId: "c-1" } });
+    const made = { n: 0 };
+    const a = parts(out, "room:general=7", true, made);
+    const b = parts(out, "room:general=7", true, made);
+    const c = parts(out, "room:general=7,feed=3", true, made);
+    const d = parts(out, "room:general=7,feed=3", true, made);
+    expect(a).toHaveLength(1);
+    expect(b[0]).toBe(a[0]);
+    expect(c).toHaveLength(2);
+    expect(d[0]).toBe(c[0]);
+    expect(d[1]).toBe(c[1]);
+    // Two cursors, two messages framed, however many streams.
+    expect(made.n).toBe(2);
+    const data = JSON.stringify(out.event);
+    expect(unchunk(a[0]!)).toBe(formatSse({ id: "room:general=7", event: "message", data }));
+    expect(unchunk(Buffer.concat(c))).toBe(formatSse({ id: "room:general=7,feed=3", event: "message", data }));
+    // A response that is not chunked (HTTP/1.0) gets the bare message.
+    expect(Buffer.concat(parts(out, "room:general=7", false, made)).toString("utf8")).toBe(formatSse({ id: "room:general=7", event: "message", data }));
+  });
+
+  it("refuses a cursor that would forge a field", () => {
+    const out = new Outgoing(event);
+    expect(() => parts(out, "room:general=7\ndata: x", true, { n: 0 })).toThrow();
   });
 });
