@@ -26,6 +26,7 @@ import { PollPages } from "./poll-pages";
 import { MAX_BACKLOG_BYTES, WriteGuard } from "./slow-consumer";
 import { readCursor, resolveStreams } from "./streams";
 import {
+  canvasStream,
   formatCursor,
   MAX_FRAME_BYTES,
   POLL_BATCH_MS,
@@ -532,7 +533,8 @@ class HeldPoll implements Subscriber {
 
   /** Removed from a private room this poll names: answered now; the next poll naming it is refused. */
   onRemoved(room: string): void {
-    if (this.rooms.includes(room) || this.streams.includes(roomStream(room))) this.answer("drain");
+    // The room's canvas is the room's too: a poll holding either is answered.
+    if (this.rooms.includes(room) || this.streams.includes(roomStream(room)) || this.streams.includes(canvasStream(room))) this.answer("drain");
   }
 
   answer(reason: AnswerReason): void {

@@ -17,6 +17,7 @@ import { WriteGuard, type TooSlowReason } from "./slow-consumer";
 import { readCursor, resolveStreams } from "./streams";
 import { TickCork } from "./tick-cork";
 import {
+  canvasStream,
   roomStream,
   formatCursor,
   SSE_PING_MS,
@@ -234,7 +235,8 @@ class SseConnection implements Subscriber {
 
   /** Removed from a private room this stream carries: `event: removed`, then the stream ends. */
   onRemoved(room: string): void {
-    if (!this.position.has(roomStream(room))) return;
+    // The room's canvas is the room's too: a stream carrying either ends.
+    if (!this.position.has(roomStream(room)) && !this.position.has(canvasStream(room))) return;
     this.write(formatSse({ event: "removed", data: JSON.stringify({ room }) }));
     this.end();
   }

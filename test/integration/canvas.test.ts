@@ -228,6 +228,28 @@ describe.each(dbKinds)("the shared canvas on %s", (kind) => {
     expect((await res.json()).frames).toEqual([expect.objectContaining({ type: "error", code: "unknown_room" })]);
   });
 
+  it("cuts a removed member off the canvas at once: a held poll of it is answered, an event stream of it ends", async () => {
+    const room = await newRoom("private");
+    expect((await s.api(`/api/rooms/${room}/members`, { method: "POST", cookie: ada.cookie, body: JSON.stringify({ userId: lin.user.id }) })).status).toBe(204);
+    const held = s.api(`/api/poll?streams=canvas:${room}&cursor=canvas:${room}=0`, { cookie: lin.cookie });
+    const stream = await fetch(`${s.url}/api/stream?streams=canvas:${room}`, { headers: { cookie: lin.cookie } });
+    expect(stream.status).toBe(200);
+    const pollsHeld = async () => metricValue(parseMetrics(await (await s.api("/metrics")).text()), "rt_polls_held");
+    await waitFor(async () => (await pollsHeld()) >= 1, 5_000, "the poll held");
+    expect((await s.api(`/api/rooms/${room}/members/${lin.user.id}`, { method: "DELETE", cookie: ada.cookie })).status).toBe(204);
+    // A change after the removal: a poll still held would carry it to Lin.
+    const { c: a } = await onCanvas(ada, room);
+    expect(await change(a, room, [{ op: "create", id: "after-removal", object: note() }])).toMatchObject({ type: "ack" });
+    const answer = await held;
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as { events: unknown[] }).events).toEqual([]);
+    // The stream says so and ends.
+    expect(await stream.text()).toContain("event: removed");
+    // From then on the canvas is not there for Lin.
+    const again = await s.api(`/api/poll?streams=canvas:${room}&wait=0`, { cookie: lin.cookie });
+    expect(again.status).toBe(404);
+  });
+
   it("works over long polling: the batch carries the snapshot and the changes, the polls carry the events", async () => {
     const room = await newRoom();
     const { c: a } = await onCanvas(ada, room);
