@@ -2,8 +2,8 @@
 // both dragging the same note at once end with it in the same place on both screens; an edit
 // made offline meets the other's delete and both end with the server's board; and undo takes
 // back only one's own work, never the other's.
-import { expect, test, type Page } from "@playwright/test";
-import { createRoom, expectConnected, openRoom, sharedCanvas, signedInPerson, unique } from "./helpers";
+import { expect, test, type Browser, type Page } from "@playwright/test";
+import { createRoom, expectConnected, openRoom, sharedCanvas, signedInPerson, unique, type Person } from "./helpers";
 
 const board = (page: Page) => sharedCanvas(page).getByRole("group", { name: "Board" });
 const notes = (page: Page) => board(page).getByRole("button", { name: /^Sticky note/ });
@@ -28,7 +28,8 @@ async function placeOf(page: Page, text: string): Promise<{ x: number; y: number
   return box && area ? { x: Math.round(box.x - area.x), y: Math.round(box.y - area.y) } : null;
 }
 
-test("two people drag the same note at once and both end with it in the same place", async ({ browser }) => {
+/** Ada and Lin, each in their own browser, both in a new room with its canvas, both connected. */
+async function twoInARoom(browser: Browser): Promise<{ ada: Person; lin: Person }> {
   const ada = await signedInPerson(browser, "Ada");
   const lin = await signedInPerson(browser, "Lin");
   const room = unique("canvas");
@@ -36,6 +37,11 @@ test("two people drag the same note at once and both end with it in the same pla
   await openRoom(lin.page, room);
   await expectConnected(ada.page);
   await expectConnected(lin.page);
+  return { ada, lin };
+}
+
+test("two people drag the same note at once and both end with it in the same place", async ({ browser }) => {
+  const { ada, lin } = await twoInARoom(browser);
 
   await addNote(ada.page, 0.3, 0.5, "shared");
   await expect(note(lin.page, "shared")).toBeVisible();
@@ -70,12 +76,7 @@ test("two people drag the same note at once and both end with it in the same pla
 });
 
 test("an edit made offline meets the other's delete: both end with the note gone", async ({ browser }) => {
-  const ada = await signedInPerson(browser, "Ada");
-  const lin = await signedInPerson(browser, "Lin");
-  const room = unique("canvas");
-  await createRoom(ada.page, room);
-  await openRoom(lin.page, room);
-  await expectConnected(lin.page);
+  const { ada, lin } = await twoInARoom(browser);
 
   await addNote(ada.page, 0.4, 0.5, "doomed");
   await expect(note(lin.page, "doomed")).toBeVisible();
@@ -102,12 +103,7 @@ test("an edit made offline meets the other's delete: both end with the note gone
 });
 
 test("undo by one person takes back only their own change, not the other's work", async ({ browser }) => {
-  const ada = await signedInPerson(browser, "Ada");
-  const lin = await signedInPerson(browser, "Lin");
-  const room = unique("canvas");
-  await createRoom(ada.page, room);
-  await openRoom(lin.page, room);
-  await expectConnected(lin.page);
+  const { ada, lin } = await twoInARoom(browser);
 
   await addNote(ada.page, 0.25, 0.5, "ada's");
   await addNote(lin.page, 0.7, 0.5, "lin's");
