@@ -14,7 +14,7 @@ export type PresenceListener = (room: string) => void;
 
 export class Presence {
   private readonly rooms = new Map<string, Map<string, Member>>();
-  private readonly lapses = new Map<string, { until: number; timer: Timer }>();
+  private readonly lapses = new Map<string, Timer>();
 
   constructor(
     private readonly clock: Clock,
@@ -46,26 +46,14 @@ export class Presence {
   touch(room: string, user: User, connectionId: string, ttlMs: number): void {
     this.add(room, user, connectionId);
     const key = `${room}\u0000${connectionId}`;
-    const until = this.clock.now() + ttlMs;
-    const lapse = this.lapses.get(key);
-    // Touched on every poll: the deadline moves and the timer stays, looking at the deadline
-    // when it fires, rather than a timer cancelled and made again per poll.
-    if (lapse && until >= lapse.until) {
-      lapse.until = until;
-      return;
-    }
-    lapse?.timer.cancel();
-    const next = { until, timer: this.clock.setTimeout(() => lapsed(), ttlMs) };
-    const lapsed = (): void => {
-      const left = next.until - this.clock.now();
-      if (left > 0) {
-        next.timer = this.clock.setTimeout(lapsed, left);
-        return;
-      }
-      this.lapses.delete(key);
-      this.remove(room, user.id, connectionId, { immediate: true });
-    };
-    this.lapses.set(key, next);
+    this.lapses.get(key)?.cancel();
+    this.lapses.set(
+      key,
+      this.clock.setTimeout(() => {
+        this.lapses.delete(key);
+        this.remove(room, user.id, connectionId, { immediate: true });
+      }, ttlMs),
+    );
   }
 
   /** A connection left; the person leaves after the grace unless another connection is there. */
