@@ -122,6 +122,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
       // Which instance a connection belongs to, in pg_stat_activity.
       applicationName: `realtime-workspace-${config.instanceId}`,
       onError: (err, context) => logger.warn({ err, context }, "database connection error"),
+      // The embedded database's process died: nothing can commit any more, so nothing more is
+      // acknowledged; exit non-zero for a supervisor (or the person at the terminal) to restart.
+      onDatabaseExit: (code, signal) => {
+        logger.fatal({ code, signal }, "the embedded database's process exited; stopping");
+        process.exit(1);
+      },
     }));
   if (ownsDb) {
     const applied = await migrate(db, MIGRATIONS_DIR);

@@ -1,14 +1,12 @@
 // Opens the database: a real Postgres when DATABASE_URL is set, embedded PGlite otherwise.
-// Exposes one small raw-SQL interface (the event log's hot path) and the Prisma client (the rest).
-import { readdirSync } from "node:fs";
-import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+// Either way the app speaks to it with the `pg` driver: the embedded one runs in a process of
+// its own (embedded.ts) behind a Unix socket, so there is one database code path. Exposes one
+// small raw-SQL interface (the event log's hot path) and the Prisma client (the rest).
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import { PrismaPGlite } from "pglite-prisma-adapter";
-import { lockDataDir } from "./datadir-lock";
+import { startEmbedded } from "./embedded";
 import { PrismaClient } from "./generated/client";
-import { type Durability, PrivateNodeFS, makeTreePrivate, startParams, syncTree } from "./pglite-disk";
+import type { Durability } from "./pglite-disk";
 
 /** How often the LISTEN connection proves it is alive with a cheap query. */
 export const LISTEN_CHECK_MS = 30_000;
@@ -35,6 +33,10 @@ export interface Database {
   listen(channel: string, onNotify: NotifyHandler, onReconnect?: () => void): Promise<() => Promise<void>>;
   /** PGlite only: the whole data directory as a tarball (a template for fast test databases). */
   dumpDataDir?(): Promise<Blob>;
+  /** PGlite only: the pid of the database's own process. */
+  readonly pid?: number;
+  /** PGlite on disk only: how many fsyncs its process has made (what "durable" costs). */
+  fsyncs?(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -56,11 +58,47 @@ export interface OpenOptions {
   applicationName?: string;
   /** Postgres: how often the LISTEN connection proves it is alive with a cheap query (30 s). */
   listenCheckMs?: number;
+  /**
+   * PGlite only: its process ended without being asked to. Every query fails from then on; the
+   * app exits (nothing unacknowledged was acknowledged: a commit is acked only once it returned).
+   */
+  onDatabaseExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.url) return openPostgres(opts.url, opts);
-  return openPGlite(opts.dataDir ?? "memory://", opts.loadDataDir, opts.durability ?? "durable");
+  return openEmbedded(opts);
+}
+
+/** The embedded database: PGlite in its own process, reached over its socket like a Postgres. */
+async function openEmbedded(opts: OpenOptions): Promise<Database> {
+  const child = await startEmbedded({
+    dataDir: opts.dataDir ?? "memory://",
+    durability: opts.durability ?? "durable",
+    loadDataDir: opts.loadDataDir,
+    onExit: opts.onDatabaseExit,
+  });
+  let db: Database;
+  try {
+    // One backend behind the socket: connections take turns, a transaction at a time, so a
+    // few are plenty (a query waiting for a turn waits in the database process, not here).
+    db = openPostgres(child.url, { ...opts, poolSize: opts.poolSize ?? 4 });
+    await db.sql.query("SELECT 1");
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+  return {
+    ...db,
+    kind: "pglite",
+    pid: child.pid,
+    dumpDataDir: () => child.dump(),
+    fsyncs: () => child.fsyncs(),
+    async close() {
+      await db.close();
+      await child.stop();
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -248,63 +286,5 @@ async function listenWithReconnect(
     const c = client;
     client = null;
     if (c) await discard(c);
-  };
-}
-
-// ---------------------------------------------------------------------------
-
-async function openPGlite(dataDir: string, loadDataDir: Blob | undefined, durability: Durability): Promise<Database> {
-  if (dataDir.startsWith("memory://")) return wrapPGlite(await PGlite.create({ dataDir, loadDataDir }), () => {});
-  const dir = path.resolve(dataDir);
-  const releaseLock = lockDataDir(dir);
-  let db: PGlite;
-  try {
-    const fresh = readdirSync(dir).length === 0;
-    // Owner-only, files included: it holds every message and session.
-    makeTreePrivate(dir);
-    db = await PGlite.create({ fs: new PrivateNodeFS(dir, durability), startParams: startParams(durability), loadDataDir });
-    if (fresh && durability === "durable") await syncTree(dir);
-  } catch (err) {
-    releaseLock();
-    throw err;
-  }
-  return wrapPGlite(db, releaseLock);
-}
-
-function wrapPGlite(db: PGlite, releaseLock: () => void): Database {
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
-  const sql: Sql = {
-    async query(text, params) {
-      return (await db.query(text, params)).rows as never[];
-    },
-    async exec(script) {
-      await db.exec(script);
-    },
-  };
-  return {
-    kind: "pglite",
-    sql,
-    prisma,
-    transaction(fn) {
-      return db.transaction((tx) =>
-        fn({
-          query: async (text, params) => (await tx.query(text, params)).rows as never[],
-          exec: async (script) => void (await tx.exec(script)),
-        }),
-      );
-    },
-    async listen(channel, onNotify) {
-      // One process owns a PGlite database, so nothing is ever missed: no reconnect to report.
-      const unlisten = await db.listen(channel, onNotify);
-      return async () => unlisten();
-    },
-    async dumpDataDir() {
-      return db.dumpDataDir("none");
-    },
-    async close() {
-      await prisma.$disconnect();
-      await db.close();
-      releaseLock();
-    },
   };
 }

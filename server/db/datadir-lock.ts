@@ -9,25 +9,44 @@ export type ProcStatReader = (pid: number) => string;
 
 const readProcStat: ProcStatReader = (pid) => readFileSync(`/proc/${pid}/stat`, "utf8");
 
+/** The lock is held by a database process whose app is gone: it is closing, and will let go. */
+export class DataDirClosing extends Error {}
+
+export interface LockOptions {
+  /** The app this database process serves (written beside its own pid); default: this process. */
+  app?: number;
+  readStat?: ProcStatReader;
+}
+
 /**
  * Takes the lock for `dataDir` (creating the directory, owner-only) or throws if a live process
  * holds it. Returns the release function.
+ *
+ * The lock names two processes, the database's and the app's (`<pid> <app pid>`; a lock from
+ * before names one). While the app lives the directory is refused to anyone else; when the app
+ * is gone but its database process is still closing (a killed app's child checkpoints and
+ * exits), it throws DataDirClosing, and the caller waits a moment and tries again.
  */
-export function lockDataDir(dataDir: string, readStat: ProcStatReader = readProcStat): () => void {
+export function lockDataDir(dataDir: string, opts: LockOptions = {}): () => void {
+  const readStat = opts.readStat ?? readProcStat;
+  const record = `${process.pid} ${opts.app ?? process.pid}`;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const lockFile = path.join(path.dirname(path.resolve(dataDir)), `${path.basename(dataDir)}.lock`);
   try {
-    writeFileSync(lockFile, String(process.pid), { flag: "wx", mode: 0o600 });
+    writeFileSync(lockFile, record, { flag: "wx", mode: 0o600 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    const owner = Number(readFileSync(lockFile, "utf8"));
-    if (owner && owner !== process.pid && isAlive(owner, readStat)) {
-      throw new Error(
-        `The embedded database in ${dataDir} is in use by process ${owner}. ` +
-          "Stop it, or set DATABASE_URL to a Postgres server to run several instances.",
-      );
+    const [owner = 0, app = owner] = readFileSync(lockFile, "utf8").trim().split(/\s+/).map(Number);
+    if (owner && owner !== process.pid) {
+      if (isAlive(app, readStat) && app !== opts.app) {
+        throw new Error(
+          `The embedded database in ${dataDir} is in use by process ${app}. ` +
+            "Stop it, or set DATABASE_URL to a Postgres server to run several instances.",
+        );
+      }
+      if (isAlive(owner, readStat)) throw new DataDirClosing(`The embedded database in ${dataDir} is still closing (process ${owner}).`);
     }
-    writeFileSync(lockFile, String(process.pid), { mode: 0o600 });
+    writeFileSync(lockFile, record, { mode: 0o600 });
   }
   return () => rmSync(lockFile, { force: true });
 }

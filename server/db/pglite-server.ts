@@ -1,0 +1,232 @@
+// PGlite behind the Postgres wire protocol, on a Unix socket, for several connections at once.
+//
+// PGlite is one Postgres backend: one session, one transaction at a time. Several client
+// connections can share it only if each has the backend to itself from its first message until
+// it is idle again — until a ReadyForQuery whose status is `I` (no transaction open). In between,
+// another connection's Parse would replace this one's unnamed statement, and its queries would run
+// inside this one's transaction. So the backend passes from connection to connection only at those
+// points, like a transaction-mode pooler (PgBouncer). `@electric-sql/pglite-socket` multiplexes
+// per protocol message instead, and two `pg` clients sending parameterized queries at once get
+// "unnamed prepared statement does not exist"; this file is that package's server, made safe.
+//
+// Notifications: the one backend LISTENs for every connection that asked, and its
+// NotificationResponses come out in whichever connection's answer ran last; each goes to the
+// connections that issued a LISTEN for its channel instead.
+import { chmodSync, rmSync } from "node:fs";
+import net from "node:net";
+import type { PGlite } from "@electric-sql/pglite";
+
+const SSL_REQUEST = 80877103;
+const PROTOCOL_3 = 196608;
+
+/** One client connection: the bytes it sent that are not a whole message yet, and what it awaits. */
+interface Session {
+  readonly socket: net.Socket;
+  /** Bytes received, not yet a complete message. */
+  partial: Buffer;
+  /** Complete messages waiting for the backend, in order. */
+  queued: Buffer[];
+  /** Has sent its startup packet (the parser's state). */
+  greeted: boolean;
+  /** Its startup packet has been answered (the backend's side). */
+  started: boolean;
+  /** Channels it LISTENs on. */
+  readonly channels: Set<string>;
+  closed: boolean;
+}
+
+export interface PGliteServer {
+  /** Connections open now. */
+  connections(): number;
+  /** Stops accepting, closes every connection, rolls back a transaction left open. */
+  close(): Promise<void>;
+}
+
+/** Serves `db` on the Unix socket `socketPath` (replaced if a dead one is there), owner-only. */
+export async function servePGlite(db: PGlite, socketPath: string): Promise<PGliteServer> {
+  const sessions = new Set<Session>();
+  /** The connection the backend belongs to until it is idle again; null when it is idle. */
+  let owner: Session | null = null;
+  /** Connections with messages queued, in arrival order (the owner is served first). */
+  const waiting: Session[] = [];
+  let running = false;
+
+  const enqueue = (s: Session) => {
+    if (s !== owner && !waiting.includes(s)) waiting.push(s);
+    void pump();
+  };
+
+  /** Runs queued messages, one connection at a time, while the backend is free for them. */
+  const pump = async () => {
+    if (running) return;
+    running = true;
+    try {
+      for (;;) {
+        const s = owner ?? waiting.shift();
+        if (!s || s.queued.length === 0) {
+          if (s && s !== owner) continue;
+          break;
+        }
+        if (!s.started) {
+          // The startup packet is answered on its own (PGlite sends the connection's parameters).
+          s.started = true;
+          const startup = s.queued.shift()!;
+          const out = await db.runExclusive(async () => Buffer.from(await db.execProtocolRaw(startup)));
+          if (!s.closed) s.socket.write(out);
+          if (s.queued.length > 0 && !waiting.includes(s)) waiting.push(s);
+          continue;
+        }
+        const batch = s.queued.length === 1 ? s.queued[0]! : Buffer.concat(s.queued);
+        s.queued = [];
+        noteListens(s, batch);
+        const out = await db.runExclusive(async () => Buffer.from(await db.execProtocolRaw(batch)));
+        const status = deliver(s, out);
+        // No ReadyForQuery yet (a message sequence cut before its Sync), or a transaction open:
+        // the backend stays this connection's.
+        owner = status === "I" ? null : s;
+        if (owner === s && s.closed) await abandon(s);
+        if (!owner && s.queued.length > 0 && !waiting.includes(s)) waiting.push(s);
+      }
+    } finally {
+      running = false;
+    }
+  };
+
+  /** Writes an answer to its connection, notifications to their listeners; returns the last ReadyForQuery's status. */
+  const deliver = (s: Session, out: Buffer): string | undefined => {
+    let status: string | undefined;
+    let notifications: Buffer[] | undefined;
+    for (let at = 0; at + 5 <= out.length; ) {
+      const type = out[at]!;
+      const end = at + 1 + out.readInt32BE(at + 1);
+      if (type === 0x5a /* Z */) status = String.fromCharCode(out[at + 5]!);
+      else if (type === 0x41 /* A */) (notifications ??= []).push(out.subarray(at, end));
+      at = end;
+    }
+    if (!notifications) {
+      if (!s.closed) s.socket.write(out);
+      return status;
+    }
+    if (!s.closed) s.socket.write(Buffer.concat(splitOut(out, 0x41)));
+    for (const n of notifications) {
+      const channel = n.toString("utf8", 9, n.indexOf(0, 9));
+      for (const other of sessions) if (!other.closed && other.channels.has(channel)) other.socket.write(n);
+    }
+    return status;
+  };
+
+  /** A connection that went away with the backend still its: end its message sequence, roll back. */
+  const abandon = async (s: Session) => {
+    await db.runExclusive(async () => {
+      await db.execProtocolRaw(Buffer.from([0x53 /* S */, 0, 0, 0, 4]));
+      if (db.isInTransaction()) await db.execProtocolRaw(simpleQuery("ROLLBACK"));
+    });
+    if (owner === s) owner = null;
+  };
+
+  const onData = (s: Session, chunk: Buffer) => {
+    const buf = s.partial.length ? Buffer.concat([s.partial, chunk]) : chunk;
+    let at = 0;
+    for (;;) {
+      if (!s.greeted) {
+        // Before the startup packet: untyped messages, a length then a code.
+        if (buf.length - at < 8) break;
+        const len = buf.readInt32BE(at);
+        const code = buf.readInt32BE(at + 4);
+        if (len === 8 && code === SSL_REQUEST) {
+          s.socket.write("N"); // no TLS on a Unix socket
+          at += 8;
+          continue;
+        }
+        if (code !== PROTOCOL_3) return void s.socket.destroy(); // a CancelRequest, or not Postgres
+        if (buf.length - at < len) break;
+        s.queued.push(buf.subarray(at, at + len));
+        s.greeted = true;
+        at += len;
+        continue;
+      }
+      if (buf.length - at < 5) break;
+      const end = at + 1 + buf.readInt32BE(at + 1);
+      if (buf.length < end) break;
+      if (buf[at] === 0x58 /* X: Terminate */) {
+        s.socket.end();
+        break;
+      }
+      s.queued.push(buf.subarray(at, end));
+      at = end;
+    }
+    s.partial = at === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(at));
+    if (s.queued.length > 0) enqueue(s);
+  };
+
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    const s: Session = { socket, partial: Buffer.alloc(0), queued: [], greeted: false, started: false, channels: new Set(), closed: false };
+    sessions.add(s);
+    socket.on("data", (chunk) => onData(s, chunk));
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      s.closed = true;
+      s.queued = [];
+      sessions.delete(s);
+      const i = waiting.indexOf(s);
+      if (i >= 0) waiting.splice(i, 1);
+      if (owner === s && !running) void abandon(s).then(pump);
+    });
+  });
+
+  rmSync(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(socketPath, () => resolve());
+  });
+  chmodSync(socketPath, 0o600);
+
+  return {
+    connections: () => sessions.size,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sessions) s.socket.destroy();
+      await closed;
+      while (running) await new Promise((r) => setTimeout(r, 5));
+      if (db.isInTransaction()) await db.exec("ROLLBACK");
+    },
+  };
+}
+
+/** Records the channels a connection LISTENs on (and stops), from its simple queries. */
+function noteListens(s: Session, batch: Buffer): void {
+  for (let at = 0; at + 5 <= batch.length; ) {
+    const end = at + 1 + batch.readInt32BE(at + 1);
+    if (batch[at] === 0x51 /* Q */) {
+      const text = batch.toString("utf8", at + 5, end - 1);
+      const m = /^\s*(UN)?LISTEN\s+(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$]*))\s*;?\s*$/i.exec(text);
+      if (m) {
+        const channel = m[2] !== undefined ? m[2].replaceAll('""', '"') : m[3]!.toLowerCase();
+        if (m[1]) s.channels.delete(channel);
+        else s.channels.add(channel);
+      }
+    }
+    at = end;
+  }
+}
+
+/** The messages of `out` other than those of type `type`. */
+function splitOut(out: Buffer, type: number): Buffer[] {
+  const kept: Buffer[] = [];
+  for (let at = 0; at + 5 <= out.length; ) {
+    const end = at + 1 + out.readInt32BE(at + 1);
+    if (out[at] !== type) kept.push(out.subarray(at, end));
+    at = end;
+  }
+  return kept;
+}
+
+/** A simple-protocol Query message. */
+function simpleQuery(sql: string): Buffer {
+  const text = Buffer.from(`${sql}\0`, "utf8");
+  const head = Buffer.alloc(5);
+  head[0] = 0x51;
+  head.writeInt32BE(4 + text.length, 1);
+  return Buffer.concat([head, text]);
+}
