@@ -1,11 +1,13 @@
 // bench:fanout — chat fan-out: how many deliveries per second each server sustains with p99
-// delivery latency ≤ 100 ms, and its CPU per delivery. Two shapes: 1 room × 1000 clients and
-// 50 rooms × 20 clients, ~100-byte messages at open-loop arrival rates that step up ×1.5 until
+// delivery latency ≤ 100 ms, and its CPU per delivery. Three shapes: 1 room × 1000 clients,
+// 50 rooms × 20 clients and 500 rooms × 2 (the shape of direct messages), ~100-byte messages at open-loop arrival rates that step up ×1.5 until
 // the latency bound or completeness breaks, then bisect between the last pass and that failure
 // (3 steps: the best rate within ~5%; bench/lib/search.ts). Later runs of a server resume the
 // ascent near its earlier runs' best. Side by side, each in a child process pinned to CPU 0:
 //   ours      the app (createApp): authenticated WebSockets, every message appended to the
-//             durable log (ack after commit) and fanned out by the hub
+//             durable log (ack after commit) and fanned out by the hub; on Postgres when there is one
+//   embedded  the same app on the embedded default, as `npm start` runs it: PGlite on disk with
+//             fsync on, in its own process (its CPU counts as the server's)
 //   raw       a bare `ws` server that serializes and frames once and writes the same frame to
 //             every TCP socket (the limit of the stack)
 //   send      a bare `ws` server that serializes once and `ws.send`s the bytes to all (ws frames
@@ -29,8 +31,8 @@ import { openRoomClients, startRoomServer, timedText, type RoomClients, type Roo
 import { benchScript } from "./lib/script";
 import { findMaxRate } from "./lib/search";
 
-export type FanoutServer = RoomServer | "before";
-export const FANOUT_SERVERS: FanoutServer[] = ["ours", "raw", "send", "naive", "socketio"];
+export type FanoutServer = RoomServer | "embedded" | "before";
+export const FANOUT_SERVERS: FanoutServer[] = ["ours", "embedded", "raw", "send", "naive", "socketio"];
 
 export interface Shape {
   name: string;
@@ -42,6 +44,7 @@ export interface Shape {
 export const SHAPES: Shape[] = [
   { name: "1 room × 1000 clients", rooms: 1, perRoom: 1000, startRate: 10 },
   { name: "50 rooms × 20 clients", rooms: 50, perRoom: 20, startRate: 250 },
+  { name: "500 rooms × 2 clients", rooms: 500, perRoom: 2, startRate: 500 },
 ];
 
 export interface FanoutOptions {
@@ -203,7 +206,7 @@ function summarize(samples: FanoutSample[]): FanoutSummary[] {
   for (const shape of [...new Set(samples.map((s) => s.shape))]) {
     const of = (server: FanoutServer) => samples.filter((s) => s.shape === shape && s.server === server);
     const dps = (server: FanoutServer) => median(of(server).map((s) => s.best?.deliveriesPerSec ?? 0));
-    for (const server of ["ours", "before", "raw", "send", "naive", "socketio"] as const) {
+    for (const server of ["ours", "embedded", "before", "raw", "send", "naive", "socketio"] as const) {
       const ss = of(server);
       if (ss.length === 0) continue;
       const bests = ss.map((s) => s.best).filter((b): b is StepResult => b !== null);
@@ -275,8 +278,9 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
   let clients: RoomClients | null = null;
   try {
     if (server === "before" && !o.before) throw new Error("the `before` server needs --before DIR (a checkout of this repository)");
-    child = await startRoomServer(server === "before" ? "ours" : server, {
-      postgres: o.usePostgres,
+    child = await startRoomServer(server === "before" || server === "embedded" ? "ours" : server, {
+      postgres: o.usePostgres && server !== "embedded",
+      pgliteOnDisk: server === "embedded",
       core: serverCore(o.serverCore),
       root: server === "before" ? o.before : undefined,
     });
@@ -288,7 +292,7 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
     let arrived = 0;
     const latency = new Latency();
     clients = await openRoomClients({
-      server: server === "before" ? "ours" : server,
+      server: server === "before" || server === "embedded" ? "ours" : server,
       port: child.port,
       rooms: shape.rooms,
       perRoom: shape.perRoom,
@@ -422,7 +426,7 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
       (rate) => window(rate, stepMs),
     );
     const ofBest = o.e2eOfBest ?? 0;
-    if (endToEnd && ofBest > 0 && best && (server === "ours" || server === "before")) await fixedWindow(best.rate * ofBest, "of-best", ofBest);
+    if (endToEnd && ofBest > 0 && best && (server === "ours" || server === "embedded" || server === "before")) await fixedWindow(best.rate * ofBest, "of-best", ofBest);
     return { server, shape: shape.name, run: o.run, fixed, ...(profiles.length ? { profiles } : {}), steps, best };
   } finally {
     clients?.close();
@@ -433,6 +437,7 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
 export function fanoutMarkdown(r: FanoutResults): string {
   const names: Record<FanoutServer, string> = {
     ours: "ours (app, durable log)",
+    embedded: "ours on the embedded default (PGlite on disk, fsync on)",
     before: "ours, earlier version (--before)",
     raw: "raw ws, frame once",
     send: "ws.send, serialize once",

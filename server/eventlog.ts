@@ -283,6 +283,7 @@ export class EventLog {
           return;
         }
         this.opts.metrics?.appendErrors.inc();
+        this.settled(batch);
         for (const p of batch) p.reject(err);
         return;
       }
@@ -308,7 +309,13 @@ export class EventLog {
         }
       }
     }
+    this.settled(batch);
     batch.forEach((p, i) => p.resolve(outcome.results[i]!));
+  }
+
+  /** A batch's appends leave the queue's count before their callers hear: one sent at the ack has room. */
+  private settled(batch: Pending[]): void {
+    this.inFlight = Math.max(0, this.inFlight - batch.length);
   }
 
   private async writeBatch(tx: Sql, batch: Pending[]): Promise<BatchOutcome> {

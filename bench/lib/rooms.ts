@@ -48,9 +48,12 @@ export function forEachSendTime(buf: Buffer, end: number, each: (sentAt: number)
  * Starts the server for `server` pinned to `core`: ours on a fresh database (`root`: another
  * checkout of the repository, to compare an earlier version of the server side by side).
  */
-export function startRoomServer(server: RoomServer, o: { postgres: boolean; core?: number; root?: string; tuning?: Record<string, unknown> }): Promise<ServerChild> {
+export function startRoomServer(
+  server: RoomServer,
+  o: { postgres: boolean; pgliteOnDisk?: boolean; core?: number; root?: string; tuning?: Record<string, unknown> },
+): Promise<ServerChild> {
   const child: StartChildOptions = { core: o.core, root: o.root };
-  if (server === "ours") return startAppServer({ postgres: o.postgres, tuning: o.tuning }, child);
+  if (server === "ours") return startAppServer({ postgres: o.postgres, pgliteOnDisk: o.pgliteOnDisk, tuning: o.tuning }, child);
   if (server === "socketio") return startServerChild("socketio", {}, child);
   return startServerChild("ws-broadcast", { mode: server }, child);
 }

@@ -33,6 +33,8 @@ export interface Database {
   listen(channel: string, onNotify: NotifyHandler, onReconnect?: () => void): Promise<() => Promise<void>>;
   /** PGlite only: the whole data directory as a tarball (a template for fast test databases). */
   dumpDataDir?(): Promise<Blob>;
+  /** PGlite only: a postgres:// URL of its socket, for more connections (other processes included). */
+  readonly url?: string;
   /** PGlite only: the pid of the database's own process. */
   readonly pid?: number;
   /** PGlite on disk only: how many fsyncs its process has made (what "durable" costs). */
@@ -91,6 +93,7 @@ async function openEmbedded(opts: OpenOptions): Promise<Database> {
   return {
     ...db,
     kind: "pglite",
+    url: child.url,
     pid: child.pid,
     dumpDataDir: () => child.dump(),
     fsyncs: () => child.fsyncs(),

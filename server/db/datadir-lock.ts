@@ -38,7 +38,7 @@ export function lockDataDir(dataDir: string, opts: LockOptions = {}): () => void
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     const [owner = 0, app = owner] = readFileSync(lockFile, "utf8").trim().split(/\s+/).map(Number);
     if (owner && owner !== process.pid) {
-      if (isAlive(app, readStat) && app !== opts.app) {
+      if (isAlive(app, readStat)) {
         throw new Error(
           `The embedded database in ${dataDir} is in use by process ${app}. ` +
             "Stop it, or set DATABASE_URL to a Postgres server to run several instances.",

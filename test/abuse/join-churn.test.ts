@@ -71,7 +71,10 @@ describe("join churn", () => {
     const watcher = await s.connect(lin.cookie);
     await join(watcher, room);
     const c = await s.connect(kay.cookie);
-    await join(c, room); // the first join may record the membership; the churn after it must not read
+    await join(c, room); // the first join records the membership (after its answer); the churn after it must not read
+    const recorded = async () =>
+      (await s.testDb.db.sql.query("SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2", [room, kay.user.id])).length === 1;
+    await waitFor(recorded, 5_000, "Kay's membership recorded");
     await s.app.log.idle();
     const query = vi.spyOn(s.testDb.db.sql, "query");
     const transaction = vi.spyOn(s.testDb.db, "transaction");

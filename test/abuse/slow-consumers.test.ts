@@ -211,8 +211,10 @@ describe("stalled pollers", { timeout: 180_000 }, () => {
     const { srv, alice, port, serverSockets } = await start({ pollMaxAnswerBytes: answerBytes, writeStallMs: 200, pollMaxHeldPerSession: 1000 });
     // Enough history for many full answers; then pollers that ask again and again without reading.
     await postUntil(srv, alice, () => false, () => 0, 200);
-    const polls = Array.from({ length: 40 }, (_, i) => get(`/api/poll?streams=room:general&cursor=room:general=${i % 100}&wait=0&client=t${i}`, alice.cookie));
-    const stalled = await Promise.all(Array.from({ length: 2 }, () => stalledClient(port, polls)));
+    // Each poll its own client: a poll from a client that polls again is answered at once, empty.
+    const polls = (c: number) =>
+      Array.from({ length: 40 }, (_, i) => get(`/api/poll?streams=room:general&cursor=room:general=${i % 100}&wait=0&client=c${c}t${i}`, alice.cookie));
+    const stalled = await Promise.all(Array.from({ length: 2 }, (_, c) => stalledClient(port, polls(c))));
     const ends = serverEnds(serverSockets, stalled.map((c) => c.socket));
     expect(Buffer.concat(stalled[0]!.received).toString("latin1", 0, 15)).toBe("HTTP/1.1 200 OK");
     let maxHeld = 0;

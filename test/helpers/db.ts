@@ -17,7 +17,7 @@ export const dbKinds: DbKind[] = process.env.DATABASE_URL ? ["pglite", "postgres
 
 export interface TestDatabase {
   db: Database;
-  /** The postgres:// URL of the fresh database (Postgres only), for other processes. */
+  /** A postgres:// URL of the fresh database, for more connections and other processes. */
   url?: string;
   drop(): Promise<void>;
 }
@@ -26,7 +26,7 @@ export async function createTestDatabase(kind: DbKind): Promise<TestDatabase> {
   if (kind === "pglite") {
     const db = await openDatabase({ dataDir: "memory://", loadDataDir: await pgliteTemplate() });
     await migrate(db, MIGRATIONS_DIR);
-    return { db, drop: () => db.close() };
+    return { db, url: db.url, drop: () => db.close() };
   }
   const url = await createPostgresDatabase();
   const db = await openDatabase({ url, poolSize: 8 });

@@ -297,7 +297,7 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
       quietWaitMs: 0,
       serverCore: null,
     });
-    expect(r.samples.map((s) => s.server).sort()).toEqual(["naive", "ours", "raw", "send", "socketio"]);
+    expect(r.samples.map((s) => s.server).sort()).toEqual(["embedded", "naive", "ours", "raw", "send", "socketio"]);
     for (const s of r.samples) {
       const step = s.steps[0]!;
       expect(step.sent).toBeGreaterThan(0);
@@ -306,7 +306,7 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
       expect(finiteNonNegative(step.serverCpuUsPerDelivery)).toBe(true);
     }
     expect(r.summary.find((s) => s.server === "raw")?.vsRaw).toBe(1);
-    expectRendered("fanout", r, ["ours (app, durable log)", "raw ws, frame once", "ws.send, serialize once", "naive ws, stringify per client", "Socket.IO 4.8"]);
+    expectRendered("fanout", r, ["ours (app, durable log)", "ours on the embedded default (PGlite on disk, fsync on)", "raw ws, frame once", "ws.send, serialize once", "naive ws, stringify per client", "Socket.IO 4.8"]);
   });
 
   it("fanout: end to end at each fixed rate for every server, and ours at half its own best", async () => {

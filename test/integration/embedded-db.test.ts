@@ -1,101 +1,94 @@
-// The drain's promise and concurrent gaplessness on the embedded database (PGlite), so a run
-// without DATABASE_URL checks them too. PGlite opens in one process only, so what the Postgres
-// tests do with several writer processes is done here with many concurrent appenders through
-// one process's event log, and the drain runs on the real server in a child process.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+// The embedded database's process, as the app's connections meet it: several `pg` connections
+// at once on one PGlite backend, each with the backend to itself from its first message until it
+// is idle again; notifications to those that listen; a connection that vanishes mid-transaction
+// rolled back; the socket private; the process gone when the database is closed.
+import { statSync } from "node:fs";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { openDatabase } from "../../server/db/database";
-import { EventLog } from "../../server/eventlog";
-import { createTestDatabase } from "../helpers/db";
-import { spawnServer } from "../helpers/process";
-import { WsClient } from "../helpers/server";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isAlive } from "../../server/db/datadir-lock";
+import { openDatabase, type Database } from "../../server/db/database";
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+describe("the embedded database's process", () => {
+  let db: Database;
+  /** The socket's folder, from the pool's URL. */
+  let socketDir: string;
+  const client = async () => {
+    const c = new pg.Client({ host: socketDir, user: "postgres", database: "postgres" });
+    await c.connect();
+    return c;
+  };
 
-describe("the event log on PGlite under concurrent appends", () => {
-  it("4 writers × 25 lanes × 500 appends to one stream: seq 1..2000, no gap, no duplicate; a tailing reader never sees n+1 before n", async () => {
-    const t = await createTestDatabase("pglite");
-    cleanups.push(() => t.drop());
-    const log = new EventLog(t.db);
-    const stream = "room:race";
-    const acks = new Map<string, number>();
-    const writer = async (tag: string) => {
-      let next = 0;
-      const lane = async () => {
-        while (next < 500) {
-          const text = `${tag}-${next++}`;
-          const { event } = await log.append({ stream, type: "message", actor: { id: `u_${tag}`, name: tag }, data: { text, clientId: text }, clientId: text });
-          acks.set(text, event.seq);
-        }
-      };
-      await Promise.all(Array.from({ length: 25 }, lane));
-    };
-    let done = false;
-    const writing = Promise.all(["w1", "w2", "w3", "w4"].map(writer)).finally(() => (done = true));
-
-    let seen = 0;
-    let reads = 0;
-    let idleAfterDone = 0;
-    while (seen < 2000) {
-      const page = await log.readAfter(stream, seen, 300);
-      reads++;
-      page.forEach((e, i) => expect(e.seq).toBe(seen + i + 1));
-      if (page.length) seen = page.at(-1)!.seq;
-      else if (done && ++idleAfterDone > 20) throw new Error(`the writers are done but the log stops at ${seen} of 2000`);
-      else await new Promise((r) => setTimeout(r, 5));
-    }
-    await writing;
-    expect(reads).toBeGreaterThan(1);
-    const events = await log.readAfter(stream, 0, 5000);
-    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
-    // Each acknowledgement named the seq the log holds for that text, each text once.
-    expect(acks.size).toBe(2000);
-    for (const e of events) expect(acks.get((e.data as { text: string }).text)).toBe(e.seq);
-    expect(await log.head(stream)).toBe(2000);
+  beforeAll(async () => {
+    db = await openDatabase({ dataDir: "memory://" });
+    await db.sql.exec("CREATE TABLE t (id serial PRIMARY KEY, w int NOT NULL, i int NOT NULL)");
+    socketDir = new URL(db.url!).searchParams.get("host")!;
   }, 60_000);
-});
+  afterAll(() => db?.close());
 
-describe("draining the real server on PGlite", () => {
-  it("acknowledges every message it commits before closing the sockets with 1012, and commits every one it acknowledged", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "rt-drain-"));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const server = await spawnServer({ DATA_DIR: dir, SESSION_SECRET: "drain-test-secret-drain-test-secret-0123" });
-    cleanups.push(() => server.kill("SIGKILL"));
-    const signIn = await fetch(`${server.url}/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "Dee" }) });
-    const cookie = signIn.headers.get("set-cookie")!.split(";")[0]!;
-    const wsUrl = `${server.url.replace("http", "ws")}/ws`;
-
-    // Ten tabs, each sending its burst of ten at once; the drain starts while they are in flight.
-    const tabs = await Promise.all(Array.from({ length: 10 }, () => WsClient.open(wsUrl, cookie)));
-    for (const tab of tabs) tab.send({ type: "join", room: "general" });
-    await Promise.all(tabs.map((tab) => tab.next((f) => f.type === "joined")));
-    const sent: string[] = [];
-    for (const [t, tab] of tabs.entries()) {
-      for (let i = 0; i < 10; i++) {
-        const clientId = `d-${t}-${i}`;
-        sent.push(clientId);
-        tab.send({ type: "send", room: "general", text: clientId, clientId });
-      }
-    }
-    await server.kill("SIGTERM");
-    expect(server.child.exitCode, server.output()).toBe(0);
-    for (const tab of tabs) expect(await tab.closed(10_000)).toBe(1012);
-
-    const acked = new Map(tabs.flatMap((tab) => tab.of("ack").map((a) => [a.clientId, a.seq] as const)));
-    const db = await openDatabase({ dataDir: path.join(dir, "pglite") });
-    cleanups.push(() => db.close());
-    const rows = await db.sql.query<{ client_id: string; seq: number | string }>(
-      "SELECT client_id, seq FROM events WHERE stream = 'room:general' AND client_id LIKE 'd-%'",
+  it("gives each connection the backend for a whole transaction: six writers at once see only their own rows", async () => {
+    const clients = await Promise.all(Array.from({ length: 6 }, () => client()));
+    const wrong: string[] = [];
+    await Promise.all(
+      clients.map(async (c, w) => {
+        for (let i = 0; i < 40; i++) {
+          await c.query("BEGIN");
+          await c.query("INSERT INTO t (w, i) VALUES ($1, $2)", [w, i]);
+          // Parameterized: Parse, Bind, Execute, Sync — another connection's messages in between
+          // would take this one's unnamed statement or run inside its transaction.
+          const { rows } = await c.query<{ n: number; last: number }>("SELECT count(*)::int AS n, max(i)::int AS last FROM t WHERE w = $1", [w]);
+          if (rows[0]!.n !== i + 1 || rows[0]!.last !== i) wrong.push(`writer ${w} at ${i}: ${JSON.stringify(rows[0])}`);
+          await c.query("COMMIT");
+        }
+      }),
     );
-    const committed = new Map(rows.map((r) => [r.client_id, Number(r.seq)]));
-    // What was committed was acknowledged, with its seq; what was acknowledged was committed.
-    expect(Object.fromEntries(acked)).toEqual(Object.fromEntries(committed));
-    expect(acked.size).toBeGreaterThan(0);
-    for (const id of acked.keys()) expect(sent).toContain(id);
-  }, 120_000);
+    await Promise.all(clients.map((c) => c.end()));
+    expect(wrong).toEqual([]);
+    expect(await db.sql.query("SELECT w, count(*)::int AS n FROM t GROUP BY w ORDER BY w")).toEqual(
+      Array.from({ length: 6 }, (_, w) => ({ w, n: 40 })),
+    );
+  });
+
+  it("rolls back the transaction of a connection that vanished in it, and serves the others", async () => {
+    const gone = await client();
+    gone.on("error", () => {}); // its end is the point
+    await gone.query("BEGIN");
+    await gone.query("INSERT INTO t (w, i) VALUES (99, 1)");
+    (gone as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    // The pool's connections wait their turn, then find no trace of it.
+    expect(await db.sql.query("SELECT count(*)::int AS n FROM t WHERE w = 99")).toEqual([{ n: 0 }]);
+    await db.transaction((tx) => tx.query("INSERT INTO t (w, i) VALUES (98, 1)"));
+    expect(await db.sql.query("SELECT count(*)::int AS n FROM t WHERE w = 98")).toEqual([{ n: 1 }]);
+  });
+
+  it("delivers a notification to the connections that listen on its channel, and to no other", async () => {
+    const heard: string[] = [];
+    const stop = await db.listen("rt_test_channel", (p) => heard.push(p));
+    const other = await client();
+    const otherHeard: string[] = [];
+    other.on("notification", (n) => otherHeard.push(n.payload ?? ""));
+    await other.query("LISTEN some_other_channel");
+    await db.sql.query("SELECT pg_notify('rt_test_channel', 'one')");
+    await db.transaction((tx) => tx.query("SELECT pg_notify('rt_test_channel', 'two')"));
+    const until = Date.now() + 5_000;
+    while (heard.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await other.query("SELECT 1");
+    expect(heard).toEqual(["one", "two"]);
+    expect(otherHeard).toEqual([]);
+    await other.end();
+    await stop();
+  });
+
+  it("keeps its socket to this user only", () => {
+    expect(statSync(socketDir).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(socketDir, ".s.PGSQL.5432")).mode & 0o777).toBe(0o600);
+  });
+
+  it("ends its process when the database is closed", async () => {
+    const other = await openDatabase({ dataDir: "memory://" });
+    const pid = other.pid!;
+    expect(isAlive(pid)).toBe(true);
+    await other.close();
+    expect(isAlive(pid)).toBe(false);
+  }, 60_000);
 });

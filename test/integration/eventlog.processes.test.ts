@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../server/db/database";
 import { migrate } from "../../server/db/migrate";
 import { EventLog } from "../../server/eventlog";
-import { createPostgresDatabase, dropPostgresDatabase, MIGRATIONS_DIR } from "../helpers/db";
+import { createPostgresDatabase, createTestDatabase, dropPostgresDatabase, MIGRATIONS_DIR } from "../helpers/db";
 import { spawnServer } from "../helpers/process";
 import type { RealtimeEvent } from "../../lib/protocol";
 
@@ -69,13 +69,14 @@ async function tailWhileWriting(log: EventLog, stream: string, total: number, wo
   return reads;
 }
 
-describe.runIf(hasPostgres)("event log across processes on Postgres", () => {
+const writerTargets = hasPostgres ? (["pglite", "postgres"] as const) : (["pglite"] as const);
+
+describe.each(writerTargets)("event log across processes on %s", (kind) => {
   it("4 writer processes × 500 appends to one stream: seq 1..2000, no gap, no duplicate; a tailing reader never sees n+1 before n", async () => {
-    const url = await createPostgresDatabase();
-    cleanups.push(() => dropPostgresDatabase(url));
-    const db = await openDatabase({ url, poolSize: 2 });
-    cleanups.push(() => db.close());
-    await migrate(db, MIGRATIONS_DIR);
+    // The embedded database serves other processes over its socket, as the app's own connections.
+    const testDb = await createTestDatabase(kind);
+    cleanups.push(() => testDb.drop());
+    const { db, url } = testDb;
     const log = new EventLog(db);
 
     const workers = ["w1", "w2", "w3", "w4"].map((tag) => startWorker({ url, stream: "room:race", count: 500, concurrency: 25, tag }));

@@ -3,7 +3,7 @@
 // (replay then live with no gap or duplicate, ack after commit, idempotent sends).
 import http from "node:http";
 import { randomBytes } from "node:crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { isType, MANY_ROOMS, startServer, waitFor, WsClient, type Person, type TestServer } from "../helpers/server";
 import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
@@ -917,9 +917,16 @@ describe("WebSocket when the event log is overloaded", () => {
       await join(a, "general");
       // The first join's feed event is written before the log is made to wait.
       await waitFor(async () => (await s.app.log.readBefore("feed", null, 20)).events.some((e) => e.type === "member.joined" && e.actor.id === ada.user.id));
-      // The database is busy with another transaction, and two appends wait behind it: full.
+      // The database is slow to commit: the log's next transaction waits, and two appends wait
+      // behind it: full. (Holding a transaction open instead would stop every query on the
+      // embedded database, whose one backend is a transaction's until it ends.)
       let release!: () => void;
-      const busy = s.app.db.transaction(() => new Promise<void>((r) => (release = r)));
+      const busy = new Promise<void>((r) => (release = r));
+      const transaction = s.app.db.transaction.bind(s.app.db);
+      const slow = vi.spyOn(s.app.db, "transaction").mockImplementationOnce(async (fn) => {
+        await busy;
+        return transaction(fn);
+      });
       const waiting = [1, 2].map((i) =>
         s.app.log.append({ stream: "room:general", type: "message", actor: ada.user, data: { text: `waiting ${i}`, clientId: `w-${i}` }, clientId: `w-${i}` }),
       );
@@ -928,8 +935,8 @@ describe("WebSocket when the event log is overloaded", () => {
       expect(err.code).toBe("overloaded");
       expect(err.message).toMatch(/busy/);
       release();
-      await busy;
       await Promise.all(waiting);
+      slow.mockRestore();
       a.send({ type: "send", room: "general", text: "hello", clientId: "ov-1" });
       const ack = await a.next(isType("ack", (f) => f.clientId === "ov-1"));
       const mine = (await s.app.log.readBefore("room:general", null, 10)).events.filter((e) => e.actor.id === ada.user.id);
