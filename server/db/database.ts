@@ -110,8 +110,10 @@ function openPostgres(url: string, opts: OpenOptions): Database {
   const { onError } = opts;
   const applicationName = opts.applicationName ?? "realtime-workspace";
   const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, application_name: applicationName });
-  // An idle client's error (server restart, network) must not crash the process.
+  // An idle client's error (server restart, network) must not crash the process, nor a
+  // checked-out one's: its query fails, and whoever waits on it hears that.
   pool.on("error", (err) => onError?.(err, "pg pool idle client"));
+  pool.on("connect", (client) => client.on("error", (err) => onError?.(err, "pg client")));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const sql: Sql = {
     async query(text, params) {
