@@ -49,8 +49,8 @@ export interface OpenOptions {
   dataDir?: string;
   poolSize?: number;
   onError?: (err: Error, context: string) => void;
-  /** PGlite only: start from this data directory tarball instead of an empty one. */
-  loadDataDir?: Blob;
+  /** PGlite only: start from this data directory tarball (or the path of one) instead of an empty one. */
+  loadDataDir?: Blob | string;
   /**
    * PGlite on disk only: `durable` (the default) acknowledges a commit once it is fsynced;
    * `relaxed` leaves writing to the OS (a power cut can lose the last commits). See pglite-disk.ts.

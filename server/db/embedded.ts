@@ -21,8 +21,8 @@ export interface EmbeddedOptions {
   /** A data directory, or "memory://". */
   dataDir: string;
   durability: Durability;
-  /** A data directory tarball to start from. */
-  loadDataDir?: Blob | undefined;
+  /** A data directory tarball to start from, or the path of one. */
+  loadDataDir?: Blob | string | undefined;
   /** The database process ended without being asked to (crashed, or was killed). */
   onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
@@ -47,8 +47,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedData
   const dataDir = memory ? opts.dataDir : path.resolve(opts.dataDir);
   const socketDir = socketFolder(memory ? null : dataDir);
   const scratch = mkdtempSync(path.join(tmpdir(), "rt-pglite-"));
-  let loadDataDirFile: string | undefined;
-  if (opts.loadDataDir) {
+  let loadDataDirFile = typeof opts.loadDataDir === "string" ? opts.loadDataDir : undefined;
+  if (opts.loadDataDir instanceof Blob) {
     loadDataDirFile = path.join(scratch, "load.tar");
     writeFileSync(loadDataDirFile, Buffer.from(await opts.loadDataDir.arrayBuffer()), { mode: 0o600 });
   }
@@ -88,7 +88,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedData
     cleanUp();
     throw err;
   }
-  if (loadDataDirFile) rmSync(loadDataDirFile, { force: true });
+  if (opts.loadDataDir instanceof Blob) rmSync(loadDataDirFile!, { force: true });
   child.once("exit", (code, signal) => {
     cleanUp();
     if (!stopping) opts.onExit?.(code, signal);

@@ -51,6 +51,13 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
   const waiting: Session[] = [];
   let running = false;
 
+  /**
+   * Runs protocol messages on the backend and returns its answer. PGlite's lock keeps out its
+   * own work (a dump); nothing to sync after, as its files are Node's own (NodeFS, or memory).
+   */
+  const run = (messages: Buffer) =>
+    db.runExclusive(async () => Buffer.from(await db.execProtocolRaw(messages, { syncToFs: false })));
+
   const enqueue = (s: Session) => {
     if (s !== owner && !waiting.includes(s)) waiting.push(s);
     void pump();
@@ -71,7 +78,7 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
           // The startup packet is answered on its own (PGlite sends the connection's parameters).
           s.started = true;
           const startup = s.queued.shift()!;
-          const out = await db.runExclusive(async () => Buffer.from(await db.execProtocolRaw(startup)));
+          const out = await run(startup);
           if (!s.closed) s.socket.write(out);
           if (s.queued.length > 0 && !waiting.includes(s)) waiting.push(s);
           continue;
@@ -79,7 +86,7 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
         const batch = s.queued.length === 1 ? s.queued[0]! : Buffer.concat(s.queued);
         s.queued = [];
         noteListens(s, batch);
-        const out = await db.runExclusive(async () => Buffer.from(await db.execProtocolRaw(batch)));
+        const out = await run(batch);
         const status = deliver(s, out);
         // No ReadyForQuery yet (a message sequence cut before its Sync), or a transaction open:
         // the backend stays this connection's.
@@ -118,8 +125,8 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
   /** A connection that went away with the backend still its: end its message sequence, roll back. */
   const abandon = async (s: Session) => {
     await db.runExclusive(async () => {
-      await db.execProtocolRaw(Buffer.from([0x53 /* S */, 0, 0, 0, 4]));
-      if (db.isInTransaction()) await db.execProtocolRaw(simpleQuery("ROLLBACK"));
+      await db.execProtocolRaw(Buffer.from([0x53 /* S */, 0, 0, 0, 4]), { syncToFs: false });
+      if (db.isInTransaction()) await db.execProtocolRaw(simpleQuery("ROLLBACK"), { syncToFs: false });
     });
     if (owner === s) owner = null;
   };

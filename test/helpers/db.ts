@@ -1,7 +1,7 @@
 // Databases for tests: a throwaway PGlite always, and a fresh database on the real Postgres
 // server when DATABASE_URL is set (as `.ci/run` does). Each call gets an empty, migrated database.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { openDatabase, type Database } from "../../server/db/database";
@@ -57,15 +57,16 @@ export function dropPostgresDatabase(url: string): Promise<void> {
  * migrations): loading one takes about a second where initdb takes several. `migrated: false`
  * is a freshly initialised database, for tests of the migrations themselves.
  */
-const templates = new Map<boolean, Promise<Blob>>();
-function pgliteTemplate(migrated = true): Promise<Blob> {
+const templates = new Map<boolean, Promise<string>>();
+/** The template's tarball: a file the database's process reads itself. */
+function pgliteTemplate(migrated = true): Promise<string> {
   let t = templates.get(migrated);
   if (!t) {
     t = (async () => {
       const checksums = readMigrations(MIGRATIONS_DIR).map((m) => m.checksum).join();
       const key = createHash("sha256").update(migrated ? checksums : "empty").digest("hex").slice(0, 16);
       const file = path.join(tmpdir(), `rt-pglite-template-${key}.tar`);
-      if (existsSync(file)) return new Blob([readFileSync(file)]);
+      if (existsSync(file)) return file;
       const db = await openDatabase({ dataDir: "memory://" });
       if (migrated) await migrate(db, MIGRATIONS_DIR);
       const dump = await db.dumpDataDir!();
@@ -74,7 +75,7 @@ function pgliteTemplate(migrated = true): Promise<Blob> {
       const partial = `${file}.${process.pid}`;
       writeFileSync(partial, bytes);
       renameSync(partial, file);
-      return new Blob([bytes]);
+      return file;
     })();
     templates.set(migrated, t);
   }

@@ -1,0 +1,10 @@
+import { readFileSync } from "node:fs";
+let t = performance.now();
+const { PGlite } = await import("@electric-sql/pglite");
+console.log("import", Math.round(performance.now() - t)); t = performance.now();
+const blob = new Blob([readFileSync("/tmp/rt-pglite-template-15bb1ef4ecdb49ad.tar")]);
+console.log("read", Math.round(performance.now() - t)); t = performance.now();
+const db = await PGlite.create({ dataDir: "memory://", loadDataDir: blob });
+console.log("create", Math.round(performance.now() - t)); t = performance.now();
+await db.query("select 1");
+console.log("q", Math.round(performance.now() - t));
