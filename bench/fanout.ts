@@ -82,6 +82,8 @@ export interface FanoutOptions {
   profileDir?: string;
   /** Another checkout of this repository: its server runs as `before`. */
   before?: string;
+  /** The earlier version on the embedded database (PGlite on disk), as `embedded`, instead of ours' database. */
+  beforeEmbedded?: boolean;
   quietWaitMs?: number;
   /** CPU for the server process; null: no pinning. */
   serverCore?: number | null;
@@ -169,6 +171,8 @@ export interface FanoutResults {
   samples: FanoutSample[];
   summary: FanoutSummary[];
   database: string;
+  /** `before` ran on the embedded database, beside `embedded` (--before-embedded). */
+  beforeEmbedded?: boolean;
 }
 
 export async function runFanout(opts: FanoutOptions = {}): Promise<FanoutResults> {
@@ -198,7 +202,7 @@ export async function runFanout(opts: FanoutOptions = {}): Promise<FanoutResults
     }
   }
   progress.done();
-  return { samples, summary: summarize(samples), database: postgres ? "postgres" : "pglite-memory" };
+  return { samples, summary: summarize(samples), database: postgres ? "postgres" : "pglite-memory", ...(opts.beforeEmbedded ? { beforeEmbedded: true } : {}) };
 }
 
 function summarize(samples: FanoutSample[]): FanoutSummary[] {
@@ -278,9 +282,11 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
   let clients: RoomClients | null = null;
   try {
     if (server === "before" && !o.before) throw new Error("the `before` server needs --before DIR (a checkout of this repository)");
+    // `before` runs on the database `embedded` runs on with --before-embedded, else on ours'.
+    const onEmbedded = server === "embedded" || (server === "before" && Boolean(o.beforeEmbedded));
     child = await startRoomServer(server === "before" || server === "embedded" ? "ours" : server, {
-      postgres: o.usePostgres && server !== "embedded",
-      pgliteOnDisk: server === "embedded",
+      postgres: o.usePostgres && !onEmbedded,
+      pgliteOnDisk: onEmbedded,
       core: serverCore(o.serverCore),
       root: server === "before" ? o.before : undefined,
     });
@@ -438,7 +444,7 @@ export function fanoutMarkdown(r: FanoutResults): string {
   const names: Record<FanoutServer, string> = {
     ours: "ours (app, durable log)",
     embedded: "ours on the embedded default (PGlite on disk, fsync on)",
-    before: "ours, earlier version (--before)",
+    before: r.beforeEmbedded ? "ours, earlier version (--before), on the embedded database" : "ours, earlier version (--before)",
     raw: "raw ws, frame once",
     send: "ws.send, serialize once",
     naive: "naive ws, stringify per client",
@@ -486,11 +492,11 @@ export function fanoutMarkdown(r: FanoutResults): string {
           rows,
         ),
     );
-    const ours = of.find((s) => s.server === "ours");
+    const ours = of.find((s) => s.server === (r.beforeEmbedded ? "embedded" : "ours"));
     const before = of.find((s) => s.server === "before");
     if (ours && before) {
       parts.push(
-        `ours ÷ before: deliveries/s ${ratio(ours.deliveriesPerSec, before.deliveriesPerSec)}` +
+        `${r.beforeEmbedded ? "embedded ÷ before (both on the embedded database)" : "ours ÷ before"}: deliveries/s ${ratio(ours.deliveriesPerSec, before.deliveriesPerSec)}` +
           ours.fixed
             .filter((f) => f.kind === "rate")
             .map((f) => {
@@ -528,6 +534,7 @@ benchScript(import.meta.url, {
     e2eOfBest: num("e2e-of-best", 0.5),
     profileDir: get("profile"),
     before: get("before"),
+    beforeEmbedded: has("before-embedded"),
     quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),
   }),
   run: (settings, progress) => runFanout({ ...settings, progress }),

@@ -183,15 +183,7 @@ const USER_HZ = 100;
  */
 export function descendantsUsage(pid: number): { userUs: number; systemUs: number; rss: number } {
   const total = { userUs: 0, systemUs: 0, rss: 0 };
-  const children = (p: number): number[] => {
-    try {
-      return readFileSync(`/proc/${p}/task/${p}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-    } catch {
-      return [];
-    }
-  };
-  for (const stack = children(pid); stack.length > 0; ) {
-    const c = stack.pop()!;
+  for (const c of descendants(pid)) {
     try {
       const stat = readFileSync(`/proc/${c}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -202,9 +194,26 @@ export function descendantsUsage(pid: number): { userUs: number; systemUs: numbe
     } catch {
       continue; // it ended meanwhile
     }
-    stack.push(...children(c));
   }
   return total;
+}
+
+/** Every live process under `pid` (Linux: /proc; elsewhere none). */
+export function descendants(pid: number): number[] {
+  const children = (p: number): number[] => {
+    try {
+      return readFileSync(`/proc/${p}/task/${p}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const out: number[] = [];
+  for (const stack = children(pid); stack.length > 0; ) {
+    const c = stack.pop()!;
+    out.push(c);
+    stack.push(...children(c));
+  }
+  return out;
 }
 
 /** Call from a server script once it listens: answers the parent until SIGTERM. */
