@@ -144,6 +144,25 @@ export function typingStarted(users: Actor[]): string {
 
 const TRANSPORT_LABEL = { websocket: "WebSocket", longpoll: "Long polling", sse: "SSE" } as const;
 
+/**
+ * The header badge: the rooms' transport and state, and the activity feed's too when it is not
+ * up with them — "WebSocket · connected", "Long polling · connected · feed connecting",
+ * "WebSocket · connected · feed on SSE reconnecting". In the usual case (both connected) it says
+ * only the rooms', as the feed rides the transport that fits it.
+ */
+export function badgeLabel(rooms: ConnectionStatus["rooms"], feed: ConnectionStatus["feed"] | undefined): string {
+  const label = connectionLabel(rooms);
+  if (!feed || feed.state === rooms.state || rooms.state === "offline" || rooms.state === "signed-out") return label;
+  const where = (feed.transport === "longpoll") === (rooms.transport === "longpoll") ? "" : ` on ${TRANSPORT_LABEL[feed.transport]}`;
+  const state = feed.state === "idle" ? "connecting" : feed.state === "signed-out" ? "signed out" : feed.state;
+  return `${label} · feed${where} ${state}`;
+}
+
+/** Both channels in full, for the badge's tooltip and screen readers. */
+export function channelsDescription(status: Pick<ConnectionStatus, "rooms" | "feed">): string {
+  return `Rooms: ${connectionLabel(status.rooms)}. Activity feed: ${connectionLabel(status.feed)}.`;
+}
+
 /** "WebSocket · connected", "Long polling · reconnecting", "Offline". */
 export function connectionLabel(channel: ConnectionStatus["rooms"] | ConnectionStatus["feed"]): string {
   switch (channel.state) {

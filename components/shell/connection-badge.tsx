@@ -1,6 +1,6 @@
 "use client";
 import { useConnection } from "@/lib/store/connection";
-import { connectionLabel } from "../format";
+import { badgeLabel, channelsDescription } from "../format";
 
 const DOT = {
   connected: "bg-emerald-500",
@@ -11,17 +11,22 @@ const DOT = {
   "signed-out": "bg-slate-400",
 } as const;
 
-/** Which transport carries the rooms, and whether it is up: "WebSocket · connected". */
+/**
+ * Which transport carries the rooms, and whether it is up: "WebSocket · connected"; the activity
+ * feed's state beside it while the feed is not up with them (its full state in the tooltip).
+ */
 export function ConnectionBadge() {
   const rooms = useConnection((s) => s.status?.rooms);
+  const feed = useConnection((s) => s.status?.feed);
   const state = rooms?.state ?? "connecting";
   return (
     <span
       role="status"
+      title={rooms && feed ? channelsDescription({ rooms, feed }) : undefined}
       className="inline-flex h-7 min-w-0 items-center gap-1.5 rounded-full border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 px-2.5 text-xs font-medium whitespace-nowrap text-slate-700 dark:text-slate-300"
     >
       <span aria-hidden className={`size-2 shrink-0 rounded-full ${DOT[state]}`} />
-      <span className="truncate">{rooms ? connectionLabel(rooms) : "Connecting…"}</span>
+      <span className="truncate">{rooms ? badgeLabel(rooms, feed) : "Connecting…"}</span>
     </span>
   );
 }

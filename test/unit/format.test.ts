@@ -1,6 +1,6 @@
 // The chat panel's wording: who is typing, and how long ago.
 import { describe, expect, it } from "vitest";
-import { charactersLeft, dayLabel, initials, messageTime, readableError, relativeTime, sameDay, typingLine, typingStarted } from "../../components/format";
+import { badgeLabel, channelsDescription, charactersLeft, dayLabel, initials, messageTime, readableError, relativeTime, sameDay, typingLine, typingStarted } from "../../components/format";
 
 const person = (name: string) => ({ id: `u_${name}`, name });
 
@@ -112,5 +112,34 @@ describe("readableError", () => {
     expect(readableError('A room named "x" already exists')).toBe('A room named "x" already exists');
     expect(readableError("Cannot reach the server; check your connection")).toBe("Cannot reach the server; check your connection");
     expect(readableError("Note: rooms are public")).toBe("Note: rooms are public");
+  });
+});
+
+describe("badgeLabel", () => {
+  const ws = (state: "connected" | "connecting" | "reconnecting" | "idle" | "offline" | "signed-out") => ({ transport: "websocket" as const, state });
+  const sse = (state: "connected" | "connecting" | "reconnecting" | "idle" | "offline" | "signed-out") => ({ transport: "sse" as const, state });
+  const lp = (state: "connected" | "connecting" | "reconnecting" | "idle" | "offline" | "signed-out") => ({ transport: "longpoll" as const, state });
+
+  it("says only the rooms' transport while the feed is up with them", () => {
+    expect(badgeLabel(ws("connected"), sse("connected"))).toBe("WebSocket · connected");
+    expect(badgeLabel(lp("connected"), lp("connected"))).toBe("Long polling · connected");
+    expect(badgeLabel(ws("connected"), undefined)).toBe("WebSocket · connected");
+  });
+
+  it("adds the feed's state while it lags, naming its transport when the rooms ride another", () => {
+    // Behind a proxy that blocks WebSockets: the rooms fell back, the feed is still connecting.
+    expect(badgeLabel(lp("connected"), sse("connecting"))).toBe("Long polling · connected · feed on SSE connecting");
+    expect(badgeLabel(lp("connected"), lp("idle"))).toBe("Long polling · connected · feed connecting");
+    expect(badgeLabel(ws("connected"), sse("reconnecting"))).toBe("WebSocket · connected · feed reconnecting");
+    expect(badgeLabel(ws("reconnecting"), sse("connected"))).toBe("WebSocket · reconnecting · feed connected");
+  });
+
+  it("says nothing of the feed when the rooms are offline or signed out", () => {
+    expect(badgeLabel(ws("offline"), sse("connecting"))).toBe("Offline");
+    expect(badgeLabel(ws("signed-out"), sse("offline"))).toBe("Signed out");
+  });
+
+  it("describes both channels in full for the tooltip", () => {
+    expect(channelsDescription({ rooms: lp("connected"), feed: sse("connecting") })).toBe("Rooms: Long polling · connected. Activity feed: SSE · connecting.");
   });
 });
