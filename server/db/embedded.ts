@@ -45,7 +45,7 @@ const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const memory = opts.dataDir.startsWith("memory://");
   const dataDir = memory ? opts.dataDir : path.resolve(opts.dataDir);
-  const socketDir = socketFolder(memory ? null : dataDir);
+  const { dir: socketDir, temporary } = socketFolder(memory ? null : dataDir);
   const scratch = mkdtempSync(path.join(tmpdir(), "rt-pglite-"));
   let loadDataDirFile = typeof opts.loadDataDir === "string" ? opts.loadDataDir : undefined;
   if (opts.loadDataDir instanceof Blob) {
@@ -68,7 +68,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedData
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const cleanUp = () => {
     rmSync(scratch, { recursive: true, force: true });
-    if (memory) rmSync(socketDir, { recursive: true, force: true });
+    if (temporary) rmSync(socketDir, { recursive: true, force: true });
   };
   try {
     await new Promise<void>((resolve, reject) => {
@@ -89,15 +89,18 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedData
     throw err;
   }
   if (opts.loadDataDir instanceof Blob) rmSync(loadDataDirFile!, { force: true });
+  type Answer = Extract<ChildReply, { type: "answer" }>;
+  /** Questions asked of the child, by id, waiting for its answer. */
+  const pending = new Map<number, (reply: Answer) => void>();
   child.once("exit", (code, signal) => {
     cleanUp();
+    for (const [id, answer] of pending) answer({ type: "answer", id, error: "The embedded database's process exited" });
+    pending.clear();
     if (!stopping) opts.onExit?.(code, signal);
   });
   // A forgotten stop must not keep the app alive: the child follows the app out by itself.
   detach(child);
 
-  type Answer = Extract<ChildReply, { type: "answer" }>;
-  const pending = new Map<number, (reply: Answer) => void>();
   child.on("message", (reply: ChildReply) => {
     if (reply.type === "answer") pending.get(reply.id)?.(reply), pending.delete(reply.id);
   });
@@ -146,16 +149,16 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedData
  * Where the socket lives: a folder beside the data directory (`<dir>.socket`, owner-only) when
  * its path is short enough for a socket, else a private folder in the system's temp folder.
  */
-function socketFolder(dataDir: string | null): string {
+function socketFolder(dataDir: string | null): { dir: string; temporary: boolean } {
   if (dataDir) {
     const beside = `${dataDir}.socket`;
     if (path.join(beside, SOCKET_NAME).length <= MAX_SOCKET_PATH) {
       mkdirSync(beside, { recursive: true, mode: 0o700 });
       chmodSync(beside, 0o700);
-      return beside;
+      return { dir: beside, temporary: false };
     }
   }
-  return mkdtempSync(path.join(tmpdir(), "rt-pg-"));
+  return { dir: mkdtempSync(path.join(tmpdir(), "rt-pg-")), temporary: true };
 }
 
 function attach(child: ChildProcess): void {
