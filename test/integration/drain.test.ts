@@ -3,7 +3,7 @@
 // the socket closes, and the message must be in the log — no retry hides a loss. On the embedded
 // database the test's open transaction holds the one backend, so the append waits its turn.
 import pg from "pg";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { dbKinds } from "../helpers/db";
 import { isType, startServerWith, waitFor } from "../helpers/server";
 
@@ -22,16 +22,22 @@ describe.each(dbKinds)("drain with an append in flight on %s", (kind) => {
       // Hold the room's stream row: the next append is accepted and then waits, uncommitted.
       await admin.query("BEGIN");
       await admin.query("SELECT 1 FROM streams WHERE name = 'room:general' FOR UPDATE");
-      c.send({ type: "send", room: "general", text: "in flight", clientId: "m2" });
       // Accepted, not committed: in the log's queue or its open batch. It cannot commit while the
       // test holds the room's row (on the embedded database, while the test's transaction holds
-      // the one backend).
-      const waiting = () => server.app.log.pending > 0;
-      await waitFor(waiting, 5000, "the append waiting on the stream's lock").catch((err: Error) => {
+      // the one backend). Watched on the log itself: other appends (the first join's feed
+      // event) may be in flight too, and a loaded machine may take seconds to get there.
+      const append = vi.spyOn(server.app.log, "append");
+      c.send({ type: "send", room: "general", text: "in flight", clientId: "m2" });
+      await waitFor(() => append.mock.calls.some(([input]) => input.clientId === "m2"), 20_000, "the log to accept the message").catch((err: Error) => {
         throw new Error(`${err.message}; the socket's last frames: ${JSON.stringify(c.frames.slice(-4))}`);
       });
+      append.mockRestore();
+      expect(server.app.log.pending).toBeGreaterThan(0);
+
       const drained = server.app.shutdown();
-      await waitFor(async () => (await fetch(`${server.url}/readyz`)).status === 503, 5000, "readyz 503 while draining");
+      // A connection the draining server lets go of fails the fetch: ask again.
+      const readyz = () => fetch(`${server.url}/readyz`).then((r) => r.status, () => 0);
+      await waitFor(async () => (await readyz()) === 503, 20_000, "readyz 503 while draining");
       expect(c.closeCode, "the socket stays open while its message is uncommitted").toBeNull();
       await admin.query("COMMIT");
       await drained;
