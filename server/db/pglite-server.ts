@@ -103,19 +103,19 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
   const deliver = (s: Session, out: Buffer): string | undefined => {
     let status: string | undefined;
     let notifications: Buffer[] | undefined;
-    for (let at = 0; at + 5 <= out.length; ) {
-      const type = out[at]!;
-      const end = at + 1 + out.readInt32BE(at + 1);
-      if (type === 0x5a /* Z */) status = String.fromCharCode(out[at + 5]!);
-      else if (type === 0x41 /* A */) (notifications ??= []).push(out.subarray(at, end));
-      at = end;
+    let rest: Buffer[] | undefined;
+    for (const { type, start, end } of messages(out)) {
+      if (type === 0x5a /* Z */) status = String.fromCharCode(out[start + 5]!);
+      if (type !== 0x41 /* A */) {
+        rest?.push(out.subarray(start, end));
+        continue;
+      }
+      // The first notification splits the answer: what came before it is kept as one piece.
+      rest ??= [out.subarray(0, start)];
+      (notifications ??= []).push(out.subarray(start, end));
     }
-    if (!notifications) {
-      if (!s.closed) s.socket.write(out);
-      return status;
-    }
-    if (!s.closed) s.socket.write(Buffer.concat(splitOut(out, 0x41)));
-    for (const n of notifications) {
+    if (!s.closed) s.socket.write(rest ? Buffer.concat(rest) : out);
+    for (const n of notifications ?? []) {
       const channel = n.toString("utf8", 9, n.indexOf(0, 9));
       for (const other of sessions) if (!other.closed && other.channels.has(channel)) other.socket.write(n);
     }
@@ -201,32 +201,29 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
   };
 }
 
-/** Records the channels a connection LISTENs on (and stops), from its simple queries. */
-function noteListens(s: Session, batch: Buffer): void {
-  for (let at = 0; at + 5 <= batch.length; ) {
-    const end = at + 1 + batch.readInt32BE(at + 1);
-    if (batch[at] === 0x51 /* Q */) {
-      const text = batch.toString("utf8", at + 5, end - 1);
-      const m = /^\s*(UN)?LISTEN\s+(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$]*))\s*;?\s*$/i.exec(text);
-      if (m) {
-        const channel = m[2] !== undefined ? m[2].replaceAll('""', '"') : m[3]!.toLowerCase();
-        if (m[1]) s.channels.delete(channel);
-        else s.channels.add(channel);
-      }
-    }
+/** The protocol messages in `buf` (each a type byte, then a length that counts itself). */
+function* messages(buf: Buffer): Generator<{ type: number; start: number; end: number }> {
+  for (let at = 0; at + 5 <= buf.length; ) {
+    const end = at + 1 + buf.readInt32BE(at + 1);
+    yield { type: buf[at]!, start: at, end };
     at = end;
   }
 }
 
-/** The messages of `out` other than those of type `type`. */
-function splitOut(out: Buffer, type: number): Buffer[] {
-  const kept: Buffer[] = [];
-  for (let at = 0; at + 5 <= out.length; ) {
-    const end = at + 1 + out.readInt32BE(at + 1);
-    if (out[at] !== type) kept.push(out.subarray(at, end));
-    at = end;
+/** Longer than any LISTEN statement (a quoted channel name is at most 63 bytes, doubled quotes 126). */
+const LONGEST_LISTEN = 200;
+
+/** Records the channels a connection LISTENs on (and stops), from its simple queries. */
+function noteListens(s: Session, batch: Buffer): void {
+  for (const { type, start, end } of messages(batch)) {
+    if (type !== 0x51 /* Q */ || end - start > LONGEST_LISTEN) continue;
+    const text = batch.toString("utf8", start + 5, end - 1);
+    const m = /^\s*(UN)?LISTEN\s+(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$]*))\s*;?\s*$/i.exec(text);
+    if (!m) continue;
+    const channel = m[2] !== undefined ? m[2].replaceAll('""', '"') : m[3]!.toLowerCase();
+    if (m[1]) s.channels.delete(channel);
+    else s.channels.add(channel);
   }
-  return kept;
 }
 
 /** A simple-protocol Query message. */
