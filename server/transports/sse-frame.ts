@@ -41,7 +41,7 @@ export function sseIdLine(id: string): string {
  * as `formatSse({ id, event, data })`.
  */
 export function sseEventBody(event: string, data: string): Buffer {
-  return Buffer.from(sseFields({ event, data }), "utf8");
+  return Buffer.from(sseFields({ event, data }));
 }
 
 function sseFields(msg: SseMessage): string {
@@ -65,8 +65,8 @@ export const sseEventBytes: Encoder<Outgoing> = (out) => sseEventBody(out.event.
  * CRLF, the bytes, CRLF) when the response is chunked, the bytes as they are otherwise.
  */
 export function sseChunk(text: string, chunked: boolean): Buffer {
-  if (!chunked) return Buffer.from(text, "utf8");
-  return Buffer.from(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`, "utf8");
+  if (!chunked) return Buffer.from(text);
+  return Buffer.from(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`);
 }
 
 const CRLF = Buffer.from("\r\n");
@@ -91,11 +91,9 @@ export class SseEventWire {
   readonly body: Buffer;
   /** `body` closed as a chunk (CRLF after), for chunked responses. */
   private chunkTail: Buffer | undefined;
-  private firstCursor: string | undefined;
-  private firstChunked = false;
-  private firstWhole: Buffer | undefined;
+  /** This fan-out's first stream: its cursor and form, and the whole message made for it. */
+  private first: { cursor: string; chunked: boolean; whole: Buffer } | undefined;
   private heads: Map<string, Buffer> | undefined;
-  private forgetting = false;
 
   /**
    * The cursor of a stream that carries this event's stream alone, made once for all of them:
@@ -114,16 +112,20 @@ export class SseEventWire {
    * for the others. `made` counts each message framed.
    */
   writeTo(cursor: string, chunked: boolean, write: (part: Buffer) => void, made?: EncodeCounter): void {
-    if (this.firstWhole !== undefined && cursor === this.firstCursor && chunked === this.firstChunked) return write(this.firstWhole);
-    if (this.firstWhole === undefined) {
+    const first = this.first;
+    if (first === undefined) {
       const head = this.head(cursor, chunked);
-      this.firstCursor = cursor;
-      this.firstChunked = chunked;
-      this.firstWhole = chunked ? Buffer.concat([head, this.body, CRLF]) : Buffer.concat([head, this.body]);
+      const whole = chunked ? Buffer.concat([head, this.body, CRLF]) : Buffer.concat([head, this.body]);
+      this.first = { cursor, chunked, whole };
       made?.inc();
-      this.forgetSoon();
-      return write(this.firstWhole);
+      // The fan-out is over when this tick is: let go of its cursors' heads then.
+      process.nextTick(() => {
+        this.first = undefined;
+        this.heads = undefined;
+      });
+      return write(whole);
     }
+    if (cursor === first.cursor && chunked === first.chunked) return write(first.whole);
     const key = chunked ? cursor : `raw ${cursor}`;
     let head = this.heads?.get(key);
     if (head === undefined) {
@@ -138,21 +140,9 @@ export class SseEventWire {
   /** The `id:` line, after the chunk's size line (the size of the whole message) when chunked. */
   private head(cursor: string, chunked: boolean): Buffer {
     const id = sseIdLine(cursor);
-    if (!chunked) return Buffer.from(id, "utf8");
+    if (!chunked) return Buffer.from(id);
     const size = Buffer.byteLength(id) + this.body.length;
-    return Buffer.from(`${size.toString(16)}\r\n${id}`, "utf8");
-  }
-
-  /** Lets go of the cursors' heads once this tick's fan-out is over. */
-  private forgetSoon(): void {
-    if (this.forgetting) return;
-    this.forgetting = true;
-    process.nextTick(() => {
-      this.forgetting = false;
-      this.firstCursor = undefined;
-      this.firstWhole = undefined;
-      this.heads = undefined;
-    });
+    return Buffer.from(`${size.toString(16)}\r\n${id}`);
   }
 }
 

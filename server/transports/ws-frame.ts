@@ -21,7 +21,7 @@ export function wsTextFrame(text: string): Buffer {
     frame[1] = 127;
     frame.writeBigUInt64BE(BigInt(len), 2);
   }
-  frame.write(text, head, "utf8");
+  frame.write(text, head);
   return frame;
 }
 

@@ -57,8 +57,7 @@ export class WsSocket implements ConnectionSocket {
 
   /** A frame of this socket's own (an answer, a member list), held with the tick's others. */
   sendText(text: string): void {
-    if (this.tcp) this.sendFrame(wsTextFrame(text));
-    else this.ws.send(text, AS_TEXT);
+    this.sendFrame(wsTextFrame(text));
   }
 
   /**

@@ -5,6 +5,7 @@ import { Outgoing, RoomFrame, type Encoder } from "../../server/hub/outgoing";
 import { wsEventFrame, wsRoomFrame, wsTextFrame } from "../../server/transports/ws-frame";
 import { sseEventBytes, sseEventWire, formatSse } from "../../server/transports/sse-frame";
 import type { RealtimeEvent } from "../../lib/protocol";
+import { formatCursor } from "../../lib/protocol/streams";
 
 const event: RealtimeEvent = {
   stream: "room:general",
@@ -81,6 +82,57 @@ describe("an SSE event's wire form (sseEventWire)", () => {
     expect(unchunk(Buffer.concat(c))).toBe(formatSse({ id: "room:general=7,feed=3", event: "message", data }));
     // A response that is not chunked (HTTP/1.0) gets the bare message.
     expect(Buffer.concat(parts(out, "room:general=7", false, made)).toString("utf8")).toBe(formatSse({ id: "room:general=7", event: "message", data }));
+  });
+
+  it("gives every cursor of one fan-out its own id, chunked or bare, whichever came first", () => {
+    const out = new Outgoing(event);
+    const data = JSON.stringify(out.event);
+    const made = { n: 0 };
+    const text = (cursor: string, chunked: boolean) => {
+      const written = Buffer.concat(parts(out, cursor, chunked, made));
+      return chunked ? unchunk(written) : written.toString("utf8");
+    };
+    // The first stream asked is bare: the whole message is one Buffer without chunk framing.
+    expect(parts(out, "room:general=7", false, made)).toHaveLength(1);
+    expect(text("room:general=7", false)).toBe(formatSse({ id: "room:general=7", event: "message", data }));
+    for (const [cursor, chunked] of [
+      ["room:general=7", true],
+      ["feed=1,room:general=7", false],
+      ["feed=2,room:general=7", false],
+      ["feed=1,room:general=7", true],
+      ["feed=2,room:general=7", false],
+    ] as const) {
+      expect(text(cursor, chunked)).toBe(formatSse({ id: cursor, event: "message", data }));
+    }
+    // One framing per cursor and form: the first, then four heads (feed=2 bare twice, made once).
+    expect(made.n).toBe(5);
+  });
+
+  it("forgets a fan-out's cursors when its tick ends, tick after tick", async () => {
+    const out = new Outgoing(event);
+    const made = { n: 0 };
+    for (const cursor of ["feed=1,room:general=7", "feed=2,room:general=7", "feed=3,room:general=7"]) {
+      // Each tick's first stream gets the whole message as one Buffer: nothing of the last tick's is kept.
+      const [whole, ...rest] = parts(out, cursor, true, made);
+      expect(rest).toEqual([]);
+      expect(unchunk(whole!)).toContain(`id: ${cursor}\n`);
+      await new Promise<void>((resolve) => process.nextTick(resolve));
+    }
+    expect(made.n).toBe(3);
+  });
+
+  it("writes without an encoding counter too", () => {
+    const out = new Outgoing(event);
+    const written: Buffer[] = [];
+    const wire = out.encoded(sseEventWire);
+    wire.writeTo("room:general=7", true, (p) => written.push(p));
+    wire.writeTo("feed=1,room:general=7", true, (p) => written.push(p));
+    expect(written).toHaveLength(3);
+  });
+
+  it("names a stream that carries the event's stream alone by the event's own position", () => {
+    const out = new Outgoing(event);
+    expect(out.encoded(sseEventWire).aloneCursor).toBe(formatCursor(new Map([[event.stream, event.seq]])));
   });
 
   it("refuses a cursor that would forge a field", () => {

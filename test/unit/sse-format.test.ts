@@ -1,7 +1,7 @@
 // SSE framing per the spec: fields in order, multi-line data split, CR/LF refused where a
 // line break would let a value forge another field.
 import { describe, expect, it } from "vitest";
-import { formatSse } from "../../server/transports/sse-frame";
+import { formatSse, sseChunk } from "../../server/transports/sse-frame";
 
 describe("formatSse", () => {
   it("writes id, event and data, ending with a blank line", () => {
@@ -22,9 +22,9 @@ describe("formatSse", () => {
   });
 
   it("refuses CR or LF in id and event, which would forge fields", () => {
-    for (const id of ["a\nb", "a\rb", "a\r\nb", "feed=1\ndata: x"]) expect(() => formatSse({ id })).toThrow();
-    for (const event of ["a\nb", "a\rb", "message\ndata: forged"]) expect(() => formatSse({ event })).toThrow();
-    expect(() => formatSse({ id: "a\0b" })).toThrow();
+    for (const id of ["a\nb", "a\rb", "a\r\nb", "feed=1\ndata: x"]) expect(() => formatSse({ id })).toThrow("SSE id must not contain CR, LF or NUL");
+    for (const event of ["a\nb", "a\rb", "message\ndata: forged"]) expect(() => formatSse({ event })).toThrow("SSE event name must not contain CR or LF");
+    expect(() => formatSse({ id: "a\0b" })).toThrow("SSE id must not contain CR, LF or NUL");
   });
 
   it("round-trips through a spec parser: data lines join back with LF", () => {
@@ -36,5 +36,13 @@ describe("formatSse", () => {
       .map((l) => l.slice("data: ".length))
       .join("\n");
     expect(data).toBe(text);
+  });
+});
+
+describe("sseChunk", () => {
+  it("frames a piece of the body as one HTTP/1.1 chunk, its size in bytes in hex, or leaves it bare", () => {
+    const text = `data: ${"é".repeat(10)}\n\n`; // 28 bytes, 18 characters
+    expect(sseChunk(text, true).toString("utf8")).toBe(`1c\r\n${text}\r\n`);
+    expect(sseChunk(text, false).toString("utf8")).toBe(text);
   });
 });

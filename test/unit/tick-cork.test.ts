@@ -1,7 +1,7 @@
 // Write coalescing: a connection's writes of one tick reach the kernel in one call, the next
 // tick's in another, and a backlog check can hand held bytes over at once.
 import { Writable } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { WebSocket } from "ws";
 import { FLUSH_BYTES, TickCork } from "../../server/transports/tick-cork";
 import { WsSocket } from "../../server/transports/ws-socket";
@@ -36,10 +36,13 @@ describe("TickCork", () => {
     expect(calls).toEqual([]);
     await Promise.resolve().then(() => new Promise<void>((r) => process.nextTick(r)));
     expect(calls).toEqual([["a", "b", "c"]]);
-    cork.hold();
-    stream.write("d");
+    // The next tick is held again, on its own.
+    for (const text of ["d", "e"]) {
+      cork.hold();
+      stream.write(text);
+    }
     await nextTurn();
-    expect(calls).toEqual([["a", "b", "c"], ["d"]]);
+    expect(calls).toEqual([["a", "b", "c"], ["d", "e"]]);
   });
 
   it("lets a big tick through in slices instead of holding it whole", async () => {
@@ -72,6 +75,14 @@ describe("TickCork", () => {
     expect(calls).toEqual([["held"], ["more"]]);
     expect(stream.writableCorked).toBe(0);
   });
+
+  it("flush with nothing held leaves the stream as it was: later writes are not held", () => {
+    const { stream, calls } = recorder();
+    new TickCork(stream).flush();
+    stream.write("now");
+    expect(stream.writableCorked).toBe(0);
+    expect(calls).toEqual([["now"]]);
+  });
 });
 
 describe("WsSocket", () => {
@@ -87,5 +98,69 @@ describe("WsSocket", () => {
     await nextTurn();
     expect(viaWs).toEqual([]);
     expect(calls).toEqual([['{"type":"joined"}', '{"type":"event"}', '{"type":"cursors"}'].map((t) => wsTextFrame(t).toString())]);
+  });
+
+  it("flush hands the tick's frames to the kernel before the tick ends (a backlog check's first step)", () => {
+    const { stream, calls } = recorder();
+    const socket = new WsSocket({ _socket: stream } as unknown as WebSocket);
+    socket.sendText("one");
+    socket.sendFrame(wsTextFrame("two"));
+    expect(calls).toEqual([]);
+    socket.flush();
+    expect(calls).toEqual([["one", "two"].map((t) => wsTextFrame(t).toString())]);
+  });
+});
+
+describe("WsSocket without a TCP handle (a socket ws has not attached)", () => {
+  /** A stand-in for ws's WebSocket that records what the connection asked of it. */
+  function fakeWs() {
+    const did: string[] = [];
+    const ws = {
+      OPEN: 1,
+      readyState: 1,
+      bufferedAmount: 42,
+      send: (data: string | Buffer, opts: { binary: boolean }) => did.push(`send ${data.toString()} binary=${opts.binary}`),
+      close: (code: number, reason: string) => did.push(`close ${code} ${reason}`),
+      terminate: () => did.push("terminate"),
+      ping: () => did.push("ping"),
+      pause: () => did.push("pause"),
+      resume: () => did.push("resume"),
+    };
+    return { ws, did, socket: new WsSocket(ws as unknown as WebSocket) };
+  }
+
+  it("sends text and whole frames through ws, as text, the frame's header stripped", () => {
+    const { did, socket } = fakeWs();
+    socket.sendText("own");
+    socket.sendFrame(wsTextFrame("x".repeat(200)));
+    socket.flush();
+    expect(did).toEqual(["send own binary=false", `send ${"x".repeat(200)} binary=false`]);
+  });
+
+  it("reports ws's state and backlog, and hands ping, pause, resume and terminate to it", () => {
+    const { ws, did, socket } = fakeWs();
+    expect([socket.isOpen, socket.bufferedAmount]).toEqual([true, 42]);
+    ws.readyState = 2; // CLOSING
+    expect(socket.isOpen).toBe(false);
+    socket.ping();
+    socket.pauseReading();
+    socket.resumeReading();
+    socket.terminate();
+    expect(did).toEqual(["ping", "pause", "resume", "terminate"]);
+  });
+
+  it("closes with a handshake, and drops the connection if the peer never answers it", () => {
+    vi.useFakeTimers();
+    try {
+      const { did, socket } = fakeWs();
+      socket.close(1013, "too slow");
+      expect(did).toEqual(["close 1013 too slow"]);
+      vi.advanceTimersByTime(1_999);
+      expect(did).toEqual(["close 1013 too slow"]);
+      vi.advanceTimersByTime(1);
+      expect(did).toEqual(["close 1013 too slow", "terminate"]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
