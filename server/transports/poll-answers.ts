@@ -40,11 +40,11 @@ export class PollBatches {
     const burst = now - this.lastOpened < this.windowMs * 1.5;
     this.lastOpened = now;
     const flush = () => {
-      if (this.open === polls) this.open = null;
+      this.open = null;
       for (const p of polls) p.answer("events");
     };
-    if (this.windowMs <= 0 || !burst) setImmediate(flush);
-    else setTimeout(flush, this.windowMs).unref();
+    if (burst) setTimeout(flush, this.windowMs).unref();
+    else setImmediate(flush);
   }
 
   /** Joins the open window, if there is one; false when none is open. */
@@ -79,7 +79,7 @@ export class PollAnswers {
       const hit = this.kept.get(key);
       if (hit && now - hit.at < ANSWER_TTL_MS) return hit.bytes;
     }
-    const bytes = Buffer.from(make(), "utf8");
+    const bytes = Buffer.from(make());
     made?.inc();
     if (key !== null && bytes.length <= MAX_SHARED_BYTES) {
       this.kept.delete(key);

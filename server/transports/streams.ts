@@ -8,10 +8,10 @@ const MAX_STREAMS = 20;
 
 /** The streams a request asks for, with `user:me` resolved; another person's stream is refused. */
 export async function resolveStreams(param: string | null, user: User, workspace: Workspace): Promise<StreamName[]> {
-  if (!param || param.trim() === "") throw new HttpError("bad_stream", "Name at least one stream, e.g. ?streams=feed,user:me");
-  const names = [...new Set(param.split(",").map((s) => s.trim()).filter(Boolean))];
+  const names = [...new Set((param ?? "").split(",").map((s) => s.trim()).filter(Boolean))];
+  if (names.length === 0) throw new HttpError("bad_stream", "Name at least one stream, e.g. ?streams=feed,user:me");
   if (names.length > MAX_STREAMS) throw new HttpError("bad_stream", `At most ${MAX_STREAMS} streams per request`);
-  const out: StreamName[] = [];
+  const out = new Set<StreamName>();
   for (const name of names) {
     const stream = name === "user:me" ? userStream(user.id) : parseStreamName(name);
     if (!stream) throw new HttpError("bad_stream", `Unknown stream "${name}"; streams are room:<id>, canvas:<id>, feed and user:me`);
@@ -21,15 +21,16 @@ export async function resolveStreams(param: string | null, user: User, workspace
     // A room's canvas (protocol 1.3) is as private as its chat.
     const room = roomOfStream(stream) ?? roomOfCanvasStream(stream);
     if (room !== null && !(await workspace.roomExists(room, user.id))) throw new HttpError("unknown_room", `There is no room "${room}"`);
-    out.push(stream);
+    // `user:me` and one's own `user:<id>` are one stream, read once.
+    out.add(stream);
   }
-  return out;
+  return [...out];
 }
 
 /** The resume position: `Last-Event-ID` first, then `?cursor=`; `user:me` keys resolved. */
 export function readCursor(req: IncomingMessage, url: URL, user: User): Cursor {
-  const header = req.headers["last-event-id"];
-  const text = (typeof header === "string" && header !== "" ? header : null) ?? url.searchParams.get("cursor") ?? "";
+  const header = req.headers["last-event-id"]?.toString();
+  const text = header || url.searchParams.get("cursor") || "";
   const parsed = parseCursor(text);
   if (!parsed) throw new HttpError("bad_cursor", "Malformed cursor; expected stream=seq pairs joined by commas");
   const cursor: Cursor = new Map();
