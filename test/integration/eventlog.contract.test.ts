@@ -6,6 +6,7 @@ import type { Logger } from "../../server/log";
 import { createMetrics } from "../../server/metrics";
 import type { RealtimeEvent } from "../../lib/protocol";
 import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
+import type { Database, Sql } from "../../server/db/database";
 
 const ada = { id: "u_ada", name: "Ada" };
 const lin = { id: "u_lin", name: "Lin" };
@@ -227,6 +228,157 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     expect((await log.append(message("room:c8b", "m4"))).event.seq).toBe(4);
   });
 
+  it("14. a repeat within one batch is answered in that batch's one commit, and a batch of repeats alone tells no listener", async () => {
+    const log = new EventLog(t.db);
+    const commits: string[][] = [];
+    log.onCommit((events) => commits.push(events.map((e) => (e.data as { text: string }).text)));
+    const [a, b, again] = await Promise.all([
+      log.append(message("room:c14", "a", "k-a")),
+      log.append(message("room:c14", "b", "k-b")),
+      log.append(message("room:c14", "a again", "k-a")),
+    ]);
+    expect([a.event.seq, b.event.seq, again]).toEqual([1, 2, { event: a.event, duplicate: true }]);
+    expect(commits).toEqual([["a", "b"]]);
+    await Promise.all([log.append(message("room:c14", "x", "k-a")), log.append(message("room:c14", "y", "k-b"))]);
+    expect(commits).toEqual([["a", "b"]]);
+  });
+
+  it("15. an append's effect runs in its transaction, after the batch's rows, only when it is new", async () => {
+    const log = new EventLog(t.db);
+    const seen: string[] = [];
+    const withEffect = (text: string, clientId: string) => ({
+      ...message("room:c15", text, clientId),
+      effect: async (tx: Sql, event: RealtimeEvent) => {
+        // The whole batch is written: this effect sees its own row and the ones after it.
+        const rows = await tx.query<{ n: string }>("SELECT count(*) AS n FROM events WHERE stream = 'room:c15'");
+        seen.push(`${event.seq}:${rows[0]!.n}`);
+      },
+    });
+    await Promise.all([log.append(withEffect("one", "e1")), log.append(withEffect("two", "e2"))]);
+    await log.append(withEffect("one again", "e1"));
+    expect(seen).toEqual(["1:2", "2:2"]);
+    // An effect that fails takes its batch with it: nothing of it is committed.
+    const failing = { ...message("room:c15", "three", "e3"), effect: async () => Promise.reject(new Error("effect failed")) };
+    await expect(log.append(failing)).rejects.toThrow("effect failed");
+    expect(await log.head("room:c15")).toBe(2);
+  });
+
+  it("16. counts the queue with the batch in flight, and lets an appender append again as soon as it hears", async () => {
+    const log = new EventLog(t.db, { maxQueue: 4, maxBatch: 2 });
+    const first = Array.from({ length: 4 }, (_, i) => log.append(message("room:c16", `m${i}`)));
+    // The first batch of two has left the queue for the database; two wait.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(log.pending).toBe(4);
+    await expect(log.append(message("room:c16", "one too many"))).rejects.toBeInstanceOf(EventLogFullError);
+    await Promise.all(first);
+    expect(log.pending).toBe(0);
+    // A full log: the appender that just heard of its append may append at once.
+    const tight = new EventLog(t.db, { maxQueue: 1 });
+    const next = await tight.append(message("room:c16", "a")).then(() => tight.append(message("room:c16", "b")));
+    expect(next.event.seq).toBe(6);
+  });
+
+  it("17. says why it refuses: busy or shutting down, by name and in words", async () => {
+    const log = new EventLog(t.db, { maxQueue: 1 });
+    const accepted = log.append(message("room:c17", "a"));
+    const busy = (await log.append(message("room:c17", "b")).catch((e: Error) => e)) as Error;
+    expect([busy.name, busy.message, (busy as EventLogFullError).code]).toEqual([
+      "EventLogFullError",
+      "The event log is busy (1 appends waiting); try again shortly",
+      "overloaded",
+    ]);
+    await accepted;
+    await log.close();
+    const closed = (await log.append(message("room:c17", "c")).catch((e: Error) => e)) as Error;
+    expect([closed.name, closed.message, (closed as EventLogClosedError).code]).toEqual([
+      "EventLogClosedError",
+      "The server is shutting down; try again shortly",
+      "unavailable",
+    ]);
+  });
+
+  it("18. is idle at once with nothing to do, and a listener that unsubscribed hears nothing more", async () => {
+    const log = new EventLog(t.db);
+    await log.idle();
+    const heard: number[] = [];
+    const stop = log.onCommit((events) => heard.push(...events.map((e) => e.seq)));
+    await log.append(message("room:c18", "a"));
+    stop();
+    await log.append(message("room:c18", "b"));
+    expect(heard).toEqual([1]);
+  });
+
+  it("19. reads one event, a page forwards with hasMore, only some types backwards, and heads of several streams", async () => {
+    const log = new EventLog(t.db);
+    for (const text of ["a", "b", "c"]) await log.append(message("room:c19", text));
+    await log.append({ stream: "room:c19", type: "message.deleted", actor: ada, data: { seq: 2, clientId: "" } });
+    expect((await log.readOne("room:c19", 2))?.data).toEqual({ text: "b", clientId: "" });
+    expect(await log.readOne("room:c19", 9)).toBeNull();
+    const page = await log.readAfterPage("room:c19", 1, 2);
+    expect([page.events.map((e) => e.seq), page.hasMore]).toEqual([[2, 3], true]);
+    const last = await log.readAfterPage("room:c19", 2, 2);
+    expect([last.events.map((e) => e.seq), last.hasMore]).toEqual([[3, 4], false]);
+    // Exactly `limit` events before: no more to read.
+    const messages = await log.readBefore("room:c19", null, 3, ["message"]);
+    expect([messages.events.map((e) => e.seq), messages.hasMore]).toEqual([[1, 2, 3], false]);
+    const all = await log.readBefore("room:c19", null, 3);
+    expect([all.events.map((e) => e.seq), all.hasMore]).toEqual([[2, 3, 4], true]);
+    expect(await log.heads(["room:c19", "room:c19-never"])).toEqual(new Map([["room:c19", 4], ["room:c19-never", 0]]));
+    expect(await log.heads([])).toEqual(new Map());
+  });
+
+  it("20. counts appends by stream kind, repeats, and each commit's time in seconds", async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const log = new EventLog(t.db, { metrics });
+    const started = performance.now();
+    await Promise.all([
+      log.append({ ...message("room:c20", "a", "m1"), derived: [{ stream: "feed", type: "message.posted", data: (e: RealtimeEvent) => ({ roomId: "c20", seq: e.seq, preview: "a" }) }] }),
+      log.append(message("room:c20", "b", "m2")),
+    ]);
+    await log.append(message("room:c20", "a again", "m1"));
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    const appends = (await metrics.appends.get()).values.map((v) => [v.labels.stream_kind, v.value]);
+    expect(new Map(appends as [string, number][])).toEqual(new Map([["room", 2], ["feed", 1]]));
+    expect((await metrics.appendDuplicates.get()).values[0]?.value).toBe(1);
+    const commit = (await metrics.commitSeconds.get()).values;
+    const sum = commit.find((v) => v.metricName?.endsWith("_sum"))!.value;
+    expect(commit.find((v) => v.metricName?.endsWith("_count"))!.value).toBe(2);
+    expect(sum).toBeGreaterThan(0);
+    expect(sum).toBeLessThanOrEqual(elapsedSeconds);
+  });
+
+  it("21. retries a batch the database aborted for a conflict, up to three tries; other failures fail at once", async () => {
+    for (const code of ["40001", "40P01", "55P03"]) {
+      const { db, tries } = failingFirst(t.db, 1, code);
+      const r = await new EventLog(db).append(message(`room:c21-${code}`, "a"));
+      expect([r.event.seq, tries()]).toEqual([1, 2]);
+    }
+    const thrice = failingFirst(t.db, 3, "40001");
+    await expect(new EventLog(thrice.db).append(message("room:c21-thrice", "a"))).rejects.toMatchObject({ code: "40001" });
+    expect(thrice.tries()).toBe(3);
+    for (const code of ["XX000", undefined]) {
+      const other = failingFirst(t.db, 1, code);
+      await expect(new EventLog(other.db).append(message("room:c21-other", "a"))).rejects.toThrow("injected");
+      expect(other.tries()).toBe(1);
+    }
+  });
+
+  it("22. splits a batch around an append refused for its data, whatever the class; a failure of another kind fails the batch", async () => {
+    for (const code of ["22P05", "23505", "54000"]) {
+      const { db } = refusingText(t.db, "refuse-me", code);
+      const log = new EventLog(db);
+      const stream = `room:c22-${code}` as const;
+      const outcomes = await Promise.all(["a", "refuse-me", "b"].map((text) => log.append(message(stream, text)).then((r) => r.event.seq, (e: { code?: string }) => e.code)));
+      expect(outcomes).toEqual([1, code, 2]);
+    }
+    for (const code of ["XX000", "2350", "235050", undefined]) {
+      const { db } = refusingText(t.db, "refuse-me", code);
+      const log = new EventLog(db);
+      const outcomes = await Promise.all(["a", "refuse-me", "b"].map((text) => log.append(message("room:c22-whole", text)).then(() => "ok", () => "failed")));
+      expect(outcomes).toEqual(["failed", "failed", "failed"]);
+    }
+  });
+
   it.runIf(kind === "postgres")("10. issues one NOTIFY per batch carrying only the new heads", async () => {
     const log = new EventLog(t.db, { notifyChannel: "rt_test_events", instanceId: "i-test" });
     const payloads: string[] = [];
@@ -250,4 +402,34 @@ async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
     if (Date.now() > end) throw new Error("timed out waiting");
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** An error as the database reports one: with a SQLSTATE `code` when given. */
+function injected(code: string | undefined): Error {
+  return Object.assign(new Error("injected"), code === undefined ? {} : { code });
+}
+
+/** `db` whose first `failures` transactions fail with `code` before doing anything. */
+function failingFirst(db: Database, failures: number, code: string | undefined) {
+  let tries = 0;
+  const wrapped: Database = {
+    ...db,
+    sql: db.sql,
+    transaction: (fn) => (++tries <= failures ? Promise.reject(injected(code)) : db.transaction(fn)),
+  };
+  return { db: wrapped, tries: () => tries };
+}
+
+/** `db` whose transactions fail with `code` when a statement carries `text` among its values. */
+function refusingText(db: Database, text: string, code: string | undefined) {
+  const carries = (params: unknown[] | undefined) => JSON.stringify(params ?? []).includes(text);
+  const wrapped: Database = {
+    ...db,
+    sql: db.sql,
+    transaction: (fn) =>
+      db.transaction((tx) =>
+        fn({ ...tx, query: (q, params) => (carries(params) ? Promise.reject(injected(code)) : tx.query(q, params)) } as Sql),
+      ),
+  };
+  return { db: wrapped };
 }
