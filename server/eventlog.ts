@@ -270,7 +270,7 @@ export class EventLog {
         outcome = await this.db.transaction((tx) => this.writeBatch(tx, batch));
         break;
       } catch (err) {
-        const code = (err as { code?: unknown }).code;
+        const code = (err as { code?: unknown } | null)?.code;
         if (attempt < 3 && typeof code === "string" && RETRYABLE.has(code)) continue;
         if (batch.length > 1 && isDataError(err)) {
           // One append the database refuses (a value it cannot store) must not fail the

@@ -212,7 +212,8 @@ describe.each(dbKinds)("event log on %s", (kind) => {
 
   it("13. a commit listener that throws is reported; the other listeners and every appender still hear", async () => {
     const logged: unknown[] = [];
-    const logger = { error: (obj: unknown) => logged.push(obj) } as unknown as Logger;
+    const said: string[] = [];
+    const logger = { error: (obj: unknown, msg: string) => (logged.push(obj), said.push(msg)) } as unknown as Logger;
     const log = new EventLog(t.db, { logger });
     const heard: number[] = [];
     log.onCommit(() => {
@@ -224,20 +225,27 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     expect(heard).toEqual([1, 2, 3]);
     expect(logged).toHaveLength(1);
     expect((logged[0] as { err: Error }).err.message).toBe("listener bug");
+    expect(said).toEqual(["a commit listener failed"]);
     // And the log goes on.
     expect((await log.append(message("room:c8b", "m4"))).event.seq).toBe(4);
+    // With no logger to tell, the appenders still hear.
+    const quiet = new EventLog(t.db);
+    quiet.onCommit(() => {
+      throw new Error("listener bug");
+    });
+    expect((await quiet.append(message("room:c8b", "m5"))).event.seq).toBe(5);
   });
 
   it("14. a repeat within one batch is answered in that batch's one commit, and a batch of repeats alone tells no listener", async () => {
     const log = new EventLog(t.db);
     const commits: string[][] = [];
     log.onCommit((events) => commits.push(events.map((e) => (e.data as { text: string }).text)));
-    const [a, b, again] = await Promise.all([
+    const [a, again, b] = await Promise.all([
       log.append(message("room:c14", "a", "k-a")),
-      log.append(message("room:c14", "b", "k-b")),
       log.append(message("room:c14", "a again", "k-a")),
+      log.append(message("room:c14", "b", "k-b")),
     ]);
-    expect([a.event.seq, b.event.seq, again]).toEqual([1, 2, { event: a.event, duplicate: true }]);
+    expect([a.event.seq, again, b.event.seq]).toEqual([1, { event: a.event, duplicate: true }, 2]);
     expect(commits).toEqual([["a", "b"]]);
     await Promise.all([log.append(message("room:c14", "x", "k-a")), log.append(message("room:c14", "y", "k-b"))]);
     expect(commits).toEqual([["a", "b"]]);
@@ -361,6 +369,11 @@ describe.each(dbKinds)("event log on %s", (kind) => {
       await expect(new EventLog(other.db).append(message("room:c21-other", "a"))).rejects.toThrow("injected");
       expect(other.tries()).toBe(1);
     }
+    // Even a failure that is no error object at all fails a batch's appenders, rather than leaving them waiting.
+    const bare: Database = { ...t.db, sql: t.db.sql, transaction: () => Promise.reject(null) };
+    const log = new EventLog(bare);
+    const outcomes = await Promise.all(["a", "b"].map((text) => log.append(message("room:c21-bare", text)).then(() => "ok", (e: unknown) => e)));
+    expect(outcomes).toEqual([null, null]);
   });
 
   it("22. splits a batch around an append refused for its data, whatever the class; a failure of another kind fails the batch", async () => {
