@@ -1,7 +1,7 @@
 // The event log's contract, numbered, run against every database this run has:
 // embedded PGlite always, the real Postgres server when DATABASE_URL is set.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EventLog, EventLogClosedError, EventLogFullError } from "../../server/eventlog";
+import { EventLog, EventLogClosedError, EventLogFullError, MAX_NOTIFY_BYTES, notifyPayload } from "../../server/eventlog";
 import type { Logger } from "../../server/log";
 import { createMetrics } from "../../server/metrics";
 import type { RealtimeEvent } from "../../lib/protocol";
@@ -406,6 +406,21 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     await stop();
     expect(payloads).toHaveLength(1);
     expect(JSON.parse(payloads[0]!)).toEqual({ i: "i-test", h: { "room:c10": 2, "room:c10b": 1 } });
+  });
+});
+
+describe("the NOTIFY payload", () => {
+  it("carries the instance and the new heads, or the instance alone when the heads would not fit", () => {
+    const heads = new Map([["room:a", 3], ["feed", 9]]);
+    expect(notifyPayload("i-1", ["room:a", "feed"], heads)).toBe('{"i":"i-1","h":{"room:a":3,"feed":9}}');
+    const many = Array.from({ length: 400 }, (_, i) => `room:${"x".repeat(20)}-${i}`);
+    const full = JSON.stringify({ i: "i-1", h: Object.fromEntries(many.map((s) => [s, 1])) });
+    expect(Buffer.byteLength(full)).toBeGreaterThan(MAX_NOTIFY_BYTES);
+    expect(notifyPayload("i-1", many, new Map(many.map((s) => [s, 1])))).toBe('{"i":"i-1"}');
+    // Right at the limit the heads still go.
+    const name = "room:" + "y".repeat(MAX_NOTIFY_BYTES - '{"i":"i-1","h":{"room:":1}}'.length);
+    const edge = notifyPayload("i-1", [name], new Map([[name, 1]]));
+    expect([Buffer.byteLength(edge), JSON.parse(edge).h]).toEqual([MAX_NOTIFY_BYTES, { [name]: 1 }]);
   });
 });
 
