@@ -13,7 +13,7 @@ export default defineConfig({
     ...base.test,
     // MUTATION_TESTS narrows a run to the files named (comma-separated): the event log's own
     // contract suite, say, rather than every file that imports the log.
-    include: process.env.MUTATION_TESTS?.split(",") ?? ["test/unit/**/*.test.ts", "test/integration/eventlog.contract.test.ts"],
+    include: process.env.MUTATION_TESTS ? process.env.MUTATION_TESTS.split(",") : ["test/unit/**/*.test.ts", "test/integration/eventlog.contract.test.ts"],
     exclude: ["node_modules/**", "test/unit/ws-protocol.test.ts", "test/unit/docs.test.ts"],
     maxWorkers: 1,
   },

@@ -210,7 +210,10 @@ function* messages(buf: Buffer): Generator<{ type: number; start: number; end: n
   }
 }
 
-/** Longer than any LISTEN statement (a quoted channel name is at most 63 bytes, doubled quotes 126). */
+/**
+ * Longer than any LISTEN the app sends (`Database.listen`: one short channel name, quoted); a
+ * longer query is not read for one, so every other statement costs no decoding.
+ */
 const LONGEST_LISTEN = 200;
 
 /** Records the channels a connection LISTENs on (and stops), from its simple queries. */

@@ -29,6 +29,7 @@ export async function resolveStreams(param: string | null, user: User, workspace
 
 /** The resume position: `Last-Event-ID` first, then `?cursor=`; `user:me` keys resolved. */
 export function readCursor(req: IncomingMessage, url: URL, user: User): Cursor {
+  // Node gives this header as one string (repeats joined); an empty one counts as absent.
   const header = req.headers["last-event-id"]?.toString();
   const text = header || url.searchParams.get("cursor") || "";
   const parsed = parseCursor(text);

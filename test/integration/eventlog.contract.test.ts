@@ -305,9 +305,18 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     ]);
   });
 
-  it("18. is idle at once with nothing to do, and a listener that unsubscribed hears nothing more", async () => {
+  it("18. is idle at once with nothing to do, not while a batch is being written; a listener that unsubscribed hears nothing more", async () => {
     const log = new EventLog(t.db);
     await log.idle();
+    // The batch has left the queue and is in its transaction: close() waits for its commit.
+    const closing = new EventLog(t.db);
+    let committed = false;
+    const writing = closing.append(message("room:c18-close", "a")).then(() => (committed = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closing.pending).toBe(1);
+    await closing.close();
+    expect(committed).toBe(true);
+    await writing;
     const heard: number[] = [];
     const stop = log.onCommit((events) => heard.push(...events.map((e) => e.seq)));
     await log.append(message("room:c18", "a"));
@@ -384,7 +393,7 @@ describe.each(dbKinds)("event log on %s", (kind) => {
       const outcomes = await Promise.all(["a", "refuse-me", "b"].map((text) => log.append(message(stream, text)).then((r) => r.event.seq, (e: { code?: string }) => e.code)));
       expect(outcomes).toEqual([1, code, 2]);
     }
-    for (const code of ["XX000", "2350", "235050", undefined]) {
+    for (const code of ["XX000", "2350", "235050", 23505, undefined]) {
       const { db } = refusingText(t.db, "refuse-me", code);
       const log = new EventLog(db);
       const outcomes = await Promise.all(["a", "refuse-me", "b"].map((text) => log.append(message("room:c22-whole", text)).then(() => "ok", () => "failed")));
@@ -433,7 +442,7 @@ async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
 }
 
 /** An error as the database reports one: with a SQLSTATE `code` when given. */
-function injected(code: string | undefined): Error {
+function injected(code: string | number | undefined): Error {
   return Object.assign(new Error("injected"), code === undefined ? {} : { code });
 }
 
@@ -449,7 +458,7 @@ function failingFirst(db: Database, failures: number, code: string | undefined) 
 }
 
 /** `db` whose transactions fail with `code` when a statement carries `text` among its values. */
-function refusingText(db: Database, text: string, code: string | undefined) {
+function refusingText(db: Database, text: string, code: string | number | undefined) {
   const carries = (params: unknown[] | undefined) => JSON.stringify(params ?? []).includes(text);
   const wrapped: Database = {
     ...db,

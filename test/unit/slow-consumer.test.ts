@@ -111,14 +111,15 @@ describe("WriteGuard", () => {
 
   it("stops the stall clock when the reader drains what waited", async () => {
     const { server, reader } = await pair();
-    const { guard, reasons } = watch(server, { maxBytes: 1 << 30, stallMs: 150 });
+    // Long enough for a loaded machine to drain a few megabytes over loopback.
+    const { guard, reasons } = watch(server, { maxBytes: 1 << 30, stallMs: 1_000 });
     fillUntilWait(server);
     expect(guard.check()).toBe(true);
     const drained = new Promise((resolve) => server.once("drain", resolve));
     reader.resume();
     await drained;
     // Past the stall time, and the socket is still there.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
     expect([reasons, server.destroyed]).toEqual([[], false]);
     // A later stall starts a clock of its own.
     reader.pause();
@@ -129,7 +130,7 @@ describe("WriteGuard", () => {
     expect(reasons).toEqual(["stalled"]);
   });
 
-  it("stops watching when the socket closes on its own: no report, nothing held, no clock left", async () => {
+  it("stops watching when its socket closes: done once, no report, nothing held, no listener left", async () => {
     const { server, reader } = await pair();
     const { guard, reasons, done } = watch(server, { maxBytes: 1 << 30, stallMs: 50 });
     fillUntilWait(server);
@@ -140,7 +141,6 @@ describe("WriteGuard", () => {
     await closed;
     expect(done()).toBe(1);
     expect([guard.check(), guard.backlog]).toEqual([false, 0]);
-    await new Promise((resolve) => setTimeout(resolve, 100));
     expect([reasons, done(), server.listenerCount("close"), server.listenerCount("drain")]).toEqual([[], 1, 0, 0]);
   });
 });
