@@ -17,7 +17,7 @@ import path from "node:path";
 import { ATTACKS, DEFAULT_ATTACK_SETTINGS, prepareAttack, type Attack, type AttackCounts, type AttackSettings, type Scenario } from "./lib/attacks";
 import { startAppServer, usePostgres } from "./lib/app-server";
 import { startBystanderProcess, type Bystander, type BystanderFigures } from "./lib/bystander";
-import { SERVER_CHILD_PINNING, serverCore, type ServerChild } from "./lib/child";
+import { descendants, SERVER_CHILD_PINNING, serverCore, type ServerChild } from "./lib/child";
 import { fmt, fmtSpan, median, Progress, raiseFileLimit, ratio, rotation, round, sleep, span, table, waitForQuiet, type Span } from "./lib/common";
 import { benchScript } from "./lib/script";
 import { kernelQueuedBytes } from "./slow";
@@ -195,8 +195,9 @@ async function runWindow(scenario: Scenario, o: WindowOptions): Promise<{ sample
     const srv = child;
     // The server and the bystander stand for machines of their own: raised above whatever else
     // this machine runs, so background work is not counted as the server's latency (needs the
-    // privilege to raise a priority; without it they run at the bench's).
-    raisePriority(srv.pid);
+    // privilege to raise a priority; without it they run at the bench's). The server's own
+    // processes (the embedded database's) are the server too.
+    for (const pid of [srv.pid, ...descendants(srv.pid)]) raisePriority(pid);
     let exited = false;
     const exitWatch = setInterval(() => {
       try {

@@ -20,6 +20,7 @@ import { createApi, toHttpError } from "./http/api";
 import { csrfRefusal } from "./http/origin";
 import { ProxyTrust } from "./http/proxy-trust";
 import { sendError, HttpError } from "./http/respond";
+import { answerHeldRefusals } from "./http/refusal-pacing";
 import { API_CONTENT_SECURITY_POLICY, COMMON_SECURITY_HEADERS } from "../lib/security-headers";
 import { Hub } from "./hub";
 import type { Logger } from "./log";
@@ -267,11 +268,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // whatever proxies it) never shows it.
   const metricsApart = config.metricsPort !== undefined;
 
+  const SECURITY_HEADERS = Object.entries(COMMON_SECURITY_HEADERS);
   const server = http.createServer({ connectionsCheckingInterval: tuning.timeoutCheckIntervalMs ?? 5_000 }, (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const match = metricsApart && url.pathname === "/metrics" ? null : router.match(req.method ?? "GET", url.pathname);
     const toPages = !match && opts.pages !== undefined && !url.pathname.startsWith("/api/") && url.pathname !== "/metrics";
-    for (const [name, value] of Object.entries(COMMON_SECURITY_HEADERS)) res.setHeader(name, value);
+    for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
     // Pages get their policy, with a fresh script nonce, from proxy.ts.
     if (!toPages) res.setHeader("Content-Security-Policy", API_CONTENT_SECURITY_POLICY);
     // The label is a route pattern, "pages" or "unmatched", never the path itself: a scanner
@@ -371,6 +373,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       logger.info("draining");
       sse.drain();
       poll.drain();
+      answerHeldRefusals();
       // Commit what was accepted first, so its senders still hear their acks.
       await log.close();
       const reconnectSpreadMs = tuning.drainSpreadMs ?? 5_000;

@@ -7,6 +7,7 @@ import pg from "pg";
 import { startEmbedded } from "./embedded";
 import { PrismaClient } from "./generated/client";
 import type { Durability } from "./pglite-disk";
+import { URGENT_APPLICATION_SUFFIX } from "./pglite-server";
 
 /** How often the LISTEN connection proves it is alive with a cheap query. */
 export const LISTEN_CHECK_MS = 30_000;
@@ -110,10 +111,16 @@ function openPostgres(url: string, opts: OpenOptions): Database {
   const { onError } = opts;
   const applicationName = opts.applicationName ?? "realtime-workspace";
   const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, application_name: applicationName });
-  // An idle client's error (server restart, network) must not crash the process, nor a
-  // checked-out one's: its query fails, and whoever waits on it hears that.
-  pool.on("error", (err) => onError?.(err, "pg pool idle client"));
-  pool.on("connect", (client) => client.on("error", (err) => onError?.(err, "pg client")));
+  // Transactions (the event log's batches, which every ack waits on) have connections of their
+  // own: a burst of requests holding every pooled connection, and more queued for one, must not
+  // stand between a batch and its commit. The embedded database serves them first, too.
+  const writers = new pg.Pool({ connectionString: url, max: 2, application_name: `${applicationName}${URGENT_APPLICATION_SUFFIX}` });
+  for (const p of [pool, writers]) {
+    // An idle client's error (server restart, network) must not crash the process, nor a
+    // checked-out one's: its query fails, and whoever waits on it hears that.
+    p.on("error", (err) => onError?.(err, "pg pool idle client"));
+    p.on("connect", (client) => client.on("error", (err) => onError?.(err, "pg client")));
+  }
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const sql: Sql = {
     async query(text, params) {
@@ -130,7 +137,7 @@ function openPostgres(url: string, opts: OpenOptions): Database {
     sql,
     prisma,
     async transaction(fn) {
-      const client = await pool.connect();
+      const client = await writers.connect();
       try {
         await client.query("BEGIN");
         const result = await fn({
@@ -161,7 +168,7 @@ function openPostgres(url: string, opts: OpenOptions): Database {
     async close() {
       await Promise.all([...listeners].map((stop) => stop()));
       await prisma.$disconnect();
-      await pool.end();
+      await Promise.all([pool.end(), writers.end()]);
     },
   };
 }

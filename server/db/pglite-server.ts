@@ -33,7 +33,15 @@ interface Session {
   /** Channels it LISTENs on. */
   readonly channels: Set<string>;
   closed: boolean;
+  /** The event log's (its `application_name` ends in `-log`): served before the others. */
+  urgent: boolean;
 }
+
+/**
+ * Connections whose `application_name` ends in this are served first when the backend frees:
+ * the event log's batches, which every ack waits on, go ahead of a burst of other queries.
+ */
+export const URGENT_APPLICATION_SUFFIX = "-log";
 
 export interface PGliteServer {
   /** Connections open now. */
@@ -58,8 +66,16 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
   const run = (messages: Buffer) =>
     db.runExclusive(async () => Buffer.from(await db.execProtocolRaw(messages, { syncToFs: false })));
 
+  /** Puts a connection in line: behind the others, or behind only the urgent ones if it is one. */
+  const line = (s: Session) => {
+    if (waiting.includes(s)) return;
+    const at = s.urgent ? waiting.findIndex((w) => !w.urgent) : -1;
+    if (at < 0) waiting.push(s);
+    else waiting.splice(at, 0, s);
+  };
+
   const enqueue = (s: Session) => {
-    if (s !== owner && !waiting.includes(s)) waiting.push(s);
+    if (s !== owner) line(s);
     void pump();
   };
 
@@ -80,7 +96,7 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
           const startup = s.queued.shift()!;
           const out = await run(startup);
           if (!s.closed) s.socket.write(out);
-          if (s.queued.length > 0 && !waiting.includes(s)) waiting.push(s);
+          if (s.queued.length > 0) line(s);
           continue;
         }
         const batch = s.queued.length === 1 ? s.queued[0]! : Buffer.concat(s.queued);
@@ -92,7 +108,7 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
         // the backend stays this connection's.
         owner = status === "I" ? null : s;
         if (owner === s && s.closed) await abandon(s);
-        if (!owner && s.queued.length > 0 && !waiting.includes(s)) waiting.push(s);
+        if (!owner && s.queued.length > 0) line(s);
       }
     } finally {
       running = false;
@@ -149,6 +165,7 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
         if (buf.length - at < len) break;
         s.queued.push(buf.subarray(at, at + len));
         s.greeted = true;
+        s.urgent = applicationName(buf.subarray(at + 8, at + len))?.endsWith(URGENT_APPLICATION_SUFFIX) ?? false;
         at += len;
         continue;
       }
@@ -168,7 +185,7 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
 
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
-    const s: Session = { socket, partial: Buffer.alloc(0), queued: [], greeted: false, started: false, channels: new Set(), closed: false };
+    const s: Session = { socket, partial: Buffer.alloc(0), queued: [], greeted: false, started: false, channels: new Set(), closed: false, urgent: false };
     sessions.add(s);
     socket.on("data", (chunk) => onData(s, chunk));
     socket.on("error", () => {});
@@ -236,4 +253,11 @@ function simpleQuery(sql: string): Buffer {
   head[0] = 0x51;
   head.writeInt32BE(4 + text.length, 1);
   return Buffer.concat([head, text]);
+}
+
+/** The `application_name` of a startup packet's parameters (NUL-ended names and values). */
+function applicationName(params: Buffer): string | undefined {
+  const fields = params.toString("utf8").split("\0");
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === "application_name") return fields[i + 1];
+  return undefined;
 }

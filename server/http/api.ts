@@ -77,6 +77,8 @@ export interface ApiDeps {
 }
 
 const typingBodySchema = z.object({ stop: z.boolean().optional() });
+/** `POST /api/session`: an account's sign-in, or a guest's name (checked after the guest limit). */
+const sessionRequestBodySchema = z.union([accountSignInBodySchema, z.object({ name: z.unknown() })]);
 /** Account sign-in attempts: a burst of this many, then this many a minute, per username. */
 export const SIGN_INS_PER_USERNAME_PER_MINUTE = 5;
 /** The same per client address (people behind one NAT share it). */
@@ -166,7 +168,7 @@ export function createApi(deps: ApiDeps): Router {
   // account in, limited per address and per username, whether or not the username exists.
   router.on("POST", "/api/session", async ({ req, res }) => {
     const address = deps.trust.clientAddress(req);
-    const body = await readJson(req, z.union([accountSignInBodySchema, z.object({ name: z.unknown() })]), "invalid_name");
+    const body = await readJson(req, sessionRequestBodySchema, "invalid_name");
     if ("username" in body) {
       limit(signInsByAddress, address, "sign_in", "sign-in attempts from your address");
       limit(signInsByUsername, body.username.trim().toLowerCase(), "sign_in", "sign-in attempts for this username");

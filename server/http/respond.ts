@@ -2,8 +2,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "zod";
 import { ErrorCode, MAX_BODY_BYTES, type ErrorBody } from "../../lib/protocol";
+import { paceRefusal } from "./refusal-pacing";
 
-/** An error with a PROTOCOL.md code; its status comes from the one table in lib/protocol. */
+/**
+ * An error with a PROTOCOL.md code; its status comes from the one table in lib/protocol.
+ *
+ * It is an answer, not a fault: it carries no stack trace. Capturing one costs more than the
+ * rest of a refusal, and a flood of refused requests (429s by the thousand) would pay it for
+ * every one.
+ */
 export class HttpError extends Error {
   override name = "HttpError";
   constructor(
@@ -12,7 +19,10 @@ export class HttpError extends Error {
     /** Extra response headers, e.g. `Retry-After` on a `429`. */
     readonly headers: Record<string, string> = {},
   ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
   }
   get status(): number {
     return ErrorCode[this.code];
@@ -30,9 +40,16 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/**
+ * Answers with the error's status and `{"error":{code,message}}`. A refusal that tells the client
+ * when to come back (`Retry-After`) goes out paced: see refusal-pacing.ts.
+ */
 export function sendError(res: ServerResponse, err: HttpError, headers: Record<string, string> = {}): void {
   const body: ErrorBody = { error: { code: err.code, message: err.message } };
-  sendJson(res, err.status, body, { ...err.headers, ...headers });
+  const all = { ...err.headers, ...headers };
+  const retryAfterS = Number(all["Retry-After"]);
+  if (retryAfterS > 0 && all.Connection !== "close") return paceRefusal(res, retryAfterS, () => sendJson(res, err.status, body, all));
+  sendJson(res, err.status, body, all);
 }
 
 export function sendEmpty(res: ServerResponse, status = 204, headers: Record<string, string> = {}): void {

@@ -2,6 +2,7 @@
 // out of file handles and refused everyone. WebSockets, streams and held polls now count
 // together against a cap per person and per client address, answered 429
 // `too_many_connections` with Retry-After, and every way a connection ends frees its slot.
+import http from "node:http";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { metricValue, scrapeMetrics } from "../helpers/metrics";
@@ -166,12 +167,24 @@ describe("a session polling past its bound in a loop", () => {
     s = await startServer({ tuning: { pollMaxHeldPerSession: 2 } });
     const ada = await s.signIn("Ada");
     const aborts: AbortController[] = [];
+    // Each poll on a connection of its own, as from new pages: a refusal to a connection that
+    // asks again before its Retry-After is held until then (refusal-pacing.test.ts).
     const poll = (client: string) => {
       const abort = new AbortController();
       aborts.push(abort);
-      return fetch(`${s!.url}/api/poll?streams=feed&cursor=feed=0&wait=25&client=${client}`, { headers: { cookie: ada.cookie }, signal: abort.signal })
-        .then(async (res) => ({ status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code }))
-        .catch(() => ({ status: 0, code: "aborted" }));
+      return new Promise<{ status: number; code: string | undefined }>((resolve) => {
+        const req = http.get(
+          `${s!.url}/api/poll?streams=feed&cursor=feed=0&wait=25&client=${client}`,
+          { headers: { cookie: ada.cookie }, agent: false, signal: abort.signal },
+          (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (c: string) => (text += c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, code: (JSON.parse(text) as { error?: { code: string } }).error?.code }));
+          },
+        );
+        req.on("error", () => resolve({ status: 0, code: "aborted" }));
+      });
     };
     open.push({ close: () => aborts.forEach((a) => a.abort()) });
     // Two held polls: the session's bound.

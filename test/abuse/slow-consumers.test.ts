@@ -187,6 +187,9 @@ describe("stalled SSE readers", { timeout: 180_000 }, () => {
     const { srv, alice, port, serverSockets } = await start({});
     const streams = await Promise.all(Array.from({ length: 2 }, () => stalledClient(port, [get("/api/stream?streams=room:general", alice.cookie)])));
     for (const s of streams) s.socket.resume();
+    // Both subscribed and live (their headers go before their subscriptions are made).
+    await srv.app.workspace.postMessage("general", alice.user, "warm-up", "c0");
+    await until("both streams to get the warm-up", () => streams.every((s) => Buffer.concat(s.received).includes("warm-up")));
     const ends = serverEnds(serverSockets, streams.map((s) => s.socket));
     // The body goes straight to each stream's TCP socket, framed once (the HTTP chunk included).
     const written: { socket: unknown; chunk: unknown }[] = [];

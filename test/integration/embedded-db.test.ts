@@ -8,6 +8,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive } from "../../server/db/datadir-lock";
 import { openDatabase, type Database } from "../../server/db/database";
+import { URGENT_APPLICATION_SUFFIX } from "../../server/db/pglite-server";
 
 describe("the embedded database's process", () => {
   let db: Database;
@@ -47,6 +48,35 @@ describe("the embedded database's process", () => {
     expect(await db.sql.query("SELECT w, count(*)::int AS n FROM t GROUP BY w ORDER BY w")).toEqual(
       Array.from({ length: 6 }, (_, w) => ({ w, n: 40 })),
     );
+  });
+
+  it("serves the event log's connections (application_name …-log) before the others waiting for the backend", async () => {
+    const holder = await client();
+    const others = await Promise.all(Array.from({ length: 3 }, () => client()));
+    const log = new pg.Client({ host: socketDir, user: "postgres", database: "postgres", application_name: `app${URGENT_APPLICATION_SUFFIX}` });
+    await log.connect();
+    await holder.query("BEGIN"); // the backend is the holder's until it commits
+    const order: string[] = [];
+    const waiting = [
+      ...others.map((c, i) => c.query("SELECT 1").then(() => order.push(`other ${i}`))),
+      // The log's query comes last of all, and is answered first once the backend is free.
+      new Promise((r) => setTimeout(r, 50)).then(() => log.query("SELECT 1").then(() => order.push("log"))),
+    ];
+    await new Promise((r) => setTimeout(r, 100));
+    await holder.query("COMMIT");
+    await Promise.all(waiting);
+    expect(order).toEqual(["log", "other 0", "other 1", "other 2"]);
+    await Promise.all([holder, log, ...others].map((c) => c.end()));
+  });
+
+  it("makes its transactions on connections of their own: a pool held by other queries does not stand in the way", async () => {
+    // Every pooled connection busy, more queries queued for one: a transaction still goes ahead.
+    const slow = Array.from({ length: 12 }, () => db.sql.query("SELECT pg_sleep(0.05)"));
+    const order: string[] = [];
+    const tx = db.transaction((t) => t.query("SELECT 1")).then(() => order.push("transaction"));
+    void Promise.all(slow).then(() => order.push("pool"));
+    await Promise.all([tx, ...slow]);
+    expect(order).toEqual(["transaction", "pool"]);
   });
 
   it("rolls back the transaction of a connection that vanished in it, and serves the others", async () => {
