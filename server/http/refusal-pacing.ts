@@ -1,6 +1,6 @@
 // A refusal with `Retry-After` tells a client when to come back. One that asks again on the same
 // connection before then (a flood's loop: refused, ask again at once, refused…) hears its next
-// refusal at the time it was given, not before. A client that honours Retry-After never waits
+// refusal at the time it was given or a little after, not before. A client that honours Retry-After never waits
 // here; a flood that ignores it runs at one request per connection per Retry-After instead of
 // as fast as the server can refuse it — thousands of refusals a second are each a request to
 // parse and answer, and the people sharing the server's thread would wait behind them.
@@ -32,7 +32,9 @@ export function paceRefusal(res: ServerResponse, retryAfterS: number, answer: ()
   const wait = socket ? (toldUntil.get(socket) ?? 0) - performance.now() : 0;
   if (wait <= 0) return send();
 
-  const timer = setTimeout(() => now(), Math.min(wait, MAX_REFUSAL_HOLD_MS));
+  // Released at a random moment of the Retry-After after the time it was given: a flood's
+  // connections, refused together, would otherwise all come back together, in waves.
+  const timer = setTimeout(() => now(), Math.min(wait + Math.random() * retryAfterS * 1000, MAX_REFUSAL_HOLD_MS));
   timer.unref();
   const forget = () => {
     clearTimeout(timer);
