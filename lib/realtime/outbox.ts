@@ -172,10 +172,11 @@ export class Outbox {
     let changed = false;
     for (const e of this.entries) {
       if (inFlight >= window) break;
-      // A room's first waiting frame holds back the rest of that room.
+      // A room's first waiting frame holds back the rest of that room. (Past this, `e` is
+      // pending: a frame on its way made its lane busy above.)
       if (busy.has(laneOf(e)) || e.status === "failed") continue;
       busy.add(laneOf(e));
-      if (e.status !== "pending" || !this.deps.roomReady(e.room)) continue;
+      if (!this.deps.roomReady(e.room)) continue;
       if (!this.pacer.take()) {
         this.schedule(this.pacer.waitMs);
         break;
