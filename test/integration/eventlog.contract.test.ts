@@ -401,6 +401,38 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     }
   });
 
+  it("23. counts a split batch's halves still to be written as waiting", async () => {
+    // [a, refuse-me, b, c] fails and splits: [a, refuse-me] (split again: a, then refuse-me
+    // alone, refused), then [b, c] — the fifth transaction, held until the count is read.
+    const { db: refusing } = refusingText(t.db, "refuse-me", "22P05");
+    let tries = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let reached!: () => void;
+    const atFifth = new Promise<void>((r) => (reached = r));
+    const db: Database = {
+      ...refusing,
+      transaction: async (fn) => {
+        if (++tries === 5) {
+          reached();
+          await gate;
+        }
+        return refusing.transaction(fn);
+      },
+    };
+    const log = new EventLog(db, { maxQueue: 4, maxBatch: 4 });
+    const stream = "room:c23" as const;
+    const outcomes = Promise.all(["a", "refuse-me", "b", "c"].map((text) => log.append(message(stream, text)).then((r) => r.event.seq, (e: { code?: string }) => e.code)));
+    await atFifth;
+    // a and refuse-me have their answers; b and c are still on their way.
+    expect(log.pending).toBe(2);
+    // Room for two more, not five: the third is refused.
+    const more = ["d", "e", "f"].map((text) => log.append(message(stream, text)).then(() => "ok", (e: Error) => e.name));
+    release();
+    expect(await Promise.all(more)).toEqual(["ok", "ok", "EventLogFullError"]);
+    expect(await outcomes).toEqual([1, "22P05", 2, 3]);
+  });
+
   it.runIf(kind === "postgres")("10. issues one NOTIFY per batch carrying only the new heads", async () => {
     const log = new EventLog(t.db, { notifyChannel: "rt_test_events", instanceId: "i-test" });
     const payloads: string[] = [];
