@@ -122,7 +122,6 @@ export class FeedLink {
   private ended(error: SseFailure | null, gotBytes: boolean, retryMs: number | null): void {
     this.streaming = false;
     if (error?.status === 401) return this.hooks.onSignedOut();
-    if (!this.up) return;
     if (this.transport === "longpoll") return this.schedule(this.opts.upgradeRetryMs);
     const delay = Math.max(retryMs ?? 0, this.backoff.next());
     this.hooks.onState("reconnecting");

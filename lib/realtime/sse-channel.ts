@@ -71,9 +71,8 @@ export class SseChannel {
       this.close();
       this.hooks.onEnd(error, gotBytes, parser.retryMs);
     };
-    this.firstByteTimer = setTimeout(() => {
-      if (!gotBytes) finish({ kind: "silent", message: "no data from the event stream (a buffering proxy?)" });
-    }, this.firstByteTimeoutMs);
+    // Cleared by the first byte (and by closing): when it fires, nothing has come.
+    this.firstByteTimer = setTimeout(() => finish({ kind: "silent", message: "no data from the event stream (a buffering proxy?)" }), this.firstByteTimeoutMs);
     try {
       const headers: Record<string, string> = { Accept: "text/event-stream" };
       const cursor = this.hooks.cursor();

@@ -59,29 +59,25 @@ export class WsChannel {
     }
     this.socket = socket;
     // A proxy that swallows the upgrade may leave the socket hanging: give up after a while.
+    // (Opening, closing and failing all clear this timer, and a socket replaced or given up
+    // has its handlers taken away: what fires below is always about the current socket.)
     this.openTimer = setTimeout(() => {
-      if (this.socket !== socket || this.opened) return;
       this.openTimeouts++;
       this.fail(socket, 4000, "open timed out");
     }, this.openTimeoutMs * 2 ** Math.min(this.openTimeouts, MAX_OPEN_TIMEOUT_DOUBLINGS));
     socket.onopen = () => {
-      if (this.socket !== socket) return;
       this.clearOpenTimer();
       this.openTimeouts = 0;
       this.opened = true;
       this.hooks.onOpen();
     };
     socket.onmessage = (ev) => {
-      if (this.socket !== socket) return;
       if (typeof ev.data !== "string") return this.hooks.onInvalidFrame(new InvalidPayload("not a text frame", undefined), 0);
       const frame = decode(serverFrameSchema, ev.data);
       if (frame instanceof InvalidPayload) this.hooks.onInvalidFrame(frame, ev.data.length);
       else this.hooks.onFrame(frame, ev.data.length);
     };
-    socket.onclose = (ev) => {
-      if (this.socket !== socket) return;
-      this.fail(socket, ev.code, ev.reason);
-    };
+    socket.onclose = (ev) => this.fail(socket, ev.code, ev.reason);
     socket.onerror = () => {
       // A close event always follows; nothing to do here.
     };

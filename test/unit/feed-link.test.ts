@@ -10,17 +10,19 @@ const FIRST_BYTE_MS = 3_000;
 const UPGRADE_RETRY_MS = 60_000;
 
 interface Request {
+  headers: Record<string, string>;
   stream(): { write(text: string): void; end(): void };
   answer(status: number, type?: string): void;
   fail(): void;
 }
 
-function link(o: { mode?: TransportMode; answersHttp?: boolean } = {}) {
+function link(o: { mode?: TransportMode; answersHttp?: boolean | (() => Promise<boolean>) } = {}) {
   const requests: Request[] = [];
   const fetchImpl = ((_url: string, init: RequestInit) =>
     new Promise<Response>((resolve, reject) => {
       init.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")));
       requests.push({
+        headers: init.headers as Record<string, string>,
         stream() {
           let ctl!: ReadableStreamDefaultController<Uint8Array>;
           resolve(new Response(new ReadableStream({ start: (c) => void (ctl = c) }), { headers: { "content-type": "text/event-stream" } }));
@@ -30,23 +32,23 @@ function link(o: { mode?: TransportMode; answersHttp?: boolean } = {}) {
         fail: () => reject(new TypeError("fetch failed")),
       });
     })) as unknown as typeof fetch;
-  const heard = { states: [] as ChannelState[], reconnects: 0, signedOut: 0, transports: [] as string[], asked: 0 };
+  const heard = { states: [] as ChannelState[], reconnects: 0, signedOut: 0, transports: [] as string[], asked: 0, messages: [] as string[], ids: [] as string[] };
   const feed: FeedLink = new FeedLink(
     "/api/stream?streams=feed",
     fetchImpl,
     o.mode ?? "auto",
     { firstByteTimeoutMs: FIRST_BYTE_MS, upgradeRetryMs: UPGRADE_RETRY_MS, failuresBeforeFallback: 2, backoff: { random: () => 0.999 } },
     {
-      cursor: () => "",
-      onMessage: () => {},
-      onId: () => {},
+      cursor: () => "feed=7",
+      onMessage: (msg, bytes) => heard.messages.push(`${msg.data} ${bytes}`),
+      onId: (id) => heard.ids.push(id),
       onState: (s) => heard.states.push(s),
       onReconnect: () => heard.reconnects++,
       onSignedOut: () => heard.signedOut++,
       onTransport: () => heard.transports.push(feed.transport),
       serverAnswersHttp: async () => {
         heard.asked++;
-        return o.answersHttp ?? true;
+        return typeof o.answersHttp === "function" ? o.answersHttp() : (o.answersHttp ?? true);
       },
     },
   );
@@ -72,11 +74,17 @@ describe("the feed's link", () => {
     expect(feed.transport).toBe("sse");
     feed.start();
     expect(heard.states).toEqual(["connecting"]);
+    expect(requests[0]!.headers["Last-Event-ID"]).toBe("feed=7");
     const body = requests[0]!.stream();
     body.write(": hello\n\n");
     await settle();
     expect(heard.states).toEqual(["connecting", "connected"]);
     expect(heard.reconnects).toBe(0);
+    expect(heard.transports).toEqual([]); // it was on SSE all along
+    body.write('id: feed=8\ndata: {"seq":8}\n\nid: feed=9\n\n');
+    await settle();
+    expect(heard.messages).toEqual(['{"seq":8} 9']);
+    expect(heard.ids).toEqual(["feed=9"]);
     body.end();
     await settle();
     expect(heard.states.at(-1)).toBe("reconnecting");
@@ -137,15 +145,19 @@ describe("the feed's link", () => {
   });
 
   it("while on long polling, a failed SSE try waits the upgrade interval again", async () => {
-    const { feed, requests } = link();
+    const { feed, requests, heard } = link();
     feed.start();
     await pass(FIRST_BYTE_MS);
     await pass(999);
     await pass(FIRST_BYTE_MS);
     await pass(UPGRADE_RETRY_MS);
     expect(requests).toHaveLength(3);
+    const states = heard.states.length;
     await pass(FIRST_BYTE_MS); // still silent
     expect(feed.transport).toBe("longpoll");
+    // Still on long polling: nothing to announce.
+    expect(heard.transports).toEqual(["longpoll"]);
+    expect(heard.states.length).toBe(states);
     await pass(UPGRADE_RETRY_MS - 1);
     expect(requests).toHaveLength(3);
     await pass(1);
@@ -204,6 +216,8 @@ describe("the feed's link", () => {
     expect(requests).toHaveLength(0);
     feed.setMode("auto");
     expect(feed.transport).toBe("sse");
+    feed.setMode("longpoll");
+    expect(feed.transport).toBe("longpoll");
   });
 
   it("follows the rooms onto long polling when WebSockets are blocked before its stream opened, not after", async () => {
@@ -211,7 +225,29 @@ describe("the feed's link", () => {
     feed.start();
     feed.roomsBlocked();
     expect(feed.transport).toBe("longpoll");
+    feed.roomsBlocked();
     expect(heard.transports).toEqual(["longpoll"]);
+
+    // A stream that was open and ended is not open any more.
+    const ended = link();
+    ended.feed.start();
+    const body = ended.requests[0]!.stream();
+    body.write(": hi\n\n");
+    await settle();
+    body.end();
+    await settle();
+    ended.feed.roomsBlocked();
+    expect(ended.feed.transport).toBe("longpoll");
+
+    // Nor is one of a link stopped and started again.
+    const restarted = link();
+    restarted.feed.start();
+    restarted.requests[0]!.stream().write(": hi\n\n");
+    await settle();
+    restarted.feed.stop();
+    restarted.feed.start();
+    restarted.feed.roomsBlocked();
+    expect(restarted.feed.transport).toBe("longpoll");
 
     const open = link();
     open.feed.start();
@@ -248,6 +284,82 @@ describe("the feed's link", () => {
     await settle();
     feed.wake();
     expect(requests).toHaveLength(3);
+
+    // On long polling, waking does not hurry the background try of SSE.
+    const polling = link();
+    polling.feed.start();
+    polling.feed.roomsBlocked();
+    polling.feed.wake();
+    expect(polling.requests).toHaveLength(1);
+  });
+
+  it("a stream that ends without a byte is tried again after the backoff", async () => {
+    const { feed, requests } = link();
+    feed.start();
+    requests[0]!.stream().end();
+    await settle();
+    await pass(999);
+    expect(requests).toHaveLength(2);
+  });
+
+  it("an answer about the server that comes after the link stopped or moved changes nothing", async () => {
+    let answer!: (v: boolean) => void;
+    const pending = () => new Promise<boolean>((r) => (answer = r));
+    const stopped = link({ answersHttp: pending });
+    stopped.feed.start();
+    stopped.requests[0]!.answer(502);
+    await settle();
+    await pass(999);
+    stopped.requests[1]!.answer(502);
+    await settle();
+    stopped.feed.stop();
+    answer(true);
+    await pass(UPGRADE_RETRY_MS * 2);
+    expect(stopped.feed.transport).toBe("sse");
+    expect(stopped.requests).toHaveLength(2);
+
+    const moved = link({ answersHttp: pending });
+    moved.feed.start();
+    moved.requests[0]!.answer(502);
+    await settle();
+    await pass(999);
+    moved.requests[1]!.answer(502);
+    await settle();
+    moved.feed.roomsBlocked(); // the rooms' link decided first
+    answer(false);
+    await settle();
+    expect(moved.heard.transports).toEqual(["longpoll"]);
+    await pass(UPGRADE_RETRY_MS - 1);
+    expect(moved.requests).toHaveLength(2);
+    await pass(1);
+    expect(moved.requests).toHaveLength(3);
+
+    const reopened = link({ answersHttp: pending });
+    reopened.feed.start();
+    reopened.requests[0]!.answer(502);
+    await settle();
+    await pass(999);
+    reopened.requests[1]!.answer(502);
+    await settle();
+    reopened.feed.wake(); // nothing waiting: the answer is still out
+    reopened.feed.setMode("auto");
+    expect(reopened.requests).toHaveLength(2);
+  });
+
+  it("starts the backoff over when told to", async () => {
+    const { feed, requests } = link();
+    feed.start();
+    for (let i = 0; i < 2; i++) {
+      requests[i]!.fail();
+      await settle();
+      await pass(2 ** i * 1_000);
+    }
+    expect(requests).toHaveLength(3);
+    feed.resetBackoff();
+    requests[2]!.fail();
+    await settle();
+    await pass(999);
+    expect(requests).toHaveLength(4);
   });
 
   it("stopped, it opens nothing more", async () => {
@@ -256,7 +368,10 @@ describe("the feed's link", () => {
     requests[0]!.stream().end();
     await settle();
     feed.stop();
+    feed.wake();
+    feed.roomsBlocked();
     await pass(UPGRADE_RETRY_MS * 2);
     expect(requests).toHaveLength(1);
+    expect(feed.transport).toBe("sse");
   });
 });

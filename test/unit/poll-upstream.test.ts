@@ -132,12 +132,16 @@ describe("long polling's upstream", () => {
     calls[0]!.answer(429, JSON.stringify({ error: { code: "rate_limited", message: "Slow down" } }));
     await vi.waitFor(() => expect(heard.unanswered).toHaveLength(1));
     up.send(send(2));
-    calls[1]!.answer(503, "");
+    calls[1]!.answer(500, "");
     await vi.waitFor(() => expect(heard.unanswered).toHaveLength(2));
     up.send(send(3));
     calls[2]!.fail();
     await vi.waitFor(() => expect(heard.unanswered).toHaveLength(3));
-    expect(heard.unanswered).toEqual([[send(1)], [send(2)], [send(3)]]);
+    // Not an answer to frames either: a redirect or an empty success.
+    up.send(send(4));
+    calls[3]!.answer(302, "");
+    await vi.waitFor(() => expect(heard.unanswered).toHaveLength(4));
+    expect(heard.unanswered).toEqual([[send(1)], [send(2)], [send(3)], [send(4)]]);
     expect(heard.frames).toEqual([]);
   });
 
@@ -158,7 +162,8 @@ describe("long polling's upstream", () => {
     up.abortAll();
     await settle();
     expect(heard.unanswered).toEqual([[send(1)], [send(2)]]);
-    // Answered requests hold no timer: nothing fires later.
+    // Requests that ended hold no timer.
+    expect(vi.getTimerCount()).toBe(0);
     vi.advanceTimersByTime(HTTP_TIMEOUT_MS * 2);
     await settle();
     expect(heard.unanswered).toHaveLength(2);

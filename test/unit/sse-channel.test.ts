@@ -116,9 +116,13 @@ describe("the SSE channel", () => {
     await settle();
     expect(heard.ends[2]!.error?.message).toBe("not an event stream (no content type)");
     ch.connect();
-    opened[3]!.stream(200, "Text/Event-Stream");
+    opened[3]!.stream(200, "application/x.text/event-stream");
     await settle();
-    expect(heard.ends).toHaveLength(3);
+    expect(heard.ends[3]!.error?.message).toBe("not an event stream (application/x.text/event-stream)");
+    ch.connect();
+    opened[4]!.stream(200, "Text/Event-Stream");
+    await settle();
+    expect(heard.ends).toHaveLength(4);
     ch.close();
   });
 
@@ -138,6 +142,7 @@ describe("the SSE channel", () => {
     ch.connect();
     opened[1]!.stream().write(": ping\n\n");
     await settle();
+    expect(vi.getTimerCount()).toBe(0); // the first byte stopped the clock
     vi.advanceTimersByTime(60_000);
     await settle();
     expect(heard.ends).toHaveLength(1);
@@ -158,6 +163,7 @@ describe("the SSE channel", () => {
   });
 
   it("closed, or replaced by a new stream, it says nothing more of the old one", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const { ch, opened, heard } = channel();
     ch.connect();
     const first = opened[0]!.stream();
@@ -167,10 +173,22 @@ describe("the SSE channel", () => {
     expect(opened).toHaveLength(2);
     const second = opened[1]!.stream();
     second.write("id: feed=9\n\n");
+    // Whatever the old stream still delivers, or its end, is not heard.
+    first.write("id: old\n\n");
+    first.end();
     await settle();
     expect(heard.ids).toEqual(["feed=9"]);
+    expect(heard.ends).toEqual([]);
     ch.close();
     expect(ch.active).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+    second.end();
+    await settle();
+    expect(heard.ends).toEqual([]);
+    // Closed before any answer: the request's failure is not heard either.
+    ch.connect();
+    ch.close();
+    expect(vi.getTimerCount()).toBe(0); // its first-byte clock went with it
     await settle();
     expect(heard.ends).toEqual([]);
   });

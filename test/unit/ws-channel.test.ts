@@ -81,6 +81,7 @@ describe("the WebSocket channel", () => {
 
   it("sends only on an open socket, counting what it sent", () => {
     const { ch, sockets, heard } = channel();
+    expect(ch.bufferedAmount).toBe(0);
     expect(ch.send({ type: "join", room: "general" })).toBe(false);
     ch.connect();
     expect(ch.send({ type: "join", room: "general" })).toBe(false);
@@ -156,6 +157,7 @@ describe("the WebSocket channel", () => {
     const { ch, sockets, heard } = channel();
     ch.connect();
     sockets[0]!.open();
+    expect(vi.getTimerCount()).toBe(0);
     vi.advanceTimersByTime(OPEN_TIMEOUT_MS * 10);
     expect(heard.closes).toEqual([]);
     expect(ch.isOpen).toBe(true);
