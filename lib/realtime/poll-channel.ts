@@ -65,9 +65,8 @@ export class PollChannel {
     this.abort = null;
   }
 
-  /** The set of streams changed: drop the held request and poll again at once. */
+  /** The set of streams changed: drop the held request (if any) and poll again at once. */
   restart(): void {
-    if (!this.running) return this.start();
     this.stop();
     this.start();
   }
@@ -137,16 +136,15 @@ export class PollChannel {
           // A busy server's Retry-After is a floor under our own backoff, spread by up to half
           // again so that everyone it turned away does not return in the same instant.
           const floor = err.retryAfterMs ? err.retryAfterMs * (1 + Math.random() / 2) : 0;
-          this.timer = setTimeout(() => {
-            if (gen === this.generation) this.loop();
-          }, Math.max(this.hooks.nextDelay(), floor));
+          // (`stop` clears this timer: when it fires, this poll's generation is current.)
+          this.timer = setTimeout(() => this.loop(), Math.max(this.hooks.nextDelay(), floor));
         },
       );
   }
 }
 
-/** Retry-After in seconds (the only form this server sends), capped at a minute; 0 when absent. */
+/** Retry-After in seconds (the only form this server sends), capped at a minute; 0 when absent or not a number. */
 function retryAfterMs(res: Response): number {
   const seconds = Number(res.headers.get("retry-after"));
-  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 60) * 1000 : 0;
+  return seconds > 0 ? Math.min(seconds, 60) * 1000 : 0;
 }
