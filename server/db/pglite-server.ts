@@ -39,7 +39,9 @@ interface Session {
 
 /**
  * Connections whose `application_name` ends in this are served first when the backend frees:
- * the event log's batches, which every ack waits on, go ahead of a burst of other queries.
+ * the event log's batches, which every ack waits on, go ahead of a burst of other queries. No
+ * one starves: the log writes one batch at a time, and sends its next only after it has heard
+ * of the last commit, by which time the backend has moved on to whoever was waiting.
  */
 export const URGENT_APPLICATION_SUFFIX = "-log";
 
