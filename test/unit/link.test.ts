@@ -1,0 +1,398 @@
+// The rooms' link on its own, over fake sockets and a scripted fetch on fake time: WebSocket
+// first, the backoff (or the delay a restarting server asks for), long polling only when the
+// server answers plain requests but not the upgrade, the WebSocket tried again in the
+// background, and each of the page's switches — offline, drop, wake, a forced transport.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { ClientFrame, ServerFrame } from "../../lib/protocol";
+import { Link } from "../../lib/realtime/link";
+import type { WebSocketLike } from "../../lib/realtime/types";
+
+class FakeSocket implements WebSocketLike {
+  readyState = 0;
+  bufferedAmount = 0;
+  onopen: WebSocketLike["onopen"] = null;
+  onclose: WebSocketLike["onclose"] = null;
+  onerror: WebSocketLike["onerror"] = null;
+  onmessage: WebSocketLike["onmessage"] = null;
+  sent: string[] = [];
+  send(data: string) {
+    this.sent.push(data);
+  }
+  close() {
+    this.readyState = 3;
+  }
+  open() {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  /** The server (or the network) closes it. */
+  closedBy(code: number, reason = "") {
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+  receive(frame: object) {
+    this.onmessage?.({ data: JSON.stringify(frame) });
+  }
+}
+
+const OPEN_TIMEOUT_MS = 5_000;
+const UPGRADE_RETRY_MS = 60_000;
+const ANSWER_TIMEOUT_MS = 4_000;
+
+function link(o: { mode?: "auto" | "websocket" | "longpoll"; readyz?: () => Promise<Response> } = {}) {
+  const sockets: FakeSocket[] = [];
+  const posts: Array<{ url: string; frames: ClientFrame[]; answer(status: number, body: string): void }> = [];
+  const fetchImpl = ((url: string, init?: RequestInit) => {
+    if (url.endsWith("/readyz")) return (o.readyz ?? (async () => new Response("ok")))();
+    return new Promise<Response>((resolve) => {
+      posts.push({ url, frames: (JSON.parse(init!.body as string) as { frames: ClientFrame[] }).frames, answer: (status, body) => resolve(new Response(body, { status })) });
+    });
+  }) as unknown as typeof fetch;
+  const heard = { ups: 0, downs: 0, frames: [] as ServerFrame[], unanswered: [] as ClientFrame[][], signedOut: 0, invalid: [] as string[], logs: 0, statuses: 0, reconnects: 0, pollerRestarts: 0 };
+  const l = new Link(
+    {
+      baseUrl: "http://app.test",
+      wsUrl: "ws://app.test/ws",
+      fetch: fetchImpl,
+      createWebSocket: () => {
+        const s = new FakeSocket();
+        sockets.push(s);
+        return s;
+      },
+      conn: "page-1",
+      mode: o.mode ?? "auto",
+      wsOpenTimeoutMs: OPEN_TIMEOUT_MS,
+      upgradeRetryMs: UPGRADE_RETRY_MS,
+      answerTimeoutMs: ANSWER_TIMEOUT_MS,
+      failuresBeforeFallback: 2,
+      backoff: { random: () => 0.999 },
+      poller: { restart: () => heard.pollerRestarts++ },
+    },
+    {
+      onUp: () => heard.ups++,
+      onDown: () => heard.downs++,
+      onFrame: (f) => heard.frames.push(f),
+      onUnanswered: (f) => heard.unanswered.push(f),
+      onSignedOut: () => heard.signedOut++,
+      onInvalid: (transport, invalid, _bytes, type) => heard.invalid.push(`${transport} ${type ?? ""} ${invalid.reason}`),
+      onLog: () => heard.logs++,
+      onStatus: () => heard.statuses++,
+      onReconnect: () => heard.reconnects++,
+    },
+  );
+  return { l, sockets, posts, heard };
+}
+
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+};
+const pass = async (ms: number) => {
+  vi.advanceTimersByTime(ms);
+  await settle();
+};
+const join: ClientFrame = { type: "join", room: "general" };
+
+beforeEach(() => vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] }));
+afterEach(() => vi.useRealTimers());
+
+/** Two handshakes that never open: the second makes the link ask whether the server answers HTTP. */
+async function failTwice(h: ReturnType<typeof link>) {
+  h.l.start();
+  h.sockets[0]!.closedBy(1006);
+  await pass(999); // the backoff's first wait
+  h.sockets[1]!.closedBy(1006);
+  await settle();
+}
+
+describe("the rooms' link", () => {
+  it("opens the WebSocket, says it is up and carries frames on it", async () => {
+    const { l, sockets, heard } = link();
+    expect(l.state).toBe("idle");
+    expect(l.channelState).toBe("idle");
+    l.start();
+    expect(l.state).toBe("connecting");
+    expect(l.channelState).toBe("connecting");
+    expect(l.canSend).toBe(false);
+    expect(l.send(join)).toBe(false);
+    sockets[0]!.open();
+    expect(l.state).toBe("open");
+    expect(l.channelState).toBe("connected");
+    expect([l.transport, l.transportMode]).toEqual(["websocket", "auto"]);
+    expect(heard.ups).toBe(1);
+    expect(heard.reconnects).toBe(0);
+    expect(l.canSend).toBe(true);
+    expect(l.send(join)).toBe(true);
+    expect(sockets[0]!.sent).toEqual([JSON.stringify(join)]);
+    sockets[0]!.receive({ type: "read", room: "general", seq: 2 });
+    expect(heard.frames).toEqual([{ type: "read", room: "general", seq: 2 }]);
+    sockets[0]!.onmessage!({ data: "garbage" });
+    expect(heard.invalid).toHaveLength(1);
+  });
+
+  it("comes back after the backoff when the connection drops, and says it reconnected", async () => {
+    const { l, sockets, heard } = link();
+    l.start();
+    sockets[0]!.open();
+    sockets[0]!.closedBy(1006);
+    expect(l.state).toBe("backoff");
+    expect(l.channelState).toBe("reconnecting");
+    expect(heard.downs).toBeGreaterThan(0);
+    await pass(998);
+    expect(sockets).toHaveLength(1);
+    await pass(1);
+    expect(l.state).toBe("connecting");
+    expect(l.channelState).toBe("reconnecting");
+    sockets[1]!.open();
+    expect(heard.reconnects).toBe(1);
+    expect(heard.ups).toBe(2);
+  });
+
+  it("waits what a restarting server asks (at most a minute), its own backoff when the reason is empty or garbled, and briefly after a close for slowness", async () => {
+    const cases: Array<[number, string, number]> = [
+      [1012, JSON.stringify({ reconnectAfterMs: 3_000 }), 3_000],
+      [1012, JSON.stringify({ reconnectAfterMs: 600_000 }), 60_000],
+      [1012, "", 999],
+      [1012, "not json", 999],
+      [1013, "", 250],
+    ];
+    for (const [code, reason, wait] of cases) {
+      const { l, sockets, heard } = link();
+      l.start();
+      sockets[0]!.open();
+      sockets[0]!.closedBy(code, reason);
+      await pass(wait - 1);
+      expect(sockets, `${code} ${reason}`).toHaveLength(1);
+      await pass(1);
+      expect(sockets, `${code} ${reason}`).toHaveLength(2);
+      expect(heard.invalid).toEqual(reason === "not json" ? [expect.stringMatching(/^websocket close 1012 /)] : []);
+    }
+  });
+
+  it("a closed session (4401) signs out, once; nothing is sent or retried", async () => {
+    const { l, sockets, heard } = link();
+    l.start();
+    sockets[0]!.open();
+    sockets[0]!.closedBy(4401);
+    expect(l.state).toBe("signed-out");
+    expect(heard.signedOut).toBe(1);
+    expect(l.canSend).toBe(false);
+    expect(l.send(join)).toBe(false);
+    l.signOut();
+    expect(heard.signedOut).toBe(1);
+    await pass(UPGRADE_RETRY_MS);
+    expect(sockets).toHaveLength(1);
+    l.drop();
+    l.setMode("longpoll");
+    expect(l.state).toBe("signed-out");
+  });
+
+  it("falls back to long polling when the upgrade fails twice while the server answers plain requests, then tries the WebSocket again in the background", async () => {
+    const h = link();
+    await failTwice(h);
+    const { l, sockets, posts, heard } = h;
+    expect(l.state).toBe("fallback-poll");
+    expect(l.transport).toBe("longpoll");
+    expect(l.channelState).toBe("connecting");
+    expect(heard.pollerRestarts).toBe(1);
+    expect(heard.ups).toBe(1);
+    // Frames go upstream over HTTP, and their answers come back as frames.
+    expect(l.canSend).toBe(true);
+    expect(l.send(join)).toBe(true);
+    expect(posts[0]!.url).toBe("http://app.test/api/poll/frames?conn=page-1");
+    posts[0]!.answer(200, JSON.stringify({ frames: [{ type: "read", room: "general", seq: 1 }] }));
+    await settle();
+    expect(heard.frames).toEqual([{ type: "read", room: "general", seq: 1 }]);
+    l.pollAnswered(true);
+    expect(l.channelState).toBe("connected");
+    l.pollAnswered(false);
+    expect(l.channelState).toBe("reconnecting");
+    // The background upgrade: it fails, and is tried again an interval later.
+    await pass(UPGRADE_RETRY_MS);
+    expect(sockets).toHaveLength(3);
+    sockets[2]!.closedBy(1006);
+    expect(l.state).toBe("fallback-poll");
+    await pass(UPGRADE_RETRY_MS - 1);
+    expect(sockets).toHaveLength(3);
+    await pass(1);
+    // It opens: the rooms move to the WebSocket, and the long poll lets go of them.
+    sockets[3]!.open();
+    expect(l.state).toBe("open");
+    expect(l.transport).toBe("websocket");
+    expect(heard.pollerRestarts).toBe(2);
+    l.pollAnswered(false);
+    expect(l.channelState).toBe("connected");
+  });
+
+  it("a server that answers neither is just down: the usual backoff, no fallback", async () => {
+    const h = link({ readyz: async () => new Response("draining", { status: 503 }) });
+    await failTwice(h);
+    expect(h.l.state).toBe("backoff");
+    await pass(1_998); // the second wait, up to 2 s
+    expect(h.sockets).toHaveLength(3);
+    expect(h.l.transport).toBe("websocket");
+
+    const unreachable = link({ readyz: async () => Promise.reject(new TypeError("fetch failed")) });
+    await failTwice(unreachable);
+    expect(unreachable.l.state).toBe("backoff");
+  });
+
+  it("asked whether the server answers, it keeps to a decision made meanwhile", async () => {
+    let answer!: (r: Response) => void;
+    const h = link({ readyz: () => new Promise((r) => (answer = r)) });
+    await failTwice(h);
+    h.l.wake(); // nothing waits: no timer armed yet
+    h.l.stop();
+    answer(new Response("ok"));
+    await settle();
+    expect(h.l.state).toBe("idle");
+    await pass(UPGRADE_RETRY_MS);
+    expect(h.sockets).toHaveLength(2);
+  });
+
+  it("opened sockets that fail do not count toward the fallback", async () => {
+    const { l, sockets } = link();
+    l.start();
+    for (let i = 0; i < 3; i++) {
+      sockets[i]!.open();
+      sockets[i]!.closedBy(1006);
+      await pass(4_000);
+    }
+    expect(l.transport).toBe("websocket");
+  });
+
+  it("on long polling by choice, no WebSocket is tried", async () => {
+    const { l, sockets, heard } = link({ mode: "longpoll" });
+    l.start();
+    expect(l.state).toBe("fallback-poll");
+    expect(l.transport).toBe("longpoll");
+    expect(heard.pollerRestarts).toBe(1);
+    await pass(UPGRADE_RETRY_MS * 3);
+    expect(sockets).toHaveLength(0);
+    expect(l.wake()).toBe(false);
+  });
+
+  it("switches transport when told: at once when running, on the next start otherwise", async () => {
+    const { l, sockets, heard } = link();
+    const statuses = heard.statuses;
+    l.setMode("longpoll");
+    expect(heard.statuses).toBe(statuses + 1);
+    expect(l.state).toBe("idle");
+    l.start();
+    expect(l.state).toBe("fallback-poll");
+    l.setMode("auto");
+    expect(l.state).toBe("connecting");
+    sockets[0]!.open();
+    l.setMode("longpoll");
+    expect(l.state).toBe("fallback-poll");
+    expect(l.transport).toBe("longpoll");
+  });
+
+  it("replaces a socket that leaves a join unanswered (open but dead); any frame, even garbled, answers", async () => {
+    const { l, sockets } = link();
+    l.start();
+    l.expectAnswer(); // not open yet: nothing to watch
+    sockets[0]!.open();
+    l.expectAnswer();
+    await pass(ANSWER_TIMEOUT_MS - 1);
+    sockets[0]!.onmessage!({ data: "garbled" });
+    await pass(ANSWER_TIMEOUT_MS);
+    expect(l.state).toBe("open");
+    l.expectAnswer();
+    sockets[0]!.receive({ type: "read", room: "general", seq: 1 });
+    await pass(ANSWER_TIMEOUT_MS);
+    expect(l.state).toBe("open");
+    l.expectAnswer();
+    l.expectAnswer(); // one watch at a time
+    await pass(ANSWER_TIMEOUT_MS - 1);
+    expect(l.state).toBe("open");
+    await pass(1);
+    expect(l.state).toBe("backoff");
+    expect(sockets[0]!.readyState).toBe(3);
+    await pass(999);
+    expect(sockets).toHaveLength(2);
+  });
+
+  it("drop: the connection comes back half a second later, as after a blip; on long polling the poll starts over", async () => {
+    const { l, sockets, heard } = link();
+    l.drop(); // not started: nothing
+    l.start();
+    sockets[0]!.open();
+    l.drop();
+    expect(l.state).toBe("backoff");
+    await pass(499);
+    expect(sockets).toHaveLength(1);
+    await pass(1);
+    expect(sockets).toHaveLength(2);
+
+    const polling = link({ mode: "longpoll" });
+    polling.l.start();
+    polling.l.drop();
+    expect(polling.heard.pollerRestarts).toBe(2);
+    expect(polling.l.state).toBe("fallback-poll");
+    void heard;
+  });
+
+  it("wake: an open socket is to be checked; a waiting retry goes now, its backoff started over", async () => {
+    const { l, sockets, posts } = link();
+    l.start();
+    expect(l.wake()).toBe(false); // connecting: nothing to do
+    sockets[0]!.open();
+    expect(l.wake()).toBe(true);
+    sockets[0]!.closedBy(1006);
+    expect(l.wake()).toBe(false);
+    expect(sockets).toHaveLength(2);
+    sockets[1]!.closedBy(1006); // the backoff starts over: the first wait again
+    await pass(998);
+    expect(sockets).toHaveLength(2);
+    await pass(1);
+    expect(sockets).toHaveLength(3);
+    expect(posts).toHaveLength(0);
+  });
+
+  it("offline: nothing goes; back online it connects at once with the backoff started over", async () => {
+    const { l, sockets } = link();
+    l.start();
+    sockets[0]!.open();
+    l.setOffline(true);
+    expect(l.state).toBe("offline");
+    expect(l.channelState).toBe("offline");
+    expect(l.canSend).toBe(false);
+    expect(l.send(join)).toBe(false);
+    sockets[0]!.closedBy(1006); // the old socket's close changes nothing
+    await pass(10_000);
+    expect(sockets).toHaveLength(1);
+    l.setOffline(false);
+    expect(l.state).toBe("connecting");
+    expect(sockets).toHaveLength(2);
+  });
+
+  it("stopped, it closes and tries nothing more", async () => {
+    const { l, sockets } = link();
+    l.start();
+    sockets[0]!.open();
+    l.stop();
+    expect(l.state).toBe("idle");
+    expect(sockets[0]!.readyState).toBe(3);
+    await pass(UPGRADE_RETRY_MS);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it("a 401 on the upstream signs out", async () => {
+    const h = link({ mode: "longpoll" });
+    h.l.start();
+    h.l.send(join);
+    h.posts[0]!.answer(401, "{}");
+    await settle();
+    expect(h.l.state).toBe("signed-out");
+    expect(h.heard.signedOut).toBe(1);
+  });
+
+  it("frames sent upstream that got no answer are handed back", async () => {
+    const h = link({ mode: "longpoll" });
+    h.l.start();
+    h.l.send(join);
+    h.posts[0]!.answer(503, "");
+    await settle();
+    expect(h.heard.unanswered).toEqual([[join]]);
+  });
+});
