@@ -40,15 +40,30 @@ const UPGRADE_RETRY_MS = 60_000;
 const ANSWER_TIMEOUT_MS = 4_000;
 
 function link(o: { mode?: "auto" | "websocket" | "longpoll"; readyz?: () => Promise<Response> } = {}) {
+  const heard = {
+    ups: 0,
+    downs: 0,
+    frames: [] as ServerFrame[],
+    unanswered: [] as ClientFrame[][],
+    signedOut: 0,
+    invalid: [] as string[],
+    logs: [] as string[],
+    statuses: 0,
+    reconnects: 0,
+    pollerRestarts: 0,
+    readyz: [] as Array<RequestInit | undefined>,
+  };
   const sockets: FakeSocket[] = [];
   const posts: Array<{ url: string; frames: ClientFrame[]; answer(status: number, body: string): void }> = [];
   const fetchImpl = ((url: string, init?: RequestInit) => {
-    if (url.endsWith("/readyz")) return (o.readyz ?? (async () => new Response("ok")))();
+    if (url.endsWith("/readyz")) {
+      heard.readyz.push(init);
+      return (o.readyz ?? (async () => new Response("ok")))();
+    }
     return new Promise<Response>((resolve) => {
       posts.push({ url, frames: (JSON.parse(init!.body as string) as { frames: ClientFrame[] }).frames, answer: (status, body) => resolve(new Response(body, { status })) });
     });
   }) as unknown as typeof fetch;
-  const heard = { ups: 0, downs: 0, frames: [] as ServerFrame[], unanswered: [] as ClientFrame[][], signedOut: 0, invalid: [] as string[], logs: 0, statuses: 0, reconnects: 0, pollerRestarts: 0 };
   const l = new Link(
     {
       baseUrl: "http://app.test",
@@ -74,8 +89,8 @@ function link(o: { mode?: "auto" | "websocket" | "longpoll"; readyz?: () => Prom
       onFrame: (f) => heard.frames.push(f),
       onUnanswered: (f) => heard.unanswered.push(f),
       onSignedOut: () => heard.signedOut++,
-      onInvalid: (transport, invalid, _bytes, type) => heard.invalid.push(`${transport} ${type ?? ""} ${invalid.reason}`),
-      onLog: () => heard.logs++,
+      onInvalid: (transport, invalid, bytes, type) => heard.invalid.push(`${transport} ${type ?? ""} ${bytes} ${invalid.reason}`),
+      onLog: (log) => heard.logs.push(`${log.direction} ${log.transport} ${log.type} ${log.bytes} ${log.at}`),
       onStatus: () => heard.statuses++,
       onReconnect: () => heard.reconnects++,
     },
@@ -164,7 +179,7 @@ describe("the rooms' link", () => {
       expect(sockets, `${code} ${reason}`).toHaveLength(1);
       await pass(1);
       expect(sockets, `${code} ${reason}`).toHaveLength(2);
-      expect(heard.invalid).toEqual(reason === "not json" ? [expect.stringMatching(/^websocket close 1012 /)] : []);
+      expect(heard.invalid).toEqual(reason === "not json" ? [expect.stringMatching(/^websocket close 1012 8 /)] : []);
     }
   });
 
@@ -374,6 +389,178 @@ describe("the rooms' link", () => {
     expect(l.state).toBe("idle");
     expect(sockets[0]!.readyState).toBe(3);
     await pass(UPGRADE_RETRY_MS);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it("logs every frame each way, on each transport, with its size and time", async () => {
+    vi.setSystemTime(1_000);
+    const { l, sockets, heard } = link();
+    l.start();
+    sockets[0]!.open();
+    l.send(join);
+    sockets[0]!.receive({ type: "read", room: "general", seq: 2 });
+    sockets[0]!.onmessage!({ data: "garbage" });
+    const read = JSON.stringify({ type: "read", room: "general", seq: 2 });
+    expect(heard.logs).toEqual([`out websocket join ${JSON.stringify(join).length} 1000`, `in websocket read ${read.length} 1000`]);
+    expect(heard.invalid).toEqual([expect.stringMatching(/^websocket  7 /)]);
+
+    const polling = link({ mode: "longpoll" });
+    polling.l.start();
+    polling.l.send(join);
+    polling.posts[0]!.answer(200, JSON.stringify({ frames: [{ type: "read", room: "general", seq: 1 }] }));
+    await settle();
+    const read1 = JSON.stringify({ type: "read", room: "general", seq: 1 });
+    expect(polling.heard.logs).toEqual([`out http join ${JSON.stringify(join).length} 1000`, `in http read ${read1.length} 1000`]);
+    polling.l.send(join);
+    polling.posts[1]!.answer(200, "{}");
+    await settle();
+    expect(polling.heard.invalid).toEqual([expect.stringMatching(/^http frames 2 /)]);
+  });
+
+  it("on long polling too, nothing goes while offline or signed out", async () => {
+    const { l } = link({ mode: "longpoll" });
+    l.start();
+    l.setOffline(true);
+    expect(l.canSend).toBe(false);
+    expect(l.send(join)).toBe(false);
+    l.setOffline(false);
+    expect(l.canSend).toBe(true);
+    l.signOut();
+    expect(l.canSend).toBe(false);
+    expect(l.send(join)).toBe(false);
+    expect(l.wake()).toBe(false);
+  });
+
+  it("watches for an answer only on an open WebSocket", async () => {
+    const polling = link({ mode: "longpoll" });
+    polling.l.start();
+    polling.l.expectAnswer();
+    await pass(ANSWER_TIMEOUT_MS * 2);
+    expect(polling.l.state).toBe("fallback-poll");
+    expect(vi.getTimerCount()).toBe(0);
+
+    const { l, sockets } = link();
+    l.start();
+    sockets[0]!.open();
+    l.expectAnswer();
+    sockets[0]!.closedBy(1006); // the socket went another way: the watch goes with it
+    expect(vi.getTimerCount()).toBe(1); // the backoff's retry, no more
+  });
+
+  it("an unanswered socket is one that had opened: its failure counts toward no fallback", async () => {
+    const { l, sockets } = link();
+    l.start();
+    for (let i = 0; i < 3; i++) {
+      sockets[i]!.open();
+      l.expectAnswer();
+      await pass(ANSWER_TIMEOUT_MS);
+      await pass(4_000);
+    }
+    expect(l.transport).toBe("websocket");
+    expect(sockets.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it("back online, the backoff starts over; going offline does not touch it", async () => {
+    const { l, sockets } = link();
+    l.start();
+    sockets[0]!.closedBy(1006);
+    await pass(999);
+    sockets[1]!.open();
+    sockets[1]!.closedBy(1006); // the backoff (reset by the open) waits up to 1 s again
+    l.setOffline(true);
+    l.setOffline(false);
+    expect(sockets).toHaveLength(3);
+    sockets[2]!.closedBy(1006); // not opened: the first failure of a fresh count
+    await pass(998);
+    expect(sockets).toHaveLength(3);
+    await pass(1);
+    expect(sockets).toHaveLength(4);
+  });
+
+  it("a transport chosen while offline waits for the network; the rooms follow it when it is back", async () => {
+    const { l, sockets, heard } = link();
+    l.start();
+    sockets[0]!.open();
+    l.setOffline(true);
+    const statuses = heard.statuses;
+    l.setMode("longpoll");
+    expect(l.state).toBe("offline");
+    expect(heard.statuses).toBe(statuses + 1);
+    l.setOffline(false);
+    expect(l.state).toBe("fallback-poll");
+    l.stop();
+    l.setMode("auto");
+    expect(l.state).toBe("idle");
+  });
+
+  it("drop does nothing while offline, and a failed handshake after a drop is still a failure to open", async () => {
+    const { l, sockets } = link();
+    l.start();
+    sockets[0]!.open();
+    l.setOffline(true);
+    l.drop();
+    expect(l.state).toBe("offline");
+    l.stop();
+    l.drop();
+    expect(l.state).toBe("idle");
+  });
+
+  it("wake on long polling: nothing to check, and the background upgrade keeps its time", async () => {
+    const h = link();
+    await failTwice(h);
+    expect(h.l.wake()).toBe(false);
+    expect(h.sockets).toHaveLength(2);
+    await pass(UPGRADE_RETRY_MS);
+    expect(h.sockets).toHaveLength(3);
+  });
+
+  it("wake while a failure waits to be judged: the retry is not brought forward", async () => {
+    let answer!: (r: Response) => void;
+    const h = link({ readyz: () => new Promise((r) => (answer = r)) });
+    await failTwice(h);
+    expect(h.l.state).toBe("backoff");
+    expect(h.l.wake()).toBe(false);
+    expect(h.sockets).toHaveLength(2);
+    answer(new Response("no", { status: 503 }));
+    await settle();
+    await pass(1_998);
+    expect(h.sockets).toHaveLength(3);
+  });
+
+  it("poll answers tell the badge only while on long polling", async () => {
+    const { l, sockets, heard } = link();
+    l.start();
+    sockets[0]!.open();
+    const statuses = heard.statuses;
+    l.pollAnswered(false);
+    expect(heard.statuses).toBe(statuses);
+    expect(l.channelState).toBe("connected");
+  });
+
+  it("asks whether the server answers with a request no cache may answer", async () => {
+    const h = link();
+    await failTwice(h);
+    expect(h.heard.readyz).toEqual([{ cache: "no-store" }]);
+  });
+
+  it("a state that does not change still tells the badge, and does nothing else", async () => {
+    const { l, sockets, heard } = link();
+    l.start();
+    sockets[0]!.open();
+    const [ups, downs, statuses] = [heard.ups, heard.downs, heard.statuses];
+    l.start(); // already started
+    expect([heard.ups, heard.downs, heard.statuses]).toEqual([ups, downs, statuses + 1]);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it("stopped and offline, or signed out, a close changes nothing", async () => {
+    const { l, sockets, heard } = link();
+    l.start();
+    sockets[0]!.open();
+    sockets[0]!.closedBy(4401);
+    const statuses = heard.statuses;
+    await pass(60_000);
+    expect(heard.statuses).toBe(statuses);
     expect(sockets).toHaveLength(1);
   });
 
