@@ -138,8 +138,8 @@ export class Link {
    */
   expectAnswer(): void {
     if (this.transport !== "websocket" || !this.ws.isOpen || this.answerTimer) return;
+    // (Any frame, and leaving the state, clear this timer: when it fires, the watch is current.)
     const timer = setTimeout(() => {
-      if (this.answerTimer !== timer) return;
       this.answerTimer = null;
       this.ws.close();
       this.wsClosed(CLOSE_UNANSWERED, "no answer from the server", true);
@@ -157,8 +157,9 @@ export class Link {
     this.dispatch({ type: "stop" });
   }
 
+  /** The network went (or came back): either way the backoff starts over for the next try. */
   setOffline(offline: boolean): void {
-    if (!offline) this.backoff.reset();
+    this.backoff.reset();
     this.dispatch({ type: offline ? "offline" : "online" });
   }
 
@@ -177,9 +178,8 @@ export class Link {
     this.dispatch({ type: "start" });
   }
 
-  /** Drops the live connection; it comes back as after a network blip. */
+  /** Drops the live connection; it comes back as after a network blip (a state with none ignores it). */
   drop(): void {
-    if (!this.started || this.current === "offline" || this.current === "signed-out") return;
     if (this.current === "fallback-poll") return this.opts.poller.restart();
     this.dispatch({ type: "lost" }, DROP_RECONNECT_MS);
   }
@@ -191,7 +191,6 @@ export class Link {
    */
   wake(): boolean {
     this.upstream.abortAll();
-    if (this.transport !== "websocket") return false;
     if (this.ws.isOpen) return true;
     if (this.current === "backoff" && this.timer) {
       this.backoff.reset();

@@ -39,7 +39,7 @@ const OPEN_TIMEOUT_MS = 5_000;
 const UPGRADE_RETRY_MS = 60_000;
 const ANSWER_TIMEOUT_MS = 4_000;
 
-function link(o: { mode?: "auto" | "websocket" | "longpoll"; readyz?: () => Promise<Response> } = {}) {
+function link(o: { mode?: "auto" | "websocket" | "longpoll"; readyz?: () => Promise<Response>; createThrows?: () => boolean } = {}) {
   const heard = {
     ups: 0,
     downs: 0,
@@ -70,6 +70,7 @@ function link(o: { mode?: "auto" | "websocket" | "longpoll"; readyz?: () => Prom
       wsUrl: "ws://app.test/ws",
       fetch: fetchImpl,
       createWebSocket: () => {
+        if (o.createThrows?.()) throw new Error("SecurityError");
         const s = new FakeSocket();
         sockets.push(s);
         return s;
@@ -562,6 +563,119 @@ describe("the rooms' link", () => {
     await pass(60_000);
     expect(heard.statuses).toBe(statuses);
     expect(sockets).toHaveLength(1);
+  });
+
+  it("says long polling is what carries the rooms when it is chosen, before it starts too", () => {
+    const { l } = link({ mode: "longpoll" });
+    expect(l.transport).toBe("longpoll");
+  });
+
+  it("does not watch a socket still connecting: it has its own open timeout", async () => {
+    const { l, sockets } = link();
+    l.start();
+    l.expectAnswer();
+    await pass(ANSWER_TIMEOUT_MS);
+    expect(l.state).toBe("connecting");
+    sockets[0]!.open();
+    expect(l.state).toBe("open");
+  });
+
+  it("an unanswered socket had opened: the handshake failing after it is the first failure to open, not the second", async () => {
+    const { l, sockets, heard } = link();
+    l.start();
+    sockets[0]!.open();
+    l.expectAnswer();
+    await pass(ANSWER_TIMEOUT_MS);
+    await pass(999);
+    sockets[1]!.closedBy(1006);
+    await settle();
+    expect(heard.readyz).toEqual([]);
+    expect(l.state).toBe("backoff");
+  });
+
+  it("waking while a handshake is on its way leaves the backoff as it has grown", async () => {
+    const h = link({ readyz: async () => new Response("down", { status: 503 }) });
+    await failTwice(h);
+    await pass(1_998);
+    expect(h.l.state).toBe("connecting");
+    h.l.wake();
+    h.sockets[2]!.closedBy(1006);
+    await settle();
+    await pass(999);
+    expect(h.sockets).toHaveLength(3); // the third wait is up to 4 s, not 1
+  });
+
+  it("forgets frames not yet sent upstream when it goes offline, stops or is signed out", async () => {
+    for (const end of ["offline", "stop", "signOut"] as const) {
+      const { l, posts } = link({ mode: "longpoll" });
+      l.start();
+      l.send(join);
+      l.send({ type: "leave", room: "general" }); // waits for the first request
+      if (end === "offline") l.setOffline(true);
+      if (end === "stop") l.stop();
+      if (end === "signOut") l.signOut();
+      posts[0]!.answer(200, JSON.stringify({ frames: [] }));
+      await settle();
+      expect(posts, end).toHaveLength(1);
+    }
+  });
+
+  it("told to use the WebSocket only, it never asks about a proxy nor falls back", async () => {
+    const h = link({ mode: "websocket" });
+    await failTwice(h);
+    expect(h.heard.readyz).toEqual([]);
+    expect(h.l.state).toBe("backoff");
+  });
+
+  it("an answer about the server that comes after the page went offline and back is not acted on", async () => {
+    let answer!: (r: Response) => void;
+    const h = link({ readyz: () => new Promise((r) => (answer = r)) });
+    await failTwice(h);
+    h.l.setOffline(true);
+    h.l.setOffline(false);
+    expect(h.l.state).toBe("connecting");
+    answer(new Response("ok"));
+    await settle();
+    expect(h.l.state).toBe("connecting");
+    expect(h.l.transport).toBe("websocket");
+  });
+
+  it("reads a close reason only from a restarting server", async () => {
+    const { l, sockets, heard } = link();
+    l.start();
+    sockets[0]!.open();
+    sockets[0]!.closedBy(1001, "going away");
+    expect(heard.invalid).toEqual([]);
+    await pass(998);
+    expect(sockets).toHaveLength(1);
+    await pass(1);
+    expect(sockets).toHaveLength(2);
+  });
+
+  it("leaving long polling for good ends its background upgrade", async () => {
+    const h = link();
+    await failTwice(h);
+    h.l.stop();
+    expect(vi.getTimerCount()).toBe(0);
+    await pass(UPGRADE_RETRY_MS * 2);
+    expect(h.sockets).toHaveLength(2);
+  });
+
+  it.each(["stop", "offline", "signOut"] as const)("a socket that could not be created before a %s counts as no failure", async (end) => {
+    let throws = true;
+    const h = link({ createThrows: () => throws });
+    h.l.start(); // the failure is reported a moment later…
+    if (end === "stop") h.l.stop();
+    if (end === "offline") h.l.setOffline(true);
+    if (end === "signOut") h.l.signOut();
+    await settle(); // …by when the link is elsewhere
+    throws = false;
+    h.l.stop();
+    h.l.start();
+    h.sockets[0]!.closedBy(1006); // one real failure
+    await settle();
+    expect(h.heard.readyz).toEqual([]);
+    expect(h.l.state).toBe("backoff");
   });
 
   it("a 401 on the upstream signs out", async () => {
