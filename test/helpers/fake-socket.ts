@@ -14,6 +14,8 @@ export class FakeSocket implements WebSocketLike {
   readonly sent: ClientFrame[] = [];
   /** Whether the client itself closed this socket. */
   closedByClient = false;
+  /** The code and reason of each close the client asked for. */
+  readonly closes: Array<[number | undefined, string | undefined]> = [];
 
   constructor(
     readonly url: string,
@@ -26,8 +28,9 @@ export class FakeSocket implements WebSocketLike {
     this.sent.push(JSON.parse(data) as ClientFrame);
   }
 
-  close(): void {
+  close(code?: number, reason?: string): void {
     this.closedByClient = true;
+    this.closes.push([code, reason]);
     this.readyState = 3;
   }
 

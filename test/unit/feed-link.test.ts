@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FeedLink } from "../../lib/realtime/feed-link";
 import type { ChannelState, TransportMode } from "../../lib/realtime/types";
+import { pass, settle } from "../helpers/fake-time";
 
 const FIRST_BYTE_MS = 3_000;
 const UPGRADE_RETRY_MS = 60_000;
@@ -55,15 +56,6 @@ function link(o: { mode?: TransportMode; answersHttp?: boolean | (() => Promise<
   return { feed, requests, heard };
 }
 
-/** Lets fetch's answers be read (only timers are fake). */
-const settle = async () => {
-  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
-};
-/** Moves fake time on by `ms`, letting what it sets off run. */
-const pass = async (ms: number) => {
-  vi.advanceTimersByTime(ms);
-  await settle();
-};
 
 beforeEach(() => vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] }));
 afterEach(() => vi.useRealTimers());

@@ -5,35 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ClientFrame, ServerFrame } from "../../lib/protocol";
 import { Link } from "../../lib/realtime/link";
-import type { WebSocketLike } from "../../lib/realtime/types";
-
-class FakeSocket implements WebSocketLike {
-  readyState = 0;
-  bufferedAmount = 0;
-  onopen: WebSocketLike["onopen"] = null;
-  onclose: WebSocketLike["onclose"] = null;
-  onerror: WebSocketLike["onerror"] = null;
-  onmessage: WebSocketLike["onmessage"] = null;
-  sent: string[] = [];
-  send(data: string) {
-    this.sent.push(data);
-  }
-  close() {
-    this.readyState = 3;
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  /** The server (or the network) closes it. */
-  closedBy(code: number, reason = "") {
-    this.readyState = 3;
-    this.onclose?.({ code, reason });
-  }
-  receive(frame: object) {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
-}
+import { FakeSocket } from "../helpers/fake-socket";
+import { pass, settle } from "../helpers/fake-time";
 
 const OPEN_TIMEOUT_MS = 5_000;
 const UPGRADE_RETRY_MS = 60_000;
@@ -71,7 +44,7 @@ function link(o: { mode?: "auto" | "websocket" | "longpoll"; readyz?: () => Prom
       fetch: fetchImpl,
       createWebSocket: () => {
         if (o.createThrows?.()) throw new Error("SecurityError");
-        const s = new FakeSocket();
+        const s = new FakeSocket("ws://app.test/ws");
         sockets.push(s);
         return s;
       },
@@ -99,13 +72,6 @@ function link(o: { mode?: "auto" | "websocket" | "longpoll"; readyz?: () => Prom
   return { l, sockets, posts, heard };
 }
 
-const settle = async () => {
-  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
-};
-const pass = async (ms: number) => {
-  vi.advanceTimersByTime(ms);
-  await settle();
-};
 const join: ClientFrame = { type: "join", room: "general" };
 
 beforeEach(() => vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] }));
@@ -114,9 +80,9 @@ afterEach(() => vi.useRealTimers());
 /** Two handshakes that never open: the second makes the link ask whether the server answers HTTP. */
 async function failTwice(h: ReturnType<typeof link>) {
   h.l.start();
-  h.sockets[0]!.closedBy(1006);
+  h.sockets[0]!.drop(1006);
   await pass(999); // the backoff's first wait
-  h.sockets[1]!.closedBy(1006);
+  h.sockets[1]!.drop(1006);
   await settle();
 }
 
@@ -138,7 +104,7 @@ describe("the rooms' link", () => {
     expect(heard.reconnects).toBe(0);
     expect(l.canSend).toBe(true);
     expect(l.send(join)).toBe(true);
-    expect(sockets[0]!.sent).toEqual([JSON.stringify(join)]);
+    expect(sockets[0]!.sent).toEqual([join]);
     sockets[0]!.receive({ type: "read", room: "general", seq: 2 });
     expect(heard.frames).toEqual([{ type: "read", room: "general", seq: 2 }]);
     sockets[0]!.onmessage!({ data: "garbage" });
@@ -149,7 +115,7 @@ describe("the rooms' link", () => {
     const { l, sockets, heard } = link();
     l.start();
     sockets[0]!.open();
-    sockets[0]!.closedBy(1006);
+    sockets[0]!.drop(1006);
     expect(l.state).toBe("backoff");
     expect(l.channelState).toBe("reconnecting");
     expect(heard.downs).toBeGreaterThan(0);
@@ -175,7 +141,7 @@ describe("the rooms' link", () => {
       const { l, sockets, heard } = link();
       l.start();
       sockets[0]!.open();
-      sockets[0]!.closedBy(code, reason);
+      sockets[0]!.drop(code, reason);
       await pass(wait - 1);
       expect(sockets, `${code} ${reason}`).toHaveLength(1);
       await pass(1);
@@ -188,7 +154,7 @@ describe("the rooms' link", () => {
     const { l, sockets, heard } = link();
     l.start();
     sockets[0]!.open();
-    sockets[0]!.closedBy(4401);
+    sockets[0]!.drop(4401);
     expect(l.state).toBe("signed-out");
     expect(heard.signedOut).toBe(1);
     expect(l.canSend).toBe(false);
@@ -225,7 +191,7 @@ describe("the rooms' link", () => {
     // The background upgrade: it fails, and is tried again an interval later.
     await pass(UPGRADE_RETRY_MS);
     expect(sockets).toHaveLength(3);
-    sockets[2]!.closedBy(1006);
+    sockets[2]!.drop(1006);
     expect(l.state).toBe("fallback-poll");
     await pass(UPGRADE_RETRY_MS - 1);
     expect(sockets).toHaveLength(3);
@@ -270,7 +236,7 @@ describe("the rooms' link", () => {
     l.start();
     for (let i = 0; i < 3; i++) {
       sockets[i]!.open();
-      sockets[i]!.closedBy(1006);
+      sockets[i]!.drop(1006);
       await pass(4_000);
     }
     expect(l.transport).toBe("websocket");
@@ -354,10 +320,10 @@ describe("the rooms' link", () => {
     expect(l.wake()).toBe(false); // connecting: nothing to do
     sockets[0]!.open();
     expect(l.wake()).toBe(true);
-    sockets[0]!.closedBy(1006);
+    sockets[0]!.drop(1006);
     expect(l.wake()).toBe(false);
     expect(sockets).toHaveLength(2);
-    sockets[1]!.closedBy(1006); // the backoff starts over: the first wait again
+    sockets[1]!.drop(1006); // the backoff starts over: the first wait again
     await pass(998);
     expect(sockets).toHaveLength(2);
     await pass(1);
@@ -374,7 +340,7 @@ describe("the rooms' link", () => {
     expect(l.channelState).toBe("offline");
     expect(l.canSend).toBe(false);
     expect(l.send(join)).toBe(false);
-    sockets[0]!.closedBy(1006); // the old socket's close changes nothing
+    sockets[0]!.drop(1006); // the old socket's close changes nothing
     await pass(10_000);
     expect(sockets).toHaveLength(1);
     l.setOffline(false);
@@ -444,7 +410,7 @@ describe("the rooms' link", () => {
     l.start();
     sockets[0]!.open();
     l.expectAnswer();
-    sockets[0]!.closedBy(1006); // the socket went another way: the watch goes with it
+    sockets[0]!.drop(1006); // the socket went another way: the watch goes with it
     expect(vi.getTimerCount()).toBe(1); // the backoff's retry, no more
   });
 
@@ -464,14 +430,14 @@ describe("the rooms' link", () => {
   it("back online, the backoff starts over; going offline does not touch it", async () => {
     const { l, sockets } = link();
     l.start();
-    sockets[0]!.closedBy(1006);
+    sockets[0]!.drop(1006);
     await pass(999);
     sockets[1]!.open();
-    sockets[1]!.closedBy(1006); // the backoff (reset by the open) waits up to 1 s again
+    sockets[1]!.drop(1006); // the backoff (reset by the open) waits up to 1 s again
     l.setOffline(true);
     l.setOffline(false);
     expect(sockets).toHaveLength(3);
-    sockets[2]!.closedBy(1006); // not opened: the first failure of a fresh count
+    sockets[2]!.drop(1006); // not opened: the first failure of a fresh count
     await pass(998);
     expect(sockets).toHaveLength(3);
     await pass(1);
@@ -558,7 +524,7 @@ describe("the rooms' link", () => {
     const { l, sockets, heard } = link();
     l.start();
     sockets[0]!.open();
-    sockets[0]!.closedBy(4401);
+    sockets[0]!.drop(4401);
     const statuses = heard.statuses;
     await pass(60_000);
     expect(heard.statuses).toBe(statuses);
@@ -587,7 +553,7 @@ describe("the rooms' link", () => {
     l.expectAnswer();
     await pass(ANSWER_TIMEOUT_MS);
     await pass(999);
-    sockets[1]!.closedBy(1006);
+    sockets[1]!.drop(1006);
     await settle();
     expect(heard.readyz).toEqual([]);
     expect(l.state).toBe("backoff");
@@ -599,7 +565,7 @@ describe("the rooms' link", () => {
     await pass(1_998);
     expect(h.l.state).toBe("connecting");
     h.l.wake();
-    h.sockets[2]!.closedBy(1006);
+    h.sockets[2]!.drop(1006);
     await settle();
     await pass(999);
     expect(h.sockets).toHaveLength(3); // the third wait is up to 4 s, not 1
@@ -644,7 +610,7 @@ describe("the rooms' link", () => {
     const { l, sockets, heard } = link();
     l.start();
     sockets[0]!.open();
-    sockets[0]!.closedBy(1001, "going away");
+    sockets[0]!.drop(1001, "going away");
     expect(heard.invalid).toEqual([]);
     await pass(998);
     expect(sockets).toHaveLength(1);
@@ -672,7 +638,7 @@ describe("the rooms' link", () => {
     throws = false;
     h.l.stop();
     h.l.start();
-    h.sockets[0]!.closedBy(1006); // one real failure
+    h.sockets[0]!.drop(1006); // one real failure
     await settle();
     expect(h.heard.readyz).toEqual([]);
     expect(h.l.state).toBe("backoff");

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { PollAnswer } from "../../lib/protocol";
 import { PollChannel, type PollFailure } from "../../lib/realtime/poll-channel";
+import { pass, settle } from "../helpers/fake-time";
 
 const WAIT_S = 25;
 
@@ -50,13 +51,6 @@ function channel(o: { streams?: string[]; cursor?: string; delay?: number; onAns
 }
 
 const answer = (cursor: string, extra: Partial<PollAnswer> = {}) => JSON.stringify({ events: [], cursor, ...extra });
-const settle = async () => {
-  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
-};
-const pass = async (ms: number) => {
-  vi.advanceTimersByTime(ms);
-  await settle();
-};
 
 beforeEach(() => vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] }));
 afterEach(() => {

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ClientFrame, ServerFrame } from "../../lib/protocol";
 import type { InvalidPayload } from "../../lib/realtime/decode";
 import { HTTP_TIMEOUT_MS, POLL_FRAMES_MAX, PollUpstream } from "../../lib/realtime/poll-upstream";
+import { settle } from "../helpers/fake-time";
 
 interface Call {
   url: string;
@@ -46,10 +47,6 @@ function upstream(conn = "page 1") {
 
 const send = (n: number): ClientFrame => ({ type: "send", room: "general", text: `m${n}`, clientId: `c${n}` });
 const join: ClientFrame = { type: "join", room: "general" };
-/** Lets answers be read and hooks called (the clock, when faked, fakes only timeouts). */
-const settle = async () => {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-};
 
 afterEach(() => vi.useRealTimers());
 

@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { SseChannel, type SseFailure } from "../../lib/realtime/sse-channel";
 import type { SseMessage } from "../../lib/realtime/sse-reader";
+import { settle } from "../helpers/fake-time";
 
 interface Opened {
   url: string;
@@ -48,9 +49,6 @@ function channel(o: { cursor?: string; firstByteTimeoutMs?: number } = {}) {
   return { ch, opened, heard };
 }
 
-const settle = async () => {
-  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
-};
 
 afterEach(() => vi.useRealTimers());
 

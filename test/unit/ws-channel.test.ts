@@ -4,34 +4,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { OFFERED_PROTOCOLS } from "../../lib/protocol";
 import type { InvalidPayload } from "../../lib/realtime/decode";
-import type { WebSocketLike } from "../../lib/realtime/types";
 import { WsChannel } from "../../lib/realtime/ws-channel";
-
-class FakeSocket implements WebSocketLike {
-  readyState = 0;
-  bufferedAmount = 0;
-  onopen: WebSocketLike["onopen"] = null;
-  onclose: WebSocketLike["onclose"] = null;
-  onerror: WebSocketLike["onerror"] = null;
-  onmessage: WebSocketLike["onmessage"] = null;
-  sent: string[] = [];
-  closed: Array<[number | undefined, string | undefined]> = [];
-  constructor(
-    readonly url: string,
-    readonly protocols: string[],
-  ) {}
-  send(data: string) {
-    this.sent.push(data);
-  }
-  close(code?: number, reason?: string) {
-    this.closed.push([code, reason]);
-    this.readyState = 3;
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-}
+import { FakeSocket } from "../helpers/fake-socket";
 
 const OPEN_TIMEOUT_MS = 1_000;
 
@@ -90,7 +64,7 @@ describe("the WebSocket channel", () => {
     expect(ch.bufferedAmount).toBe(42);
     expect(ch.send({ type: "join", room: "general" })).toBe(true);
     expect(ch.send({ nothing: 1 })).toBe(true);
-    expect(sockets[0]!.sent).toEqual(['{"type":"join","room":"general"}', '{"nothing":1}']);
+    expect(sockets[0]!.sent).toEqual([{ type: "join", room: "general" }, { nothing: 1 }]);
     expect(heard.sent).toEqual([
       ["join", 32],
       ["?", 13],
@@ -118,14 +92,14 @@ describe("the WebSocket channel", () => {
     const { ch, sockets, heard } = channel();
     ch.connect();
     sockets[0]!.open();
-    sockets[0]!.onclose!({ code: 1012, reason: "restarting" });
+    sockets[0]!.drop(1012, "restarting");
     expect(heard.closes).toEqual([[1012, "restarting", true]]);
     expect(sockets[0]!.onclose).toBeNull();
     expect(ch.isOpen).toBe(false);
     expect(ch.send({ type: "ping" })).toBe(false);
 
     ch.connect();
-    sockets[1]!.onclose!({ code: 1006, reason: "" });
+    sockets[1]!.drop(1006);
     expect(heard.closes[1]).toEqual([1006, "", false]);
   });
 
@@ -139,7 +113,7 @@ describe("the WebSocket channel", () => {
       vi.advanceTimersByTime(1);
       timedOut++;
       expect(heard.closes.at(-1)).toEqual([4000, "open timed out", false]);
-      expect(s.closed).toHaveLength(1);
+      expect(s.closes).toHaveLength(1);
     };
     let timedOut = 0;
     timesOut(OPEN_TIMEOUT_MS);
@@ -169,7 +143,7 @@ describe("the WebSocket channel", () => {
     const old = sockets[0]!;
     old.open();
     ch.connect(); // a new one replaces it
-    expect(old.closed).toEqual([[1000, "client closing"]]);
+    expect(old.closes).toEqual([[1000, "client closing"]]);
     expect(old.onmessage).toBeNull();
     old.onerror!({}); // the error a closing socket may still report goes nowhere
     vi.advanceTimersByTime(OPEN_TIMEOUT_MS * 10);
