@@ -115,9 +115,12 @@ export class PollPages {
     const key = `${session.id}:${conn}`;
     const page = this.pages.get(key);
     if (!page) return null;
-    // Most recently seen last: the sweep and the bounds take from the front.
+    // Most recently seen last, in all and in its session: the sweep and the bounds take from the front.
     this.pages.delete(key);
     this.pages.set(key, page);
+    const mine = this.bySession.get(session.id)!;
+    mine.delete(page);
+    mine.add(page);
     page.seenAt = this.now();
     return page;
   }
