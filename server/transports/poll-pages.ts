@@ -96,6 +96,11 @@ export class PollPages {
     return this.pages.size;
   }
 
+  /** Sessions with a page: none is kept once its pages are gone (memory follows the pages). */
+  get sessions(): number {
+    return this.bySession.size;
+  }
+
   /** The session's page `conn`, made if new; seen now, and present again in its rooms. */
   open(session: Session, conn: string): PollPage {
     const page = this.find(session, conn) ?? this.create(session, conn);
@@ -169,7 +174,8 @@ export class PollPages {
   private drop(page: PollPage): void {
     for (const room of [...page.rooms]) this.leave(page, room);
     this.pages.delete(page.key);
-    const mine = this.bySession.get(page.sessionId);
-    if (mine?.delete(page) && mine.size === 0) this.bySession.delete(page.sessionId);
+    const mine = this.bySession.get(page.sessionId)!;
+    mine.delete(page);
+    if (mine.size === 0) this.bySession.delete(page.sessionId);
   }
 }

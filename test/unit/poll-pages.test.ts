@@ -55,7 +55,7 @@ describe("long-polling pages", () => {
     expect([...page.rooms]).toEqual(["general"]);
     expect(await page.commands.followCanvas("general", 0, { type: "canvasJoined" } as never)).toEqual([{ type: "canvasJoined" }]);
     expect(page.commands.unfollowCanvas("general")).toBeUndefined();
-    page.commands.unsubscribe("general");
+    expect(page.commands.unsubscribe("general")).toBe(true);
     expect(present("general")).toEqual([]);
     expect(pages.leave(page, "general")).toBe(false);
   });
@@ -115,14 +115,16 @@ describe("long-polling pages", () => {
     expect(pages.seen(session(ada), "a")).not.toBeNull();
   });
 
-  it("a session whose pages all went can have new ones, up to its bound", () => {
+  it("a session whose pages all went is forgotten, and can have new ones, up to its bound", () => {
     const { clock, pages } = world({ maxPerSession: 2 });
     pages.open(session(ada), "tab-1");
     pages.open(session(ada), "tab-2");
     clock.advance(TTL_MS + 1);
+    expect(pages.seen(session(lin), "none")).toBeNull(); // the sweep
+    expect([pages.size, pages.sessions]).toEqual([0, 0]);
     pages.open(session(ada), "tab-3");
     pages.open(session(ada), "tab-4");
-    expect(pages.size).toBe(2);
+    expect([pages.size, pages.sessions]).toEqual([2, 1]);
     expect(pages.seen(session(ada), "tab-3")).not.toBeNull();
   });
 
