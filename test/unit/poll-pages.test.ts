@@ -53,8 +53,8 @@ describe("long-polling pages", () => {
     expect(await page.commands.subscribe("general", undefined as never)).toEqual([{ type: "joined", room: "general", head: 7, members: [ada] }]);
     expect(present("general")).toEqual(["Ada"]);
     expect([...page.rooms]).toEqual(["general"]);
-    expect(await page.commands.followCanvas("general", 0, { type: "canvasJoined" } as never)).toEqual([{ type: "canvasJoined" }]);
-    expect(page.commands.unfollowCanvas("general")).toBeUndefined();
+    expect(await page.commands.followCanvas!("general", 0, { type: "canvasJoined" } as never)).toEqual([{ type: "canvasJoined" }]);
+    expect(page.commands.unfollowCanvas!("general")).toBeUndefined();
     expect(page.commands.unsubscribe("general")).toBe(true);
     expect(present("general")).toEqual([]);
     expect(pages.leave(page, "general")).toBe(false);
