@@ -104,8 +104,8 @@ export class TabHub {
   // ---------------------------------------------------------------------------
   // Leadership
 
+  /** Called when the page opens and when it wakes (its sleep ended any campaign before). */
   private runForLeader(): void {
-    if (this.disposed || this.campaign) return;
     const campaign = new AbortController();
     this.campaign = campaign;
     void this.env.locks
