@@ -57,7 +57,7 @@ export class TabLeader {
   private readonly typing = new Map<string, Actor[]>();
   private frames: FrameLog[] = [];
   private framesTimer: ReturnType<typeof setTimeout> | null = null;
-  private gatherTimer: ReturnType<typeof setTimeout> | null;
+  private readonly gatherTimer: ReturnType<typeof setTimeout>;
   private readonly pruneTimer: ReturnType<typeof setInterval>;
   private readonly offs: (() => void)[];
   private gathered = false;
@@ -92,7 +92,6 @@ export class TabLeader {
     ];
     deps.broadcast({ type: "leader" });
     this.gatherTimer = setTimeout(() => {
-      this.gatherTimer = null;
       this.gathered = true;
       this.startWhenWanted();
     }, deps.gatherMs ?? GATHER_MS);
@@ -154,7 +153,8 @@ export class TabLeader {
     if (this.stopped) return;
     this.stopped = true;
     for (const off of this.offs) off();
-    if (this.gatherTimer) clearTimeout(this.gatherTimer);
+    // Once fired, clearing it does nothing.
+    clearTimeout(this.gatherTimer);
     if (this.framesTimer) clearTimeout(this.framesTimer);
     clearInterval(this.pruneTimer);
     this.client.stop();
@@ -258,8 +258,8 @@ export class TabLeader {
     }
   }
 
+  /** Never after stop(): the status listener is gone, and handle() and prune() return first. */
   private sendStatus(): void {
-    if (this.stopped) return;
     const status = { ...this.client.getStatus(), sharing: { role: "leader" as const, tabs: Math.max(1, this.pages.size) } };
     this.deps.broadcast({ type: "status", status, mode: this.client.transportMode, offline: this.client.isOffline });
   }
