@@ -368,10 +368,10 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
   /** Forces a transport (the inspector's toggle, `?transport=`); "auto" negotiates again. */
   setTransport(mode: TransportMode): void {
     this.feed.setMode(mode);
-    if (this.started && !this.offline) {
+    if (this.started && !this.offline && this.link.state !== "signed-out") {
       this.feed.stop();
       this.link.setMode(mode);
-      this.feed.start();
+      this.startFeed();
       this.poll.restart();
     } else this.link.setMode(mode);
     this.emitStatus();
@@ -383,7 +383,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
 
   /** Drops the live connections; they come back as after a network blip. */
   dropConnection(): void {
-    if (!this.started || this.offline) return;
+    if (!this.started || this.offline || this.link.state === "signed-out") return;
     this.link.drop();
     this.feed.stop();
     this.setFeed("reconnecting");
@@ -395,6 +395,8 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
     if (this.offline === offline) return;
     this.offline = offline;
     this.link.setOffline(offline);
+    // Signed out, nothing runs to stop or start again: only a new start (after `stop`) connects.
+    if (this.link.state === "signed-out") return;
     if (offline) {
       this.feed.stop();
       this.poll.stop();
@@ -440,7 +442,9 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
   }
 
   private connect(): void {
-    // Started while offline, the link waits in `offline` and connects when back online.
+    // Started while offline, the link waits in `offline` and connects when back online. (A stop
+    // leaves it idle, offline or not: it is told again.)
+    if (this.offline) this.link.setOffline(true);
     this.link.start();
     if (this.offline || this.link.state === "signed-out") return;
     this.startFeed();
@@ -546,11 +550,14 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
     return new Subscription(room, new Positions(), () => false, this.rejoinBackoff, () => undefined);
   }
 
-  /** Frames sent over HTTP with no answer: a join is asked again later, a message goes again. */
+  /**
+   * Frames sent over HTTP with no answer: a join is asked again later; what must arrive once (a
+   * message, an edit, a reaction, a canvas change: the outbox's frames) goes again.
+   */
   private unanswered(frames: ClientFrame[]): void {
     for (const f of frames) {
       if (f.type === "join") this.rooms.get(f.room)?.refused();
-      if (f.type === "send") this.outbox.unanswered(f.clientId);
+      if ("clientId" in f) this.outbox.unanswered(f.clientId);
     }
   }
 
