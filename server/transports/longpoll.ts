@@ -34,7 +34,6 @@ import {
   POLL_STATE_TOKEN_MAX,
   POLL_PRESENCE_TTL_MS,
   roomOfStream,
-  roomStream,
   type Cursor,
   type ErrorCode,
   type RoomState,
@@ -108,7 +107,7 @@ type AnswerReason = "events" | "state" | "timeout" | "superseded" | "drain" | "i
 
 export class LongPollTransport {
   private readonly held = new Map<string, HeldPoll>();
-  /** The held polls of each session, oldest first. */
+  /** The held polls of each session, oldest first (never an empty set: `release` drops it). */
   private readonly bySession = new Map<string, Set<HeldPoll>>();
   /** The connection slot each held poll takes (ConnectionBudget). */
   private readonly leases = new Map<HeldPoll, ConnectionLease>();
@@ -243,7 +242,7 @@ export class LongPollTransport {
     // A session at its bound makes room by pushing out its oldest poll (below), a few times a
     // second at most: past that the new poll is the one refused, before any database work.
     const mine = this.bySession.get(session.id);
-    if (mine && mine.size > 0 && !this.held.has(key) && (mine.size >= this.maxHeldPerSession || budget?.check(session.user.id, address))) {
+    if (mine && !this.held.has(key) && (mine.size >= this.maxHeldPerSession || budget?.check(session.user.id, address))) {
       const waitS = this.evictions.take(session.id);
       if (waitS > 0) {
         this.opts.metrics?.pollAnswers.inc({ reason: "rate_limited" });
@@ -265,7 +264,8 @@ export class LongPollTransport {
 
     // A stream the client brought no position for starts at its head, which subscribing
     // finds (from the fan-out's memory when it follows the stream: no query per poll).
-    const position: Cursor = new Map([...cursor].filter(([s]) => (streams as string[]).includes(s)));
+    // (A position for a stream not polled is never read: the answer names only the polled streams.)
+    const position: Cursor = new Map(cursor);
 
     if (req.destroyed) return;
     // Checked again: other polls may have taken the last slots while this one read the log.
@@ -284,7 +284,7 @@ export class LongPollTransport {
     this.held.get(key)?.answer("superseded");
     const overCap = budget?.check(session.user.id, address) ?? null;
     const holding = this.bySession.get(session.id);
-    if (holding && holding.size > 0 && (holding.size >= this.maxHeldPerSession || overCap)) {
+    if (holding && (holding.size >= this.maxHeldPerSession || overCap)) {
       // The session's oldest poll makes room. It hears 429 with Retry-After rather than an
       // empty 200: a session with more pollers than the cap would otherwise have them evict
       // each other in a loop, each re-polling at once.
@@ -297,7 +297,7 @@ export class LongPollTransport {
     this.hold(poll);
     if (admitted) this.leases.set(poll, admitted.lease);
     res.on("close", () => poll.abort());
-    await poll.start(this.draining || waitS === 0 ? 0 : waitS * 1000);
+    await poll.start(this.draining ? 0 : waitS * 1000);
   }
 
   /** Whether a poll under `key` would pass the bound (a poll it supersedes frees its slot). */
@@ -533,8 +533,8 @@ class HeldPoll implements Subscriber {
 
   /** Removed from a private room this poll names: answered now; the next poll naming it is refused. */
   onRemoved(room: string): void {
-    // The room's canvas is the room's too: a poll holding either is answered.
-    if (this.rooms.includes(room) || this.streams.includes(roomStream(room)) || this.streams.includes(canvasStream(room))) this.answer("drain");
+    // The room's canvas is the room's too: a poll holding either is answered (`rooms` are its room streams').
+    if (this.rooms.includes(room) || this.streams.includes(canvasStream(room))) this.answer("drain");
   }
 
   answer(reason: AnswerReason): void {

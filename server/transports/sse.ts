@@ -167,7 +167,8 @@ class SseConnection implements Subscriber {
   ) {
     this.user = session.user;
     this.sessionId = session.id;
-    const socket = res.socket && res.headersSent ? (res.socket as Socket) : null;
+    // Its headers were flushed just before (`handle`): the body may go straight to the socket.
+    const socket = res.socket as Socket | null;
     this.socket = socket;
     this.chunked = socket !== null && res.chunkedEncoding;
     const corked = socket ?? res;
@@ -259,8 +260,8 @@ class SseConnection implements Subscriber {
   write(text: string): void {
     if (this.ended) return;
     this.cork.hold();
-    if (this.socket) this.writePart(sseChunk(text, this.chunked));
-    else this.writePart(Buffer.from(text, "utf8"));
+    // Through the response (no socket of its own), `chunked` is false: the text as it is.
+    this.writePart(sseChunk(text, this.chunked));
     this.guard.check();
   }
 
