@@ -92,6 +92,8 @@ const DEFAULT_MAX_EVENTS = 1000;
 /** A batch this big (events' JSON) is answered without waiting out the window. */
 export const BATCH_BYTES = 64 * 1024;
 const DEFAULT_MAX_HELD = 10_000;
+/** Clients whose last answer is remembered (its room state, its spacing); past it, the oldest is forgotten. */
+export const MAX_REMEMBERED_CLIENTS = 10_000;
 /** A browser holds at most 6 HTTP/1.1 connections per host for all its tabs; HTTP/2 allows more. */
 const DEFAULT_MAX_HELD_PER_SESSION = 16;
 /** Seconds a refused poller waits before polling again (the client adds jitter). */
@@ -194,6 +196,11 @@ export class LongPollTransport {
   }
 
   /** Bytes of answers their pollers have not taken yet (held in this process). */
+  /** @internal Connections whose answers are watched for slowness (each let go when it closes). */
+  get watchedConnections(): number {
+    return this.guards.size;
+  }
+
   get unsentBytes(): number {
     let n = 0;
     for (const g of this.guards.values()) n += g.backlog;
@@ -375,7 +382,7 @@ export class LongPollTransport {
       stateAnswerAt: stateCaused ? Date.now() : (prev?.stateAnswerAt ?? 0),
       versions: rooms ? new Map(rooms.map((r) => [r, this.opts.hub.roomVersion(r)])) : (prev?.versions ?? new Map()),
     });
-    if (this.seen.size > 10_000) this.seen.delete(this.seen.keys().next().value!);
+    if (this.seen.size > MAX_REMEMBERED_CLIENTS) this.seen.delete(this.seen.keys().next().value!);
   }
 }
 

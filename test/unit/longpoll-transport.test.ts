@@ -10,7 +10,7 @@ import { ConnectionBudget } from "../../server/connection-budget";
 import type { CommandExecutor } from "../../server/commands/executor";
 import type { Logger } from "../../server/log";
 import { silentLogger } from "../../server/log";
-import { LongPollTransport, POLL_STATE_INTERVAL_MS, type LongPollOptions } from "../../server/transports/longpoll";
+import { LongPollTransport, MAX_REMEMBERED_CLIENTS, POLL_STATE_INTERVAL_MS, type LongPollOptions } from "../../server/transports/longpoll";
 import { FRAME_RATE } from "../../server/commands/limits";
 import { createMetrics } from "../../server/metrics";
 import { PersonRates } from "../../server/ratelimit";
@@ -368,6 +368,15 @@ describe("an answer's limits, exactly", () => {
 });
 
 describe("room state", () => {
+  it("remembers the last answers of at most MAX_REMEMBERED_CLIENTS clients, forgetting the oldest first", async () => {
+    const { lp } = await world();
+    for (let i = 0; i <= MAX_REMEMBERED_CLIENTS; i++) lp.noteAnswer(`client-${i}`, ["general"], false);
+    // The first is forgotten: its room state is news to it again, as to a client never seen.
+    expect(lp.stateChangedSince("client-0", ["general"])).toBe(true);
+    expect(lp.stateChangedSince("client-1", ["general"])).toBe(false);
+    expect(lp.stateChangedSince(`client-${MAX_REMEMBERED_CLIENTS}`, ["general"])).toBe(false);
+  });
+
   it("joins the rooms it polls, marks a version 1 poller present, and carries each room's state", async () => {
     const { answered, hub, joins } = await world();
     const p = await answered("/api/poll?streams=room:general,feed&wait=0");
@@ -790,9 +799,12 @@ describe("slow pollers", () => {
     await until(() => lp.unsentBytes > 0);
     await turns();
     expect(server.sockets.size).toBe(1);
+    expect(lp.watchedConnections).toBe(1);
     c.close();
     await until(() => server.sockets.size === 0);
     expect(lp.unsentBytes).toBe(0);
+    // Nothing of the closed connection is kept.
+    expect(lp.watchedConnections).toBe(0);
     expect(await metric(metrics, "rt_slow_consumer_closes_total")).toBe(0);
   });
 
