@@ -824,6 +824,24 @@ describe("slow pollers", () => {
     expect(await metric(metrics, "rt_slow_consumer_closes_total", { transport: "longpoll", reason: "stalled" })).toBe(1);
   });
 
+  it("watches a kept-alive connection with one guard however many answers it carries", async () => {
+    const { server, log, lp } = await world();
+    log.append(FEED);
+    const c = await rawClient(server.port);
+    const ask = async (n: number) => {
+      c.send(`GET /api/poll?streams=feed&cursor=feed%3D0&wait=0&conn=k HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await until(() => c.text.split("HTTP/1.1 200").length === n + 1, `answer ${n}`);
+    };
+    await ask(1);
+    const [socket] = [...server.sockets];
+    const listening = socket!.listenerCount("close");
+    for (let n = 2; n <= 5; n++) await ask(n);
+    expect(lp.watchedConnections).toBe(1);
+    // Each answer's guard would add its own close listener: memory that grows with the answers.
+    expect(socket!.listenerCount("close")).toBe(listening);
+    c.close();
+  });
+
   it("answers polls pipelined on one connection in order", async () => {
     const { server, log, lp } = await world();
     log.append(FEED);
