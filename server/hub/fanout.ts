@@ -84,8 +84,11 @@ export class StreamFanout {
   private readonly streams = new Map<string, StreamState>();
   /** Streams with no subscriber, oldest first, with when they became idle. */
   private readonly idleStreams = new Map<string, number>();
-  /** The streams each subscriber follows, so it can be let go of everywhere at once. */
-  private readonly following = new Map<StreamSubscriber, Set<string>>();
+  /**
+   * The streams each subscriber follows, so it can be let go of everywhere at once. Weak: a
+   * connection's entry goes with the connection, whatever it left behind.
+   */
+  private readonly following = new WeakMap<StreamSubscriber, Set<string>>();
   private readonly log: StreamLog;
   private readonly logger: Logger;
   private readonly metrics: Metrics | undefined;
@@ -141,8 +144,7 @@ export class StreamFanout {
   }
 
   unsubscribe(stream: string, sub: StreamSubscriber): void {
-    const follows = this.following.get(sub);
-    if (follows?.delete(stream) && follows.size === 0) this.following.delete(sub);
+    this.following.get(sub)?.delete(stream);
     const st = this.streams.get(stream);
     if (!st) return;
     st.subs.delete(sub.id);

@@ -408,6 +408,34 @@ describe("letting go", () => {
   });
 });
 
+describe("letting go, while a stream is being published", () => {
+  it("forgets after a minute a stream whose last subscriber left while its gap was being read", async () => {
+    const log = new FakeLog();
+    log.commit(S, 3);
+    const clock = new ManualClock();
+    clock.advance(100_000);
+    const f = new StreamFanout({ log, clock, logger: silentLogger });
+    const sub = subscriber("a");
+    await f.subscribe(S, sub);
+    log.commit(S, 1); // 4: reached this instance only through the log
+    log.pause();
+    f.publish(log.commit(S, 1)); // 5: the pump reads 4 first, and waits there
+    await until(() => log.blocked === 1);
+    f.unsubscribe(S, sub);
+    log.resume();
+    await until(() => log.blocked === 0);
+    await new Promise((r) => setImmediate(r));
+    clock.advance(60_000);
+    // Another stream going idle sweeps the idle list: the first is forgotten with it.
+    const other = subscriber("b");
+    await f.subscribe(roomStream("random"), other);
+    f.unsubscribe(roomStream("random"), other);
+    const heads = log.heads;
+    await f.subscribe(S, subscriber("c"));
+    expect(log.heads).toBe(heads + 1);
+  });
+});
+
 describe("failures and holes", () => {
   it("a subscribe whose head cannot be read fails, and leaves nothing subscribed", async () => {
     const log = new FakeLog();
@@ -488,6 +516,24 @@ describe("what an operator counts", () => {
     // sse: 4 and 5 replayed, then 6; each of the others: 6.
     expect(await byTransport(metrics.deliveries)).toEqual({ sse: 3, longpoll: 1, ws: 2 });
     expect((await metrics.fanoutSeconds.get()).values.find((v) => v.metricName === "rt_fanout_seconds_count")?.value).toBe(1);
+  });
+
+  it("times each fan-out in seconds", async () => {
+    vi.useFakeTimers({ toFake: ["performance"] });
+    try {
+      const log = new FakeLog();
+      const metrics = createMetrics({ defaultMetrics: false });
+      const f = new StreamFanout({ log, clock: new ManualClock(), logger: silentLogger, metrics });
+      // A subscriber that takes 5 ms (of fake time) to take its event.
+      const slow = { ...subscriber("slow"), onEvent: () => void vi.advanceTimersByTime(5) };
+      await f.subscribe(S, slow);
+      vi.advanceTimersByTime(1_000); // a clock well past 0: only the difference counts
+      f.publish(log.commit(S, 1));
+      const sum = (await metrics.fanoutSeconds.get()).values.find((v) => v.metricName === "rt_fanout_seconds_sum")?.value;
+      expect(sum).toBeCloseTo(0.005, 9);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
