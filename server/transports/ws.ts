@@ -241,7 +241,7 @@ export class WsConnection implements Subscriber {
   private inboxBytes = 0;
   private dispatching = false;
   private readingPaused = false;
-  private alive = true;
+  /** Set while a ping waits for its pong (a pong cancels it). */
   private pongTimer: Timer | null = null;
   /**
    * Rooms whose cursor frames this socket skipped while slow. A skipped frame may have held a
@@ -380,14 +380,12 @@ export class WsConnection implements Subscriber {
   // --- Lifecycle -----------------------------------------------------------
 
   ping(timeoutMs: number): void {
-    if (this.closed) return;
-    if (!this.alive && this.pongTimer) return;
-    this.alive = false;
+    if (this.closed || this.pongTimer) return;
     this.socket.ping();
     this.pongTimer = this.clock.setTimeout(() => {
       this.pongTimer = null;
       // While this side is not reading, the peer's pong waits unread behind its frames.
-      if (this.alive || this.readingPaused) return;
+      if (this.readingPaused) return;
       this.log.info("no pong; terminating");
       this.socket.terminate();
       this.cleanup();
@@ -395,7 +393,6 @@ export class WsConnection implements Subscriber {
   }
 
   handlePong(): void {
-    this.alive = true;
     this.pongTimer?.cancel();
     this.pongTimer = null;
   }
@@ -446,7 +443,7 @@ export class WsConnection implements Subscriber {
     let value: unknown;
     try {
       if (isBinary) throw new Error("binary");
-      value = JSON.parse(typeof data === "string" ? data : data.toString("utf8"));
+      value = JSON.parse(data.toString());
     } catch {
       return this.refuse(errorFrame("bad_json", "Frames are JSON text"));
     }
@@ -454,7 +451,7 @@ export class WsConnection implements Subscriber {
     if ("error" in decoded) return this.refuse(decoded.error);
     const frame = decoded.frame;
     this.opts.metrics?.framesIn.inc({ type: frame.type });
-    const bytes = typeof data === "string" ? Buffer.byteLength(data) : data.length;
+    const bytes = Buffer.byteLength(data);
     if (this.inbox.length >= INBOX_MAX_FRAMES || this.inboxBytes + bytes > INBOX_MAX_BYTES) {
       return this.close(CloseCode.policy, "Too many pending frames");
     }
