@@ -174,6 +174,9 @@ export class WsTransport {
     }
     if (!session) return rejectUpgrade(socket, 401, "Unauthorized", "Sign in first");
     if (socket.destroyed) return;
+    // A drain that began while the session was read has closed every socket it knew: this one
+    // would be left open, never told to move.
+    if (this.draining) return rejectUpgrade(socket, 503, "Service Unavailable", "The server is restarting");
     const admitted = this.opts.budget?.admit("ws", req, session.user.id);
     if (admitted && !admitted.ok) {
       return rejectUpgrade(socket, 429, "Too Many Requests", admitted.message, "too_many_connections", {

@@ -1577,6 +1577,23 @@ describe("draining", () => {
     });
   });
 
+  it("refuses 503 an upgrade whose session was still being read when the drain began", async () => {
+    const { transport, url } = await listen();
+    let release!: () => void;
+    const read = lookup;
+    lookup = async (req) => {
+      await new Promise<void>((r) => (release = r));
+      return read(req);
+    };
+    const answer = refusal(url);
+    await vi.waitFor(() => expect(release).toBeDefined());
+    await transport.drain(0);
+    release();
+    // Accepted now, it would be a socket the drain never closed.
+    expect(await answer).toMatchObject({ status: 503, body: { error: { code: "unavailable", message: "The server is restarting" } } });
+    expect(transport.size).toBe(0);
+  });
+
   it("uses at most 10 batches", async () => {
     const { transport, url } = await listen();
     const cs = Array.from({ length: 11 }, () => client(url));
