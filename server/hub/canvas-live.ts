@@ -31,6 +31,11 @@ export class CanvasLive {
   /** Changes taken in and frames sent, for the benchmarks' coalescing ratio. */
   readonly stats = { inputs: 0, frames: 0 };
 
+  /** Rooms with something held or still to send (the others are forgotten at the tick). */
+  get activeRooms(): number {
+    return this.rooms.size;
+  }
+
   constructor(
     private readonly onFlush: LiveFlush,
     /** Off: every input goes out at once, as its own frame (the benchmark's baseline). */
