@@ -348,6 +348,31 @@ describe("catching up with another instance's commits", () => {
   });
 });
 
+/** A fan-out on a manual clock whose stream S (3 events) one subscriber follows. */
+async function followedStream() {
+  const log = new FakeLog();
+  log.commit(S, 3);
+  const clock = new ManualClock();
+  clock.advance(100_000);
+  const f = new StreamFanout({ log, clock, logger: silentLogger });
+  const sub = subscriber("a");
+  await f.subscribe(S, sub);
+  return { log, clock, f, sub };
+}
+
+/**
+ * Another stream going idle sweeps the idle list; then someone subscribes to S again. Returns
+ * how many times that subscriber's join asked the log for S's head.
+ */
+async function sweepThenSubscribeAgain(f: StreamFanout, log: FakeLog): Promise<number> {
+  const other = subscriber("b");
+  await f.subscribe(roomStream("random"), other);
+  f.unsubscribe(roomStream("random"), other);
+  const heads = log.heads;
+  await f.subscribe(S, subscriber("c"));
+  return log.heads - heads;
+}
+
 describe("letting go", () => {
   it("a closed connection's subscriptions all end at once: it hears nothing more from any stream", async () => {
     const log = new FakeLog();
@@ -371,52 +396,23 @@ describe("letting go", () => {
   });
 
   it("keeps a stream nobody follows known for a minute, so a subscriber coming back asks the log nothing", async () => {
-    const log = new FakeLog();
-    log.commit(S, 3);
-    const clock = new ManualClock();
-    clock.advance(100_000);
-    const f = new StreamFanout({ log, clock, logger: silentLogger });
-    const sub = subscriber("a");
-    await f.subscribe(S, sub);
+    const { log, clock, f, sub } = await followedStream();
     f.unsubscribe(S, sub);
     clock.advance(59_999);
-    // Another stream going idle is when old idle streams are swept.
-    const other = subscriber("b");
-    await f.subscribe(roomStream("random"), other);
-    f.unsubscribe(roomStream("random"), other);
-    const heads = log.heads;
-    await f.subscribe(S, subscriber("c"));
-    expect(log.heads).toBe(heads);
+    expect(await sweepThenSubscribeAgain(f, log)).toBe(0);
   });
 
   it("forgets a stream idle for a minute once another goes idle: its next subscriber asks the log", async () => {
-    const log = new FakeLog();
-    log.commit(S, 3);
-    const clock = new ManualClock();
-    clock.advance(100_000);
-    const f = new StreamFanout({ log, clock, logger: silentLogger });
-    const sub = subscriber("a");
-    await f.subscribe(S, sub);
+    const { log, clock, f, sub } = await followedStream();
     f.unsubscribe(S, sub);
     clock.advance(60_000);
-    const other = subscriber("b");
-    await f.subscribe(roomStream("random"), other);
-    f.unsubscribe(roomStream("random"), other);
-    const heads = log.heads;
-    await f.subscribe(S, subscriber("c"));
-    expect(log.heads).toBe(heads + 1);
+    expect(await sweepThenSubscribeAgain(f, log)).toBe(1);
   });
 });
 
 describe("letting go, while a stream is being published", () => {
   it("forgets after a minute a stream whose last subscriber left while its gap was being read", async () => {
-    const log = new FakeLog();
-    log.commit(S, 3);
-    const clock = new ManualClock();
-    clock.advance(100_000);
-    const f = new StreamFanout({ log, clock, logger: silentLogger });
-    const sub = subscriber("a");
-    await f.subscribe(S, sub);
+    const { log, clock, f, sub } = await followedStream();
     log.commit(S, 1); // 4: reached this instance only through the log
     log.pause();
     f.publish(log.commit(S, 1)); // 5: the pump reads 4 first, and waits there
@@ -426,13 +422,7 @@ describe("letting go, while a stream is being published", () => {
     await until(() => log.blocked === 0);
     await new Promise((r) => setImmediate(r));
     clock.advance(60_000);
-    // Another stream going idle sweeps the idle list: the first is forgotten with it.
-    const other = subscriber("b");
-    await f.subscribe(roomStream("random"), other);
-    f.unsubscribe(roomStream("random"), other);
-    const heads = log.heads;
-    await f.subscribe(S, subscriber("c"));
-    expect(log.heads).toBe(heads + 1);
+    expect(await sweepThenSubscribeAgain(f, log)).toBe(1);
   });
 });
 
