@@ -162,6 +162,21 @@ function browser() {
 }
 
 /** Web Locks whose grants the test hands out, late if it likes (as a browser may, racing an abort). */
+/** The page is frozen and resumed (a sleep the browser chose). */
+async function sleepAndWake(doc: EventTarget): Promise<void> {
+  doc.dispatchEvent(new Event("freeze"));
+  doc.dispatchEvent(new Event("resume"));
+  await settle();
+}
+
+/** The new leader's client connects only once the gathering time (100 ms here) has passed. */
+async function connectsAfterGathering(b: ReturnType<typeof browser>): Promise<void> {
+  await pass(99);
+  expect(b.leaderClient.started).toBe(false);
+  await pass(1);
+  expect(b.leaderClient.started).toBe(true);
+}
+
 function slowLocks() {
   const asked: { name: string; signal?: AbortSignal; grant: () => Promise<unknown> }[] = [];
   const locks: LocksLike & { asked: typeof asked } = {
@@ -381,10 +396,7 @@ describe("a new leader", () => {
     await settle();
     expect(b.clients).toHaveLength(2);
     expect(b.locks.holder(TAB_LEADER_LOCK)).toBe("pb");
-    await pass(99);
-    expect(b.leaderClient.started).toBe(false);
-    await pass(1);
-    expect(b.leaderClient.started).toBe(true);
+    await connectsAfterGathering(b);
   });
 
   it("that has heard another tab lead, waits too when it leads again after a sleep", async () => {
@@ -401,14 +413,9 @@ describe("a new leader", () => {
     await pass(100);
     expect(b.leaderClient.started).toBe(true);
 
-    doc.dispatchEvent(new Event("freeze"));
-    doc.dispatchEvent(new Event("resume"));
-    await settle();
+    await sleepAndWake(doc);
     expect(b.clients).toHaveLength(2);
-    await pass(99);
-    expect(b.leaderClient.started).toBe(false);
-    await pass(1);
-    expect(b.leaderClient.started).toBe(true);
+    await connectsAfterGathering(b);
   });
 
   it("that was welcomed by another, waits too when it leads again after a sleep", async () => {
@@ -424,14 +431,9 @@ describe("a new leader", () => {
     await pass(100);
     expect(b.leaderClient.started).toBe(true);
 
-    doc.dispatchEvent(new Event("freeze"));
-    doc.dispatchEvent(new Event("resume"));
-    await settle();
+    await sleepAndWake(doc);
     expect(b.clients).toHaveLength(3);
-    await pass(99);
-    expect(b.leaderClient.started).toBe(false);
-    await pass(1);
-    expect(b.leaderClient.started).toBe(true);
+    await connectsAfterGathering(b);
   });
 
   it("alone in its browser, connects again at once after a sleep", async () => {
