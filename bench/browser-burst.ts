@@ -7,7 +7,7 @@
 // the ratios. Nothing here asserts a duration: it measures and reports.
 //
 //   node_modules/.bin/tsx bench/browser-burst.ts [--before-ref main] [--messages 2000] [--rate 50]
-//                                                [--cursors 5] [--runs 1] [--quick] [--profile]
+//                                                [--cursors 5] [--runs 1] [--quick] [--profile] [--trace]
 //
 // The "before" app is `git archive`d from the ref into a temporary folder (with this tree's
 // node_modules hard-linked in) and built there once; this tree must be built (`npm run build`).
@@ -182,6 +182,16 @@ async function measure(variant: Variant, run: number): Promise<BurstSample> {
       await cdp.send("Profiler.enable");
       await cdp.send("Profiler.start");
     }
+    // `--trace`: Chromium's own trace over the burst (style, layout, paint: the time a CPU
+    // profile shows only as "(program)"), to bench/out/, for chrome://tracing or Perfetto.
+    const tracing = args.has("trace");
+    if (tracing) {
+      mkdirSync(OUT_DIR, { recursive: true });
+      await browser.startTracing(page, {
+        path: path.join(OUT_DIR, `browser-burst-${variant.name}-${run}.trace.json`),
+        categories: ["devtools.timeline", "disabled-by-default-devtools.timeline", "blink", "v8.execute"],
+      });
+    }
     await startObserving(page);
     const taskBefore = await taskDuration(cdp);
     const started = performance.now();
@@ -199,6 +209,7 @@ async function measure(variant: Variant, run: number): Promise<BurstSample> {
       mkdirSync(OUT_DIR, { recursive: true });
       writeFileSync(path.join(OUT_DIR, `browser-burst-${variant.name}-${run}.cpuprofile`), JSON.stringify(profile));
     }
+    if (tracing) await browser.stopTracing();
     clearInterval(moving);
     const seen = await stopObserving(page);
     return {

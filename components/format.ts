@@ -17,6 +17,20 @@ function firstGrapheme(word: string): string {
  * its first grapheme ("🌸🌸" → "🌸").
  */
 export function initials(name: string): string {
+  let known = initialsOf.get(name);
+  if (known === undefined) {
+    // A workspace has a few hundred names at most; a page that meets more starts over.
+    if (initialsOf.size >= 1_000) initialsOf.clear();
+    known = initialsOfName(name);
+    initialsOf.set(name, known);
+  }
+  return known;
+}
+
+/** Every avatar on the page renders its initials: each name is segmented once. */
+const initialsOf = new Map<string, string>();
+
+function initialsOfName(name: string): string {
   const words = name.trim().split(/\s+/).filter(Boolean);
   const lettered = words.filter((w) => LETTER.test(w));
   const first = lettered[0];

@@ -91,11 +91,21 @@ test("a feed item links to its message: the room loads back to it, shows it and 
   await postMessages(baseURL!, room, Array.from({ length: 80 }, (_, i) => `chatter ${i + 1}`));
 
   const lou = await signedInPerson(browser, "Lou");
+  // Every message has a URL of its own: a busy room's feed must not fetch the room's page for
+  // each link it shows (Next prefetches links as they come into view unless told not to).
+  const fetchedMessagePages: string[] = [];
+  lou.page.on("request", (req) => {
+    if (/\/rooms\/[^/?]+\?seq=/.test(req.url())) fetchedMessagePages.push(req.url());
+  });
   const feed = activityFeed(lou.page);
   await expect(feed.getByRole("listitem").filter({ hasText: `new messages in #${room}` })).toContainText("chatter 80");
   await lou.page.getByRole("button", { name: "Show older activity" }).click();
   const item = feed.getByRole("link", { name: "the decision is in the doc" });
   await expect(item).toHaveAttribute("href", new RegExp(`/rooms/${room}\\?seq=\\d+$`));
+  // Seen and hovered, as a person about to click; a prefetch would have gone out by now.
+  await item.hover();
+  await lou.page.waitForTimeout(1_000);
+  expect(fetchedMessagePages).toEqual([]);
   await item.click();
 
   await expect(lou.page).toHaveURL(new RegExp(`/rooms/${room}\\?seq=`));

@@ -185,7 +185,7 @@ function FeedSentence({ item }: { item: Item }) {
     case "messages": {
       const latest = latestOf(item);
       const preview = (
-        <Link href={messageHref(latest.data.roomId, latest.data.seq)} className="text-slate-600 dark:text-slate-300 hover:text-indigo-700 dark:hover:text-indigo-300 hover:underline">
+        <Link href={messageHref(latest.data.roomId, latest.data.seq)} prefetch={false} className="text-slate-600 dark:text-slate-300 hover:text-indigo-700 dark:hover:text-indigo-300 hover:underline">
           {latest.data.preview || <em>Message deleted</em>}
         </Link>
       );

@@ -48,6 +48,7 @@ function ForYouItem({ event, unread }: { event: MentionEvent; unread: boolean })
         </p>
         <Link
           href={messageHref(event.data.roomId, event.data.seq)}
+          prefetch={false}
           className="line-clamp-2 wrap-anywhere text-slate-600 dark:text-slate-300 hover:text-indigo-700 dark:hover:text-indigo-300 hover:underline"
         >
           {event.data.preview || <em>Message deleted</em>}

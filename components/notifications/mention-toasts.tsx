@@ -19,7 +19,7 @@ export function MentionToasts() {
           key={id}
           className="pointer-events-auto flex w-full max-w-sm items-start gap-3 rounded-xl border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 p-3 shadow-lg"
         >
-          <Link href={messageHref(mention.data.roomId, mention.data.seq)} onClick={() => dismiss(id)} className="min-w-0 flex-1">
+          <Link href={messageHref(mention.data.roomId, mention.data.seq)} prefetch={false} onClick={() => dismiss(id)} className="min-w-0 flex-1">
             <p className="text-sm font-medium">
               <bdi>{mention.actor.name}</bdi> {mention.type === "reply" ? "replied to you" : "mentioned you"} in <RoomName id={mention.data.roomId} />
             </p>

@@ -64,7 +64,7 @@ export function NotificationBell() {
             <ul className="divide-y divide-slate-100 dark:divide-slate-800">
               {[...mentions].reverse().map((m) => (
                 <li key={m.seq} className={m.seq > readSeqAtOpen ? "bg-indigo-50/60 dark:bg-indigo-950/60" : undefined}>
-                  <Link href={messageHref(m.data.roomId, m.data.seq)} onClick={() => setOpen(false)} className="block px-4 py-2.5 hover:bg-slate-50 dark:hover:bg-slate-800">
+                  <Link href={messageHref(m.data.roomId, m.data.seq)} prefetch={false} onClick={() => setOpen(false)} className="block px-4 py-2.5 hover:bg-slate-50 dark:hover:bg-slate-800">
                     <span className="flex items-baseline justify-between gap-2">
                       <span className="truncate text-sm">
                         <strong className="font-semibold">

@@ -127,6 +127,7 @@ export class TabHub {
     this.leaderPage = this.env.pageId;
     this.leader = new TabLeader({
       client: this.env.createClient(),
+      self: this.env.pageId,
       broadcast: (body, to) => this.broadcast(body, to),
       alivePages: () => this.alivePages(),
       gatherMs: takingOver ? this.env.gatherMs : 0,

@@ -32,6 +32,8 @@ export const FRAMES_BATCH_MS = 100;
 
 export interface TabLeaderDeps {
   client: SharedClient;
+  /** The leader's own page. */
+  self: string;
   /** Sends a down message to every tab (this one included), or only to page `to`. */
   broadcast(body: DownBody, to?: string): void;
   /** The pages still alive (each holds its page lock while it lives). */
@@ -66,7 +68,7 @@ export class TabLeader {
 
   constructor(private readonly deps: TabLeaderDeps) {
     const c = (this.client = deps.client);
-    const send = (body: DownBody) => deps.broadcast(body);
+    const send = (body: DownBody) => this.toTabs(body);
     this.offs = [
       c.on("event", (event) => send({ type: "event", event })),
       c.on("joined", (j) => send({ type: "joined", ...j })),
@@ -88,7 +90,8 @@ export class TabLeader {
       c.on("outbox", (entries) => send({ type: "outbox", entries })),
       c.on("status", () => this.sendStatus()),
       c.on("frame", (f) => this.queueFrame(f)),
-      c.on("signedOut", () => send({ type: "signedOut" })),
+      // The cookie is the whole browser's: every tab hears it, said hello or not.
+      c.on("signedOut", () => deps.broadcast({ type: "signedOut" })),
     ];
     deps.broadcast({ type: "leader" });
     this.gatherTimer = setTimeout(() => {
@@ -261,7 +264,18 @@ export class TabLeader {
   /** Never after stop(): the status listener is gone, and handle() and prune() return first. */
   private sendStatus(): void {
     const status = { ...this.client.getStatus(), sharing: { role: "leader" as const, tabs: Math.max(1, this.pages.size) } };
-    this.deps.broadcast({ type: "status", status, mode: this.client.transportMode, offline: this.client.isOffline });
+    this.toTabs({ type: "status", status, mode: this.client.transportMode, offline: this.client.isOffline });
+  }
+
+  /**
+   * To every tab that has said hello. Alone, the leader tells only itself: a busy room is dozens
+   * of events a second, each copied for the channel, and a tab that opens hears nothing from a
+   * leader before its welcome (its hello brings it up to date). `leader` and `signedOut` go with
+   * `broadcast` itself: tabs that have not said hello to this leader must hear them.
+   */
+  private toTabs(body: DownBody): void {
+    for (const id of this.pages.keys()) if (id !== this.deps.self) return this.deps.broadcast(body);
+    this.deps.broadcast(body, this.deps.self);
   }
 
   private queueFrame(frame: FrameLog): void {
@@ -270,7 +284,7 @@ export class TabLeader {
       this.framesTimer = null;
       const frames = this.frames;
       this.frames = [];
-      this.deps.broadcast({ type: "frames", frames });
+      this.toTabs({ type: "frames", frames });
     }, FRAMES_BATCH_MS);
   }
 

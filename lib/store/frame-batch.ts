@@ -1,9 +1,11 @@
 // Work that arrives in bursts, done once per animation frame: a burst of 50 messages a second
 // with cursors moving is a handful of store updates (and renders) a frame, not one per event.
+// Every batch of the page flushes in the same frame callback, so the stores they feed (the open
+// room's, the feed's, the sidebar's) change together and React renders once for all of them.
 // A hidden tab runs no animation frames, so a timer stands in for them there; either one that
-// comes first flushes, and the queue never waits longer than FLUSH_AT_MOST_MS.
+// comes first flushes, and nothing waits longer than FLUSH_AT_MOST_MS.
 
-/** The longest anything waits in the queue (a hidden tab, a page without animation frames). */
+/** The longest anything waits in a queue (a hidden tab, a page without animation frames). */
 const FLUSH_AT_MOST_MS = 100;
 
 export interface FrameBatch<T> {
@@ -15,19 +17,41 @@ export interface FrameBatch<T> {
   cancel(): void;
 }
 
+/** The batches holding items, in the order they were first pushed to since the last frame. */
+const due = new Set<() => void>();
+let frame: number | null = null;
+let timer: ReturnType<typeof setTimeout> | null = null;
+
+function unschedule(): void {
+  if (frame !== null) cancelAnimationFrame(frame);
+  if (timer !== null) clearTimeout(timer);
+  frame = null;
+  timer = null;
+}
+
+function flushDue(): void {
+  unschedule();
+  const flushes = [...due];
+  due.clear();
+  for (const flush of flushes) flush();
+}
+
+function schedule(flush: () => void): void {
+  due.add(flush);
+  if (timer !== null) return;
+  if (typeof requestAnimationFrame === "function") frame = requestAnimationFrame(flushDue);
+  timer = setTimeout(flushDue, FLUSH_AT_MOST_MS);
+}
+
+function unscheduleOne(flush: () => void): void {
+  due.delete(flush);
+  if (due.size === 0) unschedule();
+}
+
 export function createFrameBatch<T>(flush: (items: T[]) => void): FrameBatch<T> {
   let queue: T[] = [];
-  let frame: number | null = null;
-  let timer: ReturnType<typeof setTimeout> | null = null;
-
-  const unschedule = () => {
-    if (frame !== null) cancelAnimationFrame(frame);
-    if (timer !== null) clearTimeout(timer);
-    frame = null;
-    timer = null;
-  };
   const flushNow = () => {
-    unschedule();
+    unscheduleOne(flushNow);
     if (queue.length === 0) return;
     const items = queue;
     queue = [];
@@ -37,13 +61,11 @@ export function createFrameBatch<T>(flush: (items: T[]) => void): FrameBatch<T> 
   return {
     push(item) {
       queue.push(item);
-      if (timer !== null) return;
-      if (typeof requestAnimationFrame === "function") frame = requestAnimationFrame(flushNow);
-      timer = setTimeout(flushNow, FLUSH_AT_MOST_MS);
+      schedule(flushNow);
     },
     flushNow,
     cancel() {
-      unschedule();
+      unscheduleOne(flushNow);
       queue = [];
     },
   };

@@ -1,5 +1,5 @@
 // The chat panel's wording: who is typing, and how long ago.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { badgeLabel, channelsDescription, charactersLeft, dayLabel, initials, messageTime, readableError, relativeTime, sameDay, typingLine, typingStarted } from "../../components/format";
 
 const person = (name: string) => ({ id: `u_${name}`, name });
@@ -85,6 +85,18 @@ describe("initials", () => {
     for (const name of ["Chloé 🌸", "🌸 Chloé", "👩🏽‍💻", "🇫🇷 Marie"]) {
       expect(initials(name)).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
     }
+  });
+
+  it("are worked out once per name, and still right once a thousand other names have come and gone", () => {
+    const segment = vi.spyOn(Intl.Segmenter.prototype, "segment");
+    expect(initials("Quinn Avery")).toBe("QA");
+    const first = segment.mock.calls.length;
+    expect(first).toBeGreaterThan(0);
+    expect(initials("Quinn Avery")).toBe("QA");
+    expect(segment.mock.calls.length).toBe(first);
+    for (let i = 0; i < 1_200; i++) initials(`Person ${i} Zed`);
+    expect(initials("Quinn Avery")).toBe("QA");
+    segment.mockRestore();
   });
 
   it("skips words that do not start with a letter", () => {

@@ -45,6 +45,38 @@ describe("createFrameBatch", () => {
   });
 });
 
+describe("the page's batches together", () => {
+  it("flush in one frame callback, each with its own items; one cancelled leaves the other due", () => {
+    const frames: Array<() => void> = [];
+    vi.stubGlobal("requestAnimationFrame", (cb: () => void) => frames.push(cb));
+    vi.stubGlobal("cancelAnimationFrame", () => undefined);
+    const flushed: string[] = [];
+    const room = createFrameBatch<string>((items) => flushed.push(`room ${items.join(",")}`));
+    const feed = createFrameBatch<string>((items) => flushed.push(`feed ${items.join(",")}`));
+    feed.push("f1");
+    room.push("m1");
+    feed.push("f2");
+    // One frame asked for, however many batches wait for it: the stores change in one task.
+    expect(frames).toHaveLength(1);
+    frames.shift()!();
+    expect(flushed).toEqual(["feed f1,f2", "room m1"]);
+    room.push("m2");
+    feed.push("f3");
+    feed.cancel();
+    expect(frames).toHaveLength(1);
+    frames.shift()!();
+    expect(flushed).toEqual(["feed f1,f2", "room m1", "room m2"]);
+    // A batch flushed by hand leaves the other waiting for its frame.
+    room.push("m3");
+    feed.push("f4");
+    room.flushNow();
+    expect(flushed.at(-1)).toBe("room m3");
+    vi.advanceTimersByTime(100);
+    expect(flushed.at(-1)).toBe("feed f4");
+    expect(flushed).toHaveLength(5);
+  });
+});
+
 describe("runsOf", () => {
   it("groups consecutive items of one kind and keeps the order between kinds", () => {
     const items = ["m1", "m2", "c1", "m3", "m4", "m5"];

@@ -212,7 +212,8 @@ describe("the first tab", () => {
     const b = browser();
     const a = b.open("pa");
     await settle();
-    expect(b.said()).toEqual(["up pa hello", "down pa leader", "down pa status", "down pa status"]);
+    // Alone, what it leads it tells only itself: the channel carries its hello and its claim.
+    expect(b.said()).toEqual(["up pa hello", "down pa leader"]);
     // A broadcast carries no addressee at all.
     expect(b.raw[1]).toStrictEqual({ dir: "down", from: "pa", body: { type: "leader" } });
     expect(b.locks.holder(TAB_LEADER_LOCK)).toBe("pa");
@@ -256,6 +257,33 @@ describe("the first tab", () => {
     await settle();
     expect(a.heard.events).toEqual(["feed#3"]);
     expect(b.said((m) => m.body.type === "event")).toEqual(["down pa event"]);
+  });
+
+  it("alone, keeps the shared client's events off the channel; with another tab, puts them on it until that tab says bye", async () => {
+    const b = browser();
+    const a = b.open("pa");
+    await settle();
+    b.clear();
+    b.leaderClient.emit("event", roomCreated(1));
+    await settle();
+    expect(a.heard.events).toEqual(["feed#1"]);
+    expect(b.said()).toEqual([]);
+    b.up("px", hello());
+    await settle();
+    b.clear();
+    b.leaderClient.emit("event", roomCreated(2));
+    await settle();
+    expect(a.heard.events).toEqual(["feed#1", "feed#2"]);
+    expect(b.said()).toEqual(["down pa event"]);
+    b.up("px", { type: "bye" });
+    await settle();
+    b.clear();
+    b.leaderClient.emit("event", roomCreated(3));
+    b.leaderClient.emit("signedOut", undefined);
+    await settle();
+    expect(a.heard.events).toEqual(["feed#1", "feed#2", "feed#3"]);
+    // A sign-out is the whole browser's: it goes on the channel, alone or not.
+    expect(b.said()).toEqual(["down pa signedOut"]);
   });
 
   it("hears what the leader says to its page alone: who types in a room it starts in", async () => {

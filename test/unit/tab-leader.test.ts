@@ -12,6 +12,8 @@ import { pass, settle } from "../helpers/fake-time";
 import { FakeSharedClient } from "../helpers/fake-tabs";
 
 const GATHER = 20;
+/** The leader's own page. */
+const LEADER = "leader-page";
 const PRUNE = 500;
 /** How long a page is known before a missing page lock counts (tab-leader.ts's PRUNE_GRACE_MS). */
 const GRACE = 1_000;
@@ -41,6 +43,7 @@ function leader(o: { gatherMs?: number | null; pruneMs?: number | null; client?:
   const locks = { alive: new Set<string>(), fails: false, asked: 0, slow: false, answers: [] as ((alive: Set<string>) => void)[] };
   const l = new TabLeader({
     client,
+    self: LEADER,
     broadcast: (body, to) => sent.push(to === undefined ? { body } : { body, to }),
     alivePages: async () => {
       locks.asked++;
@@ -174,6 +177,7 @@ describe("the leader's first moments", () => {
 describe("what every tab hears of the shared client", () => {
   it("each event of the client goes to every tab as it came", () => {
     const t = leader();
+    t.l.handle("pa", hello());
     t.take();
     const c = t.client;
     const event = message("design", 5);
@@ -238,6 +242,30 @@ describe("what every tab hears of the shared client", () => {
     t.l.stop();
   });
 
+  it("alone, tells only its own page; once another tab says hello, every tab; after its bye, itself again", async () => {
+    const t = leader();
+    t.l.handle(LEADER, hello());
+    t.take();
+    t.client.emit("event", message("design", 1));
+    t.client.emit("frame", logOf("event"));
+    await pass(FRAMES_BATCH_MS);
+    expect(t.types()).toEqual([`event>${LEADER}`, `frames>${LEADER}`]);
+    t.l.handle("pa", hello());
+    t.take();
+    t.client.emit("event", message("design", 2));
+    t.client.emit("frame", logOf("event"));
+    await pass(FRAMES_BATCH_MS);
+    expect(t.types()).toEqual(["event", "frames"]);
+    t.l.handle("pa", { type: "bye" });
+    // The count every tab hears is its own alone now.
+    expect(t.take()).toEqual([{ body: expect.objectContaining({ type: "status" }), to: LEADER }]);
+    t.client.emit("event", message("design", 3));
+    // A sign-out reaches tabs that have not said hello too: the cookie is the whole browser's.
+    t.client.emit("signedOut", undefined);
+    expect(t.types()).toEqual([`event>${LEADER}`, "signedOut"]);
+    t.l.stop();
+  });
+
   it("a tab first heard of makes every tab hear a new count; one heard of already does not", () => {
     const t = leader();
     t.take();
@@ -250,6 +278,7 @@ describe("what every tab hears of the shared client", () => {
 
   it("the frames log goes out in batches", async () => {
     const t = leader();
+    t.l.handle("pa", hello());
     t.take();
     t.client.emit("frame", logOf("join"));
     t.client.emit("frame", logOf("event"));
