@@ -25,9 +25,12 @@ import { useRooms } from "./rooms";
 export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => void): () => void {
   useConnection.setState({ status: client.getStatus(), mode: client.transportMode });
   let feedConnected = false;
-  const events = createFrameBatch<RealtimeEvent>((batch) => {
-    for (const event of batch) applyWorkspaceEvent(event, me);
-  });
+  const events = createFrameBatch<RealtimeEvent>(
+    (batch) => {
+      for (const event of batch) applyWorkspaceEvent(event, me);
+    },
+    { paced: true },
+  );
   const offs = [
     client.on("status", (status) => {
       useConnection.getState().setStatus(status);
@@ -42,7 +45,8 @@ export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => 
       }
       feedConnected = connected;
     }),
-    // Events of the workspace (feed, unread rooms, notifications) go in once a frame, in order.
+    // Events of the workspace (feed, unread rooms, notifications) go in once a frame, in order,
+    // paced like the room's messages while a burst lasts.
     client.on("event", (event) => events.push(event)),
     // Read on another device (or tab): the unread count is the server's, the same everywhere.
     client.on("read", ({ readSeq }) => useNotifications.getState().readUpTo(readSeq)),
@@ -93,32 +97,25 @@ function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
 }
 
 /**
- * One open room: its messages, presence, typing, cursors, resets, my outbox and acks. Messages,
- * their changes and cursor frames reach the stores once per animation frame, in the order they
- * came (see frame-batch.ts): a burst renders once a frame, not once an event.
+ * One open room: its messages, presence, typing, cursors, resets, my outbox and acks. Messages
+ * and their changes reach the store in the order they came, once per animation frame and at most
+ * every BURST_PACE_MS while a burst lasts; cursor frames once per frame (see frame-batch.ts).
  */
 export function bindRoom(client: RealtimeApi, roomId: string, me: User): () => void {
   const stream = roomStream(roomId);
   const room = () => useRoom.getState();
   room().setOutbox(client.getOutbox());
-  const batch = createFrameBatch<FrameWork>((items) => {
-    for (const run of runsOf(items, (w) => w.kind)) {
-      switch (run.kind) {
-        case "message":
-          room().receive(run.items.flatMap((w) => (w.kind === "message" ? [w.event] : [])));
-          break;
-        case "change":
-          room().change(run.items.flatMap((w) => (w.kind === "change" ? [w.event] : [])));
-          break;
-        case "cursors":
-          for (const w of run.items) if (w.kind === "cursors") cursorStore.getState().apply(w.frame.cursors, w.frame.snapshot, me.id);
-          break;
-        default: {
-          const unknown: never = run.kind;
-          return unknown;
-        }
+  const batch = createFrameBatch<FrameWork>(
+    (items) => {
+      for (const run of runsOf(items, (w) => w.kind)) {
+        if (run.kind === "message") room().receive(run.items.flatMap((w) => (w.kind === "message" ? [w.event] : [])));
+        else room().change(run.items.flatMap((w) => (w.kind === "change" ? [w.event] : [])));
       }
-    }
+    },
+    { paced: true },
+  );
+  const cursors = createFrameBatch<{ cursors: CursorMap; snapshot: boolean }>((frames) => {
+    for (const frame of frames) cursorStore.getState().apply(frame.cursors, frame.snapshot, me.id);
   });
   const offs = [
     client.on("event", (event) => {
@@ -129,7 +126,7 @@ export function bindRoom(client: RealtimeApi, roomId: string, me: User): () => v
     client.on("presence", (p) => p.room === roomId && room().setMembers(p.members)),
     client.on("typing", (t) => t.room === roomId && room().setTyping(t.users.filter((u) => u.id !== me.id))),
     client.on("cursors", (c) => {
-      if (c.room === roomId) batch.push({ kind: "cursors", frame: c });
+      if (c.room === roomId) cursors.push(c);
     }),
     // A reload replaces the window: what was queued for the old one goes in first.
     client.on("reset", (r) => {
@@ -145,6 +142,7 @@ export function bindRoom(client: RealtimeApi, roomId: string, me: User): () => v
   return () => {
     offs.forEach((off) => off());
     batch.cancel();
+    cursors.cancel();
   };
 }
 
@@ -168,11 +166,8 @@ export function bindCanvas(client: RealtimeApi, roomId: string, me: User): () =>
   };
 }
 
-/** What waits for the next frame in an open room, in arrival order. */
-type FrameWork =
-  | { kind: "message"; event: EventOf<"message"> }
-  | { kind: "change"; event: ChangeEvent }
-  | { kind: "cursors"; frame: { cursors: CursorMap; snapshot: boolean } };
+/** What waits for the next paced frame in an open room, in arrival order. */
+type FrameWork = { kind: "message"; event: EventOf<"message"> } | { kind: "change"; event: ChangeEvent };
 
 /** Direct-message rooms are named `dm-…` by the server (server/workspace.ts `directRoom`). */
 function isDirectMessage(roomId: string): boolean {

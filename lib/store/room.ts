@@ -87,7 +87,7 @@ interface RoomState {
   focus(seq: number | null): void;
   /** The position was too old to resume (`reset`): start again from the newest page. */
   reload(): Promise<void>;
-  /** Live messages, in order: one batch per animation frame (lib/store/bindings.ts). */
+  /** Live messages, in order: one batch per animation frame, paced in a burst (lib/store/bindings.ts). */
   receive(events: MessageEvent | readonly MessageEvent[]): void;
   /** The room is gone for this person (removed from a private room): nothing of it stays shown. */
   gone(): void;

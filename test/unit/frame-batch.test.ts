@@ -1,9 +1,9 @@
 // Bursts reach the stores once a frame, in order, and never wait long in a tab without frames.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createFrameBatch, runsOf } from "../../lib/store/frame-batch";
+import { BURST_PACE_MS, createFrameBatch, runsOf } from "../../lib/store/frame-batch";
 
 beforeEach(() => {
-  vi.useFakeTimers();
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date", "performance"] });
 });
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -74,6 +74,75 @@ describe("the page's batches together", () => {
     vi.advanceTimersByTime(100);
     expect(flushed.at(-1)).toBe("feed f4");
     expect(flushed).toHaveLength(5);
+  });
+});
+
+describe("a paced batch (messages, the feed)", () => {
+  /** Each test's fake clock starts again at 0: a pace past any flush at its start. */
+  function pastEarlierTests(): void {
+    vi.advanceTimersByTime(BURST_PACE_MS);
+  }
+
+  /** Frames the test runs by hand, with the fake clock moved to each frame's time. */
+  function frames() {
+    const waiting: Array<() => void> = [];
+    vi.stubGlobal("requestAnimationFrame", (cb: () => void) => waiting.push(cb));
+    vi.stubGlobal("cancelAnimationFrame", () => undefined);
+    pastEarlierTests();
+    return {
+      /** Moves the clock on one frame (16 ms) and runs what asked for it; its timers fire first if due. */
+      next() {
+        vi.advanceTimersByTime(16);
+        for (const cb of waiting.splice(0)) cb();
+      },
+    };
+  }
+
+  it("takes the first message at the next frame; while the burst lasts, at most once a pace, with every frame's cursors", () => {
+    const f = frames();
+    const flushed: string[] = [];
+    const messages = createFrameBatch<string>((items) => flushed.push(items.join(",")), { paced: true });
+    const cursors = createFrameBatch<string>((items) => flushed.push(items.join(",")));
+    messages.push("m1");
+    f.next();
+    expect(flushed).toEqual(["m1"]);
+    // A burst: a message and a cursor every frame.
+    let elapsed = 0;
+    for (let i = 2; elapsed + 16 < BURST_PACE_MS; i++, elapsed += 16) {
+      messages.push(`m${i}`);
+      cursors.push(`c${i}`);
+      f.next();
+    }
+    // The cursors went in at each frame; the messages waited, together.
+    expect(flushed.every((x, i) => i === 0 || x.startsWith("c"))).toBe(true);
+    expect(flushed.length).toBeGreaterThan(3);
+    const waiting = flushed.length;
+    f.next();
+    f.next();
+    expect(flushed.length).toBe(waiting + 1);
+    expect(flushed.at(-1)).toMatch(/^m2,m3,m4,m5,m6/);
+    // Quiet for a pace: the next message goes in at the next frame again.
+    vi.advanceTimersByTime(BURST_PACE_MS);
+    messages.push("late");
+    f.next();
+    expect(flushed.at(-1)).toBe("late");
+    messages.cancel();
+    cursors.cancel();
+  });
+
+  it("in a tab without frames, still goes in, a pace apart", () => {
+    vi.stubGlobal("requestAnimationFrame", () => 1);
+    vi.stubGlobal("cancelAnimationFrame", () => undefined);
+    pastEarlierTests();
+    const flushed: string[][] = [];
+    const messages = createFrameBatch<string>((items) => flushed.push(items), { paced: true });
+    messages.push("a");
+    vi.advanceTimersByTime(100);
+    expect(flushed).toEqual([["a"]]);
+    messages.push("b");
+    messages.push("c");
+    vi.advanceTimersByTime(BURST_PACE_MS + 100);
+    expect(flushed).toEqual([["a"], ["b", "c"]]);
   });
 });
 
