@@ -10,7 +10,7 @@
 // not paced: they cost no render (cursor-animator.ts writes transforms), and they glide.
 //
 // A hidden tab runs no animation frames, so a timer stands in for them there; either one that
-// comes first flushes, and nothing waits longer than FLUSH_AT_MOST_MS.
+// comes first flushes, and nothing waits longer than FLUSH_AT_MOST_MS past its pace.
 
 /** The longest anything waits in a queue (a hidden tab, a page without animation frames). */
 const FLUSH_AT_MOST_MS = 100;
