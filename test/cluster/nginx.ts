@@ -17,6 +17,8 @@ export interface Nginx {
   url: string;
   /** With `tls`: the self-signed certificate nginx presents (PEM), for a client to trust. */
   ca?: string;
+  /** What nginx has logged at `warn` and above so far. */
+  errorLog(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function startNginx(opts: { conf: NginxConf; upstreams: number[]; p
         port,
         url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
         ca: tls ? await readFile(tls.cert, "utf8") : undefined,
+        errorLog: () => readFile(path.join(dir, "error.log"), "utf8").catch(() => ""),
         async stop() {
           await stopProcess(child, "SIGQUIT", 5_000);
           await rm(dir, { recursive: true, force: true });
