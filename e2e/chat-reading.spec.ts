@@ -161,6 +161,11 @@ test("a grouped message names its author to screen readers; a link to a message 
   const second = messageLog(ada.page).getByRole("listitem").filter({ hasText: "the second message" });
   await expect(second).toBeVisible();
   await expect(second).toContainText("Ada: the second message");
+  // A grouped one-line message is one line tall: its time, shown in the gutter on hover, stays
+  // on one line too rather than wrapping and making every grouped row taller than its text.
+  const row = (await second.boundingBox())!;
+  const text = (await second.getByText("the second message", { exact: true }).boundingBox())!;
+  expect(row.height).toBeLessThanOrEqual(text.height + 8);
 
   await ada.page.goto(`/rooms/${room}?seq=999999`);
   await expect(messageLog(ada.page).getByText("the second message")).toBeVisible();

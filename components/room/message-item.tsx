@@ -64,7 +64,7 @@ export const MessageItem = memo(function MessageItem({
     >
       <div className="flex w-8 shrink-0 justify-center">
         {continues ? (
-          <time dateTime={message.at} title={exactTime(message.at)} className="invisible pt-0.5 text-[10px] text-slate-600 dark:text-slate-400 group-hover:visible">
+          <time dateTime={message.at} title={exactTime(message.at)} className="invisible pt-0.5 text-[10px] whitespace-nowrap text-slate-600 dark:text-slate-400 group-hover:visible">
             {clock.format(new Date(message.at))}
           </time>
         ) : (

@@ -418,7 +418,7 @@ function toRows(messages: MessageEvent[], outbox: OutboxEntry[], firstNew: numbe
 /** A first guess at a row's height, before it is measured: a grouped line, or a message with its header. */
 function estimateRow(row: Row | undefined): number {
   if (!row || row.kind === "pending") return 64;
-  return (row.continues ? 28 : 56) + (row.day ? 30 : 0) + (row.divider ? 24 : 0) + (row.message.data.replyTo ? 28 : 0);
+  return (row.continues ? 24 : 56) + (row.day ? 30 : 0) + (row.divider ? 24 : 0) + (row.message.data.replyTo ? 28 : 0);
 }
 
 const DAY_LABEL =
