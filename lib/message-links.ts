@@ -1,7 +1,6 @@
 // Links to one message of a room: `/rooms/<id>?seq=<n>`. The room loads back to it (when it is
-// older than the newest page), scrolls it into view and highlights it. Every message has a URL
-// of its own, so its links are made with `prefetch={false}`: a feed in a busy room would
-// otherwise ask the server for a page per message as each link scrolls into view.
+// older than the newest page), scrolls it into view and highlights it. The page's links to one
+// message are components/room/message-link.tsx's MessageLink (never prefetched).
 
 export function messageHref(roomId: string, seq: number): string {
   return `/rooms/${encodeURIComponent(roomId)}?seq=${seq}`;

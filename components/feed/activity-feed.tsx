@@ -10,7 +10,7 @@ import { connectionLabel, peoplePieces } from "../format";
 import { Avatar } from "../ui/avatar";
 import { ArrowUpIcon, CloseIcon } from "../ui/icons";
 import { scrollBehavior } from "../ui/motion";
-import { messageHref } from "../room/message-link";
+import { MessageLink } from "../room/message-link";
 import { RelativeTime } from "../ui/relative-time";
 import { ForYou } from "./for-you";
 import { RoomName } from "../rooms/room-name";
@@ -185,9 +185,9 @@ function FeedSentence({ item }: { item: Item }) {
     case "messages": {
       const latest = latestOf(item);
       const preview = (
-        <Link href={messageHref(latest.data.roomId, latest.data.seq)} prefetch={false} className="text-slate-600 dark:text-slate-300 hover:text-indigo-700 dark:hover:text-indigo-300 hover:underline">
+        <MessageLink roomId={latest.data.roomId} seq={latest.data.seq} className="text-slate-600 dark:text-slate-300 hover:text-indigo-700 dark:hover:text-indigo-300 hover:underline">
           {latest.data.preview || <em>Message deleted</em>}
-        </Link>
+        </MessageLink>
       );
       if (item.events.length === 1) {
         return (

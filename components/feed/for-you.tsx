@@ -1,7 +1,6 @@
 "use client";
-import Link from "next/link";
 import { useNotifications, type MentionEvent } from "@/lib/store/notifications";
-import { messageHref } from "../room/message-link";
+import { MessageLink } from "../room/message-link";
 import { RelativeTime } from "../ui/relative-time";
 import { RoomName } from "../rooms/room-name";
 
@@ -46,13 +45,13 @@ function ForYouItem({ event, unread }: { event: MentionEvent; unread: boolean })
           </strong>{" "}
           {did} in <RoomName id={event.data.roomId} />
         </p>
-        <Link
-          href={messageHref(event.data.roomId, event.data.seq)}
-          prefetch={false}
+        <MessageLink
+          roomId={event.data.roomId}
+          seq={event.data.seq}
           className="line-clamp-2 wrap-anywhere text-slate-600 dark:text-slate-300 hover:text-indigo-700 dark:hover:text-indigo-300 hover:underline"
         >
           {event.data.preview || <em>Message deleted</em>}
-        </Link>
+        </MessageLink>
         <RelativeTime at={event.at} />
       </div>
     </li>

@@ -1,7 +1,6 @@
 "use client";
-import Link from "next/link";
 import { useNotifications } from "@/lib/store/notifications";
-import { messageHref } from "../room/message-link";
+import { MessageLink } from "../room/message-link";
 import { CloseIcon } from "../ui/icons";
 import { RoomName } from "../rooms/room-name";
 
@@ -19,12 +18,12 @@ export function MentionToasts() {
           key={id}
           className="pointer-events-auto flex w-full max-w-sm items-start gap-3 rounded-xl border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 p-3 shadow-lg"
         >
-          <Link href={messageHref(mention.data.roomId, mention.data.seq)} prefetch={false} onClick={() => dismiss(id)} className="min-w-0 flex-1">
+          <MessageLink roomId={mention.data.roomId} seq={mention.data.seq} onClick={() => dismiss(id)} className="min-w-0 flex-1">
             <p className="text-sm font-medium">
               <bdi>{mention.actor.name}</bdi> {mention.type === "reply" ? "replied to you" : "mentioned you"} in <RoomName id={mention.data.roomId} />
             </p>
             <p className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600 dark:text-slate-300">{mention.data.preview || <em>Message deleted</em>}</p>
-          </Link>
+          </MessageLink>
           <button
             type="button"
             onClick={() => dismiss(id)}

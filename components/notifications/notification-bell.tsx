@@ -1,8 +1,7 @@
 "use client";
-import Link from "next/link";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { unreadCount, useNotifications } from "@/lib/store/notifications";
-import { messageHref } from "../room/message-link";
+import { MessageLink } from "../room/message-link";
 import { BellIcon } from "../ui/icons";
 import { useDismiss } from "../ui/use-dismiss";
 import { RelativeTime } from "../ui/relative-time";
@@ -64,7 +63,7 @@ export function NotificationBell() {
             <ul className="divide-y divide-slate-100 dark:divide-slate-800">
               {[...mentions].reverse().map((m) => (
                 <li key={m.seq} className={m.seq > readSeqAtOpen ? "bg-indigo-50/60 dark:bg-indigo-950/60" : undefined}>
-                  <Link href={messageHref(m.data.roomId, m.data.seq)} prefetch={false} onClick={() => setOpen(false)} className="block px-4 py-2.5 hover:bg-slate-50 dark:hover:bg-slate-800">
+                  <MessageLink roomId={m.data.roomId} seq={m.data.seq} onClick={() => setOpen(false)} className="block px-4 py-2.5 hover:bg-slate-50 dark:hover:bg-slate-800">
                     <span className="flex items-baseline justify-between gap-2">
                       <span className="truncate text-sm">
                         <strong className="font-semibold">
@@ -74,7 +73,7 @@ export function NotificationBell() {
                       <RelativeTime at={m.at} />
                     </span>
                     <span className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600 dark:text-slate-300">{m.data.preview || <em>Message deleted</em>}</span>
-                  </Link>
+                  </MessageLink>
                 </li>
               ))}
             </ul>
