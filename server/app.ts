@@ -63,6 +63,8 @@ export interface AppOptions {
     pollBatchMs?: number;
     /** Bytes of events that end a poll's batch window early. */
     pollBatchBytes?: number;
+    /** Least time between two batch windows' ends: how often, at most, a poller is answered. */
+    pollPaceMs?: number;
     ssePingMs?: number;
     /** Unsent bytes an SSE stream may hold before it is destroyed. */
     sseMaxBufferedBytes?: number;
@@ -228,6 +230,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     maxAnswerBytes: tuning.pollMaxAnswerBytes,
     batchMs: tuning.pollBatchMs,
     batchBytes: tuning.pollBatchBytes,
+    paceMs: tuning.pollPaceMs,
     writeStallMs: tuning.writeStallMs,
     rates,
     executor,

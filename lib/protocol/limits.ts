@@ -38,6 +38,12 @@ export const POLL_MAX_WAIT_S = 25;
  * one answer carries a burst instead of its first event alone.
  */
 export const POLL_BATCH_MS = 25;
+/**
+ * Version 1.4: while events keep coming, the server answers held polls at most this often (one
+ * batch window ends no sooner than this after the last one ended), so a poller makes at most
+ * 20 requests a second however fast its streams move.
+ */
+export const POLL_PACE_MS = 50;
 /** Version 1.3: a poll's `state` token is at most this long (longer: `400 bad_request`). */
 export const POLL_STATE_TOKEN_MAX = 200;
 export const SSE_RETRY_MS = 2_000;

@@ -14,7 +14,8 @@ export type PresenceListener = (room: string) => void;
 
 export class Presence {
   private readonly rooms = new Map<string, Map<string, Member>>();
-  private readonly lapses = new Map<string, Timer>();
+  /** Each touching connection's lapse: its timer, and the time it is really due (touches move it). */
+  private readonly lapses = new Map<string, { timer: Timer; due: number }>();
 
   constructor(
     private readonly clock: Clock,
@@ -46,14 +47,23 @@ export class Presence {
   touch(room: string, user: User, connectionId: string, ttlMs: number): void {
     this.add(room, user, connectionId);
     const key = `${room}\u0000${connectionId}`;
-    this.lapses.get(key)?.cancel();
-    this.lapses.set(
-      key,
-      this.clock.setTimeout(() => {
-        this.lapses.delete(key);
-        this.remove(room, user.id, connectionId, { immediate: true });
-      }, ttlMs),
-    );
+    const due = this.clock.now() + ttlMs;
+    const lapse = this.lapses.get(key);
+    // A poller touches on every poll: its timer stays and the due time moves on; a timer that
+    // fires early arms again for the rest.
+    if (lapse && lapse.due <= due) return void (lapse.due = due);
+    lapse?.timer.cancel();
+    this.armLapse(room, user.id, connectionId, key, due);
+  }
+
+  private armLapse(room: string, userId: string, connectionId: string, key: string, due: number): void {
+    const timer = this.clock.setTimeout(() => {
+      const lapse = this.lapses.get(key)!;
+      if (lapse.due > this.clock.now()) return this.armLapse(room, userId, connectionId, key, lapse.due);
+      this.lapses.delete(key);
+      this.remove(room, userId, connectionId, { immediate: true });
+    }, due - this.clock.now());
+    this.lapses.set(key, { timer, due });
   }
 
   /** A connection left; the person leaves after the grace unless another connection is there. */

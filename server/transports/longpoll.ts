@@ -2,7 +2,8 @@
 // buffers streams. Answers at once when events wait after the cursor; otherwise holds the
 // request until an event, a change of room state (at most every 250 ms), or `wait` passes.
 // A poll woken by an event waits a short window (`PollBatches`) for what else commits, so one
-// answer carries a burst; answers are encoded once for every poller at the same position
+// answer carries a burst, and windows are paced (at most one per `POLL_PACE_MS`) while events
+// keep coming; answers are encoded once for every poller at the same position
 // (`PollAnswers`), and carry the rooms' state only when the poller does not have it already.
 // Upstream, a page's frames (`POST /api/poll/frames`) go to the same command executor as a
 // WebSocket's (`runFrames`).
@@ -30,6 +31,7 @@ import {
   formatCursor,
   MAX_FRAME_BYTES,
   POLL_BATCH_MS,
+  POLL_PACE_MS,
   POLL_MAX_WAIT_S,
   POLL_STATE_TOKEN_MAX,
   POLL_PRESENCE_TTL_MS,
@@ -86,6 +88,11 @@ export interface LongPollOptions {
   batchMs?: number;
   /** Bytes of events that end the wait at once (the answer is big enough); default `BATCH_BYTES`. */
   batchBytes?: number;
+  /**
+   * Least time between the ends of two batch windows (protocol 1.4): while events keep coming,
+   * a poller is answered at most this often. Default `POLL_PACE_MS`; 0: no pace.
+   */
+  paceMs?: number;
 }
 
 const DEFAULT_MAX_EVENTS = 1000;
@@ -140,7 +147,7 @@ export class LongPollTransport {
   readonly encodings: Tally | undefined;
 
   constructor(private readonly opts: LongPollOptions) {
-    this.batches = new PollBatches(opts.batchMs ?? POLL_BATCH_MS);
+    this.batches = new PollBatches({ windowMs: opts.batchMs ?? POLL_BATCH_MS, paceMs: opts.paceMs ?? POLL_PACE_MS });
     this.answers = new PollAnswers();
     this.encodings = counterFor(opts.metrics?.pollEncodings, "");
     this.maxHeld = opts.maxHeld ?? DEFAULT_MAX_HELD;

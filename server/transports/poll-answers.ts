@@ -1,6 +1,6 @@
-// What makes long polls cheap to answer in bulk (protocol 1.3): the batch window held polls
-// woken together wait out, the answers encoded once for every poller at the same position, and
-// the token that tells a poller's room state apart from the room state now.
+// What makes long polls cheap to answer in bulk (protocol 1.3 and 1.4): the batch window held
+// polls woken together wait out (paced under load), the answers encoded once for every poller
+// at the same position, and the token that tells a poller's room state apart from the state now.
 //
 // A poll answered the moment its first event commits carries that event alone, and its client
 // comes straight back for the next: under load the server answers a request per event per
@@ -21,15 +21,27 @@ export interface BatchedPoll {
  * half windows ago): then there is a burst to gather. An event after a quiet spell is answered
  * with its own commit batch at the end of its tick, so waiting costs latency only under load,
  * where it buys whole bursts per answer.
+ *
+ * Windows are paced: one ends no sooner than `paceMs` after the last one ended, and a poll that
+ * comes back with events waiting before then waits for that window too. A poller is then
+ * answered at most every `paceMs` however fast events come — 500 pollers of a room taking
+ * 20 events a second cost 500 requests per window, not 10,000 a second — and every poller a
+ * window answers comes back to the same position, so the next window's answers are one
+ * encoding again. Events further apart than the pace are answered as they come.
  */
 export class PollBatches {
   private open: Set<BatchedPoll> | null = null;
   private lastOpened = -Infinity;
+  private lastFlushed = -Infinity;
+  private readonly windowMs: number;
+  private readonly paceMs: number;
+  private readonly now: () => number;
 
-  constructor(
-    private readonly windowMs: number,
-    private readonly now: () => number = () => performance.now(),
-  ) {}
+  constructor(o: { windowMs: number; paceMs?: number; now?: () => number }) {
+    this.windowMs = o.windowMs;
+    this.paceMs = o.paceMs ?? 0;
+    this.now = o.now ?? (() => performance.now());
+  }
 
   /** A held poll woke: it answers when the window ends (one opens now if none is open). */
   wake(poll: BatchedPoll): void {
@@ -41,16 +53,21 @@ export class PollBatches {
     this.lastOpened = now;
     const flush = () => {
       this.open = null;
+      this.lastFlushed = this.now();
       for (const p of polls) p.answer("events");
     };
-    if (burst) setTimeout(flush, this.windowMs).unref();
+    const endsAt = Math.max(burst ? now + this.windowMs : now, this.lastFlushed + this.paceMs);
+    if (endsAt > now) setTimeout(flush, endsAt - now).unref();
     else setImmediate(flush);
   }
 
-  /** Joins the open window, if there is one; false when none is open. */
+  /**
+   * A poll arrived with events waiting: it joins the open window, or opens one when the last
+   * ended less than `paceMs` ago. False: none is open and none is due, answer at once.
+   */
   join(poll: BatchedPoll): boolean {
-    if (!this.open) return false;
-    this.open.add(poll);
+    if (!this.open && this.now() >= this.lastFlushed + this.paceMs) return false;
+    this.wake(poll);
     return true;
   }
 }

@@ -218,3 +218,53 @@ describe("batched long polls", () => {
     }
   });
 });
+
+describe("paced long polls (protocol 1.4)", () => {
+  let s: TestServer;
+  let ada: Person;
+  const { poll, abortAll } = poller(() => s);
+  /** Long enough that a slow machine's jitter cannot blur it. */
+  const PACE_MS = 300;
+
+  beforeAll(async () => {
+    s = await startServer({ tuning: { pollPaceMs: PACE_MS } });
+    ada = await s.signIn("Ada");
+  });
+  afterAll(async () => {
+    abortAll();
+    await s?.stop();
+  });
+
+  it("answers a poller at most once per pace while events keep coming, with every event once and in order", async () => {
+    const room = `pace-${randomBytes(3).toString("hex")}`;
+    await s.app.workspace.createRoom(room, ada.user);
+    const streams = `room:${room}`;
+    let cursor = (await poll(ada, { streams, wait: 0 })).body.cursor;
+    const total = 12;
+    const got: string[] = [];
+    /** When each answer carrying events came back. */
+    const answeredAt: number[] = [];
+    const following = (async () => {
+      while (got.length < total) {
+        const r = await poll(ada, { streams, cursor });
+        expect(r.status).toBe(200);
+        if (r.body.events.length > 0) answeredAt.push(performance.now());
+        got.push(...texts(r.body));
+        cursor = r.body.cursor;
+      }
+    })();
+    await waitFor(() => s.app.poll.size === 1, 5000, "the poll to be held");
+    const started = performance.now();
+    // An event every 40 ms: unpaced, nearly every one would be an answer of its own.
+    for (let i = 0; i < total; i++) {
+      await s.app.workspace.postMessage(room, ada.user, `m${i}`, `m${i}`);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    await following;
+    expect(got).toEqual(Array.from({ length: total }, (_, i) => `m${i}`));
+    // The first event after a quiet spell goes at once; after it, answers come a pace apart
+    // (less a little for the network's jitter), so there are few of them for so many events.
+    for (let i = 1; i < answeredAt.length; i++) expect(answeredAt[i]! - answeredAt[i - 1]!).toBeGreaterThan(PACE_MS - 50);
+    expect(answeredAt.length).toBeLessThanOrEqual(Math.ceil((performance.now() - started) / PACE_MS) + 1);
+  });
+});

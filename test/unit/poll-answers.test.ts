@@ -25,7 +25,7 @@ describe("PollBatches", () => {
   afterEach(() => vi.useRealTimers());
 
   it("answers the first wake after a quiet spell at the end of the tick, not after the window", () => {
-    const batches = new PollBatches(10, now);
+    const batches = new PollBatches({ windowMs: 10, now });
     const a = poll();
     batches.wake(a);
     expect(a.answers).toEqual([]);
@@ -34,7 +34,7 @@ describe("PollBatches", () => {
   });
 
   it("makes a wake soon after the last window opened wait the whole window", () => {
-    const batches = new PollBatches(10, now);
+    const batches = new PollBatches({ windowMs: 10, now });
     const first = poll();
     batches.wake(first);
     advance(0);
@@ -52,7 +52,7 @@ describe("PollBatches", () => {
   });
 
   it("answers every poll woken while a window is open together, each exactly once", () => {
-    const batches = new PollBatches(10, now);
+    const batches = new PollBatches({ windowMs: 10, now });
     batches.wake(poll());
     advance(0);
     advance(2);
@@ -72,7 +72,7 @@ describe("PollBatches", () => {
   });
 
   it("gathers polls woken in the same tick after a quiet spell into one answer at the end of it", () => {
-    const batches = new PollBatches(10, now);
+    const batches = new PollBatches({ windowMs: 10, now });
     const [a, b] = [poll(), poll()];
     batches.wake(a);
     batches.wake(b);
@@ -82,7 +82,7 @@ describe("PollBatches", () => {
   });
 
   it("lets a poll join only an open window, and answers it with that window", () => {
-    const batches = new PollBatches(10, now);
+    const batches = new PollBatches({ windowMs: 10, now });
     const early = poll();
     expect(batches.join(early)).toBe(false);
     advance(100);
@@ -104,7 +104,7 @@ describe("PollBatches", () => {
   });
 
   it("opens a new window for a wake after the last one flushed", () => {
-    const batches = new PollBatches(10, now);
+    const batches = new PollBatches({ windowMs: 10, now });
     const a = poll();
     batches.wake(a);
     advance(0);
@@ -124,7 +124,7 @@ describe("PollBatches", () => {
   });
 
   it("measures the burst from the previous window's opening, not its flush", () => {
-    const batches = new PollBatches(10, now);
+    const batches = new PollBatches({ windowMs: 10, now });
     batches.wake(poll());
     advance(0);
     advance(10);
@@ -138,7 +138,7 @@ describe("PollBatches", () => {
   });
 
   it("does not count exactly one and a half windows since the last opening as a burst", () => {
-    const batches = new PollBatches(10, now);
+    const batches = new PollBatches({ windowMs: 10, now });
     batches.wake(poll());
     advance(0);
     advance(15);
@@ -149,7 +149,7 @@ describe("PollBatches", () => {
   });
 
   it("counts just under one and a half windows since the last opening as a burst", () => {
-    const batches = new PollBatches(10, now);
+    const batches = new PollBatches({ windowMs: 10, now });
     batches.wake(poll());
     advance(0);
     t += 14.5;
@@ -163,7 +163,7 @@ describe("PollBatches", () => {
   });
 
   it("always answers at the end of the tick when the window is 0 ms", () => {
-    const batches = new PollBatches(0, now);
+    const batches = new PollBatches({ windowMs: 0, now });
     for (let i = 0; i < 3; i++) {
       const a = poll();
       batches.wake(a);
@@ -173,9 +173,76 @@ describe("PollBatches", () => {
     }
   });
 
+  it("ends a window no sooner than the pace after the last one ended", () => {
+    const batches = new PollBatches({ windowMs: 10, paceMs: 50, now });
+    const first = poll();
+    batches.wake(first);
+    advance(0);
+    expect(first.answers).toEqual(["events"]);
+    // 30 ms later, not a burst by the window (over 15 ms since it opened) but inside the pace.
+    advance(30);
+    const second = poll();
+    batches.wake(second);
+    advance(19);
+    expect(second.answers).toEqual([]);
+    advance(1);
+    expect(second.answers).toEqual(["events"]);
+    expect(first.answers).toEqual(["events"]);
+  });
+
+  it("answers at once an event further from the last window than the pace", () => {
+    const batches = new PollBatches({ windowMs: 10, paceMs: 50, now });
+    batches.wake(poll());
+    advance(0);
+    advance(50);
+    const a = poll();
+    batches.wake(a);
+    advance(0);
+    expect(a.answers).toEqual(["events"]);
+  });
+
+  it("keeps a poll that comes back with events inside the pace for the next window", () => {
+    const batches = new PollBatches({ windowMs: 10, paceMs: 50, now });
+    batches.wake(poll());
+    advance(0);
+    advance(5);
+    const back = poll();
+    expect(batches.join(back)).toBe(true);
+    // A poll woken meanwhile answers in the same window: pollers stay at one position.
+    advance(20);
+    const woken = poll();
+    batches.wake(woken);
+    advance(24);
+    expect([back.answers, woken.answers]).toEqual([[], []]);
+    advance(1);
+    expect([back.answers, woken.answers]).toEqual([["events"], ["events"]]);
+    // Past the pace, with no window open, a poll with events waiting is answered at once.
+    advance(50);
+    expect(batches.join(poll())).toBe(false);
+  });
+
+  it("answers a paced stream of events once per pace, not once per event", () => {
+    const batches = new PollBatches({ windowMs: 10, paceMs: 50, now });
+    const answered: number[] = [];
+    // One poller, back at once after each answer; an event every 20 ms wakes it unless it
+    // already waits in a window (which then carries that event too).
+    let held: BatchedPoll | null = null;
+    for (let ms = 0; ms < 500; ms += 20) {
+      if (!held) {
+        held = { answer: () => void (answered.push(t), (held = null)) };
+        batches.wake(held);
+      }
+      advance(20);
+    }
+    // 25 events over 500 ms: at most one answer per 50 ms, 10 or 11 of them, each ≥ 50 ms apart.
+    expect(answered.length).toBeGreaterThanOrEqual(9);
+    expect(answered.length).toBeLessThanOrEqual(11);
+    for (let i = 1; i < answered.length; i++) expect(answered[i]! - answered[i - 1]!).toBeGreaterThanOrEqual(50);
+  });
+
   it("reads performance.now when no clock is given", () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setImmediate", "clearImmediate", "performance"] });
-    const batches = new PollBatches(10);
+    const batches = new PollBatches({ windowMs: 10 });
     batches.wake(poll());
     vi.advanceTimersByTime(0);
     vi.advanceTimersByTime(5);

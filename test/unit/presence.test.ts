@@ -115,6 +115,15 @@ describe("presence", () => {
       expect(frames).toHaveLength(2);
     });
 
+    it("lapses at the latest touch's TTL, shorter or longer than the one before", () => {
+      presence.touch("general", ada, "poll:s1", 35_000);
+      presence.touch("general", ada, "poll:s1", 1_000);
+      clock.advance(999);
+      expect(presence.has("general", ada.id)).toBe(true);
+      clock.advance(1);
+      expect(presence.has("general", ada.id)).toBe(false);
+    });
+
     it("a lapse does not remove a person who is still there through another connection", () => {
       presence.add("general", ada, "ws-1");
       presence.touch("general", ada, "poll:s1", 1_000);
