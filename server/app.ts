@@ -18,6 +18,7 @@ import { ConnectionBudget } from "./connection-budget";
 import { CommandExecutor } from "./commands/executor";
 import { createApi, toHttpError } from "./http/api";
 import { csrfRefusal } from "./http/origin";
+import { FairShare } from "./http/fair-share";
 import { ProxyTrust } from "./http/proxy-trust";
 import { sendError, HttpError } from "./http/respond";
 import { answerHeldRefusals } from "./http/refusal-pacing";
@@ -65,6 +66,8 @@ export interface AppOptions {
     pollBatchBytes?: number;
     /** Least time between two batch windows' ends: how often, at most, a poller is answered. */
     pollPaceMs?: number;
+    /** HTTP requests run in one turn of the event loop before the rest wait (`REQUESTS_PER_TURN`). */
+    requestsPerTurn?: number;
     ssePingMs?: number;
     /** Unsent bytes an SSE stream may hold before it is destroyed. */
     sseMaxBufferedBytes?: number;
@@ -272,7 +275,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const metricsApart = config.metricsPort !== undefined;
 
   const SECURITY_HEADERS = Object.entries(COMMON_SECURITY_HEADERS);
-  const server = http.createServer({ connectionsCheckingInterval: tuning.timeoutCheckIntervalMs ?? 5_000 }, (req, res) => {
+  const answerRequest = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const match = metricsApart && url.pathname === "/metrics" ? null : router.match(req.method ?? "GET", url.pathname);
     const toPages = !match && opts.pages !== undefined && !url.pathname.startsWith("/api/") && url.pathname !== "/metrics";
@@ -318,7 +321,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
       const close = known?.code === "request_timeout" ? { Connection: "close" } : undefined;
       sendError(res, known ?? new HttpError("internal", "Something went wrong"), close);
     });
-  });
+  };
+  // A burst of requests from one address is answered a slice per turn of the event loop, with
+  // every other address's requests and sockets served in between (server/http/fair-share.ts).
+  const fairShare = new FairShare({ addressOf: (req) => trust.clientAddress(req), slice: tuning.requestsPerTurn, waiting: metrics.httpWaiting });
+  const server = http.createServer({ connectionsCheckingInterval: tuning.timeoutCheckIntervalMs ?? 5_000 }, (req, res) =>
+    fairShare.admit(req, () => answerRequest(req, res)),
+  );
   server.keepAliveTimeout = 65_000;
   // Node's timeouts cover receiving a request, not answering it: a held poll or an SSE stream
   // (requests complete once their headers are in) and an upgraded WebSocket are not cut by
