@@ -24,10 +24,10 @@ export interface BatchedPoll {
  *
  * Windows are paced: one ends no sooner than `paceMs` after the last one ended, and a poll that
  * comes back with events waiting before then waits for that window too. A poller is then
- * answered at most every `paceMs` however fast events come — 500 pollers of a room taking
- * 20 events a second cost 500 requests per window, not 10,000 a second — and every poller a
- * window answers comes back to the same position, so the next window's answers are one
- * encoding again. Events further apart than the pace are answered as they come.
+ * answered at most every `paceMs` however fast events come (unpaced, the number of requests
+ * follows the event rate), and every poller a window answers comes back to the same position,
+ * so the next window's answers are one encoding again. Events further apart than the pace are
+ * answered as they come.
  */
 export class PollBatches {
   private open: Set<BatchedPoll> | null = null;
