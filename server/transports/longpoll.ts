@@ -479,8 +479,9 @@ class HeldPoll implements Subscriber {
     if (resets || waitMs === 0) return this.answer(resets || this.events.length > 0 ? "events" : "immediate");
     if (this.events.length > 0) {
       // Events waited already. While other polls wait out a batch window (the server is busy),
-      // this one answers with them: polls at one position meet in one answer, encoded once,
-      // and the next commits join it. Otherwise nothing is gained by waiting.
+      // or the last window ended less than a pace ago (events keep coming), this one answers
+      // with the next window: polls at one position meet in one answer, encoded once, and the
+      // next commits join it. Otherwise nothing is gained by waiting.
       if (this.eventBytes < (this.opts.batchBytes ?? BATCH_BYTES) && this.owner.batches.join(this)) return;
       return this.answer("events");
     }
