@@ -9,7 +9,13 @@
 //   5. one UPDATE of the heads, and one NOTIFY carrying only the new heads.
 // Holding the stream row until commit is what makes seq order equal commit order: a reader
 // that has seen seq n can never later see an event with seq ≤ n appear.
-import type { Database, Sql } from "./db/database";
+//
+// Every ack waits for its batch's commit, and the next batch waits too, so the round trips to
+// the database are counted: BEGIN, the lock and the lookup go out together (1 and 2: the
+// database runs them in order, so the lookup still runs under the lock), and 4 and 5 go out
+// with the COMMIT. Two round trips a batch; two more when it names a stream new to the log
+// (its row created and locked, then the lookup again), and those of its `effect`s.
+import type { Database, Sql, Transaction } from "./db/database";
 import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
 import type { Actor, EventDataByType, EventType, RealtimeEvent, StreamName } from "../lib/protocol";
@@ -318,16 +324,19 @@ export class EventLog {
     this.inFlight = Math.max(0, this.inFlight - batch.length);
   }
 
-  private async writeBatch(tx: Sql, batch: Pending[]): Promise<BatchOutcome> {
+  private async writeBatch(tx: Transaction, batch: Pending[]): Promise<BatchOutcome> {
     const streams = new Set<string>();
     for (const { input } of batch) {
       streams.add(input.stream);
       for (const d of input.derived ?? []) streams.add(d.stream);
     }
     const names = [...streams].sort();
-    const heads = await this.lockStreams(tx, names);
-
-    const existing = await this.findRepeats(tx, batch);
+    // Started together, so they travel together (with the BEGIN); the database runs the lookup
+    // once the lock is held.
+    const [locked, found] = await Promise.all([this.lockStreams(tx, names), this.findRepeats(tx, batch)]);
+    const { heads } = locked;
+    // A stream new to the log had no row to lock when the lookup ran: look again under its lock.
+    const existing = locked.created ? await this.findRepeats(tx, batch) : found;
     const at = new Date().toISOString();
     const appended: RealtimeEvent[] = [];
     const results: AppendResult[] = [];
@@ -379,8 +388,7 @@ export class EventLog {
       // The rows, the new heads and the NOTIFY in one statement: one round trip while the
       // stream rows are locked, instead of three.
       const notify = Boolean(this.opts.notifyChannel);
-      await tx.query(
-        `WITH inserted AS (
+      const text = `WITH inserted AS (
            INSERT INTO events (stream, seq, type, actor_id, actor_name, at, data, client_id)
            SELECT s, q, t, a, n, $6::timestamptz, d::jsonb, c
              FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $7::text[], $8::text[])
@@ -389,21 +397,24 @@ export class EventLog {
            UPDATE streams SET head = h.head FROM unnest($9::text[], $10::int8[]) AS h(name, head)
             WHERE streams.name = h.name
          )
-         SELECT ${notify ? "pg_notify($11, $12)" : "1"}`,
-        [
-          appended.map((e) => e.stream),
-          appended.map((e) => e.seq),
-          appended.map((e) => e.type),
-          appended.map((e) => e.actor.id),
-          appended.map((e) => e.actor.name),
-          at,
-          appended.map((e) => JSON.stringify(e.data)),
-          appended.map((e) => clientIds.get(e) ?? null),
-          changed,
-          changed.map((s) => heads.get(s)!),
-          ...(notify ? [this.opts.notifyChannel, notifyPayload(this.opts.instanceId ?? "", changed, heads)] : []),
-        ],
-      );
+         SELECT ${notify ? "pg_notify($11, $12)" : "1"}`;
+      const params = [
+        appended.map((e) => e.stream),
+        appended.map((e) => e.seq),
+        appended.map((e) => e.type),
+        appended.map((e) => e.actor.id),
+        appended.map((e) => e.actor.name),
+        at,
+        appended.map((e) => JSON.stringify(e.data)),
+        appended.map((e) => clientIds.get(e) ?? null),
+        changed,
+        changed.map((s) => heads.get(s)!),
+        ...(notify ? [this.opts.notifyChannel, notifyPayload(this.opts.instanceId ?? "", changed, heads)] : []),
+      ];
+      // An effect runs after the rows are written and before the commit; without one, the
+      // statement goes out with the COMMIT.
+      const effects = batch.some(({ input }, i) => input.effect && !results[i]!.duplicate);
+      await (effects ? tx.query(text, params) : tx.queryAndCommit(text, params));
       // In append order, after every row of the batch is written: an edit may follow its
       // message in the same batch.
       for (const [i, { input }] of batch.entries()) {
@@ -421,7 +432,7 @@ export class EventLog {
    * between batches: the lock is the one source of truth, and memory stays flat however many
    * streams the log holds.
    */
-  private async lockStreams(tx: Sql, names: string[]): Promise<Map<string, number>> {
+  private async lockStreams(tx: Sql, names: string[]): Promise<{ heads: Map<string, number>; created: boolean }> {
     const lock = (which: string[]) =>
       tx.query<{ name: string; head: number | string }>(
         "SELECT name, head FROM streams WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE",
@@ -432,16 +443,18 @@ export class EventLog {
     if (missing.length > 0) {
       // In name order too, so two writers creating the same streams wait for each other
       // instead of deadlocking. A row another writer created meanwhile is left as it is.
-      await tx.query(
+      const created = tx.query(
         `INSERT INTO streams (name, head)
          SELECT n, COALESCE((SELECT max(seq) FROM events WHERE events.stream = n), 0)
            FROM unnest($1::text[]) AS n ORDER BY 1
          ON CONFLICT (name) DO NOTHING`,
         [missing],
       );
-      for (const r of await lock(missing)) heads.set(r.name, Number(r.head));
+      // Sent together, run in order: the rows are there by the time the lock looks for them.
+      const [, rows] = await Promise.all([created, lock(missing)]);
+      for (const r of rows) heads.set(r.name, Number(r.head));
     }
-    return heads;
+    return { heads, created: missing.length > 0 };
   }
 
   private async findRepeats(tx: Sql, batch: Pending[]): Promise<Map<string, RealtimeEvent>> {

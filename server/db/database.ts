@@ -18,6 +18,17 @@ export interface Sql {
   exec(script: string): Promise<void>;
 }
 
+/** The statements of one transaction (`Database.transaction`). */
+export interface Transaction extends Sql {
+  /**
+   * Runs the transaction's last statement and commits it, in one round trip: the COMMIT goes
+   * out behind the statement without waiting for its answer. A statement that fails leaves the
+   * transaction aborted, and a COMMIT of an aborted transaction rolls it back, so nothing it
+   * did is kept, and this rejects with its error. Nothing may be run in the transaction after it.
+   */
+  queryAndCommit<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+}
+
 /** A notification from LISTEN: the channel's payload. */
 export type NotifyHandler = (payload: string) => void;
 
@@ -25,8 +36,13 @@ export interface Database {
   readonly kind: "postgres" | "pglite";
   readonly sql: Sql;
   readonly prisma: PrismaClient;
-  /** Runs `fn` in one transaction on one connection; commits when it resolves. */
-  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction on one connection; commits when it resolves (unless it
+   * committed with `queryAndCommit`), rolls back when it rejects. The connection pipelines:
+   * BEGIN goes out with the first statement, and statements started together (without
+   * awaiting one before the next) travel together and run in the order they were started.
+   */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /**
    * Subscribes to a NOTIFY channel on a dedicated connection. `onReconnect` is called after the
    * connection was lost and re-established (notifications may have been missed meanwhile).
@@ -114,7 +130,11 @@ function openPostgres(url: string, opts: OpenOptions): Database {
   // Transactions (the event log's batches, which every ack waits on) have connections of their
   // own: a burst of requests holding every pooled connection, and more queued for one, must not
   // stand between a batch and its commit. The embedded database serves them first, too.
-  const writers = new pg.Pool({ connectionString: url, max: 2, application_name: `${applicationName}${URGENT_APPLICATION_SUFFIX}` });
+  // These connections pipeline (`pg`'s pipeline mode): a statement is sent without waiting for
+  // the answer to the one before, and the answers come back in order. So a batch's BEGIN, its
+  // lock and its lookup travel together, and so do its insert and COMMIT: two round trips
+  // to the database where one at a time took five, each of them a wait for every ack.
+  const writers = new pg.Pool({ connectionString: url, max: 2, application_name: `${applicationName}${URGENT_APPLICATION_SUFFIX}`, pipeline: true });
   for (const p of [pool, writers]) {
     // An idle client's error (server restart, network) must not crash the process, nor a
     // checked-out one's: its query fails, and whoever waits on it hears that.
@@ -138,13 +158,28 @@ function openPostgres(url: string, opts: OpenOptions): Database {
     prisma,
     async transaction(fn) {
       const client = await writers.connect();
+      // Not awaited here: BEGIN goes out with the first statement, whose answer waits for it.
+      const begun = client.query("BEGIN");
+      begun.catch(() => {});
+      let committed = false;
+      const run = async <R>(text: string, params?: unknown[]): Promise<R[]> => {
+        if (committed) throw new Error("The transaction was committed: nothing more runs in it");
+        const [, result] = await Promise.all([begun, client.query(text, params)]);
+        return result.rows as R[];
+      };
       try {
-        await client.query("BEGIN");
         const result = await fn({
-          query: async (text, params) => (await client.query(text, params)).rows,
-          exec: async (script) => void (await client.query(script)),
+          query: run,
+          exec: async (script) => void (await run(script)),
+          async queryAndCommit(text, params) {
+            const rows = run(text, params);
+            const commit = client.query("COMMIT");
+            committed = true;
+            const [r] = await Promise.all([rows, commit]);
+            return r as never;
+          },
         });
-        await client.query("COMMIT");
+        if (!committed) await Promise.all([begun, client.query("COMMIT")]);
         return result;
       } catch (err) {
         await client.query("ROLLBACK").catch(() => {});

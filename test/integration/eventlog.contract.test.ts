@@ -6,7 +6,8 @@ import type { Logger } from "../../server/log";
 import { createMetrics } from "../../server/metrics";
 import type { RealtimeEvent } from "../../lib/protocol";
 import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
-import type { Database, Sql } from "../../server/db/database";
+import { openDatabase, type Database, type Sql, type Transaction } from "../../server/db/database";
+import { startRoundTripProxy } from "../helpers/round-trip-proxy";
 
 const ada = { id: "u_ada", name: "Ada" };
 const lin = { id: "u_lin", name: "Lin" };
@@ -448,6 +449,30 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     expect(payloads).toHaveLength(1);
     expect(JSON.parse(payloads[0]!)).toEqual({ i: "i-test", h: { "room:c10": 2, "room:c10b": 1 } });
   });
+
+  it("24. commits a batch in two round trips to the database, four when it names a stream new to the log", async () => {
+    const proxy = await startRoundTripProxy(t.url!);
+    const db = await openDatabase({ url: proxy.url, poolSize: 1 });
+    try {
+      const log = new EventLog(db);
+      await log.append(message("room:c24", "first"));
+      proxy.reset();
+      // BEGIN, the lock and the repeats' lookup in one; the rows, the heads and COMMIT in another.
+      const batch = await Promise.all(["a", "b", "c"].map((text, i) => log.append(message("room:c24", text, `k${i}`))));
+      expect(batch.map((r) => r.event.seq)).toEqual([2, 3, 4]);
+      expect(proxy.roundTrips()).toBe(2);
+
+      proxy.reset();
+      // A repeat found and a stream created in one batch: each numbered under its lock.
+      const [again, fresh] = await Promise.all([log.append(message("room:c24", "a", "k0")), log.append(message("room:c24b", "x", "k0"))]);
+      expect([again.duplicate, again.event.seq, fresh.duplicate, fresh.event.seq]).toEqual([true, 2, false, 1]);
+      expect(proxy.roundTrips()).toBe(4);
+      expect(await log.heads(["room:c24", "room:c24b"])).toEqual(new Map([["room:c24", 4], ["room:c24b", 1]]));
+    } finally {
+      await db.close();
+      await proxy.close();
+    }
+  });
 });
 
 describe("the NOTIFY payload", () => {
@@ -497,7 +522,11 @@ function refusingText(db: Database, text: string, code: string | number | undefi
     sql: db.sql,
     transaction: (fn) =>
       db.transaction((tx) =>
-        fn({ ...tx, query: (q, params) => (carries(params) ? Promise.reject(injected(code)) : tx.query(q, params)) } as Sql),
+        fn({
+          ...tx,
+          query: (q, params) => (carries(params) ? Promise.reject(injected(code)) : tx.query(q, params)),
+          queryAndCommit: (q, params) => (carries(params) ? Promise.reject(injected(code)) : tx.queryAndCommit(q, params)),
+        } as Transaction),
       ),
   };
   return { db: wrapped };
