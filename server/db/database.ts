@@ -158,13 +158,28 @@ function openPostgres(url: string, opts: OpenOptions): Database {
     prisma,
     async transaction(fn) {
       const client = await writers.connect();
+      // Statements started in one turn of the loop leave in one write, and the database reads
+      // them together: the socket is corked from the first until the turn's microtasks run.
+      const stream = client.connection.stream;
+      let corked = false;
+      const send = <T>(statement: () => T): T => {
+        if (!corked) {
+          corked = true;
+          stream.cork();
+          queueMicrotask(() => {
+            corked = false;
+            stream.uncork();
+          });
+        }
+        return statement();
+      };
       // Not awaited here: BEGIN goes out with the first statement, whose answer waits for it.
-      const begun = client.query("BEGIN");
+      const begun = send(() => client.query("BEGIN"));
       begun.catch(() => {});
       let committed = false;
       const run = async <R>(text: string, params?: unknown[]): Promise<R[]> => {
         if (committed) throw new Error("The transaction was committed: nothing more runs in it");
-        const [, result] = await Promise.all([begun, client.query(text, params)]);
+        const [, result] = await Promise.all([begun, send(() => client.query(text, params))]);
         return result.rows as R[];
       };
       try {
@@ -173,7 +188,7 @@ function openPostgres(url: string, opts: OpenOptions): Database {
           exec: async (script) => void (await run(script)),
           async queryAndCommit(text, params) {
             const rows = run(text, params);
-            const commit = client.query("COMMIT");
+            const commit = send(() => client.query("COMMIT"));
             committed = true;
             const [r] = await Promise.all([rows, commit]);
             return r as never;
