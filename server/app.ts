@@ -21,7 +21,7 @@ import { csrfRefusal } from "./http/origin";
 import { FairShare } from "./http/fair-share";
 import { ProxyTrust } from "./http/proxy-trust";
 import { sendError, HttpError } from "./http/respond";
-import { answerHeldRefusals } from "./http/refusal-pacing";
+import { readHeldConnections } from "./http/refusal-pacing";
 import { API_CONTENT_SECURITY_POLICY, COMMON_SECURITY_HEADERS } from "../lib/security-headers";
 import { Hub } from "./hub";
 import type { Logger } from "./log";
@@ -385,7 +385,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       logger.info("draining");
       sse.drain();
       poll.drain();
-      answerHeldRefusals();
+      await readHeldConnections();
       // Commit what was accepted first, so its senders still hear their acks.
       await log.close();
       const reconnectSpreadMs = tuning.drainSpreadMs ?? 5_000;

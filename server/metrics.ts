@@ -1,7 +1,7 @@
 // Every Prometheus metric the server exports, defined in one place (prom-client).
 // Each server instance owns its registry, so several can run in one test process.
 import client from "prom-client";
-import { heldRefusals } from "./http/refusal-pacing";
+import { heldConnections } from "./http/refusal-pacing";
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -70,12 +70,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     httpRequests: counter("rt_http_requests_total", "HTTP requests answered", ["route", "method", "status"]),
     httpSeconds: histogram("rt_http_request_seconds", "HTTP request duration", latencyBuckets, ["route"]),
     csrfRefused: counter("rt_http_csrf_refused_total", "State-changing requests refused as cross-origin or not JSON", ["code"]),
-    refusalsHeld: new client.Gauge({
+    connectionsHeld: new client.Gauge({
       name: "rt_http_refusals_held",
-      help: "Refusals held until the Retry-After their connection was given (it asked again too soon)",
+      help: "Connections left unread until the Retry-After they were given (they asked again too soon and were refused)",
       registers: [registry],
       collect() {
-        this.set(heldRefusals());
+        this.set(heldConnections());
       },
     }),
 
