@@ -26,6 +26,14 @@ export const SEND_LIMITS = {
   canvas: { rate: 20, burst: 40 },
   /** In-between drag boxes and selections (protocol 1.3): lossy like cursors, at their rate. */
   canvasLive: { rate: 60, burst: 60 },
+  /**
+   * Frames of any kind, counted before one is parsed: four times the cursor limit, far above
+   * what the person's clients send together (cursors at 30 Hz, everything else a few a second),
+   * so only a flood reaches it. Per person, like the rest: twenty sockets of one person read
+   * no more than one would, so a flood opened on many sockets at once costs the server one
+   * socket's parsing.
+   */
+  frame: { rate: 240, burst: 480 },
 } as const;
 
 export type RateKind = keyof typeof SEND_LIMITS;

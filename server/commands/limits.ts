@@ -15,9 +15,8 @@ export const MAX_ROOMS_PER_CONNECTION = 50;
 export const JOIN_RATE = { perSecond: SEND_LIMITS.join.rate, burst: SEND_LIMITS.join.burst };
 
 /**
- * Frames one connection may deliver, per second with a burst: four times the cursor limit, far
- * above what the client sends (cursors at 30 Hz, everything else a few a second), so only a
- * flood reaches it. A WebSocket drops the rest unread; a long-poll batch answers them
- * `rate_limited`.
+ * Frames one person may deliver over all their connections, per second with a burst (the
+ * `frame` kind of SEND_LIMITS), counted before any is parsed. A WebSocket drops the rest
+ * unread; a long-poll batch answers them `rate_limited`.
  */
-export const FRAME_RATE = { perSecond: 4 * SEND_LIMITS.cursor.rate, burst: 8 * SEND_LIMITS.cursor.rate };
+export const FRAME_RATE = { perSecond: SEND_LIMITS.frame.rate, burst: SEND_LIMITS.frame.burst };

@@ -177,8 +177,9 @@ export class LongPollTransport {
         answers.push([errorFrame("payload_too_large", `A frame is at most ${MAX_FRAME_BYTES} bytes`)]);
         continue;
       }
-      // The page's own frame rate, as a WebSocket's; over it the frame is refused, not lost unanswered.
-      if (!page.frames.take()) {
+      // The person's frame rate, shared with their WebSockets; over it the frame is refused, not
+      // lost unanswered.
+      if (!page.commands.rates.take(page.user.id, "frame")) {
         metrics?.rateLimited.inc({ type: "frame" });
         answers.push([errorFrame("rate_limited", "Too many frames; slow down")]);
         continue;

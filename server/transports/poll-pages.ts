@@ -4,11 +4,9 @@
 // keeps polling or sending: a page silent for the presence lapse is gone, and its rooms with it.
 import type { Session } from "../auth";
 import type { CommandContext } from "../commands/context";
-import { FRAME_RATE } from "../commands/limits";
 import type { EventLog } from "../eventlog";
 import type { Hub, Subscriber } from "../hub";
 import type { PersonRates } from "../ratelimit";
-import { TokenBucket } from "../../lib/token-bucket";
 import { POLL_PRESENCE_TTL_MS, roomStream, type ServerFrame, type User } from "../../lib/protocol";
 
 export interface PollPagesOptions {
@@ -38,8 +36,6 @@ export class PollPage implements Subscriber {
   readonly user: User;
   readonly sessionId: string;
   readonly rooms = new Set<string>();
-  /** Frames the page may send (FRAME_RATE, as one WebSocket). */
-  readonly frames: TokenBucket;
   /** What the command executor knows of the page. */
   readonly commands: CommandContext;
   seenAt: number;
@@ -54,7 +50,6 @@ export class PollPage implements Subscriber {
     this.sessionId = session.id;
     this.id = `poll:${key}`;
     this.seenAt = now();
-    this.frames = new TokenBucket(FRAME_RATE.perSecond, FRAME_RATE.burst, now);
     this.commands = {
       user: this.user,
       transport: "longpoll",

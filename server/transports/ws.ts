@@ -12,7 +12,6 @@ import type { ProxyTrust } from "../http/proxy-trust";
 import type { DisconnectOptions, DisconnectReason, Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import type { Logger } from "../log";
 import { counterFor, type Metrics, type Tally } from "../metrics";
-import { TokenBucket } from "../../lib/token-bucket";
 import type { ConnectionBudget } from "../connection-budget";
 import { PersonRates, WindowCounter } from "../ratelimit";
 import { systemClock, type Clock, type Timer } from "../state/clock";
@@ -22,7 +21,6 @@ import type { Workspace } from "../workspace";
 import type { CommandContext, Reply } from "../commands/context";
 import { decodeFrame, errorFrame, isServerTrouble } from "../commands/errors";
 import { CommandExecutor } from "../commands/executor";
-import { FRAME_RATE } from "../commands/limits";
 import {
   CloseCode,
   CURSOR_TICK_MS,
@@ -58,8 +56,6 @@ export interface WsConnectionOptions {
    * connection has buckets of its own.
    */
   rates?: PersonRates;
-  /** Frames read per second (and burst) before the rest are dropped unread; FRAME_RATE unless set. */
-  frameRate?: { perSecond: number; burst: number };
   /** The subprotocol the socket speaks (default `rt.v1`): 1.1 hears presence as diffs. */
   version?: ProtocolVersion;
   /** Carries out the frames; one over `hub` and `workspace` unless given. */
@@ -92,7 +88,7 @@ const ABUSE_WINDOW_MS = 10_000;
 const FLOOD_LIMIT = 500;
 
 // The limits of one connection live with the commands (a long-poll page has the same).
-// FRAME_RATE: frames past it are dropped unread here (no JSON.parse, no schema).
+// FRAME_RATE: a person's frames past it are dropped unread here (no JSON.parse, no schema).
 export { FRAME_RATE, JOIN_RATE, MAX_ROOMS_PER_CONNECTION } from "../commands/limits";
 /**
  * Frames over a limit that are dropped without an answer (over FRAME_RATE, or cursor and typing
@@ -233,8 +229,6 @@ export class WsConnection implements Subscriber {
   private readonly hearsReads: boolean;
   private readonly clock: Clock;
   private readonly rates: PersonRates;
-  /** Frames read off the socket, before any parsing (FRAME_RATE). */
-  private readonly frameBucket: TokenBucket;
   private readonly abuse: WindowCounter;
   private readonly flood: WindowCounter;
   /** Frames dropped without an answer for being over a limit (EXCESS_LIMIT). */
@@ -276,8 +270,6 @@ export class WsConnection implements Subscriber {
     this.clock = opts.clock ?? systemClock;
     const now = () => this.clock.now();
     this.rates = opts.rates ?? new PersonRates({ now });
-    const frameRate = opts.frameRate ?? FRAME_RATE;
-    this.frameBucket = new TokenBucket(frameRate.perSecond, frameRate.burst, now);
     this.abuse = new WindowCounter(ABUSE_LIMIT, ABUSE_WINDOW_MS, now);
     this.flood = new WindowCounter(FLOOD_LIMIT, ABUSE_WINDOW_MS, now);
     this.excess = new WindowCounter(EXCESS_LIMIT, ABUSE_WINDOW_MS, now);
@@ -435,8 +427,9 @@ export class WsConnection implements Subscriber {
   handleMessage(data: Buffer | string, isBinary: boolean): void {
     if (this.closed) return;
     // A flood is turned away before it costs a JSON.parse: nothing a real client sends comes
-    // this fast, so what is over the rate is dropped unread.
-    if (!this.frameBucket.take()) {
+    // this fast, so what is over the rate is dropped unread. The rate is the person's, over
+    // all their connections: a flood spread over many sockets is read no faster than one.
+    if (!this.rates.take(this.user.id, "frame")) {
       this.opts.metrics?.rateLimited.inc({ type: "frame" });
       // Over the limit like a rate_limited send, only cheaper: it counts toward the same flood
       // close, so a burst too fast to be read is cut off as one that was read and refused.

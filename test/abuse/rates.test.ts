@@ -1,9 +1,12 @@
 // Finding: rate limits were per connection. One person with 50 sockets got 690 messages/s
 // acked, and 3,040,000 cursor frames in 15 s from 20 sockets were parsed and dropped without a
 // socket ever being closed. The limits are now per person, shared by all their connections,
-// and a connection that keeps sending over any limit is closed 1008.
+// and a connection that keeps sending over any limit is closed 1008. Even the frames read at
+// all (before any is parsed) are counted per person: a flood spread over twenty sockets costs
+// the server one socket's parsing.
 import { afterEach, expect, it, vi } from "vitest";
 import { CloseCode, SEND_BURST, SEND_RATE_PER_S } from "../../lib/protocol";
+import { FRAME_RATE } from "../../server/commands/limits";
 import { metricValue, scrapeMetrics } from "../helpers/metrics";
 import { isType, startServer, waitFor, type TestServer, type WsClient } from "../helpers/server";
 
@@ -73,4 +76,34 @@ it("a cursor flood is closed 1008 within a bounded number of frames, while a bys
 
   bystander.send({ type: "send", room: "general", text: "still here", clientId: "b-1" });
   await bystander.next(isType("ack", (f) => f.clientId === "b-1"));
+});
+
+it("one person's 20 sockets flooding cursors at once have no more frames parsed than one socket would", async () => {
+  s = await startServer();
+  const [ada, lin] = [await s.signIn("Ada"), await s.signIn("Lin")];
+  const sockets: WsClient[] = [];
+  for (let i = 0; i < 20; i++) sockets.push(await s.connect(ada.cookie));
+  const bystander = await s.connect(lin.cookie);
+  open.push(...sockets, bystander);
+  for (const c of [...sockets, bystander]) {
+    c.send({ type: "join", room: "general" });
+    await c.next(isType("joined"));
+  }
+  const before = metricValue(await scrapeMetrics(s.url), "rt_ws_frames_in_total", { type: "cursor" });
+
+  // Each socket sends three quarters of the frame burst at once: under what one connection
+  // alone may send, 7,200 frames in all.
+  const perSocket = (FRAME_RATE.burst * 3) / 4;
+  const started = Date.now();
+  for (const c of sockets) for (let i = 0; i < perSocket; i++) c.send({ type: "cursor", room: "general", x: (i % 100) / 100, y: 0.5 });
+  await waitFor(() => sockets.every((c) => c.ws.bufferedAmount === 0), 30_000, "the flood written");
+  bystander.send({ type: "send", room: "general", text: "still here", clientId: "b-1" });
+  await bystander.next(isType("ack", (f) => f.clientId === "b-1"));
+  const elapsedMs = Date.now() - started;
+
+  const parsed = metricValue(await scrapeMetrics(s.url), "rt_ws_frames_in_total", { type: "cursor" }) - before;
+  // The person's one frame bucket: its burst, plus what it refilled meanwhile.
+  expect(parsed).toBeGreaterThan(0);
+  expect(parsed).toBeLessThanOrEqual(FRAME_RATE.burst + Math.ceil((FRAME_RATE.perSecond * elapsedMs) / 1000));
+  expect(parsed).toBeLessThan(sockets.length * perSocket);
 });

@@ -145,7 +145,7 @@ describe("join and leave", () => {
     expect(await run({ type: "join", room }, full)).toEqual([
       { type: "error", code: "too_many_rooms", message: `A connection can be in at most ${MAX_ROOMS_PER_CONNECTION} rooms; leave one first`, room },
     ]);
-    const rates = new PersonRates({ now: () => clock.now(), limits: { send: { rate: 1, burst: 1 }, typing: { rate: 1, burst: 1 }, cursor: { rate: 1, burst: 1 }, join: { rate: 1, burst: 1 }, read: { rate: 1, burst: 1 }, canvas: { rate: 1, burst: 1 }, canvasLive: { rate: 1, burst: 1 } } });
+    const rates = new PersonRates({ now: () => clock.now(), limits: { send: { rate: 1, burst: 1 }, typing: { rate: 1, burst: 1 }, cursor: { rate: 1, burst: 1 }, join: { rate: 1, burst: 1 }, read: { rate: 1, burst: 1 }, canvas: { rate: 1, burst: 1 }, canvasLive: { rate: 1, burst: 1 }, frame: { rate: 1, burst: 1 } } });
     const limited = connection({ rates });
     await run({ type: "join", room }, limited);
     expect(await run({ type: "join", room }, limited)).toEqual([
@@ -204,7 +204,7 @@ describe("send", () => {
     expect(await run({ type: "send", room, text: "   ", clientId: "e-2" }, c)).toEqual([
       { type: "error", code: "invalid_text", message: "Message must not be empty", clientId: "e-2", room },
     ]);
-    const rates = new PersonRates({ now: () => clock.now(), limits: { send: { rate: 1, burst: 1 }, typing: { rate: 1, burst: 1 }, cursor: { rate: 1, burst: 1 }, join: { rate: 1, burst: 1 }, read: { rate: 1, burst: 1 }, canvas: { rate: 1, burst: 1 }, canvasLive: { rate: 1, burst: 1 } } });
+    const rates = new PersonRates({ now: () => clock.now(), limits: { send: { rate: 1, burst: 1 }, typing: { rate: 1, burst: 1 }, cursor: { rate: 1, burst: 1 }, join: { rate: 1, burst: 1 }, read: { rate: 1, burst: 1 }, canvas: { rate: 1, burst: 1 }, canvasLive: { rate: 1, burst: 1 }, frame: { rate: 1, burst: 1 } } });
     const limited = { ...c, rates };
     expect(codeOf(await run({ type: "send", room, text: "one", clientId: "e-3" }, limited))).toBeNull();
     expect(await run({ type: "send", room, text: "two", clientId: "e-4" }, limited)).toEqual([
@@ -390,7 +390,7 @@ describe("failures the operator sees", () => {
 
   it("counts what each limit refused or dropped, by kind", async () => {
     const room = await newRoom();
-    const rates = new PersonRates({ now: () => clock.now(), limits: { send: { rate: 1, burst: 1 }, typing: { rate: 1, burst: 1 }, cursor: { rate: 1, burst: 1 }, join: { rate: 1, burst: 1 }, read: { rate: 1, burst: 1 }, canvas: { rate: 1, burst: 1 }, canvasLive: { rate: 1, burst: 1 } } });
+    const rates = new PersonRates({ now: () => clock.now(), limits: { send: { rate: 1, burst: 1 }, typing: { rate: 1, burst: 1 }, cursor: { rate: 1, burst: 1 }, join: { rate: 1, burst: 1 }, read: { rate: 1, burst: 1 }, canvas: { rate: 1, burst: 1 }, canvasLive: { rate: 1, burst: 1 }, frame: { rate: 1, burst: 1 } } });
     const c = connection({ rates });
     await run({ type: "join", room }, c);
     await run({ type: "join", room }, c);
@@ -408,7 +408,7 @@ describe("without metrics (they are optional)", () => {
   it("typing and cursor input over the limit is still dropped as excess, not answered as an error", async () => {
     const room = await newRoom();
     const bare = new CommandExecutor({ hub, workspace, logger: silentLogger });
-    const rates = new PersonRates({ now: () => clock.now(), limits: { send: { rate: 1, burst: 1 }, typing: { rate: 1, burst: 1 }, cursor: { rate: 1, burst: 1 }, join: { rate: 1, burst: 1 }, read: { rate: 1, burst: 1 }, canvas: { rate: 1, burst: 1 }, canvasLive: { rate: 1, burst: 1 } } });
+    const rates = new PersonRates({ now: () => clock.now(), limits: { send: { rate: 1, burst: 1 }, typing: { rate: 1, burst: 1 }, cursor: { rate: 1, burst: 1 }, join: { rate: 1, burst: 1 }, read: { rate: 1, burst: 1 }, canvas: { rate: 1, burst: 1 }, canvasLive: { rate: 1, burst: 1 }, frame: { rate: 1, burst: 1 } } });
     const c = connection({ rates });
     await run({ type: "join", room }, c);
     await bare.execute({ type: "typing", room }, c);

@@ -42,9 +42,11 @@ describe("long-polling pages", () => {
     expect(pages.size).toBe(3);
     // What the command executor knows of it: a long-polling source with the person's limits.
     expect(page.commands).toMatchObject({ user: ada, transport: "longpoll", source: page.id, rates, rooms: page.rooms, joinOnDemand: true });
+    // The frame rate is the person's, shared by their pages: one page's burst leaves none to another.
     let frames = 0;
-    while (page.frames.take()) frames++;
+    while (page.commands.rates.take(ada.id, "frame")) frames++;
     expect(frames).toBe(FRAME_RATE.burst);
+    expect(pages.open(session(ada), "tab-2").commands.rates.take(ada.id, "frame")).toBe(false);
   });
 
   it("joins a room for its commands: present at once, answered with the room's head and members; leaves it at once", async () => {

@@ -10,6 +10,7 @@ import { EventLog } from "../../server/eventlog";
 import { Hub } from "../../server/hub";
 import { silentLogger } from "../../server/log";
 import { createMetrics, type Metrics } from "../../server/metrics";
+import { PersonRates, SEND_LIMITS } from "../../server/ratelimit";
 import { ManualClock } from "../../server/state/clock";
 import { FRAME_RATE, INBOX_MAX_FRAMES, MAX_ROOMS_PER_CONNECTION, WsConnection, type WsConnectionOptions } from "../../server/transports/ws";
 import { Workspace } from "../../server/workspace";
@@ -57,6 +58,10 @@ afterEach(async () => {
   hub.stop();
   await log.idle();
 });
+/** Rates of the person's own, with their frame rate (FRAME_RATE) set as a test needs it. */
+function framesAt(perSecond: number, burst: number): PersonRates {
+  return new PersonRates({ now: () => clock.now(), limits: { ...SEND_LIMITS, frame: { rate: perSecond, burst } } });
+}
 
 /** A connection of `session` over a new in-memory pair. */
 function connect(session: Session, opts: Partial<WsConnectionOptions> = {}): TestSocketPair {
@@ -428,7 +433,7 @@ describe("close codes", () => {
   it("1008 for a client that keeps sending past the rate limit (500 refusals within 10 s)", async () => {
     // 521 frames at one instant: past the unread-drop rate (FRAME_RATE), raised here so that
     // every send is read and answered.
-    const { room, a } = await adaInNewRoom({ frameRate: { perSecond: 1_000, burst: 1_000 } });
+    const { room, a } = await adaInNewRoom({ rates: framesAt(1_000, 1_000) });
     for (let i = 0; i < 520; i++) a.send({ type: "send", room, text: `f${i}`, clientId: `f-${i}` });
     await a.flushUntil(() => a.of("ack").length === 20 && a.of("error").length === 500, "an answer to every send");
     expect(a.closeCode).toBeNull();
@@ -576,7 +581,7 @@ describe("bounded memory per connection", () => {
   it("closes with 1008 a socket that keeps delivering frames past the hard limit while paused", async () => {
     const room = await newRoom();
     // Past FRAME_RATE too: raised here, so the frames reach the pending-frame bound.
-    const a = connect(ada, { frameRate: { perSecond: 10_000, burst: 10_000 } });
+    const a = connect(ada, { rates: framesAt(10_000, 10_000) });
     a.honorsPause = false;
     a.send({ type: "join", room });
     for (let i = 0; i < INBOX_MAX_FRAMES + 10; i++) a.send({ type: "typing", room });

@@ -19,6 +19,7 @@ import { Hub } from "../../server/hub";
 import type { Logger } from "../../server/log";
 import { silentLogger } from "../../server/log";
 import { createMetrics, type Metrics } from "../../server/metrics";
+import { PersonRates, SEND_LIMITS } from "../../server/ratelimit";
 import { ManualClock } from "../../server/state/clock";
 import {
   EXCESS_LIMIT,
@@ -127,6 +128,10 @@ afterEach(() => {
 });
 
 // --- WsConnection over the in-memory pair -------------------------------------------------
+/** Rates of the person's own, with their frame rate (FRAME_RATE) set as a test needs it. */
+function framesAt(perSecond: number, burst: number): PersonRates {
+  return new PersonRates({ now: () => clock.now(), limits: { ...SEND_LIMITS, frame: { rate: perSecond, burst } } });
+}
 
 interface Conn {
   pair: TestSocketPair;
@@ -453,7 +458,7 @@ describe("a connection (over the in-memory pair)", () => {
         version: PROTOCOL_VERSION_1_1,
         cursorSkipBytes: 10,
         maxBufferedBytes: 100_000,
-        frameRate: { perSecond: 1, burst: 4 },
+        rates: framesAt(1, 4),
       });
       const l = connect(linSession);
       await join(l);
@@ -603,7 +608,7 @@ describe("a connection (over the in-memory pair)", () => {
 
     it("never holds frames answered without complaint against the connection", async () => {
       const s = scripted(() => ({ frames: [{ type: "typing", room: ROOM, users: [] }] }));
-      const a = connect(adaSession, { executor: s.executor, frameRate: { perSecond: 1e6, burst: 1e6 } });
+      const a = connect(adaSession, { executor: s.executor, rates: framesAt(1e6, 1e6) });
       for (let i = 0; i < EXCESS_LIMIT + 100; i++) a.pair.send({ type: "leave", room: ROOM });
       await settle();
       expect([a.pair.closeCode, a.pair.of("typing").length]).toEqual([null, EXCESS_LIMIT + 100]);
@@ -613,7 +618,7 @@ describe("a connection (over the in-memory pair)", () => {
     it("holds a rate_limited refusal to the flood limit (500), not the bad-frame one, and the server's own trouble to none", async () => {
       let code: "rate_limited" | "internal" | "overloaded" | "unavailable" = "internal";
       const s = scripted(() => ({ frames: [errorFrame(code, "no", { room: ROOM })] }));
-      const a = connect(adaSession, { executor: s.executor, frameRate: { perSecond: 1e6, burst: 1e6 } });
+      const a = connect(adaSession, { executor: s.executor, rates: framesAt(1e6, 1e6) });
       for (const trouble of ["internal", "overloaded", "unavailable"] as const) {
         code = trouble;
         for (let i = 0; i < 60; i++) a.pair.send({ type: "leave", room: ROOM });
@@ -641,9 +646,31 @@ describe("a connection (over the in-memory pair)", () => {
       expect(a.pair.frames).toEqual([]);
     });
 
+    it("counts frames per person: one person's sockets together read one burst, another person's are read as before", async () => {
+      const s = scripted();
+      const rates = new PersonRates({ now: () => clock.now() });
+      const ada1 = connect(adaSession, { executor: s.executor, rates });
+      const ada2 = connect(adaSession, { executor: s.executor, rates });
+      const l = connect(linSession, { executor: s.executor, rates });
+      const half = FRAME_RATE.burst / 2;
+      for (let i = 0; i < half + 10; i++) ada1.pair.send({ type: "leave", room: ROOM });
+      for (let i = 0; i < half + 10; i++) ada2.pair.send({ type: "leave", room: ROOM });
+      for (let i = 0; i < 10; i++) l.pair.send({ type: "leave", room: ROOM });
+      await settle();
+      expect(s.handled).toHaveLength(FRAME_RATE.burst + 10);
+      expect(await counted(metrics.rateLimited, { type: "frame" })).toBe(20);
+      // Refilled at the person's rate, shared the same way.
+      clock.advance(1_000);
+      for (let i = 0; i < FRAME_RATE.perSecond; i++) (i % 2 ? ada1 : ada2).pair.send({ type: "leave", room: ROOM });
+      ada1.pair.send({ type: "leave", room: ROOM });
+      await settle();
+      expect(s.handled).toHaveLength(FRAME_RATE.burst + 10 + FRAME_RATE.perSecond);
+      expect(await counted(metrics.rateLimited, { type: "frame" })).toBe(21);
+    });
+
     it("drops a flood unread past the frame rate, and closes it 1008 past 500 such frames within the window", async () => {
       const s = scripted();
-      const a = connect(adaSession, { executor: s.executor, frameRate: { perSecond: 10, burst: 2 } });
+      const a = connect(adaSession, { executor: s.executor, rates: framesAt(10, 2) });
       for (let i = 0; i < 5; i++) a.pair.send("not even JSON");
       await settle();
       // Two read (and refused), three dropped unread.
@@ -664,7 +691,7 @@ describe("a connection (over the in-memory pair)", () => {
 
     it(`closes 1008 a connection whose input keeps being dropped over its limits (more than ${EXCESS_LIMIT} within 10 s)`, async () => {
       const s = scripted(() => ({ frames: [], excess: true }));
-      const a = connect(adaSession, { executor: s.executor, frameRate: { perSecond: 1e6, burst: 1e6 } });
+      const a = connect(adaSession, { executor: s.executor, rates: framesAt(1e6, 1e6) });
       for (let i = 0; i < EXCESS_LIMIT; i++) a.pair.send({ type: "typing", room: ROOM });
       await settle();
       clock.advance(10_000);
@@ -680,7 +707,7 @@ describe("a connection (over the in-memory pair)", () => {
     it("frames over the frame rate count toward the same excess limit", async () => {
       // Over the frame rate and excess at once: 500 under the flood limit, the rest excess.
       const s = scripted(() => ({ frames: [], excess: true }));
-      const a = connect(adaSession, { executor: s.executor, frameRate: { perSecond: 1e6, burst: 600 } });
+      const a = connect(adaSession, { executor: s.executor, rates: framesAt(1e6, 600) });
       for (let i = 0; i < 600; i++) a.pair.send({ type: "typing", room: ROOM });
       await settle();
       for (let i = 0; i < 400; i++) a.pair.send({ type: "typing", room: ROOM });
@@ -775,7 +802,7 @@ describe("a connection (over the in-memory pair)", () => {
 
     it(`closes 1008 a peer that keeps sending while paused: past ${INBOX_MAX_FRAMES} frames waiting`, async () => {
       const g = gated();
-      const a = connect(adaSession, { executor: g.executor, frameRate: { perSecond: 1e6, burst: 1e6 } });
+      const a = connect(adaSession, { executor: g.executor, rates: framesAt(1e6, 1e6) });
       a.pair.honorsPause = false;
       for (let i = 0; i < INBOX_MAX_FRAMES + 1; i++) a.pair.send({ type: "leave", room: ROOM });
       await settle();
