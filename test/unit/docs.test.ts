@@ -465,6 +465,7 @@ const RESULTS_PHRASES: [chapter: string, phrase: RegExp, section: string][] = [
   ["10", /\*idle\* stops at ([\d,]+) connections/, "idle"],
   ["10", /allows [\d,]+, which is why \*idle\* stops/, "idle"],
   ["10", /those pauses \((\d+)–30 ms every ~0\.8 s here\)/, "event log in two round trips"],
+  ["02", /up to (\d+) ms in which no one else's ack went out/, "frames counted per person before parsing"],
 ];
 
 const UNIT = /\d[\d,.]*(?:–\d+)?\s?(?:ms|s|Hz|KiB|bytes|\/s)\b/g;
