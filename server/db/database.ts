@@ -123,6 +123,24 @@ async function openEmbedded(opts: OpenOptions): Promise<Database> {
 
 // ---------------------------------------------------------------------------
 
+/** Statement texts prepared by name, at most; texts past it run unnamed (parsed every time). */
+export const MAX_PREPARED_STATEMENTS = 100;
+const statementNames = new Map<string, string>();
+
+/**
+ * A statement with parameters as a named prepared statement: each connection parses and plans
+ * it the first time and from then on only binds and runs it. Parsing and planning is most of
+ * what a small statement costs the embedded database (WebAssembly on one thread), which runs
+ * four of them for every commit. The app's statements are a fixed set of texts; the bound
+ * keeps a text built at run time from growing every connection's set of statements.
+ */
+function prepared(text: string, values: unknown[] | undefined): string | pg.QueryConfig {
+  if (values === undefined) return text;
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_PREPARED_STATEMENTS) statementNames.set(text, (name = `rt_${statementNames.size + 1}`));
+  return name === undefined ? { text, values } : { name, text, values };
+}
+
 function openPostgres(url: string, opts: OpenOptions): Database {
   const { onError } = opts;
   const applicationName = opts.applicationName ?? "realtime-workspace";
@@ -144,7 +162,7 @@ function openPostgres(url: string, opts: OpenOptions): Database {
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const sql: Sql = {
     async query(text, params) {
-      return (await pool.query(text, params)).rows;
+      return (await pool.query(prepared(text, params))).rows;
     },
     async exec(script) {
       await pool.query(script);
@@ -179,7 +197,7 @@ function openPostgres(url: string, opts: OpenOptions): Database {
       let committed = false;
       const run = async <R>(text: string, params?: unknown[]): Promise<R[]> => {
         if (committed) throw new Error("The transaction was committed: nothing more runs in it");
-        const [, result] = await Promise.all([begun, send(() => client.query(text, params))]);
+        const [, result] = await Promise.all([begun, send(() => client.query(prepared(text, params)))]);
         return result.rows as R[];
       };
       try {

@@ -9,6 +9,12 @@
 // per protocol message instead, and two `pg` clients sending parameterized queries at once get
 // "unnamed prepared statement does not exist"; this file is that package's server, made safe.
 //
+// Named prepared statements are a session's on Postgres, and here the one backend is every
+// connection's session: two connections preparing a statement of one name would collide, and a
+// closed connection's statements would stay behind. So each connection's statement names are
+// made its own on the way in (`ownStatementNames`), and its statements are deallocated once it
+// has closed and the backend is free.
+//
 // Notifications: the one backend LISTENs for every connection that asked, and its
 // NotificationResponses come out in whichever connection's answer ran last; each goes to the
 // connections that issued a LISTEN for its channel instead.
@@ -35,6 +41,10 @@ interface Session {
   closed: boolean;
   /** The event log's (its `application_name` ends in `-log`): served before the others. */
   urgent: boolean;
+  /** Put before its statement names in the backend, making them this connection's own. */
+  readonly prefix: string;
+  /** The named statements it prepared (their names in the backend): deallocated once it closes. */
+  readonly statements: Set<string>;
 }
 
 /**
@@ -60,6 +70,10 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
   /** Connections with messages queued, in arrival order (the owner is served first). */
   const waiting: Session[] = [];
   let running = false;
+  /** Connections opened so far: each one's number makes its statement names its own. */
+  let opened = 0;
+  /** Names of statements whose connection closed, deallocated when the backend is next free. */
+  const orphaned: string[] = [];
 
   /**
    * Runs protocol messages on the backend and returns its answer. PGlite's lock keeps out its
@@ -87,6 +101,7 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
     running = true;
     try {
       for (;;) {
+        if (!owner && orphaned.length > 0) await deallocate(orphaned.splice(0));
         const s = owner ?? waiting.shift();
         if (!s || s.queued.length === 0) {
           if (s && s !== owner) continue;
@@ -149,6 +164,12 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
     if (owner === s) owner = null;
   };
 
+  /** Drops prepared statements no connection can use any more (one that was never made is no harm). */
+  const deallocate = (names: string[]) =>
+    db.runExclusive(async () => {
+      for (const name of names) await db.execProtocolRaw(simpleQuery(`DEALLOCATE "${name.replaceAll('"', '""')}"`), { syncToFs: false });
+    });
+
   const onData = (s: Session, chunk: Buffer) => {
     const buf = s.partial.length ? Buffer.concat([s.partial, chunk]) : chunk;
     let at = 0;
@@ -178,7 +199,7 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
         s.socket.end();
         break;
       }
-      s.queued.push(buf.subarray(at, end));
+      s.queued.push(ownStatementNames(s, buf.subarray(at, end)));
       at = end;
     }
     s.partial = at === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(at));
@@ -187,7 +208,18 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
 
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
-    const s: Session = { socket, partial: Buffer.alloc(0), queued: [], greeted: false, started: false, channels: new Set(), closed: false, urgent: false };
+    const s: Session = {
+      socket,
+      partial: Buffer.alloc(0),
+      queued: [],
+      greeted: false,
+      started: false,
+      channels: new Set(),
+      closed: false,
+      urgent: false,
+      prefix: `c${++opened}_`,
+      statements: new Set(),
+    };
     sessions.add(s);
     socket.on("data", (chunk) => onData(s, chunk));
     socket.on("error", () => {});
@@ -197,7 +229,9 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
       sessions.delete(s);
       const i = waiting.indexOf(s);
       if (i >= 0) waiting.splice(i, 1);
+      orphaned.push(...s.statements);
       if (owner === s && !running) void abandon(s).then(pump);
+      else if (orphaned.length > 0) void pump();
     });
   });
 
@@ -246,6 +280,29 @@ function noteListens(s: Session, batch: Buffer): void {
     if (m[1]) s.channels.delete(channel);
     else s.channels.add(channel);
   }
+}
+
+/**
+ * The message with its statement name made the connection's own (prefixed), in the messages
+ * that name a statement: Parse, Bind (after its portal's name), and Describe and Close of a
+ * statement (`S`). The unnamed statement is left as it is: it lives only until the next Parse,
+ * within the connection's turn. Records the statements the connection prepares and closes.
+ */
+function ownStatementNames(s: Session, message: Buffer): Buffer {
+  const type = message[0];
+  let at: number;
+  if (type === 0x50 /* P */) at = 5;
+  else if (type === 0x42 /* B */) at = message.indexOf(0, 5) + 1;
+  else if ((type === 0x44 /* D */ || type === 0x43) /* C */ && message[5] === 0x53 /* S */) at = 6;
+  else return message;
+  if (message[at] === 0) return message;
+  const end = message.indexOf(0, at);
+  const name = s.prefix + message.toString("utf8", at, end);
+  if (type === 0x50) s.statements.add(name);
+  else if (type === 0x43) s.statements.delete(name);
+  const out = Buffer.concat([message.subarray(0, at), Buffer.from(name, "utf8"), message.subarray(end)]);
+  out.writeInt32BE(out.length - 1, 1);
+  return out;
 }
 
 /** A simple-protocol Query message. */

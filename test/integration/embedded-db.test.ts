@@ -91,6 +91,31 @@ describe("the embedded database's process", () => {
     expect(await db.sql.query("SELECT count(*)::int AS n FROM t WHERE w = 98")).toEqual([{ n: 1 }]);
   });
 
+  it("gives each connection named statements of its own, as Postgres does, and drops them when it closes", async () => {
+    const [a, b] = [await client(), await client()];
+    const named = async () =>
+      ((await db.sql.query<{ name: string; statement: string }>("SELECT name, statement FROM pg_prepared_statements")) ?? [])
+        .filter((r) => r.name.endsWith("_q"))
+        .map((r) => r.statement)
+        .sort();
+    // One name, two statements: each connection runs its own, the first time and after.
+    for (let i = 0; i < 3; i++) {
+      const [ra, rb] = await Promise.all([
+        a.query<{ n: number }>({ name: "q", text: "SELECT $1::int + 1 AS n", values: [i] }),
+        b.query<{ n: number }>({ name: "q", text: "SELECT $1::int * 10 AS n", values: [i] }),
+      ]);
+      expect([ra.rows[0]!.n, rb.rows[0]!.n]).toEqual([i + 1, i * 10]);
+    }
+    expect(await named()).toEqual(["SELECT $1::int * 10 AS n", "SELECT $1::int + 1 AS n"]);
+    await a.end();
+    await expect.poll(named).toEqual(["SELECT $1::int * 10 AS n"]);
+    // A statement that failed to prepare was never made: deallocating it at the close is no harm.
+    await expect(b.query({ name: "bad", text: "SELEC 1" })).rejects.toThrow(/syntax/);
+    await b.end();
+    await expect.poll(named).toEqual([]);
+    expect(await db.sql.query("SELECT 1 AS n")).toEqual([{ n: 1 }]);
+  });
+
   it("delivers a notification to the connections that listen on its channel, and to no other", async () => {
     const heard: string[] = [];
     const stop = await db.listen("rt_test_channel", (p) => heard.push(p));

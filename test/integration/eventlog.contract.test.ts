@@ -473,6 +473,29 @@ describe.each(dbKinds)("event log on %s", (kind) => {
       await proxy.close();
     }
   });
+
+  it("25. parses and plans each statement once per connection; later batches only bind and run them", async () => {
+    const proxy = await startRoundTripProxy(t.url!);
+    const db = await openDatabase({ url: proxy.url, poolSize: 1 });
+    try {
+      const log = new EventLog(db);
+      await log.append(message("room:c25", "first", "k-first"));
+      // The first batch on the connection sent its statements to be parsed (the lock, the
+      // repeats' lookup, the insert).
+      expect(proxy.parses()).toBeGreaterThanOrEqual(3);
+      proxy.reset();
+      for (const [i, text] of ["a", "b", "c"].entries()) await log.append(message("room:c25", text, `k${i}`));
+      const again = await log.append(message("room:c25", "a", "k0"));
+      expect(again).toMatchObject({ duplicate: true, event: { seq: 2 } });
+      expect(await log.heads(["room:c25"])).toEqual(new Map([["room:c25", 4]]));
+      expect(await log.heads(["room:c25"])).toEqual(new Map([["room:c25", 4]]));
+      // Three batches, a repeat and two reads of the heads: the heads' statement parsed once, the batches' none.
+      expect(proxy.parses()).toBe(1);
+    } finally {
+      await db.close();
+      await proxy.close();
+    }
+  });
 });
 
 describe("the NOTIFY payload", () => {
