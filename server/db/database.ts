@@ -131,8 +131,10 @@ const statementNames = new Map<string, string>();
  * A statement with parameters as a named prepared statement: each connection parses and plans
  * it the first time and from then on only binds and runs it. Parsing and planning is most of
  * what a small statement costs the embedded database (WebAssembly on one thread), which runs
- * four of them for every commit. The app's statements are a fixed set of texts; the bound
- * keeps a text built at run time from growing every connection's set of statements.
+ * three of them for every commit (the lock, the repeats' lookup, the insert). The app's
+ * statements are a fixed set of texts; the bound keeps a text built at run time from growing
+ * every connection's set of statements. (The embedded database's server makes each
+ * connection's names its own, as a Postgres session's are: pglite-server.ts.)
  */
 function prepared(text: string, values: unknown[] | undefined): string | pg.QueryConfig {
   if (values === undefined) return text;
