@@ -71,6 +71,8 @@ export interface TransportsOptions {
   before?: string;
   /** Writes a CPU profile of the server over each fixed-rate window to this directory. */
   profileDir?: string;
+  /** With `profileDir`: a sampling heap profile of the same window beside it (`--heap`). */
+  heapProfile?: boolean;
   /** One app server for every transport of a run (smoke tests), instead of a fresh one each. */
   sharedServer?: boolean;
   progress?: Progress;
@@ -428,7 +430,7 @@ async function measure(transport: TransportKind, o: MeasureOptions): Promise<Omi
     };
 
     await srv.settled();
-    if (o.profileDir) await srv.profileStart();
+    if (o.profileDir) await srv.profileStart(undefined, { heap: o.heapProfile });
     const { pass: _pass, ...fixed } = await window(rate, o.durationMs ?? 5000, o.warmupMs ?? 1000, 3000);
     if (o.profileDir) {
       mkdirSync(o.profileDir, { recursive: true });
@@ -672,6 +674,7 @@ benchScript(import.meta.url, {
     transports: (get("transports")?.split(",") as TransportKind[] | undefined) ?? (get("before") ? [...TRANSPORTS, "sse-before", "longpoll-before"] : TRANSPORTS),
     before: get("before"),
     profileDir: get("profile"),
+    heapProfile: has("heap"),
     search: !has("no-search"),
     stepMs: num("step", quick ? 500 : 1000),
     graceMs: num("grace", quick ? 500 : 1000),

@@ -39,9 +39,16 @@ export interface ServerChild {
   settled(busy?: number, maxMs?: number): Promise<void>;
   /** A named function the child registered (e.g. "seed"). */
   call<T = unknown>(name: string, arg?: unknown): Promise<T>;
-  /** Starts V8's CPU profiler in the child (sampling every `intervalUs`, default 1000). */
-  profileStart(intervalUs?: number): Promise<void>;
-  /** Stops it and writes the profile (a .cpuprofile JSON, as `node --cpu-prof` writes) to `file`. */
+  /**
+   * Starts V8's CPU profiler in the child (sampling every `intervalUs`, default 1000), and with
+   * `heap` its sampling heap profiler too, counting what is allocated whether or not it is
+   * collected by the time the profile stops.
+   */
+  profileStart(intervalUs?: number, opts?: { heap?: boolean }): Promise<void>;
+  /**
+   * Stops it and writes the profile (a .cpuprofile JSON, as `node --cpu-prof` writes) to `file`;
+   * the heap profile, when started, beside it as `.heapprofile` (as Chrome's DevTools writes).
+   */
   profileStop(file: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -135,7 +142,7 @@ function attach(child: ChildProcess, pinned: boolean, timeoutMs: number): Promis
             }
           },
           call: <T>(name: string, arg?: unknown) => request({ type: "call", name, arg }) as Promise<T>,
-          profileStart: async (intervalUs) => void (await request({ type: "profile-start", arg: intervalUs })),
+          profileStart: async (intervalUs, opts) => void (await request({ type: "profile-start", arg: { intervalUs, heap: opts?.heap ?? false } })),
           profileStop: async (file) => void (await request({ type: "profile-stop", arg: file })),
           async stop() {
             if (exited) return;
@@ -220,6 +227,7 @@ export function descendants(pid: number): number[] {
 export function serveParent(port: number, handlers: ChildHandlers = {}, info?: Record<string, unknown>): void {
   const send = (m: FromChild) => process.send?.(m);
   let inspector: Session | null = null;
+  let heapSampling = false;
   const post = (method: string, params?: object) =>
     new Promise<unknown>((resolve, reject) =>
       inspector!.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
@@ -245,10 +253,21 @@ export function serveParent(port: number, handlers: ChildHandlers = {}, info?: R
         inspector = new Session();
         inspector.connect();
         await post("Profiler.enable");
-        await post("Profiler.setSamplingInterval", { interval: (m.arg as number | undefined) ?? 1000 });
+        const { intervalUs, heap } = m.arg as { intervalUs?: number; heap: boolean };
+        await post("Profiler.setSamplingInterval", { interval: intervalUs ?? 1000 });
         await post("Profiler.start");
+        if (heap) {
+          heapSampling = true;
+          // One sample per 4 KiB allocated on average, kept whether or not it was collected since.
+          await post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+        }
       } else if (m.type === "profile-stop") {
         const { profile } = (await post("Profiler.stop")) as { profile: unknown };
+        if (heapSampling) {
+          heapSampling = false;
+          const heap = (await post("HeapProfiler.stopSampling")) as { profile: unknown };
+          writeFileSync(String(m.arg).replace(/\.cpuprofile$/, "") + ".heapprofile", JSON.stringify(heap.profile));
+        }
         inspector?.disconnect();
         inspector = null;
         writeFileSync(String(m.arg), JSON.stringify(profile));

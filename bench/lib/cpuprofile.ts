@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { isMain, parseArgs, REPO_DIR, table } from "./common";
 
-interface CallFrame {
+export interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
@@ -63,7 +63,7 @@ export function areaOf(f: CallFrame): string {
   return "other";
 }
 
-function label(f: CallFrame): { fn: string; where: string } {
+export function label(f: CallFrame): { fn: string; where: string } {
   const url = f.url.replace(/^file:\/\//, "");
   const file = url.includes("node_modules/") ? url.slice(url.lastIndexOf("node_modules/") + 13) : url.startsWith("/") ? path.relative(REPO_DIR, url) : url;
   return { fn: f.functionName || "(anonymous)", where: file ? `${file}:${f.lineNumber + 1}` : "" };
