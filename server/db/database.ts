@@ -178,6 +178,7 @@ function openPostgres(url: string, opts: OpenOptions): Database {
     prisma,
     async transaction(fn) {
       const client = await writers.connect();
+      let failure = false;
       // Statements started in one turn of the loop leave in one write, and the database reads
       // them together: the socket is corked from the first until the turn's microtasks run.
       const stream = client.connection.stream;
@@ -217,10 +218,16 @@ function openPostgres(url: string, opts: OpenOptions): Database {
         if (!committed) await Promise.all([begun, client.query("COMMIT")]);
         return result;
       } catch (err) {
+        // Awaited before anything else is sent: a statement pipelined past the ROLLBACK would
+        // find its prepared statement's first Parse refused in the aborted transaction.
         await client.query("ROLLBACK").catch(() => {});
+        // An error the database did not send (a parameter that could not be converted, a lost
+        // connection) may leave the driver sure of a prepared statement the connection no longer
+        // has (it closes the statement it could not bind): such a connection is not reused.
+        failure = !(err instanceof pg.DatabaseError);
         throw err;
       } finally {
-        client.release();
+        client.release(failure);
       }
     },
     async listen(channel, onNotify, onReconnect) {

@@ -101,7 +101,8 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
     running = true;
     try {
       for (;;) {
-        if (!owner && orphaned.length > 0) await deallocate(orphaned.splice(0));
+        // Between connections' turns, and only when no one waits: an ack never waits on them.
+        if (!owner && waiting.length === 0 && orphaned.length > 0) await deallocate(orphaned.splice(0));
         const s = owner ?? waiting.shift();
         if (!s || s.queued.length === 0) {
           if (s && s !== owner) continue;
@@ -117,13 +118,16 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
           continue;
         }
         const batch = s.queued.length === 1 ? s.queued[0]! : Buffer.concat(s.queued);
+        // A batch that ends inside a message sequence (a pipelining client's next query cut
+        // before its Sync) is mid-query whatever the last ReadyForQuery said.
+        const whole = SEQUENCE_ENDS.has(s.queued[s.queued.length - 1]![0]!);
         s.queued = [];
         noteListens(s, batch);
         const out = await run(batch);
         const status = deliver(s, out);
         // No ReadyForQuery yet (a message sequence cut before its Sync), or a transaction open:
         // the backend stays this connection's.
-        owner = status === "I" ? null : s;
+        owner = status === "I" && whole ? null : s;
         if (owner === s && s.closed) await abandon(s);
         if (!owner && s.queued.length > 0) line(s);
       }
@@ -166,9 +170,12 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
 
   /** Drops prepared statements no connection can use any more (one that was never made is no harm). */
   const deallocate = (names: string[]) =>
-    db.runExclusive(async () => {
-      for (const name of names) await db.execProtocolRaw(simpleQuery(`DEALLOCATE "${name.replaceAll('"', '""')}"`), { syncToFs: false });
-    });
+    db
+      .runExclusive(async () => {
+        for (const name of names) await db.execProtocolRaw(simpleQuery(`DEALLOCATE "${name.replaceAll('"', '""')}"`), { syncToFs: false });
+      })
+      // The database closing meanwhile: nothing left to drop them from.
+      .catch(() => {});
 
   const onData = (s: Session, chunk: Buffer) => {
     const buf = s.partial.length ? Buffer.concat([s.partial, chunk]) : chunk;
@@ -253,6 +260,9 @@ export async function servePGlite(db: PGlite, socketPath: string): Promise<PGlit
     },
   };
 }
+
+/** Messages after which a connection's sequence is complete: Sync, and a simple Query. */
+const SEQUENCE_ENDS = new Set([0x53 /* S */, 0x51 /* Q */]);
 
 /** The protocol messages in `buf` (each a type byte, then a length that counts itself). */
 function* messages(buf: Buffer): Generator<{ type: number; start: number; end: number }> {

@@ -3,6 +3,7 @@
 // is idle again; notifications to those that listen; a connection that vanishes mid-transaction
 // rolled back; the socket private; the process gone when the database is closed.
 import { statSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -116,6 +117,35 @@ describe("the embedded database's process", () => {
     expect(await db.sql.query("SELECT 1 AS n")).toEqual([{ n: 1 }]);
   });
 
+  it("keeps the backend for a connection whose next query was cut before its Sync, however idle its last answer said", async () => {
+    const other = await client();
+    // A pipelining client: one query whole, the next one's Parse and Bind, and (later) the rest.
+    const raw = net.connect(path.join(socketDir, ".s.PGSQL.5432"));
+    let received = Buffer.alloc(0);
+    raw.on("data", (d) => (received = Buffer.concat([received, d])));
+    const types = () => [...wireMessages(received)].map((m) => m.type);
+    const readyCount = () => types().filter((t) => t === "Z").length;
+    const startup = Buffer.from("\0\0\0\0\0\x03\0\0user\0postgres\0database\0postgres\0\0", "binary");
+    startup.writeInt32BE(startup.length, 0);
+    raw.write(startup);
+    await expect.poll(readyCount).toBe(1);
+    const query = (sql: string) => [message("P", cstring(""), cstring(sql), int16(0)), message("B", cstring(""), cstring(""), int16(0), int16(0), int16(0))];
+    const run = [message("E", cstring(""), int32(0)), message("S")];
+    raw.write(Buffer.concat([...query("SELECT 1 AS n"), ...run, ...query("SELECT 2 AS n")]));
+    await expect.poll(readyCount).toBe(2);
+    // Another connection asks meanwhile; its unnamed statement must not replace the cut query's.
+    const answered = other.query<{ n: number }>("SELECT $1::int AS n", [3]);
+    await new Promise((r) => setTimeout(r, 100));
+    raw.write(Buffer.concat(run));
+    await expect.poll(readyCount).toBe(3);
+    expect(types()).not.toContain("E");
+    const rows = [...wireMessages(received)].filter((m) => m.type === "D").map((m) => m.body.toString("utf8", 6));
+    expect(rows).toEqual(["1", "2"]);
+    expect((await answered).rows).toEqual([{ n: 3 }]);
+    raw.destroy();
+    await other.end();
+  });
+
   it("delivers a notification to the connections that listen on its channel, and to no other", async () => {
     const heard: string[] = [];
     const stop = await db.listen("rt_test_channel", (p) => heard.push(p));
@@ -147,3 +177,29 @@ describe("the embedded database's process", () => {
     expect(isAlive(pid)).toBe(false);
   }, 60_000);
 });
+
+/** A frontend message: its type, then a length that counts itself, then the parts. */
+function message(type: string, ...parts: Buffer[]): Buffer {
+  const body = Buffer.concat(parts);
+  const head = Buffer.alloc(5);
+  head.write(type, 0, "latin1");
+  head.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+const cstring = (s: string) => Buffer.from(`${s}\0`, "utf8");
+const int16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
+const int32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+};
+
+/** The backend's messages in `buf`, whole ones only. */
+function* wireMessages(buf: Buffer): Generator<{ type: string; body: Buffer }> {
+  for (let at = 0; at + 5 <= buf.length; ) {
+    const end = at + 1 + buf.readInt32BE(at + 1);
+    if (end > buf.length) return;
+    yield { type: String.fromCharCode(buf[at]!), body: buf.subarray(at + 5, end) };
+    at = end;
+  }
+}

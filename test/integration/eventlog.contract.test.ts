@@ -496,6 +496,21 @@ describe.each(dbKinds)("event log on %s", (kind) => {
       await proxy.close();
     }
   });
+
+  it("26. a parameter that cannot be sent fails its transaction only: the statement runs again on the next", async () => {
+    const db = await openDatabase({ url: t.url!, poolSize: 1 });
+    try {
+      const text = "SELECT $1::text AS v";
+      expect(await db.transaction((tx) => tx.query(text, ["one"]))).toEqual([{ v: "one" }]);
+      // The driver cannot convert it, and closes the prepared statement it could not bind.
+      const unsendable = { toPostgres: () => { throw new Error("cannot be sent"); } };
+      await expect(db.transaction((tx) => tx.query(text, [unsendable]))).rejects.toThrow("cannot be sent");
+      expect(await db.transaction((tx) => tx.query(text, ["two"]))).toEqual([{ v: "two" }]);
+      expect(await db.transaction((tx) => tx.query(text, ["three"]))).toEqual([{ v: "three" }]);
+    } finally {
+      await db.close();
+    }
+  });
 });
 
 describe("the NOTIFY payload", () => {
