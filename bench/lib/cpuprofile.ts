@@ -141,16 +141,24 @@ export function profileMarkdown(s: ProfileSummary, top = 25): string {
   ].join("\n\n");
 }
 
-if (isMain(import.meta.url)) {
+/**
+ * The command line of a profile reader: each file named, read as JSON and written out as
+ * markdown (`--top N`: how many functions in each table).
+ */
+export function printProfiles(usage: string, markdown: (profile: unknown, top: number) => string): void {
   const args = parseArgs();
   const files = process.argv.slice(2).filter((a, i, all) => !a.startsWith("--") && all[i - 1] !== "--top");
   if (files.length === 0) {
-    console.error("usage: tsx bench/lib/cpuprofile.ts FILE.cpuprofile [--top N]");
+    console.error(`usage: ${usage}`);
     process.exit(2);
   }
   for (const file of files) {
     console.log(`### ${path.basename(file)}\n`);
-    console.log(profileMarkdown(summarizeProfile(JSON.parse(readFileSync(file, "utf8")) as CpuProfile), args.num("top", 25)));
+    console.log(markdown(JSON.parse(readFileSync(file, "utf8")), args.num("top", 25)));
     console.log("");
   }
+}
+
+if (isMain(import.meta.url)) {
+  printProfiles("tsx bench/lib/cpuprofile.ts FILE.cpuprofile [--top N]", (p, top) => profileMarkdown(summarizeProfile(p as CpuProfile), top));
 }

@@ -4,10 +4,8 @@
 // The samples include what was collected before the profile stopped, so this is what a window
 // allocated, the work every young-generation collection pays for, not what it kept.
 //   node_modules/.bin/tsx bench/lib/heapprofile.ts FILE.heapprofile [--top 25]
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { areaOf, label, type CallFrame } from "./cpuprofile";
-import { isMain, parseArgs, table } from "./common";
+import { areaOf, label, printProfiles, type CallFrame } from "./cpuprofile";
+import { isMain, table } from "./common";
 
 interface HeapNode {
   callFrame: CallFrame;
@@ -70,15 +68,5 @@ export function heapProfileMarkdown(s: HeapSummary, top = 25): string {
 }
 
 if (isMain(import.meta.url)) {
-  const args = parseArgs();
-  const files = process.argv.slice(2).filter((a, i, all) => !a.startsWith("--") && all[i - 1] !== "--top");
-  if (files.length === 0) {
-    console.error("usage: tsx bench/lib/heapprofile.ts FILE.heapprofile [--top N]");
-    process.exit(2);
-  }
-  for (const file of files) {
-    console.log(`### ${path.basename(file)}\n`);
-    console.log(heapProfileMarkdown(summarizeHeapProfile(JSON.parse(readFileSync(file, "utf8")) as HeapProfile), args.num("top", 25)));
-    console.log("");
-  }
+  printProfiles("tsx bench/lib/heapprofile.ts FILE.heapprofile [--top N]", (p, top) => heapProfileMarkdown(summarizeHeapProfile(p as HeapProfile), top));
 }
