@@ -19,6 +19,13 @@ import { OUTBOX_LIMIT, type OutboxEntry, type OutboxFrame, type OutboxStorage } 
 export const SEND_WINDOW = SEND_BURST / 2;
 /** The least a `rate_limited` (or overloaded) reply holds the outbox: the server refills in that time. */
 export const SEND_HOLD_MS = 1_000;
+/**
+ * How long a frame on a link that stays up may go unanswered before it goes again (same
+ * clientId: the server appends it once). A server answers in milliseconds, or says it is busy;
+ * a frame it drops unread (its sender past the person's frame rate, PROTOCOL.md) gets no answer
+ * at all, and would otherwise wait for the next reconnect.
+ */
+export const ACK_WAIT_MS = 15_000;
 /** Error codes that say "not now" rather than "never": the frame may be sent again as it is. */
 export const RETRYABLE: ReadonlySet<string> = new Set(["rate_limited", "overloaded", "unavailable", "internal"]);
 
@@ -69,6 +76,8 @@ export class Outbox {
   /** Nothing goes out before this time (a rate_limited or overloaded reply asked us to wait). */
   private holdUntil = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Set while frames are on their way: looks for one unanswered past ACK_WAIT_MS. */
+  private ackTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly deps: OutboxDeps) {
     this.holdBackoff = new Backoff({ ...deps.backoff, baseMs: SEND_HOLD_MS });
@@ -152,6 +161,8 @@ export class Outbox {
     for (const e of this.entries) if (e.status === "sending") e.status = "pending";
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
   }
 
   /** A fresh connection: the server's rate limit starts over too. */
@@ -190,7 +201,25 @@ export class Outbox {
       changed = true;
       inFlight++;
     }
-    if (changed) this.changed();
+    if (changed) {
+      this.changed();
+      this.watchAcks();
+    }
+  }
+
+  /** While frames are on their way: the oldest unanswered past ACK_WAIT_MS goes again. */
+  private watchAcks(): void {
+    if (this.ackTimer) return;
+    const sent = this.entries.filter((e) => e.status === "sending").map((e) => this.sentAt.get(e.clientId) ?? Date.now());
+    if (sent.length === 0) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = null;
+      const now = Date.now();
+      for (const e of this.entries) {
+        if (e.status === "sending" && now - (this.sentAt.get(e.clientId) ?? now) >= ACK_WAIT_MS) this.unanswered(e.clientId);
+      }
+      this.watchAcks();
+    }, Math.max(0, Math.min(...sent) + ACK_WAIT_MS - Date.now()));
   }
 
   /** The server asked us to slow down (or could not take a frame now): wait, longer each time. */

@@ -4,7 +4,7 @@
 // refusal, what storage keeps.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ClientFrame } from "../../lib/protocol";
-import { frameOf, newOutboxEntry, Outbox, outboxHasRoom, RETRYABLE, SEND_HOLD_MS, SEND_WINDOW, type OutboxDeps } from "../../lib/realtime/outbox";
+import { ACK_WAIT_MS, frameOf, newOutboxEntry, Outbox, outboxHasRoom, RETRYABLE, SEND_HOLD_MS, SEND_WINDOW, type OutboxDeps } from "../../lib/realtime/outbox";
 import { OUTBOX_LIMIT, type OutboxEntry, type OutboxFrame } from "../../lib/realtime/types";
 
 const msg = (room: string, n: number | string): OutboxFrame => ({ type: "send", room, text: `${room} ${n}`, clientId: `${room}-${n}` });
@@ -314,6 +314,26 @@ describe("the outbox", () => {
     expect(ids(h.sent)).toEqual(["general-1", "random-1"]);
     vi.advanceTimersByTime(1);
     expect(ids(h.sent)).toEqual(["general-1", "random-1", "general-1"]);
+  });
+
+  it(`a frame the server never answers on a link that stays up goes again after ${ACK_WAIT_MS / 1000} s, same clientId; one answered in time does not`, () => {
+    const h = harness({ random: () => 0 });
+    h.outbox.enqueue(msg("general", 1));
+    vi.advanceTimersByTime(5_000);
+    h.outbox.enqueue(msg("random", 1));
+    vi.advanceTimersByTime(ACK_WAIT_MS - 5_000 - 1);
+    expect(ids(h.sent)).toEqual(["general-1", "random-1"]);
+    vi.advanceTimersByTime(1);
+    // Unanswered: waiting again, sent again after the hold, first in its room.
+    expect(statuses(h.outbox)).toEqual({ "general-1": "pending", "random-1": "sending" });
+    h.outbox.acked("random-1", 7);
+    vi.advanceTimersByTime(SEND_HOLD_MS);
+    expect(ids(h.sent)).toEqual(["general-1", "random-1", "general-1"]);
+    h.outbox.acked("general-1", 8);
+    // Nothing unanswered is left: nothing goes again, however long.
+    vi.advanceTimersByTime(10 * ACK_WAIT_MS);
+    expect(ids(h.sent)).toEqual(["general-1", "random-1", "general-1"]);
+    expect(h.acks.map((a) => a.clientId)).toEqual(["random-1", "general-1"]);
   });
 
   it("when the link goes down, what was on its way waits for the next link, which starts the pace over", () => {
