@@ -35,7 +35,8 @@ export function summarizeHeapProfile(p: HeapProfile): HeapSummary {
     const onStack = stack.has(key) ? stack : new Set([...stack, key]);
     all += node.selfSize;
     self.set(key, (self.get(key) ?? 0) + node.selfSize);
-    areas.set(areaOf(node.callFrame), (areas.get(areaOf(node.callFrame)) ?? 0) + node.selfSize);
+    const area = areaOf(node.callFrame);
+    areas.set(area, (areas.get(area) ?? 0) + node.selfSize);
     // Counted once per function however often it recurs on the stack.
     if (node.selfSize > 0) for (const k of onStack) total.set(k, (total.get(k) ?? 0) + node.selfSize);
     for (const child of node.children) walk(child, onStack);
