@@ -3,6 +3,7 @@
 import { AccountError } from "../accounts";
 import { CanvasError } from "../canvas";
 import { DuplicateCookieError } from "../auth";
+import { Prisma } from "../db/generated/client";
 import { EventLogClosedError, EventLogFullError } from "../eventlog";
 import { WorkspaceError } from "../workspace";
 import { clientFrameSchema, type ClientFrame, type ErrorCode, type ServerFrame } from "../../lib/protocol";
@@ -32,6 +33,11 @@ export function knownError(err: unknown): { code: ErrorCode; message: string } |
     err instanceof CanvasError
   ) {
     return { code: err.code, message: err.message };
+  }
+  // Prisma's "Unable to start a transaction in the given time": the database was busy for
+  // longer than a request waits for it (server/db/database.ts#TRANSACTION_WAIT_MS).
+  if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2028") {
+    return { code: "overloaded", message: "The database is busy; try again in a moment" };
   }
   return null;
 }

@@ -12,6 +12,15 @@ import { URGENT_APPLICATION_SUFFIX } from "./pglite-server";
 /** How often the LISTEN connection proves it is alive with a cheap query. */
 export const LISTEN_CHECK_MS = 30_000;
 
+/**
+ * How long a Prisma transaction (a sign-up, a new room) may wait to begin, and then to run.
+ * Prisma's own 2 s is shorter than the embedded database can be busy for: one backend, taken in
+ * turns, a whole transaction at a time, so sixty people signing up at once wait behind each
+ * other, and behind whatever else the app asked of it. Past this the request is refused as
+ * `overloaded` (503 with Retry-After), never `internal`.
+ */
+export const TRANSACTION_WAIT_MS = 10_000;
+
 export interface Sql {
   query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
   /** Runs a script of several statements, without parameters (migrations). */
@@ -161,7 +170,10 @@ function openPostgres(url: string, opts: OpenOptions): Database {
     p.on("error", (err) => onError?.(err, "pg pool idle client"));
     p.on("connect", (client) => client.on("error", (err) => onError?.(err, "pg client")));
   }
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg(pool),
+    transactionOptions: { maxWait: TRANSACTION_WAIT_MS, timeout: TRANSACTION_WAIT_MS },
+  });
   const sql: Sql = {
     async query(text, params) {
       return (await pool.query(prepared(text, params))).rows;

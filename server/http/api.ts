@@ -503,7 +503,9 @@ function pageOf(url: URL, inBody: string | undefined): string {
 export function toHttpError(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err;
   const known = knownError(err);
-  return known ? new HttpError(known.code, known.message) : null;
+  if (!known) return null;
+  // The server's own trouble passes: say when to ask again, as a full server's poll does.
+  return new HttpError(known.code, known.message, known.code === "overloaded" ? { "Retry-After": "1" } : {});
 }
 
 /** A command's error frame, thrown as the HTTP error of the same code. */
