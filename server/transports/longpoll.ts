@@ -46,6 +46,12 @@ import {
 
 /** A held poll is answered for a change of room state at most this often (events go at once). */
 export const POLL_STATE_INTERVAL_MS = 250;
+/**
+ * How long a poll's subscription outlives its answer, waiting for the same client's next poll.
+ * A client polls again the moment it has an answer; one that does not come back within this is
+ * gone (or backing off), and its next poll subscribes afresh from its cursor.
+ */
+export const POLL_KEEP_MS = 10_000;
 
 export interface LongPollOptions {
   hub: Hub;
@@ -115,11 +121,22 @@ const EVICTIONS_PER_SESSION = { ratePerSecond: 1, burst: 4 } as const;
 type AnswerReason = "events" | "state" | "timeout" | "superseded" | "drain" | "immediate";
 
 export class LongPollTransport {
-  private readonly held = new Map<string, HeldPoll>();
+  /** The polls held now (a request waiting for its answer), by key. */
+  private readonly held = new Map<string, PollSubscription>();
   /** The held polls of each session, oldest first (never an empty set: `release` drops it). */
-  private readonly bySession = new Map<string, Set<HeldPoll>>();
+  private readonly bySession = new Map<string, Set<PollSubscription>>();
   /** The connection slot each held poll takes (ConnectionBudget). */
-  private readonly leases = new Map<HeldPoll, ConnectionLease>();
+  private readonly leases = new Map<PollSubscription, ConnectionLease>();
+  /**
+   * Subscriptions between a poll's answer and the client's next poll, by the request that
+   * made them (session, client and `streams` as sent), least recently answered first: the next
+   * poll from the answer's cursor takes its subscription over instead of subscribing again.
+   */
+  private readonly kept = new Map<string, PollSubscription>();
+  /** The kept subscriptions of each session, least recently answered first (never an empty set). */
+  private readonly keptBySession = new Map<string, Set<PollSubscription>>();
+  /** @internal Polls taken, fresh or continuing a kept subscription (tests wait on it). */
+  taken = 0;
   private readonly maxHeld: number;
   private readonly maxHeldPerSession: number;
   private readonly evictions: KeyedBuckets;
@@ -237,13 +254,23 @@ export class LongPollTransport {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL, session: Session): Promise<void> {
-    const streams = await resolveStreams(url.searchParams.get("streams"), session.user, this.opts.workspace);
     const cursor = readCursor(req, url, session.user);
     const waitS = parseWait(url.searchParams.get("wait"));
     const state = parseState(url.searchParams.get("state"));
     // `conn` (the id a page sends its frames under) or, from version 1 clients, `client`.
     const client = (url.searchParams.get("conn") ?? url.searchParams.get("client") ?? "").slice(0, 64);
-    const key = `${session.id}|${client}|${[...streams].sort().join(",")}`;
+    const streamsParam = url.searchParams.get("streams");
+    // The client's last answer left a subscription here: a poll from that answer's cursor
+    // carries on with it (the events committed since are already in it). From any other
+    // cursor (an answer that never arrived) it is let go, and the poll subscribes afresh.
+    const requestKey = `${session.id}|${client}|${streamsParam}`;
+    let kept = this.kept.get(requestKey);
+    if (kept && !kept.continuesFrom(cursor)) {
+      kept.dispose();
+      kept = undefined;
+    }
+    const streams = kept ? kept.streams : await resolveStreams(streamsParam, session.user, this.opts.workspace);
+    const key = kept ? kept.key : `${session.id}|${client}|${[...streams].sort().join(",")}`;
     // Refused before any database work: shedding load must be cheap.
     if (this.isFull(key)) return this.refuseOverloaded(res);
     const budget = this.opts.budget;
@@ -265,26 +292,22 @@ export class LongPollTransport {
       }
     }
 
-    const rooms = streams.map(roomOfStream).filter((r): r is string => r !== null);
-    // Polling a room is joining it, as a WebSocket `join` is: the first time is in the feed.
-    // Recorded before the positions are taken, so a first poll of the feed starts after its
-    // own member.joined (after the first, it costs nothing: the membership is remembered).
-    await Promise.all(
-      rooms.map((room) =>
-        this.opts.workspace
-          .recordJoin(room, session.user)
-          .catch((err: unknown) => this.opts.logger.error({ err, room }, "recording the join failed")),
-      ),
-    );
-
-    // A stream the client brought no position for starts at its head, which subscribing
-    // finds (from the fan-out's memory when it follows the stream: no query per poll).
-    // (A position for a stream not polled is never read: the answer names only the polled streams.)
-    const position: Cursor = new Map(cursor);
-
-    if (req.destroyed) return;
-    // Checked again: other polls may have taken the last slots while this one read the log.
-    if (this.isFull(key)) return this.refuseOverloaded(res);
+    const rooms = kept ? kept.rooms : streams.map(roomOfStream).filter((r): r is string => r !== null);
+    if (!kept) {
+      // Polling a room is joining it, as a WebSocket `join` is: the first time is in the feed.
+      // Recorded before the positions are taken, so a first poll of the feed starts after its
+      // own member.joined (after the first, it costs nothing: the membership is remembered).
+      await Promise.all(
+        rooms.map((room) =>
+          this.opts.workspace
+            .recordJoin(room, session.user)
+            .catch((err: unknown) => this.opts.logger.error({ err, room }, "recording the join failed")),
+        ),
+      );
+      if (req.destroyed) return;
+      // Checked again: other polls may have taken the last slots while this one read the log.
+      if (this.isFull(key)) return this.refuseOverloaded(res);
+    }
 
     // A page that sends frames is present in the rooms it joined, renewed by each poll; `leave`
     // ends it. Otherwise (a version 1 client) polling a room marks the caller present in it
@@ -296,6 +319,8 @@ export class LongPollTransport {
       for (const room of rooms) this.opts.hub.presence.touch(room, session.user, presenceId, this.opts.presenceTtlMs ?? POLL_PRESENCE_TTL_MS);
     }
 
+    // The client's poll before this one, still held: it moved on from it, so it is answered
+    // (unread) and let go; this poll carries on from its own cursor.
     this.held.get(key)?.answer("superseded");
     const overCap = budget?.check(session.user.id, address) ?? null;
     const holding = this.bySession.get(session.id);
@@ -308,11 +333,15 @@ export class LongPollTransport {
 
     const admitted = budget?.acquire("longpoll", session.user.id, address);
     if (admitted && !admitted.ok) return this.refuseTooMany(res, admitted);
-    const poll = new HeldPoll(key, session, streams, rooms, position, new Set(cursor.keys()), state, res, this, this.opts);
+    const poll = kept ?? new PollSubscription(key, requestKey, session, streams, rooms, cursor, this, this.opts);
+    this.forget(poll);
     this.hold(poll);
+    this.taken++;
     if (admitted) this.leases.set(poll, admitted.lease);
-    res.on("close", () => poll.abort());
-    await poll.start(this.draining ? 0 : waitS * 1000);
+    res.on("close", () => poll.abort(res));
+    const waitMs = this.draining ? 0 : waitS * 1000;
+    if (kept) return kept.attach(res, state, waitMs);
+    await poll.start(res, state, waitMs);
   }
 
   /** Whether a poll under `key` would pass the bound (a poll it supersedes frees its slot). */
@@ -335,7 +364,7 @@ export class LongPollTransport {
     sendError(res, new HttpError("too_many_connections", refusal.message), { "Retry-After": String(refusal.retryAfterS) });
   }
 
-  private hold(poll: HeldPoll): void {
+  private hold(poll: PollSubscription): void {
     this.held.set(poll.key, poll);
     let mine = this.bySession.get(poll.sessionId);
     if (!mine) this.bySession.set(poll.sessionId, (mine = new Set()));
@@ -343,20 +372,50 @@ export class LongPollTransport {
     this.opts.metrics?.pollsHeld.set(this.held.size);
   }
 
-  /** Answers every held poll now (shutdown). */
+  /** Answers every held poll now, and lets go of every kept subscription (shutdown). */
   drain(): void {
     this.draining = true;
     for (const p of [...this.held.values()]) p.disconnect("draining");
+    for (const p of [...this.kept.values()]) p.dispose();
   }
 
-  /** @internal */
-  release(poll: HeldPoll): void {
+  /** Subscriptions kept between a poll's answer and the next poll. */
+  get keptSize(): number {
+    return this.kept.size;
+  }
+
+  /** @internal A poll was answered (or refused, or its client went away): its slot is free. */
+  release(poll: PollSubscription): void {
     this.leases.get(poll)?.release();
     this.leases.delete(poll);
     if (this.held.get(poll.key) === poll) this.held.delete(poll.key);
     const mine = this.bySession.get(poll.sessionId);
     if (mine?.delete(poll) && mine.size === 0) this.bySession.delete(poll.sessionId);
     this.opts.metrics?.pollsHeld.set(this.held.size);
+  }
+
+  /**
+   * @internal An answered poll's subscription waits for the client's next poll, the newest in
+   * place of any other from the same request. Past the bounds (the held polls', in all and per
+   * session) the least recently answered are let go: their next polls subscribe afresh.
+   */
+  keep(poll: PollSubscription): void {
+    const other = this.kept.get(poll.requestKey);
+    if (other && other !== poll) other.dispose();
+    this.forget(poll);
+    this.kept.set(poll.requestKey, poll);
+    let mine = this.keptBySession.get(poll.sessionId);
+    if (!mine) this.keptBySession.set(poll.sessionId, (mine = new Set()));
+    mine.add(poll);
+    if (mine.size > this.maxHeldPerSession) mine.values().next().value!.dispose();
+    if (this.kept.size > this.maxHeld) this.kept.values().next().value!.dispose();
+  }
+
+  /** @internal A kept subscription was taken up again, or let go. */
+  forget(poll: PollSubscription): void {
+    if (this.kept.get(poll.requestKey) === poll) this.kept.delete(poll.requestKey);
+    const mine = this.keptBySession.get(poll.sessionId);
+    if (mine?.delete(poll) && mine.size === 0) this.keptBySession.delete(poll.sessionId);
   }
 
   /** @internal The earliest time a state-only answer may go to this client. */
@@ -408,47 +467,64 @@ function parseWait(text: string | null): number {
   return Math.min(n, POLL_MAX_WAIT_S);
 }
 
-/** Held polls made by this process: each one's id (a counter: a poll lives for one request). */
+/** Poll subscriptions made by this process: each one's id. */
 let pollCount = 0;
 
-/** One held request: a hub subscriber for its streams and a watcher of its rooms. */
-class HeldPoll implements Subscriber {
+/**
+ * One client's poll of some streams: a hub subscriber for them and a watcher of their rooms.
+ * It holds a request until there is something to answer; once answered it is kept, still
+ * subscribed, gathering what commits, until the client's next poll takes it up again
+ * (`attach`) from the cursor of that answer. So a poller subscribes once, not once a request.
+ */
+class PollSubscription implements Subscriber {
   readonly id = `lp-${++pollCount}`;
   readonly transport = "longpoll" as const;
   readonly user: User;
   readonly sessionId: string;
-  private readonly events: Outgoing[] = [];
+  /** The held request, or null between polls. */
+  private res: ServerResponse | null = null;
+  /** The `state` of the client's last answer (protocol 1.3); null from a version 1 client. */
+  private clientState: string | null = null;
+  private events: Outgoing[] = [];
   /** Events in the answer per stream (with the cursor, they say which events it holds). */
   private readonly counts = new Map<string, number>();
   /** The events' JSON bytes, against `maxAnswerBytes`. */
   private eventBytes = 0;
-  /** The answer holds all it may (`maxEvents` or `maxAnswerBytes`). */
+  /** The answer holds all it may (`maxEvents` or `maxAnswerBytes`): unsubscribed, answered next. */
   private full = false;
-  private readonly resets: Record<string, number> = {};
-  private done = false;
+  private resets: Record<string, number> = {};
+  /** Subscribed and registered; false once let go. */
+  live = true;
   private replaying = true;
+  /** The cursor of the last answer: the only position a next poll may carry on from. */
+  private answered: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stateTimer: NodeJS.Timeout | null = null;
+  private keepTimer: NodeJS.Timeout | null = null;
+  /** Where each stream is: after the last event gathered. */
+  private readonly position: Cursor;
 
   constructor(
     readonly key: string,
+    /** The request that made it (session, client and `streams` as sent): what a next poll names. */
+    readonly requestKey: string,
     session: Session,
-    private readonly streams: StreamName[],
-    private readonly rooms: string[],
-    private readonly position: Cursor,
-    /** The streams whose position the client brought (the others start at the head). */
-    private readonly resumed: ReadonlySet<string>,
-    /** The `state` of the client's last answer (protocol 1.3); null from a version 1 client. */
-    private readonly clientState: string | null,
-    private readonly res: ServerResponse,
+    readonly streams: StreamName[],
+    readonly rooms: string[],
+    /** The client's cursor; the streams it names resume from it, the others start at the head. */
+    private readonly cursor: Cursor,
     private readonly owner: LongPollTransport,
     private readonly opts: LongPollOptions,
   ) {
     this.user = session.user;
     this.sessionId = session.id;
+    this.position = new Map(cursor);
   }
 
-  async start(waitMs: number): Promise<void> {
+  /** The first poll: subscribes from its cursor, then answers or holds it. */
+  async start(res: ServerResponse, clientState: string | null, waitMs: number): Promise<void> {
+    this.res = res;
+    this.clientState = clientState;
     const hub = this.opts.hub;
     hub.register(this);
     for (const room of this.rooms) hub.watch(room, this);
@@ -456,8 +532,8 @@ class HeldPoll implements Subscriber {
       await Promise.all(
         this.streams.map((s) =>
           hub.subscribe(s, this, {
-            since: this.position.get(s),
-            resumed: this.resumed.has(s),
+            since: this.cursor.get(s),
+            resumed: this.cursor.has(s),
             // A position beyond the head: the log was reset. Say so, and go on from the head.
             onStart: (head, reset) => {
               if (!this.position.has(s)) this.position.set(s, head);
@@ -470,14 +546,33 @@ class HeldPoll implements Subscriber {
       );
     } catch (err) {
       this.opts.logger.error({ err }, "poll subscribe failed");
-      this.cleanup();
-      if (!this.res.headersSent) sendJson(this.res, 503, { error: { code: "unavailable", message: "Try again shortly" } });
+      this.dispose();
+      if (!res.headersSent) sendJson(res, 503, { error: { code: "unavailable", message: "Try again shortly" } });
       return;
     }
     this.replaying = false;
-    if (this.done) return;
+    if (this.res !== res) return;
+    this.proceed(waitMs);
+  }
+
+  /** Whether a poll from `cursor` carries on where this subscription's last answer left off. */
+  continuesFrom(cursor: Cursor): boolean {
+    return this.live && this.res === null && this.answered === formatCursor(this.positionIn(cursor));
+  }
+
+  /** A next poll from the last answer's cursor: answers what gathered since, or holds it. */
+  attach(res: ServerResponse, clientState: string | null, waitMs: number): void {
+    if (this.keepTimer) clearTimeout(this.keepTimer);
+    this.keepTimer = null;
+    this.res = res;
+    this.clientState = clientState;
+    this.proceed(waitMs);
+  }
+
+  /** A held request, subscribed: answered now, with the next batch window, or when news comes. */
+  private proceed(waitMs: number): void {
     const resets = Object.keys(this.resets).length > 0;
-    if (resets || waitMs === 0) return this.answer(resets || this.events.length > 0 ? "events" : "immediate");
+    if (resets || this.full || waitMs === 0) return this.answer(resets || this.events.length > 0 ? "events" : "immediate");
     if (this.events.length > 0) {
       // Events waited already. While other polls wait out a batch window (the server is busy),
       // or the last window ended less than a pace ago (events keep coming), this one answers
@@ -494,26 +589,28 @@ class HeldPoll implements Subscriber {
     if (stateNews) this.scheduleStateAnswer();
   }
 
-  /** The position in the order the client named its streams (subscriptions finish in any order). */
-  private orderedPosition(): Cursor {
-    return new Map(this.streams.filter((s) => this.position.has(s)).map((s) => [s, this.position.get(s)!]));
+  /** `cursor`'s positions of the polled streams, in the order the client named them. */
+  private positionIn(cursor: Cursor): Cursor {
+    return new Map(this.streams.filter((s) => cursor.has(s)).map((s) => [s, cursor.get(s)!]));
   }
 
   onEvent(stream: string, out: Outgoing): void {
     // Full: a replay page may still be delivering after the unsubscribe; the rest comes next poll.
-    if (this.done || this.full) return;
+    if (!this.live || this.full) return;
     this.events.push(out);
     this.counts.set(stream, (this.counts.get(stream) ?? 0) + 1);
     this.eventBytes += out.encoded(jsonBytes);
     this.position.set(stream, out.seq);
     this.full = this.events.length >= (this.opts.maxEvents ?? DEFAULT_MAX_EVENTS) || this.eventBytes >= (this.opts.maxAnswerBytes ?? MAX_BACKLOG_BYTES);
     if (this.full) {
-      // Stop here: the cursor says exactly what this answer carries.
+      // Stop here: the cursor says exactly what this answer carries. (Between polls too: what
+      // a kept subscription gathers is bounded as an answer is.)
       for (const s of this.streams) this.opts.hub.unsubscribe(s, this);
       if (!this.replaying) this.answer("events");
       return;
     }
-    if (this.replaying) return;
+    // Replaying, or between polls: the poll that comes takes them.
+    if (this.replaying || !this.res) return;
     // Enough for one answer: no reason to wait for more.
     if (this.eventBytes >= (this.opts.batchBytes ?? BATCH_BYTES)) return this.answer("events");
     // Woken: wait out the batch window with every poll woken in it, gathering what else commits.
@@ -522,8 +619,9 @@ class HeldPoll implements Subscriber {
 
   onRoomFrame(frame: RoomFrame): void {
     // Canvas drags are for WebSockets only: a poll would answer 20 times a second for them,
-    // and a long-polling page sees each object at its drop instead.
-    if (this.done || this.replaying || frame.type === "canvas.live") return;
+    // and a long-polling page sees each object at its drop instead. Between polls the next
+    // poll compares the rooms' state itself.
+    if (!this.res || this.replaying || frame.type === "canvas.live") return;
     this.scheduleStateAnswer();
   }
 
@@ -536,41 +634,70 @@ class HeldPoll implements Subscriber {
   }
 
   onLagged(): void {
+    // The hub let go of it: answered with what it holds, and not kept (the next poll resumes from the log).
     this.answer("events");
+    this.dispose();
   }
 
   /**
    * A poll ends by being answered: too slow, with what it holds (the client polls on from its
    * cursor); signed out or draining, at once (the next poll is refused 401, or goes elsewhere).
+   * None of them is kept.
    */
   disconnect(reason: DisconnectReason): void {
     this.answer(reason === "too-slow" ? "events" : "drain");
+    this.dispose();
   }
 
   /** Removed from a private room this poll names: answered now; the next poll naming it is refused. */
   onRemoved(room: string): void {
     // The room's canvas is the room's too: a poll holding either is answered (`rooms` are its room streams').
-    if (this.rooms.includes(room) || this.streams.includes(canvasStream(room))) this.answer("drain");
+    if (!this.rooms.includes(room) && !this.streams.includes(canvasStream(room))) return;
+    this.answer("drain");
+    this.dispose();
   }
 
+  /**
+   * Answers the held request (nothing when none is held), then keeps the subscription for the
+   * client's next poll: unless it is let go (drained) or stopped gathering (full).
+   */
   answer(reason: AnswerReason): void {
-    if (this.done) return;
-    this.cleanup();
+    const res = this.res;
+    if (!res) return;
+    this.res = null;
+    this.clearTimers();
+    this.owner.release(this);
     for (const room of this.rooms) this.opts.hub.settleRoom(room);
     // A superseded poll's client has already moved on to its next request and never reads
     // this answer: recording its room state as seen would hold that next request back.
     if (reason !== "superseded") this.owner.noteAnswer(this.key, this.clientState === null ? this.rooms : null, reason === "state");
     this.opts.metrics?.pollAnswers.inc({ reason });
-    if (this.res.destroyed) return;
     const body = this.body();
-    const socket = this.res.req.socket as Socket;
-    const queued = !this.res.socket;
-    this.res.writeHead(200, { "Content-Type": "application/json; charset=utf-8", "Content-Length": body.length, "Cache-Control": "no-store" });
-    this.res.end(body);
+    this.answered = formatCursor(this.positionIn(this.position));
+    this.events = [];
+    this.counts.clear();
+    this.eventBytes = 0;
+    this.resets = {};
+    // Not kept: a poll let go (drained, signed out, removed), a subscription that stopped
+    // gathering (full), one whose client moved on (superseded) or went away.
+    if (reason === "drain" || reason === "superseded" || this.full || res.destroyed) this.dispose();
+    else this.keepUntilNextPoll();
+    if (res.destroyed) return;
+    const socket = res.req.socket as Socket;
+    const queued = !res.socket;
+    res.writeHead(200, { "Content-Type": "application/json; charset=utf-8", "Content-Length": body.length, "Cache-Control": "no-store" });
+    res.end(body);
     this.owner.sent(socket);
     // A client pipelining polls: this answer waits behind earlier ones on the same connection
     // and reaches the socket once they have gone. Checked again then.
-    if (queued) this.res.once("socket", () => process.nextTick(() => this.owner.sent(socket)));
+    if (queued) res.once("socket", () => process.nextTick(() => this.owner.sent(socket)));
+  }
+
+  private keepUntilNextPoll(): void {
+    if (!this.live) return;
+    this.owner.keep(this);
+    this.keepTimer = setTimeout(() => this.dispose(), POLL_KEEP_MS);
+    this.keepTimer.unref();
   }
 
   /**
@@ -579,7 +706,7 @@ class HeldPoll implements Subscriber {
    * state or none (the token says which).
    */
   private body(): Buffer {
-    const cursor = formatCursor(this.orderedPosition());
+    const cursor = formatCursor(this.positionIn(this.position));
     const token = this.rooms.length > 0 ? this.owner.stateToken(this.rooms) : null;
     // A version 1 poll always gets the rooms; a 1.3 poll only those it does not have.
     const withRooms = this.clientState === null || (token !== null && this.clientState !== token);
@@ -597,25 +724,35 @@ class HeldPoll implements Subscriber {
 
   /** Lets go of the poll with an error answer (the client retries after `retryAfterS`). */
   refuse(code: ErrorCode, message: string, retryAfterS: number): void {
-    if (this.done) return;
-    this.cleanup();
+    const res = this.res;
+    this.dispose();
+    if (!res) return;
     this.opts.metrics?.pollAnswers.inc({ reason: "evicted" });
-    if (!this.res.destroyed) sendError(this.res, new HttpError(code, message), { "Retry-After": String(retryAfterS) });
+    if (!res.destroyed) sendError(res, new HttpError(code, message), { "Retry-After": String(retryAfterS) });
   }
 
-  /** The client went away: let go of everything, answer nothing. */
-  abort(): void {
-    if (this.done) return;
-    this.cleanup();
+  /** `res`'s client went away: if it was the held one, let go of everything, answer nothing. */
+  abort(res: ServerResponse): void {
+    if (this.res === res) this.dispose();
   }
 
-  private cleanup(): void {
-    this.done = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.stateTimer) clearTimeout(this.stateTimer);
+  /** Lets go of the subscription: no request is held and no poll carries on with it. */
+  dispose(): void {
+    if (!this.live) return;
+    this.live = false;
+    this.res = null;
+    this.clearTimers();
+    if (this.keepTimer) clearTimeout(this.keepTimer);
     for (const room of this.rooms) this.opts.hub.unwatch(room, this);
     this.opts.hub.unregister(this);
     this.owner.release(this);
+    this.owner.forget(this);
+  }
+
+  private clearTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.stateTimer) clearTimeout(this.stateTimer);
+    this.timer = this.stateTimer = null;
   }
 }
 

@@ -10,7 +10,7 @@ import { ConnectionBudget } from "../../server/connection-budget";
 import type { CommandExecutor } from "../../server/commands/executor";
 import type { Logger } from "../../server/log";
 import { silentLogger } from "../../server/log";
-import { LongPollTransport, MAX_REMEMBERED_CLIENTS, POLL_STATE_INTERVAL_MS, type LongPollOptions } from "../../server/transports/longpoll";
+import { LongPollTransport, MAX_REMEMBERED_CLIENTS, POLL_KEEP_MS, POLL_STATE_INTERVAL_MS, type LongPollOptions } from "../../server/transports/longpoll";
 import { FRAME_RATE } from "../../server/commands/limits";
 import { createMetrics } from "../../server/metrics";
 import { PersonRates } from "../../server/ratelimit";
@@ -94,9 +94,9 @@ async function world(opts: Partial<LongPollOptions> = {}, rooms?: string[]) {
   };
   /** A poll the server holds (it is counted as held, unanswered). */
   const held = async (path: string, headers: Record<string, string> = {}) => {
-    const before = new Set(pollers().map((c) => c.id));
+    const before = lp.taken;
     const p = poll(path, headers);
-    await until(() => pollers().some((c) => !before.has(c.id)) || p.done, `${path} held`);
+    await until(() => lp.taken > before || p.done, `${path} held`);
     await turns(5);
     expect(p.done).toBe(false);
     return p;
@@ -181,7 +181,10 @@ describe("a poll", () => {
     await until(() => p.done);
     expect(p.seqs).toEqual(["feed#1", "feed#2"]);
     expect(p.body.cursor).toBe("feed=2");
-    expect([lp.size, pollers().length]).toEqual([0, 0]);
+    // Answered, its subscription is kept for the client's next poll, then let go.
+    expect([lp.size, lp.keptSize, pollers().length]).toEqual([0, 1, 1]);
+    vi.advanceTimersByTime(POLL_KEEP_MS);
+    expect([lp.keptSize, pollers().length]).toEqual([0, 0]);
   });
 
   it("answers an empty poll when its wait has passed, with the same cursor", async () => {
@@ -858,6 +861,115 @@ describe("slow pollers", () => {
 });
 
 
+describe("a poll's subscription, kept between polls", () => {
+  it("carries on when the next poll comes from the answer's cursor: what committed in between comes at once, in order, once, without reading the log again", async () => {
+    const { log, answered, held, pollers, lp, metrics } = await world();
+    log.append(FEED);
+    const first = await answered("/api/poll?streams=feed,user:me&conn=c1&cursor=feed%3D0");
+    expect([first.seqs, first.body.cursor]).toEqual([["feed#1"], `feed=1,${ME}=0`]);
+    const subscription = pollers().map((c) => c.id);
+    // Between the polls: committed while no request is held.
+    log.commit(FEED, ME, FEED);
+    // The log cannot be read now: a poll that subscribed afresh would be answered 503.
+    log.failing.add(FEED);
+    log.failing.add(ME);
+    const second = await answered(`/api/poll?streams=feed,user:me&conn=c1&cursor=${encodeURIComponent(first.body.cursor)}`);
+    // In order within each stream (streams are ordered each on its own).
+    expect([second.status, second.seqs.filter((e) => e.startsWith("feed")), second.seqs.filter((e) => e.startsWith(ME)), second.body.cursor]).toEqual([
+      200,
+      ["feed#2", "feed#3"],
+      [`${ME}#1`],
+      `feed=3,${ME}=1`,
+    ]);
+    // Held next, and woken by the next commit, still the same subscription.
+    const third = await held(`/api/poll?streams=feed,user:me&conn=c1&cursor=${encodeURIComponent(second.body.cursor)}`);
+    log.commit(FEED);
+    await until(() => third.done);
+    expect([third.seqs, third.body.cursor]).toEqual([["feed#4"], `feed=4,${ME}=1`]);
+    expect(pollers().map((c) => c.id)).toEqual(subscription);
+    expect([lp.size, lp.keptSize]).toEqual([0, 1]);
+    // Resumed from the log once: the first poll.
+    expect(await metric(metrics, "rt_resumes_total", { transport: "longpoll" })).toBe(1);
+  });
+
+  it("starts again from the poll's own cursor when it is not the last answer's (that answer never arrived): nothing lost, nothing twice", async () => {
+    const { log, answered, pollers } = await world();
+    log.append(FEED);
+    log.append(FEED);
+    const lost = await answered("/api/poll?streams=feed&conn=c1&cursor=feed%3D0");
+    expect(lost.body.cursor).toBe("feed=2");
+    const before = pollers().map((c) => c.id);
+    log.commit(FEED);
+    const again = await answered("/api/poll?streams=feed&conn=c1&cursor=feed%3D1");
+    expect([again.seqs, again.body.cursor]).toEqual([["feed#2", "feed#3"], "feed=3"]);
+    // The old subscription was let go for a new one.
+    expect(pollers().map((c) => c.id)).not.toEqual(before);
+    expect(pollers()).toHaveLength(1);
+  });
+
+  it("is another client's or another set of streams' only by its own request", async () => {
+    const { log, answered, pollers } = await world();
+    log.append(FEED);
+    const a = await answered("/api/poll?streams=feed&conn=c1&cursor=feed%3D0");
+    await answered("/api/poll?streams=feed&conn=c2&cursor=feed%3D0");
+    await answered("/api/poll?streams=feed&conn=c1&cursor=feed%3D0", { "x-session": `s-${ada.id}` });
+    expect(pollers()).toHaveLength(3);
+    log.commit(FEED);
+    const next = await answered(`/api/poll?streams=feed&conn=c1&cursor=${a.body.cursor}`);
+    expect(next.seqs).toEqual(["feed#2"]);
+    expect(pollers()).toHaveLength(3);
+  });
+
+  it("keeps as many per session, and in all, as it holds polls: past that the least recently answered is let go", async () => {
+    const { answered, lp, pollers } = await world({ maxHeldPerSession: 2, maxHeld: 3 });
+    for (const conn of ["a", "b", "c"]) await answered(`/api/poll?streams=feed&conn=${conn}&wait=0`);
+    expect(lp.keptSize).toBe(2);
+    for (const conn of ["a", "b"]) await answered(`/api/poll?streams=feed&conn=${conn}&wait=0`, { "x-session": `s-${ada.id}` });
+    expect([lp.keptSize, pollers().length]).toEqual([3, 3]);
+    // Lin's "b" was answered least recently of all.
+    expect(pollers().map((c) => c.sessionId).sort()).toEqual([`s-${ada.id}`, `s-${ada.id}`, `s-${lin.id}`]);
+  });
+
+  it("gathers an answer's worth at most between polls: the next poll gets that much, the one after subscribes again for the rest", async () => {
+    const { log, answered, pollers } = await world({ maxEvents: 2 });
+    const first = await answered("/api/poll?streams=feed&conn=c1&wait=0");
+    expect(first.body.cursor).toBe("feed=0");
+    log.commit(FEED, FEED, FEED, FEED, FEED);
+    const second = await answered("/api/poll?streams=feed&conn=c1&cursor=feed%3D0");
+    expect([second.seqs, second.body.cursor]).toEqual([["feed#1", "feed#2"], "feed=2"]);
+    // Full, it stopped following the stream, and is let go once answered.
+    expect(pollers()).toHaveLength(0);
+    const third = await answered("/api/poll?streams=feed&conn=c1&cursor=feed%3D2");
+    expect(third.seqs).toEqual(["feed#3", "feed#4"]);
+    const fourth = await answered("/api/poll?streams=feed&conn=c1&cursor=feed%3D4");
+    expect(fourth.seqs).toEqual(["feed#5"]);
+  });
+
+  it("is let go when its session signs out, its person is removed from its room, the server drains, or no poll comes for POLL_KEEP_MS", async () => {
+    const { answered, hub, lp, pollers } = await world();
+    await answered("/api/poll?streams=feed&conn=c1&wait=0");
+    await answered("/api/poll?streams=room:general&conn=c2&wait=0");
+    await answered("/api/poll?streams=feed&conn=c3&wait=0", { "x-session": `s-${ada.id}` });
+    await answered("/api/poll?streams=user:me&conn=c4&wait=0", { "x-session": `s-${ada.id}` });
+    expect(lp.keptSize).toBe(4);
+    hub.disconnectSession(`s-${lin.id}`, "signed-out");
+    expect(lp.keptSize).toBe(2);
+    hub.revokeRoom(ada.id, "general");
+    expect(lp.keptSize).toBe(2);
+    vi.advanceTimersByTime(POLL_KEEP_MS - 1);
+    expect(lp.keptSize).toBe(2);
+    lp.drain();
+    expect([lp.keptSize, pollers().length]).toEqual([0, 0]);
+    const { answered: answeredToo, lp: lp2, hub: hub2 } = await world();
+    await answeredToo("/api/poll?streams=room:general&conn=c2&wait=0");
+    hub2.revokeRoom(lin.id, "general");
+    expect(lp2.keptSize).toBe(0);
+    await answeredToo("/api/poll?streams=feed&conn=c1&wait=0");
+    vi.advanceTimersByTime(POLL_KEEP_MS);
+    expect(lp2.keptSize).toBe(0);
+  });
+});
+
 describe("more of a poll's life", () => {
   it("records no join and no presence for a poll refused before any database work", async () => {
     const metrics = createMetrics({ defaultMetrics: false });
@@ -1098,7 +1210,7 @@ describe("more of a poll's life", () => {
     expect([lp.size, hub.connections().length]).toEqual([0, 0]);
   });
 
-  it("leaves no timer behind once answered", async () => {
+  it("leaves no timer behind once answered but the one that lets go of its kept subscription", async () => {
     const { held, hub, log } = await world({ stateIntervalMs: 10_000 });
     const first = await held("/api/poll?streams=room:general&conn=c1");
     hub.setTyping("general", ada, true);
@@ -1114,6 +1226,9 @@ describe("more of a poll's life", () => {
     await until(() => p.done);
     vi.advanceTimersByTime(100);
     await turns();
+    // Only the kept subscription's: it lets go of it if no poll comes.
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(POLL_KEEP_MS);
     expect(vi.getTimerCount()).toBe(0);
   });
 
