@@ -672,8 +672,8 @@ class PollSubscription implements Subscriber {
     // this answer: recording its room state as seen would hold that next request back.
     if (reason !== "superseded") this.owner.noteAnswer(this.key, this.clientState === null ? this.rooms : null, reason === "state");
     this.opts.metrics?.pollAnswers.inc({ reason });
-    const body = this.body();
     this.answered = formatCursor(this.positionIn(this.position));
+    const body = this.body(this.answered);
     this.events = [];
     this.counts.clear();
     this.eventBytes = 0;
@@ -701,12 +701,11 @@ class PollSubscription implements Subscriber {
   }
 
   /**
-   * The answer's JSON, made once for every poller it is the same for: the same streams, the
-   * same events (each stream's count and the cursor after them say which), and the same room
-   * state or none (the token says which).
+   * The answer's JSON (`cursor` after its events), made once for every poller it is the same
+   * for: the same streams, the same events (each stream's count and the cursor after them say
+   * which), and the same room state or none (the token says which).
    */
-  private body(): Buffer {
-    const cursor = formatCursor(this.positionIn(this.position));
+  private body(cursor: string): Buffer {
     const token = this.rooms.length > 0 ? this.owner.stateToken(this.rooms) : null;
     // A version 1 poll always gets the rooms; a 1.3 poll only those it does not have.
     const withRooms = this.clientState === null || (token !== null && this.clientState !== token);
