@@ -115,6 +115,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     // Long polling
     pollAnswers: counter("rt_poll_answers_total", "Long polls answered", ["reason"]),
     pollsHeld: gauge("rt_polls_held", "Long polls currently held"),
+    pollsKept: gauge("rt_polls_kept", "Long-poll subscriptions kept between a poll's answer and the client's next poll"),
     httpWaiting: gauge("rt_http_requests_waiting", "HTTP requests read and waiting for a turn of the event loop (a burst shared out between addresses)"),
     pollEncodings: hotTotal(
       "rt_poll_answer_encodings_total",

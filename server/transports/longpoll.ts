@@ -409,6 +409,7 @@ export class LongPollTransport {
     mine.add(poll);
     if (mine.size > this.maxHeldPerSession) mine.values().next().value!.dispose();
     if (this.kept.size > this.maxHeld) this.kept.values().next().value!.dispose();
+    this.opts.metrics?.pollsKept.set(this.kept.size);
   }
 
   /** @internal A kept subscription was taken up again, or let go. */
@@ -416,6 +417,7 @@ export class LongPollTransport {
     if (this.kept.get(poll.requestKey) === poll) this.kept.delete(poll.requestKey);
     const mine = this.keptBySession.get(poll.sessionId);
     if (mine?.delete(poll) && mine.size === 0) this.keptBySession.delete(poll.sessionId);
+    this.opts.metrics?.pollsKept.set(this.kept.size);
   }
 
   /** @internal The earliest time a state-only answer may go to this client. */

@@ -185,6 +185,7 @@ describe("a poll", () => {
     expect([lp.size, lp.keptSize, pollers().length]).toEqual([0, 1, 1]);
     vi.advanceTimersByTime(POLL_KEEP_MS);
     expect([lp.keptSize, pollers().length]).toEqual([0, 0]);
+    expect(await metric(metrics, "rt_polls_kept")).toBe(0);
   });
 
   it("answers an empty poll when its wait has passed, with the same cursor", async () => {
@@ -888,6 +889,7 @@ describe("a poll's subscription, kept between polls", () => {
     expect([third.seqs, third.body.cursor]).toEqual([["feed#4"], `feed=4,${ME}=1`]);
     expect(pollers().map((c) => c.id)).toEqual(subscription);
     expect([lp.size, lp.keptSize]).toEqual([0, 1]);
+    expect([await metric(metrics, "rt_polls_held"), await metric(metrics, "rt_polls_kept")]).toEqual([0, 1]);
     // Resumed from the log once: the first poll.
     expect(await metric(metrics, "rt_resumes_total", { transport: "longpoll" })).toBe(1);
   });
