@@ -5,6 +5,8 @@
 // answer carries a burst, and windows are paced (at most one per `POLL_PACE_MS`) while events
 // keep coming; answers are encoded once for every poller at the same position
 // (`PollAnswers`), and carry the rooms' state only when the poller does not have it already.
+// A poll's subscription outlives its answer (`PollSubscription`): the same tab's next poll from
+// the answer's cursor takes it over, so a poller subscribes once, not once a request.
 // Upstream, a page's frames (`POST /api/poll/frames`) go to the same command executor as a
 // WebSocket's (`runFrames`).
 import type { IncomingMessage, ServerResponse } from "node:http";
