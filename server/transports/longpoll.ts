@@ -130,9 +130,9 @@ export class LongPollTransport {
   /** The connection slot each held poll takes (ConnectionBudget). */
   private readonly leases = new Map<PollSubscription, ConnectionLease>();
   /**
-   * Subscriptions between a poll's answer and the client's next poll, by the request that
-   * made them (session, client and `streams` as sent), least recently answered first: the next
-   * poll from the answer's cursor takes its subscription over instead of subscribing again.
+   * Subscriptions between a poll's answer and the client's next poll, one per client (session
+   * and `conn`), least recently answered first: the next poll from the answer's cursor takes its
+   * subscription over instead of subscribing again.
    */
   private readonly kept = new Map<string, PollSubscription>();
   /** The kept subscriptions of each session, least recently answered first (never an empty set). */
@@ -262,12 +262,14 @@ export class LongPollTransport {
     // `conn` (the id a page sends its frames under) or, from version 1 clients, `client`.
     const client = (url.searchParams.get("conn") ?? url.searchParams.get("client") ?? "").slice(0, 64);
     const streamsParam = url.searchParams.get("streams");
-    // The client's last answer left a subscription here: a poll from that answer's cursor
-    // carries on with it (the events committed since are already in it). From any other
-    // cursor (an answer that never arrived) it is let go, and the poll subscribes afresh.
-    const requestKey = `${session.id}|${client}|${streamsParam}`;
-    let kept = this.kept.get(requestKey);
-    if (kept && !kept.continuesFrom(cursor)) {
+    // The client's last answer left a subscription here: a poll for the same streams from that
+    // answer's cursor carries on with it (the events committed since are already in it). A poll
+    // from any other cursor (an answer that never arrived), or for other streams, means the
+    // client moved on: it is let go, and the poll subscribes afresh.
+    const clientKey = `${session.id}|${client}`;
+    const requestKey = `${clientKey}|${streamsParam}`;
+    let kept = this.kept.get(clientKey);
+    if (kept && !kept.continuesFrom(requestKey, cursor)) {
       kept.dispose();
       kept = undefined;
     }
@@ -335,7 +337,7 @@ export class LongPollTransport {
 
     const admitted = budget?.acquire("longpoll", session.user.id, address);
     if (admitted && !admitted.ok) return this.refuseTooMany(res, admitted);
-    const poll = kept ?? new PollSubscription(key, requestKey, session, streams, rooms, cursor, this, this.opts);
+    const poll = kept ?? new PollSubscription(key, clientKey, requestKey, session, streams, rooms, cursor, this, this.opts);
     this.forget(poll);
     this.hold(poll);
     this.taken++;
@@ -397,15 +399,15 @@ export class LongPollTransport {
   }
 
   /**
-   * @internal An answered poll's subscription waits for the client's next poll, the newest in
-   * place of any other from the same request. Past the bounds (the held polls', in all and per
+   * @internal An answered poll's subscription waits for the client's next poll, in place of
+   * any other of the same client's. Past the bounds (the held polls', in all and per
    * session) the least recently answered are let go: their next polls subscribe afresh.
    */
   keep(poll: PollSubscription): void {
-    const other = this.kept.get(poll.requestKey);
+    const other = this.kept.get(poll.clientKey);
     if (other && other !== poll) other.dispose();
     this.forget(poll);
-    this.kept.set(poll.requestKey, poll);
+    this.kept.set(poll.clientKey, poll);
     let mine = this.keptBySession.get(poll.sessionId);
     if (!mine) this.keptBySession.set(poll.sessionId, (mine = new Set()));
     mine.add(poll);
@@ -416,7 +418,7 @@ export class LongPollTransport {
 
   /** @internal A kept subscription was taken up again, or let go. */
   forget(poll: PollSubscription): void {
-    if (this.kept.get(poll.requestKey) === poll) this.kept.delete(poll.requestKey);
+    if (this.kept.get(poll.clientKey) === poll) this.kept.delete(poll.clientKey);
     const mine = this.keptBySession.get(poll.sessionId);
     if (mine?.delete(poll) && mine.size === 0) this.keptBySession.delete(poll.sessionId);
     this.opts.metrics?.pollsKept.set(this.kept.size);
@@ -510,8 +512,10 @@ class PollSubscription implements Subscriber {
 
   constructor(
     readonly key: string,
-    /** The request that made it (session, client and `streams` as sent): what a next poll names. */
-    readonly requestKey: string,
+    /** Whose it is: the session and the client's `conn` (one kept per client). */
+    readonly clientKey: string,
+    /** The request that made it (its client and `streams` as sent): what a next poll must name. */
+    private readonly requestKey: string,
     session: Session,
     readonly streams: StreamName[],
     readonly rooms: string[],
@@ -559,9 +563,9 @@ class PollSubscription implements Subscriber {
     this.proceed(waitMs);
   }
 
-  /** Whether a poll from `cursor` carries on where this subscription's last answer left off. */
-  continuesFrom(cursor: Cursor): boolean {
-    return this.live && this.res === null && this.answered === formatCursor(this.positionIn(cursor));
+  /** Whether a poll (`requestKey`, from `cursor`) carries on where this one's last answer left off. */
+  continuesFrom(requestKey: string, cursor: Cursor): boolean {
+    return this.live && this.res === null && requestKey === this.requestKey && this.answered === formatCursor(this.positionIn(cursor));
   }
 
   /** A next poll from the last answer's cursor: answers what gathered since, or holds it. */

@@ -909,8 +909,8 @@ describe("a poll's subscription, kept between polls", () => {
     expect(pollers()).toHaveLength(1);
   });
 
-  it("is another client's or another set of streams' only by its own request", async () => {
-    const { log, answered, pollers } = await world();
+  it("is one per client: another client's or person's poll leaves it be; the same client's poll for other streams lets it go", async () => {
+    const { log, answered, pollers, metrics } = await world();
     log.append(FEED);
     const a = await answered("/api/poll?streams=feed&conn=c1&cursor=feed%3D0");
     await answered("/api/poll?streams=feed&conn=c2&cursor=feed%3D0");
@@ -920,6 +920,12 @@ describe("a poll's subscription, kept between polls", () => {
     const next = await answered(`/api/poll?streams=feed&conn=c1&cursor=${a.body.cursor}`);
     expect(next.seqs).toEqual(["feed#2"]);
     expect(pollers()).toHaveLength(3);
+    // Lin's c1 now polls the feed and their notifications: the feed-only subscription goes.
+    const wider = await answered("/api/poll?streams=feed,user:me&conn=c1&cursor=feed%3D2&wait=0");
+    expect(wider.body.cursor).toBe(`feed=2,${ME}=0`);
+    expect(pollers().filter((c) => c.sessionId === `s-${lin.id}`)).toHaveLength(2);
+    // An open connection per client, held or between polls (rt_connections).
+    expect(await metric(metrics, "rt_connections", { transport: "longpoll" })).toBe(3);
   });
 
   it("keeps as many per session, and in all, as it holds polls: past that the least recently answered is let go", async () => {
