@@ -12,12 +12,12 @@ export class SessionRegistry {
   add(sub: Subscriber): void {
     if (this.subscribers.has(sub)) return;
     this.subscribers.add(sub);
-    this.metrics?.connections.inc({ transport: sub.transport });
+    if (!sub.countedByTransport) this.metrics?.connections.inc({ transport: sub.transport });
   }
 
   /** Removes a connection (not here: nothing changes). */
   remove(sub: Subscriber): void {
-    if (this.subscribers.delete(sub)) this.metrics?.connections.dec({ transport: sub.transport });
+    if (this.subscribers.delete(sub) && !sub.countedByTransport) this.metrics?.connections.dec({ transport: sub.transport });
   }
 
   has(sub: Subscriber): boolean {

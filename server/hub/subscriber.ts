@@ -27,6 +27,12 @@ export interface Subscriber {
   readonly user: User;
   readonly sessionId: string;
   readonly transport: Transport;
+  /**
+   * Its transport counts its open connections itself (`rt_connections`): registered is not
+   * open for it. A long poll's subscription stays registered between requests; the poll is
+   * open only while one is held.
+   */
+  readonly countedByTransport?: boolean;
   /** A durable event, in seq order, exactly once per subscription. */
   onEvent(stream: string, event: Outgoing): void;
   /** Presence, typing or cursors changed in a room this subscriber watches. */

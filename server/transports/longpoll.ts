@@ -373,7 +373,16 @@ export class LongPollTransport {
     let mine = this.bySession.get(poll.sessionId);
     if (!mine) this.bySession.set(poll.sessionId, (mine = new Set()));
     mine.add(poll);
+    this.countHeld();
+  }
+
+  /**
+   * A long poll is an open connection while its request is held (`rt_connections`, as the
+   * ops page shows them), not while its subscription waits for the next request.
+   */
+  private countHeld(): void {
     this.opts.metrics?.pollsHeld.set(this.held.size);
+    this.opts.metrics?.connections.set({ transport: "longpoll" }, this.held.size);
   }
 
   /** Answers every held poll now, and lets go of every kept subscription (shutdown). */
@@ -395,7 +404,7 @@ export class LongPollTransport {
     if (this.held.get(poll.key) === poll) this.held.delete(poll.key);
     const mine = this.bySession.get(poll.sessionId);
     if (mine?.delete(poll) && mine.size === 0) this.bySession.delete(poll.sessionId);
-    this.opts.metrics?.pollsHeld.set(this.held.size);
+    this.countHeld();
   }
 
   /**
@@ -485,6 +494,8 @@ let pollCount = 0;
 class PollSubscription implements Subscriber {
   readonly id = `lp-${++pollCount}`;
   readonly transport = "longpoll" as const;
+  /** Counted as a connection only while a request is held (`LongPollTransport#countHeld`). */
+  readonly countedByTransport = true;
   readonly user: User;
   readonly sessionId: string;
   /** The held request, or null between polls. */

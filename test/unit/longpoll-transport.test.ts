@@ -910,7 +910,7 @@ describe("a poll's subscription, kept between polls", () => {
   });
 
   it("is one per client: another client's or person's poll leaves it be; the same client's poll for other streams lets it go", async () => {
-    const { log, answered, pollers, metrics } = await world();
+    const { log, answered, poll, pollers, metrics, lp } = await world();
     log.append(FEED);
     const a = await answered("/api/poll?streams=feed&conn=c1&cursor=feed%3D0");
     await answered("/api/poll?streams=feed&conn=c2&cursor=feed%3D0");
@@ -924,8 +924,13 @@ describe("a poll's subscription, kept between polls", () => {
     const wider = await answered("/api/poll?streams=feed,user:me&conn=c1&cursor=feed%3D2&wait=0");
     expect(wider.body.cursor).toBe(`feed=2,${ME}=0`);
     expect(pollers().filter((c) => c.sessionId === `s-${lin.id}`)).toHaveLength(2);
-    // An open connection per client, held or between polls (rt_connections).
-    expect(await metric(metrics, "rt_connections", { transport: "longpoll" })).toBe(3);
+    // Between polls none is an open connection (rt_connections counts held polls); three are kept.
+    expect(await metric(metrics, "rt_connections", { transport: "longpoll" })).toBe(0);
+    expect(await metric(metrics, "rt_polls_kept")).toBe(3);
+    const held = poll(`/api/poll?streams=feed&conn=c3&cursor=${next.body.cursor}`);
+    await until(() => lp.size === 1);
+    expect(await metric(metrics, "rt_connections", { transport: "longpoll" })).toBe(1);
+    held.close();
   });
 
   it("keeps as many per session, and in all, as it holds polls: past that the least recently answered is let go", async () => {
