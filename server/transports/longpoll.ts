@@ -338,7 +338,7 @@ export class LongPollTransport {
     const admitted = budget?.acquire("longpoll", session.user.id, address);
     if (admitted && !admitted.ok) return this.refuseTooMany(res, admitted);
     const poll = kept ?? new PollSubscription(key, clientKey, requestKey, session, streams, rooms, cursor, this, this.opts);
-    this.forget(poll);
+    if (kept) this.forget(kept);
     this.hold(poll);
     this.taken++;
     if (admitted) this.leases.set(poll, admitted.lease);
@@ -654,8 +654,7 @@ class PollSubscription implements Subscriber {
 
   onLagged(): void {
     // The hub let go of it: answered with what it holds, and not kept (the next poll resumes from the log).
-    this.answer("events");
-    this.dispose();
+    this.answerAndLetGo("events");
   }
 
   /**
@@ -664,15 +663,18 @@ class PollSubscription implements Subscriber {
    * None of them is kept.
    */
   disconnect(reason: DisconnectReason): void {
-    this.answer(reason === "too-slow" ? "events" : "drain");
-    this.dispose();
+    this.answerAndLetGo(reason === "too-slow" ? "events" : "drain");
   }
 
   /** Removed from a private room this poll names: answered now; the next poll naming it is refused. */
   onRemoved(room: string): void {
     // The room's canvas is the room's too: a poll holding either is answered (`rooms` are its room streams').
-    if (!this.rooms.includes(room) && !this.streams.includes(canvasStream(room))) return;
-    this.answer("drain");
+    if (this.rooms.includes(room) || this.streams.includes(canvasStream(room))) this.answerAndLetGo("drain");
+  }
+
+  /** Answers the held request, if any, and keeps nothing for a next poll. */
+  private answerAndLetGo(reason: AnswerReason): void {
+    this.answer(reason);
     this.dispose();
   }
 
