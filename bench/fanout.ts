@@ -20,8 +20,8 @@
 // before the rate steps, each server at 10 msg/s (10,000 deliveries/s, nothing to batch) and
 // at 100 msg/s (100,000 deliveries/s, where the baselines near their limits); after them, ours
 // at half its own highest passing rate (the latency of a server under real load, not at its
-// edge). `--profile DIR` writes a CPU profile of each server over each fixed-rate window, and
-// gives the 50-room shape those windows too (`--e2e-rate`, to profile it under load).
+// edge). `--e2e-rate` gives every shape those windows, at the rates named; `--profile DIR`
+// writes a CPU profile of each server over each fixed-rate window (and gives every shape them).
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { usePostgres } from "./lib/app-server";
@@ -70,8 +70,13 @@ export interface FanoutOptions {
   people?: number;
   /** Use the local Postgres for our server's log when it answers (else PGlite in memory). */
   postgres?: boolean;
-  /** Fixed-rate windows before the steps (1-room shapes only): messages/s each, and their length (0: none). */
+  /**
+   * Fixed-rate windows before the steps: messages/s each, and their length (0: none). In the
+   * 1-room shape always; in the others when profiling or when `fixedInEveryShape`.
+   */
   e2eRates?: number[];
+  /** The fixed-rate windows in every shape (`--e2e-rate` given): CPU per delivery side by side at set rates. */
+  fixedInEveryShape?: boolean;
   e2eMs?: number;
   /**
    * After the steps, a window at this fraction of the server's own highest passing rate (ours
@@ -425,7 +430,7 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
     };
     // Every server starts measuring from rest: what connecting set going has finished.
     await srv.settled();
-    const endToEnd = (shape.rooms === 1 || profiled) && e2eMs > 0;
+    const endToEnd = (shape.rooms === 1 || profiled || o.fixedInEveryShape === true) && e2eMs > 0;
     if (endToEnd) for (const rate of o.e2eRates ?? [10, 100]) await fixedWindow(rate, "rate");
 
     const { steps, best } = await findMaxRate(
@@ -516,7 +521,8 @@ benchScript(import.meta.url, {
   name: "fanout",
   settings: ({ quick, runs, num, get, has }) => ({
     servers: (get("servers")?.split(",") as FanoutServer[] | undefined) ?? FANOUT_SERVERS,
-    shapes: has("shape") ? SHAPES.filter((s) => s.name.startsWith(get("shape")!)) : SHAPES,
+    // `--shape 50` is the 50-room shape alone; `--shape 50,500` both; a whole name also works.
+    shapes: has("shape") ? SHAPES.filter((s) => get("shape")!.split(",").some((x) => s.name === x || s.name.startsWith(`${x} `))) : SHAPES,
     runs: runs ?? (quick ? 1 : 3),
     stepMs: num("step", quick ? 500 : 1000),
     graceMs: num("grace", quick ? 500 : 1000),
@@ -531,6 +537,7 @@ benchScript(import.meta.url, {
       if (!(rate > 0)) throw new Error(`--e2e-rate takes messages/s, comma-separated, got "${x}"`);
       return rate;
     }),
+    fixedInEveryShape: has("e2e-rate"),
     e2eMs: num("e2e-ms", quick ? 500 : 5000),
     e2eOfBest: num("e2e-of-best", 0.5),
     profileDir: get("profile"),

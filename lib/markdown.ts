@@ -48,10 +48,15 @@ export function parseMessage(text: string, splitMentions: MentionSplitter = noMe
 }
 
 function pushParagraph(blocks: Block[], text: string, splitMentions: MentionSplitter): void {
+  const body = paragraphBody(text);
+  if (body !== null) blocks.push({ kind: "paragraph", children: parseInline(body, splitMentions) });
+}
+
+/** The text of a paragraph between code blocks, or null when it is only blank. */
+function paragraphBody(text: string): string | null {
   // The line breaks around a code block belong to the block, not to the text beside it.
   const trimmed = text.replace(/^\n/, "").replace(/\n$/, "");
-  if (trimmed.trim() === "") return;
-  blocks.push({ kind: "paragraph", children: parseInline(trimmed, splitMentions) });
+  return trimmed.trim() === "" ? null : trimmed;
 }
 
 /** One paragraph's inline pieces: code spans and links first, then emphasis, then mentions in what is left. */
@@ -228,11 +233,17 @@ export function isLongMessage(text: string): boolean {
   return text.length > LONG_MESSAGE_CHARS || text.split("\n").length > LONG_MESSAGE_LINES;
 }
 
+/** Every character that can begin markup: a code span or block, a labelled link, emphasis. */
+const MARKUP = /[`[*_]/;
+
 /**
  * The message as the words a reader sees, markers gone: what previews show (the feed,
  * notifications, a reply's quote), where there is no room for formatting.
  */
 export function plainText(text: string): string {
+  // Most messages have no markup at all: they read as they are. (Links keep their text, so a
+  // bare URL needs no parsing either.)
+  if (!MARKUP.test(text)) return paragraphBody(text) ?? "";
   return parseMessage(text)
     .map((block) => (block.kind === "code" ? block.text : inlineText(block.children)))
     .join("\n");

@@ -3,9 +3,11 @@
 import { plainText } from "./markdown";
 
 export const PREVIEW_CHARS = 140;
+/** Runs of white space that read as one space: a single space is left as it is (most are). */
+const SPACES_TO_COLLAPSE = /\s{2,}|[^\S ]/g;
 /** A message as one short line of what a reader sees (markdown markers gone). */
 export function previewOf(text: string): string {
-  const flat = plainText(text).replace(/\s+/g, " ").trim();
+  const flat = plainText(text).replace(SPACES_TO_COLLAPSE, " ").trim();
   return flat.length <= PREVIEW_CHARS ? flat : `${flat.slice(0, PREVIEW_CHARS - 1)}…`;
 }
 

@@ -43,6 +43,9 @@ export async function listenForCommits(opts: {
 
 /** A NOTIFY payload's heads; undefined when it is this instance's own; null when unreadable. */
 export function parseNotify(payload: string, self: string): Map<string, number> | null | undefined {
+  // Most of what an instance hears is its own commits: known by their first bytes (the id comes
+  // first, in quotes), without parsing the heads (`notifyPayload`).
+  if (payload.startsWith(`{"i":${JSON.stringify(self)}`)) return undefined;
   try {
     const msg = JSON.parse(payload) as { i?: string; h?: Record<string, number> };
     if (msg.i === self) return undefined;

@@ -5,7 +5,7 @@ import { createElement } from "react";
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
 import { MessageBody } from "../../components/room/message-body";
-import { isLongMessage, isSafeHref, parseInline, parseMessage, type Inline } from "../../lib/markdown";
+import { isLongMessage, isSafeHref, parseInline, parseMessage, plainText, type Inline } from "../../lib/markdown";
 import { mentionSpans } from "../../lib/mentions";
 
 const text = (t: string): Inline => ({ kind: "text", text: t });
@@ -94,6 +94,26 @@ describe("markdown", () => {
     for (const t of ["_".repeat(4000), "*a ".repeat(1300), "**a ".repeat(1000), "`".repeat(4000), "[".repeat(4000), "_a ".repeat(1300)]) {
       expect(parseMessage(t)).toEqual([{ kind: "paragraph", children: [text(t)] }]);
     }
+  });
+});
+
+describe("plain text", () => {
+  it("drops the markers and keeps the words", () => {
+    expect(plainText("**ship** it _now_: [plan](https://example.com/p), `x`")).toBe("ship it now: plan, x");
+    expect(plainText("before\n```js\nconst a = 1;\n```\nafter")).toBe("before\nconst a = 1;\nafter");
+  });
+
+  it("gives a line with no markup back as it is, links and mentions included", () => {
+    for (const text of ["see https://example.com/a?b=1, ok", "@Ada Lovelace 2 + 2 <b>&amp;</b>", "a\n\nb", "émoji 🎉 — done."]) {
+      expect(plainText(text)).toBe(text);
+    }
+  });
+
+  it("drops the line breaks a paragraph begins and ends with, and blank text altogether", () => {
+    expect(plainText("\nline one\nline two\n")).toBe("line one\nline two");
+    expect(plainText("\n\n")).toBe("");
+    expect(plainText("   ")).toBe("");
+    expect(plainText("\n*a*\n")).toBe("a");
   });
 });
 

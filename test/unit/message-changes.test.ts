@@ -87,5 +87,6 @@ describe("previews", () => {
     expect(previewOf("**ship it** _today_, see [the plan](https://example.com/p) and `npm test`")).toBe("ship it today, see the plan and npm test");
     expect(previewOf("```\nconst a = 1;\n```")).toBe("const a = 1;");
     expect(previewOf("2 * 3 * 4 <b>")).toBe("2 * 3 * 4 <b>");
+    expect(previewOf(" one\ttwo \n\n three  four\u00a0five ")).toBe("one two three four five");
   });
 });
