@@ -85,6 +85,8 @@ export interface FanoutOptions {
   e2eOfBest?: number;
   /** Writes a CPU profile of each server over each fixed-rate window to this directory. */
   profileDir?: string;
+  /** With `profileDir`: a sampling heap profile of the same window beside it (`--heap`). */
+  heapProfile?: boolean;
   /** Another checkout of this repository: its server runs as `before`. */
   before?: string;
   /** The earlier version on the embedded database (PGlite on disk), as `embedded`, instead of ours' database. */
@@ -417,7 +419,7 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
      * it, that pause would be the window's p99.
      */
     const fixedWindow = async (rate: number, kind: FixedWindow["kind"], ofBest?: number): Promise<void> => {
-      if (profiled) await srv.profileStart();
+      if (profiled) await srv.profileStart(undefined, { heap: o.heapProfile });
       const r = await window(rate, e2eMs, Math.min(1000, e2eMs));
       let profile: string | undefined;
       if (profiled) {
@@ -541,6 +543,7 @@ benchScript(import.meta.url, {
     e2eMs: num("e2e-ms", quick ? 500 : 5000),
     e2eOfBest: num("e2e-of-best", 0.5),
     profileDir: get("profile"),
+    heapProfile: has("heap"),
     before: get("before"),
     beforeEmbedded: has("before-embedded"),
     quietWaitMs: num("quiet-wait", quick ? 0 : 10_000),
