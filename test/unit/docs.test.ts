@@ -467,6 +467,8 @@ const RESULTS_PHRASES: [chapter: string, phrase: RegExp, section: string][] = [
   ["10", /allows [\d,]+, which is why \*idle\* stops/, "idle"],
   ["10", /those pauses \((\d+)–30 ms every ~0\.8 s here\)/, "event log in two round trips"],
   ["02", /up to (\d+) ms in which no one else's ack went out/, "frames counted per person before parsing"],
+  ["06", /long polling reached ([\d.]+)× the WebSocket's deliveries/, "transports: long polling at 250 subscribers"],
+  ["06", /and it reached ([\d.]+)× \(`bench\/RESULTS\.md`/, "transports: long polling at 250 subscribers"],
 ];
 
 const UNIT = /\d[\d,.]*(?:–\d+)?\s?(?:ms|s|Hz|KiB|bytes|\/s)\b/g;
