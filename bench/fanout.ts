@@ -170,6 +170,12 @@ export interface FanoutSummary {
   cpuUsPerDeliveryAtStartRate: number;
   vsRaw: number;
   vsSocketIo: number;
+  /**
+   * At the window that set the limit (the lowest failure above the best), medians over the
+   * runs: how busy the server's core was, how long it waited for it, and how busy the load
+   * generator's was. A generator near 100% there means the figure is the generator's limit too.
+   */
+  atLimit: { serverCpuPercent: number; serverWaitPercent: number; loadGenCpuPercent: number } | null;
   /** The fixed-rate windows' medians, set rates first (ascending), then of-best. */
   fixed: FixedSummary[];
 }
@@ -209,10 +215,11 @@ export async function runFanout(opts: FanoutOptions = {}): Promise<FanoutResults
     }
   }
   progress.done();
-  return { samples, summary: summarize(samples), database: postgres ? "postgres" : "pglite-memory", ...(opts.beforeEmbedded ? { beforeEmbedded: true } : {}) };
+  return { samples, summary: summarizeFanout(samples), database: postgres ? "postgres" : "pglite-memory", ...(opts.beforeEmbedded ? { beforeEmbedded: true } : {}) };
 }
 
-function summarize(samples: FanoutSample[]): FanoutSummary[] {
+/** Medians over the runs, per shape and server; ratios against raw and Socket.IO in the same run. */
+export function summarizeFanout(samples: FanoutSample[]): FanoutSummary[] {
   const out: FanoutSummary[] = [];
   for (const shape of [...new Set(samples.map((s) => s.shape))]) {
     const of = (server: FanoutServer) => samples.filter((s) => s.shape === shape && s.server === server);
@@ -223,6 +230,10 @@ function summarize(samples: FanoutSample[]): FanoutSummary[] {
       const bests = ss.map((s) => s.best).filter((b): b is StepResult => b !== null);
       const m = (f: (b: StepResult) => number, d = 1) => (bests.length ? round(median(bests.map(f)), d) : NaN);
       const d = dps(server);
+      const limits = ss
+        .map((s) => s.steps.filter((x) => !x.pass && x.rate > (s.best?.rate ?? 0)).sort((a, b) => a.rate - b.rate)[0])
+        .filter((x): x is StepResult => x !== undefined);
+      const atLimit = (f: (x: StepResult) => number) => round(median(limits.map(f)), 1);
       out.push({
         server,
         shape,
@@ -236,6 +247,9 @@ function summarize(samples: FanoutSample[]): FanoutSummary[] {
         cpuUsPerDeliveryAtStartRate: round(median(ss.map((s) => s.steps[0]?.serverCpuUsPerDelivery ?? NaN)), 2),
         vsRaw: round(d / dps("raw"), 3),
         vsSocketIo: round(d / dps("socketio"), 3),
+        atLimit: limits.length
+          ? { serverCpuPercent: atLimit((x) => x.serverCpuPercent), serverWaitPercent: atLimit((x) => x.serverWaitPercent), loadGenCpuPercent: atLimit((x) => x.loadGenCpuPercent) }
+          : null,
         fixed: summarizeFixed(ss.flatMap((s) => s.fixed)),
       });
     }
@@ -492,11 +506,22 @@ export function fanoutMarkdown(r: FanoutResults): string {
       fmt(s.cpuUsPerDeliveryAtStartRate),
       ratio(s.vsRaw, 1),
       ratio(s.vsSocketIo, 1),
+      s.atLimit ? `${fmt(s.atLimit.serverCpuPercent)} (${fmt(s.atLimit.serverWaitPercent)}) · ${fmt(s.atLimit.loadGenCpuPercent)}` : "–",
     ]);
     parts.push(
       `**${shape}**\n\n` +
         table(
-          ["server", "msgs/s", "deliveries/s at p99 ≤ 100 ms (min–max over the runs)", "p50 / p99 ms", "CPU-µs per delivery", "CPU-µs per delivery at the first rate", "vs raw", "vs Socket.IO"],
+          [
+            "server",
+            "msgs/s",
+            "deliveries/s at p99 ≤ 100 ms (min–max over the runs)",
+            "p50 / p99 ms",
+            "CPU-µs per delivery",
+            "CPU-µs per delivery at the first rate",
+            "vs raw",
+            "vs Socket.IO",
+            "where it failed: server CPU % (waiting) · load generator CPU %",
+          ],
           rows,
         ),
     );
