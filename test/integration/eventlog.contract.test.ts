@@ -1,7 +1,7 @@
 // The event log's contract, numbered, run against every database this run has:
 // embedded PGlite always, the real Postgres server when DATABASE_URL is set.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EventLog, EventLogClosedError, EventLogFullError, MAX_NOTIFY_BYTES, notifyPayload } from "../../server/eventlog";
+import { COMMIT_DELAY_BELOW, EventLog, EventLogClosedError, EventLogFullError, MAX_NOTIFY_BYTES, notifyPayload } from "../../server/eventlog";
 import type { Logger } from "../../server/log";
 import { createMetrics } from "../../server/metrics";
 import type { RealtimeEvent } from "../../lib/protocol";
@@ -287,6 +287,30 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     expect(next.event.seq).toBe(6);
   });
 
+  it("16b. under load waits a moment for more: what comes while a batch commits, and just after, commits in one batch", async () => {
+    const gate = holdingFirst(t.db);
+    const log = new EventLog(gate.db, { commitDelayMs: 60_000 });
+    const batches: string[][] = [];
+    log.onCommit((events) => batches.push(events.map((e) => (e.data as { text: string }).text)));
+    // After a quiet spell an append commits at once: its transaction has begun (and is held).
+    const a = log.append(message("room:c16b", "a"));
+    await gate.begun;
+    const b = log.append(message("room:c16b", "b"));
+    gate.release();
+    await a;
+    // The batch after it waits for more: what comes a turn of the event loop later joins it.
+    await new Promise((resolve) => setImmediate(resolve));
+    const c = log.append(message("room:c16b", "c"));
+    // Once the batch is full enough it starts without waiting longer (the test would time out otherwise).
+    const rest = Array.from({ length: COMMIT_DELAY_BELOW - 2 }, (_, i) => log.append(message("room:c16b", `r${i}`)));
+    await Promise.all([b, c, ...rest]);
+    expect(batches.map((batch) => batch.length)).toEqual([1, COMMIT_DELAY_BELOW]);
+    expect(batches[1]!.slice(0, 2)).toEqual(["b", "c"]);
+    // Quiet again: the next append commits at once, not after the delay.
+    await log.append(message("room:c16b", "quiet"));
+    expect(batches.at(-1)).toEqual(["quiet"]);
+  });
+
   it("17. says why it refuses: busy or shutting down, by name and in words", async () => {
     const log = new EventLog(t.db, { maxQueue: 1 });
     const accepted = log.append(message("room:c17", "a"));
@@ -539,6 +563,26 @@ async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
 /** An error as the database reports one: with a SQLSTATE `code` when given. */
 function injected(code: string | number | undefined): Error {
   return Object.assign(new Error("injected"), code === undefined ? {} : { code });
+}
+
+/** `db` whose first transaction waits, once begun (`begun`), until `release()`. */
+function holdingFirst(db: Database) {
+  let release!: () => void;
+  let begun!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const started = new Promise<void>((resolve) => (begun = resolve));
+  let first = true;
+  const wrapped: Database = {
+    ...db,
+    sql: db.sql,
+    transaction: (fn) => {
+      if (!first) return db.transaction(fn);
+      first = false;
+      begun();
+      return released.then(() => db.transaction(fn));
+    },
+  };
+  return { db: wrapped, begun: started, release };
 }
 
 /** `db` whose first `failures` transactions fail with `code` before doing anything. */
