@@ -137,6 +137,8 @@ export class EventLog {
   private readonly maxBatch: number;
   private readonly maxQueue: number;
   private readonly commitDelayMs: number;
+  /** A batch this large starts without the wait: `COMMIT_DELAY_BELOW`, or a whole batch if less. */
+  private readonly fullEnough: number;
   /** Ends the wait for a fuller batch early; null when none is waited for. */
   private endGathering: (() => void) | null = null;
 
@@ -147,6 +149,7 @@ export class EventLog {
     this.maxBatch = opts.maxBatch ?? 1000;
     this.maxQueue = opts.maxQueue ?? 10_000;
     this.commitDelayMs = opts.commitDelayMs ?? COMMIT_DELAY_MS;
+    this.fullEnough = Math.min(COMMIT_DELAY_BELOW, this.maxBatch);
   }
 
   /** Resolves once the event is committed (or found to be a repeat). */
@@ -159,7 +162,7 @@ export class EventLog {
     return new Promise((resolve, reject) => {
       this.queue.push({ input: input as AppendInput, resolve, reject });
       this.opts.metrics?.appendQueueDepth.set(this.queue.length);
-      if (this.queue.length >= COMMIT_DELAY_BELOW) this.endGathering?.();
+      if (this.queue.length >= this.fullEnough) this.endGathering?.();
       this.schedule();
     });
   }
@@ -275,7 +278,7 @@ export class EventLog {
     try {
       for (let following = false; this.queue.length > 0; following = true) {
         // Under load (this batch queued while the last one committed), gather a moment more.
-        if (following && this.commitDelayMs > 0 && this.queue.length < COMMIT_DELAY_BELOW && !this.closed) await this.gather();
+        if (following && this.commitDelayMs > 0 && this.queue.length < this.fullEnough && !this.closed) await this.gather();
         const batch = this.queue.splice(0, this.maxBatch);
         this.inFlight = batch.length;
         this.opts.metrics?.appendQueueDepth.set(this.queue.length);
@@ -290,7 +293,7 @@ export class EventLog {
     }
   }
 
-  /** Waits `commitDelayMs`, or until the queue holds `COMMIT_DELAY_BELOW` (or the log closes). */
+  /** Waits `commitDelayMs`, or until the queue holds a batch full enough (or the log closes). */
   private gather(): Promise<void> {
     return new Promise((resolve) => {
       const end = () => {

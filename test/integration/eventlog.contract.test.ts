@@ -309,6 +309,14 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     // Quiet again: the next append commits at once, not after the delay.
     await log.append(message("room:c16b", "quiet"));
     expect(batches.at(-1)).toEqual(["quiet"]);
+    // A batch can be no fuller than `maxBatch`: one that size does not wait either.
+    const small = holdingFirst(t.db);
+    const capped = new EventLog(small.db, { commitDelayMs: 60_000, maxBatch: 2 });
+    const held = capped.append(message("room:c16b", "s0"));
+    await small.begun;
+    const two = [capped.append(message("room:c16b", "s1")), capped.append(message("room:c16b", "s2"))];
+    small.release();
+    await Promise.all([held, ...two]);
   });
 
   it("17. says why it refuses: busy or shutting down, by name and in words", async () => {
