@@ -159,7 +159,10 @@ describe("several instances behind nginx", () => {
     // One instance down at a time always left nginx another to send to: it never marked every
     // instance failed at once and turned everyone away (deploy/nginx.conf's fail_timeout).
     const refusedAll = (await cluster.nginx.errorLog()).split("\n").filter((l) => l.includes("no live upstreams"));
-    expect(refusedAll.length, `nginx had no instance to send to ${refusedAll.length} times:\n${refusedAll.slice(0, 3).join("\n")}`).toBe(0);
+    expect(
+      refusedAll.length,
+      `nginx had no instance to send to ${refusedAll.length} times:\n${refusedAll.slice(0, 3).join("\n")}\ntimeline (since ${new Date(t0).toISOString()}):\n  ${timeline.join("\n  ")}`,
+    ).toBe(0);
     const result = await verifyRoom(cluster, room, { writers, readers, feedReaders });
     const reconnects = [...writers, ...readers, ...feedReaders].reduce((s, p) => s + p.client.getStatus().reconnects, 0);
     expect(reconnects, "connections were moved by the restarts").toBeGreaterThan(0);
