@@ -346,7 +346,7 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
      * fresh server's first second is JIT compilation); waits up to the grace for the last
      * deliveries. Server CPU is over the counted part and the grace.
      */
-    const window = async (rate: number, ms: number, skipMs = 0, onCounting?: () => void): Promise<StepResult> => {
+    const window = async (rate: number, ms: number, skipMs = 0): Promise<StepResult> => {
       latency.reset();
       delivered = 0;
       windowFrom = Infinity;
@@ -368,7 +368,6 @@ async function searchRate(server: FanoutServer, shape: Shape, o: SearchOptions):
             stats0 = { cpuUserUs: NaN, cpuSystemUs: NaN, rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
             void srv.stats().then((s) => (stats0 = s));
             wait0 = runQueueWaitNs(srv.pid);
-            onCounting?.();
             self0 = process.cpuUsage();
             from = now;
             windowFrom = now;
