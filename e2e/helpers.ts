@@ -34,7 +34,8 @@ export async function createRoom(page: Page, name: string): Promise<void> {
 /** Opens a room and waits until its history has loaded. */
 export async function openRoom(page: Page, roomId: string): Promise<void> {
   await page.goto(`/rooms/${roomId}`);
-  await expect(page.getByRole("heading", { name: `#${roomId}` })).toBeVisible();
+  // "#general"; a private room is named without the `#`, after its lock.
+  await expect(page.getByRole("heading", { level: 1, name: new RegExp(`${roomId.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "i") })).toBeVisible();
   await expect(messageLog(page)).toHaveAttribute("aria-busy", "false");
 }
 

@@ -1,6 +1,7 @@
 // Private rooms and direct messages in the browser, two people: a private room is not there for
 // someone not in it, appears once they are added, and disappears from their open page the
-// moment they are removed; a direct message opens from anyone's message.
+// moment they are removed; only its creator removes others; a direct message opens from anyone's
+// message, is named without a `#`, and stays between its two people.
 import { expect, test } from "@playwright/test";
 import { messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
 
@@ -27,7 +28,15 @@ test("a private room is there only for its members, live; a direct message opens
   await ada.page.getByRole("button", { name: `Add ${lin.name}` }).click();
   await expect(ada.page.getByRole("region", { name: "Members" }).getByRole("button", { name: `Remove ${lin.name}` })).toBeVisible();
   await openRoom(lin.page, room);
+  await expect(lin.page.getByRole("heading", { level: 1 })).not.toContainText("#");
   await expect(messageLog(lin.page).getByText("for members only")).toBeVisible();
+  // Lin may leave, but only Ada, who made the room, may remove others.
+  await lin.page.getByRole("button", { name: "Members" }).click();
+  const linsMembers = lin.page.getByRole("region", { name: "Members" });
+  await expect(linsMembers.getByRole("button", { name: "Leave this room" })).toBeVisible();
+  await expect(linsMembers.getByText("Ada")).toBeVisible();
+  await expect(linsMembers.getByRole("button", { name: /^Remove / })).toHaveCount(0);
+  await lin.page.getByRole("button", { name: "Members" }).click();
   await sendMessage(lin.page, "glad to be in");
   await expect(messageLog(ada.page).getByText("glad to be in")).toBeVisible();
 
@@ -45,8 +54,20 @@ test("a private room is there only for its members, live; a direct message opens
   await adas.hover();
   await adas.getByRole("button", { name: "Message Ada directly" }).click();
   await expect(lin.page.getByRole("heading", { name: /Private room/ })).toBeVisible();
+  // Named as the sidebar names it, without the `#` of a room anyone may join.
+  await expect(lin.page.getByRole("heading", { level: 1 })).toContainText(`${lin.name}, Ada`);
+  await expect(lin.page.getByRole("heading", { level: 1 })).not.toContainText("#");
+  await expect(lin.page.getByLabel("Message", { exact: true })).toHaveAttribute("placeholder", `Message ${lin.name}, Ada`);
   await sendMessage(lin.page, "just between us");
   await expect(messageLog(lin.page).getByText("just between us")).toBeVisible();
+  // It stays between the two of them: no one to add, no one to remove, only leaving.
+  await lin.page.getByRole("button", { name: "Members" }).click();
+  const dmMembers = lin.page.getByRole("region", { name: "Members" });
+  await expect(dmMembers.getByText("stays between the two of you")).toBeVisible();
+  await expect(dmMembers.getByLabel("Add someone")).toHaveCount(0);
+  await expect(dmMembers.getByRole("button", { name: "Leave this conversation" })).toBeVisible();
+  await expect(dmMembers.getByRole("button", { name: /^Remove / })).toHaveCount(0);
+  await lin.page.getByRole("button", { name: "Members" }).click();
   // Ada's sidebar lists the conversation as soon as Lin writes in it, unread.
   await expect(ada.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: new RegExp(`${lin.name}.*private, 1 unread`) })).toBeVisible();
   // From Ada's side, Lin's avatar among the people here opens the same conversation.

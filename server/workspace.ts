@@ -41,6 +41,7 @@ interface RoomRow {
   name: string;
   createdAt: Date;
   visibility?: string;
+  dmKey?: string | null;
 }
 
 /** `%`, `_` and `\` match literally in a LIKE pattern ending `ESCAPE '\'`. */
@@ -141,7 +142,7 @@ export class Workspace {
     const pattern = query ? `%${escapeLike(query.toLowerCase())}%` : "%";
     // One more than asked for says whether another page follows.
     const rows = await this.prisma.$queryRaw<RoomRow[]>`
-      SELECT id, name, created_at AS "createdAt", visibility FROM rooms
+      SELECT id, name, created_at AS "createdAt", visibility, dm_key AS "dmKey" FROM rooms
       WHERE id > ${after ?? ""} AND id LIKE ${pattern} ESCAPE '\\'
         AND (visibility = 'public' OR EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = rooms.id AND m.user_id = ${userId}))
       ORDER BY id LIMIT ${limit + 1}`;
@@ -163,6 +164,7 @@ export class Workspace {
         readSeq: reads.get(r.id)?.readSeq ?? 0,
         unread: reads.get(r.id)?.unread ?? 0,
         ...(r.visibility === "private" ? { private: true as const } : {}),
+        ...(r.dmKey ? { direct: true as const } : {}),
       })),
       next: more ? page[page.length - 1]!.id : null,
     };
@@ -176,7 +178,7 @@ export class Workspace {
         where: { userId, roomId: { not: "general" } },
         orderBy: { joinedAt: "desc" },
         take: limit,
-        select: { room: { select: { id: true, name: true, createdAt: true, visibility: true } } },
+        select: { room: { select: { id: true, name: true, createdAt: true, visibility: true, dmKey: true } } },
       }),
     ]);
     return [...(general ? [general] : []), ...joined.map((m) => m.room)];
@@ -288,7 +290,7 @@ export class Workspace {
     ]);
     this.knownRooms.set(id, "private");
     const room = await this.prisma.room.findUniqueOrThrow({ where: { id } });
-    return { id, name: room.name, createdAt: room.createdAt.toISOString(), head: await this.log.head(roomStream(id)), private: true };
+    return { id, name: room.name, createdAt: room.createdAt.toISOString(), head: await this.log.head(roomStream(id)), private: true, direct: true };
   }
 
   /** A private room `actor` is in: a public one has no member list to change. */
@@ -303,23 +305,43 @@ export class Workspace {
     return new Set((await this.members(roomId)).map((m) => m.id));
   }
 
-  /** Adds `userId` to a private room; only a member may, and a public room has no member list. */
+  /**
+   * Who made a private room, and whether it is a direct message (protocol 1.6): what a member
+   * may do to its member list follows from both.
+   */
+  async roomOrigin(roomId: string): Promise<{ createdBy: string | null; direct: boolean }> {
+    const [room] = await this.prisma.$queryRaw<{ created_by: string | null; direct: boolean }[]>`
+      SELECT created_by, dm_key IS NOT NULL AS direct FROM rooms WHERE id = ${roomId}`;
+    return { createdBy: room?.created_by ?? null, direct: room?.direct ?? false };
+  }
+
+  /**
+   * Adds `userId` to a private room; only a member may, and a public room has no member list.
+   * A direct message stays between its two people: a third would read all they wrote to each
+   * other, under a name that says it is theirs alone.
+   */
   async addMember(roomId: string, actor: Actor, userId: string): Promise<void> {
     await this.requirePrivateRoom(roomId, actor);
+    if ((await this.roomOrigin(roomId)).direct) throw new WorkspaceError("forbidden", "A direct message stays between its two people: make a private room to include others");
     const [user] = await this.prisma.$queryRaw<unknown[]>`SELECT 1 FROM users WHERE id = ${userId}`;
     if (!user) throw new WorkspaceError("not_found", "There is no such person");
     await this.prisma.roomMember.createMany({ data: [{ roomId, userId }], skipDuplicates: true });
   }
 
   /**
-   * Removes `userId` from a private room: its creator may remove anyone, anyone may leave.
+   * Removes `userId` from a private room: its creator may remove anyone, anyone may leave. In a
+   * direct message no one removes the other (whoever opened it first is its creator only by
+   * chance); either may leave it.
    * The caller then cuts the person's live access (Hub.revokeRoom): from here on every read of
    * the room answers them `unknown_room`.
    */
   async removeMember(roomId: string, actor: Actor, userId: string): Promise<void> {
     await this.requirePrivateRoom(roomId, actor);
-    const [room] = await this.prisma.$queryRaw<{ created_by: string | null }[]>`SELECT created_by FROM rooms WHERE id = ${roomId}`;
-    if (actor.id !== userId && room?.created_by !== actor.id) throw new WorkspaceError("forbidden", "Only the room's creator can remove others");
+    if (actor.id !== userId) {
+      const { createdBy, direct } = await this.roomOrigin(roomId);
+      if (direct) throw new WorkspaceError("forbidden", "No one removes the other person from a direct message; you can leave it");
+      if (createdBy !== actor.id) throw new WorkspaceError("forbidden", "Only the room's creator can remove others");
+    }
     await this.prisma.$executeRaw`DELETE FROM room_members WHERE room_id = ${roomId} AND user_id = ${userId}`;
   }
 

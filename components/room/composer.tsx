@@ -5,7 +5,7 @@ import { MAX_MESSAGE_CHARS } from "@/lib/protocol";
 import { useCompose } from "@/lib/store/compose";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import { useRoom } from "@/lib/store/room";
-import { useRooms } from "@/lib/store/rooms";
+import { roomLabel, useRooms } from "@/lib/store/rooms";
 import { useSession } from "@/lib/store/session";
 import { charactersLeft } from "../format";
 import { CloseIcon, SendIcon } from "../ui/icons";
@@ -35,7 +35,7 @@ export function Composer({ roomId }: { roomId: string }) {
     requestAnimationFrame(() => box.current?.setSelectionRange(caret, caret));
   });
 
-  const roomName = useRooms((s) => s.names[roomId] ?? roomId);
+  const roomName = useRooms((s) => roomLabel(s, roomId));
 
   // A room opened: ready to type, with a mouse or trackpad. Not with a finger: focus would
   // raise the on-screen keyboard over the conversation the person came to read.
@@ -146,7 +146,7 @@ export function Composer({ roomId }: { roomId: string }) {
           onBlur={() => getRealtimeClient().typing(roomId, true)}
           aria-invalid={tooLong || undefined}
           aria-describedby="composer-count"
-          placeholder={`Message #${roomName}`}
+          placeholder={`Message ${roomName}`}
           className={`block max-h-40 min-h-10 flex-1 resize-none rounded-lg border px-3 py-2 text-sm focus-visible:outline-2 ${
             tooLong
               ? "border-rose-500 focus-visible:border-rose-500 focus-visible:outline-rose-500/30"

@@ -1,19 +1,17 @@
 "use client";
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { z } from "zod";
-import { peopleAnswerSchema, userSchema, type User } from "@/lib/protocol";
+import { membersAnswerSchema, peopleAnswerSchema, type MembersAnswer, type User } from "@/lib/protocol";
 import { api, ApiError, apiNoContent } from "@/lib/store/http";
 import { useRooms } from "@/lib/store/rooms";
 import { readableError } from "../format";
 import { Avatar } from "../ui/avatar";
 import { useDismiss } from "../ui/use-dismiss";
 
-const membersSchema = z.object({ members: z.array(userSchema) });
-
 /**
  * A private room's members: anyone in it may add people; its creator may remove anyone, and
- * anyone may leave. Removing someone cuts them off at once, wherever they are connected.
+ * anyone may leave. Removing someone cuts them off at once, wherever they are connected. A
+ * direct message stays between its two people: no one is added, and each may only leave.
  */
 export function MembersButton({ roomId, me }: { roomId: string; me: User }) {
   const [open, setOpen] = useState(false);
@@ -37,12 +35,12 @@ export function MembersButton({ roomId, me }: { roomId: string; me: User }) {
 
 function MembersPanel({ roomId, me }: { roomId: string; me: User }) {
   const router = useRouter();
-  const [members, setMembers] = useState<User[]>([]);
+  const [answer, setAnswer] = useState<MembersAnswer>({ members: [] });
   const [query, setQuery] = useState("");
   const [found, setFound] = useState<User[]>([]);
   const [error, setError] = useState<string | null>(null);
   const load = useCallback(
-    () => api(`/api/rooms/${encodeURIComponent(roomId)}/members`, membersSchema).then((a) => setMembers(a.members), () => setError("Could not load the members")),
+    () => api(`/api/rooms/${encodeURIComponent(roomId)}/members`, membersAnswerSchema).then(setAnswer, () => setError("Could not load the members")),
     [roomId],
   );
   useEffect(() => void load(), [load]);
@@ -76,7 +74,10 @@ function MembersPanel({ roomId, me }: { roomId: string; me: User }) {
         router.push("/");
       }
     });
+  const { members, direct } = answer;
   const memberIds = new Set(members.map((m) => m.id));
+  // What the server allows (PROTOCOL.md 1.6); a version 1.2 server does not say who made the room.
+  const mayRemoveOthers = !direct && answer.createdBy === me.id;
 
   return (
     <div
@@ -89,42 +90,50 @@ function MembersPanel({ roomId, me }: { roomId: string; me: User }) {
           <li key={m.id} className="flex items-center gap-2 text-sm">
             <Avatar name={m.name} color={m.color} size="sm" />
             <bdi className="min-w-0 flex-1 truncate">{m.name}</bdi>
-            <button
-              type="button"
-              onClick={() => void remove(m)}
-              aria-label={m.id === me.id ? "Leave this room" : `Remove ${m.name}`}
-              className="rounded px-1.5 py-0.5 text-xs font-medium text-rose-700 hover:bg-rose-50 dark:text-rose-300 dark:hover:bg-rose-950"
-            >
-              {m.id === me.id ? "Leave" : "Remove"}
-            </button>
+            {(m.id === me.id || mayRemoveOthers) && (
+              <button
+                type="button"
+                onClick={() => void remove(m)}
+                aria-label={m.id === me.id ? (direct ? "Leave this conversation" : "Leave this room") : `Remove ${m.name}`}
+                className="rounded px-1.5 py-0.5 text-xs font-medium text-rose-700 hover:bg-rose-50 dark:text-rose-300 dark:hover:bg-rose-950"
+              >
+                {m.id === me.id ? "Leave" : "Remove"}
+              </button>
+            )}
           </li>
         ))}
       </ul>
-      <label htmlFor="add-member" className="mt-3 block text-xs font-medium">
-        Add someone
-      </label>
-      <input
-        id="add-member"
-        value={query}
-        onChange={(e) => setQuery(e.target.value)}
-        placeholder="Name"
-        autoComplete="off"
-        className="mt-1 block w-full rounded border border-slate-300 px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900"
-      />
-      <ul aria-label="People to add" className="mt-1 space-y-1">
-        {found
-          .filter((u) => !memberIds.has(u.id))
-          .map((u) => (
-            <li key={u.id}>
-              <button type="button" onClick={() => void add(u)} className="flex w-full items-center gap-2 rounded px-1.5 py-1 text-left text-sm hover:bg-slate-100 dark:hover:bg-slate-800">
-                <Avatar name={u.name} color={u.color} size="sm" />
-                <span className="min-w-0 flex-1 truncate">
-                  Add <bdi>{u.name}</bdi>
-                </span>
-              </button>
-            </li>
-          ))}
-      </ul>
+      {direct ? (
+        <p className="mt-3 text-xs text-slate-600 dark:text-slate-400">A direct message stays between the two of you. To bring others in, make a private room.</p>
+      ) : (
+        <>
+          <label htmlFor="add-member" className="mt-3 block text-xs font-medium">
+            Add someone
+          </label>
+          <input
+            id="add-member"
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+            placeholder="Name"
+            autoComplete="off"
+            className="mt-1 block w-full rounded border border-slate-300 px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900"
+          />
+          <ul aria-label="People to add" className="mt-1 space-y-1">
+            {found
+              .filter((u) => !memberIds.has(u.id))
+              .map((u) => (
+                <li key={u.id}>
+                  <button type="button" onClick={() => void add(u)} className="flex w-full items-center gap-2 rounded px-1.5 py-1 text-left text-sm hover:bg-slate-100 dark:hover:bg-slate-800">
+                    <Avatar name={u.name} color={u.color} size="sm" />
+                    <span className="min-w-0 flex-1 truncate">
+                      Add <bdi>{u.name}</bdi>
+                    </span>
+                  </button>
+                </li>
+              ))}
+          </ul>
+        </>
+      )}
       {error && (
         <p role="alert" className="mt-2 text-xs text-rose-700 dark:text-rose-300">
           {error}

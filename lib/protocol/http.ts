@@ -88,6 +88,8 @@ export const roomInfoSchema = z.object({
   unread: z.number().int().min(0).optional(),
   /** Version 1.2: a private room (or a direct message), which only its members see. */
   private: z.literal(true).optional(),
+  /** Version 1.6: a direct message (private too): two people, no one added. */
+  direct: z.literal(true).optional(),
 });
 export type RoomInfo = z.infer<typeof roomInfoSchema>;
 /** `GET`/`POST /api/session`. */
@@ -104,6 +106,13 @@ export const roomAnswerSchema = z.object({ room: roomInfoSchema });
 export const eventsPageSchema = z.object({ events: z.array(realtimeEventSchema), hasMore: z.boolean() });
 /** `GET /api/notifications`: the newest mentions, ascending, and the read marker. */
 export const notificationsAnswerSchema = z.object({ events: z.array(realtimeEventSchema), readSeq: seqSchema });
+
+/**
+ * `GET /api/rooms/:id/members`: a private room's members; version 1.6 adds who made it (who may
+ * remove others) and whether it is a direct message (no one is added or removed by another).
+ */
+export const membersAnswerSchema = z.object({ members: z.array(userSchema), createdBy: z.string().nullable().optional(), direct: z.literal(true).optional() });
+export type MembersAnswer = z.infer<typeof membersAnswerSchema>;
 
 export const roomStateSchema = z.object({ members: z.array(userSchema), typing: z.array(actorSchema), cursors: cursorMapSchema });
 export type RoomState = z.infer<typeof roomStateSchema>;

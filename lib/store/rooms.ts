@@ -51,6 +51,11 @@ interface RoomsState {
    */
   names: Record<string, string>;
   /**
+   * The private rooms (and direct messages) among them, which are named without a `#`: a `#`
+   * says anyone may come in.
+   */
+  privateRooms: Record<string, true>;
+  /**
    * The room list of the sidebar: the plain first page (`general`, the person's rooms, then
    * A–Z), whatever the home page's list is searching for.
    */
@@ -122,8 +127,21 @@ function absorb(reads: Record<string, RoomRead>, rooms: readonly RoomInfo[]): Re
   return next;
 }
 
-function named(names: Record<string, string>, rooms: ReadonlyArray<Pick<RoomInfo, "id" | "name">>): Record<string, string> {
-  return rooms.every((r) => names[r.id] === r.name) ? names : { ...names, ...Object.fromEntries(rooms.map((r) => [r.id, r.name])) };
+/** The names (and which are private) an answer carries, over what is known. */
+function named(
+  s: Pick<RoomsState, "names" | "privateRooms">,
+  rooms: ReadonlyArray<Pick<RoomInfo, "id" | "name" | "private">>,
+): Pick<RoomsState, "names" | "privateRooms"> {
+  const names = rooms.every((r) => s.names[r.id] === r.name) ? s.names : { ...s.names, ...Object.fromEntries(rooms.map((r) => [r.id, r.name])) };
+  const newlyPrivate = rooms.filter((r) => r.private && !s.privateRooms[r.id]);
+  const privateRooms = newlyPrivate.length === 0 ? s.privateRooms : { ...s.privateRooms, ...Object.fromEntries(newlyPrivate.map((r) => [r.id, true as const])) };
+  return { names, privateRooms };
+}
+
+/** How a room is named wherever it is mentioned: "#mobile_team", or a private room's bare name. */
+export function roomLabel(s: Pick<RoomsState, "names" | "privateRooms">, id: string): string {
+  const name = s.names[id] ?? id;
+  return s.privateRooms[id] ? name : `#${name}`;
 }
 
 export const useRooms = create<RoomsState>()((set, get) => ({
@@ -146,7 +164,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
         status: "ready",
         loadingMore: false,
         reads: absorb(s.reads, answer.rooms),
-        names: named(s.names, answer.rooms),
+        ...named(s, answer.rooms),
       }));
     } catch {
       if (ticket !== latest) return;
@@ -167,7 +185,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
         next: answer.next ?? null,
         loadingMore: false,
         reads: absorb(s.reads, answer.rooms),
-        names: named(s.names, answer.rooms),
+        ...named(s, answer.rooms),
       }));
     } catch {
       if (ticket === latest) set({ loadingMore: false });
@@ -187,7 +205,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
 
   announce(room) {
     set((s) => {
-      const names = named(s.names, [room]);
+      const { names } = named(s, [room]);
       // Only into a complete list it belongs to: past the loaded pages it turns up in its own.
       const fits = s.next === null && room.id.includes(s.query.toLowerCase());
       return !fits || s.rooms.some((r) => r.id === room.id) ? { names } : { names, rooms: [...s.rooms, { head: 0, ...room }] };
@@ -211,6 +229,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
 
   reads: {},
   names: {},
+  privateRooms: {},
   sidebar: [],
   sidebarStatus: "idle",
   viewing: null,
@@ -219,7 +238,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     set((s) => ({ sidebarStatus: s.sidebarStatus === "ready" ? "ready" : "loading" }));
     try {
       const answer = await api("/api/rooms", roomsAnswerSchema);
-      set((s) => ({ sidebar: answer.rooms, sidebarStatus: "ready", reads: absorb(s.reads, answer.rooms), names: named(s.names, answer.rooms) }));
+      set((s) => ({ sidebar: answer.rooms, sidebarStatus: "ready", reads: absorb(s.reads, answer.rooms), ...named(s, answer.rooms) }));
     } catch {
       set((s) => ({ sidebarStatus: s.sidebarStatus === "ready" ? "ready" : "error" }));
     }
@@ -230,6 +249,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
   },
 
   visited(roomId, info) {
+    if (info) set((s) => named(s, [info]));
     const { sidebar, rooms } = get();
     if (sidebar.some((r) => r.id === roomId)) return;
     const known = info ?? rooms.find((r) => r.id === roomId) ?? { id: roomId, name: roomId, createdAt: new Date().toISOString(), head: 0 };
@@ -277,7 +297,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     // Its name contains its id (the lower-cased name): the search finds it.
     const answer = await api(`/api/rooms?q=${encodeURIComponent(roomId)}`, roomsAnswerSchema);
     const listed = answer.rooms.filter((r) => r.id === roomId);
-    set((s) => ({ reads: absorb(s.reads, listed), names: named(s.names, listed) }));
+    set((s) => ({ reads: absorb(s.reads, listed), ...named(s, listed) }));
     return get().reads[roomId]?.readSeq ?? 0;
   },
 }));

@@ -38,6 +38,7 @@ import {
   readBodySchema,
   sessionBodySchema,
   type ClientFrame,
+  type MembersAnswer,
   type ErrorCode,
   type PeopleAnswer,
   type SessionsAnswer,
@@ -280,7 +281,10 @@ export function createApi(deps: ApiDeps): Router {
     authed(async ({ res, params }, session) => {
       const room = roomParam(params);
       await workspace.requireRoom(room, session.user.id);
-      sendJson(res, 200, { members: (await workspace.visibility(room)) === "private" ? await workspace.members(room) : [] });
+      if ((await workspace.visibility(room)) !== "private") return sendJson(res, 200, { members: [] });
+      const { createdBy, direct } = await workspace.roomOrigin(room);
+      const answer: MembersAnswer = { members: await workspace.members(room), createdBy, ...(direct ? { direct: true as const } : {}) };
+      sendJson(res, 200, answer);
     }),
   );
   router.on(

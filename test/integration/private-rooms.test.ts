@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isType, MANY_ROOMS, startServer, type Person, type TestServer, type WsClient } from "../helpers/server";
 import { createTestDatabase, dbKinds, type DbKind, type TestDatabase } from "../helpers/db";
 import { openDatabase } from "../../server/db/database";
-import type { RealtimeEvent, RoomInfo } from "../../lib/protocol";
+import type { MembersAnswer, RealtimeEvent, RoomInfo } from "../../lib/protocol";
 
 let sharedDb: TestDatabase | undefined;
 afterAll(async () => {
@@ -218,5 +218,35 @@ describe.each(setups)("private rooms, %s", (_name, setUp) => {
     expect((await call(kim, "GET", `/api/rooms/${first.room.id}/events`)).status).toBe(404);
     expect((await answer(await call(ada, "POST", "/api/dms", { userId: "u_nobody" })))).toEqual({ status: 404, code: "not_found" });
     expect((await answer(await call(ada, "POST", "/api/dms", { userId: ada.user.id })))).toEqual({ status: 404, code: "not_found" });
+  });
+
+  it("a direct message stays between its two people: no one is added, no one removes the other, and the lists say which rooms are direct (1.6)", async () => {
+    const dm = ((await (await call(kim, "POST", "/api/dms", { userId: lin.user.id })).json()) as { room: RoomInfo }).room;
+    expect(dm).toMatchObject({ private: true, direct: true });
+    expect((await call(lin, "POST", `/api/rooms/${dm.id}/messages`, { text: "just between us", clientId: `dm-${tag()}` })).status).toBe(201);
+
+    // Kim (who opened it) tries to bring Ada in, and to put Lin out: both refused, nothing changes.
+    expect(await answer(await call(kim, "POST", `/api/rooms/${dm.id}/members`, { userId: ada.user.id }))).toEqual({ status: 403, code: "forbidden" });
+    expect(await answer(await call(kim, "DELETE", `/api/rooms/${dm.id}/members/${lin.user.id}`))).toEqual({ status: 403, code: "forbidden" });
+    expect(await answer(await call(ada, "GET", `/api/rooms/${dm.id}/events`))).toEqual({ status: 404, code: "unknown_room" });
+    const members = (await (await call(lin, "GET", `/api/rooms/${dm.id}/members`)).json()) as MembersAnswer;
+    expect(members.members.map((m) => m.id).sort()).toEqual([kim.user.id, lin.user.id].sort());
+    expect(members).toMatchObject({ direct: true, createdBy: kim.user.id });
+    expect((await call(lin, "GET", `/api/rooms/${dm.id}/events`)).status).toBe(200);
+
+    // The room lists mark it direct; a private room is not, and its members answer names its creator.
+    const listed = ((await (await call(lin, "GET", "/api/rooms")).json()) as { rooms: RoomInfo[] }).rooms;
+    expect(listed.find((r) => r.id === dm.id)).toMatchObject({ private: true, direct: true });
+    const room = await privateRoom([lin]);
+    expect(((await (await call(lin, "GET", "/api/rooms")).json()) as { rooms: RoomInfo[] }).rooms.find((r) => r.id === room)?.direct).toBeUndefined();
+    const roomMembers = (await (await call(lin, "GET", `/api/rooms/${room}/members`)).json()) as MembersAnswer;
+    expect(roomMembers.createdBy).toBe(ada.user.id);
+    expect(roomMembers.direct).toBeUndefined();
+
+    // Either of the two may still leave it; opening it again brings both back.
+    expect((await call(lin, "DELETE", `/api/rooms/${dm.id}/members/${lin.user.id}`)).status).toBe(204);
+    expect((await call(lin, "GET", `/api/rooms/${dm.id}/events`)).status).toBe(404);
+    expect((await call(kim, "POST", "/api/dms", { userId: lin.user.id })).status).toBe(200);
+    expect((await call(lin, "GET", `/api/rooms/${dm.id}/events`)).status).toBe(200);
   });
 });
