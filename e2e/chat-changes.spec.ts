@@ -45,6 +45,9 @@ for (const transport of ["websocket", "longpoll"] as const) {
     await editor.fill("meet at 11");
     await editor.press("Enter");
     await expect(messageWith(lin.page, "meet at 11")).toContainText("(edited)");
+    // The feed's line for it follows the edit at once, as it does after a reload.
+    await expect(activityFeed(lin.page).getByText("meet at 11")).toBeVisible();
+    await expect(activityFeed(lin.page).getByText("meet at 10")).toHaveCount(0);
 
     await expectConnected(lin.page, transport === "longpoll" ? "Long polling" : "WebSocket");
     await lin.context.setOffline(true);
@@ -64,12 +67,14 @@ for (const transport of ["websocket", "longpoll"] as const) {
       await expect(messageLog(p).getByText("This message was deleted")).toBeVisible();
       await expect(messageLog(p).getByText("meet at noon")).toHaveCount(0);
     }
+    // Gone from the feed on the open page too, not only after a reload; its link still says where it leads.
+    const toIt = lin.page.locator(`a[href^="/rooms/${room.toLowerCase()}?seq="]`);
+    await expect(activityFeed(lin.page).getByRole("link", { name: "Message deleted" }).and(toIt)).toBeVisible();
+    await expect(activityFeed(lin.page).getByText("meet at noon")).toHaveCount(0);
     // After a reload the history says the same: the text is gone from the server.
     await lin.page.reload();
     await expect(messageLog(lin.page).getByText("This message was deleted")).toBeVisible();
     await expect(messageLog(lin.page).getByText("meet at noon")).toHaveCount(0);
-    // The feed's link to it still says where it leads.
-    const toIt = lin.page.locator(`a[href^="/rooms/${room.toLowerCase()}?seq="]`);
     await expect(activityFeed(lin.page).getByRole("link", { name: "Message deleted" }).and(toIt)).toBeVisible();
     await expect(activityFeed(lin.page).getByText("meet at noon")).toHaveCount(0);
     await ada.context.close();

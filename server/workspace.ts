@@ -498,7 +498,13 @@ export class Workspace {
         data: { seq, text, clientId, ...(mentions.length > 0 ? { mentions } : {}) },
         clientId,
         derived,
-        effect: (tx, event) => foldIntoMessage(tx, event as ChangeEvent),
+        effect: async (tx, event) => {
+          const folded = await foldIntoMessage(tx, event as ChangeEvent);
+          if (folded && !folded.deleted) return refreshCopies(tx, roomId, seq, preview);
+          // It lost the race to a delete (prepared before it, committed after): nothing takes
+          // its text, and the log keeps none of it either.
+          await tx.query(`UPDATE events SET data = (data - 'mentions') || '{"text":""}'::jsonb WHERE stream = $1 AND seq = $2`, [event.stream, event.seq]);
+        },
       });
   }
 
@@ -552,7 +558,9 @@ export class Workspace {
         actor,
         data: { seq, emoji, on, clientId },
         clientId,
-        effect: (tx, event) => foldIntoMessage(tx, event as ChangeEvent),
+        effect: async (tx, event) => {
+          await foldIntoMessage(tx, event as ChangeEvent);
+        },
       });
   }
 
@@ -673,17 +681,39 @@ function replyRef(target: MessageEvent): ReplyRef {
     : { seq: target.seq, actor: target.actor, preview: previewOf(target.data.text) };
 }
 
-/** Folds a change into its stored message (inside the change's append: its stream is locked). */
-async function foldIntoMessage(tx: Sql, change: ChangeEvent): Promise<void> {
+/**
+ * Folds a change into its stored message (inside the change's append: its stream is locked);
+ * returns the message as it now stands, or null when there is none.
+ */
+async function foldIntoMessage(tx: Sql, change: ChangeEvent): Promise<MessageData | null> {
   const rows = await tx.query<{ data: unknown }>(
     `SELECT data FROM events WHERE stream = $1 AND seq = $2 AND type = 'message'`,
     [change.stream, change.data.seq],
   );
-  if (!rows[0]) return;
+  if (!rows[0]) return null;
   const data = (typeof rows[0].data === "string" ? JSON.parse(rows[0].data) : rows[0].data) as MessageData;
   const next = applyChange(data, change);
-  if (next === data) return;
-  await tx.query(`UPDATE events SET data = $3::jsonb WHERE stream = $1 AND seq = $2`, [change.stream, change.data.seq, JSON.stringify(next)]);
+  if (next !== data) await tx.query(`UPDATE events SET data = $3::jsonb WHERE stream = $1 AND seq = $2`, [change.stream, change.data.seq, JSON.stringify(next)]);
+  return next;
+}
+
+/**
+ * The copies of an edited message's text that stand for the message elsewhere — its previews in
+ * the feed and in notifications, the quotes of the replies to it — take the new text, in the
+ * edit's commit: someone who edits out a pasted secret takes it out of every page that loads
+ * them from then on. (An edit event itself keeps the text it set, as history.)
+ */
+async function refreshCopies(tx: Sql, roomId: string, seq: number, preview: string): Promise<void> {
+  await tx.query(
+    `UPDATE events SET data = jsonb_set(data, '{preview}', to_jsonb($3::text))
+      WHERE type IN ('message.posted', 'mention', 'reply') AND data->>'roomId' = $1 AND (data->>'seq')::int8 = $2`,
+    [roomId, seq, preview],
+  );
+  await tx.query(
+    `UPDATE events SET data = jsonb_set(data, '{replyTo,preview}', to_jsonb($3::text))
+      WHERE stream = $1 AND type = 'message' AND data ? 'replyTo' AND (data->'replyTo'->>'seq')::int8 = $2`,
+    [roomStream(roomId), seq, preview],
+  );
 }
 
 /** Every other copy of a deleted message's text: its edits, its previews, the quotes of its replies. */

@@ -5,7 +5,8 @@ import { isChange, type ChangeEvent } from "../chat/changes";
 import { notifyDesktop } from "../desktop-notifications";
 import { messageHref } from "../message-links";
 import { followCanvas } from "../canvas/follow";
-import { roomStream, type CursorMap, type RealtimeEvent, type User } from "../protocol";
+import { previewOf } from "../mentions";
+import { roomOfStream, roomStream, type CursorMap, type RealtimeEvent, type User } from "../protocol";
 import { randomId } from "../realtime/client";
 import type { RealtimeApi } from "../realtime/types";
 import { useCanvas } from "./canvas";
@@ -80,9 +81,17 @@ function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
       return useFeed.getState().receive(event);
     case "mention":
       return useNotifications.getState().receive(event);
-    case "message":
     case "message.edited":
-    case "message.deleted":
+    case "message.deleted": {
+      // The open room's binding takes these; what points at the message elsewhere on the page
+      // (the feed, mentions, replies) shows what the server now stores for it.
+      const roomId = roomOfStream(event.stream);
+      const preview = event.type === "message.edited" ? previewOf(event.data.text) : "";
+      if (roomId === null) return;
+      useFeed.getState().messageChanged(roomId, event.data.seq, preview);
+      return useNotifications.getState().messageChanged(roomId, event.data.seq, preview);
+    }
+    case "message":
     case "reaction":
       return; // the open room's binding takes these
     case "reply":

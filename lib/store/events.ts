@@ -17,6 +17,18 @@ export function mergeBySeq<E extends { seq: number }>(current: readonly E[], inc
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
+/** An event that stands for a message elsewhere: the feed's `message.posted`, a mention, a reply. */
+type Pointer = { data: { roomId: string; seq: number; preview: string } };
+
+/**
+ * `events` with the pointers at message `seq` of `roomId` showing `preview` (its new text's, or
+ * "" once deleted), as the server now stores them; the same list when none points there.
+ */
+export function withPreview<E extends Pointer>(events: E[], roomId: string, seq: number, preview: string): E[] {
+  const at = (e: E) => e.data.roomId === roomId && e.data.seq === seq && e.data.preview !== preview;
+  return events.some(at) ? events.map((e) => (at(e) ? { ...e, data: { ...e.data, preview } } : e)) : events;
+}
+
 /**
  * The newest `limit` of an ascending list: how long-lived tabs keep their lists bounded.
  * `trimmed` says whether older ones were dropped (they can be fetched again over HTTP).

@@ -2,7 +2,7 @@
 import { create } from "zustand";
 import { eventsPageSchema, type RealtimeEvent } from "../protocol";
 import { api } from "./http";
-import { keepNewest, mergeBySeq, type EventOf } from "./events";
+import { keepNewest, mergeBySeq, withPreview, type EventOf } from "./events";
 
 export type FeedEvent = EventOf<"room.created" | "member.joined" | "message.posted">;
 
@@ -28,6 +28,8 @@ interface FeedState {
   loadLatest(): Promise<void>;
   loadOlder(): Promise<void>;
   receive(event: FeedEvent): void;
+  /** Message `seq` of `roomId` was edited (its new `preview`) or deleted (""). */
+  messageChanged(roomId: string, seq: number, preview: string): void;
   reset(): void;
 }
 
@@ -70,6 +72,14 @@ export const useFeed = create<FeedState>()((set, get) => ({
       const { list, trimmed } = keepNewest(mergeBySeq(s.events, [event]), MAX_FEED_EVENTS);
       return { events: list, hasMore: s.hasMore || trimmed };
     });
+  },
+
+  messageChanged(roomId, seq, preview) {
+    const pointers = get().events.filter((e): e is EventOf<"message.posted"> => e.type === "message.posted");
+    const changed = withPreview(pointers, roomId, seq, preview);
+    if (changed === pointers) return;
+    const bySeq = new Map(changed.map((e) => [e.seq, e]));
+    set((s) => ({ events: s.events.map((e) => bySeq.get(e.seq) ?? e) }));
   },
 
   reset() {

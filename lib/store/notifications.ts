@@ -6,7 +6,7 @@ import { notificationsAnswerSchema } from "../protocol";
 import { api, apiNoContent } from "./http";
 import { notifyDesktop } from "../desktop-notifications";
 import { messageHref } from "../message-links";
-import { keepNewest, mergeBySeq, type EventOf } from "./events";
+import { keepNewest, mergeBySeq, withPreview, type EventOf } from "./events";
 import { useRoom } from "./room";
 
 /** What reaches a person's notifications: someone named them, or (version 1.2) answered them. */
@@ -34,6 +34,8 @@ interface NotificationsState {
   refresh(): Promise<void>;
   /** A live mention: counted, and announced by a toast. */
   receive(mention: MentionEvent): void;
+  /** Message `seq` of `roomId` was edited (its new `preview`) or deleted (""): the list and the toasts show it. */
+  messageChanged(roomId: string, seq: number, preview: string): void;
   /** Marks everything up to the newest mention read, here, on the server and in other tabs. */
   markAllRead(): Promise<void>;
   /** Another tab (or a refresh) says these are read. */
@@ -82,6 +84,16 @@ export const useNotifications = create<NotificationsState>()((set, get) => ({
     const id = nextToastId++;
     set((s) => ({ toasts: [...s.toasts, { id, mention }].slice(-3) }));
     setTimeout(() => get().dismissToast(id), TOAST_MS);
+  },
+
+  messageChanged(roomId, seq, preview) {
+    set((s) => {
+      const mentions = withPreview(s.mentions, roomId, seq, preview);
+      const toasted = s.toasts.map((t) => t.mention);
+      const shown = withPreview(toasted, roomId, seq, preview);
+      if (mentions === s.mentions && shown === toasted) return s;
+      return { mentions, toasts: s.toasts.map((t, i) => ({ ...t, mention: shown[i]! })) };
+    });
   },
 
   async markAllRead() {

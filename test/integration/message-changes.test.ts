@@ -160,6 +160,34 @@ describe.each(dbKinds)("changes to messages on %s", (kind) => {
     expect(await head(room)).toBe(headNow);
   });
 
+  it("an edit carries its text into the feed's and notifications' previews and the replies' quotes; an edit after a delete does not bring the text back", async () => {
+    const room = await newRoom();
+    const a = await joined(ada, room);
+    const l = await joined(lin, room);
+    const pasted = `pasted-${randomBytes(4).toString("hex")}`;
+    const seq = await acked(a, { type: "send", room, text: `the key is ${pasted} @Lin` });
+    const reply = await acked(l, { type: "send", room, text: "got it", replyTo: seq });
+    await acked(a, { type: "edit", room, seq, text: "never mind @Lin" });
+
+    const feed = ((await (await s.api("/api/feed?limit=50", { cookie: lin.cookie })).json()) as { events: RealtimeEvent[] }).events;
+    expect(feed.find((e) => e.type === "message.posted" && e.data.roomId === room && e.data.seq === seq)).toMatchObject({ data: { preview: "never mind @Lin" } });
+    const mentions = ((await (await s.api("/api/notifications", { cookie: lin.cookie })).json()) as { events: RealtimeEvent[] }).events;
+    expect(mentions.find((e) => e.type === "mention" && e.data.roomId === room && e.data.seq === seq)).toMatchObject({ data: { preview: "never mind @Lin" } });
+    expect((await history(room)).find((e) => e.seq === reply)).toMatchObject({ data: { replyTo: { seq, preview: "never mind @Lin" } } });
+    // No row keeps the text edited out.
+    const holding = async () => (await s.testDb.db.sql.query<{ type: string }>(`SELECT type FROM events WHERE data::text LIKE $1`, [`%${pasted}%`])).map((r) => r.type);
+    expect(await holding()).toEqual([]);
+
+    // An edit prepared before a delete and committed after it leaves the previews blank.
+    const later = await s.app.workspace.prepareEdit(room, ada.user, seq, `back again ${pasted}`, cid());
+    await acked(a, { type: "delete", room, seq });
+    if (typeof later === "function") await later();
+    const after = ((await (await s.api("/api/feed?limit=50", { cookie: lin.cookie })).json()) as { events: RealtimeEvent[] }).events;
+    expect(after.find((e) => e.type === "message.posted" && e.data.roomId === room && e.data.seq === seq)).toMatchObject({ data: { preview: "" } });
+    expect((await history(room)).find((e) => e.seq === reply)).toMatchObject({ data: { replyTo: { seq, preview: "", deleted: true } } });
+    expect(await holding()).toEqual([]);
+  });
+
   it("reactions: each person once per emoji, counts in history, taking back, a limit of different emoji, idempotent by clientId", async () => {
     const room = await newRoom();
     const a = await joined(ada, room);
