@@ -1,7 +1,7 @@
 // The shared canvas with two people in their own browsers: notes one makes appear for the other;
 // both dragging the same note at once end with it in the same place on both screens; an edit
 // made offline meets the other's delete and both end with the server's board; and undo takes
-// back only one's own work, never the other's.
+// back only one's own work, never the other's (also right after a delete by the Delete key).
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { createRoom, expectConnected, openRoom, sharedCanvas, signedInPerson, unique, type Person } from "./helpers";
 
@@ -159,6 +159,11 @@ test("over long polling: a note one person makes, moves and deletes reaches the 
   await note(lin.page, "polled").click();
   await lin.page.keyboard.press("Delete");
   await expect(notes(ada.page)).toHaveCount(0);
+  // The keyboard stays on the board: Ctrl+Z right after brings the note back, for both.
+  await expect(board(lin.page)).toBeFocused();
+  await lin.page.keyboard.press("Control+z");
+  await expect(note(ada.page, "polled")).toBeVisible();
+  await expect(note(lin.page, "polled")).toBeVisible();
   await ada.context.close();
   await lin.context.close();
 });

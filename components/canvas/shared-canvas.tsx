@@ -278,6 +278,9 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
   const deleteSelected = () => {
     change([...selected].map((id): CanvasOp => ({ op: "delete", id })));
     setSelected(new Set());
+    // The focus was on a deleted object (or on the Delete button, now disabled): left there it
+    // would fall to the page, and the next Ctrl+Z would not reach the board.
+    surface.current?.focus({ preventScroll: true });
   };
   const bringToFront = () => {
     let z = frontZ(board);
