@@ -1,6 +1,7 @@
 // Chat that changes after it is sent, between two people in two browsers: edits (one made while
 // the other is offline, seen when they return), deletes, reactions, replies and mentions picked
-// from the autocomplete — over a WebSocket, and over long polling.
+// from the autocomplete (two people of one name told apart) — over a WebSocket, and over long
+// polling.
 import { expect, test, type Page } from "@playwright/test";
 import { activityFeed, createRoom, expectConnected, messageLog, notificationsButton, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
 
@@ -148,4 +149,38 @@ test("a mention picked from the autocomplete reaches a person whatever their nam
   await expect(bob.page.getByRole("region", { name: "Mentions" })).toContainText("Ada mentioned you");
   await ada.context.close();
   await bob.context.close();
+});
+
+test("two people of one name are told apart in the autocomplete, and the one picked is the one told", async ({ browser, request }) => {
+  const name = `Sam ${unique("s").slice(-5)}`;
+  const sam = await signedInPerson(browser, name);
+  // The other Sam signs up elsewhere and never comes to the room.
+  const other = await request.post("/api/session", { data: { name } });
+  expect(other.status()).toBe(200);
+  const ada = await signedInPerson(browser, "Ada");
+  const room = unique("namesakes");
+  await createRoom(sam.page, room);
+  await openRoom(ada.page, room);
+  await expect(ada.page.getByRole("list", { name: "People here" }).getByRole("listitem")).toHaveCount(2);
+
+  const box = ada.page.getByLabel("Message", { exact: true });
+  await box.pressSequentially(`ask @${name}`);
+  const options = ada.page.getByRole("listbox", { name: "People to mention" }).getByRole("option");
+  await expect(options).toHaveCount(2);
+  await expect(options.filter({ hasText: "here now" })).toHaveAccessibleName(`${name}, here now`);
+  await expect(options.filter({ hasText: "not in this room" })).toHaveAccessibleName(`${name}, not in this room`);
+  // Picks the one here, wherever the list put them.
+  const hereAt = (await options.allTextContents()).findIndex((text) => text.includes("here now"));
+  for (let i = 0; i < hereAt; i++) await box.press("ArrowDown");
+  await expect(options.nth(hereAt)).toHaveAttribute("aria-selected", "true");
+  await box.press("Enter");
+  await box.pressSequentially("about the draft");
+  await box.press("Enter");
+  await expect(messageWith(ada.page, "about the draft")).toBeVisible();
+
+  await expect(notificationsButton(sam.page)).toHaveAccessibleName(/1 unread/);
+  const elsewhere = await request.get("/api/notifications");
+  expect(((await elsewhere.json()) as { events: unknown[] }).events).toEqual([]);
+  await ada.context.close();
+  await sam.context.close();
 });

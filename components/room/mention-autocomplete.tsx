@@ -24,12 +24,16 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
   const [remote, setRemote] = useState<User[]>([]);
   const [active, setActive] = useState(0);
   const [dismissed, setDismissed] = useState<number | null>(null);
-  /** Who each picked `@Name` stands for, by name. */
-  const picked = useRef(new Map<string, string>());
+  /** Who each picked `@Name` stands for, by name: in the order picked (two people may share one). */
+  const picked = useRef(new Map<string, string[]>());
   const listId = useId();
 
   const at = mentionQueryAt(text, caret);
   const query = at && at.start !== dismissed ? at.query.toLowerCase() : null;
+
+  /** Who is here now, and who wrote in what is loaded: how two people of one name are told apart. */
+  const here = useMemo(() => new Set(members.map((m) => m.id)), [members]);
+  const wrote = useMemo(() => new Set(messages.map((m) => m.actor.id)), [messages]);
 
   const local = useMemo(() => {
     const byId = new Map<string, User>();
@@ -65,6 +69,14 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
     return out.slice(0, SHOWN);
   }, [query, local, remote]);
 
+  // Names offered more than once: each of those people says where they are.
+  const namesakes = useMemo(() => {
+    const seen = new Set<string>();
+    const twice = new Set<string>();
+    for (const u of options) (seen.has(u.name.toLowerCase()) ? twice : seen).add(u.name.toLowerCase());
+    return twice;
+  }, [options]);
+
   const open = options.length > 0;
   const current = Math.min(active, Math.max(0, options.length - 1));
 
@@ -72,7 +84,7 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
     if (!at) return;
     const inserted = `@${user.name} `;
     const next = text.slice(0, at.start) + inserted + text.slice(caret);
-    picked.current.set(user.name, user.id);
+    picked.current.set(user.name, [...(picked.current.get(user.name) ?? []).filter((id) => id !== user.id), user.id]);
     setText(next, at.start + inserted.length);
     setCaret(at.start + inserted.length);
     setActive(0);
@@ -101,10 +113,17 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
       e.preventDefault();
       return true;
     },
-    /** The ids of the people picked whose `@Name` is still in `body`. */
+    /**
+     * The ids of the people picked whose `@Name` is still in `body`: for a name written n times,
+     * the last n people picked under it.
+     */
     mentionIds(body: string): string[] {
       const lower = body.toLowerCase();
-      return [...new Set([...picked.current].filter(([name]) => lower.includes(`@${name.toLowerCase()}`)).map(([, id]) => id))];
+      const ids = [...picked.current].flatMap(([name, ids]) => {
+        const times = lower.split(`@${name.toLowerCase()}`).length - 1;
+        return times === 0 ? [] : ids.slice(-times);
+      });
+      return [...new Set(ids)];
     },
     /** Forgets the picks (after sending). */
     reset() {
@@ -113,23 +132,28 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
     },
     list: open ? (
       <ul id={listId} role="listbox" aria-label="People to mention" className="absolute bottom-full left-0 z-20 mb-1 w-64 overflow-hidden rounded-lg border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 py-1 shadow-lg">
-        {options.map((user, i) => (
-          <li
-            key={user.id}
-            id={`${listId}-${i}`}
-            role="option"
-            aria-selected={i === current}
-            // Chosen on pointer down: a click would first move focus out of the box.
-            onPointerDown={(e) => {
-              e.preventDefault();
-              choose(user);
-            }}
-            className={`flex cursor-pointer items-center gap-2 px-3 py-1.5 text-sm ${i === current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "text-slate-700 dark:text-slate-300"}`}
-          >
-            <Avatar name={user.name} color={user.color || "#64748b"} size="sm" />
-            <bdi className="truncate">{user.name}</bdi>
-          </li>
-        ))}
+        {options.map((user, i) => {
+          const where = namesakes.has(user.name.toLowerCase()) ? (here.has(user.id) ? "here now" : wrote.has(user.id) ? "wrote here" : "not in this room") : null;
+          return (
+            <li
+              key={user.id}
+              id={`${listId}-${i}`}
+              role="option"
+              aria-selected={i === current}
+              aria-label={where ? `${user.name}, ${where}` : undefined}
+              // Chosen on pointer down: a click would first move focus out of the box.
+              onPointerDown={(e) => {
+                e.preventDefault();
+                choose(user);
+              }}
+              className={`flex cursor-pointer items-center gap-2 px-3 py-1.5 text-sm ${i === current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "text-slate-700 dark:text-slate-300"}`}
+            >
+              <Avatar name={user.name} color={user.color || "#64748b"} size="sm" />
+              <bdi className="truncate">{user.name}</bdi>
+              {where && <span className="ml-auto shrink-0 text-xs text-slate-500 dark:text-slate-400">{where}</span>}
+            </li>
+          );
+        })}
       </ul>
     ) : null,
   };
