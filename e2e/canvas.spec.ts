@@ -1,7 +1,8 @@
 // The shared canvas with two people in their own browsers: notes one makes appear for the other;
 // both dragging the same note at once end with it in the same place on both screens; an edit
 // made offline meets the other's delete and both end with the server's board; and undo takes
-// back only one's own work, never the other's (also right after a delete by the Delete key).
+// back only one's own work, never the other's (also right after a delete by the Delete key); a note
+// written full shrinks its text to stay readable.
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { createRoom, expectConnected, openRoom, sharedCanvas, signedInPerson, unique, type Person } from "./helpers";
 
@@ -156,9 +157,17 @@ test("over long polling: a note one person makes, moves and deletes reaches the 
   await note(ada.page, "polled").click();
   await ada.page.keyboard.press("ArrowDown");
   await expect.poll(() => placeOf(lin.page, "polled")).toEqual({ x: before!.x, y: before!.y + 10 });
+  // A note written full shrinks its text: it reads from its first line to its last.
+  const long = `first words ${"and more words ".repeat(16)}last words`;
+  await addNote(ada.page, 0.2, 0.3, long);
+  const written = note(lin.page, long);
+  await expect(written).toBeVisible();
+  const [outer, text] = [(await written.boundingBox())!, (await written.locator("span").first().boundingBox())!];
+  expect(text.y).toBeGreaterThanOrEqual(outer.y);
+  expect(text.y + text.height).toBeLessThanOrEqual(outer.y + outer.height);
   await note(lin.page, "polled").click();
   await lin.page.keyboard.press("Delete");
-  await expect(notes(ada.page)).toHaveCount(0);
+  await expect(notes(ada.page)).toHaveCount(1);
   // The keyboard stays on the board: Ctrl+Z right after brings the note back, for both.
   await expect(board(lin.page)).toBeFocused();
   await lin.page.keyboard.press("Control+z");

@@ -102,6 +102,7 @@ export function CanvasObjects(p: Props) {
           height: box.h,
           zIndex: 1,
           color: textColour(o.kind === "note" ? o.color : o.color),
+          fontSize: textSize(o.text ?? "", box.w, box.h),
           // Someone else's drag glides between their boxes (they come every 50 ms at most).
           transition: draggedBy ? "left 60ms linear, top 60ms linear, width 60ms linear, height 60ms linear" : undefined,
           outline: outline ? `3px solid ${outline}` : undefined,
@@ -122,7 +123,7 @@ export function CanvasObjects(p: Props) {
             aria-pressed={selected}
             aria-label={objectLabel(o)}
             onFocus={() => p.onFocusObject(o.id)}
-            className={`absolute flex cursor-move items-center justify-center overflow-hidden p-2 text-center text-sm leading-snug break-words whitespace-pre-wrap select-none ${shape} ${selected ? "ring-2 ring-indigo-500 ring-offset-1 dark:ring-offset-slate-900" : ""}`}
+            className={`absolute flex cursor-move items-center-safe justify-center overflow-hidden p-2 text-center leading-snug break-words whitespace-pre-wrap select-none ${shape} ${selected ? "ring-2 ring-indigo-500 ring-offset-1 dark:ring-offset-slate-900" : ""}`}
             style={{ ...style, backgroundColor: o.color }}
           >
             {p.editing === o.id ? (
@@ -177,4 +178,25 @@ function TextEditor({ initial, onDone }: { initial: string; onDone(text: string 
       style={{ color: "inherit" }}
     />
   );
+}
+
+/** Text sizes a box may take, largest first (px): the usual 14, down to what still reads. */
+const TEXT_SIZES = [14, 13, 12, 11, 10, 9, 8];
+
+/**
+ * The size a box's text is drawn at: 14 px, or less where the text would not fit the box (a
+ * sticky note people keep writing on shrinks its text, as on a real one). Estimated, not
+ * measured: a character of the sans face is about 0.55 em wide and a line 1.375 em (leading-snug),
+ * inside the 8 px padding. What still does not fit at 8 px starts at its first line (safe
+ * centring) and is cut at the bottom; the object's name carries the whole text.
+ */
+export function textSize(text: string, w: number, h: number): number {
+  const width = Math.max(1, w - 16);
+  const height = Math.max(1, h - 16);
+  const paragraphs = text.split("\n");
+  for (const size of TEXT_SIZES) {
+    const lines = paragraphs.reduce((n, p) => n + Math.max(1, Math.ceil((p.length * 0.55 * size) / width)), 0);
+    if (lines * 1.375 * size <= height) return size;
+  }
+  return TEXT_SIZES[TEXT_SIZES.length - 1]!;
 }
