@@ -1,5 +1,6 @@
 // The activity feed and mentions (over SSE): a new room appears, @name raises the bell's count,
-// and reading it in one tab clears the count in the person's other tab and on their other device.
+// and reading it in one tab clears the count in the person's other tab and on their other device;
+// a busy room's burst is counted whole without hiding the rest of the workspace.
 import { expect, test } from "@playwright/test";
 import {
   activityFeed,
@@ -117,4 +118,21 @@ test("a feed item links to its message: the room loads back to it, shows it and 
   await expect(log.getByText("chatter 80", { exact: true })).not.toBeInViewport();
   await kim.context.close();
   await lou.context.close();
+});
+
+test("a busy room's burst does not take over the feed: it counts every message, and the rooms before it still show", async ({ browser, baseURL }) => {
+  test.setTimeout(90_000);
+  const quiet = unique("quiet");
+  const busy = unique("busy");
+  await createRoomOverHttp(baseURL!, quiet);
+  await postMessages(baseURL!, quiet, ["before the burst"]);
+  await createRoomOverHttp(baseURL!, busy);
+  await postMessages(baseURL!, busy, Array.from({ length: 120 }, (_, i) => `burst ${i + 1}`));
+
+  const ida = await signedInPerson(browser, "Ida");
+  const feed = activityFeed(ida.page);
+  // More than the first page (50) of the feed: older pages are read until the burst is whole.
+  await expect(feed.getByRole("listitem").filter({ hasText: `#${busy}` }).first()).toContainText(`120 new messages in #${busy}`);
+  await expect(feed.getByRole("listitem").filter({ hasText: `#${quiet}` }).filter({ hasText: "before the burst" })).toBeVisible();
+  await ida.context.close();
 });

@@ -100,7 +100,7 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
           )}
           <ol aria-label="Activity" className="divide-y divide-slate-100 dark:divide-slate-800">
             {items.map((item) => (
-              <FeedItem key={item.key} item={item} />
+              <FeedItem key={item.key} item={item} more={hasMore && item.kind !== "room.created" && item.events[0]!.seq === events[0]?.seq} />
             ))}
           </ol>
           {hasMore && events.length < MAX_FEED_EVENTS && (
@@ -131,7 +131,8 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
   );
 }
 
-function FeedItem({ item }: { item: Item }) {
+/** `more`: the item reaches back to the oldest event loaded, and older ones exist: its count is at least. */
+function FeedItem({ item, more }: { item: Item; more: boolean }) {
   const people = item.kind === "room.created" ? [item.event.actor] : item.people;
   const at = item.kind === "room.created" ? item.event.at : item.events[item.events.length - 1]!.at;
   return (
@@ -142,7 +143,7 @@ function FeedItem({ item }: { item: Item }) {
         ))}
       </span>
       <div className="min-w-0 flex-1 text-sm">
-        <FeedSentence item={item} />
+        <FeedSentence item={item} more={more} />
         <RelativeTime at={at} />
       </div>
     </li>
@@ -167,7 +168,7 @@ function People({ people }: { people: Actor[] }) {
   );
 }
 
-function FeedSentence({ item }: { item: Item }) {
+function FeedSentence({ item, more }: { item: Item; more: boolean }) {
   const sentence = "wrap-anywhere text-slate-700 dark:text-slate-300";
   switch (item.kind) {
     case "room.created":
@@ -199,7 +200,7 @@ function FeedSentence({ item }: { item: Item }) {
       return (
         <>
           <p className={sentence}>
-            <strong className="font-semibold text-slate-900 dark:text-slate-100">{item.events.length} new messages</strong> in <RoomLink roomId={item.roomId} /> from{" "}
+            <strong className="font-semibold text-slate-900 dark:text-slate-100">{`${item.events.length}${more ? "+" : ""} new messages`}</strong> in <RoomLink roomId={item.roomId} /> from{" "}
             <People people={item.people} />
           </p>
           <p className="mt-0.5 line-clamp-2 wrap-anywhere text-slate-600 dark:text-slate-300">

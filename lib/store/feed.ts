@@ -2,6 +2,7 @@
 import { create } from "zustand";
 import { eventsPageSchema, type RealtimeEvent } from "../protocol";
 import { api } from "./http";
+import { groupFeed } from "../feed-groups";
 import { keepNewest, mergeBySeq, withPreview, type EventOf } from "./events";
 
 export type FeedEvent = EventOf<"room.created" | "member.joined" | "message.posted">;
@@ -17,6 +18,13 @@ const feedPage = (page: { events: RealtimeEvent[]; hasMore: boolean }) => ({ eve
  * HTTP), and "Show older" stops here, so a tab open for a week stays small.
  */
 export const MAX_FEED_EVENTS = 500;
+/**
+ * Items the feed opens with at least, when the log has them: a busy room's burst is one item
+ * however many messages it holds, so one page of events can be a single "50 new messages" that
+ * hides the rest of the workspace. Older pages are loaded until there are this many (or the feed
+ * begins, or MAX_FEED_EVENTS).
+ */
+export const FIRST_ITEMS = 10;
 
 interface FeedState {
   /** Ascending by seq; the panel shows them newest first. */
@@ -24,7 +32,10 @@ interface FeedState {
   hasMore: boolean;
   status: "idle" | "loading" | "ready" | "error";
   loadingOlder: boolean;
-  /** The newest page, merged with what is here (also fills a gap after a reconnect). */
+  /**
+   * The newest page, merged with what is here (also fills a gap after a reconnect), and older
+   * ones while that makes fewer than FIRST_ITEMS items.
+   */
   loadLatest(): Promise<void>;
   loadOlder(): Promise<void>;
   receive(event: FeedEvent): void;
@@ -49,6 +60,12 @@ export const useFeed = create<FeedState>()((set, get) => ({
         hasMore: s.status === "ready" ? s.hasMore : page.hasMore,
         status: "ready",
       }));
+      while (get().hasMore && get().events.length < MAX_FEED_EVENTS && groupFeed(get().events).length < FIRST_ITEMS) {
+        const had = get().events.length;
+        await get().loadOlder();
+        // Nothing came (a load already under way, or the oldest page): the reader pages on by hand.
+        if (get().events.length === had) break;
+      }
     } catch {
       set((s) => ({ status: s.status === "ready" ? "ready" : "error" }));
     }
