@@ -1,7 +1,8 @@
 // Unread rooms (protocol 1.2) as people see them: a message in a room shows as a badge in the
 // sidebar of the person reading another room, on every device of theirs; opening the room
-// clears it everywhere and shows where the new messages start; the tab's title counts rooms
-// with unread; Ctrl+K switches rooms from the keyboard; the sidebar is a drawer on a phone.
+// clears it everywhere and shows where the new messages start (opening at the first of them
+// when they are more than the view holds); the tab's title counts rooms with unread; Ctrl+K
+// switches rooms from the keyboard; the sidebar is a drawer on a phone.
 import { expect, test, type Page } from "@playwright/test";
 import { createRoomOverHttp, messageLog, openRoom, postMessages, sendMessage, signedInPerson } from "./helpers";
 
@@ -64,6 +65,35 @@ test("a message in another room is unread on every device until the room is open
   } finally {
     await phoneContext.close();
     await lin.context.close();
+    await ada.context.close();
+  }
+});
+
+test("a room with more new messages than the view holds opens at the first of them, and is read once the reader reaches the end", async ({ browser, baseURL }) => {
+  const x = early("backlog");
+  await createRoomOverHttp(baseURL!, x);
+  await postMessages(baseURL!, x, ["read before"]);
+  const ada = await signedInPerson(browser, "Ada");
+  try {
+    await openRoom(ada.page, x);
+    await expect(messageLog(ada.page).getByText("read before")).toBeVisible();
+    await expect.poll(() => readSeqOf(ada.page, x)).toBeGreaterThan(0);
+    await ada.page.goto("/");
+    await postMessages(baseURL!, x, Array.from({ length: 60 }, (_, i) => `backlog ${i + 1}`));
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, 60 unread`);
+
+    await roomLink(ada.page, x).click();
+    const log = messageLog(ada.page);
+    await expect(log.getByRole("separator", { name: "New messages" })).toBeInViewport();
+    await expect(log.getByText("backlog 1", { exact: true })).toBeInViewport();
+    await expect(log.getByText("backlog 60", { exact: true })).not.toBeInViewport();
+    // Not read while the reader is still above the end (reads wait half a second at the end).
+    await ada.page.waitForTimeout(1_000);
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, 60 unread`);
+    await ada.page.getByRole("button", { name: /^Jump to latest/ }).click();
+    await expect(log.getByText("backlog 60", { exact: true })).toBeInViewport();
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}`);
+  } finally {
     await ada.context.close();
   }
 });

@@ -188,6 +188,24 @@ export function MessageList({
     virtualizer.scrollToIndex(index, { align: "center" });
   }, [focusSeq, focusPending, focusLoaded, status, rows, virtualizer]);
 
+  // More new messages than the view holds: the room opens at the first of them, under its
+  // divider, as a reader picks up where they left off, rather than at the newest with the rest
+  // scrolled past (and counted read). Once per opening, and only while the reader has not moved
+  // nor followed a link: the divider comes with the read position, a moment after the first page.
+  const openedAtNew = useRef(false);
+  useEffect(() => {
+    if (openedAtNew.current || firstNew === undefined || status !== "ready" || focusSeq !== null) return;
+    openedAtNew.current = true;
+    const el = scroller.current;
+    const index = rows.findIndex((r) => r.kind === "message" && r.message.seq === firstNew);
+    if (!el || index < 0 || !pinned.current) return;
+    const divider = virtualizer.getOffsetForIndex(index, "start")?.[0];
+    if (divider === undefined || divider >= el.scrollHeight - el.clientHeight - PINNED_SLACK_PX) return;
+    pinned.current = false;
+    setScrolledUp(true);
+    virtualizer.scrollToIndex(index, { align: "start" });
+  }, [firstNew, status, focusSeq, rows, virtualizer]);
+
   // The box changed size (window, keyboard, composer growing): a pinned reader stays at the bottom.
   useEffect(() => {
     const el = scroller.current;
