@@ -1,8 +1,9 @@
 // On a phone: the rooms sidebar and the activity feed are modal drawers (a close button, Escape,
-// a backdrop, focus kept inside and handed back), nothing scrolls sideways at 320 px, the
-// composer waits for a tap instead of raising the keyboard, and stays above the keyboard once up.
+// a backdrop, focus kept inside and handed back), a room's chat and canvas take turns on the
+// screen, nothing scrolls sideways at 320 px, the composer waits for a tap instead of raising the
+// keyboard, and stays above the keyboard once up.
 import { expect, test, type Page } from "@playwright/test";
-import { createRoom, messageLog, openRoom, signIn, unique } from "./helpers";
+import { createRoom, messageLog, openRoom, postMessages, sharedCanvas, signIn, unique } from "./helpers";
 
 /** Presses Tab (or Shift+Tab) `times` times, checking focus never leaves `dialog`. */
 async function tabAround(page: Page, dialogName: string, times: number, key = "Tab"): Promise<void> {
@@ -76,6 +77,37 @@ test.describe("on a phone (390 × 844)", () => {
     await expect(page).toHaveURL(/\/rooms\/general$/);
     await expect(dialog).toHaveCount(0);
     await expect(page.getByRole("heading", { name: "#general" })).toBeVisible();
+  });
+
+  test("in a room the chat and the canvas take turns on the screen, the board getting the room's whole height", async ({ page, baseURL }) => {
+    await page.goto("/");
+    await signIn(page, unique("Uma"));
+    const room = unique("phone");
+    await createRoom(page, room);
+    await openRoom(page, room);
+    const show = page.getByRole("group", { name: "Show" });
+    await expect(show.getByRole("button", { name: "Chat" })).toHaveAttribute("aria-pressed", "true");
+    await expect(messageLog(page)).toBeVisible();
+    await expect(sharedCanvas(page)).toBeHidden();
+
+    await show.getByRole("button", { name: "Canvas" }).click();
+    await expect(messageLog(page)).toBeHidden();
+    const board = sharedCanvas(page).getByRole("group", { name: "Board" });
+    await expect(board).toBeVisible();
+    expect((await board.boundingBox())!.height).toBeGreaterThan(844 / 2);
+
+    // A message that comes while the canvas is shown is not read: the chat is out of sight.
+    const readSeq = async () =>
+      ((await (await page.request.get(`/api/rooms?q=${room}`)).json()) as { rooms: { id: string; readSeq?: number }[] }).rooms.find((r) => r.id === room)?.readSeq ?? 0;
+    const before = await readSeq();
+    await postMessages(baseURL!, room, ["while you drew"]);
+    await page.waitForTimeout(1_000);
+    expect(await readSeq()).toBe(before);
+
+    await show.getByRole("button", { name: "Chat" }).click();
+    await expect(messageLog(page).getByText("while you drew")).toBeVisible();
+    await expect(page.getByLabel("Message", { exact: true })).toBeInViewport();
+    await expect.poll(readSeq).toBeGreaterThan(before);
   });
 
   test("a room does not focus the composer on a touch screen (no keyboard pops up)", async ({ browser }) => {

@@ -7,8 +7,9 @@ import { Composer } from "./composer";
 import { MessageList } from "./message-list";
 import { useReadPosition } from "./use-read-position";
 
-export function ChatPanel({ roomId, me }: { roomId: string; me: User }) {
-  const { newAfter, onBottom } = useReadPosition(roomId, me);
+/** The room's chat. `shown` false: it is out of sight (a phone showing the canvas), nothing is read. */
+export function ChatPanel({ roomId, me, shown = true }: { roomId: string; me: User; shown?: boolean }) {
+  const { newAfter, onBottom } = useReadPosition(roomId, me, shown);
   return (
     <section aria-label="Chat" className="flex h-full min-h-0 flex-col bg-white dark:bg-slate-900">
       <MessageList roomId={roomId} me={me} newAfter={newAfter} onBottom={onBottom} />

@@ -1,6 +1,6 @@
 "use client";
 import Link from "next/link";
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
 import { useRoom } from "@/lib/store/room";
 import { useRooms } from "@/lib/store/rooms";
 import { useSession } from "@/lib/store/session";
@@ -31,6 +31,10 @@ function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: nu
   const missing = useRoom((s) => s.roomId === roomId && s.status === "missing");
   // Only a member ever has a private room listed: the lists say which rooms are private.
   const isPrivate = useRooms((s) => [...s.sidebar, ...s.rooms].some((r) => r.id === roomId && r.private === true));
+  // On a phone the canvas and the chat take turns on the screen (side by side or stacked, each
+  // would get a strip too small to use); from `sm` up both are always there.
+  const [pane, setPane] = useState<"chat" | "canvas">("chat");
+  const narrow = useNarrow();
 
   if (missing) {
     return (
@@ -60,14 +64,42 @@ function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: nu
           <Inspector roomId={roomId} />
         </div>
       </div>
+      <div role="group" aria-label="Show" className="flex shrink-0 gap-1 border-b border-slate-200 bg-white p-1 sm:hidden dark:border-slate-700 dark:bg-slate-900">
+        {(["chat", "canvas"] as const).map((p) => (
+          <button
+            key={p}
+            type="button"
+            aria-pressed={pane === p}
+            onClick={() => setPane(p)}
+            className="flex-1 rounded-md py-1 text-sm font-medium text-slate-600 aria-pressed:bg-slate-100 aria-pressed:text-slate-900 dark:text-slate-300 dark:aria-pressed:bg-slate-800 dark:aria-pressed:text-slate-100"
+          >
+            {p === "chat" ? "Chat" : "Canvas"}
+          </button>
+        ))}
+      </div>
       <div className="flex min-h-0 flex-1 flex-col lg:flex-row">
-        <div className="h-44 shrink-0 border-b border-slate-200 dark:border-slate-700 sm:h-64 lg:h-auto lg:flex-1 lg:border-b-0">
+        <div
+          className={`${pane === "canvas" ? "min-h-0 flex-1" : "hidden"} border-slate-200 sm:block sm:h-64 sm:flex-none sm:shrink-0 sm:border-b lg:h-auto lg:flex-1 lg:border-b-0 dark:border-slate-700`}
+        >
           <SharedCanvas roomId={roomId} me={me} />
         </div>
-        <div className="min-h-0 flex-1 lg:w-96 lg:flex-none lg:border-l lg:border-slate-200 dark:lg:border-slate-700">
-          <ChatPanel roomId={roomId} me={me} />
+        <div className={`${pane === "chat" ? "" : "hidden"} min-h-0 flex-1 sm:block lg:w-96 lg:flex-none lg:border-l lg:border-slate-200 dark:lg:border-slate-700`}>
+          <ChatPanel roomId={roomId} me={me} shown={!narrow || pane === "chat"} />
         </div>
       </div>
     </div>
   );
+}
+
+/** Whether the window is narrower than Tailwind's `sm` (640 px): a phone, where the panes take turns. */
+function useNarrow(): boolean {
+  const [narrow, setNarrow] = useState(false);
+  useEffect(() => {
+    const query = matchMedia("(max-width: 639.98px)");
+    const update = () => setNarrow(query.matches);
+    update();
+    query.addEventListener("change", update);
+    return () => query.removeEventListener("change", update);
+  }, []);
+  return narrow;
 }

@@ -21,7 +21,8 @@ export interface ReadPosition {
   onBottom(atBottom: boolean): void;
 }
 
-export function useReadPosition(roomId: string, me: User): ReadPosition {
+/** `shown` false: the conversation is out of sight (the phone's canvas view), so nothing in it is seen. */
+export function useReadPosition(roomId: string, me: User, shown = true): ReadPosition {
   const ready = useRoom((s) => s.roomId === roomId && s.status === "ready");
   const newest = useRoom((s) => (s.roomId === roomId ? (s.messages[s.messages.length - 1]?.seq ?? 0) : 0));
   const [newAfter, setNewAfter] = useState<number | null>(null);
@@ -53,7 +54,7 @@ export function useReadPosition(roomId: string, me: User): ReadPosition {
     };
   }, [ready, opened, roomId, me.id]);
 
-  const seeing = useCallback(() => opened && atBottom.current && document.visibilityState === "visible", [opened]);
+  const seeing = useCallback(() => opened && shown && atBottom.current && document.visibilityState === "visible", [opened, shown]);
 
   /** Looks again at what the person sees: messages seen for READ_AFTER_MS are read. */
   const check = useCallback(() => {
