@@ -58,6 +58,29 @@ export function groupFeed(events: readonly FeedEvent[], burstMs = BURST_MS): Fee
   return items.sort((a, b) => newestSeq(b) - newestSeq(a));
 }
 
+/**
+ * The items with the keys they had before, so what is on the screen stays the same element as
+ * the feed grows (a focused link keeps its focus): an item whose events include one an earlier
+ * item held takes that item's key. A burst extended backwards by an older page would otherwise
+ * get a new key, its first event's. `remembered` (each event's item key, by seq) is updated;
+ * the caller keeps it between calls.
+ */
+export function keepKeys(items: FeedItem[], remembered: Map<number, string>): FeedItem[] {
+  // A burst split in two (a gap filled after a reconnect put another room's event inside it)
+  // leaves its key to the first half: keys stay unique.
+  const used = new Set<string>();
+  const oldestFirst = [...items].reverse().map((item) => {
+    const seqs = item.kind === "room.created" ? [item.event.seq] : item.events.map((e) => e.seq);
+    const before = seqs.map((seq) => remembered.get(seq)).find((k) => k !== undefined && !used.has(k));
+    let key = before ?? item.key;
+    while (used.has(key)) key += "'";
+    used.add(key);
+    for (const seq of seqs) remembered.set(seq, key);
+    return key === item.key ? item : { ...item, key };
+  });
+  return oldestFirst.reverse();
+}
+
 function newestSeq(item: FeedItem): number {
   return item.kind === "room.created" ? item.event.seq : item.events[item.events.length - 1]!.seq;
 }

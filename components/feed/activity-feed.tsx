@@ -2,7 +2,7 @@
 import Link from "next/link";
 import { useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { Actor } from "@/lib/protocol";
-import { groupFeed, latestOf, type FeedItem as Item } from "@/lib/feed-groups";
+import { groupFeed, keepKeys, latestOf, type FeedItem as Item } from "@/lib/feed-groups";
 import { useConnection } from "@/lib/store/connection";
 import { MAX_FEED_EVENTS, useFeed } from "@/lib/store/feed";
 import { colorFor } from "@/lib/colors";
@@ -34,7 +34,12 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
   const seen = useRef({ newest: 0, height: 0 });
   const [unseen, setUnseen] = useState(0);
 
-  const items = useMemo(() => groupFeed(events), [events]);
+  // Keys kept across regroupings (see keepKeys), bounded as the events are.
+  const keys = useRef(new Map<number, string>());
+  const items = useMemo(() => {
+    if (keys.current.size > 4 * MAX_FEED_EVENTS) keys.current.clear();
+    return keepKeys(groupFeed(events), keys.current);
+  }, [events]);
 
   const newest = events[events.length - 1]?.seq ?? 0;
 
@@ -105,11 +110,12 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
           </ol>
           {hasMore && events.length < MAX_FEED_EVENTS && (
             <div className="p-3 text-center">
+              {/* aria-disabled, not disabled: a disabled button drops the keyboard's focus to the page. */}
               <button
                 type="button"
                 onClick={() => void useFeed.getState().loadOlder()}
-                disabled={loadingOlder}
-                className="text-sm font-medium text-indigo-700 dark:text-indigo-300 hover:underline disabled:text-slate-400"
+                aria-disabled={loadingOlder}
+                className="text-sm font-medium text-indigo-700 hover:underline aria-disabled:text-slate-400 dark:text-indigo-300"
               >
                 {loadingOlder ? "Loading…" : "Show older activity"}
               </button>

@@ -1,7 +1,7 @@
 // The activity feed grouped: a burst of messages in one room is one item, so are people joining
 // one room together; a new room is its own item; anything else between ends a burst.
 import { describe, expect, it } from "vitest";
-import { BURST_MS, groupFeed } from "../../lib/feed-groups";
+import { BURST_MS, groupFeed, keepKeys } from "../../lib/feed-groups";
 import type { FeedEvent } from "../../lib/store/feed";
 import { peoplePieces } from "../../components/format";
 
@@ -87,5 +87,39 @@ describe("peoplePieces", () => {
     expect(line(2)).toBe("Ada and Lin");
     expect(line(3)).toBe("Ada, Lin and Mo");
     expect(line(5)).toBe("Ada, Lin and 3 others");
+  });
+});
+
+describe("keepKeys", () => {
+  it("keeps an item's key when an older page extends its burst backwards, and when live events extend it forwards", () => {
+    const older = [posted(ada, "busy", 1), posted(lin, "busy", 2)];
+    const page = [posted(ada, "busy", 3), posted(lin, "busy", 4), created(mo, "new", 5)];
+    const remembered = new Map<number, string>();
+    const first = keepKeys(groupFeed(page), remembered);
+    const burstKey = first.find((i) => i.kind === "messages")!.key;
+    const createdKey = first.find((i) => i.kind === "room.created")!.key;
+
+    // The older page: the burst now starts two events earlier, and keeps its key.
+    const withOlder = keepKeys(groupFeed([...older, ...page]), remembered);
+    const burst = withOlder.find((i) => i.kind === "messages")!;
+    expect(burst.kind === "messages" && burst.events).toHaveLength(4);
+    expect(burst.key).toBe(burstKey);
+    expect(withOlder.find((i) => i.kind === "room.created")!.key).toBe(createdKey);
+    // Without the memory its key would have changed (its first event's seq).
+    expect(groupFeed([...older, ...page]).find((i) => i.kind === "messages")!.key).not.toBe(burstKey);
+
+    // A live message in the new room is a new item with a key of its own.
+    const live = keepKeys(groupFeed([...older, ...page, posted(ada, "new", 6)]), remembered);
+    expect(new Set(live.map((i) => i.key)).size).toBe(live.length);
+  });
+
+  it("keeps keys unique when a filled gap splits a burst in two", () => {
+    const [a, b, c] = [posted(ada, "busy", 1), posted(lin, "busy", 2), posted(ada, "busy", 4)];
+    const other = { ...posted(mo, "elsewhere", 3), seq: b.seq + 0.5 };
+    const remembered = new Map<number, string>();
+    keepKeys(groupFeed([a, b, c]), remembered);
+    const split = keepKeys(groupFeed([a, b, other, c]), remembered);
+    expect(split).toHaveLength(3);
+    expect(new Set(split.map((i) => i.key)).size).toBe(3);
   });
 });
