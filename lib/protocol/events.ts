@@ -81,3 +81,20 @@ export const realtimeEventSchema = z.discriminatedUnion("type", [
   eventSchema("reply"),
 ]);
 export type RealtimeEvent = z.infer<typeof realtimeEventSchema>;
+
+/** Whether `type` is an event type this version knows. */
+export function isKnownEventType(type: string): type is EventType {
+  return Object.hasOwn(eventDataSchemas, type);
+}
+
+/**
+ * A list of events as a client reads it: those of types it knows, each checked; the others
+ * skipped, as PROTOCOL.md asks of clients ("clients ignore event types they do not know"). A
+ * list read strictly would refuse a whole long-poll answer or history page for one event of a
+ * type added after the client was loaded (a tab open across a deploy), and a poller refused its
+ * answer asks again from the same cursor, for the same answer, for ever.
+ */
+export const knownEventsSchema = z
+  .array(z.looseObject({ type: z.string() }))
+  .transform((events) => events.filter((e) => isKnownEventType(e.type)))
+  .pipe(z.array(realtimeEventSchema));

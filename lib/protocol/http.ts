@@ -2,7 +2,7 @@
 import { z } from "./zod";
 import { MAX_FRAME_BYTES } from "./limits";
 import { actorSchema, clientIdSchema, parseCursor, roomId, roomNameSchema, seqSchema, streamNameSchema, userNameSchema, userSchema } from "./streams";
-import { realtimeEventSchema } from "./events";
+import { knownEventsSchema, realtimeEventSchema } from "./events";
 import { emojiSchema, mentionIdsSchema, unit } from "./client-frames";
 import { cursorMapSchema, serverFrameSchema } from "./server-frames";
 
@@ -103,9 +103,9 @@ export type RoomsAnswer = z.infer<typeof roomsAnswerSchema>;
 /** `POST /api/rooms`. */
 export const roomAnswerSchema = z.object({ room: roomInfoSchema });
 /** A page of a stream's history, ascending (`/api/rooms/:id/events`, `/api/feed`). */
-export const eventsPageSchema = z.object({ events: z.array(realtimeEventSchema), hasMore: z.boolean() });
+export const eventsPageSchema = z.object({ events: knownEventsSchema, hasMore: z.boolean() });
 /** `GET /api/notifications`: the newest mentions, ascending, and the read marker. */
-export const notificationsAnswerSchema = z.object({ events: z.array(realtimeEventSchema), readSeq: seqSchema });
+export const notificationsAnswerSchema = z.object({ events: knownEventsSchema, readSeq: seqSchema });
 
 /**
  * `GET /api/rooms/:id/members`: a private room's members; version 1.6 adds who made it (who may
@@ -118,7 +118,7 @@ export const roomStateSchema = z.object({ members: z.array(userSchema), typing: 
 export type RoomState = z.infer<typeof roomStateSchema>;
 
 export const pollAnswerSchema = z.object({
-  events: z.array(realtimeEventSchema),
+  events: knownEventsSchema,
   cursor: z.string().refine((c) => parseCursor(c) !== null, "Not a cursor"),
   /**
    * Each polled room's ephemeral state. Always there for a version 1 poll; a 1.3 poll that sent

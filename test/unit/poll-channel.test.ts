@@ -173,6 +173,23 @@ describe("the long-poll channel", () => {
     ch.stop();
   });
 
+  it("an answer holding an event of a type it does not know takes the rest and moves on; a known event that is malformed is still refused", async () => {
+    const { ch, polls, heard } = channel();
+    ch.start();
+    const known = { stream: "room:general", seq: 6, type: "message", actor: { id: "u_ada", name: "Ada" }, at: new Date(0).toISOString(), data: { text: "hi", clientId: "c1" } };
+    const future = { ...known, seq: 5, type: "room.renamed", data: { name: "lounge" } };
+    polls[0]!.answer(200, JSON.stringify({ events: [future, known], cursor: "room:general=6" }));
+    await settle();
+    expect(heard.errors).toEqual([]);
+    expect(heard.answers.map(([a]) => a)).toEqual([{ events: [known], cursor: "room:general=6" }]);
+
+    polls[1]!.answer(200, JSON.stringify({ events: [{ ...known, seq: 7, data: { text: 7 } }], cursor: "room:general=7" }));
+    await settle();
+    expect(heard.errors[0]).toMatchObject({ status: 200, code: "invalid_frame" });
+    expect(heard.answers).toHaveLength(1);
+    ch.stop();
+  });
+
   it(`gives up a poll with no answer ${WAIT_S + 10} s after it was sent (a proxy that holds it), and polls again`, async () => {
     const { ch, polls, heard } = channel();
     ch.start();
