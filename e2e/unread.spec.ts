@@ -72,13 +72,15 @@ test("a message in another room is unread on every device until the room is open
 test("a room with more new messages than the view holds opens at the first of them, and is read once the reader reaches the end", async ({ browser, baseURL }) => {
   const x = early("backlog");
   await createRoomOverHttp(baseURL!, x);
-  await postMessages(baseURL!, x, ["read before"]);
   const ada = await signedInPerson(browser, "Ada");
   try {
+    // Ada reads X as a message comes in, then moves to another room.
     await openRoom(ada.page, x);
+    await postMessages(baseURL!, x, ["read before"]);
     await expect(messageLog(ada.page).getByText("read before")).toBeVisible();
     await expect.poll(() => readSeqOf(ada.page, x)).toBeGreaterThan(0);
-    await ada.page.goto("/");
+    // Elsewhere meanwhile: in another room, as a person moving between rooms is.
+    await openRoom(ada.page, "general");
     await postMessages(baseURL!, x, Array.from({ length: 60 }, (_, i) => `backlog ${i + 1}`));
     await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, 60 unread`);
 

@@ -190,15 +190,17 @@ export function MessageList({
 
   // More new messages than the view holds: the room opens at the first of them, under its
   // divider, as a reader picks up where they left off, rather than at the newest with the rest
-  // scrolled past (and counted read). Once per opening, and only while the reader has not moved
-  // nor followed a link: the divider comes with the read position, a moment after the first page.
+  // scrolled past (and counted read). Once per opening, unless a link points elsewhere: the
+  // divider comes with the read position, a moment after the first page, before a reader has
+  // had time to move (the list's own settling then can leave it a few pixels off the bottom,
+  // so where it is says nothing).
   const openedAtNew = useRef(false);
   useEffect(() => {
     if (openedAtNew.current || firstNew === undefined || status !== "ready" || focusSeq !== null) return;
     openedAtNew.current = true;
     const el = scroller.current;
     const index = rows.findIndex((r) => r.kind === "message" && r.message.seq === firstNew);
-    if (!el || index < 0 || !pinned.current) return;
+    if (!el || index < 0) return;
     const divider = virtualizer.getOffsetForIndex(index, "start")?.[0];
     if (divider === undefined || divider >= el.scrollHeight - el.clientHeight - PINNED_SLACK_PX) return;
     pinned.current = false;
