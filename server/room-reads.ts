@@ -42,20 +42,25 @@ export class RoomReads {
    * or read: a room they never went to holds nothing unread for them, so a newcomer is not
    * greeted by every room of the workspace. Each count stops at the cap, so a room thousands of
    * messages behind costs no more than one a hundred behind.
+   *
+   * `heads` (each room's head as the answer gives it) bound the count: it covers exactly the
+   * messages up to the head the client is told, and a client counts the ones after it as they
+   * come. Counted to the log's end instead, a message committed between reading the heads and
+   * counting would be in neither, and the client's count would stay one short for good.
    */
-  async of(userId: string, roomIds: readonly string[]): Promise<Map<string, RoomReadState>> {
+  async of(userId: string, roomIds: readonly string[], heads: ReadonlyMap<string, number>): Promise<Map<string, RoomReadState>> {
     if (roomIds.length === 0) return new Map();
     const rows = await this.prisma.$queryRaw<{ room_id: string; read_seq: bigint; unread: number }[]>`
       SELECT r.id AS room_id, COALESCE(rr.read_seq, 0) AS read_seq,
         CASE WHEN rr.user_id IS NULL AND NOT EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = r.id AND m.user_id = ${userId}) THEN 0
         ELSE (SELECT count(*)::int FROM (
           SELECT 1 FROM events e
-          WHERE e.stream = 'room:' || r.id AND e.seq > COALESCE(rr.read_seq, 0)
+          WHERE e.stream = 'room:' || r.id AND e.seq > COALESCE(rr.read_seq, 0) AND e.seq <= r.head
             AND e.type = 'message' AND e.actor_id <> ${userId}
             AND NOT (e.data @> '{"deleted":true}'::jsonb)
           LIMIT ${UNREAD_COUNT_CAP}
         ) AS unread_messages) END AS unread
-      FROM unnest(${[...roomIds]}::text[]) AS r(id)
+      FROM unnest(${[...roomIds]}::text[], ${roomIds.map((id) => heads.get(id) ?? 0)}::int8[]) AS r(id, head)
       LEFT JOIN room_reads rr ON rr.user_id = ${userId} AND rr.room_id = r.id`;
     return new Map(rows.map((r) => [r.room_id, { readSeq: Number(r.read_seq), unread: r.unread }]));
   }

@@ -151,10 +151,13 @@ export class Workspace {
     const pinned = after === null && !query ? await this.roomsOf(userId, limit) : [];
     const pinnedIds = new Set(pinned.map((r) => r.id));
     const rooms = [...pinned, ...page.filter((r) => !pinnedIds.has(r.id))];
-    const [heads, reads] = await Promise.all([
-      this.log.heads(rooms.map((r) => roomStream(r.id))),
-      this.reads.of(userId, rooms.map((r) => r.id)),
-    ]);
+    // The heads first: the unread counts are counted up to them (see RoomReads#of).
+    const heads = await this.log.heads(rooms.map((r) => roomStream(r.id)));
+    const reads = await this.reads.of(
+      userId,
+      rooms.map((r) => r.id),
+      new Map(rooms.map((r) => [r.id, heads.get(roomStream(r.id)) ?? 0])),
+    );
     return {
       rooms: rooms.map((r) => ({
         id: r.id,

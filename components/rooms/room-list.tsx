@@ -2,7 +2,9 @@
 import Link from "next/link";
 import { useEffect, useState } from "react";
 import { useRooms } from "@/lib/store/rooms";
+import { LockIcon } from "../ui/icons";
 import { CreateRoomForm } from "./create-room-form";
+import { unreadLabel } from "./room-sidebar";
 
 /** How long typing in the search box pauses before the server is asked. */
 const SEARCH_DEBOUNCE_MS = 250;
@@ -17,6 +19,7 @@ export function RoomList() {
   const next = useRooms((s) => s.next);
   const loadingMore = useRooms((s) => s.loadingMore);
   const query = useRooms((s) => s.query);
+  const reads = useRooms((s) => s.reads);
   const [typed, setTyped] = useState(query);
 
   useEffect(() => {
@@ -68,9 +71,18 @@ export function RoomList() {
               {rooms.map((room) => (
                 <li key={room.id}>
                   <Link href={`/rooms/${room.id}`} className="flex items-center justify-between gap-3 px-4 py-3 hover:bg-slate-50 dark:hover:bg-slate-800">
-                    <span className="min-w-0 truncate font-medium">#{room.name}</span>
+                    {room.private ? (
+                      <span className="flex min-w-0 items-center gap-1 font-medium">
+                        <LockIcon className="size-3.5 shrink-0" />
+                        <span className="truncate">{room.name}</span>
+                      </span>
+                    ) : (
+                      <span className="min-w-0 truncate font-medium">#{room.name}</span>
+                    )}
+                    {/* `head` counts the room's events (edits, deletes and reactions too), not its
+                        messages: it only tells an empty room. What is new is the person's own count. */}
                     <span className="shrink-0 text-xs text-slate-500 dark:text-slate-400">
-                      {room.head === 0 ? "No messages yet" : room.head === 1 ? "1 message" : `${room.head} messages`}
+                      {room.head === 0 ? "No messages yet" : (reads[room.id]?.unread ?? 0) > 0 ? `${unreadLabel(reads[room.id]!.unread)} unread` : ""}
                     </span>
                   </Link>
                 </li>

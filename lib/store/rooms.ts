@@ -19,6 +19,11 @@ export interface RoomRead {
    * counts nothing in a room they never went to, and says so only as a count).
    */
   counted: boolean;
+  /**
+   * Messages counted here as they came (seqs), since the last list answer: an answer counts up
+   * to its own head, so those after it are still to be added to its count.
+   */
+  live?: number[];
 }
 
 interface RoomsState {
@@ -119,10 +124,12 @@ function absorb(reads: Record<string, RoomRead>, rooms: readonly RoomInfo[]): Re
     const known = next[r.id];
     const head = Math.max(r.head, known?.head ?? 0);
     const counted = (known?.counted ?? false) || r.readSeq > 0 || r.unread > 0;
+    // Messages that came live past the answer's head: its count stops at its head (server/room-reads.ts).
+    const live = (known?.live ?? []).filter((seq) => seq > r.head);
     next[r.id] =
       known && known.readSeq > r.readSeq
         ? { readSeq: known.readSeq, unread: Math.min(r.unread, Math.max(0, head - known.readSeq)), head, counted }
-        : { readSeq: r.readSeq, unread: r.unread, head, counted };
+        : { readSeq: r.readSeq, unread: Math.min(UNREAD_COUNT_CAP, r.unread + live.length), head, counted, live };
   }
   return next;
 }
@@ -272,7 +279,8 @@ export const useRooms = create<RoomsState>()((set, get) => ({
       if (!known || seq <= known.head) return s;
       const unseen = known.counted && authorId !== meId && seq > known.readSeq && s.viewing !== roomId;
       const unread = unseen ? Math.min(UNREAD_COUNT_CAP, known.unread + 1) : known.unread;
-      return { reads: { ...s.reads, [roomId]: { ...known, unread, head: seq } } };
+      const live = unseen ? [...(known.live ?? []), seq].slice(-UNREAD_COUNT_CAP) : known.live;
+      return { reads: { ...s.reads, [roomId]: { ...known, unread, head: seq, live } } };
     });
   },
 
@@ -283,7 +291,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
       const head = Math.max(known.head, readSeq);
       // What is left after it is at most the seqs after it (some of them my own, or not messages).
       const unread = Math.min(known.unread, head - readSeq);
-      return { reads: { ...s.reads, [roomId]: { readSeq, unread, head, counted: true } } };
+      return { reads: { ...s.reads, [roomId]: { readSeq, unread, head, counted: true, live: known.live?.filter((seq) => seq > readSeq) } } };
     });
   },
 

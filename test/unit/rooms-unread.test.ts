@@ -1,0 +1,48 @@
+// Unread counts in the sidebar: a list answer counts up to the head it gives, and messages the
+// page counted live past that head are added to it, so a message that arrives while the list is
+// being fetched is counted once, neither lost nor doubled.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { RoomInfo } from "../../lib/protocol";
+import { useRooms } from "../../lib/store/rooms";
+
+const room = (head: number, readSeq: number, unread: number): RoomInfo => ({ id: "plans", name: "plans", createdAt: new Date(0).toISOString(), head, readSeq, unread });
+let answer: RoomInfo[] = [];
+
+beforeEach(() => {
+  useRooms.getState().forgetReads();
+  vi.stubGlobal("fetch", () => Promise.resolve(new Response(JSON.stringify({ rooms: answer, next: null }), { headers: { "Content-Type": "application/json" } })));
+});
+afterEach(() => vi.unstubAllGlobals());
+
+const unread = () => useRooms.getState().reads.plans?.unread;
+
+describe("unread counts", () => {
+  it("adds the messages counted live past an answer's head to its count", async () => {
+    answer = [room(10, 5, 3)];
+    await useRooms.getState().loadSidebar();
+    expect(unread()).toBe(3);
+    // Two messages by someone else come live while the next list is on its way.
+    useRooms.getState().posted("plans", 11, "u_lin", "u_ada");
+    useRooms.getState().posted("plans", 12, "u_lin", "u_ada");
+    expect(unread()).toBe(5);
+    // That list was read when only 11 had committed: it counts to its head, 11.
+    answer = [room(11, 5, 4)];
+    await useRooms.getState().loadSidebar();
+    expect(unread()).toBe(5);
+    // The next answer holds both: nothing is counted twice.
+    answer = [room(12, 5, 5)];
+    await useRooms.getState().loadSidebar();
+    expect(unread()).toBe(5);
+  });
+
+  it("forgets what was counted live once the room is read past it", async () => {
+    answer = [room(10, 5, 3)];
+    await useRooms.getState().loadSidebar();
+    useRooms.getState().posted("plans", 11, "u_lin", "u_ada");
+    useRooms.getState().readUpTo("plans", 11);
+    expect(unread()).toBe(0);
+    answer = [room(11, 11, 0)];
+    await useRooms.getState().loadSidebar();
+    expect(unread()).toBe(0);
+  });
+});
