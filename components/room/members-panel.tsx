@@ -35,7 +35,8 @@ export function MembersButton({ roomId, me }: { roomId: string; me: User }) {
 
 function MembersPanel({ roomId, me }: { roomId: string; me: User }) {
   const router = useRouter();
-  const [answer, setAnswer] = useState<MembersAnswer>({ members: [] });
+  /** Null until the members are in: what the panel offers depends on them (a direct message, its creator). */
+  const [answer, setAnswer] = useState<MembersAnswer | null>(null);
   const [query, setQuery] = useState("");
   const [found, setFound] = useState<User[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -74,10 +75,11 @@ function MembersPanel({ roomId, me }: { roomId: string; me: User }) {
         router.push("/");
       }
     });
-  const { members, direct } = answer;
+  const members = answer?.members ?? [];
+  const direct = answer?.direct === true;
   const memberIds = new Set(members.map((m) => m.id));
   // What the server allows (PROTOCOL.md 1.6); a version 1.2 server does not say who made the room.
-  const mayRemoveOthers = !direct && answer.createdBy === me.id;
+  const mayRemoveOthers = !direct && answer?.createdBy === me.id;
 
   return (
     <div
@@ -103,7 +105,7 @@ function MembersPanel({ roomId, me }: { roomId: string; me: User }) {
           </li>
         ))}
       </ul>
-      {direct ? (
+      {answer === null ? null : direct ? (
         <p className="mt-3 text-xs text-slate-600 dark:text-slate-400">A direct message stays between the two of you. To bring others in, make a private room.</p>
       ) : (
         <>

@@ -2,8 +2,8 @@
 import Link from "next/link";
 import { useEffect, useState } from "react";
 import { useRooms } from "@/lib/store/rooms";
-import { LockIcon } from "../ui/icons";
 import { CreateRoomForm } from "./create-room-form";
+import { ListedRoomName } from "./room-name";
 import { unreadLabel } from "./room-sidebar";
 
 /** How long typing in the search box pauses before the server is asked. */
@@ -71,18 +71,9 @@ export function RoomList() {
               {rooms.map((room) => (
                 <li key={room.id}>
                   <Link href={`/rooms/${room.id}`} className="flex items-center justify-between gap-3 px-4 py-3 hover:bg-slate-50 dark:hover:bg-slate-800">
-                    {room.private ? (
-                      <span className="flex min-w-0 items-center gap-1 font-medium">
-                        <LockIcon className="size-3.5 shrink-0" />
-                        <span className="truncate">{room.name}</span>
-                      </span>
-                    ) : (
-                      <span className="min-w-0 truncate font-medium">#{room.name}</span>
-                    )}
-                    {/* `head` counts the room's events (edits, deletes and reactions too), not its
-                        messages: it only tells an empty room. What is new is the person's own count. */}
+                    <ListedRoomName room={room} className="font-medium" />
                     <span className="shrink-0 text-xs text-slate-500 dark:text-slate-400">
-                      {room.head === 0 ? "No messages yet" : (reads[room.id]?.unread ?? 0) > 0 ? `${unreadLabel(reads[room.id]!.unread)} unread` : ""}
+                      {roomNote(room.head, reads[room.id]?.unread ?? 0)}
                     </span>
                   </Link>
                 </li>
@@ -103,4 +94,14 @@ export function RoomList() {
       </div>
     </div>
   );
+}
+
+/**
+ * What a listed room says beside its name. Its `head` counts its events (edits, deletes and
+ * reactions too), not its messages, so it tells only an empty room; the rest is what is new to
+ * the person.
+ */
+function roomNote(head: number, unread: number): string {
+  if (head === 0) return "No messages yet";
+  return unread > 0 ? `${unreadLabel(unread)} unread` : "";
 }

@@ -1,5 +1,7 @@
 "use client";
+import type { RoomInfo } from "@/lib/protocol";
 import { roomLabel, useRooms } from "@/lib/store/rooms";
+import { LockIcon } from "../ui/icons";
 
 /**
  * "#Mobile_Team": a room's name as its creator wrote it, wherever a room is named by its id
@@ -9,4 +11,18 @@ import { roomLabel, useRooms } from "@/lib/store/rooms";
 export function RoomName({ id }: { id: string }) {
   const label = useRooms((s) => roomLabel(s, id));
   return <>{label}</>;
+}
+
+/**
+ * A room as the lists show it: "#name", or a lock and the bare name for a private room (or a
+ * direct message). `className` sizes it in its row.
+ */
+export function ListedRoomName({ room, className = "" }: { room: Pick<RoomInfo, "name" | "private">; className?: string }) {
+  if (!room.private) return <span className={`min-w-0 truncate ${className}`}>#{room.name}</span>;
+  return (
+    <span className={`flex min-w-0 items-center gap-1 ${className}`}>
+      <LockIcon className="size-3.5 shrink-0" />
+      <span className="truncate">{room.name}</span>
+    </span>
+  );
 }

@@ -4,7 +4,8 @@ import { usePathname } from "next/navigation";
 import { useEffect } from "react";
 import { UNREAD_COUNT_CAP } from "@/lib/protocol";
 import { useRooms } from "@/lib/store/rooms";
-import { CloseIcon, LockIcon } from "../ui/icons";
+import { CloseIcon } from "../ui/icons";
+import { ListedRoomName } from "./room-name";
 
 /**
  * The counts come with the room list and move live (the feed's messages, the person's reads
@@ -79,14 +80,7 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
                 aria-label={`${room.private ? `${room.name}, private` : `#${room.name}`}${unread > 0 ? `, ${label} unread` : ""}`}
                 className={`flex items-center gap-2 rounded-md px-2 py-1.5 text-sm ${current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "hover:bg-slate-100 dark:hover:bg-slate-800"} ${unread > 0 ? "font-semibold text-slate-900 dark:text-slate-100" : "text-slate-600 dark:text-slate-300"}`}
               >
-                {room.private ? (
-                  <span className="flex min-w-0 flex-1 items-center gap-1">
-                    <LockIcon className="size-3.5 shrink-0" />
-                    <span className="truncate">{room.name}</span>
-                  </span>
-                ) : (
-                  <span className="min-w-0 flex-1 truncate">#{room.name}</span>
-                )}
+                <ListedRoomName room={room} className="flex-1" />
                 {/* A space between the name and the count, as the label reads them ("#x, 3 unread"). */}
                 {unread > 0 && " "}
                 {unread > 0 && (
