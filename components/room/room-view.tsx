@@ -91,12 +91,15 @@ function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: nu
   );
 }
 
-/** Whether the window is narrower than Tailwind's `sm` (640 px): a phone, where the panes take turns. */
+/** Where the canvas and the chat stop taking turns (Tailwind's `sm`). */
+const PANES_SIDE_BY_SIDE = "(min-width: 40rem)";
+
+/** Whether the window is narrower than that: a phone, where the panes take turns. */
 function useNarrow(): boolean {
   const [narrow, setNarrow] = useState(false);
   useEffect(() => {
-    const query = matchMedia("(max-width: 639.98px)");
-    const update = () => setNarrow(query.matches);
+    const query = window.matchMedia(PANES_SIDE_BY_SIDE);
+    const update = () => setNarrow(!query.matches);
     update();
     query.addEventListener("change", update);
     return () => query.removeEventListener("change", update);
