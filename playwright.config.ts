@@ -43,6 +43,10 @@ export default defineConfig({
   use: {
     baseURL: BASE_URL,
     viewport: { width: 1280, height: 800 },
+    // An action that cannot happen (a button that never appears, a list that never settles)
+    // fails here with what it waited for, instead of holding the test to its own timeout.
+    actionTimeout: 20_000,
+    navigationTimeout: 30_000,
     trace: "on-first-retry",
     screenshot: "only-on-failure",
   },
