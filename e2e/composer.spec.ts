@@ -1,6 +1,6 @@
 // Writing before the room is ready: a message sent while the room's history is still loading is
 // not dropped — it goes, once, as soon as the room is ready.
-import { expect, test } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
 import { createRoom, messageLog, signedInPerson, unique } from "./helpers";
 
 test("Enter pressed while the room is still loading sends the message once it has loaded", async ({ browser }) => {
@@ -31,4 +31,58 @@ test("Enter pressed while the room is still loading sends the message once it ha
   await expect(lin.page.getByText("Sends as soon as the room has loaded.")).toHaveCount(0);
   await ada.context.close();
   await lin.context.close();
+});
+
+// Drafts: what is typed and not sent stays with its room on this device, as in Slack.
+const sidebarLink = (page: Page, name: string) => page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name, exact: true });
+
+test("a draft outlives a room switch and a reload, is marked in the sidebar, and goes once sent", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const room = unique("draft");
+  await createRoom(ada.page, room);
+  const box = ada.page.getByLabel("Message", { exact: true });
+  await box.fill("half a thought");
+
+  // Another room, through the sidebar (no reload): its box is its own, and the pencil says
+  // where the words wait.
+  await sidebarLink(ada.page, "#general").click();
+  await expect(ada.page.getByRole("heading", { level: 1, name: "#general" })).toBeVisible();
+  await expect(box).toHaveValue("");
+  await sidebarLink(ada.page, `#${room}, draft`).click();
+  await expect(box).toHaveValue("half a thought");
+
+  // A reload: still there, the caret after it.
+  await ada.page.reload();
+  await expect(box).toHaveValue("half a thought");
+  await expect(box).toBeFocused();
+  await box.press("End");
+  await box.pressSequentially(", finished");
+  await box.press("Enter");
+  await expect(messageLog(ada.page).getByText("half a thought, finished")).toBeVisible();
+  await expect(box).toHaveValue("");
+
+  // Sent: no draft anywhere, after a reload either.
+  await ada.page.reload();
+  await expect(messageLog(ada.page).getByText("half a thought, finished")).toBeVisible();
+  await expect(box).toHaveValue("");
+  await sidebarLink(ada.page, "#general").click();
+  await expect(sidebarLink(ada.page, `#${room}`)).toBeVisible();
+  await ada.context.close();
+});
+
+test("signing out forgets the drafts kept on the device", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const room = unique("draft-out");
+  await createRoom(ada.page, room);
+  await ada.page.getByLabel("Message", { exact: true }).fill("not for the next person");
+  await sidebarLink(ada.page, "#general").click();
+  await expect(sidebarLink(ada.page, `#${room}, draft`)).toBeVisible();
+  const stored = () => ada.page.evaluate(() => Object.keys(localStorage).filter((k) => localStorage.getItem(k)?.includes("not for the next person")));
+  await expect.poll(stored).toHaveLength(1);
+
+  await ada.page.getByRole("button", { name: "Account and settings" }).click();
+  await ada.page.getByRole("button", { name: "Sign out" }).click();
+  await expect(ada.page.getByLabel("Display name")).toBeVisible();
+  expect(await stored()).toEqual([]);
+  await ada.context.close();
 });

@@ -3,6 +3,7 @@ import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type Keyb
 import { previewOf } from "@/lib/mentions";
 import { MAX_MESSAGE_CHARS } from "@/lib/protocol";
 import { useCompose } from "@/lib/store/compose";
+import { useDrafts } from "@/lib/store/drafts";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import { useRoom } from "@/lib/store/room";
 import { roomLabel, useRooms } from "@/lib/store/rooms";
@@ -18,13 +19,14 @@ const COUNT_FROM = 200;
 /**
  * The message box: Enter sends, Shift+Enter starts a new line; typing is announced to others.
  * `@` offers people to mention; ↑ in an empty box edits my last message; a reply being written
- * shows what it answers above the box (Escape drops it).
+ * shows what it answers above the box (Escape drops it). What is typed and not sent is the
+ * room's draft: it is there again after a room switch or a reload.
  */
 export function Composer({ roomId }: { roomId: string }) {
   // Messages wait in the outbox until the room is joined, which follows the first try at its
   // history, whether or not that worked.
   const ready = useRoom((s) => s.roomId === roomId && (s.status === "ready" || s.status === "error"));
-  const [text, setText] = useState("");
+  const [text, setText] = useState(() => useDrafts.getState().drafts[roomId]?.text ?? "");
   const [notice, setNotice] = useState<string | null>(null);
   // Enter pressed before the room was ready: the message goes as soon as it is.
   const [waiting, setWaiting] = useState(false);
@@ -37,11 +39,23 @@ export function Composer({ roomId }: { roomId: string }) {
 
   const roomName = useRooms((s) => roomLabel(s, roomId));
 
-  // A room opened: ready to type, with a mouse or trackpad. Not with a finger: focus would
-  // raise the on-screen keyboard over the conversation the person came to read.
+  // A room opened: ready to type, with a mouse or trackpad, after any draft. Not with a finger:
+  // focus would raise the on-screen keyboard over the conversation the person came to read.
   useEffect(() => {
-    if (window.matchMedia("(pointer: fine)").matches) box.current?.focus({ preventScroll: true });
+    if (window.matchMedia("(pointer: fine)").matches) focusAtEnd(box.current);
   }, [roomId]);
+
+  // This device's drafts are read as the workspace starts, which may be just after this first
+  // render (a reload): the room's draft fills the box then, unless typing has begun.
+  const draftsOf = useDrafts((s) => s.userId);
+  useEffect(() => {
+    const draft = useDrafts.getState().drafts[roomId]?.text;
+    if (!draft) return;
+    setText((current) => (current === "" ? draft : current));
+    if (document.activeElement === box.current) requestAnimationFrame(() => focusAtEnd(box.current));
+  }, [roomId, draftsOf]);
+  // Whatever the box holds is the draft; sent or emptied, there is none.
+  useEffect(() => useDrafts.getState().write(roomId, text), [roomId, text]);
 
   // Answering a message: the box is where the answer goes.
   useLayoutEffect(() => {
@@ -182,4 +196,11 @@ export function Composer({ roomId }: { roomId: string }) {
       )}
     </form>
   );
+}
+
+/** Focus with the caret after the text, where a restored draft is continued. */
+function focusAtEnd(el: HTMLTextAreaElement | null): void {
+  if (!el) return;
+  el.focus({ preventScroll: true });
+  el.setSelectionRange(el.value.length, el.value.length);
 }

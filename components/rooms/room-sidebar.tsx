@@ -3,8 +3,9 @@ import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useEffect } from "react";
 import { UNREAD_COUNT_CAP } from "@/lib/protocol";
+import { useDrafts } from "@/lib/store/drafts";
 import { useRooms } from "@/lib/store/rooms";
-import { CloseIcon } from "../ui/icons";
+import { CloseIcon, PencilIcon } from "../ui/icons";
 import { ListedRoomName } from "./room-name";
 
 /**
@@ -21,13 +22,15 @@ export function unreadLabel(unread: number): string {
 
 /**
  * The person's rooms (the room list's first page: `general`, the rooms they joined, then
- * A–Z), each with its unread count: bold with a badge while something is unread. `onClose`:
- * it is an open drawer, with a button that closes it.
+ * A–Z), each with its unread count: bold with a badge while something is unread, and a pencil
+ * where an unsent draft waits (in the rooms not open). `onClose`: it is an open drawer, with a
+ * button that closes it.
  */
 export function RoomSidebar({ onClose }: { onClose?: () => void }) {
   const rooms = useRooms((s) => s.sidebar);
   const status = useRooms((s) => s.sidebarStatus);
   const reads = useRooms((s) => s.reads);
+  const drafts = useDrafts((s) => s.drafts);
   const pathname = usePathname();
   const openRoom = /^\/rooms\/([^/]+)/.exec(pathname)?.[1]?.toLowerCase() ?? null;
 
@@ -72,15 +75,17 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
           const unread = reads[room.id]?.unread ?? 0;
           const label = unreadLabel(unread);
           const current = room.id === openRoom;
+          const draft = !current && drafts[room.id] !== undefined;
           return (
             <li key={room.id}>
               <Link
                 href={`/rooms/${room.id}`}
                 aria-current={current ? "page" : undefined}
-                aria-label={`${room.private ? `${room.name}, private` : `#${room.name}`}${unread > 0 ? `, ${label} unread` : ""}`}
+                aria-label={`${room.private ? `${room.name}, private` : `#${room.name}`}${draft ? ", draft" : ""}${unread > 0 ? `, ${label} unread` : ""}`}
                 className={`flex items-center gap-2 rounded-md px-2 py-1.5 text-sm ${current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "hover:bg-slate-100 dark:hover:bg-slate-800"} ${unread > 0 ? "font-semibold text-slate-900 dark:text-slate-100" : "text-slate-600 dark:text-slate-300"}`}
               >
                 <ListedRoomName room={room} className="flex-1" />
+                {draft && <PencilIcon className="size-3.5 shrink-0 text-slate-400 dark:text-slate-500" />}
                 {/* A space between the name and the count, as the label reads them ("#x, 3 unread"). */}
                 {unread > 0 && " "}
                 {unread > 0 && (

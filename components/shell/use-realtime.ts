@@ -1,8 +1,10 @@
 "use client";
 // Wires the tab's realtime client to the workspace-wide stores while someone is signed in:
-// connection status, the activity feed, rooms announced by the feed, unread rooms, and mentions.
+// connection status, the activity feed, rooms announced by the feed, unread rooms, mentions, and
+// the person's unsent drafts.
 import { useEffect } from "react";
 import { useConnection } from "@/lib/store/connection";
+import { bindDrafts, useDrafts } from "@/lib/store/drafts";
 import { useFeed } from "@/lib/store/feed";
 import { useNotifications } from "@/lib/store/notifications";
 import { useRooms } from "@/lib/store/rooms";
@@ -17,6 +19,8 @@ export function useRealtime(user: User): void {
     let cancelled = false;
     // Every workspace-wide event reaches the stores through the one bindings module.
     const unbind = bindWorkspace(client, user, endSession);
+    useDrafts.getState().load(user.id);
+    const unbindDrafts = bindDrafts();
 
     // History first, then live: the client's first SSE connect starts at the head.
     void Promise.allSettled([useFeed.getState().loadLatest(), useNotifications.getState().refresh()]).then(() => {
@@ -26,6 +30,7 @@ export function useRealtime(user: User): void {
     return () => {
       cancelled = true;
       unbind();
+      unbindDrafts();
     };
   }, [user]);
 }
@@ -36,6 +41,7 @@ export function endSession(): void {
   useFeed.getState().reset();
   useNotifications.getState().reset();
   useRooms.getState().forgetReads();
+  useDrafts.getState().load(null);
   useConnection.setState({ status: null });
   useSession.getState().forget();
 }

@@ -77,3 +77,11 @@ export function LockIcon({ className = "size-3.5" }: IconProps) {
     </svg>
   );
 }
+
+export function PencilIcon({ className = "size-3.5" }: IconProps) {
+  return (
+    <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>
+      <path d="M17 3a2.83 2.83 0 1 1 4 4L7.5 20.5 2 22l1.5-5.5Z" />
+    </svg>
+  );
+}

@@ -1,0 +1,159 @@
+// What someone was writing in each room and has not sent: kept on this device, per person, so
+// a room switch, a reload or a closed tab loses none of it. A draft goes when it is sent or
+// emptied, and every draft of a person goes at their sign-out: a shared computer keeps no one's
+// half-written words. The sidebar marks the rooms that have one.
+//
+// Kept in localStorage, written a moment after the typing stops (and at once when the page is
+// hidden or closed), merged with what other tabs wrote: each tab writes only the rooms it
+// changed, and hears of the others' through the `storage` event.
+import { create } from "zustand";
+
+const KEY_PREFIX = "rt-drafts:";
+/** Rooms with a draft kept at once, per person; the least recently written go first. */
+export const MAX_DRAFTS = 50;
+/** How long after the last keystroke a draft is written to storage. */
+const WRITE_AFTER_MS = 400;
+
+export interface Draft {
+  text: string;
+  /** When it was last written (ms since the epoch): the oldest go first past `MAX_DRAFTS`. */
+  at: number;
+}
+
+type Drafts = Record<string, Draft>;
+
+interface DraftsState {
+  /** Whose drafts these are; null while nobody is signed in. */
+  userId: string | null;
+  drafts: Drafts;
+  /** Reads `userId`'s drafts from this device (null: nobody's). */
+  load(userId: string | null): void;
+  /** The text in a room's box now; empty text drops the room's draft. */
+  write(roomId: string, text: string): void;
+  /** Sign-out: forgets every draft of the person on this device. */
+  discardAll(): void;
+}
+
+const storageKey = (userId: string) => `${KEY_PREFIX}${userId}`;
+
+/** Rooms changed in this tab since its last write to storage. */
+const unwritten = new Set<string>();
+let writeTimer: ReturnType<typeof setTimeout> | undefined;
+
+export const useDrafts = create<DraftsState>()((set, get) => ({
+  userId: null,
+  drafts: {},
+
+  load(userId) {
+    if (get().userId !== userId) writeNow();
+    set({ userId, drafts: userId ? readStored(userId) : {} });
+  },
+
+  write(roomId, text) {
+    const { drafts } = get();
+    if (text.trim() === "") {
+      if (!drafts[roomId]) return;
+      const { [roomId]: _, ...rest } = drafts;
+      set({ drafts: rest });
+    } else {
+      if (drafts[roomId]?.text === text) return;
+      set({ drafts: { ...drafts, [roomId]: { text, at: Date.now() } } });
+    }
+    unwritten.add(roomId);
+    clearTimeout(writeTimer);
+    writeTimer = setTimeout(writeNow, WRITE_AFTER_MS);
+  },
+
+  discardAll() {
+    const { userId } = get();
+    clearTimeout(writeTimer);
+    unwritten.clear();
+    if (userId) storage()?.removeItem(storageKey(userId));
+    set({ drafts: {} });
+  },
+}));
+
+/** Writes this tab's changed rooms over what storage holds now (other tabs' rooms kept). */
+export function writeNow(): void {
+  clearTimeout(writeTimer);
+  const { userId, drafts } = useDrafts.getState();
+  if (!userId || unwritten.size === 0) return;
+  const merged = readStored(userId);
+  for (const room of unwritten) {
+    if (drafts[room]) merged[room] = drafts[room];
+    else delete merged[room];
+  }
+  unwritten.clear();
+  const kept = newest(merged, MAX_DRAFTS);
+  try {
+    storage()?.setItem(storageKey(userId), JSON.stringify(kept));
+  } catch {
+    // Storage full or refused: the drafts live as long as the page does.
+  }
+}
+
+/** The `max` most recently written drafts. */
+export function newest(drafts: Drafts, max: number): Drafts {
+  const entries = Object.entries(drafts);
+  if (entries.length <= max) return drafts;
+  return Object.fromEntries(entries.sort(([, a], [, b]) => b.at - a.at).slice(0, max));
+}
+
+/** A person's drafts as stored; whatever is not a draft is dropped. */
+export function parseDrafts(json: string | null): Drafts {
+  let value: unknown;
+  try {
+    value = JSON.parse(json ?? "{}");
+  } catch {
+    return {};
+  }
+  if (typeof value !== "object" || value === null) return {};
+  const drafts: Drafts = {};
+  for (const [room, draft] of Object.entries(value)) {
+    const { text, at } = (draft ?? {}) as Partial<Draft>;
+    if (typeof text === "string" && text.trim() !== "" && typeof at === "number") drafts[room] = { text, at };
+  }
+  return drafts;
+}
+
+function readStored(userId: string): Drafts {
+  return parseDrafts(storage()?.getItem(storageKey(userId)) ?? null);
+}
+
+function storage(): Storage | null {
+  try {
+    return typeof window === "undefined" ? null : window.localStorage;
+  } catch {
+    return null; // refused (private mode, blocked site data)
+  }
+}
+
+/**
+ * Keeps the drafts written through a page's hiding and closing, and in step with other tabs:
+ * another tab's write shows here (its rooms; this tab's unwritten changes stay this tab's).
+ * Returns the unbinding.
+ */
+export function bindDrafts(): () => void {
+  const onHidden = () => {
+    if (document.visibilityState === "hidden") writeNow();
+  };
+  const onStorage = (e: StorageEvent) => {
+    const { userId, drafts } = useDrafts.getState();
+    if (!userId || e.key !== storageKey(userId)) return;
+    const stored = parseDrafts(e.newValue);
+    for (const room of unwritten) {
+      if (drafts[room]) stored[room] = drafts[room];
+      else delete stored[room];
+    }
+    useDrafts.setState({ drafts: stored });
+  };
+  window.addEventListener("pagehide", writeNow);
+  document.addEventListener("visibilitychange", onHidden);
+  window.addEventListener("storage", onStorage);
+  return () => {
+    writeNow();
+    window.removeEventListener("pagehide", writeNow);
+    document.removeEventListener("visibilitychange", onHidden);
+    window.removeEventListener("storage", onStorage);
+  };
+}
