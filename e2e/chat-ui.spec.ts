@@ -154,3 +154,37 @@ test("typing lines, the Send button, long words wrapping, and times relative wit
   await lin.context.close();
   await mo.context.close();
 });
+
+test("the reaction picker of the topmost message opens where it can be seen, and the keyboard's focus comes back from it", async ({ browser, baseURL }) => {
+  const room = unique("picker");
+  await createRoomOverHttp(baseURL!, room);
+  await postMessages(baseURL!, room, numbered(1, 30));
+  const ada = await signedInPerson(browser, "Ada");
+  await openRoom(ada.page, room);
+  const log = messageLog(ada.page);
+  // The first message at the very top of the conversation.
+  await log.evaluate((el) => (el.scrollTop = 0));
+  const first = log.getByRole("listitem").filter({ has: ada.page.getByText("msg 1", { exact: true }) });
+  await first.hover();
+  const reactButton = first.getByRole("toolbar").getByRole("button", { name: "React", exact: true });
+  await reactButton.click();
+  const picker = ada.page.getByRole("dialog", { name: "Add a reaction" });
+  await expect(picker.getByRole("button", { name: "React with 👍" })).toBeFocused();
+  // Wholly inside the conversation, not cut off under the room's header.
+  const [pickerBox, logBox] = [await picker.boundingBox(), await log.boundingBox()];
+  expect(pickerBox!.y).toBeGreaterThanOrEqual(logBox!.y);
+  expect(pickerBox!.y + pickerBox!.height).toBeLessThanOrEqual(logBox!.y + logBox!.height);
+  await expect(picker.getByRole("button", { name: "React with 👍" })).toBeInViewport({ ratio: 1 });
+
+  // Escape: closed, and the keyboard is back on "React", not dropped to the page.
+  await ada.page.keyboard.press("Escape");
+  await expect(picker).toHaveCount(0);
+  await expect(reactButton).toBeFocused();
+  // Chosen from the keyboard: the same.
+  await ada.page.keyboard.press("Enter");
+  await expect(picker.getByRole("button", { name: "React with 👍" })).toBeFocused();
+  await ada.page.keyboard.press("Enter");
+  await expect(first.getByRole("button", { name: /reacted with 👍/ })).toHaveText("👍1");
+  await expect(reactButton).toBeFocused();
+  await ada.context.close();
+});

@@ -1,5 +1,5 @@
 "use client";
-import { memo, useCallback, useState } from "react";
+import { memo, useCallback, useRef, useState } from "react";
 import { mentionSpans, namedMentionSpans } from "@/lib/mentions";
 import { roomOfStream, type User } from "@/lib/protocol";
 import type { OutboxEntry } from "@/lib/realtime/types";
@@ -118,7 +118,13 @@ function MessageActions({ room, message, meId }: { room: string; message: Messag
   const openDirectMessage = useDirectMessage();
   const [picking, setPicking] = useState(false);
   const [confirming, setConfirming] = useState(false);
-  const closePicker = useCallback(() => setPicking(false), []);
+  const reactButton = useRef<HTMLButtonElement>(null);
+  // Closed from the keyboard (Escape, or an emoji chosen): focus goes back to "React", not
+  // to the page. A click elsewhere keeps the focus where it went.
+  const closePicker = useCallback((byKeyboard: boolean) => {
+    setPicking(false);
+    if (byKeyboard) reactButton.current?.focus();
+  }, []);
   const button = "rounded px-1.5 py-0.5 text-xs font-medium text-slate-600 dark:text-slate-300 hover:bg-slate-100 dark:hover:bg-slate-800 hover:text-slate-900 dark:hover:text-slate-100";
   if (confirming) {
     return (
@@ -149,7 +155,7 @@ function MessageActions({ room, message, meId }: { room: string; message: Messag
         picking ? "" : "invisible group-focus-within:visible group-hover:visible"
       }`}
     >
-      <button type="button" aria-expanded={picking} onClick={() => setPicking((p) => !p)} className={button}>
+      <button type="button" ref={reactButton} aria-expanded={picking} onClick={() => setPicking((p) => !p)} className={button}>
         React
       </button>
       <button type="button" onClick={() => useCompose.getState().startReply(room, message)} className={button}>
@@ -173,9 +179,9 @@ function MessageActions({ room, message, meId }: { room: string; message: Messag
       {picking && (
         <ReactionPicker
           onClose={closePicker}
-          onPick={(emoji) => {
+          onPick={(emoji, byKeyboard) => {
             react(room, message.seq, emoji, !(message.data.reactions?.[emoji]?.some((a) => a.id === meId) ?? false));
-            setPicking(false);
+            closePicker(byKeyboard);
           }}
         />
       )}

@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { Actor, Reactions as ReactionMap } from "@/lib/protocol";
 import { react } from "@/lib/store/message-actions";
 
@@ -47,14 +47,25 @@ export function ReactionBar({ room, seq, reactions, meId }: { room: string; seq:
   );
 }
 
-/** The reaction picker: the quick ones, or any emoji typed in. Closes on Escape or a click away. */
-export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string) => void; onClose: () => void }) {
+/**
+ * The reaction picker: the quick ones, or any emoji typed in. Closes on Escape or a click away
+ * (`onClose`), and once an emoji is chosen (`onPick`); each is told whether the keyboard did
+ * it. It opens above the message, or below it where above would be cut off by the top of the
+ * conversation (the first message in view).
+ */
+export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string, byKeyboard: boolean) => void; onClose: (byKeyboard: boolean) => void }) {
   const ref = useRef<HTMLDivElement>(null);
   const [typed, setTyped] = useState("");
+  const [below, setBelow] = useState(false);
+  useLayoutEffect(() => {
+    const picker = ref.current;
+    const scroller = picker?.closest('[role="log"]');
+    if (picker && scroller) setBelow(picker.getBoundingClientRect().top < scroller.getBoundingClientRect().top);
+  }, []);
   useEffect(() => {
     ref.current?.querySelector("button")?.focus();
     const away = (e: PointerEvent) => {
-      if (!ref.current?.contains(e.target as Node)) onClose();
+      if (!ref.current?.contains(e.target as Node)) onClose(false);
     };
     document.addEventListener("pointerdown", away);
     return () => document.removeEventListener("pointerdown", away);
@@ -67,9 +78,9 @@ export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string) =>
       onKeyDown={(e) => {
         if (e.key !== "Escape") return;
         e.preventDefault(); // the picker's Escape: an open inspector stays open
-        onClose();
+        onClose(true);
       }}
-      className="absolute right-2 bottom-full z-20 mb-1 rounded-lg border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 p-2 shadow-lg"
+      className={`absolute right-2 ${below ? "top-full mt-1" : "bottom-full mb-1"} z-20 rounded-lg border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 p-2 shadow-lg`}
     >
       <div className="flex gap-1">
         {QUICK_REACTIONS.map((emoji) => (
@@ -77,7 +88,8 @@ export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string) =>
             key={emoji}
             type="button"
             aria-label={`React with ${emoji}`}
-            onClick={() => onPick(emoji)}
+            // A click the keyboard made (Enter, Space) has no pointer's count.
+            onClick={(e) => onPick(emoji, e.detail === 0)}
             className="rounded p-1 text-lg leading-none hover:bg-slate-100 dark:hover:bg-slate-800"
           >
             {emoji}
@@ -88,7 +100,7 @@ export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string) =>
         className="mt-2 flex gap-1"
         onSubmit={(e) => {
           e.preventDefault();
-          if (typed.trim()) onPick(typed.trim());
+          if (typed.trim()) onPick(typed.trim(), true);
         }}
       >
         <label className="sr-only" htmlFor="reaction-other">
