@@ -84,6 +84,7 @@ test("chapter 2: simulate offline in the inspector; the message waits and arrive
   await expectConnected(olga.page);
   const panel = await openInspector(olga.page);
   await expect(fact(panel, "Reconnects")).toHaveText("0");
+  await expect(fact(panel, "Subscriptions")).toHaveText(`${room}: joined`);
   await expect(fact(panel, "Round trip (send → ack)")).toHaveText("—");
 
   // A send goes out as a frame with its size and time, and its ack gives the round trip.

@@ -204,7 +204,7 @@ function ControlsSection({ snapshot, onChange }: { snapshot: InspectorSnapshot; 
 function PositionsSection({ snapshot }: { snapshot: InspectorSnapshot }) {
   return (
     <Section title="Resume positions" hint="The last seq seen per stream; every transport resumes after it.">
-      <Facts label="Resume positions" rows={snapshot.positions.map((p) => [p.stream, p.seq === undefined ? "—" : String(p.seq)])} mono />
+      <Facts label="Resume positions" rows={snapshot.positions.map((p) => [p.stream, p.seq === undefined ? "none yet: live from the head" : String(p.seq)])} mono />
     </Section>
   );
 }

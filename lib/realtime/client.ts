@@ -491,7 +491,9 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
         if (this.canvases.has(frame.room)) this.joinCanvas(frame.room);
         this.emit("joined", { room: frame.room, head: frame.head, members: frame.members });
         // The members in the answer are the room's presence as of joining.
-        return this.emit("presence", { room: frame.room, members: frame.members });
+        this.emit("presence", { room: frame.room, members: frame.members });
+        // The subscription's state is part of the status (the inspector, the other tabs).
+        return this.emitStatus();
       case "event":
         return this.accept(frame.event);
       case "ack":
