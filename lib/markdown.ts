@@ -1,5 +1,6 @@
 // A message's text as a tree of pieces for the page to render as elements: links, light
-// markdown (**bold**, _italic_ or *italic*, `code`, ``` blocks ```) and @mentions. There is no
+// markdown (**bold**, _italic_ or *italic*, `code`, ``` blocks ```, "> " quotes, "- " and "1. "
+// lists) and @mentions. There is no
 // HTML anywhere in or out: every piece is plain text the page puts in a text node, so whatever
 // a message holds — tags, `javascript:` URLs, unbalanced markers — shows as the characters typed.
 
@@ -11,7 +12,13 @@ export type Inline =
   | { kind: "strong"; children: Inline[] }
   | { kind: "em"; children: Inline[] };
 
-export type Block = { kind: "paragraph"; children: Inline[] } | { kind: "code"; text: string };
+export type Block =
+  | { kind: "paragraph"; children: Inline[] }
+  | { kind: "code"; text: string }
+  /** Lines that begin "> ", as one quote. */
+  | { kind: "quote"; children: Inline[] }
+  /** Lines that begin "- " or "* " (bullets), or a number and "." or ")" (numbered from `start`). */
+  | { kind: "list"; ordered: boolean; start: number; items: Inline[][] };
 
 /** Splits plain text into mentions and the rest (lib/mentions.ts `mentionSpans`, or names given). */
 export type MentionSplitter = (text: string) => Array<{ text: string; mention: boolean }>;
@@ -31,7 +38,8 @@ export function isSafeHref(href: string): boolean {
 
 /**
  * The message as blocks: fenced code blocks (``` … ```, an optional language word on the
- * opening line) and the paragraphs of text between them. An unclosed fence is text.
+ * opening line), and between them paragraphs, quotes and lists, line by line. An unclosed fence
+ * is text.
  */
 export function parseMessage(text: string, splitMentions: MentionSplitter = noMentions): Block[] {
   const blocks: Block[] = [];
@@ -47,9 +55,43 @@ export function parseMessage(text: string, splitMentions: MentionSplitter = noMe
   return blocks;
 }
 
+/** What a line of text starts, and what it holds without its marker. */
+type Line = { kind: "plain" | "quote" | "bullet"; text: string } | { kind: "numbered"; text: string; number: number };
+
+const QUOTE_LINE = /^> ?(.*)$/;
+const BULLET_LINE = /^[-*] +(\S.*)$/;
+const NUMBERED_LINE = /^(\d{1,9})[.)] +(\S.*)$/;
+
+function lineOf(line: string): Line {
+  let m = QUOTE_LINE.exec(line);
+  if (m) return { kind: "quote", text: m[1]! };
+  m = BULLET_LINE.exec(line);
+  if (m) return { kind: "bullet", text: m[1]! };
+  m = NUMBERED_LINE.exec(line);
+  if (m) return { kind: "numbered", text: m[2]!, number: Number(m[1]) };
+  return { kind: "plain", text: line };
+}
+
+/** Text between code blocks: runs of lines of one kind become a paragraph, a quote or a list. */
 function pushParagraph(blocks: Block[], text: string, splitMentions: MentionSplitter): void {
   const body = paragraphBody(text);
-  if (body !== null) blocks.push({ kind: "paragraph", children: parseInline(body, splitMentions) });
+  if (body === null) return;
+  const lines = body.split("\n").map(lineOf);
+  for (let i = 0; i < lines.length; ) {
+    const first = lines[i]!;
+    let end = i + 1;
+    while (end < lines.length && lines[end]!.kind === first.kind) end++;
+    const run = lines.slice(i, end);
+    i = end;
+    if (first.kind === "bullet" || first.kind === "numbered") {
+      const items = run.map((line) => parseInline(line.text, splitMentions));
+      blocks.push({ kind: "list", ordered: first.kind === "numbered", start: first.kind === "numbered" ? first.number : 1, items });
+      continue;
+    }
+    const joined = paragraphBody(run.map((line) => line.text).join("\n"));
+    if (joined === null) continue;
+    blocks.push({ kind: first.kind === "quote" ? "quote" : "paragraph", children: parseInline(joined, splitMentions) });
+  }
 }
 
 /** The text of a paragraph between code blocks, or null when it is only blank. */
@@ -244,9 +286,24 @@ export function plainText(text: string): string {
   // Most messages have no markup at all: they read as they are. (Links keep their text, so a
   // bare URL needs no parsing either.)
   if (!MARKUP.test(text)) return paragraphBody(text) ?? "";
-  return parseMessage(text)
-    .map((block) => (block.kind === "code" ? block.text : inlineText(block.children)))
-    .join("\n");
+  return parseMessage(text).map(blockText).join("\n");
+}
+
+/** A block's words, its quote and list markers kept as the usual ones. */
+function blockText(block: Block): string {
+  switch (block.kind) {
+    case "code":
+      return block.text;
+    case "paragraph":
+      return inlineText(block.children);
+    case "quote":
+      return inlineText(block.children)
+        .split("\n")
+        .map((line) => `> ${line}`)
+        .join("\n");
+    case "list":
+      return block.items.map((item, i) => `${block.ordered ? `${block.start + i}.` : "-"} ${inlineText(item)}`).join("\n");
+  }
 }
 
 function inlineText(pieces: Inline[]): string {

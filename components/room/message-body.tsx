@@ -1,11 +1,12 @@
 "use client";
 import { useId, useMemo, useState, type ReactNode } from "react";
-import { isLongMessage, parseMessage, type Inline } from "@/lib/markdown";
+import { isLongMessage, parseMessage, type Block, type Inline } from "@/lib/markdown";
 import { mentionSpans, namedMentionSpans } from "@/lib/mentions";
 
 /**
- * A message's text as elements: links, light markdown, mentions, and long ones collapsed behind
- * "Show more". Everything in it is a text node React escapes; nothing is ever markup.
+ * A message's text as elements: links, light markdown (quotes and lists too), mentions, and long
+ * ones collapsed behind "Show more". Everything in it is a text node React escapes; nothing is
+ * ever markup.
  * `mentions`: the people the message names (version 1.2), marked exactly; without them a
  * mention is found by `@name`, running as far as one of `knownNames` (lower-cased) reaches.
  */
@@ -37,17 +38,9 @@ export function MessageBody({
         onFocus={collapsed ? () => setExpanded(true) : undefined}
         className={`space-y-1 text-sm wrap-anywhere ${collapsed ? "max-h-60 overflow-clip [mask-image:linear-gradient(to_bottom,black_75%,transparent)]" : ""}`}
       >
-        {blocks.map((block, i) =>
-          block.kind === "code" ? (
-            <pre key={i} className="overflow-x-auto rounded-md bg-slate-100 dark:bg-slate-800 px-3 py-2 font-mono text-[13px] whitespace-pre text-slate-800 dark:text-slate-200">
-              <code>{block.text}</code>
-            </pre>
-          ) : (
-            <p key={i} className="whitespace-pre-wrap">
-              {renderInlines(block.children)}
-            </p>
-          ),
-        )}
+        {blocks.map((block, i) => (
+          <BlockElement key={i} block={block} />
+        ))}
       </div>
       {long && (
         <button
@@ -62,6 +55,39 @@ export function MessageBody({
       )}
     </>
   );
+}
+
+function BlockElement({ block }: { block: Block }) {
+  switch (block.kind) {
+    case "code":
+      return (
+        <pre className="overflow-x-auto rounded-md bg-slate-100 dark:bg-slate-800 px-3 py-2 font-mono text-[13px] whitespace-pre text-slate-800 dark:text-slate-200">
+          <code>{block.text}</code>
+        </pre>
+      );
+    case "paragraph":
+      return <p className="whitespace-pre-wrap">{renderInlines(block.children)}</p>;
+    case "quote":
+      return (
+        <blockquote className="border-l-4 border-slate-300 dark:border-slate-600 pl-3 whitespace-pre-wrap text-slate-700 dark:text-slate-300">
+          {renderInlines(block.children)}
+        </blockquote>
+      );
+    case "list": {
+      const items = block.items.map((item, i) => (
+        <li key={i} className="whitespace-pre-wrap">
+          {renderInlines(item)}
+        </li>
+      ));
+      return block.ordered ? (
+        <ol start={block.start} className="list-decimal pl-6">
+          {items}
+        </ol>
+      ) : (
+        <ul className="list-disc pl-6">{items}</ul>
+      );
+    }
+  }
 }
 
 function renderInlines(inlines: Inline[]): ReactNode[] {

@@ -164,3 +164,28 @@ function mentionsOf(...names: string[]) {
   const known = new Set(names);
   return (t: string) => mentionSpans(t, known);
 }
+
+describe("quotes and lists", () => {
+  it("reads lines that begin '> ' as one quote, '- ' or '* ' as bullets, and '1. ' as a numbered list", () => {
+    expect(parseMessage("> they said\n> this\nand I said\n- one\n* two\n3. three\n4) **four**")).toEqual([
+      { kind: "quote", children: [text("they said\nthis")] },
+      { kind: "paragraph", children: [text("and I said")] },
+      { kind: "list", ordered: false, start: 1, items: [[text("one")], [text("two")]] },
+      { kind: "list", ordered: true, start: 3, items: [[text("three")], [{ kind: "strong", children: [text("four")] }]] },
+    ]);
+  });
+
+  it("leaves markers that open nothing as typed: emphasis, a bare dash, a number inside a line", () => {
+    for (const t of ["*not a list*", "-", "-not a bullet", "1.5 times", "a - b", "in 2. place", "x > y"]) {
+      expect(parseMessage(t)).toEqual([{ kind: "paragraph", children: parseInline(t) }]);
+    }
+  });
+
+  it("renders them as a blockquote and lists, and previews keep their markers", () => {
+    const out = html("> quoted\n- a\n- b\n2. c");
+    expect(out).toMatch(/<blockquote[^>]*>quoted<\/blockquote>/);
+    expect(out).toMatch(/<ul[^>]*><li[^>]*>a<\/li><li[^>]*>b<\/li><\/ul>/);
+    expect(out).toMatch(/<ol start="2"[^>]*><li[^>]*>c<\/li><\/ol>/);
+    expect(plainText("> **said**\n* a\n1) b")).toBe("> said\n- a\n1. b");
+  });
+});
