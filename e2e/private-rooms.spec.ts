@@ -27,6 +27,8 @@ test("a private room is there only for its members, live; a direct message opens
   await ada.page.getByLabel("Add someone").fill(lin.name);
   await ada.page.getByRole("button", { name: `Add ${lin.name}` }).click();
   await expect(ada.page.getByRole("region", { name: "Members" }).getByRole("button", { name: `Remove ${lin.name}` })).toBeVisible();
+  // Lin hears of it at once: the room is in her sidebar, no reload (1.7).
+  await expect(lin.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: `${room}, private` })).toBeVisible();
   await openRoom(lin.page, room);
   await expect(lin.page.getByRole("heading", { level: 1 })).not.toContainText("#");
   await expect(messageLog(lin.page).getByText("for members only")).toBeVisible();

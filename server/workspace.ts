@@ -328,7 +328,12 @@ export class Workspace {
     if ((await this.roomOrigin(roomId)).direct) throw new WorkspaceError("forbidden", "A direct message stays between its two people: make a private room to include others");
     const [user] = await this.prisma.$queryRaw<unknown[]>`SELECT 1 FROM users WHERE id = ${userId}`;
     if (!user) throw new WorkspaceError("not_found", "There is no such person");
-    await this.prisma.roomMember.createMany({ data: [{ roomId, userId }], skipDuplicates: true });
+    const { count } = await this.prisma.roomMember.createMany({ data: [{ roomId, userId }], skipDuplicates: true });
+    if (count === 0) return; // a member already: nothing new to tell them
+    // Told in their own stream (protocol 1.7), so the room is in their sidebar at once, on every
+    // device, and a page that was away hears of it on resume.
+    const { name } = await this.prisma.room.findUniqueOrThrow({ where: { id: roomId }, select: { name: true } });
+    await this.log.append({ stream: userStream(userId), type: "member.added", actor, data: { roomId, name } });
   }
 
   /**

@@ -49,6 +49,8 @@ export const eventDataSchemas = {
   "canvas.ops": z.object({ ops: canvasOpsSchema, clientId: z.string() }),
   "room.created": z.object({ roomId, name: z.string() }),
   "member.joined": z.object({ roomId }),
+  /** Version 1.7, user streams: the actor added this person to the private room `roomId`, named `name`. */
+  "member.added": z.object({ roomId, name: z.string() }),
   "message.posted": z.object({ roomId, seq: eventSeqSchema, preview: z.string() }),
   mention: z.object({ roomId, seq: eventSeqSchema, preview: z.string() }),
   /** Version 1.2, user streams: someone replied to this person's message (`seq` is the reply). */
@@ -76,6 +78,7 @@ export const realtimeEventSchema = z.discriminatedUnion("type", [
   eventSchema("canvas.ops"),
   eventSchema("room.created"),
   eventSchema("member.joined"),
+  eventSchema("member.added"),
   eventSchema("message.posted"),
   eventSchema("mention"),
   eventSchema("reply"),

@@ -79,6 +79,10 @@ function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
       return event.stream === "feed" ? useFeed.getState().receive(event) : undefined;
     case "member.joined":
       return useFeed.getState().receive(event);
+    case "member.added":
+      // Someone added me to a private room (in my own stream): it belongs in my sidebar now.
+      notifyDesktop(`${event.actor.name} added you to ${event.data.name}`, "A private room", `/rooms/${event.data.roomId}`, `added:${event.data.roomId}`);
+      return void useRooms.getState().loadSidebar();
     case "mention":
       return useNotifications.getState().receive(event);
     case "message.edited":

@@ -7,7 +7,7 @@
 import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isType, MANY_ROOMS, startServer, type Person, type TestServer, type WsClient } from "../helpers/server";
+import { isType, MANY_ROOMS, startServer, waitFor, type Person, type TestServer, type WsClient } from "../helpers/server";
 import { createTestDatabase, dbKinds, type DbKind, type TestDatabase } from "../helpers/db";
 import { openDatabase } from "../../server/db/database";
 import type { MembersAnswer, RealtimeEvent, RoomInfo } from "../../lib/protocol";
@@ -218,6 +218,45 @@ describe.each(setups)("private rooms, %s", (_name, setUp) => {
     expect((await call(kim, "GET", `/api/rooms/${first.room.id}/events`)).status).toBe(404);
     expect((await answer(await call(ada, "POST", "/api/dms", { userId: "u_nobody" })))).toEqual({ status: 404, code: "not_found" });
     expect((await answer(await call(ada, "POST", "/api/dms", { userId: ada.user.id })))).toEqual({ status: 404, code: "not_found" });
+  });
+
+  it("someone added hears of it at once in their own stream, once per time they are added (1.7)", async () => {
+    const room = await privateRoom();
+    // Lin's own stream, as the page follows it (the feed's event stream, on Lin's instance).
+    let text = "";
+    const stream = await new Promise<http.ClientRequest>((resolve, reject) => {
+      const req = http.get(`${setup.at(lin).url}/api/stream?streams=user:me`, { headers: { cookie: lin.cookie } }, (res) => {
+        expect(res.statusCode).toBe(200);
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        resolve(req);
+      });
+      req.on("error", reject);
+    });
+    const added = () =>
+      text
+        .split("\n")
+        .filter((line) => line.startsWith("data: "))
+        .map((line) => JSON.parse(line.slice("data: ".length)) as RealtimeEvent)
+        .filter((e) => e.type === "member.added" && e.data.roomId === room);
+    try {
+      expect((await call(ada, "POST", `/api/rooms/${room}/members`, { userId: lin.user.id })).status).toBe(204);
+      await waitFor(() => added().length === 1, 5_000, "Lin hearing she was added");
+      expect(added()[0]).toMatchObject({ stream: `user:${lin.user.id}`, actor: { id: ada.user.id, name: "Ada" }, data: { roomId: room, name: room } });
+
+      // Added again while a member: nothing new. Removed and added back: told again.
+      expect((await call(ada, "POST", `/api/rooms/${room}/members`, { userId: lin.user.id })).status).toBe(204);
+      expect((await call(ada, "DELETE", `/api/rooms/${room}/members/${lin.user.id}`)).status).toBe(204);
+      expect((await call(ada, "POST", `/api/rooms/${room}/members`, { userId: lin.user.id })).status).toBe(204);
+      await waitFor(() => added().length === 2, 5_000, "Lin hearing she was added back");
+      await new Promise((r) => setTimeout(r, 200));
+      expect(added()).toHaveLength(2);
+      // Nobody else's stream carries it, and it is no notification to count.
+      const notes = (await (await call(lin, "GET", "/api/notifications?limit=100")).json()) as { events: RealtimeEvent[] };
+      expect(notes.events.filter((e) => e.type === "member.added")).toEqual([]);
+    } finally {
+      stream.destroy();
+    }
   });
 
   it("a direct message stays between its two people: no one is added, no one removes the other, and the lists say which rooms are direct (1.6)", async () => {
