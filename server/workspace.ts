@@ -9,6 +9,8 @@ import { applyChange, hasReacted, reactionsFull, type ChangeEvent, type MessageD
 import { RoomReads } from "./room-reads";
 import { CanvasBoards } from "./canvas";
 import { mentionCandidates, previewOf } from "../lib/mentions";
+import { plainText } from "../lib/markdown";
+import { snippetAround, wordsQuery } from "../lib/search";
 import {
   messageTextSchema,
   roomStream,
@@ -18,6 +20,7 @@ import {
   type RealtimeEvent,
   type ReplyRef,
   type RoomInfo,
+  type SearchResult,
   type User,
 } from "../lib/protocol";
 
@@ -665,6 +668,31 @@ export class Workspace {
    * The mention autocomplete: people whose name contains `query` (case-insensitive), those who
    * joined `roomId` first, at most `limit`.
    */
+  /**
+   * Messages holding every one of `words` (each as a word's beginning), newest first, in the
+   * rooms `userId` may read: the public ones and the private ones they are in, checked in the
+   * same query. An edited message is found by what it says now (its edits fold into its row);
+   * a deleted one has no text left to find.
+   */
+  async searchMessages(userId: string, words: string[], limit: number): Promise<SearchResult[]> {
+    const rows = await this.prisma.$queryRaw<Array<{ stream: string; seq: bigint; actor_id: string; actor_name: string; at: Date; text: string }>>`
+      SELECT e.stream, e.seq, e.actor_id, e.actor_name, e.at, e.data->>'text' AS text
+        FROM events e
+        JOIN rooms r ON r.id = substr(e.stream, ${ROOM_STREAM_PREFIX.length + 1})
+       WHERE e.type = 'message'
+         AND to_tsvector('simple', e.data->>'text') @@ to_tsquery('simple', ${wordsQuery(words)})
+         AND (r.visibility = 'public' OR EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = r.id AND m.user_id = ${userId}))
+       ORDER BY e.at DESC, e.seq DESC
+       LIMIT ${limit}`;
+    return rows.map((row) => ({
+      roomId: row.stream.slice(ROOM_STREAM_PREFIX.length),
+      seq: Number(row.seq),
+      actor: { id: row.actor_id, name: row.actor_name },
+      at: row.at.toISOString(),
+      snippet: snippetAround(plainText(row.text), words),
+    }));
+  }
+
   async people(query: string, roomId: string | null, limit: number): Promise<User[]> {
     const pattern = `%${escapeLike(query.toLowerCase())}%`;
     return this.prisma.$queryRaw<User[]>`
@@ -675,6 +703,9 @@ export class Workspace {
        LIMIT ${limit}`;
   }
 }
+
+/** A room's stream is `room:<id>`. */
+const ROOM_STREAM_PREFIX = roomStream("");
 
 function messageText(raw: string): string {
   const parsed = messageTextSchema.safeParse(raw);

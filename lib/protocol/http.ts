@@ -152,3 +152,19 @@ export type SseRoomRead = z.infer<typeof sseRoomReadSchema>;
 /** Version 1.2: `GET /api/people?q=&room=`, the mention autocomplete's candidates. */
 export const peopleAnswerSchema = z.object({ people: z.array(userSchema) });
 export type PeopleAnswer = z.infer<typeof peopleAnswerSchema>;
+
+/** `GET /api/search?q=` (version 1.7): messages with every word of `q`, newest first. */
+export const searchAnswerSchema = z.object({
+  results: z.array(
+    z.object({
+      roomId,
+      seq: seqSchema,
+      actor: actorSchema,
+      at: z.iso.datetime(),
+      /** The message's text around the first word found, on one line ("…" where cut). */
+      snippet: z.string(),
+    }),
+  ),
+});
+export type SearchAnswer = z.infer<typeof searchAnswerSchema>;
+export type SearchResult = SearchAnswer["results"][number];

@@ -41,12 +41,14 @@ import {
   type ErrorCode,
   type MembersAnswer,
   type PeopleAnswer,
+  type SearchAnswer,
   type SessionsAnswer,
   type PollFramesAnswer,
   type PostedMessage,
   type ServerFrame,
 } from "../../lib/protocol";
 import { z } from "zod";
+import { searchWords } from "../../lib/search";
 
 export interface ApiDeps {
   sessions: Sessions;
@@ -86,6 +88,13 @@ export const SIGN_INS_PER_USERNAME_PER_MINUTE = 5;
 export const SIGN_INS_PER_ADDRESS_PER_MINUTE = 20;
 /** People the mention autocomplete offers at once. */
 const PEOPLE_PAGE = 10;
+/** Message search (1.7): results in one answer by default, and at most. */
+const SEARCH_PAGE = 20;
+export const MAX_SEARCH_RESULTS = 50;
+/** The longest search query, in characters. */
+export const MAX_SEARCH_CHARS = 200;
+/** Searches a person may make a minute (each reads an index, not a page of one stream). */
+export const SEARCHES_PER_PERSON_PER_MINUTE = 30;
 
 export function createApi(deps: ApiDeps): Router {
   const { sessions, accounts, workspace, hub } = deps;
@@ -105,6 +114,7 @@ export function createApi(deps: ApiDeps): Router {
     burst: deps.limits.roomsPerPersonBurst,
     now: deps.now,
   });
+  const searches = new KeyedBuckets({ ratePerSecond: SEARCHES_PER_PERSON_PER_MINUTE / 60, burst: SEARCHES_PER_PERSON_PER_MINUTE, now: deps.now });
   // The HTTP upstream of fallback clients draws on the same per-person buckets as WebSockets.
   const rates = deps.rates ?? new PersonRates();
   const executor = deps.executor ?? new CommandExecutor({ hub, workspace, logger: silentLogger, metrics: deps.metrics });
@@ -390,6 +400,20 @@ export function createApi(deps: ApiDeps): Router {
       if (room !== null && !isRoomId(room)) throw new HttpError("bad_request", "room must be a room id");
       if (room !== null) await workspace.requireRoom(room, session.user.id);
       const answer: PeopleAnswer = { people: await workspace.people(q, room, PEOPLE_PAGE) };
+      sendJson(res, 200, answer);
+    }),
+  );
+  router.on(
+    "GET",
+    "/api/search",
+    authed(async ({ res, url }, session) => {
+      const q = url.searchParams.get("q") ?? "";
+      if (q.length > MAX_SEARCH_CHARS) throw new HttpError("bad_request", `q must be at most ${MAX_SEARCH_CHARS} characters`);
+      const words = searchWords(q);
+      if (words.length === 0) throw new HttpError("bad_request", "q must hold a word to search for");
+      const count = optionalInt(url, "limit", 1, MAX_SEARCH_RESULTS) ?? SEARCH_PAGE;
+      limit(searches, session.user.id, "search", "searches");
+      const answer: SearchAnswer = { results: await workspace.searchMessages(session.user.id, words, count) };
       sendJson(res, 200, answer);
     }),
   );
