@@ -110,6 +110,12 @@ for (const scheme of ["light", "dark"] as const) {
       await expectAccessible(ada.page, "the quick switcher");
       await ada.page.keyboard.press("Escape");
 
+      const search = ada.page.getByRole("search", { name: "Messages" }).getByLabel("Search messages");
+      await search.fill("shipping");
+      await search.press("Enter");
+      await expect(ada.page.getByRole("list", { name: "Search results" }).getByRole("link").first()).toBeVisible();
+      await expectAccessible(ada.page, "search results");
+
       // Home again, with news in the room since: its row shows as unread.
       await ada.page.goto("/");
       await sendMessage(lin.page, "pushed to main");

@@ -4,6 +4,7 @@ import { useCallback, useEffect, useRef, useState, type MouseEvent, type ReactNo
 import type { User } from "@/lib/protocol";
 import { ActivityFeed } from "../feed/activity-feed";
 import { QuickSwitcher } from "../rooms/quick-switcher";
+import { HeaderSearch } from "../search/search-box";
 import { RoomSidebar } from "../rooms/room-sidebar";
 import { MentionToasts } from "../notifications/mention-toasts";
 import { NotificationBell } from "../notifications/notification-bell";
@@ -79,6 +80,7 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
           <span className="hidden md:inline">Realtime Workspace</span>
           <span className="sr-only md:hidden">Realtime Workspace</span>
         </Link>
+        <HeaderSearch />
         <div className="ml-auto flex min-w-0 items-center gap-1.5 sm:gap-2">
           <ConnectionBadge />
           <NotificationBell />

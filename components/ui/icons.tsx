@@ -85,3 +85,12 @@ export function PencilIcon({ className = "size-3.5" }: IconProps) {
     </svg>
   );
 }
+
+export function SearchIcon({ className = "size-4" }: IconProps) {
+  return (
+    <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>
+      <circle cx="11" cy="11" r="7" />
+      <path d="m20 20-3.5-3.5" />
+    </svg>
+  );
+}

@@ -1,0 +1,83 @@
+// Message search from the header: Enter shows the messages with every word, newest first, the
+// words marked; a result opens its message in its room; a private room's messages are found by
+// its members alone.
+import { expect, test, type Page } from "@playwright/test";
+import { createRoom, messageLog, sendMessage, signedInPerson, unique } from "./helpers";
+
+/** What the results page says it found. */
+const found = (page: Page) => page.getByRole("main").getByRole("status");
+
+test("the header's search finds messages in the rooms a person may read, and a result opens the message", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const lin = await signedInPerson(browser, "Lin");
+  const word = unique("kiwi").replace(/[^a-z0-9]/gi, "");
+  const open = unique("fruit");
+  await createRoom(ada.page, open);
+  await sendMessage(ada.page, `the ${word} shipment lands on **Tuesday**`);
+  await sendMessage(ada.page, "nothing to find here");
+  await sendMessage(ada.page, `second ${word} note`);
+  await expect(messageLog(ada.page).getByText(`second ${word} note`)).toBeVisible();
+
+  // A private room of Ada's: its words stay Ada's.
+  await ada.page.goto("/");
+  const secret = unique("secret");
+  await ada.page.getByLabel("Room name").fill(secret);
+  await ada.page.getByLabel(/Private/).check();
+  await ada.page.getByRole("button", { name: "Create room" }).click();
+  await expect(ada.page).toHaveURL(new RegExp(`/rooms/${secret}$`));
+  await sendMessage(ada.page, `${word} in private`);
+  await expect(messageLog(ada.page).getByText(`${word} in private`)).toBeVisible();
+
+  const box = lin.page.getByRole("search", { name: "Messages" }).getByLabel("Search messages");
+  await box.fill(`${word} TUES`);
+  await box.press("Enter");
+  await expect(lin.page).toHaveURL(/\/search\?q=/);
+  await expect(found(lin.page)).toHaveText(`One message matches “${word} TUES”, newest first.`);
+  const results = lin.page.getByRole("list", { name: "Search results" }).getByRole("link");
+  await expect(results).toHaveCount(1);
+  await expect(results.first()).toContainText(`the ${word} shipment lands on Tuesday`);
+  await expect(results.first().locator("mark")).toHaveText([word, "Tues"]);
+
+  await box.fill(word);
+  await box.press("Enter");
+  await expect(found(lin.page)).toHaveText(`2 messages match “${word}”, newest first.`);
+  await expect(results).toHaveText([new RegExp(`second ${word} note`), new RegExp(`the ${word} shipment`)]);
+  await results.nth(1).click();
+  await expect(lin.page).toHaveURL(new RegExp(`/rooms/${open}\\?seq=\\d+$`));
+  await expect(messageLog(lin.page).getByRole("listitem").filter({ hasText: `the ${word} shipment` })).toBeInViewport();
+
+  // Ada, a member of the private room, finds it there too.
+  const adasBox = ada.page.getByRole("search", { name: "Messages" }).getByLabel("Search messages");
+  await adasBox.fill(word);
+  await adasBox.press("Enter");
+  await expect(found(ada.page)).toHaveText(`3 messages match “${word}”, newest first.`);
+  await expect(ada.page.getByRole("list", { name: "Search results" }).getByRole("link").first()).toContainText(`${word} in private`);
+
+  // Words that match nothing say so.
+  await adasBox.fill(`${word} zebra`);
+  await adasBox.press("Enter");
+  await expect(found(ada.page)).toHaveText(`No messages match “${word} zebra”.`);
+  await ada.context.close();
+  await lin.context.close();
+});
+
+test("on a phone the header has a search button; the search page's own field searches", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const room = unique("phone");
+  await createRoom(ada.page, room);
+  const word = unique("plum").replace(/[^a-z0-9]/gi, "");
+  await sendMessage(ada.page, `a ${word} for later`);
+  await expect(messageLog(ada.page).getByText(`a ${word} for later`)).toBeVisible();
+
+  await ada.page.setViewportSize({ width: 390, height: 844 });
+  await expect(ada.page.getByRole("search", { name: "Messages" })).toBeHidden();
+  await ada.page.getByRole("link", { name: "Search messages" }).click();
+  const field = ada.page.getByRole("search", { name: "Search" }).getByLabel("Search messages");
+  await expect(field).toBeFocused();
+  await field.fill(word);
+  await field.press("Enter");
+  await expect(found(ada.page)).toHaveText(`One message matches “${word}”, newest first.`);
+  // The field keeps the query, to refine it.
+  await expect(field).toHaveValue(word);
+  await ada.context.close();
+});
