@@ -112,8 +112,11 @@ for (const scheme of ["light", "dark"] as const) {
 
       const search = ada.page.getByRole("search", { name: "Messages" }).getByLabel("Search messages");
       await search.fill("shipping");
-      await search.press("Enter");
-      await expect(ada.page.getByRole("list", { name: "Search results" }).getByRole("link").first()).toBeVisible();
+      // Words are indexed a moment after a message is sent: ask again until they are.
+      await expect(async () => {
+        await search.press("Enter");
+        await expect(ada.page.getByRole("list", { name: "Search results" }).getByRole("link").first()).toBeVisible({ timeout: 1_000 });
+      }).toPass();
       await expectAccessible(ada.page, "search results");
 
       // Home again, with news in the room since: its row shows as unread.

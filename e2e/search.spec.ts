@@ -1,11 +1,23 @@
 // Message search from the header: Enter shows the messages with every word, newest first, the
 // words marked; a result opens its message in its room; a private room's messages are found by
 // its members alone.
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Locator, type Page } from "@playwright/test";
 import { createRoom, messageLog, sendMessage, signedInPerson, unique } from "./helpers";
 
 /** What the results page says it found. */
 const found = (page: Page) => page.getByRole("main").getByRole("status");
+
+/**
+ * Searches from `box` until the page says `summary`: a message's words are indexed a moment
+ * after it is sent, so a search right after may not find it yet.
+ */
+async function searchUntil(page: Page, box: Locator, q: string, summary: string): Promise<void> {
+  await box.fill(q);
+  await expect(async () => {
+    await box.press("Enter");
+    await expect(found(page)).toHaveText(summary, { timeout: 1_000 });
+  }).toPass();
+}
 
 test("the header's search finds messages in the rooms a person may read, and a result opens the message", async ({ browser }) => {
   const ada = await signedInPerson(browser, "Ada");
@@ -29,18 +41,14 @@ test("the header's search finds messages in the rooms a person may read, and a r
   await expect(messageLog(ada.page).getByText(`${word} in private`)).toBeVisible();
 
   const box = lin.page.getByRole("search", { name: "Messages" }).getByLabel("Search messages");
-  await box.fill(`${word} TUES`);
-  await box.press("Enter");
+  await searchUntil(lin.page, box, `${word} TUES`, `One message matches “${word} TUES”, newest first.`);
   await expect(lin.page).toHaveURL(/\/search\?q=/);
-  await expect(found(lin.page)).toHaveText(`One message matches “${word} TUES”, newest first.`);
   const results = lin.page.getByRole("list", { name: "Search results" }).getByRole("link");
   await expect(results).toHaveCount(1);
   await expect(results.first()).toContainText(`the ${word} shipment lands on Tuesday`);
   await expect(results.first().locator("mark")).toHaveText([word, "Tues"]);
 
-  await box.fill(word);
-  await box.press("Enter");
-  await expect(found(lin.page)).toHaveText(`2 messages match “${word}”, newest first.`);
+  await searchUntil(lin.page, box, word, `2 messages match “${word}”, newest first.`);
   await expect(results).toHaveText([new RegExp(`second ${word} note`), new RegExp(`the ${word} shipment`)]);
   await results.nth(1).click();
   await expect(lin.page).toHaveURL(new RegExp(`/rooms/${open}\\?seq=\\d+$`));
@@ -48,9 +56,7 @@ test("the header's search finds messages in the rooms a person may read, and a r
 
   // Ada, a member of the private room, finds it there too.
   const adasBox = ada.page.getByRole("search", { name: "Messages" }).getByLabel("Search messages");
-  await adasBox.fill(word);
-  await adasBox.press("Enter");
-  await expect(found(ada.page)).toHaveText(`3 messages match “${word}”, newest first.`);
+  await searchUntil(ada.page, adasBox, word, `3 messages match “${word}”, newest first.`);
   await expect(ada.page.getByRole("list", { name: "Search results" }).getByRole("link").first()).toContainText(`${word} in private`);
 
   // Words that match nothing say so.
@@ -74,9 +80,7 @@ test("on a phone the header has a search button; the search page's own field sea
   await ada.page.getByRole("link", { name: "Search messages" }).click();
   const field = ada.page.getByRole("search", { name: "Search" }).getByLabel("Search messages");
   await expect(field).toBeFocused();
-  await field.fill(word);
-  await field.press("Enter");
-  await expect(found(ada.page)).toHaveText(`One message matches “${word}”, newest first.`);
+  await searchUntil(ada.page, field, word, `One message matches “${word}”, newest first.`);
   // The field keeps the query, to refine it.
   await expect(field).toHaveValue(word);
   await ada.context.close();

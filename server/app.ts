@@ -32,6 +32,7 @@ import { systemClock, type Clock } from "./state/clock";
 import { LongPollTransport } from "./transports/longpoll";
 import { SseTransport } from "./transports/sse";
 import { WsTransport } from "./transports/ws";
+import { SearchIndex } from "./search-index";
 import { Workspace } from "./workspace";
 
 export const MIGRATIONS_DIR = path.resolve(import.meta.dirname ?? __dirname, "../prisma/migrations");
@@ -107,6 +108,7 @@ export interface App {
   workspace: Workspace;
   sessions: Sessions;
   guests: GuestRetention;
+  searchIndex: SearchIndex;
   metrics: Metrics;
   /** Listens on `port` (and the metrics listener on METRICS_PORT); resolves with the port. */
   listen(port: number, host?: string): Promise<number>;
@@ -166,6 +168,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const trust = new ProxyTrust(config.trustedProxies);
   const sessions = new Sessions(db, config.sessionSecret, Date.now, (req) => trust.isSecure(req));
   const workspace = new Workspace(db.prisma, log);
+  // Each message's words for search, written after its commit (never on the ack's path).
+  const searchIndex = new SearchIndex(db, log, { logger: logger.child({ module: "search" }) });
   hub.onSignOut = (sessionId) => sessions.forget(sessionId);
 
   // Presence, typing and cursors of other instances: Redis pub/sub, when configured.
@@ -376,6 +380,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   ws.start();
   ops.start();
   guests.start();
+  await searchIndex.start();
 
   let shuttingDown: Promise<void> | null = null;
   const shutdown = () =>
@@ -388,6 +393,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await readHeldConnections();
       // Commit what was accepted first, so its senders still hear their acks.
       await log.close();
+      await searchIndex.stop();
       const reconnectSpreadMs = tuning.drainSpreadMs ?? 5_000;
       await ws.drain(reconnectSpreadMs);
       hub.stop({ reconnectSpreadMs });
@@ -416,6 +422,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     workspace,
     sessions,
     guests,
+    searchIndex,
     metrics,
     async listen(port, host = "127.0.0.1") {
       if (metricsServer) await listenOn(metricsServer, config.metricsPort!, host);

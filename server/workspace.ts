@@ -671,16 +671,20 @@ export class Workspace {
   /**
    * Messages holding every one of `words` (each as a word's beginning), newest first, in the
    * rooms `userId` may read: the public ones and the private ones they are in, checked in the
-   * same query. An edited message is found by what it says now (its edits fold into its row);
-   * a deleted one has no text left to find.
+   * same query. Found from the words index (server/search-index.ts, a moment behind the log);
+   * an edited message by what it says now, and a deleted one not at all.
    */
   async searchMessages(userId: string, words: string[], limit: number): Promise<SearchResult[]> {
+    const query = wordsQuery(words);
+    // The words index may be a moment behind an edit: each message found is checked against
+    // what it says now.
     const rows = await this.prisma.$queryRaw<Array<{ stream: string; seq: bigint; actor_id: string; actor_name: string; at: Date; text: string }>>`
       SELECT e.stream, e.seq, e.actor_id, e.actor_name, e.at, e.data->>'text' AS text
-        FROM events e
-        JOIN rooms r ON r.id = substr(e.stream, ${ROOM_STREAM_PREFIX.length + 1})
-       WHERE e.type = 'message'
-         AND to_tsvector('simple', e.data->>'text') @@ to_tsquery('simple', ${wordsQuery(words)})
+        FROM message_words w
+        JOIN events e ON e.stream = w.stream AND e.seq = w.seq
+        JOIN rooms r ON r.id = substr(w.stream, ${ROOM_STREAM_PREFIX.length + 1})
+       WHERE w.words @@ to_tsquery('simple', ${query})
+         AND to_tsvector('simple', e.data->>'text') @@ to_tsquery('simple', ${query})
          AND (r.visibility = 'public' OR EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = r.id AND m.user_id = ${userId}))
        ORDER BY e.at DESC, e.seq DESC
        LIMIT ${limit}`;

@@ -2,7 +2,11 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
+import { create } from "zustand";
 import { SearchIcon } from "../ui/icons";
+
+/** Counts searches made: the same query asked again is asked of the server again (new messages). */
+export const useSearchRuns = create<{ runs: number }>()(() => ({ runs: 0 }));
 
 /**
  * A message search field: Enter opens the results page for what was typed (nothing is asked
@@ -15,7 +19,9 @@ export function SearchBox({ id, name, initial = "", autoFocus = false, className
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     const q = typed.trim();
-    if (q) router.push(`/search?q=${encodeURIComponent(q)}`);
+    if (!q) return;
+    useSearchRuns.setState((s) => ({ runs: s.runs + 1 }));
+    router.push(`/search?q=${encodeURIComponent(q)}`);
   };
   return (
     <form role="search" aria-label={name} onSubmit={onSubmit} className={`relative min-w-0 ${className}`}>

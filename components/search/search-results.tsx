@@ -7,7 +7,7 @@ import { markWords, searchWords } from "@/lib/search";
 import { api, ApiError } from "@/lib/store/http";
 import { RoomName } from "../rooms/room-name";
 import { MessageTime } from "../ui/relative-time";
-import { SearchBox } from "./search-box";
+import { SearchBox, useSearchRuns } from "./search-box";
 
 type Answer = { status: "loading" } | { status: "done"; results: SearchResult[] } | { status: "error"; message: string };
 
@@ -15,6 +15,7 @@ type Answer = { status: "loading" } | { status: "done"; results: SearchResult[] 
 export function SearchResults({ query }: { query: string }) {
   const [answer, setAnswer] = useState<Answer>({ status: "loading" });
   const words = searchWords(query);
+  const runs = useSearchRuns((s) => s.runs);
 
   useEffect(() => {
     if (searchWords(query).length === 0) return;
@@ -26,7 +27,7 @@ export function SearchResults({ query }: { query: string }) {
     return () => {
       current = false;
     };
-  }, [query]);
+  }, [query, runs]);
 
   return (
     <div className="h-full overflow-y-auto">

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MANY_ROOMS, startServer, type Person, type TestServer } from "../helpers/server";
 import { dbKinds } from "../helpers/db";
 import { SEARCHES_PER_PERSON_PER_MINUTE } from "../../server/http/api";
+import { SearchIndex } from "../../server/search-index";
+import { silentLogger } from "../../server/log";
 import type { RealtimeEvent, SearchAnswer } from "../../lib/protocol";
 
 describe.each(dbKinds)("message search on %s", (kind) => {
@@ -33,6 +35,8 @@ describe.each(dbKinds)("message search on %s", (kind) => {
     return ((await res.json()) as { event: RealtimeEvent }).event;
   };
   const search = async (p: Person, q: string) => {
+    // The words are written a moment after each commit; read what is committed now.
+    await server.app.searchIndex.flush();
     const res = await call(p, "GET", `/api/search?q=${encodeURIComponent(q)}`);
     expect(res.status).toBe(200);
     return ((await res.json()) as SearchAnswer).results;
@@ -94,6 +98,21 @@ describe.each(dbKinds)("message search on %s", (kind) => {
     expect(await search(ada, old)).toEqual([]);
     expect((await search(ada, fresh)).map((x) => x.snippet)).toEqual([`${w} says ${fresh}`]);
     expect((await search(ada, w)).map((x) => x.seq)).toEqual([edited.seq]);
+  });
+
+  it("reads on a restart what the index missed while it was stopped, and never waits on it for an ack", async () => {
+    const w = word();
+    const r = await room(ada);
+    await server.app.searchIndex.stop();
+    const missed = await post(ada, r, `${w} written while the index was stopped`);
+    const replacement = new SearchIndex(server.app.db, server.app.log, { logger: silentLogger });
+    server.app.searchIndex = replacement;
+    try {
+      await replacement.start();
+      expect((await search(ada, w)).map((x) => x.seq)).toEqual([missed.seq]);
+    } finally {
+      await replacement.stop();
+    }
   });
 
   it("refuses a query with no word, one too long, a bad limit, and anyone signed out", async () => {
