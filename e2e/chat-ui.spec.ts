@@ -186,5 +186,29 @@ test("the reaction picker of the topmost message opens where it can be seen, and
   await ada.page.keyboard.press("Enter");
   await expect(first.getByRole("button", { name: /reacted with 👍/ })).toHaveText("👍1");
   await expect(reactButton).toBeFocused();
+
+  // Tabbed out of, it closes.
+  await ada.page.keyboard.press("Enter");
+  await picker.getByLabel("Another emoji").focus();
+  await ada.page.keyboard.press("Tab");
+  await ada.page.keyboard.press("Tab");
+  await expect(picker).toHaveCount(0);
+
+  // At the bottom, the topmost message in view sits under the day's sticky label: its toolbar
+  // still shows and takes the click.
+  await log.evaluate((el) => (el.scrollTop = el.scrollHeight));
+  const logTop = (await log.boundingBox())!.y;
+  const items = log.getByRole("listitem");
+  let topmost = items.first();
+  for (let i = 0; i < (await items.count()); i++) {
+    const box = await items.nth(i).boundingBox();
+    if (box && box.y >= logTop) {
+      topmost = items.nth(i);
+      break;
+    }
+  }
+  await topmost.hover();
+  await topmost.getByRole("toolbar").getByRole("button", { name: "React", exact: true }).click();
+  await expect(picker).toBeVisible();
   await ada.context.close();
 });

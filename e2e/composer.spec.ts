@@ -86,3 +86,24 @@ test("signing out forgets the drafts kept on the device", async ({ browser }) =>
   expect(await stored()).toEqual([]);
   await ada.context.close();
 });
+
+test("signing out in one tab leaves nothing another tab was typing a moment before", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const room = unique("draft-tabs");
+  await createRoom(ada.page, room);
+  const other = await ada.context.newPage();
+  await other.goto("/");
+  await expect(other.getByRole("button", { name: "Account and settings" })).toBeVisible();
+  const secret = `half-written secret ${unique("s")}`;
+  const stored = () => ada.page.evaluate((text) => Object.keys(localStorage).filter((k) => localStorage.getItem(k)?.includes(text)), secret);
+
+  // Typed in the room's tab, and at once signed out in the other, before the draft is written.
+  await ada.page.getByLabel("Message", { exact: true }).fill(secret);
+  await other.getByRole("button", { name: "Account and settings" }).click();
+  await other.getByRole("button", { name: "Sign out" }).click();
+  await expect(ada.page.getByLabel("Display name")).toBeVisible();
+  // Past the moment a pending write would have landed.
+  await ada.page.waitForTimeout(1_000);
+  expect(await stored()).toEqual([]);
+  await ada.context.close();
+});

@@ -17,8 +17,8 @@ export type Block =
   | { kind: "code"; text: string }
   /** Lines that begin "> ", as one quote. */
   | { kind: "quote"; children: Inline[] }
-  /** Lines that begin "- " or "* " (bullets), or a number and "." or ")" (numbered from `start`). */
-  | { kind: "list"; ordered: boolean; start: number; items: Inline[][] };
+  /** Lines that begin "- " or "* " (bullets), or a number and "." or ")": `numbers` as typed. */
+  | { kind: "list"; ordered: boolean; numbers: number[]; items: Inline[][] };
 
 /** Splits plain text into mentions and the rest (lib/mentions.ts `mentionSpans`, or names given). */
 export type MentionSplitter = (text: string) => Array<{ text: string; mention: boolean }>;
@@ -58,13 +58,14 @@ export function parseMessage(text: string, splitMentions: MentionSplitter = noMe
 /** What a line of text starts, and what it holds without its marker. */
 type Line = { kind: "plain" | "quote" | "bullet"; text: string } | { kind: "numbered"; text: string; number: number };
 
-const QUOTE_LINE = /^> ?(.*)$/;
+const QUOTE_LINE = /^>(?: (.*))?$/;
 const BULLET_LINE = /^[-*] +(\S.*)$/;
-const NUMBERED_LINE = /^(\d{1,9})[.)] +(\S.*)$/;
+/** Up to three digits: "2024. was a year" is a sentence, not a list. */
+const NUMBERED_LINE = /^(\d{1,3})[.)] +(\S.*)$/;
 
 function lineOf(line: string): Line {
   let m = QUOTE_LINE.exec(line);
-  if (m) return { kind: "quote", text: m[1]! };
+  if (m) return { kind: "quote", text: m[1] ?? "" };
   m = BULLET_LINE.exec(line);
   if (m) return { kind: "bullet", text: m[1]! };
   m = NUMBERED_LINE.exec(line);
@@ -85,7 +86,8 @@ function pushParagraph(blocks: Block[], text: string, splitMentions: MentionSpli
     i = end;
     if (first.kind === "bullet" || first.kind === "numbered") {
       const items = run.map((line) => parseInline(line.text, splitMentions));
-      blocks.push({ kind: "list", ordered: first.kind === "numbered", start: first.kind === "numbered" ? first.number : 1, items });
+      const numbers = run.map((line) => (line.kind === "numbered" ? line.number : 0));
+      blocks.push({ kind: "list", ordered: first.kind === "numbered", numbers, items });
       continue;
     }
     const joined = paragraphBody(run.map((line) => line.text).join("\n"));
@@ -302,7 +304,7 @@ function blockText(block: Block): string {
         .map((line) => `> ${line}`)
         .join("\n");
     case "list":
-      return block.items.map((item, i) => `${block.ordered ? `${block.start + i}.` : "-"} ${inlineText(item)}`).join("\n");
+      return block.items.map((item, i) => `${block.ordered ? `${block.numbers[i]}.` : "-"} ${inlineText(item)}`).join("\n");
   }
 }
 

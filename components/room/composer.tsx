@@ -198,9 +198,10 @@ export function Composer({ roomId }: { roomId: string }) {
   );
 }
 
-/** Focus with the caret after the text, where a restored draft is continued. */
+/** Focus with the caret after the text, in view, where a restored draft is continued. */
 function focusAtEnd(el: HTMLTextAreaElement | null): void {
   if (!el) return;
   el.focus({ preventScroll: true });
   el.setSelectionRange(el.value.length, el.value.length);
+  el.scrollTop = el.scrollHeight;
 }

@@ -74,15 +74,14 @@ function BlockElement({ block }: { block: Block }) {
         </blockquote>
       );
     case "list": {
+      // Each number as typed: a quoted "9." stays 9, whatever comes before it.
       const items = block.items.map((item, i) => (
-        <li key={i} className="whitespace-pre-wrap">
+        <li key={i} value={block.ordered ? block.numbers[i] : undefined} className="whitespace-pre-wrap">
           {renderInlines(item)}
         </li>
       ));
       return block.ordered ? (
-        <ol start={block.start} className="list-decimal pl-6">
-          {items}
-        </ol>
+        <ol className="list-decimal pl-8">{items}</ol>
       ) : (
         <ul className="list-disc pl-6">{items}</ul>
       );

@@ -256,8 +256,10 @@ export function MessageList({
         className="flex h-full flex-col overflow-y-auto [overflow-anchor:none] [contain:content] focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400"
       >
         {stickyDay && (
-          <div aria-hidden className="sticky top-0 z-20 h-0 overflow-visible">
-            <DayLabel at={stickyDay} className="bg-white/95 dark:bg-slate-900/95" />
+          // A pill in the middle, and nothing else: what is under it on either side (the toolbar of
+          // the topmost message) stays in view and takes clicks.
+          <div aria-hidden className="pointer-events-none sticky top-0 z-20 h-0 overflow-visible">
+            <StickyDayLabel at={stickyDay} />
           </div>
         )}
         <div className="mt-auto" />
@@ -451,7 +453,14 @@ function DayHeading({ at }: { at: string }) {
 }
 
 /** The same words over the top of the view (hidden from screen readers: the headings are in the list). */
-function DayLabel({ at, className }: { at: string; className: string }) {
+/** The day of the messages at the top of the view, over them while they scroll by. */
+function StickyDayLabel({ at }: { at: string }) {
   const now = useNow();
-  return <div className={`${DAY_LABEL} ${className}`}>{dayLabel(at, now)}</div>;
+  return (
+    <div className="flex justify-center pt-1.5">
+      <span className="rounded-full border border-slate-200 dark:border-slate-700 bg-white/95 dark:bg-slate-900/95 px-3 py-0.5 text-xs font-semibold text-slate-600 dark:text-slate-300 shadow-sm">
+        {dayLabel(at, now)}
+      </span>
+    </div>
+  );
 }

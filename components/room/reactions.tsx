@@ -75,6 +75,10 @@ export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string, by
       ref={ref}
       role="dialog"
       aria-label="Add a reaction"
+      // Tabbed out of: closed, as a click elsewhere closes it (the focus stays where it went).
+      onBlur={(e) => {
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) onClose(false);
+      }}
       onKeyDown={(e) => {
         if (e.key !== "Escape") return;
         e.preventDefault(); // the picker's Escape: an open inspector stays open

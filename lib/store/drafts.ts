@@ -45,7 +45,12 @@ export const useDrafts = create<DraftsState>()((set, get) => ({
   drafts: {},
 
   load(userId) {
-    if (get().userId !== userId) writeNow();
+    if (get().userId !== userId) {
+      // Someone else, or nobody (signed out here or elsewhere): what the last person typed in
+      // the moment before is not written after them.
+      clearTimeout(writeTimer);
+      unwritten.clear();
+    }
     set({ userId, drafts: userId ? readStored(userId) : {} });
   },
 
@@ -140,6 +145,12 @@ export function bindDrafts(): () => void {
   const onStorage = (e: StorageEvent) => {
     const { userId, drafts } = useDrafts.getState();
     if (!userId || e.key !== storageKey(userId)) return;
+    if (e.newValue === null) {
+      // Every draft dropped in another tab (a sign-out there): nothing of this tab's is written back.
+      clearTimeout(writeTimer);
+      unwritten.clear();
+      return useDrafts.setState({ drafts: {} });
+    }
     const stored = parseDrafts(e.newValue);
     for (const room of unwritten) {
       if (drafts[room]) stored[room] = drafts[room];

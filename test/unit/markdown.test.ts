@@ -167,16 +167,16 @@ function mentionsOf(...names: string[]) {
 
 describe("quotes and lists", () => {
   it("reads lines that begin '> ' as one quote, '- ' or '* ' as bullets, and '1. ' as a numbered list", () => {
-    expect(parseMessage("> they said\n> this\nand I said\n- one\n* two\n3. three\n4) **four**")).toEqual([
-      { kind: "quote", children: [text("they said\nthis")] },
+    expect(parseMessage("> they said\n>\n> this\nand I said\n- one\n* two\n3. three\n9) **nine**")).toEqual([
+      { kind: "quote", children: [text("they said\n\nthis")] },
       { kind: "paragraph", children: [text("and I said")] },
-      { kind: "list", ordered: false, start: 1, items: [[text("one")], [text("two")]] },
-      { kind: "list", ordered: true, start: 3, items: [[text("three")], [{ kind: "strong", children: [text("four")] }]] },
+      { kind: "list", ordered: false, numbers: [0, 0], items: [[text("one")], [text("two")]] },
+      { kind: "list", ordered: true, numbers: [3, 9], items: [[text("three")], [{ kind: "strong", children: [text("nine")] }]] },
     ]);
   });
 
   it("leaves markers that open nothing as typed: emphasis, a bare dash, a number inside a line", () => {
-    for (const t of ["*not a list*", "-", "-not a bullet", "1.5 times", "a - b", "in 2. place", "x > y"]) {
+    for (const t of ["*not a list*", "-", "-not a bullet", "1.5 times", "a - b", "in 2. place", "x > y", ">_> smirk", "2024. was a year"]) {
       expect(parseMessage(t)).toEqual([{ kind: "paragraph", children: parseInline(t) }]);
     }
   });
@@ -185,7 +185,7 @@ describe("quotes and lists", () => {
     const out = html("> quoted\n- a\n- b\n2. c");
     expect(out).toMatch(/<blockquote[^>]*>quoted<\/blockquote>/);
     expect(out).toMatch(/<ul[^>]*><li[^>]*>a<\/li><li[^>]*>b<\/li><\/ul>/);
-    expect(out).toMatch(/<ol start="2"[^>]*><li[^>]*>c<\/li><\/ol>/);
+    expect(out).toMatch(/<ol[^>]*><li value="2"[^>]*>c<\/li><\/ol>/);
     expect(plainText("> **said**\n* a\n1) b")).toBe("> said\n- a\n1. b");
   });
 });
