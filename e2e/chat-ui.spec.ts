@@ -194,21 +194,20 @@ test("the reaction picker of the topmost message opens where it can be seen, and
   await ada.page.keyboard.press("Tab");
   await expect(picker).toHaveCount(0);
 
-  // At the bottom, the topmost message in view sits under the day's sticky label: its toolbar
-  // still shows and takes the click.
-  await log.evaluate((el) => (el.scrollTop = el.scrollHeight));
-  const logTop = (await log.boundingBox())!.y;
-  const items = log.getByRole("listitem");
-  let topmost = items.first();
-  for (let i = 0; i < (await items.count()); i++) {
-    const box = await items.nth(i).boundingBox();
-    if (box && box.y >= logTop) {
-      topmost = items.nth(i);
-      break;
-    }
-  }
-  await topmost.hover();
-  await topmost.getByRole("toolbar").getByRole("button", { name: "React", exact: true }).click();
+  // A message at the top of the view, just under the day's sticky label: its toolbar still
+  // shows beside the label and takes the click.
+  const middle = log.getByRole("listitem").filter({ has: ada.page.getByText("msg 4", { exact: true }) });
+  await middle.evaluate((item) => {
+    const scroller = item.closest('[role="log"]')!;
+    scroller.scrollTop += item.getBoundingClientRect().top - scroller.getBoundingClientRect().top - 16;
+  });
+  await middle.hover();
+  const topReact = middle.getByRole("toolbar").getByRole("button", { name: "React", exact: true });
+  const at = (await topReact.boundingBox())!;
+
+  // What a click there meets: the button, not a label drawn over it.
+  expect(await ada.page.evaluate(([x, y]) => document.elementFromPoint(x!, y!)?.textContent, [at.x + at.width / 2, at.y + at.height / 2])).toBe("React");
+  await topReact.click();
   await expect(picker).toBeVisible();
   await ada.context.close();
 });

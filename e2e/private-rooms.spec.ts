@@ -42,9 +42,16 @@ test("a private room is there only for its members, live; a direct message opens
   await sendMessage(lin.page, "glad to be in");
   await expect(messageLog(ada.page).getByText("glad to be in")).toBeVisible();
 
-  // Removed: gone from Lin's open page at once, and refused after a reload.
+  // Removed: gone from Lin's open page at once, and from the sidebar of her other tab, which
+  // was not showing the room (1.7); refused after a reload.
+  const linsOtherTab = await lin.context.newPage();
+  await linsOtherTab.goto("/");
+  const otherTabsLink = linsOtherTab.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: `${room}, private` });
+  await expect(otherTabsLink).toBeVisible();
   await ada.page.getByRole("region", { name: "Members" }).getByRole("button", { name: `Remove ${lin.name}` }).click();
   await expect(lin.page.getByRole("heading", { name: `There is no room #${room}` })).toBeVisible();
+  await expect(otherTabsLink).toHaveCount(0);
+  await linsOtherTab.close();
   await lin.page.reload();
   await expect(lin.page.getByRole("heading", { name: `There is no room #${room}` })).toBeVisible();
 

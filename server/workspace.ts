@@ -353,7 +353,11 @@ export class Workspace {
       if (direct) throw new WorkspaceError("forbidden", "No one removes the other person from a direct message; you can leave it");
       if (createdBy !== actor.id) throw new WorkspaceError("forbidden", "Only the room's creator can remove others");
     }
-    await this.prisma.$executeRaw`DELETE FROM room_members WHERE room_id = ${roomId} AND user_id = ${userId}`;
+    const removed = await this.prisma.$executeRaw`DELETE FROM room_members WHERE room_id = ${roomId} AND user_id = ${userId}`;
+    if (removed === 0) return;
+    // Told in their own stream (1.7), as an addition is: the room leaves every page of theirs,
+    // those not showing it included (a page showing it also hears `removed` from the hub).
+    await this.log.append({ stream: userStream(userId), type: "member.removed", actor, data: { roomId } });
   }
 
   /** Appends the room's `room.created`; keyed, so racing attempts announce it once. */

@@ -51,6 +51,8 @@ export const eventDataSchemas = {
   "member.joined": z.object({ roomId }),
   /** Version 1.7, user streams: the actor added this person to the private room `roomId`, named `name`. */
   "member.added": z.object({ roomId, name: z.string() }),
+  /** Version 1.7, user streams: the actor removed this person from the private room `roomId` (or they left it). */
+  "member.removed": z.object({ roomId }),
   "message.posted": z.object({ roomId, seq: eventSeqSchema, preview: z.string() }),
   mention: z.object({ roomId, seq: eventSeqSchema, preview: z.string() }),
   /** Version 1.2, user streams: someone replied to this person's message (`seq` is the reply). */
@@ -79,6 +81,7 @@ export const realtimeEventSchema = z.discriminatedUnion("type", [
   eventSchema("room.created"),
   eventSchema("member.joined"),
   eventSchema("member.added"),
+  eventSchema("member.removed"),
   eventSchema("message.posted"),
   eventSchema("mention"),
   eventSchema("reply"),

@@ -83,6 +83,9 @@ function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
       // Someone added me to a private room (in my own stream): it belongs in my sidebar now.
       notifyDesktop(`${event.actor.name} added you to ${event.data.name}`, "A private room", `/rooms/${event.data.roomId}`, `added:${event.data.roomId}`);
       return void useRooms.getState().loadSidebar();
+    case "member.removed":
+      // Out of a private room (removed, or left on another device): gone from the lists.
+      return useRooms.getState().forget(event.data.roomId);
     case "mention":
       return useNotifications.getState().receive(event);
     case "message.edited":

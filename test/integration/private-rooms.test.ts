@@ -220,7 +220,7 @@ describe.each(setups)("private rooms, %s", (_name, setUp) => {
     expect((await answer(await call(ada, "POST", "/api/dms", { userId: ada.user.id })))).toEqual({ status: 404, code: "not_found" });
   });
 
-  it("someone added hears of it at once in their own stream, once per time they are added (1.7)", async () => {
+  it("someone added or removed hears of it at once in their own stream, once each time (1.7)", async () => {
     const room = await privateRoom();
     // Lin's own stream, as the page follows it (the feed's event stream, on Lin's instance).
     let text = "";
@@ -233,12 +233,13 @@ describe.each(setups)("private rooms, %s", (_name, setUp) => {
       });
       req.on("error", reject);
     });
-    const added = () =>
+    const told = () =>
       text
         .split("\n")
         .filter((line) => line.startsWith("data: "))
         .map((line) => JSON.parse(line.slice("data: ".length)) as RealtimeEvent)
-        .filter((e) => e.type === "member.added" && e.data.roomId === room);
+        .filter((e) => (e.type === "member.added" || e.type === "member.removed") && e.data.roomId === room);
+    const added = () => told().filter((e) => e.type === "member.added");
     try {
       expect((await call(ada, "POST", `/api/rooms/${room}/members`, { userId: lin.user.id })).status).toBe(204);
       await waitFor(() => added().length === 1, 5_000, "Lin hearing she was added");
@@ -250,10 +251,17 @@ describe.each(setups)("private rooms, %s", (_name, setUp) => {
       expect((await call(ada, "POST", `/api/rooms/${room}/members`, { userId: lin.user.id })).status).toBe(204);
       await waitFor(() => added().length === 2, 5_000, "Lin hearing she was added back");
       await new Promise((r) => setTimeout(r, 200));
-      expect(added()).toHaveLength(2);
+      expect(told().map((e) => e.type)).toEqual(["member.added", "member.removed", "member.added"]);
+      expect(told()[1]).toMatchObject({ actor: { id: ada.user.id }, data: { roomId: room } });
+      // Leaving is told too (her other pages drop the room); leaving again, nothing.
+      expect((await call(lin, "DELETE", `/api/rooms/${room}/members/${lin.user.id}`)).status).toBe(204);
+      expect((await call(ada, "DELETE", `/api/rooms/${room}/members/${lin.user.id}`)).status).toBe(204);
+      await waitFor(() => told().length === 4, 5_000, "Lin hearing she left");
+      await new Promise((r) => setTimeout(r, 200));
+      expect(told().map((e) => e.type)).toEqual(["member.added", "member.removed", "member.added", "member.removed"]);
       // Nobody else's stream carries it, and it is no notification to count.
       const notes = (await (await call(lin, "GET", "/api/notifications?limit=100")).json()) as { events: RealtimeEvent[] };
-      expect(notes.events.filter((e) => e.type === "member.added")).toEqual([]);
+      expect(notes.events.filter((e) => e.type === "member.added" || e.type === "member.removed")).toEqual([]);
     } finally {
       stream.destroy();
     }
