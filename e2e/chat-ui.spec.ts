@@ -211,3 +211,34 @@ test("the reaction picker of the topmost message opens where it can be seen, and
   await expect(picker).toBeVisible();
   await ada.context.close();
 });
+
+test("the keyboard alone reaches a message's actions: ↑ and ↓ move between messages, Tab enters the toolbar", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const room = unique("keys");
+  await createRoom(ada.page, room);
+  for (const text of ["first of three", "second of three", "third of three"]) await sendMessage(ada.page, text);
+  const log = messageLog(ada.page);
+  const item = (text: string) => log.getByRole("listitem").filter({ has: ada.page.getByText(text, { exact: true }) });
+  await expect(item("third of three")).toBeVisible();
+
+  // From the conversation: ↑ is the newest message in view, ↑ again the one before.
+  await log.focus();
+  await ada.page.keyboard.press("ArrowUp");
+  await expect(item("third of three").locator("[data-message]")).toBeFocused();
+  await ada.page.keyboard.press("ArrowUp");
+  await expect(item("second of three").locator("[data-message]")).toBeFocused();
+  // Its toolbar shows, and Tab goes into it.
+  const toolbar = item("second of three").getByRole("toolbar");
+  await expect(toolbar).toBeVisible();
+  await ada.page.keyboard.press("Tab");
+  await expect(toolbar.getByRole("button", { name: "React", exact: true })).toBeFocused();
+  // Edit, from the keyboard: Tab to it, Enter, a new text, Enter.
+  await ada.page.keyboard.press("Tab");
+  await ada.page.keyboard.press("Tab");
+  await expect(toolbar.getByRole("button", { name: "Edit", exact: true })).toBeFocused();
+  await ada.page.keyboard.press("Enter");
+  await ada.page.getByLabel("Edit message").fill("second of three, edited by keyboard");
+  await ada.page.getByLabel("Edit message").press("Enter");
+  await expect(log.getByText("second of three, edited by keyboard")).toBeVisible();
+  await ada.context.close();
+});

@@ -58,7 +58,11 @@ export const MessageItem = memo(function MessageItem({
   return (
     <div
       id={messageElementId(message.seq)}
-      className={`group relative flex scroll-my-4 gap-3 px-4 ${continues ? "py-0.5" : "pt-3 pb-0.5"} ${
+      // Reached with ↑ and ↓ in the conversation (MessageList): focused, it shows its toolbar,
+      // which Tab then enters.
+      tabIndex={-1}
+      data-message=""
+      className={`group relative flex scroll-my-4 gap-3 px-4 focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400 ${continues ? "py-0.5" : "pt-3 pb-0.5"} ${
         focused ? "bg-indigo-50 dark:bg-indigo-950 ring-2 ring-indigo-300 dark:ring-indigo-700 ring-inset" : mentionsMe ? "bg-amber-50 dark:bg-amber-950" : "hover:bg-slate-50 dark:hover:bg-slate-800"
       }`}
     >

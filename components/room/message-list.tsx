@@ -1,5 +1,5 @@
 "use client";
-import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useRoom, type MessageEvent } from "@/lib/store/room";
 import type { User } from "@/lib/protocol";
@@ -252,7 +252,9 @@ export function MessageList({
         role="log"
         aria-label="Conversation"
         aria-busy={status === "loading"}
+        aria-keyshortcuts="ArrowUp ArrowDown"
         tabIndex={0}
+        onKeyDown={moveBetweenMessages}
         className="flex h-full flex-col overflow-y-auto [overflow-anchor:none] [contain:content] focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400"
       >
         {stickyDay && (
@@ -453,6 +455,36 @@ function DayHeading({ at }: { at: string }) {
 }
 
 /** The same words over the top of the view (hidden from screen readers: the headings are in the list). */
+/**
+ * ↑ and ↓ move the keyboard's focus from message to message (from the conversation itself: to the
+ * last message in view, or the first). A focused message shows its toolbar (React, Reply, Edit,
+ * Delete), which Tab enters; without this, keys could never reach them. Keys typed in a box
+ * inside a message (the edit box, the picker) are left alone.
+ */
+function moveBetweenMessages(e: KeyboardEvent<HTMLDivElement>): void {
+  if ((e.key !== "ArrowUp" && e.key !== "ArrowDown") || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+  const log = e.currentTarget;
+  const target = e.target as HTMLElement;
+  const onLog = target === log;
+  if (!onLog && !target.hasAttribute("data-message")) return;
+  const messages = [...log.querySelectorAll<HTMLElement>("[data-message]")];
+  let next: HTMLElement | undefined;
+  if (onLog) {
+    const view = log.getBoundingClientRect();
+    const inView = messages.filter((m) => {
+      const r = m.getBoundingClientRect();
+      return r.bottom > view.top && r.top < view.bottom;
+    });
+    next = e.key === "ArrowUp" ? inView.at(-1) : inView[0];
+  } else {
+    next = messages[messages.indexOf(target) + (e.key === "ArrowUp" ? -1 : 1)];
+  }
+  if (!next) return;
+  e.preventDefault();
+  next.focus({ preventScroll: true });
+  next.scrollIntoView({ block: "nearest" });
+}
+
 /** The day of the messages at the top of the view, over them while they scroll by. */
 function StickyDayLabel({ at }: { at: string }) {
   const now = useNow();
