@@ -17,16 +17,21 @@ import type { Logger } from "./log";
 import { plainText } from "../lib/markdown";
 import { roomOfStream } from "../lib/protocol";
 
-/** Events read from one stream per statement. */
+/** Events read from one stream per read. */
 const READ_BATCH = 500;
-/** How long after a commit the index reads: a burst's commits become one read per stream. */
-const DEFAULT_DELAY_MS = 200;
+/** Streams read at once (a few statements for all of them). */
+const STREAMS_PER_READ = 200;
+/**
+ * How long after a commit the index reads: the commits of a second, in every room, become one
+ * read. A message can be searched for about this long after its ack.
+ */
+const DEFAULT_DELAY_MS = 1000;
 
 const INDEXED_TYPES = new Set(["message", "message.edited", "message.deleted"]);
 
 export interface SearchIndexOptions {
   logger: Logger;
-  /** How long after a commit its stream is read (default 200 ms). */
+  /** How long after a commit its stream is read (default 1 s). */
   delayMs?: number;
 }
 
@@ -93,53 +98,77 @@ export class SearchIndex {
   }
 
   private async readAll(): Promise<void> {
-    for (const stream of [...this.dirty]) {
-      if (this.stopped) return;
-      this.dirty.delete(stream);
+    while (this.dirty.size > 0 && !this.stopped) {
+      const streams = [...this.dirty].slice(0, STREAMS_PER_READ);
+      for (const stream of streams) this.dirty.delete(stream);
       try {
-        if (await this.readStream(stream)) this.dirty.add(stream); // more than one batch behind
+        for (const stream of await this.read(streams)) this.dirty.add(stream);
       } catch (err) {
-        this.dirty.add(stream);
+        for (const stream of streams) this.dirty.add(stream);
         throw err;
       }
     }
   }
 
-  /** Indexes one batch of `stream` after its position; true when more events wait. */
-  private async readStream(stream: string): Promise<boolean> {
-    const [row] = await this.db.sql.query<{ seq: string | number }>("SELECT seq FROM search_positions WHERE stream = $1", [stream]);
-    const after = Number(row?.seq ?? 0);
-    const events = await this.log.readAfter(stream, after, READ_BATCH);
-    if (events.length === 0) return false;
-    // A message reads as it now stands: the log folds its edits and its delete into it.
-    const messages = new Map<number, string>();
-    const changed: number[] = [];
-    for (const e of events) {
-      if (e.type === "message") messages.set(e.seq, e.data.text);
-      else if (e.type === "message.edited" || e.type === "message.deleted") changed.push(e.data.seq);
-    }
-    // Changed here, written before this batch: read again.
-    const stale = changed.filter((seq) => !messages.has(seq));
-    if (stale.length > 0) {
-      const rows = await this.db.sql.query<{ seq: string | number; text: string | null }>(
-        `SELECT seq, data->>'text' AS text FROM events WHERE stream = $1 AND seq = ANY($2::int8[]) AND type = 'message'`,
-        [stream, stale],
-      );
-      for (const r of rows) messages.set(Number(r.seq), r.text ?? "");
-    }
-    if (messages.size > 0) {
-      await this.db.sql.query(
-        `INSERT INTO message_words (stream, seq, words)
-         SELECT $1, s, to_tsvector('simple', t) FROM unnest($2::int8[], $3::text[]) AS v(s, t)
-         ON CONFLICT (stream, seq) DO UPDATE SET words = EXCLUDED.words`,
-        [stream, [...messages.keys()], [...messages.values()].map((text) => plainText(text))],
-      );
-    }
-    await this.db.sql.query(
-      `INSERT INTO search_positions (stream, seq) VALUES ($1, $2)
-       ON CONFLICT (stream) DO UPDATE SET seq = GREATEST(search_positions.seq, EXCLUDED.seq)`,
-      [stream, events.at(-1)!.seq],
+  /**
+   * Indexes `streams` from their positions, a batch of events each, in a few statements
+   * whatever their number (each statement has a fixed cost, the embedded database's above all);
+   * answers the streams with more events waiting.
+   */
+  private async read(streams: string[]): Promise<string[]> {
+    const sql = this.db.sql;
+    const positions = await sql.query<{ stream: string; seq: string | number }>("SELECT stream, seq FROM search_positions WHERE stream = ANY($1::text[])", [streams]);
+    const after = new Map(positions.map((p) => [p.stream, Number(p.seq)]));
+    // Every event after each position (all types: the position passes them all), the text of
+    // messages, and the message each change points at.
+    const rows = await sql.query<{ stream: string; seq: string | number; type: string; text: string | null; target: string | number | null }>(
+      `SELECT e.stream, e.seq, e.type,
+              CASE WHEN e.type = 'message' THEN e.data->>'text' END AS text,
+              CASE WHEN e.type IN ('message.edited', 'message.deleted') THEN (e.data->>'seq')::int8 END AS target
+         FROM unnest($1::text[], $2::int8[]) AS p(stream, after)
+        CROSS JOIN LATERAL (
+          SELECT stream, seq, type, data FROM events
+           WHERE events.stream = p.stream AND events.seq > p.after
+           ORDER BY seq LIMIT ${READ_BATCH}) e`,
+      [streams, streams.map((s) => after.get(s) ?? 0)],
     );
-    return events.length === READ_BATCH;
+    if (rows.length === 0) return [];
+    // A message reads as it now stands: the log folds its edits and its delete into it. One
+    // changed here but written before this batch is read again.
+    const words = new Map<string, { stream: string; seq: number; text: string }>();
+    const last = new Map<string, number>();
+    const counts = new Map<string, number>();
+    const stale: Array<{ stream: string; seq: number }> = [];
+    for (const r of rows) {
+      const seq = Number(r.seq);
+      last.set(r.stream, Math.max(last.get(r.stream) ?? 0, seq));
+      counts.set(r.stream, (counts.get(r.stream) ?? 0) + 1);
+      if (r.type === "message") words.set(`${r.stream}\u0000${seq}`, { stream: r.stream, seq, text: r.text ?? "" });
+      else if (r.target !== null) stale.push({ stream: r.stream, seq: Number(r.target) });
+    }
+    const reread = stale.filter((t) => !words.has(`${t.stream}\u0000${t.seq}`));
+    if (reread.length > 0) {
+      const current = await sql.query<{ stream: string; seq: string | number; text: string | null }>(
+        `SELECT e.stream, e.seq, e.data->>'text' AS text
+           FROM unnest($1::text[], $2::int8[]) AS t(stream, seq)
+           JOIN events e ON e.stream = t.stream AND e.seq = t.seq AND e.type = 'message'`,
+        [reread.map((t) => t.stream), reread.map((t) => t.seq)],
+      );
+      for (const r of current) words.set(`${r.stream}\u0000${r.seq}`, { stream: r.stream, seq: Number(r.seq), text: r.text ?? "" });
+    }
+    // The words and the positions in one statement.
+    const indexed = [...words.values()];
+    const moved = [...last.entries()];
+    await sql.query(
+      `WITH words AS (
+         INSERT INTO message_words (stream, seq, words)
+         SELECT s, q, to_tsvector('simple', t) FROM unnest($1::text[], $2::int8[], $3::text[]) AS v(s, q, t)
+         ON CONFLICT (stream, seq) DO UPDATE SET words = EXCLUDED.words
+       )
+       INSERT INTO search_positions (stream, seq) SELECT * FROM unnest($4::text[], $5::int8[])
+       ON CONFLICT (stream) DO UPDATE SET seq = GREATEST(search_positions.seq, EXCLUDED.seq)`,
+      [indexed.map((w) => w.stream), indexed.map((w) => w.seq), indexed.map((w) => plainText(w.text)), moved.map(([s]) => s), moved.map(([, q]) => q)],
+    );
+    return [...counts].filter(([, n]) => n === READ_BATCH).map(([stream]) => stream);
   }
 }
