@@ -55,6 +55,11 @@ test("a private room is there only for its members, live; a direct message opens
   await lin.page.reload();
   await expect(lin.page.getByRole("heading", { name: `There is no room #${room}` })).toBeVisible();
 
+  // Added back while her page shows the room as gone: it opens there, no reload.
+  await ada.page.getByLabel("Add someone").fill(lin.name);
+  await ada.page.getByRole("button", { name: `Add ${lin.name}` }).click();
+  await expect(messageLog(lin.page).getByText("glad to be in")).toBeVisible();
+
   // A direct message from Ada's message in a public room.
   await openRoom(ada.page, "general");
   await sendMessage(ada.page, `ping ${room}`);

@@ -1,7 +1,7 @@
 // The search index (protocol 1.7): each message's words, in `message_words`, kept up to date
 // from the event log *after* each commit, never inside it. Words are derived data, like a feed's
-// preview, but unlike a preview nobody waits for them: a search finds a message a moment after
-// it was acked instead of the ack waiting for its words. Measured, an index inside the append's
+// preview, but unlike a preview nobody waits for them: a search finds a message about a second
+// after it was acked instead of the ack waiting for its words. Measured, an index inside the append's
 // transaction halved the rate of appends (bench/RESULTS.md, "message search off the commit path").
 //
 // The index reads each room's stream from where it stopped (`search_positions`), so it is exact
@@ -89,7 +89,7 @@ export class SearchIndex {
 
   private runOnce(): Promise<void> {
     return (this.running ??= this.readAll()
-      .catch((err: unknown) => this.opts.logger.warn({ err }, "search index: a read failed; it is tried again at the next commit"))
+      .catch((err: unknown) => this.opts.logger.warn({ err }, "search index: a read failed; it is tried again in a second"))
       .finally(() => {
         this.running = null;
         // Commits that came while reading, or a stream with more than a batch left.

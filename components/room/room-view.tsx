@@ -17,9 +17,11 @@ import { RoomName } from "../rooms/room-name";
 /** A room: its shared canvas and its chat, side by side (stacked on small screens). */
 export function RoomView({ roomId, focusSeq = null }: { roomId: string; focusSeq?: number | null }) {
   const me = useSession((s) => s.user);
+  // Added back to a private room this page shows as gone: open it afresh.
+  const regained = useRooms((s) => s.regained[roomId] ?? 0);
   // The shell renders pages only once someone is signed in.
   // Keyed: another room is a fresh mount (scroll position, counters, canvas), not an update.
-  return me && <Room key={roomId} roomId={roomId} me={me} focusSeq={focusSeq} />;
+  return me && <Room key={`${roomId}:${regained}`} roomId={roomId} me={me} focusSeq={focusSeq} />;
 }
 
 function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: number | null }) {

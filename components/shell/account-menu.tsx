@@ -1,7 +1,6 @@
 "use client";
 import Link from "next/link";
 import { useCallback, useRef, useState } from "react";
-import { useDrafts } from "@/lib/store/drafts";
 import { useSession } from "@/lib/store/session";
 import type { User } from "@/lib/protocol";
 import { Avatar } from "../ui/avatar";
@@ -21,8 +20,6 @@ export function AccountMenu({ user }: { user: User }) {
 
   const signOut = async () => {
     await useSession.getState().signOut();
-    // Signing out of this device takes the half-written words with it.
-    useDrafts.getState().discardAll();
     endSession();
   };
 

@@ -82,6 +82,7 @@ function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
     case "member.added":
       // Someone added me to a private room (in my own stream): it belongs in my sidebar now.
       notifyDesktop(`${event.actor.name} added you to ${event.data.name}`, "A private room", `/rooms/${event.data.roomId}`, `added:${event.data.roomId}`);
+      useRooms.getState().regain(event.data.roomId);
       return void useRooms.getState().loadSidebar();
     case "member.removed":
       // Out of a private room (removed, or left on another device): gone from the lists.

@@ -1,7 +1,8 @@
 // What someone was writing in each room and has not sent: kept on this device, per person, so
 // a room switch, a reload or a closed tab loses none of it. A draft goes when it is sent or
-// emptied, and every draft of a person goes at their sign-out: a shared computer keeps no one's
-// half-written words. The sidebar marks the rooms that have one.
+// emptied, and every draft of a person goes when their session ends on this device (signed out
+// here, in another tab, or by the server): a shared computer keeps no one's half-written words.
+// The sidebar marks the rooms that have one.
 //
 // Kept in localStorage, written a moment after the typing stops (and at once when the page is
 // hidden or closed), merged with what other tabs wrote: each tab writes only the rooms it
@@ -26,12 +27,13 @@ interface DraftsState {
   /** Whose drafts these are; null while nobody is signed in. */
   userId: string | null;
   drafts: Drafts;
-  /** Reads `userId`'s drafts from this device (null: nobody's). */
+  /**
+   * Reads `userId`'s drafts from this device (null: nobody's). The person before, whose session
+   * has ended, has theirs dropped from the device.
+   */
   load(userId: string | null): void;
   /** The text in a room's box now; empty text drops the room's draft. */
   write(roomId: string, text: string): void;
-  /** Sign-out: forgets every draft of the person on this device. */
-  discardAll(): void;
 }
 
 const storageKey = (userId: string) => `${KEY_PREFIX}${userId}`;
@@ -45,11 +47,14 @@ export const useDrafts = create<DraftsState>()((set, get) => ({
   drafts: {},
 
   load(userId) {
-    if (get().userId !== userId) {
+    const before = get().userId;
+    if (before !== userId) {
       // Someone else, or nobody (signed out here or elsewhere): what the last person typed in
-      // the moment before is not written after them.
+      // the moment before is not written after them, and what was written goes. Every tab
+      // does this as it hears the session ended, so a write that landed in between goes too.
       clearTimeout(writeTimer);
       unwritten.clear();
+      if (before) storage()?.removeItem(storageKey(before));
     }
     set({ userId, drafts: userId ? readStored(userId) : {} });
   },
@@ -67,14 +72,6 @@ export const useDrafts = create<DraftsState>()((set, get) => ({
     unwritten.add(roomId);
     clearTimeout(writeTimer);
     writeTimer = setTimeout(writeNow, WRITE_AFTER_MS);
-  },
-
-  discardAll() {
-    const { userId } = get();
-    clearTimeout(writeTimer);
-    unwritten.clear();
-    if (userId) storage()?.removeItem(storageKey(userId));
-    set({ drafts: {} });
   },
 }));
 

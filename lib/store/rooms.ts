@@ -75,6 +75,13 @@ interface RoomsState {
   /** A room gone for this person (removed from it, or left): out of every list. */
   forget(roomId: string): void;
   /**
+   * How many times the person was added back to each private room while this page was open: a
+   * page showing the room as gone opens it afresh when this moves (RoomView keys on it).
+   */
+  regained: Record<string, number>;
+  /** Added to a private room (`member.added`): a page showing it as gone may open it now. */
+  regain(roomId: string): void;
+  /**
    * The room the person is looking at the newest messages of (open, the tab visible, the list
    * at its bottom), or null: messages posted there are seen as they come, not unread.
    */
@@ -150,6 +157,13 @@ export function roomLabel(s: Pick<RoomsState, "names" | "privateRooms">, id: str
   const name = s.names[id] ?? id;
   return s.privateRooms[id] ? name : `#${name}`;
 }
+
+/**
+ * Sidebar answers asked for so far, and the rooms `visited` added to the sidebar, each with the
+ * first ask that came after it: an answer to an earlier ask may not have it yet.
+ */
+let sidebarAsks = 0;
+const visitedAt = new Map<string, number>();
 
 export const useRooms = create<RoomsState>()((set, get) => ({
   rooms: [],
@@ -243,9 +257,17 @@ export const useRooms = create<RoomsState>()((set, get) => ({
 
   async loadSidebar() {
     set((s) => ({ sidebarStatus: s.sidebarStatus === "ready" ? "ready" : "loading" }));
+    const asked = ++sidebarAsks;
     try {
       const answer = await api("/api/rooms", roomsAnswerSchema);
-      set((s) => ({ sidebar: answer.rooms, sidebarStatus: "ready", reads: absorb(s.reads, answer.rooms), ...named(s, answer.rooms) }));
+      set((s) => {
+        // A room this page opened after asking (a direct message just made) is newer than the
+        // answer: kept, not dropped until the next refresh.
+        const newer = s.sidebar.filter((r) => (visitedAt.get(r.id) ?? 0) > asked && !answer.rooms.some((a) => a.id === r.id));
+        const at = answer.rooms[0]?.id === "general" ? 1 : 0;
+        const sidebar = [...answer.rooms.slice(0, at), ...newer, ...answer.rooms.slice(at)];
+        return { sidebar, sidebarStatus: "ready", reads: absorb(s.reads, answer.rooms), ...named(s, answer.rooms) };
+      });
     } catch {
       set((s) => ({ sidebarStatus: s.sidebarStatus === "ready" ? "ready" : "error" }));
     }
@@ -255,10 +277,16 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     set((s) => ({ rooms: s.rooms.filter((r) => r.id !== roomId), sidebar: s.sidebar.filter((r) => r.id !== roomId) }));
   },
 
+  regained: {},
+  regain(roomId) {
+    set((s) => ({ regained: { ...s.regained, [roomId]: (s.regained[roomId] ?? 0) + 1 } }));
+  },
+
   visited(roomId, info) {
     if (info) set((s) => named(s, [info]));
     const { sidebar, rooms } = get();
     if (sidebar.some((r) => r.id === roomId)) return;
+    visitedAt.set(roomId, sidebarAsks + 1);
     const known = info ?? rooms.find((r) => r.id === roomId) ?? { id: roomId, name: roomId, createdAt: new Date().toISOString(), head: 0 };
     const at = sidebar[0]?.id === "general" ? 1 : 0;
     set({ sidebar: [...sidebar.slice(0, at), known, ...sidebar.slice(at)] });

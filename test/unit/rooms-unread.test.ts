@@ -46,3 +46,24 @@ describe("unread counts", () => {
     expect(unread()).toBe(0);
   });
 });
+
+describe("the sidebar's list", () => {
+  it("keeps a room opened while an older list was on its way, and takes the answer's word on the rest", async () => {
+    const general: RoomInfo = { id: "general", name: "general", createdAt: new Date(0).toISOString(), head: 1 };
+    const dm: RoomInfo = { id: "dm-ada-lin", name: "Ada, Lin", createdAt: new Date(0).toISOString(), head: 0, private: true, direct: true };
+    const gone: RoomInfo = { id: "old-plans", name: "old-plans", createdAt: new Date(0).toISOString(), head: 3, private: true };
+    // A list asked for before the direct message was made, answered after it was opened.
+    let release!: () => void;
+    vi.stubGlobal("fetch", async () => {
+      await new Promise<void>((r) => (release = r));
+      return new Response(JSON.stringify({ rooms: [general], next: null }), { headers: { "Content-Type": "application/json" } });
+    });
+    useRooms.setState({ sidebar: [general, gone] });
+    const loading = useRooms.getState().loadSidebar();
+    useRooms.getState().visited(dm.id, dm);
+    release();
+    await loading;
+    // The direct message stays (the answer is older than it); the room the answer no longer lists goes.
+    expect(useRooms.getState().sidebar.map((r) => r.id)).toEqual(["general", "dm-ada-lin"]);
+  });
+});
