@@ -219,7 +219,8 @@ test("the keyboard alone reaches a message's actions: ↑ and ↓ move between m
   for (const text of ["first of three", "second of three", "third of three"]) await sendMessage(ada.page, text);
   const log = messageLog(ada.page);
   const item = (text: string) => log.getByRole("listitem").filter({ has: ada.page.getByText(text, { exact: true }) });
-  await expect(item("third of three")).toBeVisible();
+  // Sent, not pending: a pending message is not one of the list's messages yet.
+  await expect(item("third of three").locator("[data-message]")).toBeVisible();
 
   // From the conversation: ↑ is the newest message in view, ↑ again the one before.
   await log.focus();

@@ -31,6 +31,7 @@ function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: nu
     useRoom.getState().focus(focusSeq);
   }, [roomId, focusSeq]);
   const missing = useRoom((s) => s.roomId === roomId && s.status === "missing");
+  const removed = useRoom((s) => s.removed);
   // Only a member ever has a private room listed: the lists say which rooms are private.
   const isPrivate = useRooms((s) => [...s.sidebar, ...s.rooms].some((r) => r.id === roomId && r.private === true));
   // On a phone the canvas and the chat take turns on the screen (side by side or stacked, each
@@ -41,7 +42,14 @@ function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: nu
   if (missing) {
     return (
       <div className="flex h-full flex-col items-center justify-center gap-3 p-6 text-center">
-        <h1 className="text-lg font-semibold">There is no room #{roomId}</h1>
+        {removed ? (
+          <>
+            <h1 className="text-lg font-semibold">You are no longer in this room</h1>
+            <p className="max-w-sm text-sm text-slate-600 dark:text-slate-300">You were removed from it, or you left it on another device. Someone in it can add you back.</p>
+          </>
+        ) : (
+          <h1 className="text-lg font-semibold">There is no room #{roomId}</h1>
+        )}
         <Link href="/" className="text-sm font-medium text-indigo-700 dark:text-indigo-300 hover:underline">
           See all rooms
         </Link>

@@ -26,6 +26,8 @@ export const MAX_MESSAGES = 600;
 interface RoomState {
   roomId: string | null;
   status: "loading" | "ready" | "missing" | "error";
+  /** Missing because the person was taken out of it while here (`removed`), not because it never was. */
+  removed: boolean;
   /** The window: ascending by seq, one per seq, with no gaps between them. */
   messages: MessageEvent[];
   /**
@@ -105,6 +107,7 @@ interface RoomState {
 
 const empty = {
   status: "loading",
+  removed: false,
   messages: [],
   epoch: 0,
   hasMore: false,
@@ -268,7 +271,7 @@ export const useRoom = create<RoomState>()((set, get) => ({
 
   gone() {
     cancelHistoryRetry();
-    set({ ...empty, status: "missing" });
+    set({ ...empty, status: "missing", removed: true });
   },
 
   change(events) {
