@@ -1,8 +1,8 @@
 // A message's text as a tree of pieces for the page to render as elements: links, light
 // markdown (**bold**, _italic_ or *italic*, `code`, ``` blocks ```, "> " quotes, "- " and "1. "
-// lists) and @mentions. There is no
-// HTML anywhere in or out: every piece is plain text the page puts in a text node, so whatever
-// a message holds — tags, `javascript:` URLs, unbalanced markers — shows as the characters typed.
+// lists) and @mentions. There is no HTML anywhere in or out: every piece is plain text the page
+// puts in a text node, so whatever a message holds — tags, `javascript:` URLs, unbalanced
+// markers — shows as the characters typed.
 
 export type Inline =
   | { kind: "text"; text: string }

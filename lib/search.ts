@@ -2,6 +2,8 @@
 // with) and the page (the words marked in each snippet). Words are runs of letters and digits,
 // lower-cased; each matches the beginning of a word in a message ("depl" finds "deploy").
 
+/** The longest search query, in characters (the server refuses longer; the fields stop there). */
+export const MAX_SEARCH_CHARS = 200;
 /** A query's words beyond this many are ignored; each word is cut at `MAX_WORD_CHARS`. */
 export const MAX_SEARCH_WORDS = 8;
 const MAX_WORD_CHARS = 40;

@@ -1,8 +1,9 @@
 // The search index (protocol 1.7): each message's words, in `message_words`, kept up to date
 // from the event log *after* each commit, never inside it. Words are derived data, like a feed's
 // preview, but unlike a preview nobody waits for them: a search finds a message about a second
-// after it was acked instead of the ack waiting for its words. Measured, an index inside the append's
-// transaction halved the rate of appends (bench/RESULTS.md, "message search off the commit path").
+// after it was acked instead of the ack waiting for its words. Measured, an index inside the
+// append's transaction halved the rate of appends (bench/RESULTS.md, "message search off the
+// commit path").
 //
 // The index reads each room's stream from where it stopped (`search_positions`), so it is exact
 // whatever happens in between: a commit it hears of marks the stream to read, a restart reads

@@ -1,8 +1,9 @@
 "use client";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
-import { useEffect } from "react";
+import { useEffect, useMemo } from "react";
 import { UNREAD_COUNT_CAP } from "@/lib/protocol";
+import { useShallow } from "zustand/react/shallow";
 import { useDrafts } from "@/lib/store/drafts";
 import { useRooms } from "@/lib/store/rooms";
 import { CloseIcon, PencilIcon } from "../ui/icons";
@@ -30,7 +31,10 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
   const rooms = useRooms((s) => s.sidebar);
   const status = useRooms((s) => s.sidebarStatus);
   const reads = useRooms((s) => s.reads);
-  const drafts = useDrafts((s) => s.drafts);
+  // The rooms with a draft: the sidebar draws again when they change, not at every keystroke in
+  // the composer (each one is a new draft text).
+  const draftRooms = useDrafts(useShallow((s) => Object.keys(s.drafts)));
+  const drafts = useMemo(() => new Set(draftRooms), [draftRooms]);
   const pathname = usePathname();
   const openRoom = /^\/rooms\/([^/]+)/.exec(pathname)?.[1]?.toLowerCase() ?? null;
 
@@ -75,7 +79,7 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
           const unread = reads[room.id]?.unread ?? 0;
           const label = unreadLabel(unread);
           const current = room.id === openRoom;
-          const draft = !current && drafts[room.id] !== undefined;
+          const draft = !current && drafts.has(room.id);
           return (
             <li key={room.id}>
               <Link

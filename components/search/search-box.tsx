@@ -3,6 +3,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { create } from "zustand";
+import { MAX_SEARCH_CHARS } from "@/lib/search";
 import { SearchIcon } from "../ui/icons";
 
 /** Counts searches made: the same query asked again is asked of the server again (new messages). */
@@ -34,7 +35,7 @@ export function SearchBox({ id, name, initial = "", autoFocus = false, className
         type="search"
         value={typed}
         onChange={(e) => setTyped(e.target.value)}
-        maxLength={200}
+        maxLength={MAX_SEARCH_CHARS}
         placeholder="Search messages"
         autoComplete="off"
         enterKeyHint="search"

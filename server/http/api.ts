@@ -48,7 +48,7 @@ import {
   type ServerFrame,
 } from "../../lib/protocol";
 import { z } from "zod";
-import { searchWords } from "../../lib/search";
+import { MAX_SEARCH_CHARS, searchWords } from "../../lib/search";
 
 export interface ApiDeps {
   sessions: Sessions;
@@ -91,8 +91,6 @@ const PEOPLE_PAGE = 10;
 /** Message search (1.7): results in one answer by default, and at most. */
 const SEARCH_PAGE = 20;
 export const MAX_SEARCH_RESULTS = 50;
-/** The longest search query, in characters. */
-export const MAX_SEARCH_CHARS = 200;
 /** Searches a person may make a minute (each reads an index, not a page of one stream). */
 export const SEARCHES_PER_PERSON_PER_MINUTE = 30;
 
