@@ -161,6 +161,7 @@ export class Workspace {
       rooms.map((r) => r.id),
       new Map(rooms.map((r) => [r.id, heads.get(roomStream(r.id)) ?? 0])),
     );
+    const others = await this.otherSides(rooms, userId);
     return {
       rooms: rooms.map((r) => ({
         id: r.id,
@@ -171,9 +172,24 @@ export class Workspace {
         unread: reads.get(r.id)?.unread ?? 0,
         ...(r.visibility === "private" ? { private: true as const } : {}),
         ...(r.dmKey ? { direct: true as const } : {}),
+        ...(others.has(r.id) ? { with: others.get(r.id)! } : {}),
       })),
       next: more ? page[page.length - 1]!.id : null,
     };
+  }
+
+  /**
+   * Who is on the other side of each direct message among `rooms`, for `userId` (protocol 1.8),
+   * under their name now: the room's own name is both names, fixed when it was made.
+   */
+  private async otherSides(rooms: readonly RoomRow[], userId: string): Promise<Map<string, Actor>> {
+    const direct = rooms.filter((r) => r.dmKey).map((r) => r.id);
+    if (direct.length === 0) return new Map();
+    const rows = await this.prisma.$queryRaw<Array<{ room_id: string; id: string; name: string }>>`
+      SELECT r.id AS room_id, u.id, u.name FROM rooms r
+        JOIN users u ON u.id = ANY(string_to_array(r.dm_key, ':')) AND u.id <> ${userId}
+       WHERE r.id = ANY(${direct}::text[])`;
+    return new Map(rows.map((row) => [row.room_id, { id: row.id, name: row.name }]));
   }
 
   /** `general`, then the rooms a person joined, most recent first (at most `limit`). */
@@ -296,7 +312,8 @@ export class Workspace {
     ]);
     this.knownRooms.set(id, "private");
     const room = await this.prisma.room.findUniqueOrThrow({ where: { id } });
-    return { id, name: room.name, createdAt: room.createdAt.toISOString(), head: await this.log.head(roomStream(id)), private: true, direct: true };
+    const head = await this.log.head(roomStream(id));
+    return { id, name: room.name, createdAt: room.createdAt.toISOString(), head, private: true, direct: true, with: other };
   }
 
   /** A private room `actor` is in: a public one has no member list to change. */

@@ -1,12 +1,14 @@
 "use client";
 import type { RoomInfo } from "@/lib/protocol";
-import { roomLabel, useRooms } from "@/lib/store/rooms";
+import { colorFor } from "@/lib/colors";
+import { roomLabel, shownName, useRooms } from "@/lib/store/rooms";
+import { Avatar } from "../ui/avatar";
 import { LockIcon } from "../ui/icons";
 
 /**
  * "#Mobile_Team": a room's name as its creator wrote it, wherever a room is named by its id
  * (the lower-cased name); the id until some answer has named the room. A private room or a
- * direct message has no `#` ("Ada, Lin"), as in the sidebar.
+ * direct message, named after the other person ("Lin"), has no `#`, as in the sidebar.
  */
 export function RoomName({ id }: { id: string }) {
   const label = useRooms((s) => roomLabel(s, id));
@@ -14,15 +16,15 @@ export function RoomName({ id }: { id: string }) {
 }
 
 /**
- * A room as the lists show it: "#name", or a lock and the bare name for a private room (or a
- * direct message). `className` sizes it in its row.
+ * A room as the lists show it: "#name"; a lock and the bare name for a private room; the other
+ * person's avatar and name for a direct message. `className` sizes it in its row.
  */
-export function ListedRoomName({ room, className = "" }: { room: Pick<RoomInfo, "name" | "private">; className?: string }) {
+export function ListedRoomName({ room, className = "" }: { room: Pick<RoomInfo, "name" | "private" | "with">; className?: string }) {
   if (!room.private) return <span className={`min-w-0 truncate ${className}`}>#{room.name}</span>;
   return (
-    <span className={`flex min-w-0 items-center gap-1 ${className}`}>
-      <LockIcon className="size-3.5 shrink-0" />
-      <span className="truncate">{room.name}</span>
+    <span className={`flex min-w-0 items-center gap-1.5 ${className}`}>
+      {room.with ? <Avatar name={room.with.name} color={colorFor(room.with.id)} size="xs" /> : <LockIcon className="size-3.5 shrink-0" />}
+      <bdi className="truncate">{shownName(room)}</bdi>
     </span>
   );
 }

@@ -2,7 +2,7 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useEffect, useMemo } from "react";
-import { UNREAD_COUNT_CAP } from "@/lib/protocol";
+import { UNREAD_COUNT_CAP, type RoomInfo } from "@/lib/protocol";
 import { useShallow } from "zustand/react/shallow";
 import { useDrafts } from "@/lib/store/drafts";
 import { useRooms } from "@/lib/store/rooms";
@@ -85,7 +85,7 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
               <Link
                 href={`/rooms/${room.id}`}
                 aria-current={current ? "page" : undefined}
-                aria-label={`${room.private ? `${room.name}, private` : `#${room.name}`}${draft ? ", draft" : ""}${unread > 0 ? `, ${label} unread` : ""}`}
+                aria-label={`${sidebarLabel(room)}${draft ? ", draft" : ""}${unread > 0 ? `, ${label} unread` : ""}`}
                 className={`flex items-center gap-2 rounded-md px-2 py-1.5 text-sm ${current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "hover:bg-slate-100 dark:hover:bg-slate-800"} ${unread > 0 ? "font-semibold text-slate-900 dark:text-slate-100" : "text-slate-600 dark:text-slate-300"}`}
               >
                 <ListedRoomName room={room} className="flex-1" />
@@ -104,4 +104,10 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
       </ul>
     </div>
   );
+}
+
+/** How the sidebar reads a room out: "#design", "launch, private", "Lin, direct message". */
+function sidebarLabel(room: RoomInfo): string {
+  if (room.with) return `${room.with.name}, direct message`;
+  return room.private ? `${room.name}, private` : `#${room.name}`;
 }

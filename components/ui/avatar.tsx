@@ -1,8 +1,9 @@
 import { initials } from "../format";
 
 const SIZES = {
-  sm: "size-6 text-[10px]",
-  md: "size-8 text-xs",
+  xs: "size-4 text-[7px] ring-1",
+  sm: "size-6 text-[10px] ring-2",
+  md: "size-8 text-xs ring-2",
 } as const;
 
 /**
@@ -13,7 +14,7 @@ const SIZES = {
 export function Avatar({ name, color, size = "md", label }: { name: string; color: string; size?: keyof typeof SIZES; label?: boolean }) {
   return (
     <span
-      className={`inline-flex shrink-0 select-none items-center justify-center rounded-full font-semibold text-white ring-2 ring-white [unicode-bidi:isolate] before:content-[attr(data-initials)] dark:ring-slate-900 ${SIZES[size]}`}
+      className={`inline-flex shrink-0 select-none items-center justify-center rounded-full font-semibold text-white ring-white [unicode-bidi:isolate] before:content-[attr(data-initials)] dark:ring-slate-900 ${SIZES[size]}`}
       style={{ backgroundColor: color }}
       data-initials={initials(name)}
       title={name}

@@ -90,6 +90,8 @@ export const roomInfoSchema = z.object({
   private: z.literal(true).optional(),
   /** Version 1.6: a direct message (private too): two people, no one added. */
   direct: z.literal(true).optional(),
+  /** Version 1.8: a direct message's other person, for the one asking; the room is named after them. */
+  with: actorSchema.optional(),
 });
 export type RoomInfo = z.infer<typeof roomInfoSchema>;
 /** `GET`/`POST /api/session`. */

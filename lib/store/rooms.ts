@@ -141,12 +141,20 @@ function absorb(reads: Record<string, RoomRead>, rooms: readonly RoomInfo[]): Re
   return next;
 }
 
+/**
+ * What a room is called on this page: its name, or for a direct message the other person's
+ * (protocol 1.8; a server before it names the room after both).
+ */
+export function shownName(room: Pick<RoomInfo, "name" | "with">): string {
+  return room.with?.name ?? room.name;
+}
+
 /** The names (and which are private) an answer carries, over what is known. */
 function named(
   s: Pick<RoomsState, "names" | "privateRooms">,
-  rooms: ReadonlyArray<Pick<RoomInfo, "id" | "name" | "private">>,
+  rooms: ReadonlyArray<Pick<RoomInfo, "id" | "name" | "private" | "with">>,
 ): Pick<RoomsState, "names" | "privateRooms"> {
-  const names = rooms.every((r) => s.names[r.id] === r.name) ? s.names : { ...s.names, ...Object.fromEntries(rooms.map((r) => [r.id, r.name])) };
+  const names = rooms.every((r) => s.names[r.id] === shownName(r)) ? s.names : { ...s.names, ...Object.fromEntries(rooms.map((r) => [r.id, shownName(r)])) };
   const newlyPrivate = rooms.filter((r) => r.private && !s.privateRooms[r.id]);
   const privateRooms = newlyPrivate.length === 0 ? s.privateRooms : { ...s.privateRooms, ...Object.fromEntries(newlyPrivate.map((r) => [r.id, true as const])) };
   return { names, privateRooms };

@@ -296,4 +296,20 @@ describe.each(setups)("private rooms, %s", (_name, setUp) => {
     expect((await call(kim, "POST", "/api/dms", { userId: lin.user.id })).status).toBe(200);
     expect((await call(lin, "GET", `/api/rooms/${dm.id}/events`)).status).toBe(200);
   });
+
+  it("each side of a direct message is told who is on the other side, by their name, in every answer that lists it (1.8)", async () => {
+    const dm = ((await (await call(kim, "POST", "/api/dms", { userId: ada.user.id })).json()) as { room: RoomInfo }).room;
+    expect(dm.with).toEqual({ id: ada.user.id, name: ada.user.name });
+    // The room's own name stays both names, as a client before 1.8 shows it.
+    expect(dm.name).toBe(`${kim.user.name}, ${ada.user.name}`);
+    const opened = ((await (await call(ada, "POST", "/api/dms", { userId: kim.user.id })).json()) as { room: RoomInfo }).room;
+    expect(opened).toMatchObject({ id: dm.id, with: { id: kim.user.id, name: kim.user.name } });
+
+    const listedBy = async (who: Person) => ((await (await call(who, "GET", "/api/rooms")).json()) as { rooms: RoomInfo[] }).rooms;
+    expect((await listedBy(kim)).find((r) => r.id === dm.id)?.with).toEqual({ id: ada.user.id, name: ada.user.name });
+    expect((await listedBy(ada)).find((r) => r.id === dm.id)?.with).toEqual({ id: kim.user.id, name: kim.user.name });
+    // Only direct messages carry it.
+    expect((await listedBy(ada)).filter((r) => r.with).every((r) => r.direct)).toBe(true);
+    expect((await listedBy(ada)).find((r) => r.id === "general")?.with).toBeUndefined();
+  });
 });
