@@ -2,7 +2,7 @@
 // words marked; a result opens its message in its room; a private room's messages are found by
 // its members alone.
 import { expect, test, type Locator, type Page } from "@playwright/test";
-import { createRoom, messageLog, sendMessage, signedInPerson, unique } from "./helpers";
+import { createRoom, messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
 
 /** What the results page says it found. */
 const found = (page: Page) => page.getByRole("main").getByRole("status");
@@ -84,4 +84,27 @@ test("on a phone the header has a search button; the search page's own field sea
   // The field keeps the query, to refine it.
   await expect(field).toHaveValue(word);
   await ada.context.close();
+});
+
+test("a result opened in a room the person follows is read there: the sidebar's count clears", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const lin = await signedInPerson(browser, "Lin");
+  const room = unique("unread");
+  await createRoom(ada.page, room);
+  await openRoom(lin.page, room);
+  await openRoom(lin.page, "general");
+  const word = unique("fig").replace(/[^a-z0-9]/gi, "");
+  await sendMessage(ada.page, `the ${word} crate is here`);
+  const link = (name: string) => lin.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name, exact: true });
+  await expect(link(`#${room}, 1 unread`)).toBeVisible();
+
+  // The conversation fits its box, so opening the result scrolls nothing: the message is in
+  // view all the same, and counts as read.
+  const box = lin.page.getByRole("search", { name: "Messages" }).getByLabel("Search messages");
+  await searchUntil(lin.page, box, word, `One message matches “${word}”, newest first.`);
+  await lin.page.getByRole("list", { name: "Search results" }).getByRole("link").first().click();
+  await expect(messageLog(lin.page).getByRole("listitem").filter({ hasText: `the ${word} crate` })).toBeInViewport();
+  await expect(link(`#${room}`)).toBeVisible();
+  await ada.context.close();
+  await lin.context.close();
 });

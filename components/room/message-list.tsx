@@ -123,6 +123,14 @@ export function MessageList({
     virtualizer.scrollToEnd();
   }, [virtualizer]);
 
+  /** Reads where the reader is from the box: at its bottom (within the slack) or scrolled up. */
+  const settle = useCallback(() => {
+    const el = scroller.current;
+    if (!el) return;
+    pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight <= PINNED_SLACK_PX;
+    setScrolledUp(!pinned.current);
+  }, []);
+
   // New messages while the reader is scrolled up are counted, not scrolled to. Only live ones
   // count: pages read forward are history, and a fresh load is the room as it is.
   const counted = useRef({ epoch: -1, seq: 0, hasNewer: false, outbox: 0 });
@@ -186,7 +194,12 @@ export function MessageList({
     setScrolledUp(true);
     setUnreachable(null);
     virtualizer.scrollToIndex(index, { align: "center" });
-  }, [focusSeq, focusPending, focusLoaded, status, rows, virtualizer]);
+    // A conversation that fits its box does not scroll, and one whose linked message is among
+    // the newest scrolls to its bottom: either way the reader is at the end, and what is in view
+    // is read, as if they had scrolled there (a scroll that did happen says so itself).
+    // (Not cancelled with the effect: showing the focus re-runs it at once.)
+    requestAnimationFrame(() => requestAnimationFrame(settle));
+  }, [focusSeq, focusPending, focusLoaded, status, rows, virtualizer, settle]);
 
   // More new messages than the view holds: the room opens at the first of them, under its
   // divider, as a reader picks up where they left off, rather than at the newest with the rest
@@ -220,10 +233,7 @@ export function MessageList({
   }, [virtualizer]);
 
   const onScroll = () => {
-    const el = scroller.current;
-    if (!el) return;
-    pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight <= PINNED_SLACK_PX;
-    setScrolledUp(!pinned.current);
+    settle();
     pageNear();
   };
 
