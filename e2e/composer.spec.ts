@@ -1,7 +1,7 @@
 // Writing before the room is ready: a message sent while the room's history is still loading is
 // not dropped — it goes, once, as soon as the room is ready.
 import { expect, test, type Page } from "@playwright/test";
-import { createRoom, messageLog, signedInPerson, unique } from "./helpers";
+import { createRoom, messageLog, sendMessage, signedInPerson, unique } from "./helpers";
 
 test("Enter pressed while the room is still loading sends the message once it has loaded", async ({ browser }) => {
   const ada = await signedInPerson(browser, "Ada");
@@ -70,6 +70,40 @@ test("a draft outlives a room switch and a reload, is marked in the sidebar, and
   await expect(box).toHaveValue("");
   await sidebarLink(ada.page, GENERAL).click();
   await expect(sidebarLink(ada.page, `#${room}`)).toBeVisible();
+  await ada.context.close();
+});
+
+test("a reply in progress is part of its draft: after a room switch and a reload it still answers its message", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const room = unique("draft-reply");
+  await createRoom(ada.page, room);
+  await sendMessage(ada.page, "shall we ship friday");
+  const original = messageLog(ada.page).getByRole("listitem").filter({ hasText: "shall we ship friday" });
+  await original.hover();
+  await original.getByRole("button", { name: "Reply" }).click();
+  const replyBox = ada.page.getByLabel("Reply to Ada", { exact: true });
+  await expect(replyBox).toBeFocused();
+  await replyBox.fill("yes, after the");
+
+  await sidebarLink(ada.page, GENERAL).click();
+  await expect(ada.page.getByLabel("Message", { exact: true })).toHaveValue("");
+  await expect(ada.page.getByText("Replying to")).toHaveCount(0);
+  await sidebarLink(ada.page, `#${room}, draft`).click();
+  await expect(replyBox).toHaveValue("yes, after the");
+  await ada.page.reload();
+  await expect(ada.page.getByText("Replying to Ada: shall we ship friday")).toBeVisible();
+  await expect(replyBox).toHaveValue("yes, after the");
+
+  await replyBox.press("End");
+  await replyBox.pressSequentially(" review");
+  await replyBox.press("Enter");
+  const reply = messageLog(ada.page).getByRole("listitem").filter({ hasText: "yes, after the review" });
+  await expect(reply.getByRole("button", { name: "Reply to Ada: shall we ship friday. Show it" })).toBeVisible();
+  // Sent: the box answers nothing any more, after a reload either.
+  await expect(ada.page.getByLabel("Message", { exact: true })).toHaveValue("");
+  await ada.page.reload();
+  await expect(reply).toBeVisible();
+  await expect(ada.page.getByText("Replying to")).toHaveCount(0);
   await ada.context.close();
 });
 

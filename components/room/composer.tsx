@@ -1,8 +1,7 @@
 "use client";
 import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
-import { previewOf } from "@/lib/mentions";
 import { MAX_MESSAGE_CHARS } from "@/lib/protocol";
-import { useCompose } from "@/lib/store/compose";
+import { useCompose, useReplyTarget } from "@/lib/store/compose";
 import { useDrafts } from "@/lib/store/drafts";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import { useRoom } from "@/lib/store/room";
@@ -31,7 +30,7 @@ export function Composer({ roomId }: { roomId: string }) {
   // Enter pressed before the room was ready: the message goes as soon as it is.
   const [waiting, setWaiting] = useState(false);
   const box = useRef<HTMLTextAreaElement>(null);
-  const replyTo = useCompose((s) => (s.replyTo?.room === roomId ? s.replyTo.message : null));
+  const replyTo = useReplyTarget(roomId);
   const mentions = useMentionAutocomplete(roomId, text, (next, caret) => {
     setText(next);
     requestAnimationFrame(() => box.current?.setSelectionRange(caret, caret));
@@ -57,10 +56,13 @@ export function Composer({ roomId }: { roomId: string }) {
   // Whatever the box holds is the draft; sent or emptied, there is none.
   useEffect(() => useDrafts.getState().write(roomId, text), [roomId, text]);
 
-  // Answering a message: the box is where the answer goes.
+  // Answering a message: the box is where the answer goes (not for a reply restored with its
+  // draft, which a phone's keyboard would cover the conversation for).
+  const repliesStarted = useCompose((s) => s.repliesStarted);
+  const repliesAtMount = useRef(repliesStarted);
   useLayoutEffect(() => {
-    if (replyTo) box.current?.focus();
-  }, [replyTo]);
+    if (repliesStarted !== repliesAtMount.current) box.current?.focus();
+  }, [repliesStarted]);
   // The server counts the trimmed text (lib/protocol messageTextSchema), so the count does too.
   const left = MAX_MESSAGE_CHARS - text.trim().length;
   const tooLong = left < 0;
@@ -90,7 +92,7 @@ export function Composer({ roomId }: { roomId: string }) {
     setText("");
     setNotice(null);
     mentions.reset();
-    useCompose.getState().cancelReply();
+    useCompose.getState().cancelReply(roomId);
   };
 
   useEffect(() => {
@@ -108,7 +110,7 @@ export function Composer({ roomId }: { roomId: string }) {
     if (mentions.onKeyDown(e)) return;
     if (e.key === "Escape" && replyTo) {
       e.preventDefault();
-      useCompose.getState().cancelReply();
+      useCompose.getState().cancelReply(roomId);
     } else if (e.key === "ArrowUp" && text === "") {
       const me = useSession.getState().user;
       const mine = useRoom.getState().messages.findLast((m) => m.actor.id === me?.id && !m.data.deleted);
@@ -132,11 +134,11 @@ export function Composer({ roomId }: { roomId: string }) {
       {replyTo && (
         <div className="mb-2 flex items-center gap-2 rounded-md bg-slate-50 dark:bg-slate-800 px-2 py-1 text-xs text-slate-600 dark:text-slate-300">
           <span className="min-w-0 flex-1 truncate">
-            Replying to <bdi className="font-semibold">{replyTo.actor.name}</bdi>: {previewOf(replyTo.data.text)}
+            Replying to <bdi className="font-semibold">{replyTo.actor.name}</bdi>: {replyTo.preview}
           </span>
           <button
             type="button"
-            onClick={() => useCompose.getState().cancelReply()}
+            onClick={() => useCompose.getState().cancelReply(roomId)}
             aria-label="Cancel reply"
             className="rounded p-0.5 text-slate-400 hover:bg-slate-200 dark:hover:bg-slate-700 hover:text-slate-700 dark:hover:text-slate-300"
           >

@@ -1,5 +1,5 @@
-// What someone was writing in each room and has not sent: kept on this device, per person, so
-// a room switch, a reload or a closed tab loses none of it. A draft goes when it is sent or
+// What someone was writing in each room and has not sent, and the message it answers: kept on
+// this device, per person, so a room switch, a reload or a closed tab loses none of it. A draft goes when it is sent or
 // emptied, and every draft of a person goes when their session ends on this device (signed out
 // here, in another tab, or by the server): a shared computer keeps no one's half-written words.
 // The sidebar marks the rooms that have one.
@@ -7,7 +7,9 @@
 // Kept in localStorage, written a moment after the typing stops (and at once when the page is
 // hidden or closed), merged with what other tabs wrote: each tab writes only the rooms it
 // changed, and hears of the others' through the `storage` event.
+import { z } from "zod";
 import { create } from "zustand";
+import { actorSchema, seqSchema } from "../protocol";
 
 const KEY_PREFIX = "rt-drafts:";
 /** Rooms with a draft kept at once, per person; the least recently written go first. */
@@ -15,11 +17,18 @@ export const MAX_DRAFTS = 50;
 /** How long after the last keystroke a draft is written to storage. */
 const WRITE_AFTER_MS = 400;
 
-export interface Draft {
-  text: string;
+/** A message being answered, as the composer names it: who wrote it, and the start of what. */
+const replyTargetSchema = z.object({ seq: seqSchema, actor: actorSchema, preview: z.string() });
+export type ReplyTarget = z.infer<typeof replyTargetSchema>;
+
+const draftSchema = z.object({
+  text: z.string(),
   /** When it was last written (ms since the epoch): the oldest go first past `MAX_DRAFTS`. */
-  at: number;
-}
+  at: z.number(),
+  /** The message the draft answers ("Replying to…"); one not whole is dropped, and the text kept. */
+  replyTo: replyTargetSchema.optional().catch(undefined),
+});
+export type Draft = z.infer<typeof draftSchema>;
 
 type Drafts = Record<string, Draft>;
 
@@ -32,8 +41,10 @@ interface DraftsState {
    * has ended, has theirs dropped from the device.
    */
   load(userId: string | null): void;
-  /** The text in a room's box now; empty text drops the room's draft. */
+  /** The text in a room's box now; empty text (answering nothing) drops the room's draft. */
   write(roomId: string, text: string): void;
+  /** The message the room's draft answers, or null for none. */
+  reply(roomId: string, target: ReplyTarget | null): void;
 }
 
 const storageKey = (userId: string) => `${KEY_PREFIX}${userId}`;
@@ -60,20 +71,27 @@ export const useDrafts = create<DraftsState>()((set, get) => ({
   },
 
   write(roomId, text) {
-    const { drafts } = get();
-    if (text.trim() === "") {
-      if (!drafts[roomId]) return;
-      const { [roomId]: _, ...rest } = drafts;
-      set({ drafts: rest });
-    } else {
-      if (drafts[roomId]?.text === text) return;
-      set({ drafts: { ...drafts, [roomId]: { text, at: Date.now() } } });
-    }
-    unwritten.add(roomId);
-    clearTimeout(writeTimer);
-    writeTimer = setTimeout(writeNow, WRITE_AFTER_MS);
+    const before = get().drafts[roomId];
+    if ((before?.text ?? "") === text) return;
+    change(roomId, { text, replyTo: before?.replyTo });
+  },
+
+  reply(roomId, target) {
+    const before = get().drafts[roomId];
+    if ((before?.replyTo?.seq ?? null) === (target?.seq ?? null)) return;
+    change(roomId, { text: before?.text ?? "", replyTo: target ?? undefined });
   },
 }));
+
+/** Sets a room's draft (none, when it holds nothing), to be written to storage shortly. */
+function change(roomId: string, { text, replyTo }: Omit<Draft, "at">): void {
+  const { [roomId]: _, ...rest } = useDrafts.getState().drafts;
+  const empty = text.trim() === "" && !replyTo;
+  useDrafts.setState({ drafts: empty ? rest : { ...rest, [roomId]: { text, at: Date.now(), ...(replyTo ? { replyTo } : {}) } } });
+  unwritten.add(roomId);
+  clearTimeout(writeTimer);
+  writeTimer = setTimeout(writeNow, WRITE_AFTER_MS);
+}
 
 /** Writes this tab's changed rooms over what storage holds now (other tabs' rooms kept). */
 export function writeNow(): void {
@@ -111,9 +129,11 @@ export function parseDrafts(json: string | null): Drafts {
   }
   if (typeof value !== "object" || value === null) return {};
   const drafts: Drafts = {};
-  for (const [room, draft] of Object.entries(value)) {
-    const { text, at } = (draft ?? {}) as Partial<Draft>;
-    if (typeof text === "string" && text.trim() !== "" && typeof at === "number") drafts[room] = { text, at };
+  for (const [room, stored] of Object.entries(value)) {
+    const draft = draftSchema.safeParse(stored);
+    if (!draft.success) continue;
+    const { text, at, replyTo } = draft.data;
+    if (text.trim() !== "" || replyTo) drafts[room] = { text, at, ...(replyTo ? { replyTo } : {}) };
   }
   return drafts;
 }

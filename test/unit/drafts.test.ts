@@ -22,6 +22,18 @@ describe("drafts on this device", () => {
       e: { text: "no time" },
     });
     expect(parseDrafts(stored)).toEqual({ a: { text: "kept", at: 5 } });
+    // A reply kept with its draft comes back whole, or the draft comes back without it.
+    const reply = { seq: 12, actor: { id: "u1", name: "Ada" }, preview: "shall we ship" };
+    const replies = JSON.stringify({
+      whole: { text: "yes", at: 5, replyTo: reply },
+      only: { text: "", at: 5, replyTo: reply },
+      broken: { text: "so", at: 5, replyTo: { seq: "12", actor: { id: "u1" } } },
+    });
+    expect(parseDrafts(replies)).toEqual({
+      whole: { text: "yes", at: 5, replyTo: reply },
+      only: { text: "", at: 5, replyTo: reply },
+      broken: { text: "so", at: 5 },
+    });
     expect(parseDrafts("{not json")).toEqual({});
     expect(parseDrafts("[1,2]")).toEqual({});
     expect(parseDrafts(null)).toEqual({});
