@@ -5,8 +5,11 @@ import { createRoom, expectConnected, messageLog, sendMessage, signIn, unique } 
 
 test("pages run under a nonce CSP with no violations, and an injected inline handler does not run", async ({ page }) => {
   const violations: string[] = [];
+  // And a clean console: a signed-out visitor's session check is an answer, not a failed request.
+  const errors: string[] = [];
   page.on("console", (m) => {
     if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+    if (m.type() === "error") errors.push(m.text());
   });
   await page.exposeFunction("reportViolation", (v: string) => violations.push(v));
   await page.addInitScript(() => {
@@ -31,6 +34,7 @@ test("pages run under a nonce CSP with no violations, and an injected inline han
   await expect(messageLog(page).getByText("under policy")).toBeVisible();
   await expect(messageLog(page).locator("bdi", { hasText: "Cspy" })).toHaveCount(1);
   expect(violations).toEqual([]);
+  expect(errors).toEqual([]);
 
   // What markup injected into the page would try: an inline event handler. Refused (no
   // 'unsafe-inline'), where without the policy it would run.

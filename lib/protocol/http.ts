@@ -96,6 +96,8 @@ export const roomInfoSchema = z.object({
 export type RoomInfo = z.infer<typeof roomInfoSchema>;
 /** `GET`/`POST /api/session`. */
 export const sessionAnswerSchema = z.object({ user: userSchema });
+/** `GET /api/session?optional=1` (version 1.8): no session is `{"user":null}`, not a 401. */
+export const optionalSessionAnswerSchema = z.object({ user: userSchema.nullable() });
 /**
  * `GET /api/rooms?limit=&after=&q=`: a page of rooms; `next` is the `after` of the following
  * page, null on the last (absent from a version 1 server, which answers every room at once).

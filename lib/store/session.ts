@@ -1,6 +1,6 @@
 // Who is using this tab: asked of the server once (GET /api/session), set by the sign-in form.
 import { create } from "zustand";
-import { sessionAnswerSchema, type User } from "../protocol";
+import { optionalSessionAnswerSchema, sessionAnswerSchema, type User } from "../protocol";
 import { api, ApiError, apiNoContent } from "./http";
 
 /** `unreachable`: the server could not be asked (offline, restarting); try again. */
@@ -28,8 +28,9 @@ export const useSession = create<SessionState>()((set) => ({
   async load() {
     set((s) => (s.status === "unreachable" ? { status: "loading" } : s));
     try {
-      const { user } = await api("/api/session", sessionAnswerSchema);
-      set({ status: "signed-in", user });
+      // No session is an answer, not an error (protocol 1.8): the console stays clean.
+      const { user } = await api("/api/session?optional=1", optionalSessionAnswerSchema);
+      set(user ? { status: "signed-in", user } : { status: "signed-out", user: null });
     } catch (err) {
       const signedOut = err instanceof ApiError && err.status === 401;
       set({ status: signedOut ? "signed-out" : "unreachable", user: null });

@@ -242,7 +242,13 @@ export function createApi(deps: ApiDeps): Router {
       sendEmpty(res, 204);
     }),
   );
-  router.on("GET", "/api/session", authed(({ res }, session) => sendJson(res, 200, { user: session.user })));
+  // Version 1.8: `?optional=1` answers no session with `{"user":null}`, not a 401 a browser logs.
+  router.on("GET", "/api/session", async ({ req, res, url }) => {
+    const session = await sessions.fromRequest(req);
+    if (session) return sendJson(res, 200, { user: session.user });
+    if (url.searchParams.get("optional") === "1") return sendJson(res, 200, { user: null });
+    throw new HttpError("unauthorized", "Sign in first (POST /api/session)");
+  });
   router.on("DELETE", "/api/session", async ({ req, res }) => {
     const session = await sessions.fromRequest(req);
     if (session) {

@@ -49,6 +49,25 @@ describe.each(dbKinds)("accounts on %s", (kind) => {
     expect(((await guest.json()) as { user: User }).user.guest).toBe(true);
   });
 
+  it("asked whether there is a session, the answer is the person or none; asked for one, none is a 401 (1.8)", async () => {
+    const guest = await post("/api/session", { name: `Visitor ${tag()}` });
+    const cookie = cookieOf(guest);
+    const optional = async (c?: string) => {
+      const res = await s.api("/api/session?optional=1", c ? { cookie: c } : {});
+      return { status: res.status, body: (await res.json()) as { user: User | null } };
+    };
+    expect(await optional(cookie)).toMatchObject({ status: 200, body: { user: { name: expect.stringMatching(/^Visitor /) } } });
+    expect(await optional()).toEqual({ status: 200, body: { user: null } });
+    // A forged or ended session is no session, and says so the same way.
+    expect(await optional(`${cookie.split("=")[0]}=forged`)).toEqual({ status: 200, body: { user: null } });
+    expect((await s.api("/api/session", { method: "DELETE", cookie })).status).toBe(204);
+    expect(await optional(cookie)).toEqual({ status: 200, body: { user: null } });
+    // Without the parameter, as in version 1.
+    const plain = await s.api("/api/session", {});
+    expect(plain.status).toBe(401);
+    expect(await errorCode(plain)).toBe("unauthorized");
+  });
+
   it("a wrong password and an unknown username get the same answer, and both are checked against a hash", async () => {
     const username = `lin_${tag()}`;
     expect((await post("/api/account", { username, password: "open sesame" })).status).toBe(201);
