@@ -208,6 +208,22 @@ test.describe("on a desktop", () => {
     await expect(composer).toBeFocused();
   });
 
+  test("the inspector stays inside the room, off the sidebar, at every desktop width", async ({ page }) => {
+    await page.goto("/");
+    await signIn(page, unique("Wes"));
+    await openRoom(page, "general");
+    await page.getByRole("button", { name: "Inspector" }).click();
+    const inspector = page.getByRole("complementary", { name: "Inspector" });
+    const sidebar = page.getByRole("navigation", { name: "Your rooms" });
+    for (const width of [1024, 1100, 1280, 1600]) {
+      await page.setViewportSize({ width, height: 800 });
+      await expect(inspector).toBeVisible();
+      const [panel, rooms] = [(await inspector.boundingBox())!, (await sidebar.boundingBox())!];
+      expect(panel.x, `at ${width} px`).toBeGreaterThanOrEqual(rooms.x + rooms.width - 1);
+      expect(panel.x + panel.width, `at ${width} px`).toBeLessThanOrEqual(width);
+    }
+  });
+
   test("with reduced motion, the connection dot does not pulse", async ({ page }) => {
     // Every WebSocket refused: the badge stays connecting, the state whose dot pulses.
     await page.routeWebSocket(/.*/, (ws) => void ws.close());

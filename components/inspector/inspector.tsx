@@ -66,7 +66,7 @@ export function Inspector({ roomId }: { roomId: string }) {
           id={PANEL_ID}
           tabIndex={-1}
           aria-labelledby={`${PANEL_ID}-heading`}
-          className="absolute inset-x-0 top-12 bottom-0 z-20 flex flex-col border-l border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 shadow-xl outline-none sm:left-auto sm:w-[26rem] lg:right-96 lg:border-r"
+          className="absolute inset-x-0 top-12 bottom-0 z-20 flex flex-col border-l border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 shadow-xl outline-none sm:left-auto sm:w-[26rem] sm:max-w-full lg:right-96 lg:max-w-[calc(100%-24rem)] lg:border-r"
         >
           <header className="flex h-11 shrink-0 items-center justify-between gap-2 border-b border-slate-200 dark:border-slate-700 px-4">
             <h2 id={`${PANEL_ID}-heading`} className="text-sm font-semibold">
