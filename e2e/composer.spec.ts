@@ -1,7 +1,7 @@
 // Writing before the room is ready: a message sent while the room's history is still loading is
 // not dropped — it goes, once, as soon as the room is ready.
 import { expect, test, type Page } from "@playwright/test";
-import { createRoom, messageLog, sendMessage, signedInPerson, unique } from "./helpers";
+import { createRoom, messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
 
 test("Enter pressed while the room is still loading sends the message once it has loaded", async ({ browser }) => {
   const ada = await signedInPerson(browser, "Ada");
@@ -114,8 +114,18 @@ test("signing out forgets the drafts kept on the device", async ({ browser }) =>
   await ada.page.getByLabel("Message", { exact: true }).fill("not for the next person");
   await sidebarLink(ada.page, GENERAL).click();
   await expect(sidebarLink(ada.page, `#${room}, draft`)).toBeVisible();
-  const stored = () => ada.page.evaluate(() => Object.keys(localStorage).filter((k) => localStorage.getItem(k)?.includes("not for the next person")));
+  const stored = () => ada.page.evaluate(() => Object.keys(localStorage).filter((k) => /not for the next person|left unsent/.test(localStorage.getItem(k) ?? "")));
   await expect.poll(stored).toHaveLength(1);
+  // And a message a closed tab left unsent.
+  const other = await ada.context.newPage();
+  await other.goto("/");
+  await createRoom(other, unique("unsent-out"));
+  await ada.context.setOffline(true);
+  await sendMessage(other, "left unsent");
+  await expect(messageLog(other).getByRole("listitem").filter({ hasText: "left unsent" })).toContainText("Pending");
+  await other.close();
+  await ada.context.setOffline(false);
+  await expect.poll(stored).toHaveLength(2);
 
   await ada.page.getByRole("button", { name: "Account and settings" }).click();
   await ada.page.getByRole("button", { name: "Sign out" }).click();
@@ -143,4 +153,42 @@ test("signing out in one tab leaves nothing another tab was typing a moment befo
   await ada.page.waitForTimeout(1_000);
   expect(await stored()).toEqual([]);
   await ada.context.close();
+});
+
+// Unsent: a tab's outbox lives in its sessionStorage, which closing the tab loses.
+test("a message written offline outlives its tab: the next tab on the room sends it, once", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const lin = await signedInPerson(browser, "Lin");
+  const room = unique("unsent");
+  await createRoom(ada.page, room);
+  await openRoom(lin.page, room);
+
+  await ada.context.setOffline(true);
+  await expect(ada.page.getByRole("status")).toHaveText("Offline");
+  await sendMessage(ada.page, "written on the train");
+  await sendMessage(ada.page, "and a second thought");
+  await expect(messageLog(ada.page).getByRole("listitem").filter({ hasText: "and a second thought" })).toContainText("Pending");
+  await ada.page.close();
+
+  // Back online, another tab: on the home page nothing goes yet; opening the room sends both, in order, once.
+  await ada.context.setOffline(false);
+  const again = await ada.context.newPage();
+  await again.goto("/");
+  await openRoom(again, room);
+  await expect(messageLog(lin.page).getByText("written on the train", { exact: true })).toHaveCount(1);
+  await expect(messageLog(lin.page).getByText("and a second thought", { exact: true })).toHaveCount(1);
+  await expect(messageLog(lin.page).getByRole("listitem").last()).toContainText("and a second thought");
+  await expect(messageLog(again).getByText("and a second thought", { exact: true })).toHaveCount(1);
+  await expect(messageLog(again).getByText("Pending")).toHaveCount(0);
+
+  // Sent: nothing is left to go again from a tab opened later.
+  await again.close();
+  const third = await ada.context.newPage();
+  await openRoom(third, room);
+  await expect(messageLog(third).getByText("and a second thought", { exact: true })).toHaveCount(1);
+  await third.waitForTimeout(1_000);
+  await expect(messageLog(lin.page).getByText("written on the train", { exact: true })).toHaveCount(1);
+  expect(await third.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("rt-unsent:")))).toEqual([]);
+  await ada.context.close();
+  await lin.context.close();
 });

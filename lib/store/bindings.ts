@@ -18,6 +18,7 @@ import { useFeed } from "./feed";
 import { useNotifications } from "./notifications";
 import { useRoom } from "./room";
 import { useRooms } from "./rooms";
+import { openUnsent } from "./unsent";
 
 /**
  * Connection status, the activity feed, rooms announced by the feed, unread rooms, mentions and
@@ -122,6 +123,8 @@ export function bindRoom(client: RealtimeApi, roomId: string, me: User): () => v
   const stream = roomStream(roomId);
   const room = () => useRoom.getState();
   room().setOutbox(client.getOutbox());
+  // What a closed tab of mine left unsent here goes from this tab (lib/store/unsent.ts).
+  const closeUnsent = openUnsent(client, me.id, roomId);
   const batch = createFrameBatch<FrameWork>(
     (items) => {
       for (const run of runsOf(items, (w) => w.kind)) {
@@ -158,6 +161,7 @@ export function bindRoom(client: RealtimeApi, roomId: string, me: User): () => v
   ];
   return () => {
     offs.forEach((off) => off());
+    closeUnsent();
     batch.cancel();
     cursors.cancel();
   };

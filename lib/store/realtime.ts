@@ -115,7 +115,8 @@ const sessionOutbox: OutboxStorage = {
   },
 };
 
-function isOutboxEntry(value: unknown): value is OutboxEntry {
+/** Whether a stored value is an outbox entry (the frame it holds is checked by the server). */
+export function isOutboxEntry(value: unknown): value is OutboxEntry {
   if (typeof value !== "object" || value === null) return false;
   const e = value as Record<string, unknown>;
   return typeof e.clientId === "string" && typeof e.room === "string" && typeof e.text === "string" && typeof e.createdAt === "string";
