@@ -62,7 +62,7 @@ test("the feed shows a new room; a mention is counted, listed, and read in every
   await gus.context.close();
 });
 
-test("a name with spaces is mentioned whole: counted for that person and shown as one mention", async ({ browser }) => {
+test("a name with spaces is mentioned whole: counted for that person, shown as one mention, and read with its room", async ({ browser }) => {
   const room = unique("docs");
   const ivy = await signedInPerson(browser, "Ivy");
   await createRoom(ivy.page, room);
@@ -70,12 +70,18 @@ test("a name with spaces is mentioned whole: counted for that person and shown a
   await openRoom(hal.page, room);
   await expect(peopleHere(ivy.page)).toHaveCount(2);
 
+  await openRoom(hal.page, "general");
+
   await sendMessage(ivy.page, "@Hal Jordan the docs are live");
   await expect(notificationsButton(hal.page)).toHaveAccessibleName("Notifications, 1 unread");
+  await expect(notificationsButton(ivy.page)).toHaveAccessibleName("Notifications");
+  // Hal reads the room down to it: the mention is read with it, the bell never opened.
+  await openRoom(hal.page, room);
   for (const page of [ivy.page, hal.page]) {
     await expect(messageLog(page).getByText("@Hal Jordan", { exact: true })).toBeVisible();
   }
-  await expect(notificationsButton(ivy.page)).toHaveAccessibleName("Notifications");
+  await expect(notificationsButton(hal.page)).toHaveAccessibleName("Notifications");
+  await expect(hal.page).toHaveTitle("Realtime Workspace");
   await ivy.context.close();
   await hal.context.close();
 });

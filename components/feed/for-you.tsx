@@ -1,5 +1,6 @@
 "use client";
-import { useNotifications, type MentionEvent } from "@/lib/store/notifications";
+import { mentionUnread, useNotifications, type MentionEvent } from "@/lib/store/notifications";
+import { useRooms } from "@/lib/store/rooms";
 import { MessageLink } from "../room/message-link";
 import { RelativeTime } from "../ui/relative-time";
 import { RoomName } from "../rooms/room-name";
@@ -9,11 +10,12 @@ const SHOWN = 5;
 
 /**
  * What is addressed to me — mentions and replies, newest first — above the workspace's
- * activity, the unread ones marked (read is the bell's marker, the same on every device).
+ * activity, the unread ones marked (read: under the bell's marker, or in a room read past it).
  */
 export function ForYou() {
   const mentions = useNotifications((s) => s.mentions);
   const readSeq = useNotifications((s) => s.readSeq);
+  const rooms = useRooms((s) => s.reads);
   if (mentions.length === 0) return null;
   return (
     <section aria-labelledby="for-you-heading" className="border-b border-slate-200 dark:border-slate-700 bg-slate-50/60 dark:bg-slate-800/60">
@@ -25,7 +27,7 @@ export function ForYou() {
           .slice(-SHOWN)
           .toReversed()
           .map((m) => (
-            <ForYouItem key={m.seq} event={m} unread={m.seq > readSeq} />
+            <ForYouItem key={m.seq} event={m} unread={mentionUnread(m, readSeq, rooms)} />
           ))}
       </ol>
     </section>

@@ -1,5 +1,6 @@
 "use client";
 import { useNotifications } from "@/lib/store/notifications";
+import { useRooms } from "@/lib/store/rooms";
 import { MessageLink } from "../room/message-link";
 import { CloseIcon } from "../ui/icons";
 import { RoomName } from "../rooms/room-name";
@@ -9,7 +10,9 @@ import { RoomName } from "../rooms/room-name";
  * it would cover the composer's Send button just when the reader may want to answer.
  */
 export function MentionToasts() {
-  const toasts = useNotifications((s) => s.toasts);
+  // A mention read meanwhile (its room read past it, here or elsewhere) is not news any more.
+  const rooms = useRooms((s) => s.reads);
+  const toasts = useNotifications((s) => s.toasts).filter(({ mention }) => (rooms[mention.data.roomId]?.readSeq ?? 0) < mention.data.seq);
   const dismiss = useNotifications((s) => s.dismissToast);
   return (
     <div aria-live="polite" className="pointer-events-none fixed top-16 right-3 left-3 z-40 flex flex-col items-end gap-2 sm:left-auto">

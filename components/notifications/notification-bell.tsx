@@ -1,6 +1,6 @@
 "use client";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { unreadCount, useNotifications } from "@/lib/store/notifications";
+import { useNotifications, useUnreadMentions } from "@/lib/store/notifications";
 import { MessageLink } from "../room/message-link";
 import { BellIcon } from "../ui/icons";
 import { useDismiss } from "../ui/use-dismiss";
@@ -9,7 +9,7 @@ import { RoomName } from "../rooms/room-name";
 
 /** The bell with its unread badge; opening it lists the mentions and marks them read. */
 export function NotificationBell() {
-  const unread = useNotifications(unreadCount);
+  const unread = useUnreadMentions();
   const mentions = useNotifications((s) => s.mentions);
   const [open, setOpen] = useState(false);
   // What was unread when the list opened stays highlighted while it is open.

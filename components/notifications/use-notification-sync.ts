@@ -5,7 +5,7 @@
 // long-polling tab or a missed announcement.
 import { usePathname } from "next/navigation";
 import { useEffect } from "react";
-import { listenForReadsInOtherTabs, unreadCount, useNotifications } from "@/lib/store/notifications";
+import { listenForReadsInOtherTabs, useNotifications, useUnreadMentions } from "@/lib/store/notifications";
 import { roomsWithUnread, useRooms } from "@/lib/store/rooms";
 
 const REFRESH_MS = 30_000;
@@ -36,7 +36,7 @@ export function useNotificationSync(): void {
  * count once however many messages wait in them, so the number says how many places to look.
  */
 export function useUnreadTitle(): void {
-  const mentions = useNotifications(unreadCount);
+  const mentions = useUnreadMentions();
   const rooms = useRooms(roomsWithUnread);
   const unread = mentions + rooms;
   // Again after each navigation, in case the page's metadata set the title back.

@@ -8,6 +8,7 @@ import { notifyDesktop } from "../desktop-notifications";
 import { messageHref } from "../message-links";
 import { keepNewest, mergeBySeq, withPreview, type EventOf } from "./events";
 import { useRoom } from "./room";
+import { useRooms } from "./rooms";
 
 /** What reaches a person's notifications: someone named them, or (version 1.2) answered them. */
 export type MentionEvent = EventOf<"mention"> | EventOf<"reply">;
@@ -44,10 +45,27 @@ interface NotificationsState {
   reset(): void;
 }
 
-/** Seqs in a user stream are gapless and every event is a mention, so this is exact. */
-export function unreadCount(s: Pick<NotificationsState, "mentions" | "readSeq">): number {
+/** How far the person has read each room (lib/store/rooms.ts), as far as this page knows. */
+type RoomReads = Readonly<Record<string, { readSeq: number }>>;
+
+/**
+ * Whether a mention waits for the person: it is after the bell's read marker, and its message
+ * is after their read position in its room. Reading the room past it (here, or on another
+ * device: positions are the server's) reads the mention, as opening the bell does.
+ */
+export function mentionUnread(m: MentionEvent, readSeq: number, rooms: RoomReads): boolean {
+  return m.seq > readSeq && (rooms[m.data.roomId]?.readSeq ?? 0) < m.data.seq;
+}
+
+export function unreadCount(s: Pick<NotificationsState, "mentions" | "readSeq">, rooms: RoomReads): number {
   // Counted, not subtracted: a person's stream also carries their private rooms' messages.
-  return s.mentions.filter((m) => m.seq > s.readSeq).length;
+  return s.mentions.filter((m) => mentionUnread(m, s.readSeq, rooms)).length;
+}
+
+/** The mentions waiting for the person, kept current with the bell's marker and their rooms' reads. */
+export function useUnreadMentions(): number {
+  const rooms = useRooms((s) => s.reads);
+  return useNotifications((s) => unreadCount(s, rooms));
 }
 
 let nextToastId = 1;

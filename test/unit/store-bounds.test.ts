@@ -105,7 +105,7 @@ describe("mentions", () => {
     const state = useNotifications.getState();
     expect(state.mentions).toHaveLength(MAX_MENTIONS);
     expect(state.mentions[0]!.seq).toBe(51);
-    expect(unreadCount(state)).toBe(MAX_MENTIONS);
+    expect(unreadCount(state, {})).toBe(MAX_MENTIONS);
     expect(state.toasts.length).toBeLessThanOrEqual(3);
   });
 
@@ -113,7 +113,17 @@ describe("mentions", () => {
     useNotifications.getState().reset();
     useNotifications.getState().readUpTo(2);
     for (const seq of [1, 5, 9]) useNotifications.getState().receive(mention(seq));
-    expect(unreadCount(useNotifications.getState())).toBe(2);
+    expect(unreadCount(useNotifications.getState(), {})).toBe(2);
+  });
+
+  it("a mention whose room is read past its message is read, wherever the room was read", () => {
+    useNotifications.getState().reset();
+    for (const seq of [3, 7, 12]) useNotifications.getState().receive(mention(seq));
+    const state = useNotifications.getState();
+    expect(unreadCount(state, { general: { readSeq: 2 } })).toBe(3);
+    // Read up to message 7 of the room: the mentions in messages 3 and 7 are read; 12 waits.
+    expect(unreadCount(state, { general: { readSeq: 7 } })).toBe(1);
+    expect(unreadCount(state, { random: { readSeq: 99 } })).toBe(3);
   });
 });
 
