@@ -4,7 +4,7 @@
 // when they are more than the view holds); the tab's title counts rooms with unread; Ctrl+K
 // switches rooms from the keyboard; the sidebar is a drawer on a phone.
 import { expect, test, type Page } from "@playwright/test";
-import { createRoomOverHttp, messageLog, openRoom, postMessages, sendMessage, signedInPerson } from "./helpers";
+import { createRoomOverHttp, expectConnected, messageLog, openRoom, postMessages, sendMessage, signedInPerson } from "./helpers";
 
 /** Names that sort first, so the sidebar's first page (A–Z after the person's rooms) holds them. */
 const early = (what: string) => `0${what}-${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
@@ -67,6 +67,24 @@ test("a message in another room is unread on every device until the room is open
     await lin.context.close();
     await ada.context.close();
   }
+});
+
+test("a room joined while it was empty counts what comes after, on a page loaded since", async ({ browser, baseURL }) => {
+  const quiet = early("quiet");
+  await createRoomOverHttp(baseURL!, quiet);
+  const lin = await signedInPerson(browser, "Lin");
+  // Lin joins it empty, then loads another room afresh: nothing was read there, nothing unread.
+  await openRoom(lin.page, quiet);
+  await expect(messageLog(lin.page).getByText(`This is the beginning of #${quiet}.`)).toBeVisible();
+  await openRoom(lin.page, "general");
+  await expect(roomLink(lin.page, quiet)).toHaveAccessibleName(`#${quiet}`);
+  // Connected, and the sidebar asked again as the feed connected: the count must come live.
+  await expectConnected(lin.page);
+  await lin.page.waitForTimeout(1_000);
+
+  await postMessages(baseURL!, quiet, ["first words", "second words"]);
+  await expect(roomLink(lin.page, quiet)).toHaveAccessibleName(`#${quiet}, 2 unread`);
+  await lin.context.close();
 });
 
 test("a room with more new messages than the view holds opens at the first of them, and is read once the reader reaches the end", async ({ browser, baseURL }) => {

@@ -9,6 +9,8 @@ export interface RoomReadState {
   readSeq: number;
   /** Messages by others after `readSeq`, counted up to UNREAD_COUNT_CAP. */
   unread: number;
+  /** Whether anything is counted: the person joined the room or read it (protocol 1.8). */
+  counted: boolean;
 }
 
 export class RoomReads {
@@ -50,18 +52,22 @@ export class RoomReads {
    */
   async of(userId: string, roomIds: readonly string[], heads: ReadonlyMap<string, number>): Promise<Map<string, RoomReadState>> {
     if (roomIds.length === 0) return new Map();
-    const rows = await this.prisma.$queryRaw<{ room_id: string; read_seq: bigint; unread: number }[]>`
-      SELECT r.id AS room_id, COALESCE(rr.read_seq, 0) AS read_seq,
-        CASE WHEN rr.user_id IS NULL AND NOT EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = r.id AND m.user_id = ${userId}) THEN 0
+    const rows = await this.prisma.$queryRaw<{ room_id: string; read_seq: bigint; counted: boolean; unread: number }[]>`
+      SELECT room_id, read_seq, counted,
+        CASE WHEN NOT counted THEN 0
         ELSE (SELECT count(*)::int FROM (
           SELECT 1 FROM events e
-          WHERE e.stream = 'room:' || r.id AND e.seq > COALESCE(rr.read_seq, 0) AND e.seq <= r.head
+          WHERE e.stream = 'room:' || room_id AND e.seq > read_seq AND e.seq <= head
             AND e.type = 'message' AND e.actor_id <> ${userId}
             AND NOT (e.data @> '{"deleted":true}'::jsonb)
           LIMIT ${UNREAD_COUNT_CAP}
         ) AS unread_messages) END AS unread
-      FROM unnest(${[...roomIds]}::text[], ${roomIds.map((id) => heads.get(id) ?? 0)}::int8[]) AS r(id, head)
-      LEFT JOIN room_reads rr ON rr.user_id = ${userId} AND rr.room_id = r.id`;
-    return new Map(rows.map((r) => [r.room_id, { readSeq: Number(r.read_seq), unread: r.unread }]));
+      FROM (
+        SELECT r.id AS room_id, r.head, COALESCE(rr.read_seq, 0) AS read_seq,
+          rr.user_id IS NOT NULL OR EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = r.id AND m.user_id = ${userId}) AS counted
+        FROM unnest(${[...roomIds]}::text[], ${roomIds.map((id) => heads.get(id) ?? 0)}::int8[]) AS r(id, head)
+        LEFT JOIN room_reads rr ON rr.user_id = ${userId} AND rr.room_id = r.id
+      ) AS rooms`;
+    return new Map(rows.map((r) => [r.room_id, { readSeq: Number(r.read_seq), unread: r.unread, counted: r.counted }]));
   }
 }

@@ -170,6 +170,7 @@ export class Workspace {
         head: heads.get(roomStream(r.id)) ?? 0,
         readSeq: reads.get(r.id)?.readSeq ?? 0,
         unread: reads.get(r.id)?.unread ?? 0,
+        ...(reads.get(r.id)?.counted ? { joined: true as const } : {}),
         ...(r.visibility === "private" ? { private: true as const } : {}),
         ...(r.dmKey ? { direct: true as const } : {}),
         ...(others.has(r.id) ? { with: others.get(r.id)! } : {}),

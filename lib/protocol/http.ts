@@ -86,6 +86,8 @@ export const roomInfoSchema = z.object({
   readSeq: seqSchema.optional(),
   /** Version 1.2: messages by others after `readSeq`, counted up to UNREAD_COUNT_CAP. */
   unread: z.number().int().min(0).optional(),
+  /** Version 1.8: the caller joined (or read) the room, so its new messages by others are unread. */
+  joined: z.literal(true).optional(),
   /** Version 1.2: a private room (or a direct message), which only its members see. */
   private: z.literal(true).optional(),
   /** Version 1.6: a direct message (private too): two people, no one added. */

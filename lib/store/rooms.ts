@@ -130,7 +130,7 @@ function absorb(reads: Record<string, RoomRead>, rooms: readonly RoomInfo[]): Re
     if (r.readSeq === undefined || r.unread === undefined) continue;
     const known = next[r.id];
     const head = Math.max(r.head, known?.head ?? 0);
-    const counted = (known?.counted ?? false) || r.readSeq > 0 || r.unread > 0;
+    const counted = (known?.counted ?? false) || r.joined === true || r.readSeq > 0 || r.unread > 0;
     // Messages that came live past the answer's head: its count stops at its head (server/room-reads.ts).
     const live = (known?.live ?? []).filter((seq) => seq > r.head);
     next[r.id] =

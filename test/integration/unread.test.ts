@@ -195,8 +195,18 @@ describe("unread counts in GET /api/rooms", () => {
     expect((await s.api("/api/rooms", { method: "POST", cookie: lin.cookie, body: JSON.stringify({ name: room }) })).status).toBe(201);
     const head = await post(room, lin, 3);
     expect(await listed(ada, room)).toMatchObject({ readSeq: 0, unread: 0 });
+    expect((await listed(ada, room)).joined).toBeUndefined();
     expect((await s.api(`/api/rooms/${room}/read`, { method: "POST", cookie: ada.cookie, body: JSON.stringify({ seq: head - 1 }) })).status).toBe(204);
-    expect(await listed(ada, room)).toMatchObject({ readSeq: head - 1, unread: 1 });
+    expect(await listed(ada, room)).toMatchObject({ readSeq: head - 1, unread: 1, joined: true });
+  });
+
+  it("say which rooms count, so a room joined while it was empty counts what comes after (1.8)", async () => {
+    const room = await newRoom();
+    // Joined, nothing in it yet: nothing unread, and nothing read either; only `joined` tells it
+    // from a room never joined.
+    expect(await listed(lin, room)).toEqual(expect.objectContaining({ readSeq: 0, unread: 0, joined: true }));
+    await post(room, ada, 2);
+    expect(await listed(lin, room)).toMatchObject({ readSeq: 0, unread: 2, joined: true });
   });
 
   it("stop at the cap, for every room of the page in one answer", async () => {
