@@ -192,3 +192,20 @@ test("a message written offline outlives its tab: the next tab on the room sends
   await ada.context.close();
   await lin.context.close();
 });
+
+test("an empty box is one line high, however long its placeholder", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const room = unique("a-rather-long-room-name");
+  await createRoom(ada.page, room);
+  await ada.page.setViewportSize({ width: 390, height: 844 });
+  const box = ada.page.getByLabel("Message", { exact: true });
+  await expect(box).toHaveAttribute("placeholder", `Message #${room}`);
+  const oneLine = async () => (await box.boundingBox())!.height;
+  expect(await oneLine()).toBeLessThanOrEqual(41);
+  // Text grows it; emptied, it is one line again.
+  await box.fill("one\ntwo\nthree");
+  expect(await oneLine()).toBeGreaterThan(41);
+  await box.fill("");
+  expect(await oneLine()).toBeLessThanOrEqual(41);
+  await ada.context.close();
+});

@@ -68,12 +68,13 @@ export function Composer({ roomId }: { roomId: string }) {
   const tooLong = left < 0;
   const empty = text.trim() === "";
 
-  // Grow with the text, up to a limit.
+  // Grow with the text, up to a limit. Empty, it is one line, however long the placeholder
+  // (which the browser counts in its height: "Message" and a long room name wrap).
   useLayoutEffect(() => {
     const el = box.current;
     if (!el) return;
     el.style.height = "auto";
-    el.style.height = `${Math.min(el.scrollHeight, MAX_HEIGHT_PX)}px`;
+    if (text !== "") el.style.height = `${Math.min(el.scrollHeight, MAX_HEIGHT_PX)}px`;
   }, [text]);
 
   const send = () => {
@@ -163,7 +164,7 @@ export function Composer({ roomId }: { roomId: string }) {
           aria-invalid={tooLong || undefined}
           aria-describedby="composer-count"
           placeholder={`Message ${roomName}`}
-          className={`block max-h-40 min-h-10 flex-1 resize-none rounded-lg border px-3 py-2 text-sm focus-visible:outline-2 ${
+          className={`block max-h-40 min-h-10 flex-1 resize-none rounded-lg border px-3 py-2 text-sm placeholder:truncate focus-visible:outline-2 ${
             tooLong
               ? "border-rose-500 focus-visible:border-rose-500 focus-visible:outline-rose-500/30"
               : "border-slate-300 dark:border-slate-600 focus-visible:border-indigo-500 focus-visible:outline-indigo-500/30"
