@@ -49,6 +49,14 @@ test("the header's search finds messages in the rooms a person may read, and a r
   await expect(results.first().locator("mark")).toHaveText([word, "Tues"]);
 
   await searchUntil(lin.page, box, word, `2 messages match “${word}”, newest first.`);
+  // Searched again from the results page's own field: the header's shows that query too.
+  const pageBox = lin.page.getByRole("search", { name: "Search" }).getByLabel("Search messages");
+  await pageBox.fill(`${word} second`);
+  await pageBox.press("Enter");
+  await expect(found(lin.page)).toHaveText(`One message matches “${word} second”, newest first.`);
+  await expect(box).toHaveValue(`${word} second`);
+  await searchUntil(lin.page, box, word, `2 messages match “${word}”, newest first.`);
+  await expect(pageBox).toHaveValue(word);
   await expect(results).toHaveText([new RegExp(`second ${word} note`), new RegExp(`the ${word} shipment`)]);
   await results.nth(1).click();
   await expect(lin.page).toHaveURL(new RegExp(`/rooms/${open}\\?seq=\\d+$`));

@@ -1,13 +1,16 @@
 "use client";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { create } from "zustand";
 import { MAX_SEARCH_CHARS } from "@/lib/search";
 import { SearchIcon } from "../ui/icons";
 
-/** Counts searches made: the same query asked again is asked of the server again (new messages). */
-export const useSearchRuns = create<{ runs: number }>()(() => ({ runs: 0 }));
+/**
+ * Counts searches made: the same query asked again is asked of the server again (new messages).
+ * And the last query, which every search field on the page then shows.
+ */
+export const useSearchRuns = create<{ runs: number; query: string | null }>()(() => ({ runs: 0, query: null }));
 
 /**
  * A message search field: Enter opens the results page for what was typed (nothing is asked
@@ -17,11 +20,16 @@ export const useSearchRuns = create<{ runs: number }>()(() => ({ runs: 0 }));
 export function SearchBox({ id, name, initial = "", autoFocus = false, className = "" }: { id: string; name: string; initial?: string; autoFocus?: boolean; className?: string }) {
   const router = useRouter();
   const [typed, setTyped] = useState(initial);
+  // A search made from another field (the results page's, the header's): this one shows it too.
+  const last = useSearchRuns((s) => s.query);
+  useEffect(() => {
+    if (last !== null) setTyped(last);
+  }, [last]);
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     const q = typed.trim();
     if (!q) return;
-    useSearchRuns.setState((s) => ({ runs: s.runs + 1 }));
+    useSearchRuns.setState((s) => ({ runs: s.runs + 1, query: q }));
     router.push(`/search?q=${encodeURIComponent(q)}`);
   };
   return (
