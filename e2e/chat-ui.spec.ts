@@ -124,6 +124,17 @@ test("typing lines, the Send button, long words wrapping, and times relative wit
   await openRoom(mo.page, room);
   await expectConnected(mo.page);
 
+  // Three guests here: each one's "G" is drawn over the avatar that overlaps it, not under it.
+  const marks = mo.page.getByRole("list", { name: "People here" }).getByText("G", { exact: true });
+  await expect(marks).toHaveCount(3);
+  for (const mark of await marks.all()) {
+    const onTop = await mark.evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      return el.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2));
+    });
+    expect(onTop).toBe(true);
+  }
+
   await ada.page.getByLabel("Message", { exact: true }).pressSequentially("Hel");
   await expect(mo.page.getByText("Ada is typing…")).toBeVisible();
   await lin.page.getByLabel("Message", { exact: true }).pressSequentially("Hi");

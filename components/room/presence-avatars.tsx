@@ -46,7 +46,7 @@ export function PresenceAvatars() {
 /** Guests are marked wherever people are listed: anyone can sign in as a guest with any free name. */
 function GuestMark({ overlay }: { overlay: boolean }) {
   return overlay ? (
-    <span className="absolute -right-1 -bottom-1 rounded bg-slate-700 px-0.5 text-[9px] leading-tight font-semibold text-white">
+    <span className="absolute -right-1 -bottom-1 z-10 rounded bg-slate-700 px-0.5 text-[9px] leading-tight font-semibold text-white">
       <span aria-hidden>G</span>
       <span className="sr-only">, guest</span>
     </span>
