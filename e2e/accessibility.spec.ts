@@ -198,3 +198,14 @@ test("the theme chosen in the account menu outlives a reload, and System follows
     await context.close();
   }
 });
+
+test("signed in from the keyboard, the focus goes on in the page, not back to the top of it", async ({ page }) => {
+  await page.goto("/");
+  await page.getByLabel("Display name").fill(unique("Kay"));
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("button", { name: "Account and settings" })).toBeVisible();
+  await expect.poll(() => page.evaluate(() => document.activeElement?.closest("main") !== null)).toBe(true);
+  // The next Tab reaches the page's own controls, not the header's first link.
+  await page.keyboard.press("Tab");
+  expect(await page.evaluate(() => document.activeElement?.closest("main") !== null)).toBe(true);
+});

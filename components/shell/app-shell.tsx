@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, type ReactNode } from "react";
+import { useEffect, useRef, type ReactNode } from "react";
 import { useSession } from "@/lib/store/session";
 import { SignIn } from "./sign-in";
 import { Workspace } from "./workspace";
@@ -8,6 +8,9 @@ import { Workspace } from "./workspace";
 export function AppShell({ children }: { children: ReactNode }) {
   const status = useSession((s) => s.status);
   const user = useSession((s) => s.user);
+  // Signed in from the form on this page (not already signed in as it loaded).
+  const signedOutBefore = useRef(false);
+  if (status === "signed-out") signedOutBefore.current = true;
 
   useEffect(() => {
     void useSession.getState().load();
@@ -32,7 +35,13 @@ export function AppShell({ children }: { children: ReactNode }) {
     case "signed-out":
       return <SignIn />;
     case "signed-in":
-      return user && <Workspace user={user}>{children}</Workspace>;
+      return (
+        user && (
+          <Workspace user={user} arrived={signedOutBefore.current}>
+            {children}
+          </Workspace>
+        )
+      );
     default: {
       const unknown: never = status;
       return unknown;

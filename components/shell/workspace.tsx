@@ -36,8 +36,18 @@ function useCloseWhenInline(query: string, open: boolean, close: () => void): vo
  * The signed-in frame: header, the rooms sidebar, the page, and the activity feed (the sidebar
  * and the feed are modal drawers on small screens, over a backdrop that closes them).
  */
-export function Workspace({ user, children }: { user: User; children: ReactNode }) {
+export function Workspace({ user, arrived = false, children }: { user: User; arrived?: boolean; children: ReactNode }) {
   useRealtime(user);
+  // Just signed in: the form that had the focus is gone, and a keyboard would start again from
+  // the top of the page; it goes on in the page instead (a room's composer may take it first).
+  const main = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (!arrived) return;
+    const frame = requestAnimationFrame(() => {
+      if (document.activeElement === document.body || document.activeElement === null) main.current?.focus({ preventScroll: true });
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [arrived]);
   useNotificationSync();
   useUnreadTitle();
   useVisualViewportHeight();
@@ -123,7 +133,9 @@ export function Workspace({ user, children }: { user: User; children: ReactNode 
             <RoomSidebar onClose={roomsOpen ? closeRooms : undefined} />
           </nav>
         </div>
-        <main className="min-w-0 flex-1">{children}</main>
+        <main ref={main} tabIndex={-1} className="min-w-0 flex-1 outline-none">
+          {children}
+        </main>
         <aside
           ref={feedPanel}
           id="activity-panel"
