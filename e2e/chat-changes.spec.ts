@@ -187,3 +187,36 @@ test("two people of one name are told apart in the autocomplete, and the one pic
   await ada.context.close();
   await sam.context.close();
 });
+
+test("offline, an edit shows its new text at once, and ↑ with a message still on its way edits no older one", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const room = unique("offline-edit");
+  await createRoom(ada.page, room);
+  await sendMessage(ada.page, "sent while online");
+  await expect(messageWith(ada.page, "sent while online")).not.toContainText("Pending");
+  await expectConnected(ada.page);
+
+  await ada.context.setOffline(true);
+  await expect(ada.page.getByRole("status")).toHaveText("Offline");
+  await act(ada.page, "sent while online", "Edit");
+  await ada.page.getByLabel("Edit message").fill("changed while offline");
+  await ada.page.getByLabel("Edit message").press("Enter");
+  // The new text at once, saving; not the old one.
+  await expect(messageWith(ada.page, "changed while offline")).toContainText("Saving…");
+  await expect(messageLog(ada.page).getByText("sent while online")).toHaveCount(0);
+
+  await sendMessage(ada.page, "written offline");
+  await expect(messageWith(ada.page, "written offline")).toContainText("Pending");
+  const box = ada.page.getByLabel("Message", { exact: true });
+  await box.press("ArrowUp");
+  await expect(ada.page.getByLabel("Edit message")).toHaveCount(0);
+
+  await ada.context.setOffline(false);
+  await expect(messageWith(ada.page, "changed while offline")).toContainText("(edited)");
+  await expect(messageWith(ada.page, "changed while offline")).not.toContainText("Saving…");
+  await expect(messageWith(ada.page, "written offline")).not.toContainText(/Pending|Sending/);
+  // Sent: ↑ now edits it.
+  await box.press("ArrowUp");
+  await expect(ada.page.getByLabel("Edit message")).toHaveValue("written offline");
+  await ada.context.close();
+});

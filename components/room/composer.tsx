@@ -115,7 +115,10 @@ export function Composer({ roomId }: { roomId: string }) {
     } else if (e.key === "ArrowUp" && text === "") {
       const me = useSession.getState().user;
       const mine = useRoom.getState().messages.findLast((m) => m.actor.id === me?.id && !m.data.deleted);
-      if (mine) {
+      // My last message is still on its way: it cannot be edited yet, and an older one is not
+      // the one meant.
+      const sending = useRoom.getState().outbox.some((o) => o.room === roomId && (o.frame?.type ?? "send") === "send");
+      if (mine && !sending) {
         e.preventDefault();
         useCompose.getState().startEdit(roomId, mine.seq);
       }

@@ -2,7 +2,7 @@
 import { memo, useCallback, useRef, useState } from "react";
 import { mentionSpans, namedMentionSpans } from "@/lib/mentions";
 import { roomOfStream, type User } from "@/lib/protocol";
-import type { OutboxEntry } from "@/lib/realtime/types";
+import type { OutboxEntry, OutboxFrame } from "@/lib/realtime/types";
 import { useCompose } from "@/lib/store/compose";
 import { deleteMessage, react } from "@/lib/store/message-actions";
 import { getRealtimeClient } from "@/lib/store/realtime";
@@ -50,6 +50,9 @@ export const MessageItem = memo(function MessageItem({
   const color = colorFor(message.actor.id);
   const mine = message.actor.id === me.id;
   const editing = useCompose((s) => s.editing?.room === room && s.editing.seq === message.seq);
+  // An edit of mine on its way (offline, or not yet acknowledged) shows its text at once, as
+  // a message on its way does; "Saving…" below says it is not taken yet.
+  const pendingEdit = pendingEditOf(changes);
   // Version 1.2 messages say whom they name; older ones are read for `@name` as before.
   const spans = data.mentions ? namedMentionSpans(data.text, data.mentions.map((m) => m.name)) : mentionSpans(data.text, knownNames);
   const myMention = `@${me.name.toLowerCase()}`;
@@ -95,8 +98,8 @@ export const MessageItem = memo(function MessageItem({
           <MessageEditor room={room} message={message} />
         ) : (
           <>
-            <MessageBody text={data.text} knownNames={knownNames} mentions={data.mentions} />
-            {data.editedAt && (
+            <MessageBody text={pendingEdit?.text ?? data.text} knownNames={knownNames} mentions={pendingEdit ? undefined : data.mentions} />
+            {data.editedAt && !pendingEdit && (
               <span className="text-[11px] text-slate-600 dark:text-slate-400" title={`Edited ${exactTime(data.editedAt)}`}>
                 (edited)
               </span>
@@ -112,6 +115,15 @@ export const MessageItem = memo(function MessageItem({
 });
 
 const NO_CHANGES: readonly OutboxEntry[] = [];
+
+/** The newest edit among my changes to a message not refused (a refused one shows what stands). */
+function pendingEditOf(changes: readonly OutboxEntry[] = NO_CHANGES): Extract<OutboxFrame, { type: "edit" }> | undefined {
+  for (let i = changes.length - 1; i >= 0; i--) {
+    const frame = changes[i]!.frame;
+    if (frame?.type === "edit" && changes[i]!.status !== "failed") return frame;
+  }
+  return undefined;
+}
 
 /**
  * React, reply, and (my own) edit and delete: shown on hover and when any of them has focus,
