@@ -118,6 +118,33 @@ test("a room with more new messages than the view holds opens at the first of th
   }
 });
 
+test("a room with more new messages than a page opens at the first of them all, not the first of the page", async ({ browser, baseURL }) => {
+  const x = early("flood");
+  await createRoomOverHttp(baseURL!, x);
+  const ada = await signedInPerson(browser, "Ada");
+  try {
+    await openRoom(ada.page, x);
+    await postMessages(baseURL!, x, ["read before"]);
+    await expect(messageLog(ada.page).getByText("read before")).toBeVisible();
+    await expect.poll(() => readSeqOf(ada.page, x)).toBeGreaterThan(0);
+    await openRoom(ada.page, "general");
+    await postMessages(baseURL!, x, Array.from({ length: 130 }, (_, i) => `flood ${i + 1}`));
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, 99+ unread`);
+
+    await roomLink(ada.page, x).click();
+    const log = messageLog(ada.page);
+    await expect(log.getByRole("separator", { name: "New messages" })).toBeInViewport();
+    await expect(log.getByText("flood 1", { exact: true })).toBeInViewport();
+    await expect(log.getByText("read before", { exact: true })).toBeAttached();
+    // Read on down to the end: the newest is there, and then read.
+    await ada.page.getByRole("button", { name: /^Jump to latest/ }).click();
+    await expect(log.getByText("flood 130", { exact: true })).toBeInViewport();
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}`);
+  } finally {
+    await ada.context.close();
+  }
+});
+
 test("Ctrl+K opens a switcher that finds a room, moves by arrow keys and opens it with Enter", async ({ browser, baseURL }) => {
   const first = early("alpha");
   const second = early("alpine");

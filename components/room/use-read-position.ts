@@ -39,7 +39,11 @@ export function useReadPosition(roomId: string, me: User, shown = true): ReadPos
       .getState()
       .readPosition(roomId)
       .catch(() => null)
-      .then((readSeq) => {
+      .then(async (readSeq) => {
+        if (cancelled) return;
+        // More new messages than the first page: the room opens at the first of them all.
+        const { messages, hasMore, focusSeq } = useRoom.getState();
+        if (readSeq && hasMore && focusSeq === null && (messages[0]?.seq ?? 0) > readSeq + 1) await useRoom.getState().startAfter(readSeq);
         if (cancelled) return;
         const firstNew = readSeq === null ? undefined : useRoom.getState().messages.find((m) => m.seq > readSeq && m.actor.id !== me.id);
         // A room never read is all new: a divider above its first message says nothing.

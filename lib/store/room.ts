@@ -16,6 +16,8 @@ export type MessageEvent = EventOf<"message">;
 const PAGE = 100;
 /** Events read on each side of a linked message when it is outside the window. */
 const AROUND = 50;
+/** Messages already read shown above the first new one, when a room opens at it. */
+const READ_ABOVE = 10;
 /**
  * The most messages one open room keeps. Past it, the end away from the reader is dropped:
  * live messages push the oldest out, paging back drops the newest, paging forward the oldest.
@@ -87,6 +89,12 @@ interface RoomState {
   setFollowing(following: boolean): void;
   /** Points at one message (or none): the window is read around it if it is not in it. */
   focus(seq: number | null): void;
+  /**
+   * More new messages than the first page holds: the window becomes the page after my read
+   * position `seq` (with a few read ones above it), away from the live end, so the room opens
+   * at the first new message rather than at the first of the newest page.
+   */
+  startAfter(seq: number): Promise<void>;
   /** The position was too old to resume (`reset`): start again from the newest page. */
   reload(): Promise<void>;
   /** Live messages, in order: one batch per animation frame, paced in a burst (lib/store/bindings.ts). */
@@ -250,6 +258,18 @@ export const useRoom = create<RoomState>()((set, get) => ({
     if (seq !== null && get().status === "ready") void loadAround(seq);
   },
 
+  async startAfter(seq) {
+    const roomId = get().roomId;
+    if (!roomId) return;
+    try {
+      const window = await windowAt(roomId, seq, READ_ABOVE, PAGE);
+      if (get().roomId !== roomId || get().focusSeq !== null) return;
+      useRoom.setState(window);
+    } catch {
+      // Not loaded: the room stays at its newest page, the older ones a scroll away.
+    }
+  },
+
   async reload() {
     set((s) => ({ messages: [], live: [], hasNewer: false, epoch: s.epoch + 1 }));
     await get().loadNewest();
@@ -330,29 +350,34 @@ async function loadAround(seq: number): Promise<void> {
   const covered = status === "ready" && oldest !== undefined && newest !== undefined && (seq >= oldest || !hasMore) && (seq <= newest || !hasNewer);
   if (covered) return useRoom.setState({ focusLoaded: seq });
   try {
-    const [before, after] = await Promise.all([
-      fetchPage(roomId, { before: seq + 1, limit: AROUND }),
-      fetchPage(roomId, { after: seq, limit: AROUND }),
-    ]);
+    const window = await windowAt(roomId, seq, AROUND, AROUND);
     const s = useRoom.getState();
     if (s.roomId !== roomId || s.focusSeq !== seq) return;
-    const around = mergeBySeq(before.events, after.events);
-    const end = after.hasMore ? null : atLiveEnd(s, around);
-    useRoom.setState({
-      ...(end ?? { messages: around, hasNewer: true, live: s.hasNewer ? s.live : [] }),
-      hasMore: before.hasMore || (end?.hasMore ?? false),
-      olderFailed: false,
-      newerFailed: false,
-      epoch: s.epoch + 1,
-      status: "ready",
-      focusLoaded: seq,
-      focusFailed: false,
-    });
+    useRoom.setState({ ...window, focusLoaded: seq, focusFailed: false });
   } catch {
     // Not loaded: the room stays as it was, and the reader is offered another try (not told
     // the message is gone: it may well be there).
     if (useRoom.getState().focusSeq === seq) useRoom.setState({ focusFailed: true });
   }
+}
+
+/**
+ * The window of up to `above` events up to `seq` and `below` after it, away from the live end
+ * unless the events after reach the head (then with the live messages that came meanwhile).
+ */
+async function windowAt(roomId: string, seq: number, above: number, below: number): Promise<Partial<RoomState>> {
+  const [before, after] = await Promise.all([fetchPage(roomId, { before: seq + 1, limit: above }), fetchPage(roomId, { after: seq, limit: below })]);
+  const s = useRoom.getState();
+  const around = mergeBySeq(before.events, after.events);
+  const end = after.hasMore ? null : atLiveEnd(s, around);
+  return {
+    ...(end ?? { messages: around, hasNewer: true, live: s.hasNewer ? s.live : [] }),
+    hasMore: before.hasMore || (end?.hasMore ?? false),
+    olderFailed: false,
+    newerFailed: false,
+    epoch: s.epoch + 1,
+    status: "ready",
+  };
 }
 
 /**
