@@ -79,6 +79,28 @@ test.describe("on a phone (390 × 844)", () => {
     await expect(page.getByRole("heading", { name: "#general" })).toBeVisible();
   });
 
+  test("a private room's header leaves its name the width: Members and Inspector are icons", async ({ page }) => {
+    await page.goto("/");
+    await signIn(page, unique("Pia"));
+    // A name of a usual length (the app's own tests add a long suffix to theirs).
+    const room = `plans-${Date.now().toString(36).slice(-5)}`;
+    await page.getByLabel("Room name").fill(room);
+    await page.getByLabel(/Private/).check();
+    await page.getByRole("button", { name: "Create room" }).click();
+    await expect(page).toHaveURL(new RegExp(`/rooms/${room}$`));
+    const heading = page.getByRole("heading", { level: 1 });
+    await expect(heading).toContainText(room);
+    // The whole name shows, nothing cut.
+    const cut = await heading.evaluate((el) => {
+      const name = document.createRange();
+      name.selectNodeContents(el.lastChild!);
+      return name.getBoundingClientRect().right - el.getBoundingClientRect().right;
+    });
+    expect(cut).toBeLessThanOrEqual(0);
+    await expect(page.getByRole("button", { name: "Members" })).toBeVisible();
+    await expect(page.getByRole("button", { name: "Inspector" })).toBeVisible();
+  });
+
   test("in a room the chat and the canvas take turns on the screen, the board getting the room's whole height", async ({ page, baseURL }) => {
     await page.goto("/");
     await signIn(page, unique("Uma"));

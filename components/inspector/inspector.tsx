@@ -58,7 +58,7 @@ export function Inspector({ roomId }: { roomId: string }) {
         }`}
       >
         <InspectorIcon className="size-4" />
-        Inspector
+        <span className="sr-only sm:not-sr-only">Inspector</span>
       </button>
       {open && (
         <aside

@@ -7,6 +7,7 @@ import { useRooms } from "@/lib/store/rooms";
 import { readableError } from "../format";
 import { Avatar } from "../ui/avatar";
 import { useDismiss } from "../ui/use-dismiss";
+import { PeopleIcon } from "../ui/icons";
 
 /**
  * A private room's members: anyone in it may add people; its creator may remove anyone, and
@@ -24,9 +25,11 @@ export function MembersButton({ roomId, me }: { roomId: string; me: User }) {
         type="button"
         aria-expanded={open}
         onClick={() => setOpen(!open)}
-        className="rounded-md border border-slate-300 px-2.5 py-1 text-sm font-medium hover:bg-slate-50 dark:border-slate-600 dark:hover:bg-slate-800"
+        className="inline-flex h-8 shrink-0 items-center gap-1.5 rounded-lg border border-slate-300 px-2 text-xs font-medium hover:bg-slate-50 sm:px-2.5 dark:border-slate-600 dark:hover:bg-slate-800"
       >
-        Members
+        <PeopleIcon />
+        {/* Named by its icon alone on a phone, where the room's name needs the header's width. */}
+        <span className="sr-only sm:not-sr-only">Members</span>
       </button>
       {open && <MembersPanel roomId={roomId} me={me} />}
     </div>

@@ -78,6 +78,15 @@ export function LockIcon({ className = "size-3.5" }: IconProps) {
   );
 }
 
+export function PeopleIcon({ className = "size-4" }: IconProps) {
+  return (
+    <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>
+      <circle cx="9" cy="8" r="3.5" />
+      <path d="M2.5 20a6.5 6.5 0 0 1 13 0M16 4.6a3.5 3.5 0 0 1 0 6.8M18 14.2a6.5 6.5 0 0 1 3.5 5.8" />
+    </svg>
+  );
+}
+
 export function PencilIcon({ className = "size-3.5" }: IconProps) {
   return (
     <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>
