@@ -68,3 +68,53 @@ test("an account signs in on a second device as the same person; guests are mark
   await expect(second.getByRole("tab", { name: "Sign in" })).toBeVisible();
   for (const c of [laptop, phone, visitor]) await c.close();
 });
+
+test("a guest is warned before signing out for good, and can keep their name by making it an account", async ({ browser }) => {
+  test.setTimeout(90_000);
+  const laptop = await browser.newContext();
+  const page = await laptop.newPage();
+  await page.goto("/");
+  const name = unique("Noor");
+  await signIn(page, name);
+  const room = unique("kept");
+  await createRoom(page, room);
+  await sendMessage(page, "written as a guest");
+  await expect(messageLog(page).getByText("written as a guest")).toBeVisible();
+
+  // Signing out: told first, and staying is the default.
+  const menu = page.getByRole("region", { name: "Account and settings" });
+  await page.getByRole("button", { name: "Account and settings" }).click();
+  await menu.getByRole("button", { name: "Sign out" }).click();
+  await expect(menu.getByRole("alertdialog")).toContainText(`signing in again as ${name} makes someone new`);
+  await menu.getByRole("button", { name: "Stay" }).click();
+  await expect(menu.getByRole("alertdialog")).toHaveCount(0);
+
+  // Kept: the same person, an account now.
+  const username = name.toLowerCase().replace(/[^a-z0-9_.-]/g, "").slice(0, 32);
+  await menu.getByRole("button", { name: "Keep this name: create an account" }).click();
+  await menu.getByLabel("Username").fill(username);
+  await menu.getByLabel("Password").fill("kept-for-good");
+  await menu.getByRole("button", { name: "Create account" }).click();
+  await expect(menu).toContainText(`Signed in as ${name}`);
+  await expect(menu).not.toContainText("guest");
+  await expect(menu.getByRole("button", { name: "Keep this name: create an account" })).toHaveCount(0);
+  // Signing out asks nothing now: an account can come back.
+  await menu.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByLabel("Display name")).toBeVisible();
+
+  // Back from another device with the password: the guest's message is this person's own.
+  const phone = await browser.newContext();
+  const second = await phone.newPage();
+  await second.goto("/");
+  await second.getByRole("tab", { name: "Sign in" }).click();
+  await second.getByLabel("Username").fill(username);
+  await second.getByLabel("Password").fill("kept-for-good");
+  await second.getByRole("button", { name: "Sign in" }).click();
+  await expect(second.getByRole("button", { name: "Account and settings" })).toBeVisible();
+  await openRoom(second, room);
+  const mine = messageLog(second).getByRole("listitem").filter({ hasText: "written as a guest" });
+  await mine.hover();
+  await expect(mine.getByRole("button", { name: "Edit" })).toBeVisible();
+  await laptop.close();
+  await phone.close();
+});

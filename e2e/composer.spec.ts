@@ -1,7 +1,7 @@
 // Writing before the room is ready: a message sent while the room's history is still loading is
 // not dropped — it goes, once, as soon as the room is ready.
 import { expect, test, type Page } from "@playwright/test";
-import { createRoom, messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
+import { createRoom, messageLog, openRoom, sendMessage, signedInPerson, signOutGuest, unique } from "./helpers";
 
 test("Enter pressed while the room is still loading sends the message once it has loaded", async ({ browser }) => {
   const ada = await signedInPerson(browser, "Ada");
@@ -127,8 +127,7 @@ test("signing out forgets the drafts kept on the device", async ({ browser }) =>
   await ada.context.setOffline(false);
   await expect.poll(stored).toHaveLength(2);
 
-  await ada.page.getByRole("button", { name: "Account and settings" }).click();
-  await ada.page.getByRole("button", { name: "Sign out" }).click();
+  await signOutGuest(ada.page);
   await expect(ada.page.getByLabel("Display name")).toBeVisible();
   expect(await stored()).toEqual([]);
   await ada.context.close();
@@ -146,8 +145,7 @@ test("signing out in one tab leaves nothing another tab was typing a moment befo
 
   // Typed in the room's tab, and at once signed out in the other, before the draft is written.
   await ada.page.getByLabel("Message", { exact: true }).fill(secret);
-  await other.getByRole("button", { name: "Account and settings" }).click();
-  await other.getByRole("button", { name: "Sign out" }).click();
+  await signOutGuest(other);
   await expect(ada.page.getByLabel("Display name")).toBeVisible();
   // Past the moment a pending write would have landed.
   await ada.page.waitForTimeout(1_000);

@@ -24,6 +24,16 @@ export async function signIn(page: Page, name: string): Promise<void> {
   await expect(page.getByRole("button", { name: "Account and settings" })).toBeVisible();
 }
 
+/**
+ * Signs a guest out from the account menu: they are told first that a guest signed out is gone
+ * for good, and confirm.
+ */
+export async function signOutGuest(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Account and settings" }).click();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("alertdialog").getByRole("button", { name: "Sign out" }).click();
+}
+
 /** Creates a room from the landing page; the app then opens it. */
 export async function createRoom(page: Page, name: string): Promise<void> {
   await page.getByLabel("Room name").fill(name);

@@ -1,6 +1,6 @@
 // One person, start to finish: a name, a room, a message that survives a reload.
 import { expect, test } from "@playwright/test";
-import { createRoom, messageLog, sendMessage, signIn, unique } from "./helpers";
+import { createRoom, messageLog, sendMessage, signIn, signOutGuest, unique } from "./helpers";
 
 test("a person sets a name, creates a room, posts, reloads, and sees the message", async ({ page }) => {
   await page.goto("/");
@@ -27,8 +27,7 @@ test("a person sets a name, creates a room, posts, reloads, and sees the message
   await page.getByRole("button", { name: "Create room" }).click();
   await expect(page.getByLabel("Room name")).toHaveAccessibleDescription(/already exists/);
 
-  await page.getByRole("button", { name: "Account and settings" }).click();
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await signOutGuest(page);
   await expect(page.getByLabel("Display name")).toBeVisible();
   await page.reload();
   await expect(page.getByLabel("Display name")).toBeVisible();

@@ -5,7 +5,7 @@
 // leader tab closes mid-conversation and nothing is lost or repeated; signing out in one tab
 // signs out all of them. A frozen leader lets go as a closed one does.
 import { expect, test, type Page } from "@playwright/test";
-import { createRoom, fact, messageLog, openConnections, openRoom, peopleHere, sendMessage, sharedCanvas, signedInPerson, unique } from "./helpers";
+import { createRoom, fact, messageLog, openConnections, openRoom, peopleHere, sendMessage, sharedCanvas, signedInPerson, signOutGuest, unique } from "./helpers";
 
 // A trace snapshots every page at each step: with eleven pages that is most of the machine.
 test.use({ trace: "off" });
@@ -149,8 +149,7 @@ test("two people count as two whatever their tabs; signing out in one tab signs 
 
   // Signing out in a tab that does not hold the connection.
   const follower = adaTabs[2]!;
-  await follower.getByRole("button", { name: "Account and settings" }).click();
-  await follower.getByRole("button", { name: "Sign out" }).click();
+  await signOutGuest(follower);
   for (const tab of adaTabs) await expect(tab.getByLabel("Display name")).toBeVisible();
   for (const tab of boTabs) await expect(peopleHere(tab)).toHaveCount(1);
   await expect.poll(() => openConnections(baseURL!)).toMatchObject({ ws: 1, sse: 1 });

@@ -64,25 +64,61 @@ export class Accounts {
     secure: boolean,
     userAgent?: string,
   ): Promise<{ session: Session; cookie: string }> {
+    const account = await this.checked(input, input.name);
+    try {
+      return await this.sessions.create(account.name, secure, { username: account.username, passwordHash: account.passwordHash, nameKey: account.nameKey }, userAgent);
+    } catch (err) {
+      throw await this.whichTaken(err, account);
+    }
+  }
+
+  /**
+   * A guest becomes an account (protocol 1.8): the same person, with their messages, rooms and
+   * read positions, now able to sign in anywhere. `name` defaults to the name they go by.
+   * Refused `forbidden` for someone who is an account already.
+   */
+  async claim(guest: User, input: { username: string; password: string; name?: string | undefined }): Promise<User> {
+    const [self] = await this.db.sql.query<{ account: boolean }>("SELECT username IS NOT NULL AS account FROM users WHERE id = $1", [guest.id]);
+    if (self?.account !== false) throw new AccountError("forbidden", "You have an account already");
+    const account = await this.checked(input, input.name ?? guest.name);
+    let rows: Array<{ id: string; name: string; color: string }>;
+    try {
+      rows = await this.db.sql.query(
+        "UPDATE users SET username = $2, password_hash = $3, name = $4, name_key = $5 WHERE id = $1 AND username IS NULL RETURNING id, name, color",
+        [guest.id, account.username, account.passwordHash, account.name, account.nameKey],
+      );
+    } catch (err) {
+      throw await this.whichTaken(err, account);
+    }
+    const [row] = rows;
+    if (!row) throw new AccountError("forbidden", "You have an account already");
+    return { id: row.id, name: row.name, color: row.color };
+  }
+
+  /** What an account is made of, each part checked (and the password hashed). */
+  private async checked(input: { username: string; password: string }, displayName: string | undefined) {
     const username = usernameSchema.safeParse(input.username);
     if (!username.success) throw new AccountError("invalid_username", username.error.issues[0]!.message);
     const password = passwordSchema.safeParse(input.password);
     if (!password.success) throw new AccountError("invalid_password", password.error.issues[0]!.message);
-    const name = userNameSchema.safeParse(input.name ?? username.data);
+    const name = userNameSchema.safeParse(displayName ?? username.data);
     if (!name.success) throw new AccountError("invalid_name", name.error.issues[0]!.message);
-    const key = nameKey(name.data);
     const passwordHash = await hashPassword(password.data);
     if (await this.usernameTaken(username.data)) throw new AccountError("username_taken", `The username "${username.data}" is taken`);
     if (await this.nameTaken(name.data)) throw new AccountError("name_taken", `Someone already goes by "${name.data}"`);
-    try {
-      return await this.sessions.create(name.data, secure, { username: username.data, passwordHash, nameKey: key }, userAgent);
-    } catch (err) {
-      // The unique indexes decide races: two people taking one username (or one name) at once
-      // get one account; the other is told which was taken.
-      if ((err as { code?: unknown }).code !== "P2002") throw err;
-      if (await this.usernameTaken(username.data)) throw new AccountError("username_taken", `The username "${username.data}" is taken`);
-      throw new AccountError("name_taken", `Someone already goes by "${name.data}"`);
-    }
+    return { username: username.data, passwordHash, name: name.data, nameKey: nameKey(name.data) };
+  }
+
+  /**
+   * The unique indexes decide races: two people taking one username (or one name) at once get
+   * one account; the other is told which was taken.
+   */
+  private async whichTaken(err: unknown, account: { username: string; name: string }): Promise<unknown> {
+    const code = (err as { code?: unknown }).code;
+    // P2002 from Prisma, 23505 from the driver: a unique index refused the row.
+    if (code !== "P2002" && code !== "23505") return err;
+    if (await this.usernameTaken(account.username)) return new AccountError("username_taken", `The username "${account.username}" is taken`);
+    return new AccountError("name_taken", `Someone already goes by "${account.name}"`);
   }
 
   /** Signs an account in on this device: a new session for the same person. */

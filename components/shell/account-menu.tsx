@@ -7,6 +7,7 @@ import { Avatar } from "../ui/avatar";
 import { useDismiss } from "../ui/use-dismiss";
 import { ThemeSelect } from "./theme-select";
 import { DesktopNotificationsToggle } from "./desktop-notifications-toggle";
+import { ClaimAccount } from "./claim-account";
 import { Devices } from "./devices";
 import { TransportSelect } from "./transport-select";
 import { endSession } from "./use-realtime";
@@ -14,8 +15,12 @@ import { endSession } from "./use-realtime";
 /** Who I am, the theme and transport settings, and signing out. */
 export function AccountMenu({ user }: { user: User }) {
   const [open, setOpen] = useState(false);
+  const [confirming, setConfirming] = useState(false);
   const root = useRef<HTMLDivElement>(null);
-  const close = useCallback(() => setOpen(false), []);
+  const close = useCallback(() => {
+    setOpen(false);
+    setConfirming(false);
+  }, []);
   useDismiss(root, open, close);
 
   const signOut = async () => {
@@ -27,7 +32,7 @@ export function AccountMenu({ user }: { user: User }) {
     <div ref={root} className="relative">
       <button
         type="button"
-        onClick={() => setOpen(!open)}
+        onClick={() => (open ? close() : setOpen(true))}
         aria-expanded={open}
         aria-controls="account-panel"
         // Starts with the name shown on the button, so speaking what you see finds it.
@@ -50,7 +55,7 @@ export function AccountMenu({ user }: { user: User }) {
             </strong>
             {user.guest && <span className="ml-1.5 rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-700">guest</span>}
           </p>
-          {user.guest && <p className="mt-1 text-xs text-slate-500 dark:text-slate-400">A guest lives in this browser only. Create an account to sign in anywhere as yourself.</p>}
+          {user.guest && <ClaimAccount />}
           {!user.guest && <Devices />}
           <DesktopNotificationsToggle />
           <div className="mt-3 border-t border-slate-100 dark:border-slate-800 pt-3">
@@ -67,13 +72,30 @@ export function AccountMenu({ user }: { user: User }) {
           >
             Ops dashboard
           </Link>
-          <button
-            type="button"
-            onClick={() => void signOut()}
-            className="mt-3 w-full rounded-lg border border-slate-300 dark:border-slate-600 px-3 py-1.5 text-sm font-medium hover:bg-slate-50 dark:hover:bg-slate-800"
-          >
-            Sign out
-          </button>
+          {confirming ? (
+            // A guest signed out cannot come back as the same person: they are told before.
+            <div role="alertdialog" aria-labelledby="guest-sign-out" className="mt-3 rounded-lg border border-amber-300 dark:border-amber-700 bg-amber-50 dark:bg-amber-950 p-3">
+              <p id="guest-sign-out" className="text-sm text-amber-900 dark:text-amber-100">
+                Signed out, this guest is gone: signing in again as <bdi>{user.name}</bdi> makes someone new.
+              </p>
+              <div className="mt-2 flex gap-2">
+                <button type="button" onClick={() => void signOut()} className="flex-1 rounded-lg bg-rose-600 px-3 py-1.5 text-sm font-semibold text-white hover:bg-rose-700">
+                  Sign out
+                </button>
+                <button type="button" autoFocus onClick={() => setConfirming(false)} className="flex-1 rounded-lg border border-slate-300 dark:border-slate-600 px-3 py-1.5 text-sm font-medium hover:bg-slate-50 dark:hover:bg-slate-800">
+                  Stay
+                </button>
+              </div>
+            </div>
+          ) : (
+            <button
+              type="button"
+              onClick={() => (user.guest ? setConfirming(true) : void signOut())}
+              className="mt-3 w-full rounded-lg border border-slate-300 dark:border-slate-600 px-3 py-1.5 text-sm font-medium hover:bg-slate-50 dark:hover:bg-slate-800"
+            >
+              Sign out
+            </button>
+          )}
         </div>
       )}
     </div>

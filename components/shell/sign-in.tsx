@@ -11,7 +11,8 @@ const WAYS: Array<{ way: Way; label: string }> = [
   { way: "create", label: "Create account" },
 ];
 
-const input =
+/** A text field of the sign-in forms (and of the guest's account claim). */
+export const input =
   "mt-1.5 block w-full rounded-lg border border-slate-300 dark:border-slate-600 px-3 py-2 text-sm shadow-xs focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30";
 
 /**

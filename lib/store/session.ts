@@ -16,6 +16,8 @@ interface SessionState {
   /** An account, on this device: the same person as everywhere else. */
   signInAccount(username: string, password: string): Promise<string | null>;
   createAccount(username: string, password: string, name: string): Promise<string | null>;
+  /** The guest signed in becomes an account, the same person (protocol 1.8). */
+  claimAccount(username: string, password: string): Promise<string | null>;
   signOut(): Promise<void>;
   /** The server no longer knows the session (expired, signed out elsewhere). */
   forget(): void;
@@ -39,6 +41,7 @@ export const useSession = create<SessionState>()((set) => ({
 
   signIn: (name) => signInWith(set, "/api/session", { name }),
   signInAccount: (username, password) => signInWith(set, "/api/session", { username, password }),
+  claimAccount: (username, password) => signInWith(set, "/api/account/claim", { username, password }),
   createAccount: (username, password, name) => signInWith(set, "/api/account", { username, password, ...(name.trim() ? { name } : {}) }),
 
   async signOut() {

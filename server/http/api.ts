@@ -199,6 +199,20 @@ export function createApi(deps: ApiDeps): Router {
     const { session, cookie } = await accounts.create(body, isSecure(req), req.headers["user-agent"]);
     sendJson(res, 201, { user: session.user }, { "Set-Cookie": cookie });
   });
+  // Version 1.8: the guest signed in becomes an account, the same person; the session goes on.
+  router.on(
+    "POST",
+    "/api/account/claim",
+    authed(async ({ req, res }, session) => {
+      limit(signups, deps.trust.clientAddress(req), "session", "sign-ins from your address");
+      const body = await readJson(req, createAccountBodySchema, "invalid_body");
+      const user = await accounts.claim(session.user, body);
+      // This instance asks the database again at the next request; others within their cache's
+      // few seconds.
+      sessions.forget(session.id);
+      sendJson(res, 200, { user });
+    }),
+  );
   // The person's devices: each can be signed out from any other, on every instance at once.
   router.on(
     "GET",

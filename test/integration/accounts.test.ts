@@ -68,6 +68,30 @@ describe.each(dbKinds)("accounts on %s", (kind) => {
     expect(await errorCode(plain)).toBe("unauthorized");
   });
 
+  it("a guest claims an account and stays the same person, now able to sign in anywhere (1.8)", async () => {
+    const guest = await post("/api/session", { name: `Visitor ${tag()}` });
+    const cookie = cookieOf(guest);
+    const { user: before } = (await guest.json()) as { user: User };
+    expect(before.guest).toBe(true);
+    const username = `kept_${tag()}`;
+    const claimed = await post("/api/account/claim", { username, password: "correct horse" }, cookie);
+    expect(claimed.status).toBe(200);
+    expect(((await claimed.json()) as { user: User }).user).toEqual({ id: before.id, name: before.name, color: before.color });
+    // The same session goes on, now an account's; and the password signs in elsewhere as the same person.
+    expect(await whoIs(cookie)).toEqual({ id: before.id, name: before.name, color: before.color });
+    const elsewhere = await post("/api/session", { username, password: "correct horse" });
+    expect(((await elsewhere.json()) as { user: User }).user.id).toBe(before.id);
+
+    // Once is enough; a taken username is refused; nobody signed in claims nothing.
+    expect(await errorCode(await post("/api/account/claim", { username: `again_${tag()}`, password: "correct horse" }, cookie))).toBe("forbidden");
+    const other = cookieOf(await post("/api/session", { name: `Visitor ${tag()}` }));
+    const taken = await post("/api/account/claim", { username, password: "correct horse" }, other);
+    expect(taken.status).toBe(409);
+    expect(await errorCode(taken)).toBe("username_taken");
+    expect((await whoIs(other)).guest).toBe(true);
+    expect((await post("/api/account/claim", { username: `nobody_${tag()}`, password: "correct horse" })).status).toBe(401);
+  });
+
   it("a wrong password and an unknown username get the same answer, and both are checked against a hash", async () => {
     const username = `lin_${tag()}`;
     expect((await post("/api/account", { username, password: "open sesame" })).status).toBe(201);
