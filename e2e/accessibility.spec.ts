@@ -209,3 +209,17 @@ test("signed in from the keyboard, the focus goes on in the page, not back to th
   await page.keyboard.press("Tab");
   expect(await page.evaluate(() => document.activeElement?.closest("main") !== null)).toBe(true);
 });
+
+test("the first Tab offers to skip to the page's content, past the header and the sidebar", async ({ page }) => {
+  await page.goto("/");
+  await signIn(page, unique("Sky"));
+  await page.reload();
+  await expect(page.getByRole("button", { name: "Account and settings" })).toBeVisible();
+  await page.keyboard.press("Tab");
+  const skip = page.getByRole("link", { name: "Skip to content" });
+  await expect(skip).toBeFocused();
+  await expect(skip).toBeInViewport();
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Tab");
+  expect(await page.evaluate(() => document.activeElement?.closest("main") !== null)).toBe(true);
+});

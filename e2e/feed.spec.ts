@@ -142,3 +142,27 @@ test("a busy room's burst does not take over the feed: it counts every message, 
   await expect(feed.getByRole("listitem").filter({ hasText: `#${quiet}` }).filter({ hasText: "before the burst" })).toBeVisible();
   await ida.context.close();
 });
+
+test("a mention's toast leaves the room's header in reach, and goes once its room is read", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const lin = await signedInPerson(browser, "Lin");
+  const room = unique("toast");
+  await createRoom(ada.page, room);
+  await openRoom(lin.page, room);
+  await openRoom(lin.page, "general");
+  await sendMessage(ada.page, "@Lin have a look");
+  const toast = lin.page.getByRole("link", { name: `Ada mentioned you in #${room}` });
+  await expect(toast).toBeVisible();
+  const inspector = lin.page.getByRole("button", { name: "Inspector" });
+  const onTop = await inspector.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    return el.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2));
+  });
+  expect(onTop).toBe(true);
+  // Read where it was written: the toast is not news any more.
+  await lin.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: new RegExp(`^#${room}`) }).click();
+  await expect(messageLog(lin.page).getByText("have a look")).toBeVisible();
+  await expect(toast).toHaveCount(0);
+  await ada.context.close();
+  await lin.context.close();
+});

@@ -93,3 +93,22 @@ test("a private room is there only for its members, live; a direct message opens
   await ada.context.close();
   await lin.context.close();
 });
+
+test("anyone can be messaged from the sidebar, found by name, without meeting them in a room first", async ({ browser }) => {
+  const tag = unique("pair");
+  const ada = await signedInPerson(browser, `Ada ${tag}`);
+  const lin = await signedInPerson(browser, `Lin ${tag}`);
+  const rooms = ada.page.getByRole("navigation", { name: "Your rooms" });
+  await rooms.getByRole("button", { name: "Message someone" }).click();
+  // Both names hold the tag: only the other person is offered, never oneself.
+  await rooms.getByLabel("Message someone").fill(tag);
+  const people = rooms.getByRole("list", { name: "People" }).getByRole("button");
+  await expect(people.filter({ hasText: lin.name })).toBeVisible();
+  await expect(people).toHaveCount(1);
+  await people.click();
+  await expect(ada.page.getByRole("heading", { level: 1 })).toHaveText(`Private room${lin.name}`);
+  await sendMessage(ada.page, "found you by name");
+  await expect(lin.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: `${ada.name}, direct message, 1 unread` })).toBeVisible();
+  await ada.context.close();
+  await lin.context.close();
+});

@@ -1,6 +1,6 @@
 // A message's text as a tree of pieces for the page to render as elements: links, light
-// markdown (**bold**, _italic_ or *italic*, `code`, ``` blocks ```, "> " quotes, "- " and "1. "
-// lists) and @mentions. There is no HTML anywhere in or out: every piece is plain text the page
+// markdown (**bold**, _italic_ or *italic*, ~~struck~~, `code`, ``` blocks ```, "> " quotes, "- "
+// and "1. " lists) and @mentions. There is no HTML anywhere in or out: every piece is plain text the page
 // puts in a text node, so whatever a message holds — tags, `javascript:` URLs, unbalanced
 // markers — shows as the characters typed.
 
@@ -10,7 +10,8 @@ export type Inline =
   | { kind: "code"; text: string }
   | { kind: "link"; href: string; text: string }
   | { kind: "strong"; children: Inline[] }
-  | { kind: "em"; children: Inline[] };
+  | { kind: "em"; children: Inline[] }
+  | { kind: "strike"; children: Inline[] };
 
 export type Block =
   | { kind: "paragraph"; children: Inline[] }
@@ -207,18 +208,23 @@ function findBacktickRun(text: string, from: number, length: number): number {
  * a later opener of the same marker has none either, so a line of a thousand `*a ` is read in
  * one pass, not a thousand.
  */
-type Unclosed = Partial<Record<"**" | "*" | "_", number>>;
+type Unclosed = Partial<Record<"**" | "*" | "_" | "~~", number>>;
 
 interface Emphasis {
-  kind: "strong" | "em";
+  kind: "strong" | "em" | "strike";
   contentStart: number;
   contentEnd: number;
   end: number;
 }
 
-/** `**…**`, `*…*` or `_…_` opening at `i` with a closer further on, or null (then the marker is text). */
+/** `**…**`, `*…*`, `_…_` or `~~…~~` opening at `i` with a closer further on, or null (then the marker is text). */
 function emphasisAt(text: string, i: number, unclosed: Unclosed): Emphasis | null {
   const c = text[i];
+  if (c === "~") {
+    if (text[i + 1] !== "~") return null;
+    const close = findCloser(text, i, "~~", unclosed);
+    return close >= 0 ? { kind: "strike", contentStart: i + 2, contentEnd: close, end: close + 2 } : null;
+  }
   if (c !== "*" && c !== "_") return null;
   if (c === "*" && text[i + 1] === "*") {
     const close = findCloser(text, i, "**", unclosed);
@@ -235,7 +241,7 @@ function emphasisAt(text: string, i: number, unclosed: Unclosed): Emphasis | nul
  * inside a word (snake_case_names). Code spans and links are skipped whole, so a marker in
  * them closes nothing.
  */
-function findCloser(text: string, open: number, marker: "**" | "*" | "_", unclosed: Unclosed): number {
+function findCloser(text: string, open: number, marker: "**" | "*" | "_" | "~~", unclosed: Unclosed): number {
   const after = open + marker.length;
   if (!text[after] || /\s/.test(text[after]!)) return -1;
   if (marker === "_" && isWordChar(text[open - 1])) return -1;
@@ -277,8 +283,8 @@ export function isLongMessage(text: string): boolean {
   return text.length > LONG_MESSAGE_CHARS || text.split("\n").length > LONG_MESSAGE_LINES;
 }
 
-/** Every character that can begin markup: a code span or block, a labelled link, emphasis. */
-const MARKUP = /[`[*_]/;
+/** Every character that can begin markup: a code span or block, a labelled link, emphasis, strikethrough. */
+const MARKUP = /[`[*_~]/;
 
 /**
  * The message as the words a reader sees, markers gone: what previews show (the feed,
@@ -309,5 +315,5 @@ function blockText(block: Block): string {
 }
 
 function inlineText(pieces: Inline[]): string {
-  return pieces.map((p) => (p.kind === "strong" || p.kind === "em" ? inlineText(p.children) : p.text)).join("");
+  return pieces.map((p) => ("children" in p ? inlineText(p.children) : p.text)).join("");
 }

@@ -6,8 +6,9 @@ import { CloseIcon } from "../ui/icons";
 import { RoomName } from "../rooms/room-name";
 
 /**
- * "Ada mentioned you in #general", for a few seconds, top right under the header: at the bottom
- * it would cover the composer's Send button just when the reader may want to answer.
+ * "Ada mentioned you in #general", for a few seconds, top right under the room's header (whose
+ * buttons stay in reach): at the bottom it would cover the composer's Send button just when the
+ * reader may want to answer.
  */
 export function MentionToasts() {
   // A mention read meanwhile (its room read past it, here or elsewhere) is not news any more.
@@ -15,7 +16,7 @@ export function MentionToasts() {
   const toasts = useNotifications((s) => s.toasts).filter(({ mention }) => (rooms[mention.data.roomId]?.readSeq ?? 0) < mention.data.seq);
   const dismiss = useNotifications((s) => s.dismissToast);
   return (
-    <div aria-live="polite" className="pointer-events-none fixed top-16 right-3 left-3 z-40 flex flex-col items-end gap-2 sm:left-auto">
+    <div aria-live="polite" className="pointer-events-none fixed top-28 right-3 left-3 z-40 flex flex-col items-end gap-2 sm:left-auto">
       {toasts.map(({ id, mention }) => (
         <div
           key={id}

@@ -169,8 +169,8 @@ export function Composer({ roomId }: { roomId: string }) {
           placeholder={`Message ${roomName}`}
           className={`block max-h-40 min-h-10 flex-1 resize-none rounded-lg border px-3 py-2 text-sm placeholder:truncate focus-visible:outline-2 ${
             tooLong
-              ? "border-rose-500 focus-visible:border-rose-500 focus-visible:outline-rose-500/30"
-              : "border-slate-300 dark:border-slate-600 focus-visible:border-indigo-500 focus-visible:outline-indigo-500/30"
+              ? "border-rose-500 focus-visible:border-rose-500 focus-visible:outline-rose-500/60"
+              : "border-slate-300 dark:border-slate-600 focus-visible:border-indigo-500 focus-visible:outline-indigo-500/60"
           }`}
         />
         <button

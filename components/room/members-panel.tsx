@@ -1,13 +1,14 @@
 "use client";
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { membersAnswerSchema, peopleAnswerSchema, type MembersAnswer, type User } from "@/lib/protocol";
+import { membersAnswerSchema, type MembersAnswer, type User } from "@/lib/protocol";
 import { api, ApiError, apiNoContent } from "@/lib/store/http";
 import { useRooms } from "@/lib/store/rooms";
 import { readableError } from "../format";
 import { Avatar } from "../ui/avatar";
 import { useDismiss } from "../ui/use-dismiss";
 import { PeopleIcon } from "../ui/icons";
+import { usePeopleSearch } from "./use-people-search";
 
 /**
  * A private room's members: anyone in it may add people; its creator may remove anyone, and
@@ -41,20 +42,13 @@ function MembersPanel({ roomId, me }: { roomId: string; me: User }) {
   /** Null until the members are in: what the panel offers depends on them (a direct message, its creator). */
   const [answer, setAnswer] = useState<MembersAnswer | null>(null);
   const [query, setQuery] = useState("");
-  const [found, setFound] = useState<User[]>([]);
+  const found = usePeopleSearch(query);
   const [error, setError] = useState<string | null>(null);
   const load = useCallback(
     () => api(`/api/rooms/${encodeURIComponent(roomId)}/members`, membersAnswerSchema).then(setAnswer, () => setError("Could not load the members")),
     [roomId],
   );
   useEffect(() => void load(), [load]);
-  useEffect(() => {
-    if (query.trim() === "") return setFound([]);
-    const timer = setTimeout(() => {
-      api(`/api/people?${new URLSearchParams({ q: query.trim() })}`, peopleAnswerSchema).then((a) => setFound(a.people), () => setFound([]));
-    }, 150);
-    return () => clearTimeout(timer);
-  }, [query]);
 
   const act = async (what: () => Promise<void>) => {
     try {

@@ -128,6 +128,8 @@ function renderInlines(inlines: Inline[]): ReactNode[] {
         );
       case "em":
         return <em key={i}>{renderInlines(piece.children)}</em>;
+      case "strike":
+        return <s key={i}>{renderInlines(piece.children)}</s>;
       default: {
         const unknown: never = piece;
         return unknown;

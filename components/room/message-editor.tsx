@@ -60,7 +60,7 @@ export function MessageEditor({ room, message }: { room: string; message: Messag
         maxLength={4000}
         onChange={(e) => setText(e.target.value)}
         onKeyDown={onKeyDown}
-        className="block w-full resize-none rounded-md border border-indigo-300 dark:border-indigo-700 px-2 py-1 text-sm focus-visible:outline-2 focus-visible:outline-indigo-500/30"
+        className="block w-full resize-none rounded-md border border-indigo-300 dark:border-indigo-700 px-2 py-1 text-sm focus-visible:outline-2 focus-visible:outline-indigo-500/60"
       />
       <p className="mt-1 flex gap-3 text-xs text-slate-500 dark:text-slate-400">
         <span>Enter to save · Esc to cancel</span>

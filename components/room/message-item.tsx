@@ -66,7 +66,7 @@ export const MessageItem = memo(function MessageItem({
       tabIndex={-1}
       data-message=""
       className={`group relative flex scroll-my-4 gap-3 px-4 focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400 ${continues ? "py-0.5" : "pt-3 pb-0.5"} ${
-        focused ? "bg-indigo-50 dark:bg-indigo-950 ring-2 ring-indigo-300 dark:ring-indigo-700 ring-inset" : mentionsMe ? "bg-amber-50 dark:bg-amber-950" : "hover:bg-slate-50 dark:hover:bg-slate-800"
+        focused ? "bg-indigo-50 dark:bg-indigo-950 ring-2 ring-indigo-300 dark:ring-indigo-700 ring-inset" : mentionsMe ? "bg-amber-50 dark:bg-amber-400/10" : "hover:bg-slate-50 dark:hover:bg-slate-800"
       }`}
     >
       <div className="flex w-8 shrink-0 justify-center">

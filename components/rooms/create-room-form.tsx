@@ -41,7 +41,7 @@ export function CreateRoomForm() {
           autoComplete="off"
           aria-invalid={error ? true : undefined}
           aria-describedby={error ? "room-name-error" : "room-name-hint"}
-          className="block min-w-0 flex-1 rounded-lg border border-slate-300 dark:border-slate-600 px-3 py-2 text-sm focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30"
+          className="block min-w-0 flex-1 rounded-lg border border-slate-300 dark:border-slate-600 px-3 py-2 text-sm focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/60"
         />
         <button
           type="submit"

@@ -58,7 +58,7 @@ export function RoomList() {
               maxLength={40}
               placeholder="Search rooms by name"
               autoComplete="off"
-              className="block w-full rounded-lg border border-slate-300 dark:border-slate-600 bg-white dark:bg-slate-900 px-3 py-2 text-sm focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30"
+              className="block w-full rounded-lg border border-slate-300 dark:border-slate-600 bg-white dark:bg-slate-900 px-3 py-2 text-sm focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/60"
             />
           </div>
           {status === "loading" && <p className="text-sm text-slate-500 dark:text-slate-400">{query ? "Searching…" : "Loading rooms…"}</p>}

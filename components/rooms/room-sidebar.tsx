@@ -7,6 +7,7 @@ import { useShallow } from "zustand/react/shallow";
 import { useDrafts } from "@/lib/store/drafts";
 import { useRooms } from "@/lib/store/rooms";
 import { CloseIcon, PencilIcon } from "../ui/icons";
+import { NewMessage } from "./new-message";
 import { ListedRoomName } from "./room-name";
 
 /**
@@ -102,6 +103,7 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
           );
         })}
       </ul>
+      <NewMessage onOpened={onClose} />
     </div>
   );
 }

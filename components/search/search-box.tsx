@@ -48,7 +48,7 @@ export function SearchBox({ id, name, initial = "", autoFocus = false, className
         autoComplete="off"
         enterKeyHint="search"
         autoFocus={autoFocus}
-        className="h-9 w-full rounded-full border border-slate-300 dark:border-slate-600 bg-slate-50 dark:bg-slate-800 pr-3 pl-8 text-sm focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30"
+        className="h-9 w-full rounded-full border border-slate-300 dark:border-slate-600 bg-slate-50 dark:bg-slate-800 pr-3 pl-8 text-sm focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/60"
       />
     </form>
   );

@@ -13,7 +13,7 @@ const WAYS: Array<{ way: Way; label: string }> = [
 
 /** A text field of the sign-in forms (and of the guest's account claim). */
 export const input =
-  "mt-1.5 block w-full rounded-lg border border-slate-300 dark:border-slate-600 px-3 py-2 text-sm shadow-xs focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/30";
+  "mt-1.5 block w-full rounded-lg border border-slate-300 dark:border-slate-600 px-3 py-2 text-sm shadow-xs focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/60";
 
 /**
  * The landing: three ways in. A guest picks a display name and is a new person in this browser

@@ -69,6 +69,13 @@ export function Workspace({ user, arrived = false, children }: { user: User; arr
 
   return (
     <div className="flex h-[var(--visible-height,100dvh)] flex-col">
+      {/* The first Tab on a page: past the header, the sidebar and their links to what the page is for. */}
+      <a
+        href="#main"
+        className="sr-only rounded-lg bg-indigo-600 px-3 py-2 text-sm font-semibold text-white focus:not-sr-only focus:fixed focus:top-2 focus:left-2 focus:z-50"
+      >
+        Skip to content
+      </a>
       <header className="flex h-14 shrink-0 items-center gap-2 border-b border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 px-3 sm:gap-3 sm:px-4">
         <button
           type="button"
@@ -133,7 +140,7 @@ export function Workspace({ user, arrived = false, children }: { user: User; arr
             <RoomSidebar onClose={roomsOpen ? closeRooms : undefined} />
           </nav>
         </div>
-        <main ref={main} tabIndex={-1} className="min-w-0 flex-1 outline-none">
+        <main ref={main} id="main" tabIndex={-1} className="min-w-0 flex-1 outline-none">
           {children}
         </main>
         <aside

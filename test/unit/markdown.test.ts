@@ -54,6 +54,17 @@ describe("markdown", () => {
     ]);
   });
 
+  it("strikes through ~~…~~, nested with the rest, and leaves a lone or spaced ~ as typed", () => {
+    expect(parseInline("~~old plan~~ new **~~gone~~**")).toEqual([
+      { kind: "strike", children: [text("old plan")] },
+      text(" new "),
+      { kind: "strong", children: [{ kind: "strike", children: [text("gone")] }] },
+    ]);
+    expect(parseInline("~5 min, ~~ spaced ~~ and ~~never")).toEqual([text("~5 min, ~~ spaced ~~ and ~~never")]);
+    expect(plainText("~~old~~ new")).toBe("old new");
+    expect(html("~~old~~")).toContain("<s>old</s>");
+  });
+
   it("nests emphasis and links inside it", () => {
     expect(parseInline("**bold _and italic_ https://a.b**")).toEqual([
       { kind: "strong", children: [text("bold "), { kind: "em", children: [text("and italic")] }, text(" "), link("https://a.b")] },

@@ -1,0 +1,77 @@
+"use client";
+import { useCallback, useRef, useState } from "react";
+import { useSession } from "@/lib/store/session";
+import { useDirectMessage } from "../room/use-direct-message";
+import { usePeopleSearch } from "../room/use-people-search";
+import { Avatar } from "../ui/avatar";
+import { PencilIcon } from "../ui/icons";
+import { useDismiss } from "../ui/use-dismiss";
+
+/**
+ * "Message someone": a direct message with anyone, found by name, not only with someone in the
+ * room open or met in a conversation. Opens (or makes) the conversation and goes there;
+ * `onOpened` (a drawer's close) hears that it did.
+ */
+export function NewMessage({ onOpened }: { onOpened?: () => void }) {
+  const [open, setOpen] = useState(false);
+  const [query, setQuery] = useState("");
+  const meId = useSession((s) => s.user?.id);
+  const found = usePeopleSearch(open ? query : "").filter((u) => u.id !== meId);
+  const message = useDirectMessage();
+  const root = useRef<HTMLDivElement>(null);
+  const close = useCallback(() => {
+    setOpen(false);
+    setQuery("");
+  }, []);
+  useDismiss(root, open, close);
+
+  return (
+    <div ref={root} className="border-t border-slate-200 dark:border-slate-700 p-2">
+      {open ? (
+        <div role="search" aria-label="Message someone">
+          <label htmlFor="new-message-to" className="px-1 text-xs font-medium text-slate-600 dark:text-slate-300">
+            Message someone
+          </label>
+          <input
+            id="new-message-to"
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+            placeholder="Their name"
+            autoComplete="off"
+            autoFocus
+            maxLength={32}
+            className="mt-1 block w-full rounded-md border border-slate-300 px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900"
+          />
+          <ul aria-label="People" className="mt-1 max-h-48 space-y-0.5 overflow-y-auto">
+            {found.map((u) => (
+              <li key={u.id}>
+                <button
+                  type="button"
+                  onClick={() => {
+                    close();
+                    onOpened?.();
+                    void message(u.id);
+                  }}
+                  className="flex w-full items-center gap-2 rounded px-1.5 py-1 text-left text-sm hover:bg-slate-100 dark:hover:bg-slate-800"
+                >
+                  <Avatar name={u.name} color={u.color} size="sm" />
+                  <bdi className="min-w-0 flex-1 truncate">{u.name}</bdi>
+                  {u.guest && <span className="text-xs text-slate-500 dark:text-slate-400">guest</span>}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : (
+        <button
+          type="button"
+          onClick={() => setOpen(true)}
+          className="flex w-full items-center gap-2 rounded-md px-2 py-1.5 text-sm text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800"
+        >
+          <PencilIcon />
+          Message someone
+        </button>
+      )}
+    </div>
+  );
+}
