@@ -19,6 +19,19 @@ async function readSeqOf(page: Page, room: string): Promise<number> {
   return rooms.find((r) => r.id === room)?.readSeq ?? 0;
 }
 
+/**
+ * A new room `room` that the person on `page` reads as a message comes in ("read before"), then
+ * leaves for another room, as a person moving between rooms does.
+ */
+async function readThenLeave(page: Page, baseURL: string, room: string): Promise<void> {
+  await createRoomOverHttp(baseURL, room);
+  await openRoom(page, room);
+  await postMessages(baseURL, room, ["read before"]);
+  await expect(messageLog(page).getByText("read before")).toBeVisible();
+  await expect.poll(() => readSeqOf(page, room)).toBeGreaterThan(0);
+  await openRoom(page, "general");
+}
+
 test("a message in another room is unread on every device until the room is opened on one", async ({ browser, baseURL }) => {
   const x = early("news");
   const y = early("desk");
@@ -89,16 +102,9 @@ test("a room joined while it was empty counts what comes after, on a page loaded
 
 test("a room with more new messages than the view holds opens at the first of them, and is read once the reader reaches the end", async ({ browser, baseURL }) => {
   const x = early("backlog");
-  await createRoomOverHttp(baseURL!, x);
   const ada = await signedInPerson(browser, "Ada");
   try {
-    // Ada reads X as a message comes in, then moves to another room.
-    await openRoom(ada.page, x);
-    await postMessages(baseURL!, x, ["read before"]);
-    await expect(messageLog(ada.page).getByText("read before")).toBeVisible();
-    await expect.poll(() => readSeqOf(ada.page, x)).toBeGreaterThan(0);
-    // Elsewhere meanwhile: in another room, as a person moving between rooms is.
-    await openRoom(ada.page, "general");
+    await readThenLeave(ada.page, baseURL!, x);
     await postMessages(baseURL!, x, Array.from({ length: 60 }, (_, i) => `backlog ${i + 1}`));
     await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, 60 unread`);
 
@@ -120,14 +126,9 @@ test("a room with more new messages than the view holds opens at the first of th
 
 test("a room with more new messages than a page opens at the first of them all, not the first of the page", async ({ browser, baseURL }) => {
   const x = early("flood");
-  await createRoomOverHttp(baseURL!, x);
   const ada = await signedInPerson(browser, "Ada");
   try {
-    await openRoom(ada.page, x);
-    await postMessages(baseURL!, x, ["read before"]);
-    await expect(messageLog(ada.page).getByText("read before")).toBeVisible();
-    await expect.poll(() => readSeqOf(ada.page, x)).toBeGreaterThan(0);
-    await openRoom(ada.page, "general");
+    await readThenLeave(ada.page, baseURL!, x);
     await postMessages(baseURL!, x, Array.from({ length: 130 }, (_, i) => `flood ${i + 1}`));
     await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, 99+ unread`);
 

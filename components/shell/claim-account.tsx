@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from "react";
 import { useSession } from "@/lib/store/session";
 import { readableError } from "../format";
-import { input } from "./sign-in";
+import { CredentialFields } from "./sign-in";
 
 /**
  * A guest keeps who they are: a username and a password make this same person an account
@@ -35,40 +35,9 @@ export function ClaimAccount() {
   return (
     <form onSubmit={onSubmit} aria-label="Create an account" className="mt-2" noValidate>
       <p className="text-xs text-slate-500 dark:text-slate-400">You stay who you are here, and can sign in anywhere with these.</p>
-      <label htmlFor="claim-username" className="mt-2 block text-sm font-medium">
-        Username
-      </label>
-      <input
-        id="claim-username"
-        value={username}
-        onChange={(e) => setUsername(e.target.value)}
-        maxLength={32}
-        autoComplete="username"
-        autoCapitalize="none"
-        autoFocus
-        aria-invalid={error ? true : undefined}
-        aria-describedby={error ? "claim-error" : undefined}
-        className={input}
-      />
-      <label htmlFor="claim-password" className="mt-2 block text-sm font-medium">
-        Password
-      </label>
-      <input
-        id="claim-password"
-        type="password"
-        value={password}
-        onChange={(e) => setPassword(e.target.value)}
-        autoComplete="new-password"
-        minLength={8}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={error ? "claim-error" : "claim-password-hint"}
-        className={input}
-      />
-      {!error && (
-        <p id="claim-password-hint" className="mt-1 text-xs text-slate-500 dark:text-slate-400">
-          At least 8 characters.
-        </p>
-      )}
+      <div className="mt-2">
+        <CredentialFields create idPrefix="claim-" username={username} password={password} onUsername={setUsername} onPassword={setPassword} error={error} />
+      </div>
       {error && (
         <p id="claim-error" role="alert" className="mt-1.5 text-sm text-rose-700 dark:text-rose-300">
           {readableError(error)}

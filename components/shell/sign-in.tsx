@@ -11,8 +11,8 @@ const WAYS: Array<{ way: Way; label: string }> = [
   { way: "create", label: "Create account" },
 ];
 
-/** A text field of the sign-in forms (and of the guest's account claim). */
-export const input =
+/** A text field of the sign-in forms. */
+const input =
   "mt-1.5 block w-full rounded-lg border border-slate-300 dark:border-slate-600 px-3 py-2 text-sm shadow-xs focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/60";
 
 /**
@@ -96,47 +96,9 @@ function AccountForm({ create }: { create: boolean }) {
     <Form submit={submit} ready={username.trim() !== "" && password !== ""} action={create ? "Create account" : "Sign in"} errorId="account-error">
       {(error) => (
         <>
-          <label htmlFor="username" className="block text-sm font-medium">
-            Username
-          </label>
-          <input
-            id="username"
-            value={username}
-            onChange={(e) => setUsername(e.target.value)}
-            maxLength={32}
-            autoComplete="username"
-            autoCapitalize="none"
-            autoFocus
-            required
-            aria-invalid={error ? true : undefined}
-            aria-describedby={create ? "username-hint" : undefined}
-            className={input}
-          />
-          {create && (
-            <p id="username-hint" className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">
-              3–32 letters, digits, <code>_</code>, <code>.</code> or <code>-</code>.
-            </p>
-          )}
-          <label htmlFor="password" className="mt-3 block text-sm font-medium">
-            Password
-          </label>
-          <input
-            id="password"
-            type="password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            autoComplete={create ? "new-password" : "current-password"}
-            minLength={create ? 8 : undefined}
-            required
-            aria-invalid={error ? true : undefined}
-            aria-describedby={create ? "password-hint" : undefined}
-            className={input}
-          />
+          <CredentialFields create={create} username={username} password={password} onUsername={setUsername} onPassword={setPassword} error={error} />
           {create && (
             <>
-              <p id="password-hint" className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">
-                At least 8 characters.
-              </p>
               <label htmlFor="account-name" className="mt-3 block text-sm font-medium">
                 Display name <span className="font-normal text-slate-500 dark:text-slate-400">(optional)</span>
               </label>
@@ -194,5 +156,74 @@ function Form({
         {action}
       </button>
     </form>
+  );
+}
+
+/**
+ * A username and a password: as signing in asks for them, or (`create`) as a new account takes
+ * them, with their rules beside them. `idPrefix` keeps two such forms on one page apart.
+ */
+export function CredentialFields({
+  create,
+  username,
+  password,
+  onUsername,
+  onPassword,
+  error,
+  idPrefix = "",
+}: {
+  create: boolean;
+  username: string;
+  password: string;
+  onUsername: (value: string) => void;
+  onPassword: (value: string) => void;
+  error: string | null;
+  idPrefix?: string;
+}) {
+  const id = (name: string) => `${idPrefix}${name}`;
+  return (
+    <>
+      <label htmlFor={id("username")} className="block text-sm font-medium">
+        Username
+      </label>
+      <input
+        id={id("username")}
+        value={username}
+        onChange={(e) => onUsername(e.target.value)}
+        maxLength={32}
+        autoComplete="username"
+        autoCapitalize="none"
+        autoFocus
+        required
+        aria-invalid={error ? true : undefined}
+        aria-describedby={create ? id("username-hint") : undefined}
+        className={input}
+      />
+      {create && (
+        <p id={id("username-hint")} className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">
+          3–32 letters, digits, <code>_</code>, <code>.</code> or <code>-</code>.
+        </p>
+      )}
+      <label htmlFor={id("password")} className="mt-3 block text-sm font-medium">
+        Password
+      </label>
+      <input
+        id={id("password")}
+        type="password"
+        value={password}
+        onChange={(e) => onPassword(e.target.value)}
+        autoComplete={create ? "new-password" : "current-password"}
+        minLength={create ? 8 : undefined}
+        required
+        aria-invalid={error ? true : undefined}
+        aria-describedby={create ? id("password-hint") : undefined}
+        className={input}
+      />
+      {create && (
+        <p id={id("password-hint")} className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">
+          At least 8 characters.
+        </p>
+      )}
+    </>
   );
 }
