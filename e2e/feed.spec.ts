@@ -145,12 +145,16 @@ test("a busy room's burst does not take over the feed: it counts every message, 
 
 test("a mention's toast leaves the room's header in reach, and goes once its room is read", async ({ browser }) => {
   const ada = await signedInPerson(browser, "Ada");
-  const lin = await signedInPerson(browser, "Lin");
+  // A name no one else here has: the mention is hers, whoever else is called Lin.
+  const lin = await signedInPerson(browser, `Lin ${unique("t").slice(-6)}`);
   const room = unique("toast");
   await createRoom(ada.page, room);
   await openRoom(lin.page, room);
   await openRoom(lin.page, "general");
-  await sendMessage(ada.page, "@Lin have a look");
+  // Lin's page is live (a mention it first hears of in its opening refresh has no toast).
+  await expect(lin.page.getByText("SSE · connected")).toBeVisible();
+  await lin.page.waitForTimeout(500);
+  await sendMessage(ada.page, `@${lin.name} have a look`);
   const toast = lin.page.getByRole("link", { name: `Ada mentioned you in #${room}` });
   await expect(toast).toBeVisible();
   const inspector = lin.page.getByRole("button", { name: "Inspector" });

@@ -28,7 +28,7 @@ export function NewMessage({ onOpened }: { onOpened?: () => void }) {
   return (
     <div ref={root} className="border-t border-slate-200 dark:border-slate-700 p-2">
       {open ? (
-        <div role="search" aria-label="Message someone">
+        <div role="search" aria-label="Find someone to message">
           <label htmlFor="new-message-to" className="px-1 text-xs font-medium text-slate-600 dark:text-slate-300">
             Message someone
           </label>
