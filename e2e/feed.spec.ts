@@ -154,7 +154,8 @@ test("a mention's toast leaves the room's header in reach, and goes once its roo
   // Lin's page is live (a mention it first hears of in its opening refresh has no toast).
   await expect(lin.page.getByText("SSE · connected")).toBeVisible();
   await lin.page.waitForTimeout(500);
-  await sendMessage(ada.page, `@${lin.name} have a look`);
+  // Long enough that the toast is as wide as it gets.
+  await sendMessage(ada.page, `@${lin.name} have a look at the plan for the launch when you have a moment, before the review on Thursday`);
   const toast = lin.page.getByRole("link", { name: `Ada mentioned you in #${room}` });
   await expect(toast).toBeVisible();
   const inspector = lin.page.getByRole("button", { name: "Inspector" });
