@@ -2,7 +2,7 @@
 // words marked; a result opens its message in its room; a private room's messages are found by
 // its members alone.
 import { expect, test, type Locator, type Page } from "@playwright/test";
-import { createRoom, messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
+import { createRoom, messageLog, openRoom, peopleHere, sendMessage, signedInPerson, unique } from "./helpers";
 
 /** What the results page says it found. */
 const found = (page: Page) => page.getByRole("main").getByRole("status");
@@ -100,6 +100,8 @@ test("a result opened in a room the person follows is read there: the sidebar's 
   const room = unique("unread");
   await createRoom(ada.page, room);
   await openRoom(lin.page, room);
+  // Joined (Ada sees her here) before she leaves: the room is one of hers from then on.
+  await expect(peopleHere(ada.page)).toHaveCount(2);
   await openRoom(lin.page, "general");
   const link = (name: string) => lin.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name, exact: true });
   // Listed as one of Lin's rooms (her join is recorded a moment after it), so it counts live.
