@@ -107,6 +107,7 @@ test("anyone can be messaged from the sidebar, found by name, without meeting th
   await expect(people).toHaveCount(1);
   await people.click();
   await expect(ada.page.getByRole("heading", { level: 1 })).toHaveText(`Private room${lin.name}`);
+  await expect(messageLog(ada.page).getByText(`This is the beginning of your conversation with ${lin.name}.`)).toBeVisible();
   await sendMessage(ada.page, "found you by name");
   await expect(lin.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: `${ada.name}, direct message, 1 unread` })).toBeVisible();
   await ada.context.close();

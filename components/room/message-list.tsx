@@ -2,6 +2,7 @@
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useRoom, type MessageEvent } from "@/lib/store/room";
+import { isDirectMessage } from "@/lib/store/rooms";
 import type { User } from "@/lib/protocol";
 import type { OutboxEntry } from "@/lib/realtime/types";
 import { useNow } from "@/lib/store/clock";
@@ -296,7 +297,10 @@ export function MessageList({
               ) : hasMore ? (
                 "\u00a0"
               ) : (
-                <>This is the beginning of <RoomName id={roomId} />.</>
+                <>
+                  This is the beginning of {isDirectMessage(roomId) ? "your conversation with " : ""}
+                  <RoomName id={roomId} />.
+                </>
               )}
             </p>
           )}

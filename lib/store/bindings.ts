@@ -17,7 +17,7 @@ import { cursorStore } from "./cursors";
 import { useFeed } from "./feed";
 import { useNotifications } from "./notifications";
 import { useRoom } from "./room";
-import { useRooms } from "./rooms";
+import { isDirectMessage, useRooms } from "./rooms";
 import { openUnsent } from "./unsent";
 
 /**
@@ -190,7 +190,3 @@ export function bindCanvas(client: RealtimeApi, roomId: string, me: User): () =>
 /** What waits for the next paced frame in an open room, in arrival order. */
 type FrameWork = { kind: "message"; event: EventOf<"message"> } | { kind: "change"; event: ChangeEvent };
 
-/** Direct-message rooms are named `dm-…` by the server (server/workspace.ts `directRoom`). */
-function isDirectMessage(roomId: string): boolean {
-  return roomId.startsWith("dm-");
-}

@@ -160,6 +160,11 @@ function named(
   return { names, privateRooms };
 }
 
+/** Direct-message rooms are named `dm-…` by the server (server/workspace.ts `directRoom`). */
+export function isDirectMessage(roomId: string): boolean {
+  return roomId.startsWith("dm-");
+}
+
 /** How a room is named wherever it is mentioned: "#mobile_team", or a private room's bare name. */
 export function roomLabel(s: Pick<RoomsState, "names" | "privateRooms">, id: string): string {
   const name = s.names[id] ?? id;
