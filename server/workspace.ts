@@ -156,12 +156,14 @@ export class Workspace {
     const rooms = [...pinned, ...page.filter((r) => !pinnedIds.has(r.id))];
     // The heads first: the unread counts are counted up to them (see RoomReads#of).
     const heads = await this.log.heads(rooms.map((r) => roomStream(r.id)));
-    const reads = await this.reads.of(
-      userId,
-      rooms.map((r) => r.id),
-      new Map(rooms.map((r) => [r.id, heads.get(roomStream(r.id)) ?? 0])),
-    );
-    const others = await this.otherSides(rooms, userId);
+    const [reads, others] = await Promise.all([
+      this.reads.of(
+        userId,
+        rooms.map((r) => r.id),
+        new Map(rooms.map((r) => [r.id, heads.get(roomStream(r.id)) ?? 0])),
+      ),
+      this.otherSides(rooms, userId),
+    ]);
     return {
       rooms: rooms.map((r) => ({
         id: r.id,
