@@ -9,7 +9,7 @@ import { roomLabel, useRooms } from "@/lib/store/rooms";
 import { useSession } from "@/lib/store/session";
 import { charactersLeft } from "../format";
 import { CloseIcon, SendIcon } from "../ui/icons";
-import { useMentionAutocomplete } from "./mention-autocomplete";
+import { useMentionAutocomplete, useTextWithCaret } from "./mention-autocomplete";
 
 const MAX_HEIGHT_PX = 160;
 /** The count of characters left shows from here on, before the limit is reached. */
@@ -31,10 +31,7 @@ export function Composer({ roomId }: { roomId: string }) {
   const [waiting, setWaiting] = useState(false);
   const box = useRef<HTMLTextAreaElement>(null);
   const replyTo = useReplyTarget(roomId);
-  const mentions = useMentionAutocomplete(roomId, text, (next, caret) => {
-    setText(next);
-    requestAnimationFrame(() => box.current?.setSelectionRange(caret, caret));
-  });
+  const mentions = useMentionAutocomplete(roomId, text, useTextWithCaret(box, setText));
 
   const roomName = useRooms((s) => roomLabel(s, roomId));
 

@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from "react";
+import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type RefObject } from "react";
 import { mentionQueryAt } from "@/lib/mentions";
 import { peopleAnswerSchema, type User } from "@/lib/protocol";
 import { api } from "@/lib/store/http";
@@ -10,6 +10,23 @@ import { Avatar } from "../ui/avatar";
 const SHOWN = 8;
 /** The server is asked once typing pauses this long. */
 const ASK_AFTER_MS = 150;
+
+/**
+ * Sets a message box's text with its caret placed as the new text renders: before the next key
+ * is handled. (Placed a frame later, what was typed in between would land after the caret.)
+ */
+export function useTextWithCaret(box: RefObject<HTMLTextAreaElement | null>, setText: (text: string) => void) {
+  const caretAt = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    if (caretAt.current === null) return;
+    box.current?.setSelectionRange(caretAt.current, caretAt.current);
+    caretAt.current = null;
+  });
+  return (text: string, caret: number) => {
+    caretAt.current = caret;
+    setText(text);
+  };
+}
 
 /**
  * The `@` autocomplete of a message box. People here and the authors above are offered at once;

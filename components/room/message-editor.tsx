@@ -3,7 +3,7 @@ import { useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useCompose } from "@/lib/store/compose";
 import { editMessage } from "@/lib/store/message-actions";
 import type { MessageEvent } from "@/lib/store/room";
-import { useMentionAutocomplete } from "./mention-autocomplete";
+import { useMentionAutocomplete, useTextWithCaret } from "./mention-autocomplete";
 
 /**
  * A message of mine, edited in place: Enter saves, Escape cancels, Shift+Enter starts a line.
@@ -12,10 +12,7 @@ import { useMentionAutocomplete } from "./mention-autocomplete";
 export function MessageEditor({ room, message }: { room: string; message: MessageEvent }) {
   const [text, setText] = useState(message.data.text);
   const box = useRef<HTMLTextAreaElement>(null);
-  const mentions = useMentionAutocomplete(room, text, (next, caret) => {
-    setText(next);
-    requestAnimationFrame(() => box.current?.setSelectionRange(caret, caret));
-  });
+  const mentions = useMentionAutocomplete(room, text, useTextWithCaret(box, setText));
 
   useLayoutEffect(() => {
     const el = box.current;
