@@ -21,7 +21,6 @@
 import http from "node:http";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import type { Socket } from "node:net";
 import { startAppServer, usePostgres } from "./lib/app-server";
 import { cpuDeltaUs, SERVER_CHILD_PINNING, serverCore, startServerChild, type ChildStats, type ServerChild } from "./lib/child";
 import { openMany, signInMany } from "./lib/clients";
@@ -30,6 +29,7 @@ import { FastWs } from "./lib/fastws";
 import { forEachSendTime, sendTimeIn, timedText } from "./lib/rooms";
 import { benchScript } from "./lib/script";
 import { findMaxRate } from "./lib/search";
+import { LeanPoller, positionAfter, type PollPosition } from "./lib/poller";
 import { openRawSse } from "./lib/sse";
 
 export type TransportKind = "ws" | "sse" | "sse-raw" | "longpoll" | "sse-before" | "longpoll-before";
@@ -533,63 +533,48 @@ async function openSubscribers(
 
   // Long polling: each subscriber polls again as soon as an answer arrives, from its cursor,
   // sending back the answer's `state` as the app's client does (protocol 1.3; an earlier server
-  // ignores it and answers with the rooms' state every time).
-  const requestsOpen = new Set<http.ClientRequest>();
-  const agent = new http.Agent({ keepAlive: true, maxSockets: n + 10, maxFreeSockets: n + 10 });
-  const get = (i: number, path: string, onEnd: (status: number | undefined, body: Buffer) => void, onError: (err: Error) => void) => {
-    const req = http.request({ host: "127.0.0.1", port, path, agent, headers: { Cookie: cookie(i) } });
-    requests++;
-    req.on("socket", (s: Socket) => meter.add(s));
-    req.on("error", onError);
-    req.on("response", (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => onEnd(res.statusCode, Buffer.concat(chunks)));
-    });
-    req.end();
-    return req;
-  };
-  type Position = { cursor: string; state?: string };
-  const positionOf = (body: Buffer): Position => JSON.parse(body.toString("utf8")) as Position;
-  const poll = (i: number, at: Position) => {
-    if (closed) return;
-    const path =
-      `/api/poll?streams=room:general&wait=25&client=b${i}&cursor=${encodeURIComponent(at.cursor)}` + (at.state ? `&state=${encodeURIComponent(at.state)}` : "");
-    const req = get(
-      i,
-      path,
-      (status, body) => {
-        requestsOpen.delete(req);
-        if (status !== 200) return void setTimeout(() => poll(i, at), 100);
+  // ignores it and answers with the rooms' state every time). The lean poller (bench/lib/poller.ts):
+  // one keep-alive connection each, answers scanned as bytes.
+  const pollers: LeanPoller[] = [];
+  const pathFrom = (i: number, at: PollPosition | null) =>
+    at === null
+      ? `/api/poll?streams=room:general&wait=0&client=b${i}`
+      : `/api/poll?streams=room:general&wait=25&client=b${i}&cursor=${encodeURIComponent(at.cursor)}` + (at.state ? `&state=${encodeURIComponent(at.state)}` : "");
+  const openPoller = async (i: number, first: (() => void) | null): Promise<void> => {
+    let at: PollPosition | null = null;
+    let onFirst = first;
+    const next = () => {
+      requests++;
+      poller.get(pathFrom(i, at));
+    };
+    const poller: LeanPoller = await LeanPoller.connect({
+      port,
+      headers: { Cookie: cookie(i) },
+      onAnswer(status, body) {
+        if (status !== 200) return void setTimeout(() => !closed && next(), 100);
         forEachSendTime(body, body.length, onSent);
-        poll(i, positionOf(body));
+        at = positionAfter(body);
+        // The first poll answers at once with the cursor (wait=0); the rest hold.
+        onFirst?.();
+        onFirst = null;
+        next();
       },
-      () => {
-        requestsOpen.delete(req);
-        if (!closed) setTimeout(() => poll(i, at), 100);
+      onClose() {
+        // The server closed the connection (a refusal, a restart): a new one, from the same position.
+        if (!closed) setTimeout(() => void openPoller(i, null).catch(() => {}), 100);
       },
-    );
-    requestsOpen.add(req);
-  };
-  // The first poll answers at once with the cursor (wait=0); the rest hold.
-  for (let i = 0; i < n; i++) {
-    await new Promise<void>((resolve, reject) => {
-      get(
-        i,
-        `/api/poll?streams=room:general&wait=0&client=b${i}`,
-        (_status, body) => {
-          poll(i, positionOf(body));
-          resolve();
-        },
-        reject,
-      );
     });
+    pollers[i] = poller;
+    meter.add(poller.socket);
+    next();
+  };
+  for (let i = 0; i < n; i++) {
+    await new Promise<void>((resolve, reject) => void openPoller(i, resolve).catch(reject));
     report(i + 1);
   }
   await sleep(500);
   return metered(() => {
-    for (const r of requestsOpen) r.destroy();
-    agent.destroy();
+    for (const p of pollers) p.close();
   });
 }
 

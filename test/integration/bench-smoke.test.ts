@@ -22,6 +22,7 @@ import { openWs, signIn } from "../../bench/lib/clients";
 import { hasTaskset, pinSelf, Progress } from "../../bench/lib/common";
 import { forEachSendTime, openRoomClients, sendTimeIn, startRoomServer, timedText, type RoomClients } from "../../bench/lib/rooms";
 import { findMaxRate } from "../../bench/lib/search";
+import { LeanPoller, positionAfter, type PollPosition } from "../../bench/lib/poller";
 import { openRawSse } from "../../bench/lib/sse";
 import { expectRendered, finiteNonNegative, withPostgres } from "../helpers/bench-smoke";
 
@@ -208,6 +209,67 @@ describe("lean load-generator clients count what the real client libraries deliv
       expect(res.status).toBe(201);
     }
     expect(await settle(() => [lean, real], K * N)).toEqual([K * N, K * N]);
+  });
+
+  it("the lean poller (answers cut by Content-Length, scanned for markers) and fetch with JSON.parse, on our long polls", async () => {
+    const child = await startAppServer({ postgres: withPostgres });
+    cleanup.push(() => child.stop());
+    const base = `http://127.0.0.1:${child.port}`;
+    const pathFrom = (i: number, at: PollPosition | null) =>
+      at === null ? `/api/poll?streams=room:general&wait=0&client=p${i}` : `/api/poll?streams=room:general&wait=25&client=p${i}&cursor=${encodeURIComponent(at.cursor)}` + (at.state ? `&state=${encodeURIComponent(at.state)}` : "");
+    let lean = 0;
+    let real = 0;
+    // Where the lean poller goes on from, against the whole answer parsed: always the same.
+    const positions: Array<[PollPosition, PollPosition]> = [];
+    let stopped = false;
+    for (let i = 0; i < N; i++) {
+      const cookie = await signIn(base, `poll${i}`);
+      let at: PollPosition | null = null;
+      let first!: () => void;
+      const started = new Promise<void>((resolve) => (first = resolve));
+      const poller = await LeanPoller.connect({
+        port: child.port,
+        headers: { Cookie: cookie },
+        onAnswer(status, body) {
+          expect(status).toBe(200);
+          forEachSendTime(body, body.length, () => lean++);
+          at = positionAfter(body);
+          const whole = JSON.parse(body.toString("utf8")) as PollPosition;
+          positions.push([{ cursor: at.cursor, state: at.state }, { cursor: whole.cursor, state: whole.state }]);
+          first();
+          poller.get(pathFrom(i, at));
+        },
+      });
+      cleanup.push(() => poller.close());
+      poller.get(pathFrom(i, null));
+      await started;
+      // The same person polling with fetch, as a client library would.
+      void (async () => {
+        let from: PollPosition | null = null;
+        while (!stopped) {
+          const res = await fetch(`${base}${pathFrom(N + i, from)}`, { headers: { cookie } }).catch(() => null);
+          if (!res || res.status !== 200) break;
+          const answer = (await res.json()) as PollPosition & { events: Array<{ data: { text?: unknown } }> };
+          if (from !== null) real += answer.events.filter((e) => hasMarker(e.data.text)).length;
+          from = answer;
+        }
+      })();
+    }
+    cleanup.push(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 300));
+    const poster = await signIn(base, "poll-poster");
+    for (let k = 0; k < K; k++) {
+      const res = await fetch(`${base}/api/rooms/general/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", cookie: poster },
+        body: JSON.stringify({ text: timedText(), clientId: `p${k}` }),
+      });
+      expect(res.status).toBe(201);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    expect(await settle(() => [lean, real], K * N)).toEqual([K * N, K * N]);
+    expect(positions.length).toBeGreaterThan(N);
+    for (const [leanAt, wholeAt] of positions) expect(leanAt).toEqual(wholeAt);
   });
 
   it("the markers the lean clients scan for are where timedText puts them", () => {
