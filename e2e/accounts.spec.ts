@@ -80,6 +80,15 @@ test("a guest is warned before signing out for good, and can keep their name by 
   await createRoom(page, room);
   await sendMessage(page, "written as a guest");
   await expect(messageLog(page).getByText("written as a guest")).toBeVisible();
+  // Someone else in the room sees a guest.
+  const other = await browser.newContext();
+  const ada = await other.newPage();
+  await ada.goto("/");
+  await signIn(ada, "Ada");
+  await openRoom(ada, room);
+  await expect(peopleHere(ada)).toHaveCount(2);
+  const noorHere = peopleHere(ada).filter({ has: ada.getByRole("img", { name }) });
+  await expect(noorHere).toContainText("guest");
 
   // Signing out: told first, and staying is the default.
   const menu = page.getByRole("region", { name: "Account and settings" });
@@ -98,6 +107,9 @@ test("a guest is warned before signing out for good, and can keep their name by 
   await expect(menu).toContainText(`Signed in as ${name}`);
   await expect(menu).not.toContainText("guest");
   await expect(menu.getByRole("button", { name: "Keep this name: create an account" })).toHaveCount(0);
+  // The others see them as an account at once, still here: not a guest.
+  await expect(noorHere).not.toContainText("guest");
+  await expect(peopleHere(ada)).toHaveCount(2);
   // Signing out asks nothing now: an account can come back.
   await menu.getByRole("button", { name: "Sign out" }).click();
   await expect(page.getByLabel("Display name")).toBeVisible();
@@ -117,4 +129,5 @@ test("a guest is warned before signing out for good, and can keep their name by 
   await expect(mine.getByRole("button", { name: "Edit" })).toBeVisible();
   await laptop.close();
   await phone.close();
+  await other.close();
 });

@@ -4,14 +4,15 @@
 import type { User } from "./protocol";
 
 export interface PresenceDiff {
-  /** Arrived, or still here with a new name or colour: added, or replaced by id. */
+  /** Arrived, or still here with a new name, colour or guest mark: added, or replaced by id. */
   joins: User[];
   /** Gone: removed by id. */
   leaves: User[];
 }
 
-function sameUser(a: User, b: User): boolean {
-  return a === b || (a.id === b.id && a.name === b.name && a.color === b.color);
+/** The same person shown the same way: name, colour and guest mark. */
+export function sameUser(a: User, b: User): boolean {
+  return a === b || (a.id === b.id && a.name === b.name && a.color === b.color && a.guest === b.guest);
 }
 
 /**

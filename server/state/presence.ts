@@ -1,6 +1,7 @@
 // Who is in each room. A person counts once however many tabs or transports they use;
 // their last connection leaving starts a grace period, so a quick reconnect never flickers.
 import type { Clock, Timer } from "./clock";
+import { sameUser } from "../../lib/presence-diff";
 import type { User } from "../../lib/protocol";
 
 interface Member {
@@ -33,6 +34,11 @@ export class Presence {
       if (m.leaving) {
         m.leaving.cancel();
         m.leaving = null;
+      }
+      // Back as someone else to look at (a guest who made their name an account): shown so.
+      if (!sameUser(m.user, user)) {
+        m.user = user;
+        this.onChange(room);
       }
       return;
     }

@@ -19,6 +19,9 @@ describe("diffPresence", () => {
     const renamed = { ...b, name: "Bea" };
     const diff = diffPresence(byId([a, b, c]), [a, renamed, d]);
     expect(diff).toEqual({ joins: [renamed, d], leaves: [c] });
+    // A guest who made their name an account is a change too: the guest mark goes.
+    const guest: User = { ...a, guest: true };
+    expect(diffPresence(byId([guest]), [a])).toEqual({ joins: [a], leaves: [] });
   });
 
   it("is empty for the same members in another order (someone left and came back in between)", () => {

@@ -32,6 +32,18 @@ describe("presence", () => {
     expect(frames).toHaveLength(2);
   });
 
+  it("shows a person as they come back: a guest reconnecting as an account loses the guest mark, at once", () => {
+    const guest: User = { ...ada, guest: true };
+    presence.add("general", guest, "tab-1");
+    presence.remove("general", ada.id, "tab-1");
+    presence.add("general", ada, "tab-1b");
+    expect(presence.members("general")).toEqual([ada]);
+    expect(frames).toHaveLength(2);
+    // The same again is no change.
+    presence.add("general", { ...ada }, "tab-2");
+    expect(frames).toHaveLength(2);
+  });
+
   it("keeps a person while any of their connections remains", () => {
     presence.add("general", ada, "tab-1");
     presence.add("general", ada, "tab-2");
