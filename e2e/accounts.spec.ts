@@ -98,6 +98,13 @@ test("a guest is warned before signing out for good, and can keep their name by 
   await menu.getByRole("button", { name: "Stay" }).click();
   await expect(menu.getByRole("alertdialog")).toHaveCount(0);
 
+  // Another tab of the same browser, open meanwhile.
+  const tab = await laptop.newPage();
+  await tab.goto("/");
+  const tabMenu = tab.getByRole("region", { name: "Account and settings" });
+  await tab.getByRole("button", { name: "Account and settings" }).click();
+  await expect(tabMenu.getByRole("button", { name: "Keep this name: create an account" })).toBeVisible();
+
   // Kept: the same person, an account now.
   const username = name.toLowerCase().replace(/[^a-z0-9_.-]/g, "").slice(0, 32);
   await menu.getByRole("button", { name: "Keep this name: create an account" }).click();
@@ -107,6 +114,10 @@ test("a guest is warned before signing out for good, and can keep their name by 
   await expect(menu).toContainText(`Signed in as ${name}`);
   await expect(menu).not.toContainText("guest");
   await expect(menu.getByRole("button", { name: "Keep this name: create an account" })).toHaveCount(0);
+  // The other tab knows without a reload.
+  await expect(tabMenu.getByRole("button", { name: "Keep this name: create an account" })).toHaveCount(0);
+  await expect(tabMenu).not.toContainText("guest");
+  await tab.close();
   // The others see them as an account at once, still here: not a guest.
   await expect(noorHere).not.toContainText("guest");
   await expect(peopleHere(ada)).toHaveCount(2);

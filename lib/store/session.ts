@@ -28,6 +28,7 @@ export const useSession = create<SessionState>()((set) => ({
   user: null,
 
   async load() {
+    sessionChannel();
     set((s) => (s.status === "unreachable" ? { status: "loading" } : s));
     try {
       // No session is an answer, not an error (protocol 1.8): the console stays clean.
@@ -41,7 +42,12 @@ export const useSession = create<SessionState>()((set) => ({
 
   signIn: (name) => signInWith(set, "/api/session", { name }),
   signInAccount: (username, password) => signInWith(set, "/api/session", { username, password }),
-  claimAccount: (username, password) => signInWith(set, "/api/account/claim", { username, password }),
+  async claimAccount(username, password) {
+    const refused = await signInWith(set, "/api/account/claim", { username, password });
+    // The browser's other tabs share the session: they ask again who it is.
+    if (refused === null) sessionChannel()?.postMessage("changed");
+    return refused;
+  },
   createAccount: (username, password, name) => signInWith(set, "/api/account", { username, password, ...(name.trim() ? { name } : {}) }),
 
   async signOut() {
@@ -63,4 +69,17 @@ async function signInWith(set: (s: Partial<SessionState>) => void, path: string,
   } catch (err) {
     return err instanceof ApiError ? err.message : "Could not sign in";
   }
+}
+
+/**
+ * Tells this browser's other tabs that the session's person changed (a guest kept their name):
+ * each asks the server again, so their menus stop offering what is done. Made once per tab.
+ */
+let channel: BroadcastChannel | null | undefined;
+function sessionChannel(): BroadcastChannel | null {
+  if (channel !== undefined) return channel;
+  if (typeof window === "undefined" || typeof BroadcastChannel === "undefined") return (channel = null);
+  channel = new BroadcastChannel("rt-session");
+  channel.onmessage = () => void useSession.getState().load();
+  return channel;
 }
