@@ -142,3 +142,37 @@ test("a guest is warned before signing out for good, and can keep their name by 
   await phone.close();
   await other.close();
 });
+
+test("a new name is the one the room sees at once, and on what is written next; what was written before keeps its name", async ({ browser }) => {
+  const [first, second] = [await browser.newContext(), await browser.newContext()];
+  const [page, lin] = [await first.newPage(), await second.newPage()];
+  const before = unique("Ada");
+  const after = unique("Augusta");
+  await page.goto("/");
+  await signIn(page, before);
+  const room = unique("renamed");
+  await createRoom(page, room);
+  await sendMessage(page, "written before the change");
+  await lin.goto("/");
+  await signIn(lin, unique("Lin"));
+  await openRoom(lin, room);
+  await expect(peopleHere(lin)).toHaveCount(2);
+  await expect(peopleHere(lin).filter({ has: lin.getByRole("img", { name: before }) })).toHaveCount(1);
+
+  const menu = page.getByRole("region", { name: "Account and settings" });
+  await page.getByRole("button", { name: "Account and settings" }).click();
+  await menu.getByRole("button", { name: "Change name" }).click();
+  await menu.getByLabel("New display name").fill(after);
+  await menu.getByRole("button", { name: "Save" }).click();
+  await expect(menu).toContainText(`Signed in as ${after}`);
+  await expect(page.getByRole("button", { name: `${after}: account and settings` })).toBeVisible();
+
+  // Lin sees the new name, still two people here: Ada never left.
+  await expect(peopleHere(lin).filter({ has: lin.getByRole("img", { name: after }) })).toHaveCount(1);
+  await expect(peopleHere(lin)).toHaveCount(2);
+  await sendMessage(page, "written after the change");
+  await expect(messageLog(lin).getByRole("listitem").filter({ hasText: "written after the change" })).toContainText(after);
+  await expect(messageLog(lin).getByRole("listitem").filter({ hasText: "written before the change" })).toContainText(before);
+  await first.close();
+  await second.close();
+});

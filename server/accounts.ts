@@ -95,6 +95,34 @@ export class Accounts {
     return { id: row.id, name: row.name, color: row.color };
   }
 
+  /**
+   * A person takes another display name (protocol 1.9), guest or account, the same person
+   * still. An account's name is its own among accounts (the unique index decides a race); a
+   * guest may not take an account's.
+   */
+  async rename(user: User, displayName: string): Promise<User> {
+    const parsed = userNameSchema.safeParse(displayName);
+    if (!parsed.success) throw new AccountError("invalid_name", parsed.error.issues[0]!.message);
+    const name = parsed.data;
+    const key = nameKey(name);
+    let rows: Array<{ id: string; name: string; color: string; guest: boolean }>;
+    try {
+      rows = await this.db.sql.query(
+        `UPDATE users SET name = $2, name_key = CASE WHEN username IS NULL THEN name_key ELSE $3 END WHERE id = $1
+           AND NOT EXISTS (SELECT 1 FROM users o WHERE o.name_key = $3 AND o.username IS NOT NULL AND o.id <> $1)
+         RETURNING id, name, color, username IS NULL AS guest`,
+        [user.id, name, key],
+      );
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === "P2002" || code === "23505") throw new AccountError("name_taken", `Someone already goes by "${name}"`);
+      throw err;
+    }
+    const [row] = rows;
+    if (!row) throw new AccountError("name_taken", `Someone already goes by "${name}"`);
+    return { id: row.id, name: row.name, color: row.color, ...(row.guest ? { guest: true as const } : {}) };
+  }
+
   /** What an account is made of, each part checked (and the password hashed). */
   private async checked(input: { username: string; password: string }, displayName: string | undefined) {
     const username = usernameSchema.safeParse(input.username);

@@ -173,6 +173,11 @@ export class Sessions {
     this.cache.delete(sessionId);
   }
 
+  /** Forgets every session of a person this instance trusted: they are read again (a new name). */
+  forgetPerson(userId: string): void {
+    for (const [id, entry] of this.cache) if (entry.session.user.id === userId) this.cache.delete(id);
+  }
+
   cookieFor(session: Session, secure: boolean): string {
     const payload = `${session.id}.${session.expiresAt}`;
     const maxAge = Math.max(0, Math.floor((session.expiresAt - this.now()) / 1000));

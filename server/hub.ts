@@ -72,6 +72,7 @@ export class Hub {
         read: (userId, readSeq) => this.announceRead(userId, readSeq, false),
         roomRead: (userId, room, readSeq) => this.announceRoomRead(userId, room, readSeq, false),
         removed: (userId, room) => this.revokeRoom(userId, room, false),
+        personChanged: (userId) => this.personChanged(userId, false),
       },
     });
     this.rooms = new Rooms({
@@ -143,6 +144,17 @@ export class Hub {
   }
 
   /**
+   * A person changed their name (protocol 1.9). Their sessions are read again and their
+   * connections, on every instance, are made again: what they send from then on, and where
+   * they are present, carries the new name. Presence keeps them through the reconnect.
+   */
+  personChanged(userId: string, tellOthers = true): void {
+    if (tellOthers) this.peers.personChanged(userId);
+    this.onPersonChanged?.(userId);
+    this.sessions.disconnectPerson(userId, "changed");
+  }
+
+  /**
    * A person's read marker moved: their open connections, on every instance, hear it at once,
    * so the unread count clears on their other devices too. Nothing is appended to the log; a
    * connection that misses this (another instance's bus down) catches up on its next refresh.
@@ -184,6 +196,8 @@ export class Hub {
 
   /** Called when a session signs out anywhere (the session cache forgets it). */
   onSignOut: ((sessionId: string) => void) | null = null;
+  /** A person changed (here or on another instance): forget what was cached of their sessions. */
+  onPersonChanged: ((userId: string) => void) | null = null;
   /** What `onRevoke` registered: told of every removal from a room. */
   private readonly revocationListeners: Array<(userId: string, room: string) => void> = [];
 

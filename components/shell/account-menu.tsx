@@ -7,6 +7,7 @@ import { Avatar } from "../ui/avatar";
 import { useDismiss } from "../ui/use-dismiss";
 import { ThemeSelect } from "./theme-select";
 import { DesktopNotificationsToggle } from "./desktop-notifications-toggle";
+import { ChangeName } from "./change-name";
 import { ClaimAccount } from "./claim-account";
 import { Devices } from "./devices";
 import { TransportSelect } from "./transport-select";
@@ -55,6 +56,7 @@ export function AccountMenu({ user }: { user: User }) {
             </strong>
             {user.guest && <span className="ml-1.5 rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-700">guest</span>}
           </p>
+          <ChangeName user={user} />
           {user.guest && <ClaimAccount />}
           {!user.guest && <Devices />}
           <DesktopNotificationsToggle />

@@ -12,7 +12,8 @@ const WAYS: Array<{ way: Way; label: string }> = [
 ];
 
 /** A text field of the sign-in forms. */
-const input =
+/** A text field of the account forms. */
+export const fieldClass =
   "mt-1.5 block w-full rounded-lg border border-slate-300 dark:border-slate-600 px-3 py-2 text-sm shadow-xs focus-visible:border-indigo-500 focus-visible:outline-2 focus-visible:outline-indigo-500/60";
 
 /**
@@ -73,7 +74,7 @@ function GuestForm() {
             required
             aria-invalid={error ? true : undefined}
             aria-describedby={error ? "display-name-error" : "display-name-hint"}
-            className={input}
+            className={fieldClass}
           />
           {!error && (
             <p id="display-name-hint" className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">
@@ -108,7 +109,7 @@ function AccountForm({ create }: { create: boolean }) {
                 onChange={(e) => setName(e.target.value)}
                 maxLength={32}
                 autoComplete="nickname"
-                className={input}
+                className={fieldClass}
               />
             </>
           )}
@@ -197,7 +198,7 @@ export function CredentialFields({
         required
         aria-invalid={error ? true : undefined}
         aria-describedby={create ? id("username-hint") : undefined}
-        className={input}
+        className={fieldClass}
       />
       {create && (
         <p id={id("username-hint")} className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">
@@ -217,7 +218,7 @@ export function CredentialFields({
         required
         aria-invalid={error ? true : undefined}
         aria-describedby={create ? id("password-hint") : undefined}
-        className={input}
+        className={fieldClass}
       />
       {create && (
         <p id={id("password-hint")} className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">

@@ -20,6 +20,8 @@ export const passwordSchema = z
   .max(1024, "Passwords are at most 1024 characters");
 /** Version 1.2: `POST /api/account/password`. */
 export const changePasswordBodySchema = z.object({ current: z.string().max(1024), password: z.string() });
+/** `PATCH /api/account` (1.9): a new display name, checked as a guest's name is. */
+export const renameBodySchema = z.object({ name: z.string().max(1024) });
 /** Version 1.2: `GET /api/sessions`, the caller's signed-in devices, newest first. */
 export const sessionsAnswerSchema = z.object({
   sessions: z.array(

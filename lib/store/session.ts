@@ -18,6 +18,8 @@ interface SessionState {
   createAccount(username: string, password: string, name: string): Promise<string | null>;
   /** The guest signed in becomes an account, the same person (protocol 1.8). */
   claimAccount(username: string, password: string): Promise<string | null>;
+  /** A new name to go by (protocol 1.9): the error message for the form, or null once changed. */
+  rename(name: string): Promise<string | null>;
   signOut(): Promise<void>;
   /** The server no longer knows the session (expired, signed out elsewhere). */
   forget(): void;
@@ -42,6 +44,18 @@ export const useSession = create<SessionState>()((set) => ({
 
   signIn: (name) => signInWith(set, "/api/session", { name }),
   signInAccount: (username, password) => signInWith(set, "/api/session", { username, password }),
+  async rename(name) {
+    try {
+      const { user } = await api("/api/account", sessionAnswerSchema, { method: "PATCH", body: { name } });
+      set({ user });
+      // The server makes this browser's connection again itself; its other tabs ask who they are.
+      sessionChannel()?.postMessage("changed");
+      return null;
+    } catch (err) {
+      return err instanceof ApiError ? err.message : "Could not change your name";
+    }
+  },
+
   async claimAccount(username, password) {
     const refused = await signInWith(set, "/api/account/claim", { username, password });
     // The browser's other tabs share the session: they ask again who it is.

@@ -33,7 +33,9 @@ export type EphemeralMessage =
   /** A person's read position in a room moved (protocol 1.2): every instance tells their connections. */
   | { t: "room.read"; i: string; userId: string; room: string; readSeq: number }
   /** A person was removed from a private room: every instance cuts their connections off from it. */
-  | { t: "removed"; i: string; userId: string; room: string };
+  | { t: "removed"; i: string; userId: string; room: string }
+  /** A person changed their name (protocol 1.9): every instance reads them again and makes their connections again. */
+  | { t: "person"; i: string; userId: string };
 
 export interface EphemeralBus {
   /** Sends to every other instance; never throws, never queues while disconnected. */

@@ -36,6 +36,7 @@ import {
   postMessageBodySchema,
   reactBodySchema,
   readBodySchema,
+  renameBodySchema,
   sessionBodySchema,
   type ClientFrame,
   type ErrorCode,
@@ -93,6 +94,12 @@ const SEARCH_PAGE = 20;
 export const MAX_SEARCH_RESULTS = 50;
 /** Searches a person may make a minute (each reads an index, not a page of one stream). */
 export const SEARCHES_PER_PERSON_PER_MINUTE = 30;
+/**
+ * Name changes (1.9) a person may make at once, then one every 10 minutes: each makes every
+ * connection of theirs again, and a name is how the others know them.
+ */
+export const RENAMES_PER_PERSON_BURST = 5;
+const RENAMES_PER_PERSON_PER_HOUR = 6;
 
 export function createApi(deps: ApiDeps): Router {
   const { sessions, accounts, workspace, hub } = deps;
@@ -113,6 +120,7 @@ export function createApi(deps: ApiDeps): Router {
     now: deps.now,
   });
   const searches = new KeyedBuckets({ ratePerSecond: SEARCHES_PER_PERSON_PER_MINUTE / 60, burst: SEARCHES_PER_PERSON_PER_MINUTE, now: deps.now });
+  const renames = new KeyedBuckets({ ratePerSecond: RENAMES_PER_PERSON_PER_HOUR / 3600, burst: RENAMES_PER_PERSON_BURST, now: deps.now });
   // The HTTP upstream of fallback clients draws on the same per-person buckets as WebSockets.
   const rates = deps.rates ?? new PersonRates();
   const executor = deps.executor ?? new CommandExecutor({ hub, workspace, logger: silentLogger, metrics: deps.metrics });
@@ -210,6 +218,19 @@ export function createApi(deps: ApiDeps): Router {
       // This instance asks the database again at the next request; others within their cache's
       // few seconds.
       sessions.forget(session.id);
+      sendJson(res, 200, { user });
+    }),
+  );
+  // Version 1.9: a new display name, for guests and accounts. Their connections everywhere are
+  // made again, so the rooms they are in see the new name at once.
+  router.on(
+    "PATCH",
+    "/api/account",
+    authed(async ({ req, res }, session) => {
+      const { name } = await readJson(req, renameBodySchema, "invalid_name");
+      limit(renames, session.user.id, "rename", "name changes");
+      const user = await accounts.rename(session.user, name);
+      hub.personChanged(user.id);
       sendJson(res, 200, { user });
     }),
   );

@@ -36,6 +36,8 @@ export interface PeerHandlers {
   roomRead(userId: string, room: string, readSeq: number): void;
   /** A person was removed from a private room on another instance. */
   removed(userId: string, room: string): void;
+  /** A person changed their name on another instance. */
+  personChanged(userId: string): void;
 }
 
 export interface PeerOptions {
@@ -137,6 +139,10 @@ export class Peers {
     this.bus?.publish({ t: "removed", i: this.instanceId, userId, room });
   }
 
+  personChanged(userId: string): void {
+    this.bus?.publish({ t: "person", i: this.instanceId, userId });
+  }
+
   // --- What the others have ------------------------------------------------
 
   /** The members present in `room` on each other instance. */
@@ -214,6 +220,8 @@ export class Peers {
         return this.handlers.roomRead(msg.userId, msg.room, msg.readSeq);
       case "removed":
         return this.handlers.removed(msg.userId, msg.room);
+      case "person":
+        return this.handlers.personChanged(msg.userId);
       default: {
         const unknown: never = msg;
         void unknown;

@@ -33,6 +33,11 @@ export class SessionRegistry {
     for (const sub of [...this.subscribers]) if (sub.sessionId === sessionId) sub.disconnect?.(reason);
   }
 
+  /** Ends every connection of a person here, for `reason`. */
+  disconnectPerson(userId: string, reason: DisconnectReason): void {
+    for (const sub of [...this.subscribers]) if (sub.user.id === userId) sub.disconnect?.(reason);
+  }
+
   /** Tells a person's connections here that their read marker moved. */
   announceRead(userId: string, readSeq: number): void {
     for (const sub of this.subscribers) if (sub.user.id === userId) sub.onRead?.(readSeq);

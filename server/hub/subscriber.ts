@@ -15,7 +15,9 @@ export type DisconnectReason =
   /** This instance is shutting down: the client reconnects, to another instance if need be. */
   | "draining"
   /** The connection fell too far behind: the client resumes from the log. */
-  | "too-slow";
+  | "too-slow"
+  /** Its person changed their name (protocol 1.9): the client reconnects at once, as them now. */
+  | "changed";
 
 export interface DisconnectOptions {
   /** Draining: how long the client should wait before reconnecting (spreads the reconnects). */

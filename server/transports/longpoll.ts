@@ -658,12 +658,12 @@ class PollSubscription implements Subscriber {
   }
 
   /**
-   * A poll ends by being answered: too slow, with what it holds (the client polls on from its
-   * cursor); signed out or draining, at once (the next poll is refused 401, or goes elsewhere).
-   * None of them is kept.
+   * A poll ends by being answered: too slow or its person changed, with what it holds (the
+   * client polls on from its cursor, and is read again); signed out or draining, at once (the
+   * next poll is refused 401, or goes elsewhere). None of them is kept.
    */
   disconnect(reason: DisconnectReason): void {
-    this.answerAndLetGo(reason === "too-slow" ? "events" : "drain");
+    this.answerAndLetGo(reason === "too-slow" || reason === "changed" ? "events" : "drain");
   }
 
   /** Removed from a private room this poll names: answered now; the next poll naming it is refused. */

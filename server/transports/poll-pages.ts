@@ -7,6 +7,7 @@ import type { CommandContext } from "../commands/context";
 import type { EventLog } from "../eventlog";
 import type { Hub, Subscriber } from "../hub";
 import type { PersonRates } from "../ratelimit";
+import { sameUser } from "../../lib/presence-diff";
 import { POLL_PRESENCE_TTL_MS, roomStream, type ServerFrame, type User } from "../../lib/protocol";
 
 export interface PollPagesOptions {
@@ -122,7 +123,22 @@ export class PollPages {
     mine.delete(page);
     mine.add(page);
     page.seenAt = this.now();
-    return page;
+    return this.asNow(page, session);
+  }
+
+  /**
+   * The page's person changed their name (protocol 1.9): it goes on as them now, in the rooms
+   * it joined, under the same id (their presence there changes, with no leave in between).
+   */
+  private asNow(page: PollPage, session: Session): PollPage {
+    if (sameUser(page.user, session.user)) return page;
+    const now = new PollPage(page.key, session, this, this.now);
+    for (const room of page.rooms) now.rooms.add(room);
+    this.pages.set(page.key, now);
+    const mine = this.bySession.get(session.id)!;
+    mine.delete(page);
+    mine.add(now);
+    return now;
   }
 
   private create(session: Session, conn: string): PollPage {

@@ -658,6 +658,11 @@ function closeFor(reason: DisconnectReason, opts: DisconnectOptions = {}): [code
     }
     case "too-slow":
       return [CloseCode.tooSlow, "Too far behind; resume from the log"];
+    case "changed": {
+      // Come back at once: the person is read again, under their new name (protocol 1.9).
+      const again: RestartingReason = { reconnectAfterMs: 0 };
+      return [CloseCode.restarting, JSON.stringify(again)];
+    }
     default: {
       const unknown: never = reason;
       return unknown;

@@ -4,11 +4,11 @@
 // by lookalikes, by guests, or twice; attempts are limited per username.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type TestServer } from "../helpers/server";
+import { isType, startServer, type TestServer } from "../helpers/server";
 import { createTestDatabase, dbKinds, type TestDatabase } from "../helpers/db";
 import { metricValue, scrapeMetrics } from "../helpers/metrics";
 import { SCRYPT, verifyPassword } from "../../server/accounts";
-import { SIGN_INS_PER_USERNAME_PER_MINUTE } from "../../server/http/api";
+import { RENAMES_PER_PERSON_BURST, SIGN_INS_PER_USERNAME_PER_MINUTE } from "../../server/http/api";
 import type { User } from "../../lib/protocol";
 
 let sharedDb: TestDatabase | undefined;
@@ -191,6 +191,77 @@ describe.each(dbKinds)("accounts on %s", (kind) => {
     expect((await s.api("/api/session", { cookie: phoneCookie })).status).toBe(401);
     expect((await s.api("/api/session", { cookie: laptopCookie })).status).toBe(200);
     expect((await list(laptopCookie)).map((d) => d.userAgent)).toEqual(["Laptop/1.0"]);
+  });
+
+  const rename = (cookie: string, name: unknown) => s.api("/api/account", { method: "PATCH", body: JSON.stringify({ name }), cookie });
+
+  it("a guest or an account takes a new name, the same person; an account's name is its own (1.9)", async () => {
+    const guestCookie = cookieOf(await post("/api/session", { name: `Visitor ${tag()}` }));
+    const guest = await whoIs(guestCookie);
+    const renamed = await rename(guestCookie, `  Wanderer ${tag()}  `);
+    expect(renamed.status).toBe(200);
+    const { user } = (await renamed.json()) as { user: User };
+    expect(user).toEqual({ ...guest, name: expect.stringMatching(/^Wanderer [0-9a-f]{6}$/) });
+    expect(await whoIs(guestCookie)).toEqual(user);
+
+    const username = `ren_${tag()}`;
+    const account = cookieOf(await post("/api/account", { username, password: "long enough", name: `Grace ${username}` }));
+    const other = cookieOf(await post("/api/account", { username: `${username}x`, password: "long enough", name: `Hopper ${username}` }));
+    // Another account's name, in any case or lookalike letters, is taken; so it is for a guest.
+    expect(await errorCode(await rename(account, `HOPPER ${username}`))).toBe("name_taken");
+    expect((await rename(guestCookie, `Hopper ${username}`)).status).toBe(409);
+    expect(await errorCode(await rename(account, "  "))).toBe("invalid_name");
+    expect(await errorCode(await rename(account, 42))).toBe("invalid_name");
+    expect((await rename("rt_session=forged.1.x", "Anyone")).status).toBe(401);
+    // Its own name in other letters is fine, and frees the old one for others.
+    expect((await rename(account, `GRACE ${username}`)).status).toBe(200);
+    expect((await rename(account, `Ada ${username}`)).status).toBe(200);
+    expect((await rename(other, `Grace ${username}`)).status).toBe(200);
+    expect((await whoIs(other)).name).toBe(`Grace ${username}`);
+    // Signing in again finds the new name.
+    const again = await post("/api/session", { username, password: "long enough" });
+    expect(((await again.json()) as { user: User }).user.name).toBe(`Ada ${username}`);
+  });
+
+  it("a new name reaches the rooms at once: the person's sockets are made again, and stay present (1.9)", async () => {
+    const room = `names-${tag()}`;
+    const lin = cookieOf(await post("/api/session", { name: `Lin ${tag()}` }));
+    const ada = cookieOf(await post("/api/session", { name: `Ada ${tag()}` }));
+    expect((await post("/api/rooms", { name: room }, lin)).status).toBe(201);
+    const watcher = await s.connect(lin, { protocols: ["rt.v1.1"] });
+    watcher.send({ type: "join", room });
+    await watcher.next(isType("joined"));
+    const socket = await s.connect(ada);
+    socket.send({ type: "join", room });
+    await socket.next(isType("joined"));
+    const adaId = (await whoIs(ada)).id;
+    await watcher.next((f) => f.type === "presence_diff" && f.joins.some((u) => u.id === adaId));
+
+    const name = `Augusta ${tag()}`;
+    expect((await rename(ada, name)).status).toBe(200);
+    // Come back at once, and resume.
+    expect(await socket.closed()).toBe(1012);
+    const back = await s.connect(ada);
+    back.send({ type: "join", room });
+    await back.next(isType("joined"));
+    // Lin hears the new name as a change, not a leave.
+    const changed = await watcher.next((f) => f.type === "presence_diff" && f.joins.some((u) => u.id === adaId && u.name === name));
+    expect(changed.type === "presence_diff" && changed.leaves).toEqual([]);
+    back.send({ type: "send", room, text: "hello again", clientId: "c-again" });
+    const said = await watcher.next((f) => f.type === "event" && f.event.type === "message" && f.event.data.text === "hello again");
+    expect(said.type === "event" && said.event.actor).toMatchObject({ id: adaId, name });
+    expect(watcher.of("presence_diff").flatMap((f) => f.leaves)).toEqual([]);
+    watcher.close();
+    back.close();
+  });
+
+  it("name changes are limited per person (429 with Retry-After)", async () => {
+    const cookie = cookieOf(await post("/api/session", { name: `Chameleon ${tag()}` }));
+    for (let i = 0; i < RENAMES_PER_PERSON_BURST; i++) expect((await rename(cookie, `Chameleon ${i} ${tag()}`)).status).toBe(200);
+    const refused = await rename(cookie, `Chameleon ${tag()}`);
+    expect(refused.status).toBe(429);
+    expect(await errorCode(refused)).toBe("rate_limited");
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 
   it("changing the password needs the current one and signs out every other device", async () => {

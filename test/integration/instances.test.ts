@@ -256,6 +256,21 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     expect(await phoneOnB.closed(10_000)).toBe(4401);
   });
 
+  it("a name changed through A is the name on B at once: B reads the person again and makes their socket again (1.9)", async () => {
+    const username = `named_${Date.now().toString(36)}`;
+    const created = await a.api("/api/account", { method: "POST", body: JSON.stringify({ username, password: "long enough" }) });
+    const laptop = created.headers.get("set-cookie")!.split(";")[0]!;
+    const signedIn = await b.api("/api/session", { method: "POST", body: JSON.stringify({ username, password: "long enough" }) });
+    const phone = signedIn.headers.get("set-cookie")!.split(";")[0]!;
+    const phoneOnB = await open(b, phone);
+    // B trusts the phone's session from its cache until told.
+    expect(((await (await b.api("/api/session", { cookie: phone })).json()) as { user: User }).user.name).toBe(username);
+    const name = `Renamed ${username}`;
+    expect((await a.api("/api/account", { method: "PATCH", cookie: laptop, body: JSON.stringify({ name }) })).status).toBe(200);
+    expect(await phoneOnB.closed(10_000)).toBe(1012);
+    expect(((await (await b.api("/api/session", { cookie: phone })).json()) as { user: User }).user.name).toBe(name);
+  });
+
   it("a private room: unknown on the other instance to a non-member; a member removed through A loses it on B at once", async () => {
     const room = `priv-${Date.now().toString(36)}`;
     expect((await a.api("/api/rooms", { method: "POST", cookie: ada.cookie, body: JSON.stringify({ name: room, visibility: "private" }) })).status).toBe(201);

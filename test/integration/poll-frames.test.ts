@@ -189,6 +189,27 @@ describe("POST /api/poll/frames", () => {
     await s.api(`/api/poll?streams=room:${room}&wait=0&conn=tab-9`, { cookie: cy.cookie });
     expect(s.app.hub.members(room).map((m) => m.id)).toEqual([bea.user.id]);
   });
+
+  it("goes on under a new name (1.9): present as it, and what it sends carries it, with no leave between", async () => {
+    const [bea, cy] = [await someone("Bea"), await someone("Cy")];
+    const room = await newRoom(bea);
+    const b = await connect(bea);
+    await wsJoin(b, room);
+    await batch(cy, "tab-7", [{ type: "join", room }]);
+    await b.next(isType("presence", (f) => f.room === room && f.members.some((m) => m.id === cy.user.id)));
+    const from = b.frames.length;
+    const name = `Cyrus ${randomBytes(3).toString("hex")}`;
+    expect((await s.api("/api/account", { method: "PATCH", cookie: cy.cookie, body: JSON.stringify({ name }) })).status).toBe(200);
+    // The page's next poll is its person as they are now.
+    await s.api(`/api/poll?streams=room:${room}&wait=0&conn=tab-7`, { cookie: cy.cookie });
+    await b.next(isType("presence", (f) => f.room === room && f.members.some((m) => m.id === cy.user.id && m.name === name)), { from });
+    const sent = await batch(cy, "tab-7", [{ type: "send", room, text: "renamed", clientId: "r-1" }]);
+    expect(sent.body.frames).toEqual([expect.objectContaining({ type: "ack", clientId: "r-1" })]);
+    const said = await b.next(isType("event", (f) => f.event.type === "message" && f.event.data.text === "renamed"), { from });
+    expect(said.event.actor).toMatchObject({ id: cy.user.id, name });
+    // Cy was never gone from the room in between.
+    expect(b.frames.slice(from).filter((f) => f.type === "presence" && f.room === room).every((f) => f.type === "presence" && f.members.some((m) => m.id === cy.user.id))).toBe(true);
+  });
 });
 
 describe("one error code per bad command, whichever way it comes", () => {
