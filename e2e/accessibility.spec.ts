@@ -88,6 +88,17 @@ for (const scheme of ["light", "dark"] as const) {
       await expectAccessible(ada.page, "a room with messages from two people");
       await expectAccessible(lin.page, "the same room, for the other person");
 
+      // The canvas's tools that open a row of more.
+      const tools = ada.page.getByRole("toolbar", { name: "Canvas tools" });
+      await tools.getByRole("button", { name: "More" }).click();
+      await expect(tools.getByRole("group", { name: "More tools" })).toBeVisible();
+      await expectAccessible(ada.page, "the canvas with More open");
+      await tools.getByRole("button", { name: /^Colour:/ }).click();
+      await expect(tools.getByRole("group", { name: "Colours" })).toBeVisible();
+      await expectAccessible(ada.page, "the canvas with its colours open");
+      await ada.page.keyboard.press("Escape");
+      await expect(tools.getByRole("group", { name: "Colours" })).toHaveCount(0);
+
       await ada.page.getByRole("button", { name: "Inspector", exact: true }).click();
       await expect(ada.page.getByRole("complementary", { name: "Inspector" })).toBeVisible();
       await expectAccessible(ada.page, "the room with the inspector open");

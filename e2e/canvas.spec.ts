@@ -2,9 +2,9 @@
 // both dragging the same note at once end with it in the same place on both screens; an edit
 // made offline meets the other's delete and both end with the server's board; and undo takes
 // back only one's own work, never the other's (also right after a delete by the Delete key); a note
-// written full shrinks its text to stay readable.
+// written full shrinks its text to stay readable; and the tools fit on one line beside the chat.
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { createRoom, expectConnected, openRoom, sharedCanvas, signedInPerson, unique, type Person } from "./helpers";
+import { createRoom, expectConnected, openRoom, sharedCanvas, signedInPerson, signIn, topSpread, unique, type Person } from "./helpers";
 
 const board = (page: Page) => sharedCanvas(page).getByRole("group", { name: "Board" });
 const notes = (page: Page) => board(page).getByRole("button", { name: /^Sticky note/ });
@@ -40,6 +40,29 @@ async function twoInARoom(browser: Browser): Promise<{ ada: Person; lin: Person 
   await expectConnected(lin.page);
   return { ada, lin };
 }
+
+test("beside the rooms, the feed and the chat, the canvas's tools sit on one line, each named, the rest a keypress away", async ({ page }) => {
+  await page.goto("/");
+  await signIn(page, unique("Ada"));
+  await createRoom(page, unique("tools"));
+  const toolbar = sharedCanvas(page).getByRole("toolbar", { name: "Canvas tools" });
+  for (const name of ["Select", "Pan", "Sticky note", "Rectangle", "Ellipse", "Arrow", "Pen"]) await expect(toolbar.getByRole("button", { name, exact: true })).toBeVisible();
+  expect(await topSpread(toolbar)).toBeLessThanOrEqual(2);
+  const [bar, area] = [(await toolbar.boundingBox())!, (await board(page).boundingBox())!];
+  expect(bar.x + bar.width).toBeLessThanOrEqual(area.x + area.width);
+
+  // What does not fit is behind More, from the keyboard too; Escape closes it and gives the focus back.
+  const more = toolbar.getByRole("button", { name: "More" });
+  await more.focus();
+  await page.keyboard.press("Enter");
+  await expect(more).toHaveAttribute("aria-expanded", "true");
+  await toolbar.getByRole("button", { name: "Zoom in" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(toolbar.getByRole("button", { name: "125%, reset zoom" })).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(toolbar.getByRole("button", { name: "Zoom in" })).toBeHidden();
+  await expect(more).toBeFocused();
+});
 
 test("two people drag the same note at once and both end with it in the same place", async ({ browser }) => {
   const { ada, lin } = await twoInARoom(browser);
@@ -116,7 +139,9 @@ test("undo by one person takes back only their own change, not the other's work"
   await ada.page.keyboard.press("ArrowRight");
   await expect.poll(() => placeOf(lin.page, "ada's")).toEqual({ x: before!.x + 10, y: before!.y });
   await note(lin.page, "ada's").click();
-  await sharedCanvas(lin.page).getByRole("toolbar", { name: "Canvas tools" }).getByRole("button", { name: "Colour Green" }).click();
+  const tools = sharedCanvas(lin.page).getByRole("toolbar", { name: "Canvas tools" });
+  await tools.getByRole("button", { name: /^Colour:/ }).click();
+  await tools.getByRole("button", { name: "Colour Green" }).click();
   await expect(note(ada.page, "ada's")).toHaveCSS("background-color", "rgb(187, 247, 208)");
 
   // Ada undoes: her move goes back; Lin's colour and Lin's note stay, on both screens.

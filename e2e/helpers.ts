@@ -62,6 +62,12 @@ export const activityFeed = (page: Page) => page.getByRole("list", { name: "Acti
 export const notificationsButton = (page: Page) => page.getByRole("button", { name: /^Notifications/ });
 export const sharedCanvas = (page: Page) => page.getByRole("region", { name: "Shared canvas" });
 
+/** How far apart the tops of the highest and the lowest button shown in `scope` are: about 0 when they sit on one line. */
+export async function topSpread(scope: Locator): Promise<number> {
+  const tops = await Promise.all((await scope.getByRole("button").all()).map(async (b) => (await b.boundingBox())!.y));
+  return Math.max(...tops) - Math.min(...tops);
+}
+
 /**
  * The value of the fact named `name` in a <dl> (the inspector's rows, the ops dashboard's
  * numbers): the <dd> beside the <dt> that reads exactly `name`.

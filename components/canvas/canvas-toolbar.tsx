@@ -1,9 +1,11 @@
 "use client";
 // The canvas's tools and actions: what a click on the board makes, the colour, and what to do
 // with the selection. Every control is a labelled button (with its key in the title), so the
-// canvas works from the keyboard and reads out in a screen reader.
-import type { ReactNode } from "react";
+// canvas works from the keyboard and reads out in a screen reader; what a narrow canvas has no
+// room for opens from a button, as a row below it.
+import { useCallback, useId, useRef, useState, type ReactNode } from "react";
 import { PALETTE } from "@/lib/canvas/geometry";
+import { useDismiss } from "../ui/use-dismiss";
 
 export type Tool = "select" | "hand" | "note" | "rect" | "ellipse" | "arrow" | "pen";
 
@@ -36,7 +38,7 @@ interface Props {
 }
 
 const button =
-  "flex size-7 items-center justify-center rounded text-slate-600 hover:bg-slate-100 disabled:opacity-40 dark:text-slate-300 dark:hover:bg-slate-700 aria-pressed:bg-indigo-100 aria-pressed:text-indigo-700 dark:aria-pressed:bg-indigo-900 dark:aria-pressed:text-indigo-200";
+  "flex size-7 items-center justify-center rounded text-slate-600 hover:bg-slate-100 disabled:opacity-40 dark:text-slate-300 dark:hover:bg-slate-700 aria-pressed:bg-indigo-100 aria-pressed:text-indigo-700 dark:aria-pressed:bg-indigo-900 dark:aria-pressed:text-indigo-200 aria-expanded:bg-slate-100 dark:aria-expanded:bg-slate-700";
 
 function Glyph({ children }: { children: ReactNode }) {
   return (
@@ -46,33 +48,30 @@ function Glyph({ children }: { children: ReactNode }) {
   );
 }
 
+const Divider = () => <span className="mx-1 h-5 w-px shrink-0 bg-slate-200 dark:bg-slate-600" aria-hidden />;
+
+/**
+ * One line of icons however narrow the canvas: the tools always, the colour behind one button,
+ * and undo and redo, the selection's actions and the zoom where the canvas is wide enough (a
+ * container query), behind More where it is not.
+ */
 export function CanvasToolbar(p: Props) {
-  return (
-    <div
-      role="toolbar"
-      aria-label="Canvas tools"
-      className="absolute top-2 left-2 z-10 flex max-w-[calc(100%-1rem)] flex-wrap items-center gap-0.5 rounded-lg border border-slate-200 bg-white/95 p-1 shadow-sm dark:border-slate-700 dark:bg-slate-800/95"
-    >
-      {TOOLS.map((t) => (
-        <button key={t.tool} type="button" className={button} aria-label={t.label} title={`${t.label} (${t.key})`} aria-pressed={p.tool === t.tool} onClick={() => p.onTool(t.tool)}>
-          <Glyph>{t.icon}</Glyph>
-        </button>
-      ))}
-      <span className="mx-1 h-5 w-px bg-slate-200 dark:bg-slate-600" aria-hidden />
-      {PALETTE.map((c) => (
-        <button
-          key={c.value}
-          type="button"
-          aria-label={`Colour ${c.name}`}
-          title={`Colour ${c.name}`}
-          aria-pressed={p.color === c.value}
-          onClick={() => p.onColor(c.value)}
-          className="flex size-7 items-center justify-center rounded aria-pressed:ring-2 aria-pressed:ring-indigo-500"
-        >
-          <span className="size-4 rounded-full border border-slate-400" style={{ backgroundColor: c.value }} />
-        </button>
-      ))}
-      <span className="mx-1 h-5 w-px bg-slate-200 dark:bg-slate-600" aria-hidden />
+  const history = (
+    <>
+      <button type="button" className={button} aria-label="Undo" title="Undo (Ctrl+Z)" disabled={!p.canUndo} onClick={p.onUndo}>
+        <Glyph>
+          <path d="M9 14 4 9l5-5M4 9h11a5 5 0 0 1 0 10h-3" />
+        </Glyph>
+      </button>
+      <button type="button" className={button} aria-label="Redo" title="Redo (Ctrl+Shift+Z)" disabled={!p.canRedo} onClick={p.onRedo}>
+        <Glyph>
+          <path d="m15 14 5-5-5-5m5 5H9a5 5 0 0 0 0 10h3" />
+        </Glyph>
+      </button>
+    </>
+  );
+  const selection = (
+    <>
       <button type="button" className={button} aria-label="Bring to front" title="Bring to front (])" disabled={!p.hasSelection} onClick={p.onFront}>
         <Glyph>
           <rect x="8" y="8" width="12" height="12" rx="1" />
@@ -84,17 +83,10 @@ export function CanvasToolbar(p: Props) {
           <path d="M4 7h16M9 7V4h6v3m-8 0 1 13h8l1-13" />
         </Glyph>
       </button>
-      <button type="button" className={button} aria-label="Undo" title="Undo (Ctrl+Z)" disabled={!p.canUndo} onClick={p.onUndo}>
-        <Glyph>
-          <path d="M9 14 4 9l5-5M4 9h11a5 5 0 0 1 0 10h-3" />
-        </Glyph>
-      </button>
-      <button type="button" className={button} aria-label="Redo" title="Redo (Ctrl+Shift+Z)" disabled={!p.canRedo} onClick={p.onRedo}>
-        <Glyph>
-          <path d="m15 14 5-5-5-5m5 5H9a5 5 0 0 0 0 10h3" />
-        </Glyph>
-      </button>
-      <span className="mx-1 h-5 w-px bg-slate-200 dark:bg-slate-600" aria-hidden />
+    </>
+  );
+  const zoom = (
+    <>
       <button type="button" className={button} aria-label="Zoom out" title="Zoom out (-)" onClick={() => p.onZoom(1 / 1.25)}>
         <Glyph>
           <path d="M5 12h14" />
@@ -108,6 +100,114 @@ export function CanvasToolbar(p: Props) {
           <path d="M5 12h14M12 5v14" />
         </Glyph>
       </button>
+    </>
+  );
+  const colour = PALETTE.find((c) => c.value === p.color) ?? PALETTE[0];
+
+  return (
+    <div
+      role="toolbar"
+      aria-label="Canvas tools"
+      className="absolute top-2 left-2 z-10 flex max-w-[calc(100%-1rem)] flex-wrap items-center gap-0.5 rounded-lg border border-slate-200 bg-white/95 p-1 shadow-sm dark:border-slate-700 dark:bg-slate-800/95"
+    >
+      {TOOLS.map((t) => (
+        <button key={t.tool} type="button" className={button} aria-label={t.label} title={`${t.label} (${t.key})`} aria-pressed={p.tool === t.tool} onClick={() => p.onTool(t.tool)}>
+          <Glyph>{t.icon}</Glyph>
+        </button>
+      ))}
+      <Divider />
+      <Popover label={`Colour: ${colour.name}`} panelLabel="Colours" face={<Swatch value={colour.value} />}>
+        {(close) =>
+          PALETTE.map((c) => (
+            <button
+              key={c.value}
+              type="button"
+              aria-label={`Colour ${c.name}`}
+              title={`Colour ${c.name}`}
+              aria-pressed={p.color === c.value}
+              onClick={() => {
+                p.onColor(c.value);
+                close();
+              }}
+              className="flex size-7 items-center justify-center rounded aria-pressed:ring-2 aria-pressed:ring-indigo-500"
+            >
+              <Swatch value={c.value} />
+            </button>
+          ))
+        }
+      </Popover>
+      <span className="hidden @sm:contents">
+        <Divider />
+        {history}
+      </span>
+      <span className="hidden @xl:contents">
+        <Divider />
+        {selection}
+        <Divider />
+        {zoom}
+      </span>
+      <span className="contents @xl:hidden">
+        <Divider />
+        <Popover label="More" panelLabel="More tools" face={<Glyph><path d="M5 12h.01M12 12h.01M19 12h.01" strokeWidth={3} /></Glyph>}>
+          {() => (
+            <>
+              <span className="contents @sm:hidden">
+                {history}
+                <Divider />
+              </span>
+              {selection}
+              <Divider />
+              {zoom}
+            </>
+          )}
+        </Popover>
+      </span>
+    </div>
+  );
+}
+
+const Swatch = ({ value }: { value: string }) => <span className="size-4 rounded-full border border-slate-400" style={{ backgroundColor: value }} />;
+
+/**
+ * A toolbar button that opens a row of more buttons below it. A press outside or Escape closes
+ * it; Escape from inside, or `close` from a button that is done, gives the focus back to it.
+ */
+function Popover({ label, panelLabel, face, children }: { label: string; panelLabel: string; face: ReactNode; children(close: () => void): ReactNode }) {
+  const [open, setOpen] = useState(false);
+  const root = useRef<HTMLDivElement>(null);
+  const opener = useRef<HTMLButtonElement>(null);
+  const panel = useId();
+  const dismiss = useCallback(() => setOpen(false), []);
+  useDismiss(root, open, dismiss);
+  const close = () => {
+    setOpen(false);
+    opener.current?.focus();
+  };
+
+  return (
+    <div
+      ref={root}
+      className="relative"
+      onKeyDown={(e) => {
+        if (e.key !== "Escape" || !open) return;
+        // Not to the board too, where Escape would drop the selection.
+        e.stopPropagation();
+        close();
+      }}
+    >
+      <button ref={opener} type="button" className={button} aria-label={label} title={label} aria-expanded={open} aria-controls={panel} onClick={() => setOpen(!open)}>
+        {face}
+      </button>
+      {open && (
+        <div
+          id={panel}
+          role="group"
+          aria-label={panelLabel}
+          className="absolute top-full right-0 mt-2 flex items-center gap-0.5 rounded-lg border border-slate-200 bg-white p-1 shadow-md dark:border-slate-700 dark:bg-slate-800"
+        >
+          {children(close)}
+        </div>
+      )}
     </div>
   );
 }

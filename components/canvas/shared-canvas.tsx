@@ -333,7 +333,8 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
       setSelected(new Set());
       return setTool("select");
     }
-    if (e.key === "Enter" && selected.size === 1) {
+    // Enter on a toolbar button is the button's.
+    if (e.key === "Enter" && selected.size === 1 && (e.target as HTMLElement).tagName !== "BUTTON") {
       const [id] = selected;
       const o = board.get(id!);
       if (o && o.kind !== "arrow" && o.kind !== "stroke") {
@@ -366,7 +367,7 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
   const cursorClass = tool === "hand" ? "cursor-grab" : tool === "select" ? "cursor-default" : "cursor-crosshair";
 
   return (
-    <section aria-label="Shared canvas" className="relative h-full min-h-0 bg-white dark:bg-slate-900" onKeyDown={onKeyDown}>
+    <section aria-label="Shared canvas" className="@container relative h-full min-h-0 bg-white dark:bg-slate-900" onKeyDown={onKeyDown}>
       <CanvasToolbar
         tool={tool}
         onTool={setTool}
