@@ -1,9 +1,28 @@
 // On a phone: the rooms sidebar and the activity feed are modal drawers (a close button, Escape,
 // a backdrop, focus kept inside and handed back), a room's chat and canvas take turns on the
 // screen, nothing scrolls sideways at 320 px, the composer waits for a tap instead of raising the
-// keyboard, and stays above the keyboard once up.
+// keyboard, and stays above the keyboard once up; on the canvas one finger pans the view or moves
+// what it holds, and two fingers zoom.
 import { expect, test, type Page } from "@playwright/test";
-import { createRoom, messageLog, openRoom, postMessages, sharedCanvas, signIn, unique } from "./helpers";
+import { createRoom, messageLog, openRoom, postMessages, sharedCanvas, signIn, topSpread, unique } from "./helpers";
+
+interface Point {
+  x: number;
+  y: number;
+}
+
+/**
+ * Fingers put on the screen at once, slid in a few steps each from its `from` to its `to`, and
+ * lifted: real touches, through the browser's input (Playwright's touchscreen only taps).
+ */
+async function swipe(page: Page, fingers: { from: Point; to: Point }[]): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  const at = (t: number) => fingers.map((f, id) => ({ id, x: f.from.x + (f.to.x - f.from.x) * t, y: f.from.y + (f.to.y - f.from.y) * t }));
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: at(0) });
+  for (let step = 1; step <= 8; step++) await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: at(step / 8) });
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+  await cdp.detach();
+}
 
 /** Presses Tab (or Shift+Tab) `times` times, checking focus never leaves `dialog`. */
 async function tabAround(page: Page, dialogName: string, times: number, key = "Tab"): Promise<void> {
@@ -140,6 +159,56 @@ test.describe("on a phone (390 × 844)", () => {
     await expect(messageLog(page)).toHaveAttribute("aria-busy", "false");
     expect(await page.evaluate(() => matchMedia("(pointer: fine)").matches)).toBe(false);
     await expect(page.getByLabel("Message", { exact: true })).not.toBeFocused();
+    await context.close();
+  });
+
+  test("on the canvas one finger pans the empty board and moves a note it holds, two fingers zoom, and the tools fit", async ({ browser }) => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+    const page = await context.newPage();
+    await page.goto("/");
+    await signIn(page, unique("Ola"));
+    const room = unique("touch");
+    await createRoom(page, room);
+    await openRoom(page, room);
+    await page.getByRole("group", { name: "Show" }).getByRole("button", { name: "Canvas" }).tap();
+    const toolbar = sharedCanvas(page).getByRole("toolbar", { name: "Canvas tools" });
+    const board = sharedCanvas(page).getByRole("group", { name: "Board" });
+    const note = board.getByRole("button", { name: "Sticky note: touched" });
+    await expect(toolbar.getByRole("button", { name: "Select", exact: true })).toBeVisible();
+    expect(await topSpread(toolbar)).toBeLessThanOrEqual(2);
+
+    const area = (await board.boundingBox())!;
+    await toolbar.getByRole("button", { name: "Sticky note" }).tap();
+    await page.touchscreen.tap(area.x + 120, area.y + 160);
+    await sharedCanvas(page).getByRole("textbox", { name: "Text" }).fill("touched");
+    await page.keyboard.press("Control+Enter");
+    const start = (await note.boundingBox())!;
+    const placed = async () => {
+      const b = (await note.boundingBox())!;
+      return { x: Math.round(b.x - start.x), y: Math.round(b.y - start.y) };
+    };
+
+    // A finger on the note moves the note.
+    await swipe(page, [{ from: { x: start.x + 40, y: start.y + 40 }, to: { x: start.x + 80, y: start.y + 100 } }]);
+    await expect.poll(placed).toEqual({ x: 40, y: 60 });
+
+    // A finger on the empty board moves the view: the note goes along, nothing is made.
+    const empty = { x: area.x + 200, y: area.y + area.height - 150 };
+    await swipe(page, [{ from: empty, to: { x: empty.x - 50, y: empty.y + 80 } }]);
+    await expect.poll(placed).toEqual({ x: -10, y: 140 });
+    await expect(board.getByRole("button")).toHaveCount(1);
+
+    // Two fingers spreading apart zoom in.
+    await swipe(page, [
+      { from: { x: empty.x - 40, y: empty.y }, to: { x: empty.x - 80, y: empty.y } },
+      { from: { x: empty.x + 40, y: empty.y }, to: { x: empty.x + 80, y: empty.y } },
+    ]);
+    await expect.poll(async () => Math.round((await note.boundingBox())!.width)).toBe(Math.round(start.width * 2));
+
+    // Back to the whole board at 100 %: the note is where the finger on it left it, the pan moved none of it.
+    await toolbar.getByRole("button", { name: "More" }).tap();
+    await toolbar.getByRole("button", { name: /reset zoom$/ }).tap();
+    await expect.poll(placed).toEqual({ x: 40, y: 60 });
     await context.close();
   });
 

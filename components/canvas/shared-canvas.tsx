@@ -1,6 +1,6 @@
 "use client";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from "react";
-import { boxOf, hit, initialView, newArrow, newShape, newStroke, PALETTE, pasteOps, spanning, toBoard, within, zoomAt, type Point, type View } from "@/lib/canvas/geometry";
+import { boxOf, hit, initialView, newArrow, newShape, newStroke, PALETTE, pasteOps, pinched, spanning, toBoard, within, zoomAt, type Point, type View } from "@/lib/canvas/geometry";
 import { frontZ, paintOrder } from "@/lib/canvas/board";
 import type { CanvasObject, CanvasOp, DragBox, User } from "@/lib/protocol";
 import { randomId } from "@/lib/realtime/client";
@@ -14,17 +14,24 @@ import { CursorAnimator } from "./cursor-animator";
 import { DragBroadcast } from "./drag-broadcast";
 import { PointerBroadcast } from "./pointer-broadcast";
 
-/** What a pointer held down on the board is doing. */
+/**
+ * What a pointer held down on the board is doing (or two fingers, pinching). A drag keeps its
+ * latest boxes itself: the drop may come before the render of the last move.
+ */
 type Gesture =
-  | { kind: "pan"; start: Point; from: View }
-  | { kind: "move"; start: Point; origin: Map<string, DragBox>; moved: boolean }
-  | { kind: "resize"; id: string; start: Point; origin: DragBox }
+  | { kind: "pan"; start: Point; from: View; tapClears: boolean }
+  | { kind: "move"; start: Point; origin: Map<string, DragBox>; boxes: Record<string, DragBox> | null }
+  | { kind: "resize"; id: string; start: Point; origin: DragBox; box: DragBox | null }
   | { kind: "band"; start: Point; keep: Set<string> }
   | { kind: "pen"; points: Point[] }
-  | { kind: "arrow"; start: Point; fromId: string | null };
+  | { kind: "arrow"; start: Point; fromId: string | null }
+  | { kind: "pinch"; start: [Point, Point]; from: View };
 
 /** Smallest a resized object gets, in board units. */
 const MIN_SIZE = 20;
+
+/** How far a finger may slide (px) and still be a tap. */
+const TAP_SLOP = 6;
 
 /**
  * The room's shared canvas: objects people work on together (sticky notes, rectangles,
@@ -69,6 +76,8 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
   const [arrowPreview, setArrowPreview] = useState<{ from: Point; to: Point } | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
   const gesture = useRef<Gesture | null>(null);
+  /** Where the fingers on the board are (the first two; a third is ignored), by pointer id. */
+  const fingers = useRef(new Map<number, Point>());
   const clipboard = useRef<CanvasObject[]>([]);
   /** The object under the last press: a double click lands on the board, which holds the pointer. */
   const pressed = useRef<string | null>(null);
@@ -124,13 +133,24 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
   const onPointerDown = (e: PointerEvent<HTMLDivElement>) => {
     if (editing || (e.target as Element).closest("[role=toolbar]")) return;
     const screen = at(e);
+    if (e.pointerType === "touch") {
+      if (fingers.current.size === 2) return;
+      fingers.current.set(e.pointerId, screen);
+      // A second finger: whatever the first began is dropped, and the two pinch.
+      if (fingers.current.size === 2) {
+        drop(gesture.current);
+        const [a, b] = [...fingers.current.values()];
+        gesture.current = { kind: "pinch", start: [a!, b!], from: view };
+        return;
+      }
+    }
     const p = toBoard(view, screen);
     const target = (e.target as Element).closest("[data-object-id]");
     const id = target?.getAttribute("data-object-id") ?? null;
     pressed.current = id;
     e.currentTarget.setPointerCapture(e.pointerId);
     if (e.button === 1 || tool === "hand") {
-      gesture.current = { kind: "pan", start: screen, from: view };
+      gesture.current = { kind: "pan", start: screen, from: view, tapClears: false };
       return;
     }
     if (tool === "note" || tool === "rect" || tool === "ellipse") {
@@ -156,7 +176,7 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
     }
     // Select.
     if ((e.target as Element).closest("[data-handle=resize]") && id) {
-      gesture.current = { kind: "resize", id, start: p, origin: boxFor(id)! };
+      gesture.current = { kind: "resize", id, start: p, origin: boxFor(id)!, box: null };
       return;
     }
     if (id) {
@@ -172,11 +192,28 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
         const b = boxFor(sid);
         if (b) origin.set(sid, b);
       }
-      gesture.current = { kind: "move", start: p, origin, moved: false };
+      gesture.current = { kind: "move", start: p, origin, boxes: null };
+      return;
+    }
+    // A finger on the empty board moves the view (as on touch screens everywhere), and a tap there
+    // clears the selection; a mouse draws a band.
+    if (e.pointerType === "touch") {
+      gesture.current = { kind: "pan", start: screen, from: view, tapClears: true };
       return;
     }
     gesture.current = { kind: "band", start: p, keep: e.shiftKey ? new Set(selected) : new Set() };
     if (!e.shiftKey) setSelected(new Set());
+  };
+
+  /** Takes back what a gesture showed on the way without keeping any of it. */
+  const drop = (g: Gesture | null) => {
+    if (g?.kind === "move" || g?.kind === "resize") {
+      dragOut.release(g.kind === "move" ? g.origin.keys() : [g.id]);
+      setLocal({});
+    }
+    setBand(null);
+    setPenPoints(null);
+    setArrowPreview(null);
   };
 
   const onPointerMove = (e: PointerEvent<HTMLDivElement>) => {
@@ -186,20 +223,27 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
     const screen = at(e);
     const p = toBoard(view, screen);
     switch (g.kind) {
+      case "pinch": {
+        if (!fingers.current.has(e.pointerId)) return;
+        fingers.current.set(e.pointerId, screen);
+        const [a, b] = [...fingers.current.values()];
+        return setView(pinched(g.from, g.start, [a!, b!]));
+      }
       case "pan":
         return setView({ ...g.from, x: g.from.x + screen.x - g.start.x, y: g.from.y + screen.y - g.start.y });
       case "move": {
         const dx = Math.round(p.x - g.start.x);
         const dy = Math.round(p.y - g.start.y);
-        if (!g.moved && Math.abs(dx) + Math.abs(dy) < 2) return;
-        g.moved = true;
+        if (!g.boxes && Math.abs(dx) + Math.abs(dy) < 2) return;
         const boxes: Record<string, DragBox> = {};
         for (const [id, b] of g.origin) boxes[id] = { ...b, x: b.x + dx, y: b.y + dy };
+        g.boxes = boxes;
         setLocal(boxes);
         return dragOut.move(boxes);
       }
       case "resize": {
         const box = { ...g.origin, w: Math.max(MIN_SIZE, Math.round(g.origin.w + p.x - g.start.x)), h: Math.max(MIN_SIZE, Math.round(g.origin.h + p.y - g.start.y)) };
+        g.box = box;
         setLocal({ [g.id]: box });
         return dragOut.move({ [g.id]: box });
       }
@@ -214,21 +258,24 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
   };
 
   const onPointerUp = (e: PointerEvent<HTMLDivElement>) => {
+    // A finger the board never took (a third one, or one put down while editing) ends nothing.
+    if (e.pointerType === "touch" && !fingers.current.delete(e.pointerId)) return;
     const g = gesture.current;
     gesture.current = null;
     if (!g) return;
-    const p = toBoard(view, at(e));
+    const screen = at(e);
+    const p = toBoard(view, screen);
     switch (g.kind) {
       case "move": {
-        if (!g.moved) return;
+        if (!g.boxes) return;
         const ops: CanvasOp[] = [];
-        for (const [id, b] of Object.entries(local)) if (board.has(id)) ops.push({ op: "update", id, set: { x: b.x, y: b.y } });
+        for (const [id, b] of Object.entries(g.boxes)) if (board.has(id)) ops.push({ op: "update", id, set: { x: b.x, y: b.y } });
         change(ops);
         dragOut.release(g.origin.keys());
         return setLocal({});
       }
       case "resize": {
-        const b = local[g.id];
+        const b = g.box;
         if (b && board.has(g.id)) change([{ op: "update", id: g.id, set: { w: b.w, h: b.h } }]);
         dragOut.release([g.id]);
         return setLocal({});
@@ -254,6 +301,9 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
         return setTool("select");
       }
       case "pan":
+        if (g.tapClears && Math.hypot(screen.x - g.start.x, screen.y - g.start.y) < TAP_SLOP) setSelected(new Set());
+        return;
+      case "pinch":
         return;
     }
   };

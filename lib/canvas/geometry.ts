@@ -32,6 +32,19 @@ export function zoomAt(view: View, factor: number, at: Point): View {
   return { zoom, x: at.x - b.x * zoom, y: at.y - b.y * zoom };
 }
 
+/**
+ * The view two fingers make, pinching from where they went down (`start`, on the screen) to where
+ * they are: zoomed by how much further apart they are, the board point under their midpoint
+ * going along with it.
+ */
+export function pinched(from: View, start: readonly [Point, Point], now: readonly [Point, Point]): View {
+  const middle = ([a, b]: readonly [Point, Point]) => ({ x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 });
+  const apart = ([a, b]: readonly [Point, Point]) => Math.max(1, Math.hypot(a.x - b.x, a.y - b.y));
+  const [was, is] = [middle(start), middle(now)];
+  const zoomed = zoomAt(from, apart(now) / apart(start), was);
+  return { zoom: zoomed.zoom, x: zoomed.x + is.x - was.x, y: zoomed.y + is.y - was.y };
+}
+
 export function boxOf(o: Pick<CanvasObject, "x" | "y" | "w" | "h">): DragBox {
   return { x: o.x, y: o.y, w: o.w, h: o.h };
 }

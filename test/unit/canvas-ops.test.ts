@@ -161,4 +161,17 @@ describe("geometry the canvas page uses", () => {
     const boxes: Record<string, { x: number; y: number; w: number; h: number }> = { a: { x: 300, y: 300, w: 100, h: 100 } };
     expect(arrowEnds(free, (id) => boxes[id] ?? null)).toEqual({ from: { x: 350, y: 350 }, to: { x: 120, y: 10 } });
   });
+
+  it("pinches around the fingers' midpoint: what was under it stays under it, zoomed by how far they spread", async () => {
+    const { MAX_ZOOM, pinched, toBoard } = await import("../../lib/canvas/geometry");
+    const from = { x: 30, y: -20, zoom: 1 };
+    const start = [{ x: 100, y: 200 }, { x: 200, y: 200 }] as const;
+    const now = [{ x: 40, y: 260 }, { x: 240, y: 260 }] as const;
+    const view = pinched(from, start, now);
+    expect(view.zoom).toBe(2);
+    expect(toBoard(view, { x: 140, y: 260 })).toEqual(toBoard(from, { x: 150, y: 200 }));
+    // Two fingers slid together without spreading pan the view, and no pinch zooms past the limit.
+    expect(pinched(from, start, [{ x: 110, y: 210 }, { x: 210, y: 210 }])).toEqual({ x: 40, y: -10, zoom: 1 });
+    expect(pinched(from, start, [{ x: 0, y: 200 }, { x: 1000, y: 200 }]).zoom).toBe(MAX_ZOOM);
+  });
 });
