@@ -414,8 +414,16 @@ function NewMessagesDivider() {
 }
 
 function continuesGroup(prev: MessageEvent | undefined, m: MessageEvent): boolean {
-  // A reply starts a group of its own: its quote reads as a new turn.
-  return !!prev && !m.data.replyTo && prev.actor.id === m.actor.id && Date.parse(m.at) - Date.parse(prev.at) < GROUP_MS && dayOf(prev) === dayOf(m);
+  // A reply starts a group of its own: its quote reads as a new turn. So does a new name: the
+  // header above would say another.
+  return (
+    !!prev &&
+    !m.data.replyTo &&
+    prev.actor.id === m.actor.id &&
+    prev.actor.name === m.actor.name &&
+    Date.parse(m.at) - Date.parse(prev.at) < GROUP_MS &&
+    dayOf(prev) === dayOf(m)
+  );
 }
 
 /**
