@@ -165,11 +165,23 @@ const TRANSPORT_LABEL = { websocket: "WebSocket", longpoll: "Long polling", sse:
  * only the rooms', as the feed rides the transport that fits it.
  */
 export function badgeLabel(rooms: ConnectionStatus["rooms"], feed: ConnectionStatus["feed"] | undefined): string {
-  const label = connectionLabel(rooms);
-  if (!feed || feed.state === rooms.state || rooms.state === "offline" || rooms.state === "signed-out") return label;
+  const parts = badgeParts(rooms, feed);
+  return [parts.transport, parts.state, parts.feed].filter(Boolean).join(" · ");
+}
+
+/**
+ * The badge's label in its parts: a phone shows only `state` ("connected") beside the dot, and
+ * wider screens the transport before it and the feed's state after it.
+ */
+export function badgeParts(
+  rooms: ConnectionStatus["rooms"],
+  feed: ConnectionStatus["feed"] | undefined,
+): { transport: string | null; state: string; feed: string | null } {
+  const parts = { ...channelParts(rooms), feed: null };
+  if (!feed || feed.state === rooms.state || rooms.state === "offline" || rooms.state === "signed-out") return parts;
   const where = (feed.transport === "longpoll") === (rooms.transport === "longpoll") ? "" : ` on ${TRANSPORT_LABEL[feed.transport]}`;
   const state = feed.state === "idle" ? "connecting" : feed.state === "signed-out" ? "signed out" : feed.state;
-  return `${label} · feed${where} ${state}`;
+  return { ...parts, feed: `feed${where} ${state}` };
 }
 
 /** Both channels in full, for the badge's tooltip and screen readers. */
@@ -179,17 +191,23 @@ export function channelsDescription(status: Pick<ConnectionStatus, "rooms" | "fe
 
 /** "WebSocket · connected", "Long polling · reconnecting", "Offline". */
 export function connectionLabel(channel: ConnectionStatus["rooms"] | ConnectionStatus["feed"]): string {
+  const { transport, state } = channelParts(channel);
+  return transport ? `${transport} · ${state}` : state;
+}
+
+/** A channel's transport ("WebSocket"; none while offline or signed out) and its state. */
+function channelParts(channel: ConnectionStatus["rooms"] | ConnectionStatus["feed"]): { transport: string | null; state: string } {
   switch (channel.state) {
     case "offline":
-      return "Offline";
+      return { transport: null, state: "Offline" };
     case "signed-out":
-      return "Signed out";
+      return { transport: null, state: "Signed out" };
     case "idle": // not started yet: it is about to connect
     case "connecting":
-      return `${TRANSPORT_LABEL[channel.transport]} · connecting`;
+      return { transport: TRANSPORT_LABEL[channel.transport], state: "connecting" };
     case "connected":
     case "reconnecting":
-      return `${TRANSPORT_LABEL[channel.transport]} · ${channel.state}`;
+      return { transport: TRANSPORT_LABEL[channel.transport], state: channel.state };
     default: {
       const unknown: never = channel.state;
       return unknown;

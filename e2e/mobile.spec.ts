@@ -87,6 +87,26 @@ test.describe("on a phone (390 × 844)", () => {
     });
   }
 
+  test("the connection badge fits the header whole: a dot and a word, the full state in its name", async ({ page }) => {
+    await page.goto("/");
+    await signIn(page, unique("Bea"));
+    const badge = page.getByRole("status", { name: /^Rooms: WebSocket · connected\. Activity feed: / });
+    await expect(badge).toBeVisible();
+    await expect(badge).toHaveAttribute("title", /^Rooms: WebSocket · connected\. Activity feed: /);
+    const box = (await badge.boundingBox())!;
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(390);
+    // Nothing in it is cut: every part of its text is as wide as what it holds.
+    const cut = await badge.evaluate((el) =>
+      [el, ...el.querySelectorAll("*")].filter((e) => e.scrollWidth > e.clientWidth).map((e) => e.outerHTML),
+    );
+    expect(cut).toEqual([]);
+    await expect(badge).toHaveText(/connected$/);
+    expect(await badge.evaluate((el) => (el as HTMLElement).innerText.trim())).toMatch(/^connected$/i);
+    const header = page.getByRole("banner");
+    expect(await header.evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0);
+  });
+
   test("following a room from the drawer opens the room and closes the drawer", async ({ page }) => {
     await page.goto("/");
     await signIn(page, unique("Ren"));

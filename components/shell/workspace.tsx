@@ -76,7 +76,7 @@ export function Workspace({ user, arrived = false, children }: { user: User; arr
       >
         Skip to content
       </a>
-      <header className="flex h-14 shrink-0 items-center gap-2 border-b border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 px-3 sm:gap-3 sm:px-4">
+      <header className="flex h-14 shrink-0 items-center gap-1.5 border-b border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 px-2 sm:gap-3 sm:px-4">
         <button
           type="button"
           onClick={() => {
@@ -98,7 +98,7 @@ export function Workspace({ user, arrived = false, children }: { user: User; arr
           <span className="sr-only md:hidden">Realtime Workspace</span>
         </Link>
         <HeaderSearch />
-        <div className="ml-auto flex min-w-0 items-center gap-1.5 sm:gap-2">
+        <div className="ml-auto flex min-w-0 items-center gap-1 sm:gap-2">
           <ConnectionBadge />
           <NotificationBell />
           <button

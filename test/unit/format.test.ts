@@ -1,6 +1,6 @@
 // The chat panel's wording: who is typing, and how long ago.
 import { describe, expect, it, vi } from "vitest";
-import { badgeLabel, channelsDescription, charactersLeft, dayLabel, initials, messageTime, readableError, relativeTime, sameDay, typingLine, typingStarted } from "../../components/format";
+import { badgeLabel, badgeParts, channelsDescription, charactersLeft, dayLabel, initials, messageTime, readableError, relativeTime, sameDay, typingLine, typingStarted } from "../../components/format";
 
 const person = (name: string) => ({ id: `u_${name}`, name });
 
@@ -149,6 +149,12 @@ describe("badgeLabel", () => {
   it("says nothing of the feed when the rooms are offline or signed out", () => {
     expect(badgeLabel(ws("offline"), sse("connecting"))).toBe("Offline");
     expect(badgeLabel(ws("signed-out"), sse("offline"))).toBe("Signed out");
+  });
+
+  it("parts the label into the state a phone shows and what wider screens add around it", () => {
+    expect(badgeParts(ws("connected"), sse("connected"))).toEqual({ transport: "WebSocket", state: "connected", feed: null });
+    expect(badgeParts(lp("connected"), sse("connecting"))).toEqual({ transport: "Long polling", state: "connected", feed: "feed on SSE connecting" });
+    expect(badgeParts(ws("offline"), sse("connecting"))).toEqual({ transport: null, state: "Offline", feed: null });
   });
 
   it("describes both channels in full for the tooltip", () => {
