@@ -62,8 +62,14 @@ test("an account signs in on a second device as the same person; guests are mark
   await page.getByRole("button", { name: /account and settings/i }).click();
   const devices = page.getByRole("region", { name: "Signed-in devices" });
   await expect(devices.getByRole("listitem")).toHaveCount(2);
-  await expect(devices).toContainText("This device");
-  await devices.getByRole("button", { name: /^Sign out / }).click();
+  // One browser twice, under one name: told apart by which is this one and when the other was
+  // last active (newest first: the phone).
+  const [phoneEntry, laptopEntry] = [devices.getByRole("listitem").first(), devices.getByRole("listitem").last()];
+  const browserName = (entry: typeof phoneEntry) => entry.locator("span > span").first().textContent();
+  expect(await browserName(phoneEntry)).toBe(await browserName(laptopEntry));
+  await expect(laptopEntry).toContainText(/This device · signed in /);
+  await expect(phoneEntry).toContainText(/Active just now · signed in /);
+  await devices.getByRole("button", { name: /^Sign out .+ \(Active just now · signed in .+\)$/ }).click();
   await expect(devices.getByRole("listitem")).toHaveCount(1);
   await expect(second.getByRole("tab", { name: "Sign in" })).toBeVisible();
   for (const c of [laptop, phone, visitor]) await c.close();

@@ -4,6 +4,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypt
 import type { IncomingMessage } from "node:http";
 import type { Database } from "./db/database";
 import type { PrismaClient } from "./db/generated/client";
+import type { Logger } from "./log";
 import { colorFor } from "../lib/colors";
 import type { User } from "../lib/protocol";
 
@@ -35,6 +36,11 @@ const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 /** How long a verified session is trusted without asking the database again. */
 const CACHE_MS = 10_000;
 const CACHE_MAX = 10_000;
+/**
+ * How stale a session's last activity may get in the database: written at most this often per
+ * session (and instance), never on each request. Minutes are what the list of devices needs.
+ */
+export const SEEN_EVERY_MS = 5 * 60_000;
 
 
 /**
@@ -52,8 +58,11 @@ export interface Session {
 }
 
 export class Sessions {
-  /** Sessions verified lately, by id, with the cookie value last verified for each. */
-  private readonly cache = new Map<string, { session: Session; checkedAt: number; token?: string }>();
+  /**
+   * Sessions verified lately, by id, with the cookie value last verified for each and when the
+   * database last heard that the session acted.
+   */
+  private readonly cache = new Map<string, { session: Session; checkedAt: number; token?: string; seenAt: number }>();
 
   private readonly prisma: PrismaClient;
 
@@ -64,6 +73,8 @@ export class Sessions {
     private readonly now: () => number = Date.now,
     /** Whether a request came over HTTPS (the proxy's word believed only from a trusted proxy). */
     private readonly isSecure: (req: IncomingMessage) => boolean = () => false,
+    /** Where a failed note of a session's activity is told (it is retried at the next request). */
+    private readonly logger?: Logger,
   ) {
     this.prisma = db.prisma;
   }
@@ -81,27 +92,30 @@ export class Sessions {
     const id = `u_${randomBytes(8).toString("base64url")}`;
     const user: User = { id, name, color: colorFor(id), ...(account ? {} : { guest: true as const }) };
     const sessionId = randomBytes(18).toString("base64url");
-    const expiresAt = this.now() + SESSION_TTL_MS;
-    const create = this.prisma.user.create({
-      data: { id, name, color: user.color, ...account, sessions: { create: { id: sessionId, expiresAt: new Date(expiresAt), userAgent: device(userAgent) } } },
-    });
+    const now = this.now();
+    const expiresAt = now + SESSION_TTL_MS;
+    const sessionRow = { id: sessionId, createdAt: new Date(now), expiresAt: new Date(expiresAt), userAgent: device(userAgent) };
+    const create = this.prisma.user.create({ data: { id, name, color: user.color, ...account, sessions: { create: sessionRow } } });
     // An account must outlive a crash once its creation was answered; a guest need not.
     await (account ? create : this.prisma.$transaction([lazyCommit(this.prisma), create]));
     const session = { id: sessionId, user, expiresAt };
-    this.remember(session);
+    this.remember(session, now);
     return { session, cookie: this.cookieFor(session, secure) };
   }
 
   /** A new session for a person who exists (an account signing in on another device). */
   async open(user: User, secure: boolean, userAgent?: string): Promise<{ session: Session; cookie: string }> {
     const sessionId = randomBytes(18).toString("base64url");
-    const expiresAt = this.now() + SESSION_TTL_MS;
+    const now = this.now();
+    const expiresAt = now + SESSION_TTL_MS;
     await this.prisma.$transaction([
       lazyCommit(this.prisma),
-      this.prisma.session.create({ data: { id: sessionId, userId: user.id, expiresAt: new Date(expiresAt), userAgent: device(userAgent) } }),
+      this.prisma.session.create({
+        data: { id: sessionId, userId: user.id, createdAt: new Date(now), expiresAt: new Date(expiresAt), userAgent: device(userAgent) },
+      }),
     ]);
     const session = { id: sessionId, user, expiresAt };
-    this.remember(session);
+    this.remember(session, now);
     return { session, cookie: this.cookieFor(session, secure) };
   }
 
@@ -133,8 +147,9 @@ export class Sessions {
     }
     // One statement on the database's own driver: every connection a cold cache meets (all of
     // them, after a restart) pays for this lookup, and it is the one query each must make.
-    const [row] = await this.db.sql.query<{ user_id: string; name: string; color: string; guest: boolean; expires_ms: string | number }>(
-      `SELECT s.user_id, u.name, u.color, u.username IS NULL AS guest, (extract(epoch FROM s.expires_at) * 1000)::bigint AS expires_ms
+    const [row] = await this.db.sql.query<{ user_id: string; name: string; color: string; guest: boolean; expires_ms: string | number; seen_ms: string | number }>(
+      `SELECT s.user_id, u.name, u.color, u.username IS NULL AS guest, (extract(epoch FROM s.expires_at) * 1000)::bigint AS expires_ms,
+              (extract(epoch FROM coalesce(s.last_seen_at, s.created_at)) * 1000)::bigint AS seen_ms
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`,
       [sessionId],
     );
@@ -145,8 +160,26 @@ export class Sessions {
     }
     const user: User = { id: row.user_id, name: row.name, color: row.color, ...(row.guest ? { guest: true as const } : {}) };
     const session = { id: sessionId, user, expiresAt };
-    this.remember(session, token);
+    // A write of this instance's still on its way is no reason to write again.
+    this.remember(session, Math.max(Number(row.seen_ms), cached?.seenAt ?? 0), token);
+    // A lookup is a request from the session (every one that misses the cache): it acted.
+    this.seen(sessionId);
     return session;
+  }
+
+  /**
+   * Notes that a session acted (a request, a WebSocket's pong). Its row hears of it at most
+   * every SEEN_EVERY_MS: the list of devices says when each was last active, and a busy session
+   * costs the database one small write every few minutes, not one per request.
+   */
+  seen(sessionId: string): void {
+    const known = this.cache.get(sessionId);
+    const now = this.now();
+    if (!known || now - known.seenAt < SEEN_EVERY_MS) return;
+    known.seenAt = now;
+    this.db.sql
+      .query("UPDATE sessions SET last_seen_at = $2::timestamptz WHERE id = $1", [sessionId, new Date(now).toISOString()])
+      .catch((err: unknown) => this.logger?.warn({ err }, "could not note a session's activity"));
   }
 
   /**
@@ -163,9 +196,16 @@ export class Sessions {
     const rows = await this.prisma.session.findMany({
       where: { userId, expiresAt: { gt: new Date(this.now()) } },
       orderBy: { createdAt: "desc" },
-      select: { id: true, createdAt: true, expiresAt: true, userAgent: true },
+      select: { id: true, createdAt: true, expiresAt: true, userAgent: true, lastSeenAt: true },
     });
-    return rows.map((r) => ({ sessionId: r.id, handle: sessionHandle(r.id), createdAt: r.createdAt, expiresAt: r.expiresAt, userAgent: r.userAgent }));
+    return rows.map((r) => ({
+      sessionId: r.id,
+      handle: sessionHandle(r.id),
+      createdAt: r.createdAt,
+      expiresAt: r.expiresAt,
+      lastSeenAt: r.lastSeenAt ?? r.createdAt,
+      userAgent: r.userAgent,
+    }));
   }
 
   /** Forgets a session this instance trusted (another instance signed it out). */
@@ -192,9 +232,9 @@ export class Sessions {
     return createHmac("sha256", this.secret).update(payload).digest("base64url");
   }
 
-  private remember(session: Session, token?: string): void {
+  private remember(session: Session, seenAt: number, token?: string): void {
     if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(session.id, { session, checkedAt: this.now(), token });
+    this.cache.set(session.id, { session, checkedAt: this.now(), token, seenAt });
   }
 }
 
@@ -206,6 +246,8 @@ export interface DeviceSession {
   handle: string;
   createdAt: Date;
   expiresAt: Date;
+  /** When it last acted, to within SEEN_EVERY_MS; its sign-in until then. */
+  lastSeenAt: Date;
   userAgent: string | null;
 }
 

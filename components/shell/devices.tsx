@@ -2,11 +2,14 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { sessionsAnswerSchema, type SessionsAnswer } from "@/lib/protocol";
 import { api, ApiError, apiNoContent } from "@/lib/store/http";
-import { readableError } from "../format";
+import { useNow } from "@/lib/store/clock";
+import { readableError, relativeTime } from "../format";
 
 type Device = SessionsAnswer["sessions"][number];
 
 const since = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short" });
+/** The server notes a device's activity every 5 minutes at most: anything closer is "just now". */
+const ACTIVITY_GRAIN_MS = 5 * 60_000;
 
 /** "Chrome on Linux"-ish from a User-Agent: enough to tell one's own devices apart. */
 export function deviceName(userAgent: string | null): string {
@@ -17,12 +20,25 @@ export function deviceName(userAgent: string | null): string {
 }
 
 /**
+ * What tells a device from the person's others of the same browser: "This device", or when it
+ * was last active; and when it signed in. "Active 3 hours ago · signed in Dec 6, 2026, 9:12 AM".
+ */
+export function deviceActivity(device: Pick<Device, "current" | "createdAt" | "lastSeenAt">, now: number): string {
+  const signedIn = `signed in ${since.format(new Date(device.createdAt))}`;
+  if (device.current) return `This device · ${signedIn}`;
+  const seen = device.lastSeenAt ?? device.createdAt;
+  const active = now - Date.parse(seen) < ACTIVITY_GRAIN_MS ? "just now" : relativeTime(seen, now);
+  return `Active ${active} · ${signedIn}`;
+}
+
+/**
  * An account's signed-in devices, each of which can be signed out from here (its connections
  * close at once, on every server), and the password, whose change signs out all the others.
  */
 export function Devices() {
   const [devices, setDevices] = useState<Device[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const now = useNow();
   const load = () =>
     api("/api/sessions", sessionsAnswerSchema).then(
       (answer) => setDevices(answer.sessions),
@@ -44,13 +60,13 @@ export function Devices() {
           <li key={d.id} className="flex items-center justify-between gap-2 text-xs">
             <span className="min-w-0">
               <span className="block truncate font-medium">{deviceName(d.userAgent)}</span>
-              <span className="text-slate-600 dark:text-slate-400">{d.current ? "This device" : `Since ${since.format(new Date(d.createdAt))}`}</span>
+              <span className="block text-slate-600 dark:text-slate-400">{deviceActivity(d, now)}</span>
             </span>
             {!d.current && (
               <button
                 type="button"
                 onClick={() => void signOut(d.id)}
-                aria-label={`Sign out ${deviceName(d.userAgent)}, signed in ${since.format(new Date(d.createdAt))}`}
+                aria-label={`Sign out ${deviceName(d.userAgent)} (${deviceActivity(d, now)})`}
                 className="shrink-0 rounded border border-slate-300 px-2 py-0.5 font-medium hover:bg-slate-50 dark:border-slate-600 dark:hover:bg-slate-800"
               >
                 Sign out

@@ -22,13 +22,17 @@ export const passwordSchema = z
 export const changePasswordBodySchema = z.object({ current: z.string().max(1024), password: z.string() });
 /** `PATCH /api/account` (1.9): a new display name, checked as a guest's name is. */
 export const renameBodySchema = z.object({ name: z.string().max(1024) });
-/** Version 1.2: `GET /api/sessions`, the caller's signed-in devices, newest first. */
+/**
+ * Version 1.2: `GET /api/sessions`, the caller's signed-in devices, newest first. 1.9 adds
+ * `lastSeenAt` (absent from an earlier server: read `createdAt`).
+ */
 export const sessionsAnswerSchema = z.object({
   sessions: z.array(
     z.object({
       id: z.string(),
       createdAt: z.iso.datetime(),
       expiresAt: z.iso.datetime(),
+      lastSeenAt: z.iso.datetime().optional(),
       userAgent: z.string().nullable(),
       current: z.boolean(),
     }),

@@ -245,6 +245,7 @@ export function createApi(deps: ApiDeps): Router {
           id: d.handle,
           createdAt: d.createdAt.toISOString(),
           expiresAt: d.expiresAt.toISOString(),
+          lastSeenAt: d.lastSeenAt.toISOString(),
           userAgent: d.userAgent,
           current: d.sessionId === session.id,
         })),

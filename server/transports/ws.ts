@@ -63,7 +63,8 @@ export interface WsConnectionOptions {
 }
 
 export interface WsTransportOptions extends WsConnectionOptions {
-  sessions: Sessions;
+  /** Who an upgrade's cookie names, and where a socket's pongs are noted as its activity. */
+  sessions: Pick<Sessions, "fromRequest" | "seen">;
   /** Origins allowed besides the app's own. */
   allowedOrigins: string[];
   /** Caps on the connections a person and an address hold; none when absent. */
@@ -204,7 +205,11 @@ export class WsTransport {
     const conn = new WsConnection(new WsSocket(ws), session, { ...this.opts, version }, () => this.connections.delete(conn));
     this.connections.add(conn);
     ws.on("message", (data, isBinary) => conn.handleMessage(data as Buffer, isBinary));
-    ws.on("pong", () => conn.handlePong());
+    ws.on("pong", () => {
+      conn.handlePong();
+      // A page open on the device counts as its activity (written every few minutes at most).
+      this.opts.sessions.seen(session.id);
+    });
     ws.on("close", () => conn.handleClose());
     ws.on("error", (err) => conn.handleSocketError(err));
   }

@@ -264,6 +264,30 @@ describe.each(dbKinds)("accounts on %s", (kind) => {
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 
+  it("tells two devices of one browser apart: which one is asking, and when each was last active", async () => {
+    const username = `twin_${tag()}`;
+    const browser = { "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36" };
+    const body = JSON.stringify({ username, password: "long enough" });
+    const desk = cookieOf(await s.api("/api/account", { method: "POST", body, headers: browser }));
+    const laptop = cookieOf(await s.api("/api/session", { method: "POST", body, headers: browser }));
+    // The desk signed in yesterday and was last used three hours ago, as its row says by now.
+    const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();
+    const [signedIn, lastUsed] = [hoursAgo(24), hoursAgo(3)];
+    const deskId = desk.split("=")[1]!.split(".")[0]!;
+    await s.testDb.db.sql.query("UPDATE sessions SET created_at = $2::timestamptz, last_seen_at = $3::timestamptz WHERE id = $1", [deskId, signedIn, lastUsed]);
+
+    const answer = (await (await s.api("/api/sessions", { cookie: laptop })).json()) as {
+      sessions: { userAgent: string | null; current: boolean; createdAt: string; lastSeenAt: string }[];
+    };
+    const [here, there] = answer.sessions;
+    expect(answer.sessions).toHaveLength(2);
+    expect([here!.userAgent, there!.userAgent]).toEqual([browser["user-agent"], browser["user-agent"]]);
+    expect([here!.current, there!.current]).toEqual([true, false]);
+    // Signed in and not active since: its sign-in is its last activity.
+    expect(here!.lastSeenAt).toBe(here!.createdAt);
+    expect([there!.createdAt, there!.lastSeenAt]).toEqual([signedIn, lastUsed]);
+  });
+
   it("changing the password needs the current one and signs out every other device", async () => {
     const username = `pw_${tag()}`;
     const here = cookieOf(await post("/api/account", { username, password: "first password" }));

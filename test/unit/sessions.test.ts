@@ -1,8 +1,10 @@
 // Session cookies: a signed `id.expiry.signature`, trusted for a short while once verified.
 // What a recently verified session must not let through: a cookie with the same id and a
-// forged or altered part, or one signed out since.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Sessions } from "../../server/auth";
+// forged or altered part, or one signed out since. And when each session was last active,
+// noted every few minutes at most.
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { SEEN_EVERY_MS, Sessions } from "../../server/auth";
+import type { Sql } from "../../server/db/database";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
 
 let testDb: TestDatabase;
@@ -44,5 +46,39 @@ describe("session cookies", () => {
     expect(await sessions.verify(token)).not.toBeNull();
     await sessions.destroy(session.id);
     expect(await sessions.verify(token)).toBeNull();
+  });
+});
+
+describe("when each device was last active", () => {
+  it("tells two sessions of one browser apart, writing each one's activity every few minutes at most", async () => {
+    let now = Date.parse("2026-12-18T09:00:00.000Z");
+    // The database as Sessions sees it, counting the writes of activity.
+    const writes: unknown[][] = [];
+    const sql: Sql = {
+      query: (text, params) => {
+        if (text.startsWith("UPDATE sessions SET last_seen_at")) writes.push(params ?? []);
+        return testDb.db.sql.query(text, params);
+      },
+      exec: (script) => testDb.db.sql.exec(script),
+    };
+    const clocked = new Sessions({ prisma: testDb.db.prisma, sql }, "unit-secret-unit-secret-unit-secret-0123", () => now);
+    const browser = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
+    const desk = await clocked.create("Ada", false, { username: `ada_${now}`, passwordHash: "-", nameKey: `ada ${now}` }, browser);
+    now += 60_000;
+    const laptop = await clocked.open(desk.session.user, false, browser);
+    const lastSeen = async () =>
+      Object.fromEntries((await clocked.list(desk.session.user.id)).map((d) => [d.sessionId === desk.session.id ? "desk" : "laptop", d.lastSeenAt.toISOString()]));
+    // Until they act, each was last seen signing in.
+    expect(await lastSeen()).toEqual({ desk: "2026-12-18T09:00:00.000Z", laptop: "2026-12-18T09:01:00.000Z" });
+
+    // The laptop is used all morning, a request every 30 s; the desk is left alone.
+    for (let i = 0; i < 120; i++) {
+      now += 30_000;
+      expect(await clocked.verify(valueOf(laptop.cookie))).not.toBeNull();
+    }
+    // One write per SEEN_EVERY_MS, not one per request (nor per lookup, every 10 s).
+    expect(writes).toHaveLength(Math.floor((120 * 30_000) / SEEN_EVERY_MS));
+    await vi.waitFor(async () => expect((await lastSeen()).laptop).toBe("2026-12-18T10:01:00.000Z"));
+    expect((await lastSeen()).desk).toBe("2026-12-18T09:00:00.000Z");
   });
 });

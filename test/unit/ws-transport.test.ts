@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import WebSocket from "ws";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { DuplicateCookieError, type Session, type Sessions } from "../../server/auth";
+import { DuplicateCookieError, type Session } from "../../server/auth";
 import type { CommandExecutor } from "../../server/commands/executor";
 import type { CommandContext, Reply } from "../../server/commands/context";
 import { errorFrame } from "../../server/commands/errors";
@@ -1236,7 +1236,10 @@ afterEach(async () => {
 
 /** Sessions by cookie: `sid=ada`, `sid=lin`; the test may replace the lookup. */
 let lookup: (req: http.IncomingMessage) => Promise<Session | null>;
+/** The sessions noted as active, in order. */
+let seen: string[];
 beforeEach(() => {
+  seen = [];
   lookup = async (req) => {
     const cookie = req.headers.cookie ?? "";
     return cookie === "sid=ada" ? adaSession : cookie === "sid=lin" ? linSession : null;
@@ -1244,7 +1247,7 @@ beforeEach(() => {
 });
 
 async function listen(opts: Partial<WsTransportOptions> = {}) {
-  const sessions = { fromRequest: (req: http.IncomingMessage) => lookup(req) } as unknown as Sessions;
+  const sessions = { fromRequest: (req: http.IncomingMessage) => lookup(req), seen: (id: string) => void seen.push(id) };
   const transport = new WsTransport({
     hub,
     workspace,
@@ -1574,6 +1577,8 @@ describe("the heartbeat", () => {
     expect((await quiet.closed).code).toBe(1006);
     await roundTrip(c);
     expect([c.pings, transport.size]).toEqual([1, 1]);
+    // Its pong is the session's activity (for the list of devices); the silent one's is not.
+    expect(seen).toEqual([adaSession.id]);
   });
 });
 
