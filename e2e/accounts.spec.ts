@@ -1,8 +1,8 @@
 // Accounts in the browser: create one, sign in on a second device as the same person (present
 // once however many devices), a wrong password refused, a guest marked and kept off an
-// account's name.
+// account's name, and two guests of one name told apart.
 import { expect, test } from "@playwright/test";
-import { createRoom, messageLog, openRoom, peopleHere, sendMessage, signIn, unique } from "./helpers";
+import { createRoom, messageLog, openRoom, peopleHere, sendMessage, signedInPerson, signIn, unique } from "./helpers";
 
 test("an account signs in on a second device as the same person; guests are marked and cannot take its name", async ({ browser }) => {
   test.setTimeout(90_000); // three browsers, two sign-ins hashing a password each
@@ -182,4 +182,48 @@ test("a new name is the one the room sees at once, and on what is written next; 
   await expect(messageLog(lin).getByRole("listitem").filter({ hasText: "written before the change" })).toContainText(before);
   await first.close();
   await second.close();
+});
+
+test("two guests of one name in a room are told apart by a tag each, beside their messages too, while both are here", async ({ browser }) => {
+  test.setTimeout(60_000);
+  const name = `Ada ${unique("a").slice(-5)}`;
+  const first = await signedInPerson(browser, name);
+  const second = await signedInPerson(browser, name);
+  const lin = await signedInPerson(browser, "Lin");
+  const room = unique("namesakes");
+  await createRoom(first.page, room);
+  await openRoom(second.page, room);
+  await openRoom(lin.page, room);
+  await expect(peopleHere(lin.page)).toHaveCount(3);
+
+  // Among the people here: one name twice, each with a tag of their own.
+  const tagged = new RegExp(`^Message ${name} (#\\d{4}) directly$`);
+  const adas = lin.page.getByRole("list", { name: "People here" }).getByRole("button", { name: tagged });
+  await expect(adas).toHaveCount(2);
+  const tags = (await adas.evaluateAll((els) => els.map((el) => el.getAttribute("aria-label") ?? ""))).map((label) => tagged.exec(label)![1]!);
+  expect(new Set(tags).size).toBe(2);
+  // Each sees themselves under their own tag.
+  const own = async (page: typeof lin.page) => {
+    const self = peopleHere(page).filter({ hasNot: page.getByRole("button") }).getByRole("img");
+    return (await self.getAttribute("aria-label"))!.slice(name.length + 1);
+  };
+  const [firstTag, secondTag] = [await own(first.page), await own(second.page)];
+  expect(new Set([firstTag, secondTag])).toEqual(new Set(tags));
+
+  // Their messages and their typing carry the same tags.
+  await sendMessage(first.page, "from the first");
+  await sendMessage(second.page, "from the second");
+  const log = messageLog(lin.page);
+  await expect(log.getByRole("listitem").filter({ hasText: "from the first" })).toContainText(`${name} ${firstTag}`);
+  await expect(log.getByRole("listitem").filter({ hasText: "from the second" })).toContainText(`${name} ${secondTag}`);
+  await second.page.getByLabel("Message", { exact: true }).pressSequentially("and");
+  await expect(lin.page.getByText(`${name} ${secondTag} is typing…`)).toBeVisible();
+
+  // Alone under the name again, the one left is named plainly.
+  await second.context.close();
+  await expect(peopleHere(lin.page)).toHaveCount(2);
+  await expect(lin.page.getByRole("list", { name: "People here" }).getByRole("button", { name: `Message ${name} directly`, exact: true })).toBeVisible();
+  await expect(log.getByRole("listitem").filter({ hasText: "from the first" })).not.toContainText(firstTag);
+  await first.context.close();
+  await lin.context.close();
 });

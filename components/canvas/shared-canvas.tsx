@@ -8,6 +8,8 @@ import { bindCanvas } from "@/lib/store/bindings";
 import { CANVAS_DRAG_STALE_MS, useCanvas } from "@/lib/store/canvas";
 import { cursorStore, useCursorIds, useCursorLabel } from "@/lib/store/cursors";
 import { getRealtimeClient } from "@/lib/store/realtime";
+import { distinctName } from "@/lib/names";
+import { useSharedNames } from "../room/use-shared-names";
 import { CanvasObjects, type Drawn } from "./canvas-objects";
 import { CanvasToolbar, TOOL_KEYS, type Tool } from "./canvas-toolbar";
 import { CursorAnimator } from "./cursor-animator";
@@ -43,6 +45,7 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
   const surface = useRef<HTMLDivElement>(null);
   const [animator] = useState(() => new CursorAnimator(cursorStore));
   const ids = useCursorIds();
+  const shared = useSharedNames();
 
   useEffect(() => animator.start(), [animator]);
   useEffect(() => bindCanvas(getRealtimeClient(), roomId, me), [roomId, me]);
@@ -472,7 +475,7 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
           {!loaded ? "Loading the board…" : board.size === 0 ? "Pick a tool to add notes and shapes; everyone here sees them live." : `${board.size} object${board.size === 1 ? "" : "s"} · double-click to edit text`}
         </p>
         {ids.map((id) => (
-          <RemoteCursor key={id} id={id} animator={animator} />
+          <RemoteCursor key={id} id={id} animator={animator} shared={shared} />
         ))}
       </div>
       <p aria-live="polite" className="pointer-events-none absolute right-2 bottom-8 z-10 max-w-[60%] truncate text-right text-xs text-amber-800 dark:text-amber-300">
@@ -493,8 +496,10 @@ function usePointerBroadcast(roomId: string) {
   return { onPointerMove, onPointerLeave };
 }
 
-function RemoteCursor({ id, animator }: { id: string; animator: CursorAnimator }) {
-  const person = useCursorLabel(id);
+/** Another person's pointer, named as the people here are (with their tag when two share a name). */
+function RemoteCursor({ id, animator, shared }: { id: string; animator: CursorAnimator; shared: ReadonlySet<string> }) {
+  const cursor = useCursorLabel(id);
+  const person = cursor && { name: distinctName({ id, name: cursor.name }, shared), color: cursor.color };
   const root = useRef<HTMLDivElement>(null);
   const label = useRef<HTMLSpanElement>(null);
 

@@ -6,6 +6,7 @@ import { groupFeed, keepKeys, latestOf, type FeedItem as Item } from "@/lib/feed
 import { useConnection } from "@/lib/store/connection";
 import { MAX_FEED_EVENTS, useFeed } from "@/lib/store/feed";
 import { colorFor } from "@/lib/colors";
+import { distinctName, sharedNames } from "@/lib/names";
 import { connectionLabel, peoplePieces } from "../format";
 import { Avatar } from "../ui/avatar";
 import { ArrowUpIcon, CloseIcon } from "../ui/icons";
@@ -166,10 +167,12 @@ function Who({ name }: { name: string }) {
   );
 }
 
+/** The people of an item; two of one name among them (guests may share one) with their tags. */
 function People({ people }: { people: Actor[] }) {
+  const shared = sharedNames(people);
   return (
     <>
-      {peoplePieces(people).map((piece, i) => (typeof piece === "string" ? piece : <Who key={i} name={piece.name} />))}
+      {peoplePieces(people.map((p) => ({ ...p, name: distinctName(p, shared) }))).map((piece, i) => (typeof piece === "string" ? piece : <Who key={i} name={piece.name} />))}
     </>
   );
 }

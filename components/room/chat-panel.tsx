@@ -1,11 +1,13 @@
 "use client";
 import { useEffect, useState } from "react";
+import { distinctName } from "@/lib/names";
 import { useRoom } from "@/lib/store/room";
-import type { User } from "@/lib/protocol";
+import type { Actor, User } from "@/lib/protocol";
 import { typingPieces, typingStarted } from "../format";
 import { Composer } from "./composer";
 import { MessageList } from "./message-list";
 import { useReadPosition } from "./use-read-position";
+import { useSharedNames } from "./use-shared-names";
 
 /** The room's chat. `shown` false: it is out of sight (a phone showing the canvas), nothing is read. */
 export function ChatPanel({ roomId, me, shown = true }: { roomId: string; me: User; shown?: boolean }) {
@@ -27,17 +29,20 @@ export function ChatPanel({ roomId, me, shown = true }: { roomId: string; me: Us
  */
 function TypingLine() {
   const typing = useRoom((s) => s.typing);
+  const shared = useSharedNames();
   const [announced, setAnnounced] = useState("");
   const someone = typing.length > 0;
+  // Two here under one name are told apart by their tags, as in the list of people here.
+  const named = (users: Actor[]) => users.map((u) => ({ ...u, name: distinctName(u, shared) }));
   useEffect(() => {
     // Read once per start; emptied when everyone stops, so the next start is news again.
-    setAnnounced(someone ? typingStarted(useRoom.getState().typing) : "");
+    setAnnounced(someone ? typingStarted(named(useRoom.getState().typing)) : "");
   }, [someone]);
   return (
     <>
       {/* Not live: there to be read when the person looks, not spoken at every change. */}
       <p className="h-5 truncate px-4 text-xs text-slate-500 dark:text-slate-400 italic">
-        {typingPieces(typing).map((p, i) => (typeof p === "string" ? p : <bdi key={i}>{p.name}</bdi>))}
+        {typingPieces(named(typing)).map((p, i) => (typeof p === "string" ? p : <bdi key={i}>{p.name}</bdi>))}
       </p>
       <p aria-live="polite" className="sr-only">
         {announced}

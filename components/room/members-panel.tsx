@@ -4,6 +4,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { membersAnswerSchema, type MembersAnswer, type User } from "@/lib/protocol";
 import { api, ApiError, apiNoContent } from "@/lib/store/http";
 import { useRooms } from "@/lib/store/rooms";
+import { distinctName, sharedNames } from "@/lib/names";
 import { readableError } from "../format";
 import { Avatar } from "../ui/avatar";
 import { useDismiss } from "../ui/use-dismiss";
@@ -75,6 +76,9 @@ function MembersPanel({ roomId, me }: { roomId: string; me: User }) {
   const members = answer?.members ?? [];
   const direct = answer?.direct === true;
   const memberIds = new Set(members.map((m) => m.id));
+  // People of one name (guests may share one), among the members and those found to add, are
+  // shown with their tags.
+  const shared = sharedNames([...members, ...found]);
   // What the server allows (PROTOCOL.md 1.6); a version 1.2 server does not say who made the room.
   const mayRemoveOthers = !direct && answer?.createdBy === me.id;
 
@@ -87,13 +91,13 @@ function MembersPanel({ roomId, me }: { roomId: string; me: User }) {
       <ul className="space-y-1.5">
         {members.map((m) => (
           <li key={m.id} className="flex items-center gap-2 text-sm">
-            <Avatar name={m.name} color={m.color} size="sm" />
-            <bdi className="min-w-0 flex-1 truncate">{m.name}</bdi>
+            <Avatar name={distinctName(m, shared)} color={m.color} size="sm" />
+            <bdi className="min-w-0 flex-1 truncate">{distinctName(m, shared)}</bdi>
             {(m.id === me.id || mayRemoveOthers) && (
               <button
                 type="button"
                 onClick={() => void remove(m)}
-                aria-label={m.id === me.id ? (direct ? "Leave this conversation" : "Leave this room") : `Remove ${m.name}`}
+                aria-label={m.id === me.id ? (direct ? "Leave this conversation" : "Leave this room") : `Remove ${distinctName(m, shared)}`}
                 className="rounded px-1.5 py-0.5 text-xs font-medium text-rose-700 hover:bg-rose-50 dark:text-rose-300 dark:hover:bg-rose-950"
               >
                 {m.id === me.id ? "Leave" : "Remove"}
@@ -123,9 +127,9 @@ function MembersPanel({ roomId, me }: { roomId: string; me: User }) {
               .map((u) => (
                 <li key={u.id}>
                   <button type="button" onClick={() => void add(u)} className="flex w-full items-center gap-2 rounded px-1.5 py-1 text-left text-sm hover:bg-slate-100 dark:hover:bg-slate-800">
-                    <Avatar name={u.name} color={u.color} size="sm" />
+                    <Avatar name={distinctName(u, shared)} color={u.color} size="sm" />
                     <span className="min-w-0 flex-1 truncate">
-                      Add <bdi>{u.name}</bdi>
+                      Add <bdi>{distinctName(u, shared)}</bdi>
                     </span>
                   </button>
                 </li>

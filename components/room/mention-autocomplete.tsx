@@ -3,8 +3,10 @@ import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type Keyb
 import { mentionQueryAt } from "@/lib/mentions";
 import { peopleAnswerSchema, type User } from "@/lib/protocol";
 import { api } from "@/lib/store/http";
+import { distinctName } from "@/lib/names";
 import { useRoom } from "@/lib/store/room";
 import { Avatar } from "../ui/avatar";
+import { useSharedNames } from "./use-shared-names";
 
 /** Suggestions shown at once. */
 const SHOWN = 8;
@@ -51,6 +53,8 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
   /** Who is here now, and who wrote in what is loaded: how two people of one name are told apart. */
   const here = useMemo(() => new Set(members.map((m) => m.id)), [members]);
   const wrote = useMemo(() => new Set(messages.map((m) => m.actor.id)), [messages]);
+  /** Names two people here go by: those two are shown with their tags, as in the room. */
+  const shared = useSharedNames();
 
   const local = useMemo(() => {
     const byId = new Map<string, User>();
@@ -151,13 +155,14 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
       <ul id={listId} role="listbox" aria-label="People to mention" className="absolute bottom-full left-0 z-20 mb-1 w-64 overflow-hidden rounded-lg border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 py-1 shadow-lg">
         {options.map((user, i) => {
           const where = namesakes.has(user.name.toLowerCase()) ? (here.has(user.id) ? "here now" : wrote.has(user.id) ? "wrote here" : "not in this room") : null;
+          const shown = distinctName(user, shared);
           return (
             <li
               key={user.id}
               id={`${listId}-${i}`}
               role="option"
               aria-selected={i === current}
-              aria-label={where ? `${user.name}, ${where}` : undefined}
+              aria-label={where ? `${shown}, ${where}` : undefined}
               // Chosen on pointer down: a click would first move focus out of the box.
               onPointerDown={(e) => {
                 e.preventDefault();
@@ -165,8 +170,8 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
               }}
               className={`flex cursor-pointer items-center gap-2 px-3 py-1.5 text-sm ${i === current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "text-slate-700 dark:text-slate-300"}`}
             >
-              <Avatar name={user.name} color={user.color || "#64748b"} size="sm" />
-              <bdi className="truncate">{user.name}</bdi>
+              <Avatar name={shown} color={user.color || "#64748b"} size="sm" />
+              <bdi className="truncate">{shown}</bdi>
               {where && <span className="ml-auto shrink-0 text-xs text-slate-500 dark:text-slate-400">{where}</span>}
             </li>
           );

@@ -8,6 +8,7 @@ import { deleteMessage, react } from "@/lib/store/message-actions";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import type { MessageEvent } from "@/lib/store/room";
 import { colorFor } from "@/lib/colors";
+import { distinctName } from "@/lib/names";
 import { exactTime, readableError } from "../format";
 import { Avatar } from "../ui/avatar";
 import { MessageTime } from "../ui/relative-time";
@@ -27,6 +28,7 @@ export function messageElementId(seq: number): string {
 /**
  * One message. `continues`: the same person's previous message is just above, so no header.
  * `knownNames`: lower-cased names of people this page knows, so "@Grace Hopper" is one mention.
+ * `shared`: the names two people here go by (`useSharedNames`), shown with their author's tag.
  * `focused`: the message a link pointed at, highlighted. `changes`: my edits, deletes and
  * reactions of it still in the outbox (saving, or refused).
  */
@@ -35,6 +37,7 @@ export const MessageItem = memo(function MessageItem({
   me,
   continues,
   knownNames,
+  shared,
   focused = false,
   changes = NO_CHANGES,
 }: {
@@ -42,6 +45,7 @@ export const MessageItem = memo(function MessageItem({
   me: User;
   continues: boolean;
   knownNames: ReadonlySet<string>;
+  shared: ReadonlySet<string>;
   focused?: boolean;
   changes?: readonly OutboxEntry[];
 }) {
@@ -49,6 +53,7 @@ export const MessageItem = memo(function MessageItem({
   const { data } = message;
   const color = colorFor(message.actor.id);
   const mine = message.actor.id === me.id;
+  const author = distinctName(message.actor, shared);
   const editing = useCompose((s) => s.editing?.room === room && s.editing.seq === message.seq);
   // An edit of mine on its way (offline, or not yet acknowledged) shows its text at once, as
   // a message on its way does; "Saving…" below says it is not taken yet.
@@ -75,7 +80,7 @@ export const MessageItem = memo(function MessageItem({
             {clock.format(new Date(message.at))}
           </time>
         ) : (
-          <Avatar name={message.actor.name} color={color} />
+          <Avatar name={author} color={color} />
         )}
       </div>
       <div className="min-w-0 flex-1">
@@ -83,11 +88,11 @@ export const MessageItem = memo(function MessageItem({
           // No header under the previous one: a screen reader, reading one message at a time,
           // still hears whose it is.
           <span className="sr-only">
-            <bdi>{message.actor.name}</bdi>:{" "}
+            <bdi>{author}</bdi>:{" "}
           </span>
         ) : (
           <p className="flex items-baseline gap-2">
-            <bdi className="truncate text-sm font-semibold">{message.actor.name}</bdi>
+            <bdi className="truncate text-sm font-semibold">{author}</bdi>
             <MessageTime at={message.at} />
           </p>
         )}
@@ -109,7 +114,7 @@ export const MessageItem = memo(function MessageItem({
         {data.reactions && !data.deleted && <ReactionBar room={room} seq={message.seq} reactions={data.reactions} meId={me.id} />}
         <PendingChanges entries={changes} />
       </div>
-      {!data.deleted && !editing && <MessageActions room={room} message={message} meId={me.id} />}
+      {!data.deleted && !editing && <MessageActions room={room} message={message} author={author} meId={me.id} />}
     </div>
   );
 });
@@ -129,7 +134,7 @@ function pendingEditOf(changes: readonly OutboxEntry[] = NO_CHANGES): Extract<Ou
  * React, reply, and (my own) edit and delete: shown on hover and when any of them has focus,
  * so the keyboard reaches them with Tab.
  */
-function MessageActions({ room, message, meId }: { room: string; message: MessageEvent; meId: string }) {
+function MessageActions({ room, message, author, meId }: { room: string; message: MessageEvent; author: string; meId: string }) {
   const mine = message.actor.id === meId;
   const openDirectMessage = useDirectMessage();
   const [picking, setPicking] = useState(false);
@@ -166,7 +171,7 @@ function MessageActions({ room, message, meId }: { room: string; message: Messag
   return (
     <div
       role="toolbar"
-      aria-label={`Actions for ${message.actor.name}'s message`}
+      aria-label={`Actions for ${author}'s message`}
       className={`absolute -top-3 right-3 z-10 flex items-center gap-0.5 rounded-md border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 p-0.5 shadow-sm ${
         picking ? "" : "invisible group-focus-within:visible group-hover:visible"
       }`}
@@ -178,7 +183,7 @@ function MessageActions({ room, message, meId }: { room: string; message: Messag
         Reply
       </button>
       {!mine && (
-        <button type="button" onClick={() => void openDirectMessage(message.actor.id)} aria-label={`Message ${message.actor.name} directly`} className={button}>
+        <button type="button" onClick={() => void openDirectMessage(message.actor.id)} aria-label={`Message ${author} directly`} className={button}>
           Message
         </button>
       )}
@@ -230,16 +235,17 @@ function PendingChanges({ entries }: { entries: readonly OutboxEntry[] }) {
 }
 
 /** One of my messages not yet acknowledged: pending (offline), sending, or failed. */
-export function PendingMessage({ entry, me, knownNames }: { entry: OutboxEntry; me: User; knownNames: ReadonlySet<string> }) {
+export function PendingMessage({ entry, me, knownNames, shared }: { entry: OutboxEntry; me: User; knownNames: ReadonlySet<string>; shared: ReadonlySet<string> }) {
   const client = () => getRealtimeClient();
+  const author = distinctName(me, shared);
   return (
     <div className="flex gap-3 px-4 pt-3 pb-0.5">
       <div className="flex w-8 shrink-0 justify-center">
-        <Avatar name={me.name} color={me.color} />
+        <Avatar name={author} color={me.color} />
       </div>
       <div className="min-w-0 flex-1">
         <p className="flex items-baseline gap-2">
-          <bdi className="truncate text-sm font-semibold">{me.name}</bdi>
+          <bdi className="truncate text-sm font-semibold">{author}</bdi>
           {entry.status !== "failed" && (
             <span className="text-xs text-slate-500 dark:text-slate-400">{entry.status === "pending" ? "Pending" : "Sending…"}</span>
           )}

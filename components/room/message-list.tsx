@@ -10,6 +10,7 @@ import { dayLabel } from "../format";
 import { ArrowDownIcon, CloseIcon } from "../ui/icons";
 import { MessageItem, PendingMessage } from "./message-item";
 import { RoomName } from "../rooms/room-name";
+import { useSharedNames } from "./use-shared-names";
 
 /** Within this distance of the bottom the reader counts as following the conversation. */
 const PINNED_SLACK_PX = 48;
@@ -84,6 +85,7 @@ export function MessageList({
     [me, members, messages],
   );
   const knownNames = useMemo(() => new Set(namesKey.split("\n")), [namesKey]);
+  const shared = useSharedNames();
 
   const firstNew = useMemo(
     () => (newAfter === null ? undefined : messages.find((m) => m.seq > newAfter && m.actor.id !== me.id)?.seq),
@@ -317,9 +319,9 @@ export function MessageList({
                   className="flow-root"
                 >
                   {row.kind === "message" ? (
-                    <MessageRow row={row} me={me} knownNames={knownNames} focused={row.message.seq === focusSeq} changes={changesBySeq.get(row.message.seq)} />
+                    <MessageRow row={row} me={me} knownNames={knownNames} shared={shared} focused={row.message.seq === focusSeq} changes={changesBySeq.get(row.message.seq)} />
                   ) : (
-                    <PendingMessage entry={row.entry} me={me} knownNames={knownNames} />
+                    <PendingMessage entry={row.entry} me={me} knownNames={knownNames} shared={shared} />
                   )}
                 </li>
               );
@@ -385,12 +387,14 @@ const MessageRow = memo(function MessageRow({
   row,
   me,
   knownNames,
+  shared,
   focused,
   changes,
 }: {
   row: Extract<Row, { kind: "message" }>;
   me: User;
   knownNames: ReadonlySet<string>;
+  shared: ReadonlySet<string>;
   focused: boolean;
   changes: OutboxEntry[] | undefined;
 }) {
@@ -398,7 +402,7 @@ const MessageRow = memo(function MessageRow({
     <>
       {row.day && <DayHeading at={row.message.at} />}
       {row.divider && <NewMessagesDivider />}
-      <MessageItem message={row.message} me={me} continues={row.continues} knownNames={knownNames} focused={focused} changes={changes} />
+      <MessageItem message={row.message} me={me} continues={row.continues} knownNames={knownNames} shared={shared} focused={focused} changes={changes} />
     </>
   );
 });

@@ -1,5 +1,6 @@
 "use client";
 import { useCallback, useRef, useState } from "react";
+import { distinctName, sharedNames } from "@/lib/names";
 import { useSession } from "@/lib/store/session";
 import { useDirectMessage } from "../room/use-direct-message";
 import { usePeopleSearch } from "../room/use-people-search";
@@ -17,6 +18,8 @@ export function NewMessage({ onOpened }: { onOpened?: () => void }) {
   const [query, setQuery] = useState("");
   const meId = useSession((s) => s.user?.id);
   const found = usePeopleSearch(open ? query : "").filter((u) => u.id !== meId);
+  // Found under one name (guests may share one): each shown with their tag.
+  const shared = sharedNames(found);
   const message = useDirectMessage();
   const root = useRef<HTMLDivElement>(null);
   const close = useCallback(() => {
@@ -54,8 +57,8 @@ export function NewMessage({ onOpened }: { onOpened?: () => void }) {
                   }}
                   className="flex w-full items-center gap-2 rounded px-1.5 py-1 text-left text-sm hover:bg-slate-100 dark:hover:bg-slate-800"
                 >
-                  <Avatar name={u.name} color={u.color} size="sm" />
-                  <bdi className="min-w-0 flex-1 truncate">{u.name}</bdi>
+                  <Avatar name={distinctName(u, shared)} color={u.color} size="sm" />
+                  <bdi className="min-w-0 flex-1 truncate">{distinctName(u, shared)}</bdi>
                   {u.guest && <span className="text-xs text-slate-500 dark:text-slate-400">guest</span>}
                 </button>
               </li>
