@@ -6,7 +6,8 @@ const DOT = {
   connected: "bg-emerald-500",
   connecting: "bg-amber-400 motion-safe:animate-pulse",
   reconnecting: "bg-amber-400 motion-safe:animate-pulse",
-  idle: "bg-slate-300 dark:bg-slate-600",
+  // Not started yet: about to connect, and said so ("connecting"), so the dot says it too.
+  idle: "bg-amber-400 motion-safe:animate-pulse",
   offline: "bg-slate-400",
   "signed-out": "bg-slate-400",
 } as const;
