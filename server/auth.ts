@@ -41,6 +41,8 @@ const CACHE_MAX = 10_000;
  * session (and instance), never on each request. Minutes are what the list of devices needs.
  */
 export const SEEN_EVERY_MS = 5 * 60_000;
+/** Activity noted within this long is written together. */
+const SEEN_BATCH_MS = 1_000;
 
 
 /**
@@ -65,6 +67,9 @@ export class Sessions {
   private readonly cache = new Map<string, { session: Session; checkedAt: number; token?: string; seenAt: number }>();
 
   private readonly prisma: PrismaClient;
+  /** Sessions that acted since the last write of activity, and when. */
+  private readonly seenSince = new Map<string, number>();
+  private seenTimer: NodeJS.Timeout | null = null;
 
   constructor(
     /** The database: Prisma for writes, its driver for the lookup every connection makes. */
@@ -177,9 +182,26 @@ export class Sessions {
     const now = this.now();
     if (!known || now - known.seenAt < SEEN_EVERY_MS) return;
     known.seenAt = now;
-    this.db.sql
-      .query("UPDATE sessions SET last_seen_at = $2::timestamptz WHERE id = $1", [sessionId, new Date(now).toISOString()])
-      .catch((err: unknown) => this.logger?.warn({ err }, "could not note a session's activity"));
+    this.seenSince.set(sessionId, now);
+    if (this.seenTimer) return;
+    this.seenTimer = setTimeout(() => void this.writeSeen(), SEEN_BATCH_MS);
+    this.seenTimer.unref();
+  }
+
+  /**
+   * Writes the activity noted since the last write, every session's in one statement: after a
+   * restart, thousands of devices coming back are one write, not one each in their way.
+   */
+  async writeSeen(): Promise<void> {
+    if (this.seenTimer) clearTimeout(this.seenTimer);
+    this.seenTimer = null;
+    if (this.seenSince.size === 0) return;
+    const ids = [...this.seenSince.keys()];
+    const times = [...this.seenSince.values()].map((ms) => new Date(ms).toISOString());
+    this.seenSince.clear();
+    await this.db.sql
+      .query("UPDATE sessions s SET last_seen_at = v.at FROM unnest($1::text[], $2::timestamptz[]) AS v(id, at) WHERE s.id = v.id", [ids, times])
+      .catch((err: unknown) => this.logger?.warn({ err, sessions: ids.length }, "could not note the sessions' activity"));
   }
 
   /**

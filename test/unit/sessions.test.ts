@@ -56,7 +56,7 @@ describe("when each device was last active", () => {
     const writes: unknown[][] = [];
     const sql: Sql = {
       query: (text, params) => {
-        if (text.startsWith("UPDATE sessions SET last_seen_at")) writes.push(params ?? []);
+        if (text.startsWith("UPDATE sessions s SET last_seen_at")) writes.push(params ?? []);
         return testDb.db.sql.query(text, params);
       },
       exec: (script) => testDb.db.sql.exec(script),
@@ -75,10 +75,21 @@ describe("when each device was last active", () => {
     for (let i = 0; i < 120; i++) {
       now += 30_000;
       expect(await clocked.verify(valueOf(laptop.cookie))).not.toBeNull();
+      await clocked.writeSeen(); // as its timer would, a second later
     }
     // One write per SEEN_EVERY_MS, not one per request (nor per lookup, every 10 s).
     expect(writes).toHaveLength(Math.floor((120 * 30_000) / SEEN_EVERY_MS));
-    await vi.waitFor(async () => expect((await lastSeen()).laptop).toBe("2026-12-18T10:01:00.000Z"));
+    expect((await lastSeen()).laptop).toBe("2026-12-18T10:01:00.000Z");
     expect((await lastSeen()).desk).toBe("2026-12-18T09:00:00.000Z");
+
+    // Both come back at once (a restart): one statement for the two.
+    now += SEEN_EVERY_MS;
+    writes.length = 0;
+    const fresh = new Sessions({ prisma: testDb.db.prisma, sql }, "unit-secret-unit-secret-unit-secret-0123", () => now);
+    expect(await fresh.verify(valueOf(laptop.cookie))).not.toBeNull();
+    expect(await fresh.verify(valueOf(desk.cookie))).not.toBeNull();
+    await vi.waitFor(() => expect(writes).toHaveLength(1), { timeout: 5_000 });
+    expect(writes[0]![0]).toHaveLength(2);
+    expect(await lastSeen()).toEqual({ desk: "2026-12-18T10:06:00.000Z", laptop: "2026-12-18T10:06:00.000Z" });
   });
 });
