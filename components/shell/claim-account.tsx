@@ -1,6 +1,5 @@
 "use client";
 import { useState, type FormEvent } from "react";
-import { getRealtimeClient } from "@/lib/store/realtime";
 import { useSession } from "@/lib/store/session";
 import { readableError } from "../format";
 import { CredentialFields } from "./sign-in";
@@ -30,12 +29,8 @@ export function ClaimAccount() {
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
-    const refused = await useSession.getState().claimAccount(username, password);
-    setError(refused);
+    setError(await useSession.getState().claimAccount(username, password));
     setBusy(false);
-    // The live connection was made as a guest: made again, it carries the account, and the
-    // people in my rooms see me without the guest mark.
-    if (refused === null) getRealtimeClient().dropConnection();
   };
   return (
     <form onSubmit={onSubmit} aria-label="Create an account" className="mt-2" noValidate>

@@ -215,9 +215,8 @@ export function createApi(deps: ApiDeps): Router {
       limit(signups, deps.trust.clientAddress(req), "session", "sign-ins from your address");
       const body = await readJson(req, createAccountBodySchema, "invalid_body");
       const user = await accounts.claim(session.user, body);
-      // This instance asks the database again at the next request; others within their cache's
-      // few seconds.
-      sessions.forget(session.id);
+      // As for a new name: read again, and connected again as the account, on every instance.
+      hub.personChanged(user.id);
       sendJson(res, 200, { user });
     }),
   );
