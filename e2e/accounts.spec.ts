@@ -149,7 +149,7 @@ test("a guest is warned before signing out for good, and can keep their name by 
   await other.close();
 });
 
-test("a new name is the one the room sees at once, and on what is written next; what was written before keeps its name", async ({ browser }) => {
+test("a new name is the one the room sees at once, on what was written before it too, and after a reload", async ({ browser }) => {
   const [first, second] = [await browser.newContext(), await browser.newContext()];
   const [page, lin] = [await first.newPage(), await second.newPage()];
   const before = unique("Ada");
@@ -176,15 +176,21 @@ test("a new name is the one the room sees at once, and on what is written next; 
   // Lin sees the new name, still two people here: Ada never left.
   await expect(peopleHere(lin).filter({ has: lin.getByRole("img", { name: after }) })).toHaveCount(1);
   await expect(peopleHere(lin)).toHaveCount(2);
-  await sendMessage(page, "written after the change");
-  // Under a header of its own: not grouped under the old name just above.
-  await expect(messageLog(lin).getByRole("listitem").filter({ hasText: "written after the change" }).getByRole("paragraph").first()).toContainText(after);
-  await expect(messageLog(lin).getByRole("listitem").filter({ hasText: "written before the change" })).toContainText(before);
+  // What Ada wrote before is shown under her new name too, as she is now (protocol 1.10)…
+  const earlier = messageLog(lin).getByRole("listitem").filter({ hasText: "written before the change" });
+  await expect(earlier).toContainText(after);
+  await expect(earlier).not.toContainText(before);
+  // …and so it is read again from the server once she has gone: the log keeps the old name,
+  // the page of history says the new one.
   await first.close();
+  await expect(peopleHere(lin)).toHaveCount(1);
+  await lin.reload();
+  await expect(earlier).toContainText(after);
+  await expect(messageLog(lin)).not.toContainText(before);
   await second.close();
 });
 
-test("two guests of one name in a room are told apart by a tag each, beside their messages too, while both are here", async ({ browser }) => {
+test("two guests of one name in a room are told apart by a tag each, beside their messages too, while both are here or shown", async ({ browser }) => {
   test.setTimeout(60_000);
   const name = `Ada ${unique("a").slice(-5)}`;
   const first = await signedInPerson(browser, name);
@@ -219,11 +225,13 @@ test("two guests of one name in a room are told apart by a tag each, beside thei
   await second.page.getByLabel("Message", { exact: true }).pressSequentially("and");
   await expect(lin.page.getByText(`${name} ${secondTag} is typing…`)).toBeVisible();
 
-  // Alone under the name again, the one left is named plainly.
+  // The second leaves. The messages shown are still two people's: the one here keeps the tag
+  // that tells her from the one who wrote beside her, among the people here as in the messages.
   await second.context.close();
   await expect(peopleHere(lin.page)).toHaveCount(2);
-  await expect(lin.page.getByRole("list", { name: "People here" }).getByRole("button", { name: `Message ${name} directly`, exact: true })).toBeVisible();
-  await expect(log.getByRole("listitem").filter({ hasText: "from the first" })).not.toContainText(firstTag);
+  await expect(lin.page.getByRole("list", { name: "People here" }).getByRole("button", { name: `Message ${name} ${firstTag} directly`, exact: true })).toBeVisible();
+  await expect(log.getByRole("listitem").filter({ hasText: "from the first" })).toContainText(`${name} ${firstTag}`);
+  await expect(log.getByRole("listitem").filter({ hasText: "from the second" })).toContainText(`${name} ${secondTag}`);
   await first.context.close();
   await lin.context.close();
 });

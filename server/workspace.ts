@@ -642,10 +642,28 @@ export class Workspace {
    * A page of the room's history, for someone who may read it: the newest `limit` before
    * `before` (or the newest of all), or with `after` the oldest `limit` after it.
    */
+  /**
+   * A page of a room's history, and the names its people go by now (protocol 1.10): an event
+   * keeps the name it was written under, a reader shows the one its author has today.
+   */
   async history(roomId: string, userId: string, before: number | null, limit: number, after: number | null = null) {
     await this.requireRoom(roomId, userId);
-    if (after !== null) return this.log.readAfterPage(roomStream(roomId), after, limit);
-    return this.log.readBefore(roomStream(roomId), before, limit);
+    const page = after !== null ? await this.log.readAfterPage(roomStream(roomId), after, limit) : await this.log.readBefore(roomStream(roomId), before, limit);
+    return { ...page, people: await this.namesNow(page.events) };
+  }
+
+  /** The people `events` name (their authors, those they quote, those who reacted), as named now. */
+  private async namesNow(events: readonly RealtimeEvent[]): Promise<Actor[]> {
+    const ids = new Set<string>();
+    for (const e of events) {
+      ids.add(e.actor.id);
+      if (e.type !== "message") continue;
+      const data = e.data as MessageData;
+      if (data.replyTo) ids.add(data.replyTo.actor.id);
+      for (const people of Object.values(data.reactions ?? {})) for (const p of people) ids.add(p.id);
+    }
+    if (ids.size === 0) return [];
+    return this.prisma.$queryRaw<Actor[]>`SELECT id, name FROM users WHERE id = ANY(${[...ids]}::text[]) ORDER BY id`;
   }
 
   /** The workspace activity feed, newest page or the page before `before`. */
@@ -702,11 +720,13 @@ export class Workspace {
     const query = wordsQuery(words);
     // The words index may be a moment behind an edit: each message found is checked against
     // what it says now.
+    // A result names its author as they are named now (1.10), not as the message was written.
     const rows = await this.prisma.$queryRaw<Array<{ stream: string; seq: bigint; actor_id: string; actor_name: string; at: Date; text: string }>>`
-      SELECT e.stream, e.seq, e.actor_id, e.actor_name, e.at, e.data->>'text' AS text
+      SELECT e.stream, e.seq, e.actor_id, COALESCE(u.name, e.actor_name) AS actor_name, e.at, e.data->>'text' AS text
         FROM message_words w
         JOIN events e ON e.stream = w.stream AND e.seq = w.seq
         JOIN rooms r ON r.id = substr(w.stream, ${ROOM_STREAM_PREFIX.length + 1})
+        LEFT JOIN users u ON u.id = e.actor_id
        WHERE w.words @@ to_tsquery('simple', ${query})
          AND to_tsvector('simple', e.data->>'text') @@ to_tsquery('simple', ${query})
          AND (r.visibility = 'public' OR EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = r.id AND m.user_id = ${userId}))

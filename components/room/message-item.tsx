@@ -5,6 +5,7 @@ import { roomOfStream, type User } from "@/lib/protocol";
 import type { OutboxEntry, OutboxFrame } from "@/lib/realtime/types";
 import { useCompose } from "@/lib/store/compose";
 import { deleteMessage, react } from "@/lib/store/message-actions";
+import { useNameNow } from "@/lib/store/people";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import type { MessageEvent } from "@/lib/store/room";
 import { colorFor } from "@/lib/colors";
@@ -53,7 +54,8 @@ export const MessageItem = memo(function MessageItem({
   const { data } = message;
   const color = colorFor(message.actor.id);
   const mine = message.actor.id === me.id;
-  const author = distinctName(message.actor, shared);
+  // Under the name its author goes by now, which may not be the one it was written under.
+  const author = distinctName({ id: message.actor.id, name: useNameNow(message.actor) }, shared);
   const editing = useCompose((s) => s.editing?.room === room && s.editing.seq === message.seq);
   // An edit of mine on its way (offline, or not yet acknowledged) shows its text at once, as
   // a message on its way does; "Saving…" below says it is not taken yet.

@@ -418,13 +418,12 @@ function NewMessagesDivider() {
 }
 
 function continuesGroup(prev: MessageEvent | undefined, m: MessageEvent): boolean {
-  // A reply starts a group of its own: its quote reads as a new turn. So does a new name: the
-  // header above would say another.
+  // A reply starts a group of its own: its quote reads as a new turn. A new name does not: both
+  // are shown under the name their author goes by now.
   return (
     !!prev &&
     !m.data.replyTo &&
     prev.actor.id === m.actor.id &&
-    prev.actor.name === m.actor.name &&
     Date.parse(m.at) - Date.parse(prev.at) < GROUP_MS &&
     dayOf(prev) === dayOf(m)
   );

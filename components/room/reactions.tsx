@@ -2,6 +2,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { Actor, Reactions as ReactionMap } from "@/lib/protocol";
 import { react } from "@/lib/store/message-actions";
+import { usePeople } from "@/lib/store/people";
 
 /** The emoji offered at a click; any other can be typed in the picker's field. */
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "✅"] as const;
@@ -16,11 +17,14 @@ export function reactedLabel(people: Actor[], emoji: string, meId: string): stri
 
 /** A message's reactions: one toggle per emoji with its count, pressed when it is mine. */
 export function ReactionBar({ room, seq, reactions, meId }: { room: string; seq: number; reactions: ReactionMap; meId: string }) {
+  // Those who reacted, under the names they go by now (protocol 1.10).
+  const names = usePeople((s) => s.names);
   const entries = Object.entries(reactions);
   if (entries.length === 0) return null;
   return (
     <ul aria-label="Reactions" className="mt-1 flex flex-wrap gap-1">
-      {entries.map(([emoji, people]) => {
+      {entries.map(([emoji, reacted]) => {
+        const people = reacted.map((p) => ({ id: p.id, name: names.get(p.id) ?? p.name }));
         const mine = people.some((p) => p.id === meId);
         return (
           <li key={emoji}>

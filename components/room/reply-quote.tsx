@@ -1,5 +1,6 @@
 "use client";
 import type { ReplyRef } from "@/lib/protocol";
+import { useNameNow } from "@/lib/store/people";
 import { useRoom } from "@/lib/store/room";
 
 /**
@@ -7,18 +8,19 @@ import { useRoom } from "@/lib/store/room";
  * original shows as deleted; its text is gone from the server too.
  */
 export function ReplyQuote({ replyTo }: { replyTo: ReplyRef }) {
+  const author = useNameNow(replyTo.actor);
   return (
     <button
       type="button"
       onClick={() => useRoom.getState().focus(replyTo.seq)}
-      aria-label={replyTo.deleted ? "Reply to a deleted message" : `Reply to ${replyTo.actor.name}: ${replyTo.preview}. Show it`}
+      aria-label={replyTo.deleted ? "Reply to a deleted message" : `Reply to ${author}: ${replyTo.preview}. Show it`}
       className="mb-0.5 flex max-w-full items-center gap-1.5 border-l-2 border-slate-300 dark:border-slate-600 pl-2 text-left text-xs text-slate-500 dark:text-slate-400 hover:border-indigo-400 hover:text-slate-700 dark:hover:text-slate-300"
     >
       {replyTo.deleted ? (
         <span className="italic">Deleted message</span>
       ) : (
         <>
-          <bdi className="shrink-0 font-semibold">{replyTo.actor.name}</bdi>{" "}
+          <bdi className="shrink-0 font-semibold">{author}</bdi>{" "}
           <span className="truncate">{replyTo.preview}</span>
         </>
       )}

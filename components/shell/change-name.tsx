@@ -6,7 +6,7 @@ import { fieldClass } from "./sign-in";
 
 /**
  * The name I go by, changed in place (protocol 1.9): the rooms I am in see the new one at once,
- * and what I write from now on carries it. What I wrote before keeps the name it was written under.
+ * on what I write from now on and (protocol 1.10) on what I wrote before.
  */
 export function ChangeName({ user }: { user: User }) {
   const [editing, setEditing] = useState(false);
@@ -62,7 +62,7 @@ export function ChangeName({ user }: { user: User }) {
         </p>
       ) : (
         <p id="new-name-hint" className="mt-1 text-xs text-slate-500 dark:text-slate-400">
-          Messages you wrote before keep the name they were written under.
+          Everyone sees the new name, on your earlier messages too.
         </p>
       )}
       <div className="mt-2 flex gap-2">

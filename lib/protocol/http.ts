@@ -115,7 +115,11 @@ export type RoomsAnswer = z.infer<typeof roomsAnswerSchema>;
 /** `POST /api/rooms`. */
 export const roomAnswerSchema = z.object({ room: roomInfoSchema });
 /** A page of a stream's history, ascending (`/api/rooms/:id/events`, `/api/feed`). */
-export const eventsPageSchema = z.object({ events: knownEventsSchema, hasMore: z.boolean() });
+/**
+ * `GET /api/rooms/:id/events`: a page of history. Version 1.10 adds `people`: the names the
+ * people of the page go by now (absent from an earlier server).
+ */
+export const eventsPageSchema = z.object({ events: knownEventsSchema, hasMore: z.boolean(), people: z.array(actorSchema).optional() });
 /** `GET /api/notifications`: the newest mentions, ascending, and the read marker. */
 export const notificationsAnswerSchema = z.object({ events: knownEventsSchema, readSeq: seqSchema });
 

@@ -5,6 +5,7 @@
 import { create } from "zustand";
 import { previewOf } from "../mentions";
 import { useDrafts, type ReplyTarget } from "./drafts";
+import { nameNow } from "./people";
 import type { MessageEvent } from "./room";
 
 interface ComposeState {
@@ -36,5 +37,5 @@ export function useReplyTarget(room: string): ReplyTarget | null {
 }
 
 function replyTarget(message: MessageEvent): ReplyTarget {
-  return { seq: message.seq, actor: { id: message.actor.id, name: message.actor.name }, preview: previewOf(message.data.text) };
+  return { seq: message.seq, actor: { id: message.actor.id, name: nameNow(message.actor) }, preview: previewOf(message.data.text) };
 }

@@ -9,6 +9,7 @@ import { backoffDelay } from "../realtime/backoff";
 import type { OutboxEntry } from "../realtime/types";
 import { api, ApiError } from "./http";
 import { keepNewest, keepOldest, mergeBySeq, type EventOf } from "./events";
+import { hearAuthors, hearNames } from "./people";
 
 export type MessageEvent = EventOf<"message">;
 
@@ -279,6 +280,7 @@ export const useRoom = create<RoomState>()((set, get) => ({
     const batch = (Array.isArray(events) ? events : [events]) as readonly MessageEvent[];
     const mine = batch.filter((e) => e.stream === stream(get().roomId));
     if (mine.length === 0) return;
+    hearAuthors(mine);
     set((s) => {
       if (s.hasNewer || (!s.following && s.messages.length >= MAX_MESSAGES)) {
         // Away from the live end, appending would leave a gap; scrolled up in a full window, it
@@ -329,6 +331,7 @@ export const useRoom = create<RoomState>()((set, get) => ({
   },
 
   setMembers(members) {
+    hearNames(members);
     set({ members });
   },
 
@@ -430,5 +433,7 @@ async function fetchPage(roomId: string, at: { before?: number; after?: number; 
   if (at.before !== undefined) query.set("before", String(at.before));
   if (at.after !== undefined) query.set("after", String(at.after));
   const page = await api(`/api/rooms/${encodeURIComponent(roomId)}/events?${query}`, eventsPageSchema);
+  hearAuthors(page.events);
+  if (page.people) hearNames(page.people);
   return { events: page.events.filter((e): e is MessageEvent => e.type === "message"), hasMore: page.hasMore };
 }

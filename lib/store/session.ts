@@ -2,6 +2,7 @@
 import { create } from "zustand";
 import { optionalSessionAnswerSchema, sessionAnswerSchema, type User } from "../protocol";
 import { api, ApiError, apiNoContent } from "./http";
+import { forgetNames, hearNames } from "./people";
 
 /** `unreachable`: the server could not be asked (offline, restarting); try again. */
 type SessionStatus = "loading" | "unreachable" | "signed-out" | "signed-in";
@@ -73,6 +74,12 @@ export const useSession = create<SessionState>()((set) => ({
     set({ status: "signed-out", user: null });
   },
 }));
+
+// My own name is the newest there is of me; signed out, the names heard go with the person.
+useSession.subscribe((s, before) => {
+  if (s.user && s.user !== before.user) hearNames([s.user]);
+  else if (!s.user && before.user) forgetNames();
+});
 
 /** Signs in through `path`; the error message for the form, or null once signed in. */
 async function signInWith(set: (s: Partial<SessionState>) => void, path: string, body: Record<string, string>): Promise<string | null> {

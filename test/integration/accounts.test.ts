@@ -255,6 +255,46 @@ describe.each(dbKinds)("accounts on %s", (kind) => {
     back.close();
   });
 
+  it("history and search name each person as they are now; the events keep the names they were written under (1.10)", async () => {
+    const room = `now-${tag()}`;
+    const [adaWas, linWas] = [`Ada ${tag()}`, `Lin ${tag()}`];
+    const ada = cookieOf(await post("/api/session", { name: adaWas }));
+    const lin = cookieOf(await post("/api/session", { name: linWas }));
+    const [adaId, linId] = [(await whoIs(ada)).id, (await whoIs(lin)).id];
+    expect((await post("/api/rooms", { name: room }, ada)).status).toBe(201);
+    const word = `w${tag()}`;
+    const said = await post(`/api/rooms/${room}/messages`, { text: `first ${word}`, clientId: "c-first" }, ada);
+    const { seq } = ((await said.json()) as { event: { seq: number } }).event;
+    // Lin answers it, quoting Ada, and reacts to it.
+    expect((await post(`/api/rooms/${room}/messages`, { text: "an answer", clientId: "c-answer", replyTo: seq }, lin)).status).toBe(201);
+    expect((await post(`/api/rooms/${room}/messages/${seq}/reactions`, { emoji: "👍", on: true, clientId: "c-like" }, lin)).status).toBe(200);
+    const [adaIs, linIs] = [`Augusta ${tag()}`, `Linnea ${tag()}`];
+    expect((await rename(ada, adaIs)).status).toBe(200);
+    expect((await rename(lin, linIs)).status).toBe(200);
+
+    const page = (await (await s.api(`/api/rooms/${room}/events`, { cookie: lin })).json()) as {
+      events: { type: string; actor: { id: string; name: string }; data: { replyTo?: { actor: { name: string } }; reactions?: Record<string, { name: string }[]> } }[];
+      people: { id: string; name: string }[];
+    };
+    // The log is as it was written…
+    expect(page.events.map((e) => [e.type, e.actor.name])).toEqual([
+      ["message", adaWas],
+      ["message", linWas],
+      ["reaction", linWas],
+    ]);
+    expect(page.events[1]!.data.replyTo!.actor.name).toBe(adaWas);
+    // …and the page says who those people are now, the one who only reacted too.
+    expect(page.people).toEqual(expect.arrayContaining([{ id: adaId, name: adaIs }, { id: linId, name: linIs }]));
+    expect(page.people).toHaveLength(2);
+    // A page read forwards, of the reaction alone: only who reacted.
+    const forwards = (await (await s.api(`/api/rooms/${room}/events?after=${seq + 1}&limit=1`, { cookie: lin })).json()) as { people: unknown[] };
+    expect(forwards.people).toEqual([{ id: linId, name: linIs }]);
+
+    await s.app.searchIndex.flush();
+    const found = (await (await s.api(`/api/search?q=${word}`, { cookie: lin })).json()) as { results: { actor: unknown }[] };
+    expect(found.results.map((r) => r.actor)).toEqual([{ id: adaId, name: adaIs }]);
+  });
+
   it("name changes are limited per person (429 with Retry-After)", async () => {
     const cookie = cookieOf(await post("/api/session", { name: `Chameleon ${tag()}` }));
     for (let i = 0; i < RENAMES_PER_PERSON_BURST; i++) expect((await rename(cookie, `Chameleon ${i} ${tag()}`)).status).toBe(200);
