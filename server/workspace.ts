@@ -667,8 +667,9 @@ export class Workspace {
   }
 
   /** The workspace activity feed, newest page or the page before `before`. */
-  feed(before: number | null, limit: number) {
-    return this.log.readBefore("feed", before, limit);
+  async feed(before: number | null, limit: number) {
+    const page = await this.log.readBefore("feed", before, limit);
+    return { ...page, people: await this.namesNow(page.events) };
   }
 
   async notifications(userId: string, limit: number) {
@@ -677,7 +678,7 @@ export class Workspace {
       this.log.readBefore(userStream(userId), null, limit, ["mention", "reply"]),
       this.prisma.notificationRead.findUnique({ where: { userId } }),
     ]);
-    return { events, readSeq: Number(marker?.readSeq ?? 0) };
+    return { events, readSeq: Number(marker?.readSeq ?? 0), people: await this.namesNow(events) };
   }
 
   /** Moves the read marker forward (never back: two devices may race). Returns the marker. */

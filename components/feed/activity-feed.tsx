@@ -5,6 +5,7 @@ import type { Actor } from "@/lib/protocol";
 import { groupFeed, keepKeys, latestOf, type FeedItem as Item } from "@/lib/feed-groups";
 import { useConnection } from "@/lib/store/connection";
 import { MAX_FEED_EVENTS, useFeed } from "@/lib/store/feed";
+import { usePeople } from "@/lib/store/people";
 import { colorFor } from "@/lib/colors";
 import { distinctName, sharedNames } from "@/lib/names";
 import { connectionLabel, peoplePieces } from "../format";
@@ -140,7 +141,10 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
 
 /** `more`: the item reaches back to the oldest event loaded, and older ones exist: its count is at least. */
 function FeedItem({ item, more }: { item: Item; more: boolean }) {
-  const people = item.kind === "room.created" ? [item.event.actor] : item.people;
+  // Everyone under the name they go by now (protocol 1.10), not the one the event was written under.
+  const names = usePeople((s) => s.names);
+  const nameOf = (p: Actor) => names.get(p.id) ?? p.name;
+  const people = (item.kind === "room.created" ? [item.event.actor] : item.people).map((p) => ({ id: p.id, name: nameOf(p) }));
   const at = item.kind === "room.created" ? item.event.at : item.events[item.events.length - 1]!.at;
   return (
     <li className="flex gap-3 px-4 py-3">
@@ -150,7 +154,7 @@ function FeedItem({ item, more }: { item: Item; more: boolean }) {
         ))}
       </span>
       <div className="min-w-0 flex-1 text-sm">
-        <FeedSentence item={item} more={more} />
+        <FeedSentence item={item} more={more} people={people} nameOf={nameOf} />
         <RelativeTime at={at} />
       </div>
     </li>
@@ -177,19 +181,20 @@ function People({ people }: { people: Actor[] }) {
   );
 }
 
-function FeedSentence({ item, more }: { item: Item; more: boolean }) {
+/** `people`: the item's people under their names now; `nameOf`: anyone's. */
+function FeedSentence({ item, more, people, nameOf }: { item: Item; more: boolean; people: Actor[]; nameOf: (person: Actor) => string }) {
   const sentence = "wrap-anywhere text-slate-700 dark:text-slate-300";
   switch (item.kind) {
     case "room.created":
       return (
         <p className={sentence}>
-          <Who name={item.event.actor.name} /> created <RoomLink roomId={item.event.data.roomId} />
+          <Who name={nameOf(item.event.actor)} /> created <RoomLink roomId={item.event.data.roomId} />
         </p>
       );
     case "joins":
       return (
         <p className={sentence}>
-          <People people={item.people} /> joined <RoomLink roomId={item.roomId} />
+          <People people={people} /> joined <RoomLink roomId={item.roomId} />
         </p>
       );
     case "messages": {
@@ -202,7 +207,7 @@ function FeedSentence({ item, more }: { item: Item; more: boolean }) {
       if (item.events.length === 1) {
         return (
           <p className={sentence}>
-            <Who name={latest.actor.name} /> in <RoomLink roomId={item.roomId} />: {preview}
+            <Who name={nameOf(latest.actor)} /> in <RoomLink roomId={item.roomId} />: {preview}
           </p>
         );
       }
@@ -210,10 +215,10 @@ function FeedSentence({ item, more }: { item: Item; more: boolean }) {
         <>
           <p className={sentence}>
             <strong className="font-semibold text-slate-900 dark:text-slate-100">{`${item.events.length}${more ? "+" : ""} new messages`}</strong> in <RoomLink roomId={item.roomId} /> from{" "}
-            <People people={item.people} />
+            <People people={people} />
           </p>
           <p className="mt-0.5 line-clamp-2 wrap-anywhere text-slate-600 dark:text-slate-300">
-            <bdi>{latest.actor.name}</bdi>: {preview}
+            <bdi>{nameOf(latest.actor)}</bdi>: {preview}
           </p>
         </>
       );

@@ -4,6 +4,7 @@ import { useRooms } from "@/lib/store/rooms";
 import { MessageLink } from "../room/message-link";
 import { RelativeTime } from "../ui/relative-time";
 import { RoomName } from "../rooms/room-name";
+import { NameNow } from "../ui/name-now";
 
 /** Enough to see what is waiting; the bell lists the rest. */
 const SHOWN = 5;
@@ -43,7 +44,7 @@ function ForYouItem({ event, unread }: { event: MentionEvent; unread: boolean })
         <p className={`wrap-anywhere ${unread ? "text-slate-900 dark:text-slate-100" : "text-slate-600 dark:text-slate-300"}`}>
           {unread && <span className="sr-only">Unread: </span>}
           <strong className="font-semibold">
-            <bdi>{event.actor.name}</bdi>
+            <NameNow person={event.actor} />
           </strong>{" "}
           {did} in <RoomName id={event.data.roomId} />
         </p>

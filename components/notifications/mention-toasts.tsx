@@ -4,6 +4,7 @@ import { useRooms } from "@/lib/store/rooms";
 import { MessageLink } from "../room/message-link";
 import { CloseIcon } from "../ui/icons";
 import { RoomName } from "../rooms/room-name";
+import { NameNow } from "../ui/name-now";
 
 /**
  * "Ada mentioned you in #general", for a few seconds, top right under the room's header (whose
@@ -24,7 +25,7 @@ export function MentionToasts() {
         >
           <MessageLink roomId={mention.data.roomId} seq={mention.data.seq} onClick={() => dismiss(id)} className="min-w-0 flex-1">
             <p className="text-sm font-medium">
-              <bdi>{mention.actor.name}</bdi> {mention.type === "reply" ? "replied to you" : "mentioned you"} in <RoomName id={mention.data.roomId} />
+              <NameNow person={mention.actor} /> {mention.type === "reply" ? "replied to you" : "mentioned you"} in <RoomName id={mention.data.roomId} />
             </p>
             <p className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600 dark:text-slate-300">{mention.data.preview || <em>Message deleted</em>}</p>
           </MessageLink>

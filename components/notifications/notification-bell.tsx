@@ -6,6 +6,7 @@ import { BellIcon } from "../ui/icons";
 import { useDismiss } from "../ui/use-dismiss";
 import { RelativeTime } from "../ui/relative-time";
 import { RoomName } from "../rooms/room-name";
+import { NameNow } from "../ui/name-now";
 
 /** The bell with its unread badge; opening it lists the mentions and marks them read. */
 export function NotificationBell() {
@@ -67,7 +68,7 @@ export function NotificationBell() {
                     <span className="flex items-baseline justify-between gap-2">
                       <span className="truncate text-sm">
                         <strong className="font-semibold">
-                          <bdi>{m.actor.name}</bdi>
+                          <NameNow person={m.actor} />
                         </strong> {m.type === "reply" ? "replied to you" : "mentioned you"} in <strong className="font-semibold"><RoomName id={m.data.roomId} /></strong>
                       </span>
                       <RelativeTime at={m.at} />

@@ -121,7 +121,7 @@ export const roomAnswerSchema = z.object({ room: roomInfoSchema });
  */
 export const eventsPageSchema = z.object({ events: knownEventsSchema, hasMore: z.boolean(), people: z.array(actorSchema).optional() });
 /** `GET /api/notifications`: the newest mentions, ascending, and the read marker. */
-export const notificationsAnswerSchema = z.object({ events: knownEventsSchema, readSeq: seqSchema });
+export const notificationsAnswerSchema = z.object({ events: knownEventsSchema, readSeq: seqSchema, people: z.array(actorSchema).optional() });
 
 /**
  * `GET /api/rooms/:id/members`: a private room's members; version 1.6 adds who made it (who may

@@ -1,9 +1,10 @@
 // The workspace activity feed: the newest page over HTTP, then live events from SSE.
 import { create } from "zustand";
-import { eventsPageSchema, type RealtimeEvent } from "../protocol";
+import { eventsPageSchema, type Actor, type RealtimeEvent } from "../protocol";
 import { api } from "./http";
 import { groupFeed } from "../feed-groups";
 import { keepNewest, mergeBySeq, withPreview, type EventOf } from "./events";
+import { hearAuthors, hearPage } from "./people";
 
 export type FeedEvent = EventOf<"room.created" | "member.joined" | "message.posted">;
 
@@ -12,7 +13,10 @@ const PAGE = 50;
 const isFeedEvent = (e: RealtimeEvent): e is FeedEvent =>
   e.type === "room.created" || e.type === "member.joined" || e.type === "message.posted";
 /** A page of the feed stream keeps only what the feed shows. */
-const feedPage = (page: { events: RealtimeEvent[]; hasMore: boolean }) => ({ events: page.events.filter(isFeedEvent), hasMore: page.hasMore });
+const feedPage = (page: { events: RealtimeEvent[]; hasMore: boolean; people?: Actor[] }) => {
+  hearPage(page);
+  return { events: page.events.filter(isFeedEvent), hasMore: page.hasMore };
+};
 /**
  * The most feed items a tab keeps: new ones push the oldest out (they stay a page away over
  * HTTP), and "Show older" stops here, so a tab open for a week stays small.
@@ -85,6 +89,7 @@ export const useFeed = create<FeedState>()((set, get) => ({
   },
 
   receive(event) {
+    hearAuthors([event]);
     set((s) => {
       const { list, trimmed } = keepNewest(mergeBySeq(s.events, [event]), MAX_FEED_EVENTS);
       return { events: list, hasMore: s.hasMore || trimmed };

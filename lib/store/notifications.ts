@@ -7,6 +7,7 @@ import { api, apiNoContent } from "./http";
 import { notifyDesktop } from "../desktop-notifications";
 import { messageHref } from "../message-links";
 import { keepNewest, mergeBySeq, withPreview, type EventOf } from "./events";
+import { hearAuthors, hearPage } from "./people";
 import { useRoom } from "./room";
 import { useRooms } from "./rooms";
 
@@ -83,6 +84,7 @@ export const useNotifications = create<NotificationsState>()((set, get) => ({
 
   async refresh() {
     const answer = await api(`/api/notifications?limit=${LIMIT}`, notificationsAnswerSchema);
+    hearPage(answer);
     const page = { events: answer.events.filter((e): e is MentionEvent => e.type === "mention" || e.type === "reply"), readSeq: answer.readSeq };
     set((s) => ({
       mentions: keepNewest(mergeBySeq(s.mentions, page.events), MAX_MENTIONS).list,
@@ -92,6 +94,7 @@ export const useNotifications = create<NotificationsState>()((set, get) => ({
   },
 
   receive(mention) {
+    hearAuthors([mention]);
     const known = get().mentions.some((m) => m.seq === mention.seq);
     set((s) => ({ mentions: keepNewest(mergeBySeq(s.mentions, [mention]), MAX_MENTIONS).list }));
     if (known || mention.seq <= get().readSeq) return;

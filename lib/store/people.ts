@@ -54,6 +54,12 @@ export function hearAuthors(events: readonly { actor: Actor; at: string }[]): vo
   hear(events.map(({ actor, at }) => ({ id: actor.id, name: actor.name, at: Date.parse(at) })));
 }
 
+/** A page of events from the server: its authors as of each event, and its `people` as they are now. */
+export function hearPage(page: { events: readonly { actor: Actor; at: string }[]; people?: readonly Actor[] }): void {
+  hearAuthors(page.events);
+  if (page.people) hearNames(page.people);
+}
+
 /** `person` under the name they go by now, as far as this page has heard. */
 export function useNameNow(person: Actor): string {
   return usePeople((s) => s.names.get(person.id)) ?? person.name;

@@ -9,7 +9,7 @@ import { backoffDelay } from "../realtime/backoff";
 import type { OutboxEntry } from "../realtime/types";
 import { api, ApiError } from "./http";
 import { keepNewest, keepOldest, mergeBySeq, type EventOf } from "./events";
-import { hearAuthors, hearNames } from "./people";
+import { hearAuthors, hearNames, hearPage } from "./people";
 
 export type MessageEvent = EventOf<"message">;
 
@@ -433,7 +433,6 @@ async function fetchPage(roomId: string, at: { before?: number; after?: number; 
   if (at.before !== undefined) query.set("before", String(at.before));
   if (at.after !== undefined) query.set("after", String(at.after));
   const page = await api(`/api/rooms/${encodeURIComponent(roomId)}/events?${query}`, eventsPageSchema);
-  hearAuthors(page.events);
-  if (page.people) hearNames(page.people);
+  hearPage(page);
   return { events: page.events.filter((e): e is MessageEvent => e.type === "message"), hasMore: page.hasMore };
 }

@@ -255,7 +255,7 @@ describe.each(dbKinds)("accounts on %s", (kind) => {
     back.close();
   });
 
-  it("history and search name each person as they are now; the events keep the names they were written under (1.10)", async () => {
+  it("history, the feed, notifications and search name each person as they are now; the events keep the names they were written under (1.10)", async () => {
     const room = `now-${tag()}`;
     const [adaWas, linWas] = [`Ada ${tag()}`, `Lin ${tag()}`];
     const ada = cookieOf(await post("/api/session", { name: adaWas }));
@@ -289,6 +289,14 @@ describe.each(dbKinds)("accounts on %s", (kind) => {
     // A page read forwards, of the reaction alone: only who reacted.
     const forwards = (await (await s.api(`/api/rooms/${room}/events?after=${seq + 1}&limit=1`, { cookie: lin })).json()) as { people: unknown[] };
     expect(forwards.people).toEqual([{ id: linId, name: linIs }]);
+
+    // The feed says who posted, and Ada's notifications who answered her, under their names now.
+    const feed = (await (await s.api("/api/feed?limit=10", { cookie: lin })).json()) as { events: { actor: { id: string } }[]; people: unknown[] };
+    expect(feed.events.some((e) => e.actor.id === adaId)).toBe(true);
+    expect(feed.people).toEqual(expect.arrayContaining([{ id: adaId, name: adaIs }]));
+    const told = (await (await s.api("/api/notifications", { cookie: ada })).json()) as { events: { type: string }[]; people: unknown[] };
+    expect(told.events.map((e) => e.type)).toEqual(["reply"]);
+    expect(told.people).toEqual([{ id: linId, name: linIs }]);
 
     await s.app.searchIndex.flush();
     const found = (await (await s.api(`/api/search?q=${word}`, { cookie: lin })).json()) as { results: { actor: unknown }[] };
