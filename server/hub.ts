@@ -70,7 +70,7 @@ export class Hub {
         relayCanvas: (room, drags, selections) => this.rooms.canvasLive.relay(room, drags, selections),
         signedOut: (sessionId) => this.disconnectSession(sessionId, "signed-out", false),
         read: (userId, readSeq) => this.announceRead(userId, readSeq, false),
-        roomRead: (userId, room, readSeq) => this.announceRoomRead(userId, room, readSeq, false),
+        roomRead: (userId, room, readSeq, markedUnread) => this.announceRoomRead(userId, room, readSeq, markedUnread, false),
         removed: (userId, room) => this.revokeRoom(userId, room, false),
         personChanged: (userId) => this.personChanged(userId, false),
       },
@@ -189,9 +189,9 @@ export class Hub {
   }
 
 
-  announceRoomRead(userId: string, room: string, readSeq: number, tellOthers = true): void {
-    if (tellOthers) this.peers.roomRead(userId, room, readSeq);
-    this.sessions.announceRoomRead(userId, room, readSeq);
+  announceRoomRead(userId: string, room: string, readSeq: number, markedUnread = false, tellOthers = true): void {
+    if (tellOthers) this.peers.roomRead(userId, room, readSeq, markedUnread);
+    this.sessions.announceRoomRead(userId, room, readSeq, markedUnread);
   }
 
   /** Called when a session signs out anywhere (the session cache forgets it). */

@@ -21,17 +21,19 @@ export class RoomReads {
 
   /**
    * Moves the person's position in the room to `seq`: never back (two devices may race, and a
-   * late read must not undo a later one) and never past the room's head. Resolves with the new
-   * position, or null when it did not move — nothing to announce.
+   * late read must not undo a later one) and never past the room's head. `markedUnread` (1.11):
+   * the person marked what follows `seq` unread, so the position is set to it, back or forward —
+   * a deliberate act, not a read arriving late. Resolves with the new position, or null when it
+   * did not move — nothing to announce.
    */
-  async markRead(userId: string, roomId: string, seq: number): Promise<number | null> {
+  async markRead(userId: string, roomId: string, seq: number, markedUnread = false): Promise<number | null> {
     const head = await this.log.head(roomStream(roomId));
     const target = BigInt(Math.min(seq, head));
     // The update's WHERE makes a read that moves nothing return no row.
     const rows = await this.prisma.$queryRaw<{ read_seq: bigint }[]>`
       INSERT INTO room_reads (user_id, room_id, read_seq) VALUES (${userId}, ${roomId}, ${target})
       ON CONFLICT (user_id, room_id) DO UPDATE SET read_seq = EXCLUDED.read_seq
-        WHERE room_reads.read_seq < EXCLUDED.read_seq
+        WHERE CASE WHEN ${markedUnread} THEN room_reads.read_seq <> EXCLUDED.read_seq ELSE room_reads.read_seq < EXCLUDED.read_seq END
       RETURNING read_seq`;
     const row = rows[0];
     return row ? Number(row.read_seq) : null;

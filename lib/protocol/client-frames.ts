@@ -36,8 +36,11 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("delete"), room: roomId, seq: eventSeqSchema, clientId: clientIdSchema }),
   z.object({ type: z.literal("react"), room: roomId, seq: eventSeqSchema, emoji: emojiSchema, on: z.boolean(), clientId: clientIdSchema }),
-  /** Version 1.2: the person has seen the room up to `seq` (read positions only move forward). */
-  z.object({ type: z.literal("read"), room: roomId, seq: seqSchema }),
+  /**
+   * Version 1.2: the person has seen the room up to `seq` (read positions only move forward).
+   * Version 1.11: `unread`, the person marked what follows `seq` unread: the position is set to it.
+   */
+  z.object({ type: z.literal("read"), room: roomId, seq: seqSchema, unread: z.literal(true).optional() }),
   z.object({ type: z.literal("typing"), room: roomId, stop: z.boolean().optional() }),
   // Version 1.3: the room's shared canvas (PROTOCOL.md, "Version 1.3: the shared canvas").
   z.object({ type: z.literal("canvas.join"), room: roomId, since: seqSchema.optional() }),

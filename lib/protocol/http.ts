@@ -61,6 +61,8 @@ export const cursorBodySchema = z
   .object({ x: unit.nullable(), y: unit.nullable() })
   .refine((b) => (b.x === null) === (b.y === null), "x and y are both numbers or both null");
 export const readBodySchema = z.object({ seq: z.number().int().min(0) });
+/** `POST /api/rooms/:id/read`; `unread` (1.11): the position is set to `seq`, back or forward. */
+export const roomReadBodySchema = readBodySchema.extend({ unread: z.literal(true).optional() });
 
 /**
  * A long-polling page's id (`conn`): any value the client picks, the same on its polls and its
@@ -162,7 +164,7 @@ export type SseReset = z.infer<typeof sseResetSchema>;
 export const sseReadSchema = z.object({ readSeq: seqSchema });
 export type SseRead = z.infer<typeof sseReadSchema>;
 /** Version 1.2: `event: room.read` — the person's read position in a room moved. */
-export const sseRoomReadSchema = z.object({ room: roomId, readSeq: seqSchema });
+export const sseRoomReadSchema = z.object({ room: roomId, readSeq: seqSchema, unread: z.literal(true).optional() });
 export type SseRoomRead = z.infer<typeof sseRoomReadSchema>;
 
 /** Version 1.2: `GET /api/people?q=&room=`, the mention autocomplete's candidates. */

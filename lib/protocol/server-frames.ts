@@ -36,7 +36,7 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
    * Version 1.2 (`rt.v1.2` only): the person's read position in `room` moved, on this device or
    * another. Sent to every connection of that person, whether or not it joined the room.
    */
-  z.object({ type: z.literal("read"), room: roomId, seq: seqSchema }),
+  z.object({ type: z.literal("read"), room: roomId, seq: seqSchema, unread: z.literal(true).optional() }),
   /** Version 1.2 (`rt.v1.2` only): the person was removed from this private room; it is gone for them. */
   z.object({ type: z.literal("removed"), room: roomId }),
   /** Version 1.3: the answer to a `canvas.join` whose `since` can be resumed; events after it follow. */

@@ -30,8 +30,8 @@ export type EphemeralMessage =
   | { t: "signout"; i: string; sessionId: string }
   /** A person's read marker moved: every instance tells that person's open streams. */
   | { t: "read"; i: string; userId: string; readSeq: number }
-  /** A person's read position in a room moved (protocol 1.2): every instance tells their connections. */
-  | { t: "room.read"; i: string; userId: string; room: string; readSeq: number }
+  /** A person's read position in a room moved (protocol 1.2), or was marked back (`unread`, 1.11): every instance tells their connections. */
+  | { t: "room.read"; i: string; userId: string; room: string; readSeq: number; unread?: true }
   /** A person was removed from a private room: every instance cuts their connections off from it. */
   | { t: "removed"; i: string; userId: string; room: string }
   /** A person changed their name (protocol 1.9): every instance reads them again and makes their connections again. */

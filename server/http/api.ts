@@ -36,6 +36,7 @@ import {
   postMessageBodySchema,
   reactBodySchema,
   readBodySchema,
+  roomReadBodySchema,
   renameBodySchema,
   sessionBodySchema,
   type ClientFrame,
@@ -472,9 +473,9 @@ export function createApi(deps: ApiDeps): Router {
     "/api/rooms/:id/read",
     authed(async ({ req, res, params }, session) => {
       const room = roomParam(params);
-      const { seq } = await readJson(req, readBodySchema);
+      const { seq, unread } = await readJson(req, roomReadBodySchema);
       // Over the limit: dropped, still 204, as the WebSocket drops it without an answer.
-      await command({ type: "read", room, seq }, session);
+      await command({ type: "read", room, seq, ...(unread ? { unread } : {}) }, session);
       sendEmpty(res);
     }),
   );

@@ -32,8 +32,8 @@ export interface PeerHandlers {
   signedOut(sessionId: string): void;
   /** A person's read marker moved on another instance. */
   read(userId: string, readSeq: number): void;
-  /** A person's read position in a room moved on another instance. */
-  roomRead(userId: string, room: string, readSeq: number): void;
+  /** A person's read position in a room moved (or was marked back) on another instance. */
+  roomRead(userId: string, room: string, readSeq: number, markedUnread: boolean): void;
   /** A person was removed from a private room on another instance. */
   removed(userId: string, room: string): void;
   /** A person changed their name on another instance. */
@@ -131,8 +131,8 @@ export class Peers {
     this.bus?.publish({ t: "read", i: this.instanceId, userId, readSeq });
   }
 
-  roomRead(userId: string, room: string, readSeq: number): void {
-    this.bus?.publish({ t: "room.read", i: this.instanceId, userId, room, readSeq });
+  roomRead(userId: string, room: string, readSeq: number, markedUnread: boolean): void {
+    this.bus?.publish({ t: "room.read", i: this.instanceId, userId, room, readSeq, ...(markedUnread ? { unread: true as const } : {}) });
   }
 
   removed(userId: string, room: string): void {
@@ -217,7 +217,7 @@ export class Peers {
       case "read":
         return this.handlers.read(msg.userId, msg.readSeq);
       case "room.read":
-        return this.handlers.roomRead(msg.userId, msg.room, msg.readSeq);
+        return this.handlers.roomRead(msg.userId, msg.room, msg.readSeq, msg.unread === true);
       case "removed":
         return this.handlers.removed(msg.userId, msg.room);
       case "person":

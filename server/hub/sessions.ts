@@ -48,8 +48,8 @@ export class SessionRegistry {
     for (const sub of [...this.subscribers]) if (sub.user.id === userId) sub.onRemoved?.(room);
   }
 
-  /** Tells a person's connections here that their read position in `room` moved. */
-  announceRoomRead(userId: string, room: string, readSeq: number): void {
-    for (const sub of this.subscribers) if (sub.user.id === userId) sub.onRoomRead?.(room, readSeq);
+  /** Tells a person's connections here that their read position in `room` moved (or was set back: `markedUnread`). */
+  announceRoomRead(userId: string, room: string, readSeq: number, markedUnread: boolean): void {
+    for (const sub of this.subscribers) if (sub.user.id === userId) sub.onRoomRead?.(room, readSeq, markedUnread);
   }
 }

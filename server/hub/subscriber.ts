@@ -48,8 +48,9 @@ export interface Subscriber {
   /**
    * This person read `room` up to `readSeq`, on some device (protocol 1.2): whether or not this
    * connection follows the room, since a room list shows every room's unread count.
+   * `markedUnread` (1.11): the person set it there by marking what follows unread, maybe back.
    */
-  onRoomRead?(room: string, readSeq: number): void;
+  onRoomRead?(room: string, readSeq: number, markedUnread: boolean): void;
   /**
    * This person lost access to `room` (removed from a private room, on some instance): stop
    * following it at once and say so; from now on every read of it answers `unknown_room`.

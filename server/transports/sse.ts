@@ -228,9 +228,9 @@ class SseConnection implements Subscriber {
   }
 
   /** `event: room.read` (protocol 1.2), on streams carrying the person's own, like `read`. */
-  onRoomRead(room: string, readSeq: number): void {
+  onRoomRead(room: string, readSeq: number, markedUnread: boolean): void {
     if (!this.position.has(userStream(this.user.id))) return;
-    const read: SseRoomRead = { room, readSeq };
+    const read: SseRoomRead = { room, readSeq, ...(markedUnread ? { unread: true as const } : {}) };
     this.write(formatSse({ event: "room.read", data: JSON.stringify(read) }));
   }
 

@@ -364,8 +364,8 @@ export class WsConnection implements Subscriber {
   }
 
   /** A `read` frame for any room, followed or not: the page's room list shows them all. */
-  onRoomRead(room: string, readSeq: number): void {
-    if (this.hearsReads) this.send({ type: "read", room, seq: readSeq });
+  onRoomRead(room: string, readSeq: number, markedUnread: boolean): void {
+    if (this.hearsReads) this.send({ type: "read", room, seq: readSeq, ...(markedUnread ? { unread: true as const } : {}) });
   }
 
   onLagged(): void {

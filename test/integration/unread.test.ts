@@ -166,6 +166,49 @@ describe("read positions", () => {
     expect(anonymous.status).toBe(401);
   });
 
+  it("marked unread (1.11), go back to just before a message, on every device; an ordinary read still only moves forward", async () => {
+    const room = await newRoom();
+    const head = await post(room, lin, 5);
+    const phone = await s.connect(ada.cookie, { protocols: V1_2 });
+    const laptop = await s.connect(ada.cookie, { protocols: V1_2 });
+    const stream = await openStream(ada, "user:me");
+    try {
+      phone.send({ type: "read", room, seq: head });
+      await laptop.next(isType("read", (f) => f.room === room && f.seq === head));
+      expect(await listed(ada, room)).toMatchObject({ readSeq: head, unread: 0 });
+
+      // Ada marks the third message unread on her phone: the room is read up to the second.
+      phone.send({ type: "read", room, seq: 2, unread: true });
+      expect(await laptop.next(isType("read", (f) => f.room === room && f.seq === 2))).toEqual({ type: "read", room, seq: 2, unread: true });
+      expect(await listed(ada, room)).toMatchObject({ readSeq: 2, unread: head - 2 });
+      await waitFor(() => stream.roomReads().length === 2, 5000, "the stream hearing the mark");
+      expect(stream.roomReads()).toEqual([{ room, readSeq: head }, { room, readSeq: 2, unread: true }]);
+
+      // A late ordinary read from before still cannot undo it backwards; reading on moves it on.
+      phone.send({ type: "read", room, seq: 1 });
+      await settle(phone, room);
+      expect((await listed(ada, room)).readSeq).toBe(2);
+      // The same mark again moves nothing, and is not announced again.
+      phone.send({ type: "read", room, seq: 2, unread: true });
+      await settle(phone, room);
+      expect(readsOf(laptop, room)).toEqual([head, 2]);
+      phone.send({ type: "read", room, seq: head });
+      await laptop.next(isType("read", (f) => f.room === room && f.seq === head && f.unread === undefined));
+      // Over HTTP, and the whole room: back to nothing read at all.
+      const marked = await s.api(`/api/rooms/${room}/read`, { method: "POST", cookie: ada.cookie, body: JSON.stringify({ seq: 0, unread: true }) });
+      expect(marked.status).toBe(204);
+      expect(await listed(ada, room)).toMatchObject({ readSeq: 0, unread: head });
+      const bad = await s.api(`/api/rooms/${room}/read`, { method: "POST", cookie: ada.cookie, body: JSON.stringify({ seq: 1, unread: "yes" }) });
+      expect(bad.status).toBe(400);
+      // Lin's position is her own.
+      expect((await listed(lin, room)).readSeq).toBe(0);
+      for (const c of [phone, laptop]) expect(c.invalid).toEqual([]);
+    } finally {
+      for (const c of [phone, laptop]) c.close();
+      stream.close();
+    }
+  });
+
   it("go over a long-poll page's batches too, with no answer frame", async () => {
     const room = await newRoom();
     const head = await post(room, lin, 2);
