@@ -82,6 +82,52 @@ test("a message in another room is unread on every device until the room is open
   }
 });
 
+test("a message marked unread makes the room unread from it on, on every device, until it is opened again", async ({ browser, baseURL }) => {
+  const x = early("later");
+  await createRoomOverHttp(baseURL!, x);
+  await postMessages(baseURL!, x, ["first thing", "deal with this later", "and one more"]);
+  const ada = await signedInPerson(browser, "Ada");
+  const phoneContext = await browser.newContext({ storageState: await ada.context.storageState() });
+  const phone = await phoneContext.newPage();
+  try {
+    await openRoom(ada.page, x);
+    const log = messageLog(ada.page);
+    await expect(log.getByText("and one more")).toBeVisible();
+    await expect.poll(() => readSeqOf(ada.page, x)).toBe(3);
+    await phone.goto("/");
+    await expect(roomLink(phone, x)).toHaveAccessibleName(`#${x}`);
+
+    // Ada marks the second message unread, from its toolbar.
+    const later = log.getByRole("listitem").filter({ hasText: "deal with this later" });
+    await later.hover();
+    await later.getByRole("button", { name: "Mark unread" }).click();
+    // Two messages unread, here and on her phone; the divider above the one she marked.
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, 2 unread`);
+    await expect(roomLink(phone, x)).toHaveAccessibleName(`#${x}, 2 unread`);
+    await expect(ada.page).toHaveTitle("(1) Realtime Workspace");
+    await expect(log.getByRole("listitem").filter({ has: ada.page.getByRole("separator", { name: "New messages" }) })).toContainText("deal with this later");
+    // Staying in the room, looking at it, does not read it again.
+    await ada.page.waitForTimeout(1_500);
+    expect(await readSeqOf(ada.page, x)).toBe(1);
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, 2 unread`);
+    // A new message meanwhile is one more unread.
+    await postMessages(baseURL!, x, ["news after the mark"]);
+    await expect(log.getByText("news after the mark")).toBeVisible();
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, 3 unread`);
+
+    // Away and back: the room opens at the message she marked, and is read.
+    await openRoom(ada.page, "general");
+    await roomLink(ada.page, x).click();
+    await expect(log.getByRole("listitem").filter({ has: ada.page.getByRole("separator", { name: "New messages" }) })).toContainText("deal with this later");
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}`);
+    await expect(roomLink(phone, x)).toHaveAccessibleName(`#${x}`);
+    await expect.poll(() => readSeqOf(ada.page, x)).toBe(4);
+  } finally {
+    await phoneContext.close();
+    await ada.context.close();
+  }
+});
+
 test("a room joined while it was empty counts what comes after, on a page loaded since", async ({ browser, baseURL }) => {
   const quiet = early("quiet");
   await createRoomOverHttp(baseURL!, quiet);

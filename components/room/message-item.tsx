@@ -4,7 +4,7 @@ import { mentionSpans, namedMentionSpans } from "@/lib/mentions";
 import { roomOfStream, type User } from "@/lib/protocol";
 import type { OutboxEntry, OutboxFrame } from "@/lib/realtime/types";
 import { useCompose } from "@/lib/store/compose";
-import { deleteMessage, react } from "@/lib/store/message-actions";
+import { deleteMessage, markUnread, react } from "@/lib/store/message-actions";
 import { useNameNow } from "@/lib/store/people";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import type { MessageEvent } from "@/lib/store/room";
@@ -133,7 +133,7 @@ function pendingEditOf(changes: readonly OutboxEntry[] = NO_CHANGES): Extract<Ou
 }
 
 /**
- * React, reply, and (my own) edit and delete: shown on hover and when any of them has focus,
+ * React, reply, (another's) message them directly and mark unread, (my own) edit and delete: shown on hover and when any of them has focus,
  * so the keyboard reaches them with Tab.
  */
 function MessageActions({ room, message, author, meId }: { room: string; message: MessageEvent; author: string; meId: string }) {
@@ -185,9 +185,14 @@ function MessageActions({ room, message, author, meId }: { room: string; message
         Reply
       </button>
       {!mine && (
-        <button type="button" onClick={() => void openDirectMessage(message.actor.id)} aria-label={`Message ${author} directly`} className={button}>
-          Message
-        </button>
+        <>
+          <button type="button" onClick={() => void openDirectMessage(message.actor.id)} aria-label={`Message ${author} directly`} className={button}>
+            Message
+          </button>
+          <button type="button" onClick={() => markUnread(room, message.seq, meId)} className={button}>
+            Mark unread
+          </button>
+        </>
       )}
       {mine && (
         <>

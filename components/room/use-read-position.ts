@@ -4,7 +4,8 @@
 // looked for READ_AFTER_MS, the position moves to the newest message — here at once, on the
 // server and on every other device of theirs (`client.markRead`). Also where the "New
 // messages" divider goes: after the position the room had when it opened, if anything by
-// others came after it.
+// others came after it. A room the person marked unread here (protocol 1.11) is not read again
+// while it stays open: the divider moves to the mark, and the room waits for them to come back.
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { User } from "@/lib/protocol";
 import { getRealtimeClient } from "@/lib/store/realtime";
@@ -26,6 +27,8 @@ export function useReadPosition(roomId: string, me: User, shown = true): ReadPos
   const ready = useRoom((s) => s.roomId === roomId && s.status === "ready");
   const newest = useRoom((s) => (s.roomId === roomId ? (s.messages[s.messages.length - 1]?.seq ?? 0) : 0));
   const [newAfter, setNewAfter] = useState<number | null>(null);
+  /** Where the person marked this room unread while here, or null. */
+  const held = useRooms((s) => (s.held?.room === roomId ? s.held.readSeq : null));
   /** The position the room had when it opened is known: reads may move it from now on. */
   const [opened, setOpened] = useState(false);
   const atBottom = useRef(true);
@@ -58,7 +61,11 @@ export function useReadPosition(roomId: string, me: User, shown = true): ReadPos
     };
   }, [ready, opened, roomId, me.id]);
 
-  const seeing = useCallback(() => opened && shown && atBottom.current && document.visibilityState === "visible", [opened, shown]);
+  const seeing = useCallback(
+    // The store, not this render's `held`: a read already timed must see a mark made since.
+    () => opened && shown && useRooms.getState().held?.room !== roomId && atBottom.current && document.visibilityState === "visible",
+    [opened, shown, roomId],
+  );
 
   /** Looks again at what the person sees: messages seen for READ_AFTER_MS are read. */
   const check = useCallback(() => {
@@ -79,7 +86,14 @@ export function useReadPosition(roomId: string, me: User, shown = true): ReadPos
 
   useEffect(() => {
     check();
-  }, [check, newest]);
+  }, [check, newest, held]);
+
+  // Marked unread here: the divider goes above the first new message after the mark. Leaving the
+  // room lets it be read again next time.
+  useEffect(() => {
+    if (held !== null) setNewAfter(held);
+  }, [held]);
+  useEffect(() => () => useRooms.getState().release(roomId), [roomId]);
 
   useEffect(() => {
     document.addEventListener("visibilitychange", check);

@@ -75,10 +75,10 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
   private started = false;
   private offline = false;
   /**
-   * Read positions that could not go out (no link up), the newest per room: sent when a link
-   * comes up. One per room the person read while offline, so small.
+   * Read positions that could not go out (no link up), the last per room: sent when a link
+   * comes up. One per room the person read (or marked unread) while offline, so small.
    */
-  private readonly unsentReads = new Map<string, number>();
+  private readonly unsentReads = new Map<string, { seq: number; unread: boolean }>();
 
   constructor(options: ClientOptions = {}) {
     super();
@@ -348,19 +348,21 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
    * a later position covers an earlier one. Lossy beyond that by design (the server drops reads
    * over the person's limit): the next message seen sends the position again.
    */
-  markRead(room: string, seq: number): void {
+  markRead(room: string, seq: number, unread = false): void {
+    // A mark (1.11) is what the person last did, whatever the seq; a read is news only when further.
     const waiting = this.unsentReads.get(room);
-    if (waiting !== undefined && waiting >= seq) return;
-    if (this.started && !this.offline && this.link.send({ type: "read", room, seq })) {
+    if (!unread && waiting !== undefined && waiting.seq >= seq) return;
+    if (this.started && !this.offline && this.link.send(readFrame(room, seq, unread))) {
       this.unsentReads.delete(room);
       return;
     }
-    this.unsentReads.set(room, seq);
+    // A read after a mark still waiting goes out as a mark too: from where the mark set it.
+    this.unsentReads.set(room, { seq, unread: unread || waiting?.unread === true });
   }
 
   private sendUnsentReads(): void {
-    for (const [room, seq] of [...this.unsentReads]) {
-      if (!this.link.send({ type: "read", room, seq })) return;
+    for (const [room, { seq, unread }] of [...this.unsentReads]) {
+      if (!this.link.send(readFrame(room, seq, unread))) return;
       this.unsentReads.delete(room);
     }
   }
@@ -510,7 +512,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
       case "reset":
         return this.resetPosition(roomStream(frame.room), frame.head);
       case "read":
-        return this.emit("roomRead", { room: frame.room, readSeq: frame.seq });
+        return this.emit("roomRead", { room: frame.room, readSeq: frame.seq, ...(frame.unread ? { unread: true } : {}) });
       case "error": {
         this.emit("error", { code: frame.code, message: frame.message });
         // The server lost a room we follow: join again, and what was refused for it goes again after.
@@ -662,6 +664,11 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
 
 /** The cursor tick the server coalesces on; exported for components that animate to it. */
 export const SERVER_CURSOR_TICK_MS = CURSOR_TICK_MS;
+
+/** A `read` frame; with `unread` (1.11), a mark that sets the position. */
+function readFrame(room: string, seq: number, unread: boolean): ClientFrame {
+  return unread ? { type: "read", room, seq, unread } : { type: "read", room, seq };
+}
 
 function defaultWsUrl(): string {
   if (typeof location === "undefined") return "ws://localhost:3000/ws";

@@ -165,7 +165,7 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
         return this.emit("read", { readSeq: body.readSeq });
       case "roomRead":
         // Every room's: the page's room list shows them all, followed or not.
-        return this.emit("roomRead", { room: body.room, readSeq: body.readSeq });
+        return this.emit("roomRead", { room: body.room, readSeq: body.readSeq, ...(body.unread ? { unread: true } : {}) });
       case "canvasJoined":
         if (this.canvases.has(body.room)) this.emit("canvasJoined", { room: body.room, head: body.head });
         return;
@@ -291,8 +291,8 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
     if (this.rooms.has(room)) this.cursors.move(room, pos);
   }
 
-  markRead(room: string, seq: number): void {
-    this.opts.up({ type: "read", room, seq });
+  markRead(room: string, seq: number, unread = false): void {
+    this.opts.up({ type: "read", room, seq, ...(unread ? { unread } : {}) });
   }
 
   openCanvas(room: string): void {

@@ -127,7 +127,7 @@ export class TabLeader {
         else page.pointed.delete(body.room);
         return this.client.cursorNow(body.room, body.pos);
       case "read":
-        return this.client.markRead(body.room, body.seq);
+        return this.client.markRead(body.room, body.seq, body.unread);
       case "canvasOpen":
         page.canvases.add(body.room);
         // From a snapshot: the tab opening it holds no board; the others reset to it harmlessly.

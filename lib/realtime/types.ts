@@ -88,8 +88,11 @@ export interface ClientEvents {
   ack: { clientId: string; room: string; seq: number };
   /** My mentions were read up to `readSeq` (on this device or another). */
   read: { readSeq: number };
-  /** My read position in `room` moved (protocol 1.2), on this device or another. */
-  roomRead: { room: string; readSeq: number };
+  /**
+   * My read position in `room` moved (protocol 1.2), on this device or another; `unread` (1.11):
+   * it was set there by marking what follows unread, and may be behind the one known.
+   */
+  roomRead: { room: string; readSeq: number; unread?: boolean };
   /** Removed from this private room (version 1.2): it is gone for this person; the client stopped following it. */
   removed: { room: string };
   /** Version 1.3: the canvas of `room` resumes after `head` (its operations follow as events). */
@@ -174,9 +177,10 @@ export interface RealtimeApi {
   moveCursor(room: string, pos: { x: number; y: number } | null): void;
   /**
    * I have seen `room` up to `seq` (protocol 1.2): the server moves my read position, and my
-   * other devices hear it (`roomRead`). Needs no join.
+   * other devices hear it (`roomRead`). Needs no join. `unread` (1.11): I marked what follows
+   * `seq` unread, and the position is set to it, back if need be.
    */
-  markRead(room: string, seq: number): void;
+  markRead(room: string, seq: number, unread?: boolean): void;
   /**
    * Version 1.3: follows the room's shared canvas (the room must be followed too): a snapshot,
    * then its operations as `event`s, then live drags. Changes go out with `enqueue` (`canvas.ops`).

@@ -53,7 +53,7 @@ export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => 
     // Read on another device (or tab): the unread count is the server's, the same everywhere.
     client.on("read", ({ readSeq }) => useNotifications.getState().readUpTo(readSeq)),
     // A room read on another device (or tab, or this one): its unread count clears everywhere.
-    client.on("roomRead", ({ room, readSeq }) => useRooms.getState().readUpTo(room, readSeq)),
+    client.on("roomRead", ({ room, readSeq, unread }) => (unread ? useRooms.getState().markedUnread(room, readSeq) : useRooms.getState().readUpTo(room, readSeq))),
     client.on("removed", ({ room }) => useRooms.getState().forget(room)),
     client.on("signedOut", () => onSignedOut()),
   ];

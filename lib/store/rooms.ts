@@ -99,8 +99,28 @@ interface RoomsState {
   readUpTo(roomId: string, readSeq: number): void;
   /** My position in a room, from the server when no answer listed the room yet. */
   readPosition(roomId: string): Promise<number>;
+  /**
+   * My position in the room was set to `readSeq` by marking what follows unread (protocol 1.11),
+   * here or on another device: taken even when behind the one known. `unread`: the count, when
+   * the caller knows it; otherwise it is asked of the server.
+   */
+  markedUnread(roomId: string, readSeq: number, unread?: number): void;
+  /**
+   * The room this page marked unread while it was open, and where: the page stops reading it
+   * until the person leaves it (`release`), or the next glance would read it again at once.
+   */
+  held: { room: string; readSeq: number } | null;
+  hold(roomId: string, readSeq: number): void;
+  release(roomId: string): void;
   /** Signed out: the positions were that person's. */
   forgetReads(): void;
+}
+
+/** Lists one room (searched by its id, which its name contains): its position and unread count. */
+async function listOne(roomId: string): Promise<void> {
+  const answer = await api(`/api/rooms?q=${encodeURIComponent(roomId)}`, roomsAnswerSchema);
+  const listed = answer.rooms.filter((r) => r.id === roomId);
+  useRooms.setState((s) => ({ reads: absorb(s.reads, listed), ...named(s, listed) }));
 }
 
 /** Each load is numbered: an answer to an older one (a query typed over) is dropped. */
@@ -337,17 +357,31 @@ export const useRooms = create<RoomsState>()((set, get) => ({
   },
 
   forgetReads() {
-    set({ reads: {}, sidebar: [], sidebarStatus: "idle", viewing: null });
+    set({ reads: {}, sidebar: [], sidebarStatus: "idle", viewing: null, held: null });
   },
 
   async readPosition(roomId) {
     const known = get().reads[roomId];
     if (known) return known.readSeq;
-    // Its name contains its id (the lower-cased name): the search finds it.
-    const answer = await api(`/api/rooms?q=${encodeURIComponent(roomId)}`, roomsAnswerSchema);
-    const listed = answer.rooms.filter((r) => r.id === roomId);
-    set((s) => ({ reads: absorb(s.reads, listed), ...named(s, listed) }));
+    await listOne(roomId);
     return get().reads[roomId]?.readSeq ?? 0;
+  },
+
+  markedUnread(roomId, readSeq, unread) {
+    set((s) => {
+      const known = s.reads[roomId] ?? { readSeq, unread: 0, head: readSeq, counted: true };
+      return { reads: { ...s.reads, [roomId]: { ...known, readSeq, unread: unread ?? known.unread, counted: true, live: undefined } } };
+    });
+    // The server counts what is unread after it now; the answer's position is this one, so its count stands.
+    if (unread === undefined) void listOne(roomId).catch(() => undefined);
+  },
+
+  held: null,
+  hold(roomId, readSeq) {
+    set({ held: { room: roomId, readSeq } });
+  },
+  release(roomId) {
+    if (get().held?.room === roomId) set({ held: null });
   },
 }));
 

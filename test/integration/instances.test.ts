@@ -293,7 +293,7 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     expect(kimOnB.of("event").length).toBe(before);
   });
 
-  it("a read position moved on one instance reaches the person's rt.v1.2 sockets on the other, and no one else's", async () => {
+  it("a read position moved (or marked unread) on one instance reaches the person's rt.v1.2 sockets on the other, and no one else's", async () => {
     const room = "general";
     const head = (await a.app.workspace.postMessage(room, lin.user, "read me", "read-across")).event.seq;
     const adaOnB = await b.connect(ada.cookie, { protocols: ["rt.v1.2", "rt.v1.1", "rt.v1"] });
@@ -310,6 +310,9 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     expect((await a.api(`/api/rooms/${room}/read`, { method: "POST", cookie: lin.cookie, body: JSON.stringify({ seq: 1 }) })).status).toBe(204);
     await linOnB.next(isType("read"), { timeoutMs: 10_000 });
     expect(linOnB.of("read")).toEqual([{ type: "read", room, seq: 1 }]);
+    // Ada marks the message unread through A (1.11): B's socket hears it is a mark, not a late read.
+    expect((await a.api(`/api/rooms/${room}/read`, { method: "POST", cookie: ada.cookie, body: JSON.stringify({ seq: head - 1, unread: true }) })).status).toBe(204);
+    expect(await adaOnB.next(isType("read", (f) => f.seq === head - 1), { timeoutMs: 10_000 })).toEqual({ type: "read", room, seq: head - 1, unread: true });
   });
 
   it("carries a room's canvas across instances: changes through the log, drags and selections through Redis", async () => {

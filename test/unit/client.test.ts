@@ -1118,6 +1118,27 @@ describe("what the page sends", () => {
     expect(sockets.last.sentOf("read")).toEqual([{ type: "read", room: "general", seq: 5 }]);
   });
 
+  it("a room marked unread (1.11) while no link is up is marked when one comes up, behind a read waiting; a read after the mark goes as a mark", () => {
+    const client = makeClient();
+    client.start();
+    client.markRead("general", 9);
+    client.markRead("general", 4, true);
+    client.markRead("design", 7);
+    client.markRead("design", 2, true);
+    // Read on after the mark: from the mark's position, so it must set the position too.
+    client.markRead("design", 5);
+    // A read behind the mark waiting changes nothing.
+    client.markRead("general", 3);
+    sockets.last.open();
+    expect(sockets.last.sentOf("read")).toEqual([
+      { type: "read", room: "general", seq: 4, unread: true },
+      { type: "read", room: "design", seq: 5, unread: true },
+    ]);
+    // With the link up, a mark goes at once.
+    client.markRead("general", 1, true);
+    expect(sockets.last.sentOf("read").at(-1)).toEqual({ type: "read", room: "general", seq: 1, unread: true });
+  });
+
   it("a read marked while stopped waits for the start", () => {
     const client = makeClient();
     client.markRead("general", 5);
