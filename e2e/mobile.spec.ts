@@ -182,7 +182,7 @@ test.describe("on a phone (390 × 844)", () => {
     await context.close();
   });
 
-  test("on the canvas one finger pans the empty board and moves a note it holds, two fingers zoom, and the tools fit", async ({ browser }) => {
+  test("on the canvas one finger pans the empty board, moves a note it holds and resizes it by its corner, two fingers zoom, and the tools fit", async ({ browser }) => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
     const page = await context.newPage();
     await page.goto("/");
@@ -228,6 +228,16 @@ test.describe("on a phone (390 × 844)", () => {
     // Back to the whole board at 100 %: the note is where the finger on it left it, the pan moved none of it.
     await toolbar.getByRole("button", { name: "More" }).tap();
     await toolbar.getByRole("button", { name: /reset zoom$/ }).tap();
+    await expect.poll(placed).toEqual({ x: 40, y: 60 });
+
+    // Selected, the note's corner handle is big enough for a finger: one placed 10 px inside the
+    // corner takes the handle, and resizes the note rather than moving it.
+    await note.tap();
+    await expect(note).toHaveAttribute("aria-pressed", "true");
+    const box = (await note.boundingBox())!;
+    const corner = { x: box.x + box.width - 10, y: box.y + box.height - 10 };
+    await swipe(page, [{ from: corner, to: { x: corner.x + 40, y: corner.y + 30 } }]);
+    await expect.poll(async () => Math.round((await note.boundingBox())!.width - box.width)).toBe(40);
     await expect.poll(placed).toEqual({ x: 40, y: 60 });
     await context.close();
   });

@@ -128,6 +128,54 @@ test("a message marked unread makes the room unread from it on, on every device,
   }
 });
 
+test("a muted room's messages are not counted as unread, on every device; unmuted, they are", async ({ browser, baseURL }) => {
+  const x = early("noisy");
+  const y = early("calm");
+  await createRoomOverHttp(baseURL!, x);
+  await createRoomOverHttp(baseURL!, y);
+  const ada = await signedInPerson(browser, "Ada");
+  const phoneContext = await browser.newContext({ storageState: await ada.context.storageState() });
+  const phone = await phoneContext.newPage();
+  try {
+    await readThenLeave(ada.page, baseURL!, x);
+    await phone.goto("/");
+    await expect(roomLink(phone, x)).toHaveAccessibleName(`#${x}`);
+
+    // Ada mutes X from its header, then goes to Y.
+    await openRoom(ada.page, x);
+    const toggle = ada.page.getByRole("button", { name: "Mute room" });
+    await expect(toggle).toHaveAttribute("aria-pressed", "false");
+    await toggle.click();
+    await expect(toggle).toHaveAttribute("aria-pressed", "true");
+    await expect(roomLink(phone, x)).toHaveAccessibleName(`#${x}, muted`);
+    await openRoom(ada.page, y);
+
+    // Messages in X: no count, here or on the phone, and the title counts nothing.
+    await postMessages(baseURL!, x, ["chatter", "more chatter"]);
+    await postMessages(baseURL!, y, ["something for Ada"]);
+    await openRoom(phone, "general");
+    await expect(roomLink(phone, y)).toHaveAccessibleName(`#${y}, 1 unread`);
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, muted`);
+    await expect(roomLink(phone, x)).toHaveAccessibleName(`#${x}, muted`);
+    await expect(ada.page).toHaveTitle("Realtime Workspace");
+    await expect(phone).toHaveTitle("(1) Realtime Workspace");
+
+    // Unmuted on the phone (where X is opened, and so read): from then on its messages count, on both.
+    await openRoom(phone, x);
+    await phone.getByRole("button", { name: "Mute room" }).click();
+    await expect(phone.getByRole("button", { name: "Mute room" })).toHaveAttribute("aria-pressed", "false");
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}`);
+    await openRoom(phone, "general");
+    await postMessages(baseURL!, x, ["worth reading"]);
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, 1 unread`);
+    await expect(roomLink(phone, x)).toHaveAccessibleName(`#${x}, 1 unread`);
+    await expect(ada.page).toHaveTitle("(1) Realtime Workspace");
+  } finally {
+    await phoneContext.close();
+    await ada.context.close();
+  }
+});
+
 test("a room joined while it was empty counts what comes after, on a page loaded since", async ({ browser, baseURL }) => {
   const quiet = early("quiet");
   await createRoomOverHttp(baseURL!, quiet);

@@ -85,7 +85,8 @@ export class GuestRetention {
       ),
       memberships AS (DELETE FROM room_members WHERE user_id IN (SELECT id FROM gone)),
       reads AS (DELETE FROM notification_reads WHERE user_id IN (SELECT id FROM gone)),
-      room_reads AS (DELETE FROM room_reads WHERE user_id IN (SELECT id FROM gone))
+      room_reads AS (DELETE FROM room_reads WHERE user_id IN (SELECT id FROM gone)),
+      mutes AS (DELETE FROM room_mutes WHERE user_id IN (SELECT id FROM gone))
       SELECT count(*)::int AS n FROM gone`;
     return row?.n ?? 0;
   }

@@ -71,6 +71,7 @@ export class Hub {
         signedOut: (sessionId) => this.disconnectSession(sessionId, "signed-out", false),
         read: (userId, readSeq) => this.announceRead(userId, readSeq, false),
         roomRead: (userId, room, readSeq, markedUnread) => this.announceRoomRead(userId, room, readSeq, markedUnread, false),
+        muted: (userId, room, muted) => this.announceMuted(userId, room, muted, false),
         removed: (userId, room) => this.revokeRoom(userId, room, false),
         personChanged: (userId) => this.personChanged(userId, false),
       },
@@ -192,6 +193,12 @@ export class Hub {
   announceRoomRead(userId: string, room: string, readSeq: number, markedUnread = false, tellOthers = true): void {
     if (tellOthers) this.peers.roomRead(userId, room, readSeq, markedUnread);
     this.sessions.announceRoomRead(userId, room, readSeq, markedUnread);
+  }
+
+  /** A person muted (or unmuted) a room (protocol 1.12): every connection of theirs, on every instance, is told. */
+  announceMuted(userId: string, room: string, muted: boolean, tellOthers = true): void {
+    if (tellOthers) this.peers.muted(userId, room, muted);
+    this.sessions.announceMuted(userId, room, muted);
   }
 
   /** Called when a session signs out anywhere (the session cache forgets it). */

@@ -1,5 +1,6 @@
 // Per-room read positions (protocol 1.2): how far each person has read each room, kept on the
-// server so every device of theirs agrees, and the unread counts the room list shows.
+// server so every device of theirs agrees, and the unread counts the room list shows. And the
+// rooms each person muted (1.12), whose messages are not news to them.
 import type { PrismaClient } from "./db/generated/client";
 import type { EventLog } from "./eventlog";
 import { roomStream, UNREAD_COUNT_CAP } from "../lib/protocol";
@@ -11,6 +12,8 @@ export interface RoomReadState {
   unread: number;
   /** Whether anything is counted: the person joined the room or read it (protocol 1.8). */
   counted: boolean;
+  /** The person muted the room (protocol 1.12). */
+  muted: boolean;
 }
 
 export class RoomReads {
@@ -40,6 +43,17 @@ export class RoomReads {
   }
 
   /**
+   * Mutes the room for the person (or unmutes it): resolves with whether that changed anything,
+   * so a repeated mute is announced once.
+   */
+  async mute(userId: string, roomId: string, muted: boolean): Promise<boolean> {
+    const changed = muted
+      ? await this.prisma.$executeRaw`INSERT INTO room_mutes (user_id, room_id) VALUES (${userId}, ${roomId}) ON CONFLICT DO NOTHING`
+      : await this.prisma.$executeRaw`DELETE FROM room_mutes WHERE user_id = ${userId} AND room_id = ${roomId}`;
+    return changed > 0;
+  }
+
+  /**
    * The person's position and unread count in each of the rooms, in one query for the whole
    * page. Unread counts the messages of others after the position (the person's own are read
    * by writing them; a deleted message is nothing to read), in the rooms the person has joined
@@ -54,8 +68,9 @@ export class RoomReads {
    */
   async of(userId: string, roomIds: readonly string[], heads: ReadonlyMap<string, number>): Promise<Map<string, RoomReadState>> {
     if (roomIds.length === 0) return new Map();
-    const rows = await this.prisma.$queryRaw<{ room_id: string; read_seq: bigint; counted: boolean; unread: number }[]>`
+    const rows = await this.prisma.$queryRaw<{ room_id: string; read_seq: bigint; counted: boolean; unread: number; muted: boolean }[]>`
       SELECT room_id, read_seq, counted,
+        EXISTS (SELECT 1 FROM room_mutes mu WHERE mu.user_id = ${userId} AND mu.room_id = rooms.room_id) AS muted,
         CASE WHEN NOT counted THEN 0
         ELSE (SELECT count(*)::int FROM (
           SELECT 1 FROM events e
@@ -70,6 +85,6 @@ export class RoomReads {
         FROM unnest(${[...roomIds]}::text[], ${roomIds.map((id) => heads.get(id) ?? 0)}::int8[]) AS r(id, head)
         LEFT JOIN room_reads rr ON rr.user_id = ${userId} AND rr.room_id = r.id
       ) AS rooms`;
-    return new Map(rows.map((r) => [r.room_id, { readSeq: Number(r.read_seq), unread: r.unread, counted: r.counted }]));
+    return new Map(rows.map((r) => [r.room_id, { readSeq: Number(r.read_seq), unread: r.unread, counted: r.counted, muted: r.muted }]));
   }
 }

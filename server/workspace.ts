@@ -173,6 +173,7 @@ export class Workspace {
         readSeq: reads.get(r.id)?.readSeq ?? 0,
         unread: reads.get(r.id)?.unread ?? 0,
         ...(reads.get(r.id)?.counted ? { joined: true as const } : {}),
+        ...(reads.get(r.id)?.muted ? { muted: true as const } : {}),
         ...(r.visibility === "private" ? { private: true as const } : {}),
         ...(r.dmKey ? { direct: true as const } : {}),
         ...(others.has(r.id) ? { with: others.get(r.id)! } : {}),

@@ -137,7 +137,8 @@ export function CanvasObjects(p: Props) {
               </span>
             )}
             {selected && p.selected.size === 1 && (
-              <span data-handle="resize" aria-hidden className="absolute right-0 bottom-0 size-3 cursor-nwse-resize rounded-tl bg-indigo-500" />
+              // Big enough for a finger where the pointer is one (24 px, as WCAG asks of a target).
+              <span data-handle="resize" aria-hidden className="absolute right-0 bottom-0 size-3 cursor-nwse-resize rounded-tl bg-indigo-500 pointer-coarse:size-6" />
             )}
           </div>
         );

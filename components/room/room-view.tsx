@@ -9,6 +9,7 @@ import { SharedCanvas } from "../canvas/shared-canvas";
 import { Inspector } from "../inspector/inspector";
 import { ChevronLeftIcon, LockIcon } from "../ui/icons";
 import { MembersButton } from "./members-panel";
+import { MuteButton } from "./mute-button";
 import { ChatPanel } from "./chat-panel";
 import { PresenceAvatars } from "./presence-avatars";
 import { useRoomConnection } from "./use-room-connection";
@@ -71,6 +72,7 @@ function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: nu
         <div className="ml-auto flex items-center gap-2 sm:gap-3">
           <PresenceAvatars />
           {isPrivate && <MembersButton roomId={roomId} me={me} />}
+          <MuteButton roomId={roomId} />
           <Inspector roomId={roomId} />
         </div>
       </div>

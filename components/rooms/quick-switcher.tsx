@@ -47,6 +47,7 @@ function SwitcherDialog({ onClose }: { onClose: () => void }) {
   const sidebar = useRooms((s) => s.sidebar);
   const listed = useRooms((s) => s.rooms);
   const reads = useRooms((s) => s.reads);
+  const muted = useRooms((s) => s.muted);
   const [query, setQuery] = useState("");
   const [found, setFound] = useState<RoomInfo[]>([]);
   const [active, setActive] = useState(0);
@@ -139,7 +140,8 @@ function SwitcherDialog({ onClose }: { onClose: () => void }) {
         />
         <ul id={listId} role="listbox" aria-label="Rooms found" className="max-h-80 overflow-y-auto py-1">
           {matches.map((room, i) => {
-            const unread = reads[room.id]?.unread ?? 0;
+            // A muted room's messages are not news (protocol 1.12).
+            const unread = muted[room.id] ? 0 : (reads[room.id]?.unread ?? 0);
             return (
               <li
                 key={room.id}

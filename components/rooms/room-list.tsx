@@ -20,6 +20,7 @@ export function RoomList() {
   const loadingMore = useRooms((s) => s.loadingMore);
   const query = useRooms((s) => s.query);
   const reads = useRooms((s) => s.reads);
+  const muted = useRooms((s) => s.muted);
   const [typed, setTyped] = useState(query);
 
   useEffect(() => {
@@ -73,7 +74,7 @@ export function RoomList() {
                   <Link href={`/rooms/${room.id}`} className="flex items-center justify-between gap-3 px-4 py-3 hover:bg-slate-50 dark:hover:bg-slate-800">
                     <ListedRoomName room={room} className="font-medium" />
                     <span className="shrink-0 text-xs text-slate-500 dark:text-slate-400">
-                      {roomNote(room.head, reads[room.id]?.unread ?? 0)}
+                      {roomNote(room.head, reads[room.id]?.unread ?? 0, muted[room.id] === true)}
                     </span>
                   </Link>
                 </li>
@@ -98,10 +99,12 @@ export function RoomList() {
 
 /**
  * What a listed room says beside its name. Its `head` counts its events (edits, deletes and
- * reactions too), not its messages, so it tells only an empty room; the rest is what is new to
- * the person.
+ * reactions too), not its messages, so it tells only an empty room; the rest is whether the
+ * person muted it, or what is new to them.
  */
-function roomNote(head: number, unread: number): string {
+function roomNote(head: number, unread: number, muted: boolean): string {
   if (head === 0) return "No messages yet";
+  // A muted room's messages are not news (protocol 1.12).
+  if (muted) return "Muted";
   return unread > 0 ? `${unreadLabel(unread)} unread` : "";
 }

@@ -6,7 +6,7 @@ import { UNREAD_COUNT_CAP, type RoomInfo } from "@/lib/protocol";
 import { useShallow } from "zustand/react/shallow";
 import { useDrafts } from "@/lib/store/drafts";
 import { useRooms } from "@/lib/store/rooms";
-import { CloseIcon, PencilIcon } from "../ui/icons";
+import { BellOffIcon, CloseIcon, PencilIcon } from "../ui/icons";
 import { NewMessage } from "./new-message";
 import { ListedRoomName } from "./room-name";
 
@@ -32,6 +32,7 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
   const rooms = useRooms((s) => s.sidebar);
   const status = useRooms((s) => s.sidebarStatus);
   const reads = useRooms((s) => s.reads);
+  const muted = useRooms((s) => s.muted);
   // The rooms with a draft: the sidebar draws again when they change, not at every keystroke in
   // the composer (each one is a new draft text).
   const draftRooms = useDrafts(useShallow((s) => Object.keys(s.drafts)));
@@ -77,7 +78,9 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
       {status === "error" && <p className="px-3 text-sm text-rose-700 dark:text-rose-300">Could not load your rooms.</p>}
       <ul className="min-h-0 flex-1 space-y-0.5 overflow-y-auto px-2 pb-3">
         {rooms.map((room) => {
-          const unread = reads[room.id]?.unread ?? 0;
+          // A muted room's messages are not news (protocol 1.12): no count, and its name fades.
+          const quiet = muted[room.id] === true;
+          const unread = quiet ? 0 : (reads[room.id]?.unread ?? 0);
           const label = unreadLabel(unread);
           const current = room.id === openRoom;
           const draft = !current && drafts.has(room.id);
@@ -86,10 +89,11 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
               <Link
                 href={`/rooms/${room.id}`}
                 aria-current={current ? "page" : undefined}
-                aria-label={`${sidebarLabel(room)}${draft ? ", draft" : ""}${unread > 0 ? `, ${label} unread` : ""}`}
-                className={`flex items-center gap-2 rounded-md px-2 py-1.5 text-sm ${current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "hover:bg-slate-100 dark:hover:bg-slate-800"} ${unread > 0 ? "font-semibold text-slate-900 dark:text-slate-100" : "text-slate-600 dark:text-slate-300"}`}
+                aria-label={`${sidebarLabel(room)}${quiet ? ", muted" : ""}${draft ? ", draft" : ""}${unread > 0 ? `, ${label} unread` : ""}`}
+                className={`flex items-center gap-2 rounded-md px-2 py-1.5 text-sm ${current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "hover:bg-slate-100 dark:hover:bg-slate-800"} ${unread > 0 ? "font-semibold text-slate-900 dark:text-slate-100" : quiet ? "text-slate-500 dark:text-slate-400" : "text-slate-600 dark:text-slate-300"}`}
               >
                 <ListedRoomName room={room} className="flex-1" />
+                {quiet && <BellOffIcon className="size-3.5 shrink-0 text-slate-400 dark:text-slate-500" />}
                 {draft && <PencilIcon className="size-3.5 shrink-0 text-slate-400 dark:text-slate-500" />}
                 {/* A space between the name and the count, as the label reads them ("#x, 3 unread"). */}
                 {unread > 0 && " "}

@@ -12,6 +12,18 @@ export function BellIcon({ className = "size-5" }: IconProps) {
   );
 }
 
+/** A bell struck through: a muted room. */
+export function BellOffIcon({ className = "size-4" }: IconProps) {
+  return (
+    <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>
+      <path d="M8.7 3A6 6 0 0 1 18 8a21.3 21.3 0 0 0 .6 5" />
+      <path d="M17 17H3s3-2 3-9a4.7 4.7 0 0 1 .3-2" />
+      <path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" />
+      <path d="m2 2 20 20" />
+    </svg>
+  );
+}
+
 export function ActivityIcon({ className = "size-5" }: IconProps) {
   return (
     <svg viewBox="0 0 24 24" className={className} aria-hidden {...base}>

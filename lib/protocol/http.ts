@@ -102,6 +102,8 @@ export const roomInfoSchema = z.object({
   direct: z.literal(true).optional(),
   /** Version 1.8: a direct message's other person, for the one asking; the room is named after them. */
   with: actorSchema.optional(),
+  /** Version 1.12: the caller muted the room: its messages are not news to them. */
+  muted: z.literal(true).optional(),
 });
 export type RoomInfo = z.infer<typeof roomInfoSchema>;
 /** `GET`/`POST /api/session`. */
@@ -116,13 +118,12 @@ export const roomsAnswerSchema = z.object({ rooms: z.array(roomInfoSchema), next
 export type RoomsAnswer = z.infer<typeof roomsAnswerSchema>;
 /** `POST /api/rooms`. */
 export const roomAnswerSchema = z.object({ room: roomInfoSchema });
-/** A page of a stream's history, ascending (`/api/rooms/:id/events`, `/api/feed`). */
 /**
- * `GET /api/rooms/:id/events`: a page of history. Version 1.10 adds `people`: the names the
- * people of the page go by now (absent from an earlier server).
+ * A page of a stream's history, ascending (`/api/rooms/:id/events`, `/api/feed`). Version 1.10
+ * adds `people`: the names the people of the page go by now (absent from an earlier server).
  */
 export const eventsPageSchema = z.object({ events: knownEventsSchema, hasMore: z.boolean(), people: z.array(actorSchema).optional() });
-/** `GET /api/notifications`: the newest mentions, ascending, and the read marker. */
+/** `GET /api/notifications`: the newest mentions, ascending, and the read marker (and 1.10's `people`). */
 export const notificationsAnswerSchema = z.object({ events: knownEventsSchema, readSeq: seqSchema, people: z.array(actorSchema).optional() });
 
 /**
@@ -166,6 +167,9 @@ export type SseRead = z.infer<typeof sseReadSchema>;
 /** Version 1.2: `event: room.read` — the person's read position in a room moved. */
 export const sseRoomReadSchema = z.object({ room: roomId, readSeq: seqSchema, unread: z.literal(true).optional() });
 export type SseRoomRead = z.infer<typeof sseRoomReadSchema>;
+/** Version 1.12: `event: room.muted` — the person muted or unmuted a room. */
+export const sseRoomMutedSchema = z.object({ room: roomId, muted: z.boolean() });
+export type SseRoomMuted = z.infer<typeof sseRoomMutedSchema>;
 
 /** Version 1.2: `GET /api/people?q=&room=`, the mention autocomplete's candidates. */
 export const peopleAnswerSchema = z.object({ people: z.array(userSchema) });

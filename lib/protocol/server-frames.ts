@@ -37,6 +37,8 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
    * another. Sent to every connection of that person, whether or not it joined the room.
    */
   z.object({ type: z.literal("read"), room: roomId, seq: seqSchema, unread: z.literal(true).optional() }),
+  /** Version 1.12 (`rt.v1.2` and up): the person muted or unmuted `room`, on this device or another. */
+  z.object({ type: z.literal("muted"), room: roomId, muted: z.boolean() }),
   /** Version 1.2 (`rt.v1.2` only): the person was removed from this private room; it is gone for them. */
   z.object({ type: z.literal("removed"), room: roomId }),
   /** Version 1.3: the answer to a `canvas.join` whose `since` can be resumed; events after it follow. */

@@ -18,6 +18,7 @@ import {
   type DragBox,
   sseReadSchema,
   sseResetSchema,
+  sseRoomMutedSchema,
   sseRoomReadSchema,
   type ClientFrame,
   type PollAnswer,
@@ -513,6 +514,8 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
         return this.resetPosition(roomStream(frame.room), frame.head);
       case "read":
         return this.emit("roomRead", { room: frame.room, readSeq: frame.seq, ...(frame.unread ? { unread: true } : {}) });
+      case "muted":
+        return this.emit("roomMuted", { room: frame.room, muted: frame.muted });
       case "error": {
         this.emit("error", { code: frame.code, message: frame.message });
         // The server lost a room we follow: join again, and what was refused for it goes again after.
@@ -580,6 +583,13 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
       if (read instanceof InvalidPayload) return this.reportInvalid("sse", read, bytes, msg.event);
       log();
       return this.emit("roomRead", read);
+    }
+    if (msg.event === "room.muted") {
+      // Version 1.12: a room muted or unmuted, not an event of the log either.
+      const change = decode(sseRoomMutedSchema, msg.data);
+      if (change instanceof InvalidPayload) return this.reportInvalid("sse", change, bytes, msg.event);
+      log();
+      return this.emit("roomMuted", change);
     }
     if (msg.event === "reset") {
       const reset = decode(sseResetSchema, msg.data);

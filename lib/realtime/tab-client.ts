@@ -166,6 +166,8 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
       case "roomRead":
         // Every room's: the page's room list shows them all, followed or not.
         return this.emit("roomRead", { room: body.room, readSeq: body.readSeq, ...(body.unread ? { unread: true } : {}) });
+      case "roomMuted":
+        return this.emit("roomMuted", { room: body.room, muted: body.muted });
       case "canvasJoined":
         if (this.canvases.has(body.room)) this.emit("canvasJoined", { room: body.room, head: body.head });
         return;

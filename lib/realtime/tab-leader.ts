@@ -82,6 +82,7 @@ export class TabLeader {
       c.on("ack", (a) => send({ type: "ack", ...a })),
       c.on("read", (r) => send({ type: "read", ...r })),
       c.on("roomRead", (r) => send({ type: "roomRead", ...r })),
+      c.on("roomMuted", (m) => send({ type: "roomMuted", ...m })),
       c.on("removed", (r) => send({ type: "removed", ...r })),
       c.on("canvasJoined", (j) => send({ type: "canvasJoined", ...j })),
       c.on("canvasSnapshot", (snap) => send({ type: "canvasSnapshot", ...snap })),

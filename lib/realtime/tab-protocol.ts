@@ -18,7 +18,7 @@
 // Down, from the leader to every tab (or `to` one page):
 //   leader     "I lead now": every tab answers with its hello.
 //   welcome    the answer to a hello: the tab knows its leader.
-//   event, joined, presence, typing, cursors, reset, ack, read, roomRead, error,
+//   event, joined, presence, typing, cursors, reset, ack, read, roomRead, roomMuted, error,
 //   canvasJoined, canvasSnapshot, canvasLive   what the shared client
 //              emitted; each tab keeps its own rooms' and drops the events it has already.
 //   outbox     the shared outbox: each tab takes its own entries' status from it.
@@ -133,6 +133,7 @@ export const downBodySchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("ack"), clientId: z.string(), room: z.string(), seq: z.number() }),
   z.object({ type: z.literal("read"), readSeq: z.number() }),
   z.object({ type: z.literal("roomRead"), room: roomId, readSeq: seqSchema, unread: z.boolean().optional() }),
+  z.object({ type: z.literal("roomMuted"), room: roomId, muted: z.boolean() }),
   z.object({ type: z.literal("removed"), room: roomId }),
   z.object({ type: z.literal("canvasJoined"), room: roomId, head: seqSchema }),
   z.object({ type: z.literal("canvasSnapshot"), room: roomId, seq: seqSchema, objects: z.array(canvasObjectSchema) }),

@@ -93,6 +93,8 @@ export interface ClientEvents {
    * it was set there by marking what follows unread, and may be behind the one known.
    */
   roomRead: { room: string; readSeq: number; unread?: boolean };
+  /** I muted or unmuted `room` (protocol 1.12), on this device or another. */
+  roomMuted: { room: string; muted: boolean };
   /** Removed from this private room (version 1.2): it is gone for this person; the client stopped following it. */
   removed: { room: string };
   /** Version 1.3: the canvas of `room` resumes after `head` (its operations follow as events). */

@@ -54,6 +54,8 @@ export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => 
     client.on("read", ({ readSeq }) => useNotifications.getState().readUpTo(readSeq)),
     // A room read on another device (or tab, or this one): its unread count clears everywhere.
     client.on("roomRead", ({ room, readSeq, unread }) => (unread ? useRooms.getState().markedUnread(room, readSeq) : useRooms.getState().readUpTo(room, readSeq))),
+    // A room muted or unmuted on another device (or this one): the same everywhere.
+    client.on("roomMuted", ({ room, muted }) => useRooms.getState().setMuted(room, muted)),
     client.on("removed", ({ room }) => useRooms.getState().forget(room)),
     client.on("signedOut", () => onSignedOut()),
   ];
@@ -72,7 +74,9 @@ function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
     case "message.posted":
       // In my own stream: a message in one of my private rooms.
       useRooms.getState().posted(event.data.roomId, event.data.seq, event.actor.id, me.id, event.stream !== "feed");
-      if (isDirectMessage(event.data.roomId) && event.actor.id !== me.id && useRooms.getState().viewing !== event.data.roomId) {
+      // A direct message is news, unless I am reading it or muted it (a mention still is: notifications.ts).
+      const rooms = useRooms.getState();
+      if (isDirectMessage(event.data.roomId) && event.actor.id !== me.id && rooms.viewing !== event.data.roomId && !rooms.muted[event.data.roomId]) {
         notifyDesktop(`${event.actor.name} wrote to you`, event.data.preview, messageHref(event.data.roomId, event.data.seq), `${event.data.roomId}:${event.data.seq}`);
       }
       // A private room's messages come in my own stream: counted as unread, never in the

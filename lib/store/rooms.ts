@@ -5,7 +5,7 @@
 // another device (`roomRead`).
 import { create } from "zustand";
 import { roomAnswerSchema, roomsAnswerSchema, UNREAD_COUNT_CAP, type RoomInfo } from "../protocol";
-import { api, ApiError } from "./http";
+import { api, ApiError, apiNoContent } from "./http";
 
 /** How far the person has read one room. */
 export interface RoomRead {
@@ -112,6 +112,12 @@ interface RoomsState {
   held: { room: string; readSeq: number } | null;
   hold(roomId: string, readSeq: number): void;
   release(roomId: string): void;
+  /** The rooms the person muted (protocol 1.12): their messages are not news, here or on any device. */
+  muted: Record<string, true>;
+  /** Mutes (or unmutes) a room for the person: at once here, then on the server; an error message if it refused. */
+  mute(roomId: string, on: boolean): Promise<string | null>;
+  /** The person muted or unmuted a room (on any device). */
+  setMuted(roomId: string, on: boolean): void;
   /** Signed out: the positions were that person's. */
   forgetReads(): void;
 }
@@ -120,7 +126,7 @@ interface RoomsState {
 async function listOne(roomId: string): Promise<void> {
   const answer = await api(`/api/rooms?q=${encodeURIComponent(roomId)}`, roomsAnswerSchema);
   const listed = answer.rooms.filter((r) => r.id === roomId);
-  useRooms.setState((s) => ({ reads: absorb(s.reads, listed), ...named(s, listed) }));
+  useRooms.setState((s) => ({ reads: absorb(s.reads, listed), ...named(s, listed), ...mutedFrom(s, listed) }));
 }
 
 /** Each load is numbered: an answer to an older one (a query typed over) is dropped. */
@@ -180,6 +186,22 @@ function named(
   return { names, privateRooms };
 }
 
+/**
+ * Which of a list answer's rooms the person muted (1.12), over what is known: a list answer
+ * says it of every room it lists (a room's own answer, as to `POST /api/dms`, does not).
+ */
+function mutedFrom(s: Pick<RoomsState, "muted">, rooms: ReadonlyArray<Pick<RoomInfo, "id" | "muted">>): Pick<RoomsState, "muted"> {
+  return { muted: rooms.reduce((m, r) => withMuted(m, r.id, r.muted === true), s.muted) };
+}
+
+function withMuted(muted: Record<string, true>, roomId: string, on: boolean): Record<string, true> {
+  if (on === (muted[roomId] === true)) return muted;
+  const next = { ...muted };
+  if (on) next[roomId] = true;
+  else delete next[roomId];
+  return next;
+}
+
 /** Direct-message rooms are named `dm-…` by the server (server/workspace.ts `directRoom`). */
 export function isDirectMessage(roomId: string): boolean {
   return roomId.startsWith("dm-");
@@ -219,6 +241,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
         loadingMore: false,
         reads: absorb(s.reads, answer.rooms),
         ...named(s, answer.rooms),
+        ...mutedFrom(s, answer.rooms),
       }));
     } catch {
       if (ticket !== latest) return;
@@ -240,6 +263,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
         loadingMore: false,
         reads: absorb(s.reads, answer.rooms),
         ...named(s, answer.rooms),
+        ...mutedFrom(s, answer.rooms),
       }));
     } catch {
       if (ticket === latest) set({ loadingMore: false });
@@ -299,7 +323,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
         const newer = s.sidebar.filter((r) => (visitedAt.get(r.id) ?? 0) > asked && !answer.rooms.some((a) => a.id === r.id));
         const at = answer.rooms[0]?.id === "general" ? 1 : 0;
         const sidebar = [...answer.rooms.slice(0, at), ...newer, ...answer.rooms.slice(at)];
-        return { sidebar, sidebarStatus: "ready", reads: absorb(s.reads, answer.rooms), ...named(s, answer.rooms) };
+        return { sidebar, sidebarStatus: "ready", reads: absorb(s.reads, answer.rooms), ...named(s, answer.rooms), ...mutedFrom(s, answer.rooms) };
       });
     } catch {
       set((s) => ({ sidebarStatus: s.sidebarStatus === "ready" ? "ready" : "error" }));
@@ -357,7 +381,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
   },
 
   forgetReads() {
-    set({ reads: {}, sidebar: [], sidebarStatus: "idle", viewing: null, held: null });
+    set({ reads: {}, sidebar: [], sidebarStatus: "idle", viewing: null, held: null, muted: {} });
   },
 
   async readPosition(roomId) {
@@ -376,6 +400,22 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     if (unread === undefined) void listOne(roomId).catch(() => undefined);
   },
 
+  muted: {},
+  async mute(roomId, on) {
+    const was = get().muted[roomId] === true;
+    get().setMuted(roomId, on);
+    try {
+      await apiNoContent(`/api/rooms/${encodeURIComponent(roomId)}/mute`, { method: on ? "PUT" : "DELETE" });
+      return null;
+    } catch (err) {
+      get().setMuted(roomId, was);
+      return err instanceof ApiError ? err.message : "Could not reach the server; try again.";
+    }
+  },
+  setMuted(roomId, on) {
+    set((s) => ({ muted: withMuted(s.muted, roomId, on) }));
+  },
+
   held: null,
   hold(roomId, readSeq) {
     set({ held: { room: roomId, readSeq } });
@@ -389,8 +429,8 @@ export const useRooms = create<RoomsState>()((set, get) => ({
  * Rooms with anything unread, for the tab's title. The room being looked at is not waiting: its
  * messages are seen as they come.
  */
-export function roomsWithUnread(s: Pick<RoomsState, "reads" | "viewing">): number {
+export function roomsWithUnread(s: Pick<RoomsState, "reads" | "viewing" | "muted">): number {
   let n = 0;
-  for (const [id, r] of Object.entries(s.reads)) if (r.unread > 0 && id !== s.viewing) n++;
+  for (const [id, r] of Object.entries(s.reads)) if (r.unread > 0 && id !== s.viewing && !s.muted[id]) n++;
   return n;
 }

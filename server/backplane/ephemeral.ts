@@ -32,6 +32,8 @@ export type EphemeralMessage =
   | { t: "read"; i: string; userId: string; readSeq: number }
   /** A person's read position in a room moved (protocol 1.2), or was marked back (`unread`, 1.11): every instance tells their connections. */
   | { t: "room.read"; i: string; userId: string; room: string; readSeq: number; unread?: true }
+  /** A person muted or unmuted a room (protocol 1.12): every instance tells their connections. */
+  | { t: "room.muted"; i: string; userId: string; room: string; muted: boolean }
   /** A person was removed from a private room: every instance cuts their connections off from it. */
   | { t: "removed"; i: string; userId: string; room: string }
   /** A person changed their name (protocol 1.9): every instance reads them again and makes their connections again. */

@@ -101,6 +101,8 @@ export const SEARCHES_PER_PERSON_PER_MINUTE = 30;
  */
 export const RENAMES_PER_PERSON_BURST = 5;
 const RENAMES_PER_PERSON_PER_HOUR = 6;
+/** Mutes and unmutes (1.12) a person may make a minute: each is a write, and news to every device of theirs. */
+export const MUTES_PER_PERSON_PER_MINUTE = 30;
 
 export function createApi(deps: ApiDeps): Router {
   const { sessions, accounts, workspace, hub } = deps;
@@ -122,6 +124,7 @@ export function createApi(deps: ApiDeps): Router {
   });
   const searches = new KeyedBuckets({ ratePerSecond: SEARCHES_PER_PERSON_PER_MINUTE / 60, burst: SEARCHES_PER_PERSON_PER_MINUTE, now: deps.now });
   const renames = new KeyedBuckets({ ratePerSecond: RENAMES_PER_PERSON_PER_HOUR / 3600, burst: RENAMES_PER_PERSON_BURST, now: deps.now });
+  const mutes = new KeyedBuckets({ ratePerSecond: MUTES_PER_PERSON_PER_MINUTE / 60, burst: MUTES_PER_PERSON_PER_MINUTE, now: deps.now });
   // The HTTP upstream of fallback clients draws on the same per-person buckets as WebSockets.
   const rates = deps.rates ?? new PersonRates();
   const executor = deps.executor ?? new CommandExecutor({ hub, workspace, logger: silentLogger, metrics: deps.metrics });
@@ -358,6 +361,17 @@ export function createApi(deps: ApiDeps): Router {
       sendEmpty(res, 204);
     }),
   );
+  // Version 1.12: a room muted for one person, on every device of theirs.
+  const mute = (on: boolean) =>
+    authed(async ({ res, params }, session) => {
+      const room = roomParam(params);
+      limit(mutes, session.user.id, "mute", "mutes and unmutes");
+      await workspace.requireRoom(room, session.user.id);
+      if (await workspace.reads.mute(session.user.id, room, on)) hub.announceMuted(session.user.id, room, on);
+      sendEmpty(res, 204);
+    });
+  router.on("PUT", "/api/rooms/:id/mute", mute(true));
+  router.on("DELETE", "/api/rooms/:id/mute", mute(false));
   router.on(
     "POST",
     "/api/dms",

@@ -34,6 +34,8 @@ export interface PeerHandlers {
   read(userId: string, readSeq: number): void;
   /** A person's read position in a room moved (or was marked back) on another instance. */
   roomRead(userId: string, room: string, readSeq: number, markedUnread: boolean): void;
+  /** A person muted or unmuted a room on another instance. */
+  muted(userId: string, room: string, muted: boolean): void;
   /** A person was removed from a private room on another instance. */
   removed(userId: string, room: string): void;
   /** A person changed their name on another instance. */
@@ -135,6 +137,10 @@ export class Peers {
     this.bus?.publish({ t: "room.read", i: this.instanceId, userId, room, readSeq, ...(markedUnread ? { unread: true as const } : {}) });
   }
 
+  muted(userId: string, room: string, muted: boolean): void {
+    this.bus?.publish({ t: "room.muted", i: this.instanceId, userId, room, muted });
+  }
+
   removed(userId: string, room: string): void {
     this.bus?.publish({ t: "removed", i: this.instanceId, userId, room });
   }
@@ -218,6 +224,8 @@ export class Peers {
         return this.handlers.read(msg.userId, msg.readSeq);
       case "room.read":
         return this.handlers.roomRead(msg.userId, msg.room, msg.readSeq, msg.unread === true);
+      case "room.muted":
+        return this.handlers.muted(msg.userId, msg.room, msg.muted);
       case "removed":
         return this.handlers.removed(msg.userId, msg.room);
       case "person":

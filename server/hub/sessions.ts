@@ -52,4 +52,9 @@ export class SessionRegistry {
   announceRoomRead(userId: string, room: string, readSeq: number, markedUnread: boolean): void {
     for (const sub of this.subscribers) if (sub.user.id === userId) sub.onRoomRead?.(room, readSeq, markedUnread);
   }
+
+  /** Tells a person's connections here that they muted (or unmuted) `room`. */
+  announceMuted(userId: string, room: string, muted: boolean): void {
+    for (const sub of this.subscribers) if (sub.user.id === userId) sub.onMuted?.(room, muted);
+  }
 }

@@ -51,6 +51,8 @@ export interface Subscriber {
    * `markedUnread` (1.11): the person set it there by marking what follows unread, maybe back.
    */
   onRoomRead?(room: string, readSeq: number, markedUnread: boolean): void;
+  /** This person muted (or unmuted) `room`, on some device (protocol 1.12), followed or not. */
+  onMuted?(room: string, muted: boolean): void;
   /**
    * This person lost access to `room` (removed from a private room, on some instance): stop
    * following it at once and say so; from now on every read of it answers `unknown_room`.

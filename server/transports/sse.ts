@@ -26,6 +26,7 @@ import {
   type Cursor,
   type SseRead,
   type SseReset,
+  type SseRoomMuted,
   type SseRoomRead,
   type StreamName,
   type User,
@@ -232,6 +233,13 @@ class SseConnection implements Subscriber {
     if (!this.position.has(userStream(this.user.id))) return;
     const read: SseRoomRead = { room, readSeq, ...(markedUnread ? { unread: true as const } : {}) };
     this.write(formatSse({ event: "room.read", data: JSON.stringify(read) }));
+  }
+
+  /** `event: room.muted` (protocol 1.12), on streams carrying the person's own, like `room.read`. */
+  onMuted(room: string, muted: boolean): void {
+    if (!this.position.has(userStream(this.user.id))) return;
+    const change: SseRoomMuted = { room, muted };
+    this.write(formatSse({ event: "room.muted", data: JSON.stringify(change) }));
   }
 
   /** Removed from a private room this stream carries: `event: removed`, then the stream ends. */

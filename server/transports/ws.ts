@@ -368,6 +368,11 @@ export class WsConnection implements Subscriber {
     if (this.hearsReads) this.send({ type: "read", room, seq: readSeq, ...(markedUnread ? { unread: true as const } : {}) });
   }
 
+  /** A `muted` frame (1.12) for any room: the page's room list shows them all. */
+  onMuted(room: string, muted: boolean): void {
+    if (this.hearsReads) this.send({ type: "muted", room, muted });
+  }
+
   onLagged(): void {
     this.opts.metrics?.slowConsumerCloses.inc({ transport: "ws" });
     this.disconnect("too-slow");

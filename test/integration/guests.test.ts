@@ -23,6 +23,7 @@ describe("guest retention", () => {
     await s.app.workspace.recordJoin("general", ada.user);
     const posted = await s.api("/api/rooms/general/messages", { method: "POST", body: JSON.stringify({ text: "I was here", clientId: "g-1" }), cookie: ada.cookie });
     expect(posted.status).toBe(201);
+    expect((await s.api("/api/rooms/general/mute", { method: "PUT", cookie: ada.cookie })).status).toBe(204);
     // Ada has been around for 20 days when she signs out: retention counts from the sign-out.
     await s.app.db.prisma.user.update({ where: { id: ada.user.id }, data: { createdAt: new Date(Date.now() - 20 * DAY) } });
     expect((await s.api("/api/session", { method: "DELETE", cookie: ada.cookie })).status).toBe(204);
@@ -38,6 +39,7 @@ describe("guest retention", () => {
     expect(await userIds()).toEqual([lin.user.id]);
     expect(await s.app.db.prisma.session.count({ where: { userId: ada.user.id } })).toBe(0);
     expect(await s.app.db.prisma.roomMember.count({ where: { userId: ada.user.id } })).toBe(0);
+    expect(await s.app.db.prisma.roomMute.count({ where: { userId: ada.user.id } })).toBe(0);
 
     // Her message still renders, under her name; Lin is still signed in.
     const res = await s.api("/api/rooms/general/events", { cookie: lin.cookie });

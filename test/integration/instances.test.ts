@@ -293,7 +293,7 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     expect(kimOnB.of("event").length).toBe(before);
   });
 
-  it("a read position moved (or marked unread) on one instance reaches the person's rt.v1.2 sockets on the other, and no one else's", async () => {
+  it("a read position moved (or marked unread), or a room muted, on one instance reaches the person's rt.v1.2 sockets on the other, and no one else's", async () => {
     const room = "general";
     const head = (await a.app.workspace.postMessage(room, lin.user, "read me", "read-across")).event.seq;
     const adaOnB = await b.connect(ada.cookie, { protocols: ["rt.v1.2", "rt.v1.1", "rt.v1"] });
@@ -313,6 +313,10 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
     // Ada marks the message unread through A (1.11): B's socket hears it is a mark, not a late read.
     expect((await a.api(`/api/rooms/${room}/read`, { method: "POST", cookie: ada.cookie, body: JSON.stringify({ seq: head - 1, unread: true }) })).status).toBe(204);
     expect(await adaOnB.next(isType("read", (f) => f.seq === head - 1), { timeoutMs: 10_000 })).toEqual({ type: "read", room, seq: head - 1, unread: true });
+    // And mutes the room through A (1.12): B's socket hears it too.
+    expect((await a.api(`/api/rooms/${room}/mute`, { method: "PUT", cookie: ada.cookie })).status).toBe(204);
+    expect(await adaOnB.next(isType("muted"), { timeoutMs: 10_000 })).toEqual({ type: "muted", room, muted: true });
+    expect(linOnB.of("muted")).toEqual([]);
   });
 
   it("carries a room's canvas across instances: changes through the log, drags and selections through Redis", async () => {

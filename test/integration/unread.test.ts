@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { metricValue, scrapeMetrics } from "../helpers/metrics";
 import { isType, MANY_ROOMS, startServer, waitFor, type Person, type TestServer, type WsClient } from "../helpers/server";
 import { SEND_LIMITS } from "../../server/ratelimit";
+import { MUTES_PER_PERSON_PER_MINUTE } from "../../server/http/api";
 import { OFFERED_PROTOCOLS, roomsAnswerSchema, UNREAD_COUNT_CAP, type RoomInfo, type ServerFrame } from "../../lib/protocol";
 
 let s: TestServer;
@@ -94,6 +95,7 @@ async function openStream(who: Person, streams: string) {
   await waitFor(() => messages.length > 0, 5000, "the stream's first message");
   return {
     roomReads: () => messages.filter((m) => m.event === "room.read").map((m) => JSON.parse(m.data!) as { room: string; readSeq: number }),
+    mutes: () => messages.filter((m) => m.event === "room.muted").map((m) => JSON.parse(m.data!) as { room: string; muted: boolean }),
     close: () => controller.abort(),
   };
 }
@@ -329,5 +331,61 @@ describe("a read reaches every connection of the person", () => {
     } finally {
       ws.close();
     }
+  });
+});
+
+describe("muted rooms (1.12)", () => {
+  const mute = (who: Person, room: string, on: boolean, headers: Record<string, string> = {}) =>
+    s.api(`/api/rooms/${room}/mute`, { method: on ? "PUT" : "DELETE", cookie: who.cookie, headers });
+
+  it("are the person's own, on every device: listed as muted, told to their sockets and streams once per change", async () => {
+    const room = await newRoom();
+    await post(room, lin, 2);
+    const laptop = await s.connect(ada.cookie, { protocols: V1_2 });
+    const linWs = await s.connect(lin.cookie, { protocols: V1_2 });
+    const stream = await openStream(ada, "user:me");
+    try {
+      expect((await listed(ada, room)).muted).toBeUndefined();
+      expect((await mute(ada, room, true)).status).toBe(204);
+      expect(await laptop.next(isType("muted", (f) => f.room === room))).toEqual({ type: "muted", room, muted: true });
+      // Muted for Ada, still counted: the count is the server's, what is shown of it the page's.
+      expect(await listed(ada, room)).toMatchObject({ muted: true, unread: 2 });
+      expect((await listed(lin, room)).muted).toBeUndefined();
+      // Muting again changes nothing, and is not told again.
+      expect((await mute(ada, room, true)).status).toBe(204);
+      expect((await mute(ada, room, false)).status).toBe(204);
+      await laptop.next(isType("muted", (f) => f.room === room && !f.muted));
+      expect(laptop.of("muted").map((f) => f.muted)).toEqual([true, false]);
+      expect((await listed(ada, room)).muted).toBeUndefined();
+      await waitFor(() => stream.mutes().length === 2, 5000, "the stream hearing both");
+      expect(stream.mutes()).toEqual([
+        { room, muted: true },
+        { room, muted: false },
+      ]);
+      // Lin hears nothing of Ada's.
+      await settle(linWs, room);
+      expect(linWs.of("muted")).toEqual([]);
+    } finally {
+      laptop.close();
+      linWs.close();
+      stream.close();
+    }
+  });
+
+  it("need a room the person may see, a session, a JSON request from the app, and stay under the person's limit", async () => {
+    const room = await newRoom();
+    expect((await mute(ada, "no-such-room", true)).status).toBe(404);
+    const secret = `quiet-${randomBytes(4).toString("hex")}`;
+    expect((await s.api("/api/rooms", { method: "POST", cookie: lin.cookie, body: JSON.stringify({ name: secret, visibility: "private" }) })).status).toBe(201);
+    const foreign = await mute(ada, secret, true);
+    expect([foreign.status, ((await foreign.json()) as { error: { code: string } }).error.code]).toEqual([404, "unknown_room"]);
+    expect((await s.api(`/api/rooms/${room}/mute`, { method: "PUT" })).status).toBe(401);
+    expect((await mute(ada, room, true, { "content-type": "text/plain" })).status).toBe(415);
+    expect((await mute(ada, room, true, { origin: "https://evil.example" })).status).toBe(403);
+    // Lin's own limit, untouched so far: a minute's worth, then a wait.
+    for (let i = 0; i < MUTES_PER_PERSON_PER_MINUTE; i++) expect((await mute(lin, room, i % 2 === 0)).status).toBe(204);
+    const refused = await mute(lin, room, true);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 });
