@@ -65,8 +65,8 @@ function world(opts: { metrics?: boolean } = {}): World {
       },
     },
     reads: {
-      async markRead(userId: string, room: string, seq: number) {
-        w.calls.push(["markRead", userId, room, seq]);
+      async markRead(userId: string, room: string, seq: number, markedUnread: boolean) {
+        w.calls.push(["markRead", userId, room, seq, markedUnread]);
         return w.readSeq;
       },
     },
@@ -363,8 +363,8 @@ describe("read", () => {
     expect(await w.executor.execute(read(), c)).toStrictEqual({ frames: [] });
     expect(w.calls).toEqual([
       ["requireRoom", "general", "u_ada"],
-      ["markRead", "u_ada", "general", 9],
-      ["announceRoomRead", "u_ada", "general", 9],
+      ["markRead", "u_ada", "general", 9, false],
+      ["announceRoomRead", "u_ada", "general", 9, false],
     ]);
     expect(c.taken).toEqual(["u_ada:read"]);
     // The room must exist (no join needed): unknown_room, nothing marked.
@@ -374,11 +374,21 @@ describe("read", () => {
     expect(callsOf(w, "markRead")).toHaveLength(1);
   });
 
+  it("marked unread (1.11), sets the position and tells their connections it is a mark", async () => {
+    const w = world();
+    w.readSeq = 4;
+    const c = connection(w, { rooms: [] });
+    expect(await w.executor.execute({ type: "read", room: "general", seq: 4, unread: true }, c)).toStrictEqual({ frames: [] });
+    expect(callsOf(w, "markRead")).toEqual([["markRead", "u_ada", "general", 4, true]]);
+    expect(callsOf(w, "announceRoomRead")).toEqual([["announceRoomRead", "u_ada", "general", 4, true]]);
+    expect(c.taken).toEqual(["u_ada:read"]);
+  });
+
   it("a position that does not move (already read further) tells no one", async () => {
     const w = world();
     w.readSeq = null;
     expect(await w.executor.execute(read("general", 3), connection(w))).toStrictEqual({ frames: [] });
-    expect(callsOf(w, "markRead")).toEqual([["markRead", "u_ada", "general", 3]]);
+    expect(callsOf(w, "markRead")).toEqual([["markRead", "u_ada", "general", 3, false]]);
     expect(callsOf(w, "announceRoomRead")).toEqual([]);
   });
 
