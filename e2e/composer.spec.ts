@@ -207,3 +207,41 @@ test("an empty box is one line high, however long its placeholder", async ({ bro
   expect(await oneLine()).toBeLessThanOrEqual(41);
   await ada.context.close();
 });
+
+test("`:` and a few letters offer emoji by name, picked with the keyboard; a name typed out whole becomes its emoji; reactions are found by name", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  await createRoom(ada.page, unique("emoji"));
+  const box = ada.page.getByLabel("Message", { exact: true });
+  const emoji = ada.page.getByRole("listbox", { name: "Emoji" });
+
+  // A time is not a name: no list.
+  await box.pressSequentially("at 12:30 ");
+  await expect(emoji).toHaveCount(0);
+  await box.pressSequentially(":tad");
+  await expect(emoji.getByRole("option").first()).toHaveAccessibleName("🎉 :tada:");
+  await expect(box).toHaveAttribute("aria-activedescendant", /.+/);
+  await box.press("Enter");
+  await expect(emoji).toHaveCount(0);
+  await expect(box).toHaveValue("at 12:30 🎉 ");
+
+  // Escape closes the list and leaves what was typed; typed out whole, a name is its emoji at once.
+  await box.pressSequentially("done :thu");
+  await expect(emoji).toBeVisible();
+  await box.press("Escape");
+  await expect(emoji).toHaveCount(0);
+  await box.pressSequentially("mbsup: :+1:");
+  await expect(box).toHaveValue("at 12:30 🎉 done 👍 👍");
+  await box.press("Enter");
+  const sent = messageLog(ada.page).getByRole("listitem").filter({ hasText: "at 12:30 🎉 done 👍 👍" });
+  await expect(sent).toBeVisible();
+
+  // A reaction found by name too.
+  await sent.hover();
+  await sent.getByRole("toolbar").getByRole("button", { name: "React", exact: true }).click();
+  const picker = ada.page.getByRole("dialog", { name: "Add a reaction" });
+  await picker.getByLabel("Another emoji").fill("rocket");
+  await expect(picker.getByRole("group", { name: "Emoji found" }).getByRole("button").first()).toHaveAccessibleName("React with 🚀 :rocket:");
+  await picker.getByLabel("Another emoji").press("Enter");
+  await expect(sent.getByRole("button", { name: /reacted with 🚀/ })).toHaveText("🚀1");
+  await ada.context.close();
+});

@@ -9,7 +9,9 @@ const shown = (page: Page) => page.evaluate(() => (window as unknown as { shownN
 
 test("a mention and a direct message pop up on the desktop once turned on, while the page is in the background", async ({ browser }) => {
   test.setTimeout(90_000);
-  const ada = await signedInPerson(browser, "Ada");
+  // A name of her own: "@Ada" names every Ada there is, and the suite signs many in.
+  const name = `Ada${Date.now().toString(36)}`;
+  const ada = await signedInPerson(browser, name);
   await ada.context.grantPermissions(["notifications"]);
   await ada.page.addInitScript(() => {
     const Real = window.Notification;
@@ -38,7 +40,7 @@ test("a mention and a direct message pop up on the desktop once turned on, while
   const elsewhere = await ada.context.newPage();
   await elsewhere.goto("about:blank");
   await elsewhere.bringToFront();
-  await sendMessage(lin.page, "@Ada first ping");
+  await sendMessage(lin.page, `@${name} first ping`);
   await ada.page.waitForTimeout(1_000);
   expect(await shown(ada.page)).toEqual([]);
 
@@ -50,14 +52,14 @@ test("a mention and a direct message pop up on the desktop once turned on, while
   await ada.page.getByRole("button", { name: /account and settings/i }).click();
 
   await elsewhere.bringToFront();
-  await sendMessage(lin.page, "@Ada second ping");
-  await expect.poll(() => shown(ada.page)).toEqual(["Lin mentioned you: @Ada second ping"]);
+  await sendMessage(lin.page, `@${name} second ping`);
+  await expect.poll(() => shown(ada.page)).toEqual([`Lin mentioned you: @${name} second ping`]);
 
   // A direct message from Lin, opened from Ada's message in #general.
   await openRoom(lin.page, "general");
   const adas = lin.page.getByRole("log", { name: "Conversation" }).getByRole("listitem").filter({ hasText: "hello from Ada" }).last();
   await adas.hover();
-  await adas.getByRole("button", { name: "Message Ada directly" }).click();
+  await adas.getByRole("button", { name: `Message ${name} directly` }).click();
   await expect(lin.page.getByRole("heading", { name: /Private room/ })).toBeVisible();
   await sendMessage(lin.page, "just you and me");
   await expect.poll(() => shown(ada.page)).toContain("Lin wrote to you: just you and me");
@@ -66,7 +68,7 @@ test("a mention and a direct message pop up on the desktop once turned on, while
   await ada.page.bringToFront();
   await openRoom(lin.page, "general");
   const before = (await shown(ada.page)).length;
-  await sendMessage(lin.page, "@Ada you are right here");
+  await sendMessage(lin.page, `@${name} you are right here`);
   await ada.page.waitForTimeout(1_000);
   expect((await shown(ada.page)).length).toBe(before);
   await ada.context.close();

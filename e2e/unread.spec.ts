@@ -128,47 +128,52 @@ test("a message marked unread makes the room unread from it on, on every device,
   }
 });
 
-test("a muted room's messages are not counted as unread, on every device; unmuted, they are", async ({ browser, baseURL }) => {
+test("a muted room's messages are not counted as unread, on every device, but a mention there is; unmuted, they are", async ({ browser, baseURL }) => {
   const x = early("noisy");
   const y = early("calm");
-  await createRoomOverHttp(baseURL!, y);
-  const ada = await signedInPerson(browser, "Ada");
+  const name = `Ada${Date.now().toString(36)}`;
+  const ada = await signedInPerson(browser, name);
   const phoneContext = await browser.newContext({ storageState: await ada.context.storageState() });
   const phone = await phoneContext.newPage();
   try {
+    // Two rooms of Ada's, read.
     await readThenLeave(ada.page, baseURL!, x);
+    await readThenLeave(ada.page, baseURL!, y);
     await phone.goto("/");
     await expect(roomLink(phone, x)).toHaveAccessibleName(`#${x}`);
 
-    // Ada mutes X from its header, then goes to Y.
+    // Ada mutes X from its header, then goes back to general.
     await openRoom(ada.page, x);
     const toggle = ada.page.getByRole("button", { name: "Mute room" });
     await expect(toggle).toHaveAttribute("aria-pressed", "false");
     await toggle.click();
     await expect(toggle).toHaveAttribute("aria-pressed", "true");
     await expect(roomLink(phone, x)).toHaveAccessibleName(`#${x}, muted`);
-    await openRoom(ada.page, y);
+    await openRoom(ada.page, "general");
 
-    // Messages in X: no count, here or on the phone, and the title counts nothing.
+    // Messages in both: Y's count, X's none, here and on the phone; the titles count Y alone.
     await postMessages(baseURL!, x, ["chatter", "more chatter"]);
     await postMessages(baseURL!, y, ["something for Ada"]);
-    await openRoom(phone, "general");
-    await expect(roomLink(phone, y)).toHaveAccessibleName(`#${y}, 1 unread`);
-    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, muted`);
-    await expect(roomLink(phone, x)).toHaveAccessibleName(`#${x}, muted`);
-    await expect(ada.page).toHaveTitle("Realtime Workspace");
-    await expect(phone).toHaveTitle("(1) Realtime Workspace");
+    for (const page of [ada.page, phone]) {
+      await expect(roomLink(page, y)).toHaveAccessibleName(`#${y}, 1 unread`);
+      await expect(roomLink(page, x)).toHaveAccessibleName(`#${x}, muted`);
+      await expect(page).toHaveTitle("(1) Realtime Workspace");
+    }
+    // A mention of her there still is news: a badge of its own.
+    await postMessages(baseURL!, x, [`@${name} this one is for you`]);
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, muted, a mention of you`);
+    await expect(roomLink(ada.page, x)).toHaveText(new RegExp(`#${x}\\s*1$`));
 
-    // Unmuted on the phone (where X is opened, and so read): from then on its messages count, on both.
+    // Unmuted on the phone (where X is opened, and so read, the mention too): from then on its
+    // messages count, on both.
     await openRoom(phone, x);
     await phone.getByRole("button", { name: "Mute room" }).click();
     await expect(phone.getByRole("button", { name: "Mute room" })).toHaveAttribute("aria-pressed", "false");
     await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}`);
     await openRoom(phone, "general");
     await postMessages(baseURL!, x, ["worth reading"]);
-    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, 1 unread`);
-    await expect(roomLink(phone, x)).toHaveAccessibleName(`#${x}, 1 unread`);
-    await expect(ada.page).toHaveTitle("(1) Realtime Workspace");
+    for (const page of [ada.page, phone]) await expect(roomLink(page, x)).toHaveAccessibleName(`#${x}, 1 unread`);
+    await expect(ada.page).toHaveTitle("(2) Realtime Workspace");
   } finally {
     await phoneContext.close();
     await ada.context.close();

@@ -639,13 +639,12 @@ export class Workspace {
     }
     return this.mentionedByName(text);
   }
+
   /**
    * A page of the room's history, for someone who may read it: the newest `limit` before
-   * `before` (or the newest of all), or with `after` the oldest `limit` after it.
-   */
-  /**
-   * A page of a room's history, and the names its people go by now (protocol 1.10): an event
-   * keeps the name it was written under, a reader shows the one its author has today.
+   * `before` (or the newest of all), or with `after` the oldest `limit` after it. With it, the
+   * names its people go by now (protocol 1.10): an event keeps the name it was written under, a
+   * reader shows the one its author has today.
    */
   async history(roomId: string, userId: string, before: number | null, limit: number, after: number | null = null) {
     await this.requireRoom(roomId, userId);

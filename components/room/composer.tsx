@@ -9,6 +9,7 @@ import { roomLabel, useRooms } from "@/lib/store/rooms";
 import { useSession } from "@/lib/store/session";
 import { charactersLeft } from "../format";
 import { CloseIcon, SendIcon } from "../ui/icons";
+import { useEmojiAutocomplete } from "./emoji-autocomplete";
 import { useMentionAutocomplete, useTextWithCaret } from "./mention-autocomplete";
 
 const MAX_HEIGHT_PX = 160;
@@ -17,7 +18,7 @@ const COUNT_FROM = 200;
 
 /**
  * The message box: Enter sends, Shift+Enter starts a new line; typing is announced to others.
- * `@` offers people to mention; ↑ in an empty box edits my last message; a reply being written
+ * `@` offers people to mention, `:` emoji by name; ↑ in an empty box edits my last message; a reply being written
  * shows what it answers above the box (Escape drops it). What is typed and not sent is the
  * room's draft: it is there again after a room switch or a reload.
  */
@@ -31,7 +32,9 @@ export function Composer({ roomId }: { roomId: string }) {
   const [waiting, setWaiting] = useState(false);
   const box = useRef<HTMLTextAreaElement>(null);
   const replyTo = useReplyTarget(roomId);
-  const mentions = useMentionAutocomplete(roomId, text, useTextWithCaret(box, setText));
+  const setTextWithCaret = useTextWithCaret(box, setText);
+  const mentions = useMentionAutocomplete(roomId, text, setTextWithCaret);
+  const emoji = useEmojiAutocomplete(text, setTextWithCaret);
 
   const roomName = useRooms((s) => roomLabel(s, roomId));
 
@@ -105,7 +108,7 @@ export function Composer({ roomId }: { roomId: string }) {
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     if (e.nativeEvent.isComposing) return; // an input method's keys (Enter confirms its composition)
-    if (mentions.onKeyDown(e)) return;
+    if (mentions.onKeyDown(e) || emoji.onKeyDown(e)) return;
     if (e.key === "Escape" && replyTo) {
       e.preventDefault();
       useCompose.getState().cancelReply(roomId);
@@ -125,8 +128,8 @@ export function Composer({ roomId }: { roomId: string }) {
     }
   };
 
-  const onChange = (value: string) => {
-    setText(value);
+  const onChange = (value: string, caret: number) => {
+    if (!emoji.typed(value, caret)) setText(value);
     getRealtimeClient().typing(roomId, value.trim() === "");
   };
 
@@ -152,13 +155,18 @@ export function Composer({ roomId }: { roomId: string }) {
       </label>
       <div className="relative flex items-end gap-2">
         {mentions.list}
+        {emoji.list}
         <textarea
-          {...mentions.inputProps}
+          {...(emoji.open ? emoji.inputProps : mentions.inputProps)}
+          onSelect={(e) => {
+            mentions.inputProps.onSelect(e);
+            emoji.onSelect(e);
+          }}
           id="composer"
           ref={box}
           rows={1}
           value={text}
-          onChange={(e) => onChange(e.target.value)}
+          onChange={(e) => onChange(e.target.value, e.target.selectionStart)}
           onKeyDown={onKeyDown}
           onBlur={() => getRealtimeClient().typing(roomId, true)}
           aria-invalid={tooLong || undefined}

@@ -4,6 +4,7 @@ import { mentionQueryAt } from "@/lib/mentions";
 import { peopleAnswerSchema, type User } from "@/lib/protocol";
 import { api } from "@/lib/store/http";
 import { distinctName } from "@/lib/names";
+import { usePeople } from "@/lib/store/people";
 import { useRoom } from "@/lib/store/room";
 import { Avatar } from "../ui/avatar";
 import { useSharedNames } from "./use-shared-names";
@@ -39,6 +40,7 @@ export function useTextWithCaret(box: RefObject<HTMLTextAreaElement | null>, set
 export function useMentionAutocomplete(roomId: string, text: string, setText: (text: string, caret: number) => void) {
   const members = useRoom((s) => s.members);
   const messages = useRoom((s) => s.messages);
+  const names = usePeople((s) => s.names);
   const [caret, setCaret] = useState(0);
   const [remote, setRemote] = useState<User[]>([]);
   const [active, setActive] = useState(0);
@@ -61,10 +63,11 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
     for (const m of members) byId.set(m.id, m);
     for (let i = messages.length - 1; i >= 0 && byId.size < 50; i--) {
       const a = messages[i]!.actor;
-      if (!byId.has(a.id)) byId.set(a.id, { ...a, color: "" });
+      // Offered under the name they go by now (protocol 1.10), not the one they wrote under.
+      if (!byId.has(a.id)) byId.set(a.id, { id: a.id, name: names.get(a.id) ?? a.name, color: "" });
     }
     return [...byId.values()];
-  }, [members, messages]);
+  }, [members, messages, names]);
 
   useEffect(() => {
     if (query === null) return;

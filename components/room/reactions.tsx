@@ -1,6 +1,7 @@
 "use client";
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { Actor, Reactions as ReactionMap } from "@/lib/protocol";
+import { loadEmoji, matchEmoji, type NamedEmoji } from "@/lib/emoji";
 import { react } from "@/lib/store/message-actions";
 import { usePeople } from "@/lib/store/people";
 
@@ -61,6 +62,13 @@ export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string, by
   const ref = useRef<HTMLDivElement>(null);
   const [typed, setTyped] = useState("");
   const [below, setBelow] = useState(false);
+  // Another emoji may be typed as itself or found by name (`tada`, `:tada:`).
+  const [names, setNames] = useState<{ list: NamedEmoji[]; byName: Map<string, string> } | null>(null);
+  const name = /^:?([a-z0-9_+-]{2,40}):?$/i.exec(typed.trim())?.[1]?.toLowerCase() ?? null;
+  useEffect(() => {
+    if (name !== null && names === null) loadEmoji().then(setNames, () => undefined);
+  }, [name, names]);
+  const found = name !== null && names ? matchEmoji(names.list, name, 6) : [];
   useLayoutEffect(() => {
     const picker = ref.current;
     const scroller = picker?.closest('[role="log"]');
@@ -108,7 +116,8 @@ export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string, by
         className="mt-2 flex gap-1"
         onSubmit={(e) => {
           e.preventDefault();
-          if (typed.trim()) onPick(typed.trim(), true);
+          const chosen = (name !== null && (names?.byName.get(name) ?? found[0]?.emoji)) || typed.trim();
+          if (chosen) onPick(chosen, true);
         }}
       >
         <label className="sr-only" htmlFor="reaction-other">
@@ -118,14 +127,30 @@ export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string, by
           id="reaction-other"
           value={typed}
           onChange={(e) => setTyped(e.target.value)}
-          placeholder="Other emoji"
-          maxLength={16}
+          placeholder="Emoji or name"
+          maxLength={42}
           className="w-28 rounded border border-slate-300 dark:border-slate-600 px-2 py-0.5 text-sm"
         />
         <button type="submit" className="rounded bg-slate-100 dark:bg-slate-800 px-2 text-xs font-medium text-slate-700 dark:text-slate-300 hover:bg-slate-200 dark:hover:bg-slate-700">
           Add
         </button>
       </form>
+      {found.length > 0 && (
+        <div role="group" aria-label="Emoji found" className="mt-1 flex max-w-64 flex-wrap gap-1">
+          {found.map((o) => (
+            <button
+              key={o.name}
+              type="button"
+              aria-label={`React with ${o.emoji} :${o.name}:`}
+              title={`:${o.name}:`}
+              onClick={(e) => onPick(o.emoji, e.detail === 0)}
+              className="rounded p-1 text-lg leading-none hover:bg-slate-100 dark:hover:bg-slate-800"
+            >
+              {o.emoji}
+            </button>
+          ))}
+        </div>
+      )}
     </div>
   );
 }

@@ -5,6 +5,7 @@ import { useEffect, useMemo } from "react";
 import { UNREAD_COUNT_CAP, type RoomInfo } from "@/lib/protocol";
 import { useShallow } from "zustand/react/shallow";
 import { useDrafts } from "@/lib/store/drafts";
+import { unreadByRoom, useNotifications } from "@/lib/store/notifications";
 import { useRooms } from "@/lib/store/rooms";
 import { BellOffIcon, CloseIcon, PencilIcon } from "../ui/icons";
 import { NewMessage } from "./new-message";
@@ -33,6 +34,9 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
   const status = useRooms((s) => s.sidebarStatus);
   const reads = useRooms((s) => s.reads);
   const muted = useRooms((s) => s.muted);
+  const mentions = useNotifications((s) => s.mentions);
+  const mentionsRead = useNotifications((s) => s.readSeq);
+  const mentioned = useMemo(() => unreadByRoom({ mentions, readSeq: mentionsRead }, reads), [mentions, mentionsRead, reads]);
   // The rooms with a draft: the sidebar draws again when they change, not at every keystroke in
   // the composer (each one is a new draft text).
   const draftRooms = useDrafts(useShallow((s) => Object.keys(s.drafts)));
@@ -78,9 +82,11 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
       {status === "error" && <p className="px-3 text-sm text-rose-700 dark:text-rose-300">Could not load your rooms.</p>}
       <ul className="min-h-0 flex-1 space-y-0.5 overflow-y-auto px-2 pb-3">
         {rooms.map((room) => {
-          // A muted room's messages are not news (protocol 1.12): no count, and its name fades.
+          // A muted room's messages are not news (protocol 1.12): no count, and its name fades;
+          // a mention of the person is, there as anywhere, and turns the badge red.
           const quiet = muted[room.id] === true;
-          const unread = quiet ? 0 : (reads[room.id]?.unread ?? 0);
+          const mentions = mentioned[room.id] ?? 0;
+          const unread = quiet ? mentions : Math.max(mentions, reads[room.id]?.unread ?? 0);
           const label = unreadLabel(unread);
           const current = room.id === openRoom;
           const draft = !current && drafts.has(room.id);
@@ -89,7 +95,7 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
               <Link
                 href={`/rooms/${room.id}`}
                 aria-current={current ? "page" : undefined}
-                aria-label={`${sidebarLabel(room)}${quiet ? ", muted" : ""}${draft ? ", draft" : ""}${unread > 0 ? `, ${label} unread` : ""}`}
+                aria-label={`${sidebarLabel(room)}${quiet ? ", muted" : ""}${draft ? ", draft" : ""}${unread > 0 && !quiet ? `, ${label} unread` : ""}${mentions > 0 ? `, ${mentions === 1 ? "a mention" : `${mentions} mentions`} of you` : ""}`}
                 className={`flex items-center gap-2 rounded-md px-2 py-1.5 text-sm ${current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "hover:bg-slate-100 dark:hover:bg-slate-800"} ${unread > 0 ? "font-semibold text-slate-900 dark:text-slate-100" : quiet ? "text-slate-500 dark:text-slate-400" : "text-slate-600 dark:text-slate-300"}`}
               >
                 <ListedRoomName room={room} className="flex-1" />
@@ -98,7 +104,7 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
                 {/* A space between the name and the count, as the label reads them ("#x, 3 unread"). */}
                 {unread > 0 && " "}
                 {unread > 0 && (
-                  <span aria-hidden className="shrink-0 rounded-full bg-indigo-600 px-1.5 text-[11px] leading-5 font-semibold text-white tabular-nums">
+                  <span aria-hidden className={`shrink-0 rounded-full px-1.5 text-[11px] leading-5 font-semibold text-white tabular-nums ${mentions > 0 ? "bg-rose-600" : "bg-indigo-600"}`}>
                     {label}
                   </span>
                 )}

@@ -63,6 +63,16 @@ export function unreadCount(s: Pick<NotificationsState, "mentions" | "readSeq">,
   return s.mentions.filter((m) => mentionUnread(m, s.readSeq, rooms)).length;
 }
 
+/**
+ * The mentions waiting for the person in each room, by room id: a muted room's messages are not
+ * news, but a mention there still is (protocol 1.12).
+ */
+export function unreadByRoom(s: Pick<NotificationsState, "mentions" | "readSeq">, rooms: RoomReads): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const m of s.mentions) if (mentionUnread(m, s.readSeq, rooms)) counts[m.data.roomId] = (counts[m.data.roomId] ?? 0) + 1;
+  return counts;
+}
+
 /** The mentions waiting for the person, kept current with the bell's marker and their rooms' reads. */
 export function useUnreadMentions(): number {
   const rooms = useRooms((s) => s.reads);

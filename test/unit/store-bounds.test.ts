@@ -2,7 +2,7 @@
 // up to a bound (older ones are a page away over HTTP), and the unread count stays exact.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { useFeed, MAX_FEED_EVENTS, type FeedEvent } from "../../lib/store/feed";
-import { MAX_MENTIONS, unreadCount, useNotifications, type MentionEvent } from "../../lib/store/notifications";
+import { MAX_MENTIONS, unreadByRoom, unreadCount, useNotifications, type MentionEvent } from "../../lib/store/notifications";
 import { MAX_MESSAGES, useRoom, type MessageEvent } from "../../lib/store/room";
 import { RealtimeClient } from "../../lib/realtime/client";
 import { FakeSockets } from "../helpers/fake-socket";
@@ -124,6 +124,15 @@ describe("mentions", () => {
     // Read up to message 7 of the room: the mentions in messages 3 and 7 are read; 12 waits.
     expect(unreadCount(state, { general: { readSeq: 7 } })).toBe(1);
     expect(unreadCount(state, { random: { readSeq: 99 } })).toBe(3);
+  });
+
+  it("count per room what waits there, for a sidebar that shows a muted room's mentions (1.12)", () => {
+    useNotifications.getState().reset();
+    for (const seq of [3, 7, 12]) useNotifications.getState().receive(mention(seq));
+    useNotifications.getState().receive({ ...mention(20), data: { roomId: "random", seq: 4, preview: "@Lin" } });
+    const state = useNotifications.getState();
+    expect(unreadByRoom(state, { general: { readSeq: 7 } })).toEqual({ general: 1, random: 1 });
+    expect(unreadByRoom(state, { general: { readSeq: 12 }, random: { readSeq: 4 } })).toEqual({});
   });
 });
 

@@ -1,0 +1,76 @@
+// Emoji by name, as Slack and GitHub write them: `:tada:` is 🎉. The names are GitHub's
+// (gemoji), loaded the first time someone types one: most messages never need the list.
+
+/** One emoji and the names it goes by (`tada`), the first being its own. */
+export interface NamedEmoji {
+  emoji: string;
+  names: readonly string[];
+}
+
+/** A name's letters: `+1`, `t-rex`, `flag_us`. */
+const NAME_CHARS = /^[a-z0-9_+-]+$/;
+/** Letters typed after `:` before names are offered: `:)` or `12:30` must not open a list. */
+const MIN_QUERY = 2;
+
+/**
+ * The emoji name being typed before the caret: from a `:` that starts a word to the caret, in
+ * name letters only. `null` when the caret is not in one (`12:30`, `a:b`, `:)`).
+ */
+export function emojiQueryAt(text: string, caret: number): { start: number; query: string } | null {
+  const before = text.slice(0, caret);
+  const start = before.lastIndexOf(":");
+  if (start === -1) return null;
+  if (start > 0 && !/[\s([{"'*_~]/.test(before[start - 1]!)) return null;
+  const query = before.slice(start + 1).toLowerCase();
+  if (query.length < MIN_QUERY || query.length > 40 || !NAME_CHARS.test(query)) return null;
+  return { start, query };
+}
+
+/**
+ * The emoji whose names match `query`, best first: a name that is the query, then names that
+ * begin with it (shorter first), then names with a word that begins with it (`_party`).
+ */
+export function matchEmoji(list: readonly NamedEmoji[], query: string, limit: number): Array<{ emoji: string; name: string }> {
+  const scored: Array<{ emoji: string; name: string; rank: number }> = [];
+  for (const e of list) {
+    let best: { name: string; rank: number } | null = null;
+    for (const name of e.names) {
+      const rank = name === query ? 0 : name.startsWith(query) ? 1 : name.includes(`_${query}`) ? 2 : -1;
+      if (rank >= 0 && (!best || rank < best.rank || (rank === best.rank && name.length < best.name.length))) best = { name, rank };
+    }
+    if (best) scored.push({ emoji: e.emoji, ...best });
+  }
+  scored.sort((a, b) => a.rank - b.rank || a.name.length - b.name.length || a.name.localeCompare(b.name));
+  return scored.slice(0, limit).map(({ emoji, name }) => ({ emoji, name }));
+}
+
+/**
+ * A name just closed at the caret (`:tada:` as its second `:` is typed) and what stands for it,
+ * so the box can show the emoji at once. `null` when the word before the caret is no known name.
+ */
+export function closedNameAt(text: string, caret: number, byName: ReadonlyMap<string, string>): { start: number; emoji: string } | null {
+  if (text[caret - 1] !== ":") return null;
+  const open = emojiQueryAt(text, caret - 1);
+  if (!open) return null;
+  const emoji = byName.get(open.query);
+  return emoji ? { start: open.start, emoji } : null;
+}
+
+let loading: Promise<{ list: NamedEmoji[]; byName: Map<string, string> }> | null = null;
+
+/** GitHub's emoji and their names, loaded once (a chunk of its own, fetched on first use). */
+export function loadEmoji(): Promise<{ list: NamedEmoji[]; byName: Map<string, string> }> {
+  loading ??= import("gemoji").then(
+    ({ gemoji }) => {
+      const byName = new Map<string, string>();
+      for (const e of gemoji) for (const name of e.names) byName.set(name, e.emoji);
+      return { list: gemoji, byName };
+    },
+    (err: unknown) => {
+      // Offline, say: the next name typed tries again.
+      loading = null;
+      throw err;
+    },
+  );
+  return loading;
+}
