@@ -1,7 +1,8 @@
 // Private rooms and direct messages in the browser, two people: a private room is not there for
 // someone not in it, appears once they are added, and disappears from their open page the
-// moment they are removed; only its creator removes others; a direct message opens from anyone's
-// message, is named without a `#`, and stays between its two people.
+// moment they are removed, its history saying who came and went; only its creator removes
+// others; a direct message opens from anyone's message, is named without a `#`, and stays
+// between its two people.
 import { expect, test } from "@playwright/test";
 import { messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
 
@@ -32,6 +33,9 @@ test("a private room is there only for its members, live; a direct message opens
   await openRoom(lin.page, room);
   await expect(lin.page.getByRole("heading", { level: 1 })).not.toContainText("#");
   await expect(messageLog(lin.page).getByText("for members only")).toBeVisible();
+  // Who came is in the room's history, where it happened (1.13): "you" to whom it says it of.
+  await expect(messageLog(ada.page).getByText(`You added ${lin.name}`)).toBeVisible();
+  await expect(messageLog(lin.page).getByText("Ada added you")).toBeVisible();
   // Lin may leave, but only Ada, who made the room, may remove others.
   await lin.page.getByRole("button", { name: "Members" }).click();
   const linsMembers = lin.page.getByRole("region", { name: "Members" });
@@ -49,6 +53,7 @@ test("a private room is there only for its members, live; a direct message opens
   const otherTabsLink = linsOtherTab.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: `${room}, private` });
   await expect(otherTabsLink).toBeVisible();
   await ada.page.getByRole("region", { name: "Members" }).getByRole("button", { name: `Remove ${lin.name}` }).click();
+  await expect(messageLog(ada.page).getByText(`You removed ${lin.name}`)).toBeVisible();
   // Told what happened, not that the room never was.
   await expect(lin.page.getByRole("heading", { name: "You are no longer in this room" })).toBeVisible();
   await expect(otherTabsLink).toHaveCount(0);

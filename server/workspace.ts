@@ -350,14 +350,20 @@ export class Workspace {
   async addMember(roomId: string, actor: Actor, userId: string): Promise<void> {
     await this.requirePrivateRoom(roomId, actor);
     if ((await this.roomOrigin(roomId)).direct) throw new WorkspaceError("forbidden", "A direct message stays between its two people: make a private room to include others");
-    const [user] = await this.prisma.$queryRaw<unknown[]>`SELECT 1 FROM users WHERE id = ${userId}`;
+    const [user] = await this.prisma.$queryRaw<{ name: string }[]>`SELECT name FROM users WHERE id = ${userId}`;
     if (!user) throw new WorkspaceError("not_found", "There is no such person");
     const { count } = await this.prisma.roomMember.createMany({ data: [{ roomId, userId }], skipDuplicates: true });
     if (count === 0) return; // a member already: nothing new to tell them
-    // Told in their own stream (protocol 1.7), so the room is in their sidebar at once, on every
-    // device, and a page that was away hears of it on resume.
+    // In the room's history (1.13), and told in their own stream (protocol 1.7), so the room is in
+    // their sidebar at once, on every device, and a page that was away hears of it on resume.
     const { name } = await this.prisma.room.findUniqueOrThrow({ where: { id: roomId }, select: { name: true } });
-    await this.log.append({ stream: userStream(userId), type: "member.added", actor, data: { roomId, name } });
+    await this.log.append({
+      stream: roomStream(roomId),
+      type: "membership",
+      actor,
+      data: { userId, name: user.name, change: "added" },
+      derived: [{ stream: userStream(userId), type: "member.added", data: () => ({ roomId, name }) }],
+    });
   }
 
   /**
@@ -374,11 +380,19 @@ export class Workspace {
       if (direct) throw new WorkspaceError("forbidden", "No one removes the other person from a direct message; you can leave it");
       if (createdBy !== actor.id) throw new WorkspaceError("forbidden", "Only the room's creator can remove others");
     }
-    const removed = await this.prisma.$executeRaw`DELETE FROM room_members WHERE room_id = ${roomId} AND user_id = ${userId}`;
-    if (removed === 0) return;
-    // Told in their own stream (1.7), as an addition is: the room leaves every page of theirs,
-    // those not showing it included (a page showing it also hears `removed` from the hub).
-    await this.log.append({ stream: userStream(userId), type: "member.removed", actor, data: { roomId } });
+    const [gone] = await this.prisma.$queryRaw<{ name: string }[]>`
+      DELETE FROM room_members m USING users u WHERE m.room_id = ${roomId} AND m.user_id = ${userId} AND u.id = m.user_id RETURNING u.name`;
+    if (!gone) return;
+    // In the room's history (1.13), and told in their own stream (1.7), as an addition is: the
+    // room leaves every page of theirs, those not showing it included (a page showing it also
+    // hears `removed` from the hub).
+    await this.log.append({
+      stream: roomStream(roomId),
+      type: "membership",
+      actor,
+      data: { userId, name: gone.name, change: actor.id === userId ? "left" : "removed" },
+      derived: [{ stream: userStream(userId), type: "member.removed", data: () => ({ roomId }) }],
+    });
   }
 
   /** Appends the room's `room.created`; keyed, so racing attempts announce it once. */

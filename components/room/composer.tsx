@@ -4,7 +4,7 @@ import { MAX_MESSAGE_CHARS } from "@/lib/protocol";
 import { useCompose, useReplyTarget } from "@/lib/store/compose";
 import { useDrafts } from "@/lib/store/drafts";
 import { getRealtimeClient } from "@/lib/store/realtime";
-import { useRoom } from "@/lib/store/room";
+import { isMessageEvent, useRoom } from "@/lib/store/room";
 import { roomLabel, useRooms } from "@/lib/store/rooms";
 import { useSession } from "@/lib/store/session";
 import { charactersLeft } from "../format";
@@ -114,7 +114,7 @@ export function Composer({ roomId }: { roomId: string }) {
       useCompose.getState().cancelReply(roomId);
     } else if (e.key === "ArrowUp" && text === "") {
       const me = useSession.getState().user;
-      const mine = useRoom.getState().messages.findLast((m) => m.actor.id === me?.id && !m.data.deleted);
+      const mine = useRoom.getState().messages.findLast((m) => isMessageEvent(m) && m.actor.id === me?.id && !m.data.deleted);
       // My last message is still on its way: it cannot be edited yet, and an older one is not
       // the one meant.
       const sending = useRoom.getState().outbox.some((o) => o.room === roomId && (o.frame?.type ?? "send") === "send");

@@ -1,13 +1,14 @@
 "use client";
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useRoom, type MessageEvent } from "@/lib/store/room";
+import { isMessageEvent, useRoom, type MembershipEvent, type MessageEvent, type RoomItem } from "@/lib/store/room";
 import { isDirectMessage } from "@/lib/store/rooms";
 import type { User } from "@/lib/protocol";
 import type { OutboxEntry } from "@/lib/realtime/types";
 import { useNow } from "@/lib/store/clock";
 import { dayLabel } from "../format";
 import { ArrowDownIcon, CloseIcon } from "../ui/icons";
+import { MembershipNotice } from "./membership-notice";
 import { MessageItem, PendingMessage } from "./message-item";
 import { RoomName } from "../rooms/room-name";
 import { useSharedNames } from "./use-shared-names";
@@ -31,6 +32,7 @@ const OVERSCAN = 8;
  */
 type Row =
   | { kind: "message"; key: string; message: MessageEvent; continues: boolean; day: boolean; divider: boolean }
+  | { kind: "notice"; key: string; event: MembershipEvent; day: boolean }
   | { kind: "pending"; key: string; entry: OutboxEntry };
 
 /**
@@ -88,7 +90,7 @@ export function MessageList({
   const shared = useSharedNames();
 
   const firstNew = useMemo(
-    () => (newAfter === null ? undefined : messages.find((m) => m.seq > newAfter && m.actor.id !== me.id)?.seq),
+    () => (newAfter === null ? undefined : messages.find((m) => isMessageEvent(m) && m.seq > newAfter && m.actor.id !== me.id)?.seq),
     [messages, newAfter, me.id],
   );
   // My unsent messages follow the newest; away from the live end they would be out of place.
@@ -151,7 +153,7 @@ export function MessageList({
         void useRoom.getState().jumpToLatest();
       } else scrollToBottom();
     } else if (newest > before.seq && !(before.hasNewer && !hasNewer)) {
-      const arrived = (hasNewer ? live : messages).filter((m) => m.seq > before.seq && m.actor.id !== me.id).length;
+      const arrived = (hasNewer ? live : messages).filter((m) => isMessageEvent(m) && m.seq > before.seq && m.actor.id !== me.id).length;
       if (arrived > 0 && !following) setUnseen((n) => n + arrived);
     }
     counted.current = { epoch, seq: Math.max(newest, before.epoch === epoch ? before.seq : 0), hasNewer, outbox: outbox.length };
@@ -256,7 +258,7 @@ export function MessageList({
   // The day of the row at the top of the view, kept over it while that day scrolls by (each day's
   // own heading is a row, and scrolls away with it).
   const topRow = rows[virtualizer.range?.startIndex ?? -1];
-  const stickyDay = topRow?.kind === "message" && !topRow.day ? topRow.message.at : null;
+  const stickyDay = topRow && topRow.kind !== "pending" && !topRow.day ? (topRow.kind === "message" ? topRow.message.at : topRow.event.at) : null;
   return (
     <div className="relative min-h-0 flex-1">
       <div
@@ -320,6 +322,11 @@ export function MessageList({
                 >
                   {row.kind === "message" ? (
                     <MessageRow row={row} me={me} knownNames={knownNames} shared={shared} focused={row.message.seq === focusSeq} changes={changesBySeq.get(row.message.seq)} />
+                  ) : row.kind === "notice" ? (
+                    <>
+                      {row.day && <DayHeading at={row.event.at} />}
+                      <MembershipNotice event={row.event} meId={me.id} />
+                    </>
                   ) : (
                     <PendingMessage entry={row.entry} me={me} knownNames={knownNames} shared={shared} />
                   )}
@@ -433,8 +440,8 @@ function continuesGroup(prev: MessageEvent | undefined, m: MessageEvent): boolea
  * A message's local day, worked out once per message: the rows are rebuilt for every batch of
  * new messages, and dates are not cheap to make hundreds of times a frame.
  */
-const days = new WeakMap<MessageEvent, string>();
-function dayOf(m: MessageEvent): string {
+const days = new WeakMap<RoomItem, string>();
+function dayOf(m: RoomItem): string {
   let day = days.get(m);
   if (day === undefined) {
     day = new Date(m.at).toDateString();
@@ -447,17 +454,20 @@ function dayOf(m: MessageEvent): string {
  * The rows for the window. Keys are the messages' seqs (and my pending messages' clientIds), so
  * a row keeps its measured height while pages go in above it.
  */
-function toRows(messages: MessageEvent[], outbox: OutboxEntry[], firstNew: number | undefined): Row[] {
-  const rows: Row[] = messages.map((m, i) => {
+function toRows(messages: RoomItem[], outbox: OutboxEntry[], firstNew: number | undefined): Row[] {
+  const rows: Row[] = messages.map((m, i): Row => {
     const prev = messages[i - 1];
+    const day = !prev || dayOf(prev) !== dayOf(m);
+    if (!isMessageEvent(m)) return { kind: "notice", key: `n${m.seq}`, event: m, day };
     const divider = m.seq === firstNew;
     return {
       kind: "message",
       key: `m${m.seq}`,
       message: m,
-      day: !prev || dayOf(prev) !== dayOf(m),
+      day,
       divider,
-      continues: !divider && continuesGroup(prev, m),
+      // After a line saying who came or went, a message starts a group of its own.
+      continues: !divider && prev !== undefined && isMessageEvent(prev) && continuesGroup(prev, m),
     };
   });
   for (const entry of outbox) rows.push({ kind: "pending", key: `p${entry.clientId}`, entry });
@@ -467,6 +477,7 @@ function toRows(messages: MessageEvent[], outbox: OutboxEntry[], firstNew: numbe
 /** A first guess at a row's height, before it is measured: a grouped line, or a message with its header. */
 function estimateRow(row: Row | undefined): number {
   if (!row || row.kind === "pending") return 64;
+  if (row.kind === "notice") return 28 + (row.day ? 30 : 0);
   return (row.continues ? 24 : 56) + (row.day ? 30 : 0) + (row.divider ? 24 : 0) + (row.message.data.replyTo ? 28 : 0);
 }
 

@@ -54,6 +54,11 @@ export const eventDataSchemas = {
   /** Version 1.7, user streams: the actor removed this person from the private room `roomId` (or they left it). */
   "member.removed": z.object({ roomId }),
   "message.posted": z.object({ roomId, seq: eventSeqSchema, preview: z.string() }),
+  /**
+   * Version 1.13, private rooms' streams: who came and went. The actor `added` or `removed` the
+   * person `userId` (named `name` then), or that person `left`.
+   */
+  membership: z.object({ userId: z.string(), name: z.string(), change: z.enum(["added", "removed", "left"]) }),
   mention: z.object({ roomId, seq: eventSeqSchema, preview: z.string() }),
   /** Version 1.2, user streams: someone replied to this person's message (`seq` is the reply). */
   reply: z.object({ roomId, seq: eventSeqSchema, preview: z.string() }),
@@ -83,6 +88,7 @@ export const realtimeEventSchema = z.discriminatedUnion("type", [
   eventSchema("member.added"),
   eventSchema("member.removed"),
   eventSchema("message.posted"),
+  eventSchema("membership"),
   eventSchema("mention"),
   eventSchema("reply"),
 ]);

@@ -16,7 +16,7 @@ import { createFrameBatch, runsOf } from "./frame-batch";
 import { cursorStore } from "./cursors";
 import { useFeed } from "./feed";
 import { useNotifications } from "./notifications";
-import { useRoom } from "./room";
+import { useRoom, type RoomItem } from "./room";
 import { isDirectMessage, useRooms } from "./rooms";
 import { openUnsent } from "./unsent";
 
@@ -106,6 +106,7 @@ function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
     }
     case "message":
     case "reaction":
+    case "membership":
       return; // the open room's binding takes these
     case "reply":
       return useNotifications.getState().receive(event);
@@ -144,7 +145,7 @@ export function bindRoom(client: RealtimeApi, roomId: string, me: User): () => v
   const offs = [
     client.on("event", (event) => {
       if (event.stream !== stream) return;
-      if (event.type === "message") batch.push({ kind: "message", event });
+      if (event.type === "message" || event.type === "membership") batch.push({ kind: "message", event });
       else if (isChange(event)) batch.push({ kind: "change", event });
     }),
     client.on("presence", (p) => p.room === roomId && room().setMembers(p.members)),
@@ -192,5 +193,5 @@ export function bindCanvas(client: RealtimeApi, roomId: string, me: User): () =>
 }
 
 /** What waits for the next paced frame in an open room, in arrival order. */
-type FrameWork = { kind: "message"; event: EventOf<"message"> } | { kind: "change"; event: ChangeEvent };
+type FrameWork = { kind: "message"; event: RoomItem } | { kind: "change"; event: ChangeEvent };
 

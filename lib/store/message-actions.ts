@@ -3,7 +3,7 @@
 // twice). The change shows when its event comes back, on every device at once.
 import { randomId } from "../realtime/client";
 import { getRealtimeClient } from "./realtime";
-import { useRoom } from "./room";
+import { isMessageEvent, useRoom } from "./room";
 import { useRooms } from "./rooms";
 
 /** `mentions`: the people the text names, by id; empty, the server reads `@name`s itself. */
@@ -31,7 +31,7 @@ export function markUnread(room: string, seq: number, meId: string): void {
   const readSeq = seq - 1;
   // What this page holds of the room counts now; the server's count follows with its answer.
   const { roomId, messages } = useRoom.getState();
-  const unread = roomId === room ? messages.filter((m) => m.seq > readSeq && m.actor.id !== meId && !m.data.deleted).length : undefined;
+  const unread = roomId === room ? messages.filter((m) => isMessageEvent(m) && m.seq > readSeq && m.actor.id !== meId && !m.data.deleted).length : undefined;
   const rooms = useRooms.getState();
   rooms.hold(room, readSeq);
   rooms.markedUnread(room, readSeq, unread);

@@ -12,6 +12,15 @@ import { keepNewest, keepOldest, mergeBySeq, type EventOf } from "./events";
 import { hearAuthors, hearNames, hearPage } from "./people";
 
 export type MessageEvent = EventOf<"message">;
+/** Someone added to a private room, removed from it, or leaving it (protocol 1.13). */
+export type MembershipEvent = EventOf<"membership">;
+/** What the conversation shows: messages, and who came and went. */
+export type RoomItem = MessageEvent | MembershipEvent;
+
+/** Whether an item is a message (not a line saying who came or went). */
+export function isMessageEvent(item: RoomItem): item is MessageEvent {
+  return item.type === "message";
+}
 
 /** Events one history request asks for (PROTOCOL.md allows up to 200). */
 const PAGE = 100;
@@ -31,8 +40,11 @@ interface RoomState {
   status: "loading" | "ready" | "missing" | "error";
   /** Missing because the person was taken out of it while here (`removed`), not because it never was. */
   removed: boolean;
-  /** The window: ascending by seq, one per seq, with no gaps between them. */
-  messages: MessageEvent[];
+  /**
+   * The window: ascending by seq, one per seq, with no gaps between them. Messages, and (1.13)
+   * the lines that say who came and went.
+   */
+  messages: RoomItem[];
   /**
    * Bumped whenever the list is replaced by a fresh load (the first, a retry, a reload after
    * `reset`, a jump to a linked message or to the latest) rather than extended: what such a
@@ -52,7 +64,7 @@ interface RoomState {
   loadingNewer: boolean;
   newerFailed: boolean;
   /** Live messages that arrived while the window was away from the live end (the newest MAX_MESSAGES). */
-  live: MessageEvent[];
+  live: RoomItem[];
   /**
    * The reader is at the newest message (the list says so). A reader scrolled up in a full
    * window keeps it: live messages then wait in `live` rather than push out what they read.
@@ -99,7 +111,7 @@ interface RoomState {
   /** The position was too old to resume (`reset`): start again from the newest page. */
   reload(): Promise<void>;
   /** Live messages, in order: one batch per animation frame, paced in a burst (lib/store/bindings.ts). */
-  receive(events: MessageEvent | readonly MessageEvent[]): void;
+  receive(events: RoomItem | readonly RoomItem[]): void;
   /** The room is gone for this person (removed from a private room): nothing of it stays shown. */
   gone(): void;
   /**
@@ -277,7 +289,7 @@ export const useRoom = create<RoomState>()((set, get) => ({
   },
 
   receive(events) {
-    const batch = (Array.isArray(events) ? events : [events]) as readonly MessageEvent[];
+    const batch = (Array.isArray(events) ? events : [events]) as readonly RoomItem[];
     const mine = batch.filter((e) => e.stream === stream(get().roomId));
     if (mine.length === 0) return;
     hearAuthors(mine);
@@ -388,7 +400,7 @@ async function windowAt(roomId: string, seq: number, above: number, below: numbe
  * messages that arrived after it — held in `live`, or already appended — kept to the newest
  * MAX_MESSAGES.
  */
-function atLiveEnd(s: RoomState, page: MessageEvent[]): Pick<RoomState, "messages" | "hasMore" | "hasNewer" | "live"> {
+function atLiveEnd(s: RoomState, page: RoomItem[]): Pick<RoomState, "messages" | "hasMore" | "hasNewer" | "live"> {
   const newest = page[page.length - 1]?.seq ?? 0;
   const arrived = s.hasNewer ? s.live : s.messages;
   const merged = mergeBySeq(page, arrived.filter((m) => m.seq > newest));
@@ -396,12 +408,13 @@ function atLiveEnd(s: RoomState, page: MessageEvent[]): Pick<RoomState, "message
   return { messages: list, hasMore: trimmed, hasNewer: false, live: [] };
 }
 
-function applyChanges(list: MessageEvent[], events: readonly ChangeEvent[]): MessageEvent[] {
+function applyChanges(list: RoomItem[], events: readonly ChangeEvent[]): RoomItem[] {
   let result = list;
   for (const event of events) {
     const target = event.data.seq;
     let changed = false;
     const next = result.map((m) => {
+      if (!isMessageEvent(m)) return m;
       let data = m.seq === target ? applyChange(m.data, event) : m.data;
       if (event.type === "message.deleted") data = withQuoteDeleted(data, target);
       if (data === m.data) return m;
@@ -419,7 +432,7 @@ export function isMessage(entry: OutboxEntry): boolean {
 }
 
 /** The list after live messages, kept to the newest MAX_MESSAGES; dropped ones can be paged in again. */
-function withNewest(s: RoomState, merged: MessageEvent[]): Pick<RoomState, "messages" | "hasMore"> {
+function withNewest(s: RoomState, merged: RoomItem[]): Pick<RoomState, "messages" | "hasMore"> {
   const { list, trimmed } = keepNewest(merged, MAX_MESSAGES);
   return { messages: list, hasMore: s.hasMore || trimmed };
 }
@@ -434,5 +447,5 @@ async function fetchPage(roomId: string, at: { before?: number; after?: number; 
   if (at.after !== undefined) query.set("after", String(at.after));
   const page = await api(`/api/rooms/${encodeURIComponent(roomId)}/events?${query}`, eventsPageSchema);
   hearPage(page);
-  return { events: page.events.filter((e): e is MessageEvent => e.type === "message"), hasMore: page.hasMore };
+  return { events: page.events.filter((e): e is RoomItem => e.type === "message" || e.type === "membership"), hasMore: page.hasMore };
 }

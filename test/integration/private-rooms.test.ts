@@ -267,6 +267,45 @@ describe.each(setups)("private rooms, %s", (_name, setUp) => {
     }
   });
 
+  it("who came and went is in the room's own history, live to its members and in its pages, and is no message (1.13)", async () => {
+    const room = await privateRoom([kim]);
+    const kimWs = await connect(kim);
+    expect((await joinAnswer(kimWs, room)).type).toBe("joined");
+    const membership = () => kimWs.of("event").filter((f) => f.event.type === "membership" && f.event.stream === `room:${room}`).map((f) => f.event);
+    // Ada adds Lin, then removes her; Lin comes back and leaves.
+    expect((await call(ada, "POST", `/api/rooms/${room}/members`, { userId: lin.user.id })).status).toBe(204);
+    expect((await call(ada, "DELETE", `/api/rooms/${room}/members/${lin.user.id}`)).status).toBe(204);
+    expect((await call(ada, "POST", `/api/rooms/${room}/members`, { userId: lin.user.id })).status).toBe(204);
+    expect((await call(lin, "DELETE", `/api/rooms/${room}/members/${lin.user.id}`)).status).toBe(204);
+    // Repeats change nothing and write nothing.
+    expect((await call(ada, "POST", `/api/rooms/${room}/members`, { userId: kim.user.id })).status).toBe(204);
+    expect((await call(ada, "DELETE", `/api/rooms/${room}/members/${lin.user.id}`)).status).toBe(204);
+    const expected = [
+      { actor: { id: ada.user.id, name: "Ada" }, data: { userId: lin.user.id, name: "Lin", change: "added" } },
+      { actor: { id: ada.user.id, name: "Ada" }, data: { userId: lin.user.id, name: "Lin", change: "removed" } },
+      { actor: { id: ada.user.id, name: "Ada" }, data: { userId: lin.user.id, name: "Lin", change: "added" } },
+      { actor: { id: lin.user.id, name: "Lin" }, data: { userId: lin.user.id, name: "Lin", change: "left" } },
+    ];
+    // Kim, in the room, hears each live; the page Kim reads later holds the same.
+    await waitFor(() => membership().length === 4, 5_000, "Kim hearing who came and went");
+    expect(membership()).toMatchObject(expected);
+    const page = (await (await call(kim, "GET", `/api/rooms/${room}/events`)).json()) as { events: RealtimeEvent[] };
+    const lines = page.events.filter((e) => e.type === "membership");
+    // From the start: Kim's own addition, made before Kim's socket was there.
+    expect(lines).toMatchObject([{ actor: { id: ada.user.id }, data: { userId: kim.user.id, name: "Kim", change: "added" } }, ...expected]);
+    expect(page.events.filter((e) => e.type === "message")).toEqual([]);
+    // No message: nothing unread, nothing to react to.
+    expect((await (await call(kim, "GET", `/api/rooms?q=${room}`)).json()) as { rooms: RoomInfo[] }).toMatchObject({ rooms: [{ id: room, unread: 0 }] });
+    expect(await answer(await call(kim, "POST", `/api/rooms/${room}/messages/${lines[0]!.seq}/reactions`, { emoji: "👍", on: true, clientId: `r-${tag()}` }))).toEqual({
+      status: 404,
+      code: "unknown_message",
+    });
+    // A direct message writes none (no one is added to one).
+    const dm = (await (await call(ada, "POST", "/api/dms", { userId: lin.user.id })).json()) as { room: RoomInfo };
+    const dmEvents = ((await (await call(ada, "GET", `/api/rooms/${dm.room.id}/events`)).json()) as { events: RealtimeEvent[] }).events;
+    expect(dmEvents.filter((e) => e.type === "membership")).toEqual([]);
+  });
+
   it("a direct message stays between its two people: no one is added, no one removes the other, and the lists say which rooms are direct (1.6)", async () => {
     const dm = ((await (await call(kim, "POST", "/api/dms", { userId: lin.user.id })).json()) as { room: RoomInfo }).room;
     expect(dm).toMatchObject({ private: true, direct: true });
