@@ -2,7 +2,7 @@
 // anyone, announced to others by the feed. And how far the person has read each (protocol
 // 1.2): positions and unread counts come with every list answer (the server's, the same on
 // every device), move live with the feed's `message.posted` and the person's reads, here or on
-// another device (`roomRead`).
+// another device (`roomRead`), or marks (1.11). And which rooms the person muted (1.12).
 import { create } from "zustand";
 import { roomAnswerSchema, roomsAnswerSchema, UNREAD_COUNT_CAP, type RoomInfo } from "../protocol";
 import { api, ApiError, apiNoContent } from "./http";
@@ -124,10 +124,20 @@ interface RoomsState {
 
 /** Lists one room (searched by its id, which its name contains): its position and unread count. */
 async function listOne(roomId: string): Promise<void> {
+  const asked = askedNow();
   const answer = await api(`/api/rooms?q=${encodeURIComponent(roomId)}`, roomsAnswerSchema);
   const listed = answer.rooms.filter((r) => r.id === roomId);
-  useRooms.setState((s) => ({ reads: absorb(s.reads, listed), ...named(s, listed), ...mutedFrom(s, listed) }));
+  useRooms.setState((s) => ({ reads: absorb(s.reads, listed), ...named(s, listed), ...mutedFrom(s, listed, asked) }));
 }
+
+/**
+ * List answers and mutes in the order they happened: each list request, and each room muted or
+ * unmuted here or on another device, takes the next number. An answer asked for before a mute
+ * says what was true before it, and must not undo it.
+ */
+let moment = 0;
+const askedNow = () => ++moment;
+const mutedAt = new Map<string, number>();
 
 /** Each load is numbered: an answer to an older one (a query typed over) is dropped. */
 let latest = 0;
@@ -188,10 +198,12 @@ function named(
 
 /**
  * Which of a list answer's rooms the person muted (1.12), over what is known: a list answer
- * says it of every room it lists (a room's own answer, as to `POST /api/dms`, does not).
+ * says it of every room it lists (a room's own answer, as to `POST /api/dms`, does not), as of
+ * when it was `asked` for.
  */
-function mutedFrom(s: Pick<RoomsState, "muted">, rooms: ReadonlyArray<Pick<RoomInfo, "id" | "muted">>): Pick<RoomsState, "muted"> {
-  return { muted: rooms.reduce((m, r) => withMuted(m, r.id, r.muted === true), s.muted) };
+function mutedFrom(s: Pick<RoomsState, "muted">, rooms: ReadonlyArray<Pick<RoomInfo, "id" | "muted">>, asked: number): Pick<RoomsState, "muted"> {
+  const current = rooms.filter((r) => (mutedAt.get(r.id) ?? 0) < asked);
+  return { muted: current.reduce((m, r) => withMuted(m, r.id, r.muted === true), s.muted) };
 }
 
 function withMuted(muted: Record<string, true>, roomId: string, on: boolean): Record<string, true> {
@@ -231,6 +243,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     const ticket = ++latest;
     const sameQuery = query === get().query;
     set((s) => ({ query, status: s.status === "idle" || !sameQuery ? "loading" : s.status }));
+    const asked = askedNow();
     try {
       const answer = await api(pageUrl(query, null), roomsAnswerSchema);
       if (ticket !== latest) return;
@@ -241,7 +254,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
         loadingMore: false,
         reads: absorb(s.reads, answer.rooms),
         ...named(s, answer.rooms),
-        ...mutedFrom(s, answer.rooms),
+        ...mutedFrom(s, answer.rooms, asked),
       }));
     } catch {
       if (ticket !== latest) return;
@@ -255,6 +268,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     const ticket = latest;
     set({ loadingMore: true });
     try {
+      const asked = askedNow();
       const answer = await api(pageUrl(query, next), roomsAnswerSchema);
       if (ticket !== latest) return;
       set((s) => ({
@@ -263,7 +277,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
         loadingMore: false,
         reads: absorb(s.reads, answer.rooms),
         ...named(s, answer.rooms),
-        ...mutedFrom(s, answer.rooms),
+        ...mutedFrom(s, answer.rooms, asked),
       }));
     } catch {
       if (ticket === latest) set({ loadingMore: false });
@@ -315,6 +329,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
   async loadSidebar() {
     set((s) => ({ sidebarStatus: s.sidebarStatus === "ready" ? "ready" : "loading" }));
     const asked = ++sidebarAsks;
+    const askedAt = askedNow();
     try {
       const answer = await api("/api/rooms", roomsAnswerSchema);
       set((s) => {
@@ -323,7 +338,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
         const newer = s.sidebar.filter((r) => (visitedAt.get(r.id) ?? 0) > asked && !answer.rooms.some((a) => a.id === r.id));
         const at = answer.rooms[0]?.id === "general" ? 1 : 0;
         const sidebar = [...answer.rooms.slice(0, at), ...newer, ...answer.rooms.slice(at)];
-        return { sidebar, sidebarStatus: "ready", reads: absorb(s.reads, answer.rooms), ...named(s, answer.rooms), ...mutedFrom(s, answer.rooms) };
+        return { sidebar, sidebarStatus: "ready", reads: absorb(s.reads, answer.rooms), ...named(s, answer.rooms), ...mutedFrom(s, answer.rooms, askedAt) };
       });
     } catch {
       set((s) => ({ sidebarStatus: s.sidebarStatus === "ready" ? "ready" : "error" }));
@@ -381,6 +396,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
   },
 
   forgetReads() {
+    mutedAt.clear();
     set({ reads: {}, sidebar: [], sidebarStatus: "idle", viewing: null, held: null, muted: {} });
   },
 
@@ -413,6 +429,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     }
   },
   setMuted(roomId, on) {
+    mutedAt.set(roomId, askedNow());
     set((s) => ({ muted: withMuted(s.muted, roomId, on) }));
   },
 

@@ -67,3 +67,24 @@ describe("the sidebar's list", () => {
     expect(useRooms.getState().sidebar.map((r) => r.id)).toEqual(["general", "dm-ada-lin"]);
   });
 });
+
+describe("muted rooms (1.12)", () => {
+  it("take the list's word, except an answer asked for before the room was muted or unmuted here", async () => {
+    answer = [{ ...room(10, 10, 0), muted: true }];
+    await useRooms.getState().loadSidebar();
+    expect(useRooms.getState().muted).toEqual({ plans: true });
+    // A list asked for, then the room unmuted (here, or heard from another device) before it answers.
+    answer = [{ ...room(10, 10, 0), muted: true }];
+    const stale = useRooms.getState().loadSidebar();
+    useRooms.getState().setMuted("plans", false);
+    await stale;
+    expect(useRooms.getState().muted).toEqual({});
+    // The next list, asked for after, is the truth again.
+    answer = [room(10, 10, 0)];
+    await useRooms.getState().loadSidebar();
+    expect(useRooms.getState().muted).toEqual({});
+    answer = [{ ...room(10, 10, 0), muted: true }];
+    await useRooms.getState().loadSidebar();
+    expect(useRooms.getState().muted).toEqual({ plans: true });
+  });
+});
