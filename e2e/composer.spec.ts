@@ -208,7 +208,7 @@ test("an empty box is one line high, however long its placeholder", async ({ bro
   await ada.context.close();
 });
 
-test("`:` and a few letters offer emoji by name, picked with the keyboard; a name typed out whole becomes its emoji; reactions are found by name", async ({ browser }) => {
+test("`:` and a few letters offer emoji by name, picked with the keyboard; a name typed out whole becomes its emoji, in the edit box too; reactions are found by name", async ({ browser }) => {
   const ada = await signedInPerson(browser, "Ada");
   await createRoom(ada.page, unique("emoji"));
   const box = ada.page.getByLabel("Message", { exact: true });
@@ -239,9 +239,19 @@ test("`:` and a few letters offer emoji by name, picked with the keyboard; a nam
   await sent.hover();
   await sent.getByRole("toolbar").getByRole("button", { name: "React", exact: true }).click();
   const picker = ada.page.getByRole("dialog", { name: "Add a reaction" });
-  await picker.getByLabel("Another emoji").fill("rocket");
-  await expect(picker.getByRole("group", { name: "Emoji found" }).getByRole("button").first()).toHaveAccessibleName("React with 🚀 :rocket:");
+  await picker.getByLabel("Another emoji").fill("tada");
+  await expect(picker.getByRole("group", { name: "Emoji found" }).getByRole("button").first()).toHaveAccessibleName("React with 🎉 :tada:");
   await picker.getByLabel("Another emoji").press("Enter");
-  await expect(sent.getByRole("button", { name: /reacted with 🚀/ })).toHaveText("🚀1");
+  await expect(sent.getByRole("button", { name: /reacted with 🎉/ })).toHaveText("🎉1");
+
+  // The edit box knows the names too.
+  await box.focus();
+  await box.press("ArrowUp");
+  const editBox = ada.page.getByLabel("Edit message");
+  await editBox.pressSequentially(" :rocket:");
+  await expect(editBox).toHaveValue("at 12:30 🎉 done 👍 👍 🚀");
+  await editBox.press("Enter");
+  await expect(sent).toContainText("at 12:30 🎉 done 👍 👍 🚀");
+  await expect(sent).toContainText("(edited)");
   await ada.context.close();
 });

@@ -9,8 +9,7 @@ import { roomLabel, useRooms } from "@/lib/store/rooms";
 import { useSession } from "@/lib/store/session";
 import { charactersLeft } from "../format";
 import { CloseIcon, SendIcon } from "../ui/icons";
-import { useEmojiAutocomplete } from "./emoji-autocomplete";
-import { useMentionAutocomplete, useTextWithCaret } from "./mention-autocomplete";
+import { useBoxSuggestions } from "./box-suggestions";
 
 const MAX_HEIGHT_PX = 160;
 /** The count of characters left shows from here on, before the limit is reached. */
@@ -32,9 +31,7 @@ export function Composer({ roomId }: { roomId: string }) {
   const [waiting, setWaiting] = useState(false);
   const box = useRef<HTMLTextAreaElement>(null);
   const replyTo = useReplyTarget(roomId);
-  const setTextWithCaret = useTextWithCaret(box, setText);
-  const mentions = useMentionAutocomplete(roomId, text, setTextWithCaret);
-  const emoji = useEmojiAutocomplete(text, setTextWithCaret);
+  const suggestions = useBoxSuggestions(roomId, text, setText, box);
 
   const roomName = useRooms((s) => roomLabel(s, roomId));
 
@@ -83,7 +80,7 @@ export function Composer({ roomId }: { roomId: string }) {
     setWaiting(false);
     const client = getRealtimeClient();
     // Nobody picked from the list: the server reads `@name`s as it does for version 1 clients.
-    const picked = mentions.mentionIds(text);
+    const picked = suggestions.mentionIds(text);
     const opts = { ...(picked.length > 0 ? { mentions: picked } : {}), ...(replyTo ? { replyTo: replyTo.seq } : {}) };
     if (!client.send(roomId, text, opts)) {
       setNotice("Too many messages are waiting to be sent; try again once you are back online.");
@@ -92,7 +89,7 @@ export function Composer({ roomId }: { roomId: string }) {
     client.typing(roomId, true);
     setText("");
     setNotice(null);
-    mentions.reset();
+    suggestions.reset();
     useCompose.getState().cancelReply(roomId);
   };
 
@@ -108,7 +105,7 @@ export function Composer({ roomId }: { roomId: string }) {
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     if (e.nativeEvent.isComposing) return; // an input method's keys (Enter confirms its composition)
-    if (mentions.onKeyDown(e) || emoji.onKeyDown(e)) return;
+    if (suggestions.onKeyDown(e)) return;
     if (e.key === "Escape" && replyTo) {
       e.preventDefault();
       useCompose.getState().cancelReply(roomId);
@@ -129,7 +126,7 @@ export function Composer({ roomId }: { roomId: string }) {
   };
 
   const onChange = (value: string, caret: number) => {
-    if (!emoji.typed(value, caret)) setText(value);
+    suggestions.typed(value, caret);
     getRealtimeClient().typing(roomId, value.trim() === "");
   };
 
@@ -154,14 +151,9 @@ export function Composer({ roomId }: { roomId: string }) {
         {replyTo ? `Reply to ${replyTo.actor.name}` : "Message"}
       </label>
       <div className="relative flex items-end gap-2">
-        {mentions.list}
-        {emoji.list}
+        {suggestions.lists}
         <textarea
-          {...(emoji.open ? emoji.inputProps : mentions.inputProps)}
-          onSelect={(e) => {
-            mentions.inputProps.onSelect(e);
-            emoji.onSelect(e);
-          }}
+          {...suggestions.boxProps}
           id="composer"
           ref={box}
           rows={1}

@@ -1,6 +1,7 @@
 "use client";
-import { useEffect, useId, useMemo, useState, type KeyboardEvent } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { closedNameAt, emojiQueryAt, loadEmoji, matchEmoji, type NamedEmoji } from "@/lib/emoji";
+import { useSuggestionKeys } from "./suggestion-keys";
 
 /** Suggestions shown at once. */
 const SHOWN = 8;
@@ -13,9 +14,7 @@ const SHOWN = 8;
 export function useEmojiAutocomplete(text: string, setText: (text: string, caret: number) => void) {
   const [caret, setCaret] = useState(0);
   const [names, setNames] = useState<{ list: NamedEmoji[]; byName: Map<string, string> } | null>(null);
-  const [active, setActive] = useState(0);
   const [dismissed, setDismissed] = useState<number | null>(null);
-  const listId = useId();
 
   const at = emojiQueryAt(text, caret);
   const query = at && at.start !== dismissed ? at.query : null;
@@ -24,24 +23,22 @@ export function useEmojiAutocomplete(text: string, setText: (text: string, caret
   }, [query, names]);
 
   const options = useMemo(() => (query !== null && names ? matchEmoji(names.list, query, SHOWN) : []), [query, names]);
-  const open = options.length > 0;
-  const current = Math.min(active, Math.max(0, options.length - 1));
-
   const put = (start: number, end: number, emoji: string) => {
     const next = text.slice(0, start) + emoji + text.slice(end);
     setText(next, start + emoji.length);
     setCaret(start + emoji.length);
-    setActive(0);
+    keys.reset();
   };
+  const keys = useSuggestionKeys(
+    options,
+    (o) => at && put(at.start, caret, `${o.emoji} `),
+    () => setDismissed(at?.start ?? null),
+  );
 
   return {
     /** Props for the textarea while this list is the one open. */
-    inputProps: {
-      "aria-autocomplete": "list" as const,
-      "aria-controls": open ? listId : undefined,
-      "aria-activedescendant": open ? `${listId}-${current}` : undefined,
-    },
-    open,
+    inputProps: keys.boxProps,
+    open: keys.open,
     onSelect: (e: { currentTarget: HTMLTextAreaElement }) => setCaret(e.currentTarget.selectionStart),
     /**
      * The box's new text, typed: a name it closes becomes its emoji. True when it did (the
@@ -56,36 +53,22 @@ export function useEmojiAutocomplete(text: string, setText: (text: string, caret
       setCaret(closed.start + closed.emoji.length);
       return true;
     },
-    /** Handles the list's keys; true when the key was the list's (the box must not act on it). */
-    onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>): boolean {
-      if (!open || !at) return false;
-      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-        setActive((current + (e.key === "ArrowDown" ? 1 : options.length - 1)) % options.length);
-      } else if (e.key === "Enter" || e.key === "Tab") {
-        put(at.start, caret, `${options[current]!.emoji} `);
-      } else if (e.key === "Escape") {
-        setDismissed(at.start);
-      } else {
-        return false;
-      }
-      e.preventDefault();
-      return true;
-    },
-    list: open ? (
-      <ul id={listId} role="listbox" aria-label="Emoji" className="absolute bottom-full left-0 z-20 mb-1 w-64 overflow-hidden rounded-lg border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 py-1 shadow-lg">
+    onKeyDown: keys.onKeyDown,
+    list: keys.open ? (
+      <ul id={keys.listId} role="listbox" aria-label="Emoji" className="absolute bottom-full left-0 z-20 mb-1 w-64 overflow-hidden rounded-lg border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 py-1 shadow-lg">
         {options.map((o, i) => (
           <li
             key={o.name}
-            id={`${listId}-${i}`}
+            id={keys.optionId(i)}
             role="option"
-            aria-selected={i === current}
+            aria-selected={i === keys.current}
             aria-label={`${o.emoji} :${o.name}:`}
             // Chosen on pointer down: a click would first move focus out of the box.
             onPointerDown={(e) => {
               e.preventDefault();
               if (at) put(at.start, caret, `${o.emoji} `);
             }}
-            className={`flex cursor-pointer items-center gap-2 px-3 py-1.5 text-sm ${i === current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "text-slate-700 dark:text-slate-300"}`}
+            className={`flex cursor-pointer items-center gap-2 px-3 py-1.5 text-sm ${i === keys.current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "text-slate-700 dark:text-slate-300"}`}
           >
             <span aria-hidden className="w-6 text-center text-lg leading-none">
               {o.emoji}

@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type RefObject } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type RefObject } from "react";
 import { mentionQueryAt } from "@/lib/mentions";
 import { peopleAnswerSchema, type User } from "@/lib/protocol";
 import { api } from "@/lib/store/http";
@@ -7,6 +7,7 @@ import { distinctName } from "@/lib/names";
 import { usePeople } from "@/lib/store/people";
 import { useRoom } from "@/lib/store/room";
 import { Avatar } from "../ui/avatar";
+import { useSuggestionKeys } from "./suggestion-keys";
 import { useSharedNames } from "./use-shared-names";
 
 /** Suggestions shown at once. */
@@ -43,11 +44,9 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
   const names = usePeople((s) => s.names);
   const [caret, setCaret] = useState(0);
   const [remote, setRemote] = useState<User[]>([]);
-  const [active, setActive] = useState(0);
   const [dismissed, setDismissed] = useState<number | null>(null);
   /** Who each picked `@Name` stands for, by name: in the order picked (two people may share one). */
   const picked = useRef(new Map<string, string[]>());
-  const listId = useId();
 
   const at = mentionQueryAt(text, caret);
   const query = at && at.start !== dismissed ? at.query.toLowerCase() : null;
@@ -101,9 +100,6 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
     return twice;
   }, [options]);
 
-  const open = options.length > 0;
-  const current = Math.min(active, Math.max(0, options.length - 1));
-
   const choose = (user: User) => {
     if (!at) return;
     const inserted = `@${user.name} `;
@@ -111,32 +107,17 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
     picked.current.set(user.name, [...(picked.current.get(user.name) ?? []).filter((id) => id !== user.id), user.id]);
     setText(next, at.start + inserted.length);
     setCaret(at.start + inserted.length);
-    setActive(0);
+    keys.reset();
   };
+  const keys = useSuggestionKeys(options, choose, () => setDismissed(at?.start ?? null));
 
   return {
     /** Props for the textarea: it keeps focus while the list is driven by keys. */
     inputProps: {
-      "aria-autocomplete": "list" as const,
-      "aria-controls": open ? listId : undefined,
-      "aria-activedescendant": open ? `${listId}-${current}` : undefined,
+      ...keys.boxProps,
       onSelect: (e: { currentTarget: HTMLTextAreaElement }) => setCaret(e.currentTarget.selectionStart),
     },
-    /** Handles the list's keys; true when the key was the list's (the box must not act on it). */
-    onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>): boolean {
-      if (!open) return false;
-      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-        setActive((current + (e.key === "ArrowDown" ? 1 : options.length - 1)) % options.length);
-      } else if (e.key === "Enter" || e.key === "Tab") {
-        choose(options[current]!);
-      } else if (e.key === "Escape") {
-        setDismissed(at?.start ?? null);
-      } else {
-        return false;
-      }
-      e.preventDefault();
-      return true;
-    },
+    onKeyDown: keys.onKeyDown,
     /**
      * The ids of the people picked whose `@Name` is still in `body`: for a name written n times,
      * the last n people picked under it.
@@ -154,24 +135,24 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
       picked.current.clear();
       setDismissed(null);
     },
-    list: open ? (
-      <ul id={listId} role="listbox" aria-label="People to mention" className="absolute bottom-full left-0 z-20 mb-1 w-64 overflow-hidden rounded-lg border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 py-1 shadow-lg">
+    list: keys.open ? (
+      <ul id={keys.listId} role="listbox" aria-label="People to mention" className="absolute bottom-full left-0 z-20 mb-1 w-64 overflow-hidden rounded-lg border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 py-1 shadow-lg">
         {options.map((user, i) => {
           const where = namesakes.has(user.name.toLowerCase()) ? (here.has(user.id) ? "here now" : wrote.has(user.id) ? "wrote here" : "not in this room") : null;
           const shown = distinctName(user, shared);
           return (
             <li
               key={user.id}
-              id={`${listId}-${i}`}
+              id={keys.optionId(i)}
               role="option"
-              aria-selected={i === current}
+              aria-selected={i === keys.current}
               aria-label={where ? `${shown}, ${where}` : undefined}
               // Chosen on pointer down: a click would first move focus out of the box.
               onPointerDown={(e) => {
                 e.preventDefault();
                 choose(user);
               }}
-              className={`flex cursor-pointer items-center gap-2 px-3 py-1.5 text-sm ${i === current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "text-slate-700 dark:text-slate-300"}`}
+              className={`flex cursor-pointer items-center gap-2 px-3 py-1.5 text-sm ${i === keys.current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "text-slate-700 dark:text-slate-300"}`}
             >
               <Avatar name={shown} color={user.color || "#64748b"} size="sm" />
               <bdi className="truncate">{shown}</bdi>

@@ -3,16 +3,17 @@ import { useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useCompose } from "@/lib/store/compose";
 import { editMessage } from "@/lib/store/message-actions";
 import type { MessageEvent } from "@/lib/store/room";
-import { useMentionAutocomplete, useTextWithCaret } from "./mention-autocomplete";
+import { useBoxSuggestions } from "./box-suggestions";
 
 /**
  * A message of mine, edited in place: Enter saves, Escape cancels, Shift+Enter starts a line.
- * People it already named stay named (by id) when their `@Name` is kept.
+ * People it already named stay named (by id) when their `@Name` is kept; `@` and `:` offer
+ * people and emoji as in the composer.
  */
 export function MessageEditor({ room, message }: { room: string; message: MessageEvent }) {
   const [text, setText] = useState(message.data.text);
   const box = useRef<HTMLTextAreaElement>(null);
-  const mentions = useMentionAutocomplete(room, text, useTextWithCaret(box, setText));
+  const suggestions = useBoxSuggestions(room, text, setText, box);
 
   useLayoutEffect(() => {
     const el = box.current;
@@ -29,10 +30,10 @@ export function MessageEditor({ room, message }: { room: string; message: Messag
     const body = text.trim();
     if (body === "" || body === message.data.text) return stop();
     const kept = (message.data.mentions ?? []).filter((m) => body.toLowerCase().includes(`@${m.name.toLowerCase()}`)).map((m) => m.id);
-    if (editMessage(room, message.seq, body, [...new Set([...kept, ...mentions.mentionIds(body)])])) stop();
+    if (editMessage(room, message.seq, body, [...new Set([...kept, ...suggestions.mentionIds(body)])])) stop();
   };
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
-    if (e.nativeEvent.isComposing || mentions.onKeyDown(e)) return;
+    if (e.nativeEvent.isComposing || suggestions.onKeyDown(e)) return;
     if (e.key === "Escape") {
       e.preventDefault();
       stop();
@@ -44,18 +45,18 @@ export function MessageEditor({ room, message }: { room: string; message: Messag
 
   return (
     <div className="relative mt-0.5">
-      {mentions.list}
+      {suggestions.lists}
       <label htmlFor={`edit-${message.seq}`} className="sr-only">
         Edit message
       </label>
       <textarea
-        {...mentions.inputProps}
+        {...suggestions.boxProps}
         id={`edit-${message.seq}`}
         ref={box}
         value={text}
         rows={Math.min(8, text.split("\n").length)}
         maxLength={4000}
-        onChange={(e) => setText(e.target.value)}
+        onChange={(e) => suggestions.typed(e.target.value, e.target.selectionStart)}
         onKeyDown={onKeyDown}
         className="block w-full resize-none rounded-md border border-indigo-300 dark:border-indigo-700 px-2 py-1 text-sm focus-visible:outline-2 focus-visible:outline-indigo-500/60"
       />
