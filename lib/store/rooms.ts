@@ -127,17 +127,18 @@ async function listOne(roomId: string): Promise<void> {
   const asked = askedNow();
   const answer = await api(`/api/rooms?q=${encodeURIComponent(roomId)}`, roomsAnswerSchema);
   const listed = answer.rooms.filter((r) => r.id === roomId);
-  useRooms.setState((s) => ({ reads: absorb(s.reads, listed), ...named(s, listed), ...mutedFrom(s, listed, asked) }));
+  useRooms.setState((s) => ({ reads: absorb(s.reads, listed, asked), ...named(s, listed), ...mutedFrom(s, listed, asked) }));
 }
 
 /**
- * List answers and mutes in the order they happened: each list request, and each room muted or
- * unmuted here or on another device, takes the next number. An answer asked for before a mute
- * says what was true before it, and must not undo it.
+ * List answers, mutes and marks in the order they happened: each list request, and each room
+ * muted, unmuted or marked unread, here or on another device, takes the next number. An answer
+ * asked for before a mute or a mark says what was true before it, and must not undo it.
  */
 let moment = 0;
 const askedNow = () => ++moment;
 const mutedAt = new Map<string, number>();
+const markedAt = new Map<string, number>();
 
 /** Each load is numbered: an answer to an older one (a query typed over) is dropped. */
 let latest = 0;
@@ -158,12 +159,14 @@ function merge(rooms: RoomInfo[], more: RoomInfo[]): RoomInfo[] {
 /**
  * The positions a list answer carries, over what is known. The server's count is the truth as
  * of its answer, unless a read of mine is newer than it (sent, not yet in the answer): then
- * mine stands, and the count is at most what is left after it.
+ * mine stands, and the count is at most what is left after it. A room marked unread after the
+ * answer was `asked` for keeps its mark (the answer knew the position from before it).
  */
-function absorb(reads: Record<string, RoomRead>, rooms: readonly RoomInfo[]): Record<string, RoomRead> {
+function absorb(reads: Record<string, RoomRead>, rooms: readonly RoomInfo[], asked: number): Record<string, RoomRead> {
   const next = { ...reads };
   for (const r of rooms) {
     if (r.readSeq === undefined || r.unread === undefined) continue;
+    if ((markedAt.get(r.id) ?? 0) > asked) continue;
     const known = next[r.id];
     const head = Math.max(r.head, known?.head ?? 0);
     const counted = (known?.counted ?? false) || r.joined === true || r.readSeq > 0 || r.unread > 0;
@@ -252,7 +255,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
         next: answer.next ?? null,
         status: "ready",
         loadingMore: false,
-        reads: absorb(s.reads, answer.rooms),
+        reads: absorb(s.reads, answer.rooms, asked),
         ...named(s, answer.rooms),
         ...mutedFrom(s, answer.rooms, asked),
       }));
@@ -275,7 +278,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
         rooms: merge(s.rooms, answer.rooms),
         next: answer.next ?? null,
         loadingMore: false,
-        reads: absorb(s.reads, answer.rooms),
+        reads: absorb(s.reads, answer.rooms, asked),
         ...named(s, answer.rooms),
         ...mutedFrom(s, answer.rooms, asked),
       }));
@@ -338,7 +341,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
         const newer = s.sidebar.filter((r) => (visitedAt.get(r.id) ?? 0) > asked && !answer.rooms.some((a) => a.id === r.id));
         const at = answer.rooms[0]?.id === "general" ? 1 : 0;
         const sidebar = [...answer.rooms.slice(0, at), ...newer, ...answer.rooms.slice(at)];
-        return { sidebar, sidebarStatus: "ready", reads: absorb(s.reads, answer.rooms), ...named(s, answer.rooms), ...mutedFrom(s, answer.rooms, askedAt) };
+        return { sidebar, sidebarStatus: "ready", reads: absorb(s.reads, answer.rooms, askedAt), ...named(s, answer.rooms), ...mutedFrom(s, answer.rooms, askedAt) };
       });
     } catch {
       set((s) => ({ sidebarStatus: s.sidebarStatus === "ready" ? "ready" : "error" }));
@@ -397,6 +400,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
 
   forgetReads() {
     mutedAt.clear();
+    markedAt.clear();
     set({ reads: {}, sidebar: [], sidebarStatus: "idle", viewing: null, held: null, muted: {} });
   },
 
@@ -408,6 +412,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
   },
 
   markedUnread(roomId, readSeq, unread) {
+    markedAt.set(roomId, askedNow());
     set((s) => {
       const known = s.reads[roomId] ?? { readSeq, unread: 0, head: readSeq, counted: true };
       return { reads: { ...s.reads, [roomId]: { ...known, readSeq, unread: unread ?? known.unread, counted: true, live: undefined } } };

@@ -88,3 +88,19 @@ describe("muted rooms (1.12)", () => {
     expect(useRooms.getState().muted).toEqual({ plans: true });
   });
 });
+
+describe("a room marked unread (1.11)", () => {
+  it("keeps its mark against an answer asked for before it, and takes the count of one asked for after", async () => {
+    answer = [room(10, 10, 0)];
+    await useRooms.getState().loadSidebar();
+    // A list on its way when the person marks message 8 unread (two messages by others after 7).
+    const stale = useRooms.getState().loadSidebar();
+    useRooms.getState().markedUnread("plans", 7, 2);
+    await stale;
+    expect(useRooms.getState().reads.plans).toMatchObject({ readSeq: 7, unread: 2 });
+    // Asked for after the mark: the server's count stands.
+    answer = [room(10, 7, 3)];
+    await useRooms.getState().loadSidebar();
+    expect(useRooms.getState().reads.plans).toMatchObject({ readSeq: 7, unread: 3 });
+  });
+});
