@@ -174,6 +174,16 @@ test("a muted room's messages are not counted as unread, on every device, but a 
     await postMessages(baseURL!, x, ["worth reading"]);
     for (const page of [ada.page, phone]) await expect(roomLink(page, x)).toHaveAccessibleName(`#${x}, 1 unread`);
     await expect(ada.page).toHaveTitle("(2) Realtime Workspace");
+
+    // From the sidebar too, without opening the room (which would read it): Y muted, and back.
+    const yRow = sidebar(ada.page).getByRole("listitem").filter({ has: ada.page.getByRole("link", { name: new RegExp(`^#${y}(,|$)`) }) });
+    await yRow.hover();
+    await yRow.getByRole("button", { name: `Mute #${y}` }).click();
+    for (const page of [ada.page, phone]) await expect(roomLink(page, y)).toHaveAccessibleName(`#${y}, muted`);
+    await expect(ada.page).toHaveTitle("(1) Realtime Workspace");
+    await yRow.getByRole("button", { name: `Mute #${y}` }).click();
+    await expect(yRow.getByRole("button", { name: `Mute #${y}` })).toHaveAttribute("aria-pressed", "false");
+    for (const page of [ada.page, phone]) await expect(roomLink(page, y)).toHaveAccessibleName(`#${y}, 1 unread`);
   } finally {
     await phoneContext.close();
     await ada.context.close();

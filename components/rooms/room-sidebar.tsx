@@ -7,7 +7,7 @@ import { useShallow } from "zustand/react/shallow";
 import { useDrafts } from "@/lib/store/drafts";
 import { unreadByRoom, useNotifications } from "@/lib/store/notifications";
 import { useRooms } from "@/lib/store/rooms";
-import { BellOffIcon, CloseIcon, PencilIcon } from "../ui/icons";
+import { BellIcon, BellOffIcon, CloseIcon, PencilIcon } from "../ui/icons";
 import { NewMessage } from "./new-message";
 import { ListedRoomName } from "./room-name";
 
@@ -25,8 +25,8 @@ export function unreadLabel(unread: number): string {
 
 /**
  * The person's rooms (the room list's first page: `general`, the rooms they joined, then
- * A–Z), each with its unread count: bold with a badge while something is unread, and a pencil
- * where an unsent draft waits (in the rooms not open). `onClose`: it is an open drawer, with a
+ * A–Z), each with its unread count: bold with a badge while something is unread, a pencil
+ * where an unsent draft waits (in the rooms not open), and a bell that mutes it. `onClose`: it is an open drawer, with a
  * button that closes it.
  */
 export function RoomSidebar({ onClose }: { onClose?: () => void }) {
@@ -91,15 +91,14 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
           const current = room.id === openRoom;
           const draft = !current && drafts.has(room.id);
           return (
-            <li key={room.id}>
+            <li key={room.id} className="group relative">
               <Link
                 href={`/rooms/${room.id}`}
                 aria-current={current ? "page" : undefined}
                 aria-label={`${sidebarLabel(room)}${quiet ? ", muted" : ""}${draft ? ", draft" : ""}${unread > 0 && !quiet ? `, ${label} unread` : ""}${mentions > 0 ? `, ${mentions === 1 ? "a mention" : `${mentions} mentions`} of you` : ""}`}
-                className={`flex items-center gap-2 rounded-md px-2 py-1.5 text-sm ${current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "hover:bg-slate-100 dark:hover:bg-slate-800"} ${unread > 0 ? "font-semibold text-slate-900 dark:text-slate-100" : quiet ? "text-slate-500 dark:text-slate-400" : "text-slate-600 dark:text-slate-300"}`}
+                className={`flex items-center gap-2 rounded-md py-1.5 pr-9 pl-2 text-sm ${current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "hover:bg-slate-100 dark:hover:bg-slate-800"} ${unread > 0 ? "font-semibold text-slate-900 dark:text-slate-100" : quiet ? "text-slate-500 dark:text-slate-400" : "text-slate-600 dark:text-slate-300"}`}
               >
                 <ListedRoomName room={room} className="flex-1" />
-                {quiet && <BellOffIcon className="size-3.5 shrink-0 text-slate-400 dark:text-slate-500" />}
                 {draft && <PencilIcon className="size-3.5 shrink-0 text-slate-400 dark:text-slate-500" />}
                 {/* A space between the name and the count, as the label reads them ("#x, 3 unread"). */}
                 {unread > 0 && " "}
@@ -109,6 +108,7 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
                   </span>
                 )}
               </Link>
+              <MuteToggle roomId={room.id} name={shownLabel(room)} muted={quiet} />
             </li>
           );
         })}
@@ -116,6 +116,31 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
       <NewMessage onOpened={onClose} />
     </div>
   );
+}
+
+/**
+ * Mutes or unmutes a room from the list (protocol 1.12), as the bell in its header does: shown
+ * while the room is muted (the struck bell), and on hover or focus otherwise.
+ */
+function MuteToggle({ roomId, name, muted }: { roomId: string; name: string; muted: boolean }) {
+  return (
+    <button
+      type="button"
+      aria-pressed={muted}
+      aria-label={`Mute ${name}`}
+      title={muted ? `Muted: unmute ${name}` : `Mute ${name}`}
+      onClick={() => void useRooms.getState().mute(roomId, !muted)}
+      className={`absolute top-1/2 right-1.5 inline-flex size-6 -translate-y-1/2 items-center justify-center rounded text-slate-400 hover:bg-slate-200 hover:text-slate-700 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-slate-500 dark:hover:bg-slate-700 dark:hover:text-slate-200 ${muted ? "" : "invisible group-focus-within:visible group-hover:visible"}`}
+    >
+      {muted ? <BellOffIcon className="size-3.5" /> : <BellIcon className="size-3.5" />}
+    </button>
+  );
+}
+
+/** A room as its name reads in a sentence: "#design", "launch", or the other person's name. */
+function shownLabel(room: RoomInfo): string {
+  if (room.with) return room.with.name;
+  return room.private ? room.name : `#${room.name}`;
 }
 
 /** How the sidebar reads a room out: "#design", "launch, private", "Lin, direct message". */
