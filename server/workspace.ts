@@ -666,11 +666,15 @@ export class Workspace {
     return { ...page, people: await this.namesNow(page.events) };
   }
 
-  /** The people `events` name (their authors, those they quote, those who reacted), as named now. */
+  /**
+   * The people `events` name (their authors, those they quote, those who reacted, those who came
+   * or went), as named now.
+   */
   private async namesNow(events: readonly RealtimeEvent[]): Promise<Actor[]> {
     const ids = new Set<string>();
     for (const e of events) {
       ids.add(e.actor.id);
+      if (e.type === "membership") ids.add(e.data.userId);
       if (e.type !== "message") continue;
       const data = e.data as MessageData;
       if (data.replyTo) ids.add(data.replyTo.actor.id);
@@ -734,8 +738,8 @@ export class Workspace {
   async searchMessages(userId: string, words: string[], limit: number): Promise<SearchResult[]> {
     const query = wordsQuery(words);
     // The words index may be a moment behind an edit: each message found is checked against
-    // what it says now.
-    // A result names its author as they are named now (1.10), not as the message was written.
+    // what it says now. A result names its author as they are named now (1.10), not as the
+    // message was written.
     const rows = await this.prisma.$queryRaw<Array<{ stream: string; seq: bigint; actor_id: string; actor_name: string; at: Date; text: string }>>`
       SELECT e.stream, e.seq, e.actor_id, COALESCE(u.name, e.actor_name) AS actor_name, e.at, e.data->>'text' AS text
         FROM message_words w

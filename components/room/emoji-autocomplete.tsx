@@ -1,7 +1,7 @@
 "use client";
 import { useEffect, useMemo, useState } from "react";
 import { closedNameAt, emojiQueryAt, loadEmoji, matchEmoji, type NamedEmoji } from "@/lib/emoji";
-import { useSuggestionKeys } from "./suggestion-keys";
+import { suggestionClass, SUGGESTIONS_CLASS, useSuggestionKeys } from "./suggestion-keys";
 
 /** Suggestions shown at once. */
 const SHOWN = 8;
@@ -55,7 +55,7 @@ export function useEmojiAutocomplete(text: string, setText: (text: string, caret
     },
     onKeyDown: keys.onKeyDown,
     list: keys.open ? (
-      <ul id={keys.listId} role="listbox" aria-label="Emoji" className="absolute bottom-full left-0 z-20 mb-1 w-64 overflow-hidden rounded-lg border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 py-1 shadow-lg">
+      <ul id={keys.listId} role="listbox" aria-label="Emoji" className={SUGGESTIONS_CLASS}>
         {options.map((o, i) => (
           <li
             key={o.name}
@@ -68,7 +68,7 @@ export function useEmojiAutocomplete(text: string, setText: (text: string, caret
               e.preventDefault();
               if (at) put(at.start, caret, `${o.emoji} `);
             }}
-            className={`flex cursor-pointer items-center gap-2 px-3 py-1.5 text-sm ${i === keys.current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "text-slate-700 dark:text-slate-300"}`}
+            className={suggestionClass(i === keys.current)}
           >
             <span aria-hidden className="w-6 text-center text-lg leading-none">
               {o.emoji}

@@ -7,7 +7,7 @@ import { distinctName } from "@/lib/names";
 import { usePeople } from "@/lib/store/people";
 import { useRoom } from "@/lib/store/room";
 import { Avatar } from "../ui/avatar";
-import { useSuggestionKeys } from "./suggestion-keys";
+import { suggestionClass, SUGGESTIONS_CLASS, useSuggestionKeys } from "./suggestion-keys";
 import { useSharedNames } from "./use-shared-names";
 
 /** Suggestions shown at once. */
@@ -136,7 +136,7 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
       setDismissed(null);
     },
     list: keys.open ? (
-      <ul id={keys.listId} role="listbox" aria-label="People to mention" className="absolute bottom-full left-0 z-20 mb-1 w-64 overflow-hidden rounded-lg border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 py-1 shadow-lg">
+      <ul id={keys.listId} role="listbox" aria-label="People to mention" className={SUGGESTIONS_CLASS}>
         {options.map((user, i) => {
           const where = namesakes.has(user.name.toLowerCase()) ? (here.has(user.id) ? "here now" : wrote.has(user.id) ? "wrote here" : "not in this room") : null;
           const shown = distinctName(user, shared);
@@ -152,7 +152,7 @@ export function useMentionAutocomplete(roomId: string, text: string, setText: (t
                 e.preventDefault();
                 choose(user);
               }}
-              className={`flex cursor-pointer items-center gap-2 px-3 py-1.5 text-sm ${i === keys.current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "text-slate-700 dark:text-slate-300"}`}
+              className={suggestionClass(i === keys.current)}
             >
               <Avatar name={shown} color={user.color || "#64748b"} size="sm" />
               <bdi className="truncate">{shown}</bdi>

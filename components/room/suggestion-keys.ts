@@ -1,6 +1,13 @@
 "use client";
 import { useId, useState, type KeyboardEvent } from "react";
 
+/** The list above the box, and one of its options (`active`: the one the keys are on). */
+export const SUGGESTIONS_CLASS =
+  "absolute bottom-full left-0 z-20 mb-1 w-64 overflow-hidden rounded-lg border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 py-1 shadow-lg";
+export function suggestionClass(active: boolean): string {
+  return `flex cursor-pointer items-center gap-2 px-3 py-1.5 text-sm ${active ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "text-slate-700 dark:text-slate-300"}`;
+}
+
 /**
  * The keys and ARIA of a list of suggestions under a message box (people for `@`, emoji for
  * `:`): the box keeps the focus, ↑ and ↓ move through the list, Enter or Tab choose, Escape

@@ -95,7 +95,7 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
               <Link
                 href={`/rooms/${room.id}`}
                 aria-current={current ? "page" : undefined}
-                aria-label={`${sidebarLabel(room)}${quiet ? ", muted" : ""}${draft ? ", draft" : ""}${unread > 0 && !quiet ? `, ${label} unread` : ""}${mentions > 0 ? `, ${mentions === 1 ? "a mention" : `${mentions} mentions`} of you` : ""}`}
+                aria-label={rowLabel(room, { muted: quiet, draft, unread: quiet ? 0 : unread, mentions })}
                 className={`flex items-center gap-2 rounded-md py-1.5 pr-9 pl-2 text-sm ${current ? "bg-indigo-50 dark:bg-indigo-950 text-indigo-900 dark:text-indigo-100" : "hover:bg-slate-100 dark:hover:bg-slate-800"} ${unread > 0 ? "font-semibold text-slate-900 dark:text-slate-100" : quiet ? "text-slate-500 dark:text-slate-400" : "text-slate-600 dark:text-slate-300"}`}
               >
                 <ListedRoomName room={room} className="flex-1" />
@@ -141,6 +141,16 @@ function MuteToggle({ roomId, name, muted }: { roomId: string; name: string; mut
 function shownLabel(room: RoomInfo): string {
   if (room.with) return room.with.name;
   return room.private ? room.name : `#${room.name}`;
+}
+
+/** A row as it is read out: "#design, muted, a mention of you", "launch, private, draft, 3 unread". */
+function rowLabel(room: RoomInfo, s: { muted: boolean; draft: boolean; unread: number; mentions: number }): string {
+  const parts = [sidebarLabel(room)];
+  if (s.muted) parts.push("muted");
+  if (s.draft) parts.push("draft");
+  if (s.unread > 0) parts.push(`${unreadLabel(s.unread)} unread`);
+  if (s.mentions > 0) parts.push(s.mentions === 1 ? "a mention of you" : `${s.mentions} mentions of you`);
+  return parts.join(", ");
 }
 
 /** How the sidebar reads a room out: "#design", "launch, private", "Lin, direct message". */

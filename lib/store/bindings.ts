@@ -71,7 +71,7 @@ function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
     case "room.created":
       useRooms.getState().announce({ id: event.data.roomId, name: event.data.name, createdAt: event.at });
       return useFeed.getState().receive(event);
-    case "message.posted":
+    case "message.posted": {
       // In my own stream: a message in one of my private rooms.
       useRooms.getState().posted(event.data.roomId, event.data.seq, event.actor.id, me.id, event.stream !== "feed");
       // A direct message is news, unless I am reading it or muted it (a mention still is: notifications.ts).
@@ -82,6 +82,7 @@ function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
       // A private room's messages come in my own stream: counted as unread, never in the
       // public feed (whose positions are another stream's).
       return event.stream === "feed" ? useFeed.getState().receive(event) : undefined;
+    }
     case "member.joined":
       return useFeed.getState().receive(event);
     case "member.added":

@@ -1,8 +1,8 @@
 // `read` (protocol 1.2): the person has seen a room up to a seq. Moves their read position on
 // the server and tells every connection of theirs, on every instance. With `unread` (1.11) the
-// person marked what follows the seq unread: the position is set to it, back if need be. A read needs a room that
-// exists but no join: a page may mark a room read that it shows without following, and a
-// long-poll page's join may have gone to another instance.
+// person marked what follows the seq unread: the position is set to it, back if need be. A read
+// needs a room that exists but no join: a page may mark a room read that it shows without
+// following, and a long-poll page's join may have gone to another instance.
 import { answer, type CommandContext, type Reply } from "./context";
 import type { CommandDeps } from "./executor";
 import type { ClientFrame } from "../../lib/protocol";
