@@ -92,15 +92,15 @@ export async function startNginx(opts: { conf: NginxConf; upstreams: number[]; p
 }
 
 /**
- * The deploy config with test values: the upstream's `server` lines become one per port (with
- * the first line's parameters but `resolve`), `listen` becomes 127.0.0.1:<port>, and pid, logs and temp files
+ * The deploy config with test values: each upstream's `server` lines become one per port (with
+ * its first line's parameters but `resolve`), `listen` becomes 127.0.0.1:<port>, and pid, logs and temp files
  * move into `dir`. With `tls`, the listener keeps TLS and HTTP/2 with the test's certificate;
  * without, it is plain HTTP (the TLS lines go). Throws if the template no longer has what it rewrites.
  */
 export function renderNginxConf(template: string, o: { dir: string; port: number; upstreams: number[]; tls?: NginxTls }): string {
   if (o.upstreams.length === 0) throw new Error("at least one upstream");
   let conf = template;
-  const replaceOnce = (re: RegExp, replacement: string | ((...m: string[]) => string), what: string) => {
+  const rewrite = (re: RegExp, replacement: string | ((...m: string[]) => string), what: string) => {
     let n = 0;
     conf = conf.replace(re, (...m: string[]) => {
       n++;
@@ -109,7 +109,7 @@ export function renderNginxConf(template: string, o: { dir: string; port: number
     if (n === 0) throw new Error(`nginx template: no ${what} to rewrite`);
   };
 
-  replaceOnce(/^([ \t]*)upstream\s+(\w+)\s*\{([^}]*)\}/m, (_all, indent, name, body) => {
+  rewrite(/^([ \t]*)upstream\s+(\w+)\s*\{([^}]*)\}/gm, (_all, indent, name, body) => {
     const lines = body!.split("\n");
     const servers = lines.filter((l) => /^\s*server\s+\S+/.test(l));
     if (servers.length === 0) throw new Error("nginx template: upstream without servers");
@@ -135,18 +135,18 @@ export function renderNginxConf(template: string, o: { dir: string; port: number
   if (listens === 0) throw new Error("nginx template: no listen line");
   if (tls) {
     if (!tls.http2Directive) conf = conf.replace(/^[ \t]*http2\s+on;[^\n]*\n/m, "");
-    replaceOnce(/^(\s*)ssl_certificate\s+[^;]+;/m, (_all, indent) => `${indent}ssl_certificate ${tls.cert};`, "ssl_certificate");
-    replaceOnce(/^(\s*)ssl_certificate_key\s+[^;]+;/m, (_all, indent) => `${indent}ssl_certificate_key ${tls.key};`, "ssl_certificate_key");
+    rewrite(/^(\s*)ssl_certificate\s+[^;]+;/m, (_all, indent) => `${indent}ssl_certificate ${tls.cert};`, "ssl_certificate");
+    rewrite(/^(\s*)ssl_certificate_key\s+[^;]+;/m, (_all, indent) => `${indent}ssl_certificate_key ${tls.key};`, "ssl_certificate_key");
   } else {
     // Plain HTTP: no HTTP/2 (browsers speak it only over TLS), no certificate, no redirect of
     // plain requests (error 497 is TLS's); the hostile config has none of these to begin with.
     conf = conf.replace(/^[ \t]*(http2\s+on|ssl_\w+\s[^;]*|error_page\s+497\s[^;]*);[^\n]*\n/gm, "");
   }
 
-  replaceOnce(/^pid\s+[^;]+;/m, `pid ${o.dir}/nginx.pid;`, "pid");
-  replaceOnce(/^error_log\s+[^;]+;/m, `error_log ${o.dir}/error.log warn;`, "error_log");
-  replaceOnce(/^(\s*)access_log\s+[^;]+;/m, (_all, indent) => `${indent}access_log ${o.dir}/access.log;`, "access_log");
-  replaceOnce(
+  rewrite(/^pid\s+[^;]+;/m, `pid ${o.dir}/nginx.pid;`, "pid");
+  rewrite(/^error_log\s+[^;]+;/m, `error_log ${o.dir}/error.log warn;`, "error_log");
+  rewrite(/^(\s*)access_log\s+[^;]+;/m, (_all, indent) => `${indent}access_log ${o.dir}/access.log;`, "access_log");
+  rewrite(
     /^http\s*\{\n/m,
     "http {\n" +
       ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `    ${t}_temp_path ${o.dir}/${t};\n`).join(""),
