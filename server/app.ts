@@ -330,9 +330,34 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // A burst of requests from one address is answered a slice per turn of the event loop, with
   // every other address's requests and sockets served in between (server/http/fair-share.ts).
   const fairShare = new FairShare({ addressOf: (req) => trust.clientAddress(req), slice: tuning.requestsPerTurn, waiting: metrics.httpWaiting });
-  const server = http.createServer({ connectionsCheckingInterval: tuning.timeoutCheckIntervalMs ?? 5_000 }, (req, res) =>
-    fairShare.admit(req, () => answerRequest(req, res)),
-  );
+  // The requests being answered, so that a drain lets them finish before it closes the log and
+  // the database under them.
+  const answering = new Set<ServerResponse>();
+  let allAnswered: (() => void) | null = null;
+  const server = http.createServer({ connectionsCheckingInterval: tuning.timeoutCheckIntervalMs ?? 5_000 }, (req, res) => {
+    answering.add(res);
+    res.once("close", () => {
+      answering.delete(res);
+      if (answering.size === 0) allAnswered?.();
+    });
+    fairShare.admit(req, () => answerRequest(req, res));
+  });
+  /**
+   * Resolves once every request under way has been answered, or after `ms`, when the ones still
+   * going (a body that stopped arriving) are cut.
+   */
+  const requestsAnswered = async (ms: number) => {
+    if (answering.size === 0) return;
+    logger.info({ requests: answering.size }, "draining: answering the requests under way");
+    const done = new Promise<void>((resolve) => (allAnswered = resolve));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), ms)));
+    if ((await Promise.race([done, late])) === "late") {
+      logger.warn({ requests: answering.size }, "draining: requests still unanswered; closing their connections");
+      for (const res of answering) res.destroy();
+    }
+    clearTimeout(timer);
+  };
   server.keepAliveTimeout = 65_000;
   // Node's timeouts cover receiving a request, not answering it: a held poll or an SSE stream
   // (requests complete once their headers are in) and an upgraded WebSocket are not cut by
@@ -392,6 +417,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
       sse.drain();
       poll.drain();
       await readHeldConnections();
+      // Requests under way when the drain began (a message posted, a room being created) are
+      // answered before the log and the database close under them: cut off, they would fail,
+      // and nginx sends a POST that has reached an instance nowhere else.
+      await requestsAnswered(config.shutdownTimeoutMs / 2);
       // Commit what was accepted first, so its senders still hear their acks.
       await log.close();
       await searchIndex.stop();

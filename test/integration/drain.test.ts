@@ -2,6 +2,8 @@
 // drain starts while it is accepted but not yet committed. Its sender must hear the ack before
 // the socket closes, and the message must be in the log — no retry hides a loss. On the embedded
 // database the test's open transaction holds the one backend, so the append waits its turn.
+// And an HTTP request under way when the drain begins is answered before the database closes.
+import http from "node:http";
 import pg from "pg";
 import { describe, expect, it, vi } from "vitest";
 import { dbKinds } from "../helpers/db";
@@ -52,6 +54,74 @@ describe.each(dbKinds)("drain with an append in flight on %s", (kind) => {
       expect(rows).toEqual([{ seq: String(ack!.seq), text: "in flight" }]);
     } finally {
       await admin.end();
+      await server.stop();
+    }
+  });
+  it("answers an HTTP request that was under way when the drain began, before closing the database", async () => {
+    const [server, ada] = await startServerWith(["Ada"], { kind });
+    try {
+      // A room being created: its request is in, its body still coming when the drain begins.
+      const body = JSON.stringify({ name: "late" });
+      const arrived = new Promise<void>((resolve) => server.app.server.once("request", () => resolve()));
+      const req = http.request(`${server.url}/api/rooms`, {
+        method: "POST",
+        headers: { cookie: ada.cookie, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      });
+      const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        req.on("response", (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => (text += chunk));
+          res.on("end", () => resolve({ status: res.statusCode!, body: text }));
+        });
+        req.on("error", reject);
+      });
+      req.write(body.slice(0, 5));
+      await arrived;
+
+      // However far the drain gets on its own (to its end, or a second into it), the rest of
+      // the body comes only then.
+      const drained = server.app.shutdown();
+      await Promise.race([drained, new Promise((r) => setTimeout(r, 1_000))]);
+      req.end(body.slice(5));
+
+      const { status, body: text } = await answer;
+      expect(status, text).toBe(201);
+      await drained;
+      const admin = new pg.Client({ connectionString: server.testDb.url });
+      await admin.connect();
+      try {
+        const { rows } = await admin.query<{ id: string }>("SELECT id FROM rooms WHERE name = 'late'");
+        expect(rows).toHaveLength(1);
+      } finally {
+        await admin.end();
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+  it("cuts a request whose body keeps trickling in once half the drain's time is up, and closes", async () => {
+    const [server, ada] = await startServerWith(["Ada"], { kind, env: { SHUTDOWN_TIMEOUT_MS: "2000" } });
+    let trickle: ReturnType<typeof setInterval> | undefined;
+    try {
+      const arrived = new Promise<void>((resolve) => server.app.server.once("request", () => resolve()));
+      const req = http.request(`${server.url}/api/rooms`, {
+        method: "POST",
+        headers: { cookie: ada.cookie, "content-type": "application/json", "content-length": 10_000 },
+      });
+      const cut = new Promise<string>((resolve) => {
+        req.on("response", (res) => resolve(`answered ${res.statusCode}`));
+        req.on("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      });
+      // A byte of JSON's whitespace every 50 ms: never idle, never done.
+      req.write("{");
+      trickle = setInterval(() => req.write(" "), 50);
+      await arrived;
+
+      await server.app.shutdown();
+      expect(await cut).toBe("ECONNRESET");
+    } finally {
+      clearInterval(trickle);
       await server.stop();
     }
   });
