@@ -52,6 +52,8 @@ export interface SseOptions {
 
 export class SseTransport {
   private readonly streams = new Set<SseConnection>();
+  /** Shutting down: streams still being set up are refused rather than left open. */
+  private draining = false;
   /** The per-delivery counters, looked up once. */
   private readonly tallies: SseTallies;
 
@@ -86,6 +88,10 @@ export class SseTransport {
     const heads = await this.opts.log.heads(missing);
     const position: Cursor = new Map(streams.map((s) => [s, cursor.get(s) ?? heads.get(s) ?? 0]));
     if (req.destroyed) return;
+    // The drain began while this stream was being set up: it would have nothing to end it.
+    if (this.draining) {
+      return sendError(res, new HttpError("unavailable", "The server is restarting; try again shortly"), { "Retry-After": "1" });
+    }
 
     res.writeHead(200, {
       "Content-Type": "text/event-stream; charset=utf-8",
@@ -119,6 +125,7 @@ export class SseTransport {
 
   /** Ends every stream (shutdown); browsers reconnect with Last-Event-ID elsewhere. */
   drain(): void {
+    this.draining = true;
     for (const c of [...this.streams]) c.disconnect("draining");
   }
 }

@@ -125,4 +125,31 @@ describe.each(dbKinds)("drain with an append in flight on %s", (kind) => {
       await server.stop();
     }
   });
+  it("refuses an event stream still being set up when the drain began, rather than leave it open", async () => {
+    const [server, ada] = await startServerWith(["Ada"], { kind });
+    try {
+      // The stream's setup waits on the log's heads until the test lets it go on.
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const heads = server.app.log.heads.bind(server.app.log);
+      const asked = vi.spyOn(server.app.log, "heads").mockImplementationOnce(async (streams) => {
+        await gate;
+        return heads(streams);
+      });
+      const stream = new Promise<http.IncomingMessage>((resolve, reject) =>
+        http.get(`${server.url}/api/stream?streams=feed`, { headers: { cookie: ada.cookie } }, resolve).on("error", reject),
+      );
+      await waitFor(() => asked.mock.calls.length > 0, 20_000, "the stream's setup to ask for the heads");
+
+      const drained = server.app.shutdown();
+      release();
+      const res = await stream;
+      res.resume();
+      expect(res.statusCode).toBe(503);
+      expect(res.headers["retry-after"]).toBe("1");
+      await drained;
+    } finally {
+      await server.stop();
+    }
+  });
 });
