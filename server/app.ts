@@ -222,6 +222,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     maxBufferedBytes: tuning.sseMaxBufferedBytes,
     writeStallMs: tuning.writeStallMs,
     budget,
+    accepting: () => ready,
   });
   const poll = new LongPollTransport({
     hub,

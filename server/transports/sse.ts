@@ -48,12 +48,12 @@ export interface SseOptions {
   budget?: ConnectionBudget;
   /** A stream whose socket has not drained for this long while bytes wait is destroyed; default `WRITE_STALL_MS`. */
   writeStallMs?: number;
+  /** False once the server drains: a stream still being set up then is refused. Default: always. */
+  accepting?: () => boolean;
 }
 
 export class SseTransport {
   private readonly streams = new Set<SseConnection>();
-  /** Shutting down: streams still being set up are refused rather than left open. */
-  private draining = false;
   /** The per-delivery counters, looked up once. */
   private readonly tallies: SseTallies;
 
@@ -89,7 +89,7 @@ export class SseTransport {
     const position: Cursor = new Map(streams.map((s) => [s, cursor.get(s) ?? heads.get(s) ?? 0]));
     if (req.destroyed) return;
     // The drain began while this stream was being set up: it would have nothing to end it.
-    if (this.draining) {
+    if (this.opts.accepting?.() === false) {
       return sendError(res, new HttpError("unavailable", "The server is restarting; try again shortly"), { "Retry-After": "1" });
     }
 
@@ -125,7 +125,6 @@ export class SseTransport {
 
   /** Ends every stream (shutdown); browsers reconnect with Last-Event-ID elsewhere. */
   drain(): void {
-    this.draining = true;
     for (const c of [...this.streams]) c.disconnect("draining");
   }
 }
