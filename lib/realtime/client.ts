@@ -62,6 +62,8 @@ export const ANSWER_TIMEOUT_MS = 5_000;
 export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi {
   private readonly positions = new Positions();
   private readonly rooms = new Map<string, Subscription>();
+  /** Rooms left while frames written in them were still unsent: followed until those are taken. */
+  private readonly leaving = new Set<string>();
   /** Rooms whose canvas is followed (protocol 1.3); each `joined` of the room opens it again. */
   private readonly canvases = new Set<string>();
   private readonly feedStreams: string[];
@@ -174,7 +176,10 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
       window: () => (this.link.transport === "websocket" ? SEND_WINDOW : 1),
       roomReady: (room) => this.rooms.has(room) && !this.rooms.get(room)!.waitingToRejoin,
       send: (frame) => this.link.send(frame),
-      onChange: (entries) => this.emit("outbox", entries),
+      onChange: (entries) => {
+        this.leaveWhenSent(entries);
+        this.emit("outbox", entries);
+      },
       onAck: (ack, rtt) => {
         if (rtt !== null) this.status.rttMs = rtt;
         this.emit("ack", ack);
@@ -247,6 +252,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
 
   /** Follows a room from `since` (the newest seq the page already shows), or live when absent. */
   join(room: string, since?: number): void {
+    this.leaving.delete(room);
     if (since !== undefined) this.positions.set(roomStream(room), since);
     let sub = this.rooms.get(room);
     if (!sub) {
@@ -260,14 +266,38 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
     this.outbox.flush();
   }
 
+  /**
+   * Stops following a room. What the person wrote there and the server has not taken yet goes
+   * first: the room stays joined (the server takes a room's frames only from those in it) until
+   * the last is answered, as a message sent just before switching rooms must not wait for the
+   * person to come back.
+   */
   leave(room: string): void {
     const sub = this.rooms.get(room);
     if (!sub) return;
     this.cursors.forget(room);
     this.closeCanvas(room);
+    if (unsentIn(this.outbox.list(), room)) {
+      this.leaving.add(room);
+      return;
+    }
+    this.unfollow(room, sub);
+  }
+
+  private unfollow(room: string, sub: Subscription): void {
+    this.leaving.delete(room);
     sub.leave();
     this.rooms.delete(room);
     if (this.link.transport === "longpoll") this.poll.restart();
+  }
+
+  /** Rooms left with frames unsent are let go once those are answered. */
+  private leaveWhenSent(entries: OutboxEntry[]): void {
+    for (const room of this.leaving) {
+      const sub = this.rooms.get(room);
+      if (!sub) this.leaving.delete(room);
+      else if (!unsentIn(entries, room)) this.unfollow(room, sub);
+    }
   }
 
   /**
@@ -541,6 +571,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
         // Gone for this person: stop following it here, without a `leave` the server would refuse.
         sub?.removed();
         this.rooms.delete(frame.room);
+        this.leaving.delete(frame.room);
         this.canvases.delete(frame.room);
         this.cursors.forget(frame.room);
         return this.emit("removed", { room: frame.room });
@@ -691,4 +722,9 @@ export function randomId(prefix: string): string {
   let s = "";
   for (const b of bytes) s += b.toString(36).padStart(2, "0");
   return `${prefix}-${s.slice(0, 14)}`;
+}
+
+/** Whether `entries` hold a frame of `room` still to be taken (a failed one waits for the person, not the room). */
+function unsentIn(entries: readonly OutboxEntry[], room: string): boolean {
+  return entries.some((e) => e.room === room && e.status !== "failed");
 }

@@ -999,6 +999,45 @@ describe("what the page sends", () => {
     ]);
   });
 
+  it("messages written just before leaving the room still go, in order, and the room is left once they are taken", () => {
+    const { client, socket } = connected("general");
+    const a = client.send("general", "first")!;
+    const b = client.send("general", "second")!;
+    const c = client.send("general", "third")!;
+    client.leave("general");
+    // One of a room's messages is on its way at a time: the room stays joined for the others.
+    expect(sent(["send", "leave"]).map((f) => (f.type === "send" ? f.text : f.type))).toEqual(["first"]);
+    socket.receive({ type: "ack", clientId: a.clientId, seq: 1 });
+    socket.receive({ type: "ack", clientId: b.clientId, seq: 2 });
+    expect(sent(["leave"])).toEqual([]);
+    socket.receive({ type: "ack", clientId: c.clientId, seq: 3 });
+    expect(sent(["send", "leave"]).map((f) => (f.type === "send" ? f.text : f.type))).toEqual(["first", "second", "third", "leave"]);
+    expect(client.getStatus().subscriptions).toEqual({});
+  });
+
+  it("a room left with a message unsent and opened again before it went is followed still, never left", () => {
+    const { client, socket } = connected("general");
+    client.setOffline(true);
+    const a = client.send("general", "offline")!;
+    client.leave("general");
+    client.join("general", 0);
+    client.setOffline(false);
+    sockets.last.open();
+    sockets.last.receive({ type: "joined", room: "general", head: 0, members: [] });
+    expect(sockets.last.sentOf("send").map((f) => f.text)).toEqual(["offline"]);
+    sockets.last.receive({ type: "ack", clientId: a.clientId, seq: 1 });
+    expect([...socket.sentOf("leave"), ...sockets.last.sentOf("leave")]).toEqual([]);
+    expect(Object.keys(client.getStatus().subscriptions)).toEqual(["general"]);
+  });
+
+  it("a failed message does not keep a room it was written in", () => {
+    const { client, socket } = connected("general");
+    const a = client.send("general", "hi")!;
+    socket.receive({ type: "error", code: "forbidden", message: "no", clientId: a.clientId });
+    client.leave("general");
+    expect(socket.sentOf("leave")).toEqual([{ type: "leave", room: "general" }]);
+  });
+
   it("a full outbox refuses the next message and says why", () => {
     const { client, h } = connected("general");
     client.setOffline(true);
@@ -1308,10 +1347,27 @@ describe("more of the page's calls", () => {
     expect(sockets.last.sent).toEqual([]);
   });
 
-  it("a message refused not_joined after its room was left is failed, not held", () => {
+  it("a message refused not_joined in a room left before it was taken: joined again, sent again, then left", async () => {
     const { client, socket } = connected("general");
     const a = client.send("general", "hi")!;
     client.leave("general");
+    socket.receive({ type: "error", code: "not_joined", message: "Join first", clientId: a.clientId, room: "general" });
+    await pass(30_000);
+    // The room is joined again, and the message goes again behind the join.
+    const order = sent(["join", "send", "leave"]).map((f) => f.type);
+    expect(order.slice(0, 3)).toEqual(["join", "send", "join"]);
+    expect(order.slice(3)).toContain("send");
+    expect(order).not.toContain("leave");
+    socket.receive({ type: "joined", room: "general", head: 0, members: [] });
+    socket.receive({ type: "ack", clientId: a.clientId, seq: 1 });
+    expect(client.getOutbox()).toEqual([]);
+    expect(socket.sentOf("leave")).toEqual([{ type: "leave", room: "general" }]);
+  });
+
+  it("a message refused not_joined in a room no longer followed is failed, not held", () => {
+    const { client, socket } = connected("general");
+    client.leave("general");
+    const a = client.send("general", "hi")!;
     socket.receive({ type: "error", code: "not_joined", message: "Join first", clientId: a.clientId, room: "general" });
     expect(client.getOutbox()).toMatchObject([{ clientId: a.clientId, status: "failed" }]);
   });
