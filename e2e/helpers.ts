@@ -56,6 +56,16 @@ export async function sendMessage(page: Page, text: string): Promise<void> {
 }
 
 export const messageLog = (page: Page) => page.getByRole("log", { name: "Conversation" });
+
+/**
+ * The message holding `text` once the server has it. A message shows the moment it is written,
+ * marked "Pending" or "Sending…" until its ack, and a room's messages go one at a time: a test
+ * that looks for it elsewhere (a search, another person) or goes offline after sending waits for
+ * this, not for the text to show.
+ */
+export const sentMessage = (page: Page, text: string) =>
+  messageLog(page).getByRole("listitem").filter({ hasText: text }).locator("[data-message]");
+
 export const connectionBadge = (page: Page) => page.getByRole("status");
 export const peopleHere = (page: Page) => page.getByRole("list", { name: "People here" }).getByRole("listitem");
 export const activityFeed = (page: Page) => page.getByRole("list", { name: "Activity" });
