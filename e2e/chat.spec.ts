@@ -57,3 +57,32 @@ test("a message written offline waits as pending and arrives exactly once", asyn
   await olga.context.close();
   await piet.context.close();
 });
+
+test("messages sent just before switching rooms still reach the room", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const lin = await signedInPerson(browser, "Lin");
+  const room = unique("hurry");
+  await createRoom(ada.page, room);
+  await openRoom(lin.page, room);
+  // A slow link from here on: everything the server tells Ada comes 2.5 s late, so a room's next
+  // message, which waits until the one before it is confirmed, is still on the page when she
+  // moves on.
+  let late = 0;
+  await ada.page.routeWebSocket(/\/ws(\?|$)/, (ws) => {
+    const server = ws.connectToServer();
+    server.onMessage((m) => {
+      if (typeof m === "string" && m.includes('"type":"ack"')) late++;
+      setTimeout(() => ws.send(m), 2_500);
+    });
+  });
+  await openRoom(ada.page, room);
+
+  for (const text of ["one", "two", "three"]) await sendMessage(ada.page, `${text} in a hurry`);
+  await ada.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: /^#general(,|$)/ }).click();
+  await expect(ada.page.getByRole("heading", { level: 1, name: /general$/i })).toBeVisible();
+
+  for (const text of ["one", "two", "three"]) await expect(messageLog(lin.page).getByText(`${text} in a hurry`)).toBeVisible();
+  expect(late, "acknowledgements held back").toBeGreaterThanOrEqual(3);
+  await ada.context.close();
+  await lin.context.close();
+});
