@@ -208,6 +208,24 @@ test("an empty box is one line high, however long its placeholder", async ({ bro
   await ada.context.close();
 });
 
+test("a name typed out whole before the emoji list has arrived becomes its emoji as the list comes in", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  await createRoom(ada.page, unique("emoji-slow"));
+  const box = ada.page.getByLabel("Message", { exact: true });
+  await expect(box).toBeEnabled();
+  // A slow network from here on: every script the page fetches now (the list is one) takes a second.
+  let delayed = 0;
+  await ada.page.route("**/_next/static/chunks/**", async (route) => {
+    delayed++;
+    await new Promise((r) => setTimeout(r, 1_000));
+    await route.continue();
+  });
+  await box.pressSequentially("done :tada:");
+  await expect(box).toHaveValue("done 🎉");
+  expect(delayed, "the list came over the slowed network").toBeGreaterThan(0);
+  await ada.context.close();
+});
+
 test("`:` and a few letters offer emoji by name, picked with the keyboard; a name typed out whole becomes its emoji, in the edit box too; reactions are found by name", async ({ browser }) => {
   const ada = await signedInPerson(browser, "Ada");
   await createRoom(ada.page, unique("emoji"));

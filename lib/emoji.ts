@@ -12,6 +12,9 @@ const NAME_CHARS = /^[a-z0-9_+-]+$/;
 /** Letters typed after `:` before names are offered: `:)` or `12:30` must not open a list. */
 const MIN_QUERY = 2;
 
+/** What may come right before a name's `:`: the text's start, a space, an opening bracket or quote, markdown's marks. */
+const BEFORE_NAME = /[\s([{"'*_~]/;
+
 /**
  * The emoji name being typed before the caret: from a `:` that starts a word to the caret, in
  * name letters only. `null` when the caret is not in one (`12:30`, `a:b`, `:)`).
@@ -20,7 +23,7 @@ export function emojiQueryAt(text: string, caret: number): { start: number; quer
   const before = text.slice(0, caret);
   const start = before.lastIndexOf(":");
   if (start === -1) return null;
-  if (start > 0 && !/[\s([{"'*_~]/.test(before[start - 1]!)) return null;
+  if (start > 0 && !BEFORE_NAME.test(before[start - 1]!)) return null;
   const query = before.slice(start + 1).toLowerCase();
   if (query.length < MIN_QUERY || query.length > 40 || !NAME_CHARS.test(query)) return null;
   return { start, query };
@@ -42,6 +45,14 @@ export function matchEmoji(list: readonly NamedEmoji[], query: string, limit: nu
   }
   scored.sort((a, b) => a.rank - b.rank || a.name.length - b.name.length || a.name.localeCompare(b.name));
   return scored.slice(0, limit).map(({ emoji, name }) => ({ emoji, name }));
+}
+
+/** The caret is where a name may be beginning: a `:` that starts a word, then name letters or none yet. */
+export function emojiNameBegunAt(text: string, caret: number): boolean {
+  const before = text.slice(0, caret);
+  const start = before.lastIndexOf(":");
+  if (start === -1 || (start > 0 && !BEFORE_NAME.test(before[start - 1]!))) return false;
+  return NAME_CHARS.test(before.slice(start + 1)) || start === caret - 1;
 }
 
 /**

@@ -1,6 +1,6 @@
 "use client";
-import { useEffect, useMemo, useState } from "react";
-import { closedNameAt, emojiQueryAt, loadEmoji, matchEmoji, type NamedEmoji } from "@/lib/emoji";
+import { useEffect, useMemo, useRef, useState } from "react";
+import { closedNameAt, emojiNameBegunAt, emojiQueryAt, loadEmoji, matchEmoji, type NamedEmoji } from "@/lib/emoji";
 import { suggestionClass, SUGGESTIONS_CLASS, useSuggestionKeys } from "./suggestion-keys";
 
 /** Suggestions shown at once. */
@@ -18,9 +18,24 @@ export function useEmojiAutocomplete(text: string, setText: (text: string, caret
 
   const at = emojiQueryAt(text, caret);
   const query = at && at.start !== dismissed ? at.query : null;
+  // Fetched as a name begins (its `:`), so a fast typist's `:tada:` rarely beats the list here.
+  const starting = names === null && emojiNameBegunAt(text, caret);
   useEffect(() => {
-    if (query !== null && names === null) loadEmoji().then(setNames, () => undefined);
-  }, [query, names]);
+    if (starting) loadEmoji().then(setNames, () => undefined);
+  }, [starting]);
+  // And when it does (a slow network), the name closed while the list was on its way becomes
+  // its emoji as the list arrives, as it would have had the list been here.
+  const late = useRef({ text, caret });
+  late.current = { text, caret };
+  useEffect(() => {
+    if (!names) return;
+    const { text: now, caret: at } = late.current;
+    const closed = closedNameAt(now, at, names.byName);
+    if (!closed) return;
+    setText(now.slice(0, closed.start) + closed.emoji + now.slice(at), closed.start + closed.emoji.length);
+    setCaret(closed.start + closed.emoji.length);
+    // Only as the names arrive: later, a name closes by being typed (`typed` below).
+  }, [names]);
 
   const options = useMemo(() => (query !== null && names ? matchEmoji(names.list, query, SHOWN) : []), [query, names]);
   const put = (start: number, end: number, emoji: string) => {

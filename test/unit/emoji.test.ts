@@ -1,7 +1,7 @@
 // Emoji by name (`:tada:`): where a name is being typed, which emoji a few letters offer (GitHub's
 // list, as the browser loads it), and a name typed out whole.
 import { describe, expect, it } from "vitest";
-import { closedNameAt, emojiQueryAt, loadEmoji, matchEmoji } from "../../lib/emoji";
+import { closedNameAt, emojiNameBegunAt, emojiQueryAt, loadEmoji, matchEmoji } from "../../lib/emoji";
 
 describe("emojiQueryAt", () => {
   it("finds a name from a `:` that starts a word to the caret", () => {
@@ -15,6 +15,17 @@ describe("emojiQueryAt", () => {
   it("is not fooled by times, words with colons, smileys or a single letter", () => {
     for (const [text, caret] of [["at 12:30", 8], ["note:ta", 7], [":)", 2], [":t", 2], [": ta", 4], ["::", 2], [":ta da", 6]] as const) {
       expect(emojiQueryAt(text, caret), text).toBeNull();
+    }
+  });
+});
+
+describe("emojiNameBegunAt", () => {
+  it("says a name may be beginning from its `:` on, before any letter (when the list is fetched)", () => {
+    for (const [text, caret] of [[":", 1], ["well done :", 11], ["(:", 2], [":t", 2], [":tada", 5]] as const) {
+      expect(emojiNameBegunAt(text, caret), text).toBe(true);
+    }
+    for (const [text, caret] of [["at 12:", 6], ["note:", 5], [":)", 2], [": ", 2], ["no colon", 8], [":ta da", 6]] as const) {
+      expect(emojiNameBegunAt(text, caret), text).toBe(false);
     }
   });
 });
