@@ -4,7 +4,7 @@
 // keyboard, and stays above the keyboard once up; on the canvas one finger pans the view or moves
 // what it holds, and two fingers zoom.
 import { expect, test, type Page } from "@playwright/test";
-import { createRoom, messageLog, openRoom, postMessages, sharedCanvas, signIn, topSpread, unique } from "./helpers";
+import { createRoom, createRoomOverHttp, messageLog, openRoom, postMessages, sharedCanvas, signIn, topSpread, unique } from "./helpers";
 
 interface Point {
   x: number;
@@ -86,6 +86,30 @@ test.describe("on a phone (390 × 844)", () => {
       await expect(opener).toBeFocused();
     });
   }
+
+  test("pressing the Activity drawer's \"new\" button keeps focus in the drawer, though the button goes", async ({ page, baseURL }) => {
+    // Enough rooms for the feed to scroll: a new one is then counted, not scrolled to.
+    for (let i = 0; i < 14; i++) await createRoomOverHttp(baseURL!, unique("scroll"));
+    await page.goto("/");
+    await signIn(page, unique("Pia"));
+    await page.getByRole("button", { name: "Activity", exact: true }).click();
+    const dialog = page.getByRole("dialog", { name: "Activity feed" });
+    const feed = dialog.getByRole("list", { name: "Activity" });
+    await expect(feed.getByRole("listitem")).not.toHaveCount(0);
+    await feed.evaluate((list) => {
+      const scroller = list.parentElement!;
+      scroller.scrollTop = scroller.scrollHeight;
+      scroller.dispatchEvent(new Event("scroll"));
+    });
+    await createRoomOverHttp(baseURL!, unique("newer"));
+    const fresh = dialog.getByRole("button", { name: /^\d+ new$/ });
+    await fresh.focus();
+    await page.keyboard.press("Enter");
+    await expect(fresh).toHaveCount(0);
+    // The drawer holds the focus, and Tab goes on inside it.
+    expect(await dialog.evaluate((d) => d.contains(document.activeElement))).toBe(true);
+    await tabAround(page, "Activity feed", 2);
+  });
 
   test("the connection badge fits the header whole: a dot and a word, the full state in its name", async ({ page }) => {
     await page.goto("/");
@@ -312,6 +336,29 @@ test.describe("on a narrow phone (320 × 640)", () => {
 });
 
 test.describe("on a desktop", () => {
+  test("pressing the activity feed's \"new\" button keeps focus in the feed, though the button goes", async ({ page, baseURL }) => {
+    for (let i = 0; i < 14; i++) await createRoomOverHttp(baseURL!, unique("scroll"));
+    await page.goto("/");
+    await signIn(page, unique("Dee"));
+    const panel = page.getByRole("region", { name: "Activity" });
+    const feed = panel.getByRole("list", { name: "Activity" });
+    await expect(feed.getByRole("listitem")).not.toHaveCount(0);
+    await feed.evaluate((list) => {
+      const scroller = list.parentElement!;
+      scroller.scrollTop = scroller.scrollHeight;
+      scroller.dispatchEvent(new Event("scroll"));
+    });
+    await createRoomOverHttp(baseURL!, unique("newer"));
+    const fresh = panel.getByRole("button", { name: /^\d+ new$/ });
+    await fresh.focus();
+    await page.keyboard.press("Enter");
+    await expect(fresh).toHaveCount(0);
+    await expect(panel).toBeFocused();
+    // Tab goes on from there, into the feed.
+    await page.keyboard.press("Tab");
+    expect(await panel.evaluate((p) => p !== document.activeElement && p.contains(document.activeElement))).toBe(true);
+  });
+
   test("opening a room focuses the composer, and Escape closes the inspector wherever focus is", async ({ page }) => {
     await page.goto("/");
     await signIn(page, unique("Dee"));

@@ -12,6 +12,7 @@ import { connectionLabel, peoplePieces } from "../format";
 import { Avatar } from "../ui/avatar";
 import { ArrowUpIcon, CloseIcon } from "../ui/icons";
 import { scrollBehavior } from "../ui/motion";
+import { useFocusKept } from "../ui/use-focus-kept";
 import { MessageLink } from "../room/message-link";
 import { RelativeTime } from "../ui/relative-time";
 import { ForYou } from "./for-you";
@@ -32,6 +33,9 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
   const channel = useConnection((s) => s.status?.feed);
 
   const scroller = useRef<HTMLDivElement>(null);
+  const panel = useRef<HTMLElement>(null);
+  // A keyboard's focus on "3 new" or "Show older activity" stays in the feed as the button goes.
+  useFocusKept(panel);
   const atTop = useRef(true);
   const seen = useRef({ newest: 0, height: 0 });
   const [unseen, setUnseen] = useState(0);
@@ -78,7 +82,8 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
   };
 
   return (
-    <section aria-labelledby="activity-heading" className="flex h-full min-h-0 flex-col">
+    // tabIndex -1: where the focus goes when the control holding it goes (`useFocusKept`).
+    <section ref={panel} tabIndex={-1} aria-labelledby="activity-heading" className="flex h-full min-h-0 flex-col focus:outline-none">
       <header className="flex items-center justify-between gap-2 border-b border-slate-200 dark:border-slate-700 px-4 py-3">
         <h2 id="activity-heading" className="text-sm font-semibold">
           Activity

@@ -132,9 +132,10 @@ export function Workspace({ user, arrived = false, children }: { user: User; arr
           id="room-sidebar"
           role={roomsOpen ? "dialog" : undefined}
           aria-modal={roomsOpen || undefined}
+          tabIndex={roomsOpen ? -1 : undefined}
           aria-label={roomsOpen ? "Rooms" : undefined}
           onClick={closeOnLink(closeRooms)}
-          className={`${roomsOpen ? "absolute inset-y-0 left-0 z-20 block w-full max-w-xs shadow-xl" : "hidden"} border-r border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 md:static md:block md:w-60 md:shrink-0 md:shadow-none`}
+          className={`${roomsOpen ? "absolute inset-y-0 left-0 z-20 block w-full max-w-xs shadow-xl focus:outline-none" : "hidden"} border-r border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 md:static md:block md:w-60 md:shrink-0 md:shadow-none`}
         >
           <nav aria-label="Your rooms" className="h-full">
             <RoomSidebar onClose={roomsOpen ? closeRooms : undefined} />
@@ -149,8 +150,9 @@ export function Workspace({ user, arrived = false, children }: { user: User; arr
           aria-label="Activity feed"
           role={feedOpen ? "dialog" : undefined}
           aria-modal={feedOpen || undefined}
+          tabIndex={feedOpen ? -1 : undefined}
           onClick={closeOnLink(closeFeed)}
-          className={`${feedOpen ? "absolute inset-y-0 right-0 z-20 flex w-full max-w-sm shadow-xl" : "hidden"} flex-col border-l border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 xl:static xl:flex xl:w-80 xl:shadow-none`}
+          className={`${feedOpen ? "absolute inset-y-0 right-0 z-20 flex w-full max-w-sm shadow-xl focus:outline-none" : "hidden"} flex-col border-l border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 xl:static xl:flex xl:w-80 xl:shadow-none`}
         >
           <ActivityFeed onClose={feedOpen ? closeFeed : undefined} />
         </aside>

@@ -1,5 +1,6 @@
 "use client";
 import { useEffect, useRef, type RefObject } from "react";
+import { useFocusKept } from "./use-focus-kept";
 
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
@@ -10,12 +11,14 @@ function focusables(root: HTMLElement): HTMLElement[] {
 
 /**
  * A modal drawer's keyboard: while `open`, focus moves into `root` (its first control), Tab and
- * Shift+Tab cycle inside it, and Escape closes it. When it closes, focus goes back to whatever
+ * Shift+Tab cycle inside it, a control removed while focused leaves focus in it (`useFocusKept`:
+ * give `root` `tabIndex={-1}`), and Escape closes it. When it closes, focus goes back to whatever
  * had it before (the button that opened it). `close` should be stable (a `useCallback`): a new
  * one re-runs the opening.
  */
 export function useDrawer(root: RefObject<HTMLElement | null>, open: boolean, close: () => void): void {
   const opener = useRef<HTMLElement | null>(null);
+  useFocusKept(root, open);
 
   useEffect(() => {
     if (!open) return;
@@ -35,8 +38,9 @@ export function useDrawer(root: RefObject<HTMLElement | null>, open: boolean, cl
       const last = inside[inside.length - 1];
       if (!first || !last) return e.preventDefault();
       const active = document.activeElement;
-      // Focus that escaped (a click on the page behind) comes back at the edge it left from.
-      if (!root.current.contains(active)) {
+      // Focus that escaped (a click on the page behind) comes back at the edge it left from;
+      // so does focus on the drawer itself (`useFocusKept`), as Shift+Tab would leave it.
+      if (!root.current.contains(active) || active === root.current) {
         e.preventDefault();
         (e.shiftKey ? last : first).focus();
       } else if (e.shiftKey && active === first) {
