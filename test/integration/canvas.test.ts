@@ -63,9 +63,11 @@ describe.each(dbKinds)("the shared canvas on %s", (kind) => {
   };
   let ids = 0;
   const cid = () => `c-${++ids}-${randomBytes(2).toString("hex")}`;
+  /** Sends a change and resolves with its answer: the one to this sending (a clientId may be sent again). */
   const change = async (c: WsClient, room: string, ops: CanvasOp[], clientId = cid()): Promise<Ack | ErrorFrame> => {
+    const from = c.frames.length;
     c.send({ type: "canvas.ops", room, ops, clientId });
-    return c.next((f): f is Ack | ErrorFrame => (f.type === "ack" || f.type === "error") && f.clientId === clientId);
+    return c.next((f): f is Ack | ErrorFrame => (f.type === "ack" || f.type === "error") && f.clientId === clientId, { from });
   };
   const canvasEvents = (c: WsClient, room: string) =>
     c.of("event").map((f) => f.event).filter((e): e is Extract<RealtimeEvent, { type: "canvas.ops" }> => e.stream === canvasStream(room) && e.type === "canvas.ops");
