@@ -3,7 +3,7 @@
 // screen, nothing scrolls sideways at 320 px, the composer waits for a tap instead of raising the
 // keyboard, and stays above the keyboard once up; on the canvas one finger pans the view or moves
 // what it holds, and two fingers zoom.
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Locator, type Page } from "@playwright/test";
 import { createRoom, createRoomOverHttp, messageLog, openRoom, postMessages, sharedCanvas, signIn, topSpread, unique } from "./helpers";
 
 interface Point {
@@ -31,6 +31,30 @@ async function tabAround(page: Page, dialogName: string, times: number, key = "T
     await page.keyboard.press(key);
     await expect(dialog.locator(":focus")).toHaveCount(1);
   }
+}
+
+/** Enough new rooms for an activity feed to scroll: one more is then counted, not scrolled to. */
+async function manyRooms(baseURL: string): Promise<void> {
+  for (let i = 0; i < 14; i++) await createRoomOverHttp(baseURL, unique("scroll"));
+}
+
+/**
+ * The activity feed in `scope` scrolled down, a room created, and the "1 new" button that then
+ * shows pressed from the keyboard; resolves once the button is gone.
+ */
+async function pressNewInFeed(page: Page, baseURL: string, scope: Locator): Promise<void> {
+  const feed = scope.getByRole("list", { name: "Activity" });
+  await expect(feed.getByRole("listitem")).not.toHaveCount(0);
+  await feed.evaluate((list) => {
+    const scroller = list.parentElement!;
+    scroller.scrollTop = scroller.scrollHeight;
+    scroller.dispatchEvent(new Event("scroll"));
+  });
+  await createRoomOverHttp(baseURL, unique("newer"));
+  const fresh = scope.getByRole("button", { name: /^\d+ new$/ });
+  await fresh.focus();
+  await page.keyboard.press("Enter");
+  await expect(fresh).toHaveCount(0);
 }
 
 const drawers = [
@@ -88,24 +112,12 @@ test.describe("on a phone (390 × 844)", () => {
   }
 
   test("pressing the Activity drawer's \"new\" button keeps focus in the drawer, though the button goes", async ({ page, baseURL }) => {
-    // Enough rooms for the feed to scroll: a new one is then counted, not scrolled to.
-    for (let i = 0; i < 14; i++) await createRoomOverHttp(baseURL!, unique("scroll"));
+    await manyRooms(baseURL!);
     await page.goto("/");
     await signIn(page, unique("Pia"));
     await page.getByRole("button", { name: "Activity", exact: true }).click();
     const dialog = page.getByRole("dialog", { name: "Activity feed" });
-    const feed = dialog.getByRole("list", { name: "Activity" });
-    await expect(feed.getByRole("listitem")).not.toHaveCount(0);
-    await feed.evaluate((list) => {
-      const scroller = list.parentElement!;
-      scroller.scrollTop = scroller.scrollHeight;
-      scroller.dispatchEvent(new Event("scroll"));
-    });
-    await createRoomOverHttp(baseURL!, unique("newer"));
-    const fresh = dialog.getByRole("button", { name: /^\d+ new$/ });
-    await fresh.focus();
-    await page.keyboard.press("Enter");
-    await expect(fresh).toHaveCount(0);
+    await pressNewInFeed(page, baseURL!, dialog);
     // The drawer holds the focus, and Tab goes on inside it.
     expect(await dialog.evaluate((d) => d.contains(document.activeElement))).toBe(true);
     await tabAround(page, "Activity feed", 2);
@@ -337,22 +349,11 @@ test.describe("on a narrow phone (320 × 640)", () => {
 
 test.describe("on a desktop", () => {
   test("pressing the activity feed's \"new\" button keeps focus in the feed, though the button goes", async ({ page, baseURL }) => {
-    for (let i = 0; i < 14; i++) await createRoomOverHttp(baseURL!, unique("scroll"));
+    await manyRooms(baseURL!);
     await page.goto("/");
     await signIn(page, unique("Dee"));
     const panel = page.getByRole("region", { name: "Activity" });
-    const feed = panel.getByRole("list", { name: "Activity" });
-    await expect(feed.getByRole("listitem")).not.toHaveCount(0);
-    await feed.evaluate((list) => {
-      const scroller = list.parentElement!;
-      scroller.scrollTop = scroller.scrollHeight;
-      scroller.dispatchEvent(new Event("scroll"));
-    });
-    await createRoomOverHttp(baseURL!, unique("newer"));
-    const fresh = panel.getByRole("button", { name: /^\d+ new$/ });
-    await fresh.focus();
-    await page.keyboard.press("Enter");
-    await expect(fresh).toHaveCount(0);
+    await pressNewInFeed(page, baseURL!, panel);
     await expect(panel).toBeFocused();
     // Tab goes on from there, into the feed.
     await page.keyboard.press("Tab");
