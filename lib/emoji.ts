@@ -15,15 +15,20 @@ const MIN_QUERY = 2;
 /** What may come right before a name's `:`: the text's start, a space, an opening bracket or quote, markdown's marks. */
 const BEFORE_NAME = /[\s([{"'*_~]/;
 
+/** Where the last `:` in `before` is, if it starts a word (as a name's does); -1 otherwise. */
+function openingColon(before: string): number {
+  const start = before.lastIndexOf(":");
+  return start > 0 && !BEFORE_NAME.test(before[start - 1]!) ? -1 : start;
+}
+
 /**
  * The emoji name being typed before the caret: from a `:` that starts a word to the caret, in
  * name letters only. `null` when the caret is not in one (`12:30`, `a:b`, `:)`).
  */
 export function emojiQueryAt(text: string, caret: number): { start: number; query: string } | null {
   const before = text.slice(0, caret);
-  const start = before.lastIndexOf(":");
+  const start = openingColon(before);
   if (start === -1) return null;
-  if (start > 0 && !BEFORE_NAME.test(before[start - 1]!)) return null;
   const query = before.slice(start + 1).toLowerCase();
   if (query.length < MIN_QUERY || query.length > 40 || !NAME_CHARS.test(query)) return null;
   return { start, query };
@@ -50,8 +55,8 @@ export function matchEmoji(list: readonly NamedEmoji[], query: string, limit: nu
 /** The caret is where a name may be beginning: a `:` that starts a word, then name letters or none yet. */
 export function emojiNameBegunAt(text: string, caret: number): boolean {
   const before = text.slice(0, caret);
-  const start = before.lastIndexOf(":");
-  if (start === -1 || (start > 0 && !BEFORE_NAME.test(before[start - 1]!))) return false;
+  const start = openingColon(before);
+  if (start === -1) return false;
   return NAME_CHARS.test(before.slice(start + 1)) || start === caret - 1;
 }
 
