@@ -86,3 +86,36 @@ test("messages sent just before switching rooms still reach the room", async ({ 
   await ada.context.close();
   await lin.context.close();
 });
+
+test("a message still on its way when the page reloads into another room reaches its room", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const lin = await signedInPerson(browser, "Lin");
+  const room = unique("reloaded");
+  await createRoom(ada.page, room);
+  await openRoom(lin.page, room);
+  // A link that loses what Ada sends until she reloads: her message is still in the outbox
+  // (kept in the tab's sessionStorage) when the page goes.
+  let losing = true;
+  let lost = 0;
+  await ada.page.routeWebSocket(/\/ws(\?|$)/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => {
+      if (losing && typeof m === "string" && m.includes('"type":"send"')) return void lost++;
+      server.send(m);
+    });
+  });
+  await openRoom(ada.page, room);
+  await sendMessage(ada.page, "kept through a reload");
+  await expect.poll(() => lost).toBeGreaterThan(0);
+
+  // Reloaded into #general: the message goes to its own room without her opening it.
+  losing = false;
+  await openRoom(ada.page, "general");
+  await expect(messageLog(lin.page).getByText("kept through a reload", { exact: true })).toHaveCount(1);
+  await expect(messageLog(ada.page).getByText("kept through a reload")).toHaveCount(0);
+  await openRoom(ada.page, room);
+  await expect(messageLog(ada.page).getByText("kept through a reload", { exact: true })).toHaveCount(1);
+  await expect(messageLog(ada.page).getByText(/Pending|Sending/)).toHaveCount(0);
+  await ada.context.close();
+  await lin.context.close();
+});

@@ -62,7 +62,11 @@ export const ANSWER_TIMEOUT_MS = 5_000;
 export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi {
   private readonly positions = new Positions();
   private readonly rooms = new Map<string, Subscription>();
-  /** Rooms left while frames written in them were still unsent: followed until those are taken. */
+  /**
+   * Rooms followed only for frames written in them that the server has not taken: left with
+   * frames unsent (`leave`), or not open here at all (frames kept across a reload, or left by a
+   * closed tab: `followUntilSent`). Each is left once the last of those frames is answered.
+   */
   private readonly leaving = new Set<string>();
   /** Rooms whose canvas is followed (protocol 1.3); each `joined` of the room opens it again. */
   private readonly canvases = new Set<string>();
@@ -201,6 +205,8 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
   start(): void {
     if (this.started) return;
     this.started = true;
+    // Frames kept from before a reload go to their rooms, whichever room the page opens.
+    for (const entry of this.outbox.list()) this.followUntilSent(entry.room);
     this.connect();
   }
 
@@ -291,6 +297,16 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
     if (this.link.transport === "longpoll") this.poll.restart();
   }
 
+  /**
+   * Frames waiting for a room not followed here go out all the same: the server takes a room's
+   * frames only from those in it, so the room is joined, and left again once they are answered.
+   */
+  private followUntilSent(room: string): void {
+    if (this.rooms.has(room) || !unsentIn(this.outbox.list(), room)) return;
+    this.join(room);
+    this.leaving.add(room);
+  }
+
   /** Rooms left with frames unsent are let go once those are answered. */
   private leaveWhenSent(entries: OutboxEntry[]): void {
     for (const room of this.leaving) {
@@ -339,6 +355,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
   enqueue(frame: OutboxFrame): OutboxEntry | null {
     const entry = this.outbox.enqueue(frame);
     if (!entry) this.emit("error", { code: "outbox_full", message: `At most ${OUTBOX_LIMIT} messages can wait to be sent` });
+    else this.followUntilSent(frame.room);
     return entry;
   }
 
@@ -552,6 +569,16 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
         const lostRoom = frame.code === "not_joined" && sub !== undefined;
         if (sub && (lostRoom || (frame.clientId === undefined && RETRYABLE.has(frame.code)))) sub.refused();
         if (frame.clientId) this.outbox.refused(frame.clientId, frame.code, frame.message, RETRYABLE.has(frame.code) || lostRoom);
+        // A room followed only for its unsent frames that cannot be joined (it is gone, or no
+        // longer this person's): those frames fail, kept for Retry, and the room is let go
+        // without a `leave` (it was never joined).
+        else if (sub && this.leaving.has(sub.room) && !lostRoom && !RETRYABLE.has(frame.code)) {
+          sub.removed();
+          this.rooms.delete(sub.room);
+          this.leaving.delete(sub.room);
+          this.outbox.refusedRoom(sub.room, frame.code, frame.message);
+          if (this.link.transport === "longpoll") this.poll.restart();
+        }
         return;
       }
       case "canvas.joined":

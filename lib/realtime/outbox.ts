@@ -134,7 +134,8 @@ export class Outbox {
   /** The server refused it: for now (held, sent again first) or for good (failed, kept for Retry). */
   refused(clientId: string, code: ErrorCode, message: string, retry: boolean): void {
     const entry = this.entries.find((e) => e.clientId === clientId);
-    if (!entry) return;
+    // Failed already (its room refused): the first reason stands.
+    if (!entry || entry.status === "failed") return;
     if (retry) {
       entry.status = "pending";
       this.hold();
@@ -144,6 +145,18 @@ export class Outbox {
     }
     this.changed();
     // A failed frame leaves the window: the next one may go.
+    this.flush();
+  }
+
+  /** The server refused the room itself: every frame for it fails (kept for Retry). */
+  refusedRoom(room: string, code: ErrorCode, message: string): void {
+    for (const e of this.entries) {
+      if (e.room !== room || e.status === "failed") continue;
+      e.status = "failed";
+      e.error = { code, message };
+      this.sentAt.delete(e.clientId);
+    }
+    this.changed();
     this.flush();
   }
 

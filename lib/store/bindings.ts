@@ -18,7 +18,6 @@ import { useFeed } from "./feed";
 import { useNotifications } from "./notifications";
 import { useRoom, type RoomItem } from "./room";
 import { isDirectMessage, useRooms } from "./rooms";
-import { openUnsent } from "./unsent";
 
 /**
  * Connection status, the activity feed, rooms announced by the feed, unread rooms, mentions and
@@ -129,8 +128,6 @@ export function bindRoom(client: RealtimeApi, roomId: string, me: User): () => v
   const stream = roomStream(roomId);
   const room = () => useRoom.getState();
   room().setOutbox(client.getOutbox());
-  // What a closed tab of mine left unsent here goes from this tab (lib/store/unsent.ts).
-  const closeUnsent = openUnsent(client, me.id, roomId);
   const batch = createFrameBatch<FrameWork>(
     (items) => {
       for (const run of runsOf(items, (w) => w.kind)) {
@@ -167,7 +164,6 @@ export function bindRoom(client: RealtimeApi, roomId: string, me: User): () => v
   ];
   return () => {
     offs.forEach((off) => off());
-    closeUnsent();
     batch.cancel();
     cursors.cancel();
   };

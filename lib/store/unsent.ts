@@ -1,11 +1,11 @@
 // What a tab had not sent when it closed. A tab's outbox lives in its sessionStorage, which a
 // reload keeps and closing the tab loses: a message written offline, or in the second before the
 // tab was closed, would go with it. So a closing tab leaves its unsent frames on the device, per
-// person (localStorage), and the next tab of theirs to have the room open takes them into its own
-// outbox and sends them: one already open (it hears of them through the `storage` event) or
-// the next one opened on that room. Each keeps its clientId, so the server appends it once
-// however many tabs try (a reloaded tab still has it too). They go when the person's session
-// ends on this device, as drafts do.
+// person (localStorage), and the next tab of theirs takes them into its own outbox and sends
+// them, whichever room it shows (the client joins a room for its frames until they are taken):
+// one already open (it hears of them through the `storage` event) or the next one opened. Each
+// keeps its clientId, so the server appends it once however many tabs try (a reloaded tab still
+// has it too). They go when the person's session ends on this device, as drafts do.
 import { frameOf } from "../realtime/outbox";
 import type { OutboxEntry, RealtimeApi } from "../realtime/types";
 import { isOutboxEntry } from "./realtime";
@@ -13,14 +13,12 @@ import { isOutboxEntry } from "./realtime";
 const KEY_PREFIX = "rt-unsent:";
 const storageKey = (userId: string) => `${KEY_PREFIX}${userId}`;
 
-/** The rooms this tab has open, which take what closed tabs left for them. */
-const openRooms = new Set<string>();
 /** Whose session this tab last served: the one whose frames go when a session ends. */
 let lastUserId: string | null = null;
 
 /**
  * While `userId` is signed in here: this tab leaves its unsent frames as it closes, and takes
- * those another tab left for a room open here. Returns the unbinding.
+ * those other tabs left, now and whenever one closes. Returns the unbinding.
  */
 export function bindUnsent(client: RealtimeApi, userId: string): () => void {
   lastUserId = userId;
@@ -32,22 +30,15 @@ export function bindUnsent(client: RealtimeApi, userId: string): () => void {
     write(userId, [...left, ...unsent.filter((e) => !known.has(e.clientId))]);
   };
   const onStorage = (e: StorageEvent) => {
-    if (e.key !== storageKey(userId) || e.newValue === null) return;
-    for (const room of openRooms) take(client, userId, room);
+    if (e.key === storageKey(userId) && e.newValue !== null) take(client, userId);
   };
+  take(client, userId);
   window.addEventListener("pagehide", leave);
   window.addEventListener("storage", onStorage);
   return () => {
     window.removeEventListener("pagehide", leave);
     window.removeEventListener("storage", onStorage);
   };
-}
-
-/** A room opened here: it takes what closed tabs left for it, now and while it stays open. */
-export function openUnsent(client: RealtimeApi, userId: string, room: string): () => void {
-  openRooms.add(room);
-  take(client, userId, room);
-  return () => openRooms.delete(room);
 }
 
 /**
@@ -59,15 +50,13 @@ export function forgetUnsent(): void {
   lastUserId = null;
 }
 
-/** Moves the frames left for `room` into this tab's outbox (those it holds already stay once). */
-function take(client: RealtimeApi, userId: string, room: string): void {
+/** Moves the frames left on the device into this tab's outbox (those it holds already stay once). */
+function take(client: RealtimeApi, userId: string): void {
   const left = read(userId);
-  const mine = left.filter((e) => e.room === room);
-  if (mine.length === 0) return;
+  if (left.length === 0) return;
   const held = new Set(client.getOutbox().map((e) => e.clientId));
   // The outbox may be full: what it cannot take stays left, for later.
-  const kept = mine.filter((e) => !held.has(e.clientId) && client.enqueue(frameOf(e)) === null);
-  write(userId, [...left.filter((e) => e.room !== room), ...kept]);
+  write(userId, left.filter((e) => !held.has(e.clientId) && client.enqueue(frameOf(e)) === null));
 }
 
 function read(userId: string): OutboxEntry[] {

@@ -1072,14 +1072,12 @@ describe("what the page sends", () => {
     expect(socket.sentOf("send")).toHaveLength(1);
   });
 
-  it("waits for a room's join before its messages, and for a refused join's retry", async () => {
+  it("a message for a room not followed joins the room before it, and waits for a refused join's retry", async () => {
     const client = makeClient();
     client.start();
     sockets.last.open();
-    // Not joined: the message waits for the room.
+    // Not joined: the room is joined for it, and it goes behind the join.
     const a = client.send("general", "a")!;
-    expect(sockets.last.sentOf("send")).toEqual([]);
-    client.join("general", 0);
     expect(sockets.last.sent.map((f) => f.type)).toEqual(["join", "send"]);
     sockets.last.receive({ type: "error", code: "overloaded", message: "busy", room: "general" });
     sockets.last.receive({ type: "error", code: "overloaded", message: "busy", clientId: a.clientId });
@@ -1364,12 +1362,58 @@ describe("more of the page's calls", () => {
     expect(socket.sentOf("leave")).toEqual([{ type: "leave", room: "general" }]);
   });
 
-  it("a message refused not_joined in a room no longer followed is failed, not held", () => {
+  it("a message written in a room already left joins it again, goes, and the room is left once it is taken", () => {
     const { client, socket } = connected("general");
     client.leave("general");
     const a = client.send("general", "hi")!;
-    socket.receive({ type: "error", code: "not_joined", message: "Join first", clientId: a.clientId, room: "general" });
-    expect(client.getOutbox()).toMatchObject([{ clientId: a.clientId, status: "failed" }]);
+    expect(socket.sent.map((f) => f.type)).toEqual(["join", "leave", "join", "send"]);
+    socket.receive({ type: "joined", room: "general", head: 0, members: [] });
+    socket.receive({ type: "ack", clientId: a.clientId, seq: 1 });
+    expect(socket.sent.map((f) => f.type)).toEqual(["join", "leave", "join", "send", "leave"]);
+    expect(client.getStatus().subscriptions).toEqual({});
+  });
+
+  it("messages kept from before a reload go to their room though the page opens another; that room is left once they are taken", () => {
+    const stored = [
+      { clientId: "c-1", room: "design", text: "from before", status: "pending" as const, createdAt: new Date(0).toISOString() },
+      { clientId: "c-2", room: "design", text: "and more", status: "pending" as const, createdAt: new Date(0).toISOString() },
+      { clientId: "c-3", room: "ops", text: "refused before", status: "failed" as const, createdAt: new Date(0).toISOString(), error: { code: "forbidden" as const, message: "no" } },
+    ];
+    const client = makeClient({ storage: { load: () => stored, save: () => undefined } });
+    client.start();
+    client.join("general", 0);
+    sockets.last.open();
+    const socket = sockets.last;
+    // The failed one waits for the person's Retry: its room is not joined for it.
+    expect(socket.sent).toEqual([
+      { type: "join", room: "design" },
+      { type: "join", room: "general", since: 0 },
+      { type: "send", room: "design", text: "from before", clientId: "c-1" },
+    ]);
+    socket.receive({ type: "joined", room: "general", head: 0, members: [] });
+    socket.receive({ type: "joined", room: "design", head: 4, members: [] });
+    socket.receive({ type: "ack", clientId: "c-1", seq: 5 });
+    socket.receive({ type: "ack", clientId: "c-2", seq: 6 });
+    expect(socket.sent.slice(3)).toEqual([
+      { type: "send", room: "design", text: "and more", clientId: "c-2" },
+      { type: "leave", room: "design" },
+    ]);
+    expect(client.getStatus().subscriptions).toEqual({ general: "joined" });
+    expect(client.getOutbox().map((e) => e.clientId)).toEqual(["c-3"]);
+  });
+
+  it("a room that cannot be joined for the messages kept for it fails them with its reason, and is let go without a leave", () => {
+    const stored = [{ clientId: "c-1", room: "secret", text: "from before", status: "pending" as const, createdAt: new Date(0).toISOString() }];
+    const client = makeClient({ storage: { load: () => stored, save: () => undefined } });
+    client.start();
+    sockets.last.open();
+    const socket = sockets.last;
+    expect(socket.sent.map((f) => f.type)).toEqual(["join", "send"]);
+    socket.receive({ type: "error", code: "unknown_room", message: 'There is no room "secret"', room: "secret" });
+    socket.receive({ type: "error", code: "not_joined", message: "Join first", clientId: "c-1", room: "secret" });
+    expect(client.getOutbox()).toMatchObject([{ clientId: "c-1", status: "failed", error: { code: "unknown_room" } }]);
+    expect(client.getStatus().subscriptions).toEqual({});
+    expect(socket.sent.map((f) => f.type)).toEqual(["join", "send"]);
   });
 
   it("an edit is done when its ack comes, not when its event does", () => {
