@@ -59,6 +59,9 @@ export const UPGRADE_RETRY_MS = 60_000;
 /** A join on a socket that looks open gets its answer within this, or the socket is replaced. */
 export const ANSWER_TIMEOUT_MS = 5_000;
 
+/** A join refused with these will be refused again: the room is gone, or not this person's. */
+const ROOM_GONE: ReadonlySet<string> = new Set(["unknown_room", "forbidden"]);
+
 export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi {
   private readonly positions = new Positions();
   private readonly rooms = new Map<string, Subscription>();
@@ -569,15 +572,18 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
         const lostRoom = frame.code === "not_joined" && sub !== undefined;
         if (sub && (lostRoom || (frame.clientId === undefined && RETRYABLE.has(frame.code)))) sub.refused();
         if (frame.clientId) this.outbox.refused(frame.clientId, frame.code, frame.message, RETRYABLE.has(frame.code) || lostRoom);
-        // A room followed only for its unsent frames that cannot be joined (it is gone, or no
-        // longer this person's): those frames fail, kept for Retry, and the room is let go
-        // without a `leave` (it was never joined).
-        else if (sub && this.leaving.has(sub.room) && !lostRoom && !RETRYABLE.has(frame.code)) {
-          sub.removed();
-          this.rooms.delete(sub.room);
-          this.leaving.delete(sub.room);
-          this.outbox.refusedRoom(sub.room, frame.code, frame.message);
-          if (this.link.transport === "longpoll") this.poll.restart();
+        // A room followed only for its unsent frames whose join was refused: gone, or no longer
+        // this person's, those frames fail (kept for Retry) and the room is let go without a
+        // `leave`, as it was never joined; refused for any other reason (too many rooms open
+        // just now), it is asked again later.
+        else if (sub && this.leaving.has(sub.room) && !lostRoom) {
+          if (ROOM_GONE.has(frame.code)) {
+            sub.removed();
+            this.rooms.delete(sub.room);
+            this.leaving.delete(sub.room);
+            this.outbox.refusedRoom(sub.room, frame.code, frame.message);
+            if (this.link.transport === "longpoll") this.poll.restart();
+          } else if (!RETRYABLE.has(frame.code)) sub.refused();
         }
         return;
       }

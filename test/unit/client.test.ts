@@ -1402,6 +1402,23 @@ describe("more of the page's calls", () => {
     expect(client.getOutbox().map((e) => e.clientId)).toEqual(["c-3"]);
   });
 
+  it("a room refused for messages kept for it because too many rooms are open is asked again later; they wait, and go", async () => {
+    const stored = [{ clientId: "c-1", room: "design", text: "from before", status: "pending" as const, createdAt: new Date(0).toISOString() }];
+    const client = makeClient({ storage: { load: () => stored, save: () => undefined } });
+    client.start();
+    sockets.last.open();
+    const socket = sockets.last;
+    socket.receive({ type: "error", code: "too_many_rooms", message: "A connection can be in at most 50 rooms", room: "design" });
+    socket.receive({ type: "error", code: "not_joined", message: "Join first", clientId: "c-1", room: "design" });
+    expect(client.getOutbox()).toMatchObject([{ clientId: "c-1", status: "pending" }]);
+    await pass(30_000);
+    expect(socket.sent.map((f) => f.type).slice(0, 3)).toEqual(["join", "send", "join"]);
+    socket.receive({ type: "joined", room: "design", head: 0, members: [] });
+    socket.receive({ type: "ack", clientId: "c-1", seq: 1 });
+    expect(client.getOutbox()).toEqual([]);
+    expect(socket.sentOf("leave")).toEqual([{ type: "leave", room: "design" }]);
+  });
+
   it("a room that cannot be joined for the messages kept for it fails them with its reason, and is let go without a leave", () => {
     const stored = [{ clientId: "c-1", room: "secret", text: "from before", status: "pending" as const, createdAt: new Date(0).toISOString() }];
     const client = makeClient({ storage: { load: () => stored, save: () => undefined } });
