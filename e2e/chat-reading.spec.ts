@@ -4,6 +4,26 @@
 import { expect, test } from "@playwright/test";
 import { activityFeed, createRoom, messageLog, notificationsButton, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
 
+test("emoji names written out whole, as the API or another app sends them, show as emoji, in the message and its preview", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const room = unique("emoji");
+  await createRoom(ada.page, room);
+  const lin = await signedInPerson(browser, "Lin");
+  await openRoom(lin.page, room);
+
+  const text = "shipped :tada::tada: :rocket: — run `echo :tada:` at 12:30:45, :not_a_name: stays";
+  const res = await ada.page.request.post(`/api/rooms/${room}/messages`, { data: { text, clientId: unique("c") } });
+  expect(res.status()).toBe(201);
+  const message = messageLog(lin.page).getByRole("listitem").filter({ hasText: "shipped" });
+  await expect(message).toContainText("shipped 🎉🎉 🚀 — run");
+  // Code is as written, and so are times and names no emoji has.
+  await expect(message.locator("code")).toHaveText("echo :tada:");
+  await expect(message).toContainText("at 12:30:45, :not_a_name: stays");
+  await expect(activityFeed(lin.page)).toContainText("shipped 🎉🎉 🚀");
+  await ada.context.close();
+  await lin.context.close();
+});
+
 test("a message shows its link, bold and code; markup and javascript: links stay text", async ({ browser }) => {
   const ada = await signedInPerson(browser, "Ada");
   const room = unique("read");

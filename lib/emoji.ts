@@ -72,7 +72,38 @@ export function closedNameAt(text: string, caret: number, byName: ReadonlyMap<st
   return emoji ? { start: open.start, emoji } : null;
 }
 
+/** A name written out whole somewhere in a text (`:tada:`): worth loading the names for. */
+const WRITTEN_NAME = /:[a-z0-9_+-]{2,40}:/i;
+const WRITTEN_NAMES = /:([a-z0-9_+-]{2,40}):/gi;
+
+/** Whether `text` may hold a name written out whole, as another app or the API may send it. */
+export function mayNameEmoji(text: string): boolean {
+  return WRITTEN_NAME.test(text);
+}
+
+/**
+ * `text` with each known name written out whole (`:tada:`) shown as its emoji, as Slack shows a
+ * message sent as text: where the name's `:` starts a word, or follows a name just shown
+ * (`:tada::tada:`). Unknown names stay as written.
+ */
+export function showEmojiNames(text: string, byName: ReadonlyMap<string, string>): string {
+  let lastEnd = -1;
+  return text.replace(WRITTEN_NAMES, (whole: string, name: string, at: number) => {
+    const before = text[at - 1];
+    const emoji = byName.get(name.toLowerCase());
+    if (!emoji || (at > 0 && at !== lastEnd && !BEFORE_NAME.test(before!))) return whole;
+    lastEnd = at + whole.length;
+    return emoji;
+  });
+}
+
+let loaded: { list: NamedEmoji[]; byName: Map<string, string> } | null = null;
 let loading: Promise<{ list: NamedEmoji[]; byName: Map<string, string> }> | null = null;
+
+/** The names, if they have been loaded already (`loadEmoji`): a page that has them shows them at once. */
+export function emojiNamesNow(): ReadonlyMap<string, string> | null {
+  return loaded?.byName ?? null;
+}
 
 /** GitHub's emoji and their names, loaded once (a chunk of its own, fetched on first use). */
 export function loadEmoji(): Promise<{ list: NamedEmoji[]; byName: Map<string, string> }> {
@@ -80,7 +111,7 @@ export function loadEmoji(): Promise<{ list: NamedEmoji[]; byName: Map<string, s
     ({ gemoji }) => {
       const byName = new Map<string, string>();
       for (const e of gemoji) for (const name of e.names) byName.set(name, e.emoji);
-      return { list: gemoji, byName };
+      return (loaded = { list: gemoji, byName });
     },
     (err: unknown) => {
       // Offline, say: the next name typed tries again.

@@ -17,6 +17,7 @@ import { MessageLink } from "../room/message-link";
 import { RelativeTime } from "../ui/relative-time";
 import { ForYou } from "./for-you";
 import { RoomName } from "../rooms/room-name";
+import { EmojiText } from "@/components/ui/emoji-text";
 
 /** Scrolled further than this from the top, the reader is looking at older items. */
 const TOP_SLACK_PX = 24;
@@ -206,7 +207,7 @@ function FeedSentence({ item, more, people, nameOf }: { item: Item; more: boolea
       const latest = latestOf(item);
       const preview = (
         <MessageLink roomId={latest.data.roomId} seq={latest.data.seq} className="text-slate-600 dark:text-slate-300 hover:text-indigo-700 dark:hover:text-indigo-300 hover:underline">
-          {latest.data.preview || <em>Message deleted</em>}
+          {latest.data.preview ? <EmojiText text={latest.data.preview} /> : <em>Message deleted</em>}
         </MessageLink>
       );
       if (item.events.length === 1) {

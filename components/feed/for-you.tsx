@@ -5,6 +5,7 @@ import { MessageLink } from "../room/message-link";
 import { RelativeTime } from "../ui/relative-time";
 import { RoomName } from "../rooms/room-name";
 import { NameNow } from "../ui/name-now";
+import { EmojiText } from "@/components/ui/emoji-text";
 
 /** Enough to see what is waiting; the bell lists the rest. */
 const SHOWN = 5;
@@ -53,7 +54,7 @@ function ForYouItem({ event, unread }: { event: MentionEvent; unread: boolean })
           seq={event.data.seq}
           className="line-clamp-2 wrap-anywhere text-slate-600 dark:text-slate-300 hover:text-indigo-700 dark:hover:text-indigo-300 hover:underline"
         >
-          {event.data.preview || <em>Message deleted</em>}
+          {event.data.preview ? <EmojiText text={event.data.preview} /> : <em>Message deleted</em>}
         </MessageLink>
         <RelativeTime at={event.at} />
       </div>

@@ -5,6 +5,7 @@ import { MessageLink } from "../room/message-link";
 import { CloseIcon } from "../ui/icons";
 import { RoomName } from "../rooms/room-name";
 import { NameNow } from "../ui/name-now";
+import { EmojiText } from "@/components/ui/emoji-text";
 
 /**
  * "Ada mentioned you in #general", for a few seconds, top right under the room's header (whose
@@ -27,7 +28,7 @@ export function MentionToasts() {
             <p className="text-sm font-medium">
               <NameNow person={mention.actor} /> {mention.type === "reply" ? "replied to you" : "mentioned you"} in <RoomName id={mention.data.roomId} />
             </p>
-            <p className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600 dark:text-slate-300">{mention.data.preview || <em>Message deleted</em>}</p>
+            <p className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600 dark:text-slate-300">{mention.data.preview ? <EmojiText text={mention.data.preview} /> : <em>Message deleted</em>}</p>
           </MessageLink>
           <button
             type="button"

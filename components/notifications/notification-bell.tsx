@@ -7,6 +7,7 @@ import { useDismiss } from "../ui/use-dismiss";
 import { RelativeTime } from "../ui/relative-time";
 import { RoomName } from "../rooms/room-name";
 import { NameNow } from "../ui/name-now";
+import { EmojiText } from "@/components/ui/emoji-text";
 
 /** The bell with its unread badge; opening it lists the mentions and marks them read. */
 export function NotificationBell() {
@@ -73,7 +74,7 @@ export function NotificationBell() {
                       </span>
                       <RelativeTime at={m.at} />
                     </span>
-                    <span className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600 dark:text-slate-300">{m.data.preview || <em>Message deleted</em>}</span>
+                    <span className="mt-0.5 line-clamp-2 text-sm wrap-anywhere text-slate-600 dark:text-slate-300">{m.data.preview ? <EmojiText text={m.data.preview} /> : <em>Message deleted</em>}</span>
                   </MessageLink>
                 </li>
               ))}

@@ -10,6 +10,7 @@ import { useSession } from "@/lib/store/session";
 import { charactersLeft } from "../format";
 import { CloseIcon, SendIcon } from "../ui/icons";
 import { useBoxSuggestions } from "./box-suggestions";
+import { EmojiText } from "@/components/ui/emoji-text";
 
 const MAX_HEIGHT_PX = 160;
 /** The count of characters left shows from here on, before the limit is reached. */
@@ -135,7 +136,7 @@ export function Composer({ roomId }: { roomId: string }) {
       {replyTo && (
         <div className="mb-2 flex items-center gap-2 rounded-md bg-slate-50 dark:bg-slate-800 px-2 py-1 text-xs text-slate-600 dark:text-slate-300">
           <span className="min-w-0 flex-1 truncate">
-            Replying to <bdi className="font-semibold">{replyTo.actor.name}</bdi>: {replyTo.preview}
+            Replying to <bdi className="font-semibold">{replyTo.actor.name}</bdi>: <EmojiText text={replyTo.preview} />
           </span>
           <button
             type="button"

@@ -1,12 +1,15 @@
 "use client";
 import { useId, useMemo, useState, type ReactNode } from "react";
+import { showEmojiNames } from "@/lib/emoji";
 import { isLongMessage, parseMessage, type Block, type Inline } from "@/lib/markdown";
 import { mentionSpans, namedMentionSpans } from "@/lib/mentions";
+import { useEmojiNames } from "@/components/ui/emoji-text";
 
 /**
- * A message's text as elements: links, light markdown (quotes and lists too), mentions, and long
- * ones collapsed behind "Show more". Everything in it is a text node React escapes; nothing is
- * ever markup.
+ * A message's text as elements: links, light markdown (quotes and lists too), mentions, emoji
+ * names written out whole (`:tada:`, as the API or another app may send them), and long ones
+ * collapsed behind "Show more". Everything in it is a text node React escapes; nothing is ever
+ * markup.
  * `mentions`: the people the message names (version 1.2), marked exactly; without them a
  * mention is found by `@name`, running as far as one of `knownNames` (lower-cased) reaches.
  */
@@ -25,6 +28,7 @@ export function MessageBody({
       : (plain: string) => mentionSpans(plain, knownNames);
     return parseMessage(text, split);
   }, [text, knownNames, mentions]);
+  const emojiNames = useEmojiNames(text);
   const long = isLongMessage(text);
   const [expanded, setExpanded] = useState(false);
   const id = useId();
@@ -39,7 +43,7 @@ export function MessageBody({
         className={`space-y-1 text-sm wrap-anywhere ${collapsed ? "max-h-60 overflow-clip [mask-image:linear-gradient(to_bottom,black_75%,transparent)]" : ""}`}
       >
         {blocks.map((block, i) => (
-          <BlockElement key={i} block={block} />
+          <BlockElement key={i} block={block} emojiNames={emojiNames} />
         ))}
       </div>
       {long && (
@@ -57,7 +61,10 @@ export function MessageBody({
   );
 }
 
-function BlockElement({ block }: { block: Block }) {
+type EmojiNames = ReadonlyMap<string, string> | null;
+
+function BlockElement({ block, emojiNames }: { block: Block; emojiNames: EmojiNames }) {
+  const inlines = (children: Inline[]) => renderInlines(children, emojiNames);
   switch (block.kind) {
     case "code":
       return (
@@ -66,18 +73,18 @@ function BlockElement({ block }: { block: Block }) {
         </pre>
       );
     case "paragraph":
-      return <p className="whitespace-pre-wrap">{renderInlines(block.children)}</p>;
+      return <p className="whitespace-pre-wrap">{inlines(block.children)}</p>;
     case "quote":
       return (
         <blockquote className="border-l-4 border-slate-300 dark:border-slate-600 pl-3 whitespace-pre-wrap text-slate-700 dark:text-slate-300">
-          {renderInlines(block.children)}
+          {inlines(block.children)}
         </blockquote>
       );
     case "list": {
       // Each number as typed: a quoted "9." stays 9, whatever comes before it.
       const items = block.items.map((item, i) => (
         <li key={i} value={block.ordered ? block.numbers[i] : undefined} className="whitespace-pre-wrap">
-          {renderInlines(item)}
+          {inlines(item)}
         </li>
       ));
       return block.ordered ? (
@@ -89,11 +96,11 @@ function BlockElement({ block }: { block: Block }) {
   }
 }
 
-function renderInlines(inlines: Inline[]): ReactNode[] {
+function renderInlines(inlines: Inline[], emojiNames: EmojiNames): ReactNode[] {
   return inlines.map((piece, i) => {
     switch (piece.kind) {
       case "text":
-        return piece.text;
+        return emojiNames ? showEmojiNames(piece.text, emojiNames) : piece.text;
       case "mention":
         return (
           <span key={i} className="rounded bg-indigo-50 dark:bg-indigo-950 px-0.5 font-medium text-indigo-700 dark:text-indigo-300">
@@ -123,13 +130,13 @@ function renderInlines(inlines: Inline[]): ReactNode[] {
       case "strong":
         return (
           <strong key={i} className="font-semibold">
-            {renderInlines(piece.children)}
+            {renderInlines(piece.children, emojiNames)}
           </strong>
         );
       case "em":
-        return <em key={i}>{renderInlines(piece.children)}</em>;
+        return <em key={i}>{renderInlines(piece.children, emojiNames)}</em>;
       case "strike":
-        return <s key={i}>{renderInlines(piece.children)}</s>;
+        return <s key={i}>{renderInlines(piece.children, emojiNames)}</s>;
       default: {
         const unknown: never = piece;
         return unknown;

@@ -2,6 +2,7 @@
 import type { ReplyRef } from "@/lib/protocol";
 import { useNameNow } from "@/lib/store/people";
 import { useRoom } from "@/lib/store/room";
+import { EmojiText } from "@/components/ui/emoji-text";
 
 /**
  * What a reply answers: a line quoting it, which brings the original into view. A deleted
@@ -21,7 +22,9 @@ export function ReplyQuote({ replyTo }: { replyTo: ReplyRef }) {
       ) : (
         <>
           <bdi className="shrink-0 font-semibold">{author}</bdi>{" "}
-          <span className="truncate">{replyTo.preview}</span>
+          <span className="truncate">
+            <EmojiText text={replyTo.preview} />
+          </span>
         </>
       )}
     </button>

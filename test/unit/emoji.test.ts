@@ -1,7 +1,7 @@
 // Emoji by name (`:tada:`): where a name is being typed, which emoji a few letters offer (GitHub's
 // list, as the browser loads it), and a name typed out whole.
 import { describe, expect, it } from "vitest";
-import { closedNameAt, emojiNameBegunAt, emojiQueryAt, loadEmoji, matchEmoji } from "../../lib/emoji";
+import { closedNameAt, emojiNameBegunAt, emojiNamesNow, emojiQueryAt, loadEmoji, matchEmoji, mayNameEmoji, showEmojiNames } from "../../lib/emoji";
 
 describe("emojiQueryAt", () => {
   it("finds a name from a `:` that starts a word to the caret", () => {
@@ -49,5 +49,40 @@ describe("matchEmoji and closedNameAt, on GitHub's names", () => {
     expect(closedNameAt(":notaname:", 10, byName)).toBeNull();
     expect(closedNameAt("at 12:30:", 9, byName)).toBeNull();
     expect(closedNameAt(":tada", 5, byName)).toBeNull();
+  });
+});
+
+describe("showEmojiNames", () => {
+  const byName = new Map([
+    ["tada", "🎉"],
+    ["+1", "👍"],
+    ["t-rex", "🦖"],
+  ]);
+
+  it("shows known names written out whole as their emoji, wherever a word may start", () => {
+    expect(showEmojiNames(":tada: shipped", byName)).toBe("🎉 shipped");
+    expect(showEmojiNames("shipped :tada:", byName)).toBe("shipped 🎉");
+    expect(showEmojiNames("(:+1:) and \":t-rex:\"", byName)).toBe("(👍) and \"🦖\"");
+    expect(showEmojiNames(":TADA: twice :tada::tada:", byName)).toBe("🎉 twice 🎉🎉");
+    expect(showEmojiNames("on\n:tada:", byName)).toBe("on\n🎉");
+  });
+
+  it("leaves names it does not know, and colons inside words and times, as written", () => {
+    for (const text of [":nope: here", "note:tada: here", "at 12:30:45", "a:tada:b", ":tada", "tada:", "::", ":t:"]) {
+      expect(showEmojiNames(text, byName), text).toBe(text);
+    }
+    expect(showEmojiNames(":nope::tada:", byName)).toBe(":nope::tada:");
+  });
+
+  it("is asked for only when a text may hold a name", () => {
+    expect(mayNameEmoji("ship it :tada:")).toBe(true);
+    expect(mayNameEmoji("at 12:30, see you")).toBe(false);
+    expect(mayNameEmoji(":)")).toBe(false);
+  });
+
+  it("has the names at hand once loaded, with GitHub's list behind them", async () => {
+    await loadEmoji();
+    const names = emojiNamesNow()!;
+    expect(showEmojiNames("ship it :tada: :rocket:", names)).toBe("ship it 🎉 🚀");
   });
 });
