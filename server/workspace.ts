@@ -407,10 +407,11 @@ export class Workspace {
     });
   }
 
-  /** The room's creator when its `room.created` never reached the feed; null when it did. */
+  /** A public room's creator when its `room.created` never reached the feed; null when it did, or for a private room. */
   private async unannouncedCreator(id: string): Promise<Actor | null> {
-    const room = await this.prisma.room.findUnique({ where: { id }, select: { createdBy: true } });
-    if (!room?.createdBy) return null;
+    const room = await this.prisma.room.findUnique({ where: { id }, select: { createdBy: true, visibility: true } });
+    // Only a public room is announced: a private one never is, and must never become one.
+    if (!room?.createdBy || room.visibility !== "public") return null;
     if (await this.log.findByKey("feed", room.createdBy, roomCreatedKey(id))) return null;
     return this.prisma.user.findUnique({ where: { id: room.createdBy }, select: { id: true, name: true } });
   }

@@ -160,6 +160,18 @@ describe.each(setups)("private rooms, %s", (_name, setUp) => {
     expect(rooms).toEqual([expect.objectContaining({ id: room, private: true })]);
   });
 
+  it("its name asked for again, as a public room or a private one, by its creator or anyone else, is refused: it stays private and unannounced", async () => {
+    const room = await privateRoom();
+    await call(ada, "POST", `/api/rooms/${room}/messages`, { text: "salary list", clientId: `s-${tag()}` });
+    for (const [p, visibility] of [[ada, "public"], [ada, "private"], [lin, "public"], [lin, "private"]] as const) {
+      expect(await answer(await call(p, "POST", "/api/rooms", { name: room, visibility })), `${p.user.name}, ${visibility}`).toEqual({ status: 409, code: "room_exists" });
+    }
+    // Still a room that never existed to anyone else, and nothing of it on the public feed.
+    expect(await everyAccess(lin, room)).toEqual(await everyAccess(lin, `never-${tag()}`));
+    const feed = (await (await call(lin, "GET", "/api/feed?limit=200")).json()) as { events: RealtimeEvent[] };
+    expect(feed.events.filter((e) => JSON.stringify(e.data).includes(room))).toEqual([]);
+  });
+
   it("its activity stays off the public feed; a mention in it reaches members only", async () => {
     const room = await privateRoom([kim]);
     const text = `@Lin @Kim meet in private ${tag()}`;
