@@ -256,6 +256,29 @@ test("a room with more new messages than a page opens at the first of them all, 
   }
 });
 
+test("a room joined while it was empty opens at the first message that came since, under New messages", async ({ browser, baseURL }) => {
+  const x = early("empty");
+  await createRoomOverHttp(baseURL!, x);
+  const ada = await signedInPerson(browser, "Ada");
+  try {
+    // Ada looks in while nothing is there (joined, nothing to read), then goes elsewhere.
+    await openRoom(ada.page, x);
+    await expect
+      .poll(async () => ((await (await ada.page.request.get(`/api/rooms?q=${x}`)).json()) as { rooms: { id: string; joined?: boolean }[] }).rooms.find((r) => r.id === x)?.joined)
+      .toBe(true);
+    await openRoom(ada.page, "general");
+    await postMessages(baseURL!, x, Array.from({ length: 45 }, (_, i) => `since ${i + 1}`));
+    await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, 45 unread`);
+
+    await roomLink(ada.page, x).click();
+    const log = messageLog(ada.page);
+    await expect(log.getByRole("separator", { name: "New messages" })).toBeInViewport();
+    await expect(log.getByText("since 1", { exact: true })).toBeInViewport();
+  } finally {
+    await ada.context.close();
+  }
+});
+
 test("Ctrl+K opens a switcher that finds a room, moves by arrow keys and opens it with Enter", async ({ browser, baseURL }) => {
   const first = early("alpha");
   const second = early("alpine");

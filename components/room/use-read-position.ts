@@ -44,13 +44,16 @@ export function useReadPosition(roomId: string, me: User, shown = true): ReadPos
       .catch(() => null)
       .then(async (readSeq) => {
         if (cancelled) return;
+        // Where the person left off: in a room they joined or read before, even one joined while
+        // it was empty (0). A room never visited has no such place: it opens at its newest, and a
+        // divider above everything would say nothing.
+        const from = readSeq !== null && useRooms.getState().reads[roomId]?.counted ? readSeq : null;
         // More new messages than the first page: the room opens at the first of them all.
         const { messages, hasMore, focusSeq } = useRoom.getState();
-        if (readSeq && hasMore && focusSeq === null && (messages[0]?.seq ?? 0) > readSeq + 1) await useRoom.getState().startAfter(readSeq);
+        if (from !== null && hasMore && focusSeq === null && (messages[0]?.seq ?? 0) > from + 1) await useRoom.getState().startAfter(from);
         if (cancelled) return;
-        const firstNew = readSeq === null ? undefined : useRoom.getState().messages.find((m) => m.seq > readSeq && m.actor.id !== me.id);
-        // A room never read is all new: a divider above its first message says nothing.
-        setNewAfter(firstNew && readSeq ? readSeq : null);
+        const firstNew = from === null ? undefined : useRoom.getState().messages.find((m) => m.seq > from && m.actor.id !== me.id);
+        setNewAfter(firstNew ? from : null);
         setOpened(true);
         // Joined now: its messages count as unread from here on, as the server counts them.
         useRooms.getState().readUpTo(roomId, 0);
