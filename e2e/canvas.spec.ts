@@ -99,6 +99,22 @@ test("two people drag the same note at once and both end with it in the same pla
   await lin.context.close();
 });
 
+test("Escape ends typing on a note and keeps the text, for everyone", async ({ browser }) => {
+  const { ada, lin } = await twoInARoom(browser);
+  await sharedCanvas(ada.page).getByRole("toolbar", { name: "Canvas tools" }).getByRole("button", { name: "Sticky note" }).click();
+  const area = (await board(ada.page).boundingBox())!;
+  await ada.page.mouse.click(area.x + area.width * 0.4, area.y + area.height * 0.5);
+  const editor = sharedCanvas(ada.page).getByRole("textbox", { name: "Text" });
+  await expect(editor).toBeFocused();
+  await editor.pressSequentially("Important idea");
+  await editor.press("Escape");
+  await expect(editor).toBeHidden();
+  await expect(note(ada.page, "Important idea")).toBeVisible();
+  await expect(note(lin.page, "Important idea")).toBeVisible();
+  await ada.context.close();
+  await lin.context.close();
+});
+
 test("an edit made offline meets the other's delete: both end with the note gone", async ({ browser }) => {
   const { ada, lin } = await twoInARoom(browser);
 

@@ -41,7 +41,7 @@ interface Props {
   band: DragBox | null;
   zoom: number;
   color: string;
-  onEdited(id: string, text: string | null): void;
+  onEdited(id: string, text: string): void;
   onFocusObject(id: string): void;
 }
 
@@ -154,10 +154,14 @@ export function CanvasObjects(p: Props) {
   );
 }
 
-/** A note's text, edited in place: Enter with Ctrl/Cmd (or leaving) keeps it, Escape drops it. */
-function TextEditor({ initial, onDone }: { initial: string; onDone(text: string | null): void }) {
+/**
+ * A note's text, edited in place. Ctrl/Cmd+Enter, Escape or leaving the box ends the edit and
+ * keeps what was typed, as FigJam and Miro do: Escape is how people stop typing, and a note
+ * emptied by it would lose the text for everyone. (Undo takes an edit back.)
+ */
+function TextEditor({ initial, onDone }: { initial: string; onDone(text: string): void }) {
   let finished = false;
-  const finish = (text: string | null) => {
+  const finish = (text: string) => {
     if (finished) return;
     finished = true;
     onDone(text);
@@ -171,8 +175,7 @@ function TextEditor({ initial, onDone }: { initial: string; onDone(text: string 
       onPointerDown={(e) => e.stopPropagation()}
       onKeyDown={(e) => {
         e.stopPropagation();
-        if (e.key === "Escape") finish(null);
-        if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) finish(e.currentTarget.value);
+        if (e.key === "Escape" || (e.key === "Enter" && (e.ctrlKey || e.metaKey))) finish(e.currentTarget.value);
       }}
       onBlur={(e) => finish(e.currentTarget.value)}
       className="h-full w-full resize-none bg-transparent text-center text-sm outline-none"

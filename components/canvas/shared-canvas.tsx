@@ -410,10 +410,10 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
     if (t) setTool(t);
   };
 
-  const onEdited = (id: string, text: string | null) => {
+  const onEdited = (id: string, text: string) => {
     setEditing(null);
     const o = board.get(id);
-    if (text !== null && o && text !== (o.text ?? "")) change([{ op: "update", id, set: { text } }]);
+    if (o && text !== (o.text ?? "")) change([{ op: "update", id, set: { text } }]);
     surface.current?.querySelector<HTMLElement>(`[data-object-id="${CSS.escape(id)}"]`)?.focus();
   };
 
