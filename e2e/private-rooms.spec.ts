@@ -42,6 +42,13 @@ test("a private room is there only for its members, live; a direct message opens
   await expect(linsMembers.getByRole("button", { name: "Leave this room" })).toBeVisible();
   await expect(linsMembers.getByText("Ada")).toBeVisible();
   await expect(linsMembers.getByRole("button", { name: /^Remove / })).toHaveCount(0);
+  // Leaving is asked once more; Cancel keeps her in.
+  await linsMembers.getByRole("button", { name: "Leave this room" }).click();
+  const leaving = linsMembers.getByRole("alertdialog");
+  await expect(leaving).toContainText("you can come back only if a member adds you");
+  await expect(leaving.getByRole("button", { name: "Cancel" })).toBeFocused();
+  await leaving.getByRole("button", { name: "Cancel" }).click();
+  await expect(leaving).toHaveCount(0);
   await lin.page.getByRole("button", { name: "Members" }).click();
   await sendMessage(lin.page, "glad to be in");
   await expect(messageLog(ada.page).getByText("glad to be in")).toBeVisible();
@@ -53,6 +60,9 @@ test("a private room is there only for its members, live; a direct message opens
   const otherTabsLink = linsOtherTab.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: `${room}, private` });
   await expect(otherTabsLink).toBeVisible();
   await ada.page.getByRole("region", { name: "Members" }).getByRole("button", { name: `Remove ${lin.name}` }).click();
+  const removing = ada.page.getByRole("region", { name: "Members" }).getByRole("alertdialog");
+  await expect(removing).toContainText(`Remove ${lin.name}?`);
+  await removing.getByRole("button", { name: "Remove" }).click();
   await expect(messageLog(ada.page).getByText(`You removed ${lin.name}`)).toBeVisible();
   // Told what happened, not that the room never was.
   await expect(lin.page.getByRole("heading", { name: "You are no longer in this room" })).toBeVisible();
@@ -97,6 +107,28 @@ test("a private room is there only for its members, live; a direct message opens
   await expect(messageLog(ada.page).getByText("just between us")).toBeVisible();
   await ada.context.close();
   await lin.context.close();
+});
+
+test("the last member leaving a private room is told no one can open it again, and leaves only when they say so", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const room = unique("alone");
+  await ada.page.getByLabel("Room name").fill(room);
+  await ada.page.getByLabel(/Private/).check();
+  await ada.page.getByRole("button", { name: "Create room" }).click();
+  await expect(ada.page.getByRole("heading", { name: new RegExp(room) })).toContainText("Private room");
+  await sendMessage(ada.page, "notes to self");
+
+  await ada.page.getByRole("button", { name: "Members" }).click();
+  const members = ada.page.getByRole("region", { name: "Members" });
+  await members.getByRole("button", { name: "Leave this room" }).click();
+  const asked = members.getByRole("alertdialog");
+  await expect(asked).toContainText("You are its last member: no one will be able to open it again.");
+  // Still hers until she presses Leave.
+  await expect(ada.page).toHaveURL(new RegExp(`/rooms/${room}$`));
+  await asked.getByRole("button", { name: "Leave" }).click();
+  await expect(ada.page).not.toHaveURL(new RegExp(`/rooms/${room}$`));
+  await expect(ada.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: `${room}, private` })).toHaveCount(0);
+  await ada.context.close();
 });
 
 test("anyone can be messaged from the sidebar, found by name, without meeting them in a room first", async ({ browser }) => {

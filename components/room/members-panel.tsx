@@ -45,6 +45,8 @@ function MembersPanel({ roomId, me }: { roomId: string; me: User }) {
   const [query, setQuery] = useState("");
   const found = usePeopleSearch(query);
   const [error, setError] = useState<string | null>(null);
+  /** Whom "Leave" or "Remove" was pressed for: asked once more before it is done. */
+  const [confirming, setConfirming] = useState<User | null>(null);
   const load = useCallback(
     () => api(`/api/rooms/${encodeURIComponent(roomId)}/members`, membersAnswerSchema).then(setAnswer, () => setError("Could not load the members")),
     [roomId],
@@ -96,7 +98,7 @@ function MembersPanel({ roomId, me }: { roomId: string; me: User }) {
             {(m.id === me.id || mayRemoveOthers) && (
               <button
                 type="button"
-                onClick={() => void remove(m)}
+                onClick={() => setConfirming(m)}
                 aria-label={m.id === me.id ? (direct ? "Leave this conversation" : "Leave this room") : `Remove ${distinctName(m, shared)}`}
                 className="rounded px-1.5 py-0.5 text-xs font-medium text-rose-700 hover:bg-rose-50 dark:text-rose-300 dark:hover:bg-rose-950"
               >
@@ -106,6 +108,18 @@ function MembersPanel({ roomId, me }: { roomId: string; me: User }) {
           </li>
         ))}
       </ul>
+      {confirming && (
+        <ConfirmRemoval
+          who={confirming.id === me.id ? null : distinctName(confirming, shared)}
+          direct={direct}
+          last={members.length === 1}
+          onConfirm={() => {
+            setConfirming(null);
+            void remove(confirming);
+          }}
+          onCancel={() => setConfirming(null)}
+        />
+      )}
       {answer === null ? null : direct ? (
         <p className="mt-3 text-xs text-slate-600 dark:text-slate-400">A direct message stays between the two of you. To bring others in, make a private room.</p>
       ) : (
@@ -142,6 +156,34 @@ function MembersPanel({ roomId, me }: { roomId: string; me: User }) {
           {error}
         </p>
       )}
+    </div>
+  );
+}
+
+/**
+ * Leaving a private room, or removing someone from it, asked once more: neither is undone by a
+ * click, since only a member can add a person back, and a room its last member leaves is out
+ * of everyone's reach.
+ */
+function ConfirmRemoval({ who, direct, last, onConfirm, onCancel }: { who: string | null; direct: boolean; last: boolean; onConfirm(): void; onCancel(): void }) {
+  const question = who !== null ? `Remove ${who}? They lose the room and its history at once, until someone adds them again.` : direct
+    ? "Leave this conversation? Its messages stop reaching you until you write to this person again."
+    : last
+      ? "Leave this room? You are its last member: no one will be able to open it again."
+      : "Leave this room? It is private: you can come back only if a member adds you.";
+  return (
+    <div role="alertdialog" aria-labelledby="confirm-removal" className="mt-3 rounded-lg border border-rose-200 bg-rose-50 p-2.5 dark:border-rose-800 dark:bg-rose-950">
+      <p id="confirm-removal" className="text-xs text-rose-900 dark:text-rose-100">
+        {question}
+      </p>
+      <div className="mt-2 flex gap-2">
+        <button type="button" onClick={onConfirm} className="flex-1 rounded bg-rose-600 px-2 py-1 text-xs font-semibold text-white hover:bg-rose-700">
+          {who !== null ? "Remove" : "Leave"}
+        </button>
+        <button type="button" autoFocus onClick={onCancel} className="flex-1 rounded border border-slate-300 px-2 py-1 text-xs font-medium hover:bg-white dark:border-slate-600 dark:hover:bg-slate-900">
+          Cancel
+        </button>
+      </div>
     </div>
   );
 }
