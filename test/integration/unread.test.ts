@@ -256,6 +256,40 @@ describe("unread counts in GET /api/rooms", () => {
     expect(await listed(lin, room)).toMatchObject({ readSeq: 0, unread: 2, joined: true });
   });
 
+  it("start at the head for someone who first joins a room: its past is history, not news (1.14)", async () => {
+    const room = `read-${randomBytes(4).toString("hex")}`;
+    expect((await s.api("/api/rooms", { method: "POST", cookie: lin.cookie, body: JSON.stringify({ name: room }) })).status).toBe(201);
+    const head = await post(room, lin, 3);
+    // Ada glances in over a WebSocket and goes: nothing that was there counts as unread.
+    const c = await s.connect(ada.cookie, { protocols: V1_2 });
+    try {
+      c.send({ type: "join", room });
+      await c.next(isType("joined", (f) => f.room === room));
+      await waitFor(async () => (await listed(ada, room)).joined === true, 5_000, "Ada's join recorded");
+      expect(await listed(ada, room)).toMatchObject({ readSeq: head, unread: 0, joined: true });
+    } finally {
+      c.close();
+    }
+    // What comes after is news.
+    await post(room, lin, 2);
+    expect(await listed(ada, room)).toMatchObject({ readSeq: head, unread: 2 });
+    // A position the person had before joining stands: Kay read one message over HTTP, then joined.
+    const kay = await s.signIn("Kay");
+    expect((await s.api(`/api/rooms/${room}/read`, { method: "POST", cookie: kay.cookie, body: JSON.stringify({ seq: 1 }) })).status).toBe(204);
+    await s.app.workspace.recordJoin(room, kay.user);
+    expect(await listed(kay, room)).toMatchObject({ readSeq: 1, joined: true });
+  });
+
+  it("start at the head for someone added to a private room (1.14)", async () => {
+    const room = `read-${randomBytes(4).toString("hex")}`;
+    expect((await s.api("/api/rooms", { method: "POST", cookie: lin.cookie, body: JSON.stringify({ name: room, visibility: "private" }) })).status).toBe(201);
+    const head = await post(room, lin, 3);
+    expect((await s.api(`/api/rooms/${room}/members`, { method: "POST", cookie: lin.cookie, body: JSON.stringify({ userId: ada.user.id }) })).status).toBe(204);
+    expect(await listed(ada, room)).toMatchObject({ readSeq: head, unread: 0, joined: true });
+    await post(room, lin, 1);
+    expect(await listed(ada, room)).toMatchObject({ readSeq: head, unread: 1 });
+  });
+
   it("stop at the cap, for every room of the page in one answer", async () => {
     const busy = await newRoom();
     const quiet = await newRoom();
