@@ -117,7 +117,13 @@ for (const transport of ["websocket", "longpoll"] as const) {
     await expect(ada.page.getByRole("region", { name: "Mentions" })).toContainText("Lin replied to you");
     await notificationsButton(ada.page).click();
 
-    await act(ada.page, "shipping today", "Delete");
+    // Edited, the quote says what the message now says, on the open page of the one who replied.
+    await act(ada.page, "shipping today", "Edit");
+    await ada.page.getByLabel("Edit message").fill("shipping tomorrow");
+    await ada.page.getByLabel("Edit message").press("Enter");
+    await expect(replyWith(lin.page, "which branch?").getByRole("button", { name: /^Reply to Ada: shipping tomorrow/ })).toBeVisible();
+
+    await act(ada.page, "shipping tomorrow", "Delete");
     await ada.page.getByRole("alertdialog", { name: "Delete message" }).getByRole("button", { name: "Delete" }).click();
     await expect(replyWith(lin.page, "which branch?").getByRole("button", { name: "Reply to a deleted message" })).toBeVisible();
     await ada.context.close();

@@ -48,6 +48,12 @@ export function withQuoteDeleted(data: MessageData, deletedSeq: number): Message
   return { ...data, replyTo: { seq: data.replyTo.seq, actor: data.replyTo.actor, preview: "", deleted: true } };
 }
 
+/** A reply whose quoted message was edited quotes its new text (`preview`), as the stored copy does. */
+export function withQuoteEdited(data: MessageData, editedSeq: number, preview: string): MessageData {
+  if (data.replyTo?.seq !== editedSeq || data.replyTo.deleted || data.replyTo.preview === preview) return data;
+  return { ...data, replyTo: { ...data.replyTo, preview } };
+}
+
 /** Whether `actor` has reacted with `emoji`. */
 export function hasReacted(data: MessageData, emoji: string, actorId: string): boolean {
   return data.reactions?.[emoji]?.some((a) => a.id === actorId) ?? false;

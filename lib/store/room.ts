@@ -4,7 +4,8 @@
 // near where they are, and the pages dropped are read again when they scroll back.
 import { create } from "zustand";
 import { eventsPageSchema, roomStream, type Actor, type User } from "../protocol";
-import { applyChange, withQuoteDeleted, type ChangeEvent } from "../chat/changes";
+import { applyChange, withQuoteDeleted, withQuoteEdited, type ChangeEvent } from "../chat/changes";
+import { previewOf } from "../mentions";
 import { backoffDelay } from "../realtime/backoff";
 import type { OutboxEntry } from "../realtime/types";
 import { api, ApiError } from "./http";
@@ -412,11 +413,14 @@ function applyChanges(list: RoomItem[], events: readonly ChangeEvent[]): RoomIte
   let result = list;
   for (const event of events) {
     const target = event.data.seq;
+    // The replies quoting it show what the server now stores for them (server/workspace.ts#refreshCopies).
+    const quoted = event.type === "message.edited" ? previewOf(event.data.text) : null;
     let changed = false;
     const next = result.map((m) => {
       if (!isMessageEvent(m)) return m;
       let data = m.seq === target ? applyChange(m.data, event) : m.data;
       if (event.type === "message.deleted") data = withQuoteDeleted(data, target);
+      else if (quoted !== null) data = withQuoteEdited(data, target, quoted);
       if (data === m.data) return m;
       changed = true;
       return { ...m, data };

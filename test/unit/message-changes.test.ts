@@ -1,7 +1,7 @@
 // lib/chat/changes.ts: folding edits, deletes and reactions into a message — the one function
 // the server uses for stored messages and the pages use for shown ones.
 import { describe, expect, it } from "vitest";
-import { applyChange, deletedData, withQuoteDeleted, type ChangeEvent, type MessageData } from "../../lib/chat/changes";
+import { applyChange, deletedData, withQuoteDeleted, withQuoteEdited, type ChangeEvent, type MessageData } from "../../lib/chat/changes";
 import { mentionQueryAt, namedMentionSpans } from "../../lib/mentions";
 import { MAX_REACTION_EMOJI } from "../../lib/protocol";
 
@@ -51,6 +51,13 @@ describe("applyChange", () => {
     const full = applyChange(data, change("reaction", { seq: 1, emoji: "one-more", on: true, clientId: "rx" }));
     expect(full).toBe(data);
     expect(applyChange(data, change("reaction", { seq: 1, emoji: "e0", on: true, clientId: "ry" }, lin)).reactions?.e0).toEqual([ada, lin]);
+  });
+
+  it("a reply's quote shows the original's new text once it is edited, unless it was deleted", () => {
+    const reply: MessageData = { text: "yes", clientId: "c", replyTo: { seq: 4, actor: ada, preview: "coming?" } };
+    expect(withQuoteEdited(reply, 4, "coming at 10?").replyTo).toEqual({ seq: 4, actor: ada, preview: "coming at 10?" });
+    expect(withQuoteEdited(reply, 5, "another")).toBe(reply);
+    expect(withQuoteEdited(withQuoteDeleted(reply, 4), 4, "too late").replyTo).toEqual({ seq: 4, actor: ada, preview: "", deleted: true });
   });
 
   it("a reply's quote shows the original deleted", () => {
