@@ -1,5 +1,5 @@
 // Live cursors on the shared canvas: where one person points, the other sees their label.
-import { expect, test } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
 import { connectionBadge, createRoom, expectConnected, openRoom, sharedCanvas, signedInPerson, unique } from "./helpers";
 
 test("another person's cursor follows the mouse to the same place on the canvas", async ({ browser }) => {
@@ -36,6 +36,51 @@ test("another person's cursor follows the mouse to the same place on the canvas"
   await expect(cursor).toHaveCount(0);
   await cleo.context.close();
   await dev.context.close();
+});
+
+test("a cursor points at the same object for people whose windows and zoom differ", async ({ browser }) => {
+  const uma = await signedInPerson(browser, "Uma");
+  const vic = await signedInPerson(browser, "Vic");
+  await uma.page.setViewportSize({ width: 1280, height: 800 });
+  await vic.page.setViewportSize({ width: 1600, height: 900 });
+  const room = unique("point");
+  await createRoom(uma.page, room);
+  await openRoom(vic.page, room);
+  const board = (page: Page) => sharedCanvas(page).getByRole("group", { name: "Board" });
+  const note = (page: Page) => board(page).getByRole("button", { name: "Sticky note: target" });
+
+  // Uma puts a note on the board.
+  await sharedCanvas(uma.page).getByRole("toolbar", { name: "Canvas tools" }).getByRole("button", { name: "Sticky note" }).click();
+  const area = (await board(uma.page).boundingBox())!;
+  await uma.page.mouse.click(area.x + area.width * 0.3, area.y + area.height * 0.4);
+  await sharedCanvas(uma.page).getByRole("textbox", { name: "Text" }).fill("target");
+  await sharedCanvas(uma.page).getByRole("textbox", { name: "Text" }).press("Control+Enter");
+  await expect(note(vic.page)).toBeVisible();
+
+  // Vic zooms in about a point away from it: the note is bigger and elsewhere on his screen.
+  const before = (await note(vic.page).boundingBox())!;
+  const vicArea = (await board(vic.page).boundingBox())!;
+  await vic.page.mouse.move(vicArea.x + vicArea.width * 0.8, vicArea.y + vicArea.height * 0.8);
+  await vic.page.keyboard.down("Control");
+  await vic.page.mouse.wheel(0, -200);
+  await vic.page.keyboard.up("Control");
+  await expect.poll(async () => (await note(vic.page).boundingBox())!.width).toBeGreaterThan(before.width * 1.5);
+
+  // Uma points at the middle of the note; Vic sees her cursor's tip there, on his screen.
+  const target = (await note(uma.page).boundingBox())!;
+  await uma.page.mouse.move(target.x + 5, target.y + 5);
+  await uma.page.mouse.move(target.x + target.width / 2, target.y + target.height / 2, { steps: 5 });
+  const cursor = vic.page.getByRole("img", { name: "Uma's cursor" });
+  await expect
+    .poll(async () => {
+      const tip = await cursor.boundingBox();
+      const shown = await note(vic.page).boundingBox();
+      if (!tip || !shown) return null;
+      return { x: round((tip.x - shown.x) / shown.width), y: round((tip.y - shown.y) / shown.height) };
+    })
+    .toEqual({ x: 0.5, y: 0.5 });
+  await uma.context.close();
+  await vic.context.close();
 });
 
 test("a cursor whose person left while I was offline is gone once I am back", async ({ browser }) => {

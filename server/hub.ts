@@ -15,7 +15,7 @@ import type { DisconnectReason, Subscriber } from "./hub/subscriber";
 import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
 import type { Clock } from "./state/clock";
-import type { CursorCoalescer } from "./state/cursors";
+import type { CursorAt, CursorCoalescer } from "./state/cursors";
 import type { Presence } from "./state/presence";
 import type { Typing } from "./state/typing";
 import type { CanvasLive } from "./hub/canvas-live";
@@ -280,11 +280,11 @@ export class Hub {
   }
 
   /**
-   * `user` pointed at (x, y). `source` is the connection it came from (none: over HTTP): leaving
+   * `user` pointed at `at`. `source` is the connection it came from (none: over HTTP): leaving
    * the room there takes the cursor away, the person's other connections leaving do not.
    */
-  moveCursor(room: string, user: User, x: number, y: number, source?: string): void {
-    this.rooms.moveCursor(room, user, x, y, source);
+  moveCursor(room: string, user: User, at: CursorAt, source?: string): void {
+    this.rooms.moveCursor(room, user, at, source);
   }
 
   /** The pointer left the canvas: from `source`, only if the cursor came from there. */

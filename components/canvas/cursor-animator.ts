@@ -4,9 +4,12 @@
 // Each new position starts a linear glide from where the cursor is drawn now, lasting about as
 // long as the gap between updates (clamped to 50–80 ms), so a stream of 50 ms ticks reads as
 // continuous motion one tick behind — the idea of tldraw's perfect-cursors, with straight
-// segments instead of a spline. With `prefers-reduced-motion` cursors jump instead.
+// segments instead of a spline. With `prefers-reduced-motion` cursors jump instead. A cursor that
+// says its point of the board (protocol 1.15) glides on the board and is drawn through this
+// page's own pan and zoom, so it is on the object its owner points at, whatever either window.
 import type { StoreApi } from "zustand/vanilla";
 import type { CursorTarget } from "@/lib/store/cursors";
+import type { View } from "@/lib/canvas/geometry";
 import { glideTo, labelPosition, positionAt, type Glide, type Point } from "./cursor-motion";
 
 interface CursorNode {
@@ -22,6 +25,7 @@ export class CursorAnimator {
   private frame = 0;
   private width = 0;
   private height = 0;
+  private view: View = { x: 0, y: 0, zoom: 1 };
   private readonly reducedMotion: MediaQueryList | null;
 
   constructor(private readonly store: StoreApi<{ cursors: Record<string, CursorTarget> }>) {
@@ -43,6 +47,12 @@ export class CursorAnimator {
   resize(width: number, height: number): void {
     this.width = width;
     this.height = height;
+    this.schedule();
+  }
+
+  /** This page's pan and zoom: cursors on the board move with it. */
+  setView(view: View): void {
+    this.view = view;
     this.schedule();
   }
 
@@ -87,13 +97,14 @@ export class CursorAnimator {
         this.glides.set(id, glide);
       }
       if (now < glide.start + glide.duration) moving = true;
-      this.draw(node, positionAt(glide, now));
+      const p = positionAt(glide, now);
+      this.draw(node, glide.onBoard ? { x: this.view.x + p.x * this.view.zoom, y: this.view.y + p.y * this.view.zoom } : { x: p.x * this.width, y: p.y * this.height });
     }
     if (moving) this.schedule();
   }
 
-  private draw(node: CursorNode, p: Point): void {
-    const tip = { x: p.x * this.width, y: p.y * this.height };
+  /** Draws the cursor with its tip at `tip`, CSS pixels from the canvas's corner. */
+  private draw(node: CursorNode, tip: Point): void {
     node.root.style.transform = `translate3d(${tip.x}px, ${tip.y}px, 0)`;
     // The label is a child of the cursor, so it moves by its offset from the tip.
     const label = labelPosition(tip, { width: node.labelWidth, height: node.labelHeight }, { width: this.width, height: this.height });

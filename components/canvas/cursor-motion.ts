@@ -15,9 +15,15 @@ export interface Point {
   y: number;
 }
 
-/** A straight move, in canvas units ([0,1]), from `from` to `target` over `duration` ms from `start`. */
+/**
+ * A straight move from `from` to `to` (where `target` points) over `duration` ms from `start`:
+ * in the board's units when the cursor says its point of the board (protocol 1.15, `onBoard`),
+ * else in [0,1] of the canvas (a client that says only that).
+ */
 export interface Glide {
   target: CursorTarget;
+  to: Point;
+  onBoard: boolean;
   from: Point;
   start: number;
   duration: number;
@@ -28,17 +34,20 @@ export interface Glide {
  * position is drawn at once (no glide from the corner); so is every one with reduced motion.
  */
 export function glideTo(previous: Glide | undefined, target: CursorTarget, now: number, reducedMotion: boolean): Glide {
-  if (!previous || reducedMotion) return { target, from: target, start: now, duration: 0 };
+  const onBoard = target.board !== undefined;
+  const to = target.board ?? { x: target.x, y: target.y };
+  // A glide between a board point and a canvas fraction would cross nothing real: it jumps.
+  if (!previous || reducedMotion || previous.onBoard !== onBoard) return { target, to, onBoard, from: to, start: now, duration: 0 };
   const gap = target.receivedAt - previous.target.receivedAt;
-  return { target, from: positionAt(previous, now), start: now, duration: clamp(gap, MIN_GLIDE_MS, MAX_GLIDE_MS) };
+  return { target, to, onBoard, from: positionAt(previous, now), start: now, duration: clamp(gap, MIN_GLIDE_MS, MAX_GLIDE_MS) };
 }
 
 /** Where the glide is at `now`: linear between its ends, at the target once it is over. */
 export function positionAt(glide: Glide, now: number): Point {
   const t = glide.duration === 0 ? 1 : clamp((now - glide.start) / glide.duration, 0, 1);
   return {
-    x: glide.from.x + (glide.target.x - glide.from.x) * t,
-    y: glide.from.y + (glide.target.y - glide.from.y) * t,
+    x: glide.from.x + (glide.to.x - glide.from.x) * t,
+    y: glide.from.y + (glide.to.y - glide.from.y) * t,
   };
 }
 

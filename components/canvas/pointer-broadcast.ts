@@ -1,7 +1,9 @@
 // My pointer on the canvas → the realtime client, at most once per animation frame: a mouse
 // reports 60–120 moves a second and a pen more, but a position nobody can see drawn is not
 // worth sending. The client then caps what goes on the wire at 30 Hz.
-import type { Point } from "./cursor-motion";
+import { toBoard, type View } from "@/lib/canvas/geometry";
+import { BOARD_LIMIT } from "@/lib/protocol";
+import type { CursorPos } from "@/lib/realtime/throttles";
 
 /** requestAnimationFrame and its cancel, as a dependency (tests drive frames by hand). */
 export interface FrameScheduler {
@@ -15,19 +17,23 @@ const animationFrames: FrameScheduler = {
 };
 
 export class PointerBroadcast {
-  private latest: Point | null = null;
+  private latest: CursorPos = null;
   private frame = 0;
 
   constructor(
-    private readonly send: (pos: Point | null) => void,
+    private readonly send: (pos: CursorPos) => void,
     private readonly frames: FrameScheduler = animationFrames,
   ) {}
 
-  /** The pointer is at (clientX, clientY) over the canvas's `box`: sent with the next frame, latest wins. */
-  move(clientX: number, clientY: number, box: { left: number; top: number; width: number; height: number }): void {
+  /**
+   * The pointer is at (clientX, clientY) over the canvas's `box`, which shows the board through
+   * `view`: sent with the next frame, latest wins, as a fraction of the box and (protocol 1.15)
+   * as the point of the board, which is what others draw.
+   */
+  move(clientX: number, clientY: number, box: { left: number; top: number; width: number; height: number }, view?: View): void {
     const pos = normalizePointer(clientX, clientY, box);
     if (!pos) return;
-    this.latest = pos;
+    this.latest = view ? { ...pos, board: onBoard(toBoard(view, { x: clientX - box.left, y: clientY - box.top })) } : pos;
     if (this.frame !== 0) return;
     this.frame = this.frames.request(() => {
       this.frame = 0;
@@ -54,9 +60,14 @@ export class PointerBroadcast {
  * at the same spot; clamped, since a captured pointer may report positions outside it. Null for
  * a box with no area (not laid out yet).
  */
-export function normalizePointer(clientX: number, clientY: number, box: { left: number; top: number; width: number; height: number }): Point | null {
+export function normalizePointer(clientX: number, clientY: number, box: { left: number; top: number; width: number; height: number }): { x: number; y: number } | null {
   if (box.width <= 0 || box.height <= 0) return null;
   return { x: unit((clientX - box.left) / box.width), y: unit((clientY - box.top) / box.height) };
+}
+
+/** A point kept within the board's extent (a view panned far out may look past it). */
+function onBoard(p: { x: number; y: number }): { x: number; y: number } {
+  return { x: Math.min(BOARD_LIMIT, Math.max(-BOARD_LIMIT, p.x)), y: Math.min(BOARD_LIMIT, Math.max(-BOARD_LIMIT, p.y)) };
 }
 
 function unit(n: number): number {

@@ -59,7 +59,6 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
     return () => observer.disconnect();
   }, [animator]);
 
-  const pointer = usePointerBroadcast(roomId);
   const board = useCanvas((s) => s.board);
   const loaded = useCanvas((s) => s.loaded);
   const drags = useCanvas((s) => s.drags);
@@ -73,6 +72,11 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
   const [color, setColor] = useState<string>(PALETTE[0].value);
   const [chosen, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [view, setView] = useState<View>(initialView);
+  // Others' cursors on the board move with my pan and zoom; mine is sent as a point of the board.
+  const viewRef = useRef(view);
+  viewRef.current = view;
+  useEffect(() => animator.setView(view), [animator, view]);
+  const pointer = usePointerBroadcast(roomId, () => viewRef.current);
   const [local, setLocal] = useState<Record<string, DragBox>>({});
   const [band, setBand] = useState<DragBox | null>(null);
   const [penPoints, setPenPoints] = useState<Point[] | null>(null);
@@ -485,12 +489,12 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
   );
 }
 
-/** Pointer moves → `client.moveCursor`, coalesced to one call per animation frame. */
-function usePointerBroadcast(roomId: string) {
+/** Pointer moves → `client.moveCursor`, coalesced to one call per animation frame; `view`: how the board is shown now. */
+function usePointerBroadcast(roomId: string, view: () => View) {
   const broadcast = useMemo(() => new PointerBroadcast((pos) => getRealtimeClient().moveCursor(roomId, pos)), [roomId]);
   useEffect(() => () => broadcast.cancel(), [broadcast]);
 
-  const onPointerMove = (e: PointerEvent<HTMLDivElement>) => broadcast.move(e.clientX, e.clientY, e.currentTarget.getBoundingClientRect());
+  const onPointerMove = (e: PointerEvent<HTMLDivElement>) => broadcast.move(e.clientX, e.clientY, e.currentTarget.getBoundingClientRect(), view());
   const onPointerLeave = () => broadcast.leave();
 
   return { onPointerMove, onPointerLeave };

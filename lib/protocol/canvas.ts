@@ -16,7 +16,9 @@ export const MAX_STROKE_NUMBERS = 2000;
 export const CANVAS_MAX_REPLAY = 1000;
 /** The server stores a snapshot after this many operation batches past the last one. */
 export const SNAPSHOT_EVERY = 500;
-const COORD = 1_000_000;
+/** The board's extent: every coordinate on it is within ±this. */
+export const BOARD_LIMIT = 1_000_000;
+const COORD = BOARD_LIMIT;
 const SIZE = 100_000;
 
 export const CANVAS_KINDS = ["note", "rect", "ellipse", "arrow", "stroke"] as const;
@@ -25,6 +27,12 @@ export type CanvasKind = (typeof CANVAS_KINDS)[number];
 export const objectIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, "Object ids are 1–40 letters, digits, '-' or '_'");
 const coord = z.number().finite().min(-COORD).max(COORD);
 const size = z.number().finite().min(0).max(SIZE);
+/**
+ * A point of the board itself, in its own units (version 1.15): where a person points, the same
+ * object for everyone whatever their window, pan or zoom.
+ */
+export const boardPointSchema = z.object({ x: coord, y: coord });
+export type BoardPoint = z.infer<typeof boardPointSchema>;
 
 /** The properties an update may set: every field but `id` and `kind`. */
 export const objectPropsSchema = z.object({

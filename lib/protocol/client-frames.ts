@@ -2,7 +2,7 @@
 import { z } from "./zod";
 import { MAX_FRAME_BYTES, MAX_MENTIONS } from "./limits";
 import { clientIdSchema, eventSeqSchema, roomId, seqSchema } from "./streams";
-import { canvasOpsSchema, liveDragsInSchema, selectionSchema } from "./canvas";
+import { boardPointSchema, canvasOpsSchema, liveDragsInSchema, selectionSchema } from "./canvas";
 
 /** The ids of the people a message names, picked from the autocomplete (version 1.2). */
 export const mentionIdsSchema = z.array(z.string().min(1).max(64)).max(MAX_MENTIONS);
@@ -47,9 +47,10 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("canvas.leave"), room: roomId }),
   z.object({ type: z.literal("canvas.ops"), room: roomId, ops: canvasOpsSchema, clientId: clientIdSchema }),
   z.object({ type: z.literal("canvas.live"), room: roomId, drags: liveDragsInSchema.optional(), selection: selectionSchema.optional() }),
-  // x and y both null: the pointer left the canvas (hide my cursor now).
+  // x and y both null: the pointer left the canvas (hide my cursor now). `board` (1.15): the
+  // point of the board pointed at, beside x and y for clients that draw only those.
   z
-    .object({ type: z.literal("cursor"), room: roomId, x: unit.nullable(), y: unit.nullable() })
+    .object({ type: z.literal("cursor"), room: roomId, x: unit.nullable(), y: unit.nullable(), board: boardPointSchema.optional() })
     .refine((f) => (f.x === null) === (f.y === null), "x and y are both numbers or both null"),
 ]);
 export type ClientFrame = z.infer<typeof clientFrameSchema>;

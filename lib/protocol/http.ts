@@ -5,6 +5,7 @@ import { actorSchema, clientIdSchema, parseCursor, roomId, roomNameSchema, seqSc
 import { knownEventsSchema, realtimeEventSchema } from "./events";
 import { emojiSchema, mentionIdsSchema, unit } from "./client-frames";
 import { cursorMapSchema, serverFrameSchema } from "./server-frames";
+import { boardPointSchema } from "./canvas";
 
 /** `POST /api/session`: a guest's name (version 1), or (1.2) an account's username and password. */
 export const sessionBodySchema = z.object({ name: userNameSchema });
@@ -58,7 +59,7 @@ export const deleteMessageBodySchema = z.object({ clientId: clientIdSchema });
 export const reactBodySchema = z.object({ emoji: emojiSchema, on: z.boolean(), clientId: clientIdSchema });
 // Both null: the pointer left the canvas (the long-poll client's `x: null, y: null` frame).
 export const cursorBodySchema = z
-  .object({ x: unit.nullable(), y: unit.nullable() })
+  .object({ x: unit.nullable(), y: unit.nullable(), board: boardPointSchema.optional() })
   .refine((b) => (b.x === null) === (b.y === null), "x and y are both numbers or both null");
 export const readBodySchema = z.object({ seq: z.number().int().min(0) });
 /** `POST /api/rooms/:id/read`; `unread` (1.11): the position is set to `seq`, back or forward. */

@@ -4,12 +4,13 @@ import { errorCodeSchema } from "./errors";
 import { actorSchema, eventSeqSchema, roomId, seqSchema, userSchema } from "./streams";
 import { realtimeEventSchema } from "./events";
 import { unit } from "./client-frames";
-import { canvasObjectSchema, liveDragMapSchema, liveSelectionMapSchema } from "./canvas";
+import { boardPointSchema, canvasObjectSchema, liveDragMapSchema, liveSelectionMapSchema } from "./canvas";
 
 // Validated by the client before anything acts on them (lib/realtime/decode.ts); the server
 // builds its frames as these types, so it cannot send one the client would drop.
 
-export const cursorStateSchema = z.object({ x: unit, y: unit, name: z.string(), color: z.string() });
+/** `board` (1.15): the point of the board, when the person's page said it. */
+export const cursorStateSchema = z.object({ x: unit, y: unit, board: boardPointSchema.optional(), name: z.string(), color: z.string() });
 export type CursorState = z.infer<typeof cursorStateSchema>;
 /** `null`: that cursor left. */
 export const cursorMapSchema = z.record(z.string(), cursorStateSchema.nullable());

@@ -36,7 +36,7 @@ import { PollChannel, type PollFailure } from "./poll-channel";
 import { positionKey, Positions } from "./positions";
 import { REJOIN_FLOOR_MS, Subscription } from "./subscription";
 import type { SseMessage } from "./sse-reader";
-import { CursorThrottle, TypingThrottle } from "./throttles";
+import { CursorThrottle, TypingThrottle, type CursorPos } from "./throttles";
 import { OUTBOX_LIMIT, type ChannelState, type ClientEvents, ClientOptions, type ConnectionStatus, type FrameLog, type OutboxEntry, type OutboxFrame, type SendOptions, type RealtimeApi, type TransportMode, type WebSocketLike } from "./types";
 
 export { HTTP_TIMEOUT_MS } from "./poll-upstream";
@@ -197,7 +197,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
     });
     this.typingThrottle = new TypingThrottle((room, stop) => this.link.send(stop ? { type: "typing", room, stop: true } : { type: "typing", room }));
     this.cursors = new CursorThrottle(
-      (room, pos) => this.link.send({ type: "cursor", room, x: pos?.x ?? null, y: pos?.y ?? null }),
+      (room, pos) => this.link.send(cursorFrame(room, pos)),
       () => (this.link.transport === "websocket" ? CURSOR_WS_INTERVAL_MS : CURSOR_HTTP_INTERVAL_MS),
     );
   }
@@ -380,7 +380,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
    * The pointer moved (normalized to [0,1]) or left the canvas (null). Latest wins. Ignored for
    * a room not joined (yet, or any more): the page may draw its canvas before its join goes out.
    */
-  moveCursor(room: string, pos: { x: number; y: number } | null): void {
+  moveCursor(room: string, pos: CursorPos): void {
     if (this.rooms.has(room)) this.cursors.move(room, pos);
   }
 
@@ -389,8 +389,8 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
    * pages (tab-client.ts), whose timers keep time, while this client may run in a hidden tab
    * whose timers the browser slows to once a second.
    */
-  cursorNow(room: string, pos: { x: number; y: number } | null): void {
-    if (this.rooms.has(room)) this.link.send({ type: "cursor", room, x: pos?.x ?? null, y: pos?.y ?? null });
+  cursorNow(room: string, pos: CursorPos): void {
+    if (this.rooms.has(room)) this.link.send(cursorFrame(room, pos));
   }
 
   /**
@@ -758,6 +758,12 @@ export function randomId(prefix: string): string {
 }
 
 /** Whether `entries` hold a frame of `room` still to be taken (a failed one waits for the person, not the room). */
+/** A `cursor` frame: where I point, or null (x and y null: my pointer left the canvas). */
+function cursorFrame(room: string, pos: CursorPos): ClientFrame {
+  if (!pos) return { type: "cursor", room, x: null, y: null };
+  return pos.board ? { type: "cursor", room, x: pos.x, y: pos.y, board: pos.board } : { type: "cursor", room, x: pos.x, y: pos.y };
+}
+
 function unsentIn(entries: readonly OutboxEntry[], room: string): boolean {
   return entries.some((e) => e.room === room && e.status !== "failed");
 }

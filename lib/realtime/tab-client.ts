@@ -12,7 +12,7 @@ import { Emitter } from "./emitter";
 import { frameOf, newOutboxEntry, outboxHasRoom } from "./outbox";
 import { positionKey, Positions } from "./positions";
 import type { DownBody, UpBody } from "./tab-protocol";
-import { CursorThrottle } from "./throttles";
+import { CursorThrottle, type CursorPos } from "./throttles";
 import {
   OUTBOX_LIMIT,
   type ClientEvents,
@@ -289,7 +289,7 @@ export class TabClient extends Emitter<ClientEvents> implements RealtimeApi {
     this.opts.up({ type: "typing", room, stop });
   }
 
-  moveCursor(room: string, pos: { x: number; y: number } | null): void {
+  moveCursor(room: string, pos: CursorPos): void {
     if (this.rooms.has(room)) this.cursors.move(room, pos);
   }
 

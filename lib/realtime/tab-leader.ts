@@ -6,6 +6,7 @@
 // tab's waiting frames are handed in again with the same clientIds.
 import { roomStream, type Actor } from "../protocol";
 import type { DownBody, UpBody } from "./tab-protocol";
+import type { CursorPos } from "./throttles";
 import type { FrameLog, OutboxFrame, RealtimeApi } from "./types";
 
 /** What the leader needs of the real client (client.ts's RealtimeClient). */
@@ -13,7 +14,7 @@ export type SharedClient = RealtimeApi & {
   /** Moves a feed stream's resume position back (see RealtimeClient.rewind). */
   rewind(stream: string, seq: number): void;
   /** Sends a cursor at once: each tab throttles its own (see RealtimeClient.cursorNow). */
-  cursorNow(room: string, pos: { x: number; y: number } | null): void;
+  cursorNow(room: string, pos: CursorPos): void;
   /** `fresh`: from a snapshot, for a tab that holds no board yet (see RealtimeClient.openCanvas). */
   openCanvas(room: string, fresh?: boolean): void;
 };

@@ -33,6 +33,7 @@
 import { z } from "zod";
 import {
   actorSchema,
+  boardPointSchema,
   canvasObjectSchema,
   clientFrameSchema,
   errorCodeSchema,
@@ -55,7 +56,7 @@ export const TAB_LEADER_LOCK = `rt-tabs-leader-v${TAB_PROTOCOL_VERSION}`;
 /** Each page holds `rt-page:<pageId>` for its life, so the leader can tell which tabs are gone. */
 export const pageLockName = (pageId: string) => `rt-page:${pageId}`;
 
-const pos = z.object({ x: z.number(), y: z.number() }).nullable();
+const pos = z.object({ x: z.number(), y: z.number(), board: boardPointSchema.optional() }).nullable();
 const transportMode = z.enum(["auto", "websocket", "longpoll"]);
 /** The frames an outbox holds: those carrying a clientId (send, edit, delete, react). */
 const outboxFrame = z.union(

@@ -1,7 +1,7 @@
 // The two ephemeral sends a page makes on every keystroke and pointer move, throttled so the
 // server's limits are never reached: typing renews at most every TYPING_RENEW_MS, a cursor goes
 // at most every `intervalMs` (latest wins). Each only decides *when*; `send` goes to the link.
-import { TYPING_RENEW_MS } from "../protocol";
+import { TYPING_RENEW_MS, type BoardPoint } from "../protocol";
 
 export class TypingThrottle {
   private readonly sentAt = new Map<string, number>();
@@ -27,7 +27,11 @@ export class TypingThrottle {
   }
 }
 
-export type CursorPos = { x: number; y: number } | null;
+/**
+ * Where my pointer is: x and y in [0,1] of the canvas as I see it, and (protocol 1.15) the
+ * point of the board under it, which is what others draw; null: it left the canvas.
+ */
+export type CursorPos = { x: number; y: number; board?: BoardPoint } | null;
 
 export class CursorThrottle {
   private readonly pending = new Map<string, CursorPos>();

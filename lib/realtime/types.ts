@@ -1,6 +1,7 @@
 // The realtime client's public shapes: what it emits and how it is configured.
 import type { Actor, CanvasObject, ClientFrame, CursorMap, DragBox, ErrorCode, LiveDragMap, LiveSelectionMap, RealtimeEvent, User } from "../protocol";
 import type { LinkState } from "./link-state";
+import type { CursorPos } from "./throttles";
 
 export type TransportMode = "auto" | "websocket" | "longpoll";
 export type RoomsTransport = "websocket" | "longpoll";
@@ -176,7 +177,7 @@ export interface RealtimeApi {
   retry(clientId: string): void;
   discard(clientId: string): void;
   typing(room: string, stop?: boolean): void;
-  moveCursor(room: string, pos: { x: number; y: number } | null): void;
+  moveCursor(room: string, pos: CursorPos): void;
   /**
    * I have seen `room` up to `seq` (protocol 1.2): the server moves my read position, and my
    * other devices hear it (`roomRead`). Needs no join. `unread` (1.11): I marked what follows

@@ -39,7 +39,8 @@ export function createCursorStore() {
           }
           const prev = s.cursors[id];
           // Unchanged (a snapshot repeats still cursors): keep the object, so no glide restarts.
-          next[id] = prev && prev.x === cursor.x && prev.y === cursor.y && prev.name === cursor.name && prev.color === cursor.color ? prev : { ...cursor, receivedAt: now };
+          const still = prev && prev.x === cursor.x && prev.y === cursor.y && prev.board?.x === cursor.board?.x && prev.board?.y === cursor.board?.y;
+          next[id] = still && prev.name === cursor.name && prev.color === cursor.color ? prev : { ...cursor, receivedAt: now };
         }
         return { cursors: next };
       });

@@ -21,7 +21,7 @@ export async function handleTyping(frame: Typing, ctx: CommandContext, deps: Com
 }
 
 export async function handleCursor(frame: Cursor, ctx: CommandContext, deps: CommandDeps): Promise<Reply> {
-  const { room, x, y } = frame;
+  const { room, x, y, board } = frame;
   // A connection's cursor for a room not joined (a page pointing before its join was answered,
   // or just after it left) is dropped like excess input — no error, never counted as abuse.
   if (ctx.rooms !== null && !ctx.rooms.has(room) && !ctx.joinOnDemand) return answer();
@@ -36,6 +36,6 @@ export async function handleCursor(frame: Cursor, ctx: CommandContext, deps: Com
     deps.metrics?.rateLimited.inc({ type: "cursor" });
     return { frames: [], excess: true };
   }
-  deps.hub.moveCursor(room, ctx.user, x, y, ctx.source);
+  deps.hub.moveCursor(room, ctx.user, board ? { x, y, board } : { x, y }, ctx.source);
   return answer();
 }

@@ -498,8 +498,8 @@ export function createApi(deps: ApiDeps): Router {
     "/api/rooms/:id/cursor",
     authed(async ({ req, res, params }, session) => {
       const room = roomParam(params);
-      const { x, y } = await readJson(req, cursorBodySchema);
-      await command({ type: "cursor", room, x, y }, session);
+      const { x, y, board } = await readJson(req, cursorBodySchema);
+      await command({ type: "cursor", room, x, y, ...(board ? { board } : {}) }, session);
       sendEmpty(res);
     }),
   );

@@ -4,7 +4,7 @@
 import type { RoomPresence } from "../backplane/ephemeral";
 import type { Metrics } from "../metrics";
 import type { Clock } from "../state/clock";
-import { CursorCoalescer } from "../state/cursors";
+import { CursorCoalescer, type CursorAt } from "../state/cursors";
 import { CanvasLive } from "./canvas-live";
 import { Presence } from "../state/presence";
 import { Typing } from "../state/typing";
@@ -170,11 +170,11 @@ export class Rooms {
     else this.typing.stop(room, actor.id);
   }
 
-  /** `user` pointed at (x, y) (`source`: the connection it came from). */
-  moveCursor(room: string, user: User, x: number, y: number, source?: string): void {
+  /** `user` pointed at `at` (`source`: the connection it came from). */
+  moveCursor(room: string, user: User, at: CursorAt, source?: string): void {
     this.metrics?.cursorInputs.inc();
     const before = this.cursors.stats.coalesced;
-    this.cursors.update(room, user, x, y, source);
+    this.cursors.update(room, user, at, source);
     if (this.cursors.stats.coalesced > before) this.metrics?.cursorCoalesced.inc();
   }
 

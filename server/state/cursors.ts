@@ -12,6 +12,9 @@ import type { CursorMap, CursorState, User } from "../../lib/protocol";
  */
 export type CursorFlush = (room: string, cursors: CursorMap, own: CursorMap | null) => void;
 
+/** Where a person points: x and y in [0,1] of the canvas, and (1.15) the point of the board when their page says it. */
+export type CursorAt = Pick<CursorState, "x" | "y" | "board">;
+
 export interface CursorStats {
   inputs: number;
   coalesced: number;
@@ -40,12 +43,13 @@ export class CursorCoalescer {
     private readonly opts: { idleMs: number; coalesce?: boolean },
   ) {}
 
-  /** `user` pointed at (x, y) from connection `source` (none: over HTTP). */
-  update(room: string, user: Pick<User, "id" | "name" | "color">, x: number, y: number, source?: string): void {
+  /** `user` pointed at `at` from connection `source` (none: over HTTP). */
+  update(room: string, user: Pick<User, "id" | "name" | "color">, at: CursorAt, source?: string): void {
     this.stats.inputs++;
     const r = this.room(room);
     if (r.dirty.has(user.id) && r.current.has(user.id)) this.stats.coalesced++;
-    r.current.set(user.id, { state: { x, y, name: user.name, color: user.color }, lastInput: this.clock.now(), source });
+    const state: CursorState = at.board ? { x: at.x, y: at.y, board: at.board, name: user.name, color: user.color } : { x: at.x, y: at.y, name: user.name, color: user.color };
+    r.current.set(user.id, { state, lastInput: this.clock.now(), source });
     r.dirty.add(user.id);
     this.dirtyRooms.add(room);
     if (this.opts.coalesce === false) this.flushRoom(room);

@@ -5,6 +5,7 @@
 import { Emitter } from "../../lib/realtime/emitter";
 import type { SharedClient } from "../../lib/realtime/tab-leader";
 import type { LocksLike } from "../../lib/realtime/tab-protocol";
+import type { CursorPos } from "../../lib/realtime/throttles";
 import type { ClientEvents, ConnectionStatus, OutboxEntry, OutboxFrame, TransportMode } from "../../lib/realtime/types";
 
 interface Waiter {
@@ -153,10 +154,10 @@ export class FakeSharedClient extends Emitter<ClientEvents> implements SharedCli
   typing(room: string, stop = false): void {
     this.calls.push(`typing ${room}${stop ? " stop" : ""}`);
   }
-  moveCursor(room: string, pos: { x: number; y: number } | null): void {
+  moveCursor(room: string, pos: CursorPos): void {
     this.calls.push(`cursor ${room} ${pos ? `${pos.x},${pos.y}` : "null"}`);
   }
-  cursorNow(room: string, pos: { x: number; y: number } | null): void {
+  cursorNow(room: string, pos: CursorPos): void {
     this.calls.push(`cursor ${room} ${pos ? `${pos.x},${pos.y}` : "null"}`);
   }
   markRead(room: string, seq: number): void {

@@ -117,6 +117,41 @@ it("drops cursor frames for a room not joined without an error, however many, an
   expect(s.app.hub.cursorSnapshot(room)).toEqual({});
 });
 
+describe("the point of the board (1.15)", () => {
+  it("reaches the others as sent, over WebSocket, in poll answers and from HTTP; a version 1 frame carries none", async () => {
+    const room = await newRoom();
+    const a = await joined(ada, room);
+    const l = await joined(lin, room);
+    a.send({ type: "cursor", room, x: 0.25, y: 0.75, board: { x: -120.5, y: 480 } });
+    const seen = await l.next(isType("cursors", (f) => f.cursors[ada.user.id]?.x === 0.25));
+    expect(seen.cursors[ada.user.id]).toEqual({ x: 0.25, y: 0.75, board: { x: -120.5, y: 480 }, name: "Ada", color: ada.user.color });
+    const poll = await s.api(`/api/poll?streams=room:${room}&wait=0`, { cookie: kai.cookie });
+    expect(((await poll.json()) as { rooms: Record<string, { cursors: CursorMap }> }).rooms[room]!.cursors[ada.user.id]).toMatchObject({ board: { x: -120.5, y: 480 } });
+
+    const http = await s.api(`/api/rooms/${room}/cursor`, { method: "POST", body: JSON.stringify({ x: 0.5, y: 0.5, board: { x: 7, y: 8 } }), cookie: kai.cookie });
+    expect(http.status).toBe(204);
+    const kais = await l.next(isType("cursors", (f) => f.cursors[kai.user.id] !== undefined));
+    expect(kais.cursors[kai.user.id]).toMatchObject({ x: 0.5, y: 0.5, board: { x: 7, y: 8 } });
+
+    const from = l.frames.length;
+    a.send({ type: "cursor", room, x: 0.3, y: 0.3 });
+    const plain = await l.next(isType("cursors", (f) => f.cursors[ada.user.id]?.x === 0.3), { from });
+    expect(plain.cursors[ada.user.id]).toEqual({ x: 0.3, y: 0.3, name: "Ada", color: ada.user.color });
+  });
+
+  it("refuses a point off the board, and the cursor stays where it was", async () => {
+    const room = await newRoom();
+    const a = await joined(ada, room);
+    a.send({ type: "cursor", room, x: 0.1, y: 0.1, board: { x: 1, y: 2 } });
+    await waitFor(() => s.app.hub.cursorSnapshot(room)[ada.user.id] !== undefined, 5_000, "Ada's cursor");
+    const from = a.frames.length;
+    a.send({ type: "cursor", room, x: 0.2, y: 0.2, board: { x: 2_000_000, y: 0 } });
+    const refused = await a.next(isType("error"), { from });
+    expect(refused.code).toBe("bad_frame");
+    expect(s.app.hub.cursorSnapshot(room)[ada.user.id]).toMatchObject({ x: 0.1, board: { x: 1, y: 2 } });
+  });
+});
+
 describe("a cursor goes when its connection goes", () => {
   it("sends null to the others when the pointing tab disconnects, not only when it leaves", async () => {
     const room = await newRoom();
@@ -341,9 +376,9 @@ describe("across instances", () => {
         for (const hub of [b, c, a]) hub.cursors.flush();
       };
       for (let i = 1; i <= 3; i++) {
-        a.moveCursor("across", ada.user, i / 10, 0.1);
-        b.moveCursor("across", kai.user, i / 10, 0.2);
-        c.moveCursor("across", lin.user, i / 10, 0.3);
+        a.moveCursor("across", ada.user, { x: i / 10, y: 0.1 });
+        b.moveCursor("across", kai.user, { x: i / 10, y: 0.2 });
+        c.moveCursor("across", lin.user, { x: i / 10, y: 0.3 });
         tick();
         expect(onA.cursorFrames).toHaveLength(i);
         expect(onA.cursorFrames[i - 1]).toEqual({
@@ -364,7 +399,7 @@ describe("across instances", () => {
 
       // An instance that goes away takes its cursors with it, in the next tick's one frame.
       c.stop();
-      b.moveCursor("across", kai.user, 0.9, 0.2);
+      b.moveCursor("across", kai.user, { x: 0.9, y: 0.2 });
       tick();
       expect(onA.cursorFrames.slice(3)).toEqual([{ [lin.user.id]: null, [kai.user.id]: { x: 0.9, y: 0.2, name: "Kai", color: kai.user.color } }]);
     } finally {

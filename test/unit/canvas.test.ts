@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 import { glideTo, LABEL_GAP, LABEL_OFFSET, MAX_GLIDE_MS, MIN_GLIDE_MS, positionAt, labelPosition, type Glide } from "../../components/canvas/cursor-motion";
 import { normalizePointer, PointerBroadcast, type FrameScheduler } from "../../components/canvas/pointer-broadcast";
 import type { CursorTarget } from "../../lib/store/cursors";
+import type { CursorPos } from "../../lib/realtime/throttles";
+import { BOARD_LIMIT } from "../../lib/protocol";
 
 const at = (x: number, y: number, receivedAt: number): CursorTarget => ({ x, y, name: "Ada", color: "#e11d48", receivedAt });
 
@@ -47,6 +49,29 @@ describe("gliding between positions", () => {
     const g = glideTo(first, at(0.8, 0.2, 50), 50, true);
     expect(g.duration).toBe(0);
     expect(positionAt(g, 50)).toEqual({ x: 0.8, y: 0.2 });
+  });
+});
+
+describe("gliding on the board (protocol 1.15)", () => {
+  const onBoard = (x: number, y: number, receivedAt: number): CursorTarget => ({ ...at(0.5, 0.5, receivedAt), board: { x, y } });
+
+  it("glides between points of the board, whatever fraction of the sender's canvas they were", () => {
+    const first = glideTo(undefined, onBoard(100, 200, 0), 0, false);
+    expect(first.onBoard).toBe(true);
+    expect(positionAt(first, 0)).toEqual({ x: 100, y: 200 });
+    const g = glideTo(first, onBoard(300, 0, 50), 50, false);
+    expect(positionAt(g, 50 + g.duration / 2)).toEqual({ x: 200, y: 100 });
+    expect(positionAt(g, 50 + g.duration)).toEqual({ x: 300, y: 0 });
+  });
+
+  it("jumps, not glides, between a point of the board and a fraction of the canvas", () => {
+    const first = glideTo(undefined, at(0.5, 0.5, 0), 0, false);
+    const g = glideTo(first, onBoard(300, 40, 50), 50, false);
+    expect(g.duration).toBe(0);
+    expect(positionAt(g, 50)).toEqual({ x: 300, y: 40 });
+    const back = glideTo(g, at(0.2, 0.1, 100), 100, false);
+    expect(back).toMatchObject({ onBoard: false, duration: 0 });
+    expect(positionAt(back, 100)).toEqual({ x: 0.2, y: 0.1 });
   });
 });
 
@@ -122,6 +147,19 @@ describe("my pointer", () => {
     expect(frames.pending()).toBe(0);
     frames.run();
     expect(sent).toEqual([null]);
+  });
+
+  it("says the point of the board under it through the view's pan and zoom, kept within the board", () => {
+    const frames = manualFrames();
+    const sent: CursorPos[] = [];
+    const pointer = new PointerBroadcast((p) => sent.push(p), frames);
+    // Board (0, 0) drawn 50 px right of the canvas's corner, at twice the size.
+    pointer.move(110, 70, box, { x: 50, y: 0, zoom: 2 });
+    frames.run();
+    expect(sent).toEqual([{ x: 0.5, y: 0.5, board: { x: 25, y: 25 } }]);
+    pointer.move(110, 70, box, { x: 5e6, y: -5e6, zoom: 1 });
+    frames.run();
+    expect(sent[1]).toEqual({ x: 0.5, y: 0.5, board: { x: -BOARD_LIMIT, y: BOARD_LIMIT } });
   });
 
   it("is normalized to [0,1] of the canvas, clamped, and ignored before the canvas has a size", () => {

@@ -41,7 +41,7 @@ function tick(): void {
 
 describe("cursor coalescing", () => {
   it("turns N inputs in one tick into one frame holding the latest position", () => {
-    for (let i = 1; i <= 20; i++) cursors.update("general", ada, i / 100, 1 - i / 100);
+    for (let i = 1; i <= 20; i++) cursors.update("general", ada, { x: i / 100, y: 1 - i / 100 });
     expect(frames).toEqual([]);
     tick();
     expect(frames).toEqual([{ room: "general", cursors: { u_ada: { x: 0.2, y: 0.8, name: "Ada", color: "#e11d48" } } }]);
@@ -49,28 +49,28 @@ describe("cursor coalescing", () => {
   });
 
   it("sends only the cursors that changed since the last frame", () => {
-    cursors.update("general", ada, 0.1, 0.1);
-    cursors.update("general", lin, 0.5, 0.5);
+    cursors.update("general", ada, { x: 0.1, y: 0.1 });
+    cursors.update("general", lin, { x: 0.5, y: 0.5 });
     tick();
     expect(Object.keys(frames[0]!.cursors).sort()).toEqual(["u_ada", "u_lin"]);
-    cursors.update("general", lin, 0.6, 0.5);
+    cursors.update("general", lin, { x: 0.6, y: 0.5 });
     tick();
     expect(frames[1]).toEqual({ room: "general", cursors: { u_lin: { x: 0.6, y: 0.5, name: "Lin", color: "#2563eb" } } });
   });
 
   it("does not resend a cursor that moved back to where it was last sent", () => {
-    cursors.update("general", ada, 0.3, 0.3);
+    cursors.update("general", ada, { x: 0.3, y: 0.3 });
     tick();
-    cursors.update("general", ada, 0.9, 0.9);
-    cursors.update("general", ada, 0.3, 0.3);
+    cursors.update("general", ada, { x: 0.9, y: 0.9 });
+    cursors.update("general", ada, { x: 0.3, y: 0.3 });
     tick();
-    cursors.update("general", ada, 0.3, 0.3);
+    cursors.update("general", ada, { x: 0.3, y: 0.3 });
     tick();
     expect(frames).toHaveLength(1);
   });
 
   it("sends nothing on a tick with no input", () => {
-    cursors.update("general", ada, 0.3, 0.3);
+    cursors.update("general", ada, { x: 0.3, y: 0.3 });
     tick();
     tick();
     tick();
@@ -78,9 +78,9 @@ describe("cursor coalescing", () => {
   });
 
   it("keeps rooms apart: one frame per room that changed", () => {
-    cursors.update("general", ada, 0.1, 0.2);
-    cursors.update("design", ada, 0.3, 0.4);
-    cursors.update("design", lin, 0.5, 0.6);
+    cursors.update("general", ada, { x: 0.1, y: 0.2 });
+    cursors.update("design", ada, { x: 0.3, y: 0.4 });
+    cursors.update("design", lin, { x: 0.5, y: 0.6 });
     tick();
     expect(frames.map((f) => [f.room, Object.keys(f.cursors).sort()])).toEqual([
       ["general", ["u_ada"]],
@@ -89,8 +89,8 @@ describe("cursor coalescing", () => {
   });
 
   it("sends null for a cursor that left, once, and nothing for one never sent", () => {
-    cursors.update("general", ada, 0.1, 0.1);
-    cursors.update("general", lin, 0.2, 0.2);
+    cursors.update("general", ada, { x: 0.1, y: 0.1 });
+    cursors.update("general", lin, { x: 0.2, y: 0.2 });
     tick();
     cursors.remove("general", ada.id);
     tick();
@@ -101,19 +101,19 @@ describe("cursor coalescing", () => {
     expect(cursors.snapshot("general")).toEqual({ u_lin: { x: 0.2, y: 0.2, name: "Lin", color: "#2563eb" } });
 
     // Moved and left within one tick: the others never saw it, so they are told nothing.
-    cursors.update("design", ada, 0.4, 0.4);
+    cursors.update("design", ada, { x: 0.4, y: 0.4 });
     cursors.remove("design", ada.id);
     tick();
     expect(frames).toHaveLength(2);
   });
 
   it("takes a cursor away only when the connection it came from leaves", () => {
-    cursors.update("general", ada, 0.1, 0.1, "tab-1");
+    cursors.update("general", ada, { x: 0.1, y: 0.1 }, "tab-1");
     tick();
     cursors.remove("general", ada.id, "tab-2"); // Ada's other tab closed
     tick();
     expect(frames).toHaveLength(1);
-    cursors.update("general", ada, 0.2, 0.2, "tab-2"); // now she points from the other tab
+    cursors.update("general", ada, { x: 0.2, y: 0.2 }, "tab-2"); // now she points from the other tab
     cursors.remove("general", ada.id, "tab-1");
     tick();
     expect(frames[1]).toEqual({ room: "general", cursors: { u_ada: { x: 0.2, y: 0.2, name: "Ada", color: "#e11d48" } } });
@@ -121,7 +121,7 @@ describe("cursor coalescing", () => {
     tick();
     expect(frames[2]).toEqual({ room: "general", cursors: { u_ada: null } });
     // Without a source (over HTTP, the idle sweep) it goes whatever its connection.
-    cursors.update("general", lin, 0.5, 0.5, "tab-3");
+    cursors.update("general", lin, { x: 0.5, y: 0.5 }, "tab-3");
     tick();
     cursors.remove("general", lin.id);
     tick();
@@ -129,12 +129,12 @@ describe("cursor coalescing", () => {
   });
 
   it("retires a cursor idle for 30 s with null, and keeps a moving one", () => {
-    cursors.update("general", ada, 0.1, 0.1);
-    cursors.update("general", lin, 0.2, 0.2);
+    cursors.update("general", ada, { x: 0.1, y: 0.1 });
+    cursors.update("general", lin, { x: 0.2, y: 0.2 });
     tick();
     for (let t = 0; t < IDLE - 1_000; t += 1_000) {
       clock.advance(1_000);
-      cursors.update("general", lin, (t % 7_000) / 10_000, 0.2);
+      cursors.update("general", lin, { x: (t % 7_000) / 10_000, y: 0.2 });
       cursors.flush();
     }
     expect(frames.some((f) => f.cursors.u_ada === null)).toBe(false);
@@ -148,7 +148,7 @@ describe("cursor coalescing", () => {
 
   it("sends every input at once when coalescing is off", () => {
     cursors = make(false);
-    for (let i = 1; i <= 5; i++) cursors.update("general", ada, i / 10, 0.5);
+    for (let i = 1; i <= 5; i++) cursors.update("general", ada, { x: i / 10, y: 0.5 });
     expect(frames.map((f) => f.cursors.u_ada?.x)).toEqual([0.1, 0.2, 0.3, 0.4, 0.5]);
     cursors.remove("general", ada.id);
     expect(frames.at(-1)).toEqual({ room: "general", cursors: { u_ada: null } });
@@ -157,9 +157,9 @@ describe("cursor coalescing", () => {
   });
 
   it("gives a newcomer everyone's current cursor", () => {
-    cursors.update("general", ada, 0.1, 0.1);
-    cursors.update("general", lin, 0.2, 0.2);
-    cursors.update("general", lin, 0.25, 0.2);
+    cursors.update("general", ada, { x: 0.1, y: 0.1 });
+    cursors.update("general", lin, { x: 0.2, y: 0.2 });
+    cursors.update("general", lin, { x: 0.25, y: 0.2 });
     expect(cursors.snapshot("general")).toEqual({
       u_ada: { x: 0.1, y: 0.1, name: "Ada", color: "#e11d48" },
       u_lin: { x: 0.25, y: 0.2, name: "Lin", color: "#2563eb" },
@@ -173,7 +173,7 @@ describe("batches relayed from other instances", () => {
   const at = (u: User, x: number, y: number) => ({ x, y, name: u.name, color: u.color });
 
   it("ride this instance's tick: one frame per room per tick for every source, latest wins", () => {
-    cursors.update("general", ada, 0.1, 0.1);
+    cursors.update("general", ada, { x: 0.1, y: 0.1 });
     cursors.relay("general", { u_lin: at(lin, 0.2, 0.2) });
     cursors.relay("general", { u_kai: at(kai, 0.3, 0.3) });
     cursors.relay("general", { u_lin: at(lin, 0.25, 0.2) });
@@ -195,7 +195,7 @@ describe("batches relayed from other instances", () => {
   });
 
   it("keep a person's cursor shown when their tab elsewhere lets go while their tab here still points", () => {
-    cursors.update("general", ada, 0.4, 0.4);
+    cursors.update("general", ada, { x: 0.4, y: 0.4 });
     tick();
     // Ada's other tab, on another instance, hides its cursor: the one here is still live.
     cursors.relay("general", { u_ada: null, u_lin: at(lin, 0.2, 0.2) });
@@ -219,22 +219,22 @@ describe("batches relayed from other instances", () => {
 
 describe("cursor bookkeeping (what a mutation run found unpinned)", () => {
   it("counts an input as coalesced only when it replaces one not yet flushed", () => {
-    cursors.update("r", ada, 0.1, 0.1);
+    cursors.update("r", ada, { x: 0.1, y: 0.1 });
     expect(cursors.stats.coalesced).toBe(0);
-    cursors.update("r", ada, 0.2, 0.2);
+    cursors.update("r", ada, { x: 0.2, y: 0.2 });
     expect(cursors.stats.coalesced).toBe(1);
     tick();
-    cursors.update("r", ada, 0.3, 0.3);
+    cursors.update("r", ada, { x: 0.3, y: 0.3 });
     expect(cursors.stats.coalesced).toBe(1);
   });
 
   it("sends a move along one axis only", () => {
-    cursors.update("r", ada, 0.1, 0.1);
+    cursors.update("r", ada, { x: 0.1, y: 0.1 });
     tick();
-    cursors.update("r", ada, 0.1, 0.2);
+    cursors.update("r", ada, { x: 0.1, y: 0.2 });
     tick();
     expect(frames.at(-1)).toEqual({ room: "r", cursors: { [ada.id]: { x: 0.1, y: 0.2, name: "Ada", color: ada.color } } });
-    cursors.update("r", ada, 0.3, 0.2);
+    cursors.update("r", ada, { x: 0.3, y: 0.2 });
     tick();
     expect(frames.at(-1)?.cursors[ada.id]).toMatchObject({ x: 0.3, y: 0.2 });
     expect(frames).toHaveLength(3);
@@ -242,7 +242,7 @@ describe("cursor bookkeeping (what a mutation run found unpinned)", () => {
 
   it("holds a removal for the next tick, and ignores removing a cursor nobody has", () => {
     expect(() => cursors.remove("nowhere", ada.id)).not.toThrow();
-    cursors.update("r", ada, 0.1, 0.1, "tab-1");
+    cursors.update("r", ada, { x: 0.1, y: 0.1 }, "tab-1");
     tick();
     cursors.remove("r", ada.id);
     expect(frames).toHaveLength(1);
@@ -253,7 +253,7 @@ describe("cursor bookkeeping (what a mutation run found unpinned)", () => {
   });
 
   it("relays another instance's cursor for someone also pointing here as theirs, not as ours", () => {
-    cursors.update("r", ada, 0.1, 0.1);
+    cursors.update("r", ada, { x: 0.1, y: 0.1 });
     tick();
     own.length = 0;
     const elsewhere = { x: 0.9, y: 0.9, name: "Ada", color: ada.color };
@@ -265,7 +265,7 @@ describe("cursor bookkeeping (what a mutation run found unpinned)", () => {
 
   it("looks for idle cursors once a second, not on every tick", () => {
     cursors = new CursorCoalescer(clock, (room, c) => frames.push({ room, cursors: c }), { idleMs: 1_500 });
-    cursors.update("r", ada, 0.1, 0.1);
+    cursors.update("r", ada, { x: 0.1, y: 0.1 });
     clock.advance(1_000);
     cursors.flush();
     expect(cursors.snapshot("r")).toHaveProperty(ada.id);
@@ -281,7 +281,7 @@ describe("cursor bookkeeping (what a mutation run found unpinned)", () => {
 
   it("retires a cursor idle for exactly the limit", () => {
     cursors = new CursorCoalescer(clock, (room, c) => frames.push({ room, cursors: c }), { idleMs: 2_000 });
-    cursors.update("r", ada, 0.1, 0.1);
+    cursors.update("r", ada, { x: 0.1, y: 0.1 });
     clock.advance(1_000);
     cursors.flush();
     clock.advance(1_000);
@@ -291,7 +291,7 @@ describe("cursor bookkeeping (what a mutation run found unpinned)", () => {
 
   it("keeps a flushed cursor in the snapshot, and forgets a room once nothing is left in it", () => {
     expect(cursors.snapshot("nowhere")).toStrictEqual({});
-    cursors.update("r", ada, 0.1, 0.1);
+    cursors.update("r", ada, { x: 0.1, y: 0.1 });
     tick();
     expect(cursors.snapshot("r")).toStrictEqual({ [ada.id]: { x: 0.1, y: 0.1, name: "Ada", color: ada.color } });
     expect(cursors.roomCount).toBe(1);

@@ -57,7 +57,7 @@ describe("the cursor tick", () => {
     hub.start();
     const cursorFrames = () => l.frames.filter((f) => f.type === "cursors").length;
     for (let tick = 1; tick <= 10; tick++) {
-      hub.moveCursor("r", ada, tick / 100, 0.5);
+      hub.moveCursor("r", ada, { x: tick / 100, y: 0.5 });
       await vi.advanceTimersByTimeAsync(49);
       expect(cursorFrames(), `nothing before tick ${tick}`).toBe(tick - 1);
       await vi.advanceTimersByTimeAsync(1);
@@ -72,7 +72,7 @@ describe("the cursor tick", () => {
     const l = joined(lin, "r");
     joined(ada, "r");
     hub.start();
-    hub.moveCursor("r", ada, 0.1, 0.1);
+    hub.moveCursor("r", ada, { x: 0.1, y: 0.1 });
     await vi.advanceTimersByTimeAsync(20);
     expect(l.frames.filter((f) => f.type === "cursors")).toHaveLength(1);
   });
@@ -81,8 +81,8 @@ describe("the cursor tick", () => {
     const l = joined(lin, "r");
     joined(ada, "r");
     hub.start();
-    hub.moveCursor("r", ada, 0.1, 0.1);
-    hub.moveCursor("r", ada, 0.2, 0.2);
+    hub.moveCursor("r", ada, { x: 0.1, y: 0.1 });
+    hub.moveCursor("r", ada, { x: 0.2, y: 0.2 });
     await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS);
     const frames = l.frames.filter((f) => f.type === "cursors").map((f) => (JSON.parse(f.json) as { cursors: Record<string, { x: number }> }).cursors[ada.id]?.x);
     expect(frames).toEqual([0.2]);
@@ -93,11 +93,11 @@ describe("the cursor tick", () => {
     joined(ada, "r");
     hub.start();
     hub.start();
-    hub.moveCursor("r", ada, 0.1, 0.1);
+    hub.moveCursor("r", ada, { x: 0.1, y: 0.1 });
     await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS);
     expect(l.frames.filter((f) => f.type === "cursors")).toHaveLength(1);
     hub.stop();
-    hub.moveCursor("r", ada, 0.2, 0.2);
+    hub.moveCursor("r", ada, { x: 0.2, y: 0.2 });
     await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS * 4);
     expect(l.frames.filter((f) => f.type === "cursors")).toHaveLength(1);
   });

@@ -213,7 +213,7 @@ describe("rooms through the hub", () => {
     expect(hub.announcedMembersJson(ROOM, lin)).toBe(JSON.stringify([lin]));
     hub.enterRoom(ROOM, a.sub);
     hub.setTyping(ROOM, ada, true, "a");
-    hub.moveCursor(ROOM, ada, 0.5, 0.25, "a");
+    hub.moveCursor(ROOM, ada, { x: 0.5, y: 0.25 }, "a");
     expect(hub.roomState(ROOM)).toEqual({ members: [ada], typing: [{ id: ada.id, name: ada.name }], cursors: { [ada.id]: { x: 0.5, y: 0.25, name: ada.name, color: ada.color } } });
     hub.settleRoom(ROOM);
     expect(hub.roomVersion(ROOM)).toBeGreaterThan(0);
@@ -269,7 +269,7 @@ describe("rooms through the hub", () => {
       hub.enterRoom(ROOM, c.sub);
     }
     hub.setTyping(ROOM, ada, true, "a1");
-    hub.moveCursor(ROOM, ada, 0.5, 0.5, "a1");
+    hub.moveCursor(ROOM, ada, { x: 0.5, y: 0.5 }, "a1");
     hub.leaveRoom(ROOM, other.sub, { immediate: true });
     expect(hub.typingUsers(ROOM).map((u) => u.id)).toEqual([ada.id]);
     expect(Object.keys(hub.cursorSnapshot(ROOM))).toEqual([ada.id]);
@@ -283,10 +283,10 @@ describe("rooms through the hub", () => {
     const a = connection(ada, "a");
     hub.register(a.sub);
     hub.enterRoom(ROOM, a.sub);
-    hub.moveCursor(ROOM, ada, 0.1, 0.1, "a");
-    hub.moveCursor(ROOM, ada, 0.2, 0.2, "a");
+    hub.moveCursor(ROOM, ada, { x: 0.1, y: 0.1 }, "a");
+    hub.moveCursor(ROOM, ada, { x: 0.2, y: 0.2 }, "a");
     hub.cursors.flush();
-    hub.moveCursor(ROOM, ada, 0.3, 0.3, "a");
+    hub.moveCursor(ROOM, ada, { x: 0.3, y: 0.3 }, "a");
     hub.cursors.flush();
     const value = async (c: { get(): Promise<{ values: Array<{ value: number }> }> }) => (await c.get()).values[0]?.value;
     expect([await value(metrics.cursorInputs), await value(metrics.cursorCoalesced), await value(metrics.cursorFrames)]).toEqual([3, 1, 2]);
@@ -368,7 +368,7 @@ describe("rooms through the hub", () => {
   it("a cursor left still is taken away after CURSOR_IDLE_MS, or after cursorIdleMs when given", () => {
     for (const [idle, opts] of [[CURSOR_IDLE_MS, {}], [5_000, { cursorIdleMs: 5_000 }]] as const) {
       const { hub, clock } = world(opts);
-      hub.moveCursor(ROOM, ada, 0.5, 0.5);
+      hub.moveCursor(ROOM, ada, { x: 0.5, y: 0.5 });
       clock.advance(idle - 1_000);
       hub.cursors.flush();
       expect(Object.keys(hub.cursorSnapshot(ROOM))).toEqual([ada.id]);
@@ -383,8 +383,8 @@ describe("rooms through the hub", () => {
     const l = connection(lin, "l");
     hub.register(l.sub);
     hub.watch(ROOM, l.sub);
-    hub.moveCursor(ROOM, ada, 0.1, 0.1);
-    hub.moveCursor(ROOM, ada, 0.2, 0.2);
+    hub.moveCursor(ROOM, ada, { x: 0.1, y: 0.1 });
+    hub.moveCursor(ROOM, ada, { x: 0.2, y: 0.2 });
     expect(l.heard.frames.filter((f) => f.type === "cursors")).toHaveLength(2);
   });
 });

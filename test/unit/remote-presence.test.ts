@@ -169,7 +169,7 @@ describe("the peer protocol", () => {
     const b = await hub("B");
     const { seen } = viewerOn(b, kay, "kay-1");
     enter(a, person(ada, "ada-1"));
-    a.moveCursor(ROOM, ada, 0.25, 0.75, "ada-1");
+    a.moveCursor(ROOM, ada, { x: 0.25, y: 0.75 }, "ada-1");
     a.cursors.flush();
     expect(seen.cursors).toEqual([]); // out with B's own tick, not as a frame of its own
     b.cursors.flush();
@@ -182,7 +182,7 @@ describe("the peer protocol", () => {
     expect(seen.cursors.at(-1)).toEqual({ [ada.id]: null });
     expect(b.cursorSnapshot(ROOM)).toEqual({});
 
-    a.moveCursor(ROOM, ada, 0.5, 0.5, "ada-1");
+    a.moveCursor(ROOM, ada, { x: 0.5, y: 0.5 }, "ada-1");
     a.cursors.flush();
     b.cursors.flush();
     expect(b.cursorSnapshot(ROOM)).toHaveProperty(ada.id);
