@@ -115,6 +115,29 @@ test("Escape ends typing on a note and keeps the text, for everyone", async ({ b
   await lin.context.close();
 });
 
+test("two people typing on one note at once both keep their words", async ({ browser }) => {
+  const { ada, lin } = await twoInARoom(browser);
+  await addNote(ada.page, 0.4, 0.5, "Agenda:");
+  await expect(note(lin.page, "Agenda:")).toBeVisible();
+
+  // Both open the note, Lin adds a line and finishes first; Ada, still typing, finishes after.
+  await note(ada.page, "Agenda:").dblclick();
+  await note(lin.page, "Agenda:").dblclick();
+  const adas = sharedCanvas(ada.page).getByRole("textbox", { name: "Text" });
+  const lins = sharedCanvas(lin.page).getByRole("textbox", { name: "Text" });
+  await adas.press("End");
+  await adas.pressSequentially(" hiring");
+  await lins.press("End");
+  await lins.pressSequentially(" budget");
+  await lins.press("Control+Enter");
+  await expect(note(ada.page, "Agenda: budget")).toBeAttached();
+  await adas.press("Control+Enter");
+
+  for (const page of [ada.page, lin.page]) await expect(note(page, "Agenda: budget hiring")).toBeVisible();
+  await ada.context.close();
+  await lin.context.close();
+});
+
 test("an edit made offline meets the other's delete: both end with the note gone", async ({ browser }) => {
   const { ada, lin } = await twoInARoom(browser);
 

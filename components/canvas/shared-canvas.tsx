@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from "react";
 import { boxOf, hit, initialView, newArrow, newShape, newStroke, PALETTE, pasteOps, pinched, spanning, toBoard, within, zoomAt, type Point, type View } from "@/lib/canvas/geometry";
 import { frontZ, paintOrder } from "@/lib/canvas/board";
+import { mergeText } from "@/lib/canvas/text-merge";
 import type { CanvasObject, CanvasOp, DragBox, User } from "@/lib/protocol";
 import { randomId } from "@/lib/realtime/client";
 import { bindCanvas } from "@/lib/store/bindings";
@@ -82,6 +83,12 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
   const [penPoints, setPenPoints] = useState<Point[] | null>(null);
   const [arrowPreview, setArrowPreview] = useState<{ from: Point; to: Point } | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
+  /** The text of the note being edited as the edit began: what another person's edit meanwhile is merged against. */
+  const editBase = useRef("");
+  const beginEdit = (id: string) => {
+    editBase.current = useCanvas.getState().board.get(id)?.text ?? "";
+    setEditing(id);
+  };
   const gesture = useRef<Gesture | null>(null);
   /** Where the fingers on the board are (the first two; a third is ignored), by pointer id. */
   const fingers = useRef(new Map<number, Point>());
@@ -165,7 +172,7 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
       if (change([{ op: "create", id: objectId, object: newShape(tool, p, board, color) }])) {
         setSelected(new Set([objectId]));
         // After this press has moved the focus (to the board), or the editor would lose it at once.
-        if (tool === "note") requestAnimationFrame(() => setEditing(objectId));
+        if (tool === "note") requestAnimationFrame(() => beginEdit(objectId));
       }
       setTool("select");
       return;
@@ -396,7 +403,7 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
       const o = board.get(id!);
       if (o && o.kind !== "arrow" && o.kind !== "stroke") {
         e.preventDefault();
-        return setEditing(o.id);
+        return beginEdit(o.id);
       }
     }
     const nudge = e.shiftKey ? 1 : 10;
@@ -414,9 +421,11 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
     if (t) setTool(t);
   };
 
-  const onEdited = (id: string, text: string) => {
+  const onEdited = (id: string, typed: string) => {
     setEditing(null);
-    const o = board.get(id);
+    const o = useCanvas.getState().board.get(id);
+    // Someone else changed the text while I typed: both changes stay (lib/canvas/text-merge.ts).
+    const text = o ? mergeText(editBase.current, typed, o.text ?? "") : typed;
     if (o && text !== (o.text ?? "")) change([{ op: "update", id, set: { text } }]);
     surface.current?.querySelector<HTMLElement>(`[data-object-id="${CSS.escape(id)}"]`)?.focus();
   };
@@ -453,7 +462,7 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
         onPointerLeave={pointer.onPointerLeave}
         onDoubleClick={() => {
           const o = pressed.current ? board.get(pressed.current) : undefined;
-          if (o && o.kind !== "arrow" && o.kind !== "stroke") setEditing(o.id);
+          if (o && o.kind !== "arrow" && o.kind !== "stroke") beginEdit(o.id);
         }}
         className={`relative h-full w-full touch-none overflow-hidden bg-[radial-gradient(circle,var(--color-slate-300)_1px,transparent_1px)] bg-size-[20px_20px] outline-none select-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-inset dark:bg-[radial-gradient(circle,var(--color-slate-700)_1px,transparent_1px)] ${cursorClass}`}
       >
