@@ -355,7 +355,7 @@ export class Workspace {
     const { count } = await this.prisma.roomMember.createMany({ data: [{ roomId, userId }], skipDuplicates: true });
     if (count === 0) return; // a member already: nothing new to tell them
     // What the room held before is its history to them, as to someone joining a public room (1.14).
-    await this.startReadingAt(roomId, userId);
+    await this.readingFrom(roomId, userId, await this.log.head(roomStream(roomId)));
     // In the room's history (1.13), and told in their own stream (protocol 1.7), so the room is in
     // their sidebar at once, on every device, and a page that was away hears of it on resume.
     const { name } = await this.prisma.room.findUniqueOrThrow({ where: { id: roomId }, select: { name: true } });
@@ -459,11 +459,13 @@ export class Workspace {
       // Committed without waiting for the disk: lost in a crash, the next join finds no row and
       // appends again under the same key, which the log answers as a repeat. A crowd's first
       // joins then cost the disk nothing beyond their feed events' group commits.
+      // The read position is written with the membership, so a member always has one (1.14).
+      const head = await this.log.head(roomStream(roomId));
       await this.prisma.$transaction([
         this.prisma.$executeRaw`SET LOCAL synchronous_commit = off`,
         this.prisma.roomMember.createMany({ data: [{ roomId, userId: actor.id }], skipDuplicates: true }),
+        this.readingFrom(roomId, actor.id, head),
       ]);
-      await this.startReadingAt(roomId, actor.id);
     }
     // Past the bound the least recently joined is forgotten: its next join costs one lookup again.
     if (this.knownMembers.size >= KNOWN_MEMBERS_MAX) this.knownMembers.delete(this.knownMembers.values().next().value!);
@@ -472,12 +474,12 @@ export class Workspace {
 
   /**
    * What a room held before a person first came is its history, not news to them (protocol
-   * 1.14): their read position starts at its head, unless they have one already. Otherwise a
-   * room glanced into, or one they were added to, would count its whole past as unread.
+   * 1.14): their read position starts at the room's `head` as they come, unless they have one
+   * already. Otherwise a room glanced into, or one they were added to, would count its whole
+   * past as unread.
    */
-  private async startReadingAt(roomId: string, userId: string): Promise<void> {
-    const head = await this.log.head(roomStream(roomId));
-    await this.prisma.$executeRaw`INSERT INTO room_reads (user_id, room_id, read_seq) VALUES (${userId}, ${roomId}, ${head}) ON CONFLICT DO NOTHING`;
+  private readingFrom(roomId: string, userId: string, head: number) {
+    return this.prisma.$executeRaw`INSERT INTO room_reads (user_id, room_id, read_seq) VALUES (${userId}, ${roomId}, ${head}) ON CONFLICT DO NOTHING`;
   }
 
   /**

@@ -297,21 +297,24 @@ describe.runIf(enabled)("two instances on one Postgres and one Redis", () => {
 
   it("a read position moved (or marked unread), or a room muted, on one instance reaches the person's rt.v1.2 sockets on the other, and no one else's", async () => {
     const room = "general";
-    const head = (await a.app.workspace.postMessage(room, lin.user, "read me", "read-across")).event.seq;
     const adaOnB = await b.connect(ada.cookie, { protocols: ["rt.v1.2", "rt.v1.1", "rt.v1"] });
     const linOnB = await b.connect(lin.cookie, { protocols: ["rt.v1.2", "rt.v1.1", "rt.v1"] });
     sockets.push(adaOnB, linOnB);
-    // Both sockets are registered on B once they answer a join.
+    // Both sockets are registered on B once they answer a join. (A first join starts a person's
+    // read position at the head (1.14): the messages to read come after it.)
     for (const c of [adaOnB, linOnB]) {
       c.send({ type: "join", room });
       await c.next(isType("joined"));
     }
+    await waitFor(async () => (await a.app.workspace.isMember(room, lin.user.id)) && (await a.app.workspace.isMember(room, ada.user.id)), 5_000, "both joins recorded");
+    const mine = (await a.app.workspace.postMessage(room, ada.user, "for Lin", "read-across-lin")).event.seq;
+    const head = (await a.app.workspace.postMessage(room, lin.user, "read me", "read-across")).event.seq;
     expect((await a.api(`/api/rooms/${room}/read`, { method: "POST", cookie: ada.cookie, body: JSON.stringify({ seq: head }) })).status).toBe(204);
     expect(await adaOnB.next(isType("read"), { timeoutMs: 10_000 })).toEqual({ type: "read", room, seq: head });
     // Lin's own read, through A, comes to her socket on B; Ada's would have come first.
-    expect((await a.api(`/api/rooms/${room}/read`, { method: "POST", cookie: lin.cookie, body: JSON.stringify({ seq: 1 }) })).status).toBe(204);
+    expect((await a.api(`/api/rooms/${room}/read`, { method: "POST", cookie: lin.cookie, body: JSON.stringify({ seq: mine }) })).status).toBe(204);
     await linOnB.next(isType("read"), { timeoutMs: 10_000 });
-    expect(linOnB.of("read")).toEqual([{ type: "read", room, seq: 1 }]);
+    expect(linOnB.of("read")).toEqual([{ type: "read", room, seq: mine }]);
     // Ada marks the message unread through A (1.11): B's socket hears it is a mark, not a late read.
     expect((await a.api(`/api/rooms/${room}/read`, { method: "POST", cookie: ada.cookie, body: JSON.stringify({ seq: head - 1, unread: true }) })).status).toBe(204);
     expect(await adaOnB.next(isType("read", (f) => f.seq === head - 1), { timeoutMs: 10_000 })).toEqual({ type: "read", room, seq: head - 1, unread: true });
