@@ -62,6 +62,25 @@ test("the feed shows a new room; a mention is counted, listed, and read in every
   await gus.context.close();
 });
 
+test("someone looking into several rooms in a row is one item in the feed, naming each room", async ({ browser, baseURL }) => {
+  const rooms = ["a", "b", "c"].map((r) => unique(`round-${r}`));
+  for (const room of rooms) await createRoomOverHttp(baseURL!, room);
+  const watcher = await signedInPerson(browser, "Wes");
+  const abe = await signedInPerson(browser, `Abe ${unique("x").slice(-4)}`);
+  for (const room of rooms) {
+    await openRoom(abe.page, room);
+    // In: the server has his join (the page shows him here), not only the page its history.
+    await expect(peopleHere(abe.page)).toHaveCount(1);
+  }
+
+  const item = activityFeed(watcher.page).getByRole("listitem").filter({ hasText: `${abe.name} joined` });
+  await expect(item).toHaveCount(1);
+  await expect(item).toContainText(`#${rooms[0]}, #${rooms[1]} and #${rooms[2]}`);
+  for (const room of rooms) await expect(item.getByRole("link", { name: `#${room}` })).toBeVisible();
+  await watcher.context.close();
+  await abe.context.close();
+});
+
 test("a name with spaces is mentioned whole: counted for that person, shown as one mention, and read with its room", async ({ browser }) => {
   const room = unique("docs");
   const ivy = await signedInPerson(browser, "Ivy");

@@ -1,5 +1,6 @@
 // The activity feed as items worth reading: a burst of messages in one room is one item ("12
-// new messages in #launch"), so are people joining one room together; a new room stays its own.
+// new messages in #launch"), so are people joining one room together, and so is one person
+// looking into several rooms in a row ("Abe joined #a, #b and #c"); a new room stays its own.
 import type { Actor } from "./protocol";
 import type { EventOf } from "./store/events";
 import type { FeedEvent } from "./store/feed";
@@ -20,7 +21,8 @@ interface Burst<E extends BurstEvent> {
 export type FeedItem =
   | { kind: "room.created"; key: string; event: EventOf<"room.created"> }
   | ({ kind: "messages"; key: string } & Burst<EventOf<"message.posted">>)
-  | ({ kind: "joins"; key: string } & Burst<EventOf<"member.joined">>);
+  | ({ kind: "joins"; key: string } & Burst<EventOf<"member.joined">>)
+  | { kind: "rounds"; key: string; person: Actor; roomIds: string[]; events: EventOf<"member.joined">[] };
 
 /**
  * The feed's items, newest first, from its events in seq order. Consecutive messages in the
@@ -45,7 +47,7 @@ export function groupFeed(events: readonly FeedEvent[], burstMs = BURST_MS): Fee
       case "member.joined": {
         const open = openBurst(items, "joins", event.data.roomId);
         if (open && continuesBurst(open, event, burstMs)) extend(open, event);
-        else items.push({ kind: "joins", key: `joins:${event.seq}`, roomId: event.data.roomId, events: [event], people: [event.actor] });
+        else if (!goesTheRounds(items, event, burstMs)) items.push({ kind: "joins", key: `joins:${event.seq}`, roomId: event.data.roomId, events: [event], people: [event.actor] });
         break;
       }
       default: {
@@ -81,6 +83,23 @@ export function keepKeys(items: FeedItem[], remembered: Map<number, string>): Fe
   return oldestFirst.reverse();
 }
 
+/**
+ * A person's join of one room right after their join of another (nothing between, within the
+ * burst): one item for their round of the rooms, not an item a room. True when it took `event`.
+ */
+function goesTheRounds(items: FeedItem[], event: EventOf<"member.joined">, burstMs: number): boolean {
+  const last = items[items.length - 1];
+  if (!last || Date.parse(event.at) - Date.parse(last.kind === "room.created" ? last.event.at : last.events[last.events.length - 1]!.at) > burstMs) return false;
+  if (last.kind === "rounds" && last.person.id === event.actor.id) {
+    last.events.push(event);
+    if (!last.roomIds.includes(event.data.roomId)) last.roomIds.push(event.data.roomId);
+    return true;
+  }
+  if (last.kind !== "joins" || last.events.length !== 1 || last.people[0]!.id !== event.actor.id) return false;
+  items[items.length - 1] = { kind: "rounds", key: last.key, person: event.actor, roomIds: [last.roomId, event.data.roomId], events: [last.events[0]!, event] };
+  return true;
+}
+
 function newestSeq(item: FeedItem): number {
   return item.kind === "room.created" ? item.event.seq : item.events[item.events.length - 1]!.seq;
 }
@@ -92,7 +111,7 @@ function newestSeq(item: FeedItem): number {
 function openBurst<K extends "messages" | "joins">(items: FeedItem[], kind: K, roomId: string): Extract<FeedItem, { kind: K }> | null {
   for (let i = items.length - 1; i >= 0; i--) {
     const item = items[i]!;
-    if (item.kind === "room.created" || item.roomId !== roomId) return null;
+    if (item.kind === "room.created" || item.kind === "rounds" || item.roomId !== roomId) return null;
     if (item.kind === kind) return item as Extract<FeedItem, { kind: K }>;
   }
   return null;

@@ -150,7 +150,7 @@ function FeedItem({ item, more }: { item: Item; more: boolean }) {
   // Everyone under the name they go by now (protocol 1.10), not the one the event was written under.
   const names = usePeople((s) => s.names);
   const nameOf = (p: Actor) => names.get(p.id) ?? p.name;
-  const people = (item.kind === "room.created" ? [item.event.actor] : item.people).map((p) => ({ id: p.id, name: nameOf(p) }));
+  const people = (item.kind === "room.created" ? [item.event.actor] : item.kind === "rounds" ? [item.person] : item.people).map((p) => ({ id: p.id, name: nameOf(p) }));
   const at = item.kind === "room.created" ? item.event.at : item.events[item.events.length - 1]!.at;
   return (
     <li className="flex gap-3 px-4 py-3">
@@ -201,6 +201,18 @@ function FeedSentence({ item, more, people, nameOf }: { item: Item; more: boolea
       return (
         <p className={sentence}>
           <People people={people} /> joined <RoomLink roomId={item.roomId} />
+        </p>
+      );
+    case "rounds":
+      return (
+        <p className={sentence}>
+          <People people={people} /> joined{" "}
+          {item.roomIds.map((roomId, i) => (
+            <span key={roomId}>
+              {i === 0 ? "" : i === item.roomIds.length - 1 ? " and " : ", "}
+              <RoomLink roomId={roomId} />
+            </span>
+          ))}
         </p>
       );
     case "messages": {

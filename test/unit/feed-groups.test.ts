@@ -23,7 +23,11 @@ const created = (actor: typeof ada, roomId: string, minutes: number): FeedEvent 
 /** Each item as a line: what it is, its room, how many events, who (most recent first). */
 function summary(events: FeedEvent[]) {
   return groupFeed(events).map((item) =>
-    item.kind === "room.created" ? `created #${item.event.data.roomId}` : `${item.kind} #${item.roomId} ×${item.events.length} ${item.people.map((p) => p.name).join(",")}`,
+    item.kind === "room.created"
+      ? `created #${item.event.data.roomId}`
+      : item.kind === "rounds"
+        ? `rounds ${item.roomIds.map((r) => `#${r}`).join(",")} ×${item.events.length} ${item.person.name}`
+        : `${item.kind} #${item.roomId} ×${item.events.length} ${item.people.map((p) => p.name).join(",")}`,
   );
 }
 
@@ -68,6 +72,13 @@ describe("groupFeed", () => {
   it("groups joins of one room, and leaves each new room its own item", () => {
     const events = [created(ada, "a", 0), created(ada, "b", 0), joined(ada, "b", 1), joined(lin, "b", 1), joined(mo, "b", 2), joined(lin, "a", 3)];
     expect(summary(events)).toEqual(["joins #a ×1 Lin", "joins #b ×3 Mo,Lin,Ada", "created #b", "created #a"]);
+  });
+
+  it("makes one item of one person joining several rooms in a row, until someone or something else comes between", () => {
+    const events = [joined(ada, "a", 0), joined(ada, "b", 0), joined(ada, "c", 1), joined(ada, "b", 1), joined(lin, "c", 2), joined(ada, "d", 2), joined(ada, "e", BURST_MS + 10)];
+    expect(summary(events)).toEqual(["joins #e ×1 Ada", "joins #d ×1 Ada", "joins #c ×1 Lin", "rounds #a,#b,#c ×4 Ada"]);
+    // Its key is its first event's, as a burst's is.
+    expect(groupFeed(events).at(-1)!.key).toBe(`joins:${events[0]!.seq}`);
   });
 
   it("keys an item by its first event, so it keeps its key as the burst grows", () => {
