@@ -203,6 +203,32 @@ test("two people of one name are told apart in the autocomplete, and the one pic
   await sam.context.close();
 });
 
+test("a reply to one of two people of one name quotes them as their messages name them, tag and all", async ({ browser }) => {
+  const name = `Dana ${unique("d").slice(-5)}`;
+  const first = await signedInPerson(browser, name);
+  const second = await signedInPerson(browser, name);
+  const ada = await signedInPerson(browser, "Ada");
+  const room = unique("danas");
+  await createRoom(ada.page, room);
+  await openRoom(first.page, room);
+  await openRoom(second.page, room);
+  await sendMessage(first.page, "first dana here");
+  await sendMessage(second.page, "second dana here");
+  await expect(messageWith(ada.page, "second dana here")).toBeVisible();
+  // The name her message goes by on Ada's page: with its tag, two Danas being here.
+  await messageWith(ada.page, "first dana here").hover();
+  const label = (await messageWith(ada.page, "first dana here").getByRole("toolbar").getAttribute("aria-label"))!;
+  const tagged = label.replace(/^Actions for /, "").replace(/'s message$/, "");
+  expect(tagged).not.toBe(name);
+  expect(tagged.startsWith(name)).toBe(true);
+
+  await act(ada.page, "first dana here", "Reply");
+  await ada.page.getByLabel(`Reply to ${tagged}`).fill("which one?");
+  await ada.page.getByLabel(`Reply to ${tagged}`).press("Enter");
+  await expect(replyWith(ada.page, "which one?").getByRole("button", { name: `Reply to ${tagged}: first dana here. Show it` })).toBeVisible();
+  for (const p of [first, second, ada]) await p.context.close();
+});
+
 test("offline, an edit shows its new text at once, and ↑ with a message still on its way edits no older one", async ({ browser }) => {
   const ada = await signedInPerson(browser, "Ada");
   const room = unique("offline-edit");

@@ -2,7 +2,9 @@
 import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { MAX_MESSAGE_CHARS } from "@/lib/protocol";
 import { useCompose, useReplyTarget } from "@/lib/store/compose";
+import { distinctName } from "@/lib/names";
 import { useDrafts } from "@/lib/store/drafts";
+import { usePeople } from "@/lib/store/people";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import { isMessageEvent, useRoom } from "@/lib/store/room";
 import { roomLabel, useRooms } from "@/lib/store/rooms";
@@ -10,6 +12,7 @@ import { useSession } from "@/lib/store/session";
 import { charactersLeft } from "../format";
 import { CloseIcon, SendIcon } from "../ui/icons";
 import { useBoxSuggestions } from "./box-suggestions";
+import { useSharedNames } from "./use-shared-names";
 import { EmojiText } from "@/components/ui/emoji-text";
 
 const MAX_HEIGHT_PX = 160;
@@ -32,6 +35,10 @@ export function Composer({ roomId }: { roomId: string }) {
   const [waiting, setWaiting] = useState(false);
   const box = useRef<HTMLTextAreaElement>(null);
   const replyTo = useReplyTarget(roomId);
+  // Named as the message answered is named in the list: under their name now, a namesake here with their tag.
+  const shared = useSharedNames();
+  const replyName = usePeople((s) => (replyTo ? s.names.get(replyTo.actor.id) : undefined)) ?? replyTo?.actor.name ?? "";
+  const replyingTo = replyTo ? distinctName({ id: replyTo.actor.id, name: replyName }, shared) : "";
   const suggestions = useBoxSuggestions(roomId, text, setText, box);
 
   const roomName = useRooms((s) => roomLabel(s, roomId));
@@ -136,7 +143,7 @@ export function Composer({ roomId }: { roomId: string }) {
       {replyTo && (
         <div className="mb-2 flex items-center gap-2 rounded-md bg-slate-50 dark:bg-slate-800 px-2 py-1 text-xs text-slate-600 dark:text-slate-300">
           <span className="min-w-0 flex-1 truncate">
-            Replying to <bdi className="font-semibold">{replyTo.actor.name}</bdi>: <EmojiText text={replyTo.preview} />
+            Replying to <bdi className="font-semibold">{replyingTo}</bdi>: <EmojiText text={replyTo.preview} />
           </span>
           <button
             type="button"
@@ -149,7 +156,7 @@ export function Composer({ roomId }: { roomId: string }) {
         </div>
       )}
       <label htmlFor="composer" className="sr-only">
-        {replyTo ? `Reply to ${replyTo.actor.name}` : "Message"}
+        {replyTo ? `Reply to ${replyingTo}` : "Message"}
       </label>
       <div className="relative flex items-end gap-2">
         {suggestions.lists}

@@ -98,7 +98,7 @@ export const MessageItem = memo(function MessageItem({
             <MessageTime at={message.at} />
           </p>
         )}
-        {data.replyTo && <ReplyQuote replyTo={data.replyTo} />}
+        {data.replyTo && <ReplyQuote replyTo={data.replyTo} shared={shared} />}
         {data.deleted ? (
           <p className="text-sm text-slate-500 dark:text-slate-400 italic">This message was deleted</p>
         ) : editing ? (

@@ -1,4 +1,5 @@
 "use client";
+import { distinctName } from "@/lib/names";
 import type { ReplyRef } from "@/lib/protocol";
 import { useNameNow } from "@/lib/store/people";
 import { useRoom } from "@/lib/store/room";
@@ -6,10 +7,11 @@ import { EmojiText } from "@/components/ui/emoji-text";
 
 /**
  * What a reply answers: a line quoting it, which brings the original into view. A deleted
- * original shows as deleted; its text is gone from the server too.
+ * original shows as deleted; its text is gone from the server too. Its author is named as the
+ * messages around it name them (`shared`: the names two people here go by, shown with tags).
  */
-export function ReplyQuote({ replyTo }: { replyTo: ReplyRef }) {
-  const author = useNameNow(replyTo.actor);
+export function ReplyQuote({ replyTo, shared }: { replyTo: ReplyRef; shared: ReadonlySet<string> }) {
+  const author = distinctName({ id: replyTo.actor.id, name: useNameNow(replyTo.actor) }, shared);
   return (
     <button
       type="button"

@@ -377,8 +377,9 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
   }
 
   /**
-   * The pointer moved (normalized to [0,1]) or left the canvas (null). Latest wins. Ignored for
-   * a room not joined (yet, or any more): the page may draw its canvas before its join goes out.
+   * The pointer moved (normalized to [0,1], with the point of the board under it: protocol 1.15)
+   * or left the canvas (null). Latest wins. Ignored for a room not joined (yet, or any more): the
+   * page may draw its canvas before its join goes out.
    */
   moveCursor(room: string, pos: CursorPos): void {
     if (this.rooms.has(room)) this.cursors.move(room, pos);
@@ -757,13 +758,13 @@ export function randomId(prefix: string): string {
   return `${prefix}-${s.slice(0, 14)}`;
 }
 
-/** Whether `entries` hold a frame of `room` still to be taken (a failed one waits for the person, not the room). */
 /** A `cursor` frame: where I point, or null (x and y null: my pointer left the canvas). */
 function cursorFrame(room: string, pos: CursorPos): ClientFrame {
   if (!pos) return { type: "cursor", room, x: null, y: null };
   return pos.board ? { type: "cursor", room, x: pos.x, y: pos.y, board: pos.board } : { type: "cursor", room, x: pos.x, y: pos.y };
 }
 
+/** Whether `entries` hold a frame of `room` still to be taken (a failed one waits for the person, not the room). */
 function unsentIn(entries: readonly OutboxEntry[], room: string): boolean {
   return entries.some((e) => e.room === room && e.status !== "failed");
 }
