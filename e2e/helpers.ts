@@ -34,16 +34,26 @@ export async function signOutGuest(page: Page): Promise<void> {
   await page.getByRole("alertdialog").getByRole("button", { name: "Sign out" }).click();
 }
 
-/** Creates a room from the landing page; the app then opens it. */
+/**
+ * Creates a room from the landing page; the app then opens it. Resolves once the room is
+ * showing, its history loaded: the URL changes first, and a message typed in that moment would
+ * go to the box of the page being replaced.
+ */
 export async function createRoom(page: Page, name: string): Promise<void> {
   await page.getByLabel("Room name").fill(name);
   await page.getByRole("button", { name: "Create room" }).click();
   await expect(page).toHaveURL(new RegExp(`/rooms/${name.toLowerCase()}$`));
+  await roomShowing(page, name);
 }
 
 /** Opens a room and waits until its history has loaded. */
 export async function openRoom(page: Page, roomId: string): Promise<void> {
   await page.goto(`/rooms/${roomId}`);
+  await roomShowing(page, roomId);
+}
+
+/** The room is on the page, its history loaded. */
+async function roomShowing(page: Page, roomId: string): Promise<void> {
   // "#general"; a private room is named without the `#`, after its lock.
   await expect(page.getByRole("heading", { level: 1, name: new RegExp(`${roomId.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "i") })).toBeVisible();
   await expect(messageLog(page)).toHaveAttribute("aria-busy", "false");
