@@ -10,7 +10,7 @@
 import type { StoreApi } from "zustand/vanilla";
 import type { CursorTarget } from "@/lib/store/cursors";
 import type { View } from "@/lib/canvas/geometry";
-import { glideTo, labelPosition, positionAt, type Glide, type Point } from "./cursor-motion";
+import { glideTo, labelPosition, onCanvas, positionAt, type Glide, type Point } from "./cursor-motion";
 
 interface CursorNode {
   root: HTMLElement;
@@ -105,6 +105,11 @@ export class CursorAnimator {
 
   /** Draws the cursor with its tip at `tip`, CSS pixels from the canvas's corner. */
   private draw(node: CursorNode, tip: Point): void {
+    // Pointing at a part of the board this page does not show: nothing to draw (its label
+    // would otherwise sit in a corner, pointing at nothing).
+    const shown = onCanvas(tip, { width: this.width, height: this.height });
+    node.root.style.visibility = shown ? "" : "hidden";
+    if (!shown) return;
     node.root.style.transform = `translate3d(${tip.x}px, ${tip.y}px, 0)`;
     // The label is a child of the cursor, so it moves by its offset from the tip.
     const label = labelPosition(tip, { width: node.labelWidth, height: node.labelHeight }, { width: this.width, height: this.height });

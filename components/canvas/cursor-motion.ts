@@ -51,6 +51,11 @@ export function positionAt(glide: Glide, now: number): Point {
   };
 }
 
+/** Whether a pointer at `tip` (CSS pixels from the canvas's corner) is on the canvas: off it, it is not drawn. */
+export function onCanvas(tip: Point, canvas: { width: number; height: number }): boolean {
+  return tip.x >= 0 && tip.y >= 0 && tip.x <= canvas.width && tip.y <= canvas.height;
+}
+
 /**
  * Where the label's top-left corner goes for a pointer at `tip` (CSS pixels in the canvas):
  * below and right of it; on the other side of it near an edge; and clamped inside the canvas.

@@ -19,6 +19,8 @@ const animationFrames: FrameScheduler = {
 export class PointerBroadcast {
   private latest: CursorPos = null;
   private frame = 0;
+  /** Where the pointer last was over the canvas, to say its new point of the board when the view moves under it. */
+  private at: { clientX: number; clientY: number; box: { left: number; top: number; width: number; height: number } } | null = null;
 
   constructor(
     private readonly send: (pos: CursorPos) => void,
@@ -33,6 +35,7 @@ export class PointerBroadcast {
   move(clientX: number, clientY: number, box: { left: number; top: number; width: number; height: number }, view?: View): void {
     const pos = normalizePointer(clientX, clientY, box);
     if (!pos) return;
+    this.at = { clientX, clientY, box };
     this.latest = view ? { ...pos, board: onBoard(toBoard(view, { x: clientX - box.left, y: clientY - box.top })) } : pos;
     if (this.frame !== 0) return;
     this.frame = this.frames.request(() => {
@@ -41,9 +44,18 @@ export class PointerBroadcast {
     });
   }
 
+  /**
+   * The board moved under a still pointer (a wheel, a key, a pan): it points at another spot of
+   * the board now, which the others are told with the next frame.
+   */
+  viewMoved(view: View): void {
+    if (this.at) this.move(this.at.clientX, this.at.clientY, this.at.box, view);
+  }
+
   /** The pointer left the canvas (or was cancelled): hidden at once, and nothing pending follows. */
   leave(): void {
     this.cancel();
+    this.at = null;
     this.latest = null;
     this.send(null);
   }

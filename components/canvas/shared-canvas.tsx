@@ -78,6 +78,9 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
   viewRef.current = view;
   useEffect(() => animator.setView(view), [animator, view]);
   const pointer = usePointerBroadcast(roomId, () => viewRef.current);
+  // The board moved under a still pointer: it points somewhere else on it now.
+  const viewMoved = pointer.viewMoved;
+  useEffect(() => viewMoved(view), [viewMoved, view]);
   const [local, setLocal] = useState<Record<string, DragBox>>({});
   const [band, setBand] = useState<DragBox | null>(null);
   const [penPoints, setPenPoints] = useState<Point[] | null>(null);
@@ -505,8 +508,9 @@ function usePointerBroadcast(roomId: string, view: () => View) {
 
   const onPointerMove = (e: PointerEvent<HTMLDivElement>) => broadcast.move(e.clientX, e.clientY, e.currentTarget.getBoundingClientRect(), view());
   const onPointerLeave = () => broadcast.leave();
+  const viewMoved = useCallback((v: View) => broadcast.viewMoved(v), [broadcast]);
 
-  return { onPointerMove, onPointerLeave };
+  return { onPointerMove, onPointerLeave, viewMoved };
 }
 
 /** Another person's pointer, named as the people here are (with their tag when two share a name). */

@@ -122,7 +122,8 @@ export class CursorCoalescer {
       const cur = r.current.get(userId)?.state;
       const last = r.sent.get(userId);
       if (cur) {
-        if (last && last.x === cur.x && last.y === cur.y) continue;
+        // Not moved: the same spot of the canvas, and of the board (1.15: the board may move under a still pointer).
+        if (last && last.x === cur.x && last.y === cur.y && last.board?.x === cur.board?.x && last.board?.y === cur.board?.y) continue;
         r.sent.set(userId, cur);
         own[userId] = cur;
         anyOwn = true;

@@ -2,7 +2,7 @@
 // positions the server sends, keeping its label inside the canvas, and sending my pointer at
 // most once per animation frame.
 import { describe, expect, it } from "vitest";
-import { glideTo, LABEL_GAP, LABEL_OFFSET, MAX_GLIDE_MS, MIN_GLIDE_MS, positionAt, labelPosition, type Glide } from "../../components/canvas/cursor-motion";
+import { glideTo, LABEL_GAP, LABEL_OFFSET, MAX_GLIDE_MS, MIN_GLIDE_MS, onCanvas, positionAt, labelPosition, type Glide } from "../../components/canvas/cursor-motion";
 import { normalizePointer, PointerBroadcast, type FrameScheduler } from "../../components/canvas/pointer-broadcast";
 import type { CursorTarget } from "../../lib/store/cursors";
 import type { CursorPos } from "../../lib/realtime/throttles";
@@ -72,6 +72,16 @@ describe("gliding on the board (protocol 1.15)", () => {
     const back = glideTo(g, at(0.2, 0.1, 100), 100, false);
     expect(back).toMatchObject({ onBoard: false, duration: 0 });
     expect(positionAt(back, 100)).toEqual({ x: 0.2, y: 0.1 });
+  });
+});
+
+describe("a cursor off this page's part of the board", () => {
+  it("is not drawn, nor its label", () => {
+    const canvas = { width: 400, height: 300 };
+    expect(onCanvas({ x: 0, y: 0 }, canvas)).toBe(true);
+    expect(onCanvas({ x: 400, y: 300 }, canvas)).toBe(true);
+    expect(onCanvas({ x: -1, y: 10 }, canvas)).toBe(false);
+    expect(onCanvas({ x: 10, y: 301 }, canvas)).toBe(false);
   });
 });
 
@@ -160,6 +170,27 @@ describe("my pointer", () => {
     pointer.move(110, 70, box, { x: 5e6, y: -5e6, zoom: 1 });
     frames.run();
     expect(sent[1]).toEqual({ x: 0.5, y: 0.5, board: { x: -BOARD_LIMIT, y: BOARD_LIMIT } });
+  });
+
+  it("says its new point of the board when the board moves under it without a move of its own, and nothing once it left", () => {
+    const frames = manualFrames();
+    const sent: CursorPos[] = [];
+    const pointer = new PointerBroadcast((p) => sent.push(p), frames);
+    pointer.viewMoved({ x: 0, y: 0, zoom: 1 }); // never on the canvas: nothing to say
+    frames.run();
+    expect(sent).toEqual([]);
+    pointer.move(110, 70, box, { x: 0, y: 0, zoom: 1 });
+    frames.run();
+    pointer.viewMoved({ x: -300, y: 0, zoom: 1 }); // the board scrolled 300 px left under it
+    frames.run();
+    expect(sent).toEqual([
+      { x: 0.5, y: 0.5, board: { x: 100, y: 50 } },
+      { x: 0.5, y: 0.5, board: { x: 400, y: 50 } },
+    ]);
+    pointer.leave();
+    pointer.viewMoved({ x: 0, y: 0, zoom: 2 });
+    frames.run();
+    expect(sent.at(-1)).toBeNull();
   });
 
   it("is normalized to [0,1] of the canvas, clamped, and ignored before the canvas has a size", () => {

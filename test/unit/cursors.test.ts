@@ -40,6 +40,20 @@ function tick(): void {
 }
 
 describe("cursor coalescing", () => {
+  it("sends a cursor again when only its point of the board moved: the board moved under a still pointer (1.15)", () => {
+    cursors.update("general", ada, { x: 0.5, y: 0.5, board: { x: 100, y: 50 } });
+    tick();
+    cursors.update("general", ada, { x: 0.5, y: 0.5, board: { x: 140, y: 50 } });
+    tick();
+    cursors.update("general", ada, { x: 0.5, y: 0.5, board: { x: 140, y: 50 } });
+    tick();
+    expect(frames.map((f) => f.cursors[ada.id]?.board)).toEqual([
+      { x: 100, y: 50 },
+      { x: 140, y: 50 },
+    ]);
+  });
+
+
   it("turns N inputs in one tick into one frame holding the latest position", () => {
     for (let i = 1; i <= 20; i++) cursors.update("general", ada, { x: i / 100, y: 1 - i / 100 });
     expect(frames).toEqual([]);
