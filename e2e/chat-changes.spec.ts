@@ -203,6 +203,28 @@ test("two people of one name are told apart in the autocomplete, and the one pic
   await sam.context.close();
 });
 
+test("the message being answered is shown as it now reads, edited after Reply was pressed", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const lin = await signedInPerson(browser, "Lin");
+  const room = unique("answer");
+  await createRoom(ada.page, room);
+  await openRoom(lin.page, room);
+  await sendMessage(ada.page, "first draft of the plan");
+  await expect(messageWith(lin.page, "first draft of the plan")).toBeVisible();
+  await act(lin.page, "first draft of the plan", "Reply");
+  await expect(lin.page.getByText("Replying to")).toContainText("first draft of the plan");
+
+  await act(ada.page, "first draft of the plan", "Edit");
+  await ada.page.getByLabel("Edit message").fill("final version of the plan");
+  await ada.page.getByLabel("Edit message").press("Enter");
+  await expect(lin.page.getByText("Replying to")).toContainText("final version of the plan");
+  await lin.page.getByLabel("Reply to Ada").fill("looks good");
+  await lin.page.getByLabel("Reply to Ada").press("Enter");
+  await expect(replyWith(ada.page, "looks good").getByRole("button", { name: /^Reply to Ada: final version of the plan/ })).toBeVisible();
+  await ada.context.close();
+  await lin.context.close();
+});
+
 test("a reply to one of two people of one name quotes them as their messages name them, tag and all", async ({ browser }) => {
   const name = `Dana ${unique("d").slice(-5)}`;
   const first = await signedInPerson(browser, name);

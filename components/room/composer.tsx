@@ -1,5 +1,6 @@
 "use client";
 import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { previewOf } from "@/lib/mentions";
 import { MAX_MESSAGE_CHARS } from "@/lib/protocol";
 import { useCompose, useReplyTarget } from "@/lib/store/compose";
 import { distinctName } from "@/lib/names";
@@ -39,6 +40,9 @@ export function Composer({ roomId }: { roomId: string }) {
   const shared = useSharedNames();
   const replyName = usePeople((s) => (replyTo ? s.names.get(replyTo.actor.id) : undefined)) ?? replyTo?.actor.name ?? "";
   const replyingTo = replyTo ? distinctName({ id: replyTo.actor.id, name: replyName }, shared) : "";
+  // What it says now: edited since Reply was pressed, the bar shows the new text.
+  const answered = useRoom((s) => (replyTo ? s.messages.find((m) => m.seq === replyTo.seq) : undefined));
+  const replyPreview = answered && isMessageEvent(answered) ? previewOf(answered.data.text) : (replyTo?.preview ?? "");
   const suggestions = useBoxSuggestions(roomId, text, setText, box);
 
   const roomName = useRooms((s) => roomLabel(s, roomId));
@@ -143,7 +147,7 @@ export function Composer({ roomId }: { roomId: string }) {
       {replyTo && (
         <div className="mb-2 flex items-center gap-2 rounded-md bg-slate-50 dark:bg-slate-800 px-2 py-1 text-xs text-slate-600 dark:text-slate-300">
           <span className="min-w-0 flex-1 truncate">
-            Replying to <bdi className="font-semibold">{replyingTo}</bdi>: <EmojiText text={replyTo.preview} />
+            Replying to <bdi className="font-semibold">{replyingTo}</bdi>: <EmojiText text={replyPreview} />
           </span>
           <button
             type="button"
