@@ -81,6 +81,21 @@ test("someone looking into several rooms in a row is one item in the feed, namin
   await abe.context.close();
 });
 
+test("two people of one name are told apart in every feed item, not only where both are named", async ({ browser }) => {
+  const name = `Sam ${unique("s").slice(-4)}`;
+  const first = await signedInPerson(browser, name);
+  const second = await signedInPerson(browser, name);
+  const room = unique("twins");
+  await createRoom(first.page, room);
+  await openRoom(second.page, room);
+  await sendMessage(second.page, "hello from the second");
+  const feed = activityFeed(first.page);
+  await expect(feed.getByRole("listitem").filter({ hasText: "hello from the second" })).toContainText(new RegExp(`^${name} #\\S+ in #${room}`));
+  await expect(feed.getByRole("listitem").filter({ hasText: `created #${room}` })).toContainText(new RegExp(`^${name} #\\S+ created`));
+  await first.context.close();
+  await second.context.close();
+});
+
 test("a name with spaces is mentioned whole: counted for that person, shown as one mention, and read with its room", async ({ browser }) => {
   const room = unique("docs");
   const ivy = await signedInPerson(browser, "Ivy");

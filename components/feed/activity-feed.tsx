@@ -47,6 +47,10 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
     if (keys.current.size > 4 * MAX_FEED_EVENTS) keys.current.clear();
     return keepKeys(groupFeed(events), keys.current);
   }, [events]);
+  // Two people of one name anywhere in the feed (guests may share one) are told apart by their
+  // tags in every item, not only where both are named together.
+  const names = usePeople((s) => s.names);
+  const shared = useMemo(() => sharedNames(events.map((e) => ({ id: e.actor.id, name: names.get(e.actor.id) ?? e.actor.name }))), [events, names]);
 
   const newest = events[events.length - 1]?.seq ?? 0;
 
@@ -113,7 +117,7 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
           )}
           <ol aria-label="Activity" className="divide-y divide-slate-100 dark:divide-slate-800">
             {items.map((item) => (
-              <FeedItem key={item.key} item={item} more={hasMore && item.kind !== "room.created" && item.events[0]!.seq === events[0]?.seq} />
+              <FeedItem key={item.key} item={item} shared={shared} more={hasMore && item.kind !== "room.created" && item.events[0]!.seq === events[0]?.seq} />
             ))}
           </ol>
           {hasMore && events.length < MAX_FEED_EVENTS && (
@@ -146,10 +150,10 @@ export function ActivityFeed({ onClose }: { onClose?: () => void }) {
 }
 
 /** `more`: the item reaches back to the oldest event loaded, and older ones exist: its count is at least. */
-function FeedItem({ item, more }: { item: Item; more: boolean }) {
+function FeedItem({ item, more, shared }: { item: Item; more: boolean; shared: ReadonlySet<string> }) {
   // Everyone under the name they go by now (protocol 1.10), not the one the event was written under.
   const names = usePeople((s) => s.names);
-  const nameOf = (p: Actor) => names.get(p.id) ?? p.name;
+  const nameOf = (p: Actor) => distinctName({ id: p.id, name: names.get(p.id) ?? p.name }, shared);
   const people = (item.kind === "room.created" ? [item.event.actor] : item.kind === "rounds" ? [item.person] : item.people).map((p) => ({ id: p.id, name: nameOf(p) }));
   const at = item.kind === "room.created" ? item.event.at : item.events[item.events.length - 1]!.at;
   return (
@@ -177,14 +181,9 @@ function Who({ name }: { name: string }) {
   );
 }
 
-/** The people of an item; two of one name among them (guests may share one) with their tags. */
+/** The people of an item, under the names `FeedItem` gives them (tagged where two share one). */
 function People({ people }: { people: Actor[] }) {
-  const shared = sharedNames(people);
-  return (
-    <>
-      {peoplePieces(people.map((p) => ({ ...p, name: distinctName(p, shared) }))).map((piece, i) => (typeof piece === "string" ? piece : <Who key={i} name={piece.name} />))}
-    </>
-  );
+  return <>{peoplePieces(people).map((piece, i) => (typeof piece === "string" ? piece : <Who key={i} name={piece.name} />))}</>;
 }
 
 /** `people`: the item's people under their names now; `nameOf`: anyone's. */
