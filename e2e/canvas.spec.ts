@@ -10,15 +10,16 @@ const board = (page: Page) => sharedCanvas(page).getByRole("group", { name: "Boa
 const notes = (page: Page) => board(page).getByRole("button", { name: /^Sticky note/ });
 const note = (page: Page, text: string) => board(page).getByRole("button", { name: `Sticky note: ${text}` });
 
-/** Makes a sticky note at (fx, fy) of the board with `text`. */
-async function addNote(page: Page, fx: number, fy: number, text: string): Promise<void> {
+/** Makes a sticky note at (fx, fy) of the board with `text`, ending the typing with `done`. */
+async function addNote(page: Page, fx: number, fy: number, text: string, done = "Control+Enter"): Promise<void> {
   await sharedCanvas(page).getByRole("toolbar", { name: "Canvas tools" }).getByRole("button", { name: "Sticky note" }).click();
   const area = (await board(page).boundingBox())!;
   await page.mouse.click(area.x + area.width * fx, area.y + area.height * fy);
   const editor = sharedCanvas(page).getByRole("textbox", { name: "Text" });
   await expect(editor).toBeFocused();
   await editor.fill(text);
-  await editor.press("Control+Enter");
+  await editor.press(done);
+  await expect(editor).toBeHidden();
   await expect(note(page, text)).toBeVisible();
 }
 
@@ -101,15 +102,7 @@ test("two people drag the same note at once and both end with it in the same pla
 
 test("Escape ends typing on a note and keeps the text, for everyone", async ({ browser }) => {
   const { ada, lin } = await twoInARoom(browser);
-  await sharedCanvas(ada.page).getByRole("toolbar", { name: "Canvas tools" }).getByRole("button", { name: "Sticky note" }).click();
-  const area = (await board(ada.page).boundingBox())!;
-  await ada.page.mouse.click(area.x + area.width * 0.4, area.y + area.height * 0.5);
-  const editor = sharedCanvas(ada.page).getByRole("textbox", { name: "Text" });
-  await expect(editor).toBeFocused();
-  await editor.pressSequentially("Important idea");
-  await editor.press("Escape");
-  await expect(editor).toBeHidden();
-  await expect(note(ada.page, "Important idea")).toBeVisible();
+  await addNote(ada.page, 0.4, 0.5, "Important idea", "Escape");
   await expect(note(lin.page, "Important idea")).toBeVisible();
   await ada.context.close();
   await lin.context.close();
