@@ -32,14 +32,16 @@ import { findMaxRate } from "./lib/search";
 import { LeanPoller, positionAfter, type PollPosition } from "./lib/poller";
 import { openRawSse } from "./lib/sse";
 
-export type TransportKind = "ws" | "sse" | "sse-raw" | "longpoll" | "sse-before" | "longpoll-before";
-export const TRANSPORTS: TransportKind[] = ["ws", "sse", "sse-raw", "longpoll"];
+export type TransportKind = "ws" | "sse" | "sse-raw" | "longpoll" | "longpoll-raw" | "sse-before" | "longpoll-before";
+export const TRANSPORTS: TransportKind[] = ["ws", "sse", "sse-raw", "longpoll", "longpoll-raw"];
 /** Every kind, in the order tables list them. */
-const ALL_KINDS: TransportKind[] = ["ws", "sse", "sse-before", "sse-raw", "longpoll", "longpoll-before"];
+const ALL_KINDS: TransportKind[] = ["ws", "sse", "sse-before", "sse-raw", "longpoll", "longpoll-before", "longpoll-raw"];
+/** The baselines: bare servers of their own, without sessions. */
+const BARE: ReadonlySet<TransportKind> = new Set(["sse-raw", "longpoll-raw"]);
 
-/** The wire a kind speaks: an earlier server's SSE is still SSE. */
+/** The wire a kind speaks: an earlier server's SSE is still SSE, a bare server's long poll a long poll. */
 function wireOf(kind: TransportKind): "ws" | "sse" | "sse-raw" | "longpoll" {
-  return kind === "sse-before" ? "sse" : kind === "longpoll-before" ? "longpoll" : kind;
+  return kind === "sse-before" ? "sse" : kind === "longpoll-before" || kind === "longpoll-raw" ? "longpoll" : kind;
 }
 
 export interface TransportsOptions {
@@ -140,17 +142,17 @@ export async function runTransports(opts: TransportsOptions = {}): Promise<Trans
   const transports = opts.transports ?? TRANSPORTS;
   const progress = opts.progress ?? new Progress("transports", false);
   if (transports.some((t) => t.endsWith("-before")) && !opts.before) throw new Error("the `*-before` transports need --before DIR (a checkout of this repository)");
-  const postgres = await usePostgres((opts.postgres ?? true) && transports.some((t) => t !== "sse-raw"));
+  const postgres = await usePostgres((opts.postgres ?? true) && transports.some((t) => !BARE.has(t)));
   const samples: TransportSample[] = [];
   for (let run = 0; run < runs; run++) {
-    const shared = opts.sharedServer && transports.some((t) => t !== "sse-raw") ? await startServer("ours", opts, postgres) : undefined;
+    const shared = opts.sharedServer && transports.some((t) => !BARE.has(t)) ? await startServer("ours", opts, postgres) : undefined;
     try {
       for (const transport of rotation(transports, run)) {
         const background = await waitForQuiet({ maxWaitMs: opts.quietWaitMs ?? 10_000, progress });
         const label = `${transport} run ${run + 1}/${runs}`;
         const earlier = samples.filter((s) => s.transport === transport && s.best).map((s) => s.best!.rate);
         const near = (opts.resume ?? true) && earlier.length ? median(earlier) : undefined;
-        const own = transport !== "sse-raw" && !transport.endsWith("-before");
+        const own = !BARE.has(transport) && !transport.endsWith("-before");
         const s = await measure(transport, { ...opts, usePostgres: postgres, label, progress, run, near, shared: own ? shared : undefined });
         samples.push({ ...s, background });
         progress.note(
@@ -207,9 +209,10 @@ function summarize(samples: TransportSample[]): TransportSummary[] {
 
 // ---------------------------------------------------------------------------
 
-function startServer(kind: "ours" | "sse-raw" | "before", o: TransportsOptions, postgres: boolean): Promise<ServerChild> {
+function startServer(kind: "ours" | "sse-raw" | "longpoll-raw" | "before", o: TransportsOptions, postgres: boolean): Promise<ServerChild> {
   // Pings once a minute: none inside a window, on both servers.
   if (kind === "sse-raw") return startServerChild("sse-raw", { pingMs: 60_000 }, { core: serverCore(o.serverCore) });
+  if (kind === "longpoll-raw") return startServerChild("longpoll-raw", {}, { core: serverCore(o.serverCore) });
   return startAppServer({ postgres, tuning: { ssePingMs: 60_000 } }, { core: serverCore(o.serverCore), root: kind === "before" ? o.before : undefined });
 }
 
@@ -313,10 +316,11 @@ async function measure(transport: TransportKind, o: MeasureOptions): Promise<Omi
   let subs: Subscribers | null = null;
   let producers: Producers | null = null;
   try {
-    child = o.shared ?? (await startServer(transport === "sse-raw" ? "sse-raw" : transport.endsWith("-before") ? "before" : "ours", o, o.usePostgres));
+    const kind = transport === "sse-raw" || transport === "longpoll-raw" ? transport : transport.endsWith("-before") ? "before" : "ours";
+    child = o.shared ?? (await startServer(kind, o, o.usePostgres));
     const srv = child;
     const port = child.port;
-    const ours = transport !== "sse-raw";
+    const ours = !BARE.has(transport);
     const cookies = ours ? await signInMany(`http://127.0.0.1:${port}`, o.people ?? 50, "sub") : [""];
 
     // Per-window accounting: deliveries of events sent inside the window.
@@ -549,7 +553,7 @@ async function openSubscribers(
     };
     const poller: LeanPoller = await LeanPoller.connect({
       port,
-      headers: { Cookie: cookie(i) },
+      headers: cookie(i) ? { Cookie: cookie(i) } : {},
       onAnswer(status, body) {
         if (status !== 200) return void setTimeout(() => !closed && next(), 100);
         forEachSendTime(body, body.length, onSent);
@@ -583,6 +587,7 @@ const NAMES: Record<TransportKind, string> = {
   sse: "SSE",
   "sse-raw": "bare http SSE server (baseline)",
   longpoll: "long polling",
+  "longpoll-raw": "bare http long-poll server (baseline)",
   "sse-before": "SSE, before (--before)",
   "longpoll-before": "long polling, before (--before)",
 };
@@ -631,6 +636,14 @@ export function transportsMarkdown(r: TransportsResults): string {
       `ours' SSE ÷ the bare SSE server: server CPU-µs per delivery at ${fmt(rate)} events/s ${ratio(sse.serverCpuUsPerDelivery, bare.serverCpuUsPerDelivery)}, ` +
         `bytes down per delivery ${ratio(sse.bytesDownPerDelivery, bare.bytesDownPerDelivery)}` +
         (sse.max && bare.max ? `, highest deliveries/s ${ratio(sse.max.deliveriesPerSec, bare.max.deliveriesPerSec)}` : ""),
+    );
+  }
+  const lp = r.summary.find((s) => s.transport === "longpoll");
+  const bareLp = r.summary.find((s) => s.transport === "longpoll-raw");
+  if (lp && bareLp) {
+    parts.push(
+      `ours' long polling ÷ the bare long-poll server: server CPU-µs per delivery at ${fmt(rate)} events/s ${ratio(lp.serverCpuUsPerDelivery, bareLp.serverCpuUsPerDelivery)}` +
+        (lp.max && bareLp.max ? `, highest deliveries/s ${ratio(lp.max.deliveriesPerSec, bareLp.max.deliveriesPerSec)}` : ""),
     );
   }
   for (const [now, before, name] of [

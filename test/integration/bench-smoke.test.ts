@@ -405,7 +405,7 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
     expectRendered("fanout", r, ["ours (app, durable log) | 5.00", "ours (app, durable log) | 20.0", "raw ws, frame once | 5.00", "raw ws, frame once | 20.0"]);
   });
 
-  it("transports: WebSocket, SSE, long polling and the bare SSE server deliver the stream, and each steps up to a highest rate", async () => {
+  it("transports: WebSocket, SSE, long polling and the bare SSE and long-poll servers deliver the stream, and each steps up to a highest rate", async () => {
     const r = await runTransports({
       subscribers: 4,
       rate: 10,
@@ -422,7 +422,7 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
       quietWaitMs: 0,
       serverCore: null,
     });
-    expect(r.samples.map((s) => s.transport).sort()).toEqual(["longpoll", "sse", "sse-raw", "ws"]);
+    expect(r.samples.map((s) => s.transport).sort()).toEqual(["longpoll", "longpoll-raw", "sse", "sse-raw", "ws"]);
     for (const s of r.samples) {
       expect(s.deliveries).toBeGreaterThan(0);
       expect(s.completeness).toBeGreaterThan(0);
@@ -435,8 +435,9 @@ describe("benchmarks (smoke)", { timeout: 120_000 }, () => {
     }
     expect(r.samples.find((s) => s.transport === "longpoll")!.requestsPerDelivery).toBeGreaterThan(0);
     expect(r.samples.find((s) => s.transport === "ws")!.requestsPerDelivery).toBe(0);
+    expect(r.samples.find((s) => s.transport === "longpoll-raw")!.requestsPerDelivery).toBeGreaterThan(0);
     expect(r.summary.find((s) => s.transport === "sse-raw")!.max!.deliveriesPerSec).toBeGreaterThan(0);
-    expectRendered("transports", r, ["WebSocket", "SSE", "bare http SSE server (baseline)", "long polling"]);
+    expectRendered("transports", r, ["WebSocket", "SSE", "bare http SSE server (baseline)", "long polling", "bare http long-poll server (baseline)"]);
   });
 
 });
