@@ -1,6 +1,7 @@
 // The shared canvas with two people in their own browsers: notes one makes appear for the other;
 // both dragging the same note at once end with it in the same place on both screens; an edit
-// made offline meets the other's delete and both end with the server's board; and undo takes
+// made offline meets the other's delete and both end with the server's board, and one made
+// offline while the other edits the same note keeps both people's words; and undo takes
 // back only one's own work, never the other's (also right after a delete by the Delete key); a note
 // written full shrinks its text to stay readable; and the tools fit on one line beside the chat.
 import { expect, test, type Browser, type Page } from "@playwright/test";
@@ -127,6 +128,35 @@ test("two people typing on one note at once both keep their words", async ({ bro
   await adas.press("Control+Enter");
 
   for (const page of [ada.page, lin.page]) await expect(note(page, "Agenda: budget hiring")).toBeVisible();
+  await ada.context.close();
+  await lin.context.close();
+});
+
+test("a note edited offline while the other edits it too: back online, both people's words are on it", async ({ browser }) => {
+  const { ada, lin } = await twoInARoom(browser);
+  await addNote(ada.page, 0.4, 0.5, "Agenda:");
+  await expect(note(lin.page, "Agenda:")).toBeVisible();
+
+  // Lin adds a line offline: it waits in the outbox, written from "Agenda:".
+  await lin.context.setOffline(true);
+  await note(lin.page, "Agenda:").dblclick();
+  const lins = sharedCanvas(lin.page).getByRole("textbox", { name: "Text" });
+  await lins.press("End");
+  await lins.pressSequentially(" budget");
+  await lins.press("Control+Enter");
+  await expect(note(lin.page, "Agenda: budget")).toBeVisible();
+
+  // Meanwhile Ada adds hers, which the server takes first.
+  await note(ada.page, "Agenda:").dblclick();
+  const adas = sharedCanvas(ada.page).getByRole("textbox", { name: "Text" });
+  await adas.press("End");
+  await adas.pressSequentially(" hiring");
+  await adas.press("Control+Enter");
+  await expect(note(ada.page, "Agenda: hiring")).toBeVisible();
+
+  // Lin's change reaches the server after Ada's: it keeps hers and adds Lin's (protocol 1.16).
+  await lin.context.setOffline(false);
+  for (const page of [ada.page, lin.page]) await expect(note(page, "Agenda: hiring budget")).toBeVisible();
   await ada.context.close();
   await lin.context.close();
 });

@@ -6,6 +6,7 @@ import type { PrismaClient } from "./db/generated/client";
 import type { AppendResult, EventLog } from "./eventlog";
 import type { Logger } from "./log";
 import { applyOps, boardFrom, boardObjects, foldBatches, refusal, type Board } from "../lib/canvas/board";
+import { mergeTextOps } from "../lib/canvas/text-merge";
 import { canvasObjectSchema, canvasStream, SNAPSHOT_EVERY, type Actor, type CanvasObject, type CanvasOp, type ErrorCode, type RealtimeEvent } from "../lib/protocol";
 import { z } from "../lib/protocol/zod";
 
@@ -106,10 +107,12 @@ export class CanvasBoards {
       for (const a of this.accepted.get(stream)?.values() ?? []) expected = applyOps(expected, a.ops);
       const why = refusal(expected, ops);
       if (why) throw new CanvasError(why.code, why.message);
-      const result = this.log.append({ stream, type: "canvas.ops", actor, data: { ops, clientId }, clientId });
+      // A note's text written from what it read before another change was accepted keeps both (1.16).
+      const merged = mergeTextOps(expected, ops);
+      const result = this.log.append({ stream, type: "canvas.ops", actor, data: { ops: merged, clientId }, clientId });
       let mine = this.accepted.get(stream);
       if (!mine) this.accepted.set(stream, (mine = new Map()));
-      mine.set(key, { ops, result });
+      mine.set(key, { ops: merged, result });
       // Committed or failed, it is no longer the server's pending change (a failed one was never
       // in the log; a committed one is, and the next fold reads it from there).
       const settled = () => {

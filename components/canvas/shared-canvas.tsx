@@ -428,8 +428,10 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
     setEditing(null);
     const o = useCanvas.getState().board.get(id);
     // Someone else changed the text while I typed: both changes stay (lib/canvas/text-merge.ts).
+    // `base` is the text mine was written from: a change the server takes before mine, which this
+    // page has not seen yet, is kept as well (protocol 1.16).
     const text = o ? mergeText(editBase.current, typed, o.text ?? "") : typed;
-    if (o && text !== (o.text ?? "")) change([{ op: "update", id, set: { text } }]);
+    if (o && text !== (o.text ?? "")) change([{ op: "update", id, set: { text }, base: o.text ?? "" }]);
     surface.current?.querySelector<HTMLElement>(`[data-object-id="${CSS.escape(id)}"]`)?.focus();
   };
 

@@ -2,6 +2,10 @@
 // began; the one who finishes second would otherwise write over the first one's words. Instead
 // the second save is merged: each edit is the stretch of the starting text it replaced and
 // what it put there (the text between their common start and common end), and both apply.
+// A page merges what it has seen when it saves (`mergeText`); the server merges what it accepted
+// meanwhile from others (`mergeTextOps`, protocol 1.16), which the page could not have seen.
+import type { Board } from "./board";
+import { MAX_CANVAS_TEXT, type CanvasOp } from "../protocol";
 
 /** One edit of `base`: `base.slice(start, end)` became `text`. */
 interface Edit {
@@ -24,6 +28,35 @@ export function mergeText(base: string, mine: string, theirs: string): string {
   if (a.end <= b.start) return base.slice(0, a.start) + a.text + base.slice(a.end, b.start) + b.text + base.slice(b.end);
   // Overlapping stretches: both replacements stand where the two stretches were, theirs first.
   return base.slice(0, Math.min(a.start, b.start)) + b.text + a.text + base.slice(Math.max(a.end, b.end));
+}
+
+/**
+ * A change's ops as they commit on `board` (protocol 1.16): an update that sets a note's `text`
+ * from a `base` the note no longer reads is merged with what the note reads now, the text
+ * already there first. `base` is dropped from every op: the log holds plain updates. A merge
+ * longer than a note may hold is not made; the op's own text stands.
+ */
+export function mergeTextOps(board: Board, ops: readonly CanvasOp[]): CanvasOp[] {
+  if (!ops.some((op) => op.op === "update" && op.base !== undefined)) return [...ops];
+  // The texts the batch's earlier ops left, over the board's (no copy of the board).
+  const texts = new Map<string, string>();
+  const textOf = (id: string) => texts.get(id) ?? board.get(id)?.text ?? "";
+  return ops.map((op) => {
+    if (op.op === "create") texts.set(op.id, op.object.text ?? "");
+    if (op.op === "delete") texts.set(op.id, "");
+    if (op.op !== "update") return op;
+    const { base, ...plain } = op;
+    const typed = plain.set.text;
+    if (typed === undefined) return plain;
+    const current = textOf(op.id);
+    let text = typed;
+    if (base !== undefined && current !== base) {
+      const merged = mergeText(base, typed, current);
+      if (merged.length <= MAX_CANVAS_TEXT) text = merged;
+    }
+    texts.set(op.id, text);
+    return text === typed ? plain : { ...plain, set: { ...plain.set, text } };
+  });
 }
 
 /** What `next` changed of `base`: between their longest common start and end, whole characters only. */

@@ -63,6 +63,11 @@ export const canvasOpSchema = z.discriminatedUnion("op", [
     op: z.literal("update"),
     id: objectIdSchema,
     set: objectPropsSchema.partial().refine((s) => Object.keys(s).length > 0, "An update sets at least one property"),
+    /**
+     * Version 1.16, with `set.text`: the text the new text was written from. A note that no
+     * longer reads it gets both edits (lib/canvas/text-merge.ts#mergeTextOps); never stored.
+     */
+    base: z.string().max(MAX_CANVAS_TEXT).optional(),
   }),
   z.object({ op: z.literal("delete"), id: objectIdSchema }),
 ]);

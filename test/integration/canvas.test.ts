@@ -113,6 +113,38 @@ describe.each(dbKinds)("the shared canvas on %s", (kind) => {
     expect(fresh).toMatchObject({ type: "canvas.snapshot", seq: 5, objects: [{ id: "n1", x: 300, y: 20, color: "#bfdbfe", text: "hi" }] });
   });
 
+  it("keeps both of two people's edits of one note sent before either saw the other's (1.16); without base the later text stands", async () => {
+    const room = await newRoom();
+    const { c: a } = await onCanvas(ada, room);
+    const { c: l } = await onCanvas(lin, room);
+    expect(await change(a, room, [{ op: "create", id: "agenda", object: { ...note(), text: "Agenda:" } }])).toMatchObject({ type: "ack" });
+    await l.next(isType("event", (f) => f.event.stream === canvasStream(room) && f.event.seq === 1));
+
+    // Both pages read "Agenda:" and save at once: neither has seen the other's change.
+    a.send({ type: "canvas.ops", room, ops: [{ op: "update", id: "agenda", set: { text: "Agenda: budget" }, base: "Agenda:" }], clientId: "ada-edit" });
+    l.send({ type: "canvas.ops", room, ops: [{ op: "update", id: "agenda", set: { text: "Agenda: hiring" }, base: "Agenda:" }], clientId: "lin-edit" });
+    await a.next(isType("ack", (f) => f.clientId === "ada-edit"));
+    await l.next(isType("ack", (f) => f.clientId === "lin-edit"));
+    await waitFor(() => canvasEvents(a, room).length === 3);
+    // Whichever the server took first comes first; the committed ops carry no base.
+    const edits = canvasEvents(a, room).slice(1).map((e) => e.data.ops[0]!);
+    expect(edits.every((op) => op.op === "update" && !("base" in op))).toBe(true);
+    const { answer: both } = await onCanvas(lin, room);
+    expect(["Agenda: budget hiring", "Agenda: hiring budget"]).toContain(both.type === "canvas.snapshot" ? both.objects[0]!.text : "");
+
+    // A client of an earlier version sends no base: its text is the note's, as before.
+    expect(await change(l, room, [{ op: "update", id: "agenda", set: { text: "Agenda: hiring only" } }])).toMatchObject({ type: "ack" });
+    const { answer: last } = await onCanvas(ada, room);
+    expect(last).toMatchObject({ type: "canvas.snapshot", objects: [{ id: "agenda", text: "Agenda: hiring only" }] });
+
+    // A base longer than a note may hold is a bad frame, and nothing changes.
+    const from = a.frames.length;
+    a.send({ type: "canvas.ops", room, ops: [{ op: "update", id: "agenda", set: { text: "x" }, base: "y".repeat(2001) }], clientId: "too-long" });
+    expect(await a.next(isType("error", (f) => f.code === "bad_frame"), { from })).toMatchObject({ code: "bad_frame" });
+    const { answer: unchanged } = await onCanvas(ada, room);
+    expect(unchanged).toMatchObject({ type: "canvas.snapshot", objects: [{ id: "agenda", text: "Agenda: hiring only" }] });
+  });
+
   it("refuses a change the board cannot take, whole, with the code PROTOCOL.md names", async () => {
     const room = await newRoom();
     const { c } = await onCanvas(ada, room);
