@@ -1,7 +1,8 @@
 // Desktop notifications: off until the person turns them on; then a mention, and a direct
-// message, arriving while the page is not in front of them pop up — and nothing for the room
-// being read. Headless Chromium shows no notification to look at, so the page's Notification is
-// watched (each one constructed is recorded) while the real permission flow runs.
+// message, arriving while the page is not in front of them pop up (an emoji's name in one as
+// the emoji) — and nothing for the room being read. Headless Chromium shows no notification to
+// look at, so the page's Notification is watched (each one constructed is recorded) while the
+// real permission flow runs.
 import { expect, test, type Page } from "@playwright/test";
 import { createRoom, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
 
@@ -54,6 +55,10 @@ test("a mention and a direct message pop up on the desktop once turned on, while
   await elsewhere.bringToFront();
   await sendMessage(lin.page, `@${name} second ping`);
   await expect.poll(() => shown(ada.page)).toEqual([`Lin mentioned you: @${name} second ping`]);
+  // An emoji's name written out whole, as the API or another app sends it, pops up as the emoji.
+  const res = await lin.page.request.post(`/api/rooms/${room}/messages`, { data: { text: `@${name} third ping :tada:`, clientId: unique("c") } });
+  expect(res.status()).toBe(201);
+  await expect.poll(() => shown(ada.page)).toContain(`Lin mentioned you: @${name} third ping 🎉`);
 
   // A direct message from Lin, opened from Ada's message in #general.
   await openRoom(lin.page, "general");

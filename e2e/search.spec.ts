@@ -124,3 +124,30 @@ test("a result opened in a room the person follows is read there: the sidebar's 
   await ada.context.close();
   await lin.context.close();
 });
+
+test("search results read as the messages do: emoji names as emoji, two people of one name told apart by their tags", async ({ browser }) => {
+  // Two guests who both go by one name (a name of their own: the suite signs many people in).
+  const name = `Sam${Date.now().toString(36)}`;
+  const first = await signedInPerson(browser, name);
+  const second = await signedInPerson(browser, name);
+  const room = unique("namesakes");
+  await createRoom(first.page, room);
+  const word = unique("lime").replace(/[^a-z0-9]/gi, "");
+  await sendMessage(first.page, `the ${word} order is in`);
+  await expect(sentMessage(first.page, `the ${word} order is in`)).toBeVisible();
+  // Written through the API, with an emoji's name as text (as another app sends it).
+  const res = await second.page.request.post(`/api/rooms/${room}/messages`, { data: { text: `${word} shipped :tada:`, clientId: unique("c") } });
+  expect(res.status()).toBe(201);
+
+  const box = first.page.getByRole("search", { name: "Messages" }).getByLabel("Search messages");
+  await searchUntil(first.page, box, word, `2 messages match “${word}”, newest first.`);
+  const results = first.page.getByRole("list", { name: "Search results" }).getByRole("link");
+  await expect(results.first()).toContainText(`${word} shipped 🎉`);
+  const tagged = new RegExp(`${name} #\\d{4}`);
+  await expect(results.nth(0)).toContainText(tagged);
+  await expect(results.nth(1)).toContainText(tagged);
+  const tags = await results.evaluateAll((links, n) => links.map((l) => new RegExp(`${n} (#\\d{4})`).exec(l.textContent ?? "")?.[1]), name);
+  expect(new Set(tags).size).toBe(2);
+  await first.context.close();
+  await second.context.close();
+});

@@ -2,6 +2,7 @@
 // and shown only when the page is not in front of them: a mention or a direct message that
 // arrives while they look at something else. One per message however many tabs hear of it
 // (the `tag`), never for the room being read.
+import { loadEmoji, mayNameEmoji, showEmojiNames } from "./emoji";
 
 const KEY = "rt-desktop-notifications";
 
@@ -35,6 +36,15 @@ export function disableDesktopNotifications(): void {
 export function notifyDesktop(title: string, body: string, href: string, tag: string): void {
   if (desktopNotifications() !== "on") return;
   if (document.visibilityState === "visible" && document.hasFocus()) return;
+  // Emoji names written out whole (`:tada:`) show as emoji, as the message does.
+  if (!mayNameEmoji(body)) return show(title, body, href, tag);
+  loadEmoji().then(
+    ({ byName }) => show(title, showEmojiNames(body, byName), href, tag),
+    () => show(title, body, href, tag),
+  );
+}
+
+function show(title: string, body: string, href: string, tag: string): void {
   const notification = new Notification(title, { body, tag });
   notification.onclick = () => {
     window.focus();

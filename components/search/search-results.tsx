@@ -1,11 +1,15 @@
 "use client";
 import Link from "next/link";
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { messageHref } from "@/lib/message-links";
 import { searchAnswerSchema, type SearchResult } from "@/lib/protocol";
+import { showEmojiNames } from "@/lib/emoji";
+import { distinctName, sharedNames } from "@/lib/names";
 import { markWords, searchWords } from "@/lib/search";
+import { usePeople } from "@/lib/store/people";
 import { api, ApiError } from "@/lib/store/http";
 import { RoomName } from "../rooms/room-name";
+import { useEmojiNames } from "../ui/emoji-text";
 import { MessageTime } from "../ui/relative-time";
 import { SearchBox, useSearchRuns } from "./search-box";
 
@@ -16,6 +20,12 @@ export function SearchResults({ query }: { query: string }) {
   const [answer, setAnswer] = useState<Answer>({ status: "loading" });
   const words = searchWords(query);
   const runs = useSearchRuns((s) => s.runs);
+  // Each author by the name they go by now; two people of one name among the results (guests
+  // may share one) are told apart by their tags, as in the conversation.
+  const names = usePeople((s) => s.names);
+  const results = answer.status === "done" ? answer.results : null;
+  const authors = useMemo(() => (results ?? []).map((r) => ({ id: r.actor.id, name: names.get(r.actor.id) ?? r.actor.name })), [results, names]);
+  const shared = useMemo(() => sharedNames(authors), [authors]);
 
   useEffect(() => {
     if (searchWords(query).length === 0) return;
@@ -45,27 +55,17 @@ export function SearchResults({ query }: { query: string }) {
         </p>
         {answer.status === "done" && answer.results.length > 0 && (
           <ul aria-label="Search results" className="divide-y divide-slate-100 dark:divide-slate-800 overflow-hidden rounded-xl border border-slate-200 dark:border-slate-700 bg-white dark:bg-slate-900 shadow-sm">
-            {answer.results.map((r) => (
+            {answer.results.map((r, i) => (
               <li key={`${r.roomId}:${r.seq}`}>
                 <Link href={messageHref(r.roomId, r.seq)} className="block px-4 py-3 hover:bg-slate-50 dark:hover:bg-slate-800 focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500">
                   <span className="flex items-baseline gap-2 text-xs text-slate-600 dark:text-slate-400">
                     <span className="truncate font-semibold text-slate-800 dark:text-slate-200">
                       <RoomName id={r.roomId} />
                     </span>
-                    <bdi className="truncate">{r.actor.name}</bdi>
+                    <bdi className="truncate">{distinctName(authors[i]!, shared)}</bdi>
                     <MessageTime at={r.at} />
                   </span>
-                  <span className="mt-1 block text-sm wrap-anywhere text-slate-800 dark:text-slate-200">
-                    {markWords(r.snippet, words).map((piece, i) =>
-                      piece.match ? (
-                        <mark key={i} className="rounded-sm bg-amber-100 dark:bg-amber-900 text-inherit">
-                          {piece.text}
-                        </mark>
-                      ) : (
-                        piece.text
-                      ),
-                    )}
-                  </span>
+                  <Snippet text={r.snippet} words={words} />
                 </Link>
               </li>
             ))}
@@ -73,6 +73,24 @@ export function SearchResults({ query }: { query: string }) {
         )}
       </div>
     </div>
+  );
+}
+
+/** A result's text, the words searched for marked, its emoji names shown as emoji (as the message shows them). */
+function Snippet({ text, words }: { text: string; words: string[] }) {
+  const names = useEmojiNames(text);
+  return (
+    <span className="mt-1 block text-sm wrap-anywhere text-slate-800 dark:text-slate-200">
+      {markWords(names ? showEmojiNames(text, names) : text, words).map((piece, i) =>
+        piece.match ? (
+          <mark key={i} className="rounded-sm bg-amber-100 dark:bg-amber-900 text-inherit">
+            {piece.text}
+          </mark>
+        ) : (
+          piece.text
+        ),
+      )}
+    </span>
   );
 }
 
