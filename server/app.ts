@@ -281,6 +281,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const metricsApart = config.metricsPort !== undefined;
 
   const SECURITY_HEADERS = Object.entries(COMMON_SECURITY_HEADERS);
+  /** Routes whose requests are held open until there is news: long polls and event streams. */
+  const HELD_ROUTES: ReadonlySet<string> = new Set(["/api/poll", "/api/stream"]);
   const answerRequest = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const match = metricsApart && url.pathname === "/metrics" ? null : router.match(req.method ?? "GET", url.pathname);
@@ -292,9 +294,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // trying a million paths must not make a million time series.
     const route = match?.pattern ?? (toPages ? "pages" : "unmatched");
     const started = performance.now();
+    // A held poll's or stream's duration is how long it was held, not how long it took.
+    const timed = !HELD_ROUTES.has(route);
     res.on("finish", () => {
-      metrics.httpRequests.inc({ route, method: req.method ?? "GET", status: res.statusCode });
-      metrics.httpSeconds.observe({ route }, (performance.now() - started) / 1000);
+      metrics.requestAnswered(route, req.method ?? "GET", res.statusCode);
+      if (timed) metrics.httpSeconds.observe({ route }, (performance.now() - started) / 1000);
     });
     // Draining: the port stays open so /readyz can say so; anything new is refused with 503,
     // which a proxy retries on another instance.

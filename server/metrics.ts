@@ -47,8 +47,44 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     hotTallies.set(c, new Map([["", tally]]));
     return c;
   };
-  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
-    new client.Gauge<L>({ name, help, labelNames, registers: [registry] });
+  /**
+   * A gauge that may also be read when scraped (`readOnScrape`): what changes on every request
+   * (the polls held) is looked at when someone asks, not set each time it moves.
+   */
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) => {
+    const g: client.Gauge<L> = new client.Gauge<L>({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        for (const read of scrapeReaders.get(g) ?? []) read();
+      },
+    });
+    return g;
+  };
+  /** A counter of requests, by route, method and status: tallied in place, handed over at scrape. */
+  const requestTallies = new Map<string, { labels: { route: string; method: string; status: string }; n: number }>();
+  const httpRequests: client.Counter<"route" | "method" | "status"> = new client.Counter({
+    name: "rt_http_requests_total",
+    help: "HTTP requests answered",
+    labelNames: ["route", "method", "status"],
+    registers: [registry],
+    collect() {
+      for (const t of requestTallies.values()) {
+        if (t.n === 0) continue;
+        httpRequests.inc(t.labels, t.n);
+        t.n = 0;
+      }
+    },
+  });
+  /** Counts an answered request (routes are patterns and methods the parser's own: the keys stay few). */
+  const requestAnswered = (route: string, method: string, status: number) => {
+    const key = `${route} ${method} ${status}`;
+    let t = requestTallies.get(key);
+    if (!t) requestTallies.set(key, (t = { labels: { route, method, status: String(status) }, n: 0 }));
+    t.n++;
+  };
   const histogram = <L extends string>(name: string, help: string, buckets: number[], labelNames: readonly L[] = []) =>
     new client.Histogram<L>({ name, help, buckets, labelNames, registers: [registry] });
 
@@ -67,8 +103,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     appendErrors: counter("rt_append_batch_errors_total", "Batches whose transaction failed"),
 
     // HTTP
-    httpRequests: counter("rt_http_requests_total", "HTTP requests answered", ["route", "method", "status"]),
-    httpSeconds: histogram("rt_http_request_seconds", "HTTP request duration", latencyBuckets, ["route"]),
+    httpRequests,
+    requestAnswered,
+    httpSeconds: histogram(
+      "rt_http_request_seconds",
+      "HTTP request duration; held long polls and event streams are not timed (theirs is how long they were held)",
+      latencyBuckets,
+      ["route"],
+    ),
     csrfRefused: counter("rt_http_csrf_refused_total", "State-changing requests refused as cross-origin or not JSON", ["code"]),
     connectionsHeld: new client.Gauge({
       name: "rt_http_refusals_held",
@@ -113,7 +155,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     ),
 
     // Long polling
-    pollAnswers: counter("rt_poll_answers_total", "Long polls answered", ["reason"]),
+    pollAnswers: hotCounter("rt_poll_answers_total", "Long polls answered", "reason"),
     pollsHeld: gauge("rt_polls_held", "Long polls currently held"),
     pollsKept: gauge("rt_polls_kept", "Long-poll subscriptions kept between a poll's answer and the client's next poll"),
     httpWaiting: gauge("rt_http_requests_waiting", "HTTP requests read and waiting for a turn of the event loop (a burst shared out between addresses)"),
@@ -138,6 +180,21 @@ export interface Tally {
 }
 
 const hotTallies = new WeakMap<object, Map<string, Tally>>();
+
+/** What each gauge reads when scraped, besides what was set on it (`readOnScrape`). */
+const scrapeReaders = new WeakMap<object, Array<() => void>>();
+
+/**
+ * Has `read` set the gauge's value each time the registry is read. For values that move with
+ * every request (polls held, subscriptions kept): setting a gauge hashes its labels each time,
+ * reading it costs once per scrape.
+ */
+export function readOnScrape(gauge: client.Gauge<string> | undefined, read: (gauge: client.Gauge<string>) => void): void {
+  if (!gauge) return;
+  let readers = scrapeReaders.get(gauge);
+  if (!readers) scrapeReaders.set(gauge, (readers = []));
+  readers.push(() => read(gauge));
+}
 
 /**
  * The tally of one label value of a hot counter (frames and deliveries, counted per socket):

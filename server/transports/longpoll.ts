@@ -17,7 +17,7 @@ import type { ConnectionBudget, ConnectionLease, ConnectionRefusal } from "../co
 import type { EventLog } from "../eventlog";
 import type { DisconnectReason, Encoder, Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
 import { HttpError, sendError, sendJson } from "../http/respond";
-import { counterFor, type Metrics, type Tally } from "../metrics";
+import { counterFor, readOnScrape, type Metrics, type Tally } from "../metrics";
 import type { Logger } from "../log";
 import type { Workspace } from "../workspace";
 import { decodeFrame, errorFrame } from "../commands/errors";
@@ -27,7 +27,7 @@ import { PersonRates } from "../ratelimit";
 import { PollAnswers, PollBatches, roomsToken } from "./poll-answers";
 import { PollPages } from "./poll-pages";
 import { MAX_BACKLOG_BYTES, WriteGuard } from "./slow-consumer";
-import { readCursor, resolveStreams } from "./streams";
+import { cursorText, readCursor, resolveStreams } from "./streams";
 import {
   canvasStream,
   formatCursor,
@@ -169,6 +169,12 @@ export class LongPollTransport {
     this.batches = new PollBatches({ windowMs: opts.batchMs ?? POLL_BATCH_MS, paceMs: opts.paceMs ?? POLL_PACE_MS });
     this.answers = new PollAnswers();
     this.encodings = counterFor(opts.metrics?.pollEncodings, "");
+    // Read when scraped: they move with every poll. A long poll is an open connection while its
+    // request is held (`rt_connections`, as the ops page shows them), not while its subscription
+    // waits for the next request.
+    readOnScrape(opts.metrics?.pollsHeld, (g) => g.set(this.held.size));
+    readOnScrape(opts.metrics?.pollsKept, (g) => g.set(this.kept.size));
+    readOnScrape(opts.metrics?.connections, (g) => g.set({ transport: "longpoll" }, this.held.size));
     this.maxHeld = opts.maxHeld ?? DEFAULT_MAX_HELD;
     this.maxHeldPerSession = opts.maxHeldPerSession ?? DEFAULT_MAX_HELD_PER_SESSION;
     this.evictions = new KeyedBuckets({ ...EVICTIONS_PER_SESSION, maxKeys: 10_000 });
@@ -256,7 +262,6 @@ export class LongPollTransport {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL, session: Session): Promise<void> {
-    const cursor = readCursor(req, url, session.user);
     const waitS = parseWait(url.searchParams.get("wait"));
     const state = parseState(url.searchParams.get("state"));
     // `conn` (the id a page sends its frames under) or, from version 1 clients, `client`.
@@ -269,7 +274,9 @@ export class LongPollTransport {
     const clientKey = `${session.id}|${client}`;
     const requestKey = `${clientKey}|${streamsParam}`;
     let kept = this.kept.get(clientKey);
-    if (kept && !kept.continuesFrom(requestKey, cursor)) {
+    // The cursor the last answer carried, sent back as it was, needs no parsing.
+    const cursor = kept?.answeredWith(requestKey, cursorText(req, url)) ? null : readCursor(req, url, session.user);
+    if (kept && cursor && !kept.continuesFrom(requestKey, cursor)) {
       kept.dispose();
       kept = undefined;
     }
@@ -337,7 +344,7 @@ export class LongPollTransport {
 
     const admitted = budget?.acquire("longpoll", session.user.id, address);
     if (admitted && !admitted.ok) return this.refuseTooMany(res, admitted);
-    const poll = kept ?? new PollSubscription(key, clientKey, requestKey, session, streams, rooms, cursor, this, this.opts);
+    const poll = kept ?? new PollSubscription(key, clientKey, requestKey, session, streams, rooms, cursor!, this, this.opts);
     if (kept) this.forget(kept);
     this.hold(poll);
     this.taken++;
@@ -373,16 +380,6 @@ export class LongPollTransport {
     let mine = this.bySession.get(poll.sessionId);
     if (!mine) this.bySession.set(poll.sessionId, (mine = new Set()));
     mine.add(poll);
-    this.countHeld();
-  }
-
-  /**
-   * A long poll is an open connection while its request is held (`rt_connections`, as the
-   * ops page shows them), not while its subscription waits for the next request.
-   */
-  private countHeld(): void {
-    this.opts.metrics?.pollsHeld.set(this.held.size);
-    this.opts.metrics?.connections.set({ transport: "longpoll" }, this.held.size);
   }
 
   /** Answers every held poll now, and lets go of every kept subscription (shutdown). */
@@ -404,7 +401,6 @@ export class LongPollTransport {
     if (this.held.get(poll.key) === poll) this.held.delete(poll.key);
     const mine = this.bySession.get(poll.sessionId);
     if (mine?.delete(poll) && mine.size === 0) this.bySession.delete(poll.sessionId);
-    this.countHeld();
   }
 
   /**
@@ -422,7 +418,6 @@ export class LongPollTransport {
     mine.add(poll);
     if (mine.size > this.maxHeldPerSession) mine.values().next().value!.dispose();
     if (this.kept.size > this.maxHeld) this.kept.values().next().value!.dispose();
-    this.opts.metrics?.pollsKept.set(this.kept.size);
   }
 
   /** @internal A kept subscription was taken up again, or let go. */
@@ -430,7 +425,6 @@ export class LongPollTransport {
     if (this.kept.get(poll.clientKey) === poll) this.kept.delete(poll.clientKey);
     const mine = this.keptBySession.get(poll.sessionId);
     if (mine?.delete(poll) && mine.size === 0) this.keptBySession.delete(poll.sessionId);
-    this.opts.metrics?.pollsKept.set(this.kept.size);
   }
 
   /** @internal The earliest time a state-only answer may go to this client. */
@@ -494,7 +488,7 @@ let pollCount = 0;
 class PollSubscription implements Subscriber {
   readonly id = `lp-${++pollCount}`;
   readonly transport = "longpoll" as const;
-  /** Counted as a connection only while a request is held (`LongPollTransport#countHeld`). */
+  /** Counted as a connection only while a request is held (`rt_connections`, read by its transport). */
   readonly countedByTransport = true;
   readonly user: User;
   readonly sessionId: string;
@@ -608,6 +602,24 @@ class PollSubscription implements Subscriber {
     if (stateNews) this.scheduleStateAnswer();
   }
 
+  /**
+   * Whether a poll (`requestKey`) sent back the very cursor of this one's last answer (`text`,
+   * as sent): it carries on, and the cursor need not be parsed.
+   */
+  answeredWith(requestKey: string, text: string): boolean {
+    return this.live && this.res === null && requestKey === this.requestKey && this.answered === text;
+  }
+
+  /** The cursor an answer carries: where each polled stream is, in the order the client named them. */
+  private answerCursor(): string {
+    let text = "";
+    for (const s of this.streams) {
+      const seq = this.position.get(s);
+      if (seq !== undefined) text += `${text === "" ? "" : ","}${s}=${seq}`;
+    }
+    return text;
+  }
+
   /** `cursor`'s positions of the polled streams, in the order the client named them. */
   private positionIn(cursor: Cursor): Cursor {
     return new Map(this.streams.filter((s) => cursor.has(s)).map((s) => [s, cursor.get(s)!]));
@@ -692,8 +704,8 @@ class PollSubscription implements Subscriber {
     // A superseded poll's client has already moved on to its next request and never reads
     // this answer: recording its room state as seen would hold that next request back.
     if (reason !== "superseded") this.owner.noteAnswer(this.key, this.clientState === null ? this.rooms : null, reason === "state");
-    this.opts.metrics?.pollAnswers.inc({ reason });
-    this.answered = formatCursor(this.positionIn(this.position));
+    counterFor(this.opts.metrics?.pollAnswers, reason)?.inc();
+    this.answered = this.answerCursor();
     const body = this.body(this.answered);
     this.events = [];
     this.counts.clear();

@@ -378,6 +378,19 @@ describe("operations", () => {
     expect(delta("rt_http_requests_total", { route: "/api/rooms/:id/messages", method: "POST", status: "201" })).toBe(1);
   });
 
+  it("counts held polls among the requests but does not time them: a poll's duration is how long it was held", async () => {
+    const before = await scrapeMetrics(s.url);
+    const answer = await s.api("/api/poll?streams=room:general&wait=0.3", { cookie: ada.cookie });
+    expect(answer.status).toBe(200);
+    await answer.text();
+    const after = await scrapeMetrics(s.url);
+    const delta = (name: string, labels: Record<string, string>) => metricValue(after, name, labels) - metricValue(before, name, labels);
+    expect(delta("rt_http_requests_total", { route: "/api/poll", method: "GET", status: "200" })).toBe(1);
+    expect(delta("rt_http_request_seconds_count", { route: "/api/poll" })).toBe(0);
+    // Other requests are timed as before.
+    expect(delta("rt_http_request_seconds_count", { route: "/metrics" })).toBe(1);
+  });
+
   it("counts requests that match no route under one label, whatever their path", async () => {
     const unmatched = async () =>
       metricValue(await scrapeMetrics(s.url), "rt_http_requests_total", { route: "unmatched", method: "GET", status: "404" });
