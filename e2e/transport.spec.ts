@@ -1,6 +1,7 @@
-// `?transport=longpoll` forces the fallback: chat still works, and the badge says so.
+// `?transport=longpoll` forces the fallback: chat still works, and the badge says so; a page
+// removed from a private room over it is told at once and goes on polling the rest.
 import { expect, test } from "@playwright/test";
-import { connectionBadge, createRoom, messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
+import { activityFeed, connectionBadge, createRoom, messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
 
 test("two people chat over long polling", async ({ browser }) => {
   const tia = await signedInPerson(browser, "Tia", "/?transport=longpoll");
@@ -17,4 +18,34 @@ test("two people chat over long polling", async ({ browser }) => {
   await expect(uri.page.getByRole("list", { name: "People here" }).getByRole("listitem")).toHaveCount(2);
   await tia.context.close();
   await uri.context.close();
+});
+
+test("over long polling, someone removed from a private room is told at once, and the rest of the page goes on", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const dave = await signedInPerson(browser, `Dave ${unique("d").slice(-5)}`, "/?transport=longpoll");
+  const room = unique("lpsecret");
+  await ada.page.getByLabel("Room name").fill(room);
+  await ada.page.getByLabel(/Private/).check();
+  await ada.page.getByRole("button", { name: "Create room" }).click();
+  await expect(ada.page.getByRole("heading", { name: new RegExp(room) })).toContainText("Private room");
+  await ada.page.getByRole("button", { name: "Members" }).click();
+  await ada.page.getByLabel("Add someone").fill(dave.name);
+  await ada.page.getByRole("button", { name: `Add ${dave.name}` }).click();
+  await openRoom(dave.page, room);
+  await expect(connectionBadge(dave.page)).toHaveText("Long polling · connected");
+  await expect(ada.page.getByRole("list", { name: "People here" }).getByRole("listitem")).toHaveCount(2);
+
+  await ada.page.getByRole("region", { name: "Members" }).getByRole("button", { name: `Remove ${dave.name}` }).click();
+  await ada.page.getByRole("region", { name: "Members" }).getByRole("alertdialog").getByRole("button", { name: "Remove" }).click();
+  // Told what happened, as a WebSocket page is; no longer among the people here for Ada.
+  await expect(dave.page.getByRole("heading", { name: "You are no longer in this room" })).toBeVisible();
+  await expect(ada.page.getByRole("list", { name: "People here" }).getByRole("listitem")).toHaveCount(1);
+  // The rest of Dave's page goes on polling: a message in #general reaches his activity feed.
+  await expect(connectionBadge(dave.page)).toHaveText("Long polling · connected");
+  await openRoom(ada.page, "general");
+  const word = unique("still");
+  await sendMessage(ada.page, `${word} here`);
+  await expect(activityFeed(dave.page)).toContainText(`${word} here`);
+  await ada.context.close();
+  await dave.context.close();
 });

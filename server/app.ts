@@ -170,7 +170,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const workspace = new Workspace(db.prisma, log);
   // Each message's words for search, written after its commit (never on the ack's path).
   const searchIndex = new SearchIndex(db, log, { logger: logger.child({ module: "search" }) });
-  hub.onSignOut = (sessionId) => sessions.forget(sessionId);
+  hub.onSignOut((sessionId) => sessions.forget(sessionId));
   hub.onPersonChanged = (userId) => sessions.forgetPerson(userId);
 
   // Presence, typing and cursors of other instances: Redis pub/sub, when configured.

@@ -140,7 +140,7 @@ export class Hub {
   /** Ends every connection of a session, on every instance (`tellOthers`), for `reason`. */
   disconnectSession(sessionId: string, reason: DisconnectReason, tellOthers = true): void {
     if (tellOthers) this.peers.signedOut(sessionId);
-    this.onSignOut?.(sessionId);
+    for (const listener of this.signOutListeners) listener(sessionId);
     this.sessions.disconnectSession(sessionId, reason);
   }
 
@@ -179,6 +179,8 @@ export class Hub {
     if (tellOthers) this.peers.removed(userId, room);
     this.sessions.removeFromRoom(userId, room);
     for (const listener of this.revocationListeners) listener(userId, room);
+    // Whatever else said they were there (a long poll's touch lasts until its lapse) no longer does.
+    this.presence.removePerson(room, userId);
   }
 
   /**
@@ -201,8 +203,14 @@ export class Hub {
     this.sessions.announceMuted(userId, room, muted);
   }
 
-  /** Called when a session signs out anywhere (the session cache forgets it). */
-  onSignOut: ((sessionId: string) => void) | null = null;
+  /**
+   * Called when a session signs out, here or on another instance: for what keeps sessions
+   * without being a connection of the hub's (the session cache, long-polling pages).
+   */
+  onSignOut(listener: (sessionId: string) => void): void {
+    this.signOutListeners.push(listener);
+  }
+  private readonly signOutListeners: Array<(sessionId: string) => void> = [];
   /** A person changed (here or on another instance): forget what was cached of their sessions. */
   onPersonChanged: ((userId: string) => void) | null = null;
   /** What `onRevoke` registered: told of every removal from a room. */

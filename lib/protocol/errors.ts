@@ -45,5 +45,6 @@ export type ErrorCode = keyof typeof ErrorCode;
 // Object.keys loses the key type; the object literal above is the one list of codes.
 export const errorCodeSchema = z.enum(Object.keys(ErrorCode) as [ErrorCode, ...ErrorCode[]]);
 
-export const errorBodySchema = z.object({ error: z.object({ code: errorCodeSchema, message: z.string() }) });
+/** `room` (1.16): the room a poll or event stream was refused for, when it names one it may not read. */
+export const errorBodySchema = z.object({ error: z.object({ code: errorCodeSchema, message: z.string(), room: z.string().optional() }) });
 export type ErrorBody = z.infer<typeof errorBodySchema>;

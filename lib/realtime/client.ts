@@ -601,20 +601,23 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
       case "canvas.live":
         if (!this.canvases.has(frame.room)) return;
         return this.emit("canvasLive", { room: frame.room, drags: frame.drags, selections: frame.selections, full: frame.full === true });
-      case "removed": {
-        // Gone for this person: stop following it here, without a `leave` the server would refuse.
-        sub?.removed();
-        this.rooms.delete(frame.room);
-        this.leaving.delete(frame.room);
-        this.canvases.delete(frame.room);
-        this.cursors.forget(frame.room);
-        return this.emit("removed", { room: frame.room });
-      }
+      case "removed":
+        return this.roomGone(frame.room);
       default: {
         const unknown: never = frame;
         void unknown;
       }
     }
+  }
+
+  /** Gone for this person: stop following it here, without a `leave` the server would refuse. */
+  private roomGone(room: string): void {
+    this.rooms.get(room)?.removed();
+    this.rooms.delete(room);
+    this.leaving.delete(room);
+    this.canvases.delete(room);
+    this.cursors.forget(room);
+    this.emit("removed", { room });
   }
 
   /** A room no longer followed: its diff applies to nothing kept. */
@@ -690,6 +693,12 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
 
   private pollError(err: PollFailure): void {
     if (err.status === 401) return this.link.signOut();
+    // A room of the poll's is no longer this person's (removed from it, or it is gone): as a
+    // WebSocket hears `removed`, it is let go, and the poll goes on at once for the rest.
+    if (err.code === "unknown_room" && err.room !== undefined && (this.rooms.has(err.room) || this.canvases.has(err.room))) {
+      this.roomGone(err.room);
+      return this.poll.restart();
+    }
     if (err.invalid) this.reportInvalid("longpoll", err.invalid.payload, err.invalid.bytes, "poll");
     else this.emit("error", { code: err.code ?? "network", message: err.message });
     this.link.pollAnswered(false);

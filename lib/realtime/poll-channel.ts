@@ -7,6 +7,8 @@ import { decode, InvalidPayload } from "./decode";
 export interface PollFailure {
   status?: number;
   code?: string;
+  /** The room the poll was refused for (`unknown_room`, protocol 1.16). */
+  room?: string;
   message: string;
   invalid?: { payload: InvalidPayload; bytes: number };
 }
@@ -106,7 +108,8 @@ export class PollChannel {
           // A proxy's error page is no error body: then the status alone says what happened.
           const body = decode(errorBodySchema, text);
           const code = body instanceof InvalidPayload ? undefined : body.error.code;
-          throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status, code, retryAfterMs: retryAfterMs(res) });
+          const room = body instanceof InvalidPayload ? undefined : body.error.room;
+          throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status, code, room, retryAfterMs: retryAfterMs(res) });
         }
         const answer = decode(pollAnswerSchema, text);
         if (answer instanceof InvalidPayload) {
@@ -128,7 +131,9 @@ export class PollChannel {
         (err: Error & PollFailure & { retryAfterMs?: number }) => {
           clearTimeout(timeout);
           if (gen !== this.generation) return;
-          this.hooks.onError({ status: err.status, code: err.code, message: err.message, invalid: err.invalid });
+          this.hooks.onError({ status: err.status, code: err.code, room: err.room, message: err.message, invalid: err.invalid });
+          // The hook started the channel over (for other streams): that poll is already on its way.
+          if (gen !== this.generation) return;
           if (!this.running || err.status === 401) {
             this.running = false;
             return;

@@ -18,6 +18,8 @@ export class HttpError extends Error {
     message: string,
     /** Extra response headers, e.g. `Retry-After` on a `429`. */
     readonly headers: Record<string, string> = {},
+    /** The room refused (protocol 1.16): a poll naming several streams says which one it was. */
+    readonly room?: string,
   ) {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
@@ -41,11 +43,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 /**
- * Answers with the error's status and `{"error":{code,message}}`. A refusal that tells the client
+ * Answers with the error's status and `{"error":{code,message}}` (and `room`, when it names one). A refusal that tells the client
  * when to come back (`Retry-After`) goes out paced: see refusal-pacing.ts.
  */
 export function sendError(res: ServerResponse, err: HttpError, headers: Record<string, string> = {}): void {
-  const body: ErrorBody = { error: { code: err.code, message: err.message } };
+  const body: ErrorBody = { error: { code: err.code, message: err.message, ...(err.room === undefined ? {} : { room: err.room }) } };
   const all = { ...err.headers, ...headers };
   const retryAfterS = Number(all["Retry-After"]);
   if (retryAfterS > 0 && all.Connection !== "close") return paceRefusal(res, retryAfterS, () => sendJson(res, err.status, body, all));

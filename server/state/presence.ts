@@ -81,6 +81,37 @@ export class Presence {
     m.leaving = this.clock.setTimeout(() => this.drop(room, userId), this.graceMs);
   }
 
+  /**
+   * The person is no longer in `room` on any connection, at once (removed from a private room):
+   * whatever said they were there — a socket, a page, a poll's touch — no longer does.
+   */
+  removePerson(room: string, userId: string): void {
+    const m = this.rooms.get(room)?.get(userId);
+    if (!m) return;
+    for (const connectionId of m.connections) this.cancelLapse(room, connectionId);
+    m.connections.clear();
+    m.leaving?.cancel();
+    m.leaving = null;
+    this.drop(room, userId);
+  }
+
+  /** `connectionId` is in no room any more, at once (its session signed out). */
+  removeConnection(connectionId: string): void {
+    for (const [room, members] of [...this.rooms]) {
+      for (const [userId, m] of [...members]) {
+        if (!m.connections.has(connectionId)) continue;
+        this.cancelLapse(room, connectionId);
+        this.remove(room, userId, connectionId, { immediate: true });
+      }
+    }
+  }
+
+  private cancelLapse(room: string, connectionId: string): void {
+    const key = `${room}\u0000${connectionId}`;
+    this.lapses.get(key)?.timer.cancel();
+    this.lapses.delete(key);
+  }
+
   has(room: string, userId: string): boolean {
     return this.rooms.get(room)?.has(userId) ?? false;
   }

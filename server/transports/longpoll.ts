@@ -175,6 +175,8 @@ export class LongPollTransport {
     readOnScrape(opts.metrics?.pollsHeld, (g) => g.set(this.held.size));
     readOnScrape(opts.metrics?.pollsKept, (g) => g.set(this.kept.size));
     readOnScrape(opts.metrics?.connections, (g) => g.set({ transport: "longpoll" }, this.held.size));
+    // A version 1 poller signed out is present nowhere from then on (a page leaves by PollPages).
+    opts.hub.onSignOut((sessionId) => opts.hub.presence.removeConnection(pollPresenceId(sessionId)));
     this.maxHeld = opts.maxHeld ?? DEFAULT_MAX_HELD;
     this.maxHeldPerSession = opts.maxHeldPerSession ?? DEFAULT_MAX_HELD_PER_SESSION;
     this.evictions = new KeyedBuckets({ ...EVICTIONS_PER_SESSION, maxKeys: 10_000 });
@@ -265,7 +267,8 @@ export class LongPollTransport {
     const waitS = parseWait(url.searchParams.get("wait"));
     const state = parseState(url.searchParams.get("state"));
     // `conn` (the id a page sends its frames under) or, from version 1 clients, `client`.
-    const client = (url.searchParams.get("conn") ?? url.searchParams.get("client") ?? "").slice(0, 64);
+    const conn = url.searchParams.get("conn");
+    const client = (conn ?? url.searchParams.get("client") ?? "").slice(0, 64);
     const streamsParam = url.searchParams.get("streams");
     // The client's last answer left a subscription here: a poll for the same streams from that
     // answer's cursor carries on with it (the events committed since are already in it). A poll
@@ -320,13 +323,13 @@ export class LongPollTransport {
       if (this.isFull(key)) return this.refuseOverloaded(res);
     }
 
-    // A page that sends frames is present in the rooms it joined, renewed by each poll; `leave`
-    // ends it. Otherwise (a version 1 client) polling a room marks the caller present in it
-    // until the lapse: one presence entry per session (not per `client=`), so a session naming
-    // new clients adds no entries.
-    const page = client ? this.pages.seen(session, client) : null;
-    if (!page) {
-      const presenceId = `poll:${session.id}`;
+    // A page (it names its `conn`) is present in the rooms it joined by its frames, renewed by
+    // each poll; `leave` ends it, and so do a removal and signing out. A version 1 client (no
+    // `conn`) is present in the rooms it polls until the lapse: one presence entry per session
+    // (not per `client=`), so a session naming new clients adds no entries.
+    if (conn !== null) this.pages.seen(session, client);
+    else {
+      const presenceId = pollPresenceId(session.id);
       for (const room of rooms) this.opts.hub.presence.touch(room, session.user, presenceId, this.opts.presenceTtlMs ?? POLL_PRESENCE_TTL_MS);
     }
 
@@ -461,6 +464,9 @@ export class LongPollTransport {
     if (this.seen.size > MAX_REMEMBERED_CLIENTS) this.seen.delete(this.seen.keys().next().value!);
   }
 }
+
+/** Where a version 1 poller's presence is kept: one entry per session. */
+const pollPresenceId = (sessionId: string) => `poll:${sessionId}`;
 
 /** A 1.3 poll's `state`: the token of the client's last answer, opaque; absent for version 1. */
 function parseState(text: string | null): string | null {

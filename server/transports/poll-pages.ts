@@ -86,6 +86,10 @@ export class PollPages {
     opts.hub.onRevoke((userId, room) => {
       for (const page of this.pages.values()) if (page.user.id === userId) this.leave(page, room);
     });
+    // Signed out: the session's pages leave their rooms now, not at the lapse.
+    opts.hub.onSignOut((sessionId) => {
+      for (const page of [...(this.bySession.get(sessionId) ?? [])]) this.drop(page);
+    });
   }
 
   get size(): number {

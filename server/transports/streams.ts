@@ -20,7 +20,7 @@ export async function resolveStreams(param: string | null, user: User, workspace
     }
     // A room's canvas (protocol 1.3) is as private as its chat.
     const room = roomOfStream(stream) ?? roomOfCanvasStream(stream);
-    if (room !== null && !(await workspace.roomExists(room, user.id))) throw new HttpError("unknown_room", `There is no room "${room}"`);
+    if (room !== null && !(await workspace.roomExists(room, user.id))) throw new HttpError("unknown_room", `There is no room "${room}"`, {}, room);
     // `user:me` and one's own `user:<id>` are one stream, read once.
     out.add(stream);
   }

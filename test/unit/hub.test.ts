@@ -150,7 +150,7 @@ describe("the connection registry", () => {
     const { hub } = world();
     const closed: string[] = [];
     const forgotten: string[] = [];
-    hub.onSignOut = (sessionId) => void forgotten.push(sessionId);
+    hub.onSignOut((sessionId) => void forgotten.push(sessionId));
     // A connection with no way to be told (the interface makes it optional) is passed over.
     hub.register({ ...connection(ada, "a0").sub, sessionId: "s-a" });
     for (const id of ["a", "b"]) hub.register({ ...connection(ada, id).sub, disconnect: (reason) => void closed.push(`${id}:${reason}`) });

@@ -196,7 +196,7 @@ describe("the peer protocol", () => {
     const a = await hub("A");
     const b = await hub("B");
     const forgotten: string[] = [];
-    b.onSignOut = (sessionId) => void forgotten.push(sessionId);
+    b.onSignOut((sessionId) => void forgotten.push(sessionId));
     const here = viewerOn(a, ada, "ada-1");
     const there = viewerOn(b, ada, "ada-1");
     const other = viewerOn(b, lin, "lin-1");
