@@ -1,10 +1,10 @@
 // Private rooms and direct messages in the browser, two people: a private room is not there for
 // someone not in it, appears once they are added, and disappears from their open page the
 // moment they are removed, its history saying who came and went; only its creator removes
-// others; a direct message opens from anyone's message, is named without a `#`, and stays
-// between its two people.
+// others; a removed member loses its mentions of them too; a direct message opens from anyone's
+// message, is named without a `#`, and stays between its two people.
 import { expect, test } from "@playwright/test";
-import { messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
+import { messageLog, notificationsButton, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
 
 test("a private room is there only for its members, live; a direct message opens from a message", async ({ browser }) => {
   test.setTimeout(90_000);
@@ -105,6 +105,34 @@ test("a private room is there only for its members, live; a direct message opens
   await ada.page.getByRole("list", { name: "People here" }).getByRole("button", { name: `Message ${lin.name} directly` }).click();
   await expect(ada.page.getByRole("heading", { name: /Private room/ })).toBeVisible();
   await expect(messageLog(ada.page).getByText("just between us")).toBeVisible();
+  await ada.context.close();
+  await lin.context.close();
+});
+
+test("a member removed from a private room loses its mentions of them too, at once and after a reload", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const lin = await signedInPerson(browser, `Lin ${unique("l").slice(-5)}`);
+  const room = unique("quiet");
+  await ada.page.getByLabel("Room name").fill(room);
+  await ada.page.getByLabel(/Private/).check();
+  await ada.page.getByRole("button", { name: "Create room" }).click();
+  await ada.page.getByRole("button", { name: "Members" }).click();
+  await ada.page.getByLabel("Add someone").fill(lin.name);
+  await ada.page.getByRole("button", { name: `Add ${lin.name}` }).click();
+  await expect(lin.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: `${room}, private` })).toBeVisible();
+  // Lin reads #general; Ada mentions her in the private room.
+  await sendMessage(ada.page, `@${lin.name} the price is 42, keep it quiet`);
+  await expect(notificationsButton(lin.page)).toHaveAccessibleName(/1 unread/);
+
+  await ada.page.getByRole("region", { name: "Members" }).getByRole("button", { name: `Remove ${lin.name}` }).click();
+  await ada.page.getByRole("region", { name: "Members" }).getByRole("alertdialog").getByRole("button", { name: "Remove" }).click();
+  await expect(notificationsButton(lin.page)).toHaveAccessibleName("Notifications");
+  await notificationsButton(lin.page).click();
+  await expect(lin.page.getByText("the price is 42")).toHaveCount(0);
+  await lin.page.reload();
+  await expect(notificationsButton(lin.page)).toHaveAccessibleName("Notifications");
+  await notificationsButton(lin.page).click();
+  await expect(lin.page.getByText("the price is 42")).toHaveCount(0);
   await ada.context.close();
   await lin.context.close();
 });

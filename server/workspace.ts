@@ -712,7 +712,15 @@ export class Workspace {
       this.log.readBefore(userStream(userId), null, limit, ["mention", "reply"]),
       this.prisma.notificationRead.findUnique({ where: { userId } }),
     ]);
-    return { events, readSeq: Number(marker?.readSeq ?? 0), people: await this.namesNow(events) };
+    // What was said in a private room the person has since been removed from (or left) is no
+    // longer theirs to read, notifications included.
+    const readable = new Map<string, boolean>();
+    for (const e of events) {
+      if (e.type !== "mention" && e.type !== "reply") continue;
+      if (!readable.has(e.data.roomId)) readable.set(e.data.roomId, await this.roomExists(e.data.roomId, userId));
+    }
+    const theirs = events.filter((e) => (e.type === "mention" || e.type === "reply") && readable.get(e.data.roomId));
+    return { events: theirs, readSeq: Number(marker?.readSeq ?? 0), people: await this.namesNow(theirs) };
   }
 
   /** Moves the read marker forward (never back: two devices may race). Returns the marker. */

@@ -55,7 +55,10 @@ export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => 
     client.on("roomRead", ({ room, readSeq, unread }) => (unread ? useRooms.getState().markedUnread(room, readSeq) : useRooms.getState().readUpTo(room, readSeq))),
     // A room muted or unmuted on another device (or this one): the same everywhere.
     client.on("roomMuted", ({ room, muted }) => useRooms.getState().setMuted(room, muted)),
-    client.on("removed", ({ room }) => useRooms.getState().forget(room)),
+    client.on("removed", ({ room }) => {
+      useRooms.getState().forget(room);
+      useNotifications.getState().forgetRoom(room);
+    }),
     client.on("signedOut", () => onSignedOut()),
   ];
   return () => {
@@ -90,7 +93,9 @@ function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
       useRooms.getState().regain(event.data.roomId);
       return void useRooms.getState().loadSidebar();
     case "member.removed":
-      // Out of a private room (removed, or left on another device): gone from the lists.
+      // Out of a private room (removed, or left on another device): gone from the lists, its
+      // mentions of me with it.
+      useNotifications.getState().forgetRoom(event.data.roomId);
       return useRooms.getState().forget(event.data.roomId);
     case "mention":
       return useNotifications.getState().receive(event);

@@ -38,6 +38,8 @@ interface NotificationsState {
   receive(mention: MentionEvent): void;
   /** Message `seq` of `roomId` was edited (its new `preview`) or deleted (""): the list and the toasts show it. */
   messageChanged(roomId: string, seq: number, preview: string): void;
+  /** The person is out of `roomId` (removed, or left): what was said there is no longer theirs to read. */
+  forgetRoom(roomId: string): void;
   /** Marks everything up to the newest mention read, here, on the server and in other tabs. */
   markAllRead(): Promise<void>;
   /** Another tab (or a refresh) says these are read. */
@@ -125,6 +127,14 @@ export const useNotifications = create<NotificationsState>()((set, get) => ({
       if (mentions === s.mentions && shown === toasted) return s;
       return { mentions, toasts: s.toasts.map((t, i) => ({ ...t, mention: shown[i]! })) };
     });
+  },
+
+  forgetRoom(roomId) {
+    set((s) =>
+      s.mentions.some((m) => m.data.roomId === roomId) || s.toasts.some((t) => t.mention.data.roomId === roomId)
+        ? { mentions: s.mentions.filter((m) => m.data.roomId !== roomId), toasts: s.toasts.filter((t) => t.mention.data.roomId !== roomId) }
+        : s,
+    );
   },
 
   async markAllRead() {

@@ -172,7 +172,7 @@ describe.each(setups)("private rooms, %s", (_name, setUp) => {
     expect(feed.events.filter((e) => JSON.stringify(e.data).includes(room))).toEqual([]);
   });
 
-  it("its activity stays off the public feed; a mention in it reaches members only", async () => {
+  it("its activity stays off the public feed; a mention in it reaches members only, and leaves with a removed member", async () => {
     const room = await privateRoom([kim]);
     const text = `@Lin @Kim meet in private ${tag()}`;
     const posted = await call(ada, "POST", `/api/rooms/${room}/messages`, { text, clientId: `m-${tag()}` });
@@ -182,6 +182,9 @@ describe.each(setups)("private rooms, %s", (_name, setUp) => {
     const notes = async (p: Person) => ((await (await call(p, "GET", "/api/notifications?limit=100")).json()) as { events: RealtimeEvent[] }).events;
     expect((await notes(lin)).filter((e) => JSON.stringify(e.data).includes(room))).toEqual([]);
     expect((await notes(kim)).flatMap((e) => (e.type === "mention" && e.data.roomId === room ? [e.data.seq] : []))).toEqual([event.seq]);
+    // Removed from the room, Kim no longer has what was said there, the mention of her included.
+    expect((await call(ada, "DELETE", `/api/rooms/${room}/members/${kim.user.id}`)).status).toBe(204);
+    expect((await notes(kim)).filter((e) => JSON.stringify(e.data).includes(room))).toEqual([]);
   });
 
   it("a removed member is cut off live — the socket hears `removed` and no more — and then refused like anyone else", async () => {
