@@ -190,6 +190,41 @@ test("a new name is the one the room sees at once, on what was written before it
   await second.close();
 });
 
+test("a direct message goes by the other person's new name the moment it is heard: heading, sidebar and composer", async ({ browser }) => {
+  const ada = await signedInPerson(browser, unique("Ada"));
+  const lin = await signedInPerson(browser, unique("Lin"));
+  const room = unique("dmrename");
+  await createRoom(ada.page, room);
+  await sendMessage(ada.page, "write to me");
+  await openRoom(lin.page, room);
+  const adas = messageLog(lin.page).getByRole("listitem").filter({ hasText: "write to me" });
+  await adas.hover();
+  await adas.getByRole("button", { name: `Message ${ada.name} directly` }).click();
+  await expect(lin.page.getByRole("heading", { level: 1 })).toHaveText(`Private room${ada.name}`);
+  await sendMessage(lin.page, "hello there");
+  await expect(messageLog(lin.page).getByText("hello there")).toBeVisible();
+  // Ada opens the conversation too: both are in it.
+  await ada.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: new RegExp(`^${lin.name}, direct message`) }).click();
+  await expect(messageLog(ada.page).getByText("hello there")).toBeVisible();
+  await expect(peopleHere(lin.page)).toHaveCount(2);
+
+  const after = unique("Augusta");
+  const menu = ada.page.getByRole("region", { name: "Account and settings" });
+  await ada.page.getByRole("button", { name: "Account and settings" }).click();
+  await menu.getByRole("button", { name: "Change name" }).click();
+  await menu.getByLabel("New display name").fill(after);
+  await menu.getByRole("button", { name: "Save" }).click();
+  await expect(menu).toContainText(`Signed in as ${after}`);
+
+  // Heard in the conversation (Ada is in it under her new name): not at the next refresh of the
+  // lists (30 s), but at once, everywhere the conversation is named.
+  await expect(lin.page.getByRole("heading", { level: 1 })).toHaveText(`Private room${after}`, { timeout: 5_000 });
+  await expect(lin.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: `${after}, direct message` })).toBeVisible({ timeout: 5_000 });
+  await expect(lin.page.getByLabel("Message", { exact: true })).toHaveAttribute("placeholder", `Message ${after}`, { timeout: 5_000 });
+  await ada.context.close();
+  await lin.context.close();
+});
+
 test("two guests of one name in a room are told apart by a tag each, beside their messages too, while both are here or shown", async ({ browser }) => {
   test.setTimeout(60_000);
   const name = `Ada ${unique("a").slice(-5)}`;

@@ -8,7 +8,7 @@ import { useDrafts } from "@/lib/store/drafts";
 import { usePeople } from "@/lib/store/people";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import { isMessageEvent, useRoom } from "@/lib/store/room";
-import { roomLabel, useRooms } from "@/lib/store/rooms";
+import { useRoomLabel } from "@/lib/store/rooms";
 import { useSession } from "@/lib/store/session";
 import { charactersLeft } from "../format";
 import { CloseIcon, SendIcon } from "../ui/icons";
@@ -45,7 +45,7 @@ export function Composer({ roomId }: { roomId: string }) {
   const replyPreview = answered && isMessageEvent(answered) ? previewOf(answered.data.text) : (replyTo?.preview ?? "");
   const suggestions = useBoxSuggestions(roomId, text, setText, box);
 
-  const roomName = useRooms((s) => roomLabel(s, roomId));
+  const roomName = useRoomLabel(roomId);
 
   // A room opened: ready to type, with a mouse or trackpad, after any draft. Not with a finger:
   // focus would raise the on-screen keyboard over the conversation the person came to read.

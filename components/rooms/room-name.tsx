@@ -1,18 +1,19 @@
 "use client";
 import type { RoomInfo } from "@/lib/protocol";
 import { colorFor } from "@/lib/colors";
-import { roomLabel, shownName, useRooms } from "@/lib/store/rooms";
+import { useNameNow } from "@/lib/store/people";
+import { useRoomLabel } from "@/lib/store/rooms";
 import { Avatar } from "../ui/avatar";
 import { LockIcon } from "../ui/icons";
 
 /**
  * "#Mobile_Team": a room's name as its creator wrote it, wherever a room is named by its id
  * (the lower-cased name); the id until some answer has named the room. A private room or a
- * direct message, named after the other person ("Lin"), has no `#`, as in the sidebar.
+ * direct message, named after the other person ("Lin", as they go by now), has no `#`, as in
+ * the sidebar.
  */
 export function RoomName({ id }: { id: string }) {
-  const label = useRooms((s) => roomLabel(s, id));
-  return <>{label}</>;
+  return <>{useRoomLabel(id)}</>;
 }
 
 /**
@@ -23,8 +24,19 @@ export function ListedRoomName({ room, className = "" }: { room: Pick<RoomInfo, 
   if (!room.private) return <span className={`min-w-0 truncate ${className}`}>#{room.name}</span>;
   return (
     <span className={`flex min-w-0 items-center gap-1.5 ${className}`}>
-      {room.with ? <Avatar name={room.with.name} color={colorFor(room.with.id)} size="xs" /> : <LockIcon className="size-3.5 shrink-0" />}
-      <bdi className="truncate">{shownName(room)}</bdi>
+      {room.with ? <ListedPerson person={room.with} /> : <LockIcon className="size-3.5 shrink-0" />}
+      {!room.with && <bdi className="truncate">{room.name}</bdi>}
     </span>
+  );
+}
+
+/** A direct message's other person in a list: their avatar and the name they go by now. */
+function ListedPerson({ person }: { person: { id: string; name: string } }) {
+  const name = useNameNow(person);
+  return (
+    <>
+      <Avatar name={name} color={colorFor(person.id)} size="xs" />
+      <bdi className="truncate">{name}</bdi>
+    </>
   );
 }

@@ -6,6 +6,7 @@ import { UNREAD_COUNT_CAP, type RoomInfo } from "@/lib/protocol";
 import { useShallow } from "zustand/react/shallow";
 import { useDrafts } from "@/lib/store/drafts";
 import { unreadByRoom, useNotifications } from "@/lib/store/notifications";
+import { usePeople } from "@/lib/store/people";
 import { useRooms } from "@/lib/store/rooms";
 import { BellIcon, BellOffIcon, CloseIcon, PencilIcon } from "../ui/icons";
 import { NewMessage } from "./new-message";
@@ -30,7 +31,14 @@ export function unreadLabel(unread: number): string {
  * button that closes it.
  */
 export function RoomSidebar({ onClose }: { onClose?: () => void }) {
-  const rooms = useRooms((s) => s.sidebar);
+  const listed = useRooms((s) => s.sidebar);
+  // A direct message goes by its other person's name as they go by it now (a rename is heard
+  // before the next refresh of the list).
+  const names = usePeople((s) => s.names);
+  const rooms = useMemo(
+    () => listed.map((r) => (r.with && names.has(r.with.id) && names.get(r.with.id) !== r.with.name ? { ...r, with: { ...r.with, name: names.get(r.with.id)! } } : r)),
+    [listed, names],
+  );
   const status = useRooms((s) => s.sidebarStatus);
   const reads = useRooms((s) => s.reads);
   const muted = useRooms((s) => s.muted);

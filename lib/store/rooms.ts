@@ -6,6 +6,7 @@
 import { create } from "zustand";
 import { roomAnswerSchema, roomsAnswerSchema, UNREAD_COUNT_CAP, type RoomInfo } from "../protocol";
 import { api, ApiError, apiNoContent } from "./http";
+import { usePeople } from "./people";
 
 /** How far the person has read one room. */
 export interface RoomRead {
@@ -60,6 +61,11 @@ interface RoomsState {
    * says anyone may come in.
    */
   privateRooms: Record<string, true>;
+  /**
+   * The other person of each direct message, by room id: the conversation goes by their name
+   * as it is now (`useRoomLabel`), renamed the moment they rename themselves.
+   */
+  dmWith: Record<string, string>;
   /**
    * The room list of the sidebar: the plain first page (`general`, the person's rooms, then
    * A–Z), whatever the home page's list is searching for.
@@ -188,15 +194,17 @@ export function shownName(room: Pick<RoomInfo, "name" | "with">): string {
   return room.with?.name ?? room.name;
 }
 
-/** The names (and which are private) an answer carries, over what is known. */
+/** The names (and which are private, and whose direct messages) an answer carries, over what is known. */
 function named(
-  s: Pick<RoomsState, "names" | "privateRooms">,
+  s: Pick<RoomsState, "names" | "privateRooms" | "dmWith">,
   rooms: ReadonlyArray<Pick<RoomInfo, "id" | "name" | "private" | "with">>,
-): Pick<RoomsState, "names" | "privateRooms"> {
+): Pick<RoomsState, "names" | "privateRooms" | "dmWith"> {
   const names = rooms.every((r) => s.names[r.id] === shownName(r)) ? s.names : { ...s.names, ...Object.fromEntries(rooms.map((r) => [r.id, shownName(r)])) };
   const newlyPrivate = rooms.filter((r) => r.private && !s.privateRooms[r.id]);
   const privateRooms = newlyPrivate.length === 0 ? s.privateRooms : { ...s.privateRooms, ...Object.fromEntries(newlyPrivate.map((r) => [r.id, true as const])) };
-  return { names, privateRooms };
+  const newlyWith = rooms.filter((r) => r.with && s.dmWith[r.id] !== r.with.id);
+  const dmWith = newlyWith.length === 0 ? s.dmWith : { ...s.dmWith, ...Object.fromEntries(newlyWith.map((r) => [r.id, r.with!.id])) };
+  return { names, privateRooms, dmWith };
 }
 
 /**
@@ -226,6 +234,13 @@ export function isDirectMessage(roomId: string): boolean {
 export function roomLabel(s: Pick<RoomsState, "names" | "privateRooms">, id: string): string {
   const name = s.names[id] ?? id;
   return s.privateRooms[id] ? name : `#${name}`;
+}
+
+/** `roomLabel`, with a direct message under its other person's name as they go by it now. */
+export function useRoomLabel(id: string): string {
+  const label = useRooms((s) => roomLabel(s, id));
+  const person = useRooms((s) => s.dmWith[id]);
+  return usePeople((s) => (person === undefined ? undefined : s.names.get(person))) ?? label;
 }
 
 /**
@@ -325,6 +340,7 @@ export const useRooms = create<RoomsState>()((set, get) => ({
   reads: {},
   names: {},
   privateRooms: {},
+  dmWith: {},
   sidebar: [],
   sidebarStatus: "idle",
   viewing: null,
