@@ -786,10 +786,13 @@ export class Workspace {
 
   async people(query: string, roomId: string | null, limit: number): Promise<User[]> {
     const pattern = `%${escapeLike(query.toLowerCase())}%`;
+    // In a private room only its members can be mentioned (no one else would be told): only
+    // they are offered (protocol 1.16).
+    const anyone = roomId === null || (await this.visibility(roomId)) !== "private";
     return this.prisma.$queryRaw<User[]>`
       SELECT u.id, u.name, u.color FROM users u
         LEFT JOIN room_members m ON m.user_id = u.id AND m.room_id = ${roomId ?? ""}
-       WHERE lower(u.name) LIKE ${pattern} ESCAPE '\\'
+       WHERE lower(u.name) LIKE ${pattern} ESCAPE '\\' AND (${anyone} OR m.user_id IS NOT NULL)
        ORDER BY (m.user_id IS NULL), (lower(u.name) LIKE ${`${escapeLike(query.toLowerCase())}%`} ESCAPE '\\') DESC, lower(u.name)
        LIMIT ${limit}`;
   }

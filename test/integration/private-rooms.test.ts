@@ -172,6 +172,14 @@ describe.each(setups)("private rooms, %s", (_name, setUp) => {
     expect(feed.events.filter((e) => JSON.stringify(e.data).includes(room))).toEqual([]);
   });
 
+  it("offers only its members to mention (anyone else would not be told); a public room offers anyone, its members first", async () => {
+    const room = await privateRoom([kim]);
+    const offered = async (q: string, r: string) => ((await (await call(ada, "GET", `/api/people?q=${q}&room=${r}`)).json()) as { people: { id: string }[] }).people.map((p) => p.id);
+    expect(await offered("Kim", room)).toContain(kim.user.id);
+    expect(await offered("Lin", room)).not.toContain(lin.user.id);
+    expect(await offered("Lin", "general")).toContain(lin.user.id);
+  });
+
   it("its activity stays off the public feed; a mention in it reaches members only, and leaves with a removed member", async () => {
     const room = await privateRoom([kim]);
     const text = `@Lin @Kim meet in private ${tag()}`;
