@@ -76,18 +76,28 @@ export function hit(objects: readonly CanvasObject[], p: Point): CanvasObject | 
 export const centre = (b: DragBox): Point => ({ x: b.x + b.w / 2, y: b.y + b.h / 2 });
 
 /**
- * Where an arrow runs: from the centre of the object it starts at to the centre of the one it
- * ends at, while both exist (and wherever either is being dragged); otherwise along its own box.
+ * Where an arrow runs: along the line between the centres of the objects it joins, from the
+ * edge of the one it starts at to the edge of the one it ends at, so that its head shows where
+ * it points (wherever either is being dragged); a free end where it was drawn.
  */
 export function arrowEnds(arrow: CanvasObject, boxFor: (id: string) => DragBox | null): { from: Point; to: Point } {
   const a = arrow.from ? boxFor(arrow.from) : null;
   const b = arrow.to ? boxFor(arrow.to) : null;
   // A free end is in `points` ([x0, y0, x1, y1] relative to the box), else the box's corners.
   const [x0, y0, x1, y1] = arrow.points ?? [0, 0, arrow.w, arrow.h];
-  return {
-    from: a ? centre(a) : { x: arrow.x + (x0 ?? 0), y: arrow.y + (y0 ?? 0) },
-    to: b ? centre(b) : { x: arrow.x + (x1 ?? arrow.w), y: arrow.y + (y1 ?? arrow.h) },
-  };
+  const from = a ? centre(a) : { x: arrow.x + (x0 ?? 0), y: arrow.y + (y0 ?? 0) };
+  const to = b ? centre(b) : { x: arrow.x + (x1 ?? arrow.w), y: arrow.y + (y1 ?? arrow.h) };
+  return { from: a ? edgeToward(a, to) : from, to: b ? edgeToward(b, from) : to };
+}
+
+/** Where the line from the centre of `box` toward `point` leaves the box (its centre when `point` is inside). */
+function edgeToward(box: DragBox, point: Point): Point {
+  const c = centre(box);
+  const dx = point.x - c.x;
+  const dy = point.y - c.y;
+  const scale = Math.min(dx === 0 ? Infinity : box.w / 2 / Math.abs(dx), dy === 0 ? Infinity : box.h / 2 / Math.abs(dy));
+  // Overlapping boxes: the other end is inside this one, and the arrow has no length to lose.
+  return scale >= 1 ? c : { x: c.x + dx * scale, y: c.y + dy * scale };
 }
 
 export const PALETTE = [

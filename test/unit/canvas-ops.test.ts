@@ -153,13 +153,21 @@ describe("geometry the canvas page uses", () => {
     expect(refusal(board, ops)).toBeNull();
   });
 
-  it("runs an arrow between the centres of the objects it joins, wherever they are dragged", async () => {
+  it("runs an arrow on the line between the objects it joins, from and to their edges, wherever they are dragged", async () => {
     const { arrowEnds, newArrow } = await import("../../lib/canvas/geometry");
     const board = boardFrom([{ ...note({ x: 0, y: 0, w: 100, h: 100 }), id: "a" }]);
     const free = { ...newArrow({ x: 200, y: 50 }, { x: 120, y: 10 }, "a", null, board, "#000000"), id: "ar" };
     expect(free).toMatchObject({ x: 120, y: 10, w: 80, h: 40, from: "a" });
     const boxes: Record<string, { x: number; y: number; w: number; h: number }> = { a: { x: 300, y: 300, w: 100, h: 100 } };
-    expect(arrowEnds(free, (id) => boxes[id] ?? null)).toEqual({ from: { x: 350, y: 350 }, to: { x: 120, y: 10 } });
+    // Toward the free end from a's centre (350, 350), leaving a through its top edge.
+    const ends = arrowEnds(free, (id) => boxes[id] ?? null);
+    expect(ends.to).toEqual({ x: 120, y: 10 });
+    expect(ends.from.y).toBe(300);
+    expect(ends.from.x).toBeCloseTo(350 - 230 * (50 / 340), 6);
+    // Joining two boxes side by side: from a's right edge to b's left edge, the head outside b.
+    const joined = { ...free, to: "b" };
+    boxes.b = { x: 600, y: 300, w: 100, h: 100 };
+    expect(arrowEnds(joined, (id) => boxes[id] ?? null)).toEqual({ from: { x: 400, y: 350 }, to: { x: 600, y: 350 } });
   });
 
   it("pinches around the fingers' midpoint: what was under it stays under it, zoomed by how far they spread", async () => {
