@@ -207,6 +207,25 @@ test.describe("on a phone (390 × 844)", () => {
     await expect.poll(readSeq).toBeGreaterThan(before);
   });
 
+  test("a tapped message's actions are big enough for a finger", async ({ browser, baseURL }) => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+    const page = await context.newPage();
+    const room = unique("taps");
+    await createRoomOverHttp(baseURL!, room);
+    await postMessages(baseURL!, room, ["tap me"]);
+    await page.goto(`/rooms/${room}`);
+    await signIn(page, unique("Tao"));
+    const message = messageLog(page).getByRole("listitem").filter({ hasText: "tap me" });
+    await message.tap();
+    const actions = message.getByRole("toolbar");
+    await expect(actions.getByRole("button", { name: "Reply" })).toBeVisible();
+    for (const name of ["React", "Reply", "Mark unread"]) {
+      const box = (await actions.getByRole("button", { name }).boundingBox())!;
+      expect(box.height, name).toBeGreaterThanOrEqual(40);
+    }
+    await context.close();
+  });
+
   test("a room does not focus the composer on a touch screen (no keyboard pops up)", async ({ browser }) => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
     const page = await context.newPage();

@@ -105,6 +105,11 @@ test("a private room is there only for its members, live; a direct message opens
   await ada.page.getByRole("list", { name: "People here" }).getByRole("button", { name: `Message ${lin.name} directly` }).click();
   await expect(ada.page.getByRole("heading", { name: /Private room/ })).toBeVisible();
   await expect(messageLog(ada.page).getByText("just between us")).toBeVisible();
+  // Its messages offer no "Message Lin directly": this is that conversation.
+  const lins = messageLog(ada.page).getByRole("listitem").filter({ hasText: "just between us" });
+  await lins.hover();
+  await expect(lins.getByRole("button", { name: "Reply" })).toBeVisible();
+  await expect(lins.getByRole("button", { name: `Message ${lin.name} directly` })).toHaveCount(0);
   await ada.context.close();
   await lin.context.close();
 });

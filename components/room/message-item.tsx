@@ -8,6 +8,7 @@ import { deleteMessage, markUnread, react } from "@/lib/store/message-actions";
 import { useNameNow } from "@/lib/store/people";
 import { getRealtimeClient } from "@/lib/store/realtime";
 import type { MessageEvent } from "@/lib/store/room";
+import { isDirectMessage } from "@/lib/store/rooms";
 import { colorFor } from "@/lib/colors";
 import { distinctName } from "@/lib/names";
 import { exactTime, readableError } from "../format";
@@ -148,7 +149,9 @@ function MessageActions({ room, message, author, meId }: { room: string; message
     setPicking(false);
     if (byKeyboard) reactButton.current?.focus();
   }, []);
-  const button = "rounded px-1.5 py-0.5 text-xs font-medium text-slate-600 dark:text-slate-300 hover:bg-slate-100 dark:hover:bg-slate-800 hover:text-slate-900 dark:hover:text-slate-100";
+  // A finger needs a bigger target than a pointer: 40 px high on a touch screen.
+  const button =
+    "rounded px-1.5 py-0.5 text-xs font-medium text-slate-600 dark:text-slate-300 hover:bg-slate-100 dark:hover:bg-slate-800 hover:text-slate-900 dark:hover:text-slate-100 pointer-coarse:min-h-10 pointer-coarse:px-2.5 pointer-coarse:text-sm";
   if (confirming) {
     return (
       <div role="alertdialog" aria-label="Delete message" className="absolute top-0 right-2 z-10 flex items-center gap-2 rounded-md border border-rose-200 dark:border-rose-800 bg-white dark:bg-slate-900 px-2 py-1 text-xs shadow">
@@ -186,9 +189,12 @@ function MessageActions({ room, message, author, meId }: { room: string; message
       </button>
       {!mine && (
         <>
-          <button type="button" onClick={() => void openDirectMessage(message.actor.id)} aria-label={`Message ${author} directly`} className={button}>
-            Message
-          </button>
+          {/* In a direct message, the author is the person this conversation is with already. */}
+          {!isDirectMessage(room) && (
+            <button type="button" onClick={() => void openDirectMessage(message.actor.id)} aria-label={`Message ${author} directly`} className={button}>
+              Message
+            </button>
+          )}
           <button type="button" onClick={() => markUnread(room, message.seq, meId)} className={button}>
             Mark unread
           </button>
