@@ -201,7 +201,10 @@ test.describe("on a phone (390 × 844)", () => {
     await page.waitForTimeout(1_000);
     expect(await readSeq()).toBe(before);
 
+    // The Chat button says it came.
+    await expect(show.getByRole("button", { name: /^Chat/ })).toHaveAccessibleName("Chat, 1 new message");
     await show.getByRole("button", { name: "Chat" }).click();
+    await expect(show.getByRole("button", { name: /^Chat/ })).toHaveAccessibleName("Chat");
     await expect(messageLog(page).getByText("while you drew")).toBeVisible();
     await expect(page.getByLabel("Message", { exact: true })).toBeInViewport();
     await expect.poll(readSeq).toBeGreaterThan(before);
@@ -224,6 +227,24 @@ test.describe("on a phone (390 × 844)", () => {
       expect(box.height, name).toBeGreaterThanOrEqual(40);
     }
     await context.close();
+  });
+
+  test("a direct message that comes while another room is shown marks the Rooms button", async ({ page, playwright, baseURL }) => {
+    await page.goto("/rooms/general");
+    await signIn(page, unique("Hana"));
+    await expect(messageLog(page)).toHaveAttribute("aria-busy", "false");
+    const rooms = page.getByRole("button", { name: /^Rooms/ });
+    await expect(rooms).toHaveAccessibleName("Rooms");
+    const me = ((await (await page.request.get("/api/session")).json()) as { user: { id: string } }).user.id;
+    // Kai writes to Hana directly, from elsewhere.
+    const kai = await playwright.request.newContext({ baseURL });
+    expect((await kai.post("/api/session", { data: { name: unique("Kai") } })).status()).toBe(200);
+    const dm = ((await (await kai.post("/api/dms", { data: { userId: me } })).json()) as { room: { id: string } }).room.id;
+    expect((await kai.post(`/api/rooms/${dm}/messages`, { data: { text: "urgent: are you free now?", clientId: unique("c") } })).status()).toBe(201);
+    await expect(rooms).toHaveAccessibleName("Rooms, 1 with unread messages");
+    await rooms.click();
+    await expect(page.getByRole("dialog", { name: "Rooms" }).getByRole("link", { name: /direct message, 1 unread/ })).toBeVisible();
+    await kai.dispose();
   });
 
   test("a room does not focus the composer on a touch screen (no keyboard pops up)", async ({ browser }) => {

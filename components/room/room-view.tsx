@@ -1,7 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useEffect, useState } from "react";
-import { useRoom } from "@/lib/store/room";
+import { isMessageEvent, useRoom } from "@/lib/store/room";
 import { useRooms } from "@/lib/store/rooms";
 import { useSession } from "@/lib/store/session";
 import type { User } from "@/lib/protocol";
@@ -39,6 +39,13 @@ function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: nu
   // would get a strip too small to use); from `sm` up both are always there.
   const [pane, setPane] = useState<"chat" | "canvas">("chat");
   const narrow = useNarrow();
+  // While the canvas has the screen, what others write shows on the Chat button as a count.
+  const [canvasFrom, setCanvasFrom] = useState(0);
+  const unseen = useRoom((s) => (pane === "canvas" ? s.messages.filter((m) => m.seq > canvasFrom && isMessageEvent(m) && m.actor.id !== me.id).length : 0));
+  const show = (p: "chat" | "canvas") => {
+    if (p === "canvas" && pane !== "canvas") setCanvasFrom(useRoom.getState().messages.reduce((top, m) => Math.max(top, m.seq), 0));
+    setPane(p);
+  };
 
   if (missing) {
     return (
@@ -82,10 +89,16 @@ function Room({ roomId, me, focusSeq }: { roomId: string; me: User; focusSeq: nu
             key={p}
             type="button"
             aria-pressed={pane === p}
-            onClick={() => setPane(p)}
-            className="flex-1 rounded-md py-1 text-sm font-medium text-slate-600 aria-pressed:bg-slate-100 aria-pressed:text-slate-900 dark:text-slate-300 dark:aria-pressed:bg-slate-800 dark:aria-pressed:text-slate-100"
+            aria-label={p === "chat" && unseen > 0 ? `Chat, ${unseen === 1 ? "1 new message" : `${unseen} new messages`}` : undefined}
+            onClick={() => show(p)}
+            className="flex flex-1 items-center justify-center gap-1.5 rounded-md py-1 text-sm font-medium text-slate-600 aria-pressed:bg-slate-100 aria-pressed:text-slate-900 dark:text-slate-300 dark:aria-pressed:bg-slate-800 dark:aria-pressed:text-slate-100"
           >
             {p === "chat" ? "Chat" : "Canvas"}
+            {p === "chat" && unseen > 0 && (
+              <span aria-hidden className="rounded-full bg-indigo-600 px-1.5 text-[11px] leading-5 font-semibold text-white tabular-nums">
+                {unseen > 99 ? "99+" : unseen}
+              </span>
+            )}
           </button>
         ))}
       </div>

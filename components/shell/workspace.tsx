@@ -15,6 +15,7 @@ import { AccountMenu } from "./account-menu";
 import { ConnectionBadge } from "./connection-badge";
 import { useRealtime } from "./use-realtime";
 import { useVisualViewportHeight } from "./use-visual-viewport";
+import { roomsWithUnread, useRooms } from "@/lib/store/rooms";
 
 /** Where the sidebar and the feed stop being drawers (Tailwind's `md` and `xl`). */
 const ROOMS_INLINE = "(min-width: 48rem)";
@@ -53,6 +54,8 @@ export function Workspace({ user, arrived = false, children }: { user: User; arr
   useVisualViewportHeight();
   const [feedOpen, setFeedOpen] = useState(false);
   const [roomsOpen, setRoomsOpen] = useState(false);
+  // Rooms with unread messages (not muted, not the one shown), as the page title counts them.
+  const roomsWaiting = useRooms(roomsWithUnread);
   const closeFeed = useCallback(() => setFeedOpen(false), []);
   const closeRooms = useCallback(() => setRoomsOpen(false), []);
   const feedPanel = useRef<HTMLElement>(null);
@@ -85,10 +88,12 @@ export function Workspace({ user, arrived = false, children }: { user: User; arr
           }}
           aria-expanded={roomsOpen}
           aria-controls="room-sidebar"
-          aria-label="Rooms"
-          className="inline-flex size-9 shrink-0 items-center justify-center rounded-full text-slate-600 dark:text-slate-300 hover:bg-slate-100 dark:hover:bg-slate-800 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400 md:hidden"
+          aria-label={roomsWaiting > 0 ? `Rooms, ${roomsWaiting === 1 ? "1 with unread messages" : `${roomsWaiting} with unread messages`}` : "Rooms"}
+          className="relative inline-flex size-9 shrink-0 items-center justify-center rounded-full text-slate-600 dark:text-slate-300 hover:bg-slate-100 dark:hover:bg-slate-800 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:focus-visible:outline-indigo-400 md:hidden"
         >
           <MenuIcon />
+          {/* The sidebar is behind this button on a phone: what waits in it shows here. */}
+          {roomsWaiting > 0 && <span aria-hidden className="absolute top-1 right-1 size-2.5 rounded-full bg-indigo-600 ring-2 ring-white dark:ring-slate-900" />}
         </button>
         <Link href="/" className="flex shrink-0 items-center gap-2 font-bold tracking-tight">
           <span aria-hidden className="inline-flex size-7 items-center justify-center rounded-lg bg-indigo-600 text-xs text-white">
