@@ -2,7 +2,8 @@
 // someone not in it, appears once they are added, and disappears from their open page the
 // moment they are removed, its history saying who came and went; only its creator removes
 // others; a removed member loses its mentions of them too; a direct message opens from anyone's
-// message, is named without a `#`, and stays between its two people.
+// message, is named without a `#`, stays between its two people, and comes back to one who left
+// it when the other writes.
 import { expect, test } from "@playwright/test";
 import { messageLog, notificationsButton, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
 
@@ -140,6 +141,31 @@ test("a member removed from a private room loses its mentions of them too, at on
   await expect(lin.page.getByText("the price is 42")).toHaveCount(0);
   await ada.context.close();
   await lin.context.close();
+});
+
+test("a direct message left by one of its two comes back to them, unread, when the other writes in it", async ({ browser }) => {
+  const fay = await signedInPerson(browser, `Fay ${unique("f").slice(-5)}`);
+  const gus = await signedInPerson(browser, `Gus ${unique("g").slice(-5)}`);
+  const me = ((await (await gus.page.request.get("/api/session")).json()) as { user: { id: string } }).user.id;
+  const dm = ((await (await fay.page.request.post("/api/dms", { data: { userId: me } })).json()) as { room: { id: string } }).room.id;
+  await gus.page.goto(`/rooms/${dm}`);
+  await gus.page.getByRole("button", { name: "Members" }).click();
+  await gus.page.getByRole("region", { name: "Members" }).getByRole("button", { name: "Leave this conversation" }).click();
+  const leaving = gus.page.getByRole("region", { name: "Members" }).getByRole("alertdialog");
+  await expect(leaving).toContainText("until one of you writes in it again");
+  await leaving.getByRole("button", { name: "Leave" }).click();
+  await gus.page.goto("/");
+  const link = gus.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: new RegExp(`^${fay.name}, direct message`) });
+  await expect(link).toHaveCount(0);
+
+  await fay.page.goto(`/rooms/${dm}`);
+  await sendMessage(fay.page, "are you there?");
+  // Back in Gus's list at once, the message waiting.
+  await expect(link).toHaveAccessibleName(`${fay.name}, direct message, 1 unread`);
+  await link.click();
+  await expect(messageLog(gus.page).getByText("are you there?")).toBeVisible();
+  await fay.context.close();
+  await gus.context.close();
 });
 
 test("the last member leaving a private room is told no one can open it again, and leaves only when they say so", async ({ browser }) => {

@@ -320,6 +320,22 @@ export class Workspace {
     return { id, name: room.name, createdAt: room.createdAt.toISOString(), head, private: true, direct: true, with: other };
   }
 
+  /**
+   * A direct message whose other person left it (protocol 1.16): they are its member again,
+   * reading from its head, so what `writerId` writes now is news to them. Null for any other room.
+   */
+  private async directBack(roomId: string, writerId: string): Promise<{ userId: string; name: string } | null> {
+    const [room] = await this.prisma.$queryRaw<{ dm_key: string | null; name: string }[]>`SELECT dm_key, name FROM rooms WHERE id = ${roomId}`;
+    const otherId = room?.dm_key?.split(":").find((id) => id !== writerId);
+    if (!room || !otherId) return null;
+    const { count } = await this.prisma.roomMember.createMany({ data: [{ roomId, userId: otherId }], skipDuplicates: true });
+    if (count === 0) return null;
+    await this.prisma.$executeRaw`
+      INSERT INTO room_reads (user_id, room_id, read_seq) VALUES (${otherId}, ${roomId}, ${await this.log.head(roomStream(roomId))})
+      ON CONFLICT (user_id, room_id) DO UPDATE SET read_seq = EXCLUDED.read_seq`;
+    return { userId: otherId, name: room.name };
+  }
+
   /** A private room `actor` is in: a public one has no member list to change. */
   private async requirePrivateRoom(roomId: string, actor: Actor): Promise<void> {
     await this.requireRoom(roomId, actor.id);
@@ -512,8 +528,15 @@ export class Workspace {
     const pointer = (e: RealtimeEvent) => ({ roomId, seq: e.seq, preview });
     // The feed is public: a private room's messages reach its members through their own streams.
     const members = await this.privateMembers(roomId);
+    // A direct message the other person left comes back to them with this message, as in Slack:
+    // in their list again, told in their own stream, the message unread.
+    const back = members && members.size < 2 ? await this.directBack(roomId, actor.id) : null;
+    if (back) members!.add(back.userId);
     const derived: DerivedAppend[] = members
-      ? [...members].filter((id) => id !== actor.id).map((id) => ({ stream: userStream(id), type: "message.posted", data: pointer }))
+      ? [
+          ...(back ? [{ stream: userStream(back.userId), type: "member.added", data: () => ({ roomId, name: back.name }) } satisfies DerivedAppend] : []),
+          ...[...members].filter((id) => id !== actor.id).map((id): DerivedAppend => ({ stream: userStream(id), type: "message.posted", data: pointer })),
+        ]
       : [{ stream: "feed", type: "message.posted", data: pointer }];
     const notified = new Set<string>([actor.id]);
     // In a private room only members are told, whoever the text names.

@@ -167,7 +167,7 @@ function MembersPanel({ roomId, me }: { roomId: string; me: User }) {
  */
 function ConfirmRemoval({ who, direct, last, onConfirm, onCancel }: { who: string | null; direct: boolean; last: boolean; onConfirm(): void; onCancel(): void }) {
   const question = who !== null ? `Remove ${who}? They lose the room and its history at once, until someone adds them again.` : direct
-    ? "Leave this conversation? Its messages stop reaching you until you write to this person again."
+    ? "Leave this conversation? It leaves your list until one of you writes in it again."
     : last
       ? "Leave this room? You are its last member: no one will be able to open it again."
       : "Leave this room? It is private: you can come back only if a member adds you.";

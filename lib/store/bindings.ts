@@ -88,8 +88,11 @@ function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
     case "member.joined":
       return useFeed.getState().receive(event);
     case "member.added":
-      // Someone added me to a private room (in my own stream): it belongs in my sidebar now.
-      notifyDesktop(`${event.actor.name} added you to ${event.data.name}`, "A private room", `/rooms/${event.data.roomId}`, `added:${event.data.roomId}`);
+      // Someone added me to a private room (in my own stream): it belongs in my sidebar now. A
+      // direct message I left comes back with a message (1.16), which tells me itself.
+      if (!isDirectMessage(event.data.roomId)) {
+        notifyDesktop(`${event.actor.name} added you to ${event.data.name}`, "A private room", `/rooms/${event.data.roomId}`, `added:${event.data.roomId}`);
+      }
       useRooms.getState().regain(event.data.roomId);
       return void useRooms.getState().loadSidebar();
     case "member.removed":

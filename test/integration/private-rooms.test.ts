@@ -359,6 +359,22 @@ describe.each(setups)("private rooms, %s", (_name, setUp) => {
     expect((await call(lin, "GET", `/api/rooms/${dm.id}/events`)).status).toBe(200);
   });
 
+  it("a direct message one of them left comes back to them when the other writes in it, the message unread (1.16)", async () => {
+    const mo = await setup.home.signIn(`Mo-${tag()}`);
+    const dm = ((await (await call(kim, "POST", "/api/dms", { userId: mo.user.id })).json()) as { room: RoomInfo }).room;
+    expect((await call(mo, "DELETE", `/api/rooms/${dm.id}/members/${mo.user.id}`)).status).toBe(204);
+    expect((await call(mo, "GET", `/api/rooms/${dm.id}/events`)).status).toBe(404);
+    const listed = async () => ((await (await call(mo, "GET", "/api/rooms")).json()) as { rooms: Array<RoomInfo & { unread?: number }> }).rooms.find((r) => r.id === dm.id);
+    expect(await listed()).toBeUndefined();
+
+    expect((await call(kim, "POST", `/api/rooms/${dm.id}/messages`, { text: "are you there?", clientId: `back-${tag()}` })).status).toBe(201);
+    expect((await call(mo, "GET", `/api/rooms/${dm.id}/events`)).status).toBe(200);
+    expect(await listed()).toMatchObject({ id: dm.id, direct: true, unread: 1 });
+    // A member of it again, beside Kim.
+    const mine = ((await (await call(mo, "GET", `/api/rooms/${dm.id}/members`)).json()) as MembersAnswer).members.map((m) => m.id);
+    expect(mine.sort()).toEqual([kim.user.id, mo.user.id].sort());
+  });
+
   it("each side of a direct message is told who is on the other side, by their name, in every answer that lists it (1.8)", async () => {
     const dm = ((await (await call(kim, "POST", "/api/dms", { userId: ada.user.id })).json()) as { room: RoomInfo }).room;
     expect(dm.with).toEqual({ id: ada.user.id, name: ada.user.name });
