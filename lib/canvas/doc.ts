@@ -38,14 +38,20 @@ export class CanvasDoc {
     return clientId;
   }
 
-  /** Takes back my latest change still undoable on the board as it is now; false if none. */
-  undo(): boolean {
-    const ops = this.history.undo(this.view);
-    return ops !== null && this.submit(ops) !== null;
+  /**
+   * Takes back my latest change still undoable on the board as it is now: true when it did,
+   * "overridden" when that change is someone else's work now (nothing changes), false if none.
+   */
+  undo(): boolean | "overridden" {
+    return this.apply(this.history.undo(this.view));
   }
 
-  redo(): boolean {
-    const ops = this.history.redo(this.view);
+  redo(): boolean | "overridden" {
+    return this.apply(this.history.redo(this.view));
+  }
+
+  private apply(ops: CanvasOp[] | "overridden" | null): boolean | "overridden" {
+    if (ops === "overridden") return ops;
     return ops !== null && this.submit(ops) !== null;
   }
 

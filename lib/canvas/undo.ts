@@ -5,7 +5,10 @@
 // - an object I deleted is created again (same id and properties), if nobody has since;
 // - a property I set goes back, only while it still holds the value I gave it — if someone else
 //   has changed it since, their later work stands and that property is skipped.
-// An undo that would change nothing is skipped, and the next one down is tried.
+// An undo of objects that are gone is skipped, and the next one down is tried. An undo of
+// objects still there whose every property I set someone else has set since changes nothing,
+// and goes no deeper: the person is told, and the next undo goes on below it. (Going deeper
+// would take back something older than what they meant, text typed minutes before a move.)
 import { type Board } from "./board";
 import { PROP_NAMES, type CanvasObject, type CanvasOp, type ObjectProps, type PropName } from "../protocol";
 
@@ -84,12 +87,15 @@ export class UndoHistory {
     this.redos.length = 0;
   }
 
-  /** The ops that undo my latest change still undoable on `board`, or null. */
-  undo(board: Board): CanvasOp[] | null {
+  /**
+   * The ops that undo my latest change still undoable on `board`; "overridden" when it is
+   * another's work now (nothing is undone); null when nothing is left to undo.
+   */
+  undo(board: Board): CanvasOp[] | "overridden" | null {
     return step(this.undos, this.redos, board);
   }
 
-  redo(board: Board): CanvasOp[] | null {
+  redo(board: Board): CanvasOp[] | "overridden" | null {
     return step(this.redos, this.undos, board);
   }
 
@@ -102,13 +108,17 @@ export class UndoHistory {
   }
 }
 
-function step(from: Change[], to: Change[], board: Board): CanvasOp[] | null {
+function step(from: Change[], to: Change[], board: Board): CanvasOp[] | "overridden" | null {
   while (from.length > 0) {
     const change = from.pop()!;
     const ops = inverse(change, board);
-    if (ops.length === 0) continue;
-    push(to, describe(ops, board));
-    return ops;
+    if (ops.length > 0) {
+      push(to, describe(ops, board));
+      return ops;
+    }
+    // Nothing to take back. Objects still there that others changed since: their work, and
+    // this step ends here; objects gone: the next one down.
+    if (change.some((e) => e.kind === "updated" && board.has(e.id))) return "overridden";
   }
   return null;
 }

@@ -77,12 +77,12 @@ export const useCanvas = create<CanvasState>()((set, get) => ({
   },
 
   undo() {
-    get().doc?.undo();
+    if (get().doc?.undo() === "overridden") set({ notice: "Not undone: someone else has changed it since" });
     get().refresh();
   },
 
   redo() {
-    get().doc?.redo();
+    if (get().doc?.redo() === "overridden") set({ notice: "Not redone: someone else has changed it since" });
     get().refresh();
   },
 

@@ -123,6 +123,27 @@ describe("undo", () => {
     expect(ada.undo()).toBe(false);
   });
 
+  it("does not go deeper past a change someone else has changed since: that undo changes nothing and says so", async () => {
+    const { ada, lin, server, settle } = twoPeople();
+    ada.change([create("a", { text: "" })]);
+    await settle();
+    ada.change([{ op: "update", id: "a", set: { text: "Shared plan" } }]);
+    await settle();
+    ada.change([{ op: "update", id: "a", set: { x: 50, y: 50 } }]);
+    await settle();
+    // Lin drags the same note after Ada did: where it is now is Lin's work.
+    lin.change([{ op: "update", id: "a", set: { x: 80, y: 90 } }]);
+    await settle();
+    expect(ada.undo()).toBe("overridden");
+    await settle();
+    // Nothing changed: not Lin's move, and not Ada's text, older than the move she meant.
+    expect(server().get("a")).toMatchObject({ text: "Shared plan", x: 80, y: 90 });
+    // The next undo goes on below it.
+    expect(ada.undo()).toBe(true);
+    await settle();
+    expect(server().get("a")).toMatchObject({ text: "", x: 80 });
+  });
+
   it("brings back an object I deleted, with its id and properties", async () => {
     const { ada, server, settle } = twoPeople();
     ada.change([create("a", { text: "keep me", x: 3 })]);
