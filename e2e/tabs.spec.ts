@@ -3,7 +3,8 @@
 // for good: the seventh tab would never load. Here ten tabs of one person load, chat and see the
 // other person's typing, presence and cursor, through one WebSocket and one event stream; the
 // leader tab closes mid-conversation and nothing is lost or repeated; signing out in one tab
-// signs out all of them. A frozen leader lets go as a closed one does.
+// signs out all of them. A frozen leader lets go as a closed one does. A transport chosen in one
+// tab is the shared connection's, and every tab's settings show it.
 import { expect, test, type Page } from "@playwright/test";
 import { createRoom, fact, messageLog, openConnections, openRoom, peopleHere, sendMessage, sharedCanvas, signedInPerson, signOutGuest, unique } from "./helpers";
 
@@ -155,4 +156,15 @@ test("two people count as two whatever their tabs; signing out in one tab signs 
   await expect.poll(() => openConnections(baseURL!)).toMatchObject({ ws: 1, sse: 1 });
   await ada.context.close();
   await bo.context.close();
+});
+
+test("a transport chosen in one tab is every tab's, and each tab's settings say so", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada", "/rooms/general");
+  const second = await ada.context.newPage();
+  await second.goto("/rooms/general?transport=longpoll");
+  for (const page of [ada.page, second]) await expect(page.getByRole("status")).toHaveText("Long polling · connected");
+  // The first tab's own settings show the choice the other tab made: one connection, one choice.
+  await ada.page.getByRole("button", { name: /account and settings/i }).click();
+  await expect(ada.page.getByRole("region", { name: "Account and settings" }).getByLabel("Transport")).toHaveValue("longpoll");
+  await ada.context.close();
 });

@@ -9,7 +9,10 @@ const OPTIONS: { value: TransportMode; label: string }[] = [
   { value: "longpoll", label: "Long polling" },
 ];
 
-/** Forces a transport for this tab (the same as `?transport=`). */
+/**
+ * Forces a transport (the same as `?transport=`) for every tab of this browser: they share one
+ * connection, so it shows the choice whichever tab made it.
+ */
 export function TransportSelect() {
   const mode = useConnection((s) => s.mode);
   return (

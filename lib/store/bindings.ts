@@ -35,6 +35,8 @@ export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => 
   const offs = [
     client.on("status", (status) => {
       useConnection.getState().setStatus(status);
+      // The browser's tabs share one connection: a transport chosen in another tab is this one's too.
+      if (useConnection.getState().mode !== client.transportMode) useConnection.getState().setMode(client.transportMode);
       // The first SSE connect is live-only from the head, and a reconnect without a position
       // is too: fill whatever happened in between from history (merged by seq).
       const connected = status.feed.state === "connected";
