@@ -46,6 +46,16 @@ export async function createRoom(page: Page, name: string): Promise<void> {
   await roomShowing(page, name);
 }
 
+/** Creates a private room from the home page's form, as `createRoom` does a public one. */
+export async function createPrivateRoom(page: Page, name: string): Promise<void> {
+  await page.getByLabel("Room name").fill(name);
+  await page.getByLabel(/Private/).check();
+  await page.getByRole("button", { name: "Create room" }).click();
+  await expect(page).toHaveURL(new RegExp(`/rooms/${name.toLowerCase()}$`));
+  await roomShowing(page, name);
+  await expect(page.getByRole("heading", { level: 1 })).toContainText("Private room");
+}
+
 /** Opens a room and waits until its history has loaded. */
 export async function openRoom(page: Page, roomId: string): Promise<void> {
   await page.goto(`/rooms/${roomId}`);

@@ -5,7 +5,7 @@
 // message, is named without a `#`, stays between its two people, and comes back to one who left
 // it when the other writes.
 import { expect, test } from "@playwright/test";
-import { messageLog, notificationsButton, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
+import { createPrivateRoom, messageLog, notificationsButton, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
 
 test("a private room is there only for its members, live; a direct message opens from a message", async ({ browser }) => {
   test.setTimeout(90_000);
@@ -13,10 +13,7 @@ test("a private room is there only for its members, live; a direct message opens
   const lin = await signedInPerson(browser, `Lin ${unique("l").slice(-5)}`);
   const room = unique("secret");
 
-  await ada.page.getByLabel("Room name").fill(room);
-  await ada.page.getByLabel(/Private/).check();
-  await ada.page.getByRole("button", { name: "Create room" }).click();
-  await expect(ada.page.getByRole("heading", { name: new RegExp(room) })).toContainText("Private room");
+  await createPrivateRoom(ada.page, room);
   await expect(ada.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: `${room}, private` })).toBeVisible();
   await sendMessage(ada.page, "for members only");
 
@@ -119,9 +116,7 @@ test("a member removed from a private room loses its mentions of them too, at on
   const ada = await signedInPerson(browser, "Ada");
   const lin = await signedInPerson(browser, `Lin ${unique("l").slice(-5)}`);
   const room = unique("quiet");
-  await ada.page.getByLabel("Room name").fill(room);
-  await ada.page.getByLabel(/Private/).check();
-  await ada.page.getByRole("button", { name: "Create room" }).click();
+  await createPrivateRoom(ada.page, room);
   await ada.page.getByRole("button", { name: "Members" }).click();
   await ada.page.getByLabel("Add someone").fill(lin.name);
   await ada.page.getByRole("button", { name: `Add ${lin.name}` }).click();
@@ -171,10 +166,7 @@ test("a direct message left by one of its two comes back to them, unread, when t
 test("the last member leaving a private room is told no one can open it again, and leaves only when they say so", async ({ browser }) => {
   const ada = await signedInPerson(browser, "Ada");
   const room = unique("alone");
-  await ada.page.getByLabel("Room name").fill(room);
-  await ada.page.getByLabel(/Private/).check();
-  await ada.page.getByRole("button", { name: "Create room" }).click();
-  await expect(ada.page.getByRole("heading", { name: new RegExp(room) })).toContainText("Private room");
+  await createPrivateRoom(ada.page, room);
   await sendMessage(ada.page, "notes to self");
 
   await ada.page.getByRole("button", { name: "Members" }).click();

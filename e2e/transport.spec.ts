@@ -1,7 +1,7 @@
 // `?transport=longpoll` forces the fallback: chat still works, and the badge says so; a page
 // removed from a private room over it is told at once and goes on polling the rest.
 import { expect, test } from "@playwright/test";
-import { activityFeed, connectionBadge, createRoom, messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
+import { activityFeed, connectionBadge, createPrivateRoom, createRoom, messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
 
 test("two people chat over long polling", async ({ browser }) => {
   const tia = await signedInPerson(browser, "Tia", "/?transport=longpoll");
@@ -24,10 +24,7 @@ test("over long polling, someone removed from a private room is told at once, an
   const ada = await signedInPerson(browser, "Ada");
   const dave = await signedInPerson(browser, `Dave ${unique("d").slice(-5)}`, "/?transport=longpoll");
   const room = unique("lpsecret");
-  await ada.page.getByLabel("Room name").fill(room);
-  await ada.page.getByLabel(/Private/).check();
-  await ada.page.getByRole("button", { name: "Create room" }).click();
-  await expect(ada.page.getByRole("heading", { name: new RegExp(room) })).toContainText("Private room");
+  await createPrivateRoom(ada.page, room);
   await ada.page.getByRole("button", { name: "Members" }).click();
   await ada.page.getByLabel("Add someone").fill(dave.name);
   await ada.page.getByRole("button", { name: `Add ${dave.name}` }).click();

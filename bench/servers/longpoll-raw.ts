@@ -9,8 +9,8 @@
 // no room state, no metrics, no limits.
 import http from "node:http";
 import { childOptions, failToParent, serveParent } from "../lib/child";
+import { takeMessagePost } from "../lib/message-post";
 
-const MAX_BODY = 64 * 1024;
 /** Events kept per room: a poll further behind starts from the oldest kept. */
 const KEEP = 10_000;
 
@@ -74,28 +74,7 @@ async function main(): Promise<void> {
   };
 
   const server = http.createServer((req, res) => {
-    const post = req.method === "POST" ? /^\/api\/rooms\/([\w-]+)\/messages$/.exec(req.url ?? "") : null;
-    if (post) {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on("data", (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_BODY) req.destroy();
-        else chunks.push(c);
-      });
-      req.on("end", () => {
-        let body: { text?: unknown; clientId?: unknown };
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as typeof body;
-        } catch {
-          return void res.writeHead(400).end();
-        }
-        if (typeof body.text !== "string" || typeof body.clientId !== "string") return void res.writeHead(400).end();
-        const event = broadcast(post[1]!, body.text, body.clientId);
-        res.writeHead(201, { "Content-Type": "application/json" }).end(JSON.stringify({ event }));
-      });
-      return;
-    }
+    if (takeMessagePost(req, res, broadcast)) return;
     if (!req.url?.startsWith("/api/poll")) return void res.writeHead(404).end();
     const url = new URL(req.url, "http://localhost");
     const cursor = /^room:([\w-]+)=(\d+)$/.exec(url.searchParams.get("cursor") ?? "");

@@ -5,8 +5,8 @@
 // cursor: what SSE costs with nothing else in the way.
 import http from "node:http";
 import { childOptions, failToParent, serveParent } from "../lib/child";
+import { takeMessagePost } from "../lib/message-post";
 
-const MAX_BODY = 64 * 1024;
 
 interface Options {
   /** Interval of the `: ping` comment (the app's default: 15 s). */
@@ -25,28 +25,7 @@ async function main(): Promise<void> {
     return event;
   };
   const server = http.createServer((req, res) => {
-    const post = req.method === "POST" ? /^\/api\/rooms\/([\w-]+)\/messages$/.exec(req.url ?? "") : null;
-    if (post) {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on("data", (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_BODY) req.destroy();
-        else chunks.push(c);
-      });
-      req.on("end", () => {
-        let body: { text?: unknown; clientId?: unknown };
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as typeof body;
-        } catch {
-          return void res.writeHead(400).end();
-        }
-        if (typeof body.text !== "string" || typeof body.clientId !== "string") return void res.writeHead(400).end();
-        const event = broadcast(post[1]!, body.text, body.clientId);
-        res.writeHead(201, { "Content-Type": "application/json" }).end(JSON.stringify({ event }));
-      });
-      return;
-    }
+    if (takeMessagePost(req, res, broadcast)) return;
     if (!req.url?.startsWith("/api/stream")) return void res.writeHead(404).end();
     res.writeHead(200, { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive" });
     res.write("retry: 2000\n\n");
