@@ -43,8 +43,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 /**
- * Answers with the error's status and `{"error":{code,message}}` (and `room`, when it names one). A refusal that tells the client
- * when to come back (`Retry-After`) goes out paced: see refusal-pacing.ts.
+ * Answers with the error's status and `{"error":{code,message}}` (and `room`, when it names
+ * one). A refusal that tells the client when to come back (`Retry-After`) goes out paced: see
+ * refusal-pacing.ts.
  */
 export function sendError(res: ServerResponse, err: HttpError, headers: Record<string, string> = {}): void {
   const body: ErrorBody = { error: { code: err.code, message: err.message, ...(err.room === undefined ? {} : { room: err.room }) } };
