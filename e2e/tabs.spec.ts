@@ -158,13 +158,23 @@ test("two people count as two whatever their tabs; signing out in one tab signs 
   await bo.context.close();
 });
 
-test("a transport chosen in one tab is every tab's, and each tab's settings say so", async ({ browser }) => {
-  const ada = await signedInPerson(browser, "Ada", "/rooms/general");
-  const second = await ada.context.newPage();
-  await second.goto("/rooms/general?transport=longpoll");
-  for (const page of [ada.page, second]) await expect(page.getByRole("status")).toHaveText("Long polling · connected");
-  // The first tab's own settings show the choice the other tab made: one connection, one choice.
-  await ada.page.getByRole("button", { name: /account and settings/i }).click();
-  await expect(ada.page.getByRole("region", { name: "Account and settings" }).getByLabel("Transport")).toHaveValue("longpoll");
+test("a transport chosen in one tab is every tab's, each tab's settings say so, and it outlives the tab that chose it", async ({ browser }) => {
+  // The first tab chooses long polling, and leads: the connection is its own.
+  const ada = await signedInPerson(browser, "Ada", "/rooms/general?transport=longpoll");
+  await expect(ada.page.getByRole("status")).toHaveText("Long polling · connected");
+  const other = await ada.context.newPage();
+  await other.goto("/rooms/general");
+  await expect(other.getByRole("status")).toHaveText("Long polling · connected");
+  // The other tab's own settings show the choice the first made: one connection, one choice.
+  await other.getByRole("button", { name: /account and settings/i }).click();
+  const setting = other.getByRole("region", { name: "Account and settings" }).getByLabel("Transport");
+  await expect(setting).toHaveValue("longpoll");
+  await other.getByRole("button", { name: /account and settings/i }).click();
+  // The tab that chose it closes: the other leads now, and keeps the choice.
+  await ada.page.close();
+  await expectSharing(other, /^Leader/);
+  await expect(other.getByRole("status")).toHaveText("Long polling · connected");
+  await other.getByRole("button", { name: /account and settings/i }).click();
+  await expect(setting).toHaveValue("longpoll");
   await ada.context.close();
 });

@@ -17,6 +17,7 @@ import { cursorStore } from "./cursors";
 import { useFeed } from "./feed";
 import { useNotifications } from "./notifications";
 import { useRoom, type RoomItem } from "./room";
+import { transportHeard } from "./realtime";
 import { isDirectMessage, useRooms } from "./rooms";
 
 /**
@@ -35,8 +36,12 @@ export function bindWorkspace(client: RealtimeApi, me: User, onSignedOut: () => 
   const offs = [
     client.on("status", (status) => {
       useConnection.getState().setStatus(status);
-      // The browser's tabs share one connection: a transport chosen in another tab is this one's too.
-      if (useConnection.getState().mode !== client.transportMode) useConnection.getState().setMode(client.transportMode);
+      // The browser's tabs share one connection: a transport chosen in another tab is this one's
+      // too, kept should this tab lead next.
+      if (useConnection.getState().mode !== client.transportMode) {
+        useConnection.getState().setMode(client.transportMode);
+        transportHeard(client.transportMode);
+      }
       // The first SSE connect is live-only from the head, and a reconnect without a position
       // is too: fill whatever happened in between from history (merged by seq).
       const connected = status.feed.state === "connected";

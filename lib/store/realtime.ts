@@ -42,16 +42,24 @@ function connectionOptions(transport: TransportMode) {
   return { transport, feedStreams: FEED_STREAMS, tabId: tabId() };
 }
 
+/**
+ * The transport this tab's connection uses when this tab leads: its own choice, or the one it
+ * last heard the shared connection use (another tab's), so that the choice outlives the tab
+ * that made it.
+ */
+let tabMode: TransportMode = "auto";
+
 /** This tab's side of the browser's shared connection; the real client runs in the leader tab. */
 function sharedClient(): RealtimeApi {
   const mode = initialTransport();
+  tabMode = mode;
   hub = new TabHub(
     {
       locks: navigator.locks,
       channel: new BroadcastChannel(TAB_CHANNEL),
       pageId: randomId("p"),
       // The tabs' outboxes are their own: the leader's holds only what they hand it.
-      createClient: () => new RealtimeClient(connectionOptions(mode)),
+      createClient: () => new RealtimeClient(connectionOptions(tabMode)),
       lifecycle: { win: window, doc: document },
     },
     { feedStreams: FEED_STREAMS, mode, storage: sessionOutbox, newClientId: () => randomId("c") },
@@ -59,8 +67,19 @@ function sharedClient(): RealtimeApi {
   return hub.client;
 }
 
+/**
+ * The shared connection uses `mode`, chosen in another tab: this tab keeps it too, should it
+ * lead next (the choosing tab closed) or reload.
+ */
+export function transportHeard(mode: TransportMode): void {
+  if (mode === tabMode) return;
+  tabMode = mode;
+  sessionStorage.setItem(TRANSPORT_KEY, mode);
+}
+
 /** Switches transport now and for the rest of this tab's life. */
 export function chooseTransport(mode: TransportMode): void {
+  tabMode = mode;
   sessionStorage.setItem(TRANSPORT_KEY, mode);
   // Drop a `?transport=` that would otherwise force the old choice again on reload.
   const url = new URL(window.location.href);
