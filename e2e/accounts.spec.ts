@@ -225,6 +225,39 @@ test("a direct message goes by the other person's new name the moment it is hear
   await lin.context.close();
 });
 
+test("a direct message goes by the other person's new name once a list says it, though the page heard the old one", async ({ browser }) => {
+  const ada = await signedInPerson(browser, unique("Ada"));
+  const lin = await signedInPerson(browser, unique("Lin"));
+  const room = unique("dmrename2");
+  await createRoom(ada.page, room);
+  await sendMessage(ada.page, "write to me");
+  // Lin hears Ada's name from her message, and opens a conversation with her.
+  await openRoom(lin.page, room);
+  const adas = messageLog(lin.page).getByRole("listitem").filter({ hasText: "write to me" });
+  await adas.hover();
+  await adas.getByRole("button", { name: `Message ${ada.name} directly` }).click();
+  await expect(lin.page.getByRole("heading", { level: 1 })).toHaveText(`Private room${ada.name}`);
+
+  // Ada renames away from Lin (in no room Lin is in): Lin's page hears nothing of it.
+  await openRoom(ada.page, "general");
+  const after = unique("Augusta");
+  const menu = ada.page.getByRole("region", { name: "Account and settings" });
+  await ada.page.getByRole("button", { name: "Account and settings" }).click();
+  await menu.getByRole("button", { name: "Change name" }).click();
+  await menu.getByLabel("New display name").fill(after);
+  await menu.getByRole("button", { name: "Save" }).click();
+  await expect(menu).toContainText(`Signed in as ${after}`);
+
+  // The home page's list says the name as it is now; back in the conversation, so does the page.
+  await lin.page.getByRole("link", { name: "All rooms" }).click();
+  const link = lin.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: new RegExp(`direct message`) });
+  await expect(link).toHaveAccessibleName(new RegExp(`^${after}, direct message`));
+  await link.click();
+  await expect(lin.page.getByRole("heading", { level: 1 })).toHaveText(`Private room${after}`);
+  await ada.context.close();
+  await lin.context.close();
+});
+
 test("two guests of one name in a room are told apart by a tag each, beside their messages too, while both are here or shown", async ({ browser }) => {
   test.setTimeout(60_000);
   const name = `Ada ${unique("a").slice(-5)}`;

@@ -201,8 +201,9 @@ test.describe("on a phone (390 × 844)", () => {
     await page.waitForTimeout(1_000);
     expect(await readSeq()).toBe(before);
 
-    // The Chat button says it came.
+    // The Chat button says it came; the Rooms button does not count the room on the page.
     await expect(show.getByRole("button", { name: /^Chat/ })).toHaveAccessibleName("Chat, 1 new message");
+    await expect(page.getByRole("button", { name: /^Rooms/ })).toHaveAccessibleName("Rooms");
     await show.getByRole("button", { name: "Chat" }).click();
     await expect(show.getByRole("button", { name: /^Chat/ })).toHaveAccessibleName("Chat");
     await expect(messageLog(page).getByText("while you drew")).toBeVisible();
@@ -226,6 +227,10 @@ test.describe("on a phone (390 × 844)", () => {
       const box = (await actions.getByRole("button", { name }).boundingBox())!;
       expect(box.height, name).toBeGreaterThanOrEqual(40);
     }
+    // On the narrowest phone each still reads on one line.
+    await page.setViewportSize({ width: 320, height: 640 });
+    await message.tap();
+    for (const name of ["React", "Reply", "Mark unread"]) expect((await actions.getByRole("button", { name }).boundingBox())!.height, name).toBeLessThan(44);
     await context.close();
   });
 

@@ -112,7 +112,7 @@ test("a private room is there only for its members, live; a direct message opens
   await lin.context.close();
 });
 
-test("a member removed from a private room loses its mentions of them too, at once and after a reload", async ({ browser }) => {
+test("a member removed from a private room loses its mentions of them too, at once and after a reload, and has them again when added back", async ({ browser }) => {
   const ada = await signedInPerson(browser, "Ada");
   const lin = await signedInPerson(browser, `Lin ${unique("l").slice(-5)}`);
   const room = unique("quiet");
@@ -134,6 +134,11 @@ test("a member removed from a private room loses its mentions of them too, at on
   await expect(notificationsButton(lin.page)).toHaveAccessibleName("Notifications");
   await notificationsButton(lin.page).click();
   await expect(lin.page.getByText("the price is 42")).toHaveCount(0);
+  // Added back, the room and what it said of her are hers again, without a reload.
+  await notificationsButton(lin.page).click();
+  await ada.page.getByLabel("Add someone").fill(lin.name);
+  await ada.page.getByRole("button", { name: `Add ${lin.name}` }).click();
+  await expect(notificationsButton(lin.page)).toHaveAccessibleName(/1 unread/);
   await ada.context.close();
   await lin.context.close();
 });

@@ -151,7 +151,7 @@ function MessageActions({ room, message, author, meId }: { room: string; message
   }, []);
   // A finger needs a bigger target than a pointer: 40 px high on a touch screen.
   const button =
-    "rounded px-1.5 py-0.5 text-xs font-medium text-slate-600 dark:text-slate-300 hover:bg-slate-100 dark:hover:bg-slate-800 hover:text-slate-900 dark:hover:text-slate-100 pointer-coarse:min-h-10 pointer-coarse:px-2.5 pointer-coarse:text-sm";
+    "rounded px-1.5 py-0.5 text-xs font-medium whitespace-nowrap text-slate-600 dark:text-slate-300 hover:bg-slate-100 dark:hover:bg-slate-800 hover:text-slate-900 dark:hover:text-slate-100 pointer-coarse:min-h-10 pointer-coarse:px-2.5 pointer-coarse:text-sm";
   if (confirming) {
     return (
       <div role="alertdialog" aria-label="Delete message" className="absolute top-0 right-2 z-10 flex items-center gap-2 rounded-md border border-rose-200 dark:border-rose-800 bg-white dark:bg-slate-900 px-2 py-1 text-xs shadow">

@@ -1,5 +1,6 @@
 "use client";
 import Link from "next/link";
+import { usePathname } from "next/navigation";
 import { useCallback, useEffect, useRef, useState, type MouseEvent, type ReactNode } from "react";
 import type { User } from "@/lib/protocol";
 import { ActivityFeed } from "../feed/activity-feed";
@@ -54,8 +55,9 @@ export function Workspace({ user, arrived = false, children }: { user: User; arr
   useVisualViewportHeight();
   const [feedOpen, setFeedOpen] = useState(false);
   const [roomsOpen, setRoomsOpen] = useState(false);
-  // Rooms with unread messages (not muted, not the one shown), as the page title counts them.
-  const roomsWaiting = useRooms(roomsWithUnread);
+  // Rooms with unread messages (not muted, not the one on the page), as the page title counts them.
+  const openRoom = /^\/rooms\/([^/]+)/.exec(usePathname())?.[1]?.toLowerCase() ?? null;
+  const roomsWaiting = useRooms((s) => roomsWithUnread(s, openRoom));
   const closeFeed = useCallback(() => setFeedOpen(false), []);
   const closeRooms = useCallback(() => setRoomsOpen(false), []);
   const feedPanel = useRef<HTMLElement>(null);

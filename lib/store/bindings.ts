@@ -101,6 +101,8 @@ function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
         notifyDesktop(`${event.actor.name} added you to ${event.data.name}`, "A private room", `/rooms/${event.data.roomId}`, `added:${event.data.roomId}`);
       }
       useRooms.getState().regain(event.data.roomId);
+      // Back in a room I was removed from: what it said of me there is mine to read again.
+      void useNotifications.getState().refresh().catch(() => undefined);
       return void useRooms.getState().loadSidebar();
     case "member.removed":
       // Out of a private room (removed, or left on another device): gone from the lists, its

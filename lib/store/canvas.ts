@@ -77,12 +77,16 @@ export const useCanvas = create<CanvasState>()((set, get) => ({
   },
 
   undo() {
-    if (get().doc?.undo() === "overridden") set({ notice: "Not undone: someone else has changed it since" });
+    const done = get().doc?.undo();
+    if (done === "overridden") set({ notice: "Not undone: someone else has changed it since" });
+    else if (done && get().notice !== null) set({ notice: null });
     get().refresh();
   },
 
   redo() {
-    if (get().doc?.redo() === "overridden") set({ notice: "Not redone: someone else has changed it since" });
+    const done = get().doc?.redo();
+    if (done === "overridden") set({ notice: "Not redone: someone else has changed it since" });
+    else if (done && get().notice !== null) set({ notice: null });
     get().refresh();
   },
 

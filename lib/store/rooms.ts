@@ -6,7 +6,7 @@
 import { create } from "zustand";
 import { roomAnswerSchema, roomsAnswerSchema, UNREAD_COUNT_CAP, type RoomInfo } from "../protocol";
 import { api, ApiError, apiNoContent } from "./http";
-import { usePeople } from "./people";
+import { hearNames, usePeople } from "./people";
 
 /** How far the person has read one room. */
 export interface RoomRead {
@@ -202,6 +202,8 @@ function named(
   const names = rooms.every((r) => s.names[r.id] === shownName(r)) ? s.names : { ...s.names, ...Object.fromEntries(rooms.map((r) => [r.id, shownName(r)])) };
   const newlyPrivate = rooms.filter((r) => r.private && !s.privateRooms[r.id]);
   const privateRooms = newlyPrivate.length === 0 ? s.privateRooms : { ...s.privateRooms, ...Object.fromEntries(newlyPrivate.map((r) => [r.id, true as const])) };
+  // A list's answer says each direct message's other person's name as it is now.
+  hearNames(rooms.flatMap((r) => (r.with ? [r.with] : [])));
   const newlyWith = rooms.filter((r) => r.with && s.dmWith[r.id] !== r.with.id);
   const dmWith = newlyWith.length === 0 ? s.dmWith : { ...s.dmWith, ...Object.fromEntries(newlyWith.map((r) => [r.id, r.with!.id])) };
   return { names, privateRooms, dmWith };
@@ -465,10 +467,11 @@ export const useRooms = create<RoomsState>()((set, get) => ({
 
 /**
  * Rooms with anything unread, for the tab's title. The room being looked at is not waiting: its
- * messages are seen as they come.
+ * messages are seen as they come. Nor is `open`, the room on the page (its canvas shown, say,
+ * where the page itself says what came in its chat).
  */
-export function roomsWithUnread(s: Pick<RoomsState, "reads" | "viewing" | "muted">): number {
+export function roomsWithUnread(s: Pick<RoomsState, "reads" | "viewing" | "muted">, open: string | null = null): number {
   let n = 0;
-  for (const [id, r] of Object.entries(s.reads)) if (r.unread > 0 && id !== s.viewing && !s.muted[id]) n++;
+  for (const [id, r] of Object.entries(s.reads)) if (r.unread > 0 && id !== s.viewing && id !== open && !s.muted[id]) n++;
   return n;
 }

@@ -144,6 +144,25 @@ describe("undo", () => {
     expect(server().get("a")).toMatchObject({ text: "", x: 80 });
   });
 
+  it("tells the person on the page why an undo changed nothing, and stops saying it once one does", async () => {
+    const { useCanvas } = await import("../../lib/store/canvas");
+    const { ada, lin, settle } = twoPeople();
+    ada.change([create("a", { text: "" })]);
+    await settle();
+    ada.change([{ op: "update", id: "a", set: { text: "Shared plan" } }]);
+    await settle();
+    ada.change([{ op: "update", id: "a", set: { x: 50 } }]);
+    await settle();
+    lin.change([{ op: "update", id: "a", set: { x: 80 } }]);
+    await settle();
+    useCanvas.getState().open("r", ada);
+    useCanvas.getState().undo();
+    expect(useCanvas.getState().notice).toBe("Not undone: someone else has changed it since");
+    useCanvas.getState().undo();
+    expect(useCanvas.getState().notice).toBeNull();
+    useCanvas.getState().close("r");
+  });
+
   it("brings back an object I deleted, with its id and properties", async () => {
     const { ada, server, settle } = twoPeople();
     ada.change([create("a", { text: "keep me", x: 3 })]);
