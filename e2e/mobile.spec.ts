@@ -227,9 +227,10 @@ test.describe("on a phone (390 × 844)", () => {
       const box = (await actions.getByRole("button", { name }).boundingBox())!;
       expect(box.height, name).toBeGreaterThanOrEqual(40);
     }
-    // On the narrowest phone each still reads on one line.
+    // On the narrowest phone each still reads on one line (the bar held open by its focus).
     await page.setViewportSize({ width: 320, height: 640 });
-    await message.tap();
+    await actions.getByRole("button", { name: "Reply" }).focus();
+    await expect(actions.getByRole("button", { name: "Mark unread" })).toBeVisible();
     for (const name of ["React", "Reply", "Mark unread"]) expect((await actions.getByRole("button", { name }).boundingBox())!.height, name).toBeLessThan(44);
     await context.close();
   });
