@@ -28,7 +28,10 @@ import {
 export interface TabClientOptions {
   /** The streams the browser's feed connection carries (`feed`, `user:me`). */
   feedStreams: string[];
-  /** This tab's transport choice (`?transport=`, the inspector): it moves the shared connection, every tab's. */
+  /**
+   * This tab's transport choice (`?transport=`, the inspector): it moves the shared connection,
+   * every tab's.
+   */
   mode: TransportMode;
   storage?: OutboxStorage;
   /** Hands an up message to the leader (this tab's own, or another over the channel). */
