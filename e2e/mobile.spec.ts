@@ -207,6 +207,8 @@ test.describe("on a phone (390 × 844)", () => {
     await show.getByRole("button", { name: "Chat" }).click();
     await expect(show.getByRole("button", { name: /^Chat/ })).toHaveAccessibleName("Chat");
     await expect(messageLog(page).getByText("while you drew")).toBeVisible();
+    // Under the divider, as in a room opened again.
+    await expect(messageLog(page).getByRole("separator", { name: "New messages" })).toBeVisible();
     await expect(page.getByLabel("Message", { exact: true })).toBeInViewport();
     await expect.poll(readSeq).toBeGreaterThan(before);
   });

@@ -64,6 +64,20 @@ export function useReadPosition(roomId: string, me: User, shown = true): ReadPos
     };
   }, [ready, opened, roomId, me.id]);
 
+  // Back from the canvas (a phone shows one at a time): what others wrote while the chat was out
+  // of sight is new, under the divider, as in a room opened again.
+  const hiddenAt = useRef<number | null>(null);
+  useEffect(() => {
+    if (!opened) return;
+    if (!shown) {
+      hiddenAt.current ??= useRoom.getState().messages.reduce((top, m) => Math.max(top, m.seq), 0);
+      return;
+    }
+    const from = hiddenAt.current;
+    hiddenAt.current = null;
+    if (from !== null && useRoom.getState().messages.some((m) => m.seq > from && m.actor.id !== me.id)) setNewAfter(from);
+  }, [shown, opened, me.id]);
+
   const seeing = useCallback(
     // The store, not this render's `held`: a read already timed must see a mark made since.
     () => opened && shown && useRooms.getState().held?.room !== roomId && atBottom.current && document.visibilityState === "visible",
