@@ -424,7 +424,9 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
     });
 
     it("expires on its own when not renewed", async () => {
-      const short = await startServer({ testDb: s.testDb, tuning: { typingTtlMs: 300 } });
+      // Wide margins (a 2 s lapse, renewals 0.8 s apart, looked at 0.4 s from either deadline):
+      // a loaded machine delays a frame by a few hundred ms.
+      const short = await startServer({ testDb: s.testDb, tuning: { typingTtlMs: 2_000 } });
       try {
         const [p, q] = [await short.signIn("Ada"), await short.signIn("Lin")];
         const a = await short.connect(p.cookie);
@@ -437,9 +439,9 @@ describe.each(dbKinds)("WebSocket /ws on %s", (kind) => {
         // A renew keeps it alive past the first deadline.
         a.send({ type: "typing", room: "general" });
         await l.next(isType("typing", (f) => f.users.length === 1), { from });
-        await sleep(200);
+        await sleep(800);
         a.send({ type: "typing", room: "general" });
-        await sleep(200);
+        await sleep(1_600);
         expect(short.app.hub.typing.users("general")).toEqual([{ id: p.user.id, name: "Ada" }]);
         expect(l.of("typing").filter((f) => f.users.length === 0)).toHaveLength(1);
         a.close();
