@@ -1,8 +1,8 @@
 // Accounts in the browser: create one, sign in on a second device as the same person (present
 // once however many devices), a wrong password refused, a guest marked and kept off an
 // account's name, and two guests of one name told apart.
-import { expect, test } from "@playwright/test";
-import { createRoom, messageLog, openRoom, peopleHere, sendMessage, signedInPerson, signIn, unique } from "./helpers";
+import { expect, test, type Page } from "@playwright/test";
+import { createRoom, messageLog, openRoom, peopleHere, sendMessage, signedInPerson, signIn, unique, type Person } from "./helpers";
 
 test("an account signs in on a second device as the same person; guests are marked and cannot take its name", async ({ browser }) => {
   test.setTimeout(90_000); // three browsers, two sign-ins hashing a password each
@@ -190,17 +190,32 @@ test("a new name is the one the room sees at once, on what was written before it
   await second.close();
 });
 
+/** Changes the name `page`'s person goes by, from the account menu. */
+async function renameTo(page: Page, name: string): Promise<void> {
+  const menu = page.getByRole("region", { name: "Account and settings" });
+  await page.getByRole("button", { name: "Account and settings" }).click();
+  await menu.getByRole("button", { name: "Change name" }).click();
+  await menu.getByLabel("New display name").fill(name);
+  await menu.getByRole("button", { name: "Save" }).click();
+  await expect(menu).toContainText(`Signed in as ${name}`);
+}
+
+/** `author` writes in a new room; `reader` opens a direct message with them from that message. */
+async function directMessageFrom(reader: Person, author: Person): Promise<void> {
+  const room = unique("dmfrom");
+  await createRoom(author.page, room);
+  await sendMessage(author.page, "write to me");
+  await openRoom(reader.page, room);
+  const theirs = messageLog(reader.page).getByRole("listitem").filter({ hasText: "write to me" });
+  await theirs.hover();
+  await theirs.getByRole("button", { name: `Message ${author.name} directly` }).click();
+  await expect(reader.page.getByRole("heading", { level: 1 })).toHaveText(`Private room${author.name}`);
+}
+
 test("a direct message goes by the other person's new name the moment it is heard: heading, sidebar and composer", async ({ browser }) => {
   const ada = await signedInPerson(browser, unique("Ada"));
   const lin = await signedInPerson(browser, unique("Lin"));
-  const room = unique("dmrename");
-  await createRoom(ada.page, room);
-  await sendMessage(ada.page, "write to me");
-  await openRoom(lin.page, room);
-  const adas = messageLog(lin.page).getByRole("listitem").filter({ hasText: "write to me" });
-  await adas.hover();
-  await adas.getByRole("button", { name: `Message ${ada.name} directly` }).click();
-  await expect(lin.page.getByRole("heading", { level: 1 })).toHaveText(`Private room${ada.name}`);
+  await directMessageFrom(lin, ada);
   await sendMessage(lin.page, "hello there");
   await expect(messageLog(lin.page).getByText("hello there")).toBeVisible();
   // Ada opens the conversation too: both are in it.
@@ -209,12 +224,7 @@ test("a direct message goes by the other person's new name the moment it is hear
   await expect(peopleHere(lin.page)).toHaveCount(2);
 
   const after = unique("Augusta");
-  const menu = ada.page.getByRole("region", { name: "Account and settings" });
-  await ada.page.getByRole("button", { name: "Account and settings" }).click();
-  await menu.getByRole("button", { name: "Change name" }).click();
-  await menu.getByLabel("New display name").fill(after);
-  await menu.getByRole("button", { name: "Save" }).click();
-  await expect(menu).toContainText(`Signed in as ${after}`);
+  await renameTo(ada.page, after);
 
   // Heard in the conversation (Ada is in it under her new name): not at the next refresh of the
   // lists (30 s), but at once, everywhere the conversation is named.
@@ -228,25 +238,13 @@ test("a direct message goes by the other person's new name the moment it is hear
 test("a direct message goes by the other person's new name once a list says it, though the page heard the old one", async ({ browser }) => {
   const ada = await signedInPerson(browser, unique("Ada"));
   const lin = await signedInPerson(browser, unique("Lin"));
-  const room = unique("dmrename2");
-  await createRoom(ada.page, room);
-  await sendMessage(ada.page, "write to me");
   // Lin hears Ada's name from her message, and opens a conversation with her.
-  await openRoom(lin.page, room);
-  const adas = messageLog(lin.page).getByRole("listitem").filter({ hasText: "write to me" });
-  await adas.hover();
-  await adas.getByRole("button", { name: `Message ${ada.name} directly` }).click();
-  await expect(lin.page.getByRole("heading", { level: 1 })).toHaveText(`Private room${ada.name}`);
+  await directMessageFrom(lin, ada);
 
   // Ada renames away from Lin (in no room Lin is in): Lin's page hears nothing of it.
   await openRoom(ada.page, "general");
   const after = unique("Augusta");
-  const menu = ada.page.getByRole("region", { name: "Account and settings" });
-  await ada.page.getByRole("button", { name: "Account and settings" }).click();
-  await menu.getByRole("button", { name: "Change name" }).click();
-  await menu.getByLabel("New display name").fill(after);
-  await menu.getByRole("button", { name: "Save" }).click();
-  await expect(menu).toContainText(`Signed in as ${after}`);
+  await renameTo(ada.page, after);
 
   // The home page's list says the name as it is now; back in the conversation, so does the page.
   await lin.page.getByRole("link", { name: "All rooms" }).click();
