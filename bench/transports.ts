@@ -536,14 +536,17 @@ async function openSubscribers(
   }
 
   // Long polling: each subscriber polls again as soon as an answer arrives, from its cursor,
-  // sending back the answer's `state` as the app's client does (protocol 1.3; an earlier server
-  // ignores it and answers with the rooms' state every time). The lean poller (bench/lib/poller.ts):
+  // sending back the answer's `state` and naming its `Poll-Next` ticket as the app's client does
+  // (protocols 1.3 and 1.17; an earlier server ignores both: it answers with the rooms' state
+  // every time, and reads every poll afresh). The lean poller (bench/lib/poller.ts):
   // one keep-alive connection each, answers scanned as bytes.
   const pollers: LeanPoller[] = [];
   const pathFrom = (i: number, at: PollPosition | null) =>
     at === null
       ? `/api/poll?streams=room:general&wait=0&client=b${i}`
-      : `/api/poll?streams=room:general&wait=25&client=b${i}&cursor=${encodeURIComponent(at.cursor)}` + (at.state ? `&state=${encodeURIComponent(at.state)}` : "");
+      : `/api/poll?streams=room:general&wait=25&client=b${i}&cursor=${encodeURIComponent(at.cursor)}` +
+        (at.state ? `&state=${encodeURIComponent(at.state)}` : "") +
+        (at.next ? `&next=${encodeURIComponent(at.next)}` : "");
   const openPoller = async (i: number, first: (() => void) | null): Promise<void> => {
     let at: PollPosition | null = null;
     let onFirst = first;
@@ -554,10 +557,10 @@ async function openSubscribers(
     const poller: LeanPoller = await LeanPoller.connect({
       port,
       headers: cookie(i) ? { Cookie: cookie(i) } : {},
-      onAnswer(status, body) {
+      onAnswer(status, body, ticket) {
         if (status !== 200) return void setTimeout(() => !closed && next(), 100);
         forEachSendTime(body, body.length, onSent);
-        at = positionAfter(body);
+        at = { ...positionAfter(body), next: ticket };
         // The first poll answers at once with the cursor (wait=0); the rest hold.
         onFirst?.();
         onFirst = null;

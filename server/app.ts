@@ -283,13 +283,23 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const SECURITY_HEADERS = Object.entries(COMMON_SECURITY_HEADERS);
   /** Routes whose requests are held open until there is news: long polls and event streams. */
   const HELD_ROUTES: ReadonlySet<string> = new Set(["/api/poll", "/api/stream"]);
+  /** What every answer of the API carries, whatever answers it. */
+  const apiHeaders = (res: ServerResponse) => {
+    for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
+    res.setHeader("Content-Security-Policy", API_CONTENT_SECURITY_POLICY);
+  };
+  /** A long poll that carries on from its last answer (protocol 1.17): counted as any request is. */
+  const carryingOn = (res: ServerResponse) => {
+    apiHeaders(res);
+    res.on("finish", () => metrics.requestAnswered("/api/poll", "GET", res.statusCode));
+  };
   const answerRequest = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const match = metricsApart && url.pathname === "/metrics" ? null : router.match(req.method ?? "GET", url.pathname);
     const toPages = !match && opts.pages !== undefined && !url.pathname.startsWith("/api/") && url.pathname !== "/metrics";
-    for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
     // Pages get their policy, with a fresh script nonce, from proxy.ts.
-    if (!toPages) res.setHeader("Content-Security-Policy", API_CONTENT_SECURITY_POLICY);
+    if (toPages) for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
+    else apiHeaders(res);
     // The label is a route pattern, "pages" or "unmatched", never the path itself: a scanner
     // trying a million paths must not make a million time series.
     const route = match?.pattern ?? (toPages ? "pages" : "unmatched");
@@ -345,6 +355,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
       answering.delete(res);
       if (answering.size === 0) allAnswered?.();
     });
+    // A long poll that names the subscription its last answer left (protocol 1.17) carries on
+    // at once: it was read in full when that subscription began, and comes no faster than the
+    // server answers it, so it needs no turn of its own.
+    if (ready && poll.carryOn(req, res, carryingOn)) return;
     fairShare.admit(req, () => answerRequest(req, res));
   });
   /**

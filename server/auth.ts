@@ -33,8 +33,11 @@ export class DuplicateCookieError extends Error {
   }
 }
 const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
-/** How long a verified session is trusted without asking the database again. */
-const CACHE_MS = 10_000;
+/**
+ * How long a verified session is trusted without asking the database again (and a long poll
+ * carries on from its last answer without its session read again: protocol 1.17).
+ */
+export const SESSION_TRUST_MS = 10_000;
 const CACHE_MAX = 10_000;
 /**
  * How stale a session's last activity may get in the database: written at most this often per
@@ -67,6 +70,8 @@ export class Sessions {
   private readonly cache = new Map<string, { session: Session; checkedAt: number; token?: string; seenAt: number }>();
 
   private readonly prisma: PrismaClient;
+  /** The database lookups under way, by session id (one at a time per session). */
+  private readonly lookups = new Map<string, Promise<Session | null>>();
   /** Sessions that acted since the last write of activity, and when. */
   private readonly seenSince = new Map<string, number>();
   private seenTimer: NodeJS.Timeout | null = null;
@@ -144,12 +149,24 @@ export class Sessions {
     // A token this instance verified lately is the same string again: comparing it is enough,
     // and far cheaper than the HMAC (a flood of requests on one cookie pays for that on each).
     const cached = this.cache.get(sessionId);
-    if (cached && this.now() - cached.checkedAt < CACHE_MS && cached.token !== undefined && safeEqual(token, cached.token)) return cached.session;
+    if (cached && this.now() - cached.checkedAt < SESSION_TRUST_MS && cached.token !== undefined && safeEqual(token, cached.token)) return cached.session;
     if (!safeEqual(sig, this.sign(`${sessionId}.${expText}`))) return null;
-    if (cached && this.now() - cached.checkedAt < CACHE_MS) {
+    if (cached && this.now() - cached.checkedAt < SESSION_TRUST_MS) {
       cached.token = token;
       return cached.session;
     }
+    // Requests of one session that find it due together (its tabs' polls, its devices after a
+    // restart) share one lookup: a session's trust runs out for all of them at the same moment.
+    let lookup = this.lookups.get(sessionId);
+    if (!lookup) {
+      lookup = this.lookUp(sessionId, token, cached?.seenAt).finally(() => this.lookups.delete(sessionId));
+      this.lookups.set(sessionId, lookup);
+    }
+    return lookup;
+  }
+
+  /** Reads a session from the database (its cookie's signature checked), and remembers it. */
+  private async lookUp(sessionId: string, token: string, seenAt: number | undefined): Promise<Session | null> {
     // One statement on the database's own driver: every connection a cold cache meets (all of
     // them, after a restart) pays for this lookup, and it is the one query each must make.
     const [row] = await this.db.sql.query<{ user_id: string; name: string; color: string; guest: boolean; expires_ms: string | number; seen_ms: string | number }>(
@@ -166,7 +183,7 @@ export class Sessions {
     const user: User = { id: row.user_id, name: row.name, color: row.color, ...(row.guest ? { guest: true as const } : {}) };
     const session = { id: sessionId, user, expiresAt };
     // A write of this instance's still on its way is no reason to write again.
-    this.remember(session, Math.max(Number(row.seen_ms), cached?.seenAt ?? 0), token);
+    this.remember(session, Math.max(Number(row.seen_ms), seenAt ?? 0), token);
     // A lookup is a request from the session (every one that misses the cache): it acted.
     this.seen(sessionId);
     return session;

@@ -156,6 +156,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
 
     // Long polling
     pollAnswers: hotCounter("rt_poll_answers_total", "Long polls answered", "reason"),
+    pollTickets: hotCounter("rt_poll_tickets_total", "Long polls that named the subscription they carry on (protocol 1.17): taken, or declined and read afresh", "outcome"),
     pollsHeld: gauge("rt_polls_held", "Long polls currently held"),
     pollsKept: gauge("rt_polls_kept", "Long-poll subscriptions kept between a poll's answer and the client's next poll"),
     httpWaiting: gauge("rt_http_requests_waiting", "HTTP requests read and waiting for a turn of the event loop (a burst shared out between addresses)"),

@@ -10,6 +10,8 @@ import net from "node:net";
 export interface PollPosition {
   cursor: string;
   state?: string;
+  /** The answer's `Poll-Next` ticket (protocol 1.17): the next poll names it, as the app's client does. */
+  next?: string;
 }
 
 export interface LeanPollerOptions {
@@ -17,17 +19,21 @@ export interface LeanPollerOptions {
   port: number;
   /** Headers sent with every poll (the session's cookie). */
   headers?: Record<string, string>;
-  /** Every answer: its status and body (a view valid only during the call). */
-  onAnswer: (status: number, body: Buffer) => void;
+  /**
+   * Every answer: its status, its body (a view valid only during the call) and its `Poll-Next`
+   * ticket (protocol 1.17), when it has one.
+   */
+  onAnswer: (status: number, body: Buffer, next: string | undefined) => void;
   /** The connection failed or closed; the poller is done. */
   onClose?: (err?: Error) => void;
 }
 
 const HEAD_END = Buffer.from("\r\n\r\n");
+const POLL_NEXT = /\r\npoll-next:\s*(\S+)/i;
 // The answer's top-level fields after its events (server/transports/longpoll.ts#answerJson).
 const AFTER_EVENTS = Buffer.from('],"cursor":');
 
-/** The position an answer leaves its poller at: its cursor and rooms' state token. */
+/** The position an answer leaves its poller at: its cursor and rooms' state token (the ticket is its header's). */
 export function positionAfter(body: Buffer): PollPosition {
   const at = body.lastIndexOf(AFTER_EVENTS);
   if (at < 0) return JSON.parse(body.toString("utf8")) as PollPosition;
@@ -93,7 +99,7 @@ export class LeanPoller {
       if (!length) return this.close(new Error(`a poll answer without Content-Length (${head.split("\r\n")[0]})`));
       const end = headEnd + 4 + Number(length[1]);
       if (buf.length < end) break;
-      this.o.onAnswer(status, buf.subarray(headEnd + 4, end));
+      this.o.onAnswer(status, buf.subarray(headEnd + 4, end), POLL_NEXT.exec(head)?.[1]);
       buf = buf.subarray(end);
     }
     this.buf = buf.length > 0 ? Buffer.from(buf) : null;

@@ -37,6 +37,12 @@ export class PollChannel {
    * for a new set of streams carries it in full.
    */
   private roomState: string | null = null;
+  /**
+   * The ticket of the last answer (`Poll-Next`, protocol 1.17) and the streams it was for: the
+   * next poll for the same streams names it, and the server carries on with the subscription
+   * that answer left instead of reading the poll afresh. Spent by that poll, dropped on a start.
+   */
+  private ticket: { next: string; streams: string } | null = null;
 
   constructor(
     private readonly baseUrl: string,
@@ -55,6 +61,7 @@ export class PollChannel {
     this.running = true;
     this.answerAtOnce = true;
     this.roomState = null;
+    this.ticket = null;
     this.loop();
   }
 
@@ -87,8 +94,11 @@ export class PollChannel {
     const known = new Set(cursor.split(",").map((pair) => pair.slice(0, pair.lastIndexOf("="))));
     const atOnce = this.answerAtOnce || !streams.every((s) => known.has(s));
     this.answerAtOnce = false;
+    const streamList = streams.join(",");
+    const ticket = !atOnce && this.ticket?.streams === streamList ? this.ticket.next : null;
+    this.ticket = null;
     const params = new URLSearchParams({
-      streams: streams.join(","),
+      streams: streamList,
       cursor,
       wait: String(atOnce ? 0 : this.waitS),
       client: this.tabId,
@@ -96,6 +106,7 @@ export class PollChannel {
       conn: this.tabId,
     });
     if (this.roomState !== null) params.set("state", this.roomState);
+    if (ticket !== null) params.set("next", ticket);
     const abort = new AbortController();
     this.abort = abort;
     // A proxy that never answers must not hold us forever: wait plus a margin.
@@ -117,14 +128,15 @@ export class PollChannel {
           const invalid = { payload: answer, bytes: text.length };
           throw Object.assign(new Error(`Invalid poll answer (${answer.reason})`), { status: res.status, code: "invalid_frame", invalid });
         }
-        return { answer, bytes: text.length };
+        return { answer, bytes: text.length, next: res.headers.get("poll-next") };
       })
       .then(
-        ({ answer, bytes }) => {
+        ({ answer, bytes, next }) => {
           clearTimeout(timeout);
           if (gen !== this.generation) return;
           this.hooks.onSuccess();
           this.roomState = answer.state ?? null;
+          this.ticket = next ? { next, streams: streamList } : null;
           this.hooks.onAnswer(answer, bytes, Date.now() - started);
           if (this.running && gen === this.generation) this.loop();
         },

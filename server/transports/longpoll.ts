@@ -6,13 +6,16 @@
 // keep coming; answers are encoded once for every poller at the same position
 // (`PollAnswers`), and carry the rooms' state only when the poller does not have it already.
 // A poll's subscription outlives its answer (`PollSubscription`): the same tab's next poll from
-// the answer's cursor takes it over, so a poller subscribes once, not once a request.
+// the answer's cursor takes it over, so a poller subscribes once, not once a request. That next
+// poll names it by the ticket the answer carried (`Poll-Next`, protocol 1.17) and is taken up
+// before it is routed or its session read (`carryOn`): its cookie, streams and cursor only
+// compared with what the poll that began it was checked for.
 // Upstream, a page's frames (`POST /api/poll/frames`) go to the same command executor as a
 // WebSocket's (`runFrames`).
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { randomBytes } from "node:crypto";
-import type { Session } from "../auth";
+import { SESSION_TRUST_MS, type Session } from "../auth";
 import type { ConnectionBudget, ConnectionLease, ConnectionRefusal } from "../connection-budget";
 import type { EventLog } from "../eventlog";
 import type { DisconnectReason, Encoder, Hub, Outgoing, RoomFrame, Subscriber } from "../hub";
@@ -137,6 +140,16 @@ export class LongPollTransport {
   private readonly kept = new Map<string, PollSubscription>();
   /** The kept subscriptions of each session, least recently answered first (never an empty set). */
   private readonly keptBySession = new Map<string, Set<PollSubscription>>();
+  /**
+   * Kept subscriptions by the ticket their last answer carried (`Poll-Next`, protocol 1.17):
+   * the next poll that names it is taken up without being read afresh (`carryOn`).
+   */
+  private readonly tickets = new Map<string, PollSubscription>();
+  /** Tickets are this process's prefix and a count: a ticket is only ever honoured with its poller's cookie. */
+  private readonly ticketPrefix = randomBytes(6).toString("base64url");
+  private ticketCount = 0;
+  private readonly ticketsTaken: Tally | undefined;
+  private readonly ticketsDeclined: Tally | undefined;
   /** @internal Polls taken, fresh or continuing a kept subscription (tests wait on it). */
   taken = 0;
   private readonly maxHeld: number;
@@ -169,6 +182,8 @@ export class LongPollTransport {
     this.batches = new PollBatches({ windowMs: opts.batchMs ?? POLL_BATCH_MS, paceMs: opts.paceMs ?? POLL_PACE_MS });
     this.answers = new PollAnswers();
     this.encodings = counterFor(opts.metrics?.pollEncodings, "");
+    this.ticketsTaken = counterFor(opts.metrics?.pollTickets, "taken");
+    this.ticketsDeclined = counterFor(opts.metrics?.pollTickets, "declined");
     // Read when scraped: they move with every poll. A long poll is an open connection while its
     // request is held (`rt_connections`, as the ops page shows them), not while its subscription
     // waits for the next request.
@@ -278,7 +293,7 @@ export class LongPollTransport {
     const requestKey = `${clientKey}|${streamsParam}`;
     let kept = this.kept.get(clientKey);
     // The cursor the last answer carried, sent back as it was, needs no parsing.
-    const cursor = kept?.answeredWith(requestKey, cursorText(req, url)) ? null : readCursor(req, url, session.user);
+    const cursor = kept?.answeredWith(requestKey, cursorText(req, url.searchParams)) ? null : readCursor(req, url, session.user);
     if (kept && cursor && !kept.continuesFrom(requestKey, cursor)) {
       kept.dispose();
       kept = undefined;
@@ -323,16 +338,6 @@ export class LongPollTransport {
       if (this.isFull(key)) return this.refuseOverloaded(res);
     }
 
-    // A page (it names its `conn`) is present in the rooms it joined by its frames, renewed by
-    // each poll; `leave` ends it, and so do a removal and signing out. A version 1 client (no
-    // `conn`) is present in the rooms it polls until the lapse: one presence entry per session
-    // (not per `client=`), so a session naming new clients adds no entries.
-    if (conn !== null) this.pages.seen(session, client);
-    else {
-      const presenceId = pollPresenceId(session.id);
-      for (const room of rooms) this.opts.hub.presence.touch(room, session.user, presenceId, this.opts.presenceTtlMs ?? POLL_PRESENCE_TTL_MS);
-    }
-
     // The client's poll before this one, still held: it moved on from it, so it is answered
     // (unread) and let go; this poll carries on from its own cursor.
     this.held.get(key)?.answer("superseded");
@@ -348,14 +353,103 @@ export class LongPollTransport {
     const admitted = budget?.acquire("longpoll", session.user.id, address);
     if (admitted && !admitted.ok) return this.refuseTooMany(res, admitted);
     const poll = kept ?? new PollSubscription(key, clientKey, requestKey, session, streams, rooms, cursor!, this, this.opts);
-    if (kept) this.forget(kept);
+    // Read in full: what the ticket of its next answer is honoured for (protocol 1.17).
+    poll.vouch(req.headers.cookie, session, address, this.now());
+    const waitMs = this.draining ? 0 : waitS * 1000;
+    await this.take(poll, res, session, conn !== null ? client : null, admitted?.lease, state, waitMs, !kept);
+  }
+
+  /**
+   * A poll that names the subscription its last answer left (`?next=`, protocol 1.17), taken up
+   * before it is routed or its session read: true when it carries on from that answer (`prepare`
+   * gives its answer the headers every API answer has); false when it is to be read afresh, as
+   * a poll without `next` is. Its cookie must be the one the subscription's polls were read
+   * with, and it must name the same streams and client and the answer's cursor: then the
+   * session, the streams' rooms and the client's cursor are what they were checked to be.
+   * Taken out of the turn-sharing queue too (server/http/fair-share.ts): a ticket comes only
+   * with an answer, so these polls come no faster than the server answers them.
+   */
+  carryOn(req: IncomingMessage, res: ServerResponse, prepare: (res: ServerResponse) => void): boolean {
+    const target = req.url ?? "";
+    if (req.method !== "GET" || !target.startsWith("/api/poll?") || !target.includes("next=")) return false;
+    const query = new URLSearchParams(target.slice("/api/poll?".length));
+    const ticket = query.get("next");
+    if (ticket === null) return false;
+    const poll = this.tickets.get(ticket);
+    const asked = poll && this.carriesOn(poll, req, query);
+    const admitted = asked ? this.opts.budget?.acquire("longpoll", poll.user.id, poll.address) : undefined;
+    if (!poll || !asked || (admitted && !admitted.ok)) {
+      this.ticketsDeclined?.inc();
+      return false;
+    }
+    this.ticketsTaken?.inc();
+    prepare(res);
+    void this.take(poll, res, poll.session, asked.conn, admitted?.lease, asked.state, asked.waitMs, false);
+    return true;
+  }
+
+  /**
+   * What a poll naming `poll`'s ticket asks for, when it is that subscription's next poll and
+   * nothing stands in its way here; null when it must be read afresh (and, if it may not be
+   * held, refused there with the reason).
+   */
+  private carriesOn(poll: PollSubscription, req: IncomingMessage, query: URLSearchParams): { conn: string | null; state: string | null; waitMs: number } | null {
+    if (this.draining || req.headers.cookie !== poll.cookie || this.now() >= poll.trustedUntil) return null;
+    const conn = query.get("conn");
+    const client = (conn ?? query.get("client") ?? "").slice(0, 64);
+    if (!poll.answeredWith(`${poll.sessionId}|${client}|${query.get("streams")}`, cursorText(req, query))) return null;
+    const mine = this.bySession.get(poll.sessionId);
+    if (this.held.has(poll.key) || this.isFull(poll.key) || (mine && mine.size >= this.maxHeldPerSession)) return null;
+    try {
+      return { conn: conn === null ? null : client, state: parseState(query.get("state")), waitMs: parseWait(query.get("wait")) * 1000 };
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Holds `res` for `poll`: a kept subscription (`fresh` false) carries on, a new one subscribes
+   * from its cursor. `conn`: the page it is for (null from a version 1 client).
+   */
+  private take(poll: PollSubscription, res: ServerResponse, session: Session, conn: string | null, lease: ConnectionLease | undefined, state: string | null, waitMs: number, fresh: boolean): Promise<void> | void {
+    // A page (it names its `conn`) is present in the rooms it joined by its frames, renewed by
+    // each poll; `leave` ends it, and so do a removal and signing out. A version 1 client (no
+    // `conn`) is present in the rooms it polls until the lapse: one presence entry per session
+    // (not per `client=`), so a session naming new clients adds no entries.
+    if (conn !== null) this.pages.seen(session, conn);
+    else {
+      const presenceId = pollPresenceId(session.id);
+      for (const room of poll.rooms) this.opts.hub.presence.touch(room, session.user, presenceId, this.opts.presenceTtlMs ?? POLL_PRESENCE_TTL_MS);
+    }
+    if (!fresh) this.forget(poll);
     this.hold(poll);
     this.taken++;
-    if (admitted) this.leases.set(poll, admitted.lease);
+    if (lease) this.leases.set(poll, lease);
     res.on("close", () => poll.abort(res));
-    const waitMs = this.draining ? 0 : waitS * 1000;
-    if (kept) return kept.attach(res, state, waitMs);
-    await poll.start(res, state, waitMs);
+    if (!fresh) return poll.attach(res, state, waitMs);
+    return poll.start(res, state, waitMs);
+  }
+
+  /** @internal A ticket for `poll`'s next poll (protocol 1.17). */
+  issueTicket(poll: PollSubscription): string {
+    const ticket = `${this.ticketPrefix}${(++this.ticketCount).toString(36)}`;
+    this.tickets.set(ticket, poll);
+    return ticket;
+  }
+
+  /** @internal A ticket is spent: its poll came, or its subscription was let go. */
+  dropTicket(ticket: string): void {
+    this.tickets.delete(ticket);
+  }
+
+  /** @internal Tickets that may still be named (tests check none outlive their subscriptions). */
+  get ticketCountNow(): number {
+    return this.tickets.size;
+  }
+
+  /** The time sessions expire by (server/auth.ts#Sessions reads the same). */
+  now(): number {
+    return Date.now();
   }
 
   /** Whether a poll under `key` would pass the bound (a poll it supersedes frees its slot). */
@@ -498,6 +592,16 @@ class PollSubscription implements Subscriber {
   readonly countedByTransport = true;
   readonly user: User;
   readonly sessionId: string;
+  /**
+   * What the last poll read in full vouched for (`vouch`): the session, and the cookie and
+   * address a poll naming this one's ticket carries on with, until `trustedUntil` (protocol 1.17).
+   */
+  session: Session;
+  cookie: string | undefined;
+  address = "";
+  trustedUntil = 0;
+  /** The ticket its last answer carried, until the next poll comes or it is let go. */
+  private ticket: string | null = null;
   /** The held request, or null between polls. */
   private res: ServerResponse | null = null;
   /** The `state` of the client's last answer (protocol 1.3); null from a version 1 client. */
@@ -537,6 +641,7 @@ class PollSubscription implements Subscriber {
   ) {
     this.user = session.user;
     this.sessionId = session.id;
+    this.session = session;
     this.position = new Map(cursor);
   }
 
@@ -579,8 +684,20 @@ class PollSubscription implements Subscriber {
     return this.live && this.res === null && requestKey === this.requestKey && this.answered === formatCursor(this.positionIn(cursor));
   }
 
+  /**
+   * A poll read in full (its session checked now) vouches for the subscription: a poll naming
+   * its ticket later carries on with the same cookie, for as long as a checked session is trusted.
+   */
+  vouch(cookie: string | undefined, session: Session, address: string, now: number): void {
+    this.cookie = cookie;
+    this.session = session;
+    this.address = address;
+    this.trustedUntil = Math.min(session.expiresAt, now + SESSION_TRUST_MS);
+  }
+
   /** A next poll from the last answer's cursor: answers what gathered since, or holds it. */
   attach(res: ServerResponse, clientState: string | null, waitMs: number): void {
+    this.spendTicket();
     if (this.keepTimer) clearTimeout(this.keepTimer);
     this.keepTimer = null;
     this.res = res;
@@ -724,12 +841,32 @@ class PollSubscription implements Subscriber {
     if (res.destroyed) return;
     const socket = res.req.socket as Socket;
     const queued = !res.socket;
-    res.writeHead(200, { "Content-Type": "application/json; charset=utf-8", "Content-Length": body.length, "Cache-Control": "no-store" });
+    const head: OutgoingHttpHeaders = { "Content-Type": "application/json; charset=utf-8", "Content-Length": body.length, "Cache-Control": "no-store" };
+    // Kept for the client's next poll: the answer names it (protocol 1.17).
+    const next = this.live ? this.nextTicket() : null;
+    if (next !== null) head["Poll-Next"] = next;
+    res.writeHead(200, head);
     res.end(body);
     this.owner.sent(socket);
     // A client pipelining polls: this answer waits behind earlier ones on the same connection
     // and reaches the socket once they have gone. Checked again then.
     if (queued) res.once("socket", () => process.nextTick(() => this.owner.sent(socket)));
+  }
+
+  /**
+   * The ticket its next poll may name, in place of the last one; null when that poll is to be
+   * read in full (its session due to be checked again).
+   */
+  private nextTicket(): string | null {
+    this.spendTicket();
+    if (this.cookie === undefined || this.owner.now() >= this.trustedUntil) return null;
+    return (this.ticket = this.owner.issueTicket(this));
+  }
+
+  /** Its ticket may no longer be named: its next poll came, or it was let go. */
+  private spendTicket(): void {
+    if (this.ticket !== null) this.owner.dropTicket(this.ticket);
+    this.ticket = null;
   }
 
   private keepUntilNextPoll(): void {
@@ -780,6 +917,7 @@ class PollSubscription implements Subscriber {
     this.live = false;
     this.res = null;
     this.clearTimers();
+    this.spendTicket();
     if (this.keepTimer) clearTimeout(this.keepTimer);
     for (const room of this.rooms) this.opts.hub.unwatch(room, this);
     this.opts.hub.unregister(this);

@@ -27,15 +27,15 @@ export async function resolveStreams(param: string | null, user: User, workspace
   return [...out];
 }
 
-/** The resume position as sent: `Last-Event-ID` first, then `?cursor=`. */
-export function cursorText(req: IncomingMessage, url: URL): string {
+/** The resume position as sent: `Last-Event-ID` first, then `?cursor=` (of `query`). */
+export function cursorText(req: IncomingMessage, query: URLSearchParams): string {
   // Node gives this header as one string (repeats joined); an empty one counts as absent.
-  return req.headers["last-event-id"]?.toString() || url.searchParams.get("cursor") || "";
+  return req.headers["last-event-id"]?.toString() || query.get("cursor") || "";
 }
 
 /** The resume position: `Last-Event-ID` first, then `?cursor=`; `user:me` keys resolved. */
 export function readCursor(req: IncomingMessage, url: URL, user: User): Cursor {
-  const parsed = parseCursor(cursorText(req, url));
+  const parsed = parseCursor(cursorText(req, url.searchParams));
   if (!parsed) throw new HttpError("bad_cursor", "Malformed cursor; expected stream=seq pairs joined by commas");
   const cursor: Cursor = new Map();
   for (const [stream, seq] of parsed) cursor.set(stream === "user:me" ? userStream(user.id) : stream, seq);

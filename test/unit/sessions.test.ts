@@ -3,7 +3,7 @@
 // forged or altered part, or one signed out since. And when each session was last active,
 // noted every few minutes at most.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { SEEN_EVERY_MS, Sessions } from "../../server/auth";
+import { SEEN_EVERY_MS, SESSION_TRUST_MS, Sessions } from "../../server/auth";
 import type { Sql } from "../../server/db/database";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
 
@@ -38,6 +38,36 @@ describe("session cookies", () => {
     expect(await sessions.verify(`${id}.${Number(exp) + 1000}.${sig}`)).toBeNull();
     expect(await sessions.verify(`${id}.${exp}.`)).toBeNull();
     expect(await sessions.verify(token)).not.toBeNull();
+  });
+
+  it("reads a session due to be checked once for all the requests that find it due together", async () => {
+    let now = Date.now();
+    let lookups = 0;
+    const sql: Sql = {
+      query: (text, params) => {
+        if (text.includes("FROM sessions s JOIN users u")) lookups++;
+        return testDb.db.sql.query(text, params);
+      },
+      exec: (script) => testDb.db.sql.exec(script),
+    };
+    const clocked = new Sessions({ prisma: testDb.db.prisma, sql }, "unit-secret-unit-secret-unit-secret-0123", () => now);
+    const { session, cookie } = await clocked.create("Tab", false);
+    const token = valueOf(cookie);
+    // Trusted since it was made: no lookup yet.
+    expect((await Promise.all(Array.from({ length: 10 }, () => clocked.verify(token)))).every((s) => s?.id === session.id)).toBe(true);
+    expect(lookups).toBe(0);
+    // Its trust has run out: ten tabs' polls arriving at once are one lookup, then trusted again.
+    now += SESSION_TRUST_MS + 1;
+    const all = await Promise.all(Array.from({ length: 10 }, () => clocked.verify(token)));
+    expect(all.map((s) => s?.user.name)).toEqual(Array(10).fill("Tab"));
+    expect(lookups).toBe(1);
+    expect((await clocked.verify(token))?.id).toBe(session.id);
+    expect(lookups).toBe(1);
+    // Signed out meanwhile: the next lookup finds nothing, for every request waiting on it.
+    await clocked.destroy(session.id);
+    now += SESSION_TRUST_MS + 1;
+    expect(await Promise.all([clocked.verify(token), clocked.verify(token)])).toEqual([null, null]);
+    expect(lookups).toBe(2);
   });
 
   it("refuses a cookie at once once its session is signed out, however recently it was verified", async () => {
