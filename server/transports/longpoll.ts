@@ -30,7 +30,7 @@ import { PersonRates } from "../ratelimit";
 import { PollAnswers, PollBatches, roomsToken } from "./poll-answers";
 import { PollPages } from "./poll-pages";
 import { MAX_BACKLOG_BYTES, WriteGuard } from "./slow-consumer";
-import { cursorText, readCursor, resolveStreams } from "./streams";
+import { cursorOf, cursorText, readCursor, resolveStreams } from "./streams";
 import {
   canvasStream,
   formatCursor,
@@ -397,7 +397,14 @@ export class LongPollTransport {
     if (this.draining || req.headers.cookie !== poll.cookie || this.now() >= poll.trustedUntil) return null;
     const conn = query.get("conn");
     const client = (conn ?? query.get("client") ?? "").slice(0, 64);
-    if (!poll.answeredWith(`${poll.sessionId}|${client}|${query.get("streams")}`, cursorText(req, query))) return null;
+    const requestKey = `${poll.sessionId}|${client}|${query.get("streams")}`;
+    const text = cursorText(req, query);
+    // The answer's cursor sent back as it was, or the same positions written otherwise (a page
+    // names its own stream `user:me`, as it polls it).
+    if (!poll.answeredWith(requestKey, text)) {
+      const cursor = cursorOf(text, poll.user);
+      if (!cursor || !poll.continuesFrom(requestKey, cursor)) return null;
+    }
     const mine = this.bySession.get(poll.sessionId);
     if (this.held.has(poll.key) || this.isFull(poll.key) || (mine && mine.size >= this.maxHeldPerSession)) return null;
     try {

@@ -35,8 +35,15 @@ export function cursorText(req: IncomingMessage, query: URLSearchParams): string
 
 /** The resume position: `Last-Event-ID` first, then `?cursor=`; `user:me` keys resolved. */
 export function readCursor(req: IncomingMessage, url: URL, user: User): Cursor {
-  const parsed = parseCursor(cursorText(req, url.searchParams));
-  if (!parsed) throw new HttpError("bad_cursor", "Malformed cursor; expected stream=seq pairs joined by commas");
+  const cursor = cursorOf(cursorText(req, url.searchParams), user);
+  if (!cursor) throw new HttpError("bad_cursor", "Malformed cursor; expected stream=seq pairs joined by commas");
+  return cursor;
+}
+
+/** A cursor as sent, `user:me` keys resolved to `user`'s stream; null when malformed. */
+export function cursorOf(text: string, user: User): Cursor | null {
+  const parsed = parseCursor(text);
+  if (!parsed) return null;
   const cursor: Cursor = new Map();
   for (const [stream, seq] of parsed) cursor.set(stream === "user:me" ? userStream(user.id) : stream, seq);
   return cursor;

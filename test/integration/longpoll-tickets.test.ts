@@ -186,7 +186,8 @@ describe("long polls that carry on (protocol 1.17)", () => {
   it("the page's poll channel names each answer's ticket, and the server carries on with every one", async () => {
     const { PollChannel } = await import("../../lib/realtime/poll-channel");
     const room = await newRoom();
-    const streams = [`room:${room}`, "feed"];
+    // As a page polls them: its own stream as `user:me`, which answers name by the person's id.
+    const streams = [`room:${room}`, "feed", "user:me"];
     const cursor = new Map<string, number>();
     const got: string[] = [];
     let answers = 0;
@@ -199,7 +200,8 @@ describe("long polls that carry on (protocol 1.17)", () => {
         answers++;
         for (const pair of answer.cursor.split(",")) {
           const at = pair.lastIndexOf("=");
-          cursor.set(pair.slice(0, at), Number(pair.slice(at + 1)));
+          const stream = pair.slice(0, at);
+          cursor.set(stream.startsWith("user:") ? "user:me" : stream, Number(pair.slice(at + 1)));
         }
         for (const e of answer.events) if (e.type === "message") got.push((e.data as { text: string }).text);
       },
