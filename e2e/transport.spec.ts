@@ -1,9 +1,10 @@
 // `?transport=longpoll` forces the fallback: chat still works, and the badge says so; a page
 // removed from a private room over it is told at once and goes on polling the rest.
 import { expect, test } from "@playwright/test";
+import { metricValue, parseMetrics } from "../test/helpers/metrics";
 import { activityFeed, connectionBadge, createPrivateRoom, createRoom, messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
 
-test("two people chat over long polling", async ({ browser }) => {
+test("two people chat over long polling", async ({ browser, baseURL }) => {
   const tia = await signedInPerson(browser, "Tia", "/?transport=longpoll");
   const uri = await signedInPerson(browser, "Uri", "/?transport=longpoll");
   const room = unique("polling");
@@ -11,11 +12,23 @@ test("two people chat over long polling", async ({ browser }) => {
   await openRoom(uri.page, room);
 
   for (const p of [tia, uri]) await expect(connectionBadge(p.page)).toHaveText("Long polling · connected");
+  // Each answer names the subscription kept for the page's next poll, and that poll names it
+  // back (protocol 1.17): the server carries on without reading the poll afresh.
+  const carriedOn: string[] = [];
+  uri.page.on("request", (req) => {
+    const url = new URL(req.url());
+    if (url.pathname === "/api/poll" && url.searchParams.has("next")) carriedOn.push(url.searchParams.get("next")!);
+  });
+  const taken = async () => metricValue(parseMetrics(await (await fetch(`${baseURL}/metrics`)).text()), "rt_poll_tickets_total", { outcome: "taken" });
+  const takenBefore = await taken();
   await sendMessage(tia.page, "polled hello");
   await expect(messageLog(uri.page).getByText("polled hello")).toBeVisible();
   await sendMessage(uri.page, "polled reply");
   await expect(messageLog(tia.page).getByText("polled reply")).toBeVisible();
   await expect(uri.page.getByRole("list", { name: "People here" }).getByRole("listitem")).toHaveCount(2);
+  await expect.poll(() => carriedOn.length).toBeGreaterThanOrEqual(2);
+  expect(new Set(carriedOn).size).toBe(carriedOn.length);
+  expect(await taken()).toBeGreaterThan(takenBefore);
   await tia.context.close();
   await uri.context.close();
 });
