@@ -114,6 +114,11 @@ const DEFAULT_MAX_HELD = 10_000;
 export const MAX_REMEMBERED_CLIENTS = 10_000;
 /** A browser holds at most 6 HTTP/1.1 connections per host for all its tabs; HTTP/2 allows more. */
 const DEFAULT_MAX_HELD_PER_SESSION = 16;
+/**
+ * The least `wait` of a poll taken up by its ticket (protocol 1.17): one that asks for less is
+ * read afresh, in its turn, so that answers at once cannot chain tickets into a loop.
+ */
+export const MIN_CARRY_ON_WAIT_S = 1;
 /** Seconds a refused poller waits before polling again (the client adds jitter). */
 const RETRY_AFTER_S = 2;
 /**
@@ -407,11 +412,18 @@ export class LongPollTransport {
     }
     const mine = this.bySession.get(poll.sessionId);
     if (this.held.has(poll.key) || this.isFull(poll.key) || (mine && mine.size >= this.maxHeldPerSession)) return null;
+    let waitS: number;
+    let state: string | null;
     try {
-      return { conn: conn === null ? null : client, state: parseState(query.get("state")), waitMs: parseWait(query.get("wait")) * 1000 };
+      waitS = parseWait(query.get("wait"));
+      state = parseState(query.get("state"));
     } catch {
       return null;
     }
+    // A poll that asks to be answered (almost) at once takes its turn: answered at once, it
+    // would bring its next ticket straight back, a loop past the queue.
+    if (waitS < MIN_CARRY_ON_WAIT_S) return null;
+    return { conn: conn === null ? null : client, state, waitMs: waitS * 1000 };
   }
 
   /**

@@ -34,9 +34,12 @@ describe("long polls that carry on (protocol 1.17)", () => {
   const call = (p: Person, method: string, path: string, body?: unknown) =>
     s.api(path, { method, cookie: p.cookie, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 
-  /** One poll: `query` as the page sends it, `next` the ticket it names (if any). */
+  /**
+   * One poll: `query` as the page sends it, `next` the ticket it names (if any). A first poll is
+   * answered at once; one that carries on may be held a second (less is read afresh).
+   */
   const poll = async (p: Person, query: Record<string, string>, next?: string | null): Promise<Answer> => {
-    const q = new URLSearchParams({ wait: "0", ...query });
+    const q = new URLSearchParams({ wait: next ? "1" : "0", ...query });
     if (next) q.set("next", next);
     const res = await call(p, "GET", `/api/poll?${q}`);
     return { status: res.status, next: res.headers.get("poll-next"), body: await res.json() };
@@ -82,7 +85,8 @@ describe("long polls that carry on (protocol 1.17)", () => {
     expect(seen).toEqual(["m0a", "m0b", "m1a", "m1b", "m2a", "m2b"]);
     expect(await tickets()).toEqual({ taken: before.taken + 3, declined: before.declined });
     // The answers of a poll taken up carry the headers every API answer has.
-    const q = new URLSearchParams({ streams: `room:${room}`, conn: "page-1", cursor: at.body.cursor, wait: "0", next: at.next! });
+    await say(bea, room, "m3");
+    const q = new URLSearchParams({ streams: `room:${room}`, conn: "page-1", cursor: at.body.cursor, wait: "1", next: at.next! });
     const res = await call(ada, "GET", `/api/poll?${q}`);
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
@@ -102,6 +106,19 @@ describe("long polls that carry on (protocol 1.17)", () => {
     expect(again.status).toBe(200);
     expect(texts(again)).toEqual(["one"]);
     expect(await tickets()).toEqual({ taken: before.taken, declined: before.declined + 1 });
+  });
+
+  it("reads afresh a poll asking to be answered at once, ticket or not: answers at once cannot chain tickets past the queue", async () => {
+    const room = await newRoom();
+    const query = { streams: `room:${room}`, conn: "page-9" };
+    let at = await poll(ada, query);
+    const before = await tickets();
+    for (let i = 0; i < 3; i++) {
+      const next = await poll(ada, { ...query, cursor: at.body.cursor, wait: "0.5" }, at.next);
+      expect(next.status).toBe(200);
+      at = next;
+    }
+    expect(await tickets()).toEqual({ taken: before.taken, declined: before.declined + 3 });
   });
 
   it("reads afresh a ticket named for other streams or from another cursor", async () => {
