@@ -15,6 +15,7 @@ import { JOIN_RATE, MAX_ROOMS_PER_CONNECTION } from "../../server/commands/limit
 import { FD_PLANNED_FULL_ADDRESSES, FD_RESERVE, plannedFileHandles } from "../../server/fd-budget";
 import { OPS_KEPT_SAMPLES, OPS_SAMPLE_MS } from "../../server/ops";
 import { SEND_LIMITS } from "../../server/ratelimit";
+import { SESSION_TRUST_MS } from "../../server/auth";
 import { POLL_STATE_INTERVAL_MS } from "../../server/transports/longpoll";
 import { WS_PING_INTERVAL_MS, WS_PONG_TIMEOUT_MS } from "../../server/transports/ws";
 import { loadConfig } from "../../server/config";
@@ -400,6 +401,7 @@ const NUMBERS: NumberRow[] = [
   ["06", /LongPolling --> WebSocket: background retry every (\d+) s/, s(UPGRADE_RETRY_MS)],
   ["06", /LongPolling --> SSE: background retry every (\d+) s/, s(UPGRADE_RETRY_MS)],
   ["06", /no first byte within (\d+) s/, s(SSE_FIRST_BYTE_TIMEOUT_MS)],
+  ["06", /within `SESSION_TRUST_MS` \((\d+) s\)/, s(SESSION_TRUST_MS)],
 
   ["07", /NOTIFY is limited to (\d+) bytes/, (n) => MAX_NOTIFY_BYTES < n],
   ["07", /not renewed within (\w+) heartbeats/, PEER_EXPIRY_HEARTBEATS],
@@ -467,8 +469,8 @@ const RESULTS_PHRASES: [chapter: string, phrase: RegExp, section: string][] = [
   ["10", /allows [\d,]+, which is why \*idle\* stops/, "idle"],
   ["10", /those pauses \((\d+)–30 ms every ~0\.8 s here\)/, "event log in two round trips"],
   ["02", /up to (\d+) ms in which no one else's ack went out/, "frames counted per person before parsing"],
-  ["06", /long polling reached ([\d.]+)× the WebSocket's deliveries/, "transports: long polling at 250 subscribers"],
-  ["06", /and it reached ([\d.]+)× \(`bench\/RESULTS\.md`/, "transports: long polling at 250 subscribers"],
+  ["06", /long polling reached ([\d.]+)× the WebSocket's deliveries/, "transports: long polls that carry on"],
+  ["06", /deliveries at\s+([\d.]+) requests per delivery/, "transports: long polls that carry on"],
 ];
 
 const UNIT = /\d[\d,.]*(?:–\d+)?\s?(?:ms|s|Hz|KiB|bytes|\/s)\b/g;
