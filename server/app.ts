@@ -358,7 +358,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // A long poll that names the subscription its last answer left (protocol 1.17) carries on
     // at once: it was read in full when that subscription began, and comes no faster than the
     // server answers it, so it needs no turn of its own.
-    if (ready && poll.carryOn(req, res, carryingOn)) return;
+    try {
+      if (ready && poll.carryOn(req, res, carryingOn)) return;
+    } catch (err) {
+      httpLog.error({ err, route: "/api/poll" }, "request failed");
+      if (!res.headersSent) sendError(res, new HttpError("internal", "Something went wrong"));
+      return;
+    }
     fairShare.admit(req, () => answerRequest(req, res));
   });
   /**
