@@ -131,6 +131,28 @@ for (const transport of ["websocket", "longpoll"] as const) {
   });
 }
 
+test("an edit and a delete in a room someone is not in reach their activity feed at once (1.18)", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada", "/");
+  const lin = await signedInPerson(browser, "Lin", "/");
+  const room = unique("elsewhere");
+  await createRoom(ada.page, room);
+  await sendMessage(ada.page, "standup moved to 9");
+  // Lin is on the home page, in no room: the feed is all she hears of this one.
+  await expect(activityFeed(lin.page).getByText("standup moved to 9")).toBeVisible();
+  await act(ada.page, "standup moved to 9", "Edit");
+  await ada.page.getByLabel("Edit message").fill("standup moved to 9:30");
+  await ada.page.getByLabel("Edit message").press("Enter");
+  await expect(activityFeed(lin.page).getByText("standup moved to 9:30")).toBeVisible();
+  await expect(activityFeed(lin.page).getByText("standup moved to 9", { exact: true })).toHaveCount(0);
+  await act(ada.page, "standup moved to 9:30", "Delete");
+  await ada.page.getByRole("alertdialog", { name: "Delete message" }).getByRole("button", { name: "Delete" }).click();
+  const toIt = lin.page.locator(`a[href^="/rooms/${room.toLowerCase()}?seq="]`);
+  await expect(activityFeed(lin.page).getByRole("link", { name: "Message deleted" }).and(toIt)).toBeVisible();
+  await expect(activityFeed(lin.page).getByText("standup moved to 9:30")).toHaveCount(0);
+  await ada.context.close();
+  await lin.context.close();
+});
+
 test("a mention picked from the autocomplete reaches a person whatever their name holds", async ({ browser }) => {
   const name = `Bob (proxy) 🎉 ${unique("b").slice(-4)}`;
   const bob = await signedInPerson(browser, name);

@@ -21,8 +21,12 @@ import {
   type ReplyRef,
   type RoomInfo,
   type SearchResult,
+  type StreamName,
   type User,
 } from "../lib/protocol";
+
+/** What the feed lists: rooms made, first joins, public messages (`message.changed` only tells of a change to one). */
+const FEED_ITEMS = ["room.created", "member.joined", "message.posted"] as const;
 
 export interface RoomListQuery {
   /** Whose rooms lead the first page. */
@@ -576,9 +580,12 @@ export class Workspace {
     const members = await this.privateMembers(roomId);
     if (members) for (const m of mentions) if (!members.has(m.id)) already.add(m.id);
     const preview = previewOf(text);
-    const derived: DerivedAppend[] = [...new Set(mentions.map((m) => m.id))]
-      .filter((id) => !already.has(id))
-      .map((id) => ({ stream: userStream(id), type: "mention", data: () => ({ roomId, seq, preview }) }));
+    const derived: DerivedAppend[] = [
+      ...(await this.changeTold(roomId, target, actor.id, preview)),
+      ...[...new Set(mentions.map((m) => m.id))]
+        .filter((id) => !already.has(id))
+        .map((id): DerivedAppend => ({ stream: userStream(id), type: "mention", data: () => ({ roomId, seq, preview }) })),
+    ];
     return () =>
       this.log.append({
         stream: roomStream(roomId),
@@ -591,8 +598,10 @@ export class Workspace {
           const folded = await foldIntoMessage(tx, event as ChangeEvent);
           if (folded && !folded.deleted) return refreshCopies(tx, roomId, seq, preview);
           // It lost the race to a delete (prepared before it, committed after): nothing takes
-          // its text, and the log keeps none of it either.
+          // its text, and the log keeps none of it either, nor do the notices and mentions it
+          // wrote with it.
           await tx.query(`UPDATE events SET data = (data - 'mentions') || '{"text":""}'::jsonb WHERE stream = $1 AND seq = $2`, [event.stream, event.seq]);
+          await blankPreviews(tx, roomId, seq);
         },
       });
   }
@@ -608,6 +617,7 @@ export class Workspace {
     if (repeat) return repeat;
     const target = await this.ownMessage(roomId, seq, actor, "delete");
     if (target.data.deleted) return { answered: target };
+    const derived = await this.changeTold(roomId, target, actor.id, "");
     return () =>
       this.log.append({
         stream: roomStream(roomId),
@@ -615,11 +625,26 @@ export class Workspace {
         actor,
         data: { seq, clientId },
         clientId,
+        derived,
         effect: async (tx, event) => {
           await foldIntoMessage(tx, event as ChangeEvent);
           await blankCopies(tx, roomId, seq);
         },
       });
+  }
+
+  /**
+   * An edit or delete of `message`, told where a preview stands for it (protocol 1.18): the
+   * public feed, or a private room's members' own streams; and the streams of the people it
+   * mentions and answers. Not the author's: their own messages point nowhere of theirs.
+   */
+  private async changeTold(roomId: string, message: MessageEvent, authorId: string, preview: string): Promise<DerivedAppend[]> {
+    const members = await this.privateMembers(roomId);
+    const told = new Set<StreamName>(members ? [...members].map(userStream) : ["feed"]);
+    const named = [...(message.data.mentions ?? []).map((m) => m.id), ...(message.data.replyTo ? [message.data.replyTo.actor.id] : [])];
+    for (const id of named) if (!members || members.has(id)) told.add(userStream(id));
+    told.delete(userStream(authorId));
+    return [...told].map((stream) => ({ stream, type: "message.changed", data: () => ({ roomId, seq: message.seq, preview }) }));
   }
 
   /** Adds or takes back `emoji` on message `seq`; unchanged when it is already so. */
@@ -725,7 +750,8 @@ export class Workspace {
 
   /** The workspace activity feed, newest page or the page before `before`. */
   async feed(before: number | null, limit: number) {
-    const page = await this.log.readBefore("feed", before, limit);
+    // Its items; not the notices of changes to them (1.18), which these already read.
+    const page = await this.log.readBefore("feed", before, limit, FEED_ITEMS);
     return { ...page, people: await this.namesNow(page.events) };
   }
 
@@ -854,22 +880,42 @@ async function foldIntoMessage(tx: Sql, change: ChangeEvent): Promise<MessageDat
 }
 
 /**
+ * The events that hold a message's preview, as each partial index over them names them
+ * (prisma/migrations): the feed's and notifications' pointers, and the notices of its changes.
+ */
+const POINTER_TYPES = ["'message.posted', 'mention', 'reply'", "'message.changed'"] as const;
+
+/**
  * The copies of an edited message's text that stand for the message elsewhere — its previews in
  * the feed and in notifications, the quotes of the replies to it — take the new text, in the
  * edit's commit: someone who edits out a pasted secret takes it out of every page that loads
  * them from then on. (An edit event itself keeps the text it set, as history.)
  */
 async function refreshCopies(tx: Sql, roomId: string, seq: number, preview: string): Promise<void> {
-  await tx.query(
-    `UPDATE events SET data = jsonb_set(data, '{preview}', to_jsonb($3::text))
-      WHERE type IN ('message.posted', 'mention', 'reply') AND data->>'roomId' = $1 AND (data->>'seq')::int8 = $2`,
-    [roomId, seq, preview],
-  );
+  // Two statements, each on its own partial index: the pointers, and the notices of changes (1.18).
+  for (const types of POINTER_TYPES) {
+    await tx.query(
+      `UPDATE events SET data = jsonb_set(data, '{preview}', to_jsonb($3::text))
+        WHERE type IN (${types}) AND data->>'roomId' = $1 AND (data->>'seq')::int8 = $2`,
+      [roomId, seq, preview],
+    );
+  }
   await tx.query(
     `UPDATE events SET data = jsonb_set(data, '{replyTo,preview}', to_jsonb($3::text))
       WHERE stream = $1 AND type = 'message' AND data ? 'replyTo' AND (data->'replyTo'->>'seq')::int8 = $2`,
     [roomStream(roomId), seq, preview],
   );
+}
+
+/** The previews standing for a deleted message: the feed's and notifications', and the notices of its changes. */
+async function blankPreviews(tx: Sql, roomId: string, seq: number): Promise<void> {
+  for (const types of POINTER_TYPES) {
+    await tx.query(
+      `UPDATE events SET data = data || '{"preview":""}'::jsonb
+        WHERE type IN (${types}) AND data->>'roomId' = $1 AND (data->>'seq')::int8 = $2`,
+      [roomId, seq],
+    );
+  }
 }
 
 /** Every other copy of a deleted message's text: its edits, its previews, the quotes of its replies. */
@@ -880,11 +926,7 @@ async function blankCopies(tx: Sql, roomId: string, seq: number): Promise<void> 
       WHERE stream = $1 AND type = 'message.edited' AND (data->>'seq')::int8 = $2`,
     [stream, seq],
   );
-  await tx.query(
-    `UPDATE events SET data = data || '{"preview":""}'::jsonb
-      WHERE type IN ('message.posted', 'mention', 'reply') AND data->>'roomId' = $1 AND (data->>'seq')::int8 = $2`,
-    [roomId, seq],
-  );
+  await blankPreviews(tx, roomId, seq);
   await tx.query(
     `UPDATE events SET data = jsonb_set(data, '{replyTo}', (data->'replyTo') || '{"preview":"","deleted":true}'::jsonb)
       WHERE stream = $1 AND type = 'message' AND data ? 'replyTo' AND (data->'replyTo'->>'seq')::int8 = $2`,

@@ -62,6 +62,11 @@ export const eventDataSchemas = {
   mention: z.object({ roomId, seq: eventSeqSchema, preview: z.string() }),
   /** Version 1.2, user streams: someone replied to this person's message (`seq` is the reply). */
   reply: z.object({ roomId, seq: eventSeqSchema, preview: z.string() }),
+  /**
+   * Version 1.18, the feed and user streams: the message `seq` of `roomId` was edited and now
+   * reads `preview`, or deleted (`""`); told wherever a preview stands for it.
+   */
+  "message.changed": z.object({ roomId, seq: eventSeqSchema, preview: z.string() }),
 };
 export type EventType = keyof typeof eventDataSchemas;
 export type EventDataByType = { [T in EventType]: z.infer<(typeof eventDataSchemas)[T]> };
@@ -91,6 +96,7 @@ export const realtimeEventSchema = z.discriminatedUnion("type", [
   eventSchema("membership"),
   eventSchema("mention"),
   eventSchema("reply"),
+  eventSchema("message.changed"),
 ]);
 export type RealtimeEvent = z.infer<typeof realtimeEventSchema>;
 

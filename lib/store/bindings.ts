@@ -127,6 +127,11 @@ function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
       return; // the open room's binding takes these
     case "reply":
       return useNotifications.getState().receive(event);
+    case "message.changed":
+      // A message edited or deleted in a room this page may not follow (1.18): what points at
+      // it in the feed and in notifications reads what it now says.
+      useFeed.getState().messageChanged(event.data.roomId, event.data.seq, event.data.preview);
+      return useNotifications.getState().messageChanged(event.data.roomId, event.data.seq, event.data.preview);
     case "canvas.ops":
       return; // the open canvas's binding takes these
     default: {

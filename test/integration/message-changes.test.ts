@@ -188,6 +188,62 @@ describe.each(dbKinds)("changes to messages on %s", (kind) => {
     expect(await holding()).toEqual([]);
   });
 
+  it("an edit and a delete reach the feed and the notifications of a page that does not follow the room, live; the feed's and notifications' lists leave the notice out (1.18)", async () => {
+    const room = await newRoom();
+    const a = await joined(ada, room);
+    // Lin follows only the feed and her own stream, not the room: as a page does on another room.
+    const poll = async (cursor: string) => {
+      const q = new URLSearchParams({ streams: "feed,user:me", wait: "0", conn: "mc-page", ...(cursor ? { cursor } : {}) });
+      const res = await s.api(`/api/poll?${q}`, { cookie: lin.cookie });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { events: RealtimeEvent[]; cursor: string };
+    };
+    let at = (await poll("")).cursor;
+    const seq = await acked(a, { type: "send", room, text: "lunch at noon @Lin" });
+    await acked(a, { type: "edit", room, seq, text: "lunch at one @Lin" });
+    const edited = await poll(at);
+    at = edited.cursor;
+    const notices = (events: RealtimeEvent[]) =>
+      events.filter((e) => e.type === "message.changed").map((e) => ({ stream: e.stream.startsWith("user:") ? "user" : e.stream, data: e.data }));
+    expect(notices(edited.events)).toEqual([
+      { stream: "feed", data: { roomId: room, seq, preview: "lunch at one @Lin" } },
+      { stream: "user", data: { roomId: room, seq, preview: "lunch at one @Lin" } },
+    ]);
+    await acked(a, { type: "delete", room, seq });
+    expect(notices((await poll(at)).events)).toEqual([
+      { stream: "feed", data: { roomId: room, seq, preview: "" } },
+      { stream: "user", data: { roomId: room, seq, preview: "" } },
+    ]);
+    // The lists show the items, already reading what the message says now; not the notices.
+    const feed = ((await (await s.api("/api/feed?limit=200", { cookie: lin.cookie })).json()) as { events: RealtimeEvent[] }).events;
+    expect(feed.filter((e) => e.type === "message.changed")).toEqual([]);
+    expect(feed.find((e) => e.type === "message.posted" && e.data.roomId === room && e.data.seq === seq)).toMatchObject({ data: { preview: "" } });
+    const mentions = ((await (await s.api("/api/notifications", { cookie: lin.cookie })).json()) as { events: RealtimeEvent[] }).events;
+    expect(mentions.filter((e) => e.type === "message.changed")).toEqual([]);
+  });
+
+  it("a private room's edit is told in its members' own streams, not the public feed, and not to its author (1.18)", async () => {
+    const kim = await s.signIn("Kim");
+    const room = `mcp-${randomBytes(4).toString("hex")}`;
+    expect((await s.api("/api/rooms", { method: "POST", body: JSON.stringify({ name: room, visibility: "private" }), cookie: ada.cookie })).status).toBe(201);
+    for (const p of [lin, kim]) {
+      expect((await s.api(`/api/rooms/${room}/members`, { method: "POST", body: JSON.stringify({ userId: p.user.id }), cookie: ada.cookie })).status).toBe(204);
+    }
+    const a = await joined(ada, room);
+    const heads = async () => ({
+      feed: await s.app.log.head("feed"),
+      ada: await s.app.log.head(`user:${ada.user.id}`),
+      lin: await s.app.log.head(`user:${lin.user.id}`),
+      kim: await s.app.log.head(`user:${kim.user.id}`),
+    });
+    const seq = await acked(a, { type: "send", room, text: "the plan" });
+    const before = await heads();
+    await acked(a, { type: "edit", room, seq, text: "the new plan" });
+    expect(await heads()).toEqual({ ...before, lin: before.lin + 1, kim: before.kim + 1 });
+    const told = await s.app.log.readBefore(`user:${kim.user.id}`, null, 1);
+    expect(told.events[0]).toMatchObject({ type: "message.changed", data: { roomId: room, seq, preview: "the new plan" } });
+  });
+
   it("reactions: each person once per emoji, counts in history, taking back, a limit of different emoji, idempotent by clientId", async () => {
     const room = await newRoom();
     const a = await joined(ada, room);
