@@ -166,7 +166,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     presenceHeartbeatMs: tuning.presenceHeartbeatMs,
   });
   const trust = new ProxyTrust(config.trustedProxies);
-  const sessions = new Sessions(db, config.sessionSecret, Date.now, (req) => trust.isSecure(req), logger.child({ module: "auth" }));
+  // The clock read at each call, as the long-poll transport reads it: a session's trust and a
+  // ticket's are measured on one clock.
+  const sessions = new Sessions(db, config.sessionSecret, () => Date.now(), (req) => trust.isSecure(req), logger.child({ module: "auth" }));
   const workspace = new Workspace(db.prisma, log);
   // Each message's words for search, written after its commit (never on the ack's path).
   const searchIndex = new SearchIndex(db, log, { logger: logger.child({ module: "search" }) });

@@ -60,6 +60,11 @@ export interface Session {
   id: string;
   user: User;
   expiresAt: number;
+  /**
+   * When the database last vouched for it (made or looked up; `Sessions` trusts it that long
+   * plus SESSION_TRUST_MS). Absent: just now.
+   */
+  checkedAt?: number;
 }
 
 export class Sessions {
@@ -108,7 +113,7 @@ export class Sessions {
     const create = this.prisma.user.create({ data: { id, name, color: user.color, ...account, sessions: { create: sessionRow } } });
     // An account must outlive a crash once its creation was answered; a guest need not.
     await (account ? create : this.prisma.$transaction([lazyCommit(this.prisma), create]));
-    const session = { id: sessionId, user, expiresAt };
+    const session = { id: sessionId, user, expiresAt, checkedAt: now };
     this.remember(session, now);
     return { session, cookie: this.cookieFor(session, secure) };
   }
@@ -124,7 +129,7 @@ export class Sessions {
         data: { id: sessionId, userId: user.id, createdAt: new Date(now), expiresAt: new Date(expiresAt), userAgent: device(userAgent) },
       }),
     ]);
-    const session = { id: sessionId, user, expiresAt };
+    const session = { id: sessionId, user, expiresAt, checkedAt: now };
     this.remember(session, now);
     return { session, cookie: this.cookieFor(session, secure) };
   }
@@ -181,7 +186,7 @@ export class Sessions {
       return null;
     }
     const user: User = { id: row.user_id, name: row.name, color: row.color, ...(row.guest ? { guest: true as const } : {}) };
-    const session = { id: sessionId, user, expiresAt };
+    const session = { id: sessionId, user, expiresAt, checkedAt: this.now() };
     // A write of this instance's still on its way is no reason to write again.
     this.remember(session, Math.max(Number(row.seen_ms), seenAt ?? 0), token);
     // A lookup is a request from the session (every one that misses the cache): it acted.
@@ -273,7 +278,7 @@ export class Sessions {
 
   private remember(session: Session, seenAt: number, token?: string): void {
     if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(session.id, { session, checkedAt: this.now(), token, seenAt });
+    this.cache.set(session.id, { session, checkedAt: session.checkedAt ?? this.now(), token, seenAt });
   }
 }
 

@@ -711,7 +711,9 @@ class PollSubscription implements Subscriber {
     this.cookie = cookie;
     this.session = session;
     this.address = address;
-    this.trustedUntil = Math.min(session.expiresAt, now + SESSION_TRUST_MS);
+    // From when the database last vouched for the session, not from now: a session read from
+    // Sessions' cache has been trusted for part of that time already.
+    this.trustedUntil = Math.min(session.expiresAt, (session.checkedAt ?? now) + SESSION_TRUST_MS);
   }
 
   /** A next poll from the last answer's cursor: answers what gathered since, or holds it. */

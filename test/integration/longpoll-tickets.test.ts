@@ -200,6 +200,31 @@ describe("long polls that carry on (protocol 1.17)", () => {
     }
   });
 
+  it("trusts a ticket only as long as its session since the database last vouched for it, and refuses an expired session 401", async () => {
+    const max = await s.signIn("Max"); // checked now, as it is made
+    const query = { streams: "feed", conn: "page-10" };
+    const now = Date.now;
+    const at = (ms: number) => vi.spyOn(Date, "now").mockImplementation(() => now() + ms);
+    try {
+      // Eight seconds on, the poll is read in full, its session still trusted from its making:
+      // the ticket it gets is good for two seconds more, not ten.
+      at(8_000);
+      const first = await poll(max, query);
+      expect(first.next).not.toBeNull();
+      const before = await tickets();
+      at(SESSION_TRUST_MS + 1_000);
+      const second = await poll(max, { ...query, cursor: first.body.cursor }, first.next);
+      expect(second.status).toBe(200);
+      expect(await tickets()).toEqual({ taken: before.taken, declined: before.declined + 1 });
+      // Thirty-one days on, the cookie has expired: a poll naming its ticket is refused.
+      at(31 * 24 * 3600 * 1000);
+      const late = await poll(max, { ...query, cursor: second.body.cursor }, second.next);
+      expect(late.status).toBe(401);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
   it("the page's poll channel names each answer's ticket, and the server carries on with every one", async () => {
     const { PollChannel } = await import("../../lib/realtime/poll-channel");
     const room = await newRoom();
