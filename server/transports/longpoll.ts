@@ -130,6 +130,16 @@ const EVICTIONS_PER_SESSION = { ratePerSecond: 1, burst: 4 } as const;
 
 type AnswerReason = "events" | "state" | "timeout" | "superseded" | "drain" | "immediate";
 
+/** What a poll asks of the subscription that holds it. */
+interface PollAsk {
+  /** The page it is for (`conn`); null from a version 1 client. */
+  conn: string | null;
+  /** The `state` of its client's last answer (protocol 1.3). */
+  state: string | null;
+  /** How long it may be held. */
+  waitMs: number;
+}
+
 export class LongPollTransport {
   /** The polls held now (a request waiting for its answer), by key. */
   private readonly held = new Map<string, PollSubscription>();
@@ -360,8 +370,8 @@ export class LongPollTransport {
     const poll = kept ?? new PollSubscription(key, clientKey, requestKey, session, streams, rooms, cursor!, this, this.opts);
     // Read in full: what the ticket of its next answer is honoured for (protocol 1.17).
     poll.vouch(req.headers.cookie, session, address, this.now());
-    const waitMs = this.draining ? 0 : waitS * 1000;
-    await this.take(poll, res, session, conn !== null ? client : null, admitted?.lease, state, waitMs, !kept);
+    const asked = { conn: conn !== null ? client : null, state, waitMs: this.draining ? 0 : waitS * 1000 };
+    await this.take(poll, res, session, asked, admitted?.lease, !kept);
   }
 
   /**
@@ -389,7 +399,7 @@ export class LongPollTransport {
     }
     this.ticketsTaken?.inc();
     prepare(res);
-    void this.take(poll, res, poll.session, asked.conn, admitted?.lease, asked.state, asked.waitMs, false);
+    void this.take(poll, res, poll.session, asked, admitted?.lease, false);
     return true;
   }
 
@@ -398,7 +408,7 @@ export class LongPollTransport {
    * nothing stands in its way here; null when it must be read afresh (and, if it may not be
    * held, refused there with the reason).
    */
-  private carriesOn(poll: PollSubscription, req: IncomingMessage, query: URLSearchParams): { conn: string | null; state: string | null; waitMs: number } | null {
+  private carriesOn(poll: PollSubscription, req: IncomingMessage, query: URLSearchParams): PollAsk | null {
     if (this.draining || req.headers.cookie !== poll.cookie || this.now() >= poll.trustedUntil) return null;
     const conn = query.get("conn");
     const client = (conn ?? query.get("client") ?? "").slice(0, 64);
@@ -427,10 +437,11 @@ export class LongPollTransport {
   }
 
   /**
-   * Holds `res` for `poll`: a kept subscription (`fresh` false) carries on, a new one subscribes
-   * from its cursor. `conn`: the page it is for (null from a version 1 client).
+   * Holds `res` for `poll`, as `asked`: a kept subscription (`fresh` false) carries on, a new
+   * one subscribes from its cursor.
    */
-  private take(poll: PollSubscription, res: ServerResponse, session: Session, conn: string | null, lease: ConnectionLease | undefined, state: string | null, waitMs: number, fresh: boolean): Promise<void> | void {
+  private take(poll: PollSubscription, res: ServerResponse, session: Session, asked: PollAsk, lease: ConnectionLease | undefined, fresh: boolean): Promise<void> | void {
+    const { conn, state, waitMs } = asked;
     // A page (it names its `conn`) is present in the rooms it joined by its frames, renewed by
     // each poll; `leave` ends it, and so do a removal and signing out. A version 1 client (no
     // `conn`) is present in the rooms it polls until the lapse: one presence entry per session
@@ -459,11 +470,6 @@ export class LongPollTransport {
   /** @internal A ticket is spent: its poll came, or its subscription was let go. */
   dropTicket(ticket: string): void {
     this.tickets.delete(ticket);
-  }
-
-  /** @internal Tickets that may still be named (tests check none outlive their subscriptions). */
-  get ticketCountNow(): number {
-    return this.tickets.size;
   }
 
   /** The time sessions expire by (server/auth.ts#Sessions reads the same). */
