@@ -54,10 +54,12 @@ type RoomReads = Readonly<Record<string, { readSeq: number }>>;
 /**
  * Whether a mention waits for the person: it is after the bell's read marker, and its message
  * is after their read position in its room. Reading the room past it (here, or on another
- * device: positions are the server's) reads the mention, as opening the bell does.
+ * device: positions are the server's) reads the mention, as opening the bell does. A mention in
+ * a message since deleted (its preview blanked) waits for no one, as in Slack: it is still
+ * listed, as deleted, but not counted.
  */
 export function mentionUnread(m: MentionEvent, readSeq: number, rooms: RoomReads): boolean {
-  return m.seq > readSeq && (rooms[m.data.roomId]?.readSeq ?? 0) < m.data.seq;
+  return m.seq > readSeq && (rooms[m.data.roomId]?.readSeq ?? 0) < m.data.seq && m.data.preview !== "";
 }
 
 export function unreadCount(s: Pick<NotificationsState, "mentions" | "readSeq">, rooms: RoomReads): number {

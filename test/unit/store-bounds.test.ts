@@ -126,6 +126,18 @@ describe("mentions", () => {
     expect(unreadCount(state, { random: { readSeq: 99 } })).toBe(3);
   });
 
+  it("a mention in a message deleted since waits for no one: listed, not counted", () => {
+    useNotifications.getState().reset();
+    for (const seq of [3, 7]) useNotifications.getState().receive(mention(seq));
+    expect(unreadCount(useNotifications.getState(), {})).toBe(2);
+    // The message of the second was deleted (1.18's notice, or message.deleted from the room).
+    useNotifications.getState().messageChanged("general", 7, "");
+    const state = useNotifications.getState();
+    expect(state.mentions).toHaveLength(2);
+    expect(unreadCount(state, {})).toBe(1);
+    expect(unreadByRoom(state, {})).toEqual({ general: 1 });
+  });
+
   it("count per room what waits there, for a sidebar that shows a muted room's mentions (1.12)", () => {
     useNotifications.getState().reset();
     for (const seq of [3, 7, 12]) useNotifications.getState().receive(mention(seq));
