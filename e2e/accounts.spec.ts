@@ -165,12 +165,7 @@ test("a new name is the one the room sees at once, on what was written before it
   await expect(peopleHere(lin)).toHaveCount(2);
   await expect(peopleHere(lin).filter({ has: lin.getByRole("img", { name: before }) })).toHaveCount(1);
 
-  const menu = page.getByRole("region", { name: "Account and settings" });
-  await page.getByRole("button", { name: "Account and settings" }).click();
-  await menu.getByRole("button", { name: "Change name" }).click();
-  await menu.getByLabel("New display name").fill(after);
-  await menu.getByRole("button", { name: "Save" }).click();
-  await expect(menu).toContainText(`Signed in as ${after}`);
+  await renameTo(page, after);
   await expect(page.getByRole("button", { name: `${after}: account and settings` })).toBeVisible();
 
   // Lin sees the new name, still two people here: Ada never left.
