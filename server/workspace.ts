@@ -581,7 +581,7 @@ export class Workspace {
     if (members) for (const m of mentions) if (!members.has(m.id)) already.add(m.id);
     const preview = previewOf(text);
     const derived: DerivedAppend[] = [
-      ...(await this.changeTold(roomId, target, actor.id, preview)),
+      ...changeTold(roomId, target, actor.id, preview, members),
       ...[...new Set(mentions.map((m) => m.id))]
         .filter((id) => !already.has(id))
         .map((id): DerivedAppend => ({ stream: userStream(id), type: "mention", data: () => ({ roomId, seq, preview }) })),
@@ -601,7 +601,7 @@ export class Workspace {
           // its text, and the log keeps none of it either, nor do the notices and mentions it
           // wrote with it.
           await tx.query(`UPDATE events SET data = (data - 'mentions') || '{"text":""}'::jsonb WHERE stream = $1 AND seq = $2`, [event.stream, event.seq]);
-          await blankPreviews(tx, roomId, seq);
+          await setPreviews(tx, roomId, seq, "");
         },
       });
   }
@@ -617,7 +617,7 @@ export class Workspace {
     if (repeat) return repeat;
     const target = await this.ownMessage(roomId, seq, actor, "delete");
     if (target.data.deleted) return { answered: target };
-    const derived = await this.changeTold(roomId, target, actor.id, "");
+    const derived = changeTold(roomId, target, actor.id, "", await this.privateMembers(roomId));
     return () =>
       this.log.append({
         stream: roomStream(roomId),
@@ -631,20 +631,6 @@ export class Workspace {
           await blankCopies(tx, roomId, seq);
         },
       });
-  }
-
-  /**
-   * An edit or delete of `message`, told where a preview stands for it (protocol 1.18): the
-   * public feed, or a private room's members' own streams; and the streams of the people it
-   * mentions and answers. Not the author's: their own messages point nowhere of theirs.
-   */
-  private async changeTold(roomId: string, message: MessageEvent, authorId: string, preview: string): Promise<DerivedAppend[]> {
-    const members = await this.privateMembers(roomId);
-    const told = new Set<StreamName>(members ? [...members].map(userStream) : ["feed"]);
-    const named = [...(message.data.mentions ?? []).map((m) => m.id), ...(message.data.replyTo ? [message.data.replyTo.actor.id] : [])];
-    for (const id of named) if (!members || members.has(id)) told.add(userStream(id));
-    told.delete(userStream(authorId));
-    return [...told].map((stream) => ({ stream, type: "message.changed", data: () => ({ roomId, seq: message.seq, preview }) }));
   }
 
   /** Adds or takes back `emoji` on message `seq`; unchanged when it is already so. */
@@ -880,6 +866,20 @@ async function foldIntoMessage(tx: Sql, change: ChangeEvent): Promise<MessageDat
 }
 
 /**
+ * An edit or delete of `message`, told where a preview stands for it (protocol 1.18): the
+ * public feed, or a private room's members' own streams (`members`, null for a public room);
+ * and the streams of the people it mentions and answers. Not the author's: their own messages
+ * point nowhere of theirs.
+ */
+function changeTold(roomId: string, message: MessageEvent, authorId: string, preview: string, members: Set<string> | null): DerivedAppend[] {
+  const told = new Set<StreamName>(members ? [...members].map(userStream) : ["feed"]);
+  const named = [...(message.data.mentions ?? []).map((m) => m.id), ...(message.data.replyTo ? [message.data.replyTo.actor.id] : [])];
+  for (const id of named) if (!members || members.has(id)) told.add(userStream(id));
+  told.delete(userStream(authorId));
+  return [...told].map((stream) => ({ stream, type: "message.changed", data: () => ({ roomId, seq: message.seq, preview }) }));
+}
+
+/**
  * The events that hold a message's preview, as each partial index over them names them
  * (prisma/migrations): the feed's and notifications' pointers, and the notices of its changes.
  */
@@ -892,14 +892,7 @@ const POINTER_TYPES = ["'message.posted', 'mention', 'reply'", "'message.changed
  * them from then on. (An edit event itself keeps the text it set, as history.)
  */
 async function refreshCopies(tx: Sql, roomId: string, seq: number, preview: string): Promise<void> {
-  // Two statements, each on its own partial index: the pointers, and the notices of changes (1.18).
-  for (const types of POINTER_TYPES) {
-    await tx.query(
-      `UPDATE events SET data = jsonb_set(data, '{preview}', to_jsonb($3::text))
-        WHERE type IN (${types}) AND data->>'roomId' = $1 AND (data->>'seq')::int8 = $2`,
-      [roomId, seq, preview],
-    );
-  }
+  await setPreviews(tx, roomId, seq, preview);
   await tx.query(
     `UPDATE events SET data = jsonb_set(data, '{replyTo,preview}', to_jsonb($3::text))
       WHERE stream = $1 AND type = 'message' AND data ? 'replyTo' AND (data->'replyTo'->>'seq')::int8 = $2`,
@@ -907,13 +900,17 @@ async function refreshCopies(tx: Sql, roomId: string, seq: number, preview: stri
   );
 }
 
-/** The previews standing for a deleted message: the feed's and notifications', and the notices of its changes. */
-async function blankPreviews(tx: Sql, roomId: string, seq: number): Promise<void> {
+/**
+ * The previews standing for a message (the feed's and notifications' pointers, and the notices
+ * of its changes) set to `preview`: "" for a deleted one. Two statements, each on its own
+ * partial index.
+ */
+async function setPreviews(tx: Sql, roomId: string, seq: number, preview: string): Promise<void> {
   for (const types of POINTER_TYPES) {
     await tx.query(
-      `UPDATE events SET data = data || '{"preview":""}'::jsonb
+      `UPDATE events SET data = jsonb_set(data, '{preview}', to_jsonb($3::text))
         WHERE type IN (${types}) AND data->>'roomId' = $1 AND (data->>'seq')::int8 = $2`,
-      [roomId, seq],
+      [roomId, seq, preview],
     );
   }
 }
@@ -926,7 +923,7 @@ async function blankCopies(tx: Sql, roomId: string, seq: number): Promise<void> 
       WHERE stream = $1 AND type = 'message.edited' AND (data->>'seq')::int8 = $2`,
     [stream, seq],
   );
-  await blankPreviews(tx, roomId, seq);
+  await setPreviews(tx, roomId, seq, "");
   await tx.query(
     `UPDATE events SET data = jsonb_set(data, '{replyTo}', (data->'replyTo') || '{"preview":"","deleted":true}'::jsonb)
       WHERE stream = $1 AND type = 'message' AND data ? 'replyTo' AND (data->'replyTo'->>'seq')::int8 = $2`,
