@@ -153,6 +153,41 @@ test("an edit and a delete in a room someone is not in reach their activity feed
   await lin.context.close();
 });
 
+test("a deleted message leaves the room's unread count and its burst in the activity feed, at once", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada", "/");
+  const lin = await signedInPerson(browser, "Lin", "/");
+  const room = unique("0gone");
+  await createRoom(ada.page, room);
+  // Lin reads the room, then goes back to the home page: new messages there are unread for her.
+  await openRoom(lin.page, room);
+  await sendMessage(ada.page, "first");
+  await expect(messageWith(lin.page, "first")).toBeVisible();
+  const readSeq = async () => {
+    const { rooms } = (await (await lin.page.request.get(`/api/rooms?q=${room}`)).json()) as { rooms: { id: string; readSeq?: number }[] };
+    return rooms.find((r) => r.id === room.toLowerCase())?.readSeq ?? 0;
+  };
+  await expect.poll(readSeq).toBeGreaterThan(0);
+  await lin.page.goto("/");
+  for (const text of ["one", "two", "three"]) await sendMessage(ada.page, text);
+  const link = lin.page.getByRole("navigation", { name: "Your rooms" }).getByRole("link", { name: new RegExp(`^#${room}(,|$)`, "i") });
+  const burst = activityFeed(lin.page).getByRole("listitem").filter({ hasText: `new messages in #${room.toLowerCase()}` });
+  await expect(link).toHaveAccessibleName(new RegExp(`, 3 unread$`));
+  await expect(burst).toContainText("4 new messages");
+  await expect(burst).toContainText(": three");
+
+  await act(ada.page, "three", "Delete");
+  await ada.page.getByRole("alertdialog", { name: "Delete message" }).getByRole("button", { name: "Delete" }).click();
+  await expect(link).toHaveAccessibleName(new RegExp(`, 2 unread$`));
+  await expect(burst).toContainText("3 new messages");
+  await expect(burst).toContainText(": two");
+  // The server says the same after a reload.
+  await lin.page.reload();
+  await expect(link).toHaveAccessibleName(new RegExp(`, 2 unread$`));
+  await expect(burst).toContainText("3 new messages");
+  await ada.context.close();
+  await lin.context.close();
+});
+
 test("a mention picked from the autocomplete reaches a person whatever their name holds", async ({ browser }) => {
   const name = `Bob (proxy) 🎉 ${unique("b").slice(-4)}`;
   const bob = await signedInPerson(browser, name);

@@ -117,6 +117,23 @@ function openBurst<K extends "messages" | "joins">(items: FeedItem[], kind: K, r
   return null;
 }
 
+/**
+ * What a burst of messages shows: the messages still there (a deleted one is no news, and
+ * counts for nothing), the newest of them and who wrote them, the most recent first. A burst
+ * whose every message was deleted shows its newest, as deleted, and its author.
+ */
+export function messagesShown(burst: Burst<EventOf<"message.posted">>): { count: number; latest: EventOf<"message.posted">; people: Actor[] } {
+  const there = burst.events.filter((e) => e.data.preview !== "");
+  if (there.length === burst.events.length) return { count: there.length, latest: latestOf(burst), people: burst.people };
+  if (there.length === 0) return { count: 1, latest: latestOf(burst), people: [latestOf(burst).actor] };
+  const people: Actor[] = [];
+  for (let i = there.length - 1; i >= 0; i--) {
+    const actor = there[i]!.actor;
+    if (!people.some((p) => p.id === actor.id)) people.push(actor);
+  }
+  return { count: there.length, latest: there[there.length - 1]!, people };
+}
+
 /** The newest event of a burst. */
 export function latestOf<E extends BurstEvent>(burst: Burst<E>): E {
   return burst.events[burst.events.length - 1]!;

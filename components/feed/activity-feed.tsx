@@ -2,7 +2,7 @@
 import Link from "next/link";
 import { useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { Actor } from "@/lib/protocol";
-import { groupFeed, keepKeys, latestOf, type FeedItem as Item } from "@/lib/feed-groups";
+import { groupFeed, keepKeys, messagesShown, type FeedItem as Item } from "@/lib/feed-groups";
 import { useConnection } from "@/lib/store/connection";
 import { MAX_FEED_EVENTS, useFeed } from "@/lib/store/feed";
 import { usePeople } from "@/lib/store/people";
@@ -154,8 +154,10 @@ function FeedItem({ item, more, shared }: { item: Item; more: boolean; shared: R
   // Everyone under the name they go by now (protocol 1.10), not the one the event was written under.
   const names = usePeople((s) => s.names);
   const nameOf = (p: Actor) => distinctName({ id: p.id, name: names.get(p.id) ?? p.name }, shared);
-  const people = (item.kind === "room.created" ? [item.event.actor] : item.kind === "rounds" ? [item.person] : item.people).map((p) => ({ id: p.id, name: nameOf(p) }));
-  const at = item.kind === "room.created" ? item.event.at : item.events[item.events.length - 1]!.at;
+  // A burst of messages is told by those still there: deleted ones are no news.
+  const shown = item.kind === "messages" ? messagesShown(item) : null;
+  const people = (item.kind === "room.created" ? [item.event.actor] : item.kind === "rounds" ? [item.person] : (shown?.people ?? item.people)).map((p) => ({ id: p.id, name: nameOf(p) }));
+  const at = item.kind === "room.created" ? item.event.at : (shown?.latest ?? item.events[item.events.length - 1]!).at;
   return (
     <li className="flex gap-3 px-4 py-3">
       <span className="flex shrink-0 -space-x-2">
@@ -215,13 +217,13 @@ function FeedSentence({ item, more, people, nameOf }: { item: Item; more: boolea
         </p>
       );
     case "messages": {
-      const latest = latestOf(item);
+      const { count, latest } = messagesShown(item);
       const preview = (
         <MessageLink roomId={latest.data.roomId} seq={latest.data.seq} className="text-slate-600 dark:text-slate-300 hover:text-indigo-700 dark:hover:text-indigo-300 hover:underline">
           {latest.data.preview ? <EmojiText text={latest.data.preview} /> : <em>Message deleted</em>}
         </MessageLink>
       );
-      if (item.events.length === 1) {
+      if (count === 1) {
         return (
           <p className={sentence}>
             <Who name={nameOf(latest.actor)} /> in <RoomLink roomId={item.roomId} />: {preview}
@@ -231,7 +233,7 @@ function FeedSentence({ item, more, people, nameOf }: { item: Item; more: boolea
       return (
         <>
           <p className={sentence}>
-            <strong className="font-semibold text-slate-900 dark:text-slate-100">{`${item.events.length}${more ? "+" : ""} new messages`}</strong> in <RoomLink roomId={item.roomId} /> from{" "}
+            <strong className="font-semibold text-slate-900 dark:text-slate-100">{`${count}${more ? "+" : ""} new messages`}</strong> in <RoomLink roomId={item.roomId} /> from{" "}
             <People people={people} />
           </p>
           <p className="mt-0.5 line-clamp-2 wrap-anywhere text-slate-600 dark:text-slate-300">

@@ -118,6 +118,7 @@ function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
       const roomId = roomOfStream(event.stream);
       const preview = event.type === "message.edited" ? previewOf(event.data.text) : "";
       if (roomId === null) return;
+      if (event.type === "message.deleted") useRooms.getState().deleted(roomId, event.data.seq, event.actor.id, me.id);
       useFeed.getState().messageChanged(roomId, event.data.seq, preview);
       return useNotifications.getState().messageChanged(roomId, event.data.seq, preview);
     }
@@ -129,7 +130,9 @@ function applyWorkspaceEvent(event: RealtimeEvent, me: User): void {
       return useNotifications.getState().receive(event);
     case "message.changed":
       // A message edited or deleted in a room this page may not follow (1.18): what points at
-      // it in the feed and in notifications reads what it now says.
+      // it in the feed and in notifications reads what it now says. Deleted (by its author, the
+      // notice's actor), it is no longer unread.
+      if (event.data.preview === "") useRooms.getState().deleted(event.data.roomId, event.data.seq, event.actor.id, me.id);
       useFeed.getState().messageChanged(event.data.roomId, event.data.seq, event.data.preview);
       return useNotifications.getState().messageChanged(event.data.roomId, event.data.seq, event.data.preview);
     case "canvas.ops":

@@ -25,6 +25,8 @@ export interface RoomRead {
    * to its own head, so those after it are still to be added to its count.
    */
   live?: number[];
+  /** Deleted messages already taken off the count (seqs): a second notice of one changes nothing. */
+  gone?: number[];
 }
 
 interface RoomsState {
@@ -98,6 +100,12 @@ interface RoomsState {
    * mine: `mine`): unread unless its author is me or I am looking.
    */
   posted(roomId: string, seq: number, authorId: string, meId: string, mine?: boolean): void;
+  /**
+   * The message `seq`, by `authorId`, was deleted (1.18's `message.changed`, or the room's own
+   * `message.deleted`): counted unread, it is not any more, as the server no longer counts it.
+   * Told twice (the feed and my own stream), it is taken off once.
+   */
+  deleted(roomId: string, seq: number, authorId: string, meId: string): void;
   /**
    * My position in the room moved to `readSeq` (read here, or on another device); from now on
    * its new messages count as unread. `readUpTo(room, 0)`: I opened it.
@@ -178,10 +186,11 @@ function absorb(reads: Record<string, RoomRead>, rooms: readonly RoomInfo[], ask
     const counted = (known?.counted ?? false) || r.joined === true || r.readSeq > 0 || r.unread > 0;
     // Messages that came live past the answer's head: its count stops at its head (server/room-reads.ts).
     const live = (known?.live ?? []).filter((seq) => seq > r.head);
+    const gone = known?.gone;
     next[r.id] =
       known && known.readSeq > r.readSeq
-        ? { readSeq: known.readSeq, unread: Math.min(r.unread, Math.max(0, head - known.readSeq)), head, counted }
-        : { readSeq: r.readSeq, unread: Math.min(UNREAD_COUNT_CAP, r.unread + live.length), head, counted, live };
+        ? { readSeq: known.readSeq, unread: Math.min(r.unread, Math.max(0, head - known.readSeq)), head, counted, gone }
+        : { readSeq: r.readSeq, unread: Math.min(UNREAD_COUNT_CAP, r.unread + live.length), head, counted, live, gone };
   }
   return next;
 }
@@ -405,6 +414,17 @@ export const useRooms = create<RoomsState>()((set, get) => ({
     });
   },
 
+  deleted(roomId, seq, authorId, meId) {
+    set((s) => {
+      const known = s.reads[roomId];
+      // Not counted: mine, read already, not known yet, or past a capped count ("99+" stays).
+      if (!known?.counted || authorId === meId || seq <= known.readSeq || seq > known.head) return s;
+      if (known.unread === 0 || known.unread >= UNREAD_COUNT_CAP || known.gone?.includes(seq)) return s;
+      const gone = [...(known.gone ?? []), seq].slice(-UNREAD_COUNT_CAP);
+      return { reads: { ...s.reads, [roomId]: { ...known, unread: known.unread - 1, live: known.live?.filter((x) => x !== seq), gone } } };
+    });
+  },
+
   readUpTo(roomId, readSeq) {
     set((s) => {
       const known = s.reads[roomId] ?? { readSeq: 0, unread: 0, head: readSeq, counted: false };
@@ -412,7 +432,8 @@ export const useRooms = create<RoomsState>()((set, get) => ({
       const head = Math.max(known.head, readSeq);
       // What is left after it is at most the seqs after it (some of them my own, or not messages).
       const unread = Math.min(known.unread, head - readSeq);
-      return { reads: { ...s.reads, [roomId]: { readSeq, unread, head, counted: true, live: known.live?.filter((seq) => seq > readSeq) } } };
+      const after = (seq: number) => seq > readSeq;
+      return { reads: { ...s.reads, [roomId]: { readSeq, unread, head, counted: true, live: known.live?.filter(after), gone: known.gone?.filter(after) } } };
     });
   },
 

@@ -1,7 +1,7 @@
 // The activity feed grouped: a burst of messages in one room is one item, so are people joining
 // one room together; a new room is its own item; anything else between ends a burst.
 import { describe, expect, it } from "vitest";
-import { BURST_MS, groupFeed, keepKeys } from "../../lib/feed-groups";
+import { BURST_MS, groupFeed, keepKeys, messagesShown } from "../../lib/feed-groups";
 import type { FeedEvent } from "../../lib/store/feed";
 import { peoplePieces } from "../../components/format";
 
@@ -134,3 +134,31 @@ describe("keepKeys", () => {
     expect(new Set(split.map((i) => i.key)).size).toBe(3);
   });
 });
+
+describe("messagesShown: a burst told by the messages still there", () => {
+  const burstOf = (events: FeedEvent[]) => {
+    const [item] = groupFeed(events);
+    if (item?.kind !== "messages") throw new Error("not a burst of messages");
+    return messagesShown(item);
+  };
+
+  it("counts every message of a burst none of which was deleted", () => {
+    const shown = burstOf([posted(ada, "launch", 0), posted(lin, "launch", 1, "the latest")]);
+    expect([shown.count, shown.latest.data.preview, shown.people.map((p) => p.name)]).toEqual([2, "the latest", ["Lin", "Ada"]]);
+  });
+
+  it("leaves deleted messages out of the count, the preview and the people", () => {
+    // Five messages; Mo's only one and the newest were deleted since (a deleted one's preview is "").
+    const shown = burstOf([posted(ada, "launch", 0), posted(mo, "launch", 1, ""), posted(lin, "launch", 2), posted(ada, "launch", 3, "still here"), posted(lin, "launch", 4, "")]);
+    expect(shown.count).toBe(3);
+    expect(shown.latest.data.preview).toBe("still here");
+    expect(shown.people.map((p) => p.name)).toEqual(["Ada", "Lin"]);
+  });
+
+  it("shows a burst whose every message was deleted as its newest, deleted", () => {
+    const events = [posted(ada, "launch", 0, ""), posted(lin, "launch", 1, "")];
+    const shown = burstOf(events);
+    expect([shown.count, shown.latest.seq, shown.latest.data.preview, shown.people.map((p) => p.name)]).toEqual([1, events[1]!.seq, "", ["Lin"]]);
+  });
+});
+

@@ -2,7 +2,7 @@
 // page counted live past that head are added to it, so a message that arrives while the list is
 // being fetched is counted once, neither lost nor doubled.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { RoomInfo } from "../../lib/protocol";
+import { UNREAD_COUNT_CAP, type RoomInfo } from "../../lib/protocol";
 import { useRooms } from "../../lib/store/rooms";
 
 const room = (head: number, readSeq: number, unread: number): RoomInfo => ({ id: "plans", name: "plans", createdAt: new Date(0).toISOString(), head, readSeq, unread });
@@ -44,6 +44,40 @@ describe("unread counts", () => {
     answer = [room(11, 11, 0)];
     await useRooms.getState().loadSidebar();
     expect(unread()).toBe(0);
+  });
+});
+
+describe("a deleted message (1.18)", () => {
+  it("is taken off the count once, however many notices of it come, and only when it was counted", async () => {
+    answer = [room(10, 5, 3)];
+    await useRooms.getState().loadSidebar();
+    useRooms.getState().posted("plans", 11, "u_lin", "u_ada");
+    expect(unread()).toBe(4);
+    // Lin deletes 11: the feed and the room's stream both say so.
+    useRooms.getState().deleted("plans", 11, "u_lin", "u_ada");
+    useRooms.getState().deleted("plans", 11, "u_lin", "u_ada");
+    expect(unread()).toBe(3);
+    // One of mine, one already read, one past the newest known: none of them was counted.
+    useRooms.getState().deleted("plans", 9, "u_ada", "u_ada");
+    useRooms.getState().deleted("plans", 4, "u_lin", "u_ada");
+    useRooms.getState().deleted("plans", 15, "u_lin", "u_ada");
+    expect(unread()).toBe(3);
+    // One the server counted (before its answer's head).
+    useRooms.getState().deleted("plans", 8, "u_lin", "u_ada");
+    expect(unread()).toBe(2);
+    // The next answer leaves both out (deleted messages are nothing to read); 11 is not added back
+    // as counted live past its head, and a late notice of 8 changes nothing.
+    answer = [room(10, 5, 2)];
+    await useRooms.getState().loadSidebar();
+    useRooms.getState().deleted("plans", 8, "u_lin", "u_ada");
+    expect(unread()).toBe(2);
+  });
+
+  it("leaves a capped count as it is: more are unread than it shows", async () => {
+    answer = [room(500, 0, UNREAD_COUNT_CAP)];
+    await useRooms.getState().loadSidebar();
+    useRooms.getState().deleted("plans", 400, "u_lin", "u_ada");
+    expect(unread()).toBe(UNREAD_COUNT_CAP);
   });
 });
 
