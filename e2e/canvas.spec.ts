@@ -7,6 +7,14 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { createRoom, expectConnected, openRoom, sharedCanvas, signedInPerson, signIn, topSpread, unique, type Person } from "./helpers";
 
+/** How far the board and what holds it were scrolled (all 0 when nothing moved it under the pointer). */
+const scrolled = (page: Page) =>
+  board(page).evaluate((el) => {
+    let total = 0;
+    for (let e: Element | null = el; e; e = e.parentElement) total += e.scrollTop + e.scrollLeft;
+    return total;
+  });
+
 const board = (page: Page) => sharedCanvas(page).getByRole("group", { name: "Board" });
 const notes = (page: Page) => board(page).getByRole("button", { name: /^Sticky note/ });
 const note = (page: Page, text: string) => board(page).getByRole("button", { name: `Sticky note: ${text}` });
@@ -180,12 +188,84 @@ test("an edit made offline meets the other's delete: both end with the note gone
   await ada.page.keyboard.press("Delete");
   await expect(notes(ada.page)).toHaveCount(0);
 
-  // Lin comes back: the server refuses the edit of a deleted note, and its board wins.
+  // Lin comes back: the server refuses the edit of a deleted note, and its board wins. Lin is
+  // told why in words, not by the note's id.
   await lin.context.setOffline(false);
   await expect(notes(lin.page)).toHaveCount(0);
   await expect(notes(ada.page)).toHaveCount(0);
+  await expect(sharedCanvas(lin.page)).toContainText("Someone deleted it before your change arrived");
+  await expect(sharedCanvas(lin.page)).not.toContainText("has no object");
   await ada.context.close();
   await lin.context.close();
+});
+
+test("editing a note goes on after its text, and a note at the board's edge does not scroll the board", async ({ page }) => {
+  await page.goto("/");
+  await signIn(page, "Ada");
+  await createRoom(page, unique("edge"));
+  await addNote(page, 0.5, 0.97, "hello");
+  expect(await scrolled(page)).toBe(0);
+  await note(page, "hello").dblclick();
+  const editor = sharedCanvas(page).getByRole("textbox", { name: "Text" });
+  await editor.pressSequentially(" world");
+  await editor.press("Control+Enter");
+  await expect(note(page, "hello world")).toBeVisible();
+  expect(await scrolled(page)).toBe(0);
+  // A click after all that lands where it is made: a rectangle centred under the pointer.
+  await sharedCanvas(page).getByRole("toolbar", { name: "Canvas tools" }).getByRole("button", { name: "Rectangle" }).click();
+  const area = (await board(page).boundingBox())!;
+  await page.mouse.click(area.x + area.width * 0.3, area.y + area.height * 0.4);
+  const rect = (await board(page).getByRole("button", { name: /^Rectangle/ }).boundingBox())!;
+  expect(Math.abs(rect.x + rect.width / 2 - (area.x + area.width * 0.3))).toBeLessThanOrEqual(2);
+  expect(Math.abs(rect.y + rect.height / 2 - (area.y + area.height * 0.4))).toBeLessThanOrEqual(2);
+});
+
+test("from the keyboard alone: a tool's key and Enter place a note in the middle of the view, and Tab brings a note out of view back into it", async ({ page }) => {
+  await page.goto("/");
+  await signIn(page, "Ada");
+  await createRoom(page, unique("keys"));
+  await board(page).focus();
+  await page.keyboard.press("n");
+  await page.keyboard.press("Enter");
+  const editor = sharedCanvas(page).getByRole("textbox", { name: "Text" });
+  await expect(editor).toBeFocused();
+  await editor.pressSequentially("typed, not clicked");
+  await editor.press("Control+Enter");
+  const placed = (await note(page, "typed, not clicked").boundingBox())!;
+  const area = (await board(page).boundingBox())!;
+  expect(Math.abs(placed.x + placed.width / 2 - (area.x + area.width / 2))).toBeLessThanOrEqual(2);
+  expect(Math.abs(placed.y + placed.height / 2 - (area.y + area.height / 2))).toBeLessThanOrEqual(2);
+
+  // The view moves away (a wheel pans it) until the note is out of it; Tab to it brings it back.
+  await page.mouse.move(area.x + area.width - 30, area.y + area.height / 2);
+  await page.mouse.wheel(0, 2000);
+  await expect(note(page, "typed, not clicked")).not.toBeInViewport();
+  await board(page).focus();
+  await page.keyboard.press("Tab");
+  await expect(note(page, "typed, not clicked")).toBeFocused();
+  await expect(note(page, "typed, not clicked")).toBeInViewport();
+  expect(await scrolled(page)).toBe(0);
+});
+
+test("in the dark theme, a drawing in the ink is drawn light", async ({ browser }) => {
+  const context = await browser.newContext({ colorScheme: "dark" });
+  const page = await context.newPage();
+  await page.goto("/");
+  await signIn(page, "Ada");
+  await createRoom(page, unique("dark"));
+  await board(page).focus();
+  await page.keyboard.press("p");
+  const area = (await board(page).boundingBox())!;
+  await page.mouse.move(area.x + 100, area.y + 100);
+  await page.mouse.down();
+  for (let i = 1; i <= 10; i++) await page.mouse.move(area.x + 100 + i * 10, area.y + 100 + i * 5);
+  await page.mouse.up();
+  const drawing = board(page).locator("svg path[stroke='#334155']").last();
+  await expect(drawing).toBeAttached();
+  // Light on the dark board (slate 300, lightness about 85 of 100), not the slate 700 it is stored as (about 35).
+  const stroke = await drawing.evaluate((el) => getComputedStyle(el).stroke);
+  expect(stroke, stroke).toMatch(/^lab\((8\d|9\d)/);
+  await context.close();
 });
 
 test("undo by one person takes back only their own change, not the other's work", async ({ browser }) => {

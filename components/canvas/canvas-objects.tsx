@@ -4,9 +4,10 @@
 // strokes in one SVG beneath. An object someone else is dragging is drawn where their latest
 // box puts it, gliding there (CSS transition over the 50 ms tick), outlined in their colour with
 // their name; what others have selected is outlined in their colour too.
-import type { CSSProperties } from "react";
-import { arrowEnds, type Point } from "@/lib/canvas/geometry";
+import { useEffect, useRef, type CSSProperties } from "react";
+import { arrowEnds, INK, lineColour, type Point } from "@/lib/canvas/geometry";
 import type { CanvasObject, DragBox, LiveSelection } from "@/lib/protocol";
+import { focusAtEnd } from "../ui/focus";
 
 export interface Drawn {
   object: CanvasObject;
@@ -68,7 +69,7 @@ export function CanvasObjects(p: Props) {
               <g key={o.id} data-object-id={o.id} className="pointer-events-auto cursor-pointer">
                 <line x1={from.x} y1={from.y} x2={to.x} y2={to.y} stroke="transparent" strokeWidth={14 / p.zoom} />
                 {outline && <line x1={from.x} y1={from.y} x2={to.x} y2={to.y} stroke={outline} strokeOpacity={0.4} strokeWidth={8 / p.zoom} />}
-                <line x1={from.x} y1={from.y} x2={to.x} y2={to.y} stroke={o.color} strokeWidth={2.5} markerEnd="url(#canvas-arrowhead)" />
+                <line x1={from.x} y1={from.y} x2={to.x} y2={to.y} stroke={o.color} className={inkClass(o.color)} strokeWidth={2.5} markerEnd="url(#canvas-arrowhead)" />
               </g>
             );
           }
@@ -80,15 +81,15 @@ export function CanvasObjects(p: Props) {
             <g key={o.id} data-object-id={o.id} className="pointer-events-auto cursor-pointer">
               <path d={d} fill="none" stroke="transparent" strokeWidth={14 / p.zoom} />
               {outline && <path d={d} fill="none" stroke={outline} strokeOpacity={0.35} strokeWidth={8 / p.zoom} strokeLinecap="round" />}
-              <path d={d} fill="none" stroke={o.color} strokeWidth={3} strokeLinecap="round" strokeLinejoin="round" />
+              <path d={d} fill="none" stroke={o.color} className={inkClass(o.color)} strokeWidth={3} strokeLinecap="round" strokeLinejoin="round" />
             </g>
           );
         })}
         {p.penPoints && p.penPoints.length > 1 && (
-          <polyline points={p.penPoints.map((q) => `${q.x},${q.y}`).join(" ")} fill="none" stroke={p.color} strokeWidth={3} strokeLinecap="round" strokeLinejoin="round" />
+          <polyline points={p.penPoints.map((q) => `${q.x},${q.y}`).join(" ")} fill="none" stroke={lineColour(p.color)} className={inkClass(lineColour(p.color))} strokeWidth={3} strokeLinecap="round" strokeLinejoin="round" />
         )}
         {p.arrowPreview && (
-          <line x1={p.arrowPreview.from.x} y1={p.arrowPreview.from.y} x2={p.arrowPreview.to.x} y2={p.arrowPreview.to.y} stroke={p.color} strokeWidth={2.5} strokeDasharray="6 4" markerEnd="url(#canvas-arrowhead)" />
+          <line x1={p.arrowPreview.from.x} y1={p.arrowPreview.from.y} x2={p.arrowPreview.to.x} y2={p.arrowPreview.to.y} stroke={lineColour(p.color)} className={inkClass(lineColour(p.color))} strokeWidth={2.5} strokeDasharray="6 4" markerEnd="url(#canvas-arrowhead)" />
         )}
       </svg>
       {boxes.map(({ object: o, box, draggedBy }) => {
@@ -154,12 +155,21 @@ export function CanvasObjects(p: Props) {
   );
 }
 
+/** Lines drawn in the ink are light on the dark board (the class wins over the attribute). */
+function inkClass(colour: string): string | undefined {
+  return colour === INK ? "dark:stroke-slate-300" : undefined;
+}
+
 /**
  * A note's text, edited in place. Ctrl/Cmd+Enter, Escape or leaving the box ends the edit and
  * keeps what was typed, as FigJam and Miro do: Escape is how people stop typing, and a note
  * emptied by it would lose the text for everyone. (Undo takes an edit back.)
  */
 function TextEditor({ initial, onDone }: { initial: string; onDone(text: string): void }) {
+  // Typing goes on after the text (a note is added to, as in FigJam), and the board is not
+  // scrolled to show the box: it is where the note is on the board already.
+  const box = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => focusAtEnd(box.current), []);
   let finished = false;
   const finish = (text: string) => {
     if (finished) return;
@@ -168,8 +178,8 @@ function TextEditor({ initial, onDone }: { initial: string; onDone(text: string)
   };
   return (
     <textarea
+      ref={box}
       aria-label="Text"
-      autoFocus
       defaultValue={initial}
       maxLength={2000}
       onPointerDown={(e) => e.stopPropagation()}

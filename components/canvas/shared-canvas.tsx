@@ -1,6 +1,6 @@
 "use client";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from "react";
-import { boxOf, hit, initialView, newArrow, newShape, newStroke, PALETTE, pasteOps, pinched, spanning, toBoard, within, zoomAt, type Point, type View } from "@/lib/canvas/geometry";
+import { boxOf, hit, initialView, lineColour, newArrow, newShape, newStroke, PALETTE, pasteOps, pinched, spanning, toBoard, within, zoomAt, type Point, type View } from "@/lib/canvas/geometry";
 import { frontZ, paintOrder } from "@/lib/canvas/board";
 import { mergeText } from "@/lib/canvas/text-merge";
 import type { CanvasObject, CanvasOp, DragBox, User } from "@/lib/protocol";
@@ -144,6 +144,38 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
     return { x: e.clientX - r.left, y: e.clientY - r.top };
   };
 
+  /** A new note or shape centred on `p` (board units), selected; a note opens for typing. */
+  const place = (kind: "note" | "rect" | "ellipse", p: Point) => {
+    const objectId = newId();
+    if (change([{ op: "create", id: objectId, object: newShape(kind, p, board, color) }])) {
+      setSelected(new Set([objectId]));
+      // After this press has moved the focus (to the board), or the editor would lose it at once.
+      if (kind === "note") requestAnimationFrame(() => beginEdit(objectId));
+    }
+    setTool("select");
+  };
+
+  /** The middle of what the board shows, in board units: where the keyboard places things. */
+  const middle = (): Point => {
+    const el = surface.current;
+    return toBoard(view, el ? { x: el.clientWidth / 2, y: el.clientHeight / 2 } : { x: 0, y: 0 });
+  };
+
+  /**
+   * An object that takes the focus (Tab) while outside what the board shows is brought to its
+   * middle by moving the view, as the page must not scroll the board under the pointer.
+   */
+  const reveal = (id: string) => {
+    const el = surface.current;
+    const b = boxFor(id);
+    if (!el || !b) return;
+    const left = view.x + b.x * view.zoom;
+    const top = view.y + b.y * view.zoom;
+    const inside = left >= 0 && top >= 0 && left + b.w * view.zoom <= el.clientWidth && top + b.h * view.zoom <= el.clientHeight;
+    if (inside) return;
+    setView((v) => ({ ...v, x: Math.round(el.clientWidth / 2 - (b.x + b.w / 2) * v.zoom), y: Math.round(el.clientHeight / 2 - (b.y + b.h / 2) * v.zoom) }));
+  };
+
   // ---------------------------------------------------------------------------
   // Pointer gestures
 
@@ -170,16 +202,7 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
       gesture.current = { kind: "pan", start: screen, from: view, tapClears: false };
       return;
     }
-    if (tool === "note" || tool === "rect" || tool === "ellipse") {
-      const objectId = newId();
-      if (change([{ op: "create", id: objectId, object: newShape(tool, p, board, color) }])) {
-        setSelected(new Set([objectId]));
-        // After this press has moved the focus (to the board), or the editor would lose it at once.
-        if (tool === "note") requestAnimationFrame(() => beginEdit(objectId));
-      }
-      setTool("select");
-      return;
-    }
+    if (tool === "note" || tool === "rect" || tool === "ellipse") return place(tool, p);
     if (tool === "pen") {
       gesture.current = { kind: "pen", points: [p] };
       setPenPoints([p]);
@@ -303,7 +326,7 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
         return setBand(null);
       }
       case "pen": {
-        const stroke = newStroke(g.points, board, color === PALETTE[0].value ? "#334155" : color);
+        const stroke = newStroke(g.points, board, lineColour(color));
         if (stroke) change([{ op: "create", id: newId(), object: stroke }]);
         return setPenPoints(null);
       }
@@ -313,8 +336,7 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
         const toId = target && target.id !== g.fromId ? target.id : null;
         const end = toId ? (() => { const b = boxFor(toId)!; return { x: b.x + b.w / 2, y: b.y + b.h / 2 }; })() : p;
         if (Math.abs(end.x - g.start.x) + Math.abs(end.y - g.start.y) < 8) return;
-        const arrowColor = color === PALETTE[0].value ? "#334155" : color;
-        change([{ op: "create", id: newId(), object: newArrow(g.start, end, g.fromId, toId, board, arrowColor) }]);
+        change([{ op: "create", id: newId(), object: newArrow(g.start, end, g.fromId, toId, board, lineColour(color)) }]);
         return setTool("select");
       }
       case "pan":
@@ -400,6 +422,11 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
       setSelected(new Set());
       return setTool("select");
     }
+    // Enter or Space with a note or shape tool places one in the middle of the view.
+    if ((e.key === "Enter" || e.key === " ") && (tool === "note" || tool === "rect" || tool === "ellipse") && (e.target as HTMLElement).tagName !== "BUTTON") {
+      e.preventDefault();
+      return place(tool, middle());
+    }
     // Enter on a toolbar button is the button's.
     if (e.key === "Enter" && selected.size === 1 && (e.target as HTMLElement).tagName !== "BUTTON") {
       const [id] = selected;
@@ -432,7 +459,7 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
     // page has not seen yet, is kept as well (protocol 1.16).
     const text = o ? mergeText(editBase.current, typed, o.text ?? "") : typed;
     if (o && text !== (o.text ?? "")) change([{ op: "update", id, set: { text }, base: o.text ?? "" }]);
-    surface.current?.querySelector<HTMLElement>(`[data-object-id="${CSS.escape(id)}"]`)?.focus();
+    surface.current?.querySelector<HTMLElement>(`[data-object-id="${CSS.escape(id)}"]`)?.focus({ preventScroll: true });
   };
 
   const cursorClass = tool === "hand" ? "cursor-grab" : tool === "select" ? "cursor-default" : "cursor-crosshair";
@@ -469,7 +496,8 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
           const o = pressed.current ? board.get(pressed.current) : undefined;
           if (o && o.kind !== "arrow" && o.kind !== "stroke") beginEdit(o.id);
         }}
-        className={`relative h-full w-full touch-none overflow-hidden bg-[radial-gradient(circle,var(--color-slate-300)_1px,transparent_1px)] bg-size-[20px_20px] outline-none select-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-inset dark:bg-[radial-gradient(circle,var(--color-slate-700)_1px,transparent_1px)] ${cursorClass}`}
+        style={grid(view)}
+        className={`relative h-full w-full touch-none overflow-clip bg-[radial-gradient(circle,var(--color-slate-300)_1px,transparent_1px)] outline-none select-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-inset dark:bg-[radial-gradient(circle,var(--color-slate-700)_1px,transparent_1px)] ${cursorClass}`}
       >
         <div className="absolute top-0 left-0 origin-top-left" style={{ transform: `translate(${view.x}px, ${view.y}px) scale(${view.zoom})` }}>
           <CanvasObjects
@@ -486,11 +514,22 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
             onEdited={onEdited}
             onFocusObject={(id) => {
               if (!gesture.current && !selected.has(id)) setSelected(new Set([id]));
+              reveal(id);
             }}
           />
         </div>
         <p className="pointer-events-none absolute inset-x-0 bottom-2 truncate px-4 text-center text-xs text-slate-600 dark:text-slate-400">
-          {!loaded ? "Loading the board…" : board.size === 0 ? "Pick a tool to add notes and shapes; everyone here sees them live." : `${board.size} object${board.size === 1 ? "" : "s"} · double-click to edit text`}
+          {!loaded ? (
+            "Loading the board…"
+          ) : board.size === 0 ? (
+            "Pick a tool to add notes and shapes; everyone here sees them live."
+          ) : (
+            <>
+              {`${board.size} object${board.size === 1 ? "" : "s"} · `}
+              <span className="pointer-coarse:hidden">double-click</span>
+              <span className="hidden pointer-coarse:inline">double-tap</span> to edit text
+            </>
+          )}
         </p>
         {ids.map((id) => (
           <RemoteCursor key={id} id={id} animator={animator} shared={shared} />
@@ -501,6 +540,19 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
       </p>
     </section>
   );
+}
+
+/** Board units between the grid's dots at 100%. */
+const GRID = 20;
+
+/**
+ * The dot grid under the board, moving and scaling with it; zoomed far out it shows every
+ * second (fourth…) dot, so the dots stay at least `GRID / 2` px apart.
+ */
+function grid(view: View): { backgroundSize: string; backgroundPosition: string } {
+  let step = GRID * view.zoom;
+  while (step < GRID / 2) step *= 2;
+  return { backgroundSize: `${step}px ${step}px`, backgroundPosition: `${view.x}px ${view.y}px` };
 }
 
 /** Pointer moves → `client.moveCursor`, coalesced to one call per animation frame; `view`: how the board is shown now. */

@@ -11,6 +11,7 @@ import { isMessageEvent, useRoom } from "@/lib/store/room";
 import { useRoomLabel } from "@/lib/store/rooms";
 import { useSession } from "@/lib/store/session";
 import { charactersLeft } from "../format";
+import { focusAtEnd } from "../ui/focus";
 import { CloseIcon, SendIcon } from "../ui/icons";
 import { useBoxSuggestions } from "./box-suggestions";
 import { useSharedNames } from "./use-shared-names";
@@ -211,12 +212,4 @@ export function Composer({ roomId }: { roomId: string }) {
       )}
     </form>
   );
-}
-
-/** Focus with the caret after the text, in view, where a restored draft is continued. */
-function focusAtEnd(el: HTMLTextAreaElement | null): void {
-  if (!el) return;
-  el.focus({ preventScroll: true });
-  el.setSelectionRange(el.value.length, el.value.length);
-  el.scrollTop = el.scrollHeight;
 }

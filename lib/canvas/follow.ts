@@ -15,6 +15,15 @@ export interface CanvasFollower {
   live?(drags: LiveDragMap, selections: LiveSelectionMap, full: boolean): void;
 }
 
+/**
+ * What a person is told of a change of theirs the server refused, in their words: an object
+ * someone else deleted first is named as such, not by its id.
+ */
+export function refusalNotice(error: { code: string; message: string } | undefined): string {
+  if (error?.code === "unknown_object") return "Someone deleted it before your change arrived: your change was not made";
+  return error?.message ?? "A change could not be made";
+}
+
 export function followCanvas(client: RealtimeApi, roomId: string, newClientId: () => string, on: CanvasFollower): { doc: CanvasDoc; stop(): void } {
   const stream = canvasStream(roomId);
   const doc = new CanvasDoc({
@@ -51,7 +60,7 @@ export function followCanvas(client: RealtimeApi, roomId: string, newClientId: (
         // Refused for good (someone deleted the object first, the board is full).
         doc.refused(e.clientId);
         client.discard(e.clientId);
-        on.refused?.(e.error?.message ?? "A change could not be made");
+        on.refused?.(refusalNotice(e.error));
         on.changed();
       }
     }),

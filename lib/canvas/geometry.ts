@@ -109,6 +109,17 @@ export const PALETTE = [
   { name: "Slate", value: "#475569" },
 ] as const;
 
+/**
+ * What a drawing or an arrow is drawn in when the first colour (a note's yellow) is picked:
+ * the ink, dark on the light board and light on the dark one (canvas-objects.tsx).
+ */
+export const INK = "#334155";
+
+/** The colour a line takes from the picked one: the ink for the first, else the colour itself. */
+export function lineColour(picked: string): string {
+  return picked === PALETTE[0].value ? INK : picked;
+}
+
 const DEFAULT_SIZE: Record<Exclude<CanvasKind, "arrow" | "stroke">, { w: number; h: number }> = {
   note: { w: 160, h: 120 },
   rect: { w: 160, h: 100 },
