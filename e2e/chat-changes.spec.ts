@@ -188,6 +188,35 @@ test("a deleted message leaves the room's unread count and its burst in the acti
   await lin.context.close();
 });
 
+test("an emoji typed into the reaction picker: a bare heart is taken as the emoji, what is not one is said and not sent", async ({ browser }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  const lin = await signedInPerson(browser, "Lin");
+  const room = unique("hearts");
+  await createRoom(ada.page, room);
+  await openRoom(lin.page, room);
+  await sendMessage(ada.page, "ship it?");
+  await expect(messageWith(lin.page, "ship it?")).toBeVisible();
+
+  // A heart as many keyboards type it: without the emoji selector the server asks for.
+  await act(lin.page, "ship it?", "React");
+  const picker = lin.page.getByRole("dialog", { name: "Add a reaction" });
+  await picker.getByLabel("Another emoji").fill("\u2764");
+  await picker.getByRole("button", { name: "Add" }).click();
+  await expect(messageWith(ada.page, "ship it?").getByRole("button", { name: /reacted with ❤️/ })).toHaveText("❤️1");
+
+  // Not an emoji, nor an emoji's name: said in the picker, nothing sent.
+  await act(lin.page, "ship it?", "React");
+  await picker.getByLabel("Another emoji").fill("no such thing!");
+  await picker.getByRole("button", { name: "Add" }).click();
+  await expect(picker.getByRole("alert")).toHaveText("Not an emoji: type one, or its name.");
+  await picker.getByLabel("Another emoji").press("Escape");
+  // Nothing waits behind it: Lin's next message goes.
+  await sendMessage(lin.page, "shipped");
+  await expect(messageWith(ada.page, "shipped")).toBeVisible();
+  await ada.context.close();
+  await lin.context.close();
+});
+
 test("a mention picked from the autocomplete reaches a person whatever their name holds", async ({ browser }) => {
   const name = `Bob (proxy) 🎉 ${unique("b").slice(-4)}`;
   const bob = await signedInPerson(browser, name);

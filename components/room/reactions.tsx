@@ -1,6 +1,6 @@
 "use client";
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
-import type { Actor, Reactions as ReactionMap } from "@/lib/protocol";
+import { asOneEmoji, type Actor, type Reactions as ReactionMap } from "@/lib/protocol";
 import { loadEmoji, matchEmoji, type NamedEmoji } from "@/lib/emoji";
 import { react } from "@/lib/store/message-actions";
 import { usePeople } from "@/lib/store/people";
@@ -64,7 +64,9 @@ export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string, by
   const [below, setBelow] = useState(false);
   // Another emoji may be typed as itself or found by name (`tada`, `:tada:`).
   const [names, setNames] = useState<{ list: NamedEmoji[]; byName: Map<string, string> } | null>(null);
-  const name = /^:?([a-z0-9_+-]{2,40}):?$/i.exec(typed.trim())?.[1]?.toLowerCase() ?? null;
+  // "thumbs up" is found as "thumbsup", as Slack finds it.
+  const name = /^:?([a-z0-9_+ -]{2,40}):?$/i.exec(typed.trim())?.[1]?.replaceAll(" ", "").toLowerCase() ?? null;
+  const [notOne, setNotOne] = useState(false);
   useEffect(() => {
     if (name !== null && names === null) loadEmoji().then(setNames, () => undefined);
   }, [name, names]);
@@ -116,8 +118,10 @@ export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string, by
         className="mt-2 flex gap-1"
         onSubmit={(e) => {
           e.preventDefault();
-          const chosen = (name !== null && (names?.byName.get(name) ?? found[0]?.emoji)) || typed.trim();
+          // Only what the server takes goes out: anything else is said here, not sent.
+          const chosen = (name !== null && (names?.byName.get(name) ?? found[0]?.emoji)) || asOneEmoji(typed);
           if (chosen) onPick(chosen, true);
+          else if (typed.trim()) setNotOne(true);
         }}
       >
         <label className="sr-only" htmlFor="reaction-other">
@@ -126,7 +130,12 @@ export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string, by
         <input
           id="reaction-other"
           value={typed}
-          onChange={(e) => setTyped(e.target.value)}
+          onChange={(e) => {
+            setTyped(e.target.value);
+            setNotOne(false);
+          }}
+          aria-invalid={notOne}
+          aria-describedby={notOne ? "reaction-not-one" : undefined}
           placeholder="Emoji or name"
           maxLength={42}
           className="w-28 rounded border border-slate-300 dark:border-slate-600 px-2 py-0.5 text-sm"
@@ -135,6 +144,11 @@ export function ReactionPicker({ onPick, onClose }: { onPick: (emoji: string, by
           Add
         </button>
       </form>
+      {notOne && (
+        <p id="reaction-not-one" role="alert" className="mt-1 max-w-64 text-xs text-rose-700 dark:text-rose-300">
+          Not an emoji: type one, or its name.
+        </p>
+      )}
       {found.length > 0 && (
         <div role="group" aria-label="Emoji found" className="mt-1 flex max-w-64 flex-wrap gap-1">
           {found.map((o) => (

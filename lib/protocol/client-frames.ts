@@ -11,6 +11,17 @@ export const mentionIdsSchema = z.array(z.string().min(1).max(64)).max(MAX_MENTI
 const ONE_EMOJI = new RegExp("^\\p{RGI_Emoji}$", "v");
 export const emojiSchema = z.string().max(32).regex(ONE_EMOJI, "Not a single emoji");
 
+/**
+ * `text` as the one emoji `emojiSchema` takes: itself, or with the emoji presentation selector
+ * that a bare symbol typed on many keyboards lacks (❤ → ❤️); null when it is neither.
+ */
+export function asOneEmoji(text: string): string | null {
+  const t = text.trim();
+  if (ONE_EMOJI.test(t)) return t;
+  const presented = `${t}\uFE0F`;
+  return ONE_EMOJI.test(presented) ? presented : null;
+}
+
 export const unit = z.number().finite().min(0).max(1);
 
 export const clientFrameSchema = z.discriminatedUnion("type", [

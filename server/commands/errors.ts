@@ -6,7 +6,7 @@ import { DuplicateCookieError } from "../auth";
 import { Prisma } from "../db/generated/client";
 import { EventLogClosedError, EventLogFullError } from "../eventlog";
 import { WorkspaceError } from "../workspace";
-import { clientFrameSchema, type ClientFrame, type ErrorCode, type ServerFrame } from "../../lib/protocol";
+import { clientFrameSchema, clientIdSchema, roomId, type ClientFrame, type ErrorCode, type ServerFrame } from "../../lib/protocol";
 
 export type ErrorFrame = Extract<ServerFrame, { type: "error" }>;
 
@@ -70,5 +70,18 @@ export function decodeFrame(value: unknown): { frame: ClientFrame } | { error: E
   const type = (value as { type?: unknown } | null)?.type;
   const issue = parsed.error.issues[0];
   const what = `Invalid ${typeof type === "string" ? `"${type}" ` : ""}frame`;
-  return { error: errorFrame("bad_frame", `${what}${issue ? `: ${issue.path.join(".") || "type"} ${issue.message}` : ""}`) };
+  return { error: errorFrame("bad_frame", `${what}${issue ? `: ${issue.path.join(".") || "type"} ${issue.message}` : ""}`, aboutInvalid(value)) };
+}
+
+/**
+ * The room and `clientId` of a frame that is invalid elsewhere (a `react` with no emoji in it),
+ * where those two are valid: the refusal names them, so the client fails that one frame (kept
+ * for Retry) instead of sending it again for good, with its others waiting behind it.
+ */
+function aboutInvalid(value: unknown): { clientId?: string; room?: string } {
+  const { clientId, room } = (typeof value === "object" && value !== null ? value : {}) as { clientId?: unknown; room?: unknown };
+  const about: { clientId?: string; room?: string } = {};
+  if (clientIdSchema.safeParse(clientId).success) about.clientId = clientId as string;
+  if (roomId.safeParse(room).success) about.room = room as string;
+  return about;
 }

@@ -139,6 +139,27 @@ describe("realtime client over WebSocket", () => {
   });
 });
 
+describe("a frame the server cannot take (1.19)", () => {
+  for (const transport of ["websocket", "longpoll"] as const) {
+    it(`over ${transport}: fails alone, kept for Retry, and the messages behind it go`, async () => {
+      const r = await room(`client-bad-${transport}`);
+      const a = client(ada, transport === "longpoll" ? { transport, pollWaitS: 5 } : {});
+      const b = client(lin);
+      startAndJoin(r, a, b);
+      await waitFor(() => a.client.getStatus().rooms.state === "connected");
+      a.client.send(r, "react to this");
+      await waitFor(() => texts(b, r).includes("react to this"), 5000, "the first message");
+      // A reaction whose emoji is not one (a client that checks less than the server does).
+      const bad = a.client.enqueue({ type: "react", room: r, seq: 1, emoji: "zzz", on: true, clientId: "bad-react-1" })!;
+      a.client.send(r, "and after it");
+      await waitFor(() => texts(b, r).includes("and after it"), 5000, "the message behind the bad frame");
+      await waitFor(() => a.client.getOutbox().length === 1, 5000, "only the bad frame left");
+      expect(a.client.getOutbox()).toMatchObject([{ clientId: bad.clientId, status: "failed", error: { code: "bad_frame" } }]);
+      expect(a.client.getStatus().rooms.state).toBe("connected");
+    });
+  }
+});
+
 describe("a connection that went dead without closing (a laptop that slept)", () => {
   it("is checked when the page becomes visible or the network comes back, then replaced and resumed without loss", async () => {
     const r = await room("client-asleep");

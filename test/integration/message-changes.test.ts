@@ -121,17 +121,27 @@ describe.each(dbKinds)("changes to messages on %s", (kind) => {
     await acked(a, { type: "delete", room, seq });
     expect(await ask(a, { type: "edit", room, seq, text: "back" })).toMatchObject({ type: "error", code: "message_deleted" });
     expect(await ask(l, { type: "react", room, seq, emoji: "👍", on: true })).toMatchObject({ type: "error", code: "message_deleted" });
-    // A malformed change is a bad frame (its clientId unread), with no effect.
+    // A malformed change is a bad frame with no effect, named by its clientId and room: the
+    // client fails that one (kept for Retry) instead of sending it again, its others behind it.
     const badFrame = async (frame: Record<string, unknown>) => {
       const from = a.frames.length;
-      a.send({ ...frame, clientId: cid() });
-      return a.next(isType("error"), { from });
+      const clientId = cid();
+      a.send({ ...frame, clientId });
+      expect(await a.next(isType("error"), { from })).toMatchObject({ code: "bad_frame", clientId, room });
     };
     const headNow = await head(room);
-    expect(await badFrame({ type: "edit", room, seq: 0, text: "x" })).toMatchObject({ code: "bad_frame" });
-    expect(await badFrame({ type: "react", room, seq, emoji: "thumbs", on: true })).toMatchObject({ code: "bad_frame" });
-    expect(await badFrame({ type: "react", room, seq, emoji: "👍👍", on: true })).toMatchObject({ code: "bad_frame" });
+    await badFrame({ type: "edit", room, seq: 0, text: "x" });
+    await badFrame({ type: "react", room, seq, emoji: "thumbs", on: true });
+    await badFrame({ type: "react", room, seq, emoji: "👍👍", on: true });
+    await badFrame({ type: "react", room, seq, emoji: "❤", on: true }); // a heart without its emoji form
     expect(await head(room)).toBe(headNow);
+    // One whose clientId or room is not one names neither.
+    const from = a.frames.length;
+    a.send({ type: "react", room: "No Such Room!", seq, emoji: "x", on: true, clientId: "" });
+    const refused = await a.next(isType("error"), { from });
+    expect(refused).toMatchObject({ code: "bad_frame" });
+    expect(refused).not.toHaveProperty("clientId");
+    expect(refused).not.toHaveProperty("room");
   });
 
   it("a delete takes the text out of the database: the message, its edits, the feed's and notifications' previews, and the replies' quotes", async () => {

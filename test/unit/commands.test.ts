@@ -293,8 +293,10 @@ describe("the one mapping from failures to codes", () => {
 
   it("a frame that fails the schema is bad_frame, naming its type and the first issue", () => {
     expect(decodeFrame({ type: "send", room: "general", text: "hi" })).toEqual({
-      error: { type: "error", code: "bad_frame", message: 'Invalid "send" frame: clientId Invalid input: expected string, received undefined' },
+      error: { type: "error", code: "bad_frame", message: 'Invalid "send" frame: clientId Invalid input: expected string, received undefined', room: "general" },
     });
+    // Named by its clientId too, where that is one: the client fails that frame, not the room's others.
+    expect(decodeFrame({ type: "react", room: "general", seq: 3, emoji: "zzz", on: true, clientId: "r-1" })).toMatchObject({ error: { code: "bad_frame", clientId: "r-1", room: "general" } });
     expect(decodeFrame({ type: "join", room: "general" })).toEqual({ frame: { type: "join", room: "general" } });
   });
 });
