@@ -82,6 +82,42 @@ test("a message in another room is unread on every device until the room is open
   }
 });
 
+/** Makes the page's tab hidden (another tab in front) or shown again, as the browser tells a page. */
+async function setTabHidden(page: Page, hidden: boolean): Promise<void> {
+  await page.evaluate((h) => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (h ? "hidden" : "visible") });
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, hidden);
+}
+
+test("messages that came while the room's tab was in the background are under New messages when it comes back", async ({ browser, baseURL }) => {
+  const x = early("behind");
+  await createRoomOverHttp(baseURL!, x);
+  const ada = await signedInPerson(browser, "Ada");
+  try {
+    await openRoom(ada.page, x);
+    await postMessages(baseURL!, x, ["seen before"]);
+    const log = messageLog(ada.page);
+    await expect(log.getByText("seen before")).toBeVisible();
+    await expect.poll(() => readSeqOf(ada.page, x)).toBe(1);
+    await expect(log.getByRole("separator", { name: "New messages" })).toHaveCount(0);
+
+    await setTabHidden(ada.page, true);
+    await postMessages(baseURL!, x, ["while away 1", "while away 2"]);
+    await expect(log.getByText("while away 2")).toBeAttached();
+    // Not read while nobody can see them.
+    await ada.page.waitForTimeout(1_000);
+    expect(await readSeqOf(ada.page, x)).toBe(1);
+
+    await setTabHidden(ada.page, false);
+    await expect(log.getByRole("listitem").filter({ has: ada.page.getByRole("separator", { name: "New messages" }) })).toContainText("while away 1");
+    await expect.poll(() => readSeqOf(ada.page, x)).toBe(3);
+  } finally {
+    await ada.context.close();
+  }
+});
+
 test("a message marked unread makes the room unread from it on, on every device, until it is opened again", async ({ browser, baseURL }) => {
   const x = early("later");
   await createRoomOverHttp(baseURL!, x);

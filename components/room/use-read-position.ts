@@ -64,19 +64,21 @@ export function useReadPosition(roomId: string, me: User, shown = true): ReadPos
     };
   }, [ready, opened, roomId, me.id]);
 
-  // Back from the canvas (a phone shows one at a time): what others wrote while the chat was out
-  // of sight is new, under the divider, as in a room opened again.
+  // Back from the canvas (a phone shows one at a time), or to the tab from another: what others
+  // wrote while the chat was out of sight is new, under the divider, as in a room opened again.
+  const tabVisible = useTabVisible();
+  const inSight = shown && tabVisible;
   const hiddenAt = useRef<number | null>(null);
   useEffect(() => {
     if (!opened) return;
-    if (!shown) {
+    if (!inSight) {
       hiddenAt.current ??= useRoom.getState().messages.reduce((top, m) => Math.max(top, m.seq), 0);
       return;
     }
     const from = hiddenAt.current;
     hiddenAt.current = null;
     if (from !== null && useRoom.getState().messages.some((m) => m.seq > from && m.actor.id !== me.id)) setNewAfter(from);
-  }, [shown, opened, me.id]);
+  }, [inSight, opened, me.id]);
 
   const seeing = useCallback(
     // The store, not this render's `held`: a read already timed must see a mark made since.
@@ -131,4 +133,15 @@ export function useReadPosition(roomId: string, me: User, shown = true): ReadPos
   );
 
   return { newAfter, onBottom };
+}
+
+/** Whether the page's tab is the one shown (`document.visibilityState`), following it as it changes. */
+function useTabVisible(): boolean {
+  const [visible, setVisible] = useState(() => typeof document === "undefined" || document.visibilityState === "visible");
+  useEffect(() => {
+    const follow = () => setVisible(document.visibilityState === "visible");
+    document.addEventListener("visibilitychange", follow);
+    return () => document.removeEventListener("visibilitychange", follow);
+  }, []);
+  return visible;
 }
