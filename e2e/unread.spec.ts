@@ -270,6 +270,32 @@ test("a room with more new messages than the view holds opens at the first of th
   }
 });
 
+test("a room opened with a few more new messages than fit shows its divider whole, below the day's label", async ({ browser, baseURL }) => {
+  const ada = await signedInPerson(browser, "Ada");
+  try {
+    // Around what one view holds, where the divider used to sit just above the view's top.
+    for (const count of [18, 22, 26, 30]) {
+      const x = early(`edge${count}`);
+      await readThenLeave(ada.page, baseURL!, x);
+      await postMessages(baseURL!, x, Array.from({ length: count }, (_, i) => `edge ${i + 1}`));
+      await expect(roomLink(ada.page, x)).toHaveAccessibleName(`#${x}, ${count} unread`);
+      await roomLink(ada.page, x).click();
+      const log = messageLog(ada.page);
+      const divider = log.getByRole("separator", { name: "New messages" });
+      await expect(divider).toBeInViewport({ ratio: 1 });
+      // The day's pill kept over the top of the view does not cover it.
+      const pill = log.locator(".sticky span");
+      if ((await pill.count()) > 0) {
+        const [p, d] = [(await pill.boundingBox())!, (await divider.boundingBox())!];
+        expect(p.y + p.height, `with ${count} new`).toBeLessThanOrEqual(d.y);
+      }
+      await openRoom(ada.page, "general");
+    }
+  } finally {
+    await ada.context.close();
+  }
+});
+
 test("a room with more new messages than a page opens at the first of them all, not the first of the page", async ({ browser, baseURL }) => {
   const x = early("flood");
   const ada = await signedInPerson(browser, "Ada");

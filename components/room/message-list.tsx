@@ -21,6 +21,8 @@ const LOAD_MARGIN_PX = 600;
 const GROUP_MS = 5 * 60_000;
 /** Room above the first row for the line that says what is further up (loading, the beginning). */
 const TOP_LINE_PX = 40;
+/** The day's pill kept over the top of the view (`StickyDayLabel`), and a little air: a row opened at goes below it. */
+const DAY_PILL_PX = 36;
 /** Room below the last row for the line that says newer messages are loading. */
 const BOTTOM_LINE_PX = 28;
 /** Rows rendered beyond each edge of the view: enough for a keyboard or a fling to land on. */
@@ -219,11 +221,13 @@ export function MessageList({
     const el = scroller.current;
     const index = rows.findIndex((r) => r.kind === "message" && r.message.seq === firstNew);
     if (!el || index < 0) return;
-    const divider = virtualizer.getOffsetForIndex(index, "start")?.[0];
-    if (divider === undefined || divider >= el.scrollHeight - el.clientHeight - PINNED_SLACK_PX) return;
+    const divider = virtualizer.measurementsCache[index]?.start;
+    // At the bottom the divider is in view, below the day's pill: the room opens there.
+    const bottom = el.scrollHeight - el.clientHeight;
+    if (divider === undefined || divider - DAY_PILL_PX >= bottom) return;
     pinned.current = false;
     setScrolledUp(true);
-    virtualizer.scrollToIndex(index, { align: "start" });
+    virtualizer.scrollToOffset(Math.max(0, divider - DAY_PILL_PX));
   }, [firstNew, status, focusSeq, rows, virtualizer]);
 
   // The box changed size (window, keyboard, composer growing): a pinned reader stays at the bottom.
