@@ -2,7 +2,7 @@
 // words marked; a result opens its message in its room; a private room's messages are found by
 // its members alone.
 import { expect, test, type Locator, type Page } from "@playwright/test";
-import { createRoom, messageLog, openRoom, peopleHere, sendMessage, sentMessage, signedInPerson, unique } from "./helpers";
+import { createRoom, createRoomOverHttp, messageLog, openRoom, peopleHere, postMessages, sendMessage, sentMessage, signedInPerson, unique } from "./helpers";
 
 /** What the results page says it found. */
 const found = (page: Page) => page.getByRole("main").getByRole("status");
@@ -151,3 +151,18 @@ test("search results read as the messages do: emoji names as emoji, two people o
   await first.context.close();
   await second.context.close();
 });
+
+test("a search that finds more than one answer holds shows the newest and says older ones may match too", async ({ browser, baseURL }) => {
+  const room = unique("many");
+  const word = unique("plum").replace(/[^a-z0-9]/gi, "");
+  await createRoomOverHttp(baseURL!, room);
+  await postMessages(baseURL!, room, Array.from({ length: 55 }, (_, i) => `${word} number x${i + 1}y`), { ordered: false });
+  const ada = await signedInPerson(browser, "Ada");
+  const box = ada.page.getByRole("search", { name: "Messages" }).getByLabel("Search messages");
+  await searchUntil(ada.page, box, word, `The 50 newest messages that match “${word}”. Older ones may match too: add words to find them.`);
+  await expect(ada.page.getByRole("list", { name: "Search results" }).getByRole("link")).toHaveCount(50);
+  // A word more finds one of the older ones.
+  await searchUntil(ada.page, box, `${word} x3y`, `One message matches “${word} x3y”, newest first.`);
+  await ada.context.close();
+});
+

@@ -4,6 +4,8 @@
 
 /** The longest search query, in characters (the server refuses longer; the fields stop there). */
 export const MAX_SEARCH_CHARS = 200;
+/** The most messages one search answers (`limit`; 20 without it), newest first. */
+export const MAX_SEARCH_RESULTS = 50;
 /** A query's words beyond this many are ignored; each word is cut at `MAX_WORD_CHARS`. */
 export const MAX_SEARCH_WORDS = 8;
 const MAX_WORD_CHARS = 40;

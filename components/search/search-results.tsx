@@ -5,7 +5,7 @@ import { messageHref } from "@/lib/message-links";
 import { searchAnswerSchema, type SearchResult } from "@/lib/protocol";
 import { showEmojiNames } from "@/lib/emoji";
 import { distinctName, sharedNames } from "@/lib/names";
-import { markWords, searchWords } from "@/lib/search";
+import { markWords, MAX_SEARCH_RESULTS, searchWords } from "@/lib/search";
 import { usePeople } from "@/lib/store/people";
 import { api, ApiError } from "@/lib/store/http";
 import { RoomName } from "../rooms/room-name";
@@ -31,7 +31,7 @@ export function SearchResults({ query }: { query: string }) {
     if (searchWords(query).length === 0) return;
     let current = true;
     setAnswer({ status: "loading" });
-    api(`/api/search?q=${encodeURIComponent(query)}`, searchAnswerSchema)
+    api(`/api/search?q=${encodeURIComponent(query)}&limit=${MAX_SEARCH_RESULTS}`, searchAnswerSchema)
       .then(({ results }) => current && setAnswer({ status: "done", results }))
       .catch((err: unknown) => current && setAnswer({ status: "error", message: err instanceof ApiError ? err.message : "Could not search; try again." }));
     return () => {
@@ -96,5 +96,7 @@ function Snippet({ text, words }: { text: string; words: string[] }) {
 
 function summary(count: number, query: string): string {
   if (count === 0) return `No messages match “${query}”.`;
+  // As many as a search answers: older ones may match too, and more words find them.
+  if (count >= MAX_SEARCH_RESULTS) return `The ${count} newest messages that match “${query}”. Older ones may match too: add words to find them.`;
   return `${count === 1 ? "One message matches" : `${count} messages match`} “${query}”, newest first.`;
 }

@@ -50,7 +50,7 @@ import {
   type ServerFrame,
 } from "../../lib/protocol";
 import { z } from "zod";
-import { MAX_SEARCH_CHARS, searchWords } from "../../lib/search";
+import { MAX_SEARCH_CHARS, MAX_SEARCH_RESULTS, searchWords } from "../../lib/search";
 
 export interface ApiDeps {
   sessions: Sessions;
@@ -92,7 +92,6 @@ export const SIGN_INS_PER_ADDRESS_PER_MINUTE = 20;
 const PEOPLE_PAGE = 10;
 /** Message search (1.7): results in one answer by default, and at most. */
 const SEARCH_PAGE = 20;
-export const MAX_SEARCH_RESULTS = 50;
 /** Searches a person may make a minute (each reads an index, not a page of one stream). */
 export const SEARCHES_PER_PERSON_PER_MINUTE = 30;
 /**
