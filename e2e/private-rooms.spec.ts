@@ -195,10 +195,13 @@ test("anyone can be messaged from the sidebar, found by name, without meeting th
   await rooms.getByRole("button", { name: "Message someone" }).click();
   // Both names hold the tag: only the other person is offered, never oneself.
   await rooms.getByLabel("Message someone").fill(tag);
-  const people = rooms.getByRole("list", { name: "People" }).getByRole("button");
+  const people = rooms.getByRole("listbox", { name: "People" }).getByRole("option");
   await expect(people.filter({ hasText: lin.name })).toBeVisible();
   await expect(people).toHaveCount(1);
-  await people.click();
+  // Found from the keyboard: ↓ is on the first, Enter opens the conversation.
+  await rooms.getByLabel("Message someone").press("ArrowDown");
+  await expect(people.first()).toHaveAttribute("aria-selected", "true");
+  await rooms.getByLabel("Message someone").press("Enter");
   await expect(ada.page.getByRole("heading", { level: 1 })).toHaveText(`Private room${lin.name}`);
   await expect(messageLog(ada.page).getByText(`This is the beginning of your conversation with ${lin.name}.`)).toBeVisible();
   await sendMessage(ada.page, "found you by name");

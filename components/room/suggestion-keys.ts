@@ -34,7 +34,7 @@ export function useSuggestionKeys<T>(options: readonly T[], choose: (option: T) 
       "aria-activedescendant": open ? `${listId}-${current}` : undefined,
     },
     /** Handles the list's keys; true when the key was the list's (the box must not act on it). */
-    onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>): boolean {
+    onKeyDown(e: KeyboardEvent<HTMLElement>): boolean {
       if (!open) return false;
       if (e.key === "ArrowDown" || e.key === "ArrowUp") {
         setActive((current + (e.key === "ArrowDown" ? 1 : options.length - 1)) % options.length);
