@@ -1,6 +1,7 @@
 // The activity feed as items worth reading: a burst of messages in one room is one item ("12
 // new messages in #launch"), so are people joining one room together, and so is one person
-// looking into several rooms in a row ("Abe joined #a, #b and #c"); a new room stays its own.
+// looking into several rooms in a row ("Abe joined #a, #b and #c"); a new room stays its own,
+// its creator's own join of it folded in.
 import type { Actor } from "./protocol";
 import type { EventOf } from "./store/events";
 import type { FeedEvent } from "./store/feed";
@@ -33,9 +34,12 @@ export type FeedItem =
  */
 export function groupFeed(events: readonly FeedEvent[], burstMs = BURST_MS): FeedItem[] {
   const items: FeedItem[] = [];
+  /** Who created which room (`room id`, `person id`): their own join of it is no news. */
+  const creators = new Set<string>();
   for (const event of events) {
     switch (event.type) {
       case "room.created":
+        creators.add(`${event.data.roomId}\n${event.actor.id}`);
         items.push({ kind: "room.created", key: `room.created:${event.seq}`, event });
         break;
       case "message.posted": {
@@ -45,6 +49,7 @@ export function groupFeed(events: readonly FeedEvent[], burstMs = BURST_MS): Fee
         break;
       }
       case "member.joined": {
+        if (creators.has(`${event.data.roomId}\n${event.actor.id}`)) break;
         const open = openBurst(items, "joins", event.data.roomId);
         if (open && continuesBurst(open, event, burstMs)) extend(open, event);
         else if (!goesTheRounds(items, event, burstMs)) items.push({ kind: "joins", key: `joins:${event.seq}`, roomId: event.data.roomId, events: [event], people: [event.actor] });

@@ -69,9 +69,9 @@ describe("groupFeed", () => {
     expect(summary([0, 1, 2, 3].map((i) => posted(ada, "launch", i * step)))).toEqual(["messages #launch ×4 Ada"]);
   });
 
-  it("groups joins of one room, and leaves each new room its own item", () => {
+  it("groups joins of one room, and leaves each new room its own item (its creator's join in it)", () => {
     const events = [created(ada, "a", 0), created(ada, "b", 0), joined(ada, "b", 1), joined(lin, "b", 1), joined(mo, "b", 2), joined(lin, "a", 3)];
-    expect(summary(events)).toEqual(["joins #a ×1 Lin", "joins #b ×3 Mo,Lin,Ada", "created #b", "created #a"]);
+    expect(summary(events)).toEqual(["joins #a ×1 Lin", "joins #b ×2 Mo,Lin", "created #b", "created #a"]);
   });
 
   it("makes one item of one person joining several rooms in a row, until someone or something else comes between", () => {
@@ -132,6 +132,13 @@ describe("keepKeys", () => {
     const split = keepKeys(groupFeed([a, b, other, c]), remembered);
     expect(split).toHaveLength(3);
     expect(new Set(split.map((i) => i.key)).size).toBe(3);
+  });
+});
+
+describe("a room's creation", () => {
+  it("holds its creator's own join of it; others' joins are news", () => {
+    const events = [created(ada, "plans", 0), joined(ada, "plans", 0), joined(lin, "plans", 1)];
+    expect(summary(events)).toEqual(["joins #plans ×1 Lin", "created #plans"]);
   });
 });
 
