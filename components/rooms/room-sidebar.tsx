@@ -43,8 +43,7 @@ export function RoomSidebar({ onClose }: { onClose?: () => void }) {
   const reads = useRooms((s) => s.reads);
   const muted = useRooms((s) => s.muted);
   const mentions = useNotifications((s) => s.mentions);
-  const mentionsRead = useNotifications((s) => s.readSeq);
-  const mentioned = useMemo(() => unreadByRoom({ mentions, readSeq: mentionsRead }, reads), [mentions, mentionsRead, reads]);
+  const mentioned = useMemo(() => unreadByRoom({ mentions }, reads), [mentions, reads]);
   // The rooms with a draft: the sidebar draws again when they change, not at every keystroke in
   // the composer (each one is a new draft text).
   const draftRooms = useDrafts(useShallow((s) => Object.keys(s.drafts)));

@@ -68,12 +68,13 @@ export function unreadCount(s: Pick<NotificationsState, "mentions" | "readSeq">,
 }
 
 /**
- * The mentions waiting for the person in each room, by room id: a muted room's messages are not
- * news, but a mention there still is (protocol 1.12).
+ * The mentions waiting for the person in each room, by room id, until the room is read past
+ * them: opening the bell reads the bell, not the rooms, as in Slack. A muted room's messages are
+ * not news, but a mention there still is (protocol 1.12).
  */
-export function unreadByRoom(s: Pick<NotificationsState, "mentions" | "readSeq">, rooms: RoomReads): Record<string, number> {
+export function unreadByRoom(s: Pick<NotificationsState, "mentions">, rooms: RoomReads): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const m of s.mentions) if (mentionUnread(m, s.readSeq, rooms)) counts[m.data.roomId] = (counts[m.data.roomId] ?? 0) + 1;
+  for (const m of s.mentions) if (mentionUnread(m, 0, rooms)) counts[m.data.roomId] = (counts[m.data.roomId] ?? 0) + 1;
   return counts;
 }
 

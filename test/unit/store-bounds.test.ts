@@ -146,6 +146,16 @@ describe("mentions", () => {
     expect(unreadByRoom(state, { general: { readSeq: 7 } })).toEqual({ general: 1, random: 1 });
     expect(unreadByRoom(state, { general: { readSeq: 12 }, random: { readSeq: 4 } })).toEqual({});
   });
+
+  it("keep a room's mentions waiting there after the bell is opened, until the room is read", () => {
+    useNotifications.getState().reset();
+    for (const seq of [3, 7]) useNotifications.getState().receive(mention(seq));
+    // The bell opened: its marker is past both, and it counts none.
+    const state = { ...useNotifications.getState(), readSeq: 99 };
+    expect(unreadCount(state, {})).toBe(0);
+    expect(unreadByRoom(state, {})).toEqual({ general: 2 });
+    expect(unreadByRoom(state, { general: { readSeq: 7 } })).toEqual({});
+  });
 });
 
 describe("the client's send times", () => {
