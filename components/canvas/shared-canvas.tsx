@@ -513,7 +513,9 @@ export function SharedCanvas({ roomId, me }: { roomId: string; me: User }) {
             color={color}
             onEdited={onEdited}
             onFocusObject={(id) => {
-              if (!gesture.current && !selected.has(id)) setSelected(new Set([id]));
+              // Focused from the keyboard (a press focuses what it starts a gesture on): selected, and in view.
+              if (gesture.current) return;
+              if (!selected.has(id)) setSelected(new Set([id]));
               reveal(id);
             }}
           />
