@@ -111,15 +111,21 @@ describe("WriteGuard", () => {
 
   it("stops the stall clock when the reader drains what waited", async () => {
     const { server, reader } = await pair();
-    // Long enough for a loaded machine to drain a few megabytes over loopback.
-    const { guard, reasons } = watch(server, { maxBytes: 1 << 30, stallMs: 1_000 });
+    // Long enough for a loaded machine (a CI run's other tests beside it) to drain a few
+    // megabytes over loopback.
+    const stallMs = 3_000;
+    const { guard, reasons } = watch(server, { maxBytes: 1 << 30, stallMs });
     fillUntilWait(server);
     expect(guard.check()).toBe(true);
-    const drained = new Promise((resolve) => server.once("drain", resolve));
+    // Drained; or, on a machine too slow even for that, closed by the guard, and said below.
+    const drained = new Promise((resolve) => {
+      server.once("drain", resolve);
+      server.once("close", resolve);
+    });
     reader.resume();
     await drained;
     // Past the stall time, and the socket is still there.
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await new Promise((resolve) => setTimeout(resolve, stallMs + 200));
     expect([reasons, server.destroyed]).toEqual([[], false]);
     // A later stall starts a clock of its own.
     reader.pause();
