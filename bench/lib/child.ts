@@ -33,7 +33,7 @@ export interface ServerChild {
   gc(): Promise<void>;
   /**
    * Resolves once the child's CPU has stayed under `busy` (a fraction of one core) for a
-   * quarter second, or after `maxMs`: what connecting set going (first-join feed events,
+   * second, or after `maxMs` (30 s): what connecting set going (first-join feed events,
    * presence) is done before a window is measured.
    */
   settled(busy?: number, maxMs?: number): Promise<void>;
@@ -81,7 +81,7 @@ export interface StartChildOptions {
 export async function startServerChild(name: string, options: unknown, o: StartChildOptions = {}): Promise<ServerChild> {
   const root = o.root ? path.resolve(o.root) : REPO_DIR;
   const script = o.root ? path.join(root, "bench", "servers", `${name}.ts`) : path.join(BENCH_DIR, "servers", `${name}.ts`);
-  const nodeArgs = ["--expose-gc", ...(o.nodeArgs ?? []), "--import", "tsx", script, JSON.stringify(options)];
+  const nodeArgs = ["--expose-gc", ...(o.nodeArgs ?? []), ...(process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? []), "--import", "tsx", script, JSON.stringify(options)];
   let cmd = process.execPath;
   let args = nodeArgs;
   const pinned = o.core !== undefined && hasTaskset();
@@ -130,15 +130,19 @@ function attach(child: ChildProcess, pinned: boolean, timeoutMs: number): Promis
           pinned,
           stats: () => request({ type: "stats" }) as Promise<ChildStats>,
           gc: async () => void (await request({ type: "gc" })),
-          async settled(busy = 0.1, maxMs = 10_000) {
+          async settled(busy = 0.1, maxMs = 30_000) {
             const cpuUs = (st: ChildStats) => st.cpuUserUs + st.cpuSystemUs;
             const until = performance.now() + maxMs;
-            while (performance.now() < until) {
+            // Quiet for a whole second, not a quarter: work that waits on the database (a crowd's
+            // first joins, a few at a time) leaves the server's own CPU quiet between its turns,
+            // and one quiet quarter second used to end the wait with seconds of it still to come.
+            let quiet = 0;
+            while (performance.now() < until && quiet < 4) {
               const a = await (request({ type: "stats" }) as Promise<ChildStats>);
               const t0 = performance.now();
               await new Promise((r) => setTimeout(r, 250));
               const b = await (request({ type: "stats" }) as Promise<ChildStats>);
-              if ((cpuUs(b) - cpuUs(a)) / 1000 / (performance.now() - t0) < busy) return;
+              quiet = (cpuUs(b) - cpuUs(a)) / 1000 / (performance.now() - t0) < busy ? quiet + 1 : 0;
             }
           },
           call: <T>(name: string, arg?: unknown) => request({ type: "call", name, arg }) as Promise<T>,

@@ -40,6 +40,8 @@ export class CanvasLive {
     private readonly onFlush: LiveFlush,
     /** Off: every input goes out at once, as its own frame (the benchmark's baseline). */
     private readonly coalesce = true,
+    /** Something came in that a tick must send (the tick runs only while there is). */
+    private readonly onWork?: () => void,
   ) {}
 
   /**
@@ -87,6 +89,7 @@ export class CanvasLive {
       }
     }
     if (!this.coalesce) this.flushRoom(room, r);
+    this.onWork?.();
   }
 
   /** The connection `source` of `userId` left the room: its drags and selection go. */
@@ -106,6 +109,7 @@ export class CanvasLive {
       r.ownSelections.set(userId, null);
     }
     if (!this.coalesce) this.flushRoom(room, r);
+    this.onWork?.();
   }
 
   /**
@@ -117,6 +121,7 @@ export class CanvasLive {
     for (const [id, d] of Object.entries(drags)) r.changedDrags.set(id, d);
     for (const [id, s] of Object.entries(selections)) r.changedSelections.set(id, s);
     if (!this.coalesce) this.flushRoom(room, r);
+    this.onWork?.();
   }
 
   /** Every drag and selection in the room now (the `full` frame after a `canvas.join`). */

@@ -57,6 +57,8 @@ export interface RoomsOptions {
   cursorIdleMs?: number;
   /** Turn cursor coalescing off (benchmarks compare both). */
   coalesceCursors?: boolean;
+  /** A cursor, drag or selection came in: the cursor tick has work (see `Hub.start`). */
+  onCursorWork?: () => void;
 }
 
 /** What a room's watchers were last told: its members by id (and their JSON, made on demand) and who was typing. */
@@ -105,10 +107,12 @@ export class Rooms {
         this.broadcast(new RoomFrame({ type: "canvas.live", room, drags, selections }));
       },
       opts.coalesceCursors ?? true,
+      opts.onCursorWork,
     );
     this.cursors = new CursorCoalescer(opts.clock, (room, cursors, own) => this.onCursorFlush(room, cursors, own), {
       idleMs: opts.cursorIdleMs ?? CURSOR_IDLE_MS,
       coalesce: opts.coalesceCursors,
+      onWork: opts.onCursorWork,
     });
   }
 

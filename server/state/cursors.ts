@@ -40,7 +40,12 @@ export class CursorCoalescer {
   constructor(
     private readonly clock: Clock,
     private readonly onFlush: CursorFlush,
-    private readonly opts: { idleMs: number; coalesce?: boolean },
+    private readonly opts: {
+      idleMs: number;
+      coalesce?: boolean;
+      /** Something came in that a tick must send or retire (the tick runs only while there is). */
+      onWork?: () => void;
+    },
   ) {}
 
   /** `user` pointed at `at` from connection `source` (none: over HTTP). */
@@ -53,6 +58,7 @@ export class CursorCoalescer {
     r.dirty.add(user.id);
     this.dirtyRooms.add(room);
     if (this.opts.coalesce === false) this.flushRoom(room);
+    this.opts.onWork?.();
   }
 
   /**
@@ -67,6 +73,7 @@ export class CursorCoalescer {
     r.dirty.add(userId);
     this.dirtyRooms.add(room);
     if (this.opts.coalesce === false) this.flushRoom(room);
+    this.opts.onWork?.();
   }
 
   /**
@@ -86,6 +93,7 @@ export class CursorCoalescer {
     }
     this.dirtyRooms.add(room);
     if (this.opts.coalesce === false) this.flushRoom(room);
+    this.opts.onWork?.();
   }
 
   /** One tick: a frame per room that changed. Also retires cursors idle past the limit. */

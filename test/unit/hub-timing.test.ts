@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EventLog } from "../../server/eventlog";
 import { Hub, type RoomFrame, type Subscriber } from "../../server/hub";
+import { CURSOR_IDLE_MS } from "../../server/hub/rooms";
 import { silentLogger } from "../../server/log";
 import { systemClock } from "../../server/state/clock";
 import { CURSOR_TICK_MS, PRESENCE_GRACE_MS, type User } from "../../lib/protocol";
@@ -86,6 +87,53 @@ describe("the cursor tick", () => {
     await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS);
     const frames = l.frames.filter((f) => f.type === "cursors").map((f) => (JSON.parse(f.json) as { cursors: Record<string, { x: number }> }).cursors[ada.id]?.x);
     expect(frames).toEqual([0.2]);
+  });
+
+  it("keeps no timer while nobody points, and ticks again with the next cursor", async () => {
+    const l = joined(lin, "r");
+    const a = joined(ada, "r");
+    hub.start();
+    await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS * 4);
+    expect(vi.getTimerCount(), "a started hub with nothing to send").toBe(0);
+
+    hub.moveCursor("r", ada, { x: 0.1, y: 0.1 }, a.id);
+    await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS);
+    expect(l.frames.filter((f) => f.type === "cursors")).toHaveLength(1);
+    hub.leaveRoom("r", a, { immediate: true });
+    await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS * 2);
+    const gone = JSON.parse(l.frames.filter((f) => f.type === "cursors").at(-1)!.json) as { cursors: Record<string, unknown> };
+    expect(gone.cursors[ada.id], "the cursor's leaving was sent").toBeNull();
+    expect(vi.getTimerCount(), "once the last cursor is gone").toBe(0);
+
+    joined(ada, "r");
+    hub.moveCursor("r", ada, { x: 0.3, y: 0.3 });
+    await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS);
+    const back = JSON.parse(l.frames.filter((f) => f.type === "cursors").at(-1)!.json) as { cursors: Record<string, { x: number }> };
+    expect(back.cursors[ada.id]?.x).toBe(0.3);
+  });
+
+  it("retires a cursor left still past the idle limit, and then stops ticking", async () => {
+    const l = joined(lin, "r");
+    joined(ada, "r");
+    hub.start();
+    hub.moveCursor("r", ada, { x: 0.1, y: 0.1 });
+    await vi.advanceTimersByTimeAsync(CURSOR_IDLE_MS + 2_000);
+    const last = JSON.parse(l.frames.filter((f) => f.type === "cursors").at(-1)!.json) as { cursors: Record<string, unknown> };
+    expect(last.cursors[ada.id]).toBeNull();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("ticks for a drag on the canvas as for a cursor", async () => {
+    const l = joined(lin, "r");
+    const a = joined(ada, "r");
+    hub.start();
+    hub.moveOnCanvas("r", ada, { n1: { x: 1, y: 2, w: 30, h: 20 } }, undefined, a.id);
+    await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS);
+    expect(l.frames.filter((f) => f.type === "canvas.live")).toHaveLength(1);
+    hub.moveOnCanvas("r", ada, { n1: null }, undefined, a.id);
+    await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS * 2);
+    expect(l.frames.filter((f) => f.type === "canvas.live")).toHaveLength(2);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it("stops at stop(), even when started twice", async () => {
