@@ -153,6 +153,9 @@ export class Link {
   }
 
   stop(): void {
+    // A long-polling page that stops (closed, hidden, stepping down) says so: its person leaves
+    // its rooms after the grace, as a socket's closing does, not at the polls' lapse (1.20).
+    if (this.started && this.transport === "longpoll" && this.canSend) this.upstream.bye();
     this.started = false;
     this.dispatch({ type: "stop" });
   }

@@ -226,7 +226,7 @@ export class LongPollTransport {
    * batch's messages are durable; frames that have no answer (typing, cursor, a leave) add none.
    */
   async runFrames(session: Session, conn: string, frames: readonly unknown[]): Promise<ServerFrame[]> {
-    const page = this.pages.open(session, conn);
+    let page = this.pages.open(session, conn);
     const metrics = this.opts.metrics;
     const answers: Array<ServerFrame[] | Promise<ServerFrame[]>> = [];
     for (const value of frames) {
@@ -239,6 +239,14 @@ export class LongPollTransport {
       if (!page.commands.rates.take(page.user.id, "frame")) {
         metrics?.rateLimited.inc({ type: "frame" });
         answers.push([errorFrame("rate_limited", "Too many frames; slow down")]);
+        continue;
+      }
+      // The page is gone (protocol 1.20): out of its rooms as a closed WebSocket is. A frame after
+      // it in the batch opens the page again.
+      if (isBye(value)) {
+        metrics?.framesIn.inc({ type: "bye" });
+        this.pages.close(page);
+        page = this.pages.open(session, conn);
         continue;
       }
       const decoded = decodeFrame(value);
@@ -974,4 +982,9 @@ function answerJson(events: Outgoing[], cursor: string, rooms: Record<string, Ro
   if (resets) text += `,"resets":${JSON.stringify(resets)}`;
   if (state !== undefined) text += `,"state":${JSON.stringify(state)}`;
   return `${text}}`;
+}
+
+/** A page's goodbye (protocol 1.20): `{"type":"bye"}`, nothing more. */
+function isBye(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as { type?: unknown }).type === "bye" && Object.keys(value).length === 1;
 }

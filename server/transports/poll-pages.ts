@@ -177,6 +177,19 @@ export class PollPages {
     return true;
   }
 
+  /**
+   * The page said goodbye (protocol 1.20): it leaves its rooms as a WebSocket that closes does,
+   * its presence after the grace (a reload's new page keeps its person from flickering), and is
+   * forgotten.
+   */
+  close(page: PollPage): void {
+    for (const room of [...page.rooms]) {
+      page.rooms.delete(room);
+      this.opts.hub.leaveRoom(room, page);
+    }
+    this.forget(page);
+  }
+
   /** Lets go of pages silent for longer than the lapse (their presence has lapsed already). */
   private sweep(): void {
     const before = this.now() - this.ttlMs;
@@ -188,6 +201,11 @@ export class PollPages {
 
   private drop(page: PollPage): void {
     for (const room of [...page.rooms]) this.leave(page, room);
+    this.forget(page);
+  }
+
+  private forget(page: PollPage): void {
+    if (this.pages.get(page.key) !== page) return;
     this.pages.delete(page.key);
     const mine = this.bySession.get(page.sessionId)!;
     mine.delete(page);

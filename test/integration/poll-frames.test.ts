@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isType, MANY_ROOMS, startServer, waitFor, type Person, type TestServer, type WsClient } from "../helpers/server";
 import { SEND_LIMITS } from "../../server/ratelimit";
-import { MAX_POLL_BATCH_FRAMES, pollFramesAnswerSchema, type ErrorCode, type PollAnswer, type ServerFrame } from "../../lib/protocol";
+import { MAX_POLL_BATCH_FRAMES, PRESENCE_GRACE_MS, pollFramesAnswerSchema, type ErrorCode, type PollAnswer, type ServerFrame } from "../../lib/protocol";
 
 let s: TestServer;
 const sockets: WsClient[] = [];
@@ -188,6 +188,48 @@ describe("POST /api/poll/frames", () => {
     // A poll of the room by a page that left it does not bring it back.
     await s.api(`/api/poll?streams=room:${room}&wait=0&conn=tab-9`, { cookie: cy.cookie });
     expect(s.app.hub.members(room).map((m) => m.id)).toEqual([bea.user.id]);
+  });
+
+  it("takes a page that says goodbye (1.20) out of its rooms after the presence grace, not at the polls' lapse", async () => {
+    const [bea, cy] = [await someone("Bea"), await someone("Cy")];
+    const room = await newRoom(bea);
+    const b = await connect(bea);
+    await wsJoin(b, room);
+    await batch(cy, "tab-5", [{ type: "join", room }, { type: "cursor", room, x: 0.5, y: 0.5 }]);
+    await b.next(isType("presence", (f) => f.room === room && f.members.some((m) => m.id === cy.user.id)));
+    const from = b.frames.length;
+    const bye = await batch(cy, "tab-5", [{ type: "bye" }]);
+    expect(bye).toEqual({ status: 200, body: { frames: [] } });
+    // As a closed socket: the cursor goes at once, the person after the grace (a reload's new
+    // page would be back by then).
+    expect(s.app.hub.cursorSnapshot(room)[cy.user.id]).toBeUndefined();
+    expect(s.app.hub.members(room).map((m) => m.id)).toContain(cy.user.id);
+    const started = Date.now();
+    await b.next(isType("presence", (f) => f.room === room && !f.members.some((m) => m.id === cy.user.id)), { from, timeoutMs: PRESENCE_GRACE_MS + 3_000 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(PRESENCE_GRACE_MS - 500);
+  });
+
+  it("keeps a person whose page said goodbye and whose next page joined within the grace, with no leave between", async () => {
+    const [bea, cy] = [await someone("Bea"), await someone("Cy")];
+    const room = await newRoom(bea);
+    const b = await connect(bea);
+    await wsJoin(b, room);
+    await batch(cy, "old-page", [{ type: "join", room }]);
+    await b.next(isType("presence", (f) => f.room === room && f.members.some((m) => m.id === cy.user.id)));
+    const from = b.frames.length;
+    await batch(cy, "old-page", [{ type: "bye" }]);
+    await batch(cy, "new-page", [{ type: "join", room }]);
+    await new Promise((r) => setTimeout(r, PRESENCE_GRACE_MS + 500));
+    expect(s.app.hub.members(room).map((m) => m.id)).toContain(cy.user.id);
+    expect(b.frames.slice(from).filter((f) => f.type === "presence" && f.room === room && !f.members.some((m) => m.id === cy.user.id))).toEqual([]);
+  });
+
+  it("refuses a goodbye over a WebSocket as bad_frame: a socket says it by closing", async () => {
+    const bea = await someone("Bea");
+    const b = await connect(bea);
+    const from = b.frames.length;
+    b.send({ type: "bye" });
+    expect(await b.next(isType("error"), { from })).toMatchObject({ code: "bad_frame" });
   });
 
   it("goes on under a new name (1.9): present as it, and what it sends carries it, with no leave between", async () => {

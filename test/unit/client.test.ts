@@ -1271,6 +1271,7 @@ describe("more of the page's calls", () => {
     client.start();
     await settle();
     expect(http.posted.map((f) => f.type)).toEqual(["join", "send", "read"]);
+    // Stopping says goodbye (1.20), and then nothing more goes.
     client.stop();
     client.send("general", "after");
     client.markRead("general", 4);
@@ -1278,11 +1279,11 @@ describe("more of the page's calls", () => {
     client.moveOnCanvas("general", { n1: null });
     client.closeCanvas("general");
     await settle();
-    expect(http.posted.map((f) => f.type)).toEqual(["join", "send", "read"]);
+    expect(http.posted.map((f) => f.type)).toEqual(["join", "send", "read", "bye"]);
     // Started again: what waited goes.
     client.start();
     await settle();
-    expect(http.posted.map((f) => f.type)).toEqual(["join", "send", "read", "join", "send", "read"]);
+    expect(http.posted.map((f) => f.type)).toEqual(["join", "send", "read", "bye", "join", "send", "read"]);
   });
 
   it("starting twice opens one stream and one socket; stopping closes them all", async () => {
@@ -1757,13 +1758,13 @@ describe("a few more edges", () => {
   });
 
   it("a join answered after the client stopped joins no canvas", async () => {
-    let answer!: (r: Response) => void;
+    const answers: Array<(r: Response) => void> = [];
     const client = makeClient({
       transport: "longpoll",
       fetch: (input, init) => {
         if (!String(input).includes("/api/poll/frames")) return http.fetch(input, init);
         http.batches.push((JSON.parse(String(init?.body)) as { frames: ClientFrame[] }).frames);
-        return new Promise<Response>((resolve) => (answer = resolve));
+        return new Promise<Response>((resolve) => answers.push(resolve));
       },
     });
     client.openCanvas("general");
@@ -1771,9 +1772,9 @@ describe("a few more edges", () => {
     client.join("general", 0);
     await settle();
     client.stop();
-    answer(new Response(JSON.stringify({ frames: [{ type: "joined", room: "general", head: 0, members: [] }] }), { status: 200 }));
+    answers[0]!(new Response(JSON.stringify({ frames: [{ type: "joined", room: "general", head: 0, members: [] }] }), { status: 200 }));
     await settle();
-    expect(http.posted.map((f) => f.type)).toEqual(["join"]);
+    expect(http.posted.map((f) => f.type)).toEqual(["join", "bye"]);
   });
 
   it("a clientId is 14 base-36 characters, however small the random bytes", () => {

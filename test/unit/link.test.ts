@@ -27,14 +27,19 @@ function link(o: { mode?: "auto" | "websocket" | "longpoll"; readyz?: () => Prom
     readyz: [] as Array<RequestInit | undefined>,
   };
   const sockets: FakeSocket[] = [];
-  const posts: Array<{ url: string; frames: ClientFrame[]; answer(status: number, body: string): void }> = [];
+  const posts: Array<{ url: string; frames: ClientFrame[]; keepalive?: boolean; answer(status: number, body: string): void }> = [];
   const fetchImpl = ((url: string, init?: RequestInit) => {
     if (url.endsWith("/readyz")) {
       heard.readyz.push(init);
       return (o.readyz ?? (async () => new Response("ok")))();
     }
     return new Promise<Response>((resolve) => {
-      posts.push({ url, frames: (JSON.parse(init!.body as string) as { frames: ClientFrame[] }).frames, answer: (status, body) => resolve(new Response(body, { status })) });
+      posts.push({
+        url,
+        frames: (JSON.parse(init!.body as string) as { frames: ClientFrame[] }).frames,
+        keepalive: init?.keepalive,
+        answer: (status, body) => resolve(new Response(body, { status })),
+      });
     });
   }) as unknown as typeof fetch;
   const l = new Link(
@@ -251,6 +256,30 @@ describe("the rooms' link", () => {
     await pass(UPGRADE_RETRY_MS * 3);
     expect(sockets).toHaveLength(0);
     expect(l.wake()).toBe(false);
+  });
+
+  it("on long polling, says goodbye when it stops (1.20): once, in a request that outlives the page", async () => {
+    const { l, posts } = link({ mode: "longpoll" });
+    l.start();
+    l.stop();
+    expect(posts.map((p) => ({ url: p.url, frames: p.frames, keepalive: p.keepalive }))).toEqual([
+      { url: "http://app.test/api/poll/frames?conn=page-1", frames: [{ type: "bye" }], keepalive: true },
+    ]);
+    l.stop();
+    expect(posts).toHaveLength(1);
+  });
+
+  it("says no goodbye over a WebSocket (its closing says it), nor offline", async () => {
+    const ws = link();
+    ws.l.start();
+    ws.sockets[0]!.open();
+    ws.l.stop();
+    expect(ws.posts).toEqual([]);
+    const offline = link({ mode: "longpoll" });
+    offline.l.start();
+    offline.l.setOffline(true);
+    offline.l.stop();
+    expect(offline.posts).toEqual([]);
   });
 
   it("switches transport when told: at once when running, on the next start otherwise", async () => {
@@ -582,7 +611,8 @@ describe("the rooms' link", () => {
       if (end === "signOut") l.signOut();
       posts[0]!.answer(200, JSON.stringify({ frames: [] }));
       await settle();
-      expect(posts, end).toHaveLength(1);
+      // Stopping says goodbye (1.20) beside them; the frame that waited is not sent.
+      expect(posts.map((p) => p.frames[0]?.type), end).toEqual(end === "stop" ? ["join", "bye"] : ["join"]);
     }
   });
 
