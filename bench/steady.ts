@@ -6,6 +6,7 @@
 //   --rest 15: seconds to wait after the server is quiet (what connecting set going is done)
 //   --embedded: ours on the embedded database (else Postgres when one answers)
 //   --profile FILE: the server's CPU profile over the window (--heap: a heap profile beside it)
+//   --before DIR: ours from another checkout of the repository (an earlier commit's server)
 // Extra flags for the server's node (e.g. --perf-basic-prof, so perf names JavaScript frames):
 //   BENCH_SERVER_NODE_ARGS="--perf-basic-prof --interpreted-frames-native-stack"
 import { usePostgres } from "./lib/app-server";
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
   const embedded = args.has("embedded");
   const profile = args.get("profile");
   const progress = new Progress("steady");
-  const child = await startRoomServer(server, { postgres: !embedded && (await usePostgres()), pgliteOnDisk: embedded, core: 0 });
+  const child = await startRoomServer(server, { postgres: !embedded && (await usePostgres()), pgliteOnDisk: embedded, core: 0, root: args.get("before") });
   try {
     let delivered = 0;
     const c = await openRoomClients({ server, port: child.port, rooms, perRoom, people: 50, label: server, progress, onTimed: () => delivered++ });
