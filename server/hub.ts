@@ -292,6 +292,11 @@ export class Hub {
     this.rooms.leave(room, sub, opts);
   }
 
+  /** A long-polling page said goodbye (1.20): see `Rooms.pageGone`. */
+  pageGone(room: string, sub: Subscriber): void {
+    this.rooms.pageGone(room, sub);
+  }
+
   /** Receive a room's ephemeral frames without counting as present (a held long poll). */
   watch(room: string, sub: Subscriber): void {
     if (!this.sessions.has(sub)) return;

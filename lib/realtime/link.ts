@@ -153,9 +153,6 @@ export class Link {
   }
 
   stop(): void {
-    // A long-polling page that stops (closed, hidden, stepping down) says so: its person leaves
-    // its rooms after the grace, as a socket's closing does, not at the polls' lapse (1.20).
-    if (this.started && this.transport === "longpoll" && this.canSend) this.upstream.bye();
     this.started = false;
     this.dispatch({ type: "stop" });
   }
@@ -216,6 +213,10 @@ export class Link {
     const from = this.current;
     const to = transition(from, event, { started: this.started, forcedPoll: this.mode === "longpoll" });
     if (to === from) return this.hooks.onStatus();
+    // Long polling left for anything but a lost network (the page stopped: closed, hidden,
+    // stepping down; or a socket took over): the page says goodbye, so its person's presence
+    // through it ends after the grace, as a closed socket's does, not at the polls' lapse (1.20).
+    if (from === "fallback-poll" && to !== "offline" && to !== "signed-out") this.upstream.bye();
     // The socket that just opened is the one the next state uses.
     this.leave(event.type === "opened");
     this.current = to;

@@ -142,6 +142,19 @@ export class Rooms {
     this.canvasLive.leave(room, sub.user.id, sub.id);
   }
 
+  /**
+   * A long-polling page said goodbye (protocol 1.20): its typing, cursor, drags and selection go
+   * now, as a closed socket's do, and its presence lapses after the grace unless it polls again.
+   * A lapse, not a leave: a reload goes on under the same page id, and its next poll or batch
+   * renews the presence whichever of the two the server hears first.
+   */
+  pageGone(room: string, sub: RoomSubscriber): void {
+    this.presence.touch(room, sub.user, sub.id, this.presence.graceMs);
+    this.typing.stop(room, sub.user.id, sub.id);
+    this.cursors.remove(room, sub.user.id, sub.id);
+    this.canvasLive.leave(room, sub.user.id, sub.id);
+  }
+
   /** Leaves every room the subscriber watches (its connection closed). */
   leaveAll(sub: RoomSubscriber): void {
     for (const room of [...(this.watching.get(sub) ?? [])]) this.leave(room, sub);

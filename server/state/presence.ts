@@ -20,7 +20,7 @@ export class Presence {
 
   constructor(
     private readonly clock: Clock,
-    private readonly graceMs: number,
+    readonly graceMs: number,
     private readonly onChange: PresenceListener,
   ) {}
 

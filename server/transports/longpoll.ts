@@ -226,7 +226,7 @@ export class LongPollTransport {
    * batch's messages are durable; frames that have no answer (typing, cursor, a leave) add none.
    */
   async runFrames(session: Session, conn: string, frames: readonly unknown[]): Promise<ServerFrame[]> {
-    let page = this.pages.open(session, conn);
+    const page = this.pages.open(session, conn);
     const metrics = this.opts.metrics;
     const answers: Array<ServerFrame[] | Promise<ServerFrame[]>> = [];
     for (const value of frames) {
@@ -241,12 +241,10 @@ export class LongPollTransport {
         answers.push([errorFrame("rate_limited", "Too many frames; slow down")]);
         continue;
       }
-      // The page is gone (protocol 1.20): out of its rooms as a closed WebSocket is. A frame after
-      // it in the batch opens the page again.
+      // The page is going (protocol 1.20): out of its rooms as a closed WebSocket is.
       if (isBye(value)) {
         metrics?.framesIn.inc({ type: "bye" });
         this.pages.close(page);
-        page = this.pages.open(session, conn);
         continue;
       }
       const decoded = decodeFrame(value);

@@ -178,16 +178,14 @@ export class PollPages {
   }
 
   /**
-   * The page said goodbye (protocol 1.20): it leaves its rooms as a WebSocket that closes does,
-   * its presence after the grace (a reload's new page keeps its person from flickering), and is
-   * forgotten.
+   * The page said goodbye (protocol 1.20): out of its rooms as a WebSocket that closes is, its
+   * presence after the grace. It keeps its rooms: a reload is the same page (its id outlives the
+   * document), and its first batch or poll may reach the server before the old document's
+   * goodbye does; renewed by it, the page stays present. A page that never comes back is let go
+   * at the lapse, as any silent page.
    */
   close(page: PollPage): void {
-    for (const room of [...page.rooms]) {
-      page.rooms.delete(room);
-      this.opts.hub.leaveRoom(room, page);
-    }
-    this.forget(page);
+    for (const room of page.rooms) this.opts.hub.pageGone(room, page);
   }
 
   /** Lets go of pages silent for longer than the lapse (their presence has lapsed already). */
@@ -201,11 +199,6 @@ export class PollPages {
 
   private drop(page: PollPage): void {
     for (const room of [...page.rooms]) this.leave(page, room);
-    this.forget(page);
-  }
-
-  private forget(page: PollPage): void {
-    if (this.pages.get(page.key) !== page) return;
     this.pages.delete(page.key);
     const mine = this.bySession.get(page.sessionId)!;
     mine.delete(page);

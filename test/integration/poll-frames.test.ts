@@ -209,19 +209,32 @@ describe("POST /api/poll/frames", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(PRESENCE_GRACE_MS - 500);
   });
 
-  it("keeps a person whose page said goodbye and whose next page joined within the grace, with no leave between", async () => {
-    const [bea, cy] = [await someone("Bea"), await someone("Cy")];
-    const room = await newRoom(bea);
-    const b = await connect(bea);
-    await wsJoin(b, room);
-    await batch(cy, "old-page", [{ type: "join", room }]);
-    await b.next(isType("presence", (f) => f.room === room && f.members.some((m) => m.id === cy.user.id)));
-    const from = b.frames.length;
-    await batch(cy, "old-page", [{ type: "bye" }]);
-    await batch(cy, "new-page", [{ type: "join", room }]);
-    await new Promise((r) => setTimeout(r, PRESENCE_GRACE_MS + 500));
-    expect(s.app.hub.members(room).map((m) => m.id)).toContain(cy.user.id);
-    expect(b.frames.slice(from).filter((f) => f.type === "presence" && f.room === room && !f.members.some((m) => m.id === cy.user.id))).toEqual([]);
+  it("keeps a reloaded page's person (the same page id) with no leave between, whichever the server hears first: the goodbye or the new document", async () => {
+    for (const order of ["goodbye first", "new document first"] as const) {
+      const [bea, cy] = [await someone("Bea"), await someone("Cy")];
+      const room = await newRoom(bea);
+      const b = await connect(bea);
+      await wsJoin(b, room);
+      await batch(cy, "tab-r", [{ type: "join", room }]);
+      await b.next(isType("presence", (f) => f.room === room && f.members.some((m) => m.id === cy.user.id)));
+      const from = b.frames.length;
+      // The reloaded document joins again and polls; the old one's goodbye comes before or after.
+      const rejoin = async () => {
+        await batch(cy, "tab-r", [{ type: "join", room }]);
+        await s.api(`/api/poll?streams=room:${room}&wait=0&conn=tab-r`, { cookie: cy.cookie });
+      };
+      if (order === "goodbye first") {
+        await batch(cy, "tab-r", [{ type: "bye" }]);
+        await rejoin();
+      } else {
+        await batch(cy, "tab-r", [{ type: "join", room }]);
+        await batch(cy, "tab-r", [{ type: "bye" }]);
+        await s.api(`/api/poll?streams=room:${room}&wait=0&conn=tab-r`, { cookie: cy.cookie });
+      }
+      await new Promise((r) => setTimeout(r, PRESENCE_GRACE_MS + 500));
+      expect(s.app.hub.members(room).map((m) => m.id), order).toContain(cy.user.id);
+      expect(b.frames.slice(from).filter((f) => f.type === "presence" && f.room === room && !f.members.some((m) => m.id === cy.user.id)), order).toEqual([]);
+    }
   });
 
   it("refuses a goodbye over a WebSocket as bad_frame: a socket says it by closing", async () => {

@@ -201,11 +201,14 @@ describe("the rooms' link", () => {
     await pass(UPGRADE_RETRY_MS - 1);
     expect(sockets).toHaveLength(3);
     await pass(1);
-    // It opens: the rooms move to the WebSocket, and the long poll lets go of them.
+    // It opens: the rooms move to the WebSocket, and the long poll lets go of them, the page
+    // saying goodbye (1.20) so that its presence there ends after the grace, not 35 s later.
+    expect(posts.map((p) => p.frames[0]?.type)).toEqual(["join"]);
     sockets[3]!.open();
     expect(l.state).toBe("open");
     expect(l.transport).toBe("websocket");
     expect(heard.pollerRestarts).toBe(2);
+    expect(posts.map((p) => p.frames[0]?.type)).toEqual(["join", "bye"]);
     l.pollAnswered(false);
     expect(l.channelState).toBe("connected");
   });
