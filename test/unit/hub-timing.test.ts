@@ -136,6 +136,25 @@ describe("the cursor tick", () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it("ticks for cursors another instance relays, and for a cursor held when started again", async () => {
+    const l = joined(lin, "r");
+    hub.start();
+    hub.cursors.relay("r", { [ada.id]: { x: 0.4, y: 0.4, name: ada.name, color: ada.color } });
+    await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS);
+    const relayed = JSON.parse(l.frames.filter((f) => f.type === "cursors").at(-1)!.json) as { cursors: Record<string, { x: number }> };
+    expect(relayed.cursors[ada.id]?.x).toBe(0.4);
+    await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS);
+    expect(vi.getTimerCount(), "a relayed batch is sent, and nothing is held here").toBe(0);
+
+    hub.moveCursor("r", lin, { x: 0.5, y: 0.5 });
+    hub.stop();
+    await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS * 2);
+    expect(l.frames.filter((f) => f.type === "cursors")).toHaveLength(1);
+    hub.start();
+    await vi.advanceTimersByTimeAsync(CURSOR_TICK_MS);
+    expect(l.frames.filter((f) => f.type === "cursors")).toHaveLength(2);
+  });
+
   it("stops at stop(), even when started twice", async () => {
     const l = joined(lin, "r");
     joined(ada, "r");
