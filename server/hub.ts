@@ -95,8 +95,8 @@ export class Hub {
 
   /**
    * Lets the cursor tick run. It runs only while a cursor, drag or selection is held or waits to
-   * be sent: a server whose people chat and nobody points wakes for nothing, where a tick every
-   * 50 ms for nothing cost about a millisecond of CPU a second (and kept the core from idling).
+   * be sent: a server whose people chat and nobody points does not wake twenty times a second
+   * for nothing (with 1000 idle WebSockets that was nearly half its idle CPU: bench/RESULTS.md).
    * Tests with a manual clock call `cursors.flush()` themselves.
    */
   start(): void {

@@ -57,9 +57,9 @@ export class PollUpstream {
   }
 
   /**
-   * Tells the server the page is gone (protocol 1.20): it leaves its rooms as a WebSocket that
-   * closes does, instead of staying present until its polls' lapse. With `keepalive`, so the
-   * request outlives a page that is closing; nothing waits for its answer.
+   * Tells the server the page is going (protocol 1.20): its typing and cursor go at once and its
+   * presence after the grace, as a closed WebSocket's do, instead of at its polls' lapse. With
+   * `keepalive`, so the request outlives a page that is closing; nothing waits for its answer.
    */
   bye(): void {
     const conn = encodeURIComponent(this.conn);

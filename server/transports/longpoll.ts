@@ -241,7 +241,8 @@ export class LongPollTransport {
         answers.push([errorFrame("rate_limited", "Too many frames; slow down")]);
         continue;
       }
-      // The page is going (protocol 1.20): out of its rooms as a closed WebSocket is.
+      // The page is going (protocol 1.20): gone from its rooms after the grace, as a closed
+      // WebSocket is, unless it polls again (a reload).
       if (isBye(value)) {
         metrics?.framesIn.inc({ type: "bye" });
         this.pages.close(page);
