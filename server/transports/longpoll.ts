@@ -453,7 +453,7 @@ export class LongPollTransport {
     // each poll; `leave` ends it, and so do a removal and signing out. A version 1 client (no
     // `conn`) is present in the rooms it polls until the lapse: one presence entry per session
     // (not per `client=`), so a session naming new clients adds no entries.
-    if (conn !== null) this.pages.seen(session, conn);
+    if (conn !== null) this.pages.seen(session, conn, fresh ? undefined : poll.keptAt);
     else {
       const presenceId = pollPresenceId(session.id);
       for (const room of poll.rooms) this.opts.hub.presence.touch(room, session.user, presenceId, this.opts.presenceTtlMs ?? POLL_PRESENCE_TTL_MS);
@@ -648,6 +648,8 @@ class PollSubscription implements Subscriber {
   private resets: Record<string, number> = {};
   /** Subscribed and registered; false once let go. */
   live = true;
+  /** When its last answer left it waiting for the client's next poll (Date.now()). */
+  keptAt = 0;
   private replaying = true;
   /** The cursor of the last answer: the only position a next poll may carry on from. */
   private answered: string | null = null;
@@ -905,6 +907,7 @@ class PollSubscription implements Subscriber {
 
   private keepUntilNextPoll(): void {
     if (!this.live) return;
+    this.keptAt = Date.now();
     this.owner.keep(this);
     this.keepTimer = setTimeout(() => this.dispose(), POLL_KEEP_MS);
     this.keepTimer.unref();

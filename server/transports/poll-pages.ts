@@ -40,6 +40,8 @@ export class PollPage implements Subscriber {
   /** What the command executor knows of the page. */
   readonly commands: CommandContext;
   seenAt: number;
+  /** When the page last said goodbye (protocol 1.20); 0: never. */
+  goneAt = 0;
 
   constructor(
     readonly key: string,
@@ -108,10 +110,15 @@ export class PollPages {
     return page;
   }
 
-  /** The session's page `conn` if it exists; seen now, and present again in its rooms. */
-  seen(session: Session, conn: string): PollPage | null {
+  /**
+   * The session's page `conn` if it exists; seen now, and present again in its rooms. Unless
+   * `keptAt` (the poll carries on a subscription kept then) is no later than the page's goodbye:
+   * that poll was on its way when the page went, and must not undo the goodbye (1.20). A
+   * reloaded page's first poll carries on nothing, and renews.
+   */
+  seen(session: Session, conn: string, keptAt?: number): PollPage | null {
     const page = this.find(session, conn);
-    if (page) this.renew(page);
+    if (page && !(keptAt !== undefined && keptAt <= page.goneAt)) this.renew(page);
     return page;
   }
 
@@ -138,6 +145,7 @@ export class PollPages {
     if (sameUser(page.user, session.user)) return page;
     const now = new PollPage(page.key, session, this, this.now);
     for (const room of page.rooms) now.rooms.add(room);
+    now.goneAt = page.goneAt;
     this.pages.set(page.key, now);
     const mine = this.bySession.get(session.id)!;
     mine.delete(page);
@@ -185,6 +193,7 @@ export class PollPages {
    * at the lapse, as any silent page.
    */
   close(page: PollPage): void {
+    page.goneAt = this.now();
     for (const room of page.rooms) this.opts.hub.pageGone(room, page);
   }
 

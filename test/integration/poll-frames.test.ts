@@ -237,6 +237,25 @@ describe("POST /api/poll/frames", () => {
     }
   });
 
+  it("does not let a poll that was on its way as the page said goodbye undo it", async () => {
+    const [bea, cy] = [await someone("Bea"), await someone("Cy")];
+    const room = await newRoom(bea);
+    const b = await connect(bea);
+    await wsJoin(b, room);
+    await batch(cy, "tab-q", [{ type: "join", room }]);
+    await b.next(isType("presence", (f) => f.room === room && f.members.some((m) => m.id === cy.user.id)));
+    const first = await s.api(`/api/poll?streams=room:${room}&wait=0&conn=tab-q`, { cookie: cy.cookie });
+    const ticket = first.headers.get("poll-next");
+    const { cursor } = (await first.json()) as PollAnswer;
+    expect(ticket).toBeTruthy();
+    const from = b.frames.length;
+    await batch(cy, "tab-q", [{ type: "bye" }]);
+    // The page's next poll, sent before it went, carrying on its last answer's subscription.
+    const late = await s.api(`/api/poll?streams=room:${room}&wait=1&conn=tab-q&cursor=${encodeURIComponent(cursor)}&next=${ticket}`, { cookie: cy.cookie });
+    expect(late.status).toBe(200);
+    await b.next(isType("presence", (f) => f.room === room && !f.members.some((m) => m.id === cy.user.id)), { from, timeoutMs: PRESENCE_GRACE_MS + 3_000 });
+  });
+
   it("refuses a goodbye over a WebSocket as bad_frame: a socket says it by closing", async () => {
     const bea = await someone("Bea");
     const b = await connect(bea);
