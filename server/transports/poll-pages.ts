@@ -187,10 +187,10 @@ export class PollPages {
 
   /**
    * The page said goodbye (protocol 1.20): its typing and cursor go at once, as a closed
-   * WebSocket's do, and its presence after the grace. It keeps its rooms: a reload is the same page (its id outlives the
-   * document), and its first batch or poll may reach the server before the old document's
-   * goodbye does; renewed by it, the page stays present. A page that never comes back is let go
-   * at the lapse, as any silent page.
+   * WebSocket's do, and its presence after the grace. It keeps its rooms: a reload is the same
+   * page (its id outlives the document), and its first batch or poll may reach the server before
+   * the old document's goodbye does; renewed by it, the page stays present. A page that never
+   * comes back is let go at the lapse, as any silent page.
    */
   close(page: PollPage): void {
     page.goneAt = this.now();
