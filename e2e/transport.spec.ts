@@ -1,8 +1,9 @@
 // `?transport=longpoll` forces the fallback: chat still works, and the badge says so; a page
-// removed from a private room over it is told at once and goes on polling the rest.
+// closed over it leaves its room within seconds; a page removed from a private room over it is
+// told at once and goes on polling the rest.
 import { expect, test } from "@playwright/test";
 import { metricValue, parseMetrics } from "../test/helpers/metrics";
-import { activityFeed, connectionBadge, createPrivateRoom, createRoom, messageLog, openRoom, sendMessage, signedInPerson, unique } from "./helpers";
+import { activityFeed, connectionBadge, createPrivateRoom, createRoom, messageLog, openRoom, peopleHere, sendMessage, signedInPerson, unique } from "./helpers";
 
 test("two people chat over long polling", async ({ browser, baseURL }) => {
   const tia = await signedInPerson(browser, "Tia", "/?transport=longpoll");
@@ -29,6 +30,24 @@ test("two people chat over long polling", async ({ browser, baseURL }) => {
   await expect.poll(() => carriedOn.length).toBeGreaterThanOrEqual(2);
   expect(new Set(carriedOn).size).toBe(carriedOn.length);
   expect(await taken()).toBeGreaterThan(takenBefore);
+  await tia.context.close();
+  await uri.context.close();
+});
+
+test("someone on long polling who closes their tab leaves the room within seconds, as over a WebSocket", async ({ browser }) => {
+  const tia = await signedInPerson(browser, "Tia", "/");
+  const uri = await signedInPerson(browser, "Uri", "/?transport=longpoll");
+  const room = unique("leaving");
+  await createRoom(tia.page, room);
+  await openRoom(uri.page, room);
+  await expect(connectionBadge(uri.page)).toHaveText("Long polling · connected");
+  const uriHere = peopleHere(tia.page).filter({ has: tia.page.getByRole("img", { name: /Uri/ }) });
+  await expect(peopleHere(tia.page)).toHaveCount(2);
+  await expect(uriHere).toHaveCount(1);
+  // The page's goodbye (protocol 1.20): gone after the 3 s presence grace, not the polls' 35 s lapse.
+  await uri.page.close({ runBeforeUnload: true });
+  await expect(uriHere).toHaveCount(0, { timeout: 10_000 });
+  await expect(peopleHere(tia.page)).toHaveCount(1);
   await tia.context.close();
   await uri.context.close();
 });

@@ -269,7 +269,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
       this.rooms.set(room, sub);
     }
     // A socket that has been open a while may be dead without knowing it: watch for the answer.
-    if (this.link.transport === "longpoll") this.poll.restart();
+    if (this.link.pollsRooms) this.poll.restart();
     if (this.started && sub.join()) this.link.expectAnswer();
     // Frames for this room kept from before (a reload while offline) can go out now.
     this.outbox.flush();
@@ -297,7 +297,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
     this.leaving.delete(room);
     sub.leave();
     this.rooms.delete(room);
-    if (this.link.transport === "longpoll") this.poll.restart();
+    if (this.link.pollsRooms) this.poll.restart();
   }
 
   /**
@@ -334,7 +334,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
     if (!this.canvases.delete(room)) return;
     this.positions.delete(canvasStream(room));
     if (this.started && !this.offline) this.link.send({ type: "canvas.leave", room });
-    if (this.link.transport === "longpoll") this.poll.restart();
+    if (this.link.pollsRooms) this.poll.restart();
   }
 
   moveOnCanvas(room: string, drags?: Record<string, DragBox | null>, selection?: string[]): void {
@@ -518,7 +518,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
 
   private pollStreams(): string[] {
     const streams: string[] = [];
-    if (this.link.transport === "longpoll") {
+    if (this.link.pollsRooms) {
       for (const r of this.rooms.keys()) streams.push(roomStream(r));
       // A canvas is polled from the position its snapshot (or join) gave.
       for (const r of this.canvases) if (this.positions.has(canvasStream(r))) streams.push(canvasStream(r));
@@ -583,7 +583,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
             this.rooms.delete(sub.room);
             this.leaving.delete(sub.room);
             this.outbox.refusedRoom(sub.room, frame.code, frame.message);
-            if (this.link.transport === "longpoll") this.poll.restart();
+            if (this.link.pollsRooms) this.poll.restart();
           } else if (!RETRYABLE.has(frame.code)) sub.refused();
         }
         return;
@@ -596,7 +596,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
         this.positions.set(canvasStream(frame.room), frame.seq);
         this.emit("canvasSnapshot", { room: frame.room, seq: frame.seq, objects: frame.objects });
         // A long-polling page now reads the canvas' stream from the snapshot on.
-        if (this.link.transport === "longpoll") this.poll.restart();
+        if (this.link.pollsRooms) this.poll.restart();
         return;
       case "canvas.live":
         if (!this.canvases.has(frame.room)) return;

@@ -109,6 +109,11 @@ export class Link {
     return this.mode === "longpoll" || this.current === "fallback-poll" ? "longpoll" : "websocket";
   }
 
+  /** Whether the rooms are long polled now: on long polling, and running (not stopped, offline or signed out). */
+  get pollsRooms(): boolean {
+    return this.current === "fallback-poll";
+  }
+
   get transportMode(): TransportMode {
     return this.mode;
   }
@@ -220,6 +225,11 @@ export class Link {
     // The socket that just opened is the one the next state uses.
     this.leave(event.type === "opened");
     this.current = to;
+    // A socket takes the rooms over: the poll goes on for what else it carries (the feed, when
+    // SSE is refused), asked once `current` no longer gives it the rooms. A link that stops
+    // asks nothing: its client stops the poll, and a poll sent now would renew the presence
+    // the goodbye just ended.
+    if (from === "fallback-poll" && to !== "idle" && to !== "offline" && to !== "signed-out") this.opts.poller.restart();
     this.enter(to, delayMs);
     this.hooks.onStatus();
   }
@@ -230,7 +240,6 @@ export class Link {
     this.clearAnswerTimer();
     if (!keepSocket) this.ws.close();
     this.hooks.onDown();
-    if (this.current === "fallback-poll") this.opts.poller.restart();
   }
 
   private enter(state: LinkState, delayMs: number | null): void {

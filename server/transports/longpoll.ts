@@ -453,7 +453,7 @@ export class LongPollTransport {
     // each poll; `leave` ends it, and so do a removal and signing out. A version 1 client (no
     // `conn`) is present in the rooms it polls until the lapse: one presence entry per session
     // (not per `client=`), so a session naming new clients adds no entries.
-    if (conn !== null) this.pages.seen(session, conn, fresh ? undefined : poll.keptAt);
+    if (conn !== null) this.pages.seen(session, conn, poll.rooms, fresh ? undefined : poll.keptAt);
     else {
       const presenceId = pollPresenceId(session.id);
       for (const room of poll.rooms) this.opts.hub.presence.touch(room, session.user, presenceId, this.opts.presenceTtlMs ?? POLL_PRESENCE_TTL_MS);

@@ -40,8 +40,8 @@ export class PollPage implements Subscriber {
   /** What the command executor knows of the page. */
   readonly commands: CommandContext;
   seenAt: number;
-  /** When the page last said goodbye (protocol 1.20); 0: never. */
-  goneAt = 0;
+  /** When the page said goodbye (protocol 1.20); null: it has not, or joined a room since. */
+  goneAt: number | null = null;
 
   constructor(
     readonly key: string,
@@ -103,22 +103,28 @@ export class PollPages {
     return this.bySession.size;
   }
 
-  /** The session's page `conn`, made if new; seen now, and present again in its rooms. */
+  /**
+   * The session's page `conn` for a batch of frames, made if new; seen now, and present again
+   * in its rooms, unless it said goodbye: a batch the page sent as it went (the last message
+   * marked read, say) can reach the server after the goodbye and must not undo it (1.20). A
+   * reloaded page's first batch joins its rooms again, and a join makes it present.
+   */
   open(session: Session, conn: string): PollPage {
     const page = this.find(session, conn) ?? this.create(session, conn);
-    this.renew(page);
+    if (page.goneAt === null) this.renew(page);
     return page;
   }
 
   /**
-   * The session's page `conn` if it exists; seen now, and present again in its rooms. Unless
-   * `keptAt` (the poll carries on a subscription kept then) is no later than the page's goodbye:
-   * that poll was on its way when the page went, and must not undo the goodbye (1.20). A
-   * reloaded page's first poll carries on nothing, and renews.
+   * The session's page `conn` if it exists, polling `rooms`; seen now, and present again in
+   * those of its rooms (a poll of the feed alone keeps no one in a room). Unless `keptAt` (the
+   * poll carries on a subscription kept then) is no later than the page's goodbye: that poll was
+   * on its way when the page went, and must not undo the goodbye (1.20). A reloaded page's
+   * first poll carries on nothing, and renews.
    */
-  seen(session: Session, conn: string, keptAt?: number): PollPage | null {
+  seen(session: Session, conn: string, rooms: readonly string[], keptAt?: number): PollPage | null {
     const page = this.find(session, conn);
-    if (page && !(keptAt !== undefined && keptAt <= page.goneAt)) this.renew(page);
+    if (page && !(keptAt !== undefined && page.goneAt !== null && keptAt <= page.goneAt)) this.renew(page, rooms);
     return page;
   }
 
@@ -165,14 +171,17 @@ export class PollPages {
     return page;
   }
 
-  /** Present in every room the page joined until the lapse, renewed by each poll and batch. */
-  private renew(page: PollPage): void {
-    for (const room of page.rooms) this.opts.hub.presence.touch(room, page.user, page.id, this.ttlMs);
+  /** Present in the rooms the page joined (of `only`, if given) until the lapse: renewed by each poll and batch. */
+  private renew(page: PollPage, only?: readonly string[]): void {
+    for (const room of only ?? page.rooms) {
+      if (page.rooms.has(room)) this.opts.hub.presence.touch(room, page.user, page.id, this.ttlMs);
+    }
   }
 
   /** @internal The executor's join, checked and limited: the page is present now; events come by polls. */
   async join(page: PollPage, room: string): Promise<ServerFrame[]> {
     page.rooms.add(room);
+    page.goneAt = null;
     this.opts.hub.presence.touch(room, page.user, page.id, this.ttlMs);
     const head = await this.opts.log.head(roomStream(room));
     return [{ type: "joined", room, head, members: this.opts.hub.members(room) }];

@@ -256,6 +256,20 @@ describe("POST /api/poll/frames", () => {
     await b.next(isType("presence", (f) => f.room === room && !f.members.some((m) => m.id === cy.user.id)), { from, timeoutMs: PRESENCE_GRACE_MS + 3_000 });
   });
 
+  it("does not let a batch that was on its way as the page said goodbye undo it (the last message marked read)", async () => {
+    const [bea, cy] = [await someone("Bea"), await someone("Cy")];
+    const room = await newRoom(bea);
+    const b = await connect(bea);
+    await wsJoin(b, room);
+    await batch(cy, "tab-m", [{ type: "join", room }]);
+    await b.next(isType("presence", (f) => f.room === room && f.members.some((m) => m.id === cy.user.id)));
+    const from = b.frames.length;
+    await batch(cy, "tab-m", [{ type: "bye" }]);
+    // Sent before the goodbye, heard after it: it is carried out, and renews nothing.
+    expect((await batch(cy, "tab-m", [{ type: "read", room, seq: 0 }])).status).toBe(200);
+    await b.next(isType("presence", (f) => f.room === room && !f.members.some((m) => m.id === cy.user.id)), { from, timeoutMs: PRESENCE_GRACE_MS + 3_000 });
+  });
+
   it("refuses a goodbye over a WebSocket as bad_frame: a socket says it by closing", async () => {
     const bea = await someone("Bea");
     const b = await connect(bea);

@@ -1271,7 +1271,9 @@ describe("more of the page's calls", () => {
     client.start();
     await settle();
     expect(http.posted.map((f) => f.type)).toEqual(["join", "send", "read"]);
-    // Stopping says goodbye (1.20), and then nothing more goes.
+    // Stopping says goodbye (1.20), and then nothing more goes: no poll either, which would
+    // make the page present again in its rooms.
+    const polls = http.polls.length;
     client.stop();
     client.send("general", "after");
     client.markRead("general", 4);
@@ -1280,6 +1282,7 @@ describe("more of the page's calls", () => {
     client.closeCanvas("general");
     await settle();
     expect(http.posted.map((f) => f.type)).toEqual(["join", "send", "read", "bye"]);
+    expect(http.polls).toHaveLength(polls);
     // Started again: what waited goes.
     client.start();
     await settle();

@@ -262,12 +262,14 @@ describe("the rooms' link", () => {
   });
 
   it("on long polling, says goodbye when it stops (1.20): once, in a request that outlives the page", async () => {
-    const { l, posts } = link({ mode: "longpoll" });
+    const { l, posts, heard } = link({ mode: "longpoll" });
     l.start();
     l.stop();
     expect(posts.map((p) => ({ url: p.url, frames: p.frames, keepalive: p.keepalive }))).toEqual([
       { url: "http://app.test/api/poll/frames?conn=page-1", frames: [{ type: "bye" }], keepalive: true },
     ]);
+    // Nor is the poll asked again on the way out: it would renew what the goodbye ended.
+    expect(heard.pollerRestarts).toBe(1);
     l.stop();
     expect(posts).toHaveLength(1);
   });

@@ -32,11 +32,11 @@ function world(o: { maxPerSession?: number; maxPages?: number } = {}) {
 describe("long-polling pages", () => {
   it("makes one page per session and conn, and finds it again", () => {
     const { pages, rates } = world();
-    expect(pages.seen(session(ada), "tab-1")).toBeNull();
+    expect(pages.seen(session(ada), "tab-1", [])).toBeNull();
     const page = pages.open(session(ada), "tab-1");
     expect([page.id, page.transport, page.user, page.sessionId]).toEqual(["poll:s-u_ada:tab-1", "longpoll", ada, "s-u_ada"]);
     expect(pages.open(session(ada), "tab-1")).toBe(page);
-    expect(pages.seen(session(ada), "tab-1")).toBe(page);
+    expect(pages.seen(session(ada), "tab-1", [])).toBe(page);
     expect(pages.open(session(ada), "tab-2")).not.toBe(page);
     expect(pages.open(session(ada, "s-other"), "tab-1")).not.toBe(page);
     expect(pages.size).toBe(3);
@@ -67,11 +67,40 @@ describe("long-polling pages", () => {
     await pages.open(session(ada), "tab-1").commands.subscribe("general", undefined as never);
     for (let i = 0; i < 3; i++) {
       clock.advance(TTL_MS - 1_000);
-      expect(pages.seen(session(ada), "tab-1")).not.toBeNull();
+      expect(pages.seen(session(ada), "tab-1", ["general"])).not.toBeNull();
     }
     expect(present("general")).toEqual(["Ada"]);
     clock.advance(TTL_MS + 2_000);
     expect(present("general")).toEqual([]);
+  });
+
+  it("is kept in a room by its polls of that room: a poll of the feed alone keeps it in none", async () => {
+    const { clock, pages, present } = world();
+    const page = pages.open(session(ada), "tab-1");
+    await page.commands.subscribe("general", undefined as never);
+    await page.commands.subscribe("random", undefined as never);
+    clock.advance(TTL_MS - 1_000);
+    pages.seen(session(ada), "tab-1", ["general"]);
+    pages.seen(session(ada), "tab-1", []);
+    clock.advance(2_000);
+    expect(present("general")).toEqual(["Ada"]);
+    expect(present("random")).toEqual([]);
+  });
+
+  it("after its goodbye, is kept by a join or a new poll, not by a batch the old document had on its way", async () => {
+    const { clock, hub, pages, present } = world();
+    await pages.open(session(ada), "tab-1").commands.subscribe("general", undefined as never);
+    pages.close(pages.open(session(ada), "tab-1"));
+    pages.open(session(ada), "tab-1"); // its last `read`, heard after the goodbye
+    clock.advance(hub.presence.graceMs + 1);
+    expect(present("general")).toEqual([]);
+    // A reload: the new document joins again, and is kept.
+    const reloaded = pages.open(session(ada), "tab-1");
+    await reloaded.commands.subscribe("general", undefined as never);
+    pages.close(reloaded);
+    pages.seen(session(ada), "tab-1", ["general"]); // its first poll carries on nothing
+    clock.advance(hub.presence.graceMs + 1);
+    expect(present("general")).toEqual(["Ada"]);
   });
 
   it("lets go of a page silent for the lapse, the next time it looks, and only that one", async () => {
@@ -80,12 +109,12 @@ describe("long-polling pages", () => {
     clock.advance(TTL_MS / 2);
     pages.open(session(lin), "recent");
     clock.advance(TTL_MS / 2);
-    expect(pages.seen(session(lin), "recent")).not.toBeNull();
+    expect(pages.seen(session(lin), "recent", [])).not.toBeNull();
     expect(pages.size).toBe(1);
-    expect(pages.seen(session(ada), "old")).toBeNull();
+    expect(pages.seen(session(ada), "old", [])).toBeNull();
     // One seen again is the most recent: the sweep takes the others first.
     clock.advance(TTL_MS - 1);
-    expect(pages.seen(session(lin), "recent")).not.toBeNull();
+    expect(pages.seen(session(lin), "recent", [])).not.toBeNull();
   });
 
   it("keeps a session's last pages only: its least recently seen goes, leaving its rooms", async () => {
@@ -93,15 +122,15 @@ describe("long-polling pages", () => {
     const first = pages.open(session(ada), "tab-1");
     await first.commands.subscribe("general", undefined as never);
     const second = pages.open(session(ada), "tab-2");
-    pages.seen(session(ada), "tab-1"); // tab-1 is now the more recent
+    pages.seen(session(ada), "tab-1", []); // tab-1 is now the more recent
     pages.open(session(lin), "tab-1"); // another session's pages do not count
     pages.open(session(ada), "tab-3");
-    expect(pages.seen(session(ada), "tab-2")).toBeNull();
-    expect(pages.seen(session(ada), "tab-1")).toBe(first);
+    expect(pages.seen(session(ada), "tab-2", [])).toBeNull();
+    expect(pages.seen(session(ada), "tab-1", [])).toBe(first);
     expect(present("general")).toEqual(["Ada"]);
     pages.open(session(ada), "tab-4"); // tab-3 now the least recent of Ada's
     pages.open(session(ada), "tab-5");
-    expect(pages.seen(session(ada), "tab-1")).toBeNull();
+    expect(pages.seen(session(ada), "tab-1", [])).toBeNull();
     expect(present("general")).toEqual([]);
     void second;
   });
@@ -110,11 +139,11 @@ describe("long-polling pages", () => {
     const { pages } = world({ maxPages: 2 });
     pages.open(session(ada), "a");
     pages.open(session(lin), "b");
-    pages.seen(session(ada), "a");
+    pages.seen(session(ada), "a", []);
     pages.open(session(lin, "s-third"), "c");
     expect(pages.size).toBe(2);
-    expect(pages.seen(session(lin), "b")).toBeNull();
-    expect(pages.seen(session(ada), "a")).not.toBeNull();
+    expect(pages.seen(session(lin), "b", [])).toBeNull();
+    expect(pages.seen(session(ada), "a", [])).not.toBeNull();
   });
 
   it("a session whose pages all went is forgotten, and can have new ones, up to its bound", () => {
@@ -122,12 +151,12 @@ describe("long-polling pages", () => {
     pages.open(session(ada), "tab-1");
     pages.open(session(ada), "tab-2");
     clock.advance(TTL_MS + 1);
-    expect(pages.seen(session(lin), "none")).toBeNull(); // the sweep
+    expect(pages.seen(session(lin), "none", [])).toBeNull(); // the sweep
     expect([pages.size, pages.sessions]).toEqual([0, 0]);
     pages.open(session(ada), "tab-3");
     pages.open(session(ada), "tab-4");
     expect([pages.size, pages.sessions]).toEqual([2, 1]);
-    expect(pages.seen(session(ada), "tab-3")).not.toBeNull();
+    expect(pages.seen(session(ada), "tab-3", [])).not.toBeNull();
   });
 
   it("a person removed from a room leaves it on every page", async () => {
