@@ -250,7 +250,17 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // Other instances' commits: read their events from the log (the log is the backplane).
   const stopListening =
     db.kind === "postgres"
-      ? await listenForCommits({ db, self: processId, catchUp: (heads) => hub.catchUpHeads(heads), logger, metrics })
+      ? await listenForCommits({
+          db,
+          self: processId,
+          catchUp: (heads) => {
+            // The log numbers its next batch to these streams from them (EventLog.heard).
+            if (heads) log.heard(heads);
+            return hub.catchUpHeads(heads);
+          },
+          logger,
+          metrics,
+        })
       : null;
 
   const ops = new OpsSampler(metrics, config.instanceId);

@@ -16,6 +16,13 @@
 // database runs them in order, so the lookup still runs under the lock), and 4 and 5 go out
 // with the COMMIT. Two round trips a batch; two more when it names a stream new to the log
 // (its row created and locked, then the lookup again), and those of its `effect`s.
+//
+// Most batches need only one: the log keeps the heads its last commits left, numbers the batch
+// from them before it holds the lock, and sends BEGIN, the lock, 4 and 5 and COMMIT in one
+// write (`commitGuessed`). Statement 5 moves each head only from the value the batch was
+// numbered from, and fails whole if any is another, so a guess that missed (another instance
+// wrote) keeps nothing; a repeated clientId fails it on the unique index. Either way the batch
+// is then written as above.
 import type { Database, Sql, Transaction } from "./db/database";
 import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
@@ -123,6 +130,14 @@ const DATA_ERROR_CLASSES = new Set(["22", "23", "54"]);
 export const COMMIT_DELAY_MS = 2;
 /** A batch this large already spreads its commit's fixed cost: it starts without the wait. */
 export const COMMIT_DELAY_BELOW = 32;
+/**
+ * Streams whose heads the log keeps from its commits, for the next batch to number its events
+ * from (`commitGuessed`); past it the least recently written are forgotten (their next batch is
+ * written under the lock, and known again).
+ */
+export const KNOWN_HEADS_MAX = 10_000;
+/** Locks a batch's stream rows, in name order, and reads their heads. */
+const LOCK_STREAMS = "SELECT name, head FROM streams WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE";
 /** Keep NOTIFY payloads well under Postgres' 8000-byte limit. */
 export const MAX_NOTIFY_BYTES = 7000;
 
@@ -141,6 +156,8 @@ export class EventLog {
   private readonly fullEnough: number;
   /** Ends the wait for a fuller batch early; null when none is waited for. */
   private endGathering: (() => void) | null = null;
+  /** Each stream's head as this log's last commit to it left it (or another instance's NOTIFY), least recent first. */
+  private readonly known = new Map<string, number>();
 
   constructor(
     private readonly db: Database,
@@ -165,6 +182,17 @@ export class EventLog {
       if (this.queue.length >= this.fullEnough) this.endGathering?.();
       this.schedule();
     });
+  }
+
+  /**
+   * Heads other instances committed (their NOTIFY): the next batch here to those streams
+   * numbers its events from them and guesses right. Only for streams already known.
+   */
+  heard(heads: Map<string, number>): void {
+    for (const [name, head] of heads) {
+      const known = this.known.get(name);
+      if (known !== undefined && head > known) this.known.set(name, head);
+    }
   }
 
   onCommit(listener: CommitListener): () => void {
@@ -308,11 +336,10 @@ export class EventLog {
 
   private async commitBatch(batch: Pending[]): Promise<void> {
     const started = performance.now();
-    let outcome: BatchOutcome;
-    for (let attempt = 1; ; attempt++) {
+    let outcome = await this.commitGuessed(batch);
+    for (let attempt = 1; !outcome; attempt++) {
       try {
         outcome = await this.db.transaction((tx) => this.writeBatch(tx, batch));
-        break;
       } catch (err) {
         const code = (err as { code?: unknown } | null)?.code;
         if (attempt < 3 && typeof code === "string" && RETRYABLE.has(code)) continue;
@@ -333,6 +360,7 @@ export class EventLog {
       }
     }
 
+    this.remember(outcome.heads);
     const m = this.opts.metrics;
     if (m) {
       m.commitSeconds.observe((performance.now() - started) / 1000);
@@ -362,19 +390,74 @@ export class EventLog {
     this.inFlight = Math.max(0, this.inFlight - batch.length);
   }
 
-  private async writeBatch(tx: Transaction, batch: Pending[]): Promise<BatchOutcome> {
-    const streams = new Set<string>();
-    for (const { input } of batch) {
-      streams.add(input.stream);
-      for (const d of input.derived ?? []) streams.add(d.stream);
+  /**
+   * The batch in one round trip, numbered from the heads the last commits left (`known`):
+   * BEGIN, the lock, the rows with the new heads and COMMIT go out in one write. Only when
+   * every stream it names is known and no append has an `effect`; null when it cannot be
+   * guessed or the guess missed (nothing of it kept), and the batch is written under the lock.
+   *
+   * The guess is safe because the statement checks it: holding the lock, it moves each head
+   * only from the value the events were numbered from, and fails whole when any head is another
+   * (another instance wrote, the stream's row went). A repeated clientId the guess could not
+   * look up fails it too, on the unique index. A miss costs a round trip; a repeat is rare (a
+   * send tried again after a lost ack), and on one instance the guess is always right.
+   */
+  private async commitGuessed(batch: Pending[]): Promise<BatchOutcome | null> {
+    if (batch.some(({ input }) => input.effect)) return null;
+    const names = streamsOf(batch);
+    const heads = new Map<string, number>();
+    for (const name of names) {
+      const head = this.known.get(name);
+      if (head === undefined) return null;
+      heads.set(name, head);
     }
-    const names = [...streams].sort();
+    const outcome = this.number(batch, heads, new Map());
+    try {
+      await this.db.transaction((tx) => {
+        const locked = tx.query(LOCK_STREAMS, [names]);
+        const written = tx.queryAndCommit(...this.writeStatement(batch, outcome));
+        return Promise.all([locked, written]);
+      });
+    } catch {
+      this.opts.metrics?.appendGuesses.inc({ outcome: "missed" });
+      for (const name of names) this.known.delete(name);
+      return null;
+    }
+    this.opts.metrics?.appendGuesses.inc({ outcome: "right" });
+    return outcome;
+  }
+
+  /** The batch under the lock, numbered from the heads it holds: two round trips (see the top). */
+  private async writeBatch(tx: Transaction, batch: Pending[]): Promise<BatchOutcome> {
+    const names = streamsOf(batch);
     // Started together, so they travel together (with the BEGIN); the database runs the lookup
     // once the lock is held.
     const [locked, found] = await Promise.all([this.lockStreams(tx, names), this.findRepeats(tx, batch)]);
-    const { heads } = locked;
     // A stream new to the log had no row to lock when the lookup ran: look again under its lock.
     const existing = locked.created ? await this.findRepeats(tx, batch) : found;
+    const outcome = this.number(batch, locked.heads, existing);
+    if (outcome.appended.length > 0) {
+      // An effect runs after the rows are written and before the commit; without one, the
+      // statement goes out with the COMMIT.
+      const effects = batch.some(({ input }, i) => input.effect && !outcome.results[i]!.duplicate);
+      const [text, params] = this.writeStatement(batch, outcome);
+      await (effects ? tx.query(text, params) : tx.queryAndCommit(text, params));
+      // In append order, after every row of the batch is written: an edit may follow its
+      // message in the same batch.
+      for (const [i, { input }] of batch.entries()) {
+        const r = outcome.results[i]!;
+        if (input.effect && !r.duplicate) await input.effect(tx, r.event);
+      }
+    }
+    return outcome;
+  }
+
+  /**
+   * Numbers the batch's new events on from `heads` (the streams' heads before it; moved on
+   * here), answering repeats with the events `existing` holds or the batch made first.
+   */
+  private number(batch: Pending[], heads: Map<string, number>, existing: Map<string, RealtimeEvent>): BatchOutcome {
+    const from = new Map(heads);
     const at = new Date().toISOString();
     const appended: RealtimeEvent[] = [];
     const results: AppendResult[] = [];
@@ -415,52 +498,63 @@ export class EventLog {
         } as RealtimeEvent);
       }
     }
+    return { appended, results, heads, from, at };
+  }
 
-    if (appended.length > 0) {
-      const clientIds = new Map<RealtimeEvent, string>();
-      batch.forEach(({ input }, i) => {
-        const r = results[i]!;
-        if (!r.duplicate && input.clientId !== undefined) clientIds.set(r.event, input.clientId);
-      });
-      const changed = names.filter((s) => appended.some((e) => e.stream === s));
-      // The rows, the new heads and the NOTIFY in one statement: one round trip while the
-      // stream rows are locked, instead of three.
-      const notify = Boolean(this.opts.notifyChannel);
-      const text = `WITH inserted AS (
-           INSERT INTO events (stream, seq, type, actor_id, actor_name, at, data, client_id)
-           SELECT s, q, t, a, n, $6::timestamptz, d::jsonb, c
-             FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $7::text[], $8::text[])
-               AS v(s, q, t, a, n, d, c)
-         ), moved AS (
-           UPDATE streams SET head = h.head FROM unnest($9::text[], $10::int8[]) AS h(name, head)
-            WHERE streams.name = h.name
-         )
-         SELECT ${notify ? "pg_notify($11, $12)" : "1"}`;
-      const params = [
-        appended.map((e) => e.stream),
-        appended.map((e) => e.seq),
-        appended.map((e) => e.type),
-        appended.map((e) => e.actor.id),
-        appended.map((e) => e.actor.name),
-        at,
-        appended.map((e) => JSON.stringify(e.data)),
-        appended.map((e) => clientIds.get(e) ?? null),
-        changed,
-        changed.map((s) => heads.get(s)!),
-        ...(notify ? [this.opts.notifyChannel, notifyPayload(this.opts.instanceId ?? "", changed, heads)] : []),
-      ];
-      // An effect runs after the rows are written and before the commit; without one, the
-      // statement goes out with the COMMIT.
-      const effects = batch.some(({ input }, i) => input.effect && !results[i]!.duplicate);
-      await (effects ? tx.query(text, params) : tx.queryAndCommit(text, params));
-      // In append order, after every row of the batch is written: an edit may follow its
-      // message in the same batch.
-      for (const [i, { input }] of batch.entries()) {
-        const r = results[i]!;
-        if (input.effect && !r.duplicate) await input.effect(tx, r.event);
-      }
+  /**
+   * The rows, the new heads and the NOTIFY in one statement: one round trip while the stream
+   * rows are locked, instead of three. A head moves only from the value the batch was numbered
+   * from; if any stream's head is another, the statement fails whole (by dividing by zero) and
+   * keeps nothing. Under the lock's own heads it cannot; it is what makes a guess safe.
+   */
+  private writeStatement(batch: Pending[], outcome: BatchOutcome): [string, unknown[]] {
+    const { appended, results, heads, from, at } = outcome;
+    const clientIds = new Map<RealtimeEvent, string>();
+    batch.forEach(({ input }, i) => {
+      const r = results[i]!;
+      if (!r.duplicate && input.clientId !== undefined) clientIds.set(r.event, input.clientId);
+    });
+    const changed = [...heads.keys()].sort().filter((s) => heads.get(s) !== from.get(s));
+    const notify = Boolean(this.opts.notifyChannel);
+    const text = `WITH inserted AS (
+         INSERT INTO events (stream, seq, type, actor_id, actor_name, at, data, client_id)
+         SELECT s, q, t, a, n, $6::timestamptz, d::jsonb, c
+           FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $7::text[], $8::text[])
+             AS v(s, q, t, a, n, d, c)
+       ), moved AS (
+         UPDATE streams SET head = h.head FROM unnest($9::text[], $10::int8[], $11::int8[]) AS h(name, head, was)
+          WHERE streams.name = h.name AND streams.head = h.was
+          RETURNING 1
+       )
+       SELECT 1 / ((SELECT count(*) FROM moved) = cardinality($9::text[]))::int AS moved${notify ? ", pg_notify($12, $13)" : ""}`;
+    const params = [
+      appended.map((e) => e.stream),
+      appended.map((e) => e.seq),
+      appended.map((e) => e.type),
+      appended.map((e) => e.actor.id),
+      appended.map((e) => e.actor.name),
+      at,
+      appended.map((e) => JSON.stringify(e.data)),
+      appended.map((e) => clientIds.get(e) ?? null),
+      changed,
+      changed.map((s) => heads.get(s)!),
+      changed.map((s) => from.get(s)!),
+      ...(notify ? [this.opts.notifyChannel, notifyPayload(this.opts.instanceId ?? "", changed, heads)] : []),
+    ];
+    return [text, params];
+  }
+
+  /** The heads a commit left: the next batch to these streams numbers its events from them. */
+  private remember(heads: Map<string, number>): void {
+    for (const [name, head] of heads) {
+      this.known.delete(name);
+      this.known.set(name, head);
     }
-    return { appended, results, heads };
+    // The least recently written go first: memory stays bounded however many streams the log holds.
+    for (const name of this.known.keys()) {
+      if (this.known.size <= KNOWN_HEADS_MAX) break;
+      this.known.delete(name);
+    }
   }
 
   /**
@@ -471,11 +565,7 @@ export class EventLog {
    * streams the log holds.
    */
   private async lockStreams(tx: Sql, names: string[]): Promise<{ heads: Map<string, number>; created: boolean }> {
-    const lock = (which: string[]) =>
-      tx.query<{ name: string; head: number | string }>(
-        "SELECT name, head FROM streams WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE",
-        [which],
-      );
+    const lock = (which: string[]) => tx.query<{ name: string; head: number | string }>(LOCK_STREAMS, [which]);
     const heads = new Map((await lock(names)).map((r) => [r.name, Number(r.head)]));
     const missing = names.filter((n) => !heads.has(n));
     if (missing.length > 0) {
@@ -520,7 +610,21 @@ export class EventLog {
 interface BatchOutcome {
   appended: RealtimeEvent[];
   results: AppendResult[];
+  /** Each stream's head after the batch. */
   heads: Map<string, number>;
+  /** Each stream's head before it: what the batch was numbered from. */
+  from: Map<string, number>;
+  at: string;
+}
+
+/** The streams a batch writes, in name order (the order they are locked in: no deadlock between instances). */
+function streamsOf(batch: Pending[]): string[] {
+  const streams = new Set<string>();
+  for (const { input } of batch) {
+    streams.add(input.stream);
+    for (const d of input.derived ?? []) streams.add(d.stream);
+  }
+  return [...streams].sort();
 }
 
 function isDataError(err: unknown): boolean {

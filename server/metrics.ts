@@ -96,6 +96,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     // The event log
     appends: counter("rt_appends_total", "Events appended to the log", ["stream_kind"]),
     appendDuplicates: counter("rt_append_duplicates_total", "Appends answered with an earlier event (repeated clientId)"),
+    appendGuesses: counter(
+      "rt_append_guesses_total",
+      "Batches numbered from the heads the last commits left and sent in one round trip: right (committed) or missed (written again under the lock)",
+      ["outcome"],
+    ),
     appendBatchSize: histogram("rt_append_batch_size", "Appends committed per group-commit batch", [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000]),
     commitSeconds: histogram("rt_append_commit_seconds", "Time from a batch's start to its commit", latencyBuckets),
     appendQueueDepth: gauge("rt_append_queue_depth", "Appends waiting for the next batch"),

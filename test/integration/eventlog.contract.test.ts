@@ -436,17 +436,20 @@ describe.each(dbKinds)("event log on %s", (kind) => {
 
   it("23. counts a split batch's halves still to be written as waiting", async () => {
     // [a, refuse-me, b, c] fails and splits: [a, refuse-me] (split again: a, then refuse-me
-    // alone, refused), then [b, c] — the fifth transaction, held until the count is read.
+    // alone, refused), then [b, c] — its transaction, the first after the refusal, held until
+    // the count is read.
     const { db: refusing } = refusingText(t.db, "refuse-me", "22P05");
-    let tries = 0;
+    let refused = false;
+    let gated = false;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let reached!: () => void;
-    const atFifth = new Promise<void>((r) => (reached = r));
+    const beforeTheRest = new Promise<void>((r) => (reached = r));
     const db: Database = {
       ...refusing,
       transaction: async (fn) => {
-        if (++tries === 5) {
+        if (refused && !gated) {
+          gated = true;
           reached();
           await gate;
         }
@@ -455,8 +458,18 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     };
     const log = new EventLog(db, { maxQueue: 4, maxBatch: 4 });
     const stream = "room:c23" as const;
-    const outcomes = Promise.all(["a", "refuse-me", "b", "c"].map((text) => log.append(message(stream, text)).then((r) => r.event.seq, (e: { code?: string }) => e.code)));
-    await atFifth;
+    const outcomes = Promise.all(
+      ["a", "refuse-me", "b", "c"].map((text) =>
+        log.append(message(stream, text)).then(
+          (r) => r.event.seq,
+          (e: { code?: string }) => {
+            refused = true;
+            return e.code;
+          },
+        ),
+      ),
+    );
+    await beforeTheRest;
     // a and refuse-me have their answers; b and c are still on their way.
     expect(log.pending).toBe(2);
     // Room for two more, not five: the third is refused.
@@ -482,24 +495,33 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     expect(JSON.parse(payloads[0]!)).toEqual({ i: "i-test", h: { "room:c10": 2, "room:c10b": 1 } });
   });
 
-  it("24. commits a batch in two round trips to the database, four when it names a stream new to the log", async () => {
+  it("24. commits a batch in one round trip to the database once it knows the heads, two under the lock, four when it names a stream new to the log", async () => {
     const proxy = await startRoundTripProxy(t.url!);
     const db = await openDatabase({ url: proxy.url, poolSize: 1 });
     try {
       const log = new EventLog(db);
       await log.append(message("room:c24", "first"));
       proxy.reset();
-      // BEGIN, the lock and the repeats' lookup in one; the rows, the heads and COMMIT in another.
+      // Numbered from the head the last commit left: BEGIN, the lock, the rows with the heads,
+      // and COMMIT in one.
       const batch = await Promise.all(["a", "b", "c"].map((text, i) => log.append(message("room:c24", text, `k${i}`))));
       expect(batch.map((r) => r.event.seq)).toEqual([2, 3, 4]);
-      expect(proxy.roundTrips()).toBe(2);
+      expect(proxy.roundTrips()).toBe(1);
+
+      // Under the lock (an edit's effect runs between the rows and the COMMIT, so it is never
+      // guessed): BEGIN, the lock and the repeats' lookup in one; the rows, the heads in another.
+      proxy.reset();
+      const effects: number[] = [];
+      const edited = await log.append({ ...message("room:c24", "d", "k3"), effect: async (_tx, e) => void effects.push(e.seq) });
+      expect([edited.event.seq, effects]).toEqual([5, [5]]);
+      expect(proxy.roundTrips()).toBe(3);
 
       proxy.reset();
       // A repeat found and a stream created in one batch: each numbered under its lock.
       const [again, fresh] = await Promise.all([log.append(message("room:c24", "a", "k0")), log.append(message("room:c24b", "x", "k0"))]);
       expect([again.duplicate, again.event.seq, fresh.duplicate, fresh.event.seq]).toEqual([true, 2, false, 1]);
       expect(proxy.roundTrips()).toBe(4);
-      expect(await log.heads(["room:c24", "room:c24b"])).toEqual(new Map([["room:c24", 4], ["room:c24b", 1]]));
+      expect(await log.heads(["room:c24", "room:c24b"])).toEqual(new Map([["room:c24", 5], ["room:c24b", 1]]));
     } finally {
       await db.close();
       await proxy.close();
@@ -527,6 +549,41 @@ describe.each(dbKinds)("event log on %s", (kind) => {
       await db.close();
       await proxy.close();
     }
+  });
+
+  it("27. a batch numbered from heads another writer has moved on keeps nothing, and is written under the lock: gapless, each once", async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const here = new EventLog(t.db, { metrics });
+    const there = new EventLog(t.db);
+    const stream = "room:c27" as const;
+    await here.append(message(stream, "a", "k-a"));
+    // Another instance writes: `here` still knows the head as 1.
+    await there.append(message(stream, "b", "k-b"));
+    const c = await here.append(message(stream, "c", "k-c"));
+    expect(c).toMatchObject({ duplicate: false, event: { seq: 3 } });
+    // A send tried again, its first try committed: the guess cannot look it up, and misses on
+    // the unique index; under the lock it is found.
+    const again = await here.append(message(stream, "c", "k-c"));
+    expect(again).toMatchObject({ duplicate: true, event: { seq: 3 } });
+    // Told of the other's commit (its NOTIFY), the next guess is right.
+    const d = await there.append(message(stream, "d", "k-d"));
+    here.heard(new Map([[stream, d.event.seq]]));
+    expect((await here.append(message(stream, "e", "k-e"))).event.seq).toBe(5);
+    const stored = await here.readAfter(stream, 0, 10);
+    expect(stored.map((e) => [e.seq, (e.data as { text: string }).text])).toEqual([[1, "a"], [2, "b"], [3, "c"], [4, "d"], [5, "e"]]);
+    expect(await here.head(stream)).toBe(5);
+    const guesses = (await metrics.appendGuesses.get()).values.map((v) => [v.labels.outcome, v.value]);
+    expect(Object.fromEntries(guesses)).toEqual({ right: 1, missed: 2 });
+  });
+
+  it("28. a stream whose row went is written under the lock, not guessed past it", async () => {
+    const log = new EventLog(t.db);
+    await log.append(message("room:c28", "a"));
+    await log.append(message("room:c28", "b"));
+    await t.db.sql.query("DELETE FROM streams WHERE name = 'room:c28'");
+    expect((await log.append(message("room:c28", "c"))).event.seq).toBe(3);
+    expect(await log.heads(["room:c28"])).toEqual(new Map([["room:c28", 3]]));
+    expect((await log.readAfter("room:c28", 0, 10)).map((e) => e.seq)).toEqual([1, 2, 3]);
   });
 
   it("26. a parameter that cannot be sent fails its transaction only: the statement runs again on the next", async () => {
