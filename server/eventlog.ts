@@ -22,7 +22,7 @@
 // write (`commitGuessed`). Statement 5 moves each head only from the value the batch was
 // numbered from, and fails whole if any is another, so a guess that missed (another instance
 // wrote) keeps nothing; a repeated clientId fails it on the unique index. Either way the batch
-// is then written as above.
+// is then written as above, and its streams are not guessed for a while (`GUESS_PAUSE_MS`).
 import type { Database, Sql, Transaction } from "./db/database";
 import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
@@ -87,6 +87,8 @@ export interface EventLogOptions {
   maxQueue?: number;
   /** How long a commit that follows another waits for more appends (`COMMIT_DELAY_MS`; 0: none). */
   commitDelayMs?: number;
+  /** The clock a missed guess's pause is measured on (tests). */
+  now?: () => number;
   /** NOTIFY channel for other instances; none on a single process. */
   notifyChannel?: string;
   instanceId?: string;
@@ -136,6 +138,12 @@ export const COMMIT_DELAY_BELOW = 32;
  * written under the lock, and known again).
  */
 export const KNOWN_HEADS_MAX = 10_000;
+/**
+ * After a guess missed, the streams it named are written under the lock for this long. A miss
+ * costs a round trip, and a stream that two instances write to at once (a busy room served by
+ * both, the public feed) would miss again and again; after the pause a guess is tried again.
+ */
+export const GUESS_PAUSE_MS = 10_000;
 /** Locks a batch's stream rows, in name order, and reads their heads. */
 const LOCK_STREAMS = "SELECT name, head FROM streams WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE";
 /** Keep NOTIFY payloads well under Postgres' 8000-byte limit. */
@@ -158,6 +166,9 @@ export class EventLog {
   private endGathering: (() => void) | null = null;
   /** Each stream's head as this log's last commit to it left it (or another instance's NOTIFY), least recent first. */
   private readonly known = new Map<string, number>();
+  /** Streams a guess missed on, and until when they are written under the lock (least recent first). */
+  private readonly contended = new Map<string, number>();
+  private readonly now: () => number;
 
   constructor(
     private readonly db: Database,
@@ -167,6 +178,7 @@ export class EventLog {
     this.maxQueue = opts.maxQueue ?? 10_000;
     this.commitDelayMs = opts.commitDelayMs ?? COMMIT_DELAY_MS;
     this.fullEnough = Math.min(COMMIT_DELAY_BELOW, this.maxBatch);
+    this.now = opts.now ?? Date.now;
   }
 
   /** Resolves once the event is committed (or found to be a repeat). */
@@ -406,9 +418,10 @@ export class EventLog {
     if (batch.some(({ input }) => input.effect)) return null;
     const names = streamsOf(batch);
     const heads = new Map<string, number>();
+    const now = this.now();
     for (const name of names) {
       const head = this.known.get(name);
-      if (head === undefined) return null;
+      if (head === undefined || (this.contended.get(name) ?? 0) > now) return null;
       heads.set(name, head);
     }
     const outcome = this.number(batch, heads, new Map());
@@ -420,7 +433,12 @@ export class EventLog {
       });
     } catch {
       this.opts.metrics?.appendGuesses.inc({ outcome: "missed" });
-      for (const name of names) this.known.delete(name);
+      for (const name of names) {
+        this.known.delete(name);
+        this.contended.delete(name);
+        this.contended.set(name, now + GUESS_PAUSE_MS);
+      }
+      forgetOldest(this.contended, KNOWN_HEADS_MAX);
       return null;
     }
     this.opts.metrics?.appendGuesses.inc({ outcome: "right" });
@@ -551,10 +569,7 @@ export class EventLog {
       this.known.set(name, head);
     }
     // The least recently written go first: memory stays bounded however many streams the log holds.
-    for (const name of this.known.keys()) {
-      if (this.known.size <= KNOWN_HEADS_MAX) break;
-      this.known.delete(name);
-    }
+    forgetOldest(this.known, KNOWN_HEADS_MAX);
   }
 
   /**
@@ -615,6 +630,14 @@ interface BatchOutcome {
   /** Each stream's head before it: what the batch was numbered from. */
   from: Map<string, number>;
   at: string;
+}
+
+/** Drops a map's first (least recently set) entries until it holds `max`. */
+function forgetOldest(map: Map<string, number>, max: number): void {
+  for (const key of map.keys()) {
+    if (map.size <= max) return;
+    map.delete(key);
+  }
 }
 
 /** The streams a batch writes, in name order (the order they are locked in: no deadlock between instances). */

@@ -1,7 +1,7 @@
 // The event log's contract, numbered, run against every database this run has:
 // embedded PGlite always, the real Postgres server when DATABASE_URL is set.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { COMMIT_DELAY_BELOW, EventLog, EventLogClosedError, EventLogFullError, MAX_NOTIFY_BYTES, notifyPayload } from "../../server/eventlog";
+import { COMMIT_DELAY_BELOW, EventLog, GUESS_PAUSE_MS, EventLogClosedError, EventLogFullError, MAX_NOTIFY_BYTES, notifyPayload } from "../../server/eventlog";
 import type { Logger } from "../../server/log";
 import { createMetrics } from "../../server/metrics";
 import type { RealtimeEvent } from "../../lib/protocol";
@@ -553,27 +553,36 @@ describe.each(dbKinds)("event log on %s", (kind) => {
 
   it("27. a batch numbered from heads another writer has moved on keeps nothing, and is written under the lock: gapless, each once", async () => {
     const metrics = createMetrics({ defaultMetrics: false });
-    const here = new EventLog(t.db, { metrics });
+    let now = 1_000_000;
+    const here = new EventLog(t.db, { metrics, now: () => now });
     const there = new EventLog(t.db);
     const stream = "room:c27" as const;
+    const guesses = async () => Object.fromEntries((await metrics.appendGuesses.get()).values.map((v) => [v.labels.outcome, v.value]));
     await here.append(message(stream, "a", "k-a"));
     // Another instance writes: `here` still knows the head as 1.
     await there.append(message(stream, "b", "k-b"));
     const c = await here.append(message(stream, "c", "k-c"));
     expect(c).toMatchObject({ duplicate: false, event: { seq: 3 } });
+    expect(await guesses()).toEqual({ missed: 1 });
+    // The stream is written under the lock for a while: no miss after a miss.
+    await there.append(message(stream, "d", "k-d"));
+    expect((await here.append(message(stream, "e", "k-e"))).event.seq).toBe(5);
+    expect(await guesses()).toEqual({ missed: 1 });
+    now += GUESS_PAUSE_MS;
     // A send tried again, its first try committed: the guess cannot look it up, and misses on
     // the unique index; under the lock it is found.
     const again = await here.append(message(stream, "c", "k-c"));
     expect(again).toMatchObject({ duplicate: true, event: { seq: 3 } });
+    expect(await guesses()).toEqual({ missed: 2 });
+    now += GUESS_PAUSE_MS;
     // Told of the other's commit (its NOTIFY), the next guess is right.
-    const d = await there.append(message(stream, "d", "k-d"));
-    here.heard(new Map([[stream, d.event.seq]]));
-    expect((await here.append(message(stream, "e", "k-e"))).event.seq).toBe(5);
+    const f = await there.append(message(stream, "f", "k-f"));
+    here.heard(new Map([[stream, f.event.seq]]));
+    expect((await here.append(message(stream, "g", "k-g"))).event.seq).toBe(7);
+    expect(await guesses()).toEqual({ missed: 2, right: 1 });
     const stored = await here.readAfter(stream, 0, 10);
-    expect(stored.map((e) => [e.seq, (e.data as { text: string }).text])).toEqual([[1, "a"], [2, "b"], [3, "c"], [4, "d"], [5, "e"]]);
-    expect(await here.head(stream)).toBe(5);
-    const guesses = (await metrics.appendGuesses.get()).values.map((v) => [v.labels.outcome, v.value]);
-    expect(Object.fromEntries(guesses)).toEqual({ right: 1, missed: 2 });
+    expect(stored.map((e) => [e.seq, (e.data as { text: string }).text])).toEqual([[1, "a"], [2, "b"], [3, "c"], [4, "d"], [5, "e"], [6, "f"], [7, "g"]]);
+    expect(await here.head(stream)).toBe(7);
   });
 
   it("28. a stream whose row went is written under the lock, not guessed past it", async () => {
