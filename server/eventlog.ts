@@ -144,6 +144,9 @@ export const KNOWN_HEADS_MAX = 10_000;
  * both, the public feed) would miss again and again; after the pause a guess is tried again.
  */
 export const GUESS_PAUSE_MS = 10_000;
+/** The SQLSTATE of the statement that checks a guess when a head it moves is not the one guessed (division by zero). */
+const HEADS_MOVED = "22012";
+const UNIQUE_VIOLATION = "23505";
 /** Locks a batch's stream rows, in name order, and reads their heads. */
 const LOCK_STREAMS = "SELECT name, head FROM streams WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE";
 /** Keep NOTIFY payloads well under Postgres' 8000-byte limit. */
@@ -348,7 +351,12 @@ export class EventLog {
 
   private async commitBatch(batch: Pending[]): Promise<void> {
     const started = performance.now();
-    let outcome = await this.commitGuessed(batch);
+    let outcome: BatchOutcome | null;
+    try {
+      outcome = await this.commitGuessed(batch);
+    } catch (err) {
+      return this.fail(batch, err);
+    }
     for (let attempt = 1; !outcome; attempt++) {
       try {
         outcome = await this.db.transaction((tx) => this.writeBatch(tx, batch));
@@ -365,10 +373,7 @@ export class EventLog {
           await this.commitBatch(batch.slice(half));
           return;
         }
-        this.opts.metrics?.appendErrors.inc();
-        this.settled(batch);
-        for (const p of batch) p.reject(err);
-        return;
+        return this.fail(batch, err);
       }
     }
 
@@ -395,6 +400,13 @@ export class EventLog {
     }
     this.settled(batch);
     batch.forEach((p, i) => p.resolve(outcome.results[i]!));
+  }
+
+  /** Every append of the batch fails with `err`. */
+  private fail(batch: Pending[], err: unknown): void {
+    this.opts.metrics?.appendErrors.inc();
+    this.settled(batch);
+    for (const p of batch) p.reject(err);
   }
 
   /** A batch's appends leave the queue's count before their callers hear: one sent at the ack has room. */
@@ -431,14 +443,25 @@ export class EventLog {
         const written = tx.queryAndCommit(...this.writeStatement(batch, outcome));
         return Promise.all([locked, written]);
       });
-    } catch {
-      this.opts.metrics?.appendGuesses.inc({ outcome: "missed" });
-      for (const name of names) {
-        this.known.delete(name);
-        this.contended.delete(name);
-        this.contended.set(name, now + GUESS_PAUSE_MS);
+    } catch (err) {
+      // Only an error the database sent says nothing was kept. A connection lost on the way may
+      // have lost the answer to a COMMIT that was kept: the batch fails then, as one written
+      // under the lock does, rather than being written twice.
+      const code = sqlState(err);
+      if (code === null) throw err;
+      // A head that moved (the statement's check) or a repeated clientId: the guess missed.
+      // Any other refusal (a value the database cannot store, a conflict) is the lock's path's
+      // to answer: it retries, splits or fails the batch as it always has.
+      const missed = code === HEADS_MOVED || code === UNIQUE_VIOLATION;
+      this.opts.metrics?.appendGuesses.inc({ outcome: missed ? "missed" : "failed" });
+      if (missed) {
+        for (const name of names) {
+          this.known.delete(name);
+          this.contended.delete(name);
+          this.contended.set(name, now + GUESS_PAUSE_MS);
+        }
+        forgetOldest(this.contended, KNOWN_HEADS_MAX);
       }
-      forgetOldest(this.contended, KNOWN_HEADS_MAX);
       return null;
     }
     this.opts.metrics?.appendGuesses.inc({ outcome: "right" });
@@ -575,9 +598,9 @@ export class EventLog {
   /**
    * Locks the streams' rows (in name order) and returns their heads. A stream without a row —
    * new to the log, or its row lost — gets one, its head taken from the events it already
-   * has, so numbering continues instead of colliding. Nothing about streams is remembered
-   * between batches: the lock is the one source of truth, and memory stays flat however many
-   * streams the log holds.
+   * has, so numbering continues instead of colliding. The lock is the one source of truth:
+   * the heads remembered between batches (`known`) are only a guess that a statement checks
+   * under it.
    */
   private async lockStreams(tx: Sql, names: string[]): Promise<{ heads: Map<string, number>; created: boolean }> {
     const lock = (which: string[]) => tx.query<{ name: string; head: number | string }>(LOCK_STREAMS, [which]);
@@ -650,9 +673,15 @@ function streamsOf(batch: Pending[]): string[] {
   return [...streams].sort();
 }
 
-function isDataError(err: unknown): boolean {
+/** The SQLSTATE of an error the database sent; null for any other (a lost connection, the driver's own). */
+function sqlState(err: unknown): string | null {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && DATA_ERROR_CLASSES.has(code.slice(0, 2));
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : null;
+}
+
+function isDataError(err: unknown): boolean {
+  const code = sqlState(err);
+  return code !== null && DATA_ERROR_CLASSES.has(code.slice(0, 2));
 }
 
 function repeatKey(stream: string, actorId: string, clientId: string): string {

@@ -98,7 +98,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean; labels?: Record<
     appendDuplicates: counter("rt_append_duplicates_total", "Appends answered with an earlier event (repeated clientId)"),
     appendGuesses: counter(
       "rt_append_guesses_total",
-      "Batches numbered from the heads the last commits left and sent in one round trip: right (committed) or missed (written again under the lock)",
+      "Batches numbered from the heads the last commits left and sent in one round trip: right (committed), missed (a head had moved or a clientId repeated) or failed (refused otherwise); the last two are written again under the lock",
       ["outcome"],
     ),
     appendBatchSize: histogram("rt_append_batch_size", "Appends committed per group-commit batch", [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000]),

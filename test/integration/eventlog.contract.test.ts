@@ -1,5 +1,6 @@
 // The event log's contract, numbered, run against every database this run has:
 // embedded PGlite always, the real Postgres server when DATABASE_URL is set.
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COMMIT_DELAY_BELOW, EventLog, GUESS_PAUSE_MS, EventLogClosedError, EventLogFullError, MAX_NOTIFY_BYTES, notifyPayload } from "../../server/eventlog";
 import type { Logger } from "../../server/log";
@@ -595,6 +596,47 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     expect((await log.readAfter("room:c28", 0, 10)).map((e) => e.seq)).toEqual([1, 2, 3]);
   });
 
+  it.runIf(kind === "postgres")("29. a batch whose COMMIT reached the database but whose answer was lost fails: it is not written again", async () => {
+    const proxy = await startCommitCutter(t.url!);
+    const db = await openDatabase({ url: proxy.url, poolSize: 1, onError: () => {} });
+    try {
+      const log = new EventLog(db);
+      await log.append(message("room:c29", "first"));
+      proxy.cutAfterNextCommit();
+      // Without a clientId (as a member added is appended), a second write would be a second event.
+      const outcome = await log.append(message("room:c29", "second")).then(() => "acked", (e: Error) => e.message);
+      expect(outcome).not.toBe("acked");
+      const stored = await t.db.sql.query<{ seq: string; data: { text: string } }>("SELECT seq, data FROM events WHERE stream = 'room:c29' ORDER BY seq");
+      expect(stored.map((r) => [Number(r.seq), r.data.text])).toEqual([[1, "first"], [2, "second"]]);
+    } finally {
+      await db.close().catch(() => {});
+      await proxy.close();
+    }
+  });
+
+  it("30. a derived event that cannot be built fails its batch, numbered from a guess or under the lock", async () => {
+    const log = new EventLog(t.db);
+    const unhandled: unknown[] = [];
+    const heard = (e: unknown) => unhandled.push(e);
+    process.on("unhandledRejection", heard);
+    try {
+      const withDerived = (text: string, build: () => { roomId: string; seq: number; preview: string }) => ({
+        ...message("room:c30", text),
+        derived: [{ stream: "user:u_c30" as const, type: "mention" as const, data: build }],
+      });
+      await log.append(withDerived("a", () => ({ roomId: "c30", seq: 1, preview: "a" })));
+      const broken = () => {
+        throw new Error("cannot build it");
+      };
+      await expect(log.append(withDerived("b", broken))).rejects.toThrow("cannot build it");
+      expect((await log.append(message("room:c30", "c"))).event.seq).toBe(2);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", heard);
+    }
+  });
+
   it("26. a parameter that cannot be sent fails its transaction only: the statement runs again on the next", async () => {
     const db = await openDatabase({ url: t.url!, poolSize: 1 });
     try {
@@ -686,4 +728,42 @@ function refusingText(db: Database, text: string, code: string | number | undefi
       ),
   };
   return { db: wrapped };
+}
+
+/**
+ * A TCP proxy to Postgres that, once told, lets the next COMMIT through and then cuts the
+ * connection before its answer comes back: the commit is kept and its sender never hears so.
+ */
+async function startCommitCutter(databaseUrl: string) {
+  const target = new URL(databaseUrl);
+  let armed = false;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port || 5432), target.hostname);
+    let cut = false;
+    client.on("data", (d) => {
+      upstream.write(d);
+      if (armed && d.includes("COMMIT\0")) {
+        armed = false;
+        cut = true;
+        // Long enough for the database to commit; the answer is dropped meanwhile.
+        setTimeout(() => {
+          client.destroy();
+          upstream.end();
+        }, 200);
+      }
+    });
+    upstream.on("data", (d) => void (cut || client.write(d)));
+    client.on("error", () => {});
+    upstream.on("error", () => {});
+    client.on("close", () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = new URL(databaseUrl);
+  url.hostname = "127.0.0.1";
+  url.port = String((server.address() as net.AddressInfo).port);
+  return {
+    url: url.toString(),
+    cutAfterNextCommit: () => void (armed = true),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
