@@ -39,15 +39,23 @@ const storedObjects = z.array(canvasObjectSchema);
 
 const acceptedKey = (actorId: string, clientId: string) => `${actorId}\u0000${clientId}`;
 
+/** A change this instance accepted: its ops, its append, and once committed its seq. */
+interface Accepted {
+  ops: CanvasOp[];
+  result: Promise<AppendResult>;
+  seq?: number;
+}
+
 export class CanvasBoards {
   private readonly folded = new Map<string, Folded>();
   /** Per canvas, the change being checked and appended: the next waits, so it checks against it. */
   private readonly turns = new Map<string, Promise<unknown>>();
   /**
    * Per canvas, the changes this instance accepted and queued that the log has not shown
-   * committed yet, in order, by actor and clientId. Bounded by the log's queue.
+   * committed yet (or committed while a check was under way), in order, by actor and
+   * clientId. Bounded by the log's queue.
    */
-  private readonly accepted = new Map<string, Map<string, { ops: CanvasOp[]; result: Promise<AppendResult> }>>();
+  private readonly accepted = new Map<string, Map<string, Accepted>>();
   private readonly snapshotting = new Set<string>();
 
   constructor(
@@ -102,9 +110,10 @@ export class CanvasBoards {
       if (queued) return { result: queued.result };
       const earlier = await this.log.findByKey(stream, actor.id, clientId);
       if (earlier) return { result: Promise.resolve({ event: earlier, duplicate: true }) };
-      const { board } = await this.current(room);
+      const { board, seq } = await this.current(room);
       let expected = board;
-      for (const a of this.accepted.get(stream)?.values() ?? []) expected = applyOps(expected, a.ops);
+      // A change committed after the board was read is not on it yet (its seq is past the board's).
+      for (const a of this.accepted.get(stream)?.values() ?? []) if (a.seq === undefined || a.seq > seq) expected = applyOps(expected, a.ops);
       const why = refusal(expected, ops);
       if (why) throw new CanvasError(why.code, why.message);
       // A note's text written from what it read before another change was accepted keeps both (1.16).
@@ -114,21 +123,39 @@ export class CanvasBoards {
       if (!mine) this.accepted.set(stream, (mine = new Map()));
       mine.set(key, { ops: merged, result });
       // Committed or failed, it is no longer the server's pending change (a failed one was never
-      // in the log; a committed one is, and the next fold reads it from there).
-      const settled = () => {
+      // in the log; a committed one is, and the next fold reads it from there). Unless a check
+      // is under way: it may have read the board just before this commit, and still needs the
+      // change on top of what it read (the seq tells it whether it did). It is let go when the
+      // checks under way are done (`forgetCommitted`).
+      const settled = (committed?: AppendResult) => {
         const now = this.accepted.get(stream);
-        if (now?.get(key)?.result !== result) return;
+        const entry = now?.get(key);
+        if (!now || entry?.result !== result) return;
+        if (committed && this.turns.has(stream)) {
+          entry.seq = committed.event.seq;
+          return;
+        }
         now.delete(key);
         if (now.size === 0) this.accepted.delete(stream);
       };
-      result.then(settled, settled);
+      result.then(settled, () => settled());
       return { result };
     });
     this.turns.set(stream, turn);
     void turn.finally(() => {
-      if (this.turns.get(stream) === turn) this.turns.delete(stream);
+      if (this.turns.get(stream) !== turn) return;
+      this.turns.delete(stream);
+      this.forgetCommitted(stream);
     }).catch(() => undefined);
     return turn.then((t) => t.result);
+  }
+
+  /** No check is under way: the committed changes kept for one are let go (the log has them). */
+  private forgetCommitted(stream: string): void {
+    const mine = this.accepted.get(stream);
+    if (!mine) return;
+    for (const [key, a] of mine) if (a.seq !== undefined) mine.delete(key);
+    if (mine.size === 0) this.accepted.delete(stream);
   }
 
   /** The canvas stream's last committed seq. */
