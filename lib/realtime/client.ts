@@ -9,6 +9,7 @@
 // - feed-link.ts: the feed and notifications over SSE (else long polling).
 // Stores listen through one module, lib/store/bindings.ts. Where the browser allows, one
 // RealtimeClient serves all of a browser's tabs, in the leader tab (tab-hub.ts).
+import { randomId } from "./random-id";
 import {
   CURSOR_TICK_MS,
   POLL_MAX_WAIT_S,
@@ -114,7 +115,7 @@ export class RealtimeClient extends Emitter<ClientEvents> implements RealtimeApi
         this.link.pollAnswered(true);
         if (this.feedOnPoll) this.setFeed("connected");
       },
-    });
+    }, () => this.link.pollDoc);
     this.link = new Link(
       {
         baseUrl,
@@ -754,18 +755,13 @@ function readFrame(room: string, seq: number, unread: boolean): ClientFrame {
   return unread ? { type: "read", room, seq, unread } : { type: "read", room, seq };
 }
 
+export { randomId };
+
 function defaultWsUrl(): string {
   if (typeof location === "undefined") return "ws://localhost:3000/ws";
   return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws`;
 }
 
-export function randomId(prefix: string): string {
-  const bytes = new Uint8Array(9);
-  crypto.getRandomValues(bytes);
-  let s = "";
-  for (const b of bytes) s += b.toString(36).padStart(2, "0");
-  return `${prefix}-${s.slice(0, 14)}`;
-}
 
 /** A `cursor` frame: where I point, or null (x and y null: my pointer left the canvas). */
 function cursorFrame(room: string, pos: CursorPos): ClientFrame {

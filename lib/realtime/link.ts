@@ -8,6 +8,7 @@ import { Backoff, type BackoffOptions } from "./backoff";
 import { decode, InvalidPayload } from "./decode";
 import { channelState, transition, type LinkEvent, type LinkState } from "./link-state";
 import { PollUpstream } from "./poll-upstream";
+import { randomId } from "./random-id";
 import type { ChannelState, FrameLog, RoomsTransport, TransportMode, WebSocketLike } from "./types";
 import { WsChannel } from "./ws-channel";
 
@@ -52,6 +53,7 @@ export interface LinkOptions {
 
 export class Link {
   private current: LinkState = "idle";
+  private doc = randomId("d");
   private started = false;
   private mode: TransportMode;
   private readonly ws: WsChannel;
@@ -97,7 +99,7 @@ export class Link {
       onSignedOut: () => this.signOut(),
       onInvalid: (invalid, bytes, type) => hooks.onInvalid("http", invalid, bytes, type),
       onSend: (type, bytes) => hooks.onLog({ direction: "out", transport: "http", type, bytes, at: Date.now() }),
-    });
+    }, () => this.doc);
   }
 
   get state(): LinkState {
@@ -107,6 +109,15 @@ export class Link {
   /** What carries the rooms: long polling when forced or fallen back to, else the WebSocket. */
   get transport(): RoomsTransport {
     return this.mode === "longpoll" || this.current === "fallback-poll" ? "longpoll" : "websocket";
+  }
+
+  /**
+   * This document's present stint of long polling (protocol 1.21), named on its polls and
+   * batches and on its goodbye: a new one each time the link falls back to long polling, so the
+   * server tells a stint that said goodbye from the next (a reload, a fallback after a socket).
+   */
+  get pollDoc(): string {
+    return this.doc;
   }
 
   /** Whether the rooms are long polled now: on long polling, and running (not stopped, offline or signed out). */
@@ -256,6 +267,7 @@ export class Link {
         if (delayMs !== null) this.arm(delayMs, () => this.dispatch({ type: "retry" }));
         return;
       case "fallback-poll":
+        this.doc = randomId("d");
         this.pollHealthy = null;
         this.opts.poller.restart();
         if (this.mode === "auto") this.arm(this.opts.upgradeRetryMs, () => this.ws.connect());

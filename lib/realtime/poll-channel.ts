@@ -50,6 +50,8 @@ export class PollChannel {
     private readonly waitS: number,
     private readonly tabId: string,
     private readonly hooks: PollChannelHooks,
+    /** The document's stint of long polling its polls belong to (protocol 1.21). */
+    private readonly doc: () => string | null = () => null,
   ) {}
 
   get isRunning(): boolean {
@@ -105,6 +107,8 @@ export class PollChannel {
       // The page id the frames it sends carry too: the server ties them to this poll (per-page limits, presence).
       conn: this.tabId,
     });
+    const doc = this.doc();
+    if (doc !== null) params.set("doc", doc);
     if (this.roomState !== null) params.set("state", this.roomState);
     if (ticket !== null) params.set("next", ticket);
     const abort = new AbortController();

@@ -37,6 +37,8 @@ export class PollUpstream {
     private readonly fetchImpl: typeof fetch,
     private readonly conn: string,
     private readonly hooks: PollUpstreamHooks,
+    /** The document's stint of long polling its frames belong to (protocol 1.21). */
+    private readonly doc: () => string | null = () => null,
   ) {}
 
   /**
@@ -62,14 +64,19 @@ export class PollUpstream {
    * `keepalive`, so the request outlives a page that is closing; nothing waits for its answer.
    */
   bye(): void {
-    const conn = encodeURIComponent(this.conn);
-    this.fetchImpl(`${this.baseUrl}/api/poll/frames?conn=${conn}`, {
+    this.fetchImpl(`${this.baseUrl}${this.path()}`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ frames: [{ type: "bye" }], conn: this.conn }),
       credentials: "same-origin",
       keepalive: true,
     }).catch(() => undefined);
+  }
+
+  /** Where frames go: the page (`conn`) and the document's stint of long polling (`doc`, 1.21). */
+  private path(): string {
+    const doc = this.doc();
+    return `/api/poll/frames?conn=${encodeURIComponent(this.conn)}${doc === null ? "" : `&doc=${encodeURIComponent(doc)}`}`;
   }
 
   /** Cuts every request on its way (a laptop woke up; they go again, same clientIds). */
@@ -83,8 +90,7 @@ export class PollUpstream {
   }
 
   private async post(frames: ClientFrame[]): Promise<void> {
-    const conn = encodeURIComponent(this.conn);
-    const res = await this.request(`/api/poll/frames?conn=${conn}`, { frames, conn: this.conn }, frames);
+    const res = await this.request(this.path(), { frames, conn: this.conn }, frames);
     if (res?.status === 401) return this.hooks.onSignedOut();
     if (res && res.status === 200) {
       const answer = decode(framesAnswerSchema, res.text);

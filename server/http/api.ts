@@ -13,7 +13,7 @@ import type { OpsSampler } from "../ops";
 import { KeyedBuckets } from "../keyed-buckets";
 import type { ProxyTrust } from "./proxy-trust";
 import { PersonRates } from "../ratelimit";
-import type { LongPollTransport } from "../transports/longpoll";
+import { docOf, type LongPollTransport } from "../transports/longpoll";
 import type { SseTransport } from "../transports/sse";
 import type { Workspace } from "../workspace";
 import { HttpError, readJson as readJsonBody, sendEmpty, sendJson } from "./respond";
@@ -544,7 +544,7 @@ export function createApi(deps: ApiDeps): Router {
     authed(async ({ req, res, url }, session) => {
       const body = await readJson(req, pollFramesBodySchema, "bad_request", MAX_POLL_BATCH_BYTES);
       const conn = pageOf(url, body.conn);
-      const answer: PollFramesAnswer = { frames: await deps.poll.runFrames(session, conn, body.frames) };
+      const answer: PollFramesAnswer = { frames: await deps.poll.runFrames(session, conn, body.frames, docOf(url.searchParams)) };
       sendJson(res, 200, answer);
     }),
   );

@@ -134,6 +134,8 @@ type AnswerReason = "events" | "state" | "timeout" | "superseded" | "drain" | "i
 interface PollAsk {
   /** The page it is for (`conn`); null from a version 1 client. */
   conn: string | null;
+  /** The page's document it comes from (`doc`, protocol 1.21); null from a client before it. */
+  doc: string | null;
   /** The `state` of its client's last answer (protocol 1.3). */
   state: string | null;
   /** How long it may be held. */
@@ -225,8 +227,8 @@ export class LongPollTransport {
    * Resolves with every answer (`ack`, `joined`, `error`), in the frames' order, once the
    * batch's messages are durable; frames that have no answer (typing, cursor, a leave) add none.
    */
-  async runFrames(session: Session, conn: string, frames: readonly unknown[]): Promise<ServerFrame[]> {
-    const page = this.pages.open(session, conn);
+  async runFrames(session: Session, conn: string, frames: readonly unknown[], doc: string | null = null): Promise<ServerFrame[]> {
+    const page = this.pages.open(session, conn, doc);
     const metrics = this.opts.metrics;
     const answers: Array<ServerFrame[] | Promise<ServerFrame[]>> = [];
     for (const value of frames) {
@@ -245,7 +247,7 @@ export class LongPollTransport {
       // WebSocket is, unless it polls again (a reload).
       if (isBye(value)) {
         metrics?.framesIn.inc({ type: "bye" });
-        this.pages.close(page);
+        this.pages.close(page, doc);
         continue;
       }
       const decoded = decodeFrame(value);
@@ -377,7 +379,7 @@ export class LongPollTransport {
     const poll = kept ?? new PollSubscription(key, clientKey, requestKey, session, streams, rooms, cursor!, this, this.opts);
     // Read in full: what the ticket of its next answer is honoured for (protocol 1.17).
     poll.vouch(req.headers.cookie, session, address, this.now());
-    const asked = { conn: conn !== null ? client : null, state, waitMs: this.draining ? 0 : waitS * 1000 };
+    const asked = { conn: conn !== null ? client : null, doc: docOf(url.searchParams), state, waitMs: this.draining ? 0 : waitS * 1000 };
     await this.take(poll, res, session, asked, admitted?.lease, !kept);
   }
 
@@ -440,7 +442,7 @@ export class LongPollTransport {
     // A poll that asks to be answered (almost) at once takes its turn: answered at once, it
     // would bring its next ticket straight back, a loop past the queue.
     if (waitS < MIN_CARRY_ON_WAIT_S) return null;
-    return { conn: conn === null ? null : client, state, waitMs: waitS * 1000 };
+    return { conn: conn === null ? null : client, doc: docOf(query), state, waitMs: waitS * 1000 };
   }
 
   /**
@@ -448,12 +450,12 @@ export class LongPollTransport {
    * one subscribes from its cursor.
    */
   private take(poll: PollSubscription, res: ServerResponse, session: Session, asked: PollAsk, lease: ConnectionLease | undefined, fresh: boolean): Promise<void> | void {
-    const { conn, state, waitMs } = asked;
+    const { conn, doc, state, waitMs } = asked;
     // A page (it names its `conn`) is present in the rooms it joined by its frames, renewed by
     // each poll; `leave` ends it, and so do a removal and signing out. A version 1 client (no
     // `conn`) is present in the rooms it polls until the lapse: one presence entry per session
     // (not per `client=`), so a session naming new clients adds no entries.
-    if (conn !== null) this.pages.seen(session, conn, poll.rooms, fresh ? undefined : poll.keptAt);
+    if (conn !== null) this.pages.seen(session, conn, poll.rooms, fresh ? undefined : poll.keptAt, doc);
     else {
       const presenceId = pollPresenceId(session.id);
       for (const room of poll.rooms) this.opts.hub.presence.touch(room, session.user, presenceId, this.opts.presenceTtlMs ?? POLL_PRESENCE_TTL_MS);
@@ -987,6 +989,12 @@ function answerJson(events: Outgoing[], cursor: string, rooms: Record<string, Ro
 }
 
 /** A page's goodbye (protocol 1.20): `{"type":"bye"}`, nothing more. */
+/** The `doc` a poll or batch names (protocol 1.21), at most 64 characters; null when none. */
+export function docOf(query: URLSearchParams): string | null {
+  const doc = query.get("doc");
+  return doc ? doc.slice(0, 64) : null;
+}
+
 function isBye(value: unknown): boolean {
   return typeof value === "object" && value !== null && (value as { type?: unknown }).type === "bye" && Object.keys(value).length === 1;
 }

@@ -26,6 +26,8 @@ export interface PollPagesOptions {
 
 const DEFAULT_MAX_PER_SESSION = 16;
 const DEFAULT_MAX_PAGES = 10_000;
+/** A page's documents that said goodbye, remembered so that what they had on their way renews nothing. */
+const GONE_DOCS_KEPT = 4;
 
 /**
  * One page. To the hub it is the connection its presence, typing and cursor come from (it
@@ -42,6 +44,10 @@ export class PollPage implements Subscriber {
   seenAt: number;
   /** When the page said goodbye (protocol 1.20); null: it has not, or joined a room since. */
   goneAt: number | null = null;
+  /** The page's documents that said goodbye (protocol 1.21), the latest last, a few at most. */
+  readonly goneDocs: string[] = [];
+  /** The document the page's requests last came from (1.21); null: none has named one. */
+  liveDoc: string | null = null;
 
   constructor(
     readonly key: string,
@@ -109,9 +115,9 @@ export class PollPages {
    * marked read, say) can reach the server after the goodbye and must not undo it (1.20). A
    * reloaded page's first batch joins its rooms again, and a join makes it present.
    */
-  open(session: Session, conn: string): PollPage {
+  open(session: Session, conn: string, doc: string | null = null): PollPage {
     const page = this.find(session, conn) ?? this.create(session, conn);
-    if (page.goneAt === null) this.renew(page);
+    if (doc !== null ? this.fromLiveDoc(page, doc) : page.goneAt === null) this.renew(page);
     return page;
   }
 
@@ -122,10 +128,25 @@ export class PollPages {
    * on its way when the page went, and must not undo the goodbye (1.20). A reloaded page's
    * first poll carries on nothing, and renews.
    */
-  seen(session: Session, conn: string, rooms: readonly string[], keptAt?: number): PollPage | null {
+  seen(session: Session, conn: string, rooms: readonly string[], keptAt?: number, doc: string | null = null): PollPage | null {
     const page = this.find(session, conn);
-    if (page && !(keptAt !== undefined && page.goneAt !== null && keptAt <= page.goneAt)) this.renew(page, rooms);
+    if (!page) return null;
+    const renews = doc !== null ? this.fromLiveDoc(page, doc) : !(keptAt !== undefined && page.goneAt !== null && keptAt <= page.goneAt);
+    if (renews) this.renew(page, rooms);
     return page;
+  }
+
+  /**
+   * Whether a request of document `doc` renews its page (protocol 1.21): not if that document
+   * said goodbye (what it had on its way as it went); otherwise it is the page's live document
+   * from now on. With the document named, the server never has to guess which one a request
+   * came from, as it must for a page of 1.20 (`goneAt`).
+   */
+  private fromLiveDoc(page: PollPage, doc: string): boolean {
+    if (page.goneDocs.includes(doc)) return false;
+    page.liveDoc = doc;
+    page.goneAt = null;
+    return true;
   }
 
   private find(session: Session, conn: string): PollPage | null {
@@ -152,6 +173,8 @@ export class PollPages {
     const now = new PollPage(page.key, session, this, this.now);
     for (const room of page.rooms) now.rooms.add(room);
     now.goneAt = page.goneAt;
+    now.liveDoc = page.liveDoc;
+    now.goneDocs.push(...page.goneDocs);
     this.pages.set(page.key, now);
     const mine = this.bySession.get(session.id)!;
     mine.delete(page);
@@ -201,7 +224,14 @@ export class PollPages {
    * the old document's goodbye does; renewed by it, the page stays present. A page that never
    * comes back is let go at the lapse, as any silent page.
    */
-  close(page: PollPage): void {
+  close(page: PollPage, doc: string | null = null): void {
+    if (doc !== null) {
+      page.goneDocs.push(doc);
+      if (page.goneDocs.length > GONE_DOCS_KEPT) page.goneDocs.shift();
+      // Another document of the page is live already (a reload heard first): this goodbye is the
+      // old document's, late, and the page is not going.
+      if (page.liveDoc !== null && page.liveDoc !== doc) return;
+    }
     page.goneAt = this.now();
     for (const room of page.rooms) this.opts.hub.pageGone(room, page);
   }

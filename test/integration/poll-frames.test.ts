@@ -270,6 +270,34 @@ describe("POST /api/poll/frames", () => {
     await b.next(isType("presence", (f) => f.room === room && !f.members.some((m) => m.id === cy.user.id)), { from, timeoutMs: PRESENCE_GRACE_MS + 3_000 });
   });
 
+  it("with each document named (1.21): a reload's late goodbye keeps the person, and what the gone document had on its way renews nothing", async () => {
+    const [bea, cy] = [await someone("Bea"), await someone("Cy")];
+    const room = await newRoom(bea);
+    const b = await connect(bea);
+    await wsJoin(b, room);
+    const poll = (doc: string) => s.api(`/api/poll?streams=room:${room}&wait=0&conn=tab-d&doc=${doc}`, { cookie: cy.cookie });
+    await batch(cy, "tab-d&doc=d-old", [{ type: "join", room }]);
+    await b.next(isType("presence", (f) => f.room === room && f.members.some((m) => m.id === cy.user.id)));
+    const from = b.frames.length;
+    // Reloaded: the new document joins and polls, then the old one's goodbye and its last
+    // `read` arrive, late.
+    await batch(cy, "tab-d&doc=d-new", [{ type: "join", room }]);
+    await poll("d-new");
+    await batch(cy, "tab-d&doc=d-old", [{ type: "bye" }]);
+    await batch(cy, "tab-d&doc=d-old", [{ type: "read", room, seq: 0 }]);
+    // Only the new document's batches from now on, no poll: still present past the grace.
+    await new Promise((r) => setTimeout(r, PRESENCE_GRACE_MS / 2));
+    await batch(cy, "tab-d&doc=d-new", [{ type: "typing", room }]);
+    await new Promise((r) => setTimeout(r, PRESENCE_GRACE_MS / 2 + 500));
+    expect(s.app.hub.members(room).map((m) => m.id)).toContain(cy.user.id);
+    expect(b.frames.slice(from).filter((f) => f.type === "presence" && f.room === room && !f.members.some((m) => m.id === cy.user.id))).toEqual([]);
+    // The new document goes too: its own stray batch renews nothing, and the person leaves.
+    await batch(cy, "tab-d&doc=d-new", [{ type: "bye" }]);
+    await batch(cy, "tab-d&doc=d-new", [{ type: "read", room, seq: 0 }]);
+    await poll("d-new");
+    await b.next(isType("presence", (f) => f.room === room && !f.members.some((m) => m.id === cy.user.id)), { from, timeoutMs: PRESENCE_GRACE_MS + 3_000 });
+  });
+
   it("refuses a goodbye over a WebSocket as bad_frame: a socket says it by closing", async () => {
     const bea = await someone("Bea");
     const b = await connect(bea);

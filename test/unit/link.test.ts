@@ -185,7 +185,9 @@ describe("the rooms' link", () => {
     // Frames go upstream over HTTP, and their answers come back as frames.
     expect(l.canSend).toBe(true);
     expect(l.send(join)).toBe(true);
-    expect(posts[0]!.url).toBe("http://app.test/api/poll/frames?conn=page-1");
+    // Under the page's id, and the document's stint of long polling (1.21).
+    const stint = l.pollDoc;
+    expect(posts[0]!.url).toBe(`http://app.test/api/poll/frames?conn=page-1&doc=${stint}`);
     posts[0]!.answer(200, JSON.stringify({ frames: [{ type: "read", room: "general", seq: 1 }] }));
     await settle();
     expect(heard.frames).toEqual([{ type: "read", room: "general", seq: 1 }]);
@@ -209,8 +211,25 @@ describe("the rooms' link", () => {
     expect(l.transport).toBe("websocket");
     expect(heard.pollerRestarts).toBe(2);
     expect(posts.map((p) => p.frames[0]?.type)).toEqual(["join", "bye"]);
+    // The goodbye names the stint it ends.
+    expect(posts[1]!.url).toBe(`http://app.test/api/poll/frames?conn=page-1&doc=${stint}`);
     l.pollAnswered(false);
     expect(l.channelState).toBe("connected");
+  });
+
+  it("names each stint of long polling anew (1.21): what one had on its way when it said goodbye is told from what the next sends", async () => {
+    const { l, posts } = link({ mode: "longpoll" });
+    l.start();
+    const first = l.pollDoc;
+    l.stop();
+    l.start();
+    expect(l.pollDoc).not.toBe(first);
+    l.send(join);
+    expect(posts.map((p) => p.url)).toEqual([
+      `http://app.test/api/poll/frames?conn=page-1&doc=${first}`,
+      `http://app.test/api/poll/frames?conn=page-1&doc=${l.pollDoc}`,
+    ]);
+    expect(posts.map((p) => p.frames[0]?.type)).toEqual(["bye", "join"]);
   });
 
   it("a server that answers neither is just down: the usual backoff, no fallback", async () => {
@@ -266,7 +285,7 @@ describe("the rooms' link", () => {
     l.start();
     l.stop();
     expect(posts.map((p) => ({ url: p.url, frames: p.frames, keepalive: p.keepalive }))).toEqual([
-      { url: "http://app.test/api/poll/frames?conn=page-1", frames: [{ type: "bye" }], keepalive: true },
+      { url: `http://app.test/api/poll/frames?conn=page-1&doc=${l.pollDoc}`, frames: [{ type: "bye" }], keepalive: true },
     ]);
     // Nor is the poll asked again on the way out: it would renew what the goodbye ended.
     expect(heard.pollerRestarts).toBe(1);
