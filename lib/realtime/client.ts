@@ -10,6 +10,7 @@
 // Stores listen through one module, lib/store/bindings.ts. Where the browser allows, one
 // RealtimeClient serves all of a browser's tabs, in the leader tab (tab-hub.ts).
 import { randomId } from "./random-id";
+export { randomId };
 import {
   CURSOR_TICK_MS,
   POLL_MAX_WAIT_S,
@@ -755,13 +756,10 @@ function readFrame(room: string, seq: number, unread: boolean): ClientFrame {
   return unread ? { type: "read", room, seq, unread } : { type: "read", room, seq };
 }
 
-export { randomId };
-
 function defaultWsUrl(): string {
   if (typeof location === "undefined") return "ws://localhost:3000/ws";
   return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws`;
 }
-
 
 /** A `cursor` frame: where I point, or null (x and y null: my pointer left the canvas). */
 function cursorFrame(room: string, pos: CursorPos): ClientFrame {

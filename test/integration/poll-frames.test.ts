@@ -53,6 +53,20 @@ async function wsJoin(c: WsClient, room: string): Promise<void> {
   await c.next(isType("joined", (f) => f.room === room));
 }
 
+/**
+ * Bea on a WebSocket in a new room of hers, and Cy's long-polling page `conn` joined to it: Bea
+ * has seen Cy arrive.
+ */
+async function pollingInARoom(conn: string) {
+  const [bea, cy] = [await someone("Bea"), await someone("Cy")];
+  const room = await newRoom(bea);
+  const b = await connect(bea);
+  await wsJoin(b, room);
+  await batch(cy, conn, [{ type: "join", room }]);
+  await b.next(isType("presence", (f) => f.room === room && f.members.some((m) => m.id === cy.user.id)));
+  return { bea, cy, room, b };
+}
+
 describe("POST /api/poll/frames", () => {
   it("answers a batch of join, send, typing and cursor in order: joined, then each send's ack", async () => {
     const ada = await someone("Ada");
@@ -211,12 +225,7 @@ describe("POST /api/poll/frames", () => {
 
   it("keeps a reloaded page's person (the same page id) with no leave between, whichever the server hears first: the goodbye or the new document", async () => {
     for (const order of ["goodbye first", "new document first"] as const) {
-      const [bea, cy] = [await someone("Bea"), await someone("Cy")];
-      const room = await newRoom(bea);
-      const b = await connect(bea);
-      await wsJoin(b, room);
-      await batch(cy, "tab-r", [{ type: "join", room }]);
-      await b.next(isType("presence", (f) => f.room === room && f.members.some((m) => m.id === cy.user.id)));
+      const { cy, room, b } = await pollingInARoom("tab-r");
       const from = b.frames.length;
       // The reloaded document joins again and polls; the old one's goodbye comes before or after.
       const rejoin = async () => {
@@ -238,12 +247,7 @@ describe("POST /api/poll/frames", () => {
   });
 
   it("does not let a poll that was on its way as the page said goodbye undo it", async () => {
-    const [bea, cy] = [await someone("Bea"), await someone("Cy")];
-    const room = await newRoom(bea);
-    const b = await connect(bea);
-    await wsJoin(b, room);
-    await batch(cy, "tab-q", [{ type: "join", room }]);
-    await b.next(isType("presence", (f) => f.room === room && f.members.some((m) => m.id === cy.user.id)));
+    const { cy, room, b } = await pollingInARoom("tab-q");
     const first = await s.api(`/api/poll?streams=room:${room}&wait=0&conn=tab-q`, { cookie: cy.cookie });
     const ticket = first.headers.get("poll-next");
     const { cursor } = (await first.json()) as PollAnswer;
@@ -257,12 +261,7 @@ describe("POST /api/poll/frames", () => {
   });
 
   it("does not let a batch that was on its way as the page said goodbye undo it (the last message marked read)", async () => {
-    const [bea, cy] = [await someone("Bea"), await someone("Cy")];
-    const room = await newRoom(bea);
-    const b = await connect(bea);
-    await wsJoin(b, room);
-    await batch(cy, "tab-m", [{ type: "join", room }]);
-    await b.next(isType("presence", (f) => f.room === room && f.members.some((m) => m.id === cy.user.id)));
+    const { cy, room, b } = await pollingInARoom("tab-m");
     const from = b.frames.length;
     await batch(cy, "tab-m", [{ type: "bye" }]);
     // Sent before the goodbye, heard after it: it is carried out, and renews nothing.
@@ -271,13 +270,8 @@ describe("POST /api/poll/frames", () => {
   });
 
   it("with each document named (1.21): a reload's late goodbye keeps the person, and what the gone document had on its way renews nothing", async () => {
-    const [bea, cy] = [await someone("Bea"), await someone("Cy")];
-    const room = await newRoom(bea);
-    const b = await connect(bea);
-    await wsJoin(b, room);
+    const { cy, room, b } = await pollingInARoom("tab-d&doc=d-old");
     const poll = (doc: string) => s.api(`/api/poll?streams=room:${room}&wait=0&conn=tab-d&doc=${doc}`, { cookie: cy.cookie });
-    await batch(cy, "tab-d&doc=d-old", [{ type: "join", room }]);
-    await b.next(isType("presence", (f) => f.room === room && f.members.some((m) => m.id === cy.user.id)));
     const from = b.frames.length;
     // Reloaded: the new document joins and polls, then the old one's goodbye and its last
     // `read` arrive, late.
@@ -307,12 +301,7 @@ describe("POST /api/poll/frames", () => {
   });
 
   it("goes on under a new name (1.9): present as it, and what it sends carries it, with no leave between", async () => {
-    const [bea, cy] = [await someone("Bea"), await someone("Cy")];
-    const room = await newRoom(bea);
-    const b = await connect(bea);
-    await wsJoin(b, room);
-    await batch(cy, "tab-7", [{ type: "join", room }]);
-    await b.next(isType("presence", (f) => f.room === room && f.members.some((m) => m.id === cy.user.id)));
+    const { cy, room, b } = await pollingInARoom("tab-7");
     const from = b.frames.length;
     const name = `Cyrus ${randomBytes(3).toString("hex")}`;
     expect((await s.api("/api/account", { method: "PATCH", cookie: cy.cookie, body: JSON.stringify({ name }) })).status).toBe(200);
