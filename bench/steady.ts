@@ -3,6 +3,7 @@
 // pid printed once the load is on, so that `perf record -t PID`, `strace -c -p PID` or
 // `/proc/PID/task/*/stat` can watch it. Prints the server's CPU over the window at the end.
 //   node_modules/.bin/tsx bench/steady.ts --server ours --rate 10 --seconds 30 --shape 50
+//   --warm 20 [--warm-rate 200]: seconds of a higher rate first (the JIT's warm-up kept out of the window)
 //   --rest 15: seconds to wait after the server is quiet (what connecting set going is done)
 //   --embedded: ours on the embedded database (else Postgres when one answers)
 //   --profile FILE: the server's CPU profile over the window (--heap: a heap profile beside it)
@@ -28,17 +29,17 @@ async function main(): Promise<void> {
     let delivered = 0;
     const c = await openRoomClients({ server, port: child.port, rooms, perRoom, people: 50, label: server, progress, onTimed: () => delivered++ });
     await child.settled();
+    // Warming up: the same load at a higher rate first, so that the window measures code the JIT
+    // has compiled, as a server that has run for a while has, rather than its first minutes.
+    const warm = args.num("warm", 0);
+    if (warm > 0) await sendAt(c, rooms, perRoom, args.num("warm-rate", 200), warm);
     await sleep(args.num("rest", 0) * 1000);
+    delivered = 0;
     if (profile) await child.profileStart(undefined, { heap: args.has("heap") });
     const s0 = await child.stats();
     console.log(`under load: pid ${child.pid}, ${rate} msg/s for ${seconds} s`);
     const t0 = performance.now();
-    let sent = 0;
-    while (performance.now() - t0 < seconds * 1000) {
-      const due = Math.floor(((performance.now() - t0) * rate) / 1000);
-      for (; sent < due; sent++) c.send((sent % rooms) * perRoom + (Math.floor(sent / rooms) % perRoom), timedText());
-      await sleep(1);
-    }
+    const sent = await sendAt(c, rooms, perRoom, rate, seconds);
     await sleep(500);
     const s1 = await child.stats();
     if (profile) await child.profileStop(profile);
@@ -53,6 +54,18 @@ async function main(): Promise<void> {
   } finally {
     await child.stop();
   }
+}
+
+/** Sends `rate` messages a second for `seconds`, spread over the rooms and their members; returns how many. */
+async function sendAt(c: Awaited<ReturnType<typeof openRoomClients>>, rooms: number, perRoom: number, rate: number, seconds: number): Promise<number> {
+  const t0 = performance.now();
+  let sent = 0;
+  while (performance.now() - t0 < seconds * 1000) {
+    const due = Math.floor(((performance.now() - t0) * rate) / 1000);
+    for (; sent < due; sent++) c.send((sent % rooms) * perRoom + (Math.floor(sent / rooms) % perRoom), timedText());
+    await sleep(1);
+  }
+  return sent;
 }
 
 main().then(

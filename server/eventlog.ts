@@ -18,11 +18,12 @@
 // (its row created and locked, then the lookup again), and those of its `effect`s.
 //
 // Most batches need only one: the log keeps the heads its last commits left, numbers the batch
-// from them before it holds the lock, and sends BEGIN, the lock, 4 and 5 and COMMIT in one
-// write (`commitGuessed`). Statement 5 moves each head only from the value the batch was
-// numbered from, and fails whole if any is another, so a guess that missed (another instance
-// wrote) keeps nothing; a repeated clientId fails it on the unique index. Either way the batch
-// is then written as above, and its streams are not guessed for a while (`GUESS_PAUSE_MS`).
+// from them before it holds the lock, and sends 4 and 5 alone, one statement that is its own
+// transaction and takes the locks (1) itself before it writes a row (`commitGuessed`). It moves
+// each head only from the value the batch was numbered from, and fails whole if any is another,
+// so a guess that missed (another instance wrote) keeps nothing; a repeated clientId fails it
+// on the unique index. Either way the batch is then written as above, and its streams are not
+// guessed for a while (`GUESS_PAUSE_MS`).
 import type { Database, Sql, Transaction } from "./db/database";
 import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
@@ -415,8 +416,9 @@ export class EventLog {
   }
 
   /**
-   * The batch in one round trip, numbered from the heads the last commits left (`known`):
-   * BEGIN, the lock, the rows with the new heads and COMMIT go out in one write. Only when
+   * The batch in one round trip, numbered from the heads the last commits left (`known`): one
+   * statement, a transaction of its own, locks the streams and writes the rows and the heads
+   * (`writeStatement`). Only when
    * every stream it names is known and no append has an `effect`; null when it cannot be
    * guessed or the guess missed (nothing of it kept), and the batch is written under the lock.
    *
@@ -438,11 +440,8 @@ export class EventLog {
     }
     const outcome = this.number(batch, heads, new Map());
     try {
-      await this.db.transaction((tx) => {
-        const locked = tx.query(LOCK_STREAMS, [names]);
-        const written = tx.queryAndCommit(...this.writeStatement(batch, outcome));
-        return Promise.all([locked, written]);
-      });
+      // One statement, its own transaction: it takes the locks itself, before it writes a row.
+      await this.db.commitStatement(...this.writeStatement(batch, outcome));
     } catch (err) {
       // Only an error the database sent says nothing was kept. A connection lost on the way may
       // have lost the answer to a COMMIT that was kept: the batch fails then, as one written
@@ -543,10 +542,18 @@ export class EventLog {
   }
 
   /**
-   * The rows, the new heads and the NOTIFY in one statement: one round trip while the stream
-   * rows are locked, instead of three. A head moves only from the value the batch was numbered
-   * from; if any stream's head is another, the statement fails whole (by dividing by zero) and
-   * keeps nothing. Under the lock's own heads it cannot; it is what makes a guess safe.
+   * The rows, the new heads and the NOTIFY in one statement, which can be a transaction on its
+   * own (a guess) or the last of one that holds the locks already. In the order it runs:
+   *   - `locked` takes the streams' row locks in name order (as LOCK_STREAMS does: no deadlock
+   *     between writers), waiting for any writer that holds one; under the lock's own
+   *     transaction it holds them already;
+   *   - `moved` moves each head, only from the value the batch was numbered from, and only once
+   *     every row is locked;
+   *   - the rows go in only once every head moved, so no row is written before its stream is
+   *     locked (a row written first could wait on a writer that waits on it);
+   *   - if any head is another (another writer came first, the stream's row went), the
+   *     statement fails whole by dividing by zero, and keeps nothing.
+   * Under the lock's own heads the check cannot fail; it is what makes a guess safe.
    */
   private writeStatement(batch: Pending[], outcome: BatchOutcome): [string, unknown[]] {
     const { appended, results, heads, from, at } = outcome;
@@ -557,15 +564,19 @@ export class EventLog {
     });
     const changed = [...heads.keys()].sort().filter((s) => heads.get(s) !== from.get(s));
     const notify = Boolean(this.opts.notifyChannel);
-    const text = `WITH inserted AS (
+    const text = `WITH locked AS (
+         SELECT name FROM streams WHERE name = ANY($9::text[]) ORDER BY name FOR UPDATE
+       ), moved AS (
+         UPDATE streams SET head = h.head FROM unnest($9::text[], $10::int8[], $11::int8[]) AS h(name, head, was)
+          WHERE streams.name = h.name AND streams.head = h.was
+            AND (SELECT count(*) FROM locked) = cardinality($9::text[])
+          RETURNING 1
+       ), inserted AS (
          INSERT INTO events (stream, seq, type, actor_id, actor_name, at, data, client_id)
          SELECT s, q, t, a, n, $6::timestamptz, d::jsonb, c
            FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $7::text[], $8::text[])
              AS v(s, q, t, a, n, d, c)
-       ), moved AS (
-         UPDATE streams SET head = h.head FROM unnest($9::text[], $10::int8[], $11::int8[]) AS h(name, head, was)
-          WHERE streams.name = h.name AND streams.head = h.was
-          RETURNING 1
+          WHERE (SELECT count(*) FROM moved) = cardinality($9::text[])
        )
        SELECT 1 / ((SELECT count(*) FROM moved) = cardinality($9::text[]))::int AS moved${notify ? ", pg_notify($12, $13)" : ""}`;
     const params = [

@@ -53,6 +53,12 @@ export interface Database {
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /**
+   * Runs one statement as a transaction of its own, on the connections `transaction` uses: one
+   * round trip, and committed by the time it answers (a statement alone is its own transaction).
+   * It fails whole or not at all.
+   */
+  commitStatement<R = Record<string, unknown>>(text: string, params: unknown[]): Promise<R[]>;
+  /**
    * Subscribes to a NOTIFY channel on a dedicated connection. `onReconnect` is called after the
    * connection was lost and re-established (notifications may have been missed meanwhile).
    */
@@ -236,6 +242,19 @@ function openPostgres(url: string, opts: OpenOptions): Database {
         // An error the database did not send (a parameter that could not be converted, a lost
         // connection) may leave the driver sure of a prepared statement the connection no longer
         // has (it closes the statement it could not bind): such a connection is not reused.
+        failure = !(err instanceof pg.DatabaseError);
+        throw err;
+      } finally {
+        client.release(failure);
+      }
+    },
+    async commitStatement(text, params) {
+      const client = await writers.connect();
+      let failure = false;
+      try {
+        return (await client.query(prepared(text, params))).rows;
+      } catch (err) {
+        // As in `transaction`: a connection the database did not answer on is not reused.
         failure = !(err instanceof pg.DatabaseError);
         throw err;
       } finally {
