@@ -444,8 +444,8 @@ export class EventLog {
       await this.db.commitStatement(...this.writeStatement(batch, outcome));
     } catch (err) {
       // Only an error the database sent says nothing was kept. A connection lost on the way may
-      // have lost the answer to a COMMIT that was kept: the batch fails then, as one written
-      // under the lock does, rather than being written twice.
+      // have lost the answer to a statement that was committed: the batch fails then, as one
+      // written under the lock does, rather than being written twice.
       const code = sqlState(err);
       if (code === null) throw err;
       // A head that moved (the statement's check) or a repeated clientId: the guess missed.
