@@ -587,6 +587,33 @@ describe.each(dbKinds)("event log on %s", (kind) => {
     expect(await here.head(stream)).toBe(7);
   });
 
+  it("31. a guess that meets another writer holding its stream's lock waits for it, then misses and keeps nothing: no deadlock, gapless", async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const here = new EventLog(t.db, { metrics });
+    const there = new EventLog(t.db);
+    const stream = "room:c31" as const;
+    await here.append(message(stream, "a", "k-a"));
+    // Another instance holds the stream's lock, its row for seq 2 written and not yet committed
+    // (an append with an effect runs it between its rows and its COMMIT).
+    let holding!: () => void;
+    const held = new Promise<void>((r) => (holding = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const b = there.append({ ...message(stream, "b", "k-b"), effect: async () => (holding(), await released) });
+    await held;
+    let answered = false;
+    const c = here.append(message(stream, "c", "k-c")).finally(() => (answered = true));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(answered).toBe(false);
+    release();
+    expect((await b).event.seq).toBe(2);
+    expect((await c).event.seq).toBe(3);
+    const guesses = Object.fromEntries((await metrics.appendGuesses.get()).values.map((v) => [v.labels.outcome, v.value]));
+    expect(guesses).toEqual({ missed: 1 });
+    const stored = await here.readAfter(stream, 0, 10);
+    expect(stored.map((e) => [e.seq, (e.data as { text: string }).text])).toEqual([[1, "a"], [2, "b"], [3, "c"]]);
+  });
+
   it("28. a stream whose row went is written under the lock, not guessed past it", async () => {
     const log = new EventLog(t.db);
     await log.append(message("room:c28", "a"));
